@@ -1,0 +1,60 @@
+"""The codec boundary shared by every protocol.
+
+A codec turns bytes into a `Message` and back. pycrate implements each codec today; a faster
+implementation can be slotted in behind the same `Codec` protocol and is accepted only once the
+tests prove it byte-identical to pycrate's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    """A decoded (or to-be-encoded) message.
+
+    protocol: "s1ap" | "nas" | "diameter" | "gtpv2" | "sip"
+    name:     the spec's message name, e.g. "InitialUEMessage", "AttachRequest", "ULA",
+              "CreateSessionRequest"
+    code:     the number identifying it on the wire (S1AP procedureCode, NAS message type,
+              Diameter command code, GTPv2 message type)
+    fields:   IE values by spec name (Python values; bytes stay bytes, see `to_jsonable`)
+    """
+
+    protocol: str
+    name: str
+    code: int
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "protocol": self.protocol,
+            "message": self.name,
+            "code": self.code,
+            "fields": to_jsonable(self.fields),
+        }
+
+
+class Codec(Protocol):
+    """One per protocol. `decode` raises only corenet.core.errors.DecodeError."""
+
+    protocol: str
+
+    def encode(self, msg: Message) -> bytes: ...
+
+    def decode(self, data: bytes) -> Message: ...
+
+
+def to_jsonable(value: Any) -> Any:
+    """Bytes become lowercase hex; tuples become lists; dict keys become strings."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(to_jsonable(v) for v in value)
+    return value
