@@ -1,0 +1,46 @@
+"""Argument types shared by the CLI: each bad value names the argument that carried it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from corenet.core.plmn import Plmn
+
+
+class Hex(click.ParamType):
+    """Hex string (optional 0x prefix, spaces and colons ignored), optionally of a fixed byte size."""
+
+    name = "hex"
+
+    def __init__(self, size: int | None = None) -> None:
+        self.size = size
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> bytes:
+        if isinstance(value, bytes):
+            return value
+        text = str(value).strip().lower().removeprefix("0x").replace(" ", "").replace(":", "")
+        try:
+            data = bytes.fromhex(text)
+        except ValueError:
+            self.fail(f"not hexadecimal: {value!r}", param, ctx)
+        if self.size is not None and len(data) != self.size:
+            self.fail(f"must be {self.size} bytes ({2 * self.size} hex digits), got {len(data)}", param, ctx)
+        return data
+
+
+class PlmnType(click.ParamType):
+    name = "plmn"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Plmn:
+        if isinstance(value, Plmn):
+            return value
+        try:
+            return Plmn.parse(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def bounded_int(lo: int, hi: int) -> click.IntRange:
+    return click.IntRange(lo, hi)

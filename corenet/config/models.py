@@ -1,0 +1,240 @@
+"""Settings of every network function: one pydantic model per config section.
+
+Defaults describe the reference topology: the affected operator 440-10 (home HSS) and the rescuing
+operator 440-20 (MME, S/P-GW, eNBs), each function on its own loopback address so captures read
+like a real network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from corenet.core.plmn import Plmn
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _plmn(v: object) -> str:
+    return str(Plmn.parse(str(v)))
+
+
+# "44010" or "440-10"; YAML may hand us an int.
+PlmnStr = Annotated[str, BeforeValidator(_plmn)]
+
+
+class Endpoint(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+
+    @field_validator("host")
+    @classmethod
+    def _ip(cls, v: str) -> str:
+        ipaddress.ip_address(v)
+        return v
+
+
+SctpMode = Literal["auto", "kernel", "fallback"]
+
+
+# ----------------------------------------------------------------------------- HSS (home)
+
+
+class HssConfig(Strict):
+    """The affected operator's HSS (TS 29.272 S6a server)."""
+
+    plmn: PlmnStr = "44010"
+    origin_host: str = "hss.epc.mnc010.mcc440.3gppnetwork.org"
+    origin_realm: str = "epc.mnc010.mcc440.3gppnetwork.org"
+    listen: Endpoint = Endpoint(host="127.0.0.3", port=3868)
+    transport: Literal["tcp", "sctp"] = "tcp"
+    database: str = Field(default="corenet-hss.db", description="SQLite file; ':memory:' for none")
+    subscribers_file: str | None = "configs/subscribers.yaml"
+    # RFC 6733 §5.3: CER accepted only from these Origin-Hosts; empty = any peer.
+    peers: list[str] = ["mme.epc.mnc020.mcc440.3gppnetwork.org"]
+    max_vectors_per_air: int = Field(default=5, ge=1, le=32)
+    watchdog_s: float = Field(default=30.0, gt=0)
+
+
+
+# ----------------------------------------------------------------------------- MME (rescuer)
+
+
+class NetworkName(Strict):
+    """TS 24.301 §9.9.3.24 / TS 24.008 §10.5.3.5a."""
+
+    full: str = "JPN-ROAM X"
+    short: str = "JPN-ROAM X"
+
+
+class EmergencyNumber(Strict):
+    """TS 24.008 §10.5.3.13; categories per TS 24.008 §10.5.4.33."""
+
+    digits: str
+    categories: list[
+        Literal["police", "ambulance", "fire_brigade", "marine_guard", "mountain_rescue"]
+    ]
+
+    @field_validator("digits")
+    @classmethod
+    def _digits(cls, v: str) -> str:
+        if not v.isdigit() or not 1 <= len(v) <= 10:
+            raise ValueError("emergency number must be 1-10 decimal digits")
+        return v
+
+
+class AmbrCap(Strict):
+    ul_bps: int = Field(default=300_000, ge=0)
+    dl_bps: int = Field(default=300_000, ge=0)
+
+
+class Roaming(Strict):
+    """What the rescuer gives roamers (seed: 300 kbps, "JPN-ROAM X", 110/118/119)."""
+
+    ambr_cap: AmbrCap = AmbrCap()
+    network_name: NetworkName = NetworkName()
+    emergency_numbers: list[EmergencyNumber] = [
+        EmergencyNumber(digits="110", categories=["police"]),
+        EmergencyNumber(digits="118", categories=["marine_guard"]),
+        EmergencyNumber(digits="119", categories=["fire_brigade", "ambulance"]),
+    ]
+    # home PLMN -> allowed (issue-level policy lives in the MME; "full" is the default mode)
+    home_plmns: list[PlmnStr] = ["44010"]
+
+
+class DiameterRoute(Strict):
+    """Realm-based routing of S6a requests (RFC 6733 §6.1)."""
+
+    realm: str
+    host: str
+    peer: Endpoint
+    transport: Literal["tcp", "sctp"] = "tcp"
+
+
+class Security(Strict):
+    """NAS algorithm preference, most preferred first (TS 33.401 §7.2.4.4)."""
+
+    eia: list[int] = [2]
+    eea: list[int] = [2, 0]
+
+    @field_validator("eia", "eea")
+    @classmethod
+    def _algs(cls, v: list[int]) -> list[int]:
+        if not v or any(a not in (0, 1, 2, 3) for a in v):
+            raise ValueError("algorithms are 0..3 and at least one is needed")
+        return v
+
+
+class NasTimers(Strict):
+    """TS 24.301 §10.2 Table 10.2.1: T3450, T3460, T3470 = 6 s, retransmitted four times."""
+
+    t3450_s: float = Field(default=6.0, gt=0)
+    t3460_s: float = Field(default=6.0, gt=0)
+    t3470_s: float = Field(default=6.0, gt=0)
+    max_retransmissions: int = Field(default=4, ge=0)
+
+
+class MmeConfig(Strict):
+    name: str = "mme01.rescuer"
+    plmn: PlmnStr = "44020"
+    origin_host: str = "mme.epc.mnc020.mcc440.3gppnetwork.org"
+    origin_realm: str = "epc.mnc020.mcc440.3gppnetwork.org"
+    mme_group_id: int = Field(default=0x8001, ge=0, le=0xFFFF)
+    mme_code: int = Field(default=1, ge=0, le=0xFF)
+    relative_capacity: int = Field(default=127, ge=0, le=255)
+    s1ap: Endpoint = Endpoint(host="127.0.0.2", port=36412)
+    sctp: SctpMode = "auto"
+    tacs: list[int] = [1, 2]
+    s11_local: Endpoint = Endpoint(host="127.0.0.2", port=2123)
+    sgw: Endpoint = Endpoint(host="127.0.0.4", port=2123)
+    diameter_local_host: str = "127.0.0.2"
+    diameter_routes: list[DiameterRoute] = [
+        DiameterRoute(
+            realm="epc.mnc010.mcc440.3gppnetwork.org",
+            host="hss.epc.mnc010.mcc440.3gppnetwork.org",
+            peer=Endpoint(host="127.0.0.3", port=3868),
+        )
+    ]
+    diameter_request_timeout_s: float = Field(default=5.0, gt=0)
+    diameter_watchdog_s: float = Field(default=30.0, gt=0)
+    security: Security = Security()
+    timers: NasTimers = NasTimers()
+    roaming: Roaming = Roaming()
+    t3412_s: int = Field(default=3240, ge=0)
+
+
+
+# ----------------------------------------------------------------------------- S/P-GW
+
+
+class ApnPool(Strict):
+    apn: str
+    ipv4: str | None = None
+    ipv6: str | None = None
+
+    @model_validator(mode="after")
+    def _nets(self) -> ApnPool:
+        if self.ipv4 is None and self.ipv6 is None:
+            raise ValueError("an APN pool needs ipv4 or ipv6")
+        if self.ipv4 is not None:
+            ipaddress.IPv4Network(self.ipv4)
+        if self.ipv6 is not None:
+            ipaddress.IPv6Network(self.ipv6)
+        return self
+
+
+class SgwPgwConfig(Strict):
+    s11: Endpoint = Endpoint(host="127.0.0.4", port=2123)
+    s1u_address: str = "127.0.0.4"
+    s5_address: str = "127.0.0.5"
+    pools: list[ApnPool] = [
+        ApnPool(apn="internet", ipv4="10.45.0.0/16", ipv6="2001:db8:45::/48"),
+        ApnPool(apn="ims", ipv4="10.46.0.0/16", ipv6="2001:db8:46::/48"),
+        ApnPool(apn="sos", ipv4="10.47.0.0/16", ipv6="2001:db8:47::/48"),
+    ]
+
+
+# ----------------------------------------------------------------------------- access + UEs
+
+
+class Cell(Strict):
+    cell_id: int = Field(ge=0, le=0xFF, description="cell part of the 28-bit E-UTRAN cell id")
+
+
+class EnbConfig(Strict):
+    name: str
+    global_enb_id: int = Field(ge=0, le=0xFFFFF)
+    plmn: PlmnStr = "44020"
+    broadcast_plmns: list[PlmnStr] = ["44020"]
+    tac: int = Field(ge=0, le=0xFFFF)
+    cells: list[Cell] = [Cell(cell_id=1)]
+    address: str = "127.0.1.1"
+    mme: Endpoint = Endpoint(host="127.0.0.2", port=36412)
+
+
+
+class SimUeConfig(Strict):
+    enbs: list[EnbConfig] = [
+        EnbConfig(name="enb1", global_enb_id=0x101, tac=1, address="127.0.1.1"),
+        EnbConfig(name="enb2", global_enb_id=0x102, tac=2, address="127.0.1.2"),
+    ]
+    subscribers_file: str = "configs/subscribers.yaml"
+    selection: Literal["automatic", "manual"] = "manual"
+    eea: list[int] = [2, 0]
+    eia: list[int] = [2]
+
+
+# ----------------------------------------------------------------------------- whole file
+
+
+class CorenetConfig(Strict):
+    hss: HssConfig = HssConfig()
+    mme: MmeConfig = MmeConfig()
+    sgw_pgw: SgwPgwConfig = SgwPgwConfig()
+    sim_ue: SimUeConfig = SimUeConfig()
+    pcap: str | None = "pcaps/demo.pcapng"
+    seed: int = 1
