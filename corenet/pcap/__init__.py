@@ -1,0 +1,8 @@
+"""pcapng captures of corenet traffic, always in the interfaces' standard framing."""
+
+from __future__ import annotations
+
+from corenet.pcap.tap import PcapTap
+from corenet.pcap.writer import PcapWriter
+
+__all__ = ["PcapTap", "PcapWriter"]

@@ -1,0 +1,97 @@
+"""What every corenet transport shares: addresses, the tap, connection callbacks.
+
+A transport delivers whole messages (one S1AP PDU, one Diameter message, one datagram) and
+reports each one, sent or received, to an optional tap (the pcap writer's adapter).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from corenet.core.errors import DecodeError
+
+log = logging.getLogger("corenet.transport")
+
+Address = tuple[str, int]
+
+
+class Direction(enum.Enum):
+    SENT = "sent"
+    RECEIVED = "received"
+
+
+# tap(direction, src, dst, payload, ppid, stream): src/dst as on the wire (for RECEIVED, src is
+# the peer). Stream transports without PPID/stream (Diameter over TCP) report 0, 0.
+Tap = Callable[[Direction, Address, Address, bytes, int, int], None]
+
+
+class MessageTransport(Protocol):
+    """One connection carrying whole messages."""
+
+    @property
+    def local(self) -> Address: ...
+
+    @property
+    def remote(self) -> Address: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+    def send(self, payload: bytes, ppid: int = 0, stream: int = 0) -> None: ...
+
+    def close(self) -> None: ...
+
+
+OnMessage = Callable[[Any, bytes, int, int], Awaitable[None] | None]
+OnConnect = Callable[[Any], Awaitable[None] | None]
+OnClose = Callable[[Any], Awaitable[None] | None]
+OnError = Callable[[Any, DecodeError], Awaitable[None] | None]
+OnDatagram = Callable[[bytes, Address], Awaitable[None] | None]
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def call_back(fn: Callable[..., Awaitable[None] | None] | None, *args: Any) -> None:
+    """Run an application callback; a coroutine result is scheduled as a task.
+
+    An exception in the application's handler is logged and does not tear down the transport
+    (the peer is not at fault).
+    """
+    if fn is None:
+        return
+    try:
+        result = fn(*args)
+    except Exception:
+        log.exception("callback %s failed", getattr(fn, "__qualname__", fn))
+        return
+    if inspect.isawaitable(result):
+        task = asyncio.ensure_future(result)
+        _background.add(task)
+        task.add_done_callback(_task_done)
+
+
+def _task_done(task: asyncio.Task[None]) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("callback task failed", exc_info=task.exception())
+
+
+def tap_call(tap: Tap | None, direction: Direction, src: Address, dst: Address,
+             payload: bytes, ppid: int, stream: int) -> None:
+    """A failing tap (e.g. a closed capture file) never breaks the traffic it observes."""
+    if tap is None:
+        return
+    try:
+        tap(direction, src, dst, payload, ppid, stream)
+    except Exception:
+        log.exception("tap failed")
+
+
+def sockname(addr: Any) -> Address:
+    """(host, port) from a socket address of either family."""
+    return (str(addr[0]), int(addr[1]))

@@ -1,0 +1,84 @@
+"""SCTP fallback: SCTP user messages carried over TCP when the host has no kernel SCTP.
+
+NON-STANDARD framing, spoken only between corenet components (a third-party MME or HSS expects
+real SCTP). Each SCTP user message (RFC 9260 §3.3.1: user data + PPID + stream identifier)
+becomes one frame:
+
+    +--------------------+--------------------+----------------+------------------+
+    | length (4 octets)  | PPID (4 octets)    | stream (2 oct) | payload (length) |
+    +--------------------+--------------------+----------------+------------------+
+
+all integers in network byte order; `length` counts the payload only. Captures still show each
+message as SCTP DATA (the pcap tap writes standard framing).
+"""
+
+from __future__ import annotations
+
+import struct
+
+from corenet.core.errors import DecodeError, EncodeError
+from corenet.transport.stream import (
+    Callbacks,
+    Frame,
+    MessageServer,
+    StreamConnection,
+    open_stream_client,
+    open_stream_server,
+)
+
+HEADER = struct.Struct("!IIH")
+DEFAULT_MAX_MESSAGE = 1 << 20
+# RFC 9260 §3.3.10.9 "No User Data" error cause: a DATA chunk must carry user data.
+CAUSE_NO_USER_DATA = 9
+
+
+def encode_frame(payload: bytes, ppid: int, stream: int) -> bytes:
+    """One fallback frame; rejects what SCTP could not carry (empty data, stream > 16 bits)."""
+    if not payload:
+        raise EncodeError("SCTP user messages carry at least one octet (RFC 9260 §3.3.1)")
+    if not 0 <= ppid <= 0xFFFFFFFF or not 0 <= stream <= 0xFFFF:
+        raise EncodeError(f"PPID {ppid} or stream {stream} out of range")
+    return HEADER.pack(len(payload), ppid, stream) + payload
+
+
+class FallbackFramer:
+    """Sans-I/O reader of the fallback framing (one per connection)."""
+
+    def __init__(self, max_message: int = DEFAULT_MAX_MESSAGE) -> None:
+        self._buf = bytearray()
+        self._max = max_message
+
+    def encode(self, payload: bytes, ppid: int, stream: int) -> bytes:
+        if len(payload) > self._max:
+            raise EncodeError(f"message of {len(payload)} octets exceeds {self._max}")
+        return encode_frame(payload, ppid, stream)
+
+    def feed(self, data: bytes) -> list[Frame]:
+        self._buf += data
+        frames: list[Frame] = []
+        while len(self._buf) >= HEADER.size:
+            length, ppid, stream = HEADER.unpack_from(self._buf)
+            if length == 0:
+                raise DecodeError("sctp", CAUSE_NO_USER_DATA, "fallback frame with no user data")
+            if length > self._max:
+                raise DecodeError(
+                    "sctp", None, f"fallback frame length {length} exceeds {self._max}"
+                )
+            end = HEADER.size + length
+            if len(self._buf) < end:
+                break
+            frames.append(Frame(bytes(self._buf[HEADER.size : end]), ppid, stream))
+            del self._buf[:end]
+        return frames
+
+
+async def open_fallback_server(
+    host: str, port: int, callbacks: Callbacks, max_message: int = DEFAULT_MAX_MESSAGE
+) -> MessageServer:
+    return await open_stream_server(host, port, lambda: FallbackFramer(max_message), callbacks)
+
+
+async def open_fallback_client(
+    host: str, port: int, callbacks: Callbacks, max_message: int = DEFAULT_MAX_MESSAGE
+) -> StreamConnection:
+    return await open_stream_client(host, port, lambda: FallbackFramer(max_message), callbacks)

@@ -1,0 +1,99 @@
+"""Diameter over TCP (RFC 6733 §2.1, port 3868): messages delimited by their own header.
+
+RFC 6733 §3: Version (1 octet, must be 1) then Message Length (3 octets, the whole message
+including the 20-octet header). A header that cannot be right (version other than 1, length
+below 20 or above our limit) means the stream can no longer be delimited: the connection is
+reported through `on_error` (with Result-Code 5011 / 5015, §7.1.5) and closed.
+"""
+
+from __future__ import annotations
+
+from corenet.core.errors import DecodeError, EncodeError
+from corenet.transport.base import OnClose, OnConnect, OnError, OnMessage, Tap
+from corenet.transport.stream import (
+    Callbacks,
+    Frame,
+    MessageServer,
+    StreamConnection,
+    open_stream_client,
+    open_stream_server,
+)
+
+DIAMETER_VERSION = 1
+HEADER_LENGTH = 20
+DEFAULT_MAX_MESSAGE = 1 << 20  # Message Length can reach 2**24 - 1; we accept up to 1 MiB
+DIAMETER_UNSUPPORTED_VERSION = 5011  # RFC 6733 §7.1.5
+DIAMETER_INVALID_MESSAGE_LENGTH = 5015  # RFC 6733 §7.1.5
+
+
+def message_length(header: bytes | bytearray) -> int:
+    """Message Length of RFC 6733 §3 (octets 1..3 of the header)."""
+    return int.from_bytes(header[1:4], "big")
+
+
+class DiameterFramer:
+    """Sans-I/O Diameter stream delimiter (one per connection)."""
+
+    def __init__(self, max_message: int = DEFAULT_MAX_MESSAGE) -> None:
+        self._buf = bytearray()
+        self._max = max_message
+
+    def encode(self, payload: bytes, ppid: int = 0, stream: int = 0) -> bytes:
+        """The message goes out unchanged; its own header must delimit it."""
+        if len(payload) < HEADER_LENGTH or payload[0] != DIAMETER_VERSION:
+            raise EncodeError("not a Diameter message (RFC 6733 §3 header)")
+        if message_length(payload) != len(payload):
+            raise EncodeError(
+                f"Diameter Message Length {message_length(payload)} != {len(payload)} octets"
+            )
+        return payload
+
+    def feed(self, data: bytes) -> list[Frame]:
+        self._buf += data
+        frames: list[Frame] = []
+        while len(self._buf) >= 4:
+            if self._buf[0] != DIAMETER_VERSION:
+                raise DecodeError("diameter", DIAMETER_UNSUPPORTED_VERSION,
+                                  f"Diameter version {self._buf[0]} (RFC 6733 §3 requires 1)")
+            length = message_length(self._buf)
+            if not HEADER_LENGTH <= length <= self._max:
+                raise DecodeError("diameter", DIAMETER_INVALID_MESSAGE_LENGTH,
+                                  f"Diameter Message Length {length} outside "
+                                  f"{HEADER_LENGTH}..{self._max}")
+            if len(self._buf) < length:
+                break
+            frames.append(Frame(bytes(self._buf[:length])))
+            del self._buf[:length]
+        return frames
+
+
+async def open_diameter_tcp_server(
+    host: str,
+    port: int,
+    on_message: OnMessage,
+    on_connect: OnConnect | None = None,
+    on_close: OnClose | None = None,
+    *,
+    on_error: OnError | None = None,
+    tap: Tap | None = None,
+    max_message: int = DEFAULT_MAX_MESSAGE,
+) -> MessageServer:
+    """Listen for Diameter peers over TCP; on_message(conn, payload, 0, 0) per message."""
+    callbacks = Callbacks(on_message, on_connect, on_close, on_error, tap)
+    return await open_stream_server(host, port, lambda: DiameterFramer(max_message), callbacks)
+
+
+async def open_diameter_tcp_client(
+    host: str,
+    port: int,
+    on_message: OnMessage,
+    on_connect: OnConnect | None = None,
+    on_close: OnClose | None = None,
+    *,
+    on_error: OnError | None = None,
+    tap: Tap | None = None,
+    max_message: int = DEFAULT_MAX_MESSAGE,
+) -> StreamConnection:
+    """Connect to a Diameter peer over TCP."""
+    callbacks = Callbacks(on_message, on_connect, on_close, on_error, tap)
+    return await open_stream_client(host, port, lambda: DiameterFramer(max_message), callbacks)
