@@ -100,7 +100,7 @@ def test_vector_and_autn_check(row: tuple) -> None:
     )
     m = Milenage(k, opc)
     av = generate_vector(m, rand, sqn, amf)
-    assert av.autn == bytes(a ^ b for a, b in zip(sqn, ak)) + amf + f1
+    assert av.autn == bytes(a ^ b for a, b in zip(sqn, ak, strict=True)) + amf + f1
     assert av.sqn_xor_ak == av.autn[:6]
     assert (av.xres, av.ck, av.ik, av.ak, av.sqn, av.rand) == (res, ck, ik, ak, sqn, rand)
     chk = check_autn(m, rand, av.autn)
@@ -135,7 +135,7 @@ def test_auts_round_trip_test_set_1() -> None:
     m = Milenage(k, opc)
     auts = build_auts(m, rand, sqn)
     assert len(auts) == 14
-    assert auts[:6] == bytes(a ^ b for a, b in zip(sqn, aks))
+    assert auts[:6] == bytes(a ^ b for a, b in zip(sqn, aks, strict=True))
     assert auts[6:] == m.f1star(rand, sqn, b"\x00\x00")
     assert auts[6:] != bytes.fromhex(SETS[0][8])
     assert resync_sqn(m, rand, auts) == sqn
