@@ -171,7 +171,7 @@ def test_round_trips(k: bytes, opc: bytes, rand: bytes, sqn: int, amf: bytes) ->
     assert sqn_to_int(resync_sqn(m, rand, build_auts(m, rand, int_to_sqn(sqn)))) == sqn
 
 
-def test_sqn_helpers_and_separation_bit() -> None:
+def test_sqn_conversions_and_separation_bit() -> None:
     assert sqn_to_int(bytes.fromhex("ff9bb4d0b607")) == 0xFF9BB4D0B607
     assert int_to_sqn(0x20) == bytes.fromhex("000000000020")
     with pytest.raises(ValueError):
