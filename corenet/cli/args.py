@@ -42,5 +42,24 @@ class PlmnType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-def bounded_int(lo: int, hi: int) -> click.IntRange:
-    return click.IntRange(lo, hi)
+
+
+class UInt(click.ParamType):
+    """Non-negative integer in decimal or with a 0x / 0b prefix, bounded by `hi`."""
+
+    name = "integer"
+
+    def __init__(self, hi: int) -> None:
+        self.hi = hi
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            n = value
+        else:
+            try:
+                n = int(str(value), 0)
+            except ValueError:
+                self.fail(f"not an integer: {value!r}", param, ctx)
+        if not 0 <= n <= self.hi:
+            self.fail(f"{n} is outside 0..{self.hi}", param, ctx)
+        return n

@@ -10,7 +10,7 @@ import json
 
 import click
 
-from corenet.cli.args import Hex, PlmnType
+from corenet.cli.args import Hex, PlmnType, UInt
 from corenet.core.plmn import Plmn
 from corenet.crypto import eia_eea, kdf, milenage
 
@@ -72,18 +72,18 @@ def nas_keys_cmd(kasme: bytes, eea: int, eia: int) -> None:
 
 @crypto.command("kenb")
 @click.option("--kasme", type=Hex(32), required=True)
-@click.option("--ul-count", "ul_count", type=click.IntRange(0, 2**32 - 1), required=True)
+@click.option("--ul-count", "ul_count", type=UInt(2**32 - 1), required=True)
 def kenb_cmd(kasme: bytes, ul_count: int) -> None:
     """KeNB (TS 33.401 Annex A.3)."""
     _out({"kenb": kdf.kenb(kasme, ul_count).hex()})
 
 
 def _eia_eea_options(f):  # type: ignore[no-untyped-def]
-    f = click.option("--length-bits", "length_bits", type=click.IntRange(0, None), default=None)(f)
+    f = click.option("--length-bits", "length_bits", type=UInt(2**32), default=None)(f)
     f = click.option("--message", type=Hex(), required=True)(f)
     f = click.option("--direction", type=click.IntRange(0, 1), required=True)(f)
-    f = click.option("--bearer", type=click.IntRange(0, 31), required=True)(f)
-    f = click.option("--count", type=click.IntRange(0, 2**32 - 1), required=True)(f)
+    f = click.option("--bearer", type=UInt(31), required=True)(f)
+    f = click.option("--count", type=UInt(2**32 - 1), required=True)(f)
     f = click.option("--key", type=Hex(16), required=True)(f)
     return f
 
