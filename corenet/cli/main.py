@@ -10,6 +10,7 @@ import click
 
 from corenet.cli.crypto_cmd import crypto
 from corenet.cli.decode_cmd import decode
+from corenet.cli.run_cmd import run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,6 +21,7 @@ def cli() -> None:
 
 cli.add_command(crypto)
 cli.add_command(decode)
+cli.add_command(run)
 
 
 def emit(obj: Any) -> None:

@@ -1,0 +1,70 @@
+"""`corenet run [hss|mme|sgw-pgw] --config FILE [--check]`: network functions as servers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+
+import click
+
+from corenet.config.loader import load
+from corenet.config.models import CorenetConfig
+from corenet.core.errors import ConfigError
+from corenet.runtime.supervisor import NETWORK_FUNCTIONS, Runtime
+
+
+def load_config(path: str | None) -> CorenetConfig:
+    """The file's settings, or the embedded defaults when no file is named."""
+    if path is None:
+        return CorenetConfig()
+    return load(CorenetConfig, path)
+
+
+def check_config(cfg: CorenetConfig, names: tuple[str, ...]) -> None:
+    """Everything a start would read besides the file itself (subscribers of the HSS)."""
+    if "hss" in names and cfg.hss.subscribers_file:
+        from corenet.config.subscribers import load_subscribers
+
+        load_subscribers(cfg.hss.subscribers_file)
+
+
+@click.command("run")
+@click.argument("nf", required=False, type=click.Choice(NETWORK_FUNCTIONS))
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="YAML configuration (default: embedded defaults)")
+@click.option("--check", is_flag=True, help="validate the configuration and exit")
+@click.option("--pcap", "pcap_path", default=None, help="capture file (default: from config)")
+@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
+def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | None, log_level: str) -> None:
+    """Run one network function (or all of them) until interrupted."""
+    names = (nf,) if nf else NETWORK_FUNCTIONS
+    try:
+        cfg = load_config(config_path)
+        check_config(cfg, names)
+    except ConfigError as exc:
+        click.echo(f"corenet run: {exc}", err=True)
+        sys.exit(2)
+    if check:
+        click.echo(json.dumps({"config": config_path or "(embedded defaults)", "ok": True,
+                               "network_functions": list(names)}))
+        return
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    runtime = Runtime(cfg, names=names, pcap_path=pcap_path if pcap_path is not None else cfg.pcap)
+    asyncio.run(_serve(runtime))
+
+
+async def _serve(runtime: Runtime) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()
