@@ -16,7 +16,7 @@ from scapy.packet import Packet, Raw
 
 Endpoint = tuple[str, int]
 
-# An Ethernet path: 1500-byte IP MTU (RFC 894), so TCP MSS = MTU - IP - TCP headers (RFC 9293 §3.7.1).
+# An Ethernet path: 1500-byte IP MTU (RFC 894), so MSS = MTU - IP - TCP headers (RFC 9293 §3.7.1).
 IP_MTU = 1500
 # RFC 9293 §3.8.6: the receive window we advertise; no window scaling option is sent.
 TCP_WINDOW = 65535

@@ -88,8 +88,8 @@ class SctpAssociation:
         return Frame(ip_packet(src.endpoint[0], dst.endpoint[0], sctp), completes)
 
     def _cookie(self) -> bytes:
-        parts = [seeded_u32(self.seed, "cookie", self.initiator, self.responder, self.incarnation, i)
-                 for i in range(8)]
+        key = flow_key(self.initiator, self.responder)
+        parts = [seeded_u32(self.seed, "cookie", key, self.incarnation, i) for i in range(8)]
         return b"".join(p.to_bytes(4, "big") for p in parts)
 
     def handshake(self) -> list[Frame]:
@@ -160,7 +160,8 @@ class SctpAssociation:
         me, peer = self._sides[src], self._other(src)
         last_from_peer = me.cum_tsn if me.cum_tsn is not None else (peer.next_tsn - 1) & 0xFFFFFFFF
         return [
-            self._packet(me, peer, peer.tag, [SCTPChunkShutdown(flags=0, cumul_tsn_ack=last_from_peer)]),
+            self._packet(me, peer, peer.tag,
+                         [SCTPChunkShutdown(flags=0, cumul_tsn_ack=last_from_peer)]),
             self._packet(peer, me, me.tag, [SCTPChunkShutdownAck(flags=0)]),
             self._packet(me, peer, peer.tag, [SCTPChunkShutdownComplete(reserved=0, TCB=0)]),
         ]

@@ -89,7 +89,7 @@ class PcapWriter:
         self._emit(packets, when, comment)
 
     def sctp_shutdown(self, src: Endpoint, dst: Endpoint, ts: float | None = None) -> None:
-        """Graceful SHUTDOWN of the association (RFC 9260 §9.2); a later message opens a new one."""
+        """Graceful SHUTDOWN (RFC 9260 §9.2); a later message opens a new association."""
         src, dst = _ep(src), _ep(dst)
         assoc = self._sctp.pop(flow_key(src, dst), None)
         if assoc is not None:
