@@ -11,11 +11,11 @@ from corenet.pcap.writer import PPID_DIAMETER, PPID_S1AP
 from tests.unit.pcap.messages import (
     diameter_cea,
     diameter_cer,
-    gtpv2_echo,
-    s1_setup_request,
     dissect,
+    gtpv2_echo,
     problems,
     protocols,
+    s1_setup_request,
     s1_setup_response,
 )
 
