@@ -371,6 +371,10 @@ def decode(data: bytes) -> Message:
     "report" is False when the criticality is "ignore": no Error Indication is sent then.
     """
     kind, body = _pdu_value(data)
+    if kind not in _TRIGGERING:
+        # §10.3.4.1A: an S1AP-PDU extension alternative is a Type of Message not comprehended.
+        raise DecodeError(PROTOCOL, _REJECT, f"S1AP-PDU alternative {kind} not comprehended",
+                          report=True, **_peek_code(data))
     code, crit = body["procedureCode"], body["criticality"]
     mname, content = body["value"]
     base = {"procedure_code": code, "triggering_message": kind, "procedure_criticality": crit}
@@ -403,7 +407,9 @@ def _decode_ies(spec: _MsgSpec, ies: list[dict[str, Any]], base: dict[str, Any])
                               **base, **_ue_ids(fields)) from None
     base = {**base, **_ue_ids(fields)}
     missing = [i for i in spec.ies.values() if i.mandatory and i.name not in fields]
-    errors += [(i.id, i.criticality, "missing") for i in missing]
+    # §10.3.5: a missing IE is reported unless its criticality is "ignore".
+    errors += [(i.id, i.criticality, "missing") for i in missing if i.criticality != "ignore"]
+    ignored = [(i.id, i.criticality, "missing") for i in missing if i.criticality == "ignore"]
     msg = Message(PROTOCOL, spec.name, spec.code, fields)
     if duplicated:
         raise DecodeError(PROTOCOL, _FALSELY, f"{spec.name}: IE repeated", ie_errors=errors,
@@ -413,10 +419,8 @@ def _decode_ies(spec: _MsgSpec, ies: list[dict[str, Any]], base: dict[str, Any])
                           ie_errors=errors, report=True, **base)
     if errors:
         raise DecodeError(PROTOCOL, _NOTIFY, f"{spec.name}: {_describe(errors)}",
-                          ie_errors=errors, report=True, message=msg, **base)
-    if any(i.criticality == "ignore" for i in missing):
-        # §10.3.5: a missing mandatory IE with criticality "ignore" is not reported.
-        ignored = [(i.id, i.criticality, "missing") for i in missing]
+                          ie_errors=errors + ignored, report=True, message=msg, **base)
+    if ignored:
         raise DecodeError(PROTOCOL, _NOTIFY, f"{spec.name}: {_describe(ignored)}",
                           ie_errors=ignored, report=False, message=msg, **base)
     return msg
@@ -711,6 +715,14 @@ def error_indication(
     )
 
 
+# §9.2.1.21 TriggeringMessage values, by PDU kind.
+_TRIGGERING = {
+    "initiatingMessage": "initiating-message",
+    "successfulOutcome": "successful-outcome",
+    "unsuccessfulOutcome": "unsuccessful-outcome",
+}
+
+
 def criticality_diagnostics(err: DecodeError) -> dict[str, Any]:
     """Criticality Diagnostics (§9.2.1.21) describing a DecodeError raised by `decode`."""
     x = err.extra
@@ -718,7 +730,7 @@ def criticality_diagnostics(err: DecodeError) -> dict[str, Any]:
     if "procedure_code" in x:
         cd["procedureCode"] = x["procedure_code"]
     if "triggering_message" in x:
-        cd["triggeringMessage"] = x["triggering_message"]
+        cd["triggeringMessage"] = _TRIGGERING[x["triggering_message"]]
     if "procedure_criticality" in x:
         cd["procedureCriticality"] = x["procedure_criticality"]
     if x.get("ie_errors"):
