@@ -17,7 +17,8 @@ Representation of a message (`corenet.codecs.base.Message`, protocol "diameter")
     - value is `int` for Unsigned32/Integer32/Unsigned64/Enumerated/Time, `str` for
       UTF8String/DiameterIdentity/DiameterURI, `bytes` for OctetString, `str` (an IP address) for
       Address (raw `bytes` when the address family is neither IPv4 nor IPv6), and for a Grouped
-      AVP (RFC 6733 §4.4) a list of entries in turn;
+      AVP (RFC 6733 §4.4) a list of entries in turn (Failed-AVP content that does not parse,
+      e.g. an AVP header with the length fault it reports, stays raw `bytes`);
     - an AVP absent from the dictionary is named "AVP-<code>" (V bit clear) or
       "AVP-<vendor>-<code>" (V bit set) and its value is the raw data `bytes`;
     - an entry has a third element, the AVP flags octet (V 0x80, M 0x40, P 0x20), only when the
@@ -416,6 +417,8 @@ def _iter_entries(avps: Any) -> Iterator[tuple[str, Any, int | None]]:
 def _encode_value(elts: _Elements, adef: AvpDef, value: Any) -> bytes:
     typ = adef.type
     if typ is AvpType.GROUPED:
+        if isinstance(value, bytes | bytearray):
+            return bytes(value)  # Failed-AVP content kept raw by decode
         return _encode_avps(elts, value)
     if typ in _INT_TYPES:
         elt = elts.int_elt(typ)
@@ -652,6 +655,8 @@ def _decode_value(elts: _Elements, adef: AvpDef, payload: bytes, wire: bytes, st
     typ = adef.type
     try:
         if typ is AvpType.GROUPED:
+            if adef.code == 279:
+                return _decode_failed_avp(elts, payload)
             return _decode_avps(elts, payload, strict)
         if typ in _INT_TYPES:
             elt = elts.int_elt(typ)
@@ -671,6 +676,15 @@ def _decode_value(elts: _Elements, adef: AvpDef, payload: bytes, wire: bytes, st
         # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_VALUE, with the AVP in Failed-AVP
         raise _AvpFault(ResultCode.DIAMETER_INVALID_AVP_VALUE,
                         f"{adef.name}: invalid value ({exc})", wire) from exc
+
+
+def _decode_failed_avp(elts: _Elements, payload: bytes) -> list[tuple[Any, ...]] | bytes:
+    """Failed-AVP may hold an AVP with the very length fault it reports (RFC 6733 §7.1.5):
+    its content stays raw bytes when it does not parse."""
+    try:
+        return _decode_avps(elts, payload, strict=False)
+    except _AvpFault:
+        return payload
 
 
 def _decode_address(elts: _Elements, payload: bytes) -> str | bytes:
