@@ -47,6 +47,7 @@ class FallbackFramer:
     def __init__(self, max_message: int = DEFAULT_MAX_MESSAGE) -> None:
         self._buf = bytearray()
         self._max = max_message
+        self.error: DecodeError | None = None
 
     def encode(self, payload: bytes, ppid: int, stream: int) -> bytes:
         if len(payload) > self._max:
@@ -54,8 +55,19 @@ class FallbackFramer:
         return encode_frame(payload, ppid, stream)
 
     def feed(self, data: bytes) -> list[Frame]:
+        """Whole frames completed by `data`; on a bad header, sets `error` and stops."""
+        if self.error is not None:
+            return []
         self._buf += data
         frames: list[Frame] = []
+        try:
+            self._take(frames)
+        except DecodeError as exc:
+            self.error = exc
+            self._buf.clear()
+        return frames
+
+    def _take(self, frames: list[Frame]) -> None:
         while len(self._buf) >= HEADER.size:
             length, ppid, stream = HEADER.unpack_from(self._buf)
             if length == 0:
@@ -69,7 +81,6 @@ class FallbackFramer:
                 break
             frames.append(Frame(bytes(self._buf[HEADER.size : end]), ppid, stream))
             del self._buf[:end]
-        return frames
 
 
 async def open_fallback_server(
@@ -79,6 +90,8 @@ async def open_fallback_server(
 
 
 async def open_fallback_client(
-    host: str, port: int, callbacks: Callbacks, max_message: int = DEFAULT_MAX_MESSAGE
+    host: str, port: int, callbacks: Callbacks, max_message: int = DEFAULT_MAX_MESSAGE,
+    *, local_host: str | None = None,
 ) -> StreamConnection:
-    return await open_stream_client(host, port, lambda: FallbackFramer(max_message), callbacks)
+    return await open_stream_client(host, port, lambda: FallbackFramer(max_message), callbacks,
+                                    local_host=local_host)

@@ -102,12 +102,15 @@ async def open_sctp_client(
     tap: Tap | None = None,
     mode: Mode = "auto",
     max_message: int = DEFAULT_MAX_MESSAGE,
+    local_host: str | None = None,
 ) -> StreamConnection | KernelSctpConnection:
-    """Open one SCTP association to host:port."""
+    """Open one SCTP association to host:port, from `local_host` (any port) when given."""
     callbacks = Callbacks(on_message, on_connect, on_close, on_error, tap)
     if _use_kernel(mode):
-        return await KernelSctpConnection.connect(host, port, callbacks, max_message)
-    return await open_fallback_client(host, port, callbacks, max_message)
+        return await KernelSctpConnection.connect(host, port, callbacks, max_message,
+                                                  local_host=local_host)
+    return await open_fallback_client(host, port, callbacks, max_message,
+                                      local_host=local_host)
 
 
 # -- kernel SCTP (pysctp) ------------------------------------------------------------------
@@ -141,11 +144,14 @@ class KernelSctpConnection:
 
     @classmethod
     async def connect(
-        cls, host: str, port: int, callbacks: Callbacks, max_message: int
+        cls, host: str, port: int, callbacks: Callbacks, max_message: int,
+        local_host: str | None = None,
     ) -> KernelSctpConnection:
         import sctp
 
         sk = sctp.sctpsocket_tcp(_family(host))
+        if local_host is not None:
+            sk.bind((local_host, 0))
         sk._sk.setblocking(False)
         await asyncio.get_running_loop().sock_connect(sk._sk, (host, port))
         return cls(sk, callbacks, max_message)

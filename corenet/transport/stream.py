@@ -37,9 +37,12 @@ class Frame:
 
 
 class Framer(Protocol):
-    def feed(self, data: bytes) -> list[Frame]:
-        """Whole frames completed by `data`; raises DecodeError when the stream is unusable."""
-        ...
+    """Sans-I/O delimiter. Once the stream cannot be delimited any more, `error` is set and
+    `feed` returns only the frames that preceded the fault."""
+
+    error: DecodeError | None
+
+    def feed(self, data: bytes) -> list[Frame]: ...
 
     def encode(self, payload: bytes, ppid: int, stream: int) -> bytes: ...
 
@@ -105,19 +108,17 @@ class StreamConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._closed:
             return
-        try:
-            frames = self._framer.feed(data)
-        except DecodeError as exc:
-            log.warning("closing %s -> %s: %s", self._remote, self._local, exc)
-            call_back(self._cb.on_error, self, exc)
-            self.close()
-            return
-        for frame in frames:
+        for frame in self._framer.feed(data):
             if self._closed:
                 return
             tap_call(self._cb.tap, Direction.RECEIVED, self._remote, self._local,
                      frame.payload, frame.ppid, frame.stream)
             call_back(self._cb.on_message, self, frame.payload, frame.ppid, frame.stream)
+        exc = self._framer.error
+        if exc is not None and not self._closed:
+            log.warning("closing %s -> %s: %s", self._remote, self._local, exc)
+            call_back(self._cb.on_error, self, exc)
+            self.close()
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
@@ -185,10 +186,12 @@ async def open_stream_server(
 
 
 async def open_stream_client(
-    host: str, port: int, framer_factory: Callable[[], Framer], callbacks: Callbacks
+    host: str, port: int, framer_factory: Callable[[], Framer], callbacks: Callbacks,
+    *, local_host: str | None = None,
 ) -> StreamConnection:
     loop = asyncio.get_running_loop()
+    local_addr = (local_host, 0) if local_host is not None else None
     _, conn = await loop.create_connection(
-        lambda: StreamConnection(framer_factory(), callbacks), host, port
+        lambda: StreamConnection(framer_factory(), callbacks), host, port, local_addr=local_addr
     )
     return conn
