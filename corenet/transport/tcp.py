@@ -37,6 +37,7 @@ class DiameterFramer:
     def __init__(self, max_message: int = DEFAULT_MAX_MESSAGE) -> None:
         self._buf = bytearray()
         self._max = max_message
+        self.error: DecodeError | None = None
 
     def encode(self, payload: bytes, ppid: int = 0, stream: int = 0) -> bytes:
         """The message goes out unchanged; its own header must delimit it."""
@@ -49,8 +50,19 @@ class DiameterFramer:
         return payload
 
     def feed(self, data: bytes) -> list[Frame]:
+        """Whole frames completed by `data`; on a bad header, sets `error` and stops."""
+        if self.error is not None:
+            return []
         self._buf += data
         frames: list[Frame] = []
+        try:
+            self._take(frames)
+        except DecodeError as exc:
+            self.error = exc
+            self._buf.clear()
+        return frames
+
+    def _take(self, frames: list[Frame]) -> None:
         while len(self._buf) >= 4:
             if self._buf[0] != DIAMETER_VERSION:
                 raise DecodeError("diameter", DIAMETER_UNSUPPORTED_VERSION,
@@ -64,7 +76,6 @@ class DiameterFramer:
                 break
             frames.append(Frame(bytes(self._buf[:length])))
             del self._buf[:length]
-        return frames
 
 
 async def open_diameter_tcp_server(
