@@ -590,16 +590,23 @@ def _zero_payload(adef: AvpDef | None) -> bytes:
     return bytes(_FIXED_LEN.get(adef.type, 0))
 
 
-def _decode_avps(elts: _Elements, data: bytes, strict: bool) -> list[tuple[Any, ...]]:
+MAX_GROUPED_DEPTH = 16  # deeper nesting than any TS 29.272 grouped AVP is refused
+
+
+def _decode_avps(
+    elts: _Elements, data: bytes, strict: bool, depth: int = 0
+) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     pos, end = 0, len(data)
     while pos < end:
-        out.append(_decode_one(elts, data, pos, strict))
+        out.append(_decode_one(elts, data, pos, strict, depth))
         pos += (int.from_bytes(data[pos + 5:pos + 8], "big") + 3) & ~3
     return out
 
 
-def _decode_one(elts: _Elements, data: bytes, pos: int, strict: bool) -> tuple[Any, ...]:
+def _decode_one(
+    elts: _Elements, data: bytes, pos: int, strict: bool, depth: int
+) -> tuple[Any, ...]:
     end = len(data)
     if end - pos < 8:
         # RFC 6733 §7.1.5: pad an incomplete header with zeros to the minimum header length
@@ -638,7 +645,7 @@ def _decode_one(elts: _Elements, data: bytes, pos: int, strict: bool) -> tuple[A
         name = _unknown_name(vendor, code)
         return (name, payload) if flags == (AVP_V if vendor is not None else 0) else (
             name, payload, flags)
-    value = _decode_value(elts, adef, payload, wire, strict)
+    value = _decode_value(elts, adef, payload, wire, strict, depth)
     return (adef.name, value) if flags == adef.flags else (adef.name, value, flags)
 
 
@@ -651,13 +658,17 @@ def _failed_header(elts: _Elements, raw_header: bytes, payload: bytes = b"") -> 
     return elts.avp_bytes(code, flags, vendor, payload, length=length)
 
 
-def _decode_value(elts: _Elements, adef: AvpDef, payload: bytes, wire: bytes, strict: bool) -> Any:
+def _decode_value(
+    elts: _Elements, adef: AvpDef, payload: bytes, wire: bytes, strict: bool, depth: int
+) -> Any:
     typ = adef.type
     try:
         if typ is AvpType.GROUPED:
+            if depth >= MAX_GROUPED_DEPTH:
+                raise ValueError(f"grouped AVPs nested deeper than {MAX_GROUPED_DEPTH}")
             if adef.code == 279:
-                return _decode_failed_avp(elts, payload)
-            return _decode_avps(elts, payload, strict)
+                return _decode_failed_avp(elts, payload, depth + 1)
+            return _decode_avps(elts, payload, strict, depth + 1)
         if typ in _INT_TYPES:
             elt = elts.int_elt(typ)
             elt.from_bytes(payload)
@@ -678,11 +689,13 @@ def _decode_value(elts: _Elements, adef: AvpDef, payload: bytes, wire: bytes, st
                         f"{adef.name}: invalid value ({exc})", wire) from exc
 
 
-def _decode_failed_avp(elts: _Elements, payload: bytes) -> list[tuple[Any, ...]] | bytes:
+def _decode_failed_avp(
+    elts: _Elements, payload: bytes, depth: int
+) -> list[tuple[Any, ...]] | bytes:
     """Failed-AVP may hold an AVP with the very length fault it reports (RFC 6733 §7.1.5):
     its content stays raw bytes when it does not parse."""
     try:
-        return _decode_avps(elts, payload, strict=False)
+        return _decode_avps(elts, payload, False, depth)
     except _AvpFault:
         return payload
 

@@ -345,6 +345,15 @@ def test_bad_grouped_member_length_is_5014() -> None:
     assert err.extra["session_id"] == SID
 
 
+def test_deep_grouped_nesting_is_refused() -> None:
+    nested: list[tuple[object, ...]] = [("Subscriber-Status", 0)]
+    for _ in range(40):
+        nested = [("Subscription-Data", nested)]
+    err = _cause(_with_extra_avp(d.dwr("a.b", "b", hop_by_hop=1, end_to_end=2), nested[0]))
+    assert err.cause == d.ResultCode.DIAMETER_INVALID_AVP_VALUE
+    assert err.extra["failed_avp"][:4] == (1400).to_bytes(4, "big")
+
+
 def test_message_length_framing() -> None:
     assert d.message_length(bytes.fromhex("01000030")) == 48
     with pytest.raises(DecodeError) as err:
