@@ -218,7 +218,8 @@ class KernelSctpConnection:
         payload = bytes(self._partial)
         self._partial.clear()
         # sinfo_ppid is returned as the raw network-order field.
-        ppid, stream = socket.ntohl(info.ppid), int(info.stream)
+        ppid = socket.ntohl(int(getattr(info, "ppid", 0)))
+        stream = int(getattr(info, "stream", 0))
         tap_call(self._cb.tap, Direction.RECEIVED, self._remote, self._local, payload, ppid, stream)
         call_back(self._cb.on_message, self, payload, ppid, stream)
 

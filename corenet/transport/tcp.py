@@ -104,7 +104,9 @@ async def open_diameter_tcp_client(
     on_error: OnError | None = None,
     tap: Tap | None = None,
     max_message: int = DEFAULT_MAX_MESSAGE,
+    local_host: str | None = None,
 ) -> StreamConnection:
-    """Connect to a Diameter peer over TCP."""
+    """Connect to a Diameter peer over TCP, from `local_host` (any port) when given."""
     callbacks = Callbacks(on_message, on_connect, on_close, on_error, tap)
-    return await open_stream_client(host, port, lambda: DiameterFramer(max_message), callbacks)
+    return await open_stream_client(host, port, lambda: DiameterFramer(max_message), callbacks,
+                                    local_host=local_host)

@@ -193,3 +193,16 @@ async def test_pcap_tap_records_standard_sctp() -> None:
     # handshake (4) + request + echoed answer carrying a bundled SACK
     assert len(packets) == 6
     assert all(p.data[9] == 132 for p in packets)  # IPv4 protocol number 132 = SCTP
+
+
+async def test_client_binds_local_host() -> None:
+    srv = Recorder()
+    server = await open_sctp_server("127.0.0.1", 0, srv.on_message, **srv.kwargs(),
+                                    mode="fallback")
+    async with server:
+        conn = await open_sctp_client(*server.local, lambda *a: None, mode="fallback",
+                                      local_host="127.0.0.2")
+        assert conn.local[0] == "127.0.0.2"
+        server_conn = await _get(srv.connected)
+        assert server_conn.remote == conn.local
+        conn.close()
