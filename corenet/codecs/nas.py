@@ -32,6 +32,7 @@ with cause None and extra {"discard": True}.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +42,7 @@ import corenet.codecs._pycrate  # noqa: F401  (quiets pycrate before it loads)
 # isort: split
 from pycrate_mobile import TS24301_EMM as EMM
 from pycrate_mobile import TS24301_ESM as ESM
-from pycrate_mobile.NAS import parse_NAS_MO, parse_NAS_MT
+from pycrate_mobile.NASLTE import parse_NASLTE_MO, parse_NASLTE_MT
 
 # isort: split
 
@@ -72,6 +73,9 @@ __all__ = [
 ]
 
 PROTOCOL = "nas"
+# pycrate logs a warning for every IE it cannot decode; on peer input that is a log flood the
+# peer controls, and the outcome is already reported as a DecodeError or an ignored IE (§7.7.1)
+logging.getLogger("pycrate_mobile.TS24007").setLevel(logging.ERROR)
 # TS 24.007 §11.2.3.1.1 protocol discriminators
 PD_ESM = 2
 PD_EMM = 7
@@ -424,6 +428,19 @@ def decode(data: bytes, ctx: NasSecurityContext | None = None,
     "SecurityProtectedNASMessage" with `ciphered` True and `payload` (hex).
     """
     data = bytes(data)
+    if ctx is not None and direction is None:
+        raise ValueError("decoding with a security context needs the direction")
+    try:
+        return _decode(data, ctx, direction)
+    except DecodeError:
+        raise
+    except Exception as exc:  # a pycrate structure refused the input in an unforeseen way
+        raise DecodeError(PROTOCOL, CAUSE_PROTOCOL_ERROR_UNSPECIFIED,
+                          f"undecodable NAS message: {exc}",
+                          **(_error_extra(data) if data else {})) from exc
+
+
+def _decode(data: bytes, ctx: NasSecurityContext | None, direction: int | None) -> Message:
     if not data:
         raise _discard("empty NAS message (TS 24.301 §7.2)")
     pd = data[0] & 0x0F
@@ -469,9 +486,12 @@ def _decode_plain(data: bytes, direction: int | None) -> Message:
 
 
 def _parse(data: bytes, direction: int | None, extra: dict[str, Any]) -> Any:
-    parser = parse_NAS_MT if direction == DOWNLINK else parse_NAS_MO
+    # sec_hdr=False: the security header is handled above, and for ESM (PD 2) the first
+    # half-octet is the EPS bearer identity (§9.3.2), which pycrate's NAS.parse_NAS_MO/MT and
+    # sec_hdr=True would read as a security header type
+    parser = parse_NASLTE_MT if direction == DOWNLINK else parse_NASLTE_MO
     try:
-        pyc, err = parser(data, inner=False)
+        pyc, err = parser(data, inner=False, sec_hdr=False)
     except Exception as exc:  # pycrate may raise on pathological input
         raise DecodeError(PROTOCOL, CAUSE_INVALID_MANDATORY_INFORMATION,
                           f"undecodable NAS message: {exc}", **extra) from exc
@@ -582,8 +602,8 @@ def _generic(pyc: Any, pd: int, code: int, extra: dict[str, Any]) -> Message:
     texts = EMM._EMM_dict if pd == PD_EMM else ESM._ESM_dict
     fields: dict[str, Any] = {}
     if pd == PD_ESM:
-        fields[EBI] = pyc["ESMHeader"]["EPSBearerId"].get_val()
-        fields[PTI] = pyc["ESMHeader"]["PTI"].get_val()
+        fields[EBI] = extra["ebi"]
+        fields[PTI] = extra["pti"]
     other = _other_ies(pyc, set(), texts.get(code, ""), extra)
     if other:
         fields["other_ies"] = other
@@ -671,9 +691,7 @@ def _decode_protected(data: bytes, ctx: NasSecurityContext | None,
             return _protected_message(data, sht, mac, sqn, payload)
         inner = _decode_plain(payload, direction)
         return Message(PROTOCOL, inner.name, inner.code, inner.fields | sec)
-    if direction is None:
-        raise ValueError("decoding with a security context needs the direction")
-    sht, plain, ok = unprotect(data, ctx, direction)
+    sht, plain, ok = unprotect(data, ctx, direction if direction is not None else UPLINK)
     try:
         inner = _decode_plain(plain, direction)
     except DecodeError:
