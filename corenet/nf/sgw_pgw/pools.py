@@ -1,0 +1,202 @@
+"""UE address pools per APN, owned by the PDN GW (TS 23.401 §5.3.1.1, §5.3.1.2).
+
+An IPv4 PDN connection gets one address; an IPv6 one a /64 prefix out of the APN's configured
+network (TS 23.401 §5.3.1.2.2: one globally unique /64 per PDN connection) together with the
+interface identifier the UE uses for its link-local address; IPv4v6 gets both.
+"""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from corenet.config.models import ApnPool
+from corenet.core.errors import ConfigError, CorenetError
+
+# PDN Type values, TS 29.274 §8.34
+PDN_IPV4, PDN_IPV6, PDN_IPV4V6 = 1, 2, 3
+
+# Cause values, TS 29.274 Table 8.4-1
+CAUSE_MISSING_OR_UNKNOWN_APN = 78
+CAUSE_PREFERRED_PDN_TYPE_NOT_SUPPORTED = 83
+CAUSE_ALL_DYNAMIC_ADDRESSES_OCCUPIED = 84
+
+IPV6_PREFIX_LENGTH = 64
+# TS 23.401 §5.3.1.2.2: the interface identifier sent to the UE; the PDN GW's own on the link
+# must differ from it, and the UE is free to pick another one for its global address.
+UE_INTERFACE_ID = 1
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class AllocationError(CorenetError):
+    """No address for this request; `cause` is the GTPv2 cause the PDN GW answers with."""
+
+    def __init__(self, cause: int, detail: str) -> None:
+        super().__init__(f"{detail} (cause {cause})")
+        self.cause = cause
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The addresses of one PDN connection (PAA, TS 29.274 §8.14)."""
+
+    apn: str
+    pdn_type: int
+    ipv4: ipaddress.IPv4Address | None
+    ipv6_prefix: ipaddress.IPv6Network | None
+
+    @property
+    def ipv6(self) -> ipaddress.IPv6Address | None:
+        """The prefix with the UE interface identifier (TS 23.401 §5.3.1.2.2)."""
+        if self.ipv6_prefix is None:
+            return None
+        return self.ipv6_prefix.network_address + UE_INTERFACE_ID
+
+    def paa(self) -> dict[str, Any]:
+        """The PAA value of the GTPv2 codec (TS 29.274 §8.14)."""
+        return {
+            "pdn_type": self.pdn_type,
+            "ipv4": None if self.ipv4 is None else str(self.ipv4),
+            "ipv6": None if self.ipv6 is None else str(self.ipv6),
+            "ipv6_prefix_length": None if self.ipv6_prefix is None else IPV6_PREFIX_LENGTH,
+        }
+
+    def holds(self, ip: IpAddress) -> bool:
+        """True for the IPv4 address or any address of the /64 (the UE picks its IPv6 IID)."""
+        if isinstance(ip, ipaddress.IPv4Address):
+            return ip == self.ipv4
+        return self.ipv6_prefix is not None and ip in self.ipv6_prefix
+
+
+class _Range:
+    """Lowest-free-first allocation of the integers 0..size-1, released ones reused first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._next = 0
+        self._free: list[int] = []
+        self._used: set[int] = set()
+
+    def take(self) -> int | None:
+        if self._free:
+            index = heapq.heappop(self._free)
+        elif self._next < self.size:
+            index, self._next = self._next, self._next + 1
+        else:
+            return None
+        self._used.add(index)
+        return index
+
+    def give_back(self, index: int) -> None:
+        if index in self._used:
+            self._used.remove(index)
+            heapq.heappush(self._free, index)
+
+    @property
+    def in_use(self) -> int:
+        return len(self._used)
+
+
+class ApnAddressPool:
+    """The IPv4 addresses and IPv6 /64 prefixes of one APN."""
+
+    def __init__(self, cfg: ApnPool) -> None:
+        self.apn = apn_network_identifier(cfg.apn)
+        self.ipv4 = None if cfg.ipv4 is None else ipaddress.IPv4Network(cfg.ipv4)
+        self.ipv6 = None if cfg.ipv6 is None else ipaddress.IPv6Network(cfg.ipv6)
+        if self.ipv6 is not None and self.ipv6.prefixlen > IPV6_PREFIX_LENGTH:
+            raise ConfigError(f"pools[{cfg.apn}].ipv6: {self.ipv6} is longer than /64 "
+                              "(TS 23.401 §5.3.1.2.2 gives each UE a /64)")
+        # network and broadcast addresses are not host addresses (RFC 919, RFC 950)
+        v4_hosts = 0 if self.ipv4 is None else max(self.ipv4.num_addresses - 2, 0)
+        if self.ipv4 is not None and self.ipv4.prefixlen >= 31:
+            v4_hosts = self.ipv4.num_addresses
+        self._v4 = _Range(v4_hosts)
+        self._v4_first = 0 if self.ipv4 is None else (
+            int(self.ipv4.network_address) + (0 if self.ipv4.prefixlen >= 31 else 1))
+        self._v6 = _Range(0 if self.ipv6 is None else
+                          1 << (IPV6_PREFIX_LENGTH - self.ipv6.prefixlen))
+
+    def supports(self, pdn_type: int) -> bool:
+        if pdn_type == PDN_IPV4:
+            return self.ipv4 is not None
+        if pdn_type == PDN_IPV6:
+            return self.ipv6 is not None
+        return pdn_type == PDN_IPV4V6 and (self.ipv4 is not None or self.ipv6 is not None)
+
+    def granted_type(self, requested: int) -> int:
+        """TS 23.401 §5.3.1.1: IPv4v6 on a single-stack APN is narrowed to what it has."""
+        if requested != PDN_IPV4V6 or (self.ipv4 is not None and self.ipv6 is not None):
+            return requested
+        return PDN_IPV4 if self.ipv4 is not None else PDN_IPV6
+
+    def allocate(self, pdn_type: int) -> Allocation:
+        if not self.supports(pdn_type):
+            raise AllocationError(CAUSE_PREFERRED_PDN_TYPE_NOT_SUPPORTED,
+                                  f"APN {self.apn} has no pool for PDN type {pdn_type}")
+        granted = self.granted_type(pdn_type)
+        v4 = self._take_v4() if granted in (PDN_IPV4, PDN_IPV4V6) else None
+        v6 = self._take_v6() if granted in (PDN_IPV6, PDN_IPV4V6) else None
+        if (granted != PDN_IPV6 and v4 is None) or (granted != PDN_IPV4 and v6 is None):
+            self.release(Allocation(self.apn, granted, v4, v6))
+            raise AllocationError(CAUSE_ALL_DYNAMIC_ADDRESSES_OCCUPIED,
+                                  f"APN {self.apn}: all dynamic addresses are occupied")
+        return Allocation(self.apn, granted, v4, v6)
+
+    def release(self, allocation: Allocation) -> None:
+        if allocation.ipv4 is not None and self.ipv4 is not None:
+            self._v4.give_back(int(allocation.ipv4) - self._v4_first)
+        if allocation.ipv6_prefix is not None and self.ipv6 is not None:
+            offset = int(allocation.ipv6_prefix.network_address) - int(self.ipv6.network_address)
+            self._v6.give_back(offset >> (128 - IPV6_PREFIX_LENGTH))
+
+    @property
+    def in_use(self) -> tuple[int, int]:
+        """(IPv4 addresses, IPv6 prefixes) allocated."""
+        return self._v4.in_use, self._v6.in_use
+
+    def _take_v4(self) -> ipaddress.IPv4Address | None:
+        index = self._v4.take()
+        return None if index is None else ipaddress.IPv4Address(self._v4_first + index)
+
+    def _take_v6(self) -> ipaddress.IPv6Network | None:
+        index = self._v6.take()
+        if index is None or self.ipv6 is None:
+            return None
+        base = int(self.ipv6.network_address) + (index << (128 - IPV6_PREFIX_LENGTH))
+        return ipaddress.IPv6Network((base, IPV6_PREFIX_LENGTH))
+
+
+class AddressPools:
+    """All APN pools of the PDN GW, looked up by APN network identifier."""
+
+    def __init__(self, pools: list[ApnPool]) -> None:
+        self._pools = {p.apn: p for p in (ApnAddressPool(c) for c in pools)}
+
+    def pool(self, apn: str) -> ApnAddressPool:
+        pool = self._pools.get(apn_network_identifier(apn))
+        if pool is None:
+            raise AllocationError(CAUSE_MISSING_OR_UNKNOWN_APN, f"unknown APN {apn!r}")
+        return pool
+
+    def allocate(self, apn: str, pdn_type: int) -> Allocation:
+        return self.pool(apn).allocate(pdn_type)
+
+    def release(self, allocation: Allocation) -> None:
+        pool = self._pools.get(allocation.apn)
+        if pool is not None:
+            pool.release(allocation)
+
+
+def apn_network_identifier(apn: str) -> str:
+    """TS 23.003 §9.1: the APN without its Operator Identifier; APNs are case-insensitive."""
+    labels = apn.lower().split(".")
+    # Operator Identifier: "mnc<MNC>.mcc<MCC>.gprs" (TS 23.003 §9.1.2)
+    if (len(labels) > 3 and labels[-1] == "gprs" and labels[-2].startswith("mcc")
+            and labels[-3].startswith("mnc")):
+        labels = labels[:-3]
+    return ".".join(labels)

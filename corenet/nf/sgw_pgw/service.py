@@ -1,0 +1,135 @@
+"""asyncio S/P-GW: the S11 UDP socket (TS 29.274 §4.2, port 2123) around the sans-I/O core.
+
+datagram -> GtpTransactions (sequence numbers, duplicates, §7.6) -> SgwPgwCore -> responses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Callable
+
+from corenet.config.models import SgwPgwConfig
+from corenet.core.actions import LogEvent
+from corenet.nf.sgw_pgw.core import (
+    Action,
+    S11Malformed,
+    S11Request,
+    SendResponse,
+    Session,
+    SgwPgwCore,
+)
+from corenet.protocols.gtpv2c_transactions import (
+    GtpTransactions,
+    MalformedRequest,
+    RequestReceived,
+)
+from corenet.transport import Address, Tap, UdpEndpoint, open_udp_endpoint
+
+log = logging.getLogger("corenet.sgw_pgw")
+
+OnEvent = Callable[[LogEvent], None]
+
+
+class SgwPgwService:
+    """The S/P-GW control plane serving S11 on `cfg.s11` (port 0 picks a free port)."""
+
+    def __init__(self, cfg: SgwPgwConfig, *, tap: Tap | None = None,
+                 on_event: OnEvent | None = None) -> None:
+        self.cfg = cfg
+        self.core = SgwPgwCore(cfg)
+        self.transactions = GtpTransactions(t3_response_s=cfg.t3_response_s,
+                                            n3_requests=cfg.n3_requests)
+        self._tap = tap
+        self._on_event = on_event
+        self._endpoint: UdpEndpoint | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def sessions(self) -> dict[int, Session]:
+        """Sessions by S11 S-GW TEID."""
+        return self.core.sessions
+
+    @property
+    def local(self) -> Address:
+        if self._endpoint is None:
+            raise RuntimeError("S/P-GW not started")
+        return self._endpoint.local
+
+    def session_by_ue_address(
+        self, ip: str | ipaddress.IPv4Address | ipaddress.IPv6Address
+    ) -> Session | None:
+        """UE address -> its session (IMSI, MSISDN, MEI, UIMSI, ...), e.g. for the P-CSCF."""
+        return self.core.session_by_ue_address(ip)
+
+    async def start(self) -> None:
+        self._endpoint = await open_udp_endpoint(self.cfg.s11.host, self.cfg.s11.port,
+                                                 self._on_datagram, tap=self._tap)
+        self._emit(LogEvent("sgw.started", {"s11": f"{self.local[0]}:{self.local[1]}"}))
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._endpoint is not None:
+            self._endpoint.close()
+            await self._endpoint.wait_closed()
+            self._endpoint = None
+
+    # -- the sans-I/O loop --------------------------------------------------------------------
+
+    def _on_datagram(self, data: bytes, addr: Address) -> None:
+        now = asyncio.get_running_loop().time()
+        self.transactions.receive(data, addr, now)
+        self._pump(now)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        now = asyncio.get_running_loop().time()
+        self.transactions.handle_timer(now)
+        self._pump(now)
+
+    def _pump(self, now: float) -> None:
+        while (event := self.transactions.next_event()) is not None:
+            try:
+                if isinstance(event, RequestReceived):
+                    self._apply(self.core.handle(S11Request(event.message, event.peer), now),
+                                now)
+                elif isinstance(event, MalformedRequest):
+                    self._apply(self.core.handle(S11Malformed(event.error, event.peer), now),
+                                now)
+                elif isinstance(event, LogEvent):
+                    self._emit(event)
+                # no S11 requests are sent from here yet: no responses or time-outs to expect
+            except Exception:
+                # a fault of ours on one request must not stop the node serving the others
+                log.exception("S/P-GW failed on %s", event)
+        self._flush()
+        self._arm(now)
+
+    def _apply(self, actions: list[Action], now: float) -> None:
+        for action in actions:
+            if isinstance(action, SendResponse):
+                self.transactions.send_response(action.message, action.peer, now)
+            else:
+                self._emit(action)
+
+    def _flush(self) -> None:
+        if self._endpoint is None or self._endpoint.closed:
+            return
+        for data, peer in self.transactions.data_to_send():
+            self._endpoint.sendto(data, peer)
+
+    def _arm(self, now: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        when = self.transactions.get_timer()
+        if when is not None and self._endpoint is not None:
+            self._timer = asyncio.get_running_loop().call_at(when, self._on_timer)
+
+    def _emit(self, event: LogEvent) -> None:
+        log.info("%s %s", event.kind, event.data)
+        if self._on_event is not None:
+            self._on_event(event)
