@@ -196,6 +196,21 @@ class SgwPgwConfig(Strict):
         ApnPool(apn="ims", ipv4="10.46.0.0/16", ipv6="2001:db8:46::/48"),
         ApnPool(apn="sos", ipv4="10.47.0.0/16", ipv6="2001:db8:47::/48"),
     ]
+    # TS 29.274 §8.5 / §7.1.2: Recovery (restart counter) in Echo and first-contact messages
+    restart_counter: int = Field(default=0, ge=0, le=255)
+    # TS 29.274 §7.6: T3-RESPONSE and N3-REQUESTS (total attempts) for S11 requests
+    t3_response_s: float = Field(default=3.0, gt=0)
+    n3_requests: int = Field(default=3, ge=1)
+    # TS 24.008 §10.5.6.3: P-CSCF and DNS addresses given in PCO when the UE asks for them
+    pcscf: list[str] = []
+    dns: list[str] = []
+
+    @field_validator("pcscf", "dns")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        for a in v:
+            ipaddress.ip_address(a)
+        return v
 
 
 # ----------------------------------------------------------------------------- access + UEs
