@@ -911,8 +911,8 @@ def _msg(name: str, teid: int | None, sequence: int, **ies: Any) -> Message:
 
 def uli(tai_plmn: str | Plmn, tac: int, ecgi_plmn: str | Plmn, eci: int) -> dict[str, Any]:
     """ULI with TAI and ECGI (TS 29.274 §8.21.4, §8.21.5)."""
-    return {"tai": {"plmn": str(tai_plmn), "tac": tac},
-            "ecgi": {"plmn": str(ecgi_plmn), "eci": eci}}
+    return {"tai": {"plmn": _plmn_arg(tai_plmn), "tac": tac},
+            "ecgi": {"plmn": _plmn_arg(ecgi_plmn), "eci": eci}}
 
 
 def _uli_arg(value: Uli | Mapping[str, Any] | None) -> Mapping[str, Any] | None:
