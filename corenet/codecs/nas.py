@@ -66,10 +66,17 @@ from corenet.core.errors import DecodeError, EncodeError
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 
 __all__ = [
-    "DOWNLINK", "UPLINK", "EmergencyNumber", "Guti", "NASCodec", "NetworkNameValue", "Tai",
-    "decode", "emergency_number_list", "encode", "guti_identity", "imei_identity",
-    "imeisv_identity", "imsi_identity", "protect", "tmsi_identity", "unprotect",
-    "ue_network_capability", "ue_security_capability",
+    "DOWNLINK", "EmergencyNumber", "Guti", "NASCodec", "NetworkNameValue", "Tai", "UPLINK",
+    "activate_default_eps_bearer_context_accept", "activate_default_eps_bearer_context_reject",
+    "activate_default_eps_bearer_context_request", "attach_accept", "attach_complete",
+    "attach_reject", "attach_request", "authentication_failure", "authentication_reject",
+    "authentication_request", "authentication_response", "build", "decode", "detach_accept",
+    "detach_request", "detach_request_network", "emergency_number_list", "emm_information",
+    "emm_status", "encode", "esm_information_request", "esm_information_response", "esm_status",
+    "guti_identity", "identity_request", "identity_response", "imei_identity", "imeisv_identity",
+    "imsi_identity", "pdn_connectivity_reject", "pdn_connectivity_request", "protect",
+    "security_mode_command", "security_mode_complete", "security_mode_reject", "service_request",
+    "tmsi_identity", "ue_network_capability", "ue_security_capability", "unprotect",
 ]
 
 PROTOCOL = "nas"
@@ -426,6 +433,7 @@ def decode(data: bytes, ctx: NasSecurityContext | None = None,
     `security_header_type`, `mac` and `sequence_number`; with `ctx` the MAC is checked
     (`mac_valid`; `unprotect` below). A ciphered one (2 or 4) without `ctx` is reported as
     "SecurityProtectedNASMessage" with `ciphered` True and `payload` (hex).
+    Passing `ctx` without `direction` is a programming error (ValueError).
     """
     data = bytes(data)
     if ctx is not None and direction is None:

@@ -508,3 +508,14 @@ def test_ie_helpers() -> None:
         ies.apn_to_wire("bad..apn")
     assert ies.emergency_number_list([("119", ["fire", "ambulance"])])[0].category_value == 0x06
     assert ies.ue_network_capability(uea=(0, 1), uia=(1, 2)) == b"\xe0\x60\xc0\x60"
+
+
+def test_attach_request_classmark_3_kept_as_received() -> None:
+    # value parts are taken as received, never re-encoded from pycrate's CSN.1 structures
+    base = nas.attach_request(imsi=IMSI, esm_container=emergency_pdn_request())
+    cm3 = bytes.fromhex("60140400ef650633c02b")
+    data = base + b"\x20\x0a" + cm3 + bytes.fromhex("400404026004" "5d0103")
+    msg = roundtrip(data)
+    assert msg.fields["mobile_station_classmark_3"] == cm3
+    assert msg.fields["supported_codecs"] == bytes.fromhex("04026004")
+    assert msg.fields["voice_domain_preference_and_ues_usage_setting"] == b"\x03"
