@@ -1,0 +1,674 @@
+"""A simulated UE, sans-I/O: the EMM and ESM machines of TS 24.301 on the UE side.
+
+`Ue.handle(event, now) -> list[action]`. Events: `Attach` (register on a cell of the selected
+PLMN), `Detach`, `NasReceived` (a downlink NAS PDU from the eNB), `ConnectionReleased` (the
+NAS signalling connection was released), `TimerExpired` (T3410, T3411, T3421). Actions:
+`SendNas` (the eNB decides Initial UE Message or Uplink NAS Transport), `ReleaseConnection`,
+`ProcedureDone`, and the timer/log actions of `corenet.core.actions`.
+
+State names mirror the MME's: EMM-DEREGISTERED, EMM-REGISTERED-INITIATED, EMM-REGISTERED,
+EMM-DEREGISTERED-INITIATED (TS 24.301 §5.1.3.2).
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from corenet.codecs import nas
+from corenet.codecs.base import Message
+from corenet.codecs.nas_ies import PDN_TYPE_IPV4V6, EmergencyNumber, Guti, Tai
+from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
+from corenet.core.errors import DecodeError, EncodeError
+from corenet.core.plmn import Plmn
+from corenet.crypto import kdf
+from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
+from sim_ue.usim import AuthFailure, AuthSuccess, Usim
+
+# TS 24.301 §10.2 Table 10.2.2: UE-side timers (seconds).
+T3410_S = 15.0
+T3411_S = 10.0
+T3402_S = 720.0
+T3421_S = 15.0
+# §5.5.1.2.6: the attach attempt counter's limit; §5.5.2.2.4 c): T3421 runs five times.
+MAX_ATTACH_ATTEMPTS = 5
+MAX_T3421_EXPIRIES = 5
+
+# TS 24.301 §9.9.3.9 EMM causes sent by the UE.
+CAUSE_UE_SECURITY_CAPABILITIES_MISMATCH = 23
+CAUSE_SECURITY_MODE_REJECTED = 24
+KSI_NONE = 7  # §9.9.3.21: no key is available
+
+
+class EmmState(enum.Enum):
+    """TS 24.301 §5.1.3.2.2 main states."""
+
+    DEREGISTERED = "EMM-DEREGISTERED"
+    REGISTERED_INITIATED = "EMM-REGISTERED-INITIATED"
+    REGISTERED = "EMM-REGISTERED"
+    DEREGISTERED_INITIATED = "EMM-DEREGISTERED-INITIATED"
+
+
+class EmmSubstate(enum.Enum):
+    """TS 24.301 §5.1.3.2.3 substates of EMM-DEREGISTERED and EMM-REGISTERED."""
+
+    NO_IMSI = "NO-IMSI"
+    PLMN_SEARCH = "PLMN-SEARCH"
+    NORMAL_SERVICE = "NORMAL-SERVICE"
+    LIMITED_SERVICE = "LIMITED-SERVICE"
+    ATTEMPTING_TO_ATTACH = "ATTEMPTING-TO-ATTACH"
+    NO_CELL_AVAILABLE = "NO-CELL-AVAILABLE"
+
+
+class EcmState(enum.Enum):
+    """TS 23.401 §4.6.3: whether a NAS signalling connection exists."""
+
+    IDLE = "ECM-IDLE"
+    CONNECTED = "ECM-CONNECTED"
+
+
+class EsmBearerState(enum.Enum):
+    """TS 24.301 §6.1.3.2 (UE side) EPS bearer context states."""
+
+    INACTIVE = "BEARER-CONTEXT-INACTIVE"
+    ACTIVE = "BEARER-CONTEXT-ACTIVE"
+
+
+# --------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class CellInfo:
+    """What the UE reads from a cell's system information (TS 36.331 SIB1), plus the PLMN it
+    selected among the cell's broadcast PLMNs (TS 23.122 §4.4)."""
+
+    enb: str
+    cell_id: int
+    tac: int
+    plmn: Plmn
+
+    @property
+    def tai(self) -> Tai:
+        return Tai(self.plmn, self.tac)
+
+
+@dataclass(frozen=True)
+class Attach:
+    """Start an EPS attach (TS 24.301 §5.5.1.2) on `cell`."""
+
+    cell: CellInfo
+    attach_type: int = 1  # §9.9.3.11: 1 EPS attach
+
+
+@dataclass(frozen=True)
+class Detach:
+    """UE-initiated detach (TS 24.301 §5.5.2.2), with or without switch off."""
+
+    switch_off: bool = False
+
+
+@dataclass(frozen=True)
+class NasReceived:
+    pdu: bytes
+
+
+@dataclass(frozen=True)
+class ConnectionReleased:
+    """The eNB released the RRC connection (S1 UE context released, TS 36.413 §8.3.3)."""
+
+
+UeEvent = Attach | Detach | NasReceived | ConnectionReleased | TimerExpired
+
+# --------------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class SendNas:
+    """An uplink NAS PDU; `rrc_cause` is the RRC establishment cause (TS 36.331) should the
+    eNB need a new connection for it."""
+
+    pdu: bytes
+    rrc_cause: str = "mo-Signalling"
+
+
+@dataclass(frozen=True)
+class ReleaseConnection:
+    """Release the NAS signalling connection locally (e.g. TS 24.301 §5.5.1.2.6 c))."""
+
+
+@dataclass(frozen=True)
+class ProcedureDone:
+    """An attach or detach ended: ok, or the cause / reason it failed."""
+
+    procedure: str
+    ok: bool
+    cause: int | None = None
+    reason: str = ""
+
+
+UeAction = SendNas | ReleaseConnection | ProcedureDone | StartTimer | StopTimer | LogEvent
+
+
+# --------------------------------------------------------------------------------- results
+
+
+@dataclass
+class UeResult:
+    """What a run reports per UE (the EMM cause is None unless the network gave one)."""
+
+    imsi: str
+    msisdn: str | None
+    attached: bool
+    outcome: str
+    guti: str | None = None
+    ipv4: str | None = None
+    ipv6: str | None = None
+    network_name: str | None = None
+    network_short_name: str | None = None
+    apn: str | None = None
+    apn_ambr: dict[str, int] | None = None
+    ue_ambr: dict[str, int] | None = None
+    cause: int | None = None
+    plmn: str | None = None
+    enb: str | None = None
+    emergency_numbers: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def guti_text(g: Guti) -> str:
+    """GUTI as PLMN-MMEGI-MMEC-M-TMSI (TS 23.003 §2.8.1)."""
+    return f"{g.plmn}-{g.mme_group_id:04x}-{g.mme_code:02x}-{g.m_tmsi:08x}"
+
+
+@dataclass
+class PdnConnection:
+    """The default bearer the attach created (TS 24.301 §6.4.1)."""
+
+    ebi: int
+    apn: str
+    ipv4: str | None
+    ipv6: str | None
+    apn_ambr: dict[str, int] | None
+    qci: int | None
+    state: EsmBearerState = EsmBearerState.ACTIVE
+
+
+# --------------------------------------------------------------------------------- the UE
+
+# TS 24.301 §4.4.4.2: plain messages the UE accepts although a security context is active.
+_PLAIN_ALLOWED = frozenset({
+    "IdentityRequest", "AuthenticationRequest", "AuthenticationReject", "AttachReject",
+    "DetachAccept", "TrackingAreaUpdateReject", "ServiceReject",
+})
+
+
+class Ue:
+    """One simulated UE: USIM + EMM/ESM state + NAS security (TS 24.301 §4, §5, §6)."""
+
+    def __init__(self, usim: Usim, *, eea: tuple[int, ...] = (2, 0), eia: tuple[int, ...] = (2,),
+                 apn: str | None = None, pdn_type: int = PDN_TYPE_IPV4V6,
+                 imeisv: str | None = None) -> None:
+        self.usim = usim
+        self.eea = tuple(eea)
+        self.eia = tuple(eia)
+        self.apn = apn
+        self.pdn_type = pdn_type
+        self.imeisv = imeisv or _default_imeisv(usim)
+        self.state = EmmState.DEREGISTERED
+        self.substate = EmmSubstate.PLMN_SEARCH
+        self.ecm = EcmState.IDLE
+        self.cell: CellInfo | None = None
+        self.guti: Guti | None = None
+        self.tai_list: list[Tai] = []
+        self.emergency_numbers: list[EmergencyNumber] = []
+        self.forbidden_plmns: list[Plmn] = []
+        self.network_name: str | None = None
+        self.network_short_name: str | None = None
+        self.pdn: PdnConnection | None = None
+        self.cause: int | None = None
+        self.outcome = "idle"
+        self.registered_plmn: Plmn | None = None
+        # §4.4.2: the current EPS security context; the one being established by AKA.
+        self.ctx: NasSecurityContext | None = None
+        self._new_kasme: tuple[int, bytes] | None = None
+        self._attach_attempts = 0
+        self._t3421_expiries = 0
+        self._last_detach: bytes | None = None
+        self._pti = 0
+        self._attach_type = 1
+
+    # ------------------------------------------------------------------ entry point
+
+    @property
+    def key(self) -> str:
+        """Timer key of this UE's timers."""
+        return self.usim.imsi
+
+    def handle(self, event: UeEvent, now: float) -> list[UeAction]:
+        if isinstance(event, Attach):
+            return self._start_attach(event.cell, event.attach_type)
+        if isinstance(event, Detach):
+            return self._start_detach(event.switch_off)
+        if isinstance(event, NasReceived):
+            return self._on_nas(event.pdu)
+        if isinstance(event, ConnectionReleased):
+            self.ecm = EcmState.IDLE
+            return []
+        if isinstance(event, TimerExpired):
+            handler = _TIMERS.get(event.name)
+            return handler(self) if handler else []
+        return []
+
+    def result(self, **extra: Any) -> UeResult:
+        pdn = self.pdn
+        res = UeResult(
+            imsi=self.usim.imsi, msisdn=self.usim.msisdn,
+            attached=self.state is EmmState.REGISTERED, outcome=self.outcome,
+            guti=guti_text(self.guti) if self.guti else None,
+            ipv4=pdn.ipv4 if pdn else None, ipv6=pdn.ipv6 if pdn else None,
+            network_name=self.network_name, network_short_name=self.network_short_name,
+            apn=pdn.apn if pdn else None, apn_ambr=pdn.apn_ambr if pdn else None,
+            cause=self.cause,
+            plmn=str(self.registered_plmn) if self.registered_plmn else None,
+            enb=self.cell.enb if self.cell else None,
+            emergency_numbers=[{"number": e.number, "categories": list(e.categories)}
+                               for e in self.emergency_numbers],
+        )
+        for k, v in extra.items():
+            setattr(res, k, v)
+        return res
+
+    # ------------------------------------------------------------------ attach (§5.5.1.2)
+
+    def _start_attach(self, cell: CellInfo, attach_type: int) -> list[UeAction]:
+        """Attach procedure for EPS services: TS 24.301 §5.5.1.2.2 (initiation)."""
+        if self.state in (EmmState.REGISTERED_INITIATED, EmmState.DEREGISTERED_INITIATED):
+            return [LogEvent("emm.attach.ignored", {"imsi": self.key, "state": self.state.value})]
+        self.cell = cell
+        self.cause = None
+        self.outcome = "attaching"
+        self.pdn = None
+        self._attach_attempts = 0
+        self.state = EmmState.REGISTERED_INITIATED
+        self._attach_type = attach_type
+        return self._send_attach_request()
+
+    def _send_attach_request(self) -> list[UeAction]:
+        assert self.cell is not None  # set by _start_attach, never from peer input
+        self._pti = self._pti % 254 + 1  # §6.3.1 / §9.4: PTI 1..254 assigned by the UE
+        esm = nas.pdn_connectivity_request(
+            pti=self._pti, request_type=1, pdn_type=self.pdn_type,
+            # §6.5.1.2: an APN is only sent once ciphering is on (ESM information transfer).
+            esm_info_transfer=self.apn is not None)
+        ue_net_cap = nas.ue_network_capability(eea=self.eea, eia=self.eia)
+        identity: dict[str, Any] = {"guti": self.guti} if self.guti else {"imsi": self.usim.imsi}
+        ksi = self.ctx.ksi if (self.ctx and self.guti) else KSI_NONE
+        # §5.5.1.2.2: last visited registered TAI when the UE has one.
+        last_tai = self.tai_list[0] if self.tai_list and self.guti else None
+        plain = nas.attach_request(
+            attach_type=self._attach_type, ksi=ksi, ue_net_cap=ue_net_cap, esm_container=esm,
+            last_visited_tai=last_tai, drx=b"\x00\x00", **identity)
+        # §4.4.4.2: with a valid current EPS security context the Attach Request is
+        # integrity protected (not ciphered, §4.4.5).
+        pdu = nas.protect(plain, self.ctx, UPLINK, 1) if (self.ctx and self.guti) else plain
+        self.ecm = EcmState.CONNECTED
+        return [
+            SendNas(pdu, rrc_cause="mo-Signalling"),
+            StartTimer("T3410", self.key, T3410_S),
+            LogEvent("emm.attach.requested", {"imsi": self.key, "plmn": str(self.cell.plmn),
+                                              "identity": "guti" if self.guti else "imsi"}),
+        ]
+
+    def _on_t3410(self) -> list[UeAction]:
+        """§5.5.1.2.6 c): abort, release the connection locally, count the attempt."""
+        if self.state is not EmmState.REGISTERED_INITIATED:
+            return []
+        self._attach_attempts += 1
+        out: list[UeAction] = [ReleaseConnection(),
+                               LogEvent("emm.attach.t3410_expired",
+                                        {"imsi": self.key, "attempt": self._attach_attempts})]
+        self.ecm = EcmState.IDLE
+        if self._attach_attempts < MAX_ATTACH_ATTEMPTS:
+            # §5.5.1.2.6: T3411 is started; the attach is retried when it expires.
+            return out + [StartTimer("T3411", self.key, T3411_S)]
+        # §5.5.1.2.6: fifth attempt -> ATTEMPTING-TO-ATTACH, T3402 started.
+        self.state = EmmState.DEREGISTERED
+        self.substate = EmmSubstate.ATTEMPTING_TO_ATTACH
+        self.outcome = "timeout"
+        return out + [StartTimer("T3402", self.key, T3402_S),
+                      ProcedureDone("attach", False, None, "T3410 expired five times")]
+
+    def _on_t3411(self) -> list[UeAction]:
+        if self.state is not EmmState.REGISTERED_INITIATED or self.cell is None:
+            return []
+        return self._send_attach_request()
+
+    def _on_attach_accept(self, msg: Message) -> list[UeAction]:
+        """§5.5.1.2.4: store GUTI, TAI list, emergency numbers; activate the default bearer
+        (§6.4.1.3) and answer Attach Complete carrying its Accept."""
+        if self.state is not EmmState.REGISTERED_INITIATED:
+            return self._status(nas.CAUSE_MESSAGE_TYPE_NON_EXISTENT)
+        f = msg.fields
+        container = f.get(nas.ESM_CONTAINER) or {}
+        if container.get("name") != "ActivateDefaultEPSBearerContextRequest":
+            # §6.4.1.5: an attach without a usable default bearer request fails.
+            return self._status(nas.CAUSE_INVALID_MANDATORY_INFORMATION)
+        guti = (f.get("guti") or {}).get("value")
+        if isinstance(guti, Guti):
+            self.guti = guti
+        self.tai_list = list(f.get("tai_list") or [])
+        self.emergency_numbers = list(f.get("emergency_number_list") or [])
+        self.cause = f.get(nas.EMM_CAUSE)
+        self.pdn = _pdn_from(container["fields"])
+        ebi = int(container["fields"].get(nas.EBI, 0))
+        self.state = EmmState.REGISTERED
+        self.substate = EmmSubstate.NORMAL_SERVICE
+        self.outcome = "attached"
+        self._attach_attempts = 0
+        self.registered_plmn = self.cell.plmn if self.cell else None
+        accept = nas.activate_default_eps_bearer_context_accept(ebi=ebi)
+        complete = nas.attach_complete(accept)
+        return [
+            StopTimer("T3410", self.key),
+            self._uplink(complete),
+            LogEvent("emm.attach.accepted", {"imsi": self.key, "guti": self.result().guti,
+                                             "ipv4": self.pdn.ipv4, "apn": self.pdn.apn}),
+            ProcedureDone("attach", True, self.cause),
+        ]
+
+    def _on_attach_reject(self, msg: Message) -> list[UeAction]:
+        """§5.5.1.2.5: record the cause; the UE enters EMM-DEREGISTERED (limited service for
+        the PLMN/TA causes, the PLMN joining the forbidden list on #11)."""
+        cause = int(msg.fields.get(nas.EMM_CAUSE, 111))
+        self.cause = cause
+        self.state = EmmState.DEREGISTERED
+        self.outcome = "rejected"
+        if cause in (3, 6, 7, 8):
+            # §5.5.1.2.5: USIM invalid for EPS services; GUTI and keys deleted.
+            self.substate = EmmSubstate.NO_IMSI
+            self._forget_registration()
+        else:
+            self.substate = EmmSubstate.LIMITED_SERVICE
+        if cause == 11 and self.cell and self.cell.plmn not in self.forbidden_plmns:
+            self.forbidden_plmns.append(self.cell.plmn)
+        return [StopTimer("T3410", self.key),
+                LogEvent("emm.attach.rejected", {"imsi": self.key, "cause": cause}),
+                ProcedureDone("attach", False, cause, "attach reject")]
+
+    # ------------------------------------------------------------------ common procedures
+
+    def _on_identity_request(self, msg: Message) -> list[UeAction]:
+        """§5.4.4.3: answer with the identity asked for (§9.9.3.17 type of identity)."""
+        kind = int(msg.fields.get("identity_type", 1))
+        if kind == 1:
+            pdu = nas.identity_response(imsi=self.usim.imsi)
+        elif kind == 2:
+            pdu = nas.identity_response(imei=self.imeisv[:14] + "0")
+        elif kind == 3:
+            pdu = nas.identity_response(imeisv=self.imeisv)
+        elif kind == 4 and self.guti:
+            pdu = nas.identity_response(tmsi=self.guti.m_tmsi)
+        else:
+            pdu = nas.identity_response()
+        return [self._uplink(pdu), LogEvent("emm.identity.sent", {"imsi": self.key,
+                                                                  "type": kind})]
+
+    def _on_authentication_request(self, msg: Message) -> list[UeAction]:
+        """§5.4.2.3: the USIM checks AUTN (TS 33.102 §6.3.3); RES, or a failure (§5.4.2.6)."""
+        f = msg.fields
+        ksi = int(f.get(nas.KSI, 0)) & 0x7
+        answer = self.usim.authenticate(f["authentication_parameter_rand"],
+                                        f["authentication_parameter_autn"])
+        if isinstance(answer, AuthFailure):
+            pdu = nas.authentication_failure(answer.cause, answer.auts)
+            return [self._uplink(pdu), LogEvent("emm.authentication.failed",
+                                                {"imsi": self.key, "cause": answer.cause})]
+        assert isinstance(answer, AuthSuccess)
+        plmn = self.cell.plmn if self.cell else Plmn("001", "01")
+        # TS 33.401 A.2: KASME bound to the serving network's PLMN identity.
+        kasme = kdf.kasme(answer.ck, answer.ik, plmn.to_bytes(), answer.sqn_xor_ak)
+        self._new_kasme = (ksi, kasme)
+        return [self._uplink(nas.authentication_response(answer.res)),
+                LogEvent("emm.authentication.responded", {"imsi": self.key, "ksi": ksi})]
+
+    def _on_authentication_reject(self) -> list[UeAction]:
+        """§5.4.2.5: delete GUTI, TAI list, KSI; the USIM is invalid; EMM-DEREGISTERED."""
+        self._forget_registration()
+        self.state = EmmState.DEREGISTERED
+        self.substate = EmmSubstate.NO_IMSI
+        self.outcome = "authentication-rejected"
+        return [StopTimer("T3410", self.key), StopTimer("T3421", self.key),
+                LogEvent("emm.authentication.rejected", {"imsi": self.key}),
+                ProcedureDone("attach", False, None, "authentication reject")]
+
+    def _on_security_mode_command(self, msg: Message, raw: bytes) -> list[UeAction]:
+        """§5.4.3.3: check the replayed capabilities, take the new context into use, verify
+        the MAC with it and answer Security Mode Complete (§5.4.3.4) or Reject (§5.4.3.5)."""
+        f = msg.fields
+        algs = f["selected_nas_security_algorithms"]
+        eea, eia = int(algs["eea"]), int(algs["eia"])
+        ksi = int(f.get(nas.KSI, 0)) & 0x7
+        replayed = bytes(f["replayed_ue_security_capabilities"])
+        sent = nas.ue_security_capability(eea=self.eea, eia=self.eia)
+        if replayed[:2] != sent[:2]:
+            return self._smc_reject(CAUSE_UE_SECURITY_CAPABILITIES_MISMATCH, "replayed caps")
+        if eea not in self.eea or eia not in self.eia or eia == 0:
+            # §5.4.3.5: EIA0 only for unauthenticated emergency bearer services.
+            return self._smc_reject(CAUSE_SECURITY_MODE_REJECTED, f"EEA{eea}/EIA{eia}")
+        if self._new_kasme is not None and self._new_kasme[0] == ksi:
+            kasme = self._new_kasme[1]
+        elif self.ctx is not None and self.ctx.ksi == ksi:
+            kasme = self.ctx.kasme
+        else:
+            return self._smc_reject(CAUSE_SECURITY_MODE_REJECTED, f"unknown KSI {ksi}")
+        ctx = NasSecurityContext.from_kasme(ksi, kasme, eia=eia, eea=eea)
+        _, _, mac_ok = nas.unprotect(raw, ctx, DOWNLINK)
+        if not mac_ok:
+            # §4.4.4.2: a message failing the integrity check is discarded.
+            return [LogEvent("emm.security_mode.mac_failed", {"imsi": self.key})]
+        self.ctx = ctx
+        self._new_kasme = None
+        imeisv = self.imeisv if f.get("imeisv_request") == 1 else None
+        plain = nas.security_mode_complete(imeisv=imeisv)
+        # §9.3.1: Security Mode Complete uses the new context, integrity protected + ciphered.
+        pdu = nas.protect(plain, ctx, UPLINK, nas.SHT_INTEGRITY_CIPHERED_NEW_CONTEXT)
+        return [SendNas(pdu), LogEvent("emm.security_mode.completed",
+                                       {"imsi": self.key, "eea": eea, "eia": eia})]
+
+    def _smc_reject(self, cause: int, why: str) -> list[UeAction]:
+        return [self._uplink(nas.security_mode_reject(cause)),
+                LogEvent("emm.security_mode.rejected", {"imsi": self.key, "cause": cause,
+                                                        "reason": why})]
+
+    def _on_emm_information(self, msg: Message) -> list[UeAction]:
+        """§5.4.5.3: the UE may use the names to display the network (here: records them)."""
+        full = msg.fields.get("full_name_for_network")
+        short = msg.fields.get("short_name_for_network")
+        if full is not None:
+            self.network_name = full.text
+        if short is not None:
+            self.network_short_name = short.text
+        if self.network_name is None and short is not None:
+            self.network_name = short.text
+        return [LogEvent("emm.information", {"imsi": self.key, "name": self.network_name})]
+
+    def _on_esm_information_request(self, msg: Message) -> list[UeAction]:
+        """§6.6.1.2.3: answer with the APN (now that ciphering protects it)."""
+        pti = int(msg.fields.get(nas.PTI, self._pti))
+        return [self._uplink(nas.esm_information_response(pti=pti, apn=self.apn))]
+
+    # ------------------------------------------------------------------ detach (§5.5.2)
+
+    def _start_detach(self, switch_off: bool) -> list[UeAction]:
+        """UE initiated detach: TS 24.301 §5.5.2.2.1."""
+        if self.state is EmmState.DEREGISTERED:
+            return [ProcedureDone("detach", True, None, "already deregistered")]
+        if self.state is EmmState.REGISTERED_INITIATED:
+            # §5.5.1.2.6 k): detach while attach pending aborts the attach.
+            out: list[UeAction] = [StopTimer("T3410", self.key)]
+        else:
+            out = []
+        ident: dict[str, Any] = {"guti": self.guti} if self.guti else {"imsi": self.usim.imsi}
+        ksi = self.ctx.ksi if self.ctx else KSI_NONE
+        plain = nas.detach_request(detach_type=1, switch_off=switch_off, ksi=ksi, **ident)
+        self._last_detach = plain
+        out.append(self._uplink(plain))
+        out.append(LogEvent("emm.detach.requested", {"imsi": self.key,
+                                                     "switch_off": switch_off}))
+        if switch_off:
+            # §5.5.2.2.2: with switch off the UE does not wait for Detach Accept.
+            self._deregistered("detached")
+            return out + [ProcedureDone("detach", True, None, "switch off")]
+        self.state = EmmState.DEREGISTERED_INITIATED
+        self._t3421_expiries = 0
+        return out + [StartTimer("T3421", self.key, T3421_S)]
+
+    def _on_t3421(self) -> list[UeAction]:
+        """§5.5.2.2.4 c): retransmit the Detach Request; on the fifth expiry detach locally."""
+        if self.state is not EmmState.DEREGISTERED_INITIATED or self._last_detach is None:
+            return []
+        self._t3421_expiries += 1
+        if self._t3421_expiries >= MAX_T3421_EXPIRIES:
+            self._deregistered("detached")
+            return [ReleaseConnection(), LogEvent("emm.detach.local", {"imsi": self.key}),
+                    ProcedureDone("detach", True, None, "T3421 expired five times")]
+        return [self._uplink(self._last_detach), StartTimer("T3421", self.key, T3421_S)]
+
+    def _on_detach_accept(self) -> list[UeAction]:
+        if self.state is not EmmState.DEREGISTERED_INITIATED:
+            return []
+        self._deregistered("detached")
+        return [StopTimer("T3421", self.key), LogEvent("emm.detach.accepted", {"imsi": self.key}),
+                ProcedureDone("detach", True)]
+
+    def _on_network_detach(self, msg: Message) -> list[UeAction]:
+        """§5.5.2.3.2: network initiated detach; the UE answers Detach Accept."""
+        cause = msg.fields.get(nas.EMM_CAUSE)
+        out: list[UeAction] = [self._uplink(nas.detach_accept()),
+               LogEvent("emm.detach.network", {"imsi": self.key,
+                                               "type": msg.fields.get("detach_type"),
+                                               "cause": cause})]
+        self.cause = cause
+        self._deregistered("network-detached")
+        return out
+
+    def _deregistered(self, outcome: str) -> None:
+        self.state = EmmState.DEREGISTERED
+        self.substate = EmmSubstate.PLMN_SEARCH
+        self.outcome = outcome
+        self.pdn = None
+        self.registered_plmn = None
+
+    def _forget_registration(self) -> None:
+        self.guti = None
+        self.tai_list = []
+        self.ctx = None
+        self._new_kasme = None
+
+    # ------------------------------------------------------------------ NAS in / out
+
+    def _uplink(self, plain: bytes) -> SendNas:
+        """Protect with the current context (§4.4.4.1 integrity, §4.4.5 ciphering)."""
+        if self.ctx is None:
+            return SendNas(plain)
+        return SendNas(nas.protect(plain, self.ctx, UPLINK, nas.SHT_INTEGRITY_CIPHERED))
+
+    def _status(self, cause: int) -> list[UeAction]:
+        """§5.7: EMM Status reports a received message the UE could not act on."""
+        return [self._uplink(nas.emm_status(cause)),
+                LogEvent("emm.status.sent", {"imsi": self.key, "cause": cause})]
+
+    def _on_nas(self, pdu: bytes) -> list[UeAction]:
+        try:
+            msg, raw_smc = self._decode(pdu)
+        except DecodeError as exc:
+            if exc.extra.get("discard") or exc.cause is None:
+                return [LogEvent("nas.discarded", {"imsi": self.key, "detail": exc.detail})]
+            return self._status(int(exc.cause))
+        if msg is None:
+            return [LogEvent("nas.discarded", {"imsi": self.key, "detail": "integrity"})]
+        if raw_smc is not None:
+            return self._on_security_mode_command(msg, raw_smc)
+        try:
+            return self._dispatch(msg)
+        except (KeyError, TypeError, ValueError, EncodeError) as exc:
+            # A message whose contents we cannot act on (TS 24.301 §7.7): report, never crash.
+            return [LogEvent("nas.unusable", {"imsi": self.key, "message": msg.name,
+                                              "detail": str(exc)})] + self._status(
+                nas.CAUSE_PROTOCOL_ERROR_UNSPECIFIED)
+
+    def _decode(self, pdu: bytes) -> tuple[Message | None, bytes | None]:
+        """(message, raw SMC) — None when §4.4.4.2 says to discard it."""
+        sht = pdu[0] >> 4 if pdu and pdu[0] & 0x0F == nas.PD_EMM else 0
+        if sht == nas.SHT_INTEGRITY_NEW_CONTEXT:
+            msg = nas.decode(pdu, None, DOWNLINK)
+            if msg.name != "SecurityModeCommand":
+                return None, None
+            return msg, pdu
+        if sht in (1, 2, 4):
+            if self.ctx is None:
+                return None, None  # §4.4.4.2: no context to verify it with
+            msg = nas.decode(pdu, self.ctx, DOWNLINK)
+            if msg.name == "SecurityProtectedNASMessage" or not msg.fields.get("mac_valid"):
+                return None, None
+            return msg, None
+        msg = nas.decode(pdu, None, DOWNLINK)
+        if self.ctx is not None and msg.name not in _PLAIN_ALLOWED:
+            return None, None
+        return msg, None
+
+    def _dispatch(self, msg: Message) -> list[UeAction]:
+        handler = _HANDLERS.get(msg.name)
+        if handler is None:
+            return [LogEvent("nas.unhandled", {"imsi": self.key, "message": msg.name})]
+        return handler(self, msg)
+
+
+def _pdn_from(fields: dict[str, Any]) -> PdnConnection:
+    """The default bearer from Activate Default EPS Bearer Context Request (§8.3.6)."""
+    addr = fields.get("pdn_address") or {}
+    iid = addr.get("ipv6_interface_identifier")
+    # TS 23.401 §5.3.1.2.2: the IID forms the link-local address; the prefix comes by RA.
+    ipv6 = str(ipaddress.IPv6Address(b"\xfe\x80" + b"\x00" * 6 + bytes(iid))) if iid else None
+    ambr = fields.get("apn_ambr")
+    return PdnConnection(
+        ebi=int(fields.get(nas.EBI, 0)), apn=str(fields.get(nas.APN, "")),
+        ipv4=addr.get("ipv4"), ipv6=ipv6,
+        apn_ambr={"uplink_kbps": ambr["uplink"], "downlink_kbps": ambr["downlink"]}
+        if ambr else None,
+        qci=(fields.get("eps_qos") or {}).get("qci"),
+    )
+
+
+def _default_imeisv(usim: Usim) -> str:
+    """TS 23.003 §6.2.2: TAC (8) + SNR (6) + SVN (2); derived from the IMEI when provisioned."""
+    if usim.imei and len(usim.imei) >= 14:
+        return usim.imei[:14] + "01"
+    return "35000000" + usim.imsi[-6:].zfill(6) + "01"
+
+
+_HANDLERS: dict[str, Callable[[Ue, Message], list[UeAction]]] = {
+    "AttachAccept": Ue._on_attach_accept,
+    "AttachReject": Ue._on_attach_reject,
+    "IdentityRequest": Ue._on_identity_request,
+    "AuthenticationRequest": Ue._on_authentication_request,
+    "AuthenticationReject": lambda ue, _m: ue._on_authentication_reject(),
+    "EMMInformation": Ue._on_emm_information,
+    "ESMInformationRequest": Ue._on_esm_information_request,
+    "DetachAccept": lambda ue, _m: ue._on_detach_accept(),
+    "DetachRequest": Ue._on_network_detach,
+    "EMMStatus": lambda ue, m: [LogEvent("emm.status.received",
+                                         {"imsi": ue.key, "cause": m.fields.get("emm_cause")})],
+}
+
+_TIMERS: dict[str, Callable[[Ue], list[UeAction]]] = {
+    "T3410": Ue._on_t3410,
+    "T3411": Ue._on_t3411,
+    "T3421": Ue._on_t3421,
+    "T3402": lambda ue: [],
+}
