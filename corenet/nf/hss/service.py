@@ -1,0 +1,293 @@
+"""asyncio HSS: Diameter over TCP (RFC 6733 §2.1, port 3868) or SCTP around the sans-I/O parts.
+
+bytes -> DiameterPeer (CER/CEA, DWR/DWA, DPR/DPA, duplicates, error answers) -> S6aServer
+(AIR/ULR/PUR against the SQLite store) -> answers, and CLRs to previously registered MMEs.
+Any Diameter peer may connect (a third-party MME too); RFC 6733 §5.3 decides who is accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from corenet.codecs import diameter as dia
+from corenet.codecs.base import Message
+from corenet.config.models import HssConfig
+from corenet.config.subscribers import Subscriber, load_subscribers
+from corenet.core.actions import LogEvent
+from corenet.nf.hss.s6a import Action, S6aError, S6aServer, SendAnswer, SendRequest
+from corenet.nf.hss.store import HssStore
+from corenet.protocols import diameter_peer as dp
+from corenet.transport import Address, Tap, open_diameter_tcp_server, open_sctp_server
+from corenet.transport.base import MessageTransport
+
+log = logging.getLogger("corenet.hss")
+
+OnEvent = Callable[[LogEvent], None]
+DIAMETER_PPID = 46  # IANA SCTP payload protocol identifier for Diameter (RFC 6733 §2.1)
+
+
+@dataclass
+class _Link:
+    """One peer connection: the transport and its Diameter base-protocol machine."""
+
+    conn: MessageTransport
+    peer: dp.DiameterPeer
+    timer: asyncio.TimerHandle | None = None
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def _pick_tap(tap: Any, transport: str) -> Tap | None:
+    """A transport tap, or an object offering one per transport (PcapTap: .tcp / .sctp)."""
+    if tap is None:
+        return None
+    chosen = getattr(tap, transport, None)
+    if callable(chosen):
+        return chosen  # type: ignore[no-any-return]
+    return tap if callable(tap) else None
+
+
+class HssService:
+    """The HSS serving S6a on `cfg.listen` (port 0 picks a free port)."""
+
+    def __init__(
+        self,
+        cfg: HssConfig,
+        *,
+        tap: Any = None,
+        subscribers: list[Subscriber] | None = None,
+        on_event: OnEvent | None = None,
+        random_bytes: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.cfg = cfg
+        self._tap = _pick_tap(tap, cfg.transport)
+        self._subscribers = list(subscribers or [])
+        self._on_event = on_event
+        self._random = random_bytes
+        self._store: HssStore | None = None
+        self._s6a: S6aServer | None = None
+        self._server: Any = None
+        self._links: dict[int, _Link] = {}
+        self._answers = dp.AnswerCache()
+        self._origin_state_id = int.from_bytes(random_bytes(4), "big")
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def store(self) -> HssStore:
+        if self._store is None:
+            raise RuntimeError("HSS not started")
+        return self._store
+
+    @property
+    def local(self) -> Address:
+        if self._server is None:
+            raise RuntimeError("HSS not started")
+        return self._server.local  # type: ignore[no-any-return]
+
+    async def start(self) -> None:
+        """Open the store, provision it, then listen (RFC 6733 §2.1)."""
+        self._store = HssStore(self.cfg.database)
+        provisioned = 0
+        if self.cfg.subscribers_file:
+            provisioned += self._store.provision(load_subscribers(self.cfg.subscribers_file))
+        if self._subscribers:
+            provisioned += self._store.provision(self._subscribers)
+        self._s6a = S6aServer(self._store, origin_host=self.cfg.origin_host,
+                              origin_realm=self.cfg.origin_realm,
+                              max_vectors=self.cfg.max_vectors_per_air,
+                              random_bytes=self._random)
+        host, port = self.cfg.listen.host, self.cfg.listen.port
+        if self.cfg.transport == "sctp":
+            self._server = await open_sctp_server(
+                host, port, self._on_message, self._on_connect, self._on_close, tap=self._tap)
+        else:
+            self._server = await open_diameter_tcp_server(
+                host, port, self._on_message, self._on_connect, self._on_close, tap=self._tap)
+        self._emit(LogEvent("hss.started", {
+            "listen": f"{self.local[0]}:{self.local[1]}", "transport": self.cfg.transport,
+            "database": self.cfg.database, "provisioned": provisioned}))
+
+    async def stop(self, timeout: float = 1.0) -> None:
+        """DPR to every open peer (RFC 6733 §5.4, cause REBOOTING), then close everything."""
+        now = self._now()
+        for link in list(self._links.values()):
+            link.peer.close(now, dia.DisconnectCause.REBOOTING)
+            self._pump(link)
+        waiting = [asyncio.ensure_future(link.closed.wait()) for link in self._links.values()]
+        if waiting:
+            _, pending = await asyncio.wait(waiting, timeout=timeout)
+            for task in pending:
+                task.cancel()
+        for link in list(self._links.values()):
+            self._drop(link)
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self._s6a = None
+
+    # -- transport callbacks ---------------------------------------------------------------
+
+    def _on_connect(self, conn: MessageTransport) -> None:
+        config = dp.PeerConfig(
+            origin_host=self.cfg.origin_host, origin_realm=self.cfg.origin_realm,
+            host_ip_addresses=(conn.local[0],), allowed_peers=frozenset(self.cfg.peers),
+            origin_state_id=self._origin_state_id, watchdog_s=self.cfg.watchdog_s,
+            product_name="corenet-hss")
+        link = _Link(conn, dp.DiameterPeer(config, dp.Role.RESPONDER, answers=self._answers))
+        self._links[id(conn)] = link
+        link.peer.connection_made(self._now())
+        self._emit(LogEvent("diameter.connection.accepted", {
+            "peer": f"{conn.remote[0]}:{conn.remote[1]}"}))
+        self._pump(link)
+
+    def _on_message(self, conn: MessageTransport, payload: bytes, ppid: int, stream: int) -> None:
+        link = self._links.get(id(conn))
+        if link is None:
+            return
+        link.peer.receive(payload, self._now())
+        self._pump(link)
+
+    def _on_close(self, conn: MessageTransport) -> None:
+        link = self._links.get(id(conn))
+        if link is None:
+            return
+        link.peer.connection_lost(self._now())
+        self._pump(link)
+        self._drop(link)
+
+    def _on_timer(self, link: _Link) -> None:
+        link.timer = None
+        link.peer.handle_timer(self._now())
+        self._pump(link)
+
+    # -- the sans-I/O loop -----------------------------------------------------------------
+
+    def _pump(self, link: _Link) -> None:
+        """Carry out what the peer machine asks: events, bytes, timer; close when CLOSED."""
+        while True:
+            event = link.peer.next_event()
+            if event is None:
+                break
+            try:
+                self._on_peer_event(link, event)
+            except Exception:
+                # a fault of ours on one message must not stop the node serving the others
+                log.exception("HSS failed on %s", type(event).__name__)
+        self._transmit(link)
+        if link.peer.state is dp.PeerState.CLOSED:
+            self._drop(link)
+            return
+        self._arm(link)
+
+    def _on_peer_event(self, link: _Link, event: dp.PeerEvent) -> None:
+        now = self._now()
+        if isinstance(event, dp.RequestReceived):
+            self._apply(self._handle_request(event.message, now), now, link)
+        elif isinstance(event, dp.AnswerReceived) and self._s6a is not None:
+            self._apply(self._s6a.handle_answer(event.message, event.request, now), now, link)
+        else:
+            self._emit(_peer_log(link, event))
+
+    def _handle_request(self, msg: Message, now: float) -> list[Action]:
+        if self._s6a is None:
+            return []
+        try:
+            return self._s6a.handle(msg, now)
+        except Exception as exc:  # a local fault still gets an answer (RFC 6733 §7.1.5 5012)
+            log.exception("S6a failed on %s", msg.name)
+            fault = S6aError(dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY, str(exc))
+            return self._s6a.reject(msg, fault)
+
+    def _apply(self, actions: list[Action], now: float, link: _Link) -> None:
+        for action in actions:
+            if isinstance(action, SendAnswer):
+                link.peer.send_answer(action.message, now)
+            elif isinstance(action, SendRequest):
+                self._send_request(action, now)
+            else:
+                self._emit(action)
+
+    def _send_request(self, action: SendRequest, now: float) -> None:
+        """A request to a named peer, if it is connected and open (e.g. CLR to the old MME)."""
+        for other in self._links.values():
+            if other.peer.peer_host == action.destination_host and other.peer.is_open:
+                other.peer.request(action.message, now)
+                self._pump(other)
+                return
+        self._emit(LogEvent(f"s6a.{action.message.name.lower()}.not_sent", {
+            "peer": action.destination_host, "reason": "peer not connected"}))
+
+    def _transmit(self, link: _Link) -> None:
+        data = link.peer.data_to_send()
+        if link.conn.closed:
+            return
+        ppid = DIAMETER_PPID if self.cfg.transport == "sctp" else 0
+        for payload in data:
+            try:
+                link.conn.send(payload, ppid)
+            except ConnectionError:
+                return
+
+    def _arm(self, link: _Link) -> None:
+        if link.timer is not None:
+            link.timer.cancel()
+            link.timer = None
+        when = link.peer.get_timer()
+        if when is not None:
+            link.timer = asyncio.get_running_loop().call_at(when, self._on_timer, link)
+
+    def _drop(self, link: _Link) -> None:
+        if link.timer is not None:
+            link.timer.cancel()
+            link.timer = None
+        if not link.conn.closed:
+            link.conn.close()
+        if self._links.pop(id(link.conn), None) is not None:
+            link.closed.set()
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _emit(self, event: LogEvent) -> None:
+        log.info("%s %s", event.kind, event.data)
+        if self._on_event is not None:
+            self._on_event(event)
+
+
+def _peer_log(link: _Link, event: dp.PeerEvent) -> LogEvent:
+    """Diameter base-protocol outcomes as structured events."""
+    peer = {"peer": link.peer.peer_host, "address": f"{link.conn.remote[0]}:{link.conn.remote[1]}"}
+    if isinstance(event, dp.PeerOpened):
+        return LogEvent("diameter.peer.opened", {**peer, "realm": event.origin_realm})
+    if isinstance(event, dp.CapabilitiesRejected):
+        return LogEvent("diameter.peer.rejected", {
+            **peer, "origin_host": event.origin_host, "result_code": event.result_code,
+            "detail": event.detail})
+    if isinstance(event, dp.ConnectionClosed):
+        return LogEvent("diameter.peer.closed", {**peer, "reason": event.reason})
+    if isinstance(event, dp.WatchdogChanged):
+        return LogEvent("diameter.watchdog", {**peer, "old": event.old.value,
+                                              "new": event.new.value})
+    if isinstance(event, dp.ErrorAnswered):
+        return LogEvent("diameter.error_answer", {**peer, "result_code": event.result_code,
+                                                  "detail": event.detail})
+    if isinstance(event, dp.RequestTimedOut):
+        return LogEvent("diameter.request.timeout", {**peer, "command": event.request.name})
+    if isinstance(event, dp.RequestsFailedOver):
+        return LogEvent("diameter.request.failover", {
+            **peer, "commands": [r.name for r in event.requests], "reason": event.reason})
+    if isinstance(event, dp.DisconnectRequested):
+        return LogEvent("diameter.peer.disconnect", {**peer, "cause": event.cause})
+    if isinstance(event, dp.MessageDiscarded):
+        return LogEvent("diameter.discarded", {**peer, "reason": event.reason,
+                                               "detail": event.detail})
+    return LogEvent("diameter.event", {**peer, "event": type(event).__name__})

@@ -1,0 +1,769 @@
+"""Diameter peer connection: capabilities exchange, watchdog, disconnect (sans-I/O).
+
+One `DiameterPeer` per transport connection, in one of two roles: the initiator (it connected
+and sends CER) or the responder (it accepted and waits for CER). This is the peer state machine
+of RFC 6733 §5.6 reduced to one connection per peer (no election), plus the transport failure
+algorithm of RFC 3539 §3.4.1 (Device-Watchdog, RFC 6733 §5.5).
+
+Used like aioquic's QuicConnection:
+
+    peer.connection_made(now)           # initiator: queues CER
+    peer.receive(data, now)             # bytes from the stream (or whole messages)
+    for data in peer.data_to_send(): transport.send(data)
+    while (event := peer.next_event()) is not None: ...
+    deadline = peer.get_timer(); ... peer.handle_timer(now)
+    hop_by_hop = peer.request(msg, now) # application request, allowed only in OPEN
+    peer.send_answer(answer, now)       # answer to a RequestReceived
+
+After `data_to_send()` the adapter closes the transport once `peer.state` is CLOSED.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from corenet.codecs import diameter as dia
+from corenet.codecs.base import Message
+from corenet.core.errors import CorenetError, DecodeError
+
+DEFAULT_MAX_MESSAGE = 1 << 20
+RELAY_APPLICATION_ID = 0xFFFFFFFF  # RFC 6733 §2.4
+DUPLICATE_WINDOW_S = 240.0  # RFC 6733 §3: End-to-End ids stay unique for at least 4 minutes
+REOPEN_DWA_COUNT = 3  # RFC 3539 §3.4.1: three DWAs before a reopened connection is used
+
+
+class Role(enum.Enum):
+    INITIATOR = "initiator"
+    RESPONDER = "responder"
+
+
+class PeerState(enum.Enum):
+    """RFC 6733 §5.6 states, one connection per peer."""
+
+    CLOSED = "Closed"
+    WAIT_CER = "Wait-CER"  # responder: connection accepted, no CER yet (R-Conn-CER pending)
+    WAIT_I_CEA = "Wait-I-CEA"
+    OPEN = "Open"  # I-Open / R-Open
+    CLOSING = "Closing"
+
+
+class WatchdogState(enum.Enum):
+    """RFC 3539 §3.4.1."""
+
+    INITIAL = "INITIAL"
+    OKAY = "OKAY"
+    SUSPECT = "SUSPECT"
+    DOWN = "DOWN"
+    REOPEN = "REOPEN"
+
+
+class Input(enum.Enum):
+    """What drives the peer state machine (RFC 6733 §5.6 event names in the comments)."""
+
+    CONN_UP = "conn-up"  # I-Rcv-Conn-Ack: our connection is up, CER sent
+    CONN_ACCEPTED = "conn-accepted"  # a peer connected to us; its CER is awaited
+    RCV_CER_OK = "rcv-cer-ok"  # R-Conn-CER, R-Rcv-CER, accepted
+    RCV_CER_BAD = "rcv-cer-bad"  # CER refused (unknown peer, no common application)
+    RCV_CEA_OK = "rcv-cea-ok"  # I-Rcv-CEA, Result-Code success
+    RCV_CEA_BAD = "rcv-cea-bad"  # I-Rcv-CEA, failure
+    RCV_MESSAGE = "rcv-message"  # Rcv-Message
+    RCV_NON_CER = "rcv-non-cer"  # anything but CER before capabilities were exchanged
+    SEND_DPR = "send-dpr"  # Stop
+    RCV_DPR = "rcv-dpr"  # Rcv-DPR
+    RCV_DPA = "rcv-dpa"  # Rcv-DPA
+    TIMEOUT = "timeout"  # Timeout (CEA or DPA not received)
+    WATCHDOG_DOWN = "watchdog-down"  # RFC 3539 CloseConnection()
+    FRAMING_ERROR = "framing-error"  # the stream can no longer be delimited
+    CONN_LOST = "conn-lost"  # Peer-Disc
+
+
+_S, _I = PeerState, Input
+
+# (state, input) -> next state; a pair absent from the table leaves the state unchanged.
+PEER_TRANSITIONS: dict[tuple[PeerState, Input], PeerState] = {
+    (_S.CLOSED, _I.CONN_UP): _S.WAIT_I_CEA,
+    (_S.CLOSED, _I.CONN_ACCEPTED): _S.WAIT_CER,
+    (_S.WAIT_CER, _I.RCV_CER_OK): _S.OPEN,
+    (_S.WAIT_CER, _I.RCV_CER_BAD): _S.CLOSED,
+    (_S.WAIT_CER, _I.RCV_NON_CER): _S.CLOSED,
+    (_S.WAIT_CER, _I.TIMEOUT): _S.CLOSED,
+    (_S.WAIT_I_CEA, _I.RCV_CEA_OK): _S.OPEN,
+    (_S.WAIT_I_CEA, _I.RCV_CEA_BAD): _S.CLOSED,
+    (_S.WAIT_I_CEA, _I.RCV_NON_CER): _S.CLOSED,
+    (_S.WAIT_I_CEA, _I.TIMEOUT): _S.CLOSED,
+    (_S.OPEN, _I.SEND_DPR): _S.CLOSING,
+    (_S.OPEN, _I.RCV_DPR): _S.CLOSED,
+    (_S.OPEN, _I.RCV_CER_BAD): _S.CLOSED,
+    (_S.OPEN, _I.WATCHDOG_DOWN): _S.CLOSED,
+    (_S.CLOSING, _I.RCV_DPA): _S.CLOSED,
+    (_S.CLOSING, _I.RCV_DPR): _S.CLOSED,
+    (_S.CLOSING, _I.TIMEOUT): _S.CLOSED,
+    (_S.CLOSING, _I.WATCHDOG_DOWN): _S.CLOSED,
+}
+for _state in PeerState:
+    PEER_TRANSITIONS[(_state, _I.FRAMING_ERROR)] = _S.CLOSED
+    PEER_TRANSITIONS[(_state, _I.CONN_LOST)] = _S.CLOSED
+
+
+class WdInput(enum.Enum):
+    CONN_UP = "connection-up"
+    RCV_DWA = "receive-dwa"
+    RCV_OTHER = "receive-non-dwa"
+    TIMER_IDLE = "timer-expires-not-pending"
+    TIMER_PENDING = "timer-expires-pending"
+    TIMER_PENDING_AGAIN = "timer-expires-pending-numdwa<0"
+
+
+_W, _WI = WatchdogState, WdInput
+
+# RFC 3539 §3.4.1 state table: (state, input) -> next state. The actions live in `_watchdog`.
+WATCHDOG_TRANSITIONS: dict[tuple[WatchdogState, WdInput], WatchdogState] = {
+    (_W.INITIAL, _WI.CONN_UP): _W.OKAY,
+    (_W.OKAY, _WI.RCV_DWA): _W.OKAY,
+    (_W.OKAY, _WI.RCV_OTHER): _W.OKAY,
+    (_W.OKAY, _WI.TIMER_IDLE): _W.OKAY,  # SendWatchdog, Pending = TRUE
+    (_W.OKAY, _WI.TIMER_PENDING): _W.SUSPECT,  # Failover
+    (_W.SUSPECT, _WI.RCV_DWA): _W.OKAY,  # Failback
+    (_W.SUSPECT, _WI.RCV_OTHER): _W.OKAY,  # Failback
+    (_W.SUSPECT, _WI.TIMER_IDLE): _W.DOWN,  # CloseConnection
+    (_W.SUSPECT, _WI.TIMER_PENDING): _W.DOWN,
+    (_W.DOWN, _WI.CONN_UP): _W.REOPEN,  # NumDWA = 0, SendWatchdog
+    (_W.REOPEN, _WI.RCV_DWA): _W.REOPEN,  # NumDWA++ (OKAY when it reaches 3)
+    (_W.REOPEN, _WI.RCV_OTHER): _W.REOPEN,  # Throwaway
+    (_W.REOPEN, _WI.TIMER_IDLE): _W.REOPEN,  # SendWatchdog
+    (_W.REOPEN, _WI.TIMER_PENDING): _W.REOPEN,  # NumDWA = -1
+    (_W.REOPEN, _WI.TIMER_PENDING_AGAIN): _W.DOWN,  # CloseConnection
+}
+
+
+class PeerNotOpen(CorenetError):
+    """A request was offered while the connection is not usable (a local error)."""
+
+
+# ------------------------------------------------------------------------------ events
+
+
+@dataclass(frozen=True)
+class PeerOpened:
+    """Capabilities exchanged (RFC 6733 §5.3); `capabilities` is the peer's CER or CEA."""
+
+    origin_host: str
+    origin_realm: str
+    capabilities: Message
+
+
+@dataclass(frozen=True)
+class CapabilitiesRejected:
+    """We refused the peer's CER (responder) or the peer's CEA refused us (initiator)."""
+
+    result_code: int
+    origin_host: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class RequestReceived:
+    message: Message
+
+
+@dataclass(frozen=True)
+class AnswerReceived:
+    message: Message
+    request: Message
+
+
+@dataclass(frozen=True)
+class RequestTimedOut:
+    hop_by_hop: int
+    request: Message
+
+
+@dataclass(frozen=True)
+class RequestsFailedOver:
+    """RFC 3539 §3.4.1 Failover(): outstanding requests to resend through another peer."""
+
+    requests: tuple[Message, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class WatchdogChanged:
+    old: WatchdogState
+    new: WatchdogState
+
+
+@dataclass(frozen=True)
+class DisconnectRequested:
+    """The peer sent DPR (RFC 6733 §5.4); we answered DPA and close."""
+
+    cause: int | None
+
+
+@dataclass(frozen=True)
+class MessageDiscarded:
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ErrorAnswered:
+    """A malformed or unacceptable request got an error answer (RFC 6733 §7)."""
+
+    result_code: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class ConnectionClosed:
+    reason: str
+
+
+PeerEvent = (
+    PeerOpened | CapabilitiesRejected | RequestReceived | AnswerReceived | RequestTimedOut
+    | RequestsFailedOver | WatchdogChanged | DisconnectRequested | MessageDiscarded
+    | ErrorAnswered | ConnectionClosed
+)
+
+
+# ------------------------------------------------------------------------------ config
+
+
+@dataclass(frozen=True)
+class PeerConfig:
+    origin_host: str
+    origin_realm: str
+    host_ip_addresses: tuple[str, ...] = ("127.0.0.1",)
+    # RFC 6733 §5.3: a responder accepts CER only from these Origin-Hosts; empty = any peer.
+    allowed_peers: frozenset[str] = frozenset()
+    auth_application_ids: tuple[int, ...] = ()
+    vendor_specific_application_ids: tuple[tuple[int, int], ...] = (
+        (dia.VENDOR_3GPP, dia.S6A_APPLICATION_ID),)
+    vendor_id: int = 0
+    product_name: str = "corenet"
+    origin_state_id: int | None = None
+    watchdog_s: float = 30.0  # RFC 3539 §3.4.1 Twinit
+    watchdog_jitter_s: float = 0.0  # RFC 3539 §3.4.1: +/- 2 s recommended; 0 in tests
+    capabilities_timeout_s: float = 10.0  # Wait-I-CEA / Wait-CER give up (RFC 6733 §5.6 Timeout)
+    disconnect_timeout_s: float = 5.0  # Closing: DPA not received
+    request_timeout_s: float = 5.0
+    max_message: int = DEFAULT_MAX_MESSAGE
+
+    @property
+    def application_ids(self) -> frozenset[int]:
+        return frozenset(self.auth_application_ids) | {
+            a for _, a in self.vendor_specific_application_ids}
+
+
+# ------------------------------------------------------------------------------ duplicates
+
+
+class AnswerCache:
+    """Answers by (Origin-Host, End-to-End-Id) for duplicate detection (RFC 6733 §3, App. C).
+
+    Shared by every connection of a node, so a retransmission on another connection (T flag,
+    after failover) still gets the first answer. A key present with no answer is in progress.
+    """
+
+    def __init__(self, window_s: float = DUPLICATE_WINDOW_S, max_entries: int = 65536) -> None:
+        self.window_s = window_s
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, int], tuple[float, Message | None]] = OrderedDict()
+
+    def _prune(self, now: float) -> None:
+        while self._entries:
+            key, (stamp, _) = next(iter(self._entries.items()))
+            if now - stamp <= self.window_s and len(self._entries) <= self.max_entries:
+                break
+            del self._entries[key]
+
+    def seen(self, key: tuple[str, int], now: float) -> tuple[bool, Message | None]:
+        """(True, answer or None if still in progress) for a duplicate; (False, None) if new."""
+        self._prune(now)
+        entry = self._entries.get(key)
+        return (False, None) if entry is None else (True, entry[1])
+
+    def begin(self, key: tuple[str, int], now: float) -> None:
+        self._entries[key] = (now, None)
+
+    def complete(self, key: tuple[str, int], answer: Message, now: float) -> None:
+        if key in self._entries:
+            self._entries[key] = (self._entries[key][0], answer)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+# ------------------------------------------------------------------------------ the machine
+
+
+@dataclass
+class _Pending:
+    request: Message
+    deadline: float
+
+
+@dataclass
+class _Watchdog:
+    state: WatchdogState = WatchdogState.INITIAL
+    pending: bool = False
+    num_dwa: int = 0
+    deadline: float | None = None
+
+
+@dataclass
+class _Inbound:
+    key: tuple[str, int]
+
+
+@dataclass
+class _Counters:
+    hop_by_hop: int
+    end_to_end: int
+    pending: dict[int, _Pending] = field(default_factory=dict)
+    inbound: dict[tuple[int, int], _Inbound] = field(default_factory=dict)
+
+
+class DiameterPeer:
+    """One Diameter connection's base-protocol state (RFC 6733 §5, RFC 3539 §3.4)."""
+
+    def __init__(
+        self,
+        config: PeerConfig,
+        role: Role,
+        *,
+        reopen: bool = False,
+        answers: AnswerCache | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.role = role
+        self.state = PeerState.CLOSED
+        self.peer_host: str | None = None
+        self.peer_realm: str | None = None
+        self._reopen = reopen
+        self._answers = answers if answers is not None else AnswerCache()
+        self._rng = rng or random.Random()
+        # RFC 6733 §3: Hop-by-Hop starts random; End-to-End high 12 bits from the clock at
+        # start-up, low 20 bits random (the clock part is supplied by `connection_made`).
+        self._ids = _Counters(self._rng.getrandbits(32), self._rng.getrandbits(20))
+        self._wd = _Watchdog(WatchdogState.DOWN if reopen else WatchdogState.INITIAL)
+        self._buf = bytearray()
+        self._out: list[bytes] = []
+        self._events: deque[PeerEvent] = deque()
+        self._state_deadline: float | None = None
+        self._dpr_hbh: int | None = None
+        self._cer_hbh: int | None = None
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def watchdog_state(self) -> WatchdogState:
+        return self._wd.state
+
+    @property
+    def is_open(self) -> bool:
+        """Usable for application requests: Open and the watchdog says OKAY (RFC 3539 §3.4)."""
+        return self.state is PeerState.OPEN and self._wd.state is WatchdogState.OKAY
+
+    def connection_made(self, now: float) -> None:
+        if self.state is not PeerState.CLOSED:
+            return
+        self._ids.end_to_end |= (int(now) & 0xFFF) << 20
+        if self.role is Role.INITIATOR:
+            self._transition(Input.CONN_UP)
+            self._cer_hbh = self._next_hbh()
+            self._send(dia.cer(
+                self.config.origin_host, self.config.origin_realm,
+                self.config.host_ip_addresses, hop_by_hop=self._cer_hbh,
+                end_to_end=self._next_e2e(), **self._capability_args()))
+        else:
+            self._transition(Input.CONN_ACCEPTED)
+        self._state_deadline = now + self.config.capabilities_timeout_s
+
+    def connection_lost(self, now: float) -> None:
+        if self.state is PeerState.CLOSED:
+            return
+        self._close("connection lost", Input.CONN_LOST)
+
+    def receive(self, data: bytes, now: float) -> None:
+        """Bytes from the connection; whole messages are delimited by their header (§3)."""
+        if self.state is PeerState.CLOSED:
+            return
+        self._buf += data
+        while len(self._buf) >= 4 and self.state is not PeerState.CLOSED:
+            try:
+                length = dia.message_length(bytes(self._buf[:4]))
+                if length > self.config.max_message:
+                    raise DecodeError(dia.PROTOCOL, dia.ResultCode.DIAMETER_INVALID_MESSAGE_LENGTH,
+                                      f"message length {length} above {self.config.max_message}")
+            except DecodeError as exc:
+                self._framing_error(exc)
+                return
+            if len(self._buf) < length:
+                return
+            raw = bytes(self._buf[:length])
+            del self._buf[:length]
+            self._receive_message(raw, now)
+
+    def request(self, msg: Message, now: float, timeout: float | None = None) -> int:
+        """Send an application request; returns its Hop-by-Hop Identifier (RFC 6733 §6.1)."""
+        if not self.is_open:
+            raise PeerNotOpen(f"peer {self.peer_host} is {self.state.value}/{self._wd.state.value}")
+        f = msg.fields
+        hbh = self._next_hbh()
+        e2e = f.get("end_to_end") or self._next_e2e()
+        msg = replace(msg, fields={**f, "hop_by_hop": hbh, "end_to_end": e2e})
+        self._send(msg)
+        deadline = now + (self.config.request_timeout_s if timeout is None else timeout)
+        self._ids.pending[hbh] = _Pending(msg, deadline)
+        return hbh
+
+    def send_answer(self, answer: Message, now: float) -> None:
+        """Answer a RequestReceived; the answer is kept for duplicates (RFC 6733 App. C)."""
+        f = answer.fields
+        inbound = self._ids.inbound.pop((f.get("hop_by_hop", 0), f.get("end_to_end", 0)), None)
+        if inbound is not None:
+            self._answers.complete(inbound.key, answer, now)
+        if self.state in (PeerState.OPEN, PeerState.CLOSING):
+            self._send(answer)
+
+    def close(self, now: float,
+              cause: int = dia.DisconnectCause.DO_NOT_WANT_TO_TALK_TO_YOU) -> None:
+        """Stop: DPR in Open (RFC 6733 §5.4), otherwise just close."""
+        if self.state is PeerState.OPEN:
+            self._dpr_hbh = self._next_hbh()
+            self._send(dia.dpr(self.config.origin_host, self.config.origin_realm,
+                               hop_by_hop=self._dpr_hbh, end_to_end=self._next_e2e(),
+                               disconnect_cause=cause))
+            self._transition(Input.SEND_DPR)
+            self._state_deadline = now + self.config.disconnect_timeout_s
+        elif self.state is not PeerState.CLOSED:
+            self._close("closed locally", Input.CONN_LOST)
+
+    def data_to_send(self) -> list[bytes]:
+        """Whole encoded messages, in order."""
+        out, self._out = self._out, []
+        return out
+
+    def next_event(self) -> PeerEvent | None:
+        return self._events.popleft() if self._events else None
+
+    def get_timer(self) -> float | None:
+        if self.state is PeerState.CLOSED:
+            return None
+        times = [p.deadline for p in self._ids.pending.values()]
+        if self._state_deadline is not None:
+            times.append(self._state_deadline)
+        if self._wd.deadline is not None:
+            times.append(self._wd.deadline)
+        return min(times) if times else None
+
+    def handle_timer(self, now: float) -> None:
+        if self.state is PeerState.CLOSED:
+            return
+        for hbh, pending in sorted(self._ids.pending.items(), key=lambda kv: kv[1].deadline):
+            if pending.deadline <= now:
+                del self._ids.pending[hbh]
+                self._events.append(RequestTimedOut(hbh, pending.request))
+        if self._state_deadline is not None and self._state_deadline <= now:
+            self._state_deadline = None
+            if self.state in (PeerState.WAIT_CER, PeerState.WAIT_I_CEA, PeerState.CLOSING):
+                self._close(f"timeout in {self.state.value}", Input.TIMEOUT)
+                return
+        if self._wd.deadline is not None and self._wd.deadline <= now:
+            self._watchdog_timer(now)
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def _receive_message(self, raw: bytes, now: float) -> None:
+        try:
+            msg = dia.decode(raw)
+            if msg.fields["flags"]["request"]:
+                dia.check_mandatory(msg)
+        except DecodeError as exc:
+            self._malformed(raw, exc)
+            return
+        if self.state in (PeerState.WAIT_CER, PeerState.WAIT_I_CEA):
+            self._capabilities_phase(msg, now)
+            return
+        self._watchdog_received(msg.name == "DWA", now)
+        if self._wd.state is WatchdogState.REOPEN and msg.name != "DWA" and not _is_request(msg):
+            self._events.append(MessageDiscarded("reopen", f"{msg.name} before 3 DWAs"))
+            return
+        handler = _BASE_HANDLERS.get(msg.name)
+        if handler is not None:
+            handler(self, msg, now)
+        elif _is_request(msg):
+            self._application_request(msg, now)
+        else:
+            self._application_answer(msg)
+
+    def _capabilities_phase(self, msg: Message, now: float) -> None:
+        if self.state is PeerState.WAIT_CER and msg.name == "CER":
+            self._on_cer(msg, now)
+        elif self.state is PeerState.WAIT_I_CEA and msg.name == "CEA":
+            self._on_cea(msg, now)
+        else:
+            # RFC 6733 §5.3: no other message before the capabilities exchange completes
+            self._close(f"{msg.name} before capabilities exchange", Input.RCV_NON_CER)
+
+    def _on_cer(self, msg: Message, now: float) -> None:
+        """RFC 6733 §5.3.1-2 and §5.6 R-Conn-CER / R-Rcv-CER."""
+        host = dia.avp(msg, "Origin-Host")
+        allowed = self.config.allowed_peers
+        if allowed and host not in allowed:
+            self._refuse_cer(msg, dia.ResultCode.DIAMETER_UNKNOWN_PEER, host,
+                             f"Origin-Host {host} is not a configured peer")
+            return
+        offered = _offered_applications(msg)
+        if RELAY_APPLICATION_ID not in offered and not offered & self.config.application_ids:
+            self._refuse_cer(msg, dia.ResultCode.DIAMETER_NO_COMMON_APPLICATION, host,
+                             f"no common application in {sorted(offered)}")
+            return
+        self._send(dia.cea(msg, self.config.origin_host, self.config.origin_realm,
+                           self.config.host_ip_addresses, **self._capability_args()))
+        if self.state is PeerState.OPEN:
+            return  # R-Rcv-CER in Open: answered again, nothing else changes
+        self._transition(Input.RCV_CER_OK)
+        self._opened(host, dia.avp(msg, "Origin-Realm"), msg, now)
+
+    def _refuse_cer(self, msg: Message, code: int, host: str | None, detail: str) -> None:
+        answer = dia.cea(msg, self.config.origin_host, self.config.origin_realm,
+                         self.config.host_ip_addresses, result_code=code, error_message=detail,
+                         **self._capability_args())
+        self._send(_with_error_bit(answer, code))
+        self._events.append(CapabilitiesRejected(int(code), host, detail))
+        self._close(detail, Input.RCV_CER_BAD)
+
+    def _on_cea(self, msg: Message, now: float) -> None:
+        """RFC 6733 §5.6 I-Rcv-CEA."""
+        code = dia.avp(msg, "Result-Code")
+        host = dia.avp(msg, "Origin-Host")
+        if code != dia.ResultCode.DIAMETER_SUCCESS:
+            detail = dia.avp(msg, "Error-Message") or f"CEA Result-Code {code}"
+            self._events.append(CapabilitiesRejected(int(code or 0), host, detail))
+            self._close(detail, Input.RCV_CEA_BAD)
+            return
+        self._transition(Input.RCV_CEA_OK)
+        self._opened(host, dia.avp(msg, "Origin-Realm"), msg, now)
+
+    def _opened(self, host: str, realm: str, caps: Message, now: float) -> None:
+        self.peer_host, self.peer_realm = host, realm
+        self._state_deadline = None
+        self._events.append(PeerOpened(host, realm, caps))
+        self._watchdog_input(WdInput.CONN_UP, now)
+        if self._wd.state is WatchdogState.REOPEN:
+            self._wd.num_dwa = 0
+            self._send_dwr()
+
+    def _on_dwr(self, msg: Message, now: float) -> None:
+        """RFC 6733 §5.5.1-2."""
+        self._send(dia.dwa(msg, self.config.origin_host, self.config.origin_realm,
+                           origin_state_id=self.config.origin_state_id))
+
+    def _on_dwa(self, msg: Message, now: float) -> None:
+        pass  # accounted for by the watchdog on receipt
+
+    def _on_dpr(self, msg: Message, now: float) -> None:
+        """RFC 6733 §5.4.1-2: answer DPA, then the connection is closed."""
+        self._send(dia.dpa(msg, self.config.origin_host, self.config.origin_realm))
+        self._events.append(DisconnectRequested(dia.avp(msg, "Disconnect-Cause")))
+        self._close("peer sent DPR", Input.RCV_DPR)
+
+    def _on_dpa(self, msg: Message, now: float) -> None:
+        if self.state is PeerState.CLOSING:
+            self._close("DPA received", Input.RCV_DPA)
+
+    def _on_cer_in_open(self, msg: Message, now: float) -> None:
+        self._on_cer(msg, now)
+
+    def _on_cea_in_open(self, msg: Message, now: float) -> None:
+        self._events.append(MessageDiscarded("unexpected", "CEA in Open"))
+
+    def _application_request(self, msg: Message, now: float) -> None:
+        f = msg.fields
+        key = (str(dia.avp(msg, "Origin-Host")), int(f["end_to_end"]))
+        dup, cached = self._answers.seen(key, now)
+        if dup:
+            # RFC 6733 Appendix C: the duplicate gets the same answer, with its own Hop-by-Hop
+            if cached is None:
+                self._events.append(MessageDiscarded("duplicate", "answer still in progress"))
+            else:
+                self._send(replace(cached, fields={**cached.fields,
+                                                   "hop_by_hop": f["hop_by_hop"]}))
+            return
+        self._answers.begin(key, now)
+        self._ids.inbound[(f["hop_by_hop"], f["end_to_end"])] = _Inbound(key)
+        self._events.append(RequestReceived(msg))
+
+    def _application_answer(self, msg: Message) -> None:
+        pending = self._ids.pending.pop(msg.fields["hop_by_hop"], None)
+        if pending is None:
+            # RFC 6733 §6.2.1: an answer matching no pending request is discarded
+            self._events.append(MessageDiscarded("unmatched answer",
+                                                 f"{msg.name} hop-by-hop "
+                                                 f"{msg.fields['hop_by_hop']}"))
+            return
+        self._events.append(AnswerReceived(msg, pending.request))
+
+    def _malformed(self, raw: bytes, exc: DecodeError) -> None:
+        """RFC 6733 §7: a request gets an answer carrying the error; an answer is dropped."""
+        if exc.extra.get("request") and len(raw) >= dia.HEADER_LEN:
+            code = int(exc.cause)
+            self._out.append(dia.error_answer(
+                raw, code, self.config.origin_host, self.config.origin_realm,
+                failed_avp=exc.extra.get("failed_avp"), error_message=exc.detail))
+            self._events.append(ErrorAnswered(code, exc.detail))
+            if self.state in (PeerState.WAIT_CER, PeerState.WAIT_I_CEA):
+                self._close(f"bad capabilities exchange: {exc.detail}", Input.RCV_NON_CER)
+        else:
+            self._events.append(MessageDiscarded("malformed", exc.detail))
+
+    def _framing_error(self, exc: DecodeError) -> None:
+        """The stream cannot be delimited any more: answer if a header is there, then close."""
+        raw = bytes(self._buf[:dia.HEADER_LEN])
+        if len(raw) == dia.HEADER_LEN and raw[4] & dia.FLAG_R:
+            try:
+                self._out.append(dia.error_answer(
+                    raw, int(exc.cause), self.config.origin_host, self.config.origin_realm,
+                    error_message=exc.detail))
+            except CorenetError as err:  # a header we cannot even answer
+                self._events.append(MessageDiscarded("framing", str(err)))
+        self._buf.clear()
+        self._close(f"framing error: {exc.detail}", Input.FRAMING_ERROR)
+
+    # -- watchdog (RFC 3539 §3.4.1) --------------------------------------------------------
+
+    def _set_watchdog(self, now: float) -> None:
+        jitter = self.config.watchdog_jitter_s
+        tw = self.config.watchdog_s + (self._rng.uniform(-jitter, jitter) if jitter else 0.0)
+        self._wd.deadline = now + tw
+
+    def _watchdog_input(self, inp: WdInput, now: float) -> None:
+        old = self._wd.state
+        new = WATCHDOG_TRANSITIONS.get((old, inp), old)
+        self._wd.state = new
+        self._set_watchdog(now)
+        if new is not old:
+            self._events.append(WatchdogChanged(old, new))
+        if old is WatchdogState.OKAY and new is WatchdogState.SUSPECT:
+            self._failover("watchdog SUSPECT")
+        if new is WatchdogState.DOWN:
+            self._close("watchdog: peer not answering", Input.WATCHDOG_DOWN)
+
+    def _watchdog_received(self, is_dwa: bool, now: float) -> None:
+        wd = self._wd
+        if wd.state is WatchdogState.INITIAL:
+            return
+        if is_dwa:
+            wd.pending = False
+            if wd.state is WatchdogState.REOPEN:
+                wd.num_dwa = max(wd.num_dwa, 0) + 1
+                if wd.num_dwa >= REOPEN_DWA_COUNT:
+                    # Failback(): the reopened connection is trusted again
+                    old, wd.state = wd.state, WatchdogState.OKAY
+                    self._events.append(WatchdogChanged(old, wd.state))
+                    self._set_watchdog(now)
+                    return
+            self._watchdog_input(WdInput.RCV_DWA, now)
+        else:
+            self._watchdog_input(WdInput.RCV_OTHER, now)
+
+    def _watchdog_timer(self, now: float) -> None:
+        wd = self._wd
+        if not wd.pending:
+            inp = WdInput.TIMER_IDLE
+        elif wd.state is WatchdogState.REOPEN and wd.num_dwa < 0:
+            inp = WdInput.TIMER_PENDING_AGAIN
+        else:
+            inp = WdInput.TIMER_PENDING
+        if wd.state is WatchdogState.REOPEN and inp is WdInput.TIMER_PENDING:
+            wd.num_dwa = -1
+        send = inp is WdInput.TIMER_IDLE and wd.state in (WatchdogState.OKAY,
+                                                         WatchdogState.REOPEN)
+        self._watchdog_input(inp, now)
+        if send and self.state is not PeerState.CLOSED:
+            self._send_dwr()
+
+    def _send_dwr(self) -> None:
+        self._wd.pending = True
+        self._send(dia.dwr(self.config.origin_host, self.config.origin_realm,
+                           hop_by_hop=self._next_hbh(), end_to_end=self._next_e2e(),
+                           origin_state_id=self.config.origin_state_id))
+
+    def _failover(self, reason: str) -> None:
+        if self._ids.pending:
+            requests = tuple(p.request for p in self._ids.pending.values())
+            self._ids.pending.clear()
+            self._events.append(RequestsFailedOver(requests, reason))
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _transition(self, inp: Input) -> None:
+        nxt = PEER_TRANSITIONS.get((self.state, inp))
+        if nxt is not None:
+            self.state = nxt
+
+    def _close(self, reason: str, inp: Input) -> None:
+        self._transition(inp)
+        self.state = PeerState.CLOSED
+        self._state_deadline = None
+        self._wd.deadline = None
+        self._failover(reason)
+        self._events.append(ConnectionClosed(reason))
+
+    def _send(self, msg: Message) -> None:
+        self._out.append(dia.encode(msg))
+
+    def _next_hbh(self) -> int:
+        self._ids.hop_by_hop = (self._ids.hop_by_hop + 1) & 0xFFFFFFFF
+        return self._ids.hop_by_hop
+
+    def _next_e2e(self) -> int:
+        self._ids.end_to_end = (self._ids.end_to_end + 1) & 0xFFFFFFFF
+        return self._ids.end_to_end
+
+    def _capability_args(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "vendor_id": c.vendor_id, "product_name": c.product_name,
+            "origin_state_id": c.origin_state_id,
+            "auth_application_ids": c.auth_application_ids,
+            "vendor_specific_application_ids": c.vendor_specific_application_ids,
+        }
+
+
+def _is_request(msg: Message) -> bool:
+    return bool(msg.fields.get("flags", {}).get("request"))
+
+
+def _offered_applications(cer: Message) -> frozenset[int]:
+    """Auth-/Acct-Application-Id, bare or inside Vendor-Specific-Application-Id (§5.3.1)."""
+    ids: Iterable[Any] = (
+        dia.avp_all(cer, "Auth-Application-Id") + dia.avp_all(cer, "Acct-Application-Id")
+        + dia.avp_all(cer, "Vendor-Specific-Application-Id", "Auth-Application-Id")
+        + dia.avp_all(cer, "Vendor-Specific-Application-Id", "Acct-Application-Id"))
+    return frozenset(int(i) for i in ids)
+
+
+def _with_error_bit(msg: Message, code: int) -> Message:
+    """RFC 6733 §7.1.3: answers with a protocol error (3xxx) carry the E bit."""
+    if not 3000 <= code < 4000:
+        return msg
+    flags = {**msg.fields["flags"], "error": True}
+    return replace(msg, fields={**msg.fields, "flags": flags})
+
+
+_BASE_HANDLERS = {
+    "CER": DiameterPeer._on_cer_in_open,
+    "CEA": DiameterPeer._on_cea_in_open,
+    "DWR": DiameterPeer._on_dwr,
+    "DWA": DiameterPeer._on_dwa,
+    "DPR": DiameterPeer._on_dpr,
+    "DPA": DiameterPeer._on_dpa,
+}
