@@ -18,7 +18,7 @@ SGW = ("127.0.0.4", 2123)
 
 
 def events(tx: GtpTransactions) -> list[object]:
-    out = []
+    out: list[object] = []
     while (e := tx.next_event()) is not None:
         out.append(e)
     return out

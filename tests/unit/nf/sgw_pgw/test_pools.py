@@ -18,6 +18,7 @@ from corenet.nf.sgw_pgw.pools import (
     PDN_IPV4V6,
     PDN_IPV6,
     AddressPools,
+    Allocation,
     AllocationError,
     apn_network_identifier,
 )
@@ -137,7 +138,7 @@ def test_ipv6_pool_longer_than_64_is_a_config_error() -> None:
 def test_allocations_stay_unique_and_inside_the_pool(ops: list[bool]) -> None:
     p = pools(ApnPool(apn="x", ipv4="10.9.0.0/28", ipv6="2001:db8:9::/60"))
     net4, net6 = ipaddress.IPv4Network("10.9.0.0/28"), ipaddress.IPv6Network("2001:db8:9::/60")
-    held = []
+    held: list[Allocation] = []
     for allocate in ops:
         if allocate or not held:
             try:

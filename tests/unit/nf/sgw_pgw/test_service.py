@@ -1,0 +1,165 @@
+"""The S/P-GW over real loopback UDP: an MME-side socket sends codec-built S11 requests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from corenet.codecs import gtpv2c as g
+from corenet.codecs.base import Message
+from corenet.config.models import Endpoint, SgwPgwConfig
+from corenet.core.actions import LogEvent
+from corenet.nf.sgw_pgw import SessionState, SgwPgwService
+from corenet.transport import Address, Direction, UdpEndpoint, open_udp_endpoint
+from tests.unit.nf.sgw_pgw.helpers import IMSI, MSISDN, cause_of, create_session, modify_bearer
+
+HOST = "127.0.0.1"
+
+
+def any_port() -> Endpoint:
+    """Port 0: the OS picks a free one (the settings model itself asks for 1..65535)."""
+    return Endpoint.model_construct(host=HOST, port=0)
+
+
+class Mme:
+    """A bare S11 peer: send bytes, await the next datagram."""
+
+    def __init__(self) -> None:
+        self.inbox: asyncio.Queue[bytes] = asyncio.Queue()
+        self.endpoint: UdpEndpoint | None = None
+
+    async def open(self) -> None:
+        self.endpoint = await open_udp_endpoint(HOST, 0, self._got)
+
+    def _got(self, data: bytes, addr: Address) -> None:
+        self.inbox.put_nowait(data)
+
+    async def ask(self, msg: Message | bytes, sgw: Address) -> Message:
+        assert self.endpoint is not None
+        self.endpoint.sendto(msg if isinstance(msg, bytes) else g.encode(msg), sgw)
+        return g.decode(await asyncio.wait_for(self.inbox.get(), 5))
+
+
+Running = tuple[SgwPgwService, list[tuple[Direction, bytes]], list[LogEvent]]
+
+
+@pytest.fixture
+async def sgw() -> AsyncIterator[Running]:
+    tapped: list[tuple[Direction, bytes]] = []
+    events: list[LogEvent] = []
+    cfg = SgwPgwConfig(s11=any_port(), s1u_address=HOST, restart_counter=4)
+    service = SgwPgwService(cfg, tap=lambda d, s, t, p, pp, st: tapped.append((d, p)),
+                            on_event=events.append)
+    await service.start()
+    try:
+        yield service, tapped, events
+    finally:
+        await service.stop()
+
+
+@pytest.fixture
+async def mme() -> AsyncIterator[Mme]:
+    peer = Mme()
+    await peer.open()
+    try:
+        yield peer
+    finally:
+        assert peer.endpoint is not None
+        peer.endpoint.close()
+        await peer.endpoint.wait_closed()
+
+
+async def test_attach_modify_detach_and_echo_over_udp(sgw: Running, mme: Mme) -> None:
+    service, tapped, events = sgw
+    addr = service.local
+
+    csr = await mme.ask(create_session(seq=1, mme_teid=0x501, indication={"uimsi": True}),
+                        addr)
+    assert csr.name == "CreateSessionResponse"
+    assert (csr.fields["teid"], csr.fields["sequence"], cause_of(csr)) == (0x501, 1, 16)
+    assert csr.fields["paa"]["ipv4"] == "10.47.0.1"
+    assert csr.fields["recovery"] == 4
+    sgw_teid = csr.fields["sender_fteid_c"]["teid"]
+    assert csr.fields["sender_fteid_c"]["ipv4"] == HOST
+
+    session = service.session_by_ue_address("10.47.0.1")
+    assert session is not None and session.uimsi and not session.authenticated
+    assert (session.imsi, session.msisdn) == (IMSI, MSISDN)
+    assert service.sessions[sgw_teid] is session
+
+    mbr = await mme.ask(modify_bearer(2, sgw_teid, enb_teid=0x777), addr)
+    assert mbr.name == "ModifyBearerResponse"
+    assert (mbr.fields["teid"], cause_of(mbr)) == (0x501, 16)
+    assert session.state is SessionState.ACTIVE
+    assert session.bearers[5].s1u_enb_fteid is not None
+    assert session.bearers[5].s1u_enb_fteid["teid"] == 0x777
+
+    echo = await mme.ask(g.echo_request(3, 9), addr)
+    assert (echo.name, echo.fields["sequence"], echo.fields["recovery"]) == (
+        "EchoResponse", 3, 4)
+
+    dsr = await mme.ask(g.delete_session_request(4, teid=sgw_teid, linked_ebi=5), addr)
+    assert dsr.name == "DeleteSessionResponse"
+    assert (dsr.fields["teid"], cause_of(dsr)) == (0x501, 16)
+    assert service.sessions == {} and service.session_by_ue_address("10.47.0.1") is None
+
+    unknown = await mme.ask(g.delete_session_request(5, teid=sgw_teid), addr)
+    assert cause_of(unknown) == 64 and unknown.fields["teid"] == 0
+
+    # every message crossed the tap: 5 requests received, 5 responses sent
+    assert [d for d, _ in tapped].count(Direction.RECEIVED) == 5
+    assert [d for d, _ in tapped].count(Direction.SENT) == 5
+    kinds = [e.kind for e in events]
+    assert "sgw.session.created" in kinds and "sgw.session.deleted" in kinds
+
+
+async def test_retransmitted_create_session_is_answered_from_the_cache(sgw: Running, mme: Mme) -> None:
+    service, _, events = sgw
+    request = g.encode(create_session(seq=40, mme_teid=0x601))
+    first = await mme.ask(request, service.local)
+    again = await mme.ask(request, service.local)
+    assert again == first
+    assert len(service.sessions) == 1  # the retransmission created nothing
+    assert any(e.kind == "gtpv2.duplicate_request" for e in events)
+
+
+async def test_malformed_and_foreign_version_get_their_answers(sgw: Running, mme: Mme) -> None:
+    service, _, _ = sgw
+    gtpv1_echo = bytes([0x32, 1, 0, 4, 0, 0, 0, 0, 0x12, 0x34, 0, 0])
+    vnsi = await mme.ask(gtpv1_echo, service.local)
+    assert vnsi.name == "VersionNotSupportedIndication"
+
+    req = g.encode(create_session(seq=50, mme_teid=0x701))
+    pos = req.index(bytes([71, 0]))  # drop the APN (mandatory, §7.2.1)
+    apn_len = int.from_bytes(req[pos + 1:pos + 3], "big")
+    body = req[:pos] + req[pos + 4 + apn_len:]
+    body = body[:2] + (len(body) - 4).to_bytes(2, "big") + body[4:]
+    rej = await mme.ask(body, service.local)
+    assert rej.name == "CreateSessionResponse" and rej.fields["sequence"] == 50
+    assert cause_of(rej) == 70 and rej.fields["cause"]["offending_ie"]["type"] == 71
+    assert service.sessions == {}
+
+    # a node never dies from a peer's bytes: garbage, then a normal request still works
+    assert service.local is not None
+    assert mme.endpoint is not None
+    mme.endpoint.sendto(b"\x48\x20\x00", service.local)
+    ok = await mme.ask(g.echo_request(51, 1), service.local)
+    assert ok.name == "EchoResponse" and ok.fields["sequence"] == 51
+
+
+async def test_stop_releases_the_socket(mme: Mme) -> None:
+    cfg = SgwPgwConfig(s11=any_port(), s1u_address=HOST)
+    service = SgwPgwService(cfg)
+    await service.start()
+    port = service.local[1]
+    await service.stop()
+    # the port can be bound again at once
+    again = SgwPgwService(SgwPgwConfig(s11=Endpoint(host=HOST, port=port), s1u_address=HOST))
+    await again.start()
+    try:
+        echo = await mme.ask(g.echo_request(1, 1), again.local)
+        assert echo.fields["recovery"] == 0
+    finally:
+        await again.stop()
