@@ -41,7 +41,7 @@ def _nas_context(kasme: bytes | None, eia: int, eea: int) -> Any:
 
 
 @click.command()
-@click.argument("protocol", type=click.Choice(sorted(CODECS)))
+@click.argument("protocol", type=click.Choice(sorted(CODECS)), metavar="PROTOCOL")
 @click.argument("data", metavar="HEX|-")
 @click.option("--kasme", type=Hex(32), default=None, help="NAS: KASME to check the MAC and decipher")
 @click.option("--eia", type=click.IntRange(0, 7), default=2, show_default=True, help="NAS integrity algorithm")

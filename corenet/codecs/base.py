@@ -7,8 +7,13 @@ tests prove it byte-identical to pycrate's output.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import enum
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from corenet.core.plmn import Plmn
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,16 @@ class Codec(Protocol):
 
 
 def to_jsonable(value: Any) -> Any:
-    """Bytes become lowercase hex; tuples become lists; dict keys become strings."""
+    """Bytes become lowercase hex; tuples become lists; dict keys become strings; dataclasses
+    become dicts; PLMNs their MCCMNC text; enums their value; times ISO 8601 text."""
+    if isinstance(value, Plmn):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, bytes | bytearray):
         return bytes(value).hex()
     if isinstance(value, dict):
