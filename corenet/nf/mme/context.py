@@ -1,0 +1,187 @@
+"""MME contexts: eNBs, UEs, their bearers, and the identifier pools (TS 23.401 §5.7.2).
+
+The MME owns every identifier it hands out: MME UE S1AP IDs (TS 36.413 §9.2.3.3), M-TMSIs of
+the GUTIs it allocates (TS 23.003 §2.8), its S11 control TEIDs (TS 29.274 §5.5.2). A pool
+never gives out a value still in use, and a released value goes back to it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from corenet.codecs.nas_ies import Guti
+from corenet.core.plmn import Plmn
+from corenet.crypto.nas_security import NasSecurityContext
+
+
+class IdPool:
+    """Allocates integers in [low, high], round robin, skipping those in use."""
+
+    def __init__(self, low: int, high: int) -> None:
+        self._low, self._high = low, high
+        self._next = low
+        self._used: set[int] = set()
+
+    def allocate(self) -> int:
+        span = self._high - self._low + 1
+        if len(self._used) >= span:
+            raise OverflowError("identifier pool exhausted")
+        while self._next in self._used:
+            self._next = self._low if self._next >= self._high else self._next + 1
+        value = self._next
+        self._used.add(value)
+        self._next = self._low if value >= self._high else value + 1
+        return value
+
+    def release(self, value: int) -> None:
+        self._used.discard(value)
+
+    def in_use(self) -> int:
+        return len(self._used)
+
+
+class EnbState(enum.Enum):
+    """S1 interface instance state (TS 36.413 §8.7.3)."""
+
+    CONNECTED = "connected"  # association up, no S1 Setup yet
+    READY = "ready"  # S1 Setup accepted
+
+
+@dataclass
+class EnbContext:
+    assoc: int
+    state: EnbState = EnbState.CONNECTED
+    global_enb_id: Any = None
+    name: str | None = None
+    plmn: Plmn | None = None
+    tacs: tuple[int, ...] = ()
+    ue_ids: set[int] = field(default_factory=set)  # MME UE S1AP IDs served through this eNB
+
+
+class EmmState(enum.Enum):
+    """EMM states of the network side (TS 24.301 §5.1.3.4)."""
+
+    DEREGISTERED = "EMM-DEREGISTERED"
+    COMMON_PROCEDURE_INITIATED = "EMM-COMMON-PROCEDURE-INITIATED"
+    REGISTERED = "EMM-REGISTERED"
+    DEREGISTERED_INITIATED = "EMM-DEREGISTERED-INITIATED"
+
+
+class Step(enum.Enum):
+    """Where the UE is in the attach (TS 23.401 §5.3.2.1 Figure 5.3.2.1-1) or detach."""
+
+    IDENTIFICATION = "identification"  # Identity Request sent, T3470 (step 4)
+    AUTH_INFO = "auth-info"  # AIR sent (step 5a)
+    AUTHENTICATION = "authentication"  # Authentication Request sent, T3460 (step 5a)
+    SECURITY_MODE = "security-mode"  # Security Mode Command sent, T3460 (step 5a)
+    ESM_INFO = "esm-info"  # ESM Information Request sent (step 6)
+    UPDATE_LOCATION = "update-location"  # ULR sent (step 8)
+    CREATE_SESSION = "create-session"  # Create Session Request sent (step 12)
+    CONTEXT_SETUP = "context-setup"  # ICS Request with Attach Accept sent, T3450 (step 17)
+    ATTACHED = "attached"  # Attach Complete received (step 21)
+    DETACHING = "detaching"  # Delete Session Request sent (TS 23.401 §5.3.8.2.1)
+    RELEASING = "releasing"  # UE Context Release Command sent (TS 23.401 §5.3.5)
+
+
+@dataclass
+class Bearer:
+    """The default EPS bearer (TS 23.401 §4.7.2)."""
+
+    ebi: int = 5
+    qci: int = 9
+    arp_priority: int = 8
+    pre_emption_capability: int = 1  # TS 29.212 §5.3.46: 1 = disabled
+    pre_emption_vulnerability: int = 0  # TS 29.212 §5.3.47: 0 = enabled
+    sgw_s1u_ip: str | None = None
+    sgw_s1u_teid: int | None = None
+    enb_s1u_ip: str | None = None
+    enb_s1u_teid: int | None = None
+
+
+@dataclass
+class Pdn:
+    """One PDN connection (TS 23.401 §5.7.2, MM and EPS bearer contexts)."""
+
+    apn: str
+    pdn_type: int  # TS 24.301 §9.9.4.10: 1 IPv4, 2 IPv6, 3 IPv4v6
+    apn_ambr_ul_bps: int
+    apn_ambr_dl_bps: int
+    bearer: Bearer
+    ipv4: str | None = None
+    ipv6_iid: bytes | None = None
+    pco: bytes | None = None
+    sgw_s11_teid: int | None = None
+    sgw_s11_ip: str | None = None
+    pgw_s5_fteid: dict[str, Any] | None = None
+
+
+@dataclass
+class AuthVector:
+    """The E-UTRAN vector in use (TS 33.401 §6.1.2)."""
+
+    rand: bytes
+    xres: bytes
+    autn: bytes
+    kasme: bytes
+
+
+@dataclass
+class UeContext:
+    """One UE (TS 23.401 §5.7.2); keyed by its MME UE S1AP ID."""
+
+    mme_ue_id: int
+    enb_assoc: int | None
+    enb_ue_id: int | None
+    tai: tuple[Plmn, int]
+    ecgi: tuple[Plmn, int]
+    emm_state: EmmState = EmmState.DEREGISTERED
+    step: Step | None = None
+    imsi: str | None = None
+    imeisv: str | None = None
+    msisdn: str | None = None
+    guti: Guti | None = None
+    identified_by_request: bool = False  # IMSI learnt from an Identity Response
+    attach_type: int = 1
+    ue_net_cap: bytes = b""
+    ue_ksi: int = 7
+    pdn_request: dict[str, Any] = field(default_factory=dict)  # PDN Connectivity Request
+    vector: AuthVector | None = None
+    ksi: int = 0
+    resync_done: bool = False
+    mac_failure_identity_done: bool = False
+    sec: NasSecurityContext | None = None
+    secured: bool = False  # security mode control completed (TS 24.301 §5.4.3.4)
+    subscription: Any = None  # corenet.codecs.s6a.SubscriptionData
+    ue_ambr_ul_bps: int = 0
+    ue_ambr_dl_bps: int = 0
+    pdn: Pdn | None = None
+    session_created: bool = False
+    attach_complete: bool = False
+    switch_off: bool = False
+    s1_release_cause: tuple[str, str] | None = None
+    # the downlink NAS message a running NAS timer guards: (plain, security header type)
+    pending_nas: tuple[bytes, int] | None = None
+    retransmissions: int = 0
+    running_timer: str | None = None
+
+    @property
+    def home_plmn(self) -> Plmn | None:
+        return None if self.imsi is None else home_plmn_of(self.imsi)
+
+
+# TS 23.003 §2.2 / ITU-T E.212: MCCs whose networks use 3-digit MNCs (the usual cases).
+_THREE_DIGIT_MNC_MCCS = frozenset({
+    "302", "310", "311", "312", "313", "314", "315", "316", "334", "338", "342", "344", "346",
+    "348", "354", "356", "358", "360", "365", "376", "405", "708", "722", "732",
+})
+
+
+def home_plmn_of(imsi: str, known: tuple[Plmn, ...] = ()) -> Plmn:
+    """The HPLMN of an IMSI (TS 23.003 §2.2): a known PLMN prefix, else the MCC's MNC length."""
+    for plmn in known:
+        if imsi.startswith(str(plmn)):
+            return plmn
+    mnc_len = 3 if imsi[:3] in _THREE_DIGIT_MNC_MCCS else 2
+    return Plmn(imsi[:3], imsi[3 : 3 + mnc_len])

@@ -1,0 +1,104 @@
+"""What goes into the sans-I/O MME (`MmeCore.handle`) and what comes out of it.
+
+In: S1 association changes and S1AP PDUs (TS 36.412 §7: SCTP, one association per eNB), S6a
+answers (decoded Diameter messages, or the failure to get one), S11 messages (decoded GTPv2-C
+messages, or the transaction layer giving up) and `corenet.core.actions.TimerExpired`.
+Out: bytes for an eNB, Diameter requests for a realm, GTPv2-C requests for the S-GW, and the
+generic StartTimer / StopTimer / LogEvent of `corenet.core.actions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from corenet.codecs.base import Message
+from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
+
+# TS 36.412 §7: stream 0 carries non UE-associated signalling, others UE-associated signalling
+STREAM_NON_UE = 0
+STREAM_UE = 1
+
+
+@dataclass(frozen=True)
+class S1Up:
+    """An eNB opened an SCTP association (TS 36.412 §7)."""
+
+    assoc: int
+
+
+@dataclass(frozen=True)
+class S1Down:
+    """The association of an eNB is gone."""
+
+    assoc: int
+
+
+@dataclass(frozen=True)
+class S1apReceived:
+    assoc: int
+    data: bytes
+    stream: int = 0
+
+
+@dataclass(frozen=True)
+class S6aAnswer:
+    """A Diameter answer to one of our S6a requests."""
+
+    msg: Message
+
+
+@dataclass(frozen=True)
+class S6aFailed:
+    """No answer can come for the request with this Session-Id (no peer, peer down)."""
+
+    session_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class S11Received:
+    """A GTPv2-C message from the S-GW (a response, or a request such as Echo)."""
+
+    msg: Message
+
+
+@dataclass(frozen=True)
+class S11Failed:
+    """The transaction with this sequence number got no response (TS 29.274 §7.6)."""
+
+    sequence: int
+    reason: str
+
+
+Event = S1Up | S1Down | S1apReceived | S6aAnswer | S6aFailed | S11Received | S11Failed | TimerExpired
+
+
+@dataclass(frozen=True)
+class SendS1ap:
+    assoc: int
+    data: bytes
+    stream: int = STREAM_NON_UE
+
+
+@dataclass(frozen=True)
+class SendS6a:
+    """An S6a request for the peer serving `realm` (RFC 6733 §6.1.4)."""
+
+    msg: Message
+    realm: str
+
+
+@dataclass(frozen=True)
+class SendS11:
+    """A GTPv2-C message for the S-GW (requests go through the transaction layer)."""
+
+    msg: Message
+
+
+Action = SendS1ap | SendS6a | SendS11 | StartTimer | StopTimer | LogEvent
+
+__all__ = [
+    "STREAM_NON_UE", "STREAM_UE", "Action", "Event", "LogEvent", "S1Down", "S1Up",
+    "S1apReceived", "S6aAnswer", "S6aFailed", "S11Failed", "S11Received", "SendS1ap",
+    "SendS6a", "SendS11", "StartTimer", "StopTimer", "TimerExpired",
+]

@@ -1,0 +1,166 @@
+"""Roaming attach through the MME core (TS 23.401 §5.3.2.1), driven with encoded messages."""
+
+from __future__ import annotations
+
+from corenet.codecs import diameter, nas, s1ap, s6a
+from corenet.codecs.nas_ies import EmergencyNumber, coded_bitrate
+from corenet.crypto import kdf
+from corenet.nf.mme.context import EmmState, Step
+from corenet.nf.mme.events import SendS6a
+
+from .scenario import HOME_PLMN, IMSI, MME_PLMN, MSISDN, Scenario
+
+
+def test_s1_setup_accepted_for_our_plmn_and_tac() -> None:
+    sc = Scenario()
+    answer = sc.s1_setup(MME_PLMN, (1,))
+    assert answer.name == "S1SetupResponse"
+    assert answer.fields["ServedGUMMEIs"][0]["servedPLMNs"] == ["44020"]
+    assert answer.fields["ServedGUMMEIs"][0]["servedGroupIDs"] == [0x8001]
+    assert answer.fields["ServedGUMMEIs"][0]["servedMMECs"] == [1]
+    assert sc.core.enb_count() == 1
+
+
+def test_s1_setup_refused_for_another_plmn() -> None:
+    sc = Scenario()
+    answer = sc.s1_setup(HOME_PLMN, (1,))
+    assert answer.name == "S1SetupFailure"
+    assert answer.fields["Cause"] == ("misc", "unknown-PLMN")
+    assert sc.core.enb_count() == 0
+
+
+def test_s1_setup_refused_for_unserved_tac() -> None:
+    sc = Scenario()
+    answer = sc.s1_setup(MME_PLMN, (77,))
+    assert answer.name == "S1SetupFailure"
+    assert answer.fields["Cause"] == ("misc", "unknown-PLMN")
+
+
+def test_initial_ue_before_s1_setup_gets_error_indication() -> None:
+    sc = Scenario()
+    sc.s1(s1ap.initial_ue_message(1, nas.attach_request(imsi=IMSI), MME_PLMN, 1, MME_PLMN, 1))
+    (msg,) = sc.sent_s1()
+    assert msg.name == "ErrorIndication"
+    assert msg.fields["Cause"] == ("protocol", "message-not-compatible-with-receiver-state")
+    assert sc.core.ue_count() == 0
+
+
+def test_air_goes_to_home_realm_with_visited_plmn() -> None:
+    sc = Scenario()
+    sc.s1_setup()
+    sc.attach_request()
+    (air,) = sc.sent_s6a()
+    assert air.name == "AIR"
+    assert diameter.avp(air, "Destination-Realm") == "epc.mnc010.mcc440.3gppnetwork.org"
+    assert diameter.avp(air, "User-Name") == IMSI
+    assert diameter.avp(air, "Visited-PLMN-Id") == MME_PLMN.to_bytes()
+    assert diameter.avp(air, "Requested-EUTRAN-Authentication-Info",
+                        "Number-Of-Requested-Vectors") == 1
+    (send,) = [a for a in sc.actions if isinstance(a, SendS6a)]
+    assert send.realm == HOME_PLMN.realm
+
+
+def test_security_mode_command_header_3_with_replayed_capabilities() -> None:
+    sc = Scenario()
+    sc.s1_setup()
+    smc = sc.security_mode()
+    assert smc.fields["security_header_type"] == 3
+    assert smc.fields["selected_nas_security_algorithms"] == {"eea": 2, "eia": 2}
+    assert smc.fields["replayed_ue_security_capabilities"] == nas.ue_network_capability()
+    assert smc.fields["imeisv_request"] == 1
+    assert ("T3460", sc.mme_ue_id) in sc.timers
+
+
+def test_ulr_flags_and_imei() -> None:
+    sc = Scenario()
+    sc.s1_setup()
+    sc.security_mode()
+    sc.uplink(sc.protect(nas.security_mode_complete("3534900000000101"), 4))
+    (ulr,) = sc.sent_s6a()
+    flags = diameter.avp(ulr, "ULR-Flags")
+    assert flags == s6a.UlrFlags.S6A_S6D_INDICATOR | s6a.UlrFlags.INITIAL_ATTACH_INDICATOR
+    assert diameter.avp(ulr, "Terminal-Information", "IMEI") == "35349000000001"
+    assert diameter.avp(ulr, "Terminal-Information", "Software-Version") == "01"
+    assert diameter.avp(ulr, "RAT-Type") == s6a.RAT_TYPE_EUTRAN
+
+
+def test_create_session_caps_apn_ambr_for_roamers() -> None:
+    sc = Scenario()
+    sc.s1_setup()
+    csr = sc.attach_until_create_session()
+    f = csr.fields
+    assert f["imsi"] == IMSI
+    assert f["msisdn"] == MSISDN
+    assert f["mei"] == "3534900000000101"
+    assert f["serving_network"] == "44020"
+    assert f["rat_type"] == 6
+    assert f["apn"] == "internet"
+    assert f["ambr"] == {"ul_kbps": 300, "dl_kbps": 300}
+    assert f["sender_fteid_c"]["interface_type"] == 10
+    assert f["pgw_s5s8_fteid_c"]["ipv4"] == "127.0.0.5"
+    assert f["uli"]["tai"] == {"plmn": "44020", "tac": 1}
+    assert f["bearer_contexts_to_be_created"][0]["bearer_qos"]["qci"] == 9
+
+
+def test_attach_happy_path_to_emm_information() -> None:
+    sc = Scenario()
+    sc.s1_setup()
+    ics, accept = sc.attach()
+    # Initial Context Setup: UE-AMBR capped at 300 kbps both ways, default E-RAB, KeNB
+    assert ics.fields["uEaggregateMaximumBitrate"] == {
+        "uEaggregateMaximumBitRateDL": 300_000, "uEaggregateMaximumBitRateUL": 300_000}
+    (erab,) = ics.fields["E-RABToBeSetupListCtxtSUReq"]
+    assert erab["transportLayerAddress"] == "127.0.0.4"
+    assert erab["gTP-TEID"] == 0x7000
+    assert erab["e-RABlevelQoSParameters"]["qCI"] == 9
+    assert ics.fields["SecurityKey"] == kdf.kenb(sc.kasme, 0)
+    assert ics.fields["UESecurityCapabilities"]["encryptionAlgorithms"] == 0xC000
+    # Attach Accept
+    assert accept.name == "AttachAccept" and accept.fields["mac_valid"]
+    assert accept.fields["emergency_number_list"] == [
+        EmergencyNumber("110", ("police",)), EmergencyNumber("118", ("marine_guard",)),
+        EmergencyNumber("119", ("ambulance", "fire_brigade"))]
+    assert accept.fields["guti"]["value"].plmn == MME_PLMN
+    bearer = accept.fields["esm_message_container"]
+    assert bearer["name"] == "ActivateDefaultEPSBearerContextRequest"
+    assert bearer["fields"]["apn_ambr"] == {"downlink": coded_bitrate(300),
+                                            "uplink": coded_bitrate(300)}
+    assert bearer["fields"]["pdn_address"]["ipv4"] == "10.45.0.2"
+    # Attach Complete -> EMM Information
+    (info,) = sc.received()
+    assert info.name == "EMMInformation" and info.fields["mac_valid"]
+    assert info.fields["full_name_for_network"].text == "JPN-ROAM X"
+    assert info.fields["short_name_for_network"].text == "JPN-ROAM X"
+    assert info.fields["local_time_zone"] == 36
+    ue = sc.core.ue_by_imsi(IMSI)
+    assert ue is not None and ue.emm_state is EmmState.REGISTERED and ue.step is Step.ATTACHED
+    assert "emm.attach.accepted" in sc.log_kinds()
+    assert ("T3450", sc.mme_ue_id) not in sc.timers
+
+
+def test_modify_bearer_carries_enb_fteid() -> None:
+    sc = Scenario()
+    sc.s1_setup()
+    csr = sc.attach_until_create_session()
+    sc.answer_create_session(csr)
+    sc.s1(s1ap.initial_context_setup_response(sc.mme_ue_id or 0, sc.enb_ue_id,
+                                              [(5, "127.0.1.1", 0x9000)]))
+    (mbr,) = sc.sent_s11()
+    assert mbr.name == "ModifyBearerRequest"
+    assert mbr.fields["teid"] == 0x5000
+    bc = mbr.fields["bearer_contexts_to_be_modified"][0]
+    assert bc["ebi"] == 5
+    assert bc["s1u_enb_fteid"]["teid"] == 0x9000
+    assert bc["s1u_enb_fteid"]["ipv4"] == "127.0.1.1"
+
+
+def test_subscriber_of_a_non_partner_plmn_is_rejected_11() -> None:
+    sc = Scenario()
+    sc.s1_setup()
+    sc.attach_request(imsi="440500000000009")
+    assert sc.sent_s6a() == []
+    (reject,) = sc.received()
+    assert reject.name == "AttachReject"
+    assert reject.fields["emm_cause"] == 11
+    (release,) = [m for m in sc.sent_s1() if m.name == "UEContextReleaseCommand"]
+    assert release.fields["Cause"] == ("nas", "unspecified")
