@@ -1,0 +1,539 @@
+"""The eNB emulator: an S1AP client (TS 36.413) with several cells carrying many simulated UEs.
+
+`EnbCore` is sans-I/O: `handle(event, now) -> list[action]`. It owns the UEs camped on its cells
+(`sim_ue.ue.Ue`), relays their NAS over S1 (Initial UE Message, Uplink/Downlink NAS Transport)
+and runs the eNB side of S1 Setup, Initial Context Setup, UE Context Release, Reset and Error
+Indication. `EnbService` is the asyncio adapter: one SCTP association to the MME from the
+eNB's own address, a timer table, and futures for the procedures a runner waits for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from corenet.codecs import s1ap
+from corenet.codecs.base import Message
+from corenet.config.models import EnbConfig
+from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
+from corenet.core.errors import DecodeError, EncodeError
+from corenet.core.plmn import Plmn
+from corenet.core.timers import TimerTable
+from corenet.transport import Tap, open_sctp_client
+from corenet.transport.sctp import Mode
+from sim_ue.ue import (
+    CellInfo,
+    ConnectionReleased,
+    NasReceived,
+    ProcedureDone,
+    ReleaseConnection,
+    SendNas,
+    Ue,
+    UeAction,
+    UeEvent,
+)
+
+PPID_S1AP = 18  # TS 36.412 §7
+# TS 36.412 §7: stream 0 for non UE-associated signalling, another one for UE-associated.
+STREAM_COMMON = 0
+STREAM_UE = 1
+# TS 36.413 §9.2.1.61 Time to wait, in seconds.
+_TIME_TO_WAIT = {"v1s": 1, "v2s": 2, "v5s": 5, "v10s": 10, "v20s": 20, "v60s": 60}
+_ENB_TIMER_KEY = "enb"
+
+
+class EnbState(enum.Enum):
+    """The eNB's view of its S1 interface (TS 36.413 §8.7.3)."""
+
+    DISCONNECTED = "DISCONNECTED"
+    SETUP_SENT = "S1-SETUP-SENT"
+    READY = "READY"
+    FAILED = "S1-SETUP-FAILED"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell as broadcast in SIB1 (TS 36.331): 28-bit cell identity, TAC, PLMN list."""
+
+    enb: str
+    eci: int
+    tac: int
+    plmns: tuple[Plmn, ...]
+
+    def camp(self, plmn: Plmn) -> CellInfo:
+        return CellInfo(enb=self.enb, cell_id=self.eci, tac=self.tac, plmn=plmn)
+
+
+def cells_of(cfg: EnbConfig) -> list[Cell]:
+    """ECI = eNB ID (20 bits) || cell ID (8 bits) for a macro eNB (TS 36.413 §9.2.1.38)."""
+    plmns = tuple(Plmn.parse(p) for p in cfg.broadcast_plmns)
+    return [Cell(cfg.name, (cfg.global_enb_id << 8) | c.cell_id, cfg.tac, plmns)
+            for c in cfg.cells]
+
+
+# --------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class S1Connected:
+    """The SCTP association to the MME is up: send S1 Setup (TS 36.413 §8.7.3.2)."""
+
+
+@dataclass(frozen=True)
+class S1Closed:
+    pass
+
+
+@dataclass(frozen=True)
+class S1apReceived:
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ToUe:
+    """Deliver a UE event (Attach, Detach) to the UE `imsi`."""
+
+    imsi: str
+    event: UeEvent
+
+
+EnbEvent = S1Connected | S1Closed | S1apReceived | ToUe | TimerExpired
+
+# --------------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class SendS1ap:
+    data: bytes
+    stream: int = STREAM_COMMON
+
+
+@dataclass(frozen=True)
+class S1SetupDone:
+    ok: bool
+    cause: tuple[str, str] | None = None
+    mme_name: str | None = None
+
+
+@dataclass(frozen=True)
+class UeDone:
+    imsi: str
+    done: ProcedureDone
+
+
+EnbAction = SendS1ap | S1SetupDone | UeDone | StartTimer | StopTimer | LogEvent
+
+
+# --------------------------------------------------------------------------------- contexts
+
+
+@dataclass
+class UeContext:
+    """The eNB's record of one UE (TS 36.413 §8.3: UE-associated logical S1-connection)."""
+
+    ue: Ue
+    enb_ue_id: int
+    connected: bool = False
+    mme_ue_id: int | None = None
+    ue_ambr: dict[str, int] | None = None
+    e_rabs: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[SendNas] = field(default_factory=list)
+
+
+class EnbCore:
+    """One eNB: S1 interface state and the UEs camped on its cells."""
+
+    def __init__(self, cfg: EnbConfig, *, first_teid: int = 1) -> None:
+        self.cfg = cfg
+        self.plmn = Plmn.parse(cfg.plmn)
+        self.cells = cells_of(cfg)
+        self.state = EnbState.DISCONNECTED
+        self.mme_name: str | None = None
+        self.served_gummeis: list[Any] = []
+        self.ues: dict[str, UeContext] = {}
+        self._by_enb_id: dict[int, UeContext] = {}
+        self._next_teid = first_teid
+
+    # ------------------------------------------------------------------ UEs
+
+    def add_ue(self, ue: Ue, enb_ue_id: int) -> UeContext:
+        """Camp `ue` here with a fixed eNB UE S1AP ID (TS 36.413 §9.2.3.4, 24 bits)."""
+        if not 0 <= enb_ue_id < 1 << 24 or enb_ue_id in self._by_enb_id:
+            raise ValueError(f"eNB UE S1AP ID {enb_ue_id} invalid or in use on {self.cfg.name}")
+        ctx = UeContext(ue, enb_ue_id)
+        self.ues[ue.key] = ctx
+        self._by_enb_id[enb_ue_id] = ctx
+        return ctx
+
+    # ------------------------------------------------------------------ entry point
+
+    def handle(self, event: EnbEvent, now: float) -> list[EnbAction]:
+        if isinstance(event, S1Connected):
+            return self._s1_setup()
+        if isinstance(event, S1Closed):
+            self.state = EnbState.DISCONNECTED
+            for ctx in self.ues.values():
+                ctx.connected, ctx.mme_ue_id = False, None
+            return [LogEvent("s1.closed", {"enb": self.cfg.name})]
+        if isinstance(event, S1apReceived):
+            return self._on_s1ap(event.data, now)
+        if isinstance(event, ToUe):
+            target = self.ues.get(event.imsi)
+            if target is None:
+                return [LogEvent("enb.unknown_ue", {"enb": self.cfg.name, "imsi": event.imsi})]
+            return self._ue_actions(target, target.ue.handle(event.event, now))
+        if isinstance(event, TimerExpired):
+            return self._on_timer(event, now)
+        return []
+
+    def _on_timer(self, event: TimerExpired, now: float) -> list[EnbAction]:
+        if event.key == _ENB_TIMER_KEY:
+            # TS 36.413 §8.7.3.4: after Time to wait the eNB may retry S1 Setup.
+            return self._s1_setup() if event.name == "TimeToWait" else []
+        ctx = self.ues.get(str(event.key))
+        if ctx is None:
+            return []
+        return self._ue_actions(ctx, ctx.ue.handle(event, now))
+
+    # ------------------------------------------------------------------ S1 Setup (§8.7.3)
+
+    def _s1_setup(self) -> list[EnbAction]:
+        """S1 Setup: TS 36.413 §8.7.3.2, Global eNB ID, one TAC per cell group, PLMNs."""
+        tacs = sorted({c.tac for c in self.cells})
+        msg = s1ap.s1_setup_request(
+            global_enb_id=self.cfg.global_enb_id, enb_name=self.cfg.name, plmn=self.plmn,
+            tacs=tacs, broadcast_plmns=[Plmn.parse(p) for p in self.cfg.broadcast_plmns])
+        self.state = EnbState.SETUP_SENT
+        return [SendS1ap(s1ap.encode(msg), STREAM_COMMON),
+                LogEvent("s1.setup.requested", {"enb": self.cfg.name, "tacs": tacs})]
+
+    def _on_setup_response(self, msg: Message) -> list[EnbAction]:
+        self.state = EnbState.READY
+        self.mme_name = msg.fields.get("MMEname")
+        self.served_gummeis = list(msg.fields.get("ServedGUMMEIs") or [])
+        return [LogEvent("s1.setup.succeeded", {"enb": self.cfg.name, "mme": self.mme_name}),
+                S1SetupDone(True, None, self.mme_name)]
+
+    def _on_setup_failure(self, msg: Message) -> list[EnbAction]:
+        """§8.7.3.3: failure; with Time to wait a retry is allowed after it (§8.7.3.4)."""
+        self.state = EnbState.FAILED
+        cause = tuple(msg.fields.get("Cause") or ("misc", "unspecified"))
+        out: list[EnbAction] = [
+            LogEvent("s1.setup.failed", {"enb": self.cfg.name, "cause": list(cause)}),
+            S1SetupDone(False, (str(cause[0]), str(cause[1]))),
+        ]
+        wait = _TIME_TO_WAIT.get(str(msg.fields.get("TimeToWait")))
+        if wait is not None:
+            out.append(StartTimer("TimeToWait", _ENB_TIMER_KEY, float(wait)))
+        return out
+
+    # ------------------------------------------------------------------ S1AP in
+
+    def _on_s1ap(self, data: bytes, now: float) -> list[EnbAction]:
+        try:
+            msg = s1ap.decode(data)
+        except DecodeError as err:
+            return self._on_decode_error(err, now)
+        return self._dispatch(msg, now)
+
+    def _on_decode_error(self, err: DecodeError, now: float) -> list[EnbAction]:
+        """TS 36.413 §10: answer with Error Indication unless the criticality says ignore;
+        an ignore-and-notify message is still processed without the faulty IEs (§10.3.5)."""
+        out: list[EnbAction] = [LogEvent("s1ap.decode_error", {"enb": self.cfg.name,
+                                                              "detail": err.detail})]
+        if err.extra.get("report", True):
+            try:
+                out.append(SendS1ap(s1ap.encode(s1ap.error_indication_for(err)), STREAM_COMMON))
+            except EncodeError as exc:
+                out.append(LogEvent("s1ap.error_indication_failed", {"detail": str(exc)}))
+        partial = err.extra.get("message")
+        if isinstance(partial, Message):
+            out += self._dispatch(partial, now)
+        return out
+
+    def _dispatch(self, msg: Message, now: float) -> list[EnbAction]:
+        handler = _HANDLERS.get(msg.name)
+        if handler is None:
+            return [LogEvent("s1ap.unhandled", {"enb": self.cfg.name, "message": msg.name})]
+        try:
+            return handler(self, msg, now)
+        except (KeyError, TypeError, ValueError, EncodeError) as exc:
+            # §10.4 logical error: the content cannot be acted upon; report, do not fall over.
+            return [LogEvent("s1ap.unusable", {"enb": self.cfg.name, "message": msg.name,
+                                               "detail": str(exc)}),
+                    self._error_indication(("protocol", "semantic-error"), msg.fields)]
+
+    def _error_indication(self, cause: tuple[str, str], fields: dict[str, Any]) -> SendS1ap:
+        mme = fields.get("MME-UE-S1AP-ID")
+        enb = fields.get("eNB-UE-S1AP-ID")
+        ei = s1ap.error_indication(cause, mme if isinstance(mme, int) else None,
+                                   enb if isinstance(enb, int) else None)
+        return SendS1ap(s1ap.encode(ei), STREAM_COMMON)
+
+    def _ue_ctx(self, fields: dict[str, Any]) -> UeContext | None:
+        enb_id = fields.get("eNB-UE-S1AP-ID")
+        return self._by_enb_id.get(enb_id) if isinstance(enb_id, int) else None
+
+    def _unknown_ue(self, msg: Message) -> list[EnbAction]:
+        """TS 36.413 §10.6: an unknown eNB UE S1AP ID is answered by Error Indication."""
+        return [LogEvent("s1ap.unknown_ue", {"enb": self.cfg.name, "message": msg.name}),
+                self._error_indication(("radioNetwork", "unknown-enb-ue-s1ap-id"), msg.fields)]
+
+    def _on_downlink_nas(self, msg: Message, now: float) -> list[EnbAction]:
+        """Downlink NAS Transport (§8.6.2.2): relay the NAS-PDU to the UE."""
+        ctx = self._ue_ctx(msg.fields)
+        if ctx is None:
+            return self._unknown_ue(msg)
+        out = self._learn_mme_id(ctx, int(msg.fields["MME-UE-S1AP-ID"]))
+        return out + self._ue_actions(ctx, ctx.ue.handle(NasReceived(msg.fields["NAS-PDU"]), now))
+
+    def _learn_mme_id(self, ctx: UeContext, mme_ue_id: int) -> list[EnbAction]:
+        ctx.mme_ue_id = mme_ue_id
+        pending, ctx.pending = ctx.pending, []
+        out: list[EnbAction] = []
+        for p in pending:
+            out += self._send_nas(ctx, p)
+        return out
+
+    def _on_initial_context_setup(self, msg: Message, now: float) -> list[EnbAction]:
+        """Initial Context Setup (§8.3.1): record UE-AMBR and E-RABs, answer with the eNB's
+        S1-U F-TEID per E-RAB (§9.1.4.3), then hand the NAS-PDUs to the UE."""
+        ctx = self._ue_ctx(msg.fields)
+        if ctx is None:
+            return self._unknown_ue(msg)
+        out = self._learn_mme_id(ctx, int(msg.fields["MME-UE-S1AP-ID"]))
+        ambr = msg.fields["uEaggregateMaximumBitrate"]
+        ctx.ue_ambr = {"uplink_bps": int(ambr["uEaggregateMaximumBitRateUL"]),
+                       "downlink_bps": int(ambr["uEaggregateMaximumBitRateDL"])}
+        ctx.e_rabs = list(msg.fields["E-RABToBeSetupListCtxtSUReq"])
+        setup = []
+        for item in ctx.e_rabs:
+            setup.append((int(item["e-RAB-ID"]), self.cfg.address, self._teid()))
+        resp = s1ap.initial_context_setup_response(int(msg.fields["MME-UE-S1AP-ID"]),
+                                                   ctx.enb_ue_id, setup)
+        out += [SendS1ap(s1ap.encode(resp), STREAM_UE),
+                LogEvent("s1ap.initial_context_setup", {
+                    "enb": self.cfg.name, "imsi": ctx.ue.key, "ue_ambr": ctx.ue_ambr,
+                    "e_rabs": [i for i, _, _ in setup]})]
+        for item in ctx.e_rabs:
+            if item.get("nAS-PDU"):
+                out += self._ue_actions(ctx, ctx.ue.handle(NasReceived(item["nAS-PDU"]), now))
+        return out
+
+    def _teid(self) -> int:
+        teid = self._next_teid
+        self._next_teid = teid % 0xFFFFFFFF + 1  # TS 29.281 §5.1: TEID 0 is reserved
+        return teid
+
+    def _on_release_command(self, msg: Message, now: float) -> list[EnbAction]:
+        """UE Context Release (§8.3.3): release the RRC connection and confirm."""
+        kind, ids = msg.fields["UE-S1AP-IDs"]
+        if kind == "uE-S1AP-ID-pair":
+            ctx = self._by_enb_id.get(int(ids["eNB-UE-S1AP-ID"]))
+            mme_id = int(ids["mME-UE-S1AP-ID"])
+        else:
+            mme_id = int(ids)
+            ctx = next((c for c in self.ues.values() if c.mme_ue_id == mme_id), None)
+        if ctx is None:
+            return self._unknown_ue(Message("s1ap", msg.name, msg.code,
+                                            {"MME-UE-S1AP-ID": mme_id}))
+        done = s1ap.ue_context_release_complete(mme_id, ctx.enb_ue_id)
+        ctx.connected, ctx.mme_ue_id, ctx.pending = False, None, []
+        out: list[EnbAction] = [
+            SendS1ap(s1ap.encode(done), STREAM_UE),
+            LogEvent("s1ap.ue_context_released", {"enb": self.cfg.name, "imsi": ctx.ue.key,
+                                                  "cause": list(msg.fields.get("Cause", ()))}),
+        ]
+        return out + self._ue_actions(ctx, ctx.ue.handle(ConnectionReleased(), now))
+
+    def _on_error_indication(self, msg: Message, now: float) -> list[EnbAction]:
+        cause = msg.fields.get("Cause")
+        return [LogEvent("s1ap.error_indication", {
+            "enb": self.cfg.name, "cause": list(cause) if cause else None,
+            "mme_ue_id": msg.fields.get("MME-UE-S1AP-ID"),
+            "enb_ue_id": msg.fields.get("eNB-UE-S1AP-ID")})]
+
+    def _on_reset(self, msg: Message, now: float) -> list[EnbAction]:
+        """Reset (§8.7.1.2.1): release the named (or all) UE-associated connections."""
+        kind, which = msg.fields["ResetType"]
+        pairs: list[tuple[int | None, int | None]] | None = None
+        if kind == "s1-Interface":
+            victims = list(self.ues.values())
+        else:
+            pairs = [(i.get("mME-UE-S1AP-ID"), i.get("eNB-UE-S1AP-ID")) for i in which]
+            victims = [c for c in self.ues.values()
+                       if any(e == c.enb_ue_id or (m is not None and m == c.mme_ue_id)
+                              for m, e in pairs)]
+        out: list[EnbAction] = [SendS1ap(s1ap.encode(s1ap.reset_acknowledge(pairs)),
+                                         STREAM_COMMON)]
+        for ctx in victims:
+            if ctx.connected:
+                ctx.connected, ctx.mme_ue_id, ctx.pending = False, None, []
+                out += self._ue_actions(ctx, ctx.ue.handle(ConnectionReleased(), now))
+        return out + [LogEvent("s1ap.reset", {"enb": self.cfg.name, "released": len(victims)})]
+
+    # ------------------------------------------------------------------ UE actions out
+
+    def _ue_actions(self, ctx: UeContext, actions: list[UeAction]) -> list[EnbAction]:
+        out: list[EnbAction] = []
+        for a in actions:
+            if isinstance(a, SendNas):
+                out += self._send_nas(ctx, a)
+            elif isinstance(a, ReleaseConnection):
+                out += self._release_request(ctx)
+            elif isinstance(a, ProcedureDone):
+                out.append(UeDone(ctx.ue.key, a))
+            else:
+                out.append(a)
+        return out
+
+    def _send_nas(self, ctx: UeContext, a: SendNas) -> list[EnbAction]:
+        cell = ctx.ue.cell
+        if cell is None:
+            return [LogEvent("enb.ue_not_camped", {"imsi": ctx.ue.key})]
+        if not ctx.connected:
+            # TS 36.413 §8.6.2.1: the first NAS message of a connection; TAI with the selected
+            # PLMN, ECGI with the eNB's primary PLMN (TS 23.251 §4.2, network sharing).
+            ctx.connected, ctx.mme_ue_id = True, None
+            msg = s1ap.initial_ue_message(
+                ctx.enb_ue_id, a.pdu, tai_plmn=cell.plmn, tac=cell.tac, ecgi_plmn=self.plmn,
+                cell_id=cell.cell_id, rrc_establishment_cause=a.rrc_cause)
+            return [SendS1ap(s1ap.encode(msg), STREAM_UE)]
+        if ctx.mme_ue_id is None:
+            ctx.pending.append(a)  # sent once the MME has named the connection
+            return []
+        msg = s1ap.uplink_nas_transport(ctx.mme_ue_id, ctx.enb_ue_id, a.pdu,
+                                        tai_plmn=cell.plmn, tac=cell.tac, ecgi_plmn=self.plmn,
+                                        cell_id=cell.cell_id)
+        return [SendS1ap(s1ap.encode(msg), STREAM_UE)]
+
+    def _release_request(self, ctx: UeContext) -> list[EnbAction]:
+        """The radio connection is gone: UE Context Release Request (§8.3.2)."""
+        if not ctx.connected:
+            return []
+        if ctx.mme_ue_id is None:
+            ctx.connected, ctx.pending = False, []
+            return []
+        req = s1ap.ue_context_release_request(
+            ctx.mme_ue_id, ctx.enb_ue_id, ("radioNetwork", "radio-connection-with-ue-lost"))
+        return [SendS1ap(s1ap.encode(req), STREAM_UE)]
+
+
+_HANDLERS = {
+    "S1SetupResponse": lambda enb, m, now: enb._on_setup_response(m),
+    "S1SetupFailure": lambda enb, m, now: enb._on_setup_failure(m),
+    "DownlinkNASTransport": EnbCore._on_downlink_nas,
+    "InitialContextSetupRequest": EnbCore._on_initial_context_setup,
+    "UEContextReleaseCommand": EnbCore._on_release_command,
+    "ErrorIndication": EnbCore._on_error_indication,
+    "Reset": EnbCore._on_reset,
+}
+
+
+# --------------------------------------------------------------------------------- asyncio
+
+
+class S1SetupError(ConnectionError):
+    """The MME refused S1 Setup (TS 36.413 §8.7.3.3) or the association failed."""
+
+
+class EnbService:
+    """asyncio side of one eNB: the SCTP association, timers and procedure futures."""
+
+    def __init__(self, cfg: EnbConfig, *, tap: Tap | None = None, sctp_mode: Mode = "auto",
+                 first_teid: int = 1, setup_timeout: float = 10.0,
+                 log: list[LogEvent] | None = None) -> None:
+        self.cfg = cfg
+        self.core = EnbCore(cfg, first_teid=first_teid)
+        self._tap = tap
+        self._mode = sctp_mode
+        self._setup_timeout = setup_timeout
+        self._conn: Any = None
+        self._timers = TimerTable(self._on_timer)
+        self._setup: asyncio.Future[S1SetupDone] | None = None
+        self._waiters: dict[tuple[str, str], asyncio.Future[ProcedureDone]] = {}
+        self.log: list[LogEvent] = log if log is not None else []
+
+    async def start(self) -> None:
+        """Open the association from the eNB's address and run S1 Setup."""
+        loop = asyncio.get_running_loop()
+        self._setup = loop.create_future()
+        self._conn = await open_sctp_client(
+            self.cfg.mme.host, self.cfg.mme.port, self._on_message, on_close=self._on_close,
+            tap=self._tap, mode=self._mode, local_host=self.cfg.address)
+        self._feed(S1Connected())
+        try:
+            done = await asyncio.wait_for(asyncio.shield(self._setup), self._setup_timeout)
+        except TimeoutError:
+            await self.stop()
+            raise S1SetupError(f"{self.cfg.name}: no S1 Setup answer from the MME") from None
+        if not done.ok:
+            await self.stop()
+            raise S1SetupError(f"{self.cfg.name}: S1 Setup Failure {done.cause}")
+
+    async def stop(self) -> None:
+        self._timers.cancel_all()
+        if self._conn is not None and not self._conn.closed:
+            self._conn.close()
+        self._conn = None
+        for fut in self._waiters.values():
+            if not fut.done():
+                fut.set_result(ProcedureDone("?", False, None, "eNB stopped"))
+        self._waiters.clear()
+
+    def add_ue(self, ue: Ue, enb_ue_id: int) -> None:
+        self.core.add_ue(ue, enb_ue_id)
+
+    async def run(self, imsi: str, event: UeEvent, procedure: str,
+                  timeout: float) -> ProcedureDone:
+        """Deliver `event` to the UE and wait for its `procedure` to end."""
+        fut: asyncio.Future[ProcedureDone] = asyncio.get_running_loop().create_future()
+        self._waiters[(imsi, procedure)] = fut
+        self._feed(ToUe(imsi, event))
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return ProcedureDone(procedure, False, None, f"no answer within {timeout:g} s")
+        finally:
+            self._waiters.pop((imsi, procedure), None)
+
+    def submit(self, imsi: str, event: UeEvent) -> None:
+        self._feed(ToUe(imsi, event))
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _on_message(self, conn: Any, payload: bytes, ppid: int, stream: int) -> None:
+        self._feed(S1apReceived(payload))
+
+    def _on_close(self, conn: Any) -> None:
+        self._feed(S1Closed())
+        if self._setup is not None and not self._setup.done():
+            lost = ("transport", "transport-resource-unavailable")
+            self._setup.set_result(S1SetupDone(False, lost))
+
+    def _on_timer(self, expired: TimerExpired) -> None:
+        self._feed(expired)
+
+    def _feed(self, event: EnbEvent) -> None:
+        loop = asyncio.get_running_loop()
+        for action in self.core.handle(event, loop.time()):
+            self._carry_out(action)
+
+    def _carry_out(self, action: EnbAction) -> None:
+        if isinstance(action, SendS1ap):
+            if self._conn is not None and not self._conn.closed:
+                self._conn.send(action.data, PPID_S1AP, action.stream)
+        elif isinstance(action, StartTimer | StopTimer):
+            self._timers.apply(action)
+        elif isinstance(action, LogEvent):
+            self.log.append(action)
+        elif isinstance(action, S1SetupDone):
+            if self._setup is not None and not self._setup.done():
+                self._setup.set_result(action)
+        elif isinstance(action, UeDone):
+            fut = self._waiters.get((action.imsi, action.done.procedure))
+            if fut is not None and not fut.done():
+                fut.set_result(action.done)
+

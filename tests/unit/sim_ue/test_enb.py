@@ -1,0 +1,167 @@
+"""eNB core (TS 36.413): S1 Setup, Initial UE Message contents, NAS relay, context handling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from corenet.codecs import nas, s1ap
+from corenet.codecs.base import Message
+from corenet.config.models import Cell as CellCfg
+from corenet.config.models import EnbConfig
+from corenet.core.actions import StartTimer, TimerExpired
+from corenet.core.plmn import Plmn
+from sim_ue.enb import (
+    STREAM_UE,
+    EnbCore,
+    EnbState,
+    S1apReceived,
+    S1Connected,
+    S1SetupDone,
+    SendS1ap,
+    ToUe,
+    UeDone,
+    cells_of,
+)
+from sim_ue.ue import Attach, Detach, EcmState, Ue
+from sim_ue.usim import Usim
+
+K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
+OPC = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")
+IMSI = "440100000000001"
+RESCUER = Plmn("440", "20")
+
+CFG = EnbConfig(name="enb1", global_enb_id=0x101, tac=7, plmn="44020",
+                broadcast_plmns=["44020", "44030"], cells=[CellCfg(cell_id=1), CellCfg(cell_id=2)],
+                address="127.0.1.1")
+
+
+def _sent(actions: list[Any]) -> list[Message]:
+    return [s1ap.decode(a.data) for a in actions if isinstance(a, SendS1ap)]
+
+
+def _core_with_ue() -> tuple[EnbCore, Ue]:
+    core = EnbCore(CFG, first_teid=0x100)
+    core.handle(S1Connected(), 0.0)
+    core.handle(S1apReceived(s1ap.encode(s1ap.s1_setup_response("mme01", [RESCUER], 0x8001, 1))),
+                0.0)
+    ue = Ue(Usim(IMSI, K, OPC))
+    core.add_ue(ue, 42)
+    return core, ue
+
+
+def test_cells_have_28_bit_identities() -> None:
+    cells = cells_of(CFG)
+    assert [c.eci for c in cells] == [0x10101, 0x10102]
+    assert cells[0].plmns == (RESCUER, Plmn("440", "30"))
+
+
+def test_s1_setup_request_contents_and_response() -> None:
+    core = EnbCore(CFG)
+    (req,) = _sent(core.handle(S1Connected(), 0.0))
+    assert req.name == "S1SetupRequest"
+    f = req.fields
+    assert f["Global-ENB-ID"] == {"pLMNidentity": "44020", "eNB-ID": ("macroENB-ID", 0x101)}
+    assert f["eNBname"] == "enb1"
+    assert f["SupportedTAs"] == [{"tAC": 7, "broadcastPLMNs": ["44020", "44030"]}]
+    assert core.state is EnbState.SETUP_SENT
+    out = core.handle(S1apReceived(s1ap.encode(
+        s1ap.s1_setup_response("mme01", [RESCUER], 0x8001, 1))), 0.0)
+    assert S1SetupDone(True, None, "mme01") in out
+    assert core.state is EnbState.READY
+
+
+def test_s1_setup_failure_with_time_to_wait_retries() -> None:
+    core = EnbCore(CFG)
+    core.handle(S1Connected(), 0.0)
+    out = core.handle(S1apReceived(s1ap.encode(
+        s1ap.s1_setup_failure(("misc", "unspecified"), "v5s"))), 0.0)
+    assert S1SetupDone(False, ("misc", "unspecified")) in out
+    assert StartTimer("TimeToWait", "enb", 5.0) in out
+    assert core.state is EnbState.FAILED
+    (again,) = _sent(core.handle(TimerExpired("TimeToWait", "enb"), 5.0))
+    assert again.name == "S1SetupRequest"
+
+
+def test_initial_ue_message_carries_tai_and_ecgi() -> None:
+    core, ue = _core_with_ue()
+    cell = core.cells[1].camp(RESCUER)
+    (msg,) = _sent(core.handle(ToUe(IMSI, Attach(cell)), 0.0))
+    assert msg.name == "InitialUEMessage"
+    f = msg.fields
+    assert f["eNB-UE-S1AP-ID"] == 42
+    assert f["TAI"] == {"pLMNidentity": "44020", "tAC": 7}
+    assert f["EUTRAN-CGI"] == {"pLMNidentity": "44020", "cell-ID": 0x10102}
+    assert f["RRC-Establishment-Cause"] == "mo-Signalling"
+    assert nas.decode(f["NAS-PDU"], None, nas.UPLINK).name == "AttachRequest"
+    assert ue.ecm is EcmState.CONNECTED
+
+
+def test_downlink_nas_relayed_and_answered_uplink() -> None:
+    core, ue = _core_with_ue()
+    core.handle(ToUe(IMSI, Attach(core.cells[0].camp(RESCUER))), 0.0)
+    dl = s1ap.downlink_nas_transport(7, 42, nas.identity_request(1))
+    out = core.handle(S1apReceived(s1ap.encode(dl)), 0.0)
+    (up,) = _sent(out)
+    assert up.name == "UplinkNASTransport"
+    assert (up.fields["MME-UE-S1AP-ID"], up.fields["eNB-UE-S1AP-ID"]) == (7, 42)
+    assert up.fields["EUTRAN-CGI"]["cell-ID"] == 0x10101
+    ident = nas.decode(up.fields["NAS-PDU"], None, nas.UPLINK)
+    assert ident.fields["mobile_identity"] == {"type": "imsi", "value": IMSI}
+    assert all(a.stream == STREAM_UE for a in out if isinstance(a, SendS1ap))
+
+
+def test_initial_context_setup_answered_with_enb_f_teid_and_ambr_recorded() -> None:
+    core, ue = _core_with_ue()
+    core.handle(ToUe(IMSI, Attach(core.cells[0].camp(RESCUER))), 0.0)
+    erab = s1ap.ERabToBeSetup(5, 9, 8, "127.0.0.4", 0xABCD, nas_pdu=nas.attach_reject(15))
+    req = s1ap.initial_context_setup_request(7, 42, 300_000, 300_000, [erab], 0xC000, 0xC000,
+                                             b"\x11" * 32)
+    out = core.handle(S1apReceived(s1ap.encode(req)), 0.0)
+    (resp,) = _sent(out)
+    assert resp.name == "InitialContextSetupResponse"
+    assert resp.fields["E-RABSetupListCtxtSURes"] == [
+        {"e-RAB-ID": 5, "transportLayerAddress": "127.0.1.1", "gTP-TEID": 0x100}]
+    assert core.ues[IMSI].ue_ambr == {"uplink_bps": 300_000, "downlink_bps": 300_000}
+    # the NAS-PDU inside the E-RAB went to the UE
+    done = [a for a in out if isinstance(a, UeDone)]
+    assert done and done[0].done.cause == 15
+
+
+def test_ue_context_release_command_is_completed() -> None:
+    core, ue = _core_with_ue()
+    core.handle(ToUe(IMSI, Attach(core.cells[0].camp(RESCUER))), 0.0)
+    core.handle(S1apReceived(s1ap.encode(
+        s1ap.downlink_nas_transport(7, 42, nas.identity_request(1)))), 0.0)
+    cmd = s1ap.ue_context_release_command(7, 42, ("nas", "normal-release"))
+    (done,) = _sent(core.handle(S1apReceived(s1ap.encode(cmd)), 0.0))
+    assert done.name == "UEContextReleaseComplete"
+    assert (done.fields["MME-UE-S1AP-ID"], done.fields["eNB-UE-S1AP-ID"]) == (7, 42)
+    assert ue.ecm is EcmState.IDLE
+    # the next NAS message opens a new connection
+    (again,) = _sent(core.handle(ToUe(IMSI, Detach(switch_off=True)), 0.0))
+    assert again.name == "InitialUEMessage"
+    assert nas.decode(again.fields["NAS-PDU"], None, nas.UPLINK).name == "DetachRequest"
+
+
+def test_unknown_enb_ue_id_answers_error_indication() -> None:
+    core, _ = _core_with_ue()
+    dl = s1ap.downlink_nas_transport(7, 999, nas.identity_request(1))
+    (ei,) = _sent(core.handle(S1apReceived(s1ap.encode(dl)), 0.0))
+    assert ei.name == "ErrorIndication"
+    assert ei.fields["Cause"] == ("radioNetwork", "unknown-enb-ue-s1ap-id")
+
+
+def test_garbage_answers_error_indication() -> None:
+    core, _ = _core_with_ue()
+    (ei,) = _sent(core.handle(S1apReceived(b"\x00\x0c\xff\xff"), 0.0))
+    assert ei.name == "ErrorIndication"
+    assert ei.fields["Cause"] == ("protocol", "transfer-syntax-error")
+
+
+def test_reset_is_acknowledged() -> None:
+    core, ue = _core_with_ue()
+    core.handle(ToUe(IMSI, Attach(core.cells[0].camp(RESCUER))), 0.0)
+    (ack,) = _sent(core.handle(S1apReceived(s1ap.encode(
+        s1ap.reset(("misc", "om-intervention")))), 0.0))
+    assert ack.name == "ResetAcknowledge"
+    assert ue.ecm is EcmState.IDLE
