@@ -1,0 +1,127 @@
+"""HSS store: SQN generation (TS 33.102 Annex C), persistence, provisioning upsert."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from corenet.crypto.milenage import SqnArray, opc_from_op
+from corenet.nf.hss.store import (
+    HssStore,
+    SqnExhausted,
+    next_sqn,
+    resynchronised_sqn,
+)
+from tests.unit.nf.hss.helpers import IMSI, K, MME2_HOST, MME_HOST, MME_REALM, subscriber
+
+
+@pytest.fixture
+def store() -> HssStore:
+    s = HssStore(":memory:")
+    s.provision([subscriber()])
+    return s
+
+
+def test_next_sqn_increments_seq_and_cycles_ind() -> None:
+    sqns = []
+    last = 0
+    for _ in range(34):
+        last = next_sqn(last, 5)
+        sqns.append(last)
+    seqs = [s >> 5 for s in sqns]
+    inds = [s & 31 for s in sqns]
+    assert seqs == list(range(1, 35))
+    assert inds[:3] == [1, 2, 3]
+    assert inds[30:34] == [31, 0, 1, 2]  # IND wraps over 2**5 slots
+    assert sqns == sorted(sqns) and len(set(sqns)) == 34
+
+
+def test_store_sqns_are_accepted_by_the_usim_array(store: HssStore) -> None:
+    usim = SqnArray(ind_bits=5)
+    sqns = store.next_sqns(IMSI, 5) + store.next_sqns(IMSI, 40)
+    assert all(usim.accept(s) for s in sqns)
+    assert store.get(IMSI).sqn == sqns[-1]  # type: ignore[union-attr]
+    # vectors used out of order (another MME kept an older one) are still fresh in their slot
+    later = store.next_sqns(IMSI, 3)
+    assert usim.accept(later[2]) and usim.accept(later[0]) and usim.accept(later[1])
+
+
+def test_sqn_exhausted_at_48_bits(store: HssStore) -> None:
+    store.set_sqn(IMSI, (1 << 48) - 1)
+    with pytest.raises(SqnExhausted):
+        store.next_sqns(IMSI, 1)
+    assert store.get(IMSI).sqn == (1 << 48) - 1  # type: ignore[union-attr]  # rolled back
+
+
+def test_unknown_imsi_raises_key_error(store: HssStore) -> None:
+    with pytest.raises(KeyError):
+        store.next_sqns("440109999999999", 1)
+
+
+def test_resync_keeps_sqn_he_in_range_else_resets_to_sqn_ms() -> None:
+    he = (100 << 5) | 7
+    assert resynchronised_sqn(he, (99 << 5) | 3, 5) == he  # SEQ_HE + 1 still fresh
+    assert resynchronised_sqn(he, (500 << 5) | 3, 5) == (500 << 5) | 7  # USIM ahead
+    assert resynchronised_sqn(he, 5 << 5, 5, delta=10) == (5 << 5) | 7  # HSS too far ahead
+
+
+def test_resync_in_next_sqns(store: HssStore) -> None:
+    sqns = store.next_sqns(IMSI, 2, resync_sqn_ms=(1000 << 5) | 9)
+    assert [s >> 5 for s in sqns] == [1001, 1002]
+
+
+def test_persistence_across_reopen(tmp_path: Path) -> None:
+    path = str(tmp_path / "hss.db")
+    first = HssStore(path)
+    first.provision([subscriber()])
+    issued = first.next_sqns(IMSI, 3)
+    first.close()
+    second = HssStore(path)
+    assert second.get(IMSI).sqn == issued[-1]  # type: ignore[union-attr]
+    assert second.next_sqns(IMSI, 1)[0] > issued[-1]
+    mode = second._db.execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    second.close()
+
+
+def test_provision_upsert_keeps_higher_sqn_and_runtime_state(store: HssStore) -> None:
+    issued = store.next_sqns(IMSI, 4)
+    store.register_mme(IMSI, MME_HOST, MME_REALM)
+    store.provision([subscriber(msisdn="819099999999", sqn=0)])
+    rec = store.get(IMSI)
+    assert rec is not None
+    assert rec.msisdn == "819099999999"
+    assert rec.sqn == issued[-1]
+    assert rec.mme_host == MME_HOST
+    store.provision([subscriber(sqn=1 << 40)])
+    assert store.get(IMSI).sqn == 1 << 40  # type: ignore[union-attr]
+    assert store.count() == 1
+
+
+def test_provision_expands_and_derives_opc_from_op() -> None:
+    op = "cdc202d5123e20f62b6d676ac72cb318"
+    s = HssStore()
+    n = s.provision([subscriber(imsi=f"44010000000010{i}", opc=None, op=op) for i in range(3)])
+    assert n == 3
+    rec = s.get("440100000000102")
+    assert rec is not None
+    assert rec.op == bytes.fromhex(op)
+    assert rec.opc == opc_from_op(bytes.fromhex(K), bytes.fromhex(op))
+    assert [r.imsi for r in s.all()] == [f"44010000000010{i}" for i in range(3)]
+    assert rec.apns[1].apn == "ims" and rec.apns[1].qci == 5
+
+
+def test_register_mme_returns_previous_and_clears_purge(store: HssStore) -> None:
+    assert store.register_mme(IMSI, MME_HOST, MME_REALM) == (None, None)
+    store.set_purged(IMSI, True)
+    assert store.get(IMSI).purged  # type: ignore[union-attr]
+    assert store.register_mme(IMSI, MME2_HOST, MME_REALM) == (MME_HOST, MME_REALM)
+    rec = store.get(IMSI)
+    assert rec is not None and rec.mme_host == MME2_HOST and not rec.purged
+
+
+def test_delete(store: HssStore) -> None:
+    assert store.delete(IMSI)
+    assert not store.delete(IMSI)
+    assert store.get(IMSI) is None
