@@ -9,6 +9,7 @@ import asyncio
 import ipaddress
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from corenet.config.models import SgwPgwConfig
 from corenet.core.actions import LogEvent
@@ -32,16 +33,26 @@ log = logging.getLogger("corenet.sgw_pgw")
 OnEvent = Callable[[LogEvent], None]
 
 
+def udp_tap(tap: Any) -> Tap | None:
+    """A UDP tap, or an object offering one per transport (`PcapTap`: its `.udp`)."""
+    if tap is None:
+        return None
+    chosen = getattr(tap, "udp", None)
+    if callable(chosen):
+        return chosen  # type: ignore[no-any-return]
+    return tap if callable(tap) else None
+
+
 class SgwPgwService:
     """The S/P-GW control plane serving S11 on `cfg.s11` (port 0 picks a free port)."""
 
-    def __init__(self, cfg: SgwPgwConfig, *, tap: Tap | None = None,
+    def __init__(self, cfg: SgwPgwConfig, *, tap: Tap | Any = None,
                  on_event: OnEvent | None = None) -> None:
         self.cfg = cfg
         self.core = SgwPgwCore(cfg)
         self.transactions = GtpTransactions(t3_response_s=cfg.t3_response_s,
                                             n3_requests=cfg.n3_requests)
-        self._tap = tap
+        self._tap = udp_tap(tap)
         self._on_event = on_event
         self._endpoint: UdpEndpoint | None = None
         self._timer: asyncio.TimerHandle | None = None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,8 @@ from corenet.codecs.base import Message
 from corenet.config.models import Endpoint, SgwPgwConfig
 from corenet.core.actions import LogEvent
 from corenet.nf.sgw_pgw import SessionState, SgwPgwService
+from corenet.pcap import PcapTap, PcapWriter
+from corenet.pcap.reader import CapturedPacket, read_packets
 from corenet.transport import Address, Direction, UdpEndpoint, open_udp_endpoint
 from tests.unit.nf.sgw_pgw.helpers import IMSI, MSISDN, cause_of, create_session, modify_bearer
 
@@ -163,3 +167,40 @@ async def test_stop_releases_the_socket(mme: Mme) -> None:
         assert echo.fields["recovery"] == 0
     finally:
         await again.stop()
+
+
+@pytest.mark.tshark
+async def test_capture_holds_the_s11_exchange_as_wireshark_reads_it(
+        mme: Mme, tmp_path: Path) -> None:
+    path = tmp_path / "s11.pcapng"
+    writer = PcapWriter(str(path))
+    cfg = SgwPgwConfig(s11=any_port(), s1u_address=HOST)
+    # the runtime hands over the PcapTap itself; the S/P-GW records on its UDP side
+    service = SgwPgwService(cfg, tap=PcapTap(writer))
+    await service.start()
+    try:
+        resp = await mme.ask(create_session(seq=60, mme_teid=0x801), service.local)
+        assert cause_of(resp) == 16
+    finally:
+        await service.stop()
+        writer.close()
+    packets = read_packets(path)
+    assert len(packets) == 2
+    # Wireshark's GTP dissector on UDP takes both versions (TS 29.274 §4.2: port 2123 here
+    # is an ephemeral one, hence "decode as")
+    out = subprocess.run(
+        ["tshark", "-r", str(path), "-d", f"udp.port=={service_port(packets)},gtp",
+         "-T", "fields", "-e", "gtpv2.message_type", "-e", "gtpv2.cause",
+         "-e", "gtpv2.seq", "-e", "_ws.expert"],
+        capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    # no expert info (malformed packet, unknown IE ...) on either message
+    assert [line.split("\t") for line in out] == [
+        ["32", "", "0x00003c", ""],
+        ["33", "16,16", "0x00003c", ""],  # message and bearer context causes
+    ]
+
+def service_port(packets: list[CapturedPacket]) -> int:
+    """The S/P-GW's UDP port: the destination port of the first (IPv4) packet."""
+    data = packets[0].data
+    ihl = (data[0] & 0x0F) * 4
+    return int.from_bytes(data[ihl + 2:ihl + 4], "big")
