@@ -136,18 +136,17 @@ def _warning_request() -> Message:
 
 def diameter_samples() -> list[tuple[str, Message]]:
     sid = diameter.session_id(MME_HOST, 1, 1)
-    ids = {"hop_by_hop": 0x100, "end_to_end": 0x200}
-    cer = diameter.cer(MME_HOST, MME_REALM, ["127.0.0.2"], **ids)
-    dwr = diameter.dwr(MME_HOST, MME_REALM, **ids)
-    dpr = diameter.dpr(MME_HOST, MME_REALM, **ids)
-    air = s6a.air(sid, MME_HOST, MME_REALM, HSS_REALM, IMSI, RESCUER, num_vectors=1, **ids)
-    ulr = s6a.ulr(sid, MME_HOST, MME_REALM, HSS_REALM, IMSI, RESCUER, **ids)
-    pur = s6a.pur(sid, MME_HOST, MME_REALM, HSS_REALM, IMSI, **ids)
+    cer = diameter.cer(MME_HOST, MME_REALM, ["127.0.0.2"], hop_by_hop=0x100, end_to_end=0x200)
+    dwr = diameter.dwr(MME_HOST, MME_REALM, hop_by_hop=0x100, end_to_end=0x200)
+    dpr = diameter.dpr(MME_HOST, MME_REALM, hop_by_hop=0x100, end_to_end=0x200)
+    air = s6a.air(sid, MME_HOST, MME_REALM, HSS_REALM, IMSI, RESCUER, num_vectors=1, hop_by_hop=0x100, end_to_end=0x200)
+    ulr = s6a.ulr(sid, MME_HOST, MME_REALM, HSS_REALM, IMSI, RESCUER, hop_by_hop=0x100, end_to_end=0x200)
+    pur = s6a.pur(sid, MME_HOST, MME_REALM, HSS_REALM, IMSI, hop_by_hop=0x100, end_to_end=0x200)
     hss_sid = diameter.session_id(HSS_HOST, 1, 2)
     clr = s6a.clr(hss_sid, HSS_HOST, HSS_REALM, "mme-old.epc.mnc020.mcc440.3gppnetwork.org", MME_REALM, IMSI,
-                  cancellation_type=s6a.CancellationType.MME_UPDATE_PROCEDURE, **ids)
+                  cancellation_type=s6a.CancellationType.MME_UPDATE_PROCEDURE, hop_by_hop=0x100, end_to_end=0x200)
     sub = subscription_data()
-    idr = s6a.idr(hss_sid, HSS_HOST, HSS_REALM, MME_HOST, MME_REALM, IMSI, sub, **ids)
+    idr = s6a.idr(hss_sid, HSS_HOST, HSS_REALM, MME_HOST, MME_REALM, IMSI, sub, hop_by_hop=0x100, end_to_end=0x200)
     vector = s6a.EutranVector(rand=RAND, xres=bytes(8), autn=AUTN, kasme=KASME)
     return [
         ("CER", cer), ("CEA", diameter.cea(cer, HSS_HOST, HSS_REALM, ["127.0.0.3"])),
