@@ -93,7 +93,7 @@ class MmeCore:
         elif isinstance(event, S6aFailed):
             self._on_s6a_failed(event.session_id, event.reason)
         elif isinstance(event, S11Received):
-            self._on_s11(event.msg)
+            self._on_s11(event.msg, event.sequence)
         elif isinstance(event, S11Failed):
             self._on_s11_failed(event.sequence, event.reason)
         elif isinstance(event, TimerExpired):
@@ -350,11 +350,11 @@ class MmeCore:
         if ue is not None:
             emm.on_s6a_failure(self, ue, command, reason)
 
-    def _on_s11(self, msg: Message) -> None:
+    def _on_s11(self, msg: Message, request_sequence: int | None) -> None:
         if msg.name == "EchoRequest":  # TS 29.274 §7.1.1: answered with our Recovery
             self.emit(SendS11(gtpv2c.echo_response(int(msg.fields["sequence"]), 0)))
             return
-        seq = int(msg.fields.get("sequence", -1))
+        seq = int(msg.fields.get("sequence", -1)) if request_sequence is None else request_sequence
         ue_id, name = self.s11_pending.pop(seq, (None, ""))
         if ue_id is None:
             self.log("s11.unexpected", message=msg.name, sequence=seq)

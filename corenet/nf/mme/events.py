@@ -57,9 +57,13 @@ class S6aFailed:
 
 @dataclass(frozen=True)
 class S11Received:
-    """A GTPv2-C message from the S-GW (a response, or a request such as Echo)."""
+    """A GTPv2-C message from the S-GW (a response, or a request such as Echo).
+
+    `sequence` is the sequence number the core gave the request this answers, when the
+    transaction layer renumbered it on the wire (TS 29.274 §7.6)."""
 
     msg: Message
+    sequence: int | None = None
 
 
 @dataclass(frozen=True)
