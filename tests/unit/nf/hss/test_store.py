@@ -13,7 +13,7 @@ from corenet.nf.hss.store import (
     next_sqn,
     resynchronised_sqn,
 )
-from tests.unit.nf.hss.helpers import IMSI, K, MME2_HOST, MME_HOST, MME_REALM, subscriber
+from tests.unit.nf.hss.helpers import IMSI, MME2_HOST, MME_HOST, MME_REALM, K, subscriber
 
 
 @pytest.fixture

@@ -1,0 +1,339 @@
+"""Diameter peer machine (RFC 6733 §5, RFC 3539 §3.4): two cores connected in memory."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corenet.codecs import diameter as dia
+from corenet.codecs import s6a
+from corenet.codecs.base import Message
+from corenet.core.plmn import Plmn
+from corenet.protocols import diameter_peer as dp
+
+HSS = "hss.epc.mnc010.mcc440.3gppnetwork.org"
+MME = "mme.epc.mnc020.mcc440.3gppnetwork.org"
+REALM_H = "epc.mnc010.mcc440.3gppnetwork.org"
+REALM_M = "epc.mnc020.mcc440.3gppnetwork.org"
+TW = 30.0
+
+
+def pair(
+    *, allowed: frozenset[str] = frozenset({MME}), reopen: bool = False,
+    client_apps: tuple[tuple[int, int], ...] = ((dia.VENDOR_3GPP, dia.S6A_APPLICATION_ID),),
+) -> tuple[dp.DiameterPeer, dp.DiameterPeer]:
+    client = dp.DiameterPeer(dp.PeerConfig(MME, REALM_M, watchdog_s=TW,
+                                           vendor_specific_application_ids=client_apps),
+                             dp.Role.INITIATOR, reopen=reopen)
+    server = dp.DiameterPeer(dp.PeerConfig(HSS, REALM_H, allowed_peers=allowed,
+                                           watchdog_s=TW), dp.Role.RESPONDER)
+    server.connection_made(0.0)
+    client.connection_made(0.0)
+    return client, server
+
+
+def roundtrip(a: dp.DiameterPeer, b: dp.DiameterPeer, now: float = 0.0) -> None:
+    """Move bytes both ways until both are quiet."""
+    for _ in range(20):
+        moved = False
+        for src, dst in ((a, b), (b, a)):
+            for data in src.data_to_send():
+                dst.receive(data, now)
+                moved = True
+        if not moved:
+            return
+
+
+def events(peer: dp.DiameterPeer) -> list[dp.PeerEvent]:
+    out = []
+    while (e := peer.next_event()) is not None:
+        out.append(e)
+    return out
+
+
+def of(kind: type, evs: list[dp.PeerEvent]) -> list:
+    return [e for e in evs if isinstance(e, kind)]
+
+
+def opened() -> tuple[dp.DiameterPeer, dp.DiameterPeer]:
+    client, server = pair()
+    roundtrip(client, server)
+    events(client)
+    events(server)
+    return client, server
+
+
+def air_request(e2e: int = 0) -> Message:
+    return s6a.air(dia.session_id(MME, 1, 2), MME, REALM_M, REALM_H, "440100000000001",
+                   Plmn("440", "20"), hop_by_hop=0, end_to_end=e2e)
+
+
+def test_capabilities_exchange_opens_both() -> None:
+    client, server = pair()
+    assert client.state is dp.PeerState.WAIT_I_CEA and server.state is dp.PeerState.WAIT_CER
+    cer = dia.decode(client.data_to_send()[0])
+    assert cer.name == "CER" and dia.avp(cer, "Origin-Host") == MME
+    server.receive(dia.encode(cer), 0.0)
+    cea = dia.decode(server.data_to_send()[0])
+    assert cea.name == "CEA" and dia.avp(cea, "Result-Code") == 2001
+    assert dia.avp(cea, "Vendor-Specific-Application-Id", "Auth-Application-Id") == 16777251
+    client.receive(dia.encode(cea), 0.0)
+    assert client.is_open and server.is_open
+    (o,) = of(dp.PeerOpened, events(client))
+    assert (o.origin_host, o.origin_realm) == (HSS, REALM_H)
+    (o,) = of(dp.PeerOpened, events(server))
+    assert o.origin_host == MME
+    assert server.peer_host == MME and client.watchdog_state is dp.WatchdogState.OKAY
+
+
+def test_unknown_peer_gets_3010_and_is_closed() -> None:
+    client, server = pair(allowed=frozenset({"other.mme"}))
+    server.receive(client.data_to_send()[0], 0.0)
+    (cea_bytes,) = server.data_to_send()
+    cea = dia.decode(cea_bytes)
+    assert dia.avp(cea, "Result-Code") == dia.ResultCode.DIAMETER_UNKNOWN_PEER
+    assert cea.fields["flags"]["error"]  # RFC 6733 §7.1.3
+    assert server.state is dp.PeerState.CLOSED
+    (rej,) = of(dp.CapabilitiesRejected, events(server))
+    assert rej.result_code == 3010 and rej.origin_host == MME
+    client.receive(cea_bytes, 0.0)
+    assert client.state is dp.PeerState.CLOSED
+    assert of(dp.CapabilitiesRejected, events(client))[0].result_code == 3010
+
+
+def test_no_common_application_5010() -> None:
+    client, server = pair(client_apps=((dia.VENDOR_3GPP, 16777216),))
+    roundtrip(client, server)
+    assert server.state is dp.PeerState.CLOSED and client.state is dp.PeerState.CLOSED
+    assert of(dp.CapabilitiesRejected, events(client))[0].result_code == 5010
+
+
+def test_message_before_cer_closes() -> None:
+    _, server = pair()
+    dwr = dia.dwr(MME, REALM_M, hop_by_hop=1, end_to_end=1)
+    server.receive(dia.encode(dwr), 0.0)
+    assert server.state is dp.PeerState.CLOSED
+    assert of(dp.ConnectionClosed, events(server))
+
+
+def test_cea_timeout_closes() -> None:
+    client, _ = pair()
+    assert client.get_timer() == 10.0
+    client.handle_timer(10.0)
+    assert client.state is dp.PeerState.CLOSED
+    assert client.get_timer() is None
+
+
+def test_request_answer_correlation_and_stream_fragments() -> None:
+    client, server = opened()
+    with_e2e = air_request()
+    hbh = client.request(with_e2e, 1.0)
+    data = b"".join(client.data_to_send())
+    for i in range(0, len(data), 7):  # TCP may cut anywhere
+        server.receive(data[i:i + 7], 1.0)
+    (rr,) = of(dp.RequestReceived, events(server))
+    assert rr.message.name == "AIR" and rr.message.fields["hop_by_hop"] == hbh
+    assert rr.message.fields["end_to_end"] != 0
+    server.send_answer(s6a.aia(rr.message, HSS, REALM_H,
+                               experimental_result=5001), 1.5)
+    roundtrip(client, server, 1.5)
+    (ar,) = of(dp.AnswerReceived, events(client))
+    assert ar.message.name == "AIA" and ar.request.fields["hop_by_hop"] == hbh
+    assert s6a.result_of(ar.message) == (5001, True)
+
+
+def test_request_timeout_event() -> None:
+    client, _ = opened()
+    hbh = client.request(air_request(), 1.0, timeout=2.0)
+    assert client.get_timer() == 3.0
+    client.handle_timer(3.0)
+    (t,) = of(dp.RequestTimedOut, events(client))
+    assert t.hop_by_hop == hbh and t.request.name == "AIR"
+
+
+def test_request_refused_unless_open() -> None:
+    client, _ = pair()
+    try:
+        client.request(air_request(), 0.0)
+    except dp.PeerNotOpen:
+        pass
+    else:
+        raise AssertionError("request accepted before CEA")
+
+
+def test_watchdog_sends_dwr_after_silence_and_dwa_keeps_okay() -> None:
+    client, server = opened()
+    assert client.get_timer() == TW
+    client.handle_timer(TW)
+    (dwr,) = [dia.decode(d) for d in client.data_to_send()]
+    assert dwr.name == "DWR" and dia.avp(dwr, "Origin-Host") == MME
+    server.receive(dia.encode(dwr), TW)
+    (dwa,) = [dia.decode(d) for d in server.data_to_send()]
+    assert dwa.name == "DWA" and dia.avp(dwa, "Result-Code") == 2001
+    client.receive(dia.encode(dwa), TW + 0.1)
+    assert client.watchdog_state is dp.WatchdogState.OKAY
+    assert client.get_timer() == TW + 0.1 + TW
+    assert not of(dp.WatchdogChanged, events(client))
+
+
+def test_watchdog_failure_suspect_then_down() -> None:
+    client, _ = opened()
+    client.request(air_request(), 1.0, timeout=100.0)
+    client.handle_timer(TW + 1.0)  # 30 s silent after the request: DWR
+    assert [dia.decode(d).name for d in client.data_to_send()] == ["AIR", "DWR"]
+    client.handle_timer(2 * TW + 1.0)  # no DWA: SUSPECT, failover
+    assert client.watchdog_state is dp.WatchdogState.SUSPECT
+    evs = events(client)
+    (fo,) = of(dp.RequestsFailedOver, evs)
+    assert [r.name for r in fo.requests] == ["AIR"]
+    assert of(dp.WatchdogChanged, evs)[0].new is dp.WatchdogState.SUSPECT
+    assert not client.is_open
+    client.handle_timer(3 * TW + 1.0)  # still nothing: DOWN, connection closed
+    assert client.watchdog_state is dp.WatchdogState.DOWN
+    assert client.state is dp.PeerState.CLOSED
+    assert of(dp.ConnectionClosed, events(client))
+
+
+def test_suspect_fails_back_on_any_message() -> None:
+    client, server = opened()
+    client.handle_timer(TW)
+    client.data_to_send()
+    client.handle_timer(2 * TW)
+    assert client.watchdog_state is dp.WatchdogState.SUSPECT
+    server.receive(dia.encode(dia.dwr(MME, REALM_M, hop_by_hop=9, end_to_end=9)), 0.0)
+    client.receive(dia.encode(dia.dwr(HSS, REALM_H, hop_by_hop=7, end_to_end=7)), 2 * TW + 1)
+    assert client.watchdog_state is dp.WatchdogState.OKAY
+    assert client.is_open
+
+
+def test_reopen_needs_three_dwas() -> None:
+    client, server = pair(reopen=True)
+    roundtrip(client, server, 0.0)
+    assert client.state is dp.PeerState.OPEN
+    assert client.watchdog_state is dp.WatchdogState.REOPEN and not client.is_open
+    for i in range(1, 3):
+        client.handle_timer(i * TW)
+        roundtrip(client, server, i * TW)
+    assert client.watchdog_state is dp.WatchdogState.OKAY
+    assert client.is_open
+
+
+def test_duplicate_end_to_end_gets_cached_answer() -> None:
+    client, server = opened()
+    client.request(air_request(), 1.0)
+    first_bytes = client.data_to_send()[0]
+    server.receive(first_bytes, 1.0)
+    (rr,) = of(dp.RequestReceived, events(server))
+    # retransmission before the answer: dropped, still in progress
+    server.receive(first_bytes, 1.1)
+    assert of(dp.MessageDiscarded, events(server))[0].reason == "duplicate"
+    server.send_answer(s6a.aia(rr.message, HSS, REALM_H, experimental_result=5420), 1.2)
+    server.data_to_send()
+    # RFC 6733 §3: retransmitted with T flag and a new Hop-by-Hop after failover
+    dup = dia.decode(first_bytes)
+    flags = {**dup.fields["flags"], "retransmit": True}
+    dup = replace(dup, fields={**dup.fields, "flags": flags, "hop_by_hop": 4242})
+    server.receive(dia.encode(dup), 2.0)
+    assert not of(dp.RequestReceived, events(server))
+    (again,) = [dia.decode(d) for d in server.data_to_send()]
+    assert again.fields["hop_by_hop"] == 4242
+    assert again.fields["end_to_end"] == dup.fields["end_to_end"]
+    assert s6a.result_of(again) == (5420, True)
+
+
+def test_malformed_request_gets_error_answer_and_connection_stays() -> None:
+    client, server = opened()
+    raw = bytearray(dia.encode(replace(air_request(), fields={
+        **air_request().fields, "hop_by_hop": 77, "end_to_end": 78})))
+    raw[4] |= dia.FLAG_E  # E bit in a request: RFC 6733 §3 -> 3008
+    server.receive(bytes(raw), 1.0)
+    (ans,) = [dia.decode(d) for d in server.data_to_send()]
+    assert dia.avp(ans, "Result-Code") == dia.ResultCode.DIAMETER_INVALID_HDR_BITS
+    assert ans.fields["hop_by_hop"] == 77 and ans.fields["flags"]["error"]
+    assert of(dp.ErrorAnswered, events(server))[0].result_code == 3008
+    assert server.is_open
+
+
+def test_missing_avp_answered_5005_by_the_machine() -> None:
+    _, server = opened()
+    req = air_request()
+    req = replace(req, fields={**req.fields, "hop_by_hop": 5, "end_to_end": 6,
+                               "avps": [a for a in req.fields["avps"] if a[0] != "User-Name"]})
+    server.receive(dia.encode(req), 1.0)
+    (ans,) = [dia.decode(d) for d in server.data_to_send()]
+    assert dia.avp(ans, "Result-Code") == 5005
+    assert dia.avp(ans, "Failed-AVP", "User-Name") == ""
+    assert not of(dp.RequestReceived, events(server))
+
+
+def test_bad_avp_length_5014() -> None:
+    _, server = opened()
+    raw = bytearray(dia.encode(replace(air_request(), fields={
+        **air_request().fields, "hop_by_hop": 5, "end_to_end": 6})))
+    # the Session-Id AVP (first, at offset 20) claims more octets than the message holds
+    raw[25:28] = (len(raw)).to_bytes(3, "big")
+    server.receive(bytes(raw), 1.0)
+    (ans,) = [dia.decode(d) for d in server.data_to_send()]
+    assert dia.avp(ans, "Result-Code") == dia.ResultCode.DIAMETER_INVALID_AVP_LENGTH
+    assert dia.avp(ans, "Failed-AVP") is not None
+
+
+def test_framing_error_closes() -> None:
+    _, server = opened()
+    raw = bytearray(dia.encode(dia.dwr(MME, REALM_M, hop_by_hop=3, end_to_end=4)))
+    raw[0] = 2  # RFC 6733 §3: version must be 1
+    server.receive(bytes(raw), 1.0)
+    (ans,) = [dia.decode(d) for d in server.data_to_send()]
+    assert dia.avp(ans, "Result-Code") == dia.ResultCode.DIAMETER_UNSUPPORTED_VERSION
+    assert server.state is dp.PeerState.CLOSED
+    assert of(dp.ConnectionClosed, events(server))
+
+
+def test_disconnect_peer_request() -> None:
+    client, server = opened()
+    client.close(5.0)
+    assert client.state is dp.PeerState.CLOSING
+    roundtrip(client, server, 5.0)
+    assert server.state is dp.PeerState.CLOSED and client.state is dp.PeerState.CLOSED
+    (d,) = of(dp.DisconnectRequested, events(server))
+    assert d.cause == dia.DisconnectCause.DO_NOT_WANT_TO_TALK_TO_YOU
+
+
+def test_unmatched_answer_discarded() -> None:
+    client, server = opened()
+    req = air_request()
+    req = replace(req, fields={**req.fields, "hop_by_hop": 999, "end_to_end": 1})
+    client.receive(dia.encode(s6a.aia(req, HSS, REALM_H, experimental_result=5001)), 1.0)
+    assert of(dp.MessageDiscarded, events(client))[0].reason == "unmatched answer"
+
+
+_OPEN_SERVER = opened()[1]
+_AIR_BYTES = dia.encode(replace(air_request(), fields={
+    **air_request().fields, "hop_by_hop": 5, "end_to_end": 6}))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes_never_raise(data: bytes) -> None:
+    server = copy.deepcopy(_OPEN_SERVER)
+    server.receive(data, 1.0)
+    for out in server.data_to_send():
+        dia.decode(out)  # every answer we produce is well formed
+    events(server)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=20, max_value=200), st.binary(min_size=1, max_size=4))
+def test_corrupted_request_never_raises(pos: int, junk: bytes) -> None:
+    server = copy.deepcopy(_OPEN_SERVER)
+    raw = bytearray(_AIR_BYTES)
+    pos = pos % len(raw)
+    raw[pos:pos + len(junk)] = junk
+    raw[1:4] = len(raw).to_bytes(3, "big")
+    server.receive(bytes(raw), 1.0)
+    for out in server.data_to_send():
+        dia.decode(out)
+    events(server)
