@@ -1,0 +1,144 @@
+"""HssService over real loopback TCP: an MME-side client built from the peer machine."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from corenet.codecs import diameter as dia
+from corenet.codecs import s6a
+from corenet.config.models import Endpoint, HssConfig
+from corenet.core.actions import LogEvent
+from corenet.crypto.milenage import Milenage, SqnArray, check_autn
+from corenet.nf.hss.service import HssService
+from corenet.protocols import diameter_peer as dp
+from corenet.transport import Direction
+from tests.unit.nf.hss.helpers import (
+    HSS_HOST,
+    HSS_REALM,
+    IMSI,
+    MME2_HOST,
+    MME_HOST,
+    MSISDN,
+    OPC,
+    DiameterClient,
+    K,
+    air,
+    peer_config,
+    pur,
+    subscriber,
+    ulr,
+)
+
+
+@pytest.fixture
+async def hss() -> AsyncIterator[HssService]:
+    cfg = HssConfig(listen=Endpoint.model_construct(host="127.0.0.1", port=0), database=":memory:",
+                    subscribers_file=None, peers=[MME_HOST, MME2_HOST])
+    events: list[LogEvent] = []
+    taps: list[tuple[Direction, bytes]] = []
+    svc = HssService(cfg, subscribers=[subscriber()], on_event=events.append,
+                     tap=lambda d, src, dst, payload, ppid, stream: taps.append((d, payload)))
+    svc.events = events  # type: ignore[attr-defined]
+    svc.taps = taps  # type: ignore[attr-defined]
+    await svc.start()
+    yield svc
+    await svc.stop()
+
+
+async def test_cer_air_ulr_pur_over_tcp(hss: HssService) -> None:
+    host, port = hss.local
+    client = await DiameterClient.connect(host, port, peer_config())
+    opened = await client.opened()
+    assert opened.origin_host == HSS_HOST and opened.origin_realm == HSS_REALM
+    assert dia.avp(opened.capabilities, "Result-Code") == 2001
+
+    aia = await client.ask(air(n=2))
+    assert aia.name == "AIA" and s6a.result_of(aia) == (2001, False)
+    vectors = s6a.vectors_of(aia)
+    assert len(vectors) == 2
+    usim, array = Milenage(bytes.fromhex(K), bytes.fromhex(OPC)), SqnArray()
+    for v in vectors:
+        chk = check_autn(usim, v.rand, v.autn)
+        assert chk.mac_ok and chk.res == v.xres
+        assert array.accept(int.from_bytes(chk.sqn, "big"))
+        assert len(v.kasme) == 32
+
+    ula = await client.ask(ulr())
+    assert s6a.result_of(ula) == (2001, False)
+    data = s6a.subscription_data_of(ula)
+    assert data is not None and data.msisdn == MSISDN
+    assert [a.service_selection for a in data.apn_configurations] == ["internet", "ims"]
+    assert hss.store.get(IMSI).mme_host == MME_HOST  # type: ignore[union-attr]
+
+    pua = await client.ask(pur())
+    assert s6a.result_of(pua) == (2001, False)
+    assert dia.avp(pua, "PUA-Flags") == s6a.PuaFlags.FREEZE_M_TMSI
+    assert hss.store.get(IMSI).purged  # type: ignore[union-attr]
+
+    unknown = await client.ask(air("440109999999999"))
+    assert s6a.result_of(unknown) == (dia.ExperimentalResultCode.DIAMETER_ERROR_USER_UNKNOWN,
+                                      True)
+    await client.close()
+    kinds = [e.kind for e in hss.events]  # type: ignore[attr-defined]
+    for kind in ("hss.started", "diameter.peer.opened", "s6a.air.accepted",
+                 "s6a.ulr.accepted", "s6a.pur.accepted", "s6a.air.rejected"):
+        assert kind in kinds
+    sent = [dia.decode(p).name for d, p in hss.taps if d is Direction.SENT]  # type: ignore[attr-defined]
+    assert sent == ["CEA", "AIA", "ULA", "PUA", "AIA", "DPA"]
+
+
+async def test_clr_sent_to_previous_mme(hss: HssService) -> None:
+    host, port = hss.local
+    old = await DiameterClient.connect(host, port, peer_config(MME_HOST))
+    new = await DiameterClient.connect(host, port, peer_config(MME2_HOST))
+    await old.opened()
+    await new.opened()
+    assert s6a.result_of(await old.ask(ulr(host=MME_HOST))) == (2001, False)
+    assert s6a.result_of(await new.ask(ulr(host=MME2_HOST))) == (2001, False)
+    clr = (await old.next(dp.RequestReceived)).message
+    assert clr.name == "CLR"
+    assert dia.avp(clr, "User-Name") == IMSI
+    assert dia.avp(clr, "Destination-Host") == MME_HOST
+    assert dia.avp(clr, "Cancellation-Type") == s6a.CancellationType.MME_UPDATE_PROCEDURE
+    for _ in range(50):  # the CLA travels back to the HSS
+        if "s6a.clr.answered" in [e.kind for e in hss.events]:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0.02)
+    answered = [e for e in hss.events if e.kind == "s6a.clr.answered"]  # type: ignore[attr-defined]
+    assert answered and answered[0].data["result_code"] == 2001
+    await old.close()
+    await new.close()
+
+
+async def test_unknown_peer_rejected_with_3010(hss: HssService) -> None:
+    host, port = hss.local
+    client = await DiameterClient.connect(host, port, peer_config("rogue.example.org"))
+    rejected = await client.next(dp.CapabilitiesRejected)
+    assert rejected.result_code == dia.ResultCode.DIAMETER_UNKNOWN_PEER
+    await client.next(dp.ConnectionClosed)
+    assert client.peer.state is dp.PeerState.CLOSED
+
+
+async def test_garbage_closes_only_that_connection(hss: HssService) -> None:
+    host, port = hss.local
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"\x07" + bytes(40))  # version 7: the stream cannot be delimited
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 3.0) == b""  # closed by the HSS
+    writer.close()
+    client = await DiameterClient.connect(host, port, peer_config())
+    await client.opened()
+    assert s6a.result_of(await client.ask(air())) == (2001, False)
+    await client.close()
+
+
+async def test_stop_sends_dpr(hss: HssService) -> None:
+    host, port = hss.local
+    client = await DiameterClient.connect(host, port, peer_config())
+    await client.opened()
+    await hss.stop()
+    dpr = await client.next(dp.DisconnectRequested)
+    assert dpr.cause == dia.DisconnectCause.REBOOTING
