@@ -163,6 +163,9 @@ class MmeService:
     def ue(self, imsi: str) -> UeContext | None:
         return self.core.ue_by_imsi(imsi)
 
+    def pending_timers(self) -> int:
+        return self._timers.pending()
+
     def s6a_open(self) -> bool:
         return any(link.peer is not None and link.peer.is_open for link in self._links.values())
 

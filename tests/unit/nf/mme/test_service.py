@@ -1,0 +1,61 @@
+"""MmeService on loopback sockets: S1 Setup over SCTP (or its fallback), a NAS round trip,
+an S6a request without a peer failing fast, and a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from corenet.codecs import nas, s1ap
+from corenet.config.models import Endpoint, MmeConfig
+from corenet.nf.mme.service import MmeService
+from corenet.transport import open_sctp_client
+
+from .scenario import IMSI, MME_PLMN
+
+
+def _free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _config() -> MmeConfig:
+    return MmeConfig(
+        s1ap=Endpoint(host="127.0.0.1", port=_free_port()),
+        s11_local=Endpoint(host="127.0.0.1", port=_free_port(socket.SOCK_DGRAM)),
+        sgw=Endpoint(host="127.0.0.1", port=_free_port(socket.SOCK_DGRAM)),
+        diameter_local_host="127.0.0.1", diameter_routes=[], diameter_request_timeout_s=0.2)
+
+
+async def test_s1_setup_attach_reject_and_clean_stop() -> None:
+    mme = MmeService(_config())
+    await mme.start()
+    received: asyncio.Queue[s1ap.Message] = asyncio.Queue()
+    host, port = mme.s1ap_address
+    conn = await open_sctp_client(host, port,
+                                  lambda c, payload, ppid, stream: received.put_nowait(
+                                      s1ap.decode(payload)))
+    conn.send(s1ap.encode(s1ap.s1_setup_request(0x101, "enb1", MME_PLMN, [1])), 18, 0)
+    answer = await asyncio.wait_for(received.get(), 5)
+    assert answer.name == "S1SetupResponse"
+    assert mme.enb_count() == 1
+    # no route to the home HSS: the attach is refused at once with #17 (TS 29.272 Annex A)
+    esm = nas.pdn_connectivity_request(pti=1)
+    conn.send(s1ap.encode(s1ap.initial_ue_message(
+        1, nas.attach_request(imsi=IMSI, esm_container=esm), MME_PLMN, 1, MME_PLMN, 1)), 18, 1)
+    dl = await asyncio.wait_for(received.get(), 5)
+    reject = nas.decode(dl.fields["NAS-PDU"])
+    assert reject.name == "AttachReject" and reject.fields["emm_cause"] == 17
+    cmd = await asyncio.wait_for(received.get(), 5)
+    assert cmd.name == "UEContextReleaseCommand"
+    conn.send(s1ap.encode(s1ap.ue_context_release_complete(dl.fields["MME-UE-S1AP-ID"], 1)),
+              18, 1)
+    for _ in range(50):
+        if mme.ue_count() == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert mme.ue_count() == 0
+    conn.close()
+    await mme.stop()
+    assert mme.pending_timers() == 0
