@@ -1,0 +1,177 @@
+"""`corenet hss subscriber add|list|show|delete`: the HSS database, JSON on stdout.
+
+Works on the SQLite file the HSS serves from (`--db PATH`, or the `hss.database` of
+`--config FILE`); safe while the HSS runs (WAL mode, each change one transaction).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from corenet.cli.args import Hex, PlmnType, UInt
+from corenet.config.loader import load
+from corenet.config.models import CorenetConfig, HssConfig
+from corenet.config.subscribers import ApnProfile, SubscriberEntry, load_subscribers
+from corenet.core.errors import ConfigError
+from corenet.core.plmn import Plmn
+from corenet.nf.hss.store import HssStore
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _out(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2))
+
+
+def _db_options(fn: F) -> F:
+    fn = click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                      help="corenet YAML configuration; its hss.database is used")(fn)
+    fn = click.option("--db", "db_path", help="HSS SQLite database file")(fn)
+    return fn
+
+
+def _open(db_path: str | None, config_path: str | None) -> HssStore:
+    if db_path is not None and config_path is not None:
+        raise click.UsageError("give --db or --config, not both")
+    if db_path is None:
+        try:
+            cfg = load(CorenetConfig, config_path).hss if config_path else HssConfig()
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), param_hint="--config") from None
+        db_path = cfg.database
+    return HssStore(db_path)
+
+
+def _apn(text: str, index: int) -> ApnProfile:
+    """'name', 'name:qci' or 'name:qci:arp' (TS 23.203 §6.1.7 QCI, ARP priority 1..15)."""
+    parts = text.split(":")
+    if not parts[0] or len(parts) > 3 or not all(p.isdigit() for p in parts[1:]):
+        raise click.BadParameter(f"{text!r}: expected NAME[:QCI[:ARP]]", param_hint="--apn")
+    values: dict[str, Any] = {"apn": parts[0], "context_id": index + 1}
+    if len(parts) > 1:
+        values["qci"] = int(parts[1])
+    if len(parts) > 2:
+        values["arp_priority"] = int(parts[2])
+    try:
+        return ApnProfile(**values)
+    except ValidationError as exc:
+        raise click.BadParameter(f"{text!r}: {exc.errors()[0]['msg']}",
+                                 param_hint="--apn") from None
+
+
+@click.group("hss")
+def hss() -> None:
+    """The affected operator's HSS (TS 29.272 S6a server)."""
+
+
+@hss.group("subscriber")
+def subscriber() -> None:
+    """Provisioned subscribers: keys, SQN, MSISDN, APNs."""
+
+
+@subscriber.command("add")
+@_db_options
+@click.option("--from-file", "from_file", type=click.Path(dir_okay=False),
+              help="subscribers YAML (configs/subscribers.yaml format)")
+@click.option("--imsi", help="IMSI, 6-15 digits (TS 23.003 §2.2)")
+@click.option("--count", type=UInt(1_000_000), default=1, show_default=True,
+              help="consecutive IMSIs/MSISDNs with the same keys")
+@click.option("--k", "k", type=Hex(16), help="subscriber key K")
+@click.option("--op", "op", type=Hex(16), help="operator variant OP")
+@click.option("--opc", "opc", type=Hex(16), help="OPc")
+@click.option("--amf", type=Hex(2), default="8000", show_default=True)
+@click.option("--sqn", type=UInt(2**48 - 1), default=0, show_default=True)
+@click.option("--msisdn", help="E.164 digits")
+@click.option("--apn", "apns", multiple=True,
+              help="NAME[:QCI[:ARP]], repeatable; the first is the default APN")
+@click.option("--ambr-ul", type=UInt(2**32 - 1), default=50_000_000, show_default=True,
+              help="UE-AMBR uplink, bit/s")
+@click.option("--ambr-dl", type=UInt(2**32 - 1), default=100_000_000, show_default=True,
+              help="UE-AMBR downlink, bit/s")
+@click.option("--allowed-plmn", "allowed", type=PlmnType(), multiple=True,
+              help="visited PLMN where roaming is allowed (repeatable; none = all)")
+def add_cmd(db_path: str | None, config_path: str | None, from_file: str | None,
+            imsi: str | None, count: int, k: bytes | None, op: bytes | None, opc: bytes | None,
+            amf: bytes, sqn: int, msisdn: str | None, apns: tuple[str, ...], ambr_ul: int,
+            ambr_dl: int, allowed: tuple[Plmn, ...]) -> None:
+    """Insert or update subscribers (an existing IMSI keeps its higher SQN)."""
+    if from_file is not None:
+        if imsi is not None or k is not None:
+            raise click.UsageError("--from-file excludes --imsi/--k")
+        try:
+            subs = load_subscribers(from_file)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc), param_hint="--from-file") from None
+    else:
+        if imsi is None or k is None:
+            raise click.UsageError("--imsi and --k are required (or --from-file)")
+        if (op is None) == (opc is None):
+            raise click.UsageError("give exactly one of --op or --opc")
+        profiles = [_apn(a, i) for i, a in enumerate(apns or ("internet",))]
+        try:
+            entry = SubscriberEntry(
+                imsi=imsi, count=count, msisdn=msisdn, k=k.hex(),
+                op=None if op is None else op.hex(), opc=None if opc is None else opc.hex(),
+                amf=amf.hex(), sqn=sqn, ue_ambr_ul_bps=ambr_ul, ue_ambr_dl_bps=ambr_dl,
+                apns=profiles, default_apn=profiles[0].apn,
+                allowed_visited_plmns=[str(p) for p in allowed])
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            field = ".".join(str(p) for p in err["loc"]) or "subscriber"
+            raise click.BadParameter(err["msg"], param_hint=f"--{field}") from None
+        subs = list(entry.expand())
+    store = _open(db_path, config_path)
+    try:
+        written = store.provision(subs)
+    finally:
+        store.close()
+    _out({"db": store.path, "provisioned": written,
+          "first": subs[0].imsi if subs else None, "last": subs[-1].imsi if subs else None})
+
+
+@subscriber.command("list")
+@_db_options
+def list_cmd(db_path: str | None, config_path: str | None) -> None:
+    """One line per subscriber: IMSI, MSISDN, SQN, serving MME, purge flag."""
+    store = _open(db_path, config_path)
+    try:
+        rows = [{"imsi": r.imsi, "msisdn": r.msisdn, "sqn": r.sqn, "mme_host": r.mme_host,
+                 "purged": r.purged} for r in store.all()]
+    finally:
+        store.close()
+    _out(rows)
+
+
+@subscriber.command("show")
+@_db_options
+@click.argument("imsi")
+def show_cmd(db_path: str | None, config_path: str | None, imsi: str) -> None:
+    """Everything stored for one IMSI."""
+    store = _open(db_path, config_path)
+    try:
+        rec = store.get(imsi)
+    finally:
+        store.close()
+    if rec is None:
+        raise click.BadParameter(f"no subscriber with IMSI {imsi}", param_hint="IMSI")
+    _out(rec.to_json())
+
+
+@subscriber.command("delete")
+@_db_options
+@click.argument("imsi")
+def delete_cmd(db_path: str | None, config_path: str | None, imsi: str) -> None:
+    """Remove one IMSI."""
+    store = _open(db_path, config_path)
+    try:
+        deleted = store.delete(imsi)
+    finally:
+        store.close()
+    if not deleted:
+        raise click.BadParameter(f"no subscriber with IMSI {imsi}", param_hint="IMSI")
+    _out({"deleted": imsi})
