@@ -12,7 +12,7 @@ from corenet.codecs.base import Message
 from corenet.config.subscribers import ApnProfile, Subscriber
 from corenet.core.plmn import Plmn
 from corenet.protocols import diameter_peer as dp
-from corenet.transport import StreamConnection, open_diameter_tcp_client
+from corenet.transport import open_diameter_tcp_client, open_sctp_client
 
 # TS 35.208 test set 1
 K = "465b5ce8b199b49faa5f0a2ee238a6bc"
@@ -83,14 +83,17 @@ class DiameterClient:
     def __init__(self, config: dp.PeerConfig) -> None:
         self.peer = dp.DiameterPeer(config, dp.Role.INITIATOR)
         self.events: asyncio.Queue[dp.PeerEvent] = asyncio.Queue()
-        self.conn: StreamConnection | None = None
+        self.conn: Any = None
         self.auto_answer_clr = True
+        self.ppid = 0
 
     @classmethod
-    async def connect(cls, host: str, port: int, config: dp.PeerConfig) -> DiameterClient:
+    async def connect(cls, host: str, port: int, config: dp.PeerConfig,
+                      transport: str = "tcp") -> DiameterClient:
         client = cls(config)
-        client.conn = await open_diameter_tcp_client(host, port, client._on_message,
-                                                     on_close=client._on_close)
+        opener = open_sctp_client if transport == "sctp" else open_diameter_tcp_client
+        client.conn = await opener(host, port, client._on_message, on_close=client._on_close)
+        client.ppid = 46 if transport == "sctp" else 0
         client.peer.connection_made(asyncio.get_running_loop().time())
         client._pump()
         return client
@@ -117,7 +120,7 @@ class DiameterClient:
         assert self.conn is not None
         if not self.conn.closed:
             for data in self.peer.data_to_send():
-                self.conn.send(data)
+                self.conn.send(data, self.ppid)
             if self.peer.state is dp.PeerState.CLOSED:
                 self.conn.close()
 

@@ -142,3 +142,21 @@ async def test_stop_sends_dpr(hss: HssService) -> None:
     await hss.stop()
     dpr = await client.next(dp.DisconnectRequested)
     assert dpr.cause == dia.DisconnectCause.REBOOTING
+
+
+async def test_sctp_transport() -> None:
+    cfg = HssConfig(listen=Endpoint.model_construct(host="127.0.0.1", port=0),
+                    database=":memory:", subscribers_file=None, peers=[MME_HOST],
+                    transport="sctp")
+    ppids: list[int] = []
+    svc = HssService(cfg, subscribers=[subscriber()],
+                     tap=lambda d, src, dst, payload, ppid, stream: ppids.append(ppid))
+    await svc.start()
+    try:
+        client = await DiameterClient.connect(*svc.local, peer_config(), transport="sctp")
+        await client.opened()
+        assert s6a.result_of(await client.ask(air())) == (2001, False)
+        await client.close()
+    finally:
+        await svc.stop()
+    assert ppids and set(ppids) == {46}  # Diameter PPID on every SCTP message
