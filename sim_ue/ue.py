@@ -236,6 +236,8 @@ class Ue:
         # §4.4.2: the current EPS security context; the one being established by AKA.
         self.ctx: NasSecurityContext | None = None
         self._new_kasme: tuple[int, bytes] | None = None
+        # §4.4.5: ciphering starts once secure exchange is established on this connection.
+        self._secure = False
         self._attach_attempts = 0
         self._t3421_expiries = 0
         self._last_detach: bytes | None = None
@@ -258,6 +260,7 @@ class Ue:
             return self._on_nas(event.pdu)
         if isinstance(event, ConnectionReleased):
             self.ecm = EcmState.IDLE
+            self._secure = False
             return []
         if isinstance(event, TimerExpired):
             handler = _TIMERS.get(event.name)
@@ -316,6 +319,8 @@ class Ue:
         # §4.4.4.2: with a valid current EPS security context the Attach Request is
         # integrity protected (not ciphered, §4.4.5).
         pdu = nas.protect(plain, self.ctx, UPLINK, 1) if (self.ctx and self.guti) else plain
+        if self.ecm is EcmState.IDLE:
+            self._secure = False
         self.ecm = EcmState.CONNECTED
         return [
             SendNas(pdu, rrc_cause="mo-Signalling"),
@@ -473,6 +478,7 @@ class Ue:
             return [LogEvent("emm.security_mode.mac_failed", {"imsi": self.key})]
         self.ctx = ctx
         self._new_kasme = None
+        self._secure = True
         imeisv = self.imeisv if f.get("imeisv_request") == 1 else None
         plain = nas.security_mode_complete(imeisv=imeisv)
         # §9.3.1: Security Mode Complete uses the new context, integrity protected + ciphered.
@@ -573,10 +579,13 @@ class Ue:
     # ------------------------------------------------------------------ NAS in / out
 
     def _uplink(self, plain: bytes) -> SendNas:
-        """Protect with the current context (§4.4.4.1 integrity, §4.4.5 ciphering)."""
+        """Protect with the current context: integrity always (§4.4.4.1), ciphering once the
+        secure exchange is established on this connection (§4.4.5), so that a network which
+        lost the context can still read the message it is re-authenticating with."""
         if self.ctx is None:
             return SendNas(plain)
-        return SendNas(nas.protect(plain, self.ctx, UPLINK, nas.SHT_INTEGRITY_CIPHERED))
+        sht = nas.SHT_INTEGRITY_CIPHERED if self._secure else nas.SHT_INTEGRITY
+        return SendNas(nas.protect(plain, self.ctx, UPLINK, sht))
 
     def _status(self, cause: int) -> list[UeAction]:
         """§5.7: EMM Status reports a received message the UE could not act on."""
@@ -616,6 +625,7 @@ class Ue:
             msg = nas.decode(pdu, self.ctx, DOWNLINK)
             if msg.name == "SecurityProtectedNASMessage" or not msg.fields.get("mac_valid"):
                 return None, None
+            self._secure = True  # §4.4.5: a verified downlink message from the MME
             return msg, None
         msg = nas.decode(pdu, None, DOWNLINK)
         if self.ctx is not None and msg.name not in _PLAIN_ALLOWED:

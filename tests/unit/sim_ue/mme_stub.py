@@ -1,0 +1,113 @@
+"""A minimal MME built from the codecs, enough to drive the simulated UEs over loopback.
+
+Network side of TS 23.401 §5.3.2.1: Authentication Request, Security Mode Command, Initial
+Context Setup with Attach Accept, EMM Information; Detach Accept and UE Context Release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from corenet.codecs import nas, s1ap
+from corenet.codecs.nas_ies import Guti, Tai, emergency_number_list
+from corenet.core.plmn import Plmn
+from corenet.crypto import kdf
+from corenet.crypto.milenage import Milenage, generate_vector, int_to_sqn
+from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
+from corenet.transport import open_sctp_server
+
+K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
+OPC = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")
+RESCUER = Plmn("440", "20")
+PPID = 18
+
+
+@dataclass
+class _Ue:
+    mme_id: int
+    enb_id: int
+    plmn: Plmn
+    imsi: str = ""
+    xres: bytes = b""
+    kasme: bytes = b""
+    ctx: NasSecurityContext | None = None
+
+
+@dataclass
+class MmeStub:
+    reject_cause: int | None = None
+    seen: list[str] = field(default_factory=list)
+    ues: dict[tuple[int, int], _Ue] = field(default_factory=dict)
+    _next: int = 1000
+    server: Any = None
+
+    async def start(self) -> tuple[str, int]:
+        self.server = await open_sctp_server("127.0.0.1", 0, self._on_message, mode="fallback")
+        return self.server.local
+
+    def close(self) -> None:
+        self.server.close()
+
+    def _send(self, conn: Any, msg: Any, stream: int = 1) -> None:
+        conn.send(s1ap.encode(msg), PPID, stream)
+
+    def _on_message(self, conn: Any, payload: bytes, ppid: int, stream: int) -> None:
+        msg = s1ap.decode(payload)
+        self.seen.append(msg.name)
+        f = msg.fields
+        if msg.name == "S1SetupRequest":
+            self._send(conn, s1ap.s1_setup_response("mme-stub", [RESCUER], 0x8001, 1), 0)
+        elif msg.name == "InitialUEMessage":
+            self._next += 1
+            ue = _Ue(self._next, f["eNB-UE-S1AP-ID"], Plmn.parse(f["TAI"]["pLMNidentity"]))
+            self.ues[(id(conn), ue.mme_id)] = ue
+            self._nas(conn, ue, f["NAS-PDU"])
+        elif msg.name == "UplinkNASTransport":
+            self._nas(conn, self.ues[(id(conn), f["MME-UE-S1AP-ID"])], f["NAS-PDU"])
+
+    def _down(self, conn: Any, ue: _Ue, plain: bytes) -> None:
+        pdu = nas.protect(plain, ue.ctx, DOWNLINK, 2) if ue.ctx else plain
+        self._send(conn, s1ap.downlink_nas_transport(ue.mme_id, ue.enb_id, pdu))
+
+    def _nas(self, conn: Any, ue: _Ue, pdu: bytes) -> None:
+        msg = nas.decode(pdu, ue.ctx, UPLINK)
+        self.seen.append(msg.name)
+        if msg.name == "AttachRequest":
+            ue.imsi = msg.fields["eps_mobile_identity"]["value"]
+            if self.reject_cause is not None:
+                self._down(conn, ue, nas.attach_reject(self.reject_cause))
+                return
+            av = generate_vector(Milenage(K, OPC), bytes(range(16)),
+                                 int_to_sqn(32 * ue.mme_id), b"\x80\x00")
+            ue.xres = av.xres
+            ue.kasme = kdf.kasme(av.ck, av.ik, ue.plmn.to_bytes(), av.sqn_xor_ak)
+            self._down(conn, ue, nas.authentication_request(1, av.rand, av.autn))
+        elif msg.name == "AuthenticationResponse":
+            assert msg.fields["authentication_response_parameter"] == ue.xres
+            ue.ctx = NasSecurityContext.from_kasme(1, ue.kasme, eia=2, eea=2)
+            smc = nas.security_mode_command(2, 2, 1, nas.ue_security_capability((2, 0), (2,)),
+                                            imeisv_request=True)
+            self._send(conn, s1ap.downlink_nas_transport(
+                ue.mme_id, ue.enb_id, nas.protect(smc, ue.ctx, DOWNLINK, 3)))
+        elif msg.name == "SecurityModeComplete":
+            assert ue.ctx is not None and msg.fields["mac_valid"]
+            esm = nas.activate_default_eps_bearer_context_request(
+                ebi=5, pti=1, qci=9, apn="internet", ipv4=f"10.45.0.{ue.mme_id % 250}",
+                apn_ambr={"downlink": 300, "uplink": 300})
+            accept = nas.attach_accept(
+                [Tai(ue.plmn, 1)], esm, guti=Guti(RESCUER, 0x8001, 1, ue.mme_id),
+                emergency_numbers=emergency_number_list([("110", ["police"])]))
+            erab = s1ap.ERabToBeSetup(5, 9, 8, "127.0.0.4", ue.mme_id,
+                                      nas_pdu=nas.protect(accept, ue.ctx, DOWNLINK, 2))
+            kenb = kdf.kenb(ue.kasme, 0)
+            self._send(conn, s1ap.initial_context_setup_request(
+                ue.mme_id, ue.enb_id, 300_000, 300_000, [erab], 0x4000, 0x4000, kenb))
+        elif msg.name == "AttachComplete":
+            self._down(conn, ue, nas.emm_information(full_name="JPN-ROAM X",
+                                                     short_name="JPN-ROAM X"))
+        elif msg.name == "DetachRequest":
+            if not msg.fields["switch_off"]:
+                self._down(conn, ue, nas.detach_accept())
+            self._send(conn, s1ap.ue_context_release_command(ue.mme_id, ue.enb_id,
+                                                             ("nas", "detach")))

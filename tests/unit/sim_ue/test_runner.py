@@ -1,0 +1,89 @@
+"""A population attaches and detaches over real loopback sockets against a stub MME."""
+
+from __future__ import annotations
+
+import io
+
+from corenet.config.models import EnbConfig, Endpoint
+from corenet.config.subscribers import SubscriberEntry
+from corenet.pcap import PcapTap, PcapWriter
+from corenet.pcap.reader import parse_packets
+from sim_ue.runner import Population, attach_population
+from tests.unit.sim_ue.mme_stub import OPC, K, MmeStub
+
+
+def _subs(n: int) -> list:
+    entry = SubscriberEntry(imsi="440100000000001", count=n, msisdn="819010000001",
+                            k=K.hex(), opc=OPC.hex())
+    return list(entry.expand())
+
+
+def _enbs(host: str, port: int, m: int) -> list[EnbConfig]:
+    return [EnbConfig(name=f"enb{i + 1}", global_enb_id=0x101 + i, tac=1 + i,
+                      address=f"127.0.1.{i + 1}", mme=Endpoint(host=host, port=port))
+            for i in range(m)]
+
+
+async def test_attach_population_full_roaming() -> None:
+    mme = MmeStub()
+    host, port = await mme.start()
+    buf = io.BytesIO()
+    writer = PcapWriter(buf)
+    try:
+        results = await attach_population(_subs(4), _enbs(host, port, 2),
+                                          tap=PcapTap(writer).sctp, seed=7,
+                                          sctp_mode="fallback", timeout=10.0)
+    finally:
+        mme.close()
+    writer.flush()
+    assert [r.imsi for r in results] == [f"44010000000000{i}" for i in range(1, 5)]
+    assert all(r.attached for r in results), results
+    r = results[0]
+    assert r.network_name == "JPN-ROAM X"
+    assert r.plmn == "44020" and r.apn == "internet"
+    assert r.ipv4 is not None and r.ipv4.startswith("10.45.0.")
+    assert r.apn_ambr == {"uplink_kbps": 296, "downlink_kbps": 296}
+    assert r.ue_ambr == {"uplink_bps": 300_000, "downlink_bps": 300_000}
+    assert r.guti is not None and r.guti.startswith("44020-8001-01-")
+    assert [x.enb for x in results] == ["enb1", "enb2", "enb1", "enb2"]
+    assert r.msisdn == "819010000001" and r.cause is None
+    assert mme.seen.count("S1SetupRequest") == 2
+    assert mme.seen.count("AttachComplete") == 4
+    assert mme.seen.count("InitialContextSetupResponse") == 4
+    packets = parse_packets(buf.getvalue())
+    assert len(packets) >= 2 + 2 + 4 * 7
+
+
+async def test_detach_and_reject() -> None:
+    mme = MmeStub()
+    host, port = await mme.start()
+    try:
+        async with Population(_subs(2), _enbs(host, port, 1), seed=1, sctp_mode="fallback",
+                              timeout=10.0, info_wait=0.5) as pop:
+            await pop.attach()
+            results = await pop.detach(switch_off=False)
+            assert not any(r.attached for r in results)
+            assert [r.outcome for r in results] == ["detached", "detached"]
+            assert mme.seen.count("UEContextReleaseComplete") == 2
+            mme.reject_cause = 15
+            again = await pop.attach()
+            assert [r.cause for r in again] == [15, 15]
+            assert not any(r.attached for r in again)
+    finally:
+        mme.close()
+
+
+async def test_airplane_mode_toggle_reattaches_on_rescuer_when_home_is_off_air() -> None:
+    mme = MmeStub()
+    host, port = await mme.start()
+    try:
+        async with Population(_subs(1), _enbs(host, port, 1), sctp_mode="fallback",
+                              timeout=10.0, info_wait=0.5) as pop:
+            await pop.attach()
+            (r,) = await pop.return_home("manual-home")
+            assert r.attached  # home not on air: the roaming registration stays
+            (r,) = await pop.return_home("airplane-mode")
+            assert r.attached and r.plmn == "44020"
+            assert "DetachRequest" in mme.seen
+    finally:
+        mme.close()
