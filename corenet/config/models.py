@@ -29,7 +29,7 @@ PlmnStr = Annotated[str, BeforeValidator(_plmn)]
 
 class Endpoint(Strict):
     host: str = "127.0.0.1"
-    port: int = Field(ge=1, le=65535)
+    port: int = Field(ge=0, le=65535, description="0 binds a free port")
 
     @field_validator("host")
     @classmethod
