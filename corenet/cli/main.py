@@ -10,6 +10,7 @@ import click
 
 from corenet.cli.crypto_cmd import crypto
 from corenet.cli.decode_cmd import decode
+from corenet.cli.demo_cmd import demo
 from corenet.cli.hss_cmd import hss
 from corenet.cli.pcaps_cmd import pcaps
 from corenet.cli.run_cmd import run
@@ -23,6 +24,7 @@ def cli() -> None:
 
 cli.add_command(crypto)
 cli.add_command(decode)
+cli.add_command(demo)
 cli.add_command(hss)
 cli.add_command(run)
 cli.add_command(pcaps)

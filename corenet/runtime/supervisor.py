@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,11 +26,20 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
 
-def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None) -> Service:
+def seeded_bytes(seed: int, label: str) -> Callable[[int], bytes]:
+    """Reproducible 'random' bytes (RANDs) for runs that must give identical captures."""
+    rng = random.Random(f"{label}:{seed}")
+    return lambda n: rng.randbytes(n)
+
+
+def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
+                  seed: int | None = None) -> Service:
     if name == "hss":
         from corenet.nf.hss.service import HssService
 
-        return HssService(cfg.hss, tap=tap)
+        if seed is None:
+            return HssService(cfg.hss, tap=tap)
+        return HssService(cfg.hss, tap=tap, random_bytes=seeded_bytes(seed, "hss"))
     if name == "sgw-pgw":
         from corenet.nf.sgw_pgw.service import SgwPgwService
 
@@ -52,6 +62,7 @@ class Runtime:
     cfg: CorenetConfig
     names: tuple[str, ...] = NETWORK_FUNCTIONS
     pcap_path: str | None = None
+    seed: int | None = None  # set: RANDs are reproducible (captures identical per seed)
     writer: PcapWriter | None = None
     services: dict[str, Any] = field(default_factory=dict)
 
@@ -62,12 +73,12 @@ class Runtime:
         directions = (Direction.SENT, Direction.RECEIVED) if alone else (Direction.SENT,)
         return PcapTap(self.writer, directions=directions)
 
-    async def start(self, extra_tap_users: Iterable[str] = ()) -> None:
+    async def start(self) -> None:
         if self.pcap_path:
             Path(self.pcap_path).parent.mkdir(parents=True, exist_ok=True)
             self.writer = PcapWriter(self.pcap_path, seed=self.cfg.seed)
         for name in self.names:
-            svc = build_service(name, self.cfg, self.tap())
+            svc = build_service(name, self.cfg, self.tap(), self.seed)
             await svc.start()
             self.services[name] = svc
             log.info("%s started", name)

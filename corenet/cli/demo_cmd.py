@@ -1,0 +1,57 @@
+"""`corenet demo`: what `make demo` runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+
+import click
+
+from corenet.cli.run_cmd import load_config
+from corenet.core.errors import ConfigError
+
+
+@click.command("demo")
+@click.option("--config", "config_path", default=None, help="YAML configuration (default: embedded)")
+@click.option("--ues", default=10, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--pcap", "pcap_path", default="pcaps/demo.pcapng", show_default=True)
+@click.option("--seed", default=1, show_default=True, type=int, help="reproducible message contents")
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurrency: int, as_json: bool) -> None:
+    """Attach N subscribers of the affected operator to the rescuer's network (full roaming)."""
+    from corenet.runtime.demo import run_demo
+
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        click.echo(f"corenet demo: {exc}", err=True)
+        sys.exit(2)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s %(message)s")
+    report = asyncio.run(run_demo(cfg, ues=ues, pcap=pcap_path, seed=seed, concurrency=concurrency))
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        _table(report)
+    sys.exit(0 if report.all_attached else 1)
+
+
+def _table(report) -> None:  # type: ignore[no-untyped-def]
+    head = ("IMSI", "MSISDN", "GUTI", "IPv4", "network name", "UE-AMBR UL", "UE-AMBR DL", "mode", "result")
+    rows = []
+    for u in report.to_json()["ues"]:
+        result = "attached" if u["attached"] else f"rejected #{u['cause']}" if u["cause"] else "failed"
+        rows.append((u["imsi"], u["msisdn"] or "-", u["guti"] or "-", u["ipv4"] or "-",
+                     u["network_name"] or "-", _bps(u["ue_ambr_ul"]), _bps(u["ue_ambr_dl"]),
+                     report.mode, result))
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
+    for row in (head, *rows):
+        click.echo("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
+    ok = sum(1 for u in report.results if u.attached)
+    click.echo(f"\n{ok}/{len(report.results)} attached; capture: {report.pcap}")
+
+
+def _bps(v: int | None) -> str:
+    return "-" if v is None else f"{v / 1000:g} kbps"
