@@ -1,0 +1,223 @@
+"""The `sim-ue` command: emulated eNBs and UEs against any MME, and the USIM on its own.
+
+    sim-ue attach --mme HOST:PORT --subscribers FILE [--ues N] [--enbs N] [--plmn 44020]
+                  [--tac 1] [--json] [--pcap PATH] [--config FILE] [--check]
+    sim-ue usim --k HEX --opc HEX --rand HEX --autn HEX [--sqn-ms N]
+
+A bad argument prints one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from corenet.config import loader
+from corenet.config.models import CorenetConfig, EnbConfig, Endpoint, SimUeConfig
+from corenet.config.subscribers import Subscriber, load_subscribers
+from corenet.core.errors import ConfigError
+from corenet.core.plmn import Plmn
+from corenet.crypto.milenage import SqnArray
+from corenet.pcap import PcapTap, PcapWriter
+from sim_ue.runner import Population
+from sim_ue.ue import UeResult
+from sim_ue.usim import AuthFailure, Usim
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Simulated UEs with USIMs behind emulated eNBs (S1AP towards any MME)."""
+
+
+def _endpoint(text: str) -> Endpoint:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise click.BadParameter(f"{text!r} is not HOST:PORT", param_hint="--mme")
+    try:
+        return Endpoint(host=host.strip("[]"), port=int(port))
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r}: {exc}".replace("\n", " "),
+                                 param_hint="--mme") from None
+
+
+def _hex(name: str, text: str, size: int) -> bytes:
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise click.BadParameter("not hex", param_hint=name) from None
+    if len(raw) != size:
+        raise click.BadParameter(f"must be {size} octets", param_hint=name)
+    return raw
+
+
+def _enbs(sim: SimUeConfig | None, mme: Endpoint | None, count: int | None, plmn: str | None,
+          tac: int | None) -> list[EnbConfig]:
+    """eNBs from the configuration, or `count` generated ones (127.0.1.1, 127.0.1.2, ...)."""
+    base = list(sim.enbs) if sim else []
+    n = count if count is not None else (len(base) or 1)
+    out = []
+    for i in range(n):
+        if i < len(base):
+            cfg = base[i].model_copy()
+        else:
+            cfg = EnbConfig(name=f"enb{i + 1}", global_enb_id=0x101 + i, tac=1 + i,
+                            address=f"127.0.1.{i % 254 + 1}")
+        updates: dict[str, Any] = {}
+        if mme is not None:
+            updates["mme"] = mme
+        if plmn is not None:
+            updates |= {"plmn": plmn, "broadcast_plmns": [plmn]}
+        if tac is not None:
+            updates["tac"] = tac
+        out.append(cfg.model_copy(update=updates))
+    return out
+
+
+def _print_results(results: list[UeResult], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in results], indent=2))
+        return
+    for r in results:
+        state = "ATTACHED" if r.attached else r.outcome.upper()
+        ambr = (f" apn-ambr {r.apn_ambr['uplink_kbps']}/{r.apn_ambr['downlink_kbps']} kbps"
+                if r.apn_ambr else "")
+        click.echo(f"{r.imsi} {state} network={r.network_name!r} guti={r.guti} ipv4={r.ipv4} "
+                   f"ipv6={r.ipv6} apn={r.apn}{ambr} cause={r.cause} enb={r.enb}")
+
+
+@cli.command()
+@click.option("--mme", "mme_text", help="MME S1AP address HOST:PORT (default: from --config)")
+@click.option("--subscribers", "subs_file", type=click.Path(dir_okay=False),
+              help="subscriber provisioning file (default: from --config)")
+@click.option("--ues", type=click.IntRange(min=1), help="number of UEs (default: all)")
+@click.option("--enbs", type=click.IntRange(min=1, max=254), help="number of eNBs")
+@click.option("--plmn", help="PLMN the eNBs broadcast and the UEs select, e.g. 44020")
+@click.option("--tac", type=click.IntRange(0, 0xFFFF), help="tracking area code of every eNB")
+@click.option("--json", "as_json", is_flag=True, help="print results as JSON")
+@click.option("--pcap", type=click.Path(dir_okay=False), help="capture S1AP to this pcapng")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="corenet YAML; its sim_ue section gives eNBs and subscribers file")
+@click.option("--check", is_flag=True, help="validate the configuration and exit")
+@click.option("--sctp", type=click.Choice(["auto", "kernel", "fallback"]), default="auto",
+              show_default=True, help="SCTP transport")
+@click.option("--concurrency", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="seconds a UE may take to attach")
+@click.option("--detach/--no-detach", default=False, help="detach every UE after the attach")
+def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: int | None,
+           plmn: str | None, tac: int | None, as_json: bool, pcap: str | None,
+           config_file: str | None, check: bool, sctp: str, concurrency: int, seed: int,
+           timeout: float, detach: bool) -> None:
+    """Attach simulated UEs through emulated eNBs to an MME (TS 23.401 §5.3.2.1)."""
+    if plmn is not None:
+        try:
+            plmn = str(Plmn.parse(plmn))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--plmn") from None
+    try:
+        sim = loader.load(CorenetConfig, config_file).sim_ue if config_file else None
+        mme = _endpoint(mme_text) if mme_text else None
+        enb_cfgs = _enbs(sim, mme, enbs, plmn, tac)
+        path = subs_file or (sim.subscribers_file if sim else None)
+        if path is None:
+            raise click.UsageError("give --subscribers or --config")
+        if sim and not subs_file and config_file and not Path(path).is_absolute():
+            alt = Path(config_file).parent / path
+            path = str(alt) if alt.exists() else path
+        subscribers: list[Subscriber] = load_subscribers(path)
+    except ConfigError as exc:
+        click.echo(f"sim-ue attach: error: {exc}".replace("\n", " "), err=True)
+        sys.exit(2)
+    if check:
+        click.echo(f"configuration ok: {len(enb_cfgs)} eNB(s), {len(subscribers)} subscriber(s)")
+        return
+    if mme is None and sim is None:
+        raise click.UsageError("give --mme or --config")
+    chosen = subscribers[:ues] if ues else subscribers
+    eea = tuple(sim.eea) if sim else (2, 0)
+    eia = tuple(sim.eia) if sim else (2,)
+    selection = sim.selection if sim else "manual"
+    results = asyncio.run(_run(chosen, enb_cfgs, pcap, concurrency=concurrency, seed=seed,
+                               eea=eea, eia=eia, selection=selection, plmn=plmn,
+                               sctp_mode=sctp, timeout=timeout, detach=detach))
+    _print_results(results, as_json)
+    if not all(r.attached for r in results) and not detach:
+        sys.exit(1)
+
+
+async def _run(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: str | None, *,
+               detach: bool, **options: Any) -> list[UeResult]:
+    writer = PcapWriter(pcap) if pcap else None
+    tap = PcapTap(writer).sctp if writer else None
+    try:
+        pop = Population(subscribers, enb_cfgs, tap=tap, **options)
+        try:
+            await pop.start()
+        except (OSError, ConnectionError) as exc:
+            raise click.ClickException(f"cannot bring up the eNBs: {exc}") from None
+        try:
+            results = await pop.attach()
+            if detach:
+                await pop.detach()
+        finally:
+            await pop.stop()
+        return results
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+@cli.command()
+@click.option("--k", "k_hex", required=True, help="subscriber key K (32 hex digits)")
+@click.option("--opc", "opc_hex", required=True, help="OPc (32 hex digits)")
+@click.option("--rand", "rand_hex", required=True, help="RAND (32 hex digits)")
+@click.option("--autn", "autn_hex", required=True, help="AUTN (32 hex digits)")
+@click.option("--sqn-ms", type=click.IntRange(0, 2**48 - 1), default=0, show_default=True,
+              help="the highest SQN the USIM has accepted")
+def usim(k_hex: str, opc_hex: str, rand_hex: str, autn_hex: str, sqn_ms: int) -> None:
+    """What the USIM answers to (RAND, AUTN): RES/CK/IK, or the failure cause and AUTS
+    (TS 33.102 §6.3.3)."""
+    k = _hex("--k", k_hex, 16)
+    opc = _hex("--opc", opc_hex, 16)
+    rand = _hex("--rand", rand_hex, 16)
+    autn = _hex("--autn", autn_hex, 16)
+    arr = SqnArray()
+    if sqn_ms:
+        arr.accept(sqn_ms)
+    answer = Usim("0" * 15, k, opc, sqn_array=arr).authenticate(rand, autn)
+    if isinstance(answer, AuthFailure):
+        out: dict[str, Any] = {"result": "failure", "emm_cause": answer.cause,
+                               "auts": answer.auts.hex() if answer.auts else None}
+    else:
+        out = {"result": "success", "res": answer.res.hex(), "ck": answer.ck.hex(),
+               "ik": answer.ik.hex(), "sqn_xor_ak": answer.sqn_xor_ak.hex()}
+    click.echo(json.dumps(out, indent=2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: click's usage errors become one line on stderr, exit status 2."""
+    try:
+        rv = cli.main(args=argv, prog_name="sim-ue", standalone_mode=False)
+    except click.UsageError as exc:
+        where = f"{exc.ctx.command_path}: " if exc.ctx else ""
+        click.echo(f"{where}error: {exc.format_message()}".replace("\n", " "), err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

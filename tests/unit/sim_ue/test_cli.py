@@ -1,0 +1,96 @@
+"""The `sim-ue` console script, run the way a user runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from corenet.crypto.milenage import Milenage, generate_vector, int_to_sqn, resync_sqn, sqn_to_int
+from corenet.pcap.reader import read_packets
+from sim_ue.cli import main
+from tests.cli_helpers import BIN
+from tests.unit.sim_ue.mme_stub import OPC, K, MmeStub
+
+RAND = bytes.fromhex("23553cbe9637a89d218ae64dae47bf35")
+
+
+def _main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    out = capsys.readouterr()
+    return int(exc.value.code or 0), out.out, out.err
+
+
+def _usim_args(autn: bytes, *extra: str) -> list[str]:
+    return ["usim", "--k", K.hex(), "--opc", OPC.hex(), "--rand", RAND.hex(),
+            "--autn", autn.hex(), *extra]
+
+
+def test_usim_success_prints_res_ck_ik(capsys: pytest.CaptureFixture[str]) -> None:
+    av = generate_vector(Milenage(K, OPC), RAND, int_to_sqn(64), b"\x80\x00")
+    rc, text, _ = _main(capsys, *_usim_args(av.autn))
+    assert rc == 0
+    assert json.loads(text) == {"result": "success", "res": av.xres.hex(), "ck": av.ck.hex(),
+                   "ik": av.ik.hex(), "sqn_xor_ak": av.sqn_xor_ak.hex()}
+
+
+def test_usim_synch_failure_prints_auts(capsys: pytest.CaptureFixture[str]) -> None:
+    m = Milenage(K, OPC)
+    av = generate_vector(m, RAND, int_to_sqn(64), b"\x80\x00")
+    rc, text, _ = _main(capsys, *_usim_args(av.autn, "--sqn-ms", "96"))
+    out = json.loads(text)
+    assert rc == 0 and out["result"] == "failure" and out["emm_cause"] == 21
+    assert sqn_to_int(resync_sqn(m, RAND, bytes.fromhex(out["auts"]))) == 96
+
+
+def test_bad_arguments_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = _main(capsys, "usim", "--k", "00", "--opc", OPC.hex(), "--rand", RAND.hex(),
+                       "--autn", "00" * 16)
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "--k" in err
+    rc, _, err = _main(capsys, "attach", "--mme", "nohost", "--subscribers", "x.yaml")
+    assert rc == 2 and "--mme" in err
+    rc, _, err = _main(capsys, "attach", "--plmn", "4402", "--subscribers", "x.yaml")
+    assert rc == 2 and "--plmn" in err
+
+
+def test_check_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "corenet.yaml"
+    subs = tmp_path / "subs.yaml"
+    subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', count: 3, k: {K.hex()}, "
+                    f"opc: {OPC.hex()}}}\n")
+    good.write_text(f"sim_ue:\n  subscribers_file: {subs}\n")
+    rc, out, _ = _main(capsys, "attach", "--config", str(good), "--check")
+    assert rc == 0 and "3 subscriber(s)" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sim_ue:\n  enbs:\n    - name: x\n      tac: 1\n")
+    rc, _, err = _main(capsys, "attach", "--config", str(bad), "--check")
+    assert rc == 2
+    assert "line 3" in err and "global_enb_id" in err
+
+
+async def test_attach_against_an_mme(tmp_path: Path) -> None:
+    mme = MmeStub()
+    host, port = await mme.start()
+    subs = tmp_path / "subs.yaml"
+    subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', count: 3, "
+                    f"msisdn: '819010000001', k: {K.hex()}, opc: {OPC.hex()}}}\n")
+    pcap = tmp_path / "s1.pcapng"
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            str(BIN / "sim-ue"), "attach", "--mme", f"{host}:{port}", "--subscribers",
+            str(subs), "--ues", "2", "--enbs", "2", "--plmn", "44020", "--json",
+            "--pcap", str(pcap), "--sctp", "fallback", "--timeout", "10",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        mme.close()
+    assert proc.returncode == 0, stderr.decode()
+    results = json.loads(stdout)
+    assert [r["imsi"] for r in results] == ["440100000000001", "440100000000002"]
+    assert all(r["attached"] and r["network_name"] == "JPN-ROAM X" for r in results)
+    assert [r["enb"] for r in results] == ["enb1", "enb2"]
+    assert results[1]["msisdn"] == "819010000002"
+    assert len(read_packets(pcap)) >= 2 + 2 * 7
