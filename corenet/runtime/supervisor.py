@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from corenet.config.models import CorenetConfig
+from corenet.pcap.decipher import DecipheringTap
 from corenet.pcap.tap import PcapTap
 from corenet.pcap.writer import PcapWriter
 from corenet.transport.base import Direction
@@ -51,6 +52,32 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
     raise ValueError(f"unknown network function {name!r}")
 
 
+def deciphered_path(pcap_path: str) -> str:
+    """NAME.pcapng -> NAME.deciphered.pcapng"""
+    p = Path(pcap_path)
+    stem = p.name[: -len(".pcapng")] if p.name.endswith(".pcapng") else p.name
+    return str(p.with_name(stem + ".deciphered.pcapng"))
+
+
+class TeeTap:
+    """Records each message in several captures."""
+
+    def __init__(self, *taps: Any) -> None:
+        self.taps = taps
+
+    def sctp(self, *args: Any) -> None:
+        for t in self.taps:
+            t.sctp(*args)
+
+    def tcp(self, *args: Any) -> None:
+        for t in self.taps:
+            t.tcp(*args)
+
+    def udp(self, *args: Any) -> None:
+        for t in self.taps:
+            t.udp(*args)
+
+
 @dataclass
 class Runtime:
     """The network functions of one configuration, started in one process.
@@ -66,17 +93,30 @@ class Runtime:
     writer: PcapWriter | None = None
     services: dict[str, Any] = field(default_factory=dict)
 
-    def tap(self) -> PcapTap | None:
+    deciphered: PcapWriter | None = None
+
+    def tap(self) -> Any:
+        """The tap every transport of this runtime records through (None: no capture)."""
         if self.writer is None:
             return None
         alone = len(self.names) == 1
         directions = (Direction.SENT, Direction.RECEIVED) if alone else (Direction.SENT,)
-        return PcapTap(self.writer, directions=directions)
+        main = PcapTap(self.writer, directions=directions)
+        if self.deciphered is None:
+            return main
+        return TeeTap(main, DecipheringTap(PcapTap(self.deciphered, directions), self._nas_keys))
+
+    def _nas_keys(self, mme_ue_id: int) -> Any:
+        mme = self.services.get("mme")
+        ue = None if mme is None else mme.core.ues.get(mme_ue_id)
+        return None if ue is None else ue.sec
 
     async def start(self) -> None:
         if self.pcap_path:
             Path(self.pcap_path).parent.mkdir(parents=True, exist_ok=True)
             self.writer = PcapWriter(self.pcap_path, seed=self.cfg.seed)
+            if "mme" in self.names and any(a != 0 for a in self.cfg.mme.security.eea):
+                self.deciphered = PcapWriter(deciphered_path(self.pcap_path), seed=self.cfg.seed)
         for name in self.names:
             svc = build_service(name, self.cfg, self.tap(), self.seed)
             await svc.start()
@@ -90,9 +130,10 @@ class Runtime:
             except Exception:  # a failing stop must not keep the others running
                 log.exception("stopping %s failed", name)
         self.services.clear()
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        for writer in (self.writer, self.deciphered):
+            if writer is not None:
+                writer.close()
+        self.writer = self.deciphered = None
 
 
 async def run_forever(runtime: Runtime) -> None:

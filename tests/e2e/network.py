@@ -1,0 +1,89 @@
+"""A whole emulated network on its own loopback addresses, for end-to-end tests.
+
+Each test takes a distinct 127.N.0.0/16 block so captures and sockets never mix between tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corenet.config.models import CorenetConfig
+from corenet.config.subscribers import Subscriber, SubscriberEntry
+from corenet.runtime.supervisor import Runtime
+from sim_ue.runner import Population
+
+_blocks = itertools.count(40)
+
+K = "465b5ce8b199b49faa5f0a2ee238a6bc"
+OPC = "cd63cb71954a9f4e48a5994e37a02baf"
+
+
+def subscribers(count: int, first_imsi: str = "440100000000001", **kw: Any) -> list[Subscriber]:
+    entry = SubscriberEntry(imsi=first_imsi, count=count, msisdn="8190" + first_imsi[-8:],
+                            k=kw.pop("k", K), opc=kw.pop("opc", OPC), **kw)
+    return list(entry.expand())
+
+
+def config(tmp_path: Path, *, enbs: int = 2, **mme: Any) -> CorenetConfig:
+    n = next(_blocks)
+    ip = lambda host, last: f"127.{n}.{host}.{last}"  # noqa: E731
+    data: dict[str, Any] = {
+        "hss": {"listen": {"host": ip(0, 3), "port": 3868}, "database": str(tmp_path / "hss.db"),
+                "subscribers_file": None},
+        "mme": {"s1ap": {"host": ip(0, 2), "port": 36412}, "s11_local": {"host": ip(0, 2), "port": 2123},
+                "sgw": {"host": ip(0, 4), "port": 2123}, "diameter_local_host": ip(0, 2),
+                "diameter_routes": [{"realm": "epc.mnc010.mcc440.3gppnetwork.org",
+                                     "host": "hss.epc.mnc010.mcc440.3gppnetwork.org",
+                                     "peer": {"host": ip(0, 3), "port": 3868}}], **mme},
+        "sgw_pgw": {"s11": {"host": ip(0, 4), "port": 2123}, "s1u_address": ip(0, 4),
+                    "s5_address": ip(0, 5)},
+        "sim_ue": {"enbs": [{"name": f"enb{i + 1}", "global_enb_id": 0x100 + i + 1, "tac": 1 + i % 2,
+                             "address": ip(1, i + 1), "mme": {"host": ip(0, 2), "port": 36412}}
+                            for i in range(enbs)]},
+        "pcap": str(tmp_path / "run.pcapng"),
+    }
+    return CorenetConfig.model_validate(data)
+
+
+@dataclass
+class Network:
+    cfg: CorenetConfig
+    runtime: Runtime
+
+    @property
+    def hss(self) -> Any:
+        return self.runtime.services["hss"]
+
+    @property
+    def mme(self) -> Any:
+        return self.runtime.services["mme"]
+
+    @property
+    def sgw(self) -> Any:
+        return self.runtime.services["sgw-pgw"]
+
+    def tap(self) -> Any:
+        tap = self.runtime.tap()
+        return None if tap is None else tap.sctp
+
+    def population(self, subs: list[Subscriber], **kw: Any) -> Population:
+        kw.setdefault("sctp_mode", "fallback")
+        kw.setdefault("timeout", 30.0)
+        return Population(subs, self.cfg.sim_ue.enbs, tap=self.tap(), **kw)
+
+
+@asynccontextmanager
+async def network(cfg: CorenetConfig, subs: list[Subscriber], *, pcap: bool = True,
+                  seed: int = 1) -> AsyncIterator[Network]:
+    runtime = Runtime(cfg, pcap_path=cfg.pcap if pcap else None, seed=seed)
+    await runtime.start()
+    try:
+        runtime.services["hss"].store.provision(subs)
+        yield Network(cfg, runtime)
+    finally:
+        await runtime.stop()
