@@ -296,7 +296,7 @@ class GtpTransactions:
             return
         message_type = err.extra.get("message_type")
         if err.extra.get("discard") or message_type not in RESPONSE_TO or sequence is None:
-            # §7.7.2, §7.7.3; a malformed response is not answered (§7.7.0)
+            # §7.7.2, §7.7.3; a response is never answered, a malformed one is dropped (§7.7)
             self._log("gtpv2.discarded", peer, None, err.detail)
             return
         key = (peer, int(sequence))

@@ -417,7 +417,8 @@ class SgwPgwCore:
             # an Echo Request is answered whatever its IEs (§7.1.1: path liveness)
             return [SendResponse(g.echo_response(sequence, self.cfg.restart_counter), peer),
                     LogEvent("sgw.request.malformed", log)]
-        rej = GtpReject(int(err.cause), err.detail, err.extra.get("offending_ie"),
+        cause = err.cause if isinstance(err.cause, int) else g.CAUSE_INVALID_MESSAGE_FORMAT
+        rej = GtpReject(cause, err.detail, err.extra.get("offending_ie"),
                         bce=bool(err.extra.get("bce")))
         teid = self._peer_teid(code, err.extra.get("teid"), {})
         resp = None if code is None else _rejection(code, sequence, teid, rej)
