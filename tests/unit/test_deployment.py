@@ -1,0 +1,48 @@
+"""Deployment files: the compose file's services run through the same entry points and configs.
+
+There is no Docker engine on the CI machines, so each service's command is run with --check.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from corenet.config.loader import load
+from corenet.config.models import CorenetConfig
+from tests.cli_helpers import run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_default_yaml_is_the_embedded_defaults() -> None:
+    assert load(CorenetConfig, ROOT / "configs/default.yaml") == CorenetConfig()
+
+
+def test_every_compose_service_command_passes_check() -> None:
+    compose = yaml.safe_load((ROOT / "docker/compose.yaml").read_text())
+    services = compose["services"]
+    assert {"hss", "mme", "sgw-pgw", "sim-ue"} <= set(services)
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        for name, svc in services.items():
+            entry = (svc.get("entrypoint") or ["corenet"])[0]
+            proc = run(entry, *svc["command"], "--check")
+            assert proc.returncode == 0, (name, proc.stderr)
+    finally:
+        os.chdir(cwd)
+    addresses = {s["networks"]["epc"]["ipv4_address"] for s in services.values()}
+    cfg = load(CorenetConfig, ROOT / "configs/docker.yaml")
+    assert {cfg.mme.s1ap.host, cfg.hss.listen.host, cfg.sgw_pgw.s11.host} <= addresses
+
+
+def test_a_bad_config_names_file_field_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mme:\n  plmn: '44020'\n  s1ap:\n    host: 127.0.0.2\n    port: 70000\n")
+    proc = run("corenet", "run", "mme", "--config", str(bad), "--check")
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"corenet run: {bad}: line 5: mme.s1ap.port: Input should be less than or equal to 65535")
