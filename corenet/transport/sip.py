@@ -123,10 +123,13 @@ def stamp_received(req: SipRequest, source: Address) -> None:
 class SipTransport:
     """A UDP socket and a TCP listener; `on_message(msg, peer)` per decoded message."""
 
-    def __init__(self, on_message: OnSip, *, tap: Tap | None = None,
+    def __init__(self, on_message: OnSip, *, udp_tap: Tap | None = None,
+                 tcp_tap: Tap | None = None,
                  supported: frozenset[str] = sip.DEFAULT_SUPPORTED) -> None:
+        """Taps: `PcapTap(writer).udp` and `.tcp` record each transport in its framing."""
         self._on_message = on_message
-        self._tap = tap
+        self._udp_tap = udp_tap
+        self._tcp_tap = tcp_tap
         self._supported = supported
         self.udp: UdpEndpoint | None = None
         self.tcp: MessageServer | None = None
@@ -146,11 +149,11 @@ class SipTransport:
         """Bind UDP and/or TCP; with port 0, TCP takes the port UDP got."""
         if udp:
             self.udp = await open_udp_endpoint(host, port, self._on_datagram,
-                                               tap=self._tap)
+                                               tap=self._udp_tap)
             port = self.udp.local[1]
         if tcp:
             callbacks = Callbacks(self._on_frame, self._on_connect, self._on_close, None,
-                                  self._tap)
+                                  self._tcp_tap)
             self.tcp = await open_stream_server(host, port, SipFramer, callbacks)
 
     async def connect(self, address: Address) -> StreamConnection:
@@ -159,7 +162,7 @@ class SipTransport:
         if conn is not None and not conn.closed:
             return conn
         callbacks = Callbacks(self._on_frame, self._on_connect, self._on_close, None,
-                              self._tap)
+                              self._tcp_tap)
         conn = await open_stream_client(address[0], address[1], SipFramer, callbacks)
         self._connections[conn.remote] = conn
         return conn
@@ -240,10 +243,12 @@ class SipStack:
     peer)` receives the transaction user's events (requests, responses, timeouts)."""
 
     def __init__(self, on_event: Callable[[Event, SipPeer], Awaitable[None] | None], *,
-                 tap: Tap | None = None, timers: Timers | None = None,
+                 udp_tap: Tap | None = None, tcp_tap: Tap | None = None,
+                 timers: Timers | None = None,
                  supported: frozenset[str] = sip.DEFAULT_SUPPORTED) -> None:
         self._on_event = on_event
-        self.transport = SipTransport(self._on_message, tap=tap, supported=supported)
+        self.transport = SipTransport(self._on_message, udp_tap=udp_tap, tcp_tap=tcp_tap,
+                                      supported=supported)
         self.layers: dict[TransportName, SipTransactions] = {
             "UDP": SipTransactions(timers=timers, reliable=False),
             "TCP": SipTransactions(timers=timers, reliable=True),
