@@ -1,8 +1,10 @@
 """A simulated UE, sans-I/O: the EMM and ESM machines of TS 24.301 on the UE side.
 
 `Ue.handle(event, now) -> list[action]`. Events: `Attach` (register on a cell of the selected
-PLMN), `Detach`, `NasReceived` (a downlink NAS PDU from the eNB), `ConnectionReleased` (the
-NAS signalling connection was released), `TimerExpired` (T3410, T3411, T3421). Actions:
+PLMN), `Dial` (the user dials a number: an emergency number triggers the emergency attach when
+the UE is not registered for normal service), `Detach`, `NasReceived` (a downlink NAS PDU from
+the eNB), `ConnectionReleased` (the NAS signalling connection was released), `TimerExpired`
+(T3410, T3411, T3421). Actions:
 `SendNas` (the eNB decides Initial UE Message or Uplink NAS Transport), `ReleaseConnection`,
 `ProcedureDone`, and the timer/log actions of `corenet.core.actions`.
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +29,7 @@ from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
 from corenet.crypto import kdf
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
+from sim_ue.devices import DeviceProfile, default_profile
 from sim_ue.usim import AuthFailure, AuthSuccess, Usim
 
 # TS 24.301 §10.2 Table 10.2.2: UE-side timers (seconds).
@@ -41,6 +45,25 @@ MAX_T3421_EXPIRIES = 5
 CAUSE_UE_SECURITY_CAPABILITIES_MISMATCH = 23
 CAUSE_SECURITY_MODE_REJECTED = 24
 KSI_NONE = 7  # §9.9.3.21: no key is available
+
+# TS 24.301 §9.9.3.11 EPS attach type; TS 24.008 §10.5.6.17 request type (§9.9.4.14).
+ATTACH_EPS = 1
+ATTACH_EMERGENCY = 6
+REQUEST_INITIAL = 1
+REQUEST_EMERGENCY = 4
+
+# TS 22.101 §10.1.1: 112 and 911 are emergency numbers on every ME; the Japanese numbers (110
+# police, 118 coast guard, 119 fire and ambulance) are on the USIM's EF_ECC (TS 31.102 §4.2.21)
+# of a Japanese subscriber and in the network's Emergency Number List (TS 24.008 §10.5.3.13).
+DEFAULT_EMERGENCY_NUMBERS = ("112", "911", "110", "118", "119")
+# Caller-ID prefixes (184 withhold, 186 present): the seed report says such emergency calls
+# fail while roaming on devices that do not support them.
+CALLER_ID_PREFIXES = ("184", "186")
+# TS 24.301 §5.5.1.2.5: reject causes after which the UE deletes GUTI, last visited TAI, TAI
+# list and eKSI, and enters EMM-DEREGISTERED.LIMITED-SERVICE.
+_LIMITED_SERVICE_CAUSES = frozenset({11, 12, 13, 14, 15})
+# The display while the UE has no normal service (seed report: "no service", 圏外).
+NO_SERVICE = "no service"
 
 
 class EmmState(enum.Enum):
@@ -104,6 +127,14 @@ class Attach:
 
 
 @dataclass(frozen=True)
+class Dial:
+    """The user dials `number` while camped on `cell` (None: no cell found at all)."""
+
+    number: str
+    cell: CellInfo | None = None
+
+
+@dataclass(frozen=True)
 class Detach:
     """UE-initiated detach (TS 24.301 §5.5.2.2), with or without switch off."""
 
@@ -120,7 +151,7 @@ class ConnectionReleased:
     """The eNB released the RRC connection (S1 UE context released, TS 36.413 §8.3.3)."""
 
 
-UeEvent = Attach | Detach | NasReceived | ConnectionReleased | TimerExpired
+UeEvent = Attach | Dial | Detach | NasReceived | ConnectionReleased | TimerExpired
 
 # --------------------------------------------------------------------------------- actions
 
@@ -175,6 +206,13 @@ class UeResult:
     plmn: str | None = None
     enb: str | None = None
     emergency_numbers: list[dict[str, Any]] = field(default_factory=list)
+    # what the user sees and what the UE knows of its registration (seed report)
+    display: str = NO_SERVICE
+    emergency: bool = False
+    authenticated: bool = False
+    pdn: str | None = None
+    device: str | None = None
+    reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -196,6 +234,7 @@ class PdnConnection:
     apn_ambr: dict[str, int] | None
     qci: int | None
     state: EsmBearerState = EsmBearerState.ACTIVE
+    emergency: bool = False  # requested with request type "emergency" (§6.5.1.2)
 
 
 # --------------------------------------------------------------------------------- the UE
@@ -212,8 +251,11 @@ class Ue:
 
     def __init__(self, usim: Usim, *, eea: tuple[int, ...] = (2, 0), eia: tuple[int, ...] = (2,),
                  apn: str | None = None, pdn_type: int = PDN_TYPE_IPV4V6,
-                 imeisv: str | None = None) -> None:
+                 imeisv: str | None = None, device: DeviceProfile | None = None) -> None:
         self.usim = usim
+        self.device = device or default_profile()
+        # A device profile without a USIM: the card is there only to key this UE's timers.
+        self.usim_present = self.device.usim
         self.eea = tuple(eea)
         self.eia = tuple(eia)
         self.apn = apn
@@ -242,7 +284,19 @@ class Ue:
         self._t3421_expiries = 0
         self._last_detach: bytes | None = None
         self._pti = 0
-        self._attach_type = 1
+        self._attach_type = ATTACH_EPS
+        # TS 23.122 §3.1: forbidden tracking areas for roaming / for regional provision.
+        self.forbidden_tais_roaming: list[Tai] = []
+        self.forbidden_tais_regional: list[Tai] = []
+        # attached for emergency bearer services (TS 24.301 §5.5.1.2.4)
+        self.emergency = False
+        # EPS AKA ran and its KASME is in use (TS 33.401 §6.1) for the current registration
+        self.authenticated = False
+        self._aka_done = False
+        self.reason = ""
+        self._dialled: str | None = None
+        if not self.usim_present:
+            self.substate = EmmSubstate.NO_IMSI
 
     # ------------------------------------------------------------------ entry point
 
@@ -254,6 +308,8 @@ class Ue:
     def handle(self, event: UeEvent, now: float) -> list[UeAction]:
         if isinstance(event, Attach):
             return self._start_attach(event.cell, event.attach_type)
+        if isinstance(event, Dial):
+            return self._on_dial(event.number, event.cell)
         if isinstance(event, Detach):
             return self._start_detach(event.switch_off)
         if isinstance(event, NasReceived):
@@ -266,6 +322,19 @@ class Ue:
             handler = _TIMERS.get(event.name)
             return handler(self) if handler else []
         return []
+
+    @property
+    def display(self) -> str:
+        """The network name on the screen: the EMM Information name (TS 24.301 §5.4.5) or
+        the PLMN when registered for normal service; "no service" (圏外) otherwise — also
+        when attached for emergency bearer services only (seed report, emergency-only)."""
+        if self.state is not EmmState.REGISTERED or self.emergency:
+            return NO_SERVICE
+        return self.network_name or str(self.registered_plmn)
+
+    @property
+    def registered_normally(self) -> bool:
+        return self.state is EmmState.REGISTERED and not self.emergency
 
     def result(self, **extra: Any) -> UeResult:
         pdn = self.pdn
@@ -281,6 +350,9 @@ class Ue:
             enb=self.cell.enb if self.cell else None,
             emergency_numbers=[{"number": e.number, "categories": list(e.categories)}
                                for e in self.emergency_numbers],
+            display=self.display, emergency=self.emergency,
+            authenticated=self.authenticated and self.state is EmmState.REGISTERED,
+            pdn=pdn.apn if pdn else None, device=self.device.name, reason=self.reason,
         )
         for k, v in extra.items():
             setattr(res, k, v)
@@ -292,10 +364,17 @@ class Ue:
         """Attach procedure for EPS services: TS 24.301 §5.5.1.2.2 (initiation)."""
         if self.state in (EmmState.REGISTERED_INITIATED, EmmState.DEREGISTERED_INITIATED):
             return [LogEvent("emm.attach.ignored", {"imsi": self.key, "state": self.state.value})]
+        if attach_type != ATTACH_EMERGENCY and not self.usim_present:
+            # TS 24.301 §5.5.1.2.1: without a USIM only the emergency attach is possible.
+            self.reason = "no USIM: emergency attach only"
+            return [ProcedureDone("attach", False, None, self.reason)]
         self.cell = cell
         self.cause = None
+        self.reason = ""
         self.outcome = "attaching"
         self.pdn = None
+        self.emergency = False
+        self._aka_done = False
         self._attach_attempts = 0
         self.state = EmmState.REGISTERED_INITIATED
         self._attach_type = attach_type
@@ -304,12 +383,15 @@ class Ue:
     def _send_attach_request(self) -> list[UeAction]:
         assert self.cell is not None  # set by _start_attach, never from peer input
         self._pti = self._pti % 254 + 1  # §6.3.1 / §9.4: PTI 1..254 assigned by the UE
+        emergency = self._attach_type == ATTACH_EMERGENCY
         esm = nas.pdn_connectivity_request(
-            pti=self._pti, request_type=1, pdn_type=self.pdn_type,
-            # §6.5.1.2: an APN is only sent once ciphering is on (ESM information transfer).
-            esm_info_transfer=self.apn is not None)
+            pti=self._pti, request_type=REQUEST_EMERGENCY if emergency else REQUEST_INITIAL,
+            pdn_type=self.pdn_type,
+            # §6.5.1.2: an APN is only sent once ciphering is on (ESM information transfer);
+            # an emergency PDN connection carries none (the network's emergency APN applies).
+            esm_info_transfer=self.apn is not None and not emergency)
         ue_net_cap = nas.ue_network_capability(eea=self.eea, eia=self.eia)
-        identity: dict[str, Any] = {"guti": self.guti} if self.guti else {"imsi": self.usim.imsi}
+        identity = self._attach_identity()
         ksi = self.ctx.ksi if (self.ctx and self.guti) else KSI_NONE
         # §5.5.1.2.2: last visited registered TAI when the UE has one.
         last_tai = self.tai_list[0] if self.tai_list and self.guti else None
@@ -322,12 +404,23 @@ class Ue:
         if self.ecm is EcmState.IDLE:
             self._secure = False
         self.ecm = EcmState.CONNECTED
+        # TS 36.331 §5.3.3.3: an emergency attach opens the RRC connection as "emergency".
         return [
-            SendNas(pdu, rrc_cause="mo-Signalling"),
+            SendNas(pdu, rrc_cause="emergency" if emergency else "mo-Signalling"),
             StartTimer("T3410", self.key, T3410_S),
             LogEvent("emm.attach.requested", {"imsi": self.key, "plmn": str(self.cell.plmn),
-                                              "identity": "guti" if self.guti else "imsi"}),
+                                              "attach_type": self._attach_type,
+                                              "identity": next(iter(identity))}),
         ]
+
+    def _attach_identity(self) -> dict[str, Any]:
+        """§5.5.1.2.2: a valid GUTI, else the IMSI; for an emergency attach without a USIM
+        (or IMSI) the IMEI."""
+        if self.guti and self.usim_present:
+            return {"guti": self.guti}
+        if self.usim_present:
+            return {"imsi": self.usim.imsi}
+        return {"imei": self.imeisv[:14] + "0"}
 
     def _on_t3410(self) -> list[UeAction]:
         """§5.5.1.2.6 c): abort, release the connection locally, count the attempt."""
@@ -346,7 +439,8 @@ class Ue:
         self.substate = EmmSubstate.ATTEMPTING_TO_ATTACH
         self.outcome = "timeout"
         return out + [StartTimer("T3402", self.key, T3402_S),
-                      ProcedureDone("attach", False, None, "T3410 expired five times")]
+                      ProcedureDone("attach", False, None, "T3410 expired five times")
+                      ] + self._call_done(False, "emergency attach: no answer (T3410)")
 
     def _on_t3411(self) -> list[UeAction]:
         if self.state is not EmmState.REGISTERED_INITIATED or self.cell is None:
@@ -370,21 +464,30 @@ class Ue:
         self.emergency_numbers = list(f.get("emergency_number_list") or [])
         self.cause = f.get(nas.EMM_CAUSE)
         self.pdn = _pdn_from(container["fields"])
+        # §5.5.1.2.4: an accepted emergency attach leaves the UE attached for emergency
+        # bearer services only.
+        self.emergency = self._attach_type == ATTACH_EMERGENCY
+        self.pdn.emergency = self.emergency
+        self.authenticated = self._aka_done
         ebi = int(container["fields"].get(nas.EBI, 0))
         self.state = EmmState.REGISTERED
         self.substate = EmmSubstate.NORMAL_SERVICE
-        self.outcome = "attached"
+        self.outcome = "emergency-attached" if self.emergency else "attached"
         self._attach_attempts = 0
         self.registered_plmn = self.cell.plmn if self.cell else None
         accept = nas.activate_default_eps_bearer_context_accept(ebi=ebi)
         complete = nas.attach_complete(accept)
-        return [
+        out: list[UeAction] = [
             StopTimer("T3410", self.key),
             self._uplink(complete),
             LogEvent("emm.attach.accepted", {"imsi": self.key, "guti": self.result().guti,
-                                             "ipv4": self.pdn.ipv4, "apn": self.pdn.apn}),
+                                             "ipv4": self.pdn.ipv4, "apn": self.pdn.apn,
+                                             "emergency": self.emergency,
+                                             "authenticated": self.authenticated}),
             ProcedureDone("attach", True, self.cause),
         ]
+        return out + self._call_done(True, "emergency bearer established" if self.emergency
+                            else "over the normal registration")
 
     def _on_attach_reject(self, msg: Message) -> list[UeAction]:
         """§5.5.1.2.5: record the cause; the UE enters EMM-DEREGISTERED (limited service for
@@ -393,17 +496,37 @@ class Ue:
         self.cause = cause
         self.state = EmmState.DEREGISTERED
         self.outcome = "rejected"
+        self.reason = f"attach reject #{cause}"
         if cause in (3, 6, 7, 8):
             # §5.5.1.2.5: USIM invalid for EPS services; GUTI and keys deleted.
             self.substate = EmmSubstate.NO_IMSI
             self._forget_registration()
         else:
             self.substate = EmmSubstate.LIMITED_SERVICE
-        if cause == 11 and self.cell and self.cell.plmn not in self.forbidden_plmns:
-            self.forbidden_plmns.append(self.cell.plmn)
-        return [StopTimer("T3410", self.key),
-                LogEvent("emm.attach.rejected", {"imsi": self.key, "cause": cause}),
-                ProcedureDone("attach", False, cause, "attach reject")]
+        if cause in _LIMITED_SERVICE_CAUSES:
+            self._forget_registration()
+            self._forbid(cause)
+        out: list[UeAction] = [
+            StopTimer("T3410", self.key),
+            LogEvent("emm.attach.rejected", {"imsi": self.key, "cause": cause,
+                                             "attach_type": self._attach_type}),
+            ProcedureDone("attach", False, cause, "attach reject")]
+        return out + self._call_done(False, f"emergency attach rejected #{cause}")
+
+    def _forbid(self, cause: int) -> None:
+        """§5.5.1.2.5 and TS 23.122 §3.1: #11 and #14 forbid the PLMN, #12 the TA for regional
+        provision of service, #13 and #15 the TA for roaming. Limited service remains: emergency
+        calls on an acceptable cell (TS 36.304 §4.3)."""
+        if self.cell is None:
+            return
+        if cause in (11, 14):
+            target: list[Any] = self.forbidden_plmns
+            item: Any = self.cell.plmn
+        else:
+            target = self.forbidden_tais_regional if cause == 12 else self.forbidden_tais_roaming
+            item = self.cell.tai
+        if item not in target:
+            target.append(item)
 
     # ------------------------------------------------------------------ common procedures
 
@@ -427,6 +550,10 @@ class Ue:
         """§5.4.2.3: the USIM checks AUTN (TS 33.102 §6.3.3); RES, or a failure (§5.4.2.6)."""
         f = msg.fields
         ksi = int(f.get(nas.KSI, 0)) & 0x7
+        if not self.usim_present:
+            # §5.4.2.6 / TS 33.102 §6.3.3: no USIM to verify AUTN with.
+            return [self._uplink(nas.authentication_failure(20)),
+                    LogEvent("emm.authentication.no_usim", {"imsi": self.key})]
         answer = self.usim.authenticate(f["authentication_parameter_rand"],
                                         f["authentication_parameter_autn"])
         if isinstance(answer, AuthFailure):
@@ -447,9 +574,11 @@ class Ue:
         self.state = EmmState.DEREGISTERED
         self.substate = EmmSubstate.NO_IMSI
         self.outcome = "authentication-rejected"
-        return [StopTimer("T3410", self.key), StopTimer("T3421", self.key),
-                LogEvent("emm.authentication.rejected", {"imsi": self.key}),
-                ProcedureDone("attach", False, None, "authentication reject")]
+        out: list[UeAction] = [
+            StopTimer("T3410", self.key), StopTimer("T3421", self.key),
+            LogEvent("emm.authentication.rejected", {"imsi": self.key}),
+            ProcedureDone("attach", False, None, "authentication reject")]
+        return out + self._call_done(False, "authentication reject")
 
     def _on_security_mode_command(self, msg: Message, raw: bytes) -> list[UeAction]:
         """§5.4.3.3: check the replayed capabilities, take the new context into use, verify
@@ -462,22 +591,33 @@ class Ue:
         sent = nas.ue_security_capability(eea=self.eea, eia=self.eia)
         if replayed[:2] != sent[:2]:
             return self._smc_reject(CAUSE_UE_SECURITY_CAPABILITIES_MISMATCH, "replayed caps")
-        if eea not in self.eea or eia not in self.eia or eia == 0:
-            # §5.4.3.5: EIA0 only for unauthenticated emergency bearer services.
+        null_ok = self._emergency_context()
+        if eia == 0 and not null_ok:
+            # §5.4.3.3: EIA0 is accepted only by a UE that has, or is establishing, a PDN
+            # connection for emergency bearer services (TS 33.401 §5.1.4.1); else §5.4.3.5.
+            return self._smc_reject(CAUSE_SECURITY_MODE_REJECTED, "EIA0 outside emergency")
+        if (eia != 0 and eia not in self.eia) or (eea not in self.eea and eea != 0):
             return self._smc_reject(CAUSE_SECURITY_MODE_REJECTED, f"EEA{eea}/EIA{eia}")
+        from_aka = self._new_kasme is not None and self._new_kasme[0] == ksi
         if self._new_kasme is not None and self._new_kasme[0] == ksi:
             kasme = self._new_kasme[1]
         elif self.ctx is not None and self.ctx.ksi == ksi:
             kasme = self.ctx.kasme
+        elif eia == 0:
+            # §5.4.3.2/§5.4.3.3: no shared context for an unauthenticated emergency UE: the
+            # null algorithms run over a locally generated KASME, never used as a key.
+            kasme = bytes(32)
         else:
             return self._smc_reject(CAUSE_SECURITY_MODE_REJECTED, f"unknown KSI {ksi}")
         ctx = NasSecurityContext.from_kasme(ksi, kasme, eia=eia, eea=eea)
         _, _, mac_ok = nas.unprotect(raw, ctx, DOWNLINK)
-        if not mac_ok:
-            # §4.4.4.2: a message failing the integrity check is discarded.
+        if not mac_ok and eia != 0:
+            # §4.4.4.2: a message failing the integrity check is discarded (with EIA0 the
+            # MAC is not checked: TS 33.401 §5.1.4.1, null integrity).
             return [LogEvent("emm.security_mode.mac_failed", {"imsi": self.key})]
         self.ctx = ctx
         self._new_kasme = None
+        self._aka_done = from_aka and eia != 0
         self._secure = True
         imeisv = self.imeisv if f.get("imeisv_request") == 1 else None
         plain = nas.security_mode_complete(imeisv=imeisv)
@@ -485,6 +625,12 @@ class Ue:
         pdu = nas.protect(plain, ctx, UPLINK, nas.SHT_INTEGRITY_CIPHERED_NEW_CONTEXT)
         return [SendNas(pdu), LogEvent("emm.security_mode.completed",
                                        {"imsi": self.key, "eea": eea, "eia": eia})]
+
+    def _emergency_context(self) -> bool:
+        """Attached for emergency bearer services, or attaching for them (§5.4.3.3)."""
+        attaching = (self.state is EmmState.REGISTERED_INITIATED
+                     and self._attach_type == ATTACH_EMERGENCY)
+        return attaching or (self.state is EmmState.REGISTERED and self.emergency)
 
     def _smc_reject(self, cause: int, why: str) -> list[UeAction]:
         return [self._uplink(nas.security_mode_reject(cause)),
@@ -507,6 +653,70 @@ class Ue:
         """§6.6.1.2.3: answer with the APN (now that ciphering protects it)."""
         pti = int(msg.fields.get(nas.PTI, self._pti))
         return [self._uplink(nas.esm_information_response(pti=pti, apn=self.apn))]
+
+    # ------------------------------------------------------------------ dialling
+
+    def is_emergency_number(self, digits: str) -> bool:
+        """TS 22.101 §10.1.1 (112, 911 and the USIM's numbers) plus the network's Emergency
+        Number List of the last Attach Accept (TS 24.301 §5.5.1.2.4, TS 24.008 §10.5.3.13)."""
+        known = {e.number for e in self.emergency_numbers} | set(DEFAULT_EMERGENCY_NUMBERS)
+        return digits in known
+
+    def _on_dial(self, number: str, cell: CellInfo | None) -> list[UeAction]:
+        """The user dials. An emergency number with no normal registration starts the
+        emergency attach (TS 24.301 §5.5.1.2.2, EPS attach type "EPS emergency attach";
+        TS 23.401 §4.3.12); with a normal registration the call uses it (TS 23.167 §6.2)."""
+        digits = re.sub(r"[\s-]", "", number)
+        prefixed = digits[:3] in CALLER_ID_PREFIXES and len(digits) > 3
+        core = digits[3:] if prefixed else digits
+        self._dialled = None
+        if not self.is_emergency_number(core):
+            return self._refuse_call(f"{number} is not an emergency number")
+        roaming = self._roaming_on(cell or self.cell)
+        if prefixed and roaming and (self.state is not EmmState.REGISTERED or self.emergency
+                                     or not self.device.prefixed_emergency_calls_roaming):
+            # seed report: 184/186-prefixed emergency calls cannot connect while roaming
+            return self._refuse_call(f"{digits[:3]}-prefixed emergency calls cannot connect "
+                                     "while roaming")
+        if self.state is EmmState.REGISTERED:
+            if self.emergency:
+                return self._call_now(core, "emergency bearer in place")
+            if roaming and not self.device.emergency_calls_in_full_roaming:
+                return self._refuse_call(self.device.full_roaming_call_reason())
+            return self._call_now(core, "over the normal registration")
+        if self.state is not EmmState.DEREGISTERED:
+            return self._refuse_call(f"busy: {self.state.value}")
+        if cell is None:
+            return self._refuse_call("no cell to camp on")
+        if roaming and not self.device.emergency_only_roaming:
+            return self._refuse_call(self.device.emergency_only_reason())
+        self._dialled = core
+        return [LogEvent("emm.emergency.dialled", {"imsi": self.key, "number": core,
+                                                   "substate": self.substate.value})
+                ] + self._start_attach(cell, ATTACH_EMERGENCY)
+
+    def _roaming_on(self, cell: CellInfo | None) -> bool:
+        """Camped on a PLMN other than the one of the IMSI (TS 23.122 §1.2 VPLMN)."""
+        return cell is not None and not self.usim.imsi.startswith(str(cell.plmn))
+
+    def _call_now(self, number: str, how: str) -> list[UeAction]:
+        self.reason = ""
+        return [LogEvent("call.emergency", {"imsi": self.key, "number": number, "how": how}),
+                ProcedureDone("call", True, None, how)]
+
+    def _refuse_call(self, why: str) -> list[UeAction]:
+        self.reason = why
+        return [LogEvent("call.emergency.impossible", {"imsi": self.key, "reason": why}),
+                ProcedureDone("call", False, None, why)]
+
+    def _call_done(self, ok: bool, how: str) -> list[UeAction]:
+        """The call the user dialled, once the emergency attach it triggered has ended."""
+        if self._dialled is None:
+            return []
+        number, self._dialled = self._dialled, None
+        if ok:
+            return self._call_now(number, how)
+        return self._refuse_call(how)
 
     # ------------------------------------------------------------------ detach (§5.5.2)
 
@@ -564,11 +774,17 @@ class Ue:
         return out
 
     def _deregistered(self, outcome: str) -> None:
+        if self.emergency or (self.ctx is not None and self.ctx.eia == 0):
+            # §5.5.2.2.2 / §4.4.2.1: an emergency registration's GUTI and a null-algorithm
+            # context are not kept after detach.
+            self._forget_registration()
         self.state = EmmState.DEREGISTERED
         self.substate = EmmSubstate.PLMN_SEARCH
         self.outcome = outcome
         self.pdn = None
         self.registered_plmn = None
+        self.emergency = False
+        self.authenticated = False
 
     def _forget_registration(self) -> None:
         self.guti = None
