@@ -1,0 +1,263 @@
+"""SIP codec (RFC 3261), SDP (RFC 4566/3264), PIDF-LO (RFC 4119/5491)."""
+
+from __future__ import annotations
+
+import pytest
+
+from corenet.codecs import pidf_lo, sdp, sip
+from corenet.codecs.sip import BodyPart, Header, NameAddr, SipRequest, SipResponse
+from corenet.core.errors import DecodeError
+
+CRLF = "\r\n"
+
+
+def _msg(*lines: str, body: str = "") -> bytes:
+    return (CRLF.join(lines) + CRLF + CRLF + body).encode()
+
+
+BASE = [
+    "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds;rport",
+    "Max-Forwards: 70",
+    "To: <urn:service:sos.fire>",
+    'From: "Caller" <sip:+819012345678@ims.mnc010.mcc440.3gppnetwork.org>;tag=1928301774',
+    "Call-ID: a84b4c76e66710@192.0.2.1",
+    "CSeq: 314159 INVITE",
+]
+
+
+def invite(*extra: str, body: str = "", start: str = "INVITE urn:service:sos.fire SIP/2.0",
+           base: list[str] | None = None) -> bytes:
+    return _msg(start, *(BASE if base is None else base), *extra, body=body)
+
+
+def test_compact_headers_folding_and_lists() -> None:
+    raw = _msg(
+        "INVITE sip:psap@rescuer.example SIP/2.0",
+        "v: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKa;rport, SIP/2.0/TCP [2001:db8::1]:5070"
+        ";branch=z9hG4bKb;received=10.0.0.9",
+        "Max-Forwards: 69",
+        "t: <sip:psap@rescuer.example>",
+        "f: <tel:+819012345678>;tag=abc",
+        "i: call-1@ue",
+        "CSeq: 2 INVITE",
+        "m: <sip:ue@192.0.2.1:5060>;expires=60",
+        "Subject: a long",
+        "\tsubject",
+        "k: path, gruu",
+        "l: 0",
+    )
+    msg = sip.decode(raw)
+    assert isinstance(msg, SipRequest)
+    assert msg.method == "INVITE" and msg.uri == "sip:psap@rescuer.example"
+    vias = msg.vias
+    assert [v.transport for v in vias] == ["UDP", "TCP"]
+    assert vias[0].branch == "z9hG4bKa" and vias[0].rport is None
+    assert vias[1].host == "[2001:db8::1]" and vias[1].port == 5070
+    assert vias[1].received == "10.0.0.9"
+    assert msg.from_.uri.scheme == "tel" and msg.from_.uri.user == "+819012345678"
+    assert msg.from_.tag == "abc" and msg.to.tag is None
+    assert msg.call_id == "call-1@ue" and msg.cseq == sip.CSeq(2, "INVITE")
+    assert msg.header("subject") == "a long subject"
+    assert msg.headers_all("Supported") == ["path", "gruu"]
+    assert msg.contacts[0].param("expires") == "60"
+    assert msg.max_forwards == 69
+    # canonical re-serialization keeps the compact names, one value per line
+    again = sip.decode(sip.encode(msg))
+    assert isinstance(again, SipRequest)
+    assert again.headers == msg.headers and again.uri == msg.uri
+
+
+def test_built_request_round_trips_byte_exact() -> None:
+    body = sdp.encode(sdp.audio_offer("192.0.2.1", 4000, session_id=7))
+    req = sip.make_request(
+        "INVITE", "urn:service:sos.police",
+        from_=NameAddr(sip.parse_uri("sip:ue@ims.example"), params=(("tag", "t1"),)),
+        to="<urn:service:sos.police>", call_id="c1@ue", cseq=1,
+        via="SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1",
+        contact="<sip:ue@192.0.2.1:5060>",
+        headers=[("P-Preferred-Service", "urn:urn-7:3gpp-service.ims.icsi.mmtel"),
+                 ("Geolocation", "<cid:loc@ue>"), ("Geolocation-Routing", "yes")],
+        body=body, content_type="application/sdp")
+    data = sip.encode(req)
+    back = sip.decode(data)
+    assert isinstance(back, SipRequest)
+    assert sip.encode(back) == data
+    assert back.request_uri.is_emergency and back.request_uri.service == "sos.police"
+    assert back.header("Geolocation-Routing") == "yes"
+    offer = sdp.decode(back.body_parts()[0].body)
+    audio = offer.audio()
+    assert audio is not None and audio.port == 4000
+    assert audio.rtpmap == {"0": "PCMU/8000", "8": "PCMA/8000", "101": "telephone-event/8000"}
+
+
+def test_response_for_copies_headers_and_adds_tag() -> None:
+    req = sip.decode(invite())
+    assert isinstance(req, SipRequest)
+    resp = sip.response_for(req, 180, to_tag="xyz")
+    assert resp.status == 180 and resp.reason == "Ringing"
+    assert resp.headers_all("Via") == req.headers_all("Via")
+    assert resp.to.tag == "xyz" and resp.from_.tag == "1928301774"
+    assert resp.cseq == req.cseq and resp.call_id == req.call_id
+    trying = sip.response_for(req, 100)
+    assert trying.to.tag is None  # §8.2.6.1: no tag needed on 100
+    data = sip.encode(resp)
+    back = sip.decode(data)
+    assert isinstance(back, SipResponse) and back.status == 180 and sip.encode(back) == data
+
+
+def test_uris() -> None:
+    u = sip.parse_uri("sips:alice:pw@Example.COM:5061;transport=tcp;lr?subject=x")
+    assert (u.scheme, u.user, u.password, u.host, u.port) == ("sips", "alice", "pw",
+                                                              "Example.COM", 5061)
+    assert u.param("transport") == "tcp" and u.param("lr") is None and u.headers == "subject=x"
+    assert str(u) == "sips:alice:pw@Example.COM:5061;transport=tcp;lr?subject=x"
+    t = sip.parse_uri("tel:110;phone-context=+81")
+    assert t.scheme == "tel" and t.user == "110" and t.param("phone-context") == "+81"
+    n = sip.parse_uri("urn:service:sos.ambulance")
+    assert n.is_emergency and n.service == "sos.ambulance" and str(n) == "urn:service:sos.ambulance"
+    assert not sip.parse_uri("urn:service:counseling").is_emergency
+    user_params = sip.parse_uri("sip:+81312345678;npdi@ims.example;user=phone")
+    assert user_params.user == "+81312345678;npdi" and user_params.param("user") == "phone"
+
+
+def test_ims_headers() -> None:
+    raw = invite(
+        "P-Asserted-Identity: <sip:+819012345678@ims.example>, <tel:+819012345678>",
+        "P-Access-Network-Info: 3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=44020000100001",
+        "Accept-Contact: *;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel\"",
+        "Route: <sip:pcscf.rescuer.example;lr>, <sip:ecscf.rescuer.example;lr>",
+        "Record-Route: <sip:pcscf.rescuer.example;lr>",
+        'Authorization: Digest username="a", realm="b", nonce="c,d", uri="sip:x", response="e"',
+    )
+    msg = sip.decode(raw)
+    pai = [sip.parse_name_addr(v) for v in msg.headers_all("P-Asserted-Identity")]
+    assert [p.uri.scheme for p in pai] == ["sip", "tel"]
+    assert msg.header("P-Access-Network-Info") == (
+        "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=44020000100001")
+    assert [sip.parse_name_addr(r).uri.host for r in msg.headers_all("Route")] == [
+        "pcscf.rescuer.example", "ecscf.rescuer.example"]
+    # never split on commas (§7.3.1 exception)
+    assert len(msg.headers_all("Authorization")) == 1
+    assert 'nonce="c,d"' in (msg.header("Authorization") or "")
+
+
+def test_multipart_sdp_and_pidf_lo() -> None:
+    offer = sdp.encode(sdp.audio_offer("192.0.2.1", 4000))
+    loc = pidf_lo.LocationObject("pres:ue@ims.example", 35.681236, 139.767125, 150.0,
+                                 civic={"country": "JP", "A1": "Tokyo"}, method="Cell",
+                                 device_id="urn:gsma:imei:35209900-176148-1")
+    body = sip.build_multipart([BodyPart("application/sdp", offer),
+                                BodyPart("application/pidf+xml", pidf_lo.encode(loc),
+                                         (Header("Content-ID", "<loc@ue>"),))], "bnd42")
+    raw = invite("Geolocation: <cid:loc@ue>",
+                 'Content-Type: multipart/mixed;boundary="bnd42"',
+                 f"Content-Length: {len(body)}", body=body.decode())
+    msg = sip.decode(raw)
+    parts = msg.body_parts()
+    assert [p.content_type for p in parts] == ["application/sdp", "application/pidf+xml"]
+    assert parts[0].body == offer
+    assert parts[1].header("Content-ID") == "<loc@ue>"
+    got = pidf_lo.decode(parts[1].body)
+    assert got.latitude == pytest.approx(35.681236) and got.radius_m == 150.0
+    assert got.civic == {"country": "JP", "A1": "Tokyo"} and got.method == "Cell"
+    assert got.device_id == "urn:gsma:imei:35209900-176148-1"
+    view = sip.to_message(msg).to_json()
+    assert view["message"] == "INVITE" and view["code"] == "INVITE"
+    assert view["fields"]["body"][0]["sdp"]["media"][0]["port"] == 4000
+    assert view["fields"]["body"][1]["pidf_lo"]["civic"]["A1"] == "Tokyo"
+
+
+def test_pidf_lo_point_and_dtd_refused() -> None:
+    loc = pidf_lo.LocationObject("sip:ue@x", 35.0, 139.0)
+    assert b"<gml:Point" in pidf_lo.encode(loc)
+    assert pidf_lo.decode(pidf_lo.encode(loc)).radius_m is None
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]>'
+            b'<presence xmlns="urn:ietf:params:xml:ns:pidf">&lol;</presence>')
+    with pytest.raises(DecodeError) as exc:
+        pidf_lo.decode(bomb)
+    assert exc.value.cause == 400 and "DTD" in exc.value.detail
+    with pytest.raises(DecodeError):
+        pidf_lo.decode(b"<presence")
+
+
+def test_sdp_answer_picks_common_codec() -> None:
+    offer = sdp.audio_offer("192.0.2.1", 4000, payload_types=(8, 0))
+    answer = sdp.audio_answer(offer, "198.51.100.7", 5000, accept=("PCMU/8000",))
+    audio = answer.audio()
+    assert audio is not None and audio.formats == ["0", "101"] and audio.port == 5000
+    assert audio.direction == "sendrecv"
+    assert answer.connection is not None and answer.connection.address == "198.51.100.7"
+    refused = sdp.audio_answer(offer, "198.51.100.7", 5000, accept=("G722/8000",))
+    assert refused.media[0].port == 0  # RFC 3264 §6: stream rejected
+    assert sdp.decode(sdp.encode(answer)).to_dict() == answer.to_dict()
+    with pytest.raises(DecodeError) as exc:
+        sdp.decode(b"v=0\r\ns=-\r\n")
+    assert exc.value.cause == 400
+
+
+def test_response_parse() -> None:
+    raw = _msg("SIP/2.0 486 Busy Here", *BASE[:1], *BASE[2:])
+    msg = sip.decode(raw)
+    assert isinstance(msg, SipResponse) and msg.status == 486 and msg.reason == "Busy Here"
+    view = sip.to_message(msg).to_json()
+    assert view["message"] == "response" and view["code"] == 486
+
+
+def test_udp_body_truncated_to_content_length() -> None:
+    msg = sip.decode(invite("Content-Type: text/plain", "Content-Length: 3", body="abcdef"))
+    assert msg.body == b"abc"  # §18.3: octets past Content-Length are discarded
+
+
+@pytest.mark.parametrize(("raw", "status"), [
+    (invite(start="INVITE urn:service:sos.fire SIP/3.0"), 505),
+    (invite(start="INVITE http://example.com/ SIP/2.0"), 416),
+    (invite(start="INVITE sip:" + "a" * 5000 + "@x SIP/2.0"), 414),
+    (invite("Require: 100rel, foo"), 420),
+    (invite(start="INVITE sip:x SIP/2.0 extra"), 400),
+    (invite(base=BASE[:-1]), 400),  # no CSeq
+    (invite(base=[b for b in BASE if not b.startswith("Max")]), 400),
+    (invite("Content-Length: 10", body="abc"), 400),
+    (invite("Content-Length: 999999"), 413),
+    (invite(body="x" * 70000), 413),
+    (_msg("INVITE sip:x SIP/2.0", *BASE, *[f"X-H{i}: {i}" for i in range(130)]), 400),
+    (invite("X-Long: " + "a" * 9000), 400),
+    (invite("Bad Header Line"), 400),
+    (invite(start="INVITE sip:x SIP/2.0", base=[*BASE[:-1], "CSeq: 1 BYE"]), 400),
+    (invite("Content-Type: multipart/mixed", body="--x\r\n\r\n--x--"), 400),
+    (b"INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n", 400),  # no blank line
+    (b"\xff\xfe\r\n\r\n", 400),
+])
+def test_errors_carry_status(raw: bytes, status: int) -> None:
+    with pytest.raises(DecodeError) as exc:
+        sip.decode(raw)
+    assert exc.value.protocol == "sip" and exc.value.cause == status
+
+
+def test_error_response_from_partial() -> None:
+    with pytest.raises(DecodeError) as exc:
+        sip.decode(invite("Require: foo"))
+    err = exc.value
+    assert err.extra["call_id"] == "a84b4c76e66710@192.0.2.1"
+    assert err.extra["cseq"] == "314159 INVITE"
+    resp = sip.error_response(err)
+    assert resp is not None and resp.status == 420 and resp.reason == "Bad Extension"
+    assert resp.header("Unsupported") == "foo"
+    assert resp.headers_all("Via") == [BASE[0].partition(": ")[2]]
+    assert resp.to.tag is not None
+    with pytest.raises(DecodeError) as exc:
+        sip.decode(invite(start="INVITE sip:x SIP/9.0"))
+    resp = sip.error_response(exc.value)
+    assert resp is not None and resp.status == 505
+    # no Call-ID: nothing can be answered (§8.2.6 needs it)
+    with pytest.raises(DecodeError) as exc:
+        sip.decode(invite(start="INVITE sip:x SIP/9.0", base=BASE[:4] + BASE[5:]))
+    assert sip.error_response(exc.value) is None
+
+
+def test_header_helpers() -> None:
+    req = sip.decode(invite())
+    req.set_header("Max-Forwards", "10")
+    assert req.max_forwards == 10
+    req.remove_header("max-forwards")
+    assert req.header("Max-Forwards") is None
+    assert sip.canonical_name("i") == "Call-ID" and sip.canonical_name("CALL-id") == "Call-ID"
