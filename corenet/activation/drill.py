@@ -1,0 +1,386 @@
+"""Activation drills (発動訓練): a whole scenario on an accelerated clock.
+
+event -> decision -> steps ①-③ -> request over the bus -> rescuers' check and answer (⑦-⑧) ->
+configuration (⑨-⑩) -> service -> gradual release with ACB (⑪, full roaming only) -> termination.
+
+Scenario time is simulated: each step takes the minutes the scenario gives it, so a day of
+operations runs in about a second; the request and acknowledgements are real MQTT messages, on the
+embedded broker unless an external one is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from corenet.activation import acb
+from corenet.activation.decision import (
+    NO_RULE,
+    DamageAssessment,
+    Decision,
+    DisasterEvent,
+    decide_activation,
+    evaluate,
+)
+from corenet.activation.flow import ActivationFlow, Mode, Overrun, Step, minutes_to_activate
+from corenet.activation.records import Records, report_markdown
+from corenet.activation.request import (
+    Ack,
+    ActivationRequest,
+    Area,
+    Contact,
+    OwnNetwork,
+)
+from corenet.activation.rescuer import RecordingConfigurator, Rescuer, RescuerConfigurator
+from corenet.bus import topics
+from corenet.bus.broker import EmbeddedBroker
+from corenet.bus.client import BusClient, BusConfig
+from corenet.bus.topics import Kind
+from corenet.core.errors import ConfigError
+from corenet.core.plmn import Plmn
+
+# Minutes each step takes when a scenario does not say (within the report's budgets).
+DEFAULT_MINUTES: dict[int, float] = {
+    1: 40, 2: 15, 3: 20, 4: 10, 5: 15, 6: 10, 7: 15, 8: 10, 9: 25, 10: 80, 11: 0,
+}
+
+
+@dataclass(frozen=True)
+class RescuerSpec:
+    plmn: Plmn
+    tacs: frozenset[int]
+    spare_capacity_ues: int = 100_000
+    supports_emergency_only: bool = True
+    impaired: bool = False
+
+
+@dataclass(frozen=True)
+class ReleaseStage:
+    """One stage of step ⑪: from `minutes` after service start, ac-BarringFactor `factor`
+    (None = barring lifted) with ac-BarringTime `time_s` (TS 36.331 §6.3.1)."""
+
+    minutes: float
+    factor: float | None
+    time_s: int = 64
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    start: dt.datetime
+    affected: Plmn
+    rescuers: tuple[RescuerSpec, ...]
+    events: tuple[DisasterEvent, ...]
+    damage: DamageAssessment
+    mode: Mode
+    area: Area
+    contacts: tuple[Contact, ...]
+    reason: str
+    minutes: dict[int, float]
+    release: tuple[ReleaseStage, ...]
+    service_minutes: float
+    expected_roamers: int = 0
+    passwords: dict[str, str] = field(default_factory=dict)
+
+
+def _require(data: dict[str, Any], key: str, where: str) -> Any:
+    if key not in data:
+        raise ConfigError(f"{where}: missing field {key!r}")
+    return data[key]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario YAML file; ConfigError names the file and the field."""
+    where = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: a scenario is a mapping")
+    try:
+        return _scenario(data, where)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _scenario(d: dict[str, Any], where: str) -> Scenario:
+    start = _require(d, "start", where)
+    start_dt = start if isinstance(start, dt.datetime) else dt.datetime.fromisoformat(str(start))
+    if start_dt.tzinfo is None:
+        start_dt = start_dt.replace(tzinfo=dt.timezone(dt.timedelta(hours=9)))  # JST
+    area = _require(d, "area", where)
+    minutes = dict(DEFAULT_MINUTES)
+    minutes.update({int(k): float(v) for k, v in (d.get("minutes") or {}).items()})
+    return Scenario(
+        name=str(_require(d, "name", where)),
+        start=start_dt,
+        affected=Plmn.parse(str(_require(d, "affected", where))),
+        rescuers=tuple(
+            RescuerSpec(
+                Plmn.parse(str(r["plmn"])), frozenset(int(t) for t in r["tacs"]),
+                int(r.get("spare_capacity_ues", 100_000)),
+                bool(r.get("supports_emergency_only", True)), bool(r.get("impaired", False)),
+            )
+            for r in _require(d, "rescuers", where)
+        ),
+        events=tuple(DisasterEvent.from_json(e) for e in _require(d, "events", where)),
+        damage=DamageAssessment(**(d.get("damage") or {})),
+        mode=Mode(d.get("mode", "full")),
+        area=Area(tuple(str(p).zfill(2) for p in area["prefectures"]),
+                  tuple(int(t) for t in area["tacs"])),
+        contacts=tuple(Contact(str(c["name"]), str(c["phone"]), str(c.get("role", "")))
+                       for c in d.get("contacts") or [{"name": "NOC", "phone": "+81 3 0000 0000"}]),
+        reason=str(d.get("reason", "disaster")),
+        minutes=minutes,
+        release=tuple(ReleaseStage(float(r["minutes"]),
+                                   None if r.get("factor") is None else float(r["factor"]),
+                                   int(r.get("time_s", 64)))
+                      for r in d.get("release") or []),
+        service_minutes=float(d.get("service_minutes", 720)),
+        expected_roamers=int(d.get("expected_roamers", 0)),
+        passwords={str(k): str(v) for k, v in (d.get("passwords") or {}).items()},
+    )
+
+
+@dataclass
+class DrillResult:
+    scenario: str
+    activated: bool
+    decision: Decision
+    mode: Mode | None
+    flow: ActivationFlow | None
+    acks: list[Ack]
+    changes: list[str]
+    release: list[dict[str, Any]]
+    alarms: list[Overrun]
+    ues_served: int = 0
+
+    def report(self, sc: Scenario) -> dict[str, Any]:
+        flow = self.flow
+        minutes_to_service = None
+        if flow is not None and flow.service_started is not None:
+            minutes_to_service = (flow.service_started - flow.started).total_seconds() / 60
+        return {
+            "scenario": self.scenario,
+            "activated": self.activated,
+            "decision_rule": self.decision.rule.value if self.decision.rule else None,
+            "decision_action": self.decision.action.value,
+            "decision_reason": self.decision.reason,
+            "mode": self.mode.value if self.mode else None,
+            "affected": str(sc.affected),
+            "rescuers": [str(a.rescuer) for a in self.acks if a.accepted],
+            "area": {"prefectures": list(sc.area.prefectures), "tacs": list(sc.area.tacs)},
+            "started": sc.start.isoformat(),
+            "ended": flow.ended.isoformat() if flow and flow.ended else None,
+            "end_reason": flow.end_reason if flow else "",
+            "minutes_to_service": minutes_to_service,
+            "steps": flow.steps_json() if flow else [],
+            "acks": [a.to_json() for a in self.acks],
+            "changes": self.changes,
+            "release": self.release,
+            "alarms": [
+                {"steps": [int(s) for s in a.steps], "max_minutes": a.max_minutes,
+                 "deadline": a.deadline.isoformat(), "at": a.at.isoformat()}
+                for a in self.alarms
+            ],
+            "ues_served": self.ues_served,
+        }
+
+
+class _Clock:
+    """The accelerated clock: scenario time advances by the minutes each step takes."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def advance(self, minutes: float) -> dt.datetime:
+        self.now += dt.timedelta(minutes=minutes)
+        return self.now
+
+
+async def run_drill(
+    sc: Scenario,
+    bus: BusConfig | None = None,
+    *,
+    configurator: RescuerConfigurator | None = None,
+    ack_timeout_s: float = 10.0,
+) -> DrillResult:
+    """Run one scenario; with `bus` None an embedded broker is started for it."""
+    if bus is not None:
+        return await _run(sc, bus, configurator or RecordingConfigurator(), ack_timeout_s)
+    users = {str(p): secrets.token_hex(8) for p in [sc.affected, *(r.plmn for r in sc.rescuers)]}
+    async with EmbeddedBroker(users) as broker:
+        return await _run(sc, broker.config, configurator or RecordingConfigurator(),
+                          ack_timeout_s, users)
+
+
+def _decide(events: tuple[DisasterEvent, ...]) -> tuple[Decision, bool]:
+    """The last criterion that fired, and whether contacts could be prepared in advance."""
+    if not events:
+        return NO_RULE, False
+    decision = evaluate(events[0])
+    prepared = decision.prepare_contacts
+    for ev in events[1:]:
+        nxt = evaluate(ev)
+        prepared = prepared or nxt.prepare_contacts
+        if nxt.rule is not None:
+            decision = nxt
+    return decision, prepared
+
+
+async def _run(
+    sc: Scenario, bus: BusConfig, configurator: RescuerConfigurator, ack_timeout_s: float,
+    users: dict[str, str] | None = None,
+) -> DrillResult:
+    decision, prepared = _decide(sc.events)
+    result = DrillResult(sc.name, False, decision, None, None, [], [], [], [])
+    if not decision.consult:
+        return result
+    clock = _Clock(sc.start)
+    flow = ActivationFlow(ActivationRequest.new_id(), sc.mode, sc.start, contacts_prepared=prepared)
+    result.flow = flow
+    for step in (Step.DETECT, Step.NORMAL_RECOVERY):
+        result.alarms += flow.complete(clock.advance(sc.minutes[step]))
+    # Step ③: the recovery plan against the time roaming takes from here (発動要否判断).
+    activate = decide_activation(decision, sc.damage, minutes_to_activate(Step.DECIDE))
+    if not activate:
+        result.alarms += flow.decline(clock.advance(sc.minutes[Step.DECIDE]),
+                                      "recovery is faster than activating roaming")
+        return result
+    result.alarms += flow.complete(clock.advance(sc.minutes[Step.DECIDE]))
+    request = ActivationRequest(
+        flow.request_id, sc.affected, tuple(r.plmn for r in sc.rescuers), sc.mode, sc.area,
+        clock.now, sc.contacts, sc.reason,
+    )
+    result.alarms += flow.complete(clock.advance(sc.minutes[Step.DRAFT_REQUEST]))
+    acks, changes = await _exchange(sc, bus, request, configurator, clock, ack_timeout_s,
+                                    users or {})
+    result.acks = acks
+    for step in (Step.SEND_REQUEST, Step.CONTACTS):
+        if flow.step is step:
+            result.alarms += flow.complete(clock.advance(sc.minutes[step]))
+    result.alarms += flow.complete(clock.advance(sc.minutes[Step.RECEIVE_REQUEST]))
+    if not any(a.accepted for a in acks):
+        result.alarms += flow.decline(clock.advance(sc.minutes[Step.OWN_NETWORK_CHECK]),
+                                      "every rescuer refused")
+        return result
+    result.activated, result.mode = True, sc.mode
+    result.changes = changes
+    for step in (Step.OWN_NETWORK_CHECK, Step.PREPARE, Step.CONFIGURE):
+        result.alarms += flow.complete(clock.advance(sc.minutes[step]))
+    if flow.step is Step.RELEASE:
+        result.release = _release(sc, clock)
+        result.alarms += flow.complete(clock.advance(max((r.minutes for r in sc.release),
+                                                         default=sc.minutes[Step.RELEASE])))
+    served_until = (flow.service_started or clock.now) + dt.timedelta(minutes=sc.service_minutes)
+    clock.now = max(clock.now, served_until)
+    result.alarms += flow.terminate(clock.now, "service ended; UEs return to their home network")
+    return result
+
+
+def _release(sc: Scenario, clock: _Clock) -> list[dict[str, Any]]:
+    """Step ⑪: the SIB2 each stage broadcasts, encoded with RRCLTE (ACB per PLMN, index 1 = the
+    affected operator's PLMN in the rescuer's SIB1 list)."""
+    out = []
+    for stage in sc.release:
+        per_plmn = {}
+        if stage.factor is not None:
+            cfg = acb.BarringConfig(stage.factor, stage.time_s)
+            per_plmn[1] = acb.BarringInfo(False, cfg, cfg)
+        sib2 = acb.sib2_with_barring(None, per_plmn=per_plmn)
+        out.append({
+            "at": (clock.now + dt.timedelta(minutes=stage.minutes)).isoformat(),
+            "factor": stage.factor, "time_s": stage.time_s, "sib2": sib2.hex(),
+        })
+    return out
+
+
+async def _exchange(
+    sc: Scenario, bus: BusConfig, request: ActivationRequest, configurator: RescuerConfigurator,
+    clock: _Clock, timeout_s: float, users: dict[str, str],
+) -> tuple[list[Ack], list[str]]:
+    """Steps ⑤-⑧ over MQTT: the affected operator orders, each rescuer checks and answers."""
+    def creds(plmn: Plmn) -> BusConfig:
+        pw = users.get(str(plmn)) or sc.passwords.get(str(plmn))
+        return bus.with_credentials(str(plmn), pw) if pw else bus
+
+    changes: list[str] = []
+    acks: dict[Plmn, Ack] = {}
+    done = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    tag = secrets.token_hex(3)
+    for spec in sc.rescuers:
+        own = OwnNetwork(spec.plmn, frozenset({sc.affected}), spec.tacs, spec.spare_capacity_ues,
+                         spec.supports_emergency_only, spec.impaired, sc.expected_roamers)
+        rescuer = Rescuer(own, configurator)
+        client = BusClient(creds(spec.plmn), spec.plmn, subscriptions=[topics.orders_for(spec.plmn)],
+                           identifier=f"corenet-{spec.plmn}-{tag}")
+
+        async def on_order(topic: str, data: bytes, r: Rescuer = rescuer,
+                           c: BusClient = client) -> None:
+            for pub in r.handle_order(topic, data, clock.now):
+                if pub.kind is Kind.EVENT and pub.payload["type"] == "configured":
+                    changes.extend(pub.payload.get("detail", {}).get("changes", []))
+                await c.publish(pub.kind, pub.topic, pub.payload)
+
+        tasks.append(asyncio.create_task(client.run(on_order)))
+        await asyncio.wait_for(client.connected.wait(), timeout_s)
+    affected = BusClient(creds(sc.affected), sc.affected,
+                         subscriptions=[topics.acks_for(sc.affected)],
+                         identifier=f"corenet-{sc.affected}-{tag}")
+
+    async def on_ack(topic: str, data: bytes) -> None:
+        ack = Ack.from_json(_json(data))
+        if ack.request_id == request.request_id:
+            acks[ack.rescuer] = ack
+            if len(acks) == len(sc.rescuers):
+                done.set()
+
+    tasks.append(asyncio.create_task(affected.run(on_ack)))
+    try:
+        await asyncio.wait_for(affected.connected.wait(), timeout_s)
+        await affected.publish(Kind.STATUS, topics.status(sc.affected), {
+            "operator": str(sc.affected), "state": "outage", "updated_at": clock.now.isoformat(),
+        })
+        for plmn in request.rescuers:
+            await affected.publish(Kind.ORDER, topics.order(plmn, sc.affected),
+                                   request.to_json())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), timeout_s)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return [acks[p] for p in request.rescuers if p in acks], changes
+
+
+def _json(data: bytes) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(data)
+    return value
+
+
+def save_report(result: DrillResult, sc: Scenario, out_dir: str | Path | None,
+                db: str | Path | None) -> dict[str, Any]:
+    """Keep the case in SQLite and write the JSON + Markdown report; the report dict."""
+    report = result.report(sc)
+    if db is not None:
+        records = Records(db)
+        records.add(report)
+        records.close()
+    if out_dir is not None:
+        folder = Path(out_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{sc.name}.json").write_text(
+            json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        (folder / f"{sc.name}.md").write_text(report_markdown(report), encoding="utf-8")
+        report["files"] = [str(folder / f"{sc.name}.json"), str(folder / f"{sc.name}.md")]
+    return report
