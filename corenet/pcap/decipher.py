@@ -54,8 +54,9 @@ class DecipheringTap:
              stream: int) -> None:
         if ppid == PPID_S1AP:
             payload, comment = self._s1ap(payload)
-            if comment is not None and direction in self.inner.directions:
-                self.inner.writer.sctp(src, dst, payload, ppid, stream, comment=comment)
+            if comment is not None:
+                if self.inner.keeps(direction, src):
+                    self.inner.writer.sctp(src, dst, payload, ppid, stream, comment=comment)
                 return
         self.inner.sctp(direction, src, dst, payload, ppid, stream)
 

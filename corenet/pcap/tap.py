@@ -23,6 +23,9 @@ class PcapTap:
         self.writer = writer
         self.directions = frozenset(directions)
 
+    def keeps(self, direction: Direction, src: Address) -> bool:
+        return direction in self.directions
+
     def sctp(self, direction: Direction, src: Address, dst: Address, payload: bytes,
              ppid: int, stream: int) -> None:
         if direction in self.directions:

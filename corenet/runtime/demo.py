@@ -66,7 +66,8 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
         # A fresh HSS database per demo run: the same seed gives the same SQNs and RANDs.
         hss = cfg.hss.model_copy(update={"database": str(Path(tmp) / "hss.db"), "subscribers_file": None})
         run_cfg = cfg.model_copy(update={"hss": hss})
-        runtime = Runtime(run_cfg, pcap_path=pcap, seed=seed)
+        runtime = Runtime(run_cfg, pcap_path=pcap, seed=seed,
+                          extra_local_ips=frozenset(e.address for e in cfg.sim_ue.enbs))
         await runtime.start()
         try:
             runtime.services["hss"].store.provision(subscribers)

@@ -59,6 +59,32 @@ def deciphered_path(pcap_path: str) -> str:
     return str(p.with_name(stem + ".deciphered.pcapng"))
 
 
+class OncePerProcessTap(PcapTap):
+    """Records what is sent, and what is received from peers outside this process."""
+
+    def __init__(self, writer: PcapWriter, local_ips: frozenset[str]) -> None:
+        super().__init__(writer, directions=(Direction.SENT, Direction.RECEIVED))
+        self.local_ips = local_ips
+
+    def keeps(self, direction: Direction, src: Any) -> bool:
+        return direction is Direction.SENT or src[0] not in self.local_ips
+
+    def sctp(self, direction: Direction, src: Any, dst: Any, payload: bytes, ppid: int,
+             stream: int) -> None:
+        if self.keeps(direction, src):
+            self.writer.sctp(src, dst, payload, ppid, stream)
+
+    def tcp(self, direction: Direction, src: Any, dst: Any, payload: bytes, ppid: int = 0,
+            stream: int = 0) -> None:
+        if self.keeps(direction, src):
+            self.writer.tcp(src, dst, payload)
+
+    def udp(self, direction: Direction, src: Any, dst: Any, payload: bytes, ppid: int = 0,
+            stream: int = 0) -> None:
+        if self.keeps(direction, src):
+            self.writer.udp(src, dst, payload)
+
+
 class TeeTap:
     """Records each message in several captures."""
 
@@ -95,16 +121,30 @@ class Runtime:
 
     deciphered: PcapWriter | None = None
 
+    extra_local_ips: frozenset[str] = frozenset()  # in-process peers besides the NFs (eNBs)
+
     def tap(self) -> Any:
-        """The tap every transport of this runtime records through (None: no capture)."""
+        """The tap every transport of this runtime records through (None: no capture).
+
+        A message between two functions of this process is recorded once, by its sender; a
+        message from a peer outside (a third-party MME or eNB) is recorded when received.
+        """
         if self.writer is None:
             return None
-        alone = len(self.names) == 1
-        directions = (Direction.SENT, Direction.RECEIVED) if alone else (Direction.SENT,)
-        main = PcapTap(self.writer, directions=directions)
+        local = self.local_ips() | self.extra_local_ips
+        main = OncePerProcessTap(self.writer, local)
         if self.deciphered is None:
             return main
-        return TeeTap(main, DecipheringTap(PcapTap(self.deciphered, directions), self._nas_keys))
+        return TeeTap(main, DecipheringTap(OncePerProcessTap(self.deciphered, local), self._nas_keys))
+
+    def local_ips(self) -> frozenset[str]:
+        c = self.cfg
+        by_nf = {
+            "hss": {c.hss.listen.host},
+            "mme": {c.mme.s1ap.host, c.mme.s11_local.host, c.mme.diameter_local_host},
+            "sgw-pgw": {c.sgw_pgw.s11.host},
+        }
+        return frozenset(ip for name in self.names for ip in by_nf.get(name, ()))
 
     def _nas_keys(self, mme_ue_id: int) -> Any:
         mme = self.services.get("mme")

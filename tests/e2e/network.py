@@ -80,7 +80,8 @@ class Network:
 @asynccontextmanager
 async def network(cfg: CorenetConfig, subs: list[Subscriber], *, pcap: bool = True,
                   seed: int = 1) -> AsyncIterator[Network]:
-    runtime = Runtime(cfg, pcap_path=cfg.pcap if pcap else None, seed=seed)
+    runtime = Runtime(cfg, pcap_path=cfg.pcap if pcap else None, seed=seed,
+                      extra_local_ips=frozenset(e.address for e in cfg.sim_ue.enbs))
     await runtime.start()
     try:
         runtime.services["hss"].store.provision(subs)
