@@ -58,6 +58,8 @@ class HssConfig(Strict):
     peers: list[str] = ["mme.epc.mnc020.mcc440.3gppnetwork.org"]
     max_vectors_per_air: int = Field(default=5, ge=1, le=32)
     watchdog_s: float = Field(default=30.0, gt=0)
+    # failure injection endpoint (JSON lines over TCP) when the HSS runs alone; port 0 disables
+    control: Endpoint = Endpoint(host="127.0.0.3", port=7000)
 
 
 
@@ -92,6 +94,25 @@ class AmbrCap(Strict):
     dl_bps: int = Field(default=300_000, ge=0)
 
 
+RoamingMode = Literal["off", "full", "emergency-auth", "emergency-unauth"]
+
+
+class RoamingPolicyEntry(Strict):
+    """What roamers of one home PLMN get, in `tacs` (None: every TA) (TS 23.401 §4.3.12.1)."""
+
+    home_plmn: PlmnStr
+    tacs: list[int] | None = None
+    mode: RoamingMode = "full"
+    # emergency-unauth, "IMSI required, authentication optional": try AKA before going on
+    try_aka_first: bool = False
+    # emergency-unauth, "all UEs": IMEI-only emergency attach of a UE without USIM
+    allow_imei_only: bool = False
+    # emergency-auth: serve emergency attaches unauthenticated while the home HSS is unreachable
+    fallback_unauth_when_hss_down: bool = False
+    # the mode served while the home core is reported failed (None: unchanged)
+    on_home_core_failed: RoamingMode | None = "emergency-auth"
+
+
 class Roaming(Strict):
     """What the rescuer gives roamers (seed: 300 kbps, "JPN-ROAM X", 110/118/119)."""
 
@@ -104,6 +125,8 @@ class Roaming(Strict):
     ]
     # home PLMN -> allowed (issue-level policy lives in the MME; "full" is the default mode)
     home_plmns: list[PlmnStr] = ["44010"]
+    # per home PLMN (and optionally per TA list) what roamers get; see corenet.nf.mme.policy
+    policies: list[RoamingPolicyEntry] = [RoamingPolicyEntry(home_plmn="44010")]
 
 
 class DiameterRoute(Strict):
@@ -136,6 +159,17 @@ class NasTimers(Strict):
     t3460_s: float = Field(default=6.0, gt=0)
     t3470_s: float = Field(default=6.0, gt=0)
     max_retransmissions: int = Field(default=4, ge=0)
+
+
+class EmergencyConfig(Strict):
+    """Emergency bearer services (TS 23.401 §4.3.12.3): APN, QoS and P-GW from the MME's
+    configuration, never from the HSS."""
+
+    apn: str = "sos"
+    qci: int = Field(default=5, ge=1, le=255)  # TS 23.203 Table 6.1.7: QCI 5 IMS signalling
+    arp_priority: int = Field(default=1, ge=1, le=15)
+    ambr: AmbrCap = AmbrCap()
+    pgw_s5s8_address: str | None = None  # None: the MME's pgw_s5s8_address
 
 
 class MmeConfig(Strict):
@@ -171,6 +205,12 @@ class MmeConfig(Strict):
     s11_request_timeout_s: float = Field(default=10.0, gt=0)
     # TS 24.008 §10.5.3.8: local time zone sent in EMM INFORMATION, in quarter-hours (JST +9h)
     time_zone_quarters: int = Field(default=36, ge=-79, le=79)
+    emergency: EmergencyConfig = EmergencyConfig()
+    # after an S6a request got no answer, the home HSS is held unreachable this long before it
+    # is tried again (a watchdog-checked link coming back ends the hold at once)
+    hss_retry_after_s: float = Field(default=10.0, gt=0)
+    # control API (JSON lines over TCP, corenet.control); port 0 disables it
+    control: Endpoint = Endpoint(host="127.0.0.2", port=7000)
 
 
 

@@ -165,6 +165,16 @@ class UeContext:
     pending_nas: tuple[bytes, int] | None = None
     retransmissions: int = 0
     running_timer: str | None = None
+    # emergency bearer services (TS 23.401 §4.3.12)
+    emergency: bool = False  # attach type 6 admitted: only the emergency PDN
+    authenticated: bool = False  # EPS AKA succeeded with the home HSS
+    imei: str | None = None  # the identity of an IMEI-only emergency attach
+    plan: Any = None  # corenet.nf.mme.policy.AttachPlan of the running attach
+    location_updated: bool = False  # ULA received: the HSS holds us as serving MME
+
+    @property
+    def unauthenticated_emergency(self) -> bool:
+        return self.emergency and not self.authenticated
 
     @property
     def home_plmn(self) -> Plmn | None:

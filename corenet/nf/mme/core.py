@@ -34,11 +34,14 @@ from corenet.nf.mme.events import (
     S1Up,
     S6aAnswer,
     S6aFailed,
+    S6aPeerDown,
+    S6aPeerUp,
     S11Failed,
     S11Received,
     SendS6a,
     SendS11,
 )
+from corenet.nf.mme.policy import RoamingPolicy
 from corenet.nf.mme.s6a_client import S6aRequests, session_of
 from corenet.nf.mme.s11_client import S11Requests
 
@@ -62,7 +65,8 @@ class MmeCore:
     def __init__(self, cfg: MmeConfig) -> None:
         self.cfg = cfg
         self.plmn = Plmn.parse(cfg.plmn)
-        self.home_plmns = tuple(Plmn.parse(p) for p in cfg.roaming.home_plmns)
+        self.policy = RoamingPolicy.from_config(cfg)
+        self._configured_homes = tuple(Plmn.parse(p) for p in cfg.roaming.home_plmns)
         self.enbs: dict[int, EnbContext] = {}
         self.ues: dict[int, UeContext] = {}
         self.by_mtmsi: dict[int, int] = {}
@@ -70,8 +74,10 @@ class MmeCore:
         self.m_tmsis = IdPool(1, 0xFFFFFFFE)  # TS 23.003 §2.8: any 32-bit value, not all ones
         self.s6a = S6aRequests(cfg)
         self.s11 = S11Requests(cfg)
-        # Session-Id -> (MME UE S1AP ID, command); sequence -> (MME UE S1AP ID, message name)
-        self.s6a_pending: dict[str, tuple[int, str]] = {}
+        # Session-Id -> (MME UE S1AP ID, command, realm); sequence -> (MME UE S1AP ID, name)
+        self.s6a_pending: dict[str, tuple[int, str, str]] = {}
+        # realm -> (since, reason, held by the link): home HSSs held unreachable
+        self.s6a_down: dict[str, tuple[float, str, bool]] = {}
         self.s11_pending: dict[int, tuple[int, str]] = {}
         self.now = 0.0
         self._out: list[Action] = []
@@ -92,6 +98,10 @@ class MmeCore:
             self._on_s6a_answer(event.msg)
         elif isinstance(event, S6aFailed):
             self._on_s6a_failed(event.session_id, event.reason)
+        elif isinstance(event, S6aPeerDown):
+            self.mark_s6a_down(event.realm, event.reason, link=True)
+        elif isinstance(event, S6aPeerUp):
+            self.mark_s6a_up(event.realm, "peer open")
         elif isinstance(event, S11Received):
             self._on_s11(event.msg, event.sequence)
         elif isinstance(event, S11Failed):
@@ -118,7 +128,7 @@ class MmeCore:
     def send_s6a(self, ue: UeContext, msg: Message, realm: str) -> None:
         """Send an S6a request and guard it with the request timeout (TS 29.272 §5.2)."""
         sid = session_of(msg) or ""
-        self.s6a_pending[sid] = (ue.mme_ue_id, msg.name)
+        self.s6a_pending[sid] = (ue.mme_ue_id, msg.name, realm)
         self.emit(SendS6a(msg, realm))
         self.start_timer("S6a", sid, self.cfg.diameter_request_timeout_s)
 
@@ -128,6 +138,35 @@ class MmeCore:
         self.s11_pending[seq] = (ue.mme_ue_id, msg.name)
         self.emit(SendS11(msg))
         self.start_timer("S11", seq, self.cfg.s11_request_timeout_s)
+
+    @property
+    def home_plmns(self) -> tuple[Plmn, ...]:
+        """The home PLMNs we know of: configured, and those the policy names."""
+        return tuple(dict.fromkeys((*self._configured_homes, *self.policy.home_plmns())))
+
+    # ------------------------------------------------------------------ home HSS reachability
+
+    def hss_down(self, realm: str) -> bool:
+        """Held unreachable: by the link (RFC 3539 watchdog) until it is back, or after a
+        request without answer (TS 29.272 §5.2) for `hss_retry_after_s`."""
+        state = self.s6a_down.get(realm)
+        if state is None:
+            return False
+        since, _, link = state
+        if link or self.now - since < self.cfg.hss_retry_after_s:
+            return True
+        return False
+
+    def mark_s6a_down(self, realm: str, reason: str, link: bool = False) -> None:
+        was = realm in self.s6a_down
+        held_by_link = link or (was and self.s6a_down[realm][2])
+        self.s6a_down[realm] = (self.now, reason, held_by_link)
+        if not was:
+            self.log("mme.s6a.peer_down", realm=realm, reason=reason)
+
+    def mark_s6a_up(self, realm: str, reason: str) -> None:
+        if self.s6a_down.pop(realm, None) is not None:
+            self.log("mme.s6a.peer_up", realm=realm, reason=reason)
 
     # ------------------------------------------------------------------ queries for tests
 
@@ -329,24 +368,26 @@ class MmeCore:
 
     # ------------------------------------------------------------------ S6a and S11
 
-    def _s6a_owner(self, sid: str) -> tuple[UeContext | None, str]:
-        ue_id, command = self.s6a_pending.pop(sid, (None, ""))
+    def _s6a_owner(self, sid: str) -> tuple[UeContext | None, str, str]:
+        ue_id, command, realm = self.s6a_pending.pop(sid, (None, "", ""))
         self.stop_timer("S6a", sid)
-        return (None if ue_id is None else self.ues.get(ue_id)), command
+        return (None if ue_id is None else self.ues.get(ue_id)), command, realm
 
     def _on_s6a_answer(self, msg: Message) -> None:
         sid = session_of(msg)
         if sid is None or sid not in self.s6a_pending:
             self.log("s6a.unexpected", message=msg.name, session_id=sid)
             return
-        ue, command = self._s6a_owner(sid)
+        ue, command, realm = self._s6a_owner(sid)
+        self.mark_s6a_up(realm, "answer received")
         if ue is not None:
             emm.on_s6a_answer(self, ue, command, msg)
 
     def _on_s6a_failed(self, sid: str, reason: str) -> None:
         if sid not in self.s6a_pending:
             return
-        ue, command = self._s6a_owner(sid)
+        ue, command, realm = self._s6a_owner(sid)
+        self.mark_s6a_down(realm, reason)
         if ue is not None:
             emm.on_s6a_failure(self, ue, command, reason)
 

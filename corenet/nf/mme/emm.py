@@ -19,7 +19,7 @@ from corenet.codecs.nas_ies import EmergencyNumber, Guti, NetworkNameValue, Tai
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.crypto import kdf
 from corenet.crypto.nas_security import UPLINK, NasSecurityContext
-from corenet.nf.mme import causes, esm, s1ap_handler
+from corenet.nf.mme import causes, esm, policy, s1ap_handler
 from corenet.nf.mme.context import AuthVector, EmmState, Step, UeContext, home_plmn_of
 from corenet.nf.mme.s6a_client import outcome
 from corenet.nf.mme.s11_client import accepted, cause_of
@@ -42,6 +42,8 @@ _PLAIN_ALLOWED = frozenset({
 IDENTITY_IMSI = 1
 # TS 24.301 §9.9.3.11 EPS attach type
 ATTACH_EPS, ATTACH_COMBINED, ATTACH_EMERGENCY = 1, 2, 6
+# TS 33.401 §15.2.2: the KeNB given to the eNB for a UE without KASME (any value will do)
+UNAUTHENTICATED_KENB = bytes(32)
 
 # Which step a UE must be in for each EMM message (TS 24.301 §5.4, §5.5); any other step is
 # "message not compatible with the protocol state" (§7.4: EMM STATUS #98).
@@ -194,6 +196,8 @@ def on_attach_request(mme: MmeCore, ue: UeContext, msg: Message) -> None:
     ue.ue_net_cap = bytes(f.get("ue_network_capability", b""))
     ue.resync_done = ue.mac_failure_identity_done = False
     ue.sec, ue.secured, ue.vector = None, False, None
+    ue.emergency = ue.authenticated = ue.location_updated = False
+    ue.plan, ue.imei, ue.msisdn, ue.subscription = None, None, None, None
     container = f.get(nas.ESM_CONTAINER) or {}
     ue.pdn_request = container
     try:
@@ -203,16 +207,15 @@ def on_attach_request(mme: MmeCore, ue: UeContext, msg: Message) -> None:
                                                                  or rej.esm_cause))
         return
     identity = f.get("eps_mobile_identity", {})
-    if ue.attach_type == ATTACH_EMERGENCY:
-        # TS 23.401 §4.3.12: emergency attach needs emergency bearer services, not offered
-        reject_attach(mme, ue, causes.UE_IDENTITY_CANNOT_BE_DERIVED)
-        return
     mme.log("emm.attach.request", mme_ue_id=ue.mme_ue_id, identity=identity.get("type"),
             attach_type=ue.attach_type)
     if identity.get("type") == "imsi":
         _identified(mme, ue, str(identity["value"]), by_request=False)
     elif identity.get("type") == "guti" and _known_guti(mme, ue, identity["value"]):
-        begin_authentication(mme, ue)
+        admit(mme, ue)
+    elif identity.get("type") in ("imei", "imeisv") and ue.attach_type == ATTACH_EMERGENCY:
+        # TS 24.301 §5.5.1.2.2: a UE without a valid USIM attaches for emergency with its IMEI
+        _imei_only(mme, ue, str(identity["value"]))
     else:
         identification(mme, ue)
 
@@ -239,10 +242,22 @@ def on_identity_response(mme: MmeCore, ue: UeContext, msg: Message) -> None:
     """Identification completion (TS 24.301 §5.4.4.4): stop T3470."""
     stop_nas_timer(mme, ue)
     identity = msg.fields.get("mobile_identity", {})
-    if identity.get("type") != "imsi":
+    kind = identity.get("type")
+    if kind in ("imei", "imeisv") and ue.attach_type == ATTACH_EMERGENCY and ue.imsi is None:
+        _imei_only(mme, ue, str(identity["value"]))
+        return
+    if kind != "imsi":
         reject_attach(mme, ue, causes.UE_IDENTITY_CANNOT_BE_DERIVED)
         return
     _identified(mme, ue, str(identity["value"]), by_request=True)
+
+
+def _imei_only(mme: MmeCore, ue: UeContext, imei: str) -> None:
+    """Emergency attach identified by IMEI (TS 23.401 §4.3.12.1 "all UEs")."""
+    ue.imei = imei[:14] + "0" if len(imei) == 16 else imei  # TS 23.003 §6.2.1: IMEI, spare 0
+    if len(imei) == 16:
+        ue.imeisv = imei
+    admit(mme, ue)
 
 
 def _identified(mme: MmeCore, ue: UeContext, imsi: str, by_request: bool,
@@ -256,7 +271,75 @@ def _identified(mme: MmeCore, ue: UeContext, imsi: str, by_request: bool,
     ue.imsi = imsi
     ue.identified_by_request = ue.identified_by_request or by_request
     if authenticate:
+        admit(mme, ue)
+
+
+def admit(mme: MmeCore, ue: UeContext) -> None:
+    """The roaming policy on an identified UE (`corenet.nf.mme.policy`), then authentication
+    (TS 23.401 §5.3.2.1 step 5a) or, for emergency, the unauthenticated path (§4.3.12.1)."""
+    emergency = ue.attach_type == ATTACH_EMERGENCY
+    tac = ue.tai[1]
+    rule: policy.Policy | None
+    if ue.imsi is None:
+        rule = mme.policy.imei_only_allowed(tac)
+        decision = policy.decide(rule, emergency=emergency, has_imsi=False, own=False,
+                                 hss_down=False)
+    else:
+        home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
+        own = home == mme.plmn
+        rule = None if own else mme.policy.effective(home, tac)
+        decision = policy.decide(rule, emergency=emergency, has_imsi=True, own=own,
+                                 hss_down=mme.hss_down(home.realm))
+    mode = None if rule is None else rule.mode.value
+    if isinstance(decision, policy.Refusal):
+        mme.log("policy.attach.refused", imsi=ue.imsi, imei=ue.imei, tac=tac, mode=mode,
+                emergency=emergency, emm_cause=decision.emm_cause, reason=decision.reason)
+        reject_attach(mme, ue, decision.emm_cause)
+        return
+    ue.plan, ue.emergency = decision, decision.emergency
+    mme.log("policy.attach.admitted", imsi=ue.imsi, imei=ue.imei, tac=tac, mode=mode,
+            emergency=emergency, authenticate=decision.authenticate, reason=decision.reason)
+    if decision.authenticate:
         begin_authentication(mme, ue)
+    else:
+        if rule is not None and rule.mode is policy.Mode.EMERGENCY_AUTH:
+            mme.log("policy.fallback.unauth", imsi=ue.imsi, reason=decision.reason)
+        unauthenticated(mme, ue)
+
+
+def _fallback_unauth(mme: MmeCore, ue: UeContext, why: str, on_failure: bool) -> bool:
+    """Go on unauthenticated when the plan allows it (TS 23.401 §4.3.12.1 "IMSI required,
+    authentication optional"; emergency-auth with fallback while the home HSS is down)."""
+    plan = ue.plan
+    allowed = isinstance(plan, policy.AttachPlan) and (
+        plan.unauth_on_failure if on_failure else plan.unauth_on_no_answer)
+    if not allowed:
+        return False
+    mme.log("policy.fallback.unauth", imsi=ue.imsi, reason=why)
+    stop_nas_timer(mme, ue)
+    unauthenticated(mme, ue)
+    return True
+
+
+def unauthenticated(mme: MmeCore, ue: UeContext) -> None:
+    """Emergency attach without authentication: SECURITY MODE COMMAND with EIA0/EEA0 (TS 33.401
+    §5.1.4.1: null integrity only for unauthenticated emergency bearer services; TS 24.301
+    §5.4.3.2: KSI 0). No KASME exists: no key is derived, and the NAS COUNTs of a null context
+    already in use are kept."""
+    ue.authenticated, ue.vector = False, None
+    ue.ksi = 0
+    old = ue.sec if ue.sec is not None and ue.sec.eia == 0 else None
+    ue.sec = NasSecurityContext(ksi=0, kasme=b"", eia=0, eea=0, k_nas_int=b"", k_nas_enc=b"")
+    if old is not None:
+        ue.sec.ul_count, ue.sec.dl_count = old.ul_count, old.dl_count
+    ue.secured = False
+    plain = nas.security_mode_command(0, 0, 0, replayed_capabilities(ue.ue_net_cap),
+                                      imeisv_request=True)
+    ue.step = Step.SECURITY_MODE
+    ue.emm_state = EmmState.COMMON_PROCEDURE_INITIATED
+    send_nas(mme, ue, plain, INTEGRITY_NEW_CONTEXT)
+    start_nas_timer(mme, ue, "T3460", plain, INTEGRITY_NEW_CONTEXT)
+    mme.log("emm.security.null", imsi=ue.imsi, imei=ue.imei, clause="TS 33.401 §5.1.4.1")
 
 
 def is_roamer(mme: MmeCore, ue: UeContext) -> bool:
@@ -284,7 +367,8 @@ def begin_authentication(mme: MmeCore, ue: UeContext, resync: bytes | None = Non
         return
     if mme.s6a.route_for(realm) is None:
         mme.log("s6a.no_route", realm=realm, imsi=ue.imsi)
-        reject_attach(mme, ue, causes.NETWORK_FAILURE)
+        if not _fallback_unauth(mme, ue, "no route to the home HSS", on_failure=False):
+            reject_attach(mme, ue, causes.NETWORK_FAILURE)
         return
     ue.step = Step.AUTH_INFO
     ue.emm_state = EmmState.COMMON_PROCEDURE_INITIATED
@@ -304,8 +388,14 @@ def on_s6a_answer(mme: MmeCore, ue: UeContext, command: str, msg: Message) -> No
 def on_s6a_failure(mme: MmeCore, ue: UeContext, command: str, reason: str) -> None:
     """No S6a answer (TS 29.272 Annex A: network failure, #17)."""
     mme.log("s6a.failed", command=command, mme_ue_id=ue.mme_ue_id, reason=reason)
-    if (command, ue.step) in (("AIR", Step.AUTH_INFO), ("ULR", Step.UPDATE_LOCATION)):
-        reject_attach(mme, ue, causes.NETWORK_FAILURE)
+    if (command, ue.step) == ("AIR", Step.AUTH_INFO):
+        if not _fallback_unauth(mme, ue, f"AIR: {reason}", on_failure=False):
+            reject_attach(mme, ue, causes.NETWORK_FAILURE)
+    elif (command, ue.step) == ("ULR", Step.UPDATE_LOCATION):
+        if ue.emergency:
+            _emergency_without_subscription(mme, ue, f"ULR: {reason}")
+        else:
+            reject_attach(mme, ue, causes.NETWORK_FAILURE)
 
 
 def _s6a_failed(mme: MmeCore, ue: UeContext, msg: Message) -> bool:
@@ -321,6 +411,9 @@ def _s6a_failed(mme: MmeCore, ue: UeContext, msg: Message) -> bool:
 
 def _on_aia(mme: MmeCore, ue: UeContext, msg: Message) -> None:
     """AIA (TS 29.272 §5.2.3.1.3), then AUTHENTICATION REQUEST (TS 24.301 §5.4.2.2)."""
+    res = outcome(msg)
+    if not res.ok and _fallback_unauth(mme, ue, f"AIA result {res.code}", on_failure=True):
+        return
     if _s6a_failed(mme, ue, msg):
         return
     vectors = s6a.vectors_of(msg)
@@ -344,8 +437,10 @@ def on_authentication_response(mme: MmeCore, ue: UeContext, msg: Message) -> Non
     assert ue.vector is not None
     if not hmac.compare_digest(res, ue.vector.xres):
         mme.log("emm.authentication.failed", imsi=ue.imsi, reason="RES mismatch")
-        authentication_reject(mme, ue)
+        if not _fallback_unauth(mme, ue, "RES mismatch", on_failure=True):
+            authentication_reject(mme, ue)
         return
+    ue.authenticated = True
     mme.log("emm.authentication.succeeded", imsi=ue.imsi)
     security_mode_control(mme, ue)
 
@@ -364,7 +459,7 @@ def on_authentication_failure(mme: MmeCore, ue: UeContext, msg: Message) -> None
         # §5.4.2.6 c: the network may obtain the IMSI by identification, then authenticate
         ue.mac_failure_identity_done = True
         identification(mme, ue)
-    else:
+    elif not _fallback_unauth(mme, ue, f"authentication failure #{cause}", on_failure=True):
         authentication_reject(mme, ue)
 
 
@@ -428,7 +523,7 @@ def on_security_mode_complete(mme: MmeCore, ue: UeContext, msg: Message) -> None
         send_nas(mme, ue, plain)
         start_nas_timer(mme, ue, "T3489", plain, downlink_sht(ue))
         return
-    update_location(mme, ue)
+    after_security(mme, ue)
 
 
 def on_security_mode_reject(mme: MmeCore, ue: UeContext, msg: Message) -> None:
@@ -448,7 +543,16 @@ def on_esm_information_response(mme: MmeCore, ue: UeContext, msg: Message) -> No
         if key in msg.fields:
             fields[key] = msg.fields[key]
     ue.pdn_request = {**ue.pdn_request, "fields": fields}
-    update_location(mme, ue)
+    after_security(mme, ue)
+
+
+def after_security(mme: MmeCore, ue: UeContext) -> None:
+    """ULR for an authenticated UE; none for an unauthenticated one (TS 23.401 §5.3.2.1
+    step 8), which goes straight to the emergency PDN connection."""
+    if ue.authenticated:
+        update_location(mme, ue)
+    else:
+        _emergency_without_subscription(mme, ue, "unauthenticated")
 
 
 def update_location(mme: MmeCore, ue: UeContext) -> None:
@@ -471,6 +575,10 @@ def _on_ula(mme: MmeCore, ue: UeContext, msg: Message) -> None:
     roamer = is_roamer(mme, ue)
     cap = mme.cfg.roaming.ambr_cap
     ue.subscription, ue.msisdn = sub, sub.msisdn
+    ue.location_updated = True
+    if ue.emergency:
+        _emergency_session(mme, ue)
+        return
     ue.ue_ambr_ul_bps, ue.ue_ambr_dl_bps = esm.ue_ambr(sub, cap, roamer)
     try:
         req = esm.pdn_request_of(ue.pdn_request)
@@ -481,9 +589,45 @@ def _on_ula(mme: MmeCore, ue: UeContext, msg: Message) -> None:
         return
     mme.log("emm.location.updated", imsi=ue.imsi, roamer=roamer, apn=ue.pdn.apn,
             ue_ambr=[ue.ue_ambr_ul_bps, ue.ue_ambr_dl_bps])
+    create_session(mme, ue)
+
+
+def _emergency_without_subscription(mme: MmeCore, ue: UeContext, why: str) -> None:
+    """An emergency attach goes on without subscription data: not authenticated (no ULR), or
+    the HSS did not give it (TS 23.401 §5.3.2.1 step 11: restrictions of the subscription do
+    not apply to emergency bearer services)."""
+    mme.log("emm.emergency.no_subscription", imsi=ue.imsi, imei=ue.imei, reason=why)
+    _emergency_session(mme, ue)
+
+
+def _emergency_session(mme: MmeCore, ue: UeContext) -> None:
+    """The emergency PDN connection: APN, QoS and P-GW from the MME's emergency configuration,
+    never from the HSS (TS 23.401 §4.3.12.3; request type "emergency", TS 24.301 §9.9.4.14)."""
+    emergency = mme.cfg.emergency
+    try:
+        req = esm.pdn_request_of(ue.pdn_request)
+    except esm.EsmReject as rej:
+        reject_attach(mme, ue, causes.ESM_FAILURE, esm_cause=rej.esm_cause)
+        return
+    ue.pdn = esm.emergency_pdn(emergency, req)
+    ue.ue_ambr_ul_bps, ue.ue_ambr_dl_bps = emergency.ambr.ul_bps, emergency.ambr.dl_bps
+    mme.log("emm.emergency.pdn", imsi=ue.imsi, apn=ue.pdn.apn, qci=ue.pdn.bearer.qci,
+            authenticated=ue.authenticated, msisdn=ue.msisdn)
+    create_session(mme, ue)
+
+
+def create_session(mme: MmeCore, ue: UeContext) -> None:
+    """Create Session Request (TS 23.401 §5.3.2.1 step 12): an unauthenticated IMSI carries
+    the UIMSI flag (TS 29.274 §8.12); an emergency PDN goes to the emergency P-GW."""
+    assert ue.pdn is not None
     ue.step = Step.CREATE_SESSION
     ambr_kbps = (ue.pdn.apn_ambr_ul_bps // 1000, ue.pdn.apn_ambr_dl_bps // 1000)
-    mme.send_s11(ue, mme.s11.create_session(ue, ue.pdn, ambr_kbps))
+    pgw = None
+    if ue.emergency:
+        pgw = mme.cfg.emergency.pgw_s5s8_address or mme.cfg.pgw_s5s8_address
+    uimsi = ue.unauthenticated_emergency and ue.imsi is not None
+    mme.send_s11(ue, mme.s11.create_session(ue, ue.pdn, ambr_kbps, uimsi=uimsi,
+                                            pgw_address=pgw))
 
 
 # ============================================================================ S11 and S1
@@ -548,7 +692,7 @@ def attach_accept(mme: MmeCore, ue: UeContext) -> None:
     """ATTACH ACCEPT (TS 24.301 §5.5.1.2.4) with the ACTIVATE DEFAULT EPS BEARER CONTEXT
     REQUEST, in the INITIAL CONTEXT SETUP REQUEST with KeNB (TS 33.401 A.3, uplink NAS COUNT
     of the last uplink NAS message); T3450 guards it."""
-    assert ue.pdn is not None and ue.sec is not None and ue.vector is not None
+    assert ue.pdn is not None and ue.sec is not None
     req = esm.pdn_request_of(ue.pdn_request)
     guti = mme.allocate_guti(ue)
     bearer_req = esm.activate_default_bearer_request(ue.pdn, req.pti)
@@ -557,7 +701,12 @@ def attach_accept(mme: MmeCore, ue: UeContext) -> None:
         tais, bearer_req, attach_result=1, t3412=mme.cfg.t3412_s, guti=guti,
         emergency_numbers=emergency_numbers(mme),
         eps_network_feature_support={"ims_vops": 1, "emc_bs": 1})
-    kenb = kdf.kenb(ue.vector.kasme, ue.sec.ul_count.value)
+    if ue.vector is not None and ue.authenticated:
+        kenb = kdf.kenb(ue.vector.kasme, ue.sec.ul_count.value)
+    else:
+        # TS 33.401 §15.2.2: without KASME the eNB is given an arbitrary KeNB and the UE
+        # security capabilities of the null algorithms only, so AS runs EIA0/EEA0
+        kenb = UNAUTHENTICATED_KENB
     ue.step = Step.CONTEXT_SETUP
     s1ap_handler.initial_context_setup(mme, ue, kenb, nas_pdu(ue, plain, INTEGRITY_CIPHERED))
     start_nas_timer(mme, ue, "T3450", plain, INTEGRITY_CIPHERED)
@@ -588,9 +737,12 @@ def on_attach_complete(mme: MmeCore, ue: UeContext, msg: Message) -> None:
     if container.get("name") != "ActivateDefaultEPSBearerContextAccept":
         mme.log("esm.default_bearer.not_accepted", imsi=ue.imsi, esm=container.get("name"))
     ue.step, ue.emm_state, ue.attach_complete = Step.ATTACHED, EmmState.REGISTERED, True
-    mme.log("emm.attach.accepted", imsi=ue.imsi, mme_ue_id=ue.mme_ue_id,
-            roamer=is_roamer(mme, ue), apn=ue.pdn.apn if ue.pdn else None)
-    emm_information(mme, ue)
+    mme.log("emm.attach.accepted", imsi=ue.imsi, imei=ue.imei, mme_ue_id=ue.mme_ue_id,
+            roamer=is_roamer(mme, ue), apn=ue.pdn.apn if ue.pdn else None,
+            emergency=ue.emergency, authenticated=ue.authenticated, msisdn=ue.msisdn)
+    if not ue.emergency:
+        # an emergency-only UE is in limited service and shows no network name (seed report)
+        emm_information(mme, ue)
 
 
 def emm_information(mme: MmeCore, ue: UeContext) -> None:
@@ -632,7 +784,8 @@ def on_detach_request(mme: MmeCore, ue: UeContext, msg: Message) -> None:
     ue.switch_off = bool(msg.fields.get("switch_off"))
     ue.emm_state = EmmState.DEREGISTERED_INITIATED
     mme.log("emm.detach.request", imsi=ue.imsi, switch_off=ue.switch_off)
-    if ue.imsi is not None:
+    if ue.imsi is not None and ue.location_updated:
+        # only an MME the HSS registered purges (TS 29.272 §5.2.1.3); never for a UE without ULR
         realm = _home_realm(mme, ue)
         if realm is not None and mme.s6a.route_for(realm) is not None:
             mme.send_s6a(ue, mme.s6a.pur(ue.imsi, realm), realm)
@@ -671,7 +824,14 @@ def _on_standalone_esm(mme: MmeCore, ue: UeContext, msg: Message) -> None:
     if msg.name == "ESMStatus":
         return
     if msg.name == "PDNConnectivityRequest":
-        send_nas(mme, ue, esm.pdn_connectivity_reject(pti, causes.ESM_REQUEST_REJECTED_UNSPECIFIED))
+        cause = causes.ESM_REQUEST_REJECTED_UNSPECIFIED
+        if ue.emergency:
+            # emergency-only UE (module table of corenet.nf.mme.policy; TS 24.301 §6.5.1.4)
+            emergency_req = int(f.get("request_type", 1)) == esm.REQUEST_EMERGENCY
+            cause = (policy.ESM_MULTIPLE_PDN_SAME_APN_NOT_ALLOWED if emergency_req
+                     else policy.ESM_SERVICE_OPTION_NOT_SUPPORTED)
+        mme.log("esm.pdn.rejected", imsi=ue.imsi, emergency=ue.emergency, esm_cause=cause)
+        send_nas(mme, ue, esm.pdn_connectivity_reject(pti, cause))
         return
     send_nas(mme, ue, nas.esm_status(ebi, pti, causes.ESM_MESSAGE_NOT_COMPATIBLE_WITH_STATE))
 

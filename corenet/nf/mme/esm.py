@@ -10,7 +10,7 @@ from typing import Any
 
 from corenet.codecs import nas
 from corenet.codecs.s6a import ApnConfiguration, PdnType, SubscriptionData
-from corenet.config.models import AmbrCap
+from corenet.config.models import AmbrCap, EmergencyConfig
 from corenet.nf.mme import causes
 from corenet.nf.mme.context import Bearer, Pdn
 
@@ -18,6 +18,8 @@ DEFAULT_EBI = 5  # TS 24.007 §11.2.3.1.5: the first EPS bearer identity value
 
 # TS 24.301 §9.9.4.10 PDN type
 IPV4, IPV6, IPV4V6 = 1, 2, 3
+# TS 24.301 §9.9.4.14 -> TS 24.008 §10.5.6.17 request type
+REQUEST_INITIAL, REQUEST_EMERGENCY = 1, 4
 
 
 class EsmReject(Exception):
@@ -113,6 +115,17 @@ def build_pdn(sub: SubscriptionData, req: PdnRequest, cap: AmbrCap, roamer: bool
     return Pdn(apn=conf.service_selection, pdn_type=pdn_type,
                apn_ambr_ul_bps=capped(ul, cap.ul_bps, roamer),
                apn_ambr_dl_bps=capped(dl, cap.dl_bps, roamer), bearer=bearer, pco=req.pco)
+
+
+def emergency_pdn(cfg: EmergencyConfig, req: PdnRequest) -> Pdn:
+    """The emergency PDN connection (TS 23.401 §4.3.12.3): APN, QCI and ARP from the MME's
+    emergency configuration whatever the UE asked; the emergency bearer may pre-empt and is
+    not pre-emptable (TS 23.401 §4.3.12.4, ARP per TS 29.212 §5.3.46-47)."""
+    pdn_type = req.pdn_type if req.pdn_type in (IPV4, IPV6, IPV4V6) else IPV4
+    bearer = Bearer(ebi=DEFAULT_EBI, qci=cfg.qci, arp_priority=cfg.arp_priority,
+                    pre_emption_capability=0, pre_emption_vulnerability=1)
+    return Pdn(apn=cfg.apn, pdn_type=pdn_type, apn_ambr_ul_bps=cfg.ambr.ul_bps,
+               apn_ambr_dl_bps=cfg.ambr.dl_bps, bearer=bearer, pco=req.pco)
 
 
 def apply_paa(pdn: Pdn, paa: dict[str, Any] | None) -> None:

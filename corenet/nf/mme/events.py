@@ -56,6 +56,21 @@ class S6aFailed:
 
 
 @dataclass(frozen=True)
+class S6aPeerDown:
+    """The peer of `realm` is unreachable (RFC 3539 §3.4.1 watchdog failure, connection lost)."""
+
+    realm: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class S6aPeerUp:
+    """The peer of `realm` is open again (CEA, or the watchdog back to OKAY)."""
+
+    realm: str
+
+
+@dataclass(frozen=True)
 class S11Received:
     """A GTPv2-C message from the S-GW (a response, or a request such as Echo).
 
@@ -74,7 +89,8 @@ class S11Failed:
     reason: str
 
 
-Event = S1Up | S1Down | S1apReceived | S6aAnswer | S6aFailed | S11Received | S11Failed | TimerExpired
+Event = (S1Up | S1Down | S1apReceived | S6aAnswer | S6aFailed | S6aPeerDown | S6aPeerUp
+         | S11Received | S11Failed | TimerExpired)
 
 
 @dataclass(frozen=True)
@@ -103,6 +119,6 @@ Action = SendS1ap | SendS6a | SendS11 | StartTimer | StopTimer | LogEvent
 
 __all__ = [
     "STREAM_NON_UE", "STREAM_UE", "Action", "Event", "LogEvent", "S1Down", "S1Up",
-    "S1apReceived", "S6aAnswer", "S6aFailed", "S11Failed", "S11Received", "SendS1ap",
-    "SendS6a", "SendS11", "StartTimer", "StopTimer", "TimerExpired",
+    "S1apReceived", "S6aAnswer", "S6aFailed", "S6aPeerDown", "S6aPeerUp", "S11Failed",
+    "S11Received", "SendS1ap", "SendS6a", "SendS11", "StartTimer", "StopTimer", "TimerExpired",
 ]

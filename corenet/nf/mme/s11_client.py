@@ -32,8 +32,11 @@ class S11Requests:
     def mme_fteid(self, ue: UeContext) -> dict[str, Any]:
         return gtpv2c.fteid(gtpv2c.FTEID_S11_MME, ue.mme_ue_id, self._cfg.s11_local.host)
 
-    def create_session(self, ue: UeContext, pdn: Pdn, ambr_kbps: tuple[int, int]) -> Message:
-        """Create Session Request (TS 29.274 §7.2.1; TS 23.401 §5.3.2.1 step 12)."""
+    def create_session(self, ue: UeContext, pdn: Pdn, ambr_kbps: tuple[int, int],
+                       uimsi: bool = False, pgw_address: str | None = None) -> Message:
+        """Create Session Request (TS 29.274 §7.2.1; TS 23.401 §5.3.2.1 step 12). `uimsi`: the
+        IMSI is unauthenticated (§8.12 Indication UIMSI); an IMEI-only UE sends no IMSI and its
+        MEI (TS 29.274 Table 7.2.1-1)."""
         tai_plmn, tac = ue.tai
         ecgi_plmn, eci = ue.ecgi
         bearer = pdn.bearer
@@ -43,10 +46,12 @@ class S11Requests:
         if pdn.pdn_type in (gtpv2c.PDN_IPV6, gtpv2c.PDN_IPV4V6):
             paa |= _PAA_V6
         return gtpv2c.create_session_request(
-            self.next_sequence(), teid=0, imsi=ue.imsi, msisdn=ue.msisdn, mei=ue.imeisv,
+            self.next_sequence(), teid=0, imsi=ue.imsi, msisdn=ue.msisdn,
+            mei=ue.imeisv or ue.imei, indication={"uimsi": True} if uimsi else None,
             uli=gtpv2c.uli(tai_plmn, tac, ecgi_plmn, eci), serving_network=self._cfg.plmn,
             rat_type=gtpv2c.RAT_EUTRAN, sender_fteid=self.mme_fteid(ue),
-            pgw_fteid=gtpv2c.fteid(gtpv2c.FTEID_S5S8C_PGW, 0, self._cfg.pgw_s5s8_address),
+            pgw_fteid=gtpv2c.fteid(gtpv2c.FTEID_S5S8C_PGW, 0,
+                                   pgw_address or self._cfg.pgw_s5s8_address),
             apn=pdn.apn, selection_mode=gtpv2c.SELECTION_MS_OR_NETWORK_VERIFIED,
             pdn_type=pdn.pdn_type, paa=paa, apn_restriction=0, ambr=ambr_kbps, pco=pdn.pco,
             bearer_contexts=[{

@@ -124,6 +124,9 @@ def initial_context_setup(mme: MmeCore, ue: UeContext, kenb: bytes, nas_pdu: byt
         pre_emption_vulnerability=("not-pre-emptable" if bearer.pre_emption_vulnerability
                                    else "pre-emptable"))
     enc, integ = ue_security_capabilities(ue.ue_net_cap)
+    if ue.unauthenticated_emergency:
+        # TS 33.401 §15.2.2: only the null algorithms (no bit set) for a UE without KASME
+        enc, integ = 0, 0
     send(mme, ue.enb_assoc, s1ap.initial_context_setup_request(
         ue.mme_ue_id, ue.enb_ue_id, ue.ue_ambr_dl_bps, ue.ue_ambr_ul_bps, [erab], enc, integ,
         kenb), STREAM_UE)
