@@ -2,6 +2,7 @@
 
     sim-ue attach --mme HOST:PORT --subscribers FILE [--ues N] [--enbs N] [--plmn 44020]
                   [--tac 1] [--json] [--pcap PATH] [--config FILE] [--check]
+                  [--emergency [--dial 119]] [--device PROFILE.yaml|DIR ...] [--mix NAME=W,...]
     sim-ue usim --k HEX --opc HEX --rand HEX --autn HEX [--sqn-ms N]
 
 A bad argument prints one line and exits 2.
@@ -24,6 +25,7 @@ from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
 from corenet.crypto.milenage import SqnArray
 from corenet.pcap import PcapTap, PcapWriter
+from sim_ue.devices import DeviceProfile, load_devices, parse_mix
 from sim_ue.runner import Population
 from sim_ue.ue import UeResult
 from sim_ue.usim import AuthFailure, Usim
@@ -86,8 +88,24 @@ def _print_results(results: list[UeResult], as_json: bool) -> None:
         state = "ATTACHED" if r.attached else r.outcome.upper()
         ambr = (f" apn-ambr {r.apn_ambr['uplink_kbps']}/{r.apn_ambr['downlink_kbps']} kbps"
                 if r.apn_ambr else "")
-        click.echo(f"{r.imsi} {state} network={r.network_name!r} guti={r.guti} ipv4={r.ipv4} "
-                   f"ipv6={r.ipv6} apn={r.apn}{ambr} cause={r.cause} enb={r.enb}")
+        state = "EMERGENCY" if r.emergency and r.attached else state
+        why = f" reason={r.reason!r}" if r.reason else ""
+        click.echo(f"{r.imsi} {state} display={r.display!r} network={r.network_name!r} "
+                   f"guti={r.guti} ipv4={r.ipv4} ipv6={r.ipv6} apn={r.apn}{ambr} "
+                   f"cause={r.cause} enb={r.enb} device={r.device}{why}")
+
+
+def _devices(paths: tuple[str, ...], mix: str | None
+             ) -> list[DeviceProfile] | list[tuple[DeviceProfile, float]] | None:
+    """Profiles from --device files/directories; --mix weights them by name."""
+    if not paths:
+        if mix:
+            raise click.UsageError("--mix needs --device")
+        return None
+    profiles: list[DeviceProfile] = load_devices(paths)
+    if mix:
+        return parse_mix(mix, {p.name: p for p in profiles})
+    return profiles
 
 
 @cli.command()
@@ -110,11 +128,20 @@ def _print_results(results: list[UeResult], as_json: bool) -> None:
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
               help="seconds a UE may take to attach")
 @click.option("--detach/--no-detach", default=False, help="detach every UE after the attach")
+@click.option("--emergency", is_flag=True,
+              help="the user selects JPN-ROAM manually and dials (emergency attach)")
+@click.option("--dial", default="119", show_default=True, help="number the user dials")
+@click.option("--device", "device_paths", multiple=True, type=click.Path(exists=True),
+              help="device profile YAML or a directory of them (repeatable)")
+@click.option("--mix", help="weights of the --device profiles by name, e.g. iphone-2026=3,"
+                            "android-kddi-2022=1 (drawn with --seed)")
 def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: int | None,
            plmn: str | None, tac: int | None, as_json: bool, pcap: str | None,
            config_file: str | None, check: bool, sctp: str, concurrency: int, seed: int,
-           timeout: float, detach: bool) -> None:
-    """Attach simulated UEs through emulated eNBs to an MME (TS 23.401 §5.3.2.1)."""
+           timeout: float, detach: bool, emergency: bool, dial: str,
+           device_paths: tuple[str, ...], mix: str | None) -> None:
+    """Attach simulated UEs through emulated eNBs to an MME (TS 23.401 §5.3.2.1); with
+    --emergency, the emergency call of the seed report (TS 24.301 §5.5.1.2.2)."""
     if plmn is not None:
         try:
             plmn = str(Plmn.parse(plmn))
@@ -131,11 +158,14 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
             alt = Path(config_file).parent / path
             path = str(alt) if alt.exists() else path
         subscribers: list[Subscriber] = load_subscribers(path)
+        devices = _devices(device_paths, mix)
     except ConfigError as exc:
         click.echo(f"sim-ue attach: error: {exc}".replace("\n", " "), err=True)
         sys.exit(2)
     if check:
-        click.echo(f"configuration ok: {len(enb_cfgs)} eNB(s), {len(subscribers)} subscriber(s)")
+        n_dev = f", {len(devices)} device profile(s)" if devices else ""
+        click.echo(f"configuration ok: {len(enb_cfgs)} eNB(s), {len(subscribers)} subscriber(s)"
+                   f"{n_dev}")
         return
     if mme is None and sim is None:
         raise click.UsageError("give --mme or --config")
@@ -145,14 +175,20 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
     selection = sim.selection if sim else "manual"
     results = asyncio.run(_run(chosen, enb_cfgs, pcap, concurrency=concurrency, seed=seed,
                                eea=eea, eia=eia, selection=selection, plmn=plmn,
-                               sctp_mode=sctp, timeout=timeout, detach=detach))
+                               sctp_mode=sctp, timeout=timeout, detach=detach,
+                               devices=devices, dial=dial if emergency else None))
     _print_results(results, as_json)
+    if emergency:
+        # the run succeeds when every user could call (attached, or reasoned refusal aside)
+        if not all(r.attached for r in results):
+            sys.exit(1)
+        return
     if not all(r.attached for r in results) and not detach:
         sys.exit(1)
 
 
 async def _run(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: str | None, *,
-               detach: bool, **options: Any) -> list[UeResult]:
+               detach: bool, dial: str | None = None, **options: Any) -> list[UeResult]:
     writer = PcapWriter(pcap) if pcap else None
     tap = PcapTap(writer).sctp if writer else None
     try:
@@ -162,7 +198,7 @@ async def _run(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: s
         except (OSError, ConnectionError) as exc:
             raise click.ClickException(f"cannot bring up the eNBs: {exc}") from None
         try:
-            results = await pop.attach()
+            results = await (pop.emergency(dial) if dial else pop.attach())
             if detach:
                 await pop.detach()
         finally:

@@ -2,7 +2,10 @@
 
 UEs are spread over the eNBs round-robin (UE i on eNB i mod M, cell (i div M) mod cells), each
 with a fixed eNB UE S1AP ID, so a run is deterministic for a seed whatever the MME's RANDs.
-Procedures: attach (TS 23.401 §5.3.2.1), detach (§5.3.8.2), return home (TS 23.122 §4.4).
+Procedures: attach (TS 23.401 §5.3.2.1), detach (§5.3.8.2), return home (TS 23.122 §4.4),
+and `emergency`: the user's steps of the seed report for an emergency call on JPN-ROAM
+(manual selection, a normal attach where the device tries one, then the emergency attach of
+TS 24.301 §5.5.1.2.2 when the user dials). Each UE has a device profile (`sim_ue.devices`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from corenet.config.subscribers import Subscriber
 from corenet.core.plmn import Plmn
 from corenet.transport import Tap
 from corenet.transport.sctp import Mode
+from sim_ue.devices import DeviceMix, assign_devices
 from sim_ue.enb import EnbService
 from sim_ue.selection import (
     ReturnHome,
@@ -29,7 +33,7 @@ from sim_ue.selection import (
     select_automatic,
     select_manual,
 )
-from sim_ue.ue import Attach, Detach, EmmState, Ue, UeResult
+from sim_ue.ue import Attach, Detach, Dial, EmmState, Ue, UeResult
 from sim_ue.usim import Usim
 
 DEFAULT_NETWORK_NAME = "JPN-ROAM X"
@@ -53,7 +57,7 @@ class Population:
                  selection: str = "manual", plmn: str | None = None,
                  home_plmn: str = "44010", network_name: str = DEFAULT_NETWORK_NAME,
                  sctp_mode: Mode = "auto", timeout: float = 60.0,
-                 info_wait: float = 2.0) -> None:
+                 info_wait: float = 2.0, devices: DeviceMix | None = None) -> None:
         if not enb_cfgs:
             raise ValueError("at least one eNB is needed")
         self.subscribers = list(subscribers)
@@ -67,6 +71,7 @@ class Population:
         self.timeout = timeout
         self.info_wait = info_wait
         self._eea, self._eia = tuple(eea), tuple(eia)
+        self.devices = assign_devices(devices, len(self.subscribers), seed)
         rng = random.Random(f"sim-ue:{seed}")
         self.enbs = [EnbService(cfg, tap=tap, sctp_mode=sctp_mode,
                                 first_teid=rng.randrange(1, 1 << 24))
@@ -90,7 +95,8 @@ class Population:
         m = len(self.enbs)
         for i, sub in enumerate(self.subscribers):
             enb = self.enbs[i % m]
-            ue = Ue(Usim.from_subscriber(sub), eea=self._eea, eia=self._eia)
+            ue = Ue(Usim.from_subscriber(sub), eea=self._eea, eia=self._eia,
+                    device=self.devices[i])
             enb.add_ue(ue, self._id_base[i % m] + i // m)
             self.members.append(_Member(i, ue, enb, self._profile()))
 
@@ -121,9 +127,24 @@ class Population:
         available = available_plmns(cells)
         if self.mode is SelectionMode.AUTOMATIC:
             rng = random.Random(f"sim-ue:{self.seed}:{member.index}")
-            return select_automatic(available, member.profile, rng)
+            chosen = select_automatic(available, member.profile, rng)
+            if (chosen is not None and chosen not in self._homes(member)
+                    and not member.ue.device.auto_connect_roaming):
+                # seed report: only some devices connect to JPN-ROAM automatically
+                member.reason = "automatic selection does not connect to JPN-ROAM"
+                return None
+            return chosen
+        return self._select_manual(member)
+
+    def _select_manual(self, member: _Member) -> Plmn | None:
+        """TS 23.122 §4.4.3.1.2: the user picks the network by its name ("JPN-ROAM X")."""
+        available = available_plmns(member.enb.core.cells)
         chosen = self.plmn or plmn_by_name(available, member.profile, self.network_name)
         return select_manual(available, chosen) if chosen else None
+
+    @staticmethod
+    def _homes(member: _Member) -> tuple[Plmn, ...]:
+        return (member.profile.hplmn, *member.profile.ehplmns)
 
     async def _attach_one(self, member: _Member, plmn: Plmn | None) -> None:
         cell = camp(member.enb.core.cells, plmn, member.index // len(self.enbs)) if plmn else None
@@ -152,10 +173,48 @@ class Population:
         deadline = loop.time() + self.info_wait
         while loop.time() < deadline:
             waiting = [mb for mb in self.members
-                       if mb.ue.state is EmmState.REGISTERED and mb.ue.network_name is None]
+                       if mb.ue.registered_normally and mb.ue.network_name is None]
             if not waiting:
                 return
             await asyncio.sleep(0.02)
+
+    async def emergency(self, dialled: str = "119") -> list[UeResult]:
+        """Every user needs to call `dialled` (seed report, "What the user sees and does":
+        in emergency-only roaming the user must select the JAPAN Roaming network manually).
+
+        Per UE: manual selection of JPN-ROAM by name (TS 23.122 §4.4.3.1.2); a device that
+        tries normal service first attaches normally (accepted in full roaming; rejected in
+        the emergency-only modes, leaving it in limited service, TS 24.301 §5.5.1.2.5); then
+        the user dials: without a normal registration a capable device performs the
+        emergency attach (TS 24.301 §5.5.1.2.2), a device that cannot do emergency-only
+        roaming reports why. A device whose profile goes straight to the emergency attach
+        skips the normal attach."""
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def one(member: _Member) -> None:
+            async with sem:
+                await self._emergency_one(member, dialled)
+
+        await asyncio.gather(*(one(mb) for mb in self.members))
+        await self._await_network_names()
+        return self.results()
+
+    async def _emergency_one(self, member: _Member, dialled: str) -> None:
+        ue, device = member.ue, member.ue.device
+        plmn = self._select_manual(member)
+        cell = camp(member.enb.core.cells, plmn, member.index // len(self.enbs)) if plmn else None
+        if cell is None:
+            member.reason = f"{self.network_name} not found"
+            return
+        on_it = ue.state is EmmState.REGISTERED and ue.registered_plmn == plmn
+        if not on_it and device.manual_selection == "normal-attach-first" and device.usim:
+            await self._attach_one(member, plmn)
+            if ue.state is not EmmState.REGISTERED:
+                # TS 23.401 §5.3.2.1: the MME releases the connection after Attach Reject;
+                # the emergency attach opens a new one (RRC cause "emergency").
+                await self._released(member, wait=min(2.0, self.timeout))
+        done = await member.enb.run(ue.key, Dial(dialled, cell), "call", self.timeout)
+        member.reason = "" if done.ok else done.reason
 
     async def detach(self, switch_off: bool = False) -> list[UeResult]:
         """UE-initiated detach of every registered UE (TS 24.301 §5.5.2.2)."""
@@ -183,6 +242,11 @@ class Population:
             available = available_plmns(member.enb.core.cells)
             switch_off, target = return_home_plan(how, available, member.profile,
                                                   member.ue.registered_plmn)
+            if member.ue.emergency:
+                # Seed report: an emergency-only user ends by selecting the home network; the
+                # UE leaves JPN-ROAM (detach, TS 24.301 §5.5.2.2) whatever home's state.
+                await self._leave_emergency(member, how, target)
+                return
             async with sem:
                 if switch_off and member.ue.state is EmmState.REGISTERED:
                     await member.enb.run(member.ue.key, Detach(True), "detach", self.timeout)
@@ -200,6 +264,16 @@ class Population:
         await asyncio.gather(*(one(mb) for mb in self.members))
         return self.results()
 
+    async def _leave_emergency(self, member: _Member, how: ReturnHome,
+                               target: Plmn | None) -> None:
+        switch_off = how is ReturnHome.AIRPLANE_MODE
+        await member.enb.run(member.ue.key, Detach(switch_off), "detach", self.timeout)
+        await self._released(member)
+        if target is None or target not in self._homes(member):
+            member.reason = "home network not available"
+            return
+        await self._attach_one(member, target)
+
     async def _released(self, member: _Member, wait: float = 5.0) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
@@ -212,7 +286,8 @@ class Population:
         for mb in self.members:
             ctx = mb.enb.core.ues.get(mb.ue.key)
             ambr = ctx.ue_ambr if ctx and mb.ue.state is EmmState.REGISTERED else None
-            out.append(mb.ue.result(ue_ambr=ambr, enb=mb.enb.cfg.name))
+            out.append(mb.ue.result(ue_ambr=ambr, enb=mb.enb.cfg.name,
+                                    reason=mb.reason or mb.ue.reason))
         return out
 
 

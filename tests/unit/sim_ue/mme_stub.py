@@ -2,6 +2,9 @@
 
 Network side of TS 23.401 §5.3.2.1: Authentication Request, Security Mode Command, Initial
 Context Setup with Attach Accept, EMM Information; Detach Accept and UE Context Release.
+Emergency-only modes (TS 23.401 §4.3.12): a normal attach is rejected with `normal_reject`;
+an emergency attach (type 6) gets the emergency APN, after AKA ("emergency-auth") or with a
+null-algorithm Security Mode Command and no AKA ("emergency-unauth", TS 33.401 §5.1.4.1).
 """
 
 from __future__ import annotations
@@ -32,11 +35,17 @@ class _Ue:
     xres: bytes = b""
     kasme: bytes = b""
     ctx: NasSecurityContext | None = None
+    emergency: bool = False
 
 
 @dataclass
 class MmeStub:
     reject_cause: int | None = None
+    mode: str = "full"  # full | emergency-auth | emergency-unauth
+    normal_reject: int = 15
+    emergency_apn: str = "sos"
+    attach_requests: list[dict[str, Any]] = field(default_factory=list)
+    smc_algorithms: list[tuple[int, int]] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)
     ues: dict[tuple[int, int], _Ue] = field(default_factory=dict)
     _next: int = 1000
@@ -70,13 +79,33 @@ class MmeStub:
         pdu = nas.protect(plain, ue.ctx, DOWNLINK, 2) if ue.ctx else plain
         self._send(conn, s1ap.downlink_nas_transport(ue.mme_id, ue.enb_id, pdu))
 
+    def _smc(self, conn: Any, ue: _Ue, ctx: NasSecurityContext) -> None:
+        ue.ctx = ctx
+        self.smc_algorithms.append((ctx.eea, ctx.eia))
+        smc = nas.security_mode_command(ctx.eea, ctx.eia, ctx.ksi,
+                                        nas.ue_security_capability((2, 0), (2,)),
+                                        imeisv_request=True)
+        self._send(conn, s1ap.downlink_nas_transport(
+            ue.mme_id, ue.enb_id, nas.protect(smc, ctx, DOWNLINK, 3)))
+
     def _nas(self, conn: Any, ue: _Ue, pdu: bytes) -> None:
         msg = nas.decode(pdu, ue.ctx, UPLINK)
         self.seen.append(msg.name)
         if msg.name == "AttachRequest":
-            ue.imsi = msg.fields["eps_mobile_identity"]["value"]
-            if self.reject_cause is not None:
-                self._down(conn, ue, nas.attach_reject(self.reject_cause))
+            self.attach_requests.append(msg.fields)
+            ue.imsi = str(msg.fields["eps_mobile_identity"]["value"])
+            ue.emergency = msg.fields["eps_attach_type"] == 6
+            cause = self.reject_cause
+            if cause is None and self.mode != "full" and not ue.emergency:
+                cause = self.normal_reject
+            if cause is not None:
+                # TS 23.401 §5.3.2.1: the MME releases the S1 connection after the reject.
+                self._down(conn, ue, nas.attach_reject(cause))
+                self._send(conn, s1ap.ue_context_release_command(ue.mme_id, ue.enb_id,
+                                                                 ("nas", "unspecified")))
+                return
+            if ue.emergency and self.mode == "emergency-unauth":
+                self._smc(conn, ue, NasSecurityContext.from_kasme(0, bytes(32), eia=0, eea=0))
                 return
             av = generate_vector(Milenage(K, OPC), bytes(range(16)),
                                  int_to_sqn(32 * ue.mme_id), b"\x80\x00")
@@ -85,22 +114,19 @@ class MmeStub:
             self._down(conn, ue, nas.authentication_request(1, av.rand, av.autn))
         elif msg.name == "AuthenticationResponse":
             assert msg.fields["authentication_response_parameter"] == ue.xres
-            ue.ctx = NasSecurityContext.from_kasme(1, ue.kasme, eia=2, eea=2)
-            smc = nas.security_mode_command(2, 2, 1, nas.ue_security_capability((2, 0), (2,)),
-                                            imeisv_request=True)
-            self._send(conn, s1ap.downlink_nas_transport(
-                ue.mme_id, ue.enb_id, nas.protect(smc, ue.ctx, DOWNLINK, 3)))
+            self._smc(conn, ue, NasSecurityContext.from_kasme(1, ue.kasme, eia=2, eea=2))
         elif msg.name == "SecurityModeComplete":
             assert ue.ctx is not None and msg.fields["mac_valid"]
+            apn, qci = (self.emergency_apn, 5) if ue.emergency else ("internet", 9)
             esm = nas.activate_default_eps_bearer_context_request(
-                ebi=5, pti=1, qci=9, apn="internet", ipv4=f"10.45.0.{ue.mme_id % 250}",
+                ebi=5, pti=1, qci=qci, apn=apn, ipv4=f"10.45.0.{ue.mme_id % 250}",
                 apn_ambr={"downlink": 300, "uplink": 300})
             accept = nas.attach_accept(
                 [Tai(ue.plmn, 1)], esm, guti=Guti(RESCUER, 0x8001, 1, ue.mme_id),
                 emergency_numbers=emergency_number_list([("110", ["police"])]))
             erab = s1ap.ERabToBeSetup(5, 9, 8, "127.0.0.4", ue.mme_id,
                                       nas_pdu=nas.protect(accept, ue.ctx, DOWNLINK, 2))
-            kenb = kdf.kenb(ue.kasme, 0)
+            kenb = kdf.kenb(ue.ctx.kasme, 0)
             self._send(conn, s1ap.initial_context_setup_request(
                 ue.mme_id, ue.enb_id, 300_000, 300_000, [erab], 0x4000, 0x4000, kenb))
         elif msg.name == "AttachComplete":
