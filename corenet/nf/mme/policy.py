@@ -172,19 +172,20 @@ def decide(rule: Policy | None, *, emergency: bool, has_imsi: bool, own: bool,
     if own:
         # the rescuer's own subscribers: normal service from their own HSS, whatever the policy
         return AttachPlan(emergency=emergency, authenticate=True, reason="own subscriber")
+    if not has_imsi:
+        if rule is not None and rule.mode is Mode.EMERGENCY_UNAUTH and rule.allow_imei_only:
+            return AttachPlan(emergency=True, authenticate=False, reason="all UEs (IMEI)")
+        return Refusal(IMEI_NOT_ACCEPTED, "IMSI required")
     if rule is None:
         return Refusal(causes.PLMN_NOT_ALLOWED, "no roaming agreement in force")
     if rule.mode is Mode.OFF:
-        cause = causes.PLMN_NOT_ALLOWED if rule.tacs is None else causes.ROAMING_NOT_ALLOWED_IN_THIS_TA
-        return Refusal(cause, "roaming off")
+        in_tas = rule.tacs is not None
+        return Refusal(causes.ROAMING_NOT_ALLOWED_IN_THIS_TA if in_tas
+                       else causes.PLMN_NOT_ALLOWED, "roaming off")
     if not emergency:
         if rule.mode.emergency_only:
             return Refusal(causes.NO_SUITABLE_CELLS_IN_TA, f"{rule.mode.value}: emergency only")
         return AttachPlan(emergency=False, authenticate=True, reason="full roaming")
-    if not has_imsi:
-        if rule.mode is Mode.EMERGENCY_UNAUTH and rule.allow_imei_only:
-            return AttachPlan(emergency=True, authenticate=False, reason="all UEs (IMEI)")
-        return Refusal(IMEI_NOT_ACCEPTED, "IMSI required")
     if rule.mode is Mode.EMERGENCY_UNAUTH:
         if rule.try_aka_first and not hss_down:
             return AttachPlan(True, True, unauth_on_no_answer=True, unauth_on_failure=True,
