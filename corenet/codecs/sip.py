@@ -701,8 +701,19 @@ class PartialRequest:
 
     @property
     def answerable(self) -> bool:
-        return bool(self.via and self.from_ and self.to and self.call_id and self.cseq
-                    and self.method != "ACK")
+        """§8.2.6.2 copies these headers: each must be well-formed for the response to be."""
+        if not (self.via and self.from_ and self.to and self.call_id and self.cseq
+                and self.method not in (None, "ACK")):
+            return False
+        try:
+            for via in self.via:
+                parse_via(via)
+            parse_name_addr(self.from_)
+            parse_name_addr(self.to)
+            parse_cseq(self.cseq)
+        except DecodeError:
+            return False
+        return not any(c.isspace() for c in self.call_id)
 
 
 def _text(data: bytes) -> str:
