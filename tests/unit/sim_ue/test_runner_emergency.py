@@ -1,0 +1,104 @@
+"""The emergency procedure of a population over loopback sockets against the stub MME in each
+mode: manual selection of JPN-ROAM, normal attach where the device tries one, then the
+emergency attach on dialling; device restrictions; return home."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corenet.config.models import EnbConfig, Endpoint
+from sim_ue.devices import DeviceProfile, load_devices
+from sim_ue.runner import Population
+from tests.unit.sim_ue.mme_stub import MmeStub
+from tests.unit.sim_ue.test_runner import _subs
+
+DEVICES = {p.name: p for p in load_devices([Path(__file__).resolve().parents[3]
+                                            / "configs" / "devices"])}
+MIX = [DEVICES[n] for n in ("iphone-2026", "android-docomo-2026", "android-kddi-2022")]
+
+
+def _enbs(host: str, port: int, plmns: list[str] | None = None) -> list[EnbConfig]:
+    return [EnbConfig(name="enb1", global_enb_id=0x101, tac=1, address="127.0.1.1",
+                      broadcast_plmns=plmns or ["44020"], mme=Endpoint(host=host, port=port))]
+
+
+async def _run(mode: str, devices: list[DeviceProfile], n: int = 3) -> tuple[list, MmeStub]:
+    mme = MmeStub(mode=mode, normal_reject=11)
+    host, port = await mme.start()
+    try:
+        async with Population(_subs(n), _enbs(host, port), sctp_mode="fallback",
+                              timeout=10.0, info_wait=0.5, devices=devices) as pop:
+            results = await pop.emergency("119")
+    finally:
+        mme.close()
+    return results, mme
+
+
+async def test_emergency_unauthenticated() -> None:
+    results, mme = await _run("emergency-unauth", MIX)
+    iphone, docomo, kddi = results
+    for r in (iphone, docomo):
+        assert r.attached and r.emergency and not r.authenticated
+        assert r.display == "no service" and r.pdn == "sos" and r.reason == ""
+        assert r.guti is not None and r.plmn == "44020"
+    assert (iphone.device, docomo.device) == ("iphone-2026", "android-docomo-2026")
+    assert not kddi.attached and not kddi.emergency and kddi.cause == 11
+    assert kddi.reason == "device does not support emergency-only roaming (released 2022-09)"
+    # the iPhone goes straight to the emergency attach; the docomo device tries normal first
+    kinds = [(r["eps_mobile_identity"]["value"], r["eps_attach_type"])
+             for r in mme.attach_requests]
+    assert kinds.count(("440100000000001", 1)) == 0
+    assert ("440100000000002", 1) in kinds and ("440100000000002", 6) in kinds
+    assert ("440100000000003", 6) not in kinds
+    assert mme.smc_algorithms == [(0, 0), (0, 0)]
+    assert "AuthenticationResponse" not in mme.seen
+
+
+async def test_emergency_authenticated() -> None:
+    results, mme = await _run("emergency-auth", MIX[:2], n=2)
+    assert all(r.attached and r.emergency and r.authenticated for r in results)
+    assert all(r.display == "no service" and r.pdn == "sos" for r in results)
+    assert mme.smc_algorithms == [(2, 2), (2, 2)]
+
+
+async def test_full_roaming_call_uses_normal_registration() -> None:
+    legacy = DEVICES["legacy-2019"]
+    results, mme = await _run("full", [DEVICES["android-docomo-2026"], legacy], n=2)
+    docomo, old = results
+    assert docomo.attached and not docomo.emergency and docomo.display == "JPN-ROAM X"
+    assert docomo.pdn == "internet" and docomo.reason == ""
+    assert old.attached and old.display == "JPN-ROAM X"
+    assert old.reason == ("device cannot place emergency calls in full roaming "
+                          "(released 2019-06)")
+    assert all(r["eps_attach_type"] == 1 for r in mme.attach_requests)
+
+
+async def test_emergency_attached_ue_returns_home() -> None:
+    mme = MmeStub(mode="emergency-unauth")
+    host, port = await mme.start()
+    try:
+        async with Population(_subs(1), _enbs(host, port), sctp_mode="fallback", timeout=10.0,
+                              info_wait=0.5, devices=DEVICES["iphone-2026"]) as pop:
+            (r,) = await pop.emergency("110")
+            assert r.emergency and r.attached
+            (r,) = await pop.return_home("manual-home")
+            assert not r.attached and not r.emergency
+            assert r.reason == "home network not available"
+            assert "DetachRequest" in mme.seen
+    finally:
+        mme.close()
+    # home back on air: the UE leaves JPN-ROAM and registers at home
+    mme = MmeStub(mode="emergency-unauth")
+    host, port = await mme.start()
+    try:
+        async with Population(_subs(1), _enbs(host, port, ["44020", "44010"]),
+                              plmn="44020", sctp_mode="fallback", timeout=10.0,
+                              info_wait=0.5, devices=DEVICES["iphone-2026"]) as pop:
+            (r,) = await pop.emergency("119")
+            assert r.emergency and r.plmn == "44020"
+            mme.mode = "full"  # the home network serves normally
+            (r,) = await pop.return_home("airplane-mode")
+            assert r.attached and not r.emergency and r.plmn == "44010"
+            assert r.authenticated and r.pdn == "internet"
+    finally:
+        mme.close()
