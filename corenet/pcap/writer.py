@@ -47,6 +47,7 @@ class PcapWriter:
         path_or_file: str | os.PathLike[str] | BinaryIO,
         clock: Callable[[], float] | None = None,
         seed: int = 0,
+        stable_ports: bool = False,
     ) -> None:
         self._owns_file = isinstance(path_or_file, str | os.PathLike)
         if isinstance(path_or_file, str | os.PathLike):
@@ -60,6 +61,7 @@ class PcapWriter:
         self._tcp: dict[tuple[Endpoint, Endpoint], TcpStream] = {}
         self._incarnations: dict[tuple[str, tuple[Endpoint, Endpoint]], int] = {}
         self._closed = False
+        self._ports = StablePorts() if stable_ports else None
         self._file.write(section_header_block())
         self._file.write(interface_description_block(LINKTYPE_RAW))
 
@@ -76,7 +78,7 @@ class PcapWriter:
         ts: float | None = None,
     ) -> None:
         """One user message on the SCTP association of (src, dst); handshake on first use."""
-        src, dst = _ep(src), _ep(dst)
+        src, dst = self._endpoints(src, dst)
         when = self._now(ts)
         key = flow_key(src, dst)
         assoc = self._sctp.get(key)
@@ -90,7 +92,7 @@ class PcapWriter:
 
     def sctp_shutdown(self, src: Endpoint, dst: Endpoint, ts: float | None = None) -> None:
         """Graceful SHUTDOWN (RFC 9260 §9.2); a later message opens a new association."""
-        src, dst = _ep(src), _ep(dst)
+        src, dst = self._endpoints(src, dst)
         assoc = self._sctp.pop(flow_key(src, dst), None)
         if assoc is not None:
             self._emit(assoc.shutdown(src), self._now(ts), None)
@@ -104,7 +106,7 @@ class PcapWriter:
         ts: float | None = None,
     ) -> None:
         """One message on the TCP connection of (src, dst); three-way handshake on first use."""
-        src, dst = _ep(src), _ep(dst)
+        src, dst = self._endpoints(src, dst)
         when = self._now(ts)
         key = flow_key(src, dst)
         stream = self._tcp.get(key)
@@ -118,7 +120,7 @@ class PcapWriter:
 
     def tcp_close(self, src: Endpoint, dst: Endpoint, ts: float | None = None) -> None:
         """FIN exchange (RFC 9293 §3.6); a later message opens a new connection."""
-        src, dst = _ep(src), _ep(dst)
+        src, dst = self._endpoints(src, dst)
         stream = self._tcp.pop(flow_key(src, dst), None)
         if stream is not None:
             self._emit(stream.close(src), self._now(ts), None)
@@ -132,7 +134,7 @@ class PcapWriter:
         ts: float | None = None,
     ) -> None:
         """One datagram (RFC 768)."""
-        src, dst = _ep(src), _ep(dst)
+        src, dst = self._endpoints(src, dst)
         self._emit([udp_datagram(src, dst, payload)], self._now(ts), comment)
 
     # -- file ------------------------------------------------------------------------------
@@ -161,6 +163,12 @@ class PcapWriter:
 
     # -- internals -------------------------------------------------------------------------
 
+    def _endpoints(self, src: Endpoint, dst: Endpoint) -> tuple[Endpoint, Endpoint]:
+        src, dst = _ep(src), _ep(dst)
+        if self._ports is None:
+            return src, dst
+        return self._ports.map(src, dst)
+
     def _incarnation(self, kind: str, key: tuple[Endpoint, Endpoint]) -> int:
         # A reopened association/connection gets fresh tags/ISNs so readers never see old TSNs
         # or sequence numbers again (which they would mark as retransmissions).
@@ -186,6 +194,38 @@ class PcapWriter:
                 ts_us = round(when * 1_000_000)
             note = comment if frame.completes_message else None
             self._file.write(enhanced_packet_block(ts_us, frame.packet, note))
+
+
+WELL_KNOWN_PORTS = frozenset({PORT_S1AP, PORT_DIAMETER, PORT_GTPV2C, PORT_SIP})
+
+
+class StablePorts:
+    """Shows a client's ephemeral port as its service's well-known port (or the next free one
+    on that address), so that runs with the same seed give byte-identical captures."""
+
+    def __init__(self) -> None:
+        self._map: dict[Endpoint, Endpoint] = {}
+        self._used: set[Endpoint] = set()
+
+    def map(self, src: Endpoint, dst: Endpoint) -> tuple[Endpoint, Endpoint]:
+        if dst[1] in WELL_KNOWN_PORTS and src[1] not in WELL_KNOWN_PORTS:
+            self._used.add(dst)
+            return self._stable(src, dst[1]), dst
+        if src[1] in WELL_KNOWN_PORTS and dst[1] not in WELL_KNOWN_PORTS:
+            self._used.add(src)
+            return src, self._stable(dst, src[1])
+        return src, dst
+
+    def _stable(self, ephemeral: Endpoint, service_port: int) -> Endpoint:
+        shown = self._map.get(ephemeral)
+        if shown is None:
+            port = service_port
+            while (ephemeral[0], port) in self._used:
+                port += 1
+            shown = (ephemeral[0], port)
+            self._used.add(shown)
+            self._map[ephemeral] = shown
+        return shown
 
 
 def _ep(endpoint: Endpoint) -> Endpoint:

@@ -154,9 +154,12 @@ class Runtime:
     async def start(self) -> None:
         if self.pcap_path:
             Path(self.pcap_path).parent.mkdir(parents=True, exist_ok=True)
-            self.writer = PcapWriter(self.pcap_path, seed=self.cfg.seed)
+            # With a seed, client ports are shown stable so that a run's capture is reproducible.
+            stable = self.seed is not None
+            self.writer = PcapWriter(self.pcap_path, seed=self.cfg.seed, stable_ports=stable)
             if "mme" in self.names and any(a != 0 for a in self.cfg.mme.security.eea):
-                self.deciphered = PcapWriter(deciphered_path(self.pcap_path), seed=self.cfg.seed)
+                self.deciphered = PcapWriter(deciphered_path(self.pcap_path), seed=self.cfg.seed,
+                                             stable_ports=stable)
         for name in self.names:
             svc = build_service(name, self.cfg, self.tap(), self.seed)
             await svc.start()
