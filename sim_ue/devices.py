@@ -120,7 +120,11 @@ def default_profile() -> DeviceProfile:
 
 def load_device(path: str | Path) -> DeviceProfile:
     """One profile file; a ConfigError names the file, the line and the field."""
-    return loader.load(DeviceProfile, path)
+    try:
+        return loader.load(DeviceProfile, path)
+    except ValueError as exc:
+        # PyYAML raises a bare ValueError for an impossible date such as 2020-13-01.
+        raise ConfigError(f"{path}: invalid value: {exc}") from None
 
 
 def load_devices(paths: Sequence[str | Path]) -> list[DeviceProfile]:

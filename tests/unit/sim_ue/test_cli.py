@@ -94,3 +94,52 @@ async def test_attach_against_an_mme(tmp_path: Path) -> None:
     assert [r["enb"] for r in results] == ["enb1", "enb2"]
     assert results[1]["msisdn"] == "819010000002"
     assert len(read_packets(pcap)) >= 2 + 2 * 7
+
+
+async def test_emergency_attach_with_device_profiles(tmp_path: Path) -> None:
+    mme = MmeStub(mode="emergency-unauth")
+    host, port = await mme.start()
+    subs = tmp_path / "subs.yaml"
+    subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', count: 2, "
+                    f"k: {K.hex()}, opc: {OPC.hex()}}}\n")
+    devices = Path(__file__).resolve().parents[3] / "configs" / "devices"
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            str(BIN / "sim-ue"), "attach", "--mme", f"{host}:{port}", "--subscribers",
+            str(subs), "--plmn", "44020", "--json", "--sctp", "fallback", "--timeout", "10",
+            "--emergency", "--dial", "110", "--device", str(devices / "iphone-2026.yaml"),
+            "--device", str(devices / "android-kddi-2022.yaml"),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        mme.close()
+    assert proc.returncode == 1, stderr.decode()  # the 2022 device could not call
+    first, second = json.loads(stdout)
+    assert first["emergency"] and first["attached"] and first["display"] == "no service"
+    assert first["pdn"] == "sos" and first["authenticated"] is False
+    assert first["device"] == "iphone-2026"
+    assert not second["attached"] and second["device"] == "android-kddi-2022"
+    assert second["reason"] == "device does not support emergency-only roaming (released 2022-09)"
+
+
+def test_device_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    subs = tmp_path / "subs.yaml"
+    subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', k: {K.hex()}, "
+                    f"opc: {OPC.hex()}}}\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nos: android\nos_version: '1'\nvendor: v\nmodel: m\n"
+                   "release_date: someday\nemergency_only_roaming: false\n")
+    rc, _, err = _main(capsys, "attach", "--subscribers", str(subs), "--device", str(bad),
+                       "--check")
+    assert rc == 2 and "line 6" in err and "release_date" in err
+    bad.write_text(bad.read_text().replace("someday", "2020-13-01"))
+    rc, _, err = _main(capsys, "attach", "--subscribers", str(subs), "--device", str(bad),
+                       "--check")
+    assert rc == 2 and "month must be in 1..12" in err
+    good = Path(__file__).resolve().parents[3] / "configs" / "devices"
+    rc, out, _ = _main(capsys, "attach", "--subscribers", str(subs), "--device", str(good),
+                       "--mix", "iphone-2026=1", "--check")
+    assert rc == 0 and "1 device profile(s)" in out
+    rc, _, err = _main(capsys, "attach", "--subscribers", str(subs), "--device", str(good),
+                       "--mix", "nokia=1", "--check")
+    assert rc == 2 and "unknown profile 'nokia'" in err
