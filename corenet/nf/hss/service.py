@@ -18,6 +18,9 @@ from corenet.codecs import diameter as dia
 from corenet.codecs.base import Message
 from corenet.config.models import HssConfig
 from corenet.config.subscribers import Subscriber, load_subscribers
+from corenet.control import registry
+from corenet.control.api import ControlAction, HssControl
+from corenet.control.server import ControlServer
 from corenet.core.actions import LogEvent
 from corenet.nf.hss.s6a import Action, S6aError, S6aServer, SendAnswer, SendRequest
 from corenet.nf.hss.store import HssStore
@@ -74,6 +77,9 @@ class HssService:
         self._links: dict[int, _Link] = {}
         self._answers = dp.AnswerCache()
         self._origin_state_id = int.from_bytes(random_bytes(4), "big")
+        # injected failure: "drop" (requests and watchdogs go unanswered), "close" (no socket)
+        self.failure: str | None = None
+        self._control: ControlServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -108,12 +114,48 @@ class HssService:
         else:
             self._server = await open_diameter_tcp_server(
                 host, port, self._on_message, self._on_connect, self._on_close, tap=self._tap)
+        registry.register_hss(self.cfg.origin_realm, self)
+        await self._start_control()
         self._emit(LogEvent("hss.started", {
             "listen": f"{self.local[0]}:{self.local[1]}", "transport": self.cfg.transport,
             "database": self.cfg.database, "provisioned": provisioned}))
 
+    def inject_failure(self, failure: str | None) -> None:
+        """Home HSS unreachable, injected at run time: "drop" stops answering anything (RFC 3539:
+        the peer's watchdog fails), "close" closes every connection and refuses new ones;
+        None serves again."""
+        self.failure = failure
+        self._emit(LogEvent("hss.failure.injected" if failure else "hss.failure.restored",
+                            {"failure": failure}))
+        if failure == "close":
+            for link in list(self._links.values()):
+                self._drop(link)
+
+    async def _start_control(self) -> None:
+        """The failure-injection endpoint of an HSS alone (port 0 disables it)."""
+        ep = self.cfg.control
+        if ep.port == 0:
+            return
+        server = ControlServer(HssControl(self.cfg.origin_realm, self), self._control_action)
+        try:
+            await server.start(ep.host, ep.port)
+        except OSError as exc:
+            self._emit(LogEvent("hss.control.unavailable", {
+                "endpoint": f"{ep.host}:{ep.port}", "reason": str(exc)}))
+            return
+        self._control = server
+
+    def _control_action(self, action: ControlAction) -> None:
+        if isinstance(action, LogEvent):
+            self._emit(action)
+
     async def stop(self, timeout: float = 1.0) -> None:
         """DPR to every open peer (RFC 6733 §5.4, cause REBOOTING), then close everything."""
+        registry.unregister_hss(self.cfg.origin_realm, self)
+        if self._control is not None:
+            await self._control.stop()
+            self._control = None
+        self.failure = None
         now = self._now()
         for link in list(self._links.values()):
             link.peer.close(now, dia.DisconnectCause.REBOOTING)
@@ -137,6 +179,9 @@ class HssService:
     # -- transport callbacks ---------------------------------------------------------------
 
     def _on_connect(self, conn: MessageTransport) -> None:
+        if self.failure == "close":
+            conn.close()
+            return
         config = dp.PeerConfig(
             origin_host=self.cfg.origin_host, origin_realm=self.cfg.origin_realm,
             host_ip_addresses=(conn.local[0],), allowed_peers=frozenset(self.cfg.peers),
@@ -151,7 +196,7 @@ class HssService:
 
     def _on_message(self, conn: MessageTransport, payload: bytes, ppid: int, stream: int) -> None:
         link = self._links.get(id(conn))
-        if link is None:
+        if link is None or self.failure == "drop":
             return
         link.peer.receive(payload, self._now())
         self._pump(link)

@@ -14,6 +14,9 @@ from typing import Any
 
 from corenet.codecs import diameter as dia
 from corenet.config.models import DiameterRoute, MmeConfig
+from corenet.control import registry
+from corenet.control.api import ControlAction, ControlApi, SetHssFailure
+from corenet.control.server import ControlServer, hss_injector
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.timers import TimerTable
 from corenet.nf.mme.context import UeContext
@@ -26,6 +29,8 @@ from corenet.nf.mme.events import (
     S1Up,
     S6aAnswer,
     S6aFailed,
+    S6aPeerDown,
+    S6aPeerUp,
     S11Failed,
     S11Received,
     SendS1ap,
@@ -91,6 +96,9 @@ class MmeService:
         self._links: dict[str, _DiameterLink] = {}
         self._stopping = False
         self.events: list[LogEvent] = []
+        self.control = ControlApi(self.core.policy, self.observe)
+        self._control_server: ControlServer | None = None
+        self._inject = hss_injector(registry.hss_for)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -124,11 +132,60 @@ class MmeService:
             _, pending = await asyncio.wait(waits, timeout=diameter_wait_s)
             for task in pending:
                 task.cancel()
+        await self._start_control()
         self._log("mme.started", s1ap=list(self.s1ap_address), s11=list(self.s11_address))
+
+    async def _start_control(self) -> None:
+        """The control API endpoint (port 0 disables it); one that cannot bind does not stop
+        the MME from serving."""
+        ep = self.cfg.control
+        if ep.port == 0:
+            return
+        server = ControlServer(self.control, self._apply_control, self._clock)
+        try:
+            await server.start(ep.host, ep.port)
+        except OSError as exc:
+            self._log("mme.control.unavailable", endpoint=f"{ep.host}:{ep.port}",
+                      reason=str(exc))
+            return
+        self._control_server = server
+        self._log("mme.control.listening", endpoint="{}:{}".format(*server.address))
+
+    @property
+    def control_address(self) -> tuple[str, int] | None:
+        return None if self._control_server is None else self._control_server.address
+
+    def control_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One control operation in process (what the endpoint does for a JSON line)."""
+        server = self._control_server or ControlServer(self.control, self._apply_control,
+                                                       self._clock)
+        return server.execute(request)
+
+    def _apply_control(self, action: ControlAction) -> dict[str, Any] | None:
+        if isinstance(action, SetHssFailure):
+            return self._inject(action)
+        self._emit(action)
+        return None
+
+    def observe(self) -> dict[str, Any]:
+        """What the MME sees, for the control API's status."""
+        ues = list(self.core.ues.values())
+        return {
+            "hss_unreachable": {realm: reason for realm, (_, reason, _) in
+                                self.core.s6a_down.items() if self.core.hss_down(realm)},
+            "s6a_open": {realm: bool(link.peer is not None and link.peer.is_open)
+                         for realm, link in self._links.items()},
+            "ues": len(ues),
+            "emergency_ues": sum(1 for u in ues if u.emergency),
+            "unauthenticated_ues": sum(1 for u in ues if u.unauthenticated_emergency),
+        }
 
     async def stop(self) -> None:
         """DPR to the HSS (RFC 6733 §5.4), close every socket, cancel every timer."""
         self._stopping = True
+        if self._control_server is not None:
+            await self._control_server.stop()
+            self._control_server = None
         for link in self._links.values():
             if link.task is not None:
                 link.task.cancel()
@@ -246,6 +303,7 @@ class MmeService:
                     await self._connect(link)
                 except OSError as exc:
                     self._log("s6a.connect.failed", peer=link.route.host, reason=str(exc))
+                    self._feed(S6aPeerDown(link.route.realm, f"connect failed: {exc}"))
             await asyncio.sleep(RECONNECT_S)
 
     async def _connect(self, link: _DiameterLink) -> None:
@@ -276,6 +334,8 @@ class MmeService:
             link.peer.connection_lost(self._mono())
             self._pump_peer(link)
         link.opened.clear()
+        if not self._stopping:
+            self._feed(S6aPeerDown(link.route.realm, "connection closed"))
 
     def _pump_peer(self, link: _DiameterLink) -> None:
         peer = link.peer
@@ -309,6 +369,15 @@ class MmeService:
         elif isinstance(event, dp.PeerOpened):
             link.opened.set()
             self._log("s6a.peer.open", peer=event.origin_host, realm=event.origin_realm)
+            self._feed(S6aPeerUp(link.route.realm))
+        elif isinstance(event, dp.WatchdogChanged):
+            # RFC 3539 §3.4.1: SUSPECT/DOWN is a failed peer, back to OKAY a recovered one
+            self._log("s6a.watchdog", peer=link.route.host, old=event.old.value,
+                      new=event.new.value)
+            if event.new is dp.WatchdogState.OKAY:
+                self._feed(S6aPeerUp(link.route.realm))
+            elif event.new in (dp.WatchdogState.SUSPECT, dp.WatchdogState.DOWN):
+                self._feed(S6aPeerDown(link.route.realm, f"watchdog {event.new.value}"))
         elif isinstance(event, dp.RequestReceived):
             # TS 29.272 §5.2.2 / §5.2.1.2 (IDR, CLR) are not served: RFC 6733 §7.1.3 3001
             answer = dia.decode(dia.error_answer(
