@@ -502,9 +502,12 @@ class _SipMessage:
         split = want.lower() in LIST_HEADERS
         out: list[str] = []
         for h in self.headers:
-            if canonical_name(h.name) == want:
-                out.extend(v for v in split_outside(h.value, ",") if v) if split else out.append(
-                    h.value)
+            if canonical_name(h.name) != want:
+                continue
+            if split:
+                out.extend(v for v in split_outside(h.value, ",") if v)
+            else:
+                out.append(h.value)
         return out
 
     def set_header(self, name: str, value: str) -> None:
