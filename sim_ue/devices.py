@@ -114,7 +114,7 @@ def default_profile() -> DeviceProfile:
     """A capable 2026 device: what a population uses when no profile is given."""
     return DeviceProfile(name="generic-2026", os="other", os_version="1", vendor="generic",
                          model="generic", release_date=dt.date(2026, 4, 1),
-                         emergency_only_roaming=True, prefixed_emergency_calls_roaming=False,
+                         emergency_only_roaming=True, auto_connect_roaming=True,
                          manual_selection="emergency-attach")
 
 

@@ -149,7 +149,7 @@ class Population:
     async def _attach_one(self, member: _Member, plmn: Plmn | None) -> None:
         cell = camp(member.enb.core.cells, plmn, member.index // len(self.enbs)) if plmn else None
         if cell is None:
-            member.reason = "no suitable cell"
+            member.reason = member.reason or "no suitable cell"
             member.ue.outcome = "no-service"
             return
         done = await member.enb.run(member.ue.key, Attach(cell), "attach", self.timeout)
@@ -162,6 +162,7 @@ class Population:
 
         async def one(member: _Member) -> None:
             async with sem:
+                member.reason = ""
                 await self._attach_one(member, self._select(member))
 
         await asyncio.gather(*(one(mb) for mb in self.members))

@@ -73,3 +73,27 @@ def test_return_home() -> None:
     # airplane mode: switch-off detach first, then automatic selection
     assert return_home_plan(ReturnHome.AIRPLANE_MODE, [RESCUER, HOME], PROFILE, RESCUER) == (
         True, HOME)
+
+
+async def test_automatic_selection_follows_device_auto_connect() -> None:
+    from corenet.config.models import EnbConfig, Endpoint
+    from sim_ue.devices import default_profile
+    from sim_ue.runner import Population
+    from tests.unit.sim_ue.mme_stub import MmeStub
+    from tests.unit.sim_ue.test_runner import _subs
+
+    mme = MmeStub()
+    host, port = await mme.start()
+    manual_only = default_profile().model_copy(update={"auto_connect_roaming": False})
+    enbs = [EnbConfig(name="enb1", global_enb_id=0x101, tac=1, address="127.0.1.1",
+                      mme=Endpoint(host=host, port=port))]
+    try:
+        async with Population(_subs(2), enbs, selection="automatic", sctp_mode="fallback",
+                              timeout=10.0, info_wait=0.5,
+                              devices=[default_profile(), manual_only]) as pop:
+            auto, manual = await pop.attach()
+    finally:
+        mme.close()
+    assert auto.attached and auto.plmn == "44020" and auto.display == "JPN-ROAM X"
+    assert not manual.attached and manual.display == "no service"
+    assert manual.reason == "automatic selection does not connect to JPN-ROAM"
