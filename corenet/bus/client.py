@@ -107,6 +107,7 @@ class BusClient:
         outbox: Outbox | None = None,
         identifier: str | None = None,
         backoff: tuple[float, float] = (0.05, 2.0),
+        resend_s: float = 5.0,
     ) -> None:
         self.config = config
         self.operator = operator
@@ -114,6 +115,7 @@ class BusClient:
         self.outbox = outbox or Outbox()
         self.identifier = identifier or f"corenet-{operator}"
         self.backoff = backoff
+        self.resend_s = resend_s
         self.connected = asyncio.Event()
         self.connect_errors: list[str] = []
         self._client: aiomqtt.Client | None = None
@@ -139,8 +141,13 @@ class BusClient:
                     self._client = client
                     await self._on_connect(client)
                     delay = self.backoff[0]
-                    async for message in client.messages:
-                        await self._dispatch(str(message.topic), bytes(message.payload), handler)
+                    resender = asyncio.create_task(self._resend(client))
+                    try:
+                        async for message in client.messages:
+                            await self._dispatch(str(message.topic), bytes(message.payload),
+                                                 handler)
+                    finally:
+                        resender.cancel()
             except aiomqtt.MqttError as exc:
                 self.connect_errors.append(str(exc))
                 log.info("bus %s: %s; retrying in %.2fs", self.identifier, exc, delay)
@@ -161,6 +168,14 @@ class BusClient:
         for _, topic, payload in self.outbox.pending():
             await client.publish(topic, payload, qos=1)
         self.connected.set()
+
+    async def _resend(self, client: aiomqtt.Client) -> None:
+        """Orders still unacknowledged are sent again: the rescuer may have been offline."""
+        with contextlib.suppress(aiomqtt.MqttError):
+            while True:
+                await asyncio.sleep(self.resend_s)
+                for _, topic, payload in self.outbox.pending():
+                    await client.publish(topic, payload, qos=1)
 
     async def _dispatch(self, topic: str, payload: bytes, handler: Handler) -> None:
         with contextlib.suppress(ValueError, PayloadError):
