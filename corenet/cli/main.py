@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from corenet.cli.crypto_cmd import crypto
+from corenet.cli.ctl_cmd import ctl
 from corenet.cli.decode_cmd import decode
 from corenet.cli.demo_cmd import demo
 from corenet.cli.hss_cmd import hss
@@ -23,6 +24,7 @@ def cli() -> None:
 
 
 cli.add_command(crypto)
+cli.add_command(ctl)
 cli.add_command(decode)
 cli.add_command(demo)
 cli.add_command(hss)

@@ -44,6 +44,8 @@ def load_yaml(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
         where = f"line {mark.line + 1}" if mark is not None else "?"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{source}: {where}: invalid YAML: {problem}") from None
+    except ValueError as exc:  # PyYAML's constructors (an impossible date, say) raise bare ValueErrors
+        raise ConfigError(f"{source}: invalid value: {exc}") from None
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
         _line_index(node, (), lines)

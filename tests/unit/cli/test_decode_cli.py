@@ -84,7 +84,7 @@ def test_undecodable_bytes_exit_1_with_cause(protocol: str, hexdata: str, cause:
 @pytest.mark.parametrize("args, named", [
     (["s1ap", "zz"], "HEX"),
     (["s1ap", ""], "HEX"),
-    (["sip", "00"], "PROTOCOL"),
+    (["x2ap", "00"], "PROTOCOL"),
     (["nas", "0741", "--kasme", "00"], "--kasme"),
 ])
 def test_bad_argument_exit_2(args: list[str], named: str) -> None:
