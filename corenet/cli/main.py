@@ -12,6 +12,7 @@ from corenet.cli.crypto_cmd import crypto
 from corenet.cli.ctl_cmd import ctl
 from corenet.cli.decode_cmd import decode
 from corenet.cli.demo_cmd import demo
+from corenet.cli.drill_cmd import drill
 from corenet.cli.hss_cmd import hss
 from corenet.cli.pcaps_cmd import pcaps
 from corenet.cli.run_cmd import run
@@ -27,6 +28,7 @@ cli.add_command(crypto)
 cli.add_command(ctl)
 cli.add_command(decode)
 cli.add_command(demo)
+cli.add_command(drill)
 cli.add_command(hss)
 cli.add_command(run)
 cli.add_command(pcaps)
