@@ -238,9 +238,11 @@ class SgwPgwConfig(Strict):
     s1u_address: str = "127.0.0.4"
     s5_address: str = "127.0.0.5"
     pools: list[ApnPool] = [
-        ApnPool(apn="internet", ipv4="10.45.0.0/16", ipv6="2001:db8:45::/48"),
-        ApnPool(apn="ims", ipv4="10.46.0.0/16", ipv6="2001:db8:46::/48"),
-        ApnPool(apn="sos", ipv4="10.47.0.0/16", ipv6="2001:db8:47::/48"),
+        # Loopback ranges by default: a simulated UE's IMS user agent sends from its own PDN
+        # address on this machine. Give real ranges when the S/P-GW serves real UEs.
+        ApnPool(apn="internet", ipv4="127.145.0.0/16", ipv6="2001:db8:45::/48"),
+        ApnPool(apn="ims", ipv4="127.146.0.0/16", ipv6="2001:db8:46::/48"),
+        ApnPool(apn="sos", ipv4="127.147.0.0/16", ipv6="2001:db8:47::/48"),
     ]
     # TS 29.274 §8.5 / §7.1.2: Recovery (restart counter) in Echo and first-contact messages
     restart_counter: int = Field(default=0, ge=0, le=255)

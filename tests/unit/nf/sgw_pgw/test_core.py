@@ -63,7 +63,7 @@ def test_create_session_accepted_with_fteids_paa_and_bearer() -> None:
     assert (sgw["interface_type"], sgw["ipv4"]) == (g.FTEID_S11S4_SGW, "127.0.0.4")
     pgw = f["pgw_s5s8_fteid_c"]
     assert (pgw["interface_type"], pgw["ipv4"]) == (g.FTEID_S5S8C_PGW, "127.0.0.5")
-    assert f["paa"] == {"pdn_type": 3, "ipv4": "10.47.0.1", "ipv6": "2001:db8:47::1",
+    assert f["paa"] == {"pdn_type": 3, "ipv4": "127.147.0.1", "ipv6": "2001:db8:47::1",
                         "ipv6_prefix_length": 64}
     assert f["apn_restriction"] == 0
     assert f["recovery"] == 0  # first contact with this MME
@@ -89,7 +89,7 @@ def test_qos_and_apn_ambr_are_taken_from_the_request() -> None:
 def test_session_remembers_the_ue_and_is_found_by_address() -> None:
     core = make_core()
     resp = ask(core, create_session())
-    s = core.session_by_ue_address("10.47.0.1")
+    s = core.session_by_ue_address("127.147.0.1")
     assert s is not None
     assert (s.imsi, s.msisdn, s.mei) == (IMSI, MSISDN, MEI)
     assert s.rat_type == g.RAT_EUTRAN and s.serving_network == "44020"
@@ -97,8 +97,8 @@ def test_session_remembers_the_ue_and_is_found_by_address() -> None:
     assert s.apn == "sos" and s.authenticated and not s.uimsi
     # IPv6: any address in the UE's /64, whatever interface identifier it picked
     assert core.session_by_ue_address("2001:db8:47::dead:beef") is s
-    assert core.session_by_ue_address(ipaddress.ip_address("10.47.0.1")) is s
-    assert core.session_by_ue_address("10.47.0.2") is None
+    assert core.session_by_ue_address(ipaddress.ip_address("127.147.0.1")) is s
+    assert core.session_by_ue_address("127.147.0.2") is None
     assert core.session_by_ue_address("not an address") is None
     assert s.s11_sgw_teid == resp.fields["sender_fteid_c"]["teid"]
 
@@ -106,7 +106,7 @@ def test_session_remembers_the_ue_and_is_found_by_address() -> None:
 def test_uimsi_is_remembered_as_unauthenticated() -> None:
     core = make_core()
     ask(core, create_session(indication={"uimsi": True}, msisdn=None))
-    s = core.session_by_ue_address("10.47.0.1")
+    s = core.session_by_ue_address("127.147.0.1")
     assert s is not None and s.uimsi and not s.authenticated
     assert s.imsi == IMSI and s.msisdn is None
 
@@ -115,7 +115,7 @@ def test_ue_without_imsi_is_identified_by_mei() -> None:
     core = make_core()
     resp = ask(core, create_session(imsi=None, msisdn=None))
     assert cause_of(resp) == 16
-    s = core.session_by_ue_address("10.47.0.1")
+    s = core.session_by_ue_address("127.147.0.1")
     assert s is not None and s.imsi is None and s.mei == MEI and not s.authenticated
 
 
@@ -171,7 +171,7 @@ def test_create_session_for_an_existing_pdn_connection_replaces_it() -> None:
     assert len(core.sessions) == 1
     assert old.fields["sender_fteid_c"]["teid"] not in core.sessions
     # the old address was released and is the lowest free one again
-    s = core.session_by_ue_address("10.47.0.1")
+    s = core.session_by_ue_address("127.147.0.1")
     assert s is not None and s.created_at == 2.0
 
 
@@ -266,7 +266,7 @@ def test_delete_session_releases_everything() -> None:
     assert resp.name == "DeleteSessionResponse"
     assert (resp.fields["teid"], resp.fields["sequence"], cause_of(resp)) == (0x42, 8, 16)
     assert "sgw.session.deleted" in logs(actions)
-    assert core.sessions == {} and core.session_by_ue_address("10.47.0.1") is None
+    assert core.sessions == {} and core.session_by_ue_address("127.147.0.1") is None
     assert core.pools.pool("sos").in_use == (0, 0)
 
 

@@ -83,12 +83,12 @@ async def test_attach_modify_detach_and_echo_over_udp(sgw: Running, mme: Mme) ->
                         addr)
     assert csr.name == "CreateSessionResponse"
     assert (csr.fields["teid"], csr.fields["sequence"], cause_of(csr)) == (0x501, 1, 16)
-    assert csr.fields["paa"]["ipv4"] == "10.47.0.1"
+    assert csr.fields["paa"]["ipv4"] == "127.147.0.1"
     assert csr.fields["recovery"] == 4
     sgw_teid = csr.fields["sender_fteid_c"]["teid"]
     assert csr.fields["sender_fteid_c"]["ipv4"] == HOST
 
-    session = service.session_by_ue_address("10.47.0.1")
+    session = service.session_by_ue_address("127.147.0.1")
     assert session is not None and session.uimsi and not session.authenticated
     assert (session.imsi, session.msisdn) == (IMSI, MSISDN)
     assert service.sessions[sgw_teid] is session
@@ -107,7 +107,7 @@ async def test_attach_modify_detach_and_echo_over_udp(sgw: Running, mme: Mme) ->
     dsr = await mme.ask(g.delete_session_request(4, teid=sgw_teid, linked_ebi=5), addr)
     assert dsr.name == "DeleteSessionResponse"
     assert (dsr.fields["teid"], cause_of(dsr)) == (0x501, 16)
-    assert service.sessions == {} and service.session_by_ue_address("10.47.0.1") is None
+    assert service.sessions == {} and service.session_by_ue_address("127.147.0.1") is None
 
     unknown = await mme.ask(g.delete_session_request(5, teid=sgw_teid), addr)
     assert cause_of(unknown) == 64 and unknown.fields["teid"] == 0
