@@ -10,6 +10,7 @@ import sys
 import click
 
 from corenet.cli.run_cmd import load_config
+from corenet.config.models import CorenetConfig
 from corenet.core.errors import ConfigError
 
 
@@ -19,8 +20,11 @@ from corenet.core.errors import ConfigError
 @click.option("--pcap", "pcap_path", default="pcaps/demo.pcapng", show_default=True)
 @click.option("--seed", default=1, show_default=True, type=int, help="reproducible message contents")
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--eea", type=click.Choice(["0", "2"]), default=None,
+              help="NAS ciphering: 0 for captures Wireshark reads as they are (default: config, EEA2)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
-def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurrency: int, as_json: bool) -> None:
+def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurrency: int,
+         eea: str | None, as_json: bool) -> None:
     """Attach N subscribers of the affected operator to the rescuer's network (full roaming)."""
     from corenet.runtime.demo import run_demo
 
@@ -29,6 +33,8 @@ def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurren
     except ConfigError as exc:
         click.echo(f"corenet demo: {exc}", err=True)
         sys.exit(2)
+    if eea is not None:
+        cfg = with_eea(cfg, int(eea))
     logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s %(message)s")
     report = asyncio.run(run_demo(cfg, ues=ues, pcap=pcap_path, seed=seed, concurrency=concurrency))
     if as_json:
@@ -36,6 +42,12 @@ def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurren
     else:
         _table(report)
     sys.exit(0 if report.all_attached else 1)
+
+
+def with_eea(cfg: CorenetConfig, eea: int) -> CorenetConfig:
+    """The MME selects `eea` first (TS 33.401 §7.2.4.4); every UE supports EEA0 and EEA2."""
+    security = cfg.mme.security.model_copy(update={"eea": [eea]})
+    return cfg.model_copy(update={"mme": cfg.mme.model_copy(update={"security": security})})
 
 
 def _table(report) -> None:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -13,11 +14,27 @@ from corenet.pcap.reference import write_reference_capture
 @click.command("pcaps")
 @click.option("--out", "out_dir", default="pcaps", show_default=True, help="output folder")
 @click.option("--seed", default=1, show_default=True, type=int)
-def pcaps(out_dir: str, seed: int) -> None:
-    """Write pcaps/reference.pcapng (one of each message, EEA2) and reference-eea0.pcapng."""
+@click.option("--ues", default=10, show_default=True, type=click.IntRange(1, 1000))
+def pcaps(out_dir: str, seed: int, ues: int) -> None:
+    """Regenerate the reference captures; the same seed gives byte-identical files.
+
+    reference.pcapng / reference-eea0.pcapng: one of each message corenet encodes;
+    demo.pcapng (+ demo.deciphered.pcapng): a full-roaming demo run with EEA2;
+    demo-eea0.pcapng: the same run with EEA0.
+    """
+    from corenet.cli.demo_cmd import with_eea
+    from corenet.config.models import CorenetConfig
+    from corenet.runtime.demo import run_demo
+
     out = Path(out_dir)
     written = [
         str(write_reference_capture(out / "reference.pcapng", seed=seed, eea=2)),
         str(write_reference_capture(out / "reference-eea0.pcapng", seed=seed, eea=0)),
     ]
+    # One UE at a time: the order of messages, and so the file, depends on nothing but the seed.
+    for name, cfg in (("demo.pcapng", CorenetConfig()), ("demo-eea0.pcapng", with_eea(CorenetConfig(), 0))):
+        report = asyncio.run(run_demo(cfg, ues=ues, pcap=str(out / name), seed=seed, concurrency=1))
+        if not report.all_attached:
+            raise click.ClickException(f"{name}: not every UE attached")
+        written.append(str(out / name))
     click.echo(json.dumps({"seed": seed, "pcaps": written}))

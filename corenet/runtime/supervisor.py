@@ -48,7 +48,7 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
     if name == "mme":
         from corenet.nf.mme.service import MmeService
 
-        return MmeService(cfg.mme, tap=tap)
+        return MmeService(cfg.mme, tap=tap, seed=seed)
     raise ValueError(f"unknown network function {name!r}")
 
 

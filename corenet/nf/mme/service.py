@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,11 @@ from corenet.transport import (
 )
 
 log = logging.getLogger("corenet.mme")
+FROZEN_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+def _frozen_wall_clock() -> float:
+    return FROZEN_EPOCH
 
 PPID_S1AP = 18  # TS 36.412 §7
 RECONNECT_S = 2.0  # RFC 6733 §2.1: a lost connection to a peer is re-established (Tc timer)
@@ -79,8 +85,15 @@ class MmeService:
     """`MmeService(cfg, tap=...)`; `start()` binds S1AP and S11 and connects to the HSS."""
 
     def __init__(self, cfg: MmeConfig, *, tap: Any = None, on_event: OnEvent | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, seed: int | None = None) -> None:
+        """`seed` makes a run reproducible: Diameter identifiers from a seeded generator, a
+        clock that starts at 0 when the service starts, and the wall clock (EMM Information
+        time, TS 24.301 §9.9.3.30) frozen at 2026-01-01T00:00:00Z."""
         self.cfg = cfg
+        self._seed = seed
+        self._t0: float | None = None
+        if seed is not None:
+            clock = _frozen_wall_clock
         self.core = MmeCore(cfg)
         self._tap = tap
         self._on_event = on_event
@@ -270,7 +283,12 @@ class MmeService:
         self._emit(LogEvent(kind, data))
 
     def _mono(self) -> float:
-        return asyncio.get_running_loop().time()
+        now = asyncio.get_running_loop().time()
+        if self._seed is None:
+            return now
+        if self._t0 is None:
+            self._t0 = now
+        return now - self._t0
 
     # ------------------------------------------------------------------ S1AP
 
@@ -314,7 +332,8 @@ class MmeService:
             auth_application_ids=(dia.S6A_APPLICATION_ID,),  # TS 29.272 §7.1.8
             watchdog_s=self.cfg.diameter_watchdog_s,
             request_timeout_s=self.cfg.diameter_request_timeout_s, product_name="corenet-mme")
-        link.peer = dp.DiameterPeer(config, dp.Role.INITIATOR)
+        rng = None if self._seed is None else random.Random(f"mme-diameter:{self._seed}:{link.route.realm}")
+        link.peer = dp.DiameterPeer(config, dp.Role.INITIATOR, rng=rng)
         link.opened.clear()
         link.conn = await open_diameter_tcp_client(
             route.peer.host, route.peer.port,
