@@ -250,7 +250,7 @@ class SgwPgwConfig(Strict):
     t3_response_s: float = Field(default=3.0, gt=0)
     n3_requests: int = Field(default=3, ge=1)
     # TS 24.008 §10.5.6.3: P-CSCF and DNS addresses given in PCO when the UE asks for them
-    pcscf: list[str] = []
+    pcscf: list[str] = ["127.0.0.6"]
     dns: list[str] = []
 
     @field_validator("pcscf", "dns")
@@ -291,6 +291,112 @@ class SimUeConfig(Strict):
     eia: list[int] = [2]
 
 
+# ----------------------------------------------------------------------------- IMS + PSAP
+
+
+class PsapRoute(Strict):
+    """One PSAP of the E-CSCF's table (TS 23.167 §6.2.1: PSAP chosen from the caller's
+    location); `services` restricts it to some urn:service:sos.* (empty: every one)."""
+
+    prefecture: str
+    uri: str = "sip:psap@127.0.0.8:5060"
+    services: list[str] = []
+
+
+class CellArea(Strict):
+    """Cells (by TAC, or by E-UTRAN cell identity) -> prefecture."""
+
+    prefecture: str
+    tacs: list[int] = []
+    ecis: list[int] = []
+
+
+class DialRule(Strict):
+    """A number whose route depends on the caller's charging area (seed: #7119, #9110, 0120,
+    0800): "block" answers `status`; "fixed-area" routes it as dialled from `area`."""
+
+    prefix: str
+    action: Literal["block", "fixed-area"] = "block"
+    status: int = Field(default=403, ge=400, le=699)
+    area: str = "+81-3"  # RFC 3966 §5.1.5 phone-context of the fixed charging area (Tokyo)
+
+
+class DialPlanConfig(Strict):
+    """The rescuer's dial plan (TS 24.229 §5.2.10.1, TS 22.101 §10.1.1)."""
+
+    # emergency number -> RFC 5031 service URN (seed: 110 police, 118 coast guard, 119 fire)
+    emergency: dict[str, str] = {
+        "110": "urn:service:sos.police",
+        "118": "urn:service:sos.marine",
+        "119": "urn:service:sos.fire",
+    }
+    # caller-ID prefixes (184 withhold, 186 present) the rescuer's network has no route for
+    caller_id_prefixes: list[str] = ["184", "186"]
+    caller_id_prefix_status: int = Field(default=404, ge=400, le=699)
+    rules: list[DialRule] = [
+        DialRule(prefix="#7119", action="fixed-area"),
+        DialRule(prefix="#9110", action="fixed-area"),
+        DialRule(prefix="0120", action="block"),
+        DialRule(prefix="0800", action="block"),
+    ]
+
+
+class HomeImsRoute(Strict):
+    """Where the home IMS (S-CSCF) of one home PLMN is reached (full roaming)."""
+
+    plmn: PlmnStr = "44010"
+    domain: str = "ims.mnc010.mcc440.3gppnetwork.org"
+    address: Endpoint = Endpoint(host="127.0.0.9", port=5060)
+
+
+class PcscfConfig(Strict):
+    listen: Endpoint = Endpoint(host="127.0.0.6", port=5060)
+    domain: str = "ims.mnc020.mcc440.3gppnetwork.org"
+    plmn: PlmnStr = "44020"
+    ecscf: Endpoint = Endpoint(host="127.0.0.7", port=5060)
+    home_ims: list[HomeImsRoute] = [HomeImsRoute()]
+    # TS 23.401 §4.3.12.3: the PDN connection of emergency bearer services
+    emergency_apn: str = "sos"
+
+
+class EcscfConfig(Strict):
+    listen: Endpoint = Endpoint(host="127.0.0.7", port=5060)
+    areas: list[CellArea] = [CellArea(prefecture="Tokyo", tacs=[1]),
+                             CellArea(prefecture="Miyagi", tacs=[2])]
+    psaps: list[PsapRoute] = [PsapRoute(prefecture="Tokyo"),
+                              PsapRoute(prefecture="Miyagi")]
+    default_psap: str = "sip:psap@127.0.0.8:5060"
+
+
+class HomeImsConfig(Strict):
+    """The affected operator's registrar / S-CSCF (TS 24.229 §5.4)."""
+
+    listen: Endpoint = Endpoint(host="127.0.0.9", port=5060)
+    domain: str = "ims.mnc010.mcc440.3gppnetwork.org"
+    default_expires_s: int = Field(default=600000, ge=1)
+    # E.164 prefixes of the home operator's subscribers: an unregistered one is unreachable
+    # (480); any other number is answered by the emulated PSTN breakout
+    subscriber_prefixes: list[str] = ["+8190", "+8180", "+8170"]
+    answer_other_numbers: bool = True
+
+
+class ImsConfig(Strict):
+    pcscf: PcscfConfig = PcscfConfig()
+    ecscf: EcscfConfig = EcscfConfig()
+    home: HomeImsConfig = HomeImsConfig()
+    dialplan: DialPlanConfig = DialPlanConfig()
+
+
+class PsapConfig(Strict):
+    listen: Endpoint = Endpoint(host="127.0.0.8", port=5060)
+    database: str = Field(default="corenet-psap.db", description="SQLite file; ':memory:' for none")
+    # TS 23.167 §7.7: the call-back enters the caller's home IMS like any terminating call
+    callback_route: Endpoint = Endpoint(host="127.0.0.9", port=5060)
+    callback_timeout_s: float = Field(default=8.0, gt=0)
+    callback_hold_s: float = Field(default=0.2, ge=0)
+    uri: str = "sip:psap@127.0.0.8:5060"
+
+
 # ----------------------------------------------------------------------------- whole file
 
 
@@ -299,5 +405,7 @@ class CorenetConfig(Strict):
     mme: MmeConfig = MmeConfig()
     sgw_pgw: SgwPgwConfig = SgwPgwConfig()
     sim_ue: SimUeConfig = SimUeConfig()
+    ims: ImsConfig = ImsConfig()
+    psap: PsapConfig = PsapConfig()
     pcap: str | None = "pcaps/demo.pcapng"
     seed: int = 1
