@@ -6,6 +6,8 @@ Procedures: attach (TS 23.401 §5.3.2.1), detach (§5.3.8.2), return home (TS 23
 and `emergency`: the user's steps of the seed report for an emergency call on JPN-ROAM
 (manual selection, a normal attach where the device tries one, then the emergency attach of
 TS 24.301 §5.5.1.2.2 when the user dials). Each UE has a device profile (`sim_ue.devices`).
+`call` places a call from every UE through its IMS user agent (`sim_ue.ims`), on its PDN
+address; `answer_callbacks` keeps the agents listening so a PSAP call-back reaches the UE.
 """
 
 from __future__ import annotations
@@ -14,14 +16,32 @@ import asyncio
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from corenet.config.models import EnbConfig
 from corenet.config.subscribers import Subscriber
 from corenet.core.plmn import Plmn
+from corenet.pcap import PcapTap
+from corenet.protocols.sip_transactions import Timers
 from corenet.transport import Tap
+from corenet.transport.base import Address
 from corenet.transport.sctp import Mode
+from corenet.transport.sip import TransportName
 from sim_ue.devices import DeviceMix, assign_devices
 from sim_ue.enb import EnbService
+from sim_ue.ims import (
+    SIP_PORT,
+    CallOutcome,
+    CallResult,
+    ImsUserAgent,
+    Isim,
+    UaAddressError,
+    analyse_dialled,
+    ims_domain,
+    pani_for,
+    pcscf_address,
+    ua_address,
+)
 from sim_ue.selection import (
     ReturnHome,
     SelectionMode,
@@ -57,7 +77,13 @@ class Population:
                  selection: str = "manual", plmn: str | None = None,
                  home_plmn: str = "44010", network_name: str = DEFAULT_NETWORK_NAME,
                  sctp_mode: Mode = "auto", timeout: float = 60.0,
-                 info_wait: float = 2.0, devices: DeviceMix | None = None) -> None:
+                 info_wait: float = 2.0, devices: DeviceMix | None = None,
+                 pcscf: Address | None = None, sip_tap: PcapTap | None = None,
+                 sip_port: int = SIP_PORT, sip_transport: TransportName = "UDP",
+                 sip_timers: Timers | None = None, call_hold: float = 1.0) -> None:
+        """`pcscf`: the P-CSCF used when the PDN connection's PCO names none (TS 24.229
+        §9.2.1); `sip_tap` records the IMS user agents' SIP; `call_hold`: seconds a call
+        lasts before the UE hangs up."""
         if not enb_cfgs:
             raise ValueError("at least one eNB is needed")
         self.subscribers = list(subscribers)
@@ -78,6 +104,14 @@ class Population:
                      for cfg in self.enb_cfgs]
         self._id_base = [rng.randrange(1, 1 << 16) for _ in self.enbs]
         self.members: list[_Member] = []
+        self.pcscf = pcscf
+        self.sip_tap = sip_tap
+        self.sip_port = sip_port
+        self.sip_transport: TransportName = sip_transport
+        self.sip_timers = sip_timers
+        self.call_hold = call_hold
+        self.agents: dict[int, ImsUserAgent] = {}
+        self.calls: dict[int, CallResult] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -101,6 +135,9 @@ class Population:
             self.members.append(_Member(i, ue, enb, self._profile()))
 
     async def stop(self) -> None:
+        for ua in self.agents.values():
+            await ua.stop()
+        self.agents.clear()
         for enb in self.enbs:
             await enb.stop()
 
@@ -281,6 +318,141 @@ class Population:
         ctx = member.enb.core.ues.get(member.ue.key)
         while ctx is not None and ctx.connected and loop.time() < deadline:
             await asyncio.sleep(0.02)
+
+    # ------------------------------------------------------------------ IMS calls
+
+    async def call(self, dialled: str) -> list[dict[str, Any]]:
+        """Every user dials `dialled`. An emergency number goes through `emergency` first
+        (manual selection of JPN-ROAM and, without a normal registration, the emergency
+        attach; the device may refuse, seed report "Known restrictions"), then the IMS UA
+        places the call (TS 24.229 §5.1.6.8); a normal number needs normal service and an
+        IMS registration (TS 24.229 §5.1.1.2, §5.1.2A.1). Per UE: {"imsi", "dialled",
+        "outcome", "sip_status", "reason", "ua", ...}."""
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def one(member: _Member) -> None:
+            async with sem:
+                self.calls[member.index] = await self._call_one(member, dialled)
+
+        await asyncio.gather(*(one(mb) for mb in self.members))
+        return self.call_results()
+
+    def call_results(self) -> list[dict[str, Any]]:
+        out = []
+        for mb in self.members:
+            res = self.calls.get(mb.index)
+            row = res.to_json() if res else CallResult("", CallOutcome.NOT_ATTEMPTED).to_json()
+            out.append({"imsi": mb.ue.key, **row})
+        return out
+
+    async def _call_one(self, member: _Member, dialled: str) -> CallResult:
+        ue = member.ue
+        try:
+            call = analyse_dialled(dialled, domain=ims_domain(self.home),
+                                   emergency_numbers=ue.emergency_numbers)
+        except ValueError as exc:
+            return CallResult(dialled, CallOutcome.NOT_ATTEMPTED, reason=str(exc))
+        if call.emergency:
+            await self._emergency_one(member, dialled)
+            if member.reason:
+                return CallResult(dialled, self._refusal_outcome(member), reason=member.reason,
+                                  request_uri=call.request_uri)
+        elif not ue.registered_normally:
+            # TS 23.401 §4.3.12.1: an emergency-only UE (or one without service) places no
+            # normal call; the screen says "no service" (seed report)
+            why = "emergency bearer services only" if ue.emergency else "no normal service"
+            return CallResult(dialled, CallOutcome.NOT_ATTEMPTED, reason=why,
+                              request_uri=call.request_uri)
+        try:
+            ua = await self._agent(member)
+        except (UaAddressError, OSError) as exc:
+            return CallResult(dialled, CallOutcome.FAILED, reason=str(exc),
+                              request_uri=call.request_uri)
+        if ue.registered_normally and not (ua.registration and ua.registration.registered):
+            reg = await ua.register()
+            if not reg.registered and not call.emergency:
+                # TS 24.229 §5.1.6.8.2: an emergency call may still go unregistered
+                outcome = CallOutcome.FAILED if reg.status is None else CallOutcome.REJECTED
+                return CallResult(dialled, outcome, reg.status, reg.reason, call.request_uri,
+                                  ua.ua)
+        return await ua.call(call)
+
+    @staticmethod
+    def _refusal_outcome(member: _Member) -> CallOutcome:
+        """The device refused to call (not attempted), or its emergency attach failed."""
+        ue = member.ue
+        if ue.state is EmmState.REGISTERED or ue.outcome in ("idle", "no-service"):
+            return CallOutcome.NOT_ATTEMPTED
+        device_refusals = (ue.device.emergency_only_reason(), "prefixed", "not found",
+                           "no cell", "no USIM")
+        if any(r and r in member.reason for r in device_refusals):
+            return CallOutcome.NOT_ATTEMPTED
+        return CallOutcome.FAILED
+
+    async def _agent(self, member: _Member) -> ImsUserAgent:
+        """The UE's UA on its PDN address (`ims.ua_address`); a new PDN address (a new
+        attach) gets a new UA. The UE uses the bearer it has: the default bearer in full
+        roaming, the emergency bearer when emergency-attached."""
+        ue = member.ue
+        pdn = ue.pdn
+        address = ua_address(pdn.ipv4 if pdn else None)
+        ua = self.agents.get(member.index)
+        if ua is not None and ua.address == address and ua.started:
+            return ua
+        if ua is not None:
+            await ua.stop()
+        # TS 24.008 §10.5.6.3: a P-CSCF address from the PDN connection's PCO, when present
+        pcscf = pcscf_address(getattr(pdn, "pcscf", ()) or (), self.pcscf)
+        if pcscf is None:
+            raise UaAddressError("no P-CSCF address (none in PCO, none configured)")
+        cell = ue.cell
+        sub = self.subscribers[member.index]
+        ua = ImsUserAgent(
+            Isim.from_subscriber(sub, self.home), address, pcscf, port=self.sip_port,
+            transport=self.sip_transport, timers=self.sip_timers, hold=self.call_hold,
+            udp_tap=self.sip_tap.udp if self.sip_tap else None,
+            tcp_tap=self.sip_tap.tcp if self.sip_tap else None,
+            pani=pani_for(cell.plmn, cell.tac, cell.cell_id) if cell else None,
+            rtp_port=40000 + 2 * (member.index % 10000))
+        await ua.start()
+        self.agents[member.index] = ua
+        return ua
+
+    async def answer_callbacks(self) -> list[str | None]:
+        """Make every UE with a PDN connection reachable for a call-back (TS 23.167 §7.7):
+        its UA listens on its PDN address, registered with the home IMS when the UE has
+        normal service. Returns each UE's UA address ("ip:port"), None when it has none."""
+
+        async def one(member: _Member) -> str | None:
+            if member.ue.pdn is None:
+                return None
+            try:
+                ua = await self._agent(member)
+            except (UaAddressError, OSError):
+                return None
+            if member.ue.registered_normally and not (ua.registration
+                                                      and ua.registration.registered):
+                await ua.register()
+            return ua.ua
+
+        return list(await asyncio.gather(*(one(mb) for mb in self.members)))
+
+    async def wait_callbacks(self, count: int = 1, timeout: float = 5.0
+                             ) -> list[list[dict[str, Any]]]:
+        """Wait (at most `timeout` s) until every listening UA has ended `count` call-backs;
+        per UE the call-backs it received."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if all(sum(1 for c in ua.callbacks if c.ended_by) >= count
+                   for ua in self.agents.values()):
+                break
+            await asyncio.sleep(0.02)
+        return self.callback_results()
+
+    def callback_results(self) -> list[list[dict[str, Any]]]:
+        return [[c.to_json() for c in self.agents[mb.index].callbacks]
+                if mb.index in self.agents else [] for mb in self.members]
 
     def results(self) -> list[UeResult]:
         out = []
