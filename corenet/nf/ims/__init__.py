@@ -1,0 +1,1 @@
+"""The rescuer's IMS emergency functions (P-CSCF, E-CSCF) and the home S-CSCF (TS 23.167)."""

@@ -1,0 +1,181 @@
+"""UE address -> network-asserted identity, learned from the IP-CAN session.
+
+The mechanism emulated is the PCRF session binding seen over Rx: the P-CSCF presents the UE's
+IP address and the PCRF, which holds the Gx IP-CAN session the P-GW established, binds it to the
+subscriber (TS 23.203 §6.1.1.2 session binding; TS 29.214 §4.4.1, the Subscription-Id returned
+to the P-CSCF). Here the S/P-GW's session table stands in for the PCRF: the binding is read from
+the session the MME created with Create Session (IMSI, MSISDN, MEI, the UIMSI flag of TS 29.274
+§8.12, the ULI of §8.21 and the APN). Whatever identity the UE claims in SIP is never used.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class AccessMode(enum.Enum):
+    """The seed's three modes as seen from the IP-CAN session."""
+
+    FULL = "full"  # TS 23.401 §5.3.2.1 roaming attach: a normal PDN connection exists
+    EMERGENCY_AUTH = "emergency-auth"  # TS 23.401 §4.3.12.1, authenticated emergency attach
+    EMERGENCY_UNAUTH = "emergency-unauth"  # TS 29.274 §8.12 UIMSI, or IMEI only
+
+    @property
+    def emergency_only(self) -> bool:
+        return self is not AccessMode.FULL
+
+
+class IdentityType(enum.Enum):
+    MSISDN = "msisdn"
+    IMSI = "imsi"
+    IMEI = "imei"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """TAI + ECGI of the UE's serving cell (TS 29.274 §8.21.4, §8.21.5)."""
+
+    plmn: str
+    tac: int
+    eci: int
+
+    @property
+    def ecgi(self) -> str:
+        """PLMN-ECI, the ECI as its 7 hex digits (28 bits, TS 36.413 §9.2.1.38)."""
+        return f"{self.plmn}-{self.eci:07x}"
+
+
+@dataclass(frozen=True)
+class UeBinding:
+    """What the network knows of the UE behind one PDN address."""
+
+    address: str
+    mode: AccessMode
+    imsi: str | None = None
+    msisdn: str | None = None
+    imei: str | None = None
+    apn: str = ""
+    cell: Cell | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.mode is not AccessMode.EMERGENCY_UNAUTH
+
+    def identity(self, home_domain: str | None = None) -> tuple[str, IdentityType, bool]:
+        """(URI, type, verified) given to the PSAP (TS 23.167 §6.2.1 / §7.1):
+        the MSISDN as a tel URI when the home network authenticated the UE; otherwise the IMSI
+        (unverified: the seed warns it may be forged) or, with no USIM, the IMEI (RFC 7254)."""
+        if self.authenticated and self.msisdn:
+            return f"tel:+{self.msisdn}", IdentityType.MSISDN, True
+        if self.imsi:
+            domain = home_domain or ims_domain(self.imsi[:3], self.imsi[3:5])
+            return f"sip:{self.imsi}@{domain}", IdentityType.IMSI, self.authenticated
+        if self.imei:
+            return f"urn:gsma:imei:{imei_urn(self.imei)}", IdentityType.IMEI, False
+        raise ValueError("a binding without identity")
+
+
+def ims_domain(mcc: str, mnc: str) -> str:
+    """TS 23.003 §13.2: ims.mncMNC.mccMCC.3gppnetwork.org (MNC on three digits)."""
+    return f"ims.mnc{mnc.zfill(3)}.mcc{mcc}.3gppnetwork.org"
+
+
+def imei_urn(imei: str) -> str:
+    """RFC 7254 §3: TAC-SNR-SVN (8-6-1 digits, the check digit left out)."""
+    digits = "".join(c for c in imei if c.isdigit())
+    return f"{digits[:8]}-{digits[8:14]}-{digits[14:15] or '0'}"
+
+
+class SessionSource(Protocol):
+    """The S/P-GW service (or a stand-in): the session holding a UE address."""
+
+    def session_by_ue_address(self, ip: Any) -> Any: ...
+
+
+def cell_from_uli(uli: dict[str, Any] | None) -> Cell | None:
+    if not uli or "ecgi" not in uli:
+        return None
+    ecgi, tai = uli["ecgi"], uli.get("tai") or {}
+    return Cell(str(ecgi["plmn"]), int(tai.get("tac", 0)), int(ecgi["eci"]))
+
+
+def binding_from_session(address: str, session: Any, emergency_apn: str,
+                         others: list[Any] | None = None) -> UeBinding:
+    """The mode follows from the sessions: UIMSI or no IMSI -> unauthenticated emergency; only
+    the emergency APN (TS 23.401 §4.3.12.3) -> authenticated emergency; else full roaming."""
+    imsi, uimsi = getattr(session, "imsi", None), bool(getattr(session, "uimsi", False))
+    apns = {str(getattr(s, "apn", "")).lower() for s in [session, *(others or [])]}
+    if imsi is None or uimsi:
+        mode = AccessMode.EMERGENCY_UNAUTH
+    elif apns <= {emergency_apn.lower()}:
+        mode = AccessMode.EMERGENCY_AUTH
+    else:
+        mode = AccessMode.FULL
+    return UeBinding(address, mode, imsi, getattr(session, "msisdn", None),
+                     getattr(session, "mei", None), str(getattr(session, "apn", "")),
+                     cell_from_uli(getattr(session, "uli", None)))
+
+
+class BindingTable:
+    """Static entries (tests, interop) first, then the S/P-GW's live sessions."""
+
+    def __init__(self, sessions: SessionSource | None = None, *,
+                 emergency_apn: str = "sos") -> None:
+        self.sessions = sessions
+        self.emergency_apn = emergency_apn
+        self.static: dict[str, UeBinding] = {}
+
+    def add(self, binding: UeBinding) -> None:
+        self.static[_norm(binding.address)] = binding
+
+    def lookup(self, address: str) -> UeBinding | None:
+        key = _norm(address)
+        if key in self.static:
+            return self.static[key]
+        if self.sessions is None or not key:
+            return None
+        session = self.sessions.session_by_ue_address(key)
+        if session is None:
+            return None
+        others: list[Any] = []
+        by_imsi = getattr(getattr(self.sessions, "core", None), "session_by_imsi", None)
+        if callable(by_imsi) and getattr(session, "imsi", None):
+            others = list(by_imsi(session.imsi))
+        return binding_from_session(key, session, self.emergency_apn, others)
+
+
+def _norm(address: str) -> str:
+    try:
+        return str(ipaddress.ip_address(address.strip("[]")))
+    except ValueError:
+        return ""
+
+
+def pani(cell: Cell) -> str:
+    """TS 24.229 §7.2A.4: P-Access-Network-Info for E-UTRAN, utran-cell-id-3gpp = MCC MNC,
+    TAC (4 hex digits) and ECI (7 hex digits), marked network-provided (inserted by the
+    P-CSCF from the IP-CAN session, not by the UE)."""
+    return (f'3GPP-E-UTRAN-FDD; utran-cell-id-3gpp={cell.plmn}{cell.tac:04X}{cell.eci:07X}; '
+            f'network-provided')
+
+
+def cell_from_pani(value: str | None) -> Cell | None:
+    """The cell of a network-provided E-UTRAN P-Access-Network-Info, else None."""
+    if not value:
+        return None
+    parts = [p.strip() for p in value.split(";")]
+    if not parts[0].upper().startswith("3GPP-E-UTRAN") or "network-provided" not in parts:
+        return None
+    for p in parts[1:]:
+        name, _, cid = p.partition("=")
+        if name.strip().lower() == "utran-cell-id-3gpp" and len(cid) in (16, 17):
+            plmn_len = len(cid) - 11
+            try:
+                return Cell(cid[:plmn_len], int(cid[plmn_len:plmn_len + 4], 16),
+                            int(cid[plmn_len + 4:], 16))
+            except ValueError:
+                return None
+    return None

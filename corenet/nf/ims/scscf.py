@@ -1,0 +1,171 @@
+"""Home IMS of the affected operator: registrar and S-CSCF (TS 24.229 §5.4), full roaming.
+
+REGISTER is accepted without IMS AKA: the identity was asserted by the visited P-CSCF from the
+IP-CAN session binding (P-Asserted-Identity inside the trust domain), in the manner of early
+IMS security (TS 33.978 §4, IP address bound to the identity) rather than a digest challenge.
+The binding keeps the contact and the Path (RFC 3327 §5.3) so a terminating request, e.g. a
+PSAP call-back (TS 23.167 §7.7), reaches the UE through its P-CSCF. A home subscriber with no
+binding is unreachable: 480 (RFC 3261 §21.4.18); a URI that is no public identity: 404. Any
+other number is answered here as by a PSTN breakout (an emulated called party).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from corenet.codecs import sdp, sip
+from corenet.codecs.sip import Header, SipRequest, SipResponse, Uri
+from corenet.config.models import HomeImsConfig
+from corenet.core.actions import LogEvent
+from corenet.core.errors import DecodeError
+from corenet.nf.ims.dialplan import dialled_digits
+from corenet.nf.ims.proxy import (
+    Address,
+    Element,
+    ProxyError,
+    SendSip,
+    answer,
+    forward,
+    next_hop,
+    pop_own_route,
+    relay_response,
+)
+
+Action = SendSip | LogEvent
+PSTN_USER = "pstn"
+
+
+@dataclass
+class Registration:
+    identity: str
+    contact: str
+    path: list[str]
+    expires_at: float
+
+
+def public_key(uri: Uri) -> str | None:
+    """A public user identity as E.164 digits (national 0... numbers as +81), or a SIP user."""
+    digits = dialled_digits(uri)
+    if digits is not None:
+        if digits.startswith("+"):
+            return digits
+        if digits.startswith("0") and not digits.startswith("00"):
+            return "+81" + digits[1:]  # ITU-T E.164 national significant number of Japan
+        return digits
+    return uri.user
+
+
+@dataclass
+class ScscfCore:
+    cfg: HomeImsConfig
+    me: Element
+    registrations: dict[str, Registration] = field(default_factory=dict)
+
+    def handle_response(self, response: SipResponse) -> list[Action]:
+        out = relay_response(response, self.me)
+        return [] if out is None else [out]
+
+    def handle_request(self, request: SipRequest, source: Address,
+                       now: float) -> list[Action]:
+        try:
+            return self._route(request, now)
+        except (ProxyError, DecodeError) as exc:
+            status = exc.status if isinstance(exc, ProxyError) else 400
+            if request.method == "ACK":
+                return []
+            return [answer(request, status),
+                    LogEvent("scscf.request.refused", {"method": request.method,
+                                                       "uri": request.uri, "status": status,
+                                                       "detail": exc.detail})]
+
+    def registered(self, identity: str, now: float) -> Registration | None:
+        reg = self.registrations.get(identity)
+        if reg is not None and reg.expires_at <= now:
+            del self.registrations[identity]
+            return None
+        return reg
+
+    def _route(self, req: SipRequest, now: float) -> list[Action]:
+        pop_own_route(req, self.me)
+        ruri = req.request_uri
+        if ruri.scheme == "sip" and ruri.user == PSTN_USER and self.me.is_me(ruri):
+            return self._pstn(req)
+        if req.method == "REGISTER":
+            return self._register(req, now)
+        if req.to.tag:
+            hop = next_hop(req)
+            if hop is None:
+                raise ProxyError(404, f"no route for {req.uri}")
+            return [SendSip(forward(req, self.me, record_route=False), hop)]
+        return self._terminating(req, now)
+
+    def _register(self, req: SipRequest, now: float) -> list[Action]:
+        """TS 24.229 §5.4.1.2 (without the AKA challenge, see the module docstring)."""
+        identity = public_key(req.to.uri)
+        asserted = req.header("P-Asserted-Identity")
+        if identity is None or asserted is None or \
+                public_key(sip.parse_name_addr(asserted).uri) != identity:
+            raise ProxyError(403, f"{req.to.uri} not asserted by a P-CSCF")
+        contacts = req.contacts
+        expires_hdr = req.header("Expires")
+        default = int(expires_hdr) if expires_hdr and expires_hdr.isdigit() else \
+            self.cfg.default_expires_s
+        headers: list[tuple[str, str]] = []
+        if contacts and not contacts[0].star:
+            c = contacts[0]
+            expires = int(c.param("expires") or default)
+            if expires == 0:
+                self.registrations.pop(identity, None)
+            else:
+                self.registrations[identity] = Registration(
+                    identity, str(c.uri), req.headers_all("Path"), now + expires)
+                headers.append(("Contact", f"<{c.uri}>;expires={expires}"))
+        elif contacts:
+            self.registrations.pop(identity, None)  # RFC 3261 §10.2.2: Contact: *
+        headers += [("Path", p) for p in req.headers_all("Path")]
+        headers.append(("Service-Route", f"<sip:orig@{self.me.host}:{self.me.port};lr>"))
+        headers.append(("P-Associated-URI", f"<tel:{identity}>"))
+        return [answer(req, 200, headers=headers),
+                LogEvent("scscf.registered", {"identity": identity,
+                                              "bound": identity in self.registrations})]
+
+    def _terminating(self, req: SipRequest, now: float) -> list[Action]:
+        """TS 24.229 §5.4.3.3: to the registered contact, through the stored Path."""
+        identity = public_key(req.request_uri)
+        reg = self.registered(identity, now) if identity else None
+        if reg is None:
+            if identity and any(identity.startswith(p) for p in self.cfg.subscriber_prefixes):
+                raise ProxyError(480, f"{identity} has no registration")
+            if req.request_uri.scheme == "tel" and self.cfg.answer_other_numbers:
+                return self._pstn(req)
+            raise ProxyError(404, f"{req.uri} is not a reachable public identity")
+        req.uri = reg.contact
+        req.remove_header("Route")
+        idx = max(i for i, h in enumerate(req.headers)
+                  if sip.canonical_name(h.name) == "Via") + 1
+        req.headers[idx:idx] = [Header("Route", p) for p in reg.path]
+        hop = next_hop(req)
+        if hop is None:
+            raise ProxyError(480, "registered contact is not routable")
+        return [SendSip(forward(req, self.me), hop),
+                LogEvent("scscf.terminating", {"identity": identity, "contact": reg.contact})]
+
+    def _pstn(self, req: SipRequest) -> list[Action]:
+        """The called party behind the breakout: answers INVITE (RFC 3264 answer), BYE."""
+        if req.method == "ACK":
+            return []
+        if req.method != "INVITE":
+            return [answer(req, 200)]
+        tag = hashlib.sha256(req.call_id.encode()).hexdigest()[:12]
+        body, ctype = b"", None
+        parts = [p for p in req.body_parts() if p.content_type == "application/sdp"]
+        if parts:
+            body = sdp.encode(sdp.audio_answer(sdp.decode(parts[0].body), self.me.host, 42000))
+            ctype = "application/sdp"
+        contact = f"<sip:{PSTN_USER}@{self.me.host}:{self.me.port}>"
+        resp = sip.response_for(req, 200, to_tag=tag, headers=[("Contact", contact)],
+                                body=body, content_type=ctype)
+        sent = answer(req, 200)
+        return [SendSip(resp, sent.peer),
+                LogEvent("scscf.breakout.answered", {"uri": req.uri})]

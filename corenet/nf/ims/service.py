@@ -1,0 +1,138 @@
+"""asyncio IMS: the P-CSCF, the E-CSCF and the home S-CSCF, each on its own SIP socket.
+
+datagram -> SipTransport (decode; a malformed request is answered from its DecodeError,
+RFC 3261 §21.4.1) -> the element's core -> SendSip / LogEvent actions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from corenet.codecs.sip import SipMessage, SipRequest
+from corenet.config.models import ImsConfig
+from corenet.core.actions import LogEvent
+from corenet.nf.ims.binding import BindingTable, SessionSource
+from corenet.nf.ims.dialplan import DialPlan
+from corenet.nf.ims.ecscf import EcscfCore
+from corenet.nf.ims.pcscf import PcscfCore
+from corenet.nf.ims.proxy import Element, SendSip
+from corenet.nf.ims.scscf import ScscfCore
+from corenet.transport.sip import SipPeer, SipTransport
+
+log = logging.getLogger("corenet.ims")
+
+OnEvent = Callable[[LogEvent], None]
+
+
+def _udp_tap(tap: Any) -> Any:
+    return None if tap is None else getattr(tap, "udp", None)
+
+
+class _Node:
+    """One SIP element: its transport and its core's handlers."""
+
+    def __init__(self, name: str, host: str, port: int, tap: Any,
+                 on_event: Callable[[LogEvent], None]) -> None:
+        self.name = name
+        self.host, self.port = host, port
+        self.transport = SipTransport(self._on_message, udp_tap=_udp_tap(tap))
+        self.core: PcscfCore | EcscfCore | ScscfCore | None = None
+        self._emit = on_event
+
+    async def start(self) -> Element:
+        await self.transport.start(self.host, self.port, tcp=False)
+        self.host, self.port = self.transport.local
+        return Element(self.host, self.port)
+
+    def _on_message(self, msg: SipMessage, peer: SipPeer) -> None:
+        core = self.core
+        if core is None:
+            return
+        try:
+            if isinstance(msg, SipRequest):
+                if isinstance(core, ScscfCore):
+                    actions = core.handle_request(msg, peer.address,
+                                                  asyncio.get_running_loop().time())
+                else:
+                    actions = core.handle_request(msg, peer.address)
+            else:
+                actions = core.handle_response(msg)
+        except Exception:
+            # a fault of ours on one message must not stop the element serving others
+            log.exception("%s failed on a message from %s", self.name, peer.address)
+            return
+        for act in actions:
+            if isinstance(act, SendSip):
+                try:
+                    self.transport.send(act.message, SipPeer("UDP", act.peer))
+                except (ConnectionError, OSError) as exc:
+                    log.info("%s: send to %s failed: %s", self.name, act.peer, exc)
+            else:
+                self._emit(act)
+
+    async def stop(self) -> None:
+        self.transport.close()
+        await self.transport.wait_closed()
+
+
+class ImsService:
+    """P-CSCF, E-CSCF (rescuer) and home S-CSCF (affected operator); `sessions` is the S/P-GW
+    service whose sessions bind UE addresses to identities (see `binding.py`)."""
+
+    def __init__(self, cfg: ImsConfig, *, tap: Any = None, sessions: SessionSource | None = None,
+                 on_event: OnEvent | None = None) -> None:
+        self.cfg = cfg
+        self.bindings = BindingTable(sessions, emergency_apn=cfg.pcscf.emergency_apn)
+        self.dialplan = DialPlan(cfg.dialplan)
+        self.events: list[LogEvent] = []
+        self._on_event = on_event
+        self.pcscf = _Node("pcscf", cfg.pcscf.listen.host, cfg.pcscf.listen.port, tap,
+                           self._emit)
+        self.ecscf = _Node("ecscf", cfg.ecscf.listen.host, cfg.ecscf.listen.port, tap,
+                           self._emit)
+        self.scscf = _Node("scscf", cfg.home.listen.host, cfg.home.listen.port, tap,
+                           self._emit)
+
+    async def start(self) -> None:
+        """Binds the three sockets; with port 0 the cores learn the ports taken."""
+        scscf_me = await self.scscf.start()
+        ecscf_me = await self.ecscf.start()
+        pcscf_me = await self.pcscf.start()
+        cfg = self.cfg
+        home = [r.model_copy(update={"address": r.address.model_copy(update={
+            "port": scscf_me.port})}) if (r.address.host == cfg.home.listen.host
+                                          and r.address.port == cfg.home.listen.port) else r
+            for r in cfg.pcscf.home_ims]
+        ecscf_ep = cfg.pcscf.ecscf
+        if (ecscf_ep.host, ecscf_ep.port) == (cfg.ecscf.listen.host, cfg.ecscf.listen.port):
+            ecscf_ep = ecscf_ep.model_copy(update={"port": ecscf_me.port})
+        pcfg = cfg.pcscf.model_copy(update={"home_ims": home, "ecscf": ecscf_ep})
+        self.scscf.core = ScscfCore(cfg.home, scscf_me)
+        self.ecscf.core = EcscfCore(cfg.ecscf, self.dialplan, ecscf_me)
+        self.pcscf.core = PcscfCore(pcfg, self.bindings, self.dialplan, pcscf_me)
+        self._emit(LogEvent("ims.started", {
+            "pcscf": f"{pcscf_me.host}:{pcscf_me.port}", "ecscf": f"{ecscf_me.host}:{ecscf_me.port}",
+            "scscf": f"{scscf_me.host}:{scscf_me.port}"}))
+
+    async def stop(self) -> None:
+        for node in (self.pcscf, self.ecscf, self.scscf):
+            await node.stop()
+
+    @property
+    def pcscf_address(self) -> tuple[str, int]:
+        return self.pcscf.host, self.pcscf.port
+
+    @property
+    def scscf_address(self) -> tuple[str, int]:
+        return self.scscf.host, self.scscf.port
+
+    def _emit(self, event: LogEvent) -> None:
+        log.info("%s %s", event.kind, event.data)
+        self.events.append(event)
+        if len(self.events) > 10000:
+            del self.events[:5000]
+        if self._on_event is not None:
+            self._on_event(event)
