@@ -329,7 +329,7 @@ async def test_ua_no_answer_is_failed(unused_addr: str) -> None:
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))
     ua = ImsUserAgent(_isim(), unused_addr, silent.getsockname(), port=0,
-                      timers=Timers(t1=0.02), hold=0.05)
+                      timers=Timers(t1=0.005), hold=0.05)
     await ua.start()
     try:
         result = await ua.call(analyse_dialled("119", domain=DOMAIN))
@@ -351,6 +351,61 @@ def unused_addr(request: pytest.FixtureRequest) -> Iterator[str]:
 
 sipp_mark = pytest.mark.tshark
 
+# sipp's built-in uas scenario, without its closing 4 s pause
+UAS_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="psap uas">
+  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true"/>
+  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+"""
+
 
 def _free_udp_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -370,7 +425,8 @@ async def test_sipp_uas_answers_our_emergency_call(tmp_path: Path) -> None:
     writer = PcapWriter(tmp_path / "ue.pcapng")
     tap = PcapTap(writer)
     port = _free_udp_port()
-    sipp = asyncio.ensure_future(_sipp("-sn", "uas", "-i", "127.0.0.1", "-p", str(port),
+    (tmp_path / "uas.xml").write_text(UAS_SCENARIO)
+    sipp = asyncio.ensure_future(_sipp("-sf", "uas.xml", "-i", "127.0.0.1", "-p", str(port),
                                        cwd=tmp_path))
     ua = ImsUserAgent(_isim(), "127.145.250.1", ("127.0.0.1", port), udp_tap=tap.udp,
                       timers=Timers(t1=0.5), hold=0.2)
