@@ -18,7 +18,9 @@ from corenet.transport.base import Direction
 
 log = logging.getLogger("corenet.runtime")
 
-NETWORK_FUNCTIONS = ("hss", "sgw-pgw", "mme")  # start order: servers before their clients
+# start order: servers before their clients (the IMS reads the S/P-GW's sessions; the PSAP
+# is the E-CSCF's next hop)
+NETWORK_FUNCTIONS = ("hss", "sgw-pgw", "psap", "ims", "mme")
 
 
 class Service(Protocol):
@@ -34,7 +36,7 @@ def seeded_bytes(seed: int, label: str) -> Callable[[int], bytes]:
 
 
 def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
-                  seed: int | None = None) -> Service:
+                  seed: int | None = None, started: dict[str, Any] | None = None) -> Service:
     if name == "hss":
         from corenet.nf.hss.service import HssService
 
@@ -49,6 +51,14 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
         from corenet.nf.mme.service import MmeService
 
         return MmeService(cfg.mme, tap=tap, seed=seed)
+    if name == "ims":
+        from corenet.nf.ims.service import ImsService
+
+        return ImsService(cfg.ims, tap=tap, sessions=(started or {}).get("sgw-pgw"))
+    if name == "psap":
+        from corenet.nf.psap.service import PsapService
+
+        return PsapService(cfg.psap, tap=tap)
     raise ValueError(f"unknown network function {name!r}")
 
 
@@ -143,6 +153,8 @@ class Runtime:
             "hss": {c.hss.listen.host},
             "mme": {c.mme.s1ap.host, c.mme.s11_local.host, c.mme.diameter_local_host},
             "sgw-pgw": {c.sgw_pgw.s11.host},
+            "ims": {c.ims.pcscf.listen.host, c.ims.ecscf.listen.host, c.ims.home.listen.host},
+            "psap": {c.psap.listen.host},
         }
         return frozenset(ip for name in self.names for ip in by_nf.get(name, ()))
 
@@ -161,7 +173,7 @@ class Runtime:
                 self.deciphered = PcapWriter(deciphered_path(self.pcap_path), seed=self.cfg.seed,
                                              stable_ports=stable)
         for name in self.names:
-            svc = build_service(name, self.cfg, self.tap(), self.seed)
+            svc = build_service(name, self.cfg, self.tap(), self.seed, self.services)
             await svc.start()
             self.services[name] = svc
             log.info("%s started", name)

@@ -1,0 +1,1 @@
+"""PSAP emulator: answers emergency calls, records them, calls the caller back."""

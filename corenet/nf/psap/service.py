@@ -1,0 +1,211 @@
+"""asyncio PSAP: a SIP UAS for emergency calls and a UAC for the call-back.
+
+INVITE -> 180 Ringing, 200 OK with an RFC 3264 answer (RFC 3261 §13.3); BYE -> 200 (§15.1.2).
+Each emergency call is recorded (records.py) and published as a LogEvent. `call_back(id)`
+calls the recorded identity through the caller's home IMS (TS 23.167 §7.7: a PSAP call-back is
+an ordinary terminating session), ACKs and ends an answered call (§13.2.2.4, §15.1.1) and
+records the final status: it reaches the UE in full roaming only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from corenet.codecs import sdp, sip
+from corenet.codecs.sip import SipRequest, SipResponse
+from corenet.config.models import PsapConfig
+from corenet.core.actions import LogEvent
+from corenet.core.errors import DecodeError
+from corenet.nf.ims.binding import ims_domain
+from corenet.nf.psap.records import CallRecord, CallStore, record_from_invite
+from corenet.protocols.sip_transactions import (
+    Dialog,
+    Event,
+    RequestReceived,
+    ResponseReceived,
+    TransactionTimeout,
+    TransportFailed,
+)
+from corenet.transport.sip import SipPeer, SipStack
+
+log = logging.getLogger("corenet.psap")
+
+OnEvent = Callable[[LogEvent], None]
+MEDIA_PORT = 40000
+
+
+@dataclass(frozen=True)
+class CallBackResult:
+    outcome: str  # "answered" | "failed"
+    sip_status: int | None
+
+
+class PsapService:
+    def __init__(self, cfg: PsapConfig, *, tap: Any = None,
+                 on_event: OnEvent | None = None) -> None:
+        self.cfg = cfg
+        self.store = CallStore(cfg.database)
+        self.stack = SipStack(self._on_sip, udp_tap=None if tap is None else tap.udp)
+        self.events: list[LogEvent] = []
+        self.answered = asyncio.Queue[CallRecord]()
+        self._on_event = on_event
+        self._pending: dict[str, tuple[str, asyncio.Future[SipResponse]]] = {}
+
+    @property
+    def local(self) -> tuple[str, int]:
+        return self.stack.local
+
+    async def start(self) -> None:
+        await self.stack.start(self.cfg.listen.host, self.cfg.listen.port, tcp=False)
+        self._emit(LogEvent("psap.started", {"sip": f"{self.local[0]}:{self.local[1]}"}))
+
+    async def stop(self) -> None:
+        for _, fut in self._pending.values():
+            fut.cancel()
+        self.stack.close()
+        await self.stack.wait_closed()
+        self.store.close()
+
+    def calls(self) -> list[CallRecord]:
+        return self.store.all()
+
+    # -- UAS --------------------------------------------------------------------------------
+
+    def _on_sip(self, event: Event, peer: SipPeer) -> None:
+        try:
+            if isinstance(event, RequestReceived) and event.key is not None:
+                self._on_request(event.request, peer)
+            elif isinstance(event, ResponseReceived):
+                self._on_response(event.response)
+            elif isinstance(event, TransactionTimeout | TransportFailed):
+                pending = self._pending.get(event.request.call_id)
+                if pending is not None and not pending[1].done() and \
+                        pending[0] == event.request.method:
+                    pending[1].set_exception(TimeoutError(getattr(event, "timer", "transport")))
+        except DecodeError as exc:
+            log.info("PSAP: request from %s not served: %s", peer.address, exc.detail)
+
+    def _on_request(self, req: SipRequest, peer: SipPeer) -> None:
+        if req.method == "INVITE":
+            self._answer(req, peer)
+        elif req.method in ("BYE", "OPTIONS", "CANCEL"):
+            self.stack.send_response(sip.response_for(req, 200), peer)
+            if req.method == "BYE":
+                self._emit(LogEvent("psap.call.ended", {"call_id": req.call_id}))
+        else:
+            self.stack.send_response(sip.response_for(req, 405, headers=[
+                ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS")]), peer)
+
+    def _answer(self, req: SipRequest, peer: SipPeer) -> None:
+        """RFC 3261 §13.3.1: ring, then accept with an answer to the offer."""
+        tag = sip.new_tag()
+        host, port = self.local
+        self.stack.send_response(sip.response_for(req, 180, to_tag=tag), peer)
+        body, ctype = b"", None
+        offers = [p for p in req.body_parts() if p.content_type == "application/sdp"]
+        if offers:
+            body = sdp.encode(sdp.audio_answer(sdp.decode(offers[0].body), host, MEDIA_PORT))
+            ctype = "application/sdp"
+        rr = [("Record-Route", r) for r in req.headers_all("Record-Route")]
+        self.stack.send_response(sip.response_for(
+            req, 200, to_tag=tag, headers=rr + [("Contact", f"<sip:psap@{host}:{port}>")],
+            body=body, content_type=ctype), peer)
+        rec = record_from_invite(req, _now())
+        self.store.add(rec)
+        self.answered.put_nowait(rec)
+        self._emit(LogEvent("psap.call.answered", rec.to_json()))
+
+    # -- call-back (UAC) --------------------------------------------------------------------
+
+    def _on_response(self, resp: SipResponse) -> None:
+        pending = self._pending.get(resp.call_id)
+        if pending is None or pending[1].done() or resp.status < 200:
+            return
+        if pending[0] == resp.cseq.method:
+            pending[1].set_result(resp)
+
+    async def call_back(self, record_id: int) -> CallBackResult:
+        """Call the recorded identity back (module docstring); the result is recorded."""
+        rec = self.store.get(record_id)
+        if rec is None:
+            raise KeyError(record_id)
+        result = await self._call(_target(rec))
+        self.store.set_callback(record_id, result.outcome, result.sip_status)
+        self._emit(LogEvent("psap.callback", {"record": record_id, "outcome": result.outcome,
+                                              "sip_status": result.sip_status}))
+        return result
+
+    async def _call(self, target: str | None) -> CallBackResult:
+        if target is None:
+            return CallBackResult("failed", None)
+        host, port = self.local
+        route = SipPeer("UDP", (self.cfg.callback_route.host, self.cfg.callback_route.port))
+        invite = sip.make_request(
+            "INVITE", target, from_=f"<{self.cfg.uri}>;tag={sip.new_tag()}", to=f"<{target}>",
+            call_id=sip.new_call_id(host), cseq=1, via=self.stack.via(),
+            contact=f"<sip:psap@{host}:{port}>",
+            headers=[("P-Asserted-Identity", f"<{self.cfg.uri}>")],
+            body=sdp.encode(sdp.audio_offer(host, MEDIA_PORT + 2)),
+            content_type="application/sdp")
+        try:
+            final = await self._transact(invite, route)
+        except TimeoutError:
+            return CallBackResult("failed", 408)
+        if not 200 <= final.status < 300:
+            return CallBackResult("failed", final.status)
+        dialog = Dialog.from_uac(invite, final)
+        hop = _first_hop(dialog)
+        await self.stack.send_request(dialog.create_request("ACK", self.stack.via()), hop)
+        await asyncio.sleep(self.cfg.callback_hold_s)
+        bye = dialog.create_request("BYE", self.stack.via())
+        try:
+            await self._transact(bye, hop)
+        except TimeoutError:
+            log.info("PSAP: no answer to the call-back's BYE")
+        return CallBackResult("answered", final.status)
+
+    async def _transact(self, req: SipRequest, peer: SipPeer) -> SipResponse:
+        fut: asyncio.Future[SipResponse] = asyncio.get_running_loop().create_future()
+        self._pending[req.call_id] = (req.method, fut)
+        try:
+            await self.stack.send_request(req, peer)
+            return await asyncio.wait_for(fut, self.cfg.callback_timeout_s)
+        finally:
+            self._pending.pop(req.call_id, None)
+
+    def _emit(self, event: LogEvent) -> None:
+        log.info("%s %s", event.kind, event.data)
+        self.events.append(event)
+        if self._on_event is not None:
+            self._on_event(event)
+
+
+def _target(rec: CallRecord) -> str | None:
+    """The URI the call-back is addressed to: the MSISDN, else the identity as received."""
+    if rec.identity is None:
+        return None
+    if rec.identity_type == "msisdn":
+        return f"tel:+{rec.identity}"
+    if rec.identity_type == "imei":
+        d = rec.identity
+        return f"urn:gsma:imei:{d[:8]}-{d[8:14]}-{d[14:15] or '0'}"
+    if rec.identity_type == "imsi":
+        # TS 23.003 §13.2 home domain, taking a 2-digit MNC (Japan's numbering)
+        return f"sip:{rec.identity}@{ims_domain(rec.identity[:3], rec.identity[3:5])}"
+    return rec.identity
+
+
+def _first_hop(dialog: Dialog) -> SipPeer:
+    """RFC 3261 §12.2.1.1 with loose routing: the first Route, else the remote target."""
+    uri = sip.parse_name_addr(dialog.route_set[0]).uri if dialog.route_set else \
+        sip.parse_uri(dialog.remote_target)
+    return SipPeer("UDP", ((uri.host or "").strip("[]"), uri.port or 5060))
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
