@@ -84,9 +84,10 @@ def ims_domain(mcc: str, mnc: str) -> str:
 
 
 def imei_urn(imei: str) -> str:
-    """RFC 7254 §3: TAC-SNR-SVN (8-6-1 digits, the check digit left out)."""
+    """RFC 7254 §3: TAC-SNR-spare (8-6-1 digits, the spare sent as 0; an IMEISV's SVN and an
+    IMEI's check digit are left out)."""
     digits = "".join(c for c in imei if c.isdigit())
-    return f"{digits[:8]}-{digits[8:14]}-{digits[14:15] or '0'}"
+    return f"{digits[:8]}-{digits[8:14]}-0"
 
 
 class SessionSource(Protocol):

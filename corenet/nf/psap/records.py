@@ -74,7 +74,7 @@ def identity_of(request: SipRequest) -> tuple[str | None, str | None, bool]:
     if uri.scheme == "tel":
         return (uri.user or "").lstrip("+"), "msisdn", verified
     if uri.scheme == "urn" and uri.opaque and uri.opaque.lower().startswith("gsma:imei:"):
-        return uri.opaque[len("gsma:imei:"):].replace("-", ""), "imei", False
+        return uri.opaque[len("gsma:imei:"):].replace("-", "")[:14], "imei", False
     user = uri.user or ""
     if user.isdigit() and len(user) == 15:
         return user, "imsi", verified

@@ -21,7 +21,7 @@ from corenet.codecs.sip import SipRequest, SipResponse
 from corenet.config.models import PsapConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import DecodeError
-from corenet.nf.ims.binding import ims_domain
+from corenet.nf.ims.binding import imei_urn, ims_domain
 from corenet.nf.psap.records import CallRecord, CallStore, record_from_invite
 from corenet.protocols.sip_transactions import (
     Dialog,
@@ -192,8 +192,7 @@ def _target(rec: CallRecord) -> str | None:
     if rec.identity_type == "msisdn":
         return f"tel:+{rec.identity}"
     if rec.identity_type == "imei":
-        d = rec.identity
-        return f"urn:gsma:imei:{d[:8]}-{d[8:14]}-{d[14:15] or '0'}"
+        return f"urn:gsma:imei:{imei_urn(rec.identity)}"
     if rec.identity_type == "imsi":
         # TS 23.003 §13.2 home domain, taking a 2-digit MNC (Japan's numbering)
         return f"sip:{rec.identity}@{ims_domain(rec.identity[:3], rec.identity[3:5])}"
