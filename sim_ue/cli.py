@@ -3,6 +3,8 @@
     sim-ue attach --mme HOST:PORT --subscribers FILE [--ues N] [--enbs N] [--plmn 44020]
                   [--tac 1] [--json] [--pcap PATH] [--config FILE] [--check]
                   [--emergency [--dial 119]] [--device PROFILE.yaml|DIR ...] [--mix NAME=W,...]
+    sim-ue call --dial NUMBER --pcscf HOST:PORT [--mme HOST:PORT] [--subscribers FILE]
+                [--config FILE] [--ues N] [--device ...] [--callbacks SECONDS] [--json]
     sim-ue usim --k HEX --opc HEX --rand HEX --autn HEX [--sqn-ms N]
 
 A bad argument prints one line and exits 2.
@@ -204,6 +206,98 @@ async def _run(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: s
         finally:
             await pop.stop()
         return results
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _sip_endpoint(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{text!r} is not HOST:PORT", param_hint="--pcscf")
+    return host.strip("[]"), int(port)
+
+
+@cli.command()
+@click.option("--dial", required=True, help="number every user dials, e.g. 119, 184110, "
+                                            "03-1234-5678, #7119")
+@click.option("--pcscf", "pcscf_text", default="127.0.0.6:5060", show_default=True,
+              help="P-CSCF HOST:PORT when the PDN connection's PCO names none")
+@click.option("--mme", "mme_text", help="MME S1AP address HOST:PORT (default: from --config)")
+@click.option("--subscribers", "subs_file", type=click.Path(dir_okay=False),
+              help="subscriber provisioning file (default: from --config)")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="corenet YAML; its sim_ue section gives eNBs and subscribers file")
+@click.option("--ues", type=click.IntRange(min=1), help="number of UEs (default: all)")
+@click.option("--plmn", help="PLMN the eNBs broadcast and the UEs select, e.g. 44020")
+@click.option("--device", "device_paths", multiple=True, type=click.Path(exists=True),
+              help="device profile YAML or a directory of them (repeatable)")
+@click.option("--mix", help="weights of the --device profiles by name")
+@click.option("--sctp", type=click.Choice(["auto", "kernel", "fallback"]), default="auto",
+              show_default=True, help="SCTP transport")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True)
+@click.option("--hold", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
+              help="seconds an answered call lasts before the UE hangs up")
+@click.option("--callbacks", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="then keep the UEs reachable this many seconds for call-backs")
+@click.option("--pcap", type=click.Path(dir_okay=False), help="capture S1AP and SIP here")
+@click.option("--json", "as_json", is_flag=True, help="print results as JSON")
+def call(dial: str, pcscf_text: str, mme_text: str | None, subs_file: str | None,
+         config_file: str | None, ues: int | None, plmn: str | None,
+         device_paths: tuple[str, ...], mix: str | None, sctp: str, timeout: float,
+         hold: float, callbacks: float, pcap: str | None, as_json: bool) -> None:
+    """Attach, then every user dials: an emergency call (TS 24.229 §5.1.6.8, emergency
+    attach where needed) or a normal call through the IMS (TS 24.229 §5.1.2A)."""
+    try:
+        sim = loader.load(CorenetConfig, config_file).sim_ue if config_file else None
+        mme = _endpoint(mme_text) if mme_text else None
+        enb_cfgs = _enbs(sim, mme, None, str(Plmn.parse(plmn)) if plmn else None, None)
+        path = subs_file or (sim.subscribers_file if sim else None)
+        if path is None:
+            raise click.UsageError("give --subscribers or --config")
+        subscribers: list[Subscriber] = load_subscribers(path)
+        devices = _devices(device_paths, mix)
+    except (ConfigError, ValueError) as exc:
+        click.echo(f"sim-ue call: error: {exc}".replace("\n", " "), err=True)
+        sys.exit(2)
+    if mme is None and sim is None:
+        raise click.UsageError("give --mme or --config")
+    chosen = subscribers[:ues] if ues else subscribers
+    out = asyncio.run(_call(chosen, enb_cfgs, pcap, dial, callbacks, sctp_mode=sctp,
+                            timeout=timeout, plmn=plmn, devices=devices,
+                            pcscf=_sip_endpoint(pcscf_text), call_hold=hold,
+                            selection=sim.selection if sim else "manual"))
+    if as_json:
+        click.echo(json.dumps(out, indent=2))
+    else:
+        for row in out:
+            click.echo(f"{row['imsi']} {row['outcome'].upper()} dialled={row['dialled']} "
+                       f"sip_status={row['sip_status']} ua={row['ua']} "
+                       f"uri={row['request_uri']} reason={row['reason']!r}")
+
+
+async def _call(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: str | None,
+                dial: str, callbacks: float, **options: Any) -> list[dict[str, Any]]:
+    writer = PcapWriter(pcap) if pcap else None
+    tap = PcapTap(writer) if writer else None
+    try:
+        pop = Population(subscribers, enb_cfgs, tap=tap.sctp if tap else None, sip_tap=tap,
+                         **options)
+        try:
+            await pop.start()
+        except (OSError, ConnectionError) as exc:
+            raise click.ClickException(f"cannot bring up the eNBs: {exc}") from None
+        try:
+            await pop.attach()
+            rows = await pop.call(dial)
+            if callbacks > 0:
+                await pop.answer_callbacks()
+                await asyncio.sleep(callbacks)
+                for row, got in zip(rows, pop.callback_results(), strict=True):
+                    row["callbacks"] = got
+        finally:
+            await pop.stop()
+        return rows
     finally:
         if writer is not None:
             writer.close()

@@ -588,3 +588,41 @@ async def test_population_prefixed_emergency_per_device(
     pcscf = Pcscf()
     calls, _, _ = await _population_call("emergency-unauth", [capable], "186119", pcscf, n=1)
     assert calls[0]["outcome"] == "not_attempted" and "186-prefixed" in calls[0]["reason"]
+
+
+# --------------------------------------------------------------------------- sim-ue call
+
+
+@sipp_mark
+async def test_cli_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from tests.cli_helpers import BIN
+
+    _loopback_pdn(monkeypatch, 7)
+    mme = MmeStub()
+    host, port = await mme.start()
+    pcscf = Pcscf()
+    paddr = await pcscf.start()
+    subs = tmp_path / "subs.yaml"
+    subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', count: 1, "
+                    f"msisdn: '819010000001', k: {K.hex()}, opc: {OPC.hex()}}}\n")
+    pcap = tmp_path / "call.pcapng"
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            str(BIN / "sim-ue"), "call", "--dial", "118", "--pcscf", f"{paddr[0]}:{paddr[1]}",
+            "--mme", f"{host}:{port}", "--subscribers", str(subs), "--plmn", "44020",
+            "--sctp", "fallback", "--timeout", "10", "--hold", "0.05", "--json",
+            "--pcap", str(pcap),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        mme.close()
+        pcscf.close()
+    assert proc.returncode == 0, stderr.decode()
+    [row] = json.loads(stdout)
+    assert (row["outcome"], row["sip_status"], row["dialled"]) == ("answered", 200, "118")
+    assert row["request_uri"] == "urn:service:sos.marine" and row["registered"]
+    assert row["ua"].startswith("127.145.7.") and row["ua"].endswith(":5060")
+    assert pcscf.methods() == ["REGISTER", "INVITE", "ACK", "BYE"]
+    assert tshark.values(pcap, "sip.Method", opts=()) == ["REGISTER", "INVITE", "ACK", "BYE"]
