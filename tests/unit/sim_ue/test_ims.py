@@ -233,7 +233,7 @@ class Pcscf:
 
     def _register(self, req: SipRequest) -> sip.SipResponse:
         if not self.aka:
-            return sip.response_for(req, 200, headers=[("P-Associated-URI", req.to.uri.__str__())])
+            return sip.response_for(req, 200, headers=[("P-Associated-URI", str(req.to.uri))])
         auth = ims.digest_params(req.header("Authorization") or "")
         if auth.get("response"):
             want = ims.digest_response(auth["username"], auth["realm"], self.xres or b"",
@@ -295,7 +295,7 @@ async def test_ua_registers_with_ims_aka_and_calls(unused_addr: str) -> None:
     assert str(first.to.uri) == f"sip:+819010000001@{DOMAIN}"
     assert 'username="440100000000001@' + DOMAIN in (first.header("Authorization") or "")
     assert "algorithm=AKAv1-MD5" in (second.header("Authorization") or "")
-    assert first.header("P-Access-Network-Info", ) is not None
+    assert first.header("P-Access-Network-Info") is not None
     invite, source = pcscf.invites()[0]
     assert source[0] == unused_addr  # the P-CSCF sees the PDN address
     assert invite.uri == "tel:+81312345678"
