@@ -15,6 +15,7 @@ from corenet.cli.demo_cmd import demo
 from corenet.cli.drill_cmd import drill
 from corenet.cli.hss_cmd import hss
 from corenet.cli.pcaps_cmd import pcaps
+from corenet.cli.psap_cmd import psap
 from corenet.cli.run_cmd import run
 
 
@@ -32,6 +33,7 @@ cli.add_command(drill)
 cli.add_command(hss)
 cli.add_command(run)
 cli.add_command(pcaps)
+cli.add_command(psap)
 
 
 def emit(obj: Any) -> None:
