@@ -20,13 +20,21 @@ from corenet.core.errors import ConfigError
 @click.option("--pcap", "pcap_path", default="pcaps/demo.pcapng", show_default=True)
 @click.option("--seed", default=1, show_default=True, type=int, help="reproducible message contents")
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--mode", type=click.Choice(["full", "emergency-auth", "emergency-unauth"]),
+              default="full", show_default=True, help="the rescuer's policy for the affected PLMN")
+@click.option("--call", "dialled", default=None, metavar="NUMBER",
+              help="every UE then dials NUMBER (110, 118, 119, or any digits) through the IMS")
+@click.option("--device", "device_paths", multiple=True, type=click.Path(exists=True),
+              help="device profile YAML (or folder); several are assigned round-robin")
 @click.option("--eea", type=click.Choice(["0", "2"]), default=None,
               help="NAS ciphering: 0 for captures Wireshark reads as they are (default: config, EEA2)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurrency: int,
-         eea: str | None, as_json: bool) -> None:
-    """Attach N subscribers of the affected operator to the rescuer's network (full roaming)."""
+         mode: str, dialled: str | None, device_paths: tuple[str, ...], eea: str | None,
+         as_json: bool) -> None:
+    """N subscribers of the affected operator on the rescuer's network, in MODE."""
     from corenet.runtime.demo import run_demo
+    from sim_ue.devices import load_devices
 
     try:
         cfg = load_config(config_path)
@@ -36,12 +44,23 @@ def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurren
     if eea is not None:
         cfg = with_eea(cfg, int(eea))
     logging.basicConfig(level=logging.WARNING, format="%(name)s %(levelname)s %(message)s")
-    report = asyncio.run(run_demo(cfg, ues=ues, pcap=pcap_path, seed=seed, concurrency=concurrency))
+    try:
+        devices = load_devices(list(device_paths)) if device_paths else None
+    except ConfigError as exc:
+        click.echo(f"corenet demo: {exc}", err=True)
+        sys.exit(2)
+    report = asyncio.run(run_demo(cfg, ues=ues, pcap=pcap_path, seed=seed, concurrency=concurrency,
+                                  mode=mode, call=dialled, devices=devices))
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
         _table(report)
-    sys.exit(0 if report.all_attached else 1)
+    sys.exit(0 if report.all_attached or _all_explained(report) else 1)
+
+
+def _all_explained(report) -> bool:  # type: ignore[no-untyped-def]
+    """In the emergency-only modes a UE whose device cannot attach is reported with its reason."""
+    return report.mode != "full" and all(r.attached or r.reason for r in report.results)
 
 
 def with_eea(cfg: CorenetConfig, eea: int) -> CorenetConfig:
@@ -51,13 +70,23 @@ def with_eea(cfg: CorenetConfig, eea: int) -> CorenetConfig:
 
 
 def _table(report) -> None:  # type: ignore[no-untyped-def]
-    head = ("IMSI", "MSISDN", "GUTI", "IPv4", "network name", "UE-AMBR UL", "UE-AMBR DL", "mode", "result")
+    head = ("IMSI", "MSISDN", "GUTI", "IPv4", "display", "UE-AMBR UL", "UE-AMBR DL", "mode",
+            "result", "known as", "call")
     rows = []
     for u in report.to_json()["ues"]:
         result = "attached" if u["attached"] else f"rejected #{u['cause']}" if u["cause"] else "failed"
+        if u["attached"] and u["emergency"]:
+            result = "emergency" + ("" if u["authenticated"] else ", unauthenticated")
+        elif not u["attached"] and u["reason"]:
+            result += f" ({u['reason']})"
+        call = u.get("call")
+        call_text = "-" if not call else f"{call['outcome']} {call['sip_status'] or ''}".strip()
+        if call and call.get("psap"):
+            p = call["psap"]
+            call_text += f" (PSAP: {p['identity_type']} {p['identity']}{'' if p['verified'] else ' unverified'})"
         rows.append((u["imsi"], u["msisdn"] or "-", u["guti"] or "-", u["ipv4"] or "-",
-                     u["network_name"] or "-", _bps(u["ue_ambr_ul"]), _bps(u["ue_ambr_dl"]),
-                     report.mode, result))
+                     u["display"] or "-", _bps(u["ue_ambr_ul"]), _bps(u["ue_ambr_dl"]),
+                     report.mode, result, u["identity_at_network"] or "-", call_text))
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
     for row in (head, *rows):
         click.echo("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))

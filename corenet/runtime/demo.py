@@ -1,22 +1,31 @@
-"""`corenet demo`: the whole emulator in one process on loopback, a population of UEs attaching.
+"""`corenet demo`: the whole emulator in one process on loopback, a population of UEs.
 
-Full roaming (TS 23.401 §5.3.2.1, roaming case): the affected operator's subscribers (440-10)
-select the rescuer's network (440-20, shown as "JPN-ROAM X") and attach through the rescuer's MME
-and S/P-GW, authenticated by their home HSS over S6a.
+Modes (seed report, "The three modes"; TS 23.401 §4.3.12.1):
+- full: the affected operator's subscribers (440-10) select the rescuer's network (440-20, shown
+  as "JPN-ROAM X") and attach (TS 23.401 §5.3.2.1, roaming case), authenticated by their home HSS.
+- emergency-auth / emergency-unauth: the rescuer's policy for 440-10 is emergency only; each user
+  selects JPN-ROAM manually and, on dialling, the device performs the emergency attach
+  (TS 24.301 §5.5.1.2.2), authenticated by the home HSS or not.
+With `call`, every UE then dials that number through the IMS (TS 23.167) and the PSAP calls the
+callers back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corenet.config.models import CorenetConfig
+from corenet.config.models import CorenetConfig, RoamingPolicyEntry
 from corenet.config.subscribers import Subscriber, SubscriberEntry, load_subscribers
 from corenet.runtime.supervisor import Runtime
+from sim_ue.devices import DeviceProfile
 from sim_ue.runner import Population
 from sim_ue.ue import UeResult
+
+MODES = ("full", "emergency-auth", "emergency-unauth")
 
 # The embedded subscribers when no subscribers file is found: TS 35.208 test set 1 keys.
 EMBEDDED_SUBSCRIBERS = SubscriberEntry(
@@ -30,26 +39,30 @@ class DemoReport:
     mode: str
     pcap: str | None
     results: list[UeResult]
+    identities: list[str | None] = field(default_factory=list)
+    calls: list[dict[str, Any]] | None = None
 
     @property
     def all_attached(self) -> bool:
         return bool(self.results) and all(r.attached for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "pcap": self.pcap,
-            "ues": [
-                {
-                    "imsi": r.imsi, "msisdn": r.msisdn, "attached": r.attached, "guti": r.guti,
-                    "ipv4": r.ipv4, "network_name": r.network_name,
-                    "ue_ambr_ul": (r.ue_ambr or {}).get("uplink_bps"),
-                    "ue_ambr_dl": (r.ue_ambr or {}).get("downlink_bps"),
-                    "cause": r.cause,
-                }
-                for r in self.results
-            ],
-        }
+        ues = []
+        for i, r in enumerate(self.results):
+            row: dict[str, Any] = {
+                "imsi": r.imsi, "msisdn": r.msisdn, "attached": r.attached, "guti": r.guti,
+                "ipv4": r.ipv4, "network_name": r.network_name,
+                "ue_ambr_ul": (r.ue_ambr or {}).get("uplink_bps"),
+                "ue_ambr_dl": (r.ue_ambr or {}).get("downlink_bps"),
+                "cause": r.cause,
+                "identity_at_network": self.identities[i] if i < len(self.identities) else None,
+                "authenticated": r.authenticated, "display": r.display, "pdn": r.pdn,
+                "emergency": r.emergency, "device": r.device, "reason": r.reason or None,
+            }
+            if self.calls is not None:
+                row["call"] = self.calls[i]
+            ues.append(row)
+        return {"mode": self.mode, "pcap": self.pcap, "ues": ues}
 
 
 def subscribers_for(cfg: CorenetConfig) -> list[Subscriber]:
@@ -59,31 +72,91 @@ def subscribers_for(cfg: CorenetConfig) -> list[Subscriber]:
     return list(EMBEDDED_SUBSCRIBERS.expand())
 
 
+def with_mode(cfg: CorenetConfig, mode: str) -> CorenetConfig:
+    """The rescuer's roaming policy for the affected operator's PLMN set to `mode`."""
+    home = cfg.hss.plmn
+    others = [p for p in cfg.mme.roaming.policies if p.home_plmn != home]
+    policy = RoamingPolicyEntry(home_plmn=home, mode=mode)  # type: ignore[arg-type]
+    roaming = cfg.mme.roaming.model_copy(update={"policies": [*others, policy]})
+    return cfg.model_copy(update={"mme": cfg.mme.model_copy(update={"roaming": roaming})})
+
+
 async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pcaps/demo.pcapng",
-                   seed: int = 1, concurrency: int = 32, mode: str = "full") -> DemoReport:
+                   seed: int = 1, concurrency: int = 32, mode: str = "full",
+                   call: str | None = None, devices: list[DeviceProfile] | None = None,
+                   ) -> DemoReport:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}")
     subscribers = subscribers_for(cfg)[:ues]
     with tempfile.TemporaryDirectory(prefix="corenet-demo-") as tmp:
-        # A fresh HSS database per demo run: the same seed gives the same SQNs and RANDs.
+        # Fresh databases per run: the same seed gives the same SQNs, RANDs and records.
         hss = cfg.hss.model_copy(update={"database": str(Path(tmp) / "hss.db"), "subscribers_file": None})
-        run_cfg = cfg.model_copy(update={"hss": hss})
+        psap = cfg.psap.model_copy(update={"database": str(Path(tmp) / "psap.db")})
+        run_cfg = with_mode(cfg.model_copy(update={"hss": hss, "psap": psap}), mode)
+        pools = tuple(p.ipv4 for p in run_cfg.sgw_pgw.pools if p.ipv4)
         runtime = Runtime(run_cfg, pcap_path=pcap, seed=seed,
-                          extra_local_ips=frozenset(e.address for e in cfg.sim_ue.enbs))
+                          extra_local_ips=frozenset(e.address for e in cfg.sim_ue.enbs),
+                          extra_local_networks=pools)
         await runtime.start()
         try:
             runtime.services["hss"].store.provision(subscribers)
+            tap = runtime.tap()
             population = Population(
-                subscribers, cfg.sim_ue.enbs, tap=_sctp_tap(runtime), concurrency=concurrency,
-                seed=seed, eea=cfg.sim_ue.eea, eia=cfg.sim_ue.eia, selection=cfg.sim_ue.selection,
-                home_plmn=cfg.hss.plmn, network_name=cfg.mme.roaming.network_name.full,
-                sctp_mode=cfg.mme.sctp,
+                subscribers, cfg.sim_ue.enbs, tap=None if tap is None else tap.sctp,
+                concurrency=concurrency, seed=seed, eea=cfg.sim_ue.eea, eia=cfg.sim_ue.eia,
+                selection=cfg.sim_ue.selection, home_plmn=cfg.hss.plmn,
+                network_name=cfg.mme.roaming.network_name.full, sctp_mode=cfg.mme.sctp,
+                devices=devices, pcscf=(cfg.ims.pcscf.listen.host, cfg.ims.pcscf.listen.port),
+                sip_tap=tap,
             )
             async with population:
-                results = await population.attach()
+                calls = None
+                if call is not None:
+                    if mode == "full":
+                        await population.attach()
+                    await population.call(call)
+                    calls = await _with_psap(runtime, population)
+                elif mode == "full":
+                    await population.attach()
+                else:
+                    await population.emergency("119")
+                results = population.results()
+                identities = [_identity(runtime, r) for r in results]
         finally:
             await runtime.stop()
-    return DemoReport(mode=mode, pcap=pcap, results=results)
+    return DemoReport(mode=mode, pcap=pcap, results=results, identities=identities, calls=calls)
 
 
-def _sctp_tap(runtime: Runtime) -> Any:
-    tap = runtime.tap()
-    return None if tap is None else tap.sctp
+def _identity(runtime: Runtime, r: UeResult) -> str | None:
+    """What the network knows the UE as (the S/P-GW session the MME created, TS 29.274 §7.2.1)."""
+    if not r.ipv4:
+        return None
+    session = runtime.services["sgw-pgw"].session_by_ue_address(r.ipv4)
+    if session is None:
+        return None
+    if session.msisdn and not session.uimsi:
+        return "msisdn"
+    return "imsi" if session.imsi else "imei"
+
+
+async def _with_psap(runtime: Runtime, population: Population) -> list[dict[str, Any]]:
+    """Each UE's call joined with what the PSAP recorded, then the PSAP's call-back."""
+    psap = runtime.services["psap"]
+    await population.answer_callbacks()
+    records = {rec.call_id: rec for rec in psap.calls()}
+    out = []
+    for row in population.call_results():
+        rec = records.get(row.get("call_id"))
+        callback = None
+        if rec is not None and rec.outcome == "answered":
+            result = await psap.call_back(rec.id)
+            callback = {"outcome": result.outcome, "sip_status": result.sip_status}
+        out.append({
+            "dialled": row["dialled"], "outcome": row["outcome"], "sip_status": row["sip_status"],
+            "psap": None if rec is None else {
+                "identity": rec.identity, "identity_type": rec.identity_type,
+                "verified": rec.verified, "ecgi": rec.ecgi, "service_urn": rec.service_urn},
+            "callback": callback,
+        })
+    await asyncio.sleep(0)
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import random
 from collections.abc import Callable
@@ -72,12 +73,17 @@ def deciphered_path(pcap_path: str) -> str:
 class OncePerProcessTap(PcapTap):
     """Records what is sent, and what is received from peers outside this process."""
 
-    def __init__(self, writer: PcapWriter, local_ips: frozenset[str]) -> None:
+    def __init__(self, writer: PcapWriter, local_ips: frozenset[str],
+                 local_networks: tuple[str, ...] = ()) -> None:
         super().__init__(writer, directions=(Direction.SENT, Direction.RECEIVED))
         self.local_ips = local_ips
+        self.local_networks = tuple(ipaddress.ip_network(n) for n in local_networks)
 
     def keeps(self, direction: Direction, src: Any) -> bool:
-        return direction is Direction.SENT or src[0] not in self.local_ips
+        if direction is Direction.SENT or src[0] in self.local_ips:
+            return direction is Direction.SENT
+        addr = ipaddress.ip_address(src[0])
+        return not any(addr in net for net in self.local_networks)
 
     def sctp(self, direction: Direction, src: Any, dst: Any, payload: bytes, ppid: int,
              stream: int) -> None:
@@ -132,6 +138,8 @@ class Runtime:
     deciphered: PcapWriter | None = None
 
     extra_local_ips: frozenset[str] = frozenset()  # in-process peers besides the NFs (eNBs)
+    # in-process peers by network: simulated UEs' IMS user agents on their PDN addresses
+    extra_local_networks: tuple[str, ...] = ()
 
     def tap(self) -> Any:
         """The tap every transport of this runtime records through (None: no capture).
@@ -142,10 +150,12 @@ class Runtime:
         if self.writer is None:
             return None
         local = self.local_ips() | self.extra_local_ips
-        main = OncePerProcessTap(self.writer, local)
+        nets = self.extra_local_networks
+        main = OncePerProcessTap(self.writer, local, nets)
         if self.deciphered is None:
             return main
-        return TeeTap(main, DecipheringTap(OncePerProcessTap(self.deciphered, local), self._nas_keys))
+        return TeeTap(main, DecipheringTap(OncePerProcessTap(self.deciphered, local, nets),
+                                           self._nas_keys))
 
     def local_ips(self) -> frozenset[str]:
         c = self.cfg

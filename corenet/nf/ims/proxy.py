@@ -9,6 +9,7 @@ requests of the dialog pass through it again.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 
 from corenet.codecs import sip
@@ -67,7 +68,14 @@ def address_of(uri: Uri | str) -> Address:
         uri = sip.parse_uri(uri)
     if uri.scheme not in ("sip", "sips") or not uri.host:
         raise ProxyError(416, f"no route to a {uri.scheme}: URI")
-    return uri.host.strip("[]"), uri.port or DEFAULT_PORT
+    host = uri.host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        # RFC 3263 (DNS NAPTR/SRV/A) is not emulated: a domain that no configured route names
+        # is not reachable from here, and no name is ever looked up.
+        raise ProxyError(404, f"no route to {host}") from None
+    return host, uri.port or DEFAULT_PORT
 
 
 def pop_own_route(request: SipRequest, me: Element) -> None:
