@@ -6,6 +6,7 @@ Each test takes a distinct 127.N.0.0/16 block so captures and sockets never mix 
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from corenet.config.subscribers import Subscriber, SubscriberEntry
 from corenet.runtime.supervisor import Runtime
 from sim_ue.runner import Population
 
-_blocks = itertools.count(40)
+# 127.N.0.0/16 blocks, N in 20..139, starting at a per-process offset so that test processes
+# running side by side do not share addresses (127.145-147 are the UE address pools).
+_blocks = (20 + (os.getpid() + i) % 120 for i in itertools.count())
 
 K = "465b5ce8b199b49faa5f0a2ee238a6bc"
 OPC = "cd63cb71954a9f4e48a5994e37a02baf"
@@ -34,14 +37,26 @@ def config(tmp_path: Path, *, enbs: int = 2, **mme: Any) -> CorenetConfig:
     ip = lambda host, last: f"127.{n}.{host}.{last}"  # noqa: E731
     data: dict[str, Any] = {
         "hss": {"listen": {"host": ip(0, 3), "port": 3868}, "database": str(tmp_path / "hss.db"),
-                "subscribers_file": None},
+                "subscribers_file": None, "control": {"host": ip(0, 3), "port": 7000}},
         "mme": {"s1ap": {"host": ip(0, 2), "port": 36412}, "s11_local": {"host": ip(0, 2), "port": 2123},
                 "sgw": {"host": ip(0, 4), "port": 2123}, "diameter_local_host": ip(0, 2),
                 "diameter_routes": [{"realm": "epc.mnc010.mcc440.3gppnetwork.org",
                                      "host": "hss.epc.mnc010.mcc440.3gppnetwork.org",
-                                     "peer": {"host": ip(0, 3), "port": 3868}}], **mme},
+                                     "peer": {"host": ip(0, 3), "port": 3868}}],
+                "control": {"host": ip(0, 2), "port": 7000}, **mme},
         "sgw_pgw": {"s11": {"host": ip(0, 4), "port": 2123}, "s1u_address": ip(0, 4),
-                    "s5_address": ip(0, 5)},
+                    "s5_address": ip(0, 5), "pcscf": [ip(0, 6)]},
+        "ims": {
+            "pcscf": {"listen": {"host": ip(0, 6), "port": 5060}, "ecscf": {"host": ip(0, 7), "port": 5060},
+                      "home_ims": [{"address": {"host": ip(0, 9), "port": 5060}}]},
+            "ecscf": {"listen": {"host": ip(0, 7), "port": 5060},
+                      "psaps": [{"prefecture": "Tokyo", "uri": f"sip:psap@{ip(0, 8)}:5060"},
+                                {"prefecture": "Miyagi", "uri": f"sip:psap@{ip(0, 8)}:5060"}],
+                      "default_psap": f"sip:psap@{ip(0, 8)}:5060"},
+            "home": {"listen": {"host": ip(0, 9), "port": 5060}},
+        },
+        "psap": {"listen": {"host": ip(0, 8), "port": 5060}, "database": str(tmp_path / "psap.db"),
+                 "callback_route": {"host": ip(0, 9), "port": 5060}, "uri": f"sip:psap@{ip(0, 8)}:5060"},
         "sim_ue": {"enbs": [{"name": f"enb{i + 1}", "global_enb_id": 0x100 + i + 1, "tac": 1 + i % 2,
                              "address": ip(1, i + 1), "mme": {"host": ip(0, 2), "port": 36412}}
                             for i in range(enbs)]},
@@ -73,6 +88,9 @@ class Network:
 
     def population(self, subs: list[Subscriber], **kw: Any) -> Population:
         kw.setdefault("sctp_mode", "fallback")
+        kw.setdefault("pcscf", (self.cfg.ims.pcscf.listen.host, self.cfg.ims.pcscf.listen.port))
+        tap = self.runtime.tap()
+        kw.setdefault("sip_tap", tap)
         kw.setdefault("timeout", 30.0)
         return Population(subs, self.cfg.sim_ue.enbs, tap=self.tap(), **kw)
 
@@ -81,7 +99,8 @@ class Network:
 async def network(cfg: CorenetConfig, subs: list[Subscriber], *, pcap: bool = True,
                   seed: int = 1) -> AsyncIterator[Network]:
     runtime = Runtime(cfg, pcap_path=cfg.pcap if pcap else None, seed=seed,
-                      extra_local_ips=frozenset(e.address for e in cfg.sim_ue.enbs))
+                      extra_local_ips=frozenset(e.address for e in cfg.sim_ue.enbs),
+                      extra_local_networks=tuple(p.ipv4 for p in cfg.sgw_pgw.pools if p.ipv4))
     await runtime.start()
     try:
         runtime.services["hss"].store.provision(subs)

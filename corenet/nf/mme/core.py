@@ -8,6 +8,7 @@ a socket or a clock: `now` is the wall-clock time of the event (seconds since th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from corenet.codecs import gtpv2c, s1ap
@@ -80,6 +81,9 @@ class MmeCore:
         self.s6a_down: dict[str, tuple[float, str, bool]] = {}
         self.s11_pending: dict[int, tuple[int, str]] = {}
         self.now = 0.0
+        # the clock whose time the network tells UEs (EMM INFORMATION, TS 24.301 §5.4.5);
+        # None: `now`. A seeded run freezes it so that captures are reproducible.
+        self.told_time: Callable[[], float] | None = None
         self._out: list[Action] = []
 
     # ------------------------------------------------------------------ entry point

@@ -749,7 +749,7 @@ def emm_information(mme: MmeCore, ue: UeContext) -> None:
     """EMM INFORMATION (TS 24.301 §5.4.5): "JPN-ROAM X" names, local time and time zone."""
     name = mme.cfg.roaming.network_name
     tz = mme.cfg.time_zone_quarters
-    now = datetime.fromtimestamp(mme.now, UTC)
+    now = datetime.fromtimestamp(mme.told_time() if mme.told_time else mme.now, UTC)
     plain = nas.emm_information(NetworkNameValue(name.full), NetworkNameValue(name.short),
                                 local_time_zone=tz, universal_time=now, time_zone=tz)
     send_nas(mme, ue, plain)
