@@ -1,0 +1,103 @@
+"""IMS emergency calls in every mode, end to end: UE → P-CSCF → E-CSCF → PSAP, the identity the
+PSAP sees, call-back, and the restrictions of the seed report (TS 23.167; TS 24.229 §5.2.10)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from corenet.codecs import sip
+from sim_ue.devices import default_profile
+from tests import tshark
+from tests.e2e.network import config, network, subscribers
+
+NUMBERS = ("110", "118", "119", "184110", "186119", "0312345678", "#7119", "0120123456")
+URN = {"110": "urn:service:sos.police", "118": "urn:service:sos.marine", "119": "urn:service:sos.fire"}
+
+# (outcome, SIP status) per mode for the non-emergency and prefixed numbers. In the emergency-only
+# modes the phone shows "no service" (seed report): it places emergency calls only.
+EXPECTED = {
+    "full": {"184110": ("not_attempted", None), "186119": ("not_attempted", None),
+             "0312345678": ("answered", 200), "#7119": ("answered", 200),
+             "0120123456": ("blocked", 403)},
+    "emergency-auth": {n: ("not_attempted", None) for n in NUMBERS if n not in URN},
+    "emergency-unauth": {n: ("not_attempted", None) for n in NUMBERS if n not in URN},
+}
+IDENTITY = {"full": ("msisdn", True), "emergency-auth": ("msisdn", True),
+            "emergency-unauth": ("imsi", False)}
+CALLBACK = {"full": ("answered", 200), "emergency-auth": ("failed", 480),
+            "emergency-unauth": ("failed", 404)}
+
+
+async def _calls(tmp_path: Path, mode: str, numbers: tuple[str, ...], device: Any = None
+                 ) -> tuple[dict[str, dict[str, Any]], list[Any], list[Any], Path]:
+    cfg = config(tmp_path, roaming={"policies": [{"home_plmn": "44010", "mode": mode}]})
+    subs = subscribers(1)
+    out: dict[str, dict[str, Any]] = {}
+    async with network(cfg, subs) as net:
+        async with net.population(subs, devices=device, call_hold=0.1) as pop:
+            if mode == "full":
+                await pop.attach()
+            for number in numbers:
+                (row,) = await pop.call(number)
+                out[number] = row
+            await pop.answer_callbacks()
+            psap = net.runtime.services["psap"]
+            records = psap.calls()
+            callbacks = [await psap.call_back(rec.id) for rec in records]
+    return out, records, callbacks, Path(cfg.pcap or "")
+
+
+@pytest.mark.parametrize("mode", ["full", "emergency-auth", "emergency-unauth"])
+async def test_every_number_in_every_mode(tmp_path: Path, mode: str) -> None:
+    calls, records, callbacks, pcap = await _calls(tmp_path, mode, NUMBERS)
+    for number, (outcome, status) in EXPECTED[mode].items():
+        assert (calls[number]["outcome"], calls[number]["sip_status"]) == (outcome, status), number
+    for number in URN:
+        assert (calls[number]["outcome"], calls[number]["sip_status"]) == ("answered", 200), number
+    assert [(r.dialled, r.service_urn) for r in records] == list(URN.items())
+    sub = subscribers(1)[0]
+    for rec in records:
+        assert (rec.identity_type, rec.verified) == IDENTITY[mode]
+        assert rec.identity == (sub.msisdn if IDENTITY[mode][0] == "msisdn" else sub.imsi)
+        assert rec.ecgi is not None and rec.ecgi.startswith("44020-")
+    assert {(c.outcome, c.sip_status) for c in callbacks} == {CALLBACK[mode]}
+    assert tshark.count(pcap, "_ws.malformed") == 0
+    methods = set(tshark.values(pcap, "sip.Method"))
+    assert {"INVITE", "ACK", "BYE"} <= methods
+    if mode == "full":
+        assert "REGISTER" in methods
+
+
+async def test_a_device_that_handles_184_186_reaches_the_psap(tmp_path: Path) -> None:
+    """Devices differ (seed report, "Known restrictions"): one that handles the prefixes strips
+    them and calls the service URN; the number still reaches the PSAP (seed, "Secrecy")."""
+    device = default_profile().model_copy(update={"prefixed_emergency_calls_roaming": True})
+    calls, records, _, _ = await _calls(tmp_path, "full", ("184110", "186119"), device=device)
+    assert {(c["outcome"], c["sip_status"]) for c in calls.values()} == {("answered", 200)}
+    assert [(r.dialled, r.service_urn, r.identity_type) for r in records] == [
+        ("110", URN["110"], "msisdn"), ("119", URN["119"], "msisdn")]
+
+
+async def test_malformed_sip_gets_400_and_the_pcscf_keeps_serving(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    subs = subscribers(1)
+    async with network(cfg, subs, pcap=False) as net:
+        pcscf = (cfg.ims.pcscf.listen.host, cfg.ims.pcscf.listen.port)
+        bad = (b"INVITE sip:110@x SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bKx\r\n"
+               b"From: <sip:a@b>;tag=1\r\nTo: <sip:110@x>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n"
+               b"Max-Forwards: many\r\nContent-Length: 0\r\n\r\n")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(5)
+            s.sendto(bad, pcscf)
+            answer = sip.decode(await asyncio.to_thread(s.recv, 65535))
+        assert isinstance(answer, sip.SipResponse) and answer.status == 400
+        async with net.population(subs, call_hold=0.1) as pop:
+            await pop.attach()
+            (row,) = await pop.call("119")
+        assert row["outcome"] == "answered"
