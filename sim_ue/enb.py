@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from corenet.activation import acb
 from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.config.models import EnbConfig
@@ -24,6 +25,7 @@ from corenet.core.timers import TimerTable
 from corenet.transport import Tap, open_sctp_client
 from corenet.transport.sctp import Mode
 from sim_ue.ue import (
+    Attach,
     CellInfo,
     ConnectionReleased,
     NasReceived,
@@ -62,8 +64,11 @@ class Cell:
     tac: int
     plmns: tuple[Plmn, ...]
 
-    def camp(self, plmn: Plmn) -> CellInfo:
-        return CellInfo(enb=self.enb, cell_id=self.eci, tac=self.tac, plmn=plmn)
+    def camp(self, plmn: Plmn, sib2: bytes | None = None) -> CellInfo:
+        # TS 36.331 §6.3.1: plmn-IdentityIndex counts SIB1's PLMN-IdentityList from 1
+        index = self.plmns.index(plmn) + 1 if plmn in self.plmns else 1
+        return CellInfo(enb=self.enb, cell_id=self.eci, tac=self.tac, plmn=plmn, sib2=sib2,
+                        plmn_index=index)
 
 
 def cells_of(cfg: EnbConfig) -> list[Cell]:
@@ -155,6 +160,37 @@ class EnbCore:
         self.ues: dict[str, UeContext] = {}
         self._by_enb_id: dict[int, UeContext] = {}
         self._next_teid = first_teid
+        # TS 36.331 §6.3.1 SIB2: ac-BarringInfo per PLMN (ac-BarringPerPLMN-List-r12)
+        self.barring: dict[Plmn, acb.BarringInfo] = {}
+        self.sib2 = acb.sib2_with_barring(None)
+
+    # ------------------------------------------------------------------ system information
+
+    def set_barring(self, plmn: Plmn | str, factor: float | None, time: int = 64, *,
+                    special_ac: int = 0, for_emergency: bool = False) -> bytes:
+        """ACB per PLMN (TS 36.331 §6.3.1 ac-BarringPerPLMN-List-r12): barring for MO
+        signalling and MO data of UEs that selected `plmn`; factor None lifts it. Returns
+        the new SIB2 broadcast (BCCH-DL-SCH, UPER)."""
+        plmn = Plmn.parse(str(plmn))
+        if factor is None:
+            self.barring.pop(plmn, None)
+        else:
+            cfg = acb.BarringConfig(factor, time, special_ac)
+            self.barring[plmn] = acb.BarringInfo(for_emergency, cfg, cfg)
+        self.sib2 = self._encode_sib2()
+        return self.sib2
+
+    def _encode_sib2(self) -> bytes:
+        plmns = self.cells[0].plmns if self.cells else ()
+        per_plmn = {plmns.index(p) + 1: info for p, info in self.barring.items()
+                    if p in plmns}
+        return acb.sib2_with_barring(None, per_plmn=per_plmn or None)
+
+    def set_broadcast_plmns(self, plmns: list[Plmn | str]) -> None:
+        """The PLMN list of SIB1 (TS 36.331 §6.2.2); the per-PLMN barring is re-indexed."""
+        wanted = tuple(Plmn.parse(str(p)) for p in plmns)
+        self.cells = [Cell(c.enb, c.eci, c.tac, wanted) for c in self.cells]
+        self.sib2 = self._encode_sib2()
 
     # ------------------------------------------------------------------ UEs
 
@@ -183,10 +219,19 @@ class EnbCore:
             target = self.ues.get(event.imsi)
             if target is None:
                 return [LogEvent("enb.unknown_ue", {"enb": self.cfg.name, "imsi": event.imsi})]
-            return self._ue_actions(target, target.ue.handle(event.event, now))
+            return self._ue_actions(target, target.ue.handle(self._with_sib2(event.event), now))
         if isinstance(event, TimerExpired):
             return self._on_timer(event, now)
         return []
+
+    def _with_sib2(self, event: UeEvent) -> UeEvent:
+        """The UE reads the SIB2 its cell broadcasts now (TS 36.331 §5.2.2.4)."""
+        if isinstance(event, Attach):
+            cell = event.cell
+            index = next((c.plmns.index(cell.plmn) + 1 for c in self.cells
+                          if c.eci == cell.cell_id and cell.plmn in c.plmns), cell.plmn_index)
+            return Attach(replace(cell, sib2=self.sib2, plmn_index=index), event.attach_type)
+        return event
 
     def _on_timer(self, event: TimerExpired, now: float) -> list[EnbAction]:
         if event.key == _ENB_TIMER_KEY:
@@ -444,8 +489,13 @@ class EnbService:
 
     def __init__(self, cfg: EnbConfig, *, tap: Tap | None = None, sctp_mode: Mode = "auto",
                  first_teid: int = 1, setup_timeout: float = 10.0,
-                 log: list[LogEvent] | None = None) -> None:
+                 log: list[LogEvent] | None = None, timer_scale: float = 1.0,
+                 keep_log: bool = True) -> None:
+        """`timer_scale`: wall seconds per timer second (< 1: an accelerated clock for the
+        UEs' timers: T3346, T3410, ...); `keep_log` False drops the log events (storms)."""
         self.cfg = cfg
+        self.timer_scale = timer_scale
+        self.keep_log = keep_log
         self.core = EnbCore(cfg, first_teid=first_teid)
         self._tap = tap
         self._mode = sctp_mode
@@ -499,6 +549,22 @@ class EnbService:
         finally:
             self._waiters.pop((imsi, procedure), None)
 
+    def set_barring(self, plmn: Plmn | str, factor: float | None, time: int = 64, *,
+                    special_ac: int = 0, for_emergency: bool = False) -> bytes:
+        """Change the ACB per PLMN broadcast in SIB2 at run time (TS 36.331 §5.2.1.3: a
+        system information change applies to the next access)."""
+        sib2 = self.core.set_barring(plmn, factor, time, special_ac=special_ac,
+                                     for_emergency=for_emergency)
+        self.log.append(LogEvent("enb.barring", {"enb": self.cfg.name, "plmn": str(plmn),
+                                                 "factor": factor, "time": time}))
+        return sib2
+
+    def set_broadcast_plmns(self, plmns: list[Plmn | str]) -> None:
+        self.core.set_broadcast_plmns(plmns)
+        self.log.append(LogEvent("enb.broadcast_plmns", {
+            "enb": self.cfg.name, "plmns": [str(p) for p in self.core.cells[0].plmns]
+            if self.core.cells else []}))
+
     def submit(self, imsi: str, event: UeEvent) -> None:
         self._feed(ToUe(imsi, event))
 
@@ -525,10 +591,13 @@ class EnbService:
         if isinstance(action, SendS1ap):
             if self._conn is not None and not self._conn.closed:
                 self._conn.send(action.data, PPID_S1AP, action.stream)
-        elif isinstance(action, StartTimer | StopTimer):
+        elif isinstance(action, StartTimer):
+            self._timers.apply(replace(action, seconds=action.seconds * self.timer_scale))
+        elif isinstance(action, StopTimer):
             self._timers.apply(action)
         elif isinstance(action, LogEvent):
-            self.log.append(action)
+            if self.keep_log:
+                self.log.append(action)
         elif isinstance(action, S1SetupDone):
             if self._setup is not None and not self._setup.done():
                 self._setup.set_result(action)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +53,17 @@ from sim_ue.selection import (
     select_automatic,
     select_manual,
 )
-from sim_ue.ue import Attach, Detach, Dial, EmmState, Ue, UeResult
+from sim_ue.ue import (
+    ACCESS_BARRED,
+    T3346_RUNNING,
+    Attach,
+    Detach,
+    Dial,
+    EmmState,
+    ProcedureDone,
+    Ue,
+    UeResult,
+)
 from sim_ue.usim import Usim
 
 DEFAULT_NETWORK_NAME = "JPN-ROAM X"
@@ -80,10 +90,12 @@ class Population:
                  info_wait: float = 2.0, devices: DeviceMix | None = None,
                  pcscf: Address | None = None, sip_tap: PcapTap | None = None,
                  sip_port: int = SIP_PORT, sip_transport: TransportName = "UDP",
-                 sip_timers: Timers | None = None, call_hold: float = 1.0) -> None:
+                 sip_timers: Timers | None = None, call_hold: float = 1.0,
+                 timer_scale: float = 1.0, keep_log: bool = True) -> None:
         """`pcscf`: the P-CSCF used when the PDN connection's PCO names none (TS 24.229
         §9.2.1); `sip_tap` records the IMS user agents' SIP; `call_hold`: seconds a call
-        lasts before the UE hangs up."""
+        lasts before the UE hangs up; `timer_scale`: wall seconds per UE timer second (the
+        barring timer, T3346, T3410: < 1 accelerates them)."""
         if not enb_cfgs:
             raise ValueError("at least one eNB is needed")
         self.subscribers = list(subscribers)
@@ -99,8 +111,10 @@ class Population:
         self._eea, self._eia = tuple(eea), tuple(eia)
         self.devices = assign_devices(devices, len(self.subscribers), seed)
         rng = random.Random(f"sim-ue:{seed}")
+        self.timer_scale = timer_scale
         self.enbs = [EnbService(cfg, tap=tap, sctp_mode=sctp_mode,
-                                first_teid=rng.randrange(1, 1 << 24))
+                                first_teid=rng.randrange(1, 1 << 24), timer_scale=timer_scale,
+                                keep_log=keep_log)
                      for cfg in self.enb_cfgs]
         self._id_base = [rng.randrange(1, 1 << 16) for _ in self.enbs]
         self.members: list[_Member] = []
@@ -130,7 +144,7 @@ class Population:
         for i, sub in enumerate(self.subscribers):
             enb = self.enbs[i % m]
             ue = Ue(Usim.from_subscriber(sub), eea=self._eea, eia=self._eia,
-                    device=self.devices[i])
+                    device=self.devices[i], rng=random.Random(f"acb:{self.seed}:{sub.imsi}"))
             enb.add_ue(ue, self._id_base[i % m] + i // m)
             self.members.append(_Member(i, ue, enb, self._profile()))
 
@@ -191,6 +205,34 @@ class Population:
             return
         done = await member.enb.run(member.ue.key, Attach(cell), "attach", self.timeout)
         member.reason = done.reason
+
+    async def attach_obeying_barring(
+            self, member: _Member, *, deadline: float | None = None,
+            on_attempt: Callable[[_Member, ProcedureDone], None] | None = None,
+            ) -> ProcedureDone:
+        """Attach `member`, obeying access class barring (TS 36.331 §5.3.3.11: after
+        Tbarring the access is tried again) and T3346 (TS 24.301 §5.5.1.2.5: no attach while
+        it runs); other failures end the attempt. `deadline` (loop time) bounds the waits;
+        `on_attempt` sees each try's outcome."""
+        loop = asyncio.get_running_loop()
+        while True:
+            plmn = self._select(member)
+            idx = member.index // len(self.enbs)
+            cell = camp(member.enb.core.cells, plmn, idx) if plmn else None
+            if cell is None:
+                member.reason = member.reason or "no suitable cell"
+                return ProcedureDone("attach", False, None, member.reason)
+            done = await member.enb.run(member.ue.key, Attach(cell), "attach", self.timeout)
+            member.reason = done.reason
+            if on_attempt is not None:
+                on_attempt(member, done)
+            waits = done.reason in (ACCESS_BARRED, T3346_RUNNING) or done.wait_s is not None
+            if done.ok or not waits:
+                return done
+            pause = (done.wait_s or 1.0) * self.timer_scale
+            if deadline is not None and loop.time() + pause > deadline:
+                return done
+            await asyncio.sleep(pause)
 
     async def attach(self) -> list[UeResult]:
         """Attach every UE (at most `concurrency` at a time), then give attached UEs up to

@@ -15,12 +15,15 @@ EMM-DEREGISTERED-INITIATED (TS 24.301 §5.1.3.2).
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from corenet.activation import acb
 from corenet.codecs import nas
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import PDN_TYPE_IPV4V6, EmergencyNumber, Guti, Tai
@@ -112,6 +115,10 @@ class CellInfo:
     cell_id: int
     tac: int
     plmn: Plmn
+    # TS 36.331 §6.2.1 BCCH-DL-SCH SystemInformation with SIB2 as broadcast (None: not read),
+    # and the selected PLMN's 1-based index in SIB1's PLMN list (plmn-IdentityIndex).
+    sib2: bytes | None = None
+    plmn_index: int = 1
 
     @property
     def tai(self) -> Tai:
@@ -172,12 +179,33 @@ class ReleaseConnection:
 
 @dataclass(frozen=True)
 class ProcedureDone:
-    """An attach or detach ended: ok, or the cause / reason it failed."""
+    """An attach or detach ended: ok, or the cause / reason it failed. `wait_s`: how long the
+    UE must wait before it may try again (the barring timer of TS 36.331 §5.3.3.11, or
+    T3346 of TS 24.301 §5.5.1.2.5); None when no such wait applies."""
 
     procedure: str
     ok: bool
     cause: int | None = None
     reason: str = ""
+    wait_s: float | None = None
+
+
+ACCESS_BARRED = "access barred"
+T3346_RUNNING = "T3346 running"
+
+
+@functools.lru_cache(maxsize=256)
+def _sib2_barring(sib2: bytes) -> acb.Sib2Barring | None:
+    """Decoded once per distinct broadcast (a SIB2 changes only with its contents)."""
+    try:
+        return acb.decode_sib2_barring(sib2)
+    except DecodeError:
+        return None  # TS 36.331 §5.2.2: an undecodable SIB is as if not broadcast
+
+
+def access_class_of(imsi: str) -> int:
+    """TS 22.011 §4.2: access classes 0-9 are allocated by the last digit of the IMSI."""
+    return int(imsi[-1]) if imsi and imsi[-1].isdigit() else 0
 
 
 UeAction = SendNas | ReleaseConnection | ProcedureDone | StartTimer | StopTimer | LogEvent
@@ -251,8 +279,16 @@ class Ue:
 
     def __init__(self, usim: Usim, *, eea: tuple[int, ...] = (2, 0), eia: tuple[int, ...] = (2,),
                  apn: str | None = None, pdn_type: int = PDN_TYPE_IPV4V6,
-                 imeisv: str | None = None, device: DeviceProfile | None = None) -> None:
+                 imeisv: str | None = None, device: DeviceProfile | None = None,
+                 rng: random.Random | None = None,
+                 special_access_classes: tuple[int, ...] = ()) -> None:
+        """`rng`: this UE's draws for the access barring check (seeded: reproducible);
+        `special_access_classes`: AC 11-15 held on the USIM (TS 22.011 §4.2)."""
         self.usim = usim
+        self.rng = rng or random.Random(f"ue:{usim.imsi}")
+        self.access_classes = (access_class_of(usim.imsi), *special_access_classes)
+        # TS 24.301 §5.5.1.2.5: while T3346 runs no attach is started (except emergency)
+        self.t3346_running = False
         self.device = device or default_profile()
         # A device profile without a USIM: the card is there only to key this UE's timers.
         self.usim_present = self.device.usim
@@ -307,7 +343,8 @@ class Ue:
 
     def handle(self, event: UeEvent, now: float) -> list[UeAction]:
         if isinstance(event, Attach):
-            return self._start_attach(event.cell, event.attach_type)
+            barred = self._access_check(event.cell, event.attach_type)
+            return barred or self._start_attach(event.cell, event.attach_type)
         if isinstance(event, Dial):
             return self._on_dial(event.number, event.cell)
         if isinstance(event, Detach):
@@ -319,6 +356,9 @@ class Ue:
             self._secure = False
             return []
         if isinstance(event, TimerExpired):
+            if event.name == "T3346":
+                self.t3346_running = False
+                return [LogEvent("emm.t3346_expired", {"imsi": self.key})]
             handler = _TIMERS.get(event.name)
             return handler(self) if handler else []
         return []
@@ -359,6 +399,43 @@ class Ue:
         return res
 
     # ------------------------------------------------------------------ attach (§5.5.1.2)
+
+    def _access_check(self, cell: CellInfo, attach_type: int) -> list[UeAction] | None:
+        """Before a new RRC connection (ECM-IDLE only): T3346 (TS 24.301 §5.5.1.2.5, an
+        emergency attach is exempt) and access class barring (TS 36.331 §5.3.3.11, emergency
+        per §5.3.3.2), with the cell's SIB2; ac-BarringPerPLMN-List-r12 for the selected PLMN
+        when it has an entry, else the common ac-BarringInfo. None: access allowed."""
+        if self.ecm is EcmState.CONNECTED or self.state is not EmmState.DEREGISTERED:
+            return None
+        emergency = attach_type == ATTACH_EMERGENCY
+        if self.t3346_running and not emergency:
+            self.reason = T3346_RUNNING
+            return [ProcedureDone("attach", False, None, T3346_RUNNING)]
+        info = self._barring_info(cell)
+        if info is None:
+            return None
+        cfg = info.mo_signalling  # attach: establishment cause mo-Signalling (§5.3.3.3)
+        barred, wait = acb.access_barred(
+            self.rng, self.access_classes, cfg.factor if cfg else None,
+            cfg.time_s if cfg else 4, emergency,
+            special_ac=cfg.special_ac if cfg else 0, barring_for_emergency=info.for_emergency,
+            in_home_country=self.usim.imsi[:3] == cell.plmn.mcc,
+            in_hplmn=self.usim.imsi.startswith(str(cell.plmn)))
+        if not barred:
+            return None
+        self.reason = ACCESS_BARRED
+        # §5.3.3.11: T305 (mo-signalling) runs for Tbarring; the access is retried after it
+        return [LogEvent("rrc.access_barred", {"imsi": self.key, "wait_s": round(wait, 3)}),
+                ProcedureDone("attach", False, None, ACCESS_BARRED, wait_s=wait or None)]
+
+    @staticmethod
+    def _barring_info(cell: CellInfo) -> acb.BarringInfo | None:
+        if cell.sib2 is None:
+            return None
+        sib2 = _sib2_barring(cell.sib2)
+        if sib2 is None:
+            return None
+        return sib2.per_plmn.get(cell.plmn_index, sib2.common)
 
     def _start_attach(self, cell: CellInfo, attach_type: int) -> list[UeAction]:
         """Attach procedure for EPS services: TS 24.301 §5.5.1.2.2 (initiation)."""
@@ -506,11 +583,20 @@ class Ue:
         if cause in _LIMITED_SERVICE_CAUSES:
             self._forget_registration()
             self._forbid(cause)
+        t3346 = msg.fields.get("t3346_value")
         out: list[UeAction] = [
             StopTimer("T3410", self.key),
             LogEvent("emm.attach.rejected", {"imsi": self.key, "cause": cause,
-                                             "attach_type": self._attach_type}),
-            ProcedureDone("attach", False, cause, "attach reject")]
+                                             "attach_type": self._attach_type,
+                                             "t3346": t3346})]
+        wait: float | None = None
+        if isinstance(t3346, int) and t3346 > 0 and self._attach_type != ATTACH_EMERGENCY:
+            # §5.5.1.2.5 (#22 congestion with T3346): start T3346 with the value given; no
+            # attach until it expires.
+            self.t3346_running = True
+            wait = float(t3346)
+            out.append(StartTimer("T3346", self.key, wait))
+        out.append(ProcedureDone("attach", False, cause, "attach reject", wait_s=wait))
         return out + self._call_done(False, f"emergency attach rejected #{cause}")
 
     def _forbid(self, cause: int) -> None:

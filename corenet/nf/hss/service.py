@@ -80,6 +80,8 @@ class HssService:
         # injected failure: "drop" (requests and watchdogs go unanswered), "close" (no socket)
         self.failure: str | None = None
         self._control: ControlServer | None = None
+        # AIRs served (TS 29.272 §5.2.3.1), the load measure of a re-attach storm
+        self.air_count = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -245,6 +247,8 @@ class HssService:
     def _handle_request(self, msg: Message, now: float) -> list[Action]:
         if self._s6a is None:
             return []
+        if msg.name == "AIR":
+            self.air_count += 1
         try:
             return self._s6a.handle(msg, now)
         except Exception as exc:  # a local fault still gets an answer (RFC 6733 §7.1.5 5012)
