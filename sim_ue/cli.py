@@ -20,6 +20,7 @@ from typing import Any
 
 import click
 
+from corenet.cli.args import run_command
 from corenet.config import loader
 from corenet.config.models import CorenetConfig, EnbConfig, Endpoint, SimUeConfig
 from corenet.config.subscribers import Subscriber, load_subscribers
@@ -331,22 +332,7 @@ def usim(k_hex: str, opc_hex: str, rand_hex: str, autn_hex: str, sqn_ms: int) ->
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: click's usage errors become one line on stderr, exit status 2."""
-    try:
-        rv = cli.main(args=argv, prog_name="sim-ue", standalone_mode=False)
-    except click.UsageError as exc:
-        where = f"{exc.ctx.command_path}: " if exc.ctx else ""
-        click.echo(f"{where}error: {exc.format_message()}".replace("\n", " "), err=True)
-        sys.exit(2)
-    except click.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
-    sys.exit(rv if isinstance(rv, int) else 0)
+    run_command(cli, "sim-ue", argv)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -63,3 +64,23 @@ class UInt(click.ParamType):
         if not 0 <= n <= self.hi:
             self.fail(f"{n} is outside 0..{self.hi}", param, ctx)
         return n
+
+
+def run_command(group: click.Group, prog_name: str, argv: list[str] | None = None) -> None:
+    """Run a click entry point: usage errors become one line on stderr with exit status 2,
+    never a traceback or click's multi-line usage text."""
+    try:
+        rv = group.main(args=argv, prog_name=prog_name, standalone_mode=False)
+    except click.UsageError as exc:
+        where = f"{exc.ctx.command_path}: " if exc.ctx else ""
+        click.echo(f"{where}error: {exc.format_message()}".replace("\n", " "), err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
 
+from corenet.cli.args import run_command
 from corenet.cli.crypto_cmd import crypto
 from corenet.cli.ctl_cmd import ctl
 from corenet.cli.decode_cmd import decode
@@ -41,22 +41,7 @@ def emit(obj: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: click's multi-line usage errors become one line on stderr, exit status 2."""
-    try:
-        rv = cli.main(args=argv, prog_name="corenet", standalone_mode=False)
-    except click.UsageError as exc:
-        where = f"{exc.ctx.command_path}: " if exc.ctx else ""
-        click.echo(f"{where}error: {exc.format_message()}".replace("\n", " "), err=True)
-        sys.exit(2)
-    except click.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
-    sys.exit(rv if isinstance(rv, int) else 0)
+    run_command(cli, "corenet", argv)
 
 
 if __name__ == "__main__":
