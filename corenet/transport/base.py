@@ -11,7 +11,8 @@ import enum
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 from corenet.core.errors import DecodeError
 
@@ -95,3 +96,21 @@ def tap_call(tap: Tap | None, direction: Direction, src: Address, dst: Address,
 def sockname(addr: Any) -> Address:
     """(host, port) from a socket address of either family."""
     return (str(addr[0]), int(addr[1]))
+
+
+class ClosingContext:
+    """`async with` for servers and endpoints: closes on exit and waits until closed."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    async def wait_closed(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.close()
+        await self.wait_closed()

@@ -13,11 +13,11 @@ import errno
 import functools
 import socket
 from collections import deque
-from types import TracebackType
 from typing import Any, Literal
 
 from corenet.transport.base import (
     Address,
+    ClosingContext,
     Direction,
     OnClose,
     OnConnect,
@@ -235,7 +235,7 @@ class KernelSctpConnection:
         call_back(self._cb.on_close, self)
 
 
-class KernelSctpServer:
+class KernelSctpServer(ClosingContext):
     """A listening one-to-one SCTP socket; each accepted association is a KernelSctpConnection."""
 
     def __init__(self, sk: Any, callbacks: Callbacks, max_message: int) -> None:
@@ -293,14 +293,3 @@ class KernelSctpServer:
     async def wait_closed(self) -> None:
         await self._closed.wait()
 
-    async def __aenter__(self) -> KernelSctpServer:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-        await self.wait_closed()

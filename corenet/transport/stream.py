@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Protocol, cast
 
 from corenet.core.errors import DecodeError
 from corenet.transport.base import (
     Address,
+    ClosingContext,
     Direction,
     OnClose,
     OnConnect,
@@ -130,7 +130,7 @@ class StreamConnection(asyncio.Protocol):
         call_back(self._cb.on_close, self)
 
 
-class MessageServer:
+class MessageServer(ClosingContext):
     """A listening socket whose connections deliver whole messages."""
 
     def __init__(self, server: asyncio.Server, connections: set[StreamConnection]) -> None:
@@ -150,17 +150,6 @@ class MessageServer:
     async def wait_closed(self) -> None:
         await self._server.wait_closed()
 
-    async def __aenter__(self) -> MessageServer:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-        await self.wait_closed()
 
 
 async def open_stream_server(

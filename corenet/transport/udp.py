@@ -6,11 +6,11 @@ Each datagram is one message; there is no connection, so the tap reports ppid = 
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
 from typing import Any, cast
 
 from corenet.transport.base import (
     Address,
+    ClosingContext,
     Direction,
     OnDatagram,
     Tap,
@@ -21,7 +21,7 @@ from corenet.transport.base import (
 )
 
 
-class UdpEndpoint(asyncio.DatagramProtocol):
+class UdpEndpoint(asyncio.DatagramProtocol, ClosingContext):
     """A bound UDP socket: on_datagram(payload, addr) per datagram, sendto(payload, addr)."""
 
     def __init__(self, on_datagram: OnDatagram, tap: Tap | None) -> None:
@@ -55,17 +55,6 @@ class UdpEndpoint(asyncio.DatagramProtocol):
     async def wait_closed(self) -> None:
         await asyncio.shield(self._done)
 
-    async def __aenter__(self) -> UdpEndpoint:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-        await self.wait_closed()
 
     # -- asyncio.DatagramProtocol ----------------------------------------------------------
 
