@@ -44,6 +44,9 @@ STREAM_UE = 1
 # TS 36.413 §9.2.1.61 Time to wait, in seconds.
 _TIME_TO_WAIT = {"v1s": 1, "v2s": 2, "v5s": 5, "v10s": 10, "v20s": 20, "v60s": 60}
 _ENB_TIMER_KEY = "enb"
+# Back-off timers an accelerated clock shortens (TS 24.301 §5.5.1.2.5 T3346; the procedure
+# supervision timers such as T3410 keep their value: the network's real latency applies).
+SCALED_TIMERS = frozenset({"T3346"})
 
 
 class EnbState(enum.Enum):
@@ -592,7 +595,8 @@ class EnbService:
             if self._conn is not None and not self._conn.closed:
                 self._conn.send(action.data, PPID_S1AP, action.stream)
         elif isinstance(action, StartTimer):
-            self._timers.apply(replace(action, seconds=action.seconds * self.timer_scale))
+            scale = self.timer_scale if action.name in SCALED_TIMERS else 1.0
+            self._timers.apply(replace(action, seconds=action.seconds * scale))
         elif isinstance(action, StopTimer):
             self._timers.apply(action)
         elif isinstance(action, LogEvent):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +96,7 @@ class Population:
         """`pcscf`: the P-CSCF used when the PDN connection's PCO names none (TS 24.229
         §9.2.1); `sip_tap` records the IMS user agents' SIP; `call_hold`: seconds a call
         lasts before the UE hangs up; `timer_scale`: wall seconds per UE timer second (the
-        barring timer, T3346, T3410: < 1 accelerates them)."""
+        barring timer and T3346: < 1 accelerates them)."""
         if not enb_cfgs:
             raise ValueError("at least one eNB is needed")
         self.subscribers = list(subscribers)
@@ -209,11 +210,12 @@ class Population:
     async def attach_obeying_barring(
             self, member: _Member, *, deadline: float | None = None,
             on_attempt: Callable[[_Member, ProcedureDone], None] | None = None,
-            ) -> ProcedureDone:
+            slot: AbstractAsyncContextManager[Any] | None = None) -> ProcedureDone:
         """Attach `member`, obeying access class barring (TS 36.331 §5.3.3.11: after
         Tbarring the access is tried again) and T3346 (TS 24.301 §5.5.1.2.5: no attach while
         it runs); other failures end the attempt. `deadline` (loop time) bounds the waits;
-        `on_attempt` sees each try's outcome."""
+        `on_attempt` sees each try's outcome; `slot`, when given, is held during each try
+        only (not during the waits)."""
         loop = asyncio.get_running_loop()
         while True:
             plmn = self._select(member)
@@ -222,7 +224,12 @@ class Population:
             if cell is None:
                 member.reason = member.reason or "no suitable cell"
                 return ProcedureDone("attach", False, None, member.reason)
-            done = await member.enb.run(member.ue.key, Attach(cell), "attach", self.timeout)
+            if slot is None:
+                done = await member.enb.run(member.ue.key, Attach(cell), "attach", self.timeout)
+            else:
+                async with slot:
+                    done = await member.enb.run(member.ue.key, Attach(cell), "attach",
+                                                self.timeout)
             member.reason = done.reason
             if on_attempt is not None:
                 on_attempt(member, done)

@@ -1,0 +1,80 @@
+"""`corenet storm`: a re-attach storm of the affected operator's UEs onto K rescuers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+
+import click
+
+from corenet.activation.release import parse_schedule
+from corenet.activation.storm import (
+    StormConfig,
+    StormProgress,
+    StormResult,
+    run_storm,
+    write_report,
+)
+
+
+@click.command("storm")
+@click.option("--ues", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--rescuers", type=click.IntRange(1, 200), default=1, show_default=True)
+@click.option("--release", "release", default="auto", show_default=True,
+              help="all-at-once | auto | steps:0.05x20,0.2x20,0.5x20,1.0 (factor x seconds)")
+@click.option("--hss-capacity", "capacity", type=click.FloatRange(min=0.1), default=40.0,
+              show_default=True, help="Home HSS capacity, AIR per second.")
+@click.option("--own-ues", type=click.IntRange(0), default=20, show_default=True,
+              help="The rescuers' own subscribers attaching during the storm.")
+@click.option("--barring-time", type=click.Choice(["4", "8", "16", "32", "64", "128", "256",
+                                                   "512"]), default="32", show_default=True,
+              help="ac-BarringTime in seconds (TS 36.331 §6.3.1).")
+@click.option("--timer-scale", type=click.FloatRange(min=0.001), default=0.25,
+              show_default=True, help="Wall seconds per UE back-off timer second.")
+@click.option("--concurrency", type=click.IntRange(1), default=400, show_default=True)
+@click.option("--max-duration", type=click.FloatRange(min=0.1), default=None,
+              help="Stop after this many seconds.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Report folder (storm.json, storm.png, storm-latency.png).")
+@click.option("--json", "as_json", is_flag=True, help="Print the KPIs as JSON.")
+def storm(ues: int, rescuers: int, release: str, capacity: float, own_ues: int,
+          barring_time: str, timer_scale: float, concurrency: int, max_duration: float | None,
+          seed: int, out_dir: str | None, as_json: bool) -> None:
+    """Emulate UEs re-attaching to rescuers under a release schedule; report KPIs and plots."""
+    try:
+        parse_schedule(release, capacity_air_per_s=capacity)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--release") from exc
+    cfg = StormConfig(ues=ues, rescuers=rescuers, release=release,
+                      hss_capacity_air_per_s=capacity, own_ues=own_ues,
+                      barring_time_s=int(barring_time), timer_scale=timer_scale,
+                      concurrency=concurrency, max_duration_s=max_duration, seed=seed)
+    res = asyncio.run(_run(cfg, show=not as_json))
+    paths = write_report(res, out_dir or tempfile.mkdtemp(prefix="corenet-storm-"))
+    kpis = {**res.kpis(), "report": paths["json"]}
+    if as_json:
+        click.echo(json.dumps(kpis, indent=2))
+        return
+    for key, value in kpis.items():
+        click.echo(f"{key}: {value}")
+    click.echo(f"plots: {paths['png']} {paths['latency_png']}")
+
+
+async def _run(cfg: StormConfig, *, show: bool) -> StormResult:
+    if not show:
+        return await run_storm(cfg)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("storm"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TextColumn("{task.fields[status]}"), TimeElapsedColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task("storm", total=cfg.ues, status="")
+
+        def update(p: StormProgress) -> None:
+            factor = "lifted" if p.factor is None else f"{p.factor:.2f}"
+            bar.update(task, completed=p.attached,
+                       status=f"ACB {factor}  AIR/s {p.air_per_s:.0f}")
+
+        return await run_storm(cfg, progress=update)
