@@ -2,42 +2,52 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import importlib
+import importlib.util
 
 import click
 
 from corenet.cli.args import run_command
-from corenet.cli.crypto_cmd import crypto
-from corenet.cli.ctl_cmd import ctl
-from corenet.cli.decode_cmd import decode
-from corenet.cli.demo_cmd import demo
-from corenet.cli.drill_cmd import drill
-from corenet.cli.hss_cmd import hss
-from corenet.cli.pcaps_cmd import pcaps
-from corenet.cli.psap_cmd import psap
-from corenet.cli.run_cmd import run
+
+# Each command's module is imported when the command runs: `corenet crypto` never pays for
+# loading the pycrate ASN.1 modules that `corenet decode s1ap` needs.
+COMMANDS = {
+    "crypto": "corenet.cli.crypto_cmd:crypto",
+    "ctl": "corenet.cli.ctl_cmd:ctl",
+    "decode": "corenet.cli.decode_cmd:decode",
+    "demo": "corenet.cli.demo_cmd:demo",
+    "drill": "corenet.cli.drill_cmd:drill",
+    "hss": "corenet.cli.hss_cmd:hss",
+    "pcaps": "corenet.cli.pcaps_cmd:pcaps",
+    "psap": "corenet.cli.psap_cmd:psap",
+    "run": "corenet.cli.run_cmd:run",
+    "storm": "corenet.cli.storm_cmd:storm",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._available()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, attr = target.split(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    @staticmethod
+    def _available() -> list[str]:
+        return [name for name, target in COMMANDS.items()
+                if importlib.util.find_spec(target.split(":")[0]) is not None]
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="corenet")
 def cli() -> None:
     """corenet: a 3GPP EPC emulator for emergency inter-operator roaming."""
-
-
-cli.add_command(crypto)
-cli.add_command(ctl)
-cli.add_command(decode)
-cli.add_command(demo)
-cli.add_command(drill)
-cli.add_command(hss)
-cli.add_command(run)
-cli.add_command(pcaps)
-cli.add_command(psap)
-
-
-def emit(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, sort_keys=False))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,7 +24,7 @@ def test_default_yaml_is_the_embedded_defaults() -> None:
 def test_every_compose_service_command_passes_check() -> None:
     compose = yaml.safe_load((ROOT / "docker/compose.yaml").read_text())
     services = compose["services"]
-    assert {"hss", "mme", "sgw-pgw", "sim-ue"} <= set(services)
+    assert {"hss", "mme", "sgw-pgw", "ims", "psap", "sim-ue"} <= set(services)
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
