@@ -405,12 +405,12 @@ class Ue:
         emergency attach is exempt) and access class barring (TS 36.331 §5.3.3.11, emergency
         per §5.3.3.2), with the cell's SIB2; ac-BarringPerPLMN-List-r12 for the selected PLMN
         when it has an entry, else the common ac-BarringInfo. None: access allowed."""
-        if self.ecm is EcmState.CONNECTED or self.state is not EmmState.DEREGISTERED:
-            return None
         emergency = attach_type == ATTACH_EMERGENCY
-        if self.t3346_running and not emergency:
+        if self.t3346_running and not emergency and self.state is EmmState.DEREGISTERED:
             self.reason = T3346_RUNNING
             return [ProcedureDone("attach", False, None, T3346_RUNNING)]
+        if self.ecm is EcmState.CONNECTED or self.state is not EmmState.DEREGISTERED:
+            return None
         info = self._barring_info(cell)
         if info is None:
             return None
