@@ -444,6 +444,7 @@ def write_report(res: StormResult, out_dir: str) -> dict[str, str]:
     ax.axhline(res.cfg.hss_capacity_air_per_s, color="black", linestyle="--",
                label=f"HSS capacity {res.cfg.hss_capacity_air_per_s:g} AIR/s")
     ax.set_ylabel("AIR/s")
+    ax.set_ylim(0, 1.25 * max(res.cfg.hss_capacity_air_per_s, res.peak_air_per_s, 1))
     ax.legend(loc="upper right")
     ax.grid(alpha=0.3)
     ax = axes[2]
