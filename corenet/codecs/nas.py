@@ -653,13 +653,18 @@ def protect(plain: bytes, ctx: NasSecurityContext, direction: int,
     if security_header_type in (SHT_INTEGRITY_CIPHERED, SHT_INTEGRITY_CIPHERED_NEW_CONTEXT):
         payload = ctx.encrypt(direction, count, plain)
     mac = ctx.mac(direction, count, bytes([sqn]) + payload)
+    out = security_protected(security_header_type, mac, sqn, payload)
+    nas_count.increment()
+    return out
+
+
+def security_protected(security_header_type: int, mac: bytes, sqn: int, payload: bytes) -> bytes:
+    """SECURITY PROTECTED NAS MESSAGE (§9.1, §9.3.1): header, MAC, sequence number, message."""
     msg = EMM.EMMSecProtNASMessage(val={
         "EMMHeaderSec": {"SecHdr": security_header_type, "ProtDisc": PD_EMM},
         "MAC": mac, "Seqn": sqn, "NASMessage": payload,
     })
-    out = bytes(msg.to_bytes())
-    nas_count.increment()
-    return out
+    return bytes(msg.to_bytes())
 
 
 def unprotect(data: bytes, ctx: NasSecurityContext, direction: int) -> tuple[int, bytes, bool]:

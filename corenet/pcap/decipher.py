@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from corenet.codecs import s1ap
+from corenet.codecs import nas, s1ap
 from corenet.codecs.base import Message
 from corenet.core.errors import CorenetError
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
@@ -39,7 +39,7 @@ def decipher_nas(pdu: bytes, ctx: NasSecurityContext, direction: int) -> bytes |
     counter = ctx.ul_count if direction == UPLINK else ctx.dl_count
     count = nearest_count(counter.value, pdu[5])
     plain = ctx.decrypt(direction, max(count, 0), pdu[6:])
-    return bytes([(CIPHERED[sht] << 4) | (pdu[0] & 0x0F)]) + pdu[1:6] + plain
+    return nas.security_protected(CIPHERED[sht], pdu[1:5], pdu[5], plain)
 
 
 class DecipheringTap:
