@@ -411,7 +411,8 @@ class MmeService:
         self._cancel_peer_timer(link)
         when = link.peer.get_timer() if link.peer is not None else None
         if when is not None:
-            link.timer = asyncio.get_running_loop().call_at(when, self._peer_timer, link)
+            link.timer = asyncio.get_running_loop().call_later(
+                max(0.0, when - self._mono()), self._peer_timer, link)
 
     def _cancel_peer_timer(self, link: _DiameterLink) -> None:
         if link.timer is not None:
@@ -479,7 +480,8 @@ class MmeService:
             self._gtp_timer = None
         when = self._gtp.get_timer()
         if when is not None and not self._stopping:
-            self._gtp_timer = asyncio.get_running_loop().call_at(when, self._gtp_timeout)
+            self._gtp_timer = asyncio.get_running_loop().call_later(
+                max(0.0, when - self._mono()), self._gtp_timeout)
 
     def _gtp_timeout(self) -> None:
         self._gtp_timer = None
