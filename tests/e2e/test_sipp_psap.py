@@ -9,8 +9,7 @@ from pathlib import Path
 from corenet.config.models import CorenetConfig
 from tests import tshark
 from tests.e2e.network import config, network, subscribers
-from tests.interop.test_sipp import free_udp_port, run_sipp, stat_counter
-from tests.interop.test_sipp_emergency import PSAP_SCENARIO
+from tests.sipp import free_udp_port, run_sipp, scenario, stat_counter
 
 
 def _psap_is(cfg: CorenetConfig, uri: str) -> CorenetConfig:
@@ -22,9 +21,9 @@ async def test_sipp_as_psap_answers_a_sim_ue_emergency_call(tmp_path: Path) -> N
     port = free_udp_port()
     cfg = _psap_is(config(tmp_path), f"sip:psap@127.0.0.1:{port}")
     subs = subscribers(1)
-    (tmp_path / "psap.xml").write_text(PSAP_SCENARIO)
+    uas = scenario("uas", tmp_path)
     async with network(cfg, subs) as net:
-        sipp = asyncio.ensure_future(run_sipp("-sf", "psap.xml", "-i", "127.0.0.1", "-p", str(port),
+        sipp = asyncio.ensure_future(run_sipp("-sf", uas, "-i", "127.0.0.1", "-p", str(port),
                                               cwd=tmp_path))
         await asyncio.sleep(0.5)  # sipp binds its socket
         async with net.population(subs, call_hold=0.2) as pop:

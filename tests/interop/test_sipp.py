@@ -8,8 +8,6 @@ must dissect without malformed packets.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -26,101 +24,19 @@ from corenet.protocols.sip_transactions import (
 )
 from corenet.transport.sip import SipPeer, SipStack
 from tests import tshark
+from tests.sipp import WAIT, free_udp_port, run_sipp, scenario, stat_counter
 
 pytestmark = pytest.mark.tshark
 
-WAIT = 20.0
-SIPP_TIMEOUT = "15s"
-
-SOS_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="sos uac">
-  <send retrans="500">
-    <![CDATA[
-      INVITE urn:service:sos.fire SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+819012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <urn:service:sos.fire>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:sipp@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Subject: Emergency call
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200" rtd="true"/>
-  <send>
-    <![CDATA[
-      ACK urn:service:sos.fire SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+819012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <urn:service:sos.fire>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: <sip:sipp@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="200"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE urn:service:sos.fire SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+819012345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <urn:service:sos.fire>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Contact: <sip:sipp@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-</scenario>
-"""
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
-def sipp_bin() -> str:
-    path = shutil.which("sipp")
-    if path is None:
-        raise RuntimeError("sipp is not installed: run scripts/setup.sh as root (sip-tester)")
-    return path
 
 
-async def run_sipp(*args: str, cwd: Path) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sipp_bin(), *args, "-nostdin", "-m", "1", "-timeout", SIPP_TIMEOUT, "-timeout_error",
-        "-trace_stat", "-stf", "stat.csv", "-trace_err", cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    out, _ = await asyncio.wait_for(proc.communicate(), WAIT + 10)
-    return proc.returncode if proc.returncode is not None else -1, out.decode(errors="replace")
 
 
-def stat_counter(cwd: Path, name: str) -> int:
-    """The last value of a column of sipp's -trace_stat CSV (';' separated)."""
-    lines = (cwd / "stat.csv").read_text().splitlines()
-    header = lines[0].split(";")
-    return int(lines[-1].split(";")[header.index(name)])
+
 
 
 class Uas:
@@ -158,10 +74,10 @@ async def test_sipp_places_emergency_call_to_our_uas(tmp_path: Path) -> None:
                      timers=Timers(t1=0.5))
     uas = Uas(stack)
     await stack.start("127.0.0.1", 0, tcp=False)
-    (tmp_path / "sos.xml").write_text(SOS_SCENARIO)
+    sos = scenario("sos_uac", tmp_path)
     try:
         rc, out = await run_sipp(
-            "-sf", "sos.xml", "-i", "127.0.0.1", "-p", str(free_udp_port()),
+            "-sf", sos, "-i", "127.0.0.1", "-p", str(free_udp_port()),
             f"127.0.0.1:{stack.local[1]}", cwd=tmp_path)
         await asyncio.wait_for(uas.done.wait(), WAIT)
     finally:

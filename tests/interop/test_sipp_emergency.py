@@ -23,7 +23,7 @@ from corenet.nf.psap.service import PsapService
 from corenet.pcap import PcapWriter
 from corenet.runtime.supervisor import OncePerProcessTap
 from tests import tshark
-from tests.interop.test_sipp import free_udp_port, run_sipp, stat_counter
+from tests.sipp import free_udp_port, run_sipp, scenario, stat_counter
 from tests.unit.nf.ims.ua import LoopbackUa
 
 pytestmark = pytest.mark.tshark
@@ -31,124 +31,9 @@ pytestmark = pytest.mark.tshark
 UE = "127.146.61.1"
 CSCFS = frozenset({"127.0.61.6", "127.0.61.7", "127.0.61.8", "127.0.61.9"})
 
-SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="ue sos via pcscf">
-  <send retrans="500">
-    <![CDATA[
-      INVITE urn:service:sos.fire SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+819000000000@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <urn:service:sos.fire>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:sipp@[local_ip]:[local_port]>
-      P-Asserted-Identity: <tel:+819000000000>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200" rtd="true" rrs="true"/>
-  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: <sip:+819000000000@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <urn:service:sos.fire>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="200"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: <sip:+819000000000@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <urn:service:sos.fire>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>
-</scenario>
-"""
 
 # sipp's built-in uas (-sn uas) with the Record-Route copied into its responses as RFC 3261
 # §12.1.1 requires of a UAS, so the dialog's requests pass through the CSCFs again
-PSAP_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="psap uas">
-  <recv request="INVITE" crlf="true"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      [last_Record-Route:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <send retrans="500">
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      [last_Record-Route:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=psap 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-    ]]>
-  </send>
-  <recv request="ACK" rtd="true" crlf="true"/>
-  <recv request="BYE"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-</scenario>
-"""
 
 
 async def _network(tap: OncePerProcessTap, psap_uri: str | None = None) -> tuple[
@@ -174,10 +59,10 @@ async def _network(tap: OncePerProcessTap, psap_uri: str | None = None) -> tuple
 async def test_sipp_ue_calls_sos_through_pcscf_to_our_psap(tmp_path: Path) -> None:
     writer = PcapWriter(tmp_path / "sos.pcapng")
     ims, psap = await _network(OncePerProcessTap(writer, CSCFS))  # sipp's sends recorded
-    (tmp_path / "sos.xml").write_text(SCENARIO)
+    sos = scenario("sos_uac", tmp_path)
     host, port = ims.pcscf_address
     try:
-        rc, out = await run_sipp("-sf", "sos.xml", "-i", UE, "-p", str(free_udp_port()),
+        rc, out = await run_sipp("-sf", sos, "-i", UE, "-p", str(free_udp_port()),
                                  f"{host}:{port}", cwd=tmp_path)
     finally:
         await ims.stop()
@@ -203,8 +88,8 @@ async def test_sipp_psap_receives_call_through_pcscf_and_ecscf(tmp_path: Path) -
     tap = OncePerProcessTap(writer, CSCFS | {UE})
     sipp_port = free_udp_port()
     ims, psap = await _network(tap, psap_uri=f"sip:psap@127.0.0.1:{sipp_port}")
-    (tmp_path / "psap.xml").write_text(PSAP_SCENARIO)
-    sipp = asyncio.ensure_future(run_sipp("-sf", "psap.xml", "-i", "127.0.0.1", "-p",
+    uas = scenario("uas", tmp_path)
+    sipp = asyncio.ensure_future(run_sipp("-sf", uas, "-i", "127.0.0.1", "-p",
                                           str(sipp_port), cwd=tmp_path))
     ua = LoopbackUa(UE, ims.pcscf_address, "819010000001", tap=tap)
     await ua.start()

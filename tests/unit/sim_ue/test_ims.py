@@ -41,6 +41,7 @@ from sim_ue.ims import (
 )
 from sim_ue.runner import Population
 from tests import tshark
+from tests.sipp import free_udp_port, run_sipp, scenario
 from tests.unit.sim_ue.mme_stub import OPC, K, MmeStub
 from tests.unit.sim_ue.test_runner import _subs
 
@@ -351,82 +352,15 @@ def unused_addr(request: pytest.FixtureRequest) -> Iterator[str]:
 
 sipp_mark = pytest.mark.tshark
 
-# sipp's built-in uas scenario, without its closing 4 s pause
-UAS_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="psap uas">
-  <recv request="INVITE"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <send retrans="500">
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-    ]]>
-  </send>
-  <recv request="ACK" crlf="true"/>
-  <recv request="BYE"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
-</scenario>
-"""
-
-
-def _free_udp_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-async def _sipp(*args: str, cwd: Path) -> tuple[int, str]:
-    from tests.interop.test_sipp import run_sipp
-    return await run_sipp(*args, cwd=cwd)
-
-
 @sipp_mark
 async def test_sipp_uas_answers_our_emergency_call(tmp_path: Path) -> None:
     """sipp as the far end (a PSAP behind the P-CSCF) answers; the UA binds 5060 on its
     PDN address."""
     writer = PcapWriter(tmp_path / "ue.pcapng")
     tap = PcapTap(writer)
-    port = _free_udp_port()
-    (tmp_path / "uas.xml").write_text(UAS_SCENARIO)
-    sipp = asyncio.ensure_future(_sipp("-sf", "uas.xml", "-i", "127.0.0.1", "-p", str(port),
+    port = free_udp_port()
+    uas = scenario("uas", tmp_path)
+    sipp = asyncio.ensure_future(run_sipp("-sf", uas, "-i", "127.0.0.1", "-p", str(port),
                                        cwd=tmp_path))
     ua = ImsUserAgent(_isim(), "127.145.250.1", ("127.0.0.1", port), udp_tap=tap.udp,
                       timers=Timers(t1=0.5), hold=0.2)
@@ -457,7 +391,7 @@ async def test_sipp_uac_calls_back(tmp_path: Path) -> None:
                       timers=Timers(t1=0.5), hold=5.0)
     await ua.start()
     try:
-        rc, out = await _sipp("-sn", "uac", "-i", "127.0.0.1", "-p", str(_free_udp_port()),
+        rc, out = await run_sipp("-sn", "uac", "-i", "127.0.0.1", "-p", str(free_udp_port()),
                               ua.ua, cwd=tmp_path)
         await asyncio.wait_for(ua.callback_event.wait(), WAIT)
     finally:
