@@ -9,6 +9,7 @@ Operations (`op`):
   fail         failure [home_plmn] [how]        hss-unreachable (drop | close) or home-core-failed
   restore      [home_plmn]                      undo injected failures (all PLMNs when omitted)
   status                                        policies, failures, what the MME sees of the HSSs
+  name.set     full [short]                     the network name roamers are told ("JPN-ROAM X")
 """
 
 from __future__ import annotations
@@ -71,7 +72,15 @@ class Status(_Op):
     op: Literal["status"]
 
 
-Request = Annotated[PolicyList | PolicyGet | PolicySet | Fail | Restore | Status,
+class NameSet(_Op):
+    """TS 24.301 §9.9.3.24 network name of EMM INFORMATION (§5.4.5); short omitted = full."""
+
+    op: Literal["name.set"]
+    full: Annotated[str, Field(min_length=1, max_length=64)]
+    short: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+Request = Annotated[PolicyList | PolicyGet | PolicySet | Fail | Restore | Status | NameSet,
                     Field(discriminator="op")]
 _REQUEST: TypeAdapter[Any] = TypeAdapter(Request)
 
@@ -84,7 +93,15 @@ class SetHssFailure:
     failure: How | None
 
 
-ControlAction = LogEvent | SetHssFailure
+@dataclass(frozen=True)
+class SetNetworkName:
+    """Tell roamers this network name from now on (EMM INFORMATION, TS 24.301 §5.4.5)."""
+
+    full: str
+    short: str
+
+
+ControlAction = LogEvent | SetHssFailure | SetNetworkName
 
 
 @dataclass
@@ -131,6 +148,8 @@ class ControlApi:
             return self._fail(op, now)
         if isinstance(op, Restore):
             return self._restore(op, now)
+        if isinstance(op, NameSet):
+            return self._name(op, now)
         return ControlResult({"ok": True, **self.status()})
 
     def status(self) -> dict[str, Any]:
@@ -167,6 +186,12 @@ class ControlApi:
             "home_plmn": str(home), "tacs": rule.as_dict()["tacs"], "mode": rule.mode.value,
             "old_mode": None if old is None else old.mode.value, "at": now})
         return ControlResult({"ok": True, "policy": rule.as_dict()}, [event])
+
+    def _name(self, op: NameSet, now: float) -> ControlResult:
+        short = op.short if op.short is not None else op.full
+        event = LogEvent("network_name.changed", {"full": op.full, "short": short, "at": now})
+        return ControlResult({"ok": True, "network_name": {"full": op.full, "short": short}},
+                             [SetNetworkName(op.full, short), event])
 
     def _fail(self, op: Fail, now: float) -> ControlResult:
         home = Plmn.parse(op.home_plmn)

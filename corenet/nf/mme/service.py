@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corenet.codecs import diameter as dia
-from corenet.config.models import DiameterRoute, MmeConfig
+from corenet.config.models import DiameterRoute, MmeConfig, NetworkName
 from corenet.control import registry
-from corenet.control.api import ControlAction, ControlApi, SetHssFailure
+from corenet.control.api import ControlAction, ControlApi, SetHssFailure, SetNetworkName
 from corenet.control.server import ControlServer, hss_injector
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.timers import TimerTable
@@ -177,8 +177,19 @@ class MmeService:
     def _apply_control(self, action: ControlAction) -> dict[str, Any] | None:
         if isinstance(action, SetHssFailure):
             return self._inject(action)
+        if isinstance(action, SetNetworkName):
+            return self._set_network_name(action)
         self._emit(action)
         return None
+
+    def _set_network_name(self, action: SetNetworkName) -> dict[str, Any]:
+        """The name of later EMM INFORMATION messages (TS 24.301 §5.4.5); UEs already
+        attached keep the name they were told."""
+        old = self.cfg.roaming.network_name
+        name = NetworkName(full=action.full, short=action.short)
+        roaming = self.cfg.roaming.model_copy(update={"network_name": name})
+        self.cfg = self.core.cfg = self.cfg.model_copy(update={"roaming": roaming})
+        return {"old_network_name": {"full": old.full, "short": old.short}}
 
     def observe(self) -> dict[str, Any]:
         """What the MME sees, for the control API's status."""
@@ -191,6 +202,7 @@ class MmeService:
             "ues": len(ues),
             "emergency_ues": sum(1 for u in ues if u.emergency),
             "unauthenticated_ues": sum(1 for u in ues if u.unauthenticated_emergency),
+            "network_name": self.cfg.roaming.network_name.model_dump(),
         }
 
     async def stop(self) -> None:
