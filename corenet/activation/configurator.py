@@ -135,7 +135,8 @@ class NetworkConfigurator:
                          f"for roamers of {home}")
         answer = self._control({"op": "name.set", "full": self.network_name})
         done.old_name = answer.get("old_network_name")
-        lines.append(f"mme: network name {self.network_name!r} for roamers (JPN-ROAM)")
+        lines.append(f"mme: network name {self.network_name!r} told to roamers "
+                     "(EMM INFORMATION)")
         return lines
 
     def terminate(self, request: ActivationRequest) -> list[str]:

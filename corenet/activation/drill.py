@@ -14,7 +14,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import random
 import secrets
+import socket
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ from typing import Any
 import yaml
 
 from corenet.activation import acb
+from corenet.activation.configurator import EmergencyMode, NetworkConfigurator
 from corenet.activation.decision import (
     NO_RULE,
     DamageAssessment,
@@ -44,8 +49,14 @@ from corenet.bus import topics
 from corenet.bus.broker import EmbeddedBroker
 from corenet.bus.client import BusClient, BusConfig
 from corenet.bus.topics import Kind
+from corenet.config.models import CorenetConfig
+from corenet.config.subscribers import Subscriber
 from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
+from corenet.runtime.demo import EMBEDDED_SUBSCRIBERS
+from corenet.runtime.supervisor import Runtime
+from sim_ue.runner import Population
+from sim_ue.ue import EmmState, UeResult
 
 # Minutes each step takes when a scenario does not say (within the report's budgets).
 DEFAULT_MINUTES: dict[int, float] = {
@@ -89,6 +100,10 @@ class Scenario:
     service_minutes: float
     expected_roamers: int = 0
     passwords: dict[str, str] = field(default_factory=dict)
+    # sim UEs of the affected operator served by a network started in process (0: none)
+    ues: int = 0
+    # what an emergency-only request becomes at the rescuer's MME (TS 23.401 §4.3.12.1)
+    emergency_mode: EmergencyMode = "emergency-auth"
 
 
 def _require(data: dict[str, Any], key: str, where: str) -> Any:
@@ -148,7 +163,24 @@ def _scenario(d: dict[str, Any], where: str) -> Scenario:
         service_minutes=float(d.get("service_minutes", 720)),
         expected_roamers=int(d.get("expected_roamers", 0)),
         passwords={str(k): str(v) for k, v in (d.get("passwords") or {}).items()},
+        ues=_count(d.get("ues", 0)),
+        emergency_mode=_emergency_mode(d.get("emergency_mode", "emergency-auth")),
     )
+
+
+def _count(value: Any) -> int:
+    n = int(value)
+    if n < 0:
+        raise ValueError(f"ues: must be >= 0, got {n}")
+    return n
+
+
+def _emergency_mode(value: Any) -> EmergencyMode:
+    if value == "emergency-auth":
+        return "emergency-auth"
+    if value == "emergency-unauth":
+        return "emergency-unauth"
+    raise ValueError(f"emergency_mode: expected emergency-auth or emergency-unauth, got {value!r}")
 
 
 @dataclass
@@ -163,6 +195,8 @@ class DrillResult:
     release: list[dict[str, Any]]
     alarms: list[Overrun]
     ues_served: int = 0
+    # the in-process network's view: probe before the ack, termination (None: no network)
+    network: dict[str, Any] | None = None
 
     def report(self, sc: Scenario) -> dict[str, Any]:
         flow = self.flow
@@ -193,6 +227,7 @@ class DrillResult:
                 for a in self.alarms
             ],
             "ues_served": self.ues_served,
+            "network": self.network,
         }
 
 
@@ -213,14 +248,222 @@ async def run_drill(
     *,
     configurator: RescuerConfigurator | None = None,
     ack_timeout_s: float = 10.0,
+    network: bool | None = None,
+    pcap: str | None = None,
 ) -> DrillResult:
-    """Run one scenario; with `bus` None an embedded broker is started for it."""
+    """Run one scenario; with `bus` None an embedded broker is started for it.
+
+    With `network` (default: when the scenario has `ues`), the first rescuer's network runs in
+    process and the accepted request reconfigures it for real (`NetworkConfigurator`); the
+    scenario's UEs then attach to it. `pcap`: capture that network's messages in this file."""
+    live = (sc.ues > 0 if network is None else network) and configurator is None
+    if not live:
+        return await _on_bus(sc, bus, configurator or RecordingConfigurator(), ack_timeout_s,
+                             None)
+    net = await DrillNetwork.start(sc, sc.rescuers[0], pcap=pcap)
+    try:
+        return await _on_bus(sc, bus, RecordingConfigurator(), ack_timeout_s, net)
+    finally:
+        await net.stop()
+
+
+async def _on_bus(sc: Scenario, bus: BusConfig | None, configurator: RescuerConfigurator,
+                  ack_timeout_s: float, net: DrillNetwork | None) -> DrillResult:
     if bus is not None:
-        return await _run(sc, bus, configurator or RecordingConfigurator(), ack_timeout_s)
+        return await _run(sc, bus, configurator, ack_timeout_s, net=net)
     users = {str(p): secrets.token_hex(8) for p in [sc.affected, *(r.plmn for r in sc.rescuers)]}
     async with EmbeddedBroker(users) as broker:
-        return await _run(sc, broker.config, configurator or RecordingConfigurator(),
-                          ack_timeout_s, users)
+        return await _run(sc, broker.config, configurator, ack_timeout_s, users, net=net)
+
+
+# Embedded network of a drill: one 127.N.0.0/16 block per run (N outside the blocks of the
+# tests, 20-139, and of the UE address pools, 145-147).
+_BLOCKS = tuple(range(150, 255))
+
+
+def _bindable(host: str, port: int, kind: socket.SocketKind) -> bool:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_block(rng: random.Random | None = None) -> int:
+    """A loopback block whose HSS, MME and S/P-GW ports are free."""
+    rng = rng or random.Random()
+    for n in rng.sample(_BLOCKS, len(_BLOCKS)):
+        wanted = [(f"127.{n}.0.3", 3868, socket.SOCK_STREAM),
+                  (f"127.{n}.0.2", 36412, socket.SOCK_STREAM),
+                  (f"127.{n}.0.2", 2123, socket.SOCK_DGRAM),
+                  (f"127.{n}.0.4", 2123, socket.SOCK_DGRAM)]
+        if all(_bindable(*w) for w in wanted):
+            return n
+    raise ConfigError("no free loopback block for the drill network")
+
+
+def network_config(sc: Scenario, rescuer: RescuerSpec, folder: Path, block: int) -> CorenetConfig:
+    """The embedded defaults on 127.<block>.0.0/16: the affected operator's HSS, the rescuer's
+    MME (roaming policy for the affected PLMN off until a request is accepted, TS 23.401
+    §4.3.12.1) and S/P-GW, and one eNB per TAC the rescuer serves."""
+    ip = lambda host, last: f"127.{block}.{host}.{last}"  # noqa: E731
+    home, visited = sc.affected, rescuer.plmn
+    mme_host = f"mme.{visited.realm}"
+    tacs = sorted(rescuer.tacs)
+    mme = ip(0, 2)
+    return CorenetConfig.model_validate({
+        "hss": {"plmn": str(home), "origin_host": f"hss.{home.realm}", "origin_realm": home.realm,
+                "listen": {"host": ip(0, 3), "port": 3868}, "database": str(folder / "hss.db"),
+                "subscribers_file": None, "peers": [mme_host],
+                "control": {"host": ip(0, 3), "port": 0}},
+        "mme": {"plmn": str(visited), "origin_host": mme_host, "origin_realm": visited.realm,
+                "s1ap": {"host": mme, "port": 36412}, "sctp": "fallback", "tacs": tacs,
+                "s11_local": {"host": mme, "port": 2123}, "sgw": {"host": ip(0, 4), "port": 2123},
+                "diameter_local_host": mme, "pgw_s5s8_address": ip(0, 5),
+                "diameter_routes": [{"realm": home.realm, "host": f"hss.{home.realm}",
+                                     "peer": {"host": ip(0, 3), "port": 3868}}],
+                "control": {"host": mme, "port": 0},
+                "roaming": {"home_plmns": [str(home)],
+                            "policies": [{"home_plmn": str(home), "mode": "off"}]}},
+        "sgw_pgw": {"s11": {"host": ip(0, 4), "port": 2123}, "s1u_address": ip(0, 4),
+                    "s5_address": ip(0, 5)},
+        "sim_ue": {"enbs": [
+            {"name": f"enb-{tac}", "global_enb_id": 0x200 + i, "plmn": str(visited),
+             "broadcast_plmns": [str(visited)], "tac": tac, "address": ip(1, i + 1),
+             "mme": {"host": mme, "port": 36412}}
+            for i, tac in enumerate(tacs)]},
+    })
+
+
+def drill_subscribers(affected: Plmn, count: int) -> list[Subscriber]:
+    """`count` subscribers of the affected operator (TS 35.208 test set 1 keys)."""
+    first = str(affected) + "1".zfill(15 - len(str(affected)))
+    return list(EMBEDDED_SUBSCRIBERS.model_copy(update={"imsi": first, "count": count}).expand())
+
+
+@dataclass
+class DrillNetwork:
+    """The first rescuer's network, in process, with the scenario's UEs of the affected
+    operator camped on its eNBs."""
+
+    runtime: Runtime
+    population: Population
+    configurator: NetworkConfigurator
+    plmn: Plmn
+    folder: tempfile.TemporaryDirectory[str]
+
+    @classmethod
+    async def start(cls, sc: Scenario, rescuer: RescuerSpec, *,
+                    pcap: str | None = None) -> DrillNetwork:
+        folder = tempfile.TemporaryDirectory(prefix="corenet-drill-")
+        cfg = network_config(sc, rescuer, Path(folder.name), free_block())
+        runtime = Runtime(cfg, names=("hss", "sgw-pgw", "mme"), pcap_path=pcap,
+                          extra_local_ips=frozenset(e.address for e in cfg.sim_ue.enbs),
+                          extra_local_networks=tuple(p.ipv4 for p in cfg.sgw_pgw.pools
+                                                     if p.ipv4))
+        try:
+            await runtime.start()
+            subs = drill_subscribers(sc.affected, sc.ues)
+            runtime.services["hss"].store.provision(subs)
+            tap = runtime.tap()
+            population = Population(
+                subs, cfg.sim_ue.enbs, tap=None if tap is None else tap.sctp,
+                selection="manual", home_plmn=str(sc.affected),
+                network_name=cfg.mme.roaming.network_name.full, sctp_mode="fallback",
+                timeout=30.0, info_wait=0.5)
+            await population.start()
+        except BaseException:
+            await runtime.stop()
+            folder.cleanup()
+            raise
+        conf = NetworkConfigurator(runtime, population, emergency_mode=sc.emergency_mode)
+        return cls(runtime, population, conf, rescuer.plmn, folder)
+
+    async def stop(self) -> None:
+        try:
+            await self.population.stop()
+        finally:
+            await self.runtime.stop()
+            self.folder.cleanup()
+
+    def served(self) -> int:
+        return sum(1 for r in self.population.results() if r.attached)
+
+    def policy(self, tacs: Iterable[int]) -> dict[str, str | None]:
+        """The MME's roaming mode for the affected PLMN in each TAC (control API)."""
+        mme = self.runtime.services["mme"]
+        out: dict[str, str | None] = {}
+        for tac in tacs:
+            rule = mme.control_request({"op": "policy.get", "home_plmn": str(self.home),
+                                        "tac": tac})["policy"]
+            out[str(tac)] = None if rule is None else rule["mode"]
+        return out
+
+    @property
+    def home(self) -> Plmn:
+        return self.population.home
+
+    async def probe(self) -> dict[str, Any]:
+        """One UE of the affected operator tries to attach before any request is accepted
+        (TS 24.301 §5.5.1.2.5: rejected, #11 with the policy off for the whole PLMN)."""
+        member = self.population.members[0]
+        done = await self.population.attach_obeying_barring(
+            member, deadline=asyncio.get_running_loop().time())
+        await self._released(member.ue.key)
+        result = _ue_json(self.population.results()[0])
+        return {**result, "ok": done.ok}
+
+    async def _released(self, key: str, wait: float = 5.0) -> None:
+        """TS 23.401 §5.3.2.1: the MME releases the connection after an Attach Reject."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        for enb in self.population.enbs:
+            ctx = enb.core.ues.get(key)
+            while ctx is not None and ctx.connected and loop.time() < deadline:
+                await asyncio.sleep(0.02)
+
+    async def serve_full(self, sc: Scenario, at: dt.datetime) -> list[dict[str, Any]]:
+        """Step ⑪ with real UEs: each stage's ACB per PLMN (TS 36.331 §6.3.1) broadcast by the
+        eNBs, then one access attempt (§5.3.3.11 draw) by each UE not yet served."""
+        stages = sc.release or (ReleaseStage(0.0, None),)
+        loop = asyncio.get_running_loop()
+        slot = asyncio.Semaphore(32)
+        rows = []
+        for stage in stages:
+            sib2 = b""
+            for enb in self.population.enbs:
+                sib2 = enb.set_barring(self.plmn, stage.factor, stage.time_s)
+            waiting = [m for m in self.population.members
+                       if m.ue.state is not EmmState.REGISTERED]
+            now = loop.time()
+            await asyncio.gather(*(self.population.attach_obeying_barring(
+                m, deadline=now, slot=slot) for m in waiting))
+            rows.append({
+                "at": (at + dt.timedelta(minutes=stage.minutes)).isoformat(),
+                "factor": stage.factor, "time_s": stage.time_s, "sib2": sib2.hex(),
+                "attempts": len(waiting), "attached": self.served(),
+            })
+        return rows
+
+    async def serve_emergency(self, dialled: str = "119") -> None:
+        """Emergency-only: each user selects JPN-ROAM manually and dials (TS 24.301
+        §5.5.1.2.2 emergency attach)."""
+        await self.population.emergency(dialled)
+
+    async def end(self, request: ActivationRequest) -> dict[str, Any]:
+        """Termination: the UEs leave JPN-ROAM for their home network (detach, TS 24.301
+        §5.5.2.2), then the rescuer's configuration is undone."""
+        before = self.served()
+        await self.population.detach()
+        changes = self.configurator.terminate(request)
+        return {"detached": before - self.served(), "changes": changes,
+                "policy": self.policy(request.area.tacs)}
+
+
+def _ue_json(r: UeResult) -> dict[str, Any]:
+    return {"imsi": r.imsi, "attached": r.attached, "cause": r.cause, "reason": r.reason,
+            "emergency": r.emergency, "network_name": r.network_name}
 
 
 def _decide(events: tuple[DisasterEvent, ...]) -> tuple[Decision, bool]:
@@ -239,7 +482,7 @@ def _decide(events: tuple[DisasterEvent, ...]) -> tuple[Decision, bool]:
 
 async def _run(
     sc: Scenario, bus: BusConfig, configurator: RescuerConfigurator, ack_timeout_s: float,
-    users: dict[str, str] | None = None,
+    users: dict[str, str] | None = None, *, net: DrillNetwork | None = None,
 ) -> DrillResult:
     decision, prepared = _decide(sc.events)
     result = DrillResult(sc.name, False, decision, None, None, [], [], [], [])
@@ -262,8 +505,12 @@ async def _run(
         clock.now, sc.contacts, sc.reason,
     )
     result.alarms += flow.complete(clock.advance(sc.minutes[Step.DRAFT_REQUEST]))
+    configurators: dict[Plmn, RescuerConfigurator] = {}
+    if net is not None:
+        result.network = {"rescuer": str(net.plmn), "before_activation": await net.probe()}
+        configurators[net.plmn] = net.configurator
     acks, changes = await _exchange(sc, bus, request, configurator, clock, ack_timeout_s,
-                                    users or {})
+                                    users or {}, configurators)
     result.acks = acks
     for step in (Step.SEND_REQUEST, Step.CONTACTS):
         if flow.step is step:
@@ -277,12 +524,22 @@ async def _run(
     result.changes = changes
     for step in (Step.OWN_NETWORK_CHECK, Step.PREPARE, Step.CONFIGURE):
         result.alarms += flow.complete(clock.advance(sc.minutes[step]))
+    live = net is not None and any(a.accepted and a.rescuer == net.plmn for a in acks)
     if flow.step is Step.RELEASE:
-        result.release = _release(sc, clock)
+        if net is not None and live:
+            result.release = await net.serve_full(sc, clock.now)
+        else:
+            result.release = _release(sc, clock)
         result.alarms += flow.complete(clock.advance(max((r.minutes for r in sc.release),
                                                          default=sc.minutes[Step.RELEASE])))
+    elif net is not None and live:
+        await net.serve_emergency()
+    if net is not None and live:
+        result.ues_served = net.served()
     served_until = (flow.service_started or clock.now) + dt.timedelta(minutes=sc.service_minutes)
     clock.now = max(clock.now, served_until)
+    if net is not None and live and result.network is not None:
+        result.network["termination"] = await net.end(request)
     result.alarms += flow.terminate(clock.now, "service ended; UEs return to their home network")
     return result
 
@@ -307,6 +564,7 @@ def _release(sc: Scenario, clock: _Clock) -> list[dict[str, Any]]:
 async def _exchange(
     sc: Scenario, bus: BusConfig, request: ActivationRequest, configurator: RescuerConfigurator,
     clock: _Clock, timeout_s: float, users: dict[str, str],
+    configurators: dict[Plmn, RescuerConfigurator] | None = None,
 ) -> tuple[list[Ack], list[str]]:
     """Steps ⑤-⑧ over MQTT: the affected operator orders, each rescuer checks and answers."""
     def creds(plmn: Plmn) -> BusConfig:
@@ -321,7 +579,7 @@ async def _exchange(
     for spec in sc.rescuers:
         own = OwnNetwork(spec.plmn, frozenset({sc.affected}), spec.tacs, spec.spare_capacity_ues,
                          spec.supports_emergency_only, spec.impaired, sc.expected_roamers)
-        rescuer = Rescuer(own, configurator)
+        rescuer = Rescuer(own, (configurators or {}).get(spec.plmn, configurator))
         client = BusClient(creds(spec.plmn), spec.plmn, subscriptions=[topics.orders_for(spec.plmn)],
                            identifier=f"corenet-{spec.plmn}-{tag}")
 
@@ -329,7 +587,8 @@ async def _exchange(
                            c: BusClient = client) -> None:
             for pub in r.handle_order(topic, data, clock.now):
                 if pub.kind is Kind.EVENT and pub.payload["type"] == "configured":
-                    changes.extend(pub.payload.get("detail", {}).get("changes", []))
+                    changes.extend(f"{r.own.plmn} {line}" for line in
+                                   pub.payload.get("detail", {}).get("changes", []))
                 await c.publish(pub.kind, pub.topic, pub.payload)
 
         tasks.append(asyncio.create_task(client.run(on_order)))

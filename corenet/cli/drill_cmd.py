@@ -23,15 +23,20 @@ from corenet.core.errors import ConfigError
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), default=None,
               envvar="CORENET_ACTIVATIONS_DB",
               help="Keep the case (activation or not) in this SQLite file.")
+@click.option("--pcap", "pcap_path", type=click.Path(dir_okay=False), default=None,
+              help="Capture the in-process network of a scenario with `ues` in this file.")
 def drill(scenario_file: str, as_json: bool, mqtt_url: str | None, out_dir: str | None,
-          db_path: str | None) -> None:
-    """Run a scenario: event, decision, request, ack, configuration, service, release, end."""
+          db_path: str | None, pcap_path: str | None) -> None:
+    """Run a scenario: event, decision, request, ack, configuration, service, release, end.
+
+    A scenario with `ues: N` runs the first rescuer's network in process: the accepted request
+    reconfigures it and N UEs of the affected operator attach; `ues_served` counts them."""
     try:
         scenario = load_scenario(scenario_file)
         bus = BusConfig.from_url(mqtt_url) if mqtt_url else None
     except ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
-    result = asyncio.run(run_drill(scenario, bus))
+    result = asyncio.run(run_drill(scenario, bus, pcap=pcap_path))
     report = save_report(result, scenario, out_dir, db_path)
     if as_json:
         click.echo(json.dumps({

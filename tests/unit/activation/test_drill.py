@@ -14,11 +14,11 @@ from corenet.cli.drill_cmd import drill
 SCENARIOS = Path(__file__).resolve().parents[3] / "configs" / "scenarios"
 
 EXPECTED = {
-    "earthquake-7": (True, "earthquake-intensity-7", "full", 11),
-    "earthquake-6plus": (False, "earthquake-intensity-5minus-to-6plus", None, 3),
-    "typhoon-alert-meeting": (True, "alert-meeting-equipment-damage", "full", 11),
-    "core-dual-failure": (True, "dual-failure-three-conditions", "full", 11),
-    "emergency-only": (True, "earthquake-intensity-7", "emergency-only", 10),
+    "earthquake-7": (True, "earthquake-intensity-7", "full", 11, 20),
+    "earthquake-6plus": (False, "earthquake-intensity-5minus-to-6plus", None, 3, 0),
+    "typhoon-alert-meeting": (True, "alert-meeting-equipment-damage", "full", 11, 0),
+    "core-dual-failure": (True, "dual-failure-three-conditions", "full", 11, 0),
+    "emergency-only": (True, "earthquake-intensity-7", "emergency-only", 10, 10),
 }
 
 
@@ -29,12 +29,12 @@ def test_shipped_scenario(name: str, tmp_path: Path) -> None:
                                      "--db", str(db), "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
-    activated, rule, mode, steps = EXPECTED[name]
+    activated, rule, mode, steps, served = EXPECTED[name]
     assert (out["scenario"], out["activated"], out["decision_rule"], out["mode"]) == (
         name, activated, rule, mode)
     assert [s["step"] for s in out["steps"]] == list(range(1, steps + 1))
     assert set(out["steps"][0]) == {"step", "name", "started", "ended", "max_minutes", "overrun"}
-    assert out["ues_served"] == 0
+    assert out["ues_served"] == served
     assert out["steps"][0]["max_minutes"] == 60
     rows = sqlite3.connect(db).execute("SELECT scenario, activated FROM activations").fetchall()
     assert rows == [(name, int(activated))]
