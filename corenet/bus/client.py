@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import aiomqtt
 
@@ -44,7 +44,8 @@ class BusConfig:
 
     @classmethod
     def from_url(cls, url: str) -> BusConfig:
-        """mqtt://user:password@host:port or mqtts://... (TLS, port 8883 by default)."""
+        """mqtt://user:password@host:port or mqtts://... (TLS, port 8883 by default; `?ca=FILE`
+        names the CA certificates that verify the broker, otherwise the system's)."""
         parts = urlparse(url)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ConfigError(f"--mqtt: expected mqtt://[user:password@]host[:port], got {url!r}")
@@ -55,6 +56,7 @@ class BusConfig:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             tls=tls,
+            ca_file=parse_qs(parts.query).get("ca", [None])[0],
         )
 
     def with_credentials(self, username: str | None, password: str | None) -> BusConfig:
@@ -123,15 +125,7 @@ class BusClient:
         self._pending: list[tuple[str, bytes, int, bool]] = []
 
     def _make(self) -> aiomqtt.Client:
-        tls = None
-        if self.config.tls:
-            tls = ssl.create_default_context(cafile=self.config.ca_file)
-        return aiomqtt.Client(
-            self.config.host, self.config.port,
-            username=self.config.username, password=self.config.password,
-            identifier=self.identifier, clean_session=True, keepalive=10,
-            tls_context=tls, timeout=5,
-        )
+        return mqtt_client(self.config, self.identifier)
 
     async def run(self, handler: Handler) -> None:
         delay = self.backoff[0]
@@ -214,13 +208,20 @@ class BusClient:
         await self._client.publish(topic, data, qos=1)
 
 
+def mqtt_client(config: BusConfig, identifier: str) -> aiomqtt.Client:
+    """An MQTT 3.1.1 client for `config`: TLS verifying the broker when mqtts (RFC 8446 via
+    the ssl module), username and password in CONNECT (MQTT 3.1.1 §3.1.3.4)."""
+    tls = ssl.create_default_context(cafile=config.ca_file) if config.tls else None
+    return aiomqtt.Client(
+        config.host, config.port, username=config.username, password=config.password,
+        identifier=identifier, clean_session=True, keepalive=10, tls_context=tls, timeout=5,
+    )
+
+
 async def probe(config: BusConfig, identifier: str = "corenet-probe") -> str | None:
     """Try to connect once; None on success, the broker's refusal otherwise."""
     try:
-        async with aiomqtt.Client(
-            config.host, config.port, username=config.username, password=config.password,
-            identifier=identifier, timeout=5,
-        ):
+        async with mqtt_client(config, identifier):
             return None
     except aiomqtt.MqttError as exc:
         return str(exc)
