@@ -405,8 +405,8 @@ class DrillNetwork:
         return self.population.home
 
     async def probe(self) -> dict[str, Any]:
-        """One UE of the affected operator tries to attach before any request is accepted
-        (TS 24.301 §5.5.1.2.5: rejected, #11 with the policy off for the whole PLMN)."""
+        """One UE of the affected operator tries to attach: before any request is accepted it
+        is rejected (TS 24.301 §5.5.1.2.5: #11 with the policy off for the whole PLMN)."""
         member = self.population.members[0]
         done = await self.population.attach_obeying_barring(
             member, deadline=asyncio.get_running_loop().time())
@@ -456,14 +456,19 @@ class DrillNetwork:
         §5.5.2.2), then the rescuer's configuration is undone."""
         before = self.served()
         await self.population.detach()
+        detached = before - self.served()
+        for member in self.population.members:
+            await self._released(member.ue.key)
         changes = self.configurator.terminate(request)
-        return {"detached": before - self.served(), "changes": changes,
-                "policy": self.policy(request.area.tacs)}
+        return {"detached": detached, "changes": changes,
+                "policy": self.policy(request.area.tacs),
+                # roaming off in the area again: #13 (TS 24.301 §5.5.1.2.5)
+                "after_termination": await self.probe()}
 
 
 def _ue_json(r: UeResult) -> dict[str, Any]:
     return {"imsi": r.imsi, "attached": r.attached, "cause": r.cause, "reason": r.reason,
-            "emergency": r.emergency, "network_name": r.network_name}
+            "emergency": r.emergency}
 
 
 def _decide(events: tuple[DisasterEvent, ...]) -> tuple[Decision, bool]:

@@ -14,8 +14,8 @@ from corenet.config.models import EnbConfig, MmeConfig
 from corenet.control.api import ControlApi, SetNetworkName
 from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
-from corenet.nf.mme.service import MmeService
 from corenet.nf.mme.policy import RoamingPolicy
+from corenet.nf.mme.service import MmeService
 from sim_ue.enb import EnbService
 
 HOME = Plmn.parse("44010")
