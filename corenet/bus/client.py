@@ -218,10 +218,14 @@ def mqtt_client(config: BusConfig, identifier: str) -> aiomqtt.Client:
     )
 
 
-async def probe(config: BusConfig, identifier: str = "corenet-probe") -> str | None:
-    """Try to connect once; None on success, the broker's refusal otherwise."""
+async def probe(config: BusConfig, identifier: str = "corenet-probe",
+                timeout: float = 5.0) -> str | None:
+    """Try to connect once; None on success, the broker's refusal otherwise (or that nothing
+    answered within `timeout` seconds: a peer that is not an MQTT broker may never answer)."""
     try:
-        async with mqtt_client(config, identifier):
+        async with asyncio.timeout(timeout), mqtt_client(config, identifier):
             return None
     except aiomqtt.MqttError as exc:
         return str(exc)
+    except TimeoutError:
+        return f"no CONNACK within {timeout:g} s"

@@ -56,9 +56,13 @@ class Mosquitto:
     def config(self) -> BusConfig:
         return BusConfig("127.0.0.1", self.port)
 
-    async def ready(self) -> None:
-        for _ in range(100):
-            if await probe(self.config.with_credentials("44010", "pw-a")) is None:
+    async def ready(self, within: float = 15.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with status {self.proc.returncode}")
+            if await probe(self.config.with_credentials("44010", "pw-a"), timeout=2.0) is None:
                 return
             await asyncio.sleep(0.05)
         raise RuntimeError("mosquitto did not start")
