@@ -19,8 +19,8 @@ def pcaps(out_dir: str, seed: int, ues: int) -> None:
     """Regenerate the reference captures; the same seed gives byte-identical files.
 
     reference.pcapng / reference-eea0.pcapng: one of each message corenet encodes;
-    demo.pcapng (+ demo.deciphered.pcapng): a full-roaming demo run with EEA2;
-    demo-eea0.pcapng: the same run with EEA0.
+    sample-full.pcapng (+ sample-full.deciphered.pcapng): a full-roaming demo run with EEA2;
+    sample-full-eea0.pcapng: the same run with EEA0. (`corenet demo` writes pcaps/demo.pcapng.)
     """
     from corenet.cli.demo_cmd import with_eea
     from corenet.config.models import CorenetConfig
@@ -32,7 +32,8 @@ def pcaps(out_dir: str, seed: int, ues: int) -> None:
         str(write_reference_capture(out / "reference-eea0.pcapng", seed=seed, eea=0)),
     ]
     # One UE at a time: the order of messages, and so the file, depends on nothing but the seed.
-    for name, cfg in (("demo.pcapng", CorenetConfig()), ("demo-eea0.pcapng", with_eea(CorenetConfig(), 0))):
+    for name, cfg in (("sample-full.pcapng", CorenetConfig()),
+                      ("sample-full-eea0.pcapng", with_eea(CorenetConfig(), 0))):
         report = asyncio.run(run_demo(cfg, ues=ues, pcap=str(out / name), seed=seed, concurrency=1))
         if not report.all_attached:
             raise click.ClickException(f"{name}: not every UE attached")

@@ -18,21 +18,21 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     first = _generate(tmp_path / "a", 1)
     again = _generate(tmp_path / "b", 1)
     other = _generate(tmp_path / "c", 2)
-    assert set(first) == {"reference.pcapng", "reference-eea0.pcapng", "demo.pcapng", "demo-eea0.pcapng"}
+    assert set(first) == {"reference.pcapng", "reference-eea0.pcapng", "sample-full.pcapng", "sample-full-eea0.pcapng"}
     assert first == again
     assert all(first[name] != other[name] for name in first)
-    assert (tmp_path / "a" / "demo.deciphered.pcapng").exists()
+    assert (tmp_path / "a" / "sample-full.deciphered.pcapng").exists()
 
 
 def test_eea0_demo_capture_reads_without_keys(tmp_path: Path) -> None:
     _generate(tmp_path, 1)
     # Wireshark's default (nas-eps.null_decipher TRUE) reads NAS "ciphered" with EEA0.
-    emm = tshark.values(tmp_path / "demo-eea0.pcapng", "nas_eps.nas_msg_emm_type",
+    emm = tshark.values(tmp_path / "sample-full-eea0.pcapng", "nas_eps.nas_msg_emm_type",
                         opts=("-o", "nas-eps.null_decipher:TRUE"))
     assert emm.count("0x42") == 3 and emm.count("0x61") == 3  # Attach Accept, EMM Information
-    ciphered = tshark.values(tmp_path / "demo.pcapng", "nas_eps.nas_msg_emm_type")
+    ciphered = tshark.values(tmp_path / "sample-full.pcapng", "nas_eps.nas_msg_emm_type")
     assert "0x42" not in ciphered  # EEA2: Wireshark cannot see inside without the keys
-    plain = tshark.values(tmp_path / "demo.deciphered.pcapng", "nas_eps.nas_msg_emm_type")
+    plain = tshark.values(tmp_path / "sample-full.deciphered.pcapng", "nas_eps.nas_msg_emm_type")
     assert plain.count("0x42") == 3
-    comments = tshark.values(tmp_path / "demo.deciphered.pcapng", "frame.comment")
+    comments = tshark.values(tmp_path / "sample-full.deciphered.pcapng", "frame.comment")
     assert comments and all("deciphered" in c for c in comments)
