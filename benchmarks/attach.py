@@ -45,7 +45,7 @@ async def run(ues: int, concurrency: int, pcap: str | None) -> dict[str, float]:
         hss = cfg.hss.model_copy(update={"database": str(Path(tmp) / "hss.db"), "subscribers_file": None})
         cfg = cfg.model_copy(update={"hss": hss})
         runtime = Runtime(cfg, pcap_path=pcap, seed=1,
-                          extra_local_ips=frozenset(e.address for e in cfg.sim_ue.enbs))
+                          sim_ue_in_process=True)
         await runtime.start()
         runtime.services["hss"].store.provision(subs)
         tap = runtime.tap()

@@ -359,9 +359,7 @@ class DrillNetwork:
         folder = tempfile.TemporaryDirectory(prefix="corenet-drill-")
         cfg = network_config(sc, rescuer, Path(folder.name), free_block())
         runtime = Runtime(cfg, names=("hss", "sgw-pgw", "mme"), pcap_path=pcap,
-                          extra_local_ips=frozenset(e.address for e in cfg.sim_ue.enbs),
-                          extra_local_networks=tuple(p.ipv4 for p in cfg.sgw_pgw.pools
-                                                     if p.ipv4))
+                          sim_ue_in_process=True)
         try:
             await runtime.start()
             subs = drill_subscribers(sc.affected, sc.ues)

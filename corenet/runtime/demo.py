@@ -93,10 +93,8 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
         hss = cfg.hss.model_copy(update={"database": str(Path(tmp) / "hss.db"), "subscribers_file": None})
         psap = cfg.psap.model_copy(update={"database": str(Path(tmp) / "psap.db")})
         run_cfg = with_mode(cfg.model_copy(update={"hss": hss, "psap": psap}), mode)
-        pools = tuple(p.ipv4 for p in run_cfg.sgw_pgw.pools if p.ipv4)
         runtime = Runtime(run_cfg, pcap_path=pcap, seed=seed,
-                          extra_local_ips=frozenset(e.address for e in cfg.sim_ue.enbs),
-                          extra_local_networks=pools)
+                          sim_ue_in_process=True)
         await runtime.start()
         try:
             runtime.services["hss"].store.provision(subscribers)

@@ -80,8 +80,10 @@ class OncePerProcessTap(PcapTap):
         self.local_networks = tuple(ipaddress.ip_network(n) for n in local_networks)
 
     def keeps(self, direction: Direction, src: Any) -> bool:
-        if direction is Direction.SENT or src[0] in self.local_ips:
-            return direction is Direction.SENT
+        if direction is Direction.SENT:
+            return True
+        if src[0] in self.local_ips:
+            return False
         addr = ipaddress.ip_address(src[0])
         return not any(addr in net for net in self.local_networks)
 
@@ -137,9 +139,9 @@ class Runtime:
 
     deciphered: PcapWriter | None = None
 
-    extra_local_ips: frozenset[str] = frozenset()  # in-process peers besides the NFs (eNBs)
-    # in-process peers by network: simulated UEs' IMS user agents on their PDN addresses
-    extra_local_networks: tuple[str, ...] = ()
+    # The configuration's simulated eNBs and UEs run in this process too (demo, drills, tests):
+    # their eNB addresses and the UE address pools (IMS user agents) are then local peers.
+    sim_ue_in_process: bool = False
 
     def tap(self) -> Any:
         """The tap every transport of this runtime records through (None: no capture).
@@ -149,8 +151,11 @@ class Runtime:
         """
         if self.writer is None:
             return None
-        local = self.local_ips() | self.extra_local_ips
-        nets = self.extra_local_networks
+        local = self.local_ips()
+        nets: tuple[str, ...] = ()
+        if self.sim_ue_in_process:
+            local |= {e.address for e in self.cfg.sim_ue.enbs}
+            nets = tuple(p.ipv4 for p in self.cfg.sgw_pgw.pools if p.ipv4)
         main = OncePerProcessTap(self.writer, local, nets)
         if self.deciphered is None:
             return main

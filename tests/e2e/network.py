@@ -99,8 +99,7 @@ class Network:
 async def network(cfg: CorenetConfig, subs: list[Subscriber], *, pcap: bool = True,
                   seed: int = 1) -> AsyncIterator[Network]:
     runtime = Runtime(cfg, pcap_path=cfg.pcap if pcap else None, seed=seed,
-                      extra_local_ips=frozenset(e.address for e in cfg.sim_ue.enbs),
-                      extra_local_networks=tuple(p.ipv4 for p in cfg.sgw_pgw.pools if p.ipv4))
+                      sim_ue_in_process=True)
     await runtime.start()
     try:
         runtime.services["hss"].store.provision(subs)
