@@ -349,6 +349,17 @@ class HomeImsRoute(Strict):
     address: Endpoint = Endpoint(host="127.0.0.9", port=5060)
 
 
+class SipLimitsConfig(Strict):
+    """What a SIP element accepts from a peer (RFC 3261 §18.1.1, §21.4.1, §21.5.14)."""
+
+    max_message: int = Field(default=65535, ge=1300, le=1048576,
+                             description="octets: the largest UDP datagram (RFC 3261 §18.1.1)")
+    max_headers: int = Field(default=128, ge=8)
+    max_header_line: int = Field(default=8192, ge=256, description="octets of one header, folded")
+    max_folded_lines: int = Field(default=32, ge=0,
+                                  description="continuation lines in the whole header section")
+
+
 class PcscfConfig(Strict):
     listen: Endpoint = Endpoint(host="127.0.0.6", port=5060)
     domain: str = "ims.mnc020.mcc440.3gppnetwork.org"
@@ -357,6 +368,9 @@ class PcscfConfig(Strict):
     home_ims: list[HomeImsRoute] = [HomeImsRoute()]
     # TS 23.401 §4.3.12.3: the PDN connection of emergency bearer services
     emergency_apn: str = "sos"
+    # RFC 3261 §12: how long a dialog the P-CSCF took part in is remembered (no session timer)
+    dialog_lifetime_s: float = Field(default=7200.0, gt=0)
+    max_dialogs: int = Field(default=100000, ge=1)
 
 
 class EcscfConfig(Strict):
@@ -366,6 +380,8 @@ class EcscfConfig(Strict):
     psaps: list[PsapRoute] = [PsapRoute(prefecture="Tokyo"),
                               PsapRoute(prefecture="Miyagi")]
     default_psap: str = "sip:psap@127.0.0.8:5060"
+    # RFC 3325 §2.3 trust domain: the P-CSCF addresses it serves (besides its own IMS's)
+    pcscfs: list[str] = ["127.0.0.6"]
 
 
 class HomeImsConfig(Strict):
@@ -385,6 +401,7 @@ class ImsConfig(Strict):
     ecscf: EcscfConfig = EcscfConfig()
     home: HomeImsConfig = HomeImsConfig()
     dialplan: DialPlanConfig = DialPlanConfig()
+    sip_limits: SipLimitsConfig = SipLimitsConfig()
 
 
 class PsapConfig(Strict):
@@ -395,6 +412,9 @@ class PsapConfig(Strict):
     callback_timeout_s: float = Field(default=8.0, gt=0)
     callback_hold_s: float = Field(default=0.2, ge=0)
     uri: str = "sip:psap@127.0.0.8:5060"
+    # RFC 3325 §2.3: the E-CSCF / core addresses it takes requests from (callback_route's too)
+    trusted_peers: list[str] = ["127.0.0.7"]
+    sip_limits: SipLimitsConfig = SipLimitsConfig()
 
 
 # ----------------------------------------------------------------------------- whole file

@@ -56,7 +56,8 @@ def config(tmp_path: Path, *, enbs: int = 2, **mme: Any) -> CorenetConfig:
             "home": {"listen": {"host": ip(0, 9), "port": 5060}},
         },
         "psap": {"listen": {"host": ip(0, 8), "port": 5060}, "database": str(tmp_path / "psap.db"),
-                 "callback_route": {"host": ip(0, 9), "port": 5060}, "uri": f"sip:psap@{ip(0, 8)}:5060"},
+                 "callback_route": {"host": ip(0, 9), "port": 5060}, "uri": f"sip:psap@{ip(0, 8)}:5060",
+                 "trusted_peers": [ip(0, 7)]},
         "sim_ue": {"enbs": [{"name": f"enb{i + 1}", "global_enb_id": 0x100 + i + 1, "tac": 1 + i % 2,
                              "address": ip(1, i + 1), "mme": {"host": ip(0, 2), "port": 36412}}
                             for i in range(enbs)]},

@@ -101,3 +101,72 @@ async def test_malformed_sip_gets_400_and_the_pcscf_keeps_serving(tmp_path: Path
             await pop.attach()
             (row,) = await pop.call("119")
         assert row["outcome"] == "answered"
+
+
+def _ask(source_ip: str, dest: tuple[str, int], method: str, uri: str, *,
+         to_tag: str | None, route: tuple[str, int]) -> sip.SipResponse:
+    """One request from `source_ip` with a forged asserted identity, routed through `dest` to
+    `route`; its final response."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((source_ip, 0))
+        s.settimeout(5)
+        port = s.getsockname()[1]
+        req = sip.make_request(
+            method, uri, from_=f"<sip:x@{source_ip}>;tag=a1", call_id=sip.new_call_id(source_ip),
+            to=f"<{uri}>" + (f";tag={to_tag}" if to_tag else ""), cseq=1,
+            via=f"SIP/2.0/UDP {source_ip}:{port};branch={sip.new_branch()};rport",
+            contact=f"<sip:x@{source_ip}:{port}>",
+            headers=[("Route", f"<sip:{dest[0]}:{dest[1]};lr>"),
+                     ("Route", f"<sip:{route[0]}:{route[1]};lr>"),
+                     ("P-Asserted-Identity", "<tel:+819099999999;verstat=TN-Validation-Passed>"),
+                     ("P-Emergency-Roaming-Mode", "full")])
+        s.sendto(sip.encode(req), dest)
+        while True:
+            msg = sip.decode(s.recv(65535))
+            assert isinstance(msg, sip.SipResponse)
+            if msg.status >= 200:
+                return msg
+
+
+async def test_to_tagged_requests_get_no_service_and_reach_no_psap_as_verified(
+        tmp_path: Path) -> None:
+    """A To-tag does not make a request in-dialog: from an emergency-only UE's address, from an
+    address without session, or sent straight to the E-CSCF or the PSAP, a forged INVITE gets
+    no 2xx and the PSAP records nothing (RFC 3261 §12.2.2, RFC 3325 §5, TS 23.167 §6.2.1)."""
+    cfg = config(tmp_path, roaming={"policies": [{"home_plmn": "44010",
+                                                  "mode": "emergency-unauth"}]})
+    subs = subscribers(1)
+    pcscf = (cfg.ims.pcscf.listen.host, cfg.ims.pcscf.listen.port)
+    ecscf = (cfg.ims.ecscf.listen.host, cfg.ims.ecscf.listen.port)
+    psap_at = (cfg.psap.listen.host, cfg.psap.listen.port)
+    home = (cfg.ims.home.listen.host, cfg.ims.home.listen.port)
+    stranger = cfg.ims.pcscf.listen.host.rsplit(".", 2)[0] + ".3.3"
+    async with network(cfg, subs, pcap=False) as net:
+        async with net.population(subs, call_hold=0.1) as pop:
+            (row,) = await pop.call("110")
+            assert row["outcome"] == "answered"
+            (ua,) = await pop.answer_callbacks()
+            assert ua is not None
+            ue_ip = ua.rsplit(":", 1)[0]
+            psap = net.runtime.services["psap"]
+            before = psap.calls()
+            # (from, to, Request-URI, routed on to, status); the normal number is routed to the
+            # home S-CSCF's breakout, the emergency one toward the E-CSCF and the PSAP
+            asks = [(ue_ip, pcscf, "tel:0312345678", home, 481),
+                    (ue_ip, pcscf, "tel:110", ecscf, 481),
+                    (stranger, pcscf, "tel:0312345678", home, 403),
+                    (stranger, pcscf, "tel:110", ecscf, 403),
+                    (ue_ip, ecscf, "urn:service:sos.police", psap_at, 403),
+                    (ue_ip, psap_at, "urn:service:sos.police", psap_at, 403)]
+            for source, dest, uri, route, status in asks:
+                for tag in ("forged", None):
+                    if dest == pcscf and tag is None:
+                        continue  # initial requests: the existing restrictions tests
+                    got = await asyncio.to_thread(_ask, source, dest, "INVITE", uri, to_tag=tag,
+                                                  route=route)
+                    assert got.status == status, (source, dest, uri, tag)
+            (row,) = await pop.call("0312345678")
+            assert row["sip_status"] is None or row["sip_status"] >= 400
+        after = psap.calls()
+    assert after == before
+    assert [(r.identity, r.verified) for r in after] == [(subs[0].imsi, False)]

@@ -39,7 +39,7 @@ CSCFS = frozenset({"127.0.61.6", "127.0.61.7", "127.0.61.8", "127.0.61.9"})
 async def _network(tap: OncePerProcessTap, psap_uri: str | None = None) -> tuple[
         ImsService, PsapService]:
     psap = PsapService(PsapConfig(listen=Endpoint(host="127.0.61.8", port=0),
-                                  database=":memory:"), tap=tap)
+                                  database=":memory:", trusted_peers=["127.0.61.7"]), tap=tap)
     await psap.start()
     uri = psap_uri or f"sip:psap@127.0.61.8:{psap.local[1]}"
     ims = ImsService(ImsConfig(

@@ -11,7 +11,7 @@ P-Access-Network-Info (TS 24.229 §7.2A.4).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from corenet.codecs import sip
 from corenet.codecs.sip import Header, SipRequest, SipResponse
@@ -44,9 +44,25 @@ class PsapChoice:
 
 @dataclass
 class EcscfCore:
+    """Trust domain (RFC 3325 §2.3): requests come from the configured P-CSCFs (`pcscfs`,
+    with any the service adds) and, inside their dialogs or for a call-back, from the PSAPs
+    this E-CSCF routes to; anyone else gets 403. In-dialog requests only cross between the two
+    sides (P-CSCF <-> PSAP): an emergency dialog leads nowhere else."""
+
     cfg: EcscfConfig
     dialplan: DialPlan
     me: Element
+    pcscfs: set[str] = field(default_factory=set)
+    psaps: set[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pcscfs |= set(self.cfg.pcscfs)
+        self.psaps = set()
+        for uri in [r.uri for r in self.cfg.psaps] + [self.cfg.default_psap]:
+            try:
+                self.psaps.add(address_of(uri)[0])
+            except (ProxyError, DecodeError):
+                continue  # a PSAP named by a domain is not reached from here (address_of)
 
     def prefecture(self, cell: Cell | None) -> str | None:
         """The configured area of the cell: by E-UTRAN cell identity first, then by TAC."""
@@ -75,21 +91,27 @@ class EcscfCore:
 
     def handle_request(self, request: SipRequest, source: Address) -> list[Action]:
         try:
-            return self._route(request)
+            return self._route(request, source)
         except (ProxyError, DecodeError) as exc:
             status = exc.status if isinstance(exc, ProxyError) else 400
             if request.method == "ACK":
                 return []
             return [answer(request, status),
                     LogEvent("ecscf.request.refused", {"uri": request.uri, "status": status,
+                                                       "source": source[0],
                                                        "detail": exc.detail})]
 
-    def _route(self, req: SipRequest) -> list[Action]:
+    def _route(self, req: SipRequest, source: Address) -> list[Action]:
+        from_pcscf, from_psap = source[0] in self.pcscfs, source[0] in self.psaps
+        if not (from_pcscf or from_psap):
+            raise ProxyError(403, f"{source[0]} is not in the trust domain (RFC 3325 §2.3)")
         pop_own_route(req, self.me)
-        if req.to.tag:
+        if req.to.tag or from_psap and not from_pcscf:
             hop = next_hop(req)
             if hop is None:
                 raise ProxyError(404, f"no route for {req.uri}")
+            if req.to.tag and hop[0] not in (self.psaps if from_pcscf else self.pcscfs):
+                raise ProxyError(403, f"an emergency dialog does not lead to {hop[0]}")
             return [SendSip(forward(req, self.me, record_route=False), hop)]
         uri = req.request_uri
         if not uri.is_emergency:

@@ -16,7 +16,10 @@ Decisions on an initial request from a UE:
   rescuer's dial plan); charging-area numbers blocked (403) or routed as from a fixed area;
 - REGISTER and other requests of a full-roaming UE go to its home IMS (TS 23.228 §5.2.2.3:
   the P-CSCF in the visited network, the S-CSCF in the home network), with Path (RFC 3327).
-Requests from the core (E-CSCF, home S-CSCF) toward a UE follow the Request-URI / Route.
+Requests from the core (E-CSCF, home S-CSCF: known by configured address) toward a UE follow the
+Request-URI / Route. A request from a UE that carries a To-tag follows its dialog only if this
+P-CSCF took part in that dialog for the same binding (`dialogs.py`; 481 otherwise, RFC 3261
+§12.2.2); an address that is neither a UE's nor a core peer's gets 403.
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ from corenet.config.models import HomeImsRoute, PcscfConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import DecodeError
 from corenet.nf.ims.binding import BindingTable, UeBinding, pani
+from corenet.nf.ims.dialogs import (
+    DIALOG_CREATING,
+    FAILED_LIFETIME,
+    OFFER_LIFETIME,
+    DialogTable,
+    Offer,
+)
 from corenet.nf.ims.dialplan import CallKind, DialPlan, dialled_digits
 from corenet.nf.ims.proxy import (
     Address,
@@ -47,6 +57,9 @@ MODE_HEADER = "P-Emergency-Roaming-Mode"
 # RFC 3325 §5 / TS 24.229 §5.2.6.3: headers only the network asserts, removed from UE requests
 UNTRUSTED = ("P-Asserted-Identity", "P-Preferred-Identity", "P-Access-Network-Info",
              MODE_HEADER)
+# TS 24.229 §5.2.10.1 / TS 23.167 §6.2.1: what an emergency-only UE may start (its session,
+# and the CANCEL of it); everything else it sends must belong to an emergency dialog
+EMERGENCY_METHODS = frozenset({"INVITE", "CANCEL"})
 VERIFIED = "TN-Validation-Passed"  # TS 24.229 §7.2A.20 verstat
 UNVERIFIED = "No-TN-Validation"
 
@@ -60,51 +73,97 @@ class PcscfCore:
     dialplan: DialPlan
     me: Element
     core_peers: set[str] = field(default_factory=set)  # addresses of E-CSCF and S-CSCFs
-    _answered: set[tuple[str, int]] = field(default_factory=set)
+    dialogs: DialogTable = field(init=False)
+    _answered: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.core_peers |= {self.cfg.ecscf.host} | {r.address.host for r in self.cfg.home_ims}
+        self.dialogs = DialogTable(self.cfg.dialog_lifetime_s, self.cfg.max_dialogs)
 
-    def handle_response(self, response: SipResponse) -> list[Action]:
-        """RFC 3261 §16.7 (stateless, §16.11)."""
+    def handle_response(self, response: SipResponse, source: Address,
+                        now: float) -> list[Action]:
+        """RFC 3261 §16.7 (stateless, §16.11); the dialogs it creates or ends are noted."""
         out = relay_response(response, self.me)
-        return [] if out is None else [out]
-
-    def handle_request(self, request: SipRequest, source: Address) -> list[Action]:
+        if out is None:
+            return []
         try:
-            return self._route(request, source)
+            cseq, to_tag, from_tag = response.cseq, response.to.tag, response.from_.tag
+        except DecodeError:
+            return [out]
+        self.dialogs.on_response(response.call_id, from_tag, to_tag, cseq.method, cseq.seq,
+                                 response.status, source, now)
+        return [out]
+
+    def handle_request(self, request: SipRequest, source: Address,
+                       now: float) -> list[Action]:
+        try:
+            return self._route(request, source, now)
         except (ProxyError, DecodeError) as exc:
             status = exc.status if isinstance(exc, ProxyError) else _status(exc)
             detail = exc.detail
             if request.method == "ACK":
                 return [LogEvent("pcscf.ack.dropped", {"detail": detail})]
             if request.method == "INVITE":
-                self._answered.add((request.call_id, request.cseq.seq))
+                if len(self._answered) >= self.cfg.max_dialogs:
+                    self._answered = {k: t for k, t in self._answered.items() if t > now}
+                self._answered[(request.call_id, request.cseq.seq)] = now + FAILED_LIFETIME
             return [answer(request, status),
                     LogEvent("pcscf.request.refused", {
                         "method": request.method, "uri": request.uri, "status": status,
                         "source": source[0], "detail": detail})]
 
-    def _route(self, req: SipRequest, source: Address) -> list[Action]:
+    def _route(self, req: SipRequest, source: Address, now: float) -> list[Action]:
+        """Every request from a UE address passes the same checks first: the IP-CAN binding
+        (TS 23.203 §6.1.1.2), removal of what only the network asserts (RFC 3325 §5, TS 24.229
+        §5.2.6.3), then the dialog (RFC 3261 §12.2.2) or the emergency-only limits (TS 23.167
+        §6.2.1). Core peers are known by configured address; anyone else gets 403."""
         pop_own_route(req, self.me)
-        if req.method == "ACK" and (req.call_id, req.cseq.seq) in self._answered:
-            self._answered.discard((req.call_id, req.cseq.seq))
+        if req.method == "ACK" and self._answered.pop((req.call_id, req.cseq.seq), 0) > now:
             return []  # §17.2.1: the ACK of our own non-2xx answer ends here
         binding = self.bindings.lookup(source[0])
-        if req.to.tag or (binding is None and source[0] in self.core_peers):
-            return self._follow(req)  # in-dialog (§16.12) or toward a UE (terminating)
-        if binding is None:
-            raise ProxyError(403, f"{source[0]} is not the address of an IP-CAN session")
-        for name in UNTRUSTED:
-            req.remove_header(name)
-        if req.method == "REGISTER":
-            return self._register(req, binding)
-        return self._originating(req, binding)
+        if binding is not None:
+            for name in UNTRUSTED:
+                req.remove_header(name)
+            if req.to.tag:
+                return self._in_dialog(req, binding, now)
+            # TS 24.229 §5.2.6.3.2: the P-CSCF, not the UE, chooses the route of an initial
+            # request; what the UE put in Route is removed
+            req.remove_header("Route")
+            if req.method == "REGISTER":
+                return self._register(req, binding)
+            return self._originating(req, binding, now)
+        if source[0] in self.core_peers:
+            return self._from_core(req, source, now)
+        raise ProxyError(403, f"{source[0]} is neither an IP-CAN session nor a core peer")
 
-    def _follow(self, req: SipRequest) -> list[Action]:
+    def _in_dialog(self, req: SipRequest, b: UeBinding, now: float) -> list[Action]:
+        """RFC 3261 §12.2.2: a To-tag names a dialog; only one this proxy took part in for the
+        same binding is followed (481 otherwise), and only toward the core element of that
+        dialog; an emergency-only UE keeps only its emergency dialogs (TS 23.167 §6.2.1)."""
+        d = self.dialogs.match(req.call_id, req.from_.tag, req.to.tag, b.address,
+                               req.method, req.cseq.seq, now)
+        if d is None:
+            raise ProxyError(481, f"no dialog {req.call_id} of {b.address} through this proxy")
+        if b.mode.emergency_only and not d.emergency:
+            raise ProxyError(403, f"{b.mode.value}: only emergency dialogs are served")
+        hop = next_hop(req)
+        if hop != d.peer:
+            raise ProxyError(403, f"route {hop} leaves the dialog's route set")
+        return [SendSip(forward(req, self.me, record_route=False), hop),
+                LogEvent("pcscf.dialog.request", {"method": req.method, "ue": b.address,
+                                                  "emergency": d.emergency})]
+
+    def _from_core(self, req: SipRequest, source: Address, now: float) -> list[Action]:
+        """Toward a UE (terminating, §16.6) or in a dialog; a UE address reached this way is
+        noted for the dialog the request may create."""
         hop = next_hop(req)
         if hop is None:
             raise ProxyError(404, f"no route for {req.uri}")
+        if not req.to.tag and req.method in DIALOG_CREATING:
+            ue = self.bindings.lookup(hop[0])
+            if ue is not None:
+                self.dialogs.offer(req.call_id, req.from_.tag, Offer(
+                    ue.address, False, False, source, now + OFFER_LIFETIME), now)
         return [SendSip(forward(req, self.me, record_route=not req.to.tag), hop)]
 
     def _register(self, req: SipRequest, b: UeBinding) -> list[Action]:
@@ -125,11 +184,13 @@ class PcscfCore:
                 LogEvent("pcscf.register.forwarded", {"msisdn": b.msisdn,
                                                       "home": home.domain})]
 
-    def _originating(self, req: SipRequest, b: UeBinding) -> list[Action]:
+    def _originating(self, req: SipRequest, b: UeBinding, now: float) -> list[Action]:
         decision = self.dialplan.classify(req.request_uri)
         if decision.kind is CallKind.EMERGENCY:
+            if b.mode.emergency_only and req.method not in EMERGENCY_METHODS:
+                raise ProxyError(403, f"{b.mode.value}: {req.method} is no emergency session")
             return self._emergency(req, b, decision.service_urn or "urn:service:sos",
-                                   decision.digits)
+                                   decision.digits, now)
         if decision.kind in (CallKind.NO_ROUTE, CallKind.BLOCKED):
             raise ProxyError(decision.status or 403,
                              f"{decision.kind.value} by dial rule {decision.rule}")
@@ -142,12 +203,14 @@ class PcscfCore:
         if b.msisdn:
             req.headers.append(Header("P-Asserted-Identity", f"<tel:+{b.msisdn}>"))
         self._route_to(req, home.address.host, home.address.port)
-        return [SendSip(forward(req, self.me), (home.address.host, home.address.port)),
+        out = forward(req, self.me)
+        self._offer(req, b, False, (home.address.host, home.address.port), now)
+        return [SendSip(out, (home.address.host, home.address.port)),
                 LogEvent("pcscf.request.home", {"method": req.method, "uri": req.uri,
                                                 "kind": decision.kind.value})]
 
     def _emergency(self, req: SipRequest, b: UeBinding, urn: str,
-                   digits: str | None) -> list[Action]:
+                   digits: str | None, now: float) -> list[Action]:
         """TS 24.229 §5.2.10.1 / §5.2.10.3: Request-URI = the service URN, to the E-CSCF."""
         home = self._home_or_none(b)
         uri, kind, verified = b.identity(home.domain if home else None)
@@ -159,11 +222,19 @@ class PcscfCore:
             req.headers.append(Header("P-Access-Network-Info", pani(b.cell)))
         host, port = self.cfg.ecscf.host, self.cfg.ecscf.port
         self._route_to(req, host, port)
-        return [SendSip(forward(req, self.me), (host, port)),
+        out = forward(req, self.me)
+        self._offer(req, b, True, (host, port), now)
+        return [SendSip(out, (host, port)),
                 LogEvent("pcscf.emergency.forwarded", {
                     "method": req.method, "urn": urn, "dialled": digits,
                     "identity": uri, "identity_type": kind.value, "verified": verified,
                     "mode": b.mode.value, "ecgi": b.cell.ecgi if b.cell else None})]
+
+    def _offer(self, req: SipRequest, b: UeBinding, emergency: bool, peer: Address,
+               now: float) -> None:
+        if req.method in DIALOG_CREATING:
+            self.dialogs.offer(req.call_id, req.from_.tag,
+                               Offer(b.address, emergency, True, peer, now + OFFER_LIFETIME), now)
 
     def _route_to(self, req: SipRequest, host: str, port: int) -> None:
         idx = next((i for i, h in enumerate(req.headers)

@@ -51,13 +51,15 @@ class _Node:
         core = self.core
         if core is None:
             return
+        now = asyncio.get_running_loop().time()
         try:
             if isinstance(msg, SipRequest):
-                if isinstance(core, ScscfCore):
-                    actions = core.handle_request(msg, peer.address,
-                                                  asyncio.get_running_loop().time())
-                else:
+                if isinstance(core, EcscfCore):
                     actions = core.handle_request(msg, peer.address)
+                else:
+                    actions = core.handle_request(msg, peer.address, now)
+            elif isinstance(core, PcscfCore):
+                actions = core.handle_response(msg, peer.address, now)
             else:
                 actions = core.handle_response(msg)
         except Exception:
@@ -111,7 +113,9 @@ class ImsService:
             ecscf_ep = ecscf_ep.model_copy(update={"port": ecscf_me.port})
         pcfg = cfg.pcscf.model_copy(update={"home_ims": home, "ecscf": ecscf_ep})
         self.scscf.core = ScscfCore(cfg.home, scscf_me)
-        self.ecscf.core = EcscfCore(cfg.ecscf, self.dialplan, ecscf_me)
+        # the P-CSCF of this same IMS is in the E-CSCF's trust domain (RFC 3325 §2.3)
+        self.ecscf.core = EcscfCore(cfg.ecscf, self.dialplan, ecscf_me,
+                                    pcscfs={pcscf_me.host})
         self.pcscf.core = PcscfCore(pcfg, self.bindings, self.dialplan, pcscf_me)
         self._emit(LogEvent("ims.started", {
             "pcscf": f"{pcscf_me.host}:{pcscf_me.port}", "ecscf": f"{ecscf_me.host}:{ecscf_me.port}",

@@ -1,7 +1,11 @@
 """asyncio PSAP: a SIP UAS for emergency calls and a UAC for the call-back.
 
 INVITE -> 180 Ringing, 200 OK with an RFC 3264 answer (RFC 3261 §13.3); BYE -> 200 (§15.1.2).
-Each emergency call is recorded (records.py) and published as a LogEvent. `call_back(id)`
+Requests are taken only from the trust domain (RFC 3325 §2.3: the configured E-CSCF / core
+addresses and the call-back route); anyone else gets 403 and nothing is recorded, so the
+asserted identity and the network-provided cell a record holds were set by the network. A
+request with a To-tag must belong to one of the PSAP's dialogs (481 otherwise, §12.2.2); a
+re-INVITE is answered but is no new call. Each emergency call is recorded (records.py) and published as a LogEvent. `call_back(id)`
 calls the recorded identity through the caller's home IMS (TS 23.167 §7.7: a PSAP call-back is
 an ordinary terminating session), ACKs and ends an answered call (§13.2.2.4, §15.1.1) and
 records the final status: it reaches the UE in full roaming only.
@@ -55,6 +59,8 @@ class PsapService:
         self.answered = asyncio.Queue[CallRecord]()
         self._on_event = on_event
         self._pending: dict[str, tuple[str, asyncio.Future[SipResponse]]] = {}
+        self.trusted = set(cfg.trusted_peers) | {cfg.callback_route.host}
+        self._dialogs: dict[tuple[str, str], str] = {}  # (Call-ID, our tag) -> our Contact
 
     @property
     def local(self) -> tuple[str, int]:
@@ -91,12 +97,31 @@ class PsapService:
             log.info("PSAP: request from %s not served: %s", peer.address, exc.detail)
 
     def _on_request(self, req: SipRequest, peer: SipPeer) -> None:
+        if peer.address[0] not in self.trusted:
+            if req.method != "ACK":
+                self.stack.send_response(sip.response_for(req, 403), peer)
+            self._emit(LogEvent("psap.request.refused", {
+                "method": req.method, "source": peer.address[0], "status": 403}))
+            return
+        tag = req.to.tag
+        if tag is not None and (req.call_id, tag) not in self._dialogs:
+            if req.method != "ACK":
+                self.stack.send_response(sip.response_for(req, 481), peer)
+            return
         if req.method == "INVITE":
-            self._answer(req, peer)
+            if tag is None:
+                self._answer(req, peer)
+            else:
+                self._reanswer(req, peer, tag)
+        elif req.method == "BYE" and tag is None:
+            self.stack.send_response(sip.response_for(req, 481), peer)
         elif req.method in ("BYE", "OPTIONS", "CANCEL"):
             self.stack.send_response(sip.response_for(req, 200), peer)
-            if req.method == "BYE":
+            if req.method == "BYE" and tag is not None:
+                self._dialogs.pop((req.call_id, tag), None)
                 self._emit(LogEvent("psap.call.ended", {"call_id": req.call_id}))
+        elif req.method == "ACK":
+            pass
         else:
             self.stack.send_response(sip.response_for(req, 405, headers=[
                 ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS")]), peer)
@@ -115,10 +140,23 @@ class PsapService:
         self.stack.send_response(sip.response_for(
             req, 200, to_tag=tag, headers=rr + [("Contact", f"<sip:psap@{host}:{port}>")],
             body=body, content_type=ctype), peer)
+        self._dialogs[(req.call_id, tag)] = f"<sip:psap@{host}:{port}>"
         rec = record_from_invite(req, _now())
         self.store.add(rec)
         self.answered.put_nowait(rec)
         self._emit(LogEvent("psap.call.answered", rec.to_json()))
+
+    def _reanswer(self, req: SipRequest, peer: SipPeer, tag: str) -> None:
+        """RFC 3261 §14.2: a re-INVITE in an answered call is accepted; it is no new call."""
+        host, _ = self.local
+        body, ctype = b"", None
+        offers = [p for p in req.body_parts() if p.content_type == "application/sdp"]
+        if offers:
+            body = sdp.encode(sdp.audio_answer(sdp.decode(offers[0].body), host, MEDIA_PORT))
+            ctype = "application/sdp"
+        self.stack.send_response(sip.response_for(
+            req, 200, to_tag=tag, headers=[("Contact", self._dialogs[(req.call_id, tag)])],
+            body=body, content_type=ctype), peer)
 
     # -- call-back (UAC) --------------------------------------------------------------------
 
@@ -160,6 +198,8 @@ class PsapService:
             return CallBackResult("failed", final.status)
         dialog = Dialog.from_uac(invite, final)
         hop = _first_hop(dialog)
+        ours = (invite.call_id, invite.from_.tag or "")
+        self._dialogs[ours] = f"<sip:psap@{host}:{port}>"
         await self.stack.send_request(dialog.create_request("ACK", self.stack.via()), hop)
         await asyncio.sleep(self.cfg.callback_hold_s)
         bye = dialog.create_request("BYE", self.stack.via())
@@ -167,6 +207,8 @@ class PsapService:
             await self._transact(bye, hop)
         except TimeoutError:
             log.info("PSAP: no answer to the call-back's BYE")
+        finally:
+            self._dialogs.pop(ours, None)
         return CallBackResult("answered", final.status)
 
     async def _transact(self, req: SipRequest, peer: SipPeer) -> SipResponse:

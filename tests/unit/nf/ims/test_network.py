@@ -37,7 +37,8 @@ class Net:
 @pytest.fixture
 async def net() -> AsyncIterator[Net]:
     psap = PsapService(PsapConfig(listen=Endpoint(host="127.0.60.8", port=0),
-                                  database=":memory:", callback_timeout_s=5))
+                                  database=":memory:", callback_timeout_s=5,
+                                  trusted_peers=["127.0.60.7"]))
     await psap.start()
     psap_uri = f"sip:psap@127.0.60.8:{psap.local[1]}"
     cfg = ImsConfig(
@@ -202,3 +203,25 @@ async def _raw(ua: LoopbackUa, data: bytes) -> sip.SipResponse:
         ep.close()
     assert isinstance(msg, sip.SipResponse)
     return msg
+
+
+async def test_psap_takes_requests_only_from_the_trust_domain(net: Net) -> None:
+    """RFC 3325 §2.3: a UE's INVITE sent straight to the PSAP, with or without a To-tag and a
+    forged verified identity, is 403 and recorded nowhere; from the E-CSCF's address, a To-tag
+    that names no PSAP dialog is 481 (RFC 3261 §12.2.2)."""
+    forged = [("P-Asserted-Identity", "<tel:+819099999999;verstat=TN-Validation-Passed>")]
+    for source, status in (("127.147.60.10", 403), ("127.0.60.7", 481)):
+        ua = LoopbackUa(source, net.psap.local, MSISDN)
+        await ua.start()
+        try:
+            for to_tag in (";tag=forged", ""):
+                if status == 481 and not to_tag:
+                    continue
+                req = sip.make_request(
+                    "INVITE", "urn:service:sos.police", from_=f"<sip:a@{source}>;tag=a",
+                    to=f"<urn:service:sos.police>{to_tag}", call_id=sip.new_call_id(source),
+                    cseq=1, via=ua.stack.via(), contact=ua.contact, headers=forged)
+                assert (await ua.request(req)).status == status
+        finally:
+            ua.close()
+    assert net.psap.calls() == []
