@@ -18,9 +18,10 @@ from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 
 SIP_VERSION = "SIP/2.0"
-MAX_MESSAGE = 64 * 1024
+MAX_MESSAGE = 65535  # §18.1.1: the largest UDP datagram
 MAX_HEADERS = 128
 MAX_HEADER_LINE = 8 * 1024
+MAX_FOLDED_LINES = 32  # §7.3.1 line folding, in the whole header section
 MAX_URI = 4096
 MAX_BODY_PARTS = 16
 # §8.1.1.7: the branch of an RFC 3261 transaction starts with the magic cookie
@@ -98,6 +99,20 @@ _TEL_CHARS = frozenset("0123456789+-.()*#ABCDEFabcdef")
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
 # §8.2.2.3: extensions named in Require that a UAS does not support earn a 420
 DEFAULT_SUPPORTED: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What `decode` accepts: beyond these a request is answered 400, 413 or 513 (§21.4.1,
+    §21.4.11, §21.5.14) rather than parsed."""
+
+    max_message: int = MAX_MESSAGE
+    max_headers: int = MAX_HEADERS
+    max_header_line: int = MAX_HEADER_LINE
+    max_folded_lines: int = MAX_FOLDED_LINES
+
+
+DEFAULT_LIMITS = Limits()
 
 
 def canonical_name(name: str) -> str:
@@ -704,19 +719,17 @@ class PartialRequest:
 
     @property
     def answerable(self) -> bool:
-        """§8.2.6.2 copies these headers: each must be well-formed for the response to be."""
-        if not (self.via and self.from_ and self.to and self.call_id and self.cseq
-                and self.method not in (None, "ACK")):
+        """§8.2.6.2 / §17.1.3: a response is matched by its Via branch and CSeq, and routed by
+        the Vias: a request (not an ACK) whose Vias all parse can be answered; the other
+        headers are copied as far as they parse (`response_for`)."""
+        if not self.via or self.method in (None, "ACK"):
             return False
         try:
             for via in self.via:
                 parse_via(via)
-            parse_name_addr(self.from_)
-            parse_name_addr(self.to)
-            parse_cseq(self.cseq)
         except DecodeError:
             return False
-        return not any(c.isspace() for c in self.call_id)
+        return True
 
 
 def _text(data: bytes) -> str:
@@ -726,18 +739,22 @@ def _text(data: bytes) -> str:
         raise _error(BAD_REQUEST, f"header section is not UTF-8 (§7.3.1): {exc.reason}") from None
 
 
-def _parse_header_lines(lines: list[str]) -> list[Header]:
+def _parse_header_lines(lines: list[str], limits: Limits = DEFAULT_LIMITS) -> list[Header]:
     """§7.3.1: name ':' value; a line starting with SP/HTAB continues the previous one."""
     headers: list[Header] = []
+    folded = 0
     for line in lines:
-        if len(line) > MAX_HEADER_LINE:
+        if len(line) > limits.max_header_line:
             raise _error(BAD_REQUEST, f"header line of {len(line)} characters")
         if line[:1] in (" ", "\t"):
             if not headers:
                 raise _error(BAD_REQUEST, "continuation line before any header")
+            folded += 1
+            if folded > limits.max_folded_lines:
+                raise _error(BAD_REQUEST, f"more than {limits.max_folded_lines} folded lines")
             last = headers[-1]
             joined = f"{last.value} {line.strip()}".strip()
-            if len(joined) > MAX_HEADER_LINE:
+            if len(joined) > limits.max_header_line:
                 raise _error(BAD_REQUEST, "folded header longer than the line limit")
             headers[-1] = Header(last.name, joined)
             continue
@@ -750,8 +767,8 @@ def _parse_header_lines(lines: list[str]) -> list[Header]:
             headers.extend(Header(name, v) for v in split_outside(value, ",") if v)
         else:
             headers.append(Header(name, value))
-        if len(headers) > MAX_HEADERS:
-            raise _error(BAD_REQUEST, f"more than {MAX_HEADERS} headers")
+        if len(headers) > limits.max_headers:
+            raise _error(BAD_REQUEST, f"more than {limits.max_headers} headers")
     return headers
 
 
@@ -767,30 +784,37 @@ def _partial(method: str | None, headers: list[Header]) -> PartialRequest:
         _first(headers, "CSeq"))
 
 
-def decode(data: bytes, *, supported: frozenset[str] = DEFAULT_SUPPORTED) -> SipMessage:
+def decode(data: bytes, *, supported: frozenset[str] = DEFAULT_SUPPORTED,
+           limits: Limits = DEFAULT_LIMITS) -> SipMessage:
     """Parse one SIP message (a UDP datagram or a TCP frame); raises only DecodeError."""
     try:
-        return _decode(data, supported)
+        return _decode(data, supported, limits)
     except DecodeError:
         raise
     except (ValueError, IndexError, UnicodeError, RecursionError) as exc:  # defence in depth
         raise _error(BAD_REQUEST, f"unparseable message: {type(exc).__name__}") from None
 
 
-def _decode(data: bytes, supported: frozenset[str]) -> SipMessage:
+def _decode(data: bytes, supported: frozenset[str], limits: Limits) -> SipMessage:
     data = data.lstrip(b"\r\n")  # §7.5: CRLFs before the start line are ignored
-    end, sep = _find_blank_line(data[:MAX_MESSAGE + 4])
-    if len(data) > MAX_MESSAGE:
+    end, sep = _find_blank_line(data[:limits.max_message + 4])
+    if len(data) > limits.max_message:
         # §21.4.11 413 when it is the body that is too big, §21.5.14 513 otherwise
-        status = REQUEST_ENTITY_TOO_LARGE if 0 <= end < MAX_MESSAGE else MESSAGE_TOO_LARGE
-        raise _error(status, f"message of {len(data)} octets (limit {MAX_MESSAGE})")
+        status = REQUEST_ENTITY_TOO_LARGE if 0 <= end < limits.max_message else \
+            MESSAGE_TOO_LARGE
+        raise _scanned(_error(status, f"message of {len(data)} octets (limit "
+                                      f"{limits.max_message})"), data[:limits.max_message])
     if not data:
         raise _error(BAD_REQUEST, "empty message")
     if end < 0:
-        raise _error(BAD_REQUEST, "no blank line ending the header section (§7)")
+        raise _scanned(_error(BAD_REQUEST, "no blank line ending the header section (§7)"),
+                       data)
     lines = _text(data[:end]).replace("\r\n", "\n").split("\n")
     start, header_lines = lines[0], lines[1:]
-    headers = _parse_header_lines(header_lines)
+    try:
+        headers = _parse_header_lines(header_lines, limits)
+    except DecodeError as exc:
+        raise _scanned(exc, data[:end]) from None
     body = data[end + sep:]
     if start.startswith("SIP/"):
         resp = _response_start(start, headers)
@@ -805,6 +829,34 @@ def _decode(data: bytes, supported: frozenset[str]) -> SipMessage:
     except DecodeError as exc:
         raise _annotated(exc, req.method, headers) from None
     return req
+
+
+_ANSWER_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
+
+
+def _scanned(exc: DecodeError, head: bytes) -> DecodeError:
+    """A request refused before its headers were parsed still gets an answer (§8.2.6): its
+    Via, From, To, Call-ID and CSeq lines are picked out of the raw header section."""
+    lines = head.decode("utf-8", errors="replace").replace("\r\n", "\n").split("\n")
+    parts = lines[0].split(" ")
+    if lines[0].startswith("SIP/") or not parts or not _is_token(parts[0]):
+        return exc
+    headers: list[Header] = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon or line[:1] in (" ", "\t") or len(line) > MAX_HEADER_LINE:
+            continue
+        canon = canonical_name(name.strip())
+        if canon not in _ANSWER_HEADERS:
+            continue
+        if canon == "Via":
+            try:
+                headers += [Header(canon, v) for v in split_outside(value.strip(), ",") if v]
+            except DecodeError:
+                headers.append(Header(canon, value.strip()))
+        elif _first(headers, canon) is None:
+            headers.append(Header(canon, value.strip()))
+    return _annotated(exc, parts[0], headers)
 
 
 def _annotated(exc: DecodeError, method: str | None, headers: list[Header]) -> DecodeError:
@@ -973,8 +1025,11 @@ def response_for(request: SipRequest | PartialRequest, status: int, reason: str 
     else:
         if not request.answerable:
             raise ValueError("not enough of the request was readable to answer it (§8.2.6.2)")
-        vias, from_, to = list(request.via), request.from_, request.to
-        call_id, cseq = request.call_id, request.cseq
+        vias, from_, to = list(request.via), _readable(request.from_, parse_name_addr), \
+            _readable(request.to, parse_name_addr)
+        call_id = request.call_id if request.call_id and not any(
+            c.isspace() for c in request.call_id) else None
+        cseq = _readable(request.cseq, parse_cseq)
     to_value = to or ""
     if status != 100 and to_value:
         try:
@@ -983,14 +1038,25 @@ def response_for(request: SipRequest | PartialRequest, status: int, reason: str 
         except DecodeError:
             pass  # an unreadable To is copied as it came
     hs = [Header("Via", v) for v in vias]
-    hs += [Header("From", from_ or ""), Header("To", to_value), Header("Call-ID", call_id or ""),
-           Header("CSeq", cseq or "")]
+    # §8.2.6.2: copied as far as the request had them (a partial request may lack some)
+    hs += [Header(n, v) for n, v in (("From", from_), ("To", to_value), ("Call-ID", call_id),
+                                     ("CSeq", cseq)) if v]
     hs += [h if isinstance(h, Header) else Header(*h) for h in headers]
     if content_type is not None:
         hs.append(Header("Content-Type", content_type))
     hs.append(Header("Content-Length", str(len(body))))
     return SipResponse(headers=hs, body=body, status=status,
                        reason=reason or REASONS.get(status, "Unknown"))
+
+
+def _readable(value: str | None, parse: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse(value)
+    except DecodeError:
+        return None
+    return value
 
 
 def error_response(err: DecodeError) -> SipResponse | None:

@@ -125,9 +125,11 @@ class SipTransport:
 
     def __init__(self, on_message: OnSip, *, udp_tap: Tap | None = None,
                  tcp_tap: Tap | None = None,
-                 supported: frozenset[str] = sip.DEFAULT_SUPPORTED) -> None:
+                 supported: frozenset[str] = sip.DEFAULT_SUPPORTED,
+                 limits: sip.Limits = sip.DEFAULT_LIMITS) -> None:
         """Taps: `PcapTap(writer).udp` and `.tcp` record each transport in its framing."""
         self._on_message = on_message
+        self.limits = limits
         self._udp_tap = udp_tap
         self._tcp_tap = tcp_tap
         self._supported = supported
@@ -154,7 +156,7 @@ class SipTransport:
         if tcp:
             callbacks = Callbacks(self._on_frame, self._on_connect, self._on_close, None,
                                   self._tcp_tap)
-            self.tcp = await open_stream_server(host, port, SipFramer, callbacks)
+            self.tcp = await open_stream_server(host, port, self._framer, callbacks)
 
     async def connect(self, address: Address) -> StreamConnection:
         """A TCP connection to `address` (reused when one is open)."""
@@ -163,9 +165,12 @@ class SipTransport:
             return conn
         callbacks = Callbacks(self._on_frame, self._on_connect, self._on_close, None,
                               self._tcp_tap)
-        conn = await open_stream_client(address[0], address[1], SipFramer, callbacks)
+        conn = await open_stream_client(address[0], address[1], self._framer, callbacks)
         self._connections[conn.remote] = conn
         return conn
+
+    def _framer(self) -> SipFramer:
+        return SipFramer(self.limits.max_message)
 
     def send(self, msg: SipMessage, peer: SipPeer) -> None:
         data = sip.encode(msg)
@@ -213,7 +218,7 @@ class SipTransport:
         if data.strip(b"\r\n") == b"":
             return  # RFC 5626 §3.5.1 keep-alive
         try:
-            msg = sip.decode(data, supported=self._supported)
+            msg = sip.decode(data, supported=self._supported, limits=self.limits)
         except DecodeError as err:
             self._reject(err, peer)
             return
@@ -245,10 +250,11 @@ class SipStack:
     def __init__(self, on_event: Callable[[Event, SipPeer], Awaitable[None] | None], *,
                  udp_tap: Tap | None = None, tcp_tap: Tap | None = None,
                  timers: Timers | None = None,
-                 supported: frozenset[str] = sip.DEFAULT_SUPPORTED) -> None:
+                 supported: frozenset[str] = sip.DEFAULT_SUPPORTED,
+                 limits: sip.Limits = sip.DEFAULT_LIMITS) -> None:
         self._on_event = on_event
         self.transport = SipTransport(self._on_message, udp_tap=udp_tap, tcp_tap=tcp_tap,
-                                      supported=supported)
+                                      supported=supported, limits=limits)
         self.layers: dict[TransportName, SipTransactions] = {
             "UDP": SipTransactions(timers=timers, reliable=False),
             "TCP": SipTransactions(timers=timers, reliable=True),

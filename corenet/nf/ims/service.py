@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from corenet.codecs.sip import SipMessage, SipRequest
+from corenet.codecs.sip import Limits, SipMessage, SipRequest
 from corenet.config.models import ImsConfig
 from corenet.core.actions import LogEvent
 from corenet.nf.ims.binding import BindingTable, SessionSource
@@ -35,10 +35,10 @@ class _Node:
     """One SIP element: its transport and its core's handlers."""
 
     def __init__(self, name: str, host: str, port: int, tap: Any,
-                 on_event: Callable[[LogEvent], None]) -> None:
+                 on_event: Callable[[LogEvent], None], limits: Limits) -> None:
         self.name = name
         self.host, self.port = host, port
-        self.transport = SipTransport(self._on_message, udp_tap=_udp_tap(tap))
+        self.transport = SipTransport(self._on_message, udp_tap=_udp_tap(tap), limits=limits)
         self.core: PcscfCore | EcscfCore | ScscfCore | None = None
         self._emit = on_event
 
@@ -91,12 +91,13 @@ class ImsService:
         self.dialplan = DialPlan(cfg.dialplan)
         self.events: list[LogEvent] = []
         self._on_event = on_event
+        limits = Limits(**cfg.sip_limits.model_dump())
         self.pcscf = _Node("pcscf", cfg.pcscf.listen.host, cfg.pcscf.listen.port, tap,
-                           self._emit)
+                           self._emit, limits)
         self.ecscf = _Node("ecscf", cfg.ecscf.listen.host, cfg.ecscf.listen.port, tap,
-                           self._emit)
+                           self._emit, limits)
         self.scscf = _Node("scscf", cfg.home.listen.host, cfg.home.listen.port, tap,
-                           self._emit)
+                           self._emit, limits)
 
     async def start(self) -> None:
         """Binds the three sockets; with port 0 the cores learn the ports taken."""

@@ -54,7 +54,8 @@ class PsapService:
                  on_event: OnEvent | None = None) -> None:
         self.cfg = cfg
         self.store = CallStore(cfg.database)
-        self.stack = SipStack(self._on_sip, udp_tap=None if tap is None else tap.udp)
+        self.stack = SipStack(self._on_sip, udp_tap=None if tap is None else tap.udp,
+                              limits=sip.Limits(**cfg.sip_limits.model_dump()))
         self.events: list[LogEvent] = []
         self.answered = asyncio.Queue[CallRecord]()
         self._on_event = on_event

@@ -248,9 +248,85 @@ def test_error_response_from_partial() -> None:
         sip.decode(invite(start="INVITE sip:x SIP/9.0"))
     resp = sip.error_response(exc.value)
     assert resp is not None and resp.status == 505
-    # no Call-ID: nothing can be answered (§8.2.6 needs it)
+    # no Call-ID: answered all the same, with what there was (matched by branch and CSeq)
     with pytest.raises(DecodeError) as exc:
         sip.decode(invite(start="INVITE sip:x SIP/9.0", base=BASE[:4] + BASE[5:]))
+    resp = sip.error_response(exc.value)
+    assert resp is not None and resp.status == 505 and resp.header("Call-ID") is None
+    assert resp.cseq == sip.CSeq(314159, "INVITE")
+
+
+def _answer(raw: bytes, limits: sip.Limits = sip.DEFAULT_LIMITS) -> SipResponse:
+    with pytest.raises(DecodeError) as exc:
+        sip.decode(raw, limits=limits)
+    resp = sip.error_response(exc.value)
+    assert resp is not None, exc.value.detail
+    return resp
+
+
+def _without(name: str) -> list[str]:
+    return [b for b in BASE if not b.startswith(name + ":")]
+
+
+@pytest.mark.parametrize("missing", ["From", "To", "Call-ID", "CSeq", "Max-Forwards"])
+def test_a_request_missing_a_mandatory_header_gets_400_with_what_it_had(missing: str) -> None:
+    """RFC 3261 §8.1.1, §8.2.6.2: 400, the other headers copied."""
+    resp = _answer(invite(base=_without(missing)))
+    assert resp.status == 400
+    assert resp.headers_all("Via") == [BASE[0].partition(": ")[2]]
+    for name in ("From", "Call-ID", "CSeq"):
+        assert (resp.header(name) is None) == (name == missing), name
+    assert (resp.header("To") is None) == (missing == "To")
+    if missing != "To":
+        assert resp.to.uri == sip.parse_uri("urn:service:sos.fire") and resp.to.tag
+
+
+@pytest.mark.parametrize("start, status", [
+    ("INVITE sip:@@ SIP/2.0", 400), ("INVITE not-a-uri SIP/2.0", 400),
+    ("INVITE tel:12a%z SIP/2.0", 400), ("INVITE http://example.com/ SIP/2.0", 416)])
+def test_a_malformed_request_uri_is_answered(start: str, status: int) -> None:
+    """§16.3 step 1 / §21.4.1 (400), §8.2.2.1 / §21.4.17 (416)."""
+    resp = _answer(invite(start=start))
+    assert (resp.status, resp.call_id, resp.cseq.seq) == (status, "a84b4c76e66710@192.0.2.1",
+                                                           314159)
+
+
+def test_limits_are_answered_with_the_request_headers() -> None:
+    """§21.4.1 400 for too many or too long headers, or too many folded lines; §18.1.1 /
+    §21.5.14 513 for a message over the UDP limit; the answer still carries Via, From, To,
+    Call-ID and CSeq, even when they come after the offending part."""
+    many = _msg("INVITE sip:x@y SIP/2.0", *[f"X-H{i}: {i}" for i in range(130)], *BASE)
+    long = _msg("INVITE sip:x@y SIP/2.0", "X-Long: " + "a" * 9000, *BASE)
+    folded = _msg("INVITE sip:x@y SIP/2.0", "Subject: a", *[" b"] * 3000, *BASE)
+    huge = _msg("INVITE sip:x@y SIP/2.0", *BASE, *[f"X-{i}: {'a' * 1000}" for i in range(70)])
+    for raw, status in ((many, 400), (long, 400), (folded, 400), (huge, 513)):
+        resp = _answer(raw)
+        assert resp.status == status
+        assert (resp.call_id, str(resp.cseq), resp.from_.tag) == (
+            "a84b4c76e66710@192.0.2.1", "314159 INVITE", "1928301774")
+        assert resp.vias[0].branch == "z9hG4bK776asdhds"
+    # a few folded lines are fine
+    assert isinstance(sip.decode(_msg("INVITE sip:x@y SIP/2.0", "Subject: a", *[" b"] * 32,
+                                      *BASE)), SipRequest)
+
+
+def test_limits_are_configurable() -> None:
+    limits = sip.Limits(max_message=2000, max_headers=10, max_header_line=300,
+                        max_folded_lines=1)
+    assert _answer(invite(*[f"X-{i}: {i}" for i in range(5)]), limits).status == 400
+    assert _answer(invite("X-Long: " + "a" * 400), limits).status == 400
+    assert _answer(invite("Subject: a", " b", " c"), limits).status == 400
+    assert _answer(invite(*[f"X-{i}: {'a' * 250}" for i in range(8)]), limits).status == 513
+    assert _answer(invite("Content-Type: text/plain", body="x" * 3000), limits).status == 413
+    assert isinstance(sip.decode(invite("Subject: a", " b"), limits=limits), SipRequest)
+
+
+def test_no_answer_when_the_via_cannot_be_parsed() -> None:
+    with pytest.raises(DecodeError) as exc:
+        sip.decode(invite(base=["Via: SIP/2.0/UDP", *BASE[1:]]))
+    assert sip.error_response(exc.value) is None
+    with pytest.raises(DecodeError) as exc:
+        sip.decode(invite(base=BASE[1:]))
     assert sip.error_response(exc.value) is None
 
 

@@ -225,3 +225,31 @@ async def test_psap_takes_requests_only_from_the_trust_domain(net: Net) -> None:
         finally:
             ua.close()
     assert net.psap.calls() == []
+
+
+async def test_pcscf_answers_malformed_and_oversized_requests(net: Net) -> None:
+    """RFC 3261 §8.2.6.2, §21.4.1: a missing Call-ID or 3,000 folded lines is answered (not
+    dropped), with the request's Via and CSeq."""
+    import asyncio
+
+    from corenet.transport.udp import open_udp_endpoint
+
+    got: asyncio.Queue[bytes] = asyncio.Queue()
+    ep = await open_udp_endpoint("127.146.60.11", 0, lambda d, a: got.put_nowait(d))
+    via = f"Via: SIP/2.0/UDP 127.146.60.11:{ep.local[1]};branch=z9hG4bKlim"
+    base = [via, "Max-Forwards: 70", "From: <sip:a@b>;tag=1", "To: <tel:110>",
+            "Call-ID: lim@x", "CSeq: 7 INVITE"]
+    cases = [
+        ([h for h in base if not h.startswith("Call-ID")], 400),
+        (["Subject: a", *[" b"] * 3000, *base], 400),
+    ]
+    try:
+        for headers, status in cases:
+            raw = "\r\n".join(["INVITE tel:110 SIP/2.0", *headers, "Content-Length: 0", "", ""])
+            ep.sendto(raw.encode(), net.ims.pcscf_address)
+            answer = (await asyncio.wait_for(got.get(), 5)).decode()
+            lines = answer.split("\r\n")
+            assert lines[0].startswith(f"SIP/2.0 {status} ")
+            assert via in lines and "CSeq: 7 INVITE" in lines
+    finally:
+        ep.close()
