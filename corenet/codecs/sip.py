@@ -772,6 +772,11 @@ def _parse_header_lines(lines: list[str], limits: Limits = DEFAULT_LIMITS) -> li
     return headers
 
 
+def partial_request(request: SipRequest) -> PartialRequest:
+    """What a response to `request` copies (§8.2.6.2), for a refusal after decoding."""
+    return _partial(request.method, request.headers)
+
+
 def _first(headers: list[Header], name: str) -> str | None:
     return next((h.value for h in headers if canonical_name(h.name) == name), None)
 
@@ -832,6 +837,12 @@ def _decode(data: bytes, supported: frozenset[str], limits: Limits) -> SipMessag
 
 
 _ANSWER_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
+
+
+def with_partial(exc: DecodeError, head: bytes) -> DecodeError:
+    """`exc` with what a response needs, read from the raw `head` of the request it refuses
+    (a stream framer's refusal, before any decoding)."""
+    return _scanned(exc, head)
 
 
 def _scanned(exc: DecodeError, head: bytes) -> DecodeError:

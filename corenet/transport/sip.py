@@ -78,12 +78,20 @@ class SipFramer:
         end = self._buf.find(b"\r\n\r\n")
         if end < 0:
             if len(self._buf) > self._max:
-                raise DecodeError("sip", sip.MESSAGE_TOO_LARGE, "header section too large")
+                raise sip.with_partial(DecodeError("sip", sip.MESSAGE_TOO_LARGE,
+                                                   "header section too large"),
+                                       bytes(self._buf[:self._max]))
             return False
-        length = self._content_length(bytes(self._buf[:end]))
+        try:
+            length = self._content_length(bytes(self._buf[:end]))
+        except DecodeError as exc:
+            raise sip.with_partial(exc, bytes(self._buf[:end])) from None
         total = end + 4 + length
         if total > self._max:
-            raise DecodeError("sip", sip.MESSAGE_TOO_LARGE, f"message of {total} octets")
+            # §21.4.11: the body is what is too large
+            raise sip.with_partial(DecodeError("sip", sip.REQUEST_ENTITY_TOO_LARGE,
+                                               f"message of {total} octets"),
+                                   bytes(self._buf[:end]))
         if len(self._buf) < total:
             return False
         frames.append(Frame(bytes(self._buf[:total])))
@@ -92,6 +100,8 @@ class SipFramer:
 
     @staticmethod
     def _content_length(head: bytes) -> int:
+        """A message without Content-Length is taken as bodiless here, then answered 400
+        (`SipTransport`)."""
         for line in head.split(b"\r\n")[1:]:
             name, colon, value = line.partition(b":")
             if colon and name.strip().lower() in (b"content-length", b"l"):
@@ -99,12 +109,13 @@ class SipFramer:
                 if not text.isdigit() or len(text) > 9:
                     raise DecodeError("sip", sip.BAD_REQUEST, "bad Content-Length on a stream")
                 return int(text)
-        return 0  # §18.3 requires it on streams; a message without one has no body
+        return 0
 
 
-def stamp_received(req: SipRequest, source: Address) -> None:
+def stamp_received(req: SipRequest, source: Address, *, connection: bool = False) -> None:
     """§18.2.1: add received= when the top Via's host is not the source address; RFC 3581 §4:
-    fill in an empty rport with the source port."""
+    fill in an empty rport with the source port. Over a connection, received and rport always
+    name its far end: §18.2.2 sends the response back on that connection, found by them."""
     vias = [h for h in req.headers if sip.canonical_name(h.name) == "Via"]
     if not vias:
         return
@@ -112,7 +123,7 @@ def stamp_received(req: SipRequest, source: Address) -> None:
     params: dict[str, str | None] = {}
     if top.host.strip("[]") != source[0]:
         params["received"] = source[0]
-    if any(k == "rport" for k, _ in top.params):
+    if connection or any(k == "rport" for k, _ in top.params):
         params["received"] = source[0]
         params["rport"] = str(source[1])
     if params:
@@ -136,6 +147,7 @@ class SipTransport:
         self.udp: UdpEndpoint | None = None
         self.tcp: MessageServer | None = None
         self._connections: dict[Address, StreamConnection] = {}
+        self._sending: set[asyncio.Task[None]] = set()
         self.rejected = 0  # requests answered from a DecodeError
         self.dropped = 0  # undecodable messages that could not be answered
 
@@ -154,8 +166,8 @@ class SipTransport:
                                                tap=self._udp_tap)
             port = self.udp.local[1]
         if tcp:
-            callbacks = Callbacks(self._on_frame, self._on_connect, self._on_close, None,
-                                  self._tcp_tap)
+            callbacks = Callbacks(self._on_frame, self._on_connect, self._on_close,
+                                  self._on_stream_error, self._tcp_tap)
             self.tcp = await open_stream_server(host, port, self._framer, callbacks)
 
     async def connect(self, address: Address) -> StreamConnection:
@@ -163,8 +175,8 @@ class SipTransport:
         conn = self._connections.get(address)
         if conn is not None and not conn.closed:
             return conn
-        callbacks = Callbacks(self._on_frame, self._on_connect, self._on_close, None,
-                              self._tcp_tap)
+        callbacks = Callbacks(self._on_frame, self._on_connect, self._on_close,
+                              self._on_stream_error, self._tcp_tap)
         conn = await open_stream_client(address[0], address[1], self._framer, callbacks)
         self._connections[conn.remote] = conn
         return conn
@@ -181,7 +193,22 @@ class SipTransport:
             return
         conn = self._connections.get(peer.address)
         if conn is None or conn.closed:
-            raise ConnectionError(f"no TCP connection to {peer.address}")
+            # §18.1.1 / §18.2.2: no connection open to the peer: open one, then send
+            if self.tcp is None:
+                raise ConnectionError(f"no TCP connection to {peer.address}")
+            task = asyncio.get_running_loop().create_task(self._connect_and_send(
+                peer.address, data))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+            return
+        conn.send(data)
+
+    async def _connect_and_send(self, address: Address, data: bytes) -> None:
+        try:
+            conn = await self.connect(address)
+        except OSError as exc:
+            log.info("SIP: no TCP connection to %s: %s", address, exc)
+            return
         conn.send(data)
 
     def close(self) -> None:
@@ -191,6 +218,8 @@ class SipTransport:
             self.tcp.close()
         for conn in list(self._connections.values()):
             conn.close()
+        for task in list(self._sending):
+            task.cancel()
 
     async def wait_closed(self) -> None:
         if self.udp is not None:
@@ -210,6 +239,13 @@ class SipTransport:
     def _on_connect(self, conn: StreamConnection) -> None:
         self._connections[conn.remote] = conn
 
+    def _on_stream_error(self, conn: StreamConnection, exc: Exception) -> None:
+        """§18.3: a stream that can no longer be delimited is answered (when the request's
+        headers allow it) before the connection closes."""
+        if isinstance(exc, DecodeError):
+            self._connections[conn.remote] = conn
+            self._reject(exc, SipPeer("TCP", conn.remote))
+
     def _on_close(self, conn: StreamConnection) -> None:
         if self._connections.get(conn.remote) is conn:
             del self._connections[conn.remote]
@@ -223,8 +259,13 @@ class SipTransport:
             self._reject(err, peer)
             return
         if isinstance(msg, SipRequest):
+            if peer.transport == "TCP" and msg.header("Content-Length") is None:
+                # §18.3 / §20.14: mandatory on a stream, which it delimits
+                self._reject(DecodeError("sip", sip.BAD_REQUEST, "no Content-Length on TCP",
+                                         partial=sip.partial_request(msg)), peer)
+                return
             try:
-                stamp_received(msg, peer.address)
+                stamp_received(msg, peer.address, connection=peer.transport == "TCP")
             except DecodeError:
                 pass  # the Via parsed during decode; nothing to add
         call_back(self._on_message, msg, peer)

@@ -111,3 +111,30 @@ async def test_sipp_psap_receives_call_through_pcscf_and_ecscf(tmp_path: Path) -
     pai = tshark.values(pcap, "sip.P-Asserted-Identity", opts=())
     assert any("tel:+819010000001" in v for v in pai)
     assert tshark.count(pcap, "_ws.malformed", opts=()) == 0
+
+
+async def test_sipp_ue_calls_sos_over_tcp_through_pcscf_to_our_psap(tmp_path: Path) -> None:
+    """RFC 3261 §18: the P-CSCF takes the call over TCP (sipp -t t1, one connection), answers
+    on that connection, and the call reaches the PSAP with the network's identity."""
+    writer = PcapWriter(tmp_path / "sos-tcp.pcapng")
+    ims, psap = await _network(OncePerProcessTap(writer, CSCFS))
+    sos = scenario("sos_uac", tmp_path)
+    host, port = ims.pcscf_address
+    try:
+        rc, out = await run_sipp("-sf", sos, "-t", "t1", "-i", UE, "-p", str(free_udp_port()),
+                                 f"{host}:{port}", cwd=tmp_path)
+    finally:
+        await ims.stop()
+        calls = psap.calls()
+        await psap.stop()
+        writer.close()
+    assert rc == 0, out
+    assert stat_counter(tmp_path, "SuccessfulCall(C)") == 1
+    assert [(r.identity, r.verified, r.service_urn) for r in calls] == [
+        ("819010000001", True, "urn:service:sos.fire")]
+    pcap = tmp_path / "sos-tcp.pcapng"
+    over_tcp = tshark.values(pcap, "sip.Method", "tcp", opts=())
+    assert {"INVITE", "ACK", "BYE"} <= set(over_tcp)
+    statuses = tshark.values(pcap, "sip.Status-Code", "tcp", opts=())
+    assert "200" in statuses
+    assert tshark.count(pcap, "_ws.malformed", opts=()) == 0

@@ -11,21 +11,48 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from dataclasses import dataclass
+from typing import Literal
 
 from corenet.codecs import sip
 from corenet.codecs.sip import Header, SipRequest, SipResponse, Uri
 from corenet.core.errors import DecodeError
 
 Address = tuple[str, int]
+Transport = Literal["UDP", "TCP"]
 DEFAULT_PORT = 5060
 
 
 @dataclass(frozen=True)
 class SendSip:
-    """Send `message` to `peer` over UDP from the element's socket."""
+    """Send `message` to `peer` from the element's socket, over the transport its top Via
+    names (RFC 3261 §18.1.1 for a request we forward, §18.2.2 for a response)."""
 
     message: sip.SipMessage
     peer: Address
+
+    @property
+    def transport(self) -> Transport:
+        return via_transport(self.message)
+
+
+def via_transport(message: sip.SipMessage) -> Transport:
+    """"TCP" when the top Via says so, else "UDP" (the transports served, §18)."""
+    try:
+        vias = message.vias
+    except DecodeError:
+        return "UDP"
+    return "TCP" if vias and vias[0].transport.upper() == "TCP" else "UDP"
+
+
+def hop_transport(request: SipRequest) -> Transport:
+    """§18.1.1 / RFC 3263 §4.1: the transport parameter of the first Route, else of the
+    Request-URI; UDP by default."""
+    routes = request.headers_all("Route")
+    try:
+        uri = sip.parse_name_addr(routes[0]).uri if routes else request.request_uri
+    except DecodeError:
+        return "UDP"
+    return "TCP" if (uri.param("transport") or "").lower() == "tcp" else "UDP"
 
 
 class ProxyError(Exception):
@@ -111,7 +138,7 @@ def forward(request: SipRequest, me: Element, *, record_route: bool = True) -> S
     if record_route and request.method not in ("ACK", "CANCEL", "REGISTER") and \
             not request.to.tag:
         out.headers.insert(_after_vias(out), Header("Record-Route", f"<{me.uri}>"))
-    via = f"SIP/2.0/UDP {me.host}:{me.port};branch={me.branch(request)}"
+    via = f"SIP/2.0/{hop_transport(out)} {me.host}:{me.port};branch={me.branch(request)}"
     out.headers.insert(0, Header("Via", via))
     return out
 

@@ -1,6 +1,7 @@
-"""asyncio IMS: the P-CSCF, the E-CSCF and the home S-CSCF, each on its own SIP socket.
+"""asyncio IMS: the P-CSCF, the E-CSCF and the home S-CSCF, each on its own SIP address, over
+UDP and TCP (RFC 3261 §18); what an element sends goes over the transport its top Via names.
 
-datagram -> SipTransport (decode; a malformed request is answered from its DecodeError,
+datagram or TCP frame -> SipTransport (decode; a malformed request is answered from its DecodeError,
 RFC 3261 §21.4.1) -> the element's core -> SendSip / LogEvent actions.
 """
 
@@ -31,6 +32,10 @@ def _udp_tap(tap: Any) -> Any:
     return None if tap is None else getattr(tap, "udp", None)
 
 
+def _tcp_tap(tap: Any) -> Any:
+    return None if tap is None else getattr(tap, "tcp", None)
+
+
 class _Node:
     """One SIP element: its transport and its core's handlers."""
 
@@ -38,12 +43,13 @@ class _Node:
                  on_event: Callable[[LogEvent], None], limits: Limits) -> None:
         self.name = name
         self.host, self.port = host, port
-        self.transport = SipTransport(self._on_message, udp_tap=_udp_tap(tap), limits=limits)
+        self.transport = SipTransport(self._on_message, udp_tap=_udp_tap(tap),
+                                      tcp_tap=_tcp_tap(tap), limits=limits)
         self.core: PcscfCore | EcscfCore | ScscfCore | None = None
         self._emit = on_event
 
     async def start(self) -> Element:
-        await self.transport.start(self.host, self.port, tcp=False)
+        await self.transport.start(self.host, self.port)  # RFC 3261 §18: UDP and TCP
         self.host, self.port = self.transport.local
         return Element(self.host, self.port)
 
@@ -69,7 +75,7 @@ class _Node:
         for act in actions:
             if isinstance(act, SendSip):
                 try:
-                    self.transport.send(act.message, SipPeer("UDP", act.peer))
+                    self.transport.send(act.message, SipPeer(act.transport, act.peer))
                 except (ConnectionError, OSError) as exc:
                     log.info("%s: send to %s failed: %s", self.name, act.peer, exc)
             else:

@@ -55,6 +55,7 @@ class PsapService:
         self.cfg = cfg
         self.store = CallStore(cfg.database)
         self.stack = SipStack(self._on_sip, udp_tap=None if tap is None else tap.udp,
+                              tcp_tap=None if tap is None else getattr(tap, "tcp", None),
                               limits=sip.Limits(**cfg.sip_limits.model_dump()))
         self.events: list[LogEvent] = []
         self.answered = asyncio.Queue[CallRecord]()
@@ -68,7 +69,7 @@ class PsapService:
         return self.stack.local
 
     async def start(self) -> None:
-        await self.stack.start(self.cfg.listen.host, self.cfg.listen.port, tcp=False)
+        await self.stack.start(self.cfg.listen.host, self.cfg.listen.port)  # UDP and TCP, §18
         self._emit(LogEvent("psap.started", {"sip": f"{self.local[0]}:{self.local[1]}"}))
 
     async def stop(self) -> None:

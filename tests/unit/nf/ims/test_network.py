@@ -253,3 +253,38 @@ async def test_pcscf_answers_malformed_and_oversized_requests(net: Net) -> None:
             assert via in lines and "CSeq: 7 INVITE" in lines
     finally:
         ep.close()
+
+
+async def test_pcscf_over_tcp_answers_on_the_connection(net: Net) -> None:
+    """RFC 3261 §18.3: over TCP a request without Content-Length is 400 and one over the size
+    limit 513, both answered on the connection the request came on, with its Via and CSeq
+    (the call itself over TCP: tests/interop/test_sipp_emergency.py)."""
+    import asyncio
+
+    host, port = net.ims.pcscf_address
+
+    async def ask(data: bytes) -> list[str]:
+        reader, writer = await asyncio.open_connection(host, port, local_addr=(
+            "127.146.60.13", 0))
+        try:
+            local = writer.get_extra_info("sockname")
+            writer.write(data.replace(b"LOCALPORT", str(local[1]).encode()))
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            return head.decode().split("\r\n")
+        finally:
+            writer.close()
+
+    via = "Via: SIP/2.0/TCP 127.146.60.13:LOCALPORT;branch=z9hG4bKtcp"
+    base = [via, "Max-Forwards: 70", "From: <sip:a@b>;tag=1", "To: <tel:110>",
+            "Call-ID: tcp@x", "CSeq: 3 INVITE"]
+    no_length = ("\r\n".join(["INVITE tel:110 SIP/2.0", *base, "", ""])).encode()
+    lines = await ask(no_length)
+    assert lines[0] == "SIP/2.0 400 Bad Request" and "CSeq: 3 INVITE" in lines
+    assert any(x.startswith("Via: SIP/2.0/TCP 127.146.60.13:") and "branch=z9hG4bKtcp" in x
+               for x in lines)
+    huge = ("\r\n".join(["INVITE tel:110 SIP/2.0", *base,
+                         *[f"X-{i}: {'a' * 1000}" for i in range(70)]])).encode()
+    lines = await ask(huge)
+    assert lines[0] == "SIP/2.0 513 Message Too Large" and "CSeq: 3 INVITE" in lines
+    assert "Call-ID: tcp@x" in lines
