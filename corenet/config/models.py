@@ -394,6 +394,9 @@ class HomeImsConfig(Strict):
     # (480); any other number is answered by the emulated PSTN breakout
     subscriber_prefixes: list[str] = ["+8190", "+8180", "+8170"]
     answer_other_numbers: bool = True
+    # RFC 3325 §2.3: the P-CSCFs whose REGISTER (P-Asserted-Identity) and originating
+    # requests it serves (besides its own IMS's); others may only reach registered users
+    pcscfs: list[str] = ["127.0.0.6"]
 
 
 class ImsConfig(Strict):

@@ -7,6 +7,11 @@ The binding keeps the contact and the Path (RFC 3327 §5.3) so a terminating req
 PSAP call-back (TS 23.167 §7.7), reaches the UE through its P-CSCF. A home subscriber with no
 binding is unreachable: 480 (RFC 3261 §21.4.18); a URI that is no public identity: 404. Any
 other number is answered here as by a PSTN breakout (an emulated called party).
+
+Trust domain (RFC 3325 §2.3): a P-Asserted-Identity is believed only from a configured P-CSCF,
+so REGISTER and originating service (the breakout) are for requests from P-CSCFs; from any
+other address (a PSAP's call-back, another network) only registered users are reached, and the
+rest is 403.
 """
 
 from __future__ import annotations
@@ -61,6 +66,10 @@ class ScscfCore:
     cfg: HomeImsConfig
     me: Element
     registrations: dict[str, Registration] = field(default_factory=dict)
+    pcscfs: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.pcscfs |= set(self.cfg.pcscfs)
 
     def handle_response(self, response: SipResponse) -> list[Action]:
         out = relay_response(response, self.me)
@@ -69,7 +78,7 @@ class ScscfCore:
     def handle_request(self, request: SipRequest, source: Address,
                        now: float) -> list[Action]:
         try:
-            return self._route(request, now)
+            return self._route(request, now, source[0] in self.pcscfs)
         except (ProxyError, DecodeError) as exc:
             status = exc.status if isinstance(exc, ProxyError) else 400
             if request.method == "ACK":
@@ -77,6 +86,7 @@ class ScscfCore:
             return [answer(request, status),
                     LogEvent("scscf.request.refused", {"method": request.method,
                                                        "uri": request.uri, "status": status,
+                                                       "source": source[0],
                                                        "detail": exc.detail})]
 
     def registered(self, identity: str, now: float) -> Registration | None:
@@ -86,9 +96,12 @@ class ScscfCore:
             return None
         return reg
 
-    def _route(self, req: SipRequest, now: float) -> list[Action]:
+    def _route(self, req: SipRequest, now: float, trusted: bool) -> list[Action]:
         pop_own_route(req, self.me)
         ruri = req.request_uri
+        if not trusted and (req.method == "REGISTER" or ruri.scheme == "sip" and ruri.user ==
+                            PSTN_USER and self.me.is_me(ruri)):
+            raise ProxyError(403, "not from a P-CSCF of the trust domain (RFC 3325 §2.3)")
         if ruri.scheme == "sip" and ruri.user == PSTN_USER and self.me.is_me(ruri):
             return self._pstn(req)
         if req.method == "REGISTER":
@@ -98,7 +111,7 @@ class ScscfCore:
             if hop is None:
                 raise ProxyError(404, f"no route for {req.uri}")
             return [SendSip(forward(req, self.me, record_route=False), hop)]
-        return self._terminating(req, now)
+        return self._terminating(req, now, trusted)
 
     def _register(self, req: SipRequest, now: float) -> list[Action]:
         """TS 24.229 §5.4.1.2 (without the AKA challenge, see the module docstring)."""
@@ -130,10 +143,14 @@ class ScscfCore:
                 LogEvent("scscf.registered", {"identity": identity,
                                               "bound": identity in self.registrations})]
 
-    def _terminating(self, req: SipRequest, now: float) -> list[Action]:
+    def _terminating(self, req: SipRequest, now: float, trusted: bool) -> list[Action]:
         """TS 24.229 §5.4.3.3: to the registered contact, through the stored Path."""
         identity = public_key(req.request_uri)
         reg = self.registered(identity, now) if identity else None
+        if reg is None and not trusted and req.request_uri.scheme == "tel" and \
+                not (identity and any(identity.startswith(p)
+                                      for p in self.cfg.subscriber_prefixes)):
+            raise ProxyError(403, "no originating service outside the trust domain")
         if reg is None:
             if identity and any(identity.startswith(p) for p in self.cfg.subscriber_prefixes):
                 raise ProxyError(480, f"{identity} has no registration")

@@ -119,7 +119,7 @@ class ImsService:
         if (ecscf_ep.host, ecscf_ep.port) == (cfg.ecscf.listen.host, cfg.ecscf.listen.port):
             ecscf_ep = ecscf_ep.model_copy(update={"port": ecscf_me.port})
         pcfg = cfg.pcscf.model_copy(update={"home_ims": home, "ecscf": ecscf_ep})
-        self.scscf.core = ScscfCore(cfg.home, scscf_me)
+        self.scscf.core = ScscfCore(cfg.home, scscf_me, pcscfs={pcscf_me.host})
         # the P-CSCF of this same IMS is in the E-CSCF's trust domain (RFC 3325 §2.3)
         self.ecscf.core = EcscfCore(cfg.ecscf, self.dialplan, ecscf_me,
                                     pcscfs={pcscf_me.host})

@@ -251,3 +251,36 @@ def test_ecscf_keeps_an_emergency_dialog_between_pcscf_and_psap() -> None:
                  extra=[("Route", f"<sip:{ECSCF[0]}:{ECSCF[1]};lr>")])
     (out,) = sent(core.handle_request(bye, PCSCF))
     assert out.peer == PSAP and isinstance(out.message, SipRequest)
+
+
+def test_scscf_believes_asserted_identities_and_serves_originating_requests_from_pcscfs_only(
+        ) -> None:
+    """RFC 3325 §2.3/§5: a UE registering straight at the home S-CSCF with a forged
+    P-Asserted-Identity, or calling its breakout, is refused; through the P-CSCF it works, and
+    a call-back from outside reaches the registered user."""
+    from corenet.config.models import HomeImsConfig
+    from corenet.nf.ims.scscf import ScscfCore
+
+    core = ScscfCore(HomeImsConfig(listen=Endpoint(host=SCSCF[0], port=SCSCF[1]),
+                                   pcscfs=[PCSCF[0]]), Element(*SCSCF))
+    aor = f"<sip:+{MSISDN}@ims.mnc010.mcc440.3gppnetwork.org>"
+
+    def register(source: str) -> SipRequest:
+        return sip.make_request(
+            "REGISTER", "sip:ims.mnc010.mcc440.3gppnetwork.org", from_=f"{aor};tag=r",
+            to=aor, call_id=f"reg@{source}", cseq=1, contact=f"<sip:ue@{FULL}:5060>",
+            via=f"SIP/2.0/UDP {source}:5060;branch={sip.new_branch()}",
+            headers=[("P-Asserted-Identity", f"<tel:+{MSISDN}>")])
+
+    (out,) = sent(core.handle_request(register(STRANGER), (STRANGER, 5060), 0.0))
+    assert isinstance(out.message, SipResponse) and out.message.status == 403
+    assert core.registrations == {}
+    for uri in ("tel:0312345678", f"sip:pstn@{SCSCF[0]}:{SCSCF[1]}"):
+        (out,) = sent(core.handle_request(invite(STRANGER, uri), (STRANGER, 5060), 0.0))
+        assert isinstance(out.message, SipResponse) and out.message.status == 403, uri
+    (out,) = sent(core.handle_request(register(PCSCF[0]), PCSCF, 0.0))
+    assert isinstance(out.message, SipResponse) and out.message.status == 200
+    (out,) = sent(core.handle_request(invite(PCSCF[0], "tel:0312345678"), PCSCF, 0.0))
+    assert isinstance(out.message, SipResponse) and out.message.status == 200
+    (out,) = sent(core.handle_request(invite(PSAP[0], f"tel:+{MSISDN}"), PSAP, 0.0))
+    assert out.peer == (FULL, 5060) and isinstance(out.message, SipRequest)
