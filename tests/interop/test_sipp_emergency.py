@@ -138,3 +138,30 @@ async def test_sipp_ue_calls_sos_over_tcp_through_pcscf_to_our_psap(tmp_path: Pa
     statuses = tshark.values(pcap, "sip.Status-Code", "tcp", opts=())
     assert "200" in statuses
     assert tshark.count(pcap, "_ws.malformed", opts=()) == 0
+
+
+async def test_sipp_over_tcp_to_our_psap(tmp_path: Path) -> None:
+    """RFC 3261 §18: the PSAP serves a call over TCP (sipp -t t1 from the E-CSCF's address,
+    inside the PSAP's trust domain) on the one connection; a P-Asserted-Identity without the
+    network's verstat is recorded unverified."""
+    writer = PcapWriter(tmp_path / "psap-tcp.pcapng")
+    # sipp's requests come from the E-CSCF's address: recorded as received from outside
+    ims, psap = await _network(OncePerProcessTap(writer, frozenset({"127.0.61.8"})))
+    sos = scenario("sos_uac", tmp_path)
+    try:
+        rc, out = await run_sipp("-sf", sos, "-t", "t1", "-i", "127.0.61.7", "-p",
+                                 str(free_udp_port()), f"{psap.local[0]}:{psap.local[1]}",
+                                 cwd=tmp_path)
+    finally:
+        await ims.stop()
+        calls = psap.calls()
+        await psap.stop()
+        writer.close()
+    assert rc == 0, out
+    assert stat_counter(tmp_path, "SuccessfulCall(C)") == 1
+    assert [(r.identity, r.identity_type, r.verified) for r in calls] == [
+        ("819000000000", "msisdn", False)]
+    pcap = tmp_path / "psap-tcp.pcapng"
+    assert {"INVITE", "ACK", "BYE"} <= set(tshark.values(pcap, "sip.Method", "tcp", opts=()))
+    assert {"180", "200"} <= set(tshark.values(pcap, "sip.Status-Code", "tcp", opts=()))
+    assert tshark.count(pcap, "_ws.malformed", opts=()) == 0
