@@ -81,13 +81,22 @@ class DialogTable:
         d = self.dialogs.get((call_id, from_tag or "", to_tag or ""))
         if d is None or d.ue != ue or d.expires_at <= now:
             return None
+        if d.state is DialogState.FAILED and (method != "ACK" or cseq != d.invite_cseq):
+            return None
+        return d
+
+    def passed(self, call_id: str, from_tag: str | None, to_tag: str | None, method: str,
+               now: float) -> None:
+        """A request of the dialog was forwarded: the ACK of a failure ends it (§17.1.1.3), a
+        BYE starts its end (§15.1.2)."""
+        key = (call_id, from_tag or "", to_tag or "")
+        d = self.dialogs.get(key)
+        if d is None:
+            return
         if d.state is DialogState.FAILED:
-            if method != "ACK" or cseq != d.invite_cseq:
-                return None
-            del self.dialogs[(call_id, from_tag or "", to_tag or "")]
+            del self.dialogs[key]
         elif method == "BYE":
             d.state, d.expires_at = DialogState.ENDING, now + ENDING_LIFETIME
-        return d
 
     def on_response(self, call_id: str, from_tag: str | None, to_tag: str | None,
                     method: str, cseq: int, status: int, source: Address, now: float) -> None:

@@ -149,7 +149,9 @@ class PcscfCore:
         hop = next_hop(req)
         if hop != d.peer:
             raise ProxyError(403, f"route {hop} leaves the dialog's route set")
-        return [SendSip(forward(req, self.me, record_route=False), hop),
+        out = forward(req, self.me, record_route=False)
+        self.dialogs.passed(req.call_id, req.from_.tag, req.to.tag, req.method, now)
+        return [SendSip(out, hop),
                 LogEvent("pcscf.dialog.request", {"method": req.method, "ue": b.address,
                                                   "emergency": d.emergency})]
 

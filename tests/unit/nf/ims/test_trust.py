@@ -284,3 +284,14 @@ def test_scscf_believes_asserted_identities_and_serves_originating_requests_from
     assert isinstance(out.message, SipResponse) and out.message.status == 200
     (out,) = sent(core.handle_request(invite(PSAP[0], f"tel:+{MSISDN}"), PSAP, 0.0))
     assert out.peer == (FULL, 5060) and isinstance(out.message, SipRequest)
+
+
+def test_a_refused_request_leaves_the_dialog_as_it_was() -> None:
+    core = pcscf()
+    _emergency_dialog(core)
+    stray_bye = in_dialog(UNAUTH, "BYE", 2, route=SCSCF)
+    assert only_answer(core.handle_request(stray_bye, (UNAUTH, 5060), 0.2), UNAUTH).status \
+        == 403
+    reinvite = in_dialog(UNAUTH, "INVITE", 3)
+    (out,) = sent(core.handle_request(reinvite, (UNAUTH, 5060), 100.0))
+    assert out.peer == ECSCF
