@@ -62,7 +62,7 @@ def decode(data: bytes) -> LocationObject:
         raise _error("DTDs and entity declarations are refused")
     try:
         root = ET.fromstring(data)
-    except (ET.ParseError, ValueError) as exc:
+    except (ET.ParseError, ValueError, LookupError) as exc:  # LookupError: unknown encoding
         raise _error(f"not well-formed XML ({exc})") from None
     if root.tag != f"{{{NS['pidf']}}}presence":
         raise _error(f"root element {root.tag[:80]!r} is not pidf:presence")

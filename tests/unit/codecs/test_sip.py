@@ -178,6 +178,10 @@ def test_pidf_lo_point_and_dtd_refused() -> None:
     assert exc.value.cause == 400 and "DTD" in exc.value.detail
     with pytest.raises(DecodeError):
         pidf_lo.decode(b"<presence")
+    # an XML declaration naming an unknown encoding is refused like any malformed body
+    with pytest.raises(DecodeError) as exc:
+        pidf_lo.decode(b'<?xml version="1.0" encoding="U-F-8"?><presence/>')
+    assert exc.value.cause == 400
 
 
 def test_sdp_answer_picks_common_codec() -> None:
