@@ -80,3 +80,30 @@ def test_pathological_repetition_is_fast(seed: bytes, n: int, chunk: bytes) -> N
     start = time.perf_counter()
     _only_decode_error(data[:sip.MAX_MESSAGE])
     assert time.perf_counter() - start < 2.0
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=3),
+       st.lists(st.tuples(st.integers(0, 6000), st.binary(max_size=8)), max_size=4),
+       st.lists(st.integers(1, 700), max_size=10))
+def test_stream_framing(seeds: list[bytes], edits: list[tuple[int, bytes]],
+                        cuts: list[int]) -> None:
+    """RFC 3261 §18.3 over TCP: mutated messages back to back, fed in arbitrary chunks; the
+    framer yields frames that decode or raise DecodeError, and a framing refusal is a
+    DecodeError whose answer (when there is one) carries the status."""
+    data = bytearray(b"".join(seeds))
+    for pos, chunk in edits:
+        pos %= len(data) + 1
+        data[pos:pos + len(chunk)] = chunk
+    framer = SipFramer(max_message=4096)
+    at = 0
+    for cut in [*cuts, len(data)]:
+        for frame in framer.feed(bytes(data[at:at + cut])):
+            _only_decode_error(frame.payload)
+        at += cut
+    for frame in framer.feed(bytes(data[at:])):
+        _only_decode_error(frame.payload)
+    if framer.error is not None:
+        assert isinstance(framer.error, DecodeError)
+        resp = sip.error_response(framer.error)
+        assert resp is None or resp.status == framer.error.cause
