@@ -41,6 +41,7 @@ log = logging.getLogger("corenet.psap")
 
 OnEvent = Callable[[LogEvent], None]
 MEDIA_PORT = 40000
+MAX_DIALOGS = 10000
 
 
 @dataclass(frozen=True)
@@ -132,16 +133,27 @@ class PsapService:
         """RFC 3261 §13.3.1: ring, then accept with an answer to the offer."""
         tag = sip.new_tag()
         host, port = self.local
-        self.stack.send_response(sip.response_for(req, 180, to_tag=tag), peer)
         body, ctype = b"", None
         offers = [p for p in req.body_parts() if p.content_type == "application/sdp"]
         if offers:
-            body = sdp.encode(sdp.audio_answer(sdp.decode(offers[0].body), host, MEDIA_PORT))
+            try:
+                body = sdp.encode(sdp.audio_answer(sdp.decode(offers[0].body), host,
+                                                   MEDIA_PORT))
+            except DecodeError as exc:
+                # RFC 3261 §21.4.26 / RFC 3264 §6: an offer that cannot be answered
+                self.stack.send_response(sip.response_for(req, 488), peer)
+                self._emit(LogEvent("psap.request.refused", {
+                    "method": req.method, "source": peer.address[0], "status": 488,
+                    "detail": exc.detail}))
+                return
             ctype = "application/sdp"
+        self.stack.send_response(sip.response_for(req, 180, to_tag=tag), peer)
         rr = [("Record-Route", r) for r in req.headers_all("Record-Route")]
         self.stack.send_response(sip.response_for(
             req, 200, to_tag=tag, headers=rr + [("Contact", f"<sip:psap@{host}:{port}>")],
             body=body, content_type=ctype), peer)
+        if len(self._dialogs) >= MAX_DIALOGS:  # calls never ended: the oldest are forgotten
+            del self._dialogs[next(iter(self._dialogs))]
         self._dialogs[(req.call_id, tag)] = f"<sip:psap@{host}:{port}>"
         rec = record_from_invite(req, _now())
         self.store.add(rec)

@@ -288,3 +288,19 @@ async def test_pcscf_over_tcp_answers_on_the_connection(net: Net) -> None:
     lines = await ask(huge)
     assert lines[0] == "SIP/2.0 513 Message Too Large" and "CSeq: 3 INVITE" in lines
     assert "Call-ID: tcp@x" in lines
+
+
+async def test_psap_answers_an_unusable_offer_with_488(net: Net) -> None:
+    """RFC 3264 §6 / RFC 3261 §21.4.26: a malformed SDP offer is refused, not left hanging."""
+    ua = LoopbackUa("127.0.60.7", net.psap.local, MSISDN)  # the E-CSCF's address: trusted
+    await ua.start()
+    try:
+        req = sip.make_request(
+            "INVITE", "urn:service:sos.police", from_="<sip:a@127.0.60.7>;tag=a",
+            to="<urn:service:sos.police>", call_id=sip.new_call_id("127.0.60.7"), cseq=1,
+            via=ua.stack.via(), contact=ua.contact, body=b"v=0\r\nm=audio x RTP/AVP 0\r\n",
+            content_type="application/sdp")
+        assert (await ua.request(req)).status == 488
+    finally:
+        ua.close()
+    assert net.psap.calls() == []
