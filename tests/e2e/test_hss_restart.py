@@ -12,7 +12,15 @@ from corenet.codecs import s6a
 from corenet.config.models import Endpoint, HssConfig
 from corenet.crypto.milenage import Milenage, SqnArray, check_autn
 from corenet.nf.hss.service import HssService
-from tests.unit.nf.hss.helpers import OPC, DiameterClient, K, air, peer_config, subscriber
+from tests.unit.nf.hss.helpers import (
+    OPC,
+    DiameterClient,
+    K,
+    air,
+    local_peer,
+    peer_config,
+    subscriber,
+)
 
 
 async def _one_air(cfg: HssConfig) -> int:
@@ -38,7 +46,7 @@ async def _one_air(cfg: HssConfig) -> int:
 async def test_restarted_hss_issues_fresh_sqn(tmp_path: Path) -> None:
     cfg = HssConfig(listen=Endpoint.model_construct(host="127.0.0.1", port=0),
                     database=str(tmp_path / "hss.db"), subscribers_file=None,
-                    peers=[peer_config().origin_host])
+                    peers=[local_peer()])
     first = await _one_air(cfg)
     second = await _one_air(cfg)
     assert second > first
