@@ -450,3 +450,33 @@ def test_relayed_request_accepted_only_from_a_configured_agent() -> None:
     events(server)
     server.receive(_as_sent_by(MME, 7, 8, route=("someone.else.org",)), 1.0)
     assert of(dp.ErrorAnswered, events(server))
+
+
+# ------------------------------------------------------------------ duplicates (RFC 6733 §3, App. C)
+
+
+def test_request_key_ignores_what_agents_add_but_not_content() -> None:
+    base = dia.decode(_as_sent_by(MME, 11, 12))
+    relayed = dia.decode(_as_sent_by(MME, 11, 99, route=("dra.example.org",)))
+    assert dp.request_key(base) == dp.request_key(relayed)  # Route-Record, Hop-by-Hop: same
+    other_imsi = replace(base, fields={**base.fields, "avps": [
+        ("User-Name", "440100000000009") if a[0] == "User-Name" else a
+        for a in base.fields["avps"]]})
+    assert dp.request_key(other_imsi)[:2] == dp.request_key(base)[:2]
+    assert dp.request_key(other_imsi) != dp.request_key(base)
+
+
+def test_different_request_with_same_end_to_end_is_delivered_not_answered_from_cache() -> None:
+    _, server = opened()
+    server.receive(_as_sent_by(MME, 21, 22), 1.0)
+    (rr,) = of(dp.RequestReceived, events(server))
+    server.send_answer(s6a.aia(rr.message, HSS, REALM_H, experimental_result=5420), 1.1)
+    server.data_to_send()
+    other = dia.decode(_as_sent_by(MME, 21, 23))
+    other = replace(other, fields={**other.fields, "avps": [
+        ("User-Name", "440100000000009") if a[0] == "User-Name" else a
+        for a in other.fields["avps"]]})
+    server.receive(dia.encode(other), 1.2)
+    (rr2,) = of(dp.RequestReceived, events(server))
+    assert dia.avp(rr2.message, "User-Name") == "440100000000009"
+    assert server.data_to_send() == []  # nothing answered on its behalf
