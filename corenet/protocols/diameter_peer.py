@@ -5,6 +5,11 @@ and sends CER) or the responder (it accepted and waits for CER). This is the pee
 of RFC 6733 §5.6 reduced to one connection per peer (no election), plus the transport failure
 algorithm of RFC 3539 §3.4.1 (Device-Watchdog, RFC 6733 §5.5).
 
+The peer's identity is the Origin-Host of its CER/CEA (RFC 6733 §5.6.1), checked against the
+configured peers, the connection's source address and, over TLS, the certificate's names; every
+request on the connection must then come from that peer (or be relayed by a configured agent,
+§6.1.9), and duplicates are recognised by Origin-Host, End-to-End Identifier and content (§3).
+
 Used like aioquic's QuicConnection:
 
     peer.connection_made(now)           # initiator: queues CER
@@ -14,6 +19,7 @@ Used like aioquic's QuicConnection:
     deadline = peer.get_timer(); ... peer.handle_timer(now)
     hop_by_hop = peer.request(msg, now) # application request, allowed only in OPEN
     peer.send_answer(answer, now)       # answer to a RequestReceived
+    peer.stream_error(exc, now)         # the transport's framer lost the message boundary
 
 After `data_to_send()` the adapter closes the transport once `peer.state` is CLOSED.
 """

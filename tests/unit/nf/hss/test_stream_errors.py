@@ -72,6 +72,8 @@ async def test_hss_answers_bad_header_then_closes(hss: HssService, header: bytes
     answer = await _read_message(reader)
     assert answer.name == "ULA" and not answer.fields["flags"]["request"]
     assert dia.avp(answer, "Result-Code") == code
+    # 5xxx is not a protocol error: no E bit (RFC 6733 §3.2 e-bit, §7.1.3, §7.2)
+    assert not answer.fields["flags"]["error"]
     assert (answer.fields["hop_by_hop"], answer.fields["end_to_end"]) == (HBH, E2E)
     assert answer.fields["application_id"] == dia.S6A_APPLICATION_ID
     assert (dia.avp(answer, "Origin-Host"), dia.avp(answer, "Origin-Realm")) == (HSS_HOST,
