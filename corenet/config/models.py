@@ -99,6 +99,15 @@ class HssConfig(Strict):
     # failure injection endpoint (JSON lines over TCP) when the HSS runs alone; port 0 disables
     control: Endpoint = Endpoint(host="127.0.0.3", port=7000)
 
+    @field_validator("peers", mode="before")
+    @classmethod
+    def _peer_entries(cls, v: object) -> object:
+        for entry in v if isinstance(v, list) else []:
+            if isinstance(entry, str):
+                raise ValueError(f"peer {entry!r}: give {{origin_host: {entry}, addresses: "
+                                 f"[the IP addresses it connects from]}} (RFC 6733 §5.6.1)")
+        return v
+
     @model_validator(mode="after")
     def _tls(self) -> HssConfig:
         if self.tls is not None:

@@ -13,7 +13,7 @@ def test_a_configured_peer_needs_addresses() -> None:
         DiameterPeerSpec.model_validate({"origin_host": "mme.example.org"})
     with pytest.raises(ValidationError, match="not appear to be an IPv4 or IPv6 address"):
         DiameterPeerSpec(origin_host="mme.example.org", addresses=["mme.example.org"])
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="addresses: \\[the IP addresses"):
         HssConfig.model_validate({"peers": ["mme.example.org"]})  # a bare name is not enough
     spec = DiameterPeerSpec(origin_host="mme.example.org", addresses=["::1", "127.0.0.2"])
     assert spec.addresses == ["::1", "127.0.0.2"] and not spec.agent
