@@ -194,6 +194,9 @@ class DiameterRoute(Strict):
     # Diameter over TLS to this peer (RFC 6733 §13.1): `ca` verifies its certificate, which
     # must name `host`; `cert`/`key` are presented when the peer asks for one.
     tls: DiameterTls | None = None
+    # the peer is a relay/proxy agent (RFC 6733 §2.8): requests it relays (e.g. a CLR from the
+    # HSS behind it, with its Route-Record, §6.7.1) are taken with their own Origin-Host
+    agent: bool = False
 
     @model_validator(mode="after")
     def _tls(self) -> DiameterRoute:

@@ -348,7 +348,8 @@ class MmeService:
             request_timeout_s=self.cfg.diameter_request_timeout_s, product_name="corenet-mme",
             # RFC 6733 §5.6.1: the CEA must come from the peer this route names, and only
             # that peer's own requests (CLR, IDR) are taken on this connection
-            expected_peer=route.host)
+            expected_peer=route.host,
+            relay_agents=frozenset({route.host}) if route.agent else frozenset())
         rng = None if self._seed is None else random.Random(f"mme-diameter:{self._seed}:{link.route.realm}")
         link.peer = dp.DiameterPeer(config, dp.Role.INITIATOR, rng=rng,
                                     remote_address=route.peer.host)
