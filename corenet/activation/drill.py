@@ -315,7 +315,8 @@ def network_config(sc: Scenario, rescuer: RescuerSpec, folder: Path, block: int)
     return CorenetConfig.model_validate({
         "hss": {"plmn": str(home), "origin_host": f"hss.{home.realm}", "origin_realm": home.realm,
                 "listen": {"host": ip(0, 3), "port": 3868}, "database": str(folder / "hss.db"),
-                "subscribers_file": None, "peers": [mme_host],
+                "subscribers_file": None,
+                "peers": [{"origin_host": mme_host, "addresses": [mme]}],
                 "control": {"host": ip(0, 3), "port": 0}},
         "mme": {"plmn": str(visited), "origin_host": mme_host, "origin_realm": visited.realm,
                 "s1ap": {"host": mme, "port": 36412}, "sctp": "fallback", "tacs": tacs,

@@ -41,6 +41,39 @@ class Endpoint(Strict):
 SctpMode = Literal["auto", "kernel", "fallback"]
 
 
+# ----------------------------------------------------------------------------- Diameter peers
+
+
+class DiameterPeerSpec(Strict):
+    """A configured Diameter peer: its DiameterIdentity (Origin-Host, RFC 6733 §4.3.1) and the
+    addresses its connections come from. A CER naming this Origin-Host from any other address
+    is refused with DIAMETER_UNKNOWN_PEER (RFC 6733 §5.3, §5.6.1)."""
+
+    origin_host: str = Field(min_length=1)
+    addresses: list[str] = Field(min_length=1)
+    # a relay/proxy agent (RFC 6733 §2.8): its requests may carry another Origin-Host when a
+    # Route-Record AVP shows they were relayed (§6.1.9, §6.7.1)
+    agent: bool = False
+
+    @field_validator("addresses")
+    @classmethod
+    def _ips(cls, v: list[str]) -> list[str]:
+        return [str(ipaddress.ip_address(a)) for a in v]
+
+
+class DiameterTls(Strict):
+    """Diameter over TLS/TCP (RFC 6733 §2.1, §13.1): TLS from the start of the connection,
+    port 5658. PEM files; `ca` verifies the peer's certificate, whose identity (subjectAltName
+    dNSName) must be the peer's Origin-Host."""
+
+    cert: str | None = Field(default=None, description="PEM certificate chain of this node")
+    key: str | None = Field(default=None, description="PEM private key of `cert`")
+    ca: str | None = Field(default=None, description="PEM CA bundle verifying the peer")
+
+
+DIAMETER_TLS_PORT = 5658  # RFC 6733 §2.1 (IANA "diameters")
+
+
 # ----------------------------------------------------------------------------- HSS (home)
 
 
@@ -54,13 +87,35 @@ class HssConfig(Strict):
     transport: Literal["tcp", "sctp"] = "tcp"
     database: str = Field(default="corenet-hss.db", description="SQLite file; ':memory:' for none")
     subscribers_file: str | None = "configs/subscribers.yaml"
-    # RFC 6733 §5.3: CER accepted only from these Origin-Hosts; empty = any peer.
-    peers: list[str] = ["mme.epc.mnc020.mcc440.3gppnetwork.org"]
+    # RFC 6733 §5.3: CER accepted only from these peers (Origin-Host and source addresses);
+    # empty = any peer, each connection still bound to the Origin-Host of its CER.
+    peers: list[DiameterPeerSpec] = [DiameterPeerSpec(
+        origin_host="mme.epc.mnc020.mcc440.3gppnetwork.org", addresses=["127.0.0.2"])]
     max_vectors_per_air: int = Field(default=5, ge=1, le=32)
     watchdog_s: float = Field(default=30.0, gt=0)
+    # Diameter over TLS (RFC 6733 §13.1): `cert` and `key` required; with `ca`, peers must
+    # present a certificate naming their Origin-Host. None = plain TCP/SCTP.
+    tls: DiameterTls | None = None
     # failure injection endpoint (JSON lines over TCP) when the HSS runs alone; port 0 disables
     control: Endpoint = Endpoint(host="127.0.0.3", port=7000)
 
+    @field_validator("peers", mode="before")
+    @classmethod
+    def _peer_entries(cls, v: object) -> object:
+        for entry in v if isinstance(v, list) else []:
+            if isinstance(entry, str):
+                raise ValueError(f"peer {entry!r}: give {{origin_host: {entry}, addresses: "
+                                 f"[the IP addresses it connects from]}} (RFC 6733 §5.6.1)")
+        return v
+
+    @model_validator(mode="after")
+    def _tls(self) -> HssConfig:
+        if self.tls is not None:
+            if self.transport != "tcp":
+                raise ValueError("hss.tls: Diameter over TLS runs on TCP (RFC 6733 §2.1)")
+            if not (self.tls.cert and self.tls.key):
+                raise ValueError("hss.tls: cert and key are needed to serve TLS")
+        return self
 
 
 # ----------------------------------------------------------------------------- MME (rescuer)
@@ -136,6 +191,23 @@ class DiameterRoute(Strict):
     host: str
     peer: Endpoint
     transport: Literal["tcp", "sctp"] = "tcp"
+    # Diameter over TLS to this peer (RFC 6733 §13.1): `ca` verifies its certificate, which
+    # must name `host`; `cert`/`key` are presented when the peer asks for one.
+    tls: DiameterTls | None = None
+    # the peer is a relay/proxy agent (RFC 6733 §2.8): requests it relays (e.g. a CLR from the
+    # HSS behind it, with its Route-Record, §6.7.1) are taken with their own Origin-Host
+    agent: bool = False
+
+    @model_validator(mode="after")
+    def _tls(self) -> DiameterRoute:
+        if self.tls is not None:
+            if self.transport != "tcp":
+                raise ValueError("diameter route tls: Diameter over TLS runs on TCP")
+            if not self.tls.ca:
+                raise ValueError("diameter route tls: ca is needed to verify the peer")
+            if bool(self.tls.cert) != bool(self.tls.key):
+                raise ValueError("diameter route tls: cert and key go together")
+        return self
 
 
 class Security(Strict):

@@ -5,6 +5,11 @@ and sends CER) or the responder (it accepted and waits for CER). This is the pee
 of RFC 6733 §5.6 reduced to one connection per peer (no election), plus the transport failure
 algorithm of RFC 3539 §3.4.1 (Device-Watchdog, RFC 6733 §5.5).
 
+The peer's identity is the Origin-Host of its CER/CEA (RFC 6733 §5.6.1), checked against the
+configured peers, the connection's source address and, over TLS, the certificate's names; every
+request on the connection must then come from that peer (or be relayed by a configured agent,
+§6.1.9), and duplicates are recognised by Origin-Host, End-to-End Identifier and content (§3).
+
 Used like aioquic's QuicConnection:
 
     peer.connection_made(now)           # initiator: queues CER
@@ -14,6 +19,7 @@ Used like aioquic's QuicConnection:
     deadline = peer.get_timer(); ... peer.handle_timer(now)
     hop_by_hop = peer.request(msg, now) # application request, allowed only in OPEN
     peer.send_answer(answer, now)       # answer to a RequestReceived
+    peer.stream_error(exc, now)         # the transport's framer lost the message boundary
 
 After `data_to_send()` the adapter closes the transport once `peer.state` is CLOSED.
 """
@@ -21,9 +27,10 @@ After `data_to_send()` the adapter closes the transport once `peer.state` is CLO
 from __future__ import annotations
 
 import enum
+import hashlib
 import random
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -240,6 +247,14 @@ class PeerConfig:
     host_ip_addresses: tuple[str, ...] = ("127.0.0.1",)
     # RFC 6733 §5.3: a responder accepts CER only from these Origin-Hosts; empty = any peer.
     allowed_peers: frozenset[str] = frozenset()
+    # RFC 6733 §5.6.1: a peer is known by its Origin-Host *and* where it connects from; a CER
+    # naming one of these Origin-Hosts from another source address is refused (3010).
+    peer_addresses: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # RFC 6733 §2.8, §6.1.9: peers that are relay/proxy agents; their requests may carry
+    # another Origin-Host when the last Route-Record names the agent (§6.7.1).
+    relay_agents: frozenset[str] = frozenset()
+    # initiator: the Origin-Host the CEA must carry (the configured peer); None = any
+    expected_peer: str | None = None
     auth_application_ids: tuple[int, ...] = ()
     vendor_specific_application_ids: tuple[tuple[int, int], ...] = (
         (dia.VENDOR_3GPP, dia.S6A_APPLICATION_ID),)
@@ -262,8 +277,27 @@ class PeerConfig:
 # ------------------------------------------------------------------------------ duplicates
 
 
+# RFC 6733 §6.1.9, §6.7.1-2: what relay and proxy agents add to a request on its way
+AGENT_AVPS = frozenset({"Route-Record", "Proxy-Info"})
+
+RequestKey = tuple[str, int, bytes]
+
+
+def request_key(msg: Message) -> RequestKey:
+    """Duplicate-detection key of a request: Origin-Host and End-to-End Identifier (RFC 6733
+    §3, §6.2, App. C), and a digest of what makes it this request (command code, application,
+    the AVPs other than those an agent may add). Another request that reuses the pair (a
+    sender breaking §3's uniqueness, or a forgery) is not a retransmission of the first and is
+    never given the first one's answer."""
+    f = msg.fields
+    avps = [a for a in f.get("avps", []) if not (isinstance(a, tuple) and a and a[0] in AGENT_AVPS)]
+    digest = hashlib.sha256(repr((msg.code, f.get("application_id"), avps)).encode()).digest()
+    return (_identity(dia.avp(msg, "Origin-Host")), int(f.get("end_to_end", 0)), digest)
+
+
 class AnswerCache:
-    """Answers by (Origin-Host, End-to-End-Id) for duplicate detection (RFC 6733 §3, App. C).
+    """Answers by request key (Origin-Host, End-to-End-Id, content digest) for duplicate
+    detection (RFC 6733 §3, App. C).
 
     Shared by every connection of a node, so a retransmission on another connection (T flag,
     after failover) still gets the first answer. A key present with no answer is in progress.
@@ -272,7 +306,7 @@ class AnswerCache:
     def __init__(self, window_s: float = DUPLICATE_WINDOW_S, max_entries: int = 65536) -> None:
         self.window_s = window_s
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, int], tuple[float, Message | None]] = OrderedDict()
+        self._entries: OrderedDict[RequestKey, tuple[float, Message | None]] = OrderedDict()
 
     def _prune(self, now: float) -> None:
         while self._entries:
@@ -281,16 +315,16 @@ class AnswerCache:
                 break
             del self._entries[key]
 
-    def seen(self, key: tuple[str, int], now: float) -> tuple[bool, Message | None]:
+    def seen(self, key: RequestKey, now: float) -> tuple[bool, Message | None]:
         """(True, answer or None if still in progress) for a duplicate; (False, None) if new."""
         self._prune(now)
         entry = self._entries.get(key)
         return (False, None) if entry is None else (True, entry[1])
 
-    def begin(self, key: tuple[str, int], now: float) -> None:
+    def begin(self, key: RequestKey, now: float) -> None:
         self._entries[key] = (now, None)
 
-    def complete(self, key: tuple[str, int], answer: Message, now: float) -> None:
+    def complete(self, key: RequestKey, answer: Message, now: float) -> None:
         if key in self._entries:
             self._entries[key] = (self._entries[key][0], answer)
 
@@ -317,7 +351,7 @@ class _Watchdog:
 
 @dataclass
 class _Inbound:
-    key: tuple[str, int]
+    key: RequestKey
 
 
 @dataclass
@@ -339,10 +373,18 @@ class DiameterPeer:
         reopen: bool = False,
         answers: AnswerCache | None = None,
         rng: random.Random | None = None,
+        remote_address: str | None = None,
+        certificate_names: frozenset[str] | None = None,
     ) -> None:
+        """`remote_address`: the source address of the connection (checked against
+        `config.peer_addresses`); `certificate_names`: the DNS names of the peer's verified TLS
+        certificate (RFC 6733 §13.1), which must include the Origin-Host of its CER/CEA."""
         self.config = config
         self.role = role
         self.state = PeerState.CLOSED
+        self.remote_address = remote_address
+        self.certificate_names = (None if certificate_names is None
+                                  else frozenset(_identity(n) for n in certificate_names))
         self.peer_host: str | None = None
         self.peer_realm: str | None = None
         self._reopen = reopen
@@ -402,13 +444,19 @@ class DiameterPeer:
                     raise DecodeError(dia.PROTOCOL, dia.ResultCode.DIAMETER_INVALID_MESSAGE_LENGTH,
                                       f"message length {length} above {self.config.max_message}")
             except DecodeError as exc:
-                self._framing_error(exc)
+                self._framing_error(exc, bytes(self._buf[:dia.HEADER_LEN]))
                 return
             if len(self._buf) < length:
                 return
             raw = bytes(self._buf[:length])
             del self._buf[:length]
             self._receive_message(raw, now)
+
+    def stream_error(self, exc: DecodeError, now: float) -> None:
+        """The transport's framer could not delimit the stream (bad version or length): answer
+        from the header it read (`exc.extra["header"]`), then close (RFC 6733 §7.1.5)."""
+        if self.state is not PeerState.CLOSED:
+            self._framing_error(exc, bytes(exc.extra.get("header", b"")))
 
     def request(self, msg: Message, now: float, timeout: float | None = None) -> int:
         """Send an application request; returns its Hop-by-Hop Identifier (RFC 6733 §6.1)."""
@@ -515,10 +563,9 @@ class DiameterPeer:
     def _on_cer(self, msg: Message, now: float) -> None:
         """RFC 6733 §5.3.1-2 and §5.6 R-Conn-CER / R-Rcv-CER."""
         host = dia.avp(msg, "Origin-Host")
-        allowed = self.config.allowed_peers
-        if allowed and host not in allowed:
-            self._refuse_cer(msg, dia.ResultCode.DIAMETER_UNKNOWN_PEER, host,
-                             f"Origin-Host {host} is not a configured peer")
+        refusal = self._unknown_peer(host)
+        if refusal is not None:
+            self._refuse_cer(msg, dia.ResultCode.DIAMETER_UNKNOWN_PEER, host, refusal)
             return
         offered = _offered_applications(msg)
         if RELAY_APPLICATION_ID not in offered and not offered & self.config.application_ids:
@@ -531,6 +578,29 @@ class DiameterPeer:
             return  # R-Rcv-CER in Open: answered again, nothing else changes
         self._transition(Input.RCV_CER_OK)
         self._opened(host, dia.avp(msg, "Origin-Realm"), msg, now)
+
+    def _unknown_peer(self, host: Any) -> str | None:
+        """Why a CER's Origin-Host is not the peer on this connection, or None.
+
+        RFC 6733 §5.6.1: the Origin-Host of the CER identifies the connecting peer; §5.3 and
+        §7.1.3 DIAMETER_UNKNOWN_PEER refuse one that is not configured, which includes a
+        configured Origin-Host claimed from an address that is not that peer's, a name that
+        the peer's TLS certificate does not carry (§13.1), and a CER in Open naming another
+        host than the connection's peer (R-Rcv-CER, §5.6).
+        """
+        name = _identity(host)
+        allowed = {_identity(h) for h in self.config.allowed_peers}
+        if allowed and name not in allowed:
+            return f"Origin-Host {host} is not a configured peer"
+        addresses = {_identity(h): a for h, a in self.config.peer_addresses.items()}.get(name)
+        if addresses is not None and self.remote_address not in addresses:
+            return (f"Origin-Host {host} is not configured at address {self.remote_address}"
+                    f" (configured: {', '.join(sorted(addresses))})")
+        if self.certificate_names is not None and name not in self.certificate_names:
+            return f"Origin-Host {host} is not an identity of the peer's TLS certificate"
+        if self.state is PeerState.OPEN and name != _identity(self.peer_host):
+            return f"CER for {host} on the connection of {self.peer_host}"
+        return None
 
     def _refuse_cer(self, msg: Message, code: int, host: str | None, detail: str) -> None:
         answer = dia.cea(msg, self.config.origin_host, self.config.origin_realm,
@@ -548,6 +618,18 @@ class DiameterPeer:
             detail = dia.avp(msg, "Error-Message") or f"CEA Result-Code {code}"
             self._events.append(CapabilitiesRejected(int(code or 0), host, detail))
             self._close(detail, Input.RCV_CEA_BAD)
+            return
+        expected = self.config.expected_peer
+        wrong = None
+        if expected is not None and _identity(host) != _identity(expected):
+            wrong = f"CEA from {host}, the configured peer is {expected}"
+        elif self.certificate_names is not None and _identity(host) not in self.certificate_names:
+            wrong = f"CEA from {host}, not an identity of the peer's TLS certificate"
+        if wrong is not None:
+            # RFC 6733 §5.6.1, §13.1: the peer answering is not the one we meant to reach
+            self._events.append(CapabilitiesRejected(
+                int(dia.ResultCode.DIAMETER_UNKNOWN_PEER), host, wrong))
+            self._close(wrong, Input.RCV_CEA_BAD)
             return
         self._transition(Input.RCV_CEA_OK)
         self._opened(host, dia.avp(msg, "Origin-Realm"), msg, now)
@@ -587,7 +669,15 @@ class DiameterPeer:
 
     def _application_request(self, msg: Message, now: float) -> None:
         f = msg.fields
-        key = (str(dia.avp(msg, "Origin-Host")), int(f["end_to_end"]))
+        forged = self._not_from_peer(msg)
+        if forged is not None:
+            # RFC 6733 §7.1.5 DIAMETER_UNABLE_TO_COMPLY: refused, never served nor cached
+            code = int(dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY)
+            self._out.append(dia.error_answer(msg, code, self.config.origin_host,
+                                              self.config.origin_realm, error_message=forged))
+            self._events.append(ErrorAnswered(code, forged))
+            return
+        key = request_key(msg)
         dup, cached = self._answers.seen(key, now)
         if dup:
             # RFC 6733 Appendix C: the duplicate gets the same answer, with its own Hop-by-Hop
@@ -600,6 +690,25 @@ class DiameterPeer:
         self._answers.begin(key, now)
         self._ids.inbound[(f["hop_by_hop"], f["end_to_end"])] = _Inbound(key)
         self._events.append(RequestReceived(msg))
+
+    def _not_from_peer(self, msg: Message) -> str | None:
+        """Why a request cannot come from this connection's peer, or None.
+
+        RFC 6733 §5.6.1: the peer's identity is the Origin-Host of its CER/CEA, and §6.1.9 /
+        §6.7.1: an agent relaying another node's request appends a Route-Record carrying the
+        identity it gave in its own CER. So a request whose Origin-Host is not the peer's was
+        either relayed (last Route-Record is the peer, and the peer is a configured agent) or
+        forged.
+        """
+        origin, peer = _identity(dia.avp(msg, "Origin-Host")), _identity(self.peer_host)
+        if origin == peer:
+            return None
+        routes = dia.avp_all(msg, "Route-Record")
+        agents = {_identity(a) for a in self.config.relay_agents}
+        if routes and peer in agents and _identity(routes[-1]) == peer:
+            return None
+        return (f"Origin-Host {dia.avp(msg, 'Origin-Host')} is not the peer {self.peer_host}"
+                f" of this connection")
 
     def _application_answer(self, msg: Message) -> None:
         pending = self._ids.pending.pop(msg.fields["hop_by_hop"], None)
@@ -624,14 +733,18 @@ class DiameterPeer:
         else:
             self._events.append(MessageDiscarded("malformed", exc.detail))
 
-    def _framing_error(self, exc: DecodeError) -> None:
-        """The stream cannot be delimited any more: answer if a header is there, then close."""
-        raw = bytes(self._buf[:dia.HEADER_LEN])
+    def _framing_error(self, exc: DecodeError, raw: bytes) -> None:
+        """The stream cannot be delimited any more (RFC 6733 §3: the next message starts where
+        the Message Length says, so a length or version we cannot trust loses the boundary):
+        a request whose 20-octet header arrived gets DIAMETER_UNSUPPORTED_VERSION (5011) or
+        DIAMETER_INVALID_MESSAGE_LENGTH (5015) (§7.1.5) with the header fields it carried, an
+        answer gets nothing (§7.2); then the connection is closed."""
         if len(raw) == dia.HEADER_LEN and raw[4] & dia.FLAG_R:
             try:
                 self._out.append(dia.error_answer(
                     raw, int(exc.cause), self.config.origin_host, self.config.origin_realm,
                     error_message=exc.detail))
+                self._events.append(ErrorAnswered(int(exc.cause), exc.detail))
             except CorenetError as err:  # a header we cannot even answer
                 self._events.append(MessageDiscarded("framing", str(err)))
         self._buf.clear()
@@ -736,6 +849,11 @@ class DiameterPeer:
             "auth_application_ids": c.auth_application_ids,
             "vendor_specific_application_ids": c.vendor_specific_application_ids,
         }
+
+
+def _identity(host: Any) -> str:
+    """A DiameterIdentity compared as the FQDN it is (RFC 6733 §4.3.1): case-insensitive."""
+    return str(host).casefold() if host is not None else ""
 
 
 def _is_request(msg: Message) -> bool:

@@ -8,9 +8,10 @@ after `on_error`; the listening server is never affected.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from corenet.core.errors import DecodeError
 from corenet.transport.base import (
@@ -97,6 +98,12 @@ class StreamConnection(asyncio.Protocol):
     async def wait_closed(self) -> None:
         await asyncio.shield(self._done)
 
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """What the asyncio transport knows of the connection (e.g. "peercert" over TLS)."""
+        if self._transport is None:
+            return default
+        return self._transport.get_extra_info(name, default)
+
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -153,7 +160,8 @@ class MessageServer(ClosingContext):
 
 
 async def open_stream_server(
-    host: str, port: int, framer_factory: Callable[[], Framer], callbacks: Callbacks
+    host: str, port: int, framer_factory: Callable[[], Framer], callbacks: Callbacks,
+    *, ssl_context: ssl.SSLContext | None = None,
 ) -> MessageServer:
     loop = asyncio.get_running_loop()
     connections: set[StreamConnection] = set()
@@ -169,18 +177,20 @@ async def open_stream_server(
     tracked = Callbacks(callbacks.on_message, on_connect, on_close, callbacks.on_error,
                         callbacks.tap)
     server = await loop.create_server(
-        lambda: StreamConnection(framer_factory(), tracked), host, port
+        lambda: StreamConnection(framer_factory(), tracked), host, port, ssl=ssl_context
     )
     return MessageServer(server, connections)
 
 
 async def open_stream_client(
     host: str, port: int, framer_factory: Callable[[], Framer], callbacks: Callbacks,
-    *, local_host: str | None = None,
+    *, local_host: str | None = None, ssl_context: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
 ) -> StreamConnection:
     loop = asyncio.get_running_loop()
     local_addr = (local_host, 0) if local_host is not None else None
     _, conn = await loop.create_connection(
-        lambda: StreamConnection(framer_factory(), callbacks), host, port, local_addr=local_addr
+        lambda: StreamConnection(framer_factory(), callbacks), host, port, local_addr=local_addr,
+        ssl=ssl_context, server_hostname=server_hostname if ssl_context is not None else None,
     )
     return conn

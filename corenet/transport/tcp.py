@@ -4,9 +4,16 @@ RFC 6733 §3: Version (1 octet, must be 1) then Message Length (3 octets, the wh
 including the 20-octet header). A header that cannot be right (version other than 1, length
 below 20 or above our limit) means the stream can no longer be delimited: the connection is
 reported through `on_error` (with Result-Code 5011 / 5015, §7.1.5) and closed.
+
+Diameter over TLS/TCP (RFC 6733 §2.1, port 5658; §13.1): TLS from the first octet of the
+connection, before the capabilities exchange; `server_tls_context` / `client_tls_context` build
+the contexts, and `certificate_names` reads the identities a verified peer certificate carries.
 """
 
 from __future__ import annotations
+
+import ssl
+from typing import Any
 
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.transport.base import OnClose, OnConnect, OnError, OnMessage, Tap
@@ -64,14 +71,17 @@ class DiameterFramer:
 
     def _take(self, frames: list[Frame]) -> None:
         while len(self._buf) >= 4:
+            # the header as far as it arrived: enough for the peer machine to answer (§7.1.5)
+            header = bytes(self._buf[:HEADER_LENGTH])
             if self._buf[0] != DIAMETER_VERSION:
                 raise DecodeError("diameter", DIAMETER_UNSUPPORTED_VERSION,
-                                  f"Diameter version {self._buf[0]} (RFC 6733 §3 requires 1)")
+                                  f"Diameter version {self._buf[0]} (RFC 6733 §3 requires 1)",
+                                  header=header)
             length = message_length(self._buf)
             if not HEADER_LENGTH <= length <= self._max:
                 raise DecodeError("diameter", DIAMETER_INVALID_MESSAGE_LENGTH,
                                   f"Diameter Message Length {length} outside "
-                                  f"{HEADER_LENGTH}..{self._max}")
+                                  f"{HEADER_LENGTH}..{self._max}", header=header)
             if len(self._buf) < length:
                 break
             frames.append(Frame(bytes(self._buf[:length])))
@@ -88,10 +98,13 @@ async def open_diameter_tcp_server(
     on_error: OnError | None = None,
     tap: Tap | None = None,
     max_message: int = DEFAULT_MAX_MESSAGE,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> MessageServer:
-    """Listen for Diameter peers over TCP; on_message(conn, payload, 0, 0) per message."""
+    """Listen for Diameter peers over TCP (over TLS with `ssl_context`); on_message(conn,
+    payload, 0, 0) per message."""
     callbacks = Callbacks(on_message, on_connect, on_close, on_error, tap)
-    return await open_stream_server(host, port, lambda: DiameterFramer(max_message), callbacks)
+    return await open_stream_server(host, port, lambda: DiameterFramer(max_message), callbacks,
+                                    ssl_context=ssl_context)
 
 
 async def open_diameter_tcp_client(
@@ -105,8 +118,49 @@ async def open_diameter_tcp_client(
     tap: Tap | None = None,
     max_message: int = DEFAULT_MAX_MESSAGE,
     local_host: str | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
 ) -> StreamConnection:
-    """Connect to a Diameter peer over TCP, from `local_host` (any port) when given."""
+    """Connect to a Diameter peer over TCP, from `local_host` (any port) when given; over TLS
+    with `ssl_context`, the peer's certificate checked against `server_hostname`."""
     callbacks = Callbacks(on_message, on_connect, on_close, on_error, tap)
     return await open_stream_client(host, port, lambda: DiameterFramer(max_message), callbacks,
-                                    local_host=local_host)
+                                    local_host=local_host, ssl_context=ssl_context,
+                                    server_hostname=server_hostname)
+
+
+def server_tls_context(cert: str, key: str, ca: str | None = None) -> ssl.SSLContext:
+    """A TLS server context (RFC 6733 §13.1: TLS 1.2 or later); with `ca`, the client must
+    present a certificate that CA issued (mutual authentication)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    if ca is not None:
+        ctx.load_verify_locations(ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def client_tls_context(ca: str, cert: str | None = None, key: str | None = None) -> ssl.SSLContext:
+    """A TLS client context verifying the server against `ca` and its name (the peer's
+    Origin-Host, RFC 6733 §13.1); `cert`/`key` are presented if the server asks."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_verify_locations(ca)
+    ctx.check_hostname = True
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    if cert is not None and key is not None:
+        ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+def certificate_names(peercert: Any) -> frozenset[str] | None:
+    """The DNS names of a verified peer certificate (`getpeercert()`): subjectAltName dNSName
+    entries, or the subject's commonName when it has none (RFC 6125 §6.4.4); None = no
+    certificate (plain TCP, or TLS without client authentication)."""
+    if not peercert:
+        return None
+    names = {v for k, v in peercert.get("subjectAltName", ()) if k == "DNS"}
+    if not names:
+        names = {v for rdn in peercert.get("subject", ()) for k, v in rdn if k == "commonName"}
+    return frozenset(names)

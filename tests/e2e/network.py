@@ -37,7 +37,9 @@ def config(tmp_path: Path, *, enbs: int = 2, **mme: Any) -> CorenetConfig:
     ip = lambda host, last: f"127.{n}.{host}.{last}"  # noqa: E731
     data: dict[str, Any] = {
         "hss": {"listen": {"host": ip(0, 3), "port": 3868}, "database": str(tmp_path / "hss.db"),
-                "subscribers_file": None, "control": {"host": ip(0, 3), "port": 7000}},
+                "subscribers_file": None, "control": {"host": ip(0, 3), "port": 7000},
+                "peers": [{"origin_host": "mme.epc.mnc020.mcc440.3gppnetwork.org",
+                           "addresses": [ip(0, 2)]}]},
         "mme": {"s1ap": {"host": ip(0, 2), "port": 36412}, "s11_local": {"host": ip(0, 2), "port": 2123},
                 "sgw": {"host": ip(0, 4), "port": 2123}, "diameter_local_host": ip(0, 2),
                 "diameter_routes": [{"realm": "epc.mnc010.mcc440.3gppnetwork.org",

@@ -7,7 +7,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from corenet.config.models import CorenetConfig, DiameterRoute, Endpoint, HssConfig
+from corenet.config.models import (
+    CorenetConfig,
+    DiameterPeerSpec,
+    DiameterRoute,
+    Endpoint,
+    HssConfig,
+)
 from corenet.nf.hss.service import HssService
 from corenet.runtime.supervisor import deciphered_path
 from tests import tshark
@@ -118,7 +124,9 @@ async def test_policy_off_rejects_roamers_and_own_subscribers_are_unaffected(tmp
                         database=str(tmp_path / "own-hss.db"), subscribers_file=None)
     cfg = config(tmp_path, **_policy("off"))
     own_listen = Endpoint(host=cfg.hss.listen.host.rsplit(".", 1)[0] + ".13", port=3868)
-    own_hss = own_hss.model_copy(update={"listen": own_listen})
+    own_peers = [DiameterPeerSpec(origin_host=cfg.mme.origin_host,
+                                  addresses=[cfg.mme.diameter_local_host])]
+    own_hss = own_hss.model_copy(update={"listen": own_listen, "peers": own_peers})
     routes = [*cfg.mme.diameter_routes,
               DiameterRoute(realm=own_hss.origin_realm, host=own_hss.origin_host, peer=own_listen)]
     cfg = cfg.model_copy(update={"mme": cfg.mme.model_copy(update={"diameter_routes": routes})})

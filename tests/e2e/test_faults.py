@@ -151,9 +151,12 @@ async def test_hss_answers_5005_with_failed_avp_for_a_request_missing_user_name(
         cea = diameter.decode(await asyncio.wait_for(answers.get(), 5))
         assert diameter.avp(cea, "Result-Code") == 3010  # RFC 6733 §5.3: not a configured peer
         conn.close()
+        # the configured MME's Origin-Host is accepted only from its configured address
         conn = await open_diameter_tcp_client(cfg.hss.listen.host, cfg.hss.listen.port,
-                                              lambda c, data, *_: answers.put_nowait(data))
-        conn.send(diameter.encode(diameter.cer(MME_HOST, MME_REALM, ["127.0.0.1"], hop_by_hop=2, end_to_end=2)))
+                                              lambda c, data, *_: answers.put_nowait(data),
+                                              local_host=cfg.mme.diameter_local_host)
+        conn.send(diameter.encode(diameter.cer(MME_HOST, MME_REALM, [cfg.mme.diameter_local_host],
+                                               hop_by_hop=2, end_to_end=2)))
         assert diameter.avp(diameter.decode(await asyncio.wait_for(answers.get(), 5)), "Result-Code") == 2001
         air = s6a.air("s;1", MME_HOST, MME_REALM, HSS_REALM, "440100000000001", RESCUER,
                       hop_by_hop=3, end_to_end=3)

@@ -1,8 +1,11 @@
-"""asyncio HSS: Diameter over TCP (RFC 6733 §2.1, port 3868) or SCTP around the sans-I/O parts.
+"""asyncio HSS: Diameter over TCP (RFC 6733 §2.1, port 3868), TLS/TCP (port 5658) or SCTP
+around the sans-I/O parts.
 
 bytes -> DiameterPeer (CER/CEA, DWR/DWA, DPR/DPA, duplicates, error answers) -> S6aServer
 (AIR/ULR/PUR against the SQLite store) -> answers, and CLRs to previously registered MMEs.
-Any Diameter peer may connect (a third-party MME too); RFC 6733 §5.3 decides who is accepted.
+Any Diameter peer may connect (a third-party MME too); RFC 6733 §5.3 decides who is accepted:
+a configured peer's Origin-Host only from its configured addresses (and, over TLS, only with a
+certificate naming it), and every request on a connection from that connection's peer.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from corenet.control import registry
 from corenet.control.api import ControlAction, HssControl
 from corenet.control.server import ControlServer
 from corenet.core.actions import LogEvent
+from corenet.core.errors import DecodeError
 from corenet.nf.hss.s6a import Action, S6aError, S6aServer, SendAnswer, SendRequest
 from corenet.nf.hss.store import HssStore
 from corenet.protocols import diameter_peer as dp
 from corenet.transport import Address, Tap, open_diameter_tcp_server, open_sctp_server
 from corenet.transport.base import MessageTransport
+from corenet.transport.tcp import certificate_names, server_tls_context
 
 log = logging.getLogger("corenet.hss")
 
@@ -114,8 +119,12 @@ class HssService:
             self._server = await open_sctp_server(
                 host, port, self._on_message, self._on_connect, self._on_close, tap=self._tap)
         else:
+            tls = self.cfg.tls
+            ctx = None if tls is None else server_tls_context(
+                str(tls.cert), str(tls.key), tls.ca)
             self._server = await open_diameter_tcp_server(
-                host, port, self._on_message, self._on_connect, self._on_close, tap=self._tap)
+                host, port, self._on_message, self._on_connect, self._on_close,
+                on_error=self._on_stream_error, tap=self._tap, ssl_context=ctx)
         registry.register_hss(self.cfg.origin_realm, self)
         await self._start_control()
         self._emit(LogEvent("hss.started", {
@@ -184,12 +193,22 @@ class HssService:
         if self.failure == "close":
             conn.close()
             return
+        peers = self.cfg.peers
         config = dp.PeerConfig(
             origin_host=self.cfg.origin_host, origin_realm=self.cfg.origin_realm,
-            host_ip_addresses=(conn.local[0],), allowed_peers=frozenset(self.cfg.peers),
+            host_ip_addresses=(conn.local[0],),
+            allowed_peers=frozenset(p.origin_host for p in peers),
+            peer_addresses={p.origin_host: frozenset(p.addresses) for p in peers},
+            relay_agents=frozenset(p.origin_host for p in peers if p.agent),
             origin_state_id=self._origin_state_id, watchdog_s=self.cfg.watchdog_s,
             product_name="corenet-hss")
-        link = _Link(conn, dp.DiameterPeer(config, dp.Role.RESPONDER, answers=self._answers))
+        names = None
+        if self.cfg.tls is not None and self.cfg.tls.ca is not None:
+            # RFC 6733 §13.1: the verified client certificate must name the CER's Origin-Host
+            names = certificate_names(_extra(conn, "peercert")) or frozenset()
+        peer = dp.DiameterPeer(config, dp.Role.RESPONDER, answers=self._answers,
+                               remote_address=conn.remote[0], certificate_names=names)
+        link = _Link(conn, peer)
         self._links[id(conn)] = link
         link.peer.connection_made(self._now())
         self._emit(LogEvent("diameter.connection.accepted", {
@@ -201,6 +220,15 @@ class HssService:
         if link is None or self.failure == "drop":
             return
         link.peer.receive(payload, self._now())
+        self._pump(link)
+
+    def _on_stream_error(self, conn: MessageTransport, exc: DecodeError) -> None:
+        """The TCP framer lost the message boundary: the peer machine answers 5011/5015 from
+        the header it read (RFC 6733 §7.1.5) before the transport closes."""
+        link = self._links.get(id(conn))
+        if link is None:
+            return
+        link.peer.stream_error(exc, self._now())
         self._pump(link)
 
     def _on_close(self, conn: MessageTransport) -> None:
@@ -310,6 +338,11 @@ class HssService:
         log.info("%s %s", event.kind, event.data)
         if self._on_event is not None:
             self._on_event(event)
+
+
+def _extra(conn: MessageTransport, name: str) -> Any:
+    getter = getattr(conn, "get_extra_info", None)
+    return getter(name) if callable(getter) else None
 
 
 def _peer_log(link: _Link, event: dp.PeerEvent) -> LogEvent:

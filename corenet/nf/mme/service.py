@@ -19,6 +19,7 @@ from corenet.control import registry
 from corenet.control.api import ControlAction, ControlApi, SetHssFailure, SetNetworkName
 from corenet.control.server import ControlServer, hss_injector
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
+from corenet.core.errors import DecodeError
 from corenet.core.timers import TimerTable
 from corenet.nf.mme.context import UeContext
 from corenet.nf.mme.core import MmeCore
@@ -48,6 +49,7 @@ from corenet.transport import (
     open_sctp_server,
     open_udp_endpoint,
 )
+from corenet.transport.tcp import client_tls_context
 
 log = logging.getLogger("corenet.mme")
 FROZEN_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -343,21 +345,38 @@ class MmeService:
             host_ip_addresses=(self.cfg.diameter_local_host,),
             auth_application_ids=(dia.S6A_APPLICATION_ID,),  # TS 29.272 §7.1.8
             watchdog_s=self.cfg.diameter_watchdog_s,
-            request_timeout_s=self.cfg.diameter_request_timeout_s, product_name="corenet-mme")
+            request_timeout_s=self.cfg.diameter_request_timeout_s, product_name="corenet-mme",
+            # RFC 6733 §5.6.1: the CEA must come from the peer this route names, and only
+            # that peer's own requests (CLR, IDR) are taken on this connection
+            expected_peer=route.host,
+            relay_agents=frozenset({route.host}) if route.agent else frozenset())
         rng = None if self._seed is None else random.Random(f"mme-diameter:{self._seed}:{link.route.realm}")
-        link.peer = dp.DiameterPeer(config, dp.Role.INITIATOR, rng=rng)
+        link.peer = dp.DiameterPeer(config, dp.Role.INITIATOR, rng=rng,
+                                    remote_address=route.peer.host)
         link.opened.clear()
+        tls = route.tls
+        # RFC 6733 §13.1: TLS from the connection's start; the certificate must name route.host
+        ctx = None if tls is None else client_tls_context(str(tls.ca), tls.cert, tls.key)
         link.conn = await open_diameter_tcp_client(
             route.peer.host, route.peer.port,
             lambda conn, payload, ppid, stream: self._on_diameter(link, payload),
             on_close=lambda conn: self._on_diameter_close(link),
-            tap=_tap_of(self._tap, "tcp"), local_host=self.cfg.diameter_local_host)
+            on_error=lambda conn, exc: self._on_diameter_error(link, exc),
+            tap=_tap_of(self._tap, "tcp"), local_host=self.cfg.diameter_local_host,
+            ssl_context=ctx, server_hostname=route.host)
         link.peer.connection_made(self._mono())
         self._pump_peer(link)
 
     def _on_diameter(self, link: _DiameterLink, payload: bytes) -> None:
         if link.peer is not None:
             link.peer.receive(payload, self._mono())
+            self._pump_peer(link)
+
+    def _on_diameter_error(self, link: _DiameterLink, exc: DecodeError) -> None:
+        """The TCP framer lost the message boundary: 5011/5015 answered from the header it
+        read (RFC 6733 §7.1.5), then the connection closes and is re-established."""
+        if link.peer is not None:
+            link.peer.stream_error(exc, self._mono())
             self._pump_peer(link)
 
     def _on_diameter_close(self, link: _DiameterLink) -> None:

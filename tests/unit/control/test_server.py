@@ -10,7 +10,7 @@ import socket
 from click.testing import CliRunner
 
 from corenet.cli.ctl_cmd import ctl
-from corenet.config.models import Endpoint, HssConfig, MmeConfig
+from corenet.config.models import DiameterPeerSpec, Endpoint, HssConfig, MmeConfig
 from corenet.control.server import request
 from corenet.nf.hss.service import HssService
 from corenet.nf.mme.service import MmeService
@@ -47,6 +47,9 @@ async def test_control_endpoint_policy_cli_and_hss_injection() -> None:
     hss_port = _free_port()
     hss = HssService(HssConfig(listen=Endpoint(host="127.0.0.1", port=hss_port),
                                database=":memory:", subscribers_file=None,
+                               peers=[DiameterPeerSpec(
+                                   origin_host="mme.epc.mnc020.mcc440.3gppnetwork.org",
+                                   addresses=["127.0.0.1"])],
                                control=Endpoint(host="127.0.0.1", port=0)))
     await hss.start()
     mme = MmeService(_mme_config(hss_port))

@@ -337,3 +337,146 @@ def test_corrupted_request_never_raises(pos: int, junk: bytes) -> None:
     for out in server.data_to_send():
         dia.decode(out)
     events(server)
+
+
+# ------------------------------------------------------------------ peer identity (RFC 6733 §5.6.1)
+
+
+def _responder(**kw: object) -> dp.DiameterPeer:
+    remote = kw.pop("remote_address", None)
+    names = kw.pop("certificate_names", None)
+    server = dp.DiameterPeer(dp.PeerConfig(HSS, REALM_H, watchdog_s=TW, **kw),  # type: ignore[arg-type]
+                             dp.Role.RESPONDER, remote_address=remote,  # type: ignore[arg-type]
+                             certificate_names=names)  # type: ignore[arg-type]
+    server.connection_made(0.0)
+    return server
+
+
+def _client(host: str = MME, **kw: object) -> dp.DiameterPeer:
+    client = dp.DiameterPeer(dp.PeerConfig(host, REALM_M, watchdog_s=TW, **kw),  # type: ignore[arg-type]
+                             dp.Role.INITIATOR)
+    client.connection_made(0.0)
+    return client
+
+
+def _cea_code(server: dp.DiameterPeer) -> int:
+    (cea,) = [dia.decode(d) for d in server.data_to_send()]
+    assert cea.name == "CEA"
+    return int(dia.avp(cea, "Result-Code"))
+
+
+def test_configured_origin_host_only_from_its_addresses() -> None:
+    config = {"allowed_peers": frozenset({MME}), "peer_addresses": {MME: frozenset({"10.0.0.2"})}}
+    liar = _responder(remote_address="10.0.0.66", **config)
+    liar.receive(_client().data_to_send()[0], 0.0)
+    assert _cea_code(liar) == dia.ResultCode.DIAMETER_UNKNOWN_PEER
+    assert liar.state is dp.PeerState.CLOSED
+    (rej,) = of(dp.CapabilitiesRejected, events(liar))
+    assert rej.origin_host == MME and "10.0.0.66" in rej.detail
+    honest = _responder(remote_address="10.0.0.2", **config)
+    honest.receive(_client().data_to_send()[0], 0.0)
+    assert _cea_code(honest) == 2001 and honest.is_open
+
+
+def test_origin_host_compared_as_fqdn_case_insensitively() -> None:
+    server = _responder(remote_address="10.0.0.2", allowed_peers=frozenset({MME}),
+                        peer_addresses={MME: frozenset({"10.0.0.2"})})
+    server.receive(_client(MME.upper()).data_to_send()[0], 0.0)
+    assert _cea_code(server) == 2001
+
+
+def test_certificate_must_name_the_cer_origin_host() -> None:
+    server = _responder(certificate_names=frozenset({"mme2.example.org"}))
+    server.receive(_client().data_to_send()[0], 0.0)
+    assert _cea_code(server) == dia.ResultCode.DIAMETER_UNKNOWN_PEER
+    assert "certificate" in of(dp.CapabilitiesRejected, events(server))[0].detail
+
+
+def test_cer_in_open_naming_another_host_closes() -> None:
+    client, server = opened()
+    other = _client("mme2.example.org")
+    server.receive(other.data_to_send()[0], 1.0)
+    assert _cea_code(server) == dia.ResultCode.DIAMETER_UNKNOWN_PEER
+    assert server.state is dp.PeerState.CLOSED
+
+
+def test_cea_from_another_host_than_configured_closes() -> None:
+    client = _client(expected_peer="hss.elsewhere.org")
+    server = _responder()
+    roundtrip(client, server)
+    assert client.state is dp.PeerState.CLOSED and not client.is_open
+    (rej,) = of(dp.CapabilitiesRejected, events(client))
+    assert rej.result_code == 3010 and rej.origin_host == HSS
+    assert not of(dp.PeerOpened, events(client))
+
+
+def _as_sent_by(origin: str, e2e: int, hbh: int, route: tuple[str, ...] = ()) -> bytes:
+    req = s6a.air(dia.session_id(origin, 1, e2e), origin, REALM_M, REALM_H, "440100000000001",
+                  Plmn("440", "20"), hop_by_hop=hbh, end_to_end=e2e)
+    avps = list(req.fields["avps"]) + [("Route-Record", r) for r in route]
+    return dia.encode(replace(req, fields={**req.fields, "avps": avps}))
+
+
+def test_request_with_another_origin_host_answered_5012_not_delivered() -> None:
+    _, server = opened()  # the connection's peer is MME
+    server.receive(_as_sent_by("mme2.example.org", 90, 91), 1.0)
+    assert not of(dp.RequestReceived, evs := events(server))
+    (err,) = of(dp.ErrorAnswered, evs)
+    assert err.result_code == dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY
+    (ans,) = [dia.decode(d) for d in server.data_to_send()]
+    assert ans.name == "AIA" and ans.fields["hop_by_hop"] == 91
+    assert dia.avp(ans, "Result-Code") == 5012 and dia.avp(ans, "Authentication-Info") is None
+    assert server.is_open
+    # the peer's own request with the same End-to-End id is not answered from any cache
+    server.receive(_as_sent_by(MME, 90, 92), 1.0)
+    (rr,) = of(dp.RequestReceived, events(server))
+    assert dia.avp(rr.message, "Origin-Host") == MME
+
+
+def test_relayed_request_accepted_only_from_a_configured_agent() -> None:
+    agent = "dra.epc.mnc020.mcc440.3gppnetwork.org"
+    for agents, delivered in ((frozenset({agent}), True), (frozenset(), False)):
+        server = _responder(relay_agents=agents)
+        client = _client(agent)
+        roundtrip(client, server)
+        events(server)
+        server.receive(_as_sent_by(MME, 5, 6, route=(agent,)), 1.0)
+        got = events(server)
+        assert bool(of(dp.RequestReceived, got)) is delivered
+        assert bool(of(dp.ErrorAnswered, got)) is not delivered
+    # an agent's Route-Record must be its own identity (RFC 6733 §6.7.1)
+    server = _responder(relay_agents=frozenset({agent}))
+    roundtrip(_client(agent), server)
+    events(server)
+    server.receive(_as_sent_by(MME, 7, 8, route=("someone.else.org",)), 1.0)
+    assert of(dp.ErrorAnswered, events(server))
+
+
+# ------------------------------------------------------------------ duplicates (RFC 6733 §3, App. C)
+
+
+def test_request_key_ignores_what_agents_add_but_not_content() -> None:
+    base = dia.decode(_as_sent_by(MME, 11, 12))
+    relayed = dia.decode(_as_sent_by(MME, 11, 99, route=("dra.example.org",)))
+    assert dp.request_key(base) == dp.request_key(relayed)  # Route-Record, Hop-by-Hop: same
+    other_imsi = replace(base, fields={**base.fields, "avps": [
+        ("User-Name", "440100000000009") if a[0] == "User-Name" else a
+        for a in base.fields["avps"]]})
+    assert dp.request_key(other_imsi)[:2] == dp.request_key(base)[:2]
+    assert dp.request_key(other_imsi) != dp.request_key(base)
+
+
+def test_different_request_with_same_end_to_end_is_delivered_not_answered_from_cache() -> None:
+    _, server = opened()
+    server.receive(_as_sent_by(MME, 21, 22), 1.0)
+    (rr,) = of(dp.RequestReceived, events(server))
+    server.send_answer(s6a.aia(rr.message, HSS, REALM_H, experimental_result=5420), 1.1)
+    server.data_to_send()
+    other = dia.decode(_as_sent_by(MME, 21, 23))
+    other = replace(other, fields={**other.fields, "avps": [
+        ("User-Name", "440100000000009") if a[0] == "User-Name" else a
+        for a in other.fields["avps"]]})
+    server.receive(dia.encode(other), 1.2)
+    (rr2,) = of(dp.RequestReceived, events(server))
+    assert dia.avp(rr2.message, "User-Name") == "440100000000009"
+    assert server.data_to_send() == []  # nothing answered on its behalf

@@ -9,6 +9,7 @@ from typing import Any
 from corenet.codecs import diameter as dia
 from corenet.codecs import s6a
 from corenet.codecs.base import Message
+from corenet.config.models import DiameterPeerSpec
 from corenet.config.subscribers import ApnProfile, Subscriber
 from corenet.core.plmn import Plmn
 from corenet.protocols import diameter_peer as dp
@@ -73,6 +74,11 @@ def wire(msg: Message) -> Message:
     return dia.decode(dia.encode(msg))
 
 
+def local_peer(host: str = MME_HOST, *addresses: str) -> DiameterPeerSpec:
+    """A configured Diameter peer connecting from loopback (or from `addresses`)."""
+    return DiameterPeerSpec(origin_host=host, addresses=list(addresses or ["127.0.0.1"]))
+
+
 def peer_config(host: str = MME_HOST, realm: str = MME_REALM, **kw: Any) -> dp.PeerConfig:
     return dp.PeerConfig(origin_host=host, origin_realm=realm, **kw)
 
@@ -89,10 +95,12 @@ class DiameterClient:
 
     @classmethod
     async def connect(cls, host: str, port: int, config: dp.PeerConfig,
-                      transport: str = "tcp") -> DiameterClient:
+                      transport: str = "tcp", **kw: Any) -> DiameterClient:
+        """`kw`: transport options (`local_host`, `ssl_context`, `server_hostname`)."""
         client = cls(config)
         opener = open_sctp_client if transport == "sctp" else open_diameter_tcp_client
-        client.conn = await opener(host, port, client._on_message, on_close=client._on_close)
+        client.conn = await opener(host, port, client._on_message, on_close=client._on_close,
+                                   **kw)
         client.ppid = 46 if transport == "sctp" else 0
         client.peer.connection_made(asyncio.get_running_loop().time())
         client._pump()

@@ -26,6 +26,7 @@ from tests.unit.nf.hss.helpers import (
     DiameterClient,
     K,
     air,
+    local_peer,
     peer_config,
     pur,
     subscriber,
@@ -36,7 +37,7 @@ from tests.unit.nf.hss.helpers import (
 @pytest.fixture
 async def hss() -> AsyncIterator[HssService]:
     cfg = HssConfig(listen=Endpoint.model_construct(host="127.0.0.1", port=0), database=":memory:",
-                    subscribers_file=None, peers=[MME_HOST, MME2_HOST])
+                    subscribers_file=None, peers=[local_peer(MME_HOST), local_peer(MME2_HOST)])
     events: list[LogEvent] = []
     taps: list[tuple[Direction, bytes]] = []
     svc = HssService(cfg, subscribers=[subscriber()], on_event=events.append,
@@ -146,7 +147,7 @@ async def test_stop_sends_dpr(hss: HssService) -> None:
 
 async def test_sctp_transport() -> None:
     cfg = HssConfig(listen=Endpoint.model_construct(host="127.0.0.1", port=0),
-                    database=":memory:", subscribers_file=None, peers=[MME_HOST],
+                    database=":memory:", subscribers_file=None, peers=[local_peer(MME_HOST)],
                     transport="sctp")
     ppids: list[int] = []
     svc = HssService(cfg, subscribers=[subscriber()],
