@@ -184,7 +184,10 @@ class MmeCore:
         return len(self.s6a_pending) + len(self.s11_pending)
 
     def ue_by_imsi(self, imsi: str) -> UeContext | None:
-        return next((u for u in self.ues.values() if u.imsi == imsi), None)
+        """The context holding `imsi`; one that only claims it, or that is being released,
+        is not found."""
+        return next((u for u in self.ues.values() if u.imsi == imsi and not u.imsi_claimed
+                     and u.step is not Step.RELEASING), None)
 
     # ------------------------------------------------------------------ UE contexts
 
