@@ -298,6 +298,13 @@ class SimUeConfig(Strict):
     selection: Literal["automatic", "manual"] = "manual"
     eea: list[int] = [2, 0]
     eia: list[int] = [2]
+    # UE attach timers (TS 24.301 §10.2 Table 10.2.2; retries of §5.5.1.2.6)
+    t3410_s: float = Field(default=15.0, gt=0)
+    t3411_s: float = Field(default=10.0, gt=0)
+    t3402_s: float = Field(default=720.0, gt=0)
+    # eNB: first wait before re-opening a lost S1 association, doubled up to the max
+    s1_reconnect_s: float = Field(default=1.0, gt=0)
+    s1_reconnect_max_s: float = Field(default=30.0, gt=0)
 
 
 # ----------------------------------------------------------------------------- IMS + PSAP
