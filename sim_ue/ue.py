@@ -40,6 +40,7 @@ T3410_S = 15.0
 T3411_S = 10.0
 T3402_S = 720.0
 T3421_S = 15.0
+T3416_S = 30.0  # §5.4.2.3: how long RAND and RES are kept
 # §5.5.1.2.6: the attach attempt counter's limit; §5.5.2.2.4 c): T3421 runs five times.
 MAX_ATTACH_ATTEMPTS = 5
 MAX_T3421_EXPIRIES = 5
@@ -333,6 +334,8 @@ class Ue:
         # §4.4.2: the current EPS security context; the one being established by AKA.
         self.ctx: NasSecurityContext | None = None
         self._new_kasme: tuple[int, bytes] | None = None
+        # §5.4.2.3: the last RAND with its RES and KASME, kept while T3416 runs
+        self._last_auth: tuple[bytes, bytes, int, bytes] | None = None
         # §4.4.5: ciphering starts once secure exchange is established on this connection.
         self._secure = False
         self._attach_attempts = 0
@@ -718,8 +721,16 @@ class Ue:
             # §5.4.2.6 / TS 33.102 §6.3.3: no USIM to verify AUTN with.
             return [self._uplink(nas.authentication_failure(20)),
                     LogEvent("emm.authentication.no_usim", {"imsi": self.key})]
-        answer = self.usim.authenticate(f["authentication_parameter_rand"],
-                                        f["authentication_parameter_autn"])
+        rand = bytes(f["authentication_parameter_rand"])
+        if self._last_auth is not None and self._last_auth[0] == rand:
+            # §5.4.2.3: the same RAND again (a retransmission): the stored RES is sent without
+            # passing RAND to the USIM, which would see its SQN a second time
+            _, res, ksi, kasme = self._last_auth
+            self._new_kasme = (ksi, kasme)
+            return [self._uplink(nas.authentication_response(res)),
+                    LogEvent("emm.authentication.responded", {"imsi": self.key, "ksi": ksi,
+                                                              "stored_res": True})]
+        answer = self.usim.authenticate(rand, f["authentication_parameter_autn"])
         if isinstance(answer, AuthFailure):
             pdu = nas.authentication_failure(answer.cause, answer.auts)
             return [self._uplink(pdu), LogEvent("emm.authentication.failed",
@@ -729,11 +740,19 @@ class Ue:
         # TS 33.401 A.2: KASME bound to the serving network's PLMN identity.
         kasme = kdf.kasme(answer.ck, answer.ik, plmn.to_bytes(), answer.sqn_xor_ak)
         self._new_kasme = (ksi, kasme)
+        self._last_auth = (rand, answer.res, ksi, kasme)
         return [self._uplink(nas.authentication_response(answer.res)),
+                StartTimer("T3416", self.key, T3416_S),
                 LogEvent("emm.authentication.responded", {"imsi": self.key, "ksi": ksi})]
+
+    def _on_t3416(self) -> list[UeAction]:
+        """§5.4.2.3: T3416 expired: the stored RAND and RES are deleted."""
+        self._last_auth = None
+        return []
 
     def _on_authentication_reject(self) -> list[UeAction]:
         """§5.4.2.5: delete GUTI, TAI list, KSI; the USIM is invalid; EMM-DEREGISTERED."""
+        self._last_auth = None
         self._forget_registration()
         self.state = EmmState.DEREGISTERED
         self.substate = EmmSubstate.NO_IMSI
@@ -748,6 +767,7 @@ class Ue:
         """§5.4.3.3: check the replayed capabilities, take the new context into use, verify
         the MAC with it and answer Security Mode Complete (§5.4.3.4) or Reject (§5.4.3.5)."""
         f = msg.fields
+        self._last_auth = None  # §5.4.2.3: deleted upon SECURITY MODE COMMAND
         algs = f["selected_nas_security_algorithms"]
         eea, eia = int(algs["eea"]), int(algs["eia"])
         ksi = int(f.get(nas.KSI, 0)) & 0x7
@@ -1061,4 +1081,5 @@ _TIMERS: dict[str, Callable[[Ue], list[UeAction]]] = {
     "T3411": Ue._on_t3411,
     "T3421": Ue._on_t3421,
     "T3402": Ue._on_t3402,
+    "T3416": Ue._on_t3416,
 }

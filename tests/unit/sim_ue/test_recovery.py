@@ -193,3 +193,18 @@ async def test_enbs_redo_s1_setup_and_ues_attach_after_the_mme_restarts() -> Non
     logs = [e.kind for enb in pop.enbs for e in enb.log]
     assert logs.count("s1.reconnected") == 2 and logs.count("s1.setup.failed") == 1
     assert logs.count("s1.setup.succeeded") == 4
+
+
+def test_retransmitted_authentication_request_gets_the_stored_res() -> None:
+    """TS 24.301 §5.4.2.3: the same RAND again is answered with the stored RES, without a
+    second USIM run (which would refuse the SQN and report a synch failure)."""
+    from tests.unit.sim_ue.test_ue import Network
+
+    ue, net = _ue(), Network()
+    ue.handle(Attach(CELL), 0.0)
+    request = net.auth_request()
+    first = _attach_requests(ue.handle(NasReceived(request), 1.0))
+    again = _attach_requests(ue.handle(NasReceived(request), 7.0))
+    assert [m.name for m in again] == ["AuthenticationResponse"]
+    assert again[0].fields["authentication_response_parameter"] == net.xres
+    assert first[0].fields == again[0].fields
