@@ -50,9 +50,10 @@ RRC_FAILURE_TIMER = "T300"
 # first wait before re-opening a lost S1 association, doubled after each failure up to the max
 RECONNECT_S = 1.0
 RECONNECT_MAX_S = 30.0
-# Back-off timers an accelerated clock shortens (TS 24.301 §5.5.1.2.5 T3346; the procedure
-# supervision timers such as T3410 keep their value: the network's real latency applies).
-SCALED_TIMERS = frozenset({"T3346"})
+# Back-off timers an accelerated clock shortens (TS 24.301 §5.5.1.2.5 T3346, §5.5.1.2.6 T3411
+# and T3402; the procedure supervision timers such as T3410 keep their value: the network's
+# real latency applies).
+SCALED_TIMERS = frozenset({"T3346", "T3411", "T3402"})
 
 
 class EnbState(enum.Enum):

@@ -218,9 +218,13 @@ class Population:
         # TS 24.301 §5.5.1.2.6: after five failed attempts the UE itself attaches again when
         # T3402 expires; wait for that attempt while it fits in the time given
         while (not done.ok and member.ue.retry_timer == "T3402"
-               and loop.time() + member.ue.timers.t3402_s < deadline):
+               and loop.time() + member.ue.timers.t3402_s * self.timer_scale < deadline):
             done = await member.enb.wait(member.ue.key, "attach", deadline - loop.time())
         member.reason = done.reason
+        if not done.ok:
+            # the network releases the connection after a reject (TS 23.401 §5.3.2.1): the
+            # next procedure starts on a new one, not on the connection being released
+            await self._released(member, wait=min(2.0, self.timeout))
 
     async def attach_obeying_barring(
             self, member: _Member, *, deadline: float | None = None,

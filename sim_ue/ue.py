@@ -488,10 +488,10 @@ class Ue:
         self.emergency = False
         self._aka_done = False
         self._attach_attempts = 0
-        self._stop_retry_timer()
+        stopped = self._stop_retry_timer()
         self.state = EmmState.REGISTERED_INITIATED
         self._attach_type = attach_type
-        return self._send_attach_request()
+        return stopped + self._send_attach_request()
 
     def _stop_retry_timer(self) -> list[UeAction]:
         if self._retry_timer is None:
