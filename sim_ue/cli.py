@@ -30,7 +30,7 @@ from corenet.crypto.milenage import SqnArray
 from corenet.pcap import PcapTap, PcapWriter
 from sim_ue.devices import DeviceProfile, load_devices, parse_mix
 from sim_ue.runner import Population
-from sim_ue.ue import UeResult
+from sim_ue.ue import UeResult, UeTimers
 from sim_ue.usim import AuthFailure, Usim
 
 
@@ -176,8 +176,12 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
     eea = tuple(sim.eea) if sim else (2, 0)
     eia = tuple(sim.eia) if sim else (2,)
     selection = sim.selection if sim else "manual"
+    retry: dict[str, Any] = {}
+    if sim is not None:
+        retry = {"ue_timers": UeTimers(sim.t3410_s, sim.t3411_s, sim.t3402_s),
+                 "reconnect_s": sim.s1_reconnect_s, "reconnect_max_s": sim.s1_reconnect_max_s}
     results = asyncio.run(_run(chosen, enb_cfgs, pcap, concurrency=concurrency, seed=seed,
-                               eea=eea, eia=eia, selection=selection, plmn=plmn,
+                               eea=eea, eia=eia, selection=selection, plmn=plmn, **retry,
                                sctp_mode=sctp, timeout=timeout, detach=detach,
                                devices=devices, dial=dial if emergency else None))
     _print_results(results, as_json)

@@ -44,9 +44,16 @@ STREAM_UE = 1
 # TS 36.413 §9.2.1.61 Time to wait, in seconds.
 _TIME_TO_WAIT = {"v1s": 1, "v2s": 2, "v5s": 5, "v10s": 10, "v20s": 20, "v60s": 60}
 _ENB_TIMER_KEY = "enb"
-# Back-off timers an accelerated clock shortens (TS 24.301 §5.5.1.2.5 T3346; the procedure
-# supervision timers such as T3410 keep their value: the network's real latency applies).
-SCALED_TIMERS = frozenset({"T3346"})
+# TS 36.331 §5.3.3.7 (T300): an RRC connection cannot be established while the eNB has no S1
+# interface; the failure reaches the UE as a lower layer failure (TS 24.301 §5.5.1.2.6 a)
+RRC_FAILURE_TIMER = "T300"
+# first wait before re-opening a lost S1 association, doubled after each failure up to the max
+RECONNECT_S = 1.0
+RECONNECT_MAX_S = 30.0
+# Back-off timers an accelerated clock shortens (TS 24.301 §5.5.1.2.5 T3346, §5.5.1.2.6 T3411
+# and T3402; the procedure supervision timers such as T3410 keep their value: the network's
+# real latency applies).
+SCALED_TIMERS = frozenset({"T3346", "T3411", "T3402"})
 
 
 class EnbState(enum.Enum):
@@ -158,6 +165,8 @@ class EnbCore:
         self.plmn = Plmn.parse(cfg.plmn)
         self.cells = cells_of(cfg)
         self.state = EnbState.DISCONNECTED
+        # the S1 interface was up and is lost (until the next S1 Setup succeeds)
+        self.s1_lost = False
         self.mme_name: str | None = None
         self.served_gummeis: list[Any] = []
         self.ues: dict[str, UeContext] = {}
@@ -212,10 +221,7 @@ class EnbCore:
         if isinstance(event, S1Connected):
             return self._s1_setup()
         if isinstance(event, S1Closed):
-            self.state = EnbState.DISCONNECTED
-            for ctx in self.ues.values():
-                ctx.connected, ctx.mme_ue_id = False, None
-            return [LogEvent("s1.closed", {"enb": self.cfg.name})]
+            return self._on_s1_closed(now)
         if isinstance(event, S1apReceived):
             return self._on_s1ap(event.data, now)
         if isinstance(event, ToUe):
@@ -226,6 +232,19 @@ class EnbCore:
         if isinstance(event, TimerExpired):
             return self._on_timer(event, now)
         return []
+
+    def _on_s1_closed(self, now: float) -> list[EnbAction]:
+        """The S1 association is lost: every UE-associated connection is gone with it, and
+        the UEs' RRC connections are released (their NAS sees a lower layer failure)."""
+        self.state = EnbState.DISCONNECTED
+        self.s1_lost = True
+        out: list[EnbAction] = [LogEvent("s1.closed", {"enb": self.cfg.name})]
+        for ctx in self.ues.values():
+            was_connected = ctx.connected
+            ctx.connected, ctx.mme_ue_id, ctx.pending = False, None, []
+            if was_connected:
+                out += self._ue_actions(ctx, ctx.ue.handle(ConnectionReleased(), now))
+        return out
 
     def _with_sib2(self, event: UeEvent) -> UeEvent:
         """The UE reads the SIB2 its cell broadcasts now (TS 36.331 §5.2.2.4)."""
@@ -243,6 +262,8 @@ class EnbCore:
         ctx = self.ues.get(str(event.key))
         if ctx is None:
             return []
+        if event.name == RRC_FAILURE_TIMER:
+            return self._ue_actions(ctx, ctx.ue.handle(ConnectionReleased(), now))
         return self._ue_actions(ctx, ctx.ue.handle(event, now))
 
     # ------------------------------------------------------------------ S1 Setup (§8.7.3)
@@ -259,6 +280,7 @@ class EnbCore:
 
     def _on_setup_response(self, msg: Message) -> list[EnbAction]:
         self.state = EnbState.READY
+        self.s1_lost = False
         self.mme_name = msg.fields.get("MMEname")
         self.served_gummeis = list(msg.fields.get("ServedGUMMEIs") or [])
         return [LogEvent("s1.setup.succeeded", {"enb": self.cfg.name, "mme": self.mme_name}),
@@ -441,6 +463,11 @@ class EnbCore:
         cell = ctx.ue.cell
         if cell is None:
             return [LogEvent("enb.ue_not_camped", {"imsi": ctx.ue.key})]
+        if not ctx.connected and self.s1_lost:
+            # no S1 interface: the RRC connection establishment fails (TS 36.331 §5.3.3.7)
+            return [LogEvent("enb.no_s1", {"enb": self.cfg.name, "imsi": ctx.ue.key,
+                                           "state": self.state.value}),
+                    StartTimer(RRC_FAILURE_TIMER, ctx.ue.key, 0.0)]
         if not ctx.connected:
             # TS 36.413 §8.6.2.1: the first NAS message of a connection; TAI with the selected
             # PLMN, ECGI with the eNB's primary PLMN (TS 23.251 §4.2, network sharing).
@@ -493,10 +520,17 @@ class EnbService:
     def __init__(self, cfg: EnbConfig, *, tap: Tap | None = None, sctp_mode: Mode = "auto",
                  first_teid: int = 1, setup_timeout: float = 10.0,
                  log: list[LogEvent] | None = None, timer_scale: float = 1.0,
-                 keep_log: bool = True) -> None:
+                 keep_log: bool = True, reconnect_s: float | None = RECONNECT_S,
+                 reconnect_max_s: float = RECONNECT_MAX_S) -> None:
         """`timer_scale`: wall seconds per timer second (< 1: an accelerated clock for the
-        UEs' timers: T3346, T3410, ...); `keep_log` False drops the log events (storms)."""
+        UEs' timers: T3346, T3410, ...); `keep_log` False drops the log events (storms);
+        `reconnect_s`: first wait before re-opening a lost association (doubled up to
+        `reconnect_max_s`), None: a lost association stays down."""
         self.cfg = cfg
+        self._reconnect_s = reconnect_s
+        self._reconnect_max_s = max(reconnect_max_s, reconnect_s or 0.0)
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._stopping = False
         self.timer_scale = timer_scale
         self.keep_log = keep_log
         self.core = EnbCore(cfg, first_teid=first_teid)
@@ -512,10 +546,9 @@ class EnbService:
     async def start(self) -> None:
         """Open the association from the eNB's address and run S1 Setup."""
         loop = asyncio.get_running_loop()
+        self._stopping = False
         self._setup = loop.create_future()
-        self._conn = await open_sctp_client(
-            self.cfg.mme.host, self.cfg.mme.port, self._on_message, on_close=self._on_close,
-            tap=self._tap, mode=self._mode, local_host=self.cfg.address)
+        self._conn = await self._open()
         self._feed(S1Connected())
         try:
             done = await asyncio.wait_for(asyncio.shield(self._setup), self._setup_timeout)
@@ -526,7 +559,43 @@ class EnbService:
             await self.stop()
             raise S1SetupError(f"{self.cfg.name}: S1 Setup Failure {done.cause}")
 
+    async def _open(self) -> Any:
+        return await open_sctp_client(
+            self.cfg.mme.host, self.cfg.mme.port, self._on_message, on_close=self._on_close,
+            tap=self._tap, mode=self._mode, local_host=self.cfg.address)
+
+    async def _reconnect(self) -> None:
+        """Re-open the association with back-off, then S1 Setup again (TS 36.413 §8.7.3)."""
+        assert self._reconnect_s is not None
+        delay = self._reconnect_s
+        while not self._stopping:
+            await asyncio.sleep(delay)
+            if self._stopping:
+                return
+            try:
+                conn = await self._open()
+            except OSError as exc:
+                self._record(LogEvent("s1.reconnect.failed", {
+                    "enb": self.cfg.name, "reason": str(exc), "next_s": delay}))
+                delay = min(delay * 2, self._reconnect_max_s)
+                continue
+            if self._stopping:
+                conn.close()
+                return
+            self._conn = conn
+            self._record(LogEvent("s1.reconnected", {"enb": self.cfg.name}))
+            self._feed(S1Connected())
+            return
+
+    def _record(self, event: LogEvent) -> None:
+        if self.keep_log:
+            self.log.append(event)
+
     async def stop(self) -> None:
+        self._stopping = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            self._reconnecting = None
         self._timers.cancel_all()
         if self._conn is not None and not self._conn.closed:
             self._conn.close()
@@ -547,6 +616,17 @@ class EnbService:
         self._feed(ToUe(imsi, event))
         try:
             return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return ProcedureDone(procedure, False, None, f"no answer within {timeout:g} s")
+        finally:
+            self._waiters.pop((imsi, procedure), None)
+
+    async def wait(self, imsi: str, procedure: str, timeout: float) -> ProcedureDone:
+        """Wait for the UE's next `procedure` outcome (one it started by itself)."""
+        fut: asyncio.Future[ProcedureDone] = asyncio.get_running_loop().create_future()
+        self._waiters[(imsi, procedure)] = fut
+        try:
+            return await asyncio.wait_for(fut, max(0.0, timeout))
         except TimeoutError:
             return ProcedureDone(procedure, False, None, f"no answer within {timeout:g} s")
         finally:
@@ -577,10 +657,17 @@ class EnbService:
         self._feed(S1apReceived(payload))
 
     def _on_close(self, conn: Any) -> None:
+        if conn is not self._conn and self._conn is not None:
+            return  # an association already replaced
         self._feed(S1Closed())
         if self._setup is not None and not self._setup.done():
             lost = ("transport", "transport-resource-unavailable")
             self._setup.set_result(S1SetupDone(False, lost))
+            return
+        if self._stopping or self._reconnect_s is None:
+            return
+        if self._reconnecting is None or self._reconnecting.done():
+            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
 
     def _on_timer(self, expired: TimerExpired) -> None:
         self._feed(expired)

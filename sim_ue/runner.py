@@ -29,7 +29,7 @@ from corenet.transport.base import Address
 from corenet.transport.sctp import Mode
 from corenet.transport.sip import TransportName
 from sim_ue.devices import DeviceMix, assign_devices
-from sim_ue.enb import EnbService
+from sim_ue.enb import RECONNECT_MAX_S, RECONNECT_S, EnbService
 from sim_ue.ims import (
     SIP_PORT,
     CallOutcome,
@@ -64,6 +64,7 @@ from sim_ue.ue import (
     ProcedureDone,
     Ue,
     UeResult,
+    UeTimers,
 )
 from sim_ue.usim import Usim
 
@@ -92,11 +93,15 @@ class Population:
                  pcscf: Address | None = None, sip_tap: PcapTap | None = None,
                  sip_port: int = SIP_PORT, sip_transport: TransportName = "UDP",
                  sip_timers: Timers | None = None, call_hold: float = 1.0,
-                 timer_scale: float = 1.0, keep_log: bool = True) -> None:
+                 timer_scale: float = 1.0, keep_log: bool = True,
+                 ue_timers: UeTimers | None = None, reconnect_s: float | None = RECONNECT_S,
+                 reconnect_max_s: float = RECONNECT_MAX_S) -> None:
         """`pcscf`: the P-CSCF used when the PDN connection's PCO names none (TS 24.229
         §9.2.1); `sip_tap` records the IMS user agents' SIP; `call_hold`: seconds a call
         lasts before the UE hangs up; `timer_scale`: wall seconds per UE timer second (the
-        barring timer and T3346: < 1 accelerates them)."""
+        barring timer and T3346: < 1 accelerates them); `ue_timers`: T3410 / T3411 / T3402 of
+        every UE; `reconnect_s` / `reconnect_max_s`: the eNBs' back-off when the S1
+        association is lost (None: no reconnection)."""
         if not enb_cfgs:
             raise ValueError("at least one eNB is needed")
         self.subscribers = list(subscribers)
@@ -113,9 +118,11 @@ class Population:
         self.devices = assign_devices(devices, len(self.subscribers), seed)
         rng = random.Random(f"sim-ue:{seed}")
         self.timer_scale = timer_scale
+        self.ue_timers = ue_timers
         self.enbs = [EnbService(cfg, tap=tap, sctp_mode=sctp_mode,
                                 first_teid=rng.randrange(1, 1 << 24), timer_scale=timer_scale,
-                                keep_log=keep_log)
+                                keep_log=keep_log, reconnect_s=reconnect_s,
+                                reconnect_max_s=reconnect_max_s)
                      for cfg in self.enb_cfgs]
         self._id_base = [rng.randrange(1, 1 << 16) for _ in self.enbs]
         self.members: list[_Member] = []
@@ -145,7 +152,8 @@ class Population:
         for i, sub in enumerate(self.subscribers):
             enb = self.enbs[i % m]
             ue = Ue(Usim.from_subscriber(sub), eea=self._eea, eia=self._eia,
-                    device=self.devices[i], rng=random.Random(f"acb:{self.seed}:{sub.imsi}"))
+                    device=self.devices[i], rng=random.Random(f"acb:{self.seed}:{sub.imsi}"),
+                    timers=self.ue_timers)
             enb.add_ue(ue, self._id_base[i % m] + i // m)
             self.members.append(_Member(i, ue, enb, self._profile()))
 
@@ -204,8 +212,19 @@ class Population:
             member.reason = member.reason or "no suitable cell"
             member.ue.outcome = "no-service"
             return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
         done = await member.enb.run(member.ue.key, Attach(cell), "attach", self.timeout)
+        # TS 24.301 §5.5.1.2.6: after five failed attempts the UE itself attaches again when
+        # T3402 expires; wait for that attempt while it fits in the time given
+        while (not done.ok and member.ue.retry_timer == "T3402"
+               and loop.time() + member.ue.timers.t3402_s * self.timer_scale < deadline):
+            done = await member.enb.wait(member.ue.key, "attach", deadline - loop.time())
         member.reason = done.reason
+        if not done.ok:
+            # the network releases the connection after a reject (TS 23.401 §5.3.2.1): the
+            # next procedure starts on a new one, not on the connection being released
+            await self._released(member, wait=min(2.0, self.timeout))
 
     async def attach_obeying_barring(
             self, member: _Member, *, deadline: float | None = None,

@@ -40,9 +40,26 @@ T3410_S = 15.0
 T3411_S = 10.0
 T3402_S = 720.0
 T3421_S = 15.0
+T3416_S = 30.0  # §5.4.2.3: how long RAND and RES are kept
 # §5.5.1.2.6: the attach attempt counter's limit; §5.5.2.2.4 c): T3421 runs five times.
 MAX_ATTACH_ATTEMPTS = 5
 MAX_T3421_EXPIRIES = 5
+
+
+@dataclass(frozen=True)
+class UeTimers:
+    """The UE's attach timers (TS 24.301 §10.2 Table 10.2.2); shorter values for tests."""
+
+    t3410_s: float = T3410_S
+    t3411_s: float = T3411_S
+    t3402_s: float = T3402_S
+
+
+# TS 24.301 §5.5.1.2.5: the ATTACH REJECT causes handled there; any other cause (e.g. #17
+# network failure, #19 ESM failure, #22 without T3346) is an abnormal case of §5.5.1.2.6 d)
+_REJECT_CAUSES_HANDLED = frozenset({3, 6, 7, 8, 11, 12, 13, 14, 15, 25, 35, 42})
+# §5.5.1.2.6 d): on these the attach attempt counter is set to 5 (protocol errors)
+_REJECT_COUNTER_TO_MAX = frozenset({95, 96, 97, 99, 111})
 
 # TS 24.301 §9.9.3.9 EMM causes sent by the UE.
 CAUSE_UE_SECURITY_CAPABILITIES_MISMATCH = 23
@@ -281,10 +298,13 @@ class Ue:
                  apn: str | None = None, pdn_type: int = PDN_TYPE_IPV4V6,
                  imeisv: str | None = None, device: DeviceProfile | None = None,
                  rng: random.Random | None = None,
-                 special_access_classes: tuple[int, ...] = ()) -> None:
+                 special_access_classes: tuple[int, ...] = (),
+                 timers: UeTimers | None = None) -> None:
         """`rng`: this UE's draws for the access barring check (seeded: reproducible);
-        `special_access_classes`: AC 11-15 held on the USIM (TS 22.011 §4.2)."""
+        `special_access_classes`: AC 11-15 held on the USIM (TS 22.011 §4.2); `timers`:
+        T3410 / T3411 / T3402 (the values of TS 24.301 Table 10.2.2 by default)."""
         self.usim = usim
+        self.timers = timers or UeTimers()
         self.rng = rng or random.Random(f"ue:{usim.imsi}")
         self.access_classes = (access_class_of(usim.imsi), *special_access_classes)
         # TS 24.301 §5.5.1.2.5: while T3346 runs no attach is started (except emergency)
@@ -314,9 +334,15 @@ class Ue:
         # §4.4.2: the current EPS security context; the one being established by AKA.
         self.ctx: NasSecurityContext | None = None
         self._new_kasme: tuple[int, bytes] | None = None
+        # §5.4.2.3: the last RAND with its RES and KASME, kept while T3416 runs
+        self._last_auth: tuple[bytes, bytes, int, bytes] | None = None
         # §4.4.5: ciphering starts once secure exchange is established on this connection.
         self._secure = False
         self._attach_attempts = 0
+        # T3410 runs: an ATTACH REQUEST awaits its ACCEPT or REJECT (§5.5.1.2.2)
+        self._attach_pending = False
+        # the retry timer running in EMM-DEREGISTERED.ATTEMPTING-TO-ATTACH: T3411 or T3402
+        self._retry_timer: str | None = None
         self._t3421_expiries = 0
         self._last_detach: bytes | None = None
         self._pti = 0
@@ -337,6 +363,11 @@ class Ue:
     # ------------------------------------------------------------------ entry point
 
     @property
+    def retry_timer(self) -> str | None:
+        """T3411 or T3402 while the UE waits in EMM-DEREGISTERED.ATTEMPTING-TO-ATTACH."""
+        return self._retry_timer
+
+    @property
     def key(self) -> str:
         """Timer key of this UE's timers."""
         return self.usim.imsi
@@ -354,6 +385,10 @@ class Ue:
         if isinstance(event, ConnectionReleased):
             self.ecm = EcmState.IDLE
             self._secure = False
+            if self._attach_pending:
+                # §5.5.1.2.6 a): lower layer failure or release of the NAS signalling
+                # connection before ATTACH ACCEPT or ATTACH REJECT
+                return self._abnormal_attach("lower layer failure")
             return []
         if isinstance(event, TimerExpired):
             if event.name == "T3346":
@@ -453,9 +488,16 @@ class Ue:
         self.emergency = False
         self._aka_done = False
         self._attach_attempts = 0
+        stopped = self._stop_retry_timer()
         self.state = EmmState.REGISTERED_INITIATED
         self._attach_type = attach_type
-        return self._send_attach_request()
+        return stopped + self._send_attach_request()
+
+    def _stop_retry_timer(self) -> list[UeAction]:
+        if self._retry_timer is None:
+            return []
+        name, self._retry_timer = self._retry_timer, None
+        return [StopTimer(name, self.key)]
 
     def _send_attach_request(self) -> list[UeAction]:
         assert self.cell is not None  # set by _start_attach, never from peer input
@@ -481,10 +523,11 @@ class Ue:
         if self.ecm is EcmState.IDLE:
             self._secure = False
         self.ecm = EcmState.CONNECTED
+        self._attach_pending = True
         # TS 36.331 §5.3.3.3: an emergency attach opens the RRC connection as "emergency".
         return [
             SendNas(pdu, rrc_cause="emergency" if emergency else "mo-Signalling"),
-            StartTimer("T3410", self.key, T3410_S),
+            StartTimer("T3410", self.key, self.timers.t3410_s),
             LogEvent("emm.attach.requested", {"imsi": self.key, "plmn": str(self.cell.plmn),
                                               "attach_type": self._attach_type,
                                               "identity": next(iter(identity))}),
@@ -500,29 +543,57 @@ class Ue:
         return {"imei": self.imeisv[:14] + "0"}
 
     def _on_t3410(self) -> list[UeAction]:
-        """§5.5.1.2.6 c): abort, release the connection locally, count the attempt."""
-        if self.state is not EmmState.REGISTERED_INITIATED:
+        """§5.5.1.2.6 c): T3410 expired: abort, release the connection locally."""
+        if self.state is not EmmState.REGISTERED_INITIATED or not self._attach_pending:
             return []
-        self._attach_attempts += 1
-        out: list[UeAction] = [ReleaseConnection(),
-                               LogEvent("emm.attach.t3410_expired",
-                                        {"imsi": self.key, "attempt": self._attach_attempts})]
         self.ecm = EcmState.IDLE
-        if self._attach_attempts < MAX_ATTACH_ATTEMPTS:
-            # §5.5.1.2.6: T3411 is started; the attach is retried when it expires.
-            return out + [StartTimer("T3411", self.key, T3411_S)]
-        # §5.5.1.2.6: fifth attempt -> ATTEMPTING-TO-ATTACH, T3402 started.
+        return [ReleaseConnection()] + self._abnormal_attach("T3410 expired")
+
+    def _abnormal_attach(self, what: str, cause: int | None = None,
+                         counter: int | None = None) -> list[UeAction]:
+        """§5.5.1.2.6: the attach attempt counter is incremented (or set, #95..#111); below 5
+        T3411 is started, at 5 T3402 (GUTI, TAI list and KSI deleted), both in
+        EMM-DEREGISTERED.ATTEMPTING-TO-ATTACH; the attach is initiated again at expiry."""
+        self._attach_pending = False
+        self._attach_attempts = counter if counter is not None else self._attach_attempts + 1
         self.state = EmmState.DEREGISTERED
         self.substate = EmmSubstate.ATTEMPTING_TO_ATTACH
-        self.outcome = "timeout"
-        return out + [StartTimer("T3402", self.key, T3402_S),
-                      ProcedureDone("attach", False, None, "T3410 expired five times")
-                      ] + self._call_done(False, "emergency attach: no answer (T3410)")
+        out: list[UeAction] = [StopTimer("T3410", self.key), *self._stop_retry_timer(),
+                               LogEvent("emm.attach.abnormal", {
+                                   "imsi": self.key, "reason": what, "cause": cause,
+                                   "attempt": self._attach_attempts})]
+        if self._attach_attempts < MAX_ATTACH_ATTEMPTS:
+            self._retry_timer = "T3411"
+            return out + [StartTimer("T3411", self.key, self.timers.t3411_s)]
+        self._forget_registration()
+        self._retry_timer = "T3402"
+        self.outcome = "timeout" if cause is None else "rejected"
+        reason = f"{what}; attach attempts exhausted, T3402 started"
+        self.reason = reason
+        return out + [StartTimer("T3402", self.key, self.timers.t3402_s),
+                      ProcedureDone("attach", False, cause, reason)
+                      ] + self._call_done(False, f"emergency attach failed: {what}")
+
+    def _on_retry_timer(self, name: str) -> list[UeAction]:
+        """T3411 / T3402 expired in EMM-DEREGISTERED.ATTEMPTING-TO-ATTACH: the attach
+        procedure is initiated again (§5.5.1.2.6), after T3402 with a new attempt counter."""
+        if self._retry_timer != name or self.cell is None:
+            return []
+        self._retry_timer = None
+        if self.state is not EmmState.DEREGISTERED or (
+                self.substate is not EmmSubstate.ATTEMPTING_TO_ATTACH):
+            return []
+        if name == "T3402":
+            self._attach_attempts = 0
+        self.state = EmmState.REGISTERED_INITIATED
+        self.outcome = "attaching"
+        return self._send_attach_request()
 
     def _on_t3411(self) -> list[UeAction]:
-        if self.state is not EmmState.REGISTERED_INITIATED or self.cell is None:
-            return []
-        return self._send_attach_request()
+        return self._on_retry_timer("T3411")
+
+    def _on_t3402(self) -> list[UeAction]:
+        return self._on_retry_timer("T3402")
 
     def _on_attach_accept(self, msg: Message) -> list[UeAction]:
         """§5.5.1.2.4: store GUTI, TAI list, emergency numbers; activate the default bearer
@@ -551,6 +622,7 @@ class Ue:
         self.substate = EmmSubstate.NORMAL_SERVICE
         self.outcome = "emergency-attached" if self.emergency else "attached"
         self._attach_attempts = 0
+        self._attach_pending = False
         self.registered_plmn = self.cell.plmn if self.cell else None
         accept = nas.activate_default_eps_bearer_context_accept(ebi=ebi)
         complete = nas.attach_complete(accept)
@@ -571,6 +643,16 @@ class Ue:
         the PLMN/TA causes, the PLMN joining the forbidden list on #11)."""
         cause = int(msg.fields.get(nas.EMM_CAUSE, 111))
         self.cause = cause
+        t3346 = msg.fields.get("t3346_value")
+        with_t3346 = cause == 22 and isinstance(t3346, int) and t3346 > 0
+        if (self._attach_pending and self._attach_type != ATTACH_EMERGENCY
+                and cause not in _REJECT_CAUSES_HANDLED and not with_t3346):
+            # §5.5.1.2.6 d): any other cause is an abnormal case: retried after T3411
+            self.reason = f"attach reject #{cause}"
+            return self._abnormal_attach(
+                self.reason, cause, MAX_ATTACH_ATTEMPTS if cause in _REJECT_COUNTER_TO_MAX
+                else None)
+        self._attach_pending = False
         self.state = EmmState.DEREGISTERED
         self.outcome = "rejected"
         self.reason = f"attach reject #{cause}"
@@ -583,7 +665,6 @@ class Ue:
         if cause in _LIMITED_SERVICE_CAUSES:
             self._forget_registration()
             self._forbid(cause)
-        t3346 = msg.fields.get("t3346_value")
         out: list[UeAction] = [
             StopTimer("T3410", self.key),
             LogEvent("emm.attach.rejected", {"imsi": self.key, "cause": cause,
@@ -640,8 +721,16 @@ class Ue:
             # §5.4.2.6 / TS 33.102 §6.3.3: no USIM to verify AUTN with.
             return [self._uplink(nas.authentication_failure(20)),
                     LogEvent("emm.authentication.no_usim", {"imsi": self.key})]
-        answer = self.usim.authenticate(f["authentication_parameter_rand"],
-                                        f["authentication_parameter_autn"])
+        rand = bytes(f["authentication_parameter_rand"])
+        if self._last_auth is not None and self._last_auth[0] == rand:
+            # §5.4.2.3: the same RAND again (a retransmission): the stored RES is sent without
+            # passing RAND to the USIM, which would see its SQN a second time
+            _, res, ksi, kasme = self._last_auth
+            self._new_kasme = (ksi, kasme)
+            return [self._uplink(nas.authentication_response(res)),
+                    LogEvent("emm.authentication.responded", {"imsi": self.key, "ksi": ksi,
+                                                              "stored_res": True})]
+        answer = self.usim.authenticate(rand, f["authentication_parameter_autn"])
         if isinstance(answer, AuthFailure):
             pdu = nas.authentication_failure(answer.cause, answer.auts)
             return [self._uplink(pdu), LogEvent("emm.authentication.failed",
@@ -651,11 +740,19 @@ class Ue:
         # TS 33.401 A.2: KASME bound to the serving network's PLMN identity.
         kasme = kdf.kasme(answer.ck, answer.ik, plmn.to_bytes(), answer.sqn_xor_ak)
         self._new_kasme = (ksi, kasme)
+        self._last_auth = (rand, answer.res, ksi, kasme)
         return [self._uplink(nas.authentication_response(answer.res)),
+                StartTimer("T3416", self.key, T3416_S),
                 LogEvent("emm.authentication.responded", {"imsi": self.key, "ksi": ksi})]
+
+    def _on_t3416(self) -> list[UeAction]:
+        """§5.4.2.3: T3416 expired: the stored RAND and RES are deleted."""
+        self._last_auth = None
+        return []
 
     def _on_authentication_reject(self) -> list[UeAction]:
         """§5.4.2.5: delete GUTI, TAI list, KSI; the USIM is invalid; EMM-DEREGISTERED."""
+        self._last_auth = None
         self._forget_registration()
         self.state = EmmState.DEREGISTERED
         self.substate = EmmSubstate.NO_IMSI
@@ -670,6 +767,7 @@ class Ue:
         """§5.4.3.3: check the replayed capabilities, take the new context into use, verify
         the MAC with it and answer Security Mode Complete (§5.4.3.4) or Reject (§5.4.3.5)."""
         f = msg.fields
+        self._last_auth = None  # §5.4.2.3: deleted upon SECURITY MODE COMMAND
         algs = f["selected_nas_security_algorithms"]
         eea, eia = int(algs["eea"]), int(algs["eia"])
         ksi = int(f.get(nas.KSI, 0)) & 0x7
@@ -982,5 +1080,6 @@ _TIMERS: dict[str, Callable[[Ue], list[UeAction]]] = {
     "T3410": Ue._on_t3410,
     "T3411": Ue._on_t3411,
     "T3421": Ue._on_t3421,
-    "T3402": lambda ue: [],
+    "T3402": Ue._on_t3402,
+    "T3416": Ue._on_t3416,
 }

@@ -254,6 +254,15 @@ class MmeConfig(Strict):
     relative_capacity: int = Field(default=127, ge=0, le=255)
     s1ap: Endpoint = Endpoint(host="127.0.0.2", port=36412)
     sctp: SctpMode = "auto"
+    # S1 limits: an association that has not completed S1 Setup (TS 36.413 §8.7.3) within
+    # s1_setup_timeout_s is closed; at most max_associations eNB associations, and at most
+    # max_ue_contexts_per_enb UE-associated logical connections per eNB (TS 36.413 §8.6.2.1)
+    s1_setup_timeout_s: float = Field(default=10.0, gt=0)
+    max_associations: int = Field(default=1024, ge=1)
+    max_ue_contexts_per_enb: int = Field(default=4096, ge=1)
+    # a UE context neither registered nor running a procedure is released after this long
+    # (UE Context Release, TS 36.413 §8.3.3)
+    nas_guard_s: float = Field(default=30.0, gt=0)
     tacs: list[int] = [1, 2]
     s11_local: Endpoint = Endpoint(host="127.0.0.2", port=2123)
     sgw: Endpoint = Endpoint(host="127.0.0.4", port=2123)
@@ -361,6 +370,13 @@ class SimUeConfig(Strict):
     selection: Literal["automatic", "manual"] = "manual"
     eea: list[int] = [2, 0]
     eia: list[int] = [2]
+    # UE attach timers (TS 24.301 §10.2 Table 10.2.2; retries of §5.5.1.2.6)
+    t3410_s: float = Field(default=15.0, gt=0)
+    t3411_s: float = Field(default=10.0, gt=0)
+    t3402_s: float = Field(default=720.0, gt=0)
+    # eNB: first wait before re-opening a lost S1 association, doubled up to the max
+    s1_reconnect_s: float = Field(default=1.0, gt=0)
+    s1_reconnect_max_s: float = Field(default=30.0, gt=0)
 
 
 # ----------------------------------------------------------------------------- IMS + PSAP

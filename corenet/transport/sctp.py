@@ -34,7 +34,7 @@ from corenet.transport.fallback import (
     open_fallback_client,
     open_fallback_server,
 )
-from corenet.transport.stream import Callbacks, MessageServer, StreamConnection
+from corenet.transport.stream import Acceptor, Callbacks, MessageServer, StreamConnection
 
 Mode = Literal["auto", "kernel", "fallback"]
 
@@ -245,7 +245,9 @@ class KernelSctpServer(ClosingContext):
         self._loop = asyncio.get_running_loop()
         self.connections: set[KernelSctpConnection] = set()
         self._closed = asyncio.Event()
-        self._loop.add_reader(sk._sk.fileno(), self._accept)
+        local = self.local
+        self._acceptor: Acceptor[tuple[Any, Any]] = Acceptor(
+            sk._sk.fileno(), sk.accept, self._accepted, f"SCTP server {local[0]}:{local[1]}")
 
     @classmethod
     async def listen(
@@ -264,14 +266,8 @@ class KernelSctpServer(ClosingContext):
     def local(self) -> Address:
         return sockname(self._sk._sk.getsockname())
 
-    def _accept(self) -> None:
-        try:
-            conn_sk, _ = self._sk.accept()
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            log.warning("SCTP accept failed: %s", exc)
-            return
+    def _accepted(self, accepted: tuple[Any, Any]) -> None:
+        conn_sk = accepted[0]
 
         def on_close(conn: KernelSctpConnection) -> None:
             self.connections.discard(conn)
@@ -284,7 +280,7 @@ class KernelSctpServer(ClosingContext):
     def close(self) -> None:
         if self._closed.is_set():
             return
-        self._loop.remove_reader(self._sk._sk.fileno())
+        self._acceptor.close()
         self._sk.close()
         for conn in list(self.connections):
             conn.close()

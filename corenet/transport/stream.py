@@ -8,10 +8,12 @@ after `on_error`; the listening server is never affected.
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from corenet.core.errors import DecodeError
 from corenet.transport.base import (
@@ -137,25 +139,150 @@ class StreamConnection(asyncio.Protocol):
         call_back(self._cb.on_close, self)
 
 
+# accept(2) failing for lack of resources: descriptors (per process, system wide) or memory
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+ACCEPT_BACKOFF_S = 0.1
+ACCEPT_BACKOFF_MAX_S = 2.0
+ACCEPT_BURST = 64  # connections taken per readiness of the listening socket
+
+T = TypeVar("T")
+
+
+class Acceptor(Generic[T]):
+    """Accepts connections on a listening socket in the event loop. When accept fails for lack
+    of resources (EMFILE, ENFILE, ENOBUFS, ENOMEM) it logs one warning, stops listening for a
+    back-off that doubles up to ACCEPT_BACKOFF_MAX_S, and tries again; the next success logs
+    that accepting resumed. Pending connections wait in the kernel's backlog meanwhile."""
+
+    def __init__(self, fd: int, accept: Callable[[], T], on_accepted: Callable[[T], None],
+                 what: str) -> None:
+        self._fd = fd
+        self._accept_one = accept
+        self._on_accepted = on_accepted
+        self._what = what
+        self._loop = asyncio.get_running_loop()
+        self._backoff = ACCEPT_BACKOFF_S
+        self._paused: asyncio.TimerHandle | None = None
+        self._failures = 0
+        self._closed = False
+        self._loop.add_reader(fd, self._readable)
+
+    @property
+    def failures(self) -> int:
+        """accept calls that failed for lack of resources since the last success."""
+        return self._failures
+
+    def _readable(self) -> None:
+        for _ in range(ACCEPT_BURST):
+            try:
+                accepted = self._accept_one()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in _OUT_OF_RESOURCES:
+                    self._pause(exc)
+                else:
+                    log.warning("%s: accept failed: %s", self._what, exc)
+                return
+            if self._failures:
+                log.warning("%s: accepting again after %d failed attempts", self._what,
+                            self._failures)
+                self._failures = 0
+                self._backoff = ACCEPT_BACKOFF_S
+            self._on_accepted(accepted)
+
+    def _pause(self, exc: OSError) -> None:
+        if self._failures == 0:
+            log.warning("%s: cannot accept (%s); pausing, retrying with back-off up to %.1f s",
+                        self._what, exc.strerror or exc, ACCEPT_BACKOFF_MAX_S)
+        self._failures += 1
+        self._loop.remove_reader(self._fd)
+        self._paused = self._loop.call_later(self._backoff, self._resume)
+        self._backoff = min(self._backoff * 2, ACCEPT_BACKOFF_MAX_S)
+
+    def _resume(self) -> None:
+        self._paused = None
+        if not self._closed:
+            self._loop.add_reader(self._fd, self._readable)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._paused is not None:
+            self._paused.cancel()
+            self._paused = None
+        self._loop.remove_reader(self._fd)
+
+
 class MessageServer(ClosingContext):
     """A listening socket whose connections deliver whole messages."""
 
-    def __init__(self, server: asyncio.Server, connections: set[StreamConnection]) -> None:
-        self._server = server
-        self.connections = connections
+    def __init__(self, sock: socket.socket, framer_factory: Callable[[], Framer],
+                 callbacks: Callbacks, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._sock = sock
+        self._ssl = ssl_context
+        self._framer_factory = framer_factory
+        self._cb = callbacks
+        self._loop = asyncio.get_running_loop()
+        self._local = sockname(sock.getsockname())
+        self.connections: set[StreamConnection] = set()
+        self._starting: set[asyncio.Task[None]] = set()
+        self._closing: list[StreamConnection] = []
+        self._closed = asyncio.Event()
+        self._acceptor: Acceptor[tuple[socket.socket, object]] = Acceptor(
+            sock.fileno(), sock.accept, self._accepted, f"server {self._local[0]}:{self._local[1]}")
 
     @property
     def local(self) -> Address:
-        return sockname(self._server.sockets[0].getsockname())
+        return self._local
+
+    @property
+    def accept_failures(self) -> int:
+        return self._acceptor.failures
+
+    def _accepted(self, accepted: tuple[socket.socket, object]) -> None:
+        conn_sock = accepted[0]
+        conn_sock.setblocking(False)
+        task = self._loop.create_task(self._connect(conn_sock))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    async def _connect(self, conn_sock: socket.socket) -> None:
+        def on_close(conn: StreamConnection) -> None:
+            self.connections.discard(conn)
+            call_back(self._cb.on_close, conn)
+
+        def on_connect(conn: StreamConnection) -> None:
+            self.connections.add(conn)
+            call_back(self._cb.on_connect, conn)
+
+        tracked = Callbacks(self._cb.on_message, on_connect, on_close, self._cb.on_error,
+                            self._cb.tap)
+        try:
+            await self._loop.connect_accepted_socket(
+                lambda: StreamConnection(self._framer_factory(), tracked), conn_sock,
+                ssl=self._ssl)
+        except OSError as exc:
+            log.warning("connection to %s:%d lost while being set up: %s", *self._local, exc)
+            conn_sock.close()
 
     def close(self) -> None:
         """Stop listening and close every open connection."""
-        self._server.close()
-        for conn in list(self.connections):
+        if self._closed.is_set():
+            return
+        self._acceptor.close()
+        self._sock.close()
+        for task in list(self._starting):
+            task.cancel()
+        self._closing = list(self.connections)
+        for conn in self._closing:
             conn.close()
+        self._closed.set()
 
     async def wait_closed(self) -> None:
-        await self._server.wait_closed()
+        await self._closed.wait()
+        await asyncio.gather(*(conn.wait_closed() for conn in self._closing))
 
 
 
@@ -164,22 +291,21 @@ async def open_stream_server(
     *, ssl_context: ssl.SSLContext | None = None,
 ) -> MessageServer:
     loop = asyncio.get_running_loop()
-    connections: set[StreamConnection] = set()
-
-    def on_close(conn: StreamConnection) -> None:
-        connections.discard(conn)
-        call_back(callbacks.on_close, conn)
-
-    def on_connect(conn: StreamConnection) -> None:
-        connections.add(conn)
-        call_back(callbacks.on_connect, conn)
-
-    tracked = Callbacks(callbacks.on_message, on_connect, on_close, callbacks.on_error,
-                        callbacks.tap)
-    server = await loop.create_server(
-        lambda: StreamConnection(framer_factory(), tracked), host, port, ssl=ssl_context
-    )
-    return MessageServer(server, connections)
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return MessageServer(sock, framer_factory, callbacks, ssl_context)
 
 
 async def open_stream_client(

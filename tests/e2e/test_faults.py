@@ -132,6 +132,13 @@ async def test_malformed_s1ap_and_nas_get_their_answers_and_the_association_surv
         assert status.name == "DownlinkNASTransport"
         emm = nas.decode(status.fields["NAS-PDU"])
         assert emm.name == "EMMStatus" and emm.fields["emm_cause"] == 97
+        # the context the message created runs no procedure: released (TS 36.413 §8.3.3)
+        release = await enb.receive()
+        assert release.name == "UEContextReleaseCommand"
+        assert release.fields["UE-S1AP-IDs"][1]["eNB-UE-S1AP-ID"] == 7
+        assert release.fields["Cause"] == ("nas", "unspecified")
+        enb.send(_release_complete(release))
+        await _until(lambda: net.mme.ue_count() == 0)
         enb.initial_ue(8, ATTACH)  # the association still serves
         auth = await enb.receive()
         assert nas.decode(auth.fields["NAS-PDU"]).name == "AuthenticationRequest"

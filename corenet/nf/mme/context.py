@@ -143,6 +143,10 @@ class UeContext:
     msisdn: str | None = None
     guti: Guti | None = None
     identified_by_request: bool = False  # IMSI learnt from an Identity Response
+    # the IMSI is only claimed: until security mode control completes the context neither
+    # replaces an older one of the same IMSI nor is found by it (TS 33.401 §5.1.4, §7.2.4.4;
+    # TS 24.301 §5.5.1.2.7: no state change on an unverified identity)
+    imsi_claimed: bool = False
     attach_type: int = 1
     ue_net_cap: bytes = b""
     ue_ksi: int = 7

@@ -29,6 +29,7 @@ from corenet.nf.mme.context import (
 )
 from corenet.nf.mme.events import (
     Action,
+    CloseS1,
     Event,
     S1apReceived,
     S1Down,
@@ -51,6 +52,11 @@ from corenet.nf.mme.s11_client import S11Requests
 S1_RELEASE_GUARD_S = 5.0
 # TS 24.301 §10.3 Table 10.3.1: T3489 (ESM information request) is 4 s
 T3489_S = 4.0
+# TS 36.413 §9.2.1.3: the cause of refusing a UE-associated connection beyond the limit
+OVERLOAD = ("misc", "control-processing-overload")
+# timer names of the S1 setup guard and of the guard on idle UE contexts
+S1_SETUP_GUARD = "S1Setup"
+NAS_GUARD = "NasGuard"
 
 # UE-associated S1AP messages an MME receives (TS 36.413 §8.3, §8.6)
 _UE_MESSAGES = frozenset({
@@ -95,7 +101,7 @@ class MmeCore:
         if isinstance(event, S1apReceived):
             self._on_s1ap(event.assoc, event.data)
         elif isinstance(event, S1Up):
-            self.enbs[event.assoc] = EnbContext(event.assoc)
+            self._on_enb_up(event.assoc)
         elif isinstance(event, S1Down):
             self._on_enb_lost(event.assoc)
         elif isinstance(event, S6aAnswer):
@@ -184,7 +190,10 @@ class MmeCore:
         return len(self.s6a_pending) + len(self.s11_pending)
 
     def ue_by_imsi(self, imsi: str) -> UeContext | None:
-        return next((u for u in self.ues.values() if u.imsi == imsi), None)
+        """The context holding `imsi`; one that only claims it, or that is being released,
+        is not found."""
+        return next((u for u in self.ues.values() if u.imsi == imsi and not u.imsi_claimed
+                     and u.step is not Step.RELEASING), None)
 
     # ------------------------------------------------------------------ UE contexts
 
@@ -198,6 +207,7 @@ class MmeCore:
                   int(cgi.get("cell-ID", 0))))
         self.ues[ue.mme_ue_id] = ue
         enb.ue_ids.add(ue.mme_ue_id)
+        self.start_timer(NAS_GUARD, ue.mme_ue_id, self.cfg.nas_guard_s)
         return ue
 
     def allocate_guti(self, ue: UeContext) -> Guti:
@@ -232,6 +242,7 @@ class MmeCore:
         """Drop every trace of the UE (its transactions time out on their own)."""
         emm.stop_nas_timer(self, ue)
         self.stop_timer("S1Release", ue.mme_ue_id)
+        self.stop_timer(NAS_GUARD, ue.mme_ue_id)
         self.detach_from_enb(ue)
         self.forget_guti(ue)
         self.ues.pop(ue.mme_ue_id, None)
@@ -256,8 +267,31 @@ class MmeCore:
 
     # ------------------------------------------------------------------ S1AP
 
+    def _on_enb_up(self, assoc: int) -> EnbContext | None:
+        """A new association: refused beyond `max_associations`, otherwise guarded until S1
+        Setup completes (TS 36.413 §8.7.3)."""
+        if len(self.enbs) >= self.cfg.max_associations:
+            self.log("s1ap.association.refused", assoc=assoc, reason="too many associations",
+                     limit=self.cfg.max_associations)
+            self.emit(CloseS1(assoc))
+            return None
+        enb = self.enbs[assoc] = EnbContext(assoc)
+        self.start_timer(S1_SETUP_GUARD, assoc, self.cfg.s1_setup_timeout_s)
+        return enb
+
+    def _on_s1_setup_guard(self, assoc: int) -> None:
+        """No successful S1 Setup in time: the association is shut down."""
+        enb = self.enbs.get(assoc)
+        if enb is None or enb.state is EnbState.READY:
+            return
+        self.log("s1ap.setup.timeout", assoc=assoc, seconds=self.cfg.s1_setup_timeout_s)
+        self._on_enb_lost(assoc)
+        self.emit(CloseS1(assoc))
+
     def _on_s1ap(self, assoc: int, data: bytes) -> None:
-        enb = self.enbs.setdefault(assoc, EnbContext(assoc))
+        enb = self.enbs.get(assoc) or self._on_enb_up(assoc)
+        if enb is None:
+            return
         try:
             msg = s1ap.decode(data)
         except DecodeError as err:
@@ -267,6 +301,8 @@ class MmeCore:
             msg = partial
         if msg.name == "S1SetupRequest":
             s1ap_handler.on_s1_setup_request(self, enb, msg)
+            if enb.state is EnbState.READY:
+                self.stop_timer(S1_SETUP_GUARD, assoc)
         elif enb.state is not EnbState.READY:
             # TS 36.413 §8.7.3.1: nothing but S1 Setup before the S1 interface is up
             s1ap_handler.error_indication(self, assoc, s1ap_handler.NOT_COMPATIBLE)
@@ -306,6 +342,7 @@ class MmeCore:
         enb = self.enbs.pop(assoc, None)
         if enb is None:
             return
+        self.stop_timer(S1_SETUP_GUARD, assoc)
         for ue_id in list(enb.ue_ids):
             ue = self.ues.get(ue_id)
             if ue is not None:
@@ -317,13 +354,48 @@ class MmeCore:
         S-TMSI of ours finds the UE's context (TS 23.401 §5.3.4.1)."""
         f = msg.fields
         enb_ue_id = int(f["eNB-UE-S1AP-ID"])
+        if len(enb.ue_ids) >= self.cfg.max_ue_contexts_per_enb:
+            # TS 36.413 §8.7.4: no UE-associated connection beyond the limit; the eNB is
+            # told with the cause of TS 36.413 §9.2.1.3 (control processing overload)
+            self.log("s1ap.ue.refused", assoc=enb.assoc, enb_ue_id=enb_ue_id,
+                     limit=self.cfg.max_ue_contexts_per_enb)
+            s1ap_handler.error_indication(self, enb.assoc, OVERLOAD, None, enb_ue_id)
+            return
         ue = self._idle_ue(f.get("S-TMSI"))
         if ue is not None:
             ue.enb_assoc, ue.enb_ue_id = enb.assoc, enb_ue_id
             enb.ue_ids.add(ue.mme_ue_id)
-        else:
-            ue = self.new_ue(enb, enb_ue_id, f)
+            emm.on_uplink_nas(self, ue, bytes(f["NAS-PDU"]))
+            return
+        ue = self.new_ue(enb, enb_ue_id, f)
         emm.on_uplink_nas(self, ue, bytes(f["NAS-PDU"]))
+        if self.ues.get(ue.mme_ue_id) is ue and self._idle_context(ue):
+            # the first NAS message (undecodable, unexpected, not integrity protected) started
+            # no procedure: the new context is released (TS 36.413 §8.3.3)
+            self.log("emm.context.unused", mme_ue_id=ue.mme_ue_id, reason="first NAS message")
+            self.release(ue, s1ap_handler.NAS_UNSPECIFIED)
+
+    def _idle_context(self, ue: UeContext) -> bool:
+        """Not registered, and no NAS procedure nor S6a / S11 transaction running for it."""
+        if ue.emm_state is EmmState.REGISTERED or ue.step is Step.RELEASING:
+            return False
+        if ue.running_timer is not None or ue.step in (Step.DETACHING, Step.ATTACHED):
+            return False
+        mine = ue.mme_ue_id
+        return (all(owner != mine for owner, _, _ in self.s6a_pending.values())
+                and all(owner != mine for owner, _ in self.s11_pending.values()))
+
+    def _on_nas_guard(self, ue: UeContext) -> None:
+        """The guard on a UE context: one not registered and running nothing is released
+        (TS 36.413 §8.3.3 UE Context Release); otherwise the guard is started again."""
+        if ue.emm_state is EmmState.REGISTERED or ue.step is Step.RELEASING:
+            return
+        if not self._idle_context(ue):
+            self.start_timer(NAS_GUARD, ue.mme_ue_id, self.cfg.nas_guard_s)
+            return
+        self.log("emm.context.unused", mme_ue_id=ue.mme_ue_id, reason="guard timer",
+                 imsi=ue.imsi)
+        self.release(ue, s1ap_handler.NAS_UNSPECIFIED)
 
     def _idle_ue(self, s_tmsi: dict[str, Any] | None) -> UeContext | None:
         if not s_tmsi or s_tmsi.get("mMEC") != self.cfg.mme_code:
@@ -425,6 +497,12 @@ class MmeCore:
             self._on_s6a_failed(str(ev.key), "request timeout")
         elif ev.name == "S11":
             self._on_s11_failed(int(ev.key), "request timeout")  # type: ignore[call-overload]
+        elif ev.name == S1_SETUP_GUARD:
+            self._on_s1_setup_guard(int(ev.key))  # type: ignore[call-overload]
+        elif ev.name == NAS_GUARD:
+            guarded = self.ues.get(ev.key)  # type: ignore[call-overload]
+            if guarded is not None:
+                self._on_nas_guard(guarded)
         elif ev.name == "S1Release":
             ue = self.ues.get(ev.key)  # type: ignore[call-overload]
             if ue is not None:

@@ -262,16 +262,37 @@ def _imei_only(mme: MmeCore, ue: UeContext, imei: str) -> None:
 
 def _identified(mme: MmeCore, ue: UeContext, imsi: str, by_request: bool,
                 authenticate: bool = True) -> None:
-    """The UE's IMSI is known: an older context of the same IMSI is dropped (TS 23.401
-    §5.3.2.1 step 3, implicit detach of the old context)."""
+    """The UE claims an IMSI. An older context of the same IMSI (its S1 connection, S11
+    session and GUTI) is left untouched: the claim is unverified until authentication and
+    security mode control succeed (TS 33.401 §5.1.4, TS 24.301 §5.5.1.2.7), and only then
+    does `take_over` implicitly detach the old context (TS 23.401 §5.3.2.1 step 3)."""
     old = mme.ue_by_imsi(imsi)
-    if old is not None and old is not ue:
-        mme.log("emm.context.replaced", imsi=imsi, old_mme_ue_id=old.mme_ue_id)
-        mme.release(old, s1ap_handler.NAS_NORMAL_RELEASE)
+    ue.imsi_claimed = old is not None and old is not ue
     ue.imsi = imsi
     ue.identified_by_request = ue.identified_by_request or by_request
     if authenticate:
         admit(mme, ue)
+
+
+def take_over(mme: MmeCore, ue: UeContext) -> None:
+    """Security mode control completed: the claimed IMSI becomes the context's own. An older
+    context of the same IMSI is implicitly detached (TS 23.401 §5.3.2.1 step 3: its session
+    deleted, its S1 connection released) when the newcomer is authenticated (EPS AKA), or when
+    neither is (an unauthenticated emergency attach, TS 33.401 §5.1.4.1); an unauthenticated
+    newcomer never removes an authenticated context, and stays apart from it."""
+    if ue.imsi is None or not ue.imsi_claimed:
+        return
+    old = mme.ue_by_imsi(ue.imsi)
+    if old is not None and old is not ue:
+        if old.authenticated and not ue.authenticated:
+            mme.log("emm.context.kept", imsi=ue.imsi, old_mme_ue_id=old.mme_ue_id,
+                    mme_ue_id=ue.mme_ue_id, reason="newcomer not authenticated")
+            return
+        mme.log("emm.context.replaced", imsi=ue.imsi, old_mme_ue_id=old.mme_ue_id,
+                mme_ue_id=ue.mme_ue_id)
+        old.emm_state = EmmState.DEREGISTERED
+        mme.release(old, s1ap_handler.NAS_NORMAL_RELEASE)
+    ue.imsi_claimed = False
 
 
 def admit(mme: MmeCore, ue: UeContext) -> None:
@@ -515,6 +536,7 @@ def on_security_mode_complete(mme: MmeCore, ue: UeContext, msg: Message) -> None
         ue.imeisv = str(imeisv["value"])
     assert ue.sec is not None
     mme.log("emm.security.established", imsi=ue.imsi, eia=ue.sec.eia, eea=ue.sec.eea)
+    take_over(mme, ue)
     req = esm.pdn_request_of(ue.pdn_request)
     if req.esm_info_transfer:
         # TS 24.301 §6.6.1.2: ask for the APN / PCO now that ciphering is on

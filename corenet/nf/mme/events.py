@@ -101,6 +101,13 @@ class SendS1ap:
 
 
 @dataclass(frozen=True)
+class CloseS1:
+    """Shut the association of an eNB down (S1 Setup never completed, too many associations)."""
+
+    assoc: int
+
+
+@dataclass(frozen=True)
 class SendS6a:
     """An S6a request for the peer serving `realm` (RFC 6733 §6.1.4)."""
 
@@ -115,10 +122,10 @@ class SendS11:
     msg: Message
 
 
-Action = SendS1ap | SendS6a | SendS11 | StartTimer | StopTimer | LogEvent
+Action = SendS1ap | CloseS1 | SendS6a | SendS11 | StartTimer | StopTimer | LogEvent
 
 __all__ = [
-    "STREAM_NON_UE", "STREAM_UE", "Action", "Event", "LogEvent", "S1Down", "S1Up",
+    "STREAM_NON_UE", "STREAM_UE", "Action", "CloseS1", "Event", "LogEvent", "S1Down", "S1Up",
     "S1apReceived", "S6aAnswer", "S6aFailed", "S6aPeerDown", "S6aPeerUp", "S11Failed",
     "S11Received", "SendS1ap", "SendS6a", "SendS11", "StartTimer", "StopTimer", "TimerExpired",
 ]

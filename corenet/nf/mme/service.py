@@ -25,6 +25,7 @@ from corenet.nf.mme.context import UeContext
 from corenet.nf.mme.core import MmeCore
 from corenet.nf.mme.events import (
     Action,
+    CloseS1,
     Event,
     S1apReceived,
     S1Down,
@@ -273,6 +274,10 @@ class MmeService:
                     conn.send(action.data, PPID_S1AP, action.stream)
                 except ConnectionError:
                     log.info("S1AP association %d closed while sending", action.assoc)
+        elif isinstance(action, CloseS1):
+            conn = self._assocs.get(action.assoc)
+            if conn is not None and not conn.closed:
+                conn.close()
         elif isinstance(action, SendS6a):
             self._send_s6a(action)
         elif isinstance(action, SendS11):

@@ -51,9 +51,23 @@ class MmeStub:
     _next: int = 1000
     server: Any = None
 
-    async def start(self) -> tuple[str, int]:
-        self.server = await open_sctp_server("127.0.0.1", 0, self._on_message, mode="fallback")
+    # answer the next `rejects_left` Attach Requests with `reject_cause`, then go on normally
+    rejects_left: int | None = None
+    # S1 Setup Failure with this Time to wait (TS 36.413 §9.2.1.61) for the next request
+    setup_failure_wait: str | None = None
+    # NAS messages left unanswered (a stalled MME)
+    hold: frozenset[str] = frozenset()
+
+    async def start(self, port: int = 0) -> tuple[str, int]:
+        self.server = await open_sctp_server("127.0.0.1", port, self._on_message,
+                                             mode="fallback")
         return self.server.local
+
+    async def crash(self) -> None:
+        """Every association gone at once, as when the MME process dies."""
+        self.server.close()
+        await self.server.wait_closed()
+        self.ues.clear()
 
     def close(self) -> None:
         self.server.close()
@@ -66,6 +80,10 @@ class MmeStub:
         self.seen.append(msg.name)
         f = msg.fields
         if msg.name == "S1SetupRequest":
+            if self.setup_failure_wait is not None:
+                wait, self.setup_failure_wait = self.setup_failure_wait, None
+                self._send(conn, s1ap.s1_setup_failure(("misc", "om-intervention"), wait), 0)
+                return
             self._send(conn, s1ap.s1_setup_response("mme-stub", [RESCUER], 0x8001, 1), 0)
         elif msg.name == "InitialUEMessage":
             self._next += 1
@@ -91,11 +109,17 @@ class MmeStub:
     def _nas(self, conn: Any, ue: _Ue, pdu: bytes) -> None:
         msg = nas.decode(pdu, ue.ctx, UPLINK)
         self.seen.append(msg.name)
+        if msg.name in self.hold:
+            return
         if msg.name == "AttachRequest":
             self.attach_requests.append(msg.fields)
             ue.imsi = str(msg.fields["eps_mobile_identity"]["value"])
             ue.emergency = msg.fields["eps_attach_type"] == 6
             cause = self.reject_cause
+            if self.rejects_left is not None:
+                self.rejects_left -= 1
+                if self.rejects_left < 0:
+                    cause = None
             if cause is None and self.mode != "full" and not ue.emergency:
                 cause = self.normal_reject
             if cause is not None:

@@ -22,7 +22,7 @@ from sim_ue.enb import (
     UeDone,
     cells_of,
 )
-from sim_ue.ue import Attach, Detach, EcmState, Ue
+from sim_ue.ue import Attach, EcmState, EmmSubstate, Ue
 from sim_ue.usim import Usim
 
 K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
@@ -137,10 +137,12 @@ def test_ue_context_release_command_is_completed() -> None:
     assert done.name == "UEContextReleaseComplete"
     assert (done.fields["MME-UE-S1AP-ID"], done.fields["eNB-UE-S1AP-ID"]) == (7, 42)
     assert ue.ecm is EcmState.IDLE
-    # the next NAS message opens a new connection
-    (again,) = _sent(core.handle(ToUe(IMSI, Detach(switch_off=True)), 0.0))
+    # TS 24.301 §5.5.1.2.6 a): released before the Attach Accept: T3411, then a new attach on
+    # a new connection
+    assert ue.substate is EmmSubstate.ATTEMPTING_TO_ATTACH
+    (again,) = _sent(core.handle(TimerExpired("T3411", IMSI), 10.0))
     assert again.name == "InitialUEMessage"
-    assert nas.decode(again.fields["NAS-PDU"], None, nas.UPLINK).name == "DetachRequest"
+    assert nas.decode(again.fields["NAS-PDU"], None, nas.UPLINK).name == "AttachRequest"
 
 
 def test_unknown_enb_ue_id_answers_error_indication() -> None:

@@ -188,7 +188,9 @@ def test_synch_failure_answer_carries_auts() -> None:
     ue.handle(Attach(CELL), 0.0)
     req = net.auth_request(sqn=3 << 5)
     ue.handle(NasReceived(req), 0.0)
-    msg = nas.decode(_one(ue.handle(NasReceived(req), 0.0)), None, UPLINK)
+    # §5.4.2.3: once T3416 has deleted the stored RAND, a replay reaches the USIM again
+    ue.handle(TimerExpired("T3416", IMSI), 30.0)
+    msg = nas.decode(_one(ue.handle(NasReceived(req), 30.0)), None, UPLINK)
     assert msg.name == "AuthenticationFailure" and msg.fields["emm_cause"] == 21
     assert len(msg.fields["authentication_failure_parameter"]) == 14
 

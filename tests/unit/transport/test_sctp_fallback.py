@@ -206,3 +206,47 @@ async def test_client_binds_local_host() -> None:
         server_conn = await _get(srv.connected)
         assert server_conn.remote == conn.local
         conn.close()
+
+
+async def test_accept_out_of_descriptors_warns_once_and_resumes(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """EMFILE on accept: one warning, back-off, and the waiting associations are taken once
+    descriptors are free again (no traceback per attempt, the server keeps listening)."""
+    import os
+    import resource
+    import socket
+
+    srv = Recorder()
+    server = await open_sctp_server("127.0.0.1", 0, srv.on_message, **srv.kwargs(),
+                                    mode="fallback")
+    host, port = server.local
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    clients: list[socket.socket] = []
+    caplog.set_level(logging.WARNING, logger="corenet.transport")
+    try:
+        lowest_free = os.dup(0)
+        os.close(lowest_free)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free + 3, hard))
+        for _ in range(3):  # every descriptor left goes to a client
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            clients.append(c)
+            c.connect((host, port))  # completed by the kernel, waiting in the backlog
+        with pytest.raises(OSError):
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        for _ in range(40):  # several back-off rounds of the acceptor
+            await asyncio.sleep(0.02)
+        assert server.accept_failures >= 2
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        for _ in clients:
+            await _get(srv.connected)
+        texts = [r.getMessage() for r in caplog.records]
+        assert sum("cannot accept" in t for t in texts) == 1
+        assert sum("accepting again" in t for t in texts) == 1
+        assert all(r.exc_info is None for r in caplog.records)
+    finally:
+        for c in clients:
+            c.close()
+        server.close()
+        await server.wait_closed()

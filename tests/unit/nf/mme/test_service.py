@@ -59,3 +59,46 @@ async def test_s1_setup_attach_reject_and_clean_stop() -> None:
     conn.close()
     await mme.stop()
     assert mme.pending_timers() == 0
+
+
+async def _closed_by_peer(host: str, port: int) -> bool:
+    """Connect, send nothing; True once the MME closes the association."""
+    closed = asyncio.Event()
+    conn = await open_sctp_client(host, port, lambda c, p, ppid, s: None,
+                                  on_close=lambda c: closed.set())
+    try:
+        await asyncio.wait_for(closed.wait(), 5)
+    finally:
+        conn.close()
+    return closed.is_set()
+
+
+async def test_silent_association_is_closed_after_the_s1_setup_guard() -> None:
+    cfg = _config().model_copy(update={"s1_setup_timeout_s": 0.2})
+    mme = MmeService(cfg)
+    await mme.start()
+    try:
+        assert await _closed_by_peer(*mme.s1ap_address)
+        assert "s1ap.setup.timeout" in [e.kind for e in mme.events]
+        assert mme.core.enbs == {}
+    finally:
+        await mme.stop()
+
+
+async def test_associations_beyond_the_limit_are_closed() -> None:
+    cfg = _config().model_copy(update={"max_associations": 1})
+    mme = MmeService(cfg)
+    await mme.start()
+    received: asyncio.Queue[s1ap.Message] = asyncio.Queue()
+    host, port = mme.s1ap_address
+    first = await open_sctp_client(host, port, lambda c, payload, ppid, stream:
+                                   received.put_nowait(s1ap.decode(payload)))
+    try:
+        first.send(s1ap.encode(s1ap.s1_setup_request(0x101, "enb1", MME_PLMN, [1])), 18, 0)
+        assert (await asyncio.wait_for(received.get(), 5)).name == "S1SetupResponse"
+        assert await _closed_by_peer(host, port)
+        assert "s1ap.association.refused" in [e.kind for e in mme.events]
+        assert mme.enb_count() == 1 and not first.closed
+    finally:
+        first.close()
+        await mme.stop()
