@@ -55,6 +55,7 @@ def main() -> None:
     docker = _substitute(data)
     docker["hss"]["database"] = "/var/lib/corenet/hss.db"
     docker["psap"]["database"] = "/var/lib/corenet/psap.db"
+    docker["sgw_pgw"]["database"] = "/var/lib/corenet/sgw-pgw.db"
     # The IMS service's three proxies share one container address: one port each.
     ims = docker["ims"]
     ims["ecscf"]["listen"]["port"] = ims["pcscf"]["ecscf"]["port"] = 5070
