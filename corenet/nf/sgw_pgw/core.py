@@ -601,7 +601,10 @@ class SgwPgwCore:
 
     def _reject(self, msg: Message, peer: Address, rej: GtpReject) -> list[Action]:
         teid = self._peer_teid(msg.code, msg.fields.get("teid"), msg.fields)
-        resp = _rejection(msg.code, msg.fields["sequence"], teid, rej)
+        # a restarted S/P-GW's first answer to an MME, often "Context not found" for a lost
+        # session, carries its new Recovery: that is how the MME learns of the restart
+        resp = _rejection(msg.code, msg.fields["sequence"], teid, rej,
+                          self._recovery_for(peer))
         log = {"message": msg.name, "cause": rej.cause, "detail": rej.detail,
                "peer": _peer(peer), "imsi": msg.fields.get("imsi")}
         out: list[Action] = [] if resp is None else [SendResponse(resp, peer)]
@@ -693,7 +696,8 @@ class SgwPgwCore:
                 s = _session_of(record)
             except (KeyError, TypeError, ValueError):
                 s = None
-            if s is None or not self._take_back(s):
+            if s is None or s.mme[0] not in self._allowed or not self._take_back(s):
+                # unreadable, of an MME no longer served, or clashing with the pools now
                 teid = record.get("s11_sgw_teid")
                 if isinstance(teid, int):
                     self.store.delete(teid)
@@ -795,13 +799,15 @@ def _offending(ie_type: int, instance: int = 0) -> dict[str, int]:
     return {"type": ie_type, "length": 0, "instance": instance}
 
 
-def _rejection(code: int, sequence: int, teid: int, rej: GtpReject) -> Message | None:
-    """The response of request `code` carrying only the Cause (TS 29.274 §7.7, Table 8.4-1)."""
+def _rejection(code: int, sequence: int, teid: int, rej: GtpReject,
+               recovery: int | None = None) -> Message | None:
+    """The response of request `code` carrying the Cause (TS 29.274 §7.7, Table 8.4-1), and
+    Recovery on first contact (§7.2.2 and the other responses)."""
     build = _REJECTIONS.get(code)
     if build is None:
         return None
     cause = g.cause(rej.cause, rej.offending_ie, bce=rej.bce)
-    return build(sequence, teid=teid, cause=cause)
+    return build(sequence, teid=teid, cause=cause, recovery=recovery)
 
 
 _REJECTIONS: dict[int, Callable[..., Message]] = {

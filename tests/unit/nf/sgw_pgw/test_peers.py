@@ -224,3 +224,23 @@ def test_restored_sessions_are_checked_with_an_echo_at_once(tmp_path: Path) -> N
     out = again.handle(S11Answer(roundtrip(g.echo_response(1, 41)), MME, echo.message), 501.0)
     assert "sgw.peer.restarted" in logs(out) and again.sessions == {}
     assert SessionStore(db).count() == 0
+
+
+def test_first_answer_after_a_lossy_restart_carries_the_new_recovery() -> None:
+    """A restarted S/P-GW that lost its sessions answers the MME's Modify Bearer for one of
+    them with "Context not found" and, first contact, its Recovery: the MME learns of the
+    restart there (TS 23.007 §18)."""
+    core = make_core(restart_counter=4)
+    resp = response(handle(core, modify_bearer(3, 0x1234)))
+    assert cause_of(resp) == g.CAUSE_CONTEXT_NOT_FOUND and resp.fields["recovery"] == 4
+    assert "recovery" not in response(handle(core, modify_bearer(4, 0x1234))).fields
+
+
+def test_restored_sessions_of_an_mme_no_longer_served_are_dropped(tmp_path: Path) -> None:
+    db = str(tmp_path / "sgw.db")
+    core = make_core(SessionStore(db), mme_peers=[MME[0], MME_B[0]])
+    handle(core, create_session(imsi="440100000000001"))
+    handle(core, create_session(imsi="440100000000002"), MME_B)
+    again = make_core(SessionStore(db))  # MME_B removed from the configuration
+    assert again.restored == 1 and [s.mme for s in again.sessions.values()] == [MME]
+    assert SessionStore(db).count() == 1
