@@ -18,7 +18,6 @@ from typing import Any
 
 import yaml
 
-from corenet.codecs import gtpv2c
 from corenet.config.models import CorenetConfig
 from corenet.runtime.supervisor import Runtime
 from sim_ue.runner import Population
@@ -33,12 +32,7 @@ class SgwProcess:
         self.cfg = cfg
         self.folder = folder
         self.file = folder / "corenet.yaml"
-        # the test's own Echo probe is a peer of its own, next to the MME: a probe from the
-        # MME's address would speak for the MME, with another Recovery (an MME restart)
-        self.probe_host = cfg.mme.s11_local.host.rsplit(".", 1)[0] + ".20"
-        data = cfg.model_dump(mode="json")
-        data["sgw_pgw"]["mme_peers"] = [cfg.mme.s11_local.host, self.probe_host]
-        self.file.write_text(yaml.safe_dump(data))
+        self.file.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -50,7 +44,12 @@ class SgwProcess:
              "--pcap", str(self.folder / f"sgw-{self.starts}.pcapng"), "--log-level",
              "warning"], stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        self.recovery = await self._echo()
+        await self._bound()
+
+    @property
+    def recovery(self) -> int:
+        """The restart counter the S/P-GW sends (TS 23.007 §18), as it keeps it on disk."""
+        return int(Path(self.cfg.sgw_pgw.database + ".restart").read_text())
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -62,26 +61,22 @@ class SgwProcess:
             self.proc.terminate()
             self.proc.wait(timeout=30)
 
-    async def _echo(self, timeout: float = 60.0) -> int:
-        """Echo Request from the probe's address (the S/P-GW answers its peers only) until
-        answered; the S/P-GW's Recovery."""
+    async def _bound(self, timeout: float = 60.0) -> None:
+        """Until the S11 socket is bound (it is bound after the sessions were restored and
+        the restart counter written). A probe would have to be one of its MMEs: the S/P-GW
+        answers nobody else."""
         s11 = self.cfg.sgw_pgw.s11
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.bind((self.probe_host, 0))
-            sock.setblocking(False)
-            seq = 0
-            while True:
-                assert self.proc is not None and self.proc.poll() is None, "S/P-GW died"
-                seq += 1
-                sock.sendto(gtpv2c.encode(gtpv2c.echo_request(seq, 0)), (s11.host, s11.port))
+        while True:
+            assert self.proc is not None and self.proc.poll() is None, "S/P-GW died"
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                 try:
-                    data = await asyncio.wait_for(loop.sock_recv(sock, 4096), 0.5)
-                    return int(gtpv2c.decode(data).fields["recovery"])
-                except (TimeoutError, ConnectionRefusedError):
-                    assert loop.time() < end, "S/P-GW not answering"
-                    await asyncio.sleep(0.2)
+                    sock.bind((s11.host, s11.port))
+                except OSError:
+                    return
+            assert loop.time() < end, "S/P-GW not bound"
+            await asyncio.sleep(0.1)
 
 
 @asynccontextmanager

@@ -118,6 +118,7 @@ Action = SendResponse | SendRequest | LogEvent
 
 # a refused peer is reported at most once per this many seconds (the drops are still counted)
 REFUSED_LOG_INTERVAL_S = 10.0
+GTPV2C_PORT = 2123  # TS 29.274 §4.2
 
 
 class GtpReject(CorenetError):
@@ -265,6 +266,8 @@ class SgwPgwCore:
         self.refused_datagrams = 0
         self.mme_recovery = RecoveryWatch(None if store is None else store.peers())
         self._paths: dict[str, _Path] = {}
+        # after a start that lost the sessions: MMEs that may still hold some of them
+        self.unconfirmed: set[str] = set()
         self.restored = self._restore(now) if store is not None else 0
 
     # -- entry point ------------------------------------------------------------------------
@@ -346,7 +349,17 @@ class SgwPgwCore:
         return out
 
     def _holds(self, ip: str) -> bool:
-        return any(peer_ip == ip for peer_ip, _ in self._per_peer)
+        return ip in self.unconfirmed or any(peer_ip == ip for peer_ip, _ in self._per_peer)
+
+    def announce_restart(self, now: float) -> None:
+        """After a start that lost the sessions: an Echo Request with our new Recovery to
+        every configured MME at once (TS 29.274 §4.2 port 2123), so that each deletes the PDN
+        connections it held here (TS 23.007 §16.1.3) even while its UEs are idle. Until an
+        MME has answered (it purged them first) or its path failed, an address may still be
+        held by one of its UEs: no other MME gets a new one (cause 73)."""
+        self.unconfirmed = set(self._allowed)
+        for ip in self._allowed:
+            self._paths[ip] = _Path((ip, GTPV2C_PORT), now)
 
     def _watch_path(self, peer: Address, now: float) -> None:
         path = self._paths.get(peer[0])
@@ -356,6 +369,7 @@ class SgwPgwCore:
             path.address = peer
 
     def _on_answer(self, event: S11Answer, now: float) -> list[Action]:
+        self.unconfirmed.discard(event.peer[0])
         path = self._paths.get(event.peer[0])
         if path is not None:
             path.echo_outstanding = False
@@ -367,6 +381,7 @@ class SgwPgwCore:
         its PDN connections are released with their addresses."""
         ip = event.peer[0]
         self._paths.pop(ip, None)
+        self.unconfirmed.discard(ip)
         if event.request.name != "EchoRequest":
             return []
         released = self._release_peer(ip)
@@ -443,6 +458,10 @@ class SgwPgwCore:
             apn = self.pools.pool(f["apn"]).apn
         except AllocationError as exc:
             raise GtpReject(exc.cause, exc.detail) from None
+        if self.unconfirmed - {peer[0]}:
+            # TS 23.007 §18: another MME may still hold addresses we no longer know of
+            raise GtpReject(g.CAUSE_NO_RESOURCES_AVAILABLE,
+                            "waiting for the MMEs to learn of the restart")
         limit = self._peer_limit(apn)
         if limit is not None and self._per_peer.get((peer[0], apn), 0) >= limit:
             # one MME must not exhaust a pool the others (and emergency attaches) share

@@ -194,11 +194,18 @@ def open_core(cfg: SgwPgwConfig, now: float) -> tuple[SgwPgwCore, SessionStore]:
     the counter then comes from the clock."""
     persistent = cfg.database != MEMORY
     kept = persistent and os.path.exists(cfg.database)
+    counter_file = cfg.database + ".restart" if persistent else None
+    # a previous start may have left sessions with our MMEs: always so without a disk, and
+    # when its counter file is there (a first start has none)
+    earlier = counter_file is None or os.path.exists(counter_file)
     store = SessionStore(cfg.database)
     core = SgwPgwCore(cfg, store=store, restart_counter=0, now=now)
     if cfg.restart_counter is not None:
         core.restart_counter = cfg.restart_counter
+        if counter_file is not None and not earlier:
+            load_restart_counter(counter_file, state_kept=True)  # marks the first start
     else:
-        counter_file = cfg.database + ".restart" if persistent else None
         core.restart_counter = load_restart_counter(counter_file, state_kept=kept)
+    if earlier and not kept:
+        core.announce_restart(now)
     return core, store

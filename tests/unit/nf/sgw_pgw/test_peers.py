@@ -244,3 +244,30 @@ def test_restored_sessions_of_an_mme_no_longer_served_are_dropped(tmp_path: Path
     again = make_core(SessionStore(db))  # MME_B removed from the configuration
     assert again.restored == 1 and [s.mme for s in again.sessions.values()] == [MME]
     assert SessionStore(db).count() == 1
+
+
+def test_lossy_restart_is_announced_and_addresses_wait_for_the_other_mmes() -> None:
+    """TS 23.007 §18: after a start that lost the sessions every configured MME gets our new
+    Recovery at once; until one has answered (it purged its UEs first), another MME could be
+    handed an address one of its UEs still holds."""
+    core = make_core(mme_peers=[MME[0], MME_B[0]])
+    core.announce_restart(0.0)
+    echoes = core.handle_timer(0.0)
+    assert sorted(a.peer for a in echoes if isinstance(a, SendRequest)) == sorted([MME, MME_B])
+    assert all(roundtrip(a.message).fields["recovery"] == 3 for a in echoes)
+    refused = response(handle(core, create_session()))
+    assert cause_of(refused) == g.CAUSE_NO_RESOURCES_AVAILABLE and core.sessions == {}
+    assert refused.fields["recovery"] == 3  # MME learns of the restart from this answer
+    [to_b] = [a for a in echoes if a.peer == MME_B]
+    core.handle(S11Answer(roundtrip(g.echo_response(1, 8)), MME_B, to_b.message), 0.5)
+    # MME_B has purged; MME learnt of the restart from our first answer
+    ok = response(handle(core, create_session()))
+    assert cause_of(ok) == 16 and "recovery" not in ok.fields
+
+
+def test_mme_whose_path_failed_no_longer_holds_addresses_back() -> None:
+    core = make_core(mme_peers=[MME[0], MME_B[0]])
+    core.announce_restart(0.0)
+    [to_b] = [a for a in core.handle_timer(0.0) if a.peer == MME_B]
+    core.handle(S11NoAnswer(to_b.message, MME_B), 9.0)
+    assert cause_of(response(handle(core, create_session()))) == 16

@@ -65,10 +65,11 @@ Running = tuple[SgwPgwService, list[tuple[Direction, bytes]], list[LogEvent]]
 
 
 @pytest.fixture
-async def sgw() -> AsyncIterator[Running]:
+async def sgw(tmp_path: Path) -> AsyncIterator[Running]:
     tapped: list[tuple[Direction, bytes]] = []
     events: list[LogEvent] = []
-    cfg = config(restart_counter=4)
+    # a first start (new database): no MME can hold sessions of an earlier one
+    cfg = config(restart_counter=4, database=str(tmp_path / "sgw.db"))
     service = SgwPgwService(cfg, tap=lambda d, s, t, p, pp, st: tapped.append((d, p)),
                             on_event=events.append)
     await service.start()
@@ -189,7 +190,7 @@ async def test_capture_holds_the_s11_exchange_as_wireshark_reads_it(
         mme: Mme, tmp_path: Path) -> None:
     path = tmp_path / "s11.pcapng"
     writer = PcapWriter(str(path))
-    cfg = config()
+    cfg = config(database=str(tmp_path / "sgw.db"))
     # the runtime hands over the PcapTap itself; the S/P-GW records on its UDP side
     service = SgwPgwService(cfg, tap=PcapTap(writer))
     await service.start()
