@@ -118,6 +118,7 @@ Action = SendResponse | SendRequest | LogEvent
 
 # a refused peer is reported at most once per this many seconds (the drops are still counted)
 REFUSED_LOG_INTERVAL_S = 10.0
+REFUSED_HOSTS_KEPT = 4096
 GTPV2C_PORT = 2123  # TS 29.274 §4.2
 
 
@@ -308,9 +309,17 @@ class SgwPgwCore:
         if last is not None and now - last < REFUSED_LOG_INTERVAL_S:
             self._refused[peer[0]] = (last, drops + 1)
             return []
+        if len(self._refused) >= REFUSED_HOSTS_KEPT:
+            # spoofed sources must not grow this without bound; reports may repeat sooner
+            self._refused.clear()
         self._refused[peer[0]] = (now, 0)
         return [LogEvent("sgw.peer.refused", {"peer": _peer(peer), "dropped_since": drops,
                                               "reason": "not a configured MME"})]
+
+    @property
+    def refused_hosts(self) -> int:
+        """Hosts whose refusal is remembered (for rate-limited reporting)."""
+        return len(self._refused)
 
     def _peer_limit(self, apn: str) -> int | None:
         """PDN connections one MME may hold on `apn`: configured, or an equal share of the

@@ -271,3 +271,14 @@ def test_mme_whose_path_failed_no_longer_holds_addresses_back() -> None:
     [to_b] = [a for a in core.handle_timer(0.0) if a.peer == MME_B]
     core.handle(S11NoAnswer(to_b.message, MME_B), 9.0)
     assert cause_of(response(handle(core, create_session()))) == 16
+
+
+def test_refused_hosts_are_remembered_within_a_bound() -> None:
+    from corenet.nf.sgw_pgw.core import REFUSED_HOSTS_KEPT
+
+    core = make_core()
+    for i in range(REFUSED_HOSTS_KEPT + 10):
+        peer = (f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", 2123)
+        core.handle(S11Request(roundtrip(g.echo_request(1, 1)), peer), 1.0)
+    assert core.refused_hosts <= REFUSED_HOSTS_KEPT
+    assert core.refused_datagrams == REFUSED_HOSTS_KEPT + 10 and core.sessions == {}
