@@ -43,7 +43,8 @@ async def run(ues: int, concurrency: int, pcap: str | None) -> dict[str, float]:
     cfg = CorenetConfig()
     with tempfile.TemporaryDirectory() as tmp:
         hss = cfg.hss.model_copy(update={"database": str(Path(tmp) / "hss.db"), "subscribers_file": None})
-        cfg = cfg.model_copy(update={"hss": hss})
+        sgw_pgw = cfg.sgw_pgw.model_copy(update={"database": str(Path(tmp) / "sgw-pgw.db")})
+        cfg = cfg.model_copy(update={"hss": hss, "sgw_pgw": sgw_pgw})
         runtime = Runtime(cfg, pcap_path=pcap, seed=1,
                           sim_ue_in_process=True)
         await runtime.start()

@@ -55,6 +55,8 @@ def main() -> None:
     docker = _substitute(data)
     docker["hss"]["database"] = "/var/lib/corenet/hss.db"
     docker["psap"]["database"] = "/var/lib/corenet/psap.db"
+    docker["sgw_pgw"]["database"] = "/var/lib/corenet/sgw-pgw.db"
+    docker["mme"]["restart_counter_file"] = "/var/lib/corenet/mme.restart"
     # The IMS service's three proxies share one container address: one port each.
     ims = docker["ims"]
     ims["ecscf"]["listen"]["port"] = ims["pcscf"]["ecscf"]["port"] = 5070

@@ -328,7 +328,7 @@ def network_config(sc: Scenario, rescuer: RescuerSpec, folder: Path, block: int)
                 "roaming": {"home_plmns": [str(home)],
                             "policies": [{"home_plmn": str(home), "mode": "off"}]}},
         "sgw_pgw": {"s11": {"host": ip(0, 4), "port": 2123}, "s1u_address": ip(0, 4),
-                    "s5_address": ip(0, 5)},
+                    "s5_address": ip(0, 5), "database": str(folder / "sgw-pgw.db")},
         "sim_ue": {"enbs": [
             {"name": f"enb-{tac}", "global_enb_id": 0x200 + i, "plmn": str(visited),
              "broadcast_plmns": [str(visited)], "tac": tac, "address": ip(1, i + 1),

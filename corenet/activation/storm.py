@@ -195,7 +195,7 @@ class Storm:
         cfg, a = self.cfg, k + 1
         sgw = SgwPgwService(SgwPgwConfig(
             s11=Endpoint(host=self._ip(a, 4), port=0), s1u_address=self._ip(a, 4),
-            s5_address=self._ip(a, 5)))
+            s5_address=self._ip(a, 5), mme_peers=[self._ip(a, 2)], database=":memory:"))
         await sgw.start()
         routes = [DiameterRoute(realm=h.cfg.origin_realm, host=h.cfg.origin_host,
                                 peer=Endpoint(host=h.local[0], port=h.local[1]))

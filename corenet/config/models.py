@@ -292,6 +292,13 @@ class MmeConfig(Strict):
     hss_retry_after_s: float = Field(default=10.0, gt=0)
     # control API (JSON lines over TCP, corenet.control); port 0 disables it
     control: Endpoint = Endpoint(host="127.0.0.2", port=7000)
+    # TS 23.007 §18 / TS 29.274 §8.5: the MME's GTP-C restart counter, kept in this file and
+    # incremented at each start (the MME keeps no state across restarts); None: not kept on
+    # disk, derived from the start time
+    restart_counter_file: str | None = None
+    # TS 29.274 §7.1.1: period of Echo Requests to the S-GW (path management), which also
+    # shows an S-GW restart while no UE signals (TS 23.007 §16.1.3)
+    s11_echo_interval_s: float = Field(default=60.0, gt=0)
 
 
 
@@ -325,8 +332,24 @@ class SgwPgwConfig(Strict):
         ApnPool(apn="ims", ipv4="127.146.0.0/16", ipv6="2001:db8:46::/48"),
         ApnPool(apn="sos", ipv4="127.147.0.0/16", ipv6="2001:db8:47::/48"),
     ]
-    # TS 29.274 §8.5 / §7.1.2: Recovery (restart counter) in Echo and first-contact messages
-    restart_counter: int = Field(default=0, ge=0, le=255)
+    # TS 29.274 §8.5 / §7.1.2: Recovery (restart counter) in Echo and first-contact messages.
+    # None: kept next to `database` ("<database>.restart") and incremented at each start that
+    # lost the sessions (TS 23.007 §18); a number: that value, always
+    restart_counter: int | None = Field(default=None, ge=0, le=255)
+    # sessions and address allocations, written before each response leaves and restored at
+    # start (TS 23.007 §18); ':memory:' for none (each start then loses the sessions)
+    database: str = Field(default="corenet-sgw-pgw.db",
+                          description="SQLite file; ':memory:' for none")
+    # The MMEs (S11 source addresses) this S/P-GW serves; GTPv2-C from any other host is
+    # dropped (TS 33.210 §5: GTP-C only between authorised network elements). In a whole
+    # network configuration it defaults to the MME's s11_local address.
+    mme_peers: list[str] = ["127.0.0.2"]
+    # PDN connections one MME may hold per APN; 0: an equal share of the APN's pool per MME
+    max_sessions_per_peer: int = Field(default=0, ge=0)
+    # TS 29.274 §7.1.1: period of Echo Requests to each MME holding sessions; after
+    # N3-REQUESTS unanswered attempts the path is down and its sessions are released
+    # (TS 23.007 §20)
+    echo_interval_s: float = Field(default=60.0, gt=0)
     # TS 29.274 §7.6: T3-RESPONSE and N3-REQUESTS (total attempts) for S11 requests
     t3_response_s: float = Field(default=3.0, gt=0)
     n3_requests: int = Field(default=3, ge=1)
@@ -334,7 +357,7 @@ class SgwPgwConfig(Strict):
     pcscf: list[str] = ["127.0.0.6"]
     dns: list[str] = []
 
-    @field_validator("pcscf", "dns")
+    @field_validator("pcscf", "dns", "mme_peers")
     @classmethod
     def _addresses(cls, v: list[str]) -> list[str]:
         for a in v:
@@ -520,3 +543,11 @@ class CorenetConfig(Strict):
     psap: PsapConfig = PsapConfig()
     pcap: str | None = "pcaps/demo.pcapng"
     seed: int = 1
+
+    @model_validator(mode="after")
+    def _sgw_serves_the_mme(self) -> CorenetConfig:
+        """The S/P-GW serves this configuration's MME unless its peers are given."""
+        if "mme_peers" not in self.sgw_pgw.model_fields_set:
+            self.sgw_pgw = self.sgw_pgw.model_copy(
+                update={"mme_peers": [self.mme.s11_local.host]})
+        return self

@@ -92,7 +92,9 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
         # Fresh databases per run: the same seed gives the same SQNs, RANDs and records.
         hss = cfg.hss.model_copy(update={"database": str(Path(tmp) / "hss.db"), "subscribers_file": None})
         psap = cfg.psap.model_copy(update={"database": str(Path(tmp) / "psap.db")})
-        run_cfg = with_mode(cfg.model_copy(update={"hss": hss, "psap": psap}), mode)
+        sgw_pgw = cfg.sgw_pgw.model_copy(update={"database": str(Path(tmp) / "sgw-pgw.db")})
+        run_cfg = with_mode(cfg.model_copy(update={"hss": hss, "psap": psap,
+                                                   "sgw_pgw": sgw_pgw}), mode)
         runtime = Runtime(run_cfg, pcap_path=pcap, seed=seed,
                           sim_ue_in_process=True)
         await runtime.start()

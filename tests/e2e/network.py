@@ -47,7 +47,8 @@ def config(tmp_path: Path, *, enbs: int = 2, **mme: Any) -> CorenetConfig:
                                      "peer": {"host": ip(0, 3), "port": 3868}}],
                 "control": {"host": ip(0, 2), "port": 7000}, **mme},
         "sgw_pgw": {"s11": {"host": ip(0, 4), "port": 2123}, "s1u_address": ip(0, 4),
-                    "s5_address": ip(0, 5), "pcscf": [ip(0, 6)]},
+                    "s5_address": ip(0, 5), "pcscf": [ip(0, 6)],
+                    "database": str(tmp_path / "sgw-pgw.db")},
         "ims": {
             "pcscf": {"listen": {"host": ip(0, 6), "port": 5060}, "ecscf": {"host": ip(0, 7), "port": 5060},
                       "home_ims": [{"address": {"host": ip(0, 9), "port": 5060}}]},

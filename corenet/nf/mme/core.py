@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from corenet.codecs import gtpv2c, s1ap
+from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import Guti
 from corenet.config.models import MmeConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
-from corenet.nf.mme import emm, s1ap_handler
+from corenet.nf.mme import emm, s1ap_handler, s11_path
 from corenet.nf.mme.context import (
     EmmState,
     EnbContext,
@@ -86,6 +86,7 @@ class MmeCore:
         # realm -> (since, reason, held by the link): home HSSs held unreachable
         self.s6a_down: dict[str, tuple[float, str, bool]] = {}
         self.s11_pending: dict[int, tuple[int, str]] = {}
+        self.s11_path = s11_path.S11Path()  # Echo and the S-GW's Recovery (s11_path.py)
         self.now = 0.0
         # the clock whose time the network tells UEs (EMM INFORMATION, TS 24.301 §5.4.5);
         # None: `now`. A seeded run freezes it so that captures are reproducible.
@@ -113,7 +114,7 @@ class MmeCore:
         elif isinstance(event, S6aPeerUp):
             self.mark_s6a_up(event.realm, "peer open")
         elif isinstance(event, S11Received):
-            self._on_s11(event.msg, event.sequence)
+            self._on_s11(event.msg, event.sequence, event.peer)
         elif isinstance(event, S11Failed):
             self._on_s11_failed(event.sequence, event.reason)
         elif isinstance(event, TimerExpired):
@@ -467,9 +468,11 @@ class MmeCore:
         if ue is not None:
             emm.on_s6a_failure(self, ue, command, reason)
 
-    def _on_s11(self, msg: Message, request_sequence: int | None) -> None:
-        if msg.name == "EchoRequest":  # TS 29.274 §7.1.1: answered with our Recovery
-            self.emit(SendS11(gtpv2c.echo_response(int(msg.fields["sequence"]), 0)))
+    def _on_s11(self, msg: Message, request_sequence: int | None,
+                peer: tuple[str, int] | None = None) -> None:
+        # Echo, and the S-GW's Recovery first: a restarted S-GW's sessions are gone before
+        # this message reaches its UE (TS 23.007 §16.1.3)
+        if s11_path.on_s11(self, msg, request_sequence, peer):
             return
         seq = int(msg.fields.get("sequence", -1)) if request_sequence is None else request_sequence
         ue_id, name = self.s11_pending.pop(seq, (None, ""))
@@ -482,6 +485,8 @@ class MmeCore:
             emm.on_s11_response(self, ue, name, msg)
 
     def _on_s11_failed(self, seq: int, reason: str) -> None:
+        if s11_path.on_failed(self, seq, reason):
+            return
         ue_id, name = self.s11_pending.pop(seq, (None, ""))
         if ue_id is None:
             return
@@ -503,6 +508,8 @@ class MmeCore:
             guarded = self.ues.get(ev.key)  # type: ignore[call-overload]
             if guarded is not None:
                 self._on_nas_guard(guarded)
+        elif ev.name == s11_path.ECHO_TIMER:
+            s11_path.on_echo_timer(self)
         elif ev.name == "S1Release":
             ue = self.ues.get(ev.key)  # type: ignore[call-overload]
             if ue is not None:

@@ -75,10 +75,12 @@ class S11Received:
     """A GTPv2-C message from the S-GW (a response, or a request such as Echo).
 
     `sequence` is the sequence number the core gave the request this answers, when the
-    transaction layer renumbered it on the wire (TS 29.274 §7.6)."""
+    transaction layer renumbered it on the wire (TS 29.274 §7.6); `peer` is where it came
+    from (an Echo Request is answered there, §7.1.1)."""
 
     msg: Message
     sequence: int | None = None
+    peer: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,9 +119,11 @@ class SendS6a:
 
 @dataclass(frozen=True)
 class SendS11:
-    """A GTPv2-C message for the S-GW (requests go through the transaction layer)."""
+    """A GTPv2-C message for the S-GW, or for `peer` (requests go through the transaction
+    layer)."""
 
     msg: Message
+    peer: tuple[str, int] | None = None
 
 
 Action = SendS1ap | CloseS1 | SendS6a | SendS11 | StartTimer | StopTimer | LogEvent

@@ -24,6 +24,21 @@ class S11Requests:
     def __init__(self, cfg: MmeConfig) -> None:
         self._cfg = cfg
         self._seq = 0
+        # TS 23.007 §18 / TS 29.274 §8.5: ours, set at start; sent in Echo and, on first
+        # contact with an S-GW, in the Create Session Request (§7.2.1)
+        self.restart_counter = 0
+        self._told = False
+
+    def recovery_once(self) -> int | None:
+        """Our Recovery for the first request to the S-GW, None afterwards (§7.2.1)."""
+        if self._told:
+            return None
+        self._told = True
+        return self.restart_counter
+
+    def forget_told(self) -> None:
+        """A restarted S-GW has not heard our Recovery yet."""
+        self._told = False
 
     def next_sequence(self) -> int:
         self._seq = (self._seq + 1) & 0xFFFFFF  # TS 29.274 §5.5.1: 24-bit sequence number
@@ -54,7 +69,7 @@ class S11Requests:
                                    pgw_address or self._cfg.pgw_s5s8_address),
             apn=pdn.apn, selection_mode=gtpv2c.SELECTION_MS_OR_NETWORK_VERIFIED,
             pdn_type=pdn.pdn_type, paa=paa, apn_restriction=0, ambr=ambr_kbps, pco=pdn.pco,
-            bearer_contexts=[{
+            recovery=self.recovery_once(), bearer_contexts=[{
                 "ebi": bearer.ebi,
                 "bearer_qos": gtpv2c.bearer_qos(
                     bearer.qci, bearer.arp_priority, pci=bearer.pre_emption_capability,

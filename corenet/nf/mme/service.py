@@ -41,8 +41,10 @@ from corenet.nf.mme.events import (
     SendS11,
 )
 from corenet.nf.mme.s6a_client import session_of
+from corenet.nf.mme.s11_path import ECHO_KEY, ECHO_TIMER
 from corenet.protocols import diameter_peer as dp
 from corenet.protocols import gtpv2c_transactions as gt
+from corenet.protocols.gtpv2c_recovery import load_restart_counter
 from corenet.transport import (
     MessageTransport,
     UdpEndpoint,
@@ -137,6 +139,7 @@ class MmeService:
         self._s1_server = await open_sctp_server(
             self.cfg.s1ap.host, self.cfg.s1ap.port, self._on_s1_message, self._on_s1_connect,
             self._on_s1_close, tap=_tap_of(self._tap, "sctp"), mode=self.cfg.sctp)
+        self._start_s11_path()
         self._udp = await open_udp_endpoint(self.cfg.s11_local.host, self.cfg.s11_local.port,
                                             self._on_datagram, tap=_tap_of(self._tap, "udp"))
         for route in self.cfg.diameter_routes:
@@ -483,13 +486,26 @@ class MmeService:
     def _sgw(self) -> tuple[str, int]:
         return self.cfg.sgw.host, self.cfg.sgw.port
 
+    def _start_s11_path(self) -> None:
+        """Our restart counter (TS 23.007 §18: the MME keeps no state across a restart, so it
+        is incremented at every start; a seeded run without a file starts at 0 so that its
+        captures are reproducible) and the periodic Echo to the S-GW (TS 29.274 §7.1.1)."""
+        path = self.cfg.restart_counter_file
+        if path is None and self._seed is not None:
+            counter = 0
+        else:
+            counter = load_restart_counter(path, state_kept=False, clock=self._clock)
+        self.core.s11.restart_counter = counter
+        self._timers.apply(StartTimer(ECHO_TIMER, ECHO_KEY, self.cfg.s11_echo_interval_s))
+
     def _send_s11(self, action: SendS11) -> None:
         msg = action.msg
         now = self._mono()
+        peer = action.peer or self._sgw()
         if msg.code in gt.RESPONSE_TYPES:
-            self._gtp.send_response(msg, self._sgw(), now)
+            self._gtp.send_response(msg, peer, now)
         else:
-            self._gtp.send_request(msg, self._sgw(), now, context=int(msg.fields["sequence"]))
+            self._gtp.send_request(msg, peer, now, context=int(msg.fields["sequence"]))
         self._pump_gtp()
 
     def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
@@ -499,11 +515,11 @@ class MmeService:
     def _pump_gtp(self) -> None:
         while (event := self._gtp.next_event()) is not None:
             if isinstance(event, gt.ResponseReceived):
-                self._feed(S11Received(event.message, int(event.context)))  # type: ignore[call-overload]
+                self._feed(S11Received(event.message, int(event.context), event.peer))  # type: ignore[call-overload]
             elif isinstance(event, gt.RequestTimedOut | gt.VersionNotSupported):
                 self._feed(S11Failed(int(event.context), type(event).__name__))  # type: ignore[call-overload]
             elif isinstance(event, gt.RequestReceived):
-                self._feed(S11Received(event.message))
+                self._feed(S11Received(event.message, peer=event.peer))
             elif isinstance(event, LogEvent):
                 self._emit(event)
             else:

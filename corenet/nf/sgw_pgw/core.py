@@ -4,6 +4,16 @@
 of `corenet.protocols.gtpv2c_transactions` in front of it deals with sequence numbers and
 retransmissions) and returns the responses to send and the events to log.
 
+Peer trust and path management:
+- GTPv2-C is served only to the configured MMEs (`SgwPgwConfig.mme_peers`); anything else is
+  dropped unanswered (`refuse`), and each MME holds at most its share of every APN pool.
+- Each MME holding sessions gets an Echo Request every `echo_interval_s` (TS 29.274 §7.1.1,
+  `get_timer`/`handle_timer`); when the transaction layer gives up on one (N3-REQUESTS
+  attempts), the path is down and that MME's sessions are released (TS 23.007 §20). A changed
+  Recovery from an MME (TS 29.274 §8.5) is a restart that lost them: they are released too
+  (TS 23.007 §18).
+- Sessions are written to a `SessionStore` before their response leaves and restored at start.
+
 With S-GW and P-GW in one node, S5/S8 is internal: the P-GW's S5/S8 F-TEIDs are allocated and
 reported to the MME (TS 29.274 §7.2.2) but no S5/S8 message is exchanged.
 """
@@ -27,6 +37,8 @@ from corenet.nf.sgw_pgw.pools import (
     AllocationError,
     IpAddress,
 )
+from corenet.nf.sgw_pgw.store import SessionStore, allocation_of, allocation_record
+from corenet.protocols.gtpv2c_recovery import RecoveryWatch
 
 Address = tuple[str, int]
 
@@ -69,12 +81,45 @@ class S11Malformed:
 
 
 @dataclass(frozen=True)
+class S11Answer:
+    """The response to a request of ours (`SendRequest`), e.g. an Echo Response."""
+
+    message: Message
+    peer: Address
+    request: Message
+
+
+@dataclass(frozen=True)
+class S11NoAnswer:
+    """A request of ours got no response after N3-REQUESTS attempts (TS 29.274 §7.6)."""
+
+    request: Message
+    peer: Address
+
+
+Event = S11Request | S11Malformed | S11Answer | S11NoAnswer
+
+
+@dataclass(frozen=True)
 class SendResponse:
     message: Message
     peer: Address
 
 
-Action = SendResponse | LogEvent
+@dataclass(frozen=True)
+class SendRequest:
+    """A request of the S/P-GW (Echo Request); the transaction layer numbers it (§7.6)."""
+
+    message: Message
+    peer: Address
+
+
+Action = SendResponse | SendRequest | LogEvent
+
+# a refused peer is reported at most once per this many seconds (the drops are still counted)
+REFUSED_LOG_INTERVAL_S = 10.0
+REFUSED_HOSTS_KEPT = 4096
+GTPV2C_PORT = 2123  # TS 29.274 §4.2
 
 
 class GtpReject(CorenetError):
@@ -153,8 +198,10 @@ class Session:
         return self.allocation.ipv6_prefix
 
     def identity(self) -> tuple[str, str]:
-        """The UE as Create Session names it: IMSI, or MEI for a UE without one."""
-        return ("imsi", self.imsi) if self.imsi is not None else ("mei", self.mei or "")
+        """The UE as Create Session names it: IMSI, or MEI for a UE without one. An IMSI the
+        MME could not authenticate (UIMSI) is a claim, not an identity: it never names the
+        PDN connection of the authenticated subscriber (TS 29.274 §7.2.1, §8.12)."""
+        return _identity(self.imsi, self.mei, self.uimsi)
 
 
 class _TeidSpace:
@@ -174,6 +221,12 @@ class _TeidSpace:
     def give_back(self, teid: int) -> None:
         self._used.discard(teid)
 
+    def reserve(self, teid: int) -> bool:
+        if teid == 0 or teid in self._used:
+            return False
+        self._used.add(teid)
+        return True
+
 
 # --- the core ------------------------------------------------------------------------------
 
@@ -181,24 +234,53 @@ class _TeidSpace:
 Handler = Callable[["SgwPgwCore", Message, Address, float], list[Action]]
 
 
+@dataclass
+class _Path:
+    """The S11 path to one MME (TS 29.274 §7.1.1 Echo, TS 23.007 §20 path failure)."""
+
+    address: Address
+    next_echo: float
+    echo_outstanding: bool = False
+
+
 class SgwPgwCore:
     """S/P-GW sessions, addresses and TEIDs; answers S11 requests (TS 29.274 §7.1, §7.2)."""
 
-    def __init__(self, cfg: SgwPgwConfig) -> None:
+    def __init__(self, cfg: SgwPgwConfig, *, store: SessionStore | None = None,
+                 restart_counter: int | None = None, now: float = 0.0) -> None:
         self.cfg = cfg
+        self.restart_counter = (restart_counter if restart_counter is not None
+                                else cfg.restart_counter or 0)
         self.pools = AddressPools(cfg.pools)
+        self.store = store
         self.sessions: dict[int, Session] = {}
         self._by_identity: dict[tuple[tuple[str, str], int], int] = {}
         self._by_ipv4: dict[ipaddress.IPv4Address, int] = {}
         self._by_ipv6_prefix: dict[ipaddress.IPv6Network, int] = {}
+        self._per_peer: dict[tuple[str, str], int] = {}
         self._control_teids = _TeidSpace()
         self._user_teids = _TeidSpace()
         self._charging_id = 0
         self._peers_told: set[str] = set()
+        self._allowed = frozenset(cfg.mme_peers)
+        self._refused: dict[str, tuple[float, int]] = {}  # ip -> (last reported, drops since)
+        self.refused_datagrams = 0
+        self.mme_recovery = RecoveryWatch(None if store is None else store.peers())
+        self._paths: dict[str, _Path] = {}
+        # after a start that lost the sessions: MMEs that may still hold some of them
+        self.unconfirmed: set[str] = set()
+        self.restored = self._restore(now) if store is not None else 0
 
     # -- entry point ------------------------------------------------------------------------
 
-    def handle(self, event: S11Request | S11Malformed, now: float) -> list[Action]:
+    def handle(self, event: Event, now: float) -> list[Action]:
+        refused = self.refuse(event.peer, now)
+        if refused is not None:
+            return refused
+        if isinstance(event, S11Answer):
+            return self._on_answer(event, now)
+        if isinstance(event, S11NoAnswer):
+            return self._on_no_answer(event, now)
         if isinstance(event, S11Malformed):
             return self._malformed(event.error, event.peer)
         msg, peer = event.message, event.peer
@@ -210,6 +292,127 @@ class SgwPgwCore:
             return handler(self, msg, peer, now)
         except GtpReject as rej:
             return self._reject(msg, peer, rej)
+
+    # -- peer trust -------------------------------------------------------------------------
+
+    def refuse(self, peer: Address, now: float) -> list[Action] | None:
+        """None for a configured MME; for any other host, what to do instead of answering.
+
+        TS 29.274 defines no answer to a node that is not a peer: GTP-C runs only between
+        authorised network elements (TS 33.210 §5, NDS/IP), and a GTP firewall drops the rest
+        unanswered (GSMA FS.20) - an answer would reflect traffic to a spoofed source. So the
+        datagram is dropped, counted, and reported at most once per REFUSED_LOG_INTERVAL_S."""
+        if peer[0] in self._allowed:
+            return None
+        self.refused_datagrams += 1
+        last, drops = self._refused.get(peer[0], (None, 0))
+        if last is not None and now - last < REFUSED_LOG_INTERVAL_S:
+            self._refused[peer[0]] = (last, drops + 1)
+            return []
+        if len(self._refused) >= REFUSED_HOSTS_KEPT:
+            # spoofed sources must not grow this without bound; reports may repeat sooner
+            self._refused.clear()
+        self._refused[peer[0]] = (now, 0)
+        return [LogEvent("sgw.peer.refused", {"peer": _peer(peer), "dropped_since": drops,
+                                              "reason": "not a configured MME"})]
+
+    @property
+    def refused_hosts(self) -> int:
+        """Hosts whose refusal is remembered (for rate-limited reporting)."""
+        return len(self._refused)
+
+    def _peer_limit(self, apn: str) -> int | None:
+        """PDN connections one MME may hold on `apn`: configured, or an equal share of the
+        pool; None when that is the whole pool (the pool's own limit, cause 84, applies)."""
+        capacity = self.pools.pool(apn).capacity
+        limit = self.cfg.max_sessions_per_peer or max(1, capacity // max(1, len(self._allowed)))
+        return None if limit >= capacity else limit
+
+    def _account(self, s: Session, delta: int) -> None:
+        key = (s.mme[0], s.allocation.apn)
+        count = self._per_peer.get(key, 0) + delta
+        if count > 0:
+            self._per_peer[key] = count
+        else:
+            self._per_peer.pop(key, None)
+
+    # -- path management (TS 29.274 §7.1.1, TS 23.007 §18 and §20) -------------------------
+
+    def get_timer(self) -> float | None:
+        """When the next Echo Request is due, or None."""
+        due = [p.next_echo for ip, p in self._paths.items()
+               if not p.echo_outstanding and self._holds(ip)]
+        return min(due) if due else None
+
+    def handle_timer(self, now: float) -> list[Action]:
+        """Echo Request to each MME holding sessions whose period elapsed (§7.1.1)."""
+        out: list[Action] = []
+        for ip, path in list(self._paths.items()):
+            if not self._holds(ip):
+                del self._paths[ip]
+                continue
+            if path.echo_outstanding or path.next_echo > now:
+                continue
+            path.echo_outstanding = True
+            out.append(SendRequest(g.echo_request(0, self.restart_counter), path.address))
+        return out
+
+    def _holds(self, ip: str) -> bool:
+        return ip in self.unconfirmed or any(peer_ip == ip for peer_ip, _ in self._per_peer)
+
+    def announce_restart(self, now: float) -> None:
+        """After a start that lost the sessions: an Echo Request with our new Recovery to
+        every configured MME at once (TS 29.274 §4.2 port 2123), so that each deletes the PDN
+        connections it held here (TS 23.007 §16.1.3) even while its UEs are idle. Until an
+        MME has answered (it purged them first) or its path failed, an address may still be
+        held by one of its UEs: no other MME gets a new one (cause 73)."""
+        self.unconfirmed = set(self._allowed)
+        for ip in self._allowed:
+            self._paths[ip] = _Path((ip, GTPV2C_PORT), now)
+
+    def _watch_path(self, peer: Address, now: float) -> None:
+        path = self._paths.get(peer[0])
+        if path is None:
+            self._paths[peer[0]] = _Path(peer, now + self.cfg.echo_interval_s)
+        else:
+            path.address = peer
+
+    def _on_answer(self, event: S11Answer, now: float) -> list[Action]:
+        self.unconfirmed.discard(event.peer[0])
+        path = self._paths.get(event.peer[0])
+        if path is not None:
+            path.echo_outstanding = False
+            path.next_echo = now + self.cfg.echo_interval_s
+        return self._check_recovery(event.peer, event.message.fields.get("recovery"))
+
+    def _on_no_answer(self, event: S11NoAnswer, now: float) -> list[Action]:
+        """TS 23.007 §20: N3-REQUESTS Echo Requests unanswered, the path to the MME is down;
+        its PDN connections are released with their addresses."""
+        ip = event.peer[0]
+        self._paths.pop(ip, None)
+        self.unconfirmed.discard(ip)
+        if event.request.name != "EchoRequest":
+            return []
+        released = self._release_peer(ip)
+        return [LogEvent("sgw.path.down", {"peer": _peer(event.peer), "released": released})]
+
+    def _check_recovery(self, peer: Address, counter: int | None) -> list[Action]:
+        """TS 23.007 §18: a changed Recovery is an MME that restarted and lost its UEs; the
+        PDN connections it held here are released."""
+        previous = self.mme_recovery.seen(peer[0], counter)
+        if counter is not None and self.store is not None and previous != counter:
+            self.store.put_peer(peer[0], counter)
+        if previous is None:
+            return []
+        released = self._release_peer(peer[0])
+        return [LogEvent("sgw.peer.restarted", {"peer": _peer(peer), "old": previous,
+                                                "new": counter, "released": released})]
+
+    def _release_peer(self, ip: str) -> int:
+        teids = [t for t, s in self.sessions.items() if s.mme[0] == ip]
+        for teid in teids:
+            self._remove(teid)
+        return len(teids)
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -231,10 +434,11 @@ class SgwPgwCore:
     # -- Echo -------------------------------------------------------------------------------
 
     def _echo(self, msg: Message, peer: Address, now: float) -> list[Action]:
-        """Echo Request/Response, TS 29.274 §7.1.1/§7.1.2: Recovery is our restart counter."""
+        """Echo Request/Response, TS 29.274 §7.1.1/§7.1.2: answered to its source with our
+        Recovery; the MME's own Recovery is watched (TS 23.007 §18)."""
         self._peers_told.add(peer[0])
-        resp = g.echo_response(msg.fields["sequence"], self.cfg.restart_counter)
-        return [SendResponse(resp, peer)]
+        resp = g.echo_response(msg.fields["sequence"], self.restart_counter)
+        return [SendResponse(resp, peer), *self._check_recovery(peer, msg.fields.get("recovery"))]
 
     # -- Create Session ---------------------------------------------------------------------
 
@@ -257,13 +461,28 @@ class SgwPgwCore:
             if ctx["ebi"] not in EBI_RANGE:
                 raise GtpReject(g.CAUSE_MANDATORY_IE_INCORRECT, f"EBI {ctx['ebi']} reserved",
                                 _offending(IE_EBI), bce=True)
-        actions = self._drop_existing(f, contexts[0]["ebi"])
+        actions = self._check_recovery(peer, f.get("recovery"))
+        actions += self._drop_existing(f, contexts[0]["ebi"])
+        try:
+            apn = self.pools.pool(f["apn"]).apn
+        except AllocationError as exc:
+            raise GtpReject(exc.cause, exc.detail) from None
+        if self.unconfirmed - {peer[0]}:
+            # TS 23.007 §18: another MME may still hold addresses we no longer know of
+            raise GtpReject(g.CAUSE_NO_RESOURCES_AVAILABLE,
+                            "waiting for the MMEs to learn of the restart")
+        limit = self._peer_limit(apn)
+        if limit is not None and self._per_peer.get((peer[0], apn), 0) >= limit:
+            # one MME must not exhaust a pool the others (and emergency attaches) share
+            raise GtpReject(g.CAUSE_NO_RESOURCES_AVAILABLE,
+                            f"MME {peer[0]} holds its share of APN {apn}")
         try:
             allocation = self.pools.allocate(f["apn"], pdn_type)
         except AllocationError as exc:
             raise GtpReject(exc.cause, exc.detail) from None
         session = self._new_session(msg, peer, allocation, contexts, now)
         self._index(session)
+        self._watch_path(peer, now)
         # §7.2.2 / TS 23.401 §5.3.1.1: an IPv4v6 request narrowed to one family is accepted
         # with cause 18 "New PDN type due to network preference"
         cause = (g.CAUSE_NEW_PDN_TYPE_NETWORK_PREFERENCE if allocation.pdn_type != pdn_type
@@ -275,8 +494,11 @@ class SgwPgwCore:
 
     def _drop_existing(self, f: Mapping[str, Any], ebi: int) -> list[Action]:
         """§7.2.1: a Create Session for an existing PDN connection (same UE, same default EBI)
-        replaces it; the old one is deleted locally."""
-        ident = ("imsi", f["imsi"]) if f.get("imsi") is not None else ("mei", f.get("mei", ""))
+        replaces it; the old one is deleted locally. With the UIMSI flag the IMSI is not
+        authenticated: such a request only ever replaces an unauthenticated session of that
+        IMSI, never the subscriber's authenticated one (`Session.identity`)."""
+        uimsi = bool((f.get("indication") or {}).get("uimsi"))
+        ident = _identity(f.get("imsi"), f.get("mei"), uimsi)
         teid = self._by_identity.get((ident, ebi))
         if teid is None:
             return []
@@ -331,7 +553,10 @@ class SgwPgwCore:
             s.indication.update(f["indication"])
         if f.get("sender_fteid_c") is not None:
             # §7.2.7: a new MME (relocation) gives its S11 F-TEID
+            self._account(s, -1)
             s.mme_fteid, s.mme = dict(f["sender_fteid_c"]), peer
+            self._account(s, +1)
+            self._watch_path(peer, now)
         modified = [self._modify_one(s, ctx) for ctx in f.get("bearer_contexts_to_be_modified",
                                                                [])]
         if modified and all(m["cause"] != g.CAUSE_REQUEST_ACCEPTED for m in modified):
@@ -342,6 +567,7 @@ class SgwPgwCore:
             cause = g.CAUSE_REQUEST_ACCEPTED
         if all(b.s1u_enb_fteid is not None for b in s.bearers.values()):
             s.state = SessionState.ACTIVE
+        self._save(s)
         resp = g.modify_bearer_response(
             f["sequence"], teid=s.mme_teid, cause=cause, bearer_contexts=modified,
             recovery=self._recovery_for(peer))
@@ -384,6 +610,7 @@ class SgwPgwCore:
         for bearer in s.bearers.values():
             bearer.s1u_enb_fteid = None
         s.state = SessionState.IDLE
+        self._save(s)
         resp = g.release_access_bearers_response(msg.fields["sequence"], teid=s.mme_teid,
                                                  recovery=self._recovery_for(peer))
         return [SendResponse(resp, peer),
@@ -402,11 +629,14 @@ class SgwPgwCore:
 
     def _reject(self, msg: Message, peer: Address, rej: GtpReject) -> list[Action]:
         teid = self._peer_teid(msg.code, msg.fields.get("teid"), msg.fields)
-        resp = _rejection(msg.code, msg.fields["sequence"], teid, rej)
+        # a restarted S/P-GW's first answer to an MME, often "Context not found" for a lost
+        # session, carries its new Recovery: that is how the MME learns of the restart
+        resp = _rejection(msg.code, msg.fields["sequence"], teid, rej,
+                          self._recovery_for(peer))
         log = {"message": msg.name, "cause": rej.cause, "detail": rej.detail,
                "peer": _peer(peer), "imsi": msg.fields.get("imsi")}
-        return ([] if resp is None else [SendResponse(resp, peer)]) + [
-            LogEvent("sgw.request.rejected", log)]
+        out: list[Action] = [] if resp is None else [SendResponse(resp, peer)]
+        return [*out, LogEvent("sgw.request.rejected", log)]
 
     def _malformed(self, err: DecodeError, peer: Address) -> list[Action]:
         """TS 29.274 §7.7.4-§7.7.7: reject with the decoder's cause and offending IE."""
@@ -415,15 +645,15 @@ class SgwPgwCore:
                "peer": _peer(peer)}
         if code == 1:
             # an Echo Request is answered whatever its IEs (§7.1.1: path liveness)
-            return [SendResponse(g.echo_response(sequence, self.cfg.restart_counter), peer),
+            return [SendResponse(g.echo_response(sequence, self.restart_counter), peer),
                     LogEvent("sgw.request.malformed", log)]
         cause = err.cause if isinstance(err.cause, int) else g.CAUSE_INVALID_MESSAGE_FORMAT
         rej = GtpReject(cause, err.detail, err.extra.get("offending_ie"),
                         bce=bool(err.extra.get("bce")))
         teid = self._peer_teid(code, err.extra.get("teid"), {})
         resp = None if code is None else _rejection(code, sequence, teid, rej)
-        return ([] if resp is None else [SendResponse(resp, peer)]) + [
-            LogEvent("sgw.request.malformed", log)]
+        out: list[Action] = [] if resp is None else [SendResponse(resp, peer)]
+        return [*out, LogEvent("sgw.request.malformed", log)]
 
     def _peer_teid(self, code: int | None, header_teid: int | None,
                    fields: Mapping[str, Any]) -> int:
@@ -441,14 +671,17 @@ class SgwPgwCore:
         if peer[0] in self._peers_told:
             return None
         self._peers_told.add(peer[0])
-        return self.cfg.restart_counter
+        return self.restart_counter
 
     def _fteid(self, interface_type: int, teid: int, host: str) -> dict[str, Any]:
         ip = ipaddress.ip_address(host)
         return g.fteid(interface_type, teid, str(ip) if ip.version == 4 else None,
                        str(ip) if ip.version == 6 else None)
 
-    def _index(self, s: Session) -> None:
+    def _index(self, s: Session, *, save: bool = True) -> None:
+        if save:
+            self._save(s)
+        self._account(s, +1)
         self.sessions[s.s11_sgw_teid] = s
         self._by_identity[(s.identity(), s.default_ebi)] = s.s11_sgw_teid
         if s.allocation.ipv4 is not None:
@@ -457,7 +690,10 @@ class SgwPgwCore:
             self._by_ipv6_prefix[s.allocation.ipv6_prefix] = s.s11_sgw_teid
 
     def _remove(self, teid: int) -> Session:
+        if self.store is not None:
+            self.store.delete(teid)
         s = self.sessions.pop(teid)
+        self._account(s, -1)
         self._by_identity.pop((s.identity(), s.default_ebi), None)
         if s.allocation.ipv4 is not None:
             self._by_ipv4.pop(s.allocation.ipv4, None)
@@ -470,6 +706,53 @@ class SgwPgwCore:
             self._user_teids.give_back(b.s1u_sgw_teid)
             self._user_teids.give_back(b.s5u_pgw_teid)
         return s
+
+    # -- persistence (TS 23.007 §18) ---------------------------------------------------------
+
+    def _save(self, s: Session) -> None:
+        """Committed before the response about `s` is handed out."""
+        if self.store is not None:
+            self.store.put(s.s11_sgw_teid, _record(s))
+
+    def _restore(self, now: float) -> int:
+        """Sessions of the store back in place, with their addresses and TEIDs taken again;
+        one that no longer fits (pools reconfigured) is dropped from the store."""
+        assert self.store is not None
+        restored = 0
+        for record in list(self.store.sessions()):
+            try:
+                s = _session_of(record)
+            except (KeyError, TypeError, ValueError):
+                s = None
+            if s is None or s.mme[0] not in self._allowed or not self._take_back(s):
+                # unreadable, of an MME no longer served, or clashing with the pools now
+                teid = record.get("s11_sgw_teid")
+                if isinstance(teid, int):
+                    self.store.delete(teid)
+                continue
+            self._index(s, save=False)
+            self._watch_path(s.mme, now - self.cfg.echo_interval_s)  # echo the MME at once
+            self._charging_id = max(self._charging_id,
+                                    *(b.charging_id for b in s.bearers.values()))
+            restored += 1
+        return restored
+
+    def _take_back(self, s: Session) -> bool:
+        teids = [(self._control_teids, s.s11_sgw_teid), (self._control_teids, s.s5c_pgw_teid)]
+        teids += [(self._user_teids, t) for b in s.bearers.values()
+                  for t in (b.s1u_sgw_teid, b.s5u_pgw_teid)]
+        if (s.s11_sgw_teid in self.sessions or (s.identity(), s.default_ebi) in self._by_identity
+                or not self.pools.reserve(s.allocation)):
+            return False
+        taken: list[tuple[_TeidSpace, int]] = []
+        for space, teid in teids:
+            if not space.reserve(teid):
+                for sp, t in taken:
+                    sp.give_back(t)
+                self.pools.release(s.allocation)
+                return False
+            taken.append((space, teid))
+        return True
 
     def _pco_answer(self, request: bytes | None) -> bytes | None:
         """TS 24.008 §10.5.6.3 / TS 29.274 §8.13: P-CSCF and DNS addresses the UE asked for."""
@@ -503,17 +786,56 @@ def _pco_container_ids(pco: bytes | None) -> set[int]:
     return ids
 
 
+def _identity(imsi: str | None, mei: str | None, uimsi: bool) -> tuple[str, str]:
+    if imsi is None:
+        return ("mei", mei or "")
+    return ("uimsi", imsi) if uimsi else ("imsi", imsi)
+
+
+def _record(s: Session) -> dict[str, Any]:
+    return {
+        "s11_sgw_teid": s.s11_sgw_teid, "s5c_pgw_teid": s.s5c_pgw_teid, "mme": list(s.mme),
+        "mme_fteid": s.mme_fteid, "apn": s.apn, "allocation": allocation_record(s.allocation),
+        "default_ebi": s.default_ebi, "rat_type": s.rat_type, "created_at": s.created_at,
+        "imsi": s.imsi, "msisdn": s.msisdn, "mei": s.mei, "indication": s.indication,
+        "uli": s.uli, "serving_network": s.serving_network, "selection_mode": s.selection_mode,
+        "ambr": s.ambr, "pco": s.pco, "state": s.state.value,
+        "bearers": [{"ebi": b.ebi, "qos": b.qos, "charging_id": b.charging_id,
+                     "s1u_sgw_teid": b.s1u_sgw_teid, "s5u_pgw_teid": b.s5u_pgw_teid,
+                     "s1u_enb_fteid": b.s1u_enb_fteid, "tft": b.tft} for b in s.bearers.values()],
+    }
+
+
+def _session_of(r: dict[str, Any]) -> Session:
+    bearers = {int(b["ebi"]): Bearer(
+        ebi=int(b["ebi"]), qos=dict(b["qos"]), charging_id=int(b["charging_id"]),
+        s1u_sgw_teid=int(b["s1u_sgw_teid"]), s5u_pgw_teid=int(b["s5u_pgw_teid"]),
+        s1u_enb_fteid=b.get("s1u_enb_fteid"), tft=b.get("tft")) for b in r["bearers"]}
+    host, port = r["mme"]
+    return Session(
+        s11_sgw_teid=int(r["s11_sgw_teid"]), s5c_pgw_teid=int(r["s5c_pgw_teid"]),
+        mme=(str(host), int(port)), mme_fteid=dict(r["mme_fteid"]), apn=r["apn"],
+        allocation=allocation_of(r["allocation"]), default_ebi=int(r["default_ebi"]),
+        bearers=bearers, rat_type=int(r["rat_type"]), created_at=float(r["created_at"]),
+        imsi=r.get("imsi"), msisdn=r.get("msisdn"), mei=r.get("mei"),
+        indication=dict(r.get("indication") or {}), uli=r.get("uli"),
+        serving_network=r.get("serving_network"), selection_mode=r.get("selection_mode"),
+        ambr=r.get("ambr"), pco=r.get("pco"), state=SessionState(r["state"]))
+
+
 def _offending(ie_type: int, instance: int = 0) -> dict[str, int]:
     return {"type": ie_type, "length": 0, "instance": instance}
 
 
-def _rejection(code: int, sequence: int, teid: int, rej: GtpReject) -> Message | None:
-    """The response of request `code` carrying only the Cause (TS 29.274 §7.7, Table 8.4-1)."""
+def _rejection(code: int, sequence: int, teid: int, rej: GtpReject,
+               recovery: int | None = None) -> Message | None:
+    """The response of request `code` carrying the Cause (TS 29.274 §7.7, Table 8.4-1), and
+    Recovery on first contact (§7.2.2 and the other responses)."""
     build = _REJECTIONS.get(code)
     if build is None:
         return None
     cause = g.cause(rej.cause, rej.offending_ie, bce=rej.bce)
-    return build(sequence, teid=teid, cause=cause)
+    return build(sequence, teid=teid, cause=cause, recovery=recovery)
 
 
 _REJECTIONS: dict[int, Callable[..., Message]] = {

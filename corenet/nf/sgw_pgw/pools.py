@@ -91,6 +91,20 @@ class _Range:
         self._used.add(index)
         return index
 
+    def reserve(self, index: int) -> bool:
+        """Mark `index` taken (a restored allocation); False if out of range or taken."""
+        if not 0 <= index < self.size or index in self._used:
+            return False
+        if index >= self._next:
+            for skipped in range(self._next, index):
+                heapq.heappush(self._free, skipped)
+            self._next = index + 1
+        else:
+            self._free.remove(index)
+            heapq.heapify(self._free)
+        self._used.add(index)
+        return True
+
     def give_back(self, index: int) -> None:
         if index in self._used:
             self._used.remove(index)
@@ -147,6 +161,34 @@ class ApnAddressPool:
                                   f"APN {self.apn}: all dynamic addresses are occupied")
         return Allocation(self.apn, granted, v4, v6)
 
+    def reserve(self, allocation: Allocation) -> bool:
+        """Take the addresses of a restored allocation again (TS 23.007 §18); False if one of
+        them is outside this pool or already taken (nothing is taken then)."""
+        v4 = v6 = None
+        if allocation.ipv4 is not None:
+            if self.ipv4 is None or allocation.ipv4 not in self.ipv4:
+                return False
+            v4 = int(allocation.ipv4) - self._v4_first
+        if allocation.ipv6_prefix is not None:
+            if self.ipv6 is None or not allocation.ipv6_prefix.subnet_of(self.ipv6):
+                return False
+            offset = (int(allocation.ipv6_prefix.network_address)
+                      - int(self.ipv6.network_address))
+            v6 = offset >> (128 - IPV6_PREFIX_LENGTH)
+        if v4 is not None and not self._v4.reserve(v4):
+            return False
+        if v6 is not None and not self._v6.reserve(v6):
+            if v4 is not None:
+                self._v4.give_back(v4)
+            return False
+        return True
+
+    @property
+    def capacity(self) -> int:
+        """PDN connections this pool can serve (the smaller family bounds dual-stack ones)."""
+        sizes = [r.size for r in (self._v4, self._v6) if r.size > 0]
+        return min(sizes) if sizes else 0
+
     def release(self, allocation: Allocation) -> None:
         if allocation.ipv4 is not None and self.ipv4 is not None:
             self._v4.give_back(int(allocation.ipv4) - self._v4_first)
@@ -190,6 +232,10 @@ class AddressPools:
         pool = self._pools.get(allocation.apn)
         if pool is not None:
             pool.release(allocation)
+
+    def reserve(self, allocation: Allocation) -> bool:
+        pool = self._pools.get(allocation.apn)
+        return pool is not None and pool.reserve(allocation)
 
 
 def apn_network_identifier(apn: str) -> str:

@@ -1,6 +1,9 @@
 """asyncio S/P-GW: the S11 UDP socket (TS 29.274 §4.2, port 2123) around the sans-I/O core.
 
-datagram -> GtpTransactions (sequence numbers, duplicates, §7.6) -> SgwPgwCore -> responses.
+datagram -> peer screening -> GtpTransactions (sequence numbers, duplicates, §7.6) ->
+SgwPgwCore -> responses; the core's Echo Requests go out through the same transaction layer.
+At start the sessions of `cfg.database` are restored and the restart counter is chosen
+(TS 23.007 §18): kept when they were, incremented when they could not be.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,20 +19,30 @@ from corenet.config.models import SgwPgwConfig
 from corenet.core.actions import LogEvent
 from corenet.nf.sgw_pgw.core import (
     Action,
+    S11Answer,
     S11Malformed,
+    S11NoAnswer,
     S11Request,
+    SendRequest,
     SendResponse,
     Session,
     SgwPgwCore,
 )
+from corenet.nf.sgw_pgw.store import MEMORY, SessionStore
+from corenet.protocols.gtpv2c_recovery import load_restart_counter
 from corenet.protocols.gtpv2c_transactions import (
     GtpTransactions,
     MalformedRequest,
     RequestReceived,
+    RequestTimedOut,
+    ResponseReceived,
+    VersionNotSupported,
 )
 from corenet.transport import Address, Tap, UdpEndpoint, open_udp_endpoint
 
 log = logging.getLogger("corenet.sgw_pgw")
+# reported as warnings: someone else than a configured MME talks GTP-C to us, or a path failed
+_WARNINGS = frozenset({"sgw.peer.refused", "sgw.path.down", "sgw.peer.restarted"})
 
 OnEvent = Callable[[LogEvent], None]
 
@@ -49,6 +63,7 @@ class SgwPgwService:
     def __init__(self, cfg: SgwPgwConfig, *, tap: Tap | Any = None,
                  on_event: OnEvent | None = None) -> None:
         self.cfg = cfg
+        self.store: SessionStore | None = None
         self.core = SgwPgwCore(cfg)
         self.transactions = GtpTransactions(t3_response_s=cfg.t3_response_s,
                                             n3_requests=cfg.n3_requests)
@@ -75,9 +90,14 @@ class SgwPgwService:
         return self.core.session_by_ue_address(ip)
 
     async def start(self) -> None:
+        now = asyncio.get_running_loop().time()
+        self.core, self.store = open_core(self.cfg, now)
         self._endpoint = await open_udp_endpoint(self.cfg.s11.host, self.cfg.s11.port,
                                                  self._on_datagram, tap=self._tap)
-        self._emit(LogEvent("sgw.started", {"s11": f"{self.local[0]}:{self.local[1]}"}))
+        self._emit(LogEvent("sgw.started", {"s11": f"{self.local[0]}:{self.local[1]}",
+                                            "restart_counter": self.core.restart_counter,
+                                            "restored_sessions": self.core.restored}))
+        self._pump(now)
 
     async def stop(self) -> None:
         if self._timer is not None:
@@ -87,11 +107,20 @@ class SgwPgwService:
             self._endpoint.close()
             await self._endpoint.wait_closed()
             self._endpoint = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
     # -- the sans-I/O loop --------------------------------------------------------------------
 
     def _on_datagram(self, data: bytes, addr: Address) -> None:
         now = asyncio.get_running_loop().time()
+        refused = self.core.refuse(addr, now)
+        if refused is not None:
+            # screened before the transaction layer: no Version Not Supported or cached
+            # response goes back to a host that is not one of our MMEs either
+            self._apply(refused, now)
+            return
         self.transactions.receive(data, addr, now)
         self._pump(now)
 
@@ -99,6 +128,9 @@ class SgwPgwService:
         self._timer = None
         now = asyncio.get_running_loop().time()
         self.transactions.handle_timer(now)
+        core_due = self.core.get_timer()
+        if core_due is not None and core_due <= now:
+            self._apply(self.core.handle_timer(now), now)
         self._pump(now)
 
     def _pump(self, now: float) -> None:
@@ -110,9 +142,14 @@ class SgwPgwService:
                 elif isinstance(event, MalformedRequest):
                     self._apply(self.core.handle(S11Malformed(event.error, event.peer), now),
                                 now)
+                elif isinstance(event, ResponseReceived):
+                    self._apply(self.core.handle(
+                        S11Answer(event.message, event.peer, event.request), now), now)
+                elif isinstance(event, RequestTimedOut | VersionNotSupported):
+                    self._apply(self.core.handle(S11NoAnswer(event.request, event.peer), now),
+                                now)
                 elif isinstance(event, LogEvent):
                     self._emit(event)
-                # no S11 requests are sent from here yet: no responses or time-outs to expect
             except Exception:
                 # a fault of ours on one request must not stop the node serving the others
                 log.exception("S/P-GW failed on %s", event)
@@ -123,6 +160,8 @@ class SgwPgwService:
         for action in actions:
             if isinstance(action, SendResponse):
                 self.transactions.send_response(action.message, action.peer, now)
+            elif isinstance(action, SendRequest):
+                self.transactions.send_request(action.message, action.peer, now)
             else:
                 self._emit(action)
 
@@ -136,11 +175,37 @@ class SgwPgwService:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        when = self.transactions.get_timer()
+        due = [t for t in (self.transactions.get_timer(), self.core.get_timer()) if t is not None]
+        when = min(due) if due else None
         if when is not None and self._endpoint is not None:
             self._timer = asyncio.get_running_loop().call_at(when, self._on_timer)
 
     def _emit(self, event: LogEvent) -> None:
-        log.info("%s %s", event.kind, event.data)
+        log.log(logging.WARNING if event.kind in _WARNINGS else logging.INFO, "%s %s",
+                event.kind, event.data)
         if self._on_event is not None:
             self._on_event(event)
+
+
+def open_core(cfg: SgwPgwConfig, now: float) -> tuple[SgwPgwCore, SessionStore]:
+    """The core with the sessions of `cfg.database` restored, and its restart counter
+    (TS 23.007 §18): unchanged when the database kept the sessions, incremented when it
+    could not - "<database>.restart" outlives a lost database file; ':memory:' keeps nothing,
+    the counter then comes from the clock."""
+    persistent = cfg.database != MEMORY
+    kept = persistent and os.path.exists(cfg.database)
+    counter_file = cfg.database + ".restart" if persistent else None
+    # a previous start may have left sessions with our MMEs: always so without a disk, and
+    # when its counter file is there (a first start has none)
+    earlier = counter_file is None or os.path.exists(counter_file)
+    store = SessionStore(cfg.database)
+    core = SgwPgwCore(cfg, store=store, restart_counter=0, now=now)
+    if cfg.restart_counter is not None:
+        core.restart_counter = cfg.restart_counter
+        if counter_file is not None and not earlier:
+            load_restart_counter(counter_file, state_kept=True)  # marks the first start
+    else:
+        core.restart_counter = load_restart_counter(counter_file, state_kept=kept)
+    if earlier and not kept:
+        core.announce_restart(now)
+    return core, store

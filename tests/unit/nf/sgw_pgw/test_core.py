@@ -176,7 +176,7 @@ def test_create_session_for_an_existing_pdn_connection_replaces_it() -> None:
 
 
 def test_recovery_only_on_first_contact() -> None:
-    core = make_core(restart_counter=7)
+    core = make_core(restart_counter=7, mme_peers=["127.0.0.2", "127.0.0.22"])
     assert ask(core, create_session(imsi="440100000000001")).fields["recovery"] == 7
     assert "recovery" not in ask(core, create_session(imsi="440100000000002")).fields
     other = ask(core, create_session(imsi="440100000000003"), ("127.0.0.22", 2123))

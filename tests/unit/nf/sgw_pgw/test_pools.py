@@ -153,3 +153,28 @@ def test_allocations_stay_unique_and_inside_the_pool(ops: list[bool]) -> None:
             assert a.ipv4 in net4 and a.ipv4 not in (net4.network_address,
                                                      net4.broadcast_address)
             assert a.ipv6_prefix is not None and a.ipv6_prefix.subnet_of(net6)
+
+
+def test_reserved_allocations_are_never_handed_out_again() -> None:
+    """A restored session's addresses (TS 23.007 §18) are taken back before any new one."""
+    p = pools(ApnPool(apn="sos", ipv4="10.0.0.0/29", ipv6="2001:db8:47::/62"))
+    held = Allocation("sos", PDN_IPV4V6, ipaddress.IPv4Address("10.0.0.3"),
+                      ipaddress.IPv6Network("2001:db8:47:2::/64"))
+    assert p.reserve(held)
+    assert not p.reserve(held)  # taken once only
+    got = [p.allocate("sos", PDN_IPV4V6) for _ in range(3)]
+    assert [str(a.ipv4) for a in got] == ["10.0.0.1", "10.0.0.2", "10.0.0.4"]
+    assert [str(a.ipv6_prefix) for a in got] == [
+        "2001:db8:47::/64", "2001:db8:47:1::/64", "2001:db8:47:3::/64"]
+    p.release(got[0])
+    assert p.reserve(got[0]) and str(p.allocate("sos", PDN_IPV4).ipv4) == "10.0.0.5"
+
+
+def test_reserve_refuses_addresses_outside_the_pool() -> None:
+    p = pools(ApnPool(apn="sos", ipv4="10.0.0.0/29"))
+    assert not p.reserve(Allocation("sos", PDN_IPV4, ipaddress.IPv4Address("10.0.1.1"), None))
+    assert not p.reserve(Allocation("sos", PDN_IPV4, ipaddress.IPv4Address("10.0.0.0"), None))
+    assert not p.reserve(Allocation("ims", PDN_IPV4, ipaddress.IPv4Address("10.0.0.1"), None))
+    v6 = Allocation("sos", PDN_IPV6, None, ipaddress.IPv6Network("2001:db8::/64"))
+    assert not p.reserve(v6)
+    assert str(p.allocate("sos", PDN_IPV4).ipv4) == "10.0.0.1"

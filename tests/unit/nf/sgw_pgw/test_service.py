@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,17 +28,31 @@ def any_port() -> Endpoint:
     return Endpoint.model_construct(host=HOST, port=0)
 
 
+def config(**kw: Any) -> SgwPgwConfig:
+    """Serving the test MME on HOST, nothing kept on disk unless `database` is given."""
+    kw.setdefault("s11", any_port())
+    kw.setdefault("database", ":memory:")
+    return SgwPgwConfig(s1u_address=HOST, mme_peers=[HOST], **kw)
+
+
 class Mme:
     """A bare S11 peer: send bytes, await the next datagram."""
 
     def __init__(self) -> None:
         self.inbox: asyncio.Queue[bytes] = asyncio.Queue()
         self.endpoint: UdpEndpoint | None = None
+        self.echoes = 0
 
     async def open(self) -> None:
         self.endpoint = await open_udp_endpoint(HOST, 0, self._got)
 
     def _got(self, data: bytes, addr: Address) -> None:
+        if data[1:2] == b"\x01" and self.endpoint is not None:
+            # the S/P-GW's path management: a live MME answers its Echo Request (§7.1.1)
+            echo = g.decode(data)
+            self.echoes += 1
+            self.endpoint.sendto(g.encode(g.echo_response(echo.fields["sequence"], 1)), addr)
+            return
         self.inbox.put_nowait(data)
 
     async def ask(self, msg: Message | bytes, sgw: Address) -> Message:
@@ -50,10 +65,11 @@ Running = tuple[SgwPgwService, list[tuple[Direction, bytes]], list[LogEvent]]
 
 
 @pytest.fixture
-async def sgw() -> AsyncIterator[Running]:
+async def sgw(tmp_path: Path) -> AsyncIterator[Running]:
     tapped: list[tuple[Direction, bytes]] = []
     events: list[LogEvent] = []
-    cfg = SgwPgwConfig(s11=any_port(), s1u_address=HOST, restart_counter=4)
+    # a first start (new database): no MME can hold sessions of an earlier one
+    cfg = config(restart_counter=4, database=str(tmp_path / "sgw.db"))
     service = SgwPgwService(cfg, tap=lambda d, s, t, p, pp, st: tapped.append((d, p)),
                             on_event=events.append)
     await service.start()
@@ -154,13 +170,13 @@ async def test_malformed_and_foreign_version_get_their_answers(sgw: Running, mme
 
 
 async def test_stop_releases_the_socket(mme: Mme) -> None:
-    cfg = SgwPgwConfig(s11=any_port(), s1u_address=HOST)
+    cfg = config(restart_counter=0)
     service = SgwPgwService(cfg)
     await service.start()
     port = service.local[1]
     await service.stop()
     # the port can be bound again at once
-    again = SgwPgwService(SgwPgwConfig(s11=Endpoint(host=HOST, port=port), s1u_address=HOST))
+    again = SgwPgwService(config(s11=Endpoint(host=HOST, port=port), restart_counter=0))
     await again.start()
     try:
         echo = await mme.ask(g.echo_request(1, 1), again.local)
@@ -174,7 +190,7 @@ async def test_capture_holds_the_s11_exchange_as_wireshark_reads_it(
         mme: Mme, tmp_path: Path) -> None:
     path = tmp_path / "s11.pcapng"
     writer = PcapWriter(str(path))
-    cfg = SgwPgwConfig(s11=any_port(), s1u_address=HOST)
+    cfg = config(database=str(tmp_path / "sgw.db"))
     # the runtime hands over the PcapTap itself; the S/P-GW records on its UDP side
     service = SgwPgwService(cfg, tap=PcapTap(writer))
     await service.start()
