@@ -1,7 +1,8 @@
 """The control API on a loopback TCP socket: one JSON object per line each way.
 
 A request line that is not a JSON object gets {"ok": false, "error": ...} and the connection
-stays open; a peer's bytes never stop the server.
+stays open; a peer's bytes never stop the server. A line is parsed within limits (RFC 8259 §9):
+at most MAX_LINE bytes and MAX_DEPTH levels of nesting.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from corenet.control.api import ControlAction, ControlResult, SetHssFailure, error
+from corenet.core import jsonlimits
 
 log = logging.getLogger("corenet.control")
 
 MAX_LINE = 64 * 1024
+MAX_DEPTH = 32
 
 
 class Api(Protocol):
@@ -89,7 +92,9 @@ class ControlServer:
 
     def _answer(self, line: bytes) -> dict[str, Any] | ControlResult:
         try:
-            request = json.loads(line)
+            request = jsonlimits.loads(line, max_depth=MAX_DEPTH, max_size=MAX_LINE)
+        except jsonlimits.JsonLimitError as exc:
+            return error(f"request refused: {exc}")
         except ValueError:
             return error("not a JSON line")
         if not isinstance(request, dict):
