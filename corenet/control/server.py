@@ -82,13 +82,18 @@ class ControlServer:
                     break
                 if not line:
                     break
-                writer.write(_line(self._answer(line)))
+                writer.write(_line(self.answer_line(line)))
                 await writer.drain()
         except ConnectionError:
             pass
         finally:
             self._writers.discard(writer)
             writer.close()
+
+    def answer_line(self, line: bytes) -> dict[str, Any]:
+        """The answer to one request line (what `_serve` writes back); never raises."""
+        answer = self._answer(line)
+        return answer.response if isinstance(answer, ControlResult) else answer
 
     def _answer(self, line: bytes) -> dict[str, Any] | ControlResult:
         try:

@@ -100,6 +100,17 @@ def _on_alarm(signum: int, frame: FrameType | None) -> None:
     raise Hang()
 
 
+def replay(target: Target, data: bytes, timeout: float = 60.0) -> Finding | None:
+    """One saved input against a fresh instance of the target: its finding, or None when it is
+    answered as documented (the regression is fixed)."""
+    previous = signal.signal(signal.SIGALRM, _on_alarm) if _can_alarm() else None
+    try:
+        return classify(target, target.runner(), data, timeout)[1]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGALRM, previous)
+
+
 def write_finding(finding: Finding, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha1(finding.data).hexdigest()[:16]
