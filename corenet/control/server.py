@@ -128,7 +128,10 @@ async def request(host: str, port: int, body: dict[str, Any],
         writer.close()
     if not line:
         raise ConnectionError("the control endpoint closed the connection")
-    answer = json.loads(line)
+    try:
+        answer = jsonlimits.loads(line, max_depth=MAX_DEPTH, max_size=MAX_LINE)
+    except ValueError as exc:
+        raise ConnectionError(f"the control endpoint answered something else than JSON: {exc}") from None
     if not isinstance(answer, dict):
         raise ConnectionError("the control endpoint answered something else than an object")
     return answer

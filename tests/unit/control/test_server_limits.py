@@ -75,3 +75,20 @@ def test_depth_skips_brackets_inside_strings() -> None:
         jsonlimits.loads("[[[]]]", max_depth=2)
     with pytest.raises(jsonlimits.JsonLimitError, match="bytes"):
         jsonlimits.loads(b"1" * 11, max_size=10)
+
+
+async def test_the_client_refuses_a_deeply_nested_answer() -> None:
+    async def deep_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readline()
+        writer.write(DEEP + b"\n")
+        await writer.drain()
+        writer.close()
+
+    fake = await asyncio.start_server(deep_answer, "127.0.0.1", 0, limit=MAX_LINE)
+    try:
+        host, port = fake.sockets[0].getsockname()[:2]
+        with pytest.raises(ConnectionError, match="nested 30000 levels deep"):
+            await request(host, port, {"op": "status"})
+    finally:
+        fake.close()
+        await fake.wait_closed()
