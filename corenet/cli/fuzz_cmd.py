@@ -28,7 +28,7 @@ from corenet.fuzz.runner import REGRESSIONS, Report
 @click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="extra seeds from DIR/<target>/*, and new outcomes saved there")
 @click.option("--timeout", default=2.0, show_default=True, type=click.FloatRange(min=0),
-              help="seconds one case may take before it counts as a hang (0: no limit)")
+              help="CPU seconds one case may use before it counts as a hang (0: no limit)")
 @click.option("--regressions", type=click.Path(file_okay=False, path_type=Path),
               default=REGRESSIONS, show_default=True,
               help="where crashing inputs are written, DIR/<target>/")
