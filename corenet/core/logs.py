@@ -13,6 +13,8 @@ prints the traceback; the others say where it was shown.
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +66,9 @@ class RepeatFilter(logging.Filter):
         self._emit = emit
         self._windows: dict[Key, _Window] = {}
         self._max_kinds = max_kinds
+        self._next_expiry = math.inf
+        # records may come from several threads; summaries re-enter through the handler
+        self._lock = threading.RLock()
 
     def bind(self, emit: Callable[[logging.LogRecord], object]) -> None:
         """Where summary lines go (the handler the filter is attached to)."""
@@ -72,8 +77,13 @@ class RepeatFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, self.SUMMARY, False):
             return True
+        with self._lock:
+            return self._filter(record)
+
+    def _filter(self, record: logging.LogRecord) -> bool:
         now = self._clock()
-        self._expire(now)
+        if now >= self._next_expiry:
+            self._expire(now)
         exc_type, exc_where = _origin(record)
         # a structured record's `event` (extra={"event": ...}) names its kind along with the template
         template = str(record.msg)
@@ -85,6 +95,7 @@ class RepeatFilter(logging.Filter):
             if len(self._windows) >= self._max_kinds:
                 self._expire(now, everything=True)
             window = self._windows[key] = _Window(now, template=kind)
+            self._next_expiry = min(self._next_expiry, now + self.interval)
         if window.passed >= self.burst:
             window.held += 1
             return False
@@ -101,7 +112,8 @@ class RepeatFilter(logging.Filter):
 
     def flush(self) -> None:
         """Write the summaries of every kind with records held back."""
-        self._expire(self._clock(), everything=True)
+        with self._lock:
+            self._expire(self._clock(), everything=True)
 
     def _expire(self, now: float, everything: bool = False) -> None:
         done = [k for k, w in self._windows.items()
@@ -110,6 +122,8 @@ class RepeatFilter(logging.Filter):
             window = self._windows.pop(key)
             if window.held:
                 self._summary(key, window, now)
+        self._next_expiry = min((w.start + self.interval for w in self._windows.values()),
+                                default=math.inf)
 
     def _summary(self, key: Key, window: _Window, now: float) -> None:
         name, level, _, exc_type, exc_where = key
