@@ -21,7 +21,9 @@ from corenet.fuzz.mutator import Mutator
 from corenet.fuzz.target import Target
 
 POOL_LIMIT = 4000
-REGRESSIONS = Path("tests/fuzz/regressions")
+# the checkout's tests/fuzz/regressions when corenet runs from one (an editable install)
+_CHECKOUT = Path(__file__).resolve().parents[2]
+REGRESSIONS = (_CHECKOUT if (_CHECKOUT / "tests" / "fuzz").is_dir() else Path()) / "tests/fuzz/regressions"
 
 
 class Hang(BaseException):
