@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from corenet.core.errors import DecodeError
 
@@ -26,7 +25,6 @@ class Target:
     expected: tuple[type[BaseException], ...] = (DecodeError,)
     make: Callable[[], Run] | None = None
     reset_every: int = 1000
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def runner(self) -> Run:
         if self.make is not None:
