@@ -1,7 +1,8 @@
 """Every bus payload is checked against its JSON Schema (schemas/*.json, draft 2020-12).
 
 A payload that fails is answered by an error event naming the field (``area.tacs[0]``) and is
-otherwise ignored: nothing changes on the receiving side.
+otherwise ignored: nothing changes on the receiving side. Payloads are parsed within limits
+(RFC 8259 §9): MAX_PAYLOAD bytes, MAX_DEPTH levels of nesting; over them, field "$".
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from corenet.bus.topics import Kind
+from corenet.core import jsonlimits
 from corenet.core.errors import CorenetError
+
+# our payloads nest a few levels (an order: request, area, tacs); a wide margin over that
+MAX_DEPTH = 40
+MAX_PAYLOAD = 256 * 1024
 
 
 class PayloadError(CorenetError):
@@ -67,7 +73,9 @@ def validate(kind: Kind, payload: Any) -> dict[str, Any]:
 def load(kind: Kind, data: bytes | str) -> dict[str, Any]:
     """Bytes from the bus -> validated payload; PayloadError on bad UTF-8, JSON or schema."""
     try:
-        payload = json.loads(data)
+        payload = jsonlimits.loads(data, max_depth=MAX_DEPTH, max_size=MAX_PAYLOAD)
+    except jsonlimits.JsonLimitError as exc:
+        raise PayloadError(kind, "$", str(exc)) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(kind, "$", f"not JSON: {exc}") from exc
     return validate(kind, payload)

@@ -17,6 +17,7 @@ COMMANDS = {
     "decode": "corenet.cli.decode_cmd:decode",
     "demo": "corenet.cli.demo_cmd:demo",
     "drill": "corenet.cli.drill_cmd:drill",
+    "fuzz": "corenet.cli.fuzz_cmd:fuzz",
     "hss": "corenet.cli.hss_cmd:hss",
     "pcaps": "corenet.cli.pcaps_cmd:pcaps",
     "psap": "corenet.cli.psap_cmd:psap",

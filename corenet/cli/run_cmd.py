@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import signal
 import sys
 
@@ -14,6 +13,7 @@ import click
 from corenet.config.loader import load
 from corenet.config.models import CorenetConfig
 from corenet.core.errors import ConfigError
+from corenet.core.logs import setup_logging
 from corenet.runtime.supervisor import NETWORK_FUNCTIONS, Runtime
 
 
@@ -52,9 +52,12 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
         click.echo(json.dumps({"config": config_path or "(embedded defaults)", "ok": True,
                                "network_functions": list(names)}))
         return
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    repeats = setup_logging(log_level)
     runtime = Runtime(cfg, names=names, pcap_path=pcap_path if pcap_path is not None else cfg.pcap)
-    asyncio.run(_serve(runtime))
+    try:
+        asyncio.run(_serve(runtime))
+    finally:
+        repeats.flush()
 
 
 async def _serve(runtime: Runtime) -> None:

@@ -66,13 +66,18 @@ def validate(model: type[M], data: Any, source: str, lines: dict[tuple[Any, ...]
 
 
 def load(model: type[M], path: str | Path) -> M:
+    return load_with_lines(model, path)[0]
+
+
+def load_with_lines(model: type[M], path: str | Path) -> tuple[M, dict[tuple[Any, ...], int]]:
+    """The validated model and the line of every key path, for checks across entries."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
     data, lines = load_yaml(text, str(p))
-    return validate(model, data, str(p), lines)
+    return validate(model, data, str(p), lines), lines
 
 
 def load_text(model: type[M], text: str, source: str = "<config>") -> M:

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from corenet.config import loader
 from corenet.config.models import PlmnStr, Strict
+from corenet.core.errors import ConfigError
 
 
 def _hex(v: str, size: int, name: str) -> str:
@@ -119,5 +120,55 @@ class SubscribersFile(Strict):
         return [s for e in self.subscribers for s in e.expand()]
 
 
+def _ranges(entries: list[SubscriberEntry], kind: Literal["IMSI", "MSISDN"]
+            ) -> list[tuple[int, int, int, int]]:
+    """(digits, first, last, entry index) of each entry's run of numbers (`count` consecutive)."""
+    out = []
+    for i, e in enumerate(entries):
+        first = e.imsi if kind == "IMSI" else e.msisdn
+        if first is None:
+            continue
+        out.append((len(first), int(first), int(first) + e.count - 1, i))
+    return out
+
+
+def check_unique(entries: list[SubscriberEntry], source: str,
+                 lines: dict[tuple[object, ...], int] | None = None) -> None:
+    """Every IMSI (TS 23.003 §2.1: it identifies one subscription) and every MSISDN (§3.3) is
+    given once across the file, `count` runs included; ConfigError naming both entries otherwise.
+
+    The runs are compared as intervals (sorted, each against the furthest end so far), so a file
+    of large `count` runs is checked without expanding it."""
+    def where(i: int) -> str:
+        e = entries[i]
+        line = (lines or {}).get(("subscribers", i))
+        parts = ([f"line {line}"] if line else []) + [f"imsi {e.imsi}"]
+        parts += [f"msisdn {e.msisdn}"] if e.msisdn is not None else []
+        parts += [f"count {e.count}"] if e.count > 1 else []
+        return f"entry {i + 1} ({', '.join(parts)})"
+
+    for kind in ("IMSI", "MSISDN"):
+        ranges = _ranges(entries, kind)  # type: ignore[arg-type]
+        for digits, _first, last, i in ranges:
+            if len(str(last)) > digits:
+                raise ConfigError(f"{source}: {where(i)}: {kind} run of count {entries[i].count} "
+                                  f"passes {'9' * digits}, the last {digits}-digit {kind}")
+        ranges.sort()
+        widest: tuple[int, int, int, int] | None = None
+        for current in ranges:
+            digits, first, last, i = current
+            if widest is not None and widest[0] == digits and first <= widest[2]:
+                j = widest[3]
+                a, b = sorted((i, j))
+                clash = str(first).zfill(digits)
+                raise ConfigError(f"{source}: duplicate {kind} {clash}: {where(a)} and {where(b)} "
+                                  f"both provision it")
+            if widest is None or widest[0] != digits or last > widest[2]:
+                widest = current
+
+
 def load_subscribers(path: str | Path) -> list[Subscriber]:
-    return loader.load(SubscribersFile, path).expand()
+    """The file's subscribers, expanded; ConfigError on any invalid or duplicate entry."""
+    parsed, lines = loader.load_with_lines(SubscribersFile, path)
+    check_unique(parsed.subscribers, str(path), lines)
+    return parsed.expand()

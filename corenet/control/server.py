@@ -1,7 +1,8 @@
 """The control API on a loopback TCP socket: one JSON object per line each way.
 
 A request line that is not a JSON object gets {"ok": false, "error": ...} and the connection
-stays open; a peer's bytes never stop the server.
+stays open; a peer's bytes never stop the server. A line is parsed within limits (RFC 8259 §9):
+at most MAX_LINE bytes and MAX_DEPTH levels of nesting.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from corenet.control.api import ControlAction, ControlResult, SetHssFailure, error
+from corenet.core import jsonlimits
 
 log = logging.getLogger("corenet.control")
 
 MAX_LINE = 64 * 1024
+MAX_DEPTH = 32
 
 
 class Api(Protocol):
@@ -79,7 +82,7 @@ class ControlServer:
                     break
                 if not line:
                     break
-                writer.write(_line(self._answer(line)))
+                writer.write(_line(self.answer_line(line)))
                 await writer.drain()
         except ConnectionError:
             pass
@@ -87,9 +90,16 @@ class ControlServer:
             self._writers.discard(writer)
             writer.close()
 
+    def answer_line(self, line: bytes) -> dict[str, Any]:
+        """The answer to one request line (what `_serve` writes back); never raises."""
+        answer = self._answer(line)
+        return answer.response if isinstance(answer, ControlResult) else answer
+
     def _answer(self, line: bytes) -> dict[str, Any] | ControlResult:
         try:
-            request = json.loads(line)
+            request = jsonlimits.loads(line, max_depth=MAX_DEPTH, max_size=MAX_LINE)
+        except jsonlimits.JsonLimitError as exc:
+            return error(f"request refused: {exc}")
         except ValueError:
             return error("not a JSON line")
         if not isinstance(request, dict):
@@ -118,7 +128,10 @@ async def request(host: str, port: int, body: dict[str, Any],
         writer.close()
     if not line:
         raise ConnectionError("the control endpoint closed the connection")
-    answer = json.loads(line)
+    try:
+        answer = jsonlimits.loads(line, max_depth=MAX_DEPTH, max_size=MAX_LINE)
+    except ValueError as exc:
+        raise ConnectionError(f"the control endpoint answered something else than JSON: {exc}") from None
     if not isinstance(answer, dict):
         raise ConnectionError("the control endpoint answered something else than an object")
     return answer

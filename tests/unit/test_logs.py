@@ -1,0 +1,121 @@
+"""Repeated log records are collapsed: the first few pass, then one "repeated K times" line."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from corenet.core.logs import RepeatFilter, setup_logging
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+Logged = tuple[logging.Logger, list[logging.LogRecord], RepeatFilter, Clock]
+
+
+@pytest.fixture
+def logged() -> Iterator[Logged]:
+    clock = Clock()
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    repeat = RepeatFilter(burst=3, interval=60.0, clock=clock)
+    handler.addFilter(repeat)
+    repeat.bind(handler.handle)
+    logger = logging.getLogger("corenet.test.repeats")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    yield logger, records, repeat, clock
+    logger.removeHandler(handler)
+    logger.propagate = True
+
+
+def _lines(records: list[logging.LogRecord]) -> list[str]:
+    return [r.getMessage() for r in records]
+
+
+def test_first_records_pass_then_one_summary_line(logged: Logged) -> None:
+    logger, records, _, clock = logged
+    for i in range(100):
+        logger.warning("bad S1AP from %s", f"192.0.2.{i}")
+    assert _lines(records) == ["bad S1AP from 192.0.2.0", "bad S1AP from 192.0.2.1",
+                               "bad S1AP from 192.0.2.2"]
+    clock.now += 61
+    logger.warning("bad S1AP from %s", "192.0.2.200")
+    assert _lines(records)[3] == "'bad S1AP from %s' repeated 97 times in 61 s (after the first 3)"
+    assert records[3].levelno == logging.WARNING and records[3].name == "corenet.test.repeats"
+    # a new interval: the record that ended the old one passes
+    assert _lines(records)[4:] == ["bad S1AP from 192.0.2.200"]
+
+
+def test_kinds_are_counted_apart(logged: Logged) -> None:
+    logger, records, repeat, _ = logged
+    for _ in range(10):
+        logger.warning("peer %s closed", "a")
+        logger.error("peer %s closed", "a")  # another level
+        logger.warning("answer %s dropped", 1)  # another template
+        logger.warning("x", extra={"event": "s1.setup.reject"})  # another event, same template
+        logger.warning("x", extra={"event": "s1.reset"})
+    assert len(records) == 5 * 3
+    repeat.flush()
+    summaries = _lines(records)[15:]
+    assert len(summaries) == 5 and all("repeated 7 times" in s for s in summaries)
+    assert "'s1.setup.reject: x' repeated 7 times" in " ".join(summaries)
+
+
+def _fail(n: int) -> None:
+    raise ValueError(f"bad length {n}")
+
+
+def test_tracebacks_of_the_same_exception_at_the_same_place_collapse(logged: Logged) -> None:
+    logger, records, repeat, _ = logged
+    for n in range(10):
+        try:
+            _fail(n)
+        except ValueError:
+            logger.exception("decoding failed")
+    try:
+        raise KeyError("elsewhere")
+    except KeyError:
+        logger.exception("decoding failed")
+    repeat.flush()
+    with_traceback = [r for r in records if r.exc_info]
+    # the ValueError's first record and the KeyError (a different exception) keep their traceback
+    assert [r.exc_info[1].__class__ for r in with_traceback] == [ValueError, KeyError]  # type: ignore[index]
+    lines = _lines(records)
+    place = f"test_logs.py:{_fail.__code__.co_firstlineno + 1}"
+    assert lines[1] == f"decoding failed [ValueError at {place}, traceback as logged before]"
+    assert lines[-1] == (f"'decoding failed' (ValueError at {place}) repeated 7 times in 0 s "
+                         "(after the first 3)")
+
+
+def test_setup_logging_installs_the_filter_on_the_root_handlers() -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    root.handlers = []
+    stream = io.StringIO()
+    try:
+        repeat = setup_logging("warning", fmt="%(levelname)s %(message)s", burst=2)
+        root.handlers[0].setStream(stream)  # type: ignore[attr-defined]
+        log = logging.getLogger("corenet.test.setup")
+        for _ in range(5):
+            log.warning("same")
+        repeat.flush()
+    finally:
+        root.handlers, _ = saved[0], root.setLevel(saved[1])
+    assert stream.getvalue().splitlines() == [
+        "WARNING same", "WARNING same", "WARNING 'same' repeated 3 times in 0 s (after the first 2)"]
