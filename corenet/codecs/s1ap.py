@@ -715,11 +715,12 @@ def error_indication(
     )
 
 
-# §9.2.1.21 TriggeringMessage values, by PDU kind.
+# §9.2.1.21 TriggeringMessage values, by PDU kind (the ASN.1 of TS 36.413 §9.3.4 spells the
+# third one "unsuccessfull-outcome").
 _TRIGGERING = {
     "initiatingMessage": "initiating-message",
     "successfulOutcome": "successful-outcome",
-    "unsuccessfulOutcome": "unsuccessful-outcome",
+    "unsuccessfulOutcome": "unsuccessfull-outcome",
 }
 
 

@@ -253,20 +253,25 @@ def _sip_in(data: bytes) -> Any:
 def _make_ims(element: str) -> Run:
     from corenet.codecs import sip
     from corenet.config.models import ImsConfig
-    from corenet.nf.ims.binding import BindingTable
+    from corenet.nf.ims.binding import AccessMode, BindingTable, UeBinding
     from corenet.nf.ims.dialplan import DialPlan
     from corenet.nf.ims.ecscf import EcscfCore
     from corenet.nf.ims.pcscf import PcscfCore
     from corenet.nf.ims.proxy import Element, SendSip
     from corenet.nf.ims.scscf import ScscfCore
 
-    cfg = ImsConfig()
+    # the fuzzing peer is trusted (a bound UE for the P-CSCF, a P-CSCF for the others), so the
+    # mutated requests reach the routing decisions behind the trust checks
+    cfg = ImsConfig().model_copy(deep=True)
+    cfg.ecscf.pcscfs.append(PEER[0])
+    cfg.home.pcscfs.append(PEER[0])
     me = Element("127.0.0.6", 5060)
     dialplan = DialPlan(cfg.dialplan)
     core: Any
     if element == "pcscf":
-        core = PcscfCore(cfg.pcscf, BindingTable(None, emergency_apn=cfg.pcscf.emergency_apn),
-                         dialplan, me)
+        bindings = BindingTable(None, emergency_apn=cfg.pcscf.emergency_apn)
+        bindings.add(UeBinding(PEER[0], AccessMode.EMERGENCY_UNAUTH, imsi="440100000000001"))
+        core = PcscfCore(cfg.pcscf, bindings, dialplan, me)
     elif element == "ecscf":
         core = EcscfCore(cfg.ecscf, dialplan, me)
     else:
@@ -277,10 +282,12 @@ def _make_ims(element: str) -> Run:
         if isinstance(msg, str):
             return msg
         if isinstance(msg, sip.SipRequest):
-            if isinstance(core, ScscfCore):
-                actions = core.handle_request(msg, PEER, NOW)
-            else:
+            if isinstance(core, EcscfCore):
                 actions = core.handle_request(msg, PEER)
+            else:
+                actions = core.handle_request(msg, PEER, NOW)
+        elif isinstance(core, PcscfCore):
+            actions = core.handle_response(msg, PEER, NOW)
         else:
             actions = core.handle_response(msg)
         for a in actions:
@@ -298,7 +305,8 @@ def _make_psap() -> Run:
     from corenet.protocols.sip_transactions import RequestReceived, ResponseReceived
     from corenet.transport.sip import SipPeer
 
-    psap = PsapService(PsapConfig().model_copy(update={"database": ":memory:"}))
+    psap = PsapService(PsapConfig().model_copy(update={"database": ":memory:",
+                                                        "trusted_peers": [PEER[0]]}))
     sent: list[Any] = []
 
     class _Stack:

@@ -387,3 +387,16 @@ def test_pdu_extension_alternative() -> None:
     # An S1AP-PDU CHOICE extension (X.691 §23): a Type of Message not comprehended (§10.3.4.1A).
     err = decode_error(b"\x80\x03\x00\x0b\x00")
     assert err.cause == ("protocol", "abstract-syntax-error-reject")
+
+
+def test_error_indication_for_an_unsuccessful_outcome_names_it_as_the_asn1_does() -> None:
+    """§9.2.1.21 / §9.3.4: TriggeringMessage "unsuccessfull-outcome" (so spelt in the ASN.1)
+    for a rejected IE in an S1 Setup Failure (an input `corenet fuzz` found)."""
+    data = (Path(__file__).parents[2] / "fuzz/regressions/mme/crash-11f4a45d506764f1.bin").read_bytes()
+    with pytest.raises(DecodeError) as info:
+        s1ap.decode(data)
+    answer = s1ap.decode(s1ap.encode(s1ap.error_indication_for(info.value)))
+    assert answer.name == "ErrorIndication"
+    cd = answer.fields["CriticalityDiagnostics"]
+    assert cd["triggeringMessage"] == "unsuccessfull-outcome"
+    assert answer.fields["Cause"] == ("protocol", "abstract-syntax-error-reject")
