@@ -418,7 +418,8 @@ class MmeCore:
                                           mme_ue_id, enb_ue_id)
             return
         if msg.name == "UplinkNASTransport":
-            ue.tai = (Plmn.parse(f["TAI"]["pLMNidentity"]), int(f["TAI"]["tAC"]))
+            if "TAI" in f:  # TS 36.413 §10.3: a missing ignore-and-notify IE is done without
+                ue.tai = (Plmn.parse(f["TAI"]["pLMNidentity"]), int(f["TAI"]["tAC"]))
             emm.on_uplink_nas(self, ue, bytes(f["NAS-PDU"]))
         elif msg.name == "InitialContextSetupResponse":
             emm.on_ics_response(self, ue, msg)

@@ -5,9 +5,11 @@ of §9.2.1.3), and the release of UE contexts that run no procedure (UE Context 
 
 from __future__ import annotations
 
+from pycrate_asn1dir import S1AP
+
 from corenet.codecs import nas, s1ap
 from corenet.config.models import MmeConfig
-from corenet.nf.mme.events import CloseS1, S1Up
+from corenet.nf.mme.events import CloseS1, S1apReceived, S1Up
 
 from .scenario import MME_PLMN, Scenario
 
@@ -129,3 +131,26 @@ def test_guard_leaves_an_attached_ue_alone() -> None:
     sc.expire("NasGuard", sc.mme_ue_id)
     assert sc.sent_s1() == [] and ("NasGuard", sc.mme_ue_id) not in sc.timers
     assert sc.core.ue_count() == 1
+
+
+def test_uplink_nas_transport_without_its_tai_is_served() -> None:
+    """TS 36.413 §10.3: a missing IE whose criticality is ignore-and-notify is reported and the
+    message is processed without it (an input `corenet fuzz` found raised KeyError)."""
+    sc = Scenario()
+    sc.s1_setup()
+    sc.attach_request()
+    assert sc.mme_ue_id is not None
+    tai = sc.core.ues[sc.mme_ue_id].tai
+    msg = s1ap.uplink_nas_transport(sc.mme_ue_id, sc.enb_ue_id, GARBAGE, MME_PLMN, 1,
+                                    MME_PLMN, 1)
+    pdu = S1AP.S1AP_PDU_Descriptions.S1AP_PDU
+    pdu.from_aper(s1ap.encode(msg))
+    kind, body = pdu.get_val()
+    ies = body["value"][1]["protocolIEs"]
+    body["value"][1]["protocolIEs"] = [ie for ie in ies if ie["id"] != 67]  # id-TAI
+    pdu.set_val((kind, body))
+    sc.actions.clear()
+    sc.feed(S1apReceived(sc.assoc, pdu.to_aper(), 0))
+    assert sc.core.ues[sc.mme_ue_id].tai == tai
+    kinds = [m.name for m in sc.sent_s1()]
+    assert "DownlinkNASTransport" in kinds  # the undecodable NAS got its EMM Status
