@@ -21,9 +21,11 @@ from hypothesis import strategies as st
 
 from corenet.codecs import catalogue, selection
 from corenet.codecs import diameter as d
+from corenet.codecs import gtpv2c as g
 from corenet.codecs.base import Message
 from corenet.codecs.fast import diameter as fd
-from corenet.core.errors import DecodeError, EncodeError
+from corenet.codecs.fast import gtpv2c as fg
+from corenet.core.errors import DecodeError
 
 
 @contextmanager
@@ -37,42 +39,60 @@ def codec_level(level: str) -> Iterator[None]:
 
 
 def _outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
-    """('ok', value) or ('error', (type, protocol, cause, extra))."""
+    """('ok', value) or ('error', what was raised: type, protocol, cause, extra)."""
     try:
         return "ok", fn()
     except DecodeError as err:
         return "error", ("DecodeError", err.protocol, err.cause, repr(err.extra))
-    except EncodeError:
-        return "error", ("EncodeError",)
+    except Exception as exc:  # EncodeError, or what a value conversion raises
+        return "error", (type(exc).__name__,)
+
+
+def check_encode(codec: Any, fast: Any, msg: Message) -> bytes | None:
+    """`fast.encode` gives the pycrate path's bytes or declines; returns the fast bytes."""
+    ref = _outcome(lambda: codec.encode_pycrate(msg))
+    got = fast.encode(msg)
+    if got is not None:
+        assert ref[0] == "ok", f"the fast encoder accepted what pycrate rejects: {ref}"
+        assert got == ref[1], (got.hex(), ref[1].hex())
+    with codec_level("fast"):
+        public = _outcome(lambda: codec.encode(msg))
+    assert repr(public) == repr(ref)
+    return got
+
+
+def check_decode(codec: Any, fast: Any, data: bytes, **kw: Any) -> tuple[Message | None, bool]:
+    """`fast.decode` gives the pycrate path's Message (same repr: types, order) or declines;
+    the public decoder at the fast level raises pycrate's error with pycrate's cause.
+    Returns (the fast Message or None, whether pycrate accepted)."""
+    ref = _outcome(lambda: codec.decode_pycrate(data, **kw))
+    got = fast.decode(data, **kw)
+    if got is not None:
+        assert ref[0] == "ok", f"the fast decoder accepted what pycrate rejects: {ref}"
+        assert repr(got) == repr(ref[1])
+    with codec_level("fast"):
+        public = _outcome(lambda: codec.decode(data, **kw))
+    assert repr(public) == repr(ref)
+    return got, ref[0] == "ok"
 
 
 def check_diameter_encode(msg: Message) -> bytes | None:
-    """Returns the fast path's bytes (None when it declined)."""
-    ref = _outcome(lambda: d.encode_pycrate(msg))
-    fast = fd.encode(msg)
-    if fast is not None:
-        assert ref[0] == "ok", f"the fast encoder accepted what pycrate rejects: {ref}"
-        assert fast == ref[1], (fast.hex(), ref[1].hex())
-    with codec_level("fast"):
-        public = _outcome(lambda: d.encode(msg))
-    assert repr(public) == repr(ref)
-    return fast
+    return check_encode(d, fd, msg)
 
 
 def check_diameter_decode(data: bytes, strict: bool = True) -> Message | None:
-    """Returns the fast path's Message (None when it declined); the fast decoder declines
-    exactly what the pycrate path rejects."""
-    ref = _outcome(lambda: d.decode_pycrate(data, strict=strict))
-    fast = fd.decode(data, strict=strict)
-    if fast is None:
-        assert ref[0] == "error", "the fast decoder declined a message pycrate decodes"
-    else:
-        assert ref[0] == "ok", f"the fast decoder accepted what pycrate rejects: {ref}"
-        assert repr(fast) == repr(ref[1])
-    with codec_level("fast"):
-        public = _outcome(lambda: d.decode(data, strict=strict))
-    assert repr(public) == repr(ref)
-    return fast
+    """The fast Diameter decoder declines exactly what the pycrate path rejects."""
+    got, accepted = check_decode(d, fd, data, strict=strict)
+    assert (got is not None) == accepted, "the fast decoder declined a message pycrate decodes"
+    return got
+
+
+def check_gtpv2c_encode(msg: Message) -> bytes | None:
+    return check_encode(g, fg, msg)
+
+
+def check_gtpv2c_decode(data: bytes) -> Message | None:
+    return check_decode(g, fg, data)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,3 +247,163 @@ def with_fixed_length(data: bytes) -> bytes:
     if len(data) < 4:
         return data
     return data[:1] + len(data).to_bytes(3, "big") + data[4:]
+
+
+# --------------------------------------------------------------------------------------------
+# Strategies: GTPv2-C
+# --------------------------------------------------------------------------------------------
+
+
+def _gtpv2c_samples() -> dict[str, Message]:
+    out: dict[str, Message] = {}
+    for name, msg in catalogue.gtpv2c_samples():
+        out.setdefault(name, msg)
+    out["ReleaseAccessBearersRequest"] = g.release_access_bearers_request(7, teid=0x10)
+    out["ReleaseAccessBearersResponse"] = g.release_access_bearers_response(7, teid=0x1, recovery=3)
+    return out
+
+
+GTPV2C_SAMPLES = _gtpv2c_samples()
+_U32 = st.integers(0, (1 << 32) - 1)
+_PLMN = st.builds(lambda mcc, mnc: mcc + mnc, st.text("0123456789", min_size=3, max_size=3),
+                  st.text("0123456789", min_size=2, max_size=3))
+_PCO = st.sampled_from([b"\x80\x00\x0c\x00\x00\x0d\x00", b"\x80", b"\x80\x00\x10\x00",
+                        catalogue.TFT])
+_TFT = st.sampled_from([catalogue.TFT, b"\x20", b"\x21\x00"])
+
+
+def _fteid_value() -> st.SearchStrategy[dict[str, Any]]:
+    v4 = st.integers(0, (1 << 32) - 1).map(lambda n: str(ipaddress.IPv4Address(n)))
+    v6 = st.integers(0, (1 << 128) - 1).map(lambda n: str(ipaddress.IPv6Address(n)))
+    return st.one_of(
+        st.builds(g.fteid, st.integers(0, 63), _U32, v4),
+        st.builds(g.fteid, st.integers(0, 63), _U32, st.none(), v6),
+        st.builds(g.fteid, st.integers(0, 63), _U32, v4, v6))
+
+
+def _uli_value() -> st.SearchStrategy[dict[str, Any]]:
+    u16 = st.integers(0, 0xFFFF)
+    parts = {
+        "cgi": st.fixed_dictionaries({"plmn": _PLMN, "lac": u16, "ci": u16}),
+        "sai": st.fixed_dictionaries({"plmn": _PLMN, "lac": u16, "sac": u16}),
+        "rai": st.fixed_dictionaries({"plmn": _PLMN, "lac": u16, "rac": st.integers(0, 255)}),
+        "tai": st.fixed_dictionaries({"plmn": _PLMN, "tac": u16}),
+        "ecgi": st.fixed_dictionaries({"plmn": _PLMN, "eci": st.integers(0, (1 << 28) - 1)}),
+        "lai": st.fixed_dictionaries({"plmn": _PLMN, "lac": u16}),
+    }
+    return st.fixed_dictionaries({}, optional=parts)
+
+
+def _paa_value() -> st.SearchStrategy[dict[str, Any]]:
+    v4 = st.integers(0, (1 << 32) - 1).map(lambda n: str(ipaddress.IPv4Address(n)))
+    v6 = st.integers(0, (1 << 128) - 1).map(lambda n: str(ipaddress.IPv6Address(n)))
+    return st.one_of(
+        st.builds(lambda a: {"pdn_type": 1, "ipv4": a}, v4),
+        st.builds(lambda a, n: {"pdn_type": 2, "ipv6": a, "ipv6_prefix_length": n}, v6, st.integers(1, 128)),
+        st.builds(lambda a, b, n: {"pdn_type": 3, "ipv4": a, "ipv6": b, "ipv6_prefix_length": n},
+                  v4, v6, st.integers(1, 128)),
+        st.builds(lambda t: {"pdn_type": t}, st.integers(4, 7)))
+
+
+def _qos_value() -> st.SearchStrategy[dict[str, int]]:
+    rate = st.integers(0, (1 << 40) - 1)
+    return st.fixed_dictionaries({
+        "pci": st.integers(0, 1), "pl": st.integers(0, 15), "pvi": st.integers(0, 1),
+        "qci": st.integers(0, 255), "mbr_ul_kbps": rate, "mbr_dl_kbps": rate,
+        "gbr_ul_kbps": rate, "gbr_dl_kbps": rate})
+
+
+def _cause_value() -> st.SearchStrategy[Any]:
+    off = st.fixed_dictionaries({"type": st.integers(0, 255), "length": st.integers(0, 0xFFFF),
+                                 "instance": st.integers(0, 15)})
+    return st.one_of(
+        st.integers(0, 255),
+        st.builds(lambda v, o, p, b, c: g.cause(v, o, pce=p, bce=b, cs=c), st.integers(0, 255),
+                  st.none() | off, st.booleans(), st.booleans(), st.booleans()))
+
+
+_LABEL = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
+_GTP_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "bcd": st.text("0123456789", min_size=1, max_size=16),
+    "cause": _cause_value(),
+    "uint8": st.integers(0, 255),
+    "ebi": st.integers(0, 15),
+    "spare_uint": st.integers(0, 7),
+    "selection_mode": st.integers(0, 3),
+    "apn": st.lists(_LABEL, min_size=1, max_size=4).map(".".join),
+    "ambr": st.fixed_dictionaries({"ul_kbps": _U32, "dl_kbps": _U32}),
+    "ip": st.one_of(st.integers(0, (1 << 32) - 1).map(lambda n: str(ipaddress.IPv4Address(n))),
+                    st.integers(0, (1 << 128) - 1).map(lambda n: str(ipaddress.IPv6Address(n)))),
+    "indication": st.dictionaries(st.sampled_from(sorted(g._INDICATION_POS)), st.booleans(),
+                                  max_size=6),
+    "paa": _paa_value(),
+    "qos": _qos_value(),
+    "serving_network": _PLMN,
+    "uli": _uli_value(),
+    "fteid": _fteid_value(),
+}
+_EXT_BITS = {82: 8, 94: 32, 95: 16, 100: 8, 127: 8}
+_BAD = st.one_of(st.integers(-3, -1), st.integers(1 << 40, 1 << 41), st.text(max_size=3),
+                 st.none(), st.binary(max_size=3))
+
+
+def gtpv2c_value(spec: g.IESpec, valid: bool, depth: int = 0) -> st.SearchStrategy[Any]:
+    if spec.group:
+        return gtpv2c_fields(spec.group, valid, depth + 1)
+    kind = g._IE_KIND[spec.type]
+    if kind == "ext_uint":
+        good: st.SearchStrategy[Any] = st.integers(0, (1 << _EXT_BITS[spec.type]) - 1)
+    elif kind == "bytes":
+        good = _TFT if spec.type == 84 else _PCO
+        if not valid:  # TS 24.008 §10.5.6.3 content pycrate may not re-encode as received
+            good = st.one_of(good, st.binary(max_size=12))
+    else:
+        good = _GTP_VALUES[kind]
+    return good if valid else st.one_of(good, good, _BAD)
+
+
+@st.composite
+def gtpv2c_fields(draw: st.DrawFn, ies: tuple[g.IESpec, ...], valid: bool, depth: int = 0,
+                  base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """IE fields for `ies`: the mandatory ones (usually), optional ones at random, values drawn;
+    starting from `base` (a real message's fields) when given."""
+    out: dict[str, Any] = {}
+    for spec in ies:
+        present = base is not None and spec.key in base
+        if not present:
+            present = draw(st.integers(0, 9)) < (8 if spec.mandatory else 3)
+        elif not spec.mandatory and draw(st.integers(0, 9)) == 0:
+            present = False
+        if not present:
+            continue
+        if spec.multiple:
+            out[spec.key] = draw(st.lists(gtpv2c_value(spec, valid, depth), min_size=1, max_size=2))
+        else:
+            out[spec.key] = draw(gtpv2c_value(spec, valid, depth))
+    keys = list(out)
+    order = draw(st.permutations(keys)) if draw(st.integers(0, 4)) == 0 else keys
+    result = {k: out[k] for k in order}
+    if draw(st.integers(0, 9)) == 0:
+        result["other_ies"] = draw(st.lists(st.fixed_dictionaries({
+            "type": st.integers(0, 253), "instance": st.integers(0, 15),
+            "data": st.binary(max_size=8)}), max_size=2))
+    return result
+
+
+@st.composite
+def gtpv2c_message(draw: st.DrawFn, name: str | None = None, valid: bool = True) -> Message:
+    if name is None:
+        name = draw(st.sampled_from(sorted(GTPV2C_SAMPLES)))
+    sample = GTPV2C_SAMPLES[name]
+    spec = g._BY_NAME[name]
+    base = {k: v for k, v in sample.fields.items() if k not in ("teid", "sequence")}
+    fields: dict[str, Any] = {
+        "teid": draw(st.none() | _U32) if not spec.has_teid else draw(_U32),
+        "sequence": draw(st.integers(0, (1 << 24) - 1) if valid else st.integers(-1, 1 << 25)),
+    }
+    if draw(st.integers(0, 9)) == 0:
+        fields["message_priority"] = draw(st.integers(0, 15))
+    fields.update(draw(gtpv2c_fields(spec.ies, valid, 0, base)))
+    if draw(st.integers(0, 14)) == 0 and name == "CreateSessionResponse":
+        fields["piggybacked"] = GTPV2C_SAMPLES["CreateBearerRequest"]
+    return Message("gtpv2", name, spec.code, fields)

@@ -13,12 +13,14 @@ from click.testing import CliRunner
 from corenet.cli.decode_cmd import decode as decode_cli
 from corenet.codecs import catalogue, diameter, gtpv2c, nas, s1ap
 from corenet.codecs.fast import diameter as fast_diameter
+from corenet.codecs.fast import gtpv2c as fast_gtpv2c
 from corenet.core.errors import DecodeError
 from corenet.crypto.nas_security import DOWNLINK, UPLINK
 from tests.unit.codecs.fast.captures import CAPTURES, messages
 from tests.unit.codecs.fast.parity import codec_level
 
 CODECS: dict[str, Any] = {"s1ap": s1ap, "diameter": diameter, "gtpv2": gtpv2c}
+FAST: dict[str, Any] = {"diameter": fast_diameter, "gtpv2": fast_gtpv2c}
 UPLINK_S1AP = {"InitialUEMessage", "UplinkNASTransport"}
 
 
@@ -44,8 +46,8 @@ def test_capture_messages_decode_alike(path: Path) -> None:
         out = json.loads(_both(CODECS[proto].decode, data))
         assert "error" not in out, (proto, data.hex())
         seen += 1
-        if proto == "diameter":
-            assert fast_diameter.decode(data) is not None  # on the fast path
+        if proto in FAST:
+            assert FAST[proto].decode(data) is not None  # on the fast path
         pdu = out["fields"].get("NAS-PDU") if proto == "s1ap" else None
         if pdu is not None:
             direction = UPLINK if out["message"] in UPLINK_S1AP else DOWNLINK

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from corenet.codecs import diameter as d
@@ -22,7 +22,7 @@ from tests.unit.codecs.fast.parity import (
 )
 
 COMMANDS = sorted(DIAMETER_SAMPLES)
-SETTINGS = settings(max_examples=60, deadline=None, derandomize=True,
+SETTINGS = settings(phases=[Phase.explicit, Phase.generate, Phase.shrink], max_examples=60, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
