@@ -3,7 +3,7 @@ messages and damaged bytes and checks that the fast codecs and the pycrate path 
 bytes, same Message, same accept/reject and DecodeError cause). The normal test run does a few
 dozen examples per type (tests/unit/codecs/fast); this runs as many as asked.
 
-    .venv/bin/python benchmarks/codec_parity.py [--examples 10000] [--protocol diameter|gtpv2]
+    .venv/bin/python benchmarks/codec_parity.py [--examples 10000] [--protocol diameter|gtpv2|nas]
 """
 
 from __future__ import annotations
@@ -52,9 +52,16 @@ def _gtpv2c(name: str) -> Callable[[st.DataObject], None]:
     return run
 
 
+def _nas(key: str) -> Callable[[st.DataObject], None]:
+    def run(data: st.DataObject) -> None:
+        parity.check_nas_encode(data.draw(parity.nas_message(key, valid=data.draw(st.booleans()))))
+    return run
+
+
 CAMPAIGNS: dict[str, tuple[list[str], Callable[[str], Callable[[st.DataObject], None]]]] = {
     "diameter": (sorted(parity.DIAMETER_SAMPLES), _diameter),
     "gtpv2": (sorted(parity.GTPV2C_SAMPLES), _gtpv2c),
+    "nas": (sorted(parity.NAS_SAMPLES), _nas),
 }
 
 

@@ -22,9 +22,11 @@ from hypothesis import strategies as st
 from corenet.codecs import catalogue, selection
 from corenet.codecs import diameter as d
 from corenet.codecs import gtpv2c as g
+from corenet.codecs import nas as n
 from corenet.codecs.base import Message
 from corenet.codecs.fast import diameter as fd
 from corenet.codecs.fast import gtpv2c as fg
+from corenet.codecs.fast import nas as fn
 from corenet.core.errors import DecodeError
 
 
@@ -407,3 +409,58 @@ def gtpv2c_message(draw: st.DrawFn, name: str | None = None, valid: bool = True)
     if draw(st.integers(0, 14)) == 0 and name == "CreateSessionResponse":
         fields["piggybacked"] = GTPV2C_SAMPLES["CreateBearerRequest"]
     return Message("gtpv2", name, spec.code, fields)
+
+
+# --------------------------------------------------------------------------------------------
+# Strategies: NAS (encoding)
+# --------------------------------------------------------------------------------------------
+
+
+def _nas_samples() -> dict[str, Message]:
+    out: dict[str, Message] = {}
+    for name, data, direction in catalogue.nas_samples():
+        msg = n.decode(data, direction=direction)
+        key = name if name not in out else f"{name}-{len(out)}"
+        out[key] = msg
+    return out
+
+
+NAS_SAMPLES = _nas_samples()
+
+
+def check_nas_encode(msg: Message) -> bytes | None:
+    return check_encode(n, fn, msg)
+
+
+def _nas_value(draw: st.DrawFn, value: Any, valid: bool) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | bytes):
+        return value  # typed values (identities, TAIs, names) stay as the sample has them
+    if isinstance(value, int):
+        return draw(st.integers(0, 15) if valid else st.integers(-2, 300))
+    return draw(st.binary(min_size=0 if not valid else 1, max_size=20))
+
+
+@st.composite
+def nas_message(draw: st.DrawFn, key: str, valid: bool = True) -> Message:
+    """A real message with its int/bytes IE values re-drawn and optional IEs dropped or added
+    raw (`other_ies`, by pycrate IE name)."""
+    sample = NAS_SAMPLES[key]
+    spec = n._BY_NAME[sample.name]
+    optional = {names for ie in spec.ies if not ie.mandatory for names in ie.names}
+    fields: dict[str, Any] = {}
+    for name, value in sample.fields.items():
+        if name in optional and draw(st.integers(0, 4)) == 0:
+            continue
+        if name == n.ESM_CONTAINER:
+            fields[name] = value
+        elif name in (n.EBI, n.PTI):
+            fields[name] = draw(st.integers(0, 15) if valid else st.integers(-1, 300))
+        else:
+            fields[name] = _nas_value(draw, value, valid)
+    if draw(st.integers(0, 5)) == 0:
+        pyc = spec.mo()
+        names = [e._name for e in pyc._content[1:] if e.__class__.__name__.startswith("Type")]
+        extra = draw(st.sampled_from(names)) if names else None
+        if extra is not None and extra not in {ie.pyc for ie in spec.ies}:
+            fields["other_ies"] = {extra: draw(st.one_of(st.binary(max_size=6), st.integers(0, 15)))}
+    return Message("nas", sample.name, sample.code, fields)
