@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from corenet.codecs import diameter, gtpv2c  # noqa: E402
+from corenet.codecs import diameter, gtpv2c, nas  # noqa: E402
 from tests.unit.codecs.fast import parity  # noqa: E402
 
 
@@ -54,7 +54,15 @@ def _gtpv2c(name: str) -> Callable[[st.DataObject], None]:
 
 def _nas(key: str) -> Callable[[st.DataObject], None]:
     def run(data: st.DataObject) -> None:
-        parity.check_nas_encode(data.draw(parity.nas_message(key, valid=data.draw(st.booleans()))))
+        msg = data.draw(parity.nas_message(key, valid=data.draw(st.booleans())))
+        parity.check_nas_encode(msg)
+        direction = parity.NAS_WIRE[key][2]
+        try:
+            wire = nas.encode_pycrate(msg)
+        except Exception:
+            wire = parity.NAS_WIRE[key][1]
+        parity.check_nas_decode(wire, direction)
+        parity.check_nas_decode(data.draw(parity.mutated_bytes(wire)), direction)
     return run
 
 

@@ -493,6 +493,16 @@ def _error_extra(data: bytes) -> dict[str, Any]:
 
 
 def _decode_plain(data: bytes, direction: int | None) -> Message:
+    if _selection.fast:
+        from corenet.codecs.fast import nas as fast  # reads this module's IE tables
+
+        msg = fast.decode_plain(data, direction)
+        if msg is not None:
+            return msg
+    return _decode_plain_pycrate(data, direction)
+
+
+def _decode_plain_pycrate(data: bytes, direction: int | None) -> Message:
     pd = data[0] & 0x0F
     extra = _error_extra(data)
     if pd not in (PD_EMM, PD_ESM):

@@ -15,7 +15,13 @@ call):
 
 `encode` returns the pycrate path's bytes or None (decline: a value outside what the format
 holds, an IE pycrate would fill with a default, a message this module does not lay out).
-Decoding stays with pycrate.
+
+`decode_plain` reads a plain message the same way pycrate's parser does (mandatory part in
+order, then optional IEs by IEI in any order, each at most once) and maps it with the reference
+codec's own IE conversions, giving the reference's Message or None. It declines every message
+pycrate would reject or treat specially: unknown or repeated IEIs (§7.6), truncated IEs,
+invalid values (§7.7), the Detach Request (two forms, §8.2.11), messages outside the table, and
+an ESM message container it does not decode in turn.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from corenet.codecs import nas as ref
 from corenet.codecs.base import Message
 
 # isort: split
+from pycrate_mobile.NASLTE import EMMTypeMOClasses, EMMTypeMTClasses, ESMTypeClasses
 from pycrate_mobile.TS24007 import (
     Type1TV,
     Type1V,
@@ -179,3 +186,127 @@ def encode(msg: Message) -> bytes | None:
     except Exception:  # _Decline, or what the pycrate path rejects in its own words
         return None
 
+
+
+# --------------------------------------------------------------------------------------------
+# Decoding
+# --------------------------------------------------------------------------------------------
+
+
+def _read(layout: _Layout, data: bytes, pos: int) -> dict[str, Any]:
+    """Value parts by pycrate IE name, in the order pycrate's class lists them."""
+    found: dict[str, Any] = {}
+    high = True  # the next half octet is bits 5-8 of data[pos]
+    optional = []
+    for e in layout.elements:
+        kind = e.kind
+        if kind in ("1V", "spare"):
+            if pos >= len(data):
+                raise _Decline
+            nibble = data[pos] >> 4 if high else data[pos] & 0x0F
+            if not high:
+                pos += 1
+            high = not high
+            if kind == "1V":
+                found[e.name] = nibble
+            continue
+        if not high:
+            raise _Decline
+        if kind == "3V":
+            if e.size is None or pos + e.size > len(data):
+                raise _Decline
+            found[e.name] = data[pos:pos + e.size]
+            pos += e.size
+        elif kind in ("4LV", "6LVE"):
+            width = 1 if kind == "4LV" else 2
+            length = int.from_bytes(data[pos:pos + width], "big")
+            if pos + width + length > len(data):
+                raise _Decline
+            found[e.name] = data[pos + width:pos + width + length]
+            pos += width + length
+        else:
+            optional.append(e)
+    if not high:
+        raise _Decline
+    # TS 24.007 §11.2.4 / pycrate's Layer3: each optional IE matched by its IEI, at most once
+    while pos < len(data):
+        t8 = data[pos]
+        match = next((e for e in optional if (e.kind == "1TV" and e.iei == t8 >> 4) or e.iei == t8),
+                     None)
+        if match is None or match.kind == "2":
+            raise _Decline
+        optional.remove(match)
+        kind = match.kind
+        if kind == "1TV":
+            found[match.name] = t8 & 0x0F
+            pos += 1
+            continue
+        if kind == "3TV":
+            if match.size is None or pos + 1 + match.size > len(data):
+                raise _Decline
+            value, pos = data[pos + 1:pos + 1 + match.size], pos + 1 + match.size
+        else:
+            width = 1 if kind == "4TLV" else 2
+            length = int.from_bytes(data[pos + 1:pos + 1 + width], "big")
+            start = pos + 1 + width
+            if start > len(data) or start + length > len(data):
+                raise _Decline
+            value, pos = data[start:start + length], start + length
+        found[match.name] = value
+    return found
+
+
+def decode_plain(data: bytes, direction: int | None) -> Message | None:
+    """The reference's Message for a plain EMM or ESM message, or None to decline."""
+    try:
+        return _decode_plain(bytes(data), direction)
+    except Exception:
+        return None
+
+
+def _decode_plain(data: bytes, direction: int | None) -> Message:
+    pd = data[0] & 0x0F
+    if pd == ref.PD_EMM:
+        if data[0] >> 4 != ref.SHT_PLAIN:
+            raise _Decline
+        code, start = data[1], 2
+        classes = EMMTypeMTClasses if direction == ref.DOWNLINK else EMMTypeMOClasses
+    elif pd == ref.PD_ESM:
+        code, start, classes = data[2], 3, ESMTypeClasses
+    else:
+        raise _Decline
+    spec = ref._BY_CODE.get((pd, code))
+    cls = classes.get(code)
+    if spec is None or cls is None or spec.name == "DetachRequest":
+        raise _Decline
+    layout = _layout(cls)
+    if layout is None:
+        raise _Decline
+    found = _read(layout, data, start)
+    fields: dict[str, Any] = {}
+    if pd == ref.PD_ESM:
+        fields[ref.EBI] = data[0] >> 4
+        fields[ref.PTI] = data[1]
+    mapped = set()
+    for ie in spec.ies:
+        mapped.add(ie.pyc)
+        if ie.pyc not in found:
+            continue
+        value = ie.from_wire(found[ie.pyc])  # an invalid value: the reference's §7.7 handling
+        if len(ie.names) == 1:
+            fields[ie.names[0]] = value
+        else:
+            fields.update(zip(ie.names, value, strict=True))
+    other = {e.name: found[e.name] for e in layout.elements  # in the class's order
+             if e.name in found and e.name not in mapped}
+    if other:
+        fields["other_ies"] = other
+    container = fields.get(ref.ESM_CONTAINER)
+    if container is not None:
+        if not container or container[0] & 0x0F != ref.PD_ESM:
+            raise _Decline
+        inner = _decode_plain(container, direction)
+        fields[ref.ESM_CONTAINER] = {"name": inner.name, "code": inner.code,
+                                     "fields": inner.fields}
+    ref._check_conditional(spec.name, fields, {})
+    return Message(ref.PROTOCOL, spec.name, spec.code, fields)

@@ -416,20 +416,36 @@ def gtpv2c_message(draw: st.DrawFn, name: str | None = None, valid: bool = True)
 # --------------------------------------------------------------------------------------------
 
 
-def _nas_samples() -> dict[str, Message]:
-    out: dict[str, Message] = {}
+def _nas_samples() -> dict[str, tuple[Message, bytes, int]]:
+    out: dict[str, tuple[Message, bytes, int]] = {}
     for name, data, direction in catalogue.nas_samples():
-        msg = n.decode(data, direction=direction)
         key = name if name not in out else f"{name}-{len(out)}"
-        out[key] = msg
+        out[key] = (n.decode(data, direction=direction), data, direction)
     return out
 
 
-NAS_SAMPLES = _nas_samples()
+NAS_WIRE = _nas_samples()
+NAS_SAMPLES = {key: msg for key, (msg, _, _) in NAS_WIRE.items()}
 
 
 def check_nas_encode(msg: Message) -> bytes | None:
     return check_encode(n, fn, msg)
+
+
+def check_nas_decode(data: bytes, direction: int | None) -> Message | None:
+    """The fast plain-message decoder gives the pycrate level's Message or declines; the
+    public decoder (security protected messages and nested ESM containers included) gives the
+    same Message or the same DecodeError at both levels."""
+    with codec_level("pycrate"):
+        ref = _outcome(lambda: n.decode(data, direction=direction))
+    got = fn.decode_plain(data, direction)
+    if got is not None:
+        assert ref[0] == "ok", f"the fast decoder accepted what pycrate rejects: {ref}"
+        assert repr(got) == repr(ref[1])
+    with codec_level("fast"):
+        public = _outcome(lambda: n.decode(data, direction=direction))
+    assert repr(public) == repr(ref)
+    return got
 
 
 def _nas_value(draw: st.DrawFn, value: Any, valid: bool) -> Any:
