@@ -54,9 +54,9 @@ def test_tshark_reads_the_ies_after_classmark_3(tmp_path: Path) -> None:
     assert tshark.count(pcap, "_ws.malformed") == 0
     row = tshark.fields(pcap, "gsm_a.classmark3.pgsmSupported", "gsm_a.dtap.sysid",
                         "gsm_a.dtap.codec.umts_amr_wb", "gsm_a.gm.gmm.voice_domain_pref_for_eutran",
-                        "gsm_a.gm.gmm.ue_usage_setting", display_filter="nas_eps")[0]
+                        "gsm_a.gm.gmm.ue_usage_setting", display_filter="s1ap")[0]
     assert row["gsm_a.classmark3.pgsmSupported"] == ["1"]  # §10.5.1.7: P-GSM supported
-    assert [int(v, 0) for v in row["gsm_a.dtap.sysid"]] == [4]  # §10.5.4.32: UMTS
+    assert [int(v, 16) for v in row["gsm_a.dtap.sysid"]] == [4]  # §10.5.4.32: UMTS
     assert row["gsm_a.dtap.codec.umts_amr_wb"] == ["1"]
     assert row["gsm_a.gm.gmm.voice_domain_pref_for_eutran"] == ["3"]  # §10.5.5.28
     assert row["gsm_a.gm.gmm.ue_usage_setting"] == ["0"]
