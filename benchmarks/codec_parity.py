@@ -3,7 +3,7 @@ messages and damaged bytes and checks that the fast codecs and the pycrate path 
 bytes, same Message, same accept/reject and DecodeError cause). The normal test run does a few
 dozen examples per type (tests/unit/codecs/fast); this runs as many as asked.
 
-    .venv/bin/python benchmarks/codec_parity.py [--examples 10000] [--protocol diameter|gtpv2|nas]
+    .venv/bin/python benchmarks/codec_parity.py [--examples 10000] [--protocol diameter|gtpv2|nas] [--message ULA]
 """
 
 from __future__ import annotations
@@ -87,9 +87,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--examples", type=int, default=10_000, help="per message type")
     ap.add_argument("--protocol", choices=sorted(CAMPAIGNS), action="append")
+    ap.add_argument("--message", action="append", help="only these message types")
     args = ap.parse_args()
     for protocol in args.protocol or sorted(CAMPAIGNS):
         for name in CAMPAIGNS[protocol][0]:
+            if args.message and name not in args.message:
+                continue
             took = campaign(protocol, name, args.examples)
             print(f"{protocol:9} {name:32} {args.examples:7d} examples agree ({took:.0f} s)", flush=True)
 
