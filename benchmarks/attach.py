@@ -2,6 +2,7 @@
 not a test): attaches/s, p50/p99 attach latency, peak RSS.
 
     .venv/bin/python benchmarks/attach.py --ues 1000 [--concurrency 64] [--pcap PATH]
+        [--codec fast|pycrate]
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def run(ues: int, concurrency: int, pcap: str | None) -> dict[str, float]:
+async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast") -> dict[str, float]:
     entry = EMBEDDED_SUBSCRIBERS.model_copy(update={"count": ues})
     subs = list(entry.expand())
-    cfg = CorenetConfig()
+    cfg = CorenetConfig(codec=codec)  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as tmp:
         hss = cfg.hss.model_copy(update={"database": str(Path(tmp) / "hss.db"), "subscribers_file": None})
         sgw_pgw = cfg.sgw_pgw.model_copy(update={"database": str(Path(tmp) / "sgw-pgw.db")})
@@ -71,8 +72,9 @@ def main() -> None:
     ap.add_argument("--ues", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--pcap", default=None)
+    ap.add_argument("--codec", choices=["fast", "pycrate"], default="fast")
     args = ap.parse_args()
-    figures = asyncio.run(run(args.ues, args.concurrency, args.pcap))
+    figures = asyncio.run(run(args.ues, args.concurrency, args.pcap, args.codec))
     for k, v in figures.items():
         print(f"{k:16} {v:.1f}" if isinstance(v, float) else f"{k:16} {v}")
 

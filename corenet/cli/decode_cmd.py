@@ -2,6 +2,9 @@
 
 SIP is text: `corenet decode sip FILE|-` reads the message from a file or stdin.
 
+`--codec fast|pycrate` picks the codec implementation (`corenet.codecs.selection`); both print
+the same JSON.
+
 Exit 0 with {"protocol", "message", "code", "fields"}; exit 1 with {"error", "protocol", "cause"}
 when the bytes do not decode; exit 2 for a bad argument.
 """
@@ -17,6 +20,7 @@ import click
 
 from corenet.cli.args import Hex
 from corenet.codecs.base import Message, to_jsonable
+from corenet.codecs.selection import DEFAULT, CodecLevel, set_codec
 from corenet.core.errors import DecodeError
 
 # protocol name on the command line -> codec module
@@ -67,9 +71,18 @@ def _nas_context(kasme: bytes | None, eia: int, eea: int) -> Any:
     default=None,
     help="NAS: direction of the message (default: guessed from the message type)",
 )
-def decode(protocol: str, data: str, kasme: bytes | None, eia: int, eea: int, direction: str | None) -> None:
+@click.option(
+    "--codec", "codec_name",
+    type=click.Choice([level.value for level in CodecLevel]),
+    default=DEFAULT.value,
+    show_default=True,
+    help="fast codecs (byte-identical, pycrate as fallback) or pycrate alone",
+)
+def decode(protocol: str, data: str, kasme: bytes | None, eia: int, eea: int,
+           direction: str | None, codec_name: str) -> None:
     """Decode one PROTOCOL message given as hex (or '-' to read hex from stdin); for sip, a
     file holding the message text (or '-' for stdin)."""
+    set_codec(codec_name)
     if protocol == "sip":
         _decode_sip(_read_sip(data))
         return

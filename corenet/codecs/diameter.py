@@ -48,6 +48,7 @@ from typing import Any
 
 import corenet.codecs._pycrate  # noqa: F401
 from corenet.codecs.base import Message
+from corenet.codecs.selection import STATE as _selection
 from corenet.core.errors import DecodeError, EncodeError
 from pycrate_core.elt import Element
 from pycrate_diameter.Diameter import (
@@ -475,6 +476,17 @@ def _header_flags(msg: Message) -> int:
 
 def encode(msg: Message) -> bytes:
     """Message -> bytes (RFC 6733 §3 header + §4 AVPs)."""
+    if _selection.fast:
+        from corenet.codecs.fast import diameter as fast  # reads this module's dictionary
+
+        data = fast.encode(msg)
+        if data is not None:
+            return data
+    return encode_pycrate(msg)
+
+
+def encode_pycrate(msg: Message) -> bytes:
+    """`encode` by pycrate alone: the reference the fast path is proven against."""
     if msg.protocol != PROTOCOL:
         raise EncodeError(f"not a diameter message: {msg.protocol}")
     known = _CMD_BY_NAME.get(msg.name)
@@ -730,6 +742,17 @@ def decode(data: bytes, *, strict: bool = True) -> Message:
 
     strict=False keeps unknown AVPs with the M bit (a relay agent forwards them, RFC 6733 §6.1.8).
     """
+    if _selection.fast:
+        from corenet.codecs.fast import diameter as fast  # reads this module's dictionary
+
+        msg = fast.decode(data, strict=strict)
+        if msg is not None:
+            return msg
+    return decode_pycrate(data, strict=strict)
+
+
+def decode_pycrate(data: bytes, *, strict: bool = True) -> Message:
+    """`decode` by pycrate alone: the reference the fast path is proven against."""
     data = bytes(data)
     elts = _Elements()
     hdr = _read_header(data, elts)

@@ -77,6 +77,7 @@ from pycrate_mobile import TS29274_GTPC as G
 # isort: split
 
 from corenet.codecs.base import Message
+from corenet.codecs.selection import STATE as _selection
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
 
@@ -676,6 +677,17 @@ def _pycrate_msg(code: int, cache: dict[int, Any]) -> Any:
 
 def encode(msg: Message) -> bytes:
     """Encode a GTPv2-C message (representation in the module docstring)."""
+    if _selection.fast:
+        from corenet.codecs.fast import gtpv2c as fast  # reads this module's tables
+
+        data = fast.encode(msg)
+        if data is not None:
+            return data
+    return encode_pycrate(msg)
+
+
+def encode_pycrate(msg: Message) -> bytes:
+    """`encode` by pycrate alone: the reference the fast path is proven against."""
     spec = _BY_NAME.get(msg.name)
     if spec is None or spec.code != msg.code or msg.protocol != PROTOCOL:
         raise EncodeError(f"not a supported GTPv2-C message: {msg.protocol}/{msg.name}/{msg.code}")
@@ -852,6 +864,17 @@ def _check_mandatory(ies: tuple[IESpec, ...], fields: Mapping[str, Any],
 
 def decode(data: bytes) -> Message:
     """Decode one GTPv2-C message; raises only DecodeError."""
+    if _selection.fast:
+        from corenet.codecs.fast import gtpv2c as fast  # reads this module's tables
+
+        msg = fast.decode(data)
+        if msg is not None:
+            return msg
+    return decode_pycrate(data)
+
+
+def decode_pycrate(data: bytes) -> Message:
+    """`decode` by pycrate alone: the reference the fast path is proven against."""
     data = bytes(data)
     hdr, hlen, total = _parse_header(data)
     spec = _BY_CODE.get(hdr["type"])

@@ -62,6 +62,7 @@ from corenet.codecs.nas_ies import (
     ue_network_capability,
     ue_security_capability,
 )
+from corenet.codecs.selection import STATE as _selection
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 
@@ -369,33 +370,51 @@ def _spec_for_encode(msg: Message) -> _Spec:
 
 def encode(msg: Message) -> bytes:
     """Encode a plain NAS message (security header type 0) with pycrate."""
-    if msg.name == "ServiceRequest":
-        return _encode_service_request(msg.fields)
+    if _selection.fast:
+        from corenet.codecs.fast import nas as fast  # reads this module's IE tables
+
+        data = fast.encode(msg)
+        if data is not None:
+            return data
+    return encode_pycrate(msg)
+
+
+def encode_values(msg: Message) -> tuple[_Spec, type, dict[str, Any]]:
+    """The pycrate message class of `msg` and the value it is built from: IE value parts by
+    pycrate IE name, and the header."""
     spec = _spec_for_encode(msg)
     fields = msg.fields
     val: dict[str, Any] = {}
+    for ie in spec.ies:
+        values = [fields.get(n) for n in ie.names]
+        # None is absent, except for a GPRS timer where it codes "deactivated" (§10.5.7.3)
+        absent = ie.names[0] not in fields or (
+            values[0] is None and ie.to_wire is not ies.gprs_timer_to_wire)
+        if absent:
+            if ie.mandatory:
+                raise EncodeError(f"{spec.name}: mandatory IE {ie.names[0]} missing")
+            continue
+        val[ie.pyc] = ie.to_wire(*values)
+    for pyc_name, raw in (fields.get("other_ies") or {}).items():
+        val[pyc_name] = raw
+    if spec.pd == PD_EMM:
+        val["EMMHeader"] = {"SecHdr": SHT_PLAIN}
+        return spec, spec.mt if spec is _DETACH_MT else spec.mo, val
+    val["ESMHeader"] = {
+        "EPSBearerId": int(fields.get(EBI, 0)),
+        "PTI": int(fields.get(PTI, 0)),
+    }
+    return spec, spec.mo, val
+
+
+def encode_pycrate(msg: Message) -> bytes:
+    """`encode` by pycrate alone: the reference the fast path is proven against."""
+    if msg.name == "ServiceRequest":
+        return _encode_service_request(msg.fields)
+    spec = _spec_for_encode(msg)
     try:
-        for ie in spec.ies:
-            values = [fields.get(n) for n in ie.names]
-            # None is absent, except for a GPRS timer where it codes "deactivated" (§10.5.7.3)
-            absent = ie.names[0] not in fields or (
-                values[0] is None and ie.to_wire is not ies.gprs_timer_to_wire)
-            if absent:
-                if ie.mandatory:
-                    raise EncodeError(f"{spec.name}: mandatory IE {ie.names[0]} missing")
-                continue
-            val[ie.pyc] = ie.to_wire(*values)
-        for pyc_name, raw in (fields.get("other_ies") or {}).items():
-            val[pyc_name] = raw
-        if spec.pd == PD_EMM:
-            val["EMMHeader"] = {"SecHdr": SHT_PLAIN}
-            return bytes(spec.mo(val=val).to_bytes()) if spec is not _DETACH_MT else bytes(
-                spec.mt(val=val).to_bytes())
-        val["ESMHeader"] = {
-            "EPSBearerId": int(fields.get(EBI, 0)),
-            "PTI": int(fields.get(PTI, 0)),
-        }
-        return bytes(spec.mo(val=val).to_bytes())
+        spec, cls, val = encode_values(msg)
+        return bytes(cls(val=val).to_bytes())
     except EncodeError:
         raise
     except Exception as exc:  # pycrate raises its own types on values it cannot encode
@@ -474,6 +493,16 @@ def _error_extra(data: bytes) -> dict[str, Any]:
 
 
 def _decode_plain(data: bytes, direction: int | None) -> Message:
+    if _selection.fast:
+        from corenet.codecs.fast import nas as fast  # reads this module's IE tables
+
+        msg = fast.decode_plain(data, direction)
+        if msg is not None:
+            return msg
+    return _decode_plain_pycrate(data, direction)
+
+
+def _decode_plain_pycrate(data: bytes, direction: int | None) -> Message:
     pd = data[0] & 0x0F
     extra = _error_extra(data)
     if pd not in (PD_EMM, PD_ESM):

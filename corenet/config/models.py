@@ -543,6 +543,9 @@ class CorenetConfig(Strict):
     psap: PsapConfig = PsapConfig()
     pcap: str | None = "pcaps/demo.pcapng"
     seed: int = 1
+    # corenet.codecs.selection: "fast" tries the fast codecs (proven byte-identical to pycrate,
+    # which they fall back to); "pycrate" uses the pycrate path alone.
+    codec: Literal["fast", "pycrate"] = "fast"
 
     @model_validator(mode="after")
     def _sgw_serves_the_mme(self) -> CorenetConfig:

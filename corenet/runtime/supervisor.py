@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from corenet.codecs.selection import set_codec
 from corenet.config.models import CorenetConfig
 from corenet.pcap.decipher import DecipheringTap
 from corenet.pcap.tap import PcapTap
@@ -179,6 +180,7 @@ class Runtime:
         return None if ue is None else ue.sec
 
     async def start(self) -> None:
+        set_codec(self.cfg.codec)  # process-wide: every function of this process encodes alike
         if self.pcap_path:
             Path(self.pcap_path).parent.mkdir(parents=True, exist_ok=True)
             # With a seed, client ports are shown stable so that a run's capture is reproducible.

@@ -1,0 +1,504 @@
+"""GTPv2-C (TS 29.274) for the S11 messages of `corenet.codecs.gtpv2c`, without pycrate's
+message machinery.
+
+Encoding runs the reference codec's own field checks and value conversions
+(`gtpv2c._encode_ies`: unknown keys, mandatory IEs §7.7.5, Table 8.4-1 rejections) and writes the
+resulting values in the §8 layouts with `int.to_bytes`. Decoding reads the §5.1 header and the
+§8.2 TLIV IEs directly; it takes an IE only in its exact §8 length (no extension octets, no
+spare-bit oddities it cannot vouch for) and declines anything else, so that every odd message,
+every IE the reference keeps in "other_ies" and every rejection goes through pycrate.
+
+PCO (§8.13, TS 24.008 §10.5.6.3) and Bearer TFT (§8.19, TS 24.008 §10.5.6.12) are kept as
+bytes; the reference keeps pycrate's re-encoding of them, so their acceptance is asked of the
+pycrate IE element alone (a few hundred µs less than the whole message, and only when present).
+
+`encode` returns the pycrate path's bytes or None; `decode` its Message or None (decline).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import Any
+
+from corenet.codecs import gtpv2c as ref
+from corenet.codecs.base import Message
+
+# isort: split
+from pycrate_mobile import TS29274_GTPC as G
+
+
+class _Decline(Exception):
+    """Internal: outside the fast set; the pycrate path takes the call."""
+
+
+def _declined(v: Any) -> bytes:
+    raise _Decline
+
+
+def _u(value: Any, bits: int) -> int:
+    if not isinstance(value, int) or not 0 <= value < (1 << bits):
+        raise _Decline
+    return int(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Encoding: the reference's pycrate values -> §8 octets
+# --------------------------------------------------------------------------------------------
+
+
+def _bcd(digits: Any) -> bytes:
+    """TS 29.274 §8.3 (TS 24.008 §10.5.1.4 digit order): low nibble first, 0xF filler."""
+    if not isinstance(digits, str) or not digits.isascii() or not digits.isdigit():
+        raise _Decline
+    if len(digits) % 2:
+        digits += "?"
+    return bytes((int(digits[i]) | ((0xF if digits[i + 1] == "?" else int(digits[i + 1])) << 4))
+                 for i in range(0, len(digits), 2))
+
+
+def _ext_empty(v: Any) -> None:
+    if v != b"":
+        raise _Decline
+
+
+def _enc_cause(v: Any) -> bytes:  # §8.4 without the Offending IE octets
+    value, _spare, pce, bce, cs, _off = v
+    return bytes((_u(value, 8), (_u(pce, 1) << 2) | (_u(bce, 1) << 1) | _u(cs, 1)))
+
+
+def _enc_ext_uint(size: int) -> Callable[[Any], bytes]:
+    def enc(v: Any) -> bytes:
+        _ext_empty(v[1])
+        return _u(v[0], 8 * size).to_bytes(size, "big")
+    return enc
+
+
+def _enc_ebi(v: Any) -> bytes:  # §8.8
+    _ext_empty(v[2])
+    return bytes(((_u(v[0], 4) << 4) | _u(v[1], 4),))
+
+
+def _enc_pdn_type(v: Any) -> bytes:  # §8.34
+    return bytes(((_u(v[0], 5) << 3) | _u(v[1], 3),))
+
+
+def _enc_selection_mode(v: Any) -> bytes:  # §8.58
+    _ext_empty(v[2])
+    return bytes(((_u(v[0], 6) << 2) | _u(v[1], 2),))
+
+
+def _enc_apn(v: Any) -> bytes:  # §8.6, TS 23.003 §9.1 labels
+    out = b""
+    for length, label in v:
+        if not isinstance(label, bytes) or length != len(label):
+            raise _Decline
+        out += bytes((_u(length, 8),)) + label
+    return out
+
+
+def _enc_ambr(v: Any) -> bytes:  # §8.7
+    return _u(v[0], 32).to_bytes(4, "big") + _u(v[1], 32).to_bytes(4, "big")
+
+
+def _enc_indication(v: Any) -> bytes:  # §8.12
+    octets = v[:-1] if v and v[-1] == b"" else v
+    out = bytearray()
+    for bits in octets:
+        octet = 0
+        for bit in bits:
+            octet = (octet << 1) | _u(bit, 1)
+        out.append(octet)
+    return bytes(out)
+
+
+def _enc_paa(v: Any) -> bytes:  # §8.14
+    if not isinstance(v[2], bytes):
+        raise _Decline
+    return bytes(((_u(v[0], 5) << 3) | _u(v[1], 3),)) + v[2]
+
+
+def _enc_qos(v: Any) -> bytes:  # §8.15
+    _ext_empty(v[10])
+    head = (_u(v[0], 1) << 7) | (_u(v[1], 1) << 6) | (_u(v[2], 4) << 2) | (_u(v[3], 1) << 1) | _u(v[4], 1)
+    return bytes((head, _u(v[5], 8))) + b"".join(_u(r, 40).to_bytes(5, "big") for r in v[6:10])
+
+
+def _plmn(b: Any) -> bytes:
+    if not isinstance(b, bytes) or len(b) != 3:
+        raise _Decline
+    return b
+
+
+def _enc_serving_network(v: Any) -> bytes:  # §8.18
+    _ext_empty(v[1])
+    return _plmn(v[0])
+
+
+# §8.21: parts in flag-bit order (bit 0 CGI ... bit 5 LAI) and their layouts
+_ULI_ORDER = ("CGI", "SAI", "RAI", "TAI", "ECGI", "LAI")
+
+
+def _enc_uli_part(name: str, v: Any) -> bytes:
+    if name == "ECGI":
+        return _plmn(v[0]) + ((_u(v[1], 4) << 28) | _u(v[2], 28)).to_bytes(4, "big")
+    if name == "RAI":
+        return _plmn(v[0]) + _u(v[1], 16).to_bytes(2, "big") + bytes((_u(v[2], 8), _u(v[3], 8)))
+    if len(v) != {"CGI": 3, "SAI": 3, "TAI": 2, "LAI": 2}[name]:
+        raise _Decline
+    return _plmn(v[0]) + b"".join(_u(x, 16).to_bytes(2, "big") for x in v[1:])
+
+
+def _enc_uli(v: Any) -> bytes:
+    flags = v["Flags"]
+    octet = 0
+    for bit in flags:
+        octet = (octet << 1) | _u(bit, 1)
+    out = bytes((octet,))
+    for name in _ULI_ORDER:
+        present = name in v
+        if present != bool(flags[{"CGI": 7, "SAI": 6, "RAI": 5, "TAI": 4, "ECGI": 3, "LAI": 2}[name]]):
+            raise _Decline
+        if present:
+            out += _enc_uli_part(name, v[name])
+    if set(v) - {"Flags", *_ULI_ORDER}:
+        raise _Decline
+    return out
+
+
+def _enc_fteid(v: Any) -> bytes:  # §8.22
+    v4, v6 = _u(v["V4"], 1), _u(v["V6"], 1)
+    out = bytes(((v4 << 7) | (v6 << 6) | _u(v["IF"], 6),)) + _u(v["TEID_GREKey"], 32).to_bytes(4, "big")
+    for flag, key, size in ((v4, "IPv4Addr", 4), (v6, "IPv6Addr", 16)):
+        if flag:
+            addr = v[key]
+            if not isinstance(addr, bytes) or len(addr) != size:
+                raise _Decline
+            out += addr
+    return out
+
+
+_ENCODE_KIND: dict[str, Callable[[Any], bytes]] = {
+    "bcd": _bcd, "cause": _enc_cause, "uint8": lambda v: _u(v, 8).to_bytes(1, "big"),
+    "ebi": _enc_ebi, "selection_mode": _enc_selection_mode, "apn": _enc_apn,
+    "ambr": _enc_ambr, "indication": _enc_indication, "paa": _enc_paa, "qos": _enc_qos,
+    "serving_network": _enc_serving_network, "uli": _enc_uli, "fteid": _enc_fteid,
+}
+# §8.17 RAT Type, §8.57 APN Restriction, §8.35 PTI: 1 octet; §8.29 Charging ID: 4; §8.30: 2
+_EXT_UINT_SIZE = {82: 1, 94: 4, 95: 2, 100: 1, 127: 1}
+_ENCODE_TYPE: dict[int, Callable[[Any], bytes]] = {
+    typ: (_enc_ext_uint(_EXT_UINT_SIZE[typ]) if kind == "ext_uint"
+          else _enc_pdn_type if kind == "spare_uint" else _ENCODE_KIND.get(kind, _declined))
+    for typ, kind in ref._IE_KIND.items()
+}
+
+
+_GROUP_PREFILL: dict[int, int] = {}
+
+
+def _group_prefill(code: int) -> int:
+    """How many IEs pycrate's grouped element of message `code` holds before it is set.
+
+    pycrate picks the class of a Bearer Context by (type, instance 0) whatever its instance,
+    creates it with that class's mandatory IEs, and setting a shorter list of IEs leaves the
+    remaining ones in place with default values. The pycrate path therefore writes IEs the
+    Message does not hold when a Bearer Context has fewer IEs than this; the fast path declines
+    those rather than copy it.
+    """
+    count = _GROUP_PREFILL.get(code)
+    if count is None:
+        body = G.GTPCDispatcher[code]()[1]
+        cls = (body.MAND.get((ref.BEARER_CONTEXT, 0)) or body.OPT.get((ref.BEARER_CONTEXT, 0))
+               or (None,))[0]
+        count = _GROUP_PREFILL[code] = len(getattr(cls, "MAND", ()))
+    return count
+
+
+def _ies(values: list[Any], code: int) -> bytes:
+    """§8.2 IEs: type, length, spare/instance, value."""
+    out = []
+    for ie in values:
+        hdr, data = ie["Hdr"], ie["Data"]
+        typ, inst = hdr["Type"], hdr["Inst"]
+        if set(hdr) != {"Type", "Inst"} or not 0 <= typ <= 253:
+            raise _Decline  # §8.2.1A extended types: pycrate
+        if isinstance(data, bytes):
+            body = data
+        elif typ == ref.BEARER_CONTEXT:
+            if len(data) < _group_prefill(code):
+                raise _Decline
+            body = _ies(data, code)  # §8.28
+        else:
+            body = _ENCODE_TYPE.get(typ, _declined)(data)
+        out.append(bytes((typ,)) + _u(len(body), 16).to_bytes(2, "big") + bytes((_u(inst, 4),)) + body)
+    return b"".join(out)
+
+
+def encode(msg: Message) -> bytes | None:
+    """The pycrate path's bytes for `msg`, or None to decline."""
+    try:
+        spec = ref._BY_NAME.get(msg.name)
+        if spec is None or spec.code != msg.code or msg.protocol != ref.PROTOCOL:
+            return None
+        fields = msg.fields
+        body = _ies(ref._encode_ies(spec.ies, fields, spec.name, message_level=True), spec.code)
+        teid, prio = fields.get("teid"), fields.get("message_priority")
+        piggy = fields.get("piggybacked")
+        # §5.1: version 2, P, T, MP flags; Length counts what follows the first 4 octets
+        tail = b"" if teid is None else _u(teid, 32).to_bytes(4, "big")
+        tail += _u(fields.get("sequence", 0), 24).to_bytes(3, "big")
+        tail += bytes((0 if prio is None else _u(prio, 4) << 4,))
+        first = 0x40 | (0 if piggy is None else 0x10) | (0 if teid is None else 0x08) | (
+            0 if prio is None else 0x04)
+        data = bytes((first, spec.code)) + _u(len(tail) + len(body), 16).to_bytes(2, "big") + tail + body
+        if piggy is not None:
+            more = encode(piggy)
+            if more is None:
+                return None
+            data += more
+        return data
+    except Exception:  # _Decline, or what the pycrate path rejects in its own words
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Decoding: §8 octets -> the reference's values, exact lengths only
+# --------------------------------------------------------------------------------------------
+
+
+def _dec_bcd(raw: bytes) -> str:  # §8.3, §8.10, §8.11
+    if not raw:
+        raise _Decline
+    digits = []
+    for i, octet in enumerate(raw):
+        low, high = octet & 0xF, octet >> 4
+        if low > 9 or (high > 9 and not (high == 0xF and i == len(raw) - 1)):
+            raise _Decline
+        digits.append(str(low))
+        if high <= 9:
+            digits.append(str(high))
+    return "".join(digits)
+
+
+def _dec_cause(raw: bytes) -> dict[str, Any]:  # §8.4
+    if len(raw) not in (2, 6):
+        raise _Decline
+    offending = None
+    if len(raw) == 6:
+        offending = {"type": raw[2], "length": int.from_bytes(raw[3:5], "big"),
+                     "instance": raw[5] & 0x0F}
+    return {"value": raw[0], "pce": bool(raw[1] & 4), "bce": bool(raw[1] & 2),
+            "cs": bool(raw[1] & 1), "offending_ie": offending}
+
+
+def _dec_int(size: int, mask: int = -1) -> Callable[[bytes], int]:
+    def dec(raw: bytes) -> int:
+        if len(raw) != size:
+            raise _Decline
+        return int.from_bytes(raw, "big") & mask
+    return dec
+
+
+def _dec_apn(raw: bytes) -> str:  # §8.6
+    labels = []
+    pos = 0
+    while pos < len(raw):
+        length = raw[pos]
+        label = raw[pos + 1:pos + 1 + length]
+        if length == 0 or len(label) != length or b"." in label or not label.isascii():
+            raise _Decline
+        labels.append(label.decode("ascii"))
+        pos += 1 + length
+    return ".".join(labels)
+
+
+def _dec_ambr(raw: bytes) -> dict[str, int]:  # §8.7
+    if len(raw) != 8:
+        raise _Decline
+    return {"ul_kbps": int.from_bytes(raw[:4], "big"), "dl_kbps": int.from_bytes(raw[4:], "big")}
+
+
+def _ip(raw: bytes) -> str:
+    if len(raw) not in (4, 16):
+        raise _Decline
+    return str(ipaddress.ip_address(raw))
+
+
+def _dec_indication(raw: bytes) -> dict[str, bool]:  # §8.12
+    if not 1 <= len(raw) <= len(ref.INDICATION_FLAGS):
+        raise _Decline
+    flags: dict[str, bool] = {}
+    for octet, names in zip(raw, ref.INDICATION_FLAGS, strict=False):
+        for j, name in enumerate(names):
+            if name is not None:
+                flags[name] = bool(octet & (0x80 >> j))
+    return flags
+
+
+_PCO = G.PCO()
+_TFT = G.BearerTFT()
+
+
+def _dec_pycrate_ie(elt: Any) -> Callable[[bytes], bytes]:
+    """PCO/TFT: the reference keeps pycrate's re-encoding; accept only what it keeps as is."""
+    def dec(raw: bytes) -> bytes:
+        try:
+            elt.from_bytes(raw)
+            again = bytes(elt.to_bytes())
+        except Exception:
+            raise _Decline from None
+        if again != raw:
+            raise _Decline
+        return raw
+    return dec
+
+
+def _dec_paa(raw: bytes) -> dict[str, Any]:  # §8.14
+    if not raw or raw[0] >> 3:
+        raise _Decline
+    pdn_type, addr = raw[0] & 7, raw[1:]
+    out: dict[str, Any] = {"pdn_type": pdn_type, "ipv4": None, "ipv6": None,
+                           "ipv6_prefix_length": None}
+    if pdn_type == ref.PDN_IPV4 and len(addr) == 4:
+        out["ipv4"] = _ip(addr)
+    elif pdn_type == ref.PDN_IPV6 and len(addr) == 17:
+        out["ipv6_prefix_length"], out["ipv6"] = addr[0], _ip(addr[1:])
+    elif pdn_type == ref.PDN_IPV4V6 and len(addr) == 21:
+        out["ipv6_prefix_length"], out["ipv6"] = addr[0], _ip(addr[1:17])
+        out["ipv4"] = _ip(addr[17:])
+    elif pdn_type in (ref.PDN_IPV4, ref.PDN_IPV6, ref.PDN_IPV4V6) or addr:
+        raise _Decline
+    return out
+
+
+def _dec_qos(raw: bytes) -> dict[str, int]:  # §8.15
+    if len(raw) != 22:
+        raise _Decline
+    rates = [int.from_bytes(raw[i:i + 5], "big") for i in range(2, 22, 5)]
+    return {"pci": (raw[0] >> 6) & 1, "pl": (raw[0] >> 2) & 0xF, "pvi": raw[0] & 1, "qci": raw[1],
+            "mbr_ul_kbps": rates[0], "mbr_dl_kbps": rates[1], "gbr_ul_kbps": rates[2],
+            "gbr_dl_kbps": rates[3]}
+
+
+def _plmn_text(raw: bytes) -> str:
+    try:
+        return ref._plmn_out(raw)
+    except ref._InvalidIE:
+        raise _Decline from None
+
+
+def _dec_serving_network(raw: bytes) -> str:  # §8.18
+    if len(raw) != 3:
+        raise _Decline
+    return _plmn_text(raw)
+
+
+# §8.21: (name, flag bit, size, field names) in the order the parts follow the flags octet
+_ULI_PARTS = (("cgi", 0, 7, ("lac", "ci")), ("sai", 1, 7, ("lac", "sac")),
+              ("rai", 2, 7, ("lac", "rac")), ("tai", 3, 5, ("tac",)),
+              ("ecgi", 4, 7, ("eci",)), ("lai", 5, 5, ("lac",)))
+
+
+def _dec_uli(raw: bytes) -> dict[str, Any]:
+    if not raw or raw[0] & 0xC0:
+        raise _Decline  # macro eNB ID parts: the reference does not take them
+    flags, pos = raw[0], 1
+    out: dict[str, Any] = {}
+    for name, bit, size, names in _ULI_PARTS:
+        if not flags & (1 << bit):
+            continue
+        part = raw[pos:pos + size]
+        if len(part) != size:
+            raise _Decline
+        item: dict[str, Any] = {"plmn": _plmn_text(part[:3])}
+        if name == "ecgi":
+            item["eci"] = int.from_bytes(part[3:], "big") & 0x0FFFFFFF
+        elif name == "rai":
+            item["lac"], item["rac"] = int.from_bytes(part[3:5], "big"), part[5]
+        else:
+            for i, field in enumerate(names):
+                item[field] = int.from_bytes(part[3 + 2 * i:5 + 2 * i], "big")
+        out[name] = item
+        pos += size
+    if pos != len(raw):
+        raise _Decline
+    return out
+
+
+def _dec_fteid(raw: bytes) -> dict[str, Any]:  # §8.22
+    if not raw:
+        raise _Decline
+    v4, v6 = raw[0] >> 7, (raw[0] >> 6) & 1
+    if not (v4 or v6) or len(raw) != 5 + 4 * v4 + 16 * v6:
+        raise _Decline
+    return {"interface_type": raw[0] & 0x3F, "teid": int.from_bytes(raw[1:5], "big"),
+            "ipv4": _ip(raw[5:9]) if v4 else None,
+            "ipv6": _ip(raw[5 + 4 * v4:]) if v6 else None}
+
+
+_DECODE_TYPE: dict[int, Callable[[bytes], Any]] = {
+    1: _dec_bcd, 2: _dec_cause, 3: _dec_int(1), 71: _dec_apn, 72: _dec_ambr,
+    73: _dec_int(1, 0x0F), 74: _ip, 75: _dec_bcd, 76: _dec_bcd, 77: _dec_indication,
+    78: _dec_pycrate_ie(_PCO), 79: _dec_paa, 80: _dec_qos, 82: _dec_int(1),
+    83: _dec_serving_network, 84: _dec_pycrate_ie(_TFT), 86: _dec_uli, 87: _dec_fteid,
+    94: _dec_int(4), 95: _dec_int(2), 99: _dec_int(1, 0x07), 100: _dec_int(1),
+    127: _dec_int(1), 128: _dec_int(1, 0x03),
+}
+
+
+def _decode_ies(data: bytes, ies: tuple[ref.IESpec, ...], message_level: bool) -> dict[str, Any]:
+    table = ref._table_of(ies)
+    fields: dict[str, Any] = {}
+    pos, end = 0, len(data)
+    while pos < end:
+        if end - pos < 4:
+            raise _Decline
+        typ, length, inst = data[pos], int.from_bytes(data[pos + 1:pos + 3], "big"), data[pos + 3]
+        raw = data[pos + 4:pos + 4 + length]
+        pos += 4 + length
+        spec = table.by_tag.get((typ, inst))
+        # spare bits, unknown or repeated IEs, extended types: the reference (other_ies)
+        if len(raw) != length or inst > 0x0F or spec is None or (
+                not spec.multiple and spec.key in fields):
+            raise _Decline
+        if spec.group:
+            value = _decode_ies(raw, spec.group, False)
+        else:
+            value = _DECODE_TYPE[typ](raw)
+        if spec.multiple:
+            fields.setdefault(spec.key, []).append(value)
+        else:
+            fields[spec.key] = value
+    # §7.7.5 mandatory IEs; a rejection response needs only its Cause (Table 8.4-1)
+    rejected = message_level and ref._rejected(fields)
+    for spec in ies:
+        if spec.mandatory and spec.key not in fields and not (rejected and spec.key != "cause"):
+            raise _Decline
+    return fields
+
+
+def _decode(data: bytes) -> Message:
+    if len(data) < 8 or data[0] >> 5 != 2 or data[0] & 0x03:
+        raise _Decline
+    t_flag, mp_flag, p_flag = (data[0] >> 3) & 1, (data[0] >> 2) & 1, (data[0] >> 4) & 1
+    hlen = 12 if t_flag else 8
+    total = 4 + int.from_bytes(data[2:4], "big")
+    spec = ref._BY_CODE.get(data[1])
+    if spec is None or total < hlen or total > len(data) or (total < len(data) and not p_flag):
+        raise _Decline
+    fields: dict[str, Any] = {"teid": int.from_bytes(data[4:8], "big") if t_flag else None,
+                              "sequence": int.from_bytes(data[hlen - 4:hlen - 1], "big")}
+    if mp_flag:
+        fields["message_priority"] = data[hlen - 1] >> 4
+    fields.update(_decode_ies(data[hlen:total], spec.ies, True))
+    if total < len(data):
+        fields["piggybacked"] = _decode(data[total:])
+    return Message(ref.PROTOCOL, spec.name, spec.code, fields)
+
+
+def decode(data: bytes) -> Message | None:
+    """The pycrate path's Message for `data`, or None to decline (every rejection included)."""
+    try:
+        return _decode(bytes(data))
+    except Exception:
+        return None

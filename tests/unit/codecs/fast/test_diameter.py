@@ -1,0 +1,130 @@
+"""The fast Diameter codec (RFC 6733, S6a dictionary) against the pycrate path, differentially."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from corenet.codecs import diameter as d
+from corenet.codecs import selection
+from corenet.codecs.base import Message
+from corenet.codecs.fast import diameter as fd
+from corenet.core.errors import DecodeError, EncodeError
+from tests.unit.codecs.fast.parity import (
+    DIAMETER_SAMPLES,
+    check_diameter_decode,
+    check_diameter_encode,
+    codec_level,
+    diameter_message,
+    mutated_bytes,
+    with_fixed_length,
+)
+
+COMMANDS = sorted(DIAMETER_SAMPLES)
+SETTINGS = settings(phases=[Phase.explicit, Phase.generate, Phase.shrink], max_examples=60, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_sample_is_on_the_fast_path_and_identical(name: str) -> None:
+    msg = DIAMETER_SAMPLES[name]
+    data = check_diameter_encode(msg)
+    assert data is not None and data == d.encode_pycrate(msg)
+    got = check_diameter_decode(data)
+    assert got is not None and got.name == name
+    assert d.avp(got, "Origin-Host") == d.avp(msg, "Origin-Host")
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+@SETTINGS
+@given(data=st.data())
+def test_generated_messages_encode_and_decode_identically(name: str, data: st.DataObject) -> None:
+    msg = data.draw(diameter_message(name, valid=True))
+    wire = check_diameter_encode(msg)
+    try:
+        ref = d.encode_pycrate(msg)
+    except EncodeError:
+        return
+    assert wire == ref  # every message pycrate encodes is on the fast path
+    check_diameter_decode(ref)
+    check_diameter_decode(ref, strict=False)
+
+
+@SETTINGS
+@given(msg=diameter_message(valid=False))
+def test_invalid_values_are_declined_or_identical(msg: Message) -> None:
+    check_diameter_encode(msg)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+@settings(SETTINGS, max_examples=40)
+@given(data=st.data())
+def test_mutated_bytes_same_accept_reject_and_cause(name: str, data: st.DataObject) -> None:
+    wire = d.encode_pycrate(DIAMETER_SAMPLES[name])
+    bad = data.draw(mutated_bytes(wire))
+    check_diameter_decode(bad)
+    check_diameter_decode(with_fixed_length(bad))
+    check_diameter_decode(with_fixed_length(bad), strict=False)
+
+
+@SETTINGS
+@given(body=st.binary(max_size=200), head=st.binary(min_size=20, max_size=20))
+def test_random_bytes_same_accept_reject_and_cause(body: bytes, head: bytes) -> None:
+    check_diameter_decode(head + body)
+    check_diameter_decode(with_fixed_length(b"\x01" + head[1:] + body + bytes(-len(body) % 4)))
+
+
+def test_rejections_are_pycrate_s_own() -> None:
+    """An unsupported AVP with the M bit (RFC 6733 §4.1, 5001) and an Unsigned32 of 5 octets
+    (§7.1.5, 5014): the fast decoder declines, the public decoder raises pycrate's error."""
+    base = DIAMETER_SAMPLES["DWR"]
+    unknown = Message("diameter", "DWR", 280, {**base.fields, "avps": [
+        *base.fields["avps"], ("AVP-99999", b"\x01\x02", d.AVP_M)]})
+    wire = d.encode(unknown)
+    assert fd.decode(wire) is None
+    with pytest.raises(DecodeError) as err:
+        d.decode(wire)
+    assert err.value.cause == d.ResultCode.DIAMETER_AVP_UNSUPPORTED
+    assert err.value.extra["failed_avp"] == wire[-12:]
+    assert fd.decode(wire, strict=False) == d.decode_pycrate(wire, strict=False)
+
+    five = bytearray(d.encode(Message("diameter", "DWR", 280, {**base.fields, "avps": [
+        *base.fields["avps"], ("Origin-State-Id", 7)]})))
+    five[-7] = 13  # AVP Length 13: 5 octets of Unsigned32
+    five += bytes(4)
+    five[1:4] = len(five).to_bytes(3, "big")
+    with pytest.raises(DecodeError) as err:
+        d.decode(bytes(five))
+    assert err.value.cause == d.ResultCode.DIAMETER_INVALID_AVP_LENGTH
+    assert fd.decode(bytes(five)) is None
+
+
+def test_values_pycrate_refuses_are_declined() -> None:
+    """An Unsigned32 beyond 2^32-1 or a non-ASCII DiameterIdentity is a local error (EncodeError)
+    from the pycrate path; the fast path declines rather than writing bytes."""
+    base = DIAMETER_SAMPLES["DWR"]
+    for extra in (("Origin-State-Id", 1 << 32), ("Destination-Host", "hôte")):
+        msg = Message("diameter", "DWR", 280, {**base.fields, "avps": [*base.fields["avps"], extra]})
+        assert fd.encode(msg) is None
+        with pytest.raises(EncodeError):
+            d.encode(msg)
+
+
+def test_level_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pycrate` never calls the fast path; `fast` (the default) does."""
+    assert selection.DEFAULT is selection.CodecLevel.FAST
+    calls: list[str] = []
+    real = fd.decode
+    monkeypatch.setattr(fd, "decode", lambda data, strict=True: calls.append("fast") or real(data, strict=strict))
+    wire = d.encode_pycrate(DIAMETER_SAMPLES["ULA"])
+    with codec_level("pycrate"):
+        assert selection.codec_level() is selection.CodecLevel.PYCRATE
+        slow = d.decode(wire)
+    assert calls == []
+    with codec_level("fast"):
+        fast = d.decode(wire)
+    assert calls == ["fast"]
+    assert repr(fast) == repr(slow)
+    with pytest.raises(ValueError):
+        selection.set_codec("turbo")
