@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from tests import tshark
 from tests.cli_helpers import run_json
+from tests.e2e.network import config
 
 
 def _generate(out: Path, seed: int) -> dict[str, bytes]:
-    rc, report = run_json("corenet", "pcaps", "--out", str(out), "--seed", str(seed), "--ues", "3")
+    # the sample network on a loopback block of this test's own, not the default addresses
+    cfg = out.parent / "network.yaml"
+    if not cfg.exists():
+        cfg.write_text(yaml.safe_dump(config(out.parent).model_dump(mode="json")))
+    rc, report = run_json("corenet", "pcaps", "--out", str(out), "--seed", str(seed), "--ues", "3",
+                          "--config", str(cfg))
     assert rc == 0
     return {Path(p).name: Path(p).read_bytes() for p in report["pcaps"]}
 
