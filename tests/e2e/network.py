@@ -5,6 +5,7 @@ Each test takes a distinct 127.N.0.0/16 block so captures and sockets never mix 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator
@@ -110,3 +111,18 @@ async def network(cfg: CorenetConfig, subs: list[Subscriber], *, pcap: bool = Tr
         yield Network(cfg, runtime)
     finally:
         await runtime.stop()
+
+
+async def wait_port(host: str, port: int, timeout: float = 30.0) -> None:
+    """Until a TCP endpoint accepts (a network function started as its own process serves)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+            writer.close()
+            return
+        except OSError:
+            if loop.time() > end:
+                raise
+            await asyncio.sleep(0.1)

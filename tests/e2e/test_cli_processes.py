@@ -13,21 +13,7 @@ import yaml
 
 from tests import tshark
 from tests.cli_helpers import BIN
-from tests.e2e.network import OPC, K, config
-
-
-async def _wait_port(host: str, port: int, timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        try:
-            _, writer = await asyncio.open_connection(host, port)
-            writer.close()
-            return
-        except OSError:
-            if loop.time() > end:
-                raise
-            await asyncio.sleep(0.1)
+from tests.e2e.network import OPC, K, config, wait_port
 
 
 async def test_corenet_run_serves_sim_ue_attach_over_the_cli(tmp_path: Path) -> None:
@@ -43,7 +29,7 @@ async def test_corenet_run_serves_sim_ue_attach_over_the_cli(tmp_path: Path) -> 
     server = subprocess.Popen([str(BIN / "corenet"), "run", "--config", str(cfg_file), "--pcap", str(pcap)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        await _wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
+        await wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
         proc = await asyncio.create_subprocess_exec(
             str(BIN / "sim-ue"), "attach", "--mme", f"{cfg.mme.s1ap.host}:{cfg.mme.s1ap.port}",
             "--subscribers", str(subs_file), "--ues", "6", "--enbs", "2", "--sctp", "fallback",

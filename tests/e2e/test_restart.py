@@ -29,7 +29,7 @@ from sim_ue.runner import Population
 from sim_ue.ue import EmmState, UeTimers
 from tests import tshark
 from tests.cli_helpers import BIN
-from tests.e2e.network import OPC, K, config, subscribers
+from tests.e2e.network import OPC, K, config, subscribers, wait_port
 
 UES = 200
 FIRST_IMSI = "440100000000001"
@@ -66,7 +66,7 @@ class Processes:
             stdout=log, stderr=subprocess.STDOUT, text=True)
         ready = READY.get(nf)
         if ready is not None:
-            await _wait_port(*ready(self.cfg))
+            await wait_port(*ready(self.cfg))
 
     def kill(self, nf: str) -> None:
         """SIGKILL: no goodbye on any interface, as in a crash."""
@@ -97,20 +97,6 @@ READY: dict[str, Callable[[CorenetConfig], tuple[str, int]]] = {
     "hss": lambda cfg: (cfg.hss.listen.host, cfg.hss.listen.port),
     "mme": lambda cfg: (cfg.mme.s1ap.host, cfg.mme.s1ap.port),
 }
-
-
-async def _wait_port(host: str, port: int, timeout: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while True:
-        try:
-            _, writer = await asyncio.open_connection(host, port)
-            writer.close()
-            return
-        except OSError:
-            if loop.time() > end:
-                raise
-            await asyncio.sleep(0.1)
 
 
 def _attached(pop: Population) -> int:
