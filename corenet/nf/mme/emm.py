@@ -582,7 +582,9 @@ def update_location(mme: MmeCore, ue: UeContext) -> None:
     assert ue.imsi is not None
     realm = _home_realm(mme, ue) or ""
     ue.step = Step.UPDATE_LOCATION
-    initial = ue.attach_type in (ATTACH_EPS, ATTACH_COMBINED)
+    # TS 29.272 §5.2.1.1.2 / §7.3.7: Initial-Attach-Indicator on every initial attach; an
+    # emergency attach (TS 24.301 §9.9.3.11, EPS attach type 6) is an initial attach too.
+    initial = ue.attach_type in (ATTACH_EPS, ATTACH_COMBINED, ATTACH_EMERGENCY)
     mme.send_s6a(ue, mme.s6a.ulr(ue.imsi, realm, ue.imeisv, initial), realm)
 
 

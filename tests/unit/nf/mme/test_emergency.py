@@ -182,8 +182,9 @@ def test_emergency_auth_air_ulr_msisdn_emergency_apn_only() -> None:
     assert diameter.avp(air, "Destination-Realm") == HOME_PLMN.realm
     (ulr,) = sc.sent_s6a()
     assert ulr.name == "ULR"
-    flags = diameter.avp(ulr, "ULR-Flags")
-    assert not flags & s6a.UlrFlags.INITIAL_ATTACH_INDICATOR
+    # TS 29.272 §5.2.1.1.2 / §7.3.7: an emergency attach is an initial attach, read off the wire.
+    flags = diameter.avp(diameter.decode(diameter.encode(ulr)), "ULR-Flags")
+    assert flags == s6a.UlrFlags.S6A_S6D_INDICATOR | s6a.UlrFlags.INITIAL_ATTACH_INDICATOR
     sc.answer_ulr(ulr)  # the subscription offers "internet" only: not used
     (csr,) = sc.sent_s11()
     assert csr.fields["imsi"] == IMSI and csr.fields["msisdn"] == MSISDN
