@@ -60,6 +60,10 @@ class S11Requests:
             paa |= _PAA_V4
         if pdn.pdn_type in (gtpv2c.PDN_IPV6, gtpv2c.PDN_IPV4V6):
             paa |= _PAA_V6
+        # TS 29.274 §8.58, TS 23.060 Annex A: the emergency APN is network provided and no
+        # subscription is checked for it (TS 23.401 §4.3.12.3)
+        selection = (gtpv2c.SELECTION_NETWORK_NOT_VERIFIED if ue.emergency
+                     else gtpv2c.SELECTION_MS_OR_NETWORK_VERIFIED)
         return gtpv2c.create_session_request(
             self.next_sequence(), teid=0, imsi=ue.imsi, msisdn=ue.msisdn,
             mei=ue.imeisv or ue.imei, indication={"uimsi": True} if uimsi else None,
@@ -67,7 +71,7 @@ class S11Requests:
             rat_type=gtpv2c.RAT_EUTRAN, sender_fteid=self.mme_fteid(ue),
             pgw_fteid=gtpv2c.fteid(gtpv2c.FTEID_S5S8C_PGW, 0,
                                    pgw_address or self._cfg.pgw_s5s8_address),
-            apn=pdn.apn, selection_mode=gtpv2c.SELECTION_MS_OR_NETWORK_VERIFIED,
+            apn=pdn.apn, selection_mode=selection,
             pdn_type=pdn.pdn_type, paa=paa, apn_restriction=0, ambr=ambr_kbps, pco=pdn.pco,
             recovery=self.recovery_once(), bearer_contexts=[{
                 "ebi": bearer.ebi,

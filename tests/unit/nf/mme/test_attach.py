@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from corenet.codecs import diameter, nas, s1ap, s6a
+from corenet.codecs import diameter, gtpv2c, nas, s1ap, s6a
 from corenet.codecs.nas_ies import EmergencyNumber, coded_bitrate
 from corenet.crypto import kdf
 from corenet.nf.mme.context import EmmState, Step
@@ -95,6 +95,8 @@ def test_create_session_caps_apn_ambr_for_roamers() -> None:
     assert f["serving_network"] == "44020"
     assert f["rat_type"] == 6
     assert f["apn"] == "internet"
+    # TS 29.274 §8.58: a subscribed APN, verified against the subscription (0)
+    assert gtpv2c.decode(gtpv2c.encode(csr)).fields["selection_mode"] == 0
     assert f["ambr"] == {"ul_kbps": 300, "dl_kbps": 300}
     assert f["sender_fteid_c"]["interface_type"] == 10
     assert f["pgw_s5s8_fteid_c"]["ipv4"] == "127.0.0.5"

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from corenet.codecs import diameter, nas, s1ap, s6a
+import pytest
+
+from corenet.codecs import diameter, gtpv2c, nas, s1ap, s6a
 from corenet.config.models import MmeConfig, RoamingPolicyEntry
 from corenet.core.plmn import Plmn
 from corenet.crypto.nas_security import DOWNLINK, NasSecurityContext
@@ -118,6 +120,24 @@ def test_emergency_unauth_no_diameter_null_algorithms_uimsi() -> None:
     assert ue is not None and ue.attach_complete and ue.emergency and not ue.authenticated
     assert sc.received() == []  # no EMM INFORMATION: limited service shows no network name
     assert not any(isinstance(a, SendS6a) for a in sc.actions)
+
+
+@pytest.mark.parametrize("mode", ["emergency-unauth", "emergency-auth"])
+def test_emergency_create_session_selection_mode_network_not_verified(mode: str) -> None:
+    """TS 29.274 §8.58 / TS 23.060 Annex A: the emergency APN is network provided, its
+    subscription not verified (2), read off the wire."""
+    sc = _scenario(mode)
+    _emergency_attach(sc)
+    if mode == "emergency-unauth":
+        _smc, csr = _complete_unauth(sc)
+    else:
+        _authenticate(sc)
+        (ulr,) = sc.sent_s6a()
+        sc.answer_ulr(ulr)
+        (csr,) = sc.sent_s11()
+    wire = gtpv2c.decode(gtpv2c.encode(csr)).fields
+    assert wire["apn"] == "sos"
+    assert wire["selection_mode"] == gtpv2c.SELECTION_NETWORK_NOT_VERIFIED == 2
 
 
 def test_emergency_unauth_ulr_never_sent_and_detach_without_purge() -> None:
