@@ -73,7 +73,10 @@ class S11Requests:
                                    pgw_address or self._cfg.pgw_s5s8_address),
             apn=pdn.apn, selection_mode=selection,
             pdn_type=pdn.pdn_type, paa=paa, apn_restriction=0, ambr=ambr_kbps, pco=pdn.pco,
-            recovery=self.recovery_once(), bearer_contexts=[{
+            recovery=self.recovery_once(),
+            # TS 29.274 Table 7.2.1-1 / §8.44: the UE's time zone, from where the MME serves it
+            ue_time_zone=gtpv2c.ue_time_zone(self._cfg.time_zone_quarters),
+            bearer_contexts=[{
                 "ebi": bearer.ebi,
                 "bearer_qos": gtpv2c.bearer_qos(
                     bearer.qci, bearer.arp_priority, pci=bearer.pre_emption_capability,

@@ -95,8 +95,11 @@ def test_create_session_caps_apn_ambr_for_roamers() -> None:
     assert f["serving_network"] == "44020"
     assert f["rat_type"] == 6
     assert f["apn"] == "internet"
+    wire = gtpv2c.decode(gtpv2c.encode(csr)).fields
     # TS 29.274 §8.58: a subscribed APN, verified against the subscription (0)
-    assert gtpv2c.decode(gtpv2c.encode(csr)).fields["selection_mode"] == 0
+    assert wire["selection_mode"] == 0
+    # TS 29.274 Table 7.2.1-1, §8.44: the MME's time zone (JST, +36 quarter-hours), no DST
+    assert wire["ue_time_zone"] == {"time_zone": 36, "daylight_saving_time": 0}
     assert f["ambr"] == {"ul_kbps": 300, "dl_kbps": 300}
     assert f["sender_fteid_c"]["interface_type"] == 10
     assert f["pgw_s5s8_fteid_c"]["ipv4"] == "127.0.0.5"
