@@ -29,7 +29,8 @@ IEs that may repeat (bearer contexts, "ebis") are lists. The value of each IE ty
   Indication (8.12)       {flag: bool} for every flag of the octets carried; flag names are the
                           §8.12 names in lowercase ("daf", "oi", "uimsi", "si", "msv",
                           "ppon_ppei", "emci", ...). Encoding carries as many octets as the
-                          highest octet holding a listed flag (so {"uimsi": True} gives 2 octets).
+                          highest octet holding a listed flag, two at least (so {"daf": True}
+                          and {"uimsi": True} give 2 octets).
   PCO (8.13), Bearer TFT (8.19)   bytes: the TS 24.008 value part (§10.5.6.3 / §10.5.6.12)
   PAA (8.14)              {"pdn_type": 1 IPv4 | 2 IPv6 | 3 IPv4v6 | 4 Non-IP | 5 Ethernet,
                            "ipv4": str | None, "ipv6": str | None,
@@ -280,7 +281,8 @@ def _indication_out(d: Any) -> dict[str, bool]:
 
 def _indication_in(v: Mapping[str, bool]) -> Any:
     try:
-        count = 1 + max((_INDICATION_POS[k][0] for k in v), default=0)
+        # at least octets 5 and 6, the Indication IE's length since Rel-8 (§8.12 Figure 8.12-1)
+        count = max(2, 1 + max((_INDICATION_POS[k][0] for k in v), default=0))
     except KeyError as exc:
         raise EncodeError(f"unknown Indication flag {exc.args[0]!r} (TS 29.274 §8.12)") from None
     octets = [[0] * 8 for _ in range(count)]

@@ -696,6 +696,7 @@ def _on_create_session_response(mme: MmeCore, ue: UeContext, msg: Message) -> No
     sgw = f.get("sender_fteid_c") or {}
     pdn.sgw_s11_teid, pdn.sgw_s11_ip = sgw.get("teid"), sgw.get("ipv4")
     pdn.pgw_s5_fteid = f.get("pgw_s5s8_fteid_c")
+    esm.narrow_pdn_type(pdn, cause_of(msg), f.get("paa"))
     esm.apply_paa(pdn, f.get("paa"))
     pdn.pco = f.get("pco")
     for bc in f.get("bearer_contexts_created", []):

@@ -18,6 +18,17 @@ _PAA_V4 = {"ipv4": "0.0.0.0"}
 _PAA_V6 = {"ipv6": "::", "ipv6_prefix_length": 64}
 
 
+def _indication(pdn: Pdn, uimsi: bool) -> dict[str, bool] | None:
+    """TS 29.274 §8.12: UIMSI for an unauthenticated IMSI; DAF when the UE asked for IPv4v6
+    and the subscription allows both (`pdn.pdn_type` is already that, TS 23.401 §5.3.1.1)."""
+    flags = {}
+    if pdn.pdn_type == gtpv2c.PDN_IPV4V6:
+        flags["daf"] = True
+    if uimsi:
+        flags["uimsi"] = True
+    return flags or None
+
+
 class S11Requests:
     """Builds Create Session, Modify Bearer, Delete Session and Echo requests."""
 
@@ -66,7 +77,7 @@ class S11Requests:
                      else gtpv2c.SELECTION_MS_OR_NETWORK_VERIFIED)
         return gtpv2c.create_session_request(
             self.next_sequence(), teid=0, imsi=ue.imsi, msisdn=ue.msisdn,
-            mei=ue.imeisv or ue.imei, indication={"uimsi": True} if uimsi else None,
+            mei=ue.imeisv or ue.imei, indication=_indication(pdn, uimsi),
             uli=gtpv2c.uli(tai_plmn, tac, ecgi_plmn, eci), serving_network=self._cfg.plmn,
             rat_type=gtpv2c.RAT_EUTRAN, sender_fteid=self.mme_fteid(ue),
             pgw_fteid=gtpv2c.fteid(gtpv2c.FTEID_S5S8C_PGW, 0,

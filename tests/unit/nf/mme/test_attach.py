@@ -84,6 +84,40 @@ def test_ulr_flags_and_imei() -> None:
     assert diameter.avp(ulr, "RAT-Type") == s6a.RAT_TYPE_EUTRAN
 
 
+def test_ipv4v6_request_sets_daf_and_single_address_grant_gives_esm_cause_52() -> None:
+    """TS 29.274 §8.12 / TS 23.401 §5.3.1.1: an IPv4v6 request the subscription allows goes
+    with the Dual Address Bearer Flag; a P-GW that grants one family anyway answers cause 19,
+    which the UE learns as ESM cause #52 "single address bearers only allowed" in the
+    ACTIVATE DEFAULT EPS BEARER CONTEXT REQUEST (TS 24.301 §6.5.1.3)."""
+    sc = Scenario()
+    sc.pdn_type = 3
+    sc.s1_setup()
+    csr = sc.attach_until_create_session()
+    wire = gtpv2c.decode(gtpv2c.encode(csr)).fields
+    assert wire["pdn_type"] == gtpv2c.PDN_IPV4V6
+    assert wire["indication"]["daf"] is True
+    assert not wire["indication"]["uimsi"]
+    sc.answer_create_session(csr, cause=gtpv2c.CAUSE_NEW_PDN_TYPE_SINGLE_ADDRESS_BEARER_ONLY,
+                             paa={"pdn_type": 1, "ipv4": "10.45.0.7"})
+    (accept,) = sc.received()
+    bearer = accept.fields["esm_message_container"]
+    assert bearer["name"] == "ActivateDefaultEPSBearerContextRequest"
+    assert bearer["fields"]["esm_cause"] == 52
+    assert bearer["fields"]["pdn_address"]["pdn_type"] == 1
+    assert bearer["fields"]["pdn_address"]["ipv4"] == "10.45.0.7"
+
+
+def test_ipv4_request_has_no_daf() -> None:
+    """TS 29.274 §8.12: DAF only for an IPv4v6 PDN connection."""
+    sc = Scenario()
+    sc.s1_setup()
+    csr = sc.attach_until_create_session()
+    assert not (gtpv2c.decode(gtpv2c.encode(csr)).fields.get("indication") or {}).get("daf")
+    sc.answer_create_session(csr)
+    (accept,) = sc.received()
+    assert "esm_cause" not in accept.fields["esm_message_container"]["fields"]
+
+
 def test_create_session_caps_apn_ambr_for_roamers() -> None:
     sc = Scenario()
     sc.s1_setup()
