@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import random
+
 from corenet.codecs import diameter, gtpv2c, nas, s1ap, s6a
 from corenet.codecs.nas_ies import EmergencyNumber, coded_bitrate
+from corenet.config.models import MmeConfig
 from corenet.crypto import kdf
 from corenet.nf.mme.context import EmmState, Step
 from corenet.nf.mme.events import SendS6a
+from corenet.nf.mme.service import MmeService
 
 from .scenario import HOME_PLMN, IMSI, MME_PLMN, MSISDN, Scenario
 
@@ -203,3 +207,27 @@ def test_subscriber_of_a_non_partner_plmn_is_rejected_11() -> None:
     assert reject.fields["emm_cause"] == 11
     (release,) = [m for m in sc.sent_s1() if m.name == "UEContextReleaseCommand"]
     assert release.fields["Cause"] == ("nas", "unspecified")
+
+
+def test_guti_m_tmsi_is_random_and_unique_among_the_mme_ues() -> None:
+    """TS 23.003 §2.8 / TS 33.401 §7.2.1: the M-TMSI in the Attach Accept is drawn at random
+    (not 1, 2, 3 ...), never all ones, and skips a value another UE holds."""
+    sc = Scenario()
+    sc.core.m_tmsi_rng = random.Random(7)
+    draws = random.Random(7)
+    taken = draws.randrange(0xFFFFFFFF)
+    sc.core.by_mtmsi[taken] = 0xDEAD  # another UE holds the first draw
+    sc.s1_setup()
+    _ics, accept = sc.attach()
+    m_tmsi = accept.fields["guti"]["value"].m_tmsi
+    assert m_tmsi == draws.randrange(0xFFFFFFFF) != taken
+    assert m_tmsi != 0xFFFFFFFF and m_tmsi > 0xFFFF
+
+
+def test_seeded_mme_draws_the_same_m_tmsis_and_an_unseeded_one_is_unpredictable() -> None:
+    """A seeded run is reproducible (sample captures); without a seed the system's
+    generator is used."""
+    cfg = MmeConfig()
+    a, b = MmeService(cfg, seed=1).core, MmeService(cfg, seed=1).core
+    assert [a.m_tmsi_rng.random() for _ in range(3)] == [b.m_tmsi_rng.random() for _ in range(3)]
+    assert isinstance(MmeService(cfg).core.m_tmsi_rng, random.SystemRandom)
