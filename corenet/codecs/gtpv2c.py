@@ -29,7 +29,8 @@ IEs that may repeat (bearer contexts, "ebis") are lists. The value of each IE ty
   Indication (8.12)       {flag: bool} for every flag of the octets carried; flag names are the
                           §8.12 names in lowercase ("daf", "oi", "uimsi", "si", "msv",
                           "ppon_ppei", "emci", ...). Encoding carries as many octets as the
-                          highest octet holding a listed flag (so {"uimsi": True} gives 2 octets).
+                          highest octet holding a listed flag, two at least (so {"daf": True}
+                          and {"uimsi": True} give 2 octets).
   PCO (8.13), Bearer TFT (8.19)   bytes: the TS 24.008 value part (§10.5.6.3 / §10.5.6.12)
   PAA (8.14)              {"pdn_type": 1 IPv4 | 2 IPv6 | 3 IPv4v6 | 4 Non-IP | 5 Ethernet,
                            "ipv4": str | None, "ipv6": str | None,
@@ -280,7 +281,8 @@ def _indication_out(d: Any) -> dict[str, bool]:
 
 def _indication_in(v: Mapping[str, bool]) -> Any:
     try:
-        count = 1 + max((_INDICATION_POS[k][0] for k in v), default=0)
+        # at least octets 5 and 6, the Indication IE's length since Rel-8 (§8.12 Figure 8.12-1)
+        count = max(2, 1 + max((_INDICATION_POS[k][0] for k in v), default=0))
     except KeyError as exc:
         raise EncodeError(f"unknown Indication flag {exc.args[0]!r} (TS 29.274 §8.12)") from None
     octets = [[0] * 8 for _ in range(count)]
@@ -339,6 +341,29 @@ def _qos_in(v: Mapping[str, int]) -> Any:
     # §8.15: MBR/GBR in kbps on 5 octets
     return [0, v.get("pci", 1), v["pl"], 0, v.get("pvi", 0), v["qci"], v.get("mbr_ul_kbps", 0),
             v.get("mbr_dl_kbps", 0), v.get("gbr_ul_kbps", 0), v.get("gbr_dl_kbps", 0), b""]
+
+
+def _ue_time_zone_out(d: Any) -> dict[str, int]:
+    # §8.44: Time Zone coded as TS 24.008 §10.5.3.8 (swapped BCD quarter-hours, sign bit)
+    units, sign, tens = d[0][0].get_val(), d[0][1].get_val(), d[0][2].get_val()
+    if units > 9:
+        raise _InvalidIE("time zone is not BCD")
+    value = tens * 10 + units
+    return {"time_zone": -value if sign else value, "daylight_saving_time": d[1][1].get_val()}
+
+
+def _ue_time_zone_in(v: Mapping[str, int]) -> Any:
+    quarters = v["time_zone"]
+    if abs(quarters) > 79:
+        raise EncodeError(f"time zone {quarters} quarter-hours out of range (TS 24.008 §10.5.3.8)")
+    mag = abs(quarters)
+    return [[mag % 10, int(quarters < 0), mag // 10], [0, v.get("daylight_saving_time", 0)], b""]
+
+
+def ue_time_zone(quarters: int, daylight_saving_time: int = 0) -> dict[str, int]:
+    """A UE Time Zone value (TS 29.274 §8.44): offset from UTC in quarter-hours (JST = +36),
+    daylight saving adjustment 0, +1 h or +2 h."""
+    return {"time_zone": quarters, "daylight_saving_time": daylight_saving_time}
 
 
 def _serving_network_out(d: Any) -> str:
@@ -453,6 +478,7 @@ _KINDS: dict[str, _Kind] = {
     "paa": _Kind(_paa_out, _paa_in),
     "qos": _Kind(_qos_out, _qos_in),
     "serving_network": _Kind(_serving_network_out, _serving_network_in),
+    "ue_time_zone": _Kind(_ue_time_zone_out, _ue_time_zone_in),
     "uli": _Kind(_uli_out, _uli_in),
     "fteid": _Kind(_fteid_out, _fteid_in),
 }
@@ -462,7 +488,8 @@ _IE_KIND: dict[int, str] = {
     1: "bcd", 2: "cause", 3: "uint8", 71: "apn", 72: "ambr", 73: "ebi", 74: "ip", 75: "bcd",
     76: "bcd", 77: "indication", 78: "bytes", 79: "paa", 80: "qos", 82: "ext_uint",
     83: "serving_network", 84: "bytes", 86: "uli", 87: "fteid", 94: "ext_uint", 95: "ext_uint",
-    99: "spare_uint", 100: "ext_uint", 127: "ext_uint", 128: "selection_mode",
+    99: "spare_uint", 100: "ext_uint", 114: "ue_time_zone", 127: "ext_uint",
+    128: "selection_mode",
 }
 
 BEARER_CONTEXT = 93
@@ -522,7 +549,7 @@ MESSAGES: tuple[MessageSpec, ...] = (
                      "s12_rnc_fteid", "s2bu_epdg_fteid", "s2au_twan_fteid", "s11u_mme_fteid"),
             _ie("bearer_qos", 80, 0, True)),
         _bc("bearer_contexts_to_be_removed", 1, False, _EBI_M, _ie("s4u_sgsn_fteid", 87)),
-        _ie("recovery", 3), _ie("charging_characteristics", 95))),
+        _ie("recovery", 3), _ie("ue_time_zone", 114), _ie("charging_characteristics", 95))),
     MessageSpec("CreateSessionResponse", 33, "7.2.2", (
         _CAUSE_M, _ie("sender_fteid_c", 87, 0), _ie("pgw_s5s8_fteid_c", 87, 1),
         _ie("paa", 79), _ie("apn_restriction", 127), _ie("ambr", 72), _ie("linked_ebi", 73),
@@ -1018,6 +1045,7 @@ def create_session_request(
     pco: bytes | None = None,
     bearer_contexts: Sequence[Mapping[str, Any]] = (),
     recovery: int | None = None,
+    ue_time_zone: Mapping[str, int] | None = None,
 ) -> Message:
     """Create Session Request, TS 29.274 §7.2.1 (teid 0 towards a new peer, §5.5.2).
 
@@ -1031,7 +1059,7 @@ def create_session_request(
         pdn_type=pdn_type, paa=paa, max_apn_restriction=apn_restriction, ambr=_ambr_arg(ambr),
         linked_ebi=linked_ebi, pco=pco,
         bearer_contexts_to_be_created=[_bearer(b) for b in bearer_contexts],
-        recovery=recovery)
+        recovery=recovery, ue_time_zone=ue_time_zone)
 
 
 def _bearer(b: Mapping[str, Any]) -> dict[str, Any]:

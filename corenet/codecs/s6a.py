@@ -115,6 +115,13 @@ class PdnType(enum.IntEnum):
     IPV4_OR_IPV6 = 3
 
 
+class VplmnDynamicAddressAllowed(enum.IntEnum):
+    """TS 29.272 §7.3.38."""
+
+    NOTALLOWED = 0
+    ALLOWED = 1
+
+
 class UeSrvccCapability(enum.IntEnum):
     """TS 29.272 §7.3.130."""
 
@@ -209,6 +216,7 @@ class ApnConfiguration:
     pre_emption_capability: int = PRE_EMPTION_CAPABILITY_DISABLED
     pre_emption_vulnerability: int = PRE_EMPTION_VULNERABILITY_ENABLED
     ambr: Ambr | None = None
+    vplmn_dynamic_address_allowed: int | None = None  # VplmnDynamicAddressAllowed
 
     def to_avps(self) -> Entries:
         arp = [("Priority-Level", self.priority_level),
@@ -223,6 +231,8 @@ class ApnConfiguration:
                 ("Allocation-Retention-Priority", arp),
             ]),
         ]
+        if self.vplmn_dynamic_address_allowed is not None:
+            avps.append(("VPLMN-Dynamic-Address-Allowed", int(self.vplmn_dynamic_address_allowed)))
         if self.ambr is not None:
             avps.append(("AMBR", self.ambr.to_avps()))
         return avps
@@ -244,6 +254,7 @@ class ApnConfiguration:
             pre_emption_vulnerability=avp(arp, "Pre-emption-Vulnerability",
                                           default=PRE_EMPTION_VULNERABILITY_ENABLED),
             ambr=None if ambr is None else Ambr.from_avps(ambr),
+            vplmn_dynamic_address_allowed=avp(e, "VPLMN-Dynamic-Address-Allowed"),
         )
 
 

@@ -39,6 +39,8 @@ class ApnProfile(Strict):
     arp_priority: int = Field(default=8, ge=1, le=15)
     ambr_ul_bps: int = Field(default=50_000_000, ge=0)
     ambr_dl_bps: int = Field(default=100_000_000, ge=0)
+    # TS 29.272 §7.3.38 / TS 23.401 §4.3.8.1: a roamer may get this APN from a visited P-GW
+    vplmn_dynamic_address_allowed: bool = True
 
 
 class SubscriberEntry(Strict):

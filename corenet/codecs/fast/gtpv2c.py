@@ -135,6 +135,13 @@ def _enc_serving_network(v: Any) -> bytes:  # §8.18
     return _plmn(v[0])
 
 
+def _enc_ue_time_zone(v: Any) -> bytes:  # §8.44, TS 24.008 §10.5.3.8
+    _ext_empty(v[2])
+    tz1, tzs, tz0 = v[0]
+    return bytes(((_u(tz1, 4) << 4) | (_u(tzs, 1) << 3) | _u(tz0, 3),
+                  (_u(v[1][0], 6) << 2) | _u(v[1][1], 2)))
+
+
 # §8.21: parts in flag-bit order (bit 0 CGI ... bit 5 LAI) and their layouts
 _ULI_ORDER = ("CGI", "SAI", "RAI", "TAI", "ECGI", "LAI")
 
@@ -183,6 +190,7 @@ _ENCODE_KIND: dict[str, Callable[[Any], bytes]] = {
     "ebi": _enc_ebi, "selection_mode": _enc_selection_mode, "apn": _enc_apn,
     "ambr": _enc_ambr, "indication": _enc_indication, "paa": _enc_paa, "qos": _enc_qos,
     "serving_network": _enc_serving_network, "uli": _enc_uli, "fteid": _enc_fteid,
+    "ue_time_zone": _enc_ue_time_zone,
 }
 # §8.17 RAT Type, §8.57 APN Restriction, §8.35 PTI: 1 octet; §8.29 Charging ID: 4; §8.30: 2
 _EXT_UINT_SIZE = {82: 1, 94: 4, 95: 2, 100: 1, 127: 1}
@@ -393,6 +401,13 @@ def _dec_serving_network(raw: bytes) -> str:  # §8.18
     return _plmn_text(raw)
 
 
+def _dec_ue_time_zone(raw: bytes) -> dict[str, int]:  # §8.44, TS 24.008 §10.5.3.8
+    if len(raw) != 2 or raw[0] >> 4 > 9 or raw[1] & 0xFC:
+        raise _Decline  # not BCD, spare bits or extra octets: the reference decides
+    value = (raw[0] & 0x07) * 10 + (raw[0] >> 4)
+    return {"time_zone": -value if raw[0] & 0x08 else value, "daylight_saving_time": raw[1] & 0x03}
+
+
 # §8.21: (name, flag bit, size, field names) in the order the parts follow the flags octet
 _ULI_PARTS = (("cgi", 0, 7, ("lac", "ci")), ("sai", 1, 7, ("lac", "sac")),
               ("rai", 2, 7, ("lac", "rac")), ("tai", 3, 5, ("tac",)),
@@ -442,7 +457,7 @@ _DECODE_TYPE: dict[int, Callable[[bytes], Any]] = {
     78: _dec_pycrate_ie(_PCO), 79: _dec_paa, 80: _dec_qos, 82: _dec_int(1),
     83: _dec_serving_network, 84: _dec_pycrate_ie(_TFT), 86: _dec_uli, 87: _dec_fteid,
     94: _dec_int(4), 95: _dec_int(2), 99: _dec_int(1, 0x07), 100: _dec_int(1),
-    127: _dec_int(1), 128: _dec_int(1, 0x03),
+    114: _dec_ue_time_zone, 127: _dec_int(1), 128: _dec_int(1, 0x03),
 }
 
 

@@ -26,6 +26,7 @@ from corenet.codecs.s6a import (
     PuaFlags,
     SubscriptionData,
     UlrFlags,
+    VplmnDynamicAddressAllowed,
 )
 from corenet.config.subscribers import ApnProfile
 from corenet.core.actions import LogEvent
@@ -91,23 +92,34 @@ def _ambr(ul: int, dl: int) -> Ambr:
     return Ambr(min(ul, UNSIGNED32_MAX), min(dl, UNSIGNED32_MAX))
 
 
-def apn_configuration(apn: ApnProfile) -> ApnConfiguration:
-    """APN-Configuration, TS 29.272 §7.3.35, from the provisioned APN profile."""
+def apn_configuration(apn: ApnProfile, roaming: bool = False) -> ApnConfiguration:
+    """APN-Configuration, TS 29.272 §7.3.35, from the provisioned APN profile.
+
+    For a roamer (ULR from a visited PLMN) VPLMN-Dynamic-Address-Allowed (§7.3.38) follows the
+    profile: ALLOWED lets the visited network's P-GW serve the APN (local breakout, TS 23.401
+    §4.3.8.1); NOTALLOWED keeps it on the home P-GW. In the home PLMN the AVP has no meaning
+    and is left out."""
+    vplmn = None
+    if roaming:
+        vplmn = (VplmnDynamicAddressAllowed.ALLOWED if apn.vplmn_dynamic_address_allowed
+                 else VplmnDynamicAddressAllowed.NOTALLOWED)
     return ApnConfiguration(
         context_identifier=apn.context_id, service_selection=apn.apn,
         pdn_type=PDN_TYPE[apn.pdn_type], qos_class_identifier=apn.qci,
-        priority_level=apn.arp_priority, ambr=_ambr(apn.ambr_ul_bps, apn.ambr_dl_bps))
+        priority_level=apn.arp_priority, ambr=_ambr(apn.ambr_ul_bps, apn.ambr_dl_bps),
+        vplmn_dynamic_address_allowed=vplmn)
 
 
-def subscription_data(sub: SubscriberRecord) -> SubscriptionData:
-    """Subscription-Data, TS 29.272 §7.3.2: the EPS subscription of a stored subscriber."""
+def subscription_data(sub: SubscriberRecord, roaming: bool = False) -> SubscriptionData:
+    """Subscription-Data, TS 29.272 §7.3.2: the EPS subscription of a stored subscriber;
+    `roaming` when the ULR comes from a PLMN other than the subscriber's home PLMN."""
     default = next((a for a in sub.apns if a.apn == sub.default_apn), None)
     return SubscriptionData(
         msisdn=sub.msisdn,
         access_restriction_data=sub.access_restriction_data,
         ambr=_ambr(sub.ue_ambr_ul, sub.ue_ambr_dl),
         default_context_identifier=None if default is None else default.context_id,
-        apn_configurations=tuple(apn_configuration(a) for a in sub.apns),
+        apn_configurations=tuple(apn_configuration(a, roaming) for a in sub.apns),
     )
 
 
@@ -214,7 +226,9 @@ class S6aServer:
                 sub.imsi, old_host, old_realm or realm, cancel)))
             actions.append(LogEvent("s6a.clr.requested", {
                 "imsi": sub.imsi, "mme": old_host, "cancellation_type": int(cancel)}))
-        data = None if flags & UlrFlags.SKIP_SUBSCRIBER_DATA else subscription_data(sub)
+        # TS 23.003 §2.2: the IMSI starts with the home MCC+MNC; any other PLMN is visited
+        roaming = not sub.imsi.startswith(str(plmn))
+        data = None if flags & UlrFlags.SKIP_SUBSCRIBER_DATA else subscription_data(sub, roaming)
         answer = s6a_codec.ula(req, self.origin_host, self.origin_realm, subscription_data=data)
         return self._ok(answer, "s6a.ulr.accepted", imsi=sub.imsi, mme=host,
                         visited_plmn=str(plmn), previous_mme=old_host) + actions

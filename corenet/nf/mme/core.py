@@ -8,6 +8,7 @@ a socket or a clock: `now` is the wall-clock time of the event (seconds since th
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -78,7 +79,9 @@ class MmeCore:
         self.ues: dict[int, UeContext] = {}
         self.by_mtmsi: dict[int, int] = {}
         self.mme_ue_ids = IdPool(1, 0xFFFFFFFF)  # TS 36.413 §9.2.3.3: 32 bits
-        self.m_tmsis = IdPool(1, 0xFFFFFFFE)  # TS 23.003 §2.8: any 32-bit value, not all ones
+        # TS 23.003 §2.8 / TS 33.401 §7.2.1: M-TMSIs drawn at random so that one cannot be
+        # guessed from another; a seeded run gives its own generator (reproducible captures)
+        self.m_tmsi_rng: random.Random = random.SystemRandom()
         self.s6a = S6aRequests(cfg)
         self.s11 = S11Requests(cfg)
         # Session-Id -> (MME UE S1AP ID, command, realm); sequence -> (MME UE S1AP ID, name)
@@ -214,15 +217,22 @@ class MmeCore:
     def allocate_guti(self, ue: UeContext) -> Guti:
         """A new GUTI from our GUMMEI (TS 23.003 §2.8)."""
         self.forget_guti(ue)
-        m_tmsi = self.m_tmsis.allocate()
+        m_tmsi = self._new_m_tmsi()
         ue.guti = Guti(self.plmn, self.cfg.mme_group_id, self.cfg.mme_code, m_tmsi)
         self.by_mtmsi[m_tmsi] = ue.mme_ue_id
         return ue.guti
 
+    def _new_m_tmsi(self) -> int:
+        """A random 32-bit M-TMSI unique among our UEs; all ones is excluded (TS 23.003 §2.8,
+        TS 24.301 §9.9.3.12: the "no valid TMSI" value of TS 24.008 §10.5.1.4)."""
+        while True:
+            m_tmsi = self.m_tmsi_rng.randrange(0xFFFFFFFF)
+            if m_tmsi not in self.by_mtmsi:
+                return m_tmsi
+
     def forget_guti(self, ue: UeContext) -> None:
         if ue.guti is not None and self.by_mtmsi.get(ue.guti.m_tmsi) == ue.mme_ue_id:
             del self.by_mtmsi[ue.guti.m_tmsi]
-            self.m_tmsis.release(ue.guti.m_tmsi)
         ue.guti = None
 
     def ue_by_guti(self, guti: Guti) -> UeContext | None:

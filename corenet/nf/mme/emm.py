@@ -582,7 +582,9 @@ def update_location(mme: MmeCore, ue: UeContext) -> None:
     assert ue.imsi is not None
     realm = _home_realm(mme, ue) or ""
     ue.step = Step.UPDATE_LOCATION
-    initial = ue.attach_type in (ATTACH_EPS, ATTACH_COMBINED)
+    # TS 29.272 §5.2.1.1.2 / §7.3.7: Initial-Attach-Indicator on every initial attach; an
+    # emergency attach (TS 24.301 §9.9.3.11, EPS attach type 6) is an initial attach too.
+    initial = ue.attach_type in (ATTACH_EPS, ATTACH_COMBINED, ATTACH_EMERGENCY)
     mme.send_s6a(ue, mme.s6a.ulr(ue.imsi, realm, ue.imeisv, initial), realm)
 
 
@@ -694,6 +696,7 @@ def _on_create_session_response(mme: MmeCore, ue: UeContext, msg: Message) -> No
     sgw = f.get("sender_fteid_c") or {}
     pdn.sgw_s11_teid, pdn.sgw_s11_ip = sgw.get("teid"), sgw.get("ipv4")
     pdn.pgw_s5_fteid = f.get("pgw_s5s8_fteid_c")
+    esm.narrow_pdn_type(pdn, cause_of(msg), f.get("paa"))
     esm.apply_paa(pdn, f.get("paa"))
     pdn.pco = f.get("pco")
     for bc in f.get("bearer_contexts_created", []):

@@ -128,6 +128,21 @@ def emergency_pdn(cfg: EmergencyConfig, req: PdnRequest) -> Pdn:
                apn_ambr_dl_bps=cfg.ambr.dl_bps, bearer=bearer, pco=req.pco)
 
 
+# TS 24.301 §6.5.1.3: an IPv4v6 request granted one family, by the GTPv2-C cause
+# (TS 29.274 Table 8.4-1: 18 network preference, 19 single address bearers only)
+_NARROWED_ESM_CAUSE = {(18, IPV4): 50, (18, IPV6): 51, (19, IPV4): 52, (19, IPV6): 52}
+
+
+def narrow_pdn_type(pdn: Pdn, gtp_cause: int | None, paa: dict[str, Any] | None) -> None:
+    """The PDN type the P-GW granted (TS 23.401 §5.3.1.1) and the ESM cause telling the UE
+    why it got one address family only (TS 24.301 §6.5.1.3: #50, #51 or #52)."""
+    granted = (paa or {}).get("pdn_type")
+    if pdn.pdn_type != IPV4V6 or granted not in (IPV4, IPV6):
+        return
+    pdn.pdn_type = granted
+    pdn.esm_cause = _NARROWED_ESM_CAUSE.get((gtp_cause or 0, granted))
+
+
 def apply_paa(pdn: Pdn, paa: dict[str, Any] | None) -> None:
     """The UE's addresses from the PAA (TS 29.274 §8.14): IPv4 and the IPv6 interface
     identifier the UE uses with the allocated prefix (TS 23.401 §5.3.1.2.2)."""
@@ -149,7 +164,7 @@ def activate_default_bearer_request(pdn: Pdn, pti: int) -> bytes:
     iid = pdn.ipv6_iid if pdn.pdn_type in (IPV6, IPV4V6) else None
     return nas.activate_default_eps_bearer_context_request(
         pdn.bearer.ebi, pti, pdn.bearer.qci, pdn.apn, ipv4=ipv4 or (None if iid else "0.0.0.0"),
-        ipv6_interface_identifier=iid, apn_ambr=ambr, pco=pdn.pco)
+        ipv6_interface_identifier=iid, apn_ambr=ambr, esm_cause=pdn.esm_cause, pco=pdn.pco)
 
 
 def pdn_connectivity_reject(pti: int, esm_cause: int) -> bytes:

@@ -18,6 +18,17 @@ _PAA_V4 = {"ipv4": "0.0.0.0"}
 _PAA_V6 = {"ipv6": "::", "ipv6_prefix_length": 64}
 
 
+def _indication(pdn: Pdn, uimsi: bool) -> dict[str, bool] | None:
+    """TS 29.274 §8.12: UIMSI for an unauthenticated IMSI; DAF when the UE asked for IPv4v6
+    and the subscription allows both (`pdn.pdn_type` is already that, TS 23.401 §5.3.1.1)."""
+    flags = {}
+    if pdn.pdn_type == gtpv2c.PDN_IPV4V6:
+        flags["daf"] = True
+    if uimsi:
+        flags["uimsi"] = True
+    return flags or None
+
+
 class S11Requests:
     """Builds Create Session, Modify Bearer, Delete Session and Echo requests."""
 
@@ -60,16 +71,23 @@ class S11Requests:
             paa |= _PAA_V4
         if pdn.pdn_type in (gtpv2c.PDN_IPV6, gtpv2c.PDN_IPV4V6):
             paa |= _PAA_V6
+        # TS 29.274 §8.58, TS 23.060 Annex A: the emergency APN is network provided and no
+        # subscription is checked for it (TS 23.401 §4.3.12.3)
+        selection = (gtpv2c.SELECTION_NETWORK_NOT_VERIFIED if ue.emergency
+                     else gtpv2c.SELECTION_MS_OR_NETWORK_VERIFIED)
         return gtpv2c.create_session_request(
             self.next_sequence(), teid=0, imsi=ue.imsi, msisdn=ue.msisdn,
-            mei=ue.imeisv or ue.imei, indication={"uimsi": True} if uimsi else None,
+            mei=ue.imeisv or ue.imei, indication=_indication(pdn, uimsi),
             uli=gtpv2c.uli(tai_plmn, tac, ecgi_plmn, eci), serving_network=self._cfg.plmn,
             rat_type=gtpv2c.RAT_EUTRAN, sender_fteid=self.mme_fteid(ue),
             pgw_fteid=gtpv2c.fteid(gtpv2c.FTEID_S5S8C_PGW, 0,
                                    pgw_address or self._cfg.pgw_s5s8_address),
-            apn=pdn.apn, selection_mode=gtpv2c.SELECTION_MS_OR_NETWORK_VERIFIED,
+            apn=pdn.apn, selection_mode=selection,
             pdn_type=pdn.pdn_type, paa=paa, apn_restriction=0, ambr=ambr_kbps, pco=pdn.pco,
-            recovery=self.recovery_once(), bearer_contexts=[{
+            recovery=self.recovery_once(),
+            # TS 29.274 Table 7.2.1-1 / §8.44: the UE's time zone, from where the MME serves it
+            ue_time_zone=gtpv2c.ue_time_zone(self._cfg.time_zone_quarters),
+            bearer_contexts=[{
                 "ebi": bearer.ebi,
                 "bearer_qos": gtpv2c.bearer_qos(
                     bearer.qci, bearer.arp_priority, pci=bearer.pre_emption_capability,

@@ -91,15 +91,16 @@ class MmeService:
 
     def __init__(self, cfg: MmeConfig, *, tap: Any = None, on_event: OnEvent | None = None,
                  clock: Callable[[], float] = time.time, seed: int | None = None) -> None:
-        """`seed` makes a run reproducible: Diameter identifiers from a seeded generator, a
-        monotonic clock that starts at 0 when the service starts, and the time told to UEs
-        (EMM Information, TS 24.301 §9.9.3.30) frozen at 2026-01-01T00:00:00Z."""
+        """`seed` makes a run reproducible: Diameter identifiers and M-TMSIs from seeded
+        generators, a monotonic clock that starts at 0 when the service starts, and the time
+        told to UEs (EMM Information, TS 24.301 §9.9.3.30) frozen at 2026-01-01T00:00:00Z."""
         self.cfg = cfg
         self._seed = seed
         self._t0: float | None = None
         self.core = MmeCore(cfg)
         if seed is not None:
             self.core.told_time = _frozen_wall_clock
+            self.core.m_tmsi_rng = random.Random(f"mme-m-tmsi:{seed}")
         self._tap = tap
         self._on_event = on_event
         self._clock = clock

@@ -476,17 +476,26 @@ class SgwPgwCore:
             # one MME must not exhaust a pool the others (and emergency attaches) share
             raise GtpReject(g.CAUSE_NO_RESOURCES_AVAILABLE,
                             f"MME {peer[0]} holds its share of APN {apn}")
+        # TS 29.274 §8.12 / TS 23.401 §5.3.1.1: without the Dual Address Bearer Flag an IPv4v6
+        # request gets one address family only (IPv4 where the APN has it)
+        single = (pdn_type == g.PDN_IPV4V6 and not (f.get("indication") or {}).get("daf")
+                  and self.pools.pool(apn).granted_type(pdn_type) == g.PDN_IPV4V6)
         try:
-            allocation = self.pools.allocate(f["apn"], pdn_type)
+            allocation = self.pools.allocate(f["apn"], g.PDN_IPV4 if single else pdn_type)
         except AllocationError as exc:
             raise GtpReject(exc.cause, exc.detail) from None
         session = self._new_session(msg, peer, allocation, contexts, now)
         self._index(session)
         self._watch_path(peer, now)
         # §7.2.2 / TS 23.401 §5.3.1.1: an IPv4v6 request narrowed to one family is accepted
-        # with cause 18 "New PDN type due to network preference"
-        cause = (g.CAUSE_NEW_PDN_TYPE_NETWORK_PREFERENCE if allocation.pdn_type != pdn_type
-                 else g.CAUSE_REQUEST_ACCEPTED)
+        # with cause 19 "New PDN type due to single address bearer only" when DAF was not
+        # set, otherwise with cause 18 "New PDN type due to network preference"
+        if single:
+            cause = g.CAUSE_NEW_PDN_TYPE_SINGLE_ADDRESS_BEARER_ONLY
+        elif allocation.pdn_type != pdn_type:
+            cause = g.CAUSE_NEW_PDN_TYPE_NETWORK_PREFERENCE
+        else:
+            cause = g.CAUSE_REQUEST_ACCEPTED
         resp = self._create_session_response(msg, session, cause, peer)
         actions.append(SendResponse(resp, peer))
         actions.append(LogEvent("sgw.session.created", _session_log(session, cause)))

@@ -276,7 +276,7 @@ def test_message_priority_and_piggyback() -> None:
 def test_unknown_ies_are_kept_verbatim() -> None:
     msg = _csr()
     fields = dict(msg.fields)
-    fields["other_ies"] = [{"type": 114, "instance": 0, "data": b"\x40\x00"},
+    fields["other_ies"] = [{"type": 126, "instance": 0, "data": b"\x08\x68"},
                            {"type": 200, "instance": 3, "data": b"\x01\x02\x03"}]
     data = g.encode(Message("gtpv2", msg.name, msg.code, fields))
     out = g.decode(data)
@@ -446,3 +446,19 @@ def test_tshark_dissects_create_session(tmp_path: Path) -> None:
     assert resp["gtpv2.pdn_addr_and_prefix.ipv4"] == "10.45.0.7"
     for row in rows:
         assert row["expert"] == "" and row["malformed"] == ""
+
+
+@pytest.mark.parametrize(("quarters", "dst", "octets"), [
+    (36, 0, b"\x63\x00"), (-36, 1, b"\x6b\x01"), (-5, 2, b"\x58\x02"), (79, 0, b"\x97\x00")])
+def test_ue_time_zone_coded_as_ts_24_008(quarters: int, dst: int, octets: bytes) -> None:
+    """TS 29.274 §8.44: Time Zone as TS 24.008 §10.5.3.8 (swapped BCD, sign in bit 4), then
+    the Daylight Saving Time octet; both codec paths agree."""
+    msg = g.create_session_request(
+        1, sender_fteid=(10, 1, "10.0.0.1"), apn="sos", ue_time_zone=g.ue_time_zone(quarters, dst),
+        bearer_contexts=[{"ebi": 5, "bearer_qos": g.bearer_qos(5, 1)}])
+    data = g.encode_pycrate(msg)
+    assert bytes([114, 0, 2, 0]) + octets in data
+    assert g.encode(msg) == data
+    for decoded in (g.decode(data), g.decode_pycrate(data)):
+        assert decoded.fields["ue_time_zone"] == {"time_zone": quarters,
+                                                  "daylight_saving_time": dst}

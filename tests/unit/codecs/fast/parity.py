@@ -343,6 +343,7 @@ _GTP_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "serving_network": _PLMN,
     "uli": _uli_value(),
     "fteid": _fteid_value(),
+    "ue_time_zone": st.builds(g.ue_time_zone, st.integers(-79, 79), st.integers(0, 3)),
 }
 _EXT_BITS = {82: 8, 94: 32, 95: 16, 100: 8, 127: 8}
 _BAD = st.one_of(st.integers(-3, -1), st.integers(1 << 40, 1 << 41), st.text(max_size=3),

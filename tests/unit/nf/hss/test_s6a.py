@@ -7,7 +7,9 @@ import pytest
 from corenet.codecs import diameter as dia
 from corenet.codecs import s6a
 from corenet.codecs.base import Message
+from corenet.config.subscribers import ApnProfile
 from corenet.core.actions import LogEvent
+from corenet.core.plmn import Plmn
 from corenet.crypto import kdf
 from corenet.crypto.milenage import Milenage, SqnArray, build_auts, check_autn, int_to_sqn
 from corenet.nf.hss.s6a import S6aServer, SendAnswer, SendRequest
@@ -171,6 +173,33 @@ def test_ulr_subscription_data(hss: S6aServer, store: HssStore) -> None:
     assert apns["internet"].pdn_type == s6a.PdnType.IPV4V6
     assert not [a for a in actions if isinstance(a, SendRequest)]
     assert store.get(IMSI).mme_host == MME_HOST  # type: ignore[union-attr]
+
+
+def test_ulr_vplmn_dynamic_address_allowed_for_roamers(store: HssStore) -> None:
+    """TS 29.272 §7.3.38 / TS 23.401 §4.3.8.1: a roamer's APN may be served by the visited
+    P-GW when its profile says so (the default); a profile can keep it on the home P-GW."""
+    store.provision([subscriber(imsi="440100000000003", apns=[
+        ApnProfile(apn="internet", context_id=1),
+        ApnProfile(apn="corp", context_id=2, vplmn_dynamic_address_allowed=False)])])
+    hss = S6aServer(store, origin_host=HSS_HOST, origin_realm=HSS_REALM)
+    ula = answer_of(hss.handle(wire(ulr("440100000000003")), 0.0))
+    entries = dia.avp_all(dia.avp(ula, "Subscription-Data", "APN-Configuration-Profile"),
+                          "APN-Configuration")
+    allowed = {dia.avp(e, "Service-Selection"): dia.avp(e, "VPLMN-Dynamic-Address-Allowed")
+               for e in entries}
+    assert allowed == {"internet": s6a.VplmnDynamicAddressAllowed.ALLOWED,
+                       "corp": s6a.VplmnDynamicAddressAllowed.NOTALLOWED}
+    data = s6a.subscription_data_of(ula)
+    assert data is not None
+    assert [a.vplmn_dynamic_address_allowed for a in data.apn_configurations] == [1, 0]
+
+
+def test_ulr_in_home_plmn_has_no_vplmn_dynamic_address_allowed(hss: S6aServer) -> None:
+    """TS 29.272 §7.3.38 concerns a visited PLMN only: left out for a ULR from the home PLMN."""
+    ula = answer_of(hss.handle(wire(ulr(plmn=Plmn("440", "10"))), 0.0))
+    data = s6a.subscription_data_of(ula)
+    assert data is not None
+    assert {a.vplmn_dynamic_address_allowed for a in data.apn_configurations} == {None}
 
 
 def test_ulr_skip_subscriber_data(hss: S6aServer) -> None:

@@ -162,13 +162,14 @@ class Scenario:
 
     # ------------------------------------------------------------- S-GW side
 
-    def answer_create_session(self, request: Message, cause: int = 16) -> list[Action]:
+    def answer_create_session(self, request: Message, cause: int = 16,
+                              paa: dict[str, Any] | None = None) -> list[Action]:
         mme_teid = request.fields["sender_fteid_c"]["teid"]
         rsp = gtpv2c.create_session_response(
             request.fields["sequence"], teid=mme_teid, cause=cause,
             sender_fteid=(gtpv2c.FTEID_S11S4_SGW, 0x5000, SGW_IP),
             pgw_fteid=(gtpv2c.FTEID_S5S8C_PGW, 0x6000, "127.0.0.5"),
-            paa={"pdn_type": 1, "ipv4": "10.45.0.2"}, ambr=request.fields.get("ambr"),
+            paa=paa or {"pdn_type": 1, "ipv4": "10.45.0.2"}, ambr=request.fields.get("ambr"),
             bearer_contexts=[{"ebi": 5, "cause": 16,
                               "s1u_sgw_fteid": (gtpv2c.FTEID_S1U_SGW, 0x7000, SGW_IP)}])
         return self.feed(S11Received(gtpv2c.decode(gtpv2c.encode(rsp))))
@@ -181,8 +182,10 @@ class Scenario:
 
     # ------------------------------------------------------------- the attach, step by step
 
+    pdn_type = 1  # TS 24.301 §9.9.4.10 PDN type the UE asks for: 1 IPv4, 3 IPv4v6
+
     def attach_request(self, imsi: str = IMSI, **kw: Any) -> list[Action]:
-        esm_req = nas.pdn_connectivity_request(pti=1, pdn_type=1)
+        esm_req = nas.pdn_connectivity_request(pti=1, pdn_type=self.pdn_type)
         return self.uplink(nas.attach_request(imsi=imsi, esm_container=esm_req, **kw))
 
     def authenticate(self) -> Message:

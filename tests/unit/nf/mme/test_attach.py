@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from corenet.codecs import diameter, nas, s1ap, s6a
+import random
+
+from corenet.codecs import diameter, gtpv2c, nas, s1ap, s6a
 from corenet.codecs.nas_ies import EmergencyNumber, coded_bitrate
+from corenet.config.models import MmeConfig
 from corenet.crypto import kdf
 from corenet.nf.mme.context import EmmState, Step
 from corenet.nf.mme.events import SendS6a
+from corenet.nf.mme.service import MmeService
 
 from .scenario import HOME_PLMN, IMSI, MME_PLMN, MSISDN, Scenario
 
@@ -84,6 +88,40 @@ def test_ulr_flags_and_imei() -> None:
     assert diameter.avp(ulr, "RAT-Type") == s6a.RAT_TYPE_EUTRAN
 
 
+def test_ipv4v6_request_sets_daf_and_single_address_grant_gives_esm_cause_52() -> None:
+    """TS 29.274 §8.12 / TS 23.401 §5.3.1.1: an IPv4v6 request the subscription allows goes
+    with the Dual Address Bearer Flag; a P-GW that grants one family anyway answers cause 19,
+    which the UE learns as ESM cause #52 "single address bearers only allowed" in the
+    ACTIVATE DEFAULT EPS BEARER CONTEXT REQUEST (TS 24.301 §6.5.1.3)."""
+    sc = Scenario()
+    sc.pdn_type = 3
+    sc.s1_setup()
+    csr = sc.attach_until_create_session()
+    wire = gtpv2c.decode(gtpv2c.encode(csr)).fields
+    assert wire["pdn_type"] == gtpv2c.PDN_IPV4V6
+    assert wire["indication"]["daf"] is True
+    assert not wire["indication"]["uimsi"]
+    sc.answer_create_session(csr, cause=gtpv2c.CAUSE_NEW_PDN_TYPE_SINGLE_ADDRESS_BEARER_ONLY,
+                             paa={"pdn_type": 1, "ipv4": "10.45.0.7"})
+    (accept,) = sc.received()
+    bearer = accept.fields["esm_message_container"]
+    assert bearer["name"] == "ActivateDefaultEPSBearerContextRequest"
+    assert bearer["fields"]["esm_cause"] == 52
+    assert bearer["fields"]["pdn_address"]["pdn_type"] == 1
+    assert bearer["fields"]["pdn_address"]["ipv4"] == "10.45.0.7"
+
+
+def test_ipv4_request_has_no_daf() -> None:
+    """TS 29.274 §8.12: DAF only for an IPv4v6 PDN connection."""
+    sc = Scenario()
+    sc.s1_setup()
+    csr = sc.attach_until_create_session()
+    assert not (gtpv2c.decode(gtpv2c.encode(csr)).fields.get("indication") or {}).get("daf")
+    sc.answer_create_session(csr)
+    (accept,) = sc.received()
+    assert "esm_cause" not in accept.fields["esm_message_container"]["fields"]
+
+
 def test_create_session_caps_apn_ambr_for_roamers() -> None:
     sc = Scenario()
     sc.s1_setup()
@@ -95,6 +133,11 @@ def test_create_session_caps_apn_ambr_for_roamers() -> None:
     assert f["serving_network"] == "44020"
     assert f["rat_type"] == 6
     assert f["apn"] == "internet"
+    wire = gtpv2c.decode(gtpv2c.encode(csr)).fields
+    # TS 29.274 §8.58: a subscribed APN, verified against the subscription (0)
+    assert wire["selection_mode"] == 0
+    # TS 29.274 Table 7.2.1-1, §8.44: the MME's time zone (JST, +36 quarter-hours), no DST
+    assert wire["ue_time_zone"] == {"time_zone": 36, "daylight_saving_time": 0}
     assert f["ambr"] == {"ul_kbps": 300, "dl_kbps": 300}
     assert f["sender_fteid_c"]["interface_type"] == 10
     assert f["pgw_s5s8_fteid_c"]["ipv4"] == "127.0.0.5"
@@ -164,3 +207,27 @@ def test_subscriber_of_a_non_partner_plmn_is_rejected_11() -> None:
     assert reject.fields["emm_cause"] == 11
     (release,) = [m for m in sc.sent_s1() if m.name == "UEContextReleaseCommand"]
     assert release.fields["Cause"] == ("nas", "unspecified")
+
+
+def test_guti_m_tmsi_is_random_and_unique_among_the_mme_ues() -> None:
+    """TS 23.003 §2.8 / TS 33.401 §7.2.1: the M-TMSI in the Attach Accept is drawn at random
+    (not 1, 2, 3 ...), never all ones, and skips a value another UE holds."""
+    sc = Scenario()
+    sc.core.m_tmsi_rng = random.Random(7)
+    draws = random.Random(7)
+    taken = draws.randrange(0xFFFFFFFF)
+    sc.core.by_mtmsi[taken] = 0xDEAD  # another UE holds the first draw
+    sc.s1_setup()
+    _ics, accept = sc.attach()
+    m_tmsi = accept.fields["guti"]["value"].m_tmsi
+    assert m_tmsi == draws.randrange(0xFFFFFFFF) != taken
+    assert m_tmsi != 0xFFFFFFFF and m_tmsi > 0xFFFF
+
+
+def test_seeded_mme_draws_the_same_m_tmsis_and_an_unseeded_one_is_unpredictable() -> None:
+    """A seeded run is reproducible (sample captures); without a seed the system's
+    generator is used."""
+    cfg = MmeConfig()
+    a, b = MmeService(cfg, seed=1).core, MmeService(cfg, seed=1).core
+    assert [a.m_tmsi_rng.random() for _ in range(3)] == [b.m_tmsi_rng.random() for _ in range(3)]
+    assert isinstance(MmeService(cfg).core.m_tmsi_rng, random.SystemRandom)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from corenet.codecs import diameter, nas, s1ap, s6a
+import pytest
+
+from corenet.codecs import diameter, gtpv2c, nas, s1ap, s6a
 from corenet.config.models import MmeConfig, RoamingPolicyEntry
 from corenet.core.plmn import Plmn
 from corenet.crypto.nas_security import DOWNLINK, NasSecurityContext
@@ -120,6 +122,24 @@ def test_emergency_unauth_no_diameter_null_algorithms_uimsi() -> None:
     assert not any(isinstance(a, SendS6a) for a in sc.actions)
 
 
+@pytest.mark.parametrize("mode", ["emergency-unauth", "emergency-auth"])
+def test_emergency_create_session_selection_mode_network_not_verified(mode: str) -> None:
+    """TS 29.274 §8.58 / TS 23.060 Annex A: the emergency APN is network provided, its
+    subscription not verified (2), read off the wire."""
+    sc = _scenario(mode)
+    _emergency_attach(sc)
+    if mode == "emergency-unauth":
+        _smc, csr = _complete_unauth(sc)
+    else:
+        _authenticate(sc)
+        (ulr,) = sc.sent_s6a()
+        sc.answer_ulr(ulr)
+        (csr,) = sc.sent_s11()
+    wire = gtpv2c.decode(gtpv2c.encode(csr)).fields
+    assert wire["apn"] == "sos"
+    assert wire["selection_mode"] == gtpv2c.SELECTION_NETWORK_NOT_VERIFIED == 2
+
+
 def test_emergency_unauth_ulr_never_sent_and_detach_without_purge() -> None:
     sc = _scenario("emergency-unauth")
     _emergency_attach(sc)
@@ -182,8 +202,9 @@ def test_emergency_auth_air_ulr_msisdn_emergency_apn_only() -> None:
     assert diameter.avp(air, "Destination-Realm") == HOME_PLMN.realm
     (ulr,) = sc.sent_s6a()
     assert ulr.name == "ULR"
-    flags = diameter.avp(ulr, "ULR-Flags")
-    assert not flags & s6a.UlrFlags.INITIAL_ATTACH_INDICATOR
+    # TS 29.272 §5.2.1.1.2 / §7.3.7: an emergency attach is an initial attach, read off the wire.
+    flags = diameter.avp(diameter.decode(diameter.encode(ulr)), "ULR-Flags")
+    assert flags == s6a.UlrFlags.S6A_S6D_INDICATOR | s6a.UlrFlags.INITIAL_ATTACH_INDICATOR
     sc.answer_ulr(ulr)  # the subscription offers "internet" only: not used
     (csr,) = sc.sent_s11()
     assert csr.fields["imsi"] == IMSI and csr.fields["msisdn"] == MSISDN

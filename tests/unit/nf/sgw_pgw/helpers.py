@@ -24,6 +24,8 @@ def create_session(seq: int = 1, *, mme_teid: int = 0x100, apn: str = "sos",
                    indication: dict[str, bool] | None = None, ebi: int = 5,
                    qos: dict[str, int] | None = None, ambr: tuple[int, int] = (300, 300),
                    pco: bytes | None = None) -> Message:
+    if pdn_type == g.PDN_IPV4V6:  # as an MME does (TS 29.274 §8.12 DAF); {"daf": False} clears
+        indication = {"daf": True, **(indication or {})}
     return roundtrip(g.create_session_request(
         seq, imsi=imsi, msisdn=msisdn, mei=mei, uli=("44020", 1, "44020", 0x101 << 8 | 1),
         serving_network="44020", indication=indication,

@@ -145,6 +145,21 @@ def test_ipv4v6_on_ipv4_only_apn_is_accepted_with_cause_18() -> None:
     assert resp.fields["paa"]["pdn_type"] == g.PDN_IPV4
 
 
+def test_ipv4v6_without_daf_gets_one_family_with_cause_19() -> None:
+    """TS 29.274 §8.12 / TS 23.401 §5.3.1.1: without the Dual Address Bearer Flag the P-GW
+    allocates a single address family and answers 19 "new PDN type due to single address
+    bearer only"; with DAF the same APN gives both (16)."""
+    core = make_core()
+    resp = ask(core, create_session(pdn_type=g.PDN_IPV4V6, indication={"daf": False}))
+    assert cause_of(resp) == g.CAUSE_NEW_PDN_TYPE_SINGLE_ADDRESS_BEARER_ONLY == 19
+    assert resp.fields["paa"] == {"pdn_type": g.PDN_IPV4, "ipv4": "127.147.0.1", "ipv6": None,
+                                  "ipv6_prefix_length": None}
+    both = ask(core, create_session(seq=2, mme_teid=0x200, imsi="440100000000099",
+                                    pdn_type=g.PDN_IPV4V6, indication={"daf": True}))
+    assert cause_of(both) == g.CAUSE_REQUEST_ACCEPTED
+    assert both.fields["paa"]["pdn_type"] == g.PDN_IPV4V6
+
+
 def test_exhausted_pool_is_84_and_delete_frees_the_address() -> None:
     core = make_core(pools=[ApnPool(apn="sos", ipv4="10.0.0.0/30")])
     first = ask(core, create_session(imsi="440100000000001", pdn_type=g.PDN_IPV4))
