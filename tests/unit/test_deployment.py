@@ -39,6 +39,21 @@ def test_every_compose_service_command_passes_check() -> None:
     assert {cfg.mme.s1ap.host, cfg.hss.listen.host, cfg.sgw_pgw.s11.host} <= addresses
 
 
+def test_state_files_live_on_named_volumes() -> None:
+    """The HSS's SQNs, the S/P-GW's sessions, the MME's restart counter and the PSAP's records
+    survive a recreated container: each file's folder is a named volume of its service."""
+    compose = yaml.safe_load((ROOT / "docker/compose.yaml").read_text())
+    cfg = load(CorenetConfig, ROOT / "configs/docker.yaml")
+    state = {"hss": cfg.hss.database, "sgw-pgw": cfg.sgw_pgw.database,
+             "mme": cfg.mme.restart_counter_file, "psap": cfg.psap.database}
+    for service, path in state.items():
+        assert path is not None and path.startswith("/"), (service, path)
+        mounts = dict(m.rsplit(":", 1)[::-1] for m in compose["services"][service]["volumes"]
+                      if m.count(":") == 1)
+        folder = str(Path(path).parent)
+        assert mounts.get(folder) in compose["volumes"], (service, folder, mounts)
+
+
 def test_a_bad_config_names_file_field_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("mme:\n  plmn: '44020'\n  s1ap:\n    host: 127.0.0.2\n    port: 70000\n")
