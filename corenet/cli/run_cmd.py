@@ -9,12 +9,14 @@ import signal
 import sys
 
 import click
+from pydantic import BaseModel
 
 from corenet.config.loader import load
-from corenet.config.models import CorenetConfig
+from corenet.config.models import CorenetConfig, Endpoint
 from corenet.core.errors import ConfigError
 from corenet.core.logs import setup_logging
 from corenet.runtime.supervisor import NETWORK_FUNCTIONS, Runtime
+from corenet.transport.base import BindError
 
 
 def load_config(path: str | None) -> CorenetConfig:
@@ -56,8 +58,31 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
     runtime = Runtime(cfg, names=names, pcap_path=pcap_path if pcap_path is not None else cfg.pcap)
     try:
         asyncio.run(_serve(runtime))
+    except BindError as exc:
+        fields = ", ".join(endpoint_fields(cfg, exc.host, exc.port)) or "its address"
+        click.echo(f"corenet run: cannot listen on {exc} (set {fields} in the configuration "
+                   "to a free address)", err=True)
+        sys.exit(1)
     finally:
         repeats.flush()
+
+
+def endpoint_fields(model: BaseModel, host: str, port: int, prefix: str = "") -> list[str]:
+    """The dotted names of the configuration's endpoints that are host:port."""
+    found: list[str] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        path = f"{prefix}{name}"
+        if isinstance(value, Endpoint):
+            if value.host == host and value.port == port:
+                found.append(path)
+        elif isinstance(value, BaseModel):
+            found += endpoint_fields(value, host, port, path + ".")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found += endpoint_fields(item, host, port, f"{path}[{i}].")
+    return found
 
 
 async def _serve(runtime: Runtime) -> None:

@@ -21,6 +21,17 @@ log = logging.getLogger("corenet.transport")
 Address = tuple[str, int]
 
 
+class BindError(OSError):
+    """A listening address that cannot be bound (in use, or not an address of this host)."""
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.host, self.port = host, port
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}: {self.strerror}"
+
+
 class Direction(enum.Enum):
     SENT = "sent"
     RECEIVED = "received"

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from corenet.transport.base import (
     Address,
+    BindError,
     ClosingContext,
     Direction,
     OnClose,
@@ -257,7 +258,11 @@ class KernelSctpServer(ClosingContext):
 
         sk = sctp.sctpsocket_tcp(_family(host))
         sk._sk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sk.bind((host, port))
+        try:
+            sk.bind((host, port))
+        except OSError as exc:
+            sk._sk.close()
+            raise BindError(host, port, exc) from exc
         sk.listen(64)
         sk._sk.setblocking(False)
         return cls(sk, callbacks, max_message)

@@ -18,6 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 from corenet.core.errors import DecodeError
 from corenet.transport.base import (
     Address,
+    BindError,
     ClosingContext,
     Direction,
     OnClose,
@@ -302,9 +303,9 @@ async def open_stream_server(
         sock.bind(address)
         sock.listen(128)
         sock.setblocking(False)
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise BindError(host, port, exc) from exc
     return MessageServer(sock, framer_factory, callbacks, ssl_context)
 
 

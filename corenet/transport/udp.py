@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from corenet.transport.base import (
     Address,
+    BindError,
     ClosingContext,
     Direction,
     OnDatagram,
@@ -82,7 +83,10 @@ async def open_udp_endpoint(
 ) -> UdpEndpoint:
     """Bind host:port (port 0 picks a free one; see `.local`)."""
     loop = asyncio.get_running_loop()
-    _, endpoint = await loop.create_datagram_endpoint(
-        lambda: UdpEndpoint(on_datagram, tap), local_addr=(host, port)
-    )
+    try:
+        _, endpoint = await loop.create_datagram_endpoint(
+            lambda: UdpEndpoint(on_datagram, tap), local_addr=(host, port)
+        )
+    except OSError as exc:
+        raise BindError(host, port, exc) from exc
     return endpoint

@@ -6,6 +6,7 @@ There is no Docker engine on the CI machines, so each service's command is run w
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import yaml
@@ -13,6 +14,7 @@ import yaml
 from corenet.config.loader import load
 from corenet.config.models import CorenetConfig
 from tests.cli_helpers import run
+from tests.e2e.network import config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,3 +63,23 @@ def test_a_bad_config_names_file_field_and_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
         f"corenet run: {bad}: line 5: mme.s1ap.port: Input should be less than or equal to 65535")
+
+
+def test_a_busy_address_is_one_line_naming_the_config_field(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    busy = socket.socket()
+    busy.bind((cfg.hss.listen.host, 0))
+    busy.listen()
+    try:
+        port = busy.getsockname()[1]
+        data = cfg.model_dump(mode="json")
+        data["hss"]["listen"]["port"] = port
+        path = tmp_path / "busy.yaml"
+        path.write_text(yaml.safe_dump(data))
+        proc = run("corenet", "run", "hss", "--config", str(path))
+    finally:
+        busy.close()
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"corenet run: cannot listen on {cfg.hss.listen.host}:{port}: Address already in use "
+        "(set hss.listen in the configuration to a free address)"]
