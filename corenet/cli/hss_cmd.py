@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -35,7 +36,8 @@ def _db_options(fn: F) -> F:
     return fn
 
 
-def _open(db_path: str | None, config_path: str | None) -> HssStore:
+def _open(db_path: str | None, config_path: str | None, *, create: bool = False) -> HssStore:
+    """The HSS store; only `add` may create the file (a mistyped path is an error)."""
     if db_path is not None and config_path is not None:
         raise click.UsageError("give --db or --config, not both")
     if db_path is None:
@@ -44,6 +46,9 @@ def _open(db_path: str | None, config_path: str | None) -> HssStore:
         except ConfigError as exc:
             raise click.BadParameter(str(exc), param_hint="--config") from None
         db_path = cfg.database
+    if not create and db_path != ":memory:" and not Path(db_path).is_file():
+        raise click.BadParameter(f"no HSS database at {db_path}",
+                                 param_hint="--config" if config_path else "--db")
     return HssStore(db_path)
 
 
@@ -125,7 +130,7 @@ def add_cmd(db_path: str | None, config_path: str | None, from_file: str | None,
             field = ".".join(str(p) for p in err["loc"]) or "subscriber"
             raise click.BadParameter(err["msg"], param_hint=f"--{field}") from None
         subs = list(entry.expand())
-    store = _open(db_path, config_path)
+    store = _open(db_path, config_path, create=True)
     try:
         written = store.provision(subs)
     finally:

@@ -72,7 +72,16 @@ def test_bad_arguments_are_usage_errors(tmp_path: Path) -> None:
     assert code == 2 and "--k" in out
     code, out = run("subscriber", "add", "--db", db, "--imsi", "440100000000001", "--k", K)
     assert code == 2 and "--op" in out
+    HssStore(db).close()  # an empty database
     code, out = run("subscriber", "show", "--db", db, "440100000000001")
     assert code == 2 and "no subscriber" in out
     code, out = run("subscriber", "list", "--db", db, "--config", "x.yaml")
     assert code == 2
+
+
+def test_a_mistyped_database_is_an_error_not_a_new_file(tmp_path: Path) -> None:
+    typo = tmp_path / "typo.db"
+    for args in (("list",), ("show", "440100000000001"), ("delete", "440100000000001")):
+        code, out = run("subscriber", *args, "--db", str(typo))
+        assert code == 2 and f"no HSS database at {typo}" in out, (args, out)
+    assert not typo.exists()
