@@ -78,6 +78,7 @@ from pycrate_mobile import TS29274_GTPC as G
 # isort: split
 
 from corenet.codecs.base import Message
+from corenet.codecs.nas_ies import time_zone_fields
 from corenet.codecs.selection import STATE as _selection
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
@@ -353,11 +354,11 @@ def _ue_time_zone_out(d: Any) -> dict[str, int]:
 
 
 def _ue_time_zone_in(v: Mapping[str, int]) -> Any:
-    quarters = v["time_zone"]
-    if abs(quarters) > 79:
-        raise EncodeError(f"time zone {quarters} quarter-hours out of range (TS 24.008 §10.5.3.8)")
-    mag = abs(quarters)
-    return [[mag % 10, int(quarters < 0), mag // 10], [0, v.get("daylight_saving_time", 0)], b""]
+    try:
+        tz = time_zone_fields(v["time_zone"])
+    except ValueError as exc:
+        raise EncodeError(f"{exc} (TS 24.008 §10.5.3.8)") from None
+    return [[tz["TZ1"], tz["TZS"], tz["TZ0"]], [0, v.get("daylight_saving_time", 0)], b""]
 
 
 def ue_time_zone(quarters: int, daylight_saving_time: int = 0) -> dict[str, int]:

@@ -423,7 +423,8 @@ def network_name_from_wire(raw: bytes) -> NetworkNameValue:
     return NetworkNameValue(text, bool(ie["AddCountryInitials"].get_val()), coding == 1)
 
 
-def _time_zone_fields(quarters: int) -> dict[str, int]:
+def time_zone_fields(quarters: int) -> dict[str, int]:
+    """TZ1 (units), TZS (sign), TZ0 (tens) of a time zone in quarter-hours."""
     # TS 23.040 §9.2.3.11: two swapped BCD semi-octets, sign in bit 3 of the first one
     mag = abs(quarters)
     if mag > 79:
@@ -433,7 +434,7 @@ def _time_zone_fields(quarters: int) -> dict[str, int]:
 
 def time_zone_to_wire(quarters: int) -> bytes:
     """TS 24.008 §10.5.3.8: offset from UTC in quarters of an hour (JST = +36)."""
-    return TimeZone(val=_time_zone_fields(quarters)).to_bytes()
+    return TimeZone(val=time_zone_fields(quarters)).to_bytes()
 
 
 def _time_zone_value(ie: Any) -> int:
@@ -463,7 +464,7 @@ def universal_time_to_wire(value: dict[str, Any]) -> bytes:
         if not 0 <= part <= 99:
             raise ValueError(f"{name} {part} cannot be coded in two BCD digits")
         ie[name].encode(part)
-    ie["TimeZone"].set_val(_time_zone_fields(int(value.get("time_zone", 0))))
+    ie["TimeZone"].set_val(time_zone_fields(int(value.get("time_zone", 0))))
     return ie.to_bytes()
 
 
