@@ -4,10 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from corenet.codecs import gtpv2c as g
 from corenet.config.models import Endpoint
@@ -17,18 +14,6 @@ from tests.unit.nf.sgw_pgw.helpers import cause_of, create_session
 from tests.unit.nf.sgw_pgw.test_service import HOST, Mme, config
 
 STRANGER_HOST = "127.0.0.99"
-
-
-@pytest.fixture
-async def mme() -> AsyncIterator[Mme]:
-    peer = Mme()
-    await peer.open()
-    try:
-        yield peer
-    finally:
-        assert peer.endpoint is not None
-        peer.endpoint.close()
-        await peer.endpoint.wait_closed()
 
 
 async def _killed(service: SgwPgwService) -> None:

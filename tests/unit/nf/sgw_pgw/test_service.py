@@ -79,18 +79,6 @@ async def sgw(tmp_path: Path) -> AsyncIterator[Running]:
         await service.stop()
 
 
-@pytest.fixture
-async def mme() -> AsyncIterator[Mme]:
-    peer = Mme()
-    await peer.open()
-    try:
-        yield peer
-    finally:
-        assert peer.endpoint is not None
-        peer.endpoint.close()
-        await peer.endpoint.wait_closed()
-
-
 async def test_attach_modify_detach_and_echo_over_udp(sgw: Running, mme: Mme) -> None:
     service, tapped, events = sgw
     addr = service.local
