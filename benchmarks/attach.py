@@ -19,7 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from corenet.config.models import CorenetConfig  # noqa: E402
-from corenet.runtime.demo import EMBEDDED_SUBSCRIBERS  # noqa: E402
+from corenet.orchestration.demo import EMBEDDED_SUBSCRIBERS  # noqa: E402
 from corenet.runtime.supervisor import Runtime  # noqa: E402
 from sim_ue.runner import Population  # noqa: E402
 

@@ -10,7 +10,7 @@ import asyncio
 import resource
 import time
 
-from corenet.activation.storm import StormConfig, run_storm
+from corenet.orchestration.storm import StormConfig, run_storm
 
 
 def main() -> None:

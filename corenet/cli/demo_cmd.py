@@ -33,7 +33,7 @@ def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurren
          mode: str, dialled: str | None, device_paths: tuple[str, ...], eea: str | None,
          as_json: bool) -> None:
     """N subscribers of the affected operator on the rescuer's network, in MODE."""
-    from corenet.runtime.demo import run_demo
+    from corenet.orchestration.demo import run_demo
     from sim_ue.devices import load_devices
 
     try:

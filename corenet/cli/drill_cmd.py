@@ -7,7 +7,7 @@ import json
 
 import click
 
-from corenet.activation.drill import load_scenario, run_drill, save_report
+from corenet.orchestration.drill import load_scenario, run_drill, save_report
 from corenet.activation.records import report_markdown
 from corenet.bus.client import BusConfig
 from corenet.core.errors import ConfigError

@@ -28,7 +28,7 @@ def pcaps(out_dir: str, seed: int, ues: int, config_path: str | None) -> None:
     from corenet.cli.demo_cmd import with_eea
     from corenet.config.loader import load
     from corenet.config.models import CorenetConfig
-    from corenet.runtime.demo import run_demo
+    from corenet.orchestration.demo import run_demo
 
     out = Path(out_dir)
     written = [

@@ -9,7 +9,7 @@ import tempfile
 import click
 
 from corenet.activation.release import parse_schedule
-from corenet.activation.storm import (
+from corenet.orchestration.storm import (
     StormConfig,
     StormProgress,
     StormResult,

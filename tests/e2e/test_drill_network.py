@@ -11,7 +11,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from corenet.activation.drill import load_scenario, run_drill
+from corenet.orchestration.drill import load_scenario, run_drill
 from corenet.cli.drill_cmd import drill
 from corenet.runtime.supervisor import deciphered_path
 from tests import tshark

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from corenet.activation.storm import StormConfig, run_storm, write_report
+from corenet.orchestration.storm import StormConfig, run_storm, write_report
 
 CAPACITY = 30.0
 

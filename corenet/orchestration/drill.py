@@ -53,7 +53,7 @@ from corenet.config.models import CorenetConfig
 from corenet.config.subscribers import Subscriber
 from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
-from corenet.runtime.demo import EMBEDDED_SUBSCRIBERS
+from corenet.orchestration.demo import EMBEDDED_SUBSCRIBERS
 from corenet.runtime.supervisor import Runtime
 from sim_ue.runner import Population
 from sim_ue.ue import EmmState, UeResult
