@@ -14,8 +14,8 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from corenet.activation import acb
 from corenet.codecs import s1ap
+from corenet.codecs import sib2 as acb
 from corenet.codecs.base import Message
 from corenet.config.models import EnbConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from corenet.activation import acb
 from corenet.codecs import nas
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import PDN_TYPE_IPV4V6, EmergencyNumber, Guti, Tai
@@ -32,6 +31,7 @@ from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
 from corenet.crypto import kdf
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
+from sim_ue import acb
 from sim_ue.devices import DeviceProfile, default_profile
 from sim_ue.usim import AuthFailure, AuthSuccess, Usim
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from corenet.activation.acb import BARRING_FACTORS
+from corenet.codecs.sib2 import BARRING_FACTORS
 
 # TS 36.331 §6.3.1: the factors a SIB2 can carry, and "lifted" (no ac-BarringInfo) on top.
 LADDER: tuple[float | None, ...] = (*BARRING_FACTORS, None)

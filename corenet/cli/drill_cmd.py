@@ -7,10 +7,10 @@ import json
 
 import click
 
-from corenet.orchestration.drill import load_scenario, run_drill, save_report
 from corenet.activation.records import report_markdown
 from corenet.bus.client import BusConfig
 from corenet.core.errors import ConfigError
+from corenet.orchestration.drill import load_scenario, run_drill, save_report
 
 
 @click.command("drill")

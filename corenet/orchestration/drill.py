@@ -25,7 +25,6 @@ from typing import Any
 
 import yaml
 
-from corenet.activation import acb
 from corenet.activation.configurator import EmergencyMode, NetworkConfigurator
 from corenet.activation.decision import (
     NO_RULE,
@@ -49,6 +48,7 @@ from corenet.bus import topics
 from corenet.bus.broker import EmbeddedBroker
 from corenet.bus.client import BusClient, BusConfig
 from corenet.bus.topics import Kind
+from corenet.codecs.sib2 import BarringConfig, BarringInfo, sib2_with_barring
 from corenet.config.models import CorenetConfig
 from corenet.config.subscribers import Subscriber
 from corenet.core.errors import ConfigError
@@ -555,9 +555,9 @@ def _release(sc: Scenario, clock: _Clock) -> list[dict[str, Any]]:
     for stage in sc.release:
         per_plmn = {}
         if stage.factor is not None:
-            cfg = acb.BarringConfig(stage.factor, stage.time_s)
-            per_plmn[1] = acb.BarringInfo(False, cfg, cfg)
-        sib2 = acb.sib2_with_barring(None, per_plmn=per_plmn)
+            cfg = BarringConfig(stage.factor, stage.time_s)
+            per_plmn[1] = BarringInfo(False, cfg, cfg)
+        sib2 = sib2_with_barring(None, per_plmn=per_plmn)
         out.append({
             "at": (clock.now + dt.timedelta(minutes=stage.minutes)).isoformat(),
             "factor": stage.factor, "time_s": stage.time_s, "sib2": sib2.hex(),

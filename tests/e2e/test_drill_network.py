@@ -11,8 +11,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from corenet.orchestration.drill import load_scenario, run_drill
 from corenet.cli.drill_cmd import drill
+from corenet.orchestration.drill import load_scenario, run_drill
 from corenet.runtime.supervisor import deciphered_path
 from tests import tshark
 
