@@ -1,6 +1,9 @@
-"""The control API as a sans-I/O core: a request is a plain dict, validated by a pydantic model
-of its operation; the answer is a plain dict; what must happen elsewhere (log an event, make an
-HSS stop answering) comes back as actions.
+"""The control API's types, shared by every control endpoint: a request is a plain dict,
+validated by a pydantic model of its operation; the answer is a plain dict; what must happen
+elsewhere (log an event, make an HSS stop answering) comes back as actions.
+
+The operations on the MME's roaming policy are carried out by `corenet.nf.mme.control`; an HSS
+running alone serves only its own failure injection (`HssControl`).
 
 Operations (`op`):
   policy.list                                   every rule
@@ -14,20 +17,18 @@ Operations (`op`):
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from corenet.config.models import PlmnStr, RoamingMode
 from corenet.core.actions import LogEvent
-from corenet.core.plmn import Plmn
-from corenet.nf.mme.policy import Mode, Policy, RoamingPolicy
 
 Failure = Literal["hss-unreachable", "home-core-failed"]
 # how an unreachable HSS behaves: drop requests and watchdogs silently, or close its sockets
 How = Literal["drop", "close"]
+A = TypeVar("A")
 
 
 class _Op(BaseModel):
@@ -93,21 +94,15 @@ class SetHssFailure:
     failure: How | None
 
 
-@dataclass(frozen=True)
-class SetNetworkName:
-    """Tell roamers this network name from now on (EMM INFORMATION, TS 24.301 §5.4.5)."""
-
-    full: str
-    short: str
-
-
-ControlAction = LogEvent | SetHssFailure | SetNetworkName
+# what any control endpoint may ask of the process it runs in; a network function's own
+# operations add their actions (corenet.nf.mme.control)
+ControlAction = LogEvent | SetHssFailure
 
 
 @dataclass
-class ControlResult:
+class ControlResult(Generic[A]):
     response: dict[str, Any]
-    actions: list[ControlAction] = field(default_factory=list)
+    actions: list[A] = field(default_factory=list)
 
 
 def parse(request: Any) -> Any:
@@ -120,108 +115,8 @@ def parse(request: Any) -> Any:
         raise ValueError(f"{where}: {first['msg']}") from None
 
 
-def error(message: str) -> ControlResult:
+def error(message: str) -> ControlResult[Any]:
     return ControlResult({"ok": False, "error": message})
-
-
-class ControlApi:
-    """Operations on the MME's roaming policy and the injected failures of home networks."""
-
-    def __init__(self, policy: RoamingPolicy,
-                 observe: Callable[[], dict[str, Any]] | None = None) -> None:
-        self.policy = policy
-        self._observe = observe
-        self.failures: dict[str, dict[str, str]] = {}  # home PLMN -> failure -> how
-
-    def handle(self, request: Any, now: float) -> ControlResult:
-        try:
-            op = parse(request)
-        except ValueError as exc:
-            return error(str(exc))
-        if isinstance(op, PolicyList):
-            return ControlResult({"ok": True, "policies": self._rules()})
-        if isinstance(op, PolicyGet):
-            return self._get(op)
-        if isinstance(op, PolicySet):
-            return self._set(op, now)
-        if isinstance(op, Fail):
-            return self._fail(op, now)
-        if isinstance(op, Restore):
-            return self._restore(op, now)
-        if isinstance(op, NameSet):
-            return self._name(op, now)
-        return ControlResult({"ok": True, **self.status()})
-
-    def status(self) -> dict[str, Any]:
-        seen = self._observe() if self._observe is not None else {}
-        return {"policies": self._rules(), "failures": self.failures, **seen}
-
-    def _rules(self) -> list[dict[str, Any]]:
-        return [p.as_dict() for p in self.policy.policies()]
-
-    def _get(self, op: PolicyGet) -> ControlResult:
-        home = Plmn.parse(op.home_plmn)
-        if op.tac is None:
-            rules = [p.as_dict() for p in self.policy.policies() if p.home_plmn == home]
-            return ControlResult({"ok": True, "home_plmn": str(home), "policies": rules})
-        rule = self.policy.effective(home, op.tac)
-        return ControlResult({"ok": True, "home_plmn": str(home), "tac": op.tac,
-                              "policy": None if rule is None else rule.as_dict()})
-
-    def _set(self, op: PolicySet, now: float) -> ControlResult:
-        home = Plmn.parse(op.home_plmn)
-        tacs = None if op.tacs is None else frozenset(op.tacs)
-        base = next((p for p in self.policy.policies()
-                     if p.home_plmn == home and p.tacs == tacs), Policy(home, tacs, Mode.FULL))
-        changes: dict[str, Any] = {"mode": Mode(op.mode)}
-        for name in ("try_aka_first", "allow_imei_only", "fallback_unauth_when_hss_down"):
-            if getattr(op, name) is not None:
-                changes[name] = getattr(op, name)
-        if op.on_home_core_failed is not None:
-            changes["on_home_core_failed"] = (None if op.on_home_core_failed == "unchanged"
-                                              else Mode(op.on_home_core_failed))
-        rule = replace(base, **changes)
-        old = self.policy.set(rule)
-        event = LogEvent("policy.changed", {
-            "home_plmn": str(home), "tacs": rule.as_dict()["tacs"], "mode": rule.mode.value,
-            "old_mode": None if old is None else old.mode.value, "at": now})
-        return ControlResult({"ok": True, "policy": rule.as_dict()}, [event])
-
-    def _name(self, op: NameSet, now: float) -> ControlResult:
-        short = op.short if op.short is not None else op.full
-        event = LogEvent("network_name.changed", {"full": op.full, "short": short, "at": now})
-        return ControlResult({"ok": True, "network_name": {"full": op.full, "short": short}},
-                             [SetNetworkName(op.full, short), event])
-
-    def _fail(self, op: Fail, now: float) -> ControlResult:
-        home = Plmn.parse(op.home_plmn)
-        self.failures.setdefault(str(home), {})[op.failure] = op.how
-        actions: list[ControlAction] = [LogEvent("control.failure.injected", {
-            "home_plmn": str(home), "failure": op.failure, "how": op.how, "at": now})]
-        if op.failure == "hss-unreachable":
-            actions.append(SetHssFailure(home.realm, op.how))
-        else:
-            # the home HSS still answers; the rule's on_home_core_failed mode takes over
-            self.policy.home_core_failed.add(home)
-            actions.append(LogEvent("policy.changed", {
-                "home_plmn": str(home), "reason": "home core failed", "at": now}))
-        return ControlResult({"ok": True, "failures": self.failures}, actions)
-
-    def _restore(self, op: Restore, now: float) -> ControlResult:
-        homes = ([Plmn.parse(op.home_plmn)] if op.home_plmn is not None
-                 else [Plmn.parse(h) for h in self.failures])
-        actions: list[ControlAction] = []
-        for home in homes:
-            failed = self.failures.pop(str(home), {})
-            if "hss-unreachable" in failed:
-                actions.append(SetHssFailure(home.realm, None))
-            if home in self.policy.home_core_failed:
-                self.policy.home_core_failed.discard(home)
-                actions.append(LogEvent("policy.changed", {
-                    "home_plmn": str(home), "reason": "home core restored", "at": now}))
-            actions.append(LogEvent("control.failure.restored", {
-                "home_plmn": str(home), "failures": sorted(failed), "at": now}))
-        return ControlResult({"ok": True, "failures": self.failures}, actions)
 
 
 class HssControl:
@@ -232,7 +127,7 @@ class HssControl:
         self.target = target
         self.failure: str | None = None
 
-    def handle(self, request: Any, now: float) -> ControlResult:
+    def handle(self, request: Any, now: float) -> ControlResult[ControlAction]:
         try:
             op = parse(request)
         except ValueError as exc:

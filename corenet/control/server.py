@@ -24,7 +24,7 @@ MAX_DEPTH = 32
 
 
 class Api(Protocol):
-    def handle(self, request: Any, now: float) -> ControlResult: ...
+    def handle(self, request: Any, now: float) -> ControlResult[Any]: ...
 
 
 Apply = Callable[[ControlAction], dict[str, Any] | None]
@@ -95,7 +95,7 @@ class ControlServer:
         answer = self._answer(line)
         return answer.response if isinstance(answer, ControlResult) else answer
 
-    def _answer(self, line: bytes) -> dict[str, Any] | ControlResult:
+    def _answer(self, line: bytes) -> dict[str, Any] | ControlResult[Any]:
         try:
             request = jsonlimits.loads(line, max_depth=MAX_DEPTH, max_size=MAX_LINE)
         except jsonlimits.JsonLimitError as exc:
@@ -111,7 +111,7 @@ class ControlServer:
             return error(f"internal error: {exc}")
 
 
-def _line(obj: dict[str, Any] | ControlResult) -> bytes:
+def _line(obj: dict[str, Any] | ControlResult[Any]) -> bytes:
     body = obj.response if isinstance(obj, ControlResult) else obj
     return json.dumps(body, sort_keys=False).encode() + b"\n"
 

@@ -352,8 +352,8 @@ def _control_seeds() -> list[bytes]:
 
 def _make_control() -> Run:
     from corenet.config.models import MmeConfig
-    from corenet.control.api import ControlApi
     from corenet.control.server import ControlServer
+    from corenet.nf.mme.control import ControlApi
     from corenet.nf.mme.policy import RoamingPolicy
 
     server = ControlServer(ControlApi(RoamingPolicy.from_config(MmeConfig())), lambda _: None,

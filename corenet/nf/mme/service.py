@@ -16,12 +16,14 @@ from typing import Any
 from corenet.codecs import diameter as dia
 from corenet.config.models import DiameterRoute, MmeConfig, NetworkName
 from corenet.control import registry
-from corenet.control.api import ControlAction, ControlApi, SetHssFailure, SetNetworkName
+from corenet.control.api import SetHssFailure
 from corenet.control.server import ControlServer, hss_injector
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.errors import DecodeError
 from corenet.core.timers import TimerTable
 from corenet.nf.mme.context import UeContext
+from corenet.nf.mme.control import ControlApi, SetNetworkName
+from corenet.nf.mme.control import MmeControlAction as ControlAction
 from corenet.nf.mme.core import MmeCore
 from corenet.nf.mme.events import (
     Action,

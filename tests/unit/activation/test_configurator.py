@@ -11,9 +11,9 @@ from corenet.activation.configurator import NetworkConfigurator, policy_mode
 from corenet.activation.flow import Mode
 from corenet.activation.request import ActivationRequest, Area, Contact
 from corenet.config.models import EnbConfig, MmeConfig
-from corenet.control.api import ControlApi, SetNetworkName
 from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
+from corenet.nf.mme.control import ControlApi, SetNetworkName
 from corenet.nf.mme.policy import RoamingPolicy
 from corenet.nf.mme.service import MmeService
 from sim_ue.enb import EnbService

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from corenet.config.models import MmeConfig
-from corenet.control.api import ControlApi, HssControl, SetHssFailure
+from corenet.control.api import HssControl, SetHssFailure
 from corenet.core.actions import LogEvent
 from corenet.core.plmn import Plmn
+from corenet.nf.mme.control import ControlApi
 from corenet.nf.mme.policy import Mode, RoamingPolicy
 
 HOME = Plmn("440", "10")

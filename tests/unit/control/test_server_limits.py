@@ -9,9 +9,9 @@ import json
 import pytest
 
 from corenet.config.models import MmeConfig
-from corenet.control.api import ControlApi
 from corenet.control.server import MAX_DEPTH, MAX_LINE, ControlServer, request
 from corenet.core import jsonlimits
+from corenet.nf.mme.control import ControlApi
 from corenet.nf.mme.policy import RoamingPolicy
 
 DEEP = b"[" * 30_000 + b"]" * 30_000
