@@ -80,10 +80,12 @@ from pycrate_mobile import TS29274_GTPC as G
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import time_zone_fields
 from corenet.codecs.selection import STATE as _selection
+from corenet.codecs.selection import fast_path
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
 
 PROTOCOL = "gtpv2"
+_fast = fast_path(PROTOCOL)  # installed by corenet.codecs.fast.gtpv2c
 
 # Cause values, TS 29.274 Table 8.4-1
 CAUSE_LOCAL_DETACH = 2
@@ -706,9 +708,7 @@ def _pycrate_msg(code: int, cache: dict[int, Any]) -> Any:
 def encode(msg: Message) -> bytes:
     """Encode a GTPv2-C message (representation in the module docstring)."""
     if _selection.fast:
-        from corenet.codecs.fast import gtpv2c as fast  # reads this module's tables
-
-        data = fast.encode(msg)
+        data = _fast.encode(msg)
         if data is not None:
             return data
     return encode_pycrate(msg)
@@ -893,9 +893,7 @@ def _check_mandatory(ies: tuple[IESpec, ...], fields: Mapping[str, Any],
 def decode(data: bytes) -> Message:
     """Decode one GTPv2-C message; raises only DecodeError."""
     if _selection.fast:
-        from corenet.codecs.fast import gtpv2c as fast  # reads this module's tables
-
-        msg = fast.decode(data)
+        msg = _fast.decode(data)
         if msg is not None:
             return msg
     return decode_pycrate(data)

@@ -63,6 +63,7 @@ from corenet.codecs.nas_ies import (
     ue_security_capability,
 )
 from corenet.codecs.selection import STATE as _selection
+from corenet.codecs.selection import fast_path
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 
@@ -81,6 +82,7 @@ __all__ = [
 ]
 
 PROTOCOL = "nas"
+_fast = fast_path(PROTOCOL)  # installed by corenet.codecs.fast.nas
 # pycrate logs a warning for every IE it cannot decode; on peer input that is a log flood the
 # peer controls, and the outcome is already reported as a DecodeError or an ignored IE (§7.7.1)
 logging.getLogger("pycrate_mobile.TS24007").setLevel(logging.ERROR)
@@ -371,9 +373,7 @@ def _spec_for_encode(msg: Message) -> _Spec:
 def encode(msg: Message) -> bytes:
     """Encode a plain NAS message (security header type 0) with pycrate."""
     if _selection.fast:
-        from corenet.codecs.fast import nas as fast  # reads this module's IE tables
-
-        data = fast.encode(msg)
+        data = _fast.encode(msg)
         if data is not None:
             return data
     return encode_pycrate(msg)
@@ -494,9 +494,7 @@ def _error_extra(data: bytes) -> dict[str, Any]:
 
 def _decode_plain(data: bytes, direction: int | None) -> Message:
     if _selection.fast:
-        from corenet.codecs.fast import nas as fast  # reads this module's IE tables
-
-        msg = fast.decode_plain(data, direction)
+        msg = _fast.decode(data, direction)
         if msg is not None:
             return msg
     return _decode_plain_pycrate(data, direction)

@@ -9,11 +9,18 @@ own), goes through it. `pycrate` skips the fast path entirely.
 
 Set from the configuration's top-level `codec:` field, `corenet decode --codec` and the
 benchmarks' `--codec`.
+
+Each fast module reads its reference module's tables, so the reference module cannot import it:
+a reference module reads its `FastPath` here, and the fast module installs its `encode`/`decode`
+into it when imported (the `corenet.codecs` package imports `corenet.codecs.fast`). Until then
+the fast path declines and pycrate answers.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from typing import Any
 
 
 class CodecLevel(enum.Enum):
@@ -42,3 +49,29 @@ def set_codec(level: CodecLevel | str) -> None:
 
 def codec_level() -> CodecLevel:
     return CodecLevel.FAST if STATE.fast else CodecLevel.PYCRATE
+
+
+def _decline(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+class FastPath:
+    """One protocol's fast `encode` and `decode`: return the pycrate path's result or None."""
+
+    __slots__ = ("decode", "encode")
+
+    def __init__(self) -> None:
+        self.encode: Callable[..., Any] = _decline
+        self.decode: Callable[..., Any] = _decline
+
+    def install(self, encode: Callable[..., Any], decode: Callable[..., Any]) -> None:
+        self.encode = encode
+        self.decode = decode
+
+
+_FAST_PATHS: dict[str, FastPath] = {}
+
+
+def fast_path(protocol: str) -> FastPath:
+    """The fast path of a protocol's codec (one object per protocol, filled in by its fast module)."""
+    return _FAST_PATHS.setdefault(protocol, FastPath())

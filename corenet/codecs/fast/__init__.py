@@ -6,3 +6,6 @@ same `Message` or None (decline). They never raise: a caller falls back to the p
 None, so rejections and their causes are always pycrate's. tests/unit/codecs/fast proves the
 parity differentially; benchmarks/codec_parity.py runs the long campaign.
 """
+
+# each module installs its encode/decode into the fast path of its protocol (codecs.selection)
+from corenet.codecs.fast import diameter, gtpv2c, nas  # noqa: F401, E402

@@ -19,6 +19,7 @@ from typing import Any
 
 from corenet.codecs import diameter as ref
 from corenet.codecs.base import Message
+from corenet.codecs.selection import fast_path
 
 _AVP_V = ref.AVP_V
 _HEADER_LEN = ref.HEADER_LEN
@@ -268,3 +269,6 @@ def decode(data: bytes, *, strict: bool = True) -> Message | None:
         "end_to_end": int.from_bytes(data[16:20], "big"),
         "avps": avps,
     })
+
+
+fast_path(ref.PROTOCOL).install(encode, decode)

@@ -23,6 +23,7 @@ from typing import Any
 
 from corenet.codecs import gtpv2c as ref
 from corenet.codecs.base import Message
+from corenet.codecs.selection import fast_path
 
 # isort: split
 from pycrate_mobile import TS29274_GTPC as G
@@ -517,3 +518,6 @@ def decode(data: bytes) -> Message | None:
         return _decode(bytes(data))
     except Exception:
         return None
+
+
+fast_path(ref.PROTOCOL).install(encode, decode)

@@ -31,6 +31,7 @@ from typing import Any
 
 from corenet.codecs import nas as ref
 from corenet.codecs.base import Message
+from corenet.codecs.selection import fast_path
 
 # isort: split
 from pycrate_mobile.NASLTE import EMMTypeMOClasses, EMMTypeMTClasses, ESMTypeClasses
@@ -310,3 +311,6 @@ def _decode_plain(data: bytes, direction: int | None) -> Message:
                                      "fields": inner.fields}
     ref._check_conditional(spec.name, fields, {})
     return Message(ref.PROTOCOL, spec.name, spec.code, fields)
+
+
+fast_path(ref.PROTOCOL).install(encode, decode_plain)

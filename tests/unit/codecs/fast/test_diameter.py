@@ -115,8 +115,10 @@ def test_level_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     """`pycrate` never calls the fast path; `fast` (the default) does."""
     assert selection.DEFAULT is selection.CodecLevel.FAST
     calls: list[str] = []
-    real = fd.decode
-    monkeypatch.setattr(fd, "decode", lambda data, strict=True: calls.append("fast") or real(data, strict=strict))
+    path = selection.fast_path(d.PROTOCOL)
+    real = path.decode
+    assert real is fd.decode
+    monkeypatch.setattr(path, "decode", lambda data, strict=True: calls.append("fast") or real(data, strict=strict))
     wire = d.encode_pycrate(DIAMETER_SAMPLES["ULA"])
     with codec_level("pycrate"):
         assert selection.codec_level() is selection.CodecLevel.PYCRATE
