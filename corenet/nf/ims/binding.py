@@ -15,6 +15,11 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from corenet.core import identifiers
+from corenet.core.identifiers import imei_uri, imsi_uri, tel_uri
+from corenet.core.identifiers import imei_urn as imei_urn  # the PSAP reads it from here
+from corenet.core.plmn import Plmn
+
 
 class AccessMode(enum.Enum):
     """The seed's three modes as seen from the IP-CAN session."""
@@ -69,25 +74,17 @@ class UeBinding:
         the MSISDN as a tel URI when the home network authenticated the UE; otherwise the IMSI
         (unverified: the seed warns it may be forged) or, with no USIM, the IMEI (RFC 7254)."""
         if self.authenticated and self.msisdn:
-            return f"tel:+{self.msisdn}", IdentityType.MSISDN, True
+            return tel_uri(self.msisdn), IdentityType.MSISDN, True
         if self.imsi:
-            domain = home_domain or ims_domain(self.imsi[:3], self.imsi[3:5])
-            return f"sip:{self.imsi}@{domain}", IdentityType.IMSI, self.authenticated
+            return imsi_uri(self.imsi, home_domain), IdentityType.IMSI, self.authenticated
         if self.imei:
-            return f"urn:gsma:imei:{imei_urn(self.imei)}", IdentityType.IMEI, False
+            return imei_uri(self.imei), IdentityType.IMEI, False
         raise ValueError("a binding without identity")
 
 
 def ims_domain(mcc: str, mnc: str) -> str:
-    """TS 23.003 §13.2: ims.mncMNC.mccMCC.3gppnetwork.org (MNC on three digits)."""
-    return f"ims.mnc{mnc.zfill(3)}.mcc{mcc}.3gppnetwork.org"
-
-
-def imei_urn(imei: str) -> str:
-    """RFC 7254 §3: TAC-SNR-spare (8-6-1 digits, the spare sent as 0; an IMEISV's SVN and an
-    IMEI's check digit are left out)."""
-    digits = "".join(c for c in imei if c.isdigit())
-    return f"{digits[:8]}-{digits[8:14]}-0"
+    """TS 23.003 §13.2 home IMS domain of a PLMN given as MCC and MNC."""
+    return identifiers.ims_domain(Plmn(mcc, mnc))
 
 
 class SessionSource(Protocol):

@@ -17,10 +17,11 @@ from corenet.codecs import nas, s6a
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import EmergencyNumber, Guti, NetworkNameValue, Tai
 from corenet.core.errors import DecodeError, EncodeError
+from corenet.core.identifiers import home_plmn_of
 from corenet.crypto import kdf
 from corenet.crypto.nas_security import UPLINK, NasSecurityContext
 from corenet.nf.mme import causes, esm, policy, s1ap_handler
-from corenet.nf.mme.context import AuthVector, EmmState, Step, UeContext, home_plmn_of
+from corenet.nf.mme.context import AuthVector, EmmState, Step, UeContext
 from corenet.nf.mme.s6a_client import outcome
 from corenet.nf.mme.s11_client import accepted, cause_of
 
