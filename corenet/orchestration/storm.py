@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corenet.activation.release import Load, Schedule, parse_schedule
+from corenet.codecs.selection import codec_level
 from corenet.config.models import (
+    CorenetConfig,
     DiameterRoute,
     EnbConfig,
     Endpoint,
@@ -29,9 +31,7 @@ from corenet.config.models import (
 )
 from corenet.config.subscribers import Subscriber, SubscriberEntry
 from corenet.core.plmn import Plmn
-from corenet.nf.hss.service import HssService
-from corenet.nf.mme.service import MmeService
-from corenet.nf.sgw_pgw.service import SgwPgwService
+from corenet.runtime.supervisor import Runtime
 from sim_ue.runner import Population
 from sim_ue.ue import ACCESS_BARRED, T3346_RUNNING, ProcedureDone
 
@@ -150,10 +150,13 @@ def subscribers(plmn: Plmn, count: int, msisdn_prefix: str) -> list[Subscriber]:
 
 @dataclass
 class _Rescuer:
-    mme: MmeService
-    sgw: SgwPgwService
+    runtime: Runtime  # its S/P-GW and MME
     roamers: Population
     own: Population
+
+    @property
+    def mme(self) -> Any:
+        return self.runtime.services["mme"]
 
 
 class Storm:
@@ -166,8 +169,8 @@ class Storm:
         self.schedule: Schedule = parse_schedule(
             cfg.release, capacity_air_per_s=cfg.hss_capacity_air_per_s)
         self.progress = progress
-        self.home_hss: HssService | None = None
-        self.own_hss: HssService | None = None
+        self.home: Runtime | None = None  # the affected operator's HSS
+        self.own: Runtime | None = None  # the rescuers' own HSS
         self.rescuers: list[_Rescuer] = []
         self.factor: float | None = None
 
@@ -176,40 +179,61 @@ class Storm:
 
     # ------------------------------------------------------------------ network
 
+    @property
+    def home_hss(self) -> Any:
+        assert self.home is not None
+        return self.home.services["hss"]
+
+    def _network(self, **sections: Any) -> CorenetConfig:
+        """One network of the storm as a configuration the runtime starts (the process's codec
+        level kept)."""
+        return CorenetConfig(codec=codec_level().value, **sections)
+
+    async def _start_hss(self, plmn: Plmn, host: str, subs: list[Subscriber]) -> Runtime:
+        runtime = Runtime(self._network(hss=_hss_config(plmn, host)), names=("hss",))
+        await runtime.start()
+        runtime.services["hss"].store.provision(subs)
+        return runtime
+
     async def start(self) -> None:
         cfg = self.cfg
-        self.home_hss = HssService(_hss_config(HOME, self._ip(0, 3)),
-                                   subscribers=subscribers(HOME, cfg.ues, "8190"))
-        await self.home_hss.start()
-        self.own_hss = HssService(_hss_config(RESCUER, self._ip(0, 13)),
-                                  subscribers=subscribers(RESCUER, cfg.own_ues, "8180"))
-        await self.own_hss.start()
         roamers = subscribers(HOME, cfg.ues, "8190")
         own = subscribers(RESCUER, cfg.own_ues, "8180")
+        self.home = await self._start_hss(HOME, self._ip(0, 3), roamers)
+        self.own = await self._start_hss(RESCUER, self._ip(0, 13), own)
         for k in range(cfg.rescuers):
             await self._start_rescuer(k, roamers[k::cfg.rescuers], own[k::cfg.rescuers])
 
-    async def _start_rescuer(self, k: int, roamers: list[Subscriber],
-                             own: list[Subscriber]) -> None:
-        assert self.home_hss is not None and self.own_hss is not None
-        cfg, a = self.cfg, k + 1
-        sgw = SgwPgwService(SgwPgwConfig(
-            s11=Endpoint(host=self._ip(a, 4), port=0), s1u_address=self._ip(a, 4),
-            s5_address=self._ip(a, 5), mme_peers=[self._ip(a, 2)], database=":memory:"))
-        await sgw.start()
+    def _rescuer_network(self, a: int) -> CorenetConfig:
+        """Rescuer `a`: its S/P-GW and MME on 127.<net>.<a>.0/24, free ports (the runtime
+        points the MME at the S/P-GW's), Diameter routes to both HSSs."""
+        assert self.home is not None and self.own is not None
+        hsss = (self.home.services["hss"], self.own.services["hss"])
         routes = [DiameterRoute(realm=h.cfg.origin_realm, host=h.cfg.origin_host,
                                 peer=Endpoint(host=h.local[0], port=h.local[1]))
-                  for h in (self.home_hss, self.own_hss)]
-        mme_cfg = MmeConfig(
+                  for h in hsss]
+        sgw_pgw = SgwPgwConfig(
+            s11=Endpoint(host=self._ip(a, 4), port=0), s1u_address=self._ip(a, 4),
+            s5_address=self._ip(a, 5), mme_peers=[self._ip(a, 2)], database=":memory:")
+        mme = MmeConfig(
             name=f"mme{a}.rescuer", origin_host=f"mme{a}.epc.mnc020.mcc440.3gppnetwork.org",
             mme_code=a, s1ap=Endpoint(host=self._ip(a, 2), port=0), sctp="fallback",
             s11_local=Endpoint(host=self._ip(a, 2), port=0),
-            sgw=Endpoint(host=sgw.local[0], port=sgw.local[1]), diameter_local_host=self._ip(a, 2),
+            sgw=Endpoint(host=self._ip(a, 4), port=0), diameter_local_host=self._ip(a, 2),
             diameter_routes=routes, control=Endpoint(host=self._ip(a, 2), port=0))
+        return self._network(sgw_pgw=sgw_pgw, mme=mme)
+
+    async def _start_rescuer(self, k: int, roamers: list[Subscriber],
+                             own: list[Subscriber]) -> None:
+        cfg, a = self.cfg, k + 1
         # seed None: the MME's own clock (its seeded clock is for reproducible captures)
-        mme = MmeService(mme_cfg)
-        await mme.start()
-        host, port = mme.s1ap_address
+        runtime = Runtime(self._rescuer_network(a), names=("sgw-pgw", "mme"))
+        try:
+            await runtime.start()
+        except BaseException:
+            await runtime.stop()
+            raise
+        host, port = runtime.services["mme"].s1ap_address
         enbs = [EnbConfig(name=f"r{a}-enb{i + 1}", global_enb_id=(a << 8) | (i + 1),
                           tac=1 + i % 2, address=self._ip(a, 10 + i),
                           mme=Endpoint(host=host, port=port))
@@ -223,7 +247,7 @@ class Storm:
                               concurrency=cfg.concurrency, **common)
         own_pop = Population(own or subscribers(RESCUER, 0, "8180"), [own_enb],
                              seed=cfg.seed, home_plmn=str(RESCUER), **common)
-        self.rescuers.append(_Rescuer(mme, sgw, roam_pop, own_pop))
+        self.rescuers.append(_Rescuer(runtime, roam_pop, own_pop))
         self._apply_barring_to(roam_pop, self.schedule.factor(0.0, None))
         await roam_pop.start()
         await own_pop.start()
@@ -232,13 +256,12 @@ class Storm:
         for r in self.rescuers:
             for pop in (r.roamers, r.own):
                 await pop.stop()
-            await r.mme.stop()
-            await r.sgw.stop()
+            await r.runtime.stop()
         self.rescuers.clear()
-        for hss in (self.home_hss, self.own_hss):
-            if hss is not None:
-                await hss.stop()
-        self.home_hss = self.own_hss = None
+        for runtime in (self.home, self.own):
+            if runtime is not None:
+                await runtime.stop()
+        self.home = self.own = None
 
     # ------------------------------------------------------------------ barring
 
@@ -261,7 +284,6 @@ class Storm:
     # ------------------------------------------------------------------ the run
 
     async def run(self) -> StormResult:
-        assert self.home_hss is not None
         cfg, loop = self.cfg, asyncio.get_running_loop()
         res = StormResult(cfg, getattr(self.schedule, "name", cfg.release))
         t0 = loop.time()
@@ -347,7 +369,6 @@ class Storm:
             await asyncio.sleep(self.cfg.own_interval_s)
 
     def _sample(self, res: StormResult, second: Callable[[float], _Second], now: float) -> None:
-        assert self.home_hss is not None
         count = self.home_hss.air_count
         second(now).air += count - self._air_seen
         self._air_seen = count
@@ -356,7 +377,6 @@ class Storm:
                        tasks: list[asyncio.Task[None]]) -> None:
         """Each 1/4 s: AIRs into the current second, the schedule's factor from the last
         second's AIR/s and the MMEs' pending attaches, progress."""
-        assert self.home_hss is not None
         loop = asyncio.get_running_loop()
         self._air_seen = self.home_hss.air_count
         window: list[tuple[float, int]] = [(t0, self._air_seen)]

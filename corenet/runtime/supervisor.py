@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from corenet.codecs.selection import set_codec
-from corenet.config.models import CorenetConfig
+from corenet.config.models import CorenetConfig, Endpoint
 from corenet.pcap.decipher import DecipheringTap
 from corenet.pcap.tap import PcapTap
 from corenet.pcap.writer import PcapWriter
@@ -37,8 +37,36 @@ def seeded_bytes(seed: int, label: str) -> Callable[[int], bytes]:
     return lambda n: rng.randbytes(n)
 
 
+def wired(name: str, cfg: CorenetConfig, started: dict[str, Any]) -> CorenetConfig:
+    """`cfg` with the MME's peers that run in this process and were left at port 0 (a free
+    port) pointed at the address they bound: its S/P-GW on S11 (TS 29.274) and its Diameter
+    route to the HSS of that realm (RFC 6733 §6.1)."""
+    if name != "mme":
+        return cfg
+    mme = cfg.mme
+    update: dict[str, Any] = {}
+    sgw = started.get("sgw-pgw")
+    if sgw is not None and mme.sgw.port == 0:
+        update["sgw"] = _endpoint(sgw.local)
+    hss = started.get("hss")
+    if hss is not None and any(r.peer.port == 0 and r.realm == hss.cfg.origin_realm
+                               for r in mme.diameter_routes):
+        update["diameter_routes"] = [
+            r.model_copy(update={"peer": _endpoint(hss.local)})
+            if r.peer.port == 0 and r.realm == hss.cfg.origin_realm else r
+            for r in mme.diameter_routes]
+    if not update:
+        return cfg
+    return cfg.model_copy(update={"mme": mme.model_copy(update=update)})
+
+
+def _endpoint(address: Any) -> Endpoint:
+    return Endpoint(host=str(address[0]), port=int(address[1]))
+
+
 def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
                   seed: int | None = None, started: dict[str, Any] | None = None) -> Service:
+    cfg = wired(name, cfg, started or {})
     if name == "hss":
         from corenet.nf.hss.service import HssService
 
