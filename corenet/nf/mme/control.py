@@ -37,7 +37,6 @@ class SetNetworkName:
     short: str
 
 
-
 # the MME's control endpoint also changes the network name it tells roamers
 MmeControlAction = ControlAction | SetNetworkName
 
