@@ -1,0 +1,67 @@
+"""`corenet demo --call`: a call not placed says why, with the rule behind it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from corenet.cli.demo_cmd import demo, explain_calls
+from corenet.config.models import DialPlanConfig
+from tests.e2e import network
+
+
+def _doc(mode: str, dialled: str, call_reason: str | None, attached: bool) -> dict[str, object]:
+    return {"mode": mode, "ues": [{
+        "attached": attached, "reason": None,
+        "call": {"dialled": dialled, "outcome": "not_attempted", "sip_status": None,
+                 "reason": call_reason, "psap": None, "callback": None}}]}
+
+
+def test_non_emergency_number_in_emergency_only_mode() -> None:
+    doc = _doc("emergency-auth", "03-1234-5678", "no normal service", False)
+    explain_calls(doc, DialPlanConfig())
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert ue["call"]["reason"] == (
+        "03-1234-5678 is not an emergency number: in emergency-auth roaming "
+        "the UE has no normal service and only 110/118/119 start an emergency attach and call "
+        "(TS 23.401 §4.3.12.1)")
+    assert ue["reason"] == ue["call"]["reason"]
+
+
+def test_prefixed_emergency_number_while_roaming() -> None:
+    doc = _doc("full", "184110", "184-prefixed emergency calls cannot connect while roaming",
+               True)
+    explain_calls(doc, DialPlanConfig())
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert ue["call"]["reason"].startswith(
+        "a 184 caller-ID prefix before the emergency number 110 does not connect while roaming")
+    assert ue["reason"] is None  # attached: nothing to explain about the attach
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[int, dict[str, object]]:
+    cfg = tmp_path / "corenet.yaml"
+    cfg.write_text(yaml.safe_dump(network.config(tmp_path, enbs=1).model_dump(mode="json")),
+                   encoding="utf-8")
+    result = CliRunner().invoke(demo, ["--config", str(cfg), "--ues", "1", "--json",
+                                       "--pcap", str(tmp_path / "demo.pcapng"), *args])
+    return result.exit_code, json.loads(result.output)
+
+
+def test_demo_hash_number_in_emergency_only_mode_is_explained(tmp_path: Path) -> None:
+    code, doc = _run(tmp_path, "--mode", "emergency-unauth", "--call", "#7119")
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert (ue["attached"], ue["call"]["outcome"]) == (False, "not_attempted")
+    assert "#7119 is not an emergency number" in ue["call"]["reason"]
+    assert "only 110/118/119" in ue["reason"]
+    assert code == 0  # explained: the UE did what the rescuer's policy allows
+
+
+def test_demo_184_prefix_in_full_mode_is_explained(tmp_path: Path) -> None:
+    code, doc = _run(tmp_path, "--call", "184119")
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert ue["attached"] and ue["call"]["outcome"] == "not_attempted"
+    assert "184 caller-ID prefix before the emergency number 119" in ue["call"]["reason"]
+    assert code == 0
