@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from corenet.cli.demo_cmd import demo, explain_calls
 from corenet.config.models import DialPlanConfig
+from tests import tshark
 from tests.e2e import network
 
 
@@ -65,3 +67,36 @@ def test_demo_184_prefix_in_full_mode_is_explained(tmp_path: Path) -> None:
     assert ue["attached"] and ue["call"]["outcome"] == "not_attempted"
     assert "184 caller-ID prefix before the emergency number 119" in ue["call"]["reason"]
     assert code == 0
+
+
+@pytest.mark.tshark
+@pytest.mark.parametrize("mode", ["full", "emergency-unauth"])
+def test_demo_capture_attach_request_and_pco_in_tshark(tmp_path: Path, mode: str) -> None:
+    """Issue-12 fields read by Wireshark's dissector off a demo capture (EEA0 so NAS reads
+    plain): the Attach Request's EIA0 (TS 24.301 §9.9.3.34), Voice domain preference and UE's
+    usage setting (§9.9.3.44), the PCO asking for the P-CSCF IPv4 address (TS 24.008
+    §10.5.6.3, 000CH), and the network's answer in the default bearer's PCO."""
+    code, _ = _run(tmp_path, "--mode", mode, "--eea", "0")
+    assert code == 0
+    pcap = tmp_path / "demo.pcapng"
+    [attach] = tshark.fields(pcap, "nas_eps.emm.eia0", "gsm_a.gm.sm.pco_pid",
+                             "gsm_a.gm.gmm.ue_usage_setting",
+                             "gsm_a.gm.gmm.voice_domain_pref_for_eutran",
+                             display_filter="nas_eps.nas_msg_emm_type == 0x41", opts=PLAIN_EEA0)
+    assert attach == {"nas_eps.emm.eia0": ["1"], "gsm_a.gm.sm.pco_pid": ["0x000c"],
+                      "gsm_a.gm.gmm.ue_usage_setting": ["0"],
+                      "gsm_a.gm.gmm.voice_domain_pref_for_eutran": ["1"]}
+    pcscf = config_pcscf(tmp_path)
+    assert tshark.values(pcap, "gsm_a.gm.sm.pco.pcscf.ipv4",
+                         display_filter="nas_eps.nas_msg_esm_type == 0xc1",
+                         opts=PLAIN_EEA0) == [pcscf]
+    assert tshark.count(pcap, "_ws.malformed") == 0
+
+
+# EEA0 downlink NAS is "integrity protected and ciphered" with the null cipher: read as plain
+PLAIN_EEA0 = ("-o", "nas-eps.null_decipher:TRUE")
+
+
+def config_pcscf(tmp_path: Path) -> str:
+    data = yaml.safe_load((tmp_path / "corenet.yaml").read_text(encoding="utf-8"))
+    return str(data["sgw_pgw"]["pcscf"][0])
