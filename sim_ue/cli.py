@@ -1,13 +1,14 @@
 """The `sim-ue` command: emulated eNBs and UEs against any MME, and the USIM on its own.
 
-    sim-ue attach --mme HOST:PORT --subscribers FILE [--ues N] [--enbs N] [--plmn 44020]
+    sim-ue attach --mme HOST:PORT [--subscribers FILE] [--ues N] [--enbs N] [--plmn 44020]
                   [--tac 1] [--json] [--pcap PATH] [--config FILE] [--check]
                   [--emergency [--dial 119]] [--device PROFILE.yaml|DIR ...] [--mix NAME=W,...]
-    sim-ue call --dial NUMBER --pcscf HOST:PORT [--mme HOST:PORT] [--subscribers FILE]
+    sim-ue call --dial NUMBER [--pcscf HOST:PORT] [--mme HOST:PORT] [--subscribers FILE]
                 [--config FILE] [--ues N] [--device ...] [--callbacks SECONDS] [--json]
-    sim-ue usim --k HEX --opc HEX --rand HEX --autn HEX [--sqn-ms N]
+    sim-ue usim --k HEX --opc HEX --rand HEX --autn HEX [--sqn-ms N|0xHEX]
 
-A bad argument prints one line and exits 2.
+Without --subscribers, the subscribers file is the configuration's sim_ue.subscribers_file, or
+the embedded configs/subscribers.yaml. A bad argument prints one line and exits 2.
 """
 
 from __future__ import annotations
@@ -20,18 +21,17 @@ from typing import Any
 
 import click
 
-from corenet.cli.args import run_command
+from corenet.cli.args import UInt, run_command
 from corenet.config import loader
-from corenet.config.models import CorenetConfig, EnbConfig, Endpoint, SimUeConfig
+from corenet.config.models import CorenetConfig, EnbConfig, Endpoint, PcscfConfig, SimUeConfig
 from corenet.config.subscribers import Subscriber, load_subscribers
 from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
-from corenet.crypto.milenage import SqnArray
 from corenet.pcap import PcapTap, PcapWriter
 from sim_ue.devices import DeviceProfile, load_devices, parse_mix
 from sim_ue.runner import Population
 from sim_ue.ue import UeResult, UeTimers
-from sim_ue.usim import AuthFailure, Usim
+from sim_ue.usim import AuthFailure, Usim, sqn_array_at
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,6 +58,28 @@ def _hex(name: str, text: str, size: int) -> bytes:
     if len(raw) != size:
         raise click.BadParameter(f"must be {size} octets", param_hint=name)
     return raw
+
+
+# SimUeConfig.subscribers_file, relative to the working folder or to the project's configs/
+DEFAULT_SUBSCRIBERS = SimUeConfig().subscribers_file
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PCSCF = (PcscfConfig().listen.host, PcscfConfig().listen.port)
+
+
+def _subscribers_path(subs_file: str | None, sim: SimUeConfig | None,
+                      config_file: str | None) -> str:
+    """--subscribers, else the configuration's sim_ue.subscribers_file (relative to the
+    configuration file's folder when it is there), else the embedded default subscribers
+    (configs/subscribers.yaml of the working folder, or of the project)."""
+    if subs_file:
+        return subs_file
+    path = sim.subscribers_file if sim else DEFAULT_SUBSCRIBERS
+    if Path(path).is_absolute() or Path(path).exists():
+        return path
+    for base in ([Path(config_file).parent] if config_file else []) + [PROJECT_ROOT]:
+        if (base / path).exists():
+            return str(base / path)
+    return path
 
 
 def _enbs(sim: SimUeConfig | None, mme: Endpoint | None, count: int | None, plmn: str | None,
@@ -114,7 +136,8 @@ def _devices(paths: tuple[str, ...], mix: str | None
 @cli.command()
 @click.option("--mme", "mme_text", help="MME S1AP address HOST:PORT (default: from --config)")
 @click.option("--subscribers", "subs_file", type=click.Path(dir_okay=False),
-              help="subscriber provisioning file (default: from --config)")
+              help="subscriber provisioning file (default: from --config, else "
+                   "configs/subscribers.yaml)")
 @click.option("--ues", type=click.IntRange(min=1), help="number of UEs (default: all)")
 @click.option("--enbs", type=click.IntRange(min=1, max=254), help="number of eNBs")
 @click.option("--plmn", help="PLMN the eNBs broadcast and the UEs select, e.g. 44020")
@@ -154,13 +177,8 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
         sim = loader.load(CorenetConfig, config_file).sim_ue if config_file else None
         mme = _endpoint(mme_text) if mme_text else None
         enb_cfgs = _enbs(sim, mme, enbs, plmn, tac)
-        path = subs_file or (sim.subscribers_file if sim else None)
-        if path is None:
-            raise click.UsageError("give --subscribers or --config")
-        if sim and not subs_file and config_file and not Path(path).is_absolute():
-            alt = Path(config_file).parent / path
-            path = str(alt) if alt.exists() else path
-        subscribers: list[Subscriber] = load_subscribers(path)
+        subscribers: list[Subscriber] = load_subscribers(
+            _subscribers_path(subs_file, sim, config_file))
         devices = _devices(device_paths, mix)
     except ConfigError as exc:
         click.echo(f"sim-ue attach: error: {exc}".replace("\n", " "), err=True)
@@ -226,11 +244,13 @@ def _sip_endpoint(text: str) -> tuple[str, int]:
 @cli.command()
 @click.option("--dial", required=True, help="number every user dials, e.g. 119, 184110, "
                                             "03-1234-5678, #7119")
-@click.option("--pcscf", "pcscf_text", default="127.0.0.6:5060", show_default=True,
-              help="P-CSCF HOST:PORT when the PDN connection's PCO names none")
+@click.option("--pcscf", "pcscf_text",
+              help="P-CSCF HOST:PORT when the PDN connection's PCO names none (default: "
+                   "ims.pcscf.listen of --config, else 127.0.0.6:5060)")
 @click.option("--mme", "mme_text", help="MME S1AP address HOST:PORT (default: from --config)")
 @click.option("--subscribers", "subs_file", type=click.Path(dir_okay=False),
-              help="subscriber provisioning file (default: from --config)")
+              help="subscriber provisioning file (default: from --config, else "
+                   "configs/subscribers.yaml)")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="corenet YAML; its sim_ue section gives eNBs and subscribers file")
 @click.option("--ues", type=click.IntRange(min=1), help="number of UEs (default: all)")
@@ -254,13 +274,14 @@ def call(dial: str, pcscf_text: str, mme_text: str | None, subs_file: str | None
     """Attach, then every user dials: an emergency call (TS 24.229 §5.1.6.8, emergency
     attach where needed) or a normal call through the IMS (TS 24.229 §5.1.2A)."""
     try:
-        sim = loader.load(CorenetConfig, config_file).sim_ue if config_file else None
+        cfg = loader.load(CorenetConfig, config_file) if config_file else None
+        sim, ims = (cfg.sim_ue, cfg.ims) if cfg else (None, None)
         mme = _endpoint(mme_text) if mme_text else None
         enb_cfgs = _enbs(sim, mme, None, str(Plmn.parse(plmn)) if plmn else None, None)
-        path = subs_file or (sim.subscribers_file if sim else None)
-        if path is None:
-            raise click.UsageError("give --subscribers or --config")
-        subscribers: list[Subscriber] = load_subscribers(path)
+        subscribers: list[Subscriber] = load_subscribers(
+            _subscribers_path(subs_file, sim, config_file))
+        pcscf = _sip_endpoint(pcscf_text) if pcscf_text else (
+            (ims.pcscf.listen.host, ims.pcscf.listen.port) if ims else DEFAULT_PCSCF)
         devices = _devices(device_paths, mix)
     except (ConfigError, ValueError) as exc:
         click.echo(f"sim-ue call: error: {exc}".replace("\n", " "), err=True)
@@ -270,7 +291,7 @@ def call(dial: str, pcscf_text: str, mme_text: str | None, subs_file: str | None
     chosen = subscribers[:ues] if ues else subscribers
     out = asyncio.run(_call(chosen, enb_cfgs, pcap, dial, callbacks, sctp_mode=sctp,
                             timeout=timeout, plmn=plmn, devices=devices,
-                            pcscf=_sip_endpoint(pcscf_text), call_hold=hold,
+                            pcscf=pcscf, call_hold=hold,
                             selection=sim.selection if sim else "manual"))
     if as_json:
         click.echo(json.dumps(out, indent=2))
@@ -313,8 +334,8 @@ async def _call(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: 
 @click.option("--opc", "opc_hex", required=True, help="OPc (32 hex digits)")
 @click.option("--rand", "rand_hex", required=True, help="RAND (32 hex digits)")
 @click.option("--autn", "autn_hex", required=True, help="AUTN (32 hex digits)")
-@click.option("--sqn-ms", type=click.IntRange(0, 2**48 - 1), default=0, show_default=True,
-              help="the highest SQN the USIM has accepted")
+@click.option("--sqn-ms", type=UInt(2**48 - 1), default="0", show_default=True,
+              help="the highest SQN the USIM has accepted (48 bits, decimal or 0x hex)")
 def usim(k_hex: str, opc_hex: str, rand_hex: str, autn_hex: str, sqn_ms: int) -> None:
     """What the USIM answers to (RAND, AUTN): RES/CK/IK, or the failure cause and AUTS
     (TS 33.102 §6.3.3)."""
@@ -322,10 +343,7 @@ def usim(k_hex: str, opc_hex: str, rand_hex: str, autn_hex: str, sqn_ms: int) ->
     opc = _hex("--opc", opc_hex, 16)
     rand = _hex("--rand", rand_hex, 16)
     autn = _hex("--autn", autn_hex, 16)
-    arr = SqnArray()
-    if sqn_ms:
-        arr.accept(sqn_ms)
-    answer = Usim("0" * 15, k, opc, sqn_array=arr).authenticate(rand, autn)
+    answer = Usim("0" * 15, k, opc, sqn_array=sqn_array_at(sqn_ms)).authenticate(rand, autn)
     if isinstance(answer, AuthFailure):
         out: dict[str, Any] = {"result": "failure", "emm_cause": answer.cause,
                                "auts": answer.auts.hex() if answer.auts else None}

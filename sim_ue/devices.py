@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from corenet.codecs.voice_domain import UsageSetting, VoiceDomain
 from corenet.config import loader
 from corenet.core.errors import ConfigError
 
@@ -67,6 +68,10 @@ class DeviceProfile(BaseModel):
     manual_selection: Literal["normal-attach-first", "emergency-attach"] = "normal-attach-first"
     # A device without a USIM identifies itself by IMEI (TS 24.301 §5.5.1.2.2).
     usim: bool = True
+    # Sent in the Attach Request (TS 24.301 §9.9.3.44, TS 24.008 §10.5.5.28): a VoLTE phone is
+    # voice centric and places voice over IMS only.
+    ue_usage_setting: UsageSetting = "voice-centric"
+    voice_domain_preference: VoiceDomain = "ims-ps-voice-only"
     etws: EtwsBehaviour = EtwsBehaviour()
 
     @field_validator("os_version")

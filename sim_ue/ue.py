@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from corenet.codecs import nas
+from corenet.codecs import nas, pco, voice_domain
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import PDN_TYPE_IPV4V6, EmergencyNumber, Guti, Tai
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
@@ -280,6 +280,8 @@ class PdnConnection:
     qci: int | None
     state: EsmBearerState = EsmBearerState.ACTIVE
     emergency: bool = False  # requested with request type "emergency" (§6.5.1.2)
+    # TS 24.229 §9.2.1 b: the P-CSCF addresses of the network's PCO (TS 24.008 §10.5.6.3)
+    pcscf: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------- the UE
@@ -472,6 +474,13 @@ class Ue:
             return None
         return sib2.per_plmn.get(cell.plmn_index, sib2.common)
 
+    @property
+    def advertised_eia(self) -> tuple[int, ...]:
+        """The EIA bits of the UE network capability: the configured algorithms and EIA0,
+        which every UE implements for unauthenticated emergency bearer services (TS 33.401
+        §5.1.4.2, TS 24.301 §5.5.1.2.2) and accepts only for them (§5.4.3.3)."""
+        return tuple(sorted({0, *self.eia}))
+
     def _start_attach(self, cell: CellInfo, attach_type: int) -> list[UeAction]:
         """Attach procedure for EPS services: TS 24.301 §5.5.1.2.2 (initiation)."""
         if self.state in (EmmState.REGISTERED_INITIATED, EmmState.DEREGISTERED_INITIATED):
@@ -508,15 +517,24 @@ class Ue:
             pdn_type=self.pdn_type,
             # §6.5.1.2: an APN is only sent once ciphering is on (ESM information transfer);
             # an emergency PDN connection carries none (the network's emergency APN applies).
-            esm_info_transfer=self.apn is not None and not emergency)
-        ue_net_cap = nas.ue_network_capability(eea=self.eea, eia=self.eia)
+            esm_info_transfer=self.apn is not None and not emergency,
+            # TS 24.229 §9.2.1 b / TS 24.008 §10.5.6.3: ask for the P-CSCF IPv4 address (000CH)
+            # in the PDN connection's PCO; it needs no ciphering, so it goes here rather than
+            # in the ESM information response (§6.5.1.2).
+            pco=pco.request(pco.PCSCF_IPV4))
+        ue_net_cap = nas.ue_network_capability(eea=self.eea, eia=self.advertised_eia)
         identity = self._attach_identity()
         ksi = self.ctx.ksi if (self.ctx and self.guti) else KSI_NONE
         # §5.5.1.2.2: last visited registered TAI when the UE has one.
         last_tai = self.tai_list[0] if self.tai_list and self.guti else None
+        # §5.5.1.2.2: a UE capable of IMS voice includes the Voice domain preference and UE's
+        # usage setting (§9.9.3.44, TS 24.008 §10.5.5.28).
+        voice = voice_domain.to_wire(self.device.ue_usage_setting,
+                                     self.device.voice_domain_preference)
         plain = nas.attach_request(
             attach_type=self._attach_type, ksi=ksi, ue_net_cap=ue_net_cap, esm_container=esm,
-            last_visited_tai=last_tai, drx=b"\x00\x00", **identity)
+            last_visited_tai=last_tai, drx=b"\x00\x00", voice_domain_preference=voice,
+            **identity)
         # §4.4.4.2: with a valid current EPS security context the Attach Request is
         # integrity protected (not ciphered, §4.4.5).
         pdu = nas.protect(plain, self.ctx, UPLINK, 1) if (self.ctx and self.guti) else plain
@@ -772,7 +790,7 @@ class Ue:
         eea, eia = int(algs["eea"]), int(algs["eia"])
         ksi = int(f.get(nas.KSI, 0)) & 0x7
         replayed = bytes(f["replayed_ue_security_capabilities"])
-        sent = nas.ue_security_capability(eea=self.eea, eia=self.eia)
+        sent = nas.ue_security_capability(eea=self.eea, eia=self.advertised_eia)
         if replayed[:2] != sent[:2]:
             return self._smc_reject(CAUSE_UE_SECURITY_CAPABILITIES_MISMATCH, "replayed caps")
         null_ok = self._emergency_context()
@@ -1052,6 +1070,7 @@ def _pdn_from(fields: dict[str, Any]) -> PdnConnection:
         apn_ambr={"uplink_kbps": ambr["uplink"], "downlink_kbps": ambr["downlink"]}
         if ambr else None,
         qci=(fields.get("eps_qos") or {}).get("qci"),
+        pcscf=tuple(pco.pcscf_addresses(fields.get(nas.PCO))),
     )
 
 

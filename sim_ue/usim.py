@@ -49,6 +49,20 @@ class AuthFailure:
 AuthResult = AuthSuccess | AuthFailure
 
 
+def sqn_array_at(sqn_ms: int, ind_bits: int = 5) -> SqnArray:
+    """A card whose highest accepted SQN is `sqn_ms` (TS 33.102 Annex C.2.2): the value is
+    stored in the slot its IND selects, the other slots stay at their initial value 0.
+
+    Going through `SqnArray.accept` would apply the wrap-around limit (SEQ - SEQ_MS <= delta)
+    against the initial SQN_MS = 0 and refuse every value above delta * 2**IND; the card's
+    state is simply set here, whatever its distance from 0 (SQN is 48 bits, Annex C.1)."""
+    if not 0 <= sqn_ms < 1 << 48:
+        raise ValueError(f"SQN is 48 bits (0..0xffffffffffff), got {sqn_ms}")
+    slots = [0] * (1 << ind_bits)
+    slots[sqn_ms & ((1 << ind_bits) - 1)] = sqn_ms
+    return SqnArray.from_list(slots)
+
+
 class Usim:
     """One USIM: keys, identities and the Annex C.2 sequence number state."""
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
+from typing import Any
 
 import click
 
 from corenet.cli.run_cmd import load_config
-from corenet.config.models import CorenetConfig
+from corenet.config.models import CorenetConfig, DialPlanConfig
 from corenet.core.errors import ConfigError
 
 
@@ -23,7 +25,8 @@ from corenet.core.errors import ConfigError
 @click.option("--mode", type=click.Choice(["full", "emergency-auth", "emergency-unauth"]),
               default="full", show_default=True, help="the rescuer's policy for the affected PLMN")
 @click.option("--call", "dialled", default=None, metavar="NUMBER",
-              help="every UE then dials NUMBER (110, 118, 119, or any digits) through the IMS")
+              help="every UE then dials NUMBER (110, 118, 119, or any digits) through the IMS; "
+                   "a call not placed is reported with its reason")
 @click.option("--device", "device_paths", multiple=True, type=click.Path(exists=True),
               help="device profile YAML (or folder); several are assigned round-robin")
 @click.option("--eea", type=click.Choice(["0", "2"]), default=None,
@@ -51,16 +54,60 @@ def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurren
         sys.exit(2)
     report = asyncio.run(run_demo(cfg, ues=ues, pcap=pcap_path, seed=seed, concurrency=concurrency,
                                   mode=mode, call=dialled, devices=devices))
+    doc = report.to_json()
+    explain_calls(doc, cfg.ims.dialplan)
     if as_json:
-        click.echo(json.dumps(report.to_json(), indent=2))
+        click.echo(json.dumps(doc, indent=2))
     else:
-        _table(report)
-    sys.exit(0 if report.all_attached or _all_explained(report) else 1)
+        _table(report, doc)
+    sys.exit(0 if report.all_attached or _all_explained(doc) else 1)
 
 
-def _all_explained(report) -> bool:  # type: ignore[no-untyped-def]
-    """In the emergency-only modes a UE whose device cannot attach is reported with its reason."""
-    return report.mode != "full" and all(r.attached or r.reason for r in report.results)
+def _all_explained(doc: dict[str, Any]) -> bool:
+    """In the emergency-only modes a UE that did not attach is reported with its reason (its
+    device cannot, or the number dialled does not start an emergency attach)."""
+    return doc["mode"] != "full" and all(u["attached"] or u["reason"] for u in doc["ues"])
+
+
+def explain_calls(doc: dict[str, Any], dialplan: DialPlanConfig) -> None:
+    """Say why a call was not placed, with the rule behind it, in each UE's `call.reason` (the
+    UE's own words when no rule below applies: device restrictions, IMS answers...); a UE
+    that never attached because of it gets the same `reason`.
+
+    - Emergency-only modes (TS 23.401 §4.3.12.1; JAPAN Roaming emergency-only roaming): the
+      roamer has no normal service, only the emergency numbers of the dial plan (110, 118, 119)
+      start an emergency attach and a call; any other number is not attempted.
+    - 184/186 caller-ID prefixes before an emergency number: the emergency call does not
+      connect while roaming (JAPAN Roaming known restriction), unless the device profile has
+      `prefixed_emergency_calls_roaming` in full roaming.
+    """
+    emergency = sorted(dialplan.emergency)
+    for ue in doc["ues"]:
+        call = ue.get("call")
+        if not call or call["outcome"] == "answered":
+            continue
+        why = _call_rule(call["dialled"], doc["mode"], emergency, dialplan.caller_id_prefixes)
+        if why is not None:
+            call["reason"] = why
+        if not ue["attached"] and not ue["reason"] and call.get("reason"):
+            ue["reason"] = call["reason"]
+
+
+def _call_rule(dialled: str, mode: str, emergency: list[str],
+               prefixes: list[str]) -> str | None:
+    digits = re.sub(r"[\s-]", "", dialled)
+    prefix = next((p for p in prefixes if digits.startswith(p) and len(digits) > len(p)), None)
+    core = digits[len(prefix):] if prefix else digits
+    numbers = "/".join(emergency)
+    if core in emergency and prefix:
+        return (f"a {prefix} caller-ID prefix before the emergency number {core} does not "
+                f"connect while roaming (JAPAN Roaming restriction; in full roaming only on "
+                f"devices with prefixed_emergency_calls_roaming); dial {core} alone")
+    if core not in emergency and mode != "full":
+        return (f"{dialled} is not an emergency number: in {mode} roaming the UE has no normal "
+                f"service and only {numbers} start an emergency attach and call "
+                f"(TS 23.401 §4.3.12.1)")
+    return None
 
 
 def with_eea(cfg: CorenetConfig, eea: int) -> CorenetConfig:
@@ -69,21 +116,24 @@ def with_eea(cfg: CorenetConfig, eea: int) -> CorenetConfig:
     return cfg.model_copy(update={"mme": cfg.mme.model_copy(update={"security": security})})
 
 
-def _table(report) -> None:  # type: ignore[no-untyped-def]
+def _table(report, doc: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     head = ("IMSI", "MSISDN", "GUTI", "IPv4", "display", "UE-AMBR UL", "UE-AMBR DL", "mode",
             "result", "known as", "call")
     rows = []
-    for u in report.to_json()["ues"]:
-        result = "attached" if u["attached"] else f"rejected #{u['cause']}" if u["cause"] else "failed"
+    for u in doc["ues"]:
+        call = u.get("call")
+        result = ("attached" if u["attached"] else f"rejected #{u['cause']}" if u["cause"]
+                  else "not attached" if call and call["outcome"] == "not_attempted" else "failed")
         if u["attached"] and u["emergency"]:
             result = "emergency" + ("" if u["authenticated"] else ", unauthenticated")
-        elif not u["attached"] and u["reason"]:
+        elif not u["attached"] and u["reason"] and not (call and call.get("reason")):
             result += f" ({u['reason']})"
-        call = u.get("call")
         call_text = "-" if not call else f"{call['outcome']} {call['sip_status'] or ''}".strip()
         if call and call.get("psap"):
             p = call["psap"]
             call_text += f" (PSAP: {p['identity_type']} {p['identity']}{'' if p['verified'] else ' unverified'})"
+        elif call and call.get("reason"):
+            call_text += f" ({call['reason']})"
         rows.append((u["imsi"], u["msisdn"] or "-", u["guti"] or "-", u["ipv4"] or "-",
                      u["display"] or "-", _bps(u["ue_ambr_ul"]), _bps(u["ue_ambr_dl"]),
                      report.mode, result, u["identity_at_network"] or "-", call_text))

@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from corenet.cli.args import Hex, PlmnType, UInt
 from corenet.config.loader import load
 from corenet.config.models import CorenetConfig, HssConfig
-from corenet.config.subscribers import ApnProfile, SubscriberEntry, load_subscribers
+from corenet.config.subscribers import ApnProfile, Subscriber, SubscriberEntry, load_subscribers
 from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
-from corenet.nf.hss.store import HssStore
+from corenet.nf.hss.store import HssStore, SubscriberRecord
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,11 +100,17 @@ def subscriber() -> None:
               help="UE-AMBR downlink, bit/s")
 @click.option("--allowed-plmn", "allowed", type=PlmnType(), multiple=True,
               help="visited PLMN where roaming is allowed (repeatable; none = all)")
+@click.option("--replace", is_flag=True,
+              help="rewrite an existing IMSI's whole record (omitted options take their "
+                   "defaults) instead of changing only the options given")
 def add_cmd(db_path: str | None, config_path: str | None, from_file: str | None,
             imsi: str | None, count: int, k: bytes | None, op: bytes | None, opc: bytes | None,
             amf: bytes, sqn: int, msisdn: str | None, apns: tuple[str, ...], ambr_ul: int,
-            ambr_dl: int, allowed: tuple[Plmn, ...]) -> None:
-    """Insert or update subscribers (an existing IMSI keeps its higher SQN)."""
+            ambr_dl: int, allowed: tuple[Plmn, ...], replace: bool) -> None:
+    """Provision subscribers. A new IMSI needs --k and --op or --opc. An IMSI already in the
+    database changes only in the options given (its MSISDN, keys, APNs... stay otherwise);
+    --replace rewrites the whole record from the options and their defaults. The SQN never
+    goes back (TS 33.102 Annex C.1.1). --from-file writes each file entry whole."""
     if from_file is not None:
         if imsi is not None or k is not None:
             raise click.UsageError("--from-file excludes --imsi/--k")
@@ -112,31 +118,87 @@ def add_cmd(db_path: str | None, config_path: str | None, from_file: str | None,
             subs = load_subscribers(from_file)
         except ConfigError as exc:
             raise click.BadParameter(str(exc), param_hint="--from-file") from None
-    else:
-        if imsi is None or k is None:
-            raise click.UsageError("--imsi and --k are required (or --from-file)")
-        if (op is None) == (opc is None):
-            raise click.UsageError("give exactly one of --op or --opc")
-        profiles = [_apn(a, i) for i, a in enumerate(apns or ("internet",))]
+        store = _open(db_path, config_path, create=True)
         try:
-            entry = SubscriberEntry(
-                imsi=imsi, count=count, msisdn=msisdn, k=k.hex(),
-                op=None if op is None else op.hex(), opc=None if opc is None else opc.hex(),
-                amf=amf.hex(), sqn=sqn, ue_ambr_ul_bps=ambr_ul, ue_ambr_dl_bps=ambr_dl,
-                apns=profiles, default_apn=profiles[0].apn,
-                allowed_visited_plmns=[str(p) for p in allowed])
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "subscriber"
-            raise click.BadParameter(err["msg"], param_hint=f"--{field}") from None
-        subs = list(entry.expand())
+            written = store.provision(subs)
+        finally:
+            store.close()
+        _out({"db": store.path, "provisioned": written,
+              "first": subs[0].imsi if subs else None, "last": subs[-1].imsi if subs else None})
+        return
+    if imsi is None:
+        raise click.UsageError("--imsi is required (or --from-file)")
+    if op is not None and opc is not None:
+        raise click.UsageError("give exactly one of --op or --opc")
+    ctx = click.get_current_context()
+    given = {name for name in _ADD_FIELDS
+             if ctx.get_parameter_source(name) in _GIVEN_SOURCES}
+    profiles = [_apn(a, i) for i, a in enumerate(apns or ("internet",))]
+    # placeholders for the key fields an existing record supplies; checked per IMSI below
+    try:
+        entry = SubscriberEntry(
+            imsi=imsi, count=count, msisdn=msisdn, k=(k or bytes(16)).hex(),
+            op=None if op is None else op.hex(),
+            opc=None if op is not None else (opc or bytes(16)).hex(),
+            amf=amf.hex(), sqn=sqn, ue_ambr_ul_bps=ambr_ul, ue_ambr_dl_bps=ambr_dl,
+            apns=profiles, default_apn=profiles[0].apn,
+            allowed_visited_plmns=[str(p) for p in allowed])
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "subscriber"
+        raise click.BadParameter(err["msg"], param_hint=f"--{field}") from None
     store = _open(db_path, config_path, create=True)
     try:
+        subs, created = [], 0
+        for sub in entry.expand():
+            old = store.get(sub.imsi)
+            if old is None or replace:
+                if k is None or (op is None) == (opc is None):
+                    raise click.UsageError(
+                        f"IMSI {sub.imsi} is {'replaced' if old else 'not provisioned'}: "
+                        "--k and one of --op or --opc are required")
+                subs.append(sub)
+                created += old is None
+            else:
+                subs.append(_merged(old, sub, given))
         written = store.provision(subs)
     finally:
         store.close()
-    _out({"db": store.path, "provisioned": written,
+    # "updated": how many of them were already provisioned (present only when some were)
+    updated = {"updated": written - created} if written > created else {}
+    _out({"db": store.path, "provisioned": written, **updated,
           "first": subs[0].imsi if subs else None, "last": subs[-1].imsi if subs else None})
+
+
+# `add` options that change a stored subscriber when given (click parameter names)
+_ADD_FIELDS = ("k", "op", "opc", "amf", "sqn", "msisdn", "apns", "ambr_ul", "ambr_dl",
+               "allowed")
+_GIVEN_SOURCES = (click.core.ParameterSource.COMMANDLINE,
+                  click.core.ParameterSource.ENVIRONMENT)
+
+
+def _merged(old: SubscriberRecord, new: Subscriber, given: set[str]) -> Subscriber:
+    """`old` with the fields the command line gave taken from `new`. OPc follows a new K when
+    the record holds OP (TS 35.206 §4.1 derives OPc from K and OP)."""
+    keys: dict[str, Any] = (
+        {"op": new.op, "opc": None} if "op" in given else
+        {"op": None, "opc": new.opc} if "opc" in given else
+        {"op": old.op.hex(), "opc": None} if old.op is not None else
+        {"op": None, "opc": old.opc.hex()})
+    apns: dict[str, Any] = (
+        {"apns": new.apns, "default_apn": new.default_apn} if "apns" in given else
+        {"apns": list(old.apns), "default_apn": old.default_apn})
+    return Subscriber(
+        imsi=old.imsi, **keys, **apns,
+        k=new.k if "k" in given else old.k.hex(),
+        amf=new.amf if "amf" in given else old.amf.hex(),
+        sqn=new.sqn if "sqn" in given else old.sqn,
+        msisdn=new.msisdn if "msisdn" in given else old.msisdn,
+        ue_ambr_ul_bps=new.ue_ambr_ul_bps if "ambr_ul" in given else old.ue_ambr_ul,
+        ue_ambr_dl_bps=new.ue_ambr_dl_bps if "ambr_dl" in given else old.ue_ambr_dl,
+        allowed_visited_plmns=(new.allowed_visited_plmns if "allowed" in given
+                               else list(old.allowed_visited_plmns)),
+        imei=old.imei)
 
 
 @subscriber.command("list")

@@ -51,6 +51,13 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
         click.echo(f"corenet run: {exc}", err=True)
         sys.exit(2)
     if check:
+        from corenet.runtime.addresses import check_addresses
+
+        problems = check_addresses(cfg, names)
+        for line in problems:
+            click.echo(f"corenet run: {config_path or '(embedded defaults)'}: {line}", err=True)
+        if problems:
+            sys.exit(2)
         click.echo(json.dumps({"config": config_path or "(embedded defaults)", "ok": True,
                                "network_functions": list(names)}))
         return

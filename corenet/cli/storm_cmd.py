@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
+from collections import Counter
 
 import click
 
@@ -14,8 +14,8 @@ from corenet.orchestration.storm import (
     StormProgress,
     StormResult,
     run_storm,
-    write_report,
 )
+from corenet.orchestration.storm_report import default_out_dir, last_cause, write_report
 
 
 @click.command("storm")
@@ -37,8 +37,10 @@ from corenet.orchestration.storm import (
               help="Stop after this many seconds.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Report folder (storm.json, storm.png, storm-latency.png).")
-@click.option("--json", "as_json", is_flag=True, help="Print the KPIs as JSON.")
+              help="Report folder (storm.json, storm.png, storm-latency.png, "
+                   "never-attached.csv); default ./storm-<UTC timestamp>/.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the KPIs as one JSON object (default: one 'key: value' per line).")
 def storm(ues: int, rescuers: int, release: str, capacity: float, own_ues: int,
           barring_time: str, timer_scale: float, concurrency: int, max_duration: float | None,
           seed: int, out_dir: str | None, as_json: bool) -> None:
@@ -52,14 +54,19 @@ def storm(ues: int, rescuers: int, release: str, capacity: float, own_ues: int,
                       barring_time_s=int(barring_time), timer_scale=timer_scale,
                       concurrency=concurrency, max_duration_s=max_duration, seed=seed)
     res = asyncio.run(_run(cfg, show=not as_json))
-    paths = write_report(res, out_dir or tempfile.mkdtemp(prefix="corenet-storm-"))
-    kpis = {**res.kpis(), "report": paths["json"]}
+    paths = write_report(res, out_dir or default_out_dir())
+    never = res.never_attached
+    kpis = {**res.kpis(), "never_attached": len(never),
+            "never_attached_by_cause": dict(sorted(Counter(last_cause(r) for r in never).items())),
+            "out": paths["folder"], "report": paths["json"],
+            "plots": [paths["png"], paths["latency_png"]],
+            "never_attached_csv": paths["never_attached_csv"]}
     if as_json:
         click.echo(json.dumps(kpis, indent=2))
         return
     for key, value in kpis.items():
-        click.echo(f"{key}: {value}")
-    click.echo(f"plots: {paths['png']} {paths['latency_png']}")
+        shown = " ".join(value) if key == "plots" else value
+        click.echo(f"{key}: {shown}")
 
 
 async def _run(cfg: StormConfig, *, show: bool) -> StormResult:

@@ -153,6 +153,7 @@ async def _with_psap(runtime: Runtime, population: Population) -> list[dict[str,
             callback = {"outcome": result.outcome, "sip_status": result.sip_status}
         out.append({
             "dialled": row["dialled"], "outcome": row["outcome"], "sip_status": row["sip_status"],
+            "reason": row.get("reason") or None,
             "psap": None if rec is None else {
                 "identity": rec.identity, "identity_type": rec.identity_type,
                 "verified": rec.verified, "ecgi": rec.ecgi, "service_urn": rec.service_urn},

@@ -97,6 +97,8 @@ class StormResult:
     own_attempted: int = 0
     own_attached: int = 0
     stopped_early: bool = False
+    # roamers without an attach at the end: {"imsi", "cause" (last EMM cause), "reason"}
+    never_attached: list[dict[str, Any]] = field(default_factory=list)
 
     def t_fraction(self, fraction: float) -> float | None:
         need = math.ceil(fraction * self.cfg.ues)
@@ -137,6 +139,7 @@ class StormResult:
                             "successes": s.successes, "failures": s.failures, "air": s.air,
                             "factor": 1.0 if s.factor is None else s.factor}
                            for i, s in enumerate(self.seconds)],
+            "never_attached": self.never_attached,
         }
 
 
@@ -317,6 +320,9 @@ class Storm:
             control.cancel()
             await asyncio.gather(control, return_exceptions=True)
         self._sample(res, second, loop.time())
+        res.never_attached = [{"imsi": u.imsi, "cause": u.cause, "reason": u.reason or None}
+                              for r in self.rescuers for u in r.roamers.results()
+                              if not u.attached]
         res.attached_at.sort()
         res.wall_s = time.perf_counter() - wall0
         return res
@@ -428,63 +434,3 @@ async def run_storm(cfg: StormConfig, *, progress: Progress | None = None) -> St
         return await storm.run()
     finally:
         await storm.stop()
-
-
-def write_report(res: StormResult, out_dir: str) -> dict[str, str]:
-    """storm.json and PNG plots (matplotlib, Agg) in `out_dir`; returns the paths."""
-    import json
-    from pathlib import Path
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": str(out / "storm.json"), "png": str(out / "storm.png"),
-             "latency_png": str(out / "storm-latency.png")}
-    data = res.to_json()
-    Path(paths["json"]).write_text(json.dumps(data, indent=2) + "\n")
-    per = data["per_second"]
-    t = [p["t"] for p in per]
-    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
-    title = (f"Re-attach storm: {res.cfg.ues} UEs, {res.cfg.rescuers} rescuer(s), "
-             f"release {res.schedule}")
-    fig.suptitle(title)
-    ax = axes[0]
-    ax.plot(t, [p["attempts"] for p in per], label="attach attempts (passed ACB)")
-    ax.plot(t, [p["successes"] for p in per], label="attach successes")
-    ax.plot(t, [p["barred"] for p in per], label="accesses barred", alpha=0.5)
-    ax.set_ylabel("per second")
-    ax.legend(loc="upper right")
-    ax.grid(alpha=0.3)
-    ax = axes[1]
-    ax.plot(t, [p["air"] for p in per], color="tab:red", label="home HSS AIR/s")
-    ax.axhline(res.cfg.hss_capacity_air_per_s, color="black", linestyle="--",
-               label=f"HSS capacity {res.cfg.hss_capacity_air_per_s:g} AIR/s")
-    ax.set_ylabel("AIR/s")
-    ax.set_ylim(0, 1.25 * max(res.cfg.hss_capacity_air_per_s, res.peak_air_per_s, 1))
-    ax.legend(loc="upper right")
-    ax.grid(alpha=0.3)
-    ax = axes[2]
-    ax.step(t, [p["factor"] for p in per], where="post", color="tab:green")
-    ax.set_ylabel("ac-BarringFactor\n(1.0 = lifted)")
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_xlabel("seconds since the rescuers opened")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(paths["png"], dpi=100)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(8, 4))
-    qs = [i / 100 for i in range(1, 100)]
-    lat = [res.percentile(q) for q in qs]
-    ax.plot([q * 100 for q in qs], [v if v is not None else float("nan") for v in lat])
-    ax.set_xlabel("percentile")
-    ax.set_ylabel("attach latency (s)")
-    ax.set_title("Attach latency (Attach Request to Accept or Reject)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(paths["latency_png"], dpi=100)
-    plt.close(fig)
-    return paths

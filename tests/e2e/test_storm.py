@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from corenet.orchestration.storm import StormConfig, run_storm, write_report
+from corenet.orchestration.storm import StormConfig, run_storm
+from corenet.orchestration.storm_report import write_report
 
 CAPACITY = 30.0
 

@@ -18,6 +18,7 @@ from corenet.core.plmn import Plmn
 from corenet.crypto import kdf
 from corenet.crypto.milenage import Milenage, generate_vector, int_to_sqn
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
+from corenet.nf.mme.emm import replayed_capabilities
 from corenet.transport import open_sctp_server
 
 K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
@@ -36,6 +37,7 @@ class _Ue:
     kasme: bytes = b""
     ctx: NasSecurityContext | None = None
     emergency: bool = False
+    ue_net_cap: bytes = b""
 
 
 @dataclass
@@ -100,8 +102,9 @@ class MmeStub:
     def _smc(self, conn: Any, ue: _Ue, ctx: NasSecurityContext) -> None:
         ue.ctx = ctx
         self.smc_algorithms.append((ctx.eea, ctx.eia))
+        # TS 24.301 §5.4.3.2: the UE security capabilities replayed as the UE sent them
         smc = nas.security_mode_command(ctx.eea, ctx.eia, ctx.ksi,
-                                        nas.ue_security_capability((2, 0), (2,)),
+                                        replayed_capabilities(ue.ue_net_cap),
                                         imeisv_request=True)
         self._send(conn, s1ap.downlink_nas_transport(
             ue.mme_id, ue.enb_id, nas.protect(smc, ctx, DOWNLINK, 3)))
@@ -115,6 +118,7 @@ class MmeStub:
             self.attach_requests.append(msg.fields)
             ue.imsi = str(msg.fields["eps_mobile_identity"]["value"])
             ue.emergency = msg.fields["eps_attach_type"] == 6
+            ue.ue_net_cap = bytes(msg.fields["ue_network_capability"])
             cause = self.reject_cause
             if self.rejects_left is not None:
                 self.rejects_left -= 1

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import sim_ue.cli as sim_cli
 from corenet.crypto.milenage import Milenage, generate_vector, int_to_sqn, resync_sqn, sqn_to_int
 from corenet.pcap.reader import read_packets
 from sim_ue.cli import main
@@ -44,6 +46,36 @@ def test_usim_synch_failure_prints_auts(capsys: pytest.CaptureFixture[str]) -> N
     out = json.loads(text)
     assert rc == 0 and out["result"] == "failure" and out["emm_cause"] == 21
     assert sqn_to_int(resync_sqn(m, RAND, bytes.fromhex(out["auts"]))) == 96
+
+
+# TS 35.208 test set 1 SQN: far above 2**33, where the wrap-around limit of Annex C.2.2 bites.
+TEST_SET_SQN = 0xFF9BB4D0B607
+
+
+@pytest.mark.parametrize("sqn_ms_arg", ["0xff9bb4d0b607", str(0xFF9BB4D0B607), "0xFF9BB4D0B627"])
+def test_usim_sqn_ms_of_the_test_set_is_encoded_in_auts(
+        capsys: pytest.CaptureFixture[str], sqn_ms_arg: str) -> None:
+    """TS 33.102 §6.3.3: a card at SQN_MS >= the vector's SQN answers #21 with an AUTS that
+    conceals exactly SQN_MS (48 bits, given in decimal or hex)."""
+    m = Milenage(K, OPC)
+    av = generate_vector(m, RAND, int_to_sqn(TEST_SET_SQN), b"\x80\x00")
+    rc, text, _ = _main(capsys, *_usim_args(av.autn, "--sqn-ms", sqn_ms_arg))
+    out = json.loads(text)
+    assert rc == 0 and out["result"] == "failure" and out["emm_cause"] == 21
+    assert sqn_to_int(resync_sqn(m, RAND, bytes.fromhex(out["auts"]))) == int(sqn_ms_arg, 0)
+
+
+def test_usim_sqn_ms_just_below_the_test_set_sqn_accepts_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Annex C.2.2: SEQ above the slot's SEQ_MS and within delta of it is fresh."""
+    av = generate_vector(Milenage(K, OPC), RAND, int_to_sqn(TEST_SET_SQN), b"\x80\x00")
+    rc, text, _ = _main(capsys, *_usim_args(av.autn, "--sqn-ms", hex(TEST_SET_SQN - 32)))
+    assert rc == 0 and json.loads(text)["result"] == "success"
+
+
+def test_usim_sqn_ms_beyond_48_bits_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, _, err = _main(capsys, *_usim_args(b"\x00" * 16, "--sqn-ms", hex(1 << 48)))
+    assert rc == 2 and "--sqn-ms" in err
 
 
 def test_bad_arguments_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,3 +175,53 @@ def test_device_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     rc, _, err = _main(capsys, "attach", "--subscribers", str(subs), "--device", str(good),
                        "--mix", "nokia=1", "--check")
     assert rc == 2 and "unknown profile 'nokia'" in err
+
+
+def _capture_call(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Replace the network part of `sim-ue call` by a recorder of what it was given."""
+    seen: dict[str, Any] = {}
+
+    async def fake_call(subscribers: list[Any], enb_cfgs: list[Any], pcap: str | None,
+                        dial: str, callbacks: float, **options: Any) -> list[dict[str, Any]]:
+        seen.update(options, subscribers=subscribers, enbs=enb_cfgs)
+        return []
+
+    monkeypatch.setattr(sim_cli, "_call", fake_call)
+    return seen
+
+
+def test_call_uses_the_pcscf_of_the_configuration(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    seen = _capture_call(monkeypatch)
+    subs = tmp_path / "subs.yaml"
+    subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', k: {K.hex()}, "
+                    f"opc: {OPC.hex()}}}\n")
+    cfg = tmp_path / "corenet.yaml"
+    cfg.write_text(f"sim_ue:\n  subscribers_file: {subs.name}\n"
+                   "ims:\n  pcscf:\n    listen: {host: 127.0.0.66, port: 5070}\n")
+    monkeypatch.chdir(tmp_path.parent)
+    rc, _, err = _main(capsys, "call", "--dial", "119", "--config", str(cfg), "--json")
+    assert rc == 0, err
+    assert seen["pcscf"] == ("127.0.0.66", 5070)
+    # the subscribers file is read next to the configuration file
+    assert [s.imsi for s in seen["subscribers"]] == ["440100000000001"]
+    # --pcscf still wins over the configuration
+    rc, _, err = _main(capsys, "call", "--dial", "119", "--config", str(cfg),
+                       "--pcscf", "127.0.0.77:5080")
+    assert rc == 0 and seen["pcscf"] == ("127.0.0.77", 5080)
+
+
+def test_call_without_subscribers_uses_the_embedded_defaults(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    seen = _capture_call(monkeypatch)
+    monkeypatch.chdir(tmp_path)  # no configs/ here
+    rc, _, err = _main(capsys, "call", "--dial", "119", "--mme", "127.0.0.1:36412")
+    assert rc == 0, err
+    assert seen["pcscf"] == ("127.0.0.6", 5060)
+    imsis = [s.imsi for s in seen["subscribers"]]
+    assert imsis[0] == "440100000000001" and len(imsis) >= 1000
+    rc, out, err = _main(capsys, "attach", "--mme", "127.0.0.1:36412", "--check")
+    assert rc == 0, err
+    assert f"{len(imsis)} subscriber(s)" in out

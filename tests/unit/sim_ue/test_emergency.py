@@ -58,7 +58,7 @@ def _limited(ue: Ue, cause: int = 15) -> None:
 def _null_smc(ksi: int = 0) -> tuple[bytes, NasSecurityContext]:
     ctx = NasSecurityContext.from_kasme(ksi, bytes(32), eia=0, eea=0)
     plain = nas.security_mode_command(eea=0, eia=0, ksi=ksi, imeisv_request=True,
-                                      ue_sec_cap=nas.ue_security_capability((2, 0), (2,)))
+                                      ue_sec_cap=nas.ue_security_capability((2, 0), (0, 2)))
     return nas.protect(plain, ctx, DOWNLINK, nas.SHT_INTEGRITY_NEW_CONTEXT), ctx
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from corenet.codecs import nas
+from pycrate_mobile.TS24301_IE import UENetCap
+
+from corenet.codecs import nas, pco, voice_domain
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import Guti, Tai, emergency_number_list
 from corenet.core.actions import StartTimer, StopTimer, TimerExpired
@@ -16,6 +18,7 @@ from sim_ue.ue import (
     Attach,
     CellInfo,
     Detach,
+    Dial,
     EmmState,
     EmmSubstate,
     NasReceived,
@@ -65,7 +68,7 @@ class Network:
 
     def smc(self, imeisv: bool = True, caps: bytes | None = None) -> bytes:
         self.ctx = NasSecurityContext.from_kasme(1, self.kasme, eia=2, eea=2)
-        caps = caps if caps is not None else nas.ue_security_capability(eea=(2, 0), eia=(2,))
+        caps = caps if caps is not None else nas.ue_security_capability(eea=(2, 0), eia=(0, 2))
         plain = nas.security_mode_command(eea=2, eia=2, ksi=1, ue_sec_cap=caps,
                                           imeisv_request=imeisv)
         return nas.protect(plain, self.ctx, DOWNLINK, nas.SHT_INTEGRITY_NEW_CONTEXT)
@@ -80,11 +83,11 @@ class Network:
         return msg
 
 
-def _attach_accept() -> bytes:
+def _attach_accept(pco: bytes | None = None) -> bytes:
     esm = nas.activate_default_eps_bearer_context_request(
         ebi=5, pti=1, qci=9, apn="internet", ipv4="10.45.0.2",
         ipv6_interface_identifier=bytes.fromhex("0000000000000002"),
-        apn_ambr={"downlink": 300, "uplink": 300})
+        apn_ambr={"downlink": 300, "uplink": 300}, pco=pco)
     return nas.attach_accept(
         tai_list=[Tai(RESCUER, 1), Tai(RESCUER, 2)], esm_container=esm, guti=GUTI,
         emergency_numbers=emergency_number_list(
@@ -106,11 +109,49 @@ def test_attach_request_contents() -> None:
     assert f["eps_attach_type"] == 1
     assert f["eps_mobile_identity"] == {"type": "imsi", "value": IMSI}
     assert f["nas_key_set_identifier"] == 7
-    assert f["ue_network_capability"][:2] == nas.ue_network_capability(eea=(2, 0), eia=(2,))[:2]
-    assert f["esm_message_container"]["name"] == "PDNConnectivityRequest"
-    assert f["esm_message_container"]["fields"]["request_type"] == 1
-    assert f["esm_message_container"]["fields"]["pdn_type"] == 3
+    # TS 24.301 §9.9.3.34: EIA0 besides the configured EIA2 (TS 33.401 §5.1.4.2)
+    caps = UENetCap()
+    caps.from_bytes(f["ue_network_capability"])
+    names = ("EEA0", "EEA1_128", "EEA2_128", "EIA0", "EIA1_128", "EIA2_128")
+    assert [n for n in names if caps[n].get_val()] == ["EEA0", "EEA2_128", "EIA0", "EIA2_128"]
+    # §9.9.3.44 / TS 24.008 §10.5.5.28: voice centric, IMS PS voice only
+    assert voice_domain.from_wire(f["voice_domain_preference_and_ues_usage_setting"]) == (
+        "voice-centric", "ims-ps-voice-only")
+    esm = f["esm_message_container"]
+    assert esm["name"] == "PDNConnectivityRequest"
+    assert esm["fields"]["request_type"] == 1
+    assert esm["fields"]["pdn_type"] == 3
+    # TS 24.008 §10.5.6.3: P-CSCF IPv4 Address Request, container 000CH, empty
+    assert pco.containers(esm["fields"][nas.PCO]) == [(0x000C, b"")]
     assert StartTimer("T3410", IMSI, 15.0) in actions
+
+
+def test_emergency_attach_request_contents() -> None:
+    """TS 24.301 §5.5.1.2.2: the emergency attach carries the same capabilities (EIA0 for the
+    null integrity of an unauthenticated UE) and asks for the P-CSCF."""
+    ue = _ue()
+    ue.handle(Attach(CELL), 0.0)
+    ue.handle(NasReceived(nas.attach_reject(15)), 0.0)
+    msg = nas.decode(_one(ue.handle(Dial("119", CELL), 1.0)), None, UPLINK)
+    f = msg.fields
+    assert f["eps_attach_type"] == 6
+    caps = UENetCap()
+    caps.from_bytes(f["ue_network_capability"])
+    assert caps["EIA0"].get_val() == 1
+    assert f["voice_domain_preference_and_ues_usage_setting"] == b"\x01"
+    esm = f["esm_message_container"]["fields"]
+    assert esm["request_type"] == 4 and pco.containers(esm[nas.PCO]) == [(0x000C, b"")]
+
+
+def test_pcscf_address_from_the_default_bearer_pco() -> None:
+    """TS 24.229 §9.2.1 b: the P-CSCF the network names in the PCO (network to MS)."""
+    ue, net = _ue(), Network()
+    ue.handle(Attach(CELL), 0.0)
+    ue.handle(NasReceived(net.auth_request()), 0.0)
+    ue.handle(NasReceived(net.smc()), 0.0)
+    answer = b"\x80" + bytes([0x00, 0x0C, 4, 127, 0, 0, 6]) + bytes([0x00, 0x0D, 4, 8, 8, 8, 8])
+    ue.handle(NasReceived(net.down(_attach_accept(pco=answer))), 0.0)
+    assert ue.pdn is not None and ue.pdn.pcscf == ("127.0.0.6",)
 
 
 def test_identity_request_is_answered_with_imsi() -> None:

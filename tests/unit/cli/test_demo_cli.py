@@ -1,0 +1,123 @@
+"""`corenet demo --call`: a call not placed says why, with the rule behind it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from corenet.cli.demo_cmd import demo, explain_calls
+from corenet.config.models import DialPlanConfig
+from corenet.pcap.reader import read_packets
+from tests import tshark
+from tests.e2e import network
+
+
+def _doc(mode: str, dialled: str, call_reason: str | None, attached: bool) -> dict[str, object]:
+    return {"mode": mode, "ues": [{
+        "attached": attached, "reason": None,
+        "call": {"dialled": dialled, "outcome": "not_attempted", "sip_status": None,
+                 "reason": call_reason, "psap": None, "callback": None}}]}
+
+
+def test_non_emergency_number_in_emergency_only_mode() -> None:
+    doc = _doc("emergency-auth", "03-1234-5678", "no normal service", False)
+    explain_calls(doc, DialPlanConfig())
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert ue["call"]["reason"] == (
+        "03-1234-5678 is not an emergency number: in emergency-auth roaming "
+        "the UE has no normal service and only 110/118/119 start an emergency attach and call "
+        "(TS 23.401 §4.3.12.1)")
+    assert ue["reason"] == ue["call"]["reason"]
+
+
+def test_prefixed_emergency_number_while_roaming() -> None:
+    doc = _doc("full", "184110", "184-prefixed emergency calls cannot connect while roaming",
+               True)
+    explain_calls(doc, DialPlanConfig())
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert ue["call"]["reason"].startswith(
+        "a 184 caller-ID prefix before the emergency number 110 does not connect while roaming")
+    assert ue["reason"] is None  # attached: nothing to explain about the attach
+
+
+def _run(tmp_path: Path, *args: str, pcap: str = "demo.pcapng") -> tuple[int, dict[str, object]]:
+    cfg = tmp_path / "corenet.yaml"
+    if not cfg.exists():
+        cfg.write_text(yaml.safe_dump(network.config(tmp_path, enbs=1).model_dump(mode="json")),
+                       encoding="utf-8")
+    result = CliRunner().invoke(demo, ["--config", str(cfg), "--ues", "1", "--json",
+                                       "--pcap", str(tmp_path / pcap), *args])
+    return result.exit_code, json.loads(result.output)
+
+
+@pytest.mark.tshark
+def test_seed_with_call_reproduces_all_but_the_sip_identifiers(tmp_path: Path) -> None:
+    """What the README promises for `--seed` with `--call`: the same S1AP/NAS, S6a and S11
+    bytes; the SIP messages differ only where RFC 3261 wants random values (Call-ID, tags,
+    Via branch: §8.1.1.4, §8.1.1.7, §19.3)."""
+    runs = []
+    for name in ("a.pcapng", "b.pcapng"):
+        code, _ = _run(tmp_path, "--call", "119", "--seed", "5", "--ues", "2", pcap=name)
+        assert code == 0
+        pcap = tmp_path / name
+        sip_frames = {int(n) for n in tshark.values(pcap, "frame.number", display_filter="sip")}
+        packets = read_packets(pcap)
+        runs.append(([p.data for i, p in enumerate(packets, 1) if i not in sip_frames],
+                     sorted(tshark.values(pcap, "sip.Method", display_filter="sip.Method"))))
+    (core_a, methods_a), (core_b, methods_b) = runs
+    assert len(core_a) > 40 and core_a == core_b
+    assert methods_a == methods_b and "INVITE" in methods_a
+
+
+def test_demo_hash_number_in_emergency_only_mode_is_explained(tmp_path: Path) -> None:
+    code, doc = _run(tmp_path, "--mode", "emergency-unauth", "--call", "#7119")
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert (ue["attached"], ue["call"]["outcome"]) == (False, "not_attempted")
+    assert "#7119 is not an emergency number" in ue["call"]["reason"]
+    assert "only 110/118/119" in ue["reason"]
+    assert code == 0  # explained: the UE did what the rescuer's policy allows
+
+
+def test_demo_184_prefix_in_full_mode_is_explained(tmp_path: Path) -> None:
+    code, doc = _run(tmp_path, "--call", "184119")
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert ue["attached"] and ue["call"]["outcome"] == "not_attempted"
+    assert "184 caller-ID prefix before the emergency number 119" in ue["call"]["reason"]
+    assert code == 0
+
+
+@pytest.mark.tshark
+@pytest.mark.parametrize("mode", ["full", "emergency-unauth"])
+def test_demo_capture_attach_request_and_pco_in_tshark(tmp_path: Path, mode: str) -> None:
+    """Issue-12 fields read by Wireshark's dissector off a demo capture (EEA0 so NAS reads
+    plain): the Attach Request's EIA0 (TS 24.301 §9.9.3.34), Voice domain preference and UE's
+    usage setting (§9.9.3.44), the PCO asking for the P-CSCF IPv4 address (TS 24.008
+    §10.5.6.3, 000CH), and the network's answer in the default bearer's PCO."""
+    code, _ = _run(tmp_path, "--mode", mode, "--eea", "0")
+    assert code == 0
+    pcap = tmp_path / "demo.pcapng"
+    [attach] = tshark.fields(pcap, "nas_eps.emm.eia0", "gsm_a.gm.sm.pco_pid",
+                             "gsm_a.gm.gmm.ue_usage_setting",
+                             "gsm_a.gm.gmm.voice_domain_pref_for_eutran",
+                             display_filter="nas_eps.nas_msg_emm_type == 0x41", opts=PLAIN_EEA0)
+    assert attach == {"nas_eps.emm.eia0": ["1"], "gsm_a.gm.sm.pco_pid": ["0x000c"],
+                      "gsm_a.gm.gmm.ue_usage_setting": ["0"],
+                      "gsm_a.gm.gmm.voice_domain_pref_for_eutran": ["1"]}
+    pcscf = config_pcscf(tmp_path)
+    assert tshark.values(pcap, "gsm_a.gm.sm.pco.pcscf.ipv4",
+                         display_filter="nas_eps.nas_msg_esm_type == 0xc1",
+                         opts=PLAIN_EEA0) == [pcscf]
+    assert tshark.count(pcap, "_ws.malformed") == 0
+
+
+# EEA0 downlink NAS is "integrity protected and ciphered" with the null cipher: read as plain
+PLAIN_EEA0 = ("-o", "nas-eps.null_decipher:TRUE")
+
+
+def config_pcscf(tmp_path: Path) -> str:
+    data = yaml.safe_load((tmp_path / "corenet.yaml").read_text(encoding="utf-8"))
+    return str(data["sgw_pgw"]["pcscf"][0])
