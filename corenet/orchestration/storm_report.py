@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 
 class StormRun(Protocol):
-    """What the report reads of a run (corenet.activation.storm.StormResult)."""
+    """What the report reads of a run (corenet.orchestration.storm.StormResult)."""
 
     cfg: Any
     schedule: str

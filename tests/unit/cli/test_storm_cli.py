@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from corenet.activation.storm import StormConfig, StormResult, _Second
 
-from corenet.activation import storm as storm_mod
 from corenet.cli import storm_cmd
+from corenet.orchestration import storm as storm_mod
+from corenet.orchestration.storm import StormConfig, StormResult, _Second
 from corenet.orchestration.storm_report import storm_figure, write_report
 from tests.e2e import network
 
