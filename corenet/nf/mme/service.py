@@ -42,6 +42,7 @@ from corenet.nf.mme.s6a_client import session_of
 from corenet.nf.mme.s11_path import ECHO_KEY, ECHO_TIMER
 from corenet.protocols import diameter_peer as dp
 from corenet.protocols import gtpv2c_transactions as gt
+from corenet.protocols.diameter_ids import DiameterIds
 from corenet.protocols.gtpv2c_recovery import load_restart_counter
 from corenet.transport import MessageTransport, open_sctp_server
 from corenet.transport.diameter import ConnectTarget, DiameterConnector, DiameterLink
@@ -56,6 +57,16 @@ def _frozen_wall_clock() -> float:
     return FROZEN_EPOCH
 
 PPID_S1AP = 18  # TS 36.412 §7
+
+
+def _diameter_ids(origin_host: str, clock: Callable[[], float],
+                  seed: int | None) -> DiameterIds:
+    """Session-Ids and End-to-End Identifiers of this start (RFC 6733 §8.8, §3): from the
+    clock and a random start, so that a restarted MME repeats none; a seeded run starts them
+    at 2026-01-01T00:00:00Z from the seed, so that its captures are the same every time."""
+    if seed is None:
+        return DiameterIds(origin_host, clock(), random.SystemRandom())
+    return DiameterIds(origin_host, FROZEN_EPOCH, random.Random(f"mme-diameter-ids:{seed}"))
 OnEvent = Callable[[LogEvent], None]
 
 
@@ -72,15 +83,17 @@ class MmeService:
 
     def __init__(self, cfg: MmeConfig, *, tap: Any = None, on_event: OnEvent | None = None,
                  clock: Callable[[], float] = time.time, seed: int | None = None) -> None:
-        """`seed` makes a run reproducible: Diameter identifiers and M-TMSIs from seeded
-        generators, a monotonic clock that starts at 0 when the service starts, and the time
-        told to UEs (EMM Information, TS 24.301 §9.9.3.30) frozen at 2026-01-01T00:00:00Z."""
+        """`clock` is the one clock of the MME: its core, Diameter peers and GTPv2-C layer.
+        `seed` makes a run reproducible: Diameter identifiers and M-TMSIs from seeded
+        generators, and the time told to UEs (EMM Information, TS 24.301 §9.9.3.30) frozen at
+        2026-01-01T00:00:00Z."""
         self.cfg = cfg
         self._seed = seed
         self.core = MmeCore(cfg)
         if seed is not None:
             self.core.told_time = _frozen_wall_clock
             self.core.m_tmsi_rng = random.Random(f"mme-m-tmsi:{seed}")
+        self._diameter_ids = self.core.s6a.ids = _diameter_ids(cfg.origin_host, clock, seed)
         self._tap = tap
         self._on_event = on_event
         self._clock = clock
@@ -323,7 +336,7 @@ class MmeService:
             rng = (None if self._seed is None
                    else random.Random(f"mme-diameter:{self._seed}:{route.realm}{again}"))
             return dp.DiameterPeer(config, dp.Role.INITIATOR, rng=rng,
-                                   remote_address=route.peer.host)
+                                   remote_address=route.peer.host, ids=self._diameter_ids)
 
         tls = route.tls
         ctx = None if tls is None else client_tls_context(str(tls.ca), tls.cert, tls.key)
