@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Literal
 
 from corenet.codecs import sip
 from corenet.codecs.sip import SipMessage, SipRequest, SipResponse
 from corenet.core.errors import DecodeError
 from corenet.protocols.sip_transactions import (
     Event,
+    SipPeer,
     SipTransactions,
     Timers,
     TransactionKey,
+    TransportName,
+    via_for,
 )
 from corenet.transport.base import Address, Tap, call_back, log
 from corenet.transport.stream import (
@@ -33,15 +34,6 @@ from corenet.transport.stream import (
     open_stream_server,
 )
 from corenet.transport.udp import UdpEndpoint, open_udp_endpoint
-
-TransportName = Literal["UDP", "TCP"]
-
-
-@dataclass(frozen=True)
-class SipPeer:
-    transport: TransportName
-    address: Address
-
 
 OnSip = Callable[[SipMessage, SipPeer], Awaitable[None] | None]
 
@@ -311,8 +303,7 @@ class SipStack:
 
     def via(self, transport: TransportName = "UDP", branch: str | None = None) -> str:
         """A Via for a request we originate (§8.1.1.7), asking for rport (RFC 3581)."""
-        host, port = self.local
-        return f"SIP/2.0/{transport} {host}:{port};branch={branch or sip.new_branch()};rport"
+        return via_for(transport, self.local, branch)
 
     async def send_request(self, request: SipRequest, peer: SipPeer) -> TransactionKey:
         if peer.transport == "TCP":

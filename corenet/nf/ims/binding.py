@@ -15,6 +15,12 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from corenet.codecs.ims_sip import Cell, cell_from_pani, imei_urn, ims_domain, pani
+
+__all__ = ["AccessMode", "BindingTable", "Cell", "IdentityType", "UeBinding",
+           "binding_from_session", "cell_from_pani", "cell_from_uli", "imei_urn",
+           "ims_domain", "pani"]
+
 
 class AccessMode(enum.Enum):
     """The seed's three modes as seen from the IP-CAN session."""
@@ -32,20 +38,6 @@ class IdentityType(enum.Enum):
     MSISDN = "msisdn"
     IMSI = "imsi"
     IMEI = "imei"
-
-
-@dataclass(frozen=True)
-class Cell:
-    """TAI + ECGI of the UE's serving cell (TS 29.274 §8.21.4, §8.21.5)."""
-
-    plmn: str
-    tac: int
-    eci: int
-
-    @property
-    def ecgi(self) -> str:
-        """PLMN-ECI, the ECI as its 7 hex digits (28 bits, TS 36.413 §9.2.1.38)."""
-        return f"{self.plmn}-{self.eci:07x}"
 
 
 @dataclass(frozen=True)
@@ -76,18 +68,6 @@ class UeBinding:
         if self.imei:
             return f"urn:gsma:imei:{imei_urn(self.imei)}", IdentityType.IMEI, False
         raise ValueError("a binding without identity")
-
-
-def ims_domain(mcc: str, mnc: str) -> str:
-    """TS 23.003 §13.2: ims.mncMNC.mccMCC.3gppnetwork.org (MNC on three digits)."""
-    return f"ims.mnc{mnc.zfill(3)}.mcc{mcc}.3gppnetwork.org"
-
-
-def imei_urn(imei: str) -> str:
-    """RFC 7254 §3: TAC-SNR-spare (8-6-1 digits, the spare sent as 0; an IMEISV's SVN and an
-    IMEI's check digit are left out)."""
-    digits = "".join(c for c in imei if c.isdigit())
-    return f"{digits[:8]}-{digits[8:14]}-0"
 
 
 class SessionSource(Protocol):
@@ -153,30 +133,3 @@ def _norm(address: str) -> str:
         return str(ipaddress.ip_address(address.strip("[]")))
     except ValueError:
         return ""
-
-
-def pani(cell: Cell) -> str:
-    """TS 24.229 §7.2A.4: P-Access-Network-Info for E-UTRAN, utran-cell-id-3gpp = MCC MNC,
-    TAC (4 hex digits) and ECI (7 hex digits), marked network-provided (inserted by the
-    P-CSCF from the IP-CAN session, not by the UE)."""
-    return (f'3GPP-E-UTRAN-FDD; utran-cell-id-3gpp={cell.plmn}{cell.tac:04X}{cell.eci:07X}; '
-            f'network-provided')
-
-
-def cell_from_pani(value: str | None) -> Cell | None:
-    """The cell of a network-provided E-UTRAN P-Access-Network-Info, else None."""
-    if not value:
-        return None
-    parts = [p.strip() for p in value.split(";")]
-    if not parts[0].upper().startswith("3GPP-E-UTRAN") or "network-provided" not in parts:
-        return None
-    for p in parts[1:]:
-        name, _, cid = p.partition("=")
-        if name.strip().lower() == "utran-cell-id-3gpp" and len(cid) in (16, 17):
-            plmn_len = len(cid) - 11
-            try:
-                return Cell(cid[:plmn_len], int(cid[plmn_len:plmn_len + 4], 16),
-                            int(cid[plmn_len + 4:], 16))
-            except ValueError:
-                return None
-    return None
