@@ -37,6 +37,7 @@ from corenet.core.plmn import Plmn
 from corenet.core.timers import TimerTable
 from corenet.protocols.sip_transactions import Event as SipEvent
 from corenet.protocols.sip_transactions import SipPeer, Timers, TransportName
+from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipReceived
 from corenet.transport import Tap
 from corenet.transport.base import Address
 from corenet.transport.sip import SipFramer, SipStack, SipTransport
@@ -69,10 +70,6 @@ from sim_ue.ims_core import (
     CallResult,
     Registration,
     RegistrationDone,
-    SendFailed,
-    SendRequest,
-    SendResponse,
-    SipReceived,
     UaCore,
     outcome_for,
 )
@@ -193,7 +190,6 @@ class ImsUserAgent:
         self._timers = TimerTable(self._on_timer)
         self._registering: list[asyncio.Future[Registration]] = []
         self._calling: dict[str, asyncio.Future[CallResult]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         self.started = False
 
     # -------------------------------------------------------------- lifecycle and views
@@ -225,8 +221,6 @@ class ImsUserAgent:
         self.started = True
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
         self._apply(self.core.abort())
         self._timers.cancel_all()
         self.stack.close()
@@ -264,9 +258,7 @@ class ImsUserAgent:
     def _apply(self, actions: list[Action]) -> None:
         for action in actions:
             if isinstance(action, SendRequest):
-                task = asyncio.ensure_future(self._send(action.request, action.peer))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self.stack.submit_request(action.request, action.peer, self._send_failed)
             elif isinstance(action, SendResponse):
                 self.stack.send_response(action.response, action.peer)
             elif isinstance(action, StartTimer | StopTimer):
@@ -283,8 +275,5 @@ class ImsUserAgent:
             else:
                 self.callback_event.set()
 
-    async def _send(self, request: SipRequest, peer: SipPeer) -> None:
-        try:
-            await self.stack.send_request(request, peer)
-        except (OSError, ConnectionError):
-            self._apply(self.core.handle(SendFailed(request)))
+    def _send_failed(self, request: SipRequest) -> None:
+        self._apply(self.core.handle(SendFailed(request)))

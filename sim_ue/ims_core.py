@@ -41,6 +41,7 @@ from corenet.protocols.sip_transactions import (
     via_for,
 )
 from corenet.protocols.sip_transactions import Event as SipEvent
+from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipReceived
 from sim_ue.dialling import DialAnalysis
 from sim_ue.isim import Isim, IsimAuthError, digest_params, digest_response
 
@@ -127,34 +128,7 @@ class Registration:
 # ------------------------------------------------------------------------------ events, actions
 
 
-@dataclass(frozen=True)
-class SipReceived:
-    """What the SIP transaction layer passed up (RFC 3261 §17), and from where."""
-
-    event: SipEvent
-    peer: SipPeer
-
-
-@dataclass(frozen=True)
-class SendFailed:
-    """A request the transport could not send (no TCP connection): a transport failure."""
-
-    request: SipRequest
-
-
 Event = SipReceived | SendFailed | TimerExpired
-
-
-@dataclass(frozen=True)
-class SendRequest:
-    request: SipRequest
-    peer: SipPeer
-
-
-@dataclass(frozen=True)
-class SendResponse:
-    response: SipResponse
-    peer: SipPeer
 
 
 @dataclass(frozen=True)

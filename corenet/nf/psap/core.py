@@ -45,6 +45,7 @@ from corenet.protocols.sip_transactions import (
     via_for,
 )
 from corenet.protocols.sip_transactions import Event as SipEvent
+from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipReceived
 
 log = logging.getLogger("corenet.psap")
 
@@ -59,21 +60,6 @@ ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS"
 
 
 @dataclass(frozen=True)
-class SipReceived:
-    """What the SIP transaction layer passed up (RFC 3261 §17), and from where."""
-
-    event: SipEvent
-    peer: SipPeer
-
-
-@dataclass(frozen=True)
-class SendFailed:
-    """A request the transport could not send (no TCP connection): a transport failure."""
-
-    request: SipRequest
-
-
-@dataclass(frozen=True)
 class CallBackRequested:
     """Call the identity of `record` back; `ref` comes back in `CallBackFinished`."""
 
@@ -85,18 +71,6 @@ Event = SipReceived | SendFailed | CallBackRequested | TimerExpired
 
 
 # ------------------------------------------------------------------------------ actions
-
-
-@dataclass(frozen=True)
-class SendRequest:
-    request: SipRequest
-    peer: SipPeer
-
-
-@dataclass(frozen=True)
-class SendResponse:
-    response: SipResponse
-    peer: SipPeer
 
 
 @dataclass(frozen=True)

@@ -23,15 +23,12 @@ from corenet.nf.psap.core import (
     CallBackRequested,
     Event,
     PsapCore,
-    SendFailed,
-    SendRequest,
-    SendResponse,
-    SipReceived,
     StoreCall,
 )
 from corenet.nf.psap.records import CallRecord, CallStore
 from corenet.protocols.sip_transactions import Event as SipEvent
 from corenet.protocols.sip_transactions import SipPeer
+from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipReceived
 from corenet.transport.sip import SipStack
 
 log = logging.getLogger("corenet.psap")
@@ -60,7 +57,6 @@ class PsapService:
         self._timers = TimerTable(self._on_timer)
         self._refs = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[CallBackResult]] = {}
-        self._sending: set[asyncio.Task[None]] = set()
 
     @property
     def cfg(self) -> PsapConfig:
@@ -87,8 +83,6 @@ class PsapService:
     async def stop(self) -> None:
         for fut in self._waiting.values():
             fut.cancel()
-        for task in list(self._sending):
-            task.cancel()
         self._timers.cancel_all()
         self.stack.close()
         await self.stack.wait_closed()
@@ -133,9 +127,7 @@ class PsapService:
         if isinstance(action, SendResponse):
             self.stack.send_response(action.response, action.peer)
         elif isinstance(action, SendRequest):
-            task = asyncio.ensure_future(self._send(action.request, action.peer))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self.stack.submit_request(action.request, action.peer, self._send_failed)
         elif isinstance(action, StartTimer | StopTimer):
             self._timers.apply(action)
         elif isinstance(action, StoreCall):
@@ -151,12 +143,8 @@ class PsapService:
         else:
             self._emit(action)
 
-    async def _send(self, request: SipRequest, peer: SipPeer) -> None:
-        try:
-            await self.stack.send_request(request, peer)
-        except (OSError, ConnectionError) as exc:
-            log.info("PSAP: %s to %s not sent: %s", request.method, peer.address, exc)
-            self._feed(SendFailed(request))
+    def _send_failed(self, request: SipRequest) -> None:
+        self._feed(SendFailed(request))
 
     def _emit(self, event: LogEvent) -> None:
         log.info("%s %s", event.kind, event.data)

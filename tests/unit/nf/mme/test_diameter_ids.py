@@ -10,17 +10,9 @@ import socket
 from corenet.codecs import diameter as dia
 from corenet.config.models import Endpoint, MmeConfig
 from corenet.nf.mme.service import MmeService
+from tests.unit.nf.mme.test_diameter_link import HSS_HOST, HSS_REALM, WAIT, _free_port, _read
 
-HSS_HOST = "hss.epc.mnc010.mcc440.3gppnetwork.org"
-HSS_REALM = "epc.mnc010.mcc440.3gppnetwork.org"
 IMSI = "440100000000001"
-WAIT = 5.0
-
-
-def _free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _start(seed: int | None) -> tuple[int, str, int]:
@@ -38,8 +30,7 @@ async def _start(seed: int | None) -> tuple[int, str, int]:
     starting = asyncio.ensure_future(mme.start(diameter_wait_s=0.2))
     try:
         reader, writer = await asyncio.wait_for(accepted.get(), WAIT)
-        head = await asyncio.wait_for(reader.readexactly(4), WAIT)
-        cer = dia.decode(head + await reader.readexactly(dia.message_length(head) - 4))
+        cer = await _read(reader)
         await starting
         air = mme.core.s6a.air(IMSI, HSS_REALM)
         writer.close()
