@@ -149,3 +149,12 @@ def test_call_back_is_answered_then_ended_by_the_ue_after_the_hold() -> None:
     out = _answer(core, bye, 200)
     assert [a.callback for a in out if isinstance(a, CallbackEnded)] == [record]
     assert (record.outcome, record.sip_status, record.ended_by) == ("answered", 200, "local")
+
+
+def test_guard_timer_ends_a_transaction_the_layer_never_ended() -> None:
+    core = _core()
+    result, out = core.call(analyse_dialled("118", domain=DOMAIN))
+    (guard,) = [a for a in out if isinstance(a, StartTimer) and a.name == SIP_GUARD]
+    out = core.handle(TimerExpired(SIP_GUARD, guard.key))
+    assert [a.result for a in out if isinstance(a, CallDone)] == [result]
+    assert result.outcome is CallOutcome.FAILED and result.sip_status is None
