@@ -15,7 +15,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from corenet.codecs.ims_sip import Cell, cell_from_pani, imei_urn, ims_domain, pani
+from corenet.codecs.ims_sip import Cell, cell_from_pani, pani
 
 __all__ = ["AccessMode", "BindingTable", "Cell", "IdentityType", "UeBinding",
            "binding_from_session", "cell_from_pani", "cell_from_uli", "imei_urn",
@@ -68,6 +68,18 @@ class UeBinding:
         if self.imei:
             return f"urn:gsma:imei:{imei_urn(self.imei)}", IdentityType.IMEI, False
         raise ValueError("a binding without identity")
+
+
+def ims_domain(mcc: str, mnc: str) -> str:
+    """TS 23.003 §13.2: ims.mncMNC.mccMCC.3gppnetwork.org (MNC on three digits)."""
+    return f"ims.mnc{mnc.zfill(3)}.mcc{mcc}.3gppnetwork.org"
+
+
+def imei_urn(imei: str) -> str:
+    """RFC 7254 §3: TAC-SNR-spare (8-6-1 digits, the spare sent as 0; an IMEISV's SVN and an
+    IMEI's check digit are left out)."""
+    digits = "".join(c for c in imei if c.isdigit())
+    return f"{digits[:8]}-{digits[8:14]}-0"
 
 
 class SessionSource(Protocol):
