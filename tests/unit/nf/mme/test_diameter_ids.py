@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
+from collections.abc import Callable
 
 from corenet.codecs import diameter as dia
 from corenet.config.models import Endpoint, MmeConfig
@@ -15,7 +17,8 @@ from tests.unit.nf.mme.test_diameter_link import HSS_HOST, HSS_REALM, WAIT, _fre
 IMSI = "440100000000001"
 
 
-async def _start(seed: int | None) -> tuple[int, str, int]:
+async def _start(seed: int | None, clock: Callable[[], float] = time.time,
+                 ) -> tuple[int, str, int]:
     """One MME start: (E2E of its CER, Session-Id and E2E of its first AIR)."""
     accepted: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     server = await asyncio.start_server(lambda r, w: accepted.put_nowait((r, w)), "127.0.0.1", 0)
@@ -26,7 +29,7 @@ async def _start(seed: int | None) -> tuple[int, str, int]:
         diameter_local_host="127.0.0.1",
         diameter_routes=[{"realm": HSS_REALM, "host": HSS_HOST, "peer": {
             "host": "127.0.0.1", "port": server.sockets[0].getsockname()[1]}}])
-    mme = MmeService(cfg, seed=seed)
+    mme = MmeService(cfg, seed=seed, clock=clock)
     starting = asyncio.ensure_future(mme.start(diameter_wait_s=0.2))
     try:
         reader, writer = await asyncio.wait_for(accepted.get(), WAIT)
@@ -55,3 +58,11 @@ async def test_same_seed_gives_the_same_ids() -> None:
     one, again, other = await _start(7), await _start(7), await _start(8)
     assert one == again
     assert one != other
+
+
+async def test_the_mme_clock_starts_the_identifiers() -> None:
+    """One clock: the one handed to the MME also reaches its Diameter peer machine and ids."""
+    started = float(0x6955B000 | 0x123)  # 2026 in seconds, low 12 bits 0x123
+    cer_e2e, sid, air_e2e = await _start(None, clock=lambda: started)
+    assert cer_e2e >> 20 == air_e2e >> 20 == 0x123  # RFC 6733 §3
+    assert sid.split(";")[1] == str(int(started))  # RFC 6733 §8.8
