@@ -961,6 +961,19 @@ def error_answer(
     failed_avp: bytes | None = None,
     error_message: str | None = None,
 ) -> bytes:
+    """`error_answer_message`, encoded."""
+    return encode(error_answer_message(request_header, result_code, origin_host, origin_realm,
+                                       failed_avp, error_message))
+
+
+def error_answer_message(
+    request_header: bytes | Message,
+    result_code: int,
+    origin_host: str,
+    origin_realm: str,
+    failed_avp: bytes | None = None,
+    error_message: str | None = None,
+) -> Message:
     """An answer reporting `result_code` (RFC 6733 §7.2 answer-message).
 
     The E bit is set for protocol errors (3xxx, §7.1.3); Failed-AVP (§7.5) wraps the offending
@@ -994,12 +1007,11 @@ def error_answer(
     if failed_avp is not None:
         avps.append(("Failed-AVP", [bytes(failed_avp)]))
     avps += [("Proxy-Info", p) for p in proxy_infos]  # RFC 6733 §6.2: copied unchanged
-    msg = Message(PROTOCOL, command_name(code, False), code, {
+    return Message(PROTOCOL, command_name(code, False), code, {
         "flags": {"request": False, "proxiable": proxiable, "error": protocol_error,
                   "retransmit": False},
         "application_id": app_id, "hop_by_hop": hbh, "end_to_end": e2e, "avps": avps,
     })
-    return encode(msg)
 
 
 

@@ -282,7 +282,8 @@ class MmeConfig(Strict):
     t3412_s: int = Field(default=3240, ge=0)
     # TS 23.401 §5.3.2.1 step 12: the P-GW S5/S8 control address the MME gives the S-GW
     pgw_s5s8_address: str = "127.0.0.5"
-    # TS 29.274 §7.6: how long the MME waits for an S11 response (after retransmissions)
+    # TS 29.274 §7.6: how long the MME waits for an S11 response (after retransmissions):
+    # N3-REQUESTS (3) attempts, T3-RESPONSE = a third of it apart
     s11_request_timeout_s: float = Field(default=10.0, gt=0)
     # TS 24.008 §10.5.3.8: local time zone sent in EMM INFORMATION, in quarter-hours (JST +9h)
     time_zone_quarters: int = Field(default=36, ge=-79, le=79)

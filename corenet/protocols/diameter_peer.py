@@ -37,6 +37,7 @@ from typing import Any
 from corenet.codecs import diameter as dia
 from corenet.codecs.base import Message
 from corenet.core.errors import CorenetError, DecodeError
+from corenet.protocols.diameter_ids import DiameterIds
 
 DEFAULT_MAX_MESSAGE = 1 << 20
 RELAY_APPLICATION_ID = 0xFFFFFFFF  # RFC 6733 §2.4
@@ -375,10 +376,13 @@ class DiameterPeer:
         rng: random.Random | None = None,
         remote_address: str | None = None,
         certificate_names: frozenset[str] | None = None,
+        ids: DiameterIds | None = None,
     ) -> None:
         """`remote_address`: the source address of the connection (checked against
         `config.peer_addresses`); `certificate_names`: the DNS names of the peer's verified TLS
-        certificate (RFC 6733 §13.1), which must include the Origin-Host of its CER/CEA."""
+        certificate (RFC 6733 §13.1), which must include the Origin-Host of its CER/CEA;
+        `ids`: the node's End-to-End Identifiers (RFC 6733 §3), shared by all its connections
+        and its applications, so that none repeats across reconnections."""
         self.config = config
         self.role = role
         self.state = PeerState.CLOSED
@@ -390,6 +394,7 @@ class DiameterPeer:
         self._reopen = reopen
         self._answers = answers if answers is not None else AnswerCache()
         self._rng = rng or random.Random()
+        self._node_ids = ids
         # RFC 6733 §3: Hop-by-Hop starts random; End-to-End high 12 bits from the clock at
         # start-up, low 20 bits random (the clock part is supplied by `connection_made`).
         self._ids = _Counters(self._rng.getrandbits(32), self._rng.getrandbits(20))
@@ -415,7 +420,8 @@ class DiameterPeer:
     def connection_made(self, now: float) -> None:
         if self.state is not PeerState.CLOSED:
             return
-        self._ids.end_to_end |= (int(now) & 0xFFF) << 20
+        if self._node_ids is None:
+            self._ids.end_to_end |= (int(now) & 0xFFF) << 20
         if self.role is Role.INITIATOR:
             self._transition(Input.CONN_UP)
             self._cer_hbh = self._next_hbh()
@@ -838,6 +844,8 @@ class DiameterPeer:
         return self._ids.hop_by_hop
 
     def _next_e2e(self) -> int:
+        if self._node_ids is not None:
+            return self._node_ids.end_to_end()
         self._ids.end_to_end = (self._ids.end_to_end + 1) & 0xFFFFFFFF
         return self._ids.end_to_end
 

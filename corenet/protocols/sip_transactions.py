@@ -15,7 +15,7 @@ import heapq
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Literal, cast
 
 from corenet.codecs.sip import (
     MAGIC_COOKIE,
@@ -25,12 +25,29 @@ from corenet.codecs.sip import (
     SipRequest,
     SipResponse,
     make_request,
+    new_branch,
     parse_uri,
     response_for,
 )
 from corenet.core.actions import StartTimer, StopTimer
 
 Address = tuple[str, int]
+TransportName = Literal["UDP", "TCP"]
+
+
+@dataclass(frozen=True)
+class SipPeer:
+    """Where a message came from or goes to: the transport (RFC 3261 §18) and the address."""
+
+    transport: TransportName
+    address: Address
+
+
+def via_for(transport: TransportName, local: Address, branch: str | None = None) -> str:
+    """A Via for a request we originate (§8.1.1.7), asking for rport (RFC 3581)."""
+    host, port = local
+    return f"SIP/2.0/{transport} {host}:{port};branch={branch or new_branch()};rport"
+
 
 # §17.1.1.1 Table 4 defaults
 DEFAULT_T1 = 0.5

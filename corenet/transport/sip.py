@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Literal
 
 from corenet.codecs import sip
 from corenet.codecs.sip import SipMessage, SipRequest, SipResponse
 from corenet.core.errors import DecodeError
 from corenet.protocols.sip_transactions import (
     Event,
+    SipPeer,
     SipTransactions,
     Timers,
     TransactionKey,
+    TransportName,
+    via_for,
 )
 from corenet.transport.base import Address, Tap, call_back, log
 from corenet.transport.stream import (
@@ -33,15 +34,6 @@ from corenet.transport.stream import (
     open_stream_server,
 )
 from corenet.transport.udp import UdpEndpoint, open_udp_endpoint
-
-TransportName = Literal["UDP", "TCP"]
-
-
-@dataclass(frozen=True)
-class SipPeer:
-    transport: TransportName
-    address: Address
-
 
 OnSip = Callable[[SipMessage, SipPeer], Awaitable[None] | None]
 
@@ -301,6 +293,7 @@ class SipStack:
             "TCP": SipTransactions(timers=timers, reliable=True),
         }
         self._timer_handles: dict[TransportName, asyncio.TimerHandle] = {}
+        self._submitted: set[asyncio.Task[None]] = set()
 
     async def start(self, host: str, port: int, *, udp: bool = True, tcp: bool = True) -> None:
         await self.transport.start(host, port, udp=udp, tcp=tcp)
@@ -311,8 +304,7 @@ class SipStack:
 
     def via(self, transport: TransportName = "UDP", branch: str | None = None) -> str:
         """A Via for a request we originate (§8.1.1.7), asking for rport (RFC 3581)."""
-        host, port = self.local
-        return f"SIP/2.0/{transport} {host}:{port};branch={branch or sip.new_branch()};rport"
+        return via_for(transport, self.local, branch)
 
     async def send_request(self, request: SipRequest, peer: SipPeer) -> TransactionKey:
         if peer.transport == "TCP":
@@ -322,12 +314,31 @@ class SipStack:
         self._pump(peer.transport)
         return key
 
+    def submit_request(self, request: SipRequest, peer: SipPeer,
+                       on_failure: Callable[[SipRequest], None]) -> None:
+        """Send without waiting for a TCP connection to open (for a sans-I/O core's
+        SendRequest): requests go out in the order submitted; `on_failure(request)` when it
+        cannot be sent at all (§18.1.1: a transport failure)."""
+        task = asyncio.ensure_future(self._submit(request, peer, on_failure))
+        self._submitted.add(task)
+        task.add_done_callback(self._submitted.discard)
+
+    async def _submit(self, request: SipRequest, peer: SipPeer,
+                      on_failure: Callable[[SipRequest], None]) -> None:
+        try:
+            await self.send_request(request, peer)
+        except (OSError, ConnectionError) as exc:
+            log.info("SIP %s to %s not sent: %s", request.method, peer.address, exc)
+            on_failure(request)
+
     def send_response(self, response: SipResponse, peer: SipPeer) -> None:
         loop = asyncio.get_running_loop()
         self.layers[peer.transport].send_response(response, loop.time())
         self._pump(peer.transport)
 
     def close(self) -> None:
+        for task in list(self._submitted):
+            task.cancel()
         for handle in self._timer_handles.values():
             handle.cancel()
         self._timer_handles.clear()

@@ -320,9 +320,9 @@ class S6aServer:
                              experimental_result=exc.code)
             return [SendAnswer(answer), event]
         # RFC 6733 §7.2: answer-message with Result-Code, Error-Message and Failed-AVP (§7.5)
-        raw = dia.error_answer(req, exc.code, self.origin_host, self.origin_realm,
-                               failed_avp=exc.failed_avp, error_message=exc.detail)
-        return [SendAnswer(dia.decode(raw, strict=False)), event]
+        answer = dia.error_answer_message(req, exc.code, self.origin_host, self.origin_realm,
+                                          failed_avp=exc.failed_avp, error_message=exc.detail)
+        return [SendAnswer(answer), event]
 
 
 _ANSWERS: dict[str, Callable[..., Message]] = {

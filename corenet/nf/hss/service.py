@@ -10,11 +10,9 @@ certificate naming it), and every request on a connection from that connection's
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from corenet.codecs import diameter as dia
@@ -25,28 +23,17 @@ from corenet.control import registry
 from corenet.control.api import ControlAction, HssControl
 from corenet.control.server import ControlServer
 from corenet.core.actions import LogEvent
-from corenet.core.errors import DecodeError
 from corenet.nf.hss.s6a import Action, S6aError, S6aServer, SendAnswer, SendRequest
 from corenet.nf.hss.store import HssStore
 from corenet.protocols import diameter_peer as dp
-from corenet.transport import Address, Tap, open_diameter_tcp_server, open_sctp_server
+from corenet.transport import Address, Tap
 from corenet.transport.base import MessageTransport
+from corenet.transport.diameter import DiameterLink, DiameterListener, loop_clock
 from corenet.transport.tcp import certificate_names, server_tls_context
 
 log = logging.getLogger("corenet.hss")
 
 OnEvent = Callable[[LogEvent], None]
-DIAMETER_PPID = 46  # IANA SCTP payload protocol identifier for Diameter (RFC 6733 §2.1)
-
-
-@dataclass
-class _Link:
-    """One peer connection: the transport and its Diameter base-protocol machine."""
-
-    conn: MessageTransport
-    peer: dp.DiameterPeer
-    timer: asyncio.TimerHandle | None = None
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def _pick_tap(tap: Any, transport: str) -> Tap | None:
@@ -78,8 +65,8 @@ class HssService:
         self._random = random_bytes
         self._store: HssStore | None = None
         self._s6a: S6aServer | None = None
-        self._server: Any = None
-        self._links: dict[int, _Link] = {}
+        self._listener = DiameterListener(self._make_peer, self._on_peer_event,
+                                          on_accept=self._accepted)
         self._answers = dp.AnswerCache()
         self._origin_state_id = int.from_bytes(random_bytes(4), "big")
         # injected failure: "drop" (requests and watchdogs go unanswered), "close" (no socket)
@@ -98,9 +85,7 @@ class HssService:
 
     @property
     def local(self) -> Address:
-        if self._server is None:
-            raise RuntimeError("HSS not started")
-        return self._server.local  # type: ignore[no-any-return]
+        return self._listener.local
 
     async def start(self) -> None:
         """Open the store, provision it, then listen (RFC 6733 §2.1)."""
@@ -114,17 +99,11 @@ class HssService:
                               origin_realm=self.cfg.origin_realm,
                               max_vectors=self.cfg.max_vectors_per_air,
                               random_bytes=self._random)
-        host, port = self.cfg.listen.host, self.cfg.listen.port
-        if self.cfg.transport == "sctp":
-            self._server = await open_sctp_server(
-                host, port, self._on_message, self._on_connect, self._on_close, tap=self._tap)
-        else:
-            tls = self.cfg.tls
-            ctx = None if tls is None else server_tls_context(
-                str(tls.cert), str(tls.key), tls.ca)
-            self._server = await open_diameter_tcp_server(
-                host, port, self._on_message, self._on_connect, self._on_close,
-                on_error=self._on_stream_error, tap=self._tap, ssl_context=ctx)
+        tls = self.cfg.tls
+        ctx = None if tls is None or self.cfg.transport == "sctp" else server_tls_context(
+            str(tls.cert), str(tls.key), tls.ca)
+        await self._listener.start(self.cfg.listen.host, self.cfg.listen.port,
+                                   transport=self.cfg.transport, ssl_context=ctx, tap=self._tap)
         registry.register_hss(self.cfg.origin_realm, self)
         await self._start_control()
         self._emit(LogEvent("hss.started", {
@@ -136,11 +115,11 @@ class HssService:
         the peer's watchdog fails), "close" closes every connection and refuses new ones;
         None serves again."""
         self.failure = failure
+        self._listener.deaf = failure == "drop"
         self._emit(LogEvent("hss.failure.injected" if failure else "hss.failure.restored",
                             {"failure": failure}))
         if failure == "close":
-            for link in list(self._links.values()):
-                self._drop(link)
+            self._listener.drop_all()
 
     async def _start_control(self) -> None:
         """The failure-injection endpoint of an HSS alone (port 0 disables it)."""
@@ -167,32 +146,20 @@ class HssService:
             await self._control.stop()
             self._control = None
         self.failure = None
-        now = self._now()
-        for link in list(self._links.values()):
-            link.peer.close(now, dia.DisconnectCause.REBOOTING)
-            self._pump(link)
-        waiting = [asyncio.ensure_future(link.closed.wait()) for link in self._links.values()]
-        if waiting:
-            _, pending = await asyncio.wait(waiting, timeout=timeout)
-            for task in pending:
-                task.cancel()
-        for link in list(self._links.values()):
-            self._drop(link)
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        self._listener.deaf = False
+        await self._listener.stop(timeout, dia.DisconnectCause.REBOOTING)
         if self._store is not None:
             self._store.close()
             self._store = None
         self._s6a = None
 
-    # -- transport callbacks ---------------------------------------------------------------
+    # -- the Diameter links ----------------------------------------------------------------
 
-    def _on_connect(self, conn: MessageTransport) -> None:
+    def _make_peer(self, conn: MessageTransport) -> dp.DiameterPeer | None:
+        """The responder machine of an accepted connection (RFC 6733 §5.3, §5.6.1), or None
+        while connections are refused."""
         if self.failure == "close":
-            conn.close()
-            return
+            return None
         peers = self.cfg.peers
         config = dp.PeerConfig(
             origin_host=self.cfg.origin_host, origin_realm=self.cfg.origin_realm,
@@ -206,65 +173,16 @@ class HssService:
         if self.cfg.tls is not None and self.cfg.tls.ca is not None:
             # RFC 6733 §13.1: the verified client certificate must name the CER's Origin-Host
             names = certificate_names(_extra(conn, "peercert")) or frozenset()
-        peer = dp.DiameterPeer(config, dp.Role.RESPONDER, answers=self._answers,
+        return dp.DiameterPeer(config, dp.Role.RESPONDER, answers=self._answers,
                                remote_address=conn.remote[0], certificate_names=names)
-        link = _Link(conn, peer)
-        self._links[id(conn)] = link
-        link.peer.connection_made(self._now())
+
+    def _accepted(self, link: DiameterLink) -> None:
+        conn = link.conn
         self._emit(LogEvent("diameter.connection.accepted", {
             "peer": f"{conn.remote[0]}:{conn.remote[1]}"}))
-        self._pump(link)
 
-    def _on_message(self, conn: MessageTransport, payload: bytes, ppid: int, stream: int) -> None:
-        link = self._links.get(id(conn))
-        if link is None or self.failure == "drop":
-            return
-        link.peer.receive(payload, self._now())
-        self._pump(link)
-
-    def _on_stream_error(self, conn: MessageTransport, exc: DecodeError) -> None:
-        """The TCP framer lost the message boundary: the peer machine answers 5011/5015 from
-        the header it read (RFC 6733 §7.1.5) before the transport closes."""
-        link = self._links.get(id(conn))
-        if link is None:
-            return
-        link.peer.stream_error(exc, self._now())
-        self._pump(link)
-
-    def _on_close(self, conn: MessageTransport) -> None:
-        link = self._links.get(id(conn))
-        if link is None:
-            return
-        link.peer.connection_lost(self._now())
-        self._pump(link)
-        self._drop(link)
-
-    def _on_timer(self, link: _Link) -> None:
-        link.timer = None
-        link.peer.handle_timer(self._now())
-        self._pump(link)
-
-    # -- the sans-I/O loop -----------------------------------------------------------------
-
-    def _pump(self, link: _Link) -> None:
-        """Carry out what the peer machine asks: events, bytes, timer; close when CLOSED."""
-        while True:
-            event = link.peer.next_event()
-            if event is None:
-                break
-            try:
-                self._on_peer_event(link, event)
-            except Exception:
-                # a fault of ours on one message must not stop the node serving the others
-                log.exception("HSS failed on %s", type(event).__name__)
-        self._transmit(link)
-        if link.peer.state is dp.PeerState.CLOSED:
-            self._drop(link)
-            return
-        self._arm(link)
-
-    def _on_peer_event(self, link: _Link, event: dp.PeerEvent) -> None:
-        now = self._now()
+    def _on_peer_event(self, link: DiameterLink, event: dp.PeerEvent) -> None:
+        now = loop_clock()
         if isinstance(event, dp.RequestReceived):
             self._apply(self._handle_request(event.message, now), now, link)
         elif isinstance(event, dp.AnswerReceived) and self._s6a is not None:
@@ -284,55 +202,23 @@ class HssService:
             fault = S6aError(dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY, str(exc))
             return self._s6a.reject(msg, fault)
 
-    def _apply(self, actions: list[Action], now: float, link: _Link) -> None:
+    def _apply(self, actions: list[Action], now: float, link: DiameterLink) -> None:
         for action in actions:
             if isinstance(action, SendAnswer):
-                link.peer.send_answer(action.message, now)
+                link.send_answer(action.message)
             elif isinstance(action, SendRequest):
-                self._send_request(action, now)
+                self._send_request(action)
             else:
                 self._emit(action)
 
-    def _send_request(self, action: SendRequest, now: float) -> None:
+    def _send_request(self, action: SendRequest) -> None:
         """A request to a named peer, if it is connected and open (e.g. CLR to the old MME)."""
-        for other in self._links.values():
-            if other.peer.peer_host == action.destination_host and other.peer.is_open:
-                other.peer.request(action.message, now)
-                self._pump(other)
-                return
+        other = self._listener.link_to(action.destination_host)
+        if other is not None:
+            other.request(action.message)
+            return
         self._emit(LogEvent(f"s6a.{action.message.name.lower()}.not_sent", {
             "peer": action.destination_host, "reason": "peer not connected"}))
-
-    def _transmit(self, link: _Link) -> None:
-        data = link.peer.data_to_send()
-        if link.conn.closed:
-            return
-        ppid = DIAMETER_PPID if self.cfg.transport == "sctp" else 0
-        for payload in data:
-            try:
-                link.conn.send(payload, ppid)
-            except ConnectionError:
-                return
-
-    def _arm(self, link: _Link) -> None:
-        if link.timer is not None:
-            link.timer.cancel()
-            link.timer = None
-        when = link.peer.get_timer()
-        if when is not None:
-            link.timer = asyncio.get_running_loop().call_at(when, self._on_timer, link)
-
-    def _drop(self, link: _Link) -> None:
-        if link.timer is not None:
-            link.timer.cancel()
-            link.timer = None
-        if not link.conn.closed:
-            link.conn.close()
-        if self._links.pop(id(link.conn), None) is not None:
-            link.closed.set()
-
-    def _now(self) -> float:
-        return asyncio.get_running_loop().time()
 
     def _emit(self, event: LogEvent) -> None:
         log.info("%s %s", event.kind, event.data)
@@ -345,7 +231,7 @@ def _extra(conn: MessageTransport, name: str) -> Any:
     return getter(name) if callable(getter) else None
 
 
-def _peer_log(link: _Link, event: dp.PeerEvent) -> LogEvent:
+def _peer_log(link: DiameterLink, event: dp.PeerEvent) -> LogEvent:
     """Diameter base-protocol outcomes as structured events."""
     peer = {"peer": link.peer.peer_host, "address": f"{link.conn.remote[0]}:{link.conn.remote[1]}"}
     if isinstance(event, dp.PeerOpened):

@@ -15,10 +15,15 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from corenet.codecs.ims_sip import Cell, cell_from_pani, pani
 from corenet.core import identifiers
 from corenet.core.identifiers import imei_uri, imsi_uri, tel_uri
 from corenet.core.identifiers import imei_urn as imei_urn  # the PSAP reads it from here
 from corenet.core.plmn import Plmn
+
+__all__ = ["AccessMode", "BindingTable", "Cell", "IdentityType", "UeBinding",
+           "binding_from_session", "cell_from_pani", "cell_from_uli", "imei_urn",
+           "ims_domain", "pani"]
 
 
 class AccessMode(enum.Enum):
@@ -37,20 +42,6 @@ class IdentityType(enum.Enum):
     MSISDN = "msisdn"
     IMSI = "imsi"
     IMEI = "imei"
-
-
-@dataclass(frozen=True)
-class Cell:
-    """TAI + ECGI of the UE's serving cell (TS 29.274 §8.21.4, §8.21.5)."""
-
-    plmn: str
-    tac: int
-    eci: int
-
-    @property
-    def ecgi(self) -> str:
-        """PLMN-ECI, the ECI as its 7 hex digits (28 bits, TS 36.413 §9.2.1.38)."""
-        return f"{self.plmn}-{self.eci:07x}"
 
 
 @dataclass(frozen=True)
@@ -150,30 +141,3 @@ def _norm(address: str) -> str:
         return str(ipaddress.ip_address(address.strip("[]")))
     except ValueError:
         return ""
-
-
-def pani(cell: Cell) -> str:
-    """TS 24.229 §7.2A.4: P-Access-Network-Info for E-UTRAN, utran-cell-id-3gpp = MCC MNC,
-    TAC (4 hex digits) and ECI (7 hex digits), marked network-provided (inserted by the
-    P-CSCF from the IP-CAN session, not by the UE)."""
-    return (f'3GPP-E-UTRAN-FDD; utran-cell-id-3gpp={cell.plmn}{cell.tac:04X}{cell.eci:07X}; '
-            f'network-provided')
-
-
-def cell_from_pani(value: str | None) -> Cell | None:
-    """The cell of a network-provided E-UTRAN P-Access-Network-Info, else None."""
-    if not value:
-        return None
-    parts = [p.strip() for p in value.split(";")]
-    if not parts[0].upper().startswith("3GPP-E-UTRAN") or "network-provided" not in parts:
-        return None
-    for p in parts[1:]:
-        name, _, cid = p.partition("=")
-        if name.strip().lower() == "utran-cell-id-3gpp" and len(cid) in (16, 17):
-            plmn_len = len(cid) - 11
-            try:
-                return Cell(cid[:plmn_len], int(cid[plmn_len:plmn_len + 4], 16),
-                            int(cid[plmn_len + 4:], 16))
-            except ValueError:
-                return None
-    return None

@@ -14,11 +14,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from corenet.codecs.ims_sip import dialled_digits
 from corenet.codecs.sip import Uri
 from corenet.config.models import DialPlanConfig
 
-_DIAL_CHARS = frozenset("0123456789*#+")
-
+__all__ = ["CallKind", "DialDecision", "DialPlan", "dialled_digits"]
 
 class CallKind(enum.Enum):
     EMERGENCY = "emergency"
@@ -36,23 +36,6 @@ class DialDecision:
     status: int | None = None  # the SIP status a refused request is answered with
     area: str | None = None  # RFC 3966 phone-context for FIXED_AREA
     rule: str | None = None
-
-
-def dialled_digits(uri: Uri) -> str | None:
-    """The digits of a tel URI (RFC 3966) or of a SIP URI user part that is a telephone number
-    (user=phone, RFC 3261 §19.1.1, or all dial characters); visual separators dropped."""
-    if uri.scheme == "tel":
-        raw = uri.user or ""
-    elif uri.scheme in ("sip", "sips") and uri.user:
-        raw = uri.user.split(";", 1)[0]
-        if uri.param("user") != "phone" and not all(c in _DIAL_CHARS | set("-.()")
-                                                     for c in raw):
-            return None
-    else:
-        return None
-    raw = raw.replace("%23", "#")
-    digits = "".join(c for c in raw if c not in "-.()")
-    return digits if digits and all(c in _DIAL_CHARS for c in digits) else None
 
 
 class DialPlan:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from corenet.codecs import sip
+from corenet.codecs.ims_sip import MODE_HEADER, UNVERIFIED, VERIFIED
 from corenet.codecs.sip import Header, SipRequest, SipResponse
 from corenet.config.models import HomeImsRoute, PcscfConfig
 from corenet.core.actions import LogEvent
@@ -52,16 +53,12 @@ from corenet.nf.ims.proxy import (
     relay_response,
 )
 
-# a header inside the trust domain giving the PSAP the roaming mode of the caller's access
-MODE_HEADER = "P-Emergency-Roaming-Mode"
 # RFC 3325 §5 / TS 24.229 §5.2.6.3: headers only the network asserts, removed from UE requests
 UNTRUSTED = ("P-Asserted-Identity", "P-Preferred-Identity", "P-Access-Network-Info",
              MODE_HEADER)
 # TS 24.229 §5.2.10.1 / TS 23.167 §6.2.1: what an emergency-only UE may start (its session,
 # and the CANCEL of it); everything else it sends must belong to an emergency dialog
 EMERGENCY_METHODS = frozenset({"INVITE", "CANCEL"})
-VERIFIED = "TN-Validation-Passed"  # TS 24.229 §7.2A.20 verstat
-UNVERIFIED = "No-TN-Validation"
 
 Action = SendSip | LogEvent
 

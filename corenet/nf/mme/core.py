@@ -140,18 +140,18 @@ class MmeCore:
         self._out.append(StopTimer(name, key))
 
     def send_s6a(self, ue: UeContext, msg: Message, realm: str) -> None:
-        """Send an S6a request and guard it with the request timeout (TS 29.272 §5.2)."""
+        """Send an S6a request (TS 29.272 §5.2); the Diameter peer machine guards it with its
+        request timeout and reports S6aFailed."""
         sid = session_of(msg) or ""
         self.s6a_pending[sid] = (ue.mme_ue_id, msg.name, realm)
         self.emit(SendS6a(msg, realm))
-        self.start_timer("S6a", sid, self.cfg.diameter_request_timeout_s)
 
     def send_s11(self, ue: UeContext, msg: Message) -> None:
-        """Send an S11 request and guard it (TS 29.274 §7.6)."""
+        """Send an S11 request; the GTPv2-C transaction layer guards it (T3-RESPONSE,
+        N3-REQUESTS, TS 29.274 §7.6) and reports S11Failed."""
         seq = int(msg.fields["sequence"])
         self.s11_pending[seq] = (ue.mme_ue_id, msg.name)
         self.emit(SendS11(msg))
-        self.start_timer("S11", seq, self.cfg.s11_request_timeout_s)
 
     @property
     def home_plmns(self) -> tuple[Plmn, ...]:
@@ -458,7 +458,6 @@ class MmeCore:
 
     def _s6a_owner(self, sid: str) -> tuple[UeContext | None, str, str]:
         ue_id, command, realm = self.s6a_pending.pop(sid, (None, "", ""))
-        self.stop_timer("S6a", sid)
         return (None if ue_id is None else self.ues.get(ue_id)), command, realm
 
     def _on_s6a_answer(self, msg: Message) -> None:
@@ -490,7 +489,6 @@ class MmeCore:
         if ue_id is None:
             self.log("s11.unexpected", message=msg.name, sequence=seq)
             return
-        self.stop_timer("S11", seq)
         ue = self.ues.get(ue_id)
         if ue is not None:
             emm.on_s11_response(self, ue, name, msg)
@@ -501,7 +499,6 @@ class MmeCore:
         ue_id, name = self.s11_pending.pop(seq, (None, ""))
         if ue_id is None:
             return
-        self.stop_timer("S11", seq)
         ue = self.ues.get(ue_id)
         if ue is not None:
             emm.on_s11_failure(self, ue, name, reason)
@@ -509,11 +506,7 @@ class MmeCore:
     # ------------------------------------------------------------------ timers
 
     def _on_timer(self, ev: TimerExpired) -> None:
-        if ev.name == "S6a":
-            self._on_s6a_failed(str(ev.key), "request timeout")
-        elif ev.name == "S11":
-            self._on_s11_failed(int(ev.key), "request timeout")  # type: ignore[call-overload]
-        elif ev.name == S1_SETUP_GUARD:
+        if ev.name == S1_SETUP_GUARD:
             self._on_s1_setup_guard(int(ev.key))  # type: ignore[call-overload]
         elif ev.name == NAS_GUARD:
             guarded = self.ues.get(ev.key)  # type: ignore[call-overload]

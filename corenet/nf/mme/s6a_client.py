@@ -7,13 +7,15 @@ Session-Id identifies the procedure an answer belongs to. Requests are routed by
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from corenet.codecs import s6a
 from corenet.codecs.base import Message
-from corenet.codecs.diameter import avp, session_id
+from corenet.codecs.diameter import avp
 from corenet.config.models import DiameterRoute, MmeConfig
 from corenet.core.plmn import Plmn
+from corenet.protocols.diameter_ids import DiameterIds
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,12 @@ class S6aOutcome:
 class S6aRequests:
     """Builds AIR, ULR and PUR for one MME (TS 29.272 §7.2.3, §7.2.5, §7.2.11)."""
 
-    def __init__(self, cfg: MmeConfig) -> None:
+    def __init__(self, cfg: MmeConfig, ids: DiameterIds | None = None) -> None:
         self._cfg = cfg
         self._visited = Plmn.parse(cfg.plmn)
-        self._sessions = 0
+        # RFC 6733 §8.8, §3: the service gives the ids of this start (its clock, or a seed);
+        # without one they start at random
+        self.ids = ids or DiameterIds(cfg.origin_host, 0.0, random.SystemRandom())
         self._hbh = 0
 
     def route_for(self, realm: str) -> DiameterRoute | None:
@@ -42,11 +46,10 @@ class S6aRequests:
         return None
 
     def _ids(self) -> tuple[str, int, int]:
-        self._sessions += 1
+        """A new session (RFC 6733 §8.8), a Hop-by-Hop Identifier (replaced by the peer
+        machine that sends it, §6.1) and an End-to-End Identifier (§3)."""
         self._hbh = (self._hbh + 1) & 0xFFFFFFFF
-        # RFC 6733 §8.8: <DiameterIdentity>;<high 32 bits>;<low 32 bits>
-        sid = session_id(self._cfg.origin_host, 1, self._sessions)
-        return sid, self._hbh, self._hbh
+        return self.ids.session_id(), self._hbh, self.ids.end_to_end()
 
     def air(self, imsi: str, realm: str, resync_info: bytes | None = None) -> Message:
         """AIR for one E-UTRAN vector; resync_info = RAND || AUTS (TS 29.272 §7.3.15)."""

@@ -10,7 +10,6 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from corenet.codecs import diameter as dia
@@ -19,7 +18,6 @@ from corenet.control import registry
 from corenet.control.api import SetHssFailure
 from corenet.control.server import ControlServer, hss_injector
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
-from corenet.core.errors import DecodeError
 from corenet.core.timers import TimerTable
 from corenet.nf.mme.context import UeContext
 from corenet.nf.mme.control import ControlApi, SetNetworkName
@@ -46,14 +44,11 @@ from corenet.nf.mme.s6a_client import session_of
 from corenet.nf.mme.s11_path import ECHO_KEY, ECHO_TIMER
 from corenet.protocols import diameter_peer as dp
 from corenet.protocols import gtpv2c_transactions as gt
+from corenet.protocols.diameter_ids import DiameterIds
 from corenet.protocols.gtpv2c_recovery import load_restart_counter
-from corenet.transport import (
-    MessageTransport,
-    UdpEndpoint,
-    open_diameter_tcp_client,
-    open_sctp_server,
-    open_udp_endpoint,
-)
+from corenet.transport import MessageTransport, open_sctp_server
+from corenet.transport.diameter import ConnectTarget, DiameterConnector, DiameterLink
+from corenet.transport.gtp import GtpEndpoint
 from corenet.transport.tcp import client_tls_context
 
 log = logging.getLogger("corenet.mme")
@@ -64,7 +59,16 @@ def _frozen_wall_clock() -> float:
     return FROZEN_EPOCH
 
 PPID_S1AP = 18  # TS 36.412 §7
-RECONNECT_S = 2.0  # RFC 6733 §2.1: a lost connection to a peer is re-established (Tc timer)
+
+
+def _diameter_ids(origin_host: str, clock: Callable[[], float],
+                  seed: int | None) -> DiameterIds:
+    """Session-Ids and End-to-End Identifiers of this start (RFC 6733 §8.8, §3): from the
+    clock and a random start, so that a restarted MME repeats none; a seeded run starts them
+    at 2026-01-01T00:00:00Z from the seed, so that its captures are the same every time."""
+    if seed is None:
+        return DiameterIds(origin_host, clock(), random.SystemRandom())
+    return DiameterIds(origin_host, FROZEN_EPOCH, random.Random(f"mme-diameter-ids:{seed}"))
 OnEvent = Callable[[LogEvent], None]
 
 
@@ -76,33 +80,22 @@ def _tap_of(tap: Any, kind: str) -> Any:
     return chosen if callable(chosen) else (tap if callable(tap) else None)
 
 
-@dataclass
-class _DiameterLink:
-    """The connection to one S6a peer (one per configured route)."""
-
-    route: DiameterRoute
-    conn: MessageTransport | None = None
-    peer: dp.DiameterPeer | None = None
-    timer: asyncio.TimerHandle | None = None
-    opened: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-
-
 class MmeService:
     """`MmeService(cfg, tap=...)`; `start()` binds S1AP and S11 and connects to the HSS."""
 
     def __init__(self, cfg: MmeConfig, *, tap: Any = None, on_event: OnEvent | None = None,
                  clock: Callable[[], float] = time.time, seed: int | None = None) -> None:
-        """`seed` makes a run reproducible: Diameter identifiers and M-TMSIs from seeded
-        generators, a monotonic clock that starts at 0 when the service starts, and the time
-        told to UEs (EMM Information, TS 24.301 §9.9.3.30) frozen at 2026-01-01T00:00:00Z."""
+        """`clock` is the one clock of the MME: its core, Diameter peers and GTPv2-C layer.
+        `seed` makes a run reproducible: Diameter identifiers and M-TMSIs from seeded
+        generators, and the time told to UEs (EMM Information, TS 24.301 §9.9.3.30) frozen at
+        2026-01-01T00:00:00Z."""
         self.cfg = cfg
         self._seed = seed
-        self._t0: float | None = None
         self.core = MmeCore(cfg)
         if seed is not None:
             self.core.told_time = _frozen_wall_clock
             self.core.m_tmsi_rng = random.Random(f"mme-m-tmsi:{seed}")
+        self._diameter_ids = self.core.s6a.ids = _diameter_ids(cfg.origin_host, clock, seed)
         self._tap = tap
         self._on_event = on_event
         self._clock = clock
@@ -111,10 +104,13 @@ class MmeService:
         self._assocs: dict[int, MessageTransport] = {}
         self._assoc_ids: dict[int, int] = {}  # id(conn) -> association number
         self._next_assoc = 0
-        self._udp: UdpEndpoint | None = None
-        self._gtp = gt.GtpTransactions()
-        self._gtp_timer: asyncio.TimerHandle | None = None
-        self._links: dict[str, _DiameterLink] = {}
+        # TS 29.274 §7.6: the transaction layer's N3-REQUESTS x T3-RESPONSE is the one guard
+        # of an S11 request, and lasts s11_request_timeout_s
+        n3 = gt.DEFAULT_N3_REQUESTS
+        transactions = gt.GtpTransactions(t3_response_s=cfg.s11_request_timeout_s / n3,
+                                          n3_requests=n3)
+        self._gtp = GtpEndpoint(transactions, self._on_gtp, clock=self._clock)
+        self._links: dict[str, DiameterConnector] = {}
         self._stopping = False
         self.events: list[LogEvent] = []
         self.control = ControlApi(self.core.policy, self.observe)
@@ -131,9 +127,9 @@ class MmeService:
 
     @property
     def s11_address(self) -> tuple[str, int]:
-        if self._udp is None:
+        if not self._gtp.is_open:
             raise RuntimeError("MME not started")
-        return self._udp.local
+        return self._gtp.local
 
     async def start(self, diameter_wait_s: float = 2.0) -> None:
         """Listen for eNBs, bind S11, connect to each S6a peer (waiting up to
@@ -143,12 +139,12 @@ class MmeService:
             self.cfg.s1ap.host, self.cfg.s1ap.port, self._on_s1_message, self._on_s1_connect,
             self._on_s1_close, tap=_tap_of(self._tap, "sctp"), mode=self.cfg.sctp)
         self._start_s11_path()
-        self._udp = await open_udp_endpoint(self.cfg.s11_local.host, self.cfg.s11_local.port,
-                                            self._on_datagram, tap=_tap_of(self._tap, "udp"))
+        await self._gtp.open(self.cfg.s11_local.host, self.cfg.s11_local.port,
+                             tap=_tap_of(self._tap, "udp"))
         for route in self.cfg.diameter_routes:
-            link = _DiameterLink(route)
+            link = self._connector(route)
             self._links[route.realm] = link
-            link.task = asyncio.ensure_future(self._keep_connected(link))
+            link.start()
         if self._links:
             waits = [asyncio.ensure_future(link.opened.wait()) for link in self._links.values()]
             _, pending = await asyncio.wait(waits, timeout=diameter_wait_s)
@@ -206,8 +202,7 @@ class MmeService:
         return {
             "hss_unreachable": {realm: reason for realm, (_, reason, _) in
                                 self.core.s6a_down.items() if self.core.hss_down(realm)},
-            "s6a_open": {realm: bool(link.peer is not None and link.peer.is_open)
-                         for realm, link in self._links.items()},
+            "s6a_open": {realm: link.is_open for realm, link in self._links.items()},
             "ues": len(ues),
             "emergency_ues": sum(1 for u in ues if u.emergency),
             "unauthenticated_ues": sum(1 for u in ues if u.unauthenticated_emergency),
@@ -221,21 +216,11 @@ class MmeService:
             await self._control_server.stop()
             self._control_server = None
         for link in self._links.values():
-            if link.task is not None:
-                link.task.cancel()
-            if link.peer is not None and link.conn is not None and not link.conn.closed:
-                link.peer.close(self._mono())
-                self._pump_peer(link)
-            self._drop_link(link)
+            link.stop()
         self._links.clear()
         self._timers.cancel_all()
-        if self._gtp_timer is not None:
-            self._gtp_timer.cancel()
-            self._gtp_timer = None
-        if self._udp is not None:
-            self._udp.close()
-            await self._udp.wait_closed()
-            self._udp = None
+        self._gtp.close()
+        await self._gtp.wait_closed()
         if self._s1_server is not None:
             self._s1_server.close()
             await self._s1_server.wait_closed()
@@ -258,7 +243,7 @@ class MmeService:
         return self._timers.pending()
 
     def s6a_open(self) -> bool:
-        return any(link.peer is not None and link.peer.is_open for link in self._links.values())
+        return any(link.is_open for link in self._links.values())
 
     # ------------------------------------------------------------------ the core loop
 
@@ -307,14 +292,6 @@ class MmeService:
     def _log(self, kind: str, **data: Any) -> None:
         self._emit(LogEvent(kind, data))
 
-    def _mono(self) -> float:
-        now = asyncio.get_running_loop().time()
-        if self._seed is None:
-            return now
-        if self._t0 is None:
-            self._t0 = now
-        return now - self._t0
-
     # ------------------------------------------------------------------ S1AP
 
     def _on_s1_connect(self, conn: MessageTransport) -> None:
@@ -338,88 +315,48 @@ class MmeService:
 
     # ------------------------------------------------------------------ S6a
 
-    async def _keep_connected(self, link: _DiameterLink) -> None:
-        """Connect (initiator, RFC 6733 §5.6), and reconnect after a loss."""
-        while not self._stopping:
-            if link.conn is None or link.conn.closed:
-                try:
-                    await self._connect(link)
-                except OSError as exc:
-                    self._log("s6a.connect.failed", peer=link.route.host, reason=str(exc))
-                    self._feed(S6aPeerDown(link.route.realm, f"connect failed: {exc}"))
-            await asyncio.sleep(RECONNECT_S)
-
-    async def _connect(self, link: _DiameterLink) -> None:
-        route = link.route
+    def _connector(self, route: DiameterRoute) -> DiameterConnector:
+        """The S6a connection of one route (RFC 6733 §5.6 initiator); over TLS from the
+        connection's start, the certificate naming route.host (§13.1)."""
         config = dp.PeerConfig(
             origin_host=self.cfg.origin_host, origin_realm=self.cfg.origin_realm,
             host_ip_addresses=(self.cfg.diameter_local_host,),
             auth_application_ids=(dia.S6A_APPLICATION_ID,),  # TS 29.272 §7.1.8
             watchdog_s=self.cfg.diameter_watchdog_s,
+            # the one guard of an S6a request (TS 29.272 §5.2): the machine's own
             request_timeout_s=self.cfg.diameter_request_timeout_s, product_name="corenet-mme",
             # RFC 6733 §5.6.1: the CEA must come from the peer this route names, and only
             # that peer's own requests (CLR, IDR) are taken on this connection
             expected_peer=route.host,
             relay_agents=frozenset({route.host}) if route.agent else frozenset())
-        rng = None if self._seed is None else random.Random(f"mme-diameter:{self._seed}:{link.route.realm}")
-        link.peer = dp.DiameterPeer(config, dp.Role.INITIATOR, rng=rng,
-                                    remote_address=route.peer.host)
-        link.opened.clear()
+        connects = 0
+
+        def make_peer() -> dp.DiameterPeer:
+            nonlocal connects
+            connects += 1
+            again = "" if connects == 1 else f":{connects}"  # never the same ids twice
+            rng = (None if self._seed is None
+                   else random.Random(f"mme-diameter:{self._seed}:{route.realm}{again}"))
+            return dp.DiameterPeer(config, dp.Role.INITIATOR, rng=rng,
+                                   remote_address=route.peer.host, ids=self._diameter_ids)
+
         tls = route.tls
-        # RFC 6733 §13.1: TLS from the connection's start; the certificate must name route.host
         ctx = None if tls is None else client_tls_context(str(tls.ca), tls.cert, tls.key)
-        link.conn = await open_diameter_tcp_client(
-            route.peer.host, route.peer.port,
-            lambda conn, payload, ppid, stream: self._on_diameter(link, payload),
-            on_close=lambda conn: self._on_diameter_close(link),
-            on_error=lambda conn, exc: self._on_diameter_error(link, exc),
-            tap=_tap_of(self._tap, "tcp"), local_host=self.cfg.diameter_local_host,
-            ssl_context=ctx, server_hostname=route.host)
-        link.peer.connection_made(self._mono())
-        self._pump_peer(link)
+        target = ConnectTarget(route.peer.host, route.peer.port,
+                               local_host=self.cfg.diameter_local_host, ssl_context=ctx,
+                               server_hostname=route.host)
+        return DiameterConnector(
+            target, make_peer, lambda link, event: self._on_peer_event(route, link, event),
+            lambda reason, error: self._on_s6a_down(route, reason, error),
+            clock=self._clock, tap=_tap_of(self._tap, "tcp"))
 
-    def _on_diameter(self, link: _DiameterLink, payload: bytes) -> None:
-        if link.peer is not None:
-            link.peer.receive(payload, self._mono())
-            self._pump_peer(link)
+    def _on_s6a_down(self, route: DiameterRoute, reason: str, error: OSError | None) -> None:
+        if error is not None:
+            self._log("s6a.connect.failed", peer=route.host, reason=str(error))
+        self._feed(S6aPeerDown(route.realm, reason))
 
-    def _on_diameter_error(self, link: _DiameterLink, exc: DecodeError) -> None:
-        """The TCP framer lost the message boundary: 5011/5015 answered from the header it
-        read (RFC 6733 §7.1.5), then the connection closes and is re-established."""
-        if link.peer is not None:
-            link.peer.stream_error(exc, self._mono())
-            self._pump_peer(link)
-
-    def _on_diameter_close(self, link: _DiameterLink) -> None:
-        if link.peer is not None:
-            link.peer.connection_lost(self._mono())
-            self._pump_peer(link)
-        link.opened.clear()
-        if not self._stopping:
-            self._feed(S6aPeerDown(link.route.realm, "connection closed"))
-
-    def _pump_peer(self, link: _DiameterLink) -> None:
-        peer = link.peer
-        if peer is None:
-            return
-        while (event := peer.next_event()) is not None:
-            self._on_peer_event(link, event)
-        if link.conn is not None and not link.conn.closed:
-            for data in peer.data_to_send():
-                try:
-                    link.conn.send(data)
-                except ConnectionError:
-                    break
-        else:
-            peer.data_to_send()
-        if peer.state is dp.PeerState.CLOSED:
-            if link.conn is not None and not link.conn.closed:
-                link.conn.close()
-            self._cancel_peer_timer(link)
-            return
-        self._arm_peer(link)
-
-    def _on_peer_event(self, link: _DiameterLink, event: dp.PeerEvent) -> None:
+    def _on_peer_event(self, route: DiameterRoute, link: DiameterLink,
+                       event: dp.PeerEvent) -> None:
         if isinstance(event, dp.AnswerReceived):
             self._feed(S6aAnswer(event.message))
         elif isinstance(event, dp.RequestTimedOut):
@@ -428,61 +365,33 @@ class MmeService:
             for req in event.requests:
                 self._feed(S6aFailed(session_of(req) or "", event.reason))
         elif isinstance(event, dp.PeerOpened):
-            link.opened.set()
             self._log("s6a.peer.open", peer=event.origin_host, realm=event.origin_realm)
-            self._feed(S6aPeerUp(link.route.realm))
+            self._feed(S6aPeerUp(route.realm))
         elif isinstance(event, dp.WatchdogChanged):
             # RFC 3539 §3.4.1: SUSPECT/DOWN is a failed peer, back to OKAY a recovered one
-            self._log("s6a.watchdog", peer=link.route.host, old=event.old.value,
+            self._log("s6a.watchdog", peer=route.host, old=event.old.value,
                       new=event.new.value)
             if event.new is dp.WatchdogState.OKAY:
-                self._feed(S6aPeerUp(link.route.realm))
+                self._feed(S6aPeerUp(route.realm))
             elif event.new in (dp.WatchdogState.SUSPECT, dp.WatchdogState.DOWN):
-                self._feed(S6aPeerDown(link.route.realm, f"watchdog {event.new.value}"))
+                self._feed(S6aPeerDown(route.realm, f"watchdog {event.new.value}"))
         elif isinstance(event, dp.RequestReceived):
             # TS 29.272 §5.2.2 / §5.2.1.2 (IDR, CLR) are not served: RFC 6733 §7.1.3 3001
-            answer = dia.decode(dia.error_answer(
+            link.send_answer(dia.error_answer_message(
                 event.message, dia.ResultCode.DIAMETER_COMMAND_UNSUPPORTED,
                 self.cfg.origin_host, self.cfg.origin_realm))
-            if link.peer is not None:
-                link.peer.send_answer(answer, self._mono())
         else:
-            self._log("s6a.peer", event=type(event).__name__, peer=link.route.host)
-
-    def _arm_peer(self, link: _DiameterLink) -> None:
-        self._cancel_peer_timer(link)
-        when = link.peer.get_timer() if link.peer is not None else None
-        if when is not None:
-            link.timer = asyncio.get_running_loop().call_later(
-                max(0.0, when - self._mono()), self._peer_timer, link)
-
-    def _cancel_peer_timer(self, link: _DiameterLink) -> None:
-        if link.timer is not None:
-            link.timer.cancel()
-            link.timer = None
-
-    def _peer_timer(self, link: _DiameterLink) -> None:
-        link.timer = None
-        if link.peer is not None:
-            link.peer.handle_timer(self._mono())
-            self._pump_peer(link)
-
-    def _drop_link(self, link: _DiameterLink) -> None:
-        self._cancel_peer_timer(link)
-        if link.conn is not None and not link.conn.closed:
-            link.conn.close()
+            self._log("s6a.peer", event=type(event).__name__, peer=route.host)
 
     def _send_s6a(self, action: SendS6a) -> None:
         """Realm-based routing (RFC 6733 §6.1.4) to the peer of the Destination-Realm."""
         link = self._links.get(action.realm)
         sid = session_of(action.msg) or ""
-        if link is None or link.peer is None or not link.peer.is_open:
+        if link is None or not link.is_open:
             asyncio.get_running_loop().call_soon(
                 self._feed, S6aFailed(sid, f"no open peer for realm {action.realm}"))
             return
-        link.peer.request(action.msg, self._mono(),
-                          timeout=self.cfg.diameter_request_timeout_s)
-        self._pump_peer(link)
+        link.request(action.msg)
 
     # ------------------------------------------------------------------ S11
 
@@ -503,42 +412,16 @@ class MmeService:
 
     def _send_s11(self, action: SendS11) -> None:
         msg = action.msg
-        now = self._mono()
-        peer = action.peer or self._sgw()
-        if msg.code in gt.RESPONSE_TYPES:
-            self._gtp.send_response(msg, peer, now)
+        self._gtp.send(msg, action.peer or self._sgw(), context=int(msg.fields["sequence"]))
+
+    def _on_gtp(self, event: gt.Event, now: float) -> None:
+        if isinstance(event, gt.ResponseReceived):
+            self._feed(S11Received(event.message, int(event.context), event.peer))  # type: ignore[call-overload]
+        elif isinstance(event, gt.RequestTimedOut | gt.VersionNotSupported):
+            self._feed(S11Failed(int(event.context), type(event).__name__))  # type: ignore[call-overload]
+        elif isinstance(event, gt.RequestReceived):
+            self._feed(S11Received(event.message, peer=event.peer))
+        elif isinstance(event, LogEvent):
+            self._emit(event)
         else:
-            self._gtp.send_request(msg, peer, now, context=int(msg.fields["sequence"]))
-        self._pump_gtp()
-
-    def _on_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
-        self._gtp.receive(data, addr, self._mono())
-        self._pump_gtp()
-
-    def _pump_gtp(self) -> None:
-        while (event := self._gtp.next_event()) is not None:
-            if isinstance(event, gt.ResponseReceived):
-                self._feed(S11Received(event.message, int(event.context), event.peer))  # type: ignore[call-overload]
-            elif isinstance(event, gt.RequestTimedOut | gt.VersionNotSupported):
-                self._feed(S11Failed(int(event.context), type(event).__name__))  # type: ignore[call-overload]
-            elif isinstance(event, gt.RequestReceived):
-                self._feed(S11Received(event.message, peer=event.peer))
-            elif isinstance(event, LogEvent):
-                self._emit(event)
-            else:
-                self._log("s11.malformed", cause=event.error.cause, detail=event.error.detail)
-        if self._udp is not None and not self._udp.closed:
-            for data, addr in self._gtp.data_to_send():
-                self._udp.sendto(data, addr)
-        if self._gtp_timer is not None:
-            self._gtp_timer.cancel()
-            self._gtp_timer = None
-        when = self._gtp.get_timer()
-        if when is not None and not self._stopping:
-            self._gtp_timer = asyncio.get_running_loop().call_later(
-                max(0.0, when - self._mono()), self._gtp_timeout)
-
-    def _gtp_timeout(self) -> None:
-        self._gtp_timer = None
-        self._gtp.handle_timer(self._mono())
-        self._pump_gtp()
+            self._log("s11.malformed", cause=event.error.cause, detail=event.error.detail)

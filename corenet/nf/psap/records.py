@@ -14,11 +14,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from corenet.codecs import sip
+from corenet.codecs.ims_sip import MODE_HEADER, VERIFIED, cell_from_pani, dialled_digits
 from corenet.codecs.sip import SipRequest
 from corenet.core.errors import DecodeError
-from corenet.nf.ims.binding import cell_from_pani
-from corenet.nf.ims.dialplan import dialled_digits
-from corenet.nf.ims.pcscf import MODE_HEADER, VERIFIED
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (

@@ -31,6 +31,7 @@ from corenet.nf.sgw_pgw.core import (
 from corenet.nf.sgw_pgw.store import MEMORY, SessionStore
 from corenet.protocols.gtpv2c_recovery import load_restart_counter
 from corenet.protocols.gtpv2c_transactions import (
+    Event,
     GtpTransactions,
     MalformedRequest,
     RequestReceived,
@@ -38,7 +39,8 @@ from corenet.protocols.gtpv2c_transactions import (
     ResponseReceived,
     VersionNotSupported,
 )
-from corenet.transport import Address, Tap, UdpEndpoint, open_udp_endpoint
+from corenet.transport import Address, Tap
+from corenet.transport.gtp import GtpEndpoint, OwnerTimer
 
 log = logging.getLogger("corenet.sgw_pgw")
 # reported as warnings: someone else than a configured MME talks GTP-C to us, or a path failed
@@ -69,8 +71,9 @@ class SgwPgwService:
                                             n3_requests=cfg.n3_requests)
         self._tap = udp_tap(tap)
         self._on_event = on_event
-        self._endpoint: UdpEndpoint | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._endpoint = GtpEndpoint(
+            self.transactions, self._on_gtp, screen=self._screen,
+            owner_timer=OwnerTimer(lambda: self.core.get_timer(), self._on_core_timer))
 
     @property
     def sessions(self) -> dict[int, Session]:
@@ -79,7 +82,7 @@ class SgwPgwService:
 
     @property
     def local(self) -> Address:
-        if self._endpoint is None:
+        if not self._endpoint.is_open:
             raise RuntimeError("S/P-GW not started")
         return self._endpoint.local
 
@@ -92,69 +95,45 @@ class SgwPgwService:
     async def start(self) -> None:
         now = asyncio.get_running_loop().time()
         self.core, self.store = open_core(self.cfg, now)
-        self._endpoint = await open_udp_endpoint(self.cfg.s11.host, self.cfg.s11.port,
-                                                 self._on_datagram, tap=self._tap)
+        await self._endpoint.open(self.cfg.s11.host, self.cfg.s11.port, tap=self._tap)
         self._emit(LogEvent("sgw.started", {"s11": f"{self.local[0]}:{self.local[1]}",
                                             "restart_counter": self.core.restart_counter,
                                             "restored_sessions": self.core.restored}))
-        self._pump(now)
+        self._endpoint.pump()
 
     async def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._endpoint is not None:
-            self._endpoint.close()
-            await self._endpoint.wait_closed()
-            self._endpoint = None
+        self._endpoint.close()
+        await self._endpoint.wait_closed()
         if self.store is not None:
             self.store.close()
             self.store = None
 
     # -- the sans-I/O loop --------------------------------------------------------------------
 
-    def _on_datagram(self, data: bytes, addr: Address) -> None:
-        now = asyncio.get_running_loop().time()
+    def _screen(self, data: bytes, addr: Address, now: float) -> bool:
+        """Screened before the transaction layer: no Version Not Supported or cached response
+        goes back to a host that is not one of our MMEs either."""
         refused = self.core.refuse(addr, now)
-        if refused is not None:
-            # screened before the transaction layer: no Version Not Supported or cached
-            # response goes back to a host that is not one of our MMEs either
-            self._apply(refused, now)
-            return
-        self.transactions.receive(data, addr, now)
-        self._pump(now)
+        if refused is None:
+            return False
+        self._apply(refused, now)
+        return True
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        now = asyncio.get_running_loop().time()
-        self.transactions.handle_timer(now)
-        core_due = self.core.get_timer()
-        if core_due is not None and core_due <= now:
-            self._apply(self.core.handle_timer(now), now)
-        self._pump(now)
+    def _on_core_timer(self, now: float) -> None:
+        self._apply(self.core.handle_timer(now), now)
 
-    def _pump(self, now: float) -> None:
-        while (event := self.transactions.next_event()) is not None:
-            try:
-                if isinstance(event, RequestReceived):
-                    self._apply(self.core.handle(S11Request(event.message, event.peer), now),
-                                now)
-                elif isinstance(event, MalformedRequest):
-                    self._apply(self.core.handle(S11Malformed(event.error, event.peer), now),
-                                now)
-                elif isinstance(event, ResponseReceived):
-                    self._apply(self.core.handle(
-                        S11Answer(event.message, event.peer, event.request), now), now)
-                elif isinstance(event, RequestTimedOut | VersionNotSupported):
-                    self._apply(self.core.handle(S11NoAnswer(event.request, event.peer), now),
-                                now)
-                elif isinstance(event, LogEvent):
-                    self._emit(event)
-            except Exception:
-                # a fault of ours on one request must not stop the node serving the others
-                log.exception("S/P-GW failed on %s", event)
-        self._flush()
-        self._arm(now)
+    def _on_gtp(self, event: Event, now: float) -> None:
+        if isinstance(event, RequestReceived):
+            self._apply(self.core.handle(S11Request(event.message, event.peer), now), now)
+        elif isinstance(event, MalformedRequest):
+            self._apply(self.core.handle(S11Malformed(event.error, event.peer), now), now)
+        elif isinstance(event, ResponseReceived):
+            self._apply(self.core.handle(
+                S11Answer(event.message, event.peer, event.request), now), now)
+        elif isinstance(event, RequestTimedOut | VersionNotSupported):
+            self._apply(self.core.handle(S11NoAnswer(event.request, event.peer), now), now)
+        else:
+            self._emit(event)
 
     def _apply(self, actions: list[Action], now: float) -> None:
         for action in actions:
@@ -164,21 +143,6 @@ class SgwPgwService:
                 self.transactions.send_request(action.message, action.peer, now)
             else:
                 self._emit(action)
-
-    def _flush(self) -> None:
-        if self._endpoint is None or self._endpoint.closed:
-            return
-        for data, peer in self.transactions.data_to_send():
-            self._endpoint.sendto(data, peer)
-
-    def _arm(self, now: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        due = [t for t in (self.transactions.get_timer(), self.core.get_timer()) if t is not None]
-        when = min(due) if due else None
-        if when is not None and self._endpoint is not None:
-            self._timer = asyncio.get_running_loop().call_at(when, self._on_timer)
 
     def _emit(self, event: LogEvent) -> None:
         log.log(logging.WARNING if event.kind in _WARNINGS else logging.INFO, "%s %s",

@@ -12,7 +12,7 @@ from corenet.codecs import diameter, gtpv2c, nas, s1ap, s6a
 from corenet.config.models import MmeConfig, RoamingPolicyEntry
 from corenet.core.plmn import Plmn
 from corenet.crypto.nas_security import DOWNLINK, NasSecurityContext
-from corenet.nf.mme.events import S6aPeerUp, SendS6a, SendS11
+from corenet.nf.mme.events import S6aFailed, S6aPeerUp, SendS6a, SendS11
 from corenet.nf.mme.policy import Mode, Policy
 
 from .scenario import HOME_PLMN, IMSI, MSISDN, Scenario
@@ -332,8 +332,8 @@ def test_fallback_when_hss_stops_answering_and_back_again() -> None:
     _emergency_attach(sc)
     (air,) = sc.sent_s6a()
     sid = diameter.avp(air, "Session-Id")
-    assert sc.timers[("S6a", sid)] == sc.cfg.diameter_request_timeout_s
-    sc.expire("S6a", sid)  # no AIA within diameter_request_timeout_s
+    assert not [k for k in sc.timers if k[0] == "S6a"]  # the peer machine's timeout only
+    sc.feed(S6aFailed(sid, "request timeout"))  # no AIA within diameter_request_timeout_s
     kinds = sc.log_kinds()
     assert "mme.s6a.peer_down" in kinds and "policy.fallback.unauth" in kinds
     _, csr = _complete_unauth(sc)
@@ -370,6 +370,6 @@ def test_emergency_auth_without_fallback_rejects_17_when_hss_silent() -> None:
     sc = _scenario("emergency-auth")
     _emergency_attach(sc)
     (air,) = sc.sent_s6a()
-    sc.expire("S6a", diameter.avp(air, "Session-Id"))
+    sc.feed(S6aFailed(diameter.avp(air, "Session-Id"), "request timeout"))
     assert _reject_cause(sc) == 17
     assert not any(isinstance(a, SendS11) for a in sc.actions)

@@ -1,0 +1,160 @@
+"""The UE's IMS user agent core driven without sockets, like TS 24.229's sequence charts:
+REGISTER with an IMS AKA challenge (§5.1.1.2, TS 33.203 §6.1), an emergency call answered
+then ended by the UE's BYE after the hold (RFC 3261 §13.2.2.4, §15.1.1), the far end hanging
+up first, a call-back answered (TS 23.167 §7.7), and a call nobody answers."""
+
+from __future__ import annotations
+
+import base64
+
+from corenet.codecs import sdp, sip
+from corenet.codecs.sip import SipRequest, SipResponse
+from corenet.core.actions import StartTimer, TimerExpired
+from corenet.core.plmn import Plmn
+from corenet.crypto.milenage import Milenage, generate_vector, int_to_sqn
+from corenet.protocols.sip_transactions import (
+    RequestReceived,
+    ResponseReceived,
+    SipPeer,
+    TransactionTimeout,
+    client_key,
+)
+from sim_ue.dialling import analyse_dialled
+from sim_ue.ims_core import (
+    CALL_HOLD,
+    SIP_GUARD,
+    Action,
+    CallbackEnded,
+    CallDone,
+    CallOutcome,
+    RegistrationDone,
+    SendRequest,
+    SendResponse,
+    SipReceived,
+    UaCore,
+)
+from sim_ue.isim import Isim
+
+K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
+OPC = bytes.fromhex("cd63cb71954a9f4e48a5994e37a02baf")
+HOME = Plmn.parse("44010")
+DOMAIN = "ims.mnc010.mcc440.3gppnetwork.org"
+PCSCF = SipPeer("UDP", ("127.0.0.6", 5060))
+UE = ("127.145.0.7", 5060)
+
+
+def _core() -> UaCore:
+    isim = Isim("440100000000001", "819010000001", HOME, Milenage(K, OPC))
+    return UaCore(isim, UE, PCSCF, hold=1.0, timeout=35.0)
+
+
+def _sent(actions: list[Action]) -> list[SipRequest]:
+    return [a.request for a in actions if isinstance(a, SendRequest)]
+
+
+def _answer(core: UaCore, req: SipRequest, status: int, **kwargs: object) -> list[Action]:
+    resp = sip.response_for(req, status, to_tag="far", **kwargs)  # type: ignore[arg-type]
+    return core.handle(SipReceived(ResponseReceived(resp, PCSCF.address, client_key(req), req),
+                                   PCSCF))
+
+
+def _challenge() -> str:
+    """TS 33.203 §6.1: nonce = base64(RAND || AUTN) from the home network's AKA vector."""
+    rand = bytes(range(16))
+    vector = generate_vector(Milenage(K, OPC), rand, int_to_sqn(32), bytes.fromhex("8000"))
+    nonce = base64.b64encode(rand + vector.autn).decode()
+    return f'Digest realm="{DOMAIN}", nonce="{nonce}", algorithm=AKAv1-MD5, qop="auth"'
+
+
+def test_register_answers_the_aka_challenge_once() -> None:
+    core = _core()
+    (first,) = _sent(core.register())
+    assert first.method == "REGISTER" and str(first.request_uri) == f"sip:{DOMAIN}"
+    assert str(first.to.uri) == f"sip:+819010000001@{DOMAIN}"
+    (second,) = _sent(_answer(core, first, 401, headers=[("WWW-Authenticate", _challenge())]))
+    auth = second.header("Authorization") or ""
+    assert "algorithm=AKAv1-MD5" in auth and "auts=" not in auth
+    assert second.call_id == first.call_id and second.cseq.seq == first.cseq.seq + 1
+    out = _answer(core, second, 200, headers=[("P-Associated-URI", "<tel:+819010000001>")])
+    (done,) = [a for a in out if isinstance(a, RegistrationDone)]
+    assert done.registration.registered and done.registration.status == 200
+    assert done.registration.associated == ["<tel:+819010000001>"]
+
+
+def test_emergency_call_is_acked_held_and_ended_by_the_ue() -> None:
+    core = _core()
+    result, out = core.call(analyse_dialled("119", domain=DOMAIN))
+    (invite,) = _sent(out)
+    assert str(invite.request_uri) == "urn:service:sos.fire"
+    assert invite.header("P-Preferred-Identity") is None  # §5.1.6.8.2: unregistered
+    assert StartTimer(SIP_GUARD, client_key(invite), 35.0) in out
+    out = _answer(core, invite, 200, headers=[("Contact", "<sip:psap@127.0.0.8>")])
+    (ack,) = _sent(out)
+    assert ack.method == "ACK" and str(ack.request_uri) == "sip:psap@127.0.0.8"
+    (hold,) = [a for a in out if isinstance(a, StartTimer) and a.name == CALL_HOLD]
+    (bye,) = _sent(core.handle(TimerExpired(CALL_HOLD, hold.key)))
+    assert bye.method == "BYE" and bye.call_id == invite.call_id
+    out = _answer(core, bye, 200)
+    assert [a.result for a in out if isinstance(a, CallDone)] == [result]
+    assert (result.outcome, result.sip_status, result.registered) == (
+        CallOutcome.ANSWERED, 200, False)
+    assert core.calls == [result]
+
+
+def test_far_end_hanging_up_first_ends_the_call_without_our_bye() -> None:
+    core = _core()
+    result, out = core.call(analyse_dialled("110", domain=DOMAIN))
+    (invite,) = _sent(out)
+    _answer(core, invite, 200, headers=[("Contact", "<sip:psap@127.0.0.8>")])
+    bye = sip.make_request("BYE", f"sip:{UE[0]}", from_="<sip:psap@127.0.0.8>;tag=far",
+                           to=str(invite.from_), call_id=invite.call_id, cseq=1,
+                           via="SIP/2.0/UDP 127.0.0.6;branch=z9hG4bKpsapbye")
+    out = core.handle(SipReceived(RequestReceived(bye, PCSCF.address, ("server", "b", "BYE")),
+                                  PCSCF))
+    assert [a.response.status for a in out if isinstance(a, SendResponse)] == [200]
+    assert [a.result for a in out if isinstance(a, CallDone)] == [result]
+    assert not _sent(out)
+
+
+def test_call_without_final_response_fails() -> None:
+    core = _core()
+    result, out = core.call(analyse_dialled("119", domain=DOMAIN))
+    (invite,) = _sent(out)
+    timeout = TransactionTimeout(client_key(invite), invite, "B")
+    out = core.handle(SipReceived(timeout, PCSCF))
+    assert [a.result for a in out if isinstance(a, CallDone)] == [result]
+    assert (result.outcome, result.sip_status, result.reason) == (
+        CallOutcome.FAILED, None, "no final response")
+
+
+def test_call_back_is_answered_then_ended_by_the_ue_after_the_hold() -> None:
+    core = _core()
+    invite = sip.make_request(
+        "INVITE", f"sip:+819010000001@{UE[0]}", from_="<sip:psap@127.0.0.8>;tag=psap",
+        to="<tel:+819010000001>", call_id="cb-1@psap", cseq=1,
+        via="SIP/2.0/UDP 127.0.0.6;branch=z9hG4bKcb1", contact="<sip:psap@127.0.0.8>",
+        headers=[("P-Asserted-Identity", "<sip:psap@127.0.0.8>")],
+        body=sdp.encode(sdp.audio_offer("127.0.0.8", 40002)), content_type="application/sdp")
+    out = core.handle(SipReceived(RequestReceived(invite, PCSCF.address,
+                                                  ("server", "b", "INVITE")), PCSCF))
+    responses: list[SipResponse] = [a.response for a in out if isinstance(a, SendResponse)]
+    assert [r.status for r in responses] == [180, 200]
+    answer = sdp.decode(responses[1].body)  # RFC 3264 §6
+    assert answer.connection is not None and answer.connection.address == UE[0]
+    (record,) = core.callbacks
+    assert (record.caller, record.identity) == ("sip:psap@127.0.0.8", "<sip:psap@127.0.0.8>")
+    (hold,) = [a for a in out if isinstance(a, StartTimer) and a.name == CALL_HOLD]
+    (bye,) = _sent(core.handle(TimerExpired(CALL_HOLD, hold.key)))
+    assert bye.method == "BYE" and str(bye.request_uri) == "sip:psap@127.0.0.8"
+    out = _answer(core, bye, 200)
+    assert [a.callback for a in out if isinstance(a, CallbackEnded)] == [record]
+    assert (record.outcome, record.sip_status, record.ended_by) == ("answered", 200, "local")
+
+
+def test_guard_timer_ends_a_transaction_the_layer_never_ended() -> None:
+    core = _core()
+    result, out = core.call(analyse_dialled("118", domain=DOMAIN))
+    (guard,) = [a for a in out if isinstance(a, StartTimer) and a.name == SIP_GUARD]
+    out = core.handle(TimerExpired(SIP_GUARD, guard.key))
+    assert [a.result for a in out if isinstance(a, CallDone)] == [result]
+    assert result.outcome is CallOutcome.FAILED and result.sip_status is None
