@@ -18,6 +18,7 @@ from corenet.nf.mme.port import MmePort
 
 # TS 36.413 §9.2.1.3 causes used here
 UNKNOWN_PLMN = ("misc", "unknown-PLMN")
+MISC_UNSPECIFIED = ("misc", "unspecified")
 UNKNOWN_MME_UE_ID = ("radioNetwork", "unknown-mme-ue-s1ap-id")
 UNKNOWN_PAIR = ("radioNetwork", "unknown-pair-ue-s1ap-id")
 NOT_COMPATIBLE = ("protocol", "message-not-compatible-with-receiver-state")

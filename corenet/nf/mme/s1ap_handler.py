@@ -85,15 +85,26 @@ def on_s1ap(mme: S1Port, assoc: int, data: bytes) -> None:
 
 def on_s1_setup_request(mme: S1Port, enb: EnbContext, msg: Message) -> None:
     """S1 Setup (TS 36.413 §8.7.3): accept an eNB of our PLMN serving one of our TAs,
-    otherwise S1 SETUP FAILURE (§8.7.3.3) with cause unknown-PLMN."""
+    otherwise S1 SETUP FAILURE (§8.7.3.3) with a cause of §9.2.1.3. The eNB's PLMN not ours,
+    or no TA broadcasting it: "unknown-PLMN" ("the MME does not identify any PLMN provided
+    by the eNB"). Our PLMN but none of our TACs: no cause names a tracking area, the PLMN is
+    identified (so not unknown-PLMN) and no operator acted (so not om-intervention): misc
+    "unspecified", the cause for a miscellaneous reason none of the others covers."""
     plmn = Plmn.parse(mme.cfg.plmn)
     global_id = msg.fields.get("Global-ENB-ID", {})
     tacs = s1ap_build.supported_tacs(msg.fields, plmn)
     served = [t for t in tacs if t in mme.cfg.tacs]
-    if global_id.get("pLMNidentity") != str(plmn) or not served:
-        s1ap_build.s1_setup_failure(mme, enb.assoc, s1ap_build.UNKNOWN_PLMN)
+    if global_id.get("pLMNidentity") != str(plmn) or not tacs:
+        cause, reason = s1ap_build.UNKNOWN_PLMN, "PLMN not served"
+    elif not served:
+        cause, reason = s1ap_build.MISC_UNSPECIFIED, "no tracking area served"
+    else:
+        cause = None
+    if cause is not None:
+        s1ap_build.s1_setup_failure(mme, enb.assoc, cause)
         mme.log("s1ap.setup.refused", assoc=enb.assoc, plmn=global_id.get("pLMNidentity"),
-                tacs=list(tacs))
+                tacs=list(tacs), served_tacs=list(mme.cfg.tacs), reason=reason,
+                cause=list(cause))
         return
     enb.state = EnbState.READY
     enb.global_enb_id = global_id.get("eNB-ID")

@@ -37,7 +37,13 @@ def test_s1_setup_refused_for_unserved_tac() -> None:
     sc = Scenario()
     answer = sc.s1_setup(MME_PLMN, (77,))
     assert answer.name == "S1SetupFailure"
-    assert answer.fields["Cause"] == ("misc", "unknown-PLMN")
+    # TS 36.413 §9.2.1.3: the PLMN is ours (not unknown-PLMN); no cause names a TA
+    assert answer.fields["Cause"] == ("misc", "unspecified")
+    assert answer.fields["TimeToWait"] == "v10s"
+    refused = [e.data for e in sc.logs if e.kind == "s1ap.setup.refused"]
+    assert refused[-1]["reason"] == "no tracking area served"
+    assert refused[-1]["tacs"] == [77] and refused[-1]["served_tacs"] == [1, 2]
+    assert sc.core.enb_count() == 0
 
 
 def test_initial_ue_before_s1_setup_gets_error_indication() -> None:
