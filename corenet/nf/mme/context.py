@@ -58,6 +58,18 @@ class EnbContext:
     plmn: Plmn | None = None
     tacs: tuple[int, ...] = ()
     ue_ids: set[int] = field(default_factory=set)  # MME UE S1AP IDs served through this eNB
+    # eNB UE S1AP ID -> MME UE S1AP ID of the UE-associated logical connections (TS 36.413
+    # §9.2.3.4: the eNB's ID is unique within the eNB while its connection lasts)
+    by_enb_ue_id: dict[int, int] = field(default_factory=dict)
+
+    def bind(self, mme_ue_id: int, enb_ue_id: int) -> None:
+        self.ue_ids.add(mme_ue_id)
+        self.by_enb_ue_id[enb_ue_id] = mme_ue_id
+
+    def unbind(self, mme_ue_id: int, enb_ue_id: int | None) -> None:
+        self.ue_ids.discard(mme_ue_id)
+        if enb_ue_id is not None and self.by_enb_ue_id.get(enb_ue_id) == mme_ue_id:
+            del self.by_enb_ue_id[enb_ue_id]
 
 
 class EmmState(enum.Enum):

@@ -193,7 +193,7 @@ class MmeCore:
             ecgi=(Plmn.parse(cgi.get("pLMNidentity", str(self.plmn))),
                   int(cgi.get("cell-ID", 0))))
         self.ues[ue.mme_ue_id] = ue
-        enb.ue_ids.add(ue.mme_ue_id)
+        enb.bind(ue.mme_ue_id, enb_ue_id)
         self.start_timer(NAS_GUARD, ue.mme_ue_id, self.cfg.nas_guard_s)
         return ue
 
@@ -246,7 +246,7 @@ class MmeCore:
 
     def detach_from_enb(self, ue: UeContext) -> None:
         if ue.enb_assoc is not None and ue.enb_assoc in self.enbs:
-            self.enbs[ue.enb_assoc].ue_ids.discard(ue.mme_ue_id)
+            self.enbs[ue.enb_assoc].unbind(ue.mme_ue_id, ue.enb_ue_id)
         ue.enb_assoc = None
         ue.enb_ue_id = None
 

@@ -155,6 +155,7 @@ def on_initial_ue(mme: S1Port, enb: EnbContext, msg: Message) -> None:
     S-TMSI of ours finds the UE's context (TS 23.401 §5.3.4.1)."""
     f = msg.fields
     enb_ue_id = int(f["eNB-UE-S1AP-ID"])
+    _forget_reused_id(mme, enb, enb_ue_id)
     if len(enb.ue_ids) >= mme.cfg.max_ue_contexts_per_enb:
         # TS 36.413 §8.7.4: no UE-associated connection beyond the limit; the eNB is
         # told with the cause of TS 36.413 §9.2.1.3 (control processing overload)
@@ -165,7 +166,7 @@ def on_initial_ue(mme: S1Port, enb: EnbContext, msg: Message) -> None:
     ue = mme.idle_ue(f.get("S-TMSI"))
     if ue is not None:
         ue.enb_assoc, ue.enb_ue_id = enb.assoc, enb_ue_id
-        enb.ue_ids.add(ue.mme_ue_id)
+        enb.bind(ue.mme_ue_id, enb_ue_id)
         nas_handler.on_uplink_nas(mme, ue, bytes(f["NAS-PDU"]))
         return
     ue = mme.new_ue(enb, enb_ue_id, f)
@@ -175,6 +176,24 @@ def on_initial_ue(mme: S1Port, enb: EnbContext, msg: Message) -> None:
         # no procedure: the new context is released (TS 36.413 §8.3.3)
         mme.log("emm.context.unused", mme_ue_id=ue.mme_ue_id, reason="first NAS message")
         mme.release(ue, s1ap_build.NAS_UNSPECIFIED)
+
+
+def _forget_reused_id(mme: S1Port, enb: EnbContext, enb_ue_id: int) -> None:
+    """A new connection with an eNB UE S1AP ID one of our contexts still holds: the eNB ended
+    that connection without telling us (TS 36.413 §9.2.3.4: the ID is unique within the eNB,
+    so it is free again only once its connection is gone). The old context loses its S1
+    connection locally, as when the eNB reports it lost (TS 36.413 §10.6: local release, no
+    message naming the ID), so that no later UE CONTEXT RELEASE COMMAND for it names the new
+    connection and tears that one down."""
+    mme_ue_id = enb.by_enb_ue_id.get(enb_ue_id)
+    old = None if mme_ue_id is None else mme.ues.get(mme_ue_id)
+    if old is None or old.enb_assoc != enb.assoc or old.enb_ue_id != enb_ue_id:
+        return
+    mme.log("s1ap.ue.id_reused", assoc=enb.assoc, enb_ue_id=enb_ue_id,
+            old_mme_ue_id=old.mme_ue_id, imsi=old.imsi,
+            step=None if old.step is None else old.step.value)
+    mme.stop_timer(S1_RELEASE, old.mme_ue_id)
+    _lose_s1(mme, old)
 
 
 def on_ue_message(mme: S1Port, enb: EnbContext, msg: Message) -> None:
@@ -199,8 +218,14 @@ def on_ue_message(mme: S1Port, enb: EnbContext, msg: Message) -> None:
 
 
 def on_uplink_nas_transport(mme: S1Port, ue: UeContext, msg: Message) -> None:
-    """UPLINK NAS TRANSPORT (TS 36.413 §8.6.2.3)."""
+    """UPLINK NAS TRANSPORT (TS 36.413 §8.6.2.3). NAS on a connection we ordered released
+    (UE CONTEXT RELEASE COMMAND sent, §8.3.3) starts nothing: the context goes with the
+    connection, and the UE starts again on a new one."""
     f = msg.fields
+    if ue.step is Step.RELEASING:
+        mme.log("nas.discarded", mme_ue_id=ue.mme_ue_id,
+                reason="UE context release in progress (TS 36.413 §8.3.3)")
+        return
     if "TAI" in f:  # TS 36.413 §10.3: a missing ignore-and-notify IE is done without
         ue.tai = (Plmn.parse(f["TAI"]["pLMNidentity"]), int(f["TAI"]["tAC"]))
     nas_handler.on_uplink_nas(mme, ue, bytes(f["NAS-PDU"]))
