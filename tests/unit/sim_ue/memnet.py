@@ -60,6 +60,8 @@ class MemNet:
     # hold S1AP from the MME to an eNB: (assoc, data) parked instead of delivered
     hold_downlink: Callable[[int, bytes], bool] | None = None
     held: list[tuple[int, bytes]] = field(default_factory=list)
+    # S1AP from the MME to an eNB outside the network (assoc, data, stream), e.g. a socket
+    s1_out: Callable[[int, bytes, int], None] | None = None
 
     def __post_init__(self) -> None:
         self.mme = MmeCore(self.cfg.mme)
@@ -131,6 +133,27 @@ class MemNet:
             self.now = max(self.now, at)
             self._to(node, TimerExpired(name, key))
 
+    def deliver(self) -> None:
+        """Everything queued, and what it causes, without moving the clock."""
+        while self._queue:
+            target, event = self._queue.popleft()
+            self._deliver(target, event)
+
+    def fire_due(self, now: float) -> None:
+        """At `now`: every timer due by then expires, in order."""
+        self.now = now
+        for (node, name, key), at in sorted(self._timers.items(), key=lambda kv: kv[1]):
+            if at <= now and self._timers.get((node, name, key)) == at:
+                del self._timers[(node, name, key)]
+                self._to(node, TimerExpired(name, key))
+                self.deliver()
+
+    def from_enb(self, assoc: int, data: bytes, stream: int, now: float) -> None:
+        """S1AP from an eNB outside the network (a socket), at `now`."""
+        self.now = now
+        self._to("mme", mme_ev.S1apReceived(assoc, data, stream))
+        self.deliver()
+
     def release_held(self) -> None:
         held, self.held = self.held, []
         for assoc, data in held:
@@ -167,7 +190,9 @@ class MemNet:
 
     def _from_mme(self, actions: list[mme_ev.Action]) -> None:
         for a in actions:
-            if isinstance(a, mme_ev.SendS1ap):
+            if isinstance(a, mme_ev.SendS1ap) and self.s1_out is not None:
+                self.s1_out(a.assoc, a.data, a.stream)
+            elif isinstance(a, mme_ev.SendS1ap):
                 if self.hold_downlink is not None and self.hold_downlink(a.assoc, a.data):
                     self.held.append((a.assoc, a.data))
                 else:

@@ -1,5 +1,5 @@
-"""The emergency procedure of a population over loopback sockets against the stub MME in each
-mode: manual selection of JPN-ROAM, normal attach where the device tries one, then the
+"""The emergency procedure of a population over loopback sockets against the real MME, HSS
+and S/P-GW cores (`core_s1`) in each mode: manual selection of JPN-ROAM, normal attach where the device tries one, then the
 emergency attach on dialling; device restrictions; return home."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 from corenet.config.models import EnbConfig, Endpoint
 from sim_ue.devices import DeviceProfile, load_devices
 from sim_ue.runner import Population
+from tests.unit.sim_ue.core_s1 import CoreS1Server
 from tests.unit.sim_ue.mme_stub import MmeStub
 from tests.unit.sim_ue.test_runner import _subs
 
@@ -22,8 +23,9 @@ def _enbs(host: str, port: int, plmns: list[str] | None = None) -> list[EnbConfi
                       broadcast_plmns=plmns or ["44020"], mme=Endpoint(host=host, port=port))]
 
 
-async def _run(mode: str, devices: list[DeviceProfile], n: int = 3) -> tuple[list, MmeStub]:
-    mme = MmeStub(mode=mode, normal_reject=11)
+async def _run(mode: str, devices: list[DeviceProfile], n: int = 3
+               ) -> tuple[list, CoreS1Server]:
+    mme = CoreS1Server(_subs(n), mode=mode)
     host, port = await mme.start()
     try:
         async with Population(_subs(n), _enbs(host, port), sctp_mode="fallback",
@@ -42,7 +44,8 @@ async def test_emergency_unauthenticated() -> None:
         assert r.display == "no service" and r.pdn == "sos" and r.reason == ""
         assert r.guti is not None and r.plmn == "44020"
     assert (iphone.device, docomo.device) == ("iphone-2026", "android-docomo-2026")
-    assert not kddi.attached and not kddi.emergency and kddi.cause == 11
+    # the normal attach in an emergency-only mode: #15 (module table of corenet.nf.mme.policy)
+    assert not kddi.attached and not kddi.emergency and kddi.cause == 15
     assert kddi.reason == "device does not support emergency-only roaming (released 2022-09)"
     # the iPhone goes straight to the emergency attach; the docomo device tries normal first
     kinds = [(r["eps_mobile_identity"]["value"], r["eps_attach_type"])
@@ -73,8 +76,29 @@ async def test_full_roaming_call_uses_normal_registration() -> None:
     assert all(r["eps_attach_type"] == 1 for r in mme.attach_requests)
 
 
+async def test_emergency_attach_after_a_reject_waits_for_the_release() -> None:
+    """The user dials right after a normal attach was rejected, while the MME's UE CONTEXT
+    RELEASE COMMAND is still on its way: the emergency attach goes on a new connection
+    once the old one is released, and is not lost with it."""
+    mme = CoreS1Server(_subs(1), mode="emergency-unauth")
+    mme.release_delay_s = 0.3
+    host, port = await mme.start()
+    try:
+        async with Population(_subs(1), _enbs(host, port), sctp_mode="fallback", timeout=10.0,
+                              info_wait=0.5, devices=DEVICES["iphone-2026"]) as pop:
+            (normal,) = await pop.attach()
+            assert not normal.attached and normal.cause == 15
+            (r,) = await pop.emergency("119")
+    finally:
+        mme.close()
+    assert r.attached and r.emergency and r.reason == ""
+    assert [a["eps_attach_type"] for a in mme.attach_requests] == [1, 6]
+    assert "UE context release in progress (TS 36.413 §8.3.3)" not in [
+        e.data.get("reason") for e in mme.net.logs if e.kind == "nas.discarded"]
+
+
 async def test_emergency_attached_ue_returns_home() -> None:
-    mme = MmeStub(mode="emergency-unauth")
+    mme = CoreS1Server(_subs(1), mode="emergency-unauth")
     host, port = await mme.start()
     try:
         async with Population(_subs(1), _enbs(host, port), sctp_mode="fallback", timeout=10.0,
@@ -87,7 +111,10 @@ async def test_emergency_attached_ue_returns_home() -> None:
             assert "DetachRequest" in mme.seen
     finally:
         mme.close()
-    # home back on air: the UE leaves JPN-ROAM and registers at home
+    # home back on air: the UE leaves JPN-ROAM and registers at home. The eNB broadcasts
+    # both PLMNs on one S1 association: the stub stands in for a network sharing the eNB
+    # (one rescuer MME cannot serve the home PLMN, TS 33.401 §6.2: KASME binds the
+    # serving network)
     mme = MmeStub(mode="emergency-unauth")
     host, port = await mme.start()
     try:

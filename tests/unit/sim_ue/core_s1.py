@@ -1,0 +1,124 @@
+"""The real MME, HSS and S/P-GW cores (`memnet`) behind one S1AP server on loopback, for
+tests of sim_ue's asyncio side (eNB services, the population runner, the CLI): the eNBs speak
+S1AP over a real association; the MME's timers run on the event loop's clock."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from corenet.codecs import nas, s1ap
+from corenet.config.models import CorenetConfig
+from corenet.config.subscribers import Subscriber
+from corenet.core.errors import DecodeError
+from corenet.core.plmn import Plmn
+from corenet.nf.mme import events as mme_ev
+from corenet.nf.mme.policy import Mode, Policy
+from corenet.transport import open_sctp_server
+
+from .memnet import START, MemNet
+
+PPID = 18  # TS 36.412 §7: S1AP
+# the MME's log record of each uplink NAS message it acted on
+_NAS_SEEN = {
+    "emm.attach.request": "AttachRequest",
+    "emm.authentication.succeeded": "AuthenticationResponse",
+    "emm.security.established": "SecurityModeComplete",
+    "emm.attach.accepted": "AttachComplete",
+    "emm.detach.request": "DetachRequest",
+}
+
+
+class CoreS1Server:
+    """One rescuer network in memory; `seen` lists the S1AP messages the eNBs sent and the
+    NAS messages the MME acted on, in order."""
+
+    def __init__(self, subs: list[Subscriber], mode: str = "full") -> None:
+        data = CorenetConfig().model_dump(mode="json")
+        data["mme"]["roaming"]["policies"][0]["mode"] = mode
+        self.net = MemNet(CorenetConfig.model_validate(data))
+        self.net.store.provision(subs)
+        self.net.s1_out = self._send
+        self.seen: list[str] = []
+        # the ATTACH REQUESTs as sent (plain NAS, TS 24.301 §4.4.4.2), and the (EEA, EIA) of
+        # each security mode control that completed
+        self.attach_requests: list[dict[str, Any]] = []
+        self.smc_algorithms: list[tuple[int, int]] = []
+        self._conns: dict[int, Any] = {}
+        self._assoc_of: dict[int, int] = {}
+        self._logged = 0
+        self._server: Any = None
+        # how long each UE CONTEXT RELEASE COMMAND takes to reach the eNB (a busy path)
+        self.release_delay_s = 0.0
+        self._ticker: asyncio.Task[None] | None = None
+
+    def set_mode(self, mode: str) -> None:
+        """The roaming policy for the home PLMN 440-10 changes (as `corenet ctl policy set`)."""
+        self.net.mme.policy.set(Policy(Plmn("440", "10"), None, Mode(mode)))
+
+    async def start(self) -> tuple[str, int]:
+        self._server = await open_sctp_server("127.0.0.1", 0, self._on_message,
+                                              mode="fallback")
+        self._ticker = asyncio.ensure_future(self._tick())
+        host, port = self._server.local
+        return host, port
+
+    def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self._server.close()
+
+    def _now(self) -> float:
+        return START + asyncio.get_running_loop().time()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            self.net.fire_due(self._now())
+            self._note_nas()
+
+    def _on_message(self, conn: Any, payload: bytes, ppid: int, stream: int) -> None:
+        assoc = self._assoc_of.get(id(conn))
+        now = self._now()
+        if assoc is None:
+            assoc = self._assoc_of[id(conn)] = len(self._assoc_of) + 1
+            self._conns[assoc] = conn
+            self.net.now = now
+            self.net._to("mme", mme_ev.S1Up(assoc))
+        try:
+            msg = s1ap.decode(payload)
+        except DecodeError:
+            self.seen.append("undecodable")
+        else:
+            self.seen.append(msg.name)
+            self._note_attach_request(msg.fields.get("NAS-PDU"))
+        self.net.from_enb(assoc, payload, stream, now)
+        self._note_nas()
+
+    def _note_attach_request(self, pdu: bytes | None) -> None:
+        if not pdu:
+            return
+        try:
+            msg = nas.decode(pdu)
+        except DecodeError:
+            return
+        if msg.name == "AttachRequest":
+            self.attach_requests.append(msg.fields)
+
+    def _note_nas(self) -> None:
+        new, self._logged = self.net.logs[self._logged:], len(self.net.logs)
+        for e in new:
+            if e.node == "mme" and e.kind in _NAS_SEEN:
+                self.seen.append(_NAS_SEEN[e.kind])
+            if e.node == "mme" and e.kind == "emm.security.established":
+                self.smc_algorithms.append((int(e.data["eea"]), int(e.data["eia"])))
+
+    def _send(self, assoc: int, data: bytes, stream: int) -> None:
+        conn = self._conns.get(assoc)
+        if conn is None:
+            return
+        if self.release_delay_s and s1ap.decode(data).name == "UEContextReleaseCommand":
+            asyncio.get_running_loop().call_later(self.release_delay_s, conn.send, data, PPID,
+                                                  stream)
+            return
+        conn.send(data, PPID, stream)
