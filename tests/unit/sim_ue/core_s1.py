@@ -13,6 +13,7 @@ from corenet.config.subscribers import Subscriber
 from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
 from corenet.nf.mme import events as mme_ev
+from corenet.nf.mme.context import Step
 from corenet.nf.mme.policy import Mode, Policy
 from corenet.transport import open_sctp_server
 
@@ -50,14 +51,19 @@ class CoreS1Server:
         self._server: Any = None
         # how long each UE CONTEXT RELEASE COMMAND takes to reach the eNB (a busy path)
         self.release_delay_s = 0.0
+        # SECURITY MODE COMPLETEs lost on the way to the MME (every attach stalls there)
+        self.lose_security_mode_complete = False
+        # the next S1 SETUP REQUEST refused with this Time to wait (TS 36.413 §9.2.1.61), as
+        # by an MME that is not ready yet
+        self.refuse_setup_wait: str | None = None
         self._ticker: asyncio.Task[None] | None = None
 
     def set_mode(self, mode: str) -> None:
         """The roaming policy for the home PLMN 440-10 changes (as `corenet ctl policy set`)."""
         self.net.mme.policy.set(Policy(Plmn("440", "10"), None, Mode(mode)))
 
-    async def start(self) -> tuple[str, int]:
-        self._server = await open_sctp_server("127.0.0.1", 0, self._on_message,
+    async def start(self, port: int = 0) -> tuple[str, int]:
+        self._server = await open_sctp_server("127.0.0.1", port, self._on_message,
                                               mode="fallback")
         self._ticker = asyncio.ensure_future(self._tick())
         host, port = self._server.local
@@ -67,6 +73,14 @@ class CoreS1Server:
         if self._ticker is not None:
             self._ticker.cancel()
         self._server.close()
+
+    async def crash(self) -> None:
+        """The MME process dies: every association gone at once, every context lost."""
+        self.close()
+        await self._server.wait_closed()
+        self._conns.clear()
+        self._assoc_of.clear()
+        self.net.restart_mme()
 
     def _now(self) -> float:
         return START + asyncio.get_running_loop().time()
@@ -92,8 +106,24 @@ class CoreS1Server:
         else:
             self.seen.append(msg.name)
             self._note_attach_request(msg.fields.get("NAS-PDU"))
+            if self._lost(assoc, conn, msg):
+                return
         self.net.from_enb(assoc, payload, stream, now)
         self._note_nas()
+
+    def _lost(self, assoc: int, conn: Any, msg: Any) -> bool:
+        """The faults asked for: True when the message does not reach the MME."""
+        if msg.name == "S1SetupRequest" and self.refuse_setup_wait is not None:
+            wait, self.refuse_setup_wait = self.refuse_setup_wait, None
+            conn.send(s1ap.encode(s1ap.s1_setup_failure(("misc", "om-intervention"), wait)),
+                      PPID, 0)
+            return True
+        if msg.name == "UplinkNASTransport" and self.lose_security_mode_complete:
+            ue = self.net.mme.ues.get(msg.fields.get("MME-UE-S1AP-ID"))
+            if ue is not None and ue.step is Step.SECURITY_MODE:
+                self.seen.append("SecurityModeComplete")
+                return True
+        return False
 
     def _note_attach_request(self, pdu: bytes | None) -> None:
         if not pdu:

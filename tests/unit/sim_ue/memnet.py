@@ -19,7 +19,7 @@ from corenet.config.models import CorenetConfig
 from corenet.config.subscribers import Subscriber, SubscriberEntry
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.plmn import Plmn
-from corenet.nf.hss.s6a import S6aServer, SendAnswer
+from corenet.nf.hss.s6a import S6aError, S6aServer, SendAnswer
 from corenet.nf.hss.store import HssStore
 from corenet.nf.mme import events as mme_ev
 from corenet.nf.mme.core import MmeCore
@@ -62,10 +62,12 @@ class MemNet:
     held: list[tuple[int, bytes]] = field(default_factory=list)
     # S1AP from the MME to an eNB outside the network (assoc, data, stream), e.g. a socket
     s1_out: Callable[[int, bytes, int], None] | None = None
+    # the next AIRs the HSS answers with DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE (TS 29.272
+    # §7.4.3), as a home HSS without vectors to give
+    air_failures: int = 0
 
     def __post_init__(self) -> None:
-        self.mme = MmeCore(self.cfg.mme)
-        self.mme.told_time = lambda: START
+        self.restart_mme()
         self.store = HssStore(":memory:")
         self.hss = S6aServer(self.store, origin_host=self.cfg.hss.origin_host,
                              origin_realm=self.cfg.hss.origin_realm,
@@ -76,6 +78,13 @@ class MemNet:
         self.ues: dict[str, tuple[int, Ue]] = {}
         self._queue: deque[tuple[str, Any]] = deque()
         self._timers: dict[tuple[str, str, Any], float] = {}
+
+    def restart_mme(self) -> None:
+        """A new MME process: every context and timer of the old one gone."""
+        self.mme = MmeCore(self.cfg.mme)
+        self.mme.told_time = lambda: START
+        for key in [k for k in getattr(self, "_timers", {}) if k[0] == "mme"]:
+            del self._timers[key]
 
     # ------------------------------------------------------------------ building it
 
@@ -171,7 +180,14 @@ class MemNet:
         if target == "mme":
             self._from_mme(self.mme.handle(event, self.now))
         elif target == "hss":
-            for a in self.hss.handle(event, self.now):
+            if event.name == "AIR" and self.air_failures > 0:
+                self.air_failures -= 1
+                answers = self.hss.reject(event, S6aError(
+                    dia.ExperimentalResultCode.DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE,
+                    "no vectors", experimental=True))
+            else:
+                answers = self.hss.handle(event, self.now)
+            for a in answers:
                 if isinstance(a, SendAnswer):
                     self._to("mme", mme_ev.S6aAnswer(dia.decode(dia.encode(a.message))))
                 elif isinstance(a, LogEvent):
