@@ -20,6 +20,7 @@ from corenet.transport import open_sctp_server
 from .memnet import START, MemNet
 
 PPID = 18  # TS 36.412 §7: S1AP
+HOME = Plmn("440", "10")
 # the MME's log record of each uplink NAS message it acted on
 _NAS_SEEN = {
     "emm.attach.request": "AttachRequest",
@@ -57,10 +58,22 @@ class CoreS1Server:
         # by an MME that is not ready yet
         self.refuse_setup_wait: str | None = None
         self._ticker: asyncio.Task[None] | None = None
+        # the home operator sharing the eNB (TS 23.251 §4.2 MOCN): its own MME, HSS and
+        # S/P-GW; a UE that selected its PLMN is routed there
+        self.home: MemNet | None = None
+        self._at_home: set[tuple[int, int]] = set()  # (assoc, eNB UE S1AP ID)
+
+    def add_home_network(self, subs: list[Subscriber]) -> None:
+        """The home network 440-10 on air again, on the same eNB (its PLMN broadcast too)."""
+        data = CorenetConfig().model_dump(mode="json")
+        data["mme"]["plmn"] = str(HOME)
+        self.home = MemNet(CorenetConfig.model_validate(data))
+        self.home.store.provision(subs)
+        self.home.s1_out = self._send_home
 
     def set_mode(self, mode: str) -> None:
         """The roaming policy for the home PLMN 440-10 changes (as `corenet ctl policy set`)."""
-        self.net.mme.policy.set(Policy(Plmn("440", "10"), None, Mode(mode)))
+        self.net.mme.policy.set(Policy(HOME, None, Mode(mode)))
 
     async def start(self, port: int = 0) -> tuple[str, int]:
         self._server = await open_sctp_server("127.0.0.1", port, self._on_message,
@@ -89,6 +102,8 @@ class CoreS1Server:
         while True:
             await asyncio.sleep(0.05)
             self.net.fire_due(self._now())
+            if self.home is not None:
+                self.home.fire_due(self._now())
             self._note_nas()
 
     def _on_message(self, conn: Any, payload: bytes, ppid: int, stream: int) -> None:
@@ -108,8 +123,43 @@ class CoreS1Server:
             self._note_attach_request(msg.fields.get("NAS-PDU"))
             if self._lost(assoc, conn, msg):
                 return
+        to_home = None if self.home is None else self._for_home(assoc, msg, payload, now)
+        if self.home is not None and to_home is not None:
+            self.home.from_enb(assoc, to_home, stream, now)
+            if msg.name != "S1SetupRequest":
+                return
         self.net.from_enb(assoc, payload, stream, now)
         self._note_nas()
+
+    def _for_home(self, assoc: int, msg: Any, payload: bytes, now: float) -> bytes | None:
+        """What the home network takes of this message (None: nothing): S1 Setup goes to
+        both MMEs (to the home one with its PLMN as the eNB's), a UE-associated message
+        follows the PLMN its UE selected (TS 36.413 §9.2.1.7 TAI of the INITIAL UE
+        MESSAGE)."""
+        assert self.home is not None
+        f = msg.fields
+        if msg.name == "S1SetupRequest":
+            if (assoc, -1) not in self._at_home:
+                self._at_home.add((assoc, -1))
+                self.home.now = now
+                self.home._to("mme", mme_ev.S1Up(assoc))
+            tas = f.get("SupportedTAs", [])
+            return s1ap.encode(s1ap.s1_setup_request(
+                f["Global-ENB-ID"]["eNB-ID"][1], f.get("eNBname"), HOME,
+                [ta["tAC"] for ta in tas],
+                broadcast_plmns=[Plmn.parse(p) for p in tas[0]["broadcastPLMNs"]]))
+        key = (assoc, int(f.get("eNB-UE-S1AP-ID", -1)))
+        if msg.name == "InitialUEMessage":
+            if f["TAI"]["pLMNidentity"] == str(HOME):
+                self._at_home.add(key)
+            else:
+                self._at_home.discard(key)
+        return payload if key in self._at_home else None
+
+    def _send_home(self, assoc: int, data: bytes, stream: int) -> None:
+        """The home MME's S1AP: its S1 Setup answer stays here (the eNB has the rescuer's)."""
+        if stream != 0 or s1ap.decode(data).name not in ("S1SetupResponse", "S1SetupFailure"):
+            self._send(assoc, data, stream)
 
     def _lost(self, assoc: int, conn: Any, msg: Any) -> bool:
         """The faults asked for: True when the message does not reach the MME."""

@@ -10,7 +10,6 @@ from corenet.config.models import EnbConfig, Endpoint
 from sim_ue.devices import DeviceProfile, load_devices
 from sim_ue.runner import Population
 from tests.unit.sim_ue.core_s1 import CoreS1Server
-from tests.unit.sim_ue.mme_stub import MmeStub
 from tests.unit.sim_ue.test_runner import _subs
 
 DEVICES = {p.name: p for p in load_devices([Path(__file__).resolve().parents[3]
@@ -111,11 +110,9 @@ async def test_emergency_attached_ue_returns_home() -> None:
             assert "DetachRequest" in mme.seen
     finally:
         mme.close()
-    # home back on air: the UE leaves JPN-ROAM and registers at home. The eNB broadcasts
-    # both PLMNs on one S1 association: the stub stands in for a network sharing the eNB
-    # (one rescuer MME cannot serve the home PLMN, TS 33.401 §6.2: KASME binds the
-    # serving network)
-    mme = MmeStub(mode="emergency-unauth")
+    # home back on air, sharing the eNB: the UE leaves JPN-ROAM and registers at home
+    mme = CoreS1Server(_subs(1), mode="emergency-unauth")
+    mme.add_home_network(_subs(1))
     host, port = await mme.start()
     try:
         async with Population(_subs(1), _enbs(host, port, ["44020", "44010"]),
@@ -123,7 +120,6 @@ async def test_emergency_attached_ue_returns_home() -> None:
                               info_wait=0.5, devices=DEVICES["iphone-2026"]) as pop:
             (r,) = await pop.emergency("119")
             assert r.emergency and r.plmn == "44020"
-            mme.mode = "full"  # the home network serves normally
             (r,) = await pop.return_home("airplane-mode")
             assert r.attached and not r.emergency and r.plmn == "44010"
             assert r.authenticated and r.pdn == "internet"
