@@ -1,6 +1,7 @@
 """The UE's IMS user agent: dial analysis (URNs, 184/186, tel URIs), outcomes, the address
 rule, IMS AKA; the UA against sipp (sipp answers our emergency INVITE; sipp calls us back);
-and `Population.call` over loopback sockets against the stub MME and a small P-CSCF."""
+and `Population.call` over loopback sockets against the real MME, HSS and S/P-GW cores
+(`core_s1`) and a small P-CSCF."""
 
 from __future__ import annotations
 
