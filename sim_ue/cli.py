@@ -23,7 +23,14 @@ import click
 
 from corenet.cli.args import UInt, run_command
 from corenet.config import loader
-from corenet.config.models import CorenetConfig, EnbConfig, Endpoint, PcscfConfig, SimUeConfig
+from corenet.config.models import (
+    CorenetConfig,
+    EnbConfig,
+    Endpoint,
+    MmeConfig,
+    PcscfConfig,
+    SimUeConfig,
+)
 from corenet.config.subscribers import Subscriber, load_subscribers
 from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
@@ -83,17 +90,20 @@ def _subscribers_path(subs_file: str | None, sim: SimUeConfig | None,
 
 
 def _enbs(sim: SimUeConfig | None, mme: Endpoint | None, count: int | None, plmn: str | None,
-          tac: int | None) -> list[EnbConfig]:
-    """eNBs from the configuration, or `count` generated ones (127.0.1.1, 127.0.1.2, ...)."""
+          tac: int | None, served_tacs: list[int] | None = None) -> list[EnbConfig]:
+    """eNBs from the configuration, or `count` generated ones (127.0.1.1, 127.0.1.2, ...).
+    A generated eNB announces one of the TACs the MME serves (`served_tacs`, in turn): an
+    eNB of a tracking area the MME does not serve is refused S1 Setup (TS 36.413 §8.7.3.3)."""
     base = list(sim.enbs) if sim else []
+    tacs = list(served_tacs or MmeConfig().tacs)
     n = count if count is not None else (len(base) or 1)
     out = []
     for i in range(n):
         if i < len(base):
             cfg = base[i].model_copy()
         else:
-            cfg = EnbConfig(name=f"enb{i + 1}", global_enb_id=0x101 + i, tac=1 + i,
-                            address=f"127.0.1.{i % 254 + 1}")
+            cfg = EnbConfig(name=f"enb{i + 1}", global_enb_id=0x101 + i,
+                            tac=tacs[i % len(tacs)], address=f"127.0.1.{i % 254 + 1}")
         updates: dict[str, Any] = {}
         if mme is not None:
             updates["mme"] = mme
@@ -174,9 +184,10 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--plmn") from None
     try:
-        sim = loader.load(CorenetConfig, config_file).sim_ue if config_file else None
+        full = loader.load(CorenetConfig, config_file) if config_file else None
+        sim = full.sim_ue if full else None
         mme = _endpoint(mme_text) if mme_text else None
-        enb_cfgs = _enbs(sim, mme, enbs, plmn, tac)
+        enb_cfgs = _enbs(sim, mme, enbs, plmn, tac, full.mme.tacs if full else None)
         subscribers: list[Subscriber] = load_subscribers(
             _subscribers_path(subs_file, sim, config_file))
         devices = _devices(device_paths, mix)

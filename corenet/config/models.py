@@ -225,11 +225,13 @@ class Security(Strict):
 
 
 class NasTimers(Strict):
-    """TS 24.301 §10.2 Table 10.2.1: T3450, T3460, T3470 = 6 s, retransmitted four times."""
+    """TS 24.301 §10.2 Table 10.2.1: T3450, T3460, T3470 = 6 s, retransmitted four times;
+    §10.3 Table 10.3.1: T3489 (ESM information request) = 4 s."""
 
     t3450_s: float = Field(default=6.0, gt=0)
     t3460_s: float = Field(default=6.0, gt=0)
     t3470_s: float = Field(default=6.0, gt=0)
+    t3489_s: float = Field(default=4.0, gt=0)
     max_retransmissions: int = Field(default=4, ge=0)
 
 

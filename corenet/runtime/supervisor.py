@@ -205,7 +205,7 @@ class Runtime:
     def _nas_keys(self, mme_ue_id: int) -> Any:
         mme = self.services.get("mme")
         ue = None if mme is None else mme.core.ues.get(mme_ue_id)
-        return None if ue is None else ue.sec
+        return None if ue is None else ue.security.sec
 
     async def start(self) -> None:
         set_codec(self.cfg.codec)  # process-wide: every function of this process encodes alike

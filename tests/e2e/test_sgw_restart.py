@@ -101,8 +101,8 @@ def population(cfg_enbs: list[Any], subs: list[Any], enb: int) -> Population:
 
 def attached_addresses(mme: Any) -> list[str]:
     """The IPv4 address of every UE the MME holds a PDN connection for."""
-    return [ue.pdn.ipv4 for ue in mme.core.ues.values()
-            if ue.session_created and ue.pdn is not None and ue.pdn.ipv4]
+    return [ue.session.pdn.ipv4 for ue in mme.core.ues.values()
+            if ue.session.session_created and ue.session.pdn is not None and ue.session.pdn.ipv4]
 
 
 async def until(cond: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -137,7 +137,7 @@ async def test_sgw_killed_during_attaches_keeps_sessions_and_addresses_unique(
                 assert all(r.attached for r in results_c)
                 for imsi, ipv4 in before.items():
                     ue = mme.ue(imsi)
-                    assert ue is not None and ue.session_created and ue.pdn.ipv4 == ipv4
+                    assert ue is not None and ue.session.session_created and ue.session.pdn.ipv4 == ipv4
                 # no address held by two attached UEs
                 assert len(addresses) == len(set(addresses)) >= 20
                 assert not set(before.values()) & {r.ipv4 for r in results_c}
@@ -162,7 +162,8 @@ async def test_sgw_that_lost_its_database_gets_its_old_ues_detached(tmp_path: Pa
             assert all(r.attached for r in results_b)
             # the MME saw the new Recovery and detached the UEs whose sessions were lost
             assert "mme.s11.sgw_restarted" in [e.kind for e in mme.events]
-            await until(lambda: all(mme.ue(r.imsi) is None or not mme.ue(r.imsi).session_created
+            await until(lambda: all(mme.ue(r.imsi) is None
+                                    or not mme.ue(r.imsi).session.session_created
                                     for r in results_a))
             addresses = attached_addresses(mme)
             assert len(addresses) == len(set(addresses)) == 10

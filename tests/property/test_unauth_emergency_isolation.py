@@ -112,9 +112,9 @@ class Harness:
 
     def check_contexts(self) -> None:
         for ue in self.sc.core.ues.values():
-            assert not ue.authenticated and ue.subscription is None and ue.msisdn is None
-            assert ue.pdn is None or ue.pdn.apn == "sos"
-            assert ue.pdn is None or ue.emergency
+            assert not ue.authenticated and ue.session.subscription is None and ue.msisdn is None
+            assert ue.session.pdn is None or ue.session.pdn.apn == "sos"
+            assert ue.session.pdn is None or ue.emergency
 
 
 # ------------------------------------------------------------------ what a UE may send
@@ -202,5 +202,5 @@ def test_the_harness_reaches_an_emergency_session() -> None:
     assert h.sessions == 1
     _attach_complete(h, None)
     ue = h.sc.core.ue_by_imsi(IMSI)
-    assert ue is not None and ue.attach_complete and ue.pdn is not None
-    assert ue.pdn.apn == "sos" and ue.unauthenticated_emergency
+    assert ue is not None and ue.attach_complete and ue.session.pdn is not None
+    assert ue.session.pdn.apn == "sos" and ue.unauthenticated_emergency

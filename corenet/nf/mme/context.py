@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corenet.codecs.nas_ies import Guti
+from corenet.core.identifiers import home_plmn_of
 from corenet.core.plmn import Plmn
 from corenet.crypto.nas_security import NasSecurityContext
 
@@ -58,6 +59,18 @@ class EnbContext:
     plmn: Plmn | None = None
     tacs: tuple[int, ...] = ()
     ue_ids: set[int] = field(default_factory=set)  # MME UE S1AP IDs served through this eNB
+    # eNB UE S1AP ID -> MME UE S1AP ID of the UE-associated logical connections (TS 36.413
+    # §9.2.3.4: the eNB's ID is unique within the eNB while its connection lasts)
+    by_enb_ue_id: dict[int, int] = field(default_factory=dict)
+
+    def bind(self, mme_ue_id: int, enb_ue_id: int) -> None:
+        self.ue_ids.add(mme_ue_id)
+        self.by_enb_ue_id[enb_ue_id] = mme_ue_id
+
+    def unbind(self, mme_ue_id: int, enb_ue_id: int | None) -> None:
+        self.ue_ids.discard(mme_ue_id)
+        if enb_ue_id is not None and self.by_enb_ue_id.get(enb_ue_id) == mme_ue_id:
+            del self.by_enb_ue_id[enb_ue_id]
 
 
 class EmmState(enum.Enum):
@@ -129,6 +142,43 @@ class AuthVector:
 
 
 @dataclass
+class UeSecurity:
+    """The UE's EPS security context at the MME (TS 33.401 §6.1, §7.2; TS 24.301 §4.4)."""
+
+    ue_net_cap: bytes = b""  # UE network capability (TS 24.301 §9.9.3.34)
+    ue_ksi: int = 7  # the KSI the UE announced (7: no key available)
+    vector: AuthVector | None = None
+    ksi: int = 0
+    resync_done: bool = False  # TS 24.301 §5.4.2.6 d: one re-synchronisation per attach
+    mac_failure_identity_done: bool = False  # §5.4.2.6 c: one identification per attach
+    sec: NasSecurityContext | None = None
+    secured: bool = False  # security mode control completed (TS 24.301 §5.4.3.4)
+
+
+@dataclass
+class UeSession:
+    """Subscription and PDN connection of the UE (TS 23.401 §5.7.2, EPS bearer contexts)."""
+
+    pdn_request: dict[str, Any] = field(default_factory=dict)  # PDN Connectivity Request
+    subscription: Any = None  # corenet.codecs.s6a.SubscriptionData
+    ue_ambr_ul_bps: int = 0
+    ue_ambr_dl_bps: int = 0
+    pdn: Pdn | None = None
+    session_created: bool = False  # the S-GW holds the PDN connection (TS 29.274 §7.2.1)
+    location_updated: bool = False  # ULA received: the HSS holds us as serving MME
+
+
+@dataclass
+class NasTimer:
+    """The one NAS timer running for the UE (TS 24.301 §10.2) and what it guards."""
+
+    name: str | None = None
+    # the downlink NAS message it guards: (plain, security header type)
+    pending: tuple[bytes, int] | None = None
+    retransmissions: int = 0
+
+
+@dataclass
 class UeContext:
     """One UE (TS 23.401 §5.7.2); keyed by its MME UE S1AP ID."""
 
@@ -137,7 +187,7 @@ class UeContext:
     enb_ue_id: int | None
     tai: tuple[Plmn, int]
     ecgi: tuple[Plmn, int]
-    emm_state: EmmState = EmmState.DEREGISTERED
+    emm_state: EmmState = EmmState.DEREGISTERED  # written by emm_sm.transition only
     step: Step | None = None
     imsi: str | None = None
     imeisv: str | None = None
@@ -149,33 +199,17 @@ class UeContext:
     # TS 24.301 §5.5.1.2.7: no state change on an unverified identity)
     imsi_claimed: bool = False
     attach_type: int = 1
-    ue_net_cap: bytes = b""
-    ue_ksi: int = 7
-    pdn_request: dict[str, Any] = field(default_factory=dict)  # PDN Connectivity Request
-    vector: AuthVector | None = None
-    ksi: int = 0
-    resync_done: bool = False
-    mac_failure_identity_done: bool = False
-    sec: NasSecurityContext | None = None
-    secured: bool = False  # security mode control completed (TS 24.301 §5.4.3.4)
-    subscription: Any = None  # corenet.codecs.s6a.SubscriptionData
-    ue_ambr_ul_bps: int = 0
-    ue_ambr_dl_bps: int = 0
-    pdn: Pdn | None = None
-    session_created: bool = False
     attach_complete: bool = False
     switch_off: bool = False
     s1_release_cause: tuple[str, str] | None = None
-    # the downlink NAS message a running NAS timer guards: (plain, security header type)
-    pending_nas: tuple[bytes, int] | None = None
-    retransmissions: int = 0
-    running_timer: str | None = None
     # emergency bearer services (TS 23.401 §4.3.12)
     emergency: bool = False  # attach type 6 admitted: only the emergency PDN
     authenticated: bool = False  # EPS AKA succeeded with the home HSS
     imei: str | None = None  # the identity of an IMEI-only emergency attach
     plan: Any = None  # corenet.nf.mme.policy.AttachPlan of the running attach
-    location_updated: bool = False  # ULA received: the HSS holds us as serving MME
+    security: UeSecurity = field(default_factory=UeSecurity)
+    session: UeSession = field(default_factory=UeSession)
+    nas_timer: NasTimer = field(default_factory=NasTimer)
 
     @property
     def unauthenticated_emergency(self) -> bool:
@@ -184,19 +218,3 @@ class UeContext:
     @property
     def home_plmn(self) -> Plmn | None:
         return None if self.imsi is None else home_plmn_of(self.imsi)
-
-
-# TS 23.003 §2.2 / ITU-T E.212: MCCs whose networks use 3-digit MNCs (the usual cases).
-_THREE_DIGIT_MNC_MCCS = frozenset({
-    "302", "310", "311", "312", "313", "314", "315", "316", "334", "338", "342", "344", "346",
-    "348", "354", "356", "358", "360", "365", "376", "405", "708", "722", "732",
-})
-
-
-def home_plmn_of(imsi: str, known: tuple[Plmn, ...] = ()) -> Plmn:
-    """The HPLMN of an IMSI (TS 23.003 §2.2): a known PLMN prefix, else the MCC's MNC length."""
-    for plmn in known:
-        if imsi.startswith(str(plmn)):
-            return plmn
-    mnc_len = 3 if imsi[:3] in _THREE_DIGIT_MNC_MCCS else 2
-    return Plmn(imsi[:3], imsi[3 : 3 + mnc_len])

@@ -1,9 +1,10 @@
 """The sans-I/O MME: `MmeCore.handle(event, now) -> list[Action]`.
 
-It owns the eNB and UE contexts (`context.py`), routes S1AP to the S1AP procedures
-(`s1ap_handler.py`) and NAS to EMM/ESM (`emm.py`, `esm.py`), and keeps the S6a and S11
-transactions it started so that answers, failures and timeouts find their UE. It never touches
-a socket or a clock: `now` is the wall-clock time of the event (seconds since the epoch).
+It owns the eNB and UE contexts (`context.py`) and the S6a and S11 transactions it started, so
+that answers, failures and timeouts find their UE; it implements the port (`port.py`) through
+which the procedures act. Events go to the S1AP handler (`s1ap_handler.py`), S6a/S11 answers to
+the procedure sequences (`attach.SEQUENCE`, `detach.SEQUENCE`), timers to their owner. It never
+touches a socket or a clock: `now` is the wall-clock time of the event (seconds since the epoch).
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import Guti
 from corenet.config.models import MmeConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
-from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
-from corenet.nf.mme import emm, s1ap_handler, s11_path
+from corenet.nf.mme import nas_handler, nas_path, s1ap_build, s1ap_handler, s11_path
 from corenet.nf.mme.context import (
     EmmState,
     EnbContext,
@@ -30,7 +29,6 @@ from corenet.nf.mme.context import (
 )
 from corenet.nf.mme.events import (
     Action,
-    CloseS1,
     Event,
     S1apReceived,
     S1Down,
@@ -45,30 +43,20 @@ from corenet.nf.mme.events import (
     SendS11,
 )
 from corenet.nf.mme.policy import RoamingPolicy
-from corenet.nf.mme.s6a_client import S6aRequests, session_of
-from corenet.nf.mme.s11_client import S11Requests
+from corenet.nf.mme.s6a_client import S6aRequests, outcome, session_of
+from corenet.nf.mme.s11_client import S11Requests, cause_of
 
 # Guard on the eNB answering a UE CONTEXT RELEASE COMMAND (TS 36.413 §8.3.3): afterwards the
 # MME drops the UE context anyway, so that nothing is left behind.
 S1_RELEASE_GUARD_S = 5.0
-# TS 24.301 §10.3 Table 10.3.1: T3489 (ESM information request) is 4 s
-T3489_S = 4.0
-# TS 36.413 §9.2.1.3: the cause of refusing a UE-associated connection beyond the limit
-OVERLOAD = ("misc", "control-processing-overload")
-# timer names of the S1 setup guard and of the guard on idle UE contexts
-S1_SETUP_GUARD = "S1Setup"
+# timer name of the guard on idle UE contexts
 NAS_GUARD = "NasGuard"
-
-# UE-associated S1AP messages an MME receives (TS 36.413 §8.3, §8.6)
-_UE_MESSAGES = frozenset({
-    "UplinkNASTransport", "InitialContextSetupResponse", "InitialContextSetupFailure",
-    "UEContextReleaseRequest", "UEContextReleaseComplete", "UECapabilityInfoIndication",
-    "NASNonDeliveryIndication",
-})
+# the NAS timers of TS 24.301 §10.2, handled by nas_path
+NAS_TIMERS = frozenset(nas_path.NAS_TIMER_CLAUSE)
 
 
 class MmeCore:
-    """One MME (TS 23.401 §4.4.2) as a pure state machine."""
+    """One MME (TS 23.401 §4.4.2) as a pure state machine; implements `port.S1Port`."""
 
     def __init__(self, cfg: MmeConfig) -> None:
         self.cfg = cfg
@@ -95,6 +83,18 @@ class MmeCore:
         # None: `now`. A seeded run freezes it so that captures are reproducible.
         self.told_time: Callable[[], float] | None = None
         self._out: list[Action] = []
+        self._events: dict[type, Callable[[Any], object]] = {
+            S1apReceived: lambda e: s1ap_handler.on_s1ap(self, e.assoc, e.data),
+            S1Up: lambda e: s1ap_handler.on_enb_up(self, e.assoc),
+            S1Down: lambda e: s1ap_handler.on_enb_lost(self, e.assoc),
+            S6aAnswer: lambda e: self._on_s6a_answer(e.msg),
+            S6aFailed: lambda e: self._on_s6a_failed(e.session_id, e.reason),
+            S6aPeerDown: lambda e: self.mark_s6a_down(e.realm, e.reason, link=True),
+            S6aPeerUp: lambda e: self.mark_s6a_up(e.realm, "peer open"),
+            S11Received: lambda e: self._on_s11(e.msg, e.sequence, e.peer),
+            S11Failed: lambda e: self._on_s11_failed(e.sequence, e.reason),
+            TimerExpired: self._on_timer,
+        }
 
     # ------------------------------------------------------------------ entry point
 
@@ -102,26 +102,9 @@ class MmeCore:
         """Process one event; the actions to carry out, in order."""
         self.now = now
         self._out = []
-        if isinstance(event, S1apReceived):
-            self._on_s1ap(event.assoc, event.data)
-        elif isinstance(event, S1Up):
-            self._on_enb_up(event.assoc)
-        elif isinstance(event, S1Down):
-            self._on_enb_lost(event.assoc)
-        elif isinstance(event, S6aAnswer):
-            self._on_s6a_answer(event.msg)
-        elif isinstance(event, S6aFailed):
-            self._on_s6a_failed(event.session_id, event.reason)
-        elif isinstance(event, S6aPeerDown):
-            self.mark_s6a_down(event.realm, event.reason, link=True)
-        elif isinstance(event, S6aPeerUp):
-            self.mark_s6a_up(event.realm, "peer open")
-        elif isinstance(event, S11Received):
-            self._on_s11(event.msg, event.sequence, event.peer)
-        elif isinstance(event, S11Failed):
-            self._on_s11_failed(event.sequence, event.reason)
-        elif isinstance(event, TimerExpired):
-            self._on_timer(event)
+        handler = self._events.get(type(event))
+        if handler is not None:
+            handler(event)
         out, self._out = self._out, []
         return out
 
@@ -210,7 +193,7 @@ class MmeCore:
             ecgi=(Plmn.parse(cgi.get("pLMNidentity", str(self.plmn))),
                   int(cgi.get("cell-ID", 0))))
         self.ues[ue.mme_ue_id] = ue
-        enb.ue_ids.add(ue.mme_ue_id)
+        enb.bind(ue.mme_ue_id, enb_ue_id)
         self.start_timer(NAS_GUARD, ue.mme_ue_id, self.cfg.nas_guard_s)
         return ue
 
@@ -243,16 +226,34 @@ class MmeCore:
         ue_id = self.by_mtmsi.get(guti.m_tmsi)
         return None if ue_id is None else self.ues.get(ue_id)
 
+    def idle_ue(self, s_tmsi: dict[str, Any] | None) -> UeContext | None:
+        """The ECM-IDLE context an S-TMSI of ours names (TS 23.003 §2.9), if any."""
+        if not s_tmsi or s_tmsi.get("mMEC") != self.cfg.mme_code:
+            return None
+        ue_id = self.by_mtmsi.get(int(s_tmsi.get("m-TMSI", -1)))
+        ue = None if ue_id is None else self.ues.get(ue_id)
+        return ue if ue is not None and ue.enb_assoc is None else None
+
+    def idle_context(self, ue: UeContext) -> bool:
+        """Not registered, and no NAS procedure nor S6a / S11 transaction running for it."""
+        if ue.emm_state is EmmState.REGISTERED or ue.step is Step.RELEASING:
+            return False
+        if ue.nas_timer.name is not None or ue.step in (Step.DETACHING, Step.ATTACHED):
+            return False
+        mine = ue.mme_ue_id
+        return (all(owner != mine for owner, _, _ in self.s6a_pending.values())
+                and all(owner != mine for owner, _ in self.s11_pending.values()))
+
     def detach_from_enb(self, ue: UeContext) -> None:
         if ue.enb_assoc is not None and ue.enb_assoc in self.enbs:
-            self.enbs[ue.enb_assoc].ue_ids.discard(ue.mme_ue_id)
+            self.enbs[ue.enb_assoc].unbind(ue.mme_ue_id, ue.enb_ue_id)
         ue.enb_assoc = None
         ue.enb_ue_id = None
 
     def delete_ue(self, ue: UeContext) -> None:
         """Drop every trace of the UE (its transactions time out on their own)."""
-        emm.stop_nas_timer(self, ue)
-        self.stop_timer("S1Release", ue.mme_ue_id)
+        nas_path.stop_nas_timer(self, ue)
+        self.stop_timer(s1ap_handler.S1_RELEASE, ue.mme_ue_id)
         self.stop_timer(NAS_GUARD, ue.mme_ue_id)
         self.detach_from_enb(ue)
         self.forget_guti(ue)
@@ -263,198 +264,41 @@ class MmeCore:
     def release(self, ue: UeContext, cause: tuple[str, str], keep: bool = False) -> None:
         """Release the UE's S1 connection (TS 23.401 §5.3.5) and, unless `keep` (an attached
         UE going to ECM-IDLE), its context; a PDN connection is deleted first (§5.3.8.2.1)."""
-        emm.stop_nas_timer(self, ue)
-        if not keep and ue.session_created and ue.pdn is not None:
-            ue.session_created = False
-            self.send_s11(ue, self.s11.delete_session(ue, ue.pdn))
+        nas_path.stop_nas_timer(self, ue)
+        session = ue.session
+        if not keep and session.session_created and session.pdn is not None:
+            session.session_created = False
+            self.send_s11(ue, self.s11.delete_session(ue, session.pdn))
         ue.step = Step.ATTACHED if keep else Step.RELEASING
         if ue.enb_assoc is None or ue.enb_ue_id is None or ue.enb_assoc not in self.enbs:
             if not keep:
                 self.delete_ue(ue)
             return
         ue.s1_release_cause = cause
-        s1ap_handler.release_command(self, ue, cause)
-        self.start_timer("S1Release", ue.mme_ue_id, S1_RELEASE_GUARD_S)
-
-    # ------------------------------------------------------------------ S1AP
-
-    def _on_enb_up(self, assoc: int) -> EnbContext | None:
-        """A new association: refused beyond `max_associations`, otherwise guarded until S1
-        Setup completes (TS 36.413 §8.7.3)."""
-        if len(self.enbs) >= self.cfg.max_associations:
-            self.log("s1ap.association.refused", assoc=assoc, reason="too many associations",
-                     limit=self.cfg.max_associations)
-            self.emit(CloseS1(assoc))
-            return None
-        enb = self.enbs[assoc] = EnbContext(assoc)
-        self.start_timer(S1_SETUP_GUARD, assoc, self.cfg.s1_setup_timeout_s)
-        return enb
-
-    def _on_s1_setup_guard(self, assoc: int) -> None:
-        """No successful S1 Setup in time: the association is shut down."""
-        enb = self.enbs.get(assoc)
-        if enb is None or enb.state is EnbState.READY:
-            return
-        self.log("s1ap.setup.timeout", assoc=assoc, seconds=self.cfg.s1_setup_timeout_s)
-        self._on_enb_lost(assoc)
-        self.emit(CloseS1(assoc))
-
-    def _on_s1ap(self, assoc: int, data: bytes) -> None:
-        enb = self.enbs.get(assoc) or self._on_enb_up(assoc)
-        if enb is None:
-            return
-        try:
-            msg = s1ap.decode(data)
-        except DecodeError as err:
-            partial = s1ap_handler.on_decode_error(self, assoc, err)
-            if partial is None:
-                return
-            msg = partial
-        if msg.name == "S1SetupRequest":
-            s1ap_handler.on_s1_setup_request(self, enb, msg)
-            if enb.state is EnbState.READY:
-                self.stop_timer(S1_SETUP_GUARD, assoc)
-        elif enb.state is not EnbState.READY:
-            # TS 36.413 §8.7.3.1: nothing but S1 Setup before the S1 interface is up
-            s1ap_handler.error_indication(self, assoc, s1ap_handler.NOT_COMPATIBLE)
-        elif msg.name == "Reset":
-            self._on_reset(enb, msg)
-        elif msg.name == "InitialUEMessage":
-            self._on_initial_ue(enb, msg)
-        elif msg.name in _UE_MESSAGES:
-            self._on_ue_message(enb, msg)
-        else:
-            self.log("s1ap.ignored", assoc=assoc, message=msg.name)
-
-    def _on_reset(self, enb: EnbContext, msg: Message) -> None:
-        """Reset initiated by the eNB (TS 36.413 §8.7.1.2.2): drop the named UE connections
-        (all of them for reset-all) and acknowledge."""
-        pairs = s1ap_handler.reset_pairs(msg)
-        if pairs is None:
-            ue_ids = list(enb.ue_ids)
-        else:
-            ue_ids = [m for m, _ in pairs if m is not None and m in enb.ue_ids]
-        for ue_id in ue_ids:
-            ue = self.ues.get(ue_id)
-            if ue is not None:
-                self._lose_s1(ue)
-        s1ap_handler.reset_acknowledge(self, enb.assoc, pairs)
-        self.log("s1ap.reset", assoc=enb.assoc, ues=len(ue_ids))
-
-    def _lose_s1(self, ue: UeContext) -> None:
-        """The UE's S1 connection is gone without a release: an attached UE goes ECM-IDLE,
-        any other procedure is aborted (TS 23.401 §5.3.5)."""
-        self.detach_from_enb(ue)
-        if ue.emm_state is EmmState.REGISTERED and ue.step is Step.ATTACHED:
-            return
-        self.release(ue, s1ap_handler.NAS_UNSPECIFIED)
-
-    def _on_enb_lost(self, assoc: int) -> None:
-        enb = self.enbs.pop(assoc, None)
-        if enb is None:
-            return
-        self.stop_timer(S1_SETUP_GUARD, assoc)
-        for ue_id in list(enb.ue_ids):
-            ue = self.ues.get(ue_id)
-            if ue is not None:
-                self._lose_s1(ue)
-        self.log("s1ap.association.down", assoc=assoc)
-
-    def _on_initial_ue(self, enb: EnbContext, msg: Message) -> None:
-        """INITIAL UE MESSAGE (TS 36.413 §8.6.2.1): a new UE-associated logical connection; an
-        S-TMSI of ours finds the UE's context (TS 23.401 §5.3.4.1)."""
-        f = msg.fields
-        enb_ue_id = int(f["eNB-UE-S1AP-ID"])
-        if len(enb.ue_ids) >= self.cfg.max_ue_contexts_per_enb:
-            # TS 36.413 §8.7.4: no UE-associated connection beyond the limit; the eNB is
-            # told with the cause of TS 36.413 §9.2.1.3 (control processing overload)
-            self.log("s1ap.ue.refused", assoc=enb.assoc, enb_ue_id=enb_ue_id,
-                     limit=self.cfg.max_ue_contexts_per_enb)
-            s1ap_handler.error_indication(self, enb.assoc, OVERLOAD, None, enb_ue_id)
-            return
-        ue = self._idle_ue(f.get("S-TMSI"))
-        if ue is not None:
-            ue.enb_assoc, ue.enb_ue_id = enb.assoc, enb_ue_id
-            enb.ue_ids.add(ue.mme_ue_id)
-            emm.on_uplink_nas(self, ue, bytes(f["NAS-PDU"]))
-            return
-        ue = self.new_ue(enb, enb_ue_id, f)
-        emm.on_uplink_nas(self, ue, bytes(f["NAS-PDU"]))
-        if self.ues.get(ue.mme_ue_id) is ue and self._idle_context(ue):
-            # the first NAS message (undecodable, unexpected, not integrity protected) started
-            # no procedure: the new context is released (TS 36.413 §8.3.3)
-            self.log("emm.context.unused", mme_ue_id=ue.mme_ue_id, reason="first NAS message")
-            self.release(ue, s1ap_handler.NAS_UNSPECIFIED)
-
-    def _idle_context(self, ue: UeContext) -> bool:
-        """Not registered, and no NAS procedure nor S6a / S11 transaction running for it."""
-        if ue.emm_state is EmmState.REGISTERED or ue.step is Step.RELEASING:
-            return False
-        if ue.running_timer is not None or ue.step in (Step.DETACHING, Step.ATTACHED):
-            return False
-        mine = ue.mme_ue_id
-        return (all(owner != mine for owner, _, _ in self.s6a_pending.values())
-                and all(owner != mine for owner, _ in self.s11_pending.values()))
+        s1ap_build.release_command(self, ue, cause)
+        self.start_timer(s1ap_handler.S1_RELEASE, ue.mme_ue_id, S1_RELEASE_GUARD_S)
 
     def _on_nas_guard(self, ue: UeContext) -> None:
         """The guard on a UE context: one not registered and running nothing is released
         (TS 36.413 §8.3.3 UE Context Release); otherwise the guard is started again."""
         if ue.emm_state is EmmState.REGISTERED or ue.step is Step.RELEASING:
             return
-        if not self._idle_context(ue):
+        if not self.idle_context(ue):
             self.start_timer(NAS_GUARD, ue.mme_ue_id, self.cfg.nas_guard_s)
             return
         self.log("emm.context.unused", mme_ue_id=ue.mme_ue_id, reason="guard timer",
                  imsi=ue.imsi)
-        self.release(ue, s1ap_handler.NAS_UNSPECIFIED)
-
-    def _idle_ue(self, s_tmsi: dict[str, Any] | None) -> UeContext | None:
-        if not s_tmsi or s_tmsi.get("mMEC") != self.cfg.mme_code:
-            return None
-        ue_id = self.by_mtmsi.get(int(s_tmsi.get("m-TMSI", -1)))
-        ue = None if ue_id is None else self.ues.get(ue_id)
-        return ue if ue is not None and ue.enb_assoc is None else None
-
-    def _on_ue_message(self, enb: EnbContext, msg: Message) -> None:
-        f = msg.fields
-        mme_ue_id, enb_ue_id = f.get("MME-UE-S1AP-ID"), f.get("eNB-UE-S1AP-ID")
-        ue = self.ues.get(mme_ue_id) if isinstance(mme_ue_id, int) else None
-        if ue is None:
-            s1ap_handler.error_indication(self, enb.assoc, s1ap_handler.UNKNOWN_MME_UE_ID,
-                                          mme_ue_id, enb_ue_id)
-            return
-        if ue.enb_assoc != enb.assoc or ue.enb_ue_id != enb_ue_id:
-            s1ap_handler.error_indication(self, enb.assoc, s1ap_handler.UNKNOWN_PAIR,
-                                          mme_ue_id, enb_ue_id)
-            return
-        if msg.name == "UplinkNASTransport":
-            if "TAI" in f:  # TS 36.413 §10.3: a missing ignore-and-notify IE is done without
-                ue.tai = (Plmn.parse(f["TAI"]["pLMNidentity"]), int(f["TAI"]["tAC"]))
-            emm.on_uplink_nas(self, ue, bytes(f["NAS-PDU"]))
-        elif msg.name == "InitialContextSetupResponse":
-            emm.on_ics_response(self, ue, msg)
-        elif msg.name == "InitialContextSetupFailure":
-            self.log("s1ap.ics.failed", mme_ue_id=ue.mme_ue_id, cause=list(f.get("Cause", ())))
-            self.release(ue, s1ap_handler.NAS_UNSPECIFIED)
-        elif msg.name == "UEContextReleaseRequest":
-            # TS 23.401 §5.3.5: eNB-initiated release; an attached UE keeps its EMM context
-            keep = ue.emm_state is EmmState.REGISTERED and ue.step is Step.ATTACHED
-            self.release(ue, tuple(f.get("Cause", s1ap_handler.NAS_NORMAL_RELEASE)), keep=keep)
-        elif msg.name == "UEContextReleaseComplete":
-            self._on_release_complete(ue)
-        else:
-            self.log("s1ap.ignored", message=msg.name, mme_ue_id=ue.mme_ue_id)
-
-    def _on_release_complete(self, ue: UeContext) -> None:
-        """UE CONTEXT RELEASE COMPLETE (TS 36.413 §8.3.3.2)."""
-        self.stop_timer("S1Release", ue.mme_ue_id)
-        keep = ue.emm_state is EmmState.REGISTERED and ue.step is Step.ATTACHED
-        self.detach_from_enb(ue)
-        self.log("s1ap.ue.released", mme_ue_id=ue.mme_ue_id, kept=keep)
-        if not keep:
-            self.delete_ue(ue)
+        self.release(ue, s1ap_build.NAS_UNSPECIFIED)
 
     # ------------------------------------------------------------------ S6a and S11
+
+    def _answer(self, ue: UeContext, trigger: str, what: Message | str) -> bool:
+        """Hand an answer or a failure to the procedure the UE's step expects it in."""
+        handler = nas_handler.SEQUENCE.get((ue.step, trigger)) if ue.step else None
+        if handler is None:
+            return False
+        handler(self, ue, what)
+        return True
 
     def _s6a_owner(self, sid: str) -> tuple[UeContext | None, str, str]:
         ue_id, command, realm = self.s6a_pending.pop(sid, (None, "", ""))
@@ -467,8 +311,9 @@ class MmeCore:
             return
         ue, command, realm = self._s6a_owner(sid)
         self.mark_s6a_up(realm, "answer received")
-        if ue is not None:
-            emm.on_s6a_answer(self, ue, command, msg)
+        if ue is not None and not self._answer(ue, command[:-1] + "A", msg):
+            self.log("s6a.answer", command=command, mme_ue_id=ue.mme_ue_id,
+                     result=outcome(msg).code)
 
     def _on_s6a_failed(self, sid: str, reason: str) -> None:
         if sid not in self.s6a_pending:
@@ -476,7 +321,9 @@ class MmeCore:
         ue, command, realm = self._s6a_owner(sid)
         self.mark_s6a_down(realm, reason)
         if ue is not None:
-            emm.on_s6a_failure(self, ue, command, reason)
+            # no S6a answer: TS 29.272 Annex A, network failure (#17)
+            self.log("s6a.failed", command=command, mme_ue_id=ue.mme_ue_id, reason=reason)
+            self._answer(ue, f"{command} failed", reason)
 
     def _on_s11(self, msg: Message, request_sequence: int | None,
                 peer: tuple[str, int] | None = None) -> None:
@@ -490,8 +337,9 @@ class MmeCore:
             self.log("s11.unexpected", message=msg.name, sequence=seq)
             return
         ue = self.ues.get(ue_id)
-        if ue is not None:
-            emm.on_s11_response(self, ue, name, msg)
+        if ue is not None and not self._answer(ue, name.replace("Request", "Response"), msg):
+            self.log("s11.response", message=msg.name, mme_ue_id=ue.mme_ue_id,
+                     cause=cause_of(msg))
 
     def _on_s11_failed(self, seq: int, reason: str) -> None:
         if s11_path.on_failed(self, seq, reason):
@@ -501,26 +349,25 @@ class MmeCore:
             return
         ue = self.ues.get(ue_id)
         if ue is not None:
-            emm.on_s11_failure(self, ue, name, reason)
+            self.log("s11.failed", request=name, mme_ue_id=ue.mme_ue_id, reason=reason)
+            self._answer(ue, f"{name} failed", reason)
 
     # ------------------------------------------------------------------ timers
 
     def _on_timer(self, ev: TimerExpired) -> None:
-        if ev.name == S1_SETUP_GUARD:
-            self._on_s1_setup_guard(int(ev.key))  # type: ignore[call-overload]
-        elif ev.name == NAS_GUARD:
-            guarded = self.ues.get(ev.key)  # type: ignore[call-overload]
-            if guarded is not None:
-                self._on_nas_guard(guarded)
+        key: Any = ev.key
+        if ev.name == s1ap_handler.S1_SETUP_GUARD:
+            s1ap_handler.on_s1_setup_guard(self, int(key))
         elif ev.name == s11_path.ECHO_TIMER:
             s11_path.on_echo_timer(self)
-        elif ev.name == "S1Release":
-            ue = self.ues.get(ev.key)  # type: ignore[call-overload]
-            if ue is not None:
-                self.log("s1ap.release.timeout", mme_ue_id=ue.mme_ue_id)
-                self._on_release_complete(ue)
         else:
-            ue = self.ues.get(ev.key)  # type: ignore[call-overload]
-            if ue is not None:
-                emm.on_nas_timer(self, ue, ev.name)
-
+            ue = self.ues.get(key)
+            if ue is None:
+                return
+            if ev.name == NAS_GUARD:
+                self._on_nas_guard(ue)
+            elif ev.name == s1ap_handler.S1_RELEASE:
+                self.log("s1ap.release.timeout", mme_ue_id=ue.mme_ue_id)
+                s1ap_handler.on_release_complete(self, ue)
+            elif ev.name in NAS_TIMERS:
+                nas_path.on_nas_timer(self, ue, ev.name)

@@ -16,17 +16,14 @@ TS 23.007 §16.1 and §18).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from corenet.codecs import gtpv2c, nas
 from corenet.codecs.base import Message
-from corenet.nf.mme import emm, s1ap_handler
-from corenet.nf.mme.context import EmmState
+from corenet.nf.mme import emm_sm, nas_path, s1ap_build
 from corenet.nf.mme.events import SendS11
+from corenet.nf.mme.port import MmePort
 from corenet.protocols.gtpv2c_recovery import RecoveryWatch
-
-if TYPE_CHECKING:
-    from corenet.nf.mme.core import MmeCore
 
 ECHO_TIMER = "S11Echo"
 ECHO_KEY = "sgw"
@@ -43,6 +40,12 @@ class S11Path:
     sgw_recovery: RecoveryWatch = field(default_factory=RecoveryWatch)
     echo_pending: set[int] = field(default_factory=set)
     down: bool = False
+
+
+class MmeCore(MmePort, Protocol):
+    """The MME as the S11 path sees it: the port, and the path's own state."""
+
+    s11_path: S11Path
 
 
 def on_s11(mme: MmeCore, msg: Message, request_sequence: int | None,
@@ -101,13 +104,14 @@ def sgw_restarted(mme: MmeCore) -> None:
     request); our Recovery goes in the next first message to the new S-GW (§7.2.1)."""
     mme.s11.forget_told()
     for ue in list(mme.ues.values()):
-        if not ue.session_created or ue.pdn is None:
+        session = ue.session
+        if not session.session_created or session.pdn is None:
             continue
-        ue.session_created = False
+        session.session_created = False
         connected = ue.enb_assoc is not None and ue.enb_ue_id is not None
-        mme.log("mme.s11.pdn_lost", imsi=ue.imsi, mme_ue_id=ue.mme_ue_id, ipv4=ue.pdn.ipv4,
-                connected=connected)
-        if connected and ue.sec is not None:
-            emm.send_nas(mme, ue, nas.detach_request_network(DETACH_REATTACH_REQUIRED))
-        ue.emm_state = EmmState.DEREGISTERED
-        mme.release(ue, s1ap_handler.NAS_DETACH)
+        mme.log("mme.s11.pdn_lost", imsi=ue.imsi, mme_ue_id=ue.mme_ue_id,
+                ipv4=session.pdn.ipv4, connected=connected)
+        if connected and ue.security.sec is not None:
+            nas_path.send_nas(mme, ue, nas.detach_request_network(DETACH_REATTACH_REQUIRED))
+        emm_sm.transition(ue, emm_sm.EmmEvent.ABORTED)
+        mme.release(ue, s1ap_build.NAS_DETACH)

@@ -14,8 +14,11 @@ from corenet.crypto.milenage import Milenage, generate_vector, int_to_sqn, resyn
 from corenet.pcap.reader import read_packets
 from sim_ue.cli import main
 from tests.cli_helpers import BIN
-from tests.unit.sim_ue.mme_stub import OPC, K, MmeStub
+from tests.unit.sim_ue import memnet
+from tests.unit.sim_ue.core_s1 import CoreS1Server
+from tests.unit.sim_ue.memnet import subscribers
 
+K, OPC = bytes.fromhex(memnet.K), bytes.fromhex(memnet.OPC)
 RAND = bytes.fromhex("23553cbe9637a89d218ae64dae47bf35")
 
 
@@ -104,7 +107,7 @@ def test_check_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 
 async def test_attach_against_an_mme(tmp_path: Path) -> None:
-    mme = MmeStub()
+    mme = CoreS1Server(subscribers(3))
     host, port = await mme.start()
     subs = tmp_path / "subs.yaml"
     subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', count: 3, "
@@ -129,7 +132,7 @@ async def test_attach_against_an_mme(tmp_path: Path) -> None:
 
 
 async def test_emergency_attach_with_device_profiles(tmp_path: Path) -> None:
-    mme = MmeStub(mode="emergency-unauth")
+    mme = CoreS1Server(subscribers(2), mode="emergency-unauth")
     host, port = await mme.start()
     subs = tmp_path / "subs.yaml"
     subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', count: 2, "

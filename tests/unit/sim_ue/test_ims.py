@@ -1,6 +1,7 @@
 """The UE's IMS user agent: dial analysis (URNs, 184/186, tel URIs), outcomes, the address
 rule, IMS AKA; the UA against sipp (sipp answers our emergency INVITE; sipp calls us back);
-and `Population.call` over loopback sockets against the stub MME and a small P-CSCF."""
+and `Population.call` over loopback sockets against the real MME, HSS and S/P-GW cores
+(`core_s1`) and a small P-CSCF."""
 
 from __future__ import annotations
 
@@ -42,8 +43,11 @@ from sim_ue.ims import (
 from sim_ue.runner import Population
 from tests import tshark
 from tests.sipp import free_udp_port, run_sipp, scenario
-from tests.unit.sim_ue.mme_stub import OPC, K, MmeStub
+from tests.unit.sim_ue import memnet
+from tests.unit.sim_ue.core_s1 import CoreS1Server
 from tests.unit.sim_ue.test_runner import _subs
+
+K, OPC = bytes.fromhex(memnet.K), bytes.fromhex(memnet.OPC)
 
 HOME = Plmn.parse("44010")
 DOMAIN = "ims.mnc010.mcc440.3gppnetwork.org"
@@ -409,12 +413,14 @@ async def test_sipp_uac_calls_back(tmp_path: Path) -> None:
 
 
 def _loopback_pdn(monkeypatch: pytest.MonkeyPatch, base: int) -> None:
-    """The stub MME hands out 10.45.0.x; give the S/P-GW's loopback pools instead."""
+    """The S/P-GW's loopback pools with the third octet `base`: each test's UE addresses
+    apart from every other test's."""
     real = nas.activate_default_eps_bearer_context_request
 
     def patched(*args: Any, **kw: Any) -> bytes:
         last = kw["ipv4"].rsplit(".", 1)[1]
-        pool = "127.147" if kw.get("apn") == "sos" else "127.145"
+        apn = kw.get("apn", args[3] if len(args) > 3 else None)
+        pool = "127.147" if apn == "sos" else "127.145"
         kw["ipv4"] = f"{pool}.{base}.{last}"
         return real(*args, **kw)
 
@@ -424,7 +430,7 @@ def _loopback_pdn(monkeypatch: pytest.MonkeyPatch, base: int) -> None:
 async def _population_call(mode: str, devices: list[DeviceProfile], dialled: str,
                            pcscf: Pcscf, n: int = 2, callback: bool = False
                            ) -> tuple[list[dict[str, Any]], list[Any], list[Any]]:
-    mme = MmeStub(mode=mode, normal_reject=11)
+    mme = CoreS1Server(_subs(n), mode=mode)
     host, port = await mme.start()
     addr = await pcscf.start()
     enbs = [EnbConfig(name="enb1", global_enb_id=0x101, tac=1, address="127.0.1.1",
@@ -534,7 +540,7 @@ async def test_cli_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     from tests.cli_helpers import BIN
 
     _loopback_pdn(monkeypatch, 7)
-    mme = MmeStub()
+    mme = CoreS1Server(_subs(1))
     host, port = await mme.start()
     pcscf = Pcscf()
     paddr = await pcscf.start()

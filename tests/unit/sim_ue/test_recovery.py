@@ -12,6 +12,7 @@ import pytest
 from corenet.codecs import nas, s1ap
 from corenet.config.models import EnbConfig
 from corenet.core.actions import StartTimer, StopTimer, TimerExpired
+from corenet.core.plmn import Plmn
 from sim_ue.enb import (
     RRC_FAILURE_TIMER,
     EnbCore,
@@ -34,9 +35,13 @@ from sim_ue.ue import (
     UeTimers,
 )
 from sim_ue.usim import Usim
-from tests.unit.sim_ue.mme_stub import OPC, RESCUER, K, MmeStub
+from tests.unit.sim_ue import memnet
+from tests.unit.sim_ue.core_s1 import CoreS1Server
 from tests.unit.sim_ue.test_runner import _enbs, _subs
 from tests.unit.sim_ue.test_ue import CELL, IMSI
+
+K, OPC = bytes.fromhex(memnet.K), bytes.fromhex(memnet.OPC)
+RESCUER = Plmn("440", "20")
 
 TIMERS = UeTimers(t3410_s=3.0, t3411_s=0.05, t3402_s=0.2)
 
@@ -158,7 +163,8 @@ def _population(host: str, port: int, n: int, enbs: int = 2) -> Population:
 
 
 async def test_ues_rejected_17_retry_until_attached() -> None:
-    mme = MmeStub(reject_cause=17, rejects_left=6)
+    mme = CoreS1Server(_subs(4))
+    mme.net.air_failures = 6  # TS 29.272 Annex A: 4181 gives the UE #17 network failure
     host, port = await mme.start()
     try:
         async with _population(host, port, 4) as pop:
@@ -170,7 +176,8 @@ async def test_ues_rejected_17_retry_until_attached() -> None:
 
 
 async def test_enbs_redo_s1_setup_and_ues_attach_after_the_mme_restarts() -> None:
-    mme = MmeStub(hold=frozenset({"SecurityModeComplete"}))  # every attach stalls midway
+    mme = CoreS1Server(_subs(6))
+    mme.lose_security_mode_complete = True  # every attach stalls midway
     host, port = await mme.start()
     try:
         async with _population(host, port, 6) as pop:
@@ -182,7 +189,7 @@ async def test_enbs_redo_s1_setup_and_ues_attach_after_the_mme_restarts() -> Non
             assert mme.seen.count("SecurityModeComplete") == 6
             await mme.crash()
             # a new MME on the same address, refusing the first S1 Setup with Time to wait
-            mme.hold, mme.setup_failure_wait = frozenset(), "v1s"
+            mme.lose_security_mode_complete, mme.refuse_setup_wait = False, "v1s"
             await mme.start(port)
             results = await attaching
     finally:

@@ -1,4 +1,5 @@
-"""A population attaches and detaches over real loopback sockets against a stub MME."""
+"""A population attaches and detaches over real loopback sockets against the real MME, HSS and
+S/P-GW cores (`core_s1`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from corenet.config.subscribers import SubscriberEntry
 from corenet.pcap import PcapTap, PcapWriter
 from corenet.pcap.reader import parse_packets
 from sim_ue.runner import Population, attach_population
-from tests.unit.sim_ue.mme_stub import OPC, K, MmeStub
+from tests.unit.sim_ue.core_s1 import CoreS1Server
+from tests.unit.sim_ue.memnet import OPC, K
 
 
 def _subs(n: int) -> list:
     entry = SubscriberEntry(imsi="440100000000001", count=n, msisdn="819010000001",
-                            k=K.hex(), opc=OPC.hex())
+                            k=K, opc=OPC)
     return list(entry.expand())
 
 
@@ -25,7 +27,7 @@ def _enbs(host: str, port: int, m: int) -> list[EnbConfig]:
 
 
 async def test_attach_population_full_roaming() -> None:
-    mme = MmeStub()
+    mme = CoreS1Server(_subs(4))
     host, port = await mme.start()
     buf = io.BytesIO()
     writer = PcapWriter(buf)
@@ -41,7 +43,7 @@ async def test_attach_population_full_roaming() -> None:
     r = results[0]
     assert r.network_name == "JPN-ROAM X"
     assert r.plmn == "44020" and r.apn == "internet"
-    assert r.ipv4 is not None and r.ipv4.startswith("10.45.0.")
+    assert r.ipv4 is not None and r.ipv4.startswith("127.145.")
     assert r.apn_ambr == {"uplink_kbps": 296, "downlink_kbps": 296}
     assert r.ue_ambr == {"uplink_bps": 300_000, "downlink_bps": 300_000}
     assert r.guti is not None and r.guti.startswith("44020-8001-01-")
@@ -55,7 +57,7 @@ async def test_attach_population_full_roaming() -> None:
 
 
 async def test_detach_and_reject() -> None:
-    mme = MmeStub()
+    mme = CoreS1Server(_subs(2))
     host, port = await mme.start()
     try:
         async with Population(_subs(2), _enbs(host, port, 1), seed=1, sctp_mode="fallback",
@@ -65,7 +67,7 @@ async def test_detach_and_reject() -> None:
             assert not any(r.attached for r in results)
             assert [r.outcome for r in results] == ["detached", "detached"]
             assert mme.seen.count("UEContextReleaseComplete") == 2
-            mme.reject_cause = 15
+            mme.set_mode("emergency-unauth")  # a normal attach is now refused (#15)
             again = await pop.attach()
             assert [r.cause for r in again] == [15, 15]
             assert not any(r.attached for r in again)
@@ -74,7 +76,7 @@ async def test_detach_and_reject() -> None:
 
 
 async def test_airplane_mode_toggle_reattaches_on_rescuer_when_home_is_off_air() -> None:
-    mme = MmeStub()
+    mme = CoreS1Server(_subs(1))
     host, port = await mme.start()
     try:
         async with Population(_subs(1), _enbs(host, port, 1), sctp_mode="fallback",

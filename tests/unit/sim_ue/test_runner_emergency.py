@@ -1,5 +1,5 @@
-"""The emergency procedure of a population over loopback sockets against the stub MME in each
-mode: manual selection of JPN-ROAM, normal attach where the device tries one, then the
+"""The emergency procedure of a population over loopback sockets against the real MME, HSS
+and S/P-GW cores (`core_s1`) in each mode: manual selection of JPN-ROAM, normal attach where the device tries one, then the
 emergency attach on dialling; device restrictions; return home."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 from corenet.config.models import EnbConfig, Endpoint
 from sim_ue.devices import DeviceProfile, load_devices
 from sim_ue.runner import Population
-from tests.unit.sim_ue.mme_stub import MmeStub
+from tests.unit.sim_ue.core_s1 import CoreS1Server
 from tests.unit.sim_ue.test_runner import _subs
 
 DEVICES = {p.name: p for p in load_devices([Path(__file__).resolve().parents[3]
@@ -22,8 +22,9 @@ def _enbs(host: str, port: int, plmns: list[str] | None = None) -> list[EnbConfi
                       broadcast_plmns=plmns or ["44020"], mme=Endpoint(host=host, port=port))]
 
 
-async def _run(mode: str, devices: list[DeviceProfile], n: int = 3) -> tuple[list, MmeStub]:
-    mme = MmeStub(mode=mode, normal_reject=11)
+async def _run(mode: str, devices: list[DeviceProfile], n: int = 3
+               ) -> tuple[list, CoreS1Server]:
+    mme = CoreS1Server(_subs(n), mode=mode)
     host, port = await mme.start()
     try:
         async with Population(_subs(n), _enbs(host, port), sctp_mode="fallback",
@@ -42,7 +43,8 @@ async def test_emergency_unauthenticated() -> None:
         assert r.display == "no service" and r.pdn == "sos" and r.reason == ""
         assert r.guti is not None and r.plmn == "44020"
     assert (iphone.device, docomo.device) == ("iphone-2026", "android-docomo-2026")
-    assert not kddi.attached and not kddi.emergency and kddi.cause == 11
+    # the normal attach in an emergency-only mode: #15 (module table of corenet.nf.mme.policy)
+    assert not kddi.attached and not kddi.emergency and kddi.cause == 15
     assert kddi.reason == "device does not support emergency-only roaming (released 2022-09)"
     # the iPhone goes straight to the emergency attach; the docomo device tries normal first
     kinds = [(r["eps_mobile_identity"]["value"], r["eps_attach_type"])
@@ -73,8 +75,29 @@ async def test_full_roaming_call_uses_normal_registration() -> None:
     assert all(r["eps_attach_type"] == 1 for r in mme.attach_requests)
 
 
+async def test_emergency_attach_after_a_reject_waits_for_the_release() -> None:
+    """The user dials right after a normal attach was rejected, while the MME's UE CONTEXT
+    RELEASE COMMAND is still on its way: the emergency attach goes on a new connection
+    once the old one is released, and is not lost with it."""
+    mme = CoreS1Server(_subs(1), mode="emergency-unauth")
+    mme.release_delay_s = 0.3
+    host, port = await mme.start()
+    try:
+        async with Population(_subs(1), _enbs(host, port), sctp_mode="fallback", timeout=10.0,
+                              info_wait=0.5, devices=DEVICES["iphone-2026"]) as pop:
+            (normal,) = await pop.attach()
+            assert not normal.attached and normal.cause == 15
+            (r,) = await pop.emergency("119")
+    finally:
+        mme.close()
+    assert r.attached and r.emergency and r.reason == ""
+    assert [a["eps_attach_type"] for a in mme.attach_requests] == [1, 6]
+    assert "UE context release in progress (TS 36.413 §8.3.3)" not in [
+        e.data.get("reason") for e in mme.net.logs if e.kind == "nas.discarded"]
+
+
 async def test_emergency_attached_ue_returns_home() -> None:
-    mme = MmeStub(mode="emergency-unauth")
+    mme = CoreS1Server(_subs(1), mode="emergency-unauth")
     host, port = await mme.start()
     try:
         async with Population(_subs(1), _enbs(host, port), sctp_mode="fallback", timeout=10.0,
@@ -87,8 +110,9 @@ async def test_emergency_attached_ue_returns_home() -> None:
             assert "DetachRequest" in mme.seen
     finally:
         mme.close()
-    # home back on air: the UE leaves JPN-ROAM and registers at home
-    mme = MmeStub(mode="emergency-unauth")
+    # home back on air, sharing the eNB: the UE leaves JPN-ROAM and registers at home
+    mme = CoreS1Server(_subs(1), mode="emergency-unauth")
+    mme.add_home_network(_subs(1))
     host, port = await mme.start()
     try:
         async with Population(_subs(1), _enbs(host, port, ["44020", "44010"]),
@@ -96,7 +120,6 @@ async def test_emergency_attached_ue_returns_home() -> None:
                               info_wait=0.5, devices=DEVICES["iphone-2026"]) as pop:
             (r,) = await pop.emergency("119")
             assert r.emergency and r.plmn == "44020"
-            mme.mode = "full"  # the home network serves normally
             (r,) = await pop.return_home("airplane-mode")
             assert r.attached and not r.emergency and r.plmn == "44010"
             assert r.authenticated and r.pdn == "internet"

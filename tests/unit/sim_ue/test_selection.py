@@ -79,10 +79,10 @@ async def test_automatic_selection_follows_device_auto_connect() -> None:
     from corenet.config.models import EnbConfig, Endpoint
     from sim_ue.devices import default_profile
     from sim_ue.runner import Population
-    from tests.unit.sim_ue.mme_stub import MmeStub
+    from tests.unit.sim_ue.core_s1 import CoreS1Server
     from tests.unit.sim_ue.test_runner import _subs
 
-    mme = MmeStub()
+    mme = CoreS1Server(_subs(2))
     host, port = await mme.start()
     manual_only = default_profile().model_copy(update={"auto_connect_roaming": False})
     enbs = [EnbConfig(name="enb1", global_enb_id=0x101, tac=1, address="127.0.1.1",

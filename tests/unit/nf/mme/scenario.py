@@ -239,3 +239,19 @@ class Scenario:
         complete = nas.attach_complete(nas.activate_default_eps_bearer_context_accept(5, 1))
         self.uplink(self.protect(complete))
         return ics, accept
+
+
+def attached_scenario() -> Scenario:
+    """An eNB through S1 Setup and one UE attached (EMM Information taken)."""
+    sc = Scenario()
+    sc.s1_setup()
+    sc.attach()
+    sc.received()  # EMM Information
+    return sc
+
+
+def release_complete(sc: Scenario) -> None:
+    """The eNB answers the UE CONTEXT RELEASE COMMAND the MME just sent (TS 36.413 §8.3.3)."""
+    (cmd,) = [m for m in sc.sent_s1() if m.name == "UEContextReleaseCommand"]
+    ids = cmd.fields["UE-S1AP-IDs"][1]
+    sc.s1(s1ap.ue_context_release_complete(ids["mME-UE-S1AP-ID"], ids["eNB-UE-S1AP-ID"]))

@@ -1,4 +1,6 @@
-"""Roaming attach through the MME core (TS 23.401 §5.3.2.1), driven with encoded messages."""
+"""The roaming attach through the MME core (TS 23.401 §5.3.2.1), step by step with encoded
+messages: ULR, the PDN connection and its AMBR cap, Create Session and Modify Bearer, the
+Attach Accept with its GUTI, EMM Information, and T3450 (TS 24.301 §5.5.1.2.7)."""
 
 from __future__ import annotations
 
@@ -7,72 +9,18 @@ import random
 from corenet.codecs import diameter, gtpv2c, nas, s1ap, s6a
 from corenet.codecs.nas_ies import EmergencyNumber, coded_bitrate
 from corenet.config.models import MmeConfig
+from corenet.core.actions import TimerExpired
 from corenet.crypto import kdf
 from corenet.nf.mme.context import EmmState, Step
-from corenet.nf.mme.events import SendS6a
 from corenet.nf.mme.service import MmeService
 
-from .scenario import HOME_PLMN, IMSI, MME_PLMN, MSISDN, Scenario
-
-
-def test_s1_setup_accepted_for_our_plmn_and_tac() -> None:
-    sc = Scenario()
-    answer = sc.s1_setup(MME_PLMN, (1,))
-    assert answer.name == "S1SetupResponse"
-    assert answer.fields["ServedGUMMEIs"][0]["servedPLMNs"] == ["44020"]
-    assert answer.fields["ServedGUMMEIs"][0]["servedGroupIDs"] == [0x8001]
-    assert answer.fields["ServedGUMMEIs"][0]["servedMMECs"] == [1]
-    assert sc.core.enb_count() == 1
-
-
-def test_s1_setup_refused_for_another_plmn() -> None:
-    sc = Scenario()
-    answer = sc.s1_setup(HOME_PLMN, (1,))
-    assert answer.name == "S1SetupFailure"
-    assert answer.fields["Cause"] == ("misc", "unknown-PLMN")
-    assert sc.core.enb_count() == 0
-
-
-def test_s1_setup_refused_for_unserved_tac() -> None:
-    sc = Scenario()
-    answer = sc.s1_setup(MME_PLMN, (77,))
-    assert answer.name == "S1SetupFailure"
-    assert answer.fields["Cause"] == ("misc", "unknown-PLMN")
-
-
-def test_initial_ue_before_s1_setup_gets_error_indication() -> None:
-    sc = Scenario()
-    sc.s1(s1ap.initial_ue_message(1, nas.attach_request(imsi=IMSI), MME_PLMN, 1, MME_PLMN, 1))
-    (msg,) = sc.sent_s1()
-    assert msg.name == "ErrorIndication"
-    assert msg.fields["Cause"] == ("protocol", "message-not-compatible-with-receiver-state")
-    assert sc.core.ue_count() == 0
-
-
-def test_air_goes_to_home_realm_with_visited_plmn() -> None:
-    sc = Scenario()
-    sc.s1_setup()
-    sc.attach_request()
-    (air,) = sc.sent_s6a()
-    assert air.name == "AIR"
-    assert diameter.avp(air, "Destination-Realm") == "epc.mnc010.mcc440.3gppnetwork.org"
-    assert diameter.avp(air, "User-Name") == IMSI
-    assert diameter.avp(air, "Visited-PLMN-Id") == MME_PLMN.to_bytes()
-    assert diameter.avp(air, "Requested-EUTRAN-Authentication-Info",
-                        "Number-Of-Requested-Vectors") == 1
-    (send,) = [a for a in sc.actions if isinstance(a, SendS6a)]
-    assert send.realm == HOME_PLMN.realm
-
-
-def test_security_mode_command_header_3_with_replayed_capabilities() -> None:
-    sc = Scenario()
-    sc.s1_setup()
-    smc = sc.security_mode()
-    assert smc.fields["security_header_type"] == 3
-    assert smc.fields["selected_nas_security_algorithms"] == {"eea": 2, "eia": 2}
-    assert smc.fields["replayed_ue_security_capabilities"] == nas.ue_network_capability()
-    assert smc.fields["imeisv_request"] == 1
-    assert ("T3460", sc.mme_ue_id) in sc.timers
+from .scenario import (
+    IMSI,
+    MME_PLMN,
+    MSISDN,
+    Scenario,
+    release_complete,
+)
 
 
 def test_ulr_flags_and_imei() -> None:
@@ -231,3 +179,27 @@ def test_seeded_mme_draws_the_same_m_tmsis_and_an_unseeded_one_is_unpredictable(
     a, b = MmeService(cfg, seed=1).core, MmeService(cfg, seed=1).core
     assert [a.m_tmsi_rng.random() for _ in range(3)] == [b.m_tmsi_rng.random() for _ in range(3)]
     assert isinstance(MmeService(cfg).core.m_tmsi_rng, random.SystemRandom)
+
+
+def test_t3450_give_up_deletes_the_session() -> None:
+    sc = Scenario()
+    sc.s1_setup()
+    csr = sc.attach_until_create_session()
+    sc.answer_create_session(csr)
+    for _ in range(sc.cfg.timers.max_retransmissions):
+        sc.expire("T3450", sc.mme_ue_id)
+        (accept,) = sc.received()
+        assert accept.name == "AttachAccept"
+    sc.expire("T3450", sc.mme_ue_id)
+    (dsr,) = sc.sent_s11()
+    assert dsr.name == "DeleteSessionRequest" and dsr.fields["teid"] == 0x5000
+    release_complete(sc)
+    sc.answer_s11(dsr, "DeleteSessionRequest")
+    assert sc.core.ue_count() == 0 and sc.core.pending_count() == 0
+    assert sc.timers == {}
+
+
+def test_stale_timer_is_ignored() -> None:
+    sc = Scenario()
+    sc.s1_setup()
+    assert sc.feed(TimerExpired("T3460", 12345)) == []

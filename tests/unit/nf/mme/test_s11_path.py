@@ -79,13 +79,13 @@ def test_sgw_restart_detaches_its_ues_with_reattach_required() -> None:
     sc = Scenario()
     attached(sc)
     ue = sc.core.ue_by_imsi(IMSI)
-    assert ue is not None and ue.session_created
+    assert ue is not None and ue.session.session_created
     # Recovery learnt from an Echo Response, then another value: the S-GW restarted
     sc.feed(echo_timer())
     [echo] = sc.sent_s11()
     seq = int(echo.fields["sequence"])
     sc.feed(S11Received(wire(gtpv2c.echo_response(seq, 7)), seq, (SGW_IP, 2123)))
-    assert ue.session_created and "mme.s11.sgw_restarted" not in sc.log_kinds()
+    assert ue.session.session_created and "mme.s11.sgw_restarted" not in sc.log_kinds()
     sc.feed(echo_timer())
     [echo] = sc.sent_s11()
     seq = int(echo.fields["sequence"])
@@ -98,7 +98,7 @@ def test_sgw_restart_detaches_its_ues_with_reattach_required() -> None:
     assert detach.fields["mac_valid"]
     [cmd] = [m for m in sc.sent_s1() if m.name == "UEContextReleaseCommand"]
     assert list(cmd.fields["Cause"]) == ["nas", "detach"]
-    assert not ue.session_created and ue.emm_state is EmmState.DEREGISTERED
+    assert not ue.session.session_created and ue.emm_state is EmmState.DEREGISTERED
     sc.s1(s1ap.ue_context_release_complete(sc.mme_ue_id or 0, sc.enb_ue_id))
     assert sc.core.ue_count() == 0
 
@@ -110,7 +110,7 @@ def test_idle_ue_of_a_restarted_sgw_is_detached_implicitly() -> None:
     assert first is not None
     # the S-GW's Recovery of first contact, in a Create Session Response, is learnt
     sc.feed(S11Received(wire(create_session_response(csr, recovery=3))))
-    assert first.session_created
+    assert first.session.session_created
     # an idle UE (no S1 connection) is detached implicitly
     first.enb_assoc = first.enb_ue_id = None
     sc.feed(S11Received(wire(gtpv2c.echo_request(77, 4)), peer=(SGW_IP, 2123)))

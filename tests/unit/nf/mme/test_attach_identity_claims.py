@@ -35,8 +35,8 @@ def _assert_victim_intact(sc: Scenario, victim_id: int, enb_ue_id: int = 7) -> N
     ue = sc.core.ue_by_imsi(IMSI)
     assert ue is not None and ue.mme_ue_id == victim_id
     assert ue.emm_state is EmmState.REGISTERED and ue.step is Step.ATTACHED
-    assert ue.session_created and ue.pdn is not None and ue.pdn.sgw_s11_teid == 0x5000
-    assert ue.pdn.ipv4 == "10.45.0.2"
+    assert ue.session.session_created and ue.session.pdn is not None and ue.session.pdn.sgw_s11_teid == 0x5000
+    assert ue.session.pdn.ipv4 == "10.45.0.2"
     assert ue.enb_assoc == sc.assoc and ue.enb_ue_id == enb_ue_id
     assert ue.guti is not None and sc.core.ue_by_guti(ue.guti) is ue
     assert "emm.context.replaced" not in sc.log_kinds()
@@ -110,7 +110,7 @@ def test_authenticated_reattach_replaces_the_old_context() -> None:
     _new_connection(sc, 8)
     sc.security_mode()  # the real UE again, on a new connection: AKA succeeds
     _no_harm_to(sc, victim_id)
-    assert sc.core.ues[victim_id].session_created
+    assert sc.core.ues[victim_id].session.session_created
     sc.uplink(sc.protect(nas.security_mode_complete(IMEISV), 4))
     # TS 23.401 §5.3.2.1 step 3: the old session deleted, the old S1 connection released
     dsr = next(m for m in sc.sent_s11() if m.name == "DeleteSessionRequest")

@@ -1,0 +1,114 @@
+"""Uplink NAS at the MME: decoding and the integrity check (TS 24.301 §4.4.4.3), malformed
+messages (§7), then the handler the UE's step calls for (`attach.SEQUENCE`,
+`detach.SEQUENCE`); ESM messages outside the attach (§6.5), EMM STATUS (§5.7)."""
+
+from __future__ import annotations
+
+from corenet.codecs import nas
+from corenet.codecs.base import Message
+from corenet.core.errors import DecodeError
+from corenet.crypto.nas_security import UPLINK
+from corenet.nf.mme import attach, causes, detach, esm, nas_path, policy
+from corenet.nf.mme.context import Step, UeContext
+from corenet.nf.mme.port import MmePort
+
+# TS 24.301 §4.4.4.3: plain messages the MME processes although a security context exists
+_PLAIN_ALLOWED = frozenset({
+    "AttachRequest", "IdentityResponse", "AuthenticationResponse", "AuthenticationFailure",
+    "SecurityModeReject", "DetachRequest", "DetachAccept", "TrackingAreaUpdateRequest",
+})
+
+_ESM_ONLY = frozenset({
+    "PDNConnectivityRequest", "PDNDisconnectRequest", "BearerResourceAllocationRequest",
+    "BearerResourceModificationRequest", "ActivateDefaultEPSBearerContextAccept",
+    "ActivateDefaultEPSBearerContextReject", "ESMStatus",
+})
+
+SEQUENCE: dict[tuple[Step, str], attach.Handler] = {**attach.SEQUENCE, **detach.SEQUENCE}
+
+
+def _on_emm_status(mme: MmePort, ue: UeContext, msg: Message) -> None:
+    """EMM STATUS from the UE (TS 24.301 §5.7): logged, no state change."""
+    mme.log("emm.status.received", imsi=ue.imsi, emm_cause=msg.fields.get(nas.EMM_CAUSE))
+
+
+ANY_STEP: dict[str, attach.Handler] = {**attach.ANY_STEP, **detach.ANY_STEP,
+                                       "EMMStatus": _on_emm_status}
+# NAS messages some step expects: in any other step they are not compatible with the state
+_IN_SEQUENCE = frozenset(name for _, name in SEQUENCE)
+
+
+def on_uplink_nas(mme: MmePort, ue: UeContext, data: bytes) -> None:
+    """One uplink NAS message: integrity check (TS 24.301 §4.4.4.3), then its handler."""
+    sec = ue.security
+    try:
+        msg = nas.decode(data, sec.sec, UPLINK)
+    except DecodeError as err:
+        _on_nas_error(mme, ue, err)
+        return
+    protected = "security_header_type" in msg.fields
+    if sec.sec is not None and protected and not msg.fields.get("mac_valid", False):
+        mme.log("nas.discarded", mme_ue_id=ue.mme_ue_id, message=msg.name,
+                reason="integrity check failed (TS 24.301 §4.4.4.3)")
+        return
+    if sec.sec is not None and sec.secured and not protected and msg.name not in _PLAIN_ALLOWED:
+        mme.log("nas.discarded", mme_ue_id=ue.mme_ue_id, message=msg.name,
+                reason="not integrity protected (TS 24.301 §4.4.4.3)")
+        return
+    if msg.name == "SecurityProtectedNASMessage":
+        mme.log("nas.discarded", mme_ue_id=ue.mme_ue_id, reason="ciphered, no security context")
+        return
+    _dispatch(mme, ue, msg)
+
+
+def _on_nas_error(mme: MmePort, ue: UeContext, err: DecodeError) -> None:
+    """TS 24.301 §7: answer a malformed message with EMM STATUS / ESM STATUS carrying the
+    cause the decoder found (96, 97, 99, 100, 111); ignore what §7 says to ignore."""
+    mme.log("nas.malformed", mme_ue_id=ue.mme_ue_id, cause=err.cause, detail=err.detail)
+    if err.extra.get("discard") or err.cause is None:
+        return
+    if err.extra.get("pd") == nas.PD_ESM:
+        plain = nas.esm_status(int(err.extra.get("ebi") or 0), int(err.extra.get("pti") or 0),
+                               int(err.cause))
+    else:
+        plain = nas.emm_status(int(err.cause))
+    nas_path.send_nas(mme, ue, plain)
+
+
+def _dispatch(mme: MmePort, ue: UeContext, msg: Message) -> None:
+    if msg.fields.get("eps_bearer_identity") is not None and msg.name in _ESM_ONLY:
+        _on_standalone_esm(mme, ue, msg)
+        return
+    handler = ANY_STEP.get(msg.name)
+    if handler is None and ue.step is not None:
+        handler = SEQUENCE.get((ue.step, msg.name))
+    if handler is not None:
+        handler(mme, ue, msg)
+    elif msg.name in _IN_SEQUENCE:
+        mme.log("nas.unexpected", mme_ue_id=ue.mme_ue_id, message=msg.name,
+                step=None if ue.step is None else ue.step.value)
+        nas_path.send_nas(mme, ue, nas.emm_status(causes.MESSAGE_NOT_COMPATIBLE_WITH_STATE))
+    else:
+        mme.log("nas.unsupported", mme_ue_id=ue.mme_ue_id, message=msg.name)
+        nas_path.send_nas(mme, ue, nas.emm_status(causes.MESSAGE_NOT_COMPATIBLE_WITH_STATE))
+
+
+def _on_standalone_esm(mme: MmePort, ue: UeContext, msg: Message) -> None:
+    """ESM outside the attach: only the default bearer exists here; a request for more is
+    refused (TS 24.301 §6.5.1.4 #31) and other messages are answered by ESM STATUS #98."""
+    f = msg.fields
+    pti, ebi = int(f.get(nas.PTI, 0)), int(f.get(nas.EBI, 0))
+    mme.log("esm.standalone", imsi=ue.imsi, message=msg.name)
+    if msg.name == "ESMStatus":
+        return
+    if msg.name == "PDNConnectivityRequest":
+        cause = causes.ESM_REQUEST_REJECTED_UNSPECIFIED
+        if ue.emergency:
+            # emergency-only UE (module table of corenet.nf.mme.policy; TS 24.301 §6.5.1.4)
+            emergency_req = int(f.get("request_type", 1)) == esm.REQUEST_EMERGENCY
+            cause = (policy.ESM_MULTIPLE_PDN_SAME_APN_NOT_ALLOWED if emergency_req
+                     else policy.ESM_SERVICE_OPTION_NOT_SUPPORTED)
+        mme.log("esm.pdn.rejected", imsi=ue.imsi, emergency=ue.emergency, esm_cause=cause)
+        nas_path.send_nas(mme, ue, esm.pdn_connectivity_reject(pti, cause))
+        return
+    nas_path.send_nas(mme, ue, nas.esm_status(ebi, pti, causes.ESM_MESSAGE_NOT_COMPATIBLE_WITH_STATE))
