@@ -302,7 +302,7 @@ def call(dial: str, pcscf_text: str, mme_text: str | None, subs_file: str | None
     chosen = subscribers[:ues] if ues else subscribers
     out = asyncio.run(_call(chosen, enb_cfgs, pcap, dial, callbacks, sctp_mode=sctp,
                             timeout=timeout, plmn=plmn, devices=devices,
-                            pcscf=pcscf, call_hold=hold,
+                            pcscf=pcscf, pcscf_explicit=bool(pcscf_text), call_hold=hold,
                             selection=sim.selection if sim else "manual"))
     if as_json:
         click.echo(json.dumps(out, indent=2))

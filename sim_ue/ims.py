@@ -130,10 +130,16 @@ def _bindable(host: str) -> bool:
     return True
 
 
-def pcscf_address(pco_pcscf: Sequence[str], configured: Address | None) -> Address | None:
+def pcscf_address(pco_pcscf: Sequence[str], configured: Address | None, *,
+                  explicit: bool = False) -> Address | None:
     """TS 24.229 §9.2.1: the P-CSCF the PDN connection's PCO named (TS 24.008 §10.5.6.3),
-    else the configured one."""
+    else the configured one. An address given explicitly (`sim-ue call --pcscf`) overrides the
+    PCO; a PCO naming the configured host keeps the configured port (PCO carries no port)."""
+    if explicit and configured is not None:
+        return configured
     if pco_pcscf:
+        if configured is not None and configured[0] == pco_pcscf[0]:
+            return configured
         return (pco_pcscf[0], SIP_PORT)
     return configured
 

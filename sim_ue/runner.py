@@ -90,14 +90,14 @@ class Population:
                  home_plmn: str = "44010", network_name: str = DEFAULT_NETWORK_NAME,
                  sctp_mode: Mode = "auto", timeout: float = 60.0,
                  info_wait: float = 2.0, devices: DeviceMix | None = None,
-                 pcscf: Address | None = None, sip_tap: PcapTap | None = None,
-                 sip_port: int = SIP_PORT, sip_transport: TransportName = "UDP",
+                 pcscf: Address | None = None, pcscf_explicit: bool = False,
+                 sip_tap: PcapTap | None = None, sip_port: int = SIP_PORT, sip_transport: TransportName = "UDP",
                  sip_timers: Timers | None = None, call_hold: float = 1.0,
                  timer_scale: float = 1.0, keep_log: bool = True,
                  ue_timers: UeTimers | None = None, reconnect_s: float | None = RECONNECT_S,
                  reconnect_max_s: float = RECONNECT_MAX_S) -> None:
         """`pcscf`: the P-CSCF used when the PDN connection's PCO names none (TS 24.229
-        §9.2.1); `sip_tap` records the IMS user agents' SIP; `call_hold`: seconds a call
+        §9.2.1), or in its place when `pcscf_explicit`; `sip_tap` records the IMS user agents' SIP; `call_hold`: seconds a call
         lasts before the UE hangs up; `timer_scale`: wall seconds per UE timer second (the
         barring timer and T3346: < 1 accelerates them); `ue_timers`: T3410 / T3411 / T3402 of
         every UE; `reconnect_s` / `reconnect_max_s`: the eNBs' back-off when the S1
@@ -127,6 +127,7 @@ class Population:
         self._id_base = [rng.randrange(1, 1 << 16) for _ in self.enbs]
         self.members: list[_Member] = []
         self.pcscf = pcscf
+        self.pcscf_explicit = pcscf_explicit
         self.sip_tap = sip_tap
         self.sip_port = sip_port
         self.sip_transport: TransportName = sip_transport
@@ -470,7 +471,8 @@ class Population:
         if ua is not None:
             await ua.stop()
         # TS 24.008 §10.5.6.3: a P-CSCF address from the PDN connection's PCO, when present
-        pcscf = pcscf_address(getattr(pdn, "pcscf", ()) or (), self.pcscf)
+        pcscf = pcscf_address(getattr(pdn, "pcscf", ()) or (), self.pcscf,
+                              explicit=self.pcscf_explicit)
         if pcscf is None:
             raise UaAddressError("no P-CSCF address (none in PCO, none configured)")
         cell = ue.cell

@@ -35,9 +35,12 @@ class CoreS1Server:
     """One rescuer network in memory; `seen` lists the S1AP messages the eNBs sent and the
     NAS messages the MME acted on, in order."""
 
-    def __init__(self, subs: list[Subscriber], mode: str = "full") -> None:
+    def __init__(self, subs: list[Subscriber], mode: str = "full",
+                 pcscf: list[str] | None = None) -> None:
         data = CorenetConfig().model_dump(mode="json")
         data["mme"]["roaming"]["policies"][0]["mode"] = mode
+        if pcscf is not None:
+            data["sgw_pgw"]["pcscf"] = pcscf  # the P-CSCF the default bearer's PCO names
         self.net = MemNet(CorenetConfig.model_validate(data))
         self.net.store.provision(subs)
         self.net.s1_out = self._send

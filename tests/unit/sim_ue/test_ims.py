@@ -430,9 +430,9 @@ def _loopback_pdn(monkeypatch: pytest.MonkeyPatch, base: int) -> None:
 async def _population_call(mode: str, devices: list[DeviceProfile], dialled: str,
                            pcscf: Pcscf, n: int = 2, callback: bool = False
                            ) -> tuple[list[dict[str, Any]], list[Any], list[Any]]:
-    mme = CoreS1Server(_subs(n), mode=mode)
-    host, port = await mme.start()
     addr = await pcscf.start()
+    mme = CoreS1Server(_subs(n), mode=mode, pcscf=[addr[0]])
+    host, port = await mme.start()
     enbs = [EnbConfig(name="enb1", global_enb_id=0x101, tac=1, address="127.0.1.1",
                       mme=Endpoint(host=host, port=port))]
     cbs: list[Any] = []
@@ -566,3 +566,14 @@ async def test_cli_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert row["ua"].startswith("127.145.7.") and row["ua"].endswith(":5060")
     assert pcscf.methods() == ["REGISTER", "INVITE", "ACK", "BYE"]
     assert tshark.values(pcap, "sip.Method", opts=()) == ["REGISTER", "INVITE", "ACK", "BYE"]
+
+
+def test_pcscf_address_precedence() -> None:
+    """TS 24.229 §9.2.1: the PCO's P-CSCF (on 5060, PCO carries no port) unless an address was
+    given explicitly; a PCO naming the configured host keeps the configured port."""
+    assert ims.pcscf_address(["127.0.0.6"], ("127.0.0.9", 5070)) == ("127.0.0.6", 5060)
+    assert ims.pcscf_address(["127.0.0.6"], ("127.0.0.6", 5070)) == ("127.0.0.6", 5070)
+    assert ims.pcscf_address(["127.0.0.6"], ("127.0.0.9", 5070), explicit=True) == \
+        ("127.0.0.9", 5070)
+    assert ims.pcscf_address([], ("127.0.0.9", 5070)) == ("127.0.0.9", 5070)
+    assert ims.pcscf_address([], None) is None
