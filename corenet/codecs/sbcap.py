@@ -290,8 +290,10 @@ def write_replace_warning_request(
     warning_message_content: bytes | None = None,
     send_indication: bool = False,
     concurrent: bool = False,
+    tais: Sequence[Tai] | None = None,
 ) -> Message:
-    """WRITE-REPLACE WARNING REQUEST (TS 29.168 §4.4.4); repetition period in
+    """WRITE-REPLACE WARNING REQUEST (TS 29.168 §4.4.4): `tais` (List of TAIs) picks the eNBs,
+    `area` (Warning Area List) the cells, the eNBs are given it; repetition period in
     seconds; warning_type per TS 23.041 §9.3.24 (ETWS primary); warning_message_content is the
     CB data of TS 23.041 §9.4.2.2.5 (corenet.codecs.cbs)."""
     return _message(
@@ -299,6 +301,7 @@ def write_replace_warning_request(
         **{
             "Message-Identifier": message_identifier,
             "Serial-Number": serial_number,
+            "List-of-TAIs": [{"tai": tai(p, t)} for p, t in tais] if tais else None,
             "Warning-Area-List": area,
             "Repetition-Period": repetition_period,
             "Number-of-Broadcasts-Requested": number_of_broadcasts_requested,
@@ -345,6 +348,7 @@ def stop_warning_request(
     serial_number: int,
     area: tuple[str, Any] | None = None,
     send_indication: bool = False,
+    tais: Sequence[Tai] | None = None,
 ) -> Message:
     """STOP WARNING REQUEST (TS 29.168 §4.4.4)."""
     return _message(
@@ -352,6 +356,7 @@ def stop_warning_request(
         **{
             "Message-Identifier": message_identifier,
             "Serial-Number": serial_number,
+            "List-of-TAIs": [{"tai": tai(p, t)} for p, t in tais] if tais else None,
             "Warning-Area-List": area,
             "Send-Stop-Warning-Indication": "true" if send_indication else None,
         },
@@ -388,6 +393,29 @@ def write_replace_warning_indication(
             "Message-Identifier": message_identifier,
             "Serial-Number": serial_number,
             "Broadcast-Scheduled-Area-List": area,
+        },
+    )
+
+
+def stop_warning_indication(
+    message_identifier: int,
+    serial_number: int,
+    cancelled_cells: Sequence[Ecgi] | None = None,
+) -> Message:
+    """STOP WARNING INDICATION (TS 29.168 §4.4.4): the cells where the broadcast stopped
+    (Broadcast Cancelled Area List; the number of broadcasts done is not reported: 0)."""
+    area = (
+        {"cellID-Cancelled-List": [{"eCGI": ecgi(p, c), "numberOfBroadcasts": 0}
+                                   for p, c in cancelled_cells]}
+        if cancelled_cells
+        else None
+    )
+    return _message(
+        "Stop-Warning-Indication",
+        **{
+            "Message-Identifier": message_identifier,
+            "Serial-Number": serial_number,
+            "Broadcast-Cancelled-Area-List": area,
         },
     )
 

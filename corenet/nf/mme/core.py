@@ -19,7 +19,7 @@ from corenet.config.models import MmeConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
-from corenet.nf.mme import emm, s1ap_handler, s11_path
+from corenet.nf.mme import emm, pws, s1ap_handler, s11_path
 from corenet.nf.mme.context import (
     EmmState,
     EnbContext,
@@ -90,6 +90,7 @@ class MmeCore:
         self.s6a_down: dict[str, tuple[float, str, bool]] = {}
         self.s11_pending: dict[int, tuple[int, str]] = {}
         self.s11_path = s11_path.S11Path()  # Echo and the S-GW's Recovery (s11_path.py)
+        self.pws = pws.PwsState()  # warnings from the CBC (pws.py)
         self.now = 0.0
         # the clock whose time the network tells UEs (EMM INFORMATION, TS 24.301 §5.4.5);
         # None: `now`. A seeded run freezes it so that captures are reproducible.
@@ -122,6 +123,8 @@ class MmeCore:
             self._on_s11_failed(event.sequence, event.reason)
         elif isinstance(event, TimerExpired):
             self._on_timer(event)
+        elif isinstance(event, pws.SBC_EVENTS):
+            pws.handle(self, event)
         out, self._out = self._out, []
         return out
 
@@ -323,6 +326,8 @@ class MmeCore:
             self._on_initial_ue(enb, msg)
         elif msg.name in _UE_MESSAGES:
             self._on_ue_message(enb, msg)
+        elif msg.name in pws.S1AP_MESSAGES:
+            pws.on_s1ap(self, enb, msg)
         else:
             self.log("s1ap.ignored", assoc=assoc, message=msg.name)
 
@@ -509,7 +514,9 @@ class MmeCore:
     # ------------------------------------------------------------------ timers
 
     def _on_timer(self, ev: TimerExpired) -> None:
-        if ev.name == "S6a":
+        if ev.name == pws.AGGREGATION_TIMER:
+            pws.on_timer(self, ev.key)  # type: ignore[arg-type]
+        elif ev.name == "S6a":
             self._on_s6a_failed(str(ev.key), "request timeout")
         elif ev.name == "S11":
             self._on_s11_failed(int(ev.key), "request timeout")  # type: ignore[call-overload]

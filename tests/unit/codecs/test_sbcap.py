@@ -32,9 +32,11 @@ def all_messages() -> list[Message]:
         sbcap.write_replace_warning_request(
             0x1100, SERIAL, 60, 0, sbcap.warning_area(emergency_area_ids=[0x000102])),
         sbcap.write_replace_warning_response(0x1102, SERIAL, unknown_tais=[(PLMN, 9)]),
-        sbcap.stop_warning_request(0x1102, SERIAL, sbcap.warning_area(tais=[(PLMN, 1)]), True),
+        sbcap.stop_warning_request(0x1102, SERIAL, sbcap.warning_area(tais=[(PLMN, 1)]), True,
+                                   tais=[(PLMN, 1)]),
         sbcap.stop_warning_response(0x1102, SERIAL, sbcap.CAUSES["valid-message-not-identified"]),
         sbcap.write_replace_warning_indication(0x1102, SERIAL, [(PLMN, 0x100), (PLMN, 0x101)]),
+        sbcap.stop_warning_indication(0x1102, SERIAL, [(PLMN, 0x100)]),
         sbcap.pws_restart_indication([(PLMN, 0x100)], (PLMN, 1), [(PLMN, 1)], [0x0A0B0C]),
         sbcap.pws_failure_indication([(PLMN, 0x100)], (PLMN, 1)),
         sbcap.error_indication(sbcap.CAUSES["transfer-syntax-error"]),
@@ -127,7 +129,7 @@ def test_tshark_dissects_every_message(tmp_path: Path) -> None:
     assert tshark.count(pcap, "sbcap") == len(all_messages())
     assert tshark.count(pcap, "_ws.malformed || _ws.expert.severity >= warning") == 0
     codes = tshark.values(pcap, "sbc-ap.procedureCode")
-    assert codes == ["0", "0", "0", "0", "1", "1", "3", "5", "6", "2"]
+    assert codes == ["0", "0", "0", "0", "1", "1", "3", "4", "5", "6", "2"]
     first = tshark.fields(pcap, "sbc-ap.Message_Identifier", "sbc-ap.WarningType.value",
                           "sbc-ap.WarningMessageContents.decoded_page",
                           display_filter="frame.comment contains \"Write-Replace-Warning-Request\"")
