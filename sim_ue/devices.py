@@ -39,6 +39,9 @@ class EtwsBehaviour(BaseModel):
     # docomo-specific one that only devices sold for docomo's network understand.
     disaster_info_standard_id: bool = True
     disaster_info_docomo_id: bool = False
+    # supports the Japanese operators' common specification for warnings (seed: KDDI devices
+    # from 2019-H2 "that support the common specification" sound tsunami warnings)
+    common_spec: bool = True
 
 
 class DeviceProfile(BaseModel):
@@ -67,6 +70,8 @@ class DeviceProfile(BaseModel):
     manual_selection: Literal["normal-attach-first", "emergency-attach"] = "normal-attach-first"
     # A device without a USIM identifies itself by IMEI (TS 24.301 §5.5.1.2.2).
     usim: bool = True
+    # the SIM's generation (seed: KDDI devices need a 5G SA SIM for evacuation information)
+    sim: Literal["4g", "5g-sa"] = "4g"
     etws: EtwsBehaviour = EtwsBehaviour()
 
     @field_validator("os_version")
