@@ -572,6 +572,17 @@ class CorenetConfig(Strict):
     codec: Literal["fast", "pycrate"] = "fast"
 
     @model_validator(mode="after")
+    def _cbc_reaches_the_mme(self) -> CorenetConfig:
+        """Unless given, the MME listens for SBc-AP on its S1AP address at the registered
+        port (TS 29.168 §4.1.3) and the CBC connects there."""
+        if "sbcap" not in self.mme.model_fields_set:
+            sbc = Endpoint(host=self.mme.s1ap.host, port=29168)
+            self.mme = self.mme.model_copy(update={"sbcap": sbc})
+        if "mmes" not in self.cbc.model_fields_set and self.mme.sbcap is not None:
+            self.cbc = self.cbc.model_copy(update={"mmes": [self.mme.sbcap]})
+        return self
+
+    @model_validator(mode="after")
     def _sgw_serves_the_mme(self) -> CorenetConfig:
         """The S/P-GW serves this configuration's MME unless its peers are given."""
         if "mme_peers" not in self.sgw_pgw.model_fields_set:

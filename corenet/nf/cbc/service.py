@@ -38,11 +38,12 @@ RECONNECT_S = 1.0
 class CbcService:
     """`CbcService(cfg, tap=...)`; `start()` connects to the MMEs; `broadcast(kind)` sends."""
 
-    def __init__(self, cfg: CbcConfig, *, tap: Tap | None = None,
+    def __init__(self, cfg: CbcConfig, *, tap: Any = None,
                  on_event: Callable[[LogEvent], None] | None = None) -> None:
+        """`tap`: an SCTP tap, or a `PcapTap`-like object whose `.sctp` is one."""
         self.cfg = cfg
         self.core = CbcCore()
-        self._tap = tap
+        self._tap: Tap | None = getattr(tap, "sctp", tap)
         self._on_event = on_event
         self._timers = TimerTable(self._feed)
         self._conns: dict[int, MessageTransport] = {}
