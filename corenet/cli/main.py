@@ -18,6 +18,7 @@ COMMANDS = {
     "decode": "corenet.cli.decode_cmd:decode",
     "demo": "corenet.cli.demo_cmd:demo",
     "drill": "corenet.cli.drill_cmd:drill",
+    "etws": "corenet.cli.etws_cmd:etws",
     "fuzz": "corenet.cli.fuzz_cmd:fuzz",
     "hss": "corenet.cli.hss_cmd:hss",
     "pcaps": "corenet.cli.pcaps_cmd:pcaps",
