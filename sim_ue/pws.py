@@ -20,6 +20,7 @@ repetition of a warning it already has (same Message Identifier and Serial Numbe
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,11 @@ from corenet.codecs.base import Message
 from corenet.core.actions import LogEvent, StartTimer, StopTimer
 from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
+from corenet.pcap.pcapng import (
+    enhanced_packet_block,
+    interface_description_block,
+    section_header_block,
+)
 from sim_ue.devices import IOS_ETWS_MIN, DeviceProfile
 
 _RRC = RRCLTE.EUTRA_RRC_Definitions
@@ -368,6 +374,46 @@ def kill_response(msg: Message, plmn: str, cells: tuple[int, ...], done: int = 0
     return Message(s1ap.PROTOCOL, "KillResponse", s1ap.PROCEDURE_CODES["KillResponse"], fields)
 
 
+@dataclass(frozen=True)
+class OnAir:
+    """An RRC PDU the eNB sent over the air (for captures): `channel` names Wireshark's LTE RRC
+    dissector, "lte_rrc.bcch_dl_sch" or "lte_rrc.pcch"."""
+
+    enb: str
+    cell: int
+    channel: str
+    pdu: bytes
+
+
+# Wireshark's exported-PDU link type and tags (wiretap/exported_pdu.h): the payload is handed to
+# the dissector named by the PROTO_NAME tag.
+LINKTYPE_WIRESHARK_UPPER_PDU = 252
+_EXP_PDU_TAG_PROTO_NAME = 12
+_EXP_PDU_TAG_END = 0
+
+
+class RrcCapture:
+    """A pcapng file of RRC PDUs in Wireshark's exported-PDU framing, so that a Wireshark user
+    sees the SIB1 / SIB10 / SIB11 / SIB12 / Paging messages the phones read."""
+
+    def __init__(self, path: str | Any, start_us: int = 1_767_225_600_000_000) -> None:
+        self._file = open(path, "wb")
+        self._file.write(section_header_block())
+        self._file.write(interface_description_block(LINKTYPE_WIRESHARK_UPPER_PDU))
+        self._ts = start_us
+
+    def record(self, air: OnAir) -> None:
+        name = air.channel.encode()
+        header = (struct.pack(">HH", _EXP_PDU_TAG_PROTO_NAME, len(name)) + name
+                  + struct.pack(">HH", _EXP_PDU_TAG_END, 0))
+        self._ts += 1000
+        self._file.write(enhanced_packet_block(
+            self._ts, header + air.pdu, comment=f"{air.enb} cell {air.cell:#x}"))
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def repeat_actions(b: Broadcast) -> list[Any]:
     """Arm the next repetition, or stop (TS 36.413 §9.2.1.48 / §9.2.1.49)."""
     key = (b.message_identifier, b.serial_number)
@@ -427,9 +473,13 @@ class EnbWarnings:
                     "imsi": ue.key, "message_identifier": got.message_identifier,
                     "serial_number": got.serial_number, "text": got.text,
                     "displayed": got.displayed, "sounded": got.sounded, "reason": got.reason}))
+        for c in enb.cells:
+            if c.eci in b.cells:
+                name = enb.cfg.name
+                out += [OnAir(name, c.eci, "lte_rrc.bcch_dl_sch",
+                              sib1(str(enb.plmn), c.tac, c.eci, etws, not etws)),
+                        OnAir(name, c.eci, "lte_rrc.pcch", paging(etws, not etws))]
+                out += [OnAir(name, c.eci, "lte_rrc.bcch_dl_sch", p) for p in b.pdus]
         out.append(LogEvent("pws.broadcast", {
-            "enb": enb.cfg.name, "message_identifier": b.message_identifier, "number": b.done,
-            "paging": paging(etws, not etws).hex(),
-            "sib1": [sib1(str(enb.plmn), c.tac, c.eci, etws, not etws).hex()
-                     for c in enb.cells if c.eci in b.cells][:1]}))
+            "enb": enb.cfg.name, "message_identifier": b.message_identifier, "number": b.done}))
         return out + repeat_actions(b)

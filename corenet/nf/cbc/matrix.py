@@ -28,6 +28,7 @@ from corenet.pcap import PcapWriter
 from corenet.pcap.writer import PORT_S1AP, PPID_S1AP
 from sim_ue import enb as enb_mod
 from sim_ue.devices import DeviceProfile
+from sim_ue.pws import OnAir, RrcCapture
 from sim_ue.ue import Ue
 from sim_ue.usim import Usim
 
@@ -68,8 +69,9 @@ class _Network:
     """One CBC, MME, eNB and a UE per device, connected in memory."""
 
     def __init__(self, devices: Sequence[DeviceProfile], writer: PcapWriter | None,
-                 evacuation_ids: tuple[int, int]) -> None:
+                 evacuation_ids: tuple[int, int], air: RrcCapture | None = None) -> None:
         self.writer = writer
+        self.air = air
         self.cbc = cbc_core.CbcCore()
         self.mme = MmeCore(MmeConfig(plmn=PLMN, tacs=[TAC]))
         self.enb = enb_mod.EnbCore(EnbConfig(name="enb1", global_enb_id=1, tac=TAC, plmn=PLMN,
@@ -117,6 +119,8 @@ class _Network:
             if isinstance(a, enb_mod.SendS1ap):
                 self._record(ENB_ADDR, MME_S1, a.data, PPID_S1AP)
                 self._queue.append(("mme-s1", a.data))
+            elif isinstance(a, OnAir) and self.air is not None:
+                self.air.record(a)
 
     def _pump(self) -> None:
         while self._queue:
@@ -135,14 +139,17 @@ def run_matrix(devices: Sequence[DeviceProfile], *, docomo_standard_id: bool = T
                pcap: str | Path | None = None,
                evacuation_id: int = warnings.STANDARD_EVACUATION_ID,
                docomo_evacuation_id: int = warnings.DOCOMO_EVACUATION_ID) -> list[Row]:
-    """Rows of rescuer x device x warning, each from the messages the UE decoded."""
+    """Rows of rescuer x device x warning, each from the messages the UE decoded. With `pcap`,
+    the SBc-AP and S1AP messages go there and the eNB's broadcasts (SIB1, Paging, SIB10/11/12
+    in Wireshark's exported-PDU framing) to `rrc_capture_path(pcap)`."""
     writer = PcapWriter(pcap, seed=1) if pcap is not None else None
+    air = RrcCapture(rrc_capture_path(pcap)) if pcap is not None else None
     operators = warnings.rescuers(docomo_standard_id, evacuation_id, docomo_evacuation_id)
     rows: list[Row] = []
     try:
         for name in RESCUERS:
             rescuer = operators[name]
-            net = _Network(devices, writer, (evacuation_id, docomo_evacuation_id))
+            net = _Network(devices, writer, (evacuation_id, docomo_evacuation_id), air)
             for code, kind in enumerate(WARNINGS, start=1):
                 mids = list(rescuer.message_identifiers(kind))
                 net.send(warnings.write_replace_requests(
@@ -153,7 +160,16 @@ def run_matrix(devices: Sequence[DeviceProfile], *, docomo_standard_id: bool = T
     finally:
         if writer is not None:
             writer.close()
+        if air is not None:
+            air.close()
     return rows
+
+
+def rrc_capture_path(pcap: str | Path) -> Path:
+    """NAME.pcapng -> NAME.rrc.pcapng: the radio side of a capture."""
+    p = Path(pcap)
+    stem = p.name[: -len(".pcapng")] if p.name.endswith(".pcapng") else p.name
+    return p.with_name(stem + ".rrc.pcapng")
 
 
 def _row(rescuer: str, ue: Ue, kind: warnings.WarningKind, mids: list[int]) -> Row:
@@ -171,7 +187,9 @@ def _row(rescuer: str, ue: Ue, kind: warnings.WarningKind, mids: list[int]) -> R
 
 def to_json(rows: Sequence[Row], pcap: str | Path | None) -> str:
     return json.dumps({"rows": [asdict(r) for r in rows],
-                       "pcap": None if pcap is None else str(pcap)}, ensure_ascii=False)
+                       "pcap": None if pcap is None else str(pcap),
+                       "rrc_pcap": None if pcap is None else str(rrc_capture_path(pcap))},
+                      ensure_ascii=False)
 
 
 def to_markdown(rows: Sequence[Row]) -> str:

@@ -86,5 +86,12 @@ def test_cli_matrix_capture_is_tshark_clean(tmp_path: Path) -> None:
     assert tshark.count(pcap, "_ws.malformed || _ws.expert.severity >= warning") == 0
     assert tshark.count(pcap, "sbcap && sbc-ap.procedureCode == 0") > 0
     assert tshark.count(pcap, "s1ap.procedureCode == 36") > 0
+    # the radio side: what the phones read, in Wireshark's exported-PDU framing
+    rrc = Path(out["rrc_pcap"])
+    assert tshark.count(rrc, "_ws.malformed") == 0
+    mids = {int(v) for v in tshark.values(rrc, "lte-rrc.messageIdentifier")}
+    assert {0x1100, 0x1101, 0x1102, 0x1103, 0x1104} <= mids
+    assert tshark.count(rrc, "lte-rrc.etws_Indication") > 0
+    assert tshark.count(rrc, "lte-rrc.systemInformationBlockType1_element") > 0
     proc = run("corenet", "etws", "matrix", "--devices", str(DEVICES / "iphone-ios17.yaml"))
     assert proc.returncode == 0 and "| iphone-ios17 |" in proc.stdout
