@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from corenet.codecs import cbs, sbcap
+from corenet.codecs import cbs, sbcap, sbcap_asn
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.pcap import PcapWriter
@@ -71,16 +71,15 @@ def test_encode_refuses_missing_mandatory_ie() -> None:
         sbcap.encode(bad)
 
 
-def _without_ie(msg: Message, ie: str) -> bytes:
-    # Build the PDU by hand through the codec tables, leaving one mandatory IE out.
-    spec = sbcap._BY_NAME[msg.name]
-    kept = Message(msg.protocol, msg.name, msg.code,
-                   {k: v for k, v in msg.fields.items() if k != ie})
-    object.__setattr__(spec.ies[ie], "mandatory", False)
-    try:
-        return sbcap.encode(kept)
-    finally:
-        object.__setattr__(spec.ies[ie], "mandatory", True)
+def _without_ie(msg: Message, ie_id: int) -> bytes:
+    """`msg` encoded, then one IE taken out of its protocolIEs (a peer's faulty message)."""
+    pdu = sbcap_asn.SBC_AP_PDU_Descriptions.SBC_AP_PDU
+    pdu.from_aper(sbcap.encode(msg))
+    kind, body = pdu.get_val()
+    name, content = body["value"]
+    ies = [ie for ie in content["protocolIEs"] if ie["id"] != ie_id]
+    pdu.set_val((kind, {**body, "value": (name, {"protocolIEs": ies})}))
+    return bytes(pdu.to_aper())
 
 
 def test_garbage_is_a_transfer_syntax_error_answered_by_error_indication() -> None:
@@ -95,7 +94,7 @@ def test_garbage_is_a_transfer_syntax_error_answered_by_error_indication() -> No
 
 
 def test_missing_mandatory_ie_answered_by_response_with_cause() -> None:
-    data = _without_ie(all_messages()[0], "Repetition-Period")
+    data = _without_ie(all_messages()[0], 10)  # id-Repetition-Period (TS 29.168 §4.4.7)
     with pytest.raises(DecodeError) as info:
         sbcap.decode(data)
     assert info.value.cause == "abstract-syntax-error-reject"
