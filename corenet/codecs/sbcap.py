@@ -22,19 +22,24 @@ TS 36.413 §10 assigns them: transfer syntax (§10.2), abstract syntax (§10.3).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import corenet.codecs._pycrate  # noqa: F401  (quiets pycrate before it loads)
 
 # isort: split
-from pycrate_asn1rt.codecs import ASN1CodecPER
-from pycrate_core.charpy import Charpy
-
 from corenet.codecs import sbcap_asn as _SBCAP
 from corenet.codecs.base import Message
-from corenet.codecs.s1ap import _class_set, _to_asn, _to_py, _type_name
-from corenet.core.errors import DecodeError, EncodeError
+from corenet.codecs.s1ap import (
+    _class_set,
+    _IESpec,
+    _MsgSpec,
+    _peek_code,
+    _to_py,
+    _type_name,
+    aper_value,
+    encode_ies,
+)
+from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
 
 PROTOCOL = "sbcap"
@@ -68,26 +73,6 @@ _PROCEDURE_IDS = {
 }
 
 
-@dataclass(frozen=True)
-class _IESpec:
-    id: int
-    name: str
-    criticality: str
-    mandatory: bool
-    asn: Any
-    type_name: str
-
-
-@dataclass(frozen=True)
-class _MsgSpec:
-    name: str
-    code: int
-    kind: str
-    criticality: str
-    ies: dict[str, _IESpec]
-    by_id: dict[int, _IESpec]
-
-
 def _build_tables() -> tuple[dict[str, _MsgSpec], dict[tuple[str, int], _MsgSpec]]:
     ie_names = {
         o._val: o._name[3:]
@@ -118,35 +103,7 @@ PROCEDURE_CODES: dict[str, int] = {n: s.code for n, s in _BY_NAME.items()}
 
 def encode(msg: Message) -> bytes:
     """APER-encode `msg` (TS 29.168 §4.4, X.691 aligned). Raises EncodeError on a bad message."""
-    spec = _BY_NAME.get(msg.name)
-    if spec is None:
-        raise EncodeError(f"unknown SBc-AP message {msg.name!r}")
-    unknown = set(msg.fields) - set(spec.ies)
-    if unknown:
-        raise EncodeError(f"{msg.name}: no IE named {sorted(unknown)}")
-    missing = [i.name for i in spec.ies.values() if i.mandatory and i.name not in msg.fields]
-    if missing:
-        raise EncodeError(f"{msg.name}: mandatory IE missing {missing}")
-    try:
-        ies = [
-            {"id": i.id, "criticality": i.criticality,
-             "value": (i.type_name, _to_asn(i.asn, msg.fields[i.name]))}
-            for i in spec.ies.values()
-            if i.name in msg.fields
-        ]
-        pdu = (spec.kind, {
-            "procedureCode": spec.code,
-            "criticality": spec.criticality,
-            "value": (spec.name, {"protocolIEs": ies}),
-        })
-        return bytes(_PDU.to_aper(pdu))
-    except Exception as exc:  # pycrate raises many types on out-of-range values
-        raise EncodeError(f"{msg.name}: {exc}") from exc
-
-
-def _peek(data: bytes) -> dict[str, Any]:
-    # X.691: octet 0 holds the PDU CHOICE index, octet 1 the procedureCode (0..255).
-    return {"procedure_code": data[1]} if len(data) >= 2 else {}
+    return encode_ies(_PDU, _BY_NAME, msg, "SBc-AP")
 
 
 def decode(data: bytes) -> Message:
@@ -157,23 +114,15 @@ def decode(data: bytes) -> Message:
     "missing")), "message_identifier" / "serial_number" (to answer a request with its
     response), and "report": False when the criticality says to ignore silently.
     """
-    depth = len(ASN1CodecPER._off)
     try:
-        char = Charpy(bytes(data))
-        _PDU.from_aper(char)
-        rest = char.len_bit()
-        kind, body = _PDU.get_val()
-    except Exception as exc:  # pycrate raises many types on malformed input
-        del ASN1CodecPER._off[depth:]  # pycrate leaves its offset stack dirty on failure
-        raise DecodeError(PROTOCOL, "transfer-syntax-error", f"undecodable SBC-AP-PDU: {exc}",
-                          report=True, **_peek(data)) from None
-    if rest:
-        raise DecodeError(PROTOCOL, "transfer-syntax-error",
-                          f"{rest // 8} octet(s) after the SBC-AP-PDU", report=True, **_peek(data))
+        kind, body = aper_value(_PDU, data, "SBC-AP-PDU")
+    except ValueError as exc:
+        raise DecodeError(PROTOCOL, "transfer-syntax-error", str(exc), report=True,
+                          **_peek_code(data)) from None
     if kind not in _TRIGGERING:
         raise DecodeError(PROTOCOL, "abstract-syntax-error-reject",
                           f"SBC-AP-PDU alternative {kind} not comprehended", report=True,
-                          **_peek(data))
+                          **_peek_code(data))
     code, crit = body["procedureCode"], body["criticality"]
     mname, content = body["value"]
     base = {"procedure_code": code, "triggering_message": kind, "procedure_criticality": crit}
@@ -382,19 +331,9 @@ def write_replace_warning_indication(
 ) -> Message:
     """WRITE-REPLACE WARNING INDICATION (TS 29.168 §4.4.4): the cells where the eNBs scheduled
     the broadcast (Broadcast Scheduled Area List)."""
-    area = (
-        {"cellId-Broadcast-List": [{"eCGI": ecgi(p, c)} for p, c in scheduled_cells]}
-        if scheduled_cells
-        else None
-    )
-    return _message(
-        "Write-Replace-Warning-Indication",
-        **{
-            "Message-Identifier": message_identifier,
-            "Serial-Number": serial_number,
-            "Broadcast-Scheduled-Area-List": area,
-        },
-    )
+    cells = [{"eCGI": ecgi(p, c)} for p, c in scheduled_cells or ()]
+    return _indication("Write-Replace-Warning-Indication", message_identifier, serial_number,
+                       "Broadcast-Scheduled-Area-List", "cellId-Broadcast-List", cells)
 
 
 def stop_warning_indication(
@@ -404,20 +343,16 @@ def stop_warning_indication(
 ) -> Message:
     """STOP WARNING INDICATION (TS 29.168 §4.4.4): the cells where the broadcast stopped
     (Broadcast Cancelled Area List; the number of broadcasts done is not reported: 0)."""
-    area = (
-        {"cellID-Cancelled-List": [{"eCGI": ecgi(p, c), "numberOfBroadcasts": 0}
-                                   for p, c in cancelled_cells]}
-        if cancelled_cells
-        else None
-    )
-    return _message(
-        "Stop-Warning-Indication",
-        **{
-            "Message-Identifier": message_identifier,
-            "Serial-Number": serial_number,
-            "Broadcast-Cancelled-Area-List": area,
-        },
-    )
+    cells = [{"eCGI": ecgi(p, c), "numberOfBroadcasts": 0} for p, c in cancelled_cells or ()]
+    return _indication("Stop-Warning-Indication", message_identifier, serial_number,
+                       "Broadcast-Cancelled-Area-List", "cellID-Cancelled-List", cells)
+
+
+def _indication(name: str, message_identifier: int, serial_number: int, area_ie: str,
+                cell_list: str, cells: list[dict[str, Any]]) -> Message:
+    return _message(name, **{"Message-Identifier": message_identifier,
+                             "Serial-Number": serial_number,
+                             area_ie: {cell_list: cells} if cells else None})
 
 
 def pws_restart_indication(

@@ -14,12 +14,7 @@ from corenet.nf.cbc.warnings import WarningKind
 from corenet.nf.mme.service import MmeService
 from corenet.transport import open_sctp_client
 from tests.unit.nf.mme.scenario import MME_PLMN
-
-
-def _free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.unit.nf.mme.test_service import _free_port
 
 
 def _mme_config() -> MmeConfig:
