@@ -740,16 +740,23 @@ _TRIGGERING = {
 
 def criticality_diagnostics(err: DecodeError) -> dict[str, Any]:
     """Criticality Diagnostics (§9.2.1.21) describing a DecodeError raised by `decode`."""
+    return diagnostics_of(err, _TRIGGERING, "iEsCriticalityDiagnostics")
+
+
+def diagnostics_of(err: DecodeError, triggering: dict[str, str], ie_list: str) -> dict[str, Any]:
+    """The Criticality Diagnostics value of a protocol whose decoder fills DecodeError.extra as
+    `decode` does; `triggering` maps PDU kinds to TriggeringMessage values, `ie_list` names
+    the list of IE errors (S1AP and SBc-AP spell both differently)."""
     x = err.extra
     cd: dict[str, Any] = {}
     if "procedure_code" in x:
         cd["procedureCode"] = x["procedure_code"]
     if "triggering_message" in x:
-        cd["triggeringMessage"] = _TRIGGERING[x["triggering_message"]]
+        cd["triggeringMessage"] = triggering[x["triggering_message"]]
     if "procedure_criticality" in x:
         cd["procedureCriticality"] = x["procedure_criticality"]
     if x.get("ie_errors"):
-        cd["iEsCriticalityDiagnostics"] = [
+        cd[ie_list] = [
             {"iECriticality": c, "iE-ID": i, "typeOfError": t} for i, c, t in x["ie_errors"]
         ]
     return cd

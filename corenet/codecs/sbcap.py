@@ -37,6 +37,7 @@ from corenet.codecs.s1ap import (
     _to_py,
     _type_name,
     aper_value,
+    diagnostics_of,
     encode_ies,
 )
 from corenet.core.errors import DecodeError
@@ -392,19 +393,7 @@ def error_indication(cause: int | None, diagnostics: dict[str, Any] | None = Non
 
 def criticality_diagnostics(err: DecodeError) -> dict[str, Any] | None:
     """Criticality-Diagnostics (TS 29.168 §4.4.5) describing a DecodeError from `decode`."""
-    x = err.extra
-    cd: dict[str, Any] = {}
-    if "procedure_code" in x:
-        cd["procedureCode"] = x["procedure_code"]
-    if "triggering_message" in x:
-        cd["triggeringMessage"] = _TRIGGERING[x["triggering_message"]]
-    if "procedure_criticality" in x:
-        cd["procedureCriticality"] = x["procedure_criticality"]
-    if x.get("ie_errors"):
-        cd["iE-CriticalityDiagnostics"] = [
-            {"iECriticality": c, "iE-ID": i, "typeOfError": t} for i, c, t in x["ie_errors"]
-        ]
-    return cd or None
+    return diagnostics_of(err, _TRIGGERING, "iE-CriticalityDiagnostics") or None
 
 
 def answer_for(err: DecodeError) -> Message | None:
