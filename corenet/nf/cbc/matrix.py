@@ -212,3 +212,33 @@ def to_markdown(rows: Sequence[Row]) -> str:
                        + " | ".join(marks) + " |")
         out.append("")
     return "\n".join(out)
+
+
+_COLOURS = {"sounds": "#7fc97f", "shown": "#fdc086", "not shown": "#f0027f"}
+
+
+def to_png(rows: Sequence[Row], path: str | Path) -> Path:
+    """The matrix as one coloured grid (matplotlib, Agg): a line per rescuer and device, a
+    column per warning; green sounds, orange is shown silently, magenta is not presented."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = [k.value for k in WARNINGS]
+    lines = list(dict.fromkeys((r.rescuer, r.device) for r in rows))
+    by = {(r.rescuer, r.device, r.warning): r for r in rows}
+    text = [["sounds" if c.sounded else "shown" if c.displayed else "not shown"
+             for c in (by[(res, dev, k)] for k in kinds)] for res, dev in lines]
+    fig, ax = plt.subplots(figsize=(2 + 1.4 * len(kinds), 0.6 + 0.28 * len(lines)))
+    ax.axis("off")
+    table = ax.table(cellText=text, cellColours=[[_COLOURS[t] for t in line] for line in text],
+                     rowLabels=[f"{res} / {dev}" for res, dev in lines], colLabels=kinds,
+                     loc="center", cellLoc="center")
+    table.auto_set_font_size(False)
+    table.set_fontsize(7)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

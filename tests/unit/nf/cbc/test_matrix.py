@@ -93,5 +93,8 @@ def test_cli_matrix_capture_is_tshark_clean(tmp_path: Path) -> None:
     assert {0x1100, 0x1101, 0x1102, 0x1103, 0x1104} <= mids
     assert tshark.count(rrc, "lte-rrc.etws_Indication") > 0
     assert tshark.count(rrc, "lte-rrc.systemInformationBlockType1_element") > 0
-    proc = run("corenet", "etws", "matrix", "--devices", str(DEVICES / "iphone-ios17.yaml"))
+    png = tmp_path / "matrix.png"
+    proc = run("corenet", "etws", "matrix", "--devices", str(DEVICES / "iphone-ios17.yaml"),
+               "--png", str(png))
     assert proc.returncode == 0 and "| iphone-ios17 |" in proc.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
