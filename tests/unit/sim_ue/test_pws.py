@@ -161,3 +161,13 @@ def test_enb_kill_stops_the_broadcast() -> None:
     kind, cells = rsp.fields["BroadcastCancelledAreaList"]
     assert kind == "cellID-Cancelled" and [c["eCGI"]["cell-ID"] for c in cells] == [0x10101, 0x10102]
     assert StopTimer(pws.REPEAT_TIMER, (cbs.ETWS_TSUNAMI, SERIAL)) in out
+
+
+def test_enb_picks_its_cells_of_an_emergency_area_or_a_tai_list() -> None:
+    enb_cells = EnbCore(CFG).cells
+    assert pws.cells_in_area(("emergencyAreaIDList", [b"\x00\x00\x07"]), enb_cells) == enb_cells
+    assert pws.cells_in_area(("emergencyAreaIDList", [b"\x00\x00\x08"]), enb_cells) == []
+    tais = ("trackingAreaListforWarning", [{"pLMNidentity": "44020", "tAC": 7}])
+    assert pws.cells_in_area(tais, enb_cells) == enb_cells
+    one = ("cellIDList", [{"pLMNidentity": "44020", "cell-ID": (0x101 << 8) | 2}])
+    assert [c.eci for c in pws.cells_in_area(one, enb_cells)] == [0x10102]

@@ -120,3 +120,18 @@ def test_malformed_sbcap_gets_an_error_indication_and_the_mme_keeps_serving() ->
     assert to_cbc[0].fields["Cause"] == sbcap.CAUSES["transfer-syntax-error"]
     to_cbc, to_enbs = _cbc(sc, _request([1]))
     assert to_cbc[0].fields["Cause"] == sbcap.MESSAGE_ACCEPTED and list(to_enbs) == [1]
+
+
+def test_cell_and_emergency_area_lists_go_to_every_enb_which_picks_its_cells() -> None:
+    sc = _network()
+    cells = sbcap.write_replace_warning_request(
+        0x1100, SERIAL, 10, 1, sbcap.warning_area(cells=[(PLMN, 0x10201)]))
+    _, to_enbs = _cbc(sc, cells)
+    assert sorted(to_enbs) == [1, 2]
+    assert to_enbs[2].fields["WarningAreaList"] == (
+        "cellIDList", [{"pLMNidentity": PLMN, "cell-ID": 0x10201}])
+    eai = sbcap.write_replace_warning_request(
+        0x1100, SERIAL + 1, 10, 1, sbcap.warning_area(emergency_area_ids=[2]))
+    _, to_enbs = _cbc(sc, eai)
+    assert sorted(to_enbs) == [1, 2]
+    assert to_enbs[1].fields["WarningAreaList"] == ("emergencyAreaIDList", [b"\x00\x00\x02"])
