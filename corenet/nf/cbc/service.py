@@ -60,18 +60,19 @@ class CbcService:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, wait_s: float = 5.0) -> None:
-        """Connect to every MME (waiting up to `wait_s` for the associations)."""
+    async def start(self, wait_s: float = 2.0) -> None:
+        """Open the control endpoint, connect to every MME (waiting up to `wait_s` for the
+        associations; the others keep being retried)."""
         self._stopping = False
+        if self.cfg.control.port:
+            self._control = ControlServer(self, self._apply_control)
+            await self._control.start(self.cfg.control.host, self.cfg.control.port)
         for peer, ep in enumerate(self.cfg.mmes):
             self._up[peer] = asyncio.Event()
             self._tasks.append(asyncio.ensure_future(self._keep_connected(peer, ep)))
         if self._up:
             await asyncio.wait([asyncio.ensure_future(e.wait()) for e in self._up.values()],
                                timeout=wait_s)
-        if self.cfg.control.port:
-            self._control = ControlServer(self, self._apply_control)
-            await self._control.start(self.cfg.control.host, self.cfg.control.port)
 
     async def stop(self) -> None:
         self._stopping = True
