@@ -363,6 +363,7 @@ class MmeCore:
             ue = self.ues.get(ue_id)
             if ue is not None:
                 self._lose_s1(ue)
+        pws.on_enb_lost(self, assoc)
         self.log("s1ap.association.down", assoc=assoc)
 
     def _on_initial_ue(self, enb: EnbContext, msg: Message) -> None:

@@ -227,6 +227,16 @@ def on_s1ap(mme: MmeCore, enb: EnbContext, msg: Message) -> None:
         _complete(mme, key)
 
 
+def on_enb_lost(mme: MmeCore, assoc: int) -> None:
+    """An eNB whose association is gone will not answer: the deliveries stop waiting for it."""
+    for key, delivery in list(mme.pws.deliveries.items()):
+        if assoc in delivery.waiting:
+            delivery.waiting.discard(assoc)
+            if not delivery.waiting:
+                mme.stop_timer(AGGREGATION_TIMER, key)
+                _complete(mme, key)
+
+
 def on_timer(mme: MmeCore, key: tuple[int, int]) -> None:
     """The aggregation guard ran out: indicate what the eNBs that answered reported."""
     if key in mme.pws.deliveries:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from corenet.codecs import cbs, s1ap, sbcap
 from corenet.codecs.base import Message
 from corenet.nf.mme import pws
-from corenet.nf.mme.events import S1Up, SbcapReceived, SbcUp, SendS1ap, SendSbcap
+from corenet.nf.mme.events import S1Down, S1Up, SbcapReceived, SbcUp, SendS1ap, SendSbcap
 from tests.unit.nf.mme.scenario import MME_PLMN, Scenario
 
 PLMN = str(MME_PLMN)
@@ -135,3 +135,15 @@ def test_cell_and_emergency_area_lists_go_to_every_enb_which_picks_its_cells() -
     _, to_enbs = _cbc(sc, eai)
     assert sorted(to_enbs) == [1, 2]
     assert to_enbs[1].fields["WarningAreaList"] == ("emergencyAreaIDList", [b"\x00\x00\x02"])
+
+
+def test_an_enb_lost_before_answering_is_not_waited_for() -> None:
+    sc = _network()
+    mid = cbs.ETWS_EARTHQUAKE_AND_TSUNAMI
+    _cbc(sc, _request([]))
+    sc.s1(s1ap.write_replace_warning_response(mid, SERIAL, [(MME_PLMN, 0x101)]), assoc=1)
+    out = sc.feed(S1Down(2))
+    (ind,) = [sbcap.decode(a.data) for a in out if isinstance(a, SendSbcap)]
+    cells = ind.fields["Broadcast-Scheduled-Area-List"]["cellId-Broadcast-List"]
+    assert [c["eCGI"]["cell-ID"] for c in cells] == [0x101]
+    assert (pws.AGGREGATION_TIMER, (mid, SERIAL)) not in sc.timers
