@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pycrate_asn1dir import RRCLTE
@@ -163,27 +163,25 @@ def presentation(device: DeviceProfile, message_identifier: int, *,
                  docomo_evacuation_id: int = DOCOMO_EVACUATION_ID) -> Presentation:
     """Whether a roaming device presents (displays and sounds) a warning it received.
 
-    The seed report's section "Earthquake / tsunami warnings (ETWS) while roaming", row by row:
+    The seed report's section "Earthquake / tsunami warnings (ETWS) while roaming", row by row
+    (checked in this order):
 
-    ============================  =============================================  ============
-    device                        warning (message identifier)                   presented
-    ============================  =============================================  ============
-    iOS >= 18.5 (2025-05-13)      any, any rescuer, any SIM                      yes
-    iOS < 18.5                    any                                            no
-    Android, any seller           docomo's own evacuation identifier             only if sold
-                                                                                 by docomo
-                                                                                 (etws.disaster
-                                                                                 _info_docomo_id)
-    Android sold by KDDI          tsunami (4353, 4354)                           released from
-    (on its KDDI SIM)                                                            2019-H2 and
-                                                                                 common spec
-    Android sold by KDDI          evacuation, standard identifier                released from
-    (on its KDDI SIM)                                                            2023-H1 and a
-                                                                                 5G SA SIM
-    Android / other               earthquake, tsunami, standard evacuation       per the
-                                                                                 profile's etws
-                                                                                 flags
-    ============================  =============================================  ============
+    | device                          | warning (message identifier)        | presented when    |
+    |---------------------------------|-------------------------------------|-------------------|
+    | iOS >= 18.5 (2025-05-13)        | any, any rescuer, device and SIM    | always            |
+    | iOS < 18.5                      | any                                 | never             |
+    | Android / other, any seller     | docomo's own evacuation identifier  | sold by docomo    |
+    |                                 |                                     | (or the profile's |
+    |                                 |                                     | disaster_info_    |
+    |                                 |                                     | docomo_id)        |
+    | Android sold by KDDI (KDDI SIM) | tsunami (4353) or eq.+tsunami (4354)| released from     |
+    |                                 |                                     | 2019-H2 and the   |
+    |                                 |                                     | common spec       |
+    | Android sold by KDDI (KDDI SIM) | evacuation, standard identifier     | released from     |
+    |                                 |                                     | 2023-H1 on a 5G   |
+    |                                 |                                     | SA SIM            |
+    | Android / other                 | earthquake, test, tsunami, standard | the profile's     |
+    |                                 | evacuation, CMAS                    | etws flags        |
 
     Earthquake + tsunami (4354) counts as a tsunami warning; test messages (4355) are
     presented like earthquake warnings; CMAS identifiers like the standard evacuation one.
@@ -271,8 +269,7 @@ class WarningReceiver:
         if key in self.warnings:  # TS 23.041 §8.2: a repetition is not presented again
             old = self.warnings[key]
             if name != "sib10" and sib[f"warningMessageSegmentNumber{suffix}"] == 0:
-                self.warnings[key] = Received(**{**old.__dict__,
-                                                 "repetitions": old.repetitions + 1})
+                self.warnings[key] = replace(old, repetitions=old.repetitions + 1)
             return None
         if name == "sib10":
             self._primary[key] = int.from_bytes(sib["warningType"], "big") >> 9
