@@ -43,6 +43,18 @@ def send(warning: str, tacs: list[int] | None, text: str | None, repeat_s: int |
         body["text"] = text
     if repeat_s is not None:
         body["repeat_s"] = repeat_s
+    _call(endpoint, body)
+
+
+@cbc.command("stop")
+@click.option("--endpoint", type=EndpointType(), default=DEFAULT_ENDPOINT, show_default=True,
+              help="the CBC's control endpoint (cbc.control in the configuration)")
+def stop(endpoint: tuple[str, int]) -> None:
+    """Stop every warning the running CBC broadcasts (Stop Warning, TS 29.168)."""
+    _call(endpoint, {"op": "stop"})
+
+
+def _call(endpoint: tuple[str, int], body: dict[str, Any]) -> None:
     host, port = endpoint
     try:
         answer = asyncio.run(request(host, port, body))

@@ -178,10 +178,26 @@ class CbcService:
 
     # ------------------------------------------------------------------ control API
 
+    def stop_requests(self) -> list[Message]:
+        """A Stop Warning Request (TS 29.168 §4.4.4) for every warning being broadcast, to
+        the tracking areas it was sent to, with a Stop Warning Indication asked for."""
+        return [sbcap.stop_warning_request(
+            mid, serial, req.fields.get("Warning-Area-List"), send_indication=True,
+            tais=[(i["tai"]["pLMNidentity"], i["tai"]["tAC"])
+                  for i in req.fields.get("List-of-TAIs", [])])
+            for (mid, serial), req in sorted(self.core.active.items())]
+
     def handle(self, request: Any, now: float) -> ControlResult:
-        """{"op": "send", "warning": KIND, "tacs": [..], "text": .., "repeat_s": N}."""
+        """{"op": "send", "warning": KIND, "tacs": [..], "text": .., "repeat_s": N}, or
+        {"op": "stop"}: stop every warning being broadcast."""
+        if request.get("op") == "stop":
+            reqs = self.stop_requests()
+            ids = [int(r.fields["Message-Identifier"]) for r in reqs]
+            return ControlResult({"ok": True, "message_identifiers": ids,
+                                  "mmes": self.connected()},
+                                 [Send(tuple(reqs))])  # type: ignore[list-item]
         if request.get("op") != "send":
-            return error("op: only 'send' is known")
+            return error("op: 'send' or 'stop'")
         try:
             kind = warnings.WarningKind(request.get("warning"))
         except ValueError:

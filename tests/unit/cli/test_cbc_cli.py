@@ -47,6 +47,12 @@ async def test_cbc_send_makes_the_running_cbc_send_a_write_replace_warning() -> 
                                              for t in (1, 2)]
         assert cbs.decode_warning_message_contents(
             req.fields["Warning-Message-Content"], req.fields["Data-Coding-Scheme"]) == "TSUNAMI"
+        code, out, err = await _cli("cbc", "stop", "--endpoint", f"127.0.0.1:{control}")
+        assert code == 0 and json.loads(out)["message_identifiers"] == [cbs.ETWS_TSUNAMI]
+        stop = sbcap.decode(await asyncio.wait_for(got.get(), 5))
+        assert stop.name == "Stop-Warning-Request"
+        assert stop.fields["Serial-Number"] == req.fields["Serial-Number"]
+        assert stop.fields["Send-Stop-Warning-Indication"] == "true"
         code, out, err = await _cli("cbc", "send", "--warning", "flood",
                                     "--endpoint", f"127.0.0.1:{control}")
         assert code == 2 and "flood" in err

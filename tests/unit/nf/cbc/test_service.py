@@ -13,6 +13,7 @@ from corenet.nf.cbc.service import CbcService
 from corenet.nf.cbc.warnings import WarningKind
 from corenet.nf.mme.service import MmeService
 from corenet.transport import open_sctp_client
+from sim_ue.pws import kill_response
 from tests.unit.nf.mme.scenario import MME_PLMN
 from tests.unit.nf.mme.test_service import _free_port
 
@@ -71,6 +72,20 @@ async def test_warning_through_the_mme_to_an_enb_and_back() -> None:
         rogue.close()
         (again,) = await cbc.send(cbc.requests_for(WarningKind.EARTHQUAKE, [1]))
         assert again.response is not None and again.response.fields["Cause"] == 0
+        assert (await asyncio.wait_for(from_mme.get(), 5)).name == "WriteReplaceWarningRequest"
+
+        # Stop Warning: a Kill to the eNB per running warning, its answer indicated back
+        stopped = await cbc.send(cbc.stop_requests())
+        assert [a.response.name for a in stopped if a.response] == ["Stop-Warning-Response"] * 2
+        for _ in range(2):
+            kill = await asyncio.wait_for(from_mme.get(), 5)
+            assert kill.name == "KillRequest"
+            enb.send(s1ap.encode(kill_response(kill, "44020", (0x10101,), 3)), 18, 0)
+        inds = await cbc.wait_indications("Stop-Warning-Indication", 2, 5)
+        assert {i.fields["Message-Identifier"] for i in inds} == {cbs.ETWS_TSUNAMI,
+                                                                   cbs.ETWS_EARTHQUAKE}
+        cancelled = inds[0].fields["Broadcast-Cancelled-Area-List"]["cellID-Cancelled-List"]
+        assert [c["eCGI"]["cell-ID"] for c in cancelled] == [0x10101]
     finally:
         enb.close()
         await cbc.stop()
