@@ -158,7 +158,15 @@ def _forward(mme: MmeCore, cbc: int, msg: Message) -> None:
         enbs = [e for e in ready if any(p == plmn and t in e.tacs for p, t in wanted)]
         served = {t for e in ready for t in e.tacs}
         unknown = [(p, t) for p, t in wanted if p != plmn or t not in served]
-    if not ready:
+    data = b""
+    try:
+        data = s1ap.encode(_s1ap_request(msg))
+    except EncodeError as exc:  # a value S1AP cannot carry (TS 36.413 §9.2.1.46-§9.2.1.53)
+        mme.log("pws.not_forwardable", detail=str(exc))
+        enbs = []
+    if not data:
+        cause = sbcap.CAUSES["parameter-value-invalid"]
+    elif not ready:
         cause = sbcap.CAUSES["warning-broadcast-not-operational"]
     elif not enbs:
         cause = sbcap.CAUSES["tracking-area-not-valid"]
@@ -167,7 +175,6 @@ def _forward(mme: MmeCore, cbc: int, msg: Message) -> None:
     respond = (sbcap.write_replace_warning_response if msg.name == "Write-Replace-Warning-Request"
                else sbcap.stop_warning_response)
     if enbs:
-        data = s1ap.encode(_s1ap_request(msg))
         for enb in enbs:
             mme.emit(SendS1ap(enb.assoc, data, STREAM_NON_UE))
         indicate = ("Send-Write-Replace-Warning-Indication" in msg.fields
