@@ -57,6 +57,8 @@ class DeviceProfile(BaseModel):
     # the operator that sold the device (decides the Android ETWS cases of the report)
     carrier: Literal["docomo", "kddi", "softbank", "rakuten", "open-market"] = "open-market"
     release_date: dt.date
+    # the SIM's generation (seed: KDDI devices need a 5G SA SIM for evacuation information)
+    sim: Literal["4g", "5g-sa"] = "4g"
     # seed: "capable devices are expected from spring 2026"
     emergency_only_roaming: bool
     # seed: "some existing devices can use calls, SMS and data but cannot place emergency calls"
@@ -70,8 +72,6 @@ class DeviceProfile(BaseModel):
     manual_selection: Literal["normal-attach-first", "emergency-attach"] = "normal-attach-first"
     # A device without a USIM identifies itself by IMEI (TS 24.301 §5.5.1.2.2).
     usim: bool = True
-    # the SIM's generation (seed: KDDI devices need a 5G SA SIM for evacuation information)
-    sim: Literal["4g", "5g-sa"] = "4g"
     etws: EtwsBehaviour = EtwsBehaviour()
 
     @field_validator("os_version")

@@ -1,5 +1,5 @@
 """`corenet etws send` (the same as `corenet cbc send`) and `corenet etws matrix`: every rescuing operator x device profile x warning, each run with
-real SBc-AP / S1AP / RRC messages (corenet.nf.cbc.matrix). A Markdown table per rescuer on
+real SBc-AP / S1AP / RRC messages (corenet.orchestration.etws_matrix). A Markdown table per rescuer on
 stdout, or JSON with --json; --pcap records the SBc-AP and S1AP exchanges."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ etws.add_command(send)
 def matrix(as_json: bool, pcap_path: str | None, png_path: str | None,
            no_docomo_standard_id: bool, device_paths: tuple[str, ...]) -> None:
     """Which device presents which warning on which rescuing network."""
-    from corenet.nf.cbc import matrix as m
+    from corenet.orchestration import etws_matrix as m
     from sim_ue.devices import load_devices
 
     try:

@@ -573,13 +573,17 @@ class CorenetConfig(Strict):
 
     @model_validator(mode="after")
     def _cbc_reaches_the_mme(self) -> CorenetConfig:
-        """Unless given, the MME listens for SBc-AP on its S1AP address at the registered
-        port (TS 29.168 §4.1.3) and the CBC connects there."""
+        """Unless given, the MME listens for SBc-AP on its S1AP address: at the registered
+        port 29168 (TS 29.168 §4.1.3) when S1AP has its registered port 36412 (TS 36.412 §7),
+        else at a free port (two MMEs sharing an address never collide); the CBC connects to
+        a registered-port MME."""
         if "sbcap" not in self.mme.model_fields_set:
-            sbc = Endpoint(host=self.mme.s1ap.host, port=29168)
-            self.mme = self.mme.model_copy(update={"sbcap": sbc})
-        if "mmes" not in self.cbc.model_fields_set and self.mme.sbcap is not None:
-            self.cbc = self.cbc.model_copy(update={"mmes": [self.mme.sbcap]})
+            port = 29168 if self.mme.s1ap.port == 36412 else 0
+            self.mme = self.mme.model_copy(
+                update={"sbcap": Endpoint(host=self.mme.s1ap.host, port=port)})
+        listen = self.mme.sbcap
+        if "mmes" not in self.cbc.model_fields_set and listen is not None and listen.port:
+            self.cbc = self.cbc.model_copy(update={"mmes": [listen]})
         return self
 
     @model_validator(mode="after")

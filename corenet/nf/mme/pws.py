@@ -16,16 +16,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from corenet.codecs import s1ap, sbcap
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError, EncodeError
+from corenet.core.plmn import Plmn
 from corenet.nf.mme.context import EnbContext, EnbState
-from corenet.nf.mme.events import STREAM_NON_UE, SbcapReceived, SbcDown, SbcUp, SendS1ap, SendSbcap
-
-if TYPE_CHECKING:
-    from corenet.nf.mme.core import MmeCore
+from corenet.nf.mme.events import (
+    STREAM_NON_UE,
+    Action,
+    SbcapReceived,
+    SbcDown,
+    SbcUp,
+    SendS1ap,
+    SendSbcap,
+)
 
 # S1AP messages from the eNB that belong here (TS 36.413 §8.13, §8.16, §8.17)
 S1AP_MESSAGES = frozenset({"WriteReplaceWarningResponse", "KillResponse",
@@ -65,6 +71,23 @@ class Delivery:
 class PwsState:
     cbcs: set[int] = field(default_factory=set)
     deliveries: dict[tuple[int, int], Delivery] = field(default_factory=dict)
+
+
+class MmeCore(Protocol):
+    """What warning delivery needs of the MME (corenet.nf.mme.core.MmeCore has it): the eNB
+    contexts, this state, and the outputs."""
+
+    plmn: Plmn
+    enbs: dict[int, EnbContext]
+    pws: PwsState
+
+    def emit(self, action: Action) -> None: ...
+
+    def log(self, kind: str, **data: Any) -> None: ...
+
+    def start_timer(self, name: str, key: Any, seconds: float) -> None: ...
+
+    def stop_timer(self, name: str, key: Any) -> None: ...
 
 
 def handle(mme: MmeCore, event: SbcUp | SbcDown | SbcapReceived) -> None:

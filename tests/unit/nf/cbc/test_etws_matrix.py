@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from corenet.nf.cbc import matrix
+from corenet.orchestration import etws_matrix as matrix
 from sim_ue.devices import load_devices
 from tests import tshark
 from tests.cli_helpers import run, run_json
