@@ -248,11 +248,8 @@ def write_replace_warning_request(
     CB data of TS 23.041 §9.4.2.2.5 (corenet.codecs.cbs)."""
     return _message(
         "Write-Replace-Warning-Request",
+        **_warning(message_identifier, serial_number, tais, area),
         **{
-            "Message-Identifier": message_identifier,
-            "Serial-Number": serial_number,
-            "List-of-TAIs": [{"tai": tai(p, t)} for p, t in tais] if tais else None,
-            "Warning-Area-List": area,
             "Repetition-Period": repetition_period,
             "Number-of-Broadcasts-Requested": number_of_broadcasts_requested,
             "Warning-Type": warning_type,
@@ -303,14 +300,17 @@ def stop_warning_request(
     """STOP WARNING REQUEST (TS 29.168 §4.4.4)."""
     return _message(
         "Stop-Warning-Request",
-        **{
-            "Message-Identifier": message_identifier,
-            "Serial-Number": serial_number,
-            "List-of-TAIs": [{"tai": tai(p, t)} for p, t in tais] if tais else None,
-            "Warning-Area-List": area,
-            "Send-Stop-Warning-Indication": "true" if send_indication else None,
-        },
+        **_warning(message_identifier, serial_number, tais, area),
+        **{"Send-Stop-Warning-Indication": "true" if send_indication else None},
     )
+
+
+def _warning(message_identifier: int, serial_number: int, tais: Sequence[Tai] | None,
+             area: tuple[str, Any] | None) -> dict[str, Any]:
+    """The IEs naming a warning and where it goes, common to both requests."""
+    return {"Message-Identifier": message_identifier, "Serial-Number": serial_number,
+            "List-of-TAIs": [{"tai": tai(p, t)} for p, t in tais] if tais else None,
+            "Warning-Area-List": area}
 
 
 def stop_warning_response(
