@@ -40,6 +40,9 @@ class EtwsBehaviour(BaseModel):
     # docomo-specific one that only devices sold for docomo's network understand.
     disaster_info_standard_id: bool = True
     disaster_info_docomo_id: bool = False
+    # supports the Japanese operators' common specification for warnings (seed: KDDI devices
+    # from 2019-H2 "that support the common specification" sound tsunami warnings)
+    common_spec: bool = True
 
 
 class DeviceProfile(BaseModel):
@@ -55,6 +58,8 @@ class DeviceProfile(BaseModel):
     # the operator that sold the device (decides the Android ETWS cases of the report)
     carrier: Literal["docomo", "kddi", "softbank", "rakuten", "open-market"] = "open-market"
     release_date: dt.date
+    # the SIM's generation (seed: KDDI devices need a 5G SA SIM for evacuation information)
+    sim: Literal["4g", "5g-sa"] = "4g"
     # seed: "capable devices are expected from spring 2026"
     emergency_only_roaming: bool
     # seed: "some existing devices can use calls, SMS and data but cannot place emergency calls"

@@ -24,6 +24,7 @@ from corenet.core.plmn import Plmn
 from corenet.core.timers import TimerTable
 from corenet.transport import Tap, open_sctp_client
 from corenet.transport.sctp import Mode
+from sim_ue import pws
 from sim_ue.ue import (
     Attach,
     CellInfo,
@@ -175,6 +176,7 @@ class EnbCore:
         # TS 36.331 §6.3.1 SIB2: ac-BarringInfo per PLMN (ac-BarringPerPLMN-List-r12)
         self.barring: dict[Plmn, acb.BarringInfo] = {}
         self.sib2 = acb.sib2_with_barring(None)
+        self.warnings = pws.EnbWarnings()  # ETWS / CMAS broadcast (sim_ue/pws.py)
 
     # ------------------------------------------------------------------ system information
 
@@ -256,6 +258,8 @@ class EnbCore:
         return event
 
     def _on_timer(self, event: TimerExpired, now: float) -> list[EnbAction]:
+        if event.name == pws.REPEAT_TIMER:
+            return _pws_actions(self.warnings.on_timer(self, event.key))
         if event.key == _ENB_TIMER_KEY:
             # TS 36.413 §8.7.3.4: after Time to wait the eNB may retry S1 Setup.
             return self._s1_setup() if event.name == "TimeToWait" else []
@@ -504,7 +508,15 @@ _HANDLERS = {
     "UEContextReleaseCommand": EnbCore._on_release_command,
     "ErrorIndication": EnbCore._on_error_indication,
     "Reset": EnbCore._on_reset,
+    # TS 36.413 §8.13: Write-Replace Warning and Kill (sim_ue/pws.py)
+    "WriteReplaceWarningRequest": lambda enb, m, now: _pws_actions(
+        enb.warnings.on_write_replace(enb, m, now)),
+    "KillRequest": lambda enb, m, now: _pws_actions(enb.warnings.on_kill(enb, m, now)),
 }
+
+
+def _pws_actions(actions: list[Any]) -> list[EnbAction]:
+    return [SendS1ap(a, STREAM_COMMON) if isinstance(a, bytes) else a for a in actions]
 
 
 # --------------------------------------------------------------------------------- asyncio

@@ -33,6 +33,7 @@ from corenet.crypto import kdf
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 from sim_ue import acb
 from sim_ue.devices import DeviceProfile, default_profile
+from sim_ue.pws import WarningReceiver
 from sim_ue.usim import AuthFailure, AuthSuccess, Usim
 
 # TS 24.301 §10.2 Table 10.2.2: UE-side timers (seconds).
@@ -312,6 +313,7 @@ class Ue:
         # TS 24.301 §5.5.1.2.5: while T3346 runs no attach is started (except emergency)
         self.t3346_running = False
         self.device = device or default_profile()
+        self.warnings = WarningReceiver(self.device)  # ETWS / CMAS (sim_ue/pws.py)
         # A device profile without a USIM: the card is there only to key this UE's timers.
         self.usim_present = self.device.usim
         self.eea = tuple(eea)

@@ -12,11 +12,13 @@ from corenet.cli.args import run_command
 # Each command's module is imported when the command runs: `corenet crypto` never pays for
 # loading the pycrate ASN.1 modules that `corenet decode s1ap` needs.
 COMMANDS = {
+    "cbc": "corenet.cli.cbc_cmd:cbc",
     "crypto": "corenet.cli.crypto_cmd:crypto",
     "ctl": "corenet.cli.ctl_cmd:ctl",
     "decode": "corenet.cli.decode_cmd:decode",
     "demo": "corenet.cli.demo_cmd:demo",
     "drill": "corenet.cli.drill_cmd:drill",
+    "etws": "corenet.cli.etws_cmd:etws",
     "fuzz": "corenet.cli.fuzz_cmd:fuzz",
     "hss": "corenet.cli.hss_cmd:hss",
     "pcaps": "corenet.cli.pcaps_cmd:pcaps",

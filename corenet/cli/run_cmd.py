@@ -1,4 +1,4 @@
-"""`corenet run [hss|mme|sgw-pgw] --config FILE [--check]`: network functions as servers."""
+"""`corenet run [hss|mme|sgw-pgw|...|cbc] --config FILE [--check]`: network functions as servers."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from corenet.config.loader import load
 from corenet.config.models import CorenetConfig, Endpoint
 from corenet.core.errors import ConfigError
 from corenet.core.logs import setup_logging
-from corenet.runtime.supervisor import NETWORK_FUNCTIONS, Runtime
+from corenet.runtime.supervisor import NETWORK_FUNCTIONS, OPTIONAL_FUNCTIONS, Runtime
 from corenet.transport.base import BindError
 
 
@@ -35,7 +35,7 @@ def check_config(cfg: CorenetConfig, names: tuple[str, ...]) -> None:
 
 
 @click.command("run")
-@click.argument("nf", required=False, type=click.Choice(NETWORK_FUNCTIONS))
+@click.argument("nf", required=False, type=click.Choice(NETWORK_FUNCTIONS + OPTIONAL_FUNCTIONS))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="YAML configuration (default: embedded defaults)")
 @click.option("--check", is_flag=True, help="validate the configuration and exit")

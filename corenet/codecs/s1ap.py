@@ -306,9 +306,16 @@ def _single_to_asn(entry: dict[str, Any], val: Any) -> dict[str, Any]:
 
 def encode(msg: Message) -> bytes:
     """APER-encode `msg` (TS 36.413 §9.3, X.691 aligned). Raises EncodeError on a bad message."""
-    spec = _BY_NAME.get(msg.name)
+    return encode_ies(_PDU, _BY_NAME, msg, "S1AP")
+
+
+def encode_ies(pdu: Any, by_name: dict[str, _MsgSpec], msg: Message, label: str) -> bytes:
+    """`msg` as the protocol-IE container PDU `pdu` (an initiating / successful / unsuccessful
+    outcome CHOICE, as S1AP TS 36.413 §9.3 and SBc-AP TS 29.168 §4.4 define theirs), its
+    message found in `by_name`. Raises EncodeError on a bad message."""
+    spec = by_name.get(msg.name)
     if spec is None:
-        raise EncodeError(f"unknown S1AP message {msg.name!r}")
+        raise EncodeError(f"unknown {label} message {msg.name!r}")
     unknown = set(msg.fields) - set(spec.ies)
     if unknown:
         raise EncodeError(f"{msg.name}: no IE named {sorted(unknown)}")
@@ -322,32 +329,39 @@ def encode(msg: Message) -> bytes:
             for i in spec.ies.values()
             if i.name in msg.fields
         ]
-        pdu = (spec.kind, {
+        value = (spec.kind, {
             "procedureCode": spec.code,
             "criticality": spec.criticality,
             "value": (spec.name, {"protocolIEs": ies}),
         })
-        return bytes(_PDU.to_aper(pdu))
+        return bytes(pdu.to_aper(value))
     except Exception as exc:  # pycrate raises many types on out-of-range values
         raise EncodeError(f"{msg.name}: {exc}") from exc
 
 
-def _pdu_value(data: bytes) -> Any:
-    """APER-decode the S1AP-PDU; anything undecodable is a transfer syntax error (§10.2)."""
+def aper_value(pdu: Any, data: bytes, label: str) -> Any:
+    """APER-decode `data` as `pdu`; ValueError (with a one-line detail) when it is not one
+    whole PDU: the transfer syntax error of TS 36.413 §10.2."""
     depth = len(ASN1CodecPER._off)
     try:
         char = Charpy(bytes(data))
-        _PDU.from_aper(char)
+        pdu.from_aper(char)
         rest = char.len_bit()
-        val = _PDU.get_val()
+        val = pdu.get_val()
     except Exception as exc:  # pycrate raises many types on malformed input
         del ASN1CodecPER._off[depth:]  # pycrate leaves its offset stack dirty on failure
-        raise DecodeError(PROTOCOL, _TRANSFER_SYNTAX, f"undecodable S1AP-PDU: {exc}",
-                          **_peek_code(data)) from None
+        raise ValueError(f"undecodable {label}: {exc}") from None
     if rest:
-        raise DecodeError(PROTOCOL, _TRANSFER_SYNTAX, f"{rest // 8} octet(s) after the S1AP-PDU",
-                          **_peek_code(data))
+        raise ValueError(f"{rest // 8} octet(s) after the {label}")
     return val
+
+
+def _pdu_value(data: bytes) -> Any:
+    """APER-decode the S1AP-PDU; anything undecodable is a transfer syntax error (§10.2)."""
+    try:
+        return aper_value(_PDU, data, "S1AP-PDU")
+    except ValueError as exc:
+        raise DecodeError(PROTOCOL, _TRANSFER_SYNTAX, str(exc), **_peek_code(data)) from None
 
 
 def _peek_code(data: bytes) -> dict[str, Any]:
@@ -726,16 +740,23 @@ _TRIGGERING = {
 
 def criticality_diagnostics(err: DecodeError) -> dict[str, Any]:
     """Criticality Diagnostics (§9.2.1.21) describing a DecodeError raised by `decode`."""
+    return diagnostics_of(err, _TRIGGERING, "iEsCriticalityDiagnostics")
+
+
+def diagnostics_of(err: DecodeError, triggering: dict[str, str], ie_list: str) -> dict[str, Any]:
+    """The Criticality Diagnostics value of a protocol whose decoder fills DecodeError.extra as
+    `decode` does; `triggering` maps PDU kinds to TriggeringMessage values, `ie_list` names
+    the list of IE errors (S1AP and SBc-AP spell both differently)."""
     x = err.extra
     cd: dict[str, Any] = {}
     if "procedure_code" in x:
         cd["procedureCode"] = x["procedure_code"]
     if "triggering_message" in x:
-        cd["triggeringMessage"] = _TRIGGERING[x["triggering_message"]]
+        cd["triggeringMessage"] = triggering[x["triggering_message"]]
     if "procedure_criticality" in x:
         cd["procedureCriticality"] = x["procedure_criticality"]
     if x.get("ie_errors"):
-        cd["iEsCriticalityDiagnostics"] = [
+        cd[ie_list] = [
             {"iECriticality": c, "iE-ID": i, "typeOfError": t} for i, c, t in x["ie_errors"]
         ]
     return cd

@@ -256,6 +256,8 @@ class MmeConfig(Strict):
     relative_capacity: int = Field(default=127, ge=0, le=255)
     s1ap: Endpoint = Endpoint(host="127.0.0.2", port=36412)
     sctp: SctpMode = "auto"
+    # SBc-AP towards the CBC (TS 29.168 §4.1.3: SCTP port 29168, the CBC connects); None: off
+    sbcap: Endpoint | None = None
     # S1 limits: an association that has not completed S1 Setup (TS 36.413 §8.7.3) within
     # s1_setup_timeout_s is closed; at most max_associations eNB associations, and at most
     # max_ue_contexts_per_enb UE-associated logical connections per eNB (TS 36.413 §8.6.2.1)
@@ -534,6 +536,27 @@ class PsapConfig(Strict):
     sip_limits: SipLimitsConfig = SipLimitsConfig()
 
 
+class CbcConfig(Strict):
+    """The rescuing operator's cell broadcast centre (TS 23.041 §9.1.3.5, TS 29.168)."""
+
+    plmn: PlmnStr = "44020"
+    # the MMEs' SBc-AP endpoints (TS 29.168 §4.1.3: the CBC establishes the associations)
+    mmes: list[Endpoint] = [Endpoint(host="127.0.0.2", port=29168)]
+    local_host: str = "127.0.0.10"
+    sctp: SctpMode = "auto"
+    rescuer: Literal["docomo", "kddi", "softbank", "rakuten"] = "docomo"
+    # docomo broadcasts evacuation information with the standard identifier too (end of FY2025)
+    docomo_standard_id: bool = True
+    # TS 23.041 §9.4.1.2.2 identifiers of evacuation information: not published in the seed
+    # report, hence configuration values (README, "ETWS and CMAS")
+    evacuation_id: int = Field(default=0x1104, ge=0, le=0xFFFF)
+    docomo_evacuation_id: int = Field(default=0xA003, ge=0, le=0xFFFF)
+    repetition_s: int = Field(default=10, ge=0, le=4095)
+    broadcasts: int = Field(default=3, ge=0, le=65535)
+    # `corenet cbc send` talks to a running CBC here (JSON lines); port 0 disables it
+    control: Endpoint = Endpoint(host="127.0.0.10", port=7000)
+
+
 # ----------------------------------------------------------------------------- whole file
 
 
@@ -544,11 +567,27 @@ class CorenetConfig(Strict):
     sim_ue: SimUeConfig = SimUeConfig()
     ims: ImsConfig = ImsConfig()
     psap: PsapConfig = PsapConfig()
+    cbc: CbcConfig = CbcConfig()
     pcap: str | None = "pcaps/demo.pcapng"
     seed: int = 1
     # corenet.codecs.selection: "fast" tries the fast codecs (proven byte-identical to pycrate,
     # which they fall back to); "pycrate" uses the pycrate path alone.
     codec: Literal["fast", "pycrate"] = "fast"
+
+    @model_validator(mode="after")
+    def _cbc_reaches_the_mme(self) -> CorenetConfig:
+        """Unless given, the MME listens for SBc-AP on its S1AP address: at the registered
+        port 29168 (TS 29.168 §4.1.3) when S1AP has its registered port 36412 (TS 36.412 §7),
+        else at a free port (two MMEs sharing an address never collide); the CBC connects to
+        a registered-port MME."""
+        if "sbcap" not in self.mme.model_fields_set:
+            port = 29168 if self.mme.s1ap.port == 36412 else 0
+            self.mme = self.mme.model_copy(
+                update={"sbcap": Endpoint(host=self.mme.s1ap.host, port=port)})
+        listen = self.mme.sbcap
+        if "mmes" not in self.cbc.model_fields_set and listen is not None and listen.port:
+            self.cbc = self.cbc.model_copy(update={"mmes": [listen]})
+        return self
 
     @model_validator(mode="after")
     def _sgw_serves_the_mme(self) -> CorenetConfig:

@@ -23,6 +23,8 @@ log = logging.getLogger("corenet.runtime")
 # start order: servers before their clients (the IMS reads the S/P-GW's sessions; the PSAP
 # is the E-CSCF's next hop)
 NETWORK_FUNCTIONS = ("hss", "sgw-pgw", "psap", "ims", "mme")
+# started only when named (`corenet run cbc`): the CBC of the rescuing operator (TS 23.041)
+OPTIONAL_FUNCTIONS = ("cbc",)
 
 
 class Service(Protocol):
@@ -89,6 +91,10 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
         from corenet.nf.psap.service import PsapService
 
         return PsapService(cfg.psap, tap=tap)
+    if name == "cbc":
+        from corenet.nf.cbc.service import CbcService
+
+        return CbcService(cfg.cbc, tap=tap)
     raise ValueError(f"unknown network function {name!r}")
 
 
@@ -199,6 +205,7 @@ class Runtime:
             "sgw-pgw": {c.sgw_pgw.s11.host},
             "ims": {c.ims.pcscf.listen.host, c.ims.ecscf.listen.host, c.ims.home.listen.host},
             "psap": {c.psap.listen.host},
+            "cbc": {c.cbc.local_host},
         }
         return frozenset(ip for name in self.names for ip in by_nf.get(name, ()))
 

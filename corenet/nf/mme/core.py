@@ -18,7 +18,7 @@ from corenet.codecs.nas_ies import Guti
 from corenet.config.models import MmeConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.plmn import Plmn
-from corenet.nf.mme import nas_handler, nas_path, s1ap_build, s1ap_handler, s11_path
+from corenet.nf.mme import nas_handler, nas_path, pws, s1ap_build, s1ap_handler, s11_path
 from corenet.nf.mme.context import (
     EmmState,
     EnbContext,
@@ -78,6 +78,7 @@ class MmeCore:
         self.s6a_down: dict[str, tuple[float, str, bool]] = {}
         self.s11_pending: dict[int, tuple[int, str]] = {}
         self.s11_path = s11_path.S11Path()  # Echo and the S-GW's Recovery (s11_path.py)
+        self.pws = pws.PwsState()  # warnings from the CBC (pws.py)
         self.now = 0.0
         # the clock whose time the network tells UEs (EMM INFORMATION, TS 24.301 §5.4.5);
         # None: `now`. A seeded run freezes it so that captures are reproducible.
@@ -94,6 +95,7 @@ class MmeCore:
             S11Received: lambda e: self._on_s11(e.msg, e.sequence, e.peer),
             S11Failed: lambda e: self._on_s11_failed(e.sequence, e.reason),
             TimerExpired: self._on_timer,
+            **{kind: lambda e: pws.handle(self, e) for kind in pws.SBC_EVENTS},
         }
 
     # ------------------------------------------------------------------ entry point
@@ -356,7 +358,9 @@ class MmeCore:
 
     def _on_timer(self, ev: TimerExpired) -> None:
         key: Any = ev.key
-        if ev.name == s1ap_handler.S1_SETUP_GUARD:
+        if ev.name == pws.AGGREGATION_TIMER:
+            pws.on_timer(self, key)
+        elif ev.name == s1ap_handler.S1_SETUP_GUARD:
             s1ap_handler.on_s1_setup_guard(self, int(key))
         elif ev.name == s11_path.ECHO_TIMER:
             s11_path.on_echo_timer(self)

@@ -91,8 +91,26 @@ class S11Failed:
     reason: str
 
 
+@dataclass(frozen=True)
+class SbcUp:
+    """A CBC opened an SBc-AP association (TS 29.168 §4.1.3)."""
+
+    cbc: int
+
+
+@dataclass(frozen=True)
+class SbcDown:
+    cbc: int
+
+
+@dataclass(frozen=True)
+class SbcapReceived:
+    cbc: int
+    data: bytes
+
+
 Event = (S1Up | S1Down | S1apReceived | S6aAnswer | S6aFailed | S6aPeerDown | S6aPeerUp
-         | S11Received | S11Failed | TimerExpired)
+         | S11Received | S11Failed | TimerExpired | SbcUp | SbcDown | SbcapReceived)
 
 
 @dataclass(frozen=True)
@@ -126,10 +144,18 @@ class SendS11:
     peer: tuple[str, int] | None = None
 
 
-Action = SendS1ap | CloseS1 | SendS6a | SendS11 | StartTimer | StopTimer | LogEvent
+@dataclass(frozen=True)
+class SendSbcap:
+    """An SBc-AP message for a CBC (TS 29.168 §4.1.3: PPID 24)."""
+
+    cbc: int
+    data: bytes
+
+
+Action = SendS1ap | CloseS1 | SendS6a | SendS11 | SendSbcap | StartTimer | StopTimer | LogEvent
 
 __all__ = [
     "STREAM_NON_UE", "STREAM_UE", "Action", "CloseS1", "Event", "LogEvent", "S1Down", "S1Up",
-    "S1apReceived", "S6aAnswer", "S6aFailed", "S6aPeerDown", "S6aPeerUp", "S11Failed",
+    "S1apReceived", "S6aAnswer", "SbcDown", "SbcUp", "SbcapReceived", "SendSbcap", "S6aFailed", "S6aPeerDown", "S6aPeerUp", "S11Failed",
     "S11Received", "SendS1ap", "SendS6a", "SendS11", "StartTimer", "StopTimer", "TimerExpired",
 ]

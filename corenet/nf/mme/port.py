@@ -19,6 +19,7 @@ from corenet.core.plmn import Plmn
 from corenet.nf.mme.context import EnbContext, UeContext
 from corenet.nf.mme.events import Action
 from corenet.nf.mme.policy import RoamingPolicy
+from corenet.nf.mme.pws import PwsState
 from corenet.nf.mme.s6a_client import S6aRequests
 from corenet.nf.mme.s11_client import S11Requests
 
@@ -66,6 +67,7 @@ class S1Port(MmePort, Protocol):
     """The MME as the S1AP handler sees it (TS 36.413 §8.7: the S1 interface instances)."""
 
     enbs: dict[int, EnbContext]
+    pws: PwsState
 
     def new_ue(self, enb: EnbContext, enb_ue_id: int, fields: dict[str, Any]) -> UeContext: ...
 

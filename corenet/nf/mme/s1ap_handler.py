@@ -12,7 +12,7 @@ from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
-from corenet.nf.mme import nas_handler, s1ap_build
+from corenet.nf.mme import nas_handler, pws, s1ap_build
 from corenet.nf.mme.context import EmmState, EnbContext, EnbState, Step, UeContext
 from corenet.nf.mme.events import CloseS1
 from corenet.nf.mme.port import S1Port
@@ -57,6 +57,7 @@ def on_enb_lost(mme: S1Port, assoc: int) -> None:
         ue = mme.ues.get(ue_id)
         if ue is not None:
             _lose_s1(mme, ue)
+    pws.on_enb_lost(mme, assoc)
     mme.log("s1ap.association.down", assoc=assoc)
 
 
@@ -285,4 +286,6 @@ ROUTES: dict[str, EnbHandler] = {
     "Reset": on_reset,  # §8.7.1
     "InitialUEMessage": on_initial_ue,  # §8.6.2.1
     **{name: on_ue_message for name in UE_ROUTES},
+    # §8.13 warning message transmission, answered towards the CBC (TS 23.041 §9.1.3.5)
+    **{name: pws.on_s1ap for name in pws.S1AP_MESSAGES},
 }

@@ -39,9 +39,11 @@ from corenet.nf.mme.events import (
     SendS1ap,
     SendS6a,
     SendS11,
+    SendSbcap,
 )
 from corenet.nf.mme.s6a_client import session_of
 from corenet.nf.mme.s11_path import ECHO_KEY, ECHO_TIMER
+from corenet.nf.mme.sbc_link import SbcLinks
 from corenet.protocols import diameter_peer as dp
 from corenet.protocols import gtpv2c_transactions as gt
 from corenet.protocols.diameter_ids import DiameterIds
@@ -116,6 +118,7 @@ class MmeService:
         self.control = ControlApi(self.core.policy, self.observe)
         self._control_server: ControlServer | None = None
         self._inject = hss_injector(registry.hss_for)
+        self.sbc = SbcLinks(self._feed, _tap_of(tap, "sctp"), cfg.sctp)  # TS 29.168 (pws.py)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -138,6 +141,7 @@ class MmeService:
         self._s1_server = await open_sctp_server(
             self.cfg.s1ap.host, self.cfg.s1ap.port, self._on_s1_message, self._on_s1_connect,
             self._on_s1_close, tap=_tap_of(self._tap, "sctp"), mode=self.cfg.sctp)
+        await self.sbc.start(self.cfg.sbcap)
         self._start_s11_path()
         await self._gtp.open(self.cfg.s11_local.host, self.cfg.s11_local.port,
                              tap=_tap_of(self._tap, "udp"))
@@ -227,6 +231,7 @@ class MmeService:
             self._s1_server = None
         self._assocs.clear()
         self._assoc_ids.clear()
+        await self.sbc.stop()
 
     # ------------------------------------------------------------------ test views
 
@@ -269,6 +274,8 @@ class MmeService:
             conn = self._assocs.get(action.assoc)
             if conn is not None and not conn.closed:
                 conn.close()
+        elif isinstance(action, SendSbcap):
+            self.sbc.send(action)
         elif isinstance(action, SendS6a):
             self._send_s6a(action)
         elif isinstance(action, SendS11):
