@@ -27,7 +27,7 @@ from corenet.config.subscribers import Subscriber, load_subscribers
 from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
 from corenet.crypto.milenage import SqnArray
-from corenet.pcap import PcapTap, PcapWriter
+from corenet.pcap import PcapTap, live_writer
 from sim_ue.devices import DeviceProfile, load_devices, parse_mix
 from sim_ue.runner import Population
 from sim_ue.ue import UeResult, UeTimers
@@ -196,7 +196,7 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
 
 async def _run(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: str | None, *,
                detach: bool, dial: str | None = None, **options: Any) -> list[UeResult]:
-    writer = PcapWriter(pcap) if pcap else None
+    writer = live_writer(pcap) if pcap else None
     tap = PcapTap(writer).sctp if writer else None
     try:
         pop = Population(subscribers, enb_cfgs, tap=tap, **options)
@@ -283,7 +283,7 @@ def call(dial: str, pcscf_text: str, mme_text: str | None, subs_file: str | None
 
 async def _call(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: str | None,
                 dial: str, callbacks: float, **options: Any) -> list[dict[str, Any]]:
-    writer = PcapWriter(pcap) if pcap else None
+    writer = live_writer(pcap) if pcap else None
     tap = PcapTap(writer) if writer else None
     try:
         pop = Population(subscribers, enb_cfgs, tap=tap.sctp if tap else None, sip_tap=tap,

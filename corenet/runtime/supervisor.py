@@ -15,7 +15,7 @@ from corenet.codecs.selection import set_codec
 from corenet.config.models import CorenetConfig
 from corenet.pcap.decipher import DecipheringTap
 from corenet.pcap.tap import PcapTap
-from corenet.pcap.writer import PcapWriter
+from corenet.pcap.writer import PcapWriter, live_writer
 from corenet.transport.base import Direction
 
 log = logging.getLogger("corenet.runtime")
@@ -183,17 +183,21 @@ class Runtime:
         set_codec(self.cfg.codec)  # process-wide: every function of this process encodes alike
         if self.pcap_path:
             Path(self.pcap_path).parent.mkdir(parents=True, exist_ok=True)
-            # With a seed, client ports are shown stable so that a run's capture is reproducible.
-            stable = self.seed is not None
-            self.writer = PcapWriter(self.pcap_path, seed=self.cfg.seed, stable_ports=stable)
+            self.writer = self._capture(self.pcap_path)
             if "mme" in self.names and any(a != 0 for a in self.cfg.mme.security.eea):
-                self.deciphered = PcapWriter(deciphered_path(self.pcap_path), seed=self.cfg.seed,
-                                             stable_ports=stable)
+                self.deciphered = self._capture(deciphered_path(self.pcap_path))
         for name in self.names:
             svc = build_service(name, self.cfg, self.tap(), self.seed, self.services)
             await svc.start()
             self.services[name] = svc
             log.info("%s started", name)
+
+    def _capture(self, path: str) -> PcapWriter:
+        """With a seed, time is frozen and client ports are shown stable, so that a run's
+        capture is reproducible; otherwise the capture is live (wall clock, written as sent)."""
+        if self.seed is None:
+            return live_writer(path, seed=self.cfg.seed)
+        return PcapWriter(path, seed=self.cfg.seed, stable_ports=True)
 
     async def stop(self) -> None:
         for name in reversed(list(self.services)):
