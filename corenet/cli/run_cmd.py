@@ -7,6 +7,7 @@ import contextlib
 import json
 import signal
 import sys
+from typing import Any
 
 import click
 from pydantic import BaseModel
@@ -14,7 +15,8 @@ from pydantic import BaseModel
 from corenet.config.loader import load
 from corenet.config.models import CorenetConfig, Endpoint
 from corenet.core.errors import ConfigError
-from corenet.core.logs import setup_logging
+from corenet.core.logs import LOG_FORMATS, setup_logging
+from corenet.pcap.wirelog import WireLog
 from corenet.runtime.supervisor import NETWORK_FUNCTIONS, Runtime
 from corenet.transport.base import BindError
 
@@ -40,8 +42,12 @@ def check_config(cfg: CorenetConfig, names: tuple[str, ...]) -> None:
               help="YAML configuration (default: embedded defaults)")
 @click.option("--check", is_flag=True, help="validate the configuration and exit")
 @click.option("--pcap", "pcap_path", default=None, help="capture file (default: from config)")
-@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
-def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | None, log_level: str) -> None:
+@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
+              show_default=True, help="debug adds every message in hex (logger corenet.wire)")
+@click.option("--log-format", default="human", type=click.Choice(LOG_FORMATS), show_default=True,
+              help="json: one object per line with time, level, nf, event and its fields")
+def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | None,
+        log_level: str, log_format: str) -> None:
     """Run one network function (or all of them) until interrupted."""
     names = (nf,) if nf else NETWORK_FUNCTIONS
     try:
@@ -54,8 +60,10 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
         click.echo(json.dumps({"config": config_path or "(embedded defaults)", "ok": True,
                                "network_functions": list(names)}))
         return
-    repeats = setup_logging(log_level)
-    runtime = Runtime(cfg, names=names, pcap_path=pcap_path if pcap_path is not None else cfg.pcap)
+    repeats = setup_logging(log_level, log_format=log_format)
+    observers: tuple[Any, ...] = (WireLog(),) if log_level == "debug" else ()
+    runtime = Runtime(cfg, names=names, pcap_path=pcap_path if pcap_path is not None else cfg.pcap,
+                      observers=observers)
     try:
         asyncio.run(_serve(runtime))
     except BindError as exc:

@@ -26,6 +26,7 @@ from corenet.control.api import ControlAction, HssControl
 from corenet.control.server import ControlServer
 from corenet.core.actions import LogEvent
 from corenet.core.errors import DecodeError
+from corenet.core.logs import log_event
 from corenet.nf.hss.s6a import Action, S6aError, S6aServer, SendAnswer, SendRequest
 from corenet.nf.hss.store import HssStore
 from corenet.protocols import diameter_peer as dp
@@ -335,7 +336,7 @@ class HssService:
         return asyncio.get_running_loop().time()
 
     def _emit(self, event: LogEvent) -> None:
-        log.info("%s %s", event.kind, event.data)
+        log_event(log, event)
         if self._on_event is not None:
             self._on_event(event)
 

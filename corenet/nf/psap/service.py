@@ -25,6 +25,7 @@ from corenet.codecs.sip import SipRequest, SipResponse
 from corenet.config.models import PsapConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import DecodeError
+from corenet.core.logs import log_event
 from corenet.nf.ims.binding import imei_urn, ims_domain
 from corenet.nf.psap.records import CallRecord, CallStore, record_from_invite
 from corenet.protocols.sip_transactions import (
@@ -97,7 +98,7 @@ class PsapService:
                         pending[0] == event.request.method:
                     pending[1].set_exception(TimeoutError(getattr(event, "timer", "transport")))
         except DecodeError as exc:
-            log.info("PSAP: request from %s not served: %s", peer.address, exc.detail)
+            log.warning("PSAP: request from %s not served: %s", peer.address, exc.detail)
 
     def _on_request(self, req: SipRequest, peer: SipPeer) -> None:
         if peer.address[0] not in self.trusted:
@@ -220,7 +221,7 @@ class PsapService:
         try:
             await self._transact(bye, hop)
         except TimeoutError:
-            log.info("PSAP: no answer to the call-back's BYE")
+            log.warning("PSAP: no answer to the call-back's BYE")
         finally:
             self._dialogs.pop(ours, None)
         return CallBackResult("answered", final.status)
@@ -235,7 +236,7 @@ class PsapService:
             self._pending.pop(req.call_id, None)
 
     def _emit(self, event: LogEvent) -> None:
-        log.info("%s %s", event.kind, event.data)
+        log_event(log, event)
         self.events.append(event)
         if self._on_event is not None:
             self._on_event(event)

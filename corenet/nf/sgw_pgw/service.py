@@ -17,6 +17,7 @@ from typing import Any
 
 from corenet.config.models import SgwPgwConfig
 from corenet.core.actions import LogEvent
+from corenet.core.logs import log_event
 from corenet.nf.sgw_pgw.core import (
     Action,
     S11Answer,
@@ -42,8 +43,6 @@ from corenet.transport import Address, Tap, UdpEndpoint, open_udp_endpoint
 
 log = logging.getLogger("corenet.sgw_pgw")
 # reported as warnings: someone else than a configured MME talks GTP-C to us, or a path failed
-_WARNINGS = frozenset({"sgw.peer.refused", "sgw.path.down", "sgw.peer.restarted"})
-
 OnEvent = Callable[[LogEvent], None]
 
 
@@ -181,8 +180,7 @@ class SgwPgwService:
             self._timer = asyncio.get_running_loop().call_at(when, self._on_timer)
 
     def _emit(self, event: LogEvent) -> None:
-        log.log(logging.WARNING if event.kind in _WARNINGS else logging.INFO, "%s %s",
-                event.kind, event.data)
+        log_event(log, event)
         if self._on_event is not None:
             self._on_event(event)
 

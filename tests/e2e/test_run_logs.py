@@ -1,0 +1,70 @@
+"""`corenet run --log-format json`: every network function logs one JSON object per line, with
+levels that mean something (a refused UE is a WARNING, messages in hex at DEBUG)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.cli_helpers import BIN
+from tests.e2e.network import OPC, K, config, wait_port
+
+KNOWN, UNKNOWN = "440100000000301", "440100000000302"
+
+
+def _subscribers(path: Path, *imsis: str) -> Path:
+    path.write_text(yaml.safe_dump({"subscribers": [
+        {"imsi": imsi, "msisdn": "8190" + imsi[-8:], "k": K, "opc": OPC} for imsi in imsis]}))
+    return path
+
+
+async def test_every_network_function_logs_json_lines(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    data = cfg.model_dump(mode="json")
+    data["hss"]["subscribers_file"] = str(_subscribers(tmp_path / "hss.yaml", KNOWN))
+    cfg_file = tmp_path / "corenet.yaml"
+    cfg_file.write_text(yaml.safe_dump(data))
+    server = subprocess.Popen([str(BIN / "corenet"), "run", "--config", str(cfg_file),
+                               "--log-format", "json", "--log-level", "debug"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        await wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
+        # one UE the HSS knows, one it does not (TS 29.272 §5.2.3.1.3: 5001 unknown user)
+        proc = await asyncio.create_subprocess_exec(
+            str(BIN / "sim-ue"), "attach", "--mme", f"{cfg.mme.s1ap.host}:{cfg.mme.s1ap.port}",
+            "--subscribers", str(_subscribers(tmp_path / "ues.yaml", KNOWN, UNKNOWN)),
+            "--enbs", "1", "--sctp", "fallback", "--json", "--timeout", "20",
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        await asyncio.wait_for(proc.communicate(), 120)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    lines = [json.loads(line) for line in err.splitlines()]  # every line is one JSON object
+    assert all({"time", "level", "nf", "event", "message"} <= set(x) for x in lines)
+
+    def first(event: str, **match: Any) -> dict[str, Any]:
+        found = [x for x in lines if x["event"] == event
+                 and all(x.get(k) == v for k, v in match.items())]
+        assert found, f"no {event} {match}"
+        return found[0]
+
+    started = {first(f"{nf}.started")["nf"] for nf in ("hss", "mme", "sgw", "ims", "psap")}
+    assert started == {"hss", "mme", "sgw-pgw", "ims", "psap"}
+    accepted = first("emm.attach.accepted", imsi=KNOWN)
+    assert accepted["nf"] == "mme" and accepted["level"] == "INFO"
+    assert first("s6a.air.accepted", imsi=KNOWN)["nf"] == "hss"
+    assert first("sgw.session.created")["nf"] == "sgw-pgw"
+    refused = first("s6a.air.rejected", imsi=UNKNOWN)
+    assert refused["nf"] == "hss" and refused["level"] == "WARNING"
+    assert refused["experimental"] is True and refused["result_code"] == 5001
+    assert first("emm.attach.rejected", imsi=UNKNOWN)["level"] == "WARNING"
+    # per-message hex at DEBUG, from the function that sent it
+    setup = first("wire.sent", interface="s1ap", nf="mme")
+    assert setup["level"] == "DEBUG" and bytes.fromhex(setup["hex"])
