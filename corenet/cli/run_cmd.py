@@ -36,6 +36,21 @@ def check_config(cfg: CorenetConfig, names: tuple[str, ...]) -> None:
         load_subscribers(cfg.hss.subscribers_file)
 
 
+class HostPort(click.ParamType):
+    """HOST:PORT (IPv6 in brackets), port 1-65535."""
+
+    name = "host:port"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> tuple[str, int]:
+        if isinstance(value, tuple):
+            return value
+        host, sep, port = str(value).rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            self.fail(f"{value!r} is not HOST:PORT", param, ctx)
+        return host.strip("[]"), int(port)
+
+
 @click.command("run")
 @click.argument("nf", required=False, type=click.Choice(NETWORK_FUNCTIONS))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -46,8 +61,10 @@ def check_config(cfg: CorenetConfig, names: tuple[str, ...]) -> None:
               show_default=True, help="debug adds every message in hex (logger corenet.wire)")
 @click.option("--log-format", default="human", type=click.Choice(LOG_FORMATS), show_default=True,
               help="json: one object per line with time, level, nf, event and its fields")
+@click.option("--metrics", "metrics_at", default=None, type=HostPort(), metavar="HOST:PORT",
+              help="serve Prometheus metrics at http://HOST:PORT/metrics")
 def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | None,
-        log_level: str, log_format: str) -> None:
+        log_level: str, log_format: str, metrics_at: tuple[str, int] | None) -> None:
     """Run one network function (or all of them) until interrupted."""
     names = (nf,) if nf else NETWORK_FUNCTIONS
     try:
@@ -62,8 +79,22 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
         return
     repeats = setup_logging(log_level, log_format=log_format)
     observers: tuple[Any, ...] = (WireLog(),) if log_level == "debug" else ()
+    on_event = None
+    stop_metrics = None
+    if metrics_at is not None:
+        from corenet.metrics import Metrics, serve
+
+        metrics = Metrics()
+        try:
+            stop_metrics = serve(metrics, *metrics_at)
+        except OSError as exc:
+            click.echo(f"corenet run: cannot serve metrics on {metrics_at[0]}:{metrics_at[1]} "
+                       f"({exc.strerror or exc}; give --metrics a free address)", err=True)
+            sys.exit(1)
+        observers += (metrics.tap,)
+        on_event = metrics.on_event
     runtime = Runtime(cfg, names=names, pcap_path=pcap_path if pcap_path is not None else cfg.pcap,
-                      observers=observers)
+                      observers=observers, on_event=on_event)
     try:
         asyncio.run(_serve(runtime))
     except BindError as exc:
@@ -72,7 +103,10 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
                    "to a free address)", err=True)
         sys.exit(1)
     finally:
+        if stop_metrics is not None:
+            stop_metrics()
         repeats.flush()
+
 
 
 def endpoint_fields(model: BaseModel, host: str, port: int, prefix: str = "") -> list[str]:
