@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from corenet.cli.args import run_command
+from corenet.cli.progress import bar, shown
 from corenet.config import loader
 from corenet.config.models import CorenetConfig, EnbConfig, Endpoint, SimUeConfig
 from corenet.config.subscribers import Subscriber, load_subscribers
@@ -180,10 +181,11 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
     if sim is not None:
         retry = {"ue_timers": UeTimers(sim.t3410_s, sim.t3411_s, sim.t3402_s),
                  "reconnect_s": sim.s1_reconnect_s, "reconnect_max_s": sim.s1_reconnect_max_s}
-    results = asyncio.run(_run(chosen, enb_cfgs, pcap, concurrency=concurrency, seed=seed,
-                               eea=eea, eia=eia, selection=selection, plmn=plmn, **retry,
-                               sctp_mode=sctp, timeout=timeout, detach=detach,
-                               devices=devices, dial=dial if emergency else None))
+    with bar("attach", len(chosen), show=shown(as_json)):
+        results = asyncio.run(_run(chosen, enb_cfgs, pcap, concurrency=concurrency, seed=seed,
+                                   eea=eea, eia=eia, selection=selection, plmn=plmn, **retry,
+                                   sctp_mode=sctp, timeout=timeout, detach=detach,
+                                   devices=devices, dial=dial if emergency else None))
     _print_results(results, as_json)
     if emergency:
         # the run succeeds when every user could call (attached, or reasoned refusal aside)

@@ -16,6 +16,7 @@ from corenet.activation.storm import (
     run_storm,
     write_report,
 )
+from corenet.cli.progress import bar, shown
 
 
 @click.command("storm")
@@ -51,7 +52,7 @@ def storm(ues: int, rescuers: int, release: str, capacity: float, own_ues: int,
                       hss_capacity_air_per_s=capacity, own_ues=own_ues,
                       barring_time_s=int(barring_time), timer_scale=timer_scale,
                       concurrency=concurrency, max_duration_s=max_duration, seed=seed)
-    res = asyncio.run(_run(cfg, show=not as_json))
+    res = asyncio.run(_run(cfg, show=shown(as_json)))
     paths = write_report(res, out_dir or tempfile.mkdtemp(prefix="corenet-storm-"))
     kpis = {**res.kpis(), "report": paths["json"]}
     if as_json:
@@ -63,18 +64,11 @@ def storm(ues: int, rescuers: int, release: str, capacity: float, own_ues: int,
 
 
 async def _run(cfg: StormConfig, *, show: bool) -> StormResult:
-    if not show:
-        return await run_storm(cfg)
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("storm"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TextColumn("{task.fields[status]}"), TimeElapsedColumn())
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task("storm", total=cfg.ues, status="")
+    with bar("storm", cfg.ues, show=show) as progress:
 
         def update(p: StormProgress) -> None:
             factor = "lifted" if p.factor is None else f"{p.factor:.2f}"
-            bar.update(task, completed=p.attached,
-                       status=f"ACB {factor}  AIR/s {p.air_per_s:.0f}")
+            progress.update(completed=p.attached,
+                            status=f"ACB {factor}  AIR/s {p.air_per_s:.0f}")
 
-        return await run_storm(cfg, progress=update)
+        return await run_storm(cfg, progress=update if show else None)
