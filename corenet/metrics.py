@@ -38,6 +38,7 @@ from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram
 from corenet.codecs import diameter as dia
 from corenet.codecs import gtpv2c
 from corenet.core.actions import LogEvent
+from corenet.pcap.writer import PORT_GTPV2C
 from corenet.transport.base import Address, Direction
 
 log = logging.getLogger("corenet.metrics")
@@ -202,8 +203,11 @@ class LatencyTap:
 
     def udp(self, direction: Direction, src: Address, dst: Address, payload: bytes,
             ppid: int = 0, stream: int = 0) -> None:
-        # TS 29.274 §5.1: version 2 in octet 1 bits 8-6, message type in octet 2, the
-        # sequence number in the 3 octets after the TEID (when T=1) or the length
+        # TS 29.274 §4.2: requests go to port 2123 and responses come from it; §5.1: version 2
+        # in octet 1 bits 8-6, message type in octet 2, the sequence number in the 3 octets
+        # after the TEID (when T=1) or the length
+        if PORT_GTPV2C not in (int(src[1]), int(dst[1])):
+            return
         if len(payload) < 8 or payload[0] >> 5 != 2:
             return
         name = _GTP_NAMES.get(payload[1])

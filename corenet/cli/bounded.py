@@ -49,7 +49,7 @@ def step_of(task: asyncio.Task[Any]) -> str | None:
 def _describe(frame: Any) -> str:
     name = frame.f_code.co_qualname
     func = frame.f_globals.get(frame.f_code.co_name)
-    owner = frame.f_locals.get("self") or frame.f_locals.get("cls")
+    owner = frame.f_locals.get("self", frame.f_locals.get("cls"))
     if owner is not None:
         func = getattr(owner, frame.f_code.co_name, func)
     doc = inspect.getdoc(func) if func is not None else None
