@@ -12,6 +12,7 @@ from typing import Any
 import click
 from pydantic import BaseModel
 
+from corenet.cli.ctl_cmd import EndpointType
 from corenet.config.loader import load
 from corenet.config.models import CorenetConfig, Endpoint
 from corenet.core.errors import ConfigError
@@ -36,21 +37,6 @@ def check_config(cfg: CorenetConfig, names: tuple[str, ...]) -> None:
         load_subscribers(cfg.hss.subscribers_file)
 
 
-class HostPort(click.ParamType):
-    """HOST:PORT (IPv6 in brackets), port 1-65535."""
-
-    name = "host:port"
-
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> tuple[str, int]:
-        if isinstance(value, tuple):
-            return value
-        host, sep, port = str(value).rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            self.fail(f"{value!r} is not HOST:PORT", param, ctx)
-        return host.strip("[]"), int(port)
-
-
 @click.command("run")
 @click.argument("nf", required=False, type=click.Choice(NETWORK_FUNCTIONS))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -61,7 +47,7 @@ class HostPort(click.ParamType):
               show_default=True, help="debug adds every message in hex (logger corenet.wire)")
 @click.option("--log-format", default="human", type=click.Choice(LOG_FORMATS), show_default=True,
               help="json: one object per line with time, level, nf, event and its fields")
-@click.option("--metrics", "metrics_at", default=None, type=HostPort(), metavar="HOST:PORT",
+@click.option("--metrics", "metrics_at", default=None, type=EndpointType(), metavar="HOST:PORT",
               help="serve Prometheus metrics at http://HOST:PORT/metrics")
 def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | None,
         log_level: str, log_format: str, metrics_at: tuple[str, int] | None) -> None:

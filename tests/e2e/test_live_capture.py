@@ -3,41 +3,24 @@ serves, and nothing already sent lost when the process is killed."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-import yaml
-
 from tests import tshark
-from tests.cli_helpers import BIN
-from tests.e2e.network import OPC, K, config, wait_port
+from tests.e2e.served import corenet_run, sim_ue_attach
 
 
 async def test_corenet_run_capture_is_live_and_survives_kill(tmp_path: Path) -> None:
-    subs_file = tmp_path / "subscribers.yaml"
-    subs_file.write_text(yaml.safe_dump({"subscribers": [
-        {"imsi": "440100000000201", "count": 1, "msisdn": "819020000201", "k": K, "opc": OPC}]}))
-    cfg = config(tmp_path)
-    data = cfg.model_dump(mode="json")
-    data["hss"]["subscribers_file"] = str(subs_file)
-    cfg_file = tmp_path / "corenet.yaml"
-    cfg_file.write_text(yaml.safe_dump(data))
     served, ue_side = tmp_path / "served.pcapng", tmp_path / "ue.pcapng"
-    server = subprocess.Popen([str(BIN / "corenet"), "run", "--config", str(cfg_file),
-                               "--pcap", str(served)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    imsi = "440100000000201"
+    cfg, server = await corenet_run(tmp_path, [imsi], "--pcap", str(served),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        await wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
         started = time.time()
-        proc = await asyncio.create_subprocess_exec(
-            str(BIN / "sim-ue"), "attach", "--mme", f"{cfg.mme.s1ap.host}:{cfg.mme.s1ap.port}",
-            "--subscribers", str(subs_file), "--ues", "1", "--enbs", "1", "--sctp", "fallback",
-            "--pcap", str(ue_side), "--json", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _, err = await asyncio.wait_for(proc.communicate(), 120)
-        assert proc.returncode == 0, err.decode()
+        status, _, err = await sim_ue_attach(cfg, tmp_path, [imsi], "--pcap", str(ue_side))
+        assert status == 0, err
         ended = time.time()
         # the server still runs: its capture already holds the attach, stamped with today's time
         assert server.poll() is None

@@ -3,45 +3,24 @@ levels that mean something (a refused UE is a WARNING, messages in hex at DEBUG)
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tests.cli_helpers import BIN
-from tests.e2e.network import OPC, K, config, wait_port
+from tests.e2e.served import corenet_run, sim_ue_attach
 
 KNOWN, UNKNOWN = "440100000000301", "440100000000302"
 
 
-def _subscribers(path: Path, *imsis: str) -> Path:
-    path.write_text(yaml.safe_dump({"subscribers": [
-        {"imsi": imsi, "msisdn": "8190" + imsi[-8:], "k": K, "opc": OPC} for imsi in imsis]}))
-    return path
-
-
 async def test_every_network_function_logs_json_lines(tmp_path: Path) -> None:
-    cfg = config(tmp_path)
-    data = cfg.model_dump(mode="json")
-    data["hss"]["subscribers_file"] = str(_subscribers(tmp_path / "hss.yaml", KNOWN))
-    cfg_file = tmp_path / "corenet.yaml"
-    cfg_file.write_text(yaml.safe_dump(data))
-    server = subprocess.Popen([str(BIN / "corenet"), "run", "--config", str(cfg_file),
-                               "--log-format", "json", "--log-level", "debug"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    cfg, server = await corenet_run(tmp_path, [KNOWN], "--log-format", "json",
+                                    "--log-level", "debug", stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE)
     try:
-        await wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
         # one UE the HSS knows, one it does not (TS 29.272 §5.2.3.1.3: 5001 unknown user)
-        proc = await asyncio.create_subprocess_exec(
-            str(BIN / "sim-ue"), "attach", "--mme", f"{cfg.mme.s1ap.host}:{cfg.mme.s1ap.port}",
-            "--subscribers", str(_subscribers(tmp_path / "ues.yaml", KNOWN, UNKNOWN)),
-            "--enbs", "1", "--sctp", "fallback", "--json", "--timeout", "20",
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        await asyncio.wait_for(proc.communicate(), 120)
+        await sim_ue_attach(cfg, tmp_path, [KNOWN, UNKNOWN], "--timeout", "20")
     finally:
         server.send_signal(signal.SIGTERM)
         _, err = server.communicate(timeout=30)

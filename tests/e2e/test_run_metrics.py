@@ -8,20 +8,12 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from corenet.bus.broker import free_port
-from tests.cli_helpers import BIN
-from tests.e2e.network import OPC, K, config, wait_port
+from tests.e2e.served import corenet_run, sim_ue_attach
 
 KNOWN, UNKNOWN = "440100000000401", "440100000000402"
-
-
-def _subscribers(path: Path, *imsis: str) -> Path:
-    path.write_text(yaml.safe_dump({"subscribers": [
-        {"imsi": imsi, "msisdn": "8190" + imsi[-8:], "k": K, "opc": OPC} for imsi in imsis]}))
-    return path
 
 
 def _scrape(host: str, port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -32,24 +24,12 @@ def _scrape(host: str, port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]
 
 
 async def test_metrics_after_one_accepted_and_one_rejected_attach(tmp_path: Path) -> None:
-    cfg = config(tmp_path)
-    data = cfg.model_dump(mode="json")
-    data["hss"]["subscribers_file"] = str(_subscribers(tmp_path / "hss.yaml", KNOWN))
-    cfg_file = tmp_path / "corenet.yaml"
-    cfg_file.write_text(yaml.safe_dump(data))
-    host, port = cfg.mme.s1ap.host, free_port(cfg.mme.s1ap.host)
-    server = subprocess.Popen([str(BIN / "corenet"), "run", "--config", str(cfg_file),
-                               "--metrics", f"{host}:{port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    port = free_port("127.0.0.1")
+    cfg, server = await corenet_run(tmp_path, [KNOWN], "--metrics", f"127.0.0.1:{port}",
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        await wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
-        proc = await asyncio.create_subprocess_exec(
-            str(BIN / "sim-ue"), "attach", "--mme", f"{cfg.mme.s1ap.host}:{cfg.mme.s1ap.port}",
-            "--subscribers", str(_subscribers(tmp_path / "ues.yaml", KNOWN, UNKNOWN)),
-            "--enbs", "1", "--sctp", "fallback", "--json", "--timeout", "20",
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        await asyncio.wait_for(proc.communicate(), 120)
-        m = await asyncio.to_thread(_scrape, host, port)
+        await sim_ue_attach(cfg, tmp_path, [KNOWN, UNKNOWN], "--timeout", "20")
+        m = await asyncio.to_thread(_scrape, "127.0.0.1", port)
     finally:
         server.send_signal(signal.SIGTERM)
         _, err = server.communicate(timeout=30)
