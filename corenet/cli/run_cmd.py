@@ -94,7 +94,6 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
         repeats.flush()
 
 
-
 def endpoint_fields(model: BaseModel, host: str, port: int, prefix: str = "") -> list[str]:
     """The dotted names of the configuration's endpoints that are host:port."""
     found: list[str] = []

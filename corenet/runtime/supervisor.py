@@ -160,7 +160,8 @@ class Runtime:
     observers: tuple[Any, ...] = ()
 
     def tap(self) -> Any:
-        """The tap every transport of this runtime records through (None: no capture).
+        """The tap every transport of this runtime records through, the observers' taps
+        included (None: no capture and no observer).
 
         A message between two functions of this process is recorded once, by its sender; a
         message from a peer outside (a third-party MME or eNB) is recorded when received.
