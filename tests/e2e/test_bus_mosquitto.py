@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from corenet.activation.drill import load_scenario, run_drill
 from corenet.activation.request import Ack, OwnNetwork
 from corenet.activation.rescuer import RecordingConfigurator, Rescuer
 from corenet.bus import topics
 from corenet.bus.broker import free_port
 from corenet.bus.client import BusClient, BusConfig, Outbox, probe
 from corenet.bus.topics import Kind
+from corenet.cli.drill_cmd import load_scenario, run_drill  # what `corenet drill` runs
 from tests.unit.activation.test_request import NOW, A, B, request
 
 SCENARIOS = Path(__file__).parents[2] / "configs" / "scenarios"
