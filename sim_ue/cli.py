@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from corenet.cli.args import UInt, run_command
+from corenet.cli.progress import bar, shown
 from corenet.config import loader
 from corenet.config.models import (
     CorenetConfig,
@@ -34,7 +35,7 @@ from corenet.config.models import (
 from corenet.config.subscribers import Subscriber, load_subscribers
 from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
-from corenet.pcap import PcapTap, PcapWriter
+from corenet.pcap import PcapTap, live_writer
 from sim_ue.devices import DeviceProfile, load_devices, parse_mix
 from sim_ue.runner import Population
 from sim_ue.ue import UeResult, UeTimers
@@ -209,10 +210,11 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
     if sim is not None:
         retry = {"ue_timers": UeTimers(sim.t3410_s, sim.t3411_s, sim.t3402_s),
                  "reconnect_s": sim.s1_reconnect_s, "reconnect_max_s": sim.s1_reconnect_max_s}
-    results = asyncio.run(_run(chosen, enb_cfgs, pcap, concurrency=concurrency, seed=seed,
-                               eea=eea, eia=eia, selection=selection, plmn=plmn, **retry,
-                               sctp_mode=sctp, timeout=timeout, detach=detach,
-                               devices=devices, dial=dial if emergency else None))
+    with bar("attach", len(chosen), show=shown(as_json)):
+        results = asyncio.run(_run(chosen, enb_cfgs, pcap, concurrency=concurrency, seed=seed,
+                                   eea=eea, eia=eia, selection=selection, plmn=plmn, **retry,
+                                   sctp_mode=sctp, timeout=timeout, detach=detach,
+                                   devices=devices, dial=dial if emergency else None))
     _print_results(results, as_json)
     if emergency:
         # the run succeeds when every user could call (attached, or reasoned refusal aside)
@@ -225,7 +227,7 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
 
 async def _run(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: str | None, *,
                detach: bool, dial: str | None = None, **options: Any) -> list[UeResult]:
-    writer = PcapWriter(pcap) if pcap else None
+    writer = live_writer(pcap) if pcap else None
     tap = PcapTap(writer).sctp if writer else None
     try:
         pop = Population(subscribers, enb_cfgs, tap=tap, **options)
@@ -315,7 +317,7 @@ def call(dial: str, pcscf_text: str, mme_text: str | None, subs_file: str | None
 
 async def _call(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: str | None,
                 dial: str, callbacks: float, **options: Any) -> list[dict[str, Any]]:
-    writer = PcapWriter(pcap) if pcap else None
+    writer = live_writer(pcap) if pcap else None
     tap = PcapTap(writer) if writer else None
     try:
         pop = Population(subscribers, enb_cfgs, tap=tap.sctp if tap else None, sip_tap=tap,

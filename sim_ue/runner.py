@@ -19,6 +19,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from corenet.cli.progress import advance
 from corenet.config.models import EnbConfig
 from corenet.config.subscribers import Subscriber
 from corenet.core.plmn import Plmn
@@ -270,6 +271,7 @@ class Population:
             async with sem:
                 member.reason = ""
                 await self._attach_one(member, self._select(member))
+            advance()
 
         await asyncio.gather(*(one(mb) for mb in self.members))
         await self._await_network_names()
@@ -301,6 +303,7 @@ class Population:
         async def one(member: _Member) -> None:
             async with sem:
                 await self._emergency_one(member, dialled)
+            advance()
 
         await asyncio.gather(*(one(mb) for mb in self.members))
         await self._await_network_names()

@@ -128,23 +128,31 @@ class BusClient:
         return mqtt_client(self.config, self.identifier)
 
     async def run(self, handler: Handler) -> None:
+        """Until cancelled. A cancellation that a library call swallowed (Python 3.11's
+        `asyncio.wait_for` returns the result when its future completes as the task is
+        cancelled; aiomqtt waits for every PUBACK and SUBACK that way) is taken up at the next
+        step, so `task.cancel()` always ends the client."""
         delay = self.backoff[0]
         while True:
             try:
                 async with self._make() as client:
                     self._client = client
                     await self._on_connect(client)
+                    _raise_if_cancelled()
                     delay = self.backoff[0]
                     resender = asyncio.create_task(self._resend(client))
                     try:
                         async for message in client.messages:
                             await self._dispatch(str(message.topic), bytes(message.payload),
                                                  handler)
+                            _raise_if_cancelled()
                     finally:
                         resender.cancel()
             except aiomqtt.MqttError as exc:
+                # a failed DISCONNECT while being cancelled must not turn into a reconnect
+                _raise_if_cancelled()
                 self.connect_errors.append(str(exc))
-                log.info("bus %s: %s; retrying in %.2fs", self.identifier, exc, delay)
+                log.warning("bus %s: %s; retrying in %.2fs", self.identifier, exc, delay)
             finally:
                 self._client = None
                 self.connected.clear()
@@ -206,6 +214,13 @@ class BusClient:
         if self._client is None:
             raise ConnectionError("not connected")
         await self._client.publish(topic, data, qos=1)
+
+
+def _raise_if_cancelled() -> None:
+    """Re-raise a cancellation of the current task that an awaited call did not propagate."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def mqtt_client(config: BusConfig, identifier: str) -> aiomqtt.Client:

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from corenet.cli.progress import bar, shown
 from corenet.cli.run_cmd import load_config
 from corenet.config.models import CorenetConfig, DialPlanConfig
 from corenet.core.errors import ConfigError
@@ -52,8 +53,10 @@ def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurren
     except ConfigError as exc:
         click.echo(f"corenet demo: {exc}", err=True)
         sys.exit(2)
-    report = asyncio.run(run_demo(cfg, ues=ues, pcap=pcap_path, seed=seed, concurrency=concurrency,
-                                  mode=mode, call=dialled, devices=devices))
+    with bar("attach", ues, show=shown(as_json)):
+        report = asyncio.run(run_demo(cfg, ues=ues, pcap=pcap_path, seed=seed,
+                                      concurrency=concurrency, mode=mode, call=dialled,
+                                      devices=devices))
     doc = report.to_json()
     explain_calls(doc, cfg.ims.dialplan)
     if as_json:

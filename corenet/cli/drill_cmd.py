@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import click
 
 from corenet.activation.records import report_markdown
 from corenet.bus.client import BusConfig
+from corenet.cli.bounded import run_bounded
 from corenet.core.errors import ConfigError
 from corenet.orchestration.drill import load_scenario, run_drill, save_report
 
@@ -25,8 +25,10 @@ from corenet.orchestration.drill import load_scenario, run_drill, save_report
               help="Keep the case (activation or not) in this SQLite file.")
 @click.option("--pcap", "pcap_path", type=click.Path(dir_okay=False), default=None,
               help="Capture the in-process network of a scenario with `ues` in this file.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=300.0, show_default=True,
+              help="Seconds before the drill is stopped (exit status 124, naming the step).")
 def drill(scenario_file: str, as_json: bool, mqtt_url: str | None, out_dir: str | None,
-          db_path: str | None, pcap_path: str | None) -> None:
+          db_path: str | None, pcap_path: str | None, timeout: float) -> None:
     """Run a scenario: event, decision, request, ack, configuration, service, release, end.
 
     A scenario with `ues: N` runs the first rescuer's network in process: the accepted request
@@ -36,7 +38,8 @@ def drill(scenario_file: str, as_json: bool, mqtt_url: str | None, out_dir: str 
         bus = BusConfig.from_url(mqtt_url) if mqtt_url else None
     except ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
-    result = asyncio.run(run_drill(scenario, bus, pcap=pcap_path))
+    result = run_bounded(run_drill(scenario, bus, pcap=pcap_path),
+                         what=f"corenet drill {scenario.name}", timeout=timeout)
     report = save_report(result, scenario, out_dir, db_path)
     if as_json:
         click.echo(json.dumps({

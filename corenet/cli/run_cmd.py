@@ -7,14 +7,17 @@ import contextlib
 import json
 import signal
 import sys
+from typing import Any
 
 import click
 from pydantic import BaseModel
 
+from corenet.cli.ctl_cmd import EndpointType
 from corenet.config.loader import load
 from corenet.config.models import CorenetConfig, Endpoint
 from corenet.core.errors import ConfigError
-from corenet.core.logs import setup_logging
+from corenet.core.logs import LOG_FORMATS, setup_logging
+from corenet.pcap.wirelog import WireLog
 from corenet.runtime.supervisor import NETWORK_FUNCTIONS, OPTIONAL_FUNCTIONS, Runtime
 from corenet.transport.base import BindError
 
@@ -40,8 +43,14 @@ def check_config(cfg: CorenetConfig, names: tuple[str, ...]) -> None:
               help="YAML configuration (default: embedded defaults)")
 @click.option("--check", is_flag=True, help="validate the configuration and exit")
 @click.option("--pcap", "pcap_path", default=None, help="capture file (default: from config)")
-@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
-def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | None, log_level: str) -> None:
+@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
+              show_default=True, help="debug adds every message in hex (logger corenet.wire)")
+@click.option("--log-format", default="human", type=click.Choice(LOG_FORMATS), show_default=True,
+              help="json: one object per line with time, level, nf, event and its fields")
+@click.option("--metrics", "metrics_at", default=None, type=EndpointType(), metavar="HOST:PORT",
+              help="serve Prometheus metrics at http://HOST:PORT/metrics")
+def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | None,
+        log_level: str, log_format: str, metrics_at: tuple[str, int] | None) -> None:
     """Run one network function (or all of them) until interrupted."""
     names = (nf,) if nf else NETWORK_FUNCTIONS
     try:
@@ -61,8 +70,24 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
         click.echo(json.dumps({"config": config_path or "(embedded defaults)", "ok": True,
                                "network_functions": list(names)}))
         return
-    repeats = setup_logging(log_level)
-    runtime = Runtime(cfg, names=names, pcap_path=pcap_path if pcap_path is not None else cfg.pcap)
+    repeats = setup_logging(log_level, log_format=log_format)
+    observers: tuple[Any, ...] = (WireLog(),) if log_level == "debug" else ()
+    on_event = None
+    stop_metrics = None
+    if metrics_at is not None:
+        from corenet.metrics import Metrics, serve
+
+        metrics = Metrics()
+        try:
+            stop_metrics = serve(metrics, *metrics_at)
+        except OSError as exc:
+            click.echo(f"corenet run: cannot serve metrics on {metrics_at[0]}:{metrics_at[1]} "
+                       f"({exc.strerror or exc}; give --metrics a free address)", err=True)
+            sys.exit(1)
+        observers += (metrics.tap,)
+        on_event = metrics.on_event
+    runtime = Runtime(cfg, names=names, pcap_path=pcap_path if pcap_path is not None else cfg.pcap,
+                      observers=observers, on_event=on_event)
     try:
         asyncio.run(_serve(runtime))
     except BindError as exc:
@@ -71,6 +96,8 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
                    "to a free address)", err=True)
         sys.exit(1)
     finally:
+        if stop_metrics is not None:
+            stop_metrics()
         repeats.flush()
 
 

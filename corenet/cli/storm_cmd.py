@@ -9,6 +9,7 @@ from collections import Counter
 import click
 
 from corenet.activation.release import parse_schedule
+from corenet.cli.progress import bar, shown
 from corenet.orchestration.storm import (
     StormConfig,
     StormProgress,
@@ -53,7 +54,7 @@ def storm(ues: int, rescuers: int, release: str, capacity: float, own_ues: int,
                       hss_capacity_air_per_s=capacity, own_ues=own_ues,
                       barring_time_s=int(barring_time), timer_scale=timer_scale,
                       concurrency=concurrency, max_duration_s=max_duration, seed=seed)
-    res = asyncio.run(_run(cfg, show=not as_json))
+    res = asyncio.run(_run(cfg, show=shown(as_json)))
     paths = write_report(res, out_dir or default_out_dir())
     never = res.never_attached
     kpis = {**res.kpis(), "never_attached": len(never),
@@ -65,23 +66,16 @@ def storm(ues: int, rescuers: int, release: str, capacity: float, own_ues: int,
         click.echo(json.dumps(kpis, indent=2))
         return
     for key, value in kpis.items():
-        shown = " ".join(value) if key == "plots" else value
-        click.echo(f"{key}: {shown}")
+        text = " ".join(value) if key == "plots" else value
+        click.echo(f"{key}: {text}")
 
 
 async def _run(cfg: StormConfig, *, show: bool) -> StormResult:
-    if not show:
-        return await run_storm(cfg)
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("storm"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TextColumn("{task.fields[status]}"), TimeElapsedColumn())
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task("storm", total=cfg.ues, status="")
+    with bar("storm", cfg.ues, show=show) as progress:
 
         def update(p: StormProgress) -> None:
             factor = "lifted" if p.factor is None else f"{p.factor:.2f}"
-            bar.update(task, completed=p.attached,
-                       status=f"ACB {factor}  AIR/s {p.air_per_s:.0f}")
+            progress.update(completed=p.attached,
+                            status=f"ACB {factor}  AIR/s {p.air_per_s:.0f}")
 
-        return await run_storm(cfg, progress=update)
+        return await run_storm(cfg, progress=update if show else None)

@@ -1,4 +1,10 @@
-"""Logging setup of the long-running commands, with repeats of the same error collapsed.
+"""Logging of the long-running commands: event levels, human or JSON lines, repeats collapsed.
+
+A network function's `LogEvent` is logged by `log_event` at a level that means something
+(`event_level`: DEBUG per-message detail, INFO procedure milestones, WARNING refusals and
+timeouts, ERROR failures), as "kind key=value ..." in the human format and, with
+`log_format="json"`, as one JSON object per line (`JsonFormatter`) carrying time, level, the
+network function (`NETWORK_FUNCTION`, set by the runtime), the event and its identifiers.
 
 A peer that sends the same malformed message a thousand times a second must not bury the log (or
 fill the disk) with a thousand identical warnings and tracebacks. `RepeatFilter` lets the first
@@ -12,16 +18,22 @@ prints the traceback; the others say where it was shown.
 
 from __future__ import annotations
 
+import contextvars
+import datetime as dt
+import json
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corenet.core.actions import LogEvent
+
 FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+LOG_FORMATS = ("human", "json")
 
 Key = tuple[str, int, str, str, str]
 
@@ -138,12 +150,145 @@ class RepeatFilter(logging.Filter):
             self._emit(record)
 
 
-def setup_logging(level: str | int, fmt: str = FORMAT, **limits: Any) -> RepeatFilter:
-    """`logging.basicConfig` with a `RepeatFilter` on each root handler (see module docstring)."""
+def setup_logging(level: str | int, fmt: str = FORMAT, *, log_format: str = "human",
+                  **limits: Any) -> RepeatFilter:
+    """`logging.basicConfig` with a `RepeatFilter` on each root handler (see module docstring);
+    `log_format="json"`: one JSON object per line (`JsonFormatter`)."""
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}")
     logging.basicConfig(level=level.upper() if isinstance(level, str) else level, format=fmt)
     repeat = RepeatFilter(**limits)
     for handler in logging.getLogger().handlers:
+        if log_format == "json":
+            handler.setFormatter(JsonFormatter())
+        if not any(isinstance(f, NetworkFunctionFilter) for f in handler.filters):
+            handler.addFilter(NetworkFunctionFilter())
         if not any(isinstance(f, RepeatFilter) for f in handler.filters):
             handler.addFilter(repeat)
             repeat.bind(handler.handle)
     return repeat
+
+
+# -- events of the network functions ---------------------------------------------------------
+#
+# A level that means something: DEBUG for keep-alives and per-message detail, INFO for procedure
+# milestones, WARNING for what a peer or a UE was refused and for timeouts, ERROR for failures
+# of a procedure or a connection of ours. Decided by the last segment of the event's kind
+# ("emm.attach.rejected" -> "rejected"), unless the whole kind is listed in EVENT_LEVELS.
+
+LAST_SEGMENT_LEVELS: dict[str, int] = {
+    **dict.fromkeys(("watchdog", "duplicate_request"), logging.DEBUG),
+    **dict.fromkeys((
+        "rejected", "refused", "roaming_refused", "timeout", "discarded", "malformed",
+        "unexpected", "unsupported", "version_not_supported", "no_route", "down", "path_down",
+        "peer_down", "pdn_lost", "error", "error_answer", "not_accepted", "no_bearer",
+        "dropped", "unavailable", "ue_failure", "mismatch", "aborted", "no_subscription",
+        "failover", "restarted", "sgw_restarted", "injected"), logging.WARNING),
+    "failed": logging.ERROR,
+}
+EVENT_LEVELS: dict[str, int] = {
+    # the UE's RES did not match (TS 33.401 §6.1.1): the UE is rejected, nothing of ours failed
+    "emm.authentication.failed": logging.WARNING,
+    # failures the operator injected on purpose through the control API
+    "hss.failure": logging.WARNING,
+    # every message in hex (corenet.pcap.wirelog)
+    "wire.sent": logging.DEBUG,
+    "wire.received": logging.DEBUG,
+}
+
+
+def event_level(kind: str) -> int:
+    level = EVENT_LEVELS.get(kind)
+    if level is None:
+        level = LAST_SEGMENT_LEVELS.get(kind.rpartition(".")[2], logging.INFO)
+    return level
+
+
+class _KeyValues:
+    """`key=value ...` of an event's fields, rendered only when a handler formats the record."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+
+    def __str__(self) -> str:
+        return " ".join(f"{k}={_text(v)}" for k, v in self.data.items())
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, str):
+        return value if value and " " not in value and "=" not in value else json.dumps(value)
+    return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":")) \
+        if isinstance(value, dict | list | tuple) else str(value)
+
+
+def log_event(logger: logging.Logger, event: LogEvent) -> None:
+    """Log a network function's event at its level (`event_level`), its fields as key=value in
+    the text and as `record.fields` for `JsonFormatter`."""
+    level = event_level(event.kind)
+    if logger.isEnabledFor(level):
+        logger.log(level, "%s %s", event.kind, _KeyValues(event.data),
+                   extra={"event": event.kind, "fields": event.data})
+
+
+# The network function on whose behalf the code runs: set by the runtime while it starts one,
+# inherited by every task and callback that function creates (contextvars follow asyncio tasks
+# and loop callbacks), so that transport and protocol records name their function too.
+NETWORK_FUNCTION: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "corenet_network_function", default=None)
+
+
+class NetworkFunctionFilter(logging.Filter):
+    """Stamps `record.nf`: the running network function, else the one the logger names."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "nf", None) is None:
+            record.nf = NETWORK_FUNCTION.get() or _nf_of_logger(record.name)
+        return True
+
+
+def _nf_of_logger(name: str) -> str | None:
+    parts = name.split(".")
+    if len(parts) >= 2 and parts[0] == "corenet" and parts[1] in NF_LOGGERS:
+        return NF_LOGGERS[parts[1]]
+    return None
+
+
+NF_LOGGERS = {"hss": "hss", "mme": "mme", "sgw_pgw": "sgw-pgw", "ims": "ims", "psap": "psap"}
+
+RECORD_KEYS = ("time", "level", "nf", "logger", "event", "message", "exception")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, RFC 3339), level, nf, logger, event (null for a
+    plain message), message, the event's fields (IMSI, MME UE S1AP ID, peer, cause, ...) at the
+    top level (renamed `field_` when they clash with these keys), and exception (traceback)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = dt.datetime.fromtimestamp(record.created, dt.UTC)
+        out: dict[str, Any] = {
+            "time": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "nf": getattr(record, "nf", None) or _nf_of_logger(record.name),
+            "logger": record.name,
+            "event": getattr(record, "event", None),
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping):
+            for key, value in fields.items():
+                out[f"{key}_" if key in RECORD_KEYS else str(key)] = _json_value(value)
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_json_value(v) for v in value]
+    return value

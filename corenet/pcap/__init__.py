@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from corenet.pcap.tap import PcapTap
-from corenet.pcap.writer import PcapWriter
+from corenet.pcap.writer import PcapWriter, live_writer
 
-__all__ = ["PcapTap", "PcapWriter"]
+__all__ = ["PcapTap", "PcapWriter", "live_writer"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import BinaryIO
@@ -39,7 +40,10 @@ class PcapWriter:
     """Records messages as IP packets into a pcapng file.
 
     Deterministic: the same seed and the same timestamps give a byte-identical file. With
-    `clock=None` the time starts at 2026-01-01T00:00:00Z and advances 1 ms per packet.
+    `clock=None` the time starts at 2026-01-01T00:00:00Z and advances 1 ms per packet (the
+    frozen time of reproducible captures); a running system records with `live_writer`.
+    `flush`: every message reaches the file when it is recorded, so a reader sees it at once
+    and a process killed later loses nothing already recorded.
     """
 
     def __init__(
@@ -48,6 +52,7 @@ class PcapWriter:
         clock: Callable[[], float] | None = None,
         seed: int = 0,
         stable_ports: bool = False,
+        flush: bool = False,
     ) -> None:
         self._owns_file = isinstance(path_or_file, str | os.PathLike)
         if isinstance(path_or_file, str | os.PathLike):
@@ -62,8 +67,11 @@ class PcapWriter:
         self._incarnations: dict[tuple[str, tuple[Endpoint, Endpoint]], int] = {}
         self._closed = False
         self._ports = StablePorts() if stable_ports else None
+        self._flush = flush
         self._file.write(section_header_block())
         self._file.write(interface_description_block(LINKTYPE_RAW))
+        if flush:
+            self._file.flush()
 
     # -- records ---------------------------------------------------------------------------
 
@@ -194,6 +202,14 @@ class PcapWriter:
                 ts_us = round(when * 1_000_000)
             note = comment if frame.completes_message else None
             self._file.write(enhanced_packet_block(ts_us, frame.packet, note))
+        if self._flush:
+            self._file.flush()
+
+
+def live_writer(path: str | os.PathLike[str], seed: int = 0) -> PcapWriter:
+    """The capture of a running system: wall-clock timestamps, each message written to the file
+    as it is recorded (readable by tshark while the process runs; a kill loses nothing)."""
+    return PcapWriter(path, clock=time.time, seed=seed, flush=True)
 
 
 WELL_KNOWN_PORTS = frozenset({PORT_S1AP, PORT_DIAMETER, PORT_GTPV2C, PORT_SIP})

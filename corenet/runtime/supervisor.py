@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import random
@@ -13,9 +14,11 @@ from typing import Any, Protocol
 
 from corenet.codecs.selection import set_codec
 from corenet.config.models import CorenetConfig, Endpoint
+from corenet.core.actions import LogEvent
+from corenet.core.logs import NETWORK_FUNCTION
 from corenet.pcap.decipher import DecipheringTap
 from corenet.pcap.tap import PcapTap
-from corenet.pcap.writer import PcapWriter
+from corenet.pcap.writer import PcapWriter, live_writer
 from corenet.transport.base import Direction
 
 log = logging.getLogger("corenet.runtime")
@@ -67,34 +70,37 @@ def _endpoint(address: Any) -> Endpoint:
 
 
 def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
-                  seed: int | None = None, started: dict[str, Any] | None = None) -> Service:
+                  seed: int | None = None, started: dict[str, Any] | None = None,
+                  on_event: Callable[[LogEvent], None] | None = None) -> Service:
     cfg = wired(name, cfg, started or {})
     if name == "hss":
         from corenet.nf.hss.service import HssService
 
         if seed is None:
-            return HssService(cfg.hss, tap=tap)
-        return HssService(cfg.hss, tap=tap, random_bytes=seeded_bytes(seed, "hss"))
+            return HssService(cfg.hss, tap=tap, on_event=on_event)
+        return HssService(cfg.hss, tap=tap, random_bytes=seeded_bytes(seed, "hss"),
+                          on_event=on_event)
     if name == "sgw-pgw":
         from corenet.nf.sgw_pgw.service import SgwPgwService
 
-        return SgwPgwService(cfg.sgw_pgw, tap=tap)
+        return SgwPgwService(cfg.sgw_pgw, tap=tap, on_event=on_event)
     if name == "mme":
         from corenet.nf.mme.service import MmeService
 
-        return MmeService(cfg.mme, tap=tap, seed=seed)
+        return MmeService(cfg.mme, tap=tap, seed=seed, on_event=on_event)
     if name == "ims":
         from corenet.nf.ims.service import ImsService
 
-        return ImsService(cfg.ims, tap=tap, sessions=(started or {}).get("sgw-pgw"))
+        return ImsService(cfg.ims, tap=tap, sessions=(started or {}).get("sgw-pgw"),
+                          on_event=on_event)
     if name == "psap":
         from corenet.nf.psap.service import PsapService
 
-        return PsapService(cfg.psap, tap=tap)
+        return PsapService(cfg.psap, tap=tap, on_event=on_event)
     if name == "cbc":
         from corenet.nf.cbc.service import CbcService
 
-        return CbcService(cfg.cbc, tap=tap)
+        return CbcService(cfg.cbc, tap=tap, on_event=on_event)
     raise ValueError(f"unknown network function {name!r}")
 
 
@@ -138,6 +144,10 @@ class OncePerProcessTap(PcapTap):
             self.writer.udp(src, dst, payload)
 
 
+def _tee(*taps: Any) -> Any:
+    return None if not taps else taps[0] if len(taps) == 1 else TeeTap(*taps)
+
+
 class TeeTap:
     """Records each message in several captures."""
 
@@ -178,14 +188,20 @@ class Runtime:
     # their eNB addresses and the UE address pools (IMS user agents) are then local peers.
     sim_ue_in_process: bool = False
 
+    # Observers of the running functions (logs, metrics): every event of each function with
+    # the function's name, and taps that see every message every transport carries.
+    on_event: Callable[[str, LogEvent], None] | None = None
+    observers: tuple[Any, ...] = ()
+
     def tap(self) -> Any:
-        """The tap every transport of this runtime records through (None: no capture).
+        """The tap every transport of this runtime records through, the observers' taps
+        included (None: no capture and no observer).
 
         A message between two functions of this process is recorded once, by its sender; a
         message from a peer outside (a third-party MME or eNB) is recorded when received.
         """
         if self.writer is None:
-            return None
+            return _tee(*self.observers)
         local = self.local_ips()
         nets: tuple[str, ...] = ()
         if self.sim_ue_in_process:
@@ -193,9 +209,9 @@ class Runtime:
             nets = tuple(p.ipv4 for p in self.cfg.sgw_pgw.pools if p.ipv4)
         main = OncePerProcessTap(self.writer, local, nets)
         if self.deciphered is None:
-            return main
-        return TeeTap(main, DecipheringTap(OncePerProcessTap(self.deciphered, local, nets),
-                                           self._nas_keys))
+            return _tee(main, *self.observers)
+        return _tee(main, DecipheringTap(OncePerProcessTap(self.deciphered, local, nets),
+                                         self._nas_keys), *self.observers)
 
     def local_ips(self) -> frozenset[str]:
         c = self.cfg
@@ -218,17 +234,26 @@ class Runtime:
         set_codec(self.cfg.codec)  # process-wide: every function of this process encodes alike
         if self.pcap_path:
             Path(self.pcap_path).parent.mkdir(parents=True, exist_ok=True)
-            # With a seed, client ports are shown stable so that a run's capture is reproducible.
-            stable = self.seed is not None
-            self.writer = PcapWriter(self.pcap_path, seed=self.cfg.seed, stable_ports=stable)
+            self.writer = self._capture(self.pcap_path)
             if "mme" in self.names and any(a != 0 for a in self.cfg.mme.security.eea):
-                self.deciphered = PcapWriter(deciphered_path(self.pcap_path), seed=self.cfg.seed,
-                                             stable_ports=stable)
+                self.deciphered = self._capture(deciphered_path(self.pcap_path))
         for name in self.names:
-            svc = build_service(name, self.cfg, self.tap(), self.seed, self.services)
-            await svc.start()
+            emit = None if self.on_event is None else functools.partial(self.on_event, name)
+            token = NETWORK_FUNCTION.set(name)  # what the function's tasks and records carry
+            try:
+                svc = build_service(name, self.cfg, self.tap(), self.seed, self.services, emit)
+                await svc.start()
+            finally:
+                NETWORK_FUNCTION.reset(token)
             self.services[name] = svc
             log.info("%s started", name)
+
+    def _capture(self, path: str) -> PcapWriter:
+        """With a seed, time is frozen and client ports are shown stable, so that a run's
+        capture is reproducible; otherwise the capture is live (wall clock, written as sent)."""
+        if self.seed is None:
+            return live_writer(path, seed=self.cfg.seed)
+        return PcapWriter(path, seed=self.cfg.seed, stable_ports=True)
 
     async def stop(self) -> None:
         for name in reversed(list(self.services)):

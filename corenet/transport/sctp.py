@@ -201,7 +201,7 @@ class KernelSctpConnection:
         except BlockingIOError:
             return
         except OSError as exc:
-            log.info("SCTP association %s -> %s lost: %s", self._remote, self._local, exc)
+            log.warning("SCTP association %s -> %s lost: %s", self._remote, self._local, exc)
             self.close()
             return
         if flags & self._sctp.FLAG_NOTIFICATION:

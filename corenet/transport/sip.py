@@ -199,7 +199,7 @@ class SipTransport:
         try:
             conn = await self.connect(address)
         except OSError as exc:
-            log.info("SIP: no TCP connection to %s: %s", address, exc)
+            log.warning("SIP: no TCP connection to %s: %s", address, exc)
             return
         conn.send(data)
 
@@ -266,14 +266,14 @@ class SipTransport:
         response = sip.error_response(err)
         if response is None:
             self.dropped += 1
-            log.info("SIP from %s dropped: %s", peer.address, err.detail)
+            log.warning("SIP from %s dropped: %s", peer.address, err.detail)
             return
         self.rejected += 1
-        log.info("SIP from %s answered %d: %s", peer.address, response.status, err.detail)
+        log.warning("SIP from %s answered %d: %s", peer.address, response.status, err.detail)
         try:
             self.send(response, peer)
         except ConnectionError as exc:
-            log.info("SIP answer to %s not sent: %s", peer.address, exc)
+            log.warning("SIP answer to %s not sent: %s", peer.address, exc)
 
 
 class SipStack:
@@ -352,7 +352,7 @@ class SipStack:
         try:
             self.layers[peer.transport].receive(msg, peer.address, loop.time())
         except DecodeError as err:
-            log.info("SIP from %s not matched to a transaction: %s", peer.address, err.detail)
+            log.warning("SIP from %s not matched to a transaction: %s", peer.address, err.detail)
         self._pump(peer.transport)
 
     def _pump(self, name: TransportName) -> None:
@@ -361,7 +361,7 @@ class SipStack:
             try:
                 self.transport.send(msg, SipPeer(name, address))
             except ConnectionError as exc:
-                log.info("SIP send to %s failed: %s", address, exc)
+                log.warning("SIP send to %s failed: %s", address, exc)
         while (event := layer.next_event()) is not None:
             peer = SipPeer(name, getattr(event, "peer", ("", 0)))
             call_back(self._on_event, event, peer)

@@ -70,7 +70,7 @@ class UdpEndpoint(asyncio.DatagramProtocol, ClosingContext):
 
     def error_received(self, exc: Exception) -> None:
         # e.g. ICMP port unreachable for an earlier sendto: the endpoint stays open.
-        log.info("UDP %s: %s", self._local, exc)
+        log.warning("UDP %s: %s", self._local, exc)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True

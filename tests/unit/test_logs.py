@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import json
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from corenet.core.logs import RepeatFilter, setup_logging
+from corenet.core.actions import LogEvent
+from corenet.core.logs import (
+    NETWORK_FUNCTION,
+    JsonFormatter,
+    NetworkFunctionFilter,
+    RepeatFilter,
+    event_level,
+    log_event,
+    setup_logging,
+)
+from corenet.pcap.wirelog import WireLog
+from corenet.transport.base import Direction
 
 
 class Clock:
@@ -119,3 +133,93 @@ def test_setup_logging_installs_the_filter_on_the_root_handlers() -> None:
         root.handlers, _ = saved[0], root.setLevel(saved[1])
     assert stream.getvalue().splitlines() == [
         "WARNING same", "WARNING same", "WARNING 'same' repeated 3 times in 0 s (after the first 2)"]
+
+
+# -- levels and formats of the network functions' events ---------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "level"), [
+    ("emm.attach.accepted", logging.INFO),
+    ("emm.attach.rejected", logging.WARNING),
+    ("diameter.peer.rejected", logging.WARNING),  # 3010 DIAMETER_UNKNOWN_PEER (RFC 6733 §5.3)
+    ("s1ap.setup.timeout", logging.WARNING),
+    ("diameter.request.timeout", logging.WARNING),
+    ("s6a.connect.failed", logging.ERROR),
+    ("s11.failed", logging.ERROR),
+    ("emm.authentication.failed", logging.WARNING),
+    ("s6a.watchdog", logging.DEBUG),
+    ("wire.sent", logging.DEBUG),
+])
+def test_event_levels_mean_something(kind: str, level: int) -> None:
+    assert event_level(kind) == level
+
+
+def _format(record_of: Callable[[logging.Logger], None], formatter: logging.Formatter,
+            level: int = logging.DEBUG, name: str = "corenet.mme") -> list[str]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    handler.addFilter(NetworkFunctionFilter())
+    logger = logging.getLogger(name)
+    saved = logger.handlers[:], logger.level, logger.propagate
+    logger.handlers, logger.propagate = [handler], False
+    logger.setLevel(level)
+    try:
+        record_of(logger)
+    finally:
+        logger.handlers, logger.propagate = saved[0], saved[2]
+        logger.setLevel(saved[1])
+    return stream.getvalue().splitlines()
+
+
+REJECT = LogEvent("emm.attach.rejected", {"imsi": "440100000000001", "mme_ue_id": 7,
+                                          "emm_cause": 11, "detail": "PLMN not allowed"})
+
+
+def test_human_lines_are_key_values_not_a_dict_repr() -> None:
+    lines = _format(lambda log: log_event(log, REJECT),
+                    logging.Formatter("%(levelname)s %(message)s"))
+    assert lines == ['WARNING emm.attach.rejected imsi=440100000000001 mme_ue_id=7 emm_cause=11 '
+                     'detail="PLMN not allowed"']
+
+
+def test_json_lines_carry_time_level_nf_event_and_identifiers() -> None:
+    lines = _format(lambda log: log_event(log, REJECT), JsonFormatter())
+    assert len(lines) == 1
+    out = json.loads(lines[0])
+    assert out["level"] == "WARNING" and out["nf"] == "mme" and out["logger"] == "corenet.mme"
+    assert out["event"] == "emm.attach.rejected"
+    assert (out["imsi"], out["mme_ue_id"], out["emm_cause"]) == ("440100000000001", 7, 11)
+    when = dt.datetime.fromisoformat(out["time"].replace("Z", "+00:00"))
+    assert abs(when.timestamp() - time.time()) < 60
+
+
+def test_json_plain_messages_exceptions_and_the_running_function() -> None:
+    def records(log: logging.Logger) -> None:
+        token = NETWORK_FUNCTION.set("hss")  # as the runtime sets it while starting the HSS
+        try:
+            try:
+                raise ValueError("bad AVP")
+            except ValueError:
+                log.exception("callback %s failed", "on_message")
+        finally:
+            NETWORK_FUNCTION.reset(token)
+        log.info("no function")
+
+    lines = _format(records, JsonFormatter(), name="corenet.transport")
+    failed, plain = (json.loads(line) for line in lines)
+    assert failed["nf"] == "hss" and failed["level"] == "ERROR" and failed["event"] is None
+    assert failed["message"] == "callback on_message failed"
+    assert "ValueError: bad AVP" in failed["exception"]
+    assert plain["nf"] is None and plain["message"] == "no function"
+
+
+def test_wire_log_gives_each_message_in_hex_at_debug() -> None:
+    wire = WireLog(logging.getLogger("corenet.mme"))
+    lines = _format(lambda _: wire.udp(Direction.SENT, ("127.0.0.2", 2123), ("127.0.0.4", 2123),
+                                       b"\x48\x20\x00\x04"), JsonFormatter())
+    out = json.loads(lines[0])
+    assert out["level"] == "DEBUG" and out["event"] == "wire.sent"
+    assert out["interface"] == "gtpv2c" and out["hex"] == "48200004" and out["length"] == 4
+    assert _format(lambda _: wire.udp(Direction.SENT, ("127.0.0.2", 2123), ("127.0.0.4", 2123),
+                                      b"\x48"), JsonFormatter(), level=logging.INFO) == []

@@ -23,6 +23,7 @@ from corenet.control import registry
 from corenet.control.api import ControlAction, HssControl
 from corenet.control.server import ControlServer
 from corenet.core.actions import LogEvent
+from corenet.core.logs import log_event
 from corenet.nf.hss.s6a import Action, S6aError, S6aServer, SendAnswer, SendRequest
 from corenet.nf.hss.store import HssStore
 from corenet.protocols import diameter_peer as dp
@@ -221,7 +222,7 @@ class HssService:
             "peer": action.destination_host, "reason": "peer not connected"}))
 
     def _emit(self, event: LogEvent) -> None:
-        log.info("%s %s", event.kind, event.data)
+        log_event(log, event)
         if self._on_event is not None:
             self._on_event(event)
 

@@ -15,6 +15,7 @@ from typing import Any
 from corenet.codecs.sip import Limits, SipMessage, SipRequest
 from corenet.config.models import ImsConfig
 from corenet.core.actions import LogEvent
+from corenet.core.logs import log_event
 from corenet.nf.ims.binding import BindingTable, SessionSource
 from corenet.nf.ims.dialplan import DialPlan
 from corenet.nf.ims.ecscf import EcscfCore
@@ -77,7 +78,7 @@ class _Node:
                 try:
                     self.transport.send(act.message, SipPeer(act.transport, act.peer))
                 except (ConnectionError, OSError) as exc:
-                    log.info("%s: send to %s failed: %s", self.name, act.peer, exc)
+                    log.warning("%s: send to %s failed: %s", self.name, act.peer, exc)
             else:
                 self._emit(act)
 
@@ -141,7 +142,7 @@ class ImsService:
         return self.scscf.host, self.scscf.port
 
     def _emit(self, event: LogEvent) -> None:
-        log.info("%s %s", event.kind, event.data)
+        log_event(log, event)
         self.events.append(event)
         if len(self.events) > 10000:
             del self.events[:5000]

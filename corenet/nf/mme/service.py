@@ -18,6 +18,7 @@ from corenet.control import registry
 from corenet.control.api import SetHssFailure
 from corenet.control.server import ControlServer, hss_injector
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
+from corenet.core.logs import log_event
 from corenet.core.timers import TimerTable
 from corenet.nf.mme.context import UeContext
 from corenet.nf.mme.control import ControlApi, SetNetworkName
@@ -269,7 +270,7 @@ class MmeService:
                 try:
                     conn.send(action.data, PPID_S1AP, action.stream)
                 except ConnectionError:
-                    log.info("S1AP association %d closed while sending", action.assoc)
+                    log.warning("S1AP association %d closed while sending", action.assoc)
         elif isinstance(action, CloseS1):
             conn = self._assocs.get(action.assoc)
             if conn is not None and not conn.closed:
@@ -292,7 +293,7 @@ class MmeService:
         self.events.append(event)
         if len(self.events) > 10_000:
             del self.events[:5_000]
-        log.info("%s %s", event.kind, event.data)
+        log_event(log, event)
         if self._on_event is not None:
             self._on_event(event)
 

@@ -159,7 +159,7 @@ class PsapCore:
             elif isinstance(event, TransactionTimeout | TransportFailed):
                 self._on_failed(event.request)
         except DecodeError as exc:
-            log.info("PSAP: request from %s not served: %s", peer.address, exc.detail)
+            log.warning("PSAP: request from %s not served: %s", peer.address, exc.detail)
 
     def _respond(self, req: SipRequest, status: int, peer: SipPeer, **kwargs: Any) -> None:
         self._out.append(SendResponse(sip.response_for(req, status, **kwargs), peer))
@@ -294,7 +294,7 @@ class PsapCore:
 
     def _timed_out(self, cb: _CallBack) -> None:
         if cb.step is CallBackStep.HANGING_UP:
-            log.info("PSAP: no answer to the call-back's BYE")
+            log.warning("PSAP: no answer to the call-back's BYE")
             self._finish(cb, "answered", cb.status)
         else:
             self._finish(cb, "failed", 408)

@@ -16,6 +16,7 @@ from corenet.codecs import sip
 from corenet.codecs.sip import SipRequest
 from corenet.config.models import PsapConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
+from corenet.core.logs import log_event
 from corenet.core.timers import TimerTable
 from corenet.nf.psap.core import (
     Action,
@@ -147,7 +148,7 @@ class PsapService:
         self._feed(SendFailed(request))
 
     def _emit(self, event: LogEvent) -> None:
-        log.info("%s %s", event.kind, event.data)
+        log_event(log, event)
         self.events.append(event)
         if self._on_event is not None:
             self._on_event(event)

@@ -17,6 +17,7 @@ from typing import Any
 
 from corenet.config.models import SgwPgwConfig
 from corenet.core.actions import LogEvent
+from corenet.core.logs import log_event
 from corenet.nf.sgw_pgw.core import (
     Action,
     S11Answer,
@@ -44,8 +45,6 @@ from corenet.transport.gtp import GtpEndpoint, OwnerTimer
 
 log = logging.getLogger("corenet.sgw_pgw")
 # reported as warnings: someone else than a configured MME talks GTP-C to us, or a path failed
-_WARNINGS = frozenset({"sgw.peer.refused", "sgw.path.down", "sgw.peer.restarted"})
-
 OnEvent = Callable[[LogEvent], None]
 
 
@@ -145,8 +144,7 @@ class SgwPgwService:
                 self._emit(action)
 
     def _emit(self, event: LogEvent) -> None:
-        log.log(logging.WARNING if event.kind in _WARNINGS else logging.INFO, "%s %s",
-                event.kind, event.data)
+        log_event(log, event)
         if self._on_event is not None:
             self._on_event(event)
 
