@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from corenet.control.api import ControlAction, HssControl
 from corenet.control.server import ControlServer
 from corenet.core.actions import LogEvent
 from corenet.core.errors import DecodeError
+from corenet.nf.hss.overload import AirOverload
 from corenet.nf.hss.s6a import Action, S6aError, S6aServer, SendAnswer, SendRequest
 from corenet.nf.hss.store import HssStore
 from corenet.protocols import diameter_peer as dp
@@ -110,10 +112,13 @@ class HssService:
             provisioned += self._store.provision(load_subscribers(self.cfg.subscribers_file))
         if self._subscribers:
             provisioned += self._store.provision(self._subscribers)
+        # RFC 7683 §7.4: sequence numbers from the start time keep growing across restarts
+        overload = AirOverload(self.cfg.capacity_air_per_s, validity_s=self.cfg.doic_validity_s,
+                               first_sequence=int(time.time()))
         self._s6a = S6aServer(self._store, origin_host=self.cfg.origin_host,
                               origin_realm=self.cfg.origin_realm,
                               max_vectors=self.cfg.max_vectors_per_air,
-                              random_bytes=self._random)
+                              random_bytes=self._random, overload=overload)
         host, port = self.cfg.listen.host, self.cfg.listen.port
         if self.cfg.transport == "sctp":
             self._server = await open_sctp_server(

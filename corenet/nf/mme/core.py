@@ -44,6 +44,7 @@ from corenet.nf.mme.events import (
     SendS6a,
     SendS11,
 )
+from corenet.nf.mme.overload import DoicThrottle
 from corenet.nf.mme.policy import RoamingPolicy
 from corenet.nf.mme.s6a_client import S6aRequests, session_of
 from corenet.nf.mme.s11_client import S11Requests
@@ -83,6 +84,8 @@ class MmeCore:
         # guessed from another; a seeded run gives its own generator (reproducible captures)
         self.m_tmsi_rng: random.Random = random.SystemRandom()
         self.s6a = S6aRequests(cfg)
+        # DOIC reacting node (RFC 7683) and the T3346 back-off of NAS congestion control
+        self.overload = DoicThrottle(cfg.t3346_s, random.Random())
         self.s11 = S11Requests(cfg)
         # Session-Id -> (MME UE S1AP ID, command, realm); sequence -> (MME UE S1AP ID, name)
         self.s6a_pending: dict[str, tuple[int, str, str]] = {}
@@ -468,6 +471,7 @@ class MmeCore:
             return
         ue, command, realm = self._s6a_owner(sid)
         self.mark_s6a_up(realm, "answer received")
+        self.overload.on_answer(realm, msg, self.now)
         if ue is not None:
             emm.on_s6a_answer(self, ue, command, msg)
 

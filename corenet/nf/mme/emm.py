@@ -19,7 +19,7 @@ from corenet.codecs.nas_ies import EmergencyNumber, Guti, NetworkNameValue, Tai
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.crypto import kdf
 from corenet.crypto.nas_security import UPLINK, NasSecurityContext
-from corenet.nf.mme import causes, esm, policy, s1ap_handler
+from corenet.nf.mme import causes, esm, overload, policy, s1ap_handler
 from corenet.nf.mme.context import AuthVector, EmmState, Step, UeContext, home_plmn_of
 from corenet.nf.mme.s6a_client import outcome
 from corenet.nf.mme.s11_client import accepted, cause_of
@@ -391,6 +391,11 @@ def begin_authentication(mme: MmeCore, ue: UeContext, resync: bytes | None = Non
         if not _fallback_unauth(mme, ue, "no route to the home HSS", on_failure=False):
             reject_attach(mme, ue, causes.NETWORK_FAILURE)
         return
+    if resync is None and not mme.overload.admit_air(realm, mme.now, emergency=ue.emergency):
+        # RFC 7683 §5.4.3: the home HSS asked for less traffic; TS 24.301 §5.3.7 congestion
+        mme.log("emm.attach.throttled", imsi=ue.imsi, realm=realm, clause="RFC 7683 §5.4.3")
+        reject_attach(mme, ue, causes.CONGESTION, t3346=mme.overload.t3346())
+        return
     ue.step = Step.AUTH_INFO
     ue.emm_state = EmmState.COMMON_PROCEDURE_INITIATED
     mme.send_s6a(ue, mme.s6a.air(ue.imsi, realm, resync), realm)
@@ -426,7 +431,10 @@ def _s6a_failed(mme: MmeCore, ue: UeContext, msg: Message) -> bool:
     cause = causes.emm_cause_for_s6a(res.code, res.experimental)
     mme.log("s6a.rejected", command=msg.name, imsi=ue.imsi, result_code=res.code,
             experimental=res.experimental, emm_cause=cause)
-    reject_attach(mme, ue, cause)
+    if overload.congested(res.code, res.experimental):  # TS 24.301 §5.3.7: #22 with T3346
+        reject_attach(mme, ue, causes.CONGESTION, t3346=mme.overload.t3346())
+    else:
+        reject_attach(mme, ue, cause)
     return True
 
 
@@ -780,7 +788,8 @@ def emm_information(mme: MmeCore, ue: UeContext) -> None:
     send_nas(mme, ue, plain)
 
 
-def reject_attach(mme: MmeCore, ue: UeContext, cause: int, esm_cause: int | None = None) -> None:
+def reject_attach(mme: MmeCore, ue: UeContext, cause: int, esm_cause: int | None = None,
+                  t3346: int | None = None) -> None:
     """ATTACH REJECT (TS 24.301 §5.5.1.2.5), integrity protected when a security context is
     in use (§4.4.4.2), then release of the UE (TS 23.401 §5.3.2.1)."""
     stop_nas_timer(mme, ue)
@@ -789,13 +798,13 @@ def reject_attach(mme: MmeCore, ue: UeContext, cause: int, esm_cause: int | None
         pti = int(ue.pdn_request.get("fields", {}).get(nas.PTI, 0))
         container = esm.pdn_connectivity_reject(pti, esm_cause)
     try:
-        plain = nas.attach_reject(cause, container)
+        plain = nas.attach_reject(cause, container, t3346=t3346)
     except EncodeError:
-        plain = nas.attach_reject(cause)
+        plain = nas.attach_reject(cause, t3346=t3346)
     send_nas(mme, ue, plain)
     ue.emm_state = EmmState.DEREGISTERED
     mme.log("emm.attach.rejected", imsi=ue.imsi, mme_ue_id=ue.mme_ue_id, emm_cause=cause,
-            esm_cause=esm_cause)
+            esm_cause=esm_cause, **({} if t3346 is None else {"t3346": t3346}))
     mme.release(ue, s1ap_handler.NAS_UNSPECIFIED)
 
 
