@@ -163,8 +163,10 @@ class Storm:
         if cfg.ues < 1 or cfg.rescuers < 1:
             raise ValueError("a storm needs at least one UE and one rescuer")
         self.cfg = cfg
+        # the UEs' barring timers run on the accelerated clock: the controller's view of them
         self.schedule: Schedule = parse_schedule(
-            cfg.release, capacity_air_per_s=cfg.hss_capacity_air_per_s)
+            cfg.release, capacity_air_per_s=cfg.hss_capacity_air_per_s,
+            barring_time_s=cfg.barring_time_s * cfg.timer_scale)
         self.progress = progress
         self.home_hss: HssService | None = None
         self.own_hss: HssService | None = None
@@ -178,7 +180,8 @@ class Storm:
 
     async def start(self) -> None:
         cfg = self.cfg
-        self.home_hss = HssService(_hss_config(HOME, self._ip(0, 3)),
+        # the home HSS enforces its capacity (3004 and DOIC beyond it, corenet.nf.hss.overload)
+        self.home_hss = HssService(_hss_config(HOME, self._ip(0, 3), cfg.hss_capacity_air_per_s),
                                    subscribers=subscribers(HOME, cfg.ues, "8190"))
         await self.home_hss.start()
         self.own_hss = HssService(_hss_config(RESCUER, self._ip(0, 13)),
@@ -358,10 +361,11 @@ class Storm:
         second's AIR/s and the MMEs' pending attaches, progress."""
         assert self.home_hss is not None
         loop = asyncio.get_running_loop()
-        self._air_seen = self.home_hss.air_count
+        self._air_seen = air_base = self.home_hss.air_count
         window: list[tuple[float, int]] = [(t0, self._air_seen)]
+        interval = getattr(self.schedule, "interval_s", 0.25)
         while True:
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(interval)
             now = loop.time()
             self._sample(res, second, now)
             window.append((now, self._air_seen))
@@ -369,7 +373,10 @@ class Storm:
                 window.pop(0)
             span = max(1e-3, now - window[0][0])
             rate = (window[-1][1] - window[0][1]) / span
-            self._set_factor(self.schedule.factor(now - t0, Load(rate, self._pending())))
+            load = Load(rate, self._pending(), air_total=self._air_seen - air_base,
+                        passed_total=sum(s.attempts for s in res.seconds),
+                        barred_total=sum(s.barred for s in res.seconds))
+            self._set_factor(self.schedule.factor(now - t0, load))
             second(now).factor = self.factor
             if self.progress is not None:
                 self.progress(StormProgress(now - t0, self.cfg.ues, len(res.attached_at),
@@ -394,11 +401,12 @@ class _TimedSlot:
         self.sem.release()
 
 
-def _hss_config(plmn: Plmn, host: str) -> HssConfig:
+def _hss_config(plmn: Plmn, host: str, capacity: float | None = None) -> HssConfig:
     return HssConfig(
         plmn=str(plmn), origin_host=f"hss.{plmn.realm}", origin_realm=plmn.realm,
         listen=Endpoint(host=host, port=0), database=":memory:", subscribers_file=None,
-        peers=[], max_vectors_per_air=1, control=Endpoint(host=host, port=0))
+        peers=[], max_vectors_per_air=1, control=Endpoint(host=host, port=0),
+        capacity_air_per_s=capacity)
 
 
 async def run_storm(cfg: StormConfig, *, progress: Progress | None = None) -> StormResult:
