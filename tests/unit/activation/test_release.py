@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 import pytest
 
 from corenet.activation.release import (
-    LADDER,
     AutoRelease,
     Load,
     StepSchedule,
