@@ -191,6 +191,19 @@ class S6aServer:
             out.append(action)
         return out
 
+    def handle_batch(self, requests: list[Message], now: float) -> list[list[Action]]:
+        """Several requests in one store transaction (group commit, store.py): the actions of
+        each, returned once every SQN of the group is on disk, so before any AIA can leave."""
+        out: list[list[Action]] = []
+        with self.store.group():
+            for request in requests:
+                try:
+                    out.append(self.handle(request, now))
+                except Exception as exc:  # a local fault still gets its answer (5012)
+                    fault = S6aError(Rc.DIAMETER_UNABLE_TO_COMPLY, f"{type(exc).__name__}: {exc}")
+                    out.append(self.reject(request, fault))
+        return out
+
     def handle_answer(self, answer: Message, request: Message, now: float) -> list[Action]:
         """Answers to our own requests (CLA, TS 29.272 §5.2.1.2)."""
         code = dia.avp(answer, "Result-Code") or dia.avp(

@@ -87,8 +87,9 @@ class HssService:
         # injected failure: "drop" (requests and watchdogs go unanswered), "close" (no socket)
         self.failure: str | None = None
         self._control: ControlServer | None = None
-        # AIRs served (TS 29.272 §5.2.3.1), the load measure of a re-attach storm
+        # AIRs received (TS 29.272 §5.2.3.1), the load measure of a re-attach storm
         self.air_count = 0
+        self._queued: list[tuple[_Link, Message]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -271,23 +272,38 @@ class HssService:
     def _on_peer_event(self, link: _Link, event: dp.PeerEvent) -> None:
         now = self._now()
         if isinstance(event, dp.RequestReceived):
-            self._apply(self._handle_request(event.message, now), now, link)
+            self._queue_request(link, event.message)
         elif isinstance(event, dp.AnswerReceived) and self._s6a is not None:
             self._apply(self._s6a.handle_answer(event.message, event.request, now), now, link)
         else:
             self._emit(_peer_log(link, event))
 
-    def _handle_request(self, msg: Message, now: float) -> list[Action]:
+    def _queue_request(self, link: _Link, msg: Message) -> None:
+        """Requests received in one turn of the event loop are served together: one group
+        commit of their SQNs (store.py), then their answers."""
+        if not self._queued:
+            asyncio.get_running_loop().call_soon(self._serve_queued)
+        self._queued.append((link, msg))
+
+    def _serve_queued(self) -> None:
+        queued, self._queued = self._queued, []
         if self._s6a is None:
-            return []
-        if msg.name == "AIR":
-            self.air_count += 1
+            return
+        now = self._now()
+        self.air_count += sum(1 for _, msg in queued if msg.name == "AIR")
         try:
-            return self._s6a.handle(msg, now)
-        except Exception as exc:  # a local fault still gets an answer (RFC 6733 §7.1.5 5012)
-            log.exception("S6a failed on %s", msg.name)
+            results = self._s6a.handle_batch([msg for _, msg in queued], now)
+        except Exception as exc:  # the commit failed: no vector may leave (RFC 6733 §7.1.5)
+            log.exception("S6a group of %d requests failed", len(queued))
             fault = S6aError(dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY, str(exc))
-            return self._s6a.reject(msg, fault)
+            results = [self._s6a.reject(msg, fault) for _, msg in queued]
+        links: dict[int, _Link] = {}
+        for (link, _), actions in zip(queued, results, strict=True):
+            if id(link.conn) in self._links:
+                self._apply(actions, now, link)
+                links[id(link.conn)] = link
+        for link in links.values():
+            self._pump(link)
 
     def _apply(self, actions: list[Action], now: float, link: _Link) -> None:
         for action in actions:
