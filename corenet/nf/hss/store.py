@@ -297,11 +297,11 @@ class HssStore:
         self._group_depth = 1
         try:
             yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
             self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:  # a failed COMMIT too: nothing of the group stays
+                self._db.execute("ROLLBACK")
+            raise
         finally:
             self._group_depth = 0
 
