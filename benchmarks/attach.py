@@ -164,7 +164,7 @@ async def worker(cfg_path: str, shard_text: str, ues: int, concurrency: int, sta
     from corenet.config import loader
     from corenet.config.subscribers import load_subscribers
 
-    selection.select(codec)
+    selection.set_codec(codec)
     cfg = loader.load(CorenetConfig, cfg_path)
     shard = Shard.parse(shard_text)
     subs = shard.subscribers(load_subscribers(cfg.sim_ue.subscribers_file)[:ues])
@@ -246,7 +246,7 @@ def main() -> None:
     else:
         from corenet.codecs import selection
 
-        selection.select(args.codec)
+        selection.set_codec(args.codec)
         figures = loop.run(run(args.ues, args.concurrency, args.pcap, args.codec))
     if args.json:
         print(json.dumps(figures))
