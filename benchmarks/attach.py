@@ -9,7 +9,8 @@ spreads the emulator over processes on real loopback sockets: the HSS, the S/P-G
 each in a `corenet run <nf>` process of its own, and the UEs with their eNBs in P `sim-ue`
 shards (`sim_ue.runner.Shard`, as `sim-ue attach --shard I/P` runs them), all on the
 127.<net>.0.0/16 block. `processes` in the figures counts the processes that do the work
-(3 network functions + P shards, or 1). `peak_rss_mib` is their summed peak resident set.
+(3 network functions + P shards, or 1). `peak_rss_mib` is their summed peak resident set,
+`cpu_s` their summed CPU time: cpu_s / wall_s above 1 means more than one core was busy.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -57,15 +59,21 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _figures(ues: int, attached: int, wall: float, latencies: list[float], rss: float,
-             codec: str, processes: int) -> dict[str, Any]:
+             codec: str, processes: int, cpu_s: float) -> dict[str, Any]:
+    """`cpu_s`: CPU seconds of every working process during the attaches."""
     return {
         "ues": ues, "attached": attached, "wall_s": round(wall, 3),
         "attaches_per_s": round(attached / wall, 1) if wall > 0 else 0.0,
         "p50_ms": round(1000 * percentile(latencies, 50), 1) if latencies else None,
         "p99_ms": round(1000 * percentile(latencies, 99), 1) if latencies else None,
         "peak_rss_mib": round(rss, 1), "codec": codec, "processes": processes,
-        "loop": loop.loop_name(),
+        "loop": loop.loop_name(), "cpu_s": round(cpu_s, 1),
     }
 
 
@@ -89,12 +97,12 @@ async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast")
                               concurrency=concurrency, info_wait=0.0, timeout=300.0)
         pop.latencies = []
         async with pop:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), _cpu_s()
             results = await pop.attach()
-            wall = time.perf_counter() - t0
+            wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
         await runtime.stop()
     ok = sum(r.attached for r in results)
-    return _figures(ues, ok, wall, pop.latencies, _peak_rss_mib(), codec, 1)
+    return _figures(ues, ok, wall, pop.latencies, _peak_rss_mib(), codec, 1, cpu)
 
 
 # ------------------------------------------------------------------ spread over processes
@@ -146,6 +154,15 @@ async def _wait_port(host: str, port: int, timeout: float = 60.0) -> None:
             await asyncio.sleep(0.1)
 
 
+def _proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _vm_hwm_mib(pid: int) -> float:
     """Peak resident set of a running process (Linux /proc)."""
     try:
@@ -174,11 +191,11 @@ async def worker(cfg_path: str, shard_text: str, ues: int, concurrency: int, sta
     pop.latencies = []
     async with pop:
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        t0 = time.time()
+        t0, cpu0 = time.time(), _cpu_s()
         results = await pop.attach()
-        t1 = time.time()
+        t1, cpu = time.time(), _cpu_s() - cpu0
     return {"start": t0, "end": t1, "attached": sum(r.attached for r in results),
-            "latencies": pop.latencies, "peak_rss_mib": _peak_rss_mib()}
+            "latencies": pop.latencies, "peak_rss_mib": _peak_rss_mib(), "cpu_s": cpu}
 
 
 def run_processes(ues: int, concurrency: int, codec: str, processes: int,
@@ -203,8 +220,11 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
                  str(cfg_path), "--ues", str(ues), "--concurrency",
                  str(max(1, concurrency // processes)), "--start-at", str(start_at),
                  "--codec", codec], stdout=subprocess.PIPE) for i in range(processes)]
+            time.sleep(max(0.0, start_at - time.time()))
+            nf_cpu0 = sum(_proc_cpu_s(p.pid) for p in nfs.values())
             shards = [json.loads(w.communicate()[0]) for w in workers]
             nf_rss = sum(_vm_hwm_mib(p.pid) for p in nfs.values())
+            nf_cpu = sum(_proc_cpu_s(p.pid) for p in nfs.values()) - nf_cpu0
         finally:
             for proc in nfs.values():
                 proc.terminate()
@@ -217,7 +237,7 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
     latencies = [v for s in shards for v in s["latencies"]]
     rss = nf_rss + sum(s["peak_rss_mib"] for s in shards)
     return _figures(ues, sum(s["attached"] for s in shards), wall, latencies, rss, codec,
-                    len(NFS) + processes)
+                    len(NFS) + processes, nf_cpu + sum(s["cpu_s"] for s in shards))
 
 
 def main() -> None:
