@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,6 +130,8 @@ class StormResult:
         return {
             **self.kpis(), "release": self.schedule, "rescuers": self.cfg.rescuers,
             "seed": self.cfg.seed, "wall_s": round(self.wall_s, 3),
+            # the peak resident set of this process (Linux reports ru_maxrss in KiB)
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "stopped_early": self.stopped_early,
             "own_subscribers": {"attempted": self.own_attempted, "attached": self.own_attached},
             "latency_s": {f"p{int(q * 100)}": self.percentile(q) for q in (0.5, 0.9, 0.99)},

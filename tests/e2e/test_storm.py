@@ -48,3 +48,5 @@ async def test_storm_release_schedule_versus_all_at_once(tmp_path):
     assert kpis["own_subscribers_success_rate"] == 1.0
     assert kpis["hss_capacity_air_per_s"] == CAPACITY
     assert kpis["failures_by_cause"] == {}
+    report = stepped.to_json()
+    assert report["wall_s"] > 0 and report["peak_rss_mib"] > 10
