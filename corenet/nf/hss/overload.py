@@ -12,7 +12,7 @@ Two mechanisms, one measure (AIRs, TS 29.272 §5.2.3.1, the load of a re-attach 
   percentage (§5.4.2, §7.3, §7.7). The percentage is evaluated once per second from the AIRs
   offered in the last second: the reacting nodes already drop r % of their traffic, so what they
   would send is offered / (1 - r), and the new percentage is what brings that down to the
-  target (`target` x capacity). OC-Sequence-Number grows with every change of content (§7.4).
+  target (`target` x capacity). A report starts only when that load exceeds the capacity. OC-Sequence-Number grows with every change of content (§7.4).
   When no reduction is needed any more, a report with OC-Validity-Duration 0 and
   OC-Reduction-Percentage 0 ends the overload condition (§5.5.2, §7.5); it is repeated, with
   the same sequence number, until the next overload.
@@ -147,7 +147,10 @@ class AirOverload:
         # what the reacting nodes would send without abatement
         unabated = offered_rate / (1 - self._reduction / 100)
         goal = self.target * self.capacity
-        wanted = 0 if unabated <= goal else math.ceil(100 * (1 - goal / unabated))
+        if self._reduction == 0 and unabated <= self.capacity:
+            wanted = 0  # not overloaded: a load just under the capacity asks for nothing
+        else:
+            wanted = 0 if unabated <= goal else math.ceil(100 * (1 - goal / unabated))
         wanted = min(MAX_REDUCTION, wanted)
         if wanted == self._reduction:
             return

@@ -158,3 +158,12 @@ def test_tshark_dissects_doic_avps(tmp_path: Path) -> None:
     assert rows[1][3] == "0" and rows[1][5] == "9"
     assert int(rows[1][4]) == dia.avp(busy, "OC-OLR", "OC-Reduction-Percentage") > 0
     assert all(r[6] == "" and r[7] == "" for r in rows), rows
+
+
+def test_no_report_just_under_the_capacity() -> None:
+    """A release schedule running the HSS at 98 % of its capacity is not overloaded."""
+    server = hss(100)
+    for second in range(3):
+        for i in range(98):
+            answer(server, air(), 1.0 + second + i / 100)
+    assert dia.avp(answer(server, doic_air(), 4.0), "OC-OLR") is None
