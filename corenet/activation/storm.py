@@ -175,6 +175,7 @@ class Storm:
         self.own_hss: HssService | None = None
         self.rescuers: list[_Rescuer] = []
         self.factor: float | None = None
+        self._tries = [0]  # roamers' accesses tried (barred or not)
 
     def _ip(self, a: int, b: int) -> str:
         return f"127.{self.cfg.net}.{a}.{b}"
@@ -328,7 +329,8 @@ class Storm:
 
         async def timed_slot_attach() -> ProcedureDone:
             return await pop.attach_obeying_barring(
-                member, deadline=deadline, on_attempt=on_attempt, slot=_TimedSlot(slot, started))
+                member, deadline=deadline, on_attempt=on_attempt,
+                slot=_TimedSlot(slot, started, self._tries))
 
         for attempt in range(1, MAX_ATTEMPTS + 1):
             done = await timed_slot_attach()
@@ -376,9 +378,10 @@ class Storm:
                 window.pop(0)
             span = max(1e-3, now - window[0][0])
             rate = (window[-1][1] - window[0][1]) / span
+            barred = sum(s.barred for s in res.seconds)
+            # an access that passed the barring check is a try not barred; its AIR comes later
             load = Load(rate, self._pending(), air_total=self._air_seen - air_base,
-                        passed_total=sum(s.attempts for s in res.seconds),
-                        barred_total=sum(s.barred for s in res.seconds))
+                        passed_total=self._tries[0] - barred, barred_total=barred)
             self._set_factor(self.schedule.factor(now - t0, load))
             second(now).factor = self.factor
             if self.progress is not None:
@@ -392,13 +395,16 @@ class Storm:
 class _TimedSlot:
     """The concurrency slot, noting when each try starts (attach latency)."""
 
-    def __init__(self, sem: asyncio.Semaphore, started: dict[str, float]) -> None:
+    def __init__(self, sem: asyncio.Semaphore, started: dict[str, float],
+                 tries: list[int]) -> None:
         self.sem = sem
         self.started = started
+        self.tries = tries
 
     async def __aenter__(self) -> None:
         await self.sem.acquire()
         self.started["t"] = asyncio.get_running_loop().time()
+        self.tries[0] += 1
 
     async def __aexit__(self, *exc: object) -> None:
         self.sem.release()
