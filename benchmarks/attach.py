@@ -36,6 +36,7 @@ from corenet.runtime import loop  # noqa: E402
 from corenet.runtime.demo import EMBEDDED_SUBSCRIBERS  # noqa: E402
 from corenet.runtime.supervisor import Runtime  # noqa: E402
 from sim_ue.runner import Population, Shard  # noqa: E402
+from tests.e2e.network import wait_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 NFS = ("hss", "sgw-pgw", "mme")
@@ -141,19 +142,6 @@ def _config(tmp: Path, ues: int, codec: str, net: int, enbs: int) -> Path:
     return path
 
 
-async def _wait_port(host: str, port: int, timeout: float = 60.0) -> None:
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            _, writer = await asyncio.open_connection(host, port)
-            writer.close()
-            return
-        except OSError:
-            if time.monotonic() > end:
-                raise
-            await asyncio.sleep(0.1)
-
-
 def _proc_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a running process (Linux /proc/<pid>/stat)."""
     try:
@@ -213,7 +201,7 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
                     stdout=subprocess.DEVNULL, stderr=(tmp / f"{nf}.log").open("w"))
                 ready = {"hss": cfg.hss.listen, "mme": cfg.mme.s1ap}.get(nf)
                 if ready is not None:
-                    asyncio.run(_wait_port(ready.host, ready.port))
+                    asyncio.run(wait_port(ready.host, ready.port, timeout=60.0))
             start_at = time.time() + 3.0 + 0.5 * processes  # every shard imported and set up
             workers = [subprocess.Popen(
                 [sys.executable, __file__, "--worker", f"{i}/{processes}", "--config",
