@@ -92,24 +92,28 @@ class AutoRelease:
     Every `interval_s` (a tick) it reads the counters of `Load` and decides the factor of the
     next tick:
 
-    1. *Used*: the AIRs of the window that will still be in it at the end of the next tick, i.e.
-       those of the last (1 - interval) s, and those still to come from accesses that passed
-       (an attach that passed the barring check sends its AIR a moment later).
+    1. *Used*: the AIRs of the window ending with the next tick that are already known: those
+       of the last (1 - interval) s, and those still to come from accesses that passed (an
+       attach that passed the barring check sends its AIR a moment later).
     2. *Budget*: capacity - used, the AIRs the next tick may add.
     3. *Demand*: the accesses expected in the next tick. A UE barred at s tries again within
        [s + 0.7 T, s + 1.3 T], T the ac-BarringTime broadcast (`barring_time_s`, on the
        controller's clock; TS 36.331 §5.3.3.11), uniformly; the barred accesses of each past
-       tick give their share of the next tick. The last tick's accesses count when they were
-       more (UEs trying for the first time).
-    4. *Expected passes* e: the largest with e + `sigmas` x sqrt(e) <= budget; the passes of a
-       tick are binomial (each access draws against the factor, §5.3.3.11), so only the
-       next tick's draws are unknown and `sigmas` standard deviations of them stay free.
+       tick give their share of the next tick, and of the one after when that is more (the
+       edge of a wave). The last tick's accesses count when they were more (UEs trying for the
+       first time).
+    4. *Expected passes* e: the largest with e + `sigmas` x sqrt(e (1 + f)) <= budget, f the
+       factor it leads to; the passes of a tick vary with the draws (each access draws against
+       the factor, §5.3.3.11: binomial, variance ~ e) and with the number of UEs retrying in it
+       (variance ~ e f); only the next tick is unknown and `sigmas` standard deviations of it
+       stay free.
     5. *Factor*: e / demand, quantised down to a broadcastable ac-BarringFactor (TS 36.331
        §6.3.1); lifted (no barring) only when twice the demand fits (`LIFT_MARGIN`).
 
-    The storm starts barred (p00): the first tick only measures the demand. A window's AIRs
-    pass the capacity only when the draws of one tick exceed their mean by `sigmas` standard
-    deviations."""
+    The storm starts barred (p00): the first tick only measures the demand. A 1-second window
+    ending on a tick passes the capacity only when the passes of one tick exceed their mean by
+    `sigmas` standard deviations (a window ending within a tick may also hold AIRs of the
+    tenth of a second that left the last one)."""
 
     capacity_air_per_s: float
     barring_time_s: float = 1.0
@@ -176,13 +180,19 @@ class AutoRelease:
             return 0.0
         tick = max(1e-9, last.t - prev.t)
         last_tick = (last.passed + last.barred - prev.passed - prev.barred) * self.interval_s / tick
-        demand = max(self._retries(now, now + self.interval_s), last_tick)
+        # the tick after the next counts too: a factor set now may still be broadcast then
+        # (a stalled control loop), and a wave of retries starts at a tick's edge
+        ahead = self._retries(now + self.interval_s, now + 2 * self.interval_s)
+        demand = max(self._retries(now, now + self.interval_s), ahead, last_tick)
         if demand <= 0:
             return self.current  # nobody tries: nothing learnt
-        # e + k sqrt(e) <= budget  <=>  sqrt(e) <= (-k + sqrt(k^2 + 4 budget)) / 2
-        k = self.sigmas
-        expected = ((-k + math.sqrt(k * k + 4 * budget)) / 2) ** 2
-        ratio = expected / demand
+        # the passes of a tick vary with the draws (binomial, variance ~ e) and with the
+        # number of UEs that retry in it (variance ~ e x factor): e + k sqrt(e (1 + f)) <= budget
+        ratio = 0.0
+        for _ in range(2):
+            k = self.sigmas * math.sqrt(1 + min(1.0, ratio))
+            expected = ((-k + math.sqrt(k * k + 4 * budget)) / 2) ** 2
+            ratio = expected / demand
         if ratio >= LIFT_MARGIN:
             return None
         return quantise(min(ratio, BARRING_FACTORS[-1]))
