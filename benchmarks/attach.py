@@ -209,10 +209,10 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
                  str(max(1, concurrency // processes)), "--start-at", str(start_at),
                  "--codec", codec], stdout=subprocess.PIPE) for i in range(processes)]
             time.sleep(max(0.0, start_at - time.time()))
-            nf_cpu0 = sum(_proc_cpu_s(p.pid) for p in nfs.values())
+            cpu0 = {nf: _proc_cpu_s(p.pid) for nf, p in nfs.items()}
             shards = [json.loads(w.communicate()[0]) for w in workers]
             nf_rss = sum(_vm_hwm_mib(p.pid) for p in nfs.values())
-            nf_cpu = sum(_proc_cpu_s(p.pid) for p in nfs.values()) - nf_cpu0
+            by_nf = {nf: round(_proc_cpu_s(p.pid) - cpu0[nf], 1) for nf, p in nfs.items()}
         finally:
             for proc in nfs.values():
                 proc.terminate()
@@ -224,8 +224,10 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
     wall = max(s["end"] for s in shards) - min(s["start"] for s in shards)
     latencies = [v for s in shards for v in s["latencies"]]
     rss = nf_rss + sum(s["peak_rss_mib"] for s in shards)
-    return _figures(ues, sum(s["attached"] for s in shards), wall, latencies, rss, codec,
-                    len(NFS) + processes, nf_cpu + sum(s["cpu_s"] for s in shards))
+    figures = _figures(ues, sum(s["attached"] for s in shards), wall, latencies, rss, codec,
+                       len(NFS) + processes, sum(by_nf.values()) + sum(s["cpu_s"] for s in shards))
+    by_nf.update({f"sim-ue {i}/{processes}": round(s["cpu_s"], 1) for i, s in enumerate(shards)})
+    return {**figures, "cpu_s_by_process": by_nf}
 
 
 def main() -> None:
