@@ -1,15 +1,26 @@
-"""Full-roaming attach throughput and latency of the whole emulator in one process (a figure,
-not a test): attaches/s, p50/p99 attach latency, peak RSS.
+"""Full-roaming attach throughput and latency of the whole emulator (a figure, not a test):
+attaches/s, p50/p99 attach latency, peak RSS.
 
     .venv/bin/python benchmarks/attach.py --ues 1000 [--concurrency 64] [--pcap PATH]
-        [--codec fast|pycrate]
+        [--codec fast|pycrate] [--processes P] [--net 201] [--json]
+
+`--processes 0` (the default) runs everything in this one process. `--processes P` (P >= 1)
+spreads the emulator over processes on real loopback sockets: the HSS, the S/P-GW and the MME
+each in a `corenet run <nf>` process of its own, and the UEs with their eNBs in P `sim-ue`
+shards (`sim_ue.runner.Shard`, as `sim-ue attach --shard I/P` runs them), all on the
+127.<net>.0.0/16 block. `processes` in the figures counts the processes that do the work
+(3 network functions + P shards, or 1). `peak_rss_mib` is their summed peak resident set,
+`cpu_s` their summed CPU time: cpu_s / wall_s above 1 means more than one core was busy.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,10 +29,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import yaml  # noqa: E402
+
 from corenet.config.models import CorenetConfig  # noqa: E402
 from corenet.orchestration.demo import EMBEDDED_SUBSCRIBERS  # noqa: E402
+from corenet.runtime import loop  # noqa: E402
 from corenet.runtime.supervisor import Runtime  # noqa: E402
-from sim_ue.runner import Population  # noqa: E402
+from sim_ue.runner import Population, Shard  # noqa: E402
+from tests.e2e.network import wait_port  # noqa: E402
+
+BIN = Path(sys.executable).parent
+NFS = ("hss", "sgw-pgw", "mme")
 
 
 class TimedPopulation(Population):
@@ -38,7 +56,32 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast") -> dict[str, float]:
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _figures(ues: int, attached: int, wall: float, latencies: list[float], rss: float,
+             codec: str, processes: int, cpu_s: float) -> dict[str, Any]:
+    """`cpu_s`: CPU seconds of every working process during the attaches."""
+    return {
+        "ues": ues, "attached": attached, "wall_s": round(wall, 3),
+        "attaches_per_s": round(attached / wall, 1) if wall > 0 else 0.0,
+        "p50_ms": round(1000 * percentile(latencies, 50), 1) if latencies else None,
+        "p99_ms": round(1000 * percentile(latencies, 99), 1) if latencies else None,
+        "peak_rss_mib": round(rss, 1), "codec": codec, "processes": processes,
+        "loop": loop.loop_name(), "cpu_s": round(cpu_s, 1),
+    }
+
+
+# ------------------------------------------------------------------ everything in one process
+
+
+async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast") -> dict[str, Any]:
     entry = EMBEDDED_SUBSCRIBERS.model_copy(update={"count": ues})
     subs = list(entry.expand())
     cfg = CorenetConfig(codec=codec)  # type: ignore[arg-type]
@@ -55,26 +98,169 @@ async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast")
                               concurrency=concurrency, info_wait=0.0, timeout=300.0)
         pop.latencies = []
         async with pop:
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), _cpu_s()
             results = await pop.attach()
-            wall = time.perf_counter() - t0
+            wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
         await runtime.stop()
     ok = sum(r.attached for r in results)
-    return {
-        "ues": ues, "attached": ok, "wall_s": wall, "attaches_per_s": ok / wall,
-        "p50_ms": 1000 * percentile(pop.latencies, 50), "p99_ms": 1000 * percentile(pop.latencies, 99),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    return _figures(ues, ok, wall, pop.latencies, _peak_rss_mib(), codec, 1, cpu)
+
+
+# ------------------------------------------------------------------ spread over processes
+
+
+def _config(tmp: Path, ues: int, codec: str, net: int, enbs: int) -> Path:
+    """A configuration on 127.<net>.0.0/16 with the benchmark's subscribers."""
+    ip = lambda a, b: f"127.{net}.{a}.{b}"  # noqa: E731
+    subs = tmp / "subscribers.yaml"
+    entry = EMBEDDED_SUBSCRIBERS.model_copy(update={"count": ues})
+    subs.write_text(yaml.safe_dump({"subscribers": [entry.model_dump(mode="json")]}))
+    mme_host = "mme.epc.mnc020.mcc440.3gppnetwork.org"
+    data: dict[str, Any] = {
+        "codec": codec, "pcap": None,
+        "hss": {"listen": {"host": ip(0, 3), "port": 3868}, "database": str(tmp / "hss.db"),
+                "subscribers_file": str(subs), "control": {"host": ip(0, 3), "port": 0},
+                "peers": [{"origin_host": mme_host, "addresses": [ip(0, 2)]}]},
+        "mme": {"s1ap": {"host": ip(0, 2), "port": 36412}, "sctp": "fallback",
+                "s11_local": {"host": ip(0, 2), "port": 2123},
+                "sgw": {"host": ip(0, 4), "port": 2123}, "diameter_local_host": ip(0, 2),
+                "diameter_routes": [{"realm": "epc.mnc010.mcc440.3gppnetwork.org",
+                                     "host": "hss.epc.mnc010.mcc440.3gppnetwork.org",
+                                     "peer": {"host": ip(0, 3), "port": 3868}}],
+                "control": {"host": ip(0, 2), "port": 0}},
+        "sgw_pgw": {"s11": {"host": ip(0, 4), "port": 2123}, "s1u_address": ip(0, 4),
+                    "s5_address": ip(0, 5), "database": str(tmp / "sgw-pgw.db"),
+                    "mme_peers": [ip(0, 2)]},
+        "sim_ue": {"subscribers_file": str(subs),
+                   "enbs": [{"name": f"enb{i + 1}", "global_enb_id": 0x101 + i, "tac": 1 + i % 2,
+                             "address": ip(1, i + 1), "mme": {"host": ip(0, 2), "port": 36412}}
+                            for i in range(enbs)]},
     }
+    cfg = CorenetConfig.model_validate(data)
+    path = tmp / "corenet.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    return path
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc/<pid>/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _vm_hwm_mib(pid: int) -> float:
+    """Peak resident set of a running process (Linux /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+async def worker(cfg_path: str, shard_text: str, ues: int, concurrency: int, start_at: float,
+                 codec: str) -> dict[str, Any]:
+    """One shard: its UEs attach once every shard is up (at `start_at`, wall clock)."""
+    from corenet.codecs import selection
+    from corenet.config import loader
+    from corenet.config.subscribers import load_subscribers
+
+    selection.set_codec(codec)
+    cfg = loader.load(CorenetConfig, cfg_path)
+    shard = Shard.parse(shard_text)
+    subs = shard.subscribers(load_subscribers(cfg.sim_ue.subscribers_file)[:ues])
+    pop = TimedPopulation(subs, shard.enbs(cfg.sim_ue.enbs), concurrency=concurrency,
+                          info_wait=0.0, timeout=300.0, sctp_mode="fallback",
+                          seed=shard.seed(1))
+    pop.latencies = []
+    async with pop:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        t0, cpu0 = time.time(), _cpu_s()
+        results = await pop.attach()
+        t1, cpu = time.time(), _cpu_s() - cpu0
+    return {"start": t0, "end": t1, "attached": sum(r.attached for r in results),
+            "latencies": pop.latencies, "peak_rss_mib": _peak_rss_mib(), "cpu_s": cpu}
+
+
+def run_processes(ues: int, concurrency: int, codec: str, processes: int,
+                  net: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        cfg_path = _config(tmp, ues, codec, net, enbs=2)
+        cfg = CorenetConfig.model_validate(yaml.safe_load(cfg_path.read_text()))
+        nfs: dict[str, subprocess.Popen[bytes]] = {}
+        try:
+            for nf in NFS:
+                nfs[nf] = subprocess.Popen(
+                    [str(BIN / "corenet"), "run", nf, "--config", str(cfg_path), "--pcap", "",
+                     "--log-level", "warning"],
+                    stdout=subprocess.DEVNULL, stderr=(tmp / f"{nf}.log").open("w"))
+                ready = {"hss": cfg.hss.listen, "mme": cfg.mme.s1ap}.get(nf)
+                if ready is not None:
+                    asyncio.run(wait_port(ready.host, ready.port, timeout=60.0))
+            start_at = time.time() + 3.0 + 0.5 * processes  # every shard imported and set up
+            workers = [subprocess.Popen(
+                [sys.executable, __file__, "--worker", f"{i}/{processes}", "--config",
+                 str(cfg_path), "--ues", str(ues), "--concurrency",
+                 str(max(1, concurrency // processes)), "--start-at", str(start_at),
+                 "--codec", codec], stdout=subprocess.PIPE) for i in range(processes)]
+            time.sleep(max(0.0, start_at - time.time()))
+            cpu0 = {nf: _proc_cpu_s(p.pid) for nf, p in nfs.items()}
+            shards = [json.loads(w.communicate()[0]) for w in workers]
+            nf_rss = sum(_vm_hwm_mib(p.pid) for p in nfs.values())
+            by_nf = {nf: round(_proc_cpu_s(p.pid) - cpu0[nf], 1) for nf, p in nfs.items()}
+        finally:
+            for proc in nfs.values():
+                proc.terminate()
+            for proc in nfs.values():
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    wall = max(s["end"] for s in shards) - min(s["start"] for s in shards)
+    latencies = [v for s in shards for v in s["latencies"]]
+    rss = nf_rss + sum(s["peak_rss_mib"] for s in shards)
+    figures = _figures(ues, sum(s["attached"] for s in shards), wall, latencies, rss, codec,
+                       len(NFS) + processes, sum(by_nf.values()) + sum(s["cpu_s"] for s in shards))
+    by_nf.update({f"sim-ue {i}/{processes}": round(s["cpu_s"], 1) for i, s in enumerate(shards)})
+    return {**figures, "cpu_s_by_process": by_nf}
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ues", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--pcap", default=None)
     ap.add_argument("--codec", choices=["fast", "pycrate"], default="fast")
+    ap.add_argument("--processes", type=int, default=0,
+                    help="UE shard processes, network functions in processes of their own "
+                         "(0: everything in this process)")
+    ap.add_argument("--net", type=int, default=201, help="the 127.<net>.0.0/16 block to bind")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--config", help=argparse.SUPPRESS)
+    ap.add_argument("--start-at", type=float, default=0.0, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    figures = asyncio.run(run(args.ues, args.concurrency, args.pcap, args.codec))
+    if args.worker:
+        out = loop.run(worker(args.config, args.worker, args.ues, args.concurrency,
+                              args.start_at, args.codec))
+        print(json.dumps(out))
+        return
+    if args.processes > 0:
+        figures = run_processes(args.ues, args.concurrency, args.codec, args.processes, args.net)
+    else:
+        from corenet.codecs import selection
+
+        selection.set_codec(args.codec)
+        figures = loop.run(run(args.ues, args.concurrency, args.pcap, args.codec))
+    if args.json:
+        print(json.dumps(figures))
+        return
     for k, v in figures.items():
         print(f"{k:16} {v:.1f}" if isinstance(v, float) else f"{k:16} {v}")
 

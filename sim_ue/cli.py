@@ -3,6 +3,7 @@
     sim-ue attach --mme HOST:PORT [--subscribers FILE] [--ues N] [--enbs N] [--plmn 44020]
                   [--tac 1] [--json] [--pcap PATH] [--config FILE] [--check]
                   [--emergency [--dial 119]] [--device PROFILE.yaml|DIR ...] [--mix NAME=W,...]
+                  [--shard I/N]
     sim-ue call --dial NUMBER [--pcscf HOST:PORT] [--mme HOST:PORT] [--subscribers FILE]
                 [--config FILE] [--ues N] [--device ...] [--callbacks SECONDS] [--json]
     sim-ue usim --k HEX --opc HEX --rand HEX --autn HEX [--sqn-ms N|0xHEX]
@@ -36,8 +37,9 @@ from corenet.config.subscribers import Subscriber, load_subscribers
 from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
 from corenet.pcap import PcapTap, live_writer
+from corenet.runtime import loop
 from sim_ue.devices import DeviceProfile, load_devices, parse_mix
-from sim_ue.runner import Population
+from sim_ue.runner import Population, Shard
 from sim_ue.ue import UeResult, UeTimers
 from sim_ue.usim import AuthFailure, Usim, sqn_array_at
 
@@ -170,13 +172,16 @@ def _devices(paths: tuple[str, ...], mix: str | None
 @click.option("--dial", default="119", show_default=True, help="number the user dials")
 @click.option("--device", "device_paths", multiple=True, type=click.Path(exists=True),
               help="device profile YAML or a directory of them (repeatable)")
+@click.option("--shard", "shard_text", default=None,
+              help="run shard I of N (I/N, e.g. 0/4): subscriber i when i mod N = I, the eNBs "
+                   "under IDs of their own; the N shards may run on N hosts")
 @click.option("--mix", help="weights of the --device profiles by name, e.g. iphone-2026=3,"
                             "android-kddi-2022=1 (drawn with --seed)")
 def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: int | None,
            plmn: str | None, tac: int | None, as_json: bool, pcap: str | None,
            config_file: str | None, check: bool, sctp: str, concurrency: int, seed: int,
            timeout: float, detach: bool, emergency: bool, dial: str,
-           device_paths: tuple[str, ...], mix: str | None) -> None:
+           device_paths: tuple[str, ...], mix: str | None, shard_text: str | None = None) -> None:
     """Attach simulated UEs through emulated eNBs to an MME (TS 23.401 §5.3.2.1); with
     --emergency, the emergency call of the seed report (TS 24.301 §5.5.1.2.2)."""
     if plmn is not None:
@@ -203,6 +208,12 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
     if mme is None and sim is None:
         raise click.UsageError("give --mme or --config")
     chosen = subscribers[:ues] if ues else subscribers
+    if shard_text is not None:
+        try:
+            shard = Shard.parse(shard_text)
+            chosen, enb_cfgs, seed = shard.subscribers(chosen), shard.enbs(enb_cfgs), shard.seed(seed)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--shard") from None
     eea = tuple(sim.eea) if sim else (2, 0)
     eia = tuple(sim.eia) if sim else (2,)
     selection = sim.selection if sim else "manual"
@@ -211,7 +222,7 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
         retry = {"ue_timers": UeTimers(sim.t3410_s, sim.t3411_s, sim.t3402_s),
                  "reconnect_s": sim.s1_reconnect_s, "reconnect_max_s": sim.s1_reconnect_max_s}
     with bar("attach", len(chosen), show=shown(as_json)):
-        results = asyncio.run(_run(chosen, enb_cfgs, pcap, concurrency=concurrency, seed=seed,
+        results = loop.run(_run(chosen, enb_cfgs, pcap, concurrency=concurrency, seed=seed,
                                    eea=eea, eia=eia, selection=selection, plmn=plmn, **retry,
                                    sctp_mode=sctp, timeout=timeout, detach=detach,
                                    devices=devices, dial=dial if emergency else None))

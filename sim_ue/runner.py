@@ -70,6 +70,51 @@ from sim_ue.ue import (
 from sim_ue.usim import Usim
 
 DEFAULT_NETWORK_NAME = "JPN-ROAM X"
+SHARD_ENB_STRIDE = 0x1000  # Global eNB IDs of shard I: the configured ones + I x this
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` of `count`: UEs and eNBs split over processes or hosts, each shard a
+    `sim-ue` of its own against the same MME.
+
+    Subscriber i belongs to shard i mod count (each shard gets a like share of every range of
+    the file). Every shard runs the configured eNBs under identities of its own: the Global
+    eNB ID (TS 36.413 §9.2.1.37, 20 bits for a macro eNB) moved by index x SHARD_ENB_STRIDE
+    and the name suffixed, so the MME sees distinct eNBs (TS 36.413 §8.7.3: S1 Setup)."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index}/{self.count}: needs 0 <= I < N")
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """"I/N", e.g. "0/4" for the first of four."""
+        index, sep, count = text.partition("/")
+        if not sep or not index.strip().isdigit() or not count.strip().isdigit():
+            raise ValueError(f"shard {text!r}: expected I/N, e.g. 0/4")
+        return cls(int(index), int(count))
+
+    def subscribers(self, subscribers: Sequence[Subscriber]) -> list[Subscriber]:
+        return list(subscribers[self.index::self.count])
+
+    def enbs(self, enb_cfgs: Sequence[EnbConfig]) -> list[EnbConfig]:
+        out = []
+        for cfg in enb_cfgs:
+            enb_id = cfg.global_enb_id + self.index * SHARD_ENB_STRIDE
+            if enb_id > 0xFFFFF:
+                raise ValueError(f"eNB {cfg.name}: shard {self.index} would need Global eNB ID "
+                                 f"{enb_id:#x}, beyond 20 bits")
+            name = cfg.name if self.count == 1 else f"{cfg.name}-s{self.index}"
+            out.append(cfg.model_copy(update={"global_enb_id": enb_id, "name": name}))
+        return out
+
+    def seed(self, seed: int) -> int:
+        """Each shard draws its own random values (TEIDs, S1AP IDs, ACB draws)."""
+        return seed + self.index
 
 
 @dataclass

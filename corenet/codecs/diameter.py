@@ -228,6 +228,14 @@ _AVP_TABLE: tuple[tuple[str, int, int | None, AvpType, bool], ...] = (
     ("Inband-Security-Id", 299, None, _U32, True),
     ("DRMP", 301, None, _EN, False),  # RFC 7944 §9.1
     ("Service-Selection", 493, None, _UTF, True),  # RFC 5778 §6.2
+    # RFC 7683 §7 (DOIC): M bit clear, so that a node without DOIC ignores them (§5.1)
+    ("OC-Supported-Features", 621, None, _GR, False),
+    ("OC-Feature-Vector", 622, None, _U64, False),
+    ("OC-OLR", 623, None, _GR, False),
+    ("OC-Sequence-Number", 624, None, _U64, False),
+    ("OC-Validity-Duration", 625, None, _U32, False),
+    ("OC-Report-Type", 626, None, _EN, False),
+    ("OC-Reduction-Percentage", 627, None, _U32, False),
     # TS 29.229 §6.3.29-31
     ("Supported-Features", 628, _3, _GR, False),
     ("Feature-List-ID", 629, _3, _U32, False),
@@ -897,6 +905,7 @@ MANDATORY_GROUPED: dict[str, tuple[str, ...]] = {
     "EPS-Subscribed-QoS-Profile": (  # TS 29.272 §7.3.37
         "QoS-Class-Identifier", "Allocation-Retention-Priority"),
     "Allocation-Retention-Priority": ("Priority-Level",),  # TS 29.212 §5.3.32
+    "OC-OLR": ("OC-Sequence-Number", "OC-Report-Type"),  # RFC 7683 §7.3
 }
 
 

@@ -92,6 +92,11 @@ class HssConfig(Strict):
     peers: list[DiameterPeerSpec] = [DiameterPeerSpec(
         origin_host="mme.epc.mnc020.mcc440.3gppnetwork.org", addresses=["127.0.0.2"])]
     max_vectors_per_air: int = Field(default=5, ge=1, le=32)
+    # AIRs served in any 1-second window; beyond, DIAMETER_TOO_BUSY (RFC 6733 §7.1.3) and DOIC
+    # overload reports to MMEs that announce DOIC (RFC 7683). None = unlimited.
+    capacity_air_per_s: float | None = Field(default=None, gt=0)
+    # RFC 7683 §7.5: how long a DOIC overload report stays in force at the MME
+    doic_validity_s: int = Field(default=10, ge=1, le=86_400)
     watchdog_s: float = Field(default=30.0, gt=0)
     # Diameter over TLS (RFC 6733 §13.1): `cert` and `key` required; with `ca`, peers must
     # present a certificate naming their Origin-Host. None = plain TCP/SCTP.
@@ -304,6 +309,12 @@ class MmeConfig(Strict):
     # TS 29.274 §7.1.1: period of Echo Requests to the S-GW (path management), which also
     # shows an S-GW restart while no UE signals (TS 23.007 §16.1.3)
     s11_echo_interval_s: float = Field(default=60.0, gt=0)
+    # RFC 7683: announce DOIC to the home HSSs (OC-Supported-Features in AIRs) and honour their
+    # overload reports by throttling new attaches
+    doic: bool = True
+    # TS 24.301 §5.3.7: the largest T3346 sent with ATTACH REJECT #22 (congestion); each UE gets
+    # a random value between half of it and it (TS 23.401 §4.3.7.4.2.1)
+    t3346_s: int = Field(default=60, ge=2, le=1860)
 
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,6 +132,8 @@ class StormResult:
         return {
             **self.kpis(), "release": self.schedule, "rescuers": self.cfg.rescuers,
             "seed": self.cfg.seed, "wall_s": round(self.wall_s, 3),
+            # the peak resident set of this process (Linux reports ru_maxrss in KiB)
+            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "stopped_early": self.stopped_early,
             "own_subscribers": {"attempted": self.own_attempted, "attached": self.own_attached},
             "latency_s": {f"p{int(q * 100)}": self.percentile(q) for q in (0.5, 0.9, 0.99)},
@@ -169,13 +172,16 @@ class Storm:
         if cfg.ues < 1 or cfg.rescuers < 1:
             raise ValueError("a storm needs at least one UE and one rescuer")
         self.cfg = cfg
+        # the UEs' barring timers run on the accelerated clock: the controller's view of them
         self.schedule: Schedule = parse_schedule(
-            cfg.release, capacity_air_per_s=cfg.hss_capacity_air_per_s)
+            cfg.release, capacity_air_per_s=cfg.hss_capacity_air_per_s,
+            barring_time_s=cfg.barring_time_s * cfg.timer_scale)
         self.progress = progress
         self.home: Runtime | None = None  # the affected operator's HSS
         self.own: Runtime | None = None  # the rescuers' own HSS
         self.rescuers: list[_Rescuer] = []
         self.factor: float | None = None
+        self._tries = [0]  # roamers' accesses tried (barred or not)
 
     def _ip(self, a: int, b: int) -> str:
         return f"127.{self.cfg.net}.{a}.{b}"
@@ -192,8 +198,9 @@ class Storm:
         level kept)."""
         return CorenetConfig(codec=codec_level().value, **sections)
 
-    async def _start_hss(self, plmn: Plmn, host: str, subs: list[Subscriber]) -> Runtime:
-        runtime = Runtime(self._network(hss=_hss_config(plmn, host)), names=("hss",))
+    async def _start_hss(self, plmn: Plmn, host: str, subs: list[Subscriber],
+                         capacity: float | None = None) -> Runtime:
+        runtime = Runtime(self._network(hss=_hss_config(plmn, host, capacity)), names=("hss",))
         await runtime.start()
         runtime.services["hss"].store.provision(subs)
         return runtime
@@ -202,7 +209,9 @@ class Storm:
         cfg = self.cfg
         roamers = subscribers(HOME, cfg.ues, "8190")
         own = subscribers(RESCUER, cfg.own_ues, "8180")
-        self.home = await self._start_hss(HOME, self._ip(0, 3), roamers)
+        # the home HSS enforces its capacity (3004 and DOIC beyond it, corenet.nf.hss.overload)
+        self.home = await self._start_hss(HOME, self._ip(0, 3), roamers,
+                                          self.cfg.hss_capacity_air_per_s)
         self.own = await self._start_hss(RESCUER, self._ip(0, 13), own)
         for k in range(cfg.rescuers):
             await self._start_rescuer(k, roamers[k::cfg.rescuers], own[k::cfg.rescuers])
@@ -350,7 +359,8 @@ class Storm:
 
         async def timed_slot_attach() -> ProcedureDone:
             return await pop.attach_obeying_barring(
-                member, deadline=deadline, on_attempt=on_attempt, slot=_TimedSlot(slot, started))
+                member, deadline=deadline, on_attempt=on_attempt,
+                slot=_TimedSlot(slot, started, self._tries))
 
         for attempt in range(1, MAX_ATTEMPTS + 1):
             done = await timed_slot_attach()
@@ -384,10 +394,11 @@ class Storm:
         """Each 1/4 s: AIRs into the current second, the schedule's factor from the last
         second's AIR/s and the MMEs' pending attaches, progress."""
         loop = asyncio.get_running_loop()
-        self._air_seen = self.home_hss.air_count
+        self._air_seen = air_base = self.home_hss.air_count
         window: list[tuple[float, int]] = [(t0, self._air_seen)]
+        interval = getattr(self.schedule, "interval_s", 0.25)
         while True:
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(interval)
             now = loop.time()
             self._sample(res, second, now)
             window.append((now, self._air_seen))
@@ -395,7 +406,11 @@ class Storm:
                 window.pop(0)
             span = max(1e-3, now - window[0][0])
             rate = (window[-1][1] - window[0][1]) / span
-            self._set_factor(self.schedule.factor(now - t0, Load(rate, self._pending())))
+            barred = sum(s.barred for s in res.seconds)
+            # an access that passed the barring check is a try not barred; its AIR comes later
+            load = Load(rate, self._pending(), air_total=self._air_seen - air_base,
+                        passed_total=self._tries[0] - barred, barred_total=barred)
+            self._set_factor(self.schedule.factor(now - t0, load))
             second(now).factor = self.factor
             if self.progress is not None:
                 self.progress(StormProgress(now - t0, self.cfg.ues, len(res.attached_at),
@@ -408,23 +423,27 @@ class Storm:
 class _TimedSlot:
     """The concurrency slot, noting when each try starts (attach latency)."""
 
-    def __init__(self, sem: asyncio.Semaphore, started: dict[str, float]) -> None:
+    def __init__(self, sem: asyncio.Semaphore, started: dict[str, float],
+                 tries: list[int]) -> None:
         self.sem = sem
         self.started = started
+        self.tries = tries
 
     async def __aenter__(self) -> None:
         await self.sem.acquire()
         self.started["t"] = asyncio.get_running_loop().time()
+        self.tries[0] += 1
 
     async def __aexit__(self, *exc: object) -> None:
         self.sem.release()
 
 
-def _hss_config(plmn: Plmn, host: str) -> HssConfig:
+def _hss_config(plmn: Plmn, host: str, capacity: float | None = None) -> HssConfig:
     return HssConfig(
         plmn=str(plmn), origin_host=f"hss.{plmn.realm}", origin_realm=plmn.realm,
         listen=Endpoint(host=host, port=0), database=":memory:", subscribers_file=None,
-        peers=[], max_vectors_per_air=1, control=Endpoint(host=host, port=0))
+        peers=[], max_vectors_per_air=1, control=Endpoint(host=host, port=0),
+        capacity_air_per_s=capacity)
 
 
 async def run_storm(cfg: StormConfig, *, progress: Progress | None = None) -> StormResult:

@@ -4,6 +4,9 @@
 `SendAnswer` (always exactly one per request), `SendRequest` (a Cancel-Location to a previous
 MME) and `LogEvent`s. Store effects (a new SQN, the serving MME, the purge flag) are committed
 before `handle` returns, so before the answer can leave.
+
+AIRs beyond the HSS's capacity are answered DIAMETER_TOO_BUSY, and answers to MMEs that announce
+DOIC carry its overload reports (overload.py, RFC 7683).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from corenet.core.errors import CorenetError, DecodeError
 from corenet.core.plmn import Plmn
 from corenet.crypto import kdf
 from corenet.crypto.milenage import MacSFailure, Milenage, generate_vector, resync_sqn, sqn_to_int
+from corenet.nf.hss.overload import AirOverload
 from corenet.nf.hss.store import HssStore, SqnExhausted, SubscriberRecord
 
 Exp = dia.ExperimentalResultCode
@@ -137,8 +141,10 @@ class S6aServer:
         origin_realm: str,
         max_vectors: int = 5,
         random_bytes: Callable[[int], bytes] = os.urandom,
+        overload: AirOverload | None = None,
     ) -> None:
         self.store = store
+        self.overload = overload or AirOverload(None)
         self.origin_host = origin_host
         self.origin_realm = origin_realm
         self.max_vectors = max_vectors
@@ -157,12 +163,46 @@ class S6aServer:
         """One request in, exactly one answer out (RFC 6733 §6.2), errors as Result-Codes."""
         try:
             self._check(request)
-            return self._procedures[request.name](request, now)
+            if request.name == "AIR" and not self.overload.admit(now):
+                # RFC 6733 §7.1.3 DIAMETER_TOO_BUSY: above the HSS's AIR capacity
+                raise S6aError(Rc.DIAMETER_TOO_BUSY,
+                               f"over the capacity of {self.overload.capacity:g} AIR/s")
+            actions = self._procedures[request.name](request, now)
         except DecodeError as exc:  # RFC 6733 §7.1.5 5005 from the ABNF check
             failed = exc.extra.get("failed_avp")
-            return self.reject(request, S6aError(int(exc.cause), exc.detail, failed_avp=failed))
+            actions = self.reject(request, S6aError(int(exc.cause), exc.detail,
+                                                    failed_avp=failed))
         except S6aError as exc:
-            return self.reject(request, exc)
+            actions = self.reject(request, exc)
+        return self._with_overload_report(request, actions, now)
+
+    def _with_overload_report(self, request: Message, actions: list[Action],
+                              now: float) -> list[Action]:
+        """DOIC AVPs (RFC 7683 §5.1.2, §5.2.3) appended to the answer of a DOIC request."""
+        extra = self.overload.answer_avps(request, now)
+        if not extra:
+            return actions
+        out: list[Action] = []
+        for action in actions:
+            if isinstance(action, SendAnswer):
+                msg = action.message
+                fields = {**msg.fields, "avps": [*msg.fields.get("avps", []), *extra]}
+                action = SendAnswer(Message(msg.protocol, msg.name, msg.code, fields))
+            out.append(action)
+        return out
+
+    def handle_batch(self, requests: list[Message], now: float) -> list[list[Action]]:
+        """Several requests in one store transaction (group commit, store.py): the actions of
+        each, returned once every SQN of the group is on disk, so before any AIA can leave."""
+        out: list[list[Action]] = []
+        with self.store.group():
+            for request in requests:
+                try:
+                    out.append(self.handle(request, now))
+                except Exception as exc:  # a local fault still gets its answer (5012)
+                    fault = S6aError(Rc.DIAMETER_UNABLE_TO_COMPLY, f"{type(exc).__name__}: {exc}")
+                    out.append(self.reject(request, fault))
+        return out
 
     def handle_answer(self, answer: Message, request: Message, now: float) -> list[Action]:
         """Answers to our own requests (CLA, TS 29.272 §5.2.1.2)."""

@@ -10,8 +10,10 @@ certificate naming it), and every request on a connection from that connection's
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +26,7 @@ from corenet.control.api import ControlAction, HssControl
 from corenet.control.server import ControlServer
 from corenet.core.actions import LogEvent
 from corenet.core.logs import log_event
+from corenet.nf.hss.overload import AirOverload
 from corenet.nf.hss.s6a import Action, S6aError, S6aServer, SendAnswer, SendRequest
 from corenet.nf.hss.store import HssStore
 from corenet.protocols import diameter_peer as dp
@@ -73,8 +76,9 @@ class HssService:
         # injected failure: "drop" (requests and watchdogs go unanswered), "close" (no socket)
         self.failure: str | None = None
         self._control: ControlServer | None = None
-        # AIRs served (TS 29.272 §5.2.3.1), the load measure of a re-attach storm
+        # AIRs received (TS 29.272 §5.2.3.1), the load measure of a re-attach storm
         self.air_count = 0
+        self._queued: list[tuple[DiameterLink, Message]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -96,10 +100,13 @@ class HssService:
             provisioned += self._store.provision(load_subscribers(self.cfg.subscribers_file))
         if self._subscribers:
             provisioned += self._store.provision(self._subscribers)
+        # RFC 7683 §7.4: sequence numbers from the start time keep growing across restarts
+        overload = AirOverload(self.cfg.capacity_air_per_s, validity_s=self.cfg.doic_validity_s,
+                               first_sequence=int(time.time()))
         self._s6a = S6aServer(self._store, origin_host=self.cfg.origin_host,
                               origin_realm=self.cfg.origin_realm,
                               max_vectors=self.cfg.max_vectors_per_air,
-                              random_bytes=self._random)
+                              random_bytes=self._random, overload=overload)
         tls = self.cfg.tls
         ctx = None if tls is None or self.cfg.transport == "sctp" else server_tls_context(
             str(tls.cert), str(tls.key), tls.ca)
@@ -185,23 +192,34 @@ class HssService:
     def _on_peer_event(self, link: DiameterLink, event: dp.PeerEvent) -> None:
         now = loop_clock()
         if isinstance(event, dp.RequestReceived):
-            self._apply(self._handle_request(event.message, now), now, link)
+            self._queue_request(link, event.message)
         elif isinstance(event, dp.AnswerReceived) and self._s6a is not None:
             self._apply(self._s6a.handle_answer(event.message, event.request, now), now, link)
         else:
             self._emit(_peer_log(link, event))
 
-    def _handle_request(self, msg: Message, now: float) -> list[Action]:
+    def _queue_request(self, link: DiameterLink, msg: Message) -> None:
+        """Requests received in one turn of the event loop are served together: one group
+        commit of their SQNs (store.py), then their answers."""
+        if not self._queued:
+            asyncio.get_running_loop().call_soon(self._serve_queued)
+        self._queued.append((link, msg))
+
+    def _serve_queued(self) -> None:
+        queued, self._queued = self._queued, []
         if self._s6a is None:
-            return []
-        if msg.name == "AIR":
-            self.air_count += 1
+            return
+        now = loop_clock()
+        self.air_count += sum(1 for _, msg in queued if msg.name == "AIR")
         try:
-            return self._s6a.handle(msg, now)
-        except Exception as exc:  # a local fault still gets an answer (RFC 6733 §7.1.5 5012)
-            log.exception("S6a failed on %s", msg.name)
+            results = self._s6a.handle_batch([msg for _, msg in queued], now)
+        except Exception as exc:  # the commit failed: no vector may leave (RFC 6733 §7.1.5)
+            log.exception("S6a group of %d requests failed", len(queued))
             fault = S6aError(dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY, str(exc))
-            return self._s6a.reject(msg, fault)
+            results = [self._s6a.reject(msg, fault) for _, msg in queued]
+        for (link, _), actions in zip(queued, results, strict=True):
+            if not link.closed.is_set():
+                self._apply(actions, now, link)
 
     def _apply(self, actions: list[Action], now: float, link: DiameterLink) -> None:
         for action in actions:

@@ -27,6 +27,7 @@ from corenet.nf.mme import (
     esm,
     identity,
     nas_path,
+    overload,
     policy,
     s1ap_build,
     security_mode,
@@ -161,6 +162,11 @@ def begin_authentication(mme: MmePort, ue: UeContext, resync: bytes | None = Non
         if not _fallback_unauth(mme, ue, "no route to the home HSS", on_failure=False):
             reject(mme, ue, causes.NETWORK_FAILURE)
         return
+    if resync is None and not mme.overload.admit_air(realm, mme.now, emergency=ue.emergency):
+        # RFC 7683 §5.4.3: the home HSS asked for less traffic; TS 24.301 §5.3.7 congestion
+        mme.log("emm.attach.throttled", imsi=ue.imsi, realm=realm, clause="RFC 7683 §5.4.3")
+        reject(mme, ue, causes.CONGESTION, t3346=mme.overload.t3346())
+        return
     authentication.request_vectors(mme, ue, realm, resync)
 
 
@@ -172,7 +178,10 @@ def _s6a_rejected(mme: MmePort, ue: UeContext, msg: Message) -> bool:
     cause = causes.emm_cause_for_s6a(res.code, res.experimental)
     mme.log("s6a.rejected", command=msg.name, imsi=ue.imsi, result_code=res.code,
             experimental=res.experimental, emm_cause=cause)
-    reject(mme, ue, cause)
+    if overload.congested(res.code, res.experimental):  # TS 24.301 §5.3.7: #22 with T3346
+        reject(mme, ue, causes.CONGESTION, t3346=mme.overload.t3346())
+    else:
+        reject(mme, ue, cause)
     return True
 
 
@@ -401,7 +410,8 @@ def emm_information(mme: MmePort, ue: UeContext) -> None:
     nas_path.send_nas(mme, ue, plain)
 
 
-def reject(mme: MmePort, ue: UeContext, cause: int, esm_cause: int | None = None) -> None:
+def reject(mme: MmePort, ue: UeContext, cause: int, esm_cause: int | None = None,
+           t3346: int | None = None) -> None:
     """ATTACH REJECT (TS 24.301 §5.5.1.2.5), integrity protected when a security context is
     in use (§4.4.4.2), then release of the UE (TS 23.401 §5.3.2.1)."""
     nas_path.stop_nas_timer(mme, ue)
@@ -410,13 +420,13 @@ def reject(mme: MmePort, ue: UeContext, cause: int, esm_cause: int | None = None
         pti = int(ue.session.pdn_request.get("fields", {}).get(nas.PTI, 0))
         container = esm.pdn_connectivity_reject(pti, esm_cause)
     try:
-        plain = nas.attach_reject(cause, container)
+        plain = nas.attach_reject(cause, container, t3346=t3346)
     except EncodeError:
-        plain = nas.attach_reject(cause)
+        plain = nas.attach_reject(cause, t3346=t3346)
     nas_path.send_nas(mme, ue, plain)
     emm_sm.transition(ue, emm_sm.EmmEvent.REJECTED)
     mme.log("emm.attach.rejected", imsi=ue.imsi, mme_ue_id=ue.mme_ue_id, emm_cause=cause,
-            esm_cause=esm_cause)
+            esm_cause=esm_cause, **({} if t3346 is None else {"t3346": t3346}))
     mme.release(ue, s1ap_build.NAS_UNSPECIFIED)
 
 

@@ -42,6 +42,7 @@ from corenet.nf.mme.events import (
     SendS6a,
     SendS11,
 )
+from corenet.nf.mme.overload import DoicThrottle
 from corenet.nf.mme.policy import RoamingPolicy
 from corenet.nf.mme.s6a_client import S6aRequests, outcome, session_of
 from corenet.nf.mme.s11_client import S11Requests, cause_of
@@ -71,6 +72,8 @@ class MmeCore:
         # guessed from another; a seeded run gives its own generator (reproducible captures)
         self.m_tmsi_rng: random.Random = random.SystemRandom()
         self.s6a = S6aRequests(cfg)
+        # DOIC reacting node (RFC 7683) and the T3346 back-off of NAS congestion control
+        self.overload = DoicThrottle(cfg.t3346_s, random.Random())
         self.s11 = S11Requests(cfg)
         # Session-Id -> (MME UE S1AP ID, command, realm); sequence -> (MME UE S1AP ID, name)
         self.s6a_pending: dict[str, tuple[int, str, str]] = {}
@@ -313,6 +316,7 @@ class MmeCore:
             return
         ue, command, realm = self._s6a_owner(sid)
         self.mark_s6a_up(realm, "answer received")
+        self.overload.on_answer(realm, msg, self.now)
         if ue is not None and not self._answer(ue, command[:-1] + "A", msg):
             self.log("s6a.answer", command=command, mme_ue_id=ue.mme_ue_id,
                      result=outcome(msg).code)

@@ -15,6 +15,7 @@ from corenet.codecs.base import Message
 from corenet.codecs.diameter import avp
 from corenet.config.models import DiameterRoute, MmeConfig
 from corenet.core.plmn import Plmn
+from corenet.nf.mme.overload import supported_features_avp
 from corenet.protocols.diameter_ids import DiameterIds
 
 
@@ -54,9 +55,12 @@ class S6aRequests:
     def air(self, imsi: str, realm: str, resync_info: bytes | None = None) -> Message:
         """AIR for one E-UTRAN vector; resync_info = RAND || AUTS (TS 29.272 §7.3.15)."""
         sid, hbh, e2e = self._ids()
-        return s6a.air(sid, self._cfg.origin_host, self._cfg.origin_realm, realm, imsi,
-                       self._visited, hop_by_hop=hbh, end_to_end=e2e, num_vectors=1,
-                       immediate_response_preferred=True, resync_info=resync_info)
+        msg = s6a.air(sid, self._cfg.origin_host, self._cfg.origin_realm, realm, imsi,
+                      self._visited, hop_by_hop=hbh, end_to_end=e2e, num_vectors=1,
+                      immediate_response_preferred=True, resync_info=resync_info)
+        if self._cfg.doic:  # RFC 7683 §5.1.1; TS 29.272 §7.2.5 [ OC-Supported-Features ]
+            msg.fields["avps"].append(supported_features_avp())
+        return msg
 
     def ulr(self, imsi: str, realm: str, imeisv: str | None, initial_attach: bool) -> Message:
         """ULR (TS 29.272 §5.2.1.1.2); ULR-Flags per §7.3.7: S6a/S6d indicator set (MME),

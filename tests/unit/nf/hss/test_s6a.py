@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from corenet.codecs import diameter as dia
@@ -281,3 +283,22 @@ def test_application_unsupported_3007(hss: S6aServer) -> None:
     ans = answer_of(hss.handle(wire(req), 0.0))
     assert result(ans) == (dia.ResultCode.DIAMETER_APPLICATION_UNSUPPORTED, False)
     assert ans.fields["application_id"] == 16777216 and ans.fields["flags"]["error"]
+
+
+def test_batch_answers_each_request_after_one_commit(tmp_path) -> None:
+    """Group commit (store.py): every SQN of the batch is in the file when the answers are
+    returned; a failing request gets its own answer and does not undo the others."""
+    path = str(tmp_path / "hss.db")
+    store = HssStore(path)
+    store.provision([subscriber()])
+    server = S6aServer(store, origin_host=HSS_HOST, origin_realm=HSS_REALM)
+    results = server.handle_batch([air(), air("440109999999999"), air()], 1.0)
+    answers = [wire(next(a.message for a in r if isinstance(a, SendAnswer))) for r in results]
+    assert [result(a) for a in answers] == [
+        (2001, False), (int(Exp.DIAMETER_ERROR_USER_UNKNOWN), True), (2001, False)]
+    sqns = [int.from_bytes(check_autn(USIM, v.rand, v.autn).sqn, "big")
+            for a in (answers[0], answers[2]) for v in s6a.vectors_of(a)]
+    db = sqlite3.connect(path)
+    (on_disk,) = db.execute("SELECT sqn FROM subscribers WHERE imsi = ?", (IMSI,)).fetchone()
+    db.close()
+    assert on_disk == max(sqns) and sqns[1] > sqns[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,33 @@ async def test_sctp_transport() -> None:
     finally:
         await svc.stop()
     assert ppids and set(ppids) == {46}  # Diameter PPID on every SCTP message
+
+
+async def test_airs_of_one_read_share_one_group_commit(hss: HssService) -> None:
+    """SQNs on disk before an AIA leaves, one commit for the AIRs that arrive together."""
+    groups = []
+    real_group = hss.store.group
+
+    def counting_group() -> Any:
+        groups.append(1)
+        return real_group()
+
+    hss.store.group = counting_group  # type: ignore[method-assign]
+    host, port = hss.local
+    client = await DiameterClient.connect(host, port, peer_config())
+    await client.opened()
+    now = asyncio.get_running_loop().time()
+    for _ in range(20):
+        client.peer.request(air(), now)
+    client._pump()  # the 20 AIRs leave in one write
+    answers = [(await client.next(dp.AnswerReceived)).message for _ in range(20)]
+    usim = Milenage(bytes.fromhex(K), bytes.fromhex(OPC))
+    sqns = []
+    for aia in answers:
+        assert s6a.result_of(aia) == (2001, False)
+        (v,) = s6a.vectors_of(aia)
+        sqns.append(int.from_bytes(check_autn(usim, v.rand, v.autn).sqn, "big"))
+    assert len(set(sqns)) == 20
+    assert hss.store.get(IMSI).sqn == max(sqns)  # type: ignore[union-attr]
+    assert len(groups) < 20
+    await client.close()

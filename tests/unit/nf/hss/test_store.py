@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,51 @@ def test_delete(store: HssStore) -> None:
     assert store.delete(IMSI)
     assert not store.delete(IMSI)
     assert store.get(IMSI) is None
+
+
+# ---------------------------------------------------------------- group commit
+
+
+def _on_disk(path: Path, imsi: str = IMSI) -> int:
+    """SQN_HE as another connection (a restarted HSS) reads it from the file."""
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("SELECT sqn FROM subscribers WHERE imsi = ?", (imsi,)).fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_group_commits_once_at_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "hss.db"
+    s = HssStore(str(path))
+    s.provision([subscriber(sqn=0)])
+    with s.group():
+        issued = [s.next_sqns(IMSI, 1)[0] for _ in range(5)]
+        assert _on_disk(path) == 0  # nothing committed yet: no answer may leave
+    assert _on_disk(path) == issued[-1]
+    assert issued == sorted(set(issued))
+
+
+def test_group_failure_of_one_mutation_rolls_back_alone(tmp_path: Path) -> None:
+    path = tmp_path / "hss.db"
+    s = HssStore(str(path))
+    top = ((1 << (48 - 5)) - 1) << 5
+    s.provision([subscriber(sqn=0), subscriber(imsi="440100000000002", sqn=top)])
+    with s.group():
+        first = s.next_sqns(IMSI, 1)
+        with pytest.raises(SqnExhausted):
+            s.next_sqns("440100000000002", 1)
+        second = s.next_sqns(IMSI, 1)
+    assert _on_disk(path) == second[0] > first[0]
+    assert _on_disk(path, "440100000000002") == top
+
+
+def test_group_error_rolls_back_everything(tmp_path: Path) -> None:
+    path = tmp_path / "hss.db"
+    s = HssStore(str(path))
+    s.provision([subscriber(sqn=0)])
+    with pytest.raises(RuntimeError), s.group():
+        s.next_sqns(IMSI, 1)
+        raise RuntimeError("commit never reached")
+    assert _on_disk(path) == 0
+    assert s.next_sqns(IMSI, 1)[0] > 0  # the store is usable again
