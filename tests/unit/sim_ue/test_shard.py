@@ -14,7 +14,10 @@ from corenet.runtime import loop
 from sim_ue.runner import SHARD_ENB_STRIDE, Shard
 from tests.cli_helpers import BIN
 from tests.e2e.network import subscribers
-from tests.unit.sim_ue.mme_stub import OPC, K, MmeStub
+from tests.unit.sim_ue import memnet
+from tests.unit.sim_ue.core_s1 import CoreS1Server
+
+K, OPC = bytes.fromhex(memnet.K), bytes.fromhex(memnet.OPC)
 
 ENBS = [EnbConfig(name="enb1", global_enb_id=0x101, tac=1),
         EnbConfig(name="enb2", global_enb_id=0x102, tac=2)]
@@ -59,7 +62,7 @@ def test_loop_runs_a_coroutine_and_names_itself() -> None:
 
 
 async def test_two_shard_processes_attach_every_ue_once(tmp_path: Path) -> None:
-    mme = MmeStub()
+    mme = CoreS1Server(subscribers(5, k=memnet.K, opc=memnet.OPC))
     host, port = await mme.start()
     subs = tmp_path / "subs.yaml"
     subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', count: 5, "
