@@ -12,6 +12,7 @@ from corenet.cli.args import run_command
 # Each command's module is imported when the command runs: `corenet crypto` never pays for
 # loading the pycrate ASN.1 modules that `corenet decode s1ap` needs.
 COMMANDS = {
+    "conformance": "corenet.cli.conformance_cmd:conformance",
     "crypto": "corenet.cli.crypto_cmd:crypto",
     "ctl": "corenet.cli.ctl_cmd:ctl",
     "decode": "corenet.cli.decode_cmd:decode",
