@@ -23,6 +23,7 @@ from corenet.config.models import CorenetConfig
 from corenet.core.plmn import Plmn
 
 INTERFACES = ("mme", "hss", "sgw", "diameter")
+NAS_TIMER_S = 0.4
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,10 @@ def embedded_config(base: CorenetConfig, mode: str, folder: Path, ids: Identitie
     mme["diameter_routes"] = [{**r, "peer": dict(hss["listen"]), "transport": "tcp", "tls": None}
                               if r["realm"] == hss["origin_realm"] else r
                               for r in mme["diameter_routes"]]
+    # NAS timers short enough for the retransmission cases to run in seconds (the count of
+    # retransmissions stays the configuration's)
+    mme["timers"].update({k: min(float(mme["timers"][k]), NAS_TIMER_S)
+                          for k in ("t3450_s", "t3460_s", "t3470_s")})
     roaming = mme["roaming"]
     home = hss["plmn"]
     roaming["policies"] = [p for p in roaming["policies"] if p["home_plmn"] != home] + [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from typing import Any
+from typing import Any, TypedDict
 
 from corenet.codecs import diameter
 from corenet.codecs.base import Message
@@ -12,6 +12,13 @@ from corenet.conformance.tester.enb import get
 from corenet.conformance.verdicts import Inconclusive
 from corenet.core.errors import DecodeError
 from corenet.transport.tcp import open_diameter_tcp_client
+
+
+class Ids(TypedDict):
+    """Hop-by-Hop and End-to-End identifiers of a request (RFC 6733 §3)."""
+
+    hop_by_hop: int
+    end_to_end: int
 
 
 class TesterDiameter:
@@ -43,7 +50,7 @@ class TesterDiameter:
     def _on_close(self, conn: Any, *args: Any) -> None:
         self.closed.set()
 
-    def ids(self) -> dict[str, int]:
+    def ids(self) -> Ids:
         n = next(self._ids)
         return {"hop_by_hop": n, "end_to_end": n}
 
