@@ -47,10 +47,13 @@ def list_cases(pattern: str | None, as_json: bool) -> None:
               help="One pcapng per case in this folder.")
 @click.option("--local-host", default="127.0.0.1", show_default=True,
               help="Address the tester binds from (with --sut).")
+@click.option("--loopback-block", type=click.IntRange(1, 254), default=None,
+              help="The embedded SUT listens on 127.N.0.0/16 (free ports); default from the "
+                   "process id.")
 @click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
 def run_cases(sut: str | None, sut_config: str | None, pattern: str | None,
               junit_path: str | None, pcap_dir: str | None, local_host: str,
-              as_json: bool) -> None:
+              loopback_block: int | None, as_json: bool) -> None:
     """Run the cases; exit status 0 only when none failed or errored."""
     addresses = None
     if sut is not None:
@@ -74,7 +77,7 @@ def run_cases(sut: str | None, sut_config: str | None, pattern: str | None,
         base = load(CorenetConfig, sut_config) if sut_config else CorenetConfig()
 
         def sut_for(mode: str) -> AbstractAsyncContextManager[Endpoints]:
-            return embedded_sut(base, mode)
+            return embedded_sut(base, mode, block=loopback_block)
 
     show = None if as_json else _line
     report = asyncio.run(run(cases, sut_for, pcap_dir, on_result=show))

@@ -56,9 +56,8 @@ class Endpoints:
     local_host: str = "127.0.0.1"
     sctp_mode: str = "auto"
     ids: Identities = Identities()
-    # the SUT's timers when known (the embedded SUT): T3450/T3460 and retransmissions
+    # the SUT's NAS timer value when known (the embedded SUT), else TS 24.301 §10.2's 6 s
     t3460_s: float = 6.0
-    max_retransmissions: int = 4
 
     def get(self, interface: str) -> tuple[str, int] | None:
         return self.addresses.get(interface)
@@ -148,8 +147,7 @@ async def embedded_sut(base: CorenetConfig, mode: str, ids: Identities = Identit
                        "diameter": (cfg.hss.listen.host, cfg.hss.listen.port),
                        "sgw": (cfg.sgw_pgw.s11.host, cfg.sgw_pgw.s11.port)},
             local_host=f"127.{n}.0.1", sctp_mode="fallback", ids=_ids_of(cfg, ids),
-            t3460_s=cfg.mme.timers.t3460_s,
-            max_retransmissions=cfg.mme.timers.max_retransmissions)
+            t3460_s=cfg.mme.timers.t3460_s)
 
 
 def _ids_of(cfg: CorenetConfig, ids: Identities) -> Identities:

@@ -22,6 +22,8 @@ _imsis = itertools.count(0)
 
 
 class Tester:
+    __test__ = False  # not a pytest class
+
     def __init__(self, sut: Endpoints, tap: PcapTap | None, clause: str) -> None:
         self.sut, self.ids, self.clause = sut, sut.ids, clause
         self._tap = tap

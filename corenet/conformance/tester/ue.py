@@ -18,7 +18,8 @@ from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 
 ATTACH_EPS, ATTACH_EMERGENCY = 1, 6  # TS 24.301 §9.9.3.11
 REQUEST_INITIAL, REQUEST_EMERGENCY = 1, 4  # TS 24.008 §10.5.6.17
-EEA, EIA = (0, 2), (2,)
+# what a UE announces (TS 24.301 §9.9.3.34): EIA0 too, as UEs do for emergency bearer services
+EEA, EIA = (0, 2), (0, 2)
 
 
 @dataclass
