@@ -6,9 +6,10 @@ from corenet.codecs import diameter
 from corenet.conformance.case import case
 from corenet.conformance.tester.context import Tester
 from corenet.conformance.tester.diameter import result_code
-from corenet.conformance.verdicts import check
+from corenet.conformance.verdicts import Inconclusive, check
 
 CREDIT_CONTROL = 4  # RFC 4006: an application an S6a node does not serve
+RELAY = 0xFFFFFFFF  # RFC 6733 §2.4: the Relay Application Id
 
 
 @case("DIA-CER-01", "CER is answered with CEA 2001 carrying Origin-Host, Origin-Realm, "
@@ -28,6 +29,9 @@ async def cer_no_common(t: Tester) -> None:
     peer = await t.diameter("diameter", as_mme=False, cer=False)
     cea = await peer.capabilities(auth_application_ids=(CREDIT_CONTROL,),
                                   vendor_specific_application_ids=())
+    if result_code(cea) == 2001 and RELAY in diameter.avp_all(cea, "Auth-Application-Id"):
+        # a relay supports every application (RFC 6733 §2.8.1): nothing can be uncommon
+        raise Inconclusive("the SUT is a relay agent (Relay Application Id in its CEA)")
     check(result_code(cea) == 5010, t.clause, "Result-Code 5010", result_code(cea))
 
 
@@ -49,6 +53,15 @@ async def dwr(t: Tester) -> None:
     dwa = await peer.answer_to(diameter.dwr(peer.origin_host, peer.origin_realm, **peer.ids()))
     check(dwa.name == "DWA", t.clause, "DWA", dwa.name)
     check(result_code(dwa) == 2001, t.clause, "Result-Code 2001", result_code(dwa))
+
+
+@case("DIA-DWR-02", "DWA identifies the answering node (Origin-Host, Origin-Realm)",
+      "RFC 6733 §5.5.2", "diameter")
+async def dwa_origin(t: Tester) -> None:
+    peer = await t.diameter("diameter", as_mme=False)
+    dwa = await peer.answer_to(diameter.dwr(peer.origin_host, peer.origin_realm, **peer.ids()))
+    for avp in ("Origin-Host", "Origin-Realm"):
+        check(bool(diameter.avp(dwa, avp)), t.clause, f"AVP {avp}", "absent")
 
 
 @case("DIA-DPR-01", "DPR is answered with DPA 2001", "RFC 6733 §5.4.2", "diameter")
