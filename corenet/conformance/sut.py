@@ -41,6 +41,10 @@ class Identities:
     mme_realm: str = "epc.mnc020.mcc440.3gppnetwork.org"
     home_realm: str = "epc.mnc010.mcc440.3gppnetwork.org"
     tester_mme_host: str = "mme-tester.epc.mnc020.mcc440.3gppnetwork.org"
+    # a second MME of the visited PLMN, to make the HSS cancel the first (TS 29.272 §5.2.1.2)
+    tester_mme2_host: str = "mme-tester2.epc.mnc020.mcc440.3gppnetwork.org"
+    # a subscriber allowed to roam in 440-99 only (TS 29.272 §5.2.1.1.3: 5004 elsewhere)
+    restricted_imsi: str = "440108000000001"
     tester_peer_host: str = "peer.conformance.mnc020.mcc440.3gppnetwork.org"
     tester_peer_realm: str = "conformance.mnc020.mcc440.3gppnetwork.org"
     ambr_cap_bps: int = 300_000
@@ -94,9 +98,11 @@ def embedded_config(base: CorenetConfig, mode: str, folder: Path, ids: Identitie
     n = _block() if block is None else block
     ip = lambda last: f"127.{n}.0.{last}"  # noqa: E731
     subs = folder / "subscribers.yaml"
-    subs.write_text(yaml.safe_dump({"subscribers": [{
-        "imsi": ids.first_imsi, "count": ids.subscribers, "msisdn": "819010000001",
-        "k": ids.k, "opc": ids.opc, "amf": "8000"}]}))
+    subs.write_text(yaml.safe_dump({"subscribers": [
+        {"imsi": ids.first_imsi, "count": ids.subscribers, "msisdn": "819010000001",
+         "k": ids.k, "opc": ids.opc, "amf": "8000"},
+        {"imsi": ids.restricted_imsi, "k": ids.k, "opc": ids.opc, "amf": "8000",
+         "allowed_visited_plmns": ["44099"]}]}))
     data = base.model_dump(mode="json")
     hss, mme, sgw = data["hss"], data["mme"], data["sgw_pgw"]
     hss.update(listen={"host": ip(3), "port": free_port(ip(3))}, transport="tcp", tls=None,
@@ -105,6 +111,7 @@ def embedded_config(base: CorenetConfig, mode: str, folder: Path, ids: Identitie
     hss["peers"] = [*hss.get("peers", []),
                     {"origin_host": mme["origin_host"], "addresses": [ip(2)]},
                     {"origin_host": ids.tester_mme_host, "addresses": [ip(1)]},
+                    {"origin_host": ids.tester_mme2_host, "addresses": [ip(1)]},
                     {"origin_host": ids.tester_peer_host, "addresses": [ip(1)]}]
     sgw.update(s11={"host": ip(4), "port": free_port(ip(4), socket.SOCK_DGRAM)},
                s1u_address=ip(4), s5_address=ip(5), database=str(folder / f"sgw-{mode}.db"),

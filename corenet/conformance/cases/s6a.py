@@ -118,13 +118,34 @@ async def ulr_unknown(t: Tester) -> None:
     _expect_code(t, await _ulr(t, UNKNOWN_IMSI), 5001, "DIAMETER_ERROR_USER_UNKNOWN")
 
 
-@case("S6A-ULR-5420", "ULR with a RAT type the subscription does not allow is answered "
-      "DIAMETER_ERROR_RAT_NOT_ALLOWED (5421) or UNKNOWN_EPS_SUBSCRIPTION (5420)",
-      "TS 29.272 §5.2.1.1.3", "hss")
-async def ulr_rat(t: Tester) -> None:
-    ula = await _ulr(t, t.new_imsi(), rat_type=1001)  # GERAN: this subscription is E-UTRAN
-    check(result_code(ula) in (5420, 5421, 2001), t.clause, "5420/5421 (or 2001 when allowed)",
-          result_code(ula))
+@case("S6A-ULR-5004", "ULR from a visited PLMN the subscriber may not roam in is answered "
+      "DIAMETER_ERROR_ROAMING_NOT_ALLOWED (5004)", "TS 29.272 §5.2.1.1.3", "hss")
+async def ulr_roaming_not_allowed(t: Tester) -> None:
+    ula = await _ulr(t, t.ids.restricted_imsi)
+    _expect_code(t, ula, 5004, "DIAMETER_ERROR_ROAMING_NOT_ALLOWED")
+
+
+@case("S6A-CLR-01", "ULR from a second MME makes the HSS send CLR (MME update procedure) to the "
+      "first", "TS 29.272 §5.2.1.2.2", "hss")
+async def clr_on_mme_change(t: Tester) -> None:
+    imsi = t.new_imsi()
+    first = await t.diameter()
+    ula = await first.answer_to(s6a.ulr(first.session_id(), first.origin_host, first.origin_realm,
+                                        t.ids.home_realm, imsi, t.plmn, **first.ids()))
+    _expect_code(t, ula, 2001, "DIAMETER_SUCCESS")
+    second = await t.diameter(origin_host=t.ids.tester_mme2_host)
+    ula2 = await second.answer_to(s6a.ulr(second.session_id(), second.origin_host,
+                                          second.origin_realm, t.ids.home_realm, imsi, t.plmn,
+                                          **second.ids()))
+    _expect_code(t, ula2, 2001, "DIAMETER_SUCCESS")
+    clr = await first.receive(what="CLR")
+    check(clr.name == "CLR", t.clause, "CLR", clr.name)
+    check(diameter.avp(clr, "User-Name") == imsi, t.clause, f"User-Name {imsi}",
+          diameter.avp(clr, "User-Name"))
+    kind = diameter.avp(clr, "Cancellation-Type")
+    check(kind == s6a.CancellationType.MME_UPDATE_PROCEDURE, t.clause,
+          "Cancellation-Type MME_UPDATE_PROCEDURE (0)", kind)
+    first.send(s6a.cla(clr, first.origin_host, first.origin_realm))
 
 
 @case("S6A-PUR-01", "PUR is answered 2001", "TS 29.272 §5.2.1.3.3", "hss")

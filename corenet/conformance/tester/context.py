@@ -71,9 +71,10 @@ class Tester:
         return ue, dl.nas
 
     async def diameter(self, interface: str = "hss", *, as_mme: bool = True,
-                       cer: bool = True, **cer_kw: Any) -> TesterDiameter:
+                       cer: bool = True, origin_host: str | None = None,
+                       **cer_kw: Any) -> TesterDiameter:
         """A Diameter peer of the SUT: an MME of the visited PLMN (S6a) or a bare peer."""
-        host = self.ids.tester_mme_host if as_mme else self.ids.tester_peer_host
+        host = origin_host or (self.ids.tester_mme_host if as_mme else self.ids.tester_peer_host)
         realm = self.ids.mme_realm if as_mme else self.ids.tester_peer_realm
         peer = TesterDiameter(self._need(interface), host, realm, self.sut.local_host,
                               None if self._tap is None else self._tap.tcp)
