@@ -22,7 +22,7 @@ import yaml
 from corenet.config.models import CorenetConfig
 from corenet.core.plmn import Plmn
 
-INTERFACES = ("mme", "hss", "sgw", "diameter")
+INTERFACES = ("mme", "hss", "sgw", "diameter", "pcscf", "psap")
 NAS_TIMER_S = 0.4
 
 
@@ -86,6 +86,18 @@ def free_port(host: str, kind: int = socket.SOCK_STREAM) -> int:
         return int(s.getsockname()[1])
 
 
+def free_sip_port(host: str) -> int:
+    """A port free for both UDP and TCP (a SIP element listens on both, RFC 3261 §18)."""
+    while True:
+        port = free_port(host)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+        return port
+
+
 def _block() -> int:
     """A 127.N.0.0/16 block for the embedded SUT, N in 150..249 (clear of the UE pools)."""
     return 150 + os.getpid() % 100
@@ -131,6 +143,17 @@ def embedded_config(base: CorenetConfig, mode: str, folder: Path, ids: Identitie
     home = hss["plmn"]
     roaming["policies"] = [p for p in roaming["policies"] if p["home_plmn"] != home] + [
         {"home_plmn": home, "mode": mode}]
+    # the IMS: P-CSCF given to UEs (PCO), E-CSCF routing every emergency call to the tester's PSAP
+    ims = data["ims"]
+    psap_uri = f"sip:psap@{ip(1)}:{free_port(ip(1), socket.SOCK_DGRAM)}"
+    ims["pcscf"].update(listen={"host": ip(6), "port": free_sip_port(ip(6))},
+                        ecscf={"host": ip(7), "port": 0})
+    ims["ecscf"].update(listen={"host": ip(7), "port": 0}, default_psap=psap_uri,
+                        pcscfs=[ip(6)])
+    ims["ecscf"]["psaps"] = [{**p, "uri": psap_uri} for p in ims["ecscf"]["psaps"]]
+    ims["home"]["listen"] = {"host": ip(9), "port": 0}
+    ims["pcscf"]["home_ims"] = [{**r, "address": {"host": ip(9), "port": 0}}
+                                for r in ims["pcscf"]["home_ims"]]
     data["pcap"] = None
     return CorenetConfig.model_validate(data)
 
@@ -144,7 +167,7 @@ async def embedded_sut(base: CorenetConfig, mode: str, ids: Identities = Identit
     async with AsyncExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="conformance-")))
         cfg = embedded_config(base, mode, folder, ids, block)
-        runtime = Runtime(cfg, names=("hss", "sgw-pgw", "mme"))
+        runtime = Runtime(cfg, names=("hss", "sgw-pgw", "ims", "mme"))
         await runtime.start()
         stack.push_async_callback(runtime.stop)
         n = cfg.mme.s1ap.host.split(".")[1]
@@ -152,9 +175,17 @@ async def embedded_sut(base: CorenetConfig, mode: str, ids: Identities = Identit
             addresses={"mme": (cfg.mme.s1ap.host, cfg.mme.s1ap.port),
                        "hss": (cfg.hss.listen.host, cfg.hss.listen.port),
                        "diameter": (cfg.hss.listen.host, cfg.hss.listen.port),
-                       "sgw": (cfg.sgw_pgw.s11.host, cfg.sgw_pgw.s11.port)},
+                       "sgw": (cfg.sgw_pgw.s11.host, cfg.sgw_pgw.s11.port),
+                       "pcscf": (cfg.ims.pcscf.listen.host, cfg.ims.pcscf.listen.port),
+                       "psap": _psap(cfg.ims.ecscf.default_psap)},
             local_host=f"127.{n}.0.1", sctp_mode="fallback", ids=_ids_of(cfg, ids),
             t3460_s=cfg.mme.timers.t3460_s)
+
+
+def _psap(uri: str) -> tuple[str, int]:
+    """Where the E-CSCF sends emergency calls: the tester's PSAP ("sip:psap@HOST:PORT")."""
+    host, _, port = uri.split("@", 1)[1].partition(":")
+    return host, int(port or 5060)
 
 
 def _ids_of(cfg: CorenetConfig, ids: Identities) -> Identities:

@@ -3,6 +3,7 @@
 from corenet.conformance.cases import (  # noqa: F401
     base,
     gtp,
+    ims,
     nas,
     roaming,
     s1ap,

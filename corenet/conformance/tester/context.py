@@ -10,6 +10,7 @@ from corenet.conformance.sut import Endpoints
 from corenet.conformance.tester.diameter import TesterDiameter, result_code
 from corenet.conformance.tester.enb import TesterEnb
 from corenet.conformance.tester.gtp import TesterGtp
+from corenet.conformance.tester.sip import TesterSip
 from corenet.conformance.tester.ue import TesterUe
 from corenet.conformance.verdicts import Inconclusive
 from corenet.core.plmn import Plmn
@@ -92,6 +93,14 @@ class Tester:
         self._closers.append(gtp)
         await gtp.open()
         return gtp
+
+    async def sip(self, local: tuple[str, int] | None = None) -> TesterSip:
+        """A SIP endpoint on `local` (a UE's address, port 0) or the SUT's PSAP address."""
+        where = local if local is not None else self._need("psap")
+        node = TesterSip(where, None if self._tap is None else self._tap.udp)
+        self._closers.append(node)
+        await node.open()
+        return node
 
     def close(self) -> None:
         for c in reversed(self._closers):

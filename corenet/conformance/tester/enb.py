@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeVar
 
 from corenet.codecs import s1ap
 from corenet.codecs.base import Message
@@ -13,6 +13,7 @@ from corenet.core.plmn import Plmn
 from corenet.transport import open_sctp_client
 
 S1AP_PPID = 18  # TS 36.412 §7
+T = TypeVar("T")
 
 
 class TesterEnb:
@@ -82,7 +83,7 @@ class TesterEnb:
             self.conn = None
 
 
-async def get(queue: asyncio.Queue[Message], timeout: float, what: str) -> Message:
+async def get(queue: asyncio.Queue[T], timeout: float, what: str) -> T:
     try:
         return await asyncio.wait_for(queue.get(), timeout)
     except TimeoutError:
