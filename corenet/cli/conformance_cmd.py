@@ -10,9 +10,10 @@ from typing import Any
 import click
 
 from corenet.conformance import junit
-from corenet.conformance.case import Case, all_cases, select
+from corenet.conformance.case import Case
 from corenet.conformance.runner import Report, run
 from corenet.conformance.sut import Endpoints, embedded_sut, external, parse_sut
+from corenet.conformance.table import all_cases, select
 from corenet.conformance.verdicts import CaseResult
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -57,20 +56,3 @@ def case(id: str, title: str, spec: str, sut: str,
         return fn
 
     return register
-
-
-def all_cases() -> list[Case]:
-    from corenet.conformance import cases  # noqa: F401  (registers the table)
-
-    return list(REGISTRY.values())
-
-
-def select(pattern: str | None) -> list[Case]:
-    """Cases whose id or spec matches one of the comma-separated glob patterns."""
-    cases = all_cases()
-    if not pattern:
-        return cases
-    pats = [p.strip() for p in pattern.split(",") if p.strip()]
-    return [c for c in cases
-            if any(fnmatch.fnmatchcase(c.id, p) or fnmatch.fnmatchcase(c.spec, p)
-                   or p in c.spec for p in pats)]

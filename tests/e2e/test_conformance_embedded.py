@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from corenet.config.models import CorenetConfig
-from corenet.conformance.case import all_cases
 from corenet.conformance.runner import run
 from corenet.conformance.sut import embedded_sut
+from corenet.conformance.table import all_cases
 from tests import tshark
 from tests.cli_helpers import run as run_cli
 from tests.e2e.network import _blocks

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from corenet.conformance.case import all_cases
 from corenet.conformance.runner import run
 from corenet.conformance.sut import Identities, external, free_port
+from corenet.conformance.table import all_cases
 from tests.e2e.network import _blocks, wait_port
 from tests.tls_ca import TestCa
 

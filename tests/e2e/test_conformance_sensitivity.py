@@ -11,9 +11,10 @@ from typing import Any
 import yaml
 
 from corenet.config.models import CorenetConfig
-from corenet.conformance.case import Case, select
+from corenet.conformance.case import Case
 from corenet.conformance.runner import run
 from corenet.conformance.sut import embedded_sut
+from corenet.conformance.table import select
 from tests.cli_helpers import run as run_cli
 from tests.e2e.network import _blocks
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from corenet.codecs import diameter
+from corenet.codecs.base import Message
 from corenet.conformance.case import case
 from corenet.conformance.tester.context import Tester
 from corenet.conformance.tester.diameter import result_code
@@ -47,10 +48,14 @@ async def cer_ids(t: Tester) -> None:
           (cea.fields.get("hop_by_hop"), cea.fields.get("end_to_end")))
 
 
+async def _watchdog(t: Tester) -> Message:
+    peer = await t.diameter("diameter", as_mme=False)
+    return await peer.answer_to(diameter.dwr(peer.origin_host, peer.origin_realm, **peer.ids()))
+
+
 @case("DIA-DWR-01", "DWR is answered with DWA 2001", "RFC 6733 §5.5.2", "diameter")
 async def dwr(t: Tester) -> None:
-    peer = await t.diameter("diameter", as_mme=False)
-    dwa = await peer.answer_to(diameter.dwr(peer.origin_host, peer.origin_realm, **peer.ids()))
+    dwa = await _watchdog(t)
     check(dwa.name == "DWA", t.clause, "DWA", dwa.name)
     check(result_code(dwa) == 2001, t.clause, "Result-Code 2001", result_code(dwa))
 
@@ -58,8 +63,7 @@ async def dwr(t: Tester) -> None:
 @case("DIA-DWR-02", "DWA identifies the answering node (Origin-Host, Origin-Realm)",
       "RFC 6733 §5.5.2", "diameter")
 async def dwa_origin(t: Tester) -> None:
-    peer = await t.diameter("diameter", as_mme=False)
-    dwa = await peer.answer_to(diameter.dwr(peer.origin_host, peer.origin_realm, **peer.ids()))
+    dwa = await _watchdog(t)
     for avp in ("Origin-Host", "Origin-Realm"):
         check(bool(diameter.avp(dwa, avp)), t.clause, f"AVP {avp}", "absent")
 

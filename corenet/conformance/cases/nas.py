@@ -28,6 +28,17 @@ async def until(ue: TesterUe, name: str, timeout: float = 5.0) -> Downlink:
             return dl
 
 
+async def attach_ends(t: Tester, name: str, cause: int | None = None, *,
+                      emergency: bool = False, identity: str = "imsi") -> TesterUe:
+    """An attach whose last message must be `name` (with EMM `cause` when given)."""
+    ue = await t.ue()
+    dl = await ue.attach(t.plmn, emergency=emergency, identity=identity)
+    want = name if cause is None else f"{name} #{cause}"
+    check(dl.name == name and (cause is None or emm_cause(dl) == cause), t.clause, want,
+          f"{dl.name} #{emm_cause(dl)}")
+    return ue
+
+
 async def first_auth(t: Tester, ue: TesterUe) -> Downlink:
     ue.attach_request()
     dl = await ue.receive_nas(what="AuthenticationRequest")
@@ -39,9 +50,7 @@ async def first_auth(t: Tester, ue: TesterUe) -> Downlink:
 @case("EMM-ATT-01", "A roamer's EPS attach in full roaming ends in Attach Accept",
       "TS 24.301 §5.5.1.2.4", "mme", ("full",))
 async def attach_accept(t: Tester) -> None:
-    ue = await t.ue()
-    dl = await ue.attach(t.plmn)
-    check(dl.name == "AttachAccept", t.clause, "AttachAccept", f"{dl.name} cause {emm_cause(dl)}")
+    await attach_ends(t, "AttachAccept")
 
 
 @case("EMM-ATT-02", "Attach Accept allocates a GUTI of the serving MME's PLMN",
@@ -82,38 +91,26 @@ async def _silence(ue: TesterUe, t: Tester, name: str, seconds: float) -> None:
 @case("EMM-REJ-15A", "A normal attach in emergency-only (authenticated) mode is rejected with "
       "#15 No suitable cells in tracking area", "TS 24.301 §5.5.1.2.5", "mme", ("emergency-auth",))
 async def reject_15_auth(t: Tester) -> None:
-    await _reject_15(t)
+    await attach_ends(t, "AttachReject", 15)
 
 
 @case("EMM-REJ-15U", "A normal attach in emergency-only (unauthenticated) mode is rejected with "
       "#15 No suitable cells in tracking area", "TS 24.301 §5.5.1.2.5", "mme",
       ("emergency-unauth",))
 async def reject_15_unauth(t: Tester) -> None:
-    await _reject_15(t)
-
-
-async def _reject_15(t: Tester) -> None:
-    ue = await t.ue()
-    dl = await ue.attach(t.plmn)
-    check(dl.name == "AttachReject" and emm_cause(dl) == 15, t.clause, "AttachReject #15",
-          f"{dl.name} #{emm_cause(dl)}")
+    await attach_ends(t, "AttachReject", 15)
 
 
 @case("EMM-REJ-05", "An emergency attach with the IMEI only where the IMSI is required is "
       "rejected with #5 IMEI not accepted", "TS 24.301 §5.5.1.2.5", "mme", ("emergency-unauth",))
 async def reject_imei_only(t: Tester) -> None:
-    ue = await t.ue()
-    dl = await ue.attach(t.plmn, emergency=True, identity="imei")
-    check(dl.name == "AttachReject" and emm_cause(dl) == 5, t.clause, "AttachReject #5",
-          f"{dl.name} #{emm_cause(dl)}")
+    await attach_ends(t, "AttachReject", 5, emergency=True, identity="imei")
 
 
 @case("EMM-EMC-01", "An emergency attach (type 6) in emergency-only authenticated mode is "
       "accepted after authentication", "TS 24.301 §5.5.1.2.4", "mme", ("emergency-auth",))
 async def emergency_auth(t: Tester) -> None:
-    ue = await t.ue()
-    dl = await ue.attach(t.plmn, emergency=True)
-    check(dl.name == "AttachAccept", t.clause, "AttachAccept", f"{dl.name} #{emm_cause(dl)}")
+    ue = await attach_ends(t, "AttachAccept", emergency=True)
     names = [h.name for h in ue.history]
     check("AuthenticationRequest" in names, t.clause, "an Authentication Request first", names)
 
@@ -121,9 +118,7 @@ async def emergency_auth(t: Tester) -> None:
 @case("EMM-EMC-02", "An emergency attach in unauthenticated mode is accepted without "
       "authentication", "TS 24.301 §5.5.1.2.4", "mme", ("emergency-unauth",))
 async def emergency_unauth(t: Tester) -> None:
-    ue = await t.ue()
-    dl = await ue.attach(t.plmn, emergency=True)
-    check(dl.name == "AttachAccept", t.clause, "AttachAccept", f"{dl.name} #{emm_cause(dl)}")
+    ue = await attach_ends(t, "AttachAccept", emergency=True)
     names = [h.name for h in ue.history]
     check("AuthenticationRequest" not in names, t.clause, "no Authentication Request", names)
 
@@ -140,9 +135,7 @@ async def emergency_apn(t: Tester) -> None:
 @case("EMM-EMC-04", "A full-roaming MME also accepts an emergency attach (type 6)",
       "TS 24.301 §5.5.1.2.4", "mme", ("full",))
 async def emergency_in_full(t: Tester) -> None:
-    ue = await t.ue()
-    dl = await ue.attach(t.plmn, emergency=True)
-    check(dl.name == "AttachAccept", t.clause, "AttachAccept", f"{dl.name} #{emm_cause(dl)}")
+    await attach_ends(t, "AttachAccept", emergency=True)
 
 
 @case("EMM-AUTH-20", "Authentication Failure #20 (MAC failure) makes the network identify the "
@@ -159,7 +152,7 @@ async def auth_mac_failure(t: Tester) -> None:
 @case("EMM-AUTH-21", "Authentication Failure #21 with AUTS gives a new Authentication Request "
       "whose SQN follows the USIM's", "TS 24.301 §5.4.2.6 f", "mme", ("full",))
 async def auth_synch_failure(t: Tester) -> None:
-    from corenet.crypto.milenage import check_autn, sqn_to_int
+    from corenet.crypto.milenage import sqn_to_int
 
     ue = await t.ue()
     first = await first_auth(t, ue)
@@ -167,9 +160,7 @@ async def auth_synch_failure(t: Tester) -> None:
     ue.uplink(ue.synch_failure(first, sqn_ms), protect=False)
     dl = await ue.receive_nas(what="a new AuthenticationRequest")
     check(dl.name == "AuthenticationRequest", t.clause, "AuthenticationRequest", dl.name)
-    assert dl.nas is not None
-    rand = bytes(dl.nas.fields["authentication_parameter_rand"])
-    chk = check_autn(ue.usim, rand, bytes(dl.nas.fields["authentication_parameter_autn"]))
+    chk = ue.autn_check(dl)
     check(chk.mac_ok, t.clause, "an AUTN whose MAC verifies", "MAC failure")
     check(sqn_to_int(chk.sqn) > sqn_ms, t.clause, f"SQN above SQN_MS {sqn_ms:#x}",
           f"{sqn_to_int(chk.sqn):#x}")

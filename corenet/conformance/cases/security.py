@@ -141,24 +141,16 @@ async def bad_mac(t: Tester) -> None:
 @case("SEC-AUTH-01", "Authentication Request carries a RAND and an AUTN whose MAC verifies at "
       "the USIM", "TS 33.401 §6.1.1", "mme", ("full",))
 async def autn(t: Tester) -> None:
-    from corenet.crypto.milenage import check_autn
-
     ue = await t.ue()
-    dl = await first_auth(t, ue)
-    assert dl.nas is not None
-    chk = check_autn(ue.usim, bytes(dl.nas.fields["authentication_parameter_rand"]),
-                     bytes(dl.nas.fields["authentication_parameter_autn"]))
+    chk = ue.autn_check(await first_auth(t, ue))
     check(chk.mac_ok, t.clause, "MAC-A that verifies", "MAC failure")
 
 
 @case("SEC-AUTH-02", "The AUTN's AMF has the E-UTRAN separation bit set",
       "TS 33.401 §6.1.1", "mme", ("full",))
 async def amf_separation(t: Tester) -> None:
-    from corenet.crypto.milenage import check_autn, eps_separation_bit
+    from corenet.crypto.milenage import eps_separation_bit
 
     ue = await t.ue()
-    dl = await first_auth(t, ue)
-    assert dl.nas is not None
-    chk = check_autn(ue.usim, bytes(dl.nas.fields["authentication_parameter_rand"]),
-                     bytes(dl.nas.fields["authentication_parameter_autn"]))
+    chk = ue.autn_check(await first_auth(t, ue))
     check(eps_separation_bit(chk.amf), t.clause, "AMF separation bit 1", chk.amf.hex())

@@ -13,7 +13,7 @@ from corenet.codecs.base import Message
 from corenet.conformance.tester.enb import TesterEnb, get
 from corenet.core.plmn import Plmn
 from corenet.crypto import kdf
-from corenet.crypto.milenage import Milenage, build_auts, check_autn, int_to_sqn
+from corenet.crypto.milenage import AutnCheck, Milenage, build_auts, check_autn, int_to_sqn
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 
 ATTACH_EPS, ATTACH_EMERGENCY = 1, 6  # TS 24.301 §9.9.3.11
@@ -114,6 +114,13 @@ class TesterUe:
             ue_net_cap=nas.ue_network_capability(eea=EEA, eia=ue_eia), esm_container=esm,
             drx=b"\x00\x00", **ident)
         self.initial(pdu, rrc_cause="emergency" if emergency else "mo-Signalling")
+
+    def autn_check(self, dl: Downlink) -> AutnCheck:
+        """The USIM's reading of an Authentication Request's RAND and AUTN (TS 33.102 §6.3.3)."""
+        assert dl.nas is not None
+        f = dl.nas.fields
+        return check_autn(self.usim, bytes(f["authentication_parameter_rand"]),
+                          bytes(f["authentication_parameter_autn"]))
 
     def answer_authentication(self, dl: Downlink, plmn: Plmn) -> bytes:
         """The USIM's answer to an Authentication Request (TS 33.102 §6.3.3): RES."""

@@ -8,8 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from corenet.cli.conformance_cmd import conformance
-from corenet.conformance.case import ALL_MODES, SUTS, all_cases, select
+from corenet.conformance.case import ALL_MODES, SUTS
 from corenet.conformance.sut import parse_sut
+from corenet.conformance.table import all_cases, select
 from tests.cli_helpers import run_json
 
 
