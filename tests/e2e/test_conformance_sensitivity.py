@@ -53,7 +53,8 @@ def test_no_ambr_cap_fails_the_300_kbps_cases_only() -> None:
 def test_no_retransmission_fails_the_t3450_t3460_cases_only() -> None:
     broken = _with_mme(timers={"max_retransmissions": 0})
     failing = _failing(broken, select(MME_CASES))
-    assert failing == {"EMM-T3460-01": "fail", "EMM-T3460-02": "fail", "EMM-T3450-01": "fail"}
+    assert failing == {"EMM-T3460-01": "fail", "EMM-T3460-02": "fail", "EMM-T3450-01": "fail",
+                       "EMM-T3450-02": "fail"}
 
 
 def test_command_exits_non_zero_naming_the_broken_clause(tmp_path: Path) -> None:

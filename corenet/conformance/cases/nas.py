@@ -203,18 +203,25 @@ async def t3460_retransmission(t: Tester) -> None:
     check(r1 == r2, t.clause, "the same RAND", f"{bytes(r1).hex()} then {bytes(r2).hex()}")
 
 
-@case("EMM-T3460-02", "On the last T3460 expiry the procedure is aborted and the UE context "
+@case("EMM-T3460-02", "On the fifth T3460 expiry the procedure is aborted and the UE context "
       "released", "TS 24.301 §5.4.2.7 c", "mme", ("full",))
 async def t3460_give_up(t: Tester) -> None:
     ue = await t.ue()
     await first_auth(t, ue)
+    await _gives_up(t, ue, "AuthenticationRequest")
+
+
+async def _gives_up(t: Tester, ue: TesterUe, name: str) -> None:
+    """`name` resent RETRANSMISSIONS times, then UE Context Release Command."""
     seen = 0
     while True:
         dl = await ue.receive_nas(t.sut.t3460_s * 3, what="a retransmission or the release")
-        if dl.name == "AuthenticationRequest":
+        if dl.name == name:
             seen += 1
             check(seen <= RETRANSMISSIONS, t.clause, f"at most {RETRANSMISSIONS} retransmissions",
                   seen)
+            continue
+        if dl.name == "EMMInformation":
             continue
         check(dl.s1ap.name == "UEContextReleaseCommand", t.clause, "UEContextReleaseCommand",
               dl.name)
@@ -231,6 +238,16 @@ async def t3450_retransmission(t: Tester) -> None:
     ue.context_setup_response(accept)
     again = await until(ue, "AttachAccept", t.sut.t3460_s * 3)
     check(again.name == "AttachAccept", t.clause, "AttachAccept again", again.name)
+
+
+@case("EMM-T3450-02", "On the fifth T3450 expiry the attach is aborted and the UE context "
+      "released", "TS 24.301 §5.5.1.2.7 c", "mme", ("full",))
+async def t3450_give_up(t: Tester) -> None:
+    ue = await t.ue()
+    accept = await ue.attach(t.plmn)
+    check(accept.name == "AttachAccept", t.clause, "AttachAccept", accept.name)
+    ue.context_setup_response(accept)
+    await _gives_up(t, ue, "AttachAccept")
 
 
 @case("EMM-DET-01", "A UE-initiated detach (not switch-off) is answered with Detach Accept",
