@@ -40,7 +40,7 @@ async def _at_psap(t: Tester, extra: dict[str, str] | None = None) -> tuple[SipR
     the PSAP refuses it (480) so that the call ends."""
     psap = await t.sip()
     ue, imsi = await _ue_sip(t)
-    ue.send(_invite(ue, SOS, **(extra or {})), t._need("pcscf"))
+    ue.send(_invite(ue, SOS, **(extra or {})), t.need("pcscf"))
     while True:
         msg, source = await psap.receive(what="the INVITE at the PSAP")
         if isinstance(msg, SipRequest) and msg.method == "INVITE":
@@ -97,7 +97,7 @@ _identity_case("IMS-ID-UNAUTH", "emergency-unauth", "imsi",
       "refused with 403", "TS 23.167 §6.2.1", "pcscf", ("emergency-auth",))
 async def not_emergency(t: Tester) -> None:
     ue, _ = await _ue_sip(t)
-    ue.send(_invite(ue, "tel:+81312345678"), t._need("pcscf"))
+    ue.send(_invite(ue, "tel:+81312345678"), t.need("pcscf"))
     while True:
         msg, _ = await ue.receive(what="a final response")
         if isinstance(msg, SipResponse) and msg.status >= 200:
@@ -113,7 +113,7 @@ async def malformed(t: Tester) -> None:
     request.set_header("Max-Forwards", "seventy")  # RFC 3261 §25.1: 1*DIGIT
     ue.send(request.start_line().encode() + b"\r\n" + b"".join(
         f"{h.name}: {h.value}\r\n".encode() for h in request.headers) + b"\r\n" + request.body,
-        t._need("pcscf"))
+        t.need("pcscf"))
     msg, _ = await ue.receive(what="400 Bad Request")
     check(isinstance(msg, SipResponse) and msg.status == 400, t.clause, "400 Bad Request",
           getattr(msg, "status", msg))

@@ -170,7 +170,7 @@ async def pur_unknown(t: Tester) -> None:
 @case("S6A-CER-3010", "CER from a host that is not a configured peer is answered "
       "DIAMETER_UNKNOWN_PEER (3010)", "RFC 6733 §5.3 / TS 29.272 §7.1", "hss")
 async def unknown_peer(t: Tester) -> None:
-    peer = TesterDiameter(t._need("hss"), "stranger.example.org", "example.org",
+    peer = TesterDiameter(t.need("hss"), "stranger.example.org", "example.org",
                           t.sut.local_host, None)
     try:
         await peer.connect()

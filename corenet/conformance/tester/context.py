@@ -30,7 +30,7 @@ class Tester:
         self._tap = tap
         self._closers: list[Any] = []
 
-    def _need(self, interface: str) -> tuple[str, int]:
+    def need(self, interface: str) -> tuple[str, int]:
         where = self.sut.get(interface)
         if where is None:
             raise Inconclusive(f"no {interface} interface given for the SUT (--sut {interface}=...)")
@@ -42,7 +42,7 @@ class Tester:
 
     async def enb(self, *, setup: bool = True) -> TesterEnb:
         """A tester eNB, S1 Setup done unless `setup` is False."""
-        enb = TesterEnb(self._need("mme"), self.plmn, self.ids.tac, next(_enb_ids),
+        enb = TesterEnb(self.need("mme"), self.plmn, self.ids.tac, next(_enb_ids),
                         self.sut.local_host, None if self._tap is None else self._tap.sctp,
                         self.sut.sctp_mode)
         self._closers.append(enb)
@@ -77,7 +77,7 @@ class Tester:
         """A Diameter peer of the SUT: an MME of the visited PLMN (S6a) or a bare peer."""
         host = origin_host or (self.ids.tester_mme_host if as_mme else self.ids.tester_peer_host)
         realm = self.ids.mme_realm if as_mme else self.ids.tester_peer_realm
-        peer = TesterDiameter(self._need(interface), host, realm, self.sut.local_host,
+        peer = TesterDiameter(self.need(interface), host, realm, self.sut.local_host,
                               None if self._tap is None else self._tap.tcp)
         self._closers.append(peer)
         await peer.connect()
@@ -88,7 +88,7 @@ class Tester:
         return peer
 
     async def gtp(self) -> TesterGtp:
-        gtp = TesterGtp(self._need("sgw"), self.sut.local_host,
+        gtp = TesterGtp(self.need("sgw"), self.sut.local_host,
                         None if self._tap is None else self._tap.udp)
         self._closers.append(gtp)
         await gtp.open()
@@ -96,7 +96,7 @@ class Tester:
 
     async def sip(self, local: tuple[str, int] | None = None) -> TesterSip:
         """A SIP endpoint on `local` (a UE's address, port 0) or the SUT's PSAP address."""
-        where = local if local is not None else self._need("psap")
+        where = local if local is not None else self.need("psap")
         node = TesterSip(where, None if self._tap is None else self._tap.udp)
         self._closers.append(node)
         await node.open()

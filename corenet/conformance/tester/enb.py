@@ -66,12 +66,6 @@ class TesterEnb:
     async def receive_common(self, timeout: float = 5.0) -> Message:
         return await get(self.common, timeout, "non UE-associated S1AP message")
 
-    async def maybe_common(self, timeout: float) -> Message | None:
-        try:
-            return await asyncio.wait_for(self.common.get(), timeout)
-        except TimeoutError:
-            return None
-
     def new_ue_id(self) -> int:
         ue_id, self._next_ue = self._next_ue, self._next_ue + 1
         self.per_ue[ue_id] = asyncio.Queue()

@@ -133,7 +133,6 @@ class TesterUe:
         _, ck, ik, _ = self.usim.f2345(rand)
         self.res = self.usim.f2345(rand)[0]
         self.kasme = kdf.kasme(ck, ik, plmn.to_bytes(), autn[:6])  # TS 33.401 A.2
-        self._ksi = int(f.get(nas.KSI, 0)) & 7
         return nas.authentication_response(self.res)
 
     def synch_failure(self, dl: Downlink, sqn_ms: int) -> bytes:
