@@ -13,6 +13,7 @@ from corenet.cli.args import run_command
 # loading the pycrate ASN.1 modules that `corenet decode s1ap` needs.
 COMMANDS = {
     "cbc": "corenet.cli.cbc_cmd:cbc",
+    "conformance": "corenet.cli.conformance_cmd:conformance",
     "crypto": "corenet.cli.crypto_cmd:crypto",
     "ctl": "corenet.cli.ctl_cmd:ctl",
     "decode": "corenet.cli.decode_cmd:decode",

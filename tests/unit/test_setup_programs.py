@@ -22,6 +22,7 @@ PACKAGES = {
     "sipp": "sip-tester",
     "mosquitto": "mosquitto",
     "mosquitto_passwd": "mosquitto",
+    "freeDiameterd": "freediameterd",
 }
 
 _RUNNERS = {"run", "Popen", "check_output", "check_call", "call", "create_subprocess_exec"}

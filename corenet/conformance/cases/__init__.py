@@ -1,0 +1,12 @@
+"""The case table, one module per specification; importing this package registers them all."""
+
+from corenet.conformance.cases import (  # noqa: F401
+    base,
+    gtp,
+    ims,
+    nas,
+    roaming,
+    s1ap,
+    s6a,
+    security,
+)

@@ -1,0 +1,1 @@
+"""The tester side: the nodes around the SUT, built on corenet.codecs and corenet.transport."""
