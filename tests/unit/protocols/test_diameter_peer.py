@@ -440,16 +440,19 @@ def test_relayed_request_accepted_only_from_a_configured_agent() -> None:
         client = _client(agent)
         roundtrip(client, server)
         events(server)
-        server.receive(_as_sent_by(MME, 5, 6, route=(agent,)), 1.0)
+        server.receive(_as_sent_by(MME, 5, 6, route=(MME,)), 1.0)
         got = events(server)
         assert bool(of(dp.RequestReceived, got)) is delivered
         assert bool(of(dp.ErrorAnswered, got)) is not delivered
-    # an agent's Route-Record must be its own identity (RFC 6733 §6.7.1)
+    # the first agent records the peer it received the request from, the originator
+    # (RFC 6733 §6.1.9, §6.7.1); a request whose first Route-Record is another host is forged
     server = _responder(relay_agents=frozenset({agent}))
     roundtrip(_client(agent), server)
     events(server)
-    server.receive(_as_sent_by(MME, 7, 8, route=("someone.else.org",)), 1.0)
+    server.receive(_as_sent_by(MME, 7, 8, route=("someone.else.org", MME)), 1.0)
     assert of(dp.ErrorAnswered, events(server))
+    server.receive(_as_sent_by(MME, 9, 10, route=(MME, "dea.other.org")), 1.0)
+    assert of(dp.RequestReceived, events(server))
 
 
 # ------------------------------------------------------------------ duplicates (RFC 6733 §3, App. C)
