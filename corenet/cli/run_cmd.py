@@ -1,4 +1,5 @@
-"""`corenet run [hss|mme|sgw-pgw] --config FILE [--check]`: network functions as servers."""
+"""`corenet run [hss|dra|sgw-pgw|psap|ims|mme] --config FILE [--check]`: network functions as
+servers (`dra`: the configuration's Diameter relay agents)."""
 
 from __future__ import annotations
 

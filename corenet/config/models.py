@@ -531,6 +531,57 @@ class PsapConfig(Strict):
     sip_limits: SipLimitsConfig = SipLimitsConfig()
 
 
+# ----------------------------------------------------------------------------- Diameter agents
+
+
+class DraPeer(Strict):
+    """A peer of a Diameter relay agent: accepted from `addresses` (RFC 6733 §5.6.1), and
+    connected to at `connect` when given (the agent is then the initiator)."""
+
+    origin_host: str = Field(min_length=1)
+    addresses: list[str] = Field(min_length=1)
+    connect: Endpoint | None = None
+    # the peer is itself an agent (RFC 6733 §2.8): its requests carry another Origin-Host
+    agent: bool = False
+
+    @field_validator("addresses")
+    @classmethod
+    def _ips(cls, v: list[str]) -> list[str]:
+        return [str(ipaddress.ip_address(a)) for a in v]
+
+
+class DraRoute(Strict):
+    """A routing table entry (RFC 6733 §2.7): realm (+ application) -> next hop peer; the
+    lowest priority value that has an open peer wins."""
+
+    realm: str = Field(min_length=1)
+    peer: str = Field(min_length=1, description="origin_host of one of the agent's peers")
+    application_id: int | None = Field(default=None, description="None: any application")
+    priority: int = 0
+
+
+class DraConfig(Strict):
+    """A Diameter relay agent (RFC 6733 §2.8.1), e.g. an operator's Diameter edge agent."""
+
+    name: str = Field(min_length=1)
+    origin_host: str = Field(min_length=1)
+    origin_realm: str = Field(min_length=1)
+    listen: Endpoint
+    peers: list[DraPeer] = []
+    routes: list[DraRoute] = []
+    watchdog_s: float = Field(default=30.0, gt=0)
+    request_timeout_s: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _route_peers(self) -> DraConfig:
+        known = {p.origin_host.casefold() for p in self.peers}
+        for route in self.routes:
+            if route.peer.casefold() not in known:
+                raise ValueError(f"dra {self.name}: route for {route.realm} names {route.peer},"
+                                 " which is not one of its peers")
+        return self
+
+
 # ----------------------------------------------------------------------------- whole file
 
 
@@ -541,6 +592,8 @@ class CorenetConfig(Strict):
     sim_ue: SimUeConfig = SimUeConfig()
     ims: ImsConfig = ImsConfig()
     psap: PsapConfig = PsapConfig()
+    # Diameter relay agents (`corenet run dra`); none in the direct MME -> HSS topology
+    dra: list[DraConfig] = []
     pcap: str | None = "pcaps/demo.pcapng"
     seed: int = 1
     # corenet.codecs.selection: "fast" tries the fast codecs (proven byte-identical to pycrate,

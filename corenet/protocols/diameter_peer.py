@@ -568,7 +568,9 @@ class DiameterPeer:
             self._refuse_cer(msg, dia.ResultCode.DIAMETER_UNKNOWN_PEER, host, refusal)
             return
         offered = _offered_applications(msg)
-        if RELAY_APPLICATION_ID not in offered and not offered & self.config.application_ids:
+        # RFC 6733 §2.4, §5.3: a relay (on either side) has every application in common
+        ours = self.config.application_ids
+        if RELAY_APPLICATION_ID not in offered | ours and not offered & ours:
             self._refuse_cer(msg, dia.ResultCode.DIAMETER_NO_COMMON_APPLICATION, host,
                              f"no common application in {sorted(offered)}")
             return

@@ -22,7 +22,7 @@ log = logging.getLogger("corenet.runtime")
 
 # start order: servers before their clients (the IMS reads the S/P-GW's sessions; the PSAP
 # is the E-CSCF's next hop)
-NETWORK_FUNCTIONS = ("hss", "sgw-pgw", "psap", "ims", "mme")
+NETWORK_FUNCTIONS = ("hss", "dra", "sgw-pgw", "psap", "ims", "mme")
 
 
 class Service(Protocol):
@@ -73,6 +73,10 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
         if seed is None:
             return HssService(cfg.hss, tap=tap)
         return HssService(cfg.hss, tap=tap, random_bytes=seeded_bytes(seed, "hss"))
+    if name == "dra":
+        from corenet.nf.dra.service import DraAgents
+
+        return DraAgents(cfg.dra, tap=tap, seed=seed)
     if name == "sgw-pgw":
         from corenet.nf.sgw_pgw.service import SgwPgwService
 
@@ -195,6 +199,7 @@ class Runtime:
         c = self.cfg
         by_nf = {
             "hss": {c.hss.listen.host},
+            "dra": {d.listen.host for d in c.dra},
             "mme": {c.mme.s1ap.host, c.mme.s11_local.host, c.mme.diameter_local_host},
             "sgw-pgw": {c.sgw_pgw.s11.host},
             "ims": {c.ims.pcscf.listen.host, c.ims.ecscf.listen.host, c.ims.home.listen.host},

@@ -4,13 +4,13 @@
 coming back; the service owns the peer connections (`corenet.protocols.diameter_peer`, which
 also does capabilities exchange, watchdogs and duplicate detection) and carries out the actions:
 
-    actions = agent.handle_request(from_peer, request, open_peers, now)
+    actions = agent.handle_request(from_peer, request, open_peers, link)
         Forward(ticket, peer, message)  -> hbh = peers[peer].request(message, now)
                                            agent.forwarded(ticket, peer, hbh)
-        Answer(peer, message)           -> peers[peer].send_answer(message, now)
+        Answer(peer, message, link)     -> link.send_answer(message, now)
     actions = agent.handle_answer(peer, answer)           # AnswerReceived on an outgoing leg
-    actions = agent.handle_failure(peer, hop_by_hop)      # RequestTimedOut / failover
-    agent.peer_lost(peer)                                 # a connection went away
+    actions = agent.handle_failure(peer, hop_by_hop, why) # RequestTimedOut / failover
+    agent.link_lost(link)                                 # a connection went away
 
 Routing table (§2.7 Routing Table): realm + application -> next hop peers, lowest `priority`
 first; among equal priorities the first open one is used. A request naming a Destination-Host
@@ -19,6 +19,7 @@ that is a connected peer goes to it (§6.1.5); otherwise the Destination-Realm d
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -51,10 +52,12 @@ class Forward:
 
 @dataclass(frozen=True)
 class Answer:
-    """Send `message` as the answer to a request that came from `peer`."""
+    """Send `message` as the answer to a request that came from `peer`, on the connection
+    `link` it came in on (a peer may hold more than one connection to the agent)."""
 
     peer: str
     message: Message
+    link: Hashable = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class _Relayed:
     from_peer: str
     hop_by_hop: int
     request: Message
+    link: Hashable = None
 
 
 def _identity(name: Any) -> str:
@@ -94,40 +98,42 @@ class RelayAgent:
 
     # -- requests --------------------------------------------------------------------------
 
-    def handle_request(self, from_peer: str, msg: Message, open_peers: set[str]) -> list[Action]:
-        """One request received from `from_peer`; `open_peers` are usable connections."""
+    def handle_request(self, from_peer: str, msg: Message, open_peers: set[str],
+                       link: Hashable = None) -> list[Action]:
+        """One request received from `from_peer` on connection `link`; `open_peers` are the
+        peers with a usable connection."""
         # RFC 6733 §6.1.3: our own identity in a Route-Record means the request went round
         routes = [_identity(r) for r in dia.avp_all(msg, "Route-Record")]
         if _identity(self.origin_host) in routes:
             return [self._error(from_peer, msg, Rc.DIAMETER_LOOP_DETECTED,
-                                "routing loop: the request already crossed this agent")]
+                                "routing loop: the request already crossed this agent", link)]
         open_ids = {_identity(p): p for p in open_peers if _identity(p) != _identity(from_peer)}
         # RFC 6733 §6.1.5: a Destination-Host that is one of our peers is reached directly
         dest_host = dia.avp(msg, "Destination-Host")
         if dest_host is not None and _identity(dest_host) in open_ids:
-            return [self._forward(from_peer, msg, open_ids[_identity(dest_host)])]
+            return [self._forward(from_peer, msg, open_ids[_identity(dest_host)], link)]
         realm = dia.avp(msg, "Destination-Realm")
         if realm is None:
             # RFC 6733 §6.1.4: a request without Destination-Realm cannot be routed further
             return [self._error(from_peer, msg, Rc.DIAMETER_UNABLE_TO_DELIVER,
-                                "no Destination-Realm to route on")]
+                                "no Destination-Realm to route on", link)]
         app = int(msg.fields.get("application_id", 0))
         candidates = [r for r in self.routes if _identity(r.realm) == _identity(realm)
                       and r.application_id in (None, app)]
         if not candidates:
             # RFC 6733 §6.1.6, §7.1.3: neither locally served nor in the routing table
             return [self._error(from_peer, msg, Rc.DIAMETER_REALM_NOT_SERVED,
-                                f"realm {realm} is not served by {self.origin_host}")]
+                                f"realm {realm} is not served by {self.origin_host}", link)]
         for route in candidates:
             peer = open_ids.get(_identity(route.peer))
             if peer is not None:
-                return [self._forward(from_peer, msg, peer)]
+                return [self._forward(from_peer, msg, peer, link)]
         # RFC 6733 §7.1.3 DIAMETER_UNABLE_TO_DELIVER: the route exists, no next hop is up
         return [self._error(from_peer, msg, Rc.DIAMETER_UNABLE_TO_DELIVER,
                             f"no next hop open for realm {realm}: "
-                            f"{', '.join(r.peer for r in candidates)}")]
+                            f"{', '.join(r.peer for r in candidates)}", link)]
 
-    def _forward(self, from_peer: str, msg: Message, to_peer: str) -> Forward:
+    def _forward(self, from_peer: str, msg: Message, to_peer: str, link: Hashable) -> Forward:
         """RFC 6733 §6.1.9: the agent appends a Route-Record naming the peer the request came
         from (the identity of its CER, §6.7.1), keeps the End-to-End id, and the outgoing
         connection gives it a new Hop-by-Hop id; the old one is kept to route the answer."""
@@ -135,7 +141,7 @@ class RelayAgent:
         relayed = replace(msg, fields={**f, "avps": [*f.get("avps", []),
                                                       ("Route-Record", from_peer)]})
         self._next_ticket += 1
-        self._tickets[self._next_ticket] = _Relayed(from_peer, int(f["hop_by_hop"]), msg)
+        self._tickets[self._next_ticket] = _Relayed(from_peer, int(f["hop_by_hop"]), msg, link)
         return Forward(self._next_ticket, to_peer, relayed)
 
     def forwarded(self, ticket: int, peer: str, hop_by_hop: int) -> None:
@@ -150,7 +156,7 @@ class RelayAgent:
         if relayed is None:
             return []
         return [self._error(relayed.from_peer, relayed.request, Rc.DIAMETER_UNABLE_TO_DELIVER,
-                            reason)]
+                            reason, relayed.link)]
 
     # -- answers ---------------------------------------------------------------------------
 
@@ -162,7 +168,7 @@ class RelayAgent:
             return [Dropped(peer, f"{msg.name}: no relayed request with hop-by-hop "
                                   f"{msg.fields['hop_by_hop']}")]
         back = replace(msg, fields={**msg.fields, "hop_by_hop": relayed.hop_by_hop})
-        return [Answer(relayed.from_peer, back)]
+        return [Answer(relayed.from_peer, back, relayed.link)]
 
     def handle_failure(self, peer: str, hop_by_hop: int, reason: str) -> list[Action]:
         """The next hop did not answer (timeout, or its connection failed over, RFC 3539
@@ -171,22 +177,22 @@ class RelayAgent:
         if relayed is None:
             return []
         return [self._error(relayed.from_peer, relayed.request, Rc.DIAMETER_UNABLE_TO_DELIVER,
-                            f"next hop {peer}: {reason}")]
+                            f"next hop {peer}: {reason}", relayed.link)]
 
-    def peer_lost(self, peer: str) -> None:
-        """Requests that came from `peer` can no longer be answered to it."""
-        gone = _identity(peer)
+    def link_lost(self, link: Hashable) -> None:
+        """Requests that came in on connection `link` can no longer be answered."""
         for key, relayed in list(self._pending.items()):
-            if _identity(relayed.from_peer) == gone:
+            if relayed.link == link:
                 del self._pending[key]
 
     @property
     def pending(self) -> int:
         return len(self._pending)
 
-    def _error(self, from_peer: str, msg: Message, code: int, detail: str) -> Answer:
+    def _error(self, from_peer: str, msg: Message, code: int, detail: str,
+               link: Hashable) -> Answer:
         """RFC 6733 §6.2, §7.1.3: a protocol error answered by the agent itself, with its own
         Origin-Host and the E bit."""
         raw = dia.error_answer(msg, int(code), self.origin_host, self.origin_realm,
                                error_message=detail)
-        return Answer(from_peer, dia.decode(raw))
+        return Answer(from_peer, dia.decode(raw), link)

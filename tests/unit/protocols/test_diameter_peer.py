@@ -111,6 +111,19 @@ def test_no_common_application_5010() -> None:
     assert of(dp.CapabilitiesRejected, events(client))[0].result_code == 5010
 
 
+def test_relay_agent_responder_shares_every_application() -> None:
+    """RFC 6733 §2.4, §5.3: an agent advertising the Relay application accepts an S6a peer."""
+    client = dp.DiameterPeer(dp.PeerConfig(MME, REALM_M, watchdog_s=TW), dp.Role.INITIATOR)
+    relay = dp.DiameterPeer(dp.PeerConfig(
+        "dea.example.org", REALM_M, auth_application_ids=(dp.RELAY_APPLICATION_ID,),
+        vendor_specific_application_ids=(), watchdog_s=TW), dp.Role.RESPONDER)
+    relay.connection_made(0.0)
+    client.connection_made(0.0)
+    roundtrip(client, relay)
+    assert client.is_open and relay.is_open
+    assert of(dp.PeerOpened, events(relay))[0].origin_host == MME
+
+
 def test_message_before_cer_closes() -> None:
     _, server = pair()
     dwr = dia.dwr(MME, REALM_M, hop_by_hop=1, end_to_end=1)

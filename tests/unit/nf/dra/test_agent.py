@@ -45,7 +45,7 @@ def _error(actions: list, code: int) -> Message:
 
 def test_request_forwarded_with_route_record_and_answer_routed_back_by_hop_by_hop() -> None:
     agent = _agent(Route(REALM_H, HOST_DEA))
-    (fwd,) = agent.handle_request(MME, _air(), {MME, HOST_DEA})
+    (fwd,) = agent.handle_request(MME, _air(), {MME, HOST_DEA}, link="mme-1")
     assert isinstance(fwd, Forward) and fwd.peer == HOST_DEA
     sent = dia.decode(dia.encode(fwd.message))
     # RFC 6733 §6.1.9: Route-Record names the peer the request came from; E2E unchanged
@@ -58,7 +58,7 @@ def test_request_forwarded_with_route_record_and_answer_routed_back_by_hop_by_ho
         [("Session-Id", dia.avp(sent, "Session-Id")), ("Result-Code", 2001),
          ("Auth-Session-State", 1), ("Origin-Host", HSS), ("Origin-Realm", REALM_H)])))
     (back,) = agent.handle_answer(HOST_DEA, aia)
-    assert isinstance(back, Answer) and back.peer == MME
+    assert isinstance(back, Answer) and back.peer == MME and back.link == "mme-1"
     assert back.message.fields["hop_by_hop"] == 7  # restored for the MME's connection
     assert dia.avp(back.message, "Origin-Host") == HSS
     # the same answer again matches nothing any more (RFC 6733 §6.2.1)
@@ -117,9 +117,9 @@ def test_destination_host_that_is_a_peer_is_reached_directly() -> None:
 
 def test_lost_sender_forgets_its_requests() -> None:
     agent = _agent(Route(REALM_H, HSS))
-    (fwd,) = agent.handle_request(MME, _air(), {MME, HSS})
+    (fwd,) = agent.handle_request(MME, _air(), {MME, HSS}, link="mme-1")
     assert isinstance(fwd, Forward)
     agent.forwarded(fwd.ticket, HSS, 3)
-    agent.peer_lost(MME)
+    agent.link_lost("mme-1")
     assert agent.pending == 0
     assert agent.handle_failure(HSS, 3, "timeout") == []
