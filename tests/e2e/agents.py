@@ -20,14 +20,14 @@ def block_ip(cfg: CorenetConfig, last: int) -> str:
 
 
 def via_agent(cfg: CorenetConfig, agent_host: str, agent_ip: str, agent_port: int,
-              realm: str | None = None) -> CorenetConfig:
+              realm: str | None = None, agent_addresses: list[str] | None = None) -> CorenetConfig:
     """The MME reaches `realm` (the HSS's by default) through the agent at agent_ip:agent_port,
     and the HSS takes the agent as a relaying peer (RFC 6733 §2.8)."""
     realm = realm or cfg.hss.origin_realm
     routes = [r for r in cfg.mme.diameter_routes if r.realm != realm] + [DiameterRoute(
         realm=realm, host=agent_host, peer=Endpoint(host=agent_ip, port=agent_port), agent=True)]
-    hss_peers = [*cfg.hss.peers, DiameterPeerSpec(origin_host=agent_host, addresses=[agent_ip],
-                                                  agent=True)]
+    hss_peers = [*cfg.hss.peers, DiameterPeerSpec(
+        origin_host=agent_host, addresses=agent_addresses or [agent_ip], agent=True)]
     return cfg.model_copy(update={
         "mme": cfg.mme.model_copy(update={"diameter_routes": routes}),
         "hss": cfg.hss.model_copy(update={"peers": hss_peers})})
