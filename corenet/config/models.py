@@ -168,6 +168,30 @@ class RoamingPolicyEntry(Strict):
     on_home_core_failed: RoamingMode | None = "emergency-auth"
 
 
+class MvnoEntry(Strict):
+    """An MVNO of a host MNO, as the rescuer knows it (corenet.nf.mme.mvno).
+
+    full: its own HSS, home PLMN and IMSI range, reached through the host's Diameter agents;
+    light: subscribers held by the host's HSS, told apart by IMSI range. Each MVNO states
+    whether it offers JAPAN Roaming and in which modes."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["full", "light"]
+    host_plmn: PlmnStr
+    # the MVNO's own PLMN (full MVNO with its own MNC); its IMSIs start with it
+    home_plmn: PlmnStr | None = None
+    # IMSI ranges as prefixes (e.g. "44010500"); a longer prefix wins over a home PLMN
+    imsi_prefixes: list[Annotated[str, Field(pattern=r"^[0-9]{5,15}$")]] = []
+    offers_roaming: bool = True
+    modes: list[RoamingMode] = ["full", "emergency-auth", "emergency-unauth"]
+
+    @model_validator(mode="after")
+    def _range(self) -> MvnoEntry:
+        if self.home_plmn is None and not self.imsi_prefixes:
+            raise ValueError(f"mvno {self.name}: give home_plmn or imsi_prefixes (its IMSIs)")
+        return self
+
+
 class Roaming(Strict):
     """What the rescuer gives roamers (seed: 300 kbps, "JPN-ROAM X", 110/118/119)."""
 
@@ -182,6 +206,8 @@ class Roaming(Strict):
     home_plmns: list[PlmnStr] = ["44010"]
     # per home PLMN (and optionally per TA list) what roamers get; see corenet.nf.mme.policy
     policies: list[RoamingPolicyEntry] = [RoamingPolicyEntry(home_plmn="44010")]
+    # MVNOs of the home MNOs (corenet.nf.mme.mvno): admitted under their host's rule
+    mvnos: list[MvnoEntry] = []
 
 
 class DiameterRoute(Strict):

@@ -22,6 +22,7 @@ from corenet.crypto import kdf
 from corenet.crypto.nas_security import UPLINK, NasSecurityContext
 from corenet.nf.mme import causes, esm, policy, s1ap_handler
 from corenet.nf.mme.context import AuthVector, EmmState, Step, UeContext
+from corenet.nf.mme.mvno import mvno_of, rule_for
 from corenet.nf.mme.s6a_client import outcome
 from corenet.nf.mme.s11_client import accepted, cause_of
 
@@ -310,6 +311,11 @@ def admit(mme: MmeCore, ue: UeContext) -> None:
         home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
         own = home == mme.plmn
         rule = None if own else mme.policy.effective(home, tac)
+        mvno = None if own else mvno_of(ue.imsi, mme.mvnos)
+        if mvno is not None:  # an MVNO's UE: its host's rule, as the MVNO allows it
+            rule = rule_for(mvno, lambda host: mme.policy.effective(host, tac))
+            mme.log("policy.mvno", imsi=ue.imsi, mvno=mvno.name, mvno_kind=mvno.kind,
+                    mode=None if rule is None else rule.mode.value)
         decision = policy.decide(rule, emergency=emergency, has_imsi=True, own=own,
                                  hss_down=mme.hss_down(home.realm))
     mode = None if rule is None else rule.mode.value
