@@ -620,6 +620,9 @@ class CorenetConfig(Strict):
     psap: PsapConfig = PsapConfig()
     # Diameter relay agents (`corenet run dra`); none in the direct MME -> HSS topology
     dra: list[DraConfig] = []
+    # full MVNOs' own HSSs (`corenet run mvno-hss`): own realm, PLMN and subscribers, reached
+    # through the host MNO's Diameter agents
+    mvno_hss: list[HssConfig] = []
     pcap: str | None = "pcaps/demo.pcapng"
     seed: int = 1
     # corenet.codecs.selection: "fast" tries the fast codecs (proven byte-identical to pycrate,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ log = logging.getLogger("corenet.runtime")
 
 # start order: servers before their clients (the IMS reads the S/P-GW's sessions; the PSAP
 # is the E-CSCF's next hop)
-NETWORK_FUNCTIONS = ("hss", "dra", "sgw-pgw", "psap", "ims", "mme")
+NETWORK_FUNCTIONS = ("hss", "mvno-hss", "dra", "sgw-pgw", "psap", "ims", "mme")
 
 
 class Service(Protocol):
@@ -73,10 +74,16 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
         if seed is None:
             return HssService(cfg.hss, tap=tap)
         return HssService(cfg.hss, tap=tap, random_bytes=seeded_bytes(seed, "hss"))
-    if name == "dra":
-        from corenet.nf.dra.service import DraAgents
+    if name == "mvno-hss":
+        from corenet.nf.hss.service import HssService
 
-        return DraAgents(cfg.dra, tap=tap, seed=seed)
+        return ServiceGroup({h.origin_host: HssService(
+            h, tap=tap, random_bytes=seeded_bytes(seed or 0, h.origin_host)
+            if seed is not None else os.urandom) for h in cfg.mvno_hss})
+    if name == "dra":
+        from corenet.nf.dra.service import DraService
+
+        return ServiceGroup({d.name: DraService(d, tap=tap, seed=seed) for d in cfg.dra})
     if name == "sgw-pgw":
         from corenet.nf.sgw_pgw.service import SgwPgwService
 
@@ -94,6 +101,22 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
 
         return PsapService(cfg.psap, tap=tap)
     raise ValueError(f"unknown network function {name!r}")
+
+
+class ServiceGroup:
+    """Several instances of one network function (the Diameter agents, full MVNOs' HSSs),
+    started in order and stopped in reverse."""
+
+    def __init__(self, members: dict[str, Any]) -> None:
+        self.members = members
+
+    async def start(self) -> None:
+        for member in self.members.values():
+            await member.start()
+
+    async def stop(self) -> None:
+        for member in reversed(list(self.members.values())):
+            await member.stop()
 
 
 def deciphered_path(pcap_path: str) -> str:
@@ -199,6 +222,7 @@ class Runtime:
         c = self.cfg
         by_nf = {
             "hss": {c.hss.listen.host},
+            "mvno-hss": {h.listen.host for h in c.mvno_hss},
             "dra": {d.listen.host for d in c.dra},
             "mme": {c.mme.s1ap.host, c.mme.s11_local.host, c.mme.diameter_local_host},
             "sgw-pgw": {c.sgw_pgw.s11.host},

@@ -17,7 +17,7 @@ async def test_ues_attach_through_the_edge_agent_with_route_records(tmp_path: Pa
         async with net.population(subs, concurrency=3) as pop:
             results = await pop.attach()
         assert [r.imsi for r in results if not r.attached] == []
-        dea = net.runtime.services["dra"].agents["rescuer-dea"]
+        dea = net.runtime.services["dra"].members["rescuer-dea"]
         assert dea.relayed >= 6 and dea.agent.pending == 0  # AIR + ULR per UE
     pcap = Path(cfg.pcap or "")
     assert tshark.count(pcap, "_ws.malformed") == 0

@@ -233,19 +233,3 @@ def _details(event: dp.PeerEvent) -> dict[str, Any]:
         return {"old": event.old.value, "new": event.new.value}
     return {}
 
-
-class DraAgents:
-    """Every agent of a configuration (`corenet run dra`), started and stopped together."""
-
-    def __init__(self, cfgs: list[DraConfig], *, tap: Any = None, seed: int | None = None,
-                 on_event: OnEvent | None = None) -> None:
-        self.agents = {c.name: DraService(c, tap=tap, seed=seed, on_event=on_event)
-                       for c in cfgs}
-
-    async def start(self) -> None:
-        for agent in self.agents.values():
-            await agent.start()
-
-    async def stop(self) -> None:
-        for agent in reversed(list(self.agents.values())):
-            await agent.stop()
