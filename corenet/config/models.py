@@ -184,6 +184,9 @@ class MvnoEntry(Strict):
     imsi_prefixes: list[Annotated[str, Field(pattern=r"^[0-9]{5,15}$")]] = []
     offers_roaming: bool = True
     modes: list[RoamingMode] = ["full", "emergency-auth", "emergency-unauth"]
+    # light MVNO: the host's L2/L3 interconnect APN its subscribers' data goes to, routed to
+    # the host's P-GW (home-routed, VPLMN-Dynamic-Address-Allowed not set, TS 29.272 §7.3.38)
+    interconnect_apn: str | None = None
 
     @model_validator(mode="after")
     def _range(self) -> MvnoEntry:
@@ -207,7 +210,11 @@ class Roaming(Strict):
     # per home PLMN (and optionally per TA list) what roamers get; see corenet.nf.mme.policy
     policies: list[RoamingPolicyEntry] = [RoamingPolicyEntry(home_plmn="44010")]
     # MVNOs of the home MNOs (corenet.nf.mme.mvno): admitted under their host's rule
-    mvnos: list[MvnoEntry] = []
+    mvnos: list[MvnoEntry] = [
+        MvnoEntry(name="mvno-full", kind="full", host_plmn="44010", home_plmn="44011"),
+        MvnoEntry(name="mvno-light", kind="light", host_plmn="44010",
+                  imsi_prefixes=["4401090"], interconnect_apn="mvno-light.interconnect"),
+    ]
 
 
 class DiameterRoute(Strict):

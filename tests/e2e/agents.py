@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from corenet.codecs import diameter as dia
 from corenet.config.models import (
     CorenetConfig,
     DiameterPeerSpec,
     DiameterRoute,
     DraConfig,
     Endpoint,
-    HssConfig,
-    MvnoEntry,
 )
+from corenet.orchestration.mvno import mvno_of_kind, with_full_mvno
 
 MME_HOST = "mme.epc.mnc020.mcc440.3gppnetwork.org"
 DEA_HOST = "dea.epc.mnc020.mcc440.3gppnetwork.org"
@@ -50,40 +48,14 @@ def one_agent(cfg: CorenetConfig) -> CorenetConfig:
     return cfg.model_copy(update={"dra": [dea]})
 
 
-HOST_DEA_HOST = "dea.epc.mnc010.mcc440.3gppnetwork.org"
-MVNO_PLMN = "44011"
+
 MVNO_REALM = "epc.mnc011.mcc440.3gppnetwork.org"
-MVNO_HSS_HOST = "hss.epc.mnc011.mcc440.3gppnetwork.org"
 
 
 def full_mvno(cfg: CorenetConfig, tmp: str, *, offers_roaming: bool = True) -> CorenetConfig:
-    """A full MVNO (PLMN 440-11, its own HSS) of host 440-10, reached from the rescuer's MME
-    through the rescuer's edge agent and the host's: MME -> DEA 440-20 -> DEA 440-10 -> HSS."""
-    rescuer_ip, host_ip, hss_ip = block_ip(cfg, 10), block_ip(cfg, 11), block_ip(cfg, 12)
-    mvno_hss = HssConfig.model_validate({
-        "plmn": MVNO_PLMN, "origin_host": MVNO_HSS_HOST, "origin_realm": MVNO_REALM,
-        "listen": {"host": hss_ip, "port": 3868}, "database": f"{tmp}/mvno-hss.db",
-        "subscribers_file": None, "control": {"host": hss_ip, "port": 0},
-        "peers": [{"origin_host": HOST_DEA_HOST, "addresses": [host_ip], "agent": True}]})
-    rescuer = DraConfig.model_validate({
-        "name": "rescuer-dea", "origin_host": DEA_HOST, "origin_realm": cfg.mme.origin_realm,
-        "listen": {"host": rescuer_ip, "port": 3868},
-        "peers": [{"origin_host": MME_HOST, "addresses": [cfg.mme.diameter_local_host]},
-                  {"origin_host": HOST_DEA_HOST, "addresses": [host_ip], "agent": True,
-                   "connect": {"host": host_ip, "port": 3868}}],
-        "routes": [{"realm": MVNO_REALM, "peer": HOST_DEA_HOST,
-                    "application_id": dia.S6A_APPLICATION_ID}]})
-    host = DraConfig.model_validate({
-        "name": "host-dea", "origin_host": HOST_DEA_HOST, "origin_realm": cfg.hss.origin_realm,
-        "listen": {"host": host_ip, "port": 3868},
-        "peers": [{"origin_host": DEA_HOST, "addresses": [rescuer_ip], "agent": True},
-                  {"origin_host": MVNO_HSS_HOST, "addresses": [hss_ip],
-                   "connect": {"host": hss_ip, "port": 3868}}],
-        "routes": [{"realm": MVNO_REALM, "peer": MVNO_HSS_HOST}]})
-    routes = [*cfg.mme.diameter_routes, DiameterRoute(
-        realm=MVNO_REALM, host=DEA_HOST, peer=Endpoint(host=rescuer_ip, port=3868), agent=True)]
-    roaming = cfg.mme.roaming.model_copy(update={"mvnos": [MvnoEntry(
-        name="mvno-full", kind="full", host_plmn=cfg.hss.plmn, home_plmn=MVNO_PLMN,
-        offers_roaming=offers_roaming)]})
-    mme = cfg.mme.model_copy(update={"diameter_routes": routes, "roaming": roaming})
-    return cfg.model_copy(update={"mme": mme, "dra": [rescuer, host], "mvno_hss": [mvno_hss]})
+    """The configuration's full MVNO (440-11, its own HSS) of host 440-10 on the test's block,
+    reached from the rescuer's MME through both edge agents (corenet.orchestration.mvno)."""
+    entry = mvno_of_kind(cfg, "full").model_copy(update={"offers_roaming": offers_roaming})
+    roaming = cfg.mme.roaming.model_copy(update={"mvnos": [entry]})
+    cfg = cfg.model_copy(update={"mme": cfg.mme.model_copy(update={"roaming": roaming})})
+    return with_full_mvno(cfg, entry, lambda n: block_ip(cfg, n), f"{tmp}/mvno-hss.db")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from corenet.orchestration.demo import run_demo
 from tests import tshark
-from tests.e2e.agents import DEA_HOST, MME_HOST, MVNO_REALM, full_mvno
+from tests.e2e.agents import DEA_HOST, MME_HOST, MVNO_REALM, block_ip, full_mvno
 from tests.e2e.network import config, network, subscribers
 
 
@@ -45,3 +46,39 @@ async def test_mvno_without_japan_roaming_is_refused_11_without_diameter(tmp_pat
             (result,) = await pop.attach()
         assert not result.attached and mvno_hss.air_count == 0
         assert result.cause == 11  # TS 24.301 §5.5.1.2.5: PLMN not allowed
+
+
+async def test_demo_full_mvno_reports_the_mvno_and_route_records(tmp_path: Path) -> None:
+    cfg = config(tmp_path, enbs=1)
+    pcap = tmp_path / "mvno-full.pcapng"
+    report = await run_demo(cfg, ues=3, pcap=str(pcap), mvno="full")
+    ues = report.to_json()["ues"]
+    assert [u["attached"] for u in ues] == [True] * 3
+    assert {u["imsi"][:5] for u in ues} == {"44011"}
+    assert [u["mvno"] for u in ues] == [{"name": "mvno-full", "kind": "full"}] * 3
+    assert tshark.count(pcap, "_ws.malformed") == 0
+    routes = tshark.values(pcap, "diameter.Route-Record",
+                           display_filter=f"diameter.cmd.code == 318 && diameter.flags.request "
+                                          f"== 1 && ip.dst == {block_ip(cfg, 12)}")
+    assert routes == [MME_HOST, DEA_HOST] * 3
+
+
+async def test_demo_light_mvno_attaches_through_the_host_hss_to_the_interconnect_apn(
+        tmp_path: Path) -> None:
+    cfg = config(tmp_path, enbs=1)
+    pcap = tmp_path / "mvno-light.pcapng"
+    report = await run_demo(cfg, ues=3, pcap=str(pcap), mvno="light")
+    ues = report.to_json()["ues"]
+    assert [u["attached"] for u in ues] == [True] * 3
+    assert [u["mvno"] for u in ues] == [{"name": "mvno-light", "kind": "light"}] * 3
+    assert {u["pdn"] for u in ues} == {"mvno-light.interconnect"}
+    # the host's HSS answered every ULR with the interconnect APN, not for a visited P-GW
+    # (VPLMN-Dynamic-Address-Allowed NOT_ALLOWED, TS 29.272 §7.3.38)
+    rows = tshark.fields(pcap, "diameter.Service-Selection",
+                         "diameter.VPLMN-Dynamic-Address-Allowed", "diameter.Origin-Host",
+                         display_filter="diameter.cmd.code == 316 && diameter.flags.request == 0")
+    assert len(rows) == 3
+    for row in rows:
+        assert row["diameter.Service-Selection"] == ["mvno-light.interconnect"]
+        assert row["diameter.VPLMN-Dynamic-Address-Allowed"] == ["0"]
+        assert row["diameter.Origin-Host"] == [cfg.hss.origin_host]

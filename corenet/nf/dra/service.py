@@ -64,6 +64,7 @@ class DraService:
             on_error=lambda conn, exc: self._link_of(conn, "stream_error", exc), tap=self._tap)
         for spec in self.cfg.peers:
             if spec.connect is not None:
+                await self._connect(spec)  # the first attempt before serving (a 3002 less)
                 self._tasks.append(asyncio.create_task(self._keep_connected(spec)))
         self._emit(LogEvent("dra.started", {"name": self.cfg.name,
                                             "listen": f"{self.local[0]}:{self.local[1]}"}))
@@ -113,31 +114,32 @@ class DraService:
 
     async def _keep_connected(self, spec: DraPeer) -> None:
         """Initiator towards a peer with an address (RFC 6733 §5.6), reconnecting after loss."""
+        while not self._stopping:
+            await asyncio.sleep(RECONNECT_S)
+            await self._connect(spec)
+
+    async def _connect(self, spec: DraPeer) -> None:
         target = spec.connect
-        if target is None:
+        if target is None or self._stopping or any(
+                link.initiated_to == spec.origin_host and not link.conn.closed
+                for link in self._links.values()):
             return
         rng = None if self._seed is None else random.Random(
             f"dra:{self._seed}:{self.cfg.name}:{spec.origin_host}")
-        while not self._stopping:
-            if not any(link.initiated_to == spec.origin_host and not link.conn.closed
-                       for link in self._links.values()):
-                try:
-                    conn = await open_diameter_tcp_client(
-                        target.host, target.port,
-                        lambda conn, payload, ppid, stream: self._link_of(conn, "received",
-                                                                          payload),
-                        on_close=lambda conn: self._link_of(conn, "lost"),
-                        on_error=lambda conn, exc: self._link_of(conn, "stream_error", exc),
-                        tap=self._tap, local_host=self.cfg.listen.host)
-                except OSError as exc:
-                    self._emit(LogEvent("dra.connect.failed", {"peer": spec.origin_host,
-                                                               "reason": str(exc)}))
-                else:
-                    peer = dp.DiameterPeer(self._peer_config(conn.local[0], spec),
-                                           dp.Role.INITIATOR, answers=self._answers, rng=rng,
-                                           remote_address=target.host)
-                    self._add(conn, peer, spec.origin_host)
-            await asyncio.sleep(RECONNECT_S)
+        try:
+            conn = await open_diameter_tcp_client(
+                target.host, target.port,
+                lambda conn, payload, ppid, stream: self._link_of(conn, "received", payload),
+                on_close=lambda conn: self._link_of(conn, "lost"),
+                on_error=lambda conn, exc: self._link_of(conn, "stream_error", exc),
+                tap=self._tap, local_host=self.cfg.listen.host)
+        except OSError as exc:
+            self._emit(LogEvent("dra.connect.failed", {"peer": spec.origin_host,
+                                                       "reason": str(exc)}))
+            return
+        peer = dp.DiameterPeer(self._peer_config(conn.local[0], spec), dp.Role.INITIATOR,
+                               answers=self._answers, rng=rng, remote_address=target.host)
+        self._add(conn, peer, spec.origin_host)
 
     def _add(self, conn: MessageTransport, peer: dp.DiameterPeer,
              initiated_to: str | None = None) -> None:
