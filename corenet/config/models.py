@@ -567,20 +567,11 @@ class PsapConfig(Strict):
 # ----------------------------------------------------------------------------- Diameter agents
 
 
-class DraPeer(Strict):
+class DraPeer(DiameterPeerSpec):
     """A peer of a Diameter relay agent: accepted from `addresses` (RFC 6733 §5.6.1), and
     connected to at `connect` when given (the agent is then the initiator)."""
 
-    origin_host: str = Field(min_length=1)
-    addresses: list[str] = Field(min_length=1)
     connect: Endpoint | None = None
-    # the peer is itself an agent (RFC 6733 §2.8): its requests carry another Origin-Host
-    agent: bool = False
-
-    @field_validator("addresses")
-    @classmethod
-    def _ips(cls, v: list[str]) -> list[str]:
-        return [str(ipaddress.ip_address(a)) for a in v]
 
 
 class DraRoute(Strict):
