@@ -24,7 +24,7 @@ FD_HOST = "relay.epc.mnc020.mcc440.3gppnetwork.org"
 EXTENSIONS = Path("/usr/lib/freeDiameter")
 
 
-def _free_port(host: str) -> int:
+def _free_port() -> int:
     """A TCP port free on every address: freeDiameter 1.2.1 listens on all of them."""
     with socket.socket() as sock:
         sock.bind(("0.0.0.0", 0))
@@ -88,7 +88,7 @@ async def _freediameter(conf: Path, listen: str,
 async def test_ues_attach_through_a_freediameter_relay(tmp_path: Path) -> None:
     cfg = config(tmp_path, enbs=1)
     listen = block_ip(cfg, 11)
-    port = _free_port(listen)
+    port = _free_port()
     # freeDiameter connects to the HSS from the loopback's default source address
     cfg = via_agent(cfg, FD_HOST, listen, port, agent_addresses=[listen, "127.0.0.1"])
     subs = subscribers(2)

@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from corenet.codecs.base import Message
+from corenet.codecs import diameter as dia
 from corenet.config.models import DraConfig, DraPeer
 from corenet.core.actions import LogEvent
 from corenet.nf.dra.agent import Action, Answer, Dropped, Forward, RelayAgent, Route
@@ -210,10 +210,10 @@ class DraService:
         for link in self._links.values():
             if link.key == action.link:
                 link.send_answer(action.message)
-                if isinstance(action.message, Message) and action.message.fields["flags"].get(
-                        "error"):
+                if action.message.fields["flags"].get("error"):
                     self._emit(LogEvent("dra.error_answer", {
-                        "peer": action.peer, "command": action.message.name}))
+                        "peer": action.peer, "command": action.message.name,
+                        "result_code": dia.avp(action.message, "Result-Code")}))
                 return
         self._emit(LogEvent("dra.answer.dropped", {"peer": action.peer,
                                                    "reason": "connection gone"}))
