@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from corenet.orchestration.demo import run_demo
 from tests import tshark
 from tests.e2e.agents import DEA_HOST, MME_HOST, MVNO_REALM, block_ip, full_mvno
@@ -82,3 +84,22 @@ async def test_demo_light_mvno_attaches_through_the_host_hss_to_the_interconnect
         assert row["diameter.Service-Selection"] == ["mvno-light.interconnect"]
         assert row["diameter.VPLMN-Dynamic-Address-Allowed"] == ["0"]
         assert row["diameter.Origin-Host"] == [cfg.hss.origin_host]
+
+
+@pytest.mark.parametrize("mode", ["emergency-auth", "emergency-unauth"])
+async def test_demo_emergency_modes_apply_to_full_mvno_subscribers(tmp_path: Path,
+                                                                   mode: str) -> None:
+    cfg = config(tmp_path, enbs=1)
+    pcap = tmp_path / f"mvno-{mode}.pcapng"
+    report = await run_demo(cfg, ues=2, pcap=str(pcap), mode=mode, mvno="full")
+    ues = report.to_json()["ues"]
+    assert [(u["attached"], u["emergency"], u["pdn"]) for u in ues] == [(True, True, "sos")] * 2
+    assert [u["authenticated"] for u in ues] == [mode == "emergency-auth"] * 2
+    # emergency-auth: AKA with the MVNO's HSS through both agents (TS 23.401 §4.3.12.1
+    # "authenticated UEs only"); emergency-unauth: no Diameter at all
+    airs = tshark.values(pcap, "diameter.Route-Record",
+                         display_filter=f"diameter.cmd.code == 318 && diameter.flags.request "
+                                        f"== 1 && ip.dst == {block_ip(cfg, 12)}")
+    assert airs == ([MME_HOST, DEA_HOST] * 2 if mode == "emergency-auth" else [])
+    if mode == "emergency-unauth":
+        assert tshark.count(pcap, "diameter.cmd.code == 318 || diameter.cmd.code == 316") == 0
