@@ -30,6 +30,7 @@ log = logging.getLogger("corenet.dra")
 
 OnEvent = Callable[[LogEvent], None]
 RECONNECT_S = 1.0  # RFC 6733 §2.1: a lost connection to a configured peer is re-established
+CONNECT_TIMEOUT_S = 3.0  # a peer that does not answer the TCP handshake is tried again later
 
 
 class DraService:
@@ -127,13 +128,13 @@ class DraService:
         rng = None if self._seed is None else random.Random(
             f"dra:{self._seed}:{self.cfg.name}:{spec.origin_host}")
         try:
-            conn = await open_diameter_tcp_client(
+            conn = await asyncio.wait_for(open_diameter_tcp_client(
                 target.host, target.port,
                 lambda conn, payload, ppid, stream: self._link_of(conn, "received", payload),
                 on_close=lambda conn: self._link_of(conn, "lost"),
                 on_error=lambda conn, exc: self._link_of(conn, "stream_error", exc),
-                tap=self._tap, local_host=self.cfg.listen.host)
-        except OSError as exc:
+                tap=self._tap, local_host=self.cfg.listen.host), CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
             self._emit(LogEvent("dra.connect.failed", {"peer": spec.origin_host,
                                                        "reason": str(exc)}))
             return
