@@ -9,7 +9,7 @@ VENV=.venv
 STAMP=$VENV/.installed
 
 # Real peers the tests talk to or read with (Debian package names).
-DEBIAN_PACKAGES=(tshark sip-tester mosquitto freediameterd)
+DEBIAN_PACKAGES=(tshark sip-tester mosquitto freediameterd freediameter-extensions)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

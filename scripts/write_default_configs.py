@@ -16,6 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from corenet.config.models import CorenetConfig  # noqa: E402
+from corenet.orchestration.mvno import (  # noqa: E402
+    HOST_DEA,
+    MVNO_HSS,
+    RESCUER_DEA,
+    mvno_of_kind,
+    with_full_mvno,
+)
 
 DEFAULT_HEADER = """\
 # corenet reference topology: the affected operator 440-10 (home HSS, home IMS) and the rescuing
@@ -34,6 +41,11 @@ DOCKER_ADDRESSES = {
     "127.0.0.8": "172.28.0.8", "127.0.0.9": "172.28.0.6", "127.0.1.1": "172.28.0.10",
     "127.0.1.2": "172.28.0.10",
 }
+
+# compose address and port of the Diameter edge agents (both in the dra service) and of the full
+# MVNO's HSS
+DOCKER_AGENTS = {RESCUER_DEA: "172.28.0.11", HOST_DEA: "172.28.0.11", MVNO_HSS: "172.28.0.13"}
+DOCKER_AGENT_PORTS = {RESCUER_DEA: 3868, HOST_DEA: 3869, MVNO_HSS: 3868}
 
 
 def _substitute(value: Any) -> Any:
@@ -62,6 +74,12 @@ def main() -> None:
     ims["ecscf"]["listen"]["port"] = ims["pcscf"]["ecscf"]["port"] = 5070
     ims["home"]["listen"]["port"] = ims["pcscf"]["home_ims"][0]["address"]["port"] = 5080
     docker["psap"]["callback_route"]["port"] = 5080
+    # The full MVNO of 440-10 behind the operators' Diameter edge agents (services dra and
+    # mvno-hss of docker/compose.yaml), so `corenet demo --mvno full` has its path in compose.
+    cfg = CorenetConfig.model_validate(docker)
+    full = mvno_of_kind(cfg, "full")
+    docker = with_full_mvno(cfg, full, DOCKER_AGENTS.__getitem__, "/var/lib/corenet/mvno-hss.db",
+                            DOCKER_AGENT_PORTS.__getitem__).model_dump(mode="json")
     CorenetConfig.model_validate(docker)
     (ROOT / "configs/docker.yaml").write_text(
         DOCKER_HEADER + yaml.safe_dump(docker, sort_keys=False, width=100))

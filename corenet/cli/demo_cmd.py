@@ -32,10 +32,12 @@ from corenet.core.errors import ConfigError
               help="device profile YAML (or folder); several are assigned round-robin")
 @click.option("--eea", type=click.Choice(["0", "2"]), default=None,
               help="NAS ciphering: 0 for captures Wireshark reads as they are (default: config, EEA2)")
+@click.option("--mvno", type=click.Choice(["full", "light"]), default=None,
+              help="the UEs are subscribers of the affected operator's full or light MVNO")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurrency: int,
          mode: str, dialled: str | None, device_paths: tuple[str, ...], eea: str | None,
-         as_json: bool) -> None:
+         mvno: str | None, as_json: bool) -> None:
     """N subscribers of the affected operator on the rescuer's network, in MODE."""
     from corenet.orchestration.demo import run_demo
     from sim_ue.devices import load_devices
@@ -53,10 +55,18 @@ def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurren
     except ConfigError as exc:
         click.echo(f"corenet demo: {exc}", err=True)
         sys.exit(2)
+    if mvno is not None:
+        from corenet.orchestration.mvno import mvno_of_kind
+
+        try:
+            mvno_of_kind(cfg, mvno)
+        except ValueError as exc:  # no MVNO of that kind in the configuration
+            click.echo(f"corenet demo: {exc}", err=True)
+            sys.exit(2)
     with bar("attach", ues, show=shown(as_json)):
         report = asyncio.run(run_demo(cfg, ues=ues, pcap=pcap_path, seed=seed,
                                       concurrency=concurrency, mode=mode, call=dialled,
-                                      devices=devices))
+                                      devices=devices, mvno=mvno))
     doc = report.to_json()
     explain_calls(doc, cfg.ims.dialplan)
     if as_json:

@@ -1,4 +1,5 @@
-"""`corenet run [hss|mme|sgw-pgw|...|cbc] --config FILE [--check]`: network functions as servers."""
+"""`corenet run [hss|mvno-hss|dra|sgw-pgw|psap|ims|mme|cbc] --config FILE [--check]`: network
+functions as servers (`dra`: the configuration's Diameter relay agents)."""
 
 from __future__ import annotations
 

@@ -173,6 +173,33 @@ class RoamingPolicyEntry(Strict):
     on_home_core_failed: RoamingMode | None = "emergency-auth"
 
 
+class MvnoEntry(Strict):
+    """An MVNO of a host MNO, as the rescuer knows it (corenet.nf.mme.mvno).
+
+    full: its own HSS, home PLMN and IMSI range, reached through the host's Diameter agents;
+    light: subscribers held by the host's HSS, told apart by IMSI range. Each MVNO states
+    whether it offers JAPAN Roaming and in which modes."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["full", "light"]
+    host_plmn: PlmnStr
+    # the MVNO's own PLMN (full MVNO with its own MNC); its IMSIs start with it
+    home_plmn: PlmnStr | None = None
+    # IMSI ranges as prefixes (e.g. "44010500"); a longer prefix wins over a home PLMN
+    imsi_prefixes: list[Annotated[str, Field(pattern=r"^[0-9]{5,15}$")]] = []
+    offers_roaming: bool = True
+    modes: list[RoamingMode] = ["full", "emergency-auth", "emergency-unauth"]
+    # light MVNO: the host's L2/L3 interconnect APN its subscribers' data goes to, routed to
+    # the host's P-GW (home-routed, VPLMN-Dynamic-Address-Allowed not set, TS 29.272 §7.3.38)
+    interconnect_apn: str | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> MvnoEntry:
+        if self.home_plmn is None and not self.imsi_prefixes:
+            raise ValueError(f"mvno {self.name}: give home_plmn or imsi_prefixes (its IMSIs)")
+        return self
+
+
 class Roaming(Strict):
     """What the rescuer gives roamers (seed: 300 kbps, "JPN-ROAM X", 110/118/119)."""
 
@@ -187,6 +214,12 @@ class Roaming(Strict):
     home_plmns: list[PlmnStr] = ["44010"]
     # per home PLMN (and optionally per TA list) what roamers get; see corenet.nf.mme.policy
     policies: list[RoamingPolicyEntry] = [RoamingPolicyEntry(home_plmn="44010")]
+    # MVNOs of the home MNOs (corenet.nf.mme.mvno): admitted under their host's rule
+    mvnos: list[MvnoEntry] = [
+        MvnoEntry(name="mvno-full", kind="full", host_plmn="44010", home_plmn="44011"),
+        MvnoEntry(name="mvno-light", kind="light", host_plmn="44010",
+                  imsi_prefixes=["4401090"], interconnect_apn="mvno-light.interconnect"),
+    ]
 
 
 class DiameterRoute(Strict):
@@ -568,6 +601,48 @@ class CbcConfig(Strict):
     control: Endpoint = Endpoint(host="127.0.0.10", port=7000)
 
 
+# ----------------------------------------------------------------------------- Diameter agents
+
+
+class DraPeer(DiameterPeerSpec):
+    """A peer of a Diameter relay agent: accepted from `addresses` (RFC 6733 §5.6.1), and
+    connected to at `connect` when given (the agent is then the initiator)."""
+
+    connect: Endpoint | None = None
+
+
+class DraRoute(Strict):
+    """A routing table entry (RFC 6733 §2.7): realm (+ application) -> next hop peer; the
+    lowest priority value that has an open peer wins."""
+
+    realm: str = Field(min_length=1)
+    peer: str = Field(min_length=1, description="origin_host of one of the agent's peers")
+    application_id: int | None = Field(default=None, description="None: any application")
+    priority: int = 0
+
+
+class DraConfig(Strict):
+    """A Diameter relay agent (RFC 6733 §2.8.1), e.g. an operator's Diameter edge agent."""
+
+    name: str = Field(min_length=1)
+    origin_host: str = Field(min_length=1)
+    origin_realm: str = Field(min_length=1)
+    listen: Endpoint
+    peers: list[DraPeer] = []
+    routes: list[DraRoute] = []
+    watchdog_s: float = Field(default=30.0, gt=0)
+    request_timeout_s: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _route_peers(self) -> DraConfig:
+        known = {p.origin_host.casefold() for p in self.peers}
+        for route in self.routes:
+            if route.peer.casefold() not in known:
+                raise ValueError(f"dra {self.name}: route for {route.realm} names {route.peer},"
+                                 " which is not one of its peers")
+        return self
+
+
 # ----------------------------------------------------------------------------- whole file
 
 
@@ -579,6 +654,11 @@ class CorenetConfig(Strict):
     ims: ImsConfig = ImsConfig()
     psap: PsapConfig = PsapConfig()
     cbc: CbcConfig = CbcConfig()
+    # Diameter relay agents (`corenet run dra`); none in the direct MME -> HSS topology
+    dra: list[DraConfig] = []
+    # full MVNOs' own HSSs (`corenet run mvno-hss`): own realm, PLMN and subscribers, reached
+    # through the host MNO's Diameter agents
+    mvno_hss: list[HssConfig] = []
     pcap: str | None = "pcaps/demo.pcapng"
     seed: int = 1
     # corenet.codecs.selection: "fast" tries the fast codecs (proven byte-identical to pycrate,

@@ -7,7 +7,9 @@ Modes (seed report, "The three modes"; TS 23.401 §4.3.12.1):
   selects JPN-ROAM manually and, on dialling, the device performs the emergency attach
   (TS 24.301 §5.5.1.2.2), authenticated by the home HSS or not.
 With `call`, every UE then dials that number through the IMS (TS 23.167) and the PSAP calls the
-callers back.
+callers back. With `mvno`, the UEs are subscribers of the affected operator's full MVNO (its own
+HSS behind the operator's Diameter agents) or light MVNO (held by the operator's HSS), see
+corenet.orchestration.mvno.
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from typing import Any
 
 from corenet.config.models import CorenetConfig, RoamingPolicyEntry
 from corenet.config.subscribers import Subscriber, SubscriberEntry, load_subscribers
+from corenet.nf.mme.mvno import Mvno, mvno_of
+from corenet.orchestration.mvno import (
+    mvno_of_kind,
+    mvno_subscribers,
+    with_full_mvno,
+    with_light_mvno,
+)
 from corenet.runtime.supervisor import Runtime
 from sim_ue.devices import DeviceProfile
 from sim_ue.runner import Population
@@ -41,6 +50,7 @@ class DemoReport:
     results: list[UeResult]
     identities: list[str | None] = field(default_factory=list)
     calls: list[dict[str, Any]] | None = None
+    mvnos: list[dict[str, str] | None] = field(default_factory=list)
 
     @property
     def all_attached(self) -> bool:
@@ -58,6 +68,7 @@ class DemoReport:
                 "identity_at_network": self.identities[i] if i < len(self.identities) else None,
                 "authenticated": r.authenticated, "display": r.display, "pdn": r.pdn,
                 "emergency": r.emergency, "device": r.device, "reason": r.reason or None,
+                "mvno": self.mvnos[i] if i < len(self.mvnos) else None,
             }
             if self.calls is not None:
                 row["call"] = self.calls[i]
@@ -84,10 +95,14 @@ def with_mode(cfg: CorenetConfig, mode: str) -> CorenetConfig:
 async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pcaps/demo.pcapng",
                    seed: int = 1, concurrency: int = 32, mode: str = "full",
                    call: str | None = None, devices: list[DeviceProfile] | None = None,
-                   ) -> DemoReport:
+                   mvno: str | None = None) -> DemoReport:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
-    subscribers = subscribers_for(cfg)[:ues]
+    entry = None if mvno is None else mvno_of_kind(cfg, mvno)
+    if entry is None:
+        subscribers = subscribers_for(cfg)[:ues]
+    else:
+        subscribers = mvno_subscribers(entry, EMBEDDED_SUBSCRIBERS, ues)
     with tempfile.TemporaryDirectory(prefix="corenet-demo-") as tmp:
         # Fresh databases per run: the same seed gives the same SQNs, RANDs and records.
         hss = cfg.hss.model_copy(update={"database": str(Path(tmp) / "hss.db"), "subscribers_file": None})
@@ -95,16 +110,27 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
         sgw_pgw = cfg.sgw_pgw.model_copy(update={"database": str(Path(tmp) / "sgw-pgw.db")})
         run_cfg = with_mode(cfg.model_copy(update={"hss": hss, "psap": psap,
                                                    "sgw_pgw": sgw_pgw}), mode)
+        if entry is not None and entry.kind == "full":
+            base = cfg.hss.listen.host.rsplit(".", 1)[0]
+            run_cfg = with_full_mvno(run_cfg, entry, lambda n: f"{base}.{n}",
+                                     str(Path(tmp) / "mvno-hss.db"))
+        elif entry is not None:
+            run_cfg = with_light_mvno(run_cfg, entry)
         runtime = Runtime(run_cfg, pcap_path=pcap, seed=seed,
                           sim_ue_in_process=True)
         await runtime.start()
         try:
-            runtime.services["hss"].store.provision(subscribers)
+            if entry is not None and entry.kind == "full":
+                (holder,) = runtime.services["mvno-hss"].members.values()
+            else:
+                holder = runtime.services["hss"]
+            holder.store.provision(subscribers)
             tap = runtime.tap()
             population = Population(
                 subscribers, cfg.sim_ue.enbs, tap=None if tap is None else tap.sctp,
                 concurrency=concurrency, seed=seed, eea=cfg.sim_ue.eea, eia=cfg.sim_ue.eia,
-                selection=cfg.sim_ue.selection, home_plmn=cfg.hss.plmn,
+                selection=cfg.sim_ue.selection,
+                home_plmn=entry.home_plmn or cfg.hss.plmn if entry else cfg.hss.plmn,
                 network_name=cfg.mme.roaming.network_name.full, sctp_mode=cfg.mme.sctp,
                 devices=devices, pcscf=(cfg.ims.pcscf.listen.host, cfg.ims.pcscf.listen.port),
                 sip_tap=tap,
@@ -124,7 +150,11 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
                 identities = [_identity(runtime, r) for r in results]
         finally:
             await runtime.stop()
-    return DemoReport(mode=mode, pcap=pcap, results=results, identities=identities, calls=calls)
+    known = [Mvno.of(e) for e in cfg.mme.roaming.mvnos]
+    mvnos = [None if (m := mvno_of(r.imsi, known)) is None else {"name": m.name, "kind": m.kind}
+             for r in results]
+    return DemoReport(mode=mode, pcap=pcap, results=results, identities=identities, calls=calls,
+                      mvnos=mvnos)
 
 
 def _identity(runtime: Runtime, r: UeResult) -> str | None:

@@ -252,7 +252,7 @@ class PeerConfig:
     # naming one of these Origin-Hosts from another source address is refused (3010).
     peer_addresses: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # RFC 6733 §2.8, §6.1.9: peers that are relay/proxy agents; their requests may carry
-    # another Origin-Host when the last Route-Record names the agent (§6.7.1).
+    # another Origin-Host when the first Route-Record names it (§6.7.1).
     relay_agents: frozenset[str] = frozenset()
     # initiator: the Origin-Host the CEA must carry (the configured peer); None = any
     expected_peer: str | None = None
@@ -574,7 +574,9 @@ class DiameterPeer:
             self._refuse_cer(msg, dia.ResultCode.DIAMETER_UNKNOWN_PEER, host, refusal)
             return
         offered = _offered_applications(msg)
-        if RELAY_APPLICATION_ID not in offered and not offered & self.config.application_ids:
+        # RFC 6733 §2.4, §5.3: a relay (on either side) has every application in common
+        ours = self.config.application_ids
+        if RELAY_APPLICATION_ID not in offered | ours and not offered & ours:
             self._refuse_cer(msg, dia.ResultCode.DIAMETER_NO_COMMON_APPLICATION, host,
                              f"no common application in {sorted(offered)}")
             return
@@ -701,17 +703,18 @@ class DiameterPeer:
         """Why a request cannot come from this connection's peer, or None.
 
         RFC 6733 §5.6.1: the peer's identity is the Origin-Host of its CER/CEA, and §6.1.9 /
-        §6.7.1: an agent relaying another node's request appends a Route-Record carrying the
-        identity it gave in its own CER. So a request whose Origin-Host is not the peer's was
-        either relayed (last Route-Record is the peer, and the peer is a configured agent) or
-        forged.
+        §6.7.1: an agent relaying a request appends a Route-Record carrying the identity of the
+        peer it received the request from (that peer's CER Origin-Host), so the first agent
+        records the request's originator. A request whose Origin-Host is not the peer's was
+        either relayed (the peer is a configured agent and the first Route-Record names the
+        Origin-Host) or forged.
         """
         origin, peer = _identity(dia.avp(msg, "Origin-Host")), _identity(self.peer_host)
         if origin == peer:
             return None
         routes = dia.avp_all(msg, "Route-Record")
         agents = {_identity(a) for a in self.config.relay_agents}
-        if routes and peer in agents and _identity(routes[-1]) == peer:
+        if routes and peer in agents and _identity(routes[0]) == origin:
             return None
         return (f"Origin-Host {dia.avp(msg, 'Origin-Host')} is not the peer {self.peer_host}"
                 f" of this connection")

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import ipaddress
 import logging
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ log = logging.getLogger("corenet.runtime")
 
 # start order: servers before their clients (the IMS reads the S/P-GW's sessions; the PSAP
 # is the E-CSCF's next hop)
-NETWORK_FUNCTIONS = ("hss", "sgw-pgw", "psap", "ims", "mme")
+NETWORK_FUNCTIONS = ("hss", "mvno-hss", "dra", "sgw-pgw", "psap", "ims", "mme")
 # started only when named (`corenet run cbc`): the CBC of the rescuing operator (TS 23.041)
 OPTIONAL_FUNCTIONS = ("cbc",)
 
@@ -80,6 +81,16 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
             return HssService(cfg.hss, tap=tap, on_event=on_event)
         return HssService(cfg.hss, tap=tap, random_bytes=seeded_bytes(seed, "hss"),
                           on_event=on_event)
+    if name == "mvno-hss":
+        from corenet.nf.hss.service import HssService
+
+        return ServiceGroup({h.origin_host: HssService(
+            h, tap=tap, random_bytes=seeded_bytes(seed or 0, h.origin_host)
+            if seed is not None else os.urandom) for h in cfg.mvno_hss})
+    if name == "dra":
+        from corenet.nf.dra.service import DraService
+
+        return ServiceGroup({d.name: DraService(d, tap=tap, seed=seed) for d in cfg.dra})
     if name == "sgw-pgw":
         from corenet.nf.sgw_pgw.service import SgwPgwService
 
@@ -102,6 +113,22 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
 
         return CbcService(cfg.cbc, tap=tap, on_event=on_event)
     raise ValueError(f"unknown network function {name!r}")
+
+
+class ServiceGroup:
+    """Several instances of one network function (the Diameter agents, full MVNOs' HSSs),
+    started in order and stopped in reverse."""
+
+    def __init__(self, members: dict[str, Any]) -> None:
+        self.members = members
+
+    async def start(self) -> None:
+        for member in self.members.values():
+            await member.start()
+
+    async def stop(self) -> None:
+        for member in reversed(list(self.members.values())):
+            await member.stop()
 
 
 def deciphered_path(pcap_path: str) -> str:
@@ -217,6 +244,8 @@ class Runtime:
         c = self.cfg
         by_nf = {
             "hss": {c.hss.listen.host},
+            "mvno-hss": {h.listen.host for h in c.mvno_hss},
+            "dra": {d.listen.host for d in c.dra},
             "mme": {c.mme.s1ap.host, c.mme.s11_local.host, c.mme.diameter_local_host},
             "sgw-pgw": {c.sgw_pgw.s11.host},
             "ims": {c.ims.pcscf.listen.host, c.ims.ecscf.listen.host, c.ims.home.listen.host},

@@ -22,7 +22,7 @@ PACKAGES = {
     "sipp": "sip-tester",
     "mosquitto": "mosquitto",
     "mosquitto_passwd": "mosquitto",
-    "freeDiameterd": "freediameterd",
+    "freeDiameterd": "freediameterd",  # its .fdx extensions: freediameter-extensions
 }
 
 _RUNNERS = {"run", "Popen", "check_output", "check_call", "call", "create_subprocess_exec"}
@@ -107,7 +107,7 @@ def _dpkg_lists(package: str) -> list[Path]:
 
 def test_the_scan_finds_the_programs_we_know_of() -> None:
     found = programs_run_by_tests()
-    assert {"tshark", "sipp", "mosquitto", "mosquitto_passwd"} <= set(found)
+    assert {"tshark", "sipp", "mosquitto", "mosquitto_passwd", "freeDiameterd"} <= set(found)
     assert programs_in('import subprocess\ncmd = ["foo", "-x"]\nsubprocess.run(cmd)\n') == {"foo"}
     assert programs_in("X = shutil.which('bar') or '/usr/sbin/bar'\nsubprocess.Popen([X])\n") == {"bar"}
     assert programs_in("asyncio.create_subprocess_exec(str(BIN / 'corenet'), 'run')\n") == set()

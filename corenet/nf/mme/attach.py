@@ -34,6 +34,7 @@ from corenet.nf.mme import (
     session,
 )
 from corenet.nf.mme.context import Step, UeContext, UeSecurity
+from corenet.nf.mme.mvno import mvno_of, rule_for
 from corenet.nf.mme.port import MmePort
 from corenet.nf.mme.s6a_client import outcome
 
@@ -113,6 +114,11 @@ def admit(mme: MmePort, ue: UeContext) -> None:
         home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
         own = home == mme.plmn
         rule = None if own else mme.policy.effective(home, tac)
+        mvno = None if own else mvno_of(ue.imsi, mme.mvnos)
+        if mvno is not None:  # an MVNO's UE: its host's rule, as the MVNO allows it
+            rule = rule_for(mvno, lambda host: mme.policy.effective(host, tac))
+            mme.log("policy.mvno", imsi=ue.imsi, mvno=mvno.name, mvno_kind=mvno.kind,
+                    mode=None if rule is None else rule.mode.value)
         decision = policy.decide(rule, emergency=emergency, has_imsi=True, own=own,
                                  hss_down=mme.hss_down(home.realm))
     mode = None if rule is None else rule.mode.value

@@ -42,6 +42,7 @@ from corenet.nf.mme.events import (
     SendS6a,
     SendS11,
 )
+from corenet.nf.mme.mvno import Mvno
 from corenet.nf.mme.overload import DoicThrottle
 from corenet.nf.mme.policy import RoamingPolicy
 from corenet.nf.mme.s6a_client import S6aRequests, outcome, session_of
@@ -64,6 +65,9 @@ class MmeCore:
         self.plmn = Plmn.parse(cfg.plmn)
         self.policy = RoamingPolicy.from_config(cfg)
         self._configured_homes = tuple(Plmn.parse(p) for p in cfg.roaming.home_plmns)
+        # MVNOs of the home MNOs; a full MVNO's own PLMN is a home network reached by S6a
+        self.mvnos = tuple(Mvno.of(e) for e in cfg.roaming.mvnos)
+        self._configured_homes += tuple(m.home_plmn for m in self.mvnos if m.home_plmn)
         self.enbs: dict[int, EnbContext] = {}
         self.ues: dict[int, UeContext] = {}
         self.by_mtmsi: dict[int, int] = {}

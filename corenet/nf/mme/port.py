@@ -18,6 +18,7 @@ from corenet.config.models import MmeConfig
 from corenet.core.plmn import Plmn
 from corenet.nf.mme.context import EnbContext, UeContext
 from corenet.nf.mme.events import Action
+from corenet.nf.mme.mvno import Mvno
 from corenet.nf.mme.overload import DoicThrottle
 from corenet.nf.mme.policy import RoamingPolicy
 from corenet.nf.mme.pws import PwsState
@@ -31,6 +32,7 @@ class MmePort(Protocol):
     cfg: MmeConfig
     plmn: Plmn
     policy: RoamingPolicy
+    mvnos: tuple[Mvno, ...]
     s6a: S6aRequests
     overload: DoicThrottle
     s11: S11Requests

@@ -111,6 +111,19 @@ def test_no_common_application_5010() -> None:
     assert of(dp.CapabilitiesRejected, events(client))[0].result_code == 5010
 
 
+def test_relay_agent_responder_shares_every_application() -> None:
+    """RFC 6733 §2.4, §5.3: an agent advertising the Relay application accepts an S6a peer."""
+    client = dp.DiameterPeer(dp.PeerConfig(MME, REALM_M, watchdog_s=TW), dp.Role.INITIATOR)
+    relay = dp.DiameterPeer(dp.PeerConfig(
+        "dea.example.org", REALM_M, auth_application_ids=(dp.RELAY_APPLICATION_ID,),
+        vendor_specific_application_ids=(), watchdog_s=TW), dp.Role.RESPONDER)
+    relay.connection_made(0.0)
+    client.connection_made(0.0)
+    roundtrip(client, relay)
+    assert client.is_open and relay.is_open
+    assert of(dp.PeerOpened, events(relay))[0].origin_host == MME
+
+
 def test_message_before_cer_closes() -> None:
     _, server = pair()
     dwr = dia.dwr(MME, REALM_M, hop_by_hop=1, end_to_end=1)
@@ -440,16 +453,19 @@ def test_relayed_request_accepted_only_from_a_configured_agent() -> None:
         client = _client(agent)
         roundtrip(client, server)
         events(server)
-        server.receive(_as_sent_by(MME, 5, 6, route=(agent,)), 1.0)
+        server.receive(_as_sent_by(MME, 5, 6, route=(MME,)), 1.0)
         got = events(server)
         assert bool(of(dp.RequestReceived, got)) is delivered
         assert bool(of(dp.ErrorAnswered, got)) is not delivered
-    # an agent's Route-Record must be its own identity (RFC 6733 §6.7.1)
+    # the first agent records the peer it received the request from, the originator
+    # (RFC 6733 §6.1.9, §6.7.1); a request whose first Route-Record is another host is forged
     server = _responder(relay_agents=frozenset({agent}))
     roundtrip(_client(agent), server)
     events(server)
-    server.receive(_as_sent_by(MME, 7, 8, route=("someone.else.org",)), 1.0)
+    server.receive(_as_sent_by(MME, 7, 8, route=("someone.else.org", MME)), 1.0)
     assert of(dp.ErrorAnswered, events(server))
+    server.receive(_as_sent_by(MME, 9, 10, route=(MME, "dea.other.org")), 1.0)
+    assert of(dp.RequestReceived, events(server))
 
 
 # ------------------------------------------------------------------ duplicates (RFC 6733 §3, App. C)

@@ -90,7 +90,7 @@ async def test_relayed_request_taken_only_through_a_configured_agent(agent: bool
                                                                      code: int) -> None:
     async with _mme_facing(DRA_HOST, DRA_HOST, agent=agent) as (mme, reader, writer):
         assert mme.s6a_open()
-        writer.write(_clr(route=(DRA_HOST,)))
+        writer.write(_clr(route=(HSS_HOST,)))  # RFC 6733 §6.1.9: the agent records the HSS
         answer = await _read(reader)
         assert answer.name == "CLA" and answer.fields["hop_by_hop"] == 41
         assert dia.avp(answer, "Result-Code") == code
