@@ -65,6 +65,16 @@ def listeners(cfg: CorenetConfig, names: Iterable[str]) -> list[Listener]:
             out += _on(f"ims.{name}.listen", getattr(cfg.ims, name).listen, "udp", "tcp")
     if "psap" in wanted:
         out += _on("psap.listen", cfg.psap.listen, "udp", "tcp")
+    if "mvno-hss" in wanted:
+        for i, hss in enumerate(cfg.mvno_hss):
+            out += _on(f"mvno_hss[{i}].listen", hss.listen, hss.transport)
+    if "dra" in wanted:
+        for i, dra in enumerate(cfg.dra):
+            out += _on(f"dra[{i}].listen", dra.listen, "tcp")
+    if "mme" in wanted and cfg.mme.sbcap is not None:
+        out += _on("mme.sbcap", cfg.mme.sbcap, "sctp")
+    if "cbc" in wanted and cfg.cbc.control.port:
+        out += _on("cbc.control", cfg.cbc.control, "tcp")
     return out
 
 

@@ -68,7 +68,8 @@ def test_health_checks_and_start_order() -> None:
         assert test == ["CMD", "python", "-m", "corenet.runtime.healthcheck", nf, "--config",
                         "configs/docker.yaml"], nf
     healthy = {"condition": "service_healthy"}
-    assert services["mme"]["depends_on"] == {"hss": healthy, "sgw-pgw": healthy}
+    assert services["mme"]["depends_on"] == {"hss": healthy, "sgw-pgw": healthy, "dra": healthy}
+    assert services["dra"]["depends_on"] == {"mvno-hss": healthy}
     assert services["ims"]["depends_on"] == {"psap": healthy, "sgw-pgw": healthy}
     assert services["sim-ue"]["depends_on"] == {"mme": healthy, "ims": healthy}
 

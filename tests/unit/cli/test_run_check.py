@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from corenet.config.loader import load
+from corenet.config.models import CorenetConfig
 from corenet.runtime.addresses import check_addresses, listeners
 from tests.cli_helpers import run
 from tests.e2e.network import config
@@ -64,7 +66,14 @@ def test_two_listeners_on_one_address_and_a_malformed_text_address(tmp_path: Pat
 def test_listeners_of_one_function(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     assert [(x.field, x.protocol) for x in listeners(cfg, ["mme"])] == [
-        ("mme.s1ap", "sctp"), ("mme.s11_local", "udp"), ("mme.control", "tcp")]
+        ("mme.s1ap", "sctp"), ("mme.s11_local", "udp"), ("mme.control", "tcp"),
+        ("mme.sbcap", "sctp")]
+    # the relay agents and the MVNOs' HSSs, one listener per instance of the configuration
+    mvno = load(CorenetConfig, str(Path(__file__).parents[3] / "configs" / "docker.yaml"))
+    assert mvno.dra and mvno.mvno_hss
+    assert [x.field for x in listeners(mvno, ["dra", "mvno-hss"])] == \
+        [f"mvno_hss[{i}].listen" for i in range(len(mvno.mvno_hss))] + \
+        [f"dra[{i}].listen" for i in range(len(mvno.dra))]
     # the HSS's control endpoint is served only when the HSS runs alone
     assert [x.field for x in listeners(cfg, ["hss"])] == ["hss.listen", "hss.control"]
     assert [x.field for x in listeners(cfg, ["hss", "mme"])][:1] == ["hss.listen"]
