@@ -668,13 +668,35 @@ def coded_bitrate(kbps: int) -> int:
     return _bitrate_value(*_bitrate_code(kbps))
 
 
+_AMBR_EXT2_STEP = 256000  # TS 24.301 Table 9.9.4.2.1, octets 7/8: 256 Mbps steps
+
+
+def _apn_ambr_code(kbps: int) -> tuple[int, int, int]:
+    """TS 24.301 §9.9.4.2: (octet 3/4, extended octet 5/6, extended-2 octet 7/8) for one
+    direction. Above 256 Mbps the extended-2 octet carries the 256 Mbps multiples and octets
+    3 and 5 the rest, so rates up to 65 Gbps keep their value instead of stopping at 256 Mbps.
+
+    Rounding rule: the value sent is the largest coded rate not above the rate given (an
+    aggregate maximum is never raised). Below 8.7 Mbps the coding of TS 24.008 §10.5.6.5 has
+    8 kbps steps from 64 to 568 kbps and 64 kbps steps up to 8640 kbps, and the extended
+    octets have none finer (100 kbps steps from 8.7 Mbps), so e.g. 300 kbps is sent as
+    296 kbps, the nearest rate the IE can carry that does not exceed it.
+    """
+    ext2 = min(kbps // _AMBR_EXT2_STEP, 0xFE) if kbps > _AMBR_EXT2_STEP else 0
+    octet, ext = _bitrate_code(kbps - ext2 * _AMBR_EXT2_STEP)
+    return octet, ext, ext2
+
+
 def apn_ambr_to_wire(value: dict[str, int]) -> bytes:
-    """{"downlink": kbps, "uplink": kbps}; extended octets only when a rate needs them."""
-    dl, dl_ext = _bitrate_code(value["downlink"])
-    ul, ul_ext = _bitrate_code(value["uplink"])
+    """{"downlink": kbps, "uplink": kbps} (TS 24.301 §9.9.4.2, rounding in `_apn_ambr_code`);
+    extended octets only when a rate needs them."""
+    dl, dl_ext, dl_ext2 = _apn_ambr_code(value["downlink"])
+    ul, ul_ext, ul_ext2 = _apn_ambr_code(value["uplink"])
     vals: dict[str, int] = {"DL": dl, "UL": ul}
-    if dl_ext or ul_ext:
+    if dl_ext or ul_ext or dl_ext2 or ul_ext2:
         vals |= {"DLExt": dl_ext, "ULExt": ul_ext}
+    if dl_ext2 or ul_ext2:
+        vals |= {"DLExt2": dl_ext2, "ULExt2": ul_ext2}
     ie = APN_AMBR()
     ie.set_val(vals)
     return ie.to_bytes()
