@@ -18,6 +18,10 @@ IE values are plain Python, derived from the ASN.1 type:
 * lists of ProtocolIE-SingleContainer (e.g. E-RABToBeSetupListCtxtSUReq) -> list of the items;
 * "iE-Extensions" stay in pycrate's own value form.
 
+`encode`/`decode` try the fast path (`corenet.codecs.fast.s1ap`, the attach, detach, TAU and
+S1 release messages) first when the codec selection is "fast"; it gives the same bytes and the
+same Message or leaves the call to pycrate (`encode_pycrate`/`decode_pycrate`), the reference.
+
 Errors follow TS 36.413 §10: undecodable bytes raise DecodeError with
 ("protocol", "transfer-syntax-error") (§10.2); abstract syntax errors (§10.3) raise DecodeError
 with the cause the criticality asks for, and `extra` holds what an Error Indication needs
@@ -46,6 +50,7 @@ from pycrate_asn1rt.utils import (
 from pycrate_core.charpy import Charpy
 
 from corenet.codecs.base import Message
+from corenet.codecs.selection import STATE as _selection
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
 
@@ -306,6 +311,17 @@ def _single_to_asn(entry: dict[str, Any], val: Any) -> dict[str, Any]:
 
 def encode(msg: Message) -> bytes:
     """APER-encode `msg` (TS 36.413 §9.3, X.691 aligned). Raises EncodeError on a bad message."""
+    if _selection.fast:
+        from corenet.codecs.fast import s1ap as fast  # reads this module's tables
+
+        data = fast.encode(msg)
+        if data is not None:
+            return data
+    return encode_pycrate(msg)
+
+
+def encode_pycrate(msg: Message) -> bytes:
+    """`encode` by pycrate alone: the reference the fast path is proven against."""
     spec = _BY_NAME.get(msg.name)
     if spec is None:
         raise EncodeError(f"unknown S1AP message {msg.name!r}")
@@ -361,7 +377,18 @@ def _not_comprehended(crit: str) -> tuple[str, str]:
 
 
 def decode(data: bytes) -> Message:
-    """Decode one S1AP-PDU; raises only DecodeError.
+    """Decode one S1AP-PDU; raises only DecodeError (see `decode_pycrate`)."""
+    if _selection.fast:
+        from corenet.codecs.fast import s1ap as fast  # reads this module's tables
+
+        msg = fast.decode(data)
+        if msg is not None:
+            return msg
+    return decode_pycrate(data)
+
+
+def decode_pycrate(data: bytes) -> Message:
+    """Decode one S1AP-PDU by pycrate alone; raises only DecodeError.
 
     DecodeError.extra carries, when known: "procedure_code", "triggering_message"
     ("initiatingMessage" | "successfulOutcome" | "unsuccessfulOutcome"), "procedure_criticality",
