@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import corenet.codecs._pycrate  # noqa: F401  (quiets pycrate before it loads)
@@ -511,6 +512,13 @@ def ue_network_capability(eea: tuple[int, ...] = (0, 1, 2), eia: tuple[int, ...]
                           uea: tuple[int, ...] | None = None,
                           uia: tuple[int, ...] | None = None) -> bytes:
     """TS 24.301 §9.9.3.34 value part: EEA/EIA octets, plus UEA/UIA octets if given."""
+    return _ue_network_capability(tuple(eea), tuple(eia), None if uea is None else tuple(uea),
+                                  None if uia is None else tuple(uia))
+
+
+@lru_cache(maxsize=64)  # a device profile's capabilities: built once, sent by each of its UEs
+def _ue_network_capability(eea: tuple[int, ...], eia: tuple[int, ...],
+                           uea: tuple[int, ...] | None, uia: tuple[int, ...] | None) -> bytes:
     ie = UENetCap()
     ie.disable_from(16 if uea is None else 32)
     bits = _algo_bits("EEA", eea) | _algo_bits("EIA", eia)
@@ -526,6 +534,11 @@ def ue_network_capability(eea: tuple[int, ...] = (0, 1, 2), eia: tuple[int, ...]
 def ue_security_capability(eea: tuple[int, ...] = (0, 1, 2),
                            eia: tuple[int, ...] = (1, 2)) -> bytes:
     """TS 24.301 §9.9.3.36 value part (EEA and EIA octets)."""
+    return _ue_security_capability(tuple(eea), tuple(eia))
+
+
+@lru_cache(maxsize=64)
+def _ue_security_capability(eea: tuple[int, ...], eia: tuple[int, ...]) -> bytes:
     ie = UESecCap()
     ie.disable_from(16)
     for name, bit in (_algo_bits("EEA", eea) | _algo_bits("EIA", eia)).items():

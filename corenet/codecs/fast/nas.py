@@ -31,6 +31,7 @@ from typing import Any
 
 from corenet.codecs import nas as ref
 from corenet.codecs.base import Message
+from corenet.codecs.fast.nas_ies import REPLACES
 
 # isort: split
 from pycrate_mobile.NASLTE import EMMTypeMOClasses, EMMTypeMTClasses, ESMTypeClasses
@@ -166,7 +167,7 @@ def encode(msg: Message) -> bytes | None:
     try:
         if msg.protocol != ref.PROTOCOL or msg.name == "ServiceRequest":
             return None
-        _spec, cls, val = ref.encode_values(msg)
+        _spec, cls, val = ref.encode_values(msg, REPLACES)
         layout = _layout(cls)
         if layout is None:
             return None
@@ -292,7 +293,8 @@ def _decode_plain(data: bytes, direction: int | None) -> Message:
         mapped.add(ie.pyc)
         if ie.pyc not in found:
             continue
-        value = ie.from_wire(found[ie.pyc])  # an invalid value: the reference's §7.7 handling
+        # an invalid value declines: the reference's §7.7 handling
+        value = REPLACES.get(ie.from_wire, ie.from_wire)(found[ie.pyc])
         if len(ie.names) == 1:
             fields[ie.names[0]] = value
         else:
