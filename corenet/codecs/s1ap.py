@@ -361,8 +361,9 @@ def _pdu_value(data: bytes) -> Any:
         raise DecodeError(PROTOCOL, _TRANSFER_SYNTAX, f"undecodable S1AP-PDU: {exc}",
                           **_peek_code(data)) from None
     if rest:
+        # "pdu_octets": where the PDU ends, for a reader that reports the rest (corenet decode)
         raise DecodeError(PROTOCOL, _TRANSFER_SYNTAX, f"{rest // 8} octet(s) after the S1AP-PDU",
-                          **_peek_code(data))
+                          pdu_octets=len(data) - rest // 8, **_peek_code(data))
     return val
 
 
