@@ -48,7 +48,7 @@ from typing import Any
 
 import corenet.codecs._pycrate  # noqa: F401
 from corenet.codecs.base import Message
-from corenet.codecs.selection import STATE as _selection
+from corenet.codecs.selection import fast_first as _fast_first
 from corenet.core.errors import DecodeError, EncodeError
 from pycrate_core.elt import Element
 from pycrate_diameter.Diameter import (
@@ -476,13 +476,7 @@ def _header_flags(msg: Message) -> int:
 
 def encode(msg: Message) -> bytes:
     """Message -> bytes (RFC 6733 §3 header + §4 AVPs)."""
-    if _selection.fast:
-        from corenet.codecs.fast import diameter as fast  # reads this module's dictionary
-
-        data = fast.encode(msg)
-        if data is not None:
-            return data
-    return encode_pycrate(msg)
+    return _fast_first("corenet.codecs.fast.diameter", "encode", encode_pycrate, msg)
 
 
 def encode_pycrate(msg: Message) -> bytes:
@@ -742,13 +736,7 @@ def decode(data: bytes, *, strict: bool = True) -> Message:
 
     strict=False keeps unknown AVPs with the M bit (a relay agent forwards them, RFC 6733 §6.1.8).
     """
-    if _selection.fast:
-        from corenet.codecs.fast import diameter as fast  # reads this module's dictionary
-
-        msg = fast.decode(data, strict=strict)
-        if msg is not None:
-            return msg
-    return decode_pycrate(data, strict=strict)
+    return _fast_first("corenet.codecs.fast.diameter", "decode", decode_pycrate, data, strict=strict)
 
 
 def decode_pycrate(data: bytes, *, strict: bool = True) -> Message:

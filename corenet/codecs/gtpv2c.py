@@ -79,7 +79,7 @@ from pycrate_mobile import TS29274_GTPC as G
 
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import time_zone_fields
-from corenet.codecs.selection import STATE as _selection
+from corenet.codecs.selection import fast_first as _fast_first
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
 
@@ -727,13 +727,7 @@ def _fill(seq: Any, ies: list[dict[str, Any]]) -> None:
 
 def encode(msg: Message) -> bytes:
     """Encode a GTPv2-C message (representation in the module docstring)."""
-    if _selection.fast:
-        from corenet.codecs.fast import gtpv2c as fast  # reads this module's tables
-
-        data = fast.encode(msg)
-        if data is not None:
-            return data
-    return encode_pycrate(msg)
+    return _fast_first("corenet.codecs.fast.gtpv2c", "encode", encode_pycrate, msg)
 
 
 def encode_pycrate(msg: Message) -> bytes:
@@ -913,13 +907,7 @@ def _check_mandatory(ies: tuple[IESpec, ...], fields: Mapping[str, Any],
 
 def decode(data: bytes) -> Message:
     """Decode one GTPv2-C message; raises only DecodeError."""
-    if _selection.fast:
-        from corenet.codecs.fast import gtpv2c as fast  # reads this module's tables
-
-        msg = fast.decode(data)
-        if msg is not None:
-            return msg
-    return decode_pycrate(data)
+    return _fast_first("corenet.codecs.fast.gtpv2c", "decode", decode_pycrate, data)
 
 
 def decode_pycrate(data: bytes) -> Message:

@@ -63,6 +63,7 @@ from corenet.codecs.nas_ies import (
     ue_security_capability,
 )
 from corenet.codecs.selection import STATE as _selection
+from corenet.codecs.selection import fast_first as _fast_first
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 
@@ -370,13 +371,7 @@ def _spec_for_encode(msg: Message) -> _Spec:
 
 def encode(msg: Message) -> bytes:
     """Encode a plain NAS message (security header type 0) with pycrate."""
-    if _selection.fast:
-        from corenet.codecs.fast import nas as fast  # reads this module's IE tables
-
-        data = fast.encode(msg)
-        if data is not None:
-            return data
-    return encode_pycrate(msg)
+    return _fast_first("corenet.codecs.fast.nas", "encode", encode_pycrate, msg)
 
 
 def encode_values(msg: Message, convert: Mapping[Callable[..., Any], Callable[..., Any]] | None = None
@@ -495,13 +490,7 @@ def _error_extra(data: bytes) -> dict[str, Any]:
 
 
 def _decode_plain(data: bytes, direction: int | None) -> Message:
-    if _selection.fast:
-        from corenet.codecs.fast import nas as fast  # reads this module's IE tables
-
-        msg = fast.decode_plain(data, direction)
-        if msg is not None:
-            return msg
-    return _decode_plain_pycrate(data, direction)
+    return _fast_first("corenet.codecs.fast.nas", "decode_plain", _decode_plain_pycrate, data, direction)
 
 
 def _decode_plain_pycrate(data: bytes, direction: int | None) -> Message:

@@ -50,7 +50,7 @@ from pycrate_asn1rt.utils import (
 from pycrate_core.charpy import Charpy
 
 from corenet.codecs.base import Message
-from corenet.codecs.selection import STATE as _selection
+from corenet.codecs.selection import fast_first as _fast_first
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
 
@@ -311,13 +311,7 @@ def _single_to_asn(entry: dict[str, Any], val: Any) -> dict[str, Any]:
 
 def encode(msg: Message) -> bytes:
     """APER-encode `msg` (TS 36.413 §9.3, X.691 aligned). Raises EncodeError on a bad message."""
-    if _selection.fast:
-        from corenet.codecs.fast import s1ap as fast  # reads this module's tables
-
-        data = fast.encode(msg)
-        if data is not None:
-            return data
-    return encode_pycrate(msg)
+    return _fast_first("corenet.codecs.fast.s1ap", "encode", encode_pycrate, msg)
 
 
 def encode_pycrate(msg: Message) -> bytes:
@@ -379,13 +373,7 @@ def _not_comprehended(crit: str) -> tuple[str, str]:
 
 def decode(data: bytes) -> Message:
     """Decode one S1AP-PDU; raises only DecodeError (see `decode_pycrate`)."""
-    if _selection.fast:
-        from corenet.codecs.fast import s1ap as fast  # reads this module's tables
-
-        msg = fast.decode(data)
-        if msg is not None:
-            return msg
-    return decode_pycrate(data)
+    return _fast_first("corenet.codecs.fast.s1ap", "decode", decode_pycrate, data)
 
 
 def decode_pycrate(data: bytes) -> Message:

@@ -14,6 +14,11 @@ benchmarks' `--codec`.
 from __future__ import annotations
 
 import enum
+import importlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class CodecLevel(enum.Enum):
@@ -42,3 +47,13 @@ def set_codec(level: CodecLevel | str) -> None:
 
 def codec_level() -> CodecLevel:
     return CodecLevel.FAST if STATE.fast else CodecLevel.PYCRATE
+
+
+def fast_first(fast_module: str, name: str, pycrate: Callable[..., T], *args: Any, **kw: Any) -> T:
+    """`name` of the fast module (imported when first needed: it reads the reference module's
+    tables) when the level is fast and it does not decline (None), else `pycrate`."""
+    if STATE.fast:
+        got = getattr(importlib.import_module(fast_module), name)(*args, **kw)
+        if got is not None:
+            return got  # type: ignore[no-any-return]
+    return pycrate(*args, **kw)

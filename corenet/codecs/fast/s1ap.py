@@ -242,6 +242,16 @@ def _size(obj: Any) -> tuple[int, int, bool] | None:
     return int(const.lb), int(const.ub), const.ext is not None
 
 
+def _sized(obj: Any) -> tuple[int, int, bool, Callable[[_W, int], None], Callable[[_R], int]]:
+    """lb, ub, extensible and the length's writer and reader (§11.9.4.1: a constrained whole
+    number below 64K) of a SIZE-constrained type."""
+    size = _size(obj)
+    if size is None or size[1] >= _64K:
+        raise _Unsupported(obj._name)
+    lb, ub, ext = size
+    return lb, ub, ext, _cwn_writer(lb, ub), _cwn_reader(lb, ub)
+
+
 # --------------------------------------------------------------------------------------------
 # Compiling an ASN.1 type into (write, read) closures on the reference codec's Python values
 # --------------------------------------------------------------------------------------------
@@ -360,12 +370,8 @@ def _bit_string(obj: Any) -> tuple[Enc, Dec]:
     """§16, on pycrate's (value, length in bits) form; the Python form as the reference's."""
     if obj._const_cont is not None:
         raise _Unsupported(obj._name)
-    size = _size(obj)
-    if size is None or size[1] >= _64K:
-        raise _Unsupported(obj._name)
-    lb, ub, ext = size
+    lb, ub, ext, write_len, read_len = _sized(obj)
     fixed = ref._fixed_size(obj)
-    write_len, read_len = _cwn_writer(lb, ub), _cwn_reader(lb, ub)
 
     def enc_asn(w: _W, val: int, nbits: int) -> None:
         if not lb <= nbits <= ub or not 0 <= val < (1 << nbits):
@@ -432,10 +438,7 @@ def _octet_string(obj: Any) -> tuple[Enc, Dec]:
         def dec_unc(r: _R) -> Any:
             return r.octets(_read_unconstrained_length(r))
         return enc_unc, dec_unc
-    lb, ub, ext = size
-    if ub >= _64K:
-        raise _Unsupported(obj._name)
-    write_len, read_len = _cwn_writer(lb, ub), _cwn_reader(lb, ub)
+    lb, ub, ext, write_len, read_len = _sized(obj)
 
     def enc(w: _W, v: Any) -> None:
         if type(v) is not bytes or not lb <= len(v) <= ub:
@@ -466,11 +469,9 @@ def _printable_string(obj: Any) -> tuple[Enc, Dec]:
     """§30.5: PrintableString, 8 bits a character in the ALIGNED variant (b = 7, B = 8)."""
     if getattr(obj, "_const_alpha", None) is not None:
         raise _Unsupported(obj._name)
-    size = _size(obj)
-    if size is None or size[1] >= _64K or size[0] == size[1]:
+    lb, ub, ext, write_len, read_len = _sized(obj)
+    if lb == ub:
         raise _Unsupported(obj._name)
-    lb, ub, ext = size
-    write_len, read_len = _cwn_writer(lb, ub), _cwn_reader(lb, ub)
 
     def enc(w: _W, v: Any) -> None:
         if type(v) is not str or not lb <= len(v) <= ub:
@@ -596,11 +597,7 @@ def _sequence_of(obj: Any) -> tuple[Enc, Dec]:
         if comp is None:
             raise _Unsupported(obj._name)
         item_enc, item_dec = comp
-    size = _size(obj)
-    if size is None or size[1] >= _64K:
-        raise _Unsupported(obj._name)
-    lb, ub, ext = size
-    write_len, read_len = _cwn_writer(lb, ub), _cwn_reader(lb, ub)
+    lb, ub, ext, write_len, read_len = _sized(obj)
 
     def enc(w: _W, v: Any) -> None:
         if type(v) is not list or not lb <= len(v) <= ub:
