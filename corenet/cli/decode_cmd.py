@@ -7,9 +7,10 @@ the same JSON.
 
 An engineer's tool, not a server: it reads what a dissector would (`corenet.codecs.dissect`).
 Diameter AVPs outside the S6a dictionary are named from the RFC 6733 base, IETF application and
-3GPP dictionaries, and those no dictionary knows, octets after a message and S1AP IEs left out
-for their criticality are listed under "warnings" instead of failing. A security protected NAS
-message with --kasme and no --direction is tried in both directions; the MAC tells which.
+3GPP dictionaries; AVPs no dictionary knows, octets after a Diameter, GTPv2-C or S1AP message
+and S1AP IEs left out for their criticality are listed under "warnings" instead of failing. A
+security protected NAS message with --kasme and no --direction is tried in both directions; the
+MAC tells which.
 
 Exit 0 with {"protocol", "message", "code", "fields"[, "warnings"]}; exit 1 with
 {"error", "protocol", "cause"} when the bytes do not decode; exit 2 for a bad argument.
@@ -109,6 +110,8 @@ def decode(protocol: str, data: str, kasme: bytes | None, eia: int, eea: int,
             msg, warnings = dissect.dissect_diameter(raw)
         elif protocol == "s1ap":
             msg, warnings = dissect.dissect_s1ap(raw)
+        elif protocol == "gtpv2":
+            msg, warnings = dissect.dissect_gtpv2(raw)
         else:
             msg = codec.decode(raw)
     except DecodeError as exc:

@@ -9,6 +9,9 @@ RFC 4072, Credit-Control RFC 4006, ...) and the 3GPP vendor AVPs (TS 29.230: S6a
 Rx, SLh, SLg, ...). An AVP none of them knows is reported with its code, vendor, flags and hex.
 Octets after the Message Length are reported, not refused.
 
+GTPv2-C: octets after the message's Length (TS 29.274 §5.5.1, without a piggybacked message) are
+reported and the message before them decoded.
+
 S1AP: octets after the S1AP-PDU (TS 36.413 §10.2 for a receiving node) are reported and the PDU
 before them decoded; an IE the decoder leaves out for its criticality (§10.3) is reported next
 to the message decoded without it.
@@ -29,7 +32,7 @@ from pycrate_diameter import DiameterIETF as _DI
 
 # isort: split
 
-from corenet.codecs import diameter, s1ap
+from corenet.codecs import diameter, gtpv2c, s1ap
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 
@@ -195,3 +198,19 @@ def _s1ap_partial(err: DecodeError, warnings: list[Report]) -> tuple[Message, li
     warnings.append({"cause": list(err.cause), "detail": err.detail,
                      "ie_errors": [list(e) for e in err.extra.get("ie_errors", ())]})
     return msg, warnings
+
+
+# --------------------------------------------------------------------------------------------
+# GTPv2-C
+# --------------------------------------------------------------------------------------------
+
+
+def dissect_gtpv2(data: bytes) -> tuple[Message, list[Report]]:
+    warnings: list[Report] = []
+    data = bytes(data)
+    if len(data) >= 4 and not data[0] & 0x10:  # P flag clear: one message
+        end = 4 + int.from_bytes(data[2:4], "big")
+        if 4 < end < len(data):
+            warnings.append({"trailing_octets": len(data) - end, "hex": data[end:].hex()})
+            data = data[:end]
+    return gtpv2c.decode(data), warnings

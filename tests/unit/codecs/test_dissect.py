@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from corenet.codecs import catalogue, diameter, dissect, s1ap
+from corenet.codecs import catalogue, diameter, dissect, gtpv2c, s1ap
 from corenet.core.errors import DecodeError
 from tests.unit.codecs.fast.parity import codec_level
 
@@ -76,3 +76,14 @@ def test_s1ap_ie_not_comprehended_is_reported_with_the_message() -> None:
 def test_s1ap_garbage_still_raises() -> None:
     with pytest.raises(DecodeError):
         dissect.dissect_s1ap(b"\xff\xff\xff")
+
+
+def test_gtpv2_trailing_octets_reported() -> None:
+    """TS 29.274 §7.7.6: a node answers a Length that disagrees with the datagram; the
+    decoder reads the message the Length gives and reports the rest."""
+    data = gtpv2c.encode(dict(catalogue.gtpv2c_samples())["EchoRequest"])
+    with pytest.raises(DecodeError):
+        gtpv2c.decode(data + b"\x00\x00\x00")
+    msg, warnings = dissect.dissect_gtpv2(data + b"\x00\x00\x00")
+    assert msg.name == "EchoRequest" and msg.fields["recovery"] == gtpv2c.decode(data).fields["recovery"]
+    assert warnings == [{"trailing_octets": 3, "hex": "000000"}]
