@@ -3,7 +3,7 @@ messages and damaged bytes and checks that the fast codecs and the pycrate path 
 bytes, same Message, same accept/reject and DecodeError cause). The normal test run does a few
 dozen examples per type (tests/unit/codecs/fast); this runs as many as asked.
 
-    .venv/bin/python benchmarks/codec_parity.py [--examples 10000] [--protocol diameter|gtpv2|nas] [--message ULA]
+    .venv/bin/python benchmarks/codec_parity.py [--examples 10000] [--protocol diameter|gtpv2|nas|s1ap] [--message ULA]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from corenet.codecs import diameter, gtpv2c, nas  # noqa: E402
+from corenet.codecs import diameter, gtpv2c, nas, s1ap  # noqa: E402
 from tests.unit.codecs.fast import parity  # noqa: E402
 
 
@@ -66,10 +66,27 @@ def _nas(key: str) -> Callable[[st.DataObject], None]:
     return run
 
 
+def _s1ap(name: str) -> Callable[[st.DataObject], None]:
+    def run(data: st.DataObject) -> None:
+        msg = data.draw(parity.s1ap_message(name, valid=data.draw(st.booleans())))
+        parity.check_s1ap_encode(msg)
+        try:
+            wire = s1ap.encode_pycrate(msg)
+        except Exception:
+            sample = parity.S1AP_SAMPLES.get(name)
+            if sample is None:
+                return
+            wire = s1ap.encode_pycrate(sample)
+        parity.check_s1ap_decode(wire)
+        parity.check_s1ap_decode(data.draw(parity.mutated_bytes(wire)))
+    return run
+
+
 CAMPAIGNS: dict[str, tuple[list[str], Callable[[str], Callable[[st.DataObject], None]]]] = {
     "diameter": (sorted(parity.DIAMETER_SAMPLES), _diameter),
     "gtpv2": (sorted(parity.GTPV2C_SAMPLES), _gtpv2c),
     "nas": (sorted(parity.NAS_SAMPLES), _nas),
+    "s1ap": (parity.S1AP_NAMES, _s1ap),
 }
 
 

@@ -5,8 +5,15 @@ SIP is text: `corenet decode sip FILE|-` reads the message from a file or stdin.
 `--codec fast|pycrate` picks the codec implementation (`corenet.codecs.selection`); both print
 the same JSON.
 
-Exit 0 with {"protocol", "message", "code", "fields"}; exit 1 with {"error", "protocol", "cause"}
-when the bytes do not decode; exit 2 for a bad argument.
+An engineer's tool, not a server: it reads what a dissector would (`corenet.codecs.dissect`).
+Diameter AVPs outside the S6a dictionary are named from the RFC 6733 base, IETF application and
+3GPP dictionaries; AVPs no dictionary knows, octets after a Diameter, GTPv2-C or S1AP message
+and S1AP IEs left out for their criticality are listed under "warnings" instead of failing. A
+security protected NAS message with --kasme and no --direction is tried in both directions; the
+MAC tells which.
+
+Exit 0 with {"protocol", "message", "code", "fields"[, "warnings"]}; exit 1 with
+{"error", "protocol", "cause"} when the bytes do not decode; exit 2 for a bad argument.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any
 import click
 
 from corenet.cli.args import Hex
+from corenet.codecs import dissect
 from corenet.codecs.base import Message, to_jsonable
 from corenet.codecs.selection import DEFAULT, CodecLevel, set_codec
 from corenet.core.errors import DecodeError
@@ -93,11 +101,17 @@ def decode(protocol: str, data: str, kasme: bytes | None, eia: int, eea: int,
     if not raw:
         raise click.BadParameter("no bytes given", param_hint="'HEX'")
     codec = importlib.import_module(CODECS[protocol])
+    warnings: list[dict[str, Any]] = []
     try:
         if protocol == "nas":
-            ctx = _nas_context(kasme, eia, eea)
             dirn = None if direction is None else (0 if direction == "uplink" else 1)
-            msg: Message = codec.decode(raw, ctx=ctx, direction=dirn)
+            msg, warnings = _decode_nas(codec, raw, kasme, eia, eea, dirn)
+        elif protocol == "diameter":
+            msg, warnings = dissect.dissect_diameter(raw)
+        elif protocol == "s1ap":
+            msg, warnings = dissect.dissect_s1ap(raw)
+        elif protocol == "gtpv2":
+            msg, warnings = dissect.dissect_gtpv2(raw)
         else:
             msg = codec.decode(raw)
     except DecodeError as exc:
@@ -107,7 +121,30 @@ def decode(protocol: str, data: str, kasme: bytes | None, eia: int, eea: int,
             "cause": to_jsonable(exc.cause),
         }))
         sys.exit(1)
-    click.echo(json.dumps(msg.to_json(), indent=2))
+    out = msg.to_json()
+    if warnings:
+        out["warnings"] = to_jsonable(warnings)
+    click.echo(json.dumps(out, indent=2))
+
+
+def _decode_nas(codec: Any, raw: bytes, kasme: bytes | None, eia: int, eea: int,
+                direction: int | None) -> tuple[Message, list[dict[str, Any]]]:
+    """With a KASME and no direction, each direction in turn (TS 33.401 §8.1.1: the direction
+    bit is an input of the MAC), then the security header alone when neither verifies."""
+    if kasme is None or direction is not None:
+        return codec.decode(raw, ctx=_nas_context(kasme, eia, eea), direction=direction), []
+    notes: list[dict[str, Any]] = []
+    for dirn, name in ((0, "uplink"), (1, "downlink")):
+        try:
+            msg = codec.decode(raw, ctx=_nas_context(kasme, eia, eea), direction=dirn)
+        except DecodeError as exc:
+            notes.append({"direction": name, "detail": f"not read in this direction: {exc.detail}"})
+            continue
+        if msg.fields.get("mac_valid"):
+            return msg, [{"direction": name, "detail": "the MAC verifies in this direction"}]
+    msg = codec.decode(raw, direction=None)
+    return msg, notes or [{"detail": "the MAC verifies in neither direction with this KASME "
+                                     "and --eia; give --direction to decipher anyway"}]
 
 
 def _decode_sip(raw: bytes) -> None:

@@ -705,6 +705,28 @@ def _pycrate_msg(code: int, cache: dict[int, Any]) -> Any:
     return pmsg
 
 
+def _fill(seq: Any, ies: list[dict[str, Any]]) -> None:
+    """Set pycrate's IE list `seq` to exactly `ies`, each IE's header before its value.
+
+    pycrate picks the class of an IE's value by (type, instance) in its envelope (§8.28: a
+    Bearer Context's IEs differ per instance), but `set_val` on a {"Hdr", "Data"} dict picks it
+    before writing the instance, so a Bearer Context with instance 1 would take instance 0's
+    class; and a grouped value created by pycrate comes filled with its mandatory IEs, which a
+    shorter list would leave in place. Each IE is therefore set header first, and each grouped
+    value emptied before its IEs are added.
+    """
+    seq.set_val(None)
+    for ie_val in ies:
+        seq.append(seq._tmpl.clone())
+        ie = seq[-1]
+        hdr, data = ie_val["Hdr"], ie_val["Data"]
+        ie.set_val((hdr,))
+        if isinstance(ie[1], G.GTPCIEs) and isinstance(data, list):
+            _fill(ie[1], data)
+        else:
+            ie.set_val((hdr, data))
+
+
 def encode(msg: Message) -> bytes:
     """Encode a GTPv2-C message (representation in the module docstring)."""
     if _selection.fast:
@@ -740,8 +762,7 @@ def encode_pycrate(msg: Message) -> bytes:
         body.clear()
         # presence was checked above; pycrate would otherwise add empty mandatory IEs
         G.GTPCIEs._SET_MAND = False
-        if ies:
-            body.set_val(ies)
+        _fill(body, ies)
         data = bytes(pmsg.to_bytes())
     except EncodeError:
         raise

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -379,9 +379,10 @@ def encode(msg: Message) -> bytes:
     return encode_pycrate(msg)
 
 
-def encode_values(msg: Message) -> tuple[_Spec, type, dict[str, Any]]:
+def encode_values(msg: Message, convert: Mapping[Callable[..., Any], Callable[..., Any]] | None = None
+                  ) -> tuple[_Spec, type, dict[str, Any]]:
     """The pycrate message class of `msg` and the value it is built from: IE value parts by
-    pycrate IE name, and the header."""
+    pycrate IE name, and the header. `convert` substitutes IE conversions (the fast path's)."""
     spec = _spec_for_encode(msg)
     fields = msg.fields
     val: dict[str, Any] = {}
@@ -394,7 +395,8 @@ def encode_values(msg: Message) -> tuple[_Spec, type, dict[str, Any]]:
             if ie.mandatory:
                 raise EncodeError(f"{spec.name}: mandatory IE {ie.names[0]} missing")
             continue
-        val[ie.pyc] = ie.to_wire(*values)
+        to_wire = convert.get(ie.to_wire, ie.to_wire) if convert else ie.to_wire
+        val[ie.pyc] = to_wire(*values)
     for pyc_name, raw in (fields.get("other_ies") or {}).items():
         val[pyc_name] = raw
     if spec.pd == PD_EMM:
@@ -656,6 +658,10 @@ def _parse_protected(data: bytes) -> tuple[int, bytes, int, bytes]:
     if len(data) < 8:
         raise _discard("security protected NAS message too short (TS 24.301 §7.2)",
                        pd=PD_EMM)
+    if _selection.fast:
+        from corenet.codecs.fast import nas_ies as fast
+
+        return fast.parse_protected(data)
     msg = EMM.EMMSecProtNASMessage()
     try:
         msg.from_bytes(data)
@@ -687,6 +693,13 @@ def protect(plain: bytes, ctx: NasSecurityContext, direction: int,
 
 def security_protected(security_header_type: int, mac: bytes, sqn: int, payload: bytes) -> bytes:
     """SECURITY PROTECTED NAS MESSAGE (§9.1, §9.3.1): header, MAC, sequence number, message."""
+    if _selection.fast:
+        from corenet.codecs.fast import nas_ies as fast
+
+        try:
+            return fast.security_protected(security_header_type, mac, sqn, payload)
+        except fast.Decline:
+            pass
     msg = EMM.EMMSecProtNASMessage(val={
         "EMMHeaderSec": {"SecHdr": security_header_type, "ProtDisc": PD_EMM},
         "MAC": mac, "Seqn": sqn, "NASMessage": payload,

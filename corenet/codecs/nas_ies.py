@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import corenet.codecs._pycrate  # noqa: F401  (quiets pycrate before it loads)
@@ -511,6 +512,13 @@ def ue_network_capability(eea: tuple[int, ...] = (0, 1, 2), eia: tuple[int, ...]
                           uea: tuple[int, ...] | None = None,
                           uia: tuple[int, ...] | None = None) -> bytes:
     """TS 24.301 §9.9.3.34 value part: EEA/EIA octets, plus UEA/UIA octets if given."""
+    return _ue_network_capability(tuple(eea), tuple(eia), None if uea is None else tuple(uea),
+                                  None if uia is None else tuple(uia))
+
+
+@lru_cache(maxsize=64)  # a device profile's capabilities: built once, sent by each of its UEs
+def _ue_network_capability(eea: tuple[int, ...], eia: tuple[int, ...],
+                           uea: tuple[int, ...] | None, uia: tuple[int, ...] | None) -> bytes:
     ie = UENetCap()
     ie.disable_from(16 if uea is None else 32)
     bits = _algo_bits("EEA", eea) | _algo_bits("EIA", eia)
@@ -526,6 +534,11 @@ def ue_network_capability(eea: tuple[int, ...] = (0, 1, 2), eia: tuple[int, ...]
 def ue_security_capability(eea: tuple[int, ...] = (0, 1, 2),
                            eia: tuple[int, ...] = (1, 2)) -> bytes:
     """TS 24.301 §9.9.3.36 value part (EEA and EIA octets)."""
+    return _ue_security_capability(tuple(eea), tuple(eia))
+
+
+@lru_cache(maxsize=64)
+def _ue_security_capability(eea: tuple[int, ...], eia: tuple[int, ...]) -> bytes:
     ie = UESecCap()
     ie.disable_from(16)
     for name, bit in (_algo_bits("EEA", eea) | _algo_bits("EIA", eia)).items():
@@ -668,13 +681,35 @@ def coded_bitrate(kbps: int) -> int:
     return _bitrate_value(*_bitrate_code(kbps))
 
 
+_AMBR_EXT2_STEP = 256000  # TS 24.301 Table 9.9.4.2.1, octets 7/8: 256 Mbps steps
+
+
+def _apn_ambr_code(kbps: int) -> tuple[int, int, int]:
+    """TS 24.301 §9.9.4.2: (octet 3/4, extended octet 5/6, extended-2 octet 7/8) for one
+    direction. Above 256 Mbps the extended-2 octet carries the 256 Mbps multiples and octets
+    3 and 5 the rest, so rates up to 65 Gbps keep their value instead of stopping at 256 Mbps.
+
+    Rounding rule: the value sent is the largest coded rate not above the rate given (an
+    aggregate maximum is never raised). Below 8.7 Mbps the coding of TS 24.008 §10.5.6.5 has
+    8 kbps steps from 64 to 568 kbps and 64 kbps steps up to 8640 kbps, and the extended
+    octets have none finer (100 kbps steps from 8.7 Mbps), so e.g. 300 kbps is sent as
+    296 kbps, the nearest rate the IE can carry that does not exceed it.
+    """
+    ext2 = min(kbps // _AMBR_EXT2_STEP, 0xFE) if kbps > _AMBR_EXT2_STEP else 0
+    octet, ext = _bitrate_code(kbps - ext2 * _AMBR_EXT2_STEP)
+    return octet, ext, ext2
+
+
 def apn_ambr_to_wire(value: dict[str, int]) -> bytes:
-    """{"downlink": kbps, "uplink": kbps}; extended octets only when a rate needs them."""
-    dl, dl_ext = _bitrate_code(value["downlink"])
-    ul, ul_ext = _bitrate_code(value["uplink"])
+    """{"downlink": kbps, "uplink": kbps} (TS 24.301 §9.9.4.2, rounding in `_apn_ambr_code`);
+    extended octets only when a rate needs them."""
+    dl, dl_ext, dl_ext2 = _apn_ambr_code(value["downlink"])
+    ul, ul_ext, ul_ext2 = _apn_ambr_code(value["uplink"])
     vals: dict[str, int] = {"DL": dl, "UL": ul}
-    if dl_ext or ul_ext:
+    if dl_ext or ul_ext or dl_ext2 or ul_ext2:
         vals |= {"DLExt": dl_ext, "ULExt": ul_ext}
+    if dl_ext2 or ul_ext2:
+        vals |= {"DLExt2": dl_ext2, "ULExt2": ul_ext2}
     ie = APN_AMBR()
     ie.set_val(vals)
     return ie.to_bytes()

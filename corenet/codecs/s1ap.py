@@ -18,6 +18,10 @@ IE values are plain Python, derived from the ASN.1 type:
 * lists of ProtocolIE-SingleContainer (e.g. E-RABToBeSetupListCtxtSUReq) -> list of the items;
 * "iE-Extensions" stay in pycrate's own value form.
 
+`encode`/`decode` try the fast path (`corenet.codecs.fast.s1ap`, the attach, detach, TAU and
+S1 release messages) first when the codec selection is "fast"; it gives the same bytes and the
+same Message or leaves the call to pycrate (`encode_pycrate`/`decode_pycrate`), the reference.
+
 Errors follow TS 36.413 §10: undecodable bytes raise DecodeError with
 ("protocol", "transfer-syntax-error") (§10.2); abstract syntax errors (§10.3) raise DecodeError
 with the cause the criticality asks for, and `extra` holds what an Error Indication needs
@@ -46,10 +50,13 @@ from pycrate_asn1rt.utils import (
 from pycrate_core.charpy import Charpy
 
 from corenet.codecs.base import Message
+from corenet.codecs.selection import STATE as _selection
+from corenet.codecs.selection import fast_path
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
 
 PROTOCOL = "s1ap"
+_fast = fast_path(PROTOCOL)  # installed by corenet.codecs.fast.s1ap
 Cause = tuple[str, str]
 
 _PDU = _S1AP.S1AP_PDU_Descriptions.S1AP_PDU
@@ -306,6 +313,15 @@ def _single_to_asn(entry: dict[str, Any], val: Any) -> dict[str, Any]:
 
 def encode(msg: Message) -> bytes:
     """APER-encode `msg` (TS 36.413 §9.3, X.691 aligned). Raises EncodeError on a bad message."""
+    if _selection.fast:
+        data = _fast.encode(msg)
+        if data is not None:
+            return data
+    return encode_pycrate(msg)
+
+
+def encode_pycrate(msg: Message) -> bytes:
+    """`encode` by pycrate alone: the reference the fast path is proven against."""
     return encode_ies(_PDU, _BY_NAME, msg, "S1AP")
 
 
@@ -339,6 +355,14 @@ def encode_ies(pdu: Any, by_name: dict[str, _MsgSpec], msg: Message, label: str)
         raise EncodeError(f"{msg.name}: {exc}") from exc
 
 
+class TrailingOctets(ValueError):
+    """A whole PDU followed by more octets: `pdu_octets` is where the PDU ends."""
+
+    def __init__(self, detail: str, pdu_octets: int) -> None:
+        super().__init__(detail)
+        self.pdu_octets = pdu_octets
+
+
 def aper_value(pdu: Any, data: bytes, label: str) -> Any:
     """APER-decode `data` as `pdu`; ValueError (with a one-line detail) when it is not one
     whole PDU: the transfer syntax error of TS 36.413 §10.2."""
@@ -352,7 +376,8 @@ def aper_value(pdu: Any, data: bytes, label: str) -> Any:
         del ASN1CodecPER._off[depth:]  # pycrate leaves its offset stack dirty on failure
         raise ValueError(f"undecodable {label}: {exc}") from None
     if rest:
-        raise ValueError(f"{rest // 8} octet(s) after the {label}")
+        # where the PDU ends, for a reader that reports the rest (corenet decode)
+        raise TrailingOctets(f"{rest // 8} octet(s) after the {label}", len(data) - rest // 8)
     return val
 
 
@@ -361,7 +386,9 @@ def _pdu_value(data: bytes) -> Any:
     try:
         return aper_value(_PDU, data, "S1AP-PDU")
     except ValueError as exc:
-        raise DecodeError(PROTOCOL, _TRANSFER_SYNTAX, str(exc), **_peek_code(data)) from None
+        extra = {"pdu_octets": exc.pdu_octets} if isinstance(exc, TrailingOctets) else {}
+        raise DecodeError(PROTOCOL, _TRANSFER_SYNTAX, str(exc), **extra,
+                          **_peek_code(data)) from None
 
 
 def _peek_code(data: bytes) -> dict[str, Any]:
@@ -375,7 +402,16 @@ def _not_comprehended(crit: str) -> tuple[str, str]:
 
 
 def decode(data: bytes) -> Message:
-    """Decode one S1AP-PDU; raises only DecodeError.
+    """Decode one S1AP-PDU; raises only DecodeError (see `decode_pycrate`)."""
+    if _selection.fast:
+        msg = _fast.decode(data)
+        if msg is not None:
+            return msg
+    return decode_pycrate(data)
+
+
+def decode_pycrate(data: bytes) -> Message:
+    """Decode one S1AP-PDU by pycrate alone; raises only DecodeError.
 
     DecodeError.extra carries, when known: "procedure_code", "triggering_message"
     ("initiatingMessage" | "successfulOutcome" | "unsuccessfulOutcome"), "procedure_criticality",

@@ -202,28 +202,7 @@ _ENCODE_TYPE: dict[int, Callable[[Any], bytes]] = {
 }
 
 
-_GROUP_PREFILL: dict[int, int] = {}
-
-
-def _group_prefill(code: int) -> int:
-    """How many IEs pycrate's grouped element of message `code` holds before it is set.
-
-    pycrate picks the class of a Bearer Context by (type, instance 0) whatever its instance,
-    creates it with that class's mandatory IEs, and setting a shorter list of IEs leaves the
-    remaining ones in place with default values. The pycrate path therefore writes IEs the
-    Message does not hold when a Bearer Context has fewer IEs than this; the fast path declines
-    those rather than copy it.
-    """
-    count = _GROUP_PREFILL.get(code)
-    if count is None:
-        body = G.GTPCDispatcher[code]()[1]
-        cls = (body.MAND.get((ref.BEARER_CONTEXT, 0)) or body.OPT.get((ref.BEARER_CONTEXT, 0))
-               or (None,))[0]
-        count = _GROUP_PREFILL[code] = len(getattr(cls, "MAND", ()))
-    return count
-
-
-def _ies(values: list[Any], code: int) -> bytes:
+def _ies(values: list[Any]) -> bytes:
     """§8.2 IEs: type, length, spare/instance, value."""
     out = []
     for ie in values:
@@ -234,9 +213,7 @@ def _ies(values: list[Any], code: int) -> bytes:
         if isinstance(data, bytes):
             body = data
         elif typ == ref.BEARER_CONTEXT:
-            if len(data) < _group_prefill(code):
-                raise _Decline
-            body = _ies(data, code)  # §8.28
+            body = _ies(data)  # §8.28, whatever its instance
         else:
             body = _ENCODE_TYPE.get(typ, _declined)(data)
         out.append(bytes((typ,)) + _u(len(body), 16).to_bytes(2, "big") + bytes((_u(inst, 4),)) + body)
@@ -250,7 +227,7 @@ def encode(msg: Message) -> bytes | None:
         if spec is None or spec.code != msg.code or msg.protocol != ref.PROTOCOL:
             return None
         fields = msg.fields
-        body = _ies(ref._encode_ies(spec.ies, fields, spec.name, message_level=True), spec.code)
+        body = _ies(ref._encode_ies(spec.ies, fields, spec.name, message_level=True))
         teid, prio = fields.get("teid"), fields.get("message_priority")
         piggy = fields.get("piggybacked")
         # §5.1: version 2, P, T, MP flags; Length counts what follows the first 4 octets

@@ -20,8 +20,10 @@ holds, an IE pycrate would fill with a default, a message this module does not l
 order, then optional IEs by IEI in any order, each at most once) and maps it with the reference
 codec's own IE conversions, giving the reference's Message or None. It declines every message
 pycrate would reject or treat specially: unknown or repeated IEIs (§7.6), truncated IEs,
-invalid values (§7.7), the Detach Request (two forms, §8.2.11), messages outside the table, and
-an ESM message container it does not decode in turn.
+invalid values (§7.7), messages outside the table, and an ESM message container it does not
+decode in turn. A Detach Request (§8.2.11) is read in the UE terminated form downlink, else in
+the UE originating form, as the reference reads it first; when that form does not fit, the
+reference decides.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 from corenet.codecs import nas as ref
 from corenet.codecs.base import Message
+from corenet.codecs.fast.nas_ies import REPLACES
 from corenet.codecs.selection import fast_path
 
 # isort: split
@@ -167,7 +170,7 @@ def encode(msg: Message) -> bytes | None:
     try:
         if msg.protocol != ref.PROTOCOL or msg.name == "ServiceRequest":
             return None
-        _spec, cls, val = ref.encode_values(msg)
+        _spec, cls, val = ref.encode_values(msg, REPLACES)
         layout = _layout(cls)
         if layout is None:
             return None
@@ -278,8 +281,11 @@ def _decode_plain(data: bytes, direction: int | None) -> Message:
         raise _Decline
     spec = ref._BY_CODE.get((pd, code))
     cls = classes.get(code)
-    if spec is None or cls is None or spec.name == "DetachRequest":
+    if spec is None or cls is None:
         raise _Decline
+    if spec.name == "DetachRequest" and direction == ref.DOWNLINK:
+        spec = ref._DETACH_MT  # §8.2.11.2: the UE terminated form
+    # §8.2.11.1: otherwise the UE originating form, which the reference also tries first
     layout = _layout(cls)
     if layout is None:
         raise _Decline
@@ -293,7 +299,8 @@ def _decode_plain(data: bytes, direction: int | None) -> Message:
         mapped.add(ie.pyc)
         if ie.pyc not in found:
             continue
-        value = ie.from_wire(found[ie.pyc])  # an invalid value: the reference's §7.7 handling
+        # an invalid value declines: the reference's §7.7 handling
+        value = REPLACES.get(ie.from_wire, ie.from_wire)(found[ie.pyc])
         if len(ie.names) == 1:
             fields[ie.names[0]] = value
         else:

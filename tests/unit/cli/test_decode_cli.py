@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from corenet.codecs import catalogue, diameter, gtpv2c, nas, s1ap
-from corenet.crypto.nas_security import DOWNLINK, NasSecurityContext
+from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 from tests.cli_helpers import run, run_json
 
 
@@ -92,3 +92,25 @@ def test_bad_argument_exit_2(args: list[str], named: str) -> None:
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and named in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("direction", "name"), [(DOWNLINK, "downlink"), (UPLINK, "uplink")])
+def test_nas_ciphered_with_kasme_and_no_direction(direction: int, name: str) -> None:
+    """TS 33.401 §8.1.1: the direction bit is an input of the MAC, so the one that verifies
+    is the message's direction; no traceback without --direction."""
+    ctx = NasSecurityContext.from_kasme(0, catalogue.KASME, eia=2, eea=2)
+    data = nas.protect(nas.emm_status(17), ctx, direction, nas.SHT_INTEGRITY_CIPHERED)
+    rc, out = run_json("corenet", "decode", "nas", data.hex(), "--kasme", catalogue.KASME.hex(),
+                       "--eia", "2", "--eea", "2")
+    assert rc == 0
+    assert out["message"] == "EMMStatus" and out["fields"]["emm_cause"] == 17
+    assert out["warnings"][0]["direction"] == name
+
+
+def test_nas_ciphered_with_a_wrong_kasme_decodes_the_header() -> None:
+    ctx = NasSecurityContext.from_kasme(0, catalogue.KASME, eia=2, eea=2)
+    data = nas.protect(nas.emm_status(17), ctx, DOWNLINK, nas.SHT_INTEGRITY_CIPHERED)
+    rc, out = run_json("corenet", "decode", "nas", data.hex(), "--kasme", "00" * 32)
+    assert rc == 0
+    assert out["message"] == "SecurityProtectedNASMessage" and out["fields"]["ciphered"] is True
+    assert "neither direction" in out["warnings"][0]["detail"]

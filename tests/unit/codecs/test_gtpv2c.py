@@ -201,6 +201,51 @@ def test_modify_bearer() -> None:
     assert f["bearer_contexts_modified"][0]["s1u_sgw_fteid"]["teid"] == 0x4444
 
 
+def _bearer_context_ies(data: bytes, instance: int) -> list[tuple[int, int]]:
+    """(type, instance) of the IEs inside the message's Bearer Context of `instance` (§8.28)."""
+    pos, found = 12, []
+    while pos < len(data):
+        typ, length, inst = data[pos], int.from_bytes(data[pos + 1:pos + 3], "big"), data[pos + 3] & 0x0F
+        if typ == g.BEARER_CONTEXT and inst == instance:
+            inner, end = pos + 4, pos + 4 + length
+            while inner < end:
+                found.append((data[inner], data[inner + 3] & 0x0F))
+                inner += 4 + int.from_bytes(data[inner + 1:inner + 3], "big")
+        pos += 4 + length
+    return found
+
+
+def test_bearer_context_of_instance_1_holds_only_its_own_ies() -> None:
+    """TS 29.274 Table 7.2.1-1: Bearer Contexts to be removed (instance 1) carry EBI and S4-U
+    F-TEID only; the Bearer QoS that instance 0's Bearer Context requires must not appear."""
+    msg = _csr()
+    msg.fields["bearer_contexts_to_be_removed"] = [{"ebi": 6}]
+    data = g.encode_pycrate(msg)
+    assert _bearer_context_ies(data, 1) == [(73, 0)]
+    assert g.decode_pycrate(data).fields["bearer_contexts_to_be_removed"] == [{"ebi": 6}]
+    assert g.encode(msg) == data  # the fast path covers it, byte for byte
+
+
+def test_bearer_context_with_fewer_ies_than_pycrate_prefills() -> None:
+    """§8.28: a Bearer Context holds the IEs sent, no more (Modify Bearer Request instance 1:
+    EBI alone; Create Session Response instance 1: EBI and Cause)."""
+    req = g.modify_bearer_request(8, teid=0x2222, bearer_contexts=[{"ebi": 5}])
+    req.fields["bearer_contexts_to_be_removed"] = [{"ebi": 7}]
+    data = g.encode_pycrate(req)
+    assert _bearer_context_ies(data, 0) == [(73, 0)]
+    assert _bearer_context_ies(data, 1) == [(73, 0)]
+    f = g.decode(data).fields
+    assert f["bearer_contexts_to_be_modified"] == [{"ebi": 5}]
+    assert f["bearer_contexts_to_be_removed"] == [{"ebi": 7}]
+    assert g.encode(req) == data
+    resp = _csresp()
+    resp.fields["bearer_contexts_marked_for_removal"] = [{"ebi": 6, "cause": 16}]
+    data = g.encode_pycrate(resp)
+    assert _bearer_context_ies(data, 1) == [(73, 0), (2, 0)]
+    assert g.decode(data).fields["bearer_contexts_marked_for_removal"][0]["ebi"] == 6
+    assert g.encode(resp) == data
+
+
 def test_delete_session() -> None:
     f = _roundtrip(g.delete_session_request(9, teid=0x2222, linked_ebi=5,
                                             indication={"oi": True})).fields

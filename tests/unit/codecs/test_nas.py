@@ -510,6 +510,27 @@ def test_ie_helpers() -> None:
     assert ies.ue_network_capability(uea=(0, 1), uia=(1, 2)) == b"\xe0\x60\xc0\x60"
 
 
+@pytest.mark.parametrize(("kbps", "octets", "read_back"), [
+    # TS 24.301 Table 9.9.4.2.1 / TS 24.008 §10.5.6.5: 64..568 kbps in 8 kbps steps, and
+    # no finer step in the extended octets: 300 kbps is carried as the largest rate not above
+    (300, b"\x5d\x5d", 296),
+    (296, b"\x5d\x5d", 296),
+    (10000, b"\xfe\xfe\x0e\x0e", 10000),  # octet 5: 8600 kbps + 14 * 100 kbps
+    (256000, b"\xfe\xfe\xfa\xfa", 256000),
+    # octets 7/8: 3 * 256 Mbps + octets 3/5 (128 Mbps + 52 * 2 Mbps) = 1 Gbps exactly
+    (1000000, b"\xfe\xfe\xee\xee\x03\x03", 1000000),
+    (512000, b"\xff\xff\x00\x00\x02\x02", 512000),  # 2 * 256 Mbps + 0 kbps
+])
+def test_apn_ambr_extended_octets_read_back(kbps: int, octets: bytes, read_back: int) -> None:
+    wire = ies.apn_ambr_to_wire({"downlink": kbps, "uplink": kbps})
+    assert wire == octets
+    assert ies.apn_ambr_from_wire(wire) == {"downlink": read_back, "uplink": read_back}
+    msg = nas.activate_default_eps_bearer_context_request(
+        ebi=5, pti=1, qci=9, apn="internet", ipv4="10.45.0.2",
+        apn_ambr={"downlink": kbps, "uplink": kbps})
+    assert nas.decode(msg).fields["apn_ambr"] == {"downlink": read_back, "uplink": read_back}
+
+
 def test_attach_request_classmark_3_kept_as_received() -> None:
     # value parts are taken as received, never re-encoded from pycrate's CSN.1 structures
     base = nas.attach_request(imsi=IMSI, esm_container=emergency_pdn_request())

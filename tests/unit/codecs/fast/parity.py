@@ -23,10 +23,12 @@ from corenet.codecs import catalogue, selection
 from corenet.codecs import diameter as d
 from corenet.codecs import gtpv2c as g
 from corenet.codecs import nas as n
+from corenet.codecs import s1ap as s
 from corenet.codecs.base import Message
 from corenet.codecs.fast import diameter as fd
 from corenet.codecs.fast import gtpv2c as fg
 from corenet.codecs.fast import nas as fn
+from corenet.codecs.fast import s1ap as fs
 from corenet.core.errors import DecodeError
 
 
@@ -481,3 +483,122 @@ def nas_message(draw: st.DrawFn, key: str, valid: bool = True) -> Message:
         if extra is not None and extra not in {ie.pyc for ie in spec.ies}:
             fields["other_ies"] = {extra: draw(st.one_of(st.binary(max_size=6), st.integers(0, 15)))}
     return Message("nas", sample.name, sample.code, fields)
+
+
+# --------------------------------------------------------------------------------------------
+# Strategies: S1AP (values drawn from the ASN.1 types of TS 36.413 §9.3)
+# --------------------------------------------------------------------------------------------
+
+S1AP_SAMPLES = {name: msg for name, msg in catalogue.s1ap_samples() if name in fs.FAST_MESSAGES}
+S1AP_NAMES = sorted(fs.FAST_MESSAGES)
+
+
+def check_s1ap_encode(msg: Message) -> bytes | None:
+    return check_encode(s, fs, msg)
+
+
+def check_s1ap_decode(data: bytes) -> Message | None:
+    return check_decode(s, fs, data)[0]
+
+
+_S1AP_PRINTABLE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?"
+_V4 = st.integers(0, (1 << 32) - 1).map(lambda v: str(ipaddress.IPv4Address(v)))
+_V6 = st.integers(0, (1 << 128) - 1).map(lambda v: str(ipaddress.IPv6Address(v)))
+_S1AP_SPECIAL: dict[str, st.SearchStrategy[Any]] = {
+    "PLMNidentity": _PLMN,
+    "TAC": st.integers(0, 0xFFFF),
+    "MME-Group-ID": st.integers(0, 0xFFFF),
+    "MME-Code": st.integers(0, 0xFF),
+    "M-TMSI": _U32,
+    "GTP-TEID": _U32,
+    "SecurityKey": st.binary(min_size=32, max_size=32),
+    "TransportLayerAddress": st.one_of(_V4, _V6, st.builds(lambda a, b: f"{a},{b}", _V4, _V6)),
+}
+_S1AP_BAD = st.one_of(st.integers(-3, -1), st.integers(1 << 40, 1 << 41), st.text(max_size=3),
+                      st.none(), st.binary(max_size=3), st.booleans())
+_MAX_DEPTH = 6
+
+
+def _size(obj: Any, cap: int) -> tuple[int, int]:
+    const = obj._const_sz
+    if const is None:
+        return 0, cap
+    lb, ub = int(const.lb), int(const.ub)
+    return lb, max(lb, min(ub, lb + cap))
+
+
+def s1ap_value(obj: Any, valid: bool = True, depth: int = 0) -> st.SearchStrategy[Any]:
+    """A value of ASN.1 type `obj` in `corenet.codecs.s1ap`'s Python form; valid=False mixes
+    in out-of-range and wrongly typed leaves."""
+    good = _s1ap_good(obj, valid, depth)
+    leaf = obj.TYPE not in ("SEQUENCE", "SEQUENCE OF", "CHOICE")
+    return st.one_of(good, good, good, _S1AP_BAD) if leaf and not valid else good
+
+
+def _s1ap_good(obj: Any, valid: bool, depth: int) -> st.SearchStrategy[Any]:
+    special = _S1AP_SPECIAL.get(s._type_name(obj) or "")
+    if special is not None:
+        return special
+    t = obj.TYPE
+    if t == "INTEGER":
+        const = obj._const_val
+        if const is None:
+            return st.integers(-(1 << 40), 1 << 40)
+        return st.one_of(*(st.just(e) if isinstance(e, int) else st.integers(int(e.lb), int(e.ub))
+                           for e in const.root))
+    if t == "ENUMERATED":
+        return st.sampled_from(list(obj._root) + list(obj._ext or []))
+    if t == "BOOLEAN":
+        return st.booleans()
+    if t == "NULL":
+        return st.none()
+    if t == "BIT STRING":
+        lb, ub = _size(obj, 64)
+        if lb == ub:
+            return st.integers(0, (1 << lb) - 1)
+        return st.one_of(st.binary(min_size=(lb + 7) // 8, max_size=ub // 8),
+                         st.integers(lb, ub).flatmap(
+                             lambda nb: st.tuples(st.integers(0, (1 << nb) - 1), st.just(nb))))
+    if t == "OCTET STRING":
+        lb, ub = _size(obj, 200)
+        return st.binary(min_size=lb, max_size=ub)
+    if t == "PrintableString":
+        lb, ub = _size(obj, 20)
+        return st.text(_S1AP_PRINTABLE, min_size=lb, max_size=ub)
+    if t == "SEQUENCE":
+        return _s1ap_sequence(obj, valid, depth)
+    if t == "SEQUENCE OF":
+        entry = s._single_entry(obj._cont)
+        item = entry["Value"] if entry is not None else obj._cont
+        lb, ub = _size(obj, 2)
+        return st.lists(st.deferred(lambda: s1ap_value(item, valid, depth + 1)),
+                        min_size=lb, max_size=ub if depth < _MAX_DEPTH else lb)
+    if t == "CHOICE":
+        alts = list(obj._root)
+        return st.sampled_from(alts).flatmap(
+            lambda a: st.tuples(st.just(a), s1ap_value(obj._cont[a], valid, depth + 1)))
+    return st.nothing()
+
+
+@st.composite
+def _s1ap_sequence(draw: st.DrawFn, obj: Any, valid: bool, depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in obj._root:
+        if name == "iE-Extensions":
+            continue
+        if name in obj._root_opt and (depth >= _MAX_DEPTH or draw(st.integers(0, 2)) != 0):
+            continue
+        out[name] = draw(s1ap_value(obj._cont[name], valid, depth + 1))
+    return out
+
+
+@st.composite
+def s1ap_message(draw: st.DrawFn, name: str, valid: bool = True) -> Message:
+    """A message of the fast set: its mandatory IEs (usually), optional ones at random."""
+    spec = s._BY_NAME[name]
+    fields: dict[str, Any] = {}
+    for ie in spec.ies.values():
+        if not draw(st.integers(0, 9)) < (9 if ie.mandatory else 2):
+            continue
+        fields[ie.name] = draw(s1ap_value(ie.asn, valid, 1))
+    return Message("s1ap", name, spec.code, fields)

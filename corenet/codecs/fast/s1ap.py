@@ -1,0 +1,765 @@
+"""S1AP (TS 36.413) in ALIGNED PER (ITU-T X.691) for the messages of the attach, emergency
+attach, detach, TAU and S1 release paths, without pycrate's runtime.
+
+The ASN.1 stays pycrate's: each IE type of `corenet.codecs.s1ap`'s tables is compiled once, on
+first use, into a pair of closures that write and read its X.691 encoding directly and take the
+Python values of the reference codec (its `_SPECIAL` types included). The message shape, the IE
+order (the IE set's order on encoding, wire order on decoding) and every accept/reject rule are
+those of the reference; this module only replaces the element machinery.
+
+Covered (X.691 clause): constrained and extensible INTEGER (§13), ENUMERATED with extension
+values up to 63 (§14), BOOLEAN (§12), NULL (§24), BIT STRING and OCTET STRING of fixed or
+constrained size, OCTET STRING of unconstrained size below 16K octets (§16, §17), PrintableString
+without a permitted-alphabet constraint (§30), SEQUENCE without DEFAULT components or present
+extensions (§19), SEQUENCE OF (§20), CHOICE root alternatives (§23), open types (§11.2), and the
+TS 36.413 §9.3 containers (ProtocolIE-Container, ProtocolIE-SingleContainer).
+
+`encode` returns the pycrate path's bytes or None; `decode` its Message or None. None means "let
+pycrate do it": a message outside `FAST_MESSAGES`, an IE type outside the forms above (or an
+"iE-Extensions" value, kept in pycrate's form), a value outside its constraint, any extension
+present on the wire, and any message the reference rejects (so every DecodeError is pycrate's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pycrate_asn1rt.utils import (
+    TYPE_BIT_STR,
+    TYPE_BOOL,
+    TYPE_CHOICE,
+    TYPE_ENUM,
+    TYPE_INT,
+    TYPE_NULL,
+    TYPE_OCT_STR,
+    TYPE_SEQ,
+    TYPE_SEQ_OF,
+    TYPE_STR_PRINT,
+)
+
+from corenet.codecs import s1ap as ref
+from corenet.codecs.base import Message
+from corenet.codecs.selection import fast_path
+
+# TS 36.413 §9.1: the messages of the attach, emergency attach, detach, TAU and S1 release paths
+FAST_MESSAGES = frozenset({
+    "S1SetupRequest", "S1SetupResponse", "S1SetupFailure", "InitialUEMessage",
+    "DownlinkNASTransport", "UplinkNASTransport", "InitialContextSetupRequest",
+    "InitialContextSetupResponse", "InitialContextSetupFailure", "UEContextReleaseCommand",
+    "UEContextReleaseComplete", "UEContextReleaseRequest", "UECapabilityInfoIndication",
+    "ErrorIndication",
+})
+
+# S1AP-PDU ::= CHOICE { initiatingMessage, successfulOutcome, unsuccessfulOutcome, ... }
+_KIND_INDEX = {"initiatingMessage": 0, "successfulOutcome": 1, "unsuccessfulOutcome": 2}
+_KIND_BY_INDEX = ("initiatingMessage", "successfulOutcome", "unsuccessfulOutcome")
+# Criticality ::= ENUMERATED { reject, ignore, notify } (TS 36.413 §9.3.5)
+_CRIT_INDEX = {"reject": 0, "ignore": 1, "notify": 2}
+_CRIT_BY_INDEX = ("reject", "ignore", "notify")
+_64K = 65536
+_PRINTABLE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
+
+
+class _Decline(Exception):
+    """Internal: outside the fast set; the pycrate path takes the call."""
+
+
+class _Unsupported(Exception):
+    """Internal: an ASN.1 type this module does not compile."""
+
+
+# --------------------------------------------------------------------------------------------
+# Bit buffers
+# --------------------------------------------------------------------------------------------
+
+
+class _W:
+    """X.691 field-list: bits appended to an integer."""
+
+    __slots__ = ("acc", "n")
+
+    def __init__(self) -> None:
+        self.acc = 0
+        self.n = 0
+
+    def bits(self, value: int, width: int) -> None:
+        self.acc = (self.acc << width) | value
+        self.n += width
+
+    def align(self) -> None:
+        pad = -self.n & 7
+        self.acc <<= pad
+        self.n += pad
+
+    def octets(self, data: bytes) -> None:
+        pad = -self.n & 7
+        self.acc = (self.acc << (pad + 8 * len(data))) | int.from_bytes(data, "big")
+        self.n += pad + 8 * len(data)
+
+    def complete(self) -> bytes:
+        """§11.1 complete encoding: padded to an octet, one zero octet when empty (§11.2)."""
+        self.align()
+        return self.acc.to_bytes(self.n >> 3, "big") if self.n else b"\x00"
+
+
+class _R:
+    __slots__ = ("data", "pos", "end")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+        self.end = 8 * len(data)
+
+    def bits(self, width: int) -> int:
+        if not width:
+            return 0
+        start, stop = self.pos, self.pos + width
+        if stop > self.end:
+            raise _Decline
+        self.pos = stop
+        first, last = start >> 3, (stop + 7) >> 3
+        value = int.from_bytes(self.data[first:last], "big")
+        return (value >> ((last << 3) - stop)) & ((1 << width) - 1)
+
+    def align(self) -> None:
+        pad = -self.pos & 7
+        if pad and self.bits(pad):
+            raise _Decline  # padding bits are zero (§11.1); pycrate judges anything else
+
+    def octets(self, count: int) -> bytes:
+        self.align()
+        first = self.pos >> 3
+        if 8 * (first + count) > self.end:
+            raise _Decline
+        self.pos += 8 * count
+        return bytes(self.data[first:first + count])
+
+
+# --------------------------------------------------------------------------------------------
+# X.691 building blocks
+# --------------------------------------------------------------------------------------------
+
+
+def _is_int(v: Any) -> bool:
+    return type(v) is int
+
+
+def _cwn_writer(lb: int, ub: int) -> Callable[[_W, int], None]:
+    """§11.5.7 constrained whole number, ALIGNED variant."""
+    rng = ub - lb + 1
+    if rng == 1:
+        return lambda w, v: None
+    if rng <= 255:
+        width = (rng - 1).bit_length()
+        return lambda w, v: w.bits(v - lb, width)
+    if rng <= _64K:
+        width = 8 if rng == 256 else 16
+
+        def aligned(w: _W, v: int) -> None:
+            w.align()
+            w.bits(v - lb, width)
+        return aligned
+    # §11.5.7.4: a length in octets (1..max) as a bit-field, then the octets, aligned
+    max_octets = ((rng - 1).bit_length() + 7) // 8
+    len_width = (max_octets - 1).bit_length()
+
+    def indefinite(w: _W, v: int) -> None:
+        off = v - lb
+        count = max(1, (off.bit_length() + 7) // 8)
+        w.bits(count - 1, len_width)
+        w.align()
+        w.bits(off, 8 * count)
+    return indefinite
+
+
+def _cwn_reader(lb: int, ub: int) -> Callable[[_R], int]:
+    rng = ub - lb + 1
+    if rng == 1:
+        return lambda r: lb
+    if rng <= 255:
+        width = (rng - 1).bit_length()
+
+        def small(r: _R) -> int:
+            v = lb + r.bits(width)
+            if v > ub:
+                raise _Decline
+            return v
+        return small
+    if rng <= _64K:
+        width = 8 if rng == 256 else 16
+
+        def aligned(r: _R) -> int:
+            r.align()
+            v = lb + r.bits(width)
+            if v > ub:
+                raise _Decline
+            return v
+        return aligned
+    max_octets = ((rng - 1).bit_length() + 7) // 8
+    len_width = (max_octets - 1).bit_length()
+
+    def indefinite(r: _R) -> int:
+        count = r.bits(len_width) + 1
+        r.align()
+        raw = r.bits(8 * count)
+        if count > max_octets or (count > 1 and raw >> (8 * count - 8) == 0):
+            raise _Decline  # not the minimum number of octets
+        v = lb + raw
+        if v > ub:
+            raise _Decline
+        return v
+    return indefinite
+
+
+def _write_unconstrained_length(w: _W, n: int) -> None:
+    """§11.9.3.6-7: octet-aligned length determinant, below 16K."""
+    w.align()
+    if n < 128:
+        w.bits(n, 8)
+    elif n < 16384:
+        w.bits(0x8000 | n, 16)
+    else:
+        raise _Decline  # §11.9.3.8 fragmentation: pycrate
+
+
+def _read_unconstrained_length(r: _R) -> int:
+    r.align()
+    first = r.bits(8)
+    if first < 128:
+        return first
+    if first >> 6 == 2:
+        return ((first & 0x3F) << 8) | r.bits(8)
+    raise _Decline
+
+
+def _size(obj: Any) -> tuple[int, int, bool] | None:
+    """(lb, ub, extensible) of a SIZE constraint, None when there is none."""
+    const = obj._const_sz
+    if const is None:
+        return None
+    if const.lb is None or const.ub is None or const.rdyn is None:
+        raise _Unsupported(obj._name)
+    return int(const.lb), int(const.ub), const.ext is not None
+
+
+def _sized(obj: Any) -> tuple[int, int, bool, Callable[[_W, int], None], Callable[[_R], int]]:
+    """lb, ub, extensible and the length's writer and reader (§11.9.4.1: a constrained whole
+    number below 64K) of a SIZE-constrained type."""
+    size = _size(obj)
+    if size is None or size[1] >= _64K:
+        raise _Unsupported(obj._name)
+    lb, ub, ext = size
+    return lb, ub, ext, _cwn_writer(lb, ub), _cwn_reader(lb, ub)
+
+
+# --------------------------------------------------------------------------------------------
+# Compiling an ASN.1 type into (write, read) closures on the reference codec's Python values
+# --------------------------------------------------------------------------------------------
+
+Enc = Callable[[_W, Any], None]
+Dec = Callable[[_R], Any]
+_COMPILED: dict[int, tuple[Enc, Dec] | None] = {}
+
+
+def _compiled(obj: Any) -> tuple[Enc, Dec] | None:
+    key = id(obj)
+    if key not in _COMPILED:
+        try:
+            _COMPILED[key] = _compile(obj)
+        except _Unsupported:
+            _COMPILED[key] = None
+    return _COMPILED[key]
+
+
+def _compile(obj: Any) -> tuple[Enc, Dec]:
+    special = ref._SPECIAL.get(ref._type_name(obj) or "")
+    enc, dec = _BUILDERS.get(obj.TYPE, _unsupported)(obj)
+    if special is None:
+        return enc, dec
+    to_py, to_asn = special
+
+    def enc_special(w: _W, v: Any) -> None:
+        enc(w, to_asn(v))
+
+    def dec_special(r: _R) -> Any:
+        return to_py(dec(r))
+    return enc_special, dec_special
+
+
+def _unsupported(obj: Any) -> tuple[Enc, Dec]:
+    raise _Unsupported(f"{obj._name}: {obj.TYPE}")
+
+
+def _integer(obj: Any) -> tuple[Enc, Dec]:
+    const = obj._const_val
+    if const is None or const.rdyn is None or obj._const_tab is not None:
+        raise _Unsupported(obj._name)
+    lb, ub, ext = int(const.lb), int(const.ub), const.ext is not None
+    if ext and const.ext:
+        raise _Unsupported(obj._name)
+    # a root of several values or ranges is PER-visible as lb..ub (X.691 §10.3); values in
+    # the gaps are left to pycrate
+    root = const.root
+    whole = len(root) == 1
+
+    def in_root(v: int) -> bool:
+        return whole or any(v == e if isinstance(e, int) else e.lb <= v <= e.ub for e in root)
+    write, read = _cwn_writer(lb, ub), _cwn_reader(lb, ub)
+
+    def enc(w: _W, v: Any) -> None:
+        if not _is_int(v) or not lb <= v <= ub or not in_root(v):
+            raise _Decline
+        if ext:
+            w.bits(0, 1)
+        write(w, v)
+
+    def dec(r: _R) -> Any:
+        if ext and r.bits(1):
+            raise _Decline
+        v = read(r)
+        if not in_root(v):
+            raise _Decline
+        return v
+    return enc, dec
+
+
+def _enumerated(obj: Any) -> tuple[Enc, Dec]:
+    root = list(obj._root)
+    exts = list(obj._ext) if obj._ext is not None else None
+    index = {name: i for i, name in enumerate(root)}
+    ext_index = {name: i for i, name in enumerate(exts or [])}
+    write, read = _cwn_writer(0, len(root) - 1), _cwn_reader(0, len(root) - 1)
+
+    def enc(w: _W, v: Any) -> None:
+        if v in index:
+            if exts is not None:
+                w.bits(0, 1)
+            write(w, index[v])
+        elif v in ext_index and ext_index[v] < 64:
+            w.bits(1, 1)  # §14.3: extension value, normally small number (§11.6)
+            w.bits(ext_index[v], 7)
+        else:
+            raise _Decline
+
+    def dec(r: _R) -> Any:
+        if exts is not None and r.bits(1):
+            small = r.bits(7)
+            if small >= 64 or small >= len(exts):
+                raise _Decline
+            return exts[small]
+        return root[read(r)]
+    return enc, dec
+
+
+def _boolean(obj: Any) -> tuple[Enc, Dec]:
+    def enc(w: _W, v: Any) -> None:
+        if type(v) is not bool:
+            raise _Decline
+        w.bits(int(v), 1)
+    return enc, lambda r: bool(r.bits(1))
+
+
+def _null(obj: Any) -> tuple[Enc, Dec]:
+    def enc(w: _W, v: Any) -> None:
+        if v is not None:
+            raise _Decline
+    return enc, lambda r: None
+
+
+def _bit_string(obj: Any) -> tuple[Enc, Dec]:
+    """§16, on pycrate's (value, length in bits) form; the Python form as the reference's."""
+    if obj._const_cont is not None:
+        raise _Unsupported(obj._name)
+    lb, ub, ext, write_len, read_len = _sized(obj)
+    fixed = ref._fixed_size(obj)
+
+    def enc_asn(w: _W, val: int, nbits: int) -> None:
+        if not lb <= nbits <= ub or not 0 <= val < (1 << nbits):
+            raise _Decline
+        if ext:
+            w.bits(0, 1)
+        if lb == ub:
+            if ub > 16:
+                w.align()
+            w.bits(val, nbits)
+            return
+        write_len(w, nbits)
+        w.align()
+        w.bits(val, nbits)
+
+    def dec_asn(r: _R) -> tuple[int, int]:
+        if ext and r.bits(1):
+            raise _Decline
+        if lb == ub:
+            if ub > 16:
+                r.align()
+            return r.bits(ub), ub
+        nbits = read_len(r)
+        r.align()
+        return r.bits(nbits), nbits
+
+    if ref._type_name(obj) in ref._SPECIAL:
+        def enc_special(w: _W, v: Any) -> None:
+            if type(v) is not tuple or len(v) != 2 or not _is_int(v[0]) or not _is_int(v[1]):
+                raise _Decline
+            enc_asn(w, v[0], v[1])
+        return enc_special, dec_asn
+
+    def enc(w: _W, v: Any) -> None:
+        if _is_int(v) and fixed:
+            enc_asn(w, v, fixed)
+        elif type(v) is bytes:
+            enc_asn(w, int.from_bytes(v, "big"), 8 * len(v))
+        elif type(v) is tuple and len(v) == 2 and _is_int(v[0]) and _is_int(v[1]):
+            enc_asn(w, v[0], v[1])
+        else:
+            raise _Decline
+
+    def dec(r: _R) -> Any:
+        val, nbits = dec_asn(r)
+        if fixed is not None and nbits == fixed:
+            return val
+        return val.to_bytes(nbits // 8, "big") if nbits % 8 == 0 else (val, nbits)
+    return enc, dec
+
+
+def _octet_string(obj: Any) -> tuple[Enc, Dec]:
+    """§17."""
+    if obj._const_cont is not None:
+        raise _Unsupported(obj._name)
+    size = _size(obj)
+    if size is None:
+        def enc_unc(w: _W, v: Any) -> None:
+            if type(v) is not bytes:
+                raise _Decline
+            _write_unconstrained_length(w, len(v))
+            w.octets(v)
+
+        def dec_unc(r: _R) -> Any:
+            return r.octets(_read_unconstrained_length(r))
+        return enc_unc, dec_unc
+    lb, ub, ext, write_len, read_len = _sized(obj)
+
+    def enc(w: _W, v: Any) -> None:
+        if type(v) is not bytes or not lb <= len(v) <= ub:
+            raise _Decline
+        if ext:
+            w.bits(0, 1)
+        if lb == ub:
+            if ub > 2:
+                w.octets(v)
+            elif ub:
+                w.bits(int.from_bytes(v, "big"), 8 * ub)
+            return
+        write_len(w, len(v))
+        w.octets(v)
+
+    def dec(r: _R) -> Any:
+        if ext and r.bits(1):
+            raise _Decline
+        if lb == ub:
+            if ub > 2:
+                return r.octets(ub)
+            return r.bits(8 * ub).to_bytes(ub, "big")
+        return r.octets(read_len(r))
+    return enc, dec
+
+
+def _printable_string(obj: Any) -> tuple[Enc, Dec]:
+    """§30.5: PrintableString, 8 bits a character in the ALIGNED variant (b = 7, B = 8)."""
+    if getattr(obj, "_const_alpha", None) is not None:
+        raise _Unsupported(obj._name)
+    lb, ub, ext, write_len, read_len = _sized(obj)
+    if lb == ub:
+        raise _Unsupported(obj._name)
+
+    def enc(w: _W, v: Any) -> None:
+        if type(v) is not str or not lb <= len(v) <= ub:
+            raise _Decline
+        raw = v.encode("ascii", "replace")
+        if not _PRINTABLE.issuperset(raw):
+            raise _Decline
+        if ext:
+            w.bits(0, 1)
+        write_len(w, len(raw))
+        w.octets(raw)
+
+    def dec(r: _R) -> Any:
+        if ext and r.bits(1):
+            raise _Decline
+        raw = r.octets(read_len(r))
+        if not _PRINTABLE.issuperset(raw):
+            raise _Decline
+        return raw.decode("ascii")
+    return enc, dec
+
+
+def _sequence(obj: Any) -> tuple[Enc, Dec]:
+    """§19: extension bit, optional bitmap, root components in order."""
+    if obj._ext_group or any(getattr(c, "_def", None) is not None for c in obj._cont.values()):
+        raise _Unsupported(obj._name)
+    ext = obj._ext is not None
+    root = list(obj._root)
+    optional = [name for name in root if name in obj._root_opt]
+    mandatory = frozenset(root) - frozenset(optional)
+    parts: list[tuple[str, Enc | None, Dec | None]] = []
+    for name in root:
+        if name == "iE-Extensions":
+            parts.append((name, None, None))  # kept in pycrate's form: pycrate
+            continue
+        comp = _compiled(obj._cont[name])
+        if comp is None:
+            raise _Unsupported(f"{obj._name}.{name}")
+        parts.append((name, comp[0], comp[1]))
+    known = frozenset(root)
+
+    def enc(w: _W, v: Any) -> None:
+        if type(v) is not dict or not known.issuperset(v) or not mandatory.issubset(v):
+            raise _Decline
+        if ext:
+            w.bits(0, 1)
+        for name in optional:
+            w.bits(name in v, 1)
+        for name, penc, _ in parts:
+            if name in v:
+                if penc is None:
+                    raise _Decline
+                penc(w, v[name])
+
+    def dec(r: _R) -> Any:
+        if ext and r.bits(1):
+            raise _Decline
+        present = {name for name in optional if r.bits(1)}
+        out: dict[str, Any] = {}
+        for name, _, pdec in parts:
+            if name in mandatory or name in present:
+                if pdec is None:
+                    raise _Decline
+                out[name] = pdec(r)
+        return out
+    return enc, dec
+
+
+def _open(enc: Enc, dec: Dec) -> tuple[Enc, Dec]:
+    """§11.2 open type: the complete encoding of the value, after a length determinant."""
+    def enc_open(w: _W, v: Any) -> None:
+        inner = _W()
+        enc(inner, v)
+        data = inner.complete()
+        _write_unconstrained_length(w, len(data))
+        w.octets(data)
+
+    def dec_open(r: _R) -> Any:
+        data = r.octets(_read_unconstrained_length(r))
+        inner = _R(data)
+        value = dec(inner)
+        used = max(1, (inner.pos + 7) >> 3)
+        if used != len(data):
+            raise _Decline
+        inner.align()
+        if inner.pos == 0 and data != b"\x00":
+            raise _Decline
+        return value
+    return enc_open, dec_open
+
+
+def _single_container(entry: dict[str, Any]) -> tuple[Enc, Dec]:
+    """TS 36.413 §9.3.7 ProtocolIE-SingleContainer: id, criticality, open type value."""
+    comp = _compiled(entry["Value"])
+    if comp is None:
+        raise _Unsupported(str(entry["id"]))
+    ie_id, crit = entry["id"], _CRIT_INDEX[entry["criticality"]]
+    enc_val, dec_val = _open(*comp)
+
+    def enc(w: _W, v: Any) -> None:
+        w.align()
+        w.bits(ie_id, 16)
+        w.bits(crit, 2)
+        enc_val(w, v)
+
+    def dec(r: _R) -> Any:
+        r.align()
+        if r.bits(16) != ie_id or r.bits(2) != crit:
+            raise _Decline
+        return dec_val(r)
+    return enc, dec
+
+
+def _sequence_of(obj: Any) -> tuple[Enc, Dec]:
+    """§20: the count (per the SIZE constraint), then the items."""
+    entry = ref._single_entry(obj._cont)
+    if entry is not None:
+        item_enc, item_dec = _single_container(entry)
+    elif ref._type_name(obj._cont) == "ProtocolIE-SingleContainer":
+        raise _Unsupported(obj._name)
+    else:
+        comp = _compiled(obj._cont)
+        if comp is None:
+            raise _Unsupported(obj._name)
+        item_enc, item_dec = comp
+    lb, ub, ext, write_len, read_len = _sized(obj)
+
+    def enc(w: _W, v: Any) -> None:
+        if type(v) is not list or not lb <= len(v) <= ub:
+            raise _Decline
+        if ext:
+            w.bits(0, 1)
+        if lb != ub:
+            write_len(w, len(v))
+        for item in v:
+            item_enc(w, item)
+
+    def dec(r: _R) -> Any:
+        if ext and r.bits(1):
+            raise _Decline
+        count = ub if lb == ub else read_len(r)
+        return [item_dec(r) for _ in range(count)]
+    return enc, dec
+
+
+def _choice(obj: Any) -> tuple[Enc, Dec]:
+    """§23: extension bit, index of a root alternative, its value."""
+    ext = obj._ext is not None
+    root = list(obj._root)
+    alts: dict[str, tuple[int, Enc, Dec]] = {}
+    for i, name in enumerate(root):
+        comp = _compiled(obj._cont[name])
+        if comp is None:
+            raise _Unsupported(f"{obj._name}.{name}")
+        alts[name] = (i, comp[0], comp[1])
+    by_index = [alts[name] for name in root]
+    write, read = _cwn_writer(0, len(root) - 1), _cwn_reader(0, len(root) - 1)
+
+    def enc(w: _W, v: Any) -> None:
+        if type(v) is not tuple or len(v) != 2 or v[0] not in alts:
+            raise _Decline
+        i, penc, _ = alts[v[0]]
+        if ext:
+            w.bits(0, 1)
+        write(w, i)
+        penc(w, v[1])
+
+    def dec(r: _R) -> Any:
+        if ext and r.bits(1):
+            raise _Decline
+        i = read(r)
+        _, _, pdec = by_index[i]
+        return (root[i], pdec(r))
+    return enc, dec
+
+
+_BUILDERS: dict[str, Callable[[Any], tuple[Enc, Dec]]] = {
+    TYPE_INT: _integer, TYPE_ENUM: _enumerated, TYPE_BOOL: _boolean, TYPE_NULL: _null,
+    TYPE_BIT_STR: _bit_string, TYPE_OCT_STR: _octet_string, TYPE_STR_PRINT: _printable_string,
+    TYPE_SEQ: _sequence, TYPE_SEQ_OF: _sequence_of, TYPE_CHOICE: _choice,
+}
+
+
+_IE_CODECS: dict[tuple[str, str], tuple[Enc, Dec] | None] = {}
+
+
+def _ie_codec(spec: Any, ie: Any) -> tuple[Enc, Dec] | None:
+    key = (spec.name, ie.name)
+    if key not in _IE_CODECS:
+        comp = _compiled(ie.asn)
+        _IE_CODECS[key] = None if comp is None else _open(*comp)
+    return _IE_CODECS[key]
+
+
+# --------------------------------------------------------------------------------------------
+# Messages (TS 36.413 §9.3.2 S1AP-PDU, §9.3.3 the message SEQUENCE, §9.3.7 the IE container)
+# --------------------------------------------------------------------------------------------
+
+
+def encode(msg: Message) -> bytes | None:
+    """The pycrate path's bytes for `msg`, or None to decline."""
+    spec = ref._BY_NAME.get(msg.name)
+    if spec is None or spec.name not in FAST_MESSAGES or msg.protocol != ref.PROTOCOL:
+        return None
+    fields = msg.fields
+    if not spec.ies.keys() >= fields.keys():
+        return None
+    try:
+        body = _W()
+        body.bits(0, 1)  # the message SEQUENCE's extension bit
+        ies = [ie for ie in spec.ies.values() if ie.name in fields]
+        if any(ie.mandatory and ie.name not in fields for ie in spec.ies.values()):
+            return None
+        body.align()
+        body.bits(len(ies), 16)  # ProtocolIE-Container SIZE (0..65535)
+        for ie in ies:
+            codec = _ie_codec(spec, ie)
+            if codec is None:
+                return None
+            body.align()
+            body.bits(ie.id, 16)
+            body.bits(_CRIT_INDEX[ie.criticality], 2)
+            codec[0](body, fields[ie.name])
+        content = body.complete()
+        pdu = _W()
+        pdu.bits(0, 1)  # S1AP-PDU extension bit
+        pdu.bits(_KIND_INDEX[spec.kind], 2)
+        pdu.align()
+        pdu.bits(spec.code, 8)
+        pdu.bits(_CRIT_INDEX[spec.criticality], 2)
+        _write_unconstrained_length(pdu, len(content))
+        pdu.octets(content)
+        return pdu.complete()
+    except _Decline:
+        return None
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        return None  # a value the reference's conversions refuse: its own words
+
+
+def decode(data: bytes) -> Message | None:
+    """The pycrate path's Message for `data`, or None to decline."""
+    try:
+        r = _R(bytes(data))
+        if r.bits(1):
+            return None
+        kind = r.bits(2)
+        if kind > 2:
+            return None
+        r.align()
+        code = r.bits(8)
+        crit = r.bits(2)
+        spec = ref._BY_KIND_CODE.get((_KIND_BY_INDEX[kind], code))
+        if spec is None or spec.name not in FAST_MESSAGES or crit != _CRIT_INDEX[spec.criticality]:
+            return None
+        content = r.octets(_read_unconstrained_length(r))
+        r.align()
+        if r.pos != r.end:
+            return None
+        return _decode_content(spec, content)
+    except _Decline:
+        return None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, ref._Semantic):
+        return None
+
+
+def _decode_content(spec: Any, content: bytes) -> Message | None:
+    r = _R(content)
+    if r.bits(1):
+        return None
+    r.align()
+    count = r.bits(16)
+    fields: dict[str, Any] = {}
+    for _ in range(count):
+        r.align()
+        ie = spec.by_id.get(r.bits(16))
+        if ie is None or ie.name in fields or r.bits(2) != _CRIT_INDEX[ie.criticality]:
+            return None
+        codec = _ie_codec(spec, ie)
+        if codec is None:
+            return None
+        fields[ie.name] = codec[1](r)
+    r.align()
+    if r.pos != r.end:
+        return None
+    if any(ie.mandatory and ie.name not in fields for ie in spec.ies.values()):
+        return None
+    return Message(ref.PROTOCOL, spec.name, spec.code, fields)
+
+
+fast_path(ref.PROTOCOL).install(encode, decode)
