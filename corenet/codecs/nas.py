@@ -62,8 +62,8 @@ from corenet.codecs.nas_ies import (
     ue_network_capability,
     ue_security_capability,
 )
+from corenet.codecs.selection import SECURITY_PROTOCOL, fast_path
 from corenet.codecs.selection import STATE as _selection
-from corenet.codecs.selection import fast_path
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 
@@ -83,6 +83,7 @@ __all__ = [
 
 PROTOCOL = "nas"
 _fast = fast_path(PROTOCOL)  # installed by corenet.codecs.fast.nas
+_fast_header = fast_path(SECURITY_PROTOCOL)  # installed by corenet.codecs.fast.nas_ies
 # pycrate logs a warning for every IE it cannot decode; on peer input that is a log flood the
 # peer controls, and the outcome is already reported as a DecodeError or an ignored IE (§7.7.1)
 logging.getLogger("pycrate_mobile.TS24007").setLevel(logging.ERROR)
@@ -659,9 +660,9 @@ def _parse_protected(data: bytes) -> tuple[int, bytes, int, bytes]:
         raise _discard("security protected NAS message too short (TS 24.301 §7.2)",
                        pd=PD_EMM)
     if _selection.fast:
-        from corenet.codecs.fast import nas_ies as fast
-
-        return fast.parse_protected(data)
+        parsed = _fast_header.decode(data)
+        if parsed is not None:
+            return parsed  # type: ignore[no-any-return]
     msg = EMM.EMMSecProtNASMessage()
     try:
         msg.from_bytes(data)
@@ -694,12 +695,9 @@ def protect(plain: bytes, ctx: NasSecurityContext, direction: int,
 def security_protected(security_header_type: int, mac: bytes, sqn: int, payload: bytes) -> bytes:
     """SECURITY PROTECTED NAS MESSAGE (§9.1, §9.3.1): header, MAC, sequence number, message."""
     if _selection.fast:
-        from corenet.codecs.fast import nas_ies as fast
-
-        try:
-            return fast.security_protected(security_header_type, mac, sqn, payload)
-        except fast.Decline:
-            pass
+        out = _fast_header.encode(security_header_type, mac, sqn, payload)
+        if out is not None:
+            return out  # type: ignore[no-any-return]
     msg = EMM.EMMSecProtNASMessage(val={
         "EMMHeaderSec": {"SecHdr": security_header_type, "ProtDisc": PD_EMM},
         "MAC": mac, "Seqn": sqn, "NASMessage": payload,

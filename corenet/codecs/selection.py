@@ -70,6 +70,8 @@ class FastPath:
 
 
 _FAST_PATHS: dict[str, FastPath] = {}
+# the NAS security protected header (TS 24.301 §9.1): encode = build, decode = parse
+SECURITY_PROTOCOL = "nas-security-header"
 
 
 def fast_path(protocol: str) -> FastPath:
