@@ -41,7 +41,13 @@ from corenet.protocols.sip_transactions import (
     via_for,
 )
 from corenet.protocols.sip_transactions import Event as SipEvent
-from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipReceived
+from corenet.protocols.sip_ua import (
+    SendFailed,
+    SendRequest,
+    SendResponse,
+    SipReceived,
+    dialog_response,
+)
 from sim_ue.dialling import DialAnalysis
 from sim_ue.isim import Isim, IsimAuthError, digest_params, digest_response
 
@@ -498,11 +504,13 @@ class UaCore:
             return
         tag = sip.new_tag()
         record = CallbackResult(caller, req.call_id, identity=req.header("P-Asserted-Identity"))
-        self._respond(req, 180, peer, to_tag=tag)
-        ok = sip.response_for(req, 200, to_tag=tag,
-                              headers=[("Contact", self.contact()),
-                                       *((h.name, h.value) for h in self._common())],
-                              body=answer, content_type="application/sdp" if answer else None)
+        # RFC 3261 §12.1.1: the 180 (early dialog) and the 200 carry the INVITE's Record-Route
+        # and the UE's Contact, so the PSAP's ACK and BYE come back through the proxies
+        self._out.append(SendResponse(dialog_response(req, 180, to_tag=tag,
+                                                      contact=self.contact()), peer))
+        ok = dialog_response(req, 200, to_tag=tag, contact=self.contact(),
+                             headers=self._common(), body=answer,
+                             content_type="application/sdp" if answer else None)
         self._out.append(SendResponse(ok, peer))
         record.sip_status = 200
         self.callbacks.append(record)

@@ -96,6 +96,7 @@ LIST_HEADERS = frozenset(n.lower() for n in (
 URI_SCHEMES = frozenset({"sip", "sips", "tel", "urn"})
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
 _TEL_CHARS = frozenset("0123456789+-.()*#ABCDEFabcdef")
+_HEX = frozenset("0123456789ABCDEFabcdef")
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
 # §8.2.2.3: extensions named in Require that a UAS does not support earn a 420
 DEFAULT_SUPPORTED: frozenset[str] = frozenset()
@@ -261,10 +262,26 @@ def parse_uri(text: str) -> Uri:
         return Uri("urn", opaque=rest)
     if scheme == "tel":
         number, *params = rest.split(";")
-        if not number or not all(c in _TEL_CHARS for c in number):
+        if not number or not all(c in _TEL_CHARS for c in _unescaped(number)):
             raise _error(BAD_REQUEST, f"bad tel number {number[:40]!r}")
         return Uri("tel", user=number, params=parse_params(params))
     return _parse_sip_uri(scheme, rest)
+
+
+def _unescaped(text: str) -> str:
+    """RFC 3966 §3 / RFC 3261 §25.1: %HH stands for its character (a '#' travels as %23);
+    a '%' not followed by two hex digits is left as is, and is no tel character."""
+    if "%" not in text:
+        return text
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "%" and all(c in _HEX for c in text[i + 1:i + 3]) and i + 3 <= len(text):
+            out.append(chr(int(text[i + 1:i + 3], 16)))
+            i += 3
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 def _parse_sip_uri(scheme: str, rest: str) -> Uri:

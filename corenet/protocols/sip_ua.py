@@ -7,9 +7,10 @@ transport could not send, §18.1.1: a transport failure). Out: `SendRequest`, `S
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from corenet.codecs.sip import SipRequest, SipResponse
+from corenet.codecs.sip import Header, SipRequest, SipResponse, response_for
 from corenet.protocols.sip_transactions import Event, SipPeer
 
 
@@ -38,3 +39,15 @@ class SendRequest:
 class SendResponse:
     response: SipResponse
     peer: SipPeer
+
+
+def dialog_response(request: SipRequest, status: int, *, to_tag: str, contact: str,
+                    headers: Iterable[Header | tuple[str, str]] = (), body: bytes = b"",
+                    content_type: str | None = None) -> SipResponse:
+    """RFC 3261 §12.1.1: a UAS response that creates a dialog (a 101-199 with a To-tag, or a
+    2xx) copies every Record-Route of the request, in order, and carries the UAS's Contact, so
+    the caller's route set and remote target lead back through the same proxies."""
+    rr = [Header("Record-Route", r) for r in request.headers_all("Record-Route")]
+    return response_for(request, status, to_tag=to_tag,
+                        headers=[*rr, Header("Contact", contact), *headers], body=body,
+                        content_type=content_type)

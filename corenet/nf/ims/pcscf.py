@@ -197,7 +197,7 @@ class PcscfCore:
             raise ProxyError(403, f"{b.mode.value}: only emergency requests are served")
         if decision.kind is CallKind.FIXED_AREA:
             # RFC 3966 §5.1.5: the number is local to the fixed charging area's context
-            req.uri = f"tel:{decision.digits};phone-context={decision.area}"
+            req.uri = f"tel:{_escaped(decision.digits)};phone-context={decision.area}"
         home = self._home(b)
         if b.msisdn:
             req.headers.append(Header("P-Asserted-Identity", f"<tel:+{b.msisdn}>"))
@@ -264,3 +264,8 @@ def _with_verstat(uri: str, verstat: str) -> str:
 
 def _status(exc: DecodeError) -> int:
     return exc.cause if isinstance(exc.cause, int) and 400 <= exc.cause <= 599 else 400
+
+
+def _escaped(digits: str | None) -> str:
+    """RFC 3966 §3 / RFC 3261 §25.1: '#' travels in a URI as %23."""
+    return (digits or "").replace("#", "%23")

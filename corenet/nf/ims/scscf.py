@@ -36,6 +36,7 @@ from corenet.nf.ims.proxy import (
     pop_own_route,
     relay_response,
 )
+from corenet.protocols.sip_ua import dialog_response
 
 Action = SendSip | LogEvent
 PSTN_USER = "pstn"
@@ -181,8 +182,8 @@ class ScscfCore:
             body = sdp.encode(sdp.audio_answer(sdp.decode(parts[0].body), self.me.host, 42000))
             ctype = "application/sdp"
         contact = f"<sip:{PSTN_USER}@{self.me.host}:{self.me.port}>"
-        resp = sip.response_for(req, 200, to_tag=tag, headers=[("Contact", contact)],
-                                body=body, content_type=ctype)
+        resp = dialog_response(req, 200, to_tag=tag, contact=contact, body=body,
+                               content_type=ctype)
         sent = answer(req, 200)
         return [SendSip(resp, sent.peer),
                 LogEvent("scscf.breakout.answered", {"uri": req.uri})]

@@ -45,7 +45,13 @@ from corenet.protocols.sip_transactions import (
     via_for,
 )
 from corenet.protocols.sip_transactions import Event as SipEvent
-from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipReceived
+from corenet.protocols.sip_ua import (
+    SendFailed,
+    SendRequest,
+    SendResponse,
+    SipReceived,
+    dialog_response,
+)
 
 log = logging.getLogger("corenet.psap")
 
@@ -54,6 +60,7 @@ MAX_DIALOGS = 10000
 CALLBACK_TIMEOUT = "CallBackTimeout"
 CALLBACK_HOLD = "CallBackHold"
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS"
+PSAP_CALLBACK = "psap-callback"  # RFC 7090 §4, the Priority header value of a call-back
 
 
 # ------------------------------------------------------------------------------ events
@@ -212,10 +219,12 @@ class PsapCore:
                 "method": req.method, "source": peer.address[0], "status": 488,
                 "detail": exc.detail}))
             return
-        self._respond(req, 180, peer, to_tag=tag)
-        rr = [("Record-Route", r) for r in req.headers_all("Record-Route")]
-        self._respond(req, 200, peer, to_tag=tag, headers=rr + [("Contact", self.contact)],
-                      body=body, content_type=ctype)
+        # §12.1.1: the 180 creates an early dialog and the 200 confirms it: both carry the
+        # Record-Route of the INVITE and the PSAP's Contact
+        self._out.append(SendResponse(dialog_response(req, 180, to_tag=tag,
+                                                      contact=self.contact), peer))
+        self._out.append(SendResponse(dialog_response(
+            req, 200, to_tag=tag, contact=self.contact, body=body, content_type=ctype), peer))
         if len(self._dialogs) >= MAX_DIALOGS:  # calls never ended: the oldest are forgotten
             del self._dialogs[next(iter(self._dialogs))]
         self._dialogs[(req.call_id, tag)] = self.contact
@@ -224,6 +233,7 @@ class PsapCore:
     def _reanswer(self, req: SipRequest, peer: SipPeer, tag: str) -> None:
         """RFC 3261 §14.2: a re-INVITE in an answered call is accepted; it is no new call."""
         body, ctype = self._sdp_answer(req)
+        # §12.2: a target refresh leaves the route set as it is; the Contact is ours again
         self._respond(req, 200, peer, to_tag=tag,
                       headers=[("Contact", self._dialogs[(req.call_id, tag)])],
                       body=body, content_type=ctype)
@@ -240,7 +250,10 @@ class PsapCore:
         invite = sip.make_request(
             "INVITE", target, from_=f"<{self.cfg.uri}>;tag={sip.new_tag()}", to=f"<{target}>",
             call_id=sip.new_call_id(host), cseq=1, via=via_for("UDP", self.local),
-            contact=self.contact, headers=[("P-Asserted-Identity", f"<{self.cfg.uri}>")],
+            contact=self.contact,
+            # RFC 7090 §4: a call-back is marked so the network and the UE treat it as one
+            headers=[("P-Asserted-Identity", f"<{self.cfg.uri}>"),
+                     ("Priority", PSAP_CALLBACK)],
             body=sdp.encode(sdp.audio_offer(host, MEDIA_PORT + 2)),
             content_type="application/sdp")
         self._callbacks[invite.call_id] = _CallBack(ref, rec.id, invite)

@@ -121,3 +121,37 @@ PLAIN_EEA0 = ("-o", "nas-eps.null_decipher:TRUE")
 def config_pcscf(tmp_path: Path) -> str:
     data = yaml.safe_load((tmp_path / "corenet.yaml").read_text(encoding="utf-8"))
     return str(data["sgw_pgw"]["pcscf"][0])
+
+
+@pytest.mark.tshark
+def test_demo_call_dialogs_read_in_tshark(tmp_path: Path) -> None:
+    """RFC 3261 §12.1.1 read by Wireshark off a demo call and its call-back: every 2xx to an
+    INVITE and every 180 carries Record-Route and Contact; the call-back INVITE is marked
+    `Priority: psap-callback` (RFC 7090 §4) and its ACK and BYE follow the route set."""
+    code, doc = _run(tmp_path, "--call", "119")
+    assert code == 0
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert ue["call"]["callback"]["outcome"] == "answered"
+    pcap = tmp_path / "demo.pcapng"
+    answers = tshark.fields(pcap, "sip.Status-Code", "sip.Record-Route", "sip.Contact",
+                            display_filter='sip.CSeq.method == "INVITE" && '
+                                           "(sip.Status-Code == 200 || sip.Status-Code == 180)")
+    assert {a["sip.Status-Code"][0] for a in answers} == {"180", "200"}
+    for a in answers:
+        assert a["sip.Record-Route"] and a["sip.Contact"], a
+    invites = tshark.fields(pcap, "ip.src", "ip.dst", "sip.Call-ID",
+                            display_filter='sip.Method == "INVITE" && '
+                                           'sip.Priority == "psap-callback"')
+    assert len(invites) == 3  # PSAP -> home S-CSCF -> P-CSCF -> UE, each hop marked
+    psap, ue_address = invites[0]["ip.src"], invites[-1]["ip.dst"]
+    call_id = invites[0]["sip.Call-ID"][0]
+    for method in ("ACK", "BYE"):
+        hops = tshark.fields(pcap, "ip.src", "ip.dst", "sip.Route",
+                             display_filter=f'sip.Call-ID == "{call_id}" && '
+                                            f'sip.Method == "{method}"')
+        # the route set of the UE's 200, not straight from the PSAP to the UE
+        assert [(h["ip.src"], h["ip.dst"]) for h in hops] == [
+            (i["ip.src"], i["ip.dst"]) for i in invites]
+        assert hops[0]["ip.src"] == psap and hops[-1]["ip.dst"] == ue_address
+        assert len(hops[0]["sip.Route"]) == 2
+    assert tshark.count(pcap, "_ws.malformed") == 0

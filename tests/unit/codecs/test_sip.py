@@ -341,3 +341,14 @@ def test_header_helpers() -> None:
     req.remove_header("max-forwards")
     assert req.header("Max-Forwards") is None
     assert sip.canonical_name("i") == "Call-ID" and sip.canonical_name("CALL-id") == "Call-ID"
+
+
+def test_tel_uri_with_an_escaped_hash() -> None:
+    """RFC 3966 §3 / RFC 3261 §25.1: '#' is written %23; the URI keeps its wire form."""
+    uri = sip.parse_uri("tel:%237119;phone-context=+81-3")
+    assert (uri.user, uri.param("phone-context")) == ("%237119", "+81-3")
+    assert str(uri) == "tel:%237119;phone-context=+81-3"
+    for bad in ("tel:%zz7119", "tel:%2"):
+        with pytest.raises(DecodeError) as exc:
+            sip.parse_uri(bad)
+        assert exc.value.cause == 400

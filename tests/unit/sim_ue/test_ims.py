@@ -93,8 +93,8 @@ def test_caller_id_prefixes() -> None:
     ("03-1234-5678", "tel:+81312345678"),
     ("090 1234 5678", "tel:+819012345678"),
     ("+81312345678", "tel:+81312345678"),
-    ("#7119", f"tel:#7119;phone-context={DOMAIN}"),
-    ("#9110", f"tel:#9110;phone-context={DOMAIN}"),
+    ("#7119", f"tel:%237119;phone-context={DOMAIN}"),
+    ("#9110", f"tel:%239110;phone-context={DOMAIN}"),
     ("0120-123-456", f"tel:0120123456;phone-context={DOMAIN}"),
     ("0800-123-4567", f"tel:08001234567;phone-context={DOMAIN}"),
 ])

@@ -158,3 +158,28 @@ def test_guard_timer_ends_a_transaction_the_layer_never_ended() -> None:
     out = core.handle(TimerExpired(SIP_GUARD, guard.key))
     assert [a.result for a in out if isinstance(a, CallDone)] == [result]
     assert result.outcome is CallOutcome.FAILED and result.sip_status is None
+
+def test_call_back_answers_copy_the_record_route_and_the_bye_follows_it() -> None:
+    """RFC 3261 §12.1.1: the 180 and 200 to the call-back carry the INVITE's Record-Route
+    (in order) and the UE's Contact; the UE's BYE has that route set as Route (§12.2.1.1)."""
+    core = _core()
+    rrs = ["<sip:127.0.0.6:5060;lr>", "<sip:127.0.0.9:5060;lr>"]
+    invite = sip.make_request(
+        "INVITE", f"sip:+819010000001@{UE[0]}", from_="<sip:psap@127.0.0.8>;tag=psap",
+        to="<tel:+819010000001>", call_id="cb-2@psap", cseq=1,
+        via="SIP/2.0/UDP 127.0.0.6;branch=z9hG4bKcb2", contact="<sip:psap@127.0.0.8>",
+        headers=[("Record-Route", r) for r in rrs] + [("Priority", "psap-callback")],
+        body=sdp.encode(sdp.audio_offer("127.0.0.8", 40002)), content_type="application/sdp")
+    out = core.handle(SipReceived(RequestReceived(invite, PCSCF.address,
+                                                  ("server", "b", "INVITE")), PCSCF))
+    responses = [a.response for a in out if isinstance(a, SendResponse)]
+    assert [r.status for r in responses] == [180, 200]
+    for resp in responses:
+        assert resp.headers_all("Record-Route") == rrs
+        assert [str(c.uri) for c in resp.contacts] == [f"sip:+819010000001@{UE[0]}:{UE[1]}"]
+    (hold,) = [a for a in out if isinstance(a, StartTimer) and a.name == CALL_HOLD]
+    sent = [a for a in core.handle(TimerExpired(CALL_HOLD, hold.key))
+            if isinstance(a, SendRequest)]
+    (bye,) = sent
+    assert bye.peer == PCSCF
+    assert bye.request.headers_all("Route") == rrs

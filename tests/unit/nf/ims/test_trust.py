@@ -295,3 +295,13 @@ def test_a_refused_request_leaves_the_dialog_as_it_was() -> None:
     reinvite = in_dialog(UNAUTH, "INVITE", 3)
     (out,) = sent(core.handle_request(reinvite, (UNAUTH, 5060), 100.0))
     assert out.peer == ECSCF
+
+def test_fixed_area_number_keeps_its_hash_escaped() -> None:
+    """RFC 3966 §3 / RFC 3261 §25.1: #7119 is routed as from the fixed charging area with the
+    '#' still written %23 in the Request-URI."""
+    req = invite(FULL, "tel:%237119;phone-context=ims.mnc010.mcc440.3gppnetwork.org")
+    (out,) = sent(pcscf().handle_request(req, (FULL, 5060), 0.0))
+    wire = sip.encode(out.message)
+    assert wire.startswith(b"INVITE tel:%237119;phone-context=+81-3 SIP/2.0\r\n")
+    fwd = sip.decode(wire)
+    assert isinstance(fwd, SipRequest) and fwd.request_uri.user in ("%237119", "#7119")
