@@ -177,13 +177,14 @@ class ImsUserAgent:
                  transport: TransportName = "UDP", udp_tap: Tap | None = None,
                  tcp_tap: Tap | None = None, timers: Timers | None = None,
                  hold: float = DEFAULT_HOLD, timeout: float = DEFAULT_TIMEOUT,
-                 pani: str | None = None, rtp_port: int = 40000) -> None:
+                 pani: str | None = None, rtp_port: int = 40000,
+                 imei: str | None = None) -> None:
         self.isim = isim
         self.address = address
         self.port = port
         self.pcscf = SipPeer(transport, pcscf)
         self.core = UaCore(isim, (address, port), self.pcscf, hold=hold, timeout=timeout,
-                           pani=pani, rtp_port=rtp_port)
+                           pani=pani, rtp_port=rtp_port, imei=imei)
         self.stack = _UeSipStack(self._on_sip, udp_tap=udp_tap, tcp_tap=tcp_tap,
                                  timers=timers)
         self.callback_event = asyncio.Event()

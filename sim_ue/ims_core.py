@@ -28,6 +28,7 @@ from corenet.codecs import sdp, sip
 from corenet.codecs.sip import Header, SipRequest, SipResponse
 from corenet.core.actions import StartTimer, StopTimer, TimerExpired
 from corenet.core.errors import DecodeError
+from corenet.core.identifiers import imei_uri
 from corenet.protocols.sip_transactions import (
     Address,
     Dialog,
@@ -201,8 +202,10 @@ class UaCore:
 
     def __init__(self, isim: Isim, local: Address, pcscf: SipPeer, *,
                  hold: float = DEFAULT_HOLD, timeout: float = DEFAULT_TIMEOUT,
-                 pani: str | None = None, rtp_port: int = 40000) -> None:
+                 pani: str | None = None, rtp_port: int = 40000,
+                 imei: str | None = None) -> None:
         self.isim = isim
+        self.imei = imei  # the device's, for the +sip.instance of TS 24.229 §5.1.6.8.2
         self.local = local
         self.pcscf = pcscf
         self.hold = hold
@@ -276,6 +279,15 @@ class UaCore:
         transport = ";transport=tcp" if self.pcscf.transport == "TCP" else ""
         return f"<sip:{user}@{host}:{port}{transport}>"
 
+    def emergency_contact(self) -> str:
+        """TS 24.229 §5.1.6.8.2: the Contact of an unregistered emergency INVITE names the
+        UA's address and no public user identity (the network has authenticated none), with
+        the IMEI as instance ID (RFC 5626 §4.1, RFC 7254)."""
+        host, port = self.local
+        transport = ";transport=tcp" if self.pcscf.transport == "TCP" else ""
+        instance = f';+sip.instance="<{imei_uri(self.imei)}>"' if self.imei else ""
+        return f"<sip:{host}:{port}{transport}>{instance}"
+
     def via(self, peer: SipPeer | None = None) -> str:
         return via_for((peer or self.pcscf).transport, self.local)
 
@@ -317,7 +329,8 @@ class UaCore:
         return sip.make_request(
             "INVITE", call.request_uri, from_=f"<{from_uri}>;tag={sip.new_tag()}",
             to=f"<{call.to_uri}>", call_id=sip.new_call_id(host), cseq=1, via=self.via(),
-            contact=self.contact(), headers=headers, body=offer,
+            contact=self.contact() if registered or not call.emergency
+            else self.emergency_contact(), headers=headers, body=offer,
             content_type="application/sdp")
 
     def _answer_challenge(self, resp: SipResponse) -> str:

@@ -481,7 +481,7 @@ class Population:
             udp_tap=self.sip_tap.udp if self.sip_tap else None,
             tcp_tap=self.sip_tap.tcp if self.sip_tap else None,
             pani=pani_for(cell.plmn, cell.tac, cell.cell_id) if cell else None,
-            rtp_port=40000 + 2 * (member.index % 10000))
+            rtp_port=40000 + 2 * (member.index % 10000), imei=ue.imeisv[:14])
         await ua.start()
         self.agents[member.index] = ua
         return ua

@@ -6,8 +6,9 @@ from the UE's own headers, which are removed at this trust-domain boundary (RFC 
 
 Decisions on an initial request from a UE:
 - an emergency request (TS 24.229 §5.2.10.1) goes to the E-CSCF with the service URN as
-  Request-URI, P-Asserted-Identity per mode (MSISDN verified; IMSI or IMEI unverified, the
-  verification carried in the `verstat` parameter of TS 24.229 §7.2A.20) and the cell in a
+  Request-URI, a P-Asserted-Identity only for an identity the network authenticated (the
+  MSISDN; RFC 3325 §9.1), the roaming mode and, for an unauthenticated caller, its IMSI or
+  IMEI in `Japan-Roaming-Caller` (codecs/ims_sip.py: never asserted), and the cell in a
   network-provided P-Access-Network-Info (§7.2A.4);
 - a UE with only an emergency PDN connection (TS 23.401 §4.3.12) gets 403 Forbidden for any
   other request (RFC 3261 §21.4.4: understood, refused; TS 23.167 §6.2.1 limits such a UE to
@@ -27,12 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from corenet.codecs import sip
-from corenet.codecs.ims_sip import MODE_HEADER, UNVERIFIED, VERIFIED
+from corenet.codecs.ims_sip import CALLER_HEADER, RoamingCaller
 from corenet.codecs.sip import Header, SipRequest, SipResponse
 from corenet.config.models import HomeImsRoute, PcscfConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import DecodeError
-from corenet.nf.ims.binding import BindingTable, UeBinding, pani
+from corenet.nf.ims.binding import BindingTable, IdentityType, UeBinding, pani
 from corenet.nf.ims.dialogs import (
     DIALOG_CREATING,
     FAILED_LIFETIME,
@@ -55,7 +56,7 @@ from corenet.nf.ims.proxy import (
 
 # RFC 3325 §5 / TS 24.229 §5.2.6.3: headers only the network asserts, removed from UE requests
 UNTRUSTED = ("P-Asserted-Identity", "P-Preferred-Identity", "P-Access-Network-Info",
-             MODE_HEADER)
+             CALLER_HEADER)
 # TS 24.229 §5.2.10.1 / TS 23.167 §6.2.1: what an emergency-only UE may start (its session,
 # and the CANCEL of it); everything else it sends must belong to an emergency dialog
 EMERGENCY_METHODS = frozenset({"INVITE", "CANCEL"})
@@ -214,9 +215,14 @@ class PcscfCore:
         home = self._home_or_none(b)
         uri, kind, verified = b.identity(home.domain if home else None)
         req.uri = urn
-        verstat = VERIFIED if verified else UNVERIFIED
-        req.headers.append(Header("P-Asserted-Identity", f"<{_with_verstat(uri, verstat)}>"))
-        req.headers.append(Header(MODE_HEADER, b.mode.value))
+        caller = RoamingCaller(b.mode.value)
+        if verified:
+            req.headers.append(Header("P-Asserted-Identity", f"<{uri}>"))
+        elif kind is IdentityType.IMSI:
+            caller = RoamingCaller(b.mode.value, imsi=b.imsi)
+        else:
+            caller = RoamingCaller(b.mode.value, imei=(b.imei or "")[:14])
+        req.headers.append(Header(CALLER_HEADER, caller.encode()))
         if b.cell is not None:
             req.headers.append(Header("P-Access-Network-Info", pani(b.cell)))
         host, port = self.cfg.ecscf.host, self.cfg.ecscf.port
@@ -254,12 +260,6 @@ class PcscfCore:
         if home is None:
             raise ProxyError(404, f"no home IMS for IMSI {b.imsi}")
         return home
-
-
-def _with_verstat(uri: str, verstat: str) -> str:
-    if uri.startswith("tel:") or uri.startswith("sip:"):
-        return f"{uri};verstat={verstat}"
-    return uri
 
 
 def _status(exc: DecodeError) -> int:

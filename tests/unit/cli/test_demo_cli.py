@@ -155,3 +155,29 @@ def test_demo_call_dialogs_read_in_tshark(tmp_path: Path) -> None:
         assert hops[0]["ip.src"] == psap and hops[-1]["ip.dst"] == ue_address
         assert len(hops[0]["sip.Route"]) == 2
     assert tshark.count(pcap, "_ws.malformed") == 0
+
+
+@pytest.mark.tshark
+def test_demo_unauthenticated_caller_identity_read_in_tshark(tmp_path: Path) -> None:
+    """TS 24.229 §5.1.6.8.2 and RFC 3325 §9.1 read off a demo capture: the UE's unregistered
+    emergency INVITE has no MSISDN in Contact and the IMEI as +sip.instance; what reaches the
+    PSAP asserts nothing and gives the IMSI, unverified, in Japan-Roaming-Caller."""
+    code, doc = _run(tmp_path, "--mode", "emergency-unauth", "--call", "119")
+    assert code == 0
+    [ue] = doc["ues"]  # type: ignore[misc]
+    psap_view = ue["call"]["psap"]
+    assert (psap_view["identity"], psap_view["identity_type"], psap_view["verified"]) == (
+        ue["imsi"], "imsi", False)
+    pcap = tmp_path / "demo.pcapng"
+    hops = tshark.fields(pcap, "sip.Contact", "sip.P-Asserted-Identity", "sip.msg_hdr",
+                         display_filter='sip.Method == "INVITE" && !sip.Priority')
+    assert len(hops) == 3  # UE -> P-CSCF -> E-CSCF -> PSAP
+    for hop in hops:
+        [contact] = hop["sip.Contact"]
+        assert ue["msisdn"] not in contact and ';+sip.instance="<urn:gsma:imei:' in contact
+        assert hop["sip.P-Asserted-Identity"] == []
+        assert "verstat" not in hop["sip.msg_hdr"][0]
+    assert f"Japan-Roaming-Caller: mode=emergency-unauth;imsi={ue['imsi']}" in \
+        hops[-1]["sip.msg_hdr"][0]
+    assert "Japan-Roaming-Caller" not in hops[0]["sip.msg_hdr"][0]
+    assert tshark.count(pcap, "_ws.malformed") == 0

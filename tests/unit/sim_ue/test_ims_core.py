@@ -159,6 +159,7 @@ def test_guard_timer_ends_a_transaction_the_layer_never_ended() -> None:
     assert [a.result for a in out if isinstance(a, CallDone)] == [result]
     assert result.outcome is CallOutcome.FAILED and result.sip_status is None
 
+
 def test_call_back_answers_copy_the_record_route_and_the_bye_follows_it() -> None:
     """RFC 3261 §12.1.1: the 180 and 200 to the call-back carry the INVITE's Record-Route
     (in order) and the UE's Contact; the UE's BYE has that route set as Route (§12.2.1.1)."""
@@ -183,3 +184,20 @@ def test_call_back_answers_copy_the_record_route_and_the_bye_follows_it() -> Non
     (bye,) = sent
     assert bye.peer == PCSCF
     assert bye.request.headers_all("Route") == rrs
+
+
+def test_unregistered_emergency_invite_names_no_msisdn_and_the_imei_instance() -> None:
+    """TS 24.229 §5.1.6.8.2: no public user identity in the Contact of an unregistered
+    emergency INVITE, the IMEI as +sip.instance (RFC 7254); a registered call keeps its own."""
+    isim = Isim("440100000000001", "819010000001", HOME, Milenage(K, OPC))
+    core = UaCore(isim, UE, PCSCF, imei="35349006987331")
+    _, out = core.call(analyse_dialled("119", domain=DOMAIN))
+    (invite,) = _sent(out)
+    wire = sip.decode(sip.encode(invite))
+    assert isinstance(wire, SipRequest)
+    (contact,) = wire.contacts
+    assert (contact.uri.user, contact.uri.host, contact.uri.port) == (None, UE[0], UE[1])
+    assert contact.param("+sip.instance") == '"<urn:gsma:imei:35349006-987331-0>"'
+    assert "819010000001" not in wire.header("Contact")  # type: ignore[operator]
+    normal = core.invite_request(analyse_dialled("0312345678", domain=DOMAIN), registered=True)
+    assert normal.contacts[0].uri.user == "+819010000001"

@@ -81,7 +81,7 @@ def lies() -> list[tuple[str, str]]:
     return [("P-Asserted-Identity", FORGED), ("P-Preferred-Identity", FORGED),
             ("P-Access-Network-Info",
              "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=44020000100FFFFF; network-provided"),
-            ("P-Emergency-Roaming-Mode", "full")]
+            ("Japan-Roaming-Caller", "mode=full;imsi=440109999999999")]
 
 
 def test_to_tagged_invite_to_a_normal_number_from_an_emergency_only_ue_is_481() -> None:
@@ -138,7 +138,7 @@ def test_in_dialog_requests_of_an_emergency_dialog_pass_without_the_ues_headers(
     (out,) = sent(core.handle_request(reinvite, (UNAUTH, 5060), 0.3))
     assert out.peer == ECSCF and isinstance(out.message, SipRequest)
     for name in ("P-Asserted-Identity", "P-Preferred-Identity", "P-Access-Network-Info",
-                 "P-Emergency-Roaming-Mode"):
+                 "Japan-Roaming-Caller"):
         assert out.message.header(name) is None, name
     # what the PSAP would make of it: no identity, nothing verified
     rec = record_from_invite(out.message, "t")
@@ -296,6 +296,7 @@ def test_a_refused_request_leaves_the_dialog_as_it_was() -> None:
     (out,) = sent(core.handle_request(reinvite, (UNAUTH, 5060), 100.0))
     assert out.peer == ECSCF
 
+
 def test_fixed_area_number_keeps_its_hash_escaped() -> None:
     """RFC 3966 §3 / RFC 3261 §25.1: #7119 is routed as from the fixed charging area with the
     '#' still written %23 in the Request-URI."""
@@ -305,3 +306,25 @@ def test_fixed_area_number_keeps_its_hash_escaped() -> None:
     assert wire.startswith(b"INVITE tel:%237119;phone-context=+81-3 SIP/2.0\r\n")
     fwd = sip.decode(wire)
     assert isinstance(fwd, SipRequest) and fwd.request_uri.user in ("%237119", "#7119")
+
+
+def test_emergency_identity_is_asserted_only_when_the_network_authenticated_it() -> None:
+    """RFC 3325 §9.1: P-Asserted-Identity only for the authenticated MSISDN, without any
+    verstat (TS 24.229 §7.2A.20 is STIR/SHAKEN's); an unauthenticated caller's IMSI goes in
+    Japan-Roaming-Caller with the mode, whatever the UE itself claimed."""
+    core = pcscf()
+    got = {}
+    for ue in (FULL, UNAUTH):
+        (fwd,) = sent(core.handle_request(invite(ue, "tel:119", extra=lies()), (ue, 5060), 0.0))
+        assert fwd.peer == ECSCF
+        msg = sip.decode(sip.encode(fwd.message))
+        assert isinstance(msg, SipRequest)
+        assert "verstat" not in sip.encode(msg).decode()
+        got[ue] = (msg.headers_all("P-Asserted-Identity"), msg.headers_all("Japan-Roaming-Caller"),
+                   msg.header("P-Emergency-Roaming-Mode"))
+        rec = record_from_invite(msg, "t")
+        got[ue] += ((rec.identity, rec.identity_type, rec.verified, rec.mode),)
+    assert got[FULL] == ([f"<tel:+{MSISDN}>"], ["mode=full"], None,
+                         (MSISDN, "msisdn", True, "full"))
+    assert got[UNAUTH] == ([], [f"mode=emergency-unauth;imsi={IMSI}"], None,
+                           (IMSI, "imsi", False, "emergency-unauth"))

@@ -5,7 +5,6 @@ outside the trust domain (RFC 3325 §2.3), ended by BYE (§15.1.2), and the call
 from __future__ import annotations
 
 from corenet.codecs import sdp, sip
-from corenet.codecs.ims_sip import VERIFIED
 from corenet.codecs.sip import SipRequest, SipResponse
 from corenet.config.models import Endpoint, PsapConfig
 from corenet.core.actions import LogEvent, StartTimer, TimerExpired
@@ -50,7 +49,8 @@ def _emergency_invite() -> SipRequest:
         "INVITE", "urn:service:sos.fire", from_=f"<tel:+{MSISDN}>;tag=ue1",
         to="<tel:119;phone-context=+81>", call_id="call-1@ue", cseq=1,
         via="SIP/2.0/UDP 127.0.0.7:5060;branch=z9hG4bKecscf1", contact=f"<sip:{UE}:5060>",
-        headers=[("P-Asserted-Identity", f"<tel:+{MSISDN};verstat={VERIFIED}>"),
+        headers=[("P-Asserted-Identity", f"<tel:+{MSISDN}>"),
+                 ("Japan-Roaming-Caller", "mode=full"),
                  ("P-Access-Network-Info", "3GPP-E-UTRAN-FDD; "
                   "utran-cell-id-3gpp=440200002001020A; network-provided")],
         body=sdp.encode(sdp.audio_offer(UE, 50000)), content_type="application/sdp")
@@ -179,6 +179,7 @@ def test_call_back_of_a_record_without_identity_fails_at_once() -> None:
     assert not _requests(out)
     assert [a for a in out if isinstance(a, CallBackFinished)] == [
         CallBackFinished(6, 7, "failed", None)]
+
 
 PROXIES = ("<sip:127.0.0.7:5060;lr>", "<sip:127.0.0.6:5060;lr>")
 
