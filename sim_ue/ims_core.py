@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import enum
-import secrets
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -46,6 +45,7 @@ from corenet.protocols.sip_ua import (
     SendFailed,
     SendRequest,
     SendResponse,
+    SipIds,
     SipReceived,
     dialog_response,
 )
@@ -203,8 +203,9 @@ class UaCore:
     def __init__(self, isim: Isim, local: Address, pcscf: SipPeer, *,
                  hold: float = DEFAULT_HOLD, timeout: float = DEFAULT_TIMEOUT,
                  pani: str | None = None, rtp_port: int = 40000,
-                 imei: str | None = None) -> None:
+                 imei: str | None = None, ids: SipIds | None = None) -> None:
         self.isim = isim
+        self.ids = ids or SipIds()
         self.imei = imei  # the device's, for the +sip.instance of TS 24.229 §5.1.6.8.2
         self.local = local
         self.pcscf = pcscf
@@ -219,8 +220,8 @@ class UaCore:
         self._legs: dict[tuple[str, str, str], _Leg] = {}
         self._acks: dict[str, SipRequest] = {}
         self._cseq = 0
-        self._call_id = sip.new_call_id(local[0])  # §10.2: one Call-ID for all REGISTERs
-        self._reg_tag = sip.new_tag()
+        self._call_id = self.ids.call_id(local[0])  # §10.2: one Call-ID for all REGISTERs
+        self._reg_tag = self.ids.tag()
         self._out: list[Action] = []
 
     @property
@@ -289,7 +290,7 @@ class UaCore:
         return f"<sip:{host}:{port}{transport}>{instance}"
 
     def via(self, peer: SipPeer | None = None) -> str:
-        return via_for((peer or self.pcscf).transport, self.local)
+        return via_for((peer or self.pcscf).transport, self.local, self.ids.branch())
 
     def _common(self) -> list[Header]:
         hs = [Header("User-Agent", USER_AGENT)]
@@ -327,8 +328,8 @@ class UaCore:
         offer = sdp.encode(sdp.audio_offer(host, self.rtp_port))
         from_uri = self.isim.impu if registered else "sip:anonymous@anonymous.invalid"
         return sip.make_request(
-            "INVITE", call.request_uri, from_=f"<{from_uri}>;tag={sip.new_tag()}",
-            to=f"<{call.to_uri}>", call_id=sip.new_call_id(host), cseq=1, via=self.via(),
+            "INVITE", call.request_uri, from_=f"<{from_uri}>;tag={self.ids.tag()}",
+            to=f"<{call.to_uri}>", call_id=self.ids.call_id(host), cseq=1, via=self.via(),
             contact=self.contact() if registered or not call.emergency
             else self.emergency_contact(), headers=headers, body=offer,
             content_type="application/sdp")
@@ -345,7 +346,7 @@ class UaCore:
         res, auts = self.isim.challenge(nonce)
         uri = f"sip:{self.isim.domain}"
         qop = "auth" if "auth" in params.get("qop", "").split(",") else None
-        nc, cnonce = "00000001", secrets.token_hex(8)
+        nc, cnonce = "00000001", self.ids.hex(8)
         response = digest_response(self.isim.impi, realm, res or b"", "REGISTER", uri, nonce,
                                    qop, nc, cnonce)
         parts = [f'username="{self.isim.impi}"', f'realm="{realm}"', f'nonce="{nonce}"',
@@ -515,7 +516,7 @@ class UaCore:
         except DecodeError:
             self._respond(req, 488, peer)
             return
-        tag = sip.new_tag()
+        tag = self.ids.tag()
         record = CallbackResult(caller, req.call_id, identity=req.header("P-Asserted-Identity"))
         # RFC 3261 §12.1.1: the 180 (early dialog) and the 200 carry the INVITE's Record-Route
         # and the UE's Contact, so the PSAP's ACK and BYE come back through the proxies

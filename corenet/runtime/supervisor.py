@@ -87,8 +87,9 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
         return ImsService(cfg.ims, tap=tap, sessions=(started or {}).get("sgw-pgw"))
     if name == "psap":
         from corenet.nf.psap.service import PsapService
+        from corenet.protocols.sip_ua import SipIds
 
-        return PsapService(cfg.psap, tap=tap)
+        return PsapService(cfg.psap, tap=tap, ids=SipIds.seeded(seed, "psap"))
     raise ValueError(f"unknown network function {name!r}")
 
 

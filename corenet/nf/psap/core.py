@@ -49,6 +49,7 @@ from corenet.protocols.sip_ua import (
     SendFailed,
     SendRequest,
     SendResponse,
+    SipIds,
     SipReceived,
     dialog_response,
 )
@@ -126,9 +127,11 @@ class _CallBack:
 class PsapCore:
     """One PSAP; `local` is the address its SIP transport is bound to."""
 
-    def __init__(self, cfg: PsapConfig, local: Address = ("127.0.0.1", 5060)) -> None:
+    def __init__(self, cfg: PsapConfig, local: Address = ("127.0.0.1", 5060), *,
+                 ids: SipIds | None = None) -> None:
         self.cfg = cfg
         self.local = local
+        self.ids = ids or SipIds()
         self.trusted = set(cfg.trusted_peers) | {cfg.callback_route.host}
         self._dialogs: dict[tuple[str, str], str] = {}  # (Call-ID, our tag) -> our Contact
         self._callbacks: dict[str, _CallBack] = {}  # by Call-ID
@@ -209,7 +212,7 @@ class PsapCore:
 
     def _answer(self, req: SipRequest, peer: SipPeer, now: float) -> None:
         """RFC 3261 §13.3.1: ring, then accept with an answer to the offer."""
-        tag = sip.new_tag()
+        tag = self.ids.tag()
         try:
             body, ctype = self._sdp_answer(req)
         except DecodeError as exc:
@@ -248,8 +251,8 @@ class PsapCore:
         host, _ = self.local
         route = SipPeer("UDP", (self.cfg.callback_route.host, self.cfg.callback_route.port))
         invite = sip.make_request(
-            "INVITE", target, from_=f"<{self.cfg.uri}>;tag={sip.new_tag()}", to=f"<{target}>",
-            call_id=sip.new_call_id(host), cseq=1, via=via_for("UDP", self.local),
+            "INVITE", target, from_=f"<{self.cfg.uri}>;tag={self.ids.tag()}", to=f"<{target}>",
+            call_id=self.ids.call_id(host), cseq=1, via=self._via(),
             contact=self.contact,
             # RFC 7090 §4: a call-back is marked so the network and the UE treat it as one
             headers=[("P-Asserted-Identity", f"<{self.cfg.uri}>"),
@@ -335,7 +338,7 @@ class PsapCore:
                                                     "sip_status": status}))
 
     def _via(self) -> str:
-        return via_for("UDP", self.local)
+        return via_for("UDP", self.local, self.ids.branch())
 
 
 def _target(rec: CallRecord) -> str | None:
