@@ -230,11 +230,12 @@ class ImsUserAgent:
 
     # -------------------------------------------------------------- procedures
 
-    async def register(self) -> Registration:
-        """Initial registration (TS 24.229 §5.1.1.2), AKA challenge answered once."""
+    async def register(self, *, emergency: bool = False) -> Registration:
+        """Initial registration (TS 24.229 §5.1.1.2), AKA challenge answered once; with
+        `emergency`, the emergency registration of §5.1.6.2."""
         fut: asyncio.Future[Registration] = asyncio.get_running_loop().create_future()
         self._registering.append(fut)
-        self._apply(self.core.register())
+        self._apply(self.core.register(emergency=emergency))
         return await fut
 
     async def call(self, call: DialAnalysis) -> CallResult:

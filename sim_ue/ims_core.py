@@ -6,7 +6,9 @@ actions to carry out (send a request or response, start or stop a named timer, r
 finished procedure). The asyncio side is `sim_ue.ims.ImsUserAgent`.
 
 - IMS registration (TS 24.229 §5.1.1.2) with the IMPU and IMPI of the ISIM; a 401 with an AKA
-  challenge is answered once (§5.1.1.5.1, TS 33.203 §6.1) -> `RegistrationDone`;
+  challenge is answered once (§5.1.1.5.1, TS 33.203 §6.1) -> `RegistrationDone`; an emergency
+  registration (§5.1.6.2: the `sos` URI parameter in Contact) is a registration of its own,
+  and an emergency call goes over it when it succeeded, else unregistered (§5.1.6.8.2);
 - a call (§5.1.2A.1 normal, §5.1.6.8.2 emergency): INVITE with an SDP offer, ACK of the 2xx
   (RFC 3261 §13.2.2.4), the hold (timer `CallHold`), BYE (§15.1.1) unless the far end hangs up
   first -> `CallDone`; a retransmitted 2xx is ACKed again;
@@ -100,12 +102,15 @@ class CallResult:
     ua: str | None = None  # the UA's address "ip:port"
     registered: bool = False  # over an IMS registration (else unregistered emergency)
     call_id: str | None = None
+    # TS 24.229 §5.1.6.1: the final status of the emergency registration attempted before an
+    # emergency call (None: none attempted, or no response)
+    emergency_registration: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"dialled": self.dialled, "outcome": self.outcome.value,
                 "sip_status": self.sip_status, "reason": self.reason,
                 "request_uri": self.request_uri, "ua": self.ua, "registered": self.registered,
-                "call_id": self.call_id}
+                "call_id": self.call_id, "emergency_registration": self.emergency_registration}
 
 
 @dataclass
@@ -130,6 +135,7 @@ class Registration:
     reason: str = ""
     service_route: list[str] = field(default_factory=list)
     associated: list[str] = field(default_factory=list)
+    emergency: bool = False  # TS 24.229 §5.1.6.2 emergency registration
 
 
 # ------------------------------------------------------------------------------ events, actions
@@ -181,6 +187,7 @@ class _Leg:
 @dataclass
 class _Register:
     attempt: int
+    emergency: bool = False
 
 
 @dataclass
@@ -214,6 +221,7 @@ class UaCore:
         self.pani = pani
         self.rtp_port = rtp_port
         self.registration: Registration | None = None
+        self.emergency_registration: Registration | None = None
         self.calls: list[CallResult] = []
         self.callbacks: list[CallbackResult] = []
         self._ops: dict[TransactionKey, _Op] = {}
@@ -222,6 +230,10 @@ class UaCore:
         self._cseq = 0
         self._call_id = self.ids.call_id(local[0])  # §10.2: one Call-ID for all REGISTERs
         self._reg_tag = self.ids.tag()
+        # §5.1.6.2: the emergency registration is a registration of its own (§10.2: its own
+        # Call-ID and From-tag)
+        self._sos_call_id = self.ids.call_id(local[0])
+        self._sos_tag = self.ids.tag()
         self._out: list[Action] = []
 
     @property
@@ -231,19 +243,24 @@ class UaCore:
 
     # -------------------------------------------------------------- entry points
 
-    def register(self) -> list[Action]:
-        """Initial registration (TS 24.229 §5.1.1.2)."""
+    def register(self, *, emergency: bool = False) -> list[Action]:
+        """Initial registration (TS 24.229 §5.1.1.2), or emergency registration (§5.1.6.2)."""
         self._out = []
-        self._request(self.register_request(), _Register(1))
+        self._request(self.register_request(emergency=emergency), _Register(1, emergency))
         return self._flush()
 
     def call(self, call: DialAnalysis) -> tuple[CallResult, list[Action]]:
         """Place a call (module docstring); its `CallResult` is filled in until `CallDone`."""
         self._out = []
-        registered = bool(self.registration and self.registration.registered)
+        # §5.1.6.8.2: an emergency call over the emergency registration when there is one,
+        # else unregistered; a normal call over the normal registration
+        reg = self.emergency_registration if call.emergency else self.registration
+        registered = bool(reg and reg.registered)
         invite = self.invite_request(call, registered=registered)
         result = CallResult(call.dialled, CallOutcome.FAILED, request_uri=call.request_uri,
                             ua=self.ua, registered=registered, call_id=invite.call_id)
+        if call.emergency and self.emergency_registration is not None:
+            result.emergency_registration = self.emergency_registration.status
         self._request(invite, _Invite(invite, result))
         return result, self._flush()
 
@@ -274,11 +291,18 @@ class UaCore:
 
     # -------------------------------------------------------------- building
 
-    def contact(self) -> str:
+    def contact(self, *, sos: bool = False) -> str:
+        """The UA's Contact; with `sos`, that of an emergency registration (TS 24.229
+        §5.1.6.2: the "sos" SIP URI parameter in the Contact URI)."""
         host, port = self.local
         user = self.isim.impu.split(":", 1)[1].split("@", 1)[0]
         transport = ";transport=tcp" if self.pcscf.transport == "TCP" else ""
-        return f"<sip:{user}@{host}:{port}{transport}>"
+        return f"<sip:{user}@{host}:{port}{transport}{';sos' if sos else ''}>"
+
+    def _invite_contact(self, call: DialAnalysis, registered: bool) -> str:
+        if not call.emergency:
+            return self.contact()
+        return self.contact(sos=True) if registered else self.emergency_contact()
 
     def emergency_contact(self) -> str:
         """TS 24.229 §5.1.6.8.2: the Contact of an unregistered emergency INVITE names the
@@ -298,9 +322,11 @@ class UaCore:
             hs.append(Header("P-Access-Network-Info", self.pani))
         return hs
 
-    def register_request(self, authorization: str | None = None) -> SipRequest:
+    def register_request(self, authorization: str | None = None, *,
+                         emergency: bool = False) -> SipRequest:
         """TS 24.229 §5.1.1.2.1: Request-URI = home domain, From = To = the IMPU, Contact =
-        the UA's address, Authorization with the IMPI (and the answer to a challenge)."""
+        the UA's address, Authorization with the IMPI (and the answer to a challenge); for an
+        emergency registration (§5.1.6.2) the Contact carries the "sos" parameter."""
         self._cseq += 1
         domain = self.isim.domain
         auth = authorization or (
@@ -308,10 +334,12 @@ class UaCore:
             'nonce="", response=""')
         headers = [Header("Expires", str(REGISTER_EXPIRES)), Header("Authorization", auth),
                    Header("Supported", "path"), *self._common()]
+        tag, call_id = (self._sos_tag, self._sos_call_id) if emergency else \
+            (self._reg_tag, self._call_id)
         return sip.make_request(
-            "REGISTER", f"sip:{domain}", from_=f"<{self.isim.impu}>;tag={self._reg_tag}",
-            to=f"<{self.isim.impu}>", call_id=self._call_id, cseq=self._cseq, via=self.via(),
-            contact=self.contact(), headers=headers)
+            "REGISTER", f"sip:{domain}", from_=f"<{self.isim.impu}>;tag={tag}",
+            to=f"<{self.isim.impu}>", call_id=call_id, cseq=self._cseq, via=self.via(),
+            contact=self.contact(sos=emergency), headers=headers)
 
     def invite_request(self, call: DialAnalysis, *, registered: bool) -> SipRequest:
         """TS 24.229 §5.1.2A.1 (normal) and §5.1.6.8.2 (emergency) INVITE with an SDP offer
@@ -330,8 +358,7 @@ class UaCore:
         return sip.make_request(
             "INVITE", call.request_uri, from_=f"<{from_uri}>;tag={self.ids.tag()}",
             to=f"<{call.to_uri}>", call_id=self.ids.call_id(host), cseq=1, via=self.via(),
-            contact=self.contact() if registered or not call.emergency
-            else self.emergency_contact(), headers=headers, body=offer,
+            contact=self._invite_contact(call, registered), headers=headers, body=offer,
             content_type="application/sdp")
 
     def _answer_challenge(self, resp: SipResponse) -> str:
@@ -388,19 +415,24 @@ class UaCore:
             try:
                 auth = self._answer_challenge(resp)
             except IsimAuthError as exc:
-                self._registration(Registration(401, False, f"challenge not answered: {exc}"))
+                self._registration(Registration(401, False, f"challenge not answered: {exc}",
+                                                emergency=op.emergency))
                 return
-            self._request(self.register_request(auth), _Register(2))
+            self._request(self.register_request(auth, emergency=op.emergency),
+                          _Register(2, op.emergency))
             return
         status = resp.status if resp is not None else None
         ok = resp is not None and 200 <= resp.status < 300
         reason = "" if ok else f"REGISTER: {status or 'no response'}"
         self._registration(Registration(
             status, ok, reason, resp.headers_all("Service-Route") if resp and ok else [],
-            resp.headers_all("P-Associated-URI") if resp and ok else []))
+            resp.headers_all("P-Associated-URI") if resp and ok else [], op.emergency))
 
     def _registration(self, registration: Registration) -> None:
-        self.registration = registration
+        if registration.emergency:
+            self.emergency_registration = registration
+        else:
+            self.registration = registration
         self._out.append(RegistrationDone(registration))
 
     def _invited(self, op: _Invite, final: SipResponse | None) -> None:

@@ -446,6 +446,10 @@ class Population:
                 outcome = CallOutcome.FAILED if reg.status is None else CallOutcome.REJECTED
                 return CallResult(dialled, outcome, reg.status, reg.reason, call.request_uri,
                                   ua.ua)
+        if call.emergency and ue.authenticated and ua.core.emergency_registration is None:
+            # TS 24.229 §5.1.6.1 / TS 23.167 §7.1: an authenticated UE attempts an emergency
+            # registration first; when it fails the call goes unregistered (§5.1.6.8.2)
+            await ua.register(emergency=True)
         return await ua.call(call)
 
     @staticmethod

@@ -16,7 +16,10 @@ Decisions on an initial request from a UE:
 - 184/186 + an emergency number: 404 Not Found by default (RFC 3261 §21.4.4: no route in the
   rescuer's dial plan); charging-area numbers blocked (403) or routed as from a fixed area;
 - REGISTER and other requests of a full-roaming UE go to its home IMS (TS 23.228 §5.2.2.3:
-  the P-CSCF in the visited network, the S-CSCF in the home network), with Path (RFC 3327).
+  the P-CSCF in the visited network, the S-CSCF in the home network), with Path (RFC 3327);
+  an emergency registration (TS 24.229 §5.2.10.2, "sos" in the Contact URI) too. A UE with only
+  an emergency PDN connection has no route to its home IMS here: its emergency registration
+  fails (403) and it falls back to an unregistered emergency session (§5.1.6.8.2);
 Requests from the core (E-CSCF, home S-CSCF: known by configured address) toward a UE follow the
 Request-URI / Route. A request from a UE that carries a To-tag follows its dialog only if this
 P-CSCF took part in that dialog for the same binding (`dialogs.py`; 481 otherwise, RFC 3261
@@ -170,7 +173,9 @@ class PcscfCore:
         """TS 24.229 §5.2.2: to the home network, only for a UE with a normal PDN connection;
         the public identity must be the one bound to the address (TS 33.978 §4 idea)."""
         if b.mode.emergency_only:
-            raise ProxyError(403, f"{b.mode.value}: no IMS registration")
+            sos = any(any(k == "sos" for k, _ in c.uri.params) for c in req.contacts)
+            raise ProxyError(403, f"{b.mode.value}: no route to the home IMS for an "
+                                  f"{'emergency ' if sos else ''}registration")
         claimed = dialled_digits(req.to.uri) or (req.to.uri.user or "")
         if not b.msisdn or claimed.lstrip("+") != b.msisdn:
             raise ProxyError(403, f"identity {req.to.uri} is not bound to {b.address}")

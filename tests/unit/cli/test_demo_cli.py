@@ -181,3 +181,31 @@ def test_demo_unauthenticated_caller_identity_read_in_tshark(tmp_path: Path) -> 
         hops[-1]["sip.msg_hdr"][0]
     assert "Japan-Roaming-Caller" not in hops[0]["sip.msg_hdr"][0]
     assert tshark.count(pcap, "_ws.malformed") == 0
+
+
+@pytest.mark.tshark
+@pytest.mark.parametrize("mode, sos_status, registered", [
+    ("full", "200", True), ("emergency-auth", "403", False)])
+def test_demo_emergency_registration_read_in_tshark(tmp_path: Path, mode: str,
+                                                     sos_status: str, registered: bool) -> None:
+    """TS 24.229 §5.1.6.1-§5.1.6.2 off a demo capture: the UE's emergency REGISTER (Contact
+    with "sos") before its INVITE; in full roaming it succeeds and the call goes over it, in
+    emergency-auth it fails and the INVITE goes unregistered (§5.1.6.8.2)."""
+    code, doc = _run(tmp_path, "--mode", mode, "--call", "110")
+    assert code == 0
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert ue["call"]["outcome"] == "answered"
+    pcap = tmp_path / "demo.pcapng"
+    rows = tshark.fields(pcap, "ip.src", "sip.Method", "sip.Status-Code", "sip.Call-ID",
+                         "sip.Contact", "sip.From", display_filter="sip")
+    ua = rows[0]["ip.src"][0]
+    sent = [r for r in rows if r["ip.src"] == [ua] and r["sip.Method"]]
+    [sos_register] = [r for r in sent if r["sip.Method"] == ["REGISTER"]
+                      and r["sip.Contact"][0].endswith(";sos>")]
+    answers = [r for r in rows if r["sip.Call-ID"] == sos_register["sip.Call-ID"]
+               and r["sip.Status-Code"]]
+    assert answers and answers[-1]["sip.Status-Code"] == [sos_status]
+    [invite] = [r for r in sent if r["sip.Method"] == ["INVITE"]]
+    assert sent.index(sos_register) < sent.index(invite)
+    assert invite["sip.Contact"][0].endswith(";sos>") is registered
+    assert ("anonymous.invalid" in invite["sip.From"][0]) is not registered

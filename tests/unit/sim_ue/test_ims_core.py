@@ -201,3 +201,40 @@ def test_unregistered_emergency_invite_names_no_msisdn_and_the_imei_instance() -
     assert "819010000001" not in wire.header("Contact")  # type: ignore[operator]
     normal = core.invite_request(analyse_dialled("0312345678", domain=DOMAIN), registered=True)
     assert normal.contacts[0].uri.user == "+819010000001"
+
+
+def _emergency_registration(core: UaCore, status: int) -> SipRequest:
+    (reg,) = _sent(core.register(emergency=True))
+    out = _answer(core, reg, status, headers=[("Contact", f"<{reg.contacts[0].uri}>")])
+    (done,) = [a.registration for a in out if isinstance(a, RegistrationDone)]
+    assert done.emergency and done.registered == (status == 200)
+    return reg
+
+
+def test_emergency_registration_then_the_call_over_it() -> None:
+    """TS 24.229 §5.1.6.2: a REGISTER of its own with "sos" in the Contact URI; the emergency
+    INVITE then goes over it (§5.1.6.8.2), from the IMPU, Contact with "sos"."""
+    core = _core()
+    (normal,) = _sent(core.register())
+    reg = _emergency_registration(core, 200)
+    assert reg.contacts[0].uri.params == (("sos", None),)
+    assert reg.call_id != normal.call_id and reg.from_.tag != normal.from_.tag
+    assert core.registration is None  # the normal registration is not touched
+    result, out = core.call(analyse_dialled("119", domain=DOMAIN))
+    (invite,) = _sent(out)
+    assert result.registered and result.emergency_registration == 200
+    assert str(invite.from_.uri) == f"sip:+819010000001@{DOMAIN}"
+    assert invite.contacts[0].uri.params == (("sos", None),)
+
+
+def test_failed_emergency_registration_falls_back_to_an_unregistered_call() -> None:
+    """TS 24.229 §5.1.6.1: the attempt fails (403 from a P-CSCF with no route home), the
+    emergency INVITE goes unregistered: anonymous From, no "sos" contact, the failure kept."""
+    core = _core()
+    _emergency_registration(core, 403)
+    result, out = core.call(analyse_dialled("110", domain=DOMAIN))
+    (invite,) = _sent(out)
+    assert (result.registered, result.emergency_registration) == (False, 403)
+    assert str(invite.from_.uri) == "sip:anonymous@anonymous.invalid"
+    assert invite.contacts[0].uri.params == () and invite.contacts[0].uri.user is None
+    assert result.to_json()["emergency_registration"] == 403

@@ -328,3 +328,40 @@ def test_emergency_identity_is_asserted_only_when_the_network_authenticated_it()
                          (MSISDN, "msisdn", True, "full"))
     assert got[UNAUTH] == ([], [f"mode=emergency-unauth;imsi={IMSI}"], None,
                            (IMSI, "imsi", False, "emergency-unauth"))
+
+
+def test_emergency_registration_is_routed_home_for_full_roaming_only_and_kept_apart() -> None:
+    """TS 24.229 §5.2.10.2: the P-CSCF forwards a full-roaming UE's emergency REGISTER ("sos"
+    in Contact) to the home IMS; an emergency-only UE's gets 403 (no route home here). The
+    S-CSCF keeps it apart from the normal binding, which call-backs use (TS 23.167 §6.2.1)."""
+    from corenet.config.models import HomeImsConfig
+    from corenet.nf.ims.scscf import ScscfCore
+
+    aor = f"<sip:+{MSISDN}@ims.mnc010.mcc440.3gppnetwork.org>"
+
+    def register(ue: str, contact: str, call_id: str) -> SipRequest:
+        return sip.make_request(
+            "REGISTER", "sip:ims.mnc010.mcc440.3gppnetwork.org", from_=f"{aor};tag=r",
+            to=aor, call_id=call_id, cseq=1, contact=contact,
+            via=f"SIP/2.0/UDP {ue}:5060;branch={sip.new_branch()};rport")
+
+    p = pcscf()
+    (fwd,) = sent(p.handle_request(register(FULL, f"<sip:ue@{FULL}:5060;sos>", "sos@ue"),
+                                   (FULL, 5060), 0.0))
+    assert fwd.peer == SCSCF and isinstance(fwd.message, SipRequest)
+    assert fwd.message.contacts[0].uri.params == (("sos", None),)
+    refused = only_answer(p.handle_request(
+        register(UNAUTH, f"<sip:ue@{UNAUTH}:5060;sos>", "sos@unauth"), (UNAUTH, 5060), 0.0),
+        UNAUTH)
+    assert refused.status == 403
+    s = ScscfCore(HomeImsConfig(listen=Endpoint(host=SCSCF[0], port=SCSCF[1]),
+                                pcscfs=[PCSCF[0]]), Element(*SCSCF))
+    (normal,) = sent(p.handle_request(register(FULL, f"<sip:ue@{FULL}:5060>", "reg@ue"),
+                                      (FULL, 5060), 0.0))
+    assert isinstance(normal.message, SipRequest)
+    for req in (normal.message, fwd.message):
+        (ok,) = sent(s.handle_request(req, PCSCF, 0.0))
+        assert isinstance(ok.message, SipResponse) and ok.message.status == 200
+    key = f"+{MSISDN}"
+    assert s.registrations[key].contact == f"sip:ue@{FULL}:5060"
+    assert s.emergency_registrations[key].contact == f"sip:ue@{FULL}:5060;sos"
