@@ -34,6 +34,7 @@ from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.errors import DecodeError
 from corenet.core.identifiers import imei_uri, imsi_uri, tel_uri
 from corenet.nf.psap.records import CallRecord, record_from_invite
+from corenet.protocols import sip_ua
 from corenet.protocols.sip_transactions import (
     Address,
     Dialog,
@@ -45,14 +46,7 @@ from corenet.protocols.sip_transactions import (
     via_for,
 )
 from corenet.protocols.sip_transactions import Event as SipEvent
-from corenet.protocols.sip_ua import (
-    SendFailed,
-    SendRequest,
-    SendResponse,
-    SipIds,
-    SipReceived,
-    dialog_response,
-)
+from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipReceived
 
 log = logging.getLogger("corenet.psap")
 
@@ -128,10 +122,10 @@ class PsapCore:
     """One PSAP; `local` is the address its SIP transport is bound to."""
 
     def __init__(self, cfg: PsapConfig, local: Address = ("127.0.0.1", 5060), *,
-                 ids: SipIds | None = None) -> None:
+                 ids: sip_ua.SipIds | None = None) -> None:
         self.cfg = cfg
         self.local = local
-        self.ids = ids or SipIds()
+        self.ids = ids or sip_ua.SipIds()
         self.trusted = set(cfg.trusted_peers) | {cfg.callback_route.host}
         self._dialogs: dict[tuple[str, str], str] = {}  # (Call-ID, our tag) -> our Contact
         self._callbacks: dict[str, _CallBack] = {}  # by Call-ID
@@ -224,9 +218,9 @@ class PsapCore:
             return
         # §12.1.1: the 180 creates an early dialog and the 200 confirms it: both carry the
         # Record-Route of the INVITE and the PSAP's Contact
-        self._out.append(SendResponse(dialog_response(req, 180, to_tag=tag,
+        self._out.append(SendResponse(sip_ua.dialog_response(req, 180, to_tag=tag,
                                                       contact=self.contact), peer))
-        self._out.append(SendResponse(dialog_response(
+        self._out.append(SendResponse(sip_ua.dialog_response(
             req, 200, to_tag=tag, contact=self.contact, body=body, content_type=ctype), peer))
         if len(self._dialogs) >= MAX_DIALOGS:  # calls never ended: the oldest are forgotten
             del self._dialogs[next(iter(self._dialogs))]
