@@ -73,6 +73,8 @@ def normal_uri(digits: str, domain: str) -> str:
     home-local numbers with the home domain as phone-context (TS 24.229 §5.1.2A.1.5)."""
     if digits.startswith("+"):
         return f"tel:{digits}"
+    # RFC 3966 §3 / RFC 3261 §25.1: '#' is not allowed bare in a URI; it is sent as %23
+    digits = digits.replace("#", "%23")
     national = (digits.startswith("0") and not digits.startswith("00") and len(digits) >= 10
                 and not digits.startswith(LOCAL_ONLY_PREFIXES))
     if national:

@@ -37,7 +37,7 @@ from corenet.core.plmn import Plmn
 from corenet.core.timers import TimerTable
 from corenet.protocols.sip_transactions import Event as SipEvent
 from corenet.protocols.sip_transactions import SipPeer, Timers, TransportName
-from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipReceived
+from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipIds, SipReceived
 from corenet.transport import Tap
 from corenet.transport.base import Address
 from corenet.transport.sip import SipFramer, SipStack, SipTransport
@@ -183,13 +183,14 @@ class ImsUserAgent:
                  transport: TransportName = "UDP", udp_tap: Tap | None = None,
                  tcp_tap: Tap | None = None, timers: Timers | None = None,
                  hold: float = DEFAULT_HOLD, timeout: float = DEFAULT_TIMEOUT,
-                 pani: str | None = None, rtp_port: int = 40000) -> None:
+                 pani: str | None = None, rtp_port: int = 40000,
+                 imei: str | None = None, ids: SipIds | None = None) -> None:
         self.isim = isim
         self.address = address
         self.port = port
         self.pcscf = SipPeer(transport, pcscf)
         self.core = UaCore(isim, (address, port), self.pcscf, hold=hold, timeout=timeout,
-                           pani=pani, rtp_port=rtp_port)
+                           pani=pani, rtp_port=rtp_port, imei=imei, ids=ids)
         self.stack = _UeSipStack(self._on_sip, udp_tap=udp_tap, tcp_tap=tcp_tap,
                                  timers=timers)
         self.callback_event = asyncio.Event()
@@ -235,11 +236,12 @@ class ImsUserAgent:
 
     # -------------------------------------------------------------- procedures
 
-    async def register(self) -> Registration:
-        """Initial registration (TS 24.229 §5.1.1.2), AKA challenge answered once."""
+    async def register(self, *, emergency: bool = False) -> Registration:
+        """Initial registration (TS 24.229 §5.1.1.2), AKA challenge answered once; with
+        `emergency`, the emergency registration of §5.1.6.2."""
         fut: asyncio.Future[Registration] = asyncio.get_running_loop().create_future()
         self._registering.append(fut)
-        self._apply(self.core.register())
+        self._apply(self.core.register(emergency=emergency))
         return await fut
 
     async def call(self, call: DialAnalysis) -> CallResult:

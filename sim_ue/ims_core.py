@@ -6,7 +6,9 @@ actions to carry out (send a request or response, start or stop a named timer, r
 finished procedure). The asyncio side is `sim_ue.ims.ImsUserAgent`.
 
 - IMS registration (TS 24.229 §5.1.1.2) with the IMPU and IMPI of the ISIM; a 401 with an AKA
-  challenge is answered once (§5.1.1.5.1, TS 33.203 §6.1) -> `RegistrationDone`;
+  challenge is answered once (§5.1.1.5.1, TS 33.203 §6.1) -> `RegistrationDone`; an emergency
+  registration (§5.1.6.2: the `sos` URI parameter in Contact) is a registration of its own,
+  and an emergency call goes over it when it succeeded, else unregistered (§5.1.6.8.2);
 - a call (§5.1.2A.1 normal, §5.1.6.8.2 emergency): INVITE with an SDP offer, ACK of the 2xx
   (RFC 3261 §13.2.2.4), the hold (timer `CallHold`), BYE (§15.1.1) unless the far end hangs up
   first -> `CallDone`; a retransmitted 2xx is ACKed again;
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import enum
-import secrets
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ from corenet.codecs import sdp, sip
 from corenet.codecs.sip import Header, SipRequest, SipResponse
 from corenet.core.actions import StartTimer, StopTimer, TimerExpired
 from corenet.core.errors import DecodeError
+from corenet.core.identifiers import imei_uri
 from corenet.protocols.sip_transactions import (
     Address,
     Dialog,
@@ -41,7 +43,14 @@ from corenet.protocols.sip_transactions import (
     via_for,
 )
 from corenet.protocols.sip_transactions import Event as SipEvent
-from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipReceived
+from corenet.protocols.sip_ua import (
+    SendFailed,
+    SendRequest,
+    SendResponse,
+    SipIds,
+    SipReceived,
+    dialog_response,
+)
 from sim_ue.dialling import DialAnalysis
 from sim_ue.isim import Isim, IsimAuthError, digest_params, digest_response
 
@@ -93,12 +102,15 @@ class CallResult:
     ua: str | None = None  # the UA's address "ip:port"
     registered: bool = False  # over an IMS registration (else unregistered emergency)
     call_id: str | None = None
+    # TS 24.229 §5.1.6.1: the final status of the emergency registration attempted before an
+    # emergency call (None: none attempted, or no response)
+    emergency_registration: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"dialled": self.dialled, "outcome": self.outcome.value,
                 "sip_status": self.sip_status, "reason": self.reason,
                 "request_uri": self.request_uri, "ua": self.ua, "registered": self.registered,
-                "call_id": self.call_id}
+                "call_id": self.call_id, "emergency_registration": self.emergency_registration}
 
 
 @dataclass
@@ -123,6 +135,7 @@ class Registration:
     reason: str = ""
     service_route: list[str] = field(default_factory=list)
     associated: list[str] = field(default_factory=list)
+    emergency: bool = False  # TS 24.229 §5.1.6.2 emergency registration
 
 
 # ------------------------------------------------------------------------------ events, actions
@@ -174,6 +187,7 @@ class _Leg:
 @dataclass
 class _Register:
     attempt: int
+    emergency: bool = False
 
 
 @dataclass
@@ -195,8 +209,11 @@ class UaCore:
 
     def __init__(self, isim: Isim, local: Address, pcscf: SipPeer, *,
                  hold: float = DEFAULT_HOLD, timeout: float = DEFAULT_TIMEOUT,
-                 pani: str | None = None, rtp_port: int = 40000) -> None:
+                 pani: str | None = None, rtp_port: int = 40000,
+                 imei: str | None = None, ids: SipIds | None = None) -> None:
         self.isim = isim
+        self.ids = ids or SipIds()
+        self.imei = imei  # the device's, for the +sip.instance of TS 24.229 §5.1.6.8.2
         self.local = local
         self.pcscf = pcscf
         self.hold = hold
@@ -204,14 +221,19 @@ class UaCore:
         self.pani = pani
         self.rtp_port = rtp_port
         self.registration: Registration | None = None
+        self.emergency_registration: Registration | None = None
         self.calls: list[CallResult] = []
         self.callbacks: list[CallbackResult] = []
         self._ops: dict[TransactionKey, _Op] = {}
         self._legs: dict[tuple[str, str, str], _Leg] = {}
         self._acks: dict[str, SipRequest] = {}
         self._cseq = 0
-        self._call_id = sip.new_call_id(local[0])  # §10.2: one Call-ID for all REGISTERs
-        self._reg_tag = sip.new_tag()
+        self._call_id = self.ids.call_id(local[0])  # §10.2: one Call-ID for all REGISTERs
+        self._reg_tag = self.ids.tag()
+        # §5.1.6.2: the emergency registration is a registration of its own (§10.2: its own
+        # Call-ID and From-tag)
+        self._sos_call_id = self.ids.call_id(local[0])
+        self._sos_tag = self.ids.tag()
         self._out: list[Action] = []
 
     @property
@@ -221,19 +243,24 @@ class UaCore:
 
     # -------------------------------------------------------------- entry points
 
-    def register(self) -> list[Action]:
-        """Initial registration (TS 24.229 §5.1.1.2)."""
+    def register(self, *, emergency: bool = False) -> list[Action]:
+        """Initial registration (TS 24.229 §5.1.1.2), or emergency registration (§5.1.6.2)."""
         self._out = []
-        self._request(self.register_request(), _Register(1))
+        self._request(self.register_request(emergency=emergency), _Register(1, emergency))
         return self._flush()
 
     def call(self, call: DialAnalysis) -> tuple[CallResult, list[Action]]:
         """Place a call (module docstring); its `CallResult` is filled in until `CallDone`."""
         self._out = []
-        registered = bool(self.registration and self.registration.registered)
+        # §5.1.6.8.2: an emergency call over the emergency registration when there is one,
+        # else unregistered; a normal call over the normal registration
+        reg = self.emergency_registration if call.emergency else self.registration
+        registered = bool(reg and reg.registered)
         invite = self.invite_request(call, registered=registered)
         result = CallResult(call.dialled, CallOutcome.FAILED, request_uri=call.request_uri,
                             ua=self.ua, registered=registered, call_id=invite.call_id)
+        if call.emergency and self.emergency_registration is not None:
+            result.emergency_registration = self.emergency_registration.status
         self._request(invite, _Invite(invite, result))
         return result, self._flush()
 
@@ -264,14 +291,30 @@ class UaCore:
 
     # -------------------------------------------------------------- building
 
-    def contact(self) -> str:
+    def contact(self, *, sos: bool = False) -> str:
+        """The UA's Contact; with `sos`, that of an emergency registration (TS 24.229
+        §5.1.6.2: the "sos" SIP URI parameter in the Contact URI)."""
         host, port = self.local
         user = self.isim.impu.split(":", 1)[1].split("@", 1)[0]
         transport = ";transport=tcp" if self.pcscf.transport == "TCP" else ""
-        return f"<sip:{user}@{host}:{port}{transport}>"
+        return f"<sip:{user}@{host}:{port}{transport}{';sos' if sos else ''}>"
+
+    def _invite_contact(self, call: DialAnalysis, registered: bool) -> str:
+        if not call.emergency:
+            return self.contact()
+        return self.contact(sos=True) if registered else self.emergency_contact()
+
+    def emergency_contact(self) -> str:
+        """TS 24.229 §5.1.6.8.2: the Contact of an unregistered emergency INVITE names the
+        UA's address and no public user identity (the network has authenticated none), with
+        the IMEI as instance ID (RFC 5626 §4.1, RFC 7254)."""
+        host, port = self.local
+        transport = ";transport=tcp" if self.pcscf.transport == "TCP" else ""
+        instance = f';+sip.instance="<{imei_uri(self.imei)}>"' if self.imei else ""
+        return f"<sip:{host}:{port}{transport}>{instance}"
 
     def via(self, peer: SipPeer | None = None) -> str:
-        return via_for((peer or self.pcscf).transport, self.local)
+        return via_for((peer or self.pcscf).transport, self.local, self.ids.branch())
 
     def _common(self) -> list[Header]:
         hs = [Header("User-Agent", USER_AGENT)]
@@ -279,9 +322,11 @@ class UaCore:
             hs.append(Header("P-Access-Network-Info", self.pani))
         return hs
 
-    def register_request(self, authorization: str | None = None) -> SipRequest:
+    def register_request(self, authorization: str | None = None, *,
+                         emergency: bool = False) -> SipRequest:
         """TS 24.229 §5.1.1.2.1: Request-URI = home domain, From = To = the IMPU, Contact =
-        the UA's address, Authorization with the IMPI (and the answer to a challenge)."""
+        the UA's address, Authorization with the IMPI (and the answer to a challenge); for an
+        emergency registration (§5.1.6.2) the Contact carries the "sos" parameter."""
         self._cseq += 1
         domain = self.isim.domain
         auth = authorization or (
@@ -289,10 +334,12 @@ class UaCore:
             'nonce="", response=""')
         headers = [Header("Expires", str(REGISTER_EXPIRES)), Header("Authorization", auth),
                    Header("Supported", "path"), *self._common()]
+        tag, call_id = (self._sos_tag, self._sos_call_id) if emergency else \
+            (self._reg_tag, self._call_id)
         return sip.make_request(
-            "REGISTER", f"sip:{domain}", from_=f"<{self.isim.impu}>;tag={self._reg_tag}",
-            to=f"<{self.isim.impu}>", call_id=self._call_id, cseq=self._cseq, via=self.via(),
-            contact=self.contact(), headers=headers)
+            "REGISTER", f"sip:{domain}", from_=f"<{self.isim.impu}>;tag={tag}",
+            to=f"<{self.isim.impu}>", call_id=call_id, cseq=self._cseq, via=self.via(),
+            contact=self.contact(sos=emergency), headers=headers)
 
     def invite_request(self, call: DialAnalysis, *, registered: bool) -> SipRequest:
         """TS 24.229 §5.1.2A.1 (normal) and §5.1.6.8.2 (emergency) INVITE with an SDP offer
@@ -309,9 +356,9 @@ class UaCore:
         offer = sdp.encode(sdp.audio_offer(host, self.rtp_port))
         from_uri = self.isim.impu if registered else "sip:anonymous@anonymous.invalid"
         return sip.make_request(
-            "INVITE", call.request_uri, from_=f"<{from_uri}>;tag={sip.new_tag()}",
-            to=f"<{call.to_uri}>", call_id=sip.new_call_id(host), cseq=1, via=self.via(),
-            contact=self.contact(), headers=headers, body=offer,
+            "INVITE", call.request_uri, from_=f"<{from_uri}>;tag={self.ids.tag()}",
+            to=f"<{call.to_uri}>", call_id=self.ids.call_id(host), cseq=1, via=self.via(),
+            contact=self._invite_contact(call, registered), headers=headers, body=offer,
             content_type="application/sdp")
 
     def _answer_challenge(self, resp: SipResponse) -> str:
@@ -326,7 +373,7 @@ class UaCore:
         res, auts = self.isim.challenge(nonce)
         uri = f"sip:{self.isim.domain}"
         qop = "auth" if "auth" in params.get("qop", "").split(",") else None
-        nc, cnonce = "00000001", secrets.token_hex(8)
+        nc, cnonce = "00000001", self.ids.hex(8)
         response = digest_response(self.isim.impi, realm, res or b"", "REGISTER", uri, nonce,
                                    qop, nc, cnonce)
         parts = [f'username="{self.isim.impi}"', f'realm="{realm}"', f'nonce="{nonce}"',
@@ -368,19 +415,24 @@ class UaCore:
             try:
                 auth = self._answer_challenge(resp)
             except IsimAuthError as exc:
-                self._registration(Registration(401, False, f"challenge not answered: {exc}"))
+                self._registration(Registration(401, False, f"challenge not answered: {exc}",
+                                                emergency=op.emergency))
                 return
-            self._request(self.register_request(auth), _Register(2))
+            self._request(self.register_request(auth, emergency=op.emergency),
+                          _Register(2, op.emergency))
             return
         status = resp.status if resp is not None else None
         ok = resp is not None and 200 <= resp.status < 300
         reason = "" if ok else f"REGISTER: {status or 'no response'}"
         self._registration(Registration(
             status, ok, reason, resp.headers_all("Service-Route") if resp and ok else [],
-            resp.headers_all("P-Associated-URI") if resp and ok else []))
+            resp.headers_all("P-Associated-URI") if resp and ok else [], op.emergency))
 
     def _registration(self, registration: Registration) -> None:
-        self.registration = registration
+        if registration.emergency:
+            self.emergency_registration = registration
+        else:
+            self.registration = registration
         self._out.append(RegistrationDone(registration))
 
     def _invited(self, op: _Invite, final: SipResponse | None) -> None:
@@ -496,13 +548,15 @@ class UaCore:
         except DecodeError:
             self._respond(req, 488, peer)
             return
-        tag = sip.new_tag()
+        tag = self.ids.tag()
         record = CallbackResult(caller, req.call_id, identity=req.header("P-Asserted-Identity"))
-        self._respond(req, 180, peer, to_tag=tag)
-        ok = sip.response_for(req, 200, to_tag=tag,
-                              headers=[("Contact", self.contact()),
-                                       *((h.name, h.value) for h in self._common())],
-                              body=answer, content_type="application/sdp" if answer else None)
+        # RFC 3261 §12.1.1: the 180 (early dialog) and the 200 carry the INVITE's Record-Route
+        # and the UE's Contact, so the PSAP's ACK and BYE come back through the proxies
+        self._out.append(SendResponse(dialog_response(req, 180, to_tag=tag,
+                                                      contact=self.contact()), peer))
+        ok = dialog_response(req, 200, to_tag=tag, contact=self.contact(),
+                             headers=self._common(), body=answer,
+                             content_type="application/sdp" if answer else None)
         self._out.append(SendResponse(ok, peer))
         record.sip_status = 200
         self.callbacks.append(record)

@@ -25,6 +25,7 @@ from corenet.config.subscribers import Subscriber
 from corenet.core.plmn import Plmn
 from corenet.pcap import PcapTap
 from corenet.protocols.sip_transactions import Timers
+from corenet.protocols.sip_ua import SipIds
 from corenet.transport import Tap
 from corenet.transport.base import Address
 from corenet.transport.sctp import Mode
@@ -141,19 +142,21 @@ class Population:
                  sip_timers: Timers | None = None, call_hold: float = 1.0,
                  timer_scale: float = 1.0, keep_log: bool = True,
                  ue_timers: UeTimers | None = None, reconnect_s: float | None = RECONNECT_S,
-                 reconnect_max_s: float = RECONNECT_MAX_S) -> None:
+                 reconnect_max_s: float = RECONNECT_MAX_S, sip_seed: int | None = None) -> None:
         """`pcscf`: the P-CSCF used when the PDN connection's PCO names none (TS 24.229
         §9.2.1), or in its place when `pcscf_explicit`; `sip_tap` records the IMS user agents' SIP; `call_hold`: seconds a call
         lasts before the UE hangs up; `timer_scale`: wall seconds per UE timer second (the
         barring timer and T3346: < 1 accelerates them); `ue_timers`: T3410 / T3411 / T3402 of
         every UE; `reconnect_s` / `reconnect_max_s`: the eNBs' back-off when the S1
-        association is lost (None: no reconnection)."""
+        association is lost (None: no reconnection); `sip_seed`: the IMS user agents draw
+        their Call-IDs, tags and branches from it (a reproducible capture), else at random."""
         if not enb_cfgs:
             raise ValueError("at least one eNB is needed")
         self.subscribers = list(subscribers)
         self.enb_cfgs = list(enb_cfgs)
         self.concurrency = max(1, concurrency)
         self.seed = seed
+        self.sip_seed = sip_seed
         self.mode = SelectionMode(selection)
         self.plmn = Plmn.parse(plmn) if plmn else None
         self.home = Plmn.parse(home_plmn)
@@ -492,6 +495,10 @@ class Population:
                 outcome = CallOutcome.FAILED if reg.status is None else CallOutcome.REJECTED
                 return CallResult(dialled, outcome, reg.status, reg.reason, call.request_uri,
                                   ua.ua)
+        if call.emergency and ue.authenticated and ua.core.emergency_registration is None:
+            # TS 24.229 §5.1.6.1 / TS 23.167 §7.1: an authenticated UE attempts an emergency
+            # registration first; when it fails the call goes unregistered (§5.1.6.8.2)
+            await ua.register(emergency=True)
         return await ua.call(call)
 
     @staticmethod
@@ -531,7 +538,8 @@ class Population:
             udp_tap=self.sip_tap.udp if self.sip_tap else None,
             tcp_tap=self.sip_tap.tcp if self.sip_tap else None,
             pani=pani_for(cell.plmn, cell.tac, cell.cell_id) if cell else None,
-            rtp_port=40000 + 2 * (member.index % 10000))
+            rtp_port=40000 + 2 * (member.index % 10000), imei=ue.imeisv[:14],
+            ids=SipIds.seeded(self.sip_seed, f"ue:{sub.imsi}"))
         await ua.start()
         self.agents[member.index] = ua
         return ua

@@ -151,7 +151,8 @@ def _decode_sip(raw: bytes) -> None:
     from corenet.codecs import sip
 
     try:
-        msg = sip.to_message(sip.decode(raw))
+        # read as an observer: no server policy (Require, a missing close delimiter)
+        msg = sip.to_message(*sip.read(raw))
     except DecodeError as exc:
         click.echo(json.dumps({"error": exc.detail, "protocol": exc.protocol,
                                "cause": to_jsonable(exc.cause)}))

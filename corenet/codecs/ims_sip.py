@@ -1,7 +1,21 @@
 """What IMS adds to SIP and what both the network (P-CSCF, E-CSCF) and the PSAP read:
 P-Access-Network-Info (TS 24.229 §7.2A.4),
-dialled digits of a Request-URI (RFC 3966, RFC 3261 §19.1.1), the verstat values of an asserted
-identity (TS 24.229 §7.2A.20) and the header giving the PSAP the caller's roaming mode.
+dialled digits of a Request-URI (RFC 3966, RFC 3261 §19.1.1), and the one header JAPAN
+Roaming adds to an emergency INVITE, `Japan-Roaming-Caller`.
+
+Identity to the PSAP: an identity the network authenticated is asserted the standard way, in
+P-Asserted-Identity (RFC 3325 §9.1; TS 24.229 §5.2.10.1). No standard carries what JAPAN
+Roaming also wants the PSAP to have: the roaming mode of the caller's access, and the IMSI
+(or IMEI) of an unauthenticated caller, which the network read from the IP-CAN session but
+cannot vouch for. Both go in `Japan-Roaming-Caller`, set by the P-CSCF inside the trust domain
+(RFC 3325 §2.3) and removed from anything a UE sends:
+
+    Japan-Roaming-Caller: mode=full
+    Japan-Roaming-Caller: mode=emergency-auth
+    Japan-Roaming-Caller: mode=emergency-unauth;imsi=440100000000001
+    Japan-Roaming-Caller: mode=emergency-unauth;imei=35349006987331
+
+An `imsi` or `imei` parameter is never asserted: it is what the unauthenticated UE presented.
 """
 
 from __future__ import annotations
@@ -10,10 +24,38 @@ from dataclasses import dataclass
 
 from corenet.codecs.sip import Uri
 
-# a header inside the trust domain giving the PSAP the roaming mode of the caller's access
-MODE_HEADER = "P-Emergency-Roaming-Mode"
-VERIFIED = "TN-Validation-Passed"  # TS 24.229 §7.2A.20 verstat
-UNVERIFIED = "No-TN-Validation"
+CALLER_HEADER = "Japan-Roaming-Caller"
+_CALLER_IDS = ("imsi", "imei")
+
+
+@dataclass(frozen=True)
+class RoamingCaller:
+    """The value of `Japan-Roaming-Caller` (module docstring)."""
+
+    mode: str
+    imsi: str | None = None
+    imei: str | None = None
+
+    def encode(self) -> str:
+        parts = [f"mode={self.mode}"]
+        parts += [f"{name}={value}" for name, value in (("imsi", self.imsi),
+                                                        ("imei", self.imei)) if value]
+        return ";".join(parts)
+
+
+def parse_roaming_caller(value: str | None) -> RoamingCaller | None:
+    """The header's value, None when absent or without a mode; digits only in imsi/imei."""
+    if not value:
+        return None
+    params: dict[str, str] = {}
+    for part in value.split(";"):
+        name, _, v = part.partition("=")
+        params[name.strip().lower()] = v.strip()
+    mode = params.get("mode")
+    if not mode:
+        return None
+    ids = {k: params[k] for k in _CALLER_IDS if params.get(k, "").isdigit()}
+    return RoamingCaller(mode, ids.get("imsi"), ids.get("imei"))
 
 _DIAL_CHARS = frozenset("0123456789*#+")
 

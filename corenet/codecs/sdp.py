@@ -17,6 +17,17 @@ MAX_LINES = 512
 # RFC 3551 Table 4: static audio payload types we can answer with
 STATIC_AUDIO: dict[int, str] = {0: "PCMU/8000", 8: "PCMA/8000"}
 TELEPHONE_EVENT = "telephone-event/8000"  # RFC 4733
+# TS 26.114 §6.2.2: AMR-WB and AMR (RFC 4867 payload format) on dynamic payload types, offered
+# before G.711; fmtp per TS 26.114 §6.2.2.2 (mode changes at most every other frame, no
+# redundancy), bandwidth-efficient (no octet-align, RFC 4867 §8.1)
+AMR_WB_PT, AMR_PT = 104, 102
+AMR_FMTP = "mode-change-capability=2;max-red=0"
+DYNAMIC_AUDIO: dict[int, tuple[str, str]] = {AMR_WB_PT: ("AMR-WB/16000", AMR_FMTP),
+                                             AMR_PT: ("AMR/8000", AMR_FMTP)}
+VOICE_OFFER = (AMR_WB_PT, AMR_PT, 0, 8)
+VOICE_CODECS = ("AMR-WB/16000", "AMR/8000", "PCMU/8000", "PCMA/8000")
+# RFC 4733 §2.1 / TS 26.114 §6.2.3: telephone-event at the clock rate of the speech codec
+TELEPHONE_EVENT_PT = {8000: 101, 16000: 100}
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")  # RFC 4566 §6
 # RFC 3264 §6.1: the answer's direction mirrors the offer's
 _ANSWER_DIRECTION = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly",
@@ -214,16 +225,29 @@ def _addrtype(address: str) -> str:
 
 
 def audio_offer(address: str, port: int, *, session_id: int = 1, username: str = "-",
-                payload_types: tuple[int, ...] = (0, 8), telephone_event: int | None = 101,
+                payload_types: tuple[int, ...] = VOICE_OFFER, telephone_event: bool = True,
                 ptime: int = 20) -> SessionDescription:
-    """RFC 3264 §5: one audio stream, RTP/AVP, the given static codecs (+ RFC 4733 events)."""
+    """RFC 3264 §5: one audio stream, RTP/AVP, the given codecs in order of preference (by
+    default AMR-WB, AMR, PCMU, PCMA: TS 26.114 §6.2.2), and RFC 4733 events at each clock
+    rate offered."""
     formats = [str(pt) for pt in payload_types]
-    attrs: list[Attribute] = [("rtpmap", f"{pt} {STATIC_AUDIO[pt]}") for pt in payload_types
-                              if pt in STATIC_AUDIO]
-    if telephone_event is not None:
-        formats.append(str(telephone_event))
-        attrs += [("rtpmap", f"{telephone_event} {TELEPHONE_EVENT}"),
-                  ("fmtp", f"{telephone_event} 0-16")]
+    attrs: list[Attribute] = []
+    rates: list[int] = []
+    for pt in payload_types:
+        enc, fmtp = DYNAMIC_AUDIO.get(pt, (STATIC_AUDIO.get(pt, ""), ""))
+        if enc:
+            attrs.append(("rtpmap", f"{pt} {enc}"))
+        if fmtp:
+            attrs.append(("fmtp", f"{pt} {fmtp}"))
+        rate = _clock_rate(enc)
+        if rate in TELEPHONE_EVENT_PT and rate not in rates:
+            rates.append(rate)
+    if telephone_event:
+        for rate in sorted(rates, reverse=True):
+            event = TELEPHONE_EVENT_PT[rate]
+            formats.append(str(event))
+            attrs += [("rtpmap", f"{event} telephone-event/{rate}"),
+                      ("fmtp", f"{event} 0-16")]
     attrs += [("ptime", str(ptime)), ("sendrecv", None)]
     conn = Connection("IN", _addrtype(address), address)
     origin = Origin(username, str(session_id), str(session_id), "IN", _addrtype(address),
@@ -234,10 +258,12 @@ def audio_offer(address: str, port: int, *, session_id: int = 1, username: str =
 
 
 def audio_answer(offer: SessionDescription, address: str, port: int, *, session_id: int = 1,
-                 username: str = "-", accept: tuple[str, ...] = ("PCMU/8000", "PCMA/8000")
+                 username: str = "-", accept: tuple[str, ...] = VOICE_CODECS
                  ) -> SessionDescription:
     """RFC 3264 §6: one media line per offered one; the first offered codec we accept is kept
-    (with telephone-event if offered); an unacceptable stream is refused with port 0."""
+    with its fmtp (RFC 4867 §8.3.1: an AMR answer keeps the offer's payload format options),
+    and telephone-event at the same clock rate if offered (RFC 4733 §2.1); an unacceptable
+    stream is refused with port 0."""
     conn = Connection("IN", _addrtype(address), address)
     origin = Origin(username, str(session_id), str(session_id), "IN", _addrtype(address),
                     address)
@@ -251,11 +277,21 @@ def audio_answer(offer: SessionDescription, address: str, port: int, *, session_
             continue
         formats = [chosen]
         attrs: list[Attribute] = [("rtpmap", f"{chosen} {rtpmap[chosen]}")]
+        attrs += [("fmtp", v) for k, v in m.attributes
+                  if k == "fmtp" and v and v.split(" ", 1)[0] == chosen]
+        rate = _clock_rate(rtpmap[chosen])
+        event_enc = f"telephone-event/{rate}"
         event = next((pt for pt, enc in rtpmap.items()
-                      if enc.lower() == TELEPHONE_EVENT and pt in m.formats), None)
+                      if enc.lower() == event_enc and pt in m.formats), None)
         if event is not None:
             formats.append(event)
-            attrs += [("rtpmap", f"{event} {TELEPHONE_EVENT}"), ("fmtp", f"{event} 0-16")]
+            attrs += [("rtpmap", f"{event} {event_enc}"), ("fmtp", f"{event} 0-16")]
         attrs.append((_ANSWER_DIRECTION[m.direction], None))
         media.append(MediaDescription("audio", port, m.proto, formats, attributes=attrs))
     return SessionDescription(origin, "-", conn, [(0, 0)], [], media)
+
+
+def _clock_rate(encoding: str) -> int:
+    """The clock rate of an rtpmap encoding "name/rate[/channels]" (RFC 4566 §6), 0 if none."""
+    parts = encoding.split("/")
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0

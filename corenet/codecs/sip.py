@@ -96,6 +96,8 @@ LIST_HEADERS = frozenset(n.lower() for n in (
 URI_SCHEMES = frozenset({"sip", "sips", "tel", "urn"})
 _TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~")
 _TEL_CHARS = frozenset("0123456789+-.()*#ABCDEFabcdef")
+_HEX = frozenset("0123456789ABCDEFabcdef")
+NO_CLOSE_DELIMITER = "multipart body without a close delimiter (RFC 2046 §5.1.1)"
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.")
 # §8.2.2.3: extensions named in Require that a UAS does not support earn a 420
 DEFAULT_SUPPORTED: frozenset[str] = frozenset()
@@ -261,10 +263,26 @@ def parse_uri(text: str) -> Uri:
         return Uri("urn", opaque=rest)
     if scheme == "tel":
         number, *params = rest.split(";")
-        if not number or not all(c in _TEL_CHARS for c in number):
+        if not number or not all(c in _TEL_CHARS for c in _unescaped(number)):
             raise _error(BAD_REQUEST, f"bad tel number {number[:40]!r}")
         return Uri("tel", user=number, params=parse_params(params))
     return _parse_sip_uri(scheme, rest)
+
+
+def _unescaped(text: str) -> str:
+    """RFC 3966 §3 / RFC 3261 §25.1: %HH stands for its character (a '#' travels as %23);
+    a '%' not followed by two hex digits is left as is, and is no tel character."""
+    if "%" not in text:
+        return text
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "%" and all(c in _HEX for c in text[i + 1:i + 3]) and i + 3 <= len(text):
+            out.append(chr(int(text[i + 1:i + 3], 16)))
+            i += 3
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 def _parse_sip_uri(scheme: str, rest: str) -> Uri:
@@ -569,9 +587,11 @@ class _SipMessage:
         value = self.header("Content-Type")
         return parse_media_type(value) if value is not None else None
 
-    def body_parts(self) -> list[BodyPart]:
-        """The body as parts: one, or each part of a multipart body (RFC 5621)."""
-        return split_body(self.content_type, self.body, headers=self.headers)
+    def body_parts(self, warnings: list[str] | None = None) -> list[BodyPart]:
+        """The body as parts: one, or each part of a multipart body (RFC 5621); with
+        `warnings`, read as an observer (`read`)."""
+        return split_body(self.content_type, self.body, headers=self.headers,
+                          warnings=warnings)
 
 
 @dataclass
@@ -620,8 +640,11 @@ class BodyPart:
         return next((h.value for h in self.headers if canonical_name(h.name) == want), None)
 
 
-def split_body(ctype: MediaType | None, body: bytes,
-               headers: Iterable[Header] = ()) -> list[BodyPart]:
+def split_body(ctype: MediaType | None, body: bytes, headers: Iterable[Header] = (),
+               warnings: list[str] | None = None) -> list[BodyPart]:
+    """The parts of a body. With a `warnings` list (an observer's reading, `read`), a
+    multipart body whose close delimiter is missing is read to its end and a warning noted
+    there; without one, it is refused (400), as an element acting on the body must."""
     if not body:
         return []
     if ctype is None:
@@ -632,10 +655,11 @@ def split_body(ctype: MediaType | None, body: bytes,
     boundary = ctype.param("boundary")
     if not boundary or len(boundary) > 70:
         raise _error(BAD_REQUEST, "multipart body without a valid boundary (RFC 2046 §5.1.1)")
-    return _split_multipart(body, boundary.encode("ascii", "replace"))
+    return _split_multipart(body, boundary.encode("ascii", "replace"), warnings)
 
 
-def _split_multipart(body: bytes, boundary: bytes) -> list[BodyPart]:
+def _split_multipart(body: bytes, boundary: bytes,
+                     warnings: list[str] | None = None) -> list[BodyPart]:
     delim = b"--" + boundary
     start = body.find(delim)
     if start < 0 or (start > 0 and body[start - 2:start] != b"\r\n" and body[start - 1:start]
@@ -652,8 +676,15 @@ def _split_multipart(body: bytes, boundary: bytes) -> list[BodyPart]:
             sep_len = 1
         else:
             sep_len = 2
+        if nxt < 0 and warnings is not None and len(parts) < MAX_BODY_PARTS:
+            # RFC 2046 §5.1.1: the close delimiter ends the body; without it the last part
+            # runs to the end of the body
+            warnings.append(NO_CLOSE_DELIMITER)
+            last = body[pos:]
+            parts.append(_body_part(last[:-2] if last.endswith(b"\r\n") else last))
+            return parts
         if nxt < 0:
-            raise _error(BAD_REQUEST, "multipart body without a close delimiter")
+            raise _error(BAD_REQUEST, NO_CLOSE_DELIMITER)
         if len(parts) >= MAX_BODY_PARTS:
             raise _error(BAD_REQUEST, f"more than {MAX_BODY_PARTS} body parts")
         parts.append(_body_part(body[pos:nxt]))
@@ -791,16 +822,34 @@ def _partial(method: str | None, headers: list[Header]) -> PartialRequest:
 
 def decode(data: bytes, *, supported: frozenset[str] = DEFAULT_SUPPORTED,
            limits: Limits = DEFAULT_LIMITS) -> SipMessage:
-    """Parse one SIP message (a UDP datagram or a TCP frame); raises only DecodeError."""
+    """Parse one SIP message (a UDP datagram or a TCP frame) as the element it is sent to:
+    a Require it does not support is refused (420, §8.2.2.3); raises only DecodeError."""
+    return _decode_guarded(data, supported, limits, None)
+
+
+def read(data: bytes, *, limits: Limits = DEFAULT_LIMITS) -> tuple[SipMessage, list[str]]:
+    """Read one message as an observer (a decoder, a capture reader), not as the element it
+    is addressed to: no server policy is applied. Require is shown, not judged (the 420 of
+    §8.2.2.3 is a UAS's decision: a VoLTE phone's `Require: sec-agree`, RFC 3329 §2.3, reads
+    like any other header), and a multipart body without its close delimiter is read to its
+    end with a warning. Returns the message and the warnings; raises DecodeError only for a
+    message that is not well formed (§25)."""
+    warnings: list[str] = []
+    return _decode_guarded(data, None, limits, warnings), warnings
+
+
+def _decode_guarded(data: bytes, supported: frozenset[str] | None, limits: Limits,
+                    warnings: list[str] | None) -> SipMessage:
     try:
-        return _decode(data, supported, limits)
+        return _decode(data, supported, limits, warnings)
     except DecodeError:
         raise
     except (ValueError, IndexError, UnicodeError, RecursionError) as exc:  # defence in depth
         raise _error(BAD_REQUEST, f"unparseable message: {type(exc).__name__}") from None
 
 
-def _decode(data: bytes, supported: frozenset[str], limits: Limits) -> SipMessage:
+def _decode(data: bytes, supported: frozenset[str] | None, limits: Limits,
+            warnings: list[str] | None) -> SipMessage:
     data = data.lstrip(b"\r\n")  # §7.5: CRLFs before the start line are ignored
     end, sep = _find_blank_line(data[:limits.max_message + 4])
     if len(data) > limits.max_message:
@@ -824,12 +873,12 @@ def _decode(data: bytes, supported: frozenset[str], limits: Limits) -> SipMessag
     if start.startswith("SIP/"):
         resp = _response_start(start, headers)
         resp.body = _body(resp, body)
-        _check_common(resp, None)
+        _check_common(resp, None, warnings)
         return resp
     req = _request_start(start, headers)
     try:
         req.body = _body(req, body)
-        _check_common(req, req.method)
+        _check_common(req, req.method, warnings)
         _check_request(req, supported)
     except DecodeError as exc:
         raise _annotated(exc, req.method, headers) from None
@@ -924,7 +973,7 @@ def _body(msg: SipMessage, rest: bytes) -> bytes:
 _MANDATORY = ("Via", "From", "To", "Call-ID", "CSeq")
 
 
-def _check_common(msg: SipMessage, method: str | None) -> None:
+def _check_common(msg: SipMessage, method: str | None, warnings: list[str] | None) -> None:
     """§8.1.1: To, From, CSeq, Call-ID, Via (and Max-Forwards for requests) are mandatory."""
     names = {canonical_name(h.name) for h in msg.headers}
     missing = [n for n in _MANDATORY if n not in names]
@@ -943,10 +992,10 @@ def _check_common(msg: SipMessage, method: str | None) -> None:
     _ = msg.from_, msg.to
     ctype = msg.content_type
     if msg.body:
-        split_body(ctype, msg.body)
+        split_body(ctype, msg.body, warnings=warnings)
 
 
-def _check_request(req: SipRequest, supported: frozenset[str]) -> None:
+def _check_request(req: SipRequest, supported: frozenset[str] | None) -> None:
     mf = req.header("Max-Forwards")
     if mf is None:
         raise _error(BAD_REQUEST, "missing Max-Forwards (§8.1.1.6)")
@@ -960,8 +1009,8 @@ def _check_request(req: SipRequest, supported: frozenset[str]) -> None:
                 split_outside(value, ";")
             else:
                 parse_name_addr(value)
-    if req.method in ("ACK", "CANCEL"):
-        return  # §8.2.2.3: Require is ignored in ACK and CANCEL
+    if req.method in ("ACK", "CANCEL") or supported is None:
+        return  # §8.2.2.3: Require is ignored in ACK and CANCEL; an observer judges none
     required = [r.strip().lower() for r in req.headers_all("Require")]
     unsupported = [r for r in required if r not in supported]
     if unsupported:
@@ -1087,8 +1136,9 @@ def error_response(err: DecodeError) -> SipResponse | None:
 # --- CLI view ----------------------------------------------------------------------------
 
 
-def to_message(msg: SipMessage) -> Message:
-    """`corenet decode sip` view: name = method or "response", code = method or status."""
+def to_message(msg: SipMessage, warnings: Iterable[str] = ()) -> Message:
+    """`corenet decode sip` view: name = method or "response", code = method or status;
+    the warnings of `read`, if any, under "warnings"."""
     fields: dict[str, Any] = {}
     if isinstance(msg, SipRequest):
         name, code = msg.method, cast(Any, msg.method)
@@ -1101,7 +1151,9 @@ def to_message(msg: SipMessage) -> Message:
     fields["headers"] = {}
     for h in msg.headers:
         fields["headers"].setdefault(canonical_name(h.name), []).append(h.value)
-    fields["body"] = [_part_fields(p) for p in msg.body_parts()]
+    fields["body"] = [_part_fields(p) for p in msg.body_parts(warnings=[])]
+    if warnings:
+        fields["warnings"] = list(warnings)
     return Message("sip", name, code, fields)
 
 

@@ -133,7 +133,7 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
                 home_plmn=entry.home_plmn or cfg.hss.plmn if entry else cfg.hss.plmn,
                 network_name=cfg.mme.roaming.network_name.full, sctp_mode=cfg.mme.sctp,
                 devices=devices, pcscf=(cfg.ims.pcscf.listen.host, cfg.ims.pcscf.listen.port),
-                sip_tap=tap,
+                sip_tap=tap, sip_seed=seed,
             )
             async with population:
                 calls = None

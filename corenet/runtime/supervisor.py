@@ -106,8 +106,10 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
                           on_event=on_event)
     if name == "psap":
         from corenet.nf.psap.service import PsapService
+        from corenet.protocols.sip_ua import SipIds
 
-        return PsapService(cfg.psap, tap=tap, on_event=on_event)
+        return PsapService(cfg.psap, tap=tap, on_event=on_event,
+                           ids=SipIds.seeded(seed, "psap"))
     if name == "cbc":
         from corenet.nf.cbc.service import CbcService
 

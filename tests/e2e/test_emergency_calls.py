@@ -119,7 +119,7 @@ def _ask(source_ip: str, dest: tuple[str, int], method: str, uri: str, *,
             headers=[("Route", f"<sip:{dest[0]}:{dest[1]};lr>"),
                      ("Route", f"<sip:{route[0]}:{route[1]};lr>"),
                      ("P-Asserted-Identity", "<tel:+819099999999;verstat=TN-Validation-Passed>"),
-                     ("P-Emergency-Roaming-Mode", "full")])
+                     ("Japan-Roaming-Caller", "mode=full")])
         s.sendto(sip.encode(req), dest)
         while True:
             msg = sip.decode(s.recv(65535))

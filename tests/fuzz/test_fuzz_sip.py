@@ -51,10 +51,26 @@ def _only_decode_error(data: bytes) -> None:
         pass
 
 
+def _read_only_decode_error(data: bytes) -> None:
+    """The observer's reading (`corenet decode sip`): DecodeError or a message and its
+    warnings, whose JSON view builds."""
+    try:
+        msg, warnings = sip.read(data)
+    except DecodeError as exc:
+        assert exc.protocol == "sip" and isinstance(exc.cause, int)
+        return
+    assert all(isinstance(w, str) for w in warnings)
+    try:
+        sip.to_message(msg, warnings)
+    except DecodeError:
+        pass
+
+
 @FUZZ
 @given(st.binary(max_size=2048))
 def test_random_bytes(data: bytes) -> None:
     _only_decode_error(data)
+    _read_only_decode_error(data)
     framer = SipFramer()
     framer.feed(data)
 
@@ -68,6 +84,7 @@ def test_mutated_messages(seed: bytes, edits: list[tuple[int, bytes]]) -> None:
         pos %= len(data) + 1
         data[pos:pos + len(chunk)] = chunk
     _only_decode_error(bytes(data))
+    _read_only_decode_error(bytes(data))
 
 
 @FUZZ

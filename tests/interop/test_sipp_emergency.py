@@ -142,8 +142,9 @@ async def test_sipp_ue_calls_sos_over_tcp_through_pcscf_to_our_psap(tmp_path: Pa
 
 async def test_sipp_over_tcp_to_our_psap(tmp_path: Path) -> None:
     """RFC 3261 §18: the PSAP serves a call over TCP (sipp -t t1 from the E-CSCF's address,
-    inside the PSAP's trust domain) on the one connection; a P-Asserted-Identity without the
-    network's verstat is recorded unverified."""
+    inside the PSAP's trust domain) on the one connection; the P-Asserted-Identity of a
+    trusted peer is recorded as verified (RFC 3325 §9.1), without a mode (no
+    Japan-Roaming-Caller)."""
     writer = PcapWriter(tmp_path / "psap-tcp.pcapng")
     # sipp's requests come from the E-CSCF's address: recorded as received from outside
     ims, psap = await _network(OncePerProcessTap(writer, frozenset({"127.0.61.8"})))
@@ -159,8 +160,8 @@ async def test_sipp_over_tcp_to_our_psap(tmp_path: Path) -> None:
         writer.close()
     assert rc == 0, out
     assert stat_counter(tmp_path, "SuccessfulCall(C)") == 1
-    assert [(r.identity, r.identity_type, r.verified) for r in calls] == [
-        ("819000000000", "msisdn", False)]
+    assert [(r.identity, r.identity_type, r.verified, r.mode) for r in calls] == [
+        ("819000000000", "msisdn", True, None)]
     pcap = tmp_path / "psap-tcp.pcapng"
     assert {"INVITE", "ACK", "BYE"} <= set(tshark.values(pcap, "sip.Method", "tcp", opts=()))
     assert {"180", "200"} <= set(tshark.values(pcap, "sip.Status-Code", "tcp", opts=()))

@@ -48,7 +48,7 @@ FORGED: dict[str, str] = {
     "P-Preferred-Identity": "<tel:+819099999999>",
     "P-Access-Network-Info": "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=44020000100FFFFF; "
                              "network-provided",
-    "P-Emergency-Roaming-Mode": "full",
+    "Japan-Roaming-Caller": "mode=full",
 }
 ROUTES = ((), (PCSCF, ECSCF), (PCSCF, SCSCF), (SCSCF,), (ECSCF, PSAP), (PCSCF, ECSCF, SCSCF))
 

@@ -6,8 +6,9 @@ from the UE's own headers, which are removed at this trust-domain boundary (RFC 
 
 Decisions on an initial request from a UE:
 - an emergency request (TS 24.229 §5.2.10.1) goes to the E-CSCF with the service URN as
-  Request-URI, P-Asserted-Identity per mode (MSISDN verified; IMSI or IMEI unverified, the
-  verification carried in the `verstat` parameter of TS 24.229 §7.2A.20) and the cell in a
+  Request-URI, a P-Asserted-Identity only for an identity the network authenticated (the
+  MSISDN; RFC 3325 §9.1), the roaming mode and, for an unauthenticated caller, its IMSI or
+  IMEI in `Japan-Roaming-Caller` (codecs/ims_sip.py: never asserted), and the cell in a
   network-provided P-Access-Network-Info (§7.2A.4);
 - a UE with only an emergency PDN connection (TS 23.401 §4.3.12) gets 403 Forbidden for any
   other request (RFC 3261 §21.4.4: understood, refused; TS 23.167 §6.2.1 limits such a UE to
@@ -15,7 +16,10 @@ Decisions on an initial request from a UE:
 - 184/186 + an emergency number: 404 Not Found by default (RFC 3261 §21.4.4: no route in the
   rescuer's dial plan); charging-area numbers blocked (403) or routed as from a fixed area;
 - REGISTER and other requests of a full-roaming UE go to its home IMS (TS 23.228 §5.2.2.3:
-  the P-CSCF in the visited network, the S-CSCF in the home network), with Path (RFC 3327).
+  the P-CSCF in the visited network, the S-CSCF in the home network), with Path (RFC 3327);
+  an emergency registration (TS 24.229 §5.2.10.2, "sos" in the Contact URI) too. A UE with only
+  an emergency PDN connection has no route to its home IMS here: its emergency registration
+  fails (403) and it falls back to an unregistered emergency session (§5.1.6.8.2);
 Requests from the core (E-CSCF, home S-CSCF: known by configured address) toward a UE follow the
 Request-URI / Route. A request from a UE that carries a To-tag follows its dialog only if this
 P-CSCF took part in that dialog for the same binding (`dialogs.py`; 481 otherwise, RFC 3261
@@ -27,12 +31,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from corenet.codecs import sip
-from corenet.codecs.ims_sip import MODE_HEADER, UNVERIFIED, VERIFIED
+from corenet.codecs.ims_sip import CALLER_HEADER, RoamingCaller
 from corenet.codecs.sip import Header, SipRequest, SipResponse
 from corenet.config.models import HomeImsRoute, PcscfConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import DecodeError
-from corenet.nf.ims.binding import BindingTable, UeBinding, pani
+from corenet.nf.ims.binding import BindingTable, IdentityType, UeBinding, pani
 from corenet.nf.ims.dialogs import (
     DIALOG_CREATING,
     FAILED_LIFETIME,
@@ -55,7 +59,7 @@ from corenet.nf.ims.proxy import (
 
 # RFC 3325 §5 / TS 24.229 §5.2.6.3: headers only the network asserts, removed from UE requests
 UNTRUSTED = ("P-Asserted-Identity", "P-Preferred-Identity", "P-Access-Network-Info",
-             MODE_HEADER)
+             CALLER_HEADER)
 # TS 24.229 §5.2.10.1 / TS 23.167 §6.2.1: what an emergency-only UE may start (its session,
 # and the CANCEL of it); everything else it sends must belong to an emergency dialog
 EMERGENCY_METHODS = frozenset({"INVITE", "CANCEL"})
@@ -169,7 +173,9 @@ class PcscfCore:
         """TS 24.229 §5.2.2: to the home network, only for a UE with a normal PDN connection;
         the public identity must be the one bound to the address (TS 33.978 §4 idea)."""
         if b.mode.emergency_only:
-            raise ProxyError(403, f"{b.mode.value}: no IMS registration")
+            sos = any(any(k == "sos" for k, _ in c.uri.params) for c in req.contacts)
+            raise ProxyError(403, f"{b.mode.value}: no route to the home IMS for an "
+                                  f"{'emergency ' if sos else ''}registration")
         claimed = dialled_digits(req.to.uri) or (req.to.uri.user or "")
         if not b.msisdn or claimed.lstrip("+") != b.msisdn:
             raise ProxyError(403, f"identity {req.to.uri} is not bound to {b.address}")
@@ -197,7 +203,7 @@ class PcscfCore:
             raise ProxyError(403, f"{b.mode.value}: only emergency requests are served")
         if decision.kind is CallKind.FIXED_AREA:
             # RFC 3966 §5.1.5: the number is local to the fixed charging area's context
-            req.uri = f"tel:{decision.digits};phone-context={decision.area}"
+            req.uri = f"tel:{_escaped(decision.digits)};phone-context={decision.area}"
         home = self._home(b)
         if b.msisdn:
             req.headers.append(Header("P-Asserted-Identity", f"<tel:+{b.msisdn}>"))
@@ -214,9 +220,14 @@ class PcscfCore:
         home = self._home_or_none(b)
         uri, kind, verified = b.identity(home.domain if home else None)
         req.uri = urn
-        verstat = VERIFIED if verified else UNVERIFIED
-        req.headers.append(Header("P-Asserted-Identity", f"<{_with_verstat(uri, verstat)}>"))
-        req.headers.append(Header(MODE_HEADER, b.mode.value))
+        caller = RoamingCaller(b.mode.value)
+        if verified:
+            req.headers.append(Header("P-Asserted-Identity", f"<{uri}>"))
+        elif kind is IdentityType.IMSI:
+            caller = RoamingCaller(b.mode.value, imsi=b.imsi)
+        else:
+            caller = RoamingCaller(b.mode.value, imei=(b.imei or "")[:14])
+        req.headers.append(Header(CALLER_HEADER, caller.encode()))
         if b.cell is not None:
             req.headers.append(Header("P-Access-Network-Info", pani(b.cell)))
         host, port = self.cfg.ecscf.host, self.cfg.ecscf.port
@@ -256,11 +267,10 @@ class PcscfCore:
         return home
 
 
-def _with_verstat(uri: str, verstat: str) -> str:
-    if uri.startswith("tel:") or uri.startswith("sip:"):
-        return f"{uri};verstat={verstat}"
-    return uri
-
-
 def _status(exc: DecodeError) -> int:
     return exc.cause if isinstance(exc.cause, int) and 400 <= exc.cause <= 599 else 400
+
+
+def _escaped(digits: str | None) -> str:
+    """RFC 3966 §3 / RFC 3261 §25.1: '#' travels in a URI as %23."""
+    return (digits or "").replace("#", "%23")

@@ -174,9 +174,20 @@ def answer(request: SipRequest, status: int, *, headers: list[tuple[str, str]] |
     top = request.vias[0]
     host = top.received or top.host
     port = top.rport or top.port or DEFAULT_PORT
-    resp = sip.response_for(request, status, headers=list(headers or []), body=body,
-                            content_type=content_type)
+    resp = sip.response_for(request, status, to_tag=stateless_tag(request),
+                            headers=list(headers or []), body=body, content_type=content_type)
     return SendSip(resp, (host.strip("[]"), port))
+
+
+def stateless_tag(request: SipRequest) -> str:
+    """§8.2.7: a stateless UAS gives the same To-tag to the same request every time (its
+    retransmissions included): a digest of what identifies the request (§17.2.3)."""
+    try:
+        top = request.vias[0]
+        seed = f"{request.call_id}|{request.from_.tag}|{request.cseq.seq}|{top.branch}"
+    except (DecodeError, IndexError):
+        seed = request.call_id or ""
+    return hashlib.sha256(seed.encode()).hexdigest()[:12]
 
 
 def _after_vias(req: SipRequest) -> int:

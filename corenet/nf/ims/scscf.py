@@ -12,6 +12,10 @@ Trust domain (RFC 3325 §2.3): a P-Asserted-Identity is believed only from a con
 so REGISTER and originating service (the breakout) are for requests from P-CSCFs; from any
 other address (a PSAP's call-back, another network) only registered users are reached, and the
 rest is 403.
+
+An emergency registration (TS 24.229 §5.1.6.2: the "sos" parameter in the Contact URI; TS 23.167
+§6.2.1) is accepted as a binding of its own: it never replaces the UE's normal binding, which
+is the one terminating requests (the call-back) are routed to.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from corenet.nf.ims.proxy import (
     pop_own_route,
     relay_response,
 )
+from corenet.protocols.sip_ua import dialog_response
 
 Action = SendSip | LogEvent
 PSTN_USER = "pstn"
@@ -66,6 +71,7 @@ class ScscfCore:
     cfg: HomeImsConfig
     me: Element
     registrations: dict[str, Registration] = field(default_factory=dict)
+    emergency_registrations: dict[str, Registration] = field(default_factory=dict)
     pcscfs: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -125,13 +131,15 @@ class ScscfCore:
         default = int(expires_hdr) if expires_hdr and expires_hdr.isdigit() else \
             self.cfg.default_expires_s
         headers: list[tuple[str, str]] = []
+        emergency = bool(contacts) and any(k == "sos" for k, _ in contacts[0].uri.params)
+        table = self.emergency_registrations if emergency else self.registrations
         if contacts and not contacts[0].star:
             c = contacts[0]
             expires = int(c.param("expires") or default)
             if expires == 0:
-                self.registrations.pop(identity, None)
+                table.pop(identity, None)
             else:
-                self.registrations[identity] = Registration(
+                table[identity] = Registration(
                     identity, str(c.uri), req.headers_all("Path"), now + expires)
                 headers.append(("Contact", f"<{c.uri}>;expires={expires}"))
         elif contacts:
@@ -140,8 +148,8 @@ class ScscfCore:
         headers.append(("Service-Route", f"<sip:orig@{self.me.host}:{self.me.port};lr>"))
         headers.append(("P-Associated-URI", f"<tel:{identity}>"))
         return [answer(req, 200, headers=headers),
-                LogEvent("scscf.registered", {"identity": identity,
-                                              "bound": identity in self.registrations})]
+                LogEvent("scscf.registered", {"identity": identity, "emergency": emergency,
+                                              "bound": identity in table})]
 
     def _terminating(self, req: SipRequest, now: float, trusted: bool) -> list[Action]:
         """TS 24.229 §5.4.3.3: to the registered contact, through the stored Path."""
@@ -181,8 +189,8 @@ class ScscfCore:
             body = sdp.encode(sdp.audio_answer(sdp.decode(parts[0].body), self.me.host, 42000))
             ctype = "application/sdp"
         contact = f"<sip:{PSTN_USER}@{self.me.host}:{self.me.port}>"
-        resp = sip.response_for(req, 200, to_tag=tag, headers=[("Contact", contact)],
-                                body=body, content_type=ctype)
+        resp = dialog_response(req, 200, to_tag=tag, contact=contact, body=body,
+                               content_type=ctype)
         sent = answer(req, 200)
         return [SendSip(resp, sent.peer),
                 LogEvent("scscf.breakout.answered", {"uri": req.uri})]

@@ -34,6 +34,7 @@ from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.errors import DecodeError
 from corenet.core.identifiers import imei_uri, imsi_uri, tel_uri
 from corenet.nf.psap.records import CallRecord, record_from_invite
+from corenet.protocols import sip_ua
 from corenet.protocols.sip_transactions import (
     Address,
     Dialog,
@@ -54,6 +55,7 @@ MAX_DIALOGS = 10000
 CALLBACK_TIMEOUT = "CallBackTimeout"
 CALLBACK_HOLD = "CallBackHold"
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS"
+PSAP_CALLBACK = "psap-callback"  # RFC 7090 §4, the Priority header value of a call-back
 
 
 # ------------------------------------------------------------------------------ events
@@ -119,9 +121,11 @@ class _CallBack:
 class PsapCore:
     """One PSAP; `local` is the address its SIP transport is bound to."""
 
-    def __init__(self, cfg: PsapConfig, local: Address = ("127.0.0.1", 5060)) -> None:
+    def __init__(self, cfg: PsapConfig, local: Address = ("127.0.0.1", 5060), *,
+                 ids: sip_ua.SipIds | None = None) -> None:
         self.cfg = cfg
         self.local = local
+        self.ids = ids or sip_ua.SipIds()
         self.trusted = set(cfg.trusted_peers) | {cfg.callback_route.host}
         self._dialogs: dict[tuple[str, str], str] = {}  # (Call-ID, our tag) -> our Contact
         self._callbacks: dict[str, _CallBack] = {}  # by Call-ID
@@ -202,7 +206,7 @@ class PsapCore:
 
     def _answer(self, req: SipRequest, peer: SipPeer, now: float) -> None:
         """RFC 3261 §13.3.1: ring, then accept with an answer to the offer."""
-        tag = sip.new_tag()
+        tag = self.ids.tag()
         try:
             body, ctype = self._sdp_answer(req)
         except DecodeError as exc:
@@ -212,10 +216,12 @@ class PsapCore:
                 "method": req.method, "source": peer.address[0], "status": 488,
                 "detail": exc.detail}))
             return
-        self._respond(req, 180, peer, to_tag=tag)
-        rr = [("Record-Route", r) for r in req.headers_all("Record-Route")]
-        self._respond(req, 200, peer, to_tag=tag, headers=rr + [("Contact", self.contact)],
-                      body=body, content_type=ctype)
+        # §12.1.1: the 180 creates an early dialog and the 200 confirms it: both carry the
+        # Record-Route of the INVITE and the PSAP's Contact
+        self._out.append(SendResponse(sip_ua.dialog_response(req, 180, to_tag=tag,
+                                                      contact=self.contact), peer))
+        self._out.append(SendResponse(sip_ua.dialog_response(
+            req, 200, to_tag=tag, contact=self.contact, body=body, content_type=ctype), peer))
         if len(self._dialogs) >= MAX_DIALOGS:  # calls never ended: the oldest are forgotten
             del self._dialogs[next(iter(self._dialogs))]
         self._dialogs[(req.call_id, tag)] = self.contact
@@ -224,6 +230,7 @@ class PsapCore:
     def _reanswer(self, req: SipRequest, peer: SipPeer, tag: str) -> None:
         """RFC 3261 §14.2: a re-INVITE in an answered call is accepted; it is no new call."""
         body, ctype = self._sdp_answer(req)
+        # §12.2: a target refresh leaves the route set as it is; the Contact is ours again
         self._respond(req, 200, peer, to_tag=tag,
                       headers=[("Contact", self._dialogs[(req.call_id, tag)])],
                       body=body, content_type=ctype)
@@ -238,9 +245,12 @@ class PsapCore:
         host, _ = self.local
         route = SipPeer("UDP", (self.cfg.callback_route.host, self.cfg.callback_route.port))
         invite = sip.make_request(
-            "INVITE", target, from_=f"<{self.cfg.uri}>;tag={sip.new_tag()}", to=f"<{target}>",
-            call_id=sip.new_call_id(host), cseq=1, via=via_for("UDP", self.local),
-            contact=self.contact, headers=[("P-Asserted-Identity", f"<{self.cfg.uri}>")],
+            "INVITE", target, from_=f"<{self.cfg.uri}>;tag={self.ids.tag()}", to=f"<{target}>",
+            call_id=self.ids.call_id(host), cseq=1, via=self._via(),
+            contact=self.contact,
+            # RFC 7090 §4: a call-back is marked so the network and the UE treat it as one
+            headers=[("P-Asserted-Identity", f"<{self.cfg.uri}>"),
+                     ("Priority", PSAP_CALLBACK)],
             body=sdp.encode(sdp.audio_offer(host, MEDIA_PORT + 2)),
             content_type="application/sdp")
         self._callbacks[invite.call_id] = _CallBack(ref, rec.id, invite)
@@ -322,7 +332,7 @@ class PsapCore:
                                                     "sip_status": status}))
 
     def _via(self) -> str:
-        return via_for("UDP", self.local)
+        return via_for("UDP", self.local, self.ids.branch())
 
 
 def _target(rec: CallRecord) -> str | None:

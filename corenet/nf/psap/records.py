@@ -1,10 +1,10 @@
 """The PSAP's call records in SQLite, and what a PSAP reads from an emergency INVITE.
 
-The identity is taken from P-Asserted-Identity (RFC 3325 §9.1, asserted by the rescuer's
-P-CSCF): a tel URI is the MSISDN, a SIP URI whose user part is 15 digits is the IMSI, an
-urn:gsma:imei the IMEI (RFC 7254). Whether the network verified it comes from the `verstat`
-parameter (TS 24.229 §7.2A.20): an unverified identity (an IMSI of an unauthenticated UE) is
-recorded as such, since a forged IMSI would point an enquiry at someone else (the seed).
+An identity in P-Asserted-Identity is verified (RFC 3325 §9.1: asserted by the rescuer's
+P-CSCF, inside the trust domain): a tel URI is the MSISDN, a SIP URI whose user part is 15
+digits the IMSI, an urn:gsma:imei the IMEI (RFC 7254). Without one, the IMSI or IMEI of
+`Japan-Roaming-Caller` (codecs/ims_sip.py) is recorded unverified, since a forged IMSI would
+point an enquiry at someone else (the seed); the roaming mode comes from the same header.
 """
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from corenet.codecs import sip
-from corenet.codecs.ims_sip import MODE_HEADER, VERIFIED, cell_from_pani, dialled_digits
+from corenet.codecs.ims_sip import (
+    CALLER_HEADER,
+    cell_from_pani,
+    dialled_digits,
+    parse_roaming_caller,
+)
 from corenet.codecs.sip import SipRequest
 from corenet.core.errors import DecodeError
 
@@ -60,15 +65,20 @@ class CallRecord:
 
 
 def identity_of(request: SipRequest) -> tuple[str | None, str | None, bool]:
-    """(identity, type, verified) from the P-Asserted-Identity (module docstring)."""
+    """(identity, type, verified): asserted, else as the network read it (module docstring)."""
     value = request.header("P-Asserted-Identity")
     if value is None:
+        caller = parse_roaming_caller(request.header(CALLER_HEADER))
+        if caller is not None and caller.imsi:
+            return caller.imsi, "imsi", False
+        if caller is not None and caller.imei:
+            return caller.imei[:14], "imei", False
         return None, None, False
     try:
         uri = sip.parse_name_addr(value).uri
     except DecodeError:
         return None, None, False
-    verified = uri.param("verstat") == VERIFIED
+    verified = True
     if uri.scheme == "tel":
         return (uri.user or "").lstrip("+"), "msisdn", verified
     if uri.scheme == "urn" and uri.opaque and uri.opaque.lower().startswith("gsma:imei:"):
@@ -90,7 +100,12 @@ def record_from_invite(request: SipRequest, time: str) -> CallRecord:
         urn, dialled = None, None
     return CallRecord(time, request.call_id, urn, dialled, identity, kind, verified,
                       cell.ecgi if cell else None, cell.tac if cell else None,
-                      request.header(MODE_HEADER))
+                      _mode(request))
+
+
+def _mode(request: SipRequest) -> str | None:
+    caller = parse_roaming_caller(request.header(CALLER_HEADER))
+    return caller.mode if caller else None
 
 
 class CallStore:

@@ -29,7 +29,7 @@ from corenet.nf.psap.core import (
 from corenet.nf.psap.records import CallRecord, CallStore
 from corenet.protocols.sip_transactions import Event as SipEvent
 from corenet.protocols.sip_transactions import SipPeer
-from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipReceived
+from corenet.protocols.sip_ua import SendFailed, SendRequest, SendResponse, SipIds, SipReceived
 from corenet.transport.sip import SipStack
 
 log = logging.getLogger("corenet.psap")
@@ -45,8 +45,8 @@ class CallBackResult:
 
 class PsapService:
     def __init__(self, cfg: PsapConfig, *, tap: Any = None, on_event: OnEvent | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.core = PsapCore(cfg)
+                 clock: Callable[[], float] = time.time, ids: SipIds | None = None) -> None:
+        self.core = PsapCore(cfg, ids=ids)
         self.store = CallStore(cfg.database)
         self.stack = SipStack(self._on_sip, udp_tap=None if tap is None else tap.udp,
                               tcp_tap=None if tap is None else getattr(tap, "tcp", None),

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from corenet.codecs import pidf_lo, sdp, sip
 from corenet.codecs.sip import BodyPart
+from corenet.core.errors import DecodeError
 from tests.cli_helpers import run_json
 
 INVITE = (
@@ -58,3 +61,54 @@ def test_decode_sip_error_gives_status() -> None:
                        stdin=INVITE.replace("urn:service:sos.fire SIP", "mailto:x SIP"))
     assert rc == 1
     assert out["protocol"] == "sip" and out["cause"] == 416
+
+
+SAMPLES = Path(__file__).parents[1] / "codecs" / "sip_samples"
+
+
+def test_volte_phone_register_with_sec_agree_decodes() -> None:
+    """A VoLTE phone's REGISTER with `Require: sec-agree` (RFC 3329 §2.3) is read, not
+    refused: the 420 of RFC 3261 §8.2.2.3 is a UAS's policy, not the decoder's."""
+    raw = (SAMPLES / "volte_register_sec_agree.sip").read_bytes()
+    with pytest.raises(DecodeError) as refused:
+        sip.decode(raw)  # the element it is addressed to still answers 420
+    assert refused.value.cause == 420
+    rc, out = run_json("corenet", "decode", "sip", str(SAMPLES / "volte_register_sec_agree.sip"))
+    assert rc == 0 and out["message"] == "REGISTER"
+    headers = out["fields"]["headers"]
+    assert headers["Require"] == ["sec-agree"] and headers["Proxy-Require"] == ["sec-agree"]
+    offers = headers["Security-Client"]
+    assert len(offers) == 6 and all(o.startswith("ipsec-3gpp;") for o in offers)
+    assert "spi-c=3209021766" in offers[0] and "ealg=null" in offers[-1]
+    [contact] = headers["Contact"]
+    assert '+sip.instance="<urn:gsma:imei:86020404-365961-0>"' in contact
+    assert "warnings" not in out["fields"]
+
+
+def test_ng911_invite_with_pidf_lo_decodes() -> None:
+    rc, out = run_json("corenet", "decode", "sip", str(SAMPLES / "ng911_invite_pidf_lo.sip"))
+    assert rc == 0
+    fields = out["fields"]
+    assert fields["request_uri_parsed"]["emergency"] is True
+    assert fields["headers"]["Geolocation"] == ["<cid:target123@atlanta.example.com>"]
+    sdp_part, pidf_part = fields["body"]
+    assert sdp_part["sdp"]["media"][0]["rtpmap"]["0"] == "PCMU/8000"
+    assert pidf_part["content_id"] == "<target123@atlanta.example.com>"
+    loc = pidf_part["pidf_lo"]
+    assert (loc["latitude"], loc["longitude"], loc["method"]) == (32.86726, -97.16054, "802.11")
+    assert "warnings" not in fields
+
+
+def test_multipart_without_close_delimiter_is_a_warning() -> None:
+    """RFC 2046 §5.1.1: the last part runs to the end of the body; the JSON says so."""
+    path = SAMPLES / "ng911_invite_no_close_delimiter.sip"
+    with pytest.raises(DecodeError) as refused:
+        sip.decode(path.read_bytes())  # an element acting on the body refuses it (400)
+    assert refused.value.cause == 400
+    rc, out = run_json("corenet", "decode", "sip", str(path))
+    assert rc == 0
+    fields = out["fields"]
+    assert fields["warnings"] == ["multipart body without a close delimiter (RFC 2046 §5.1.1)"]
+    assert [p["content_type"] for p in fields["body"]] == ["application/sdp",
+                                                           "application/pidf+xml"]
+    assert fields["body"][1]["pidf_lo"]["latitude"] == 32.86726

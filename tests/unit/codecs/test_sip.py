@@ -87,7 +87,9 @@ def test_built_request_round_trips_byte_exact() -> None:
     offer = sdp.decode(back.body_parts()[0].body)
     audio = offer.audio()
     assert audio is not None and audio.port == 4000
-    assert audio.rtpmap == {"0": "PCMU/8000", "8": "PCMA/8000", "101": "telephone-event/8000"}
+    assert audio.rtpmap == {"104": "AMR-WB/16000", "102": "AMR/8000", "0": "PCMU/8000",
+                            "8": "PCMA/8000", "100": "telephone-event/16000",
+                            "101": "telephone-event/8000"}
 
 
 def test_response_for_copies_headers_and_adds_tag() -> None:
@@ -341,3 +343,40 @@ def test_header_helpers() -> None:
     req.remove_header("max-forwards")
     assert req.header("Max-Forwards") is None
     assert sip.canonical_name("i") == "Call-ID" and sip.canonical_name("CALL-id") == "Call-ID"
+
+
+def test_tel_uri_with_an_escaped_hash() -> None:
+    """RFC 3966 §3 / RFC 3261 §25.1: '#' is written %23; the URI keeps its wire form."""
+    uri = sip.parse_uri("tel:%237119;phone-context=+81-3")
+    assert (uri.user, uri.param("phone-context")) == ("%237119", "+81-3")
+    assert str(uri) == "tel:%237119;phone-context=+81-3"
+    for bad in ("tel:%zz7119", "tel:%2"):
+        with pytest.raises(DecodeError) as exc:
+            sip.parse_uri(bad)
+        assert exc.value.cause == 400
+
+
+def test_voice_offer_puts_amr_wb_and_amr_before_g711() -> None:
+    """TS 26.114 §6.2.2: AMR-WB and AMR on dynamic payload types with their fmtp, then G.711;
+    RFC 4733 §2.1: telephone-event at each clock rate offered."""
+    wire = sdp.encode(sdp.audio_offer("192.0.2.1", 4000))
+    assert b"m=audio 4000 RTP/AVP 104 102 0 8 100 101\r\n" in wire
+    audio = sdp.decode(wire).audio()
+    assert audio is not None
+    assert [audio.rtpmap[f] for f in audio.formats] == [
+        "AMR-WB/16000", "AMR/8000", "PCMU/8000", "PCMA/8000", "telephone-event/16000",
+        "telephone-event/8000"]
+    fmtp = [v for k, v in audio.attributes if k == "fmtp"]
+    assert fmtp == ["104 mode-change-capability=2;max-red=0",
+                    "102 mode-change-capability=2;max-red=0", "100 0-16", "101 0-16"]
+
+
+def test_answer_keeps_the_first_offered_codec_with_its_fmtp_and_clock_rate_events() -> None:
+    """RFC 3264 §6 / RFC 4867 §8.3.1: AMR-WB chosen with its fmtp, telephone-event/16000."""
+    offer = sdp.decode(sdp.encode(sdp.audio_offer("192.0.2.1", 4000)))
+    audio = sdp.decode(sdp.encode(sdp.audio_answer(offer, "198.51.100.7", 5000))).audio()
+    assert audio is not None and audio.formats == ["104", "100"]
+    assert audio.rtpmap == {"104": "AMR-WB/16000", "100": "telephone-event/16000"}
+    assert ("fmtp", "104 mode-change-capability=2;max-red=0") in audio.attributes
+    g711 = sdp.audio_answer(offer, "198.51.100.7", 5000, accept=("PCMA/8000",)).audio()
+    assert g711 is not None and g711.formats == ["8", "101"]

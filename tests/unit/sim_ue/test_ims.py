@@ -97,8 +97,8 @@ def test_caller_id_prefixes() -> None:
     ("03-1234-5678", "tel:+81312345678"),
     ("090 1234 5678", "tel:+819012345678"),
     ("+81312345678", "tel:+81312345678"),
-    ("#7119", f"tel:#7119;phone-context={DOMAIN}"),
-    ("#9110", f"tel:#9110;phone-context={DOMAIN}"),
+    ("#7119", f"tel:%237119;phone-context={DOMAIN}"),
+    ("#9110", f"tel:%239110;phone-context={DOMAIN}"),
     ("0120-123-456", f"tel:0120123456;phone-context={DOMAIN}"),
     ("0800-123-4567", f"tel:08001234567;phone-context={DOMAIN}"),
 ])
@@ -468,11 +468,18 @@ async def test_population_full_roaming_110(monkeypatch: pytest.MonkeyPatch) -> N
     assert results[0].ipv4.startswith("127.145.1.")
     assert legacy["outcome"] == "not_attempted" and legacy["sip_status"] is None
     assert legacy["reason"].startswith("device cannot place emergency calls in full roaming")
-    # both UEs registered from their own PDN address (the legacy one for the call-back)
+    # both UEs registered from their own PDN address (the legacy one for the call-back); the
+    # caller also registered for emergency (TS 24.229 §5.1.6.2: "sos" in Contact) before its
+    # INVITE, and calls over that registration
     regs = [(r, a) for r, a in pcscf.requests if r.method == "REGISTER"]
-    assert sorted(a[0] for _, a in regs) == sorted(r.ipv4 for r in results)
+    sos = [(r, a) for r, a in regs if r.contacts[0].uri.params == (("sos", None),)]
+    normal = [(r, a) for r, a in regs if (r, a) not in sos]
+    assert sorted(a[0] for _, a in normal) == sorted(r.ipv4 for r in results)
+    assert [a[0] for _, a in sos] == [results[0].ipv4]
+    assert docomo["emergency_registration"] == 200
     [(invite, source)] = pcscf.invites()
     assert source[0] == results[0].ipv4
+    assert invite.contacts[0].uri.params == (("sos", None),)
     assert invite.header("P-Preferred-Identity") == f"<sip:+819010000001@{DOMAIN}>"
     assert "utran-cell-id-3gpp=44020" in (invite.header("P-Access-Network-Info") or "")
     statuses, received = cbs
@@ -564,8 +571,11 @@ async def test_cli_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert (row["outcome"], row["sip_status"], row["dialled"]) == ("answered", 200, "118")
     assert row["request_uri"] == "urn:service:sos.marine" and row["registered"]
     assert row["ua"].startswith("127.145.7.") and row["ua"].endswith(":5060")
-    assert pcscf.methods() == ["REGISTER", "INVITE", "ACK", "BYE"]
-    assert tshark.values(pcap, "sip.Method", opts=()) == ["REGISTER", "INVITE", "ACK", "BYE"]
+    # TS 24.229 §5.1.6.2: the normal registration, then the emergency one, then the call
+    assert pcscf.methods() == ["REGISTER", "REGISTER", "INVITE", "ACK", "BYE"]
+    assert tshark.values(pcap, "sip.Method", opts=()) == ["REGISTER", "REGISTER", "INVITE",
+                                                          "ACK", "BYE"]
+    assert row["emergency_registration"] == 200
 
 
 def test_pcscf_address_precedence() -> None:

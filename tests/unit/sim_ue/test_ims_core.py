@@ -158,3 +158,83 @@ def test_guard_timer_ends_a_transaction_the_layer_never_ended() -> None:
     out = core.handle(TimerExpired(SIP_GUARD, guard.key))
     assert [a.result for a in out if isinstance(a, CallDone)] == [result]
     assert result.outcome is CallOutcome.FAILED and result.sip_status is None
+
+
+def test_call_back_answers_copy_the_record_route_and_the_bye_follows_it() -> None:
+    """RFC 3261 §12.1.1: the 180 and 200 to the call-back carry the INVITE's Record-Route
+    (in order) and the UE's Contact; the UE's BYE has that route set as Route (§12.2.1.1)."""
+    core = _core()
+    rrs = ["<sip:127.0.0.6:5060;lr>", "<sip:127.0.0.9:5060;lr>"]
+    invite = sip.make_request(
+        "INVITE", f"sip:+819010000001@{UE[0]}", from_="<sip:psap@127.0.0.8>;tag=psap",
+        to="<tel:+819010000001>", call_id="cb-2@psap", cseq=1,
+        via="SIP/2.0/UDP 127.0.0.6;branch=z9hG4bKcb2", contact="<sip:psap@127.0.0.8>",
+        headers=[("Record-Route", r) for r in rrs] + [("Priority", "psap-callback")],
+        body=sdp.encode(sdp.audio_offer("127.0.0.8", 40002)), content_type="application/sdp")
+    out = core.handle(SipReceived(RequestReceived(invite, PCSCF.address,
+                                                  ("server", "b", "INVITE")), PCSCF))
+    responses = [a.response for a in out if isinstance(a, SendResponse)]
+    assert [r.status for r in responses] == [180, 200]
+    for resp in responses:
+        assert resp.headers_all("Record-Route") == rrs
+        assert [str(c.uri) for c in resp.contacts] == [f"sip:+819010000001@{UE[0]}:{UE[1]}"]
+    (hold,) = [a for a in out if isinstance(a, StartTimer) and a.name == CALL_HOLD]
+    sent = [a for a in core.handle(TimerExpired(CALL_HOLD, hold.key))
+            if isinstance(a, SendRequest)]
+    (bye,) = sent
+    assert bye.peer == PCSCF
+    assert bye.request.headers_all("Route") == rrs
+
+
+def test_unregistered_emergency_invite_names_no_msisdn_and_the_imei_instance() -> None:
+    """TS 24.229 §5.1.6.8.2: no public user identity in the Contact of an unregistered
+    emergency INVITE, the IMEI as +sip.instance (RFC 7254); a registered call keeps its own."""
+    isim = Isim("440100000000001", "819010000001", HOME, Milenage(K, OPC))
+    core = UaCore(isim, UE, PCSCF, imei="35349006987331")
+    _, out = core.call(analyse_dialled("119", domain=DOMAIN))
+    (invite,) = _sent(out)
+    wire = sip.decode(sip.encode(invite))
+    assert isinstance(wire, SipRequest)
+    (contact,) = wire.contacts
+    assert (contact.uri.user, contact.uri.host, contact.uri.port) == (None, UE[0], UE[1])
+    assert contact.param("+sip.instance") == '"<urn:gsma:imei:35349006-987331-0>"'
+    assert "819010000001" not in wire.header("Contact")  # type: ignore[operator]
+    normal = core.invite_request(analyse_dialled("0312345678", domain=DOMAIN), registered=True)
+    assert normal.contacts[0].uri.user == "+819010000001"
+
+
+def _emergency_registration(core: UaCore, status: int) -> SipRequest:
+    (reg,) = _sent(core.register(emergency=True))
+    out = _answer(core, reg, status, headers=[("Contact", f"<{reg.contacts[0].uri}>")])
+    (done,) = [a.registration for a in out if isinstance(a, RegistrationDone)]
+    assert done.emergency and done.registered == (status == 200)
+    return reg
+
+
+def test_emergency_registration_then_the_call_over_it() -> None:
+    """TS 24.229 §5.1.6.2: a REGISTER of its own with "sos" in the Contact URI; the emergency
+    INVITE then goes over it (§5.1.6.8.2), from the IMPU, Contact with "sos"."""
+    core = _core()
+    (normal,) = _sent(core.register())
+    reg = _emergency_registration(core, 200)
+    assert reg.contacts[0].uri.params == (("sos", None),)
+    assert reg.call_id != normal.call_id and reg.from_.tag != normal.from_.tag
+    assert core.registration is None  # the normal registration is not touched
+    result, out = core.call(analyse_dialled("119", domain=DOMAIN))
+    (invite,) = _sent(out)
+    assert result.registered and result.emergency_registration == 200
+    assert str(invite.from_.uri) == f"sip:+819010000001@{DOMAIN}"
+    assert invite.contacts[0].uri.params == (("sos", None),)
+
+
+def test_failed_emergency_registration_falls_back_to_an_unregistered_call() -> None:
+    """TS 24.229 §5.1.6.1: the attempt fails (403 from a P-CSCF with no route home), the
+    emergency INVITE goes unregistered: anonymous From, no "sos" contact, the failure kept."""
+    core = _core()
+    _emergency_registration(core, 403)
+    result, out = core.call(analyse_dialled("110", domain=DOMAIN))
+    (invite,) = _sent(out)
+    assert (result.registered, result.emergency_registration) == (False, 403)
+    assert str(invite.from_.uri) == "sip:anonymous@anonymous.invalid"
+    assert invite.contacts[0].uri.params == () and invite.contacts[0].uri.user is None
+    assert result.to_json()["emergency_registration"] == 403

@@ -81,7 +81,7 @@ def lies() -> list[tuple[str, str]]:
     return [("P-Asserted-Identity", FORGED), ("P-Preferred-Identity", FORGED),
             ("P-Access-Network-Info",
              "3GPP-E-UTRAN-FDD; utran-cell-id-3gpp=44020000100FFFFF; network-provided"),
-            ("P-Emergency-Roaming-Mode", "full")]
+            ("Japan-Roaming-Caller", "mode=full;imsi=440109999999999")]
 
 
 def test_to_tagged_invite_to_a_normal_number_from_an_emergency_only_ue_is_481() -> None:
@@ -138,7 +138,7 @@ def test_in_dialog_requests_of_an_emergency_dialog_pass_without_the_ues_headers(
     (out,) = sent(core.handle_request(reinvite, (UNAUTH, 5060), 0.3))
     assert out.peer == ECSCF and isinstance(out.message, SipRequest)
     for name in ("P-Asserted-Identity", "P-Preferred-Identity", "P-Access-Network-Info",
-                 "P-Emergency-Roaming-Mode"):
+                 "Japan-Roaming-Caller"):
         assert out.message.header(name) is None, name
     # what the PSAP would make of it: no identity, nothing verified
     rec = record_from_invite(out.message, "t")
@@ -295,3 +295,73 @@ def test_a_refused_request_leaves_the_dialog_as_it_was() -> None:
     reinvite = in_dialog(UNAUTH, "INVITE", 3)
     (out,) = sent(core.handle_request(reinvite, (UNAUTH, 5060), 100.0))
     assert out.peer == ECSCF
+
+
+def test_fixed_area_number_keeps_its_hash_escaped() -> None:
+    """RFC 3966 §3 / RFC 3261 §25.1: #7119 is routed as from the fixed charging area with the
+    '#' still written %23 in the Request-URI."""
+    req = invite(FULL, "tel:%237119;phone-context=ims.mnc010.mcc440.3gppnetwork.org")
+    (out,) = sent(pcscf().handle_request(req, (FULL, 5060), 0.0))
+    wire = sip.encode(out.message)
+    assert wire.startswith(b"INVITE tel:%237119;phone-context=+81-3 SIP/2.0\r\n")
+    fwd = sip.decode(wire)
+    assert isinstance(fwd, SipRequest) and fwd.request_uri.user in ("%237119", "#7119")
+
+
+def test_emergency_identity_is_asserted_only_when_the_network_authenticated_it() -> None:
+    """RFC 3325 §9.1: P-Asserted-Identity only for the authenticated MSISDN, without any
+    verstat (TS 24.229 §7.2A.20 is STIR/SHAKEN's); an unauthenticated caller's IMSI goes in
+    Japan-Roaming-Caller with the mode, whatever the UE itself claimed."""
+    core = pcscf()
+    got = {}
+    for ue in (FULL, UNAUTH):
+        (fwd,) = sent(core.handle_request(invite(ue, "tel:119", extra=lies()), (ue, 5060), 0.0))
+        assert fwd.peer == ECSCF
+        msg = sip.decode(sip.encode(fwd.message))
+        assert isinstance(msg, SipRequest)
+        assert "verstat" not in sip.encode(msg).decode()
+        got[ue] = (msg.headers_all("P-Asserted-Identity"), msg.headers_all("Japan-Roaming-Caller"),
+                   msg.header("P-Emergency-Roaming-Mode"))
+        rec = record_from_invite(msg, "t")
+        got[ue] += ((rec.identity, rec.identity_type, rec.verified, rec.mode),)
+    assert got[FULL] == ([f"<tel:+{MSISDN}>"], ["mode=full"], None,
+                         (MSISDN, "msisdn", True, "full"))
+    assert got[UNAUTH] == ([], [f"mode=emergency-unauth;imsi={IMSI}"], None,
+                           (IMSI, "imsi", False, "emergency-unauth"))
+
+
+def test_emergency_registration_is_routed_home_for_full_roaming_only_and_kept_apart() -> None:
+    """TS 24.229 §5.2.10.2: the P-CSCF forwards a full-roaming UE's emergency REGISTER ("sos"
+    in Contact) to the home IMS; an emergency-only UE's gets 403 (no route home here). The
+    S-CSCF keeps it apart from the normal binding, which call-backs use (TS 23.167 §6.2.1)."""
+    from corenet.config.models import HomeImsConfig
+    from corenet.nf.ims.scscf import ScscfCore
+
+    aor = f"<sip:+{MSISDN}@ims.mnc010.mcc440.3gppnetwork.org>"
+
+    def register(ue: str, contact: str, call_id: str) -> SipRequest:
+        return sip.make_request(
+            "REGISTER", "sip:ims.mnc010.mcc440.3gppnetwork.org", from_=f"{aor};tag=r",
+            to=aor, call_id=call_id, cseq=1, contact=contact,
+            via=f"SIP/2.0/UDP {ue}:5060;branch={sip.new_branch()};rport")
+
+    p = pcscf()
+    (fwd,) = sent(p.handle_request(register(FULL, f"<sip:ue@{FULL}:5060;sos>", "sos@ue"),
+                                   (FULL, 5060), 0.0))
+    assert fwd.peer == SCSCF and isinstance(fwd.message, SipRequest)
+    assert fwd.message.contacts[0].uri.params == (("sos", None),)
+    refused = only_answer(p.handle_request(
+        register(UNAUTH, f"<sip:ue@{UNAUTH}:5060;sos>", "sos@unauth"), (UNAUTH, 5060), 0.0),
+        UNAUTH)
+    assert refused.status == 403
+    s = ScscfCore(HomeImsConfig(listen=Endpoint(host=SCSCF[0], port=SCSCF[1]),
+                                pcscfs=[PCSCF[0]]), Element(*SCSCF))
+    (normal,) = sent(p.handle_request(register(FULL, f"<sip:ue@{FULL}:5060>", "reg@ue"),
+                                      (FULL, 5060), 0.0))
+    assert isinstance(normal.message, SipRequest)
+    for req in (normal.message, fwd.message):
+        (ok,) = sent(s.handle_request(req, PCSCF, 0.0))
+        assert isinstance(ok.message, SipResponse) and ok.message.status == 200
+    key = f"+{MSISDN}"
+    assert s.registrations[key].contact == f"sip:ue@{FULL}:5060"
+    assert s.emergency_registrations[key].contact == f"sip:ue@{FULL}:5060;sos"

@@ -5,7 +5,6 @@ outside the trust domain (RFC 3325 §2.3), ended by BYE (§15.1.2), and the call
 from __future__ import annotations
 
 from corenet.codecs import sdp, sip
-from corenet.codecs.ims_sip import VERIFIED
 from corenet.codecs.sip import SipRequest, SipResponse
 from corenet.config.models import Endpoint, PsapConfig
 from corenet.core.actions import LogEvent, StartTimer, TimerExpired
@@ -50,7 +49,8 @@ def _emergency_invite() -> SipRequest:
         "INVITE", "urn:service:sos.fire", from_=f"<tel:+{MSISDN}>;tag=ue1",
         to="<tel:119;phone-context=+81>", call_id="call-1@ue", cseq=1,
         via="SIP/2.0/UDP 127.0.0.7:5060;branch=z9hG4bKecscf1", contact=f"<sip:{UE}:5060>",
-        headers=[("P-Asserted-Identity", f"<tel:+{MSISDN};verstat={VERIFIED}>"),
+        headers=[("P-Asserted-Identity", f"<tel:+{MSISDN}>"),
+                 ("Japan-Roaming-Caller", "mode=full"),
                  ("P-Access-Network-Info", "3GPP-E-UTRAN-FDD; "
                   "utran-cell-id-3gpp=440200002001020A; network-provided")],
         body=sdp.encode(sdp.audio_offer(UE, 50000)), content_type="application/sdp")
@@ -179,3 +179,40 @@ def test_call_back_of_a_record_without_identity_fails_at_once() -> None:
     assert not _requests(out)
     assert [a for a in out if isinstance(a, CallBackFinished)] == [
         CallBackFinished(6, 7, "failed", None)]
+
+
+PROXIES = ("<sip:127.0.0.7:5060;lr>", "<sip:127.0.0.6:5060;lr>")
+
+
+def test_ringing_and_answer_carry_the_record_route_and_contact() -> None:
+    """RFC 3261 §12.1.1: the 180 creates an early dialog; it and the 200 copy the INVITE's
+    Record-Route in order and give the PSAP's Contact."""
+    invite = _emergency_invite()
+    for rr in PROXIES:
+        invite.headers.insert(1, sip.Header("Record-Route", rr))
+    ringing, ok = _responses(_in(_core(), invite))
+    for resp in (ringing, ok):
+        assert resp.headers_all("Record-Route") == invite.headers_all("Record-Route")
+        assert [str(c.uri) for c in resp.contacts] == ["sip:psap@127.0.0.8:5060"]
+        assert resp.to.tag == ok.to.tag
+
+
+def test_call_back_is_marked_and_its_ack_and_bye_follow_the_route_set() -> None:
+    """RFC 7090 §4: Priority psap-callback; §12.1.2 / §12.2.1.1: the ACK and the BYE go to
+    the first proxy of the reversed Record-Route of the 200, with that route set as Route."""
+    core = _core()
+    (invite,) = _requests(core.handle(CallBackRequested(_record(), ref=8), NOW))
+    assert invite.request.header("Priority") == "psap-callback"
+    rrs = ["<sip:127.0.0.6:5060;lr>", f"<sip:{SCSCF[0]}:{SCSCF[1]};lr>"]  # the UE's side first
+    ok = sip.response_for(invite.request, 200, to_tag="ue2",
+                          headers=[*(("Record-Route", r) for r in rrs),
+                                   ("Contact", f"<sip:{UE}>")])
+    out = core.handle(SipReceived(ResponseReceived(ok, SCSCF, ("client", "b", "INVITE"),
+                                                   invite.request), SipPeer("UDP", SCSCF)), NOW)
+    (ack,) = _requests(out)
+    assert ack.peer == SipPeer("UDP", SCSCF)
+    assert ack.request.headers_all("Route") == rrs[::-1]
+    assert str(ack.request.request_uri) == f"sip:{UE}"
+    (bye,) = _requests(core.handle(TimerExpired(CALLBACK_HOLD, invite.request.call_id), NOW + 1))
+    assert bye.peer == SipPeer("UDP", SCSCF)
+    assert bye.request.headers_all("Route") == rrs[::-1]
