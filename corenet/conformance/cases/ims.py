@@ -4,6 +4,7 @@ emergency-attached UE and the PSAP; and the JAPAN Roaming report's identity at t
 from __future__ import annotations
 
 from corenet.codecs import nas, sip
+from corenet.codecs.ims_sip import CALLER_HEADER
 from corenet.codecs.sip import SipRequest, SipResponse
 from corenet.conformance.case import case
 from corenet.conformance.tester.context import Tester
@@ -79,7 +80,11 @@ def _identity_case(cid: str, mode: str, want: str, title: str) -> None:
         invite, imsi = await _at_psap(t)
         pai = " ".join(invite.headers_all("P-Asserted-Identity"))
         if want == "imsi":
-            check(imsi in pai, t.clause, f"the IMSI {imsi} in P-Asserted-Identity", pai or "absent")
+            # an unverified IMSI is reported, never asserted (RFC 3325 §9.1)
+            caller = invite.header(CALLER_HEADER) or ""
+            check(f"imsi={imsi}" in caller, t.clause,
+                  f"{CALLER_HEADER}: ...;imsi={imsi}", caller or "absent")
+            check(imsi not in pai, t.clause, "no IMSI in P-Asserted-Identity", pai)
         else:
             check("tel:+81" in pai or "sip:+81" in pai, t.clause,
                   "the MSISDN (tel:+81...) in P-Asserted-Identity", pai or "absent")
@@ -90,7 +95,8 @@ _identity_case("IMS-ID-FULL", "full", "msisdn",
 _identity_case("IMS-ID-AUTH", "emergency-auth", "msisdn",
                "Emergency-only, authenticated: the PSAP gets the caller's MSISDN")
 _identity_case("IMS-ID-UNAUTH", "emergency-unauth", "imsi",
-               "Emergency-only, unauthenticated: the PSAP gets the caller's IMSI")
+               "Emergency-only, unauthenticated: the PSAP gets the caller's IMSI, reported "
+               "as unverified")
 
 
 @case("IMS-403-01", "A non-emergency INVITE from a UE with only an emergency PDN connection is "
