@@ -20,7 +20,7 @@ from corenet.runtime.supervisor import Runtime
 from sim_ue.runner import Population
 
 # 127.N.0.0/16 blocks, N in 20..139, starting at a per-process offset so that test processes
-# running side by side do not share addresses (127.145-147 are the UE address pools).
+# running side by side do not share addresses; each block's UEs get 127.145-147.(2(N-20)).0/23.
 _blocks = (20 + (os.getpid() + i) % 120 for i in itertools.count())
 
 K = "465b5ce8b199b49faa5f0a2ee238a6bc"
@@ -49,7 +49,11 @@ def config(tmp_path: Path, *, enbs: int = 2, **mme: Any) -> CorenetConfig:
                 "control": {"host": ip(0, 2), "port": 7000}, **mme},
         "sgw_pgw": {"s11": {"host": ip(0, 4), "port": 2123}, "s1u_address": ip(0, 4),
                     "s5_address": ip(0, 5), "pcscf": [ip(0, 6)],
-                    "database": str(tmp_path / "sgw-pgw.db")},
+                    "database": str(tmp_path / "sgw-pgw.db"),
+                    # UE addresses of this block only: a UE's IMS agent binds its PDN address
+                    "pools": [{"apn": apn, "ipv4": f"127.{octet}.{2 * (n - 20)}.0/23",
+                               "ipv6": f"2001:db8:{octet}:{(n - 20) * 512:x}::/55"}
+                              for apn, octet in (("internet", 145), ("ims", 146), ("sos", 147))]},
         "ims": {
             "pcscf": {"listen": {"host": ip(0, 6), "port": 5060}, "ecscf": {"host": ip(0, 7), "port": 5060},
                       "home_ims": [{"address": {"host": ip(0, 9), "port": 5060}}]},
