@@ -324,6 +324,9 @@ class MmeConfig(Strict):
     t3412_s: int = Field(default=3240, ge=0)
     # TS 23.401 §5.3.2.1 step 12: the P-GW S5/S8 control address the MME gives the S-GW
     pgw_s5s8_address: str = "127.0.0.5"
+    # TS 23.401 §4.3.8.1: the home network's P-GW (S8 GTPv2-C address) per home PLMN, selected
+    # for a roamer's APN whose VPLMN-Dynamic-Address-Allowed is not set (home-routed)
+    home_pgws: dict[PlmnStr, str] = {}
     # TS 29.274 §7.6: how long the MME waits for an S11 response (after retransmissions):
     # N3-REQUESTS (3) attempts, T3-RESPONSE = a third of it apart
     s11_request_timeout_s: float = Field(default=10.0, gt=0)
