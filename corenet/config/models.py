@@ -408,8 +408,11 @@ class SgwPgwConfig(Strict):
     # TS 24.008 §10.5.6.3: P-CSCF and DNS addresses given in PCO when the UE asks for them
     pcscf: list[str] = ["127.0.0.6"]
     dns: list[str] = []
+    # TS 23.401 §4.3.8.1 home-routed roaming over S8: the home P-GWs this S-GW may send a
+    # roamer's Create Session to (the MME names one), and the visited S-GWs this P-GW serves
+    s8_peers: list[str] = []
 
-    @field_validator("pcscf", "dns", "mme_peers")
+    @field_validator("pcscf", "dns", "mme_peers", "s8_peers")
     @classmethod
     def _addresses(cls, v: list[str]) -> list[str]:
         for a in v:
