@@ -665,6 +665,9 @@ class CorenetConfig(Strict):
     # full MVNOs' own HSSs (`corenet run mvno-hss`): own realm, PLMN and subscribers, reached
     # through the host MNO's Diameter agents
     mvno_hss: list[HssConfig] = []
+    # home networks' P-GWs (`corenet run home-pgw`), reached by the S/P-GW over S8 for
+    # home-routed PDN connections (TS 23.401 §4.3.8.1, `mme.home_pgws`, `sgw_pgw.s8_peers`)
+    home_pgw: list[SgwPgwConfig] = []
     pcap: str | None = "pcaps/demo.pcapng"
     seed: int = 1
     # corenet.codecs.selection: "fast" tries the fast codecs (proven byte-identical to pycrate,

@@ -288,6 +288,7 @@ class SgwPgwCore:
         self._allowed = frozenset(cfg.mme_peers)
         self._s8_peers = frozenset(cfg.s8_peers)
         self._s8_creating: dict[int, _S8Pending] = {}  # by our S5/S8-C TEID
+        self._home_routed: set[int] = set()  # S11 TEIDs of the sessions we are the S-GW of
         # by our S5/S8-C TEID: the MME's Delete Session, its address and TEID
         self._s8_deleting: dict[int, tuple[Message, Address, int]] = {}
         self._refused: dict[str, tuple[float, int]] = {}  # ip -> (last reported, drops since)
@@ -461,7 +462,11 @@ class SgwPgwCore:
             teid = self._by_ipv4.get(addr)
         else:
             teid = self._by_ipv6_prefix.get(ipaddress.IPv6Network((addr, 64), strict=False))
-        return None if teid is None else self.sessions.get(teid)
+        if teid is None:
+            # a home-routed session holds an address of the home P-GW (TS 23.401 §4.3.8.1)
+            return next((s for t in self._home_routed
+                         if (s := self.sessions[t]).allocation.holds(addr)), None)
+        return self.sessions.get(teid)
 
     def session_by_imsi(self, imsi: str) -> list[Session]:
         return [s for s in self.sessions.values() if s.imsi == imsi]
@@ -847,6 +852,7 @@ class SgwPgwCore:
         self.sessions[s.s11_sgw_teid] = s
         self._by_identity[(s.identity(), s.default_ebi)] = s.s11_sgw_teid
         if s.home_pgw is not None:
+            self._home_routed.add(s.s11_sgw_teid)
             return  # the home P-GW's addresses, not of our pools
         if s.allocation.ipv4 is not None:
             self._by_ipv4[s.allocation.ipv4] = s.s11_sgw_teid
@@ -859,6 +865,7 @@ class SgwPgwCore:
         s = self.sessions.pop(teid)
         self._account(s, -1)
         self._by_identity.pop((s.identity(), s.default_ebi), None)
+        self._home_routed.discard(teid)
         if s.home_pgw is None:
             if s.allocation.ipv4 is not None:
                 self._by_ipv4.pop(s.allocation.ipv4, None)

@@ -84,10 +84,11 @@ def test_create_session_goes_over_s8_and_the_home_pgw_allocates_the_address() ->
     (created,) = answer.fields["bearer_contexts_created"]
     assert created["s1u_sgw_fteid"]["ipv4"] == "127.0.0.4"
     assert answer.fields["teid"] == 0x100
-    # the visited node holds no address of its own for it
+    # the visited node knows the UE by the home P-GW's address, and took none of its own
     (sgw_session,) = visited.sessions.values()
     assert sgw_session.home_pgw == HOME_PGW
-    assert visited.session_by_ue_address(answer.fields["paa"]["ipv4"]) is None
+    assert visited.session_by_ue_address(answer.fields["paa"]["ipv4"]) is sgw_session
+    assert visited.pools.pool("sos").in_use == (0, 0)
 
 
 def test_delete_session_is_answered_once_the_home_pgw_deleted_it() -> None:
