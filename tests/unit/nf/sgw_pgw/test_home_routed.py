@@ -16,7 +16,7 @@ from corenet.nf.sgw_pgw.core import (
     SendResponse,
     SgwPgwCore,
 )
-from tests.unit.nf.sgw_pgw.helpers import IMSI, MEI, MSISDN, QOS, cause_of, roundtrip
+from tests.unit.nf.sgw_pgw.helpers import IMSI, cause_of, create_session, roundtrip
 
 MME = ("127.0.0.2", 2123)
 VISITED_SGW = ("127.0.0.4", 2123)
@@ -34,13 +34,7 @@ def _cores() -> tuple[SgwPgwCore, SgwPgwCore]:
 
 
 def _csr(pgw: str = HOME_PGW[0]) -> Message:
-    return roundtrip(g.create_session_request(
-        1, imsi=IMSI, msisdn=MSISDN, mei=MEI, uli=("44020", 1, "44020", 0x101 << 8 | 1),
-        serving_network="44020", sender_fteid=(g.FTEID_S11_MME, 0x100, MME[0]),
-        pgw_fteid=(g.FTEID_S5S8C_PGW, 0, pgw), apn=APN,
-        selection_mode=g.SELECTION_MS_OR_NETWORK_VERIFIED, pdn_type=g.PDN_IPV4,
-        paa={"pdn_type": g.PDN_IPV4, "ipv4": "0.0.0.0"}, ambr=(300, 300),
-        bearer_contexts=[{"ebi": 5, "bearer_qos": QOS}]))
+    return create_session(apn=APN, pdn_type=g.PDN_IPV4, pgw=pgw)
 
 
 def _one(actions: list[Action], kind: type) -> Message:
