@@ -18,10 +18,12 @@ sys.path.insert(0, str(ROOT))
 from corenet.config.models import CorenetConfig  # noqa: E402
 from corenet.orchestration.mvno import (  # noqa: E402
     HOST_DEA,
+    HOST_PGW,
     MVNO_HSS,
     RESCUER_DEA,
     mvno_of_kind,
     with_full_mvno,
+    with_light_mvno,
 )
 
 DEFAULT_HEADER = """\
@@ -46,6 +48,8 @@ DOCKER_ADDRESSES = {
 # MVNO's HSS
 DOCKER_AGENTS = {RESCUER_DEA: "172.28.0.11", HOST_DEA: "172.28.0.11", MVNO_HSS: "172.28.0.13"}
 DOCKER_AGENT_PORTS = {RESCUER_DEA: 3868, HOST_DEA: 3869, MVNO_HSS: 3868}
+# compose address of the host's P-GW that the light MVNO's data is home-routed to over S8
+DOCKER_HOST_PGW = {HOST_PGW: "172.28.0.14"}
 
 
 def _substitute(value: Any) -> Any:
@@ -78,8 +82,12 @@ def main() -> None:
     # mvno-hss of docker/compose.yaml), so `corenet demo --mvno full` has its path in compose.
     cfg = CorenetConfig.model_validate(docker)
     full = mvno_of_kind(cfg, "full")
-    docker = with_full_mvno(cfg, full, DOCKER_AGENTS.__getitem__, "/var/lib/corenet/mvno-hss.db",
-                            DOCKER_AGENT_PORTS.__getitem__).model_dump(mode="json")
+    cfg = with_full_mvno(cfg, full, DOCKER_AGENTS.__getitem__, "/var/lib/corenet/mvno-hss.db",
+                         DOCKER_AGENT_PORTS.__getitem__)
+    # The light MVNO's interconnect APN on the host's P-GW (service home-pgw), home-routed
+    light = mvno_of_kind(cfg, "light")
+    docker = with_light_mvno(cfg, light, DOCKER_HOST_PGW.__getitem__,
+                             database="/var/lib/corenet/home-pgw.db").model_dump(mode="json")
     CorenetConfig.model_validate(docker)
     (ROOT / "configs/docker.yaml").write_text(
         DOCKER_HEADER + yaml.safe_dump(docker, sort_keys=False, width=100))

@@ -1,4 +1,4 @@
-"""`corenet run [hss|mvno-hss|dra|sgw-pgw|psap|ims|mme|cbc] --config FILE [--check]`: network
+"""`corenet run [hss|mvno-hss|dra|home-pgw|sgw-pgw|psap|ims|mme|cbc] --config FILE [--check]`: network
 functions as servers (`dra`: the configuration's Diameter relay agents)."""
 
 from __future__ import annotations

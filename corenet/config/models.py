@@ -324,6 +324,9 @@ class MmeConfig(Strict):
     t3412_s: int = Field(default=3240, ge=0)
     # TS 23.401 §5.3.2.1 step 12: the P-GW S5/S8 control address the MME gives the S-GW
     pgw_s5s8_address: str = "127.0.0.5"
+    # TS 23.401 §4.3.8.1: the home network's P-GW (S8 GTPv2-C address) per home PLMN, selected
+    # for a roamer's APN whose VPLMN-Dynamic-Address-Allowed is not set (home-routed)
+    home_pgws: dict[PlmnStr, str] = {}
     # TS 29.274 §7.6: how long the MME waits for an S11 response (after retransmissions):
     # N3-REQUESTS (3) attempts, T3-RESPONSE = a third of it apart
     s11_request_timeout_s: float = Field(default=10.0, gt=0)
@@ -405,8 +408,11 @@ class SgwPgwConfig(Strict):
     # TS 24.008 §10.5.6.3: P-CSCF and DNS addresses given in PCO when the UE asks for them
     pcscf: list[str] = ["127.0.0.6"]
     dns: list[str] = []
+    # TS 23.401 §4.3.8.1 home-routed roaming over S8: the home P-GWs this S-GW may send a
+    # roamer's Create Session to (the MME names one), and the visited S-GWs this P-GW serves
+    s8_peers: list[str] = []
 
-    @field_validator("pcscf", "dns", "mme_peers")
+    @field_validator("pcscf", "dns", "mme_peers", "s8_peers")
     @classmethod
     def _addresses(cls, v: list[str]) -> list[str]:
         for a in v:
@@ -659,6 +665,9 @@ class CorenetConfig(Strict):
     # full MVNOs' own HSSs (`corenet run mvno-hss`): own realm, PLMN and subscribers, reached
     # through the host MNO's Diameter agents
     mvno_hss: list[HssConfig] = []
+    # home networks' P-GWs (`corenet run home-pgw`), reached by the S/P-GW over S8 for
+    # home-routed PDN connections (TS 23.401 §4.3.8.1, `mme.home_pgws`, `sgw_pgw.s8_peers`)
+    home_pgw: list[SgwPgwConfig] = []
     pcap: str | None = "pcaps/demo.pcapng"
     seed: int = 1
     # corenet.codecs.selection: "fast" tries the fast codecs (proven byte-identical to pycrate,

@@ -110,12 +110,13 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
         sgw_pgw = cfg.sgw_pgw.model_copy(update={"database": str(Path(tmp) / "sgw-pgw.db")})
         run_cfg = with_mode(cfg.model_copy(update={"hss": hss, "psap": psap,
                                                    "sgw_pgw": sgw_pgw}), mode)
+        base = cfg.hss.listen.host.rsplit(".", 1)[0]
         if entry is not None and entry.kind == "full":
-            base = cfg.hss.listen.host.rsplit(".", 1)[0]
             run_cfg = with_full_mvno(run_cfg, entry, lambda n: f"{base}.{n}",
                                      str(Path(tmp) / "mvno-hss.db"))
         elif entry is not None:
-            run_cfg = with_light_mvno(run_cfg, entry)
+            run_cfg = with_light_mvno(run_cfg, entry, lambda n: f"{base}.{n}",
+                                      database=str(Path(tmp) / "home-pgw.db"))
         runtime = Runtime(run_cfg, pcap_path=pcap, seed=seed,
                           sim_ue_in_process=True)
         await runtime.start()

@@ -19,12 +19,15 @@ from corenet.config.models import (
     Endpoint,
     HssConfig,
     MvnoEntry,
+    SgwPgwConfig,
 )
 from corenet.config.subscribers import ApnProfile, Subscriber, SubscriberEntry
 from corenet.core.plmn import Plmn
 
 KINDS = ("full", "light")
-RESCUER_DEA, HOST_DEA, MVNO_HSS = 10, 11, 12  # last octet of their address in the topology
+# last octet of their address in the topology
+RESCUER_DEA, HOST_DEA, MVNO_HSS, HOST_PGW = 10, 11, 12, 13
+GTPV2C_PORT = 2123
 
 
 def mvno_of_kind(cfg: CorenetConfig, kind: str) -> MvnoEntry:
@@ -81,15 +84,24 @@ def with_full_mvno(cfg: CorenetConfig, mvno: MvnoEntry, ip: Callable[[int], str]
                                   "mvno_hss": [mvno_hss]})
 
 
-def with_light_mvno(cfg: CorenetConfig, mvno: MvnoEntry,
-                    pool: str = "127.148.0.0/16") -> CorenetConfig:
-    """`cfg` whose P-GW serves the light MVNO's interconnect APN from `pool` (loopback by
-    default: a simulated UE sends from its PDN address on this machine)."""
+def with_light_mvno(cfg: CorenetConfig, mvno: MvnoEntry, ip: Callable[[int], str],
+                    pool: str = "127.148.0.0/16", database: str = ":memory:") -> CorenetConfig:
+    """`cfg` with the host's P-GW at `ip(HOST_PGW)` serving the light MVNO's interconnect APN
+    from `pool` (loopback by default: a simulated UE sends from its PDN address on this
+    machine), home-routed (TS 23.401 §4.3.8.1): the MME selects it for the host's PLMN, the
+    rescuer's S/P-GW is the S-GW and reaches it over S8 (GTPv2-C port 2123, TS 29.274 §4.2)."""
     apn = mvno.interconnect_apn
-    if apn is None or any(p.apn == apn for p in cfg.sgw_pgw.pools):
+    if apn is None or cfg.home_pgw:
         return cfg
-    pools = [*cfg.sgw_pgw.pools, ApnPool(apn=apn, ipv4=pool)]
-    return cfg.model_copy(update={"sgw_pgw": cfg.sgw_pgw.model_copy(update={"pools": pools})})
+    address = ip(HOST_PGW)
+    home_pgw = SgwPgwConfig(
+        s11=Endpoint(host=address, port=GTPV2C_PORT), s1u_address=address, s5_address=address,
+        pools=[ApnPool(apn=apn, ipv4=pool)], database=database, mme_peers=[],
+        s8_peers=[cfg.sgw_pgw.s11.host], pcscf=cfg.sgw_pgw.pcscf, dns=cfg.sgw_pgw.dns)
+    sgw = cfg.sgw_pgw.model_copy(update={"s8_peers": [*cfg.sgw_pgw.s8_peers, address]})
+    mme = cfg.mme.model_copy(update={
+        "home_pgws": {**cfg.mme.home_pgws, str(Plmn.parse(mvno.host_plmn)): address}})
+    return cfg.model_copy(update={"sgw_pgw": sgw, "mme": mme, "home_pgw": [home_pgw]})
 
 
 def mvno_subscribers(mvno: MvnoEntry, base: SubscriberEntry, count: int) -> list[Subscriber]:

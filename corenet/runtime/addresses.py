@@ -68,6 +68,9 @@ def listeners(cfg: CorenetConfig, names: Iterable[str]) -> list[Listener]:
     if "mvno-hss" in wanted:
         for i, hss in enumerate(cfg.mvno_hss):
             out += _on(f"mvno_hss[{i}].listen", hss.listen, hss.transport)
+    if "home-pgw" in wanted:
+        for i, pgw in enumerate(cfg.home_pgw):
+            out += _on(f"home_pgw[{i}].s11", pgw.s11, "udp")
     if "dra" in wanted:
         for i, dra in enumerate(cfg.dra):
             out += _on(f"dra[{i}].listen", dra.listen, "tcp")

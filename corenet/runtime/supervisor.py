@@ -26,7 +26,7 @@ log = logging.getLogger("corenet.runtime")
 
 # start order: servers before their clients (the IMS reads the S/P-GW's sessions; the PSAP
 # is the E-CSCF's next hop)
-NETWORK_FUNCTIONS = ("hss", "mvno-hss", "dra", "sgw-pgw", "psap", "ims", "mme")
+NETWORK_FUNCTIONS = ("hss", "mvno-hss", "dra", "home-pgw", "sgw-pgw", "psap", "ims", "mme")
 # started only when named (`corenet run cbc`): the CBC of the rescuing operator (TS 23.041)
 OPTIONAL_FUNCTIONS = ("cbc",)
 
@@ -91,6 +91,11 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
         from corenet.nf.dra.service import DraService
 
         return ServiceGroup({d.name: DraService(d, tap=tap, seed=seed) for d in cfg.dra})
+    if name == "home-pgw":
+        from corenet.nf.sgw_pgw.service import SgwPgwService
+
+        return ServiceGroup({p.s11.host: SgwPgwService(p, tap=tap, on_event=on_event)
+                             for p in cfg.home_pgw})
     if name == "sgw-pgw":
         from corenet.nf.sgw_pgw.service import SgwPgwService
 
@@ -235,7 +240,8 @@ class Runtime:
         nets: tuple[str, ...] = ()
         if self.sim_ue_in_process:
             local |= {e.address for e in self.cfg.sim_ue.enbs}
-            nets = tuple(p.ipv4 for p in self.cfg.sgw_pgw.pools if p.ipv4)
+            pools = [*self.cfg.sgw_pgw.pools, *(p for g in self.cfg.home_pgw for p in g.pools)]
+            nets = tuple(p.ipv4 for p in pools if p.ipv4)
         main = OncePerProcessTap(self.writer, local, nets)
         if self.deciphered is None:
             return _tee(main, *self.observers)
@@ -248,6 +254,7 @@ class Runtime:
             "hss": {c.hss.listen.host},
             "mvno-hss": {h.listen.host for h in c.mvno_hss},
             "dra": {d.listen.host for d in c.dra},
+            "home-pgw": {p.s11.host for p in c.home_pgw},
             "mme": {c.mme.s1ap.host, c.mme.s11_local.host, c.mme.diameter_local_host},
             "sgw-pgw": {c.sgw_pgw.s11.host},
             "ims": {c.ims.pcscf.listen.host, c.ims.ecscf.listen.host, c.ims.home.listen.host},

@@ -171,7 +171,8 @@ class DiameterConnector:
     def __init__(self, target: ConnectTarget, make_peer: Callable[[], dp.DiameterPeer],
                  on_event: OnPeerEvent, on_down: Callable[[str, OSError | None], None], *,
                  clock: Clock = loop_clock, tap: Tap | None = None,
-                 reconnect_s: float = RECONNECT_S) -> None:
+                 reconnect_s: float = RECONNECT_S,
+                 connect_timeout_s: float | None = None) -> None:
         self.target = target
         self._make_peer = make_peer
         self._on_event = on_event
@@ -179,8 +180,11 @@ class DiameterConnector:
         self._clock = clock
         self._tap = tap
         self._reconnect_s = reconnect_s
+        self._connect_timeout_s = connect_timeout_s
         self.link: DiameterLink | None = None
         self.opened = asyncio.Event()
+        # set once the first connection attempt has ended, whichever way
+        self.attempted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -214,9 +218,11 @@ class DiameterConnector:
         while not self._stopping:
             if self.link is None or self.link.conn.closed:
                 try:
-                    await self._connect()
-                except OSError as exc:
-                    self._on_down(f"connect failed: {exc}", exc)
+                    # a peer that does not answer the handshake is tried again later
+                    await asyncio.wait_for(self._connect(), self._connect_timeout_s)
+                except OSError as exc:  # TimeoutError included
+                    self._on_down(f"connect failed: {exc or 'timeout'}", exc)
+                self.attempted.set()
             await asyncio.sleep(self._reconnect_s)
 
     async def _connect(self) -> None:

@@ -84,6 +84,29 @@ async def test_demo_light_mvno_attaches_through_the_host_hss_to_the_interconnect
         assert row["diameter.Service-Selection"] == ["mvno-light.interconnect"]
         assert row["diameter.VPLMN-Dynamic-Address-Allowed"] == ["0"]
         assert row["diameter.Origin-Host"] == [cfg.hss.origin_host]
+    # home-routed (TS 23.401 §4.3.8.1): the MME's Create Session names the host's P-GW as the
+    # PGW S5/S8 F-TEID (interface type 7), the S-GW sends it on over S8 with its own S5/S8
+    # F-TEIDs (6, 4), and the MME gets the address the home P-GW allocated
+    assert tshark.count(pcap, "_ws.malformed") == 0
+    sgw, home_pgw, mme = cfg.sgw_pgw.s11.host, block_ip(cfg, 13), cfg.mme.s11_local.host
+    csrs = tshark.fields(pcap, "gtpv2.f_teid_interface_type", "gtpv2.f_teid_ipv4",
+                         display_filter=f"gtpv2.message_type == 32 && ip.dst == {sgw}")
+    assert [(r["gtpv2.f_teid_interface_type"], r["gtpv2.f_teid_ipv4"]) for r in csrs] == [
+        (["10", "7"], [mme, home_pgw])] * 3
+    s8 = tshark.fields(pcap, "gtpv2.f_teid_interface_type", "gtpv2.f_teid_ipv4",
+                       display_filter=f"gtpv2.message_type == 32 && ip.dst == {home_pgw}")
+    assert [(r["gtpv2.f_teid_interface_type"], r["gtpv2.f_teid_ipv4"]) for r in s8] == [
+        (["6", "4"], [sgw, sgw])] * 3
+    allocated = tshark.values(pcap, "gtpv2.pdn_addr_and_prefix.ipv4",
+                              display_filter=f"gtpv2.message_type == 33 && ip.src == {home_pgw}")
+    answered = tshark.fields(pcap, "gtpv2.f_teid_interface_type", "gtpv2.f_teid_ipv4",
+                             "gtpv2.pdn_addr_and_prefix.ipv4",
+                             display_filter=f"gtpv2.message_type == 33 && ip.dst == {mme}")
+    assert sorted(allocated) == sorted(r["gtpv2.pdn_addr_and_prefix.ipv4"][0] for r in answered)
+    assert {u["ipv4"] for u in ues} == set(allocated)
+    for row in answered:
+        assert row["gtpv2.f_teid_interface_type"][:2] == ["11", "7"]
+        assert row["gtpv2.f_teid_ipv4"][:2] == [sgw, home_pgw]
 
 
 @pytest.mark.parametrize("mode", ["emergency-auth", "emergency-unauth"])

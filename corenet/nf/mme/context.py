@@ -128,6 +128,7 @@ class Pdn:
     sgw_s11_teid: int | None = None
     sgw_s11_ip: str | None = None
     pgw_s5_fteid: dict[str, Any] | None = None
+    pgw_address: str | None = None  # the home P-GW of a home-routed PDN (TS 23.401 §4.3.8.1)
     esm_cause: int | None = None  # TS 24.301 §6.5.1.3: why the PDN type was narrowed
 
 

@@ -7,8 +7,12 @@ Building blocks of the attach sequence (`attach.py`), which decides what follows
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from corenet.codecs.base import Message
-from corenet.codecs.s6a import SubscriptionData
+from corenet.codecs.s6a import SubscriptionData, VplmnDynamicAddressAllowed
+from corenet.core.identifiers import home_plmn_of
+from corenet.core.plmn import Plmn
 from corenet.nf.mme import causes, esm, s1ap_build
 from corenet.nf.mme.context import Step, UeContext
 from corenet.nf.mme.identity import is_roamer
@@ -29,8 +33,29 @@ def subscribed_pdn(mme: MmePort, ue: UeContext, sub: SubscriptionData) -> None:
     session.ue_ambr_ul_bps, session.ue_ambr_dl_bps = esm.ue_ambr(sub, cap, roamer)
     req = esm.pdn_request_of(session.pdn_request)
     session.pdn = esm.build_pdn(sub, req, cap, roamer)
+    if roamer and ue.imsi is not None:
+        home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
+        allowed = esm.select_apn(sub, req.apn).vplmn_dynamic_address_allowed
+        session.pdn.pgw_address = home_pgw(mme.cfg.home_pgws, home, allowed)
     mme.log("emm.location.updated", imsi=ue.imsi, roamer=roamer, apn=session.pdn.apn,
-            ue_ambr=[session.ue_ambr_ul_bps, session.ue_ambr_dl_bps])
+            ue_ambr=[session.ue_ambr_ul_bps, session.ue_ambr_dl_bps],
+            home_routed=session.pdn.pgw_address)
+
+
+def home_pgw(home_pgws: Mapping[str, str], home: Plmn,
+             vplmn_dynamic_address_allowed: int | None) -> str | None:
+    """P-GW selection for a roamer's APN (TS 23.401 §4.3.8.1, TS 29.272 §7.3.38): the home
+    P-GW's S8 address, or None for the visited P-GW (`MmeConfig.pgw_s5s8_address`).
+
+    | VPLMN-Dynamic-Address-Allowed | home P-GW of the HPLMN configured | P-GW selected        |
+    |-------------------------------|-----------------------------------|----------------------|
+    | ALLOWED                       | any                               | visited (breakout)   |
+    | NOTALLOWED or absent          | yes                               | home (home-routed)   |
+    | NOTALLOWED or absent          | no                                | visited (none known) |
+    """
+    if vplmn_dynamic_address_allowed == VplmnDynamicAddressAllowed.ALLOWED:
+        return None
+    return home_pgws.get(str(home))
 
 
 def emergency_pdn(mme: MmePort, ue: UeContext) -> None:
@@ -48,12 +73,13 @@ def emergency_pdn(mme: MmePort, ue: UeContext) -> None:
 
 def create_session(mme: MmePort, ue: UeContext) -> None:
     """Create Session Request (TS 23.401 §5.3.2.1 step 12): an unauthenticated IMSI carries
-    the UIMSI flag (TS 29.274 §8.12); an emergency PDN goes to the emergency P-GW."""
+    the UIMSI flag (TS 29.274 §8.12); an emergency PDN goes to the emergency P-GW, a
+    home-routed one to the home P-GW's S8 address (TS 29.274 §7.2.1 PGW S5/S8 F-TEID)."""
     pdn = ue.session.pdn
     assert pdn is not None
     ue.step = Step.CREATE_SESSION
     ambr_kbps = (pdn.apn_ambr_ul_bps // 1000, pdn.apn_ambr_dl_bps // 1000)
-    pgw = None
+    pgw = pdn.pgw_address  # home-routed (TS 23.401 §4.3.8.1), else the visited P-GW
     if ue.emergency:
         pgw = mme.cfg.emergency.pgw_s5s8_address or mme.cfg.pgw_s5s8_address
     uimsi = ue.unauthenticated_emergency and ue.imsi is not None

@@ -15,7 +15,10 @@ Peer trust and path management:
 - Sessions are written to a `SessionStore` before their response leaves and restored at start.
 
 With S-GW and P-GW in one node, S5/S8 is internal: the P-GW's S5/S8 F-TEIDs are allocated and
-reported to the MME (TS 29.274 §7.2.2) but no S5/S8 message is exchanged.
+reported to the MME (TS 29.274 §7.2.2) but no S5/S8 message is exchanged. Home-routed roaming
+(TS 23.401 §4.3.8.1) is the exception: a Create Session naming a home P-GW of
+`SgwPgwConfig.s8_peers` makes this node that session's S-GW only, over S8 (`s8.py`); and a
+Create Session from an S-GW over S8 (sender F-TEID S5/S8-C SGW) is served as a P-GW.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from corenet.codecs.base import Message
 from corenet.config.models import SgwPgwConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import CorenetError, DecodeError
+from corenet.nf.sgw_pgw import s8
 from corenet.nf.sgw_pgw.pools import (
     AddressPools,
     Allocation,
@@ -148,6 +152,7 @@ class Bearer:
     s5u_pgw_teid: int
     s1u_enb_fteid: dict[str, Any] | None = None
     tft: bytes | None = None
+    s5u_pgw_fteid: dict[str, Any] | None = None  # the home P-GW's, of a home-routed session
 
 
 @dataclass
@@ -174,6 +179,10 @@ class Session:
     ambr: dict[str, int] | None = None
     pco: bytes | None = None
     state: SessionState = SessionState.CREATED
+    # home-routed (TS 23.401 §4.3.8.1): the home P-GW and its S5/S8-C F-TEID; this node is the
+    # S-GW only, `s5c_pgw_teid` and each bearer's `s5u_pgw_teid` are then its own S5/S8 TEIDs
+    home_pgw: Address | None = None
+    pgw_fteid: dict[str, Any] | None = None
 
     @property
     def mme_teid(self) -> int:
@@ -243,6 +252,20 @@ class _Path:
     echo_outstanding: bool = False
 
 
+@dataclass
+class _S8Pending:
+    """A Create Session sent on to a home P-GW, awaiting its answer (TS 23.401 §5.3.2.1
+    steps 13-15); the TEIDs are taken while it waits."""
+
+    request: Message
+    mme: Address
+    pgw: Address
+    s11_sgw_teid: int
+    s5c_sgw_teid: int
+    s1u: dict[int, int]
+    s5u: dict[int, int]
+
+
 class SgwPgwCore:
     """S/P-GW sessions, addresses and TEIDs; answers S11 requests (TS 29.274 §7.1, §7.2)."""
 
@@ -263,6 +286,11 @@ class SgwPgwCore:
         self._charging_id = 0
         self._peers_told: set[str] = set()
         self._allowed = frozenset(cfg.mme_peers)
+        self._s8_peers = frozenset(cfg.s8_peers)
+        self._s8_creating: dict[int, _S8Pending] = {}  # by our S5/S8-C TEID
+        self._home_routed: set[int] = set()  # S11 TEIDs of the sessions we are the S-GW of
+        # by our S5/S8-C TEID: the MME's Delete Session, its address and TEID
+        self._s8_deleting: dict[int, tuple[Message, Address, int]] = {}
         self._refused: dict[str, tuple[float, int]] = {}  # ip -> (last reported, drops since)
         self.refused_datagrams = 0
         self.mme_recovery = RecoveryWatch(None if store is None else store.peers())
@@ -302,7 +330,7 @@ class SgwPgwCore:
         authorised network elements (TS 33.210 §5, NDS/IP), and a GTP firewall drops the rest
         unanswered (GSMA FS.20) - an answer would reflect traffic to a spoofed source. So the
         datagram is dropped, counted, and reported at most once per REFUSED_LOG_INTERVAL_S."""
-        if peer[0] in self._allowed:
+        if peer[0] in self._allowed or peer[0] in self._s8_peers:
             return None
         self.refused_datagrams += 1
         last, drops = self._refused.get(peer[0], (None, 0))
@@ -378,6 +406,10 @@ class SgwPgwCore:
             path.address = peer
 
     def _on_answer(self, event: S11Answer, now: float) -> list[Action]:
+        if event.request.name == "CreateSessionRequest":
+            return self._s8_created(event.request, event.message, now)
+        if event.request.name == "DeleteSessionRequest":
+            return self._s8_deleted(event.request, event.message)
         self.unconfirmed.discard(event.peer[0])
         path = self._paths.get(event.peer[0])
         if path is not None:
@@ -388,6 +420,10 @@ class SgwPgwCore:
     def _on_no_answer(self, event: S11NoAnswer, now: float) -> list[Action]:
         """TS 23.007 §20: N3-REQUESTS Echo Requests unanswered, the path to the MME is down;
         its PDN connections are released with their addresses."""
+        if event.request.name == "CreateSessionRequest":
+            return self._s8_created(event.request, None, now)
+        if event.request.name == "DeleteSessionRequest":
+            return self._s8_deleted(event.request, None)
         ip = event.peer[0]
         self._paths.pop(ip, None)
         self.unconfirmed.discard(ip)
@@ -426,7 +462,11 @@ class SgwPgwCore:
             teid = self._by_ipv4.get(addr)
         else:
             teid = self._by_ipv6_prefix.get(ipaddress.IPv6Network((addr, 64), strict=False))
-        return None if teid is None else self.sessions.get(teid)
+        if teid is None:
+            # a home-routed session holds an address of the home P-GW (TS 23.401 §4.3.8.1)
+            return next((s for t in self._home_routed
+                         if (s := self.sessions[t]).allocation.holds(addr)), None)
+        return self.sessions.get(teid)
 
     def session_by_imsi(self, imsi: str) -> list[Session]:
         return [s for s in self.sessions.values() if s.imsi == imsi]
@@ -463,6 +503,9 @@ class SgwPgwCore:
                                 _offending(IE_EBI), bce=True)
         actions = self._check_recovery(peer, f.get("recovery"))
         actions += self._drop_existing(f, contexts[0]["ebi"])
+        home = (f.get("pgw_s5s8_fteid_c") or {}).get("ipv4")
+        if home in self._s8_peers and home != self.cfg.s5_address and peer[0] in self._allowed:
+            return [*actions, *self._create_home_routed(msg, peer, (home, GTPV2C_PORT))]
         try:
             apn = self.pools.pool(f["apn"]).apn
         except AllocationError as exc:
@@ -533,8 +576,85 @@ class SgwPgwCore:
             serving_network=f.get("serving_network"), selection_mode=f.get("selection_mode"),
             ambr=f.get("ambr"), pco=f.get("pco"))
 
+    def _create_home_routed(self, msg: Message, peer: Address, pgw: Address) -> list[Action]:
+        """TS 23.401 §5.3.2.1 step 13: the S-GW sends Create Session on S8 to the home P-GW
+        the MME selected (§4.3.8.1 home-routed); the MME is answered when it answers."""
+        ebis = [ctx["ebi"] for ctx in msg.fields["bearer_contexts_to_be_created"]]
+        pending = _S8Pending(msg, peer, pgw, self._control_teids.take(),
+                             self._control_teids.take(),
+                             {e: self._user_teids.take() for e in ebis},
+                             {e: self._user_teids.take() for e in ebis})
+        self._s8_creating[pending.s5c_sgw_teid] = pending
+        request = s8.create_session_s8(
+            msg, sgw_c=s8.fteid(g.FTEID_S5S8C_SGW, pending.s5c_sgw_teid, self.cfg.s11.host),
+            sgw_u={e: s8.fteid(g.FTEID_S5S8U_SGW, t, self.cfg.s1u_address)
+                   for e, t in pending.s5u.items()},
+            recovery=self._recovery_for(pgw))
+        return [SendRequest(request, pgw),
+                LogEvent("sgw.s8.create", {"imsi": msg.fields.get("imsi"),
+                                           "apn": msg.fields["apn"], "pgw": _peer(pgw)})]
+
+    def _s8_created(self, request: Message, response: Message | None,
+                    now: float) -> list[Action]:
+        """TS 23.401 §5.3.2.1 steps 15-16: the home P-GW's Create Session Response (None: it
+        did not answer, cause 100 Remote peer not responding, TS 29.274 Table 8.4-1) gives the
+        MME's."""
+        sender = request.fields.get("sender_fteid_c") or {}
+        pending = self._s8_creating.pop(int(sender.get("teid") or 0), None)
+        if pending is None:
+            return []
+        msg, mme = pending.request, pending.mme
+        cause = (g.CAUSE_REMOTE_PEER_NOT_RESPONDING if response is None
+                 else s8.cause_value(response))
+        pgw_c = None if response is None else response.fields.get("sender_fteid_c")
+        if response is None or cause not in s8.ACCEPTED or pgw_c is None:
+            self._give_back(pending)
+            cause = cause if cause not in s8.ACCEPTED else g.CAUSE_SYSTEM_FAILURE
+            return self._reject(msg, mme, GtpReject(cause, f"home P-GW {_peer(pending.pgw)}"))
+        created = {bc["ebi"]: bc for bc in response.fields.get("bearer_contexts_created", [])}
+        paa = response.fields.get("paa") or {}
+        v4, v6 = paa.get("ipv4"), paa.get("ipv6")
+        f = msg.fields
+        allocation = Allocation(
+            f["apn"], int(paa.get("pdn_type") or f.get("pdn_type") or g.PDN_IPV4),
+            None if v4 is None else ipaddress.IPv4Address(v4),
+            None if v6 is None else ipaddress.IPv6Network((v6, 64), strict=False))
+        bearers = {ctx["ebi"]: Bearer(
+            ebi=ctx["ebi"], qos=dict(ctx["bearer_qos"]),
+            charging_id=int(created.get(ctx["ebi"], {}).get("charging_id") or 0),
+            s1u_sgw_teid=pending.s1u[ctx["ebi"]], s5u_pgw_teid=pending.s5u[ctx["ebi"]],
+            tft=ctx.get("tft"),
+            s5u_pgw_fteid=created.get(ctx["ebi"], {}).get("s5s8u_pgw_fteid"))
+            for ctx in f["bearer_contexts_to_be_created"]}
+        s = Session(
+            s11_sgw_teid=pending.s11_sgw_teid, s5c_pgw_teid=pending.s5c_sgw_teid, mme=mme,
+            mme_fteid=dict(f["sender_fteid_c"]), apn=f["apn"], allocation=allocation,
+            default_ebi=f["bearer_contexts_to_be_created"][0]["ebi"], bearers=bearers,
+            rat_type=f["rat_type"], created_at=now, imsi=f.get("imsi"), msisdn=f.get("msisdn"),
+            mei=f.get("mei"), indication=dict(f.get("indication") or {}), uli=f.get("uli"),
+            serving_network=f.get("serving_network"), selection_mode=f.get("selection_mode"),
+            ambr=response.fields.get("ambr"), pco=response.fields.get("pco"),
+            home_pgw=pending.pgw, pgw_fteid=dict(pgw_c))
+        self._index(s)
+        answer = s8.create_session_s11(
+            msg, response, mme_teid=s.mme_teid,
+            sgw_c=s8.fteid(g.FTEID_S11S4_SGW, s.s11_sgw_teid, self.cfg.s11.host),
+            sgw_s1u={e: s8.fteid(g.FTEID_S1U_SGW, b.s1u_sgw_teid, self.cfg.s1u_address)
+                     for e, b in bearers.items()},
+            recovery=self._recovery_for(mme))
+        log = {**_session_log(s, cause), "home_pgw": _peer(pending.pgw)}
+        return [SendResponse(answer, mme), LogEvent("sgw.session.created", log)]
+
+    def _give_back(self, pending: _S8Pending) -> None:
+        for teid in (pending.s11_sgw_teid, pending.s5c_sgw_teid):
+            self._control_teids.give_back(teid)
+        for teid in (*pending.s1u.values(), *pending.s5u.values()):
+            self._user_teids.give_back(teid)
+
     def _create_session_response(self, msg: Message, s: Session, cause: int,
                                  peer: Address) -> Message:
+        if (msg.fields.get("sender_fteid_c") or {}).get("interface_type") == g.FTEID_S5S8C_SGW:
+            return self._create_session_response_s8(msg, s, cause, peer)
         contexts = [{
             "ebi": b.ebi, "cause": g.CAUSE_REQUEST_ACCEPTED,
             "s1u_sgw_fteid": self._fteid(g.FTEID_S1U_SGW, b.s1u_sgw_teid, self.cfg.s1u_address),
@@ -544,6 +664,25 @@ class SgwPgwCore:
             msg.fields["sequence"], teid=s.mme_teid, cause=cause,
             sender_fteid=self._fteid(g.FTEID_S11S4_SGW, s.s11_sgw_teid, self.cfg.s11.host),
             pgw_fteid=self._fteid(g.FTEID_S5S8C_PGW, s.s5c_pgw_teid, self.cfg.s5_address),
+            paa=s.allocation.paa(), apn_restriction=APN_RESTRICTION_NONE, ambr=s.ambr,
+            pco=self._pco_answer(s.pco), bearer_contexts=contexts,
+            recovery=self._recovery_for(peer))
+
+    def _create_session_response_s8(self, msg: Message, s: Session, cause: int,
+                                    peer: Address) -> Message:
+        """The P-GW's answer on S5/S8 (TS 29.274 §7.2.2, TS 23.401 §5.3.2.1 step 15): its
+        S5/S8-C F-TEID as sender, its S5/S8-U F-TEID per bearer, the PDN address. The
+        control TEID is the one the session is kept under (`s11_sgw_teid`): the S-GW's later
+        requests name it in their header."""
+        contexts = [{
+            "ebi": b.ebi, "cause": g.CAUSE_REQUEST_ACCEPTED,
+            "s5s8u_pgw_fteid": self._fteid(g.FTEID_S5S8U_PGW, b.s5u_pgw_teid,
+                                           self.cfg.s5_address),
+            "bearer_qos": b.qos, "charging_id": b.charging_id,
+        } for b in s.bearers.values()]
+        return g.create_session_response(
+            msg.fields["sequence"], teid=s.mme_teid, cause=cause,
+            sender_fteid=self._fteid(g.FTEID_S5S8C_PGW, s.s11_sgw_teid, self.cfg.s5_address),
             paa=s.allocation.paa(), apn_restriction=APN_RESTRICTION_NONE, ambr=s.ambr,
             pco=self._pco_answer(s.pco), bearer_contexts=contexts,
             recovery=self._recovery_for(peer))
@@ -605,10 +744,31 @@ class SgwPgwCore:
         if linked is not None and linked != s.default_ebi:
             raise GtpReject(g.CAUSE_CONTEXT_NOT_FOUND, f"no PDN connection with EBI {linked}")
         self._remove(s.s11_sgw_teid)
+        if s.home_pgw is not None and s.pgw_fteid is not None:
+            # TS 23.401 §5.3.8.2.1 steps 8-11: on to the home P-GW, the MME answered after it
+            self._s8_deleting[s.s5c_pgw_teid] = (msg, peer, s.mme_teid)
+            request = g.delete_session_request(
+                0, teid=int(s.pgw_fteid["teid"]), linked_ebi=s.default_ebi,
+                sender_fteid=s8.fteid(g.FTEID_S5S8C_SGW, s.s5c_pgw_teid, self.cfg.s11.host))
+            return [SendRequest(request, s.home_pgw),
+                    LogEvent("sgw.session.deleted", _session_log(s, g.CAUSE_REQUEST_ACCEPTED))]
         resp = g.delete_session_response(msg.fields["sequence"], teid=s.mme_teid,
                                          recovery=self._recovery_for(peer))
         return [SendResponse(resp, peer),
                 LogEvent("sgw.session.deleted", _session_log(s, g.CAUSE_REQUEST_ACCEPTED))]
+
+    def _s8_deleted(self, request: Message, response: Message | None) -> list[Action]:
+        """TS 23.401 §5.3.8.2.1 step 11: the MME's Delete Session Response once the home P-GW
+        answered; the session is gone here either way (a silent P-GW's own path management
+        releases its side, TS 23.007 §20)."""
+        sender = request.fields.get("sender_fteid_c") or {}
+        waiting = self._s8_deleting.pop(int(sender.get("teid") or 0), None)
+        if waiting is None:
+            return []
+        msg, mme, mme_teid = waiting
+        resp = g.delete_session_response(msg.fields["sequence"], teid=mme_teid,
+                                         recovery=self._recovery_for(mme))
+        return [SendResponse(resp, mme)]
 
     # -- Release Access Bearers -------------------------------------------------------------
 
@@ -683,9 +843,7 @@ class SgwPgwCore:
         return self.restart_counter
 
     def _fteid(self, interface_type: int, teid: int, host: str) -> dict[str, Any]:
-        ip = ipaddress.ip_address(host)
-        return g.fteid(interface_type, teid, str(ip) if ip.version == 4 else None,
-                       str(ip) if ip.version == 6 else None)
+        return s8.fteid(interface_type, teid, host)
 
     def _index(self, s: Session, *, save: bool = True) -> None:
         if save:
@@ -693,6 +851,9 @@ class SgwPgwCore:
         self._account(s, +1)
         self.sessions[s.s11_sgw_teid] = s
         self._by_identity[(s.identity(), s.default_ebi)] = s.s11_sgw_teid
+        if s.home_pgw is not None:
+            self._home_routed.add(s.s11_sgw_teid)
+            return  # the home P-GW's addresses, not of our pools
         if s.allocation.ipv4 is not None:
             self._by_ipv4[s.allocation.ipv4] = s.s11_sgw_teid
         if s.allocation.ipv6_prefix is not None:
@@ -704,11 +865,13 @@ class SgwPgwCore:
         s = self.sessions.pop(teid)
         self._account(s, -1)
         self._by_identity.pop((s.identity(), s.default_ebi), None)
-        if s.allocation.ipv4 is not None:
-            self._by_ipv4.pop(s.allocation.ipv4, None)
-        if s.allocation.ipv6_prefix is not None:
-            self._by_ipv6_prefix.pop(s.allocation.ipv6_prefix, None)
-        self.pools.release(s.allocation)
+        self._home_routed.discard(teid)
+        if s.home_pgw is None:
+            if s.allocation.ipv4 is not None:
+                self._by_ipv4.pop(s.allocation.ipv4, None)
+            if s.allocation.ipv6_prefix is not None:
+                self._by_ipv6_prefix.pop(s.allocation.ipv6_prefix, None)
+            self.pools.release(s.allocation)
         self._control_teids.give_back(s.s11_sgw_teid)
         self._control_teids.give_back(s.s5c_pgw_teid)
         for b in s.bearers.values():
@@ -719,8 +882,9 @@ class SgwPgwCore:
     # -- persistence (TS 23.007 §18) ---------------------------------------------------------
 
     def _save(self, s: Session) -> None:
-        """Committed before the response about `s` is handed out."""
-        if self.store is not None:
+        """Committed before the response about `s` is handed out. A home-routed session is
+        not kept: after a restart the home P-GW learns of it by our Recovery (TS 23.007 §18)."""
+        if self.store is not None and s.home_pgw is None:
             self.store.put(s.s11_sgw_teid, _record(s))
 
     def _restore(self, now: float) -> int:
