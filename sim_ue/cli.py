@@ -39,6 +39,7 @@ from corenet.core.plmn import Plmn
 from corenet.pcap import PcapTap, live_writer
 from corenet.runtime import loop
 from sim_ue.devices import DeviceProfile, load_devices, parse_mix
+from sim_ue.pws import AirTap
 from sim_ue.runner import Population, Shard
 from sim_ue.ue import UeResult, UeTimers
 from sim_ue.usim import AuthFailure, Usim, sqn_array_at
@@ -241,7 +242,8 @@ async def _run(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: s
     writer = live_writer(pcap) if pcap else None
     tap = PcapTap(writer).sctp if writer else None
     try:
-        pop = Population(subscribers, enb_cfgs, tap=tap, **options)
+        pop = Population(subscribers, enb_cfgs, tap=tap,
+                         air=AirTap(writer) if writer else None, **options)
         try:
             await pop.start()
         except (OSError, ConnectionError) as exc:
@@ -332,7 +334,7 @@ async def _call(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: 
     tap = PcapTap(writer) if writer else None
     try:
         pop = Population(subscribers, enb_cfgs, tap=tap.sctp if tap else None, sip_tap=tap,
-                         **options)
+                         air=AirTap(writer) if writer else None, **options)
         try:
             await pop.start()
         except (OSError, ConnectionError) as exc:
