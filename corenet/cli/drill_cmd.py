@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -56,3 +57,15 @@ def drill(scenario_file: str, as_json: bool, mqtt_url: str | None, out_dir: str 
         }, indent=2, ensure_ascii=False))
     else:
         click.echo(report_markdown(report), nl=False)
+        if report.get("warning"):
+            click.echo(_warning_markdown(report["warning"]))
+
+
+def _warning_markdown(w: dict[str, Any]) -> str:
+    """The scenario's public warning: how many served UEs received, displayed, sounded it."""
+    if w.get("delivered", True) is None:
+        return f"\n## Warning: {w['warning']}\n\nnot sent: {w['reason']}\n"
+    ids = ", ".join(str(m) for m in w["message_identifiers"])
+    return (f"\n## Warning: {w['warning']} (rescuer {w['rescuer']}, message identifiers {ids})"
+            f"\n\n{w['received']}/{w['ues']} UEs received it, {w['displayed']} displayed, "
+            f"{w['sounded']} sounded\n")

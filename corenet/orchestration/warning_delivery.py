@@ -20,6 +20,10 @@ from sim_ue.runner import Population
 from sim_ue.ue import Ue
 
 KINDS = tuple(k.value for k in WarningKind)
+# The Japanese operators' PLMNs (MCC 440), for a rescuer's identifiers per warning
+# (corenet.nf.cbc.warnings.rescuers)
+RESCUER_OF_PLMN = {"44010": "docomo", "44011": "rakuten", "44020": "softbank",
+                   "44050": "kddi", "44051": "kddi"}
 INDICATION = "Write-Replace-Warning-Indication"
 
 
