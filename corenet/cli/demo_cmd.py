@@ -161,6 +161,12 @@ def _table(report, doc: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
         click.echo("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
     ok = sum(1 for u in report.results if u.attached)
     click.echo(f"\n{ok}/{len(report.results)} attached; capture: {report.pcap}")
+    if report.warnings:
+        from corenet.orchestration.warning_delivery import summary
+
+        n = summary(report.warnings)
+        click.echo(f"warning {report.warnings[0].warning}: {n['received']}/{n['ues']} received, "
+                   f"{n['displayed']} displayed, {n['sounded']} sounded")
 
 
 def _warning_text(w: dict[str, Any]) -> str:
