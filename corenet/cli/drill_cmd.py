@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
 
-from corenet.activation.records import report_markdown
 from corenet.bus.client import BusConfig
 from corenet.cli.bounded import run_bounded
 from corenet.core.errors import ConfigError
-from corenet.orchestration.drill import load_scenario, run_drill, save_report
+from corenet.orchestration.drill import drill_markdown, load_scenario, run_drill, save_report
 
 
 @click.command("drill")
@@ -56,16 +54,5 @@ def drill(scenario_file: str, as_json: bool, mqtt_url: str | None, out_dir: str 
             "report": report,
         }, indent=2, ensure_ascii=False))
     else:
-        click.echo(report_markdown(report), nl=False)
-        if report.get("warning"):
-            click.echo(_warning_markdown(report["warning"]))
+        click.echo(drill_markdown(report), nl=False)
 
-
-def _warning_markdown(w: dict[str, Any]) -> str:
-    """The scenario's public warning: how many served UEs received, displayed, sounded it."""
-    if w.get("delivered", True) is None:
-        return f"\n## Warning: {w['warning']}\n\nnot sent: {w['reason']}\n"
-    ids = ", ".join(str(m) for m in w["message_identifiers"])
-    return (f"\n## Warning: {w['warning']} (rescuer {w['rescuer']}, message identifiers {ids})"
-            f"\n\n{w['received']}/{w['ues']} UEs received it, {w['displayed']} displayed, "
-            f"{w['sounded']} sounded\n")

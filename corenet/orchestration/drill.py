@@ -682,6 +682,20 @@ def save_report(result: DrillResult, sc: Scenario, out_dir: str | Path | None,
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{sc.name}.json").write_text(
             json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-        (folder / f"{sc.name}.md").write_text(report_markdown(report), encoding="utf-8")
+        (folder / f"{sc.name}.md").write_text(drill_markdown(report), encoding="utf-8")
         report["files"] = [str(folder / f"{sc.name}.json"), str(folder / f"{sc.name}.md")]
     return report
+
+
+def drill_markdown(report: dict[str, Any]) -> str:
+    """The activation report as Markdown, with the scenario's public warning when it has one."""
+    text = report_markdown(report)
+    w = report.get("warning")
+    if not w:
+        return text
+    if w.get("delivered", True) is None:
+        return text + f"\n## Warning: {w['warning']}\n\nnot sent: {w['reason']}\n"
+    ids = ", ".join(str(m) for m in w["message_identifiers"])
+    return text + (f"\n## Warning: {w['warning']} (rescuer {w['rescuer']}, message identifiers "
+                   f"{ids})\n\n{w['received']}/{w['ues']} UEs received it, {w['displayed']} "
+                   f"displayed, {w['sounded']} sounded\n")
