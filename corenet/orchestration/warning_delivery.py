@@ -67,7 +67,9 @@ async def send_warning(runtime: Runtime, cfg: CorenetConfig, population: Populat
     await cbc.start(wait_s=timeout)
     try:
         if not cbc.connected():
-            raise ConnectionError(f"the CBC could not reach the MME at {listen[0]}:{listen[1]}")
+            reason = f"not sent: the CBC could not reach the MME at {listen[0]}:{listen[1]}"
+            return [Delivery(kind, [], False, False, False, None, reason)
+                    for _ in population.members]
         requests = cbc.requests_for(WarningKind(kind), tacs, repetition_s=0, broadcasts=1)
         await cbc.send(requests, timeout)
         # TS 23.041 §9.1.3.5: the MME indicates where the broadcast was scheduled once the
