@@ -17,9 +17,8 @@ from corenet.pcap import PcapTap, live_writer
 from sim_ue.pws import AirTap
 from sim_ue.runner import Population
 from tests import tshark
-from tests.cli_helpers import BIN
-from tests.unit.sim_ue.core_s1 import CoreS1Server
-from tests.unit.sim_ue.memnet import OPC, K, subscribers
+from tests.unit.sim_ue.core_s1 import CoreS1Server, sim_ue_attach
+from tests.unit.sim_ue.memnet import subscribers
 
 pytestmark = pytest.mark.tshark
 
@@ -65,16 +64,10 @@ async def test_sim_ue_attach_stays_camped_and_captures_a_warning(tmp_path: Path)
     by the simulated cell and recorded in the live capture."""
     mme = CoreS1Server(subscribers(1))
     host, port = await mme.start()
-    subs = tmp_path / "subs.yaml"
-    subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', count: 1, "
-                    f"msisdn: '819010000001', k: {K}, opc: {OPC}}}\n")
     pcap = tmp_path / "ue.pcapng"
     try:
-        proc = await asyncio.create_subprocess_exec(
-            str(BIN / "sim-ue"), "attach", "--mme", f"{host}:{port}", "--subscribers",
-            str(subs), "--ues", "1", "--enbs", "1", "--plmn", "44020", "--json", "--stay", "5",
-            "--pcap", str(pcap), "--sctp", "fallback", "--timeout", "30",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        proc = await sim_ue_attach(tmp_path, host, port, 1, "--enbs", "1", "--stay", "5",
+                                   "--pcap", str(pcap), "--timeout", "30")
         for _ in range(1500):  # until the attach is done: the UEs now stay camped
             if "InitialContextSetupResponse" in mme.seen or proc.returncode is not None:
                 break
