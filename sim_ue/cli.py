@@ -3,7 +3,7 @@
     sim-ue attach --mme HOST:PORT [--subscribers FILE] [--ues N] [--enbs N] [--plmn 44020]
                   [--tac 1] [--json] [--pcap PATH] [--config FILE] [--check]
                   [--emergency [--dial 119]] [--device PROFILE.yaml|DIR ...] [--mix NAME=W,...]
-                  [--shard I/N]
+                  [--shard I/N] [--stay SECONDS]
     sim-ue call --dial NUMBER [--pcscf HOST:PORT] [--mme HOST:PORT] [--subscribers FILE]
                 [--config FILE] [--ues N] [--device ...] [--callbacks SECONDS] [--json]
     sim-ue usim --k HEX --opc HEX --rand HEX --autn HEX [--sqn-ms N|0xHEX]
@@ -39,6 +39,7 @@ from corenet.core.plmn import Plmn
 from corenet.pcap import PcapTap, live_writer
 from corenet.runtime import loop
 from sim_ue.devices import DeviceProfile, load_devices, parse_mix
+from sim_ue.pws import AirTap
 from sim_ue.runner import Population, Shard
 from sim_ue.ue import UeResult, UeTimers
 from sim_ue.usim import AuthFailure, Usim, sqn_array_at
@@ -167,6 +168,9 @@ def _devices(paths: tuple[str, ...], mix: str | None
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
               help="seconds a UE may take to attach")
 @click.option("--detach/--no-detach", default=False, help="detach every UE after the attach")
+@click.option("--stay", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="seconds the UEs stay camped after the attach: a warning broadcast meanwhile "
+                   "(ETWS/CMAS) is read, and captured with --pcap")
 @click.option("--emergency", is_flag=True,
               help="the user selects JPN-ROAM manually and dials (emergency attach)")
 @click.option("--dial", default="119", show_default=True, help="number the user dials")
@@ -181,7 +185,8 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
            plmn: str | None, tac: int | None, as_json: bool, pcap: str | None,
            config_file: str | None, check: bool, sctp: str, concurrency: int, seed: int,
            timeout: float, detach: bool, emergency: bool, dial: str,
-           device_paths: tuple[str, ...], mix: str | None, shard_text: str | None = None) -> None:
+           device_paths: tuple[str, ...], mix: str | None, shard_text: str | None = None,
+           stay: float = 0.0) -> None:
     """Attach simulated UEs through emulated eNBs to an MME (TS 23.401 §5.3.2.1); with
     --emergency, the emergency call of the seed report (TS 24.301 §5.5.1.2.2)."""
     if plmn is not None:
@@ -225,7 +230,8 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
         results = loop.run(_run(chosen, enb_cfgs, pcap, concurrency=concurrency, seed=seed,
                                    eea=eea, eia=eia, selection=selection, plmn=plmn, **retry,
                                    sctp_mode=sctp, timeout=timeout, detach=detach,
-                                   devices=devices, dial=dial if emergency else None))
+                                   devices=devices, dial=dial if emergency else None,
+                                   stay=stay))
     _print_results(results, as_json)
     if emergency:
         # the run succeeds when every user could call (attached, or reasoned refusal aside)
@@ -237,17 +243,21 @@ def attach(mme_text: str | None, subs_file: str | None, ues: int | None, enbs: i
 
 
 async def _run(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: str | None, *,
-               detach: bool, dial: str | None = None, **options: Any) -> list[UeResult]:
+               detach: bool, dial: str | None = None, stay: float = 0.0,
+               **options: Any) -> list[UeResult]:
     writer = live_writer(pcap) if pcap else None
     tap = PcapTap(writer).sctp if writer else None
     try:
-        pop = Population(subscribers, enb_cfgs, tap=tap, **options)
+        pop = Population(subscribers, enb_cfgs, tap=tap,
+                         air=AirTap(writer) if writer else None, **options)
         try:
             await pop.start()
         except (OSError, ConnectionError) as exc:
             raise click.ClickException(f"cannot bring up the eNBs: {exc}") from None
         try:
             results = await (pop.emergency(dial) if dial else pop.attach())
+            if stay:  # the cells keep broadcasting (TS 36.331 §5.3.10.9) and the UEs reading
+                await asyncio.sleep(stay)
             if detach:
                 await pop.detach()
         finally:
@@ -332,7 +342,7 @@ async def _call(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: 
     tap = PcapTap(writer) if writer else None
     try:
         pop = Population(subscribers, enb_cfgs, tap=tap.sctp if tap else None, sip_tap=tap,
-                         **options)
+                         air=AirTap(writer) if writer else None, **options)
         try:
             await pop.start()
         except (OSError, ConnectionError) as exc:

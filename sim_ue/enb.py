@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -139,7 +140,7 @@ class UeDone:
     done: ProcedureDone
 
 
-EnbAction = SendS1ap | S1SetupDone | UeDone | StartTimer | StopTimer | LogEvent
+EnbAction = SendS1ap | S1SetupDone | UeDone | StartTimer | StopTimer | LogEvent | pws.OnAir
 
 
 # --------------------------------------------------------------------------------- contexts
@@ -533,12 +534,15 @@ class EnbService:
                  first_teid: int = 1, setup_timeout: float = 10.0,
                  log: list[LogEvent] | None = None, timer_scale: float = 1.0,
                  keep_log: bool = True, reconnect_s: float | None = RECONNECT_S,
-                 reconnect_max_s: float = RECONNECT_MAX_S) -> None:
+                 reconnect_max_s: float = RECONNECT_MAX_S,
+                 air: Callable[[pws.OnAir], None] | None = None) -> None:
         """`timer_scale`: wall seconds per timer second (< 1: an accelerated clock for the
         UEs' timers: T3346, T3410, ...); `keep_log` False drops the log events (storms);
         `reconnect_s`: first wait before re-opening a lost association (doubled up to
-        `reconnect_max_s`), None: a lost association stays down."""
+        `reconnect_max_s`), None: a lost association stays down; `air`: records what the cells
+        broadcast (SIB1, Paging, SIB10/11/12 of a warning, sim_ue.pws.AirTap)."""
         self.cfg = cfg
+        self._air = air
         self._reconnect_s = reconnect_s
         self._reconnect_max_s = max(reconnect_max_s, reconnect_s or 0.0)
         self._reconnecting: asyncio.Task[None] | None = None
@@ -708,4 +712,7 @@ class EnbService:
             fut = self._waiters.get((action.imsi, action.done.procedure))
             if fut is not None and not fut.done():
                 fut.set_result(action.done)
+        elif isinstance(action, pws.OnAir):
+            if self._air is not None:
+                self._air(action)
 

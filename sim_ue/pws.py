@@ -20,7 +20,6 @@ repetition of a warning it already has (same Message Identifier and Serial Numbe
 from __future__ import annotations
 
 import datetime as dt
-import struct
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,11 +30,13 @@ from corenet.codecs.base import Message
 from corenet.core.actions import LogEvent, StartTimer, StopTimer
 from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
+from corenet.pcap.framing import LINKTYPE_WIRESHARK_UPPER_PDU, exported_pdu
 from corenet.pcap.pcapng import (
     enhanced_packet_block,
     interface_description_block,
     section_header_block,
 )
+from corenet.pcap.writer import PcapWriter
 from sim_ue.devices import IOS_ETWS_MIN, DeviceProfile
 
 _RRC = RRCLTE.EUTRA_RRC_Definitions
@@ -381,12 +382,9 @@ class OnAir:
     channel: str
     pdu: bytes
 
-
-# Wireshark's exported-PDU link type and tags (wiretap/exported_pdu.h): the payload is handed to
-# the dissector named by the PROTO_NAME tag.
-LINKTYPE_WIRESHARK_UPPER_PDU = 252
-_EXP_PDU_TAG_PROTO_NAME = 12
-_EXP_PDU_TAG_END = 0
+    @property
+    def comment(self) -> str:
+        return f"{self.enb} cell {self.cell:#x}"
 
 
 class RrcCapture:
@@ -400,15 +398,23 @@ class RrcCapture:
         self._ts = start_us
 
     def record(self, air: OnAir) -> None:
-        name = air.channel.encode()
-        header = (struct.pack(">HH", _EXP_PDU_TAG_PROTO_NAME, len(name)) + name
-                  + struct.pack(">HH", _EXP_PDU_TAG_END, 0))
         self._ts += 1000
         self._file.write(enhanced_packet_block(
-            self._ts, header + air.pdu, comment=f"{air.enb} cell {air.cell:#x}"))
+            self._ts, exported_pdu(air.channel, air.pdu), comment=air.comment))
 
     def close(self) -> None:
         self._file.close()
+
+
+class AirTap:
+    """Records the eNB's broadcasts into a capture beside its S1AP (`EnbService(air=...)`):
+    the RRC PDUs go on the writer's exported-PDU interface, stamped by the writer's clock."""
+
+    def __init__(self, writer: PcapWriter) -> None:
+        self.writer = writer
+
+    def __call__(self, air: OnAir) -> None:
+        self.writer.upper_pdu(air.channel, air.pdu, air.comment)
 
 
 def repeat_actions(b: Broadcast) -> list[Any]:

@@ -45,6 +45,7 @@ from sim_ue.ims import (
     pcscf_address,
     ua_address,
 )
+from sim_ue.pws import OnAir
 from sim_ue.selection import (
     ReturnHome,
     SelectionMode,
@@ -69,6 +70,8 @@ from sim_ue.ue import (
     UeTimers,
 )
 from sim_ue.usim import Usim
+
+AirRecorder = Callable[[OnAir], None]
 
 DEFAULT_NETWORK_NAME = "JPN-ROAM X"
 SHARD_ENB_STRIDE = 0x1000  # Global eNB IDs of shard I: the configured ones + I x this
@@ -142,14 +145,16 @@ class Population:
                  sip_timers: Timers | None = None, call_hold: float = 1.0,
                  timer_scale: float = 1.0, keep_log: bool = True,
                  ue_timers: UeTimers | None = None, reconnect_s: float | None = RECONNECT_S,
-                 reconnect_max_s: float = RECONNECT_MAX_S, sip_seed: int | None = None) -> None:
+                 reconnect_max_s: float = RECONNECT_MAX_S, sip_seed: int | None = None,
+                 air: AirRecorder | None = None) -> None:
         """`pcscf`: the P-CSCF used when the PDN connection's PCO names none (TS 24.229
         §9.2.1), or in its place when `pcscf_explicit`; `sip_tap` records the IMS user agents' SIP; `call_hold`: seconds a call
         lasts before the UE hangs up; `timer_scale`: wall seconds per UE timer second (the
         barring timer and T3346: < 1 accelerates them); `ue_timers`: T3410 / T3411 / T3402 of
         every UE; `reconnect_s` / `reconnect_max_s`: the eNBs' back-off when the S1
         association is lost (None: no reconnection); `sip_seed`: the IMS user agents draw
-        their Call-IDs, tags and branches from it (a reproducible capture), else at random."""
+        their Call-IDs, tags and branches from it (a reproducible capture), else at random;
+        `air`: records the eNBs' broadcasts (sim_ue.pws.AirTap)."""
         if not enb_cfgs:
             raise ValueError("at least one eNB is needed")
         self.subscribers = list(subscribers)
@@ -171,7 +176,7 @@ class Population:
         self.enbs = [EnbService(cfg, tap=tap, sctp_mode=sctp_mode,
                                 first_teid=rng.randrange(1, 1 << 24), timer_scale=timer_scale,
                                 keep_log=keep_log, reconnect_s=reconnect_s,
-                                reconnect_max_s=reconnect_max_s)
+                                reconnect_max_s=reconnect_max_s, air=air)
                      for cfg in self.enb_cfgs]
         self._id_base = [rng.randrange(1, 1 << 16) for _ in self.enbs]
         self.members: list[_Member] = []

@@ -50,3 +50,9 @@ def count(pcap: str | Path, display_filter: str, opts: tuple[str, ...] = NAS_OPT
     cmd = [tshark_bin(), "-r", str(pcap), *opts, "-Y", display_filter, "-T", "fields", "-e", "frame.number"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout
     return len(out.split())
+
+
+# No malformed frame and no expert warning, except LTE RRC's own warning on every Paging with
+# etws-Indication or cmas-Indication (Wireshark flags the indication itself)
+CLEAN_WITH_BROADCASTS = ("_ws.malformed || (_ws.expert.severity >= warning && "
+                         "!(lte-rrc.etws_Indication || lte-rrc.cmas_Indication_r9))")

@@ -34,10 +34,15 @@ from corenet.core.errors import ConfigError
               help="NAS ciphering: 0 for captures Wireshark reads as they are (default: config, EEA2)")
 @click.option("--mvno", type=click.Choice(["full", "light"]), default=None,
               help="the UEs are subscribers of the affected operator's full or light MVNO")
+@click.option("--etws", "warning", default=None,
+              type=click.Choice(["earthquake", "tsunami", "earthquake-tsunami", "evacuation",
+                                 "test", "cmas"]),
+              help="once the UEs are in service the rescuer's CBC broadcasts this warning; "
+                   "each UE's reception and presentation is reported")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurrency: int,
          mode: str, dialled: str | None, device_paths: tuple[str, ...], eea: str | None,
-         mvno: str | None, as_json: bool) -> None:
+         mvno: str | None, warning: str | None, as_json: bool) -> None:
     """N subscribers of the affected operator on the rescuer's network, in MODE."""
     from corenet.orchestration.demo import run_demo
     from sim_ue.devices import load_devices
@@ -66,7 +71,7 @@ def demo(config_path: str | None, ues: int, pcap_path: str, seed: int, concurren
     with bar("attach", ues, show=shown(as_json)):
         report = asyncio.run(run_demo(cfg, ues=ues, pcap=pcap_path, seed=seed,
                                       concurrency=concurrency, mode=mode, call=dialled,
-                                      devices=devices, mvno=mvno))
+                                      devices=devices, mvno=mvno, etws=warning))
     doc = report.to_json()
     explain_calls(doc, cfg.ims.dialplan)
     if as_json:
@@ -131,7 +136,7 @@ def with_eea(cfg: CorenetConfig, eea: int) -> CorenetConfig:
 
 def _table(report, doc: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
     head = ("IMSI", "MSISDN", "GUTI", "IPv4", "display", "UE-AMBR UL", "UE-AMBR DL", "mode",
-            "result", "known as", "call")
+            "result", "known as", "call") + (("warning",) if report.warnings is not None else ())
     rows = []
     for u in doc["ues"]:
         call = u.get("call")
@@ -149,12 +154,28 @@ def _table(report, doc: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
             call_text += f" ({call['reason']})"
         rows.append((u["imsi"], u["msisdn"] or "-", u["guti"] or "-", u["ipv4"] or "-",
                      u["display"] or "-", _bps(u["ue_ambr_ul"]), _bps(u["ue_ambr_dl"]),
-                     report.mode, result, u["identity_at_network"] or "-", call_text))
+                     report.mode, result, u["identity_at_network"] or "-", call_text)
+                    + ((_warning_text(u["warning"]),) if "warning" in u else ()))
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
     for row in (head, *rows):
         click.echo("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
     ok = sum(1 for u in report.results if u.attached)
     click.echo(f"\n{ok}/{len(report.results)} attached; capture: {report.pcap}")
+    if report.warnings:
+        from corenet.orchestration.warning_delivery import summary
+
+        n = summary(report.warnings)
+        click.echo(f"warning {report.warnings[0].warning}: {n['received']}/{n['ues']} received, "
+                   f"{n['displayed']} displayed, {n['sounded']} sounded")
+
+
+def _warning_text(w: dict[str, Any]) -> str:
+    """'sounded' / 'displayed' / 'received, not shown (why)' / 'not received'."""
+    if w["sounded"]:
+        return "sounded"
+    if w["displayed"]:
+        return "displayed"
+    return f"received, not shown ({w['reason']})" if w["received"] else "not received"
 
 
 def _bps(v: int | None) -> str:

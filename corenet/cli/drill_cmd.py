@@ -6,11 +6,10 @@ import json
 
 import click
 
-from corenet.activation.records import report_markdown
 from corenet.bus.client import BusConfig
 from corenet.cli.bounded import run_bounded
 from corenet.core.errors import ConfigError
-from corenet.orchestration.drill import load_scenario, run_drill, save_report
+from corenet.orchestration.drill import drill_markdown, load_scenario, run_drill, save_report
 
 
 @click.command("drill")
@@ -55,4 +54,5 @@ def drill(scenario_file: str, as_json: bool, mqtt_url: str | None, out_dir: str 
             "report": report,
         }, indent=2, ensure_ascii=False))
     else:
-        click.echo(report_markdown(report), nl=False)
+        click.echo(drill_markdown(report), nl=False)
+

@@ -9,7 +9,11 @@ Modes (seed report, "The three modes"; TS 23.401 §4.3.12.1):
 With `call`, every UE then dials that number through the IMS (TS 23.167) and the PSAP calls the
 callers back. With `mvno`, the UEs are subscribers of the affected operator's full MVNO (its own
 HSS behind the operator's Diameter agents) or light MVNO (held by the operator's HSS), see
-corenet.orchestration.mvno.
+corenet.orchestration.mvno. With `etws`, once the UEs are in service the rescuer's CBC sends
+that warning through the MME to the eNBs, and the report says per UE whether it was received,
+displayed and sounded (corenet.orchestration.warning_delivery); the capture then holds the
+SBc-AP and S1AP Write-Replace Warning exchanges and the cells' broadcasts (SIB1, Paging,
+SIB10/11/12 on an exported-PDU interface).
 """
 
 from __future__ import annotations
@@ -29,8 +33,11 @@ from corenet.orchestration.mvno import (
     with_full_mvno,
     with_light_mvno,
 )
+from corenet.orchestration.warning_delivery import KINDS as WARNING_KINDS
+from corenet.orchestration.warning_delivery import Delivery, send_warning
 from corenet.runtime.supervisor import Runtime
 from sim_ue.devices import DeviceProfile
+from sim_ue.pws import AirTap
 from sim_ue.runner import Population
 from sim_ue.ue import UeResult
 
@@ -51,6 +58,7 @@ class DemoReport:
     identities: list[str | None] = field(default_factory=list)
     calls: list[dict[str, Any]] | None = None
     mvnos: list[dict[str, str] | None] = field(default_factory=list)
+    warnings: list[Delivery] | None = None
 
     @property
     def all_attached(self) -> bool:
@@ -72,6 +80,8 @@ class DemoReport:
             }
             if self.calls is not None:
                 row["call"] = self.calls[i]
+            if self.warnings is not None:
+                row["warning"] = self.warnings[i].to_json()
             ues.append(row)
         return {"mode": self.mode, "pcap": self.pcap, "ues": ues}
 
@@ -95,9 +105,11 @@ def with_mode(cfg: CorenetConfig, mode: str) -> CorenetConfig:
 async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pcaps/demo.pcapng",
                    seed: int = 1, concurrency: int = 32, mode: str = "full",
                    call: str | None = None, devices: list[DeviceProfile] | None = None,
-                   mvno: str | None = None) -> DemoReport:
+                   mvno: str | None = None, etws: str | None = None) -> DemoReport:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
+    if etws is not None and etws not in WARNING_KINDS:
+        raise ValueError(f"etws must be one of {', '.join(WARNING_KINDS)}")
     entry = None if mvno is None else mvno_of_kind(cfg, mvno)
     if entry is None:
         subscribers = subscribers_for(cfg)[:ues]
@@ -135,6 +147,7 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
                 network_name=cfg.mme.roaming.network_name.full, sctp_mode=cfg.mme.sctp,
                 devices=devices, pcscf=(cfg.ims.pcscf.listen.host, cfg.ims.pcscf.listen.port),
                 sip_tap=tap, sip_seed=seed,
+                air=None if runtime.writer is None else AirTap(runtime.writer),
             )
             async with population:
                 calls = None
@@ -147,6 +160,8 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
                     await population.attach()
                 else:
                     await population.emergency("119")
+                deliveries = (None if etws is None
+                              else await send_warning(runtime, run_cfg, population, etws))
                 results = population.results()
                 identities = [_identity(runtime, r) for r in results]
         finally:
@@ -155,7 +170,7 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
     mvnos = [None if (m := mvno_of(r.imsi, known)) is None else {"name": m.name, "kind": m.kind}
              for r in results]
     return DemoReport(mode=mode, pcap=pcap, results=results, identities=identities, calls=calls,
-                      mvnos=mvnos)
+                      mvnos=mvnos, warnings=deliveries)
 
 
 def _identity(runtime: Runtime, r: UeResult) -> str | None:

@@ -54,7 +54,10 @@ from corenet.config.subscribers import Subscriber
 from corenet.core.errors import ConfigError
 from corenet.core.plmn import Plmn
 from corenet.orchestration.demo import EMBEDDED_SUBSCRIBERS
+from corenet.orchestration.warning_delivery import KINDS as WARNING_KINDS
+from corenet.orchestration.warning_delivery import RESCUER_OF_PLMN, send_warning, summary
 from corenet.runtime.supervisor import Runtime
+from sim_ue.pws import AirTap
 from sim_ue.runner import Population
 from sim_ue.ue import EmmState, UeResult
 
@@ -104,6 +107,9 @@ class Scenario:
     ues: int = 0
     # what an emergency-only request becomes at the rescuer's MME (TS 23.401 §4.3.12.1)
     emergency_mode: EmergencyMode = "emergency-auth"
+    # a public warning the first rescuer's CBC broadcasts to the area once the roamers are
+    # served (corenet.nf.cbc.warnings.WarningKind value; None: no warning)
+    warning: str | None = None
 
 
 def _require(data: dict[str, Any], key: str, where: str) -> Any:
@@ -165,7 +171,14 @@ def _scenario(d: dict[str, Any], where: str) -> Scenario:
         passwords={str(k): str(v) for k, v in (d.get("passwords") or {}).items()},
         ues=_count(d.get("ues", 0)),
         emergency_mode=_emergency_mode(d.get("emergency_mode", "emergency-auth")),
+        warning=_warning(d.get("warning")),
     )
+
+
+def _warning(value: Any) -> str | None:
+    if value is None or value in WARNING_KINDS:
+        return value
+    raise ValueError(f"warning: one of {', '.join(WARNING_KINDS)}, got {value!r}")
 
 
 def _count(value: Any) -> int:
@@ -197,6 +210,8 @@ class DrillResult:
     ues_served: int = 0
     # the in-process network's view: probe before the ack, termination (None: no network)
     network: dict[str, Any] | None = None
+    # the scenario's warning and its delivery to the served UEs (None: no warning)
+    warning: dict[str, Any] | None = None
 
     def report(self, sc: Scenario) -> dict[str, Any]:
         flow = self.flow
@@ -228,6 +243,7 @@ class DrillResult:
             ],
             "ues_served": self.ues_served,
             "network": self.network,
+            "warning": self.warning,
         }
 
 
@@ -370,7 +386,8 @@ class DrillNetwork:
                 subs, cfg.sim_ue.enbs, tap=None if tap is None else tap.sctp,
                 selection="manual", home_plmn=str(sc.affected),
                 network_name=cfg.mme.roaming.network_name.full, sctp_mode="fallback",
-                timeout=30.0, info_wait=0.5)
+                timeout=30.0, info_wait=0.5,
+                air=None if runtime.writer is None else AirTap(runtime.writer))
             await population.start()
         except BaseException:
             await runtime.stop()
@@ -385,6 +402,9 @@ class DrillNetwork:
         finally:
             await self.runtime.stop()
             self.folder.cleanup()
+
+    def plmn_tacs(self) -> set[int]:
+        return {enb.cfg.tac for enb in self.population.enbs}
 
     def served(self) -> int:
         return sum(1 for r in self.population.results() if r.attached)
@@ -449,6 +469,18 @@ class DrillNetwork:
         """Emergency-only: each user selects JPN-ROAM manually and dials (TS 24.301
         §5.5.1.2.2 emergency attach)."""
         await self.population.emergency(dialled)
+
+    async def warn(self, kind: str, tacs: Iterable[int]) -> dict[str, Any]:
+        """The rescuer's CBC broadcasts `kind` to the area's tracking areas (TS 23.041
+        §9.1.3.5): which UEs received, displayed and sounded it."""
+        rescuer = RESCUER_OF_PLMN.get(str(self.plmn))
+        deliveries = await send_warning(self.runtime, self.runtime.cfg, self.population, kind,
+                                        sorted(tacs), rescuer=rescuer)
+        return {"warning": kind, "rescuer": rescuer or self.runtime.cfg.cbc.rescuer,
+                "message_identifiers": deliveries[0].message_identifiers if deliveries else [],
+                **summary(deliveries),
+                "per_ue": [{"imsi": m.ue.key, **d.to_json()}
+                        for m, d in zip(self.population.members, deliveries, strict=True)]}
 
     async def end(self, request: ActivationRequest) -> dict[str, Any]:
         """Termination: the UEs leave JPN-ROAM for their home network (detach, TS 24.301
@@ -540,6 +572,12 @@ async def _run(
         await net.serve_emergency()
     if net is not None and live:
         result.ues_served = net.served()
+        if sc.warning is not None:
+            tacs = set(sc.area.tacs) & net.plmn_tacs()
+            result.warning = await net.warn(sc.warning, tacs)
+    elif sc.warning is not None:
+        result.warning = {"warning": sc.warning, "delivered": None,
+                          "reason": "no network in process (the scenario has no ues)"}
     served_until = (flow.service_started or clock.now) + dt.timedelta(minutes=sc.service_minutes)
     clock.now = max(clock.now, served_until)
     if net is not None and live and result.network is not None:
@@ -644,6 +682,20 @@ def save_report(result: DrillResult, sc: Scenario, out_dir: str | Path | None,
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{sc.name}.json").write_text(
             json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-        (folder / f"{sc.name}.md").write_text(report_markdown(report), encoding="utf-8")
+        (folder / f"{sc.name}.md").write_text(drill_markdown(report), encoding="utf-8")
         report["files"] = [str(folder / f"{sc.name}.json"), str(folder / f"{sc.name}.md")]
     return report
+
+
+def drill_markdown(report: dict[str, Any]) -> str:
+    """The activation report as Markdown, with the scenario's public warning when it has one."""
+    text = report_markdown(report)
+    w = report.get("warning")
+    if not w:
+        return text
+    if w.get("delivered", True) is None:
+        return text + f"\n## Warning: {w['warning']}\n\nnot sent: {w['reason']}\n"
+    ids = ", ".join(str(m) for m in w["message_identifiers"])
+    return text + (f"\n## Warning: {w['warning']} (rescuer {w['rescuer']}, message identifiers "
+                   f"{ids})\n\n{w['received']}/{w['ues']} UEs received it, {w['displayed']} "
+                   f"displayed, {w['sounded']} sounded\n")

@@ -24,6 +24,7 @@ from corenet.nf.cbc import core as cbc_core
 from corenet.nf.cbc import warnings
 from corenet.nf.mme import events as mme_events
 from corenet.nf.mme.core import MmeCore
+from corenet.orchestration.warning_delivery import delivery
 from corenet.pcap import PcapWriter
 from corenet.pcap.writer import PORT_S1AP, PPID_S1AP
 from sim_ue import enb as enb_mod
@@ -174,15 +175,12 @@ def rrc_capture_path(pcap: str | Path) -> Path:
 
 def _row(rescuer: str, ue: Ue, kind: warnings.WarningKind, mids: list[int]) -> Row:
     d = ue.device
-    got = [w for (mid, _), w in ue.warnings.warnings.items() if mid in mids]
-    shown = [w for w in got if w.displayed]
-    best = shown[0] if shown else (got[0] if got else None)
+    out = delivery(ue, kind.value, mids)
     return Row(rescuer=rescuer, device=d.name, os=d.os, os_version=d.os_version,
                sold_by=d.carrier, released=d.released, sim=d.sim,
                common_spec=d.etws.common_spec, warning=kind.value, message_identifiers=mids,
-               received=bool(got), displayed=bool(shown),
-               sounded=any(w.sounded for w in got),
-               reason=best.reason if best is not None else "not received")
+               received=out.received, displayed=out.displayed, sounded=out.sounded,
+               reason=out.reason)
 
 
 def to_json(rows: Sequence[Row], pcap: str | Path | None) -> str:

@@ -174,3 +174,18 @@ class TcpStream:
             raise KeyError(src)
         other = self.server if src == self.client else self.client
         return self._sides[other]
+
+
+# Wireshark's exported-PDU link type and tags (wiretap/exported_pdu.h): the payload is handed to
+# the dissector named by the PROTO_NAME tag (e.g. "lte_rrc.bcch_dl_sch" for what a cell
+# broadcasts, which has no IP framing).
+LINKTYPE_WIRESHARK_UPPER_PDU = 252
+EXP_PDU_TAG_PROTO_NAME = 12
+EXP_PDU_TAG_END = 0
+
+
+def exported_pdu(proto_name: str, payload: bytes) -> bytes:
+    """One exported-PDU record: the PROTO_NAME tag, the end-of-options tag, then the PDU."""
+    name = proto_name.encode()
+    return (EXP_PDU_TAG_PROTO_NAME.to_bytes(2, "big") + len(name).to_bytes(2, "big") + name
+            + EXP_PDU_TAG_END.to_bytes(2, "big") + bytes(2) + payload)

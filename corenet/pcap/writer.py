@@ -15,7 +15,15 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import BinaryIO
 
-from corenet.pcap.framing import Endpoint, Frame, TcpStream, flow_key, udp_datagram
+from corenet.pcap.framing import (
+    LINKTYPE_WIRESHARK_UPPER_PDU,
+    Endpoint,
+    Frame,
+    TcpStream,
+    exported_pdu,
+    flow_key,
+    udp_datagram,
+)
 from corenet.pcap.pcapng import (
     LINKTYPE_RAW,
     enhanced_packet_block,
@@ -68,6 +76,7 @@ class PcapWriter:
         self._closed = False
         self._ports = StablePorts() if stable_ports else None
         self._flush = flush
+        self._upper_pdu_interface: int | None = None
         self._file.write(section_header_block())
         self._file.write(interface_description_block(LINKTYPE_RAW))
         if flush:
@@ -145,6 +154,25 @@ class PcapWriter:
         src, dst = self._endpoints(src, dst)
         self._emit([udp_datagram(src, dst, payload)], self._now(ts), comment)
 
+    def upper_pdu(
+        self,
+        proto_name: str,
+        payload: bytes,
+        comment: str | None = None,
+        ts: float | None = None,
+    ) -> None:
+        """A PDU with no IP framing (an RRC message a cell broadcasts), on a second interface
+        in Wireshark's exported-PDU framing: `proto_name` names the dissector
+        ("lte_rrc.bcch_dl_sch", "lte_rrc.pcch"). The interface is described on first use."""
+        if self._closed:
+            raise ValueError("PcapWriter is closed")
+        if self._upper_pdu_interface is None:
+            self._file.write(interface_description_block(LINKTYPE_WIRESHARK_UPPER_PDU,
+                                                         name="corenet-air"))
+            self._upper_pdu_interface = 1
+        self._emit([Frame(exported_pdu(proto_name, payload), True)], self._now(ts), comment,
+                   self._upper_pdu_interface)
+
     # -- file ------------------------------------------------------------------------------
 
     def flush(self) -> None:
@@ -191,7 +219,8 @@ class PcapWriter:
             return self._clock()
         return None
 
-    def _emit(self, frames: list[Frame], when: float | None, comment: str | None) -> None:
+    def _emit(self, frames: list[Frame], when: float | None, comment: str | None,
+              interface_id: int = 0) -> None:
         if self._closed:
             raise ValueError("PcapWriter is closed")
         for frame in frames:
@@ -201,7 +230,7 @@ class PcapWriter:
             else:
                 ts_us = round(when * 1_000_000)
             note = comment if frame.completes_message else None
-            self._file.write(enhanced_packet_block(ts_us, frame.packet, note))
+            self._file.write(enhanced_packet_block(ts_us, frame.packet, note, interface_id))
         if self._flush:
             self._file.flush()
 

@@ -47,6 +47,21 @@ async def test_full_roaming_drill_reconfigures_the_mme_and_serves_the_ues(tmp_pa
     assert tshark.values(pcap, "nas_eps.emm.cause") == ["11", "13"]
     assert tshark.count(plain, "nas_eps.nas_msg_emm_type == 0x42") == 8  # Attach Accept
     assert tshark.count(plain, "nas_eps.nas_msg_emm_type == 0x45") == 8  # Detach Request
+    # the scenario's earthquake + tsunami warning from the rescuer's (SoftBank's) CBC reached
+    # the eight served UEs, through SBc-AP, S1AP Write-Replace Warning and SIB10/SIB11
+    warning = report["warning"]
+    assert (warning["warning"], warning["rescuer"]) == ("earthquake-tsunami", "softbank")
+    assert warning["message_identifiers"] == [0x1102]
+    assert (warning["ues"], warning["received"]) == (8, 8)
+    assert len(warning["per_ue"]) == 8
+    assert all(u["received"] and u["text"] for u in warning["per_ue"])
+    mids = tshark.values(pcap, "sbc-ap.Message_Identifier", "sbcap && sbc-ap.procedureCode == 0")
+    assert [int(m) for m in mids] == [0x1102, 0x1102]  # request and response
+    tacs = tshark.values(pcap, "sbc-ap.tAC", "sbcap && sbc-ap.procedureCode == 0")
+    assert {int(t) for t in tacs} == {4101, 4102, 4103}
+    assert tshark.count(pcap, "s1ap.procedureCode == 36") == 2 * 3  # three eNBs
+    assert tshark.count(pcap, "lte-rrc.etws_Indication") == 3
+    assert {int(v) for v in tshark.values(pcap, "lte-rrc.messageIdentifier")} == {0x1102}
 
 
 async def test_emergency_only_drill_serves_emergency_attaches(tmp_path: Path) -> None:

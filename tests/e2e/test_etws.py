@@ -14,7 +14,8 @@ from corenet.codecs import cbs, sbcap
 from corenet.config.models import CbcConfig, CorenetConfig, Endpoint
 from corenet.nf.cbc.service import CbcService
 from corenet.nf.cbc.warnings import DEFAULT_TEXT, WarningKind
-from sim_ue.devices import DeviceProfile
+from corenet.orchestration.demo import run_demo
+from sim_ue.devices import DeviceProfile, load_devices
 from tests import tshark
 from tests.e2e.network import config, network, subscribers
 
@@ -72,3 +73,49 @@ async def test_earthquake_tsunami_and_cmas_reach_roamers(tmp_path: Path, mode: s
     mids = tshark.values(pcap, "sbc-ap.Message_Identifier",
                          "sbcap && sbc-ap.procedureCode == 0")
     assert {int(m) for m in mids} == {0x1102, 0x1113}
+
+
+DEVICES = Path(__file__).resolve().parents[2] / "configs" / "devices"
+
+
+async def test_demo_etws_reports_each_ue_and_captures_the_broadcast(tmp_path: Path) -> None:
+    """`corenet demo --etws earthquake-tsunami`: after the attach the CBC's warning reaches every
+    UE; iOS 18.5 sounds it, iOS 17 receives it without presenting it (seed report)."""
+    cfg = config(tmp_path)
+    pcap = tmp_path / "demo-etws.pcapng"
+    devices = load_devices([str(DEVICES / "iphone-ios18-5.yaml"),
+                            str(DEVICES / "iphone-ios17.yaml")])
+    report = await run_demo(cfg, ues=2, pcap=str(pcap), devices=devices,
+                            etws="earthquake-tsunami")
+    ues = report.to_json()["ues"]
+    assert [u["attached"] for u in ues] == [True, True]
+    new, old = (u["warning"] for u in ues)
+    assert new["message_identifiers"] == [cbs.ETWS_EARTHQUAKE_AND_TSUNAMI]
+    assert (new["received"], new["displayed"], new["sounded"]) == (True, True, True)
+    assert new["text"] == DEFAULT_TEXT[WarningKind.EARTHQUAKE_TSUNAMI]
+    assert (old["received"], old["displayed"], old["sounded"]) == (True, False, False)
+    assert "before 18.5" in old["reason"]
+    assert tshark.count(pcap, tshark.CLEAN_WITH_BROADCASTS) == 0
+    mids = tshark.values(pcap, "sbc-ap.Message_Identifier", "sbcap && sbc-ap.procedureCode == 0")
+    assert {int(m) for m in mids} == {cbs.ETWS_EARTHQUAKE_AND_TSUNAMI}
+    # Write-Replace Warning request and response on each of the two eNBs' associations
+    assert len(tshark.values(pcap, "s1ap.procedureCode", "s1ap.procedureCode == 36")) == 4
+    # each eNB's cell: SIB1 scheduling SIB10/11, Paging with etws-Indication, SIB10, SIB11
+    assert tshark.count(pcap, "lte-rrc.etws_Indication") == 2
+    assert {int(v) for v in tshark.values(pcap, "lte-rrc.messageIdentifier")} == {
+        cbs.ETWS_EARTHQUAKE_AND_TSUNAMI}
+    assert tshark.count(pcap, "lte-rrc.systemInformationBlockType1_element") == 2
+
+
+async def test_demo_cmas_in_emergency_only_mode(tmp_path: Path) -> None:
+    """A CMAS warning (SIB12, cmas-Indication) reaches UEs in emergency-only roaming too."""
+    cfg = config(tmp_path, enbs=1)
+    pcap = tmp_path / "demo-cmas.pcapng"
+    report = await run_demo(cfg, ues=1, pcap=str(pcap), devices=[IPHONE],
+                            mode="emergency-unauth", etws="cmas")
+    (ue,) = report.to_json()["ues"]
+    assert ue["warning"]["sounded"] and ue["warning"]["text"] == DEFAULT_TEXT[WarningKind.CMAS]
+    assert tshark.count(pcap, "_ws.malformed") == 0
+    assert tshark.count(pcap, "lte-rrc.cmas_Indication_r9") == 1
+    assert {int(v) for v in tshark.values(pcap, "lte-rrc.messageIdentifier_r9")} == {
+        cbs.MessageIdentifier.CMAS_EXTREME_IMMEDIATE_OBSERVED}

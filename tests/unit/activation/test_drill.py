@@ -40,6 +40,10 @@ def test_shipped_scenario(name: str, tmp_path: Path) -> None:
     assert rows == [(name, int(activated))]
     md = (tmp_path / f"{name}.md").read_text(encoding="utf-8")
     assert "activated" in md and "支障検知・影響把握" in md
+    if name == "earthquake-7":  # its warning, delivered to the served roamers
+        assert "## Warning: earthquake-tsunami (rescuer softbank, message identifiers 4354)" \
+            "\n\n20/20 UEs received it" in md
+        assert out["report"]["warning"]["received"] == 20
     report = out["report"]
     if activated:
         assert report["rescuers"] and all(a["accepted"] for a in report["acks"])

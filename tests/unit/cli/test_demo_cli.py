@@ -209,3 +209,25 @@ def test_demo_emergency_registration_read_in_tshark(tmp_path: Path, mode: str,
     assert sent.index(sos_register) < sent.index(invite)
     assert invite["sip.Contact"][0].endswith(";sos>") is registered
     assert ("anonymous.invalid" in invite["sip.From"][0]) is not registered
+
+
+def test_etws_table_says_what_each_device_did(tmp_path: Path) -> None:
+    """`corenet demo --etws evacuation` on docomo's network (cbc.rescuer default): the docomo
+    device sounds its operator's own identifier; a KDDI 4G device presents neither docomo's
+    own identifier nor the standard one (seed report, ETWS while roaming)."""
+    cfg = tmp_path / "corenet.yaml"
+    cfg.write_text(yaml.safe_dump(network.config(tmp_path, enbs=1).model_dump(mode="json")),
+                   encoding="utf-8")
+    devices = Path(__file__).resolve().parents[3] / "configs" / "devices"
+    result = CliRunner().invoke(demo, [
+        "--config", str(cfg), "--ues", "2", "--pcap", str(tmp_path / "demo.pcapng"),
+        "--etws", "evacuation", "--device", str(devices / "android-kddi-2024-4g.yaml"),
+        "--device", str(devices / "android-docomo-2026.yaml")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    kddi, docomo = (next(x for x in lines if x.startswith(imsi))
+                    for imsi in ("440100000000001", "440100000000002"))
+    assert kddi.rstrip().endswith("received, not shown (device sold by kddi does not present "
+                                  "docomo's own evacuation identifier)")
+    assert docomo.rstrip().endswith("sounded")
+    assert "warning evacuation: 2/2 received, 1 displayed, 1 sounded" in lines

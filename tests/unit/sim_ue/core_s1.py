@@ -5,6 +5,7 @@ S1AP over a real association; the MME's timers run on the event loop's clock."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from corenet.codecs import nas, s1ap
@@ -16,8 +17,9 @@ from corenet.nf.mme import events as mme_ev
 from corenet.nf.mme.context import Step
 from corenet.nf.mme.policy import Mode, Policy
 from corenet.transport import open_sctp_server
+from tests.cli_helpers import BIN
 
-from .memnet import START, MemNet
+from .memnet import OPC, START, K, MemNet
 
 PPID = 18  # TS 36.412 §7: S1AP
 HOME = Plmn("440", "10")
@@ -205,3 +207,16 @@ class CoreS1Server:
                                                   stream)
             return
         conn.send(data, PPID, stream)
+
+
+async def sim_ue_attach(tmp_path: Path, host: str, port: int, count: int,
+                        *args: str) -> asyncio.subprocess.Process:
+    """`sim-ue attach` of `count` subscribers from 440100000000001 (memnet keys) through one
+    eNB to the server at host:port, started; its output piped."""
+    subs = tmp_path / "subs.yaml"
+    subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', count: {count}, "
+                    f"msisdn: '819010000001', k: {K}, opc: {OPC}}}\n")
+    return await asyncio.create_subprocess_exec(
+        str(BIN / "sim-ue"), "attach", "--mme", f"{host}:{port}", "--subscribers", str(subs),
+        "--plmn", "44020", "--json", "--sctp", "fallback", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

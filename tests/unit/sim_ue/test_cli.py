@@ -15,7 +15,7 @@ from corenet.pcap.reader import read_packets
 from sim_ue.cli import main
 from tests.cli_helpers import BIN
 from tests.unit.sim_ue import memnet
-from tests.unit.sim_ue.core_s1 import CoreS1Server
+from tests.unit.sim_ue.core_s1 import CoreS1Server, sim_ue_attach
 from tests.unit.sim_ue.memnet import subscribers
 
 K, OPC = bytes.fromhex(memnet.K), bytes.fromhex(memnet.OPC)
@@ -109,16 +109,10 @@ def test_check_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 async def test_attach_against_an_mme(tmp_path: Path) -> None:
     mme = CoreS1Server(subscribers(3))
     host, port = await mme.start()
-    subs = tmp_path / "subs.yaml"
-    subs.write_text(f"subscribers:\n  - {{imsi: '440100000000001', count: 3, "
-                    f"msisdn: '819010000001', k: {K.hex()}, opc: {OPC.hex()}}}\n")
     pcap = tmp_path / "s1.pcapng"
     try:
-        proc = await asyncio.create_subprocess_exec(
-            str(BIN / "sim-ue"), "attach", "--mme", f"{host}:{port}", "--subscribers",
-            str(subs), "--ues", "2", "--enbs", "2", "--plmn", "44020", "--json",
-            "--pcap", str(pcap), "--sctp", "fallback", "--timeout", "10",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        proc = await sim_ue_attach(tmp_path, host, port, 3, "--ues", "2", "--enbs", "2",
+                                   "--pcap", str(pcap), "--timeout", "10")
         stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
     finally:
         mme.close()
