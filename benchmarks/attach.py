@@ -11,12 +11,21 @@ shards (`sim_ue.runner.Shard`, as `sim-ue attach --shard I/P` runs them), all on
 127.<net>.0.0/16 block. `processes` in the figures counts the processes that do the work
 (3 network functions + P shards, or 1). `peak_rss_mib` is their summed peak resident set,
 `cpu_s` their summed CPU time: cpu_s / wall_s above 1 means more than one core was busy.
+`runq_s` is the time their threads were ready to run but waited for a core (Linux schedstat
+run delay): on a shared machine a process can be neither busy nor idle but queued, and the
+latency then comes from the other work on the host, not from the emulator.
+
+`--profile DIR` runs every working process under cProfile and writes DIR/<process>.prof
+(hss, sgw-pgw, mme, sim-ue-I, or all.prof in one process); the time a process spends in
+`select.epoll.poll` is its event loop waiting for input, the rest is CPU or blocking calls
+(`sqlite3` COMMITs wait for fsync). Read them with `python -m pstats`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import resource
@@ -66,15 +75,16 @@ def _cpu_s() -> float:
 
 
 def _figures(ues: int, attached: int, wall: float, latencies: list[float], rss: float,
-             codec: str, processes: int, cpu_s: float) -> dict[str, Any]:
-    """`cpu_s`: CPU seconds of every working process during the attaches."""
+             codec: str, processes: int, cpu_s: float, runq_s: float) -> dict[str, Any]:
+    """`cpu_s`: CPU seconds of every working process during the attaches; `runq_s`: seconds
+    their threads waited for a core."""
     return {
         "ues": ues, "attached": attached, "wall_s": round(wall, 3),
         "attaches_per_s": round(attached / wall, 1) if wall > 0 else 0.0,
         "p50_ms": round(1000 * percentile(latencies, 50), 1) if latencies else None,
         "p99_ms": round(1000 * percentile(latencies, 99), 1) if latencies else None,
         "peak_rss_mib": round(rss, 1), "codec": codec, "processes": processes,
-        "loop": loop.loop_name(), "cpu_s": round(cpu_s, 1),
+        "loop": loop.loop_name(), "cpu_s": round(cpu_s, 1), "runq_s": round(runq_s, 1),
     }
 
 
@@ -98,15 +108,24 @@ async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast")
                               concurrency=concurrency, info_wait=0.0, timeout=300.0)
         pop.latencies = []
         async with pop:
-            t0, cpu0 = time.perf_counter(), _cpu_s()
+            t0, cpu0, runq0 = time.perf_counter(), _cpu_s(), _runq_s(os.getpid())
             results = await pop.attach()
             wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
+            runq = _runq_s(os.getpid()) - runq0
         await runtime.stop()
     ok = sum(r.attached for r in results)
-    return _figures(ues, ok, wall, pop.latencies, _peak_rss_mib(), codec, 1, cpu)
+    return _figures(ues, ok, wall, pop.latencies, _peak_rss_mib(), codec, 1, cpu, runq)
 
 
 # ------------------------------------------------------------------ spread over processes
+
+
+def _profiled(cmd: list[str], profile: str | None, name: str) -> list[str]:
+    """Python running `cmd` (a script and its arguments), under cProfile writing
+    PROFILE/<name>.prof when `profile` is given."""
+    if not profile:
+        return [sys.executable, *cmd]
+    return [sys.executable, "-m", "cProfile", "-o", str(Path(profile) / f"{name}.prof"), *cmd]
 
 
 def _config(tmp: Path, ues: int, codec: str, net: int, enbs: int) -> Path:
@@ -151,6 +170,18 @@ def _proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _runq_s(pid: int) -> float:
+    """Seconds the threads of a running process waited on a run queue (/proc/<pid>/task/*/
+    schedstat, second field: run delay in ns)."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 def _vm_hwm_mib(pid: int) -> float:
     """Peak resident set of a running process (Linux /proc)."""
     try:
@@ -179,15 +210,16 @@ async def worker(cfg_path: str, shard_text: str, ues: int, concurrency: int, sta
     pop.latencies = []
     async with pop:
         await asyncio.sleep(max(0.0, start_at - time.time()))
-        t0, cpu0 = time.time(), _cpu_s()
+        t0, cpu0, runq0 = time.time(), _cpu_s(), _runq_s(os.getpid())
         results = await pop.attach()
-        t1, cpu = time.time(), _cpu_s() - cpu0
+        t1, cpu, runq = time.time(), _cpu_s() - cpu0, _runq_s(os.getpid()) - runq0
     return {"start": t0, "end": t1, "attached": sum(r.attached for r in results),
-            "latencies": pop.latencies, "peak_rss_mib": _peak_rss_mib(), "cpu_s": cpu}
+            "latencies": pop.latencies, "peak_rss_mib": _peak_rss_mib(), "cpu_s": cpu,
+            "runq_s": runq}
 
 
 def run_processes(ues: int, concurrency: int, codec: str, processes: int,
-                  net: int) -> dict[str, Any]:
+                  net: int, profile: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         cfg_path = _config(tmp, ues, codec, net, enbs=2)
@@ -196,23 +228,26 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
         try:
             for nf in NFS:
                 nfs[nf] = subprocess.Popen(
-                    [str(BIN / "corenet"), "run", nf, "--config", str(cfg_path), "--pcap", "",
-                     "--log-level", "warning"],
+                    _profiled([str(BIN / "corenet"), "run", nf, "--config", str(cfg_path),
+                               "--pcap", "", "--log-level", "warning"], profile, nf),
                     stdout=subprocess.DEVNULL, stderr=(tmp / f"{nf}.log").open("w"))
                 ready = {"hss": cfg.hss.listen, "mme": cfg.mme.s1ap}.get(nf)
                 if ready is not None:
                     asyncio.run(wait_port(ready.host, ready.port, timeout=60.0))
             start_at = time.time() + 3.0 + 0.5 * processes  # every shard imported and set up
             workers = [subprocess.Popen(
-                [sys.executable, __file__, "--worker", f"{i}/{processes}", "--config",
-                 str(cfg_path), "--ues", str(ues), "--concurrency",
-                 str(max(1, concurrency // processes)), "--start-at", str(start_at),
-                 "--codec", codec], stdout=subprocess.PIPE) for i in range(processes)]
+                _profiled([__file__, "--worker", f"{i}/{processes}", "--config",
+                           str(cfg_path), "--ues", str(ues), "--concurrency",
+                           str(max(1, concurrency // processes)), "--start-at", str(start_at),
+                           "--codec", codec], profile, f"sim-ue-{i}"),
+                stdout=subprocess.PIPE) for i in range(processes)]
             time.sleep(max(0.0, start_at - time.time()))
             cpu0 = {nf: _proc_cpu_s(p.pid) for nf, p in nfs.items()}
+            runq0 = {nf: _runq_s(p.pid) for nf, p in nfs.items()}
             shards = [json.loads(w.communicate()[0]) for w in workers]
             nf_rss = sum(_vm_hwm_mib(p.pid) for p in nfs.values())
             by_nf = {nf: round(_proc_cpu_s(p.pid) - cpu0[nf], 1) for nf, p in nfs.items()}
+            runq_nf = {nf: round(_runq_s(p.pid) - runq0[nf], 1) for nf, p in nfs.items()}
         finally:
             for proc in nfs.values():
                 proc.terminate()
@@ -225,9 +260,12 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
     latencies = [v for s in shards for v in s["latencies"]]
     rss = nf_rss + sum(s["peak_rss_mib"] for s in shards)
     figures = _figures(ues, sum(s["attached"] for s in shards), wall, latencies, rss, codec,
-                       len(NFS) + processes, sum(by_nf.values()) + sum(s["cpu_s"] for s in shards))
+                       len(NFS) + processes, sum(by_nf.values()) + sum(s["cpu_s"] for s in shards),
+                       sum(runq_nf.values()) + sum(s["runq_s"] for s in shards))
     by_nf.update({f"sim-ue {i}/{processes}": round(s["cpu_s"], 1) for i, s in enumerate(shards)})
-    return {**figures, "cpu_s_by_process": by_nf}
+    runq_nf.update({f"sim-ue {i}/{processes}": round(s["runq_s"], 1)
+                    for i, s in enumerate(shards)})
+    return {**figures, "cpu_s_by_process": by_nf, "runq_s_by_process": runq_nf}
 
 
 def main() -> None:
@@ -242,6 +280,8 @@ def main() -> None:
                          "(0: everything in this process)")
     ap.add_argument("--net", type=int, default=201, help="the 127.<net>.0.0/16 block to bind")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--profile", metavar="DIR",
+                    help="run every working process under cProfile, DIR/<process>.prof")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--config", help=argparse.SUPPRESS)
     ap.add_argument("--start-at", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -252,12 +292,19 @@ def main() -> None:
         print(json.dumps(out))
         return
     if args.processes > 0:
-        figures = run_processes(args.ues, args.concurrency, args.codec, args.processes, args.net)
+        figures = run_processes(args.ues, args.concurrency, args.codec, args.processes, args.net,
+                                args.profile)
     else:
         from corenet.codecs import selection
 
         selection.set_codec(args.codec)
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            profiler.enable()
         figures = loop.run(run(args.ues, args.concurrency, args.pcap, args.codec))
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(str(Path(args.profile) / "all.prof"))
     if args.json:
         print(json.dumps(figures))
         return

@@ -25,6 +25,7 @@ Clock = Callable[[], float]
 OnGtpEvent = Callable[[gt.Event, float], None]
 # a datagram screened before the transaction layer: True when the owner dealt with it
 Screen = Callable[[bytes, Address, float], bool]
+Hold = Callable[[Callable[[], None]], None]
 
 
 def loop_clock() -> float:
@@ -45,8 +46,12 @@ class GtpEndpoint:
 
     def __init__(self, transactions: gt.GtpTransactions, on_event: OnGtpEvent, *,
                  clock: Clock = loop_clock, screen: Screen | None = None,
-                 owner_timer: OwnerTimer | None = None) -> None:
+                 owner_timer: OwnerTimer | None = None, hold: Hold | None = None) -> None:
+        """`hold`, when given, receives each batch of outgoing datagrams as a callable that
+        sends them, and calls it when they may leave (e.g. once the state they announce is on
+        disk: the S/P-GW's group commit, TS 23.007 §18)."""
         self.transactions = transactions
+        self._hold = hold
         self._on_event = on_event
         self._clock = clock
         self._screen = screen
@@ -118,11 +123,18 @@ class GtpEndpoint:
                 # a fault of ours on one message must not stop the node serving the others
                 log.exception("GTPv2-C entity failed on %s", type(event).__name__)
         datagrams = self.transactions.data_to_send()
+        if datagrams:
+            if self._hold is None:
+                self._send(datagrams)
+            else:
+                self._hold(lambda: self._send(datagrams))
+        self._arm(now)
+
+    def _send(self, datagrams: list[tuple[bytes, Address]]) -> None:
         udp = self._udp
         if udp is not None and not udp.closed:
             for data, addr in datagrams:
                 udp.sendto(data, addr)
-        self._arm(now)
 
     def _arm(self, now: float) -> None:
         if self._timer is not None:

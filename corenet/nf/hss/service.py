@@ -11,6 +11,7 @@ certificate naming it), and every request on a connection from that connection's
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -79,6 +80,7 @@ class HssService:
         # AIRs received (TS 29.272 §5.2.3.1), the load measure of a re-attach storm
         self.air_count = 0
         self._queued: list[tuple[DiameterLink, Message]] = []
+        self._serving: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -156,6 +158,9 @@ class HssService:
         self.failure = None
         self._listener.deaf = False
         await self._listener.stop(timeout, dia.DisconnectCause.REBOOTING)
+        if self._serving is not None:
+            await asyncio.gather(self._serving, return_exceptions=True)
+            self._serving = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -199,27 +204,29 @@ class HssService:
             self._emit(_peer_log(link, event))
 
     def _queue_request(self, link: DiameterLink, msg: Message) -> None:
-        """Requests received in one turn of the event loop are served together: one group
-        commit of their SQNs (store.py), then their answers."""
-        if not self._queued:
-            asyncio.get_running_loop().call_soon(self._serve_queued)
+        """Requests are served in groups: one group commit of their SQNs (store.py), then
+        their answers. The requests that arrive while a group's COMMIT is on the disk form
+        the next group."""
         self._queued.append((link, msg))
+        if self._serving is None or self._serving.done():
+            self._serving = asyncio.get_running_loop().create_task(self._serve_queued())
 
-    def _serve_queued(self) -> None:
-        queued, self._queued = self._queued, []
-        if self._s6a is None:
-            return
-        now = loop_clock()
-        self.air_count += sum(1 for _, msg in queued if msg.name == "AIR")
-        try:
-            results = self._s6a.handle_batch([msg for _, msg in queued], now)
-        except Exception as exc:  # the commit failed: no vector may leave (RFC 6733 §7.1.5)
-            log.exception("S6a group of %d requests failed", len(queued))
-            fault = S6aError(dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY, str(exc))
-            results = [self._s6a.reject(msg, fault) for _, msg in queued]
-        for (link, _), actions in zip(queued, results, strict=True):
-            if not link.closed.is_set():
-                self._apply(actions, now, link)
+    async def _serve_queued(self) -> None:
+        while self._queued and self._s6a is not None:
+            queued, self._queued = self._queued, []
+            s6a, now = self._s6a, loop_clock()
+            self.air_count += sum(1 for _, msg in queued if msg.name == "AIR")
+            requests = [msg for _, msg in queued]
+            try:
+                results = await s6a.store.commit_group(
+                    functools.partial(s6a.handle_batch, requests, now))
+            except Exception as exc:  # the commit failed: no vector may leave (RFC 6733 §7.1.5)
+                log.exception("S6a group of %d requests failed", len(queued))
+                fault = S6aError(dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY, str(exc))
+                results = [s6a.reject(msg, fault) for msg in requests]
+            for (link, _), actions in zip(queued, results, strict=True):
+                if not link.closed.is_set():
+                    self._apply(actions, now, link)
 
     def _apply(self, actions: list[Action], now: float, link: DiameterLink) -> None:
         for action in actions:

@@ -14,15 +14,23 @@ Group commit: inside `group()` the procedures of several requests share one tran
 in a savepoint of its own (a failing one rolls back alone), and one COMMIT, one fsync, makes
 all of them durable. The caller hands out the answers of the group only after `group()` has
 returned: still no vector leaves before its SQN is on disk, at a fraction of the fsyncs.
+
+`commit_group` does the same from the event loop without waiting on the disk there: the group's
+statements run on the loop, its COMMIT (the fsync) on a worker thread, and the caller gets the
+answers back only once COMMIT has returned. Meanwhile the loop receives the next requests, which
+form the next group; any other use of the store waits until that COMMIT is over.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from corenet.config.subscribers import ApnProfile, Subscriber
 from corenet.crypto.milenage import opc_from_op
@@ -30,6 +38,8 @@ from corenet.crypto.milenage import opc_from_op
 SQN_BITS = 48
 DEFAULT_IND_BITS = 5  # TS 33.102 C.3.2: IND of 5 bits (32 slots)
 DEFAULT_DELTA = 2**28  # TS 33.102 C.2.2: delta, the largest SEQ jump a USIM accepts
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS subscribers (
@@ -181,7 +191,7 @@ class HssStore:
         self.ind_bits = ind_bits
         self.delta = delta
         # autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
         if path != ":memory:":
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -190,9 +200,18 @@ class HssStore:
         self._db.execute(_SCHEMA)
         self._group_depth = 0
         self._savepoints = 0
+        self._committing = threading.Lock()  # held while a COMMIT runs on a worker thread
+        self.commits = 0  # COMMITs of `commit_group`
 
     def close(self) -> None:
+        self._idle()
         self._db.close()
+
+    def _idle(self) -> None:
+        """Wait for a COMMIT running on a worker thread (`commit_group`) to end."""
+        if self._group_depth == 0:
+            with self._committing:
+                pass
 
     # -- provisioning ----------------------------------------------------------------------
 
@@ -223,14 +242,17 @@ class HssStore:
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, imsi: str) -> SubscriberRecord | None:
+        self._idle()
         row = self._db.execute("SELECT * FROM subscribers WHERE imsi = ?", (imsi,)).fetchone()
         return None if row is None else _row_to_record(row)
 
     def all(self) -> list[SubscriberRecord]:
+        self._idle()
         rows = self._db.execute("SELECT * FROM subscribers ORDER BY imsi").fetchall()
         return [_row_to_record(r) for r in rows]
 
     def count(self) -> int:
+        self._idle()
         return int(self._db.execute("SELECT count(*) FROM subscribers").fetchone()[0])
 
     # -- AKA -------------------------------------------------------------------------------
@@ -293,6 +315,7 @@ class HssStore:
             finally:
                 self._group_depth -= 1
             return
+        self._idle()
         self._db.execute("BEGIN IMMEDIATE")
         self._group_depth = 1
         try:
@@ -305,10 +328,41 @@ class HssStore:
         finally:
             self._group_depth = 0
 
+    async def commit_group(self, work: Callable[[], T]) -> T:
+        """`work()` in one transaction (as `group()`), its COMMIT on a worker thread; returns
+        what `work` returned once COMMIT has (module docstring). On any failure the whole
+        group is rolled back and the error raised: nothing of it may be handed out."""
+        self._idle()
+        self._db.execute("BEGIN IMMEDIATE")
+        self._group_depth = 1
+        try:
+            result = work()
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        finally:
+            self._group_depth = 0
+        self._committing.acquire()  # released by the worker thread once COMMIT is over
+        done = asyncio.get_running_loop().run_in_executor(None, self._commit_and_release)
+        await asyncio.shield(done)
+        self.commits += 1
+        return result
+
+    def _commit_and_release(self) -> None:
+        try:
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:  # a failed COMMIT: nothing of the group stays
+                self._db.execute("ROLLBACK")
+            raise
+        finally:
+            self._committing.release()
+
     def _transaction(self) -> _Transaction | _Savepoint:
         if self._group_depth:
             self._savepoints += 1
             return _Savepoint(self._db, f"s{self._savepoints}")
+        self._idle()
         return _Transaction(self._db)
 
 

@@ -72,7 +72,8 @@ class SgwPgwService:
         self._on_event = on_event
         self._endpoint = GtpEndpoint(
             self.transactions, self._on_gtp, screen=self._screen,
-            owner_timer=OwnerTimer(lambda: self.core.get_timer(), self._on_core_timer))
+            owner_timer=OwnerTimer(lambda: self.core.get_timer(), self._on_core_timer),
+            hold=self._hold)
 
     @property
     def sessions(self) -> dict[int, Session]:
@@ -108,6 +109,13 @@ class SgwPgwService:
             self.store = None
 
     # -- the sans-I/O loop --------------------------------------------------------------------
+
+    def _hold(self, release: Callable[[], None]) -> None:
+        """Datagrams leave once the sessions they announce are committed (store.py)."""
+        if self.store is None:
+            release()
+        else:
+            self.store.after_durable(release)
 
     def _screen(self, data: bytes, addr: Address, now: float) -> bool:
         """Screened before the transaction layer: no Version Not Supported or cached response
@@ -160,7 +168,7 @@ def open_core(cfg: SgwPgwConfig, now: float) -> tuple[SgwPgwCore, SessionStore]:
     # a previous start may have left sessions with our MMEs: always so without a disk, and
     # when its counter file is there (a first start has none)
     earlier = counter_file is None or os.path.exists(counter_file)
-    store = SessionStore(cfg.database)
+    store = SessionStore(cfg.database, group_commit=True)
     core = SgwPgwCore(cfg, store=store, restart_counter=0, now=now)
     if cfg.restart_counter is not None:
         core.restart_counter = cfg.restart_counter

@@ -5,21 +5,35 @@ the Delete Session Response does, so that a restarted S/P-GW holds exactly the P
 its MMEs believe in and never hands out an address still in use. WAL with synchronous=FULL, as
 the HSS store: each commit survives a killed process and an operating-system crash.
 
+Group commit (`group_commit=True`, as the service runs it): `put`/`delete` only queue the
+change; a writer thread of the store applies everything queued so far in one transaction, one
+COMMIT, one fsync, while the event loop goes on serving other requests (whose changes join the
+next commit). The GTPv2-C endpoint hands its
+datagrams to `after_durable`, which releases them once every change queued before them is on
+disk: no response leaves before the session it announces is durable, and an S/P-GW under load
+pays one fsync per batch instead of one per request. A ':memory:' store keeps nothing and
+applies each change at once, as does a store without group commit.
+
 Also kept: the last restart counter of each MME (TS 29.274 §8.5), so that a restored session
 whose MME restarted meanwhile is recognised and released.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
+import logging
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from corenet.nf.sgw_pgw.pools import Allocation
 
 MEMORY = ":memory:"
+log = logging.getLogger("corenet.sgw_pgw.store")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -31,43 +45,155 @@ CREATE TABLE IF NOT EXISTS peers (
     restart_counter INTEGER NOT NULL
 );
 """
+_PUT = "INSERT OR REPLACE INTO sessions (teid, data) VALUES (?, ?)"
+_DELETE = "DELETE FROM sessions WHERE teid = ?"
+_PUT_PEER = "INSERT OR REPLACE INTO peers (ip, restart_counter) VALUES (?, ?)"
+
+Change = tuple[str, tuple[Any, ...]]
 
 
 class SessionStore:
-    """Sessions as JSON rows keyed by the S11 S-GW TEID; `path` ':memory:' keeps nothing."""
+    """Sessions as JSON rows keyed by the S11 S-GW TEID; `path` ':memory:' keeps nothing.
 
-    def __init__(self, path: str) -> None:
+    `group_commit`: changes are committed by the writer thread, in batches (module docstring),
+    and their responses wait in `after_durable`; without it each change is committed before
+    `put`/`delete` returns."""
+
+    def __init__(self, path: str, *, group_commit: bool = False) -> None:
         self.path = path
         self.persistent = path != MEMORY
-        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         if self.persistent:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()  # the connection: the writer's batch, or a reader
+        self._cond = threading.Condition()
+        self._queue: list[Change] = []
+        self._queued = 0  # changes queued so far
+        self._durable = 0  # of which committed
+        self.commits = 0  # COMMITs (fsyncs) made by the writer thread
+        self._failed: BaseException | None = None
+        self._waiters: deque[tuple[int, asyncio.AbstractEventLoop, Callable[[], None]]] = deque()
+        self._closing = False
+        self._writer: threading.Thread | None = None
+        if self.persistent and group_commit:
+            self._writer = threading.Thread(target=self._write_loop, name=f"sgw-store:{path}",
+                                            daemon=True)
+            self._writer.start()
 
     def close(self) -> None:
+        self.flush()
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._writer is not None:
+            self._writer.join()
         self._db.close()
 
+    # -- changes ---------------------------------------------------------------------------
+
     def put(self, teid: int, record: dict[str, Any]) -> None:
-        self._db.execute("INSERT OR REPLACE INTO sessions (teid, data) VALUES (?, ?)",
-                         (teid, json.dumps(record, default=_json_default)))
+        self._change(_PUT, (teid, json.dumps(record, default=_json_default)))
 
     def delete(self, teid: int) -> None:
-        self._db.execute("DELETE FROM sessions WHERE teid = ?", (teid,))
+        self._change(_DELETE, (teid,))
+
+    def put_peer(self, ip: str, restart_counter: int) -> None:
+        self._change(_PUT_PEER, (ip, restart_counter))
+
+    def after_durable(self, release: Callable[[], None]) -> None:
+        """Call `release` (on the calling event loop) once every change queued so far is
+        committed; at once when none is pending. Releases keep their order."""
+        with self._cond:
+            if self._durable == self._queued and not self._waiters:
+                pending = False
+            else:
+                pending = True
+                self._waiters.append((self._queued, asyncio.get_running_loop(), release))
+        if not pending:
+            release()
+
+    def flush(self) -> None:
+        """Block until every queued change is committed (reads and close see them all)."""
+        with self._cond:
+            while self._durable < self._queued and self._failed is None:
+                self._cond.wait()
+
+    def _change(self, sql: str, args: tuple[Any, ...]) -> None:
+        if self._writer is None:
+            with self._lock:
+                self._db.execute(sql, args)
+            return
+        with self._cond:
+            self._queue.append((sql, args))
+            self._queued += 1
+            self._cond.notify_all()
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                batch, self._queue = self._queue, []
+                upto = self._queued
+            try:
+                with self._lock:
+                    self._commit(batch)
+            except sqlite3.Error as exc:
+                # nothing of the batch is durable: its responses must never leave
+                log.error("S/P-GW session store commit failed (%s); %d changes lost, "
+                          "their responses withheld", exc, len(batch))
+                with self._cond:
+                    self._failed = exc
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self.commits += 1
+                self._durable = upto
+                self._cond.notify_all()
+                due: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
+                while self._waiters and self._waiters[0][0] <= upto:
+                    _, loop, release = self._waiters.popleft()
+                    due.append((loop, release))
+            for loop, release in due:
+                try:
+                    loop.call_soon_threadsafe(release)
+                except RuntimeError:  # that loop is closed: nobody left to answer
+                    pass
+
+    def _commit(self, batch: list[Change]) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            for sql, args in batch:
+                self._db.execute(sql, args)
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    # -- reading (after every queued change) -------------------------------------------------
 
     def sessions(self) -> Iterator[dict[str, Any]]:
-        for (data,) in self._db.execute("SELECT data FROM sessions ORDER BY teid"):
+        self.flush()
+        with self._lock:
+            rows = self._db.execute("SELECT data FROM sessions ORDER BY teid").fetchall()
+        for (data,) in rows:
             yield json.loads(data, object_hook=_json_hook)
 
     def count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM sessions").fetchone()[0])
-
-    def put_peer(self, ip: str, restart_counter: int) -> None:
-        self._db.execute("INSERT OR REPLACE INTO peers (ip, restart_counter) VALUES (?, ?)",
-                         (ip, restart_counter))
+        self.flush()
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM sessions").fetchone()[0])
 
     def peers(self) -> dict[str, int]:
-        return {ip: int(c) for ip, c in self._db.execute("SELECT ip, restart_counter FROM peers")}
+        self.flush()
+        with self._lock:
+            rows = self._db.execute("SELECT ip, restart_counter FROM peers").fetchall()
+        return {ip: int(c) for ip, c in rows}
 
 
 def allocation_record(a: Allocation) -> dict[str, Any]:

@@ -174,3 +174,36 @@ def test_group_error_rolls_back_everything(tmp_path: Path) -> None:
         raise RuntimeError("commit never reached")
     assert _on_disk(path) == 0
     assert s.next_sqns(IMSI, 1)[0] > 0  # the store is usable again
+
+
+async def test_commit_group_returns_only_once_its_sqns_are_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "hss.db"
+    s = HssStore(str(path))
+    s.provision([subscriber(sqn=0)])
+
+    def work() -> list[int]:
+        issued = [s.next_sqns(IMSI, 1)[0] for _ in range(5)]
+        assert _on_disk(path) == 0  # not committed while the group runs
+        return issued
+
+    issued = await s.commit_group(work)
+    assert _on_disk(path) == issued[-1]  # on disk when the caller gets the SQNs back
+    assert issued == sorted(set(issued)) and s.commits == 1
+    assert s.next_sqns(IMSI, 1)[0] > issued[-1]  # the store serves again after the COMMIT
+    s.close()
+
+
+async def test_commit_group_error_rolls_back_everything(tmp_path: Path) -> None:
+    path = tmp_path / "hss.db"
+    s = HssStore(str(path))
+    s.provision([subscriber(sqn=0)])
+
+    def work() -> None:
+        s.next_sqns(IMSI, 1)
+        raise RuntimeError("commit never reached")
+
+    with pytest.raises(RuntimeError):
+        await s.commit_group(work)
+    assert _on_disk(path) == 0 and s.commits == 0
+    assert s.next_sqns(IMSI, 1)[0] > 0
+    s.close()

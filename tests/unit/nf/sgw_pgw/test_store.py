@@ -1,0 +1,75 @@
+"""The session store's group commit (TS 23.007 §18: a session is on disk before the response
+that announces it leaves), on its own and under the service over real loopback UDP."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from corenet.codecs import gtpv2c as g
+from corenet.nf.sgw_pgw import SgwPgwService
+from corenet.nf.sgw_pgw.store import SessionStore
+from tests.unit.nf.sgw_pgw.helpers import cause_of, create_session
+from tests.unit.nf.sgw_pgw.test_service import Mme, config
+
+
+def _rows(db: str) -> dict[int, str]:
+    """What another process would read from the file now (committed rows only)."""
+    with sqlite3.connect(db) as other:
+        return {teid: data for teid, data in other.execute("SELECT teid, data FROM sessions")}
+
+
+async def test_a_release_waits_until_every_earlier_change_is_committed(tmp_path: Path) -> None:
+    db = str(tmp_path / "sgw.db")
+    store = SessionStore(db, group_commit=True)
+    seen: list[dict[int, str]] = []
+    done = asyncio.Event()
+    try:
+        for teid in range(1, 51):
+            store.put(teid, {"imsi": f"4401000000{teid:05d}"})
+        store.after_durable(lambda: seen.append(_rows(db)))
+        store.delete(7)
+        store.after_durable(lambda: (seen.append(_rows(db)), done.set()))
+        await asyncio.wait_for(done.wait(), 5)
+        # each release saw every change queued before it on disk (later ones may be too)
+        assert set(range(1, 51)) - {7} <= set(seen[0])
+        assert seen[0][50] == '{"imsi": "440100000000050"}'
+        assert 7 not in seen[1] and len(seen[1]) == 49
+        # fifty changes, far fewer fsyncs: they were committed together
+        assert store.commits < 50
+    finally:
+        store.close()
+    assert len(_rows(db)) == 49
+
+
+async def test_a_release_with_nothing_pending_runs_at_once(tmp_path: Path) -> None:
+    store = SessionStore(str(tmp_path / "sgw.db"), group_commit=True)
+    released: list[int] = []
+    try:
+        store.after_durable(lambda: released.append(1))
+        assert released == [1] and store.commits == 0
+    finally:
+        store.close()
+
+
+async def test_each_create_session_answer_follows_the_commit_of_its_session(
+        tmp_path: Path, mme: Mme) -> None:
+    db = str(tmp_path / "sgw.db")
+    service = SgwPgwService(config(database=db))
+    await service.start()
+    try:
+        assert mme.endpoint is not None
+        for i in range(20):
+            msg = create_session(seq=i + 1, imsi=f"44010000000{i:04d}", mme_teid=0x100 + i)
+            mme.endpoint.sendto(g.encode(msg), service.local)
+        answers = []
+        for _ in range(20):
+            data = await asyncio.wait_for(mme.inbox.get(), 5)
+            answers.append((g.decode(data), _rows(db)))  # the file as the answer arrives
+        for resp, rows in answers:
+            assert cause_of(resp) == 16  # Request accepted
+            assert resp.fields["sender_fteid_c"]["teid"] in rows
+        assert service.store is not None and 1 <= service.store.commits <= 20
+    finally:
+        await service.stop()
