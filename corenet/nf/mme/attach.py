@@ -58,6 +58,7 @@ def on_attach_request(mme: MmePort, ue: UeContext, msg: Message) -> None:
                              ue_ksi=int(f.get(nas.KSI, 7)) & 0x7)
     ue.emergency = ue.authenticated = False
     ue.plan, ue.imei, ue.msisdn = None, None, None
+    ue.ue_radio_capability = None  # TS 23.401 §5.11.2: deleted when the UE attaches
     container = f.get(nas.ESM_CONTAINER) or {}
     # a PDN connection already created stays until it is deleted (TS 23.401 §5.3.8.2.1)
     ue.session.pdn_request, ue.session.subscription = container, None

@@ -207,6 +207,9 @@ class UeContext:
     authenticated: bool = False  # EPS AKA succeeded with the home HSS
     imei: str | None = None  # the identity of an IMEI-only emergency attach
     plan: Any = None  # corenet.nf.mme.policy.AttachPlan of the running attach
+    # UE Radio Capability from UE CAPABILITY INFO INDICATION (TS 36.413 §8.9), given back in
+    # the next INITIAL CONTEXT SETUP REQUEST (§9.1.4.1); deleted on attach (TS 23.401 §5.11.2)
+    ue_radio_capability: bytes | None = None
     security: UeSecurity = field(default_factory=UeSecurity)
     session: UeSession = field(default_factory=UeSession)
     nas_timer: NasTimer = field(default_factory=NasTimer)
