@@ -361,6 +361,15 @@ def emergency_numbers(mme: MmePort) -> list[EmergencyNumber]:
             for e in mme.cfg.roaming.emergency_numbers]
 
 
+def tai_list(mme: MmePort, ue: UeContext) -> list[Tai]:
+    """The TAs the UE may move in without updating (TS 24.301 §5.5.1.2.4, §5.5.3.2.4): ours,
+    or only the current one for an emergency-only UE, so that it updates on every move and
+    the MME knows where an emergency call is (TS 23.401 §4.3.12)."""
+    if ue.emergency:
+        return [Tai(ue.tai[0], ue.tai[1])]
+    return [Tai(mme.plmn, tac) for tac in mme.cfg.tacs[:16]]
+
+
 def attach_accept(mme: MmePort, ue: UeContext) -> None:
     """ATTACH ACCEPT (TS 24.301 §5.5.1.2.4) with the ACTIVATE DEFAULT EPS BEARER CONTEXT
     REQUEST, in the INITIAL CONTEXT SETUP REQUEST with KeNB (TS 33.401 A.3, uplink NAS COUNT
@@ -370,9 +379,8 @@ def attach_accept(mme: MmePort, ue: UeContext) -> None:
     req = esm.pdn_request_of(ue.session.pdn_request)
     guti = mme.allocate_guti(ue)
     bearer_req = esm.activate_default_bearer_request(pdn, req.pti)
-    tais = [Tai(mme.plmn, tac) for tac in mme.cfg.tacs[:16]]
     plain = nas.attach_accept(
-        tais, bearer_req, attach_result=1, t3412=mme.cfg.t3412_s, guti=guti,
+        tai_list(mme, ue), bearer_req, attach_result=1, t3412=mme.cfg.t3412_s, guti=guti,
         emergency_numbers=emergency_numbers(mme),
         eps_network_feature_support={"ims_vops": 1, "emc_bs": 1})
     if sec.vector is not None and ue.authenticated:

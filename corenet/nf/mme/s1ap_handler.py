@@ -167,6 +167,8 @@ def on_initial_ue(mme: S1Port, enb: EnbContext, msg: Message) -> None:
     ue = mme.idle_ue(f.get("S-TMSI"))
     if ue is not None:
         ue.enb_assoc, ue.enb_ue_id = enb.assoc, enb_ue_id
+        if "TAI" in f:  # where the UE is now (TS 36.413 §9.1.7.1)
+            ue.tai = (Plmn.parse(f["TAI"]["pLMNidentity"]), int(f["TAI"]["tAC"]))
         enb.bind(ue.mme_ue_id, enb_ue_id)
         nas_handler.on_uplink_nas(mme, ue, bytes(f["NAS-PDU"]))
         return
