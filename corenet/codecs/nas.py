@@ -192,6 +192,8 @@ _EMM_CAUSE_IE = _m(EMM_CAUSE, "EMMCause", _octet_to_wire, _octet_from_wire)
 _ESM_CAUSE_IE = _m(ESM_CAUSE, "ESMCause", _octet_to_wire, _octet_from_wire)
 _ESM_CONTAINER_IE = _m(ESM_CONTAINER, "ESMContainer", _esm_container_to_wire, bytes)
 _PCO_IE = _o(PCO, "ProtConfig")
+# EPS mobile identity (§9.9.3.12) to and from the wire
+_EPS_ID_WIRE = (ies.eps_mobile_identity_to_wire, ies.eps_mobile_identity_from_wire)
 
 
 @dataclass(frozen=True)
@@ -272,8 +274,7 @@ _SPECS: tuple[_Spec, ...] = (
     _emm("TrackingAreaUpdateRequest", 0x48, EMM.EMMTrackingAreaUpdateRequest,
          _KSI_IE,
          _m("eps_update_type", "EPSUpdateType", _half, int),
-         _m("old_guti", "OldGUTI", ies.eps_mobile_identity_to_wire,
-            ies.eps_mobile_identity_from_wire),
+         _m("old_guti", "OldGUTI", *_EPS_ID_WIRE),
          _o("ue_network_capability", "UENetCap"),
          _o("last_visited_registered_tai", "OldTAI", ies.tai_to_wire, ies.tai_from_wire),
          _o("drx_parameter", "DRXParam", bytes, _fixed(2)),
@@ -283,7 +284,7 @@ _SPECS: tuple[_Spec, ...] = (
     _emm("TrackingAreaUpdateAccept", 0x49, EMM.EMMTrackingAreaUpdateAccept,
          _m("eps_update_result", "EPSUpdateResult", _half, _three_bits),
          _o("t3412_value", "T3412", ies.gprs_timer_to_wire, ies.gprs_timer_from_wire),
-         _o("guti", "GUTI", ies.eps_mobile_identity_to_wire, ies.eps_mobile_identity_from_wire),
+         _o("guti", "GUTI", *_EPS_ID_WIRE),
          _o("tai_list", "TAIList", ies.tai_list_to_wire, ies.tai_list_from_wire),
          _o("eps_bearer_context_status", "EPSBearerCtxtStat", bytes, _fixed(2)),
          _o("emergency_number_list", "EmergNumList", ies.emergency_number_list_to_wire,
