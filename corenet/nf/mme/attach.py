@@ -106,22 +106,7 @@ def admit(mme: MmePort, ue: UeContext) -> None:
     (TS 23.401 §5.3.2.1 step 5a) or, for emergency, the unauthenticated path (§4.3.12.1)."""
     emergency = ue.attach_type == ATTACH_EMERGENCY
     tac = ue.tai[1]
-    rule: policy.Policy | None
-    if ue.imsi is None:
-        rule = mme.policy.imei_only_allowed(tac)
-        decision = policy.decide(rule, emergency=emergency, has_imsi=False, own=False,
-                                 hss_down=False)
-    else:
-        home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
-        own = home == mme.plmn
-        rule = None if own else mme.policy.effective(home, tac)
-        mvno = None if own else mvno_of(ue.imsi, mme.mvnos)
-        if mvno is not None:  # an MVNO's UE: its host's rule, as the MVNO allows it
-            rule = rule_for(mvno, lambda host: mme.policy.effective(host, tac))
-            mme.log("policy.mvno", imsi=ue.imsi, mvno=mvno.name, mvno_kind=mvno.kind,
-                    mode=None if rule is None else rule.mode.value)
-        decision = policy.decide(rule, emergency=emergency, has_imsi=True, own=own,
-                                 hss_down=mme.hss_down(home.realm))
+    decision, rule = policy_decision(mme, ue, emergency)
     mode = None if rule is None else rule.mode.value
     if isinstance(decision, policy.Refusal):
         mme.log("policy.attach.refused", imsi=ue.imsi, imei=ue.imei, tac=tac, mode=mode,
@@ -137,6 +122,27 @@ def admit(mme: MmePort, ue: UeContext) -> None:
         if rule is not None and rule.mode is policy.Mode.EMERGENCY_AUTH:
             mme.log("policy.fallback.unauth", imsi=ue.imsi, reason=decision.reason)
         security_mode.null_command(mme, ue)
+
+
+def policy_decision(mme: MmePort, ue: UeContext, emergency: bool
+                    ) -> tuple[policy.Decision, policy.Policy | None]:
+    """The roaming policy's decision for the UE in its current TA, and the rule it took."""
+    tac = ue.tai[1]
+    rule: policy.Policy | None
+    if ue.imsi is None:
+        rule = mme.policy.imei_only_allowed(tac)
+        return policy.decide(rule, emergency=emergency, has_imsi=False, own=False,
+                             hss_down=False), rule
+    home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
+    own = home == mme.plmn
+    rule = None if own else mme.policy.effective(home, tac)
+    mvno = None if own else mvno_of(ue.imsi, mme.mvnos)
+    if mvno is not None:  # an MVNO's UE: its host's rule, as the MVNO allows it
+        rule = rule_for(mvno, lambda host: mme.policy.effective(host, tac))
+        mme.log("policy.mvno", imsi=ue.imsi, mvno=mvno.name, mvno_kind=mvno.kind,
+                mode=None if rule is None else rule.mode.value)
+    return policy.decide(rule, emergency=emergency, has_imsi=True, own=own,
+                         hss_down=mme.hss_down(home.realm)), rule
 
 
 def _fallback_unauth(mme: MmePort, ue: UeContext, why: str, on_failure: bool) -> bool:

@@ -8,6 +8,7 @@ GUTI, TRACKING AREA UPDATE COMPLETE, or TRACKING AREA UPDATE REJECT (§5.5.3.2.5
 | old GUTI not ours, or no context holds it           | REJECT #9 (identity cannot be derived) |
 | the context found is not EMM-REGISTERED            | REJECT #10 (implicitly detached)    |
 | integrity check fails with the context found (§4.4.4.3) | REJECT #9 (the UE attaches again) |
+| the roaming policy refuses a full-service UE in the new TA | REJECT with the policy's cause |
 | otherwise                                          | ACCEPT; COMPLETE awaited under T3450 |
 
 An emergency-only UE (TS 23.401 §4.3.12) is accepted wherever it moves (§5.5.3.2.5: the MME
@@ -26,8 +27,13 @@ from corenet.codecs.nas_ies import Guti
 from corenet.core.errors import DecodeError
 from corenet.crypto import kdf
 from corenet.crypto.nas_security import UPLINK
-from corenet.nf.mme import causes, nas_path, s1ap_build
-from corenet.nf.mme.attach import UNAUTHENTICATED_KENB, emergency_numbers, tai_list
+from corenet.nf.mme import causes, nas_path, policy, s1ap_build
+from corenet.nf.mme.attach import (
+    UNAUTHENTICATED_KENB,
+    emergency_numbers,
+    policy_decision,
+    tai_list,
+)
 from corenet.nf.mme.context import EmmState, Step, UeContext
 from corenet.nf.mme.port import MmePort
 
@@ -55,7 +61,22 @@ def on_tau_request(mme: MmePort, conn: UeContext, msg: Message, data: bytes) -> 
         return
     if ue is not conn:
         mme.adopt_connection(ue, conn)
+    if not ue.emergency and _refused_here(mme, ue, conn):
+        return
     accept(mme, ue, active=bool(update_type & nas.ACTIVE_FLAG))
+
+
+def _refused_here(mme: MmePort, ue: UeContext, conn: UeContext) -> bool:
+    """The roaming policy in the new TA (`corenet.nf.mme.policy`): a full-service UE that
+    may not be served there gets the policy's cause (#12, #13, #15, §5.5.3.2.5) and stays
+    registered; an emergency-only UE is exempt (§5.5.3.2.5, emergency bearer services)."""
+    decision, rule = policy_decision(mme, ue, emergency=False)
+    if not isinstance(decision, policy.Refusal):
+        return False
+    mme.log("policy.tau.refused", imsi=ue.imsi, tac=ue.tai[1], emm_cause=decision.emm_cause,
+            mode=None if rule is None else rule.mode.value, reason=decision.reason)
+    reject(mme, ue, decision.emm_cause, decision.reason)
+    return True
 
 
 def _context_of(mme: MmePort, conn: UeContext, old: object) -> UeContext | None:

@@ -150,3 +150,20 @@ def test_emergency_only_ue_tai_list_is_the_current_ta() -> None:
     _tau_from_idle(sc, guti, tac=2)
     accept = _only(sc, "TrackingAreaUpdateAccept")
     assert accept.fields["tai_list"] == [Tai(MME_PLMN, 2)]
+
+
+def test_tau_into_a_ta_the_roaming_policy_refuses_gets_its_cause_and_stays_registered() -> None:
+    cfg = MmeConfig(roaming={"policies": [
+        RoamingPolicyEntry(home_plmn="44010", mode="full", tacs=[1]),
+        RoamingPolicyEntry(home_plmn="44010", mode="off", tacs=[2])]})
+    sc = Scenario(cfg=cfg)
+    sc.s1_setup(tacs=(1, 2))
+    _, accept = sc.attach()
+    sc.received()
+    guti = accept.fields["guti"]["value"]
+    _go_idle(sc)
+    _tau_from_idle(sc, guti, tac=2)
+    reject = _only(sc, "TrackingAreaUpdateReject")
+    assert reject.fields["emm_cause"] == 13  # roaming not allowed in this TA (§5.5.3.2.5)
+    ue = sc.core.ue_by_imsi(IMSI)
+    assert ue is not None and ue.guti == guti  # still registered, nothing reallocated
