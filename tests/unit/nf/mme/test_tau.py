@@ -167,3 +167,19 @@ def test_tau_into_a_ta_the_roaming_policy_refuses_gets_its_cause_and_stays_regis
     assert reject.fields["emm_cause"] == 13  # roaming not allowed in this TA (§5.5.3.2.5)
     ue = sc.core.ue_by_imsi(IMSI)
     assert ue is not None and ue.guti == guti  # still registered, nothing reallocated
+
+
+def test_tau_accept_given_up_after_five_t3450_expiries_keeps_the_ue_registered() -> None:
+    sc, guti = _attached()
+    _go_idle(sc)
+    _tau_from_idle(sc, guti)
+    new = _only(sc, "TrackingAreaUpdateAccept").fields["guti"]["value"]
+    for _ in range(4):
+        sc.expire("T3450", sc.mme_ue_id)
+        assert _only(sc, "TrackingAreaUpdateAccept").fields["guti"]["value"] == new
+    sc.expire("T3450", sc.mme_ue_id)  # §5.5.3.2.7 c: the fifth expiry aborts
+    assert [m.name for m in sc.sent_s1()] == ["UEContextReleaseCommand"]
+    release_complete(sc)
+    ue = sc.core.ue_by_imsi(IMSI)
+    assert ue is not None and ue.emm_state.value == "EMM-REGISTERED"
+    assert sc.core.ue_by_guti(guti) is ue and sc.core.ue_by_guti(new) is ue
