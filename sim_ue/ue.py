@@ -1066,18 +1066,27 @@ class Ue:
             ProcedureDone("tau", True)]
 
     def _on_tau_reject(self, msg: Message) -> list[UeAction]:
-        """§5.5.3.2.5: #9 / #10 (and any other cause here): the UE forgets its registration,
+        """§5.5.3.2.5: #12, #13, #15: the TA is forbidden, the UE stays registered in limited
+        service; #9 / #10 (and any other cause here): the UE forgets its registration,
         enters EMM-DEREGISTERED and attaches again."""
         if self.state is not EmmState.TRACKING_AREA_UPDATING_INITIATED:
             return self._status(nas.CAUSE_MESSAGE_TYPE_NON_EXISTENT)
         cause = int(msg.fields.get(nas.EMM_CAUSE, 0))
+        done: list[UeAction] = [StopTimer("T3430", self.key),
+                                LogEvent("emm.tau.rejected", {"imsi": self.key, "cause": cause}),
+                                ProcedureDone("tau", False, cause)]
+        if cause in (12, 13, 15):
+            self.state, self.substate = EmmState.REGISTERED, EmmSubstate.LIMITED_SERVICE
+            if self.cell is not None:
+                forbidden = (self.forbidden_tais_regional if cause == 12
+                             else self.forbidden_tais_roaming)
+                forbidden.append(self.cell.tai)
+            return done
         self._forget_registration()
         self.state = EmmState.DEREGISTERED
         self.substate = EmmSubstate.NORMAL_SERVICE
         self.pdn = None
-        out: list[UeAction] = [StopTimer("T3430", self.key),
-                               LogEvent("emm.tau.rejected", {"imsi": self.key, "cause": cause}),
-                               ProcedureDone("tau", False, cause)]
+        out = done
         if self.cell is not None and cause in (9, 10):
             attach_type = ATTACH_EMERGENCY if self.emergency else ATTACH_EPS
             out += self._start_attach(self.cell, attach_type)
