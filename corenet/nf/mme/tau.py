@@ -61,12 +61,12 @@ def on_tau_request(mme: MmePort, conn: UeContext, msg: Message, data: bytes) -> 
         return
     if ue is not conn:
         mme.adopt_connection(ue, conn)
-    if not ue.emergency and _refused_here(mme, ue, conn):
+    if not ue.emergency and _refused_here(mme, ue):
         return
     accept(mme, ue, active=bool(update_type & nas.ACTIVE_FLAG))
 
 
-def _refused_here(mme: MmePort, ue: UeContext, conn: UeContext) -> bool:
+def _refused_here(mme: MmePort, ue: UeContext) -> bool:
     """The roaming policy in the new TA (`corenet.nf.mme.policy`): a full-service UE that
     may not be served there gets the policy's cause (#12, #13, #15, §5.5.3.2.5) and stays
     registered; an emergency-only UE is exempt (§5.5.3.2.5, emergency bearer services)."""
