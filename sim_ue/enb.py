@@ -18,6 +18,7 @@ from typing import Any
 from corenet.codecs import s1ap
 from corenet.codecs import sib2 as acb
 from corenet.codecs.base import Message
+from corenet.codecs.ue_radio_capability import ue_radio_capability
 from corenet.config.models import EnbConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.errors import DecodeError, EncodeError
@@ -386,16 +387,30 @@ class EnbCore:
         setup = []
         for item in ctx.e_rabs:
             setup.append((int(item["e-RAB-ID"]), self.cfg.address, self._teid()))
-        resp = s1ap.initial_context_setup_response(int(msg.fields["MME-UE-S1AP-ID"]),
-                                                   ctx.enb_ue_id, setup)
+        mme_ue_id = int(msg.fields["MME-UE-S1AP-ID"])
+        resp = s1ap.initial_context_setup_response(mme_ue_id, ctx.enb_ue_id, setup)
         out += [SendS1ap(s1ap.encode(resp), STREAM_UE),
                 LogEvent("s1ap.initial_context_setup", {
                     "enb": self.cfg.name, "imsi": ctx.ue.key, "ue_ambr": ctx.ue_ambr,
-                    "e_rabs": [i for i, _, _ in setup]})]
+                    "e_rabs": [i for i, _, _ in setup],
+                    "handover_restriction_list": msg.fields.get("HandoverRestrictionList"),
+                    "ue_radio_capability_given": "UERadioCapability" in msg.fields})]
+        if "UERadioCapability" not in msg.fields:
+            out += self._capability_info(ctx, mme_ue_id)
         for item in ctx.e_rabs:
             if item.get("nAS-PDU"):
                 out += self._ue_actions(ctx, ctx.ue.handle(NasReceived(item["nAS-PDU"]), now))
         return out
+
+    def _capability_info(self, ctx: UeContext, mme_ue_id: int) -> list[EnbAction]:
+        """No UE Radio Capability from the MME: the eNB asks the UE (TS 36.331 §5.6.3 UE
+        capability transfer) and reports the answer to the MME in UE CAPABILITY INFO
+        INDICATION (TS 36.413 §8.9.2)."""
+        info = s1ap.ue_capability_info_indication(mme_ue_id, ctx.enb_ue_id,
+                                                  ue_radio_capability())
+        return [SendS1ap(s1ap.encode(info), STREAM_UE),
+                LogEvent("s1ap.ue_capability_info", {"enb": self.cfg.name,
+                                                     "imsi": ctx.ue.key})]
 
     def _teid(self) -> int:
         teid = self._next_teid

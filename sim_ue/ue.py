@@ -42,6 +42,7 @@ T3411_S = 10.0
 T3402_S = 720.0
 T3421_S = 15.0
 T3416_S = 30.0  # §5.4.2.3: how long RAND and RES are kept
+T3430_S = 15.0  # §5.5.3.2.2: guards the TRACKING AREA UPDATE REQUEST
 # §5.5.1.2.6: the attach attempt counter's limit; §5.5.2.2.4 c): T3421 runs five times.
 MAX_ATTACH_ATTEMPTS = 5
 MAX_T3421_EXPIRIES = 5
@@ -94,6 +95,7 @@ class EmmState(enum.Enum):
     REGISTERED_INITIATED = "EMM-REGISTERED-INITIATED"
     REGISTERED = "EMM-REGISTERED"
     DEREGISTERED_INITIATED = "EMM-DEREGISTERED-INITIATED"
+    TRACKING_AREA_UPDATING_INITIATED = "EMM-TRACKING-AREA-UPDATING-INITIATED"
 
 
 class EmmSubstate(enum.Enum):
@@ -167,6 +169,14 @@ class Detach:
 
 
 @dataclass(frozen=True)
+class CellChanged:
+    """The UE reselected `cell` (TS 36.304 §5.2.4); out of its TAI list a registered UE
+    updates its tracking area (TS 24.301 §5.5.3.2.2 a)."""
+
+    cell: CellInfo
+
+
+@dataclass(frozen=True)
 class NasReceived:
     pdu: bytes
 
@@ -176,7 +186,8 @@ class ConnectionReleased:
     """The eNB released the RRC connection (S1 UE context released, TS 36.413 §8.3.3)."""
 
 
-UeEvent = Attach | Dial | Detach | NasReceived | ConnectionReleased | TimerExpired
+UeEvent = (Attach | Dial | Detach | CellChanged | NasReceived | ConnectionReleased
+           | TimerExpired)
 
 # --------------------------------------------------------------------------------- actions
 
@@ -327,6 +338,9 @@ class Ue:
         self.cell: CellInfo | None = None
         self.guti: Guti | None = None
         self.tai_list: list[Tai] = []
+        # §5.3.5: the periodic tracking area update timer the network gave (None: off)
+        self.t3412_s: int | None = None
+        self.last_visited_tai: Tai | None = None
         self.emergency_numbers: list[EmergencyNumber] = []
         self.forbidden_plmns: list[Plmn] = []
         self.network_name: str | None = None
@@ -384,6 +398,8 @@ class Ue:
             return self._on_dial(event.number, event.cell)
         if isinstance(event, Detach):
             return self._start_detach(event.switch_off)
+        if isinstance(event, CellChanged):
+            return self._on_cell_changed(event.cell)
         if isinstance(event, NasReceived):
             return self._on_nas(event.pdu)
         if isinstance(event, ConnectionReleased):
@@ -393,7 +409,7 @@ class Ue:
                 # §5.5.1.2.6 a): lower layer failure or release of the NAS signalling
                 # connection before ATTACH ACCEPT or ATTACH REJECT
                 return self._abnormal_attach("lower layer failure")
-            return []
+            return self._start_t3412()
         if isinstance(event, TimerExpired):
             if event.name == "T3346":
                 self.t3346_running = False
@@ -629,6 +645,8 @@ class Ue:
         if isinstance(guti, Guti):
             self.guti = guti
         self.tai_list = list(f.get("tai_list") or [])
+        self.t3412_s = f.get("t3412_value")
+        self.last_visited_tai = self.cell.tai if self.cell else None
         self.emergency_numbers = list(f.get("emergency_number_list") or [])
         self.cause = f.get(nas.EMM_CAUSE)
         self.pdn = _pdn_from(container["fields"])
@@ -990,9 +1008,102 @@ class Ue:
         self.emergency = False
         self.authenticated = False
 
+    # ------------------------------------------------------------------ tracking area update
+
+    def _start_t3412(self) -> list[UeAction]:
+        """§5.3.5: T3412 runs while a registered UE is in EMM-IDLE mode."""
+        if self.state is not EmmState.REGISTERED or not self.t3412_s:
+            return []
+        return [StartTimer("T3412", self.key, float(self.t3412_s))]
+
+    def _on_cell_changed(self, cell: CellInfo) -> list[UeAction]:
+        """§5.5.3.2.2 a): a registered UE entering a TA outside its TAI list updates."""
+        self.cell = cell
+        if self.state is not EmmState.REGISTERED or cell.tai in self.tai_list:
+            return []
+        return self._start_tau(nas.TA_UPDATING, "TA not in the TAI list")
+
+    def _on_t3412(self) -> list[UeAction]:
+        """§5.5.3.2.2 b): T3412 expired, periodic tracking area updating."""
+        if self.state is not EmmState.REGISTERED:
+            return []
+        return self._start_tau(nas.PERIODIC_UPDATING, "T3412 expired")
+
+    def _start_tau(self, update_type: int, why: str) -> list[UeAction]:
+        """TRACKING AREA UPDATE REQUEST (§5.5.3.2.2) with the old GUTI, protected with the
+        current context; T3430 guards it."""
+        if self.guti is None or self.ctx is None:
+            return [LogEvent("emm.tau.impossible", {"imsi": self.key, "reason": why})]
+        self.state = EmmState.TRACKING_AREA_UPDATING_INITIATED
+        self.ecm = EcmState.CONNECTED
+        req = nas.tracking_area_update_request(
+            self.guti, update_type, ksi=self.ctx.ksi, last_visited_tai=self.last_visited_tai,
+            ue_net_cap=nas.ue_network_capability(eea=self.eea, eia=self.advertised_eia))
+        return [StopTimer("T3412", self.key), self._uplink(req),
+                StartTimer("T3430", self.key, T3430_S),
+                LogEvent("emm.tau.request", {"imsi": self.key, "update_type": update_type,
+                                             "reason": why})]
+
+    def _on_tau_accept(self, msg: Message) -> list[UeAction]:
+        """§5.5.3.2.4: the new GUTI, TAI list and T3412; TRACKING AREA UPDATE COMPLETE when a
+        GUTI was given."""
+        if self.state is not EmmState.TRACKING_AREA_UPDATING_INITIATED:
+            return self._status(nas.CAUSE_MESSAGE_TYPE_NON_EXISTENT)
+        f = msg.fields
+        self.state = EmmState.REGISTERED
+        self.tai_list = list(f.get("tai_list") or self.tai_list)
+        if f.get("t3412_value") is not None:
+            self.t3412_s = f["t3412_value"]
+        self.emergency_numbers = list(f.get("emergency_number_list") or self.emergency_numbers)
+        self.last_visited_tai = self.cell.tai if self.cell else self.last_visited_tai
+        guti = (f.get("guti") or {}).get("value")
+        out: list[UeAction] = [StopTimer("T3430", self.key)]
+        if isinstance(guti, Guti):
+            self.guti = guti
+            out.append(self._uplink(nas.tracking_area_update_complete()))
+        return out + [LogEvent("emm.tau.accepted", {"imsi": self.key, "guti": guti_text(
+            self.guti) if self.guti else None, "tais": [t.tac for t in self.tai_list]}),
+            ProcedureDone("tau", True)]
+
+    def _on_tau_reject(self, msg: Message) -> list[UeAction]:
+        """§5.5.3.2.5: #12, #13, #15: the TA is forbidden, the UE stays registered in limited
+        service; #9 / #10 (and any other cause here): the UE forgets its registration,
+        enters EMM-DEREGISTERED and attaches again."""
+        if self.state is not EmmState.TRACKING_AREA_UPDATING_INITIATED:
+            return self._status(nas.CAUSE_MESSAGE_TYPE_NON_EXISTENT)
+        cause = int(msg.fields.get(nas.EMM_CAUSE, 0))
+        done: list[UeAction] = [StopTimer("T3430", self.key),
+                                LogEvent("emm.tau.rejected", {"imsi": self.key, "cause": cause}),
+                                ProcedureDone("tau", False, cause)]
+        if cause in (12, 13, 15):
+            self.state, self.substate = EmmState.REGISTERED, EmmSubstate.LIMITED_SERVICE
+            if self.cell is not None:
+                forbidden = (self.forbidden_tais_regional if cause == 12
+                             else self.forbidden_tais_roaming)
+                forbidden.append(self.cell.tai)
+            return done
+        self._forget_registration()
+        self.state = EmmState.DEREGISTERED
+        self.substate = EmmSubstate.NORMAL_SERVICE
+        self.pdn = None
+        out = done
+        if self.cell is not None and cause in (9, 10):
+            attach_type = ATTACH_EMERGENCY if self.emergency else ATTACH_EPS
+            out += self._start_attach(self.cell, attach_type)
+        return out
+
+    def _on_t3430(self) -> list[UeAction]:
+        """§5.5.3.2.6 c): no answer; the UE stays registered and tries on T3412."""
+        if self.state is not EmmState.TRACKING_AREA_UPDATING_INITIATED:
+            return []
+        self.state = EmmState.REGISTERED
+        return [LogEvent("emm.tau.timeout", {"imsi": self.key}),
+                ProcedureDone("tau", False, reason="T3430 expired"), ReleaseConnection()]
+
     def _forget_registration(self) -> None:
         self.guti = None
         self.tai_list = []
+        self.last_visited_tai = None
         self.ctx = None
         self._new_kasme = None
 
@@ -1086,6 +1197,8 @@ def _default_imeisv(usim: Usim) -> str:
 _HANDLERS: dict[str, Callable[[Ue, Message], list[UeAction]]] = {
     "AttachAccept": Ue._on_attach_accept,
     "AttachReject": Ue._on_attach_reject,
+    "TrackingAreaUpdateAccept": Ue._on_tau_accept,
+    "TrackingAreaUpdateReject": Ue._on_tau_reject,
     "IdentityRequest": Ue._on_identity_request,
     "AuthenticationRequest": Ue._on_authentication_request,
     "AuthenticationReject": lambda ue, _m: ue._on_authentication_reject(),
@@ -1103,4 +1216,6 @@ _TIMERS: dict[str, Callable[[Ue], list[UeAction]]] = {
     "T3421": Ue._on_t3421,
     "T3402": Ue._on_t3402,
     "T3416": Ue._on_t3416,
+    "T3412": Ue._on_t3412,
+    "T3430": Ue._on_t3430,
 }

@@ -192,6 +192,8 @@ _EMM_CAUSE_IE = _m(EMM_CAUSE, "EMMCause", _octet_to_wire, _octet_from_wire)
 _ESM_CAUSE_IE = _m(ESM_CAUSE, "ESMCause", _octet_to_wire, _octet_from_wire)
 _ESM_CONTAINER_IE = _m(ESM_CONTAINER, "ESMContainer", _esm_container_to_wire, bytes)
 _PCO_IE = _o(PCO, "ProtConfig")
+# EPS mobile identity (§9.9.3.12) to and from the wire
+_EPS_ID_WIRE = (ies.eps_mobile_identity_to_wire, ies.eps_mobile_identity_from_wire)
 
 
 @dataclass(frozen=True)
@@ -268,6 +270,34 @@ _SPECS: tuple[_Spec, ...] = (
          _m("eps_mobile_identity", "EPSID", ies.eps_mobile_identity_to_wire,
             ies.eps_mobile_identity_from_wire)),
     _emm("DetachAccept", 0x46, EMM.EMMDetachAccept),
+    # §8.2.29
+    _emm("TrackingAreaUpdateRequest", 0x48, EMM.EMMTrackingAreaUpdateRequest,
+         _KSI_IE,
+         _m("eps_update_type", "EPSUpdateType", _half, int),
+         _m("old_guti", "OldGUTI", *_EPS_ID_WIRE),
+         _o("ue_network_capability", "UENetCap"),
+         _o("last_visited_registered_tai", "OldTAI", ies.tai_to_wire, ies.tai_from_wire),
+         _o("drx_parameter", "DRXParam", bytes, _fixed(2)),
+         _o("ue_radio_capability_information_update_needed", "UERACapUpdateNeed", _half, int),
+         _o("eps_bearer_context_status", "EPSBearerCtxtStat", bytes, _fixed(2))),
+    # §8.2.26
+    _emm("TrackingAreaUpdateAccept", 0x49, EMM.EMMTrackingAreaUpdateAccept,
+         _m("eps_update_result", "EPSUpdateResult", _half, _three_bits),
+         _o("t3412_value", "T3412", ies.gprs_timer_to_wire, ies.gprs_timer_from_wire),
+         _o("guti", "GUTI", *_EPS_ID_WIRE),
+         _o("tai_list", "TAIList", ies.tai_list_to_wire, ies.tai_list_from_wire),
+         _o("eps_bearer_context_status", "EPSBearerCtxtStat", bytes, _fixed(2)),
+         _o("emergency_number_list", "EmergNumList", ies.emergency_number_list_to_wire,
+            ies.emergency_number_list_from_wire),
+         _o("eps_network_feature_support", "EPSNetFeat",
+            ies.eps_network_feature_support_to_wire,
+            ies.eps_network_feature_support_from_wire)),
+    # §8.2.27
+    _emm("TrackingAreaUpdateComplete", 0x4A, EMM.EMMTrackingAreaUpdateComplete),
+    # §8.2.28
+    _emm("TrackingAreaUpdateReject", 0x4B, EMM.EMMTrackingAreaUpdateReject,
+         _EMM_CAUSE_IE,
+         _o("t3346_value", "T3346", ies.gprs_timer_to_wire, ies.gprs_timer_from_wire)),
     # §8.2.7
     _emm("AuthenticationRequest", 0x52, EMM.EMMAuthenticationRequest,
          _KSI_IE,
@@ -871,6 +901,53 @@ def attach_accept(tai_list: list[Tai], esm_container: Any, attach_result: int = 
         t3402_value=t3402, equivalent_plmns=equivalent_plmns,
         emergency_number_list=emergency_numbers,
         eps_network_feature_support=eps_network_feature_support))
+
+
+# TS 24.301 §9.9.3.14 EPS update type (bits 1-3) and its "active" flag (bit 4)
+TA_UPDATING, COMBINED_TA_LA_UPDATING, PERIODIC_UPDATING = 0, 1, 3
+ACTIVE_FLAG = 0x8
+
+
+def tracking_area_update_request(old_guti: Guti, update_type: int = TA_UPDATING,
+                                 ksi: int = 0, active: bool = False,
+                                 ue_net_cap: bytes | None = None,
+                                 last_visited_tai: Tai | None = None,
+                                 bearer_context_status: bytes | None = None) -> bytes:
+    """§8.2.29: the old GUTI, the EPS update type (§9.9.3.14) with the active flag."""
+    fields: dict[str, Any] = {
+        KSI: ksi, "eps_update_type": (ACTIVE_FLAG if active else 0) | (update_type & 0x7),
+        "old_guti": guti_identity(old_guti),
+        "ue_network_capability": ue_net_cap if ue_net_cap is not None
+        else ue_network_capability()}
+    return build("TrackingAreaUpdateRequest", **_put(
+        fields, last_visited_registered_tai=last_visited_tai,
+        eps_bearer_context_status=bearer_context_status))
+
+
+def tracking_area_update_accept(update_result: int = 0, t3412: int | None = 3240,
+                                guti: Guti | None = None, tai_list: list[Tai] | None = None,
+                                bearer_context_status: bytes | None = None,
+                                emergency_numbers: list[EmergencyNumber] | None = None,
+                                eps_network_feature_support: dict[str, int] | None = None,
+                                ) -> bytes:
+    """§8.2.26; update_result per §9.9.3.13 (0 TA updated, 1 combined TA/LA updated)."""
+    return build("TrackingAreaUpdateAccept", **_put(
+        {"eps_update_result": update_result}, t3412_value=t3412,
+        guti=guti_identity(guti) if guti else None, tai_list=tai_list,
+        eps_bearer_context_status=bearer_context_status,
+        emergency_number_list=emergency_numbers,
+        eps_network_feature_support=eps_network_feature_support))
+
+
+def tracking_area_update_complete() -> bytes:
+    """§8.2.27."""
+    return build("TrackingAreaUpdateComplete")
+
+
+def tracking_area_update_reject(emm_cause: int, t3346: int | None = None) -> bytes:
+    """§8.2.28."""
+    return build("TrackingAreaUpdateReject", **_put({EMM_CAUSE: emm_cause},
+                                                    t3346_value=t3346))
 
 
 def attach_complete(esm_container: Any) -> bytes:

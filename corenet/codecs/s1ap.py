@@ -665,11 +665,16 @@ def initial_context_setup_request(
     encryption_algorithms: int,
     integrity_protection_algorithms: int,
     security_key: bytes,
+    handover_restriction_list: dict[str, Any] | None = None,
+    ue_radio_capability: bytes | None = None,
 ) -> Message:
     """INITIAL CONTEXT SETUP REQUEST (§9.1.4.1).
 
     ue_ambr_*: bit/s (§9.2.1.20). The algorithm sets are the 16-bit maps of §9.2.1.40
     (most significant bit = 128-EEA1 / 128-EIA1). security_key: KeNB, 32 octets (§9.2.1.41).
+    handover_restriction_list: a value of `handover_restriction_list` (§9.2.1.22);
+    ue_radio_capability: the octets the eNB reported in UE CAPABILITY INFO INDICATION
+    (§9.2.1.27), given back on the next Initial Context Setup.
     """
     return _message(
         "InitialContextSetupRequest",
@@ -686,7 +691,40 @@ def initial_context_setup_request(
                 "integrityProtectionAlgorithms": integrity_protection_algorithms,
             },
             "SecurityKey": security_key,
+            "HandoverRestrictionList": handover_restriction_list,
+            "UERadioCapability": ue_radio_capability,
         },
+    )
+
+
+def handover_restriction_list(
+    serving_plmn: Plmn | str,
+    equivalent_plmns: Sequence[Plmn | str] = (),
+    forbidden_tacs: Sequence[tuple[Plmn | str, Sequence[int]]] = (),
+    forbidden_inter_rats: str | None = None,
+) -> dict[str, Any]:
+    """Handover Restriction List (§9.2.1.22): the serving PLMN, up to 15 equivalent PLMNs,
+    forbidden TAs per PLMN, and the forbidden inter-RATs ("all", "geran", "utran",
+    "cdma2000", "geranandutran", "cdma2000andutran")."""
+    hrl: dict[str, Any] = {"servingPLMN": str(serving_plmn)}
+    if equivalent_plmns:
+        hrl["equivalentPLMNs"] = [str(p) for p in equivalent_plmns]
+    if forbidden_tacs:
+        hrl["forbiddenTAs"] = [{"pLMN-Identity": str(p), "forbiddenTACs": list(tacs)}
+                               for p, tacs in forbidden_tacs]
+    if forbidden_inter_rats is not None:
+        hrl["forbiddenInterRATs"] = forbidden_inter_rats
+    return hrl
+
+
+def ue_capability_info_indication(mme_ue_id: int, enb_ue_id: int,
+                                  ue_radio_capability: bytes) -> Message:
+    """UE CAPABILITY INFO INDICATION (§9.1.10): the UE Radio Capability (§9.2.1.27) the eNB
+    learnt from the UE (TS 36.331 UERadioAccessCapabilityInformation)."""
+    return _message(
+        "UECapabilityInfoIndication",
+        **{"MME-UE-S1AP-ID": mme_ue_id, "eNB-UE-S1AP-ID": enb_ue_id,
+           "UERadioCapability": ue_radio_capability},
     )
 
 

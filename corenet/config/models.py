@@ -322,6 +322,9 @@ class MmeConfig(Strict):
     timers: NasTimers = NasTimers()
     roaming: Roaming = Roaming()
     t3412_s: int = Field(default=3240, ge=0)
+    # TS 36.413 §9.2.1.22 / TS 23.401 §4.3.5.7: PLMNs the eNB may hand a full-service UE
+    # over to (Handover Restriction List, equivalent PLMNs); emergency-only UEs get none
+    equivalent_plmns: list[PlmnStr] = []
     # TS 23.401 §5.3.2.1 step 12: the P-GW S5/S8 control address the MME gives the S-GW
     pgw_s5s8_address: str = "127.0.0.5"
     # TS 23.401 §4.3.8.1: the home network's P-GW (S8 GTPv2-C address) per home PLMN, selected

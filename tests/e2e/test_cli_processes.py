@@ -48,3 +48,7 @@ async def test_corenet_run_serves_sim_ue_attach_over_the_cli(tmp_path: Path) -> 
     assert tshark.count(pcap, "diameter.cmd.code == 316 && diameter.Result-Code == 2001") == 6
     assert tshark.count(pcap, "s1ap.procedureCode == 12") == 6
     assert tshark.count(pcap, "_ws.malformed") == 0
+    # TS 36.413 §9.1.4.1: a Handover Restriction List with the serving PLMN in every ICS
+    # Request; §8.9: the eNB reports each UE's radio capability after it
+    assert tshark.count(pcap, "s1ap.procedureCode == 9 && s1ap.servingPLMN == 44:f0:02") == 6
+    assert tshark.count(pcap, "s1ap.procedureCode == 22 && lte-rrc.bandEUTRA == 1") == 6

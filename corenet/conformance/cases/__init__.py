@@ -9,4 +9,5 @@ from corenet.conformance.cases import (  # noqa: F401
     s1ap,
     s6a,
     security,
+    tau,
 )

@@ -58,6 +58,7 @@ def on_attach_request(mme: MmePort, ue: UeContext, msg: Message) -> None:
                              ue_ksi=int(f.get(nas.KSI, 7)) & 0x7)
     ue.emergency = ue.authenticated = False
     ue.plan, ue.imei, ue.msisdn = None, None, None
+    ue.ue_radio_capability = None  # TS 23.401 §5.11.2: deleted when the UE attaches
     container = f.get(nas.ESM_CONTAINER) or {}
     # a PDN connection already created stays until it is deleted (TS 23.401 §5.3.8.2.1)
     ue.session.pdn_request, ue.session.subscription = container, None
@@ -105,22 +106,7 @@ def admit(mme: MmePort, ue: UeContext) -> None:
     (TS 23.401 §5.3.2.1 step 5a) or, for emergency, the unauthenticated path (§4.3.12.1)."""
     emergency = ue.attach_type == ATTACH_EMERGENCY
     tac = ue.tai[1]
-    rule: policy.Policy | None
-    if ue.imsi is None:
-        rule = mme.policy.imei_only_allowed(tac)
-        decision = policy.decide(rule, emergency=emergency, has_imsi=False, own=False,
-                                 hss_down=False)
-    else:
-        home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
-        own = home == mme.plmn
-        rule = None if own else mme.policy.effective(home, tac)
-        mvno = None if own else mvno_of(ue.imsi, mme.mvnos)
-        if mvno is not None:  # an MVNO's UE: its host's rule, as the MVNO allows it
-            rule = rule_for(mvno, lambda host: mme.policy.effective(host, tac))
-            mme.log("policy.mvno", imsi=ue.imsi, mvno=mvno.name, mvno_kind=mvno.kind,
-                    mode=None if rule is None else rule.mode.value)
-        decision = policy.decide(rule, emergency=emergency, has_imsi=True, own=own,
-                                 hss_down=mme.hss_down(home.realm))
+    decision, rule = policy_decision(mme, ue, emergency)
     mode = None if rule is None else rule.mode.value
     if isinstance(decision, policy.Refusal):
         mme.log("policy.attach.refused", imsi=ue.imsi, imei=ue.imei, tac=tac, mode=mode,
@@ -136,6 +122,27 @@ def admit(mme: MmePort, ue: UeContext) -> None:
         if rule is not None and rule.mode is policy.Mode.EMERGENCY_AUTH:
             mme.log("policy.fallback.unauth", imsi=ue.imsi, reason=decision.reason)
         security_mode.null_command(mme, ue)
+
+
+def policy_decision(mme: MmePort, ue: UeContext, emergency: bool
+                    ) -> tuple[policy.Decision, policy.Policy | None]:
+    """The roaming policy's decision for the UE in its current TA, and the rule it took."""
+    tac = ue.tai[1]
+    rule: policy.Policy | None
+    if ue.imsi is None:
+        rule = mme.policy.imei_only_allowed(tac)
+        return policy.decide(rule, emergency=emergency, has_imsi=False, own=False,
+                             hss_down=False), rule
+    home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
+    own = home == mme.plmn
+    rule = None if own else mme.policy.effective(home, tac)
+    mvno = None if own else mvno_of(ue.imsi, mme.mvnos)
+    if mvno is not None:  # an MVNO's UE: its host's rule, as the MVNO allows it
+        rule = rule_for(mvno, lambda host: mme.policy.effective(host, tac))
+        mme.log("policy.mvno", imsi=ue.imsi, mvno=mvno.name, mvno_kind=mvno.kind,
+                mode=None if rule is None else rule.mode.value)
+    return policy.decide(rule, emergency=emergency, has_imsi=True, own=own,
+                         hss_down=mme.hss_down(home.realm)), rule
 
 
 def _fallback_unauth(mme: MmePort, ue: UeContext, why: str, on_failure: bool) -> bool:
@@ -360,6 +367,15 @@ def emergency_numbers(mme: MmePort) -> list[EmergencyNumber]:
             for e in mme.cfg.roaming.emergency_numbers]
 
 
+def tai_list(mme: MmePort, ue: UeContext) -> list[Tai]:
+    """The TAs the UE may move in without updating (TS 24.301 §5.5.1.2.4, §5.5.3.2.4): ours,
+    or only the current one for an emergency-only UE, so that it updates on every move and
+    the MME knows where an emergency call is (TS 23.401 §4.3.12)."""
+    if ue.emergency:
+        return [Tai(ue.tai[0], ue.tai[1])]
+    return [Tai(mme.plmn, tac) for tac in mme.cfg.tacs[:16]]
+
+
 def attach_accept(mme: MmePort, ue: UeContext) -> None:
     """ATTACH ACCEPT (TS 24.301 §5.5.1.2.4) with the ACTIVATE DEFAULT EPS BEARER CONTEXT
     REQUEST, in the INITIAL CONTEXT SETUP REQUEST with KeNB (TS 33.401 A.3, uplink NAS COUNT
@@ -369,9 +385,8 @@ def attach_accept(mme: MmePort, ue: UeContext) -> None:
     req = esm.pdn_request_of(ue.session.pdn_request)
     guti = mme.allocate_guti(ue)
     bearer_req = esm.activate_default_bearer_request(pdn, req.pti)
-    tais = [Tai(mme.plmn, tac) for tac in mme.cfg.tacs[:16]]
     plain = nas.attach_accept(
-        tais, bearer_req, attach_result=1, t3412=mme.cfg.t3412_s, guti=guti,
+        tai_list(mme, ue), bearer_req, attach_result=1, t3412=mme.cfg.t3412_s, guti=guti,
         emergency_numbers=emergency_numbers(mme),
         eps_network_feature_support={"ims_vops": 1, "emc_bs": 1})
     if sec.vector is not None and ue.authenticated:

@@ -208,6 +208,13 @@ class UeContext:
     authenticated: bool = False  # EPS AKA succeeded with the home HSS
     imei: str | None = None  # the identity of an IMEI-only emergency attach
     plan: Any = None  # corenet.nf.mme.policy.AttachPlan of the running attach
+    # UE Radio Capability from UE CAPABILITY INFO INDICATION (TS 36.413 §8.9), given back in
+    # the next INITIAL CONTEXT SETUP REQUEST (§9.1.4.1); deleted on attach (TS 23.401 §5.11.2)
+    ue_radio_capability: bytes | None = None
+    # the M-TMSI a TRACKING AREA UPDATE ACCEPT replaced: both GUTIs stay valid until the
+    # TRACKING AREA UPDATE COMPLETE (TS 24.301 §5.5.3.2.4)
+    old_m_tmsi: int | None = None
+    tau_active: bool = False  # the running TAU asked for its bearers (TS 24.301 §9.9.3.14)
     security: UeSecurity = field(default_factory=UeSecurity)
     session: UeSession = field(default_factory=UeSession)
     nas_timer: NasTimer = field(default_factory=NasTimer)

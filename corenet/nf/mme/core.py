@@ -223,9 +223,10 @@ class MmeCore:
                 return m_tmsi
 
     def forget_guti(self, ue: UeContext) -> None:
-        if ue.guti is not None and self.by_mtmsi.get(ue.guti.m_tmsi) == ue.mme_ue_id:
-            del self.by_mtmsi[ue.guti.m_tmsi]
-        ue.guti = None
+        for m_tmsi in (None if ue.guti is None else ue.guti.m_tmsi, ue.old_m_tmsi):
+            if m_tmsi is not None and self.by_mtmsi.get(m_tmsi) == ue.mme_ue_id:
+                del self.by_mtmsi[m_tmsi]
+        ue.guti, ue.old_m_tmsi = None, None
 
     def ue_by_guti(self, guti: Guti) -> UeContext | None:
         """The UE holding a GUTI we allocated (TS 23.003 §2.8: our GUMMEI)."""
@@ -258,6 +259,17 @@ class MmeCore:
             self.enbs[ue.enb_assoc].unbind(ue.mme_ue_id, ue.enb_ue_id)
         ue.enb_assoc = None
         ue.enb_ue_id = None
+
+    def adopt_connection(self, ue: UeContext, conn: UeContext) -> None:
+        """`ue` takes over the S1 connection (and TAI, ECGI) the context `conn` was made for,
+        which goes (TS 23.401 §5.3.3.2: a TAU on a new connection finds the UE's context)."""
+        assoc, enb_ue_id, ue.tai, ue.ecgi = conn.enb_assoc, conn.enb_ue_id, conn.tai, conn.ecgi
+        self.delete_ue(conn)
+        self.detach_from_enb(ue)
+        enb = None if assoc is None else self.enbs.get(assoc)
+        if enb is not None and enb_ue_id is not None:
+            ue.enb_assoc, ue.enb_ue_id = assoc, enb_ue_id
+            enb.bind(ue.mme_ue_id, enb_ue_id)
 
     def delete_ue(self, ue: UeContext) -> None:
         """Drop every trace of the UE (its transactions time out on their own)."""

@@ -8,7 +8,7 @@ from corenet.codecs import nas
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 from corenet.crypto.nas_security import UPLINK
-from corenet.nf.mme import attach, causes, detach, esm, nas_path, policy
+from corenet.nf.mme import attach, causes, detach, esm, nas_path, policy, tau
 from corenet.nf.mme.context import Step, UeContext
 from corenet.nf.mme.port import MmePort
 
@@ -24,7 +24,8 @@ _ESM_ONLY = frozenset({
     "ActivateDefaultEPSBearerContextReject", "ESMStatus",
 })
 
-SEQUENCE: dict[tuple[Step, str], attach.Handler] = {**attach.SEQUENCE, **detach.SEQUENCE}
+SEQUENCE: dict[tuple[Step, str], attach.Handler] = {**attach.SEQUENCE, **detach.SEQUENCE,
+                                                     **tau.SEQUENCE}
 
 
 def _on_emm_status(mme: MmePort, ue: UeContext, msg: Message) -> None:
@@ -45,6 +46,11 @@ def on_uplink_nas(mme: MmePort, ue: UeContext, data: bytes) -> None:
         msg = nas.decode(data, sec.sec, UPLINK)
     except DecodeError as err:
         _on_nas_error(mme, ue, err)
+        return
+    if msg.name == "TrackingAreaUpdateRequest":
+        # TS 24.301 §4.4.4.3 / §5.5.3.2.2: checked by the procedure against the context its
+        # old GUTI names, which need not be the one the connection found
+        tau.on_tau_request(mme, ue, msg, data)
         return
     protected = "security_header_type" in msg.fields
     if sec.sec is not None and protected and not msg.fields.get("mac_valid", False):

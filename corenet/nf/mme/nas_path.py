@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from corenet.codecs import nas
 from corenet.nf.mme import emm_sm, s1ap_build
-from corenet.nf.mme.context import UeContext
+from corenet.nf.mme.context import Step, UeContext
 from corenet.nf.mme.port import MmePort
 
 # TS 24.301 §9.3.1 security header types the MME sends
@@ -21,7 +21,7 @@ INTEGRITY_CIPHERED = 2  # everything after a successful security mode control
 NAS_TIMER_CLAUSE = {
     "T3470": "TS 24.301 §5.4.4.6",
     "T3460": "TS 24.301 §5.4.2.7 / §5.4.3.7",
-    "T3450": "TS 24.301 §5.5.1.2.7",
+    "T3450": "TS 24.301 §5.5.1.2.7 / §5.5.3.2.7",
     "T3489": "TS 24.301 §6.6.1.2.6",
 }
 
@@ -91,6 +91,13 @@ def on_nas_timer(mme: MmePort, ue: UeContext, name: str) -> None:
         return
     step = None if ue.step is None else ue.step.value
     stop_nas_timer(mme, ue)
+    if name == "T3450" and ue.step is Step.ATTACHED:
+        # §5.5.3.2.7 c: the tracking area update is aborted; the UE stays registered and
+        # both its old and its new GUTI stay valid (the next TAU may use either)
+        mme.log("emm.tau.aborted", mme_ue_id=ue.mme_ue_id, imsi=ue.imsi, timer=name,
+                clause="TS 24.301 §5.5.3.2.7")
+        mme.release(ue, s1ap_build.NAS_UNSPECIFIED, keep=True)
+        return
     mme.log("emm.procedure.aborted", mme_ue_id=ue.mme_ue_id, imsi=ue.imsi, timer=name,
             step=step, clause=NAS_TIMER_CLAUSE.get(name, ""))
     emm_sm.transition(ue, emm_sm.EmmEvent.ABORTED)

@@ -37,6 +37,7 @@ class MmePort(Protocol):
     overload: DoicThrottle
     s11: S11Requests
     ues: dict[int, UeContext]
+    by_mtmsi: dict[int, int]  # M-TMSI -> MME UE S1AP ID of the GUTIs we allocated
     now: float
     # the clock whose time the network tells UEs (EMM INFORMATION, TS 24.301 §5.4.5)
     told_time: Callable[[], float] | None
@@ -65,6 +66,8 @@ class MmePort(Protocol):
     def allocate_guti(self, ue: UeContext) -> Guti: ...
 
     def release(self, ue: UeContext, cause: tuple[str, str], keep: bool = False) -> None: ...
+
+    def adopt_connection(self, ue: UeContext, conn: UeContext) -> None: ...
 
 
 class S1Port(MmePort, Protocol):

@@ -105,7 +105,28 @@ def initial_context_setup(mme: MmePort, ue: UeContext, kenb: bytes, nas_pdu: byt
         enc, integ = 0, 0
     send(mme, ue.enb_assoc, s1ap.initial_context_setup_request(
         ue.mme_ue_id, ue.enb_ue_id, ue.session.ue_ambr_dl_bps, ue.session.ue_ambr_ul_bps,
-        [erab], enc, integ, kenb), STREAM_UE)
+        [erab], enc, integ, kenb, handover_restrictions(mme, ue),
+        ue.ue_radio_capability), STREAM_UE)
+
+
+def handover_restrictions(mme: MmePort, ue: UeContext) -> dict[str, Any]:
+    """Handover Restriction List (TS 36.413 §9.2.1.22) of the UE's mobility restrictions
+    (TS 23.401 §4.3.5.7; §5.3.2.1 step 17: included when the MME has them, and a visited
+    MME always has the serving PLMN):
+
+    | UE                                         | equivalent PLMNs           |
+    |--------------------------------------------|----------------------------|
+    | full service (own subscriber, full roaming) | MmeConfig.equivalent_plmns |
+    | emergency bearer services only (§4.3.12)   | none: the serving PLMN only |
+
+    No forbidden TAs nor inter-RATs: the UE is only admitted in TAs its mode covers, and
+    an emergency call must not lose a cell to a restriction (TS 23.401 §4.3.12.1).
+    """
+    serving = ue.tai[0]
+    if ue.emergency:
+        return s1ap.handover_restriction_list(serving)
+    equivalent = [p for p in mme.cfg.equivalent_plmns if p != str(serving)]
+    return s1ap.handover_restriction_list(serving, equivalent[:15])
 
 
 def release_command(mme: MmePort, ue: UeContext, cause: tuple[str, str]) -> None:

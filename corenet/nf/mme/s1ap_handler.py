@@ -167,6 +167,8 @@ def on_initial_ue(mme: S1Port, enb: EnbContext, msg: Message) -> None:
     ue = mme.idle_ue(f.get("S-TMSI"))
     if ue is not None:
         ue.enb_assoc, ue.enb_ue_id = enb.assoc, enb_ue_id
+        if "TAI" in f:  # where the UE is now (TS 36.413 §9.1.7.1)
+            ue.tai = (Plmn.parse(f["TAI"]["pLMNidentity"]), int(f["TAI"]["tAC"]))
         enb.bind(ue.mme_ue_id, enb_ue_id)
         nas_handler.on_uplink_nas(mme, ue, bytes(f["NAS-PDU"]))
         return
@@ -262,6 +264,18 @@ def on_release_complete(mme: S1Port, ue: UeContext, _msg: Message | None = None)
         mme.delete_ue(ue)
 
 
+def on_ue_capability_info(mme: S1Port, ue: UeContext, msg: Message) -> None:
+    """UE CAPABILITY INFO INDICATION (TS 36.413 §8.9.2): the MME keeps the UE Radio
+    Capability, replacing what it had (§8.9.2: "shall, if supported, use it to update"), and
+    gives it back in the next INITIAL CONTEXT SETUP REQUEST (TS 23.401 §5.11.2)."""
+    capability = msg.fields.get("UERadioCapability")
+    if capability is None:  # mandatory IE missing: the decoder reported it (§10.3.4.2)
+        return
+    ue.ue_radio_capability = bytes(capability)
+    mme.log("s1ap.ue_capability.stored", mme_ue_id=ue.mme_ue_id, imsi=ue.imsi,
+            octets=len(ue.ue_radio_capability))
+
+
 def _ignored(mme: S1Port, ue: UeContext, msg: Message) -> None:
     mme.log("s1ap.ignored", message=msg.name, mme_ue_id=ue.mme_ue_id)
 
@@ -276,7 +290,7 @@ UE_ROUTES: dict[str, UeHandler] = {
     "InitialContextSetupFailure": on_ics_failure,
     "UEContextReleaseRequest": on_release_request,
     "UEContextReleaseComplete": on_release_complete,
-    "UECapabilityInfoIndication": _ignored,
+    "UECapabilityInfoIndication": on_ue_capability_info,
     "NASNonDeliveryIndication": _ignored,
 }
 

@@ -96,6 +96,13 @@ class MemNet:
             self._to(f"enb{assoc}", enb_ev.S1Connected())
         self.run()
 
+    def reconnect_enbs(self) -> None:
+        """The eNBs' associations come up again (a restarted MME), each through S1 Setup."""
+        for assoc in self.enbs:
+            self._to("mme", mme_ev.S1Up(assoc))
+            self._to(f"enb{assoc}", enb_ev.S1Connected())
+        self.deliver()
+
     def add_ues(self, subs: list[Subscriber], device: DeviceProfile | None = None) -> list[Ue]:
         """Provisioned in the HSS and camped round-robin on the eNBs (USIMs of the same
         subscribers)."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from corenet.codecs import nas, s1ap
 from corenet.codecs.base import Message
+from corenet.codecs.ue_radio_capability import JAPAN_BANDS, bands_of, ue_radio_capability
 from corenet.config.models import Cell as CellCfg
 from corenet.config.models import EnbConfig
 from corenet.core.actions import StartTimer, TimerExpired
@@ -110,6 +111,17 @@ def test_downlink_nas_relayed_and_answered_uplink() -> None:
     assert all(a.stream == STREAM_UE for a in out if isinstance(a, SendS1ap))
 
 
+def test_initial_context_setup_with_radio_capability_needs_no_indication() -> None:
+    core, _ = _core_with_ue()
+    core.handle(ToUe(IMSI, Attach(core.cells[0].camp(RESCUER))), 0.0)
+    erab = s1ap.ERabToBeSetup(5, 9, 8, "127.0.0.4", 0xABCD)
+    req = s1ap.initial_context_setup_request(
+        7, 42, 300_000, 300_000, [erab], 0xC000, 0xC000, b"\x11" * 32,
+        s1ap.handover_restriction_list("44020"), ue_radio_capability((1, 3)))
+    out = core.handle(S1apReceived(s1ap.encode(req)), 0.0)
+    assert [m.name for m in _sent(out)] == ["InitialContextSetupResponse"]
+
+
 def test_initial_context_setup_answered_with_enb_f_teid_and_ambr_recorded() -> None:
     core, ue = _core_with_ue()
     core.handle(ToUe(IMSI, Attach(core.cells[0].camp(RESCUER))), 0.0)
@@ -117,8 +129,12 @@ def test_initial_context_setup_answered_with_enb_f_teid_and_ambr_recorded() -> N
     req = s1ap.initial_context_setup_request(7, 42, 300_000, 300_000, [erab], 0xC000, 0xC000,
                                              b"\x11" * 32)
     out = core.handle(S1apReceived(s1ap.encode(req)), 0.0)
-    (resp,) = _sent(out)
+    resp, info = _sent(out)
     assert resp.name == "InitialContextSetupResponse"
+    # no UE Radio Capability from the MME: the eNB reports the UE's (TS 36.413 §8.9.2)
+    assert info.name == "UECapabilityInfoIndication"
+    assert (info.fields["MME-UE-S1AP-ID"], info.fields["eNB-UE-S1AP-ID"]) == (7, 42)
+    assert bands_of(info.fields["UERadioCapability"]) == list(JAPAN_BANDS)
     assert resp.fields["E-RABSetupListCtxtSURes"] == [
         {"e-RAB-ID": 5, "transportLayerAddress": "127.0.1.1", "gTP-TEID": 0x100}]
     assert core.ues[IMSI].ue_ambr == {"uplink_bps": 300_000, "downlink_bps": 300_000}
