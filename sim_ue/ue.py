@@ -351,6 +351,7 @@ class Ue:
         self.pdn: PdnConnection | None = None
         # PDN connections opened after the attach (TS 24.301 §6.5.1), by default EBI
         self.pdns: dict[int, PdnConnection] = {}
+        self.emergency_bearer_support = False  # EMC BS of the last Attach Accept
         # PTI -> what a PDN CONNECTIVITY / DISCONNECT REQUEST under way asked (§6.5.1, §6.5.2)
         self._esm_pending: dict[int, RequestPdn | DisconnectPdn] = {}
         self.cause: int | None = None
@@ -655,6 +656,9 @@ class Ue:
             self.guti = guti
         self.tai_list = list(f.get("tai_list") or [])
         self.emergency_numbers = list(f.get("emergency_number_list") or [])
+        # TS 24.301 §9.9.3.12A EMC BS: the network supports emergency bearer services
+        self.emergency_bearer_support = bool((f.get("eps_network_feature_support") or {})
+                                             .get("emc_bs"))
         self.cause = f.get(nas.EMM_CAUSE)
         self.pdn = _pdn_from(container["fields"])
         # §5.5.1.2.4: an accepted emergency attach leaves the UE attached for emergency
