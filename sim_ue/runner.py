@@ -74,6 +74,8 @@ from sim_ue.usim import Usim
 
 DEFAULT_NETWORK_NAME = "JPN-ROAM X"
 SHARD_ENB_STRIDE = 0x1000  # Global eNB IDs of shard I: the configured ones + I x this
+# GSMA IR.92 §4.3: the well-known APN of IMS signalling
+IMS_APN = "ims"
 
 
 @dataclass(frozen=True)
@@ -489,7 +491,7 @@ class Population:
             return CallResult(dialled, CallOutcome.NOT_ATTEMPTED, reason=why,
                               request_uri=call.request_uri)
         try:
-            ua = await self._agent(member)
+            ua = await self._normal_agent(member)
         except (UaAddressError, OSError) as exc:
             return CallResult(dialled, CallOutcome.FAILED, reason=str(exc),
                               request_uri=call.request_uri)
@@ -513,6 +515,21 @@ class Population:
             # registration first; when it fails the call goes unregistered (§5.1.6.8.2)
             await ua.register(emergency=True)
         return await ua.call(call)
+
+    async def _normal_agent(self, member: _Member) -> ImsUserAgent:
+        """The UA of normal IMS signalling: on the `ims` PDN connection (GSMA IR.92 §4.3),
+        which a normally registered UE requests first (TS 24.301 §6.5.1.2, request type
+        "initial") unless its attach opened it; an emergency-attached UE has its emergency
+        bearer only (TS 23.401 §4.3.12.1)."""
+        ue = member.ue
+        if not ue.registered_normally:
+            return await self._agent(member)
+        if ue.pdn_to(IMS_APN) is None:
+            done = await member.enb.run(ue.key, RequestPdn(emergency=False, apn=IMS_APN), "pdn",
+                                        self.timeout)
+            if not done.ok:
+                raise UaAddressError(f"no {IMS_APN} PDN connection: {done.reason}")
+        return await self._agent(member, ue.pdn_to(IMS_APN))
 
     async def _emergency_agent(self, member: _Member) -> ImsUserAgent:
         """The UA on the emergency PDN connection, which the UE requests first (TS 24.301
@@ -582,7 +599,7 @@ class Population:
             if member.ue.pdn is None:
                 return None
             try:
-                ua = await self._agent(member)
+                ua = await self._normal_agent(member)
             except (UaAddressError, OSError):
                 return None
             if member.ue.registered_normally and not (ua.registration

@@ -961,6 +961,11 @@ class Ue:
             return self.pdn
         return next((p for p in self.pdns.values() if p.emergency), None)
 
+    def pdn_to(self, apn: str) -> PdnConnection | None:
+        """The PDN connection to `apn` (TS 23.003 §9.1: compared case-insensitively)."""
+        every = ([self.pdn] if self.pdn is not None else []) + list(self.pdns.values())
+        return next((p for p in every if p.apn.lower() == apn.lower()), None)
+
     def _start_esm(self, event: RequestPdn | DisconnectPdn) -> list[UeAction]:
         """UE-requested PDN connectivity (TS 24.301 §6.5.1.2) or PDN disconnect (§6.5.2.2),
         in EMM-REGISTERED only; one PTI per procedure (§6.3.1)."""
