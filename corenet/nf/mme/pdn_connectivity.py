@@ -130,6 +130,18 @@ def _proc(ue: UeContext, step: EsmStep) -> EsmProcedure | None:
     return proc if proc is not None and proc.step is step else None
 
 
+def _answering(mme: MmePort, ue: UeContext, msg: Message, step: EsmStep
+               ) -> EsmProcedure | None:
+    """The procedure in `step` whose bearer `msg` answers, its timer (T3485 / T3495) stopped;
+    None, with ESM STATUS #98 sent, when no procedure waits for it (TS 24.301 §7.4)."""
+    proc = _proc(ue, step)
+    if proc is None or int(msg.fields.get(nas.EBI, 0)) != proc.pdn.bearer.ebi:
+        _not_compatible(mme, ue, msg)
+        return None
+    nas_path.stop_nas_timer(mme, ue)
+    return proc
+
+
 def _refuse(mme: MmePort, ue: UeContext, proc: EsmProcedure, esm_cause: int) -> None:
     ue.session.esm_procedure = None
     mme.log("esm.pdn.rejected", imsi=ue.imsi, apn=proc.pdn.apn, esm_cause=esm_cause)
@@ -181,11 +193,9 @@ def on_erab_setup_response(mme: MmePort, ue: UeContext, msg: Message) -> None:
 def on_activate_default_accept(mme: MmePort, ue: UeContext, msg: Message) -> None:
     """ACTIVATE DEFAULT EPS BEARER CONTEXT ACCEPT (TS 24.301 §6.5.1.3): stop T3485, the PDN
     connection is up (TS 23.401 §5.10.2 step 12)."""
-    proc = _proc(ue, EsmStep.ACTIVATING)
-    if proc is None or int(msg.fields.get(nas.EBI, 0)) != proc.pdn.bearer.ebi:
-        _not_compatible(mme, ue, msg)
+    proc = _answering(mme, ue, msg, EsmStep.ACTIVATING)
+    if proc is None:
         return
-    nas_path.stop_nas_timer(mme, ue)
     ue.session.esm_procedure = None
     ue.session.additional_pdns[proc.pdn.bearer.ebi] = proc.pdn
     mme.log("esm.pdn.connected", imsi=ue.imsi, apn=proc.pdn.apn, ebi=proc.pdn.bearer.ebi,
@@ -195,11 +205,9 @@ def on_activate_default_accept(mme: MmePort, ue: UeContext, msg: Message) -> Non
 def on_activate_default_reject(mme: MmePort, ue: UeContext, msg: Message) -> None:
     """ACTIVATE DEFAULT EPS BEARER CONTEXT REJECT (TS 24.301 §6.5.1.4): stop T3485, the PDN
     connection is deleted at the S-GW."""
-    proc = _proc(ue, EsmStep.ACTIVATING)
-    if proc is None or int(msg.fields.get(nas.EBI, 0)) != proc.pdn.bearer.ebi:
-        _not_compatible(mme, ue, msg)
+    proc = _answering(mme, ue, msg, EsmStep.ACTIVATING)
+    if proc is None:
         return
-    nas_path.stop_nas_timer(mme, ue)
     _abandon(mme, ue, proc, f"rejected by the UE, #{msg.fields.get(nas.ESM_CAUSE)}")
 
 
@@ -262,11 +270,9 @@ def on_delete_session_response(mme: MmePort, ue: UeContext, _answer: Any) -> Non
 
 def on_deactivate_accept(mme: MmePort, ue: UeContext, msg: Message) -> None:
     """DEACTIVATE EPS BEARER CONTEXT ACCEPT (TS 24.301 §6.4.4.3): stop T3495, done."""
-    proc = _proc(ue, EsmStep.DEACTIVATING)
-    if proc is None or int(msg.fields.get(nas.EBI, 0)) != proc.pdn.bearer.ebi:
-        _not_compatible(mme, ue, msg)
+    proc = _answering(mme, ue, msg, EsmStep.DEACTIVATING)
+    if proc is None:
         return
-    nas_path.stop_nas_timer(mme, ue)
     ue.session.esm_procedure = None
     mme.log("esm.pdn.disconnected", imsi=ue.imsi, apn=proc.pdn.apn, ebi=proc.pdn.bearer.ebi)
 

@@ -206,3 +206,12 @@ def test_detach_deletes_the_additional_pdn_too() -> None:
     sc.uplink(sc.protect(nas.detach_request(switch_off=True, imsi=IMSI)))
     deletes = [m for m in sc.sent_s11() if m.name == "DeleteSessionRequest"]
     assert sorted(m.fields["teid"] for m in deletes) == [0x5000, 0x5001]
+
+
+def test_accept_without_a_procedure_is_answered_by_esm_status_98() -> None:
+    """TS 24.301 §7.4: an ACTIVATE DEFAULT EPS BEARER CONTEXT ACCEPT nothing waits for."""
+    sc = attached_scenario()
+    sc.uplink(sc.protect(nas.activate_default_eps_bearer_context_accept(7, 9)))
+    (status,) = sc.received()
+    assert status.name == "ESMStatus" and status.fields[nas.ESM_CAUSE] == 98
+    assert status.fields[nas.EBI] == 7 and not sc.sent_s11()
