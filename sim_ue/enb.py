@@ -412,6 +412,41 @@ class EnbCore:
                 LogEvent("s1ap.ue_capability_info", {"enb": self.cfg.name,
                                                      "imsi": ctx.ue.key})]
 
+    def _on_erab_setup(self, msg: Message, now: float) -> list[EnbAction]:
+        """E-RAB Setup (§8.2.1): the new E-RABs with the eNB's S1-U F-TEID each (§9.1.3.2),
+        then their NAS-PDUs to the UE."""
+        ctx = self._ue_ctx(msg.fields)
+        if ctx is None:
+            return self._unknown_ue(msg)
+        items = list(msg.fields["E-RABToBeSetupListBearerSUReq"])
+        ctx.e_rabs += items
+        setup = [(int(item["e-RAB-ID"]), self.cfg.address, self._teid()) for item in items]
+        resp = s1ap.e_rab_setup_response(int(msg.fields["MME-UE-S1AP-ID"]), ctx.enb_ue_id,
+                                         setup)
+        out: list[EnbAction] = [
+            SendS1ap(s1ap.encode(resp), STREAM_UE),
+            LogEvent("s1ap.e_rab_setup", {"enb": self.cfg.name, "imsi": ctx.ue.key,
+                                          "e_rabs": [i for i, _, _ in setup]})]
+        for item in items:
+            if item.get("nAS-PDU"):
+                out += self._ue_actions(ctx, ctx.ue.handle(NasReceived(item["nAS-PDU"]), now))
+        return out
+
+    def _on_erab_release(self, msg: Message, now: float) -> list[EnbAction]:
+        """E-RAB Release (§8.2.3): the E-RABs go, the response names them (§9.1.3.6), the
+        NAS-PDU goes to the UE."""
+        ctx = self._ue_ctx(msg.fields)
+        if ctx is None:
+            return self._unknown_ue(msg)
+        gone = [int(i["e-RAB-ID"]) for i in msg.fields["E-RABToBeReleasedList"]]
+        ctx.e_rabs = [e for e in ctx.e_rabs if int(e["e-RAB-ID"]) not in gone]
+        resp = s1ap.e_rab_release_response(int(msg.fields["MME-UE-S1AP-ID"]), ctx.enb_ue_id,
+                                           gone)
+        out: list[EnbAction] = [SendS1ap(s1ap.encode(resp), STREAM_UE)]
+        if msg.fields.get("NAS-PDU"):
+            out += self._ue_actions(ctx, ctx.ue.handle(NasReceived(msg.fields["NAS-PDU"]), now))
+        return out
+
     def _teid(self) -> int:
         teid = self._next_teid
         self._next_teid = teid % 0xFFFFFFFF + 1  # TS 29.281 §5.1: TEID 0 is reserved
@@ -521,6 +556,8 @@ _HANDLERS = {
     "S1SetupFailure": lambda enb, m, now: enb._on_setup_failure(m),
     "DownlinkNASTransport": EnbCore._on_downlink_nas,
     "InitialContextSetupRequest": EnbCore._on_initial_context_setup,
+    "E-RABSetupRequest": EnbCore._on_erab_setup,
+    "E-RABReleaseCommand": EnbCore._on_erab_release,
     "UEContextReleaseCommand": EnbCore._on_release_command,
     "ErrorIndication": EnbCore._on_error_indication,
     "Reset": EnbCore._on_reset,

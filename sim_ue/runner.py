@@ -64,7 +64,9 @@ from sim_ue.ue import (
     Detach,
     Dial,
     EmmState,
+    PdnConnection,
     ProcedureDone,
+    RequestPdn,
     Ue,
     UeResult,
     UeTimers,
@@ -75,6 +77,8 @@ AirRecorder = Callable[[OnAir], None]
 
 DEFAULT_NETWORK_NAME = "JPN-ROAM X"
 SHARD_ENB_STRIDE = 0x1000  # Global eNB IDs of shard I: the configured ones + I x this
+# GSMA IR.92 §4.3: the well-known APN of IMS signalling
+IMS_APN = "ims"
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,8 @@ class Population:
         self.sip_timers = sip_timers
         self.call_hold = call_hold
         self.agents: dict[int, ImsUserAgent] = {}
+        # the UAs on the emergency PDN connections (TS 23.167 §6.2), apart from the normal ones
+        self.emergency_agents: dict[int, ImsUserAgent] = {}
         self.calls: dict[int, CallResult] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -213,9 +219,10 @@ class Population:
             self.members.append(_Member(i, ue, enb, self._profile()))
 
     async def stop(self) -> None:
-        for ua in self.agents.values():
+        for ua in (*self.agents.values(), *self.emergency_agents.values()):
             await ua.stop()
         self.agents.clear()
+        self.emergency_agents.clear()
         for enb in self.enbs:
             await enb.stop()
 
@@ -489,7 +496,7 @@ class Population:
             return CallResult(dialled, CallOutcome.NOT_ATTEMPTED, reason=why,
                               request_uri=call.request_uri)
         try:
-            ua = await self._agent(member)
+            ua = await self._normal_agent(member)
         except (UaAddressError, OSError) as exc:
             return CallResult(dialled, CallOutcome.FAILED, reason=str(exc),
                               request_uri=call.request_uri)
@@ -500,11 +507,45 @@ class Population:
                 outcome = CallOutcome.FAILED if reg.status is None else CallOutcome.REJECTED
                 return CallResult(dialled, outcome, reg.status, reg.reason, call.request_uri,
                                   ua.ua)
+        if call.emergency and ue.registered_normally and ue.emergency_bearer_support:
+            # TS 23.167 §6.2, §7.1; TS 23.401 §4.3.12: on a network with emergency bearer
+            # support the UE opens the emergency PDN connection and registers over it
+            try:
+                ua = await self._emergency_agent(member)
+            except (UaAddressError, OSError) as exc:
+                return CallResult(dialled, CallOutcome.FAILED, reason=str(exc),
+                                  request_uri=call.request_uri)
         if call.emergency and ue.authenticated and ua.core.emergency_registration is None:
             # TS 24.229 §5.1.6.1 / TS 23.167 §7.1: an authenticated UE attempts an emergency
             # registration first; when it fails the call goes unregistered (§5.1.6.8.2)
             await ua.register(emergency=True)
         return await ua.call(call)
+
+    async def _normal_agent(self, member: _Member) -> ImsUserAgent:
+        """The UA of normal IMS signalling: on the `ims` PDN connection (GSMA IR.92 §4.3),
+        which a normally registered UE requests first (TS 24.301 §6.5.1.2, request type
+        "initial") unless its attach opened it; an emergency-attached UE has its emergency
+        bearer only (TS 23.401 §4.3.12.1)."""
+        ue = member.ue
+        if not ue.registered_normally:
+            return await self._agent(member)
+        if ue.pdn_to(IMS_APN) is None:
+            done = await member.enb.run(ue.key, RequestPdn(emergency=False, apn=IMS_APN), "pdn",
+                                        self.timeout)
+            if not done.ok:
+                raise UaAddressError(f"no {IMS_APN} PDN connection: {done.reason}")
+        return await self._agent(member, ue.pdn_to(IMS_APN))
+
+    async def _emergency_agent(self, member: _Member) -> ImsUserAgent:
+        """The UA on the emergency PDN connection, which the UE requests first (TS 24.301
+        §6.5.1.2, request type "emergency") unless it has one."""
+        ue = member.ue
+        if ue.emergency_pdn is None:
+            done = await member.enb.run(ue.key, RequestPdn(emergency=True), "pdn",
+                                        self.timeout)
+            if not done.ok:
+                raise UaAddressError(f"no emergency PDN connection: {done.reason}")
+        return await self._agent(member, ue.emergency_pdn, self.emergency_agents, "sos")
 
     @staticmethod
     def _refusal_outcome(member: _Member) -> CallOutcome:
@@ -518,14 +559,19 @@ class Population:
             return CallOutcome.NOT_ATTEMPTED
         return CallOutcome.FAILED
 
-    async def _agent(self, member: _Member) -> ImsUserAgent:
-        """The UE's UA on its PDN address (`ims.ua_address`); a new PDN address (a new
-        attach) gets a new UA. The UE uses the bearer it has: the default bearer in full
-        roaming, the emergency bearer when emergency-attached."""
+    async def _agent(self, member: _Member, pdn: PdnConnection | None = None,
+                     agents: dict[int, ImsUserAgent] | None = None,
+                     role: str = "ue") -> ImsUserAgent:
+        """The UE's UA on the address of `pdn` (`ims.ua_address`; by default the attach's
+        PDN connection); a new PDN address (a new attach) gets a new UA. The UE uses the
+        bearer it has: the default bearer in full roaming, the emergency bearer when
+        emergency-attached, the emergency PDN connection's (`role` "sos") when it opened
+        one after the attach."""
         ue = member.ue
-        pdn = ue.pdn
+        pdn = pdn or ue.pdn
+        agents = self.agents if agents is None else agents
         address = ua_address(pdn.ipv4 if pdn else None)
-        ua = self.agents.get(member.index)
+        ua = agents.get(member.index)
         if ua is not None and ua.address == address and ua.started:
             return ua
         if ua is not None:
@@ -544,9 +590,9 @@ class Population:
             tcp_tap=self.sip_tap.tcp if self.sip_tap else None,
             pani=pani_for(cell.plmn, cell.tac, cell.cell_id) if cell else None,
             rtp_port=40000 + 2 * (member.index % 10000), imei=ue.imeisv[:14],
-            ids=SipIds.seeded(self.sip_seed, f"ue:{sub.imsi}"))
+            ids=SipIds.seeded(self.sip_seed, f"{role}:{sub.imsi}"))
         await ua.start()
-        self.agents[member.index] = ua
+        agents[member.index] = ua
         return ua
 
     async def answer_callbacks(self) -> list[str | None]:
@@ -558,7 +604,7 @@ class Population:
             if member.ue.pdn is None:
                 return None
             try:
-                ua = await self._agent(member)
+                ua = await self._normal_agent(member)
             except (UaAddressError, OSError):
                 return None
             if member.ue.registered_normally and not (ua.registration

@@ -177,6 +177,22 @@ class CellChanged:
 
 
 @dataclass(frozen=True)
+class RequestPdn:
+    """Open one more PDN connection (TS 24.301 §6.5.1.2): the emergency one (request type
+    "emergency", no APN: the network's emergency APN) or `apn` (request type "initial")."""
+
+    emergency: bool = True
+    apn: str | None = None
+
+
+@dataclass(frozen=True)
+class DisconnectPdn:
+    """Close the PDN connection of default bearer `ebi` (TS 24.301 §6.5.2.2)."""
+
+    ebi: int
+
+
+@dataclass(frozen=True)
 class NasReceived:
     pdu: bytes
 
@@ -186,8 +202,8 @@ class ConnectionReleased:
     """The eNB released the RRC connection (S1 UE context released, TS 36.413 §8.3.3)."""
 
 
-UeEvent = (Attach | Dial | Detach | CellChanged | NasReceived | ConnectionReleased
-           | TimerExpired)
+UeEvent = (Attach | Dial | Detach | CellChanged | RequestPdn | DisconnectPdn | NasReceived
+           | ConnectionReleased | TimerExpired)
 
 # --------------------------------------------------------------------------------- actions
 
@@ -346,6 +362,11 @@ class Ue:
         self.network_name: str | None = None
         self.network_short_name: str | None = None
         self.pdn: PdnConnection | None = None
+        # PDN connections opened after the attach (TS 24.301 §6.5.1), by default EBI
+        self.pdns: dict[int, PdnConnection] = {}
+        self.emergency_bearer_support = False  # EMC BS of the last Attach Accept
+        # PTI -> what a PDN CONNECTIVITY / DISCONNECT REQUEST under way asked (§6.5.1, §6.5.2)
+        self._esm_pending: dict[int, RequestPdn | DisconnectPdn] = {}
         self.cause: int | None = None
         self.outcome = "idle"
         self.registered_plmn: Plmn | None = None
@@ -400,6 +421,8 @@ class Ue:
             return self._start_detach(event.switch_off)
         if isinstance(event, CellChanged):
             return self._on_cell_changed(event.cell)
+        if isinstance(event, RequestPdn | DisconnectPdn):
+            return self._start_esm(event)
         if isinstance(event, NasReceived):
             return self._on_nas(event.pdu)
         if isinstance(event, ConnectionReleased):
@@ -512,6 +535,8 @@ class Ue:
         self.reason = ""
         self.outcome = "attaching"
         self.pdn = None
+        self.pdns.clear()
+        self._esm_pending.clear()
         self.emergency = False
         self._aka_done = False
         self._attach_attempts = 0
@@ -648,6 +673,9 @@ class Ue:
         self.t3412_s = f.get("t3412_value")
         self.last_visited_tai = self.cell.tai if self.cell else None
         self.emergency_numbers = list(f.get("emergency_number_list") or [])
+        # TS 24.301 §9.9.3.12A EMC BS: the network supports emergency bearer services
+        self.emergency_bearer_support = bool((f.get("eps_network_feature_support") or {})
+                                             .get("emc_bs"))
         self.cause = f.get(nas.EMM_CAUSE)
         self.pdn = _pdn_from(container["fields"])
         # §5.5.1.2.4: an accepted emergency attach leaves the UE attached for emergency
@@ -940,6 +968,80 @@ class Ue:
             return self._call_now(number, how)
         return self._refuse_call(how)
 
+    # ------------------------------------------------------------------ PDN connections
+
+    @property
+    def emergency_pdn(self) -> PdnConnection | None:
+        """The emergency PDN connection: of an emergency attach, or opened after the attach
+        with request type "emergency" (TS 23.167 §6.2)."""
+        if self.pdn is not None and self.pdn.emergency:
+            return self.pdn
+        return next((p for p in self.pdns.values() if p.emergency), None)
+
+    def pdn_to(self, apn: str) -> PdnConnection | None:
+        """The PDN connection to `apn` (TS 23.003 §9.1: compared case-insensitively)."""
+        every = ([self.pdn] if self.pdn is not None else []) + list(self.pdns.values())
+        return next((p for p in every if p.apn.lower() == apn.lower()), None)
+
+    def _start_esm(self, event: RequestPdn | DisconnectPdn) -> list[UeAction]:
+        """UE-requested PDN connectivity (TS 24.301 §6.5.1.2) or PDN disconnect (§6.5.2.2),
+        in EMM-REGISTERED only; one PTI per procedure (§6.3.1)."""
+        kind = "pdn" if isinstance(event, RequestPdn) else "pdn-disconnect"
+        if self.state is not EmmState.REGISTERED:
+            return [ProcedureDone(kind, False, None, f"not registered: {self.state.value}")]
+        self._pti = self._pti % 254 + 1
+        self._esm_pending[self._pti] = event
+        if isinstance(event, RequestPdn):
+            plain = nas.pdn_connectivity_request(
+                self._pti, request_type=REQUEST_EMERGENCY if event.emergency
+                else REQUEST_INITIAL, pdn_type=self.pdn_type,
+                apn=None if event.emergency else event.apn)
+        else:
+            plain = nas.pdn_disconnect_request(self._pti, event.ebi)
+        return [self._uplink(plain),
+                LogEvent(f"esm.{kind}.requested", {"imsi": self.key, "pti": self._pti})]
+
+    def _on_activate_default_request(self, msg: Message) -> list[UeAction]:
+        """ACTIVATE DEFAULT EPS BEARER CONTEXT REQUEST outside the attach (§6.4.1.3): the
+        PDN connection the PTI asked for; a PTI the UE assigned to no PDN CONNECTIVITY REQUEST
+        is answered by ACTIVATE DEFAULT EPS BEARER CONTEXT REJECT #81 (§7.3.1)."""
+        f = msg.fields
+        pti, ebi = int(f.get(nas.PTI, 0)), int(f.get(nas.EBI, 0))
+        asked = self._esm_pending.pop(pti, None)
+        if not isinstance(asked, RequestPdn):
+            return [self._uplink(nas.activate_default_eps_bearer_context_reject(ebi, 81, pti))]
+        pdn = _pdn_from(f)
+        pdn.emergency = asked.emergency
+        self.pdns[ebi] = pdn
+        return [self._uplink(nas.activate_default_eps_bearer_context_accept(ebi, pti)),
+                LogEvent("esm.pdn.connected", {"imsi": self.key, "apn": pdn.apn, "ebi": ebi,
+                                               "ipv4": pdn.ipv4, "emergency": pdn.emergency}),
+                ProcedureDone("pdn", True, None, pdn.apn)]
+
+    def _on_esm_reject(self, msg: Message) -> list[UeAction]:
+        """PDN CONNECTIVITY REJECT (§6.5.1.4) / PDN DISCONNECT REJECT (§6.5.2.4)."""
+        asked = self._esm_pending.pop(int(msg.fields.get(nas.PTI, 0)), None)
+        cause = msg.fields.get(nas.ESM_CAUSE)
+        kind = "pdn" if msg.name == "PDNConnectivityReject" else "pdn-disconnect"
+        if asked is None:
+            return [LogEvent("esm.unexpected", {"imsi": self.key, "message": msg.name})]
+        return [LogEvent(f"esm.{kind}.rejected", {"imsi": self.key, "esm_cause": cause}),
+                ProcedureDone(kind, False, cause, f"ESM cause #{cause}")]
+
+    def _on_deactivate_request(self, msg: Message) -> list[UeAction]:
+        """DEACTIVATE EPS BEARER CONTEXT REQUEST (§6.4.4.3): the bearer and its PDN connection
+        go; the UE accepts (also for a bearer it no longer knows, §6.4.4.6 b)."""
+        f = msg.fields
+        pti, ebi = int(f.get(nas.PTI, 0)), int(f.get(nas.EBI, 0))
+        pdn = self.pdns.pop(ebi, None)
+        out: list[UeAction] = [
+            self._uplink(nas.deactivate_eps_bearer_context_accept(ebi, pti)),
+            LogEvent("esm.pdn.deactivated", {"imsi": self.key, "ebi": ebi,
+                                             "apn": pdn.apn if pdn else None})]
+        if isinstance(self._esm_pending.pop(pti, None), DisconnectPdn):
+            out.append(ProcedureDone("pdn-disconnect", True, f.get(nas.ESM_CAUSE)))
+        return out
+
     # ------------------------------------------------------------------ detach (§5.5.2)
 
     def _start_detach(self, switch_off: bool) -> list[UeAction]:
@@ -1004,6 +1106,8 @@ class Ue:
         self.substate = EmmSubstate.PLMN_SEARCH
         self.outcome = outcome
         self.pdn = None
+        self.pdns.clear()
+        self._esm_pending.clear()
         self.registered_plmn = None
         self.emergency = False
         self.authenticated = False
@@ -1206,6 +1310,10 @@ _HANDLERS: dict[str, Callable[[Ue, Message], list[UeAction]]] = {
     "ESMInformationRequest": Ue._on_esm_information_request,
     "DetachAccept": lambda ue, _m: ue._on_detach_accept(),
     "DetachRequest": Ue._on_network_detach,
+    "ActivateDefaultEPSBearerContextRequest": Ue._on_activate_default_request,
+    "PDNConnectivityReject": Ue._on_esm_reject,
+    "PDNDisconnectReject": Ue._on_esm_reject,
+    "DeactivateEPSBearerContextRequest": Ue._on_deactivate_request,
     "EMMStatus": lambda ue, m: [LogEvent("emm.status.received",
                                          {"imsi": ue.key, "cause": m.fields.get("emm_cause")})],
 }

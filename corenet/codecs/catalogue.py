@@ -74,6 +74,10 @@ def nas_samples() -> list[tuple[str, bytes, int]]:
         ("ActivateDefaultEPSBearerContextAccept", nas.activate_default_eps_bearer_context_accept(ebi=5), ul),
         ("ActivateDefaultEPSBearerContextReject", nas.activate_default_eps_bearer_context_reject(ebi=5, esm_cause=31), ul),
         ("ESMStatus", nas.esm_status(ebi=5, pti=0, esm_cause=43), ul),
+        ("PDNDisconnectRequest", nas.pdn_disconnect_request(pti=3, linked_ebi=6), ul),
+        ("PDNDisconnectReject", nas.pdn_disconnect_reject(pti=3, esm_cause=49), dl),
+        ("DeactivateEPSBearerContextRequest", nas.deactivate_eps_bearer_context_request(ebi=6, esm_cause=36, pti=3), dl),
+        ("DeactivateEPSBearerContextAccept", nas.deactivate_eps_bearer_context_accept(ebi=6, pti=3), ul),
     ]
 
 
@@ -111,6 +115,10 @@ def s1ap_samples() -> list[tuple[str, Message]]:
         ("UEContextReleaseRequest", s1ap.ue_context_release_request(mme_ue_id=1, enb_ue_id=1, cause=("radioNetwork", "user-inactivity"))),
         ("UEContextReleaseCommand", s1ap.ue_context_release_command(mme_ue_id=1, enb_ue_id=1, cause=("nas", "normal-release"))),
         ("UEContextReleaseComplete", s1ap.ue_context_release_complete(mme_ue_id=1, enb_ue_id=1)),
+        ("E-RABSetupRequest", s1ap.e_rab_setup_request(mme_ue_id=1, enb_ue_id=1, e_rabs=[erab])),
+        ("E-RABSetupResponse", s1ap.e_rab_setup_response(mme_ue_id=1, enb_ue_id=1, e_rabs=[(6, "127.0.1.1", 0x2002)])),
+        ("E-RABReleaseCommand", s1ap.e_rab_release_command(mme_ue_id=1, enb_ue_id=1, e_rabs=[(6, ("nas", "normal-release"))], nas_pdu=status)),
+        ("E-RABReleaseResponse", s1ap.e_rab_release_response(mme_ue_id=1, enb_ue_id=1, released=[6])),
         ("ErrorIndication", s1ap.error_indication(("protocol", "transfer-syntax-error"), mme_ue_id=1, enb_ue_id=1)),
         ("Reset", s1ap.reset(("misc", "om-intervention"))),
         ("ResetAcknowledge", s1ap.reset_acknowledge()),

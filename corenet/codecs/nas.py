@@ -369,6 +369,14 @@ _SPECS: tuple[_Spec, ...] = (
     # §8.3.5
     _esm("ActivateDefaultEPSBearerContextReject", 0xC3,
          ESM.ESMActDefaultEPSBearerCtxtReject, _ESM_CAUSE_IE, _PCO_IE),
+    # §8.3.18, §8.3.17
+    _esm("PDNDisconnectRequest", 0xD2, ESM.ESMPDNDisconnectRequest,
+         _m("linked_eps_bearer_identity", "LinkedEPSBearerId", _half, int), _PCO_IE),
+    _esm("PDNDisconnectReject", 0xD3, ESM.ESMPDNDisconnectReject, _ESM_CAUSE_IE, _PCO_IE),
+    # §8.3.12, §8.3.11
+    _esm("DeactivateEPSBearerContextRequest", 0xCD, ESM.ESMDeactEPSBearerCtxtRequest,
+         _ESM_CAUSE_IE, _PCO_IE),
+    _esm("DeactivateEPSBearerContextAccept", 0xCE, ESM.ESMDeactEPSBearerCtxtAccept, _PCO_IE),
     # §8.3.13, §8.3.14
     _esm("ESMInformationRequest", 0xD9, ESM.ESMInformationRequest),
     _esm("ESMInformationResponse", 0xDA, ESM.ESMInformationResponse,
@@ -1114,6 +1122,27 @@ def activate_default_eps_bearer_context_reject(ebi: int, esm_cause: int, pti: in
     """§8.3.5."""
     return build("ActivateDefaultEPSBearerContextReject",
                  **{EBI: ebi, PTI: pti, ESM_CAUSE: esm_cause})
+
+
+def pdn_disconnect_request(pti: int, linked_ebi: int) -> bytes:
+    """§8.3.18: the PDN connection named by its default bearer (§9.9.4.6 linked EBI)."""
+    return build("PDNDisconnectRequest",
+                 **{EBI: 0, PTI: pti, "linked_eps_bearer_identity": linked_ebi})
+
+
+def pdn_disconnect_reject(pti: int, esm_cause: int) -> bytes:
+    """§8.3.17."""
+    return build("PDNDisconnectReject", **{EBI: 0, PTI: pti, ESM_CAUSE: esm_cause})
+
+
+def deactivate_eps_bearer_context_request(ebi: int, esm_cause: int, pti: int = 0) -> bytes:
+    """§8.3.12."""
+    return build("DeactivateEPSBearerContextRequest", **{EBI: ebi, PTI: pti, ESM_CAUSE: esm_cause})
+
+
+def deactivate_eps_bearer_context_accept(ebi: int, pti: int = 0) -> bytes:
+    """§8.3.11."""
+    return build("DeactivateEPSBearerContextAccept", **{EBI: ebi, PTI: pti})
 
 
 def esm_information_request(pti: int, ebi: int = 0) -> bytes:

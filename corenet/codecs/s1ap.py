@@ -751,6 +751,46 @@ def initial_context_setup_response(
     )
 
 
+def e_rab_setup_request(mme_ue_id: int, enb_ue_id: int, e_rabs: Sequence[ERabToBeSetup],
+                        ue_ambr: tuple[int, int] | None = None) -> Message:
+    """E-RAB SETUP REQUEST (§9.1.3.1): ue_ambr is (DL, UL) in bit/s when it changes."""
+    ambr = None if ue_ambr is None else {"uEaggregateMaximumBitRateDL": ue_ambr[0],
+                                         "uEaggregateMaximumBitRateUL": ue_ambr[1]}
+    return _message("E-RABSetupRequest", **{
+        "MME-UE-S1AP-ID": mme_ue_id, "eNB-UE-S1AP-ID": enb_ue_id,
+        "uEaggregateMaximumBitrate": ambr,
+        "E-RABToBeSetupListBearerSUReq": [e.to_field() for e in e_rabs]})
+
+
+def e_rab_setup_response(mme_ue_id: int, enb_ue_id: int,
+                         e_rabs: Sequence[tuple[int, str | bytes, int]],
+                         failed: Sequence[tuple[int, Cause]] | None = None) -> Message:
+    """E-RAB SETUP RESPONSE (§9.1.3.2), items as in `initial_context_setup_response`."""
+    return _message("E-RABSetupResponse", **{
+        "MME-UE-S1AP-ID": mme_ue_id, "eNB-UE-S1AP-ID": enb_ue_id,
+        "E-RABSetupListBearerSURes": [
+            {"e-RAB-ID": i, "transportLayerAddress": a, "gTP-TEID": t} for i, a, t in e_rabs
+        ] or None,
+        "E-RABFailedToSetupListBearerSURes": (
+            [{"e-RAB-ID": i, "cause": c} for i, c in failed] if failed else None)})
+
+
+def e_rab_release_command(mme_ue_id: int, enb_ue_id: int, e_rabs: Sequence[tuple[int, Cause]],
+                          nas_pdu: bytes | None = None) -> Message:
+    """E-RAB RELEASE COMMAND (§9.1.3.5): (E-RAB ID, Cause) items and the NAS PDU."""
+    return _message("E-RABReleaseCommand", **{
+        "MME-UE-S1AP-ID": mme_ue_id, "eNB-UE-S1AP-ID": enb_ue_id,
+        "E-RABToBeReleasedList": [{"e-RAB-ID": i, "cause": c} for i, c in e_rabs],
+        "NAS-PDU": nas_pdu})
+
+
+def e_rab_release_response(mme_ue_id: int, enb_ue_id: int, released: Sequence[int]) -> Message:
+    """E-RAB RELEASE RESPONSE (§9.1.3.6)."""
+    return _message("E-RABReleaseResponse", **{
+        "MME-UE-S1AP-ID": mme_ue_id, "eNB-UE-S1AP-ID": enb_ue_id,
+        "E-RABReleaseListBearerRelComp": [{"e-RAB-ID": i} for i in released] or None})
+
+
 def initial_context_setup_failure(mme_ue_id: int, enb_ue_id: int, cause: Cause) -> Message:
     """INITIAL CONTEXT SETUP FAILURE (§9.1.4.4)."""
     return _message(

@@ -270,6 +270,9 @@ class NasTimers(Strict):
     t3460_s: float = Field(default=6.0, gt=0)
     t3470_s: float = Field(default=6.0, gt=0)
     t3489_s: float = Field(default=4.0, gt=0)
+    # §10.3 Table 10.3.1: T3485 (default bearer activation), T3495 (deactivation) = 8 s
+    t3485_s: float = Field(default=8.0, gt=0)
+    t3495_s: float = Field(default=8.0, gt=0)
     max_retransmissions: int = Field(default=4, ge=0)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from corenet.codecs import sip
+from corenet.runtime.supervisor import deciphered_path
 from sim_ue.devices import default_profile
 from tests import tshark
 from tests.e2e.network import config, network, subscribers
@@ -71,6 +72,32 @@ async def test_every_number_in_every_mode(tmp_path: Path, mode: str) -> None:
     assert {"INVITE", "ACK", "BYE"} <= methods
     if mode == "full":
         assert "REGISTER" in methods
+        _emergency_pdn_in_capture(pcap)
+
+
+def _emergency_pdn_in_capture(pcap: Path) -> None:
+    """Full roaming (TS 23.167 §6.2, §7.1): a standalone PDN Connectivity Request with request
+    type emergency, its E-RAB Setup, and the emergency REGISTER (sos in Contact) and INVITEs
+    from the emergency PDN's address (the `sos` pool), never from the `internet` one."""
+    plain = Path(deciphered_path(str(pcap)))
+    # the attach's (initial, inside the Attach Request), the `ims` one (initial, GSMA IR.92),
+    # then the emergency one
+    assert tshark.values(plain, "nas_eps.esm_request_type",
+                         display_filter="nas_eps.nas_msg_esm_type == 0xd0") == ["1", "1", "4"]
+    assert tshark.values(plain, "gsm_a.gm.sm.apn",
+                         display_filter="nas_eps.nas_msg_esm_type == 0xc1") == [
+        "internet", "ims", "sos"]  # Activate Default EPS Bearer Context Requests
+    assert tshark.count(pcap, "s1ap.E_RABSetupRequest_element") == 2
+    assert tshark.count(pcap, "s1ap.E_RABSetupResponse_element") == 2
+    # UE addresses are of the PDN pools 127.145/16 internet, .146 ims, .147 sos; the others
+    # are the proxies' hops
+    for what, source in (
+            ('sip.Method == "REGISTER" and sip.Contact contains ";sos"', "127.147.0.1"),
+            ('sip.Method == "INVITE" and sip.r-uri contains "urn:service:sos"', "127.147.0.1"),
+            ('sip.Method == "REGISTER" and not sip.Contact contains ";sos"', "127.146.0.1")):
+        sources = {a for a in tshark.values(pcap, "ip.src", display_filter=what)
+                   if a.startswith(("127.145.", "127.146.", "127.147."))}
+        assert sources == {source}, what
 
 
 async def test_a_device_that_handles_184_186_reaches_the_psap(tmp_path: Path) -> None:

@@ -132,6 +132,24 @@ class Pdn:
     esm_cause: int | None = None  # TS 24.301 §6.5.1.3: why the PDN type was narrowed
 
 
+class EsmStep(enum.Enum):
+    """Where a UE-requested PDN connectivity or PDN disconnect is (TS 24.301 §6.5.1, §6.5.2)."""
+
+    CREATING = "creating"  # Create Session Request sent (TS 23.401 §5.10.2 step 3)
+    ACTIVATING = "activating"  # E-RAB Setup with the default bearer's activation, T3485
+    DELETING = "deleting"  # Delete Session Request sent (TS 23.401 §5.10.3 step 3)
+    DEACTIVATING = "deactivating"  # E-RAB Release with the bearer's deactivation, T3495
+
+
+@dataclass
+class EsmProcedure:
+    """The one UE-requested ESM procedure running for a UE, by its PTI (TS 24.301 §6.5)."""
+
+    pti: int
+    pdn: Pdn
+    step: EsmStep
+
+
 @dataclass
 class AuthVector:
     """The E-UTRAN vector in use (TS 33.401 §6.1.2)."""
@@ -167,6 +185,9 @@ class UeSession:
     pdn: Pdn | None = None
     session_created: bool = False  # the S-GW holds the PDN connection (TS 29.274 §7.2.1)
     location_updated: bool = False  # ULA received: the HSS holds us as serving MME
+    # PDN connections the UE requested after the attach (TS 24.301 §6.5.1), by default EBI
+    additional_pdns: dict[int, Pdn] = field(default_factory=dict)
+    esm_procedure: EsmProcedure | None = None
 
 
 @dataclass

@@ -18,7 +18,15 @@ from corenet.codecs.nas_ies import Guti
 from corenet.config.models import MmeConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.plmn import Plmn
-from corenet.nf.mme import nas_handler, nas_path, pws, s1ap_build, s1ap_handler, s11_path
+from corenet.nf.mme import (
+    nas_handler,
+    nas_path,
+    pdn_connectivity,
+    pws,
+    s1ap_build,
+    s1ap_handler,
+    s11_path,
+)
 from corenet.nf.mme.context import (
     EmmState,
     EnbContext,
@@ -290,6 +298,8 @@ class MmeCore:
         if not keep and session.session_created and session.pdn is not None:
             session.session_created = False
             self.send_s11(ue, self.s11.delete_session(ue, session.pdn))
+        if not keep:
+            pdn_connectivity.delete_additional(self, ue)
         ue.step = Step.ATTACHED if keep else Step.RELEASING
         if ue.enb_assoc is None or ue.enb_ue_id is None or ue.enb_assoc not in self.enbs:
             if not keep:
@@ -395,3 +405,5 @@ class MmeCore:
                 s1ap_handler.on_release_complete(self, ue)
             elif ev.name in NAS_TIMERS:
                 nas_path.on_nas_timer(self, ue, ev.name)
+            elif ev.name in pdn_connectivity.ESM_TIMERS:
+                pdn_connectivity.on_timer(self, ue, ev.name)

@@ -7,7 +7,7 @@ from typing import Any
 
 from corenet.codecs import nas
 from corenet.codecs.base import Message
-from corenet.nf.mme import emm_sm, identity, nas_path, s1ap_build
+from corenet.nf.mme import emm_sm, identity, nas_path, pdn_connectivity, s1ap_build
 from corenet.nf.mme.context import Step, UeContext
 from corenet.nf.mme.port import MmePort
 
@@ -28,6 +28,7 @@ def on_detach_request(mme: MmePort, ue: UeContext, msg: Message) -> None:
         session.session_created = False
         ue.step = Step.DETACHING
         mme.send_s11(ue, mme.s11.delete_session(ue, session.pdn))
+        pdn_connectivity.delete_additional(mme, ue)
         return
     finish(mme, ue)
 

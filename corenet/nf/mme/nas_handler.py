@@ -1,6 +1,7 @@
 """Uplink NAS at the MME: decoding and the integrity check (TS 24.301 §4.4.4.3), malformed
 messages (§7), then the handler the UE's step calls for (`attach.SEQUENCE`,
-`detach.SEQUENCE`); ESM messages outside the attach (§6.5), EMM STATUS (§5.7)."""
+`detach.SEQUENCE`); ESM messages outside the attach (§6.5, `pdn_connectivity.ESM`), EMM
+STATUS (§5.7)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from corenet.codecs import nas
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 from corenet.crypto.nas_security import UPLINK
-from corenet.nf.mme import attach, causes, detach, esm, nas_path, policy, tau
+from corenet.nf.mme import attach, causes, detach, nas_path, pdn_connectivity, tau
 from corenet.nf.mme.context import Step, UeContext
 from corenet.nf.mme.port import MmePort
 
@@ -21,11 +22,11 @@ _PLAIN_ALLOWED = frozenset({
 _ESM_ONLY = frozenset({
     "PDNConnectivityRequest", "PDNDisconnectRequest", "BearerResourceAllocationRequest",
     "BearerResourceModificationRequest", "ActivateDefaultEPSBearerContextAccept",
-    "ActivateDefaultEPSBearerContextReject", "ESMStatus",
+    "ActivateDefaultEPSBearerContextReject", "ESMStatus", "DeactivateEPSBearerContextAccept",
 })
 
-SEQUENCE: dict[tuple[Step, str], attach.Handler] = {**attach.SEQUENCE, **detach.SEQUENCE,
-                                                     **tau.SEQUENCE}
+SEQUENCE: dict[tuple[Step, str], attach.Handler] = {
+    **attach.SEQUENCE, **detach.SEQUENCE, **tau.SEQUENCE, **pdn_connectivity.SEQUENCE}
 
 
 def _on_emm_status(mme: MmePort, ue: UeContext, msg: Message) -> None:
@@ -100,21 +101,14 @@ def _dispatch(mme: MmePort, ue: UeContext, msg: Message) -> None:
 
 
 def _on_standalone_esm(mme: MmePort, ue: UeContext, msg: Message) -> None:
-    """ESM outside the attach: only the default bearer exists here; a request for more is
-    refused (TS 24.301 §6.5.1.4 #31) and other messages are answered by ESM STATUS #98."""
+    """ESM outside the attach: the UE-requested PDN procedures (`pdn_connectivity.ESM`);
+    ESM STATUS is logged, any other message is answered by ESM STATUS #98 (TS 24.301 §7.4)."""
     f = msg.fields
-    pti, ebi = int(f.get(nas.PTI, 0)), int(f.get(nas.EBI, 0))
     mme.log("esm.standalone", imsi=ue.imsi, message=msg.name)
-    if msg.name == "ESMStatus":
-        return
-    if msg.name == "PDNConnectivityRequest":
-        cause = causes.ESM_REQUEST_REJECTED_UNSPECIFIED
-        if ue.emergency:
-            # emergency-only UE (module table of corenet.nf.mme.policy; TS 24.301 §6.5.1.4)
-            emergency_req = int(f.get("request_type", 1)) == esm.REQUEST_EMERGENCY
-            cause = (policy.ESM_MULTIPLE_PDN_SAME_APN_NOT_ALLOWED if emergency_req
-                     else policy.ESM_SERVICE_OPTION_NOT_SUPPORTED)
-        mme.log("esm.pdn.rejected", imsi=ue.imsi, emergency=ue.emergency, esm_cause=cause)
-        nas_path.send_nas(mme, ue, esm.pdn_connectivity_reject(pti, cause))
-        return
-    nas_path.send_nas(mme, ue, nas.esm_status(ebi, pti, causes.ESM_MESSAGE_NOT_COMPATIBLE_WITH_STATE))
+    handler = pdn_connectivity.ESM.get(msg.name)
+    if handler is not None:
+        handler(mme, ue, msg)
+    elif msg.name != "ESMStatus":
+        nas_path.send_nas(mme, ue, nas.esm_status(
+            int(f.get(nas.EBI, 0)), int(f.get(nas.PTI, 0)),
+            causes.ESM_MESSAGE_NOT_COMPATIBLE_WITH_STATE))

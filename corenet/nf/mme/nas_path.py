@@ -55,7 +55,7 @@ def send_guarded(mme: MmePort, ue: UeContext, timer: str, plain: bytes,
 def timer_seconds(mme: MmePort, name: str) -> float:
     t = mme.cfg.timers
     return {"T3450": t.t3450_s, "T3460": t.t3460_s, "T3470": t.t3470_s,
-            "T3489": t.t3489_s}[name]
+            "T3489": t.t3489_s, "T3485": t.t3485_s, "T3495": t.t3495_s}[name]
 
 
 def start_nas_timer(mme: MmePort, ue: UeContext, name: str, plain: bytes, sht: int) -> None:
@@ -74,20 +74,26 @@ def stop_nas_timer(mme: MmePort, ue: UeContext) -> None:
     ue.nas_timer.pending = None
 
 
+def retransmit(mme: MmePort, ue: UeContext, name: str) -> bool:
+    """Resend the message `name` guards and start it again; False once the retransmissions
+    are spent (TS 24.301 §10.2, §10.3: five expiries in all)."""
+    timer = ue.nas_timer
+    if timer.pending is None or timer.retransmissions >= mme.cfg.timers.max_retransmissions:
+        return False
+    timer.retransmissions += 1
+    plain, sht = timer.pending
+    s1ap_build.downlink_nas(mme, ue, nas_pdu(ue, plain, sht))
+    mme.start_timer(name, ue.mme_ue_id, timer_seconds(mme, name))
+    mme.log("nas.retransmission", mme_ue_id=ue.mme_ue_id, timer=name,
+            count=timer.retransmissions)
+    return True
+
+
 def on_nas_timer(mme: MmePort, ue: UeContext, name: str) -> None:
     """Expiry of T3450 / T3460 / T3470 / T3489: resend the guarded message, and on the
     (max_retransmissions + 1)-th expiry abort the procedure and release everything
     (TS 24.301 §5.4.2.7 c, §5.4.3.7 b, §5.4.4.6 b, §5.5.1.2.7 c)."""
-    timer = ue.nas_timer
-    if timer.name != name or timer.pending is None:
-        return
-    if timer.retransmissions < mme.cfg.timers.max_retransmissions:
-        timer.retransmissions += 1
-        plain, sht = timer.pending
-        s1ap_build.downlink_nas(mme, ue, nas_pdu(ue, plain, sht))
-        mme.start_timer(name, ue.mme_ue_id, timer_seconds(mme, name))
-        mme.log("nas.retransmission", mme_ue_id=ue.mme_ue_id, timer=name,
-                count=timer.retransmissions)
+    if name != ue.nas_timer.name or ue.nas_timer.pending is None or retransmit(mme, ue, name):
         return
     step = None if ue.step is None else ue.step.value
     stop_nas_timer(mme, ue)

@@ -59,10 +59,13 @@ class S11Requests:
         return gtpv2c.fteid(gtpv2c.FTEID_S11_MME, ue.mme_ue_id, self._cfg.s11_local.host)
 
     def create_session(self, ue: UeContext, pdn: Pdn, ambr_kbps: tuple[int, int],
-                       uimsi: bool = False, pgw_address: str | None = None) -> Message:
+                       uimsi: bool = False, pgw_address: str | None = None,
+                       sgw_teid: int = 0, emergency: bool = False) -> Message:
         """Create Session Request (TS 29.274 §7.2.1; TS 23.401 §5.3.2.1 step 12). `uimsi`: the
         IMSI is unauthenticated (§8.12 Indication UIMSI); an IMEI-only UE sends no IMSI and its
-        MEI (TS 29.274 Table 7.2.1-1)."""
+        MEI (TS 29.274 Table 7.2.1-1). An additional PDN connection of an attached UE
+        (TS 23.401 §5.10.2 step 3) goes on the S-GW's S11 TEID (`sgw_teid`, §5.5.2);
+        `emergency`: it is the emergency PDN connection (§4.3.12.3)."""
         tai_plmn, tac = ue.tai
         ecgi_plmn, eci = ue.ecgi
         bearer = pdn.bearer
@@ -73,10 +76,10 @@ class S11Requests:
             paa |= _PAA_V6
         # TS 29.274 §8.58, TS 23.060 Annex A: the emergency APN is network provided and no
         # subscription is checked for it (TS 23.401 §4.3.12.3)
-        selection = (gtpv2c.SELECTION_NETWORK_NOT_VERIFIED if ue.emergency
+        selection = (gtpv2c.SELECTION_NETWORK_NOT_VERIFIED if ue.emergency or emergency
                      else gtpv2c.SELECTION_MS_OR_NETWORK_VERIFIED)
         return gtpv2c.create_session_request(
-            self.next_sequence(), teid=0, imsi=ue.imsi, msisdn=ue.msisdn,
+            self.next_sequence(), teid=sgw_teid, imsi=ue.imsi, msisdn=ue.msisdn,
             mei=ue.imeisv or ue.imei, indication=_indication(pdn, uimsi),
             uli=gtpv2c.uli(tai_plmn, tac, ecgi_plmn, eci), serving_network=self._cfg.plmn,
             rat_type=gtpv2c.RAT_EUTRAN, sender_fteid=self.mme_fteid(ue),

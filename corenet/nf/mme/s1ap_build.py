@@ -12,7 +12,7 @@ from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
-from corenet.nf.mme.context import UeContext
+from corenet.nf.mme.context import Bearer, UeContext
 from corenet.nf.mme.events import STREAM_NON_UE, STREAM_UE, SendS1ap
 from corenet.nf.mme.port import MmePort
 
@@ -85,13 +85,9 @@ def downlink_nas(mme: MmePort, ue: UeContext, nas_pdu: bytes) -> None:
          s1ap.downlink_nas_transport(ue.mme_ue_id, ue.enb_ue_id, nas_pdu), STREAM_UE)
 
 
-def initial_context_setup(mme: MmePort, ue: UeContext, kenb: bytes, nas_pdu: bytes) -> None:
-    """INITIAL CONTEXT SETUP REQUEST (TS 36.413 §8.3.1; TS 23.401 §5.3.2.1 step 17)."""
-    pdn = ue.session.pdn
-    if pdn is None or ue.enb_assoc is None or ue.enb_ue_id is None:
-        return
-    bearer = pdn.bearer
-    erab = s1ap.ERabToBeSetup(
+def erab_to_be_setup(bearer: Bearer, nas_pdu: bytes) -> s1ap.ERabToBeSetup:
+    """The E-RAB of an EPS bearer (TS 36.413 §9.2.1.15 QoS, §9.2.1.60 ARP) with its NAS PDU."""
+    return s1ap.ERabToBeSetup(
         e_rab_id=bearer.ebi, qci=bearer.qci, priority_level=bearer.arp_priority,
         transport_layer_address=bearer.sgw_s1u_ip or "0.0.0.0",
         gtp_teid=bearer.sgw_s1u_teid or 0, nas_pdu=nas_pdu,
@@ -99,6 +95,30 @@ def initial_context_setup(mme: MmePort, ue: UeContext, kenb: bytes, nas_pdu: byt
                                 if bearer.pre_emption_capability else "may-trigger-pre-emption"),
         pre_emption_vulnerability=("not-pre-emptable" if bearer.pre_emption_vulnerability
                                    else "pre-emptable"))
+
+
+def erab_setup_request(mme: MmePort, ue: UeContext, bearer: Bearer, nas_pdu: bytes) -> None:
+    """E-RAB SETUP REQUEST (TS 36.413 §8.2.1; TS 23.401 §5.10.2 step 7) for one bearer."""
+    if ue.enb_assoc is None or ue.enb_ue_id is None:
+        return
+    send(mme, ue.enb_assoc, s1ap.e_rab_setup_request(
+        ue.mme_ue_id, ue.enb_ue_id, [erab_to_be_setup(bearer, nas_pdu)]), STREAM_UE)
+
+
+def erab_release_command(mme: MmePort, ue: UeContext, ebi: int, nas_pdu: bytes) -> None:
+    """E-RAB RELEASE COMMAND (TS 36.413 §8.2.3; TS 23.401 §5.10.3 step 7) for one bearer."""
+    if ue.enb_assoc is None or ue.enb_ue_id is None:
+        return
+    send(mme, ue.enb_assoc, s1ap.e_rab_release_command(
+        ue.mme_ue_id, ue.enb_ue_id, [(ebi, NAS_NORMAL_RELEASE)], nas_pdu), STREAM_UE)
+
+
+def initial_context_setup(mme: MmePort, ue: UeContext, kenb: bytes, nas_pdu: bytes) -> None:
+    """INITIAL CONTEXT SETUP REQUEST (TS 36.413 §8.3.1; TS 23.401 §5.3.2.1 step 17)."""
+    pdn = ue.session.pdn
+    if pdn is None or ue.enb_assoc is None or ue.enb_ue_id is None:
+        return
+    erab = erab_to_be_setup(pdn.bearer, nas_pdu)
     enc, integ = ue_security_capabilities(ue.security.ue_net_cap)
     if ue.unauthenticated_emergency:
         # TS 33.401 §15.2.2: only the null algorithms (no bit set) for a UE without KASME
@@ -138,8 +158,10 @@ def release_command(mme: MmePort, ue: UeContext, cause: tuple[str, str]) -> None
 
 
 def erab_setup(msg: Message, ebi: int) -> tuple[str, int] | None:
-    """The eNB S1-U address and TEID for E-RAB `ebi` (TS 36.413 §9.1.4.3)."""
-    for item in msg.fields.get("E-RABSetupListCtxtSURes", []):
+    """The eNB S1-U address and TEID for E-RAB `ebi` (TS 36.413 §9.1.4.3, §9.1.3.2)."""
+    items = msg.fields.get("E-RABSetupListCtxtSURes") or msg.fields.get(
+        "E-RABSetupListBearerSURes") or []
+    for item in items:
         if item.get("e-RAB-ID") == ebi:
             return str(item.get("transportLayerAddress")), int(item.get("gTP-TEID", 0))
     return None

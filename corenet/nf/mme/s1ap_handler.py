@@ -235,7 +235,8 @@ def on_uplink_nas_transport(mme: S1Port, ue: UeContext, msg: Message) -> None:
 
 
 def on_ics_response(mme: S1Port, ue: UeContext, msg: Message) -> None:
-    """INITIAL CONTEXT SETUP RESPONSE (TS 36.413 §8.3.1.2): an input of the attach."""
+    """INITIAL CONTEXT SETUP RESPONSE (TS 36.413 §8.3.1.2), E-RAB SETUP RESPONSE (§8.2.1.2):
+    inputs of the procedure the UE's step runs (attach, UE-requested PDN connectivity)."""
     handler = nas_handler.SEQUENCE.get((ue.step, msg.name)) if ue.step else None
     if handler is not None:
         handler(mme, ue, msg)
@@ -288,6 +289,8 @@ UE_ROUTES: dict[str, UeHandler] = {
     "UplinkNASTransport": on_uplink_nas_transport,
     "InitialContextSetupResponse": on_ics_response,
     "InitialContextSetupFailure": on_ics_failure,
+    "E-RABSetupResponse": on_ics_response,
+    "E-RABReleaseResponse": _ignored,
     "UEContextReleaseRequest": on_release_request,
     "UEContextReleaseComplete": on_release_complete,
     "UECapabilityInfoIndication": on_ue_capability_info,

@@ -14,7 +14,7 @@ from corenet.codecs.s6a import SubscriptionData, VplmnDynamicAddressAllowed
 from corenet.core.identifiers import home_plmn_of
 from corenet.core.plmn import Plmn
 from corenet.nf.mme import causes, esm, s1ap_build
-from corenet.nf.mme.context import Step, UeContext
+from corenet.nf.mme.context import Pdn, Step, UeContext
 from corenet.nf.mme.identity import is_roamer
 from corenet.nf.mme.port import MmePort
 from corenet.nf.mme.s11_client import accepted, cause_of
@@ -91,12 +91,20 @@ def session_created(mme: MmePort, ue: UeContext, msg: Message) -> int | None:
     taken into the PDN connection; the ESM cause of a refusal, or None."""
     pdn = ue.session.pdn
     assert pdn is not None
+    esm_cause = pdn_created(mme, ue, pdn, msg)
+    if esm_cause is None:
+        ue.session.session_created = True
+    return esm_cause
+
+
+def pdn_created(mme: MmePort, ue: UeContext, pdn: Pdn, msg: Message) -> int | None:
+    """A Create Session Response (TS 29.274 §7.2.2) for `pdn`: its F-TEIDs, address and PCO
+    taken in; the ESM cause of a refusal (TS 24.301 §6.5.1.4), or None."""
     if not accepted(msg):
         cause = cause_of(msg)
-        mme.log("s11.session.refused", imsi=ue.imsi, cause=cause)
+        mme.log("s11.session.refused", imsi=ue.imsi, apn=pdn.apn, cause=cause)
         return _GTP_TO_ESM.get(cause or 0, causes.ESM_REQUEST_REJECTED_UNSPECIFIED)
     f = msg.fields
-    ue.session.session_created = True
     sgw = f.get("sender_fteid_c") or {}
     pdn.sgw_s11_teid, pdn.sgw_s11_ip = sgw.get("teid"), sgw.get("ipv4")
     pdn.pgw_s5_fteid = f.get("pgw_s5s8_fteid_c")

@@ -496,6 +496,7 @@ class SgwPgwCore:
             # §7.2.1: PDN Type is conditional-mandatory on S11 for an initial attach
             raise GtpReject(g.CAUSE_CONDITIONAL_IE_MISSING, "no PDN Type",
                             _offending(IE_PDN_TYPE))
+        self._check_context(f)
         contexts = f["bearer_contexts_to_be_created"]
         for ctx in contexts:
             if ctx["ebi"] not in EBI_RANGE:
@@ -543,6 +544,22 @@ class SgwPgwCore:
         actions.append(SendResponse(resp, peer))
         actions.append(LogEvent("sgw.session.created", _session_log(session, cause)))
         return actions
+
+    def _check_context(self, f: Mapping[str, Any]) -> None:
+        """§7.2.1 / §5.5.2: a Create Session Request for an additional PDN connection of an
+        attached UE (TS 23.401 §5.10.2 step 3) carries in its header the S11 TEID of one of
+        that UE's PDN connections, from the MME holding it; a TEID naming no such connection
+        is refused with "Context Not Found" (Table 8.4-1)."""
+        teid = int(f.get("teid") or 0)
+        if teid == 0:
+            return
+        s = self.sessions.get(teid)
+        uimsi = bool((f.get("indication") or {}).get("uimsi"))
+        sender = f.get("sender_fteid_c") or {}
+        if (s is None or s.identity() != _identity(f.get("imsi"), f.get("mei"), uimsi)
+                or s.mme_fteid.get("ipv4") != sender.get("ipv4")):
+            raise GtpReject(g.CAUSE_CONTEXT_NOT_FOUND,
+                            f"TEID {teid} names no PDN connection of this UE")
 
     def _drop_existing(self, f: Mapping[str, Any], ebi: int) -> list[Action]:
         """§7.2.1: a Create Session for an existing PDN connection (same UE, same default EBI)

@@ -198,10 +198,15 @@ def test_demo_emergency_registration_read_in_tshark(tmp_path: Path, mode: str,
     pcap = tmp_path / "demo.pcapng"
     rows = tshark.fields(pcap, "ip.src", "sip.Method", "sip.Status-Code", "sip.Call-ID",
                          "sip.Contact", "sip.From", display_filter="sip")
-    ua = rows[0]["ip.src"][0]
+    # the UE's emergency REGISTER: from its emergency PDN address (the `sos` pool), opened
+    # after the attach in full roaming (TS 23.167 §6.2), its only one in emergency-auth
+    [sos_register] = [r for r in rows if r["sip.Method"] == ["REGISTER"]
+                      and r["sip.Contact"][0].endswith(";sos>")
+                      and r["ip.src"][0].startswith("127.147.")]
+    ua = sos_register["ip.src"][0]
     sent = [r for r in rows if r["ip.src"] == [ua] and r["sip.Method"]]
-    [sos_register] = [r for r in sent if r["sip.Method"] == ["REGISTER"]
-                      and r["sip.Contact"][0].endswith(";sos>")]
+    if mode == "full":  # the emergency PDN connection's default bearer (TS 36.413 §8.2.1)
+        assert tshark.count(pcap, "s1ap.E_RABSetupRequest_element") == 2  # ims, sos
     answers = [r for r in rows if r["sip.Call-ID"] == sos_register["sip.Call-ID"]
                and r["sip.Status-Code"]]
     assert answers and answers[-1]["sip.Status-Code"] == [sos_status]

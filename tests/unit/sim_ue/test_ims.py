@@ -420,7 +420,7 @@ def _loopback_pdn(monkeypatch: pytest.MonkeyPatch, base: int) -> None:
     def patched(*args: Any, **kw: Any) -> bytes:
         last = kw["ipv4"].rsplit(".", 1)[1]
         apn = kw.get("apn", args[3] if len(args) > 3 else None)
-        pool = "127.147" if apn == "sos" else "127.145"
+        pool = {"sos": "127.147", "ims": "127.146"}.get(apn or "", "127.145")
         kw["ipv4"] = f"{pool}.{base}.{last}"
         return real(*args, **kw)
 
@@ -464,21 +464,26 @@ async def test_population_full_roaming_110(monkeypatch: pytest.MonkeyPatch) -> N
     docomo, legacy = calls
     assert (docomo["outcome"], docomo["sip_status"]) == ("answered", 200)
     assert docomo["registered"] and docomo["request_uri"] == "urn:service:sos.police"
-    assert docomo["ua"].startswith(results[0].ipv4 + ":")
+    # TS 23.167 §6.2, §7.1: the call goes from the emergency PDN connection the UE opened
+    # after its attach (the `sos` pool), not from the attach's `internet` one
+    sos_address = docomo["ua"].rsplit(":", 1)[0]
+    assert sos_address.startswith("127.147.1.")
     assert results[0].ipv4.startswith("127.145.1.")
     assert legacy["outcome"] == "not_attempted" and legacy["sip_status"] is None
     assert legacy["reason"].startswith("device cannot place emergency calls in full roaming")
-    # both UEs registered from their own PDN address (the legacy one for the call-back); the
+    # both UEs registered from their own `ims` PDN address (the legacy one for the call-back); the
     # caller also registered for emergency (TS 24.229 §5.1.6.2: "sos" in Contact) before its
     # INVITE, and calls over that registration
     regs = [(r, a) for r, a in pcscf.requests if r.method == "REGISTER"]
     sos = [(r, a) for r, a in regs if r.contacts[0].uri.params == (("sos", None),)]
     normal = [(r, a) for r, a in regs if (r, a) not in sos]
-    assert sorted(a[0] for _, a in normal) == sorted(r.ipv4 for r in results)
-    assert [a[0] for _, a in sos] == [results[0].ipv4]
+    # GSMA IR.92: normal IMS signalling from each UE's `ims` PDN connection, opened after
+    # the attach's `internet` one
+    assert sorted(a[0] for _, a in normal) == ["127.146.1.1", "127.146.1.2"]
+    assert [a[0] for _, a in sos] == [sos_address]
     assert docomo["emergency_registration"] == 200
     [(invite, source)] = pcscf.invites()
-    assert source[0] == results[0].ipv4
+    assert source[0] == sos_address
     assert invite.contacts[0].uri.params == (("sos", None),)
     assert invite.header("P-Preferred-Identity") == f"<sip:+819010000001@{DOMAIN}>"
     assert "utran-cell-id-3gpp=44020" in (invite.header("P-Access-Network-Info") or "")
@@ -570,7 +575,8 @@ async def test_cli_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     [row] = json.loads(stdout)
     assert (row["outcome"], row["sip_status"], row["dialled"]) == ("answered", 200, "118")
     assert row["request_uri"] == "urn:service:sos.marine" and row["registered"]
-    assert row["ua"].startswith("127.145.7.") and row["ua"].endswith(":5060")
+    # TS 23.167 §6.2: the emergency call goes from the emergency PDN connection (`sos` pool)
+    assert row["ua"].startswith("127.147.7.") and row["ua"].endswith(":5060")
     # TS 24.229 §5.1.6.2: the normal registration, then the emergency one, then the call
     assert pcscf.methods() == ["REGISTER", "REGISTER", "INVITE", "ACK", "BYE"]
     assert tshark.values(pcap, "sip.Method", opts=()) == ["REGISTER", "REGISTER", "INVITE",

@@ -23,11 +23,12 @@ def create_session(seq: int = 1, *, mme_teid: int = 0x100, apn: str = "sos",
                    mei: str | None = MEI, msisdn: str | None = MSISDN,
                    indication: dict[str, bool] | None = None, ebi: int = 5,
                    qos: dict[str, int] | None = None, ambr: tuple[int, int] = (300, 300),
-                   pco: bytes | None = None, pgw: str = "127.0.0.5") -> Message:
+                   pco: bytes | None = None, pgw: str = "127.0.0.5",
+                   sgw_teid: int = 0) -> Message:
     if pdn_type == g.PDN_IPV4V6:  # as an MME does (TS 29.274 §8.12 DAF); {"daf": False} clears
         indication = {"daf": True, **(indication or {})}
     return roundtrip(g.create_session_request(
-        seq, imsi=imsi, msisdn=msisdn, mei=mei, uli=("44020", 1, "44020", 0x101 << 8 | 1),
+        seq, teid=sgw_teid, imsi=imsi, msisdn=msisdn, mei=mei, uli=("44020", 1, "44020", 0x101 << 8 | 1),
         serving_network="44020", indication=indication,
         sender_fteid=(g.FTEID_S11_MME, mme_teid, MME_IP),
         pgw_fteid=(g.FTEID_S5S8C_PGW, 0, pgw), apn=apn,
