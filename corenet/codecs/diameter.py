@@ -48,7 +48,6 @@ from typing import Any
 
 import corenet.codecs._pycrate  # noqa: F401
 from corenet.codecs.base import Message
-from corenet.codecs.selection import STATE as _selection
 from corenet.codecs.selection import fast_path
 from corenet.core.errors import DecodeError, EncodeError
 from pycrate_core.elt import Element
@@ -486,11 +485,7 @@ def _header_flags(msg: Message) -> int:
 
 def encode(msg: Message) -> bytes:
     """Message -> bytes (RFC 6733 §3 header + §4 AVPs)."""
-    if _selection.fast:
-        data = _fast.encode(msg)
-        if data is not None:
-            return data
-    return encode_pycrate(msg)
+    return _fast.encode_or(encode_pycrate, msg)
 
 
 def encode_pycrate(msg: Message) -> bytes:
@@ -750,11 +745,7 @@ def decode(data: bytes, *, strict: bool = True) -> Message:
 
     strict=False keeps unknown AVPs with the M bit (a relay agent forwards them, RFC 6733 §6.1.8).
     """
-    if _selection.fast:
-        msg = _fast.decode(data, strict=strict)
-        if msg is not None:
-            return msg
-    return decode_pycrate(data, strict=strict)
+    return _fast.decode_or(decode_pycrate, data, strict=strict)
 
 
 def decode_pycrate(data: bytes, *, strict: bool = True) -> Message:

@@ -79,7 +79,6 @@ from pycrate_mobile import TS29274_GTPC as G
 
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import time_zone_fields
-from corenet.codecs.selection import STATE as _selection
 from corenet.codecs.selection import fast_path
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
@@ -729,11 +728,7 @@ def _fill(seq: Any, ies: list[dict[str, Any]]) -> None:
 
 def encode(msg: Message) -> bytes:
     """Encode a GTPv2-C message (representation in the module docstring)."""
-    if _selection.fast:
-        data = _fast.encode(msg)
-        if data is not None:
-            return data
-    return encode_pycrate(msg)
+    return _fast.encode_or(encode_pycrate, msg)
 
 
 def encode_pycrate(msg: Message) -> bytes:
@@ -913,11 +908,7 @@ def _check_mandatory(ies: tuple[IESpec, ...], fields: Mapping[str, Any],
 
 def decode(data: bytes) -> Message:
     """Decode one GTPv2-C message; raises only DecodeError."""
-    if _selection.fast:
-        msg = _fast.decode(data)
-        if msg is not None:
-            return msg
-    return decode_pycrate(data)
+    return _fast.decode_or(decode_pycrate, data)
 
 
 def decode_pycrate(data: bytes) -> Message:

@@ -63,7 +63,6 @@ from corenet.codecs.nas_ies import (
     ue_security_capability,
 )
 from corenet.codecs.selection import SECURITY_PROTOCOL, fast_path
-from corenet.codecs.selection import STATE as _selection
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 
@@ -411,11 +410,7 @@ def _spec_for_encode(msg: Message) -> _Spec:
 
 def encode(msg: Message) -> bytes:
     """Encode a plain NAS message (security header type 0) with pycrate."""
-    if _selection.fast:
-        data = _fast.encode(msg)
-        if data is not None:
-            return data
-    return encode_pycrate(msg)
+    return _fast.encode_or(encode_pycrate, msg)
 
 
 def encode_values(msg: Message, convert: Mapping[Callable[..., Any], Callable[..., Any]] | None = None
@@ -534,11 +529,7 @@ def _error_extra(data: bytes) -> dict[str, Any]:
 
 
 def _decode_plain(data: bytes, direction: int | None) -> Message:
-    if _selection.fast:
-        msg = _fast.decode(data, direction)
-        if msg is not None:
-            return msg
-    return _decode_plain_pycrate(data, direction)
+    return _fast.decode_or(_decode_plain_pycrate, data, direction)
 
 
 def _decode_plain_pycrate(data: bytes, direction: int | None) -> Message:
@@ -697,10 +688,10 @@ def _parse_protected(data: bytes) -> tuple[int, bytes, int, bytes]:
     if len(data) < 8:
         raise _discard("security protected NAS message too short (TS 24.301 §7.2)",
                        pd=PD_EMM)
-    if _selection.fast:
-        parsed = _fast_header.decode(data)
-        if parsed is not None:
-            return parsed  # type: ignore[no-any-return]
+    return _fast_header.decode_or(_parse_protected_pycrate, data)
+
+
+def _parse_protected_pycrate(data: bytes) -> tuple[int, bytes, int, bytes]:
     msg = EMM.EMMSecProtNASMessage()
     try:
         msg.from_bytes(data)
@@ -732,10 +723,12 @@ def protect(plain: bytes, ctx: NasSecurityContext, direction: int,
 
 def security_protected(security_header_type: int, mac: bytes, sqn: int, payload: bytes) -> bytes:
     """SECURITY PROTECTED NAS MESSAGE (§9.1, §9.3.1): header, MAC, sequence number, message."""
-    if _selection.fast:
-        out = _fast_header.encode(security_header_type, mac, sqn, payload)
-        if out is not None:
-            return out  # type: ignore[no-any-return]
+    return _fast_header.encode_or(_security_protected_pycrate, security_header_type, mac, sqn,
+                                  payload)
+
+
+def _security_protected_pycrate(security_header_type: int, mac: bytes, sqn: int,
+                                payload: bytes) -> bytes:
     msg = EMM.EMMSecProtNASMessage(val={
         "EMMHeaderSec": {"SecHdr": security_header_type, "ProtDisc": PD_EMM},
         "MAC": mac, "Seqn": sqn, "NASMessage": payload,

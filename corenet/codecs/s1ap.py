@@ -50,7 +50,6 @@ from pycrate_asn1rt.utils import (
 from pycrate_core.charpy import Charpy
 
 from corenet.codecs.base import Message
-from corenet.codecs.selection import STATE as _selection
 from corenet.codecs.selection import fast_path
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
@@ -313,11 +312,7 @@ def _single_to_asn(entry: dict[str, Any], val: Any) -> dict[str, Any]:
 
 def encode(msg: Message) -> bytes:
     """APER-encode `msg` (TS 36.413 §9.3, X.691 aligned). Raises EncodeError on a bad message."""
-    if _selection.fast:
-        data = _fast.encode(msg)
-        if data is not None:
-            return data
-    return encode_pycrate(msg)
+    return _fast.encode_or(encode_pycrate, msg)
 
 
 def encode_pycrate(msg: Message) -> bytes:
@@ -403,11 +398,7 @@ def _not_comprehended(crit: str) -> tuple[str, str]:
 
 def decode(data: bytes) -> Message:
     """Decode one S1AP-PDU; raises only DecodeError (see `decode_pycrate`)."""
-    if _selection.fast:
-        msg = _fast.decode(data)
-        if msg is not None:
-            return msg
-    return decode_pycrate(data)
+    return _fast.decode_or(decode_pycrate, data)
 
 
 def decode_pycrate(data: bytes) -> Message:

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class CodecLevel(enum.Enum):
@@ -67,6 +69,23 @@ class FastPath:
     def install(self, encode: Callable[..., Any], decode: Callable[..., Any]) -> None:
         self.encode = encode
         self.decode = decode
+
+    def encode_or(self, pycrate: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """The fast `encode` at the fast level unless it declines (None), else `pycrate`."""
+        return _first(self.encode, pycrate, args, kw)
+
+    def decode_or(self, pycrate: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """The fast `decode` at the fast level unless it declines (None), else `pycrate`."""
+        return _first(self.decode, pycrate, args, kw)
+
+
+def _first(fast: Callable[..., Any], pycrate: Callable[..., T], args: tuple[Any, ...],
+           kw: dict[str, Any]) -> T:
+    if STATE.fast:
+        got = fast(*args, **kw)
+        if got is not None:
+            return got  # type: ignore[no-any-return]
+    return pycrate(*args, **kw)
 
 
 _FAST_PATHS: dict[str, FastPath] = {}
