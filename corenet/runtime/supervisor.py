@@ -80,7 +80,7 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
         if seed is None:
             return HssService(cfg.hss, tap=tap, on_event=on_event)
         return HssService(cfg.hss, tap=tap, random_bytes=seeded_bytes(seed, "hss"),
-                          on_event=on_event)
+                          on_event=on_event, reproducible=True)
     if name == "mvno-hss":
         from corenet.nf.hss.service import HssService
 
@@ -94,12 +94,14 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
     if name == "home-pgw":
         from corenet.nf.sgw_pgw.service import SgwPgwService
 
-        return ServiceGroup({p.s11.host: SgwPgwService(p, tap=tap, on_event=on_event)
+        return ServiceGroup({p.s11.host: SgwPgwService(p, tap=tap, on_event=on_event,
+                                                       reproducible=seed is not None)
                              for p in cfg.home_pgw})
     if name == "sgw-pgw":
         from corenet.nf.sgw_pgw.service import SgwPgwService
 
-        return SgwPgwService(cfg.sgw_pgw, tap=tap, on_event=on_event)
+        return SgwPgwService(cfg.sgw_pgw, tap=tap, on_event=on_event,
+                             reproducible=seed is not None)
     if name == "mme":
         from corenet.nf.mme.service import MmeService
 

@@ -62,8 +62,12 @@ class HssService:
         subscribers: list[Subscriber] | None = None,
         on_event: OnEvent | None = None,
         random_bytes: Callable[[int], bytes] = os.urandom,
+        reproducible: bool = False,
     ) -> None:
+        """`reproducible`: a seeded run; SQN commits stay on the event loop, so the order of
+        events (and of the capture) does not depend on a worker thread."""
         self.cfg = cfg
+        self._reproducible = reproducible
         self._tap = _pick_tap(tap, cfg.transport)
         self._subscribers = list(subscribers or [])
         self._on_event = on_event
@@ -96,7 +100,7 @@ class HssService:
 
     async def start(self) -> None:
         """Open the store, provision it, then listen (RFC 6733 §2.1)."""
-        self._store = HssStore(self.cfg.database)
+        self._store = HssStore(self.cfg.database, commit_on_thread=not self._reproducible)
         provisioned = 0
         if self.cfg.subscribers_file:
             provisioned += self._store.provision(load_subscribers(self.cfg.subscribers_file))

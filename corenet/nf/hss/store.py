@@ -183,7 +183,7 @@ class HssStore:
 
     def __init__(
         self, path: str = ":memory:", *, ind_bits: int = DEFAULT_IND_BITS,
-        delta: int = DEFAULT_DELTA,
+        delta: int = DEFAULT_DELTA, commit_on_thread: bool = True,
     ) -> None:
         if not 0 <= ind_bits < SQN_BITS:
             raise ValueError(f"IND length must be 0..47 bits, got {ind_bits}")
@@ -202,6 +202,8 @@ class HssStore:
         self._savepoints = 0
         self._committing = threading.Lock()  # held while a COMMIT runs on a worker thread
         self.commits = 0  # COMMITs of `commit_group`
+        # False: `commit_group` commits on the loop (a seeded run keeps its event order)
+        self.commit_on_thread = commit_on_thread
 
     def close(self) -> None:
         self._idle()
@@ -343,8 +345,11 @@ class HssStore:
         finally:
             self._group_depth = 0
         self._committing.acquire()  # released by the worker thread once COMMIT is over
-        done = asyncio.get_running_loop().run_in_executor(None, self._commit_and_release)
-        await asyncio.shield(done)
+        if self.commit_on_thread:
+            done = asyncio.get_running_loop().run_in_executor(None, self._commit_and_release)
+            await asyncio.shield(done)
+        else:
+            self._commit_and_release()
         self.commits += 1
         return result
 

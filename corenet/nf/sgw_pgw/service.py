@@ -62,8 +62,11 @@ class SgwPgwService:
     """The S/P-GW control plane serving S11 on `cfg.s11` (port 0 picks a free port)."""
 
     def __init__(self, cfg: SgwPgwConfig, *, tap: Tap | Any = None,
-                 on_event: OnEvent | None = None) -> None:
+                 on_event: OnEvent | None = None, reproducible: bool = False) -> None:
+        """`reproducible`: a seeded run; sessions are committed on the event loop, so the
+        order of responses (and of the capture) does not depend on the writer thread."""
         self.cfg = cfg
+        self._reproducible = reproducible
         self.store: SessionStore | None = None
         self.core = SgwPgwCore(cfg)
         self.transactions = GtpTransactions(t3_response_s=cfg.t3_response_s,
@@ -94,7 +97,7 @@ class SgwPgwService:
 
     async def start(self) -> None:
         now = asyncio.get_running_loop().time()
-        self.core, self.store = open_core(self.cfg, now)
+        self.core, self.store = open_core(self.cfg, now, group_commit=not self._reproducible)
         await self._endpoint.open(self.cfg.s11.host, self.cfg.s11.port, tap=self._tap)
         self._emit(LogEvent("sgw.started", {"s11": f"{self.local[0]}:{self.local[1]}",
                                             "restart_counter": self.core.restart_counter,
@@ -157,7 +160,8 @@ class SgwPgwService:
             self._on_event(event)
 
 
-def open_core(cfg: SgwPgwConfig, now: float) -> tuple[SgwPgwCore, SessionStore]:
+def open_core(cfg: SgwPgwConfig, now: float, *,
+              group_commit: bool = True) -> tuple[SgwPgwCore, SessionStore]:
     """The core with the sessions of `cfg.database` restored, and its restart counter
     (TS 23.007 §18): unchanged when the database kept the sessions, incremented when it
     could not - "<database>.restart" outlives a lost database file; ':memory:' keeps nothing,
@@ -168,7 +172,7 @@ def open_core(cfg: SgwPgwConfig, now: float) -> tuple[SgwPgwCore, SessionStore]:
     # a previous start may have left sessions with our MMEs: always so without a disk, and
     # when its counter file is there (a first start has none)
     earlier = counter_file is None or os.path.exists(counter_file)
-    store = SessionStore(cfg.database, group_commit=True)
+    store = SessionStore(cfg.database, group_commit=group_commit)
     core = SgwPgwCore(cfg, store=store, restart_counter=0, now=now)
     if cfg.restart_counter is not None:
         core.restart_counter = cfg.restart_counter
