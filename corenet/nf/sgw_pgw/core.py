@@ -35,6 +35,7 @@ from corenet.config.models import SgwPgwConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import CorenetError, DecodeError
 from corenet.nf.sgw_pgw import s8
+from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport, PccRuleStatus
 from corenet.nf.sgw_pgw.pools import (
     AddressPools,
     Allocation,
@@ -118,7 +119,7 @@ class SendRequest:
     peer: Address
 
 
-Action = SendResponse | SendRequest | LogEvent
+Action = SendResponse | SendRequest | PccReport | LogEvent
 
 # a refused peer is reported at most once per this many seconds (the drops are still counted)
 REFUSED_LOG_INTERVAL_S = 10.0
@@ -320,6 +321,14 @@ class SgwPgwCore:
             return handler(self, msg, peer, now)
         except GtpReject as rej:
             return self._reject(msg, peer, rej)
+
+    def handle_pcc(self, event: PccInstall | PccRemove, now: float) -> list[Action]:
+        """PCC rules from the PCRF over Gx (pcc.py): bound to a dedicated bearer, reported
+        back as `PccReport` once the bearer procedure ends. Without bearer binding every
+        rule is reported inactive, GW/PCEF_MALFUNCTION (TS 29.212 §5.3.38)."""
+        names = (tuple(r.name for r in event.rules) if isinstance(event, PccInstall)
+                 else event.names)
+        return [PccReport(event.ue_address, names, PccRuleStatus.INACTIVE, failure_code=4)]
 
     # -- peer trust -------------------------------------------------------------------------
 

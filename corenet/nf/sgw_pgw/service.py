@@ -29,6 +29,7 @@ from corenet.nf.sgw_pgw.core import (
     Session,
     SgwPgwCore,
 )
+from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport
 from corenet.nf.sgw_pgw.store import MEMORY, SessionStore
 from corenet.protocols.gtpv2c_recovery import load_restart_counter
 from corenet.protocols.gtpv2c_transactions import (
@@ -73,6 +74,8 @@ class SgwPgwService:
                                             n3_requests=cfg.n3_requests)
         self._tap = udp_tap(tap)
         self._on_event = on_event
+        # where PCC rule outcomes go (the Gx session's Charging-Rule-Report, TS 29.212 §4.5.12)
+        self.on_pcc_report: Callable[[PccReport], None] | None = None
         self._endpoint = GtpEndpoint(
             self.transactions, self._on_gtp, screen=self._screen,
             owner_timer=OwnerTimer(lambda: self.core.get_timer(), self._on_core_timer),
@@ -110,6 +113,11 @@ class SgwPgwService:
         if self.store is not None:
             self.store.close()
             self.store = None
+
+    def enforce_pcc(self, event: PccInstall | PccRemove) -> None:
+        """PCC rules the PCRF installed or removed over Gx (pcc.py)."""
+        now = asyncio.get_running_loop().time()
+        self._apply(self.core.handle_pcc(event, now), now)
 
     # -- the sans-I/O loop --------------------------------------------------------------------
 
@@ -151,6 +159,9 @@ class SgwPgwService:
                 self.transactions.send_response(action.message, action.peer, now)
             elif isinstance(action, SendRequest):
                 self.transactions.send_request(action.message, action.peer, now)
+            elif isinstance(action, PccReport):
+                if self.on_pcc_report is not None:
+                    self.on_pcc_report(action)
             else:
                 self._emit(action)
 
