@@ -68,6 +68,8 @@ def nas_samples() -> list[tuple[str, bytes, int]]:
         ("DetachAccept", nas.detach_accept(), dl),
         ("EMMInformation", nas.emm_information(full_name="JPN-ROAM X", short_name="JPN-ROAM X"), dl),
         ("EMMStatus", nas.emm_status(emm_cause=97), ul),
+        ("ServiceReject", nas.service_reject(emm_cause=22, t3346=40), dl),
+        ("ExtendedServiceRequest", nas.extended_service_request(service_type=0, m_tmsi=GUTI.m_tmsi, ksi=0), ul),
         ("PDNConnectivityRequest", pdn, ul),
         ("PDNConnectivityReject", nas.pdn_connectivity_reject(pti=1, esm_cause=27), dl),
         ("ActivateDefaultEPSBearerContextRequest", act, dl),
@@ -90,6 +92,8 @@ def protected_nas_samples(eea: int = 2) -> list[tuple[str, bytes, int]]:
         ("SecurityModeComplete", nas.protect(nas.security_mode_complete(), ctx, UPLINK, nas.SHT_INTEGRITY_CIPHERED_NEW_CONTEXT), UPLINK),
         ("EMMInformation", nas.protect(nas.emm_information(full_name="JPN-ROAM X", short_name="JPN-ROAM X"), ctx, DOWNLINK, nas.SHT_INTEGRITY_CIPHERED), DOWNLINK),
         ("DetachRequest", nas.protect(nas.detach_request(ksi=0, guti=GUTI), ctx, UPLINK, nas.SHT_INTEGRITY), UPLINK),
+        # §8.2.25: security header type 1100, the short MAC over its first two octets
+        ("ServiceRequest", nas.service_request(ksi=0, ctx=ctx), UPLINK),
     ]
 
 

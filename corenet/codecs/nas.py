@@ -76,7 +76,8 @@ __all__ = [
     "emm_status", "encode", "esm_information_request", "esm_information_response", "esm_status",
     "guti_identity", "identity_request", "identity_response", "imei_identity", "imeisv_identity",
     "imsi_identity", "pdn_connectivity_reject", "pdn_connectivity_request", "protect",
-    "security_mode_command", "security_mode_complete", "security_mode_reject", "service_request",
+    "security_mode_command", "security_mode_complete", "security_mode_reject", "service_reject",
+    "service_request", "extended_service_request",
     "tmsi_identity", "ue_network_capability", "ue_security_capability", "unprotect",
 ]
 
@@ -297,6 +298,16 @@ _SPECS: tuple[_Spec, ...] = (
     _emm("TrackingAreaUpdateReject", 0x4B, EMM.EMMTrackingAreaUpdateReject,
          _EMM_CAUSE_IE,
          _o("t3346_value", "T3346", ies.gprs_timer_to_wire, ies.gprs_timer_from_wire)),
+    # §8.2.24: the answer to a SERVICE REQUEST or EXTENDED SERVICE REQUEST not accepted
+    _emm("ServiceReject", 0x4E, EMM.EMMServiceReject,
+         _EMM_CAUSE_IE,
+         _o("t3442_value", "T3442", ies.gprs_timer_to_wire, ies.gprs_timer_from_wire),
+         _o("t3346_value", "T3346", ies.gprs_timer_to_wire, ies.gprs_timer_from_wire)),
+    # §8.2.15
+    _emm("ExtendedServiceRequest", 0x4C, EMM.EMMExtServiceRequest,
+         _KSI_IE,
+         _m("service_type", "ServiceType", _half, int),
+         _m("m_tmsi", "MTMSI", ies.mobile_identity_to_wire, ies.mobile_identity_from_wire)),
     # §8.2.7
     _emm("AuthenticationRequest", 0x52, EMM.EMMAuthenticationRequest,
          _KSI_IE,
@@ -949,6 +960,19 @@ def tracking_area_update_reject(emm_cause: int, t3346: int | None = None) -> byt
     """§8.2.28."""
     return build("TrackingAreaUpdateReject", **_put({EMM_CAUSE: emm_cause},
                                                     t3346_value=t3346))
+
+
+def service_reject(emm_cause: int, t3346: int | None = None,
+                   t3442: int | None = None) -> bytes:
+    """§8.2.24."""
+    return build("ServiceReject", **_put({EMM_CAUSE: emm_cause}, t3346_value=t3346,
+                                         t3442_value=t3442))
+
+
+def extended_service_request(service_type: int, m_tmsi: int, ksi: int = 0) -> bytes:
+    """§8.2.15 (service type §9.9.3.27; M-TMSI as a TMSI mobile identity, §9.9.3.40)."""
+    return build("ExtendedServiceRequest", **{KSI: ksi, "service_type": service_type,
+                                              "m_tmsi": tmsi_identity(m_tmsi)})
 
 
 def attach_complete(esm_container: Any) -> bytes:

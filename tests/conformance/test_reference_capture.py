@@ -35,8 +35,10 @@ def test_every_s1ap_procedure_is_dissected(capture: Path) -> None:
 def test_every_nas_message_type_is_dissected(capture: Path) -> None:
     emm = {int(v, 16) for v in tshark.values(capture, "nas_eps.nas_msg_emm_type")}
     # TS 24.301 §9.8 Table 9.8.1
-    assert {0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x52, 0x53, 0x54, 0x55, 0x56, 0x5C, 0x5D, 0x5E,
-            0x5F, 0x60, 0x61} <= emm
+    assert {0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x4C, 0x4E, 0x52, 0x53, 0x54, 0x55, 0x56, 0x5C,
+            0x5D, 0x5E, 0x5F, 0x60, 0x61} <= emm
+    # §8.2.25: the SERVICE REQUEST has no message type, its security header type is 1100
+    assert "12" in tshark.values(capture, "nas_eps.security_header_type")
     esm = {int(v, 16) for v in tshark.values(capture, "nas_eps.nas_msg_esm_type")}
     # Table 9.8.2
     assert {0xC1, 0xC2, 0xC3, 0xD0, 0xD1, 0xE8} <= esm

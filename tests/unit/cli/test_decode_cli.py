@@ -114,3 +114,16 @@ def test_nas_ciphered_with_a_wrong_kasme_decodes_the_header() -> None:
     assert rc == 0
     assert out["message"] == "SecurityProtectedNASMessage" and out["fields"]["ciphered"] is True
     assert "neither direction" in out["warnings"][0]["detail"]
+
+
+def test_nas_service_request_and_service_reject() -> None:
+    ctx = NasSecurityContext.from_kasme(0, catalogue.KASME, eia=2, eea=0)
+    ctx.ul_count = type(ctx.ul_count)(0x25)
+    data = nas.service_request(ksi=1, ctx=ctx)
+    rc, out = run_json("corenet", "decode", "nas", data.hex())
+    assert rc == 0
+    assert out["message"] == "ServiceRequest" and out["code"] == 0xC7  # TS 24.301 §8.2.25
+    assert out["fields"]["nas_key_set_identifier"] == 1
+    assert out["fields"]["sequence_number"] == 0x05  # the 5 LSBs of the uplink NAS COUNT
+    rc, out = run_json("corenet", "decode", "nas", nas.service_reject(9).hex())
+    assert rc == 0 and out["message"] == "ServiceReject" and out["fields"]["emm_cause"] == 9
