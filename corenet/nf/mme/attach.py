@@ -474,7 +474,6 @@ SEQUENCE: dict[tuple[Step, str], Handler] = {
     (Step.CREATE_SESSION, "CreateSessionRequest failed"): on_create_session_failed,
     (Step.CONTEXT_SETUP, "InitialContextSetupResponse"): session.modify_bearer,  # steps 20, 23
     (Step.CONTEXT_SETUP, "AttachComplete"): on_attach_complete,  # step 21
-    (Step.ATTACHED, "InitialContextSetupResponse"): session.modify_bearer,
 }
 
 # Inputs accepted in any step (TS 24.301 §5.5.1.2.7 d-f: a new ATTACH REQUEST restarts)

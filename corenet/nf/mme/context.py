@@ -131,6 +131,11 @@ class Pdn:
     pgw_address: str | None = None  # the home P-GW of a home-routed PDN (TS 23.401 §4.3.8.1)
     esm_cause: int | None = None  # TS 24.301 §6.5.1.3: why the PDN type was narrowed
 
+    def bearers(self) -> list[Bearer]:
+        """The EPS bearers of the PDN connection (TS 23.401 §4.7.2), its default bearer
+        first: what an INITIAL CONTEXT SETUP sets up again (TS 23.401 §5.3.4.1 step 4)."""
+        return [self.bearer]
+
 
 class EsmStep(enum.Enum):
     """Where a UE-requested PDN connectivity or PDN disconnect is (TS 24.301 §6.5.1, §6.5.2)."""

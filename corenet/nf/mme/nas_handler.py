@@ -1,6 +1,6 @@
 """Uplink NAS at the MME: decoding and the integrity check (TS 24.301 §4.4.4.3), malformed
 messages (§7), then the handler the UE's step calls for (`attach.SEQUENCE`,
-`detach.SEQUENCE`); ESM messages outside the attach (§6.5, `pdn_connectivity.ESM`), EMM
+`detach.SEQUENCE`, `tau.SEQUENCE`, `service_request.SEQUENCE`); ESM messages outside the attach (§6.5, `pdn_connectivity.ESM`), EMM
 STATUS (§5.7)."""
 
 from __future__ import annotations
@@ -9,7 +9,15 @@ from corenet.codecs import nas
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 from corenet.crypto.nas_security import UPLINK
-from corenet.nf.mme import attach, causes, detach, nas_path, pdn_connectivity, tau
+from corenet.nf.mme import (
+    attach,
+    causes,
+    detach,
+    nas_path,
+    pdn_connectivity,
+    service_request,
+    tau,
+)
 from corenet.nf.mme.context import Step, UeContext
 from corenet.nf.mme.port import MmePort
 
@@ -26,7 +34,8 @@ _ESM_ONLY = frozenset({
 })
 
 SEQUENCE: dict[tuple[Step, str], attach.Handler] = {
-    **attach.SEQUENCE, **detach.SEQUENCE, **tau.SEQUENCE, **pdn_connectivity.SEQUENCE}
+    **attach.SEQUENCE, **detach.SEQUENCE, **tau.SEQUENCE, **pdn_connectivity.SEQUENCE,
+    **service_request.SEQUENCE}
 
 
 def _on_emm_status(mme: MmePort, ue: UeContext, msg: Message) -> None:
@@ -35,7 +44,7 @@ def _on_emm_status(mme: MmePort, ue: UeContext, msg: Message) -> None:
 
 
 ANY_STEP: dict[str, attach.Handler] = {**attach.ANY_STEP, **detach.ANY_STEP,
-                                       "EMMStatus": _on_emm_status}
+                                       **service_request.ANY_STEP, "EMMStatus": _on_emm_status}
 # NAS messages some step expects: in any other step they are not compatible with the state
 _IN_SEQUENCE = frozenset(name for _, name in SEQUENCE)
 
@@ -52,6 +61,10 @@ def on_uplink_nas(mme: MmePort, ue: UeContext, data: bytes) -> None:
         # TS 24.301 §4.4.4.3 / §5.5.3.2.2: checked by the procedure against the context its
         # old GUTI names, which need not be the one the connection found
         tau.on_tau_request(mme, ue, msg, data)
+        return
+    if msg.name == "ServiceRequest":
+        # TS 24.301 §4.4.4.3 / §5.6.1.2: its KSI and short MAC are checked by the procedure
+        service_request.on_service_request(mme, ue, msg, data)
         return
     protected = "security_header_type" in msg.fields
     if sec.sec is not None and protected and not msg.fields.get("mac_valid", False):

@@ -85,7 +85,7 @@ def downlink_nas(mme: MmePort, ue: UeContext, nas_pdu: bytes) -> None:
          s1ap.downlink_nas_transport(ue.mme_ue_id, ue.enb_ue_id, nas_pdu), STREAM_UE)
 
 
-def erab_to_be_setup(bearer: Bearer, nas_pdu: bytes) -> s1ap.ERabToBeSetup:
+def erab_to_be_setup(bearer: Bearer, nas_pdu: bytes | None) -> s1ap.ERabToBeSetup:
     """The E-RAB of an EPS bearer (TS 36.413 §9.2.1.15 QoS, §9.2.1.60 ARP) with its NAS PDU."""
     return s1ap.ERabToBeSetup(
         e_rab_id=bearer.ebi, qci=bearer.qci, priority_level=bearer.arp_priority,
@@ -113,19 +113,23 @@ def erab_release_command(mme: MmePort, ue: UeContext, ebi: int, nas_pdu: bytes) 
         ue.mme_ue_id, ue.enb_ue_id, [(ebi, NAS_NORMAL_RELEASE)], nas_pdu), STREAM_UE)
 
 
-def initial_context_setup(mme: MmePort, ue: UeContext, kenb: bytes, nas_pdu: bytes) -> None:
-    """INITIAL CONTEXT SETUP REQUEST (TS 36.413 §8.3.1; TS 23.401 §5.3.2.1 step 17)."""
+def initial_context_setup(mme: MmePort, ue: UeContext, kenb: bytes,
+                          nas_pdu: bytes | None) -> None:
+    """INITIAL CONTEXT SETUP REQUEST (TS 36.413 §8.3.1; TS 23.401 §5.3.2.1 step 17, §5.3.4.1
+    step 4): an E-RAB per EPS bearer of every PDN connection, the NAS PDU with the first."""
     pdn = ue.session.pdn
     if pdn is None or ue.enb_assoc is None or ue.enb_ue_id is None:
         return
-    erab = erab_to_be_setup(pdn.bearer, nas_pdu)
+    pdns = [pdn, *(p for p in ue.session.additional_pdns.values() if p is not pdn)]
+    bearers = [b for p in pdns for b in p.bearers()]
+    erabs = [erab_to_be_setup(b, nas_pdu if i == 0 else None) for i, b in enumerate(bearers)]
     enc, integ = ue_security_capabilities(ue.security.ue_net_cap)
     if ue.unauthenticated_emergency:
         # TS 33.401 §15.2.2: only the null algorithms (no bit set) for a UE without KASME
         enc, integ = 0, 0
     send(mme, ue.enb_assoc, s1ap.initial_context_setup_request(
         ue.mme_ue_id, ue.enb_ue_id, ue.session.ue_ambr_dl_bps, ue.session.ue_ambr_ul_bps,
-        [erab], enc, integ, kenb, handover_restrictions(mme, ue),
+        erabs, enc, integ, kenb, handover_restrictions(mme, ue),
         ue.ue_radio_capability), STREAM_UE)
 
 

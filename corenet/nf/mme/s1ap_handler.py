@@ -243,9 +243,11 @@ def on_ics_response(mme: S1Port, ue: UeContext, msg: Message) -> None:
 
 
 def on_ics_failure(mme: S1Port, ue: UeContext, msg: Message) -> None:
-    """INITIAL CONTEXT SETUP FAILURE (TS 36.413 §8.3.1.3): the attach cannot complete."""
+    """INITIAL CONTEXT SETUP FAILURE (TS 36.413 §8.3.1.3): the attach cannot complete; a
+    registered UE (service request, TAU with the active flag) goes back to ECM-IDLE
+    (TS 23.401 §5.3.4.1, §5.3.5)."""
     mme.log("s1ap.ics.failed", mme_ue_id=ue.mme_ue_id, cause=list(msg.fields.get("Cause", ())))
-    mme.release(ue, s1ap_build.NAS_UNSPECIFIED)
+    mme.release(ue, s1ap_build.NAS_UNSPECIFIED, keep=_stays_registered(ue))
 
 
 def on_release_request(mme: S1Port, ue: UeContext, msg: Message) -> None:

@@ -124,7 +124,8 @@ class Scenario:
             if m.name == "DownlinkNASTransport":
                 out.append(m.fields["NAS-PDU"])
             elif m.name == "InitialContextSetupRequest":
-                out += [e["nAS-PDU"] for e in m.fields["E-RABToBeSetupListCtxtSUReq"]]
+                out += [e["nAS-PDU"] for e in m.fields["E-RABToBeSetupListCtxtSUReq"]
+                        if "nAS-PDU" in e]
         return out
 
     def received(self) -> list[Message]:
