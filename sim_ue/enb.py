@@ -33,6 +33,7 @@ from sim_ue.ue import (
     ConnectionReleased,
     NasReceived,
     ProcedureDone,
+    RadioBearersSetUp,
     ReleaseConnection,
     SendNas,
     Ue,
@@ -57,6 +58,10 @@ RECONNECT_MAX_S = 30.0
 # and T3402; the procedure supervision timers such as T3410 keep their value: the network's
 # real latency applies).
 SCALED_TIMERS = frozenset({"T3346", "T3411", "T3402"})
+# the eNB's user inactivity timer (`EnbConfig.inactivity_release_s`): on expiry the eNB asks
+# the MME to release the UE's connection (TS 36.413 §8.3.2, cause user-inactivity; TS 23.401
+# §5.3.5), and the UE goes to ECM-IDLE
+USER_INACTIVITY = "UserInactivity"
 
 
 class EnbState(enum.Enum):
@@ -117,7 +122,15 @@ class ToUe:
     event: UeEvent
 
 
-EnbEvent = S1Connected | S1Closed | S1apReceived | ToUe | TimerExpired
+@dataclass(frozen=True)
+class UserActivity:
+    """User plane traffic of UE `imsi` (its SIP and media over the ims / sos PDN
+    connection): the user inactivity timer starts again."""
+
+    imsi: str
+
+
+EnbEvent = S1Connected | S1Closed | S1apReceived | ToUe | UserActivity | TimerExpired
 
 # --------------------------------------------------------------------------------- actions
 
@@ -233,9 +246,28 @@ class EnbCore:
             if target is None:
                 return [LogEvent("enb.unknown_ue", {"enb": self.cfg.name, "imsi": event.imsi})]
             return self._ue_actions(target, target.ue.handle(self._with_sib2(event.event), now))
+        if isinstance(event, UserActivity):
+            ctx = self.ues.get(event.imsi)
+            return self._active(ctx) if ctx is not None and ctx.connected else []
         if isinstance(event, TimerExpired):
             return self._on_timer(event, now)
         return []
+
+    def _active(self, ctx: UeContext) -> list[EnbAction]:
+        """Traffic on the UE's connection: its user inactivity timer starts again."""
+        seconds = self.cfg.inactivity_release_s
+        return [] if seconds is None else [StartTimer(USER_INACTIVITY, ctx.ue.key, seconds)]
+
+    def _on_user_inactivity(self, ctx: UeContext) -> list[EnbAction]:
+        """No traffic for `inactivity_release_s`: UE CONTEXT RELEASE REQUEST, cause
+        user-inactivity (TS 36.413 §8.3.2, §9.2.1.3; TS 23.401 §5.3.5 step 1)."""
+        if not ctx.connected or ctx.mme_ue_id is None:
+            return []
+        req = s1ap.ue_context_release_request(ctx.mme_ue_id, ctx.enb_ue_id,
+                                              ("radioNetwork", "user-inactivity"))
+        return [SendS1ap(s1ap.encode(req), STREAM_UE),
+                LogEvent("s1ap.ue_context_release_requested", {
+                    "enb": self.cfg.name, "imsi": ctx.ue.key, "cause": "user-inactivity"})]
 
     def _on_s1_closed(self, now: float) -> list[EnbAction]:
         """The S1 association is lost: every UE-associated connection is gone with it, and
@@ -270,6 +302,8 @@ class EnbCore:
             return []
         if event.name == RRC_FAILURE_TIMER:
             return self._ue_actions(ctx, ctx.ue.handle(ConnectionReleased(), now))
+        if event.name == USER_INACTIVITY:
+            return self._on_user_inactivity(ctx)
         return self._ue_actions(ctx, ctx.ue.handle(event, now))
 
     # ------------------------------------------------------------------ S1 Setup (§8.7.3)
@@ -362,7 +396,7 @@ class EnbCore:
         ctx = self._ue_ctx(msg.fields)
         if ctx is None:
             return self._unknown_ue(msg)
-        out = self._learn_mme_id(ctx, int(msg.fields["MME-UE-S1AP-ID"]))
+        out = self._learn_mme_id(ctx, int(msg.fields["MME-UE-S1AP-ID"])) + self._active(ctx)
         return out + self._ue_actions(ctx, ctx.ue.handle(NasReceived(msg.fields["NAS-PDU"]), now))
 
     def _learn_mme_id(self, ctx: UeContext, mme_ue_id: int) -> list[EnbAction]:
@@ -400,7 +434,10 @@ class EnbCore:
         for item in ctx.e_rabs:
             if item.get("nAS-PDU"):
                 out += self._ue_actions(ctx, ctx.ue.handle(NasReceived(item["nAS-PDU"]), now))
-        return out
+        # TS 36.331 §5.3.5: the RRC connection reconfiguration sets up the data radio bearers;
+        # the UE's NAS learns they are there (TS 24.301 §5.6.1.4)
+        bearers = RadioBearersSetUp(tuple(i for i, _, _ in setup))
+        return out + self._active(ctx) + self._ue_actions(ctx, ctx.ue.handle(bearers, now))
 
     def _capability_info(self, ctx: UeContext, mme_ue_id: int) -> list[EnbAction]:
         """No UE Radio Capability from the MME: the eNB asks the UE (TS 36.331 §5.6.3 UE
@@ -467,6 +504,7 @@ class EnbCore:
         done = s1ap.ue_context_release_complete(mme_id, ctx.enb_ue_id)
         ctx.connected, ctx.mme_ue_id, ctx.pending = False, None, []
         out: list[EnbAction] = [
+            StopTimer(USER_INACTIVITY, ctx.ue.key),
             SendS1ap(s1ap.encode(done), STREAM_UE),
             LogEvent("s1ap.ue_context_released", {"enb": self.cfg.name, "imsi": ctx.ue.key,
                                                   "cause": list(msg.fields.get("Cause", ()))}),
@@ -529,15 +567,15 @@ class EnbCore:
             ctx.connected, ctx.mme_ue_id = True, None
             msg = s1ap.initial_ue_message(
                 ctx.enb_ue_id, a.pdu, tai_plmn=cell.plmn, tac=cell.tac, ecgi_plmn=self.plmn,
-                cell_id=cell.cell_id, rrc_establishment_cause=a.rrc_cause)
-            return [SendS1ap(s1ap.encode(msg), STREAM_UE)]
+                cell_id=cell.cell_id, rrc_establishment_cause=a.rrc_cause, s_tmsi=a.s_tmsi)
+            return [SendS1ap(s1ap.encode(msg), STREAM_UE), *self._active(ctx)]
         if ctx.mme_ue_id is None:
             ctx.pending.append(a)  # sent once the MME has named the connection
             return []
         msg = s1ap.uplink_nas_transport(ctx.mme_ue_id, ctx.enb_ue_id, a.pdu,
                                         tai_plmn=cell.plmn, tac=cell.tac, ecgi_plmn=self.plmn,
                                         cell_id=cell.cell_id)
-        return [SendS1ap(s1ap.encode(msg), STREAM_UE)]
+        return [SendS1ap(s1ap.encode(msg), STREAM_UE), *self._active(ctx)]
 
     def _release_request(self, ctx: UeContext) -> list[EnbAction]:
         """The radio connection is gone: UE Context Release Request (§8.3.2)."""
@@ -718,6 +756,10 @@ class EnbService:
 
     def submit(self, imsi: str, event: UeEvent) -> None:
         self._feed(ToUe(imsi, event))
+
+    def activity(self, imsi: str) -> None:
+        """User plane traffic of the UE (`UserActivity`)."""
+        self._feed(UserActivity(imsi))
 
     # ------------------------------------------------------------------ plumbing
 

@@ -63,10 +63,12 @@ from sim_ue.ue import (
     Attach,
     Detach,
     Dial,
+    EcmState,
     EmmState,
     PdnConnection,
     ProcedureDone,
     RequestPdn,
+    ServiceRequest,
     Ue,
     UeResult,
     UeTimers,
@@ -500,6 +502,9 @@ class Population:
         except (UaAddressError, OSError) as exc:
             return CallResult(dialled, CallOutcome.FAILED, reason=str(exc),
                               request_uri=call.request_uri)
+        if not await self._user_plane(member):
+            return CallResult(dialled, CallOutcome.FAILED, reason=member.reason,
+                              request_uri=call.request_uri)
         if ue.registered_normally and not (ua.registration and ua.registration.registered):
             reg = await ua.register()
             if not reg.registered and not call.emergency:
@@ -518,8 +523,28 @@ class Population:
         if call.emergency and ue.authenticated and ua.core.emergency_registration is None:
             # TS 24.229 §5.1.6.1 / TS 23.167 §7.1: an authenticated UE attempts an emergency
             # registration first; when it fails the call goes unregistered (§5.1.6.8.2)
+            await self._user_plane(member)
             await ua.register(emergency=True)
+        if not await self._user_plane(member):
+            return CallResult(dialled, CallOutcome.FAILED, reason=member.reason,
+                              request_uri=call.request_uri)
         return await ua.call(call)
+
+    async def _user_plane(self, member: _Member) -> bool:
+        """Uplink user data pending (SIP over the ims or sos PDN connection): from ECM-IDLE
+        the UE gets its bearers back by a service request first (TS 24.301 §5.6.1.1 a;
+        TS 23.401 §5.3.4.1), keeping its PDN addresses; while connected the eNB sees the
+        traffic (its user inactivity timer). False when the service request failed."""
+        ue = member.ue
+        if ue.state is not EmmState.REGISTERED:
+            return True  # nothing to restore: the call goes as the UE can (or cannot)
+        if ue.ecm is EcmState.CONNECTED:
+            member.enb.activity(ue.key)
+            return True
+        done = await member.enb.run(ue.key, ServiceRequest(), "service", self.timeout)
+        if not done.ok:
+            member.reason = f"service request: {done.reason}"
+        return done.ok
 
     async def _normal_agent(self, member: _Member) -> ImsUserAgent:
         """The UA of normal IMS signalling: on the `ims` PDN connection (GSMA IR.92 §4.3),
@@ -609,6 +634,7 @@ class Population:
                 return None
             if member.ue.registered_normally and not (ua.registration
                                                       and ua.registration.registered):
+                await self._user_plane(member)
                 await ua.register()
             return ua.ua
 

@@ -43,6 +43,7 @@ T3402_S = 720.0
 T3421_S = 15.0
 T3416_S = 30.0  # §5.4.2.3: how long RAND and RES are kept
 T3430_S = 15.0  # §5.5.3.2.2: guards the TRACKING AREA UPDATE REQUEST
+T3417_S = 5.0  # §5.6.1.2: guards the SERVICE REQUEST
 # §5.5.1.2.6: the attach attempt counter's limit; §5.5.2.2.4 c): T3421 runs five times.
 MAX_ATTACH_ATTEMPTS = 5
 MAX_T3421_EXPIRIES = 5
@@ -96,6 +97,7 @@ class EmmState(enum.Enum):
     REGISTERED = "EMM-REGISTERED"
     DEREGISTERED_INITIATED = "EMM-DEREGISTERED-INITIATED"
     TRACKING_AREA_UPDATING_INITIATED = "EMM-TRACKING-AREA-UPDATING-INITIATED"
+    SERVICE_REQUEST_INITIATED = "EMM-SERVICE-REQUEST-INITIATED"
 
 
 class EmmSubstate(enum.Enum):
@@ -193,6 +195,21 @@ class DisconnectPdn:
 
 
 @dataclass(frozen=True)
+class ServiceRequest:
+    """Uplink user data or signalling is pending in ECM-IDLE (TS 24.301 §5.6.1.1 a): the
+    bearers come back by a service request (§5.6.1.2)."""
+
+
+@dataclass(frozen=True)
+class RadioBearersSetUp:
+    """Lower layers: the user plane radio bearers of EPS bearers `ebis` are set up (the RRC
+    connection reconfiguration after the eNB's Initial Context Setup, TS 36.331 §5.3.5;
+    TS 24.301 §5.6.1.4)."""
+
+    ebis: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class NasReceived:
     pdu: bytes
 
@@ -203,7 +220,7 @@ class ConnectionReleased:
 
 
 UeEvent = (Attach | Dial | Detach | CellChanged | RequestPdn | DisconnectPdn | NasReceived
-           | ConnectionReleased | TimerExpired)
+           | ConnectionReleased | TimerExpired | ServiceRequest | RadioBearersSetUp)
 
 # --------------------------------------------------------------------------------- actions
 
@@ -215,6 +232,9 @@ class SendNas:
 
     pdu: bytes
     rrc_cause: str = "mo-Signalling"
+    # (MMEC, M-TMSI) the RRC connection request names the UE by (TS 36.331 §5.3.3.3), which
+    # the eNB passes on in INITIAL UE MESSAGE (TS 36.413 §9.1.7.1)
+    s_tmsi: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -396,6 +416,11 @@ class Ue:
         self._aka_done = False
         self.reason = ""
         self._dialled: str | None = None
+        # ESM procedures asked for in ECM-IDLE, started once the service request is done
+        self._after_service: list[RequestPdn | DisconnectPdn] = []
+        # the attach type to attach with once the network has released the connection
+        # (after SERVICE REJECT #9 / #10, TS 24.301 §5.6.1.5)
+        self._attach_after_release: int | None = None
         if not self.usim_present:
             self.substate = EmmSubstate.NO_IMSI
 
@@ -422,12 +447,29 @@ class Ue:
         if isinstance(event, CellChanged):
             return self._on_cell_changed(event.cell)
         if isinstance(event, RequestPdn | DisconnectPdn):
+            if self.state is EmmState.REGISTERED and self.ecm is EcmState.IDLE:
+                # TS 24.301 §5.6.1.1 b: ESM signalling pending in EMM-IDLE mode
+                self._after_service.append(event)
+                return self._start_service_request()
+            if self.state is EmmState.SERVICE_REQUEST_INITIATED:
+                self._after_service.append(event)
+                return []
             return self._start_esm(event)
+        if isinstance(event, ServiceRequest):
+            return self._start_service_request()
+        if isinstance(event, RadioBearersSetUp):
+            return self._on_radio_bearers(event.ebis)
         if isinstance(event, NasReceived):
             return self._on_nas(event.pdu)
         if isinstance(event, ConnectionReleased):
             self.ecm = EcmState.IDLE
             self._secure = False
+            if self.state is EmmState.SERVICE_REQUEST_INITIATED:
+                # §5.6.1.6 a): lower layer failure before the bearers were set up
+                return self._service_failed(None, "lower layer failure") + self._start_t3412()
+            if self._attach_after_release is not None and self.cell is not None:
+                attach_type, self._attach_after_release = self._attach_after_release, None
+                return self._start_attach(self.cell, attach_type)
             if self._attach_pending:
                 # §5.5.1.2.6 a): lower layer failure or release of the NAS signalling
                 # connection before ATTACH ACCEPT or ATTACH REJECT
@@ -1204,6 +1246,109 @@ class Ue:
         return [LogEvent("emm.tau.timeout", {"imsi": self.key}),
                 ProcedureDone("tau", False, reason="T3430 expired"), ReleaseConnection()]
 
+    # ------------------------------------------------------------------ service request
+
+    def _start_service_request(self) -> list[UeAction]:
+        """Service request (TS 24.301 §5.6.1.2): SERVICE REQUEST with the KSI, the 5 LSBs of
+        the uplink NAS COUNT and the short MAC of the current context (§8.2.25), on a new
+        RRC connection named by the S-TMSI; T3417 guards it. T3346 running: none, except for
+        an emergency-only UE (§5.6.1.1)."""
+        if self.state is EmmState.SERVICE_REQUEST_INITIATED:
+            return []
+        if self.state is not EmmState.REGISTERED or self.guti is None or self.ctx is None:
+            return [ProcedureDone("service", False, None, f"not registered: {self.state.value}")
+                    ] + self._service_abandoned("not registered")
+        if self.ecm is EcmState.CONNECTED:
+            return [ProcedureDone("service", True, None, "already ECM-CONNECTED")]
+        if self.t3346_running and not self.emergency:
+            return [ProcedureDone("service", False, None, T3346_RUNNING)
+                    ] + self._service_abandoned(T3346_RUNNING)
+        self.state = EmmState.SERVICE_REQUEST_INITIATED
+        self.ecm = EcmState.CONNECTED
+        self._secure = False
+        pdu = nas.service_request(self.ctx.ksi, self.ctx)
+        # TS 36.331 §5.3.3.3: "emergency" for an emergency-only UE, else mo-Data
+        cause = "emergency" if self.emergency else "mo-Data"
+        return [StopTimer("T3412", self.key),
+                SendNas(pdu, rrc_cause=cause, s_tmsi=(self.guti.mme_code, self.guti.m_tmsi)),
+                StartTimer("T3417", self.key, T3417_S),
+                LogEvent("emm.service.request", {"imsi": self.key,
+                                                 "sequence_number": pdu[1] & 0x1F})]
+
+    def _on_radio_bearers(self, ebis: tuple[int, ...]) -> list[UeAction]:
+        """§5.6.1.4: the user plane radio bearers are set up: the service request is done,
+        and the NAS exchange of the connection is secure (§4.4.5); pending ESM goes."""
+        if self.state is not EmmState.SERVICE_REQUEST_INITIATED:
+            return []
+        self.state = EmmState.REGISTERED
+        self._secure = True
+        known = sorted({*([self.pdn.ebi] if self.pdn else []), *self.pdns})
+        out: list[UeAction] = [
+            StopTimer("T3417", self.key),
+            LogEvent("emm.service.accepted", {"imsi": self.key, "ebis": sorted(ebis),
+                                              "without_radio_bearer": [
+                                                  e for e in known if e not in ebis]}),
+            ProcedureDone("service", True, None, "user plane radio bearers set up")]
+        pending, self._after_service = self._after_service, []
+        for event in pending:
+            out += self._start_esm(event)
+        return out
+
+    def _on_service_reject(self, msg: Message) -> list[UeAction]:
+        """SERVICE REJECT (§5.6.1.5): #9 / #10 the UE forgets its registration and attaches
+        again; #11 the PLMN, #12 / #13 / #15 the TA are forbidden (TS 23.122 §3.1); #22 with
+        T3346 the UE waits; #18 (CS fallback) changes nothing here. The network releases
+        the connection."""
+        cause = int(msg.fields.get(nas.EMM_CAUSE, 111))
+        t3346 = msg.fields.get("t3346_value")
+        self.cause = cause
+        out: list[UeAction] = [StopTimer("T3417", self.key),
+                               LogEvent("emm.service.rejected", {"imsi": self.key,
+                                                                 "cause": cause})]
+        if self.state is EmmState.SERVICE_REQUEST_INITIATED:
+            self.state = EmmState.REGISTERED
+        wait: float | None = None
+        if cause in (9, 10, 11):
+            attach_type = ATTACH_EMERGENCY if self.emergency else ATTACH_EPS
+            self._forget_registration()
+            self._deregistered("rejected")
+            self.state, self.substate = EmmState.DEREGISTERED, EmmSubstate.NORMAL_SERVICE
+            if cause == 11:
+                self.substate = EmmSubstate.LIMITED_SERVICE
+                self._forbid(cause)
+            if cause != 11:
+                self._attach_after_release = attach_type  # on a new connection
+            return out + self._service_failed(cause, f"service reject #{cause}")
+        if cause in (12, 13, 15):
+            self.substate = EmmSubstate.LIMITED_SERVICE
+            self._forbid(cause)
+        elif cause == 22 and isinstance(t3346, int) and t3346 > 0 and not self.emergency:
+            self.t3346_running = True
+            wait = float(t3346)
+            out.append(StartTimer("T3346", self.key, wait))
+        return out + self._service_failed(cause, f"service reject #{cause}", wait)
+
+    def _service_failed(self, cause: int | None, why: str,
+                        wait: float | None = None) -> list[UeAction]:
+        if self.state is EmmState.SERVICE_REQUEST_INITIATED:
+            self.state = EmmState.REGISTERED
+        self.reason = why
+        out: list[UeAction] = [StopTimer("T3417", self.key),
+                               ProcedureDone("service", False, cause, why, wait_s=wait)]
+        return out + self._service_abandoned(why)
+
+    def _service_abandoned(self, why: str) -> list[UeAction]:
+        pending, self._after_service = self._after_service, []
+        return [ProcedureDone("pdn" if isinstance(e, RequestPdn) else "pdn-disconnect", False,
+                              None, why) for e in pending]
+
+    def _on_t3417(self) -> list[UeAction]:
+        """§5.6.1.6 c): T3417 expired: the procedure is aborted, the connection released."""
+        if self.state is not EmmState.SERVICE_REQUEST_INITIATED:
+            return []
+        self.ecm = EcmState.IDLE
+        return [ReleaseConnection()] + self._service_failed(None, "T3417 expired")
+
     def _forget_registration(self) -> None:
         self.guti = None
         self.tai_list = []
@@ -1303,6 +1448,7 @@ _HANDLERS: dict[str, Callable[[Ue, Message], list[UeAction]]] = {
     "AttachReject": Ue._on_attach_reject,
     "TrackingAreaUpdateAccept": Ue._on_tau_accept,
     "TrackingAreaUpdateReject": Ue._on_tau_reject,
+    "ServiceReject": Ue._on_service_reject,
     "IdentityRequest": Ue._on_identity_request,
     "AuthenticationRequest": Ue._on_authentication_request,
     "AuthenticationReject": lambda ue, _m: ue._on_authentication_reject(),
@@ -1326,4 +1472,5 @@ _TIMERS: dict[str, Callable[[Ue], list[UeAction]]] = {
     "T3416": Ue._on_t3416,
     "T3412": Ue._on_t3412,
     "T3430": Ue._on_t3430,
+    "T3417": Ue._on_t3417,
 }

@@ -442,6 +442,10 @@ class EnbConfig(Strict):
     cells: list[Cell] = [Cell(cell_id=1)]
     address: str = "127.0.1.1"
     mme: Endpoint = Endpoint(host="127.0.0.2", port=36412)
+    # the eNB's user inactivity timer: a connection without traffic this long is released
+    # (UE CONTEXT RELEASE REQUEST, cause user-inactivity, TS 36.413 §8.3.2; the UE goes to
+    # ECM-IDLE, TS 23.401 §5.3.5, and comes back by a service request); None: never
+    inactivity_release_s: float | None = Field(default=None, gt=0)
 
 
 
