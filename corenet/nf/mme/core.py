@@ -26,6 +26,7 @@ from corenet.nf.mme import (
     s1ap_build,
     s1ap_handler,
     s11_path,
+    service_request,
 )
 from corenet.nf.mme.context import (
     EmmState,
@@ -305,6 +306,8 @@ class MmeCore:
             if not keep:
                 self.delete_ue(ue)
             return
+        if keep:
+            service_request.release_access_bearers(self, ue)
         ue.s1_release_cause = cause
         s1ap_build.release_command(self, ue, cause)
         self.start_timer(s1ap_handler.S1_RELEASE, ue.mme_ue_id, S1_RELEASE_GUARD_S)

@@ -12,7 +12,7 @@ from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
-from corenet.nf.mme import nas_handler, pws, s1ap_build
+from corenet.nf.mme import nas_handler, pws, s1ap_build, service_request
 from corenet.nf.mme.context import EmmState, EnbContext, EnbState, Step, UeContext
 from corenet.nf.mme.events import CloseS1
 from corenet.nf.mme.port import S1Port
@@ -139,6 +139,7 @@ def _lose_s1(mme: S1Port, ue: UeContext) -> None:
     any other procedure is aborted (TS 23.401 §5.3.5)."""
     mme.detach_from_enb(ue)
     if _stays_registered(ue):
+        service_request.release_access_bearers(mme, ue)
         return
     mme.release(ue, s1ap_build.NAS_UNSPECIFIED)
 

@@ -175,9 +175,25 @@ def modify_bearer(mme: MmePort, pdn: Pdn, bearers: list[Bearer]) -> Message:
 
 
 def on_modify_bearer_response(mme: MmePort, ue: UeContext, msg: Message) -> None:
-    """Modify Bearer Response (TS 23.401 §5.3.4.1 step 11): the downlink path is the eNB's."""
-    mme.log("s11.bearer.modified", imsi=ue.imsi, mme_ue_id=ue.mme_ue_id,
+    """Modify Bearer Response (TS 23.401 §5.3.4.1 step 11: the downlink path is the eNB's),
+    Release Access Bearers Response (§5.3.5 step 3: the S-GW holds downlink data)."""
+    kind = "modified" if msg.name == "ModifyBearerResponse" else "access_released"
+    mme.log(f"s11.bearer.{kind}", imsi=ue.imsi, mme_ue_id=ue.mme_ue_id,
             accepted=accepted(msg), cause=cause_of(msg))
+
+
+def release_access_bearers(mme: MmePort, ue: UeContext) -> None:
+    """S1 release of a registered UE (TS 23.401 §5.3.5 step 2): the S-GW forgets the eNB's
+    S1-U F-TEIDs (Release Access Bearers Request, TS 29.274 §7.2.21), one request per PDN
+    connection since this S-GW gives each its own S11 TEID; the service request sets them up
+    again."""
+    for pdn in _pdns(ue):
+        if pdn.sgw_s11_teid is None:
+            continue
+        for bearer in pdn.bearers():
+            bearer.enb_s1u_ip, bearer.enb_s1u_teid = None, None
+        mme.send_s11(ue, gtpv2c.release_access_bearers_request(
+            mme.s11.next_sequence(), teid=pdn.sgw_s11_teid))
 
 
 def on_extended_service_request(mme: MmePort, ue: UeContext, msg: Message) -> None:
@@ -212,6 +228,7 @@ Handler = Callable[[MmePort, UeContext, Any], None]
 SEQUENCE: dict[tuple[Step, str], Handler] = {
     (Step.ATTACHED, "InitialContextSetupResponse"): on_ics_response,
     (Step.ATTACHED, "ModifyBearerResponse"): on_modify_bearer_response,
+    (Step.ATTACHED, "ReleaseAccessBearersResponse"): on_modify_bearer_response,
 }
 
 ANY_STEP: dict[str, Handler] = {"ExtendedServiceRequest": on_extended_service_request}

@@ -68,6 +68,9 @@ def test_user_inactivity_then_service_request_brings_both_bearers_back() -> None
     assert release.fields["Cause"] == ("radioNetwork", "user-inactivity")
     mme_ue = next(iter(net.mme.ues.values()))
     assert mme_ue.enb_assoc is None  # ECM-IDLE at the MME too
+    for addr in addresses:  # the S-GW released the access bearers (TS 23.401 §5.3.5)
+        idle = net.sgw.session_by_ue_address(addr or "")
+        assert idle is not None and all(b.s1u_enb_fteid is None for b in idle.bearers.values())
     down.clear()
     up.clear()
     modified = net.kinds("mme").count("s11.bearer.modified")

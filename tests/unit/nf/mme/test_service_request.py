@@ -312,3 +312,18 @@ def test_modify_bearer_carries_the_ebi_of_each_pdn_connection() -> None:
     assert bc["ebi"] == 6 and bc["s1u_enb_fteid"]["teid"] == 0xB006
     assert bc["s1u_enb_fteid"]["interface_type"] == gtpv2c.FTEID_S1U_ENB
     assert "s1ap.ics.not_setup" in sc.log_kinds()
+
+
+def test_s1_release_releases_the_access_bearers_of_every_pdn_connection() -> None:
+    """TS 23.401 §5.3.5 step 2: Release Access Bearers Request (TS 29.274 §7.2.21)."""
+    sc, _ = _attached()
+    _with_ims_pdn(sc)
+    sc.s1(s1ap.ue_context_release_request(sc.mme_ue_id or 0, sc.enb_ue_id,
+                                          ("radioNetwork", "user-inactivity")))
+    released = sc.sent_s11()
+    assert [m.name for m in released] == ["ReleaseAccessBearersRequest"] * 2
+    assert sorted(m.fields["teid"] for m in released) == [0x5000, 0x5001]
+    assert [m.name for m in sc.sent_s1()] == ["UEContextReleaseCommand"]
+    ue = sc.core.ue_by_imsi(IMSI)
+    assert ue is not None and ue.session.pdn is not None
+    assert ue.session.pdn.bearer.enb_s1u_teid is None
