@@ -349,6 +349,7 @@ async def _call(subscribers: list[Subscriber], enb_cfgs: list[EnbConfig], pcap: 
             raise click.ClickException(f"cannot bring up the eNBs: {exc}") from None
         try:
             await pop.attach()
+            await pop.until_idle()  # eNB user inactivity, if configured
             rows = await pop.call(dial)
             if callbacks > 0:
                 await pop.answer_callbacks()

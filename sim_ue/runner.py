@@ -530,6 +530,20 @@ class Population:
                               request_uri=call.request_uri)
         return await ua.call(call)
 
+    async def until_idle(self) -> None:
+        """Wait until the eNBs' user inactivity timer (`EnbConfig.inactivity_release_s`) has
+        released every registered UE to ECM-IDLE (TS 23.401 §5.3.5), so that what follows
+        starts with a service request; at once when no eNB has the timer."""
+        timers = [e.cfg.inactivity_release_s for e in self.enbs if e.cfg.inactivity_release_s]
+        if not timers:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(timers) + self.timeout
+        while loop.time() < deadline and any(
+                mb.ue.state is EmmState.REGISTERED and mb.ue.ecm is EcmState.CONNECTED
+                for mb in self.members):
+            await asyncio.sleep(0.05)
+
     async def _user_plane(self, member: _Member) -> bool:
         """Uplink user data pending (SIP over the ims or sos PDN connection): from ECM-IDLE
         the UE gets its bearers back by a service request first (TS 24.301 §5.6.1.1 a;

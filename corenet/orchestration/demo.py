@@ -154,6 +154,7 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
                 if call is not None:
                     if mode == "full":
                         await population.attach()
+                        await population.until_idle()  # eNB user inactivity, if configured
                     await population.call(call)
                     calls = await _with_psap(runtime, population)
                 elif mode == "full":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from corenet.orchestration.demo import run_demo
 from corenet.runtime.supervisor import deciphered_path
 from sim_ue.ue import EcmState
 from tests import tshark
@@ -60,3 +61,17 @@ async def test_idle_roamer_service_request_then_emergency_call(tmp_path: Path) -
     assert len(modify) >= 2
     invites = _frames(pcap, 'sip.Method == "INVITE" && sip.r-uri contains "urn:service:sos"')
     assert invites and invites[0] > modify[1]
+
+
+async def test_demo_call_after_the_enbs_released_the_ues(tmp_path: Path) -> None:
+    """`corenet demo --call 119` with `inactivity_release_s` on the eNBs: the UEs attach, go
+    idle, and each call starts with a service request."""
+    cfg = config(tmp_path)
+    for enb in cfg.sim_ue.enbs:
+        enb.inactivity_release_s = 0.5
+    pcap = tmp_path / "demo-idle.pcapng"
+    report = await run_demo(cfg, ues=2, pcap=str(pcap), call="119")
+    calls = [u["call"] for u in report.to_json()["ues"]]
+    assert [(c["outcome"], c["sip_status"]) for c in calls] == [("answered", 200)] * 2
+    assert tshark.count(pcap, "nas_eps.security_header_type == 12") >= 2
+    assert tshark.count(pcap, "_ws.malformed") == 0
