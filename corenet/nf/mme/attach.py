@@ -145,6 +145,18 @@ def policy_decision(mme: MmePort, ue: UeContext, emergency: bool
                          hss_down=mme.hss_down(home.realm)), rule
 
 
+def refusal_here(mme: MmePort, ue: UeContext, procedure: str) -> policy.Refusal | None:
+    """The roaming policy's refusal of a full-service UE in its current TA (TAU, service
+    request: the UE stays registered), logged; None when it may be served there."""
+    decision, rule = policy_decision(mme, ue, emergency=False)
+    if not isinstance(decision, policy.Refusal):
+        return None
+    mme.log(f"policy.{procedure}.refused", imsi=ue.imsi, tac=ue.tai[1],
+            emm_cause=decision.emm_cause, mode=None if rule is None else rule.mode.value,
+            reason=decision.reason)
+    return decision
+
+
 def _fallback_unauth(mme: MmePort, ue: UeContext, why: str, on_failure: bool) -> bool:
     """Go on unauthenticated when the plan allows it (TS 23.401 §4.3.12.1 "IMSI required,
     authentication optional"; emergency-auth with fallback while the home HSS is down)."""

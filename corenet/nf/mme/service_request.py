@@ -38,8 +38,8 @@ from typing import Any
 from corenet.codecs import gtpv2c, nas
 from corenet.codecs.base import Message
 from corenet.crypto import kdf
-from corenet.nf.mme import causes, identity, nas_path, policy, s1ap_build
-from corenet.nf.mme.attach import UNAUTHENTICATED_KENB, policy_decision
+from corenet.nf.mme import causes, identity, nas_path, s1ap_build
+from corenet.nf.mme.attach import UNAUTHENTICATED_KENB, refusal_here
 from corenet.nf.mme.context import Bearer, EmmState, Pdn, Step, UeContext
 from corenet.nf.mme.port import MmePort
 from corenet.nf.mme.s11_client import accepted, cause_of
@@ -104,13 +104,10 @@ def _refused_here(mme: MmePort, ue: UeContext) -> bool:
     """The roaming policy in the UE's TA (`corenet.nf.mme.policy`), as for a tracking area
     update: a full-service UE that may not be served there gets the policy's cause
     (§5.6.1.5: #11, #12, #13, #15) and stays registered."""
-    decision, rule = policy_decision(mme, ue, emergency=False)
-    if not isinstance(decision, policy.Refusal):
-        return False
-    mme.log("policy.service.refused", imsi=ue.imsi, tac=ue.tai[1], emm_cause=decision.emm_cause,
-            mode=None if rule is None else rule.mode.value, reason=decision.reason)
-    reject(mme, ue, decision.emm_cause, decision.reason)
-    return True
+    refusal = refusal_here(mme, ue, "service")
+    if refusal is not None:
+        reject(mme, ue, refusal.emm_cause, refusal.reason)
+    return refusal is not None
 
 
 def _congested(mme: MmePort, ue: UeContext) -> bool:

@@ -27,11 +27,11 @@ from corenet.codecs.nas_ies import Guti
 from corenet.core.errors import DecodeError
 from corenet.crypto import kdf
 from corenet.crypto.nas_security import UPLINK
-from corenet.nf.mme import causes, nas_path, policy, s1ap_build
+from corenet.nf.mme import causes, nas_path, s1ap_build
 from corenet.nf.mme.attach import (
     UNAUTHENTICATED_KENB,
     emergency_numbers,
-    policy_decision,
+    refusal_here,
     tai_list,
 )
 from corenet.nf.mme.context import EmmState, Step, UeContext
@@ -70,13 +70,10 @@ def _refused_here(mme: MmePort, ue: UeContext) -> bool:
     """The roaming policy in the new TA (`corenet.nf.mme.policy`): a full-service UE that
     may not be served there gets the policy's cause (#12, #13, #15, §5.5.3.2.5) and stays
     registered; an emergency-only UE is exempt (§5.5.3.2.5, emergency bearer services)."""
-    decision, rule = policy_decision(mme, ue, emergency=False)
-    if not isinstance(decision, policy.Refusal):
-        return False
-    mme.log("policy.tau.refused", imsi=ue.imsi, tac=ue.tai[1], emm_cause=decision.emm_cause,
-            mode=None if rule is None else rule.mode.value, reason=decision.reason)
-    reject(mme, ue, decision.emm_cause, decision.reason)
-    return True
+    refusal = refusal_here(mme, ue, "tau")
+    if refusal is not None:
+        reject(mme, ue, refusal.emm_cause, refusal.reason)
+    return refusal is not None
 
 
 def _context_of(mme: MmePort, conn: UeContext, old: object) -> UeContext | None:

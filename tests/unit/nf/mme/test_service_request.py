@@ -20,18 +20,9 @@ from .scenario import HOME_PLMN, HSS_REALM, IMSI, MME_PLMN, Scenario, release_co
 from .test_emergency_attach import _complete_unauth, _emergency_attach, _finish
 from .test_overload import olr
 from .test_pdn_connectivity import _answer_csr, _request_pdn, _subscription
+from .test_tau import _attached, _go_idle
 
 ENB_S1U = "127.0.1.1"
-
-
-def _attached(**policy: Any) -> tuple[Scenario, Guti]:
-    cfg = MmeConfig(roaming={"policies": [RoamingPolicyEntry(home_plmn="44010", **policy)]},
-                    t3346_s=40)
-    sc = Scenario(cfg=cfg)
-    sc.s1_setup(tacs=(1, 2))
-    _, accept = sc.attach()
-    sc.received()  # EMM INFORMATION
-    return sc, accept.fields["guti"]["value"]
 
 
 def _with_ims_pdn(sc: Scenario) -> None:
@@ -42,14 +33,6 @@ def _with_ims_pdn(sc: Scenario) -> None:
     _answer_csr(sc, csr, ebi=6)
     sc.s1(s1ap.e_rab_setup_response(sc.mme_ue_id or 0, sc.enb_ue_id, [(6, ENB_S1U, 0x9001)]))
     sc.uplink(sc.protect(nas.activate_default_eps_bearer_context_accept(6, 3)))
-
-
-def _go_idle(sc: Scenario) -> None:
-    """The eNB's user inactivity (TS 36.413 §8.3.2; TS 23.401 §5.3.5): ECM-IDLE."""
-    sc.s1(s1ap.ue_context_release_request(sc.mme_ue_id or 0, sc.enb_ue_id,
-                                          ("radioNetwork", "user-inactivity")))
-    release_complete(sc)
-    sc.mme_ue_id = None
 
 
 def _service_request(sc: Scenario, guti: Guti, pdu: bytes | None = None, tac: int = 1,
@@ -238,22 +221,17 @@ def test_context_no_longer_registered_rejected_10() -> None:
 
 
 def test_roaming_policy_refusing_the_ta_rejects_13_and_the_ue_stays_registered() -> None:
-    cfg = MmeConfig(roaming={"policies": [
-        RoamingPolicyEntry(home_plmn="44010", mode="full", tacs=[1]),
-        RoamingPolicyEntry(home_plmn="44010", mode="off", tacs=[2])]})
-    sc = Scenario(cfg=cfg)
-    sc.s1_setup(tacs=(1, 2))
-    _, accept = sc.attach()
-    sc.received()
+    sc, guti = _attached()
+    sc.core.policy.set(Policy(HOME_PLMN, frozenset({2}), Mode.OFF))  # TA 2 refused
     _go_idle(sc)
-    _service_request(sc, accept.fields["guti"]["value"], tac=2)
+    _service_request(sc, guti, tac=2)
     assert _service_reject(sc).fields["emm_cause"] == 13  # §5.6.1.5
     release_complete(sc)
     assert _registered(sc)
 
 
 def test_plmn_refused_rejects_11() -> None:
-    sc, guti = _attached(mode="full")
+    sc, guti = _attached()
     sc.core.policy.set(Policy(HOME_PLMN, None, Mode.OFF))
     _go_idle(sc)
     _service_request(sc, guti)
@@ -267,7 +245,7 @@ def test_home_hss_overload_rejects_22_with_t3346_emergency_spared() -> None:
     _service_request(sc, guti)
     reject = _service_reject(sc)
     assert reject.fields["emm_cause"] == 22  # §5.6.1.5, NAS level congestion control
-    assert 20 <= reject.fields["t3346_value"] <= 40
+    assert 30 <= reject.fields["t3346_value"] <= 60  # half of mme.t3346_s to all of it
     release_complete(sc)
     assert _registered(sc)
 
