@@ -126,3 +126,31 @@ def test_context_lost_at_the_mme_service_reject_9_then_attach_again() -> None:
     assert service and not service[-1].ok and service[-1].cause == 9  # TS 24.301 §5.6.1.5
     assert "emm.service.rejected" in net.kinds("mme")
     assert ue.state is EmmState.REGISTERED and ue.pdn is not None  # attached again
+
+
+def test_emergency_only_unauthenticated_ue_comes_back_with_null_algorithms() -> None:
+    """TS 23.401 §4.3.12: the emergency-attached UE (EIA0, no KASME) releases, then its
+    service request is served like its attach: null algorithms, the serving PLMN only."""
+    data = CorenetConfig().model_dump(mode="json")
+    data["mme"]["roaming"]["policies"][0]["mode"] = "emergency-unauth"
+    for enb in data["sim_ue"]["enbs"]:
+        enb["inactivity_release_s"] = INACTIVITY_S
+    net = MemNet(CorenetConfig.model_validate(data))
+    down: list[Message] = []
+    net.hold_downlink = lambda _a, d: bool(down.append(s1ap.decode(d)))
+    net.add_enbs()
+    (ue,) = net.add_ues(subscribers(1))
+    net.dial(ue)
+    net.run(until=lambda: ue.state is EmmState.REGISTERED and ue.emergency, max_s=1.0)
+    _idle(net, ue)
+    down.clear()
+    net.to_ue(ue, ServiceRequest())
+    net.run(until=lambda: ue.ecm is EcmState.CONNECTED and ue.state is EmmState.REGISTERED,
+            max_s=1.0)
+    assert [d.ok for _, _, d in net.done if d.procedure == "service"] == [True]
+    (ics,) = [m for m in down if m.name == "InitialContextSetupRequest"]
+    assert [e["e-RAB-ID"] for e in ics.fields["E-RABToBeSetupListCtxtSUReq"]] == [5]
+    caps = ics.fields["UESecurityCapabilities"]
+    assert (caps["encryptionAlgorithms"], caps["integrityProtectionAlgorithms"]) == (0, 0)
+    assert ics.fields["SecurityKey"] == bytes(32)  # TS 33.401 §15.2.2
+    assert ue.pdn is not None and ue.pdn.apn == "sos"
