@@ -27,7 +27,9 @@ def _entry(imsi: str, msisdn: str | None = None, count: int = 1) -> str:
 
 def _check(capsys: pytest.CaptureFixture[str], tmp_path: Path, subs: Path) -> tuple[int, str, str]:
     cfg = tmp_path / "corenet.yaml"
-    cfg.write_text(f"hss:\n  subscribers_file: {subs}\n")
+    # free ports: --check also tries the addresses, and runs on this host may hold the defaults
+    cfg.write_text(f"hss:\n  subscribers_file: {subs}\n"
+                   "  listen: {host: 127.0.0.3, port: 0}\n  control: {host: 127.0.0.3, port: 0}\n")
     with pytest.raises(SystemExit) as exc:
         main(["run", "hss", "--config", str(cfg), "--check"])
     out = capsys.readouterr()
