@@ -19,6 +19,7 @@ from corenet.config.models import MmeConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.plmn import Plmn
 from corenet.nf.mme import (
+    dedicated_bearer,
     nas_handler,
     nas_path,
     pdn_connectivity,
@@ -363,6 +364,8 @@ class MmeCore:
         # this message reaches its UE (TS 23.007 §16.1.3)
         if s11_path.on_s11(self, msg, request_sequence, peer):
             return
+        if dedicated_bearer.on_s11_request(self, msg, peer):  # the S-GW's own requests
+            return
         seq = int(msg.fields.get("sequence", -1)) if request_sequence is None else request_sequence
         ue_id, name = self.s11_pending.pop(seq, (None, ""))
         if ue_id is None:
@@ -406,4 +409,4 @@ class MmeCore:
             elif ev.name in NAS_TIMERS:
                 nas_path.on_nas_timer(self, ue, ev.name)
             elif ev.name in pdn_connectivity.ESM_TIMERS:
-                pdn_connectivity.on_timer(self, ue, ev.name)
+                dedicated_bearer.on_timer(self, ue, ev.name)
