@@ -118,6 +118,8 @@ class SgwPgwService:
         """PCC rules the PCRF installed or removed over Gx (pcc.py)."""
         now = asyncio.get_running_loop().time()
         self._apply(self.core.handle_pcc(event, now), now)
+        # the Create / Delete Bearer Requests leave now, their T3-RESPONSE armed (§7.6)
+        self._endpoint.pump()
 
     # -- the sans-I/O loop --------------------------------------------------------------------
 
