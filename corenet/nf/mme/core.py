@@ -47,6 +47,7 @@ from corenet.nf.mme.events import (
     S6aPeerDown,
     S6aPeerUp,
     S11Failed,
+    S11Malformed,
     S11Received,
     SendS6a,
     SendS11,
@@ -110,6 +111,7 @@ class MmeCore:
             S6aPeerUp: lambda e: self.mark_s6a_up(e.realm, "peer open"),
             S11Received: lambda e: self._on_s11(e.msg, e.sequence, e.peer),
             S11Failed: lambda e: self._on_s11_failed(e.sequence, e.reason),
+            S11Malformed: lambda e: dedicated_bearer.on_s11_malformed(self, e.error, e.peer),
             TimerExpired: self._on_timer,
             **{kind: lambda e: pws.handle(self, e) for kind in pws.SBC_EVENTS},
         }

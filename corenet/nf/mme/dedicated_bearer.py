@@ -37,6 +37,7 @@ from typing import Any
 
 from corenet.codecs import gtpv2c, nas, s1ap, tft
 from corenet.codecs.base import Message
+from corenet.core.errors import DecodeError
 from corenet.nf.mme import causes, esm, nas_path, pdn_connectivity, s1ap_build
 from corenet.nf.mme.context import Bearer, BearerProcedure, BearerStep, Pdn, UeContext
 from corenet.nf.mme.events import SendS11
@@ -362,6 +363,23 @@ def on_s11_request(mme: MmePort, msg: Message, peer: Address | None) -> bool:
         return False
     handler(mme, mme.ues.get(int(msg.fields.get("teid") or 0)), msg, peer)
     return True
+
+
+def on_s11_malformed(mme: MmePort, err: DecodeError, peer: Address | None) -> None:
+    """A Create / Delete Bearer Request that does not decode (TS 29.274 §7.7.4-§7.7.7): its
+    response with the decoder's cause and offending IE, to TEID 0 (§5.5.2); other malformed
+    messages are logged."""
+    code, seq = err.extra.get("message_type"), err.extra.get("sequence")
+    mme.log("s11.malformed", cause=err.cause, detail=err.detail, message_type=code)
+    builders: dict[int, Callable[..., Message]] = {
+        95: gtpv2c.create_bearer_response, 99: gtpv2c.delete_bearer_response}
+    build = builders.get(code if isinstance(code, int) else -1)
+    if build is None or not isinstance(seq, int):
+        return
+    value = err.cause if isinstance(err.cause, int) else gtpv2c.CAUSE_INVALID_MESSAGE_FORMAT
+    cause = gtpv2c.cause(value, err.extra.get("offending_ie"), bce=bool(err.extra.get("bce")))
+    contexts = [{"ebi": 0, "cause": value}] if code == 95 else []
+    mme.emit(SendS11(build(seq, teid=0, cause=cause, bearer_contexts=contexts), peer))
 
 
 S11Handler = Callable[[MmePort, UeContext | None, Message, Address | None], None]

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
+
 from corenet.codecs import gtpv2c, nas, s1ap, tft
 from corenet.codecs.base import Message
-from corenet.nf.mme.events import S11Received, SendS11
+from corenet.core.errors import DecodeError
+from corenet.nf.mme.events import S11Malformed, S11Received, SendS11
 from tests.unit.nf.mme.scenario import SGW_IP, Scenario, attached_scenario, release_complete
 
 SGW = (SGW_IP, 2123)
@@ -149,3 +152,33 @@ def test_delete_bearer_request_deactivates_the_bearer() -> None:
     assert [(b["ebi"], b["cause"]["value"]) for b in rsp.fields["bearer_contexts"]] == [(6, 16)]
     ue = sc.core.ues[sc.mme_ue_id or 0]
     assert ue.session.pdn is not None and ue.session.pdn.dedicated == {}
+
+
+def test_erab_setup_failure_gives_no_resources() -> None:
+    """TS 36.413 §8.2.1.2: the eNB could not set the E-RAB up; the bearer is refused."""
+    sc = attached_scenario()
+    create_bearer(sc)
+    sc.s1(s1ap.e_rab_setup_response(sc.mme_ue_id or 0, sc.enb_ue_id, [],
+                                    failed=[(6, ("radioNetwork", "unspecified"))]))
+    assert s11_answer(sc).fields["cause"]["value"] == gtpv2c.CAUSE_NO_RESOURCES_AVAILABLE
+    assert ("T3485", sc.mme_ue_id) not in sc.timers
+    assert sc.core.ues[sc.mme_ue_id or 0].session.bearer_procedure is None
+
+
+def test_unreadable_tft_is_answered_with_the_decoders_cause() -> None:
+    """TS 29.274 §7.7: the Bearer Context (its TFT) does not parse; the request is answered
+    with the decoder's cause, not dropped."""
+    sc = attached_scenario()
+    req = gtpv2c.create_bearer_request(902, teid=sc.mme_ue_id or 0, linked_ebi=5,
+                                       bearer_contexts=[{
+                                           "ebi": 0, "tft": b"\x21\x10\x01\x09\x10",
+                                           "s1u_sgw_fteid": (gtpv2c.FTEID_S1U_SGW, 0x7100, SGW_IP),
+                                           "bearer_qos": gtpv2c.bearer_qos(1, 2, gbr=(64, 64))}])
+    with pytest.raises(DecodeError) as err:
+        gtpv2c.decode(gtpv2c.encode(req))
+    sc.feed(S11Malformed(err.value, SGW))
+    rsp = s11_answer(sc)
+    assert rsp.name == "CreateBearerResponse"
+    assert (rsp.fields["sequence"], rsp.fields["teid"]) == (902, 0)
+    assert rsp.fields["cause"]["value"] == err.value.cause == gtpv2c.CAUSE_INVALID_MESSAGE_FORMAT
+    assert [m for m in sc.sent_s1() if m.name == "E-RABSetupRequest"] == []

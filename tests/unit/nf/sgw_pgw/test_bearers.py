@@ -30,7 +30,7 @@ from corenet.nf.sgw_pgw.core import (
 )
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport, PccRule, PccRuleStatus
 from corenet.nf.sgw_pgw.store import SessionStore
-from tests.unit.nf.sgw_pgw.helpers import create_session, modify_bearer, roundtrip
+from tests.unit.nf.sgw_pgw.helpers import create_session, delete_session, modify_bearer, roundtrip
 
 MME = ("127.0.0.2", 2123)
 MME_TEID = 0x77
@@ -179,3 +179,19 @@ def test_removing_the_last_rule_deletes_the_bearer() -> None:
     assert set(s.bearers) == {5}
     [unknown] = reports(core.handle_pcc(PccRemove(str(s.ue_ipv4), ("voice",)), 6.0))
     assert unknown.failure_code == UNKNOWN_RULE_NAME
+
+
+def test_late_answer_for_a_deleted_pdn_connection_changes_nothing() -> None:
+    """The PDN connection went (Delete Session) while its bearer was being created: the
+    answer finds no session, the rule is inactive, the TEIDs taken for it are free again."""
+    core = SgwPgwCore(SgwPgwConfig())
+    s = attached(core)
+    [req] = requests(install(core, s, voice()))
+    core.handle(S11Request(delete_session(3, s.s11_sgw_teid), MME), 3.0)
+    out = core.handle(S11Answer(create_bearer_response(req, s), MME, req), 4.0)
+    [report] = reports(out)
+    assert (report.status, report.failure_code) == (PccRuleStatus.INACTIVE,
+                                                   RESOURCE_ALLOCATION_FAILURE)
+    assert core.sessions == {}
+    taken = req.fields["bearer_contexts"][0]["s1u_sgw_fteid"]["teid"]
+    assert core._user_teids.reserve(taken)  # given back
