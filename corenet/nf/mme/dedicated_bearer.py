@@ -70,6 +70,8 @@ def on_create_bearer_request(mme: MmePort, ue: UeContext | None, msg: Message,
     """Create Bearer Request (TS 29.274 §7.2.3; TS 23.401 §5.4.1 step 3): an EPS bearer
     identity, then E-RAB SETUP REQUEST (TS 36.413 §8.2.1) with the ACTIVATE DEDICATED EPS
     BEARER CONTEXT REQUEST (TS 24.301 §6.4.2.2) under T3485."""
+    if _retransmitted(mme, ue, msg, peer):
+        return
     try:
         ue, pdn = _pdn_of(ue, msg)
         bearer = _requested_bearer(ue, pdn, msg)
@@ -102,6 +104,18 @@ def _pdn_of(ue: UeContext | None, msg: Message) -> tuple[UeContext, Pdn]:
     if _busy(ue):
         raise BearerReject(CAUSE_TEMPORARILY_REJECTED, "another NAS procedure runs")
     return ue, pdn
+
+
+def _retransmitted(mme: MmePort, ue: UeContext | None, msg: Message,
+                   peer: Address | None) -> bool:
+    """The request of the procedure running, sent again by the S-GW after the transaction
+    layer forgot it (TS 29.274 §7.6): the UE still has to answer, so it is not answered."""
+    proc = None if ue is None else ue.session.bearer_procedure
+    if (proc is None or proc.sequence != int(msg.fields["sequence"]) or proc.sgw != peer
+            or ue is None or ue.nas_timer.name not in ("T3485", "T3495")):
+        return False
+    mme.log("s11.retransmission", imsi=ue.imsi, message=msg.name, sequence=proc.sequence)
+    return True
 
 
 def _busy(ue: UeContext) -> bool:
@@ -248,6 +262,8 @@ def on_delete_bearer_request(mme: MmePort, ue: UeContext | None, msg: Message,
     """Delete Bearer Request (TS 29.274 §7.2.9.2; TS 23.401 §5.4.4.1 step 3): E-RAB RELEASE
     COMMAND (TS 36.413 §8.2.3) with DEACTIVATE EPS BEARER CONTEXT REQUEST #36 (TS 24.301
     §6.4.4.2) under T3495; an ECM-IDLE UE's bearers are released locally (step 4)."""
+    if _retransmitted(mme, ue, msg, peer):
+        return
     ebis = [int(e) for e in msg.fields.get("ebis") or []]
     found = [] if ue is None else [(p, p.dedicated[e]) for e in ebis
                                    for p in pdn_connectivity.pdns(ue).values()

@@ -114,10 +114,12 @@ class SendResponse:
 
 @dataclass(frozen=True)
 class SendRequest:
-    """A request of the S/P-GW (Echo Request); the transaction layer numbers it (§7.6)."""
+    """A request of the S/P-GW (Echo Request); the transaction layer numbers it (§7.6).
+    `t3_response_s`: its own T3-RESPONSE, for a request answered once the UE answered."""
 
     message: Message
     peer: Address
+    t3_response_s: float | None = None
 
 
 Action = SendResponse | SendRequest | PccReport | LogEvent
@@ -335,7 +337,7 @@ class SgwPgwCore:
         for item in out:
             if isinstance(item, Message):
                 assert s is not None  # requests are only made for a session
-                actions.append(SendRequest(item, s.mme))
+                actions.append(SendRequest(item, s.mme, self.cfg.bearer_t3_response_s))
                 actions.append(LogEvent("sgw.bearer.request", {
                     "message": item.name, "teid": s.s11_sgw_teid, "imsi": s.imsi}))
                 continue

@@ -160,7 +160,8 @@ class SgwPgwService:
             if isinstance(action, SendResponse):
                 self.transactions.send_response(action.message, action.peer, now)
             elif isinstance(action, SendRequest):
-                self.transactions.send_request(action.message, action.peer, now)
+                self.transactions.send_request(action.message, action.peer, now,
+                                               t3_response_s=action.t3_response_s)
             elif isinstance(action, PccReport):
                 if self.on_pcc_report is not None:
                     self.on_pcc_report(action)

@@ -182,3 +182,13 @@ def test_unreadable_tft_is_answered_with_the_decoders_cause() -> None:
     assert (rsp.fields["sequence"], rsp.fields["teid"]) == (902, 0)
     assert rsp.fields["cause"]["value"] == err.value.cause == gtpv2c.CAUSE_INVALID_MESSAGE_FORMAT
     assert [m for m in sc.sent_s1() if m.name == "E-RABSetupRequest"] == []
+
+
+def test_request_sent_again_while_the_ue_is_asked_is_not_answered() -> None:
+    """TS 29.274 §7.6: the S-GW resends its request while T3485 runs; the one procedure goes
+    on and answers once."""
+    sc = attached_scenario()
+    create_bearer(sc)
+    create_bearer(sc)
+    assert sc.sent_s11() == [] and sc.sent_s1() == []
+    assert "s11.retransmission" in sc.log_kinds()
