@@ -8,22 +8,12 @@ from __future__ import annotations
 import ipaddress
 
 from corenet.codecs import nas, tft
-from corenet.config.models import CorenetConfig
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport, PccRule, PccRuleStatus
-from sim_ue.ue import NasReceived, SendNas, Ue
+from sim_ue.ue import NasReceived, SendNas
 
-from .memnet import MemNet, subscribers
+from .test_pdn_in_memory import _attached
 
 REMOTE = "10.46.0.7"
-
-
-def _attached() -> tuple[MemNet, Ue]:
-    net = MemNet(CorenetConfig())
-    net.add_enbs()
-    (ue,) = net.add_ues(subscribers(1))
-    net.attach(ue)
-    net.run(until=lambda: bool(ue.network_name))
-    return net, ue
 
 
 def _voice(ue_ip: str) -> PccRule:
