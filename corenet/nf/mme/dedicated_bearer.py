@@ -78,7 +78,8 @@ def on_create_bearer_request(mme: MmePort, ue: UeContext | None, msg: Message,
     except BearerReject as rej:
         mme.log("esm.bearer.refused", imsi=None if ue is None else ue.imsi,
                 message=msg.name, cause=rej.cause, detail=str(rej))
-        mme.emit(SendS11(_create_response(msg, None, rej.cause, None), peer))
+        mme.emit(SendS11(_create_response(int(msg.fields["sequence"]), None, rej.cause, None),
+                         peer))
         return
     proc = BearerProcedure(BearerStep.ACTIVATING, pdn, bearer, peer, int(msg.fields["sequence"]))
     ue.session.bearer_procedure = proc
@@ -165,7 +166,7 @@ def _eps_qos(bearer: Bearer) -> dict[str, int]:
             "gbr_ul": bearer.gbr_kbps[0], "gbr_dl": bearer.gbr_kbps[1]}
 
 
-def _create_response(request: Message, pdn: Pdn | None, cause: int,
+def _create_response(sequence: int, pdn: Pdn | None, cause: int,
                      bearer: Bearer | None) -> Message:
     """Create Bearer Response (TS 29.274 §7.2.4): to the S-GW's S11 TEID of the PDN
     connection, 0 when none is known (§5.5.2)."""
@@ -176,8 +177,8 @@ def _create_response(request: Message, pdn: Pdn | None, cause: int,
         context["s1u_sgw_fteid"] = gtpv2c.fteid(gtpv2c.FTEID_S1U_SGW, bearer.sgw_s1u_teid or 0,
                                                 bearer.sgw_s1u_ip)
     teid = 0 if pdn is None else pdn.sgw_s11_teid or 0
-    return gtpv2c.create_bearer_response(int(request.fields["sequence"]), teid=teid,
-                                         cause=cause, bearer_contexts=[context])
+    return gtpv2c.create_bearer_response(sequence, teid=teid, cause=cause,
+                                         bearer_contexts=[context])
 
 
 def _activating(ue: UeContext) -> BearerProcedure | None:
@@ -246,9 +247,7 @@ def _refused(mme: MmePort, ue: UeContext, proc: BearerProcedure, cause: int, why
 
 def _respond(proc: BearerProcedure, cause: int) -> Message:
     if proc.step is BearerStep.ACTIVATING:
-        request = Message(gtpv2c.PROTOCOL, "CreateBearerRequest", 95,
-                          {"sequence": proc.sequence})
-        return _create_response(request, proc.pdn, cause, proc.bearer)
+        return _create_response(proc.sequence, proc.pdn, cause, proc.bearer)
     return gtpv2c.delete_bearer_response(
         proc.sequence, teid=proc.pdn.sgw_s11_teid or 0, cause=cause,
         bearer_contexts=[{"ebi": proc.bearer.ebi, "cause": cause}])
