@@ -9,16 +9,9 @@ from corenet.codecs import nas
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 from corenet.crypto.nas_security import UPLINK
-from corenet.nf.mme import (
-    attach,
-    causes,
-    dedicated_bearer,
-    detach,
-    nas_path,
-    pdn_connectivity,
-    tau,
-)
+from corenet.nf.mme import attach, causes, detach, nas_path, pdn_connectivity, tau
 from corenet.nf.mme.context import Step, UeContext
+from corenet.nf.mme.dedicated_bearer import ESM as DEDICATED_BEARER_ESM
 from corenet.nf.mme.port import MmePort
 
 # TS 24.301 §4.4.4.3: plain messages the MME processes although a security context exists
@@ -34,7 +27,7 @@ _ESM_ONLY = frozenset({
     "ActivateDedicatedEPSBearerContextAccept", "ActivateDedicatedEPSBearerContextReject",
 })
 # ESM messages of the PDN procedures and of the dedicated bearer procedures
-ESM = {**pdn_connectivity.ESM, **dedicated_bearer.ESM}
+ESM = {**pdn_connectivity.ESM, **DEDICATED_BEARER_ESM}
 
 SEQUENCE: dict[tuple[Step, str], attach.Handler] = {
     **attach.SEQUENCE, **detach.SEQUENCE, **tau.SEQUENCE, **pdn_connectivity.SEQUENCE}
@@ -113,8 +106,8 @@ def _dispatch(mme: MmePort, ue: UeContext, msg: Message) -> None:
 
 def _on_standalone_esm(mme: MmePort, ue: UeContext, msg: Message) -> None:
     """ESM outside the attach: the UE-requested PDN procedures and the dedicated bearers
-    (`ESM`);
-    ESM STATUS is logged, any other message is answered by ESM STATUS #98 (TS 24.301 §7.4)."""
+    (`ESM`); ESM STATUS is logged, any other message is answered by ESM STATUS #98 (TS
+    24.301 §7.4)."""
     f = msg.fields
     mme.log("esm.standalone", imsi=ue.imsi, message=msg.name)
     handler = ESM.get(msg.name)

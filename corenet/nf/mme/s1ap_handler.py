@@ -12,8 +12,9 @@ from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
-from corenet.nf.mme import dedicated_bearer, nas_handler, pws, s1ap_build
+from corenet.nf.mme import nas_handler, pws, s1ap_build
 from corenet.nf.mme.context import EmmState, EnbContext, EnbState, Step, UeContext
+from corenet.nf.mme.dedicated_bearer import on_erab_setup_response as dedicated_erab_setup
 from corenet.nf.mme.events import CloseS1
 from corenet.nf.mme.port import S1Port
 
@@ -242,13 +243,6 @@ def on_ics_response(mme: S1Port, ue: UeContext, msg: Message) -> None:
         handler(mme, ue, msg)
 
 
-def on_erab_setup_response(mme: S1Port, ue: UeContext, msg: Message) -> None:
-    """E-RAB SETUP RESPONSE (TS 36.413 §8.2.1.2): of a dedicated bearer being activated
-    (dedicated_bearer.py), else of a new PDN connection (`on_ics_response`)."""
-    if not dedicated_bearer.on_erab_setup_response(mme, ue, msg):
-        on_ics_response(mme, ue, msg)
-
-
 def on_ics_failure(mme: S1Port, ue: UeContext, msg: Message) -> None:
     """INITIAL CONTEXT SETUP FAILURE (TS 36.413 §8.3.1.3): the attach cannot complete."""
     mme.log("s1ap.ics.failed", mme_ue_id=ue.mme_ue_id, cause=list(msg.fields.get("Cause", ())))
@@ -282,6 +276,13 @@ def on_ue_capability_info(mme: S1Port, ue: UeContext, msg: Message) -> None:
     ue.ue_radio_capability = bytes(capability)
     mme.log("s1ap.ue_capability.stored", mme_ue_id=ue.mme_ue_id, imsi=ue.imsi,
             octets=len(ue.ue_radio_capability))
+
+
+def on_erab_setup_response(mme: S1Port, ue: UeContext, msg: Message) -> None:
+    """E-RAB SETUP RESPONSE (TS 36.413 §8.2.1.2): of a dedicated bearer being activated
+    (dedicated_bearer.py), else of a new PDN connection (`on_ics_response`)."""
+    if not dedicated_erab_setup(mme, ue, msg):
+        on_ics_response(mme, ue, msg)
 
 
 def _ignored(mme: S1Port, ue: UeContext, msg: Message) -> None:
