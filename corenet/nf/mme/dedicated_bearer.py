@@ -1,7 +1,7 @@
 """Network-initiated dedicated bearers at the MME: activation (TS 23.401 §5.4.1; TS 24.301
 §6.4.2) and deactivation (TS 23.401 §5.4.4.1; TS 24.301 §6.4.4), e.g. the QCI 1 bearer of an
 IMS voice call. One such procedure runs at a time per UE (`UeSession.bearer_procedure`), under
-the UE's one NAS timer; `STEPS` is its table:
+the UE's one NAS timer:
 
 | step         | input                                          | next         | clause          |
 |--------------|------------------------------------------------|--------------|-----------------|

@@ -12,6 +12,7 @@ from corenet.codecs import tft
 from corenet.codecs.base import Message
 from corenet.config.models import SgwPgwConfig
 from corenet.nf.sgw_pgw.bearers import (
+    GW_PCEF_MALFUNCTION,
     INCORRECT_FLOW_INFORMATION,
     MISSING_FLOW_INFORMATION,
     NO_BEARER_BOUND,
@@ -195,3 +196,39 @@ def test_late_answer_for_a_deleted_pdn_connection_changes_nothing() -> None:
     assert core.sessions == {}
     taken = req.fields["bearer_contexts"][0]["s1u_sgw_fteid"]["teid"]
     assert core._user_teids.reserve(taken)  # given back
+
+
+def test_rules_of_one_install_with_one_qci_share_a_new_bearer() -> None:
+    """TS 23.203 §6.1.1.4: one bearer per QCI and ARP; its TFT holds both rules' filters."""
+    core = SgwPgwCore(SgwPgwConfig())
+    s = attached(core)
+    [req] = requests(install(core, s, voice("rtp"), voice("rtcp", precedence=120)))
+    _, filters = tft.decode(req.fields["bearer_contexts"][0]["tft"])
+    assert len(filters) == 4 and len({f.identifier for f in filters}) == 4
+    assert req.fields["bearer_contexts"][0]["bearer_qos"]["gbr_dl_kbps"] == 128
+    [report] = reports(core.handle(S11Answer(create_bearer_response(req, s), MME, req), 3.0))
+    assert (report.names, report.ebi) == (("rtp", "rtcp"), 6)
+
+
+def test_rule_with_the_default_bearers_qos_binds_to_it() -> None:
+    """A rule whose QCI and ARP are the default bearer's needs no new bearer."""
+    core = SgwPgwCore(SgwPgwConfig())
+    s = attached(core)
+    default = s.bearers[5].qos  # QCI 5, priority 1, pre-emption disabled / enabled
+    rule = PccRule("signalling", qci=default["qci"], arp_priority=default["pl"],
+                   preemption_capability=False, preemption_vulnerability=True,
+                   flows=(f"permit out 17 from {REMOTE} 5060 to 127.147.0.1 5060",))
+    out = install(core, s, rule)
+    assert requests(out) == []
+    assert reports(out) == [PccReport(str(s.ue_ipv4), ("signalling",), PccRuleStatus.ACTIVE,
+                                      ebi=5)]
+
+
+def test_an_ebi_the_mme_gave_twice_is_refused() -> None:
+    core = SgwPgwCore(SgwPgwConfig())
+    s = attached(core)
+    [req] = requests(install(core, s, voice()))
+    [report] = reports(core.handle(S11Answer(create_bearer_response(req, s, ebi=5), MME, req),
+                                   3.0))
+    assert (report.status, report.failure_code) == (PccRuleStatus.INACTIVE, GW_PCEF_MALFUNCTION)
+    assert s.bearers[5].rules == []
