@@ -136,7 +136,7 @@ def parse_flow(text: str) -> Flow:
     protocol: int | None
     if words[2] == "ip":
         protocol = None
-    elif words[2].isdigit() and int(words[2]) < 256:
+    elif _number(words[2]) and int(words[2]) < 256:
         protocol = int(words[2])
     else:
         raise FlowError(f"protocol {words[2]!r}")
@@ -153,6 +153,10 @@ def parse_flow(text: str) -> Flow:
                 destination, destination_port)
 
 
+def _number(word: str) -> bool:
+    return word.isascii() and word.isdigit()
+
+
 def _endpoint(words: list[str], pos: int, text: str
               ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network | None, int | None, int]:
     if pos >= len(words):
@@ -165,7 +169,7 @@ def _endpoint(words: list[str], pos: int, text: str
             raise FlowError(f"address {words[pos]!r}") from None
     pos += 1
     port = None
-    if pos < len(words) and words[pos].isdigit():
+    if pos < len(words) and _number(words[pos]):
         port = int(words[pos])
         if port > 0xFFFF:
             raise FlowError(f"port {port}")
