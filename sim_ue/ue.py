@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from corenet.codecs import nas, pco, voice_domain
+from corenet.codecs import nas, pco, tft, voice_domain
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import PDN_TYPE_IPV4V6, EmergencyNumber, Guti, Tai
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
@@ -74,6 +74,9 @@ ATTACH_EPS = 1
 ATTACH_EMERGENCY = 6
 REQUEST_INITIAL = 1
 REQUEST_EMERGENCY = 4
+# TS 24.301 §9.9.4.4 ESM causes of a rejected dedicated bearer activation (§6.4.2.4)
+ESM_INVALID_EPS_BEARER_IDENTITY = 43
+ESM_SYNTACTICAL_ERROR_IN_PACKET_FILTERS = 45
 
 # TS 22.101 §10.1.1: 112 and 911 are emergency numbers on every ME; the Japanese numbers (110
 # police, 118 coast guard, 119 fire and ambulance) are on the USIM's EF_ECC (TS 31.102 §4.2.21)
@@ -332,6 +335,17 @@ class PdnConnection:
     pcscf: tuple[str, ...] = ()
 
 
+@dataclass
+class DedicatedBearer:
+    """A dedicated bearer the network activated (TS 24.301 §6.4.2.3): its PDN connection's
+    default bearer, QoS (§9.9.4.3) and packet filters (TS 24.008 §10.5.6.12)."""
+
+    ebi: int
+    linked_ebi: int
+    qos: dict[str, int]
+    filters: tuple[tft.PacketFilter, ...]
+
+
 # --------------------------------------------------------------------------------- the UE
 
 # TS 24.301 §4.4.4.2: plain messages the UE accepts although a security context is active.
@@ -384,6 +398,7 @@ class Ue:
         self.pdn: PdnConnection | None = None
         # PDN connections opened after the attach (TS 24.301 §6.5.1), by default EBI
         self.pdns: dict[int, PdnConnection] = {}
+        self.dedicated: dict[int, DedicatedBearer] = {}  # by EBI (TS 24.301 §6.4.2)
         self.emergency_bearer_support = False  # EMC BS of the last Attach Accept
         # PTI -> what a PDN CONNECTIVITY / DISCONNECT REQUEST under way asked (§6.5.1, §6.5.2)
         self._esm_pending: dict[int, RequestPdn | DisconnectPdn] = {}
@@ -578,6 +593,7 @@ class Ue:
         self.outcome = "attaching"
         self.pdn = None
         self.pdns.clear()
+        self.dedicated.clear()
         self._esm_pending.clear()
         self.emergency = False
         self._aka_done = False
@@ -1070,12 +1086,47 @@ class Ue:
         return [LogEvent(f"esm.{kind}.rejected", {"imsi": self.key, "esm_cause": cause}),
                 ProcedureDone(kind, False, cause, f"ESM cause #{cause}")]
 
-    def _on_deactivate_request(self, msg: Message) -> list[UeAction]:
-        """DEACTIVATE EPS BEARER CONTEXT REQUEST (§6.4.4.3): the bearer and its PDN connection
-        go; the UE accepts (also for a bearer it no longer knows, §6.4.4.6 b)."""
+    def _on_activate_dedicated_request(self, msg: Message) -> list[UeAction]:
+        """ACTIVATE DEDICATED EPS BEARER CONTEXT REQUEST (§6.4.2.3): accepted when the linked
+        EBI names one of the UE's PDN connections (§6.4.2.4: otherwise REJECT #43 invalid EPS
+        bearer identity) and its TFT reads (#45 syntactical error in packet filters)."""
         f = msg.fields
         pti, ebi = int(f.get(nas.PTI, 0)), int(f.get(nas.EBI, 0))
+        linked = int(f.get("linked_eps_bearer_identity", 0))
+        defaults = {p.ebi for p in ([self.pdn] if self.pdn else []) + list(self.pdns.values())}
+        cause = None
+        filters: tuple[tft.PacketFilter, ...] = ()
+        if linked not in defaults:
+            cause = ESM_INVALID_EPS_BEARER_IDENTITY
+        else:
+            try:
+                _, filters = tft.decode(bytes(f.get(nas.TFT) or b""))
+            except ValueError:
+                cause = ESM_SYNTACTICAL_ERROR_IN_PACKET_FILTERS
+        if cause is not None:
+            return [self._uplink(nas.activate_dedicated_eps_bearer_context_reject(
+                        ebi, cause, pti)),
+                    LogEvent("esm.bearer.rejected", {"imsi": self.key, "ebi": ebi,
+                                                     "linked_ebi": linked, "esm_cause": cause})]
+        qos = dict(f.get("eps_qos") or {})
+        self.dedicated[ebi] = DedicatedBearer(ebi, linked, qos, filters)
+        return [self._uplink(nas.activate_dedicated_eps_bearer_context_accept(ebi, pti)),
+                LogEvent("esm.bearer.activated", {"imsi": self.key, "ebi": ebi,
+                                                  "linked_ebi": linked, "qci": qos.get("qci"),
+                                                  "filters": len(filters)})]
+
+    def _on_deactivate_request(self, msg: Message) -> list[UeAction]:
+        """DEACTIVATE EPS BEARER CONTEXT REQUEST (§6.4.4.3): the bearer goes, with its PDN
+        connection when it is a default bearer (and then its dedicated bearers too, §6.4.4.3);
+        the UE accepts (also for a bearer it no longer knows, §6.4.4.6 b)."""
+        f = msg.fields
+        pti, ebi = int(f.get(nas.PTI, 0)), int(f.get(nas.EBI, 0))
+        if self.dedicated.pop(ebi, None) is not None:
+            return [self._uplink(nas.deactivate_eps_bearer_context_accept(ebi, pti)),
+                    LogEvent("esm.bearer.deactivated", {"imsi": self.key, "ebi": ebi})]
         pdn = self.pdns.pop(ebi, None)
+        for gone in [b.ebi for b in self.dedicated.values() if b.linked_ebi == ebi]:
+            del self.dedicated[gone]
         out: list[UeAction] = [
             self._uplink(nas.deactivate_eps_bearer_context_accept(ebi, pti)),
             LogEvent("esm.pdn.deactivated", {"imsi": self.key, "ebi": ebi,
@@ -1149,6 +1200,7 @@ class Ue:
         self.outcome = outcome
         self.pdn = None
         self.pdns.clear()
+        self.dedicated.clear()
         self._esm_pending.clear()
         self.registered_plmn = None
         self.emergency = False
@@ -1460,6 +1512,7 @@ _HANDLERS: dict[str, Callable[[Ue, Message], list[UeAction]]] = {
     "PDNConnectivityReject": Ue._on_esm_reject,
     "PDNDisconnectReject": Ue._on_esm_reject,
     "DeactivateEPSBearerContextRequest": Ue._on_deactivate_request,
+    "ActivateDedicatedEPSBearerContextRequest": Ue._on_activate_dedicated_request,
     "EMMStatus": lambda ue, m: [LogEvent("emm.status.received",
                                          {"imsi": ue.key, "cause": m.fields.get("emm_cause")})],
 }

@@ -26,6 +26,10 @@ RAND = bytes.fromhex("23553cbe9637a89d218ae64dae47bf35")
 AUTN = bytes.fromhex("55f328b43577b9b94a9ffac354dfafb3")
 # TS 24.008 §10.5.6.12: create new TFT, one downlink filter matching remote 192.168.0.1/32.
 TFT = bytes.fromhex("21100109" "10c0a80001ffffffff")
+# TS 24.008 §10.5.6.12: the voice bearer's TFT, RTP downlink and uplink with a remote
+# 10.46.0.7:40000, local port 50000, UDP (as corenet.codecs.tft builds it from Flow-Descriptions)
+VOICE_TFT = bytes.fromhex("22110a11100a2e0007ffffffff301140c350509c40"
+                          "220b11100a2e0007ffffffff301140c350509c40")
 GUTI = nas.Guti(plmn=RESCUER, mme_group_id=0x8001, mme_code=1, m_tmsi=0xC0000001)
 
 
@@ -78,6 +82,11 @@ def nas_samples() -> list[tuple[str, bytes, int]]:
         ("ESMStatus", nas.esm_status(ebi=5, pti=0, esm_cause=43), ul),
         ("PDNDisconnectRequest", nas.pdn_disconnect_request(pti=3, linked_ebi=6), ul),
         ("PDNDisconnectReject", nas.pdn_disconnect_reject(pti=3, esm_cause=49), dl),
+        ("ActivateDedicatedEPSBearerContextRequest", nas.activate_dedicated_eps_bearer_context_request(
+            ebi=6, linked_ebi=5, eps_qos={"qci": 1, "max_ul": 128, "max_dl": 128, "gbr_ul": 64, "gbr_dl": 64},
+            tft=VOICE_TFT), dl),
+        ("ActivateDedicatedEPSBearerContextAccept", nas.activate_dedicated_eps_bearer_context_accept(ebi=6), ul),
+        ("ActivateDedicatedEPSBearerContextReject", nas.activate_dedicated_eps_bearer_context_reject(ebi=6, esm_cause=43), ul),
         ("DeactivateEPSBearerContextRequest", nas.deactivate_eps_bearer_context_request(ebi=6, esm_cause=36, pti=3), dl),
         ("DeactivateEPSBearerContextAccept", nas.deactivate_eps_bearer_context_accept(ebi=6, pti=3), ul),
     ]
@@ -120,6 +129,9 @@ def s1ap_samples() -> list[tuple[str, Message]]:
         ("UEContextReleaseCommand", s1ap.ue_context_release_command(mme_ue_id=1, enb_ue_id=1, cause=("nas", "normal-release"))),
         ("UEContextReleaseComplete", s1ap.ue_context_release_complete(mme_ue_id=1, enb_ue_id=1)),
         ("E-RABSetupRequest", s1ap.e_rab_setup_request(mme_ue_id=1, enb_ue_id=1, e_rabs=[erab])),
+        ("E-RABSetupRequest", s1ap.e_rab_setup_request(mme_ue_id=1, enb_ue_id=1, e_rabs=[s1ap.ERabToBeSetup(
+            e_rab_id=6, qci=1, priority_level=2, transport_layer_address="127.0.0.4", gtp_teid=0x1002, nas_pdu=status,
+            pre_emption_capability="may-trigger-pre-emption", gbr=(128_000, 128_000, 64_000, 64_000))])),
         ("E-RABSetupResponse", s1ap.e_rab_setup_response(mme_ue_id=1, enb_ue_id=1, e_rabs=[(6, "127.0.1.1", 0x2002)])),
         ("E-RABReleaseCommand", s1ap.e_rab_release_command(mme_ue_id=1, enb_ue_id=1, e_rabs=[(6, ("nas", "normal-release"))], nas_pdu=status)),
         ("E-RABReleaseResponse", s1ap.e_rab_release_response(mme_ue_id=1, enb_ue_id=1, released=[6])),
@@ -215,6 +227,11 @@ def gtpv2c_samples() -> list[tuple[str, Message]]:
         ("CreateBearerRequest", g.create_bearer_request(
             5, teid=0x1, linked_ebi=5, bearer_contexts=[{"ebi": 0, "tft": TFT, "s1u_sgw_fteid": (g.FTEID_S1U_SGW, 0x1002, "127.0.0.4"),
                                                          "bearer_qos": g.bearer_qos(1, 2), "charging_id": 2}])),
+        ("CreateBearerRequest", g.create_bearer_request(
+            7, teid=0x1, linked_ebi=5, bearer_contexts=[{"ebi": 0, "tft": VOICE_TFT, "s1u_sgw_fteid": (g.FTEID_S1U_SGW, 0x1003, "127.0.0.4"),
+                                                         "s5s8u_pgw_fteid": (g.FTEID_S5S8U_PGW, 0x1004, "127.0.0.5"),
+                                                         "bearer_qos": g.bearer_qos(1, 2, pci=0, pvi=1, mbr=(128, 128), gbr=(64, 64)),
+                                                         "charging_id": 3}])),
         ("CreateBearerResponse", g.create_bearer_response(
             5, teid=0x10, bearer_contexts=[{"ebi": 6, "cause": 16, "s1u_enb_fteid": (g.FTEID_S1U_ENB, 0x2002, "127.0.1.1"),
                                             "s1u_sgw_fteid": (g.FTEID_S1U_SGW, 0x1002, "127.0.0.4")}])),

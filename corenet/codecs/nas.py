@@ -186,6 +186,7 @@ ESM_CAUSE = "esm_cause"
 ESM_CONTAINER = "esm_message_container"
 PCO = "protocol_configuration_options"
 APN = "access_point_name"
+TFT = "traffic_flow_template"  # TS 24.301 §9.9.4.16: the value part (corenet.codecs.tft)
 
 _KSI_IE = _m(KSI, "NAS_KSI", _half, int)
 _EMM_CAUSE_IE = _m(EMM_CAUSE, "EMMCause", _octet_to_wire, _octet_from_wire)
@@ -379,6 +380,17 @@ _SPECS: tuple[_Spec, ...] = (
     # §8.3.5
     _esm("ActivateDefaultEPSBearerContextReject", 0xC3,
          ESM.ESMActDefaultEPSBearerCtxtReject, _ESM_CAUSE_IE, _PCO_IE),
+    # §8.3.3, §8.3.1, §8.3.2
+    _esm("ActivateDedicatedEPSBearerContextRequest", 0xC5,
+         ESM.ESMActDediEPSBearerCtxtRequest,
+         _m("linked_eps_bearer_identity", "LinkedEPSBearerId", _half, int),
+         _m("eps_qos", "EPSQoS", ies.eps_qos_to_wire, ies.eps_qos_from_wire),
+         _m(TFT, "TFT"),
+         _PCO_IE),
+    _esm("ActivateDedicatedEPSBearerContextAccept", 0xC6, ESM.ESMActDediEPSBearerCtxtAccept,
+         _PCO_IE),
+    _esm("ActivateDedicatedEPSBearerContextReject", 0xC7, ESM.ESMActDediEPSBearerCtxtReject,
+         _ESM_CAUSE_IE, _PCO_IE),
     # §8.3.18, §8.3.17
     _esm("PDNDisconnectRequest", 0xD2, ESM.ESMPDNDisconnectRequest,
          _m("linked_eps_bearer_identity", "LinkedEPSBearerId", _half, int), _PCO_IE),
@@ -1138,6 +1150,28 @@ def activate_default_eps_bearer_context_accept(ebi: int, pti: int = 0,
 def activate_default_eps_bearer_context_reject(ebi: int, esm_cause: int, pti: int = 0) -> bytes:
     """§8.3.5."""
     return build("ActivateDefaultEPSBearerContextReject",
+                 **{EBI: ebi, PTI: pti, ESM_CAUSE: esm_cause})
+
+
+def activate_dedicated_eps_bearer_context_request(
+        ebi: int, linked_ebi: int, eps_qos: dict[str, int], tft: bytes, pti: int = 0) -> bytes:
+    """§8.3.3: a network-initiated dedicated bearer (§6.4.2.2); `eps_qos` as
+    `nas_ies.eps_qos_to_wire` takes it (QCI, and for a GBR bearer the bit rates in kbps),
+    `tft` a value part of `corenet.codecs.tft`."""
+    return build("ActivateDedicatedEPSBearerContextRequest", **{
+        EBI: ebi, PTI: pti, "linked_eps_bearer_identity": linked_ebi, "eps_qos": eps_qos,
+        TFT: tft})
+
+
+def activate_dedicated_eps_bearer_context_accept(ebi: int, pti: int = 0) -> bytes:
+    """§8.3.1."""
+    return build("ActivateDedicatedEPSBearerContextAccept", **{EBI: ebi, PTI: pti})
+
+
+def activate_dedicated_eps_bearer_context_reject(ebi: int, esm_cause: int,
+                                                 pti: int = 0) -> bytes:
+    """§8.3.2."""
+    return build("ActivateDedicatedEPSBearerContextReject",
                  **{EBI: ebi, PTI: pti, ESM_CAUSE: esm_cause})
 
 

@@ -627,6 +627,8 @@ class ERabToBeSetup:
     nas_pdu: bytes | None = None
     pre_emption_capability: str = "shall-not-trigger-pre-emption"
     pre_emption_vulnerability: str = "not-pre-emptable"
+    # §9.2.1.18 GBR QoS Information of a GBR bearer: (MBR DL, MBR UL, GBR DL, GBR UL), bit/s
+    gbr: tuple[int, int, int, int] | None = None
 
     def to_field(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -642,6 +644,11 @@ class ERabToBeSetup:
             "transportLayerAddress": self.transport_layer_address,
             "gTP-TEID": self.gtp_teid,
         }
+        if self.gbr is not None:
+            item["e-RABlevelQoSParameters"]["gbrQosInformation"] = dict(zip(
+                ("e-RAB-MaximumBitrateDL", "e-RAB-MaximumBitrateUL",
+                 "e-RAB-GuaranteedBitrateDL", "e-RAB-GuaranteedBitrateUL"), self.gbr,
+                strict=True))
         if self.nas_pdu is not None:
             item["nAS-PDU"] = self.nas_pdu
         return item

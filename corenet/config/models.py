@@ -411,6 +411,9 @@ class SgwPgwConfig(Strict):
     # TS 29.274 §7.6: T3-RESPONSE and N3-REQUESTS (total attempts) for S11 requests
     t3_response_s: float = Field(default=3.0, gt=0)
     n3_requests: int = Field(default=3, ge=1)
+    # T3-RESPONSE of Create / Delete Bearer Requests, whose answer waits for the UE: the MME
+    # may resend the NAS request five times, T3485 / T3495 apart (TS 24.301 §6.4.2.6, §10.3)
+    bearer_t3_response_s: float = Field(default=15.0, gt=0)
     # TS 24.008 §10.5.6.3: P-CSCF and DNS addresses given in PCO when the UE asks for them
     pcscf: list[str] = ["127.0.0.6"]
     dns: list[str] = []

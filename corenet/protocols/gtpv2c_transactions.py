@@ -106,6 +106,7 @@ class _Outgoing:
     context: Hashable
     deadline: float
     attempts: int = 1
+    t3_response_s: float | None = None  # this request's own T3-RESPONSE, if not the default
 
 
 @dataclass
@@ -179,12 +180,15 @@ class GtpTransactions:
     # -- the entity's side --------------------------------------------------------------
 
     def send_request(self, msg: Message, peer: Address, now: float, *,
-                     context: Hashable = None) -> Message:
-        """Send a request with a fresh Sequence Number (§7.6); returns it as sent."""
+                     context: Hashable = None, t3_response_s: float | None = None) -> Message:
+        """Send a request with a fresh Sequence Number (§7.6); returns it as sent.
+        `t3_response_s`: a longer T3-RESPONSE for a request whose answer waits for the UE
+        (§7.6: "the T3-RESPONSE timer ... should take into account" such procedures)."""
         sequence = self._allocate_sequence()
         sent = replace(msg, fields={**msg.fields, "sequence": sequence})
         data = gtpv2c.encode(sent)
-        out = _Outgoing(sent, data, peer, context, now + self.t3_response_s)
+        t3 = t3_response_s or self.t3_response_s
+        out = _Outgoing(sent, data, peer, context, now + t3, t3_response_s=t3_response_s)
         self._outgoing[sequence] = out
         self._push(_Deadline(out.deadline, "T3-RESPONSE", sequence))
         self._datagrams.append((data, peer))
@@ -241,7 +245,7 @@ class GtpTransactions:
                                                 out.attempts))
             return
         out.attempts += 1
-        out.deadline = now + self.t3_response_s
+        out.deadline = now + (out.t3_response_s or self.t3_response_s)
         self.retransmissions += 1
         self._push(_Deadline(out.deadline, "T3-RESPONSE", sequence))
         self._datagrams.append((out.data, out.peer))

@@ -100,7 +100,8 @@ class Step(enum.Enum):
 
 @dataclass
 class Bearer:
-    """The default EPS bearer (TS 23.401 §4.7.2)."""
+    """An EPS bearer (TS 23.401 §4.7.2): the default one of a PDN connection, or a dedicated
+    one (`linked_ebi` set) with its bit rates and TFT (TS 24.301 §6.4.2)."""
 
     ebi: int = 5
     qci: int = 9
@@ -111,6 +112,10 @@ class Bearer:
     sgw_s1u_teid: int | None = None
     enb_s1u_ip: str | None = None
     enb_s1u_teid: int | None = None
+    linked_ebi: int | None = None  # a dedicated bearer's PDN connection (TS 24.301 §9.9.4.6)
+    mbr_kbps: tuple[int, int] = (0, 0)  # (uplink, downlink), TS 29.274 §8.15
+    gbr_kbps: tuple[int, int] = (0, 0)
+    tft: bytes | None = None  # TS 24.008 §10.5.6.12 value part (corenet.codecs.tft)
 
 
 @dataclass
@@ -130,6 +135,8 @@ class Pdn:
     pgw_s5_fteid: dict[str, Any] | None = None
     pgw_address: str | None = None  # the home P-GW of a home-routed PDN (TS 23.401 §4.3.8.1)
     esm_cause: int | None = None  # TS 24.301 §6.5.1.3: why the PDN type was narrowed
+    # its dedicated bearers, by EBI (TS 23.401 §5.4.1): kept while the UE is ECM-IDLE
+    dedicated: dict[int, Bearer] = field(default_factory=dict)
 
     def bearers(self) -> list[Bearer]:
         """The EPS bearers of the PDN connection (TS 23.401 §4.7.2), its default bearer
@@ -153,6 +160,27 @@ class EsmProcedure:
     pti: int
     pdn: Pdn
     step: EsmStep
+
+
+class BearerStep(enum.Enum):
+    """Where a network-initiated dedicated bearer procedure is (TS 23.401 §5.4.1, §5.4.4.1)."""
+
+    ACTIVATING = "activating"  # E-RAB Setup with the dedicated bearer's activation, T3485
+    DEACTIVATING = "deactivating"  # E-RAB Release with the bearer's deactivation, T3495
+
+
+@dataclass
+class BearerProcedure:
+    """The S-GW's Create or Delete Bearer Request being carried out for one bearer: the
+    response goes to `sgw` with `sequence` once the UE and the eNB answered."""
+
+    step: BearerStep
+    pdn: Pdn
+    bearer: Bearer
+    sgw: tuple[str, int] | None
+    sequence: int
+    erab_done: bool = False  # E-RAB Setup Response received (TS 36.413 §8.2.1.2)
+    esm_done: bool = False  # ACTIVATE DEDICATED EPS BEARER CONTEXT ACCEPT received
 
 
 @dataclass
@@ -193,6 +221,7 @@ class UeSession:
     # PDN connections the UE requested after the attach (TS 24.301 §6.5.1), by default EBI
     additional_pdns: dict[int, Pdn] = field(default_factory=dict)
     esm_procedure: EsmProcedure | None = None
+    bearer_procedure: BearerProcedure | None = None  # dedicated_bearer.py
 
 
 @dataclass

@@ -19,6 +19,7 @@ from corenet.config.models import MmeConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
 from corenet.core.plmn import Plmn
 from corenet.nf.mme import (
+    dedicated_bearer,
     nas_handler,
     nas_path,
     pdn_connectivity,
@@ -47,6 +48,7 @@ from corenet.nf.mme.events import (
     S6aPeerDown,
     S6aPeerUp,
     S11Failed,
+    S11Malformed,
     S11Received,
     SendS6a,
     SendS11,
@@ -110,6 +112,7 @@ class MmeCore:
             S6aPeerUp: lambda e: self.mark_s6a_up(e.realm, "peer open"),
             S11Received: lambda e: self._on_s11(e.msg, e.sequence, e.peer),
             S11Failed: lambda e: self._on_s11_failed(e.sequence, e.reason),
+            S11Malformed: lambda e: dedicated_bearer.on_s11_malformed(self, e.error, e.peer),
             TimerExpired: self._on_timer,
             **{kind: lambda e: pws.handle(self, e) for kind in pws.SBC_EVENTS},
         }
@@ -366,6 +369,8 @@ class MmeCore:
         # this message reaches its UE (TS 23.007 §16.1.3)
         if s11_path.on_s11(self, msg, request_sequence, peer):
             return
+        if dedicated_bearer.on_s11_request(self, msg, peer):  # the S-GW's own requests
+            return
         seq = int(msg.fields.get("sequence", -1)) if request_sequence is None else request_sequence
         ue_id, name = self.s11_pending.pop(seq, (None, ""))
         if ue_id is None:
@@ -409,4 +414,4 @@ class MmeCore:
             elif ev.name in NAS_TIMERS:
                 nas_path.on_nas_timer(self, ue, ev.name)
             elif ev.name in pdn_connectivity.ESM_TIMERS:
-                pdn_connectivity.on_timer(self, ue, ev.name)
+                dedicated_bearer.on_timer(self, ue, ev.name)

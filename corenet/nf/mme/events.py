@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from corenet.codecs.base import Message
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
+from corenet.core.errors import DecodeError
 
 # TS 36.412 §7: stream 0 carries non UE-associated signalling, others UE-associated signalling
 STREAM_NON_UE = 0
@@ -84,6 +85,15 @@ class S11Received:
 
 
 @dataclass(frozen=True)
+class S11Malformed:
+    """A request from the S-GW that failed decoding (TS 29.274 §7.7.4-§7.7.7): answered with
+    `error.cause` and its offending IE."""
+
+    error: DecodeError
+    peer: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
 class S11Failed:
     """The transaction with this sequence number got no response (TS 29.274 §7.6)."""
 
@@ -110,7 +120,7 @@ class SbcapReceived:
 
 
 Event = (S1Up | S1Down | S1apReceived | S6aAnswer | S6aFailed | S6aPeerDown | S6aPeerUp
-         | S11Received | S11Failed | TimerExpired | SbcUp | SbcDown | SbcapReceived)
+         | S11Received | S11Malformed | S11Failed | TimerExpired | SbcUp | SbcDown | SbcapReceived)
 
 
 @dataclass(frozen=True)
@@ -157,5 +167,5 @@ Action = SendS1ap | CloseS1 | SendS6a | SendS11 | SendSbcap | StartTimer | StopT
 __all__ = [
     "STREAM_NON_UE", "STREAM_UE", "Action", "CloseS1", "Event", "LogEvent", "S1Down", "S1Up",
     "S1apReceived", "S6aAnswer", "SbcDown", "SbcUp", "SbcapReceived", "SendSbcap", "S6aFailed", "S6aPeerDown", "S6aPeerUp", "S11Failed",
-    "S11Received", "SendS1ap", "SendS6a", "SendS11", "StartTimer", "StopTimer", "TimerExpired",
+    "S11Malformed", "S11Received", "SendS1ap", "SendS6a", "SendS11", "StartTimer", "StopTimer", "TimerExpired",
 ]

@@ -19,6 +19,7 @@ from corenet.nf.mme import (
     tau,
 )
 from corenet.nf.mme.context import Step, UeContext
+from corenet.nf.mme.dedicated_bearer import ESM as DEDICATED_BEARER_ESM
 from corenet.nf.mme.port import MmePort
 
 # TS 24.301 §4.4.4.3: plain messages the MME processes although a security context exists
@@ -31,7 +32,10 @@ _ESM_ONLY = frozenset({
     "PDNConnectivityRequest", "PDNDisconnectRequest", "BearerResourceAllocationRequest",
     "BearerResourceModificationRequest", "ActivateDefaultEPSBearerContextAccept",
     "ActivateDefaultEPSBearerContextReject", "ESMStatus", "DeactivateEPSBearerContextAccept",
+    "ActivateDedicatedEPSBearerContextAccept", "ActivateDedicatedEPSBearerContextReject",
 })
+# ESM messages of the PDN procedures and of the dedicated bearer procedures
+ESM = {**pdn_connectivity.ESM, **DEDICATED_BEARER_ESM}
 
 SEQUENCE: dict[tuple[Step, str], attach.Handler] = {
     **attach.SEQUENCE, **detach.SEQUENCE, **tau.SEQUENCE, **pdn_connectivity.SEQUENCE,
@@ -114,11 +118,12 @@ def _dispatch(mme: MmePort, ue: UeContext, msg: Message) -> None:
 
 
 def _on_standalone_esm(mme: MmePort, ue: UeContext, msg: Message) -> None:
-    """ESM outside the attach: the UE-requested PDN procedures (`pdn_connectivity.ESM`);
-    ESM STATUS is logged, any other message is answered by ESM STATUS #98 (TS 24.301 §7.4)."""
+    """ESM outside the attach: the UE-requested PDN procedures and the dedicated bearers
+    (`ESM`); ESM STATUS is logged, any other message is answered by ESM STATUS #98 (TS
+    24.301 §7.4)."""
     f = msg.fields
     mme.log("esm.standalone", imsi=ue.imsi, message=msg.name)
-    handler = pdn_connectivity.ESM.get(msg.name)
+    handler = ESM.get(msg.name)
     if handler is not None:
         handler(mme, ue, msg)
     elif msg.name != "ESMStatus":

@@ -52,11 +52,16 @@ def pdns(ue: UeContext) -> dict[int, Pdn]:
     return out
 
 
-def _free_ebi(ue: UeContext) -> int:
+def free_ebi(ue: UeContext) -> int:
+    """An EPS bearer identity no bearer of the UE holds, nor one being set up."""
     used = set(pdns(ue))
+    for pdn in pdns(ue).values():
+        used.update(pdn.dedicated)
     proc = ue.session.esm_procedure
     if proc is not None:
         used.add(proc.pdn.bearer.ebi)
+    if ue.session.bearer_procedure is not None:
+        used.add(ue.session.bearer_procedure.bearer.ebi)
     for ebi in _EBIS:
         if ebi not in used:
             return ebi
@@ -79,7 +84,7 @@ def _requested_pdn(mme: MmePort, ue: UeContext, req: esm.PdnRequest) -> Pdn:
         # TS 24.301 §6.5.1.4: one PDN connection per APN
         raise esm.EsmReject(policy.ESM_MULTIPLE_PDN_SAME_APN_NOT_ALLOWED,
                             f"a PDN connection to {pdn.apn} exists")
-    pdn.bearer.ebi = _free_ebi(ue)
+    pdn.bearer.ebi = free_ebi(ue)
     return pdn
 
 

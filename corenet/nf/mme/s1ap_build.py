@@ -94,7 +94,11 @@ def erab_to_be_setup(bearer: Bearer, nas_pdu: bytes | None) -> s1ap.ERabToBeSetu
         pre_emption_capability=("shall-not-trigger-pre-emption"
                                 if bearer.pre_emption_capability else "may-trigger-pre-emption"),
         pre_emption_vulnerability=("not-pre-emptable" if bearer.pre_emption_vulnerability
-                                   else "pre-emptable"))
+                                   else "pre-emptable"),
+        # §9.2.1.18: the bit rates of a GBR bearer, bit/s (TS 29.274 §8.15 gives kbps)
+        gbr=None if bearer.gbr_kbps == (0, 0) else (
+            bearer.mbr_kbps[1] * 1000, bearer.mbr_kbps[0] * 1000,
+            bearer.gbr_kbps[1] * 1000, bearer.gbr_kbps[0] * 1000))
 
 
 def erab_setup_request(mme: MmePort, ue: UeContext, bearer: Bearer, nas_pdu: bytes) -> None:

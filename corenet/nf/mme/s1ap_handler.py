@@ -14,6 +14,7 @@ from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
 from corenet.nf.mme import nas_handler, pws, s1ap_build, service_request
 from corenet.nf.mme.context import EmmState, EnbContext, EnbState, Step, UeContext
+from corenet.nf.mme.dedicated_bearer import on_erab_setup_response as dedicated_erab_setup
 from corenet.nf.mme.events import CloseS1
 from corenet.nf.mme.port import S1Port
 
@@ -280,6 +281,13 @@ def on_ue_capability_info(mme: S1Port, ue: UeContext, msg: Message) -> None:
             octets=len(ue.ue_radio_capability))
 
 
+def on_erab_setup_response(mme: S1Port, ue: UeContext, msg: Message) -> None:
+    """E-RAB SETUP RESPONSE (TS 36.413 §8.2.1.2): of a dedicated bearer being activated
+    (dedicated_bearer.py), else of a new PDN connection (`on_ics_response`)."""
+    if not dedicated_erab_setup(mme, ue, msg):
+        on_ics_response(mme, ue, msg)
+
+
 def _ignored(mme: S1Port, ue: UeContext, msg: Message) -> None:
     mme.log("s1ap.ignored", message=msg.name, mme_ue_id=ue.mme_ue_id)
 
@@ -292,7 +300,7 @@ UE_ROUTES: dict[str, UeHandler] = {
     "UplinkNASTransport": on_uplink_nas_transport,
     "InitialContextSetupResponse": on_ics_response,
     "InitialContextSetupFailure": on_ics_failure,
-    "E-RABSetupResponse": on_ics_response,
+    "E-RABSetupResponse": on_erab_setup_response,
     "E-RABReleaseResponse": _ignored,
     "UEContextReleaseRequest": on_release_request,
     "UEContextReleaseComplete": on_release_complete,

@@ -36,6 +36,7 @@ from corenet.nf.mme.events import (
     S6aPeerDown,
     S6aPeerUp,
     S11Failed,
+    S11Malformed,
     S11Received,
     SendS1ap,
     SendS6a,
@@ -431,5 +432,5 @@ class MmeService:
             self._feed(S11Received(event.message, peer=event.peer))
         elif isinstance(event, LogEvent):
             self._emit(event)
-        else:
-            self._log("s11.malformed", cause=event.error.cause, detail=event.error.detail)
+        else:  # answered by the core when it is a request it serves (TS 29.274 §7.7)
+            self._feed(S11Malformed(event.error, event.peer))

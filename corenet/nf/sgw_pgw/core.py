@@ -35,7 +35,8 @@ from corenet.config.models import SgwPgwConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import CorenetError, DecodeError
 from corenet.nf.sgw_pgw import s8
-from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport, PccRuleStatus
+from corenet.nf.sgw_pgw.bearers import Bearer, BearerBinding
+from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport
 from corenet.nf.sgw_pgw.pools import (
     AddressPools,
     Allocation,
@@ -113,10 +114,12 @@ class SendResponse:
 
 @dataclass(frozen=True)
 class SendRequest:
-    """A request of the S/P-GW (Echo Request); the transaction layer numbers it (§7.6)."""
+    """A request of the S/P-GW (Echo Request); the transaction layer numbers it (§7.6).
+    `t3_response_s`: its own T3-RESPONSE, for a request answered once the UE answered."""
 
     message: Message
     peer: Address
+    t3_response_s: float | None = None
 
 
 Action = SendResponse | SendRequest | PccReport | LogEvent
@@ -140,20 +143,6 @@ class GtpReject(CorenetError):
 
 
 # --- sessions ------------------------------------------------------------------------------
-
-
-@dataclass
-class Bearer:
-    """One EPS bearer (TS 23.401 §4.7.2); QoS as received in Create Session."""
-
-    ebi: int
-    qos: dict[str, int]
-    charging_id: int
-    s1u_sgw_teid: int
-    s5u_pgw_teid: int
-    s1u_enb_fteid: dict[str, Any] | None = None
-    tft: bytes | None = None
-    s5u_pgw_fteid: dict[str, Any] | None = None  # the home P-GW's, of a home-routed session
 
 
 @dataclass
@@ -285,6 +274,11 @@ class SgwPgwCore:
         self._control_teids = _TeidSpace()
         self._user_teids = _TeidSpace()
         self._charging_id = 0
+        # dedicated bearers of the PCC rules (bearers.py, TS 23.401 §5.4.1, §5.4.4.1)
+        self.binding = BearerBinding(
+            self.sessions, s1u_address=cfg.s1u_address, s5_address=cfg.s5_address,
+            take_teid=self._user_teids.take, give_back_teid=self._user_teids.give_back,
+            next_charging_id=self._next_charging_id)
         self._peers_told: set[str] = set()
         self._allowed = frozenset(cfg.mme_peers)
         self._s8_peers = frozenset(cfg.s8_peers)
@@ -323,12 +317,43 @@ class SgwPgwCore:
             return self._reject(msg, peer, rej)
 
     def handle_pcc(self, event: PccInstall | PccRemove, now: float) -> list[Action]:
-        """PCC rules from the PCRF over Gx (pcc.py): bound to a dedicated bearer, reported
-        back as `PccReport` once the bearer procedure ends. Without bearer binding every
-        rule is reported inactive, GW/PCEF_MALFUNCTION (TS 29.212 §5.3.38)."""
-        names = (tuple(r.name for r in event.rules) if isinstance(event, PccInstall)
-                 else event.names)
-        return [PccReport(event.ue_address, names, PccRuleStatus.INACTIVE, failure_code=4)]
+        """PCC rules from the PCRF over Gx (pcc.py): bound to bearers by `self.binding`
+        (bearers.py), reported back as `PccReport` once the bearer procedure ends. A
+        home-routed session's rules are the home P-GW's to enforce (TS 23.401 §4.3.8.1)."""
+        s = self.session_by_ue_address(event.ue_address)
+        if s is not None and s.home_pgw is not None:
+            s = None
+        if isinstance(event, PccInstall):
+            out = self.binding.install(s, event.ue_address, event.rules)
+        else:
+            out = self.binding.remove(s, event.ue_address, event.names)
+        return self._bearer_actions(out, s)
+
+    def _bearer_actions(self, out: list[Message | PccReport], s: Session | None) -> list[Action]:
+        """The binding's requests go to the session's MME; sessions whose bearers or rules
+        changed are saved before any of it leaves."""
+        actions: list[Action] = []
+        saved: set[int] = set()
+        for item in out:
+            if isinstance(item, Message):
+                assert s is not None  # requests are only made for a session
+                actions.append(SendRequest(item, s.mme, self.cfg.bearer_t3_response_s))
+                actions.append(LogEvent("sgw.bearer.request", {
+                    "message": item.name, "teid": s.s11_sgw_teid, "imsi": s.imsi}))
+                continue
+            owner = s or self.session_by_ue_address(item.ue_address)
+            if owner is not None and owner.s11_sgw_teid not in saved:
+                saved.add(owner.s11_sgw_teid)
+                self._save(owner)
+            actions.append(item)
+            actions.append(LogEvent("sgw.pcc.report", {
+                "ue": item.ue_address, "rules": list(item.names), "status": item.status.name,
+                "failure_code": item.failure_code, "ebi": item.ebi}))
+        return actions
+
+    def _next_charging_id(self) -> int:
+        self._charging_id = (self._charging_id % 0xFFFFFFFF) + 1  # §8.29: 32 bits
+        return self._charging_id
 
     # -- peer trust -------------------------------------------------------------------------
 
@@ -415,6 +440,10 @@ class SgwPgwCore:
             path.address = peer
 
     def _on_answer(self, event: S11Answer, now: float) -> list[Action]:
+        if event.request.name == "CreateBearerRequest":
+            return self._bearer_actions(self.binding.created(event.request, event.message), None)
+        if event.request.name == "DeleteBearerRequest":
+            return self._bearer_actions(self.binding.deleted(event.request), None)
         if event.request.name == "CreateSessionRequest":
             return self._s8_created(event.request, event.message, now)
         if event.request.name == "DeleteSessionRequest":
@@ -429,6 +458,10 @@ class SgwPgwCore:
     def _on_no_answer(self, event: S11NoAnswer, now: float) -> list[Action]:
         """TS 23.007 §20: N3-REQUESTS Echo Requests unanswered, the path to the MME is down;
         its PDN connections are released with their addresses."""
+        if event.request.name == "CreateBearerRequest":
+            return self._bearer_actions(self.binding.created(event.request, None), None)
+        if event.request.name == "DeleteBearerRequest":
+            return self._bearer_actions(self.binding.deleted(event.request), None)
         if event.request.name == "CreateSessionRequest":
             return self._s8_created(event.request, None, now)
         if event.request.name == "DeleteSessionRequest":
@@ -588,9 +621,8 @@ class SgwPgwCore:
         f = msg.fields
         bearers = {}
         for ctx in contexts:
-            self._charging_id = (self._charging_id % 0xFFFFFFFF) + 1  # §8.29: 32 bits
             bearers[ctx["ebi"]] = Bearer(
-                ebi=ctx["ebi"], qos=dict(ctx["bearer_qos"]), charging_id=self._charging_id,
+                ebi=ctx["ebi"], qos=dict(ctx["bearer_qos"]), charging_id=self._next_charging_id(),
                 s1u_sgw_teid=self._user_teids.take(), s5u_pgw_teid=self._user_teids.take(),
                 s1u_enb_fteid=ctx.get("s1u_enb_fteid"), tft=ctx.get("tft"))
         return Session(
@@ -889,6 +921,7 @@ class SgwPgwCore:
         if self.store is not None:
             self.store.delete(teid)
         s = self.sessions.pop(teid)
+        self.binding.forget(teid)
         self._account(s, -1)
         self._by_identity.pop((s.identity(), s.default_ebi), None)
         self._home_routed.discard(teid)
@@ -1001,7 +1034,8 @@ def _record(s: Session) -> dict[str, Any]:
         "ambr": s.ambr, "pco": s.pco, "state": s.state.value,
         "bearers": [{"ebi": b.ebi, "qos": b.qos, "charging_id": b.charging_id,
                      "s1u_sgw_teid": b.s1u_sgw_teid, "s5u_pgw_teid": b.s5u_pgw_teid,
-                     "s1u_enb_fteid": b.s1u_enb_fteid, "tft": b.tft} for b in s.bearers.values()],
+                     "s1u_enb_fteid": b.s1u_enb_fteid, "tft": b.tft, "rules": b.rules}
+                    for b in s.bearers.values()],
     }
 
 
@@ -1009,7 +1043,8 @@ def _session_of(r: dict[str, Any]) -> Session:
     bearers = {int(b["ebi"]): Bearer(
         ebi=int(b["ebi"]), qos=dict(b["qos"]), charging_id=int(b["charging_id"]),
         s1u_sgw_teid=int(b["s1u_sgw_teid"]), s5u_pgw_teid=int(b["s5u_pgw_teid"]),
-        s1u_enb_fteid=b.get("s1u_enb_fteid"), tft=b.get("tft")) for b in r["bearers"]}
+        s1u_enb_fteid=b.get("s1u_enb_fteid"), tft=b.get("tft"),
+        rules=[str(n) for n in b.get("rules") or ()]) for b in r["bearers"]}
     host, port = r["mme"]
     return Session(
         s11_sgw_teid=int(r["s11_sgw_teid"]), s5c_pgw_teid=int(r["s5c_pgw_teid"]),

@@ -118,6 +118,8 @@ class SgwPgwService:
         """PCC rules the PCRF installed or removed over Gx (pcc.py)."""
         now = asyncio.get_running_loop().time()
         self._apply(self.core.handle_pcc(event, now), now)
+        # the Create / Delete Bearer Requests leave now, their T3-RESPONSE armed (§7.6)
+        self._endpoint.pump()
 
     # -- the sans-I/O loop --------------------------------------------------------------------
 
@@ -158,7 +160,8 @@ class SgwPgwService:
             if isinstance(action, SendResponse):
                 self.transactions.send_response(action.message, action.peer, now)
             elif isinstance(action, SendRequest):
-                self.transactions.send_request(action.message, action.peer, now)
+                self.transactions.send_request(action.message, action.peer, now,
+                                               t3_response_s=action.t3_response_s)
             elif isinstance(action, PccReport):
                 if self.on_pcc_report is not None:
                     self.on_pcc_report(action)

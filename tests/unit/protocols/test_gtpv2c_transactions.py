@@ -86,6 +86,18 @@ def test_t3_response_retransmits_until_n3_requests_then_gives_up() -> None:
     assert tx.outstanding == 0 and tx.get_timer() is None
 
 
+def test_a_request_may_have_its_own_t3_response() -> None:
+    """§7.6: a request answered once the UE answered (Create Bearer) waits longer."""
+    tx = GtpTransactions(t3_response_s=2.0, n3_requests=2)
+    tx.send_request(g.echo_request(0, 1), SGW, 10.0, t3_response_s=15.0)
+    first = tx.data_to_send()
+    assert tx.get_timer() == 25.0
+    tx.handle_timer(25.0)
+    assert tx.data_to_send() == first and tx.get_timer() == 40.0
+    tx.handle_timer(40.0)
+    assert isinstance(events(tx)[0], RequestTimedOut)
+
+
 def test_late_response_after_give_up_is_discarded() -> None:
     tx = GtpTransactions(t3_response_s=1.0, n3_requests=1)
     seq = tx.send_request(g.echo_request(0, 1), SGW, 0.0).fields["sequence"]

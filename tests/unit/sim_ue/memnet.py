@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from corenet.codecs import diameter as dia
@@ -23,7 +23,14 @@ from corenet.nf.hss.s6a import S6aError, S6aServer, SendAnswer
 from corenet.nf.hss.store import HssStore
 from corenet.nf.mme import events as mme_ev
 from corenet.nf.mme.core import MmeCore
-from corenet.nf.sgw_pgw.core import S11Request, SendResponse, SgwPgwCore
+from corenet.nf.sgw_pgw.core import (
+    S11Answer,
+    S11Request,
+    SendRequest,
+    SendResponse,
+    SgwPgwCore,
+)
+from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport
 from sim_ue import enb as enb_ev
 from sim_ue.devices import DeviceProfile
 from sim_ue.selection import camp
@@ -78,6 +85,9 @@ class MemNet:
         self.ues: dict[str, tuple[int, Ue]] = {}
         self._queue: deque[tuple[str, Any]] = deque()
         self._timers: dict[tuple[str, str, Any], float] = {}
+        self.pcc_reports: list[PccReport] = []
+        self._sgw_sequence = 0x800000  # apart from the MME's own numbers
+        self._sgw_requests: dict[int, Any] = {}
 
     def restart_mme(self) -> None:
         """A new MME process: every context and timer of the old one gone."""
@@ -200,16 +210,34 @@ class MemNet:
                 elif isinstance(a, LogEvent):
                     self._log("hss", a)
         elif target == "sgw":
-            for g in self.sgw.handle(event, self.now):
-                if isinstance(g, SendResponse):
-                    msg = gtpv2c.decode(gtpv2c.encode(g.message))
-                    self._to("mme", mme_ev.S11Received(msg, peer=(self.cfg.sgw_pgw.s11.host,
-                                                                  self.cfg.sgw_pgw.s11.port)))
-                elif isinstance(g, LogEvent):
-                    self._log("sgw", g)
+            self._from_sgw(self.sgw.handle(event, self.now))
         else:
             assoc = int(target[3:])
             self._from_enb(assoc, self.enbs[assoc].handle(event, self.now))
+
+    def pcc(self, event: PccInstall | PccRemove) -> None:
+        """PCC rules for the S/P-GW as its Gx side gives them; what it reports lands in
+        `pcc_reports`."""
+        self._from_sgw(self.sgw.handle_pcc(event, self.now))
+        self.deliver()
+
+    def _from_sgw(self, actions: list[Any]) -> None:
+        sgw = (self.cfg.sgw_pgw.s11.host, self.cfg.sgw_pgw.s11.port)
+        for g in actions:
+            if isinstance(g, SendResponse):
+                msg = gtpv2c.decode(gtpv2c.encode(g.message))
+                self._to("mme", mme_ev.S11Received(msg, peer=sgw))
+            elif isinstance(g, SendRequest):
+                # numbered as the S/P-GW's transaction layer would (TS 29.274 §7.6)
+                self._sgw_sequence += 1
+                msg = gtpv2c.decode(gtpv2c.encode(replace(
+                    g.message, fields={**g.message.fields, "sequence": self._sgw_sequence})))
+                self._sgw_requests[self._sgw_sequence] = msg
+                self._to("mme", mme_ev.S11Received(msg, peer=sgw))
+            elif isinstance(g, PccReport):
+                self.pcc_reports.append(g)
+            elif isinstance(g, LogEvent):
+                self._log("sgw", g)
 
     def _from_mme(self, actions: list[mme_ev.Action]) -> None:
         for a in actions:
@@ -224,7 +252,11 @@ class MemNet:
                 self._to("hss", dia.decode(dia.encode(a.msg)))
             elif isinstance(a, mme_ev.SendS11):
                 msg = gtpv2c.decode(gtpv2c.encode(a.msg))
-                self._to("sgw", S11Request(msg, self.mme_s11))
+                request = self._sgw_requests.pop(int(msg.fields["sequence"]), None)
+                if msg.name in ("CreateBearerResponse", "DeleteBearerResponse") and request:
+                    self._to("sgw", S11Answer(msg, self.mme_s11, request))
+                else:
+                    self._to("sgw", S11Request(msg, self.mme_s11))
             elif isinstance(a, mme_ev.CloseS1):
                 self._to("mme", mme_ev.S1Down(a.assoc))
                 self._to(f"enb{a.assoc}", enb_ev.S1Closed())
