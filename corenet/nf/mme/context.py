@@ -141,7 +141,7 @@ class Pdn:
     def bearers(self) -> list[Bearer]:
         """The EPS bearers of the PDN connection (TS 23.401 §4.7.2), its default bearer
         first: what an INITIAL CONTEXT SETUP sets up again (TS 23.401 §5.3.4.1 step 4)."""
-        return [self.bearer]
+        return [self.bearer, *self.dedicated.values()]
 
 
 class EsmStep(enum.Enum):
