@@ -9,6 +9,7 @@ from typing import Any
 from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.config.models import CorenetConfig
+from corenet.nf.sgw_pgw.pcc import PccInstall, PccRule, PccRuleStatus
 from sim_ue.enb import EnbCore, SendS1ap
 from sim_ue.ue import EcmState, EmmState, RequestPdn, ServiceRequest, Ue
 
@@ -154,3 +155,32 @@ def test_emergency_only_unauthenticated_ue_comes_back_with_null_algorithms() -> 
     assert (caps["encryptionAlgorithms"], caps["integrityProtectionAlgorithms"]) == (0, 0)
     assert ics.fields["SecurityKey"] == bytes(32)  # TS 33.401 §15.2.2
     assert ue.pdn is not None and ue.pdn.apn == "sos"
+
+
+def test_service_request_brings_a_dedicated_bearer_back() -> None:
+    """TS 23.401 §5.3.4.1 step 4: the Initial Context Setup lists every EPS bearer of the UE,
+    the QCI 1 bearer a PCC rule created included (TS 23.401 §5.4.1)."""
+    net, ue, down, up = _network()
+    assert ue.pdn is not None and ue.pdn.ipv4 is not None
+    ip = ue.pdn.ipv4
+    net.pcc(PccInstall(ip, (PccRule("voice", qci=1, gbr_ul_bps=64_000, gbr_dl_bps=64_000,
+                                    flows=(f"permit out 17 from 10.46.0.7 40000 to {ip} 50000",)),)))
+    net.run(until=lambda: bool(net.pcc_reports), max_s=1.0)
+    [report] = net.pcc_reports
+    assert report.status is PccRuleStatus.ACTIVE and report.ebi == 7
+    _idle(net, ue)
+    down.clear()
+    up.clear()
+    net.to_ue(ue, ServiceRequest())
+    net.run(until=lambda: ue.ecm is EcmState.CONNECTED, max_s=1.0)
+    (ics,) = [m for m in down if m.name == "InitialContextSetupRequest"]
+    erabs = {e["e-RAB-ID"]: e for e in ics.fields["E-RABToBeSetupListCtxtSUReq"]}
+    assert sorted(erabs) == [5, 6, 7]
+    assert erabs[7]["e-RABlevelQoSParameters"]["qCI"] == 1
+    session = net.sgw.session_by_ue_address(ip)
+    assert session is not None
+    (response,) = [m for m in up if m.name == "InitialContextSetupResponse"]
+    fteids = {i["e-RAB-ID"]: i["gTP-TEID"] for i in response.fields["E-RABSetupListCtxtSURes"]}
+    enb = session.bearers[7].s1u_enb_fteid  # Modify Bearer carried the dedicated bearer too
+    assert enb is not None and enb["teid"] == fteids[7]
+    assert 7 in ue.dedicated
