@@ -688,7 +688,8 @@ class PcrfConfig(Strict):
     origin_host: str = "pcrf.epc.mnc020.mcc440.3gppnetwork.org"
     origin_realm: str = "epc.mnc020.mcc440.3gppnetwork.org"
     listen: Endpoint = Endpoint(host="127.0.0.11", port=3868)
-    # RFC 6733 §5.3: CER accepted only from these peers; empty = any peer
+    # RFC 6733 §5.3: CER accepted only from these peers; empty = any peer. In a whole-network
+    # configuration they default to its P-GW (sgw_pgw.s11) and P-CSCF (ims.pcscf.listen)
     peers: list[DiameterPeerSpec] = [
         DiameterPeerSpec(origin_host="pgw.epc.mnc020.mcc440.3gppnetwork.org",
                          addresses=["127.0.0.4"]),
@@ -749,6 +750,13 @@ class CorenetConfig(Strict):
         pcrf = self.pcrf
         if pcrf is None:
             return self
+        if "peers" not in pcrf.model_fields_set:
+            # RFC 6733 §5.6.1: the P-GW and the P-CSCF, known by the addresses they connect from
+            self.pcrf = pcrf = pcrf.model_copy(update={"peers": [
+                DiameterPeerSpec(origin_host="pgw." + pcrf.origin_realm,
+                                 addresses=[self.sgw_pgw.s11.host]),
+                DiameterPeerSpec(origin_host="pcscf." + self.ims.pcscf.domain,
+                                 addresses=[self.ims.pcscf.listen.host])]})
         link = PcrfLink(host=pcrf.origin_host, realm=pcrf.origin_realm, peer=pcrf.listen,
                         origin_host="pgw." + pcrf.origin_realm, origin_realm=pcrf.origin_realm,
                         local_host=self.sgw_pgw.s11.host)

@@ -121,7 +121,7 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
 
         if cfg.pcrf is None:
             return ServiceGroup({})
-        return PcrfService(cfg.pcrf, tap=tap, on_event=on_event)
+        return PcrfService(cfg.pcrf, tap=tap, on_event=on_event, seed=seed)
     if name == "sgw-pgw":
         from corenet.nf.sgw_pgw.service import SgwPgwService
 

@@ -18,6 +18,7 @@ from corenet.codecs.base import Message
 from corenet.codecs.diameter import VENDOR_3GPP
 from corenet.config.models import PcrfLink
 from corenet.core.actions import LogEvent
+from corenet.nf.mme.service import FROZEN_EPOCH
 from corenet.protocols import diameter_peer as dp
 from corenet.protocols.diameter_ids import DiameterIds
 from corenet.transport.diameter import ConnectTarget, DiameterConnector, DiameterLink
@@ -29,7 +30,7 @@ def client_ids(origin_host: str, seed: int | None) -> DiameterIds:
     """Session-Ids and End-to-End Identifiers (RFC 6733 §8.8, §3); seeded runs repeat them."""
     if seed is None:
         return DiameterIds(origin_host, time.time(), random.SystemRandom())
-    return DiameterIds(origin_host, 1_767_225_600.0, random.Random(f"{origin_host}:{seed}"))
+    return DiameterIds(origin_host, FROZEN_EPOCH, random.Random(f"{origin_host}:{seed}"))
 
 
 class PcrfClient:

@@ -8,6 +8,7 @@ session, Rx ASR/RAR to the P-CSCF holding the AF session, each on that peer's co
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,9 @@ from corenet.core.actions import LogEvent
 from corenet.core.logs import log_event
 from corenet.nf.hss.service import _peer_log, _pick_tap
 from corenet.nf.pcrf.core import Action, PcrfCore, PcrfPolicy, SendAnswer, SendRequest
+from corenet.nf.mme.service import FROZEN_EPOCH
 from corenet.protocols import diameter_peer as dp
+from corenet.protocols.diameter_ids import DiameterIds
 from corenet.transport import Address
 from corenet.transport.base import MessageTransport
 from corenet.transport.diameter import DiameterLink, DiameterListener, loop_clock
@@ -32,8 +35,13 @@ class PcrfService:
     """The PCRF serving Gx and Rx on `cfg.listen` (port 0 picks a free port)."""
 
     def __init__(self, cfg: PcrfConfig, *, tap: Any = None,
-                 on_event: OnEvent | None = None) -> None:
+                 on_event: OnEvent | None = None, seed: int | None = None) -> None:
+        """`seed`: a reproducible run; the identifiers of the PCRF's own requests (RAR, ASR:
+        RFC 6733 §3, §6.1) come from it."""
         self.cfg = cfg
+        self._seed = seed
+        self._ids = None if seed is None else DiameterIds(
+            cfg.origin_host, FROZEN_EPOCH, random.Random(f"pcrf-diameter-ids:{seed}"))
         self._tap = _pick_tap(tap, "tcp")
         self._on_event = on_event
         self.core = PcrfCore(cfg.origin_host, cfg.origin_realm, PcrfPolicy(
@@ -68,8 +76,10 @@ class PcrfService:
             relay_agents=frozenset(p.origin_host for p in peers if p.agent),
             vendor_specific_application_ids=APPLICATIONS, watchdog_s=self.cfg.watchdog_s,
             product_name="corenet-pcrf")
+        rng = None if self._seed is None else random.Random(
+            f"pcrf-diameter:{self._seed}:{conn.remote[0]}")
         return dp.DiameterPeer(config, dp.Role.RESPONDER, answers=self._answers,
-                               remote_address=conn.remote[0])
+                               remote_address=conn.remote[0], rng=rng, ids=self._ids)
 
     def _on_peer_event(self, link: DiameterLink, event: dp.PeerEvent) -> None:
         now = loop_clock()
