@@ -17,8 +17,8 @@ from corenet.config.models import Endpoint, PcrfConfig
 from corenet.core.actions import LogEvent
 from corenet.core.logs import log_event
 from corenet.nf.hss.service import _peer_log, _pick_tap
-from corenet.nf.pcrf.core import Action, PcrfCore, PcrfPolicy, SendAnswer, SendRequest
 from corenet.nf.mme.service import FROZEN_EPOCH
+from corenet.nf.pcrf.core import Action, PcrfCore, PcrfPolicy, SendAnswer, SendRequest
 from corenet.protocols import diameter_peer as dp
 from corenet.protocols.diameter_ids import DiameterIds
 from corenet.transport import Address
