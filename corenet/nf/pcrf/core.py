@@ -39,25 +39,13 @@ from corenet.codecs import pcc as codec
 from corenet.codecs.base import Message
 from corenet.core.actions import LogEvent
 from corenet.core.errors import CorenetError, DecodeError
+from corenet.nf.hss.s6a import SendAnswer, SendRequest
 from corenet.nf.hss.s6a import avp_bytes as _avp_bytes
 from corenet.nf.pcrf import policy
 from corenet.nf.sgw_pgw.pcc import PccRuleStatus
 
 Rc = dia.ResultCode
 Exp = codec.ExperimentalResult
-
-
-@dataclass(frozen=True)
-class SendAnswer:
-    message: Message
-
-
-@dataclass(frozen=True)
-class SendRequest:
-    """A request to the peer `destination_host`."""
-
-    destination_host: str
-    message: Message
 
 
 Action = SendAnswer | SendRequest | LogEvent

@@ -3,15 +3,14 @@ and tshark dissects the messages cleanly."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from scapy.all import IP, TCP, Raw, wrpcap
 
 from corenet.codecs import diameter as dia
 from corenet.codecs import pcc
 from corenet.nf.pcrf.core import PcrfCore, SendAnswer, SendRequest
+from tests.unit.codecs.test_diameter import _tshark
 from tests.unit.nf.pcrf.helpers import (
     IMSI,
     MSISDN,
@@ -58,22 +57,9 @@ def test_flags_follow_the_specifications() -> None:
 
 @pytest.mark.tshark
 def test_tshark_dissects_gx_and_rx(tmp_path: Path) -> None:
-    wires = [dia.encode(m) for m in _messages()]
-    packets = []
-    seq = 1
-    for wire in wires:
-        packets.append(IP(src="192.0.2.1", dst="192.0.2.2")
-                       / TCP(sport=40000, dport=3868, flags="PA", seq=seq) / Raw(wire))
-        seq += len(wire)
-    pcap = tmp_path / "gx-rx.pcap"
-    wrpcap(str(pcap), packets)
     fields = ["diameter.cmd.code", "diameter.applicationId", "diameter.Subscription-Id-Data",
               "diameter.QoS-Class-Identifier", "_ws.malformed", "_ws.expert"]
-    args = ["tshark", "-r", str(pcap), "-T", "fields", "-E", "separator=|"]
-    for f in fields:
-        args += ["-e", f]
-    out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=60).stdout
-    rows = [line.split("|") for line in out.splitlines()]
+    rows = _tshark(tmp_path, [dia.encode(m) for m in _messages()], fields)
     # CCR, CCA, AAR, AAA, RAR (Gx), STR, STA, RAR (Gx remove)
     assert [r[0] for r in rows] == ["272", "272", "265", "265", "258", "275", "275", "258"]
     assert rows[0][1] == str(dia.GX_APPLICATION_ID) and rows[2][1] == str(dia.RX_APPLICATION_ID)
