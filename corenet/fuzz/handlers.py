@@ -281,6 +281,7 @@ def _make_ims(element: str) -> Run:
         msg = _sip_in(data)
         if isinstance(msg, str):
             return msg
+        actions: list[Any]
         if isinstance(msg, sip.SipRequest):
             if isinstance(core, EcscfCore):
                 actions = core.handle_request(msg, PEER)

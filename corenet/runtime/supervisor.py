@@ -134,7 +134,7 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
     if name == "ims":
         from corenet.nf.ims.service import ImsService
 
-        return ImsService(cfg.ims, tap=tap, sessions=(started or {}).get("sgw-pgw"),
+        return ImsService(cfg.ims, tap=tap, sessions=(started or {}).get("sgw-pgw"), seed=seed,
                           on_event=on_event)
     if name == "psap":
         from corenet.nf.psap.service import PsapService

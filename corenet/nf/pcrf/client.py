@@ -8,6 +8,7 @@ connection failing over, RFC 6733 §5.5.4) goes to `on_failed`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -42,8 +43,12 @@ class PcrfClient:
                  on_answer: Callable[[Message, Message], None],
                  on_failed: Callable[[Message, str], None],
                  on_event: Callable[[LogEvent], None],
-                 tap: Any = None, seed: int | None = None) -> None:
+                 tap: Any = None, seed: int | None = None, backlog: int = 0) -> None:
+        """`backlog`: requests kept while the PCRF is not reachable, sent once it is (the
+        P-GW's CCRs); 0: such a request fails at once (the P-CSCF answers its SIP request)."""
         self.link_cfg = link
+        self._backlog_max = backlog
+        self._backlog: list[Message] = []
         self._on_request = on_request
         self._on_answer = on_answer
         self._on_failed = on_failed
@@ -77,15 +82,29 @@ class PcrfClient:
     def stop(self) -> None:
         self._connector.stop()
 
-    def request(self, msg: Message) -> bool:
-        """Send `msg`; False when the PCRF is not reachable now."""
-        if not self._connector.is_open:
-            return False
+    async def started(self, timeout: float = 2.0) -> None:
+        """Wait (at most `timeout` each) for the first connection attempt, and for the
+        capabilities exchange of a connection made (RFC 6733 §5.3)."""
         try:
-            self._connector.request(msg)
-        except dp.PeerNotOpen:
-            return False
-        return True
+            await asyncio.wait_for(self._connector.attempted.wait(), timeout)
+            link = self._connector.link
+            if link is not None and not link.conn.closed:
+                await asyncio.wait_for(self._connector.opened.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    def request(self, msg: Message) -> bool:
+        """Send `msg`; False when the PCRF is not reachable now (and the backlog is full)."""
+        if self._connector.is_open:
+            try:
+                self._connector.request(msg)
+                return True
+            except dp.PeerNotOpen:
+                pass
+        if len(self._backlog) < self._backlog_max:
+            self._backlog.append(msg)
+            return True
+        return False
 
     def _down(self, reason: str, error: OSError | None) -> None:
         self._on_event(LogEvent("pcrf.link.down", {"peer": self.link_cfg.host,
@@ -103,3 +122,7 @@ class PcrfClient:
                 self._on_failed(req, event.reason)
         elif isinstance(event, dp.PeerOpened):
             self._on_event(LogEvent("pcrf.link.open", {"peer": event.origin_host}))
+            waiting, self._backlog = self._backlog, []
+            for msg in waiting:
+                if not self.request(msg):
+                    self._on_failed(msg, "PCRF not reachable")

@@ -12,8 +12,11 @@ the requests it causes (`SendRequest`: a Gx RAR to the P-GW, an Rx ASR to the P-
 - Rx sessions are bound to the IP-CAN session holding the UE address of the AAR (TS 29.214
   §4.4.1, TS 29.213 §5.1 session binding); no such session: IP-CAN_SESSION_NOT_AVAILABLE (5065).
   An AAR without an emergency Service-URN on an IP-CAN session of the emergency APN is refused
-  with UNAUTHORIZED_NON_EMERGENCY_SESSION (5067, TS 29.214 §4.4.1): an emergency PDN connection
-  serves emergency sessions only (TS 23.401 §4.3.12.4).
+  with UNAUTHORIZED_NON_EMERGENCY_SESSION (5067, TS 29.214 §4.4.1) when the UE is attached for
+  emergency bearer services only (TS 23.401 §4.3.12.1: the emergency PDN connection is its only
+  one; here: no non-emergency IP-CAN session of the same authenticated subscriber, an
+  unauthenticated IMSI never counting as one): such a UE gets emergency sessions only. The
+  emergency PDN connection of a normally attached UE carries its SIP signalling too.
 - With AF-Requested-Data "EPC-level identities" or an emergency Service-URN, the AAA carries the
   subscriber's Subscription-Ids and User-Equipment-Info (TS 29.214 §4.4.1, §5.6.2), so that the
   P-CSCF knows who calls (TS 23.167 §6.2.1). With Required-Access-Info USER_LOCATION it carries
@@ -110,6 +113,7 @@ class PcrfCore:
         self.rx: dict[str, RxSession] = {}
         self._by_ipv4: dict[str, str] = {}
         self._by_ipv6: dict[ipaddress.IPv6Network, str] = {}
+        self._normal: dict[str, set[str]] = {}  # authenticated IMSI -> non-emergency sessions
         self._serve: dict[tuple[int, str], Callable[[Message, float], list[Action]]] = {
             (dia.GX_APPLICATION_ID, "CCR"): self._ccr,
             (dia.RX_APPLICATION_ID, "AAR"): self._aar,
@@ -192,6 +196,8 @@ class PcrfCore:
                        loc if isinstance(loc, bytes) else None, dia.avp(req, "RAT-Type"),
                        apn.lower() in self.policy.emergency_apns)
         self.gx[sid] = gx
+        if not gx.emergency and ids.imsi and ids.msisdn:
+            self._normal.setdefault(ids.imsi, set()).add(sid)
         if gx.ipv4 is not None:
             self._by_ipv4[gx.ipv4] = sid
         if gx.ipv6 is not None:
@@ -245,6 +251,11 @@ class PcrfCore:
         """IP-CAN session termination (TS 29.212 §4.5.7); its AF sessions are aborted
         (TS 29.214 §4.4.6.2, ASR with Abort-Cause BEARER_RELEASED)."""
         self.gx.pop(gx.sid, None)
+        normal = self._normal.get(gx.ids.imsi or "")
+        if normal is not None:
+            normal.discard(gx.sid)
+            if not normal:
+                del self._normal[gx.ids.imsi or ""]
         if gx.ipv4 is not None and self._by_ipv4.get(gx.ipv4) == gx.sid:
             del self._by_ipv4[gx.ipv4]
         if gx.ipv6 is not None and self._by_ipv6.get(gx.ipv6) == gx.sid:
@@ -286,8 +297,8 @@ class PcrfCore:
                                 f"no IP-CAN session holds {address}")
         components = dia.avp_all(req, "Media-Component-Description")
         emergency = policy.is_emergency(dia.avp(req, "Service-URN"))
-        if gx.emergency and not emergency:
-            # TS 29.214 §4.4.1: an emergency IP-CAN session serves emergency services only
+        if gx.emergency and not emergency and not self._attached_normally(gx):
+            # TS 29.214 §4.4.1: emergency services only (TS 23.401 §4.3.12.1)
             raise PcrfError(Exp.UNAUTHORIZED_NON_EMERGENCY_SESSION,
                             f"APN {gx.apn} is for emergency sessions only")
         if rx is None:
@@ -316,6 +327,10 @@ class PcrfCore:
             "rules": [r.name for r in rules], "qci": [r.qci for r in rules],
             "gbr_dl": [r.gbr_dl_bps for r in rules]}))
         return actions
+
+    def _attached_normally(self, gx: GxSession) -> bool:
+        """The subscriber of an emergency IP-CAN session also holds a normal one."""
+        return bool(gx.ids.msisdn and self._normal.get(gx.ids.imsi or ""))
 
     def _aaa_avps(self, req: Message, gx: GxSession, emergency: bool) -> list[tuple[str, Any]]:
         avps: list[tuple[str, Any]] = [("IP-CAN-Type", codec.IP_CAN_TYPE_3GPP_EPS)]

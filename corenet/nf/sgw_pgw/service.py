@@ -115,6 +115,7 @@ class SgwPgwService:
         self._endpoint.pump()
         if self._pcrf is not None:
             self._pcrf.start()
+            await self._pcrf.started()
 
     def _start_gx(self, cfg: SgwPgwConfig, tap: Any, seed: int | None) -> None:
         from corenet.codecs.diameter import GX_APPLICATION_ID
@@ -131,7 +132,7 @@ class SgwPgwService:
             on_failed=lambda req, reason: self._emit(LogEvent("pgw.gx.failed", {
                 "command": req.name, "reason": reason})),
             on_event=self._emit, tap=getattr(tap, "tcp", None) if tap is not None else None,
-            seed=seed)
+            seed=seed, backlog=1000)
         self.on_pcc_report = lambda report: self._gx_apply(self._gx().on_report(report))
 
     def _gx(self) -> GxClient:
