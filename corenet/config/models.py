@@ -385,7 +385,7 @@ class PcrfLink(Strict):
 
     host: str = "pcrf.epc.mnc020.mcc440.3gppnetwork.org"
     realm: str = "epc.mnc020.mcc440.3gppnetwork.org"
-    peer: Endpoint = Endpoint(host="127.0.0.11", port=3868)
+    peer: Endpoint = Endpoint(host="127.0.0.15", port=3868)
     origin_host: str = Field(min_length=1, description="this client's DiameterIdentity")
     origin_realm: str = "epc.mnc020.mcc440.3gppnetwork.org"
     local_host: str | None = Field(default=None, description="source address of the connection")
@@ -687,7 +687,7 @@ class PcrfConfig(Strict):
 
     origin_host: str = "pcrf.epc.mnc020.mcc440.3gppnetwork.org"
     origin_realm: str = "epc.mnc020.mcc440.3gppnetwork.org"
-    listen: Endpoint = Endpoint(host="127.0.0.11", port=3868)
+    listen: Endpoint = Endpoint(host="127.0.0.15", port=3868)
     # RFC 6733 §5.3: CER accepted only from these peers; empty = any peer. In a whole-network
     # configuration they default to its P-GW (sgw_pgw.s11) and P-CSCF (ims.pcscf.listen)
     peers: list[DiameterPeerSpec] = [
