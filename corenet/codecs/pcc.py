@@ -216,7 +216,8 @@ def request(name: str, sid: str, me: Origin, dest_realm: str, avps: Iterable[tup
 
 def answer(req: Message, me: Origin, code: int, avps: Iterable[tuple[str, Any]] = ()) -> Message:
     """The answer to `req` with its result (Session-Id first, RFC 6733 §8.8)."""
-    head: list[tuple[str, Any]] = [("Session-Id", dia.avp(req, "Session-Id"))]
+    sid = dia.avp(req, "Session-Id")
+    head: list[tuple[str, Any]] = [] if not isinstance(sid, str) else [("Session-Id", sid)]
     if req.name in ("CCR", "AAR"):  # TS 29.212 §5.6.3, TS 29.214 §5.6.2
         head.append(("Auth-Application-Id", req.fields.get("application_id", 0)))
     head += [("Origin-Host", me.host), ("Origin-Realm", me.realm), *result_avps(code)]

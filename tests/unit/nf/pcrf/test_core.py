@@ -156,3 +156,10 @@ def test_s6a_request_is_application_unsupported() -> None:
     req.fields["application_id"] = dia.S6A_APPLICATION_ID
     answer = _answer(_core().handle(req, 0.0))
     assert dia.avp(answer, "Result-Code") == 3007 and answer.fields["flags"]["error"]
+
+
+def test_request_without_session_id_is_answered_5005() -> None:
+    req = aar()
+    req.fields["avps"] = [a for a in req.fields["avps"] if a[0] != "Session-Id"]
+    answer = _answer(_core().handle(req, 0.0))
+    assert dia.avp(answer, "Result-Code") == 5005 and dia.avp(answer, "Session-Id") is None
