@@ -71,6 +71,18 @@ def wired(name: str, cfg: CorenetConfig, started: dict[str, Any]) -> CorenetConf
     return cfg.model_copy(update={"mme": mme.model_copy(update=update)})
 
 
+def pcrf_links(cfg: CorenetConfig, names: tuple[str, ...]) -> CorenetConfig:
+    """`cfg` for the functions `names` run in one process. Several functions run together
+    without the PCRF (a storm, a drill) have none: the P-GW without Gx (its static policy),
+    the P-CSCF reading the S/P-GW's sessions. A function run alone keeps its links to a PCRF
+    of another process."""
+    if len(names) <= 1 or "pcrf" in names:
+        return cfg
+    ims = cfg.ims.model_copy(update={"pcscf": cfg.ims.pcscf.model_copy(update={"pcrf": None})})
+    return cfg.model_copy(update={
+        "pcrf": None, "ims": ims, "sgw_pgw": cfg.sgw_pgw.model_copy(update={"pcrf": None})})
+
+
 def _to_pcrf(name: str, cfg: CorenetConfig, bound: Endpoint) -> CorenetConfig:
     if name == "sgw-pgw":
         link = cfg.sgw_pgw.pcrf
@@ -298,6 +310,7 @@ class Runtime:
 
     async def start(self) -> None:
         set_codec(self.cfg.codec)  # process-wide: every function of this process encodes alike
+        self.cfg = pcrf_links(self.cfg, self.names)
         if self.pcap_path:
             Path(self.pcap_path).parent.mkdir(parents=True, exist_ok=True)
             self.writer = self._capture(self.pcap_path)
