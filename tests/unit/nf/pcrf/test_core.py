@@ -163,3 +163,17 @@ def test_request_without_session_id_is_answered_5005() -> None:
     req.fields["avps"] = [a for a in req.fields["avps"] if a[0] != "Session-Id"]
     answer = _answer(_core().handle(req, 0.0))
     assert dia.avp(answer, "Result-Code") == 5005 and dia.avp(answer, "Session-Id") is None
+
+
+def test_emergency_pdn_of_a_normally_attached_ue_carries_its_signalling() -> None:
+    """TS 23.401 §4.3.12.1: only a UE attached for emergency services alone is limited to
+    emergency sessions; one with a normal PDN connection too registers over its emergency one."""
+    core = _core()
+    core.handle(ccr_initial("pgw;1;1", apn="ims", ue="127.146.0.2"), 0.0)
+    core.handle(ccr_initial("pgw;1;2"), 0.0)
+    aaa = _answer(core.handle(aar(emergency=False), 0.0))
+    assert dia.avp(aaa, "Result-Code") == 2001
+    # an unauthenticated IMSI is a claim: it never links to the subscriber's sessions
+    core.handle(ccr_initial("pgw;1;3", msisdn=None, ue="127.147.0.3"), 0.0)
+    aaa = _answer(core.handle(aar("pcscf;1;3", ue="127.147.0.3", emergency=False), 0.0))
+    assert dia.avp(aaa, "Experimental-Result", "Experimental-Result-Code") == 5067
