@@ -169,7 +169,8 @@ class PcscfCore:
         return self._released(outcome, now)
 
     def handle_rx_request(self, request: Message) -> tuple[Message, list[Action]]:
-        """ASR when the IP-CAN session ended (TS 29.214 §4.4.6.2): the binding is forgotten,
+        """ASR when the IP-CAN session ended (TS 29.213 §4.2.2, TS 23.203 §7.3): the binding is
+        forgotten,
         then the STR; RAR (Specific-Action): answered."""
         assert self.rx is not None
         address = self.rx.address_of(request)

@@ -156,7 +156,8 @@ class RxClient:
         return Binding(asked[0], None, 503, "the PCRF did not answer")
 
     def aborted(self, request: Message) -> tuple[Message, list[SendRx]]:
-        """ASR (TS 29.214 §4.4.6.2): ASA, then the STR of the session; RAR: RAA."""
+        """ASR (the IP-CAN session ended, TS 29.213 §4.2.2): ASA, then the STR of the session;
+        RAR (a Specific-Action notification): RAA."""
         sid = str(dia.avp(request, "Session-Id"))
         known = sid in self.binding_sids or any(m.sid == sid for m in self._media.values())
         code = Rc.DIAMETER_SUCCESS if known else Rc.DIAMETER_UNKNOWN_SESSION_ID

@@ -24,8 +24,9 @@ the requests it causes (`SendRequest`: a Gx RAR to the P-GW, an Rx ASR to the P-
 - A media AAR gives PCC rules (policy.py, TS 29.213 §6.3), installed by a Gx RAR with
   Charging-Rule-Install (TS 29.212 §4.5.2); its STR removes them (Charging-Rule-Remove). A
   rule the P-GW reports INACTIVE (CCR-U Charging-Rule-Report, TS 29.212 §4.5.12) is told to the
-  P-CSCF by an Rx RAR with INDICATION_OF_FAILED_RESOURCES_ALLOCATION (TS 29.214 §4.4.6.4).
-- When the IP-CAN session ends, the Rx sessions bound to it are aborted: ASR (TS 29.214 §4.4.6.2).
+  P-CSCF by an Rx RAR with INDICATION_OF_FAILED_RESOURCES_ALLOCATION (TS 29.214 §5.3.13).
+- When the IP-CAN session ends, the Rx sessions bound to it are aborted: ASR (TS 29.213
+  §4.2.2, TS 23.203 §7.3).
 - Requests for a Session-Id the PCRF does not hold: DIAMETER_UNKNOWN_SESSION_ID (5002, RFC 6733
   §7.1.5).
 """
@@ -224,7 +225,7 @@ class PcrfCore:
 
     def _rule_reports(self, gx: GxSession, req: Message) -> list[Action]:
         """TS 29.212 §4.5.12: rules the P-GW could not enforce; the AF of each is told
-        (TS 29.214 §4.4.6.4, Specific-Action INDICATION_OF_FAILED_RESOURCES_ALLOCATION)."""
+        (Specific-Action INDICATION_OF_FAILED_RESOURCES_ALLOCATION, TS 29.214 §5.3.13)."""
         actions: list[Action] = []
         for report in dia.avp_all(req, "Charging-Rule-Report"):
             status = dia.avp(report, "PCC-Rule-Status")
@@ -249,7 +250,7 @@ class PcrfCore:
 
     def _end_gx(self, gx: GxSession, why: str) -> list[Action]:
         """IP-CAN session termination (TS 29.212 §4.5.7); its AF sessions are aborted
-        (TS 29.214 §4.4.6.2, ASR with Abort-Cause BEARER_RELEASED)."""
+        (TS 29.213 §4.2.2, ASR with Abort-Cause BEARER_RELEASED)."""
         self.gx.pop(gx.sid, None)
         normal = self._normal.get(gx.ids.imsi or "")
         if normal is not None:
