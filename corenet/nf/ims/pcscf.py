@@ -170,8 +170,7 @@ class PcscfCore:
 
     def handle_rx_request(self, request: Message) -> tuple[Message, list[Action]]:
         """ASR when the IP-CAN session ended (TS 29.213 §4.2.2, TS 23.203 §7.3): the binding is
-        forgotten,
-        then the STR; RAR (Specific-Action): answered."""
+        forgotten, then the STR; RAR (Specific-Action): answered."""
         assert self.rx is not None
         address = self.rx.address_of(request)
         if request.name == "ASR" and address is not None:
