@@ -96,22 +96,12 @@ class PcrfService:
                 if link is not None:
                     link.send_answer(action.message)
             elif isinstance(action, SendRequest):
-                self._send_request(action)
+                # on the connection of the peer it names (RAR to the P-GW, ASR to the P-CSCF)
+                if not self._listener.request_to(action.destination_host, action.message):
+                    self._emit(LogEvent(f"pcrf.{action.message.name.lower()}.not_sent", {
+                        "peer": action.destination_host, "reason": "peer not connected"}))
             else:
                 self._emit(action)
-
-    def _send_request(self, action: SendRequest) -> None:
-        """A request on the connection of the peer it names (RAR to the P-GW, ASR to the
-        P-CSCF); a peer not connected cannot be reached."""
-        other = self._listener.link_to(action.destination_host)
-        if other is not None:
-            try:
-                other.request(action.message)
-                return
-            except dp.PeerNotOpen:
-                pass
-        self._emit(LogEvent(f"pcrf.{action.message.name.lower()}.not_sent", {
-            "peer": action.destination_host, "reason": "peer not connected"}))
 
     def _emit(self, event: LogEvent) -> None:
         log_event(log, event)
