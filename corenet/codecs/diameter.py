@@ -68,6 +68,8 @@ VERSION = 1
 VENDOR_3GPP = 10415
 S6A_APPLICATION_ID = 16777251  # TS 29.272 §7.1.8
 BASE_APPLICATION_ID = 0  # RFC 6733 §2.4: Diameter common messages
+GX_APPLICATION_ID = 16777238  # TS 29.212 §5.1
+RX_APPLICATION_ID = 16777236  # TS 29.214 §5.1
 
 # RFC 6733 §3: command flags; §4.1: AVP flags
 FLAG_R, FLAG_P, FLAG_E, FLAG_T = 0x80, 0x40, 0x20, 0x10
@@ -291,6 +293,74 @@ _AVP_TABLE: tuple[tuple[str, int, int | None, AvpType, bool], ...] = (
     ("Subscribed-Periodic-RAU-TAU-Timer", 1619, _3, _U32, False),
     ("PUR-Flags", 1635, _3, _U32, False),
     ("CLR-Flags", 1638, _3, _U32, False),
+    # TS 29.212 Gx (Application-Id 16777238). Flag rules: TS 29.212 §5.3.1 Table 5.3.1 (the
+    # Rel-7 PCC AVPs M,V; the EPS ones of Rel-8 on, V only) and Table 5.3.2 (re-used AVPs:
+    # RFC 4006 §8 Subscription-Id, User-Equipment-Info (M "may": sent clear), CC-Request-*;
+    # RFC 7155 §4.4 Framed-IP-Address / Framed-IPv6-Prefix, §4.2 Called-Station-Id; TS 29.061
+    # §16.4.7 3GPP-User-Location-Info, V only). IPFilterRule (RFC 6733 §4.3.1) is an
+    # OctetString of ASCII: read and written here as text.
+    ("Framed-IP-Address", 8, None, _O, True),
+    ("Called-Station-Id", 30, None, _UTF, True),
+    ("Framed-IPv6-Prefix", 97, None, _O, True),
+    ("Re-Auth-Request-Type", 285, None, _EN, True),
+    ("Termination-Cause", 295, None, _EN, True),
+    ("CC-Request-Number", 415, None, _U32, True),
+    ("CC-Request-Type", 416, None, _EN, True),
+    ("Subscription-Id", 443, None, _GR, True),
+    ("Subscription-Id-Data", 444, None, _UTF, True),
+    ("Subscription-Id-Type", 450, None, _EN, True),
+    ("User-Equipment-Info", 458, None, _GR, False),
+    ("User-Equipment-Info-Type", 459, None, _EN, False),
+    ("User-Equipment-Info-Value", 460, None, _O, False),
+    ("3GPP-User-Location-Info", 22, _3, _O, False),
+    ("Charging-Rule-Install", 1001, _3, _GR, True),
+    ("Charging-Rule-Remove", 1002, _3, _GR, True),
+    ("Charging-Rule-Definition", 1003, _3, _GR, True),
+    ("Charging-Rule-Name", 1005, _3, _O, True),
+    ("Event-Trigger", 1006, _3, _EN, True),
+    ("Precedence", 1010, _3, _U32, True),
+    ("QoS-Information", 1016, _3, _GR, True),
+    ("Charging-Rule-Report", 1018, _3, _GR, True),
+    ("PCC-Rule-Status", 1019, _3, _EN, True),
+    ("Bearer-Identifier", 1020, _3, _O, True),
+    ("Bearer-Control-Mode", 1023, _3, _EN, True),
+    ("Network-Request-Support", 1024, _3, _EN, True),
+    ("Guaranteed-Bitrate-DL", 1025, _3, _U32, True),
+    ("Guaranteed-Bitrate-UL", 1026, _3, _U32, True),
+    ("IP-CAN-Type", 1027, _3, _EN, True),
+    ("Rule-Failure-Code", 1031, _3, _EN, True),
+    ("APN-Aggregate-Max-Bitrate-DL", 1040, _3, _U32, False),
+    ("APN-Aggregate-Max-Bitrate-UL", 1041, _3, _U32, False),
+    ("Session-Release-Cause", 1045, _3, _EN, True),
+    ("Default-EPS-Bearer-QoS", 1049, _3, _GR, False),
+    ("AN-GW-Address", 1050, _3, _AD, False),
+    ("Flow-Information", 1058, _3, _GR, False),
+    ("Resource-Allocation-Notification", 1063, _3, _EN, False),
+    ("Flow-Direction", 1080, _3, _EN, False),
+    # TS 29.214 Rx (Application-Id 16777236). Flag rules: TS 29.214 §5.3 Table 5.3.1 (the
+    # AVPs of Rel-6/7, codes 500-527: M,V; the later ones: V only); Flow-Description (507) and
+    # Max-Requested-Bandwidth-UL/DL (above) are shared with Gx.
+    ("Abort-Cause", 500, _3, _EN, True),
+    ("AF-Application-Identifier", 504, _3, _O, True),
+    ("AF-Charging-Identifier", 505, _3, _O, True),
+    ("Flow-Description", 507, _3, _UTF, True),
+    ("Flow-Number", 509, _3, _U32, True),
+    ("Flows", 510, _3, _GR, True),
+    ("Flow-Status", 511, _3, _EN, True),
+    ("Flow-Usage", 512, _3, _EN, True),
+    ("Specific-Action", 513, _3, _EN, True),
+    ("Media-Component-Description", 517, _3, _GR, True),
+    ("Media-Component-Number", 518, _3, _U32, True),
+    ("Media-Sub-Component", 519, _3, _GR, True),
+    ("Media-Type", 520, _3, _EN, True),
+    ("RR-Bandwidth", 521, _3, _U32, True),
+    ("RS-Bandwidth", 522, _3, _U32, True),
+    ("Codec-Data", 524, _3, _O, True),
+    ("Service-URN", 525, _3, _O, True),
+    ("AF-Signalling-Protocol", 529, _3, _EN, False),
+    ("Rx-Request-Type", 533, _3, _EN, False),
+    ("Required-Access-Info", 536, _3, _EN, False),
+    ("AF-Requested-Data", 551, _3, _U32, False),
 )
 
 AVPS: dict[str, AvpDef] = {row[0]: AvpDef(*row) for row in _AVP_TABLE}
@@ -315,6 +385,16 @@ COMMANDS: tuple[CommandDef, ...] = (
     CommandDef(318, "AIR", "AIA", S6A_APPLICATION_ID, True),  # TS 29.272 §7.2.5-6
     CommandDef(319, "IDR", "IDA", S6A_APPLICATION_ID, True),  # TS 29.272 §7.2.9-10
     CommandDef(321, "PUR", "PUA", S6A_APPLICATION_ID, True),  # TS 29.272 §7.2.11-12
+    # TS 29.212 Gx: CCR/CCA (RFC 4006 §3.1-2 with the Gx ABNF, TS 29.212 §5.6.2-3), RAR/RAA
+    # (RFC 6733 §8.3.1-2, TS 29.212 §5.6.4-5); an Rx RAR is the same command with the Rx
+    # Application-Id in its header
+    CommandDef(272, "CCR", "CCA", GX_APPLICATION_ID, True),
+    CommandDef(258, "RAR", "RAA", GX_APPLICATION_ID, True),
+    # TS 29.214 Rx: AAR/AAA (§5.6.1-2), STR/STA (RFC 6733 §8.4.1-2, §5.6.5-6), ASR/ASA
+    # (RFC 6733 §8.5.1-2, §5.6.7-8)
+    CommandDef(265, "AAR", "AAA", RX_APPLICATION_ID, True),
+    CommandDef(275, "STR", "STA", RX_APPLICATION_ID, True),
+    CommandDef(274, "ASR", "ASA", RX_APPLICATION_ID, True),
 )
 _CMD_BY_CODE = {c.code: c for c in COMMANDS}
 _CMD_BY_NAME: dict[str, tuple[CommandDef, bool]] = {}
@@ -880,6 +960,23 @@ MANDATORY: dict[str, tuple[str, ...]] = {
     "IDA": (*_S6A_REQ, _RESULT),
     "PUR": (*_S6A_REQ, "Destination-Realm", "User-Name"),
     "PUA": (*_S6A_REQ, _RESULT),
+    # TS 29.212 Gx §5.6.2-5
+    "CCR": ("Session-Id", "Auth-Application-Id", *_ORIGIN, "Destination-Realm",
+            "CC-Request-Type", "CC-Request-Number"),
+    "CCA": ("Session-Id", "Auth-Application-Id", *_ORIGIN, "CC-Request-Type",
+            "CC-Request-Number"),
+    "RAR": ("Session-Id", "Auth-Application-Id", *_ORIGIN, "Destination-Realm",
+            "Destination-Host", "Re-Auth-Request-Type"),
+    "RAA": ("Session-Id", *_ORIGIN),
+    # TS 29.214 Rx §5.6.1-8
+    "AAR": ("Session-Id", "Auth-Application-Id", *_ORIGIN, "Destination-Realm"),
+    "AAA": ("Session-Id", "Auth-Application-Id", *_ORIGIN),
+    "STR": ("Session-Id", "Auth-Application-Id", *_ORIGIN, "Destination-Realm",
+            "Termination-Cause"),
+    "STA": ("Session-Id", *_ORIGIN),
+    "ASR": ("Session-Id", "Auth-Application-Id", *_ORIGIN, "Destination-Realm",
+            "Destination-Host", "Abort-Cause"),
+    "ASA": ("Session-Id", *_ORIGIN),
 }
 
 # Required members of grouped AVPs.
@@ -897,6 +994,13 @@ MANDATORY_GROUPED: dict[str, tuple[str, ...]] = {
         "QoS-Class-Identifier", "Allocation-Retention-Priority"),
     "Allocation-Retention-Priority": ("Priority-Level",),  # TS 29.212 §5.3.32
     "OC-OLR": ("OC-Sequence-Number", "OC-Report-Type"),  # RFC 7683 §7.3
+    # TS 29.212 Gx / TS 29.214 Rx
+    "Subscription-Id": ("Subscription-Id-Type", "Subscription-Id-Data"),  # RFC 4006 §8.46
+    "User-Equipment-Info": (  # RFC 4006 §8.49
+        "User-Equipment-Info-Type", "User-Equipment-Info-Value"),
+    "Charging-Rule-Definition": ("Charging-Rule-Name",),  # TS 29.212 §5.3.4
+    "Media-Component-Description": ("Media-Component-Number",),  # TS 29.214 §5.3.8
+    "Media-Sub-Component": ("Flow-Number",),  # TS 29.214 §5.3.11
 }
 
 

@@ -379,6 +379,22 @@ class ApnPool(Strict):
         return self
 
 
+class PcrfLink(Strict):
+    """Where a PCRF client (the P-GW over Gx, TS 29.212; the P-CSCF over Rx, TS 29.214)
+    reaches the PCRF: its DiameterIdentity and realm (Destination-Host/-Realm) and address."""
+
+    host: str = "pcrf.epc.mnc020.mcc440.3gppnetwork.org"
+    realm: str = "epc.mnc020.mcc440.3gppnetwork.org"
+    peer: Endpoint = Endpoint(host="127.0.0.15", port=3868)
+    origin_host: str = Field(min_length=1, description="this client's DiameterIdentity")
+    origin_realm: str = "epc.mnc020.mcc440.3gppnetwork.org"
+    local_host: str | None = Field(default=None, description="source address of the connection")
+    watchdog_s: float = Field(default=30.0, gt=0)
+    # one guard per request (RFC 6733 §6.1 / the peer machine's timer): on expiry the P-CSCF
+    # answers the SIP request it holds with 503 (TS 29.214 §4.4.1 binding not possible)
+    request_timeout_s: float = Field(default=3.0, gt=0)
+
+
 class SgwPgwConfig(Strict):
     s11: Endpoint = Endpoint(host="127.0.0.4", port=2123)
     s1u_address: str = "127.0.0.4"
@@ -420,6 +436,9 @@ class SgwPgwConfig(Strict):
     # TS 23.401 §4.3.8.1 home-routed roaming over S8: the home P-GWs this S-GW may send a
     # roamer's Create Session to (the MME names one), and the visited S-GWs this P-GW serves
     s8_peers: list[str] = []
+    # Gx to the PCRF (TS 29.212): None runs without it, with the static policy of the APN
+    # pools (no dedicated bearers); a whole-network configuration points it at `pcrf`
+    pcrf: PcrfLink | None = None
 
     @field_validator("pcscf", "dns", "mme_peers", "s8_peers")
     @classmethod
@@ -547,6 +566,10 @@ class PcscfConfig(Strict):
     home_ims: list[HomeImsRoute] = [HomeImsRoute()]
     # TS 23.401 §4.3.12.3: the PDN connection of emergency bearer services
     emergency_apn: str = "sos"
+    # Rx to the PCRF (TS 29.214): the binding of each UE address to its IP-CAN session. None:
+    # the S/P-GW of the same process is read directly; a whole-network configuration points it
+    # at `pcrf`
+    pcrf: PcrfLink | None = None
     # RFC 3261 §12: how long a dialog the P-CSCF took part in is remembered (no session timer)
     dialog_lifetime_s: float = Field(default=7200.0, gt=0)
     max_dialogs: int = Field(default=100000, ge=1)
@@ -665,6 +688,29 @@ class DraConfig(Strict):
 # ----------------------------------------------------------------------------- whole file
 
 
+class PcrfConfig(Strict):
+    """The rescuing operator's PCRF: Gx server for the P-GW (TS 29.212), Rx server for the
+    P-CSCF (TS 29.214)."""
+
+    origin_host: str = "pcrf.epc.mnc020.mcc440.3gppnetwork.org"
+    origin_realm: str = "epc.mnc020.mcc440.3gppnetwork.org"
+    listen: Endpoint = Endpoint(host="127.0.0.15", port=3868)
+    # RFC 6733 §5.3: CER accepted only from these peers; empty = any peer. In a whole-network
+    # configuration they default to its P-GW (sgw_pgw.s11) and P-CSCF (ims.pcscf.listen)
+    peers: list[DiameterPeerSpec] = [
+        DiameterPeerSpec(origin_host="pgw.epc.mnc020.mcc440.3gppnetwork.org",
+                         addresses=["127.0.0.4"]),
+        DiameterPeerSpec(origin_host="pcscf.ims.mnc020.mcc440.3gppnetwork.org",
+                         addresses=["127.0.0.6"])]
+    # TS 29.212 §4.5.x / TS 23.401 §4.3.12: IP-CAN sessions of these APNs serve emergency
+    # sessions only (TS 29.214 §4.4.1)
+    emergency_apns: list[str] = ["sos"]
+    # TS 23.203 §6.1.7.2: ARP priority of emergency bearers (1 highest) and of other voice
+    emergency_arp: int = Field(default=1, ge=1, le=15)
+    voice_arp: int = Field(default=9, ge=1, le=15)
+    watchdog_s: float = Field(default=30.0, gt=0)
+
+
 class CorenetConfig(Strict):
     hss: HssConfig = HssConfig()
     mme: MmeConfig = MmeConfig()
@@ -681,6 +727,8 @@ class CorenetConfig(Strict):
     # home networks' P-GWs (`corenet run home-pgw`), reached by the S/P-GW over S8 for
     # home-routed PDN connections (TS 23.401 §4.3.8.1, `mme.home_pgws`, `sgw_pgw.s8_peers`)
     home_pgw: list[SgwPgwConfig] = []
+    # the rescuing operator's PCRF (`corenet run pcrf`); None: none, the P-GW without Gx
+    pcrf: PcrfConfig | None = PcrfConfig()
     pcap: str | None = "pcaps/demo.pcapng"
     seed: int = 1
     # corenet.codecs.selection: "fast" tries the fast codecs (proven byte-identical to pycrate,
@@ -700,6 +748,33 @@ class CorenetConfig(Strict):
         listen = self.mme.sbcap
         if "mmes" not in self.cbc.model_fields_set and listen is not None and listen.port:
             self.cbc = self.cbc.model_copy(update={"mmes": [listen]})
+        return self
+
+    @model_validator(mode="after")
+    def _pcrf_clients(self) -> CorenetConfig:
+        """Unless given, the P-GW (Gx) and the P-CSCF (Rx) reach this configuration's PCRF,
+        each from its own address."""
+        pcrf = self.pcrf
+        if pcrf is None:
+            return self
+        if "peers" not in pcrf.model_fields_set:
+            # RFC 6733 §5.6.1: the P-GW and the P-CSCF, known by the addresses they connect from
+            self.pcrf = pcrf = pcrf.model_copy(update={"peers": [
+                DiameterPeerSpec(origin_host="pgw." + pcrf.origin_realm,
+                                 addresses=[self.sgw_pgw.s11.host]),
+                DiameterPeerSpec(origin_host="pcscf." + self.ims.pcscf.domain,
+                                 addresses=[self.ims.pcscf.listen.host])]})
+        link = PcrfLink(host=pcrf.origin_host, realm=pcrf.origin_realm, peer=pcrf.listen,
+                        origin_host="pgw." + pcrf.origin_realm, origin_realm=pcrf.origin_realm,
+                        local_host=self.sgw_pgw.s11.host)
+        if "pcrf" not in self.sgw_pgw.model_fields_set:
+            self.sgw_pgw = self.sgw_pgw.model_copy(update={"pcrf": link})
+        pcscf = self.ims.pcscf
+        if "pcrf" not in pcscf.model_fields_set:
+            rx = link.model_copy(update={
+                "origin_host": "pcscf." + pcscf.domain, "local_host": pcscf.listen.host})
+            self.ims = self.ims.model_copy(update={"pcscf": pcscf.model_copy(
+                update={"pcrf": rx})})
         return self
 
     @model_validator(mode="after")

@@ -202,6 +202,69 @@ def _make_hss() -> Run:
     return run
 
 
+# -- PCRF ----------------------------------------------------------------------------------------
+
+def _pcrf_seeds() -> list[bytes]:
+    from corenet.codecs import diameter as d
+    from corenet.codecs import pcc
+
+    me, pcrf = pcc.Origin("pgw.example.org", "example.org"), "pcrf.example.org"
+    ue = "127.147.0.2"
+    audio = ("Media-Component-Description", [
+        ("Media-Component-Number", 1),
+        ("Media-Sub-Component", [
+            ("Flow-Number", 1),
+            ("Flow-Description", f"permit out 17 from 127.0.0.8 40000 to {ue} 50000"),
+            ("Flow-Description", f"permit in 17 from {ue} 50000 to 127.0.0.8 40000")]),
+        ("Media-Type", 0), ("Max-Requested-Bandwidth-UL", 41000),
+        ("Max-Requested-Bandwidth-DL", 41000)])
+    return diameter_seeds() + [d.encode(m) for m in (
+        pcc.request("CCR", "pgw;1;2", me, "example.org", [
+            ("CC-Request-Type", 1), ("CC-Request-Number", 0),
+            *pcc.subscription_ids("440100000000001", "819012345678"),
+            *pcc.ue_address_avps("127.147.0.3", None), ("Called-Station-Id", "ims")],
+            dest_host=pcrf),
+        pcc.request("CCR", "pgw;1;1", me, "example.org", [
+            ("CC-Request-Type", 2), ("CC-Request-Number", 1), ("Charging-Rule-Report", [
+                ("Charging-Rule-Name", b"af-1-1-1"), ("PCC-Rule-Status", 1)])]),
+        pcc.request("AAR", "af;1;1", me, "example.org", [
+            *pcc.ue_address_avps(ue, None), audio, ("Service-URN", b"urn:service:sos"),
+            ("AF-Requested-Data", 1), ("Required-Access-Info", 0)]),
+        pcc.request("STR", "af;1;1", me, "example.org", [("Termination-Cause", 1)]),
+    )]
+
+
+def _make_pcrf() -> Run:
+    from corenet.codecs import diameter as d
+    from corenet.codecs import pcc
+    from corenet.nf.pcrf.core import PcrfCore, SendAnswer
+
+    core = PcrfCore("pcrf.example.org", "example.org")
+    core.handle(pcc.request("CCR", "pgw;1;1", pcc.Origin("pgw.example.org", "example.org"),
+                            "example.org", [
+        ("CC-Request-Type", 1), ("CC-Request-Number", 0),
+        *pcc.subscription_ids("440100000000001", "819012345678"),
+        *pcc.ue_address_avps("127.147.0.2", None), ("Called-Station-Id", "sos")]), NOW)
+
+    def run(data: bytes) -> str:
+        try:
+            msg = d.decode(data)
+        except DecodeError as exc:  # the Diameter peer answers this one (RFC 6733 §7.1)
+            return outcome(exc)
+        if not msg.fields["flags"]["request"]:
+            return f"answer:{msg.name}"
+        actions = core.handle(msg, NOW)
+        answers = [a for a in actions if isinstance(a, SendAnswer)]
+        if len(answers) != 1:  # RFC 6733 §6.2: one request, exactly one answer
+            raise AssertionError(f"{msg.name} got {len(answers)} answers")
+        for action in actions:
+            if hasattr(action, "message"):
+                d.encode(action.message)
+        return f"{msg.name}:{pcc.result_of(answers[0].message)}"
+
+    return run
+
+
 # -- S/P-GW --------------------------------------------------------------------------------------
 
 def _make_sgw() -> Run:
@@ -281,6 +344,7 @@ def _make_ims(element: str) -> Run:
         msg = _sip_in(data)
         if isinstance(msg, str):
             return msg
+        actions: list[Any]
         if isinstance(msg, sip.SipRequest):
             if isinstance(core, EcscfCore):
                 actions = core.handle_request(msg, PEER)
@@ -420,6 +484,8 @@ HANDLERS = [
            nas_seeds, make=_make_mme_nas, expected=()),
     Target("hss", "HSS S6a server (TS 29.272 §5.2) after Diameter decoding", _hss_seeds,
            make=_make_hss, expected=()),
+    Target("pcrf", "PCRF Gx and Rx server (TS 29.212, TS 29.214) after Diameter decoding",
+           _pcrf_seeds, make=_make_pcrf, expected=()),
     Target("sgw-pgw", "S/P-GW core fed S11 GTPv2-C (TS 29.274), malformed ones included",
            gtpv2c_seeds, make=_make_sgw, expected=()),
     Target("pcscf", "P-CSCF core after SIP decoding (TS 24.229)", sip_seeds,

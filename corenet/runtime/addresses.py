@@ -59,6 +59,8 @@ def listeners(cfg: CorenetConfig, names: Iterable[str]) -> list[Listener]:
             out += _on("mme.control", cfg.mme.control, "tcp")
     if "sgw-pgw" in wanted:
         out += _on("sgw_pgw.s11", cfg.sgw_pgw.s11, "udp")
+    if "pcrf" in wanted and cfg.pcrf is not None:
+        out += _on("pcrf.listen", cfg.pcrf.listen, "tcp")
     if "ims" in wanted:
         # RFC 3261 §18: each SIP element listens on UDP and TCP
         for name in ("pcscf", "ecscf", "home"):

@@ -24,9 +24,10 @@ from corenet.transport.base import Direction
 
 log = logging.getLogger("corenet.runtime")
 
-# start order: servers before their clients (the IMS reads the S/P-GW's sessions; the PSAP
-# is the E-CSCF's next hop)
-NETWORK_FUNCTIONS = ("hss", "mvno-hss", "dra", "home-pgw", "sgw-pgw", "psap", "ims", "mme")
+# start order: servers before their clients (the PCRF before the P-GW and the P-CSCF, its Gx and
+# Rx clients; the PSAP is the E-CSCF's next hop)
+NETWORK_FUNCTIONS = ("hss", "mvno-hss", "dra", "home-pgw", "pcrf", "sgw-pgw", "psap", "ims",
+                     "mme")
 # started only when named (`corenet run cbc`): the CBC of the rescuing operator (TS 23.041)
 OPTIONAL_FUNCTIONS = ("cbc",)
 
@@ -46,7 +47,11 @@ def seeded_bytes(seed: int, label: str) -> Callable[[int], bytes]:
 def wired(name: str, cfg: CorenetConfig, started: dict[str, Any]) -> CorenetConfig:
     """`cfg` with the MME's peers that run in this process and were left at port 0 (a free
     port) pointed at the address they bound: its S/P-GW on S11 (TS 29.274) and its Diameter
-    route to the HSS of that realm (RFC 6733 §6.1)."""
+    route to the HSS of that realm (RFC 6733 §6.1); and the PCRF's clients (the P-GW's Gx, the
+    P-CSCF's Rx) at the PCRF's bound address."""
+    pcrf = started.get("pcrf")
+    if name in ("sgw-pgw", "ims") and pcrf is not None:
+        return _to_pcrf(name, cfg, _endpoint(pcrf.local))
     if name != "mme":
         return cfg
     mme = cfg.mme
@@ -64,6 +69,32 @@ def wired(name: str, cfg: CorenetConfig, started: dict[str, Any]) -> CorenetConf
     if not update:
         return cfg
     return cfg.model_copy(update={"mme": mme.model_copy(update=update)})
+
+
+def pcrf_links(cfg: CorenetConfig, names: tuple[str, ...]) -> CorenetConfig:
+    """`cfg` for the functions `names` run in one process. Several functions run together
+    without the PCRF (a storm, a drill) have none: the P-GW without Gx (its static policy),
+    the P-CSCF reading the S/P-GW's sessions. A function run alone keeps its links to a PCRF
+    of another process."""
+    if len(names) <= 1 or "pcrf" in names:
+        return cfg
+    ims = cfg.ims.model_copy(update={"pcscf": cfg.ims.pcscf.model_copy(update={"pcrf": None})})
+    return cfg.model_copy(update={
+        "pcrf": None, "ims": ims, "sgw_pgw": cfg.sgw_pgw.model_copy(update={"pcrf": None})})
+
+
+def _to_pcrf(name: str, cfg: CorenetConfig, bound: Endpoint) -> CorenetConfig:
+    if name == "sgw-pgw":
+        link = cfg.sgw_pgw.pcrf
+        if link is None or link.peer.port != 0:
+            return cfg
+        return cfg.model_copy(update={"sgw_pgw": cfg.sgw_pgw.model_copy(update={
+            "pcrf": link.model_copy(update={"peer": bound})})})
+    pcscf = cfg.ims.pcscf
+    if pcscf.pcrf is None or pcscf.pcrf.peer.port != 0:
+        return cfg
+    pcscf = pcscf.model_copy(update={"pcrf": pcscf.pcrf.model_copy(update={"peer": bound})})
+    return cfg.model_copy(update={"ims": cfg.ims.model_copy(update={"pcscf": pcscf})})
 
 
 def _endpoint(address: Any) -> Endpoint:
@@ -97,11 +128,17 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
         return ServiceGroup({p.s11.host: SgwPgwService(p, tap=tap, on_event=on_event,
                                                        reproducible=seed is not None)
                              for p in cfg.home_pgw})
+    if name == "pcrf":
+        from corenet.nf.pcrf.service import PcrfService
+
+        if cfg.pcrf is None:
+            return ServiceGroup({})
+        return PcrfService(cfg.pcrf, tap=tap, on_event=on_event, seed=seed)
     if name == "sgw-pgw":
         from corenet.nf.sgw_pgw.service import SgwPgwService
 
         return SgwPgwService(cfg.sgw_pgw, tap=tap, on_event=on_event,
-                             reproducible=seed is not None)
+                             reproducible=seed is not None, seed=seed)
     if name == "mme":
         from corenet.nf.mme.service import MmeService
 
@@ -109,7 +146,7 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
     if name == "ims":
         from corenet.nf.ims.service import ImsService
 
-        return ImsService(cfg.ims, tap=tap, sessions=(started or {}).get("sgw-pgw"),
+        return ImsService(cfg.ims, tap=tap, sessions=(started or {}).get("sgw-pgw"), seed=seed,
                           on_event=on_event)
     if name == "psap":
         from corenet.nf.psap.service import PsapService
@@ -259,6 +296,7 @@ class Runtime:
             "home-pgw": {p.s11.host for p in c.home_pgw},
             "mme": {c.mme.s1ap.host, c.mme.s11_local.host, c.mme.diameter_local_host},
             "sgw-pgw": {c.sgw_pgw.s11.host},
+            "pcrf": set() if c.pcrf is None else {c.pcrf.listen.host},
             "ims": {c.ims.pcscf.listen.host, c.ims.ecscf.listen.host, c.ims.home.listen.host},
             "psap": {c.psap.listen.host},
             "cbc": {c.cbc.local_host},
@@ -272,6 +310,7 @@ class Runtime:
 
     async def start(self) -> None:
         set_codec(self.cfg.codec)  # process-wide: every function of this process encodes alike
+        self.cfg = pcrf_links(self.cfg, self.names)
         if self.pcap_path:
             Path(self.pcap_path).parent.mkdir(parents=True, exist_ok=True)
             self.writer = self._capture(self.pcap_path)

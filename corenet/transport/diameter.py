@@ -297,6 +297,17 @@ class DiameterListener:
         return next((link for link in self.links.values()
                      if link.is_open and (link.peer.peer_host or "").casefold() == wanted), None)
 
+    def request_to(self, origin_host: str, msg: Message) -> bool:
+        """`msg` on the open link of peer `origin_host`; False when there is none."""
+        link = self.link_to(origin_host)
+        if link is None:
+            return False
+        try:
+            link.request(msg)
+        except dp.PeerNotOpen:
+            return False
+        return True
+
     def close_all(self, cause: int) -> None:
         """DPR to every open peer (RFC 6733 §5.4), close the others."""
         for link in list(self.links.values()):

@@ -69,6 +69,7 @@ def config(tmp_path: Path, *, enbs: int = 2, **mme: Any) -> CorenetConfig:
         "sim_ue": {"enbs": [{"name": f"enb{i + 1}", "global_enb_id": 0x100 + i + 1, "tac": 1 + i % 2,
                              "address": ip(1, i + 1), "mme": {"host": ip(0, 2), "port": 36412}}
                             for i in range(enbs)]},
+        "pcrf": {"listen": {"host": ip(0, 15), "port": 3868}},
         "pcap": str(tmp_path / "run.pcapng"),
     }
     return CorenetConfig.model_validate(data)

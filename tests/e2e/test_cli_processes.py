@@ -52,3 +52,85 @@ async def test_corenet_run_serves_sim_ue_attach_over_the_cli(tmp_path: Path) -> 
     # Request; §8.9: the eNB reports each UE's radio capability after it
     assert tshark.count(pcap, "s1ap.procedureCode == 9 && s1ap.servingPLMN == 44:f0:02") == 6
     assert tshark.count(pcap, "s1ap.procedureCode == 22 && lte-rrc.bandEUTRA == 1") == 6
+
+
+# every function as its own `corenet run`, servers before their clients
+ALONE = ("hss", "pcrf", "sgw-pgw", "psap", "ims", "mme")
+# the PSAP's record per roaming mode (TS 23.167 §6.2.1): who calls, and whether it is verified
+RECORDS = {"full": ("msisdn", True), "emergency-auth": ("msisdn", True),
+           "emergency-unauth": ("imsi", False)}
+
+
+async def _until_listening(cfg_data: dict[str, object], nf: str) -> None:
+    from corenet.config.models import CorenetConfig
+    from corenet.runtime.healthcheck import not_listening
+
+    cfg = CorenetConfig.model_validate(cfg_data)
+    for _ in range(300):
+        if not not_listening(cfg, nf):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{nf} does not listen")
+
+
+async def _run(*args: str, timeout: float = 120) -> str:
+    proc = await asyncio.create_subprocess_exec(*args, stdout=subprocess.PIPE,
+                                                stderr=subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode == 0, (args, err.decode()[-2000:])
+    return out.decode()
+
+
+async def test_each_function_in_its_own_process_reaches_the_psap_in_every_mode(
+        tmp_path: Path) -> None:
+    """hss, pcrf, sgw-pgw, psap, ims and mme each a `corenet run` of their own: the P-CSCF binds
+    over Rx to the PCRF the P-GW told over Gx, in another process (TS 29.214 §4.4.1)."""
+    imsis = {mode: f"44010000000020{i}" for i, mode in enumerate(RECORDS, 1)}
+    everyone = tmp_path / "subscribers.yaml"
+    everyone.write_text(yaml.safe_dump({"subscribers": [
+        {"imsi": imsi, "msisdn": f"81902000020{i}", "k": K, "opc": OPC}
+        for i, imsi in enumerate(imsis.values(), 1)]}))
+    data = config(tmp_path, enbs=1).model_dump(mode="json")
+    data["hss"]["subscribers_file"] = str(everyone)
+    cfg_file = tmp_path / "corenet.yaml"
+    cfg_file.write_text(yaml.safe_dump(data))
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        for nf in ALONE:
+            procs.append(subprocess.Popen(
+                [str(BIN / "corenet"), "run", nf, "--config", str(cfg_file),
+                 "--pcap", str(tmp_path / f"{nf}.pcapng")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+            await _until_listening(data, nf)
+        control = f"{data['mme']['control']['host']}:{data['mme']['control']['port']}"
+        for mode, imsi in imsis.items():
+            one = tmp_path / f"{mode}.yaml"
+            one.write_text(yaml.safe_dump({"subscribers": [
+                s for s in yaml.safe_load(everyone.read_text())["subscribers"]
+                if s["imsi"] == imsi]}))
+            await _run(str(BIN / "corenet"), "ctl", "--endpoint", control, "policy", "set",
+                       "44010", mode)
+            out = await _run(str(BIN / "sim-ue"), "call", "--dial", "119", "--config",
+                             str(cfg_file), "--subscribers", str(one), "--sctp", "fallback",
+                             "--json")
+            report = json.loads(out)
+            calls = report["ues"] if isinstance(report, dict) else report
+            assert [c["outcome"] for c in calls] == ["answered"], (mode, calls)
+        records = json.loads(await _run(str(BIN / "corenet"), "psap", "calls", "--db",
+                                        data["psap"]["database"], "--json"))
+    finally:
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGTERM)
+        for proc in reversed(procs):
+            proc.wait(timeout=30)
+    assert all(p.returncode == 0 for p in procs), [p.stderr.read()[-2000:] for p in procs
+                                                   if p.stderr and p.returncode]
+    got = {r["identity"]: (r["identity_type"], bool(r["verified"]), r["mode"]) for r in records}
+    for i, (mode, (kind, verified)) in enumerate(RECORDS.items(), 1):
+        identity = f"81902000020{i}" if kind == "msisdn" else imsis[mode]
+        assert got.get(identity) == (kind, verified, mode), (mode, records)
+    # Gx and Rx crossed process boundaries: the PCRF's capture holds CCR-I and AAR/AAA
+    pcrf_pcap = tmp_path / "pcrf.pcapng"
+    assert tshark.count(pcrf_pcap, "diameter.cmd.code == 272 && diameter.CC-Request-Type == 1") >= 3
+    assert tshark.count(pcrf_pcap, "diameter.cmd.code == 265 && diameter.flags.request == 0") >= 3
+    assert tshark.count(pcrf_pcap, "_ws.malformed") == 0

@@ -15,7 +15,7 @@ from corenet.fuzz.runner import fuzz, replay
 from corenet.fuzz.target import Target
 
 DECODERS = {"s1ap", "nas", "diameter", "gtpv2c", "cbs", "sip", "sdp", "pidf-lo"}
-HANDLERS = {"sctp-framing", "sip-framing", "mme", "mme-nas", "hss", "sgw-pgw", "pcscf", "ecscf",
+HANDLERS = {"sctp-framing", "sip-framing", "mme", "mme-nas", "hss", "pcrf", "sgw-pgw", "pcscf", "ecscf",
             "scscf", "psap", "control", "bus"}
 
 

@@ -40,7 +40,7 @@ def _docker_config_on_loopback(tmp_path: Path) -> Path:
 def test_every_compose_service_command_passes_check(tmp_path: Path) -> None:
     compose = yaml.safe_load((ROOT / "docker/compose.yaml").read_text())
     services = compose["services"]
-    assert {"hss", "mme", "sgw-pgw", "ims", "psap", "sim-ue"} <= set(services)
+    assert {"hss", "mme", "sgw-pgw", "pcrf", "ims", "psap", "sim-ue"} <= set(services)
     local = str(_docker_config_on_loopback(tmp_path))
     cwd = os.getcwd()
     os.chdir(ROOT)

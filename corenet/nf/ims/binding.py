@@ -1,11 +1,13 @@
 """UE address -> network-asserted identity, learned from the IP-CAN session.
 
-The mechanism emulated is the PCRF session binding seen over Rx: the P-CSCF presents the UE's
-IP address and the PCRF, which holds the Gx IP-CAN session the P-GW established, binds it to the
-subscriber (TS 23.203 §6.1.1.2 session binding; TS 29.214 §4.4.1, the Subscription-Id returned
-to the P-CSCF). Here the S/P-GW's session table stands in for the PCRF: the binding is read from
-the session the MME created with Create Session (IMSI, MSISDN, MEI, the UIMSI flag of TS 29.274
-§8.12, the ULI of §8.21 and the APN). Whatever identity the UE claims in SIP is never used.
+The P-CSCF presents the UE's IP address to the PCRF over Rx, and the PCRF, which holds the Gx
+IP-CAN session the P-GW established, binds it to the subscriber (TS 23.203 §6.1.1.2 session
+binding; TS 29.214 §4.4.1, the Subscription-Id and User-Equipment-Info returned to the P-CSCF):
+`rx.py` asks, and the bindings it learns are kept here (`learn`, `forget` when the PCRF aborts
+the Rx session because the IP-CAN session ended). Without a PCRF, the S/P-GW of the same process
+is read directly: the same session data (IMSI, MSISDN, MEI, the UIMSI flag of TS 29.274 §8.12,
+the ULI of §8.21 and the APN) the P-GW gives the PCRF. Whatever identity the UE claims in SIP is
+never used.
 """
 
 from __future__ import annotations
@@ -109,21 +111,31 @@ def binding_from_session(address: str, session: Any, emergency_apn: str,
 
 
 class BindingTable:
-    """Static entries (tests, interop) first, then the S/P-GW's live sessions."""
+    """Static entries (tests, interop) first, then bindings learned over Rx, then the S/P-GW's
+    live sessions of the same process."""
 
     def __init__(self, sessions: SessionSource | None = None, *,
                  emergency_apn: str = "sos") -> None:
         self.sessions = sessions
         self.emergency_apn = emergency_apn
         self.static: dict[str, UeBinding] = {}
+        self.learned: dict[str, UeBinding] = {}
 
     def add(self, binding: UeBinding) -> None:
         self.static[_norm(binding.address)] = binding
+
+    def learn(self, binding: UeBinding) -> None:
+        self.learned[_norm(binding.address)] = binding
+
+    def forget(self, address: str) -> UeBinding | None:
+        return self.learned.pop(_norm(address), None)
 
     def lookup(self, address: str) -> UeBinding | None:
         key = _norm(address)
         if key in self.static:
             return self.static[key]
+        if key in self.learned:
+            return self.learned[key]
         if self.sessions is None or not key:
             return None
         session = self.sessions.session_by_ue_address(key)
@@ -134,6 +146,11 @@ class BindingTable:
         if callable(by_imsi) and getattr(session, "imsi", None):
             others = list(by_imsi(session.imsi))
         return binding_from_session(key, session, self.emergency_apn, others)
+
+
+def norm(address: str) -> str:
+    """The canonical text of an IP address ("" for anything else)."""
+    return _norm(address)
 
 
 def _norm(address: str) -> str:

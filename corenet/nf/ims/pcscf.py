@@ -31,7 +31,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from corenet.codecs import sip
+from corenet.codecs.base import Message
+from corenet.codecs.diameter import avp
 from corenet.codecs.ims_sip import CALLER_HEADER, RoamingCaller
+from corenet.codecs.pcc import result_of
 from corenet.codecs.sip import Header, SipRequest, SipResponse
 from corenet.config.models import HomeImsRoute, PcscfConfig
 from corenet.core.actions import LogEvent
@@ -56,6 +59,7 @@ from corenet.nf.ims.proxy import (
     pop_own_route,
     relay_response,
 )
+from corenet.nf.ims.rx import Binding, RxClient, SendRx
 
 # RFC 3325 §5 / TS 24.229 §5.2.6.3: headers only the network asserts, removed from UE requests
 UNTRUSTED = ("P-Asserted-Identity", "P-Preferred-Identity", "P-Access-Network-Info",
@@ -64,7 +68,8 @@ UNTRUSTED = ("P-Asserted-Identity", "P-Preferred-Identity", "P-Access-Network-In
 # and the CANCEL of it); everything else it sends must belong to an emergency dialog
 EMERGENCY_METHODS = frozenset({"INVITE", "CANCEL"})
 
-Action = SendSip | LogEvent
+Action = SendSip | LogEvent | SendRx
+MAX_HELD = 10_000  # requests held for a binding at once; beyond, 503 (RFC 3261 §21.5.4)
 
 
 @dataclass
@@ -74,8 +79,10 @@ class PcscfCore:
     dialplan: DialPlan
     me: Element
     core_peers: set[str] = field(default_factory=set)  # addresses of E-CSCF and S-CSCFs
+    rx: RxClient | None = None  # the binding over Rx (rx.py); None: `bindings` alone
     dialogs: DialogTable = field(init=False)
     _answered: dict[tuple[str, int], float] = field(default_factory=dict)
+    _held: dict[str, list[tuple[SipRequest, Address]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.core_peers |= {self.cfg.ecscf.host} | {r.address.host for r in self.cfg.home_ims}
@@ -93,25 +100,122 @@ class PcscfCore:
             return [out]
         self.dialogs.on_response(response.call_id, from_tag, to_tag, cseq.method, cseq.seq,
                                  response.status, source, now)
-        return [out]
+        actions: list[Action] = [out]
+        if self.rx is not None and cseq.method == "INVITE":
+            media = self.rx.answered(response.call_id, response.body, response.status)
+            if media is not None:
+                actions.append(media)
+        return actions
 
     def handle_request(self, request: SipRequest, source: Address,
                        now: float) -> list[Action]:
         try:
+            if self._unbound(request, source):
+                return self._hold(request, source)
             return self._route(request, source, now)
         except (ProxyError, DecodeError) as exc:
             status = exc.status if isinstance(exc, ProxyError) else _status(exc)
-            detail = exc.detail
-            if request.method == "ACK":
-                return [LogEvent("pcscf.ack.dropped", {"detail": detail})]
-            if request.method == "INVITE":
-                if len(self._answered) >= self.cfg.max_dialogs:
-                    self._answered = {k: t for k, t in self._answered.items() if t > now}
-                self._answered[(request.call_id, request.cseq.seq)] = now + FAILED_LIFETIME
-            return [answer(request, status),
-                    LogEvent("pcscf.request.refused", {
-                        "method": request.method, "uri": request.uri, "status": status,
-                        "source": source[0], "detail": detail})]
+            return self._refuse(request, source, status, exc.detail, now)
+
+    def _refuse(self, request: SipRequest, source: Address, status: int, detail: str,
+                now: float) -> list[Action]:
+        if request.method == "ACK":
+            return [LogEvent("pcscf.ack.dropped", {"detail": detail})]
+        if request.method == "INVITE":
+            if len(self._answered) >= self.cfg.max_dialogs:
+                self._answered = {k: t for k, t in self._answered.items() if t > now}
+            self._answered[(request.call_id, request.cseq.seq)] = now + FAILED_LIFETIME
+        return [answer(request, status),
+                LogEvent("pcscf.request.refused", {
+                    "method": request.method, "uri": request.uri, "status": status,
+                    "source": source[0], "detail": detail})]
+
+    # -- the binding over Rx (rx.py) --------------------------------------------------------
+
+    def _unbound(self, req: SipRequest, source: Address) -> bool:
+        """A request from an address that is neither a core peer nor bound yet waits for the
+        PCRF's binding (TS 29.214 §4.4.1); an ACK never does (§17.1.1.3: ours end here)."""
+        return (self.rx is not None and req.method != "ACK" and source[0] not in self.core_peers
+                and self.bindings.lookup(source[0]) is None)
+
+    def _hold(self, req: SipRequest, source: Address) -> list[Action]:
+        assert self.rx is not None
+        if sum(len(h) for h in self._held.values()) >= MAX_HELD:
+            raise ProxyError(503, "too many requests waiting for their IP-CAN binding")
+        self._held.setdefault(source[0], []).append((req, source))
+        if self.rx.pending(source[0]):
+            return []
+        return [self.rx.bind(source[0], source[1], None),
+                LogEvent("pcscf.binding.asked", {"ue": source[0], "method": req.method})]
+
+    def handle_rx_answer(self, answer_msg: Message, request: Message,
+                         now: float) -> list[Action]:
+        """The PCRF's answer: a binding releases the requests held for it."""
+        if self.rx is None:
+            return []
+        outcome = self.rx.bound(answer_msg, request)
+        if outcome is None:
+            return [LogEvent(f"pcscf.rx.{request.name.lower()}.answered", {
+                "session": dia_session(request), "result": result_of(answer_msg)})]
+        return self._released(outcome, now)
+
+    def handle_rx_failed(self, request: Message, now: float) -> list[Action]:
+        if self.rx is None:
+            return []
+        outcome = self.rx.failed(request)
+        if outcome is None:
+            return [LogEvent("pcscf.rx.failed", {"command": request.name,
+                                                 "session": dia_session(request)})]
+        return self._released(outcome, now)
+
+    def handle_rx_request(self, request: Message) -> tuple[Message, list[Action]]:
+        """ASR when the IP-CAN session ended (TS 29.213 §4.2.2, TS 23.203 §7.3): the binding is
+        forgotten, then the STR; RAR (Specific-Action): answered."""
+        assert self.rx is not None
+        address = self.rx.address_of(request)
+        if request.name == "ASR" and address is not None:
+            self.bindings.forget(address)
+        answer_msg, stop = self.rx.aborted(request)
+        return answer_msg, [*stop, LogEvent(f"pcscf.rx.{request.name.lower()}", {
+            "session": dia_session(request), "ue": address})]
+
+    def _released(self, outcome: Binding, now: float) -> list[Action]:
+        held = self._held.pop(outcome.address, [])
+        if outcome.binding is not None:
+            self.bindings.learn(outcome.binding)
+            out: list[Action] = [LogEvent("pcscf.binding.learned", {
+                "ue": outcome.address, "mode": outcome.binding.mode.value,
+                "imsi": outcome.binding.imsi})]
+            for req, source in held:
+                out += self.handle_request(req, source, now)
+            return out
+        urn = next((u for req, _ in held if (u := self._emergency_urn(req)) is not None), None)
+        out = []
+        keep = []
+        for req, source in held:
+            if outcome.emergency_only and self._emergency_urn(req) is not None:
+                keep.append((req, source))
+            else:
+                out += self._refuse(req, source, outcome.status, outcome.detail, now)
+        if keep and urn is not None and self.rx is not None:
+            # TS 29.214 §4.4.1: the emergency request is bound with its Service-URN
+            self._held[outcome.address] = keep
+            out.append(self.rx.bind(outcome.address, keep[0][1][1], urn))
+        return out
+
+    def _emergency_urn(self, req: SipRequest) -> str | None:
+        """The service URN of an emergency request (TS 24.229 §5.2.10.1), or of an emergency
+        registration ("sos" Contact, §5.2.10.2)."""
+        try:
+            if req.method == "REGISTER":
+                sos = any(any(k == "sos" for k, _ in c.uri.params) for c in req.contacts)
+                return "urn:service:sos" if sos else None
+            decision = self.dialplan.classify(req.request_uri)
+        except DecodeError:
+            return None
+        if decision.kind is CallKind.EMERGENCY:
+            return decision.service_urn or "urn:service:sos"
+        return None
 
     def _route(self, req: SipRequest, source: Address, now: float) -> list[Action]:
         """Every request from a UE address passes the same checks first: the IP-CAN binding
@@ -152,9 +256,16 @@ class PcscfCore:
             raise ProxyError(403, f"route {hop} leaves the dialog's route set")
         out = forward(req, self.me, record_route=False)
         self.dialogs.passed(req.call_id, req.from_.tag, req.to.tag, req.method, now)
-        return [SendSip(out, hop),
+        return [SendSip(out, hop), *self._media_ended(req),
                 LogEvent("pcscf.dialog.request", {"method": req.method, "ue": b.address,
                                                   "emergency": d.emergency})]
+
+    def _media_ended(self, req: SipRequest) -> list[Action]:
+        """BYE or CANCEL ends the call's media session over Rx (TS 29.214 §4.4.4)."""
+        if self.rx is None or req.method not in ("BYE", "CANCEL"):
+            return []
+        stop = self.rx.ended(req.call_id)
+        return [] if stop is None else [stop]
 
     def _from_core(self, req: SipRequest, source: Address, now: float) -> list[Action]:
         """Toward a UE (terminating, §16.6) or in a dialog; a UE address reached this way is
@@ -167,7 +278,10 @@ class PcscfCore:
             if ue is not None:
                 self.dialogs.offer(req.call_id, req.from_.tag, Offer(
                     ue.address, False, False, source, now + OFFER_LIFETIME), now)
-        return [SendSip(forward(req, self.me, record_route=not req.to.tag), hop)]
+                if self.rx is not None and req.method == "INVITE":
+                    self.rx.offer(req.call_id, ue.address, req.body, False, None)
+        return [SendSip(forward(req, self.me, record_route=not req.to.tag), hop),
+                *self._media_ended(req)]
 
     def _register(self, req: SipRequest, b: UeBinding) -> list[Action]:
         """TS 24.229 §5.2.2: to the home network, only for a UE with a normal PDN connection;
@@ -209,7 +323,7 @@ class PcscfCore:
             req.headers.append(Header("P-Asserted-Identity", f"<tel:+{b.msisdn}>"))
         self._route_to(req, home.address.host, home.address.port)
         out = forward(req, self.me)
-        self._offer(req, b, False, (home.address.host, home.address.port), now)
+        self._offer(req, b, False, (home.address.host, home.address.port), now, None)
         return [SendSip(out, (home.address.host, home.address.port)),
                 LogEvent("pcscf.request.home", {"method": req.method, "uri": req.uri,
                                                 "kind": decision.kind.value})]
@@ -233,7 +347,7 @@ class PcscfCore:
         host, port = self.cfg.ecscf.host, self.cfg.ecscf.port
         self._route_to(req, host, port)
         out = forward(req, self.me)
-        self._offer(req, b, True, (host, port), now)
+        self._offer(req, b, True, (host, port), now, urn)
         return [SendSip(out, (host, port)),
                 LogEvent("pcscf.emergency.forwarded", {
                     "method": req.method, "urn": urn, "dialled": digits,
@@ -241,10 +355,12 @@ class PcscfCore:
                     "mode": b.mode.value, "ecgi": b.cell.ecgi if b.cell else None})]
 
     def _offer(self, req: SipRequest, b: UeBinding, emergency: bool, peer: Address,
-               now: float) -> None:
+               now: float, urn: str | None) -> None:
         if req.method in DIALOG_CREATING:
             self.dialogs.offer(req.call_id, req.from_.tag,
                                Offer(b.address, emergency, True, peer, now + OFFER_LIFETIME), now)
+        if self.rx is not None and req.method == "INVITE":
+            self.rx.offer(req.call_id, b.address, req.body, True, urn)
 
     def _route_to(self, req: SipRequest, host: str, port: int) -> None:
         idx = next((i for i, h in enumerate(req.headers)
@@ -265,6 +381,11 @@ class PcscfCore:
         if home is None:
             raise ProxyError(404, f"no home IMS for IMSI {b.imsi}")
         return home
+
+
+def dia_session(msg: Message) -> str | None:
+    value = avp(msg, "Session-Id")
+    return value if isinstance(value, str) else None
 
 
 def _status(exc: DecodeError) -> int:

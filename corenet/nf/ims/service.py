@@ -21,6 +21,7 @@ from corenet.nf.ims.dialplan import DialPlan
 from corenet.nf.ims.ecscf import EcscfCore
 from corenet.nf.ims.pcscf import PcscfCore
 from corenet.nf.ims.proxy import Element, SendSip
+from corenet.nf.ims.rx import RxClient, SendRx
 from corenet.nf.ims.scscf import ScscfCore
 from corenet.transport.sip import SipPeer, SipTransport
 
@@ -48,6 +49,7 @@ class _Node:
                                       tcp_tap=_tcp_tap(tap), limits=limits)
         self.core: PcscfCore | EcscfCore | ScscfCore | None = None
         self._emit = on_event
+        self.send_rx: Callable[[SendRx], None] | None = None
 
     async def start(self) -> Element:
         await self.transport.start(self.host, self.port)  # RFC 3261 §18: UDP and TCP
@@ -59,6 +61,7 @@ class _Node:
         if core is None:
             return
         now = asyncio.get_running_loop().time()
+        actions: list[Any]
         try:
             if isinstance(msg, SipRequest):
                 if isinstance(core, EcscfCore):
@@ -73,12 +76,18 @@ class _Node:
             # a fault of ours on one message must not stop the element serving others
             log.exception("%s failed on a message from %s", self.name, peer.address)
             return
+        self.apply(actions)
+
+    def apply(self, actions: list[Any]) -> None:
         for act in actions:
             if isinstance(act, SendSip):
                 try:
                     self.transport.send(act.message, SipPeer(act.transport, act.peer))
                 except (ConnectionError, OSError) as exc:
                     log.warning("%s: send to %s failed: %s", self.name, act.peer, exc)
+            elif isinstance(act, SendRx):
+                if self.send_rx is not None:
+                    self.send_rx(act)
             else:
                 self._emit(act)
 
@@ -88,13 +97,20 @@ class _Node:
 
 
 class ImsService:
-    """P-CSCF, E-CSCF (rescuer) and home S-CSCF (affected operator); `sessions` is the S/P-GW
-    service whose sessions bind UE addresses to identities (see `binding.py`)."""
+    """P-CSCF, E-CSCF (rescuer) and home S-CSCF (affected operator). The P-CSCF binds UE
+    addresses to identities over Rx with the PCRF of `cfg.pcscf.pcrf` (rx.py); without one,
+    `sessions` is the S/P-GW service of the same process whose sessions it reads (binding.py)."""
 
     def __init__(self, cfg: ImsConfig, *, tap: Any = None, sessions: SessionSource | None = None,
-                 on_event: OnEvent | None = None) -> None:
+                 on_event: OnEvent | None = None, seed: int | None = None) -> None:
         self.cfg = cfg
-        self.bindings = BindingTable(sessions, emergency_apn=cfg.pcscf.emergency_apn)
+        self._tap = tap
+        self._seed = seed
+        self._rx: RxClient | None = None
+        self._pcrf: Any = None
+        link = cfg.pcscf.pcrf
+        self.bindings = BindingTable(None if link is not None else sessions,
+                                     emergency_apn=cfg.pcscf.emergency_apn)
         self.dialplan = DialPlan(cfg.dialplan)
         self.events: list[LogEvent] = []
         self._on_event = on_event
@@ -124,12 +140,61 @@ class ImsService:
         # the P-CSCF of this same IMS is in the E-CSCF's trust domain (RFC 3325 §2.3)
         self.ecscf.core = EcscfCore(cfg.ecscf, self.dialplan, ecscf_me,
                                     pcscfs={pcscf_me.host})
-        self.pcscf.core = PcscfCore(pcfg, self.bindings, self.dialplan, pcscf_me)
+        self.pcscf.core = PcscfCore(pcfg, self.bindings, self.dialplan, pcscf_me,
+                                    rx=self._start_rx())
+        if self._pcrf is not None:
+            await self._pcrf.started()
         self._emit(LogEvent("ims.started", {
             "pcscf": f"{pcscf_me.host}:{pcscf_me.port}", "ecscf": f"{ecscf_me.host}:{ecscf_me.port}",
             "scscf": f"{scscf_me.host}:{scscf_me.port}"}))
 
+    def _start_rx(self) -> RxClient | None:
+        """The P-CSCF's Rx client and its connection to the PCRF (TS 29.214)."""
+        from corenet.codecs.diameter import RX_APPLICATION_ID
+        from corenet.nf.pcrf.client import PcrfClient, client_ids
+
+        link = self.cfg.pcscf.pcrf
+        if link is None:
+            return None
+        ids = client_ids(link.origin_host, self._seed)
+        self._rx = RxClient(link, ids)
+        self._pcrf = PcrfClient(
+            link, RX_APPLICATION_ID, product="corenet-pcscf", ids=ids,
+            on_request=self._rx_request, on_answer=self._rx_answer,
+            on_failed=lambda req, reason: self._rx_failed(req), on_event=self._emit,
+            tap=_tcp_tap(self._tap), seed=self._seed)
+        self.pcscf.send_rx = self._send_rx
+        self._pcrf.start()
+        return self._rx
+
+    def _core(self) -> PcscfCore:
+        core = self.pcscf.core
+        assert isinstance(core, PcscfCore)
+        return core
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _send_rx(self, action: SendRx) -> None:
+        if not self._pcrf.request(action.message):
+            # the PCRF is not reachable: the request fails now (rx.py: 503)
+            asyncio.get_running_loop().call_soon(self._rx_failed, action.message)
+
+    def _rx_answer(self, answer: Any, request: Any) -> None:
+        self.pcscf.apply(self._core().handle_rx_answer(answer, request, self._now()))
+
+    def _rx_failed(self, request: Any) -> None:
+        self.pcscf.apply(self._core().handle_rx_failed(request, self._now()))
+
+    def _rx_request(self, request: Any) -> Any:
+        answer, actions = self._core().handle_rx_request(request)
+        asyncio.get_running_loop().call_soon(self.pcscf.apply, actions)
+        return answer
+
     async def stop(self) -> None:
+        if self._pcrf is not None:
+            self._pcrf.stop()
+            self._pcrf = None
         for node in (self.pcscf, self.ecscf, self.scscf):
             await node.stop()
 

@@ -29,6 +29,7 @@ from corenet.nf.sgw_pgw.core import (
     Session,
     SgwPgwCore,
 )
+from corenet.nf.sgw_pgw.gx import AnswerGx, Enforce, GxAction, GxClient, SendGx
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport
 from corenet.nf.sgw_pgw.store import MEMORY, SessionStore
 from corenet.protocols.gtpv2c_recovery import load_restart_counter
@@ -63,7 +64,8 @@ class SgwPgwService:
     """The S/P-GW control plane serving S11 on `cfg.s11` (port 0 picks a free port)."""
 
     def __init__(self, cfg: SgwPgwConfig, *, tap: Tap | Any = None,
-                 on_event: OnEvent | None = None, reproducible: bool = False) -> None:
+                 on_event: OnEvent | None = None, reproducible: bool = False,
+                 seed: int | None = None) -> None:
         """`reproducible`: a seeded run; sessions are committed on the event loop, so the
         order of responses (and of the capture) does not depend on the writer thread."""
         self.cfg = cfg
@@ -80,6 +82,11 @@ class SgwPgwService:
             self.transactions, self._on_gtp, screen=self._screen,
             owner_timer=OwnerTimer(lambda: self.core.get_timer(), self._on_core_timer),
             hold=self._hold)
+        # Gx to the PCRF (gx.py); without one, the static policy of the APN pools
+        self.gx: GxClient | None = None
+        self._pcrf: Any = None
+        if cfg.pcrf is not None:
+            self._start_gx(cfg, tap, seed)
 
     @property
     def sessions(self) -> dict[int, Session]:
@@ -106,8 +113,67 @@ class SgwPgwService:
                                             "restart_counter": self.core.restart_counter,
                                             "restored_sessions": self.core.restored}))
         self._endpoint.pump()
+        if self._pcrf is not None:
+            self._pcrf.start()
+            await self._pcrf.started()
+
+    def _start_gx(self, cfg: SgwPgwConfig, tap: Any, seed: int | None) -> None:
+        from corenet.codecs.diameter import GX_APPLICATION_ID
+        from corenet.nf.pcrf.client import PcrfClient, client_ids
+
+        link = cfg.pcrf
+        assert link is not None
+        ids = client_ids(link.origin_host, seed)
+        self.gx = GxClient(link, ids, cfg.s11.host)
+        self._pcrf = PcrfClient(
+            link, GX_APPLICATION_ID, product="corenet-pgw", ids=ids,
+            on_request=lambda req: self._gx_answer(req),
+            on_answer=lambda answer, req: self._gx_apply(self._gx().on_answer(answer, req)),
+            on_failed=lambda req, reason: self._emit(LogEvent("pgw.gx.failed", {
+                "command": req.name, "reason": reason})),
+            on_event=self._emit, tap=getattr(tap, "tcp", None) if tap is not None else None,
+            seed=seed, backlog=1000)
+        self.on_pcc_report = lambda report: self._gx_apply(self._gx().on_report(report))
+
+    def _gx(self) -> GxClient:
+        assert self.gx is not None
+        return self.gx
+
+    def _gx_answer(self, req: Any) -> Any:
+        """RAR from the PCRF (TS 29.212 §4.5.2): its answer, after the rules were handed on."""
+        actions = self._gx().on_request(req)
+        self._gx_apply([a for a in actions if not isinstance(a, AnswerGx)])
+        return next(a.message for a in actions if isinstance(a, AnswerGx))
+
+    def _gx_apply(self, actions: list[GxAction]) -> None:
+        for action in actions:
+            if isinstance(action, SendGx):
+                if not self._pcrf.request(action.message):
+                    self._emit(LogEvent("pgw.gx.not_sent", {
+                        "command": action.message.name, "reason": "PCRF not reachable"}))
+            elif isinstance(action, Enforce):
+                self.enforce_pcc(action.event)
+            elif isinstance(action, LogEvent):
+                self._emit(action)
+
+    def _gx_follow(self, event: LogEvent) -> None:
+        """PDN connections created or deleted by S11 (or released in bulk) open and close
+        their Gx sessions (TS 29.212 §4.5.1, §4.5.7)."""
+        gx = self.gx
+        if gx is None:
+            return
+        if event.kind == "sgw.session.created":
+            s = self.core.sessions.get(int(event.data.get("teid") or 0))
+            if s is not None:
+                self._gx_apply(gx.session_created(s))
+        elif event.kind in ("sgw.session.deleted", "sgw.session.replaced"):
+            self._gx_apply(gx.session_deleted(int(event.data.get("teid") or 0)))
+        elif event.kind in ("sgw.path.down", "sgw.peer.restarted"):
+            self._gx_apply(gx.keep_only(set(self.core.sessions)))
 
     async def stop(self) -> None:
+        if self._pcrf is not None:
+            self._pcrf.stop()
         self._endpoint.close()
         await self._endpoint.wait_closed()
         if self.store is not None:
@@ -167,6 +233,7 @@ class SgwPgwService:
                     self.on_pcc_report(action)
             else:
                 self._emit(action)
+                self._gx_follow(action)
 
     def _emit(self, event: LogEvent) -> None:
         log_event(log, event)

@@ -236,3 +236,23 @@ def test_etws_table_says_what_each_device_did(tmp_path: Path) -> None:
                                   "docomo's own evacuation identifier)")
     assert docomo.rstrip().endswith("sounded")
     assert "warning evacuation: 2/2 received, 1 displayed, 1 sounded" in lines
+
+
+@pytest.mark.tshark
+def test_demo_call_shows_gx_and_rx_in_tshark(tmp_path: Path) -> None:
+    """The P-GW's Gx session (CCR/CCA, TS 29.212 §4.5.1), the P-CSCF's binding and media over Rx
+    (AAR/AAA, TS 29.214 §4.4.1) and the PCC rule it causes (Gx RAR/RAA, TS 29.212 §4.5.2)."""
+    code, _ = _run(tmp_path, "--call", "119")
+    assert code == 0
+    pcap = tmp_path / "demo.pcapng"
+    rows = tshark.fields(pcap, "diameter.cmd.code", "diameter.applicationId",
+                         "diameter.flags.request", display_filter="diameter")
+    seen = {(r["diameter.cmd.code"][0], r["diameter.applicationId"][0],
+             r["diameter.flags.request"][0]) for r in rows}
+    gx, rx = "16777238", "16777236"
+    for command, app in (("272", gx), ("265", rx), ("258", gx)):
+        assert {(command, app, "1"), (command, app, "0")} <= seen, (command, app, seen)
+    qci = tshark.values(pcap, "diameter.QoS-Class-Identifier",
+                        "diameter.cmd.code == 258 && diameter.flags.request == 1")
+    assert "1" in qci
+    assert tshark.count(pcap, "_ws.malformed || (diameter && _ws.expert)") == 0

@@ -1,0 +1,179 @@
+"""PCRF procedures: one Gx or Rx request in, one answer out (TS 29.212, TS 29.214)."""
+
+from __future__ import annotations
+
+from corenet.codecs import diameter as dia
+from corenet.codecs import pcc
+from corenet.codecs.base import Message
+from corenet.nf.pcrf.core import PcrfCore, SendAnswer, SendRequest
+from corenet.nf.sgw_pgw.gx import rule_of
+from tests.unit.nf.pcrf.helpers import (
+    IMEISV,
+    IMSI,
+    MSISDN,
+    PCRF,
+    PGW,
+    UE,
+    aar,
+    ccr,
+    ccr_initial,
+    media_component,
+    roundtrip,
+    str_,
+)
+
+REPORT = pcc.CcRequestType.UPDATE_REQUEST
+
+
+def _core() -> PcrfCore:
+    return PcrfCore(PCRF.host, PCRF.realm)
+
+
+def _answer(actions: list) -> Message:
+    answers = [a.message for a in actions if isinstance(a, SendAnswer)]
+    assert len(answers) == 1
+    return roundtrip(answers[0])
+
+
+def _requests(actions: list) -> list[SendRequest]:
+    return [a for a in actions if isinstance(a, SendRequest)]
+
+
+def test_ccr_initial_is_answered_with_the_default_bearer_qos() -> None:
+    core = _core()
+    cca = _answer(core.handle(ccr_initial(), 0.0))
+    assert cca.name == "CCA" and dia.avp(cca, "Result-Code") == 2001
+    assert dia.avp(cca, "CC-Request-Type") == pcc.CcRequestType.INITIAL_REQUEST
+    qos = dia.avp(cca, "Default-EPS-Bearer-QoS")
+    # TS 23.401 §4.7.3: the emergency APN's bearer gets the emergency ARP
+    assert dia.avp(qos, "QoS-Class-Identifier") == 5
+    assert dia.avp(qos, "Allocation-Retention-Priority", "Priority-Level") == 1
+    gx = core.session_by_ue_address(UE)
+    assert gx is not None and gx.ids == pcc.Identities(IMSI, MSISDN, IMEISV) and gx.emergency
+
+
+def test_aar_binds_by_ue_address_and_returns_the_identities() -> None:
+    core = _core()
+    core.handle(ccr_initial(), 0.0)
+    aaa = _answer(core.handle(aar(), 0.0))
+    assert aaa.name == "AAA" and dia.avp(aaa, "Result-Code") == 2001
+    assert pcc.identities_of(aaa) == pcc.Identities(IMSI, MSISDN, IMEISV)
+    loc = pcc.location_of(dia.avp(aaa, "3GPP-User-Location-Info"))
+    assert loc == pcc.Location("44020", 1, 0x10101)
+
+
+def test_aar_without_ip_can_session_is_refused_5065() -> None:
+    aaa = _answer(_core().handle(aar(), 0.0))
+    assert dia.avp(aaa, "Experimental-Result", "Experimental-Result-Code") == 5065
+    assert dia.avp(aaa, "Experimental-Result", "Vendor-Id") == dia.VENDOR_3GPP
+
+
+def test_non_emergency_aar_on_the_emergency_apn_is_refused_5067() -> None:
+    core = _core()
+    core.handle(ccr_initial(), 0.0)
+    aaa = _answer(core.handle(aar(emergency=False), 0.0))
+    assert dia.avp(aaa, "Experimental-Result", "Experimental-Result-Code") == 5067
+
+
+def test_unauthenticated_session_gives_the_imsi_without_msisdn() -> None:
+    core = _core()
+    core.handle(ccr_initial(msisdn=None), 0.0)
+    aaa = _answer(core.handle(aar(), 0.0))
+    assert pcc.identities_of(aaa) == pcc.Identities(IMSI, None, IMEISV)
+
+
+def test_media_aar_installs_a_qci1_rule_and_str_removes_it() -> None:
+    core = _core()
+    core.handle(ccr_initial(), 0.0)
+    actions = core.handle(aar("pcscf;1;2", media_component(kbps=41)), 0.0)
+    [rar] = _requests(actions)
+    assert rar.destination_host == PGW.host
+    msg = roundtrip(rar.message)
+    assert msg.name == "RAR" and msg.fields["application_id"] == dia.GX_APPLICATION_ID
+    assert dia.avp(msg, "Session-Id") == "pgw;1;1"
+    rule = rule_of(dia.avp(msg, "Charging-Rule-Install", "Charging-Rule-Definition"))
+    assert rule is not None
+    assert (rule.qci, rule.gbr_dl_bps, rule.gbr_ul_bps, rule.arp_priority) == (1, 41000, 41000, 1)
+    assert rule.flows == ("permit out 17 from 127.0.0.8 40000 to 127.147.0.2 50000",
+                          "permit out 17 from 127.147.0.2 50000 to 127.0.0.8 40000")
+    directions = dia.avp_all(msg, "Charging-Rule-Install", "Charging-Rule-Definition",
+                             "Flow-Information", "Flow-Direction")
+    assert directions == [pcc.FLOW_DIRECTION_DOWNLINK, pcc.FLOW_DIRECTION_UPLINK]
+    actions = core.handle(str_("pcscf;1;2"), 0.0)
+    assert dia.avp(_answer(actions), "Result-Code") == 2001
+    [remove] = _requests(actions)
+    names = dia.avp_all(roundtrip(remove.message), "Charging-Rule-Remove", "Charging-Rule-Name")
+    assert names == [rule.name.encode()]
+
+
+def test_str_of_an_unknown_session_is_5002() -> None:
+    sta = _answer(_core().handle(str_("pcscf;9;9"), 0.0))
+    assert sta.name == "STA" and dia.avp(sta, "Result-Code") == 5002
+
+
+def test_ccr_update_of_an_unknown_session_is_5002() -> None:
+    cca = _answer(_core().handle(ccr("pgw;9;9", REPORT, 1), 0.0))
+    assert dia.avp(cca, "Result-Code") == 5002
+
+
+def test_inactive_rule_report_is_told_to_the_af() -> None:
+    core = _core()
+    core.handle(ccr_initial(), 0.0)
+    [rar] = _requests(core.handle(aar("pcscf;1;2", media_component()), 0.0))
+    name = dia.avp(rar.message, "Charging-Rule-Install", "Charging-Rule-Definition",
+                   "Charging-Rule-Name")
+    actions = core.handle(ccr("pgw;1;1", REPORT, 1, ("Charging-Rule-Report", [
+        ("Charging-Rule-Name", name), ("PCC-Rule-Status", 1), ("Rule-Failure-Code", 4)])), 0.0)
+    assert dia.avp(_answer(actions), "Result-Code") == 2001
+    [notify] = _requests(actions)
+    msg = roundtrip(notify.message)
+    assert msg.fields["application_id"] == dia.RX_APPLICATION_ID
+    assert dia.avp(msg, "Specific-Action") == pcc.INDICATION_OF_FAILED_RESOURCES_ALLOCATION
+
+
+def test_ccr_terminate_aborts_the_bound_rx_sessions() -> None:
+    core = _core()
+    core.handle(ccr_initial(), 0.0)
+    core.handle(aar(), 0.0)
+    actions = core.handle(ccr("pgw;1;1", pcc.CcRequestType.TERMINATION_REQUEST, 1,
+                              ("Termination-Cause", 1)), 0.0)
+    assert dia.avp(_answer(actions), "Result-Code") == 2001
+    [asr] = _requests(actions)
+    msg = roundtrip(asr.message)
+    assert msg.name == "ASR" and dia.avp(msg, "Abort-Cause") == pcc.BEARER_RELEASED
+    assert core.session_by_ue_address(UE) is None
+
+
+def test_missing_mandatory_avp_is_5005() -> None:
+    req = aar()
+    req.fields["avps"] = [a for a in req.fields["avps"] if a[0] != "Destination-Realm"]
+    answer = _answer(_core().handle(req, 0.0))
+    assert dia.avp(answer, "Result-Code") == 5005
+
+
+def test_s6a_request_is_application_unsupported() -> None:
+    req = aar()
+    req.fields["application_id"] = dia.S6A_APPLICATION_ID
+    answer = _answer(_core().handle(req, 0.0))
+    assert dia.avp(answer, "Result-Code") == 3007 and answer.fields["flags"]["error"]
+
+
+def test_request_without_session_id_is_answered_5005() -> None:
+    req = aar()
+    req.fields["avps"] = [a for a in req.fields["avps"] if a[0] != "Session-Id"]
+    answer = _answer(_core().handle(req, 0.0))
+    assert dia.avp(answer, "Result-Code") == 5005 and dia.avp(answer, "Session-Id") is None
+
+
+def test_emergency_pdn_of_a_normally_attached_ue_carries_its_signalling() -> None:
+    """TS 23.401 §4.3.12.1: only a UE attached for emergency services alone is limited to
+    emergency sessions; one with a normal PDN connection too registers over its emergency one."""
+    core = _core()
+    core.handle(ccr_initial("pgw;1;1", apn="ims", ue="127.146.0.2"), 0.0)
+    core.handle(ccr_initial("pgw;1;2"), 0.0)
+    aaa = _answer(core.handle(aar(emergency=False), 0.0))
+    assert dia.avp(aaa, "Result-Code") == 2001
+    # an unauthenticated IMSI is a claim: it never links to the subscriber's sessions
+    core.handle(ccr_initial("pgw;1;3", msisdn=None, ue="127.147.0.3"), 0.0)
+    aaa = _answer(core.handle(aar("pcscf;1;3", ue="127.147.0.3", emergency=False), 0.0))
+    assert dia.avp(aaa, "Experimental-Result", "Experimental-Result-Code") == 5067
