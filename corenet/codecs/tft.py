@@ -180,14 +180,21 @@ def _endpoint(words: list[str], pos: int, text: str
 def packet_filter(flow: Flow, ue: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
                   identifier: int, precedence: int) -> PacketFilter:
     """The UE's view of `flow`: the remote end is the one that is not the UE's address; with
-    neither, the source of a downlink flow and the destination of an uplink one."""
+    neither, the source of a downlink flow and the destination of an uplink one.
+
+    The UE's address also gives the direction: Gx writes uplink flows as "permit out" with the
+    UE as the source (TS 29.212 §5.3.8, with Flow-Direction UPLINK, §5.3.65), Rx as "permit in"
+    (TS 29.214 §5.3.8); both are uplink."""
+    direction = flow.direction
     if ue is not None and flow.source is not None and ue in flow.source:
         remote, remote_port, local_port = flow.destination, flow.destination_port, flow.source_port
+        direction = UPLINK
     elif ue is not None and flow.destination is not None and ue in flow.destination:
         remote, remote_port, local_port = flow.source, flow.source_port, flow.destination_port
+        direction = DOWNLINK
     elif flow.direction == DOWNLINK:
         remote, remote_port, local_port = flow.source, flow.source_port, flow.destination_port
     else:
         remote, remote_port, local_port = flow.destination, flow.destination_port, flow.source_port
-    return PacketFilter(identifier, flow.direction, precedence, remote, flow.protocol,
+    return PacketFilter(identifier, direction, precedence, remote, flow.protocol,
                         local_port, remote_port)
