@@ -46,7 +46,10 @@ def seeded_bytes(seed: int, label: str) -> Callable[[int], bytes]:
 def wired(name: str, cfg: CorenetConfig, started: dict[str, Any]) -> CorenetConfig:
     """`cfg` with the MME's peers that run in this process and were left at port 0 (a free
     port) pointed at the address they bound: its S/P-GW on S11 (TS 29.274) and its Diameter
-    route to the HSS of that realm (RFC 6733 §6.1)."""
+    route to the HSS of that realm (RFC 6733 §6.1); the home S-CSCF's Cx link to the HSS
+    (TS 29.229)."""
+    if name == "ims":
+        return _wired_cx(cfg, started)
     if name != "mme":
         return cfg
     mme = cfg.mme
@@ -64,6 +67,15 @@ def wired(name: str, cfg: CorenetConfig, started: dict[str, Any]) -> CorenetConf
     if not update:
         return cfg
     return cfg.model_copy(update={"mme": mme.model_copy(update=update)})
+
+
+def _wired_cx(cfg: CorenetConfig, started: dict[str, Any]) -> CorenetConfig:
+    hss, cx = started.get("hss"), cfg.ims.home.cx
+    if hss is None or cx is None or cx.hss.port != 0:
+        return cfg
+    home = cfg.ims.home.model_copy(update={"cx": cx.model_copy(update={
+        "hss": _endpoint(hss.local)})})
+    return cfg.model_copy(update={"ims": cfg.ims.model_copy(update={"home": home})})
 
 
 def _endpoint(address: Any) -> Endpoint:
@@ -110,7 +122,7 @@ def build_service(name: str, cfg: CorenetConfig, tap: PcapTap | None,
         from corenet.nf.ims.service import ImsService
 
         return ImsService(cfg.ims, tap=tap, sessions=(started or {}).get("sgw-pgw"),
-                          on_event=on_event)
+                          on_event=on_event, seed=seed)
     if name == "psap":
         from corenet.nf.psap.service import PsapService
         from corenet.protocols.sip_ua import SipIds

@@ -29,9 +29,9 @@ from corenet.codecs.base import Message
 from corenet.codecs.cx import CxResult, ServerAssignmentType, UserAuthorizationType
 from corenet.core.actions import LogEvent
 from corenet.core.errors import DecodeError
-from corenet.core.identifiers import ims_domain, tel_uri
 from corenet.core.identifiers import impi as impi_for
 from corenet.core.identifiers import impu as impu_for
+from corenet.core.identifiers import ims_domain, tel_uri
 from corenet.core.plmn import Plmn
 from corenet.crypto.milenage import MacSFailure, Milenage, generate_vector, resync_sqn, sqn_to_int
 from corenet.nf.hss.s6a import Action, S6aError, SendAnswer, avp_bytes

@@ -30,7 +30,7 @@ from corenet.control.server import ControlServer
 from corenet.core.actions import LogEvent
 from corenet.core.logs import log_event
 from corenet.core.plmn import Plmn
-from corenet.nf.hss.cx import CxServer
+from corenet.nf.hss.cx import CxError, CxServer
 from corenet.nf.hss.overload import AirOverload
 from corenet.nf.hss.s6a import Action, S6aError, S6aServer, SendAnswer, SendRequest
 from corenet.nf.hss.store import HssStore
@@ -258,7 +258,7 @@ class HssService:
                 try:
                     out.append(cx.handle(request, now))
                 except Exception as exc:  # a local fault still gets its answer (5012)
-                    out.append(cx.reject(request, S6aError(
+                    out.append(cx.reject(request, CxError(
                         dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY, f"{type(exc).__name__}: {exc}")))
         return out
 

@@ -2,29 +2,37 @@
 UDP and TCP (RFC 3261 §18); what an element sends goes over the transport its top Via names.
 
 datagram or TCP frame -> SipTransport (decode; a malformed request is answered from its DecodeError,
-RFC 3261 §21.4.1) -> the element's core -> SendSip / LogEvent actions.
+RFC 3261 §21.4.1) -> the element's core -> SendSip / LogEvent actions; the S-CSCF's SendCx go to
+the home HSS over its Cx link (`cx_client.py`), whose answers come back to its core.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
+from corenet.codecs.base import Message
 from corenet.codecs.sip import Limits, SipMessage, SipRequest
 from corenet.config.models import ImsConfig
 from corenet.core.actions import LogEvent
 from corenet.core.logs import log_event
 from corenet.nf.ims.binding import BindingTable, SessionSource
+from corenet.nf.ims.cx_client import CxClient
 from corenet.nf.ims.dialplan import DialPlan
 from corenet.nf.ims.ecscf import EcscfCore
 from corenet.nf.ims.pcscf import PcscfCore
 from corenet.nf.ims.proxy import Element, SendSip
+from corenet.nf.ims.registrar import SendCx
 from corenet.nf.ims.scscf import ScscfCore
+from corenet.protocols.diameter_ids import DiameterIds
 from corenet.transport.sip import SipPeer, SipTransport
 
 log = logging.getLogger("corenet.ims")
+FROZEN_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: the start-up time of a seeded run
 
 OnEvent = Callable[[LogEvent], None]
 
@@ -47,6 +55,7 @@ class _Node:
         self.transport = SipTransport(self._on_message, udp_tap=_udp_tap(tap),
                                       tcp_tap=_tcp_tap(tap), limits=limits)
         self.core: PcscfCore | EcscfCore | ScscfCore | None = None
+        self.cx: CxClient | None = None
         self._emit = on_event
 
     async def start(self) -> Element:
@@ -59,6 +68,7 @@ class _Node:
         if core is None:
             return
         now = asyncio.get_running_loop().time()
+        actions: list[Any]
         try:
             if isinstance(msg, SipRequest):
                 if isinstance(core, EcscfCore):
@@ -73,8 +83,23 @@ class _Node:
             # a fault of ours on one message must not stop the element serving others
             log.exception("%s failed on a message from %s", self.name, peer.address)
             return
+        self.apply(actions)
+
+    def on_cx_answer(self, answer: Message) -> None:
+        if isinstance(self.core, ScscfCore):
+            self.apply(self.core.handle_cx_answer(answer, asyncio.get_running_loop().time()))
+
+    def on_cx_failure(self, session_id: str, reason: str) -> None:
+        if isinstance(self.core, ScscfCore):
+            self.apply(self.core.handle_cx_failure(session_id, reason,
+                                                   asyncio.get_running_loop().time()))
+
+    def apply(self, actions: list[Any]) -> None:
         for act in actions:
-            if isinstance(act, SendSip):
+            if isinstance(act, SendCx):
+                if self.cx is not None:
+                    self.cx.request(act.message)
+            elif isinstance(act, SendSip):
                 try:
                     self.transport.send(act.message, SipPeer(act.transport, act.peer))
                 except (ConnectionError, OSError) as exc:
@@ -83,6 +108,8 @@ class _Node:
                 self._emit(act)
 
     async def stop(self) -> None:
+        if self.cx is not None:
+            self.cx.stop()
         self.transport.close()
         await self.transport.wait_closed()
 
@@ -92,8 +119,10 @@ class ImsService:
     service whose sessions bind UE addresses to identities (see `binding.py`)."""
 
     def __init__(self, cfg: ImsConfig, *, tap: Any = None, sessions: SessionSource | None = None,
-                 on_event: OnEvent | None = None) -> None:
+                 on_event: OnEvent | None = None, seed: int | None = None) -> None:
+        """`seed`: a seeded run, whose Cx identifiers are reproducible."""
         self.cfg = cfg
+        self._seed = seed
         self.bindings = BindingTable(sessions, emergency_apn=cfg.pcscf.emergency_apn)
         self.dialplan = DialPlan(cfg.dialplan)
         self.events: list[LogEvent] = []
@@ -105,6 +134,7 @@ class ImsService:
                            self._emit, limits)
         self.scscf = _Node("scscf", cfg.home.listen.host, cfg.home.listen.port, tap,
                            self._emit, limits)
+        self._tap = tap
 
     async def start(self) -> None:
         """Binds the three sockets; with port 0 the cores learn the ports taken."""
@@ -121,6 +151,18 @@ class ImsService:
             ecscf_ep = ecscf_ep.model_copy(update={"port": ecscf_me.port})
         pcfg = cfg.pcscf.model_copy(update={"home_ims": home, "ecscf": ecscf_ep})
         self.scscf.core = ScscfCore(cfg.home, scscf_me, pcscfs={pcscf_me.host})
+        if cfg.home.cx is not None and self.scscf.core.cx is not None:
+            node = self.scscf
+            # RFC 6733 §8.8, §3: identifiers of this start-up; a seeded run's from the seed
+            started, rng = ((FROZEN_EPOCH, random.Random(f"scscf-diameter-ids:{self._seed}"))
+                            if self._seed is not None
+                            else (time.time(), random.SystemRandom()))
+            ids = DiameterIds(cfg.home.cx.origin_host, started, rng)
+            self.scscf.core.cx.ids = ids
+            node.cx = CxClient(cfg.home.cx, scscf_me.host, node.on_cx_answer,
+                               node.on_cx_failure, self._emit, tap=_tcp_tap(self._tap),
+                               seed=self._seed, ids=ids)
+            node.cx.start()
         # the P-CSCF of this same IMS is in the E-CSCF's trust domain (RFC 3325 §2.3)
         self.ecscf.core = EcscfCore(cfg.ecscf, self.dialplan, ecscf_me,
                                     pcscfs={pcscf_me.host})

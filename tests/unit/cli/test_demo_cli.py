@@ -200,9 +200,10 @@ def test_demo_emergency_registration_read_in_tshark(tmp_path: Path, mode: str,
                          "sip.Contact", "sip.From", display_filter="sip")
     # the UE's emergency REGISTER: from its emergency PDN address (the `sos` pool), opened
     # after the attach in full roaming (TS 23.167 §6.2), its only one in emergency-auth
-    [sos_register] = [r for r in rows if r["sip.Method"] == ["REGISTER"]
-                      and r["sip.Contact"][0].endswith(";sos>")
-                      and r["ip.src"][0].startswith("127.147.")]
+    sos_registers = [r for r in rows if r["sip.Method"] == ["REGISTER"]
+                     and r["sip.Contact"][0].endswith(";sos>")
+                     and r["ip.src"][0].startswith("127.147.")]
+    sos_register = sos_registers[0]
     ua = sos_register["ip.src"][0]
     sent = [r for r in rows if r["ip.src"] == [ua] and r["sip.Method"]]
     if mode == "full":  # the emergency PDN connection's default bearer (TS 36.413 §8.2.1)
@@ -210,6 +211,9 @@ def test_demo_emergency_registration_read_in_tshark(tmp_path: Path, mode: str,
     answers = [r for r in rows if r["sip.Call-ID"] == sos_register["sip.Call-ID"]
                and r["sip.Status-Code"]]
     assert answers and answers[-1]["sip.Status-Code"] == [sos_status]
+    if mode == "full":  # TS 24.229 §5.1.6.2: challenged with IMS AKA like any registration
+        assert ["401"] in [a["sip.Status-Code"] for a in answers]
+        assert len(sos_registers) == 2
     [invite] = [r for r in sent if r["sip.Method"] == ["INVITE"]]
     assert sent.index(sos_register) < sent.index(invite)
     assert invite["sip.Contact"][0].endswith(";sos>") is registered

@@ -262,7 +262,7 @@ def test_scscf_believes_asserted_identities_and_serves_originating_requests_from
     from corenet.nf.ims.scscf import ScscfCore
 
     core = ScscfCore(HomeImsConfig(listen=Endpoint(host=SCSCF[0], port=SCSCF[1]),
-                                   pcscfs=[PCSCF[0]]), Element(*SCSCF))
+                                   pcscfs=[PCSCF[0]], cx=None), Element(*SCSCF))
     aor = f"<sip:+{MSISDN}@ims.mnc010.mcc440.3gppnetwork.org>"
 
     def register(source: str) -> SipRequest:
@@ -355,7 +355,7 @@ def test_emergency_registration_is_routed_home_for_full_roaming_only_and_kept_ap
         UNAUTH)
     assert refused.status == 403
     s = ScscfCore(HomeImsConfig(listen=Endpoint(host=SCSCF[0], port=SCSCF[1]),
-                                pcscfs=[PCSCF[0]]), Element(*SCSCF))
+                                pcscfs=[PCSCF[0]], cx=None), Element(*SCSCF))
     (normal,) = sent(p.handle_request(register(FULL, f"<sip:ue@{FULL}:5060>", "reg@ue"),
                                       (FULL, 5060), 0.0))
     assert isinstance(normal.message, SipRequest)
