@@ -41,10 +41,12 @@ class Isim:
     sqn: SqnArray = field(default_factory=SqnArray)
 
     @classmethod
-    def from_subscriber(cls, sub: Subscriber, home: Plmn) -> Isim:
+    def from_subscriber(cls, sub: Subscriber, home: Plmn, sqn: SqnArray | None = None) -> Isim:
+        """`sqn`: the USIM's SQN array when IMS AKA runs on the USIM of the same UICC (TS
+        33.203 §6.1, the HSS keeping one SQN_HE per IMSI for EPS and IMS AKA)."""
         k = bytes.fromhex(sub.k)
         opc = bytes.fromhex(sub.opc) if sub.opc else opc_from_op(k, bytes.fromhex(sub.op or ""))
-        return cls(sub.imsi, sub.msisdn, home, Milenage(k, opc))
+        return cls(sub.imsi, sub.msisdn, home, Milenage(k, opc), sqn or SqnArray())
 
     @property
     def impi(self) -> str:

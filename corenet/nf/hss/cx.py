@@ -39,6 +39,8 @@ from corenet.nf.hss.store import HssStore, SqnExhausted, SubscriberRecord
 
 Rc = dia.ResultCode
 RESYNC_LEN = cx.RAND_LEN + cx.AUTS_LEN  # TS 29.229 §6.3.11: RAND || AUTS
+# TS 29.229 §6.3.5: capability values are operator-defined; 1 here is "serves IMS AKA"
+IMS_AKA_CAPABILITY = 1
 
 
 class CxError(S6aError):
@@ -106,7 +108,7 @@ class CxServer:
             code = int(CxResult.DIAMETER_SUBSEQUENT_REGISTRATION if server is not None
                        else CxResult.DIAMETER_FIRST_REGISTRATION)
             extra: cx.Entries = [("Server-Name", server)] if server is not None else [
-                ("Server-Capabilities", [])]
+                ("Server-Capabilities", [("Mandatory-Capability", IMS_AKA_CAPABILITY)])]
             answer = cx.answer(req, self.origin_host, self.origin_realm, experimental=code,
                                extra=extra)
         return self._ok(answer, "cx.uar.accepted", sub, impu=impu, result=code,

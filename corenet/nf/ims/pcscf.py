@@ -56,6 +56,7 @@ from corenet.nf.ims.proxy import (
     pop_own_route,
     relay_response,
 )
+from corenet.nf.ims.sec_agree import SecAgree
 
 # RFC 3325 §5 / TS 24.229 §5.2.6.3: headers only the network asserts, removed from UE requests
 UNTRUSTED = ("P-Asserted-Identity", "P-Preferred-Identity", "P-Access-Network-Info",
@@ -75,11 +76,13 @@ class PcscfCore:
     me: Element
     core_peers: set[str] = field(default_factory=set)  # addresses of E-CSCF and S-CSCFs
     dialogs: DialogTable = field(init=False)
+    sec_agree: SecAgree = field(init=False)
     _answered: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.core_peers |= {self.cfg.ecscf.host} | {r.address.host for r in self.cfg.home_ims}
         self.dialogs = DialogTable(self.cfg.dialog_lifetime_s, self.cfg.max_dialogs)
+        self.sec_agree = SecAgree(self.me.port, self.cfg.max_dialogs)
 
     def handle_response(self, response: SipResponse, source: Address,
                         now: float) -> list[Action]:
@@ -93,6 +96,9 @@ class PcscfCore:
             return [out]
         self.dialogs.on_response(response.call_id, from_tag, to_tag, cseq.method, cseq.seq,
                                  response.status, source, now)
+        if cseq.method == "REGISTER" and response.status == 401 and \
+                isinstance(out.message, SipResponse):
+            self.sec_agree.on_challenge(out.message, out.peer[0])  # TS 24.229 §5.2.2.1
         return [out]
 
     def handle_request(self, request: SipRequest, source: Address,
@@ -108,7 +114,8 @@ class PcscfCore:
                 if len(self._answered) >= self.cfg.max_dialogs:
                     self._answered = {k: t for k, t in self._answered.items() if t > now}
                 self._answered[(request.call_id, request.cseq.seq)] = now + FAILED_LIFETIME
-            return [answer(request, status),
+            extra = exc.headers if isinstance(exc, ProxyError) else []
+            return [answer(request, status, headers=extra),
                     LogEvent("pcscf.request.refused", {
                         "method": request.method, "uri": request.uri, "status": status,
                         "source": source[0], "detail": detail})]
@@ -131,6 +138,7 @@ class PcscfCore:
             # request; what the UE put in Route is removed
             req.remove_header("Route")
             if req.method == "REGISTER":
+                self.sec_agree.on_register(req, binding.address)  # RFC 3329, sec_agree.py
                 return self._register(req, binding)
             return self._originating(req, binding, now)
         if source[0] in self.core_peers:

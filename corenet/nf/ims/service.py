@@ -28,6 +28,7 @@ from corenet.nf.ims.pcscf import PcscfCore
 from corenet.nf.ims.proxy import Element, SendSip
 from corenet.nf.ims.registrar import SendCx
 from corenet.nf.ims.scscf import ScscfCore
+from corenet.nf.ims.sec_agree import OPTION_TAG
 from corenet.protocols.diameter_ids import DiameterIds
 from corenet.transport.sip import SipPeer, SipTransport
 
@@ -49,11 +50,12 @@ class _Node:
     """One SIP element: its transport and its core's handlers."""
 
     def __init__(self, name: str, host: str, port: int, tap: Any,
-                 on_event: Callable[[LogEvent], None], limits: Limits) -> None:
+                 on_event: Callable[[LogEvent], None], limits: Limits,
+                 supported: frozenset[str] = frozenset()) -> None:
         self.name = name
         self.host, self.port = host, port
         self.transport = SipTransport(self._on_message, udp_tap=_udp_tap(tap),
-                                      tcp_tap=_tcp_tap(tap), limits=limits)
+                                      tcp_tap=_tcp_tap(tap), limits=limits, supported=supported)
         self.core: PcscfCore | EcscfCore | ScscfCore | None = None
         self.cx: CxClient | None = None
         self._emit = on_event
@@ -128,8 +130,9 @@ class ImsService:
         self.events: list[LogEvent] = []
         self._on_event = on_event
         limits = Limits(**cfg.sip_limits.model_dump())
+        # RFC 3329 §2.3: the P-CSCF is the server of the security agreement (sec_agree.py)
         self.pcscf = _Node("pcscf", cfg.pcscf.listen.host, cfg.pcscf.listen.port, tap,
-                           self._emit, limits)
+                           self._emit, limits, supported=frozenset({OPTION_TAG}))
         self.ecscf = _Node("ecscf", cfg.ecscf.listen.host, cfg.ecscf.listen.port, tap,
                            self._emit, limits)
         self.scscf = _Node("scscf", cfg.home.listen.host, cfg.home.listen.port, tap,

@@ -85,6 +85,7 @@ def test_uar_first_then_subsequent_registration(hss: CxServer) -> None:
     assert first.name == "UAA" and cx.result_of(first) == cx.CxResult.DIAMETER_FIRST_REGISTRATION
     assert dia.avp(first, "Experimental-Result", "Vendor-Id") == 10415
     assert dia.avp(first, "Server-Name") is None
+    assert dia.avp(first, "Server-Capabilities", "Mandatory-Capability") == 1
     saa = answer_of(hss.handle(wire(sar()), 0))
     assert cx.result_of(saa) == 2001 and dia.avp(saa, "Result-Code") == 2001
     again = answer_of(hss.handle(wire(uar("tel:+819010000001")), 0))
