@@ -69,6 +69,15 @@ class CxClient:
     def stop(self) -> None:
         self.connector.stop()
 
+    def set_down(self, down: bool) -> None:
+        """The link to the home HSS lost (DPR, closed) or restored (connected again)."""
+        if down:
+            self.connector.stop()
+            self._emit(LogEvent("scscf.cx.failure.injected", {"peer": self.cfg.hss_host}))
+        else:
+            self.connector.start()
+            self._emit(LogEvent("scscf.cx.failure.restored", {"peer": self.cfg.hss_host}))
+
     def request(self, msg: Message) -> None:
         sid = str(dia.avp(msg, "Session-Id"))
         if not self.connector.is_open:

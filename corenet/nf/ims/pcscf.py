@@ -18,8 +18,10 @@ Decisions on an initial request from a UE:
 - REGISTER and other requests of a full-roaming UE go to its home IMS (TS 23.228 §5.2.2.3:
   the P-CSCF in the visited network, the S-CSCF in the home network), with Path (RFC 3327);
   an emergency registration (TS 24.229 §5.2.10.2, "sos" in the Contact URI) too. A UE with only
-  an emergency PDN connection has no route to its home IMS here: its emergency registration
-  fails (403) and it falls back to an unregistered emergency session (§5.1.6.8.2);
+  an emergency PDN connection registers nothing but that emergency registration, and only when
+  the network authenticated it (emergency-auth); whether it succeeds is the home IMS's answer
+  (e.g. 480 when its HSS is unreachable, §5.3.1.3), after which the UE may fall back to an
+  unregistered emergency session (§5.1.6.8.2). Anything else gets 403;
 Requests from the core (E-CSCF, home S-CSCF: known by configured address) toward a UE follow the
 Request-URI / Route. A request from a UE that carries a To-tag follows its dialog only if this
 P-CSCF took part in that dialog for the same binding (`dialogs.py`; 481 otherwise, RFC 3261
@@ -36,7 +38,7 @@ from corenet.codecs.sip import Header, SipRequest, SipResponse
 from corenet.config.models import HomeImsRoute, PcscfConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import DecodeError
-from corenet.nf.ims.binding import BindingTable, IdentityType, UeBinding, pani
+from corenet.nf.ims.binding import AccessMode, BindingTable, IdentityType, UeBinding, pani
 from corenet.nf.ims.dialogs import (
     DIALOG_CREATING,
     FAILED_LIFETIME,
@@ -180,8 +182,10 @@ class PcscfCore:
     def _register(self, req: SipRequest, b: UeBinding) -> list[Action]:
         """TS 24.229 §5.2.2: to the home network, only for a UE with a normal PDN connection;
         the public identity must be the one bound to the address (TS 33.978 §4 idea)."""
-        if b.mode.emergency_only:
-            sos = any(any(k == "sos" for k, _ in c.uri.params) for c in req.contacts)
+        sos = any(any(k == "sos" for k, _ in c.uri.params) for c in req.contacts)
+        if b.mode.emergency_only and not (sos and b.mode is AccessMode.EMERGENCY_AUTH):
+            # TS 23.167 §6.2.1: an emergency-only UE has emergency services only; an
+            # unauthenticated one has no identity its home IMS could register
             raise ProxyError(403, f"{b.mode.value}: no route to the home IMS for an "
                                   f"{'emergency ' if sos else ''}registration")
         claimed = dialled_digits(req.to.uri) or (req.to.uri.user or "")

@@ -178,6 +178,13 @@ class ImsService:
         for node in (self.pcscf, self.ecscf, self.scscf):
             await node.stop()
 
+    def inject_cx_failure(self, failed: bool) -> None:
+        """The home IMS cut off from its HSS (a disaster on the affected operator's side): the
+        S-CSCF's Cx link is closed and each REGISTER it gets is answered 480 (TS 24.229
+        §5.3.1.3); False connects it again."""
+        if self.scscf.cx is not None:
+            self.scscf.cx.set_down(failed)
+
     @property
     def pcscf_address(self) -> tuple[str, int]:
         return self.pcscf.host, self.pcscf.port

@@ -185,7 +185,7 @@ def test_demo_unauthenticated_caller_identity_read_in_tshark(tmp_path: Path) -> 
 
 @pytest.mark.tshark
 @pytest.mark.parametrize("mode, sos_status, registered", [
-    ("full", "200", True), ("emergency-auth", "403", False)])
+    ("full", "200", True), ("emergency-auth", "480", False)])
 def test_demo_emergency_registration_read_in_tshark(tmp_path: Path, mode: str,
                                                      sos_status: str, registered: bool) -> None:
     """TS 24.229 §5.1.6.1-§5.1.6.2 off a demo capture: the UE's emergency REGISTER (Contact
