@@ -240,3 +240,45 @@ def test_etws_table_says_what_each_device_did(tmp_path: Path) -> None:
                                   "docomo's own evacuation identifier)")
     assert docomo.rstrip().endswith("sounded")
     assert "warning evacuation: 2/2 received, 1 displayed, 1 sounded" in lines
+
+
+@pytest.mark.tshark
+def test_demo_full_registration_is_challenged_over_cx_in_tshark(tmp_path: Path) -> None:
+    """`corenet demo --mode full --call 119 --pcap P`: the normal REGISTER offers sec-agree and
+    gets a 401 IMS AKA challenge (TS 24.229 §5.1.1.2, §5.4.1.2.1; RFC 3329), the S-CSCF having
+    fetched the vector over Cx (UAR, MAR) and assigned itself after the answer (SAR); the
+    Diameter and SIP of it dissect cleanly."""
+    code, doc = _run(tmp_path, "--mode", "full", "--call", "119")
+    assert code == 0
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert ue["call"]["outcome"] == "answered"
+    pcap = tmp_path / "demo.pcapng"
+    regs = tshark.fields(pcap, "ip.src", "sip.Method", "sip.Status-Code", "sip.Contact",
+                         "sip.Security-Client", "sip.Security-Verify", "sip.Security-Server",
+                         "sip.WWW-Authenticate", "sip.Authorization",
+                         display_filter='sip.CSeq.method == "REGISTER"')
+    normal = [r for r in regs if r["ip.src"][0].startswith("127.146.")]  # the ims PDN
+    first, second = normal
+    assert first["sip.Security-Client"][0].startswith("ipsec-3gpp; alg=hmac-sha-1-96;")
+    # the 401 as the P-CSCF relays it to the UE (the S-CSCF's own carries no Security-Server)
+    challenge = next(r for r in regs if r["sip.Status-Code"] == ["401"]
+                     and r["sip.Security-Server"])
+    www = challenge["sip.WWW-Authenticate"][0]
+    assert "algorithm=AKAv1-MD5" in www and "ck=" not in www and "ik=" not in www
+    assert second["sip.Security-Verify"] == challenge["sip.Security-Server"]
+    assert 'response="' in second["sip.Authorization"][0]
+    cx = tshark.fields(pcap, "diameter.cmd.code", "diameter.flags.request",
+                       "diameter.User-Name", "diameter.3GPP-SIP-Authentication-Scheme",
+                       "diameter.Server-Assignment-Type",
+                       display_filter="diameter.applicationId == 16777216")
+    codes = [(r["diameter.cmd.code"][0], r["diameter.flags.request"][0]) for r in cx]
+    for command in ("300", "303", "301"):  # UAR/UAA, MAR/MAA, SAR/SAA
+        assert (command, "1") in codes and (command, "0") in codes
+    mar = next(r for r in cx if r["diameter.cmd.code"] == ["303"]
+               and r["diameter.flags.request"] == ["1"])
+    assert mar["diameter.User-Name"] == [f"{ue['imsi']}@ims.mnc010.mcc440.3gppnetwork.org"]
+    assert mar["diameter.3GPP-SIP-Authentication-Scheme"] == ["Digest-AKAv1-MD5"]
+    assert {r["diameter.Server-Assignment-Type"][0] for r in cx
+            if r["diameter.cmd.code"] == ["301"] and r["diameter.flags.request"] == ["1"]} == {"1"}
+    assert tshark.count(pcap, "(sip || diameter) && (_ws.malformed || "
+                              "_ws.expert.severity >= warning)") == 0
