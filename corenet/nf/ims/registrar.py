@@ -40,6 +40,8 @@ from corenet.core.errors import DecodeError
 from corenet.nf.ims.proxy import ProxyError, SendSip, answer
 from corenet.protocols.diameter_ids import DiameterIds
 
+MAX_CHALLENGES = 100_000  # outstanding 401s kept for their answer
+
 
 @dataclass(frozen=True)
 class SendCx:
@@ -214,6 +216,10 @@ class CxRegistrar:
         except (DecodeError, IndexError):
             return self._refuse(p, 403, "MAA without an IMS AKA vector")
         nonce = base64.b64encode(vector.nonce).decode()
+        if len(self.challenges) >= MAX_CHALLENGES:  # challenges never answered expire
+            self.challenges = {k: c for k, c in self.challenges.items() if c.expires_at > now}
+            while len(self.challenges) >= MAX_CHALLENGES:
+                self.challenges.pop(next(iter(self.challenges)))
         self.challenges[(p.impi, p.request.call_id)] = _Challenge(
             vector, nonce, now + self.cfg.challenge_lifetime_s)
         www = (f'Digest realm="{self.domain}", nonce="{nonce}", algorithm={AKA_ALGORITHM}, '

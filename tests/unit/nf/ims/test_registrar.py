@@ -179,3 +179,31 @@ def test_unknown_user_is_403_and_emergency_registration_is_kept_apart(home: Home
     ok = home.register(register(answer_challenge(sos), cseq=2, sos=True, call_id="sos@ue"))
     assert ok.status == 200 and home.scscf.registrations == {}
     assert home.scscf.emergency_registrations[f"+{MSISDN}"].contact.endswith(";sos")
+
+
+def test_malformed_cx_answers_get_a_sip_answer_never_an_exception(home: Home) -> None:
+    """A MAA without an AKA vector is a negative answer (403); an SAA whose User-Data is no
+    XML still registers the public identity of the REGISTER; an unmatched answer is logged."""
+    from corenet.codecs import cx
+
+    (uar,) = home.scscf.handle_request(register(), PCSCF, 0.0)
+    assert isinstance(uar, SendCx)
+    uaa = cx.answer(uar.message, "hss", "realm", experimental=2001)
+    (mar,) = home.scscf.handle_cx_answer(uaa, 0.0)
+    assert isinstance(mar, SendCx)
+    empty = cx.answer(mar.message, "hss", "realm", result_code=2001,
+                      extra=[("SIP-Auth-Data-Item", [("SIP-Authenticate", b"short")])])
+    out = home.scscf.handle_cx_answer(dia.decode(dia.encode(empty)), 0.0)
+    assert [a.message.status for a in out if isinstance(a, SendSip)] == [403]  # type: ignore[union-attr]
+    stray = home.scscf.handle_cx_answer(empty, 0.0)
+    assert [type(a).__name__ for a in stray] == ["LogEvent"]
+
+    challenge = home.register(register(call_id="again@ue"))
+    (sar,) = home.scscf.handle_request(
+        register(answer_challenge(challenge), cseq=2, call_id="again@ue"), PCSCF, 0.0)[:1]
+    assert isinstance(sar, SendCx) and sar.message.name == "SAR"
+    saa = cx.answer(sar.message, "hss", "realm", result_code=2001,
+                    extra=[("User-Data", b"<IMSSubscription")])
+    (ok,) = [a for a in home.scscf.handle_cx_answer(saa, 0.0) if isinstance(a, SendSip)]
+    assert isinstance(ok.message, SipResponse) and ok.message.status == 200
+    assert ok.message.headers_all("P-Associated-URI") == [f"<{IMPU}>"]
