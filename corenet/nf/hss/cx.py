@@ -33,12 +33,11 @@ from corenet.core.identifiers import impi as impi_for
 from corenet.core.identifiers import impu as impu_for
 from corenet.core.identifiers import ims_domain, tel_uri
 from corenet.core.plmn import Plmn
-from corenet.crypto.milenage import MacSFailure, Milenage, generate_vector, resync_sqn, sqn_to_int
-from corenet.nf.hss.s6a import Action, S6aError, SendAnswer, avp_bytes
+from corenet.crypto.milenage import MacSFailure, Milenage, generate_vector
+from corenet.nf.hss.s6a import Action, S6aError, SendAnswer, sqn_ms_of
 from corenet.nf.hss.store import HssStore, SqnExhausted, SubscriberRecord
 
 Rc = dia.ResultCode
-RESYNC_LEN = cx.RAND_LEN + cx.AUTS_LEN  # TS 29.229 §6.3.11: RAND || AUTS
 # TS 29.229 §6.3.5: capability values are operator-defined; 1 here is "serves IMS AKA"
 IMS_AKA_CAPABILITY = 1
 
@@ -84,7 +83,7 @@ class CxServer:
         except DecodeError as exc:  # RFC 6733 §7.1.5 5005 from the ABNF check
             return self.reject(request, CxError(int(exc.cause), exc.detail,
                                                 failed_avp=exc.extra.get("failed_avp")))
-        except CxError as exc:
+        except S6aError as exc:  # CxError, or a check shared with S6a
             return self.reject(request, exc)
 
     # -- procedures ------------------------------------------------------------------------
@@ -196,13 +195,8 @@ class CxServer:
         §6.3.5 (no vector when MAC-S fails, TS 29.228 §6.3.1.1)."""
         if authorization is None:
             return None
-        if len(authorization) != RESYNC_LEN:
-            raise CxError(Rc.DIAMETER_INVALID_AVP_VALUE,
-                          f"SIP-Authorization of {len(authorization)} octets",
-                          failed_avp=avp_bytes("SIP-Authorization", authorization))
         try:
-            return sqn_to_int(resync_sqn(milenage, authorization[:cx.RAND_LEN],
-                                         authorization[cx.RAND_LEN:]))
+            return sqn_ms_of(authorization, "SIP-Authorization", milenage)
         except MacSFailure as exc:
             raise CxError(Rc.DIAMETER_AUTHORIZATION_REJECTED, str(exc)) from None
 
@@ -212,7 +206,7 @@ class CxServer:
             **data: Any) -> list[Action]:
         return [SendAnswer(answer), LogEvent(kind, {"imsi": sub.imsi, **data})]
 
-    def reject(self, req: Message, exc: CxError) -> list[Action]:
+    def reject(self, req: Message, exc: S6aError) -> list[Action]:
         """Experimental-Result (TS 29.229 §6.2) or Result-Code; protocol errors (3xxx) and
         errors with a Failed-AVP as RFC 6733 §7.2 answer-messages."""
         event = LogEvent(f"cx.{req.name.lower()}.rejected", {

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
-from scapy.all import IP, TCP, Raw, wrpcap
 
 from corenet.codecs import cx
 from corenet.codecs import diameter as d
 from corenet.core.errors import DecodeError
+from tests.unit.codecs.test_diameter import _tshark
 
 SCSCF = "scscf.ims.mnc010.mcc440.3gppnetwork.org"
 IMS_REALM = "ims.mnc010.mcc440.3gppnetwork.org"
@@ -102,21 +101,10 @@ def test_tshark_dissects_cx(tmp_path: Path) -> None:
         d.encode(cx.answer(sar, HSS, HSS_REALM, result_code=2001, extra=[
             ("User-Name", IMPI), ("User-Data", cx.user_data(IMPI, [IMPU]))])),
     ]
-    packets, seq = [], 1
-    for wire in wires:
-        packets.append(IP(src="192.0.2.9", dst="192.0.2.3")
-                       / TCP(sport=40000, dport=3868, flags="PA", seq=seq) / Raw(wire))
-        seq += len(wire)
-    pcap = tmp_path / "cx.pcap"
-    wrpcap(str(pcap), packets)
     names = ["diameter.cmd.code", "diameter.applicationId", "diameter.Public-Identity",
              "diameter.Experimental-Result-Code", "diameter.3GPP-SIP-Authentication-Scheme",
              "diameter.Server-Assignment-Type", "_ws.malformed", "_ws.expert"]
-    args = ["tshark", "-r", str(pcap), "-T", "fields", "-E", "separator=|"]
-    for f in names:
-        args += ["-e", f]
-    out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=60).stdout
-    rows = [dict(zip(names, line.split("|"), strict=False)) for line in out.splitlines()]
+    rows = [dict(zip(names, row, strict=False)) for row in _tshark(tmp_path, wires, names)]
     assert [r["diameter.cmd.code"] for r in rows] == ["300", "300", "303", "303", "301", "301"]
     assert {r["diameter.applicationId"] for r in rows} == {"16777216"}
     assert rows[0]["diameter.Public-Identity"] == IMPU
