@@ -43,6 +43,8 @@ class CxClient:
         self._on_answer = on_answer
         self._on_failure = on_failure
         self._emit = on_event
+        self._started = False
+        self._waiting: set[asyncio.Task[None]] = set()
         local = cfg.local_host or local_host
         config = dp.PeerConfig(
             origin_host=cfg.origin_host, origin_realm=cfg.origin_realm,
@@ -64,30 +66,53 @@ class CxClient:
             self._event, self._down, tap=tap)
 
     def start(self) -> None:
+        self._started = True
         self.connector.start()
 
     def stop(self) -> None:
+        self._started = False
+        for task in self._waiting:
+            task.cancel()
         self.connector.stop()
 
     def set_down(self, down: bool) -> None:
         """The link to the home HSS lost (DPR, closed) or restored (connected again)."""
         if down:
-            self.connector.stop()
+            self.stop()
             self._emit(LogEvent("scscf.cx.failure.injected", {"peer": self.cfg.hss_host}))
         else:
-            self.connector.start()
+            self.start()
             self._emit(LogEvent("scscf.cx.failure.restored", {"peer": self.cfg.hss_host}))
 
     def request(self, msg: Message) -> None:
         sid = str(dia.avp(msg, "Session-Id"))
+        loop = asyncio.get_running_loop()
+        link = self.connector.link
+        connecting = not self.connector.attempted.is_set() or (
+            link is not None and not link.conn.closed)
+        if not self.connector.is_open and self._started and connecting:
+            # a connection is being made (or its watchdog is in doubt, RFC 3539 §3.4.1): the
+            # request waits for it to open, no longer than its own timeout
+            self._waiting.add(loop.create_task(self._when_open(msg, sid)))
+            return
         if not self.connector.is_open:
             # the home HSS unreachable: the request fails now, not after a timeout
-            asyncio.get_running_loop().call_soon(self._on_failure, sid, "HSS not connected")
+            loop.call_soon(self._on_failure, sid, "HSS not connected")
             return
         try:
             self.connector.request(msg)
         except dp.PeerNotOpen as exc:
-            asyncio.get_running_loop().call_soon(self._on_failure, sid, str(exc))
+            loop.call_soon(self._on_failure, sid, str(exc))
+
+    async def _when_open(self, msg: Message, sid: str) -> None:
+        try:
+            await asyncio.wait_for(self.connector.opened.wait(), self.cfg.request_timeout_s)
+        except TimeoutError:
+            self._on_failure(sid, "HSS not connected")
+            return
+        finally:
+            self._waiting.discard(asyncio.current_task())  # type: ignore[arg-type]
+        self.request(msg)
 
     def _event(self, link: DiameterLink, event: dp.PeerEvent) -> None:
         if isinstance(event, dp.AnswerReceived):
