@@ -20,6 +20,7 @@ sip:+<MSISDN>@domain and tel:+<MSISDN> (or sip:<IMSI>@domain).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -34,10 +35,11 @@ from corenet.core.identifiers import impu as impu_for
 from corenet.core.identifiers import ims_domain, tel_uri
 from corenet.core.plmn import Plmn
 from corenet.crypto.milenage import MacSFailure, Milenage, generate_vector
-from corenet.nf.hss.s6a import Action, S6aError, SendAnswer, sqn_ms_of
+from corenet.nf.hss.s6a import Action, S6aError, SendAnswer, avp_bytes, sqn_ms_of
 from corenet.nf.hss.store import HssStore, SqnExhausted, SubscriberRecord
 
 Rc = dia.ResultCode
+_IMS_DOMAIN = re.compile(r"ims\.mnc(\d{3})\.mcc(\d{3})\.3gppnetwork\.org")
 # TS 29.229 §6.3.5: capability values are operator-defined; 1 here is "serves IMS AKA"
 IMS_AKA_CAPABILITY = 1
 
@@ -52,6 +54,17 @@ def identities(sub: SubscriberRecord, home: Plmn) -> tuple[str, list[str]]:
     if sub.msisdn:
         impus.append(tel_uri(sub.msisdn))
     return impi_for(sub.imsi, home), impus
+
+
+def visited_plmns(network_id: bytes) -> list[str]:
+    """The PLMN of a Visited-Network-Identifier in the form of TS 23.003 §13.2
+    (ims.mncMNC.mccMCC.3gppnetwork.org), as MCC+MNC with the MNC of 3 and of 2 digits (the
+    domain always writes 3); empty for any other form."""
+    match = _IMS_DOMAIN.fullmatch(network_id.decode("utf-8", "replace").strip().lower())
+    if match is None:
+        return []
+    mnc, mcc = match.groups()
+    return [mcc + mnc] + ([mcc + mnc[1:]] if mnc.startswith("0") else [])
 
 
 class CxServer:
@@ -93,8 +106,18 @@ class CxServer:
         already assigned (subsequent registration) or capabilities for the I-CSCF to select
         one (first registration)."""
         sub, impi, impu = self._identities(req)
-        kind = int(dia.avp(req, "User-Authorization-Type",
-                           default=UserAuthorizationType.REGISTRATION))
+        raw_kind = int(dia.avp(req, "User-Authorization-Type",
+                               default=UserAuthorizationType.REGISTRATION))
+        if raw_kind not in set(UserAuthorizationType):
+            raise CxError(Rc.DIAMETER_INVALID_AVP_VALUE, f"User-Authorization-Type {raw_kind}",
+                          failed_avp=avp_bytes("User-Authorization-Type", raw_kind))
+        kind = UserAuthorizationType(raw_kind)
+        visited = visited_plmns(dia.avp(req, "Visited-Network-Identifier") or b"")
+        if kind != UserAuthorizationType.DE_REGISTRATION and visited and not any(
+                sub.roaming_allowed(p) for p in visited):
+            # TS 29.228 §6.1.1.1: the user may not roam in that visited network
+            raise CxError(CxResult.DIAMETER_ERROR_ROAMING_NOT_ALLOWED,
+                          f"{impu} may not roam in {visited[0]}", experimental=True)
         server = self.store.scscf_of(impi)
         if kind == UserAuthorizationType.DE_REGISTRATION:
             if server is None:

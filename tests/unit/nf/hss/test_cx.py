@@ -104,6 +104,22 @@ def test_uar_identity_checks(hss: CxServer) -> None:
     assert cx.result_of(temp) == cx.CxResult.DIAMETER_FIRST_REGISTRATION
     dereg = answer_of(hss.handle(wire(uar(kind=cx.UserAuthorizationType.DE_REGISTRATION)), 0))
     assert cx.result_of(dereg) == cx.CxResult.DIAMETER_ERROR_IDENTITY_NOT_REGISTERED
+    bad = answer_of(hss.handle(wire(uar(kind=7)), 0))
+    assert cx.result_of(bad) == dia.ResultCode.DIAMETER_INVALID_AVP_VALUE
+    assert dia.avp(bad, "Failed-AVP") is not None
+
+
+def test_uar_from_a_visited_network_the_user_may_not_roam_in(store: HssStore) -> None:
+    """TS 29.228 §6.1.1.1: DIAMETER_ERROR_ROAMING_NOT_ALLOWED; the visited network is read
+    from the domain form of Visited-Network-Identifier (TS 23.003 §13.2)."""
+    store.provision([subscriber(allowed_visited_plmns=["44030"])])
+    hss = CxServer(store, HOME, origin_host=HSS_HOST, origin_realm=HSS_REALM)
+    refused = answer_of(hss.handle(wire(uar()), 0))  # from ims.mnc020.mcc440
+    assert cx.result_of(refused) == cx.CxResult.DIAMETER_ERROR_ROAMING_NOT_ALLOWED
+    allowed = cx.uar(_sid(), SCSCF, IMS_REALM, HSS_REALM, IMPI, IMPU,
+                     "ims.mnc030.mcc440.3gppnetwork.org", hop_by_hop=1, end_to_end=1)
+    assert cx.result_of(answer_of(hss.handle(wire(allowed), 0))) == \
+        cx.CxResult.DIAMETER_FIRST_REGISTRATION
 
 
 def test_mar_gives_an_ims_aka_vector_the_isim_accepts(hss: CxServer, store: HssStore) -> None:
