@@ -44,7 +44,7 @@ class CxClient:
         self._on_failure = on_failure
         self._emit = on_event
         self._started = False
-        self._waiting: set[asyncio.Task[None]] = set()
+        self._waiting: dict[asyncio.Task[None], str] = {}  # requests awaiting the link
         local = cfg.local_host or local_host
         config = dp.PeerConfig(
             origin_host=cfg.origin_host, origin_realm=cfg.origin_realm,
@@ -71,8 +71,10 @@ class CxClient:
 
     def stop(self) -> None:
         self._started = False
-        for task in self._waiting:
+        waiting, self._waiting = self._waiting, {}
+        for task, sid in waiting.items():
             task.cancel()
+            self._on_failure(sid, "Cx link closed")
         self.connector.stop()
 
     def set_down(self, down: bool) -> None:
@@ -93,7 +95,7 @@ class CxClient:
         if not self.connector.is_open and self._started and connecting:
             # a connection is being made (or its watchdog is in doubt, RFC 3539 §3.4.1): the
             # request waits for it to open, no longer than its own timeout
-            self._waiting.add(loop.create_task(self._when_open(msg, sid)))
+            self._waiting[loop.create_task(self._when_open(msg, sid))] = sid
             return
         if not self.connector.is_open:
             # the home HSS unreachable: the request fails now, not after a timeout
@@ -105,13 +107,17 @@ class CxClient:
             loop.call_soon(self._on_failure, sid, str(exc))
 
     async def _when_open(self, msg: Message, sid: str) -> None:
+        task = asyncio.current_task()
         try:
             await asyncio.wait_for(self.connector.opened.wait(), self.cfg.request_timeout_s)
         except TimeoutError:
             self._on_failure(sid, "HSS not connected")
             return
+        except asyncio.CancelledError:
+            return  # stop() has reported it
         finally:
-            self._waiting.discard(asyncio.current_task())  # type: ignore[arg-type]
+            if task is not None:
+                self._waiting.pop(task, None)
         self.request(msg)
 
     def _event(self, link: DiameterLink, event: dp.PeerEvent) -> None:

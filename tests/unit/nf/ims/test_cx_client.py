@@ -72,3 +72,25 @@ async def test_no_hss_listening_fails_the_request() -> None:
         assert any(e.kind == "scscf.cx.down" for e in out.events)
     finally:
         client.stop()
+
+
+async def test_stopping_the_link_answers_the_requests_waiting_for_it() -> None:
+    """A peer that accepts TCP but never answers the CER: the request waits for the link; the
+    link taken down (a Cx outage) reports it failed at once, so its REGISTER is answered."""
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    out = Outcomes()
+    client = out.client(("127.0.0.1", port), timeout=30.0)
+    client.start()
+    try:
+        await asyncio.wait_for(client.connector.attempted.wait(), 5)
+        client.request(_mar(4))
+        await asyncio.sleep(0.05)
+        assert out.failures.empty()  # still waiting for the CEA
+        client.set_down(True)
+        assert out.failures.get_nowait() == (str(dia.avp(_mar(4), "Session-Id")),
+                                             "Cx link closed")
+    finally:
+        client.stop()
+        server.close()
+        await server.wait_closed()
