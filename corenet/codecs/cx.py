@@ -209,9 +209,12 @@ def user_data(impi: str, impus: list[str]) -> bytes:
 
 def public_identities(data: bytes) -> list[str]:
     """The unbarred public identities of a User-Data IMS subscription (TS 29.228 Annex D)."""
+    if b"<!DOCTYPE" in data.upper():
+        # TS 29.228 Annex E: the schema has no DTD; entities are not expanded for a peer
+        raise DecodeError("diameter", "user-data", "User-Data with a DOCTYPE")
     try:
         root = ElementTree.fromstring(data)
-    except ElementTree.ParseError as exc:
+    except (ElementTree.ParseError, LookupError, ValueError) as exc:
         raise DecodeError("diameter", "user-data", f"User-Data is not XML: {exc}") from None
     out = []
     for public in root.iter("PublicIdentity"):

@@ -82,8 +82,10 @@ def test_missing_mandatory_cx_avp_is_5005() -> None:
 def test_user_data_lists_the_unbarred_public_identities() -> None:
     data = cx.user_data(IMPI, [IMPU, "tel:+819010000001"])
     assert cx.public_identities(data) == [IMPU, "tel:+819010000001"]
-    with pytest.raises(DecodeError):
-        cx.public_identities(b"<IMSSubscription")
+    for bad in (b"<IMSSubscription", b'<?xml version="1.0" encoding="nope"?><a/>',
+                b'<!DOCTYPE a [<!ENTITY x "y">]><IMSSubscription>&x;</IMSSubscription>'):
+        with pytest.raises(DecodeError):
+            cx.public_identities(bad)
 
 
 @pytest.mark.tshark
