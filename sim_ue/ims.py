@@ -9,8 +9,10 @@ TS 24.229 UE procedures over the SIP stack of `corenet` (RFC 3261 transactions a
   connection; attached for emergency bearer services it uses the "sos" bearer;
 - IMS registration (TS 24.229 §5.1.1.2) to the home network with the IMPU
   sip:+<MSISDN>@ims.mncXXX.mccYYY.3gppnetwork.org (TS 23.003 §13.4); IMS AKA (TS 33.203
-  §6.1, RFC 3310 Digest AKAv1-MD5) only when the network challenges with a 401. No IPsec
-  security association (TS 33.203 §7) is set up: the Gm signalling is in the clear;
+  §6.1, RFC 3310 Digest AKAv1-MD5) on the USIM's SQN array when the network challenges with a
+  401; the security agreement of RFC 3329 (Security-Client, then Security-Verify) is
+  negotiated, but no IPsec security association (TS 33.203 §7) is set up: the Gm signalling is
+  in the clear;
 - emergency calls (TS 24.229 §5.1.6.8): dialled 110/118/119 become urn:service:sos.police /
   sos.marine / sos.fire (RFC 5031 §4.2); without a normal registration the request is an
   unregistered emergency request (§5.1.6.8.2) and carries no P-Preferred-Identity;

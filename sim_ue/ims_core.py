@@ -5,8 +5,11 @@ future, sleep or clock inside: the entry points (`register`, `call`, `handle`) r
 actions to carry out (send a request or response, start or stop a named timer, report a
 finished procedure). The asyncio side is `sim_ue.ims.ImsUserAgent`.
 
-- IMS registration (TS 24.229 §5.1.1.2) with the IMPU and IMPI of the ISIM; a 401 with an AKA
-  challenge is answered once (§5.1.1.5.1, TS 33.203 §6.1) -> `RegistrationDone`; an emergency
+- IMS registration (TS 24.229 §5.1.1.2) with the IMPU and IMPI of the ISIM, offering the
+  security mechanism agreement (RFC 3329 §2.3.1, TS 33.203 §7: `Require`/`Proxy-Require:
+  sec-agree`, `Security-Client: ipsec-3gpp`); a 401 with an AKA challenge is answered once
+  (§5.1.1.5.1, TS 33.203 §6.1), with `Security-Verify` echoing the P-CSCF's `Security-Server`
+  -> `RegistrationDone`; an emergency
   registration (§5.1.6.2: the `sos` URI parameter in Contact) is a registration of its own,
   and an emergency call goes over it when it succeeded, else unregistered (§5.1.6.8.2);
 - a call (§5.1.2A.1 normal, §5.1.6.8.2 emergency): INVITE with an SDP offer, ACK of the 2xx
@@ -188,6 +191,7 @@ class _Leg:
 class _Register:
     attempt: int
     emergency: bool = False
+    security_verify: list[str] = field(default_factory=list)  # RFC 3329 §2.3.1 step 4
 
 
 @dataclass
@@ -234,6 +238,8 @@ class UaCore:
         # Call-ID and From-tag)
         self._sos_call_id = self.ids.call_id(local[0])
         self._sos_tag = self.ids.tag()
+        # TS 33.203 §7.1: the SPIs this UE offers for its (emulated) security associations
+        self._spi_c, self._spi_s = int(self.ids.hex(4), 16), int(self.ids.hex(4), 16)
         self._out: list[Action] = []
 
     @property
@@ -322,18 +328,30 @@ class UaCore:
             hs.append(Header("P-Access-Network-Info", self.pani))
         return hs
 
+    def security_client(self) -> str:
+        """TS 33.203 §7.1, TS 24.229 §5.1.1.2.1: the mechanism the UE supports; the IPsec
+        security associations are emulated, the ports are those the signalling uses."""
+        port = self.local[1]
+        return (f"ipsec-3gpp; alg=hmac-sha-1-96; spi-c={self._spi_c}; spi-s={self._spi_s}; "
+                f"port-c={port}; port-s={port}")
+
     def register_request(self, authorization: str | None = None, *,
-                         emergency: bool = False) -> SipRequest:
+                         emergency: bool = False,
+                         security_verify: list[str] | None = None) -> SipRequest:
         """TS 24.229 §5.1.1.2.1: Request-URI = home domain, From = To = the IMPU, Contact =
-        the UA's address, Authorization with the IMPI (and the answer to a challenge); for an
-        emergency registration (§5.1.6.2) the Contact carries the "sos" parameter."""
+        the UA's address, Authorization with the IMPI (and the answer to a challenge), the
+        security agreement of RFC 3329 (Security-Verify: what the 401 offered, §5.1.1.5.1);
+        for an emergency registration (§5.1.6.2) the Contact carries the "sos" parameter."""
         self._cseq += 1
         domain = self.isim.domain
         auth = authorization or (
             f'Digest username="{self.isim.impi}", realm="{domain}", uri="sip:{domain}", '
             'nonce="", response=""')
         headers = [Header("Expires", str(REGISTER_EXPIRES)), Header("Authorization", auth),
-                   Header("Supported", "path"), *self._common()]
+                   Header("Require", "sec-agree"), Header("Proxy-Require", "sec-agree"),
+                   Header("Security-Client", self.security_client()),
+                   *(Header("Security-Verify", v) for v in security_verify or ()),
+                   Header("Supported", "path, sec-agree"), *self._common()]
         tag, call_id = (self._sos_tag, self._sos_call_id) if emergency else \
             (self._reg_tag, self._call_id)
         return sip.make_request(
@@ -418,8 +436,11 @@ class UaCore:
                 self._registration(Registration(401, False, f"challenge not answered: {exc}",
                                                 emergency=op.emergency))
                 return
-            self._request(self.register_request(auth, emergency=op.emergency),
-                          _Register(2, op.emergency))
+            # RFC 3329 §2.3.1 step 4: Security-Verify repeats the server's list
+            verify = resp.headers_all("Security-Server")
+            self._request(self.register_request(auth, emergency=op.emergency,
+                                                security_verify=verify),
+                          _Register(2, op.emergency, verify))
             return
         status = resp.status if resp is not None else None
         ok = resp is not None and 200 <= resp.status < 300

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 from dataclasses import dataclass, field
 
-from corenet.codecs import sip
+from corenet.codecs.sip_digest import digest_params, digest_response
 from corenet.config.subscribers import Subscriber
 from corenet.core.identifiers import impi as impi_for
 from corenet.core.identifiers import impu as impu_for
@@ -22,6 +21,9 @@ from corenet.crypto.milenage import (
     opc_from_op,
     sqn_to_int,
 )
+
+__all__ = ["Isim", "IsimAuthError", "digest_params", "digest_response", "impi_for", "impu_for",
+           "ims_domain"]
 
 
 class IsimAuthError(Exception):
@@ -39,10 +41,12 @@ class Isim:
     sqn: SqnArray = field(default_factory=SqnArray)
 
     @classmethod
-    def from_subscriber(cls, sub: Subscriber, home: Plmn) -> Isim:
+    def from_subscriber(cls, sub: Subscriber, home: Plmn, sqn: SqnArray | None = None) -> Isim:
+        """`sqn`: the USIM's SQN array when IMS AKA runs on the USIM of the same UICC (TS
+        33.203 §6.1, the HSS keeping one SQN_HE per IMSI for EPS and IMS AKA)."""
         k = bytes.fromhex(sub.k)
         opc = bytes.fromhex(sub.opc) if sub.opc else opc_from_op(k, bytes.fromhex(sub.op or ""))
-        return cls(sub.imsi, sub.msisdn, home, Milenage(k, opc))
+        return cls(sub.imsi, sub.msisdn, home, Milenage(k, opc), sqn or SqnArray())
 
     @property
     def impi(self) -> str:
@@ -72,28 +76,3 @@ class Isim:
         if not self.sqn.accept(sqn_to_int(chk.sqn)):
             return None, build_auts(self.milenage, rand, int_to_sqn(self.sqn.highest()))
         return chk.res, None
-
-
-def digest_params(value: str) -> dict[str, str]:
-    """RFC 2617 §3.2.1 challenge parameters (scheme dropped, quotes removed)."""
-    _, _, rest = value.strip().partition(" ")
-    out: dict[str, str] = {}
-    for item in sip.split_outside(rest, ","):
-        name, eq, val = item.partition("=")
-        if eq:
-            val = val.strip()
-            out[name.strip().lower()] = val[1:-1] if val[:1] == val[-1:] == '"' and len(
-                val) >= 2 else val
-    return out
-
-
-def digest_response(username: str, realm: str, password: bytes, method: str, uri: str,
-                    nonce: str, qop: str | None, nc: str, cnonce: str) -> str:
-    """RFC 2617 §3.2.2.1 with MD5; RFC 3310 §3.4: the password is RES (empty with AUTS)."""
-    ha1 = hashlib.md5(f"{username}:{realm}:".encode() + password).hexdigest()
-    ha2 = hashlib.md5(f"{method}:{uri}".encode()).hexdigest()
-    if qop:
-        data = f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}"
-    else:
-        data = f"{ha1}:{nonce}:{ha2}"
-    return hashlib.md5(data.encode()).hexdigest()

@@ -623,7 +623,8 @@ class Population:
         cell = ue.cell
         sub = self.subscribers[member.index]
         ua = ImsUserAgent(
-            Isim.from_subscriber(sub, self.home), address, pcscf, port=self.sip_port,
+            Isim.from_subscriber(sub, self.home, ue.usim.sqn), address, pcscf,
+            port=self.sip_port,
             transport=self.sip_transport, timers=self.sip_timers, hold=self.call_hold,
             udp_tap=self.sip_tap.udp if self.sip_tap else None,
             tcp_tap=self.sip_tap.tcp if self.sip_tap else None,

@@ -70,6 +70,7 @@ S6A_APPLICATION_ID = 16777251  # TS 29.272 §7.1.8
 BASE_APPLICATION_ID = 0  # RFC 6733 §2.4: Diameter common messages
 GX_APPLICATION_ID = 16777238  # TS 29.212 §5.1
 RX_APPLICATION_ID = 16777236  # TS 29.214 §5.1
+CX_APPLICATION_ID = 16777216  # TS 29.229 §5.1 (Cx/Dx)
 
 # RFC 6733 §3: command flags; §4.1: AVP flags
 FLAG_R, FLAG_P, FLAG_E, FLAG_T = 0x80, 0x40, 0x20, 0x10
@@ -361,6 +362,27 @@ _AVP_TABLE: tuple[tuple[str, int, int | None, AvpType, bool], ...] = (
     ("Rx-Request-Type", 533, _3, _EN, False),
     ("Required-Access-Info", 536, _3, _EN, False),
     ("AF-Requested-Data", 551, _3, _U32, False),
+    # TS 29.229 Cx: §6.3 Table 6.3.1 (flag rules: M and V, except UAR-Flags, V only)
+    ("Visited-Network-Identifier", 600, _3, _O, True),
+    ("Public-Identity", 601, _3, _UTF, True),
+    ("Server-Name", 602, _3, _UTF, True),
+    ("Server-Capabilities", 603, _3, _GR, True),
+    ("Mandatory-Capability", 604, _3, _U32, True),
+    ("Optional-Capability", 605, _3, _U32, True),
+    ("User-Data", 606, _3, _O, True),
+    ("SIP-Number-Auth-Items", 607, _3, _U32, True),
+    ("SIP-Authentication-Scheme", 608, _3, _UTF, True),
+    ("SIP-Authenticate", 609, _3, _O, True),
+    ("SIP-Authorization", 610, _3, _O, True),
+    ("SIP-Authentication-Context", 611, _3, _O, True),
+    ("SIP-Auth-Data-Item", 612, _3, _GR, True),
+    ("SIP-Item-Number", 613, _3, _U32, True),
+    ("Server-Assignment-Type", 614, _3, _EN, True),
+    ("User-Authorization-Type", 623, _3, _EN, True),
+    ("User-Data-Already-Available", 624, _3, _EN, True),
+    ("Confidentiality-Key", 625, _3, _O, True),
+    ("Integrity-Key", 626, _3, _O, True),
+    ("UAR-Flags", 637, _3, _U32, False),
 )
 
 AVPS: dict[str, AvpDef] = {row[0]: AvpDef(*row) for row in _AVP_TABLE}
@@ -395,6 +417,10 @@ COMMANDS: tuple[CommandDef, ...] = (
     CommandDef(265, "AAR", "AAA", RX_APPLICATION_ID, True),
     CommandDef(275, "STR", "STA", RX_APPLICATION_ID, True),
     CommandDef(274, "ASR", "ASA", RX_APPLICATION_ID, True),
+    # TS 29.229 Cx: §6.1.1-6.1.8
+    CommandDef(300, "UAR", "UAA", CX_APPLICATION_ID, True),
+    CommandDef(301, "SAR", "SAA", CX_APPLICATION_ID, True),
+    CommandDef(303, "MAR", "MAA", CX_APPLICATION_ID, True),
 )
 _CMD_BY_CODE = {c.code: c for c in COMMANDS}
 _CMD_BY_NAME: dict[str, tuple[CommandDef, bool]] = {}
@@ -936,6 +962,7 @@ class _Repeated(list):  # type: ignore[type-arg]
 _ORIGIN = ("Origin-Host", "Origin-Realm")
 _S6A_REQ = ("Session-Id", "Auth-Session-State", *_ORIGIN)
 _RESULT = "Result-Code|Experimental-Result"  # TS 29.272 §7.2: one of the two
+_CX_REQ = ("Session-Id", "Vendor-Specific-Application-Id", "Auth-Session-State", *_ORIGIN)
 
 # Required ({ } / < >) AVPs of each command's ABNF.
 MANDATORY: dict[str, tuple[str, ...]] = {
@@ -977,6 +1004,16 @@ MANDATORY: dict[str, tuple[str, ...]] = {
     "ASR": ("Session-Id", "Auth-Application-Id", *_ORIGIN, "Destination-Realm",
             "Destination-Host", "Abort-Cause"),
     "ASA": ("Session-Id", *_ORIGIN),
+    # TS 29.229 Cx: §6.1.1-6.1.4, §6.1.7-6.1.8
+    "UAR": (*_CX_REQ, "Destination-Realm", "User-Name", "Public-Identity",
+            "Visited-Network-Identifier"),
+    "UAA": (*_CX_REQ, _RESULT),
+    "MAR": (*_CX_REQ, "Destination-Realm", "User-Name", "Public-Identity",
+            "SIP-Number-Auth-Items", "SIP-Auth-Data-Item", "Server-Name"),
+    "MAA": (*_CX_REQ, _RESULT),
+    "SAR": (*_CX_REQ, "Destination-Realm", "Server-Name", "Server-Assignment-Type",
+            "User-Data-Already-Available"),
+    "SAA": (*_CX_REQ, _RESULT),
 }
 
 # Required members of grouped AVPs.

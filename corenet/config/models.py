@@ -90,7 +90,10 @@ class HssConfig(Strict):
     # RFC 6733 §5.3: CER accepted only from these peers (Origin-Host and source addresses);
     # empty = any peer, each connection still bound to the Origin-Host of its CER.
     peers: list[DiameterPeerSpec] = [DiameterPeerSpec(
-        origin_host="mme.epc.mnc020.mcc440.3gppnetwork.org", addresses=["127.0.0.2"])]
+        origin_host="mme.epc.mnc020.mcc440.3gppnetwork.org", addresses=["127.0.0.2"]),
+        # the home S-CSCF over Cx (TS 29.229)
+        DiameterPeerSpec(origin_host="scscf.ims.mnc010.mcc440.3gppnetwork.org",
+                         addresses=["127.0.0.9"])]
     max_vectors_per_air: int = Field(default=5, ge=1, le=32)
     # AIRs served in any 1-second window; beyond, DIAMETER_TOO_BUSY (RFC 6733 §7.1.3) and DOIC
     # overload reports to MMEs that announce DOIC (RFC 7683). None = unlimited.
@@ -586,6 +589,23 @@ class EcscfConfig(Strict):
     pcscfs: list[str] = ["127.0.0.6"]
 
 
+class CxConfig(Strict):
+    """The home S-CSCF's (and I-CSCF role's) Cx link to the home HSS (TS 29.228, TS 29.229)."""
+
+    origin_host: str = "scscf.ims.mnc010.mcc440.3gppnetwork.org"
+    origin_realm: str = "ims.mnc010.mcc440.3gppnetwork.org"
+    # the source address of the Cx connection; None = the S-CSCF's listen host
+    local_host: str | None = None
+    hss: Endpoint = Endpoint(host="127.0.0.3", port=3868)
+    hss_host: str = "hss.epc.mnc010.mcc440.3gppnetwork.org"
+    hss_realm: str = "epc.mnc010.mcc440.3gppnetwork.org"
+    # RFC 6733 §5.5 / the one guard of a Cx request; no answer -> 480 (UAR) or 504 (MAR, SAR)
+    request_timeout_s: float = Field(default=3.0, gt=0)
+    watchdog_s: float = Field(default=30.0, gt=0)
+    # TS 33.203 §6.1: how long an IMS AKA challenge (401) waits for the UE's answer
+    challenge_lifetime_s: float = Field(default=60.0, gt=0)
+
+
 class HomeImsConfig(Strict):
     """The affected operator's registrar / S-CSCF (TS 24.229 §5.4)."""
 
@@ -599,6 +619,9 @@ class HomeImsConfig(Strict):
     # RFC 3325 §2.3: the P-CSCFs whose REGISTER (P-Asserted-Identity) and originating
     # requests it serves (besides its own IMS's); others may only reach registered users
     pcscfs: list[str] = ["127.0.0.6"]
+    # IMS AKA over Cx (TS 33.203 §6.1, TS 29.228); None: REGISTER accepted on the identity the
+    # P-CSCF asserts, without a challenge (TS 33.978 §4 style)
+    cx: CxConfig | None = CxConfig()
 
 
 class ImsConfig(Strict):

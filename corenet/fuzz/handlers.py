@@ -161,18 +161,31 @@ def _hss_seeds() -> list[bytes]:
     plmn = Plmn("440", "20")
     sid = d.session_id("mme.example.org", 1, 2)
     imsi = "440100000000001"
+    from corenet.codecs import cx
+
+    home, impi = "epc.mnc010.mcc440.3gppnetwork.org", f"{imsi}@ims.mnc010.mcc440.3gppnetwork.org"
+    impu, scscf = "sip:+819012345678@ims.mnc010.mcc440.3gppnetwork.org", "sip:scscf.example.org"
     return diameter_seeds() + [d.encode(m) for m in (
-        s6a.air(sid, "mme.example.org", "example.org", "epc.mnc010.mcc440.3gppnetwork.org",
-                imsi, plmn, hop_by_hop=1, end_to_end=2),
-        s6a.ulr(sid, "mme.example.org", "example.org", "epc.mnc010.mcc440.3gppnetwork.org",
+        s6a.air(sid, "mme.example.org", "example.org", home, imsi, plmn, hop_by_hop=1,
+                end_to_end=2),
+        s6a.ulr(sid, "mme.example.org", "example.org", home,
                 imsi, plmn, hop_by_hop=3, end_to_end=4, imei="35349006987330",
                 software_version="01"),
+        # TS 29.229 Cx, served by the same HSS and SQN store
+        cx.uar(sid, "scscf.example.org", "example.org", home, impi, impu,
+               "ims.mnc020.mcc440.3gppnetwork.org"),
+        cx.mar(sid, "scscf.example.org", "example.org", home, impi, impu, scscf,
+               resync=bytes(30)),
+        cx.sar(sid, "scscf.example.org", "example.org", home, impi, impu, scscf,
+               cx.ServerAssignmentType.REGISTRATION),
     )]
 
 
 def _make_hss() -> Run:
     from corenet.codecs import diameter as d
     from corenet.config.subscribers import SubscriberEntry
+    from corenet.core.plmn import Plmn
+    from corenet.nf.hss.cx import CxServer
     from corenet.nf.hss.s6a import S6aServer, SendAnswer
     from corenet.nf.hss.store import HssStore
 
@@ -183,15 +196,22 @@ def _make_hss() -> Run:
     server = S6aServer(store, origin_host="hss.epc.mnc010.mcc440.3gppnetwork.org",
                        origin_realm="epc.mnc010.mcc440.3gppnetwork.org",
                        random_bytes=lambda n: bytes(n))
+    cx_server = CxServer(store, Plmn("440", "10"),
+                         origin_host="hss.epc.mnc010.mcc440.3gppnetwork.org",
+                         origin_realm="epc.mnc010.mcc440.3gppnetwork.org",
+                         random_bytes=lambda n: bytes(n))
 
     def run(data: bytes) -> str:
         try:
             msg = d.decode(data)
         except DecodeError as exc:  # the Diameter peer answers this one (RFC 6733 §7.1)
             return outcome(exc)
-        if msg.name not in ("AIR", "ULR", "PUR"):
+        if msg.name in ("UAR", "MAR", "SAR"):
+            actions = cx_server.handle(msg, NOW)
+        elif msg.name not in ("AIR", "ULR", "PUR"):
             return f"not-s6a:{msg.name}"
-        actions = server.handle(msg, NOW)
+        else:
+            actions = server.handle(msg, NOW)
         answers = [a for a in actions if isinstance(a, SendAnswer)]
         # RFC 6733 §6.2: one request, exactly one answer
         if len(answers) != 1:
@@ -482,7 +502,8 @@ HANDLERS = [
            _mme_seeds, make=_make_mme, expected=()),
     Target("mme-nas", "MME core fed NAS PDUs in Initial UE Message / Uplink NAS Transport",
            nas_seeds, make=_make_mme_nas, expected=()),
-    Target("hss", "HSS S6a server (TS 29.272 §5.2) after Diameter decoding", _hss_seeds,
+    Target("hss", "HSS S6a and Cx servers (TS 29.272 §5.2, TS 29.228 §6) after Diameter "
+           "decoding", _hss_seeds,
            make=_make_hss, expected=()),
     Target("pcrf", "PCRF Gx and Rx server (TS 29.212, TS 29.214) after Diameter decoding",
            _pcrf_seeds, make=_make_pcrf, expected=()),

@@ -5,7 +5,10 @@ Modes (seed report, "The three modes"; TS 23.401 §4.3.12.1):
   as "JPN-ROAM X") and attach (TS 23.401 §5.3.2.1, roaming case), authenticated by their home HSS.
 - emergency-auth / emergency-unauth: the rescuer's policy for 440-10 is emergency only; each user
   selects JPN-ROAM manually and, on dialling, the device performs the emergency attach
-  (TS 24.301 §5.5.1.2.2), authenticated by the home HSS or not.
+  (TS 24.301 §5.5.1.2.2), authenticated by the home HSS or not. In emergency-auth the affected
+  operator's IMS has lost its HSS (its Cx link is down, the disaster's damage): the UE's
+  emergency registration is attempted and answered 480 (TS 24.229 §5.3.1.3), and the call goes
+  unregistered (§5.1.6.8.2).
 With `call`, every UE then dials that number through the IMS (TS 23.167) and the PSAP calls the
 callers back. With `mvno`, the UEs are subscribers of the affected operator's full MVNO (its own
 HSS behind the operator's Diameter agents) or light MVNO (held by the operator's HSS), see
@@ -138,6 +141,8 @@ async def run_demo(cfg: CorenetConfig, *, ues: int = 10, pcap: str | None = "pca
             else:
                 holder = runtime.services["hss"]
             holder.store.provision(subscribers)
+            if mode == "emergency-auth" and "ims" in runtime.services:
+                runtime.services["ims"].inject_cx_failure(True)
             tap = runtime.tap()
             population = Population(
                 subscribers, cfg.sim_ue.enbs, tap=None if tap is None else tap.sctp,

@@ -47,11 +47,14 @@ def seeded_bytes(seed: int, label: str) -> Callable[[int], bytes]:
 def wired(name: str, cfg: CorenetConfig, started: dict[str, Any]) -> CorenetConfig:
     """`cfg` with the MME's peers that run in this process and were left at port 0 (a free
     port) pointed at the address they bound: its S/P-GW on S11 (TS 29.274) and its Diameter
-    route to the HSS of that realm (RFC 6733 §6.1); and the PCRF's clients (the P-GW's Gx, the
-    P-CSCF's Rx) at the PCRF's bound address."""
+    route to the HSS of that realm (RFC 6733 §6.1); the PCRF's clients (the P-GW's Gx, the
+    P-CSCF's Rx) at the PCRF's bound address; the home S-CSCF's Cx link to the HSS
+    (TS 29.229)."""
     pcrf = started.get("pcrf")
     if name in ("sgw-pgw", "ims") and pcrf is not None:
-        return _to_pcrf(name, cfg, _endpoint(pcrf.local))
+        cfg = _to_pcrf(name, cfg, _endpoint(pcrf.local))
+    if name == "ims":
+        return _wired_cx(cfg, started)
     if name != "mme":
         return cfg
     mme = cfg.mme
@@ -95,6 +98,15 @@ def _to_pcrf(name: str, cfg: CorenetConfig, bound: Endpoint) -> CorenetConfig:
         return cfg
     pcscf = pcscf.model_copy(update={"pcrf": pcscf.pcrf.model_copy(update={"peer": bound})})
     return cfg.model_copy(update={"ims": cfg.ims.model_copy(update={"pcscf": pcscf})})
+
+
+def _wired_cx(cfg: CorenetConfig, started: dict[str, Any]) -> CorenetConfig:
+    hss, cx = started.get("hss"), cfg.ims.home.cx
+    if hss is None or cx is None or cx.hss.port != 0:
+        return cfg
+    home = cfg.ims.home.model_copy(update={"cx": cx.model_copy(update={
+        "hss": _endpoint(hss.local)})})
+    return cfg.model_copy(update={"ims": cfg.ims.model_copy(update={"home": home})})
 
 
 def _endpoint(address: Any) -> Endpoint:

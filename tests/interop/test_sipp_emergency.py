@@ -48,7 +48,7 @@ async def _network(tap: OncePerProcessTap, psap_uri: str | None = None) -> tuple
                           home_ims=[HomeImsRoute(address=Endpoint(host="127.0.61.9", port=0))]),
         ecscf=EcscfConfig(listen=Endpoint(host="127.0.61.7", port=0), psaps=[],
                           default_psap=uri),
-        home={"listen": Endpoint(host="127.0.61.9", port=0)}), tap=tap)
+        home={"listen": Endpoint(host="127.0.61.9", port=0), "cx": None}), tap=tap)
     await ims.start()
     # full roaming: the binding the S/P-GW session would give (TS 23.203 §6.1.1.2)
     ims.bindings.add(UeBinding(UE, AccessMode.FULL, "440100000000001", "819010000001", None,

@@ -83,6 +83,15 @@ class S6aError(CorenetError):
 # ------------------------------------------------------------------------------ encodings
 
 
+def sqn_ms_of(resync: bytes, avp_name: str, milenage: Milenage) -> int:
+    """SQN_MS from RAND (16) || AUTS (14) as carried in `avp_name` (TS 29.272 §7.3.15,
+    TS 29.229 §6.3.11), per TS 33.102 §6.3.5; MacSFailure when MAC-S does not verify."""
+    if len(resync) != RESYNC_INFO_LEN:
+        raise S6aError(Rc.DIAMETER_INVALID_AVP_VALUE, f"{avp_name} of {len(resync)} octets",
+                       failed_avp=avp_bytes(avp_name, resync))
+    return sqn_to_int(resync_sqn(milenage, resync[:16], resync[16:]))
+
+
 def avp_bytes(name: str, value: Any) -> bytes:
     """One AVP as encoded on the wire, for Failed-AVP (RFC 6733 §7.5)."""
     msg = Message(dia.PROTOCOL, "CMD-0-A", 0, {
@@ -332,12 +341,8 @@ class S6aServer:
         resync = dia.avp(info, "Re-Synchronization-Info")
         if resync is None:
             return None
-        if len(resync) != RESYNC_INFO_LEN:
-            raise S6aError(Rc.DIAMETER_INVALID_AVP_VALUE,
-                           f"Re-Synchronization-Info of {len(resync)} octets",
-                           failed_avp=avp_bytes("Re-Synchronization-Info", resync))
         try:
-            return sqn_to_int(resync_sqn(milenage, resync[:16], resync[16:]))
+            return sqn_ms_of(resync, "Re-Synchronization-Info", milenage)
         except MacSFailure as exc:
             # TS 33.102 §6.3.5: no vectors when MAC-S fails; TS 29.272 §5.2.3.1.3
             raise S6aError(Exp.DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE, str(exc),

@@ -2,7 +2,9 @@
 around the sans-I/O parts.
 
 bytes -> DiameterPeer (CER/CEA, DWR/DWA, DPR/DPA, duplicates, error answers) -> S6aServer
-(AIR/ULR/PUR against the SQLite store) -> answers, and CLRs to previously registered MMEs.
+(AIR/ULR/PUR against the SQLite store) or CxServer (UAR/MAR/SAR from S-CSCFs, TS 29.229; the
+same store and SQN_HE) -> answers, and CLRs to previously registered MMEs. Both applications
+are advertised in CEA (RFC 6733 §5.3.2).
 Any Diameter peer may connect (a third-party MME too); RFC 6733 §5.3 decides who is accepted:
 a configured peer's Origin-Host only from its configured addresses (and, over TLS, only with a
 certificate naming it), and every request on a connection from that connection's peer.
@@ -27,6 +29,8 @@ from corenet.control.api import ControlAction, HssControl
 from corenet.control.server import ControlServer
 from corenet.core.actions import LogEvent
 from corenet.core.logs import log_event
+from corenet.core.plmn import Plmn
+from corenet.nf.hss.cx import CxError, CxServer
 from corenet.nf.hss.overload import AirOverload
 from corenet.nf.hss.s6a import Action, S6aError, S6aServer, SendAnswer, SendRequest
 from corenet.nf.hss.store import HssStore
@@ -74,6 +78,7 @@ class HssService:
         self._random = random_bytes
         self._store: HssStore | None = None
         self._s6a: S6aServer | None = None
+        self._cx: CxServer | None = None
         self._listener = DiameterListener(self._make_peer, self._on_peer_event,
                                           on_accept=self._accepted)
         self._answers = dp.AnswerCache()
@@ -113,6 +118,9 @@ class HssService:
                               origin_realm=self.cfg.origin_realm,
                               max_vectors=self.cfg.max_vectors_per_air,
                               random_bytes=self._random, overload=overload)
+        self._cx = CxServer(self._store, Plmn.parse(self.cfg.plmn),
+                            origin_host=self.cfg.origin_host, origin_realm=self.cfg.origin_realm,
+                            max_vectors=self.cfg.max_vectors_per_air, random_bytes=self._random)
         tls = self.cfg.tls
         ctx = None if tls is None or self.cfg.transport == "sctp" else server_tls_context(
             str(tls.cert), str(tls.key), tls.ca)
@@ -168,7 +176,7 @@ class HssService:
         if self._store is not None:
             self._store.close()
             self._store = None
-        self._s6a = None
+        self._s6a = self._cx = None
 
     # -- the Diameter links ----------------------------------------------------------------
 
@@ -185,7 +193,10 @@ class HssService:
             peer_addresses={p.origin_host: frozenset(p.addresses) for p in peers},
             relay_agents=frozenset(p.origin_host for p in peers if p.agent),
             origin_state_id=self._origin_state_id, watchdog_s=self.cfg.watchdog_s,
-            product_name="corenet-hss")
+            product_name="corenet-hss",
+            # TS 29.272 §7.1.8 S6a and TS 29.229 §5.1 Cx
+            vendor_specific_application_ids=((dia.VENDOR_3GPP, dia.S6A_APPLICATION_ID),
+                                             (dia.VENDOR_3GPP, dia.CX_APPLICATION_ID)))
         names = None
         if self.cfg.tls is not None and self.cfg.tls.ca is not None:
             # RFC 6733 §13.1: the verified client certificate must name the CER's Origin-Host
@@ -223,7 +234,7 @@ class HssService:
             requests = [msg for _, msg in queued]
             try:
                 results = await s6a.store.commit_group(
-                    functools.partial(s6a.handle_batch, requests, now))
+                    functools.partial(self._handle_batch, requests, now))
             except Exception as exc:  # the commit failed: no vector may leave (RFC 6733 §7.1.5)
                 log.exception("S6a group of %d requests failed", len(queued))
                 fault = S6aError(dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY, str(exc))
@@ -231,6 +242,25 @@ class HssService:
             for (link, _), actions in zip(queued, results, strict=True):
                 if not link.closed.is_set():
                     self._apply(actions, now, link)
+
+    def _handle_batch(self, requests: list[Message], now: float) -> list[list[Action]]:
+        """S6aServer.handle_batch, with the Cx requests of the group served by CxServer."""
+        s6a, cx = self._s6a, self._cx
+        assert s6a is not None and cx is not None  # set together in start()
+        if not any(m.fields.get("application_id") == dia.CX_APPLICATION_ID for m in requests):
+            return s6a.handle_batch(requests, now)
+        out: list[list[Action]] = []
+        with s6a.store.group():
+            for request in requests:
+                if request.fields.get("application_id") != dia.CX_APPLICATION_ID:
+                    out.extend(s6a.handle_batch([request], now))
+                    continue
+                try:
+                    out.append(cx.handle(request, now))
+                except Exception as exc:  # a local fault still gets its answer (5012)
+                    out.append(cx.reject(request, CxError(
+                        dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY, f"{type(exc).__name__}: {exc}")))
+        return out
 
     def _apply(self, actions: list[Action], now: float, link: DiameterLink) -> None:
         for action in actions:

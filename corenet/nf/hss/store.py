@@ -61,6 +61,11 @@ CREATE TABLE IF NOT EXISTS subscribers (
     mme_host TEXT,
     mme_realm TEXT,
     purged INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS ims_registrations (
+    impi TEXT PRIMARY KEY,
+    imsi TEXT NOT NULL,
+    server_name TEXT NOT NULL
 )
 """
 
@@ -197,7 +202,7 @@ class HssStore:
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
         self._group_depth = 0
         self._savepoints = 0
         self._committing = threading.Lock()  # held while a COMMIT runs on a worker thread
@@ -298,6 +303,27 @@ class HssStore:
     def set_purged(self, imsi: str, purged: bool = True) -> bool:
         """TS 29.272 §5.2.1.3.3: 'UE purged in MME'."""
         return self._update(imsi, "purged = ?", int(purged))
+
+    # -- IMS registration (Cx) -------------------------------------------------------------
+
+    def scscf_of(self, impi: str) -> str | None:
+        """The S-CSCF serving the private identity (TS 29.228 §6.1.2.1), None if unregistered."""
+        self._idle()
+        row = self._db.execute("SELECT server_name FROM ims_registrations WHERE impi = ?",
+                               (impi,)).fetchone()
+        return None if row is None else str(row["server_name"])
+
+    def set_scscf(self, impi: str, imsi: str, server_name: str | None) -> None:
+        """Store (TS 29.228 §6.1.2.1 REGISTRATION) or clear (USER_DEREGISTRATION) the S-CSCF
+        name of a private identity."""
+        with self._transaction():
+            if server_name is None:
+                self._db.execute("DELETE FROM ims_registrations WHERE impi = ?", (impi,))
+            else:
+                self._db.execute(
+                    "INSERT INTO ims_registrations (impi, imsi, server_name) VALUES (?, ?, ?) "
+                    "ON CONFLICT(impi) DO UPDATE SET server_name = excluded.server_name",
+                    (impi, imsi, server_name))
 
     # -- internals -------------------------------------------------------------------------
 

@@ -18,8 +18,10 @@ Decisions on an initial request from a UE:
 - REGISTER and other requests of a full-roaming UE go to its home IMS (TS 23.228 §5.2.2.3:
   the P-CSCF in the visited network, the S-CSCF in the home network), with Path (RFC 3327);
   an emergency registration (TS 24.229 §5.2.10.2, "sos" in the Contact URI) too. A UE with only
-  an emergency PDN connection has no route to its home IMS here: its emergency registration
-  fails (403) and it falls back to an unregistered emergency session (§5.1.6.8.2);
+  an emergency PDN connection registers nothing but that emergency registration, and only when
+  the network authenticated it (emergency-auth); whether it succeeds is the home IMS's answer
+  (e.g. 480 when its HSS is unreachable, §5.3.1.3), after which the UE may fall back to an
+  unregistered emergency session (§5.1.6.8.2). Anything else gets 403;
 Requests from the core (E-CSCF, home S-CSCF: known by configured address) toward a UE follow the
 Request-URI / Route. A request from a UE that carries a To-tag follows its dialog only if this
 P-CSCF took part in that dialog for the same binding (`dialogs.py`; 481 otherwise, RFC 3261
@@ -39,7 +41,7 @@ from corenet.codecs.sip import Header, SipRequest, SipResponse
 from corenet.config.models import HomeImsRoute, PcscfConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import DecodeError
-from corenet.nf.ims.binding import BindingTable, IdentityType, UeBinding, pani
+from corenet.nf.ims.binding import AccessMode, BindingTable, IdentityType, UeBinding, pani
 from corenet.nf.ims.dialogs import (
     DIALOG_CREATING,
     FAILED_LIFETIME,
@@ -60,6 +62,7 @@ from corenet.nf.ims.proxy import (
     relay_response,
 )
 from corenet.nf.ims.rx import Binding, RxClient, SendRx
+from corenet.nf.ims.sec_agree import SecAgree
 
 # RFC 3325 §5 / TS 24.229 §5.2.6.3: headers only the network asserts, removed from UE requests
 UNTRUSTED = ("P-Asserted-Identity", "P-Preferred-Identity", "P-Access-Network-Info",
@@ -81,12 +84,14 @@ class PcscfCore:
     core_peers: set[str] = field(default_factory=set)  # addresses of E-CSCF and S-CSCFs
     rx: RxClient | None = None  # the binding over Rx (rx.py); None: `bindings` alone
     dialogs: DialogTable = field(init=False)
+    sec_agree: SecAgree = field(init=False)
     _answered: dict[tuple[str, int], float] = field(default_factory=dict)
     _held: dict[str, list[tuple[SipRequest, Address]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.core_peers |= {self.cfg.ecscf.host} | {r.address.host for r in self.cfg.home_ims}
         self.dialogs = DialogTable(self.cfg.dialog_lifetime_s, self.cfg.max_dialogs)
+        self.sec_agree = SecAgree(self.me.port, self.cfg.max_dialogs)
 
     def handle_response(self, response: SipResponse, source: Address,
                         now: float) -> list[Action]:
@@ -105,6 +110,9 @@ class PcscfCore:
             media = self.rx.answered(response.call_id, response.body, response.status)
             if media is not None:
                 actions.append(media)
+        if cseq.method == "REGISTER" and response.status == 401 and \
+                isinstance(out.message, SipResponse):
+            self.sec_agree.on_challenge(out.message, out.peer[0])  # TS 24.229 §5.2.2.1
         return actions
 
     def handle_request(self, request: SipRequest, source: Address,
@@ -115,17 +123,18 @@ class PcscfCore:
             return self._route(request, source, now)
         except (ProxyError, DecodeError) as exc:
             status = exc.status if isinstance(exc, ProxyError) else _status(exc)
-            return self._refuse(request, source, status, exc.detail, now)
+            extra = exc.headers if isinstance(exc, ProxyError) else []
+            return self._refuse(request, source, status, exc.detail, now, headers=extra)
 
     def _refuse(self, request: SipRequest, source: Address, status: int, detail: str,
-                now: float) -> list[Action]:
+                now: float, *, headers: list[tuple[str, str]] | None = None) -> list[Action]:
         if request.method == "ACK":
             return [LogEvent("pcscf.ack.dropped", {"detail": detail})]
         if request.method == "INVITE":
             if len(self._answered) >= self.cfg.max_dialogs:
                 self._answered = {k: t for k, t in self._answered.items() if t > now}
             self._answered[(request.call_id, request.cseq.seq)] = now + FAILED_LIFETIME
-        return [answer(request, status),
+        return [answer(request, status, headers=headers or []),
                 LogEvent("pcscf.request.refused", {
                     "method": request.method, "uri": request.uri, "status": status,
                     "source": source[0], "detail": detail})]
@@ -235,6 +244,7 @@ class PcscfCore:
             # request; what the UE put in Route is removed
             req.remove_header("Route")
             if req.method == "REGISTER":
+                self.sec_agree.on_register(req, binding.address)  # RFC 3329, sec_agree.py
                 return self._register(req, binding)
             return self._originating(req, binding, now)
         if source[0] in self.core_peers:
@@ -286,8 +296,10 @@ class PcscfCore:
     def _register(self, req: SipRequest, b: UeBinding) -> list[Action]:
         """TS 24.229 §5.2.2: to the home network, only for a UE with a normal PDN connection;
         the public identity must be the one bound to the address (TS 33.978 §4 idea)."""
-        if b.mode.emergency_only:
-            sos = any(any(k == "sos" for k, _ in c.uri.params) for c in req.contacts)
+        sos = any(any(k == "sos" for k, _ in c.uri.params) for c in req.contacts)
+        if b.mode.emergency_only and not (sos and b.mode is AccessMode.EMERGENCY_AUTH):
+            # TS 23.167 §6.2.1: an emergency-only UE has emergency services only; an
+            # unauthenticated one has no identity its home IMS could register
             raise ProxyError(403, f"{b.mode.value}: no route to the home IMS for an "
                                   f"{'emergency ' if sos else ''}registration")
         claimed = dialled_digits(req.to.uri) or (req.to.uri.user or "")

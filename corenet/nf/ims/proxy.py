@@ -56,12 +56,15 @@ def hop_transport(request: SipRequest) -> Transport:
 
 
 class ProxyError(Exception):
-    """A request this element answers itself with `status` (RFC 3261 §16.3, §16.4)."""
+    """A request this element answers itself with `status` (RFC 3261 §16.3, §16.4), and the
+    `headers` that answer carries (e.g. Security-Server in a 494, RFC 3329 §2.3.1)."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, *,
+                 headers: list[tuple[str, str]] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.headers = list(headers or [])
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Home IMS of the affected operator: registrar and S-CSCF (TS 24.229 §5.4), full roaming.
 
-REGISTER is accepted without IMS AKA: the identity was asserted by the visited P-CSCF from the
-IP-CAN session binding (P-Asserted-Identity inside the trust domain), in the manner of early
-IMS security (TS 33.978 §4, IP address bound to the identity) rather than a digest challenge.
-The binding keeps the contact and the Path (RFC 3327 §5.3) so a terminating request, e.g. a
+With Cx configured (`cx`), REGISTER is authenticated by IMS AKA against the home HSS, this
+element also playing the I-CSCF's part (UAR): `registrar.py` (TS 24.229 §5.3.1.2, §5.4.1.2,
+TS 33.203 §6.1); the REGISTER stays pending while its Cx request is out (`handle_cx_answer`,
+`handle_cx_failure`). Without Cx it is accepted on the identity the visited P-CSCF asserted from
+the IP-CAN session binding (P-Asserted-Identity inside the trust domain), in the manner of early
+IMS security (TS 33.978 §4, IP address bound to the identity). The binding keeps the contact and the Path (RFC 3327 §5.3) so a terminating request, e.g. a
 PSAP call-back (TS 23.167 §7.7), reaches the UE through its P-CSCF. A home subscriber with no
 binding is unreachable: 480 (RFC 3261 §21.4.18); a URI that is no public identity: 404. Any
 other number is answered here as by a PSTN breakout (an emulated called party).
@@ -24,7 +26,9 @@ import hashlib
 from dataclasses import dataclass, field
 
 from corenet.codecs import sdp, sip
+from corenet.codecs.base import Message
 from corenet.codecs.sip import Header, SipRequest, SipResponse, Uri
+from corenet.codecs.sip_digest import digest_params
 from corenet.config.models import HomeImsConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import DecodeError
@@ -40,9 +44,10 @@ from corenet.nf.ims.proxy import (
     pop_own_route,
     relay_response,
 )
+from corenet.nf.ims.registrar import CxRegistrar, Outcome, Registered, SendCx
 from corenet.protocols.sip_ua import dialog_response
 
-Action = SendSip | LogEvent
+Action = SendSip | SendCx | LogEvent
 PSTN_USER = "pstn"
 
 
@@ -73,9 +78,30 @@ class ScscfCore:
     registrations: dict[str, Registration] = field(default_factory=dict)
     emergency_registrations: dict[str, Registration] = field(default_factory=dict)
     pcscfs: set[str] = field(default_factory=set)
+    cx: CxRegistrar | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.pcscfs |= set(self.cfg.pcscfs)
+        self.cx = None if self.cfg.cx is None else CxRegistrar(self.cfg.cx, self.cfg.domain)
+
+    def handle_cx_answer(self, answer: Message, now: float) -> list[Action]:
+        """A Cx answer of the home HSS (TS 29.229) to a pending REGISTER."""
+        return [] if self.cx is None else self._outcomes(self.cx.on_answer(answer, now), now)
+
+    def handle_cx_failure(self, session_id: str, reason: str, now: float) -> list[Action]:
+        """A Cx request left unanswered (timeout, HSS unreachable, RFC 6733 §5.5.4)."""
+        if self.cx is None:
+            return []
+        return self._outcomes(self.cx.on_failure(session_id, reason), now)
+
+    def _outcomes(self, outcomes: list[Outcome], now: float) -> list[Action]:
+        out: list[Action] = []
+        for o in outcomes:
+            if isinstance(o, Registered):
+                out += self._bind(o.request, now, o.associated)
+            else:
+                out.append(o)
+        return out
 
     def handle_response(self, response: SipResponse) -> list[Action]:
         out = relay_response(response, self.me)
@@ -120,12 +146,29 @@ class ScscfCore:
         return self._terminating(req, now, trusted)
 
     def _register(self, req: SipRequest, now: float) -> list[Action]:
-        """TS 24.229 §5.4.1.2 (without the AKA challenge, see the module docstring)."""
+        """TS 24.229 §5.4.1.2: IMS AKA over Cx, or the asserted identity (module docstring)."""
         identity = public_key(req.to.uri)
         asserted = req.header("P-Asserted-Identity")
         if identity is None or asserted is None or \
                 public_key(sip.parse_name_addr(asserted).uri) != identity:
             raise ProxyError(403, f"{req.to.uri} not asserted by a P-CSCF")
+        if self.cx is None:
+            return self._bind(req, now, [f"<tel:{identity}>"])
+        contacts = req.contacts
+        impu = str(req.to.uri)
+        if contacts and (contacts[0].star or contacts[0].param("expires") == "0"
+                         or req.header("Expires") == "0"):
+            # TS 24.229 §5.4.1.4: a de-registration (over the security association) needs
+            # no challenge; the HSS is told (SAR, user de-registration)
+            impi = digest_params(req.header("Authorization") or "").get("username", "")
+            tell = self.cx.deregister(impi, impu) if impi else []
+            return [*self._bind(req, now, [f"<{impu}>"]), *self._outcomes(tell, now)]
+        return self._outcomes(self.cx.register(req, impu, now), now)
+
+    def _bind(self, req: SipRequest, now: float, associated: list[str]) -> list[Action]:
+        """TS 24.229 §5.4.1.2.2: the binding of the contact, 200 with Path, Service-Route and
+        P-Associated-URI (the public identities of the subscription)."""
+        identity = public_key(req.to.uri) or ""
         contacts = req.contacts
         expires_hdr = req.header("Expires")
         default = int(expires_hdr) if expires_hdr and expires_hdr.isdigit() else \
@@ -146,7 +189,8 @@ class ScscfCore:
             self.registrations.pop(identity, None)  # RFC 3261 §10.2.2: Contact: *
         headers += [("Path", p) for p in req.headers_all("Path")]
         headers.append(("Service-Route", f"<sip:orig@{self.me.host}:{self.me.port};lr>"))
-        headers.append(("P-Associated-URI", f"<tel:{identity}>"))
+        headers += [("P-Associated-URI", u if u.startswith("<") else f"<{u}>")
+                    for u in associated]
         return [answer(req, 200, headers=headers),
                 LogEvent("scscf.registered", {"identity": identity, "emergency": emergency,
                                               "bound": identity in table})]

@@ -2,30 +2,39 @@
 UDP and TCP (RFC 3261 §18); what an element sends goes over the transport its top Via names.
 
 datagram or TCP frame -> SipTransport (decode; a malformed request is answered from its DecodeError,
-RFC 3261 §21.4.1) -> the element's core -> SendSip / LogEvent actions.
+RFC 3261 §21.4.1) -> the element's core -> SendSip / LogEvent actions; the S-CSCF's SendCx go to
+the home HSS over its Cx link (`cx_client.py`), whose answers come back to its core.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
+from corenet.codecs.base import Message
 from corenet.codecs.sip import Limits, SipMessage, SipRequest
 from corenet.config.models import ImsConfig
 from corenet.core.actions import LogEvent
 from corenet.core.logs import log_event
 from corenet.nf.ims.binding import BindingTable, SessionSource
+from corenet.nf.ims.cx_client import CxClient
 from corenet.nf.ims.dialplan import DialPlan
 from corenet.nf.ims.ecscf import EcscfCore
 from corenet.nf.ims.pcscf import PcscfCore
 from corenet.nf.ims.proxy import Element, SendSip
+from corenet.nf.ims.registrar import SendCx
 from corenet.nf.ims.rx import RxClient, SendRx
 from corenet.nf.ims.scscf import ScscfCore
+from corenet.nf.ims.sec_agree import OPTION_TAG
+from corenet.protocols.diameter_ids import DiameterIds
 from corenet.transport.sip import SipPeer, SipTransport
 
 log = logging.getLogger("corenet.ims")
+FROZEN_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: the start-up time of a seeded run
 
 OnEvent = Callable[[LogEvent], None]
 
@@ -42,12 +51,14 @@ class _Node:
     """One SIP element: its transport and its core's handlers."""
 
     def __init__(self, name: str, host: str, port: int, tap: Any,
-                 on_event: Callable[[LogEvent], None], limits: Limits) -> None:
+                 on_event: Callable[[LogEvent], None], limits: Limits,
+                 supported: frozenset[str] = frozenset()) -> None:
         self.name = name
         self.host, self.port = host, port
         self.transport = SipTransport(self._on_message, udp_tap=_udp_tap(tap),
-                                      tcp_tap=_tcp_tap(tap), limits=limits)
+                                      tcp_tap=_tcp_tap(tap), limits=limits, supported=supported)
         self.core: PcscfCore | EcscfCore | ScscfCore | None = None
+        self.cx: CxClient | None = None
         self._emit = on_event
         self.send_rx: Callable[[SendRx], None] | None = None
 
@@ -78,9 +89,21 @@ class _Node:
             return
         self.apply(actions)
 
+    def on_cx_answer(self, answer: Message) -> None:
+        if isinstance(self.core, ScscfCore):
+            self.apply(self.core.handle_cx_answer(answer, asyncio.get_running_loop().time()))
+
+    def on_cx_failure(self, session_id: str, reason: str) -> None:
+        if isinstance(self.core, ScscfCore):
+            self.apply(self.core.handle_cx_failure(session_id, reason,
+                                                   asyncio.get_running_loop().time()))
+
     def apply(self, actions: list[Any]) -> None:
         for act in actions:
-            if isinstance(act, SendSip):
+            if isinstance(act, SendCx):
+                if self.cx is not None:
+                    self.cx.request(act.message)
+            elif isinstance(act, SendSip):
                 try:
                     self.transport.send(act.message, SipPeer(act.transport, act.peer))
                 except (ConnectionError, OSError) as exc:
@@ -92,6 +115,8 @@ class _Node:
                 self._emit(act)
 
     async def stop(self) -> None:
+        if self.cx is not None:
+            self.cx.stop()
         self.transport.close()
         await self.transport.wait_closed()
 
@@ -103,6 +128,7 @@ class ImsService:
 
     def __init__(self, cfg: ImsConfig, *, tap: Any = None, sessions: SessionSource | None = None,
                  on_event: OnEvent | None = None, seed: int | None = None) -> None:
+        """`seed`: a seeded run, whose Cx identifiers are reproducible."""
         self.cfg = cfg
         self._tap = tap
         self._seed = seed
@@ -115,8 +141,9 @@ class ImsService:
         self.events: list[LogEvent] = []
         self._on_event = on_event
         limits = Limits(**cfg.sip_limits.model_dump())
+        # RFC 3329 §2.3: the P-CSCF is the server of the security agreement (sec_agree.py)
         self.pcscf = _Node("pcscf", cfg.pcscf.listen.host, cfg.pcscf.listen.port, tap,
-                           self._emit, limits)
+                           self._emit, limits, supported=frozenset({OPTION_TAG}))
         self.ecscf = _Node("ecscf", cfg.ecscf.listen.host, cfg.ecscf.listen.port, tap,
                            self._emit, limits)
         self.scscf = _Node("scscf", cfg.home.listen.host, cfg.home.listen.port, tap,
@@ -137,6 +164,18 @@ class ImsService:
             ecscf_ep = ecscf_ep.model_copy(update={"port": ecscf_me.port})
         pcfg = cfg.pcscf.model_copy(update={"home_ims": home, "ecscf": ecscf_ep})
         self.scscf.core = ScscfCore(cfg.home, scscf_me, pcscfs={pcscf_me.host})
+        if cfg.home.cx is not None and self.scscf.core.cx is not None:
+            node = self.scscf
+            # RFC 6733 §8.8, §3: identifiers of this start-up; a seeded run's from the seed
+            started, rng = ((FROZEN_EPOCH, random.Random(f"scscf-diameter-ids:{self._seed}"))
+                            if self._seed is not None
+                            else (time.time(), random.SystemRandom()))
+            ids = DiameterIds(cfg.home.cx.origin_host, started, rng)
+            self.scscf.core.cx.ids = ids
+            node.cx = CxClient(cfg.home.cx, scscf_me.host, node.on_cx_answer,
+                               node.on_cx_failure, self._emit, tap=_tcp_tap(self._tap),
+                               seed=self._seed, ids=ids)
+            node.cx.start()
         # the P-CSCF of this same IMS is in the E-CSCF's trust domain (RFC 3325 §2.3)
         self.ecscf.core = EcscfCore(cfg.ecscf, self.dialplan, ecscf_me,
                                     pcscfs={pcscf_me.host})
@@ -197,6 +236,13 @@ class ImsService:
             self._pcrf = None
         for node in (self.pcscf, self.ecscf, self.scscf):
             await node.stop()
+
+    def inject_cx_failure(self, failed: bool) -> None:
+        """The home IMS cut off from its HSS (a disaster on the affected operator's side): the
+        S-CSCF's Cx link is closed and each REGISTER it gets is answered 480 (TS 24.229
+        §5.3.1.3); False connects it again."""
+        if self.scscf.cx is not None:
+            self.scscf.cx.set_down(failed)
 
     @property
     def pcscf_address(self) -> tuple[str, int]:

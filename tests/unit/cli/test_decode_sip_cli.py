@@ -112,3 +112,34 @@ def test_multipart_without_close_delimiter_is_a_warning() -> None:
     assert [p["content_type"] for p in fields["body"]] == ["application/sdp",
                                                            "application/pidf+xml"]
     assert fields["body"][1]["pidf_lo"]["latitude"] == 32.86726
+
+
+def test_sec_agree_challenge_and_verify_decode() -> None:
+    """What the P-CSCF relays (a 401 with Security-Server and no CK/IK, RFC 3329 §2.3.1, TS
+    24.229 §5.2.2.1) and the UE's answering REGISTER with Security-Verify read as any message."""
+    server = ("ipsec-3gpp; q=0.1; alg=hmac-sha-1-96; spi-c=65536; spi-s=65537; port-c=5060; "
+              "port-s=5060")
+    challenge = (
+        "SIP/2.0 401 Unauthorized\n"
+        "Via: SIP/2.0/UDP 127.146.0.1:5060;branch=z9hG4bK2;rport=5060\n"
+        "From: <sip:+819010000001@ims.mnc010.mcc440.3gppnetwork.org>;tag=r\n"
+        "To: <sip:+819010000001@ims.mnc010.mcc440.3gppnetwork.org>;tag=s\n"
+        "Call-ID: reg@ue\nCSeq: 1 REGISTER\n"
+        'WWW-Authenticate: Digest realm="ims.mnc010.mcc440.3gppnetwork.org", '
+        'nonce="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", algorithm=AKAv1-MD5, qop="auth"\n'
+        f"Security-Server: {server}\n\n")
+    rc, out = run_json("corenet", "decode", "sip", "-", stdin=challenge)
+    assert rc == 0 and out["code"] == 401
+    assert out["fields"]["headers"]["Security-Server"] == [server]
+    register = (
+        "REGISTER sip:ims.mnc010.mcc440.3gppnetwork.org SIP/2.0\n"
+        "Via: SIP/2.0/UDP 127.146.0.1:5060;branch=z9hG4bK3;rport\nMax-Forwards: 70\n"
+        "From: <sip:+819010000001@ims.mnc010.mcc440.3gppnetwork.org>;tag=r\n"
+        "To: <sip:+819010000001@ims.mnc010.mcc440.3gppnetwork.org>\n"
+        "Call-ID: reg@ue\nCSeq: 2 REGISTER\nRequire: sec-agree\nProxy-Require: sec-agree\n"
+        "Security-Client: ipsec-3gpp; alg=hmac-sha-1-96; spi-c=1; spi-s=2; port-c=5060; "
+        "port-s=5060\n"
+        f"Security-Verify: {server}\n\n")
+    rc, out = run_json("corenet", "decode", "sip", "-", stdin=register)
+    assert rc == 0 and out["message"] == "REGISTER"
+    assert out["fields"]["headers"]["Security-Verify"] == [server]

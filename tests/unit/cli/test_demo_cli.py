@@ -185,7 +185,7 @@ def test_demo_unauthenticated_caller_identity_read_in_tshark(tmp_path: Path) -> 
 
 @pytest.mark.tshark
 @pytest.mark.parametrize("mode, sos_status, registered", [
-    ("full", "200", True), ("emergency-auth", "403", False)])
+    ("full", "200", True), ("emergency-auth", "480", False)])
 def test_demo_emergency_registration_read_in_tshark(tmp_path: Path, mode: str,
                                                      sos_status: str, registered: bool) -> None:
     """TS 24.229 §5.1.6.1-§5.1.6.2 off a demo capture: the UE's emergency REGISTER (Contact
@@ -200,9 +200,10 @@ def test_demo_emergency_registration_read_in_tshark(tmp_path: Path, mode: str,
                          "sip.Contact", "sip.From", display_filter="sip")
     # the UE's emergency REGISTER: from its emergency PDN address (the `sos` pool), opened
     # after the attach in full roaming (TS 23.167 §6.2), its only one in emergency-auth
-    [sos_register] = [r for r in rows if r["sip.Method"] == ["REGISTER"]
-                      and r["sip.Contact"][0].endswith(";sos>")
-                      and r["ip.src"][0].startswith("127.147.")]
+    sos_registers = [r for r in rows if r["sip.Method"] == ["REGISTER"]
+                     and r["sip.Contact"][0].endswith(";sos>")
+                     and r["ip.src"][0].startswith("127.147.")]
+    sos_register = sos_registers[0]
     ua = sos_register["ip.src"][0]
     sent = [r for r in rows if r["ip.src"] == [ua] and r["sip.Method"]]
     if mode == "full":  # the emergency PDN connection's default bearer (TS 36.413 §8.2.1)
@@ -210,6 +211,9 @@ def test_demo_emergency_registration_read_in_tshark(tmp_path: Path, mode: str,
     answers = [r for r in rows if r["sip.Call-ID"] == sos_register["sip.Call-ID"]
                and r["sip.Status-Code"]]
     assert answers and answers[-1]["sip.Status-Code"] == [sos_status]
+    if mode == "full":  # TS 24.229 §5.1.6.2: challenged with IMS AKA like any registration
+        assert ["401"] in [a["sip.Status-Code"] for a in answers]
+        assert len(sos_registers) == 2
     [invite] = [r for r in sent if r["sip.Method"] == ["INVITE"]]
     assert sent.index(sos_register) < sent.index(invite)
     assert invite["sip.Contact"][0].endswith(";sos>") is registered
@@ -256,3 +260,42 @@ def test_demo_call_shows_gx_and_rx_in_tshark(tmp_path: Path) -> None:
                         "diameter.cmd.code == 258 && diameter.flags.request == 1")
     assert "1" in qci
     assert tshark.count(pcap, "_ws.malformed || (diameter && _ws.expert)") == 0
+def test_demo_full_registration_is_challenged_over_cx_in_tshark(tmp_path: Path) -> None:
+    """`corenet demo --mode full --call 119 --pcap P`: the normal REGISTER offers sec-agree and
+    gets a 401 IMS AKA challenge (TS 24.229 §5.1.1.2, §5.4.1.2.1; RFC 3329), the S-CSCF having
+    fetched the vector over Cx (UAR, MAR) and assigned itself after the answer (SAR); the
+    Diameter and SIP of it dissect cleanly."""
+    code, doc = _run(tmp_path, "--mode", "full", "--call", "119")
+    assert code == 0
+    [ue] = doc["ues"]  # type: ignore[misc]
+    assert ue["call"]["outcome"] == "answered"
+    pcap = tmp_path / "demo.pcapng"
+    regs = tshark.fields(pcap, "ip.src", "sip.Method", "sip.Status-Code", "sip.Contact",
+                         "sip.Security-Client", "sip.Security-Verify", "sip.Security-Server",
+                         "sip.WWW-Authenticate", "sip.Authorization",
+                         display_filter='sip.CSeq.method == "REGISTER"')
+    normal = [r for r in regs if r["ip.src"][0].startswith("127.146.")]  # the ims PDN
+    first, second = normal
+    assert first["sip.Security-Client"][0].startswith("ipsec-3gpp; alg=hmac-sha-1-96;")
+    # the 401 as the P-CSCF relays it to the UE (the S-CSCF's own carries no Security-Server)
+    challenge = next(r for r in regs if r["sip.Status-Code"] == ["401"]
+                     and r["sip.Security-Server"])
+    www = challenge["sip.WWW-Authenticate"][0]
+    assert "algorithm=AKAv1-MD5" in www and "ck=" not in www and "ik=" not in www
+    assert second["sip.Security-Verify"] == challenge["sip.Security-Server"]
+    assert 'response="' in second["sip.Authorization"][0]
+    cx = tshark.fields(pcap, "diameter.cmd.code", "diameter.flags.request",
+                       "diameter.User-Name", "diameter.3GPP-SIP-Authentication-Scheme",
+                       "diameter.Server-Assignment-Type",
+                       display_filter="diameter.applicationId == 16777216")
+    codes = [(r["diameter.cmd.code"][0], r["diameter.flags.request"][0]) for r in cx]
+    for command in ("300", "303", "301"):  # UAR/UAA, MAR/MAA, SAR/SAA
+        assert (command, "1") in codes and (command, "0") in codes
+    mar = next(r for r in cx if r["diameter.cmd.code"] == ["303"]
+               and r["diameter.flags.request"] == ["1"])
+    assert mar["diameter.User-Name"] == [f"{ue['imsi']}@ims.mnc010.mcc440.3gppnetwork.org"]
+    assert mar["diameter.3GPP-SIP-Authentication-Scheme"] == ["Digest-AKAv1-MD5"]
+    assert {r["diameter.Server-Assignment-Type"][0] for r in cx
+            if r["diameter.cmd.code"] == ["301"] and r["diameter.flags.request"] == ["1"]} == {"1"}
+    assert tshark.count(pcap, "(sip || diameter) && (_ws.malformed || "
+                              "_ws.expert.severity >= warning)") == 0

@@ -192,6 +192,10 @@ def test_digest_aka_response() -> None:
 # --------------------------------------------------------------------------- a small P-CSCF
 
 
+SECURITY_SERVER = ("ipsec-3gpp; q=0.1; alg=hmac-sha-1-96; spi-c=1111; spi-s=2222; "
+                   "port-c=5062; port-s=5064")
+
+
 class Pcscf:
     """P-CSCF + registrar + far end in one: REGISTER (optionally challenged with IMS AKA),
     INVITE answered by `policy(request) -> status`, BYE 200; it records each request with
@@ -199,7 +203,7 @@ class Pcscf:
 
     def __init__(self, policy: Callable[[SipRequest], int] | None = None,
                  aka: bool = False) -> None:
-        self.stack = SipStack(self.on_event, timers=FAST)
+        self.stack = SipStack(self.on_event, timers=FAST, supported=frozenset({"sec-agree"}))
         self.policy = policy or (lambda req: 200)
         self.aka = aka
         self.requests: list[tuple[SipRequest, tuple[str, int]]] = []
@@ -248,7 +252,8 @@ class Pcscf:
         nonce, self.xres = _nonce(96, rand=bytes(range(1, 17)))
         return sip.response_for(req, 401, headers=[(
             "WWW-Authenticate",
-            f'Digest realm="{DOMAIN}", nonce="{nonce}", algorithm=AKAv1-MD5, qop="auth"')])
+            f'Digest realm="{DOMAIN}", nonce="{nonce}", algorithm=AKAv1-MD5, qop="auth"'),
+            ("Security-Server", SECURITY_SERVER)])
 
     def methods(self) -> list[str]:
         return [r.method for r, _ in self.requests]
@@ -300,6 +305,15 @@ async def test_ua_registers_with_ims_aka_and_calls(unused_addr: str) -> None:
     assert str(first.to.uri) == f"sip:+819010000001@{DOMAIN}"
     assert 'username="440100000000001@' + DOMAIN in (first.header("Authorization") or "")
     assert "algorithm=AKAv1-MD5" in (second.header("Authorization") or "")
+    # RFC 3329 §2.3.1, TS 24.229 §5.1.1.2.1 / §5.1.1.5.1: the security agreement
+    for req in (first, second):
+        assert req.header("Require") == req.header("Proxy-Require") == "sec-agree"
+        client = req.header("Security-Client") or ""
+        assert client.startswith("ipsec-3gpp; alg=hmac-sha-1-96; spi-c=")
+        assert f"port-c={ua.local[1]}" in client
+    assert second.header("Security-Client") == first.header("Security-Client")
+    assert first.header("Security-Verify") is None
+    assert second.headers_all("Security-Verify") == [SECURITY_SERVER]
     assert first.header("P-Access-Network-Info") is not None
     invite, source = pcscf.invites()[0]
     assert source[0] == unused_addr  # the P-CSCF sees the PDN address

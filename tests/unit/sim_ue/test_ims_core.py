@@ -238,3 +238,32 @@ def test_failed_emergency_registration_falls_back_to_an_unregistered_call() -> N
     assert str(invite.from_.uri) == "sip:anonymous@anonymous.invalid"
     assert invite.contacts[0].uri.params == () and invite.contacts[0].uri.user is None
     assert result.to_json()["emergency_registration"] == 403
+
+
+def test_ims_aka_on_the_usim_shares_its_sqn_array() -> None:
+    """TS 33.203 §6.1 on the USIM of the UICC: one SQN array for EPS and IMS AKA, as the HSS
+    keeps one SQN_HE per IMSI; an SQN an EPS challenge used is stale for IMS (TS 33.102
+    §6.3.3: synchronisation failure, AUTS), a fresher one is answered with RES."""
+    from corenet.config.subscribers import Subscriber
+    from corenet.crypto.milenage import resync_sqn, sqn_to_int
+    from sim_ue.usim import AuthSuccess, Usim
+
+    sub = Subscriber(imsi="440100000000001", msisdn="819010000001", k=K.hex(), opc=OPC.hex())
+    usim = Usim.from_subscriber(sub)
+    isim = Isim.from_subscriber(sub, HOME, usim.sqn)
+    milenage = Milenage(K, OPC)
+
+    def nonce(sqn: int, amf: str) -> tuple[bytes, str]:
+        rand = bytes([sqn & 0xFF]) * 16
+        av = generate_vector(milenage, rand, int_to_sqn(sqn), bytes.fromhex(amf))
+        return av.autn, base64.b64encode(rand + av.autn).decode()
+
+    autn, _ = nonce(64, "8000")
+    assert isinstance(usim.authenticate(bytes([64]) * 16, autn), AuthSuccess)
+    _, stale = nonce(64, "0000")
+    res, auts = isim.challenge(stale)
+    assert res is None and auts is not None
+    assert sqn_to_int(resync_sqn(milenage, bytes([64]) * 16, auts)) == 64
+    _, fresh = nonce(96, "0000")
+    res, auts = isim.challenge(fresh)
+    assert res is not None and auts is None

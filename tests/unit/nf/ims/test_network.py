@@ -48,7 +48,7 @@ async def net() -> AsyncIterator[Net]:
         ecscf=EcscfConfig(listen=Endpoint(host="127.0.60.7", port=0),
                           psaps=[PsapRoute(prefecture="Miyagi", uri=psap_uri)],
                           default_psap=psap_uri),
-        home=HomeImsConfig(listen=Endpoint(host="127.0.60.9", port=0)))
+        home=HomeImsConfig(listen=Endpoint(host="127.0.60.9", port=0), cx=None))
     ims = ImsService(cfg)
     await ims.start()
     host, port = ims.scscf_address

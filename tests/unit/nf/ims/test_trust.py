@@ -262,7 +262,7 @@ def test_scscf_believes_asserted_identities_and_serves_originating_requests_from
     from corenet.nf.ims.scscf import ScscfCore
 
     core = ScscfCore(HomeImsConfig(listen=Endpoint(host=SCSCF[0], port=SCSCF[1]),
-                                   pcscfs=[PCSCF[0]]), Element(*SCSCF))
+                                   pcscfs=[PCSCF[0]], cx=None), Element(*SCSCF))
     aor = f"<sip:+{MSISDN}@ims.mnc010.mcc440.3gppnetwork.org>"
 
     def register(source: str) -> SipRequest:
@@ -332,8 +332,9 @@ def test_emergency_identity_is_asserted_only_when_the_network_authenticated_it()
 
 def test_emergency_registration_is_routed_home_for_full_roaming_only_and_kept_apart() -> None:
     """TS 24.229 §5.2.10.2: the P-CSCF forwards a full-roaming UE's emergency REGISTER ("sos"
-    in Contact) to the home IMS; an emergency-only UE's gets 403 (no route home here). The
-    S-CSCF keeps it apart from the normal binding, which call-backs use (TS 23.167 §6.2.1)."""
+    in Contact) to the home IMS; an unauthenticated emergency-only UE's gets 403 (no identity
+    to register). The S-CSCF keeps it apart from the normal binding, which call-backs use
+    (TS 23.167 §6.2.1)."""
     from corenet.config.models import HomeImsConfig
     from corenet.nf.ims.scscf import ScscfCore
 
@@ -355,7 +356,7 @@ def test_emergency_registration_is_routed_home_for_full_roaming_only_and_kept_ap
         UNAUTH)
     assert refused.status == 403
     s = ScscfCore(HomeImsConfig(listen=Endpoint(host=SCSCF[0], port=SCSCF[1]),
-                                pcscfs=[PCSCF[0]]), Element(*SCSCF))
+                                pcscfs=[PCSCF[0]], cx=None), Element(*SCSCF))
     (normal,) = sent(p.handle_request(register(FULL, f"<sip:ue@{FULL}:5060>", "reg@ue"),
                                       (FULL, 5060), 0.0))
     assert isinstance(normal.message, SipRequest)
@@ -365,3 +366,26 @@ def test_emergency_registration_is_routed_home_for_full_roaming_only_and_kept_ap
     key = f"+{MSISDN}"
     assert s.registrations[key].contact == f"sip:ue@{FULL}:5060"
     assert s.emergency_registrations[key].contact == f"sip:ue@{FULL}:5060;sos"
+
+
+def test_authenticated_emergency_only_ue_may_attempt_only_an_emergency_registration() -> None:
+    """TS 24.229 §5.1.6.1: an emergency-auth UE attempts its emergency registration at home;
+    a normal registration stays refused (TS 23.167 §6.2.1: emergency services only)."""
+    auth_ue = "127.147.70.9"
+    core = pcscf()
+    core.bindings.add(UeBinding(auth_ue, AccessMode.EMERGENCY_AUTH, IMSI, MSISDN, None, "sos",
+                                Cell("44020", 1, 0x10101)))
+    aor = f"<sip:+{MSISDN}@ims.mnc010.mcc440.3gppnetwork.org>"
+
+    def register(sos: bool) -> SipRequest:
+        return sip.make_request(
+            "REGISTER", "sip:ims.mnc010.mcc440.3gppnetwork.org", from_=f"{aor};tag=r",
+            to=aor, call_id=f"reg-{sos}@ue", cseq=1,
+            contact=f"<sip:ue@{auth_ue}:5060{';sos' if sos else ''}>",
+            via=f"SIP/2.0/UDP {auth_ue}:5060;branch={sip.new_branch()};rport")
+
+    (fwd,) = sent(core.handle_request(register(True), (auth_ue, 5060), 0.0))
+    assert fwd.peer == SCSCF and isinstance(fwd.message, SipRequest)
+    assert fwd.message.header("P-Asserted-Identity") == f"<tel:+{MSISDN}>"
+    assert only_answer(core.handle_request(register(False), (auth_ue, 5060), 0.0),
+                       auth_ue).status == 403
