@@ -87,8 +87,12 @@ def _emergency_pdn_in_capture(pcap: Path) -> None:
     assert tshark.values(plain, "gsm_a.gm.sm.apn",
                          display_filter="nas_eps.nas_msg_esm_type == 0xc1") == [
         "internet", "ims", "sos"]  # Activate Default EPS Bearer Context Requests
-    assert tshark.count(pcap, "s1ap.E_RABSetupRequest_element") == 2
-    assert tshark.count(pcap, "s1ap.E_RABSetupResponse_element") == 2
+    # the ims and sos default bearers; each answered call adds its QCI 1 voice bearer (Rx ->
+    # Gx -> Create Bearer, TS 23.401 §5.4.1)
+    assert tshark.count(pcap, "s1ap.E_RABSetupRequest_element && !(s1ap.qCI == 1)") == 2
+    voice = tshark.count(pcap, "s1ap.E_RABSetupRequest_element && s1ap.qCI == 1")
+    assert voice >= 1
+    assert tshark.count(pcap, "s1ap.E_RABSetupResponse_element") == 2 + voice
     # UE addresses are of the PDN pools 127.145 internet, .146 ims, .147 sos (tests/e2e/network.py);
     # the others are the proxies' hops
     for what, pool in (
