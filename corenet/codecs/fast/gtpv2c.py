@@ -209,7 +209,7 @@ def _ies(values: list[Any]) -> bytes:
     for ie in values:
         hdr, data = ie["Hdr"], ie["Data"]
         typ, inst = hdr["Type"], hdr["Inst"]
-        if set(hdr) != {"Type", "Inst"} or not 0 <= typ <= 253:
+        if len(hdr) != 2 or not 0 <= typ <= 253:
             raise _Decline  # §8.2.1A extended types: pycrate
         if isinstance(data, bytes):
             body = data
@@ -217,7 +217,10 @@ def _ies(values: list[Any]) -> bytes:
             body = _ies(data)  # §8.28, whatever its instance
         else:
             body = _ENCODE_TYPE.get(typ, _declined)(data)
-        out.append(bytes((typ,)) + _u(len(body), 16).to_bytes(2, "big") + bytes((_u(inst, 4),)) + body)
+        if len(body) > 0xFFFF or inst.__class__ is not int or not 0 <= inst <= 15:
+            raise _Decline
+        out.append(bytes((typ, len(body) >> 8, len(body) & 0xFF, inst)))
+        out.append(body)
     return b"".join(out)
 
 
