@@ -2,7 +2,7 @@
 attaches/s, p50/p99 attach latency, peak RSS.
 
     .venv/bin/python benchmarks/attach.py --ues 1000 [--concurrency 64] [--pcap PATH]
-        [--codec fast|pycrate] [--processes P] [--net 201] [--json]
+        [--codec fast|pycrate|both] [--processes P] [--net 201] [--json]
 
 `--processes 0` (the default) runs everything in this one process. `--processes P` (P >= 1)
 spreads the emulator over processes on real loopback sockets: the HSS, the S/P-GW and the MME
@@ -16,9 +16,16 @@ run delay): on a shared machine a process can be neither busy nor idle but queue
 latency then comes from the other work on the host, not from the emulator.
 
 `--profile DIR` runs every working process under cProfile and writes DIR/<process>.prof
-(hss, sgw-pgw, mme, sim-ue-I, or all.prof in one process); the time a process spends in
+(hss, sgw-pgw, mme, sim-ue-I, or all.prof in one process; DIR/fast/ and DIR/pycrate/
+with `--codec both`); the time a process spends in
 `select.epoll.poll` is its event loop waiting for input, the rest is CPU or blocking calls
 (`sqlite3` COMMITs wait for fsync). Read them with `python -m pstats`.
+
+`--codec both` runs the fast codec and then pycrate under the same conditions, one after the
+other, and prints both figures and their ratios (`--json`: three JSON lines, fast, pycrate,
+then `{"ratio_attaches_per_s", "ratio_cpu_ms_per_attach"}`, pycrate's CPU per attach over the
+fast path's). The in-process run is unseeded, as a `corenet run` network function is: the HSS
+and the S/P-GW commit in groups on their writer threads.
 """
 
 from __future__ import annotations
@@ -84,7 +91,8 @@ def _figures(ues: int, attached: int, wall: float, latencies: list[float], rss: 
         "p50_ms": round(1000 * percentile(latencies, 50), 1) if latencies else None,
         "p99_ms": round(1000 * percentile(latencies, 99), 1) if latencies else None,
         "peak_rss_mib": round(rss, 1), "codec": codec, "processes": processes,
-        "loop": loop.loop_name(), "cpu_s": round(cpu_s, 1), "runq_s": round(runq_s, 1),
+        "loop": loop.loop_name(), "cpu_s": round(cpu_s, 2), "runq_s": round(runq_s, 1),
+        "cpu_ms_per_attach": round(1000 * cpu_s / attached, 2) if attached else None,
     }
 
 
@@ -99,7 +107,7 @@ async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast")
         hss = cfg.hss.model_copy(update={"database": str(Path(tmp) / "hss.db"), "subscribers_file": None})
         sgw_pgw = cfg.sgw_pgw.model_copy(update={"database": str(Path(tmp) / "sgw-pgw.db")})
         cfg = cfg.model_copy(update={"hss": hss, "sgw_pgw": sgw_pgw})
-        runtime = Runtime(cfg, pcap_path=pcap, seed=1,
+        runtime = Runtime(cfg, pcap_path=pcap,
                           sim_ue_in_process=True)
         await runtime.start()
         runtime.services["hss"].store.provision(subs)
@@ -246,7 +254,7 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
             runq0 = {nf: _runq_s(p.pid) for nf, p in nfs.items()}
             shards = [json.loads(w.communicate()[0]) for w in workers]
             nf_rss = sum(_vm_hwm_mib(p.pid) for p in nfs.values())
-            by_nf = {nf: round(_proc_cpu_s(p.pid) - cpu0[nf], 1) for nf, p in nfs.items()}
+            by_nf = {nf: round(_proc_cpu_s(p.pid) - cpu0[nf], 2) for nf, p in nfs.items()}
             runq_nf = {nf: round(_runq_s(p.pid) - runq0[nf], 1) for nf, p in nfs.items()}
         finally:
             for proc in nfs.values():
@@ -262,7 +270,7 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
     figures = _figures(ues, sum(s["attached"] for s in shards), wall, latencies, rss, codec,
                        len(NFS) + processes, sum(by_nf.values()) + sum(s["cpu_s"] for s in shards),
                        sum(runq_nf.values()) + sum(s["runq_s"] for s in shards))
-    by_nf.update({f"sim-ue {i}/{processes}": round(s["cpu_s"], 1) for i, s in enumerate(shards)})
+    by_nf.update({f"sim-ue {i}/{processes}": round(s["cpu_s"], 2) for i, s in enumerate(shards)})
     runq_nf.update({f"sim-ue {i}/{processes}": round(s["runq_s"], 1)
                     for i, s in enumerate(shards)})
     return {**figures, "cpu_s_by_process": by_nf, "runq_s_by_process": runq_nf}
@@ -274,7 +282,7 @@ def main() -> None:
     ap.add_argument("--ues", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--pcap", default=None)
-    ap.add_argument("--codec", choices=["fast", "pycrate"], default="fast")
+    ap.add_argument("--codec", choices=["fast", "pycrate", "both"], default="fast")
     ap.add_argument("--processes", type=int, default=0,
                     help="UE shard processes, network functions in processes of their own "
                          "(0: everything in this process)")
@@ -291,25 +299,51 @@ def main() -> None:
                               args.start_at, args.codec))
         print(json.dumps(out))
         return
-    if args.processes > 0:
-        figures = run_processes(args.ues, args.concurrency, args.codec, args.processes, args.net,
-                                args.profile)
-    else:
-        from corenet.codecs import selection
+    codecs = ("fast", "pycrate") if args.codec == "both" else (args.codec,)
+    runs = [_measure(args, codec, args.profile and _profile_dir(args.profile, codec, codecs))
+            for codec in codecs]
+    if len(runs) == 2:
+        fast, ref = runs
+        runs.append({"ratio_attaches_per_s": _ratio(fast["attaches_per_s"],
+                                                    ref["attaches_per_s"]),
+                     "ratio_cpu_ms_per_attach": _ratio(ref["cpu_ms_per_attach"],
+                                                       fast["cpu_ms_per_attach"])})
+    for figures in runs:
+        if args.json:
+            print(json.dumps(figures), flush=True)
+            continue
+        for k, v in figures.items():
+            print(f"{k:24} {v:.2f}" if isinstance(v, float) else f"{k:24} {v}")
+        print(flush=True)
 
-        selection.set_codec(args.codec)
-        profiler = cProfile.Profile() if args.profile else None
-        if profiler is not None:
-            profiler.enable()
-        figures = loop.run(run(args.ues, args.concurrency, args.pcap, args.codec))
-        if profiler is not None:
-            profiler.disable()
-            profiler.dump_stats(str(Path(args.profile) / "all.prof"))
-    if args.json:
-        print(json.dumps(figures))
-        return
-    for k, v in figures.items():
-        print(f"{k:16} {v:.1f}" if isinstance(v, float) else f"{k:16} {v}")
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 1) if a and b else None
+
+
+def _profile_dir(profile: str, codec: str, codecs: tuple[str, ...]) -> str:
+    """DIR itself for one codec, DIR/<codec> for each of both."""
+    path = Path(profile) / codec if len(codecs) > 1 else Path(profile)
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def _measure(args: argparse.Namespace, codec: str, profile: str | None) -> dict[str, Any]:
+    """One run of the benchmark with `codec`, cProfiles in `profile` when given."""
+    if args.processes > 0:
+        return run_processes(args.ues, args.concurrency, codec, args.processes, args.net,
+                             profile)
+    from corenet.codecs import selection
+
+    selection.set_codec(codec)
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
+    figures = loop.run(run(args.ues, args.concurrency, args.pcap, codec))
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(str(Path(profile or ".") / "all.prof"))
+    return figures
 
 
 if __name__ == "__main__":

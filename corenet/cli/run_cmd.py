@@ -19,6 +19,7 @@ from corenet.config.models import CorenetConfig, Endpoint
 from corenet.core.errors import ConfigError
 from corenet.core.logs import LOG_FORMATS, setup_logging
 from corenet.pcap.wirelog import WireLog
+from corenet.runtime import loop as event_loop
 from corenet.runtime.supervisor import NETWORK_FUNCTIONS, OPTIONAL_FUNCTIONS, Runtime
 from corenet.transport.base import BindError
 
@@ -90,7 +91,7 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
     runtime = Runtime(cfg, names=names, pcap_path=pcap_path if pcap_path is not None else cfg.pcap,
                       observers=observers, on_event=on_event)
     try:
-        asyncio.run(_serve(runtime))
+        event_loop.run(_serve(runtime))  # uvloop when installed
     except BindError as exc:
         fields = ", ".join(endpoint_fields(cfg, exc.host, exc.port)) or "its address"
         click.echo(f"corenet run: cannot listen on {exc} (set {fields} in the configuration "

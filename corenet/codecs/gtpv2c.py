@@ -629,12 +629,19 @@ def _table(ies: Iterable[IESpec]) -> _Table:
 
 
 _TABLES: dict[tuple[IESpec, ...], _Table] = {}
+# the same lookup by the tuple's identity: hashing a tuple of IESpecs hashes every spec of
+# every group again, on each message; the tuple is kept with its table, so its id stays its own
+_TABLES_BY_ID: dict[int, tuple[tuple[IESpec, ...], _Table]] = {}
 
 
 def _table_of(ies: tuple[IESpec, ...]) -> _Table:
+    known = _TABLES_BY_ID.get(id(ies))
+    if known is not None and known[0] is ies:
+        return known[1]
     t = _TABLES.get(ies)
     if t is None:
         t = _TABLES[ies] = _table(ies)
+    _TABLES_BY_ID[id(ies)] = (ies, t)
     return t
 
 

@@ -4,6 +4,7 @@ bits 2-1 the voice domain preference for E-UTRAN."""
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import corenet.codecs._pycrate  # noqa: F401  (quiets pycrate before it loads)
@@ -21,8 +22,9 @@ DOMAIN_CODES: dict[str, int] = {"cs-voice-only": 0, "ims-ps-voice-only": 1,
                                 "cs-voice-preferred": 2, "ims-ps-voice-preferred": 3}
 
 
+@functools.lru_cache(maxsize=len(USAGE_CODES) * len(DOMAIN_CODES))
 def to_wire(usage: UsageSetting, domain: VoiceDomain) -> bytes:
-    """The IE value part."""
+    """The IE value part (8 possible values, each built once)."""
     return VoiceDomPref(val={"UEUsage": USAGE_CODES[usage],
                              "VoiceDomPref": DOMAIN_CODES[domain]}).to_bytes()
 

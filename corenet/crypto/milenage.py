@@ -30,7 +30,10 @@ class MacSFailure(Exception):
 
 
 def _xor(a: bytes, b: bytes) -> bytes:
-    return bytes(x ^ y for x, y in zip(a, b, strict=True))
+    if len(a) != len(b):
+        raise ValueError(f"XOR of {len(a)} and {len(b)} octets")
+    # one big-integer XOR instead of a generator over octets
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
 
 
 def _rot(x: bytes, r_bits: int) -> bytes:
@@ -63,13 +66,20 @@ class Milenage:
         _check_len("OPc", opc, 16)
         self._enc = _ecb(k).encryptor()
         self._opc = opc
+        self._last: tuple[bytes, bytes] | None = None  # (RAND, TEMP) of the last RAND
 
     def _e(self, block: bytes) -> bytes:
         return self._enc.update(block)
 
     def _temp(self, rand: bytes) -> bytes:
+        """TEMP = E_K(RAND xor OPc): f1 and f2-f5 of one RAND share it (computed once)."""
+        last = self._last
+        if last is not None and last[0] == rand:
+            return last[1]
         _check_len("RAND", rand, RAND_LEN)
-        return self._e(_xor(rand, self._opc))
+        temp = self._e(_xor(rand, self._opc))
+        self._last = (bytes(rand), temp)
+        return temp
 
     def _out1(self, rand: bytes, sqn: bytes, amf: bytes) -> bytes:
         """OUT1 = E_K(TEMP xor rot(IN1 xor OPc, r1) xor c1) xor OPc, IN1 = SQN||AMF||SQN||AMF."""

@@ -61,7 +61,11 @@ class Callbacks:
 
 
 class StreamConnection(asyncio.Protocol):
-    """One connection: bytes in -> framer -> on_message; send() -> framer -> bytes out."""
+    """One connection: bytes in -> framer -> on_message; send() -> framer -> bytes out.
+
+    The messages sent during one pass of the event loop leave in one write, at the end of the
+    pass, in the order they were sent: a node answering many UEs over one association makes
+    one system call (and wakes its peer once) per pass, not one per message."""
 
     def __init__(self, framer: Framer, callbacks: Callbacks) -> None:
         self._framer = framer
@@ -70,7 +74,9 @@ class StreamConnection(asyncio.Protocol):
         self._local: Address = ("", 0)
         self._remote: Address = ("", 0)
         self._closed = False
-        self._done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._done: asyncio.Future[None] = self._loop.create_future()
+        self._out: list[bytes] | None = None  # framed messages waiting for the pass's end
 
     # -- MessageTransport ------------------------------------------------------------------
 
@@ -91,10 +97,20 @@ class StreamConnection(asyncio.Protocol):
             raise ConnectionError(f"connection {self._local} -> {self._remote} is closed")
         data = self._framer.encode(payload, ppid, stream)
         tap_call(self._cb.tap, Direction.SENT, self._local, self._remote, payload, ppid, stream)
-        self._transport.write(data)
+        if self._out is None:
+            self._out = [data]
+            self._loop.call_soon(self._flush)
+        else:
+            self._out.append(data)
+
+    def _flush(self) -> None:
+        out, self._out = self._out, None
+        if out and self._transport is not None and not self._transport.is_closing():
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     def close(self) -> None:
         if self._transport is not None and not self._closed:
+            self._flush()  # what was sent before the close still leaves, then the FIN
             self._closed = True
             self._transport.close()
 
@@ -135,6 +151,7 @@ class StreamConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        self._out = None
         if not self._done.done():
             self._done.set_result(None)
         call_back(self._cb.on_close, self)

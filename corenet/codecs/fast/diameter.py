@@ -15,6 +15,7 @@ fault a receiver must answer with a Result-Code. So every error raised to a call
 from __future__ import annotations
 
 import ipaddress
+import struct
 from typing import Any
 
 from corenet.codecs import diameter as ref
@@ -68,6 +69,12 @@ def _uint(value: Any, limit: int) -> int:
     return int(value)
 
 
+# RFC 6733 §4.1: AVP Code, then AVP Flags and the 24-bit AVP Length as one 32-bit word
+# (then the Vendor-ID when the V bit is set)
+_AVP_HEADER = struct.Struct(">II")
+_AVP_HEADER_V = struct.Struct(">III")
+
+
 def _avp(code: int, flags: int, vendor: int | None, data: bytes) -> bytes:
     """RFC 6733 §4.1 AVP: header (Vendor-Id when the V bit is set), data, zero padding."""
     if not 0 <= code <= _U32 or not 0 <= flags <= 0xFF or (vendor is not None) != bool(flags & _AVP_V):
@@ -75,11 +82,14 @@ def _avp(code: int, flags: int, vendor: int | None, data: bytes) -> bytes:
     if vendor is not None:
         if not 0 <= vendor <= _U32:
             raise _Decline
-        data = vendor.to_bytes(4, "big") + data
+        length = 12 + len(data)
+        if length > _U24:
+            raise _Decline
+        return _AVP_HEADER_V.pack(code, flags << 24 | length, vendor) + data + _PADS[length & 3]
     length = 8 + len(data)
     if length > _U24:
         raise _Decline
-    return code.to_bytes(4, "big") + bytes((flags,)) + length.to_bytes(3, "big") + data + _PADS[length & 3]
+    return _AVP_HEADER.pack(code, flags << 24 | length) + data + _PADS[length & 3]
 
 
 def _value(adef: ref.AvpDef, value: Any) -> bytes:

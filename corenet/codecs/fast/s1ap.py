@@ -119,6 +119,8 @@ class _R:
             raise _Decline
         self.pos = stop
         first, last = start >> 3, (stop + 7) >> 3
+        if last - first == 1:  # within one octet: no slice
+            return (self.data[first] >> ((last << 3) - stop)) & ((1 << width) - 1)
         value = int.from_bytes(self.data[first:last], "big")
         return (value >> ((last << 3) - stop)) & ((1 << width) - 1)
 

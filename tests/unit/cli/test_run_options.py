@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
 
 from tests.cli_helpers import run
 
@@ -25,3 +30,25 @@ def test_busy_metrics_address_exits_1_naming_it() -> None:
     assert len(lines) == 1 and "Traceback" not in proc.stderr
     assert lines[0].startswith(f"corenet run: cannot serve metrics on 127.0.0.1:{port} (")
     assert lines[0].endswith("; give --metrics a free address)")
+
+
+def test_network_functions_run_on_the_process_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`corenet run` serves on `corenet.runtime.loop.run`: uvloop whenever it is installed,
+    as the benchmark's and sim-ue's processes do."""
+    from click.testing import CliRunner
+
+    from corenet.cli import run_cmd
+
+    served: list[tuple[str, str]] = []
+
+    def on(loop: str) -> Callable[[Coroutine[Any, Any, None]], None]:
+        def fake_run(main: Coroutine[Any, Any, None]) -> None:
+            served.append((loop, main.cr_code.co_name))
+            main.close()
+        return fake_run
+
+    monkeypatch.setattr(run_cmd.event_loop, "run", on("corenet.runtime.loop"))
+    monkeypatch.setattr(asyncio, "run", on("asyncio"))
+    result = CliRunner().invoke(run_cmd.run, ["hss", "--pcap", "", "--log-level", "error"])
+    assert result.exit_code == 0, result.output
+    assert served == [("corenet.runtime.loop", "_serve")]

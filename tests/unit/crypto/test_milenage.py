@@ -189,3 +189,21 @@ def test_bad_lengths_raise_value_error() -> None:
         m.f2345(b"\x00" * 15)
     with pytest.raises(ValueError):
         check_autn(m, b"\x00" * 16, b"\x00" * 15)
+
+
+def test_one_kernel_over_interleaved_rands_gives_each_rands_published_values() -> None:
+    """TEMP is shared by f1..f5 of one RAND (TS 35.206 §4.1): a kernel asked about RANDs in
+    turn answers each with its own values (test sets 1 and 2 with set 1's K and OPc)."""
+    k, rand1, sqn, amf, opc = _h(SETS[0][1], SETS[0][2], SETS[0][3], SETS[0][4], SETS[0][6])
+    rand2 = bytes.fromhex(SETS[1][2])
+    fresh1, fresh2 = Milenage(k, opc), Milenage(k, opc)
+    want1 = (fresh1.f1(rand1, sqn, amf), fresh1.f2345(rand1), fresh1.f5star(rand1))
+    want2 = (fresh2.f1(rand2, sqn, amf), fresh2.f2345(rand2), fresh2.f5star(rand2))
+    assert want1 == (_h(SETS[0][7])[0], tuple(_h(*SETS[0][9:12], SETS[0][12])), _h(SETS[0][13])[0])
+    m = Milenage(k, opc)
+    for _ in range(2):
+        assert m.f1(rand1, sqn, amf) == want1[0] and m.f1(rand2, sqn, amf) == want2[0]
+        assert m.f2345(rand2) == want2[1] and m.f2345(rand1) == want1[1]
+        assert m.f5star(rand1) == want1[2] and m.f5star(rand2) == want2[2]
+    with pytest.raises(ValueError):
+        m.f2345(rand1[:15])

@@ -93,3 +93,19 @@ def test_bearer_context_of_instance_1_is_on_the_fast_path() -> None:
         assert wire is not None and wire == g.encode_pycrate(msg)
         assert check_gtpv2c_decode(wire) is not None
         assert g.decode(wire).fields["bearer_contexts_to_be_removed"] == removed
+
+
+@pytest.mark.parametrize("pco, kept", [(bytes.fromhex("80000c00"), True),
+                                       (bytes.fromhex("80000c0501"), False)])
+def test_pco_verdict_is_the_same_on_every_decode(pco: bytes, kept: bool) -> None:
+    """TS 29.274 §8.13: the fast decoder accepts a PCO only when pycrate would re-encode it as
+    is (a truncated container is not); the verdict it keeps for repeated PCOs is that one, on
+    the first decode and on every later one."""
+    sample = GTPV2C_SAMPLES["CreateSessionRequest"]
+    msg = Message(sample.protocol, sample.name, sample.code, {**sample.fields, "pco": pco})
+    data = g.encode_pycrate(msg)
+    for _ in range(3):
+        got = check_gtpv2c_decode(data)
+        assert (got is not None) is kept
+        if got is not None:
+            assert got.fields["pco"] == pco
