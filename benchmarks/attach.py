@@ -5,8 +5,8 @@ attaches/s, p50/p99 attach latency, peak RSS.
         [--codec fast|pycrate|both] [--processes P] [--net 201] [--json]
 
 `--processes 0` (the default) runs everything in this one process. `--processes P` (P >= 1)
-spreads the emulator over processes on real loopback sockets: the HSS, the S/P-GW and the MME
-each in a `corenet run <nf>` process of its own, and the UEs with their eNBs in P `sim-ue`
+spreads the emulator over processes on real loopback sockets: the HSS, the PCRF, the S/P-GW and
+the MME each in a `corenet run <nf>` process of its own, and the UEs with their eNBs in P `sim-ue`
 shards (`sim_ue.runner.Shard`, as `sim-ue attach --shard I/P` runs them), all on the
 127.<net>.0.0/16 block. `processes` in the figures counts the processes that do the work
 (3 network functions + P shards, or 1). `peak_rss_mib` is their summed peak resident set,
@@ -16,7 +16,7 @@ run delay): on a shared machine a process can be neither busy nor idle but queue
 latency then comes from the other work on the host, not from the emulator.
 
 `--profile DIR` runs every working process under cProfile and writes DIR/<process>.prof
-(hss, sgw-pgw, mme, sim-ue-I, or all.prof in one process; DIR/fast/ and DIR/pycrate/
+(hss, pcrf, sgw-pgw, mme, sim-ue-I, or all.prof in one process; DIR/fast/ and DIR/pycrate/
 with `--codec both`); the time a process spends in
 `select.epoll.poll` is its event loop waiting for input, the rest is CPU or blocking calls
 (`sqlite3` COMMITs wait for fsync). Read them with `python -m pstats`.
@@ -55,7 +55,7 @@ from sim_ue.runner import Population, Shard  # noqa: E402
 from tests.e2e.network import wait_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
-NFS = ("hss", "sgw-pgw", "mme")
+NFS = ("hss", "pcrf", "sgw-pgw", "mme")  # the P-GW opens its Gx session per PDN connection
 
 
 class TimedPopulation(Population):
@@ -155,6 +155,7 @@ def _config(tmp: Path, ues: int, codec: str, net: int, enbs: int) -> Path:
                                      "host": "hss.epc.mnc010.mcc440.3gppnetwork.org",
                                      "peer": {"host": ip(0, 3), "port": 3868}}],
                 "control": {"host": ip(0, 2), "port": 0}},
+        "pcrf": {"listen": {"host": ip(0, 15), "port": 3868}},
         "sgw_pgw": {"s11": {"host": ip(0, 4), "port": 2123}, "s1u_address": ip(0, 4),
                     "s5_address": ip(0, 5), "database": str(tmp / "sgw-pgw.db"),
                     "mme_peers": [ip(0, 2)]},
@@ -239,7 +240,8 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
                     _profiled([str(BIN / "corenet"), "run", nf, "--config", str(cfg_path),
                                "--pcap", "", "--log-level", "warning"], profile, nf),
                     stdout=subprocess.DEVNULL, stderr=(tmp / f"{nf}.log").open("w"))
-                ready = {"hss": cfg.hss.listen, "mme": cfg.mme.s1ap}.get(nf)
+                ready = {"hss": cfg.hss.listen, "pcrf": cfg.pcrf.listen,
+                         "mme": cfg.mme.s1ap}.get(nf)
                 if ready is not None:
                     asyncio.run(wait_port(ready.host, ready.port, timeout=60.0))
             start_at = time.time() + 3.0 + 0.5 * processes  # every shard imported and set up
