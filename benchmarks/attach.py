@@ -9,7 +9,7 @@ spreads the emulator over processes on real loopback sockets: the HSS, the PCRF,
 the MME each in a `corenet run <nf>` process of its own, and the UEs with their eNBs in P `sim-ue`
 shards (`sim_ue.runner.Shard`, as `sim-ue attach --shard I/P` runs them), all on the
 127.<net>.0.0/16 block. `processes` in the figures counts the processes that do the work
-(3 network functions + P shards, or 1). `peak_rss_mib` is their summed peak resident set,
+(4 network functions + P shards, or 1). `peak_rss_mib` is their summed peak resident set,
 `cpu_s` their summed CPU time: cpu_s / wall_s above 1 means more than one core was busy.
 `runq_s` is the time their threads were ready to run but waited for a core (Linux schedstat
 run delay): on a shared machine a process can be neither busy nor idle but queued, and the
