@@ -47,7 +47,8 @@ async def test_every_network_function_logs_json_lines(tmp_path: Path) -> None:
     # per-message hex at DEBUG, from the function that sent it (the first records of the kind
     # pass the repeat filter: the Diameter capabilities exchanges made at start)
     owners = {cfg.mme.s1ap.host: "mme", cfg.hss.listen.host: "hss", cfg.sgw_pgw.s11.host:
-              "sgw-pgw", cfg.ims.pcscf.listen.host: "ims"}
+              "sgw-pgw", cfg.ims.pcscf.listen.host: "ims",
+              cfg.ims.home.listen.host: "ims"}  # the S-CSCF's Cx to the HSS
     if cfg.pcrf is not None:
         owners[cfg.pcrf.listen.host] = "pcrf"
     sent = [x for x in lines if x["event"] == "wire.sent"]
