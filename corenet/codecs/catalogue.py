@@ -197,12 +197,12 @@ def cx_samples() -> list[tuple[str, Message]]:
     """Cx between the home S-CSCF and the HSS (TS 29.229 §6.1): UAR/UAA, MAR/MAA with one
     IMS AKA vector (TS 33.203 §6.1), SAR/SAA with the IMS subscription (TS 29.228 Annex D)."""
     sid = diameter.session_id(SCSCF_HOST, 1, 3)
-    ids = {"hop_by_hop": 0x100, "end_to_end": 0x200}
     uar = cx.uar(sid, SCSCF_HOST, SCSCF_REALM, HSS_REALM, IMPI, IMPU,
-                 "ims.mnc020.mcc440.3gppnetwork.org", **ids)
-    mar = cx.mar(sid, SCSCF_HOST, SCSCF_REALM, HSS_REALM, IMPI, IMPU, SCSCF, **ids)
+                 "ims.mnc020.mcc440.3gppnetwork.org", hop_by_hop=0x100, end_to_end=0x200)
+    mar = cx.mar(sid, SCSCF_HOST, SCSCF_REALM, HSS_REALM, IMPI, IMPU, SCSCF,
+                 hop_by_hop=0x100, end_to_end=0x200)
     sar = cx.sar(sid, SCSCF_HOST, SCSCF_REALM, HSS_REALM, IMPI, IMPU, SCSCF,
-                 cx.ServerAssignmentType.REGISTRATION, **ids)
+                 cx.ServerAssignmentType.REGISTRATION, hop_by_hop=0x100, end_to_end=0x200)
     vector = cx.ImsAkaVector(rand=RAND, autn=AUTN, xres=bytes.fromhex("a54211d5e3ba50bf"),
                              ck=bytes(range(16)), ik=bytes(range(16, 32)))
     tel = "tel:+" + MSISDN
