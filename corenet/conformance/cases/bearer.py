@@ -1,0 +1,139 @@
+"""Network-initiated dedicated bearers (TS 23.401 §5.4.1, §5.4.4.1; TS 24.301 §6.4.2, §6.4.4)
+against the MME, the tester playing eNB and UE, and the AF whose media authorization makes the
+network ask for the bearer: Rx AAR (TS 29.214 §4.4.1) -> PCRF RAR -> P-GW Create Bearer
+Request (TS 29.274 §7.2.3) -> the MME's E-RAB SETUP REQUEST with the ESM activation.
+
+The Create Bearer Response's cause is seen through its consequence at the P-GW: a bearer the
+MME accepted (cause 16) is the one the P-GW later deletes (STR -> Delete Bearer Request ->
+the MME's DEACTIVATE EPS BEARER CONTEXT REQUEST for that EBI); a refused one (the UE's reject)
+is reported to the PCRF (TS 29.212 §4.5.12), which tells the AF (Specific-Action
+INDICATION_OF_FAILED_RESOURCES_ALLOCATION, TS 29.214 §4.4.5a).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from corenet.codecs import diameter as dia
+from corenet.codecs import nas, pcc, s1ap
+from corenet.codecs.base import Message
+from corenet.conformance.case import case
+from corenet.conformance.cases.pcrf import _aar, _af, _media, _request, _request_from
+from corenet.conformance.tester.context import Tester
+from corenet.conformance.tester.diameter import TesterDiameter
+from corenet.conformance.tester.ue import Downlink, TesterUe
+from corenet.conformance.verdicts import Inconclusive, check
+
+VOICE_QCI = 1  # TS 23.203 Table 6.1.7
+PTI_NETWORK = 0  # TS 24.301 §6.4.2.2: network initiated, no PTI
+ESM_INSUFFICIENT_RESOURCES = 26  # TS 24.301 §9.9.4.4
+
+
+async def _voice_bearer(t: Tester) -> tuple[TesterUe, TesterDiameter, str, int, Downlink]:
+    """An attached UE whose media the tester AF authorizes: (UE, AF, Rx Session-Id, the
+    default bearer's EBI, the E-RAB SETUP REQUEST)."""
+    t.need("pcrf")
+    ue, accept = await t.attached_ue()
+    esm = (accept.fields.get(nas.ESM_CONTAINER) or {}).get("fields") or {}
+    address = (esm.get("pdn_address") or {}).get("ipv4")
+    if not address:
+        raise Inconclusive(f"no IPv4 address in the default bearer: {esm.get('pdn_address')}")
+    default_ebi = int(esm.get(nas.EBI, 5))
+    af = await _af(t)
+    sid = af.session_id()
+    aaa = await _aar(t, af, address, _media(address), sid=sid)
+    if pcc.result_of(aaa) != 2001:
+        raise Inconclusive(f"the PCRF refused the media authorization: {pcc.result_of(aaa)}")
+    while True:
+        dl = await ue.receive(what="E-RABSetupRequest")
+        if dl.s1ap.name == "E-RABSetupRequest":
+            return ue, af, sid, default_ebi, dl
+
+
+def _erab(dl: Downlink) -> dict[str, Any]:
+    items = dl.s1ap.fields.get("E-RABToBeSetupListBearerSUReq") or []
+    if len(items) != 1:
+        raise Inconclusive(f"E-RAB SETUP REQUEST with {len(items)} E-RABs")
+    return dict(items[0])
+
+
+def _activation(ue: TesterUe, item: dict[str, Any]) -> Message | None:
+    raw = item.get("nAS-PDU")
+    return None if raw is None else ue.decode_nas(bytes(raw))
+
+
+@case("BEARER-DED-01", "A network-initiated dedicated bearer reaches the eNB as an E-RAB SETUP "
+      "REQUEST (QCI 1, GBR) with ACTIVATE DEDICATED EPS BEARER CONTEXT REQUEST linked to the "
+      "default bearer", "TS 24.301 §6.4.2.2 / TS 23.401 §5.4.1", "mme", ("full",))
+async def dedicated_activation(t: Tester) -> None:
+    ue, _, _, default_ebi, dl = await _voice_bearer(t)
+    item = _erab(dl)
+    qos = item.get("e-RABlevelQoSParameters") or {}
+    check(qos.get("qCI") == VOICE_QCI, t.clause, f"E-RAB QCI {VOICE_QCI}", qos.get("qCI"))
+    check(qos.get("gbrQosInformation") is not None, t.clause, "gbrQosInformation (a GBR "
+          "bearer)", "absent")
+    esm = _activation(ue, item)
+    check(esm is not None and esm.name == "ActivateDedicatedEPSBearerContextRequest", t.clause,
+          "ActivateDedicatedEPSBearerContextRequest in the E-RAB's NAS-PDU",
+          None if esm is None else esm.name)
+    assert esm is not None
+    f = esm.fields
+    check(f.get(nas.EBI) == item.get("e-RAB-ID"), t.clause,
+          f"EPS bearer identity {item.get('e-RAB-ID')} (the E-RAB ID)", f.get(nas.EBI))
+    check(f.get(nas.PTI) == PTI_NETWORK, t.clause, "PTI 0 (network initiated)", f.get(nas.PTI))
+    linked = f.get("linked_eps_bearer_identity")
+    check(linked == default_ebi, t.clause, f"linked EBI {default_ebi}", linked)
+    tft = f.get("traffic_flow_template")
+    check(bool(tft), t.clause, "a TFT (TS 24.008 §10.5.6.12)", tft)
+    _accept(ue, int(item["e-RAB-ID"]))
+
+
+def _accept(ue: TesterUe, ebi: int) -> None:
+    assert ue.mme_ue_id is not None
+    ue.enb.send(s1ap.e_rab_setup_response(ue.mme_ue_id, ue.enb_ue_id,
+                                          [(ebi, "127.0.0.1", 0x2000 + ebi)]))
+    ue.uplink(nas.activate_dedicated_eps_bearer_context_accept(ebi))
+
+
+@case("BEARER-DED-16", "The bearer the UE accepted is the P-GW's (Create Bearer Response cause "
+      "16): ending the media removes it with DEACTIVATE EPS BEARER CONTEXT REQUEST for its EBI",
+      "TS 24.301 §6.4.4.2 / TS 23.401 §5.4.4.1 / TS 29.274 §7.2.4", "mme", ("full",))
+async def dedicated_accepted_then_deleted(t: Tester) -> None:
+    ue, af, sid, _, dl = await _voice_bearer(t)
+    ebi = int(_erab(dl)["e-RAB-ID"])
+    _accept(ue, ebi)
+    sta = await af.answer_to(_request(t, af, "STR", sid, [
+        ("Termination-Cause", pcc.DIAMETER_LOGOUT)]))
+    check(pcc.result_of(sta) == 2001, t.clause, "STA 2001", pcc.result_of(sta))
+    while True:
+        down = await ue.receive(what="DeactivateEPSBearerContextRequest")
+        if down.nas is not None or down.s1ap.name == "E-RABReleaseCommand":
+            break
+    esm = down.nas
+    check(esm is not None and esm.name == "DeactivateEPSBearerContextRequest", t.clause,
+          "DeactivateEPSBearerContextRequest", down.name)
+    assert esm is not None
+    check(esm.fields.get(nas.EBI) == ebi, t.clause, f"EPS bearer identity {ebi}",
+          esm.fields.get(nas.EBI))
+    assert ue.mme_ue_id is not None
+    ue.enb.send(s1ap.e_rab_release_response(ue.mme_ue_id, ue.enb_ue_id, [ebi]))
+    ue.uplink(nas.deactivate_eps_bearer_context_accept(ebi))
+
+
+@case("BEARER-DED-REJ", "A dedicated bearer the UE rejects is refused to the P-GW (Create "
+      "Bearer Response), and the AF learns its resources failed", "TS 24.301 §6.4.2.5 / "
+      "TS 23.401 §5.4.1 / TS 29.214 §4.4.5a", "mme", ("full",))
+async def dedicated_rejected(t: Tester) -> None:
+    ue, af, sid, _, dl = await _voice_bearer(t)
+    ebi = int(_erab(dl)["e-RAB-ID"])
+    assert ue.mme_ue_id is not None
+    ue.enb.send(s1ap.e_rab_setup_response(ue.mme_ue_id, ue.enb_ue_id,
+                                          [(ebi, "127.0.0.1", 0x2000 + ebi)]))
+    ue.uplink(nas.activate_dedicated_eps_bearer_context_reject(ebi, ESM_INSUFFICIENT_RESOURCES))
+    rar = await _request_from(af, "RAR")
+    af.send(pcc.answer(rar, pcc.Origin(af.origin_host, af.origin_realm), 2001))
+    check(dia.avp(rar, "Session-Id") == sid, t.clause, f"RAR for {sid}",
+          dia.avp(rar, "Session-Id"))
+    actions = dia.avp_all(rar, "Specific-Action")
+    check(pcc.INDICATION_OF_FAILED_RESOURCES_ALLOCATION in actions, t.clause,
+          "Specific-Action INDICATION_OF_FAILED_RESOURCES_ALLOCATION (9)", actions)

@@ -1,0 +1,91 @@
+"""TS 24.301 §5.6.1 (service request) cases against an MME, the tester playing eNB and UE:
+an attached UE released to ECM-IDLE comes back with a SERVICE REQUEST (TS 23.401 §5.3.4.1)."""
+
+from __future__ import annotations
+
+from corenet.codecs import nas
+from corenet.conformance.case import case
+from corenet.conformance.cases.nas import until
+from corenet.conformance.tester.context import Tester
+from corenet.conformance.tester.ue import Downlink, TesterUe
+from corenet.conformance.verdicts import Inconclusive, check
+
+IMPLICITLY_DETACHED = 9  # TS 24.301 §9.9.3.9: UE identity cannot be derived by the network
+CS_DOMAIN_NOT_AVAILABLE = 18
+UNUSED_M_TMSI = 0x3FFFFFFE
+
+
+async def _idle(t: Tester) -> tuple[TesterUe, tuple[int, int], int]:
+    """An attached UE in ECM-IDLE: (UE, its S-TMSI, its default bearer's EBI)."""
+    ue, accept = await t.attached_ue()
+    guti = (accept.fields.get("guti") or {}).get("value")
+    if guti is None:
+        raise Inconclusive("Attach Accept without a GUTI: no S-TMSI to come back with")
+    container = accept.fields.get(nas.ESM_CONTAINER) or {}
+    ebi = int((container.get("fields") or {}).get(nas.EBI, 5))
+    await ue.go_idle()
+    return ue, (int(guti.mme_code), int(guti.m_tmsi)), ebi
+
+
+async def _answer(ue: TesterUe) -> Downlink:
+    """The MME's answer to a SERVICE REQUEST: an INITIAL CONTEXT SETUP REQUEST or a NAS
+    message (SERVICE REJECT)."""
+    while True:
+        dl = await ue.receive(what="InitialContextSetupRequest or ServiceReject")
+        if dl.s1ap.name == "InitialContextSetupRequest" or dl.nas is not None:
+            return dl
+
+
+def _rejected(t: Tester, dl: Downlink, cause: int) -> None:
+    got = None if dl.nas is None else dl.nas.fields.get(nas.EMM_CAUSE)
+    check(dl.name == "ServiceReject" and got == cause, t.clause, f"ServiceReject #{cause}",
+          f"{dl.name} #{got}")
+
+
+@case("EMM-SR-01", "A SERVICE REQUEST from ECM-IDLE is answered with an INITIAL CONTEXT SETUP "
+      "REQUEST holding the default bearer's E-RAB and a KeNB", "TS 24.301 §5.6.1.4 / "
+      "TS 23.401 §5.3.4.1", "mme", ("full",))
+async def service_accepted(t: Tester) -> None:
+    ue, s_tmsi, ebi = await _idle(t)
+    ue.service_request(s_tmsi)
+    dl = await _answer(ue)
+    check(dl.s1ap.name == "InitialContextSetupRequest", t.clause, "InitialContextSetupRequest",
+          dl.name)
+    items = dl.s1ap.fields.get("E-RABToBeSetupListCtxtSUReq") or []
+    erabs = sorted(int(i["e-RAB-ID"]) for i in items)
+    check(ebi in erabs, t.clause, f"E-RAB {ebi} (the default bearer)", erabs)
+    key = dl.s1ap.fields.get("SecurityKey")
+    check(key is not None, t.clause, "a SecurityKey (KeNB, TS 33.401 §7.2.8.1)", "absent")
+    ue.context_setup_response(dl)
+
+
+@case("EMM-SR-09-MAC", "A SERVICE REQUEST whose short MAC fails is rejected with SERVICE "
+      "REJECT #9", "TS 24.301 §5.6.1.5 / §4.4.4.3", "mme", ("full",))
+async def service_bad_mac(t: Tester) -> None:
+    ue, s_tmsi, _ = await _idle(t)
+    assert ue.ctx is not None
+    good = nas.service_request(ue.ctx.ksi & 7, ue.ctx)
+    ue.service_request(s_tmsi, good[:-1] + bytes([good[-1] ^ 0xFF]))
+    _rejected(t, await _answer(ue), IMPLICITLY_DETACHED)
+
+
+@case("EMM-SR-09-TMSI", "A SERVICE REQUEST with an S-TMSI no context holds is rejected with "
+      "SERVICE REJECT #9", "TS 24.301 §5.6.1.5", "mme", ("full",))
+async def service_unknown_tmsi(t: Tester) -> None:
+    ue, (mmec, _), _ = await _idle(t)
+    ue.service_request((mmec, UNUSED_M_TMSI))
+    _rejected(t, await _answer(ue), IMPLICITLY_DETACHED)
+
+
+@case("EMM-ESR-18", "An EXTENDED SERVICE REQUEST for mobile originating CS fallback is "
+      "rejected with SERVICE REJECT #18 (no SGs: CS domain not available)",
+      "TS 24.301 §5.6.1.5 / TS 23.272 §6.6", "mme", ("full",))
+async def extended_cs_fallback(t: Tester) -> None:
+    ue, accept = await t.attached_ue()
+    guti = (accept.fields.get("guti") or {}).get("value")
+    if guti is None:
+        raise Inconclusive("Attach Accept without a GUTI")
+    assert ue.ctx is not None
+    ue.uplink(nas.extended_service_request(0, int(guti.m_tmsi), ue.ctx.ksi & 7),
+              sht=nas.SHT_INTEGRITY)
+    _rejected(t, await until(ue, "ServiceReject"), CS_DOMAIN_NOT_AVAILABLE)
