@@ -22,7 +22,7 @@ import yaml
 from corenet.config.models import CorenetConfig
 from corenet.core.plmn import Plmn
 
-INTERFACES = ("mme", "hss", "sgw", "diameter", "pcscf", "psap", "pcrf")
+INTERFACES = ("mme", "hss", "sgw", "diameter", "pcscf", "psap", "pcrf", "mme-s11")
 NAS_TIMER_S = 0.4
 
 
@@ -199,6 +199,7 @@ async def embedded_sut(base: CorenetConfig, mode: str, ids: Identities = Identit
                        "hss": (cfg.hss.listen.host, cfg.hss.listen.port),
                        "diameter": (cfg.hss.listen.host, cfg.hss.listen.port),
                        "sgw": (cfg.sgw_pgw.s11.host, cfg.sgw_pgw.s11.port),
+                       "mme-s11": (cfg.mme.s11_local.host, cfg.mme.s11_local.port),
                        "pcscf": (cfg.ims.pcscf.listen.host, cfg.ims.pcscf.listen.port),
                        "psap": _psap(cfg.ims.ecscf.default_psap),
                        **({} if cfg.pcrf is None else {

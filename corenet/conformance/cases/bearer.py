@@ -14,15 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from corenet.codecs import catalogue, gtpv2c, nas, pcc, s1ap
 from corenet.codecs import diameter as dia
-from corenet.codecs import nas, pcc, s1ap
 from corenet.codecs.base import Message
 from corenet.conformance.case import case
 from corenet.conformance.cases.pcrf import _aar, _af, _media, _request, _request_from
 from corenet.conformance.tester.context import Tester
 from corenet.conformance.tester.diameter import TesterDiameter
+from corenet.conformance.tester.enb import get
+from corenet.conformance.tester.gtp import TesterGtp
 from corenet.conformance.tester.ue import Downlink, TesterUe
-from corenet.conformance.verdicts import Inconclusive, check
+from corenet.conformance.verdicts import Inconclusive, NoAnswer, check
 
 VOICE_QCI = 1  # TS 23.203 Table 6.1.7
 PTI_NETWORK = 0  # TS 24.301 §6.4.2.2: network initiated, no PTI
@@ -137,3 +139,106 @@ async def dedicated_rejected(t: Tester) -> None:
     actions = dia.avp_all(rar, "Specific-Action")
     check(pcc.INDICATION_OF_FAILED_RESOURCES_ALLOCATION in actions, t.clause,
           "Specific-Action INDICATION_OF_FAILED_RESOURCES_ALLOCATION (9)", actions)
+
+
+# ------------------------------------------------- the tester as the S-GW on the MME's S11
+
+VOICE_TFT = catalogue.VOICE_TFT  # TS 24.008 §10.5.6.12: create new TFT, RTP both ways
+
+
+async def _create_bearer(t: Tester, ue: TesterUe, linked_ebi: int, *,
+                         teid: int | None = None) -> tuple[TesterGtp, int]:
+    """Create Bearer Request (TS 29.274 §7.2.3) for a QCI 1 bearer, to the MME's S11 TEID of
+    the UE: (the tester S-GW, the request's sequence number). The MME's S11 TEID of a UE is
+    not on S1; the embedded MME uses its MME UE S1AP ID, which the tester takes."""
+    gtp = await t.gtp("mme-s11")
+    seq = gtp.next_sequence()
+    gtp.send(gtpv2c.create_bearer_request(
+        seq, teid=(ue.mme_ue_id or 0) if teid is None else teid, linked_ebi=linked_ebi,
+        bearer_contexts=[{
+            "ebi": 0, "tft": VOICE_TFT,
+            "s1u_sgw_fteid": (gtpv2c.FTEID_S1U_SGW, 0x5100 + seq, gtp.local[0]),
+            "bearer_qos": gtpv2c.bearer_qos(VOICE_QCI, 2, pci=0, pvi=1, mbr=(128, 128),
+                                            gbr=(64, 64)),
+            "charging_id": seq}]))
+    return gtp, seq
+
+
+async def _bearer_response(t: Tester, gtp: TesterGtp, seq: int) -> Message:
+    while True:
+        msg = await get(gtp.inbox, 5.0, "Create Bearer Response")
+        if msg.name == "CreateBearerResponse" and msg.fields.get("sequence") == seq:
+            return msg
+
+
+def _bearer_cause(msg: Message) -> tuple[int | None, int | None, int | None]:
+    """(cause, the bearer context's EBI, its cause) of a Create Bearer Response."""
+    c = msg.fields.get("cause")
+    contexts = msg.fields.get("bearer_contexts") or []
+    ctx = contexts[0] if contexts else {}
+    inner = ctx.get("cause")
+    return (c.get("value") if isinstance(c, dict) else c, ctx.get("ebi"),
+            inner.get("value") if isinstance(inner, dict) else inner)
+
+
+async def _s11_activation(t: Tester) -> tuple[TesterUe, TesterGtp, int, int, Downlink]:
+    ue, accept = await t.attached_ue()
+    esm = (accept.fields.get(nas.ESM_CONTAINER) or {}).get("fields") or {}
+    default_ebi = int(esm.get(nas.EBI, 5))
+    gtp, seq = await _create_bearer(t, ue, default_ebi)
+    try:
+        while True:
+            dl = await ue.receive(what="E-RABSetupRequest")
+            if dl.s1ap.name == "E-RABSetupRequest":
+                return ue, gtp, seq, default_ebi, dl
+    except NoAnswer:
+        if not gtp.inbox.empty():
+            cause, _, _ = _bearer_cause(gtp.inbox.get_nowait())
+            if cause == gtpv2c.CAUSE_CONTEXT_NOT_FOUND:
+                raise Inconclusive("the MME's S11 TEID of the UE is not its MME UE S1AP ID: "
+                                   "no context for the Create Bearer Request") from None
+        raise
+
+
+@case("BEARER-CBR-16", "Create Bearer Request from the S-GW for an attached UE: E-RAB SETUP "
+      "REQUEST with ACTIVATE DEDICATED EPS BEARER CONTEXT REQUEST; once eNB and UE accept, "
+      "Create Bearer Response cause 16 with the bearer's EBI", "TS 24.301 §6.4.2.3 / "
+      "TS 23.401 §5.4.1 / TS 29.274 §7.2.4", "mme", ("full",))
+async def create_bearer_accepted(t: Tester) -> None:
+    ue, gtp, seq, default_ebi, dl = await _s11_activation(t)
+    item = _erab(dl)
+    esm = _activation(ue, item)
+    check(esm is not None and esm.name == "ActivateDedicatedEPSBearerContextRequest"
+          and esm.fields.get("linked_eps_bearer_identity") == default_ebi, t.clause,
+          f"ActivateDedicatedEPSBearerContextRequest linked to EBI {default_ebi}",
+          None if esm is None else (esm.name, esm.fields.get("linked_eps_bearer_identity")))
+    ebi = int(item["e-RAB-ID"])
+    _accept(ue, ebi)
+    cause, got_ebi, bearer_cause = _bearer_cause(await _bearer_response(t, gtp, seq))
+    check((cause, got_ebi, bearer_cause) == (gtpv2c.CAUSE_REQUEST_ACCEPTED, ebi,
+                                             gtpv2c.CAUSE_REQUEST_ACCEPTED), t.clause,
+          f"cause 16, bearer context EBI {ebi} cause 16", (cause, got_ebi, bearer_cause))
+
+
+@case("BEARER-CBR-88", "A dedicated bearer the UE rejects is answered to the S-GW with Create "
+      "Bearer Response cause 88 UE refuses", "TS 24.301 §6.4.2.4 / TS 29.274 §7.2.4",
+      "mme", ("full",))
+async def create_bearer_refused(t: Tester) -> None:
+    ue, gtp, seq, _, dl = await _s11_activation(t)
+    ebi = int(_erab(dl)["e-RAB-ID"])
+    assert ue.mme_ue_id is not None
+    ue.enb.send(s1ap.e_rab_setup_response(ue.mme_ue_id, ue.enb_ue_id,
+                                          [(ebi, "127.0.0.1", 0x2000 + ebi)]))
+    ue.uplink(nas.activate_dedicated_eps_bearer_context_reject(ebi, ESM_INSUFFICIENT_RESOURCES))
+    cause, _, bearer_cause = _bearer_cause(await _bearer_response(t, gtp, seq))
+    check(gtpv2c.CAUSE_UE_REFUSES in (cause, bearer_cause), t.clause, "cause 88 UE refuses",
+          (cause, bearer_cause))
+
+
+@case("BEARER-CBR-64", "Create Bearer Request for a TEID no UE holds is answered cause 64 "
+      "Context not found", "TS 29.274 §7.2.4 / Table 8.4-1", "mme", ("full",))
+async def create_bearer_unknown(t: Tester) -> None:
+    ue, _ = await t.attached_ue()
+    gtp, seq = await _create_bearer(t, ue, 5, teid=0x7EADBEEF)
+    cause, _, _ = _bearer_cause(await _bearer_response(t, gtp, seq))
+    check(cause == gtpv2c.CAUSE_CONTEXT_NOT_FOUND, t.clause, "cause 64 Context not found", cause)

@@ -114,8 +114,10 @@ class Tester:
             raise Inconclusive(f"capabilities exchange refused: {result_code(cea)}")
         return peer
 
-    async def gtp(self) -> TesterGtp:
-        gtp = TesterGtp(self.need("sgw"), self.sut.local_host,
+    async def gtp(self, interface: str = "sgw") -> TesterGtp:
+        """A GTPv2-C node: an MME towards the S-GW (`sgw`), or an S-GW towards the MME's S11
+        (`mme-s11`)."""
+        gtp = TesterGtp(self.need(interface), self.sut.local_host,
                         None if self._tap is None else self._tap.udp)
         self._closers.append(gtp)
         await gtp.open()
