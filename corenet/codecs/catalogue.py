@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from corenet.codecs import cx, diameter, gtpv2c, nas, pcc, s1ap, s6a
 from corenet.codecs.base import Message
@@ -253,18 +254,24 @@ def gx_samples() -> list[tuple[str, Message]]:
     return [("CCR", ccr), ("CCA", cca), ("RAR", rar), ("RAA", pcc.answer(rar, PGW, 2001))]
 
 
+def audio_component(ue: str, remote: str) -> tuple[str, Any]:
+    """Media-Component-Description (TS 29.214 §5.3.8) of an RTP audio stream between the UE's
+    port 50000 and a remote party's 40000, 41 kbit/s each way."""
+    return ("Media-Component-Description", [
+        ("Media-Component-Number", 1),
+        ("Media-Sub-Component", [
+            ("Flow-Number", 1),
+            ("Flow-Description", f"permit out 17 from {remote} 40000 to {ue} 50000"),
+            ("Flow-Description", f"permit in 17 from {ue} 50000 to {remote} 40000")]),
+        ("Media-Type", pcc.MEDIA_TYPE_AUDIO),
+        ("Max-Requested-Bandwidth-UL", 41_000), ("Max-Requested-Bandwidth-DL", 41_000)])
+
+
 def rx_samples() -> list[tuple[str, Message]]:
     """Rx between the P-CSCF and the PCRF (TS 29.214 §5.6): AAR/AAA for an emergency call's
     audio (§4.4.1), STR/STA at its end (§4.4.4)."""
     sid = diameter.session_id(PCSCF.host, 1, 5)
-    media = ("Media-Component-Description", [
-        ("Media-Component-Number", 1),
-        ("Media-Sub-Component", [
-            ("Flow-Number", 1),
-            ("Flow-Description", f"permit out 17 from {REMOTE_IPV4} 40000 to {UE_IPV4} 50000"),
-            ("Flow-Description", f"permit in 17 from {UE_IPV4} 50000 to {REMOTE_IPV4} 40000")]),
-        ("Media-Type", pcc.MEDIA_TYPE_AUDIO),
-        ("Max-Requested-Bandwidth-UL", 41_000), ("Max-Requested-Bandwidth-DL", 41_000)])
+    media = audio_component(UE_IPV4, REMOTE_IPV4)
     aar = _ids(pcc.request("AAR", sid, PCSCF, PCRF.realm, [
         *pcc.ue_address_avps(UE_IPV4, None), media, ("Service-URN", b"sos"),
         ("AF-Requested-Data", pcc.EPC_LEVEL_IDENTITIES)]))

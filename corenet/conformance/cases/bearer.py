@@ -91,10 +91,21 @@ async def dedicated_activation(t: Tester) -> None:
 
 
 def _accept(ue: TesterUe, ebi: int) -> None:
+    """The eNB sets the E-RAB up (TS 36.413 §8.2.1.2), the UE accepts (TS 24.301 §6.4.2.3)."""
+    _erab_set_up(ue, ebi)
+    ue.uplink(nas.activate_dedicated_eps_bearer_context_accept(ebi))
+
+
+def _refuse(ue: TesterUe, ebi: int) -> None:
+    """The eNB sets the E-RAB up, the UE rejects the context (TS 24.301 §6.4.2.4)."""
+    _erab_set_up(ue, ebi)
+    ue.uplink(nas.activate_dedicated_eps_bearer_context_reject(ebi, ESM_INSUFFICIENT_RESOURCES))
+
+
+def _erab_set_up(ue: TesterUe, ebi: int) -> None:
     assert ue.mme_ue_id is not None
     ue.enb.send(s1ap.e_rab_setup_response(ue.mme_ue_id, ue.enb_ue_id,
                                           [(ebi, "127.0.0.1", 0x2000 + ebi)]))
-    ue.uplink(nas.activate_dedicated_eps_bearer_context_accept(ebi))
 
 
 @case("BEARER-DED-16", "The bearer the UE accepted is the P-GW's (Create Bearer Response cause "
@@ -127,11 +138,7 @@ async def dedicated_accepted_then_deleted(t: Tester) -> None:
       "TS 23.401 §5.4.1 / TS 29.214 §4.4.5a", "mme", ("full",))
 async def dedicated_rejected(t: Tester) -> None:
     ue, af, sid, _, dl = await _voice_bearer(t)
-    ebi = int(_erab(dl)["e-RAB-ID"])
-    assert ue.mme_ue_id is not None
-    ue.enb.send(s1ap.e_rab_setup_response(ue.mme_ue_id, ue.enb_ue_id,
-                                          [(ebi, "127.0.0.1", 0x2000 + ebi)]))
-    ue.uplink(nas.activate_dedicated_eps_bearer_context_reject(ebi, ESM_INSUFFICIENT_RESOURCES))
+    _refuse(ue, int(_erab(dl)["e-RAB-ID"]))
     rar = await _request_from(af, "RAR")
     af.send(pcc.answer(rar, pcc.Origin(af.origin_host, af.origin_realm), 2001))
     check(dia.avp(rar, "Session-Id") == sid, t.clause, f"RAR for {sid}",
@@ -225,11 +232,7 @@ async def create_bearer_accepted(t: Tester) -> None:
       "mme", ("full",))
 async def create_bearer_refused(t: Tester) -> None:
     ue, gtp, seq, _, dl = await _s11_activation(t)
-    ebi = int(_erab(dl)["e-RAB-ID"])
-    assert ue.mme_ue_id is not None
-    ue.enb.send(s1ap.e_rab_setup_response(ue.mme_ue_id, ue.enb_ue_id,
-                                          [(ebi, "127.0.0.1", 0x2000 + ebi)]))
-    ue.uplink(nas.activate_dedicated_eps_bearer_context_reject(ebi, ESM_INSUFFICIENT_RESOURCES))
+    _refuse(ue, int(_erab(dl)["e-RAB-ID"]))
     cause, _, bearer_cause = _bearer_cause(await _bearer_response(t, gtp, seq))
     check(gtpv2c.CAUSE_UE_REFUSES in (cause, bearer_cause), t.clause, "cause 88 UE refuses",
           (cause, bearer_cause))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from corenet.codecs import catalogue, pcc
 from corenet.codecs import diameter as dia
-from corenet.codecs import pcc
 from corenet.codecs.base import Message
 from corenet.conformance.case import case
 from corenet.conformance.tester.context import Tester
@@ -67,14 +67,7 @@ async def _ip_can_session(t: Tester, peer: TesterDiameter, apn: str = "ims",
 
 def _media(address: str) -> tuple[str, Any]:
     """An audio stream (TS 29.214 §5.3.8) between the UE and a remote party."""
-    return ("Media-Component-Description", [
-        ("Media-Component-Number", 1),
-        ("Media-Sub-Component", [
-            ("Flow-Number", 1),
-            ("Flow-Description", f"permit out 17 from {REMOTE} 40000 to {address} 50000"),
-            ("Flow-Description", f"permit in 17 from {address} 50000 to {REMOTE} 40000")]),
-        ("Media-Type", pcc.MEDIA_TYPE_AUDIO),
-        ("Max-Requested-Bandwidth-UL", 41_000), ("Max-Requested-Bandwidth-DL", 41_000)])
+    return catalogue.audio_component(address, REMOTE)
 
 
 async def _aar(t: Tester, af: TesterDiameter, address: str, *avps: tuple[str, Any],
