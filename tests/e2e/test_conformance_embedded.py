@@ -24,7 +24,7 @@ def test_every_case_passes_against_the_embedded_network_functions(tmp_path: Path
                              str(tmp_path / "caps")))
     bad = [(r.id, r.verdict.value, r.reason) for r in report.results if r.verdict.value != "pass"]
     assert bad == []
-    assert report.ok and report.counts()["passed"] == len(cases) == 119
+    assert report.ok and report.counts()["passed"] == len(cases) == 121
     for r in report.results:
         assert r.pcap is not None and Path(r.pcap).stat().st_size > 0, r.id
 

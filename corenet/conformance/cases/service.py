@@ -10,8 +10,12 @@ from corenet.conformance.tester.context import Tester
 from corenet.conformance.tester.ue import Downlink, TesterUe
 from corenet.conformance.verdicts import Inconclusive, check
 
-IMPLICITLY_DETACHED = 9  # TS 24.301 §9.9.3.9: UE identity cannot be derived by the network
+# TS 24.301 §9.9.3.9
+UE_IDENTITY_NOT_DERIVED = 9  # UE identity cannot be derived by the network
+IMPLICITLY_DETACHED = 10
 CS_DOMAIN_NOT_AVAILABLE = 18
+MESSAGE_TYPE_NOT_IMPLEMENTED = 97
+PACKET_SERVICES_VIA_S1 = 8  # TS 24.301 §9.9.3.27 service type 1000
 UNUSED_M_TMSI = 0x3FFFFFFE
 
 
@@ -66,7 +70,7 @@ async def service_bad_mac(t: Tester) -> None:
     assert ue.ctx is not None
     good = nas.service_request(ue.ctx.ksi & 7, ue.ctx)
     ue.service_request(s_tmsi, good[:-1] + bytes([good[-1] ^ 0xFF]))
-    _rejected(t, await _answer(ue), IMPLICITLY_DETACHED)
+    _rejected(t, await _answer(ue), UE_IDENTITY_NOT_DERIVED)
 
 
 @case("EMM-SR-09-TMSI", "A SERVICE REQUEST with an S-TMSI no context holds is rejected with "
@@ -74,7 +78,27 @@ async def service_bad_mac(t: Tester) -> None:
 async def service_unknown_tmsi(t: Tester) -> None:
     ue, (mmec, _), _ = await _idle(t)
     ue.service_request((mmec, UNUSED_M_TMSI))
-    _rejected(t, await _answer(ue), IMPLICITLY_DETACHED)
+    _rejected(t, await _answer(ue), UE_IDENTITY_NOT_DERIVED)
+
+
+@case("EMM-SR-10", "A SERVICE REQUEST for a context no longer EMM-REGISTERED (a new ATTACH "
+      "REQUEST on the connection deregistered it) is rejected with SERVICE REJECT #10",
+      "TS 24.301 §5.6.1.5 / §5.5.1.2.7 d", "mme", ("full",))
+async def service_not_registered(t: Tester) -> None:
+    ue, _ = await t.attached_ue()
+    assert ue.ctx is not None
+    ue.attach_request(on_connection=True)
+    ue.send_raw(nas.service_request(ue.ctx.ksi & 7, ue.ctx))
+    _rejected(t, await until_name(ue, "ServiceReject"), IMPLICITLY_DETACHED)
+
+
+async def until_name(ue: TesterUe, name: str, limit: int = 5) -> Downlink:
+    """The next downlink NAS message `name`, past those of the procedure running beside it."""
+    for _ in range(limit):
+        dl = await ue.receive_nas(what=name)
+        if dl.name == name:
+            return dl
+    return dl
 
 
 @case("EMM-ESR-18", "An EXTENDED SERVICE REQUEST for mobile originating CS fallback is "
@@ -89,3 +113,20 @@ async def extended_cs_fallback(t: Tester) -> None:
     ue.uplink(nas.extended_service_request(0, int(guti.m_tmsi), ue.ctx.ksi & 7),
               sht=nas.SHT_INTEGRITY)
     _rejected(t, await until(ue, "ServiceReject"), CS_DOMAIN_NOT_AVAILABLE)
+
+
+@case("EMM-ESR-97", "An EXTENDED SERVICE REQUEST for packet services via S1, which the MME does "
+      "not implement, is answered EMM STATUS #97", "TS 24.301 §7.4 / §5.6.1.5", "mme",
+      ("full",))
+async def extended_packet_services(t: Tester) -> None:
+    ue, accept = await t.attached_ue()
+    guti = (accept.fields.get("guti") or {}).get("value")
+    if guti is None:
+        raise Inconclusive("Attach Accept without a GUTI")
+    assert ue.ctx is not None
+    ue.uplink(nas.extended_service_request(PACKET_SERVICES_VIA_S1, int(guti.m_tmsi),
+                                           ue.ctx.ksi & 7), sht=nas.SHT_INTEGRITY)
+    dl = await until(ue, "EMMStatus")
+    got = None if dl.nas is None else dl.nas.fields.get(nas.EMM_CAUSE)
+    check(dl.name == "EMMStatus" and got == MESSAGE_TYPE_NOT_IMPLEMENTED, t.clause,
+          "EMMStatus #97", f"{dl.name} #{got}")

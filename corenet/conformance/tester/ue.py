@@ -108,8 +108,9 @@ class TesterUe:
     # ------------------------------------------------------------------ procedures
 
     def attach_request(self, *, emergency: bool = False, identity: str = "imsi",
-                       ue_eia: tuple[int, ...] = EIA) -> None:
-        """TS 24.301 §5.5.1.2.2 (type 6 = emergency, §9.9.3.11)."""
+                       ue_eia: tuple[int, ...] = EIA, on_connection: bool = False) -> None:
+        """TS 24.301 §5.5.1.2.2 (type 6 = emergency, §9.9.3.11); `on_connection`: on the UE's
+        S1 connection (UPLINK NAS TRANSPORT) rather than a new one."""
         esm = nas.pdn_connectivity_request(
             pti=1, request_type=REQUEST_EMERGENCY if emergency else REQUEST_INITIAL)
         ident: dict[str, Any] = {"imei": self.imei} if identity == "imei" else {"imsi": self.imsi}
@@ -117,7 +118,10 @@ class TesterUe:
             attach_type=ATTACH_EMERGENCY if emergency else ATTACH_EPS, ksi=7,
             ue_net_cap=nas.ue_network_capability(eea=EEA, eia=ue_eia), esm_container=esm,
             drx=b"\x00\x00", **ident)
-        self.initial(pdu, rrc_cause="emergency" if emergency else "mo-Signalling")
+        if on_connection:
+            self.send_raw(pdu)
+        else:
+            self.initial(pdu, rrc_cause="emergency" if emergency else "mo-Signalling")
 
     def autn_check(self, dl: Downlink) -> AutnCheck:
         """The USIM's reading of an Authentication Request's RAND and AUTN (TS 33.102 §6.3.3)."""
