@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -164,20 +164,29 @@ def embedded_config(base: CorenetConfig, mode: str, folder: Path, ids: Identitie
             {"origin_host": cx["origin_host"], "addresses": [ip(9)]}]
     ims["pcscf"]["home_ims"] = [{**r, "address": {"host": ip(9), "port": 0}}
                                 for r in ims["pcscf"]["home_ims"]]
-    # the PCRF (TS 29.212 Gx, TS 29.214 Rx) with the P-GW, the P-CSCF and the tester as peers
-    pcrf = data["pcrf"] = data.get("pcrf") or {}
-    pcrf.update(listen={"host": ip(8), "port": free_port(ip(8))})
+    _pcrf(data, ip, ids)
+    data["pcap"] = None
+    return CorenetConfig.model_validate(data)
+
+
+def _pcrf(data: dict[str, Any], ip: Callable[[int], str], ids: Identities) -> None:
+    """The PCRF (TS 29.212 Gx, TS 29.214 Rx) on its own address, with the P-GW, the P-CSCF
+    and the tester as its peers; a configuration without a PCRF keeps none (the P-GW's
+    static policy, no Rx): the cases needing one are then inconclusive."""
+    pcrf, sgw, pcscf = data.get("pcrf"), data["sgw_pgw"], data["ims"]["pcscf"]
+    if pcrf is None:
+        sgw["pcrf"] = pcscf["pcrf"] = None
+        return
+    pcrf["listen"] = {"host": ip(8), "port": free_port(ip(8))}
     gx = {**(sgw.get("pcrf") or {}), "peer": dict(pcrf["listen"]), "local_host": ip(4)}
-    gx.setdefault("origin_host", "pgw." + mme["origin_realm"])
-    rx = {**(ims["pcscf"].get("pcrf") or {}), "peer": dict(pcrf["listen"]), "local_host": ip(6)}
-    rx.setdefault("origin_host", "pcscf." + ims["pcscf"]["domain"])
-    sgw["pcrf"], ims["pcscf"]["pcrf"] = gx, rx
+    gx.setdefault("origin_host", "pgw." + pcrf["origin_realm"])
+    rx = {**(pcscf.get("pcrf") or {}), "peer": dict(pcrf["listen"]), "local_host": ip(6)}
+    rx.setdefault("origin_host", "pcscf." + pcscf["domain"])
+    sgw["pcrf"], pcscf["pcrf"] = gx, rx
     pcrf["peers"] = [{"origin_host": gx["origin_host"], "addresses": [ip(4)]},
                      {"origin_host": rx["origin_host"], "addresses": [ip(6)]},
                      {"origin_host": ids.tester_peer_host, "addresses": [ip(1)]},
                      {"origin_host": ids.tester_af_host, "addresses": [ip(1)]}]
-    data["pcap"] = None
-    return CorenetConfig.model_validate(data)
 
 
 @asynccontextmanager
@@ -190,7 +199,8 @@ async def embedded_sut(base: CorenetConfig, mode: str, ids: Identities = Identit
     async with AsyncExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="conformance-")))
         cfg = embedded_config(base, mode, folder, ids, block)
-        runtime = Runtime(cfg, names=("pcrf", "hss", "sgw-pgw", "ims", "mme"))
+        pcrf = ("pcrf",) if cfg.pcrf is not None else ()
+        runtime = Runtime(cfg, names=(*pcrf, "hss", "sgw-pgw", "ims", "mme"))
         await runtime.start()
         stack.push_async_callback(runtime.stop)
         n = cfg.mme.s1ap.host.split(".")[1]
