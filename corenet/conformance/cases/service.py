@@ -15,7 +15,9 @@ UE_IDENTITY_NOT_DERIVED = 9  # UE identity cannot be derived by the network
 IMPLICITLY_DETACHED = 10
 CS_DOMAIN_NOT_AVAILABLE = 18
 MESSAGE_TYPE_NOT_IMPLEMENTED = 97
-PACKET_SERVICES_VIA_S1 = 8  # TS 24.301 §9.9.3.27 service type 1000
+# TS 24.301 §9.9.3.27 service types: 0000 mobile originating CS fallback, 1000 packet
+# services via S1
+MO_CS_FALLBACK, PACKET_SERVICES_VIA_S1 = 0, 8
 UNUSED_M_TMSI = 0x3FFFFFFE
 
 
@@ -105,27 +107,28 @@ async def until_name(ue: TesterUe, name: str, limit: int = 5) -> Downlink:
       "rejected with SERVICE REJECT #18 (no SGs: CS domain not available)",
       "TS 24.301 §5.6.1.5 / TS 23.272 §6.6", "mme", ("full",))
 async def extended_cs_fallback(t: Tester) -> None:
+    ue = await _extended(t, MO_CS_FALLBACK)
+    _rejected(t, await until(ue, "ServiceReject"), CS_DOMAIN_NOT_AVAILABLE)
+
+
+async def _extended(t: Tester, service_type: int) -> TesterUe:
+    """An attached, connected UE sends EXTENDED SERVICE REQUEST (TS 24.301 §5.6.1.2),
+    integrity protected, with its M-TMSI."""
     ue, accept = await t.attached_ue()
     guti = (accept.fields.get("guti") or {}).get("value")
     if guti is None:
         raise Inconclusive("Attach Accept without a GUTI")
     assert ue.ctx is not None
-    ue.uplink(nas.extended_service_request(0, int(guti.m_tmsi), ue.ctx.ksi & 7),
+    ue.uplink(nas.extended_service_request(service_type, int(guti.m_tmsi), ue.ctx.ksi & 7),
               sht=nas.SHT_INTEGRITY)
-    _rejected(t, await until(ue, "ServiceReject"), CS_DOMAIN_NOT_AVAILABLE)
+    return ue
 
 
 @case("EMM-ESR-97", "An EXTENDED SERVICE REQUEST for packet services via S1, which the MME does "
       "not implement, is answered EMM STATUS #97", "TS 24.301 §7.4 / §5.6.1.5", "mme",
       ("full",))
 async def extended_packet_services(t: Tester) -> None:
-    ue, accept = await t.attached_ue()
-    guti = (accept.fields.get("guti") or {}).get("value")
-    if guti is None:
-        raise Inconclusive("Attach Accept without a GUTI")
-    assert ue.ctx is not None
-    ue.uplink(nas.extended_service_request(PACKET_SERVICES_VIA_S1, int(guti.m_tmsi),
-                                           ue.ctx.ksi & 7), sht=nas.SHT_INTEGRITY)
+    ue = await _extended(t, PACKET_SERVICES_VIA_S1)
     dl = await until(ue, "EMMStatus")
     got = None if dl.nas is None else dl.nas.fields.get(nas.EMM_CAUSE)
     check(dl.name == "EMMStatus" and got == MESSAGE_TYPE_NOT_IMPLEMENTED, t.clause,
