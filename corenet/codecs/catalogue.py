@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from corenet.codecs import diameter, gtpv2c, nas, s1ap, s6a
+from corenet.codecs import cx, diameter, gtpv2c, nas, pcc, s1ap, s6a
 from corenet.codecs.base import Message
 from corenet.core.plmn import Plmn
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
@@ -21,6 +22,14 @@ IMSI = "440100000000001"
 MSISDN = "819010000001"
 MME_HOST, MME_REALM = "mme.epc.mnc020.mcc440.3gppnetwork.org", "epc.mnc020.mcc440.3gppnetwork.org"
 HSS_HOST, HSS_REALM = "hss.epc.mnc010.mcc440.3gppnetwork.org", "epc.mnc010.mcc440.3gppnetwork.org"
+SCSCF = "sip:scscf.ims.mnc010.mcc440.3gppnetwork.org"
+SCSCF_HOST, SCSCF_REALM = "scscf.ims.mnc010.mcc440.3gppnetwork.org", "ims.mnc010.mcc440.3gppnetwork.org"
+IMPI = "440100000000001@ims.mnc010.mcc440.3gppnetwork.org"
+IMPU = "sip:+819010000001@ims.mnc010.mcc440.3gppnetwork.org"
+PCRF = pcc.Origin("pcrf.epc.mnc020.mcc440.3gppnetwork.org", MME_REALM)
+PGW = pcc.Origin("pgw.epc.mnc020.mcc440.3gppnetwork.org", MME_REALM)
+PCSCF = pcc.Origin("pcscf.ims.mnc020.mcc440.3gppnetwork.org", MME_REALM)
+UE_IPV4, REMOTE_IPV4 = "10.45.0.2", "10.46.0.7"
 KASME = bytes(range(32))
 RAND = bytes.fromhex("23553cbe9637a89d218ae64dae47bf35")
 AUTN = bytes.fromhex("55f328b43577b9b94a9ffac354dfafb3")
@@ -181,7 +190,97 @@ def diameter_samples() -> list[tuple[str, Message]]:
         ("PUR", pur), ("PUA", s6a.pua(pur, HSS_HOST, HSS_REALM, result_code=2001)),
         ("CLR", clr), ("CLA", s6a.cla(clr, MME_HOST, MME_REALM, result_code=2001)),
         ("IDR", idr), ("IDA", s6a.ida(idr, MME_HOST, MME_REALM, result_code=2001)),
+        *cx_samples(), *gx_samples(), *rx_samples(),
     ]
+
+
+def cx_samples() -> list[tuple[str, Message]]:
+    """Cx between the home S-CSCF and the HSS (TS 29.229 §6.1): UAR/UAA, MAR/MAA with one
+    IMS AKA vector (TS 33.203 §6.1), SAR/SAA with the IMS subscription (TS 29.228 Annex D)."""
+    sid = diameter.session_id(SCSCF_HOST, 1, 3)
+    uar = cx.uar(sid, SCSCF_HOST, SCSCF_REALM, HSS_REALM, IMPI, IMPU,
+                 "ims.mnc020.mcc440.3gppnetwork.org", hop_by_hop=0x100, end_to_end=0x200)
+    mar = cx.mar(sid, SCSCF_HOST, SCSCF_REALM, HSS_REALM, IMPI, IMPU, SCSCF,
+                 hop_by_hop=0x100, end_to_end=0x200)
+    sar = cx.sar(sid, SCSCF_HOST, SCSCF_REALM, HSS_REALM, IMPI, IMPU, SCSCF,
+                 cx.ServerAssignmentType.REGISTRATION, hop_by_hop=0x100, end_to_end=0x200)
+    vector = cx.ImsAkaVector(rand=RAND, autn=AUTN, xres=bytes.fromhex("a54211d5e3ba50bf"),
+                             ck=bytes(range(16)), ik=bytes(range(16, 32)))
+    tel = "tel:+" + MSISDN
+    return [
+        ("UAR", uar), ("UAA", cx.answer(uar, HSS_HOST, HSS_REALM, result_code=2001,
+                                        extra=[("Server-Name", SCSCF)])),
+        ("MAR", mar), ("MAA", cx.answer(mar, HSS_HOST, HSS_REALM, result_code=2001, extra=[
+            ("User-Name", IMPI), ("Public-Identity", IMPU), ("SIP-Number-Auth-Items", 1),
+            ("SIP-Auth-Data-Item", vector.to_avps())])),
+        ("SAR", sar), ("SAA", cx.answer(sar, HSS_HOST, HSS_REALM, result_code=2001, extra=[
+            ("User-Name", IMPI), ("User-Data", cx.user_data(IMPI, [IMPU, tel]))])),
+    ]
+
+
+def _ids(msg: Message) -> Message:
+    """Fixed Hop-by-Hop and End-to-End identifiers (a sending peer sets its own)."""
+    msg.fields.update(hop_by_hop=0x100, end_to_end=0x200)
+    return msg
+
+
+def gx_samples() -> list[tuple[str, Message]]:
+    """Gx between the P-GW and the PCRF (TS 29.212 §5.6): CCR/CCA initial with the default
+    bearer's QoS, RAR/RAA installing a voice (QCI 1) PCC rule (§4.5.2, §5.3.4)."""
+    sid = diameter.session_id(PGW.host, 1, 4)
+    ccr = _ids(pcc.request("CCR", sid, PGW, PCRF.realm, [
+        ("CC-Request-Type", pcc.CcRequestType.INITIAL_REQUEST), ("CC-Request-Number", 0),
+        *pcc.subscription_ids(IMSI, MSISDN), *pcc.ue_address_avps(UE_IPV4, None),
+        ("IP-CAN-Type", pcc.IP_CAN_TYPE_3GPP_EPS), ("RAT-Type", pcc.RAT_TYPE_EUTRAN),
+        *pcc.user_equipment("3534900698733019"), pcc.default_bearer_qos(9, 8),
+        ("Called-Station-Id", "internet")], dest_host=PCRF.host))
+    cca = pcc.answer(ccr, PCRF, 2001, [
+        ("Bearer-Control-Mode", pcc.BEARER_CONTROL_MODE_UE_NW), pcc.default_bearer_qos(9, 8)])
+    flows = [(f"permit out 17 from {REMOTE_IPV4} 40000 to {UE_IPV4} 50000",
+              pcc.FLOW_DIRECTION_DOWNLINK),
+             (f"permit out 17 from {UE_IPV4} 50000 to {REMOTE_IPV4} 40000",
+              pcc.FLOW_DIRECTION_UPLINK)]
+    rule = ("Charging-Rule-Definition", [
+        ("Charging-Rule-Name", b"af-1-1-1"),
+        *[("Flow-Information", [("Flow-Description", f), ("Flow-Direction", d)])
+          for f, d in flows],
+        ("Flow-Status", pcc.FLOW_STATUS_ENABLED),
+        ("QoS-Information", pcc.qos_information(
+            1, 9, preemption_capability=True, preemption_vulnerability=True,
+            mbr_ul=41_000, mbr_dl=41_000, gbr_ul=41_000, gbr_dl=41_000))])
+    rar = _ids(pcc.request("RAR", sid, PCRF, PGW.realm, [
+        ("Re-Auth-Request-Type", pcc.AUTHORIZE_ONLY), ("Charging-Rule-Install", [rule])],
+        dest_host=PGW.host))
+    return [("CCR", ccr), ("CCA", cca), ("RAR", rar), ("RAA", pcc.answer(rar, PGW, 2001))]
+
+
+def audio_component(ue: str, remote: str) -> tuple[str, Any]:
+    """Media-Component-Description (TS 29.214 §5.3.8) of an RTP audio stream between the UE's
+    port 50000 and a remote party's 40000, 41 kbit/s each way."""
+    return ("Media-Component-Description", [
+        ("Media-Component-Number", 1),
+        ("Media-Sub-Component", [
+            ("Flow-Number", 1),
+            ("Flow-Description", f"permit out 17 from {remote} 40000 to {ue} 50000"),
+            ("Flow-Description", f"permit in 17 from {ue} 50000 to {remote} 40000")]),
+        ("Media-Type", pcc.MEDIA_TYPE_AUDIO),
+        ("Max-Requested-Bandwidth-UL", 41_000), ("Max-Requested-Bandwidth-DL", 41_000)])
+
+
+def rx_samples() -> list[tuple[str, Message]]:
+    """Rx between the P-CSCF and the PCRF (TS 29.214 §5.6): AAR/AAA for an emergency call's
+    audio (§4.4.1), STR/STA at its end (§4.4.4)."""
+    sid = diameter.session_id(PCSCF.host, 1, 5)
+    media = audio_component(UE_IPV4, REMOTE_IPV4)
+    aar = _ids(pcc.request("AAR", sid, PCSCF, PCRF.realm, [
+        *pcc.ue_address_avps(UE_IPV4, None), media, ("Service-URN", b"sos"),
+        ("AF-Requested-Data", pcc.EPC_LEVEL_IDENTITIES)]))
+    aaa = pcc.answer(aar, PCRF, 2001, [("IP-CAN-Type", pcc.IP_CAN_TYPE_3GPP_EPS),
+                                       ("RAT-Type", pcc.RAT_TYPE_EUTRAN),
+                                       *pcc.subscription_ids(IMSI, MSISDN)])
+    str_ = _ids(pcc.request("STR", sid, PCSCF, PCRF.realm,
+                            [("Termination-Cause", pcc.DIAMETER_LOGOUT)]))
+    return [("AAR", aar), ("AAA", aaa), ("STR", str_), ("STA", pcc.answer(str_, PCRF, 2001))]
 
 
 def subscription_data() -> s6a.SubscriptionData:

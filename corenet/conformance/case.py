@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from corenet.conformance.tester.context import Tester
 
 ALL_MODES = ("full", "emergency-auth", "emergency-unauth")
-SUTS = ("mme", "hss", "sgw-pgw", "pcscf", "psap", "diameter")
+SUTS = ("mme", "hss", "sgw-pgw", "pcscf", "psap", "diameter", "pcrf")
 
 Drive = Callable[["Tester"], Awaitable[None]]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +22,7 @@ import yaml
 from corenet.config.models import CorenetConfig
 from corenet.core.plmn import Plmn
 
-INTERFACES = ("mme", "hss", "sgw", "diameter", "pcscf", "psap")
+INTERFACES = ("mme", "hss", "sgw", "diameter", "pcscf", "psap", "pcrf", "mme-s11")
 NAS_TIMER_S = 0.4
 
 
@@ -34,6 +34,7 @@ class Identities:
     home_plmn: Plmn = Plmn("440", "10")
     tac: int = 1
     first_imsi: str = "440100000000001"
+    first_msisdn: str = "819010000001"  # of first_imsi, one more per IMSI
     subscribers: int = 1000
     k: str = "465b5ce8b199b49faa5f0a2ee238a6bc"
     opc: str = "cd63cb71954a9f4e48a5994e37a02baf"
@@ -47,6 +48,8 @@ class Identities:
     restricted_imsi: str = "440108000000001"
     tester_peer_host: str = "peer.conformance.mnc020.mcc440.3gppnetwork.org"
     tester_peer_realm: str = "conformance.mnc020.mcc440.3gppnetwork.org"
+    # the tester as an AF (a P-CSCF) on Rx, beside itself as the P-GW on Gx (TS 29.214)
+    tester_af_host: str = "af.conformance.mnc020.mcc440.3gppnetwork.org"
     ambr_cap_bps: int = 300_000
     network_name: str = "JPN-ROAM X"
     emergency_numbers: tuple[str, ...] = ("110", "118", "119")
@@ -111,7 +114,7 @@ def embedded_config(base: CorenetConfig, mode: str, folder: Path, ids: Identitie
     ip = lambda last: f"127.{n}.0.{last}"  # noqa: E731
     subs = folder / "subscribers.yaml"
     subs.write_text(yaml.safe_dump({"subscribers": [
-        {"imsi": ids.first_imsi, "count": ids.subscribers, "msisdn": "819010000001",
+        {"imsi": ids.first_imsi, "count": ids.subscribers, "msisdn": ids.first_msisdn,
          "k": ids.k, "opc": ids.opc, "amf": "8000"},
         {"imsi": ids.restricted_imsi, "k": ids.k, "opc": ids.opc, "amf": "8000",
          "allowed_visited_plmns": ["44099"]}]}))
@@ -131,7 +134,8 @@ def embedded_config(base: CorenetConfig, mode: str, folder: Path, ids: Identitie
     mme.update(s1ap={"host": ip(2), "port": free_port(ip(2))}, sctp="fallback",
                s11_local={"host": ip(2), "port": free_port(ip(2), socket.SOCK_DGRAM)},
                sgw=dict(sgw["s11"]), diameter_local_host=ip(2),
-               control={"host": ip(2), "port": 0}, pgw_s5s8_address=ip(5))
+               control={"host": ip(2), "port": 0}, pgw_s5s8_address=ip(5),
+               sbcap={"host": ip(2), "port": 0})
     mme["diameter_routes"] = [{**r, "peer": dict(hss["listen"]), "transport": "tcp", "tls": None}
                               if r["realm"] == hss["origin_realm"] else r
                               for r in mme["diameter_routes"]]
@@ -152,22 +156,51 @@ def embedded_config(base: CorenetConfig, mode: str, folder: Path, ids: Identitie
                         pcscfs=[ip(6)])
     ims["ecscf"]["psaps"] = [{**p, "uri": psap_uri} for p in ims["ecscf"]["psaps"]]
     ims["home"]["listen"] = {"host": ip(9), "port": 0}
+    ims["home"]["pcscfs"] = [ip(6)]
+    cx = ims["home"].get("cx")
+    if cx is not None:  # the home S-CSCF's Cx link to this HSS (TS 29.229)
+        cx.update(hss=dict(hss["listen"]), local_host=ip(9))
+        hss["peers"] = [p for p in hss["peers"] if p["origin_host"] != cx["origin_host"]] + [
+            {"origin_host": cx["origin_host"], "addresses": [ip(9)]}]
     ims["pcscf"]["home_ims"] = [{**r, "address": {"host": ip(9), "port": 0}}
                                 for r in ims["pcscf"]["home_ims"]]
+    _pcrf(data, ip, ids)
     data["pcap"] = None
     return CorenetConfig.model_validate(data)
+
+
+def _pcrf(data: dict[str, Any], ip: Callable[[int], str], ids: Identities) -> None:
+    """The PCRF (TS 29.212 Gx, TS 29.214 Rx) on its own address, with the P-GW, the P-CSCF
+    and the tester as its peers; a configuration without a PCRF keeps none (the P-GW's
+    static policy, no Rx): the cases needing one are then inconclusive."""
+    pcrf, sgw, pcscf = data.get("pcrf"), data["sgw_pgw"], data["ims"]["pcscf"]
+    if pcrf is None:
+        sgw["pcrf"] = pcscf["pcrf"] = None
+        return
+    pcrf["listen"] = {"host": ip(8), "port": free_port(ip(8))}
+    gx = {**(sgw.get("pcrf") or {}), "peer": dict(pcrf["listen"]), "local_host": ip(4)}
+    gx.setdefault("origin_host", "pgw." + pcrf["origin_realm"])
+    rx = {**(pcscf.get("pcrf") or {}), "peer": dict(pcrf["listen"]), "local_host": ip(6)}
+    rx.setdefault("origin_host", "pcscf." + pcscf["domain"])
+    sgw["pcrf"], pcscf["pcrf"] = gx, rx
+    pcrf["peers"] = [{"origin_host": gx["origin_host"], "addresses": [ip(4)]},
+                     {"origin_host": rx["origin_host"], "addresses": [ip(6)]},
+                     {"origin_host": ids.tester_peer_host, "addresses": [ip(1)]},
+                     {"origin_host": ids.tester_af_host, "addresses": [ip(1)]}]
 
 
 @asynccontextmanager
 async def embedded_sut(base: CorenetConfig, mode: str, ids: Identities = Identities(),
                        block: int | None = None) -> AsyncIterator[Endpoints]:
-    """corenet's HSS, S/P-GW and MME in this process, for the cases of one roaming mode."""
+    """corenet's PCRF, HSS, S/P-GW, IMS and MME in this process, for the cases of one
+    roaming mode."""
     from corenet.runtime.supervisor import Runtime
 
     async with AsyncExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="conformance-")))
         cfg = embedded_config(base, mode, folder, ids, block)
-        runtime = Runtime(cfg, names=("hss", "sgw-pgw", "ims", "mme"))
+        pcrf = ("pcrf",) if cfg.pcrf is not None else ()
+        runtime = Runtime(cfg, names=(*pcrf, "hss", "sgw-pgw", "ims", "mme"))
         await runtime.start()
         stack.push_async_callback(runtime.stop)
         n = cfg.mme.s1ap.host.split(".")[1]
@@ -176,8 +209,11 @@ async def embedded_sut(base: CorenetConfig, mode: str, ids: Identities = Identit
                        "hss": (cfg.hss.listen.host, cfg.hss.listen.port),
                        "diameter": (cfg.hss.listen.host, cfg.hss.listen.port),
                        "sgw": (cfg.sgw_pgw.s11.host, cfg.sgw_pgw.s11.port),
+                       "mme-s11": (cfg.mme.s11_local.host, cfg.mme.s11_local.port),
                        "pcscf": (cfg.ims.pcscf.listen.host, cfg.ims.pcscf.listen.port),
-                       "psap": _psap(cfg.ims.ecscf.default_psap)},
+                       "psap": _psap(cfg.ims.ecscf.default_psap),
+                       **({} if cfg.pcrf is None else {
+                           "pcrf": (cfg.pcrf.listen.host, cfg.pcrf.listen.port)})},
             local_host=f"127.{n}.0.1", sctp_mode="fallback", ids=_ids_of(cfg, ids),
             t3460_s=cfg.mme.timers.t3460_s)
 

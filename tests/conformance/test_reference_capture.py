@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from corenet.codecs import catalogue, s1ap
+from corenet.codecs import diameter as dia
 from corenet.pcap.reference import write_reference_capture
 from tests import tshark
 
@@ -62,6 +63,23 @@ def test_diameter_commands_and_result_codes(capture: Path) -> None:
     results = {int(v) for r in rows for v in r["diameter.Result-Code"]}
     assert results == {2001}
     assert "440100000000001" in tshark.values(capture, "e212.imsi", "diameter.cmd.code == 318")
+
+
+def test_cx_gx_rx_commands_under_their_applications(capture: Path) -> None:
+    """Cx UAR/MAR/SAR (TS 29.229 §6.1), Gx CCR/RAR (TS 29.212 §5.6), Rx AAR/STR (TS 29.214
+    §5.6): each request and answer under its application, the PCC rule's QCI decoded."""
+    rows = tshark.fields(capture, "diameter.cmd.code", "diameter.flags.request",
+                         "diameter.applicationId", display_filter="diameter")
+    seen = {(int(r["diameter.cmd.code"][0]), r["diameter.flags.request"][0] in ("1", "True"),
+             int(r["diameter.applicationId"][0])) for r in rows}
+    for app, codes in ((dia.CX_APPLICATION_ID, (300, 301, 303)),
+                       (dia.GX_APPLICATION_ID, (272, 258)), (dia.RX_APPLICATION_ID, (265, 275))):
+        for code in codes:
+            assert (code, True, app) in seen and (code, False, app) in seen, (app, code)
+    assert tshark.values(capture, "diameter.QoS-Class-Identifier",
+                         "diameter.cmd.code == 258") == ["1"]
+    assert "440100000000001@ims.mnc010.mcc440.3gppnetwork.org" in tshark.values(
+        capture, "diameter.User-Name", "diameter.cmd.code == 303")
 
 
 def test_gtpv2_message_types_and_uimsi(capture: Path) -> None:

@@ -1,5 +1,6 @@
 """The RFC 6733 base cases against a third-party Diameter node: freeDiameter (Debian
-freediameterd, installed by scripts/setup.sh) as the SUT."""
+freediameterd, installed by scripts/setup.sh) as the SUT; and the Cx, Gx and Rx cases, which
+do not apply to a node advertising none of those applications."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def freediameter(tmp_path: Path) -> Iterator[tuple[tuple[str, int], str]]:
     acl = tmp_path / "acl.conf"
     # acl_wl takes the tester's connections (no TLS: ALLOW_IPSEC); freeDiameter then never
     # dials the tester itself, so each case's CER meets a peer in the closed state
-    acl.write_text(f"ALLOW_IPSEC {IDS.tester_peer_host}\n")
+    acl.write_text(f"ALLOW_IPSEC {IDS.tester_peer_host}\nALLOW_IPSEC {IDS.tester_af_host}\n")
     conf = tmp_path / "freediameter.conf"
     conf.write_text(f"""Identity = "fd.conformance.test";
 Realm = "conformance.test";
@@ -76,3 +77,30 @@ def test_base_cases_against_freediameter(tmp_path: Path) -> None:
     # freeDiameter is a relay agent by default: no application can be uncommon with it
     assert verdicts["DIA-CER-02"] == (
         "inconc", "the SUT is a relay agent (Relay Application Id in its CEA)")
+
+
+def test_application_cases_do_not_apply_to_freediameter(tmp_path: Path) -> None:
+    """freeDiameter serves no Cx (TS 29.229 §5.1), Gx (TS 29.212 §5.1) nor Rx (TS 29.214 §5.1):
+    its CEA advertises only the Relay application, so each case is inconclusive, saying so."""
+    cases = [c for c in all_cases() if c.id.startswith(("CX-", "GX-", "RX-"))]
+    assert len(cases) >= 12
+    verdicts: dict[str, tuple[str, str]] = {}
+    for case in cases:
+        for attempt in (1, 2):  # a freeDiameterd that never listened is started once more
+            folder = tmp_path / f"{case.id}-{attempt}"
+            folder.mkdir()
+            try:
+                with freediameter(folder) as (where, tester):
+                    sut = external({"hss": where, "pcrf": where}, local_host=tester)
+                    report = asyncio.run(run([case], lambda mode, sut=sut: nullcontext(sut)))
+                break
+            except OSError:  # wait_port's last refusal
+                if attempt == 2:
+                    raise
+        verdicts.update({r.id: (r.verdict.value, r.reason) for r in report.results})
+    # the first application each case needs: Rx media authorizations need a Gx session first
+    first = {"CX": "Cx (16777216)", "GX": "Gx (16777238)", "RX-AAR-5065": "Rx (16777236)",
+             "RX": "Gx (16777238)"}
+    assert verdicts == {c.id: ("inconc", "not applicable: the SUT (a relay agent) does not "
+                               f"advertise {first.get(c.id, first[c.id[:2]])} in its CEA")
+                        for c in cases}

@@ -141,3 +141,12 @@ def test_wrong_reject_cause_fails_the_15_cases_only() -> None:
     assert set(failing) == {"EMM-REJ-15A", "EMM-REJ-15U"}
     assert failing["EMM-REJ-15A"] == ("TS 24.301 §5.5.1.2.5: expected AttachReject #15; "
                                       "observed AttachReject #17")
+
+
+def test_registrar_without_ims_aka_fails_the_401_case() -> None:
+    """A home IMS that takes REGISTER on the P-CSCF's word (no Cx, no challenge) breaks TS 24.229
+    §5.4.1.2.1: the 401 case fails, the sec-agree case cannot reach its point."""
+    data = CorenetConfig().model_dump(mode="json")
+    data["ims"]["home"]["cx"] = None
+    failing = _failing(CorenetConfig.model_validate(data), select("IMS-REG-*,CX-MAR-01"))
+    assert failing == {"IMS-REG-401": "fail", "IMS-REG-494": "inconc"}

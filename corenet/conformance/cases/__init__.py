@@ -2,12 +2,16 @@
 
 from corenet.conformance.cases import (  # noqa: F401
     base,
+    bearer,
+    cx,
     gtp,
     ims,
     nas,
+    pcrf,
     roaming,
     s1ap,
     s6a,
     security,
+    service,
     tau,
 )

@@ -3,13 +3,17 @@ emergency-attached UE and the PSAP; and the JAPAN Roaming report's identity at t
 
 from __future__ import annotations
 
+import base64
+
 from corenet.codecs import nas, sip
 from corenet.codecs.ims_sip import CALLER_HEADER
 from corenet.codecs.sip import SipRequest, SipResponse
+from corenet.codecs.sip_digest import digest_params
 from corenet.conformance.case import case
 from corenet.conformance.tester.context import Tester
 from corenet.conformance.tester.sip import TesterSip
 from corenet.conformance.verdicts import Inconclusive, check
+from corenet.core.identifiers import ims_domain
 
 SOS = "urn:service:sos"
 IDENTITY = "JAPAN Roaming report: caller identity at the PSAP per mode"
@@ -123,3 +127,82 @@ async def malformed(t: Tester) -> None:
     msg, _ = await ue.receive(what="400 Bad Request")
     check(isinstance(msg, SipResponse) and msg.status == 400, t.clause, "400 Bad Request",
           getattr(msg, "status", msg))
+
+
+# ---------------------------------------------------------------- registration (IMS AKA)
+
+REGISTRATION = "TS 24.229 §5.2.2.1 / §5.4.1.2.1 / RFC 3310 §3.1"
+
+
+def _register(t: Tester, ue: TesterSip, imsi: str, cseq: int, call_id: str, tag: str, *,
+              authorization: str | None = None, verify: str | None = None) -> SipRequest:
+    """TS 24.229 §5.1.1.2.1: the UE's REGISTER with sec-agree (RFC 3329 §2.3.1); without an
+    `authorization`, the initial one "without credentials" (an empty response)."""
+    domain = ims_domain(t.ids.home_plmn)
+    n = int(imsi) - int(t.ids.first_imsi)
+    impu = f"sip:+{int(t.ids.first_msisdn) + n}@{domain}"
+    host, port = ue.local
+    auth = authorization or (f'Digest username="{imsi}@{domain}", realm="{domain}", '
+                             f'uri="sip:{domain}", nonce="", response=""')
+    headers = [("Expires", "600000"), ("Authorization", auth), ("Require", "sec-agree"),
+               ("Proxy-Require", "sec-agree"),
+               ("Security-Client", f"ipsec-3gpp; alg=hmac-sha-1-96; spi-c=1111; spi-s=2222; "
+                                   f"port-c={port}; port-s={port}"),
+               *([("Security-Verify", verify)] if verify is not None else []),
+               ("Supported", "path, sec-agree")]
+    return sip.make_request("REGISTER", f"sip:{domain}", from_=f"<{impu}>;tag={tag}",
+                            to=f"<{impu}>", call_id=call_id, cseq=cseq, via=ue.via(),
+                            contact=f"<sip:{impu[4:].split('@')[0]}@{host}:{port}>",
+                            headers=headers)
+
+
+async def _final(ue: TesterSip, what: str) -> SipResponse:
+    while True:
+        msg, _ = await ue.receive(what=what)
+        if isinstance(msg, SipResponse) and msg.status >= 200:
+            return msg
+
+
+async def _challenged(t: Tester) -> tuple[TesterSip, str, SipResponse, str, str]:
+    ue, imsi = await _ue_sip(t, emergency=False)
+    call_id, tag = sip.new_call_id(ue.local[0]), sip.new_tag()
+    ue.send(_register(t, ue, imsi, 1, call_id, tag), t.need("pcscf"))
+    return ue, imsi, await _final(ue, "401 Unauthorized"), call_id, tag
+
+
+@case("IMS-REG-401", "REGISTER without credentials is answered 401 with an AKAv1-MD5 "
+      "challenge the USIM accepts, without CK/IK, and a Security-Server", REGISTRATION,
+      "pcscf", ("full",))
+async def register_challenged(t: Tester) -> None:
+    from corenet.crypto.milenage import Milenage, check_autn
+
+    _, _, resp, _, _ = await _challenged(t)
+    check(resp.status == 401, t.clause, "401 Unauthorized", f"{resp.status} {resp.reason}")
+    www = resp.header("WWW-Authenticate") or ""
+    params = digest_params(www)
+    check(params.get("algorithm", "").upper() == "AKAV1-MD5", t.clause,
+          "WWW-Authenticate algorithm=AKAv1-MD5 (RFC 3310 §3.1)", www or "absent")
+    check("ck" not in params and "ik" not in params, t.clause,
+          "no ck/ik towards the UE (TS 24.229 §5.2.2.1)", www)
+    nonce = base64.b64decode(params.get("nonce", ""))
+    usim = Milenage(bytes.fromhex(t.ids.k), bytes.fromhex(t.ids.opc))
+    check(len(nonce) == 32 and check_autn(usim, nonce[:16], nonce[16:]).mac_ok, t.clause,
+          "nonce = base64(RAND || AUTN) with an AUTN the USIM verifies (RFC 3310 §3.2)",
+          nonce.hex())
+    server = resp.header("Security-Server") or ""
+    check(server.startswith("ipsec-3gpp"), t.clause,
+          "Security-Server: ipsec-3gpp... (RFC 3329 §2.3.1, TS 33.203 §7.1)", server or "absent")
+
+
+@case("IMS-REG-494", "A REGISTER whose Security-Verify does not repeat the Security-Server "
+      "is answered 494 Security Agreement Required", "TS 24.229 §5.2.2.1 / RFC 3329 §2.3.1",
+      "pcscf", ("full",))
+async def register_downgrade(t: Tester) -> None:
+    ue, imsi, resp, call_id, tag = await _challenged(t)
+    if resp.status != 401 or not resp.header("Security-Server"):
+        raise Inconclusive(f"no 401 with a Security-Server: {resp.status} {resp.reason}")
+    forged = "ipsec-3gpp; q=0.1; alg=hmac-md5-96; spi-c=1; spi-s=2; port-c=1; port-s=1"
+    ue.send(_register(t, ue, imsi, 2, call_id, tag, verify=forged), t.need("pcscf"))
+    again = await _final(ue, "494 Security Agreement Required")
+    check(again.status == 494, t.clause, "494 Security Agreement Required",
+          f"{again.status} {again.reason}")

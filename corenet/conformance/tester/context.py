@@ -5,9 +5,15 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from corenet.codecs import diameter as dia
 from corenet.codecs.base import Message
 from corenet.conformance.sut import Endpoints
-from corenet.conformance.tester.diameter import TesterDiameter, result_code
+from corenet.conformance.tester.diameter import (
+    RELAY_APPLICATION_ID,
+    TesterDiameter,
+    advertised,
+    result_code,
+)
 from corenet.conformance.tester.enb import TesterEnb
 from corenet.conformance.tester.gtp import TesterGtp
 from corenet.conformance.tester.sip import TesterSip
@@ -87,8 +93,31 @@ class Tester:
                 raise Inconclusive(f"capabilities exchange refused: {result_code(cea)}")
         return peer
 
-    async def gtp(self) -> TesterGtp:
-        gtp = TesterGtp(self.need("sgw"), self.sut.local_host,
+    async def application_peer(self, interface: str, application: int, name: str, *,
+                               origin_host: str | None = None) -> TesterDiameter:
+        """A Diameter client of one 3GPP application (Cx, Gx, Rx) of the SUT. A SUT whose CEA
+        does not advertise that application (RFC 6733 §5.3: the applications in common) is
+        not one the case applies to: Inconclusive, naming the application."""
+        host = origin_host or self.ids.tester_peer_host
+        peer = TesterDiameter(self.need(interface), host, self.ids.tester_peer_realm,
+                              self.sut.local_host, None if self._tap is None else self._tap.tcp)
+        self._closers.append(peer)
+        await peer.connect()
+        cea = await peer.capabilities(vendor_specific_application_ids=(
+            (dia.VENDOR_3GPP, application),))
+        apps = advertised(cea)
+        if application not in apps:
+            relay = " (a relay agent)" if RELAY_APPLICATION_ID in apps else ""
+            raise Inconclusive(f"not applicable: the SUT{relay} does not advertise {name} "
+                               f"({application}) in its CEA")
+        if result_code(cea) != 2001:
+            raise Inconclusive(f"capabilities exchange refused: {result_code(cea)}")
+        return peer
+
+    async def gtp(self, interface: str = "sgw") -> TesterGtp:
+        """A GTPv2-C node: an MME towards the S-GW (`sgw`), or an S-GW towards the MME's S11
+        (`mme-s11`)."""
+        gtp = TesterGtp(self.need(interface), self.sut.local_host,
                         None if self._tap is None else self._tap.udp)
         self._closers.append(gtp)
         await gtp.open()

@@ -13,6 +13,8 @@ from corenet.conformance.verdicts import Inconclusive
 from corenet.core.errors import DecodeError
 from corenet.transport.tcp import open_diameter_tcp_client
 
+_sessions = itertools.count(1)
+
 
 class Ids(TypedDict):
     """Hop-by-Hop and End-to-End identifiers of a request (RFC 6733 §3)."""
@@ -30,7 +32,6 @@ class TesterDiameter:
         self.closed = asyncio.Event()
         self.conn: Any = None
         self._ids = itertools.count(0x5A000001)
-        self._sessions = itertools.count(1)
 
     async def connect(self) -> None:
         try:
@@ -55,7 +56,8 @@ class TesterDiameter:
         return {"hop_by_hop": n, "end_to_end": n}
 
     def session_id(self) -> str:
-        return diameter.session_id(self.origin_host, 1, next(self._sessions), "conformance")
+        # RFC 6733 §8.8: unique across the run, so that no case meets another's session
+        return diameter.session_id(self.origin_host, 1, next(_sessions), "conformance")
 
     def send(self, msg: Message | bytes) -> None:
         self.conn.send(msg if isinstance(msg, bytes) else diameter.encode(msg))
@@ -86,6 +88,18 @@ class TesterDiameter:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+RELAY_APPLICATION_ID = 0xFFFFFFFF  # RFC 6733 §2.4
+
+
+def advertised(cea: Message) -> set[int]:
+    """The applications a CEA advertises (RFC 6733 §5.3.2): Auth-Application-Id and those of
+    Vendor-Specific-Application-Id."""
+    apps = {int(a) for a in diameter.avp_all(cea, "Auth-Application-Id")}
+    for vsai in diameter.avp_all(cea, "Vendor-Specific-Application-Id"):
+        apps.update(int(a) for a in diameter.avp_all(vsai, "Auth-Application-Id"))
+    return apps
 
 
 def result_code(msg: Message) -> int | None:

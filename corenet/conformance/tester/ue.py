@@ -95,6 +95,10 @@ class TesterUe:
             if dl.nas is not None or dl.s1ap.name == "UEContextReleaseCommand":
                 return dl
 
+    def decode_nas(self, raw: bytes) -> Message:
+        """A downlink NAS PDU carried elsewhere than in the S1AP NAS-PDU IE (an E-RAB's)."""
+        return self._decode(raw)
+
     def _decode(self, raw: bytes) -> Message:
         sht = raw[0] >> 4 if raw and raw[0] & 0x0F == nas.PD_EMM else 0
         if sht in (1, 2, 4) and self.ctx is not None:
@@ -104,8 +108,9 @@ class TesterUe:
     # ------------------------------------------------------------------ procedures
 
     def attach_request(self, *, emergency: bool = False, identity: str = "imsi",
-                       ue_eia: tuple[int, ...] = EIA) -> None:
-        """TS 24.301 §5.5.1.2.2 (type 6 = emergency, §9.9.3.11)."""
+                       ue_eia: tuple[int, ...] = EIA, on_connection: bool = False) -> None:
+        """TS 24.301 §5.5.1.2.2 (type 6 = emergency, §9.9.3.11); `on_connection`: on the UE's
+        S1 connection (UPLINK NAS TRANSPORT) rather than a new one."""
         esm = nas.pdn_connectivity_request(
             pti=1, request_type=REQUEST_EMERGENCY if emergency else REQUEST_INITIAL)
         ident: dict[str, Any] = {"imei": self.imei} if identity == "imei" else {"imsi": self.imsi}
@@ -113,7 +118,10 @@ class TesterUe:
             attach_type=ATTACH_EMERGENCY if emergency else ATTACH_EPS, ksi=7,
             ue_net_cap=nas.ue_network_capability(eea=EEA, eia=ue_eia), esm_container=esm,
             drx=b"\x00\x00", **ident)
-        self.initial(pdu, rrc_cause="emergency" if emergency else "mo-Signalling")
+        if on_connection:
+            self.send_raw(pdu)
+        else:
+            self.initial(pdu, rrc_cause="emergency" if emergency else "mo-Signalling")
 
     def autn_check(self, dl: Downlink) -> AutnCheck:
         """The USIM's reading of an Authentication Request's RAND and AUTN (TS 33.102 §6.3.3)."""
@@ -162,6 +170,29 @@ class TesterUe:
         items = dl.s1ap.fields.get("E-RABToBeSetupListCtxtSUReq") or []
         erabs = [(int(i["e-RAB-ID"]), "127.0.0.1", 0x1000 + int(i["e-RAB-ID"])) for i in items]
         self.enb.send(s1ap.initial_context_setup_response(self.mme_ue_id, self.enb_ue_id, erabs))
+
+    async def go_idle(self) -> None:
+        """S1 release on inactivity (TS 23.401 §5.3.5): UE CONTEXT RELEASE REQUEST, COMMAND,
+        COMPLETE; the UE is in ECM-IDLE with its security context."""
+        assert self.mme_ue_id is not None, "no MME UE S1AP ID yet"
+        self.enb.send(s1ap.ue_context_release_request(self.mme_ue_id, self.enb_ue_id,
+                                                      ("radioNetwork", "user-inactivity")))
+        while (await self.receive(what="UEContextReleaseCommand")).s1ap.name != \
+                "UEContextReleaseCommand":
+            pass
+        self.release_complete()
+
+    def service_request(self, s_tmsi: tuple[int, int], pdu: bytes | None = None) -> bytes:
+        """From ECM-IDLE (TS 24.301 §5.6.1.2): a new S1 connection whose INITIAL UE MESSAGE
+        carries the S-TMSI (MMEC, M-TMSI) and the SERVICE REQUEST (short MAC, §9.9.3.28)."""
+        assert self.ctx is not None, "no NAS security context"
+        self.enb_ue_id, self.mme_ue_id = self.enb.new_ue_id(), None
+        data = pdu if pdu is not None else nas.service_request(self.ctx.ksi & 7, self.ctx)
+        self.enb.send(s1ap.initial_ue_message(
+            enb_ue_id=self.enb_ue_id, nas_pdu=data, tai_plmn=self.enb.plmn, tac=self.enb.tac,
+            ecgi_plmn=self.enb.plmn, cell_id=(self.enb.enb_id << 8) | 1,
+            rrc_establishment_cause="mo-Data", s_tmsi=s_tmsi))
+        return data
 
     def release_complete(self) -> None:
         if self.mme_ue_id is not None:
