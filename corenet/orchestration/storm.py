@@ -234,6 +234,10 @@ class Fleet:
     def pending(self) -> int:
         return 0
 
+    def lag_s(self) -> float:
+        """How old the tallies are, plus the time a barring decision takes to reach the cells."""
+        return 0.0
+
     def never_attached(self) -> list[dict[str, Any]]:
         raise NotImplementedError
 
@@ -427,7 +431,8 @@ class Storm:
             barred = sum(t.barred for t in tallies)
             # an access that passed the barring check is a try not barred; its AIR comes later
             load = Load(rate, self.fleet.pending(), air_total=count - self._air_base,
-                        passed_total=tries - barred, barred_total=barred)
+                        passed_total=tries - barred, barred_total=barred,
+                        lag_s=self.fleet.lag_s())
             self._set_factor(self.schedule.factor(now - t0, load))
             self._factor_by_second[-1] = self.factor
             if self.progress is not None:

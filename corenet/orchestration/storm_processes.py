@@ -42,6 +42,8 @@ class _Worker:
         self.tally = Tally()
         self.pending = 0
         self.done: dict[str, Any] | None = None
+        self.sampled_at = time.monotonic()  # when the worker took its last report
+        self.delay_s = 0.0  # how long that report took to get here
 
     async def read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
@@ -62,12 +64,14 @@ class _Worker:
     def apply(self, report: dict[str, Any]) -> None:
         t = self.tally
         t.tries, t.barred, t.finished = report["tries"], report["barred"], report["finished"]
-        t.seconds = report["seconds"]
+        t.seconds[report["seconds_from"]:] = report["seconds"]
         t.attached_at.extend(report["attached_at"])
         t.latencies.extend(report["latencies"])
         t.failures_by_cause = report["failures_by_cause"]
         t.own_attempted, t.own_attached = report["own"]
         self.pending = report["pending"]
+        self.sampled_at = report["at"]
+        self.delay_s = max(0.0, time.monotonic() - report["at"])
 
 
 class WorkerFleet(Fleet):
@@ -124,6 +128,14 @@ class WorkerFleet(Fleet):
 
     def pending(self) -> int:
         return sum(w.pending for w in self.workers)
+
+    def lag_s(self) -> float:
+        """The age of the oldest report, plus the time a decision takes to reach a worker
+        (about what its reports take to get here)."""
+        if not self.workers:
+            return 0.0
+        now = time.monotonic()
+        return max(now - w.sampled_at + w.delay_s for w in self.workers)
 
     def never_attached(self) -> list[dict[str, Any]]:
         return [row for w in self.workers for row in (w.done or {}).get("never_attached", [])]

@@ -29,27 +29,31 @@ from corenet.orchestration.storm_roamers import (
 )
 from corenet.runtime import loop as runtime_loop
 
-REPORT_S = 0.05
+REPORT_S = 0.02
 
 
 class _Reporter:
-    """Writes the tally as it grows: counters and per-second rows whole, lists as their new
-    items."""
+    """Writes the tally as it grows: counters whole, per-second rows from the last one sent
+    (the only one that may have grown since), lists as their new items."""
 
     def __init__(self, tally: Tally, rescuer: Rescuer) -> None:
         self.tally = tally
         self.rescuer = rescuer
         self._attached = 0
         self._latencies = 0
+        self._rows = 0
 
     def report(self) -> dict[str, Any]:
         t = self.tally
-        out = {"tries": t.tries, "barred": t.barred, "finished": t.finished,
-               "seconds": t.seconds, "attached_at": t.attached_at[self._attached:],
+        # sampled at `at` on the monotonic clock both processes share
+        out = {"at": time.monotonic(), "tries": t.tries, "barred": t.barred, "finished": t.finished,
+               "seconds_from": max(0, self._rows - 1), "seconds": t.seconds[self._rows - 1:]
+               if self._rows else t.seconds, "attached_at": t.attached_at[self._attached:],
                "latencies": t.latencies[self._latencies:],
                "failures_by_cause": t.failures_by_cause, "own": [t.own_attempted, t.own_attached],
                "pending": self.rescuer.pending()}
         self._attached, self._latencies = len(t.attached_at), len(t.latencies)
+        self._rows = len(t.seconds)
         return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -59,15 +60,38 @@ def test_auto_bars_everyone_when_the_window_is_full() -> None:
     assert a.factor(0.1, Load(100, air_total=100, passed_total=100, barred_total=500)) == 0.0
 
 
-def test_auto_factor_fits_the_predicted_retries_into_the_budget() -> None:
-    a = AutoRelease(100.0, barring_time_s=1.0, sigmas=0.0)
+@pytest.mark.parametrize(("pace", "expected"), [
+    # budget 100 over 166.7 expected accesses in [0.8, 0.9): 0.6
+    (math.inf, 0.6),
+    # at most two ticks' share of the capacity (2 x 100 x 0.1 = 20) in one tick: 0.12 -> 0.1
+    (2.0, 0.1),
+])
+def test_auto_factor_fits_the_predicted_retries_into_the_budget(pace: float,
+                                                                expected: float) -> None:
+    a = AutoRelease(100.0, barring_time_s=1.0, sigmas=0.0, pace=pace)
     a.factor(0.0, Load(0, air_total=0, passed_total=0, barred_total=0))
     # 1,000 barred in the first tick retry 0.7..1.3 s later: 1000 x 0.1 / 0.6 per tick
     for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
         a.factor(t, Load(0, air_total=0, passed_total=0, barred_total=1000))
-    f = a.factor(0.8, Load(0, air_total=0, passed_total=0, barred_total=1000))
-    # budget 100 over 166.7 expected accesses in [0.8, 0.9): 0.6
-    assert f == 0.6
+    assert a.factor(0.8, Load(0, air_total=0, passed_total=0, barred_total=1000)) == expected
+
+
+def test_auto_counts_the_accesses_its_counters_do_not_show_yet() -> None:
+    """Counters that lag (worker processes' reports): the accesses of the lag pass at the
+    factor on air meanwhile, and use the budget."""
+    def run(lag: float) -> float | None:
+        a = AutoRelease(100.0, barring_time_s=1.0, sigmas=0.0, pace=math.inf)
+        a.factor(0.0, Load(0, air_total=0, passed_total=0, barred_total=0))
+        for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+            a.factor(t, Load(0, air_total=0, passed_total=0, barred_total=1000))
+        assert a.current == 0.6  # on air since 0.6 s
+        return a.factor(0.8, Load(0, air_total=0, passed_total=0, barred_total=1000,
+                                  lag_s=lag))
+    assert run(0.0) == 0.6
+    # 0.02 s unseen at 0.6 of ~170 per tick: ~20 AIRs to come, 80 / 170 -> 0.4
+    assert run(0.02) == 0.4
+    # 0.2 s unseen: 200 AIRs to come, nothing left of the budget
+    assert run(0.2) == 0.0
 
 
 def test_auto_lifts_when_little_demand_is_left() -> None:
