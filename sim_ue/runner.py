@@ -164,6 +164,10 @@ class SubscriberRange(Sequence[Subscriber]):
         for i in range(len(self._range)):
             yield self[i]
 
+    def imsi(self, i: int) -> str:
+        """The IMSI of subscriber i, without building the subscriber."""
+        return str(int(self.entry.imsi) + self._range[i]).zfill(len(self.entry.imsi))
+
 
 class _Member:
     """One UE of a population. In a lazy population (`Population(lazy=True)`) the member is
@@ -251,6 +255,10 @@ class Population:
         self._id_base = [rng.randrange(1, 1 << 16) for _ in self.enbs]
         self.members: list[_Member] = []
         self._draws = random.Random(f"acb:{seed}")  # a lazy population's barring draws
+        # first accesses under manual selection: the PLMN and its cells per eNB, and each
+        # cell as broadcast (with the SIB2 it carries)
+        self._matching: dict[int, tuple[Plmn | None, list[Any]]] = {}
+        self._on_air: dict[tuple[int, int], CellInfo] = {}
         self.profile = self._profile()
         self.pcscf = pcscf
         self.pcscf_explicit = pcscf_explicit
@@ -300,16 +308,39 @@ class Population:
         (with the SIB2 its cell broadcasts now) is all there is. None: the access passes
         (then `attach_obeying_barring(member, admitted=True)` builds the UE and attaches);
         else the outcome, barred with its Tbarring or no cell."""
-        cell = self._cell(member)
+        cell = self._broadcast_cell(member)
         if cell is None:
             return ProcedureDone("attach", False, None, member.reason)
-        imsi = self.subscribers[member.index].imsi
-        barred, wait = access_check(self._draws, imsi, (access_class_of(imsi),),
-                                    member.enb.core.system_information(cell), False)
+        subs = self.subscribers
+        imsi = (subs.imsi(member.index) if isinstance(subs, SubscriberRange)
+                else subs[member.index].imsi)
+        barred, wait = access_check(self._draws, imsi, (access_class_of(imsi),), cell, False)
         if not barred:
             return None
         member.reason = ACCESS_BARRED
         return ProcedureDone("attach", False, None, ACCESS_BARRED, wait_s=wait or None)
+
+    def _broadcast_cell(self, member: _Member) -> CellInfo | None:
+        """The cell `member` camps on with the SIB2 it broadcasts now. Manual selection
+        depends only on the eNB's cells: the cell is computed once per (eNB, cell) and SIB2."""
+        if self.mode is not SelectionMode.MANUAL:
+            cell = self._cell(member)
+            return None if cell is None else member.enb.core.system_information(cell)
+        core = member.enb.core
+        matching = self._matching.get(id(core))
+        if matching is None:
+            plmn = self._select_manual(member)
+            cells = [c for c in core.cells if plmn in c.plmns] if plmn else []
+            matching = self._matching[id(core)] = (plmn, cells)
+        plmn, cells = matching
+        if plmn is None or not cells:
+            member.reason = member.reason or "no suitable cell"
+            return None
+        key = (id(core), (member.index // len(self.enbs)) % len(cells))
+        cached = self._on_air.get(key)
+        if cached is None or cached.sib2 is not core.sib2:
+            cached = self._on_air[key] = core.system_information(cells[key[1]].camp(plmn))
+        return cached
 
     def _cell(self, member: _Member) -> CellInfo | None:
         """The cell `member` camps on for its attach (PLMN selection, TS 23.122 §4.4)."""

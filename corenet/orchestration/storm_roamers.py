@@ -208,7 +208,8 @@ class RoamerDriver:
         self.tally = tally
         self.on_finished = on_finished
         self._buckets: dict[int, array[int]] = {}
-        self._sem = asyncio.Semaphore(self.cfg.concurrency)
+        # `concurrency` is the storm's, shared by its rescuers
+        self._sem = asyncio.Semaphore(max(1, -(-self.cfg.concurrency // self.cfg.rescuers)))
         self._attaching: set[asyncio.Task[None]] = set()
         self._waiting = 0  # roamers in the buckets
 

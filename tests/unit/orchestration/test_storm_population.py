@@ -101,3 +101,19 @@ def test_an_admitted_attach_starts_without_a_second_draw() -> None:
     started = ue.handle(Attach(cell, admitted=True), 0.0)
     assert any(isinstance(a, SendNas) for a in started)
     assert ue.state is EmmState.REGISTERED_INITIATED
+
+
+def test_the_cell_of_a_first_access_is_the_cell_as_broadcast_now() -> None:
+    """Under manual selection the cell is computed once per eNB and cell; a new SIB2 is read
+    at the next access (TS 36.331 §5.2.1.3)."""
+    pop = Population(SubscriberRange(ENTRY)[:20], _enbs(2), lazy=True, plmn=str(RESCUER),
+                     home_plmn=str(HOME))
+    pop.members = [_Member(i, pop.enbs[i % 2], pop) for i in range(20)]
+    for factor in (0.0, 0.5):
+        for enb in pop.enbs:
+            enb.set_barring(RESCUER, factor, 8)
+        for member in pop.members:
+            cell = pop._cell(member)
+            assert cell is not None
+            assert pop._broadcast_cell(member) == member.enb.core.system_information(cell)
+            assert pop._broadcast_cell(member).sib2 == member.enb.core.sib2  # type: ignore[union-attr]
