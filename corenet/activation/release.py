@@ -217,7 +217,11 @@ class AutoRelease:
         for _ in range(2):
             k = self.sigmas * math.sqrt(1 + min(1.0, ratio))
             expected = ((-k + math.sqrt(k * k + 4 * budget)) / 2) ** 2
-            expected = min(expected, self.pace * self.capacity_air_per_s * self.interval_s)
+            # paced, but never below what the lowest factor above p00 lets through (a demand
+            # far above the pace would otherwise stay barred for ever)
+            paced = max(self.pace * self.capacity_air_per_s * self.interval_s,
+                        BARRING_FACTORS[1] * demand)
+            expected = min(expected, paced)
             ratio = expected / demand
         if ratio >= LIFT_MARGIN:
             return None
