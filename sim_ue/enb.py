@@ -285,11 +285,14 @@ class EnbCore:
     def _with_sib2(self, event: UeEvent) -> UeEvent:
         """The UE reads the SIB2 its cell broadcasts now (TS 36.331 §5.2.2.4)."""
         if isinstance(event, Attach):
-            cell = event.cell
-            index = next((c.plmns.index(cell.plmn) + 1 for c in self.cells
-                          if c.eci == cell.cell_id and cell.plmn in c.plmns), cell.plmn_index)
-            return Attach(replace(cell, sib2=self.sib2, plmn_index=index), event.attach_type)
+            return replace(event, cell=self.system_information(event.cell))
         return event
+
+    def system_information(self, cell: CellInfo) -> CellInfo:
+        """`cell` with the SIB2 broadcast now and the selected PLMN's index in SIB1."""
+        index = next((c.plmns.index(cell.plmn) + 1 for c in self.cells
+                      if c.eci == cell.cell_id and cell.plmn in c.plmns), cell.plmn_index)
+        return replace(cell, sib2=self.sib2, plmn_index=index)
 
     def _on_timer(self, event: TimerExpired, now: float) -> list[EnbAction]:
         if event.name == pws.REPEAT_TIMER:

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from corenet.cli.progress import advance
 from corenet.config.models import EnbConfig
-from corenet.config.subscribers import Subscriber
+from corenet.config.subscribers import Subscriber, SubscriberEntry
 from corenet.core.plmn import Plmn
 from corenet.pcap import PcapTap
 from corenet.protocols.sip_transactions import Timers
@@ -61,6 +61,7 @@ from sim_ue.ue import (
     ACCESS_BARRED,
     T3346_RUNNING,
     Attach,
+    CellInfo,
     Detach,
     Dial,
     EcmState,
@@ -72,6 +73,8 @@ from sim_ue.ue import (
     Ue,
     UeResult,
     UeTimers,
+    access_check,
+    access_class_of,
 )
 from sim_ue.usim import Usim
 
@@ -127,13 +130,76 @@ class Shard:
         return seed + self.index
 
 
-@dataclass
+class SubscriberRange(Sequence[Subscriber]):
+    """The subscribers of one `SubscriberEntry` (consecutive IMSIs and MSISDNs), each built
+    when it is read: a range of a million costs the entry, not a million records. Slices are
+    ranges too (`subs[k::n]`, a shard's or a rescuer's share)."""
+
+    __slots__ = ("entry", "_range")
+
+    def __init__(self, entry: SubscriberEntry, indices: range | None = None) -> None:
+        self.entry = entry
+        self._range = range(entry.count) if indices is None else indices
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    @overload
+    def __getitem__(self, i: int) -> Subscriber: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> SubscriberRange: ...
+
+    def __getitem__(self, i: int | slice) -> Subscriber | SubscriberRange:
+        if isinstance(i, slice):
+            return SubscriberRange(self.entry, self._range[i])
+        n = self._range[i]
+        e = self.entry
+        return Subscriber(
+            imsi=str(int(e.imsi) + n).zfill(len(e.imsi)),
+            msisdn=None if e.msisdn is None else str(int(e.msisdn) + n).zfill(len(e.msisdn)),
+            k=e.k, op=e.op, opc=e.opc, amf=e.amf, sqn=e.sqn, ue_ambr_ul_bps=e.ue_ambr_ul_bps,
+            ue_ambr_dl_bps=e.ue_ambr_dl_bps, apns=e.apns, default_apn=e.default_apn,
+            allowed_visited_plmns=e.allowed_visited_plmns, imei=e.imei)
+
+    def __iter__(self) -> Iterator[Subscriber]:
+        for i in range(len(self._range)):
+            yield self[i]
+
+    def imsi(self, i: int) -> str:
+        """The IMSI of subscriber i, without building the subscriber."""
+        return str(int(self.entry.imsi) + self._range[i]).zfill(len(self.entry.imsi))
+
+
 class _Member:
-    index: int
-    ue: Ue
-    enb: EnbService
-    profile: SelectionProfile
-    reason: str = ""
+    """One UE of a population. In a lazy population (`Population(lazy=True)`) the member is
+    a few slots until its UE is first needed (`ue`): only then are its USIM (Milenage keys,
+    the SQN array of TS 33.102 Annex C) and EMM/ESM state built and the UE camped on its eNB
+    with its fixed eNB UE S1AP ID."""
+
+    __slots__ = ("index", "enb", "reason", "_ue", "_pop")
+
+    def __init__(self, index: int, enb: EnbService, pop: Population,
+                 ue: Ue | None = None) -> None:
+        self.index = index
+        self.enb = enb
+        self.reason = ""
+        self._pop = pop
+        self._ue = ue
+
+    @property
+    def built(self) -> bool:
+        return self._ue is not None
+
+    @property
+    def ue(self) -> Ue:
+        if self._ue is None:
+            self._ue = self._pop._build_ue(self.index, self.enb)
+        return self._ue
+
+    @property
+    def profile(self) -> SelectionProfile:
+        return self._pop.profile
 
 
 class Population:
@@ -152,7 +218,7 @@ class Population:
                  timer_scale: float = 1.0, keep_log: bool = True,
                  ue_timers: UeTimers | None = None, reconnect_s: float | None = RECONNECT_S,
                  reconnect_max_s: float = RECONNECT_MAX_S, sip_seed: int | None = None,
-                 air: AirRecorder | None = None) -> None:
+                 air: AirRecorder | None = None, lazy: bool = False) -> None:
         """`pcscf`: the P-CSCF used when the PDN connection's PCO names none (TS 24.229
         §9.2.1), or in its place when `pcscf_explicit`; `sip_tap` records the IMS user agents' SIP; `call_hold`: seconds a call
         lasts before the UE hangs up; `timer_scale`: wall seconds per UE timer second (the
@@ -160,10 +226,14 @@ class Population:
         every UE; `reconnect_s` / `reconnect_max_s`: the eNBs' back-off when the S1
         association is lost (None: no reconnection); `sip_seed`: the IMS user agents draw
         their Call-IDs, tags and branches from it (a reproducible capture), else at random;
-        `air`: records the eNBs' broadcasts (sim_ue.pws.AirTap)."""
+        `air`: records the eNBs' broadcasts (sim_ue.pws.AirTap); `lazy`: each UE is built
+        when it is first needed (`_Member`), and its barring draws come from the population's
+        generator (a per-UE generator holds 2.5 KiB of state), so an idle UE costs bytes."""
         if not enb_cfgs:
             raise ValueError("at least one eNB is needed")
-        self.subscribers = list(subscribers)
+        self.subscribers: Sequence[Subscriber] = (
+            subscribers if isinstance(subscribers, SubscriberRange) else list(subscribers))
+        self.lazy = lazy
         self.enb_cfgs = list(enb_cfgs)
         self.concurrency = max(1, concurrency)
         self.seed = seed
@@ -186,6 +256,12 @@ class Population:
                      for cfg in self.enb_cfgs]
         self._id_base = [rng.randrange(1, 1 << 16) for _ in self.enbs]
         self.members: list[_Member] = []
+        self._draws = random.Random(f"acb:{seed}")  # a lazy population's barring draws
+        # first accesses under manual selection: the PLMN and its cells per eNB, and each
+        # cell as broadcast (with the SIB2 it carries)
+        self._matching: dict[int, tuple[Plmn | None, list[Any]]] = {}
+        self._on_air: dict[tuple[int, int], CellInfo] = {}
+        self.profile = self._profile()
         self.pcscf = pcscf
         self.pcscf_explicit = pcscf_explicit
         self.sip_tap = sip_tap
@@ -212,13 +288,69 @@ class Population:
                 await enb.stop()
             raise
         m = len(self.enbs)
-        for i, sub in enumerate(self.subscribers):
-            enb = self.enbs[i % m]
-            ue = Ue(Usim.from_subscriber(sub), eea=self._eea, eia=self._eia,
-                    device=self.devices[i], rng=random.Random(f"acb:{self.seed}:{sub.imsi}"),
-                    timers=self.ue_timers)
-            enb.add_ue(ue, self._id_base[i % m] + i // m)
-            self.members.append(_Member(i, ue, enb, self._profile()))
+        self.members = [_Member(i, self.enbs[i % m], self) for i in range(len(self.subscribers))]
+        if not self.lazy:
+            for member in self.members:
+                member.ue  # noqa: B018 (built now)
+
+    def _build_ue(self, i: int, enb: EnbService) -> Ue:
+        """UE i with the USIM of subscriber i, camped on `enb` with eNB UE S1AP ID
+        base + i div M (M eNBs)."""
+        sub = self.subscribers[i]
+        m = len(self.enbs)
+        rng = self._draws if self.lazy else random.Random(f"acb:{self.seed}:{sub.imsi}")
+        ue = Ue(Usim.from_subscriber(sub), eea=self._eea, eia=self._eia,
+                device=self.devices[i], rng=rng, timers=self.ue_timers)
+        enb.add_ue(ue, self._id_base[i % m] + i // m)
+        return ue
+
+    def first_access(self, member: _Member) -> ProcedureDone | None:
+        """The first access of a UE not built yet, as its RRC layer makes it: EMM-DEREGISTERED,
+        ECM-IDLE, no T3346 ever started, so the access barring check of TS 36.331 §5.3.3.11
+        (with the SIB2 its cell broadcasts now) is all there is. None: the access passes
+        (then `attach_obeying_barring(member, admitted=True)` builds the UE and attaches);
+        else the outcome, barred with its Tbarring or no cell."""
+        cell = self._broadcast_cell(member)
+        if cell is None:
+            return ProcedureDone("attach", False, None, member.reason)
+        subs = self.subscribers
+        imsi = (subs.imsi(member.index) if isinstance(subs, SubscriberRange)
+                else subs[member.index].imsi)
+        barred, wait = access_check(self._draws, imsi, (access_class_of(imsi),), cell, False)
+        if not barred:
+            return None
+        member.reason = ACCESS_BARRED
+        return ProcedureDone("attach", False, None, ACCESS_BARRED, wait_s=wait or None)
+
+    def _broadcast_cell(self, member: _Member) -> CellInfo | None:
+        """The cell `member` camps on with the SIB2 it broadcasts now. Manual selection
+        depends only on the eNB's cells: the cell is computed once per (eNB, cell) and SIB2."""
+        if self.mode is not SelectionMode.MANUAL:
+            cell = self._cell(member)
+            return None if cell is None else member.enb.core.system_information(cell)
+        core = member.enb.core
+        matching = self._matching.get(id(core))
+        if matching is None:
+            plmn = self._select_manual(member)
+            cells = [c for c in core.cells if plmn in c.plmns] if plmn else []
+            matching = self._matching[id(core)] = (plmn, cells)
+        plmn, cells = matching
+        if plmn is None or not cells:
+            member.reason = member.reason or "no suitable cell"
+            return None
+        key = (id(core), (member.index // len(self.enbs)) % len(cells))
+        cached = self._on_air.get(key)
+        if cached is None or cached.sib2 is not core.sib2:
+            cached = self._on_air[key] = core.system_information(cells[key[1]].camp(plmn))
+        return cached
+
+    def _cell(self, member: _Member) -> CellInfo | None:
+        """The cell `member` camps on for its attach (PLMN selection, TS 23.122 §4.4)."""
+        plmn = self._select(member)
+        cell = camp(member.enb.core.cells, plmn, member.index // len(self.enbs)) if plmn else None
+        if cell is None:
+            member.reason = member.reason or "no suitable cell"
+        return cell
 
     async def stop(self) -> None:
         for ua in (*self.agents.values(), *self.emergency_agents.values()):
@@ -253,7 +385,7 @@ class Population:
             rng = random.Random(f"sim-ue:{self.seed}:{member.index}")
             chosen = select_automatic(available, member.profile, rng)
             if (chosen is not None and chosen not in self._homes(member)
-                    and not member.ue.device.auto_connect_roaming):
+                    and not self.devices[member.index].auto_connect_roaming):
                 # seed report: only some devices connect to JPN-ROAM automatically
                 member.reason = "automatic selection does not connect to JPN-ROAM"
                 return None
@@ -293,26 +425,26 @@ class Population:
     async def attach_obeying_barring(
             self, member: _Member, *, deadline: float | None = None,
             on_attempt: Callable[[_Member, ProcedureDone], None] | None = None,
-            slot: AbstractAsyncContextManager[Any] | None = None) -> ProcedureDone:
+            slot: AbstractAsyncContextManager[Any] | None = None,
+            admitted: bool = False) -> ProcedureDone:
         """Attach `member`, obeying access class barring (TS 36.331 §5.3.3.11: after
         Tbarring the access is tried again) and T3346 (TS 24.301 §5.5.1.2.5: no attach while
         it runs); other failures end the attempt. `deadline` (loop time) bounds the waits;
         `on_attempt` sees each try's outcome; `slot`, when given, is held during each try
-        only (not during the waits)."""
+        only (not during the waits); `admitted`: the first try's access already passed the
+        barring check (`first_access`)."""
         loop = asyncio.get_running_loop()
         while True:
-            plmn = self._select(member)
-            idx = member.index // len(self.enbs)
-            cell = camp(member.enb.core.cells, plmn, idx) if plmn else None
+            cell = self._cell(member)
             if cell is None:
-                member.reason = member.reason or "no suitable cell"
                 return ProcedureDone("attach", False, None, member.reason)
+            attach = Attach(cell, admitted=admitted)
+            admitted = False
             if slot is None:
-                done = await member.enb.run(member.ue.key, Attach(cell), "attach", self.timeout)
+                done = await member.enb.run(member.ue.key, attach, "attach", self.timeout)
             else:
                 async with slot:
-                    done = await member.enb.run(member.ue.key, Attach(cell), "attach",
-                                                self.timeout)
+                    done = await member.enb.run(member.ue.key, attach, "attach", self.timeout)
             member.reason = done.reason
             if on_attempt is not None:
                 on_attempt(member, done)
@@ -675,6 +807,12 @@ class Population:
     def results(self) -> list[UeResult]:
         out = []
         for mb in self.members:
+            if not mb.built:  # never tried beyond the barring check: idle, as it started
+                sub = self.subscribers[mb.index]
+                out.append(UeResult(imsi=sub.imsi, msisdn=sub.msisdn, attached=False,
+                                    outcome="idle", enb=mb.enb.cfg.name, reason=mb.reason,
+                                    device=self.devices[mb.index].name))
+                continue
             ctx = mb.enb.core.ues.get(mb.ue.key)
             ambr = ctx.ue_ambr if ctx and mb.ue.state is EmmState.REGISTERED else None
             out.append(mb.ue.result(ue_ambr=ambr, enb=mb.enb.cfg.name,

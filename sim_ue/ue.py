@@ -156,6 +156,9 @@ class Attach:
 
     cell: CellInfo
     attach_type: int = 1  # §9.9.3.11: 1 EPS attach
+    # the access was already admitted by the RRC layer's barring check (TS 36.331 §5.3.3.11)
+    # for this attempt: the attach starts without a second draw
+    admitted: bool = False
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,32 @@ def _sib2_barring(sib2: bytes) -> acb.Sib2Barring | None:
         return acb.decode_sib2_barring(sib2)
     except DecodeError:
         return None  # TS 36.331 §5.2.2: an undecodable SIB is as if not broadcast
+
+
+def barring_info(cell: CellInfo) -> acb.BarringInfo | None:
+    """The cell's SIB2 barring for the selected PLMN: its ac-BarringPerPLMN-List-r12 entry
+    when it has one, else the common ac-BarringInfo (TS 36.331 §5.3.3.2); None: no barring."""
+    if cell.sib2 is None:
+        return None
+    sib2 = _sib2_barring(cell.sib2)
+    if sib2 is None:
+        return None
+    return sib2.per_plmn.get(cell.plmn_index, sib2.common)
+
+
+def access_check(rng: random.Random, imsi: str, access_classes: tuple[int, ...],
+                 cell: CellInfo, emergency: bool) -> tuple[bool, float]:
+    """The RRC access barring check of an attach on `cell` (TS 36.331 §5.3.3.11; emergency
+    per §5.3.3.2): (barred, Tbarring seconds). The attach's establishment cause is
+    mo-Signalling (§5.3.3.3)."""
+    info = barring_info(cell)
+    if info is None:
+        return False, 0.0
+    cfg = info.mo_signalling
+    return acb.access_barred(
+        rng, access_classes, cfg.factor if cfg else None, cfg.time_s if cfg else 4, emergency,
+        special_ac=cfg.special_ac if cfg else 0, barring_for_emergency=info.for_emergency,
+        in_home_country=imsi[:3] == cell.plmn.mcc, in_hplmn=imsi.startswith(str(cell.plmn)))
 
 
 def access_class_of(imsi: str) -> int:
@@ -453,7 +482,8 @@ class Ue:
 
     def handle(self, event: UeEvent, now: float) -> list[UeAction]:
         if isinstance(event, Attach):
-            barred = self._access_check(event.cell, event.attach_type)
+            barred = None if event.admitted else self._access_check(event.cell,
+                                                                    event.attach_type)
             return barred or self._start_attach(event.cell, event.attach_type)
         if isinstance(event, Dial):
             return self._on_dial(event.number, event.cell)
@@ -546,16 +576,8 @@ class Ue:
             return [ProcedureDone("attach", False, None, T3346_RUNNING)]
         if self.ecm is EcmState.CONNECTED or self.state is not EmmState.DEREGISTERED:
             return None
-        info = self._barring_info(cell)
-        if info is None:
-            return None
-        cfg = info.mo_signalling  # attach: establishment cause mo-Signalling (§5.3.3.3)
-        barred, wait = acb.access_barred(
-            self.rng, self.access_classes, cfg.factor if cfg else None,
-            cfg.time_s if cfg else 4, emergency,
-            special_ac=cfg.special_ac if cfg else 0, barring_for_emergency=info.for_emergency,
-            in_home_country=self.usim.imsi[:3] == cell.plmn.mcc,
-            in_hplmn=self.usim.imsi.startswith(str(cell.plmn)))
+        barred, wait = access_check(self.rng, self.usim.imsi, self.access_classes, cell,
+                                    emergency)
         if not barred:
             return None
         self.reason = ACCESS_BARRED
@@ -565,12 +587,7 @@ class Ue:
 
     @staticmethod
     def _barring_info(cell: CellInfo) -> acb.BarringInfo | None:
-        if cell.sib2 is None:
-            return None
-        sib2 = _sib2_barring(cell.sib2)
-        if sib2 is None:
-            return None
-        return sib2.per_plmn.get(cell.plmn_index, sib2.common)
+        return barring_info(cell)
 
     @property
     def advertised_eia(self) -> tuple[int, ...]:

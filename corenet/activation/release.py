@@ -48,6 +48,10 @@ class Load:
     air_total: int | None = None
     passed_total: int | None = None
     barred_total: int | None = None
+    # seconds of accesses the counters do not show: how old they are when the controller
+    # reads them, plus how long its decision takes to reach the cells (0: at once, one
+    # process; the reports of worker processes lag)
+    lag_s: float = 0.0
 
 @dataclass(frozen=True)
 class Step:
@@ -93,8 +97,10 @@ class AutoRelease:
     next tick:
 
     1. *Used*: the AIRs of the window ending with the next tick that are already known: those
-       of the last (1 - interval) s, and those still to come from accesses that passed (an
-       attach that passed the barring check sends its AIR a moment later).
+       of the last (1 - interval) s, those still to come from accesses that passed (an
+       attach that passed the barring check sends its AIR a moment later), and those of the
+       accesses the counters do not show yet (`Load.lag_s`): the factor broadcast meanwhile
+       times the demand expected in that time.
     2. *Budget*: capacity - used, the AIRs the next tick may add.
     3. *Demand*: the accesses expected in the next tick. A UE barred at s tries again within
        [s + 0.7 T, s + 1.3 T], T the ac-BarringTime broadcast (`barring_time_s`, on the
@@ -107,6 +113,9 @@ class AutoRelease:
        the factor, §5.3.3.11: binomial, variance ~ e) and with the number of UEs retrying in it
        (variance ~ e f); only the next tick is unknown and `sigmas` standard deviations of it
        stay free.
+       At most `pace` ticks' share of the capacity passes in one tick: the budget of a window
+       flows in, it is not let in at once (a burst that leaves the window at once makes room
+       for the next one, and any error in a burst is a share of the capacity).
     5. *Factor*: e / demand, quantised down to a broadcastable ac-BarringFactor (TS 36.331
        §6.3.1); lifted (no barring) only when twice the demand fits (`LIFT_MARGIN`).
 
@@ -119,10 +128,14 @@ class AutoRelease:
     barring_time_s: float = 1.0
     sigmas: float = 3.0
     interval_s: float = 0.1
+    # at most this many ticks' share of the capacity may pass in one tick
+    pace: float = 2.0
     name: str = "auto"
     current: float | None = 0.0
     _next: float = field(default=0.0, repr=False)
     _history: list[_Sample] = field(default_factory=list, repr=False)
+    _lag: float = field(default=0.0, repr=False)
+    _decided: list[tuple[float, float | None]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if self.capacity_air_per_s <= 0:
@@ -136,6 +149,7 @@ class AutoRelease:
         if load is None or load.air_total is None or now < self._next - 1e-9:
             return self.current
         self._next = now + self.interval_s
+        self._lag = max(0.0, load.lag_s)
         passed = load.passed_total if load.passed_total is not None else load.air_total
         if not self._history:  # the counters start at zero, one tick ago at the latest
             self._history.append(_Sample(now - self.interval_s, 0, 0, 0))
@@ -144,6 +158,9 @@ class AutoRelease:
         while len(self._history) > 2 and self._history[1].t <= now - horizon:
             self._history.pop(0)
         self.current = self._decide(now)
+        self._decided.append((now, self.current))
+        while self._decided and self._decided[0][0] < now - horizon:
+            self._decided.pop(0)
         return self.current
 
     def _at(self, t: float) -> _Sample:
@@ -174,16 +191,24 @@ class AutoRelease:
         last, prev = self._history[-1], self._history[-2]
         keep = self._at(now - (1.0 - self.interval_s))
         in_flight = max(0, last.passed - last.air)  # passed, their AIRs still to come
-        used = last.air - keep.air + in_flight
-        budget = self.capacity_air_per_s - used
-        if budget <= 0:
-            return 0.0
         tick = max(1e-9, last.t - prev.t)
         last_tick = (last.passed + last.barred - prev.passed - prev.barred) * self.interval_s / tick
         # the tick after the next counts too: a factor set now may still be broadcast then
         # (a stalled control loop), and a wave of retries starts at a tick's edge
         ahead = self._retries(now + self.interval_s, now + 2 * self.interval_s)
         demand = max(self._retries(now, now + self.interval_s), ahead, last_tick)
+        # accesses not counted yet pass at the factor broadcast meanwhile
+        unseen = 0.0
+        if self._lag > 0:
+            # the highest factor that may be on air meanwhile: decisions of the lag's span
+            recent = [f for t, f in self._decided if t >= now - self._lag - self.interval_s]
+            broadcast = max(1.0 if f is None else f for f in (self.current, *recent))
+            unseen = broadcast * max(self._retries(now - self._lag, now), demand * self._lag
+                                     / self.interval_s)
+        used = last.air - keep.air + in_flight + unseen
+        budget = self.capacity_air_per_s - used
+        if budget <= 0:
+            return 0.0
         if demand <= 0:
             return self.current  # nobody tries: nothing learnt
         # the passes of a tick vary with the draws (binomial, variance ~ e) and with the
@@ -192,6 +217,11 @@ class AutoRelease:
         for _ in range(2):
             k = self.sigmas * math.sqrt(1 + min(1.0, ratio))
             expected = ((-k + math.sqrt(k * k + 4 * budget)) / 2) ** 2
+            # paced, but never below what the lowest factor above p00 lets through (a demand
+            # far above the pace would otherwise stay barred for ever)
+            paced = max(self.pace * self.capacity_air_per_s * self.interval_s,
+                        BARRING_FACTORS[1] * demand)
+            expected = min(expected, paced)
             ratio = expected / demand
         if ratio >= LIFT_MARGIN:
             return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 
@@ -17,6 +16,7 @@ from corenet.orchestration.storm import (
     run_storm,
 )
 from corenet.orchestration.storm_report import default_out_dir, last_cause, write_report
+from corenet.runtime import loop
 
 
 @click.command("storm")
@@ -36,6 +36,10 @@ from corenet.orchestration.storm_report import default_out_dir, last_cause, writ
 @click.option("--concurrency", type=click.IntRange(1), default=400, show_default=True)
 @click.option("--max-duration", type=click.FloatRange(min=0.1), default=None,
               help="Stop after this many seconds.")
+@click.option("--processes", type=click.Choice(["auto", "on", "off"]), default="auto",
+              show_default=True,
+              help="Each rescuer (S/P-GW, MME, eNBs, UEs) in a worker process of its own; "
+                   "auto: from 5000 UEs.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Report folder (storm.json, storm.png, storm-latency.png, "
@@ -44,7 +48,7 @@ from corenet.orchestration.storm_report import default_out_dir, last_cause, writ
               help="Print the KPIs as one JSON object (default: one 'key: value' per line).")
 def storm(ues: int, rescuers: int, release: str, capacity: float, own_ues: int,
           barring_time: str, timer_scale: float, concurrency: int, max_duration: float | None,
-          seed: int, out_dir: str | None, as_json: bool) -> None:
+          processes: str, seed: int, out_dir: str | None, as_json: bool) -> None:
     """Emulate UEs re-attaching to rescuers under a release schedule; report KPIs and plots."""
     try:
         parse_schedule(release, capacity_air_per_s=capacity)
@@ -53,8 +57,9 @@ def storm(ues: int, rescuers: int, release: str, capacity: float, own_ues: int,
     cfg = StormConfig(ues=ues, rescuers=rescuers, release=release,
                       hss_capacity_air_per_s=capacity, own_ues=own_ues,
                       barring_time_s=int(barring_time), timer_scale=timer_scale,
-                      concurrency=concurrency, max_duration_s=max_duration, seed=seed)
-    res = asyncio.run(_run(cfg, show=shown(as_json)))
+                      concurrency=concurrency, max_duration_s=max_duration, seed=seed,
+                      processes={"auto": None, "on": True, "off": False}[processes])
+    res = loop.run(_run(cfg, show=shown(as_json)))
     paths = write_report(res, out_dir or default_out_dir())
     never = res.never_attached
     kpis = {**res.kpis(), "never_attached": len(never),

@@ -1,12 +1,18 @@
 """Re-attach storm: N roamers of the affected operator attach to K rescuers under a release
 schedule (step ⑪, TS 36.331 §5.3.3.11 ACB per PLMN), with real messages on real sockets.
 
-Per rescuer: its MME and S/P-GW, eNBs carrying the roamers (they broadcast the ACB per PLMN of
-`release`) and one eNB carrying the rescuer's own subscribers, who keep attaching to their own
-HSS during the storm. One home HSS (440-10) serves every rescuer: its AIRs per second are the
-load the release schedule must keep under the HSS capacity. Everything runs in one process on
+Per rescuer (`storm_roamers.Rescuer`): its MME and S/P-GW, eNBs carrying the roamers (they
+broadcast the ACB per PLMN of `release`) and one eNB carrying the rescuer's own subscribers, who
+keep attaching to their own HSS during the storm. One home HSS (440-10) serves every rescuer: its
+AIRs per second are the load the release schedule must keep under the HSS capacity. All on
 loopback addresses with free ports; the UEs' back-off timers (barring, T3346) run on an
 accelerated clock (`timer_scale`), the network at its real speed.
+
+Two layouts, the same network: everything in this process (small storms, tests), or each
+rescuer - its network functions, eNBs and UEs - in a worker process of its own
+(`storm_worker`), so every core works. In both, the HSSs and the release controller run here:
+the controller reads the home HSS's AIR count and the accesses the rescuers' cells saw, and its
+decision reaches the eNBs, which broadcast it in SIB2 (TS 36.331 §6.3.1 ac-BarringPerPLMN-List).
 """
 
 from __future__ import annotations
@@ -21,29 +27,25 @@ from typing import Any
 
 from corenet.activation.release import Load, Schedule, parse_schedule
 from corenet.codecs.selection import codec_level
-from corenet.config.models import (
-    CorenetConfig,
-    DiameterRoute,
-    EnbConfig,
-    Endpoint,
-    HssConfig,
-    MmeConfig,
-    SgwPgwConfig,
-)
-from corenet.config.subscribers import Subscriber, SubscriberEntry
+from corenet.config.models import CorenetConfig, Endpoint, HssConfig
+from corenet.config.subscribers import Subscriber
 from corenet.core.plmn import Plmn
+from corenet.orchestration.storm_roamers import (
+    HOME,
+    RESCUER,
+    HssRoute,
+    Rescuer,
+    RoamerDriver,
+    Tally,
+    subscribers,
+)
 from corenet.runtime.supervisor import Runtime
-from sim_ue.runner import Population
-from sim_ue.ue import ACCESS_BARRED, T3346_RUNNING, ProcedureDone
+from sim_ue.runner import SubscriberRange
 
-HOME = Plmn.parse("44010")
-RESCUER = Plmn.parse("44020")
-# TS 35.208 test set 1 keys for generated subscribers
-_K = "465b5ce8b199b49faa5f0a2ee238a6bc"
-_OPC = "cd63cb71954a9f4e48a5994e37a02baf"
-# TS 24.301 §5.5.1.2.6: the attach attempt counter's limit; T3411 between attempts
-MAX_ATTEMPTS = 5
-T3411_S = 10.0
+__all__ = ["HOME", "RESCUER", "Storm", "StormConfig", "StormProgress", "StormResult",
+           "run_storm", "subscribers"]
+# from this many UEs on, `processes=None` runs each rescuer in a worker process
+PROCESSES_FROM_UES = 5000
 
 Progress = Callable[["StormProgress"], None]
 
@@ -64,6 +66,12 @@ class StormConfig:
     max_duration_s: float | None = None  # stop there (what is attached by then counts)
     attach_timeout_s: float = 60.0
     net: int = 77  # the 127.<net>.0.0/16 block the run binds to
+    # each rescuer in a worker process of its own (None: when ues >= PROCESSES_FROM_UES)
+    processes: bool | None = None
+
+    @property
+    def in_processes(self) -> bool:
+        return self.ues >= PROCESSES_FROM_UES if self.processes is None else self.processes
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,26 @@ class StormResult:
     stopped_early: bool = False
     # roamers without an attach at the end: {"imsi", "cause" (last EMM cause), "reason"}
     never_attached: list[dict[str, Any]] = field(default_factory=list)
+    processes: int = 1  # the processes the storm ran in (this one and the workers)
+    air_samples: list[tuple[float, int]] = field(default_factory=list)
+    peak_rss_mib: float | None = None  # summed over them; None: this process's own
+
+    def add(self, tally: Tally) -> None:
+        """The observations of one rescuer's driver."""
+        for i, (attempts, barred, successes, failures) in enumerate(tally.seconds):
+            while len(self.seconds) <= i:
+                self.seconds.append(_Second())
+            sec = self.seconds[i]
+            sec.attempts += attempts
+            sec.barred += barred
+            sec.successes += successes
+            sec.failures += failures
+        self.attached_at.extend(tally.attached_at)
+        self.latencies.extend(tally.latencies)
+        for cause, n in tally.failures_by_cause.items():
+            self.failures_by_cause[cause] = self.failures_by_cause.get(cause, 0) + n
+        self.own_attempted += tally.own_attempted
+        self.own_attached += tally.own_attached
 
     def t_fraction(self, fraction: float) -> float | None:
         need = math.ceil(fraction * self.cfg.ues)
@@ -126,15 +154,42 @@ class StormResult:
             "hss_capacity_air_per_s": self.cfg.hss_capacity_air_per_s,
             "failures_by_cause": dict(sorted(self.failures_by_cause.items())),
             "own_subscribers_success_rate": None if own is None else round(own, 4),
+            "peak_air_any_1s_window": self.peak_air_window(),
+            "hss_busy_ratio": self.busy_ratio(),
+            "wall_s": round(self.wall_s, 3), "peak_rss_mib": self.rss_mib(),
+            "processes": self.processes,
         }
+
+    def busy_ratio(self) -> float | None:
+        """ues / (t99 x capacity): how busy the home HSS was kept, on average, until 99 % of
+        the roamers were attached (one AIR per attach)."""
+        t99 = self.t_fraction(0.99)
+        if not t99:
+            return None
+        return round(self.cfg.ues / (t99 * self.cfg.hss_capacity_air_per_s), 3)
+
+    def peak_air_window(self) -> int:
+        """The most AIRs the home HSS counted in any window of at most 1 s between two of the
+        controller's samples (`air_samples`: loop time, AIRs so far)."""
+        best, lo = 0, 0
+        samples = self.air_samples
+        for hi in range(len(samples)):
+            while samples[hi][0] - samples[lo][0] > 1.0 + 1e-9:
+                lo += 1
+            best = max(best, samples[hi][1] - samples[lo][1])
+        return best
+
+    def rss_mib(self) -> float:
+        """The peak resident set of the storm's processes (this one: Linux reports ru_maxrss
+        in KiB)."""
+        if self.peak_rss_mib is not None:
+            return round(self.peak_rss_mib, 1)
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.kpis(), "release": self.schedule, "rescuers": self.cfg.rescuers,
-            "seed": self.cfg.seed, "wall_s": round(self.wall_s, 3),
-            # the peak resident set of this process (Linux reports ru_maxrss in KiB)
-            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "stopped_early": self.stopped_early,
+            "seed": self.cfg.seed, "stopped_early": self.stopped_early,
             "own_subscribers": {"attempted": self.own_attempted, "attached": self.own_attached},
             "latency_s": {f"p{int(q * 100)}": self.percentile(q) for q in (0.5, 0.9, 0.99)},
             "timer_scale": self.cfg.timer_scale, "barring_time_s": self.cfg.barring_time_s,
@@ -146,23 +201,92 @@ class StormResult:
         }
 
 
-def subscribers(plmn: Plmn, count: int, msisdn_prefix: str) -> list[Subscriber]:
-    if count <= 0:
-        return []
-    entry = SubscriberEntry(imsi=f"{plmn}0000000001", count=count, msisdn=f"{msisdn_prefix}00000001",
-                            k=_K, opc=_OPC, amf="8000")
-    return list(entry.expand())
 
 
-@dataclass
-class _Rescuer:
-    runtime: Runtime  # its S/P-GW and MME
-    roamers: Population
-    own: Population
+def _hss_config(plmn: Plmn, host: str, capacity: float | None = None) -> HssConfig:
+    return HssConfig(
+        plmn=str(plmn), origin_host=f"hss.{plmn.realm}", origin_realm=plmn.realm,
+        listen=Endpoint(host=host, port=0), database=":memory:", subscribers_file=None,
+        peers=[], max_vectors_per_air=1, control=Endpoint(host=host, port=0),
+        capacity_air_per_s=capacity)
 
-    @property
-    def mme(self) -> Any:
-        return self.runtime.services["mme"]
+
+class Fleet:
+    """The rescuers as the controller sees them: in this process (`LocalFleet`) or in worker
+    processes (`storm_processes.WorkerFleet`)."""
+
+    processes = 1
+
+    async def start(self, homes: list[HssRoute], factor: float | None) -> None:
+        raise NotImplementedError
+
+    async def run(self, t0: float, deadline: float | None) -> bool:
+        """Every rescuer's storm from `t0` (loop time) until it ends or `deadline`; True
+        when every roamer finished by itself."""
+        raise NotImplementedError
+
+    def tallies(self) -> list[Tally]:
+        raise NotImplementedError
+
+    def set_barring(self, factor: float | None) -> None:
+        raise NotImplementedError
+
+    def pending(self) -> int:
+        return 0
+
+    def lag_s(self) -> float:
+        """How old the tallies are, plus the time a barring decision takes to reach the cells."""
+        return 0.0
+
+    def never_attached(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def peak_rss_mib(self) -> float | None:
+        return None
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+
+class LocalFleet(Fleet):
+    """Every rescuer in this process."""
+
+    def __init__(self, cfg: StormConfig) -> None:
+        self.cfg = cfg
+        self.rescuers: list[Rescuer] = []
+        self._drivers: list[RoamerDriver] = []
+
+    async def start(self, homes: list[HssRoute], factor: float | None) -> None:
+        cfg = self.cfg
+        roamers = subscribers(HOME, cfg.ues, "8190")
+        own = subscribers(RESCUER, cfg.own_ues, "8180")
+        for k in range(cfg.rescuers):
+            rescuer = Rescuer(cfg, k, homes, codec_level().value)
+            self.rescuers.append(rescuer)
+            await rescuer.start(roamers[k::cfg.rescuers], own[k::cfg.rescuers], factor)
+
+    async def run(self, t0: float, deadline: float | None) -> bool:
+        self._drivers = [RoamerDriver(r, Tally(t0)) for r in self.rescuers]
+        ended = await asyncio.gather(*(d.run(deadline) for d in self._drivers))
+        return all(ended)
+
+    def tallies(self) -> list[Tally]:
+        return [d.tally for d in self._drivers]
+
+    def set_barring(self, factor: float | None) -> None:
+        for r in self.rescuers:
+            r.set_barring(factor)
+
+    def pending(self) -> int:
+        return sum(r.pending() for r in self.rescuers)
+
+    def never_attached(self) -> list[dict[str, Any]]:
+        return [row for d in self._drivers for row in d.never_attached()]
+
+    async def stop(self) -> None:
+        for r in self.rescuers:
+            await r.stop()
+        self.rescuers.clear()
 
 
 class Storm:
@@ -179,271 +303,142 @@ class Storm:
         self.progress = progress
         self.home: Runtime | None = None  # the affected operator's HSS
         self.own: Runtime | None = None  # the rescuers' own HSS
-        self.rescuers: list[_Rescuer] = []
+        self.fleet: Fleet = self._fleet(cfg)
         self.factor: float | None = None
-        self._tries = [0]  # roamers' accesses tried (barred or not)
+
+    @staticmethod
+    def _fleet(cfg: StormConfig) -> Fleet:
+        if cfg.in_processes:
+            from corenet.orchestration.storm_processes import WorkerFleet
+
+            return WorkerFleet(cfg)
+        return LocalFleet(cfg)
+
+    @property
+    def rescuers(self) -> list[Rescuer]:
+        return self.fleet.rescuers if isinstance(self.fleet, LocalFleet) else []
 
     def _ip(self, a: int, b: int) -> str:
         return f"127.{self.cfg.net}.{a}.{b}"
-
-    # ------------------------------------------------------------------ network
 
     @property
     def home_hss(self) -> Any:
         assert self.home is not None
         return self.home.services["hss"]
 
-    def _network(self, **sections: Any) -> CorenetConfig:
-        """One network of the storm as a configuration the runtime starts (the process's codec
-        level kept)."""
-        return CorenetConfig(codec=codec_level().value, **sections)
-
-    async def _start_hss(self, plmn: Plmn, host: str, subs: list[Subscriber],
+    async def _start_hss(self, plmn: Plmn, host: str, subs: SubscriberRange | list[Subscriber],
                          capacity: float | None = None) -> Runtime:
-        runtime = Runtime(self._network(hss=_hss_config(plmn, host, capacity)), names=("hss",))
+        cfg = CorenetConfig(codec=codec_level().value,  # type: ignore[arg-type]
+                            hss=_hss_config(plmn, host, capacity))
+        runtime = Runtime(cfg, names=("hss",))
         await runtime.start()
+        # one transaction, executemany: the subscribers are built as they are inserted
         runtime.services["hss"].store.provision(subs)
         return runtime
 
     async def start(self) -> None:
         cfg = self.cfg
-        roamers = subscribers(HOME, cfg.ues, "8190")
-        own = subscribers(RESCUER, cfg.own_ues, "8180")
         # the home HSS enforces its capacity (3004 and DOIC beyond it, corenet.nf.hss.overload)
-        self.home = await self._start_hss(HOME, self._ip(0, 3), roamers,
-                                          self.cfg.hss_capacity_air_per_s)
-        self.own = await self._start_hss(RESCUER, self._ip(0, 13), own)
-        for k in range(cfg.rescuers):
-            await self._start_rescuer(k, roamers[k::cfg.rescuers], own[k::cfg.rescuers])
-
-    def _rescuer_network(self, a: int) -> CorenetConfig:
-        """Rescuer `a`: its S/P-GW and MME on 127.<net>.<a>.0/24, free ports (the runtime
-        points the MME at the S/P-GW's), Diameter routes to both HSSs."""
-        assert self.home is not None and self.own is not None
-        hsss = (self.home.services["hss"], self.own.services["hss"])
-        routes = [DiameterRoute(realm=h.cfg.origin_realm, host=h.cfg.origin_host,
-                                peer=Endpoint(host=h.local[0], port=h.local[1]))
-                  for h in hsss]
-        sgw_pgw = SgwPgwConfig(
-            s11=Endpoint(host=self._ip(a, 4), port=0), s1u_address=self._ip(a, 4),
-            s5_address=self._ip(a, 5), mme_peers=[self._ip(a, 2)], database=":memory:")
-        mme = MmeConfig(
-            name=f"mme{a}.rescuer", origin_host=f"mme{a}.epc.mnc020.mcc440.3gppnetwork.org",
-            mme_code=a, s1ap=Endpoint(host=self._ip(a, 2), port=0), sctp="fallback",
-            s11_local=Endpoint(host=self._ip(a, 2), port=0),
-            sgw=Endpoint(host=self._ip(a, 4), port=0), diameter_local_host=self._ip(a, 2),
-            diameter_routes=routes, control=Endpoint(host=self._ip(a, 2), port=0))
-        return self._network(sgw_pgw=sgw_pgw, mme=mme)
-
-    async def _start_rescuer(self, k: int, roamers: list[Subscriber],
-                             own: list[Subscriber]) -> None:
-        cfg, a = self.cfg, k + 1
-        # seed None: the MME's own clock (its seeded clock is for reproducible captures)
-        runtime = Runtime(self._rescuer_network(a), names=("sgw-pgw", "mme"))
-        try:
-            await runtime.start()
-        except BaseException:
-            await runtime.stop()
-            raise
-        host, port = runtime.services["mme"].s1ap_address
-        enbs = [EnbConfig(name=f"r{a}-enb{i + 1}", global_enb_id=(a << 8) | (i + 1),
-                          tac=1 + i % 2, address=self._ip(a, 10 + i),
-                          mme=Endpoint(host=host, port=port))
-                for i in range(cfg.enbs_per_rescuer)]
-        own_enb = EnbConfig(name=f"r{a}-own", global_enb_id=(a << 8) | 0xFF, tac=1,
-                            address=self._ip(a, 9), mme=Endpoint(host=host, port=port))
-        common: dict[str, Any] = dict(sctp_mode="fallback", timeout=cfg.attach_timeout_s,
-                                      info_wait=0.0, keep_log=False, timer_scale=cfg.timer_scale,
-                                      selection="manual", plmn=str(RESCUER))
-        roam_pop = Population(roamers, enbs, seed=cfg.seed, home_plmn=str(HOME),
-                              concurrency=cfg.concurrency, **common)
-        own_pop = Population(own or subscribers(RESCUER, 0, "8180"), [own_enb],
-                             seed=cfg.seed, home_plmn=str(RESCUER), **common)
-        self.rescuers.append(_Rescuer(runtime, roam_pop, own_pop))
-        self._apply_barring_to(roam_pop, self.schedule.factor(0.0, None))
-        await roam_pop.start()
-        await own_pop.start()
+        self.home = await self._start_hss(HOME, self._ip(0, 3), subscribers(HOME, cfg.ues, "8190"),
+                                          cfg.hss_capacity_air_per_s)
+        self.own = await self._start_hss(RESCUER, self._ip(0, 13),
+                                         subscribers(RESCUER, cfg.own_ues, "8180"))
+        homes = []
+        for runtime in (self.home, self.own):
+            hss = runtime.services["hss"]
+            homes.append(HssRoute(hss.cfg.origin_realm, hss.cfg.origin_host, tuple(hss.local)))
+        self.factor = self.schedule.factor(0.0, None)
+        await self.fleet.start(homes, self.factor)
 
     async def stop(self) -> None:
-        for r in self.rescuers:
-            for pop in (r.roamers, r.own):
-                await pop.stop()
-            await r.runtime.stop()
-        self.rescuers.clear()
+        await self.fleet.stop()
         for runtime in (self.home, self.own):
             if runtime is not None:
                 await runtime.stop()
         self.home = self.own = None
 
-    # ------------------------------------------------------------------ barring
-
-    def _apply_barring_to(self, pop: Population, factor: float | None) -> None:
-        """ACB per PLMN on the roamers' cells only (TS 36.331 §6.3.1): the rescuer's own
-        subscribers' cells broadcast none."""
-        for enb in pop.enbs:
-            enb.set_barring(RESCUER, factor, self.cfg.barring_time_s)
+    # ------------------------------------------------------------------ the run
 
     def _set_factor(self, factor: float | None) -> None:
         if factor == self.factor:
             return
         self.factor = factor
-        for r in self.rescuers:
-            self._apply_barring_to(r.roamers, factor)
-
-    def _pending(self) -> int:
-        return sum(r.mme.core.pending_count() for r in self.rescuers)
-
-    # ------------------------------------------------------------------ the run
+        self.fleet.set_barring(factor)
 
     async def run(self) -> StormResult:
         cfg, loop = self.cfg, asyncio.get_running_loop()
-        res = StormResult(cfg, getattr(self.schedule, "name", cfg.release))
+        res = StormResult(cfg, getattr(self.schedule, "name", cfg.release),
+                          processes=self.fleet.processes)
         t0 = loop.time()
         wall0 = time.perf_counter()
-        self.factor = self.schedule.factor(0.0, None)
-        self._set_factor(self.factor)
         deadline = None if cfg.max_duration_s is None else t0 + cfg.max_duration_s
-
-        def second(now: float) -> _Second:
-            i = int(now - t0)
-            while len(res.seconds) <= i:
-                res.seconds.append(_Second(factor=self.factor))
-            return res.seconds[i]
-
-        slot = asyncio.Semaphore(cfg.concurrency)
-        tasks = [asyncio.create_task(self._roamer(r.roamers, m, res, second, slot, deadline, t0))
-                 for r in self.rescuers for m in r.roamers.members]
-        own_tasks = [asyncio.create_task(self._own(r.own, res, deadline))
-                     for r in self.rescuers]
-        control = asyncio.create_task(self._control(res, second, t0, tasks))
+        self._air = self._air_base = self.home_hss.air_count
+        self._air_by_second: list[int] = []
+        self._factor_by_second: list[float | None] = []
+        res.air_samples.append((t0, 0))
+        control = asyncio.create_task(self._control(res, t0))
         try:
-            pending_tasks = set(tasks) | set(own_tasks)
-            timeout = None if deadline is None else max(0.0, deadline - loop.time())
-            _, pending_tasks = await asyncio.wait(pending_tasks, timeout=timeout)
-            if pending_tasks:
-                res.stopped_early = True
-                for t in pending_tasks:
-                    t.cancel()
-                await asyncio.gather(*pending_tasks, return_exceptions=True)
+            ended = await self.fleet.run(t0, deadline)
+            res.stopped_early = not ended
         finally:
             control.cancel()
             await asyncio.gather(control, return_exceptions=True)
-        self._sample(res, second, loop.time())
-        res.never_attached = [{"imsi": u.imsi, "cause": u.cause, "reason": u.reason or None}
-                              for r in self.rescuers for u in r.roamers.results()
-                              if not u.attached]
+        self._sample(res, t0, loop.time())
+        for tally in self.fleet.tallies():
+            res.add(tally)
+        while len(res.seconds) < len(self._air_by_second):
+            res.seconds.append(_Second())
+        for i, (air, factor) in enumerate(zip(self._air_by_second, self._factor_by_second,
+                                              strict=True)):
+            res.seconds[i].air, res.seconds[i].factor = air, factor
+        res.never_attached = self.fleet.never_attached()
         res.attached_at.sort()
         res.wall_s = time.perf_counter() - wall0
+        res.peak_rss_mib = self.fleet.peak_rss_mib()
         return res
 
-    async def _roamer(self, pop: Population, member: Any, res: StormResult,
-                      second: Callable[[float], _Second], slot: asyncio.Semaphore,
-                      deadline: float | None, t0: float) -> None:
-        loop = asyncio.get_running_loop()
-        started: dict[str, float] = {}
+    _air = _air_base = 0
 
-        def on_attempt(_m: Any, done: ProcedureDone) -> None:
-            now = loop.time()
-            sec = second(now)
-            if done.reason == ACCESS_BARRED or done.reason == T3346_RUNNING:
-                sec.barred += 1
-                return
-            sec.attempts += 1
-            if "t" in started:
-                res.latencies.append(now - started.pop("t"))
-            if done.ok:
-                sec.successes += 1
-                res.attached_at.append(now - t0)
-            else:
-                sec.failures += 1
-
-        async def timed_slot_attach() -> ProcedureDone:
-            return await pop.attach_obeying_barring(
-                member, deadline=deadline, on_attempt=on_attempt,
-                slot=_TimedSlot(slot, started, self._tries))
-
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            done = await timed_slot_attach()
-            if done.ok or done.reason in (ACCESS_BARRED, T3346_RUNNING):
-                return
-            key = f"#{done.cause}" if done.cause is not None else (done.reason or "unknown")
-            res.failures_by_cause[key] = res.failures_by_cause.get(key, 0) + 1
-            if attempt < MAX_ATTEMPTS:
-                # TS 24.301 §5.5.1.2.6: T3411 before the next attempt
-                await asyncio.sleep(T3411_S * self.cfg.timer_scale)
-
-    async def _own(self, pop: Population, res: StormResult, deadline: float | None) -> None:
-        """The rescuer's own subscribers attach one after another through the storm."""
-        loop = asyncio.get_running_loop()
-        for member in pop.members:
-            if deadline is not None and loop.time() >= deadline:
-                return
-            res.own_attempted += 1
-            done = await pop.attach_obeying_barring(member, deadline=deadline)
-            if done.ok:
-                res.own_attached += 1
-            await asyncio.sleep(self.cfg.own_interval_s)
-
-    def _sample(self, res: StormResult, second: Callable[[float], _Second], now: float) -> None:
+    def _sample(self, res: StormResult, t0: float, now: float) -> int:
+        """The home HSS's AIRs since the last sample, into the current second."""
         count = self.home_hss.air_count
-        second(now).air += count - self._air_seen
-        self._air_seen = count
+        i = max(0, int(now - t0))
+        while len(self._air_by_second) <= i:
+            self._air_by_second.append(0)
+            self._factor_by_second.append(self.factor)
+        self._air_by_second[i] += count - self._air
+        self._factor_by_second[i] = self.factor
+        self._air = count
+        res.air_samples.append((now, count - self._air_base))
+        return count
 
-    async def _control(self, res: StormResult, second: Callable[[float], _Second], t0: float,
-                       tasks: list[asyncio.Task[None]]) -> None:
-        """Each 1/4 s: AIRs into the current second, the schedule's factor from the last
-        second's AIR/s and the MMEs' pending attaches, progress."""
+    async def _control(self, res: StormResult, t0: float) -> None:
+        """Each tick of the schedule: AIRs into the current second, the schedule's factor from
+        the home HSS's AIRs and the accesses the rescuers' cells saw, progress."""
         loop = asyncio.get_running_loop()
-        self._air_seen = air_base = self.home_hss.air_count
-        window: list[tuple[float, int]] = [(t0, self._air_seen)]
+        window: list[tuple[float, int]] = [(t0, self._air)]
         interval = getattr(self.schedule, "interval_s", 0.25)
         while True:
             await asyncio.sleep(interval)
             now = loop.time()
-            self._sample(res, second, now)
-            window.append((now, self._air_seen))
+            count = self._sample(res, t0, now)
+            window.append((now, count))
             while len(window) > 2 and now - window[0][0] > 1.0:
                 window.pop(0)
-            span = max(1e-3, now - window[0][0])
-            rate = (window[-1][1] - window[0][1]) / span
-            barred = sum(s.barred for s in res.seconds)
+            rate = (window[-1][1] - window[0][1]) / max(1e-3, now - window[0][0])
+            tallies = self.fleet.tallies()
+            tries = sum(t.tries for t in tallies)
+            barred = sum(t.barred for t in tallies)
             # an access that passed the barring check is a try not barred; its AIR comes later
-            load = Load(rate, self._pending(), air_total=self._air_seen - air_base,
-                        passed_total=self._tries[0] - barred, barred_total=barred)
+            load = Load(rate, self.fleet.pending(), air_total=count - self._air_base,
+                        passed_total=tries - barred, barred_total=barred,
+                        lag_s=self.fleet.lag_s())
             self._set_factor(self.schedule.factor(now - t0, load))
-            second(now).factor = self.factor
+            self._factor_by_second[-1] = self.factor
             if self.progress is not None:
-                self.progress(StormProgress(now - t0, self.cfg.ues, len(res.attached_at),
-                                            sum(1 for t in tasks if t.done()), self.factor,
-                                            rate))
-
-    _air_seen: int = 0
-
-
-class _TimedSlot:
-    """The concurrency slot, noting when each try starts (attach latency)."""
-
-    def __init__(self, sem: asyncio.Semaphore, started: dict[str, float],
-                 tries: list[int]) -> None:
-        self.sem = sem
-        self.started = started
-        self.tries = tries
-
-    async def __aenter__(self) -> None:
-        await self.sem.acquire()
-        self.started["t"] = asyncio.get_running_loop().time()
-        self.tries[0] += 1
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.sem.release()
-
-
-def _hss_config(plmn: Plmn, host: str, capacity: float | None = None) -> HssConfig:
-    return HssConfig(
-        plmn=str(plmn), origin_host=f"hss.{plmn.realm}", origin_realm=plmn.realm,
-        listen=Endpoint(host=host, port=0), database=":memory:", subscribers_file=None,
-        peers=[], max_vectors_per_air=1, control=Endpoint(host=host, port=0),
-        capacity_air_per_s=capacity)
+                self.progress(StormProgress(
+                    now - t0, self.cfg.ues, sum(len(t.attached_at) for t in tallies),
+                    sum(t.finished for t in tallies), self.factor, rate))
 
 
 async def run_storm(cfg: StormConfig, *, progress: Progress | None = None) -> StormResult:

@@ -13,6 +13,7 @@ import pytest
 
 from corenet.orchestration.storm import StormConfig, run_storm
 from corenet.orchestration.storm_report import write_report
+from tests.e2e import network
 
 CAPACITY = 30.0
 
@@ -24,8 +25,8 @@ async def test_storm_release_schedule_versus_all_at_once(tmp_path):
     # TS 36.331 §5.3.3.11: p00 first (every UE barred, its retry spread over 0.7..1.3 x
     # ac-BarringTime), then p05
     stepped = await run_storm(StormConfig(release="steps:0x4,0.05", max_duration_s=28.0,
-                                          net=91, **common))
-    burst = await run_storm(StormConfig(release="all-at-once", max_duration_s=8.0, net=92,
+                                          net=next(network._blocks), **common))
+    burst = await run_storm(StormConfig(release="all-at-once", max_duration_s=8.0, net=next(network._blocks),
                                         **common))
     paths = write_report(stepped, str(tmp_path / "stepped"))
     assert (tmp_path / "stepped" / "storm.png").stat().st_size > 10_000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -59,15 +60,38 @@ def test_auto_bars_everyone_when_the_window_is_full() -> None:
     assert a.factor(0.1, Load(100, air_total=100, passed_total=100, barred_total=500)) == 0.0
 
 
-def test_auto_factor_fits_the_predicted_retries_into_the_budget() -> None:
-    a = AutoRelease(100.0, barring_time_s=1.0, sigmas=0.0)
+@pytest.mark.parametrize(("pace", "expected"), [
+    # budget 100 over 166.7 expected accesses in [0.8, 0.9): 0.6
+    (math.inf, 0.6),
+    # at most two ticks' share of the capacity (2 x 100 x 0.1 = 20) in one tick: 0.12 -> 0.1
+    (2.0, 0.1),
+])
+def test_auto_factor_fits_the_predicted_retries_into_the_budget(pace: float,
+                                                                expected: float) -> None:
+    a = AutoRelease(100.0, barring_time_s=1.0, sigmas=0.0, pace=pace)
     a.factor(0.0, Load(0, air_total=0, passed_total=0, barred_total=0))
     # 1,000 barred in the first tick retry 0.7..1.3 s later: 1000 x 0.1 / 0.6 per tick
     for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
         a.factor(t, Load(0, air_total=0, passed_total=0, barred_total=1000))
-    f = a.factor(0.8, Load(0, air_total=0, passed_total=0, barred_total=1000))
-    # budget 100 over 166.7 expected accesses in [0.8, 0.9): 0.6
-    assert f == 0.6
+    assert a.factor(0.8, Load(0, air_total=0, passed_total=0, barred_total=1000)) == expected
+
+
+def test_auto_counts_the_accesses_its_counters_do_not_show_yet() -> None:
+    """Counters that lag (worker processes' reports): the accesses of the lag pass at the
+    factor on air meanwhile, and use the budget."""
+    def run(lag: float) -> float | None:
+        a = AutoRelease(100.0, barring_time_s=1.0, sigmas=0.0, pace=math.inf)
+        a.factor(0.0, Load(0, air_total=0, passed_total=0, barred_total=0))
+        for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+            a.factor(t, Load(0, air_total=0, passed_total=0, barred_total=1000))
+        assert a.current == 0.6  # on air since 0.6 s
+        return a.factor(0.8, Load(0, air_total=0, passed_total=0, barred_total=1000,
+                                  lag_s=lag))
+    assert run(0.0) == 0.6
+    # 0.02 s unseen at 0.6 of ~170 per tick: ~20 AIRs to come, 80 / 170 -> 0.4
+    assert run(0.02) == 0.4
+    # 0.2 s unseen: 200 AIRs to come, nothing left of the budget
+    assert run(0.2) == 0.0
 
 
 def test_auto_lifts_when_little_demand_is_left() -> None:
@@ -98,6 +122,8 @@ class Storm:
     seed: int = 1
     latency: tuple[float, float] = (0.02, 0.2)
     interval_s: float = 0.1
+    lag_ticks: int = 0  # the controller sees the access counters of this many ticks ago
+    run_blind: bool = False  # the controller is not told of the lag
     air_times: list[float] = field(default_factory=list)
 
     def run(self) -> AutoRelease:
@@ -106,6 +132,7 @@ class Storm:
         queue = [(rng.uniform(0, 0.2), n) for n in range(self.ues)]  # everyone at once
         heapq.heapify(queue)
         passed = barred = 0
+        seen: list[tuple[int, int]] = []
         factor = ctl.factor(0.0, None)
         now = 0.0
         while queue:
@@ -120,8 +147,12 @@ class Storm:
                     heapq.heappush(queue, (t + self.barring_time_s * (0.7 + 0.6 * rng.random()),
                                            n))
             airs = sum(1 for a in self.air_times if a <= now)
-            factor = ctl.factor(now, Load(0, air_total=airs, passed_total=passed,
-                                          barred_total=barred))
+            seen.append((passed, barred))
+            shown_passed, shown_barred = seen[max(0, len(seen) - 1 - self.lag_ticks)]
+            factor = ctl.factor(now, Load(0, air_total=airs, passed_total=shown_passed,
+                                          barred_total=shown_barred,
+                                          lag_s=0.0 if self.run_blind
+                                          else self.lag_ticks * self.interval_s))
         self.air_times.sort()
         return ctl
 
@@ -153,3 +184,17 @@ def test_auto_never_overshoots_and_keeps_the_hss_busy(ues: int, capacity: float,
     assert len(storm.air_times) == ues  # every UE got through
     assert storm.peak_per_window() <= capacity
     assert storm.busy() >= busy
+
+
+@pytest.mark.parametrize(("lag_ticks", "seed"), [(1, 1), (2, 2)])
+def test_auto_with_lagging_counters_never_overshoots(lag_ticks: int, seed: int) -> None:
+    """The counters of worker processes lag: the controller counts what they cannot show yet."""
+    storm = Storm(20000, 600, barring_time_s=2, seed=seed, lag_ticks=lag_ticks)
+    storm.run()
+    assert len(storm.air_times) == 20000
+    assert storm.peak_per_window() <= 600
+    assert storm.busy() >= 0.5
+    # told nothing of the lag, the same controller passes the capacity
+    blind = Storm(20000, 600, barring_time_s=2, seed=seed, lag_ticks=lag_ticks, run_blind=True)
+    blind.run()
+    assert blind.peak_per_window() > 600

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from corenet.cli import storm_cmd
-from corenet.orchestration import storm as storm_mod
+from corenet.orchestration import storm_roamers
 from corenet.orchestration.storm import StormConfig, StormResult, _Second
 from corenet.orchestration.storm_report import storm_figure, write_report
 from tests.e2e import network
@@ -71,7 +71,7 @@ def test_storm_cli_default_folder_is_named_in_the_json(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     block = next(network._blocks)
     monkeypatch.setattr(storm_cmd, "StormConfig", functools.partial(StormConfig, net=block))
-    monkeypatch.setattr(storm_mod, "T3411_S", 0.0)
+    monkeypatch.setattr(storm_roamers, "T3411_S", 0.0)
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(storm_cmd.storm, [
         "--ues", "3", "--own-ues", "0", "--release", "all-at-once", "--max-duration", "20",
