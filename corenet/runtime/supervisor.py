@@ -50,7 +50,7 @@ def wired(name: str, cfg: CorenetConfig, started: dict[str, Any]) -> CorenetConf
     route to the HSS of that realm (RFC 6733 §6.1); the PCRF's clients (the P-GW's Gx, the
     P-CSCF's Rx) at the PCRF's bound address; the home S-CSCF's Cx link to the HSS
     (TS 29.229)."""
-    pcrf = started.get("pcrf")
+    pcrf = started.get("pcrf") if cfg.pcrf is not None else None  # none: an empty group
     if name in ("sgw-pgw", "ims") and pcrf is not None:
         cfg = _to_pcrf(name, cfg, _endpoint(pcrf.local))
     if name == "ims":
