@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from corenet.codecs.selection import codec_level
-from corenet.orchestration.storm import Fleet, StormConfig
+from corenet.orchestration.storm_fleet import Fleet, StormConfig
 from corenet.orchestration.storm_roamers import HssRoute, Tally
 
 READY_TIMEOUT_S = 180.0

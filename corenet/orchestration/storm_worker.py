@@ -70,7 +70,7 @@ async def _lines() -> asyncio.StreamReader:
 
 
 async def main() -> None:
-    from corenet.orchestration.storm import StormConfig
+    from corenet.orchestration.storm_fleet import StormConfig
 
     stdin = await _lines()
     init = json.loads(await stdin.readline())
