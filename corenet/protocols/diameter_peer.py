@@ -30,9 +30,9 @@ import enum
 import hashlib
 import random
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from corenet.codecs import diameter as dia
 from corenet.codecs.base import Message
@@ -241,6 +241,19 @@ PeerEvent = (
 # ------------------------------------------------------------------------------ config
 
 
+class KnownPeer(Protocol):
+    """A configured Diameter peer (config.models.DiameterPeerSpec)."""
+
+    @property
+    def origin_host(self) -> str: ...
+
+    @property
+    def addresses(self) -> Sequence[str]: ...
+
+    @property
+    def agent(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class PeerConfig:
     origin_host: str
@@ -268,6 +281,18 @@ class PeerConfig:
     disconnect_timeout_s: float = 5.0  # Closing: DPA not received
     request_timeout_s: float = 5.0
     max_message: int = DEFAULT_MAX_MESSAGE
+
+    @classmethod
+    def serving(cls, origin_host: str, origin_realm: str, local_ip: str,
+                peers: Iterable[KnownPeer], **options: Any) -> PeerConfig:
+        """The configuration of a node that serves the configured `peers` (RFC 6733 §5.3:
+        their Origin-Hosts; §5.6.1: their source addresses; §2.8: the agents among them)."""
+        peers = list(peers)
+        return cls(origin_host=origin_host, origin_realm=origin_realm,
+                   host_ip_addresses=(local_ip,),
+                   allowed_peers=frozenset(p.origin_host for p in peers),
+                   peer_addresses={p.origin_host: frozenset(p.addresses) for p in peers},
+                   relay_agents=frozenset(p.origin_host for p in peers if p.agent), **options)
 
     @property
     def application_ids(self) -> frozenset[int]:

@@ -90,13 +90,8 @@ class DraService:
     def _peer_config(self, local_ip: str, expected: DraPeer | None) -> dp.PeerConfig:
         """RFC 6733 §2.4: a relay advertises the Relay application; §5.6.1: peers are known
         by Origin-Host and address; agents among them may relay others' requests."""
-        peers = self.cfg.peers
-        return dp.PeerConfig(
-            origin_host=self.cfg.origin_host, origin_realm=self.cfg.origin_realm,
-            host_ip_addresses=(local_ip,),
-            allowed_peers=frozenset(p.origin_host for p in peers),
-            peer_addresses={p.origin_host: frozenset(p.addresses) for p in peers},
-            relay_agents=frozenset(p.origin_host for p in peers if p.agent),
+        return dp.PeerConfig.serving(
+            self.cfg.origin_host, self.cfg.origin_realm, local_ip, self.cfg.peers,
             expected_peer=None if expected is None else expected.origin_host,
             auth_application_ids=(dp.RELAY_APPLICATION_ID,),
             vendor_specific_application_ids=(), watchdog_s=self.cfg.watchdog_s,

@@ -185,13 +185,8 @@ class HssService:
         while connections are refused."""
         if self.failure == "close":
             return None
-        peers = self.cfg.peers
-        config = dp.PeerConfig(
-            origin_host=self.cfg.origin_host, origin_realm=self.cfg.origin_realm,
-            host_ip_addresses=(conn.local[0],),
-            allowed_peers=frozenset(p.origin_host for p in peers),
-            peer_addresses={p.origin_host: frozenset(p.addresses) for p in peers},
-            relay_agents=frozenset(p.origin_host for p in peers if p.agent),
+        config = dp.PeerConfig.serving(
+            self.cfg.origin_host, self.cfg.origin_realm, conn.local[0], self.cfg.peers,
             origin_state_id=self._origin_state_id, watchdog_s=self.cfg.watchdog_s,
             product_name="corenet-hss",
             # TS 29.272 §7.1.8 S6a and TS 29.229 §5.1 Cx

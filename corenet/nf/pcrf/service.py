@@ -67,13 +67,8 @@ class PcrfService:
 
     def _make_peer(self, conn: MessageTransport) -> dp.DiameterPeer:
         """The responder machine of an accepted connection (RFC 6733 §5.3, §5.6.1)."""
-        peers = self.cfg.peers
-        config = dp.PeerConfig(
-            origin_host=self.cfg.origin_host, origin_realm=self.cfg.origin_realm,
-            host_ip_addresses=(conn.local[0],),
-            allowed_peers=frozenset(p.origin_host for p in peers),
-            peer_addresses={p.origin_host: frozenset(p.addresses) for p in peers},
-            relay_agents=frozenset(p.origin_host for p in peers if p.agent),
+        config = dp.PeerConfig.serving(
+            self.cfg.origin_host, self.cfg.origin_realm, conn.local[0], self.cfg.peers,
             vendor_specific_application_ids=APPLICATIONS, watchdog_s=self.cfg.watchdog_s,
             product_name="corenet-pcrf")
         rng = None if self._seed is None else random.Random(
