@@ -120,9 +120,28 @@ def _value(adef: ref.AvpDef, value: Any) -> bytes:
     raise _Decline
 
 
+def _entries(avps: Any) -> Any:
+    """`ref._iter_entries` without a generator for the wire-order list of (name, value[,
+    flags]) tuples every message builder gives; anything else goes through it."""
+    if not isinstance(avps, list):
+        return ref._iter_entries(avps)
+    out = []
+    for entry in avps:
+        if type(entry) is not tuple:
+            return ref._iter_entries(avps)
+        n = len(entry)
+        if n == 2:
+            out.append((entry[0], entry[1], None))
+        elif n == 3:
+            out.append(entry)
+        else:
+            return ref._iter_entries(avps)
+    return out
+
+
 def _avps(avps: Any) -> bytes:
     out = []
-    for name, value, flags in ref._iter_entries(avps):
+    for name, value, flags in _entries(avps):
         if not name:
             out.append(value)  # an AVP already encoded (Failed-AVP content, RFC 6733 §7.5)
             continue
