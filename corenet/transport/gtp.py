@@ -58,6 +58,7 @@ class GtpEndpoint:
         self._owner_timer = owner_timer
         self._udp: UdpEndpoint | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0  # when the armed timer fires, on `clock`
 
     @property
     def local(self) -> Address:
@@ -137,16 +138,25 @@ class GtpEndpoint:
                 udp.sendto(data, addr)
 
     def _arm(self, now: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        due = [self.transactions.get_timer()]
+        """One timer for the earliest deadline. A timer already armed no later than that is
+        kept: firing early only re-arms (`handle_timer` acts on what is due), which costs less
+        than cancelling and re-arming on every message."""
+        at = self.transactions.get_timer()
         if self._owner_timer is not None:
-            due.append(self._owner_timer.due())
-        times = [t for t in due if t is not None]
-        if times and self.is_open:
-            self._timer = asyncio.get_running_loop().call_later(
-                max(0.0, min(times) - now), self._fire)
+            owner = self._owner_timer.due()
+            if owner is not None and (at is None or owner < at):
+                at = owner
+        if at is None or not self.is_open:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            return
+        if self._timer is not None:
+            if self._timer_at <= at:
+                return
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, at - now), self._fire)
 
     def _fire(self) -> None:
         self._timer = None
