@@ -55,6 +55,7 @@ class DiameterLink:
         self._clock = clock
         self._ppid = ppid
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0  # when the armed timer fires, on `clock`
         self.closed = asyncio.Event()
 
     @property
@@ -133,11 +134,20 @@ class DiameterLink:
         self._arm()
 
     def _arm(self) -> None:
-        self._cancel_timer()
+        """One timer for the machine's next deadline. A timer already armed no later than that
+        is kept: firing early only re-arms (`handle_timer` acts on what is due), which costs
+        less than cancelling and re-arming on every message."""
         when = self.peer.get_timer()
-        if when is not None:
-            self._timer = asyncio.get_running_loop().call_later(
-                max(0.0, when - self._clock()), self._fire)
+        if when is None:
+            self._cancel_timer()
+            return
+        if self._timer is not None:
+            if self._timer_at <= when:
+                return
+            self._timer.cancel()
+        self._timer_at = when
+        self._timer = asyncio.get_running_loop().call_later(
+            max(0.0, when - self._clock()), self._fire)
 
     def _fire(self) -> None:
         self._timer = None

@@ -112,6 +112,39 @@ async def test_unanswered_request_times_out_once_by_the_machine() -> None:
         await hss.listener.stop(1.0)
 
 
+async def test_requests_in_a_row_share_one_armed_timer_and_each_times_out_once() -> None:
+    """Each request's timeout falls after the deadline already armed: the link keeps that
+    timer instead of re-arming per message, and every request still times out once, by the
+    machine's own timer (RFC 6733 §5.5.4 leaves the failover decision to the node)."""
+    hss = Hss(silent=True)
+    await hss.listener.start("127.0.0.1", 0)
+    mme = Mme(hss.listener.local[1], timeout=0.1)
+    mme.connector.start()
+    loop = asyncio.get_running_loop()
+    armed: list[float] = []
+    real_call_later = loop.call_later
+
+    def call_later(delay: float, callback: Callable[..., object], *args: object) -> asyncio.TimerHandle:
+        armed.append(delay)
+        return real_call_later(delay, callback, *args)
+
+    try:
+        await asyncio.wait_for(mme.connector.opened.wait(), WAIT)
+        loop.call_later = call_later  # type: ignore[method-assign]
+        for i in range(20):
+            mme.connector.request(_air(f"mme.example.org;1;{100 + i}"))
+        assert len(armed) == 1  # the first request's deadline; the others fall after it
+        await _until(lambda: sum(isinstance(e, dp.RequestTimedOut) for e in mme.events) == 20)
+        await asyncio.sleep(0.2)
+        timeouts = [e for e in mme.events if isinstance(e, dp.RequestTimedOut)]
+        assert sorted(dia.avp(e.request, "Session-Id") for e in timeouts) == sorted(
+            f"mme.example.org;1;{100 + i}" for i in range(20))
+    finally:
+        del loop.call_later
+        mme.connector.stop()
+        await hss.listener.stop(1.0)
+
+
 async def test_deaf_listener_reads_and_ignores() -> None:
     hss = Hss()
     hss.listener.deaf = True
