@@ -16,6 +16,38 @@ log = logging.getLogger(__name__)
 Ident = tuple[str, Hashable]
 
 
+class EarliestDeadline:
+    """One loop handle for an owner's next deadline. Re-armed with a deadline no earlier than
+    the one armed, it keeps that handle: firing early costs the owner one look at what is due
+    (nothing), less than cancelling and re-arming a handle on every message."""
+
+    def __init__(self, fire: Callable[[], None]) -> None:
+        self._fire = fire
+        self._handle: asyncio.TimerHandle | None = None
+        self.at = 0.0  # the armed deadline, on the owner's clock
+
+    def arm(self, at: float | None, now: float) -> None:
+        """Fire at `at` (on the owner's clock, `now` its present), or never when None."""
+        if at is None:
+            self.cancel()
+            return
+        if self._handle is not None:
+            if self.at <= at:
+                return
+            self._handle.cancel()
+        self.at = at
+        self._handle = asyncio.get_running_loop().call_later(max(0.0, at - now), self._run)
+
+    def _run(self) -> None:
+        self._handle = None
+        self._fire()
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
 class TimerTable:
     """Keeps at most one pending timer per (name, key); expiry calls `on_expiry(TimerExpired)`.
 
@@ -29,8 +61,7 @@ class TimerTable:
         self._due: dict[Ident, float] = {}  # (name, key) -> deadline, on the loop's clock
         self._heap: list[tuple[float, int, Ident]] = []
         self._order = itertools.count()  # equal deadlines fire in the order they were set
-        self._handle: asyncio.TimerHandle | None = None
-        self._handle_at = 0.0
+        self._timer = EarliestDeadline(self._fire)
 
     def apply(self, action: StartTimer | StopTimer) -> None:
         ident = (action.name, action.key)
@@ -39,7 +70,7 @@ class TimerTable:
             at = loop.time() + action.seconds
             self._due[ident] = at
             heapq.heappush(self._heap, (at, next(self._order), ident))
-            self._arm(loop)
+            self._arm(loop.time())
         elif self._due.pop(ident, None) is not None and len(self._heap) > 2 * len(self._due) + 64:
             self._sweep()
 
@@ -48,28 +79,18 @@ class TimerTable:
         self._heap = [e for e in self._heap if self._due.get(e[2]) == e[0]]
         heapq.heapify(self._heap)
 
-    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _arm(self, now: float) -> None:
         heap, due = self._heap, self._due
         while heap and due.get(heap[0][2]) != heap[0][0]:
             heapq.heappop(heap)  # stopped or restarted since
-        if not heap:
-            self._cancel()
-            return
-        at = heap[0][0]
-        if self._handle is not None:
-            if self._handle_at <= at:
-                return  # fires first; `_fire` re-arms for what is left
-            self._handle.cancel()
-        self._handle_at = at
-        self._handle = loop.call_at(at, self._fire)
+        self._timer.arm(heap[0][0] if heap else None, now)
 
     def _fire(self) -> None:
-        self._handle = None
-        loop = asyncio.get_running_loop()
+        now = asyncio.get_running_loop().time()
         heap, due = self._heap, self._due
         # the loop runs a handle within its clock resolution of the time asked: what was due
         # at that time is due now
-        limit = max(loop.time(), self._handle_at)
+        limit = max(now, self._timer.at)
         while heap and heap[0][0] <= limit:
             at, _, ident = heapq.heappop(heap)
             if due.get(ident) != at:
@@ -80,17 +101,12 @@ class TimerTable:
             except Exception:
                 # one owner's fault on its timer must not keep the other timers from firing
                 log.exception("timer %s %r failed", ident[0], ident[1])
-        self._arm(loop)
-
-    def _cancel(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self._arm(asyncio.get_running_loop().time())
 
     def pending(self) -> int:
         return len(self._due)
 
     def cancel_all(self) -> None:
-        self._cancel()
+        self._timer.cancel()
         self._due.clear()
         self._heap.clear()

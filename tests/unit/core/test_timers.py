@@ -4,27 +4,17 @@ cancels it, expiries come in deadline order, and the loop holds one handle for t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 from corenet.core.actions import StartTimer, StopTimer, TimerExpired
 from corenet.core.timers import TimerTable
+
+from .handles import armed_handles
 
 
 async def test_start_restart_stop_and_order_with_one_loop_handle() -> None:
     fired: list[tuple[str, object]] = []
     table = TimerTable(lambda e: fired.append((e.name, e.key)))
-    loop = asyncio.get_running_loop()
-    armed: list[float] = []
-    real_call_at = loop.call_at
-
-    def call_at(when: float, callback: Callable[..., object], *args: object,
-                **kw: object) -> asyncio.TimerHandle:
-        if getattr(callback, "__self__", None) is table:
-            armed.append(when)
-        return real_call_at(when, callback, *args, **kw)  # type: ignore[arg-type]
-
-    loop.call_at = call_at  # type: ignore[method-assign]
-    try:
+    with armed_handles() as armed:
         table.apply(StartTimer("T3450", 1, 0.05))
         for ue in range(2, 40):
             table.apply(StartTimer("T3450", ue, 0.05 + ue / 1000))
@@ -40,9 +30,7 @@ async def test_start_restart_stop_and_order_with_one_loop_handle() -> None:
         await asyncio.sleep(0.1)
         assert fired[-1] == ("T3450", 2) and fired.count(("T3450", 2)) == 1
         assert table.pending() == 0
-    finally:
-        del loop.call_at
-        table.cancel_all()
+    table.cancel_all()
 
 
 async def test_a_failing_owner_does_not_stop_the_other_expiries() -> None:

@@ -11,6 +11,7 @@ from corenet.codecs import gtpv2c
 from corenet.protocols import gtpv2c_transactions as gt
 from corenet.transport import open_udp_endpoint
 from corenet.transport.gtp import GtpEndpoint, OwnerTimer
+from tests.unit.core.handles import armed_handles
 
 WAIT = 5.0
 
@@ -93,18 +94,10 @@ async def test_requests_in_a_row_share_one_armed_timer_and_each_is_retransmitted
     mme = GtpEndpoint(gt.GtpTransactions(t3_response_s=0.05, n3_requests=2),
                       lambda e, now: events.append(e))
     await mme.open("127.0.0.1", 0)
-    loop = asyncio.get_running_loop()
-    armed: list[float] = []
-    real_call_later = loop.call_later
-
-    def call_later(delay: float, callback: Callable[..., object], *args: object) -> asyncio.TimerHandle:
-        armed.append(delay)
-        return real_call_later(delay, callback, *args)
-
-    loop.call_later = call_later  # type: ignore[method-assign]
     try:
-        for i in range(20):
-            mme.send(gtpv2c.echo_request(1, 3), silent.local, context=i)
+        with armed_handles() as armed:
+            for i in range(20):
+                mme.send(gtpv2c.echo_request(1, 3), silent.local, context=i)
         assert len(armed) == 1  # one timer for twenty requests
         await _until(lambda: len(events) == 20)
         assert sorted(e.context for e in events if isinstance(e, gt.RequestTimedOut)) == list(range(20))
@@ -113,7 +106,6 @@ async def test_requests_in_a_row_share_one_armed_timer_and_each_is_retransmitted
         sequences = [gtpv2c.decode(d).fields["sequence"] for d in got]
         assert all(sequences.count(s) == 2 for s in set(sequences))
     finally:
-        del loop.call_later
         mme.close()
         await mme.wait_closed()
         silent.close()
