@@ -4,7 +4,8 @@ attaches/s, p50/p99 attach latency, peak RSS.
     .venv/bin/python benchmarks/attach.py --ues 1000 [--concurrency 64] [--pcap PATH]
         [--codec fast|pycrate|both] [--processes P] [--net 201] [--json]
 
-`--processes 0` (the default) runs everything in this one process. `--processes P` (P >= 1)
+`--processes 0` (the default) runs everything in this one process, on the 127.<net>.0.0/16
+block too. `--processes P` (P >= 1)
 spreads the emulator over processes on real loopback sockets: the HSS, the PCRF, the S/P-GW and
 the MME each in a `corenet run <nf>` process of its own, and the UEs with their eNBs in P `sim-ue`
 shards (`sim_ue.runner.Shard`, as `sim-ue attach --shard I/P` runs them), all on the
@@ -99,18 +100,17 @@ def _figures(ues: int, attached: int, wall: float, latencies: list[float], rss: 
 # ------------------------------------------------------------------ everything in one process
 
 
-async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast") -> dict[str, Any]:
+async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast",
+              net: int = 201) -> dict[str, Any]:
+    """Everything in this process, on the 127.<net>.0.0/16 block (as the processes run)."""
     entry = EMBEDDED_SUBSCRIBERS.model_copy(update={"count": ues})
     subs = list(entry.expand())
-    cfg = CorenetConfig(codec=codec)  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as tmp:
-        hss = cfg.hss.model_copy(update={"database": str(Path(tmp) / "hss.db"), "subscribers_file": None})
-        sgw_pgw = cfg.sgw_pgw.model_copy(update={"database": str(Path(tmp) / "sgw-pgw.db")})
-        cfg = cfg.model_copy(update={"hss": hss, "sgw_pgw": sgw_pgw})
+        path = _config(Path(tmp), ues, codec, net, len(CorenetConfig().sim_ue.enbs))
+        cfg = CorenetConfig.model_validate(yaml.safe_load(path.read_text()))
         runtime = Runtime(cfg, pcap_path=pcap,
                           sim_ue_in_process=True)
         await runtime.start()
-        runtime.services["hss"].store.provision(subs)
         tap = runtime.tap()
         pop = TimedPopulation(subs, cfg.sim_ue.enbs, tap=None if tap is None else tap.sctp,
                               concurrency=concurrency, info_wait=0.0, timeout=300.0)
@@ -341,7 +341,7 @@ def _measure(args: argparse.Namespace, codec: str, profile: str | None) -> dict[
     profiler = cProfile.Profile() if profile else None
     if profiler is not None:
         profiler.enable()
-    figures = loop.run(run(args.ues, args.concurrency, args.pcap, codec))
+    figures = loop.run(run(args.ues, args.concurrency, args.pcap, codec, args.net))
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(str(Path(profile or ".") / "all.prof"))

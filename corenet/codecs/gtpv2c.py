@@ -65,6 +65,7 @@ be silently discarded (§7.7.2, §7.7.3) set extra "discard".
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -181,10 +182,22 @@ def _plmn_in(v: str | Plmn) -> bytes:
 def _ip_out(b: bytes) -> str:
     if len(b) not in (4, 16):
         raise _InvalidIE("IP address is 4 or 16 octets")
+    return _ip_text(bytes(b))
+
+
+# A network function sends and receives the same few node addresses (F-TEIDs) over and over:
+# each address is parsed once (a parse that fails raises each time, it is not kept).
+@functools.lru_cache(maxsize=4096)
+def _ip_text(b: bytes) -> str:
     return str(ipaddress.ip_address(b))
 
 
 def _ip_in(v: str) -> bytes:
+    return _ip_packed(v) if isinstance(v, str) else ipaddress.ip_address(v).packed
+
+
+@functools.lru_cache(maxsize=4096)
+def _ip_packed(v: str) -> bytes:
     return ipaddress.ip_address(v).packed
 
 

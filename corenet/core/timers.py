@@ -1,37 +1,112 @@
-"""asyncio side of named timers: StartTimer/StopTimer actions become loop.call_later handles."""
+"""asyncio side of named timers: StartTimer/StopTimer actions kept in one heap per table, with
+one loop timer armed for the earliest deadline."""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+import logging
 from collections.abc import Callable, Hashable
 
 from corenet.core.actions import StartTimer, StopTimer, TimerExpired
 
+log = logging.getLogger(__name__)
+
+Ident = tuple[str, Hashable]
+
+
+class EarliestDeadline:
+    """One loop handle for an owner's next deadline. Re-armed with a deadline no earlier than
+    the one armed, it keeps that handle: firing early costs the owner one look at what is due
+    (nothing), less than cancelling and re-arming a handle on every message."""
+
+    def __init__(self, fire: Callable[[], None]) -> None:
+        self._fire = fire
+        self._handle: asyncio.TimerHandle | None = None
+        self.at = 0.0  # the armed deadline, on the owner's clock
+
+    def arm(self, at: float | None, now: float) -> None:
+        """Fire at `at` (on the owner's clock, `now` its present), or never when None."""
+        if at is None:
+            self.cancel()
+            return
+        if self._handle is not None:
+            if self.at <= at:
+                return
+            self._handle.cancel()
+        self.at = at
+        self._handle = asyncio.get_running_loop().call_later(max(0.0, at - now), self._run)
+
+    def _run(self) -> None:
+        self._handle = None
+        self._fire()
+
+    def cancel(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
 
 class TimerTable:
-    """Keeps at most one pending timer per (name, key); expiry calls `on_expiry(TimerExpired)`."""
+    """Keeps at most one pending timer per (name, key); expiry calls `on_expiry(TimerExpired)`.
+
+    A node starts and stops timers on nearly every message (NAS guards, S1 release guards):
+    each is a deadline in the table's heap rather than a loop handle of its own, and the loop
+    holds one handle, for the earliest deadline. A stopped or restarted timer leaves its old
+    heap entry behind, skipped when it comes up (and swept when they pile up)."""
 
     def __init__(self, on_expiry: Callable[[TimerExpired], None]) -> None:
         self._on_expiry = on_expiry
-        self._handles: dict[tuple[str, Hashable], asyncio.TimerHandle] = {}
+        self._due: dict[Ident, float] = {}  # (name, key) -> deadline, on the loop's clock
+        self._heap: list[tuple[float, int, Ident]] = []
+        self._order = itertools.count()  # equal deadlines fire in the order they were set
+        self._timer = EarliestDeadline(self._fire)
 
     def apply(self, action: StartTimer | StopTimer) -> None:
         ident = (action.name, action.key)
-        old = self._handles.pop(ident, None)
-        if old is not None:
-            old.cancel()
         if isinstance(action, StartTimer):
             loop = asyncio.get_running_loop()
-            self._handles[ident] = loop.call_later(action.seconds, self._fire, ident)
+            at = loop.time() + action.seconds
+            self._due[ident] = at
+            heapq.heappush(self._heap, (at, next(self._order), ident))
+            self._arm(loop.time())
+        elif self._due.pop(ident, None) is not None and len(self._heap) > 2 * len(self._due) + 64:
+            self._sweep()
 
-    def _fire(self, ident: tuple[str, Hashable]) -> None:
-        self._handles.pop(ident, None)
-        self._on_expiry(TimerExpired(ident[0], ident[1]))
+    def _sweep(self) -> None:
+        """Only the live deadlines stay in the heap."""
+        self._heap = [e for e in self._heap if self._due.get(e[2]) == e[0]]
+        heapq.heapify(self._heap)
+
+    def _arm(self, now: float) -> None:
+        heap, due = self._heap, self._due
+        while heap and due.get(heap[0][2]) != heap[0][0]:
+            heapq.heappop(heap)  # stopped or restarted since
+        self._timer.arm(heap[0][0] if heap else None, now)
+
+    def _fire(self) -> None:
+        now = asyncio.get_running_loop().time()
+        heap, due = self._heap, self._due
+        # the loop runs a handle within its clock resolution of the time asked: what was due
+        # at that time is due now
+        limit = max(now, self._timer.at)
+        while heap and heap[0][0] <= limit:
+            at, _, ident = heapq.heappop(heap)
+            if due.get(ident) != at:
+                continue
+            del due[ident]
+            try:
+                self._on_expiry(TimerExpired(ident[0], ident[1]))
+            except Exception:
+                # one owner's fault on its timer must not keep the other timers from firing
+                log.exception("timer %s %r failed", ident[0], ident[1])
+        self._arm(asyncio.get_running_loop().time())
 
     def pending(self) -> int:
-        return len(self._handles)
+        return len(self._due)
 
     def cancel_all(self) -> None:
-        for handle in self._handles.values():
-            handle.cancel()
-        self._handles.clear()
+        self._timer.cancel()
+        self._due.clear()
+        self._heap.clear()

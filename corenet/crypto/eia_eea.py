@@ -81,11 +81,30 @@ def cmac_bits(key: bytes, data: bytes, length_bits: int) -> bytes:
     return x
 
 
+# One keyed CMAC per K_NASint (or K_RRCint...): a security context MACs every NAS message with
+# the same key, so the AES key schedule and the CMAC object are made once per key and each MAC
+# starts from a copy (NIST SP 800-38B §6.2 keeps no state between messages). Bounded: cleared
+# when full.
+_CMACS: dict[bytes, CMAC] = {}
+_CMACS_MAX = 4096
+
+
+def _keyed_cmac(key: bytes) -> CMAC:
+    key = bytes(key)
+    keyed = _CMACS.get(key)
+    if keyed is None:
+        keyed = CMAC(algorithms.AES(key))
+        if len(_CMACS) >= _CMACS_MAX:
+            _CMACS.clear()
+        _CMACS[key] = keyed
+    return keyed.copy()
+
+
 def aes_cmac(key: bytes, data: bytes, length_bits: int) -> bytes:
     """AES-CMAC, through the `cryptography` package when the length is whole octets."""
     if length_bits % 8:
         return cmac_bits(key, data, length_bits)
-    c = CMAC(algorithms.AES(key))
+    c = _keyed_cmac(key)
     c.update(data[: length_bits // 8])
     return c.finalize()
 

@@ -24,6 +24,7 @@ from typing import Any
 from corenet.codecs import diameter as dia
 from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
+from corenet.core.timers import EarliestDeadline
 from corenet.protocols import diameter_peer as dp
 from corenet.transport.base import Address, MessageTransport, Tap
 from corenet.transport.sctp import open_sctp_server
@@ -54,7 +55,7 @@ class DiameterLink:
         self._on_closed = on_closed
         self._clock = clock
         self._ppid = ppid
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer = EarliestDeadline(self._fire)
         self.closed = asyncio.Event()
 
     @property
@@ -102,7 +103,7 @@ class DiameterLink:
 
     def drop(self) -> None:
         """Close the transport and forget the timer, whatever the machine's state."""
-        self._cancel_timer()
+        self._timer.cancel()
         if not self.conn.closed:
             self.conn.close()
         if not self.closed.is_set():
@@ -133,21 +134,11 @@ class DiameterLink:
         self._arm()
 
     def _arm(self) -> None:
-        self._cancel_timer()
-        when = self.peer.get_timer()
-        if when is not None:
-            self._timer = asyncio.get_running_loop().call_later(
-                max(0.0, when - self._clock()), self._fire)
+        self._timer.arm(self.peer.get_timer(), self._clock())
 
     def _fire(self) -> None:
-        self._timer = None
         self.peer.handle_timer(self._clock())
         self.pump()
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
 
 @dataclass(frozen=True)

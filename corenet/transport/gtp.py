@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Hashable
 
 from corenet.codecs.base import Message
+from corenet.core.timers import EarliestDeadline
 from corenet.protocols import gtpv2c_transactions as gt
 from corenet.transport.base import Address, Tap
 from corenet.transport.udp import UdpEndpoint, open_udp_endpoint
@@ -57,7 +58,7 @@ class GtpEndpoint:
         self._screen = screen
         self._owner_timer = owner_timer
         self._udp: UdpEndpoint | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer = EarliestDeadline(self._fire)
 
     @property
     def local(self) -> Address:
@@ -73,9 +74,7 @@ class GtpEndpoint:
         self._udp = await open_udp_endpoint(host, port, self._on_datagram, tap=tap)
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._timer.cancel()
         if self._udp is not None:
             self._udp.close()
 
@@ -137,19 +136,15 @@ class GtpEndpoint:
                 udp.sendto(data, addr)
 
     def _arm(self, now: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        due = [self.transactions.get_timer()]
+        """One timer for the earliest deadline, the layer's or the owner's."""
+        at = self.transactions.get_timer()
         if self._owner_timer is not None:
-            due.append(self._owner_timer.due())
-        times = [t for t in due if t is not None]
-        if times and self.is_open:
-            self._timer = asyncio.get_running_loop().call_later(
-                max(0.0, min(times) - now), self._fire)
+            owner = self._owner_timer.due()
+            if owner is not None and (at is None or owner < at):
+                at = owner
+        self._timer.arm(at if self.is_open else None, now)
 
     def _fire(self) -> None:
-        self._timer = None
         now = self._clock()
         self.transactions.handle_timer(now)
         if self._owner_timer is not None:

@@ -33,7 +33,6 @@ _GROUPED = _T.GROUPED
 _IDENTITY = _T.DIAMETER_IDENTITY
 _ADDRESS = _T.ADDRESS
 _OCTETS = _T.OCTET_STRING
-_TEXT = frozenset({_T.UTF8_STRING, _T.DIAMETER_URI})
 _FIXED_LEN = ref._FIXED_LEN
 # RFC 6733 §4.2: Integer32 and Enumerated (§4.3.1, an Integer32) are signed; Unsigned32, Time
 # (4 octets of NTP seconds, encoded like Unsigned32 here) and Unsigned64 are not.
@@ -45,6 +44,11 @@ _RANGES = {
     _T.TIME: (0, (1 << 32) - 1),
     _T.UNSIGNED64: (0, (1 << 64) - 1),
 }
+# the integer types by their Enum value (a str: hashed in C, unlike the Enum member):
+# (octets, signed, lowest, highest)
+_INTS: dict[str, tuple[int, bool, int, int]] = {
+    typ.value: (_FIXED_LEN[typ], typ in _SIGNED, *rng) for typ, rng in _RANGES.items()}
+_UTF8, _URI = _T.UTF8_STRING, _T.DIAMETER_URI
 _U24 = (1 << 24) - 1
 _U32 = (1 << 32) - 1
 _PADS = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")
@@ -98,17 +102,17 @@ def _value(adef: ref.AvpDef, value: Any) -> bytes:
         if isinstance(value, bytes | bytearray):
             return bytes(value)
         return _avps(value)
-    rng = _RANGES.get(typ)
-    if rng is not None:
+    plan = _INTS.get(typ._value_)
+    if plan is not None:
         number = int(value)
-        if not rng[0] <= number <= rng[1]:
+        if not plan[2] <= number <= plan[3]:
             raise _Decline
-        return number.to_bytes(_FIXED_LEN[typ], "big", signed=typ in _SIGNED)
+        return number.to_bytes(plan[0], "big", signed=plan[1])
     if typ is _IDENTITY:
         if not isinstance(value, str):
             raise _Decline
         return value.encode("ascii")
-    if typ in _TEXT:
+    if typ is _UTF8 or typ is _URI:
         if not isinstance(value, str):
             raise _Decline
         return value.encode("utf-8")
@@ -120,9 +124,28 @@ def _value(adef: ref.AvpDef, value: Any) -> bytes:
     raise _Decline
 
 
+def _entries(avps: Any) -> Any:
+    """`ref._iter_entries` without a generator for the wire-order list of (name, value[,
+    flags]) tuples every message builder gives; anything else goes through it."""
+    if not isinstance(avps, list):
+        return ref._iter_entries(avps)
+    out = []
+    for entry in avps:
+        if type(entry) is not tuple:
+            return ref._iter_entries(avps)
+        n = len(entry)
+        if n == 2:
+            out.append((entry[0], entry[1], None))
+        elif n == 3:
+            out.append(entry)
+        else:
+            return ref._iter_entries(avps)
+    return out
+
+
 def _avps(avps: Any) -> bytes:
     out = []
-    for name, value, flags in ref._iter_entries(avps):
+    for name, value, flags in _entries(avps):
         if not name:
             out.append(value)  # an AVP already encoded (Failed-AVP content, RFC 6733 §7.5)
             continue
@@ -165,26 +188,32 @@ def encode(msg: Message) -> bytes | None:
 # --------------------------------------------------------------------------------------------
 
 
+_AVP_WORDS = struct.Struct(">II")  # RFC 6733 §4.1: AVP Code; AVP Flags and AVP Length
+_VENDOR_WORD = struct.Struct(">I")
+
+
 def _decode_avps(data: bytes, start: int, end: int, strict: bool, depth: int) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     pos = start
+    by_key = _BY_KEY
+    unpack = _AVP_WORDS.unpack_from
     while pos < end:
         if end - pos < 8:
             raise _Fault  # RFC 6733 §7.1.5 truncated AVP header
-        code = int.from_bytes(data[pos:pos + 4], "big")
-        flags = data[pos + 4]
-        length = int.from_bytes(data[pos + 5:pos + 8], "big")
+        code, word = unpack(data, pos)
+        flags = word >> 24
+        length = word & _U24
         if flags & _AVP_V:
             hlen = 12
             if end - pos < 12:
                 raise _Fault
-            vendor: int | None = int.from_bytes(data[pos + 8:pos + 12], "big")
+            vendor: int | None = _VENDOR_WORD.unpack_from(data, pos + 8)[0]
         else:
             hlen, vendor = 8, None
         padded = (length + 3) & ~3
         if length < hlen or pos + padded > end:
             raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
-        adef = _BY_KEY.get((vendor, code))
+        adef = by_key.get((vendor, code))
         payload = data[pos + hlen:pos + length]
         if adef is None:
             if strict and flags & ref.AVP_M:
@@ -201,11 +230,11 @@ def _decode_avps(data: bytes, start: int, end: int, strict: bool, depth: int) ->
 
 def _decode_value(adef: ref.AvpDef, payload: bytes, strict: bool, depth: int) -> Any:
     typ = adef.type
-    fixed = _FIXED_LEN.get(typ)
-    if fixed is not None:
-        if len(payload) != fixed:
+    plan = _INTS.get(typ._value_)
+    if plan is not None:
+        if len(payload) != plan[0]:
             raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
-        return int.from_bytes(payload, "big", signed=typ in _SIGNED)
+        return int.from_bytes(payload, "big", signed=plan[1])
     if typ is _GROUPED:
         if depth >= _MAX_DEPTH:
             raise _Fault
@@ -219,7 +248,7 @@ def _decode_value(adef: ref.AvpDef, payload: bytes, strict: bool, depth: int) ->
     try:
         if typ is _IDENTITY:
             return payload.decode("ascii")  # RFC 6733 §4.3.1
-        if typ in _TEXT:
+        if typ is _UTF8 or typ is _URI:
             return payload.decode("utf-8")
     except UnicodeDecodeError:
         raise _Fault from None  # DIAMETER_INVALID_AVP_VALUE

@@ -18,7 +18,6 @@ pycrate IE element alone (a few hundred µs less than the whole message, and onl
 from __future__ import annotations
 
 import functools
-import ipaddress
 from collections.abc import Callable
 from typing import Any
 
@@ -311,7 +310,7 @@ def _dec_ambr(raw: bytes) -> dict[str, int]:  # §8.7
 def _ip(raw: bytes) -> str:
     if len(raw) not in (4, 16):
         raise _Decline
-    return str(ipaddress.ip_address(raw))
+    return ref._ip_text(bytes(raw))
 
 
 def _dec_indication(raw: bytes) -> dict[str, bool]:  # §8.12

@@ -82,6 +82,9 @@ class MmeCore:
         self.enbs: dict[int, EnbContext] = {}
         self.ues: dict[int, UeContext] = {}
         self.by_mtmsi: dict[int, int] = {}
+        # IMSI -> the contexts that hold or claim it, in the order they took it: the look-up of
+        # TS 23.401 §5.3.2.1 step 3 without a scan of every context (kept by set_imsi, delete_ue)
+        self.by_imsi: dict[str, dict[int, None]] = {}
         self.mme_ue_ids = IdPool(1, 0xFFFFFFFF)  # TS 36.413 §9.2.3.3: 32 bits
         # TS 23.003 §2.8 / TS 33.401 §7.2.1: M-TMSIs drawn at random so that one cannot be
         # guessed from another; a seeded run gives its own generator (reproducible captures)
@@ -200,8 +203,26 @@ class MmeCore:
     def ue_by_imsi(self, imsi: str) -> UeContext | None:
         """The context holding `imsi`; one that only claims it, or that is being released,
         is not found."""
-        return next((u for u in self.ues.values() if u.imsi == imsi and not u.imsi_claimed
-                     and u.step is not Step.RELEASING), None)
+        for ue_id in self.by_imsi.get(imsi, ()):
+            u = self.ues.get(ue_id)
+            if u is not None and not u.imsi_claimed and u.step is not Step.RELEASING:
+                return u
+        return None
+
+    def set_imsi(self, ue: UeContext, imsi: str) -> None:
+        """The context now holds (or claims) `imsi`: `by_imsi` follows."""
+        if ue.imsi != imsi:
+            self._unindex_imsi(ue)
+            ue.imsi = imsi
+        self.by_imsi.setdefault(imsi, {})[ue.mme_ue_id] = None
+
+    def _unindex_imsi(self, ue: UeContext) -> None:
+        imsi = ue.imsi
+        holders = None if imsi is None else self.by_imsi.get(imsi)
+        if imsi is not None and holders is not None:
+            holders.pop(ue.mme_ue_id, None)
+            if not holders:
+                del self.by_imsi[imsi]
 
     # ------------------------------------------------------------------ UE contexts
 
@@ -290,6 +311,7 @@ class MmeCore:
         self.stop_timer(NAS_GUARD, ue.mme_ue_id)
         self.detach_from_enb(ue)
         self.forget_guti(ue)
+        self._unindex_imsi(ue)
         self.ues.pop(ue.mme_ue_id, None)
         self.mme_ue_ids.release(ue.mme_ue_id)
         self.log("mme.ue.deleted", mme_ue_id=ue.mme_ue_id, imsi=ue.imsi)

@@ -29,7 +29,7 @@ def claim(mme: MmePort, ue: UeContext, imsi: str, by_request: bool) -> None:
     does `take_over` implicitly detach the old context (TS 23.401 §5.3.2.1 step 3)."""
     old = mme.ue_by_imsi(imsi)
     ue.imsi_claimed = old is not None and old is not ue
-    ue.imsi = imsi
+    mme.set_imsi(ue, imsi)
     ue.identified_by_request = ue.identified_by_request or by_request
 
 

@@ -13,8 +13,10 @@ from cryptography.hazmat.primitives.cmac import CMAC
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corenet.crypto import eia_eea
 from corenet.crypto.eia_eea import (
     UnsupportedAlgorithm,
+    aes_cmac,
     cipher,
     cmac_bits,
     eea0,
@@ -140,6 +142,24 @@ def test_eia2_ignores_bits_past_length() -> None:
     noisy[-1] |= 0x3F  # 58 bits: the last 6 bits are outside the message
     assert eia2(bytes.fromhex(key), count, bearer, direction, bytes(noisy), n).hex() == mac
     assert eia2(bytes.fromhex(key), count, bearer, 1 - direction, bytes(noisy), n).hex() != mac
+
+
+def test_keyed_cmac_reused_per_key_gives_each_message_its_own_mac(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """One CMAC object per key, each MAC from a copy: messages MACed one after the other, keys
+    interleaved, and the store cleared when full all give the test sets' MACs (TS 33.401 C.2)
+    and RFC 4493's tags."""
+    monkeypatch.setattr(eia_eea, "_CMACS", {})
+    monkeypatch.setattr(eia_eea, "_CMACS_MAX", 2)
+    rfc_key = bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c")
+    for _ in range(3):
+        for key, count, bearer, direction, n, msg, mac in EIA2:
+            got = eia2(bytes.fromhex(key), count, bearer, direction, bytes.fromhex(msg), n)
+            assert got.hex() == mac
+            assert aes_cmac(bytearray(rfc_key), b"", 0).hex() == "bb1d6929e95937287fa37d129b756746"
+        assert aes_cmac(rfc_key, bytes.fromhex("6bc1bee22e409f96e93d7e117393172a"), 128).hex() \
+            == "070a16b46b4d4144f79bdd9dd04a287c"
+    assert 0 < len(eia_eea._CMACS) <= 2
 
 
 @pytest.mark.parametrize(

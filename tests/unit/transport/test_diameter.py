@@ -19,6 +19,7 @@ from corenet.transport.diameter import (
     DiameterLink,
     DiameterListener,
 )
+from tests.unit.core.handles import armed_handles
 
 WAIT = 5.0
 MME, HSS, REALM = "mme.example.org", "hss.example.org", "example.org"
@@ -94,19 +95,25 @@ async def test_capabilities_request_answer_and_disconnect() -> None:
     await hss.listener.stop(1.0)
 
 
-async def test_unanswered_request_times_out_once_by_the_machine() -> None:
+async def test_unanswered_requests_time_out_once_by_the_machine_on_one_armed_timer() -> None:
+    """Each request's timeout falls after the deadline already armed: the link keeps that
+    timer instead of re-arming per message, and every request times out once, by the
+    machine's own timer (RFC 6733 §5.5.4 leaves the failover decision to the node)."""
     hss = Hss(silent=True)
     await hss.listener.start("127.0.0.1", 0)
     mme = Mme(hss.listener.local[1], timeout=0.1)
     mme.connector.start()
     try:
         await asyncio.wait_for(mme.connector.opened.wait(), WAIT)
-        mme.connector.request(_air("mme.example.org;1;2"))
-        await _until(lambda: any(isinstance(e, dp.RequestTimedOut) for e in mme.events))
+        with armed_handles() as armed:
+            for i in range(20):
+                mme.connector.request(_air(f"mme.example.org;1;{100 + i}"))
+        assert len(armed) == 1  # the first request's deadline; the others fall after it
+        await _until(lambda: sum(isinstance(e, dp.RequestTimedOut) for e in mme.events) == 20)
         await asyncio.sleep(0.2)
         timeouts = [e for e in mme.events if isinstance(e, dp.RequestTimedOut)]
-        assert len(timeouts) == 1
-        assert dia.avp(timeouts[0].request, "Session-Id") == "mme.example.org;1;2"
+        assert sorted(dia.avp(e.request, "Session-Id") for e in timeouts) == sorted(
+            f"mme.example.org;1;{100 + i}" for i in range(20))
     finally:
         mme.connector.stop()
         await hss.listener.stop(1.0)

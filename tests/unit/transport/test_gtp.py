@@ -11,6 +11,7 @@ from corenet.codecs import gtpv2c
 from corenet.protocols import gtpv2c_transactions as gt
 from corenet.transport import open_udp_endpoint
 from corenet.transport.gtp import GtpEndpoint, OwnerTimer
+from tests.unit.core.handles import armed_handles
 
 WAIT = 5.0
 
@@ -76,6 +77,34 @@ async def test_unanswered_request_is_retransmitted_n3_times_then_reported_once()
         assert len(got) == 3 and len(set(got)) == 1  # the same datagram, N3-REQUESTS times
         assert gtpv2c.decode(got[0]).name == "EchoRequest"
         assert len(fired) == 1  # the owner's own deadline, on the same timer
+    finally:
+        mme.close()
+        await mme.wait_closed()
+        silent.close()
+        await silent.wait_closed()
+
+
+async def test_requests_in_a_row_share_one_armed_timer_and_each_is_retransmitted() -> None:
+    """Each request's T3-RESPONSE falls after the one already armed: the endpoint keeps that
+    timer instead of re-arming per message, and still retransmits every request N3-REQUESTS
+    times, T3-RESPONSE apart, then reports each once (TS 29.274 §7.6)."""
+    got: list[bytes] = []
+    silent = await open_udp_endpoint("127.0.0.1", 0, lambda data, addr: got.append(data))
+    events: list[gt.Event] = []
+    mme = GtpEndpoint(gt.GtpTransactions(t3_response_s=0.05, n3_requests=2),
+                      lambda e, now: events.append(e))
+    await mme.open("127.0.0.1", 0)
+    try:
+        with armed_handles() as armed:
+            for i in range(20):
+                mme.send(gtpv2c.echo_request(1, 3), silent.local, context=i)
+        assert len(armed) == 1  # one timer for twenty requests
+        await _until(lambda: len(events) == 20)
+        assert sorted(e.context for e in events if isinstance(e, gt.RequestTimedOut)) == list(range(20))
+        assert all(e.attempts == 2 for e in events if isinstance(e, gt.RequestTimedOut))
+        assert len(got) == 40
+        sequences = [gtpv2c.decode(d).fields["sequence"] for d in got]
+        assert all(sequences.count(s) == 2 for s in set(sequences))
     finally:
         mme.close()
         await mme.wait_closed()

@@ -1,0 +1,63 @@
+"""Named timers on the asyncio loop: one pending timer per (name, key), restart moves it, stop
+cancels it, expiries come in deadline order, and the loop holds one handle for the table."""
+
+from __future__ import annotations
+
+import asyncio
+
+from corenet.core.actions import StartTimer, StopTimer, TimerExpired
+from corenet.core.timers import TimerTable
+
+from .handles import armed_handles
+
+
+async def test_start_restart_stop_and_order_with_one_loop_handle() -> None:
+    fired: list[tuple[str, object]] = []
+    table = TimerTable(lambda e: fired.append((e.name, e.key)))
+    with armed_handles() as armed:
+        table.apply(StartTimer("T3450", 1, 0.05))
+        for ue in range(2, 40):
+            table.apply(StartTimer("T3450", ue, 0.05 + ue / 1000))
+        assert len(armed) == 1  # the later deadlines share the first one's handle
+        table.apply(StartTimer("T3460", 7, 0.01))  # earlier: the handle moves forward
+        table.apply(StopTimer("T3450", 3))
+        table.apply(StartTimer("T3450", 2, 0.2))  # restarted: fires once, later
+        table.apply(StopTimer("NasGuard", 99))  # never started: nothing happens
+        assert table.pending() == 40 - 1
+        await asyncio.sleep(0.15)
+        assert fired[0] == ("T3460", 7)
+        assert fired[1:] == [("T3450", ue) for ue in range(1, 40) if ue not in (2, 3)]
+        await asyncio.sleep(0.1)
+        assert fired[-1] == ("T3450", 2) and fired.count(("T3450", 2)) == 1
+        assert table.pending() == 0
+    table.cancel_all()
+
+
+async def test_a_failing_owner_does_not_stop_the_other_expiries() -> None:
+    fired: list[object] = []
+
+    def on_expiry(e: TimerExpired) -> None:
+        fired.append(e.key)
+        if e.key == 1:
+            raise RuntimeError("owner fault")
+
+    table = TimerTable(on_expiry)
+    for key in (1, 2, 3):
+        table.apply(StartTimer("T", key, 0.0))
+    await asyncio.sleep(0.05)
+    assert fired == [1, 2, 3]
+
+
+async def test_stopped_timers_are_swept_and_cancel_all_clears() -> None:
+    fired: list[object] = []
+    table = TimerTable(lambda e: fired.append(e.key))
+    for round_ in range(50):
+        for key in range(10):
+            table.apply(StartTimer("Guard", key, 30.0 + round_))
+            table.apply(StopTimer("Guard", key))
+    assert table.pending() == 0
+    assert len(table._heap) <= 2 * 0 + 64 + 1  # swept, not 500 entries
+    table.apply(StartTimer("Guard", 1, 0.01))
+    table.cancel_all()
+    await asyncio.sleep(0.05)
+    assert fired == [] and table.pending() == 0
