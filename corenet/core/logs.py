@@ -79,6 +79,8 @@ class RepeatFilter(logging.Filter):
         self._windows: dict[Key, _Window] = {}
         self._max_kinds = max_kinds
         self._next_expiry = math.inf
+        self._last_record: logging.LogRecord | None = None
+        self._last_verdict = True
         # records may come from several threads; summaries re-enter through the handler
         self._lock = threading.RLock()
 
@@ -90,7 +92,13 @@ class RepeatFilter(logging.Filter):
         if getattr(record, self.SUMMARY, False):
             return True
         with self._lock:
-            return self._filter(record)
+            # one filter on several handlers (`setup_logging`) judges a record once: a second
+            # look would count it twice and strip the traceback the first handler just wrote
+            if record is self._last_record:
+                return self._last_verdict
+            verdict = self._filter(record)
+            self._last_record, self._last_verdict = record, verdict
+            return verdict
 
     def _filter(self, record: logging.LogRecord) -> bool:
         now = self._clock()

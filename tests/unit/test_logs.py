@@ -223,3 +223,39 @@ def test_wire_log_gives_each_message_in_hex_at_debug() -> None:
     assert out["interface"] == "gtpv2c" and out["hex"] == "48200004" and out["length"] == 4
     assert _format(lambda _: wire.udp(Direction.SENT, ("127.0.0.2", 2123), ("127.0.0.4", 2123),
                                       b"\x48"), JsonFormatter(), level=logging.INFO) == []
+
+
+def test_one_filter_on_two_handlers_judges_each_record_once() -> None:
+    """`setup_logging` puts one RepeatFilter on every root handler: the second handler sees the
+    record as the first did (traceback kept, counted once)."""
+    seen: list[list[tuple[str, bool]]] = [[], []]
+
+    class Keep(logging.Handler):
+        def __init__(self, into: list[tuple[str, bool]]) -> None:
+            super().__init__()
+            self.into = into
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.into.append((record.getMessage(), record.exc_info is not None))
+
+    repeat = RepeatFilter(burst=2, interval=60.0, clock=Clock())
+    logger = logging.getLogger("corenet.test.shared")
+    logger.propagate = False
+    handlers = [Keep(seen[0]), Keep(seen[1])]
+    for handler in handlers:
+        handler.addFilter(repeat)
+        logger.addHandler(handler)
+    try:
+        for n in range(4):
+            try:
+                _fail(n)
+            except ValueError:
+                logger.exception("decoding failed")
+    finally:
+        for handler in handlers:
+            logger.removeHandler(handler)
+        logger.propagate = True
+    assert seen[0] == seen[1]
+    assert len(seen[0]) == 2  # burst 2: counted once per record, not once per handler
+    assert seen[0][0] == ("decoding failed", True)
+    assert seen[0][1][1] is False and "traceback as logged before" in seen[0][1][0]
