@@ -13,8 +13,13 @@ hands a fixed time and a seeded generator, and its captures are the same at ever
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 
 from corenet.codecs.diameter import session_id
+
+# 2026-01-01T00:00:00Z: the start-up time of a seeded run
+FROZEN_EPOCH = 1_767_225_600.0
 
 _LOW32 = 0xFFFFFFFF
 _LOW20 = 0xFFFFF
@@ -40,3 +45,12 @@ class DiameterIds:
         """A new End-to-End Identifier (§3)."""
         self._e2e_low = (self._e2e_low + 1) & _LOW20
         return self._e2e_high | self._e2e_low
+
+
+def start_ids(origin_host: str, seed_label: str | None,
+              clock: Callable[[], float] = time.time) -> DiameterIds:
+    """The identifiers of this start-up: from the clock and the system's random source, or for
+    a seeded run (`seed_label`: the seed with what it seeds) from FROZEN_EPOCH and the label."""
+    if seed_label is None:
+        return DiameterIds(origin_host, clock(), random.SystemRandom())
+    return DiameterIds(origin_host, FROZEN_EPOCH, random.Random(seed_label))

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,11 +28,10 @@ from corenet.nf.ims.registrar import SendCx
 from corenet.nf.ims.rx import RxClient, SendRx
 from corenet.nf.ims.scscf import ScscfCore
 from corenet.nf.ims.sec_agree import OPTION_TAG
-from corenet.protocols.diameter_ids import DiameterIds
+from corenet.protocols.diameter_ids import start_ids
 from corenet.transport.sip import SipPeer, SipTransport
 
 log = logging.getLogger("corenet.ims")
-FROZEN_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: the start-up time of a seeded run
 
 OnEvent = Callable[[LogEvent], None]
 
@@ -167,10 +164,8 @@ class ImsService:
         if cfg.home.cx is not None and self.scscf.core.cx is not None:
             node = self.scscf
             # RFC 6733 §8.8, §3: identifiers of this start-up; a seeded run's from the seed
-            started, rng = ((FROZEN_EPOCH, random.Random(f"scscf-diameter-ids:{self._seed}"))
-                            if self._seed is not None
-                            else (time.time(), random.SystemRandom()))
-            ids = DiameterIds(cfg.home.cx.origin_host, started, rng)
+            ids = start_ids(cfg.home.cx.origin_host, None if self._seed is None
+                            else f"scscf-diameter-ids:{self._seed}")
             self.scscf.core.cx.ids = ids
             node.cx = CxClient(cfg.home.cx, scscf_me.host, node.on_cx_answer,
                                node.on_cx_failure, self._emit, tap=_tcp_tap(self._tap),

@@ -48,7 +48,7 @@ from corenet.nf.mme.s11_path import ECHO_KEY, ECHO_TIMER
 from corenet.nf.mme.sbc_link import SbcLinks
 from corenet.protocols import diameter_peer as dp
 from corenet.protocols import gtpv2c_transactions as gt
-from corenet.protocols.diameter_ids import DiameterIds
+from corenet.protocols.diameter_ids import FROZEN_EPOCH, DiameterIds, start_ids
 from corenet.protocols.gtpv2c_recovery import load_restart_counter
 from corenet.transport import MessageTransport, open_sctp_server
 from corenet.transport.diameter import ConnectTarget, DiameterConnector, DiameterLink
@@ -56,9 +56,6 @@ from corenet.transport.gtp import GtpEndpoint
 from corenet.transport.tcp import client_tls_context
 
 log = logging.getLogger("corenet.mme")
-FROZEN_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z
-
-
 def _frozen_wall_clock() -> float:
     return FROZEN_EPOCH
 
@@ -70,9 +67,7 @@ def _diameter_ids(origin_host: str, clock: Callable[[], float],
     """Session-Ids and End-to-End Identifiers of this start (RFC 6733 §8.8, §3): from the
     clock and a random start, so that a restarted MME repeats none; a seeded run starts them
     at 2026-01-01T00:00:00Z from the seed, so that its captures are the same every time."""
-    if seed is None:
-        return DiameterIds(origin_host, clock(), random.SystemRandom())
-    return DiameterIds(origin_host, FROZEN_EPOCH, random.Random(f"mme-diameter-ids:{seed}"))
+    return start_ids(origin_host, None if seed is None else f"mme-diameter-ids:{seed}", clock)
 OnEvent = Callable[[LogEvent], None]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,9 +18,8 @@ from corenet.codecs.base import Message
 from corenet.codecs.diameter import VENDOR_3GPP
 from corenet.config.models import PcrfLink
 from corenet.core.actions import LogEvent
-from corenet.nf.mme.service import FROZEN_EPOCH
 from corenet.protocols import diameter_peer as dp
-from corenet.protocols.diameter_ids import DiameterIds
+from corenet.protocols.diameter_ids import DiameterIds, start_ids
 from corenet.transport.diameter import ConnectTarget, DiameterConnector, DiameterLink
 
 log = logging.getLogger("corenet.pcrf.client")
@@ -29,9 +27,7 @@ log = logging.getLogger("corenet.pcrf.client")
 
 def client_ids(origin_host: str, seed: int | None) -> DiameterIds:
     """Session-Ids and End-to-End Identifiers (RFC 6733 §8.8, §3); seeded runs repeat them."""
-    if seed is None:
-        return DiameterIds(origin_host, time.time(), random.SystemRandom())
-    return DiameterIds(origin_host, FROZEN_EPOCH, random.Random(f"{origin_host}:{seed}"))
+    return start_ids(origin_host, None if seed is None else f"{origin_host}:{seed}")
 
 
 class PcrfClient:

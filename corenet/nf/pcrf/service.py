@@ -17,10 +17,9 @@ from corenet.config.models import Endpoint, PcrfConfig
 from corenet.core.actions import LogEvent
 from corenet.core.logs import log_event
 from corenet.nf.hss.service import _peer_log, _pick_tap
-from corenet.nf.mme.service import FROZEN_EPOCH
 from corenet.nf.pcrf.core import Action, PcrfCore, PcrfPolicy, SendAnswer, SendRequest
 from corenet.protocols import diameter_peer as dp
-from corenet.protocols.diameter_ids import DiameterIds
+from corenet.protocols.diameter_ids import start_ids
 from corenet.transport import Address
 from corenet.transport.base import MessageTransport
 from corenet.transport.diameter import DiameterLink, DiameterListener, loop_clock
@@ -40,8 +39,8 @@ class PcrfService:
         RFC 6733 §3, §6.1) come from it."""
         self.cfg = cfg
         self._seed = seed
-        self._ids = None if seed is None else DiameterIds(
-            cfg.origin_host, FROZEN_EPOCH, random.Random(f"pcrf-diameter-ids:{seed}"))
+        self._ids = None if seed is None else start_ids(cfg.origin_host,
+                                                        f"pcrf-diameter-ids:{seed}")
         self._tap = _pick_tap(tap, "tcp")
         self._on_event = on_event
         self.core = PcrfCore(cfg.origin_host, cfg.origin_realm, PcrfPolicy(
