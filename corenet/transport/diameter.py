@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,24 @@ OnPeerEvent = Callable[["DiameterLink", dp.PeerEvent], None]
 
 def loop_clock() -> float:
     return asyncio.get_running_loop().time()
+
+
+def initiators(config: dp.PeerConfig, remote_host: str, seed_label: str | None,
+               **peer: Any) -> Callable[[], dp.DiameterPeer]:
+    """A new initiator machine for each connection to `remote_host` (RFC 6733 §5.6). In a
+    seeded run its Hop-by-Hop identifiers come from `seed_label`, told apart per reconnection
+    so that no two connections repeat them (RFC 6733 §3)."""
+    connects = 0
+
+    def make_peer() -> dp.DiameterPeer:
+        nonlocal connects
+        connects += 1
+        again = "" if connects == 1 else f":{connects}"
+        rng = None if seed_label is None else random.Random(seed_label + again)
+        return dp.DiameterPeer(config, dp.Role.INITIATOR, rng=rng, remote_address=remote_host,
+                               **peer)
+
+    return make_peer
 
 
 class DiameterLink:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from corenet.transport.diameter import (
     DiameterConnector,
     DiameterLink,
     DiameterListener,
+    initiators,
 )
 
 log = logging.getLogger("corenet.dra")
@@ -104,16 +104,10 @@ class DraService:
     def _connector(self, spec: DraPeer, target: Endpoint) -> DiameterConnector:
         """Initiator towards a peer with an address (RFC 6733 §5.6), reconnecting after loss."""
         config = self._peer_config(self.cfg.listen.host, spec)
-        connects = 0
-
-        def make_peer() -> dp.DiameterPeer:
-            nonlocal connects
-            connects += 1
-            again = "" if connects == 1 else f":{connects}"  # never the same ids twice
-            rng = None if self._seed is None else random.Random(
-                f"dra:{self._seed}:{self.cfg.name}:{spec.origin_host}{again}")
-            return dp.DiameterPeer(config, dp.Role.INITIATOR, answers=self._answers, rng=rng,
-                                   remote_address=target.host)
+        make_peer = initiators(
+            config, target.host,
+            None if self._seed is None else f"dra:{self._seed}:{self.cfg.name}:{spec.origin_host}",
+            answers=self._answers)
 
         def down(reason: str, error: OSError | None) -> None:
             self._emit(LogEvent("dra.connect.failed" if error is not None else "dra.peer.down",

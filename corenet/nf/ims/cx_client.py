@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +21,7 @@ from corenet.core.actions import LogEvent
 from corenet.protocols import diameter_peer as dp
 from corenet.protocols.diameter_ids import DiameterIds
 from corenet.transport.base import Tap
-from corenet.transport.diameter import ConnectTarget, DiameterConnector, DiameterLink
+from corenet.transport.diameter import ConnectTarget, DiameterConnector, DiameterLink, initiators
 
 log = logging.getLogger("corenet.ims.cx")
 
@@ -52,14 +51,8 @@ class CxClient:
             vendor_specific_application_ids=((dia.VENDOR_3GPP, dia.CX_APPLICATION_ID),),
             watchdog_s=cfg.watchdog_s, request_timeout_s=cfg.request_timeout_s,
             product_name="corenet-scscf", expected_peer=cfg.hss_host)
-        connects = 0
-
-        def make_peer() -> dp.DiameterPeer:
-            nonlocal connects
-            connects += 1  # never the same identifiers on two connections
-            rng = None if seed is None else random.Random(f"scscf-cx:{seed}:{connects}")
-            return dp.DiameterPeer(config, dp.Role.INITIATOR, rng=rng,
-                                   remote_address=cfg.hss.host, ids=ids)
+        make_peer = initiators(config, cfg.hss.host,
+                               None if seed is None else f"scscf-cx:{seed}", ids=ids)
 
         self.connector = DiameterConnector(
             ConnectTarget(cfg.hss.host, cfg.hss.port, local_host=local), make_peer,

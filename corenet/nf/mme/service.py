@@ -51,7 +51,7 @@ from corenet.protocols import gtpv2c_transactions as gt
 from corenet.protocols.diameter_ids import FROZEN_EPOCH, DiameterIds, start_ids
 from corenet.protocols.gtpv2c_recovery import load_restart_counter
 from corenet.transport import MessageTransport, open_sctp_server
-from corenet.transport.diameter import ConnectTarget, DiameterConnector, DiameterLink
+from corenet.transport.diameter import ConnectTarget, DiameterConnector, DiameterLink, initiators
 from corenet.transport.gtp import GtpEndpoint
 from corenet.transport.tcp import client_tls_context
 
@@ -333,16 +333,10 @@ class MmeService:
             # that peer's own requests (CLR, IDR) are taken on this connection
             expected_peer=route.host,
             relay_agents=frozenset({route.host}) if route.agent else frozenset())
-        connects = 0
-
-        def make_peer() -> dp.DiameterPeer:
-            nonlocal connects
-            connects += 1
-            again = "" if connects == 1 else f":{connects}"  # never the same ids twice
-            rng = (None if self._seed is None
-                   else random.Random(f"mme-diameter:{self._seed}:{route.realm}{again}"))
-            return dp.DiameterPeer(config, dp.Role.INITIATOR, rng=rng,
-                                   remote_address=route.peer.host, ids=self._diameter_ids)
+        make_peer = initiators(
+            config, route.peer.host,
+            None if self._seed is None else f"mme-diameter:{self._seed}:{route.realm}",
+            ids=self._diameter_ids)
 
         tls = route.tls
         ctx = None if tls is None else client_tls_context(str(tls.ca), tls.cert, tls.key)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +19,7 @@ from corenet.config.models import PcrfLink
 from corenet.core.actions import LogEvent
 from corenet.protocols import diameter_peer as dp
 from corenet.protocols.diameter_ids import DiameterIds, start_ids
-from corenet.transport.diameter import ConnectTarget, DiameterConnector, DiameterLink
+from corenet.transport.diameter import ConnectTarget, DiameterConnector, DiameterLink, initiators
 
 log = logging.getLogger("corenet.pcrf.client")
 
@@ -55,14 +54,8 @@ class PcrfClient:
             vendor_specific_application_ids=((VENDOR_3GPP, application_id),),
             watchdog_s=link.watchdog_s, request_timeout_s=link.request_timeout_s,
             product_name=product, expected_peer=link.host)
-        connects = 0
-
-        def make_peer() -> dp.DiameterPeer:
-            nonlocal connects
-            connects += 1
-            rng = None if seed is None else random.Random(f"{link.origin_host}:{seed}:{connects}")
-            return dp.DiameterPeer(config, dp.Role.INITIATOR, rng=rng,
-                                   remote_address=link.peer.host, ids=ids)
+        make_peer = initiators(config, link.peer.host,
+                               None if seed is None else f"{link.origin_host}:{seed}", ids=ids)
 
         self._connector = DiameterConnector(
             ConnectTarget(link.peer.host, link.peer.port, local_host=link.local_host),
