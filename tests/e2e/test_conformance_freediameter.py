@@ -22,9 +22,29 @@ IDS = Identities()
 
 @contextmanager
 def freediameter(tmp_path: Path) -> Iterator[tuple[tuple[str, int], str]]:
-    """freeDiameterd on a free port of its own loopback block, the tester's peer accepted.
+    """freeDiameterd on a free port of its own loopback block, the tester's peer accepted; one
+    that never listened (a loaded host, or its free port taken meanwhile) is started once more,
+    on other ports."""
+    for attempt in (1, 2):
+        folder = tmp_path / f"fd-{attempt}"
+        folder.mkdir()
+        (host, port), tester, proc = _start(folder)
+        try:
+            asyncio.run(wait_port(host, port, timeout=20))
+        except OSError:  # wait_port's last refusal
+            _stop(proc)
+            if attempt == 2:
+                raise
+            continue
+        try:
+            yield (host, port), tester
+        finally:
+            _stop(proc)
+        return
 
-    freeDiameter 1.2.1 wants a TLS certificate and key even when no peer uses TLS, and SCTP
+
+def _start(tmp_path: Path) -> tuple[tuple[str, int], str, subprocess.Popen[bytes]]:
+    """freeDiameter 1.2.1 wants a TLS certificate and key even when no peer uses TLS, and SCTP
     off where the kernel has none."""
     n = next(_blocks)
     host, tester = f"127.{n}.0.9", f"127.{n}.0.1"
@@ -50,12 +70,12 @@ LoadExtension = "/usr/lib/freeDiameter/acl_wl.fdx" : "{acl}";
     binary = shutil.which("freeDiameterd") or "/usr/bin/freeDiameterd"
     proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    try:
-        asyncio.run(wait_port(host, port, timeout=20))
-        yield (host, port), tester
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    return (host, port), tester, proc
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 def test_base_cases_against_freediameter(tmp_path: Path) -> None:
@@ -86,17 +106,11 @@ def test_application_cases_do_not_apply_to_freediameter(tmp_path: Path) -> None:
     assert len(cases) >= 12
     verdicts: dict[str, tuple[str, str]] = {}
     for case in cases:
-        for attempt in (1, 2):  # a freeDiameterd that never listened is started once more
-            folder = tmp_path / f"{case.id}-{attempt}"
-            folder.mkdir()
-            try:
-                with freediameter(folder) as (where, tester):
-                    sut = external({"hss": where, "pcrf": where}, local_host=tester)
-                    report = asyncio.run(run([case], lambda mode, sut=sut: nullcontext(sut)))
-                break
-            except OSError:  # wait_port's last refusal
-                if attempt == 2:
-                    raise
+        folder = tmp_path / case.id
+        folder.mkdir()
+        with freediameter(folder) as (where, tester):
+            sut = external({"hss": where, "pcrf": where}, local_host=tester)
+            report = asyncio.run(run([case], lambda mode, sut=sut: nullcontext(sut)))
         verdicts.update({r.id: (r.verdict.value, r.reason) for r in report.results})
     # the first application each case needs: Rx media authorizations need a Gx session first
     first = {"CX": "Cx (16777216)", "GX": "Gx (16777238)", "RX-AAR-5065": "Rx (16777236)",
