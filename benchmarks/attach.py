@@ -108,7 +108,9 @@ async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast",
     with tempfile.TemporaryDirectory() as tmp:
         path = _config(Path(tmp), ues, codec, net, len(CorenetConfig().sim_ue.enbs))
         cfg = CorenetConfig.model_validate(yaml.safe_load(path.read_text()))
-        runtime = Runtime(cfg, pcap_path=pcap,
+        # the attach's functions only, as the multi-process run starts them: nothing binds
+        # outside the 127.<net>.0.0/16 block
+        runtime = Runtime(cfg, pcap_path=pcap, names=NFS,
                           sim_ue_in_process=True)
         await runtime.start()
         tap = runtime.tap()
