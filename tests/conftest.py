@@ -17,3 +17,12 @@ def _hang_guard():
     faulthandler.dump_traceback_later(TEST_LIMIT_S, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()
+
+
+
+def pytest_asyncio_loop_factories(config, item):
+    """The loop every process of the emulator runs on (`corenet.runtime.loop`): uvloop's when it
+    is installed, so in-process tests exercise the same loop as `corenet run`."""
+    from corenet.runtime import loop
+
+    return {loop.loop_name(): loop.new_event_loop}

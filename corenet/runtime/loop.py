@@ -24,6 +24,13 @@ def loop_name() -> str:
     return "uvloop"
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A new loop of the kind `loop_name` names."""
+    if loop_name() == "uvloop":
+        return importlib.import_module("uvloop").new_event_loop()  # type: ignore[no-any-return]
+    return asyncio.new_event_loop()
+
+
 def run(main: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run(main)` on uvloop's loop when uvloop is installed.
 
@@ -33,8 +40,5 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     collection while the process serves."""
     gc.collect()
     gc.freeze()
-    if loop_name() == "uvloop":
-        uvloop = importlib.import_module("uvloop")
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            return runner.run(main)
-    return asyncio.run(main)
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(main)
