@@ -2,7 +2,12 @@
 attaches/s, p50/p99 attach latency, peak RSS.
 
     .venv/bin/python benchmarks/attach.py --ues 1000 [--concurrency 64] [--pcap PATH]
-        [--codec fast|pycrate|both] [--processes P] [--net 201] [--json]
+        [--codec fast|pycrate|both] [--processes P] [--rate R] [--net 201] [--json]
+
+Closed loop by default: `--concurrency` attaches at a time, as fast as the emulator goes (the
+peak rate). `--rate R` is open loop: attach k starts at k / R seconds whatever the others do,
+and its latency counts from then, so the p99 at half the peak rate is the latency a network at
+that load gives (`rate` in the figures).
 
 `--processes 0` (the default) runs everything in this one process, on the 127.<net>.0.0/16
 block too. `--processes P` (P >= 1)
@@ -60,10 +65,27 @@ NFS = ("hss", "pcrf", "sgw-pgw", "mme")  # the P-GW opens its Gx session per PDN
 
 
 class TimedPopulation(Population):
+    """Attach latencies, closed-loop (at most `concurrency` attaches at a time) or open-loop
+    (`paced`: attach k starts at `t0 + k / rate`, its latency counted from then, so a queue
+    in front of the network counts)."""
+
     latencies: list[float]
+    _rate: float | None = None
+    _t0 = 0.0
+    _started = 0
+
+    def paced(self, rate: float | None, t0: float) -> None:
+        """Open loop from `t0` (perf_counter) at `rate` attaches/s; None: closed loop."""
+        self._rate, self._t0 = rate, t0
+        if rate:
+            self.concurrency = max(1, len(self.members))
 
     async def _attach_one(self, member: Any, plmn: Any) -> None:
         t0 = time.perf_counter()
+        if self._rate:
+            t0 = self._t0 + self._started / self._rate
+            self._started += 1
+            await asyncio.sleep(max(0.0, t0 - time.perf_counter()))
         await super()._attach_one(member, plmn)
         self.latencies.append(time.perf_counter() - t0)
 
@@ -101,7 +123,7 @@ def _figures(ues: int, attached: int, wall: float, latencies: list[float], rss: 
 
 
 async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast",
-              net: int = 201) -> dict[str, Any]:
+              net: int = 201, rate: float | None = None) -> dict[str, Any]:
     """Everything in this process, on the 127.<net>.0.0/16 block (as the processes run)."""
     entry = EMBEDDED_SUBSCRIBERS.model_copy(update={"count": ues})
     subs = list(entry.expand())
@@ -119,6 +141,7 @@ async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast",
         pop.latencies = []
         async with pop:
             t0, cpu0, runq0 = time.perf_counter(), _cpu_s(), _runq_s(os.getpid())
+            pop.paced(rate, t0)
             results = await pop.attach()
             wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
             runq = _runq_s(os.getpid()) - runq0
@@ -205,7 +228,7 @@ def _vm_hwm_mib(pid: int) -> float:
 
 
 async def worker(cfg_path: str, shard_text: str, ues: int, concurrency: int, start_at: float,
-                 codec: str) -> dict[str, Any]:
+                 codec: str, rate: float | None = None) -> dict[str, Any]:
     """One shard: its UEs attach once every shard is up (at `start_at`, wall clock)."""
     from corenet.codecs import selection
     from corenet.config import loader
@@ -222,6 +245,7 @@ async def worker(cfg_path: str, shard_text: str, ues: int, concurrency: int, sta
     async with pop:
         await asyncio.sleep(max(0.0, start_at - time.time()))
         t0, cpu0, runq0 = time.time(), _cpu_s(), _runq_s(os.getpid())
+        pop.paced(rate, time.perf_counter())
         results = await pop.attach()
         t1, cpu, runq = time.time(), _cpu_s() - cpu0, _runq_s(os.getpid()) - runq0
     return {"start": t0, "end": t1, "attached": sum(r.attached for r in results),
@@ -230,7 +254,8 @@ async def worker(cfg_path: str, shard_text: str, ues: int, concurrency: int, sta
 
 
 def run_processes(ues: int, concurrency: int, codec: str, processes: int,
-                  net: int, profile: str | None = None) -> dict[str, Any]:
+                  net: int, profile: str | None = None,
+                  rate: float | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         cfg_path = _config(tmp, ues, codec, net, enbs=2)
@@ -251,7 +276,9 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
                 _profiled([__file__, "--worker", f"{i}/{processes}", "--config",
                            str(cfg_path), "--ues", str(ues), "--concurrency",
                            str(max(1, concurrency // processes)), "--start-at", str(start_at),
-                           "--codec", codec], profile, f"sim-ue-{i}"),
+                           "--codec", codec,
+                           *(["--rate", str(rate / processes)] if rate else [])],
+                          profile, f"sim-ue-{i}"),
                 stdout=subprocess.PIPE) for i in range(processes)]
             time.sleep(max(0.0, start_at - time.time()))
             cpu0 = {nf: _proc_cpu_s(p.pid) for nf, p in nfs.items()}
@@ -291,6 +318,9 @@ def main() -> None:
                     help="UE shard processes, network functions in processes of their own "
                          "(0: everything in this process)")
     ap.add_argument("--net", type=int, default=201, help="the 127.<net>.0.0/16 block to bind")
+    ap.add_argument("--rate", type=float, default=None,
+                    help="open loop: start this many attaches per second (over all shards), "
+                         "latency counted from each one's scheduled start")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--profile", metavar="DIR",
                     help="run every working process under cProfile, DIR/<process>.prof")
@@ -300,7 +330,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.worker:
         out = loop.run(worker(args.config, args.worker, args.ues, args.concurrency,
-                              args.start_at, args.codec))
+                              args.start_at, args.codec, args.rate))
         print(json.dumps(out))
         return
     codecs = ("fast", "pycrate") if args.codec == "both" else (args.codec,)
@@ -335,15 +365,16 @@ def _profile_dir(profile: str, codec: str, codecs: tuple[str, ...]) -> str:
 def _measure(args: argparse.Namespace, codec: str, profile: str | None) -> dict[str, Any]:
     """One run of the benchmark with `codec`, cProfiles in `profile` when given."""
     if args.processes > 0:
-        return run_processes(args.ues, args.concurrency, codec, args.processes, args.net,
-                             profile)
+        return {**run_processes(args.ues, args.concurrency, codec, args.processes, args.net,
+                                profile, args.rate), "rate": args.rate}
     from corenet.codecs import selection
 
     selection.set_codec(codec)
     profiler = cProfile.Profile() if profile else None
     if profiler is not None:
         profiler.enable()
-    figures = loop.run(run(args.ues, args.concurrency, args.pcap, codec, args.net))
+    figures = loop.run(run(args.ues, args.concurrency, args.pcap, codec, args.net, args.rate))
+    figures["rate"] = args.rate
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(str(Path(profile or ".") / "all.prof"))

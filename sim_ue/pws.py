@@ -23,9 +23,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pycrate_asn1dir import RRCLTE
-
-from corenet.codecs import cbs, s1ap
+from corenet.codecs import cbs, rrc, s1ap
 from corenet.codecs.base import Message
 from corenet.core.actions import LogEvent, StartTimer, StopTimer
 from corenet.core.errors import DecodeError
@@ -39,7 +37,6 @@ from corenet.pcap.pcapng import (
 from corenet.pcap.writer import PcapWriter
 from sim_ue.devices import IOS_ETWS_MIN, DeviceProfile
 
-_RRC = RRCLTE.EUTRA_RRC_Definitions
 REPEAT_TIMER = "PwsRepeat"
 SEGMENT_OCTETS = 100  # octets of CB data per SIB11 / SIB12 segment (an eNB choice)
 # broadcasts of a CMAS message "until further notice" (Number of Broadcasts 0) in this emulator
@@ -63,7 +60,7 @@ def is_etws(message_identifier: int) -> bool:
 
 
 def _si(sibs: list[tuple[str, dict[str, Any]]]) -> bytes:
-    pdu = _RRC.BCCH_DL_SCH_Message
+    pdu = rrc.definitions().BCCH_DL_SCH_Message
     pdu.set_val({"message": ("c1", ("systemInformation", {
         "criticalExtensions": ("systemInformation-r8", {"sib-TypeAndInfo": sibs})}))})
     return bytes(pdu.to_uper())
@@ -77,7 +74,7 @@ def sib1(plmn: str, tac: int, eci: int, etws: bool, cmas: bool) -> bytes:
     """SIB1 (TS 36.331 §6.2.2) scheduling SIB10 + SIB11 and / or SIB12 in one SI message."""
     mcc, mnc = plmn[:3], plmn[3:]
     mapping = (["sibType10", "sibType11"] if etws else []) + (["sibType12-v920"] if cmas else [])
-    pdu = _RRC.BCCH_DL_SCH_Message
+    pdu = rrc.definitions().BCCH_DL_SCH_Message
     pdu.set_val({"message": ("c1", ("systemInformationBlockType1", {
         "cellAccessRelatedInfo": {
             "plmn-IdentityList": [{"plmn-Identity": {"mcc": [int(d) for d in mcc],
@@ -102,7 +99,7 @@ def paging(etws: bool, cmas: bool) -> bytes:
         body["etws-Indication"] = "true"
     if cmas:
         body["nonCriticalExtension"] = {"nonCriticalExtension": {"cmas-Indication-r9": "true"}}
-    pdu = _RRC.PCCH_Message
+    pdu = rrc.definitions().PCCH_Message
     pdu.set_val({"message": ("c1", ("paging", body))})
     return bytes(pdu.to_uper())
 
@@ -135,7 +132,7 @@ def broadcast_pdus(message_identifier: int, serial_number: int, warning_type: by
 
 def decode_bcch(data: bytes) -> list[tuple[str, dict[str, Any]]]:
     """The SIBs of one BCCH-DL-SCH SystemInformation message. Raises only DecodeError."""
-    pdu = _RRC.BCCH_DL_SCH_Message
+    pdu = rrc.definitions().BCCH_DL_SCH_Message
     try:
         pdu.from_uper(data)
         kind, msg = pdu.get_val()["message"]

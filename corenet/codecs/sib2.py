@@ -11,14 +11,16 @@ barring parameters back. The UE's barring check (TS 36.331 §5.3.3.11) is in `si
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from pycrate_asn1dir import RRCLTE
-
+from corenet.codecs import rrc
+from corenet.codecs.selection import fast_path
 from corenet.core.errors import DecodeError
 
-_RRC = RRCLTE.EUTRA_RRC_Definitions
+# the fast path of the SIB2 this module encodes (corenet.codecs.fast.sib2)
+_FAST = fast_path("rrc-sib2")
 
 # TS 36.331 §6.3.1 AC-BarringConfig: ac-BarringFactor ENUMERATED {p00, p05, ..., p95}.
 BARRING_FACTORS: tuple[float, ...] = (
@@ -169,6 +171,21 @@ def sib2_with_barring(
     factor None broadcasts no common ac-BarringInfo (no barring). per_plmn adds
     ac-BarringPerPLMN-List-r12, keyed by plmn-IdentityIndex-r12 (1..6, TS 36.331 §6.3.1).
     """
+    items = tuple(sorted(per_plmn.items())) if per_plmn else ()
+    return _sib2(factor, time, special_ac, for_emergency, bar_signalling, items)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sib2(factor: float | None, time: int, special_ac: int, for_emergency: bool,
+          bar_signalling: bool, per_plmn: tuple[tuple[int, BarringInfo], ...]) -> bytes:
+    """One encoding per distinct broadcast: the release controller changes the factor
+    every 0.1 s on every roamer cell, among the 16 values of ac-BarringFactor."""
+    return _FAST.encode_or(_sib2_pycrate, factor, time, special_ac, for_emergency,
+                           bar_signalling, per_plmn)
+
+
+def _sib2_pycrate(factor: float | None, time: int, special_ac: int, for_emergency: bool,
+                  bar_signalling: bool, per_plmn: tuple[tuple[int, BarringInfo], ...]) -> bytes:
     sib2: dict[str, Any] = {}
     if factor is not None:
         cfg = BarringConfig(factor, time, special_ac)
@@ -184,9 +201,9 @@ def sib2_with_barring(
     if per_plmn:
         sib2["ac-BarringPerPLMN-List-r12"] = [
             {"plmn-IdentityIndex-r12": index, "ac-BarringInfo-r12": _info_value(info, "-r12")}
-            for index, info in sorted(per_plmn.items())
+            for index, info in per_plmn
         ]
-    pdu = _RRC.BCCH_DL_SCH_Message
+    pdu = rrc.definitions().BCCH_DL_SCH_Message
     pdu.set_val({
         "message": ("c1", ("systemInformation", {
             "criticalExtensions": ("systemInformation-r8", {
@@ -226,7 +243,11 @@ def _info_from(value: dict[str, Any], suffix: str = "") -> BarringInfo:
 
 def decode_sib2_barring(data: bytes) -> Sib2Barring:
     """Barring parameters of the SIB2 in a BCCH-DL-SCH-Message. Raises only DecodeError."""
-    pdu = _RRC.BCCH_DL_SCH_Message
+    return _FAST.decode_or(_decode_pycrate, data)
+
+
+def _decode_pycrate(data: bytes) -> Sib2Barring:
+    pdu = rrc.definitions().BCCH_DL_SCH_Message
     try:
         pdu.from_uper(data)
         value = pdu.get_val()

@@ -8,4 +8,4 @@ parity differentially; benchmarks/codec_parity.py runs the long campaign.
 """
 
 # each module installs its encode/decode into the fast path of its protocol (codecs.selection)
-from corenet.codecs.fast import diameter, gtpv2c, nas, s1ap  # noqa: F401, E402
+from corenet.codecs.fast import diameter, gtpv2c, nas, s1ap, sib2  # noqa: F401, E402
