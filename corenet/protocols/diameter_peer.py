@@ -327,12 +327,14 @@ class AnswerCache:
 
     Shared by every connection of a node, so a retransmission on another connection (T flag,
     after failover) still gets the first answer. A key present with no answer is in progress.
+    An answer is kept as its octets (an AIA or a ULA as decoded AVP objects is several KiB, a
+    storm keeps tens of thousands of them for the window) and decoded again for a duplicate.
     """
 
     def __init__(self, window_s: float = DUPLICATE_WINDOW_S, max_entries: int = 65536) -> None:
         self.window_s = window_s
         self.max_entries = max_entries
-        self._entries: OrderedDict[RequestKey, tuple[float, Message | None]] = OrderedDict()
+        self._entries: OrderedDict[RequestKey, tuple[float, bytes | None]] = OrderedDict()
 
     def _prune(self, now: float) -> None:
         while self._entries:
@@ -345,14 +347,17 @@ class AnswerCache:
         """(True, answer or None if still in progress) for a duplicate; (False, None) if new."""
         self._prune(now)
         entry = self._entries.get(key)
-        return (False, None) if entry is None else (True, entry[1])
+        if entry is None:
+            return False, None
+        return True, None if entry[1] is None else dia.decode(entry[1])
 
     def begin(self, key: RequestKey, now: float) -> None:
         self._entries[key] = (now, None)
 
     def complete(self, key: RequestKey, answer: Message, now: float) -> None:
-        if key in self._entries:
-            self._entries[key] = (self._entries[key][0], answer)
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries[key] = (entry[0], dia.encode(answer))
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -496,3 +496,34 @@ def test_different_request_with_same_end_to_end_is_delivered_not_answered_from_c
     (rr2,) = of(dp.RequestReceived, events(server))
     assert dia.avp(rr2.message, "User-Name") == "440100000000009"
     assert server.data_to_send() == []  # nothing answered on its behalf
+
+
+def test_the_answer_cache_gives_back_the_answer_it_was_given_and_keeps_octets() -> None:
+    """RFC 6733 App. C: a duplicate gets the first answer. The cache keeps that answer as its
+    octets: a storm keeps an AIA and a ULA per attach for the whole window."""
+    import tracemalloc
+
+    from tests.unit.codecs.test_diameter import SUBSCRIPTION, _ulr
+
+    ULR = _ulr()
+
+    cache = dp.AnswerCache()
+    answers = []
+    for e2e in range(1, 501):
+        request = replace(ULR, fields={**ULR.fields, "end_to_end": e2e})
+        answers.append((dp.request_key(request),
+                        s6a.ula(request, "hss.example", "example", subscription_data=SUBSCRIPTION)))
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for key, answer in answers:
+        cache.begin(key, 0.0)
+        assert cache.seen(key, 0.0) == (True, None)  # in progress
+        cache.complete(key, answer, 0.0)
+    per_answer = (tracemalloc.get_traced_memory()[0] - before) / len(answers)
+    tracemalloc.stop()
+    key, answer = answers[7]
+    dup, cached = cache.seen(key, 10.0)
+    assert dup and cached is not None
+    assert cached.name == "ULA" and dia.encode(cached) == dia.encode(answer)
+    assert cached.fields["end_to_end"] == answer.fields["end_to_end"]
+    assert per_answer < 1024, per_answer  # octets and an entry; the AVP objects were ~5 KiB
