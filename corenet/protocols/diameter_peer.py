@@ -354,10 +354,11 @@ class AnswerCache:
     def begin(self, key: RequestKey, now: float) -> None:
         self._entries[key] = (now, None)
 
-    def complete(self, key: RequestKey, answer: Message, now: float) -> None:
+    def complete(self, key: RequestKey, answer: bytes, now: float) -> None:
+        """`answer`: the answer's octets, as sent."""
         entry = self._entries.get(key)
         if entry is not None:
-            self._entries[key] = (entry[0], dia.encode(answer))
+            self._entries[key] = (entry[0], answer)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -511,10 +512,11 @@ class DiameterPeer:
         """Answer a RequestReceived; the answer is kept for duplicates (RFC 6733 App. C)."""
         f = answer.fields
         inbound = self._ids.inbound.pop((f.get("hop_by_hop", 0), f.get("end_to_end", 0)), None)
+        data = dia.encode(answer)  # once: sent and kept
         if inbound is not None:
-            self._answers.complete(inbound.key, answer, now)
+            self._answers.complete(inbound.key, data, now)
         if self.state in (PeerState.OPEN, PeerState.CLOSING):
-            self._send(answer)
+            self._out.append(data)
 
     def close(self, now: float,
               cause: int = dia.DisconnectCause.DO_NOT_WANT_TO_TALK_TO_YOU) -> None:

@@ -518,7 +518,7 @@ def test_the_answer_cache_gives_back_the_answer_it_was_given_and_keeps_octets() 
     for key, answer in answers:
         cache.begin(key, 0.0)
         assert cache.seen(key, 0.0) == (True, None)  # in progress
-        cache.complete(key, answer, 0.0)
+        cache.complete(key, dia.encode(answer), 0.0)
     per_answer = (tracemalloc.get_traced_memory()[0] - before) / len(answers)
     tracemalloc.stop()
     key, answer = answers[7]
