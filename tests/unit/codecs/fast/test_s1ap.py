@@ -107,3 +107,29 @@ def test_extension_enumerated_value() -> None:
     assert wire is not None
     got = check_s1ap_decode(wire)
     assert got is not None and got.fields["RRC-Establishment-Cause"] == "mo-VoiceCall"
+
+
+def test_long_values_take_the_two_octet_length() -> None:
+    """X.691 §11.9.3.7: an IE value and a message content of 128 octets or more carry a
+    two-octet length determinant (10xxxxxx xxxxxxxx), written and read as pycrate does."""
+    base = S1AP_SAMPLES["DownlinkNASTransport"]
+    nas_pdu = bytes(range(256)) * 2
+    msg = Message("s1ap", base.name, base.code, {**base.fields, "NAS-PDU": nas_pdu})
+    wire = check_s1ap_encode(msg)
+    assert wire is not None and wire == s1ap.encode_pycrate(msg)
+    assert wire[3] >> 6 == 2  # the content's length: two octets
+    got = check_s1ap_decode(wire)
+    assert got is not None and got.fields["NAS-PDU"] == nas_pdu
+
+
+# the PDU's first octet, its criticality's octet, the first IE's criticality octet (after
+# the PDU header, the content's length, the container's head and the IE's id)
+@pytest.mark.parametrize("offset", [0, 2, 3 + 1 + 3 + 2])
+def test_non_zero_padding_before_an_aligned_field_is_pycrate_s_to_judge(offset: int) -> None:
+    """X.691 §11.1: the padding bits before an octet-aligned field are zero; in the PDU's
+    first octet (after the CHOICE index) and after an IE's criticality (before its open
+    type's length) the fast path leaves anything else to pycrate."""
+    wire = bytearray(s1ap.encode_pycrate(S1AP_SAMPLES["UplinkNASTransport"]))
+    wire[offset] |= 0x01
+    assert fs.decode(bytes(wire)) is None
+    check_s1ap_decode(bytes(wire))
