@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.codecs.fast import s1ap as fs
+from corenet.core.errors import DecodeError
+from corenet.core.plmn import Plmn
 from tests.unit.codecs.fast.parity import (
     S1AP_NAMES,
     S1AP_SAMPLES,
@@ -133,3 +135,23 @@ def test_non_zero_padding_before_an_aligned_field_is_pycrate_s_to_judge(offset: 
     wire[offset] |= 0x01
     assert fs.decode(bytes(wire)) is None
     check_s1ap_decode(bytes(wire))
+
+
+def test_plmn_and_address_conversions_are_shared_and_a_bad_one_is_refused_every_time() -> None:
+    """The PLMN identity (TS 36.413 §9.2.3.8) and transport layer address (§9.2.2.1) of the
+    messages are converted once per value; a PLMN identity that is not BCD is refused at
+    every message that carries it, not only the first."""
+    msg = S1AP_SAMPLES["InitialUEMessage"]
+    wire = s1ap.encode(msg)
+    first, second = s1ap.decode(wire), s1ap.decode(wire)
+    assert first.fields == second.fields == msg.fields
+    assert first.fields["TAI"]["pLMNidentity"] is second.fields["TAI"]["pLMNidentity"]
+    plmn = Plmn.parse(msg.fields["TAI"]["pLMNidentity"]).to_bytes()
+    bad = wire.replace(plmn, b"\xaa\xaa\xaa")
+    assert bad != wire
+    for _ in range(2):
+        assert fs.decode(bad) is None
+        with pytest.raises(DecodeError):
+            s1ap.decode(bad)
+    ics = S1AP_SAMPLES["InitialContextSetupRequest"]
+    assert s1ap.encode(ics) == s1ap.encode(ics) == s1ap.encode_pycrate(ics)
