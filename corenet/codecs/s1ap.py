@@ -30,6 +30,7 @@ with the cause the criticality asks for, and `extra` holds what an Error Indicat
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -158,6 +159,11 @@ PROCEDURE_CODES: dict[str, int] = {n: s.code for n, s in _BY_NAME.items()}
 # ---------------------------------------------------------------------------------------------
 
 
+# The conversions below are pure functions of a few distinct values (the PLMNs, the eNBs' and
+# S-GWs' addresses), met in nearly every message: each value is converted once.
+
+
+@functools.lru_cache(maxsize=1024)
 def _plmn_to_py(v: bytes) -> str:
     try:
         return str(Plmn.from_bytes(v))
@@ -166,14 +172,19 @@ def _plmn_to_py(v: bytes) -> str:
 
 
 def _plmn_to_asn(v: Any) -> bytes:
-    plmn = v if isinstance(v, Plmn) else Plmn.parse(str(v))
-    return plmn.to_bytes()
+    return v.to_bytes() if isinstance(v, Plmn) else _plmn_text_to_asn(str(v))
+
+
+@functools.lru_cache(maxsize=1024)
+def _plmn_text_to_asn(text: str) -> bytes:
+    return Plmn.parse(text).to_bytes()
 
 
 def _uint_octets(size: int) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
     return (lambda v: int.from_bytes(v, "big"), lambda v: int(v).to_bytes(size, "big"))
 
 
+@functools.lru_cache(maxsize=1024)
 def _tla_to_py(v: tuple[int, int]) -> Any:
     # TS 36.414 §5.3: an IPv4 (32 bit), IPv6 (128 bit) or both (160 bit) address.
     val, nbits = v
@@ -189,7 +200,12 @@ def _tla_to_py(v: tuple[int, int]) -> Any:
 def _tla_to_asn(v: Any) -> tuple[int, int]:
     if isinstance(v, bytes | tuple):
         return _bytes_to_bits(v)
-    addrs = [ipaddress.ip_address(a.strip()) for a in str(v).split(",")]
+    return _tla_text_to_asn(str(v))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tla_text_to_asn(text: str) -> tuple[int, int]:
+    addrs = [ipaddress.ip_address(a.strip()) for a in text.split(",")]
     val, nbits = 0, 0
     for a in addrs:
         width = 32 if a.version == 4 else 128

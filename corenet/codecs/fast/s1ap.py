@@ -658,56 +658,112 @@ _BUILDERS: dict[str, Callable[[Any], tuple[Enc, Dec]]] = {
 }
 
 
-_IE_CODECS: dict[tuple[str, str], tuple[Enc, Dec] | None] = {}
-
-
-def _ie_codec(spec: Any, ie: Any) -> tuple[Enc, Dec] | None:
-    key = (spec.name, ie.name)
-    if key not in _IE_CODECS:
-        comp = _compiled(ie.asn)
-        _IE_CODECS[key] = None if comp is None else _open(*comp)
-    return _IE_CODECS[key]
-
-
 # --------------------------------------------------------------------------------------------
 # Messages (TS 36.413 §9.3.2 S1AP-PDU, §9.3.3 the message SEQUENCE, §9.3.7 the IE container)
+#
+# Above the IE values everything is octet-aligned: the PDU's CHOICE index and the procedure
+# code fill whole octets, an IE's id is 16 aligned bits and its criticality the top 2 bits of
+# the next octet, each open type starts with an aligned length determinant (§11.2, §11.9.3.6).
+# So the PDU and the IE container are written and read as octets; only IE values go through
+# the bit buffers.
 # --------------------------------------------------------------------------------------------
+
+
+class _IePlan:
+    """One IE of a message: its header octets (id, criticality) and its value's codec,
+    compiled on first use."""
+
+    __slots__ = ("name", "mandatory", "crit", "head", "asn", "_codec")
+
+    def __init__(self, ie: Any) -> None:
+        self.name: str = ie.name
+        self.mandatory: bool = ie.mandatory
+        self.crit = _CRIT_INDEX[ie.criticality]
+        self.head = bytes((ie.id >> 8, ie.id & 0xFF, self.crit << 6))
+        self.asn = ie.asn
+        self._codec: tuple[Enc, Dec] | None | bool = False
+
+    def codec(self) -> tuple[Enc, Dec] | None:
+        if self._codec is False:
+            self._codec = _compiled(self.asn)
+        return self._codec  # type: ignore[return-value]
+
+
+class _MsgPlan:
+    """A message of `FAST_MESSAGES`: its IEs in the IE set's order, by id, and the PDU's
+    first three octets (CHOICE index, procedureCode, criticality)."""
+
+    __slots__ = ("spec", "ies", "by_id", "known", "required", "head")
+
+    def __init__(self, spec: Any) -> None:
+        self.spec = spec
+        self.ies = [_IePlan(ie) for ie in spec.ies.values()]
+        self.by_id = {ie.id: plan for ie, plan in zip(spec.ies.values(), self.ies, strict=True)}
+        self.known = frozenset(spec.ies)
+        self.required = frozenset(ie.name for ie in self.ies if ie.mandatory)
+        # §23 CHOICE index (2 bits after the extension bit), padding; procedureCode; the
+        # criticality's 2 bits then the padding before the open type's length (§11.2)
+        self.head = bytes((_KIND_INDEX[spec.kind] << 5, spec.code,
+                           _CRIT_INDEX[spec.criticality] << 6))
+
+
+_PLANS_BY_NAME: dict[str, _MsgPlan] = {}
+_PLANS_BY_HEAD: dict[tuple[int, int], _MsgPlan] = {}
+for _spec in ref._BY_NAME.values():
+    if _spec.name in FAST_MESSAGES:
+        _plan = _MsgPlan(_spec)
+        _PLANS_BY_NAME[_spec.name] = _plan
+        _PLANS_BY_HEAD[(_plan.head[0], _spec.code)] = _plan
+
+
+def _length(n: int) -> bytes:
+    """§11.9.3.6-7: an octet-aligned length determinant, below 16K."""
+    if n < 128:
+        return _LENGTHS[n]
+    if n < 16384:
+        return bytes((0x80 | n >> 8, n & 0xFF))
+    raise _Decline  # §11.9.3.8 fragmentation: pycrate
+
+
+_LENGTHS = [bytes((n,)) for n in range(128)]
+
+
+def _open_value(dec: Dec, data: bytes) -> Any:
+    """§11.2: the value of an open type whose octets are `data`, every octet used."""
+    inner = _R(data)
+    value = dec(inner)
+    if max(1, (inner.pos + 7) >> 3) != len(data):
+        raise _Decline
+    inner.align()
+    if inner.pos == 0 and data != b"\x00":
+        raise _Decline
+    return value
 
 
 def encode(msg: Message) -> bytes | None:
     """The pycrate path's bytes for `msg`, or None to decline."""
-    spec = ref._BY_NAME.get(msg.name)
-    if spec is None or spec.name not in FAST_MESSAGES or msg.protocol != ref.PROTOCOL:
+    plan = _PLANS_BY_NAME.get(msg.name)
+    if plan is None or msg.protocol != ref.PROTOCOL:
         return None
     fields = msg.fields
-    if not spec.ies.keys() >= fields.keys():
+    keys = fields.keys()
+    if not plan.known >= keys or not plan.required <= keys:
         return None
     try:
-        body = _W()
-        body.bits(0, 1)  # the message SEQUENCE's extension bit
-        ies = [ie for ie in spec.ies.values() if ie.name in fields]
-        if any(ie.mandatory and ie.name not in fields for ie in spec.ies.values()):
-            return None
-        body.align()
-        body.bits(len(ies), 16)  # ProtocolIE-Container SIZE (0..65535)
-        for ie in ies:
-            codec = _ie_codec(spec, ie)
+        # the message SEQUENCE's extension bit and padding, ProtocolIE-Container SIZE
+        parts = [b"\x00" + len(keys).to_bytes(2, "big")]
+        for ie in plan.ies:
+            if ie.name not in fields:
+                continue
+            codec = ie.codec()
             if codec is None:
                 return None
-            body.align()
-            body.bits(ie.id, 16)
-            body.bits(_CRIT_INDEX[ie.criticality], 2)
-            codec[0](body, fields[ie.name])
-        content = body.complete()
-        pdu = _W()
-        pdu.bits(0, 1)  # S1AP-PDU extension bit
-        pdu.bits(_KIND_INDEX[spec.kind], 2)
-        pdu.align()
-        pdu.bits(spec.code, 8)
-        pdu.bits(_CRIT_INDEX[spec.criticality], 2)
-        _write_unconstrained_length(pdu, len(content))
-        pdu.octets(content)
-        return pdu.complete()
+            w = _W()
+            codec[0](w, fields[ie.name])
+            value = w.complete()
+            parts += (ie.head, _length(len(value)), value)
+        content = b"".join(parts)
+        return b"".join((plan.head, _length(len(content)), content))
     except _Decline:
         return None
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
@@ -717,50 +773,65 @@ def encode(msg: Message) -> bytes | None:
 def decode(data: bytes) -> Message | None:
     """The pycrate path's Message for `data`, or None to decline."""
     try:
-        r = _R(bytes(data))
-        if r.bits(1):
+        data = bytes(data)
+        first = data[0]
+        # extension bit clear, CHOICE index 0..2, zero padding; the criticality's padding zero
+        if first & 0x9F or data[2] & 0x3F:
             return None
-        kind = r.bits(2)
-        if kind > 2:
+        plan = _PLANS_BY_HEAD.get((first, data[1]))
+        if plan is None or data[2] != plan.head[2]:
             return None
-        r.align()
-        code = r.bits(8)
-        crit = r.bits(2)
-        spec = ref._BY_KIND_CODE.get((_KIND_BY_INDEX[kind], code))
-        if spec is None or spec.name not in FAST_MESSAGES or crit != _CRIT_INDEX[spec.criticality]:
+        size = data[3]
+        if size < 128:
+            start = 4
+        elif size >> 6 == 2:
+            size, start = ((size & 0x3F) << 8) | data[4], 5
+        else:
             return None
-        content = r.octets(_read_unconstrained_length(r))
-        r.align()
-        if r.pos != r.end:
+        if start + size != len(data):
             return None
-        return _decode_content(spec, content)
+        return _decode_content(plan, data, start)
     except _Decline:
         return None
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, ref._Semantic):
         return None
 
 
-def _decode_content(spec: Any, content: bytes) -> Message | None:
-    r = _R(content)
-    if r.bits(1):
+def _decode_content(plan: _MsgPlan, data: bytes, pos: int) -> Message | None:
+    """The message SEQUENCE from `pos` to the end of `data` (the PDU's open type)."""
+    end = len(data)
+    if end - pos < 3 or data[pos]:  # extension bit and padding
         return None
-    r.align()
-    count = r.bits(16)
+    count = (data[pos + 1] << 8) | data[pos + 2]
+    pos += 3
     fields: dict[str, Any] = {}
+    by_id = plan.by_id
     for _ in range(count):
-        r.align()
-        ie = spec.by_id.get(r.bits(16))
-        if ie is None or ie.name in fields or r.bits(2) != _CRIT_INDEX[ie.criticality]:
+        if end - pos < 4:
             return None
-        codec = _ie_codec(spec, ie)
+        ie = by_id.get((data[pos] << 8) | data[pos + 1])
+        crit = data[pos + 2]
+        if ie is None or ie.name in fields or crit != ie.head[2]:
+            return None  # unknown or repeated IE, other criticality or non-zero padding
+        codec = ie.codec()
         if codec is None:
             return None
-        fields[ie.name] = codec[1](r)
-    r.align()
-    if r.pos != r.end:
+        size = data[pos + 3]
+        if size < 128:
+            pos += 4
+        elif size >> 6 == 2 and end - pos > 4:
+            size = ((size & 0x3F) << 8) | data[pos + 4]
+            pos += 5
+        else:
+            return None
+        stop = pos + size
+        if stop > end:
+            return None
+        fields[ie.name] = _open_value(codec[1], data[pos:stop])
+        pos = stop
+    if pos != end or not plan.required <= fields.keys():
         return None
-    if any(ie.mandatory and ie.name not in fields for ie in spec.ies.values()):
-        return None
+    spec = plan.spec
     return Message(ref.PROTOCOL, spec.name, spec.code, fields)
 
 

@@ -10,6 +10,7 @@ runs are in `identity.py`, `authentication.py` and `security_mode.py`, the PDN c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -436,11 +437,18 @@ def on_attach_complete(mme: MmePort, ue: UeContext, msg: Message) -> None:
 def emm_information(mme: MmePort, ue: UeContext) -> None:
     """EMM INFORMATION (TS 24.301 §5.4.5): "JPN-ROAM X" names, local time and time zone."""
     name = mme.cfg.roaming.network_name
-    tz = mme.cfg.time_zone_quarters
-    now = datetime.fromtimestamp(mme.told_time() if mme.told_time else mme.now, UTC)
-    plain = nas.emm_information(NetworkNameValue(name.full), NetworkNameValue(name.short),
-                                local_time_zone=tz, universal_time=now, time_zone=tz)
+    second = int(mme.told_time() if mme.told_time else mme.now)
+    plain = _emm_information(name.full, name.short, mme.cfg.time_zone_quarters, second)
     nas_path.send_nas(mme, ue, plain)
+
+
+@functools.lru_cache(maxsize=4)
+def _emm_information(full: str, short: str, tz: int, second: int) -> bytes:
+    """The plain EMM INFORMATION: its time is coded to the second (TS 24.008 §10.5.3.9), so
+    the UEs told within one second get the same message, built once."""
+    return nas.emm_information(NetworkNameValue(full), NetworkNameValue(short),
+                               local_time_zone=tz, time_zone=tz,
+                               universal_time=datetime.fromtimestamp(second, UTC))
 
 
 def reject(mme: MmePort, ue: UeContext, cause: int, esm_cause: int | None = None,

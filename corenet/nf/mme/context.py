@@ -8,6 +8,8 @@ never gives out a value still in use, and a released value goes back to it.
 from __future__ import annotations
 
 import enum
+import functools
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +17,20 @@ from corenet.codecs.nas_ies import Guti
 from corenet.core.identifiers import home_plmn_of
 from corenet.core.plmn import Plmn
 from corenet.crypto.nas_security import NasSecurityContext
+
+
+@functools.lru_cache(maxsize=4096)
+def location(plmn: str, code: int) -> tuple[Plmn, int]:
+    """A TAI (TS 23.003 §19.4.2.3) or an ECGI (§19.6) as a UE context keeps it, shared by the
+    contexts in that area or cell: each attached UE holds the same frozen pair, not a copy of
+    its own. `plmn` is the PLMN identity's digits (TS 36.413 §9.2.3.8 in the codec's form)."""
+    return Plmn.parse(plmn), int(code)
+
+
+def shared_address(text: Any) -> Any:
+    """An IP address text as a UE context keeps it: one string per address, shared by every
+    context it serves (an S-GW's, an eNB's), not a copy per UE."""
+    return sys.intern(text) if type(text) is str else text
 
 
 class IdPool:
@@ -50,7 +66,7 @@ class EnbState(enum.Enum):
     READY = "ready"  # S1 Setup accepted
 
 
-@dataclass
+@dataclass(slots=True)
 class EnbContext:
     assoc: int
     state: EnbState = EnbState.CONNECTED
@@ -98,7 +114,7 @@ class Step(enum.Enum):
     RELEASING = "releasing"  # UE Context Release Command sent (TS 23.401 §5.3.5)
 
 
-@dataclass
+@dataclass(slots=True)
 class Bearer:
     """An EPS bearer (TS 23.401 §4.7.2): the default one of a PDN connection, or a dedicated
     one (`linked_ebi` set) with its bit rates and TFT (TS 24.301 §6.4.2)."""
@@ -118,7 +134,7 @@ class Bearer:
     tft: bytes | None = None  # TS 24.008 §10.5.6.12 value part (corenet.codecs.tft)
 
 
-@dataclass
+@dataclass(slots=True)
 class Pdn:
     """One PDN connection (TS 23.401 §5.7.2, MM and EPS bearer contexts)."""
 
@@ -132,7 +148,7 @@ class Pdn:
     pco: bytes | None = None
     sgw_s11_teid: int | None = None
     sgw_s11_ip: str | None = None
-    pgw_s5_fteid: dict[str, Any] | None = None
+    pgw_s5_fteid: tuple[int, str] | None = None  # (TEID, IP address): S5/S8 control plane
     pgw_address: str | None = None  # the home P-GW of a home-routed PDN (TS 23.401 §4.3.8.1)
     esm_cause: int | None = None  # TS 24.301 §6.5.1.3: why the PDN type was narrowed
     # its dedicated bearers, by EBI (TS 23.401 §5.4.1): kept while the UE is ECM-IDLE
@@ -153,7 +169,7 @@ class EsmStep(enum.Enum):
     DEACTIVATING = "deactivating"  # E-RAB Release with the bearer's deactivation, T3495
 
 
-@dataclass
+@dataclass(slots=True)
 class EsmProcedure:
     """The one UE-requested ESM procedure running for a UE, by its PTI (TS 24.301 §6.5)."""
 
@@ -169,7 +185,7 @@ class BearerStep(enum.Enum):
     DEACTIVATING = "deactivating"  # E-RAB Release with the bearer's deactivation, T3495
 
 
-@dataclass
+@dataclass(slots=True)
 class BearerProcedure:
     """The S-GW's Create or Delete Bearer Request being carried out for one bearer: the
     response goes to `sgw` with `sequence` once the UE and the eNB answered."""
@@ -183,7 +199,7 @@ class BearerProcedure:
     esm_done: bool = False  # ACTIVATE DEDICATED EPS BEARER CONTEXT ACCEPT received
 
 
-@dataclass
+@dataclass(slots=True)
 class AuthVector:
     """The E-UTRAN vector in use (TS 33.401 §6.1.2)."""
 
@@ -193,7 +209,7 @@ class AuthVector:
     kasme: bytes
 
 
-@dataclass
+@dataclass(slots=True)
 class UeSecurity:
     """The UE's EPS security context at the MME (TS 33.401 §6.1, §7.2; TS 24.301 §4.4)."""
 
@@ -207,7 +223,7 @@ class UeSecurity:
     secured: bool = False  # security mode control completed (TS 24.301 §5.4.3.4)
 
 
-@dataclass
+@dataclass(slots=True)
 class UeSession:
     """Subscription and PDN connection of the UE (TS 23.401 §5.7.2, EPS bearer contexts)."""
 
@@ -224,7 +240,7 @@ class UeSession:
     bearer_procedure: BearerProcedure | None = None  # dedicated_bearer.py
 
 
-@dataclass
+@dataclass(slots=True)
 class NasTimer:
     """The one NAS timer running for the UE (TS 24.301 §10.2) and what it guards."""
 
@@ -234,7 +250,7 @@ class NasTimer:
     retransmissions: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class UeContext:
     """One UE (TS 23.401 §5.7.2); keyed by its MME UE S1AP ID."""
 

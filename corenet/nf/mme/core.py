@@ -36,6 +36,7 @@ from corenet.nf.mme.context import (
     IdPool,
     Step,
     UeContext,
+    location,
 )
 from corenet.nf.mme.events import (
     Action,
@@ -74,6 +75,7 @@ class MmeCore:
     def __init__(self, cfg: MmeConfig) -> None:
         self.cfg = cfg
         self.plmn = Plmn.parse(cfg.plmn)
+        self._plmn_digits = str(self.plmn)
         self.policy = RoamingPolicy.from_config(cfg)
         self._configured_homes = tuple(Plmn.parse(p) for p in cfg.roaming.home_plmns)
         # MVNOs of the home MNOs; a full MVNO's own PLMN is a home network reached by S6a
@@ -83,8 +85,9 @@ class MmeCore:
         self.ues: dict[int, UeContext] = {}
         self.by_mtmsi: dict[int, int] = {}
         # IMSI -> the contexts that hold or claim it, in the order they took it: the look-up of
-        # TS 23.401 §5.3.2.1 step 3 without a scan of every context (kept by set_imsi, delete_ue)
-        self.by_imsi: dict[str, dict[int, None]] = {}
+        # TS 23.401 §5.3.2.1 step 3 without a scan of every context (kept by set_imsi, delete_ue);
+        # a tuple of MME UE S1AP IDs, nearly always one, not a container of its own per IMSI
+        self.by_imsi: dict[str, tuple[int, ...]] = {}
         self.mme_ue_ids = IdPool(1, 0xFFFFFFFF)  # TS 36.413 §9.2.3.3: 32 bits
         # TS 23.003 §2.8 / TS 33.401 §7.2.1: M-TMSIs drawn at random so that one cannot be
         # guessed from another; a seeded run gives its own generator (reproducible captures)
@@ -214,14 +217,18 @@ class MmeCore:
         if ue.imsi != imsi:
             self._unindex_imsi(ue)
             ue.imsi = imsi
-        self.by_imsi.setdefault(imsi, {})[ue.mme_ue_id] = None
+        holders = self.by_imsi.get(imsi, ())
+        if ue.mme_ue_id not in holders:
+            self.by_imsi[imsi] = (*holders, ue.mme_ue_id)
 
     def _unindex_imsi(self, ue: UeContext) -> None:
         imsi = ue.imsi
         holders = None if imsi is None else self.by_imsi.get(imsi)
         if imsi is not None and holders is not None:
-            holders.pop(ue.mme_ue_id, None)
-            if not holders:
+            rest = tuple(i for i in holders if i != ue.mme_ue_id)
+            if rest:
+                self.by_imsi[imsi] = rest
+            else:
                 del self.by_imsi[imsi]
 
     # ------------------------------------------------------------------ UE contexts
@@ -231,9 +238,8 @@ class MmeCore:
         cgi = fields.get("EUTRAN-CGI", {})
         ue = UeContext(
             mme_ue_id=self.mme_ue_ids.allocate(), enb_assoc=enb.assoc, enb_ue_id=enb_ue_id,
-            tai=(Plmn.parse(tai.get("pLMNidentity", str(self.plmn))), int(tai.get("tAC", 0))),
-            ecgi=(Plmn.parse(cgi.get("pLMNidentity", str(self.plmn))),
-                  int(cgi.get("cell-ID", 0))))
+            tai=location(tai.get("pLMNidentity", self._plmn_digits), tai.get("tAC", 0)),
+            ecgi=location(cgi.get("pLMNidentity", self._plmn_digits), cgi.get("cell-ID", 0)))
         self.ues[ue.mme_ue_id] = ue
         enb.bind(ue.mme_ue_id, enb_ue_id)
         self.start_timer(NAS_GUARD, ue.mme_ue_id, self.cfg.nas_guard_s)

@@ -95,7 +95,7 @@ class Policy:
         return d
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttachPlan:
     """How an admitted attach proceeds."""
 
@@ -106,7 +106,7 @@ class AttachPlan:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Refusal:
     emm_cause: int
     reason: str

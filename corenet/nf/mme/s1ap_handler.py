@@ -13,7 +13,7 @@ from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 from corenet.core.plmn import Plmn
 from corenet.nf.mme import nas_handler, pws, s1ap_build, service_request
-from corenet.nf.mme.context import EmmState, EnbContext, EnbState, Step, UeContext
+from corenet.nf.mme.context import EmmState, EnbContext, EnbState, Step, UeContext, location
 from corenet.nf.mme.dedicated_bearer import on_erab_setup_response as dedicated_erab_setup
 from corenet.nf.mme.events import CloseS1
 from corenet.nf.mme.port import S1Port
@@ -170,7 +170,7 @@ def on_initial_ue(mme: S1Port, enb: EnbContext, msg: Message) -> None:
     if ue is not None:
         ue.enb_assoc, ue.enb_ue_id = enb.assoc, enb_ue_id
         if "TAI" in f:  # where the UE is now (TS 36.413 §9.1.7.1)
-            ue.tai = (Plmn.parse(f["TAI"]["pLMNidentity"]), int(f["TAI"]["tAC"]))
+            ue.tai = location(f["TAI"]["pLMNidentity"], f["TAI"]["tAC"])
         enb.bind(ue.mme_ue_id, enb_ue_id)
         nas_handler.on_uplink_nas(mme, ue, bytes(f["NAS-PDU"]))
         return
@@ -232,7 +232,7 @@ def on_uplink_nas_transport(mme: S1Port, ue: UeContext, msg: Message) -> None:
                 reason="UE context release in progress (TS 36.413 §8.3.3)")
         return
     if "TAI" in f:  # TS 36.413 §10.3: a missing ignore-and-notify IE is done without
-        ue.tai = (Plmn.parse(f["TAI"]["pLMNidentity"]), int(f["TAI"]["tAC"]))
+        ue.tai = location(f["TAI"]["pLMNidentity"], f["TAI"]["tAC"])
     nas_handler.on_uplink_nas(mme, ue, bytes(f["NAS-PDU"]))
 
 

@@ -5,6 +5,8 @@ security context from KASME, or the null context of an unauthenticated emergency
 
 from __future__ import annotations
 
+import functools
+
 from corenet.codecs import nas
 from corenet.codecs.base import Message
 from corenet.crypto.nas_security import NasSecurityContext
@@ -41,11 +43,19 @@ def command(mme: MmePort, ue: UeContext) -> bool:
         mme.log("emm.security.mismatch", imsi=ue.imsi)
         return False
     sec.sec = NasSecurityContext.from_kasme(sec.ksi, sec.vector.kasme, eia, eea)
-    plain = nas.security_mode_command(eea, eia, sec.ksi, replayed_capabilities(sec.ue_net_cap),
-                                      imeisv_request=True)
+    plain = _command(eea, eia, sec.ksi, sec.ue_net_cap)
     ue.step = Step.SECURITY_MODE
     nas_path.send_guarded(mme, ue, "T3460", plain, nas_path.INTEGRITY_NEW_CONTEXT)
     return True
+
+
+@functools.lru_cache(maxsize=256)
+def _command(eea: int, eia: int, ksi: int, ue_net_cap: bytes) -> bytes:
+    """The plain SECURITY MODE COMMAND (TS 24.301 §8.2.20, IMEISV requested): a function of
+    the algorithms, the KSI and the UE's capabilities alone, built once for the UEs that
+    announce the same."""
+    return nas.security_mode_command(eea, eia, ksi, replayed_capabilities(ue_net_cap),
+                                     imeisv_request=True)
 
 
 def null_command(mme: MmePort, ue: UeContext) -> None:

@@ -14,7 +14,7 @@ from corenet.codecs.s6a import SubscriptionData, VplmnDynamicAddressAllowed
 from corenet.core.identifiers import home_plmn_of
 from corenet.core.plmn import Plmn
 from corenet.nf.mme import causes, esm, s1ap_build
-from corenet.nf.mme.context import Pdn, Step, UeContext
+from corenet.nf.mme.context import Pdn, Step, UeContext, shared_address
 from corenet.nf.mme.identity import is_roamer
 from corenet.nf.mme.port import MmePort
 from corenet.nf.mme.s11_client import accepted, cause_of
@@ -106,15 +106,17 @@ def pdn_created(mme: MmePort, ue: UeContext, pdn: Pdn, msg: Message) -> int | No
         return _GTP_TO_ESM.get(cause or 0, causes.ESM_REQUEST_REJECTED_UNSPECIFIED)
     f = msg.fields
     sgw = f.get("sender_fteid_c") or {}
-    pdn.sgw_s11_teid, pdn.sgw_s11_ip = sgw.get("teid"), sgw.get("ipv4")
-    pdn.pgw_s5_fteid = f.get("pgw_s5s8_fteid_c")
+    pdn.sgw_s11_teid, pdn.sgw_s11_ip = sgw.get("teid"), shared_address(sgw.get("ipv4"))
+    pgw = f.get("pgw_s5s8_fteid_c")
+    if pgw:  # TS 23.401 §5.7.2: the P-GW's S5/S8 control plane address and TEID
+        pdn.pgw_s5_fteid = (pgw.get("teid"), shared_address(pgw.get("ipv4") or pgw.get("ipv6")))
     esm.narrow_pdn_type(pdn, cause_of(msg), f.get("paa"))
     esm.apply_paa(pdn, f.get("paa"))
     pdn.pco = f.get("pco")
     for bc in f.get("bearer_contexts_created", []):
         s1u = bc.get("s1u_sgw_fteid") or {}
         if bc.get("ebi") == pdn.bearer.ebi:
-            pdn.bearer.sgw_s1u_ip = s1u.get("ipv4") or s1u.get("ipv6")
+            pdn.bearer.sgw_s1u_ip = shared_address(s1u.get("ipv4") or s1u.get("ipv6"))
             pdn.bearer.sgw_s1u_teid = s1u.get("teid")
     return None
 
@@ -129,6 +131,6 @@ def modify_bearer(mme: MmePort, ue: UeContext, msg: Message) -> None:
     if setup is None:
         mme.log("s1ap.ics.no_bearer", mme_ue_id=ue.mme_ue_id)
         return
-    address, teid = setup
-    pdn.bearer.enb_s1u_ip, pdn.bearer.enb_s1u_teid = address.split(",")[0], teid
+    ip, teid = setup
+    pdn.bearer.enb_s1u_ip, pdn.bearer.enb_s1u_teid = shared_address(ip.split(",")[0]), teid
     mme.send_s11(ue, mme.s11.modify_bearer(ue, pdn))

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.codecs.fast import s1ap as fs
+from corenet.core.errors import DecodeError
+from corenet.core.plmn import Plmn
 from tests.unit.codecs.fast.parity import (
     S1AP_NAMES,
     S1AP_SAMPLES,
@@ -107,3 +109,49 @@ def test_extension_enumerated_value() -> None:
     assert wire is not None
     got = check_s1ap_decode(wire)
     assert got is not None and got.fields["RRC-Establishment-Cause"] == "mo-VoiceCall"
+
+
+def test_long_values_take_the_two_octet_length() -> None:
+    """X.691 §11.9.3.7: an IE value and a message content of 128 octets or more carry a
+    two-octet length determinant (10xxxxxx xxxxxxxx), written and read as pycrate does."""
+    base = S1AP_SAMPLES["DownlinkNASTransport"]
+    nas_pdu = bytes(range(256)) * 2
+    msg = Message("s1ap", base.name, base.code, {**base.fields, "NAS-PDU": nas_pdu})
+    wire = check_s1ap_encode(msg)
+    assert wire is not None and wire == s1ap.encode_pycrate(msg)
+    assert wire[3] >> 6 == 2  # the content's length: two octets
+    got = check_s1ap_decode(wire)
+    assert got is not None and got.fields["NAS-PDU"] == nas_pdu
+
+
+# the PDU's first octet, its criticality's octet, the first IE's criticality octet (after
+# the PDU header, the content's length, the container's head and the IE's id)
+@pytest.mark.parametrize("offset", [0, 2, 3 + 1 + 3 + 2])
+def test_non_zero_padding_before_an_aligned_field_is_pycrate_s_to_judge(offset: int) -> None:
+    """X.691 §11.1: the padding bits before an octet-aligned field are zero; in the PDU's
+    first octet (after the CHOICE index) and after an IE's criticality (before its open
+    type's length) the fast path leaves anything else to pycrate."""
+    wire = bytearray(s1ap.encode_pycrate(S1AP_SAMPLES["UplinkNASTransport"]))
+    wire[offset] |= 0x01
+    assert fs.decode(bytes(wire)) is None
+    check_s1ap_decode(bytes(wire))
+
+
+def test_plmn_and_address_conversions_are_shared_and_a_bad_one_is_refused_every_time() -> None:
+    """The PLMN identity (TS 36.413 §9.2.3.8) and transport layer address (§9.2.2.1) of the
+    messages are converted once per value; a PLMN identity that is not BCD is refused at
+    every message that carries it, not only the first."""
+    msg = S1AP_SAMPLES["InitialUEMessage"]
+    wire = s1ap.encode(msg)
+    first, second = s1ap.decode(wire), s1ap.decode(wire)
+    assert first.fields == second.fields == msg.fields
+    assert first.fields["TAI"]["pLMNidentity"] is second.fields["TAI"]["pLMNidentity"]
+    plmn = Plmn.parse(msg.fields["TAI"]["pLMNidentity"]).to_bytes()
+    bad = wire.replace(plmn, b"\xaa\xaa\xaa")
+    assert bad != wire
+    for _ in range(2):
+        assert fs.decode(bad) is None
+        with pytest.raises(DecodeError):
+            s1ap.decode(bad)
+    ics = S1AP_SAMPLES["InitialContextSetupRequest"]
+    assert s1ap.encode(ics) == s1ap.encode(ics) == s1ap.encode_pycrate(ics)

@@ -36,7 +36,7 @@ def test_attach_indexes_the_imsi_and_detach_removes_it() -> None:
     assert_consistent(sc.core)
     ue = sc.core.ue_by_imsi(IMSI)
     assert ue is not None and ue.mme_ue_id == sc.mme_ue_id
-    assert sc.core.by_imsi == {IMSI: {ue.mme_ue_id: None}}
+    assert sc.core.by_imsi == {IMSI: (ue.mme_ue_id,)}
     sc.uplink(sc.protect(nas.detach_request(ksi=sc.ksi, imsi=IMSI)))
     (dsr,) = sc.sent_s11()
     sc.answer_s11(dsr, "DeleteSessionRequest")
@@ -57,7 +57,7 @@ def test_reattach_under_a_new_guti_moves_the_index_to_the_new_context() -> None:
     sc.enb_ue_id, sc.mme_ue_id, sc.ue_sec = 8, None, None
     sc.security_mode()
     new_id = sc.mme_ue_id
-    assert sc.core.by_imsi[IMSI].keys() == {old_id, new_id}
+    assert sc.core.by_imsi[IMSI] == (old_id, new_id)
     assert sc.core.ue_by_imsi(IMSI) is sc.core.ues[old_id]
     assert_consistent(sc.core)
     sc.uplink(sc.protect(nas.security_mode_complete(IMEISV), 4))
@@ -67,7 +67,7 @@ def test_reattach_under_a_new_guti_moves_the_index_to_the_new_context() -> None:
     assert new is not None and new.mme_ue_id == new_id
     assert_consistent(sc.core)
     sc.s1(s1ap.ue_context_release_complete(old_id, 7))
-    assert sc.core.by_imsi == {IMSI: {new_id: None}}
+    assert sc.core.by_imsi == {IMSI: (new_id,)}
     assert_consistent(sc.core)
     # the attach completes under a new GUTI; the index still names the new context
     sc.answer_ulr(ulr)
