@@ -292,6 +292,7 @@ class SgwPgwCore:
         self._paths: dict[str, _Path] = {}
         # after a start that lost the sessions: MMEs that may still hold some of them
         self.unconfirmed: set[str] = set()
+        self._pco_answers: dict[frozenset[int], bytes | None] = {}
         self.restored = self._restore(now) if store is not None else 0
 
     # -- entry point ------------------------------------------------------------------------
@@ -987,8 +988,16 @@ class SgwPgwCore:
         return True
 
     def _pco_answer(self, request: bytes | None) -> bytes | None:
-        """TS 24.008 §10.5.6.3 / TS 29.274 §8.13: P-CSCF and DNS addresses the UE asked for."""
-        wanted = _pco_container_ids(request)
+        """TS 24.008 §10.5.6.3 / TS 29.274 §8.13: P-CSCF and DNS addresses the UE asked for.
+        The answer depends on the containers asked for only: made once per distinct set."""
+        wanted = frozenset(_pco_container_ids(request))
+        if wanted not in self._pco_answers:
+            if len(self._pco_answers) >= 64:  # a peer's odd PCOs must not grow it
+                self._pco_answers.clear()
+            self._pco_answers[wanted] = self._make_pco_answer(wanted)
+        return self._pco_answers[wanted]
+
+    def _make_pco_answer(self, wanted: frozenset[int]) -> bytes | None:
         answers = {PCO_PCSCF_IPV4: (self.cfg.pcscf, 4), PCO_PCSCF_IPV6: (self.cfg.pcscf, 6),
                    PCO_DNS_IPV4: (self.cfg.dns, 4), PCO_DNS_IPV6: (self.cfg.dns, 6)}
         body = b""
@@ -1086,8 +1095,7 @@ def _peer(peer: Address) -> str:
 
 def _session_log(s: Session, cause: int) -> dict[str, Any]:
     return {"imsi": s.imsi, "msisdn": s.msisdn, "mei": s.mei, "uimsi": s.uimsi, "apn": s.apn,
-            "ue_ipv4": None if s.ue_ipv4 is None else str(s.ue_ipv4),
-            "ue_ipv6_prefix": None if s.ue_ipv6_prefix is None else str(s.ue_ipv6_prefix),
+            "ue_ipv4": s.allocation.ipv4_text, "ue_ipv6_prefix": s.allocation.ipv6_prefix_text,
             "teid": s.s11_sgw_teid, "state": s.state.value, "cause": cause}
 
 

@@ -94,7 +94,7 @@ class SessionStore:
     # -- changes ---------------------------------------------------------------------------
 
     def put(self, teid: int, record: dict[str, Any]) -> None:
-        self._change(_PUT, (teid, json.dumps(record, default=_json_default)))
+        self._change(_PUT, (teid, _ENCODER.encode(record)))
 
     def delete(self, teid: int) -> None:
         self._change(_DELETE, (teid,))
@@ -197,9 +197,8 @@ class SessionStore:
 
 
 def allocation_record(a: Allocation) -> dict[str, Any]:
-    return {"apn": a.apn, "pdn_type": a.pdn_type,
-            "ipv4": None if a.ipv4 is None else str(a.ipv4),
-            "ipv6_prefix": None if a.ipv6_prefix is None else str(a.ipv6_prefix)}
+    return {"apn": a.apn, "pdn_type": a.pdn_type, "ipv4": a.ipv4_text,
+            "ipv6_prefix": a.ipv6_prefix_text}
 
 
 def allocation_of(r: dict[str, Any]) -> Allocation:
@@ -216,6 +215,11 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return str(value)
+
+
+# one encoder for every record (json.dumps with options builds a new one per call); records
+# are trees of plain values, so no circular-reference check
+_ENCODER = json.JSONEncoder(default=_json_default, check_circular=False)
 
 
 def _json_hook(obj: dict[str, Any]) -> Any:

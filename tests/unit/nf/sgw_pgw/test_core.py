@@ -210,6 +210,32 @@ def test_pco_answers_pcscf_and_dns_addresses_asked_for() -> None:
     assert bytes.fromhex("000d") not in answer
 
 
+def test_pco_answers_follow_each_request_when_made_once_per_set_asked() -> None:
+    """The answer is made once per set of containers asked for (the UEs of a population ask
+    the same): a UE asking for DNS only, then one asking for both, then the first set again,
+    each get the addresses they asked for and nothing else (TS 24.008 §10.5.6.3)."""
+    core = make_core(pcscf=["10.46.255.1"], dns=["10.45.255.53"])
+    dns_only, both = bytes.fromhex("80" "000d00"), bytes.fromhex("80" "000c00" "000d00")
+    answers = [ask(core, create_session(imsi=f"44010000000000{i}", pco=pco)).fields["pco"]
+               for i, pco in enumerate((dns_only, both, dns_only))]
+    assert answers[0] == answers[2] == bytes.fromhex("80" "000d040a2dff35")
+    assert answers[1] == bytes.fromhex("80" "000c040a2eff01" "000d040a2dff35")
+    assert ask(core, create_session(imsi="440100000000009", pco=bytes.fromhex("80"))
+               ).fields.get("pco") is None
+
+
+def test_session_log_and_record_give_the_allocated_addresses_as_text() -> None:
+    core = make_core()
+    actions = core.handle(S11Request(create_session(), MME), 1.0)
+    [log] = [a for a in actions if isinstance(a, LogEvent) and a.kind == "sgw.session.created"]
+    [s] = core.sessions.values()
+    assert log.data["ue_ipv4"] == str(s.ue_ipv4) and s.ue_ipv6_prefix is not None
+    assert log.data["ue_ipv6_prefix"] == str(s.ue_ipv6_prefix)
+    assert s.allocation.paa()["ipv6"] == str(s.ue_ipv6_prefix.network_address + 1)
+    s.allocation.paa()["ipv4"] = "mutated"  # each caller gets its own PAA value
+    assert s.allocation.paa()["ipv4"] == str(s.ue_ipv4)
+
+
 def test_no_pco_answer_for_malformed_pco() -> None:
     core = make_core(pcscf=["10.46.255.1"])
     req = create_session()
