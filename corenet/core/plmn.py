@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -19,6 +20,15 @@ class Plmn:
     @classmethod
     def parse(cls, text: str) -> Plmn:
         """'44010' -> 440/10, '440-10' -> 440/10, '310410' -> 310/410."""
+        known = _PARSED.get(text)
+        if known is not None and type(known) is cls:
+            return known
+        plmn = cls._parse(text)
+        _remember(_PARSED, text, plmn)
+        return plmn
+
+    @classmethod
+    def _parse(cls, text: str) -> Plmn:
         digits = text.replace("-", "").replace("/", "").strip()
         if "-" in text or "/" in text:
             mcc, mnc = text.replace("/", "-").split("-", 1)
@@ -32,6 +42,13 @@ class Plmn:
 
     def to_bytes(self) -> bytes:
         """3 octets: MCC2|MCC1, MNC3|MCC3, MNC2|MNC1 (MNC3 = 0xF for a 2-digit MNC)."""
+        packed: bytes | None = self.__dict__.get("_packed")
+        if packed is None:
+            packed = self._pack()
+            object.__setattr__(self, "_packed", packed)  # a cache, not a field
+        return packed
+
+    def _pack(self) -> bytes:
         mcc = [int(c) for c in self.mcc]
         mnc = [int(c) for c in self.mnc]
         mnc3 = mnc[2] if len(mnc) == 3 else 0xF
@@ -41,6 +58,16 @@ class Plmn:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Plmn:
+        key = bytes(data)
+        known = _DECODED.get(key)
+        if known is not None and type(known) is cls:
+            return known
+        plmn = cls._unpack(key)
+        _remember(_DECODED, key, plmn)
+        return plmn
+
+    @classmethod
+    def _unpack(cls, data: bytes) -> Plmn:
         if len(data) != 3:
             raise ValueError(f"PLMN identity is 3 octets, got {len(data)}")
         mcc = f"{data[0] & 0xF}{data[0] >> 4}{data[1] & 0xF}"
@@ -52,3 +79,17 @@ class Plmn:
     def realm(self) -> str:
         """EPC home network realm, TS 23.003 §19.2."""
         return f"epc.mnc{self.mnc.zfill(3)}.mcc{self.mcc}.3gppnetwork.org"
+
+
+# A network function meets the same few PLMNs in every message: each text and each encoding
+# is parsed once. A PLMN is immutable, so the one instance is shared; a peer sending many
+# distinct values only empties the table (bounded), and an invalid one is never kept.
+_KEPT = 1024
+_PARSED: dict[str, Plmn] = {}
+_DECODED: dict[bytes, Plmn] = {}
+
+
+def _remember(table: dict[Any, Plmn], key: Any, plmn: Plmn) -> None:
+    if len(table) >= _KEPT:
+        table.clear()
+    table[key] = plmn
