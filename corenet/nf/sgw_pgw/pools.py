@@ -67,18 +67,14 @@ class Allocation:
     def ipv6_prefix_text(self) -> str | None:
         return None if self.ipv6_prefix is None else str(self.ipv6_prefix)
 
-    @functools.cached_property
-    def _paa(self) -> dict[str, Any]:
+    def paa(self) -> dict[str, Any]:
+        """The PAA value of the GTPv2 codec (TS 29.274 §8.14)."""
         return {
             "pdn_type": self.pdn_type,
             "ipv4": self.ipv4_text,
             "ipv6": None if self.ipv6 is None else str(self.ipv6),
             "ipv6_prefix_length": None if self.ipv6_prefix is None else IPV6_PREFIX_LENGTH,
         }
-
-    def paa(self) -> dict[str, Any]:
-        """The PAA value of the GTPv2 codec (TS 29.274 §8.14)."""
-        return dict(self._paa)
 
     def holds(self, ip: IpAddress) -> bool:
         """True for the IPv4 address or any address of the /64 (the UE picks its IPv6 IID)."""

@@ -379,3 +379,42 @@ def test_unexpected_message_is_discarded() -> None:
     actions = make_core().handle(S11Request(msg, MME), 1.0)
     assert logs(actions) == ["sgw.discarded"]
     assert not any(isinstance(a, SendResponse) for a in actions)
+
+
+# --- what a session keeps (a storm holds 100,000) -------------------------------------------
+
+
+def test_sessions_of_a_population_share_their_qos_ambr_uli_and_flags() -> None:
+    core = make_core()
+    teids = [created(core, imsi=f"44010000000000{i}", mme_teid=0x10 + i) for i in range(3)]
+    a, b, c = (core.sessions[t] for t in teids)
+    assert a.bearers[5].qos is b.bearers[5].qos is c.bearers[5].qos
+    assert a.ambr is b.ambr and a.uli is b.uli and a.indication is b.indication
+    assert a.bearers[5].qos == {"pci": 1, "pl": 1, "pvi": 0, "qci": 5, "mbr_ul_kbps": 0,
+                                "mbr_dl_kbps": 0, "gbr_ul_kbps": 0, "gbr_dl_kbps": 0}
+    assert a.uli == {"tai": {"plmn": "44020", "tac": 1},
+                     "ecgi": {"plmn": "44020", "eci": 0x101 << 8 | 1}}
+    # TS 29.274 §8.12: only the flags that are set are kept (DAF, as the MME sets it)
+    assert a.indication == {"daf": True}
+    assert not hasattr(a, "__dict__") and not hasattr(a.bearers[5], "__dict__")
+
+
+def test_modify_bearer_flags_replace_the_shared_ones_of_that_session_only() -> None:
+    core = make_core()
+    first, second = (created(core, imsi=f"44010000000000{i}", mme_teid=0x20 + i)
+                     for i in range(2))
+    req = modify_bearer(7, first)
+    req = replace(req, fields={**req.fields, "indication": {"daf": False, "oi": True}})
+    core.handle(S11Request(req, MME), 2.0)
+    assert core.sessions[first].indication == {"oi": True}
+    assert core.sessions[second].indication == {"daf": True}
+
+
+def test_a_shared_value_does_not_follow_later_changes_of_the_message_it_came_from() -> None:
+    core = make_core()
+    msg = create_session(imsi="440100000000007")
+    teid = int(ask(core, msg).fields["sender_fteid_c"]["teid"])
+    msg.fields["bearer_contexts_to_be_created"][0]["bearer_qos"]["qci"] = 1
+    msg.fields["uli"]["tai"]["tac"] = 99
+    s = core.sessions[teid]
+    assert s.bearers[5].qos["qci"] == 5 and s.uli is not None and s.uli["tai"]["tac"] == 1
