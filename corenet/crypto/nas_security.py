@@ -28,6 +28,8 @@ class NasCount:
     turns a received 8-bit SQN into a full count and `accept` records it once verified.
     """
 
+    __slots__ = ("_value", "_received")  # two per UE, on both sides of a storm
+
     def __init__(self, value: int = 0) -> None:
         if not 0 <= value <= _COUNT_MAX:
             raise ValueError(f"NAS COUNT is 24 bits, got {value}")
@@ -87,7 +89,7 @@ def _count32(count: int) -> int:
     return count
 
 
-@dataclass
+@dataclass(slots=True)
 class NasSecurityContext:
     """A current EPS security context (TS 33.401 §3.1, TS 24.301 §4.4.2)."""
 
