@@ -154,13 +154,14 @@ class SessionStore:
                 self.commits += 1
                 self._durable = upto
                 self._cond.notify_all()
-                due: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
+                # one wake-up per event loop for the whole batch, not one per response
+                due: dict[asyncio.AbstractEventLoop, list[Callable[[], None]]] = {}
                 while self._waiters and self._waiters[0][0] <= upto:
                     _, loop, release = self._waiters.popleft()
-                    due.append((loop, release))
-            for loop, release in due:
+                    due.setdefault(loop, []).append(release)
+            for loop, releases in due.items():
                 try:
-                    loop.call_soon_threadsafe(release)
+                    loop.call_soon_threadsafe(_release_all, releases)
                 except RuntimeError:  # that loop is closed: nobody left to answer
                     pass
 
@@ -194,6 +195,16 @@ class SessionStore:
         with self._lock:
             rows = self._db.execute("SELECT ip, restart_counter FROM peers").fetchall()
         return {ip: int(c) for ip, c in rows}
+
+
+def _release_all(releases: list[Callable[[], None]]) -> None:
+    """The responses of one committed batch, in the order they were held."""
+    for release in releases:
+        try:
+            release()
+        except Exception:
+            # one response that cannot leave must not keep the others of its batch
+            log.exception("S/P-GW response after commit failed")
 
 
 def allocation_record(a: Allocation) -> dict[str, Any]:
