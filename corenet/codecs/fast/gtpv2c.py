@@ -423,15 +423,14 @@ def encode(msg: Message) -> bytes | None:
 def _dec_bcd(raw: bytes) -> str:  # §8.3, §8.10, §8.11
     if not raw:
         raise _Decline
-    digits = []
-    for i, octet in enumerate(raw):
-        low, high = octet & 0xF, octet >> 4
-        if low > 9 or (high > 9 and not (high == 0xF and i == len(raw) - 1)):
-            raise _Decline
-        digits.append(str(low))
-        if high <= 9:
-            digits.append(str(high))
-    return "".join(digits)
+    text = raw.hex()
+    # low nibble first; 0xF only as the filler of the last high nibble
+    digits = "".join(map(str.__add__, text[1::2], text[0::2]))
+    if digits[-1] == "f":
+        digits = digits[:-1]
+    if not digits.isdigit():
+        raise _Decline
+    return digits
 
 
 def _dec_cause(raw: bytes) -> dict[str, Any]:  # §8.4
@@ -638,10 +637,22 @@ def _decode_ies(data: bytes, ies: tuple[ref.IESpec, ...], message_level: bool) -
             fields[spec.key] = value
     # §7.7.5 mandatory IEs; a rejection response needs only its Cause (Table 8.4-1)
     rejected = message_level and ref._rejected(fields)
-    for spec in ies:
-        if spec.mandatory and spec.key not in fields and not (rejected and spec.key != "cause"):
+    for key in _mandatory(ies):
+        if key not in fields and not (rejected and key != "cause"):
             raise _Decline
     return fields
+
+
+_MANDATORY: dict[int, tuple[tuple[ref.IESpec, ...], tuple[str, ...]]] = {}
+
+
+def _mandatory(ies: tuple[ref.IESpec, ...]) -> tuple[str, ...]:
+    """The keys of the mandatory IEs of `ies` (a message's or a grouped IE's: a few fixed
+    tuples, kept with them by identity)."""
+    known = _MANDATORY.get(id(ies))
+    if known is None or known[0] is not ies:
+        known = _MANDATORY[id(ies)] = (ies, tuple(s.key for s in ies if s.mandatory))
+    return known[1]
 
 
 def _decode(data: bytes) -> Message:

@@ -151,3 +151,19 @@ def test_one_pass_encoding_declines_what_it_cannot_vouch_for(fields: dict[str, o
     # and the message as a whole still encodes as pycrate does, or is refused as it is
     msg = Message("gtpv2", "DeleteSessionResponse", 37, {"sequence": 1, "teid": 1, **fields})
     check_gtpv2c_encode(msg)
+
+
+@pytest.mark.parametrize("raw, digits", [
+    ("44100000000000f1", "440100000000001"), ("2143", "1234"), ("f1", "1"),
+    ("1f", None), ("ff", None), ("1a", None), ("21f365", None), ("", None),
+])
+def test_bcd_digits_with_the_filler_only_in_the_last_high_nibble(raw: str,
+                                                                  digits: str | None) -> None:
+    """TS 29.274 §8.3 (TS 24.008 §10.5.1.4 digit order): a filler 0xF anywhere else, or a
+    nibble above 9, is left to the pycrate path (which rejects it), as is an empty value."""
+    if digits is None:
+        with pytest.raises(fg._Decline):
+            fg._dec_bcd(bytes.fromhex(raw))
+    else:
+        assert fg._dec_bcd(bytes.fromhex(raw)) == digits
+        assert fg._bcd(digits) == bytes.fromhex(raw)
