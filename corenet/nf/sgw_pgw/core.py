@@ -633,12 +633,14 @@ class SgwPgwCore:
                 s1u_enb_fteid=ctx.get("s1u_enb_fteid"), tft=ctx.get("tft"))
         return Session(
             s11_sgw_teid=self._control_teids.take(), s5c_pgw_teid=self._control_teids.take(),
-            mme=peer, mme_fteid=dict(f["sender_fteid_c"]), apn=f["apn"], allocation=allocation,
+            mme=same(peer), mme_fteid=dict(f["sender_fteid_c"]), apn=same(f["apn"]),
+            allocation=allocation,
             default_ebi=contexts[0]["ebi"], bearers=bearers, rat_type=f["rat_type"],
             created_at=now, imsi=f.get("imsi"), msisdn=f.get("msisdn"), mei=f.get("mei"),
             indication=set_flags(f.get("indication")), uli=shared(f.get("uli")),
-            serving_network=f.get("serving_network"), selection_mode=f.get("selection_mode"),
-            ambr=shared(f.get("ambr")), pco=f.get("pco"))
+            serving_network=same(f.get("serving_network")),
+            selection_mode=f.get("selection_mode"), ambr=shared(f.get("ambr")),
+            pco=same(f.get("pco")))
 
     def _create_home_routed(self, msg: Message, peer: Address, pgw: Address) -> list[Action]:
         """TS 23.401 §5.3.2.1 step 13: the S-GW sends Create Session on S8 to the home P-GW
@@ -768,7 +770,7 @@ class SgwPgwCore:
         if f.get("sender_fteid_c") is not None:
             # §7.2.7: a new MME (relocation) gives its S11 F-TEID
             self._account(s, -1)
-            s.mme_fteid, s.mme = dict(f["sender_fteid_c"]), peer
+            s.mme_fteid, s.mme = dict(f["sender_fteid_c"]), same(peer)
             self._account(s, +1)
             self._watch_path(peer, now)
         modified = [self._modify_one(s, ctx) for ctx in f.get("bearer_contexts_to_be_modified",
@@ -1056,6 +1058,22 @@ def shared(value: Any) -> Any:
         # a copy: the caller's dict (a decoded message's) may change, the shared one never
         known = _shared[key] = {k: dict(v) if isinstance(v, dict) else v
                                 for k, v in value.items()}
+    return known
+
+
+_same: dict[Any, Any] = {}
+
+
+def same(value: Any) -> Any:
+    """One object per distinct immutable value (the MME's address, the APN, the PCO a
+    population's UEs all send): each datagram brings a new copy of them. Bounded."""
+    if value is None:
+        return None
+    known = _same.get(value)
+    if known is None:
+        if len(_same) >= _SHARED_KEPT:
+            _same.clear()
+        known = _same[value] = value
     return known
 
 

@@ -399,6 +399,21 @@ def test_sessions_of_a_population_share_their_qos_ambr_uli_and_flags() -> None:
     assert not hasattr(a, "__dict__") and not hasattr(a.bearers[5], "__dict__")
 
 
+def test_the_mme_address_apn_and_pco_of_each_datagram_are_kept_once() -> None:
+    """Each datagram brings new copies of the MME's address, the APN and the PCO: the
+    sessions keep one object per distinct value."""
+    core = make_core()
+    pco = bytes.fromhex("80" "000d00")
+    teids = [int(ask(core, create_session(imsi=f"44010000000000{i}", mme_teid=0x30 + i,
+                                          pco=bytes(bytearray(pco))),
+                     (str(ipaddress.ip_address(MME[0])), MME[1])).fields["sender_fteid_c"]["teid"])
+             for i in range(2)]
+    a, b = (core.sessions[t] for t in teids)
+    assert a.mme == b.mme == MME and a.mme is b.mme
+    assert a.apn is b.apn and a.pco is b.pco and a.pco == pco
+    assert a.serving_network is b.serving_network
+
+
 def test_modify_bearer_flags_replace_the_shared_ones_of_that_session_only() -> None:
     core = make_core()
     first, second = (created(core, imsi=f"44010000000000{i}", mme_teid=0x20 + i)
