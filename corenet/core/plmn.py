@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +21,7 @@ class Plmn:
     @classmethod
     def parse(cls, text: str) -> Plmn:
         """'44010' -> 440/10, '440-10' -> 440/10, '310410' -> 310/410."""
-        known = _PARSED.get(text)
-        if known is not None and type(known) is cls:
-            return known
-        plmn = cls._parse(text)
-        _remember(_PARSED, text, plmn)
-        return plmn
+        return _kept(cls, _PARSED, text, cls._parse)
 
     @classmethod
     def _parse(cls, text: str) -> Plmn:
@@ -58,13 +54,7 @@ class Plmn:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Plmn:
-        key = bytes(data)
-        known = _DECODED.get(key)
-        if known is not None and type(known) is cls:
-            return known
-        plmn = cls._unpack(key)
-        _remember(_DECODED, key, plmn)
-        return plmn
+        return _kept(cls, _DECODED, bytes(data), cls._unpack)
 
     @classmethod
     def _unpack(cls, data: bytes) -> Plmn:
@@ -89,7 +79,14 @@ _PARSED: dict[str, Plmn] = {}
 _DECODED: dict[bytes, Plmn] = {}
 
 
-def _remember(table: dict[Any, Plmn], key: Any, plmn: Plmn) -> None:
+def _kept(cls: type[Plmn], table: dict[Any, Plmn], key: Any,
+          make: Callable[[Any], Plmn]) -> Plmn:
+    """The PLMN `make(key)` gives, made once per key (and class)."""
+    known = table.get(key)
+    if known is not None and type(known) is cls:
+        return known
+    plmn = make(key)
     if len(table) >= _KEPT:
         table.clear()
     table[key] = plmn
+    return plmn
