@@ -160,9 +160,11 @@ EnbAction = SendS1ap | S1SetupDone | UeDone | StartTimer | StopTimer | LogEvent 
 # --------------------------------------------------------------------------------- contexts
 
 
-@dataclass
+@dataclass(slots=True)
 class UeContext:
-    """The eNB's record of one UE (TS 36.413 §8.3: UE-associated logical S1-connection)."""
+    """The eNB's record of one UE (TS 36.413 §8.3: UE-associated logical S1-connection).
+    Of each E-RAB it keeps what an eNB keeps for S1-U (TS 36.413 §9.1.4.1): its ID and the
+    S-GW's transport address and GTP-TEID; the UE-AMBR is one shared value per distinct pair."""
 
     ue: Ue
     enb_ue_id: int
@@ -171,6 +173,26 @@ class UeContext:
     ue_ambr: dict[str, int] | None = None
     e_rabs: list[dict[str, Any]] = field(default_factory=list)
     pending: list[SendNas] = field(default_factory=list)
+
+
+_E_RAB_KEPT = ("e-RAB-ID", "transportLayerAddress", "gTP-TEID")
+_UE_AMBRS: dict[tuple[int, int], dict[str, int]] = {}
+
+
+def _e_rab(item: dict[str, Any]) -> dict[str, Any]:
+    """What the eNB keeps of an E-RAB to be set up (the NAS-PDU goes to the UE, the QoS to
+    the radio bearer)."""
+    return {k: item[k] for k in _E_RAB_KEPT if k in item}
+
+
+def _ue_ambr(ul: int, dl: int) -> dict[str, int]:
+    """UE-AMBR (TS 36.413 §9.2.1.20), one shared value per pair; never changed in place."""
+    known = _UE_AMBRS.get((ul, dl))
+    if known is None:
+        if len(_UE_AMBRS) >= 256:
+            _UE_AMBRS.clear()
+        known = _UE_AMBRS[(ul, dl)] = {"uplink_bps": ul, "downlink_bps": dl}
+    return known
 
 
 class EnbCore:
@@ -418,11 +440,12 @@ class EnbCore:
             return self._unknown_ue(msg)
         out = self._learn_mme_id(ctx, int(msg.fields["MME-UE-S1AP-ID"]))
         ambr = msg.fields["uEaggregateMaximumBitrate"]
-        ctx.ue_ambr = {"uplink_bps": int(ambr["uEaggregateMaximumBitRateUL"]),
-                       "downlink_bps": int(ambr["uEaggregateMaximumBitRateDL"])}
-        ctx.e_rabs = list(msg.fields["E-RABToBeSetupListCtxtSUReq"])
+        ctx.ue_ambr = _ue_ambr(int(ambr["uEaggregateMaximumBitRateUL"]),
+                               int(ambr["uEaggregateMaximumBitRateDL"]))
+        items = list(msg.fields["E-RABToBeSetupListCtxtSUReq"])
+        ctx.e_rabs = [_e_rab(item) for item in items]
         setup = []
-        for item in ctx.e_rabs:
+        for item in items:
             setup.append((int(item["e-RAB-ID"]), self.cfg.address, self._teid()))
         mme_ue_id = int(msg.fields["MME-UE-S1AP-ID"])
         resp = s1ap.initial_context_setup_response(mme_ue_id, ctx.enb_ue_id, setup)
@@ -434,7 +457,7 @@ class EnbCore:
                     "ue_radio_capability_given": "UERadioCapability" in msg.fields})]
         if "UERadioCapability" not in msg.fields:
             out += self._capability_info(ctx, mme_ue_id)
-        for item in ctx.e_rabs:
+        for item in items:
             if item.get("nAS-PDU"):
                 out += self._ue_actions(ctx, ctx.ue.handle(NasReceived(item["nAS-PDU"]), now))
         # TS 36.331 §5.3.5: the RRC connection reconfiguration sets up the data radio bearers;
@@ -459,7 +482,7 @@ class EnbCore:
         if ctx is None:
             return self._unknown_ue(msg)
         items = list(msg.fields["E-RABToBeSetupListBearerSUReq"])
-        ctx.e_rabs += items
+        ctx.e_rabs += [_e_rab(item) for item in items]
         setup = [(int(item["e-RAB-ID"]), self.cfg.address, self._teid()) for item in items]
         resp = s1ap.e_rab_setup_response(int(msg.fields["MME-UE-S1AP-ID"]), ctx.enb_ue_id,
                                          setup)

@@ -348,7 +348,7 @@ def guti_text(g: Guti) -> str:
     return f"{g.plmn}-{g.mme_group_id:04x}-{g.mme_code:02x}-{g.m_tmsi:08x}"
 
 
-@dataclass
+@dataclass(slots=True)
 class PdnConnection:
     """The default bearer the attach created (TS 24.301 §6.4.1)."""
 
@@ -364,7 +364,7 @@ class PdnConnection:
     pcscf: tuple[str, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class DedicatedBearer:
     """A dedicated bearer the network activated (TS 24.301 §6.4.2.3): its PDN connection's
     default bearer, QoS (§9.9.4.3) and packet filters (TS 24.008 §10.5.6.12)."""
@@ -385,7 +385,22 @@ _PLAIN_ALLOWED = frozenset({
 
 
 class Ue:
-    """One simulated UE: USIM + EMM/ESM state + NAS security (TS 24.301 §4, §5, §6)."""
+    """One simulated UE: USIM + EMM/ESM state + NAS security (TS 24.301 §4, §5, §6).
+
+    A storm holds 100,000 of them: the state is in slots, and the warning receiver is made
+    when a warning broadcast first reaches the UE."""
+
+    __slots__ = ("_after_service", "_aka_done", "_attach_after_release", "_attach_attempts",
+                 "_attach_pending", "_attach_type", "_dialled", "_esm_pending", "_last_auth",
+                 "_last_detach", "_new_kasme", "_pti", "_retry_timer", "_secure",
+                 "_t3421_expiries", "access_classes", "apn", "authenticated", "cause", "cell",
+                 "ctx", "dedicated", "device", "ecm", "eea", "eia", "emergency",
+                 "emergency_bearer_support", "emergency_numbers", "forbidden_plmns",
+                 "forbidden_tais_regional", "forbidden_tais_roaming", "guti", "imeisv",
+                 "last_visited_tai", "network_name", "network_short_name", "outcome", "pdn",
+                 "pdn_type", "pdns", "reason", "registered_plmn", "rng", "state", "substate",
+                 "t3346_running", "t3412_s", "tai_list", "timers", "usim", "usim_present",
+                 "_warnings")
 
     def __init__(self, usim: Usim, *, eea: tuple[int, ...] = (2, 0), eia: tuple[int, ...] = (2,),
                  apn: str | None = None, pdn_type: int = PDN_TYPE_IPV4V6,
@@ -403,7 +418,7 @@ class Ue:
         # TS 24.301 §5.5.1.2.5: while T3346 runs no attach is started (except emergency)
         self.t3346_running = False
         self.device = device or default_profile()
-        self.warnings = WarningReceiver(self.device)  # ETWS / CMAS (sim_ue/pws.py)
+        self._warnings: WarningReceiver | None = None  # ETWS / CMAS (sim_ue/pws.py)
         # A device profile without a USIM: the card is there only to key this UE's timers.
         self.usim_present = self.device.usim
         self.eea = tuple(eea)
@@ -469,6 +484,13 @@ class Ue:
             self.substate = EmmSubstate.NO_IMSI
 
     # ------------------------------------------------------------------ entry point
+
+    @property
+    def warnings(self) -> WarningReceiver:
+        """The UE's ETWS / CMAS reception (sim_ue/pws.py), made on first use."""
+        if self._warnings is None:
+            self._warnings = WarningReceiver(self.device)
+        return self._warnings
 
     @property
     def retry_timer(self) -> str | None:
@@ -744,7 +766,7 @@ class Ue:
         guti = (f.get("guti") or {}).get("value")
         if isinstance(guti, Guti):
             self.guti = guti
-        self.tai_list = list(f.get("tai_list") or [])
+        self.tai_list = _shared_tais(f.get("tai_list") or [])
         self.t3412_s = f.get("t3412_value")
         self.last_visited_tai = self.cell.tai if self.cell else None
         self.emergency_numbers = list(f.get("emergency_number_list") or [])
@@ -1266,7 +1288,7 @@ class Ue:
             return self._status(nas.CAUSE_MESSAGE_TYPE_NON_EXISTENT)
         f = msg.fields
         self.state = EmmState.REGISTERED
-        self.tai_list = list(f.get("tai_list") or self.tai_list)
+        self.tai_list = _shared_tais(f.get("tai_list") or self.tai_list)
         if f.get("t3412_value") is not None:
             self.t3412_s = f["t3412_value"]
         self.emergency_numbers = list(f.get("emergency_number_list") or self.emergency_numbers)
@@ -1498,11 +1520,37 @@ def _pdn_from(fields: dict[str, Any]) -> PdnConnection:
     return PdnConnection(
         ebi=int(fields.get(nas.EBI, 0)), apn=str(fields.get(nas.APN, "")),
         ipv4=addr.get("ipv4"), ipv6=ipv6,
-        apn_ambr={"uplink_kbps": ambr["uplink"], "downlink_kbps": ambr["downlink"]}
-        if ambr else None,
+        apn_ambr=_shared_ambr(ambr["uplink"], ambr["downlink"]) if ambr else None,
         qci=(fields.get("eps_qos") or {}).get("qci"),
         pcscf=tuple(pco.pcscf_addresses(fields.get(nas.PCO))),
     )
+
+
+# The UEs of a population are given the same few TAI lists and APN-AMBRs: one shared
+# object per distinct value (bounded tables), never changed in place.
+_TAI_LISTS: dict[tuple[Tai, ...], list[Tai]] = {}
+_APN_AMBRS: dict[tuple[int, int], dict[str, int]] = {}
+_SHARED_KEPT = 256
+
+
+def _shared_tais(tais: list[Tai]) -> list[Tai]:
+    key = tuple(tais)
+    known = _TAI_LISTS.get(key)
+    if known is None:
+        if len(_TAI_LISTS) >= _SHARED_KEPT:
+            _TAI_LISTS.clear()
+        known = _TAI_LISTS[key] = list(key)
+    return known
+
+
+def _shared_ambr(uplink: int, downlink: int) -> dict[str, int]:
+    known = _APN_AMBRS.get((uplink, downlink))
+    if known is None:
+        if len(_APN_AMBRS) >= _SHARED_KEPT:
+            _APN_AMBRS.clear()
+        known = _APN_AMBRS[(uplink, downlink)] = {"uplink_kbps": uplink,
+                                                  "downlink_kbps": downlink}
+    return known
 
 
 def _default_imeisv(usim: Usim) -> str:

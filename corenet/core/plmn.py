@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -19,6 +21,10 @@ class Plmn:
     @classmethod
     def parse(cls, text: str) -> Plmn:
         """'44010' -> 440/10, '440-10' -> 440/10, '310410' -> 310/410."""
+        return _kept(cls, _PARSED, text, cls._parse)
+
+    @classmethod
+    def _parse(cls, text: str) -> Plmn:
         digits = text.replace("-", "").replace("/", "").strip()
         if "-" in text or "/" in text:
             mcc, mnc = text.replace("/", "-").split("-", 1)
@@ -32,6 +38,13 @@ class Plmn:
 
     def to_bytes(self) -> bytes:
         """3 octets: MCC2|MCC1, MNC3|MCC3, MNC2|MNC1 (MNC3 = 0xF for a 2-digit MNC)."""
+        packed: bytes | None = self.__dict__.get("_packed")
+        if packed is None:
+            packed = self._pack()
+            object.__setattr__(self, "_packed", packed)  # a cache, not a field
+        return packed
+
+    def _pack(self) -> bytes:
         mcc = [int(c) for c in self.mcc]
         mnc = [int(c) for c in self.mnc]
         mnc3 = mnc[2] if len(mnc) == 3 else 0xF
@@ -41,6 +54,10 @@ class Plmn:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Plmn:
+        return _kept(cls, _DECODED, bytes(data), cls._unpack)
+
+    @classmethod
+    def _unpack(cls, data: bytes) -> Plmn:
         if len(data) != 3:
             raise ValueError(f"PLMN identity is 3 octets, got {len(data)}")
         mcc = f"{data[0] & 0xF}{data[0] >> 4}{data[1] & 0xF}"
@@ -52,3 +69,24 @@ class Plmn:
     def realm(self) -> str:
         """EPC home network realm, TS 23.003 §19.2."""
         return f"epc.mnc{self.mnc.zfill(3)}.mcc{self.mcc}.3gppnetwork.org"
+
+
+# A network function meets the same few PLMNs in every message: each text and each encoding
+# is parsed once. A PLMN is immutable, so the one instance is shared; a peer sending many
+# distinct values only empties the table (bounded), and an invalid one is never kept.
+_KEPT = 1024
+_PARSED: dict[str, Plmn] = {}
+_DECODED: dict[bytes, Plmn] = {}
+
+
+def _kept(cls: type[Plmn], table: dict[Any, Plmn], key: Any,
+          make: Callable[[Any], Plmn]) -> Plmn:
+    """The PLMN `make(key)` gives, made once per key (and class)."""
+    known = table.get(key)
+    if known is not None and type(known) is cls:
+        return known
+    plmn = make(key)
+    if len(table) >= _KEPT:
+        table.clear()
+    table[key] = plmn
+    return plmn

@@ -6,6 +6,8 @@ Algorithm identifiers follow TS 33.401 §5.1.3.2 / §5.1.4.2: 0 = EIA0/EEA0 (nul
 
 from __future__ import annotations
 
+from typing import Any
+
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
 
@@ -167,10 +169,31 @@ def eea2(
     """
     _check_params(key, count, bearer, direction)
     n = _length(data, length_bits)
-    iv = _block_prefix(count, bearer, direction) + bytes(8)
-    enc = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor()
-    out = enc.update(data[: (n + 7) // 8]) + enc.finalize()
+    plain = data[: (n + 7) // 8]
+    size = len(plain)
+    prefix = _block_prefix(count, bearer, direction)
+    # the counter blocks T1, T2, ... enciphered at once into the keystream, XORed in
+    counters = b"".join(prefix + i.to_bytes(8, "big") for i in range((size + 15) // 16))
+    stream = _keyed_ecb(key).update(counters)
+    out = (int.from_bytes(plain, "big") ^ int.from_bytes(stream[:size], "big")).to_bytes(size, "big")
     return _zero_tail(out, n)
+
+
+# One AES block encryptor per K_NASenc (as the CMACs above): the keystream blocks of CTR mode
+# are AES(KEY, Ti) (NIST SP 800-38A §6.5), and an ECB encryptor given whole blocks keeps no
+# state between calls, so each message reuses the key schedule. Bounded: cleared when full.
+_ECBS: dict[bytes, Any] = {}
+
+
+def _keyed_ecb(key: bytes) -> Any:
+    key = bytes(key)
+    keyed = _ECBS.get(key)
+    if keyed is None:
+        keyed = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+        if len(_ECBS) >= _CMACS_MAX:
+            _ECBS.clear()
+        _ECBS[key] = keyed
+    return keyed
 
 
 def integrity(

@@ -28,7 +28,7 @@ class NasCount:
     turns a received 8-bit SQN into a full count and `accept` records it once verified.
     """
 
-    __slots__ = ("_value", "_received")
+    __slots__ = ("_value", "_received")  # two per UE, on both sides of a storm
 
     def __init__(self, value: int = 0) -> None:
         if not 0 <= value <= _COUNT_MAX:

@@ -20,8 +20,8 @@ import heapq
 import itertools
 from collections import deque
 from collections.abc import Hashable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 from corenet.codecs import gtpv2c
 from corenet.codecs.base import Message
@@ -118,11 +118,14 @@ class _Incoming:
     message_type: int | None = None
 
 
-@dataclass(order=True)
-class _Deadline:
+class _Deadline(NamedTuple):
+    """A heap entry: ordered by `at`, then by `tie` (the order they were pushed), compared as
+    a plain tuple; `kind` and `key` are never compared."""
+
     at: float
-    kind: str = field(compare=False)
-    key: Any = field(compare=False)
+    tie: int
+    kind: str
+    key: Any
 
 
 class GtpTransactions:
@@ -138,6 +141,7 @@ class GtpTransactions:
         self._outgoing: dict[int, _Outgoing] = {}
         self._incoming: dict[tuple[Address, int], _Incoming] = {}
         self._deadlines: list[_Deadline] = []
+        self._ties = itertools.count()
         self._events: deque[Event] = deque()
         self._datagrams: list[tuple[bytes, Address]] = []
         self.retransmissions = 0
@@ -190,7 +194,7 @@ class GtpTransactions:
         t3 = t3_response_s or self.t3_response_s
         out = _Outgoing(sent, data, peer, context, now + t3, t3_response_s=t3_response_s)
         self._outgoing[sequence] = out
-        self._push(_Deadline(out.deadline, "T3-RESPONSE", sequence))
+        self._push(out.deadline, "T3-RESPONSE", sequence)
         self._datagrams.append((data, peer))
         return sent
 
@@ -201,7 +205,7 @@ class GtpTransactions:
         entry = self._incoming.get(key)
         if entry is None:
             entry = self._incoming[key] = _Incoming(now + self._hold_s())
-            self._push(_Deadline(entry.expires, "cache", key))
+            self._push(entry.expires, "cache", key)
         entry.response = data
         self._datagrams.append((data, peer))
         return data
@@ -227,8 +231,8 @@ class GtpTransactions:
                 return sequence
         raise RuntimeError("no free GTPv2-C sequence number")
 
-    def _push(self, deadline: _Deadline) -> None:
-        heapq.heappush(self._deadlines, deadline)
+    def _push(self, at: float, kind: str, key: Any) -> None:
+        heapq.heappush(self._deadlines, _Deadline(at, next(self._ties), kind, key))
 
     def _live(self, d: _Deadline) -> bool:
         if d.kind == "T3-RESPONSE":
@@ -247,7 +251,7 @@ class GtpTransactions:
         out.attempts += 1
         out.deadline = now + (out.t3_response_s or self.t3_response_s)
         self.retransmissions += 1
-        self._push(_Deadline(out.deadline, "T3-RESPONSE", sequence))
+        self._push(out.deadline, "T3-RESPONSE", sequence)
         self._datagrams.append((out.data, out.peer))
 
     def _on_message(self, msg: Message, peer: Address, now: float) -> None:
@@ -265,7 +269,7 @@ class GtpTransactions:
             self._duplicate(entry, peer, msg.name)
             return
         entry = self._incoming[key] = _Incoming(now + self._hold_s(), None, msg.code)
-        self._push(_Deadline(entry.expires, "cache", key))
+        self._push(entry.expires, "cache", key)
         self._events.append(RequestReceived(msg, peer))
 
     def _duplicate(self, entry: _Incoming, peer: Address, name: str) -> None:
@@ -309,7 +313,7 @@ class GtpTransactions:
             self._duplicate(entry, peer, f"message type {message_type}")
             return
         entry = self._incoming[key] = _Incoming(now + self._hold_s(), None, message_type)
-        self._push(_Deadline(entry.expires, "cache", key))
+        self._push(entry.expires, "cache", key)
         self._events.append(MalformedRequest(err, peer))
 
     def _log(self, kind: str, peer: Address, name: str | None, detail: str) -> None:

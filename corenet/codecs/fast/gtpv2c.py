@@ -53,9 +53,9 @@ def _bcd(digits: Any) -> bytes:
     if not isinstance(digits, str) or not digits.isascii() or not digits.isdigit():
         raise _Decline
     if len(digits) % 2:
-        digits += "?"
-    return bytes((int(digits[i]) | ((0xF if digits[i + 1] == "?" else int(digits[i + 1])) << 4))
-                 for i in range(0, len(digits), 2))
+        digits += "f"
+    # each pair of digits swapped into one octet's hex text
+    return bytes.fromhex("".join(map(str.__add__, digits[1::2], digits[0::2])))
 
 
 def _ext_empty(v: Any) -> None:
@@ -223,6 +223,171 @@ def _ies(values: list[Any]) -> bytes:
     return b"".join(out)
 
 
+# --------------------------------------------------------------------------------------------
+# Encoding in one pass: field values -> §8 octets, for the IE kinds of every attach; the values
+# and checks are those of the reference's `_KINDS[kind].into` followed by `_ENCODE_TYPE`
+# above, without the intermediate pycrate values. Any other kind is converted in two steps as
+# above; anything odd declines, and the two-pass path then decides.
+# --------------------------------------------------------------------------------------------
+
+
+def _one_cause(v: Any) -> bytes:  # §8.4 without the Offending IE (the reference's _cause_in)
+    if isinstance(v, int):
+        return bytes((_u(v, 8), 0))
+    if v.get("offending_ie") is not None:
+        raise _Decline
+    return bytes((_u(v["value"], 8), (_u(int(v.get("pce", 0)), 1) << 2)
+                  | (_u(int(v.get("bce", 0)), 1) << 1) | _u(int(v.get("cs", 0)), 1)))
+
+
+def _one_bcd(v: Any) -> bytes:
+    return _bcd(v)
+
+
+def _one_uint8(v: Any) -> bytes:
+    return bytes((_u(v, 8),))
+
+
+def _one_ext_uint(size: int) -> Callable[[Any], bytes]:
+    def enc(v: Any) -> bytes:
+        return _u(v, 8 * size).to_bytes(size, "big")
+    return enc
+
+
+def _one_ebi(v: Any) -> bytes:  # §8.8: spare nibble 0
+    return bytes((_u(v, 4),))
+
+
+def _one_low_bits(bits: int) -> Callable[[Any], bytes]:
+    def enc(v: Any) -> bytes:  # §8.34 PDN Type, §8.58 Selection Mode: spare bits 0
+        return bytes((_u(v, bits),))
+    return enc
+
+
+def _one_apn(v: Any) -> bytes:
+    return b"" if v == "" else _enc_apn(ref._apn_in(v))
+
+
+def _one_ambr(v: Any) -> bytes:
+    return _enc_ambr(ref._ambr_in(v))
+
+
+def _one_ip(v: Any) -> bytes:
+    if not isinstance(v, str):
+        raise _Decline
+    return ref._ip_packed(v)
+
+
+def _one_indication(v: Any) -> bytes:  # §8.12, as the reference's _indication_in
+    positions = ref._INDICATION_POS
+    count = 2
+    for k in v:
+        count = max(count, 1 + positions[k][0])
+    octets = bytearray(count)
+    for k, on in v.items():
+        if on:
+            i, j = positions[k]
+            octets[i] |= 0x80 >> j
+    return bytes(octets)
+
+
+def _one_bytes(v: Any) -> bytes:
+    if not isinstance(v, bytes | bytearray):
+        raise _Decline
+    return bytes(v)
+
+
+def _one_paa(v: Any) -> bytes:
+    return _enc_paa(ref._paa_in(v))
+
+
+def _one_qos(v: Any) -> bytes:  # §8.15, as the reference's _qos_in
+    head = (_u(v.get("pci", 1), 1) << 6) | (_u(v["pl"], 4) << 2) | _u(v.get("pvi", 0), 1)
+    return bytes((head, _u(v["qci"], 8))) + b"".join(
+        _u(v.get(k, 0), 40).to_bytes(5, "big")
+        for k in ("mbr_ul_kbps", "mbr_dl_kbps", "gbr_ul_kbps", "gbr_dl_kbps"))
+
+
+def _one_serving_network(v: Any) -> bytes:
+    return _plmn(ref._plmn_in(v))
+
+
+def _one_fteid(v: Any) -> bytes:  # §8.22, as the reference's _fteid_in
+    if isinstance(v, tuple | list):
+        v = ref.fteid(*v)
+    ipv4, ipv6 = v.get("ipv4"), v.get("ipv6")
+    if ipv4 is None and ipv6 is None:
+        raise _Decline
+    out = bytes((((ipv4 is not None) << 7) | ((ipv6 is not None) << 6)
+                 | _u(v["interface_type"], 6),)) + _u(v["teid"], 32).to_bytes(4, "big")
+    for addr, size in ((ipv4, 4), (ipv6, 16)):
+        if addr is not None:
+            packed = _one_ip(addr)
+            if len(packed) != size:
+                raise _Decline
+            out += packed
+    return out
+
+
+_ONE_KIND: dict[str, Callable[[Any], bytes]] = {
+    "bcd": _one_bcd, "cause": _one_cause, "uint8": _one_uint8, "ebi": _one_ebi,
+    "spare_uint": _one_low_bits(3), "selection_mode": _one_low_bits(2), "apn": _one_apn,
+    "ambr": _one_ambr, "ip": _one_ip, "indication": _one_indication, "bytes": _one_bytes,
+    "paa": _one_paa, "qos": _one_qos, "serving_network": _one_serving_network,
+    "fteid": _one_fteid,
+}
+
+
+def _two_steps(typ: int) -> Callable[[Any], bytes]:
+    into, enc = ref._KINDS[ref._IE_KIND[typ]].into, _ENCODE_TYPE[typ]
+
+    def both(v: Any) -> bytes:
+        data = into(v)
+        return data if isinstance(data, bytes) else enc(data)
+    return both
+
+
+_ONE_TYPE: dict[int, Callable[[Any], bytes]] = {
+    typ: (_one_ext_uint(_EXT_UINT_SIZE[typ]) if kind == "ext_uint"
+          else _ONE_KIND.get(kind) or _two_steps(typ))
+    for typ, kind in ref._IE_KIND.items()
+}
+
+
+def _direct(ies: tuple[ref.IESpec, ...], fields: Any, message_level: bool = False) -> bytes:
+    """§8.2 IEs of `fields`, in their order, as `_ies(ref._encode_ies(...))` gives them."""
+    by_key = ref._table_of(ies).by_key
+    out = []
+    for key, value in fields.items():
+        if key in ref._HEADER_KEYS:
+            continue
+        spec = by_key.get(key)
+        if spec is None:
+            raise _Decline  # other_ies, unknown keys: the two-pass path
+        if value is None:
+            continue
+        typ, inst = spec.type, spec.instance
+        for v in (value if spec.multiple else (value,)):
+            body = _direct(spec.group, v) if spec.group else _ONE_TYPE[typ](v)
+            if len(body) > 0xFFFF:
+                raise _Decline
+            out.append(bytes((typ, len(body) >> 8, len(body) & 0xFF, inst)))
+            out.append(body)
+    rejected = message_level and ref._rejected(fields)
+    for spec in ies:
+        if spec.mandatory and fields.get(spec.key) in (None, []):
+            if not (rejected and spec.key != "cause"):
+                raise _Decline
+    return b"".join(out)
+
+
+def _body(spec: ref.MessageSpec, fields: Any) -> bytes:
+    try:
+        return _direct(spec.ies, fields, True)
+    except Exception:
+        return _ies(ref._encode_ies(spec.ies, fields, spec.name, message_level=True))
+
+
 def encode(msg: Message) -> bytes | None:
     """The pycrate path's bytes for `msg`, or None to decline."""
     try:
@@ -230,7 +395,7 @@ def encode(msg: Message) -> bytes | None:
         if spec is None or spec.code != msg.code or msg.protocol != ref.PROTOCOL:
             return None
         fields = msg.fields
-        body = _ies(ref._encode_ies(spec.ies, fields, spec.name, message_level=True))
+        body = _body(spec, fields)
         teid, prio = fields.get("teid"), fields.get("message_priority")
         piggy = fields.get("piggybacked")
         # §5.1: version 2, P, T, MP flags; Length counts what follows the first 4 octets
@@ -258,15 +423,14 @@ def encode(msg: Message) -> bytes | None:
 def _dec_bcd(raw: bytes) -> str:  # §8.3, §8.10, §8.11
     if not raw:
         raise _Decline
-    digits = []
-    for i, octet in enumerate(raw):
-        low, high = octet & 0xF, octet >> 4
-        if low > 9 or (high > 9 and not (high == 0xF and i == len(raw) - 1)):
-            raise _Decline
-        digits.append(str(low))
-        if high <= 9:
-            digits.append(str(high))
-    return "".join(digits)
+    text = raw.hex()
+    # low nibble first; 0xF only as the filler of the last high nibble
+    digits = "".join(map(str.__add__, text[1::2], text[0::2]))
+    if digits[-1] == "f":
+        digits = digits[:-1]
+    if not digits.isdigit():
+        raise _Decline
+    return digits
 
 
 def _dec_cause(raw: bytes) -> dict[str, Any]:  # §8.4
@@ -473,10 +637,22 @@ def _decode_ies(data: bytes, ies: tuple[ref.IESpec, ...], message_level: bool) -
             fields[spec.key] = value
     # §7.7.5 mandatory IEs; a rejection response needs only its Cause (Table 8.4-1)
     rejected = message_level and ref._rejected(fields)
-    for spec in ies:
-        if spec.mandatory and spec.key not in fields and not (rejected and spec.key != "cause"):
+    for key in _mandatory(ies):
+        if key not in fields and not (rejected and key != "cause"):
             raise _Decline
     return fields
+
+
+_MANDATORY: dict[int, tuple[tuple[ref.IESpec, ...], tuple[str, ...]]] = {}
+
+
+def _mandatory(ies: tuple[ref.IESpec, ...]) -> tuple[str, ...]:
+    """The keys of the mandatory IEs of `ies` (a message's or a grouped IE's: a few fixed
+    tuples, kept with them by identity)."""
+    known = _MANDATORY.get(id(ies))
+    if known is None or known[0] is not ies:
+        known = _MANDATORY[id(ies)] = (ies, tuple(s.key for s in ies if s.mandatory))
+    return known[1]
 
 
 def _decode(data: bytes) -> Message:

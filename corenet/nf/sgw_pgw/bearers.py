@@ -54,7 +54,7 @@ EBI_RANGE = range(5, 16)  # TS 24.007 §11.2.3.1.5
 MAX_BEARERS = len(EBI_RANGE)
 
 
-@dataclass
+@dataclass(slots=True)
 class Bearer:
     """One EPS bearer (TS 23.401 §4.7.2); QoS as received in Create Session, or for a
     dedicated bearer as sent in Create Bearer Request; `rules`: the PCC rules bound to it."""

@@ -145,9 +145,14 @@ class GtpReject(CorenetError):
 # --- sessions ------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Session:
-    """One PDN connection and what the MME told about its UE (TS 29.274 §7.2.1)."""
+    """One PDN connection and what the MME told about its UE (TS 29.274 §7.2.1).
+
+    A storm keeps 100,000 of them: `indication` holds the flags that are set only (§8.12: an
+    absent flag is a cleared one), and the values many UEs share (Bearer QoS, APN-AMBR, the
+    cell's ULI, the indication flags) are one object per distinct value (`shared`); none of
+    them is changed in place, a new value replaces the old."""
 
     s11_sgw_teid: int
     s5c_pgw_teid: int
@@ -292,6 +297,7 @@ class SgwPgwCore:
         self._paths: dict[str, _Path] = {}
         # after a start that lost the sessions: MMEs that may still hold some of them
         self.unconfirmed: set[str] = set()
+        self._pco_answers: dict[frozenset[int], bytes | None] = {}
         self.restored = self._restore(now) if store is not None else 0
 
     # -- entry point ------------------------------------------------------------------------
@@ -622,17 +628,19 @@ class SgwPgwCore:
         bearers = {}
         for ctx in contexts:
             bearers[ctx["ebi"]] = Bearer(
-                ebi=ctx["ebi"], qos=dict(ctx["bearer_qos"]), charging_id=self._next_charging_id(),
+                ebi=ctx["ebi"], qos=shared(ctx["bearer_qos"]), charging_id=self._next_charging_id(),
                 s1u_sgw_teid=self._user_teids.take(), s5u_pgw_teid=self._user_teids.take(),
                 s1u_enb_fteid=ctx.get("s1u_enb_fteid"), tft=ctx.get("tft"))
         return Session(
             s11_sgw_teid=self._control_teids.take(), s5c_pgw_teid=self._control_teids.take(),
-            mme=peer, mme_fteid=dict(f["sender_fteid_c"]), apn=f["apn"], allocation=allocation,
+            mme=same(peer), mme_fteid=dict(f["sender_fteid_c"]), apn=same(f["apn"]),
+            allocation=allocation,
             default_ebi=contexts[0]["ebi"], bearers=bearers, rat_type=f["rat_type"],
             created_at=now, imsi=f.get("imsi"), msisdn=f.get("msisdn"), mei=f.get("mei"),
-            indication=dict(f.get("indication") or {}), uli=f.get("uli"),
-            serving_network=f.get("serving_network"), selection_mode=f.get("selection_mode"),
-            ambr=f.get("ambr"), pco=f.get("pco"))
+            indication=set_flags(f.get("indication")), uli=shared(f.get("uli")),
+            serving_network=same(f.get("serving_network")),
+            selection_mode=f.get("selection_mode"), ambr=shared(f.get("ambr")),
+            pco=same(f.get("pco")))
 
     def _create_home_routed(self, msg: Message, peer: Address, pgw: Address) -> list[Action]:
         """TS 23.401 §5.3.2.1 step 13: the S-GW sends Create Session on S8 to the home P-GW
@@ -678,7 +686,7 @@ class SgwPgwCore:
             None if v4 is None else ipaddress.IPv4Address(v4),
             None if v6 is None else ipaddress.IPv6Network((v6, 64), strict=False))
         bearers = {ctx["ebi"]: Bearer(
-            ebi=ctx["ebi"], qos=dict(ctx["bearer_qos"]),
+            ebi=ctx["ebi"], qos=shared(ctx["bearer_qos"]),
             charging_id=int(created.get(ctx["ebi"], {}).get("charging_id") or 0),
             s1u_sgw_teid=pending.s1u[ctx["ebi"]], s5u_pgw_teid=pending.s5u[ctx["ebi"]],
             tft=ctx.get("tft"),
@@ -689,7 +697,7 @@ class SgwPgwCore:
             mme_fteid=dict(f["sender_fteid_c"]), apn=f["apn"], allocation=allocation,
             default_ebi=f["bearer_contexts_to_be_created"][0]["ebi"], bearers=bearers,
             rat_type=f["rat_type"], created_at=now, imsi=f.get("imsi"), msisdn=f.get("msisdn"),
-            mei=f.get("mei"), indication=dict(f.get("indication") or {}), uli=f.get("uli"),
+            mei=f.get("mei"), indication=set_flags(f.get("indication")), uli=shared(f.get("uli")),
             serving_network=f.get("serving_network"), selection_mode=f.get("selection_mode"),
             ambr=response.fields.get("ambr"), pco=response.fields.get("pco"),
             home_pgw=pending.pgw, pgw_fteid=dict(pgw_c))
@@ -752,15 +760,17 @@ class SgwPgwCore:
         steps 23-24: the eNB's S1-U F-TEID after Initial Context Setup)."""
         s = self._session(msg)
         f = msg.fields
-        for key in ("mei", "uli", "serving_network", "rat_type"):
+        for key in ("mei", "serving_network", "rat_type"):
             if f.get(key) is not None:
                 setattr(s, key, f[key])
+        if f.get("uli") is not None:
+            s.uli = shared(f["uli"])
         if f.get("indication") is not None:
-            s.indication.update(f["indication"])
+            s.indication = set_flags({**s.indication, **f["indication"]})
         if f.get("sender_fteid_c") is not None:
             # §7.2.7: a new MME (relocation) gives its S11 F-TEID
             self._account(s, -1)
-            s.mme_fteid, s.mme = dict(f["sender_fteid_c"]), peer
+            s.mme_fteid, s.mme = dict(f["sender_fteid_c"]), same(peer)
             self._account(s, +1)
             self._watch_path(peer, now)
         modified = [self._modify_one(s, ctx) for ctx in f.get("bearer_contexts_to_be_modified",
@@ -987,8 +997,16 @@ class SgwPgwCore:
         return True
 
     def _pco_answer(self, request: bytes | None) -> bytes | None:
-        """TS 24.008 §10.5.6.3 / TS 29.274 §8.13: P-CSCF and DNS addresses the UE asked for."""
-        wanted = _pco_container_ids(request)
+        """TS 24.008 §10.5.6.3 / TS 29.274 §8.13: P-CSCF and DNS addresses the UE asked for.
+        The answer depends on the containers asked for only: made once per distinct set."""
+        wanted = frozenset(_pco_container_ids(request))
+        if wanted not in self._pco_answers:
+            if len(self._pco_answers) >= 64:  # a peer's odd PCOs must not grow it
+                self._pco_answers.clear()
+            self._pco_answers[wanted] = self._make_pco_answer(wanted)
+        return self._pco_answers[wanted]
+
+    def _make_pco_answer(self, wanted: frozenset[int]) -> bytes | None:
         answers = {PCO_PCSCF_IPV4: (self.cfg.pcscf, 4), PCO_PCSCF_IPV6: (self.cfg.pcscf, 6),
                    PCO_DNS_IPV4: (self.cfg.dns, 4), PCO_DNS_IPV6: (self.cfg.dns, 6)}
         body = b""
@@ -1018,6 +1036,52 @@ def _pco_container_ids(pco: bytes | None) -> set[int]:
     return ids
 
 
+_SHARED_KEPT = 4096
+_shared: dict[Any, Any] = {}
+
+
+def shared(value: Any) -> Any:
+    """One object per distinct value of a dict of plain values, or of dicts of them (QoS,
+    AMBR, ULI, indication flags): the sessions of a population hold the same few. The table
+    is bounded; a value it forgot stays with the sessions holding it."""
+    if not value:
+        return value
+    try:
+        key = tuple((k, tuple(v.items()) if isinstance(v, dict) else v)
+                    for k, v in value.items())
+        known = _shared.get(key)
+    except (AttributeError, TypeError):  # not a dict of plain values: kept as it is
+        return value
+    if known is None:
+        if len(_shared) >= _SHARED_KEPT:
+            _shared.clear()
+        # a copy: the caller's dict (a decoded message's) may change, the shared one never
+        known = _shared[key] = {k: dict(v) if isinstance(v, dict) else v
+                                for k, v in value.items()}
+    return known
+
+
+_same: dict[Any, Any] = {}
+
+
+def same(value: Any) -> Any:
+    """One object per distinct immutable value (the MME's address, the APN, the PCO a
+    population's UEs all send): each datagram brings a new copy of them. Bounded."""
+    if value is None:
+        return None
+    known = _same.get(value)
+    if known is None:
+        if len(_same) >= _SHARED_KEPT:
+            _same.clear()
+        known = _same[value] = value
+    return known
+
+
+def set_flags(indication: Mapping[str, bool] | None) -> dict[str, bool]:
+    """The Indication flags that are set (TS 29.274 §8.12), shared."""
+    return shared({k: True for k, on in (indication or {}).items() if on})  # type: ignore[no-any-return]
+
+
 def _identity(imsi: str | None, mei: str | None, uimsi: bool) -> tuple[str, str]:
     if imsi is None:
         return ("mei", mei or "")
@@ -1041,7 +1105,7 @@ def _record(s: Session) -> dict[str, Any]:
 
 def _session_of(r: dict[str, Any]) -> Session:
     bearers = {int(b["ebi"]): Bearer(
-        ebi=int(b["ebi"]), qos=dict(b["qos"]), charging_id=int(b["charging_id"]),
+        ebi=int(b["ebi"]), qos=shared(b["qos"]), charging_id=int(b["charging_id"]),
         s1u_sgw_teid=int(b["s1u_sgw_teid"]), s5u_pgw_teid=int(b["s5u_pgw_teid"]),
         s1u_enb_fteid=b.get("s1u_enb_fteid"), tft=b.get("tft"),
         rules=[str(n) for n in b.get("rules") or ()]) for b in r["bearers"]}
@@ -1052,9 +1116,9 @@ def _session_of(r: dict[str, Any]) -> Session:
         allocation=allocation_of(r["allocation"]), default_ebi=int(r["default_ebi"]),
         bearers=bearers, rat_type=int(r["rat_type"]), created_at=float(r["created_at"]),
         imsi=r.get("imsi"), msisdn=r.get("msisdn"), mei=r.get("mei"),
-        indication=dict(r.get("indication") or {}), uli=r.get("uli"),
+        indication=set_flags(r.get("indication")), uli=shared(r.get("uli")),
         serving_network=r.get("serving_network"), selection_mode=r.get("selection_mode"),
-        ambr=r.get("ambr"), pco=r.get("pco"), state=SessionState(r["state"]))
+        ambr=shared(r.get("ambr")), pco=r.get("pco"), state=SessionState(r["state"]))
 
 
 def _offending(ie_type: int, instance: int = 0) -> dict[str, int]:
@@ -1086,8 +1150,7 @@ def _peer(peer: Address) -> str:
 
 def _session_log(s: Session, cause: int) -> dict[str, Any]:
     return {"imsi": s.imsi, "msisdn": s.msisdn, "mei": s.mei, "uimsi": s.uimsi, "apn": s.apn,
-            "ue_ipv4": None if s.ue_ipv4 is None else str(s.ue_ipv4),
-            "ue_ipv6_prefix": None if s.ue_ipv6_prefix is None else str(s.ue_ipv6_prefix),
+            "ue_ipv4": s.allocation.ipv4_text, "ue_ipv6_prefix": s.allocation.ipv6_prefix_text,
             "teid": s.s11_sgw_teid, "state": s.state.value, "cause": cause}
 
 

@@ -7,6 +7,7 @@ interface identifier the UE uses for its link-local address; IPv4v6 gets both.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import ipaddress
 from dataclasses import dataclass
@@ -56,11 +57,21 @@ class Allocation:
             return None
         return self.ipv6_prefix.network_address + UE_INTERFACE_ID
 
+    # The text forms are asked for by every message and record about the PDN connection
+    # (PAA, logs, the stored session): each is made once per allocation.
+    @functools.cached_property
+    def ipv4_text(self) -> str | None:
+        return None if self.ipv4 is None else str(self.ipv4)
+
+    @functools.cached_property
+    def ipv6_prefix_text(self) -> str | None:
+        return None if self.ipv6_prefix is None else str(self.ipv6_prefix)
+
     def paa(self) -> dict[str, Any]:
         """The PAA value of the GTPv2 codec (TS 29.274 §8.14)."""
         return {
             "pdn_type": self.pdn_type,
-            "ipv4": None if self.ipv4 is None else str(self.ipv4),
+            "ipv4": self.ipv4_text,
             "ipv6": None if self.ipv6 is None else str(self.ipv6),
             "ipv6_prefix_length": None if self.ipv6_prefix is None else IPV6_PREFIX_LENGTH,
         }

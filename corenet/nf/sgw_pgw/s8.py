@@ -9,6 +9,7 @@ allocated) comes back to the MME in the S11 response.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
@@ -21,9 +22,15 @@ ACCEPTED = range(16, 20)
 
 
 def fteid(interface_type: int, teid: int, host: str) -> dict[str, Any]:
+    v4, v6 = _families(host)
+    return g.fteid(interface_type, teid, v4, v6)
+
+
+@functools.lru_cache(maxsize=256)
+def _families(host: str) -> tuple[str | None, str | None]:
+    """(IPv4 text, IPv6 text) of a node address: the node's few own addresses, parsed once."""
     ip = ipaddress.ip_address(host)
-    return g.fteid(interface_type, teid, str(ip) if ip.version == 4 else None,
-                   str(ip) if ip.version == 6 else None)
+    return (str(ip) if ip.version == 4 else None, str(ip) if ip.version == 6 else None)
 
 
 def create_session_s8(mme_request: Message, *, sgw_c: dict[str, Any],

@@ -94,7 +94,7 @@ class SessionStore:
     # -- changes ---------------------------------------------------------------------------
 
     def put(self, teid: int, record: dict[str, Any]) -> None:
-        self._change(_PUT, (teid, json.dumps(record, default=_json_default)))
+        self._change(_PUT, (teid, _ENCODER.encode(record)))
 
     def delete(self, teid: int) -> None:
         self._change(_DELETE, (teid,))
@@ -154,13 +154,14 @@ class SessionStore:
                 self.commits += 1
                 self._durable = upto
                 self._cond.notify_all()
-                due: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
+                # one wake-up per event loop for the whole batch, not one per response
+                due: dict[asyncio.AbstractEventLoop, list[Callable[[], None]]] = {}
                 while self._waiters and self._waiters[0][0] <= upto:
                     _, loop, release = self._waiters.popleft()
-                    due.append((loop, release))
-            for loop, release in due:
+                    due.setdefault(loop, []).append(release)
+            for loop, releases in due.items():
                 try:
-                    loop.call_soon_threadsafe(release)
+                    loop.call_soon_threadsafe(_release_all, releases)
                 except RuntimeError:  # that loop is closed: nobody left to answer
                     pass
 
@@ -196,10 +197,19 @@ class SessionStore:
         return {ip: int(c) for ip, c in rows}
 
 
+def _release_all(releases: list[Callable[[], None]]) -> None:
+    """The responses of one committed batch, in the order they were held."""
+    for release in releases:
+        try:
+            release()
+        except Exception:
+            # one response that cannot leave must not keep the others of its batch
+            log.exception("S/P-GW response after commit failed")
+
+
 def allocation_record(a: Allocation) -> dict[str, Any]:
-    return {"apn": a.apn, "pdn_type": a.pdn_type,
-            "ipv4": None if a.ipv4 is None else str(a.ipv4),
-            "ipv6_prefix": None if a.ipv6_prefix is None else str(a.ipv6_prefix)}
+    return {"apn": a.apn, "pdn_type": a.pdn_type, "ipv4": a.ipv4_text,
+            "ipv6_prefix": a.ipv6_prefix_text}
 
 
 def allocation_of(r: dict[str, Any]) -> Allocation:
@@ -216,6 +226,11 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return str(value)
+
+
+# one encoder for every record (json.dumps with options builds a new one per call); records
+# are trees of plain values, so no circular-reference check
+_ENCODER = json.JSONEncoder(default=_json_default, check_circular=False)
 
 
 def _json_hook(obj: dict[str, Any]) -> Any:

@@ -231,3 +231,22 @@ def test_request_missing_a_mandatory_ie_goes_up_as_malformed() -> None:
     # its retransmission does not go up twice
     tx.receive(bytes([0x40, 1, 0, 4, 0, 0, 9, 0]), MME, 0.5)
     assert not any(isinstance(e, MalformedRequest) for e in events(tx))
+
+
+def test_deadlines_due_at_the_same_instant_are_all_served_in_the_order_they_were_set() -> None:
+    """A request's T3-RESPONSE (§7.6) and a received request's kept answer expiring at the same
+    time (their keys are a sequence number and a (peer, sequence) pair) are both served."""
+    tx = GtpTransactions(t3_response_s=3.0, n3_requests=1)
+    tx.receive(delete_request(9), MME, 0.0)  # its answer kept 3.0 x (1 + 1) = 6.0 s
+    tx.send_response(g.delete_session_response(9, teid=5), MME, 0.0)
+    tx.send_request(g.echo_request(0, 1), SGW, 3.0, context="echo")  # T3 due at 6.0
+    tx.send_request(g.echo_request(0, 1), SGW, 3.0, context="echo2")
+    events(tx)
+    tx.data_to_send()
+    assert tx.get_timer() == 6.0
+    tx.handle_timer(6.0)
+    assert [e.context for e in events(tx) if isinstance(e, RequestTimedOut)] == ["echo", "echo2"]
+    assert tx.get_timer() is None
+    # the kept answer expired with them: the same request again is new, not a duplicate
+    tx.receive(delete_request(9), MME, 6.0)
+    assert [type(e) for e in events(tx)] == [RequestReceived] and tx.duplicates == 0

@@ -87,3 +87,22 @@ def test_emergency_attach_retried_on_a_new_connection_completes_after_t3411() ->
     assert "ciphered, no security context" not in [
         e.data.get("reason") for e in net.logs if e.kind == "nas.discarded"]
     assert [c.imsi for c in net.mme.ues.values()] == [ue.usim.imsi]
+
+
+def test_attached_ues_share_what_the_network_gave_them_all() -> None:
+    """A storm holds 100,000 attached UEs: equal TAI lists (TS 24.301 §9.9.3.33) and APN-AMBRs
+    (§9.9.4.2) are one object; a UE's own state is in slots, and its warning receiver is made
+    only when a warning reaches it."""
+    net = _network()
+    ues = net.add_ues(subscribers(2))
+    for ue in ues:
+        net.attach(ue)
+    net.run(until=lambda: all(u.network_name for u in ues))
+    a, b = ues
+    assert a.tai_list == b.tai_list and a.tai_list and a.tai_list is b.tai_list
+    assert a.pdn is not None and b.pdn is not None and a.pdn.apn_ambr is b.pdn.apn_ambr
+    assert not hasattr(a, "__dict__") and not hasattr(a.pdn, "__dict__")
+    assert a._warnings is None
+    a.warnings.standard_evacuation_id = 0x1105
+    assert a.warnings is a.warnings and a.warnings.standard_evacuation_id == 0x1105
+    assert b._warnings is None

@@ -183,3 +183,25 @@ def test_reset_is_acknowledged() -> None:
         s1ap.reset(("misc", "om-intervention")))), 0.0))
     assert ack.name == "ResetAcknowledge"
     assert ue.ecm is EcmState.IDLE
+
+
+def test_an_e_rab_keeps_its_id_and_s_gw_f_teid_and_ue_ambr_is_shared() -> None:
+    """Of an E-RAB the eNB keeps what S1-U needs (TS 36.413 §9.1.4.1: E-RAB ID, the S-GW's
+    transport address and GTP-TEID), not its NAS-PDU or QoS; equal UE-AMBRs are one value."""
+    core, _ = _core_with_ue()
+    other = Ue(Usim("440100000000002", K, OPC))
+    core.add_ue(other, 43)
+    for imsi, enb_id, mme_id in ((IMSI, 42, 7), ("440100000000002", 43, 8)):
+        core.handle(ToUe(imsi, Attach(core.cells[0].camp(RESCUER))), 0.0)
+        erab = s1ap.ERabToBeSetup(5, 9, 8, "127.0.0.4", 0xABCD + mme_id,
+                                  nas_pdu=nas.attach_reject(15))
+        req = s1ap.initial_context_setup_request(mme_id, enb_id, 300_000, 200_000, [erab],
+                                                 0xC000, 0xC000, b"\x11" * 32)
+        core.handle(S1apReceived(s1ap.encode(req)), 0.0)
+    first, second = core.ues[IMSI], core.ues["440100000000002"]
+    assert first.e_rabs == [{"e-RAB-ID": 5, "transportLayerAddress": "127.0.0.4",
+                             "gTP-TEID": 0xABCD + 7}]
+    assert second.e_rabs[0]["gTP-TEID"] == 0xABCD + 8
+    assert first.ue_ambr == {"uplink_bps": 200_000, "downlink_bps": 300_000}  # DL, UL given
+    assert first.ue_ambr is second.ue_ambr
+    assert not hasattr(first, "__dict__")

@@ -210,6 +210,32 @@ def test_pco_answers_pcscf_and_dns_addresses_asked_for() -> None:
     assert bytes.fromhex("000d") not in answer
 
 
+def test_pco_answers_follow_each_request_when_made_once_per_set_asked() -> None:
+    """The answer is made once per set of containers asked for (the UEs of a population ask
+    the same): a UE asking for DNS only, then one asking for both, then the first set again,
+    each get the addresses they asked for and nothing else (TS 24.008 §10.5.6.3)."""
+    core = make_core(pcscf=["10.46.255.1"], dns=["10.45.255.53"])
+    dns_only, both = bytes.fromhex("80" "000d00"), bytes.fromhex("80" "000c00" "000d00")
+    answers = [ask(core, create_session(imsi=f"44010000000000{i}", pco=pco)).fields["pco"]
+               for i, pco in enumerate((dns_only, both, dns_only))]
+    assert answers[0] == answers[2] == bytes.fromhex("80" "000d040a2dff35")
+    assert answers[1] == bytes.fromhex("80" "000c040a2eff01" "000d040a2dff35")
+    assert ask(core, create_session(imsi="440100000000009", pco=bytes.fromhex("80"))
+               ).fields.get("pco") is None
+
+
+def test_session_log_and_record_give_the_allocated_addresses_as_text() -> None:
+    core = make_core()
+    actions = core.handle(S11Request(create_session(), MME), 1.0)
+    [log] = [a for a in actions if isinstance(a, LogEvent) and a.kind == "sgw.session.created"]
+    [s] = core.sessions.values()
+    assert log.data["ue_ipv4"] == str(s.ue_ipv4) and s.ue_ipv6_prefix is not None
+    assert log.data["ue_ipv6_prefix"] == str(s.ue_ipv6_prefix)
+    assert s.allocation.paa()["ipv6"] == str(s.ue_ipv6_prefix.network_address + 1)
+    s.allocation.paa()["ipv4"] = "mutated"  # each caller gets its own PAA value
+    assert s.allocation.paa()["ipv4"] == str(s.ue_ipv4)
+
+
 def test_no_pco_answer_for_malformed_pco() -> None:
     core = make_core(pcscf=["10.46.255.1"])
     req = create_session()
@@ -353,3 +379,57 @@ def test_unexpected_message_is_discarded() -> None:
     actions = make_core().handle(S11Request(msg, MME), 1.0)
     assert logs(actions) == ["sgw.discarded"]
     assert not any(isinstance(a, SendResponse) for a in actions)
+
+
+# --- what a session keeps (a storm holds 100,000) -------------------------------------------
+
+
+def test_sessions_of_a_population_share_their_qos_ambr_uli_and_flags() -> None:
+    core = make_core()
+    teids = [created(core, imsi=f"44010000000000{i}", mme_teid=0x10 + i) for i in range(3)]
+    a, b, c = (core.sessions[t] for t in teids)
+    assert a.bearers[5].qos is b.bearers[5].qos is c.bearers[5].qos
+    assert a.ambr is b.ambr and a.uli is b.uli and a.indication is b.indication
+    assert a.bearers[5].qos == {"pci": 1, "pl": 1, "pvi": 0, "qci": 5, "mbr_ul_kbps": 0,
+                                "mbr_dl_kbps": 0, "gbr_ul_kbps": 0, "gbr_dl_kbps": 0}
+    assert a.uli == {"tai": {"plmn": "44020", "tac": 1},
+                     "ecgi": {"plmn": "44020", "eci": 0x101 << 8 | 1}}
+    # TS 29.274 §8.12: only the flags that are set are kept (DAF, as the MME sets it)
+    assert a.indication == {"daf": True}
+    assert not hasattr(a, "__dict__") and not hasattr(a.bearers[5], "__dict__")
+
+
+def test_the_mme_address_apn_and_pco_of_each_datagram_are_kept_once() -> None:
+    """Each datagram brings new copies of the MME's address, the APN and the PCO: the
+    sessions keep one object per distinct value."""
+    core = make_core()
+    pco = bytes.fromhex("80" "000d00")
+    teids = [int(ask(core, create_session(imsi=f"44010000000000{i}", mme_teid=0x30 + i,
+                                          pco=bytes(bytearray(pco))),
+                     (str(ipaddress.ip_address(MME[0])), MME[1])).fields["sender_fteid_c"]["teid"])
+             for i in range(2)]
+    a, b = (core.sessions[t] for t in teids)
+    assert a.mme == b.mme == MME and a.mme is b.mme
+    assert a.apn is b.apn and a.pco is b.pco and a.pco == pco
+    assert a.serving_network is b.serving_network
+
+
+def test_modify_bearer_flags_replace_the_shared_ones_of_that_session_only() -> None:
+    core = make_core()
+    first, second = (created(core, imsi=f"44010000000000{i}", mme_teid=0x20 + i)
+                     for i in range(2))
+    req = modify_bearer(7, first)
+    req = replace(req, fields={**req.fields, "indication": {"daf": False, "oi": True}})
+    core.handle(S11Request(req, MME), 2.0)
+    assert core.sessions[first].indication == {"oi": True}
+    assert core.sessions[second].indication == {"daf": True}
+
+
+def test_a_shared_value_does_not_follow_later_changes_of_the_message_it_came_from() -> None:
+    core = make_core()
+    msg = create_session(imsi="440100000000007")
+    teid = int(ask(core, msg).fields["sender_fteid_c"]["teid"])
+    msg.fields["bearer_contexts_to_be_created"][0]["bearer_qos"]["qci"] = 1
+    msg.fields["uli"]["tai"]["tac"] = 99
+    s = core.sessions[teid]
+    assert s.bearers[5].qos["qci"] == 5 and s.uli is not None and s.uli["tai"]["tac"] == 1

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from corenet.codecs import gtpv2c as g
 from corenet.nf.sgw_pgw import SgwPgwService
@@ -41,6 +44,42 @@ async def test_a_release_waits_until_every_earlier_change_is_committed(tmp_path:
     finally:
         store.close()
     assert len(_rows(db)) == 49
+
+
+async def test_the_responses_of_one_commit_leave_with_one_wake_up_in_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch committed together releases its held responses in one call on the event loop
+    (not one cross-thread wake-up each), in the order they were held; one that fails does not
+    keep the others."""
+    loop = asyncio.get_running_loop()
+    wake_ups: list[int] = []
+    original = loop.call_soon_threadsafe
+
+    def counted(callback: Any, *args: Any) -> Any:
+        wake_ups.append(len(args[0]) if args else 1)
+        return original(callback, *args)
+
+    monkeypatch.setattr(loop, "call_soon_threadsafe", counted)
+    store = SessionStore(str(tmp_path / "sgw.db"), group_commit=True)
+    released: list[int] = []
+    done = asyncio.Event()
+
+    def failing() -> None:
+        raise RuntimeError("socket gone")
+
+    try:
+        with store._lock:  # the writer cannot commit while the fifty are queued
+            for teid in range(1, 51):
+                store.put(teid, {"teid": teid})
+                store.after_durable(failing if teid == 10 else
+                                    (lambda t=teid: released.append(t)))  # type: ignore[misc]
+        store.after_durable(done.set)
+        await asyncio.wait_for(done.wait(), 5)
+    finally:
+        store.close()
+    assert released == [t for t in range(1, 51) if t != 10]
+    # at most the first change committed alone, then everything else in one batch
+    assert len(wake_ups) <= 3 and sum(wake_ups) == 51
 
 
 async def test_a_release_with_nothing_pending_runs_at_once(tmp_path: Path) -> None:
