@@ -29,6 +29,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import random
+import struct
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -307,18 +308,38 @@ class PeerConfig:
 AGENT_AVPS = frozenset({"Route-Record", "Proxy-Info"})
 
 RequestKey = tuple[str, int, bytes]
+_AGENT_CODES = frozenset(dia.AVPS[name].code for name in AGENT_AVPS)  # IETF AVPs: V bit clear
+_AVP_WORDS = struct.Struct(">II")  # RFC 6733 §4.1: AVP Code; AVP Flags and AVP Length
 
 
-def request_key(msg: Message) -> RequestKey:
+def request_key(msg: Message, raw: bytes | None = None) -> RequestKey:
     """Duplicate-detection key of a request: Origin-Host and End-to-End Identifier (RFC 6733
     §3, §6.2, App. C), and a digest of what makes it this request (command code, application,
     the AVPs other than those an agent may add). Another request that reuses the pair (a
     sender breaking §3's uniqueness, or a forgery) is not a retransmission of the first and is
-    never given the first one's answer."""
-    f = msg.fields
-    avps = [a for a in f.get("avps", []) if not (isinstance(a, tuple) and a and a[0] in AGENT_AVPS)]
-    digest = hashlib.sha256(repr((msg.code, f.get("application_id"), avps)).encode()).digest()
-    return (_identity(dia.avp(msg, "Origin-Host")), int(f.get("end_to_end", 0)), digest)
+    never given the first one's answer.
+
+    The digest is taken over the request's bytes (`raw`, as received; encoded from `msg`
+    otherwise): the Command-Code and Application-ID of the §3 header, then every AVP of the
+    message level but Route-Record and Proxy-Info (§6.1.9, §6.7.1-2). The command flags (the T
+    bit of a retransmission, §3) and the Hop-by-Hop Identifier (§6.1.3) are left out."""
+    if raw is None:
+        raw = dia.encode(msg)
+    digest = hashlib.sha256(raw[5:12])
+    pos = run = dia.HEADER_LEN
+    end = len(raw)
+    while pos + 8 <= end:
+        code, word = _AVP_WORDS.unpack_from(raw, pos)
+        length = word & 0xFFFFFF
+        if length < 8:
+            break  # not a decodable request: the rest is digested as it is
+        if code in _AGENT_CODES and not word & (dia.AVP_V << 24):
+            digest.update(raw[run:pos])
+            run = pos + ((length + 3) & ~3)
+        pos += (length + 3) & ~3
+    digest.update(raw[run:])
+    return (_identity(dia.avp(msg, "Origin-Host")), int(msg.fields.get("end_to_end", 0)),
+            digest.digest())
 
 
 class AnswerCache:
@@ -327,12 +348,14 @@ class AnswerCache:
 
     Shared by every connection of a node, so a retransmission on another connection (T flag,
     after failover) still gets the first answer. A key present with no answer is in progress.
+    An answer is kept as the bytes that were sent (a duplicate gets them again with its own
+    Hop-by-Hop Identifier), not as a decoded message.
     """
 
     def __init__(self, window_s: float = DUPLICATE_WINDOW_S, max_entries: int = 65536) -> None:
         self.window_s = window_s
         self.max_entries = max_entries
-        self._entries: OrderedDict[RequestKey, tuple[float, Message | None]] = OrderedDict()
+        self._entries: OrderedDict[RequestKey, tuple[float, bytes | None]] = OrderedDict()
 
     def _prune(self, now: float) -> None:
         while self._entries:
@@ -341,7 +364,7 @@ class AnswerCache:
                 break
             del self._entries[key]
 
-    def seen(self, key: RequestKey, now: float) -> tuple[bool, Message | None]:
+    def seen(self, key: RequestKey, now: float) -> tuple[bool, bytes | None]:
         """(True, answer or None if still in progress) for a duplicate; (False, None) if new."""
         self._prune(now)
         entry = self._entries.get(key)
@@ -350,7 +373,7 @@ class AnswerCache:
     def begin(self, key: RequestKey, now: float) -> None:
         self._entries[key] = (now, None)
 
-    def complete(self, key: RequestKey, answer: Message, now: float) -> None:
+    def complete(self, key: RequestKey, answer: bytes, now: float) -> None:
         if key in self._entries:
             self._entries[key] = (self._entries[key][0], answer)
 
@@ -506,10 +529,12 @@ class DiameterPeer:
         """Answer a RequestReceived; the answer is kept for duplicates (RFC 6733 App. C)."""
         f = answer.fields
         inbound = self._ids.inbound.pop((f.get("hop_by_hop", 0), f.get("end_to_end", 0)), None)
+        data = None
         if inbound is not None:
-            self._answers.complete(inbound.key, answer, now)
+            data = dia.encode(answer)
+            self._answers.complete(inbound.key, data, now)
         if self.state in (PeerState.OPEN, PeerState.CLOSING):
-            self._send(answer)
+            self._out.append(dia.encode(answer) if data is None else data)
 
     def close(self, now: float,
               cause: int = dia.DisconnectCause.DO_NOT_WANT_TO_TALK_TO_YOU) -> None:
@@ -578,7 +603,7 @@ class DiameterPeer:
         if handler is not None:
             handler(self, msg, now)
         elif _is_request(msg):
-            self._application_request(msg, now)
+            self._application_request(msg, raw, now)
         else:
             self._application_answer(msg)
 
@@ -700,7 +725,7 @@ class DiameterPeer:
     def _on_cea_in_open(self, msg: Message, now: float) -> None:
         self._events.append(MessageDiscarded("unexpected", "CEA in Open"))
 
-    def _application_request(self, msg: Message, now: float) -> None:
+    def _application_request(self, msg: Message, raw: bytes, now: float) -> None:
         f = msg.fields
         forged = self._not_from_peer(msg)
         if forged is not None:
@@ -710,15 +735,15 @@ class DiameterPeer:
                                               self.config.origin_realm, error_message=forged))
             self._events.append(ErrorAnswered(code, forged))
             return
-        key = request_key(msg)
+        key = request_key(msg, raw)
         dup, cached = self._answers.seen(key, now)
         if dup:
             # RFC 6733 Appendix C: the duplicate gets the same answer, with its own Hop-by-Hop
             if cached is None:
                 self._events.append(MessageDiscarded("duplicate", "answer still in progress"))
             else:
-                self._send(replace(cached, fields={**cached.fields,
-                                                   "hop_by_hop": f["hop_by_hop"]}))
+                self._out.append(cached[:12] + int(f["hop_by_hop"]).to_bytes(4, "big")
+                                 + cached[16:])
             return
         self._answers.begin(key, now)
         self._ids.inbound[(f["hop_by_hop"], f["end_to_end"])] = _Inbound(key)

@@ -482,6 +482,38 @@ def test_request_key_ignores_what_agents_add_but_not_content() -> None:
     assert dp.request_key(other_imsi) != dp.request_key(base)
 
 
+def test_request_key_of_the_received_bytes_leaves_out_hop_by_hop_t_bit_and_agent_avps() -> None:
+    raw = _as_sent_by(MME, 31, 32)
+    key = dp.request_key(dia.decode(raw), raw)
+    assert key == dp.request_key(dia.decode(raw))  # from the bytes or from the message
+    relayed = dia.decode(_as_sent_by(MME, 31, 77, route=("dra.example.org",)))
+    relayed = replace(relayed, fields={
+        **relayed.fields, "flags": {**relayed.fields["flags"], "retransmit": True},
+        "avps": [*relayed.fields["avps"], ("Proxy-Info", [("Proxy-Host", "dra.example.org"),
+                                                          ("Proxy-State", b"x")])]})
+    relayed_raw = dia.encode(relayed)
+    assert relayed_raw[4] & dia.FLAG_T and relayed_raw != raw
+    assert dp.request_key(relayed, relayed_raw) == key
+    other_code = bytearray(raw)
+    other_code[8:12] = (0).to_bytes(4, "big")  # another Application-ID
+    assert dp.request_key(dia.decode(raw), bytes(other_code)) != key
+
+
+def test_duplicate_gets_the_first_answer_bytes_with_its_own_hop_by_hop() -> None:
+    _, server = opened()
+    server.receive(_as_sent_by(MME, 41, 42), 1.0)
+    (rr,) = of(dp.RequestReceived, events(server))
+    server.send_answer(s6a.aia(rr.message, HSS, REALM_H, experimental_result=5420), 1.1)
+    (first,) = server.data_to_send()
+    server.receive(_as_sent_by(MME, 41, 43, route=("dra.example.org",)), 1.2)
+    assert not of(dp.RequestReceived, events(server))
+    (again,) = server.data_to_send()
+    answer = dia.decode(again)
+    assert answer.fields["hop_by_hop"] == 43 and answer.fields["end_to_end"] == 41
+    assert dia.avp(answer, "Experimental-Result", "Experimental-Result-Code") == 5420
+    assert again[:12] == first[:12] and again[16:] == first[16:]
+
+
 def test_different_request_with_same_end_to_end_is_delivered_not_answered_from_cache() -> None:
     _, server = opened()
     server.receive(_as_sent_by(MME, 21, 22), 1.0)
