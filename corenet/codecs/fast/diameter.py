@@ -211,17 +211,28 @@ def _avps(avps: Any) -> bytes:
             continue
         kind = plan[0]
         if kind == _K_INT:
-            number = int(value)
-            if not plan[8] <= number <= plan[9]:
-                raise _Decline
-            append(plan[5] + number.to_bytes(plan[6], "big", signed=plan[7]))
+            done = _LEAVES.get((name, value))
+            if done is None:
+                number = int(value)
+                if not plan[8] <= number <= plan[9]:
+                    raise _Decline
+                done = plan[5] + number.to_bytes(plan[6], "big", signed=plan[7])
+                if len(_LEAVES) < _LEAVES_MAX:
+                    _LEAVES[name, value] = done
+            append(done)
+            continue
+        if kind == _K_IDENTITY:
+            done = _LEAVES.get((name, value))
+            if done is None:
+                if not isinstance(value, str):
+                    raise _Decline
+                done = _leaf(plan, value.encode("ascii"))
+                if len(_LEAVES) < _LEAVES_MAX:
+                    _LEAVES[name, value] = done
+            append(done)
             continue
         if kind == _K_GROUPED:
             data = bytes(value) if isinstance(value, bytes | bytearray) else _avps(value)
-        elif kind == _K_IDENTITY:
-            if not isinstance(value, str):
-                raise _Decline
-            data = value.encode("ascii")
         elif kind == _K_TEXT:
             if not isinstance(value, str):
                 raise _Decline
@@ -233,16 +244,26 @@ def _avps(avps: Any) -> bytes:
             data = bytes(value)
         else:
             raise _Decline
-        length = plan[4] + len(data)
-        if length > _U24:
-            raise _Decline
-        vendor = plan[3]
-        if vendor is None:
-            append(_AVP_HEADER.pack(plan[1], plan[2] | length) + data + _PADS[length & 3])
-        else:
-            append(_AVP_HEADER_V.pack(plan[1], plan[2] | length, vendor) + data
-                   + _PADS[length & 3])
+        append(_leaf(plan, data))
     return b"".join(out)
+
+
+def _leaf(plan: _EncodePlan, data: bytes) -> bytes:
+    """RFC 6733 §4.1: header (Vendor-Id when the V bit is set), data, zero padding."""
+    length = plan[4] + len(data)
+    if length > _U24:
+        raise _Decline
+    vendor = plan[3]
+    if vendor is None:
+        return _AVP_HEADER.pack(plan[1], plan[2] | length) + data + _PADS[length & 3]
+    return _AVP_HEADER_V.pack(plan[1], plan[2] | length, vendor) + data + _PADS[length & 3]
+
+
+# Whole AVPs of the integer types and DiameterIdentity by (name, value): the values a node
+# repeats in every message (its Origin-Host and realm, Auth-Session-State, Vendor-Id, Result-Code,
+# QCI, ...). Bounded: once full, further values are written each time.
+_LEAVES: dict[tuple[str, Any], bytes] = {}
+_LEAVES_MAX = 4096
 
 
 def encode(msg: Message) -> bytes | None:
