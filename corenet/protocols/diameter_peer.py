@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import heapq
 import random
 import struct
 from collections import OrderedDict, deque
@@ -384,7 +385,7 @@ class AnswerCache:
 # ------------------------------------------------------------------------------ the machine
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     request: Message
     deadline: float
@@ -408,7 +409,30 @@ class _Counters:
     hop_by_hop: int
     end_to_end: int
     pending: dict[int, _Pending] = field(default_factory=dict)
+    # (deadline, Hop-by-Hop) of the pending requests, earliest first; an answered request
+    # leaves its entry behind, skipped when it comes up
+    deadlines: list[tuple[float, int]] = field(default_factory=list)
     inbound: dict[tuple[int, int], _Inbound] = field(default_factory=dict)
+
+    def earliest(self) -> float | None:
+        """The deadline of the first pending request to time out."""
+        heap, pending = self.deadlines, self.pending
+        while heap:
+            at, hbh = heap[0]
+            entry = pending.get(hbh)
+            if entry is not None and entry.deadline == at:
+                return at
+            heapq.heappop(heap)
+        return None
+
+    def add(self, hbh: int, entry: _Pending) -> None:
+        self.pending[hbh] = entry
+        heap = self.deadlines
+        if len(heap) > 2 * len(self.pending) + 64:  # mostly answered ones: keep it small
+            heap[:] = [(p.deadline, h) for h, p in self.pending.items()]
+            heapq.heapify(heap)
+        else:
+            heapq.heappush(heap, (entry.deadline, hbh))
 
 
 class DiameterPeer:
@@ -522,7 +546,7 @@ class DiameterPeer:
         msg = replace(msg, fields={**f, "hop_by_hop": hbh, "end_to_end": e2e})
         self._send(msg)
         deadline = now + (self.config.request_timeout_s if timeout is None else timeout)
-        self._ids.pending[hbh] = _Pending(msg, deadline)
+        self._ids.add(hbh, _Pending(msg, deadline))
         return hbh
 
     def send_answer(self, answer: Message, now: float) -> None:
@@ -560,7 +584,8 @@ class DiameterPeer:
     def get_timer(self) -> float | None:
         if self.state is PeerState.CLOSED:
             return None
-        times = [p.deadline for p in self._ids.pending.values()]
+        first = self._ids.earliest()
+        times = [] if first is None else [first]
         if self._state_deadline is not None:
             times.append(self._state_deadline)
         if self._wd.deadline is not None:
@@ -570,10 +595,11 @@ class DiameterPeer:
     def handle_timer(self, now: float) -> None:
         if self.state is PeerState.CLOSED:
             return
-        for hbh, pending in sorted(self._ids.pending.items(), key=lambda kv: kv[1].deadline):
-            if pending.deadline <= now:
-                del self._ids.pending[hbh]
-                self._events.append(RequestTimedOut(hbh, pending.request))
+        ids = self._ids
+        while (first := ids.earliest()) is not None and first <= now:
+            _, hbh = heapq.heappop(ids.deadlines)
+            pending = ids.pending.pop(hbh)
+            self._events.append(RequestTimedOut(hbh, pending.request))
         if self._state_deadline is not None and self._state_deadline <= now:
             self._state_deadline = None
             if self.state in (PeerState.WAIT_CER, PeerState.WAIT_I_CEA, PeerState.CLOSING):
@@ -872,6 +898,7 @@ class DiameterPeer:
         if self._ids.pending:
             requests = tuple(p.request for p in self._ids.pending.values())
             self._ids.pending.clear()
+            self._ids.deadlines.clear()
             self._events.append(RequestsFailedOver(requests, reason))
 
     # -- helpers ---------------------------------------------------------------------------

@@ -167,6 +167,31 @@ def test_request_timeout_event() -> None:
     assert t.hop_by_hop == hbh and t.request.name == "AIR"
 
 
+def test_many_pending_requests_time_out_in_deadline_order_answered_ones_never() -> None:
+    client, server = opened()
+    timeouts = [5.0, 2.0, 9.0, 2.0, 7.0, 3.0] * 30
+    sent = [client.request(air_request(), 1.0, timeout=t) for t in timeouts]
+    server.receive(b"".join(client.data_to_send()), 1.0)
+    requests = [e.message for e in of(dp.RequestReceived, events(server))]
+    for req in requests[::3]:  # a third is answered
+        server.send_answer(s6a.aia(req, HSS, REALM_H, experimental_result=5001), 1.5)
+    roundtrip(client, server, 1.5)
+    answered = {a.request.fields["hop_by_hop"] for a in of(dp.AnswerReceived, events(client))}
+    assert answered == set(sent[::3])
+    left = [(1.0 + t, h) for t, h in zip(timeouts, sent, strict=True) if h not in answered]
+    assert client.get_timer() == min(at for at, _ in left)
+    client.handle_timer(4.0)  # 2.0 and 3.0 expire
+    first = [e.hop_by_hop for e in of(dp.RequestTimedOut, events(client))]
+    assert sorted(first) == sorted(h for at, h in left if at <= 4.0)
+    assert client.get_timer() == min(at for at, _ in left if at > 4.0) == 8.0
+    client.handle_timer(20.0)
+    rest = [e.hop_by_hop for e in of(dp.RequestTimedOut, events(client))]
+    assert sorted(first + rest) == sorted(h for _, h in left)
+    deadline = {h: at for at, h in left}
+    assert [deadline[h] for h in rest] == sorted(deadline[h] for h in rest)  # earliest first
+    assert client.get_timer() == 31.5  # only the watchdog, 30 s after the last answer
+
+
 def test_request_refused_unless_open() -> None:
     client, _ = pair()
     try:
