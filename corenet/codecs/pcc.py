@@ -138,7 +138,7 @@ def user_equipment(imeisv: str | None) -> list[tuple[str, Any]]:
                                      ("User-Equipment-Info-Value", imeisv.encode())])]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identities:
     """What Subscription-Id and User-Equipment-Info name."""
 
