@@ -199,12 +199,13 @@ def _avps(avps: Any) -> bytes:
     for entry in avps:
         if type(entry) is not tuple:
             return _avps_generic(avps)
-        if len(entry) != 2:
+        try:
+            name, value = entry
+        except ValueError:  # (name, value, flags): flags of its own
             if len(entry) != 3:
                 return _avps_generic(avps)
             append(_entry(*entry))
             continue
-        name, value = entry
         plan = plans.get(name)
         if plan is None:
             append(_entry(name, value, None))
@@ -244,7 +245,14 @@ def _avps(avps: Any) -> bytes:
             data = bytes(value)
         else:
             raise _Decline
-        append(_leaf(plan, data))
+        length = plan[4] + len(data)
+        if length > _U24:
+            raise _Decline
+        if plan[3] is None:
+            append(_AVP_HEADER.pack(plan[1], plan[2] | length) + data + _PADS[length & 3])
+        else:
+            append(_AVP_HEADER_V.pack(plan[1], plan[2] | length, plan[3]) + data
+                   + _PADS[length & 3])
     return b"".join(out)
 
 
