@@ -239,8 +239,15 @@ def _avps(avps: Any) -> bytes:
                 raise _Decline
             data = value.encode("utf-8")
         elif kind == _K_ADDRESS and isinstance(value, str):
-            ip = ipaddress.ip_address(value)
-            data = (b"\x00\x01" if ip.version == 4 else b"\x00\x02") + ip.packed  # IANA family
+            done = _LEAVES.get((name, value))
+            if done is None:
+                ip = ipaddress.ip_address(value)
+                family = b"\x00\x01" if ip.version == 4 else b"\x00\x02"  # IANA family
+                done = _leaf(plan, family + ip.packed)
+                if len(_LEAVES) < _LEAVES_MAX:
+                    _LEAVES[name, value] = done
+            append(done)
+            continue
         elif isinstance(value, bytes | bytearray):
             data = bytes(value)
         else:
@@ -267,9 +274,10 @@ def _leaf(plan: _EncodePlan, data: bytes) -> bytes:
     return _AVP_HEADER_V.pack(plan[1], plan[2] | length, vendor) + data + _PADS[length & 3]
 
 
-# Whole AVPs of the integer types and DiameterIdentity by (name, value): the values a node
-# repeats in every message (its Origin-Host and realm, Auth-Session-State, Vendor-Id, Result-Code,
-# QCI, ...). Bounded: once full, further values are written each time.
+# Whole AVPs of the integer types, DiameterIdentity and Address (given as text) by (name,
+# value): the values a node repeats in every message (its Origin-Host, realm and address,
+# Auth-Session-State, Vendor-Id, Result-Code, QCI, ...). Bounded: once full, further values are
+# written each time.
 _LEAVES: dict[tuple[str, Any], bytes] = {}
 _LEAVES_MAX = 4096
 
