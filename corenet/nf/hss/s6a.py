@@ -168,10 +168,13 @@ class S6aServer:
 
     # -- entry points ----------------------------------------------------------------------
 
-    def handle(self, request: Message, now: float) -> list[Action]:
-        """One request in, exactly one answer out (RFC 6733 §6.2), errors as Result-Codes."""
+    def handle(self, request: Message, now: float, *, checked: bool = False) -> list[Action]:
+        """One request in, exactly one answer out (RFC 6733 §6.2), errors as Result-Codes.
+
+        `checked`: the request has passed the ABNF check already (`dia.check_mandatory`, as
+        the Diameter peer machine does for every request it delivers)."""
         try:
-            self._check(request)
+            self._check(request, checked)
             if request.name == "AIR" and not self.overload.admit(now):
                 # RFC 6733 §7.1.3 DIAMETER_TOO_BUSY: above the HSS's AIR capacity
                 raise S6aError(Rc.DIAMETER_TOO_BUSY,
@@ -200,14 +203,15 @@ class S6aServer:
             out.append(action)
         return out
 
-    def handle_batch(self, requests: list[Message], now: float) -> list[list[Action]]:
+    def handle_batch(self, requests: list[Message], now: float, *,
+                     checked: bool = False) -> list[list[Action]]:
         """Several requests in one store transaction (group commit, store.py): the actions of
         each, returned once every SQN of the group is on disk, so before any AIA can leave."""
         out: list[list[Action]] = []
         with self.store.group():
             for request in requests:
                 try:
-                    out.append(self.handle(request, now))
+                    out.append(self.handle(request, now, checked=checked))
                 except Exception as exc:  # a local fault still gets its answer (5012)
                     fault = S6aError(Rc.DIAMETER_UNABLE_TO_COMPLY, f"{type(exc).__name__}: {exc}")
                     out.append(self.reject(request, fault))
@@ -304,13 +308,14 @@ class S6aServer:
 
     # -- checks ----------------------------------------------------------------------------
 
-    def _check(self, req: Message) -> None:
+    def _check(self, req: Message, checked: bool) -> None:
         if req.fields.get("application_id") != dia.S6A_APPLICATION_ID:
             raise S6aError(Rc.DIAMETER_APPLICATION_UNSUPPORTED,
                            f"application {req.fields.get('application_id')}")  # RFC 6733 §7.1.3
         if req.name not in self._procedures:
             raise S6aError(Rc.DIAMETER_COMMAND_UNSUPPORTED, f"{req.name} is not served by the HSS")
-        dia.check_mandatory(req)
+        if not checked:
+            dia.check_mandatory(req)
 
     def _subscriber(self, req: Message) -> SubscriberRecord:
         imsi = dia.avp(req, "User-Name")
