@@ -27,6 +27,7 @@ After `data_to_send()` the adapter closes the transport once `peer.state` is CLO
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import heapq
 import random
@@ -400,11 +401,6 @@ class _Watchdog:
 
 
 @dataclass
-class _Inbound:
-    key: RequestKey
-
-
-@dataclass
 class _Counters:
     hop_by_hop: int
     end_to_end: int
@@ -412,7 +408,7 @@ class _Counters:
     # (deadline, Hop-by-Hop) of the pending requests, earliest first; an answered request
     # leaves its entry behind, skipped when it comes up
     deadlines: list[tuple[float, int]] = field(default_factory=list)
-    inbound: dict[tuple[int, int], _Inbound] = field(default_factory=dict)
+    inbound: dict[tuple[int, int], RequestKey] = field(default_factory=dict)  # being served
 
     def earliest(self) -> float | None:
         """The deadline of the first pending request to time out."""
@@ -552,11 +548,11 @@ class DiameterPeer:
     def send_answer(self, answer: Message, now: float) -> None:
         """Answer a RequestReceived; the answer is kept for duplicates (RFC 6733 App. C)."""
         f = answer.fields
-        inbound = self._ids.inbound.pop((f.get("hop_by_hop", 0), f.get("end_to_end", 0)), None)
+        key = self._ids.inbound.pop((f.get("hop_by_hop", 0), f.get("end_to_end", 0)), None)
         data = None
-        if inbound is not None:
+        if key is not None:
             data = dia.encode(answer)
-            self._answers.complete(inbound.key, data, now)
+            self._answers.complete(key, data, now)
         if self.state in (PeerState.OPEN, PeerState.CLOSING):
             self._out.append(dia.encode(answer) if data is None else data)
 
@@ -772,7 +768,7 @@ class DiameterPeer:
                                  + cached[16:])
             return
         self._answers.begin(key, now)
-        self._ids.inbound[(f["hop_by_hop"], f["end_to_end"])] = _Inbound(key)
+        self._ids.inbound[(f["hop_by_hop"], f["end_to_end"])] = key
         self._events.append(RequestReceived(msg))
 
     def _not_from_peer(self, msg: Message) -> str | None:
@@ -941,7 +937,17 @@ class DiameterPeer:
 
 def _identity(host: Any) -> str:
     """A DiameterIdentity compared as the FQDN it is (RFC 6733 §4.3.1): case-insensitive."""
-    return str(host).casefold() if host is not None else ""
+    if host is None:
+        return ""
+    if type(host) is str:
+        return _casefolded(host)
+    return str(host).casefold()
+
+
+@functools.lru_cache(maxsize=4096)
+def _casefolded(host: str) -> str:
+    """One string per peer identity: every request key of a peer shares it."""
+    return host.casefold()
 
 
 def _is_request(msg: Message) -> bool:

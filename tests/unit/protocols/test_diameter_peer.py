@@ -519,6 +519,7 @@ def test_request_key_of_the_received_bytes_leaves_out_hop_by_hop_t_bit_and_agent
     relayed_raw = dia.encode(relayed)
     assert relayed_raw[4] & dia.FLAG_T and relayed_raw != raw
     assert dp.request_key(relayed, relayed_raw) == key
+    assert dp.request_key(relayed, relayed_raw)[0] is key[0]  # one string per peer, not per key
     other_code = bytearray(raw)
     other_code[8:12] = (0).to_bytes(4, "big")  # another Application-ID
     assert dp.request_key(dia.decode(raw), bytes(other_code)) != key
