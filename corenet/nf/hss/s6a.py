@@ -132,8 +132,26 @@ def subscription_data(sub: SubscriberRecord, roaming: bool = False) -> Subscript
         access_restriction_data=sub.access_restriction_data,
         ambr=_ambr(sub.ue_ambr_ul, sub.ue_ambr_dl),
         default_context_identifier=None if default is None else default.context_id,
-        apn_configurations=tuple(apn_configuration(a, roaming) for a in sub.apns),
+        apn_configurations=_apn_configurations(sub.apns, roaming),
     )
+
+
+# APN-Configurations by (stored profile, roaming), with the profile they were made from
+_APN_CONFIGS: dict[tuple[int, bool], tuple[tuple[ApnProfile, ...], tuple[ApnConfiguration, ...]]] = {}
+
+
+def _apn_configurations(apns: tuple[ApnProfile, ...], roaming: bool) -> tuple[ApnConfiguration, ...]:
+    """The APN-Configurations of a profile, made once per (profile, roaming): the records of
+    one provisioned profile share one `apns` tuple (store.py); another tuple is another key."""
+    key = (id(apns), roaming)
+    hit = _APN_CONFIGS.get(key)
+    if hit is not None and hit[0] is apns:
+        return hit[1]
+    configs = tuple(apn_configuration(a, roaming) for a in apns)
+    if len(_APN_CONFIGS) >= 1024:
+        _APN_CONFIGS.clear()
+    _APN_CONFIGS[key] = (apns, configs)  # the profile kept alive here: its id stays its own
+    return configs
 
 
 # ------------------------------------------------------------------------------ the core
