@@ -929,8 +929,33 @@ def avp_all(container: Message | Iterable[Any], *path: str) -> list[Any]:
 
 def avp(container: Message | Iterable[Any], *path: str, default: Any = None) -> Any:
     """The first value at `path`, e.g. avp(msg, "Experimental-Result", "Experimental-Result-Code")."""
-    found = avp_all(container, *path)
-    return found[0] if found else default
+    entries = container.fields.get("avps", ()) if isinstance(container, Message) else container
+    if len(path) == 1:
+        name = path[0]
+        for e in entries:
+            if e[0] == name:
+                return e[1]
+        return default
+    found = _first(entries, path, 0) if path else _ABSENT
+    return default if found is _ABSENT else found
+
+
+_ABSENT = object()
+
+
+def _first(entries: Iterable[Any], path: tuple[str, ...], depth: int) -> Any:
+    """The first value at `path[depth:]` in wire order (the first of `avp_all`), or _ABSENT."""
+    name, last = path[depth], depth == len(path) - 1
+    for e in entries:
+        if e[0] != name:
+            continue
+        if last:
+            return e[1]
+        if isinstance(e[1], list):
+            found = _first(e[1], path, depth + 1)
+            if found is not _ABSENT:
+                return found
+    return _ABSENT
 
 
 def avps_dict(container: Message | Iterable[Any]) -> dict[str, Any]:
@@ -1059,15 +1084,22 @@ def _missing(msg: Message, name: str, where: str) -> DecodeError:
     )
 
 
+# MANDATORY with each "A|B" choice split once
+_MANDATORY_CHOICES: dict[str, tuple[tuple[str, ...], ...]] = {
+    name: tuple(tuple(req.split("|")) for req in reqs) for name, reqs in MANDATORY.items()}
+
+
 def _check_grouped(msg: Message, entries: Iterable[Any]) -> None:
     for entry in entries:
         value = entry[1]
         if not isinstance(value, list):
             continue
-        names = {e[0] for e in value}
-        for req in MANDATORY_GROUPED.get(entry[0], ()):
-            if req not in names:
-                raise _missing(msg, req, entry[0])
+        required = MANDATORY_GROUPED.get(entry[0])
+        if required is not None:
+            names = {e[0] for e in value}
+            for req in required:
+                if req not in names:
+                    raise _missing(msg, req, entry[0])
         _check_grouped(msg, value)
 
 
@@ -1075,9 +1107,11 @@ def check_mandatory(msg: Message) -> None:
     """Raise DecodeError 5005 (with Failed-AVP) when a required AVP is absent."""
     entries = list(_entries_of(msg))
     names = {e[0] for e in entries}
-    for req in MANDATORY.get(msg.name, ()):
-        alternatives = req.split("|")
-        if not names.intersection(alternatives):
+    for alternatives in _MANDATORY_CHOICES.get(msg.name, ()):
+        if len(alternatives) == 1:
+            if alternatives[0] not in names:
+                raise _missing(msg, alternatives[0], msg.name)
+        elif names.isdisjoint(alternatives):
             raise _missing(msg, alternatives[0], msg.name)
     _check_grouped(msg, entries)
 

@@ -14,6 +14,7 @@ take a decoded message and give plain values. Encodings of the AVPs whose data i
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -103,9 +104,15 @@ def user_location(uli: Mapping[str, Any] | None) -> bytes | None:
     if not uli or "ecgi" not in uli or "tai" not in uli:
         return None
     tai, ecgi = uli["tai"], uli["ecgi"]
-    return (bytes([ULI_TAI_ECGI]) + Plmn.parse(str(tai["plmn"])).to_bytes()
-            + int(tai["tac"]).to_bytes(2, "big") + Plmn.parse(str(ecgi["plmn"])).to_bytes()
+    return (bytes([ULI_TAI_ECGI]) + _plmn_octets(str(tai["plmn"]))
+            + int(tai["tac"]).to_bytes(2, "big") + _plmn_octets(str(ecgi["plmn"]))
             + (int(ecgi["eci"]) & 0x0FFFFFFF).to_bytes(4, "big"))
+
+
+@functools.lru_cache(maxsize=256)
+def _plmn_octets(plmn: str) -> bytes:
+    """MCC and MNC as TS 24.008 §10.5.1.13 codes them, once per PLMN."""
+    return Plmn.parse(plmn).to_bytes()
 
 
 def location_of(data: bytes | None) -> Location | None:
@@ -138,7 +145,7 @@ def user_equipment(imeisv: str | None) -> list[tuple[str, Any]]:
                                      ("User-Equipment-Info-Value", imeisv.encode())])]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identities:
     """What Subscription-Id and User-Equipment-Info name."""
 

@@ -27,8 +27,11 @@ After `data_to_send()` the adapter closes the transport once `peer.state` is CLO
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
+import heapq
 import random
+import struct
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -307,18 +310,38 @@ class PeerConfig:
 AGENT_AVPS = frozenset({"Route-Record", "Proxy-Info"})
 
 RequestKey = tuple[str, int, bytes]
+_AGENT_CODES = frozenset(dia.AVPS[name].code for name in AGENT_AVPS)  # IETF AVPs: V bit clear
+_AVP_WORDS = struct.Struct(">II")  # RFC 6733 §4.1: AVP Code; AVP Flags and AVP Length
 
 
-def request_key(msg: Message) -> RequestKey:
+def request_key(msg: Message, raw: bytes | None = None) -> RequestKey:
     """Duplicate-detection key of a request: Origin-Host and End-to-End Identifier (RFC 6733
     §3, §6.2, App. C), and a digest of what makes it this request (command code, application,
     the AVPs other than those an agent may add). Another request that reuses the pair (a
     sender breaking §3's uniqueness, or a forgery) is not a retransmission of the first and is
-    never given the first one's answer."""
-    f = msg.fields
-    avps = [a for a in f.get("avps", []) if not (isinstance(a, tuple) and a and a[0] in AGENT_AVPS)]
-    digest = hashlib.sha256(repr((msg.code, f.get("application_id"), avps)).encode()).digest()
-    return (_identity(dia.avp(msg, "Origin-Host")), int(f.get("end_to_end", 0)), digest)
+    never given the first one's answer.
+
+    The digest is taken over the request's bytes (`raw`, as received; encoded from `msg`
+    otherwise): the Command-Code and Application-ID of the §3 header, then every AVP of the
+    message level but Route-Record and Proxy-Info (§6.1.9, §6.7.1-2). The command flags (the T
+    bit of a retransmission, §3) and the Hop-by-Hop Identifier (§6.1.3) are left out."""
+    if raw is None:
+        raw = dia.encode(msg)
+    digest = hashlib.sha256(raw[5:12])
+    pos = run = dia.HEADER_LEN
+    end = len(raw)
+    while pos + 8 <= end:
+        code, word = _AVP_WORDS.unpack_from(raw, pos)
+        length = word & 0xFFFFFF
+        if length < 8:
+            break  # not a decodable request: the rest is digested as it is
+        if code in _AGENT_CODES and not word & (dia.AVP_V << 24):
+            digest.update(raw[run:pos])
+            run = pos + ((length + 3) & ~3)
+        pos += (length + 3) & ~3
+    digest.update(raw[run:])
+    return (_identity(dia.avp(msg, "Origin-Host")), int(msg.fields.get("end_to_end", 0)),
+            digest.digest())
 
 
 class AnswerCache:
@@ -327,8 +350,8 @@ class AnswerCache:
 
     Shared by every connection of a node, so a retransmission on another connection (T flag,
     after failover) still gets the first answer. A key present with no answer is in progress.
-    An answer is kept as its octets (an AIA or a ULA as decoded AVP objects is several KiB, a
-    storm keeps tens of thousands of them for the window) and decoded again for a duplicate.
+    An answer is kept as the bytes that were sent (a duplicate gets them again with its own
+    Hop-by-Hop Identifier), not as a decoded message.
     """
 
     def __init__(self, window_s: float = DUPLICATE_WINDOW_S, max_entries: int = 65536) -> None:
@@ -343,22 +366,18 @@ class AnswerCache:
                 break
             del self._entries[key]
 
-    def seen(self, key: RequestKey, now: float) -> tuple[bool, Message | None]:
+    def seen(self, key: RequestKey, now: float) -> tuple[bool, bytes | None]:
         """(True, answer or None if still in progress) for a duplicate; (False, None) if new."""
         self._prune(now)
         entry = self._entries.get(key)
-        if entry is None:
-            return False, None
-        return True, None if entry[1] is None else dia.decode(entry[1])
+        return (False, None) if entry is None else (True, entry[1])
 
     def begin(self, key: RequestKey, now: float) -> None:
         self._entries[key] = (now, None)
 
     def complete(self, key: RequestKey, answer: bytes, now: float) -> None:
-        """`answer`: the answer's octets, as sent."""
-        entry = self._entries.get(key)
-        if entry is not None:
-            self._entries[key] = (entry[0], answer)
+        if key in self._entries:
+            self._entries[key] = (self._entries[key][0], answer)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -367,7 +386,7 @@ class AnswerCache:
 # ------------------------------------------------------------------------------ the machine
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     request: Message
     deadline: float
@@ -382,16 +401,34 @@ class _Watchdog:
 
 
 @dataclass
-class _Inbound:
-    key: RequestKey
-
-
-@dataclass
 class _Counters:
     hop_by_hop: int
     end_to_end: int
     pending: dict[int, _Pending] = field(default_factory=dict)
-    inbound: dict[tuple[int, int], _Inbound] = field(default_factory=dict)
+    # (deadline, Hop-by-Hop) of the pending requests, earliest first; an answered request
+    # leaves its entry behind, skipped when it comes up
+    deadlines: list[tuple[float, int]] = field(default_factory=list)
+    inbound: dict[tuple[int, int], RequestKey] = field(default_factory=dict)  # being served
+
+    def earliest(self) -> float | None:
+        """The deadline of the first pending request to time out."""
+        heap, pending = self.deadlines, self.pending
+        while heap:
+            at, hbh = heap[0]
+            entry = pending.get(hbh)
+            if entry is not None and entry.deadline == at:
+                return at
+            heapq.heappop(heap)
+        return None
+
+    def add(self, hbh: int, entry: _Pending) -> None:
+        self.pending[hbh] = entry
+        heap = self.deadlines
+        if len(heap) > 2 * len(self.pending) + 64:  # mostly answered ones: keep it small
+            heap[:] = [(p.deadline, h) for h, p in self.pending.items()]
+            heapq.heapify(heap)
+        else:
+            heapq.heappush(heap, (entry.deadline, hbh))
 
 
 class DiameterPeer:
@@ -505,18 +542,19 @@ class DiameterPeer:
         msg = replace(msg, fields={**f, "hop_by_hop": hbh, "end_to_end": e2e})
         self._send(msg)
         deadline = now + (self.config.request_timeout_s if timeout is None else timeout)
-        self._ids.pending[hbh] = _Pending(msg, deadline)
+        self._ids.add(hbh, _Pending(msg, deadline))
         return hbh
 
     def send_answer(self, answer: Message, now: float) -> None:
         """Answer a RequestReceived; the answer is kept for duplicates (RFC 6733 App. C)."""
         f = answer.fields
-        inbound = self._ids.inbound.pop((f.get("hop_by_hop", 0), f.get("end_to_end", 0)), None)
-        data = dia.encode(answer)  # once: sent and kept
-        if inbound is not None:
-            self._answers.complete(inbound.key, data, now)
+        key = self._ids.inbound.pop((f.get("hop_by_hop", 0), f.get("end_to_end", 0)), None)
+        data = None
+        if key is not None:
+            data = dia.encode(answer)
+            self._answers.complete(key, data, now)
         if self.state in (PeerState.OPEN, PeerState.CLOSING):
-            self._out.append(data)
+            self._out.append(dia.encode(answer) if data is None else data)
 
     def close(self, now: float,
               cause: int = dia.DisconnectCause.DO_NOT_WANT_TO_TALK_TO_YOU) -> None:
@@ -542,7 +580,8 @@ class DiameterPeer:
     def get_timer(self) -> float | None:
         if self.state is PeerState.CLOSED:
             return None
-        times = [p.deadline for p in self._ids.pending.values()]
+        first = self._ids.earliest()
+        times = [] if first is None else [first]
         if self._state_deadline is not None:
             times.append(self._state_deadline)
         if self._wd.deadline is not None:
@@ -552,10 +591,11 @@ class DiameterPeer:
     def handle_timer(self, now: float) -> None:
         if self.state is PeerState.CLOSED:
             return
-        for hbh, pending in sorted(self._ids.pending.items(), key=lambda kv: kv[1].deadline):
-            if pending.deadline <= now:
-                del self._ids.pending[hbh]
-                self._events.append(RequestTimedOut(hbh, pending.request))
+        ids = self._ids
+        while (first := ids.earliest()) is not None and first <= now:
+            _, hbh = heapq.heappop(ids.deadlines)
+            pending = ids.pending.pop(hbh)
+            self._events.append(RequestTimedOut(hbh, pending.request))
         if self._state_deadline is not None and self._state_deadline <= now:
             self._state_deadline = None
             if self.state in (PeerState.WAIT_CER, PeerState.WAIT_I_CEA, PeerState.CLOSING):
@@ -585,7 +625,7 @@ class DiameterPeer:
         if handler is not None:
             handler(self, msg, now)
         elif _is_request(msg):
-            self._application_request(msg, now)
+            self._application_request(msg, raw, now)
         else:
             self._application_answer(msg)
 
@@ -707,7 +747,7 @@ class DiameterPeer:
     def _on_cea_in_open(self, msg: Message, now: float) -> None:
         self._events.append(MessageDiscarded("unexpected", "CEA in Open"))
 
-    def _application_request(self, msg: Message, now: float) -> None:
+    def _application_request(self, msg: Message, raw: bytes, now: float) -> None:
         f = msg.fields
         forged = self._not_from_peer(msg)
         if forged is not None:
@@ -717,18 +757,18 @@ class DiameterPeer:
                                               self.config.origin_realm, error_message=forged))
             self._events.append(ErrorAnswered(code, forged))
             return
-        key = request_key(msg)
+        key = request_key(msg, raw)
         dup, cached = self._answers.seen(key, now)
         if dup:
             # RFC 6733 Appendix C: the duplicate gets the same answer, with its own Hop-by-Hop
             if cached is None:
                 self._events.append(MessageDiscarded("duplicate", "answer still in progress"))
             else:
-                self._send(replace(cached, fields={**cached.fields,
-                                                   "hop_by_hop": f["hop_by_hop"]}))
+                self._out.append(cached[:12] + int(f["hop_by_hop"]).to_bytes(4, "big")
+                                 + cached[16:])
             return
         self._answers.begin(key, now)
-        self._ids.inbound[(f["hop_by_hop"], f["end_to_end"])] = _Inbound(key)
+        self._ids.inbound[(f["hop_by_hop"], f["end_to_end"])] = key
         self._events.append(RequestReceived(msg))
 
     def _not_from_peer(self, msg: Message) -> str | None:
@@ -854,6 +894,7 @@ class DiameterPeer:
         if self._ids.pending:
             requests = tuple(p.request for p in self._ids.pending.values())
             self._ids.pending.clear()
+            self._ids.deadlines.clear()
             self._events.append(RequestsFailedOver(requests, reason))
 
     # -- helpers ---------------------------------------------------------------------------
@@ -896,7 +937,17 @@ class DiameterPeer:
 
 def _identity(host: Any) -> str:
     """A DiameterIdentity compared as the FQDN it is (RFC 6733 §4.3.1): case-insensitive."""
-    return str(host).casefold() if host is not None else ""
+    if host is None:
+        return ""
+    if type(host) is str:
+        return _casefolded(host)
+    return str(host).casefold()
+
+
+@functools.lru_cache(maxsize=4096)
+def _casefolded(host: str) -> str:
+    """One string per peer identity: every request key of a peer shares it."""
+    return host.casefold()
 
 
 def _is_request(msg: Message) -> bool:

@@ -77,6 +77,7 @@ def _uint(value: Any, limit: int) -> int:
 # (then the Vendor-ID when the V bit is set)
 _AVP_HEADER = struct.Struct(">II")
 _AVP_HEADER_V = struct.Struct(">III")
+_HEADER = struct.Struct(">IIIII")  # RFC 6733 §3 as five 32-bit words
 
 
 def _avp(code: int, flags: int, vendor: int | None, data: bytes) -> bytes:
@@ -143,18 +144,142 @@ def _entries(avps: Any) -> Any:
     return out
 
 
+def _entry(name: Any, value: Any, flags: int | None) -> bytes:
+    """One entry of any shape the reference accepts (its own flags, an AVP outside the
+    dictionary, an AVP already encoded)."""
+    if not name:
+        return value  # type: ignore[no-any-return]  # an AVP already encoded (RFC 6733 §7.5)
+    adef = ref.AVPS.get(name) or ref._unknown_def(name)
+    if adef is None:
+        raise _Decline
+    return _avp(adef.code, adef.flags if flags is None else flags, adef.vendor_id,
+                _value(adef, value))
+
+
+def _avps_generic(avps: Any) -> bytes:
+    return b"".join([_entry(name, value, flags) for name, value, flags in _entries(avps)])
+
+
+# How a dictionary AVP sent with its dictionary flags is written (RFC 6733 §4.1-4.4): its kind,
+# AVP Code, the flags octet as the high byte of the flags/length word, Vendor-Id (None: V bit
+# clear), header length; for the integer types (fixed length, so a fixed header) the header
+# bytes, the octets, the signedness and the range.
+_K_GROUPED, _K_INT, _K_IDENTITY, _K_TEXT, _K_ADDRESS, _K_OCTETS = range(6)
+_EncodePlan = tuple[int, int, int, "int | None", int, bytes, int, bool, int, int]
+
+
+def _encode_plan(adef: ref.AvpDef) -> _EncodePlan:
+    typ = adef.type
+    hlen = 8 if adef.vendor_id is None else 12
+    word = adef.flags << 24
+    ints = _INTS.get(typ._value_)
+    if ints is not None:
+        octets, signed, low, high = ints
+        length = hlen + octets
+        prefix = (_AVP_HEADER.pack(adef.code, word | length) if adef.vendor_id is None
+                  else _AVP_HEADER_V.pack(adef.code, word | length, adef.vendor_id))
+        return (_K_INT, adef.code, word, adef.vendor_id, hlen, prefix, octets, signed, low, high)
+    kind = (_K_GROUPED if typ is _GROUPED else _K_IDENTITY if typ is _IDENTITY
+            else _K_TEXT if typ is _UTF8 or typ is _URI else _K_ADDRESS if typ is _ADDRESS
+            else _K_OCTETS)
+    return (kind, adef.code, word, adef.vendor_id, hlen, b"", 0, False, 0, 0)
+
+
+_ENCODE_PLANS: dict[str, _EncodePlan] = {name: _encode_plan(adef) for name, adef in ref.AVPS.items()}
+
+
 def _avps(avps: Any) -> bytes:
-    out = []
-    for name, value, flags in _entries(avps):
-        if not name:
-            out.append(value)  # an AVP already encoded (Failed-AVP content, RFC 6733 §7.5)
+    """The AVPs of a wire-order list of (name, value) tuples, each written by its plan; any
+    other shape of list or entry by `_avps_generic`/`_entry` (the same rules)."""
+    if type(avps) is not list:
+        return _avps_generic(avps)
+    out: list[bytes] = []
+    append = out.append
+    plans = _ENCODE_PLANS
+    for entry in avps:
+        if type(entry) is not tuple:
+            return _avps_generic(avps)
+        try:
+            name, value = entry
+        except ValueError:  # (name, value, flags): flags of its own
+            if len(entry) != 3:
+                return _avps_generic(avps)
+            append(_entry(*entry))
             continue
-        adef = ref.AVPS.get(name) or ref._unknown_def(name)
-        if adef is None:
+        plan = plans.get(name)
+        if plan is None:
+            append(_entry(name, value, None))
+            continue
+        kind = plan[0]
+        if kind == _K_INT:
+            done = _LEAVES.get((name, value))
+            if done is None:
+                number = int(value)
+                if not plan[8] <= number <= plan[9]:
+                    raise _Decline
+                done = plan[5] + number.to_bytes(plan[6], "big", signed=plan[7])
+                if len(_LEAVES) < _LEAVES_MAX:
+                    _LEAVES[name, value] = done
+            append(done)
+            continue
+        if kind == _K_IDENTITY:
+            done = _LEAVES.get((name, value))
+            if done is None:
+                if not isinstance(value, str):
+                    raise _Decline
+                done = _leaf(plan, value.encode("ascii"))
+                if len(_LEAVES) < _LEAVES_MAX:
+                    _LEAVES[name, value] = done
+            append(done)
+            continue
+        if kind == _K_GROUPED:
+            data = bytes(value) if isinstance(value, bytes | bytearray) else _avps(value)
+        elif kind == _K_TEXT:
+            if not isinstance(value, str):
+                raise _Decline
+            data = value.encode("utf-8")
+        elif kind == _K_ADDRESS and isinstance(value, str):
+            done = _LEAVES.get((name, value))
+            if done is None:
+                ip = ipaddress.ip_address(value)
+                family = b"\x00\x01" if ip.version == 4 else b"\x00\x02"  # IANA family
+                done = _leaf(plan, family + ip.packed)
+                if len(_LEAVES) < _LEAVES_MAX:
+                    _LEAVES[name, value] = done
+            append(done)
+            continue
+        elif isinstance(value, bytes | bytearray):
+            data = bytes(value)
+        else:
             raise _Decline
-        out.append(_avp(adef.code, adef.flags if flags is None else flags, adef.vendor_id,
-                        _value(adef, value)))
+        length = plan[4] + len(data)
+        if length > _U24:
+            raise _Decline
+        if plan[3] is None:
+            append(_AVP_HEADER.pack(plan[1], plan[2] | length) + data + _PADS[length & 3])
+        else:
+            append(_AVP_HEADER_V.pack(plan[1], plan[2] | length, plan[3]) + data
+                   + _PADS[length & 3])
     return b"".join(out)
+
+
+def _leaf(plan: _EncodePlan, data: bytes) -> bytes:
+    """RFC 6733 §4.1: header (Vendor-Id when the V bit is set), data, zero padding."""
+    length = plan[4] + len(data)
+    if length > _U24:
+        raise _Decline
+    vendor = plan[3]
+    if vendor is None:
+        return _AVP_HEADER.pack(plan[1], plan[2] | length) + data + _PADS[length & 3]
+    return _AVP_HEADER_V.pack(plan[1], plan[2] | length, vendor) + data + _PADS[length & 3]
+
+
+# Whole AVPs of the integer types, DiameterIdentity and Address (given as text) by (name,
+# value): the values a node repeats in every message (its Origin-Host, realm and address,
+# Auth-Session-State, Vendor-Id, Result-Code, QCI, ...). Bounded: once full, further values are
+# written each time.
+_LEAVES: dict[tuple[str, Any], bytes] = {}
+_LEAVES_MAX = 4096
 
 
 def encode(msg: Message) -> bytes | None:
@@ -172,13 +297,11 @@ def encode(msg: Message) -> bytes | None:
         length = _HEADER_LEN + len(body)
         if length > _U24:
             return None
-        # RFC 6733 §3
-        return b"".join((
-            bytes((ref.VERSION,)), length.to_bytes(3, "big"), bytes((flags,)),
-            _uint(msg.code, _U24).to_bytes(3, "big"), _uint(app_id, _U32).to_bytes(4, "big"),
-            _uint(f.get("hop_by_hop", 0), _U32).to_bytes(4, "big"),
-            _uint(f.get("end_to_end", 0), _U32).to_bytes(4, "big"), body,
-        ))
+        # RFC 6733 §3: Version and Message Length, command flags and Command-Code, then the
+        # Application-ID, Hop-by-Hop and End-to-End Identifiers
+        return _HEADER.pack(
+            ref.VERSION << 24 | length, flags << 24 | _uint(msg.code, _U24), _uint(app_id, _U32),
+            _uint(f.get("hop_by_hop", 0), _U32), _uint(f.get("end_to_end", 0), _U32)) + body
     except Exception:  # _Decline, or a value the pycrate path rejects in its own words
         return None
 
@@ -192,10 +315,34 @@ _AVP_WORDS = struct.Struct(">II")  # RFC 6733 §4.1: AVP Code; AVP Flags and AVP
 _VENDOR_WORD = struct.Struct(">I")
 
 
+# How a dictionary AVP is read, by its key (AVP Code, plus the Vendor-Id above 32 bits when
+# the V bit is set): name, kind, the flags of its dictionary entry, and for the integer types
+# the struct that reads the value.
+_DecodePlan = tuple[str, int, int, "struct.Struct | None", ref.AvpDef]
+_INT_READERS = {(4, False): struct.Struct(">I"), (4, True): struct.Struct(">i"),
+                (8, False): struct.Struct(">Q"), (8, True): struct.Struct(">q")}
+
+
+def _decode_plan(adef: ref.AvpDef) -> _DecodePlan:
+    kind = _encode_plan(adef)[0]
+    ints = _INTS.get(adef.type._value_)
+    reader = None if ints is None else _INT_READERS[ints[0], ints[1]]
+    return (adef.name, kind, adef.flags, reader, adef)
+
+
+def _plan_key(vendor: int | None, code: int) -> int:
+    return code if vendor is None else (vendor + 1) << 32 | code
+
+
+_DECODE_PLANS: dict[int, _DecodePlan] = {
+    _plan_key(adef.vendor_id, adef.code): _decode_plan(adef) for adef in ref.AVPS.values()}
+
+
 def _decode_avps(data: bytes, start: int, end: int, strict: bool, depth: int) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
+    append = out.append
     pos = start
-    by_key = _BY_KEY
+    plans = _DECODE_PLANS
     unpack = _AVP_WORDS.unpack_from
     while pos < end:
         if end - pos < 8:
@@ -203,27 +350,55 @@ def _decode_avps(data: bytes, start: int, end: int, strict: bool, depth: int) ->
         code, word = unpack(data, pos)
         flags = word >> 24
         length = word & _U24
+        vendor: int | None
         if flags & _AVP_V:
-            hlen = 12
             if end - pos < 12:
                 raise _Fault
-            vendor: int | None = _VENDOR_WORD.unpack_from(data, pos + 8)[0]
+            vendor = _VENDOR_WORD.unpack_from(data, pos + 8)[0]
+            hlen = 12
+            plan = plans.get((vendor + 1) << 32 | code)  # type: ignore[operator]
         else:
             hlen, vendor = 8, None
+            plan = plans.get(code)
         padded = (length + 3) & ~3
         if length < hlen or pos + padded > end:
             raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
-        adef = by_key.get((vendor, code))
-        payload = data[pos + hlen:pos + length]
-        if adef is None:
+        if plan is None:
             if strict and flags & ref.AVP_M:
                 raise _Fault  # RFC 6733 §4.1: unsupported mandatory AVP (5001)
             name = f"AVP-{code}" if vendor is None else f"AVP-{vendor}-{code}"
-            out.append((name, payload) if flags == (_AVP_V if vendor is not None else 0)
-                       else (name, payload, flags))
+            payload = data[pos + hlen:pos + length]
+            append((name, payload) if flags == (_AVP_V if vendor is not None else 0)
+                   else (name, payload, flags))
+            pos += padded
+            continue
+        reader = plan[3]
+        if reader is not None:
+            if length - hlen != reader.size:
+                raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
+            value: Any = reader.unpack_from(data, pos + hlen)[0]
+        elif plan[1] == _K_GROUPED:
+            if depth >= _MAX_DEPTH:
+                raise _Fault
+            if code == 279 and vendor is None:
+                # Failed-AVP may hold an AVP with the very fault it reports (RFC 6733 §7.1.5)
+                try:
+                    value = _decode_avps(data, pos + hlen, pos + length, False, depth + 1)
+                except _Fault:
+                    value = data[pos + hlen:pos + length]
+            else:
+                value = _decode_avps(data, pos + hlen, pos + length, strict, depth + 1)
+        elif plan[1] == _K_OCTETS:
+            value = data[pos + hlen:pos + length]
+        elif plan[1] == _K_ADDRESS:
+            value = _decode_value(plan[4], data[pos + hlen:pos + length], strict, depth)
         else:
-            value = _decode_value(adef, payload, strict, depth)
-            out.append((adef.name, value) if flags == adef.flags else (adef.name, value, flags))
+            try:  # RFC 6733 §4.3.1: DiameterIdentity in ASCII; UTF8String, DiameterURI
+                value = data[pos + hlen:pos + length].decode(
+                    "ascii" if plan[1] == _K_IDENTITY else "utf-8")
+            except UnicodeDecodeError:
+                raise _Fault from None  # DIAMETER_INVALID_AVP_VALUE
+        append((plan[0], value) if flags == plan[2] else (plan[0], value, flags))
         pos += padded
     return out
 
@@ -274,13 +449,14 @@ def decode(data: bytes, *, strict: bool = True) -> Message | None:
     try:
         data = bytes(data)
         n = len(data)
-        if n < _HEADER_LEN or data[0] != ref.VERSION:
+        if n < _HEADER_LEN:
             return None
-        length = int.from_bytes(data[1:4], "big")
-        if length != n or length % 4:
+        word0, word1, app_id, hop_by_hop, end_to_end = _HEADER.unpack_from(data)
+        length = word0 & _U24
+        if word0 >> 24 != ref.VERSION or length != n or length % 4:
             return None
-        flags = data[4]
-        code = int.from_bytes(data[5:8], "big")
+        flags = word1 >> 24
+        code = word1 & _U24
         request = bool(flags & ref.FLAG_R)
         cmd = _CMD_BY_CODE.get(code)
         # RFC 6733 §3: no E bit in a request; PXY as the command ABNF says (§7.1.3)
@@ -303,9 +479,9 @@ def decode(data: bytes, *, strict: bool = True) -> Message | None:
         name = cmd.request if request else cmd.answer
     return Message(ref.PROTOCOL, name, code, {
         "flags": hflags,
-        "application_id": int.from_bytes(data[8:12], "big"),
-        "hop_by_hop": int.from_bytes(data[12:16], "big"),
-        "end_to_end": int.from_bytes(data[16:20], "big"),
+        "application_id": app_id,
+        "hop_by_hop": hop_by_hop,
+        "end_to_end": end_to_end,
         "avps": avps,
     })
 

@@ -242,13 +242,14 @@ class HssService:
         """S6aServer.handle_batch, with the Cx requests of the group served by CxServer."""
         s6a, cx = self._s6a, self._cx
         assert s6a is not None and cx is not None  # set together in start()
+        # every request came through a DiameterPeer, which checked its ABNF (RFC 6733 §7.1.5)
         if not any(m.fields.get("application_id") == dia.CX_APPLICATION_ID for m in requests):
-            return s6a.handle_batch(requests, now)
+            return s6a.handle_batch(requests, now, checked=True)
         out: list[list[Action]] = []
         with s6a.store.group():
             for request in requests:
                 if request.fields.get("application_id") != dia.CX_APPLICATION_ID:
-                    out.extend(s6a.handle_batch([request], now))
+                    out.extend(s6a.handle_batch([request], now, checked=True))
                     continue
                 try:
                     out.append(cx.handle(request, now))

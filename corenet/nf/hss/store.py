@@ -24,6 +24,7 @@ form the next group; any other use of the store waits until that COMMIT is over.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 import threading
@@ -157,15 +158,27 @@ def resynchronised_sqn(sqn_he: int, sqn_ms: int, ind_bits: int, delta: int = DEF
     return (seq_ms << ind_bits) | (sqn_he & ((1 << ind_bits) - 1))
 
 
+@functools.lru_cache(maxsize=1024)
+def _apn_profiles(text: str) -> tuple[ApnProfile, ...]:
+    """The APN profiles of a stored `apns` column, validated once per distinct text (most
+    subscribers share a few profiles); the instances are shared, read-only."""
+    return tuple(ApnProfile.model_validate(a) for a in json.loads(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _plmn_list(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
+
+
 def _row_to_record(row: sqlite3.Row) -> SubscriberRecord:
     return SubscriberRecord(
         imsi=row["imsi"], k=bytes(row["k"]), opc=bytes(row["opc"]), amf=bytes(row["amf"]),
         sqn=int(row["sqn"]), op=None if row["op"] is None else bytes(row["op"]),
         msisdn=row["msisdn"], ue_ambr_ul=int(row["ue_ambr_ul"]),
         ue_ambr_dl=int(row["ue_ambr_dl"]),
-        apns=tuple(ApnProfile.model_validate(a) for a in json.loads(row["apns"])),
+        apns=_apn_profiles(row["apns"]),
         default_apn=row["default_apn"],
-        allowed_visited_plmns=tuple(json.loads(row["allowed_visited_plmns"])),
+        allowed_visited_plmns=_plmn_list(row["allowed_visited_plmns"]),
         access_restriction_data=int(row["access_restriction_data"]),
         eps_subscription=bool(row["eps_subscription"]), imei=row["imei"],
         mme_host=row["mme_host"], mme_realm=row["mme_realm"], purged=bool(row["purged"]),
@@ -204,7 +217,6 @@ class HssStore:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
         self._group_depth = 0
-        self._savepoints = 0
         self._committing = threading.Lock()  # held while a COMMIT runs on a worker thread
         self.commits = 0  # COMMITs of `commit_group`
         # False: `commit_group` commits on the loop (a seeded run keeps its event order)
@@ -391,8 +403,9 @@ class HssStore:
 
     def _transaction(self) -> _Transaction | _Savepoint:
         if self._group_depth:
-            self._savepoints += 1
-            return _Savepoint(self._db, f"s{self._savepoints}")
+            # one name for all: RELEASE / ROLLBACK TO act on the innermost savepoint of that
+            # name, and one SQL text keeps the statements in the connection's cache
+            return _Savepoint(self._db, "s")
         self._idle()
         return _Transaction(self._db)
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from corenet.codecs import diameter as dia
@@ -65,7 +65,7 @@ class PcrfError(CorenetError):
         self.failed_avp = failed_avp
 
 
-@dataclass
+@dataclass(slots=True)
 class GxSession:
     """One IP-CAN session (TS 29.212 §4.5.1)."""
 
@@ -79,10 +79,10 @@ class GxSession:
     location: bytes | None
     rat_type: int | None
     emergency: bool
-    rx: set[str] = field(default_factory=set)  # bound Rx Session-Ids
+    rx: tuple[str, ...] = ()  # bound Rx Session-Ids (a few at most: no set per session)
 
 
-@dataclass
+@dataclass(slots=True)
 class RxSession:
     sid: str
     af_host: str
@@ -114,7 +114,8 @@ class PcrfCore:
         self.rx: dict[str, RxSession] = {}
         self._by_ipv4: dict[str, str] = {}
         self._by_ipv6: dict[ipaddress.IPv6Network, str] = {}
-        self._normal: dict[str, set[str]] = {}  # authenticated IMSI -> non-emergency sessions
+        # authenticated IMSI -> its non-emergency sessions (mostly one: a tuple, not a set)
+        self._normal: dict[str, tuple[str, ...]] = {}
         self._serve: dict[tuple[int, str], Callable[[Message, float], list[Action]]] = {
             (dia.GX_APPLICATION_ID, "CCR"): self._ccr,
             (dia.RX_APPLICATION_ID, "AAR"): self._aar,
@@ -123,10 +124,11 @@ class PcrfCore:
 
     # -- entry points ----------------------------------------------------------------------
 
-    def handle(self, request: Message, now: float) -> list[Action]:
-        """One request in, exactly one answer out (RFC 6733 §6.2)."""
+    def handle(self, request: Message, now: float, *, checked: bool = False) -> list[Action]:
+        """One request in, exactly one answer out (RFC 6733 §6.2); `checked`: the request has
+        passed the ABNF check already (as the Diameter peer machine does for every request)."""
         try:
-            serve = self._check(request)
+            serve = self._check(request, checked)
             return serve(request, now)
         except DecodeError as exc:  # RFC 6733 §7.1.5 5005 from the ABNF check
             return self._reject(request, PcrfError(int(exc.cause), exc.detail,
@@ -198,7 +200,7 @@ class PcrfCore:
                        apn.lower() in self.policy.emergency_apns)
         self.gx[sid] = gx
         if not gx.emergency and ids.imsi and ids.msisdn:
-            self._normal.setdefault(ids.imsi, set()).add(sid)
+            self._normal[ids.imsi] = (*self._normal.get(ids.imsi, ()), sid)
         if gx.ipv4 is not None:
             self._by_ipv4[gx.ipv4] = sid
         if gx.ipv6 is not None:
@@ -254,8 +256,10 @@ class PcrfCore:
         self.gx.pop(gx.sid, None)
         normal = self._normal.get(gx.ids.imsi or "")
         if normal is not None:
-            normal.discard(gx.sid)
-            if not normal:
+            left = tuple(s for s in normal if s != gx.sid)
+            if left:
+                self._normal[gx.ids.imsi or ""] = left
+            else:
                 del self._normal[gx.ids.imsi or ""]
         if gx.ipv4 is not None and self._by_ipv4.get(gx.ipv4) == gx.sid:
             del self._by_ipv4[gx.ipv4]
@@ -306,7 +310,7 @@ class PcrfCore:
             rx = RxSession(sid, str(dia.avp(req, "Origin-Host")), str(dia.avp(req, "Origin-Realm")),
                            gx.sid, emergency)
             self.rx[sid] = rx
-            gx.rx.add(sid)
+            gx.rx = (*gx.rx, sid)
         address = gx.ipv4 or (str(gx.ipv6.network_address) if gx.ipv6 else "")
         arp = policy.Arp(self.policy.emergency_arp if emergency else self.policy.voice_arp,
                          True, not emergency)
@@ -356,7 +360,7 @@ class PcrfCore:
         actions: list[Action] = [SendAnswer(codec.answer(req, self.me, Rc.DIAMETER_SUCCESS))]
         gx = self.gx.get(rx.gx_sid)
         if gx is not None:
-            gx.rx.discard(sid)
+            gx.rx = tuple(s for s in gx.rx if s != sid)
             if rx.rules:
                 actions.append(SendRequest(gx.pcef_host, codec.request(
                     "RAR", gx.sid, self.me, gx.pcef_realm, [
@@ -369,14 +373,15 @@ class PcrfCore:
 
     # -- checks and errors -----------------------------------------------------------------
 
-    def _check(self, req: Message) -> Callable[[Message, float], list[Action]]:
+    def _check(self, req: Message, checked: bool) -> Callable[[Message, float], list[Action]]:
         app = req.fields.get("application_id")
         if app not in (dia.GX_APPLICATION_ID, dia.RX_APPLICATION_ID):
             raise PcrfError(Rc.DIAMETER_APPLICATION_UNSUPPORTED, f"application {app}")
         serve = self._serve.get((int(app or 0), req.name))
         if serve is None:
             raise PcrfError(Rc.DIAMETER_COMMAND_UNSUPPORTED, f"{req.name} is not served here")
-        dia.check_mandatory(req)
+        if not checked:
+            dia.check_mandatory(req)
         if dia.avp(req, "Auth-Application-Id") != app:
             given = int(dia.avp(req, "Auth-Application-Id", default=0))
             raise PcrfError(Rc.DIAMETER_INVALID_AVP_VALUE, "Auth-Application-Id is not the "

@@ -78,7 +78,8 @@ class PcrfService:
     def _on_peer_event(self, link: DiameterLink, event: dp.PeerEvent) -> None:
         now = loop_clock()
         if isinstance(event, dp.RequestReceived):
-            self._apply(self.core.handle(event.message, now), link)
+            # the peer machine checked the request's ABNF (RFC 6733 §7.1.5)
+            self._apply(self.core.handle(event.message, now, checked=True), link)
         elif isinstance(event, dp.AnswerReceived):
             self._apply(self.core.handle_answer(event.message, event.request, now), link)
         else:

@@ -53,7 +53,7 @@ class Enforce:
 GxAction = SendGx | AnswerGx | Enforce | LogEvent
 
 
-@dataclass
+@dataclass(slots=True)
 class _GxSession:
     sid: str
     teid: int

@@ -493,3 +493,19 @@ def test_tshark_dissects_s6a(tmp_path: Path) -> None:
     assert rows[1][2] == "2001" and rows[4][2] == "2001"
     assert rows[2][3] == "5420" and rows[2][2] == ""
     assert all(r[6] == "" and r[7] == "" for r in rows), rows
+
+
+def test_avp_reads_the_first_value_of_avp_all_along_nested_paths() -> None:
+    entries = [("Result-Code", 2001),
+               ("Experimental-Result", [("Vendor-Id", 10415)]),
+               ("Experimental-Result", [("Vendor-Id", 10415), ("Experimental-Result-Code", 5420)]),
+               ("Experimental-Result", [("Experimental-Result-Code", 5001)]),
+               ("Auth-Session-State", b"not a group")]
+    msg = Message(d.PROTOCOL, "AIA", 318, {"avps": entries})
+    for path in [("Result-Code",), ("Experimental-Result", "Experimental-Result-Code"),
+                 ("Experimental-Result", "Vendor-Id"), ("Auth-Session-State", "Vendor-Id"),
+                 ("Origin-Host",), ("Experimental-Result", "Origin-Host")]:
+        found = d.avp_all(msg, *path)
+        assert d.avp(msg, *path, default="none") == (found[0] if found else "none")
+    assert d.avp(msg, "Experimental-Result", "Experimental-Result-Code") == 5420
+    assert d.avp(msg, default=7) == 7

@@ -167,6 +167,31 @@ def test_request_timeout_event() -> None:
     assert t.hop_by_hop == hbh and t.request.name == "AIR"
 
 
+def test_many_pending_requests_time_out_in_deadline_order_answered_ones_never() -> None:
+    client, server = opened()
+    timeouts = [5.0, 2.0, 9.0, 2.0, 7.0, 3.0] * 30
+    sent = [client.request(air_request(), 1.0, timeout=t) for t in timeouts]
+    server.receive(b"".join(client.data_to_send()), 1.0)
+    requests = [e.message for e in of(dp.RequestReceived, events(server))]
+    for req in requests[::3]:  # a third is answered
+        server.send_answer(s6a.aia(req, HSS, REALM_H, experimental_result=5001), 1.5)
+    roundtrip(client, server, 1.5)
+    answered = {a.request.fields["hop_by_hop"] for a in of(dp.AnswerReceived, events(client))}
+    assert answered == set(sent[::3])
+    left = [(1.0 + t, h) for t, h in zip(timeouts, sent, strict=True) if h not in answered]
+    assert client.get_timer() == min(at for at, _ in left)
+    client.handle_timer(4.0)  # 2.0 and 3.0 expire
+    first = [e.hop_by_hop for e in of(dp.RequestTimedOut, events(client))]
+    assert sorted(first) == sorted(h for at, h in left if at <= 4.0)
+    assert client.get_timer() == min(at for at, _ in left if at > 4.0) == 8.0
+    client.handle_timer(20.0)
+    rest = [e.hop_by_hop for e in of(dp.RequestTimedOut, events(client))]
+    assert sorted(first + rest) == sorted(h for _, h in left)
+    deadline = {h: at for at, h in left}
+    assert [deadline[h] for h in rest] == sorted(deadline[h] for h in rest)  # earliest first
+    assert client.get_timer() == 31.5  # only the watchdog, 30 s after the last answer
+
+
 def test_request_refused_unless_open() -> None:
     client, _ = pair()
     try:
@@ -480,6 +505,39 @@ def test_request_key_ignores_what_agents_add_but_not_content() -> None:
         for a in base.fields["avps"]]})
     assert dp.request_key(other_imsi)[:2] == dp.request_key(base)[:2]
     assert dp.request_key(other_imsi) != dp.request_key(base)
+
+
+def test_request_key_of_the_received_bytes_leaves_out_hop_by_hop_t_bit_and_agent_avps() -> None:
+    raw = _as_sent_by(MME, 31, 32)
+    key = dp.request_key(dia.decode(raw), raw)
+    assert key == dp.request_key(dia.decode(raw))  # from the bytes or from the message
+    relayed = dia.decode(_as_sent_by(MME, 31, 77, route=("dra.example.org",)))
+    relayed = replace(relayed, fields={
+        **relayed.fields, "flags": {**relayed.fields["flags"], "retransmit": True},
+        "avps": [*relayed.fields["avps"], ("Proxy-Info", [("Proxy-Host", "dra.example.org"),
+                                                          ("Proxy-State", b"x")])]})
+    relayed_raw = dia.encode(relayed)
+    assert relayed_raw[4] & dia.FLAG_T and relayed_raw != raw
+    assert dp.request_key(relayed, relayed_raw) == key
+    assert dp.request_key(relayed, relayed_raw)[0] is key[0]  # one string per peer, not per key
+    other_code = bytearray(raw)
+    other_code[8:12] = (0).to_bytes(4, "big")  # another Application-ID
+    assert dp.request_key(dia.decode(raw), bytes(other_code)) != key
+
+
+def test_duplicate_gets_the_first_answer_bytes_with_its_own_hop_by_hop() -> None:
+    _, server = opened()
+    server.receive(_as_sent_by(MME, 41, 42), 1.0)
+    (rr,) = of(dp.RequestReceived, events(server))
+    server.send_answer(s6a.aia(rr.message, HSS, REALM_H, experimental_result=5420), 1.1)
+    (first,) = server.data_to_send()
+    server.receive(_as_sent_by(MME, 41, 43, route=("dra.example.org",)), 1.2)
+    assert not of(dp.RequestReceived, events(server))
+    (again,) = server.data_to_send()
+    answer = dia.decode(again)
+    assert answer.fields["hop_by_hop"] == 43 and answer.fields["end_to_end"] == 41
+    assert dia.avp(answer, "Experimental-Result", "Experimental-Result-Code") == 5420
+    assert again[:12] == first[:12] and again[16:] == first[16:]
 
 
 def test_different_request_with_same_end_to_end_is_delivered_not_answered_from_cache() -> None:

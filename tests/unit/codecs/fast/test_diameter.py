@@ -130,3 +130,28 @@ def test_level_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert repr(fast) == repr(slow)
     with pytest.raises(ValueError):
         selection.set_codec("turbo")
+
+
+def test_repeated_values_are_written_as_pycrate_writes_them_each_time() -> None:
+    def cea(host: str, code: object, address: str = "127.0.0.1") -> Message:
+        return Message(d.PROTOCOL, "CEA", 257, {"avps": [
+            ("Result-Code", code), ("Origin-Host", host), ("Origin-Realm", "realm.example.org"),
+            ("Host-IP-Address", address), ("Vendor-Id", 10415),
+            ("Auth-Application-Id", d.S6A_APPLICATION_ID)]})
+
+    for host, code, address in [("hss.example.org", 2001, "127.0.0.1"),
+                                ("hss.example.org", 2001, "127.0.0.1"),
+                                ("other.example.org", 3004, "2001:db8::1"),
+                                ("hss.example.org", 2001, "127.0.0.1")]:
+        msg = cea(host, code, address)
+        assert fd.encode(msg) == d.encode_pycrate(msg)
+        back = d.decode(fd.encode(msg) or b"")
+        assert d.avp(back, "Origin-Host") == host
+        assert d.avp(back, "Host-IP-Address") == address
+    # a value once written does not make an invalid one of the same AVP acceptable
+    assert fd.encode(cea("hss.example.org", -1)) is None
+    assert fd.encode(cea("hss.example.org", 1 << 32)) is None
+    assert fd.encode(cea("h\u00e9ss.example.org", 2001)) is None  # DiameterIdentity: ASCII
+    assert fd.encode(cea("hss.example.org", 2001, "127.0.0.256")) is None
+    with pytest.raises(EncodeError):
+        d.encode(cea("hss.example.org", -1))

@@ -204,6 +204,25 @@ def test_ulr_in_home_plmn_has_no_vplmn_dynamic_address_allowed(hss: S6aServer) -
     assert {a.vplmn_dynamic_address_allowed for a in data.apn_configurations} == {None}
 
 
+def test_ulr_subscription_follows_the_plmn_and_a_reprovisioned_profile(
+        hss: S6aServer, store: HssStore) -> None:
+    """TS 29.272 §7.3.35, §7.3.38: each ULA carries the profile stored now, for the PLMN the
+    ULR comes from, however many ULAs came before."""
+    def apns(plmn: Plmn) -> list[tuple[str, int, int | None]]:
+        data = s6a.subscription_data_of(answer_of(hss.handle(wire(ulr(plmn=plmn)), 0.0)))
+        assert data is not None
+        return [(a.service_selection, a.qos_class_identifier, a.vplmn_dynamic_address_allowed)
+                for a in data.apn_configurations]
+
+    home = Plmn("440", "10")
+    for _ in range(2):
+        assert apns(VISITED) == [("internet", 9, 1), ("ims", 5, 1)]
+        assert apns(home) == [("internet", 9, None), ("ims", 5, None)]
+    store.provision([subscriber(apns=[ApnProfile(apn="internet", context_id=1, qci=8)])])
+    assert apns(VISITED) == [("internet", 8, 1)]
+    assert apns(home) == [("internet", 8, None)]
+
+
 def test_ulr_skip_subscriber_data(hss: S6aServer) -> None:
     flags = s6a.UlrFlags.S6A_S6D_INDICATOR | s6a.UlrFlags.SKIP_SUBSCRIBER_DATA
     ula = answer_of(hss.handle(wire(ulr(flags=flags)), 0.0))

@@ -10,6 +10,7 @@ import pytest
 
 from corenet.codecs import diameter as dia
 from corenet.codecs import s6a
+from corenet.codecs.base import Message
 from corenet.config.models import Endpoint, HssConfig
 from corenet.core.actions import LogEvent
 from corenet.crypto.milenage import Milenage, SqnArray, check_autn
@@ -191,4 +192,23 @@ async def test_airs_of_one_read_share_one_group_commit(hss: HssService) -> None:
     assert len(set(sqns)) == 20
     assert hss.store.get(IMSI).sqn == max(sqns)  # type: ignore[union-attr]
     assert len(groups) < 20
+    await client.close()
+
+
+async def test_request_missing_an_avp_is_answered_5005_once_by_the_peer_machine(
+        hss: HssService) -> None:
+    """RFC 6733 §7.1.5: the ABNF check of the Diameter peer answers; the S6a procedures, which
+    trust that check, never serve the request."""
+    client = await DiameterClient.connect(*hss.local, peer_config())
+    await client.opened()
+    broken = air()
+    broken = Message(broken.protocol, broken.name, broken.code, {
+        **broken.fields, "avps": [a for a in broken.fields["avps"] if a[0] != "Visited-PLMN-Id"]})
+    answer = await client.ask(broken)
+    assert answer.name == "AIA" and dia.avp(answer, "Result-Code") == 5005
+    assert dia.avp(answer, "Failed-AVP", "Visited-PLMN-Id") is not None
+    assert not [e for e in hss.events if e.kind.startswith("s6a.air")]  # type: ignore[attr-defined]
+    assert hss.store.get(IMSI).sqn == subscriber().sqn  # type: ignore[union-attr]
+    ok = await client.ask(air())
+    assert s6a.result_of(ok) == (2001, False)
     await client.close()

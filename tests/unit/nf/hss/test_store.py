@@ -157,12 +157,23 @@ def test_group_failure_of_one_mutation_rolls_back_alone(tmp_path: Path) -> None:
     top = ((1 << (48 - 5)) - 1) << 5
     s.provision([subscriber(sqn=0), subscriber(imsi="440100000000002", sqn=top)])
     with s.group():
-        first = s.next_sqns(IMSI, 1)
-        with pytest.raises(SqnExhausted):
-            s.next_sqns("440100000000002", 1)
-        second = s.next_sqns(IMSI, 1)
-    assert _on_disk(path) == second[0] > first[0]
+        issued = []
+        for _ in range(3):  # savepoints in a row, each undone or kept alone
+            issued += s.next_sqns(IMSI, 1)
+            with pytest.raises(SqnExhausted):
+                s.next_sqns("440100000000002", 1)
+            s.register_mme(IMSI, MME_HOST, MME_REALM)
+    assert _on_disk(path) == issued[-1] and issued == sorted(set(issued))
     assert _on_disk(path, "440100000000002") == top
+    assert s.get(IMSI).mme_host == MME_HOST  # type: ignore[union-attr]
+
+
+def test_records_of_one_profile_share_its_validated_apns(store: HssStore) -> None:
+    store.provision([subscriber(), subscriber(imsi="440100000000002")])
+    one, two = store.get(IMSI), store.get("440100000000002")
+    assert one is not None and two is not None
+    assert [(a.apn, a.context_id, a.qci) for a in one.apns] == [("internet", 1, 9), ("ims", 2, 5)]
+    assert one.apns is two.apns  # validated once, not per request
 
 
 def test_group_error_rolls_back_everything(tmp_path: Path) -> None:

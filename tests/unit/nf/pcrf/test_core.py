@@ -177,3 +177,30 @@ def test_emergency_pdn_of_a_normally_attached_ue_carries_its_signalling() -> Non
     core.handle(ccr_initial("pgw;1;3", msisdn=None, ue="127.147.0.3"), 0.0)
     aaa = _answer(core.handle(aar("pcscf;1;3", ue="127.147.0.3", emergency=False), 0.0))
     assert dia.avp(aaa, "Experimental-Result", "Experimental-Result-Code") == 5067
+
+
+def test_sessions_bound_and_ended_one_by_one_keep_the_others() -> None:
+    """TS 29.213 §4.2.2: only the Rx sessions bound to an ending IP-CAN session are aborted;
+    TS 23.401 §4.3.12.1: a UE keeps its normal attachment while one normal session is left."""
+    core = _core()
+    core.handle(ccr_initial("pgw;1;1", apn="internet", ue="127.146.0.2"), 0.0)
+    core.handle(ccr_initial("pgw;1;2", apn="ims", ue="127.146.0.3"), 0.0)
+    core.handle(ccr_initial("pgw;1;3"), 0.0)  # the emergency one, on UE
+    for sid in ("pcscf;1;1", "pcscf;1;2", "pcscf;1;3"):
+        assert dia.avp(_answer(core.handle(aar(sid), 0.0)), "Result-Code") == 2001
+    assert core.gx["pgw;1;3"].rx == ("pcscf;1;1", "pcscf;1;2", "pcscf;1;3")
+    core.handle(str_("pcscf;1;2"), 0.0)
+    assert core.gx["pgw;1;3"].rx == ("pcscf;1;1", "pcscf;1;3")
+    core.handle(ccr("pgw;1;1", pcc.CcRequestType.TERMINATION_REQUEST, 1,
+                    ("Termination-Cause", 1)), 0.0)
+    # still normally attached through pgw;1;2: a non-emergency AAR is served
+    aaa = _answer(core.handle(aar("pcscf;1;4", emergency=False), 0.0))
+    assert dia.avp(aaa, "Result-Code") == 2001
+    core.handle(ccr("pgw;1;2", pcc.CcRequestType.TERMINATION_REQUEST, 1,
+                    ("Termination-Cause", 1)), 0.0)
+    aaa = _answer(core.handle(aar("pcscf;1;5", emergency=False), 0.0))
+    assert dia.avp(aaa, "Experimental-Result", "Experimental-Result-Code") == 5067
+    actions = core.handle(ccr("pgw;1;3", pcc.CcRequestType.TERMINATION_REQUEST, 1,
+                              ("Termination-Cause", 1)), 0.0)
+    assert sorted(dia.avp(roundtrip(r.message), "Session-Id") for r in _requests(actions)) == [
+        "pcscf;1;1", "pcscf;1;3", "pcscf;1;4"]
