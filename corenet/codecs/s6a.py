@@ -9,6 +9,7 @@ Experimental-Result with Vendor-Id 10415 (TS 29.272 §7.4).
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -351,6 +352,12 @@ def subscription_data_of(msg: Message) -> SubscriptionData | None:
 # --------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
+def _plmn_octets(plmn: Plmn) -> bytes:
+    """Visited-PLMN-Id octets (TS 29.272 §7.3.9), once per PLMN."""
+    return plmn.to_bytes()
+
+
 def _vsai() -> tuple[Any, ...]:
     """Vendor-Specific-Application-Id for S6a (TS 29.272 §7.1.8, RFC 6733 §6.11)."""
     return ("Vendor-Specific-Application-Id",
@@ -412,7 +419,7 @@ def air(
     if resync_info is not None:
         req_info.append(("Re-Synchronization-Info", resync_info))  # RAND || AUTS, §7.3.15
     avps.append(("Requested-EUTRAN-Authentication-Info", req_info))
-    avps.append(("Visited-PLMN-Id", visited_plmn.to_bytes()))  # §7.3.9
+    avps.append(("Visited-PLMN-Id", _plmn_octets(visited_plmn)))  # §7.3.9
     return request_message("AIR", avps, hop_by_hop, end_to_end)
 
 
@@ -449,7 +456,7 @@ def ulr(
     avps += [("RAT-Type", rat_type), ("ULR-Flags", int(ulr_flags))]
     if ue_srvcc_capability is not None:
         avps.append(("UE-SRVCC-Capability", int(ue_srvcc_capability)))
-    avps.append(("Visited-PLMN-Id", visited_plmn.to_bytes()))
+    avps.append(("Visited-PLMN-Id", _plmn_octets(visited_plmn)))
     return request_message("ULR", avps, hop_by_hop, end_to_end)
 
 

@@ -11,6 +11,7 @@ DOIC carry its overload reports (overload.py, RFC 7683).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -134,6 +135,12 @@ def subscription_data(sub: SubscriberRecord, roaming: bool = False) -> Subscript
         default_context_identifier=None if default is None else default.context_id,
         apn_configurations=_apn_configurations(sub.apns, roaming),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _plmn_of(raw: bytes) -> Plmn:
+    """TS 24.008 §10.5.1.13 PLMN of a Visited-PLMN-Id, once per value (a few PLMNs visit)."""
+    return Plmn.from_bytes(raw)
 
 
 # APN-Configurations by (stored profile, roaming), with the profile they were made from
@@ -354,7 +361,7 @@ class S6aServer:
         """Visited-PLMN-Id, TS 29.272 §7.3.9: MCC/MNC as in TS 24.008 §10.5.1.13."""
         raw = dia.avp(req, "Visited-PLMN-Id")
         try:
-            return raw, Plmn.from_bytes(raw)
+            return raw, _plmn_of(raw)
         except (ValueError, TypeError):
             raise S6aError(Rc.DIAMETER_INVALID_AVP_VALUE, f"Visited-PLMN-Id {raw!r}",
                            failed_avp=avp_bytes("Visited-PLMN-Id", bytes(raw or b""))) from None

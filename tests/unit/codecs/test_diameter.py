@@ -509,3 +509,13 @@ def test_avp_reads_the_first_value_of_avp_all_along_nested_paths() -> None:
         assert d.avp(msg, *path, default="none") == (found[0] if found else "none")
     assert d.avp(msg, "Experimental-Result", "Experimental-Result-Code") == 5420
     assert d.avp(msg, default=7) == 7
+
+
+def test_visited_plmn_id_of_each_plmn_in_turn() -> None:
+    """TS 29.272 §7.3.9 (TS 24.008 §10.5.1.13 octets), whichever PLMNs were sent before."""
+    for plmn, octets in [(Plmn("440", "20"), "44f002"), (Plmn("310", "410"), "130014"),
+                         (Plmn("440", "20"), "44f002")]:
+        for build in (s6a.air, s6a.ulr):
+            msg = d.decode(d.encode(build("m;1;1", "mme.example.org", "example.org", "example.net",
+                                          "440100000000001", plmn, hop_by_hop=1, end_to_end=2)))
+            assert d.avp(msg, "Visited-PLMN-Id") == bytes.fromhex(octets)
