@@ -767,6 +767,13 @@ def unprotect(data: bytes, ctx: NasSecurityContext, direction: int) -> tuple[int
     it is reported, not raised. On success the count is recorded as the last one received.
     """
     sht, mac, sqn, payload = _parse_protected(bytes(data))
+    plain, ok = _unprotect(sht, mac, sqn, payload, ctx, direction)
+    return sht, plain, ok
+
+
+def _unprotect(sht: int, mac: bytes, sqn: int, payload: bytes, ctx: NasSecurityContext,
+               direction: int) -> tuple[bytes, bool]:
+    """`unprotect` of a message whose header is parsed already."""
     nas_count = ctx.count_for(direction)
     count = nas_count.estimate(sqn)
     expected = ctx.mac(direction, count, bytes([sqn]) + payload)
@@ -776,7 +783,7 @@ def unprotect(data: bytes, ctx: NasSecurityContext, direction: int) -> tuple[int
         plain = ctx.decrypt(direction, count, payload)
     if ok:
         ok = nas_count.accept(count)
-    return sht, plain, ok
+    return plain, ok
 
 
 def _protected_message(data: bytes, sht: int, mac: bytes, sqn: int, payload: bytes,
@@ -796,7 +803,9 @@ def _decode_protected(data: bytes, ctx: NasSecurityContext | None,
             return _protected_message(data, sht, mac, sqn, payload)
         inner = _decode_plain(payload, direction)
         return Message(PROTOCOL, inner.name, inner.code, inner.fields | sec)
-    sht, plain, ok = unprotect(data, ctx, direction if direction is not None else UPLINK)
+    # the header parsed above, not a second time (§9.1)
+    plain, ok = _unprotect(sht, mac, sqn, payload, ctx,
+                           direction if direction is not None else UPLINK)
     try:
         inner = _decode_plain(plain, direction)
     except DecodeError:
