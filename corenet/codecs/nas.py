@@ -436,6 +436,9 @@ def encode(msg: Message) -> bytes:
     return _fast.encode_or(encode_pycrate, msg)
 
 
+_ABSENT = object()
+
+
 def encode_values(msg: Message, convert: Mapping[Callable[..., Any], Callable[..., Any]] | None = None
                   ) -> tuple[_Spec, type, dict[str, Any]]:
     """The pycrate message class of `msg` and the value it is built from: IE value parts by
@@ -444,16 +447,16 @@ def encode_values(msg: Message, convert: Mapping[Callable[..., Any], Callable[..
     fields = msg.fields
     val: dict[str, Any] = {}
     for ie in spec.ies:
-        values = [fields.get(n) for n in ie.names]
+        names = ie.names
         # None is absent, except for a GPRS timer where it codes "deactivated" (§10.5.7.3)
-        absent = ie.names[0] not in fields or (
-            values[0] is None and ie.to_wire is not ies.gprs_timer_to_wire)
-        if absent:
+        first = fields.get(names[0], _ABSENT)
+        if first is _ABSENT or (first is None and ie.to_wire is not ies.gprs_timer_to_wire):
             if ie.mandatory:
                 raise EncodeError(f"{spec.name}: mandatory IE {ie.names[0]} missing")
             continue
         to_wire = convert.get(ie.to_wire, ie.to_wire) if convert else ie.to_wire
-        val[ie.pyc] = to_wire(*values)
+        val[ie.pyc] = to_wire(first) if len(names) == 1 else to_wire(
+            first, *[fields.get(n) for n in names[1:]])
     for pyc_name, raw in (fields.get("other_ies") or {}).items():
         val[pyc_name] = raw
     if spec.pd == PD_EMM:
@@ -767,6 +770,13 @@ def unprotect(data: bytes, ctx: NasSecurityContext, direction: int) -> tuple[int
     it is reported, not raised. On success the count is recorded as the last one received.
     """
     sht, mac, sqn, payload = _parse_protected(bytes(data))
+    plain, ok = _unprotect(sht, mac, sqn, payload, ctx, direction)
+    return sht, plain, ok
+
+
+def _unprotect(sht: int, mac: bytes, sqn: int, payload: bytes, ctx: NasSecurityContext,
+               direction: int) -> tuple[bytes, bool]:
+    """`unprotect` of a message whose header is parsed already."""
     nas_count = ctx.count_for(direction)
     count = nas_count.estimate(sqn)
     expected = ctx.mac(direction, count, bytes([sqn]) + payload)
@@ -776,7 +786,7 @@ def unprotect(data: bytes, ctx: NasSecurityContext, direction: int) -> tuple[int
         plain = ctx.decrypt(direction, count, payload)
     if ok:
         ok = nas_count.accept(count)
-    return sht, plain, ok
+    return plain, ok
 
 
 def _protected_message(data: bytes, sht: int, mac: bytes, sqn: int, payload: bytes,
@@ -796,7 +806,9 @@ def _decode_protected(data: bytes, ctx: NasSecurityContext | None,
             return _protected_message(data, sht, mac, sqn, payload)
         inner = _decode_plain(payload, direction)
         return Message(PROTOCOL, inner.name, inner.code, inner.fields | sec)
-    sht, plain, ok = unprotect(data, ctx, direction if direction is not None else UPLINK)
+    # the header parsed above, not a second time (§9.1)
+    plain, ok = _unprotect(sht, mac, sqn, payload, ctx,
+                           direction if direction is not None else UPLINK)
     try:
         inner = _decode_plain(plain, direction)
     except DecodeError:

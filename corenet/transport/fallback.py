@@ -68,19 +68,26 @@ class FallbackFramer:
         return frames
 
     def _take(self, frames: list[Frame]) -> None:
-        while len(self._buf) >= HEADER.size:
-            length, ppid, stream = HEADER.unpack_from(self._buf)
-            if length == 0:
-                raise DecodeError("sctp", CAUSE_NO_USER_DATA, "fallback frame with no user data")
-            if length > self._max:
-                raise DecodeError(
-                    "sctp", None, f"fallback frame length {length} exceeds {self._max}"
-                )
-            end = HEADER.size + length
-            if len(self._buf) < end:
-                break
-            frames.append(Frame(bytes(self._buf[HEADER.size : end]), ppid, stream))
-            del self._buf[:end]
+        """The whole frames at the buffer's start, removed from it at once (a read carries
+        many frames when the peer writes a pass's messages together)."""
+        buf, pos = self._buf, 0
+        try:
+            while len(buf) - pos >= HEADER.size:
+                length, ppid, stream = HEADER.unpack_from(buf, pos)
+                if length == 0:
+                    raise DecodeError("sctp", CAUSE_NO_USER_DATA,
+                                      "fallback frame with no user data")
+                if length > self._max:
+                    raise DecodeError(
+                        "sctp", None, f"fallback frame length {length} exceeds {self._max}"
+                    )
+                start = pos + HEADER.size
+                if len(buf) < start + length:
+                    break
+                frames.append(Frame(bytes(buf[start:start + length]), ppid, stream))
+                pos = start + length
+        finally:
+            del buf[:pos]
 
 
 async def open_fallback_server(

@@ -13,7 +13,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 from corenet.core.errors import DecodeError
 from corenet.transport.base import (
@@ -33,8 +33,9 @@ from corenet.transport.base import (
 )
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):
+    """One delimited message (a named tuple: one is made per message received)."""
+
     payload: bytes
     ppid: int = 0
     stream: int = 0

@@ -681,12 +681,94 @@ class _IePlan:
         self.crit = _CRIT_INDEX[ie.criticality]
         self.head = bytes((ie.id >> 8, ie.id & 0xFF, self.crit << 6))
         self.asn = ie.asn
-        self._codec: tuple[Enc, Dec] | None | bool = False
+        self._codec: tuple[WholeEnc, WholeDec] | None | bool = False
 
-    def codec(self) -> tuple[Enc, Dec] | None:
+    def codec(self) -> tuple[WholeEnc, WholeDec] | None:
+        """The coders of the IE's value as the octets of its open type (§11.2)."""
         if self._codec is False:
-            self._codec = _compiled(self.asn)
+            self._codec = _whole_value(self.asn)
         return self._codec  # type: ignore[return-value]
+
+
+WholeEnc = Callable[[Any], bytes]
+WholeDec = Callable[[bytes], Any]
+
+
+def _whole_value(obj: Any) -> tuple[WholeEnc, WholeDec] | None:
+    """An IE value's coders to and from the complete encoding of its open type: on octets
+    for the IEs of nearly every UE-associated message (the S1AP IDs, TS 36.413 §9.2.3.3-4,
+    and the NAS-PDU, §9.2.3.5), through the bit buffers for the others."""
+    comp = _compiled(obj)
+    if comp is None:
+        return None
+    if ref._type_name(obj) in ref._SPECIAL:
+        return _buffered(*comp)
+    if obj.TYPE == TYPE_OCT_STR and obj._const_cont is None and obj._const_sz is None:
+        return _octets_whole()
+    const = obj._const_val
+    if (obj.TYPE == TYPE_INT and obj._const_tab is None and const is not None
+            and const.rdyn is not None and const.ext is None and len(const.root) == 1
+            and int(const.ub) - int(const.lb) + 1 > _64K):
+        return _indefinite_whole(int(const.lb), int(const.ub))
+    return _buffered(*comp)
+
+
+def _buffered(enc: Enc, dec: Dec) -> tuple[WholeEnc, WholeDec]:
+    def enc_whole(v: Any) -> bytes:
+        w = _W()
+        enc(w, v)
+        return w.complete()
+    return enc_whole, lambda data: _open_value(dec, data)
+
+
+def _octets_whole() -> tuple[WholeEnc, WholeDec]:
+    """OCTET STRING without a size constraint (§17.8): its length determinant then its
+    octets, filling the open type."""
+    def enc(v: Any) -> bytes:
+        if type(v) is not bytes:
+            raise _Decline
+        return _length(len(v)) + v
+
+    def dec(data: bytes) -> Any:
+        size = data[0]
+        if size < 128:
+            start = 1
+        elif size >> 6 == 2 and len(data) > 1:
+            size, start = ((size & 0x3F) << 8) | data[1], 2
+        else:
+            raise _Decline
+        if start + size != len(data):
+            raise _Decline
+        return data[start:]
+    return enc, dec
+
+
+def _indefinite_whole(lb: int, ub: int) -> tuple[WholeEnc, WholeDec]:
+    """A not extensible INTEGER (lb..ub) of a range above 64K (§11.5.7.4, §13.2.6): the
+    number of octets less one in the top bits of the first octet, padding, then the
+    offset from lb in that many octets, filling the open type."""
+    max_octets = ((ub - lb).bit_length() + 7) // 8
+    shift = 8 - (max_octets - 1).bit_length()
+
+    def enc(v: Any) -> bytes:
+        if not _is_int(v) or not lb <= v <= ub:
+            raise _Decline
+        off = v - lb
+        count = max(1, (off.bit_length() + 7) // 8)
+        return bytes(((count - 1) << shift,)) + off.to_bytes(count, "big")
+
+    def dec(data: bytes) -> Any:
+        first = data[0]
+        count = (first >> shift) + 1
+        if first & ((1 << shift) - 1) or count > max_octets or len(data) != count + 1:
+            raise _Decline  # padding, more octets than the range needs, unused octets
+        if count > 1 and not data[1]:
+            raise _Decline  # not the minimum number of octets
+        v = lb + int.from_bytes(data[1:], "big")
+        if v > ub:
+            raise _Decline
+        return v
+    return enc, dec
 
 
 class _MsgPlan:
@@ -758,9 +840,7 @@ def encode(msg: Message) -> bytes | None:
             codec = ie.codec()
             if codec is None:
                 return None
-            w = _W()
-            codec[0](w, fields[ie.name])
-            value = w.complete()
+            value = codec[0](fields[ie.name])
             parts += (ie.head, _length(len(value)), value)
         content = b"".join(parts)
         return b"".join((plan.head, _length(len(content)), content))
@@ -827,7 +907,7 @@ def _decode_content(plan: _MsgPlan, data: bytes, pos: int) -> Message | None:
         stop = pos + size
         if stop > end:
             return None
-        fields[ie.name] = _open_value(codec[1], data[pos:stop])
+        fields[ie.name] = codec[1](data[pos:stop])
         pos = stop
     if pos != end or not plan.required <= fields.keys():
         return None

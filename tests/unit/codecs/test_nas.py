@@ -383,6 +383,21 @@ def test_protect_unprotect_round_trip(sht: int) -> None:
     assert (got_sht, got_plain, ok) == (sht, plain, True)
 
 
+def test_a_protected_message_s_header_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """§9.1: decoding with the context reads the security header once, then checks the MAC
+    and deciphers what it read."""
+    mme, ue = contexts()
+    wire = nas.protect(nas.emm_information(full_name="JPN-ROAM X"), mme, DOWNLINK, 2)
+    parsed = []
+    parse = nas._parse_protected
+    monkeypatch.setattr(nas, "_parse_protected", lambda data: parsed.append(data) or parse(data))
+    msg = nas.decode(wire, ue, DOWNLINK)
+    assert parsed == [wire]
+    assert msg.name == "EMMInformation" and msg.fields["mac_valid"] is True
+    assert msg.fields["security_header_type"] == 2 and msg.fields["sequence_number"] == 0
+    assert ue.dl_count.value == 0 and nas.decode(wire, ue, DOWNLINK).fields["mac_valid"] is False
+
+
 def test_wrong_mac_is_reported_not_raised() -> None:
     mme, ue = contexts()
     wire = bytearray(nas.protect(nas.emm_status(17), mme, DOWNLINK, 1))

@@ -142,6 +142,19 @@ def test_framer_splits_and_joins() -> None:
     assert struct.unpack("!IIH", data[:10]) == (3, 18, 1)
 
 
+def test_framer_takes_a_pass_of_frames_at_once_and_keeps_the_tail() -> None:
+    """One read carrying a whole pass's messages (StreamConnection writes them together):
+    every frame, in order, and the incomplete one kept for the next read."""
+    frames_in = [(bytes([i]) * (i + 1), 18, i % 3) for i in range(200)]
+    data = b"".join(encode_frame(*f) for f in frames_in)
+    tail = encode_frame(b"tail", 18, 0)
+    framer = FallbackFramer()
+    got = framer.feed(data + tail[:7])
+    assert [(f.payload, f.ppid, f.stream) for f in got] == frames_in
+    assert framer.feed(tail[7:]) == [(b"tail", 18, 0)]
+    assert framer.feed(b"") == [] and framer.error is None
+
+
 def test_framer_limits() -> None:
     framer = FallbackFramer(max_message=10)
     frames = framer.feed(encode_frame(b"0123456789", 18, 0) + HEADER.pack(11, 18, 0))

@@ -155,3 +155,32 @@ def test_plmn_and_address_conversions_are_shared_and_a_bad_one_is_refused_every_
             s1ap.decode(bad)
     ics = S1AP_SAMPLES["InitialContextSetupRequest"]
     assert s1ap.encode(ics) == s1ap.encode(ics) == s1ap.encode_pycrate(ics)
+
+
+@pytest.mark.parametrize(("mme_ue_id", "enb_ue_id"), [
+    (0, 0), (255, 255), (256, 65535), (65536, 65536), ((1 << 32) - 1, (1 << 24) - 1)])
+def test_s1ap_ids_and_nas_pdu_on_octets_as_pycrate(mme_ue_id: int, enb_ue_id: int) -> None:
+    """X.691 §11.5.7.4 / §13.2.6: an S1AP ID (TS 36.413 §9.2.3.3-4) in its fewest octets,
+    their count in the first octet's top bits; the NAS-PDU (§9.2.3.5) after its length."""
+    base = S1AP_SAMPLES["DownlinkNASTransport"]
+    for nas_pdu in (b"", b"\x07\x5d", bytes(200)):
+        msg = Message("s1ap", base.name, base.code, {
+            **base.fields, "MME-UE-S1AP-ID": mme_ue_id, "eNB-UE-S1AP-ID": enb_ue_id,
+            "NAS-PDU": nas_pdu})
+        wire = check_s1ap_encode(msg)
+        assert wire is not None and wire == s1ap.encode_pycrate(msg)
+        got = check_s1ap_decode(wire)
+        assert got is not None and got.fields == msg.fields
+
+
+def test_an_s1ap_id_in_more_octets_than_needed_is_pycrate_s_to_judge() -> None:
+    """X.691 §10.9 / §11.5.7.4: the offset in the minimum number of octets; 0x00 0x05 for 5
+    is not the fast path's to accept."""
+    msg = S1AP_SAMPLES["UplinkNASTransport"]
+    wire = s1ap.encode_pycrate(Message("s1ap", msg.name, msg.code,
+                                       {**msg.fields, "MME-UE-S1AP-ID": 5}))
+    ie = wire.index(b"\x00\x00\x00\x02\x00\x05")  # id 0, reject, length 2, one octet: 5
+    longer = bytearray(wire[:ie] + b"\x00\x00\x00\x03\x40\x00\x05" + wire[ie + 6:])
+    longer[3] += 1  # the content's length
+    assert fs.decode(bytes(longer)) is None
+    check_s1ap_decode(bytes(longer))
