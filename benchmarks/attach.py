@@ -90,6 +90,13 @@ class TimedPopulation(Population):
         self.latencies.append(time.perf_counter() - t0)
 
 
+def _enbs(ues: int) -> int:
+    """eNBs enough for `ues` UE contexts: the MME serves at most `max_ue_contexts_per_enb`
+    (4096) per eNB (TS 36.413 §8.6.2.1), so 10,000 UEs on two eNBs would be refused."""
+    per_enb = CorenetConfig().mme.max_ue_contexts_per_enb // 2
+    return max(2, -(-ues // per_enb))
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -128,7 +135,7 @@ async def run(ues: int, concurrency: int, pcap: str | None, codec: str = "fast",
     entry = EMBEDDED_SUBSCRIBERS.model_copy(update={"count": ues})
     subs = list(entry.expand())
     with tempfile.TemporaryDirectory() as tmp:
-        path = _config(Path(tmp), ues, codec, net, len(CorenetConfig().sim_ue.enbs))
+        path = _config(Path(tmp), ues, codec, net, _enbs(ues))
         cfg = CorenetConfig.model_validate(yaml.safe_load(path.read_text()))
         # the attach's functions only, as the multi-process run starts them: nothing binds
         # outside the 127.<net>.0.0/16 block
@@ -258,7 +265,7 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
                   rate: float | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        cfg_path = _config(tmp, ues, codec, net, enbs=2)
+        cfg_path = _config(tmp, ues, codec, net, _enbs(ues))
         cfg = CorenetConfig.model_validate(yaml.safe_load(cfg_path.read_text()))
         nfs: dict[str, subprocess.Popen[bytes]] = {}
         try:
