@@ -54,11 +54,14 @@ def storm(ues: int, rescuers: int, release: str, capacity: float, own_ues: int,
         parse_schedule(release, capacity_air_per_s=capacity)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--release") from exc
-    cfg = StormConfig(ues=ues, rescuers=rescuers, release=release,
-                      hss_capacity_air_per_s=capacity, own_ues=own_ues,
-                      barring_time_s=int(barring_time), timer_scale=timer_scale,
-                      concurrency=concurrency, max_duration_s=max_duration, seed=seed,
-                      processes={"auto": None, "on": True, "off": False}[processes])
+    try:
+        cfg = StormConfig(ues=ues, rescuers=rescuers, release=release,
+                          hss_capacity_air_per_s=capacity, own_ues=own_ues,
+                          barring_time_s=int(barring_time), timer_scale=timer_scale,
+                          concurrency=concurrency, max_duration_s=max_duration, seed=seed,
+                          processes={"auto": None, "on": True, "off": False}[processes])
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ues") from exc
     res = loop.run(_run(cfg, show=shown(as_json)))
     paths = write_report(res, out_dir or default_out_dir())
     never = res.never_attached

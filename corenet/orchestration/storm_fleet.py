@@ -13,6 +13,10 @@ from corenet.orchestration.storm_roamers import HssRoute, Tally
 
 # from this many UEs on, `processes=None` runs each rescuer in a worker process
 PROCESSES_FROM_UES = 5000
+# roamers per eNB at most (half the MME's default UE-associated connections per eNB)
+UES_PER_ENB = 2048
+# eNBs per rescuer at most: each has an address of its rescuer's /24 (storm_roamers.Rescuer)
+MAX_ENBS = 240
 
 
 @dataclass(frozen=True)
@@ -27,12 +31,27 @@ class StormConfig:
     concurrency: int = 400  # attaches in progress at once (RRC connections being set up)
     timer_scale: float = 0.25  # wall seconds per UE back-off timer second
     barring_time_s: int = 4  # ac-BarringTime (TS 36.331 §6.3.1)
-    enbs_per_rescuer: int = 2
+    # None: enough for the roamers (`enbs`)
+    enbs_per_rescuer: int | None = None
     max_duration_s: float | None = None  # stop there (what is attached by then counts)
     attach_timeout_s: float = 60.0
     net: int = 77  # the 127.<net>.0.0/16 block the run binds to
     # each rescuer in a worker process of its own (None: when ues >= PROCESSES_FROM_UES)
     processes: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.enbs > MAX_ENBS:
+            raise ValueError(f"{self.enbs} eNBs per rescuer: at most {MAX_ENBS} "
+                             f"({MAX_ENBS * UES_PER_ENB} roamers each); add rescuers")
+
+    @property
+    def enbs(self) -> int:
+        """eNBs per rescuer carrying its roamers: the MME serves at most
+        `max_ue_contexts_per_enb` (4096) UE-associated connections per eNB (TS 36.413 §8.6.2.1)
+        and an attached roamer keeps its own, so each eNB takes at most `UES_PER_ENB`."""
+        if self.enbs_per_rescuer is not None:
+            return self.enbs_per_rescuer
+        return max(2, -(-self.ues // max(1, self.rescuers) // UES_PER_ENB) + 1)
 
     @property
     def in_processes(self) -> bool:

@@ -140,7 +140,7 @@ class Rescuer:
         enbs = [EnbConfig(name=f"r{a}-enb{i + 1}", global_enb_id=(a << 8) | (i + 1),
                           tac=1 + i % 2, address=self._ip(a, 10 + i),
                           mme=Endpoint(host=host, port=port))
-                for i in range(cfg.enbs_per_rescuer)]
+                for i in range(cfg.enbs)]
         own_enb = EnbConfig(name=f"r{a}-own", global_enb_id=(a << 8) | 0xFF, tac=1,
                             address=self._ip(a, 9), mme=Endpoint(host=host, port=port))
         common: dict[str, Any] = dict(sctp_mode="fallback", timeout=cfg.attach_timeout_s,

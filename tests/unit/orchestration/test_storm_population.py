@@ -117,3 +117,20 @@ def test_the_cell_of_a_first_access_is_the_cell_as_broadcast_now() -> None:
             assert cell is not None
             assert pop._broadcast_cell(member) == member.enb.core.system_information(cell)
             assert pop._broadcast_cell(member).sib2 == member.enb.core.sib2  # type: ignore[union-attr]
+
+
+def test_each_rescuer_has_enough_enbs_for_its_attached_roamers() -> None:
+    """An attached roamer keeps its UE-associated S1 connection, and the MME serves at most
+    `max_ue_contexts_per_enb` of them per eNB (TS 36.413 §8.6.2.1): a 100,000-UE storm on two
+    eNBs per rescuer stopped at 3 x 2 x 4096 = 24,576 attached."""
+    from corenet.config.models import MmeConfig
+    from corenet.orchestration.storm_fleet import UES_PER_ENB, StormConfig
+
+    limit = MmeConfig().max_ue_contexts_per_enb
+    for ues, rescuers in ((100_000, 3), (20_000, 3), (2_000, 1), (1_000_000, 3)):
+        cfg = StormConfig(ues=ues, rescuers=rescuers)
+        assert cfg.enbs * min(UES_PER_ENB, limit) >= -(-ues // rescuers)
+    assert StormConfig(ues=100, rescuers=1).enbs == 2
+    assert StormConfig(ues=100_000, rescuers=3, enbs_per_rescuer=1).enbs == 1
+    with pytest.raises(ValueError, match="add rescuers"):
+        StormConfig(ues=10_000_000, rescuers=3)
