@@ -804,9 +804,14 @@ class Population:
         return [[c.to_json() for c in self.agents[mb.index].callbacks]
                 if mb.index in self.agents else [] for mb in self.members]
 
-    def results(self) -> list[UeResult]:
+    def results(self, *, unattached_only: bool = False) -> list[UeResult]:
+        """Every UE's result, or only those of UEs not attached now (a storm's report at its
+        end: a result per attached UE would cost its hundreds of bytes, for every UE, at the
+        moment the storm is largest)."""
         out = []
         for mb in self.members:
+            if unattached_only and mb.built and mb.ue.state is EmmState.REGISTERED:
+                continue
             if not mb.built:  # never tried beyond the barring check: idle, as it started
                 sub = self.subscribers[mb.index]
                 out.append(UeResult(imsi=sub.imsi, msisdn=sub.msisdn, attached=False,

@@ -333,4 +333,4 @@ class RoamerDriver:
     def never_attached(self) -> list[dict[str, Any]]:
         """The roamers without an attach: {"imsi", "cause" (last EMM cause), "reason"}."""
         return [{"imsi": u.imsi, "cause": u.cause, "reason": u.reason or None}
-                for u in self.roamers.results() if not u.attached]
+                for u in self.roamers.results(unattached_only=True) if not u.attached]

@@ -63,6 +63,11 @@ def test_an_idle_ue_is_a_few_slots_until_it_is_needed() -> None:
     assert [r.imsi for r in results[:2]] == ["440100000000001", "440100000000002"]
     assert not results[0].attached and results[0].outcome == "idle"
     assert sum(m.built for m in pop.members) == 1
+    # at a storm's end only the UEs not attached get a result (the attached are the many)
+    ue.state = EmmState.REGISTERED
+    unattached = pop.results(unattached_only=True)
+    assert len(unattached) == 999 and ue.usim.imsi not in {r.imsi for r in unattached}
+    assert any(r.imsi == ue.usim.imsi and r.attached for r in pop.results())
 
 
 def test_first_access_draws_against_the_broadcast_factor_without_building_the_ue() -> None:
