@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from scapy.layers.inet import IP, TCP, UDP
-from scapy.layers.inet6 import IPv6
-from scapy.packet import Packet, Raw
+from corenet.pcap import layers
+
+if TYPE_CHECKING:
+    from scapy.packet import Packet
 
 Endpoint = tuple[str, int]
 
@@ -63,8 +65,8 @@ def ip_header_len(version: int) -> int:
 def ip_packet(src_ip: str, dst_ip: str, l4: Packet) -> bytes:
     """RFC 791: DF set and ID 0, as RFC 6864 §4.1 allows for atomic datagrams."""
     if ip_version(src_ip) == 4:
-        return bytes(IP(src=src_ip, dst=dst_ip, id=0, flags="DF", ttl=64) / l4)
-    return bytes(IPv6(src=src_ip, dst=dst_ip, hlim=64) / l4)
+        return bytes(layers.IP(src=src_ip, dst=dst_ip, id=0, flags="DF", ttl=64) / l4)
+    return bytes(layers.IPv6(src=src_ip, dst=dst_ip, hlim=64) / l4)
 
 
 def flow_key(src: Endpoint, dst: Endpoint) -> tuple[Endpoint, Endpoint]:
@@ -76,7 +78,7 @@ def flow_key(src: Endpoint, dst: Endpoint) -> tuple[Endpoint, Endpoint]:
 def udp_datagram(src: Endpoint, dst: Endpoint, payload: bytes) -> Frame:
     """RFC 768; checksum computed (mandatory over IPv6, RFC 8200 §8.1)."""
     check_endpoints(src, dst)
-    return Frame(ip_packet(src[0], dst[0], UDP(sport=src[1], dport=dst[1]) / Raw(payload)), True)
+    return Frame(ip_packet(src[0], dst[0], layers.UDP(sport=src[1], dport=dst[1]) / layers.Raw(payload)), True)
 
 
 @dataclass
@@ -117,11 +119,11 @@ class TcpStream:
     def _segment(self, src: _TcpSide, dst: _TcpSide, flags: str, seq: int, ack: int | None,
                  payload: bytes = b"", options: list[tuple[str, int]] | None = None,
                  completes: bool = False) -> Frame:
-        tcp = TCP(
+        tcp = layers.TCP(
             sport=src.endpoint[1], dport=dst.endpoint[1], seq=seq, ack=ack or 0,
             flags=flags, window=TCP_WINDOW, options=options or [],
         )
-        l4: Packet = tcp / Raw(payload) if payload else tcp
+        l4: Packet = tcp / layers.Raw(payload) if payload else tcp
         return Frame(ip_packet(src.endpoint[0], dst.endpoint[0], l4), completes)
 
     def handshake(self) -> list[Frame]:

@@ -7,22 +7,9 @@ sends first is the initiator and the four-way handshake (§5.1) is emitted befor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from scapy.layers.sctp import (
-    SCTP,
-    SCTPChunkCookieAck,
-    SCTPChunkCookieEcho,
-    SCTPChunkData,
-    SCTPChunkInit,
-    SCTPChunkInitAck,
-    SCTPChunkParamStateCookie,
-    SCTPChunkSACK,
-    SCTPChunkShutdown,
-    SCTPChunkShutdownAck,
-    SCTPChunkShutdownComplete,
-)
-from scapy.packet import Packet
-
+from corenet.pcap import layers
 from corenet.pcap.framing import (
     IP_MTU,
     Endpoint,
@@ -33,6 +20,9 @@ from corenet.pcap.framing import (
     ip_packet,
     seeded_u32,
 )
+
+if TYPE_CHECKING:
+    from scapy.packet import Packet
 
 # RFC 9260 §3.3.2: a_rwnd advertised in INIT/INIT-ACK and SACK (a common Linux default).
 A_RWND = 106496
@@ -81,7 +71,7 @@ class SctpAssociation:
 
     def _packet(self, src: _SctpSide, dst: _SctpSide, tag: int, chunks: list[Packet],
                 completes: bool = False) -> Frame:
-        sctp: Packet = SCTP(sport=src.endpoint[1], dport=dst.endpoint[1], tag=tag)
+        sctp: Packet = layers.SCTP(sport=src.endpoint[1], dport=dst.endpoint[1], tag=tag)
         for chunk in chunks:
             sctp = sctp / chunk
         # scapy computes the CRC32c checksum of §6.8 when chksum is left unset.
@@ -97,20 +87,20 @@ class SctpAssociation:
         COOKIE ACK."""
         a, z = self._sides[self.initiator], self._sides[self.responder]
         cookie = self._cookie()
-        init = SCTPChunkInit(
+        init = layers.SCTPChunkInit(
             flags=0, init_tag=a.tag, a_rwnd=A_RWND, n_out_streams=N_STREAMS,
             n_in_streams=N_STREAMS, init_tsn=a.next_tsn,
         )
-        init_ack = SCTPChunkInitAck(
+        init_ack = layers.SCTPChunkInitAck(
             flags=0, init_tag=z.tag, a_rwnd=A_RWND, n_out_streams=N_STREAMS,
             n_in_streams=N_STREAMS, init_tsn=z.next_tsn,
-            params=[SCTPChunkParamStateCookie(cookie=cookie)],
+            params=[layers.SCTPChunkParamStateCookie(cookie=cookie)],
         )
         return [
             self._packet(a, z, 0, [init]),
             self._packet(z, a, a.tag, [init_ack]),
-            self._packet(a, z, z.tag, [SCTPChunkCookieEcho(flags=0, cookie=cookie)]),
-            self._packet(z, a, a.tag, [SCTPChunkCookieAck(flags=0)]),
+            self._packet(a, z, z.tag, [layers.SCTPChunkCookieEcho(flags=0, cookie=cookie)]),
+            self._packet(z, a, a.tag, [layers.SCTPChunkCookieAck(flags=0)]),
         ]
 
     def _sack(self, side: _SctpSide) -> Packet:
@@ -118,7 +108,7 @@ class SctpAssociation:
         if side.cum_tsn is None:
             raise RuntimeError("SACK requested before any DATA was received")
         side.unacked_packets = 0
-        return SCTPChunkSACK(flags=0, cumul_tsn_ack=side.cum_tsn, a_rwnd=A_RWND)
+        return layers.SCTPChunkSACK(flags=0, cumul_tsn_ack=side.cum_tsn, a_rwnd=A_RWND)
 
     def data(self, src: Endpoint, payload: bytes, ppid: int, stream: int) -> list[Frame]:
         """DATA chunks (§3.3.1) for one user message, fragmented per §6.9 (B/E bits, one SSN).
@@ -143,7 +133,7 @@ class SctpAssociation:
             chunks: list[Packet] = []
             if me.unacked_packets:
                 chunks.append(self._sack(me))
-            chunks.append(SCTPChunkData(
+            chunks.append(layers.SCTPChunkData(
                 reserved=0, unordered=0, beginning=int(i == 0), ending=int(last),
                 tsn=me.next_tsn, stream_id=stream, stream_seq=ssn, proto_id=ppid, data=piece,
             ))
@@ -161,9 +151,9 @@ class SctpAssociation:
         last_from_peer = me.cum_tsn if me.cum_tsn is not None else (peer.next_tsn - 1) & 0xFFFFFFFF
         return [
             self._packet(me, peer, peer.tag,
-                         [SCTPChunkShutdown(flags=0, cumul_tsn_ack=last_from_peer)]),
-            self._packet(peer, me, me.tag, [SCTPChunkShutdownAck(flags=0)]),
-            self._packet(me, peer, peer.tag, [SCTPChunkShutdownComplete(reserved=0, TCB=0)]),
+                         [layers.SCTPChunkShutdown(flags=0, cumul_tsn_ack=last_from_peer)]),
+            self._packet(peer, me, me.tag, [layers.SCTPChunkShutdownAck(flags=0)]),
+            self._packet(me, peer, peer.tag, [layers.SCTPChunkShutdownComplete(reserved=0, TCB=0)]),
         ]
 
     def _other(self, src: Endpoint) -> _SctpSide:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import BinaryIO
 
+from corenet.pcap import layers
 from corenet.pcap.framing import (
     LINKTYPE_WIRESHARK_UPPER_PDU,
     Endpoint,
@@ -62,6 +63,7 @@ class PcapWriter:
         stable_ports: bool = False,
         flush: bool = False,
     ) -> None:
+        layers.load()  # now, not in the middle of the first procedure it records
         self._owns_file = isinstance(path_or_file, str | os.PathLike)
         if isinstance(path_or_file, str | os.PathLike):
             self._file: BinaryIO = open(path_or_file, "wb", buffering=io.DEFAULT_BUFFER_SIZE * 8)
