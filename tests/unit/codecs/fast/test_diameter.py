@@ -155,3 +155,52 @@ def test_repeated_values_are_written_as_pycrate_writes_them_each_time() -> None:
     assert fd.encode(cea("hss.example.org", 2001, "127.0.0.256")) is None
     with pytest.raises(EncodeError):
         d.encode(cea("hss.example.org", -1))
+
+
+def test_profile_groups_read_once_and_handed_out_as_fresh_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The APN-Configuration-Profile of a ULA (TS 29.272 §7.3.34) is the same octets for every
+    subscriber of a profile: a repeat is not read again, yet each message gets its own lists
+    and decodes as the pycrate path decodes it."""
+    wire = d.encode_pycrate(DIAMETER_SAMPLES["ULA"])
+    fd._GROUPED_SEEN.clear()
+    reads: list[int] = []
+    real = fd._decode_avps
+
+    def counted(*args: object) -> object:
+        reads.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fd, "_decode_avps", counted)
+    first = fd.decode(wire)
+    first_reads = len(reads)
+    reads.clear()
+    assert first is not None
+    profile = d.avp(first, "Subscription-Data", "APN-Configuration-Profile")
+    profile.append(("Context-Identifier", 99))  # a reader changing what it was given
+    d.avp(profile, "APN-Configuration").clear()
+    second = fd.decode(wire)
+    assert second is not None and len(reads) < first_reads
+    assert repr(second) == repr(d.decode_pycrate(wire))
+    assert d.avp(second, "Subscription-Data", "APN-Configuration-Profile", "Context-Identifier") == 1
+    assert d.avp_all(second, "Subscription-Data", "APN-Configuration-Profile",
+                     "APN-Configuration", "Service-Selection") == ["internet", "ims"]
+
+
+def test_kept_groups_do_not_relax_the_strict_check() -> None:
+    """An unknown mandatory AVP inside a kept group is tolerated only by a non-strict decode
+    (RFC 6733 §4.1: 5001 otherwise), whichever decode came first."""
+    unknown = d.encode_pycrate(Message(d.PROTOCOL, "CMD-0-A", 0, {
+        "flags": {"request": False, "proxiable": False, "error": False, "retransmit": False},
+        "avps": [("AVP-9999", b"\x00\x00\x00\x01", d.AVP_M)]}))[d.HEADER_LEN:]
+    base = DIAMETER_SAMPLES["AIR"]
+    avps = [(a[0], [*a[1], unknown]) if a[0] == "Requested-EUTRAN-Authentication-Info" else a
+            for a in base.fields["avps"]]
+    msg = Message(d.PROTOCOL, "AIR", base.code, {**base.fields, "avps": avps})
+    wire = d.encode_pycrate(msg)
+    fd._GROUPED_SEEN.clear()
+    for _ in range(2):
+        assert fd.decode(wire, strict=False) is not None
+        assert fd.decode(wire) is None
+        with pytest.raises(DecodeError) as err:
+            d.decode(wire)
+        assert err.value.cause == d.ResultCode.DIAMETER_AVP_UNSUPPORTED
