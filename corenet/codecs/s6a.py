@@ -20,6 +20,7 @@ from corenet.codecs.diameter import (
     S6A_APPLICATION_ID,
     VENDOR_3GPP,
     ResultCode,
+    SharedGroup,
     answer_message,
     avp,
     avp_all,
@@ -287,12 +288,8 @@ class SubscriptionData:
             default = self.default_context_identifier
             if default is None:
                 default = self.apn_configurations[0].context_identifier
-            avps.append(("APN-Configuration-Profile", [  # §7.3.34
-                ("Context-Identifier", default),
-                ("All-APN-Configurations-Included-Indicator",
-                 int(self.all_apn_configurations_included)),
-                *[("APN-Configuration", apn.to_avps()) for apn in self.apn_configurations],
-            ]))
+            avps.append(("APN-Configuration-Profile", _apn_configuration_profile(
+                self.apn_configurations, default, int(self.all_apn_configurations_included))))
         if self.subscribed_periodic_rau_tau_timer is not None:
             avps.append(("Subscribed-Periodic-RAU-TAU-Timer",
                          self.subscribed_periodic_rau_tau_timer))
@@ -319,6 +316,31 @@ class SubscriptionData:
                 default=ALL_APN_CONFIGURATIONS_INCLUDED),
             subscribed_periodic_rau_tau_timer=avp(e, "Subscribed-Periodic-RAU-TAU-Timer"),
         )
+
+
+# APN-Configuration-Profiles by (APN-Configurations, default, indicator), with the
+# configurations they were made from (kept alive here: their id stays their own)
+_PROFILES: dict[tuple[int, int, int], tuple[tuple[ApnConfiguration, ...], SharedGroup]] = {}
+
+
+def _apn_configuration_profile(apns: tuple[ApnConfiguration, ...], default: int,
+                               included: int) -> SharedGroup:
+    """APN-Configuration-Profile, TS 29.272 §7.3.34: made once per tuple of configurations
+    (an HSS shares one tuple among the subscribers of a stored profile), so its octets are
+    written once (`SharedGroup`)."""
+    key = (id(apns), default, included)
+    hit = _PROFILES.get(key)
+    if hit is not None and hit[0] is apns:
+        return hit[1]
+    group = SharedGroup([
+        ("Context-Identifier", default),
+        ("All-APN-Configurations-Included-Indicator", included),
+        *[("APN-Configuration", apn.to_avps()) for apn in apns],
+    ])
+    if len(_PROFILES) >= 1024:
+        _PROFILES.clear()
+    _PROFILES[key] = (apns, group)
+    return group
 
 
 class Result(NamedTuple):

@@ -34,6 +34,7 @@ _IDENTITY = _T.DIAMETER_IDENTITY
 _ADDRESS = _T.ADDRESS
 _OCTETS = _T.OCTET_STRING
 _FIXED_LEN = ref._FIXED_LEN
+_SHARED = ref.SharedGroup
 # RFC 6733 §4.2: Integer32 and Enumerated (§4.3.1, an Integer32) are signed; Unsigned32, Time
 # (4 octets of NTP seconds, encoded like Unsigned32 here) and Unsigned64 are not.
 _SIGNED = frozenset({_T.INTEGER32, _T.ENUMERATED})
@@ -102,6 +103,8 @@ def _value(adef: ref.AvpDef, value: Any) -> bytes:
     if typ is _GROUPED:
         if isinstance(value, bytes | bytearray):
             return bytes(value)
+        if type(value) is _SHARED:
+            return value.wire or _shared_wire(value)
         return _avps(value)
     plan = _INTS.get(typ._value_)
     if plan is not None:
@@ -123,6 +126,12 @@ def _value(adef: ref.AvpDef, value: Any) -> bytes:
     if isinstance(value, bytes | bytearray):
         return bytes(value)
     raise _Decline
+
+
+def _shared_wire(group: ref.SharedGroup) -> bytes:
+    """The octets of a shared group's AVPs, written the first time it is encoded."""
+    group.wire = _avps(list(group))
+    return group.wire
 
 
 def _entries(avps: Any) -> Any:
@@ -233,7 +242,10 @@ def _avps(avps: Any) -> bytes:
             append(done)
             continue
         if kind == _K_GROUPED:
-            data = bytes(value) if isinstance(value, bytes | bytearray) else _avps(value)
+            if type(value) is _SHARED:
+                data = value.wire or _shared_wire(value)
+            else:
+                data = bytes(value) if isinstance(value, bytes | bytearray) else _avps(value)
         elif kind == _K_TEXT:
             if not isinstance(value, str):
                 raise _Decline

@@ -204,3 +204,34 @@ def test_kept_groups_do_not_relax_the_strict_check() -> None:
         with pytest.raises(DecodeError) as err:
             d.decode(wire)
         assert err.value.cause == d.ResultCode.DIAMETER_AVP_UNSUPPORTED
+
+
+def test_shared_group_written_once_as_pycrate_writes_it() -> None:
+    """A SharedGroup (an APN-Configuration-Profile many ULAs carry, TS 29.272 §7.3.34) is
+    written once; every message carrying it has the pycrate path's bytes, and the group
+    cannot be changed under its kept octets."""
+    from corenet.codecs import s6a
+
+    apns = (s6a.ApnConfiguration(1, "internet", ambr=s6a.Ambr(1000, 2000)),
+            s6a.ApnConfiguration(2, "ims", qos_class_identifier=5, priority_level=1))
+    first = s6a.SubscriptionData(msisdn="819010000001", apn_configurations=apns).to_avps()
+    second = s6a.SubscriptionData(msisdn="819010000002", apn_configurations=apns).to_avps()
+    group = d.avp(first, "APN-Configuration-Profile")
+    assert isinstance(group, d.SharedGroup) and group.wire is None
+    assert d.avp(second, "APN-Configuration-Profile") is group  # made once per profile
+    base = DIAMETER_SAMPLES["ULA"]
+    for data in (first, second):
+        avps = [("Subscription-Data", data) if a[0] == "Subscription-Data" else a
+                for a in base.fields["avps"]]
+        msg = Message(d.PROTOCOL, "ULA", base.code, {**base.fields, "avps": avps})
+        plain = Message(d.PROTOCOL, "ULA", base.code, {**base.fields, "avps": [
+            ("Subscription-Data", [(n, list(v)) if isinstance(v, d.SharedGroup) else (n, v)
+                                   for n, v in data]) if a[0] == "Subscription-Data" else a
+            for a in base.fields["avps"]]})
+        assert fd.encode(msg) == d.encode_pycrate(plain) == d.encode_pycrate(msg)
+        assert group.wire is not None
+        back = d.decode(fd.encode(msg) or b"")
+        assert d.avp_all(back, "Subscription-Data", "APN-Configuration-Profile",
+                         "APN-Configuration", "Service-Selection") == ["internet", "ims"]
+    with pytest.raises(TypeError):
+        group.append(("Context-Identifier", 3))
