@@ -276,32 +276,69 @@ class HssStore:
 
     # -- AKA -------------------------------------------------------------------------------
 
-    def next_sqns(self, imsi: str, n: int, *, resync_sqn_ms: int | None = None) -> list[int]:
+    def next_sqns(self, imsi: str, n: int, *, resync_sqn_ms: int | None = None,
+                  known_sqn: int | None = None) -> list[int]:
         """Allocate `n` fresh SQNs and commit SQN_HE before returning them.
 
         With `resync_sqn_ms` (SQN_MS recovered from a verified AUTS), SQN_HE is first
         re-synchronised per TS 33.102 §6.3.5 in the same transaction. Raises KeyError for an
         unknown IMSI and SqnExhausted when SEQ would overflow.
+
+        `known_sqn`: SQN_HE as the caller read it (`get`). The new SQN_HE is then written by
+        one UPDATE that holds only if SQN_HE is still that value (one statement: atomic, no
+        savepoint, no second read); if it no longer is, SQN_HE is read again and the SQNs
+        follow it, as without `known_sqn`.
         """
+        if known_sqn is not None:
+            out, last = self._sqns_after(known_sqn, n, resync_sqn_ms)
+            if self._group_depth == 0:
+                self._idle()  # autocommit: the UPDATE is its own transaction
+            cur = self._db.execute("UPDATE subscribers SET sqn = ? WHERE imsi = ? AND sqn = ?",
+                                   (last, imsi, known_sqn))
+            if cur.rowcount == 1:
+                return out
         with self._transaction():
             row = self._db.execute("SELECT sqn FROM subscribers WHERE imsi = ?",
                                    (imsi,)).fetchone()
             if row is None:
                 raise KeyError(imsi)
-            sqn = int(row["sqn"])
-            if resync_sqn_ms is not None:
-                sqn = resynchronised_sqn(sqn, resync_sqn_ms, self.ind_bits, self.delta)
-            out = []
-            for _ in range(n):
-                sqn = next_sqn(sqn, self.ind_bits)
-                out.append(sqn)
-            self._db.execute("UPDATE subscribers SET sqn = ? WHERE imsi = ?", (sqn, imsi))
+            out, last = self._sqns_after(int(row["sqn"]), n, resync_sqn_ms)
+            self._db.execute("UPDATE subscribers SET sqn = ? WHERE imsi = ?", (last, imsi))
         return out
+
+    def _sqns_after(self, sqn: int, n: int, resync_sqn_ms: int | None) -> tuple[list[int], int]:
+        """The `n` SQNs that follow SQN_HE `sqn` (TS 33.102 C.1.1, C.3.2), re-synchronised
+        first to `resync_sqn_ms` when given (§6.3.5), and the SQN_HE to store."""
+        if resync_sqn_ms is not None:
+            sqn = resynchronised_sqn(sqn, resync_sqn_ms, self.ind_bits, self.delta)
+        out = []
+        for _ in range(n):
+            sqn = next_sqn(sqn, self.ind_bits)
+            out.append(sqn)
+        return out, sqn
 
     # -- location management ---------------------------------------------------------------
 
-    def register_mme(self, imsi: str, host: str, realm: str) -> tuple[str | None, str | None]:
-        """Store the serving MME (TS 29.272 §5.2.1.1.3), clear the purge flag; return the old one."""
+    def register_mme(self, imsi: str, host: str, realm: str, *,
+                     known: SubscriberRecord | None = None) -> tuple[str | None, str | None]:
+        """Store the serving MME (TS 29.272 §5.2.1.1.3), clear the purge flag; return the old one.
+
+        `known`: the subscriber as the caller read it (`get`). Inside a `group()` (one
+        transaction, so still the stored row) nothing is written when that MME is already
+        registered and not purged; otherwise one UPDATE holds only if the row still names
+        the MME read, and the row is read again if it does not.
+        """
+        if known is not None:
+            previous = known.mme_host, known.mme_realm
+            if self._group_depth and previous == (host, realm) and not known.purged:
+                return previous
+            if self._group_depth == 0:
+                self._idle()  # autocommit: the UPDATE is its own transaction
+            cur = self._db.execute(
+                "UPDATE subscribers SET mme_host = ?, mme_realm = ?, purged = 0 WHERE imsi = ?"
+                " AND mme_host IS ? AND mme_realm IS ?", (host, realm, imsi, *previous))
+            if cur.rowcount == 1:
+                return previous
         with self._transaction():
             row = self._db.execute("SELECT mme_host, mme_realm FROM subscribers WHERE imsi = ?",
                                    (imsi,)).fetchone()
