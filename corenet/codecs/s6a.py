@@ -380,10 +380,10 @@ def _plmn_octets(plmn: Plmn) -> bytes:
     return plmn.to_bytes()
 
 
-def _vsai() -> tuple[Any, ...]:
-    """Vendor-Specific-Application-Id for S6a (TS 29.272 §7.1.8, RFC 6733 §6.11)."""
-    return ("Vendor-Specific-Application-Id",
-            [("Vendor-Id", VENDOR_3GPP), ("Auth-Application-Id", S6A_APPLICATION_ID)])
+# Vendor-Specific-Application-Id for S6a (TS 29.272 §7.1.8, RFC 6733 §6.11): the same entry,
+# written once, in every S6a message
+_VSAI: tuple[Any, ...] = ("Vendor-Specific-Application-Id", SharedGroup(
+    [("Vendor-Id", VENDOR_3GPP), ("Auth-Application-Id", S6A_APPLICATION_ID)]))
 
 
 def _supported_features(features: Iterable[tuple[int, int]]) -> Entries:
@@ -397,7 +397,7 @@ def _request_head(
     destination_realm: str, user_name: str,
 ) -> Entries:
     avps: Entries = [
-        ("Session-Id", session_id), _vsai(),
+        ("Session-Id", session_id), _VSAI,
         ("Auth-Session-State", AUTH_SESSION_STATE_NO_STATE_MAINTAINED),  # TS 29.272 §7.1.4
         ("Origin-Host", origin_host), ("Origin-Realm", origin_realm),
     ]
@@ -418,7 +418,7 @@ def _answer_head(
     else:
         code = ResultCode.DIAMETER_SUCCESS if result_code is None else result_code
         result = ("Result-Code", int(code))
-    avps: Entries = [("Session-Id", avp(request, "Session-Id", default="")), _vsai()]
+    avps: Entries = [("Session-Id", avp(request, "Session-Id", default="")), _VSAI]
     tail: Entries = [("Auth-Session-State", AUTH_SESSION_STATE_NO_STATE_MAINTAINED),
                      ("Origin-Host", origin_host), ("Origin-Realm", origin_realm)]
     return avps + [result] + tail  # TS 29.272 §7.2: result before Auth-Session-State

@@ -235,3 +235,18 @@ def test_shared_group_written_once_as_pycrate_writes_it() -> None:
                          "APN-Configuration", "Service-Selection") == ["internet", "ims"]
     with pytest.raises(TypeError):
         group.append(("Context-Identifier", 3))
+
+
+def test_every_s6a_message_carries_one_vendor_specific_application_id() -> None:
+    """TS 29.272 §7.1.8: the S6a Vendor-Specific-Application-Id of every request and answer is
+    one shared entry, written once, and each message still has the pycrate path's bytes."""
+    air, ula = DIAMETER_SAMPLES["AIR"], DIAMETER_SAMPLES["ULA"]
+    vsai = d.avp(air, "Vendor-Specific-Application-Id")
+    assert isinstance(vsai, d.SharedGroup)
+    assert d.avp(ula, "Vendor-Specific-Application-Id") is vsai
+    for msg in (air, ula, air):
+        assert fd.encode(msg) == d.encode_pycrate(msg)
+    assert vsai.wire is not None
+    back = d.decode(fd.encode(air) or b"")
+    assert d.avp(back, "Vendor-Specific-Application-Id") == [
+        ("Vendor-Id", d.VENDOR_3GPP), ("Auth-Application-Id", d.S6A_APPLICATION_ID)]
