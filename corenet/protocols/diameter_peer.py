@@ -328,6 +328,11 @@ def request_key(msg: Message, raw: bytes | None = None) -> RequestKey:
     if raw is None:
         raw = dia.encode(msg)
     digest = hashlib.sha256(raw[5:12])
+    if not any(entry[0] in AGENT_AVPS for entry in msg.fields.get("avps", ())):
+        # no agent on the way (the decoded top level names every AVP): all AVPs digested
+        digest.update(memoryview(raw)[dia.HEADER_LEN:])
+        return (_identity(dia.avp(msg, "Origin-Host")), int(msg.fields.get("end_to_end", 0)),
+                digest.digest())
     pos = run = dia.HEADER_LEN
     end = len(raw)
     while pos + 8 <= end:
@@ -510,6 +515,12 @@ class DiameterPeer:
         """Bytes from the connection; whole messages are delimited by their header (§3)."""
         if self.state is PeerState.CLOSED:
             return
+        if not self._buf and len(data) >= dia.HEADER_LEN and data[0] == dia.VERSION:
+            # one whole message, as a message transport hands them over (§3 Message Length)
+            length = int.from_bytes(data[1:4], "big")
+            if length == len(data) and length <= self.config.max_message and not length & 3:
+                self._receive_message(bytes(data), now)
+                return
         self._buf += data
         while len(self._buf) >= 4 and self.state is not PeerState.CLOSED:
             try:
@@ -539,7 +550,7 @@ class DiameterPeer:
         f = msg.fields
         hbh = self._next_hbh()
         e2e = f.get("end_to_end") or self._next_e2e()
-        msg = replace(msg, fields={**f, "hop_by_hop": hbh, "end_to_end": e2e})
+        msg = Message(msg.protocol, msg.name, msg.code, {**f, "hop_by_hop": hbh, "end_to_end": e2e})
         self._send(msg)
         deadline = now + (self.config.request_timeout_s if timeout is None else timeout)
         self._ids.add(hbh, _Pending(msg, deadline))
@@ -580,13 +591,11 @@ class DiameterPeer:
     def get_timer(self) -> float | None:
         if self.state is PeerState.CLOSED:
             return None
-        first = self._ids.earliest()
-        times = [] if first is None else [first]
-        if self._state_deadline is not None:
-            times.append(self._state_deadline)
-        if self._wd.deadline is not None:
-            times.append(self._wd.deadline)
-        return min(times) if times else None
+        at = self._ids.earliest()
+        for other in (self._state_deadline, self._wd.deadline):
+            if other is not None and (at is None or other < at):
+                at = other
+        return at
 
     def handle_timer(self, now: float) -> None:
         if self.state is PeerState.CLOSED:

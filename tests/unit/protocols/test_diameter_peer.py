@@ -584,3 +584,30 @@ def test_the_answer_cache_gives_back_the_answer_it_was_given_and_keeps_octets() 
     assert dup and cached == dia.encode(answer)
     assert dia.decode(cached).fields["end_to_end"] == answer.fields["end_to_end"]
     assert per_answer < 1024, per_answer  # octets and an entry; the AVP objects were ~5 KiB
+
+
+def test_whole_messages_joined_or_alone_and_one_too_long() -> None:
+    """RFC 6733 §3: the Message Length delimits messages, whether a read holds one whole
+    message, several, or a part; a whole message above the node's maximum is answered 5015
+    (§7.1.5) and the connection closes, as when it comes in parts."""
+    client, server = opened()
+    hbhs = [client.request(air_request(), 1.0) for _ in range(3)]
+    first, second, third = client.data_to_send()
+    server.receive(first + second, 1.0)  # two in one read
+    server.receive(third, 1.0)  # one whole message
+    got = of(dp.RequestReceived, events(server))
+    assert [e.message.fields["hop_by_hop"] for e in got] == hbhs
+    small = dp.DiameterPeer(dp.PeerConfig(HSS, REALM_H, allowed_peers=frozenset({MME}),
+                                          watchdog_s=TW, max_message=len(third) - 4),
+                            dp.Role.RESPONDER)
+    small.connection_made(0.0)
+    other = dp.DiameterPeer(dp.PeerConfig(MME, REALM_M, watchdog_s=TW), dp.Role.INITIATOR)
+    other.connection_made(0.0)
+    roundtrip(other, small)
+    assert small.state is dp.PeerState.OPEN
+    events(small)
+    small.receive(third, 2.0)
+    (answer,) = [dia.decode(d) for d in small.data_to_send()]
+    assert dia.avp(answer, "Result-Code") == dia.ResultCode.DIAMETER_INVALID_MESSAGE_LENGTH
+    assert answer.fields["hop_by_hop"] == hbhs[2]
+    assert small.state is dp.PeerState.CLOSED and not of(dp.RequestReceived, events(small))
