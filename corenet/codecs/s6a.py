@@ -143,26 +143,29 @@ ALL_APN_CONFIGURATIONS_INCLUDED, MODIFIED_ADDED_APN_CONFIGURATIONS_INCLUDED = 0,
 # --------------------------------------------------------------------------------------------
 
 
+# each octet with its two nibbles swapped: TBCD puts the first digit in the low nibble
+_NIBBLES_SWAPPED = bytes((octet & 0x0F) << 4 | octet >> 4 for octet in range(256))
+
+
 def msisdn_to_tbcd(digits: str) -> bytes:
-    """MSISDN AVP value: E.164 digits as a TBCD string (TS 29.329 §6.3.2, TS 29.002)."""
-    if not digits.isdigit():
+    """MSISDN AVP value: E.164 digits as a TBCD string (TS 29.329 §6.3.2, TS 29.002), the
+    filler 0xF in the high nibble of the last octet of an odd number of digits."""
+    if not digits.isascii() or not digits.isdigit():
         raise ValueError(f"MSISDN must be digits, got {digits!r}")
-    padded = digits + ("F" if len(digits) % 2 else "")
-    return bytes(int(padded[i + 1], 16) << 4 | int(padded[i], 16) for i in range(0, len(padded), 2))
+    padded = digits + "F" if len(digits) % 2 else digits
+    return bytes.fromhex(padded).translate(_NIBBLES_SWAPPED)
 
 
 def tbcd_to_msisdn(data: bytes) -> str:
     """Inverse of `msisdn_to_tbcd`; a filler 0xF ends the digits."""
-    out: list[str] = []
-    for octet in data:
-        for nibble in (octet & 0x0F, octet >> 4):
-            if nibble == 0x0F:
-                return "".join(out)
-            if nibble > 9:
-                raise DecodeError("diameter", int(ResultCode.DIAMETER_INVALID_AVP_VALUE),
-                                  f"MSISDN nibble {nibble:x} is not a digit")
-            out.append(str(nibble))
-    return "".join(out)
+    nibbles = bytes(data).translate(_NIBBLES_SWAPPED).hex()
+    end = nibbles.find("f")
+    digits = nibbles if end < 0 else nibbles[:end]
+    if digits and not digits.isdigit():
+        bad = next(c for c in digits if not c.isdigit())
+        raise DecodeError("diameter", int(ResultCode.DIAMETER_INVALID_AVP_VALUE),
+                          f"MSISDN nibble {bad} is not a digit")
+    return digits
 
 
 @dataclass(frozen=True, slots=True)
