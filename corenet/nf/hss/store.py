@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from corenet.config.subscribers import ApnProfile, Subscriber
 from corenet.crypto.milenage import opc_from_op
@@ -170,19 +170,19 @@ def _plmn_list(text: str) -> tuple[str, ...]:
     return tuple(json.loads(text))
 
 
-def _row_to_record(row: sqlite3.Row) -> SubscriberRecord:
+_SELECT_RECORD = f"SELECT {', '.join(_COLUMNS)} FROM subscribers"
+
+
+def _row_to_record(row: tuple[Any, ...]) -> SubscriberRecord:
+    """A record from the columns of `_SELECT_RECORD` (in `_COLUMNS` order), read by position."""
+    (imsi, k, op, opc, amf, sqn, msisdn, ue_ambr_ul, ue_ambr_dl, apns, default_apn,
+     allowed_visited_plmns, access_restriction_data, eps_subscription, imei, mme_host,
+     mme_realm, purged) = row
     return SubscriberRecord(
-        imsi=row["imsi"], k=bytes(row["k"]), opc=bytes(row["opc"]), amf=bytes(row["amf"]),
-        sqn=int(row["sqn"]), op=None if row["op"] is None else bytes(row["op"]),
-        msisdn=row["msisdn"], ue_ambr_ul=int(row["ue_ambr_ul"]),
-        ue_ambr_dl=int(row["ue_ambr_dl"]),
-        apns=_apn_profiles(row["apns"]),
-        default_apn=row["default_apn"],
-        allowed_visited_plmns=_plmn_list(row["allowed_visited_plmns"]),
-        access_restriction_data=int(row["access_restriction_data"]),
-        eps_subscription=bool(row["eps_subscription"]), imei=row["imei"],
-        mme_host=row["mme_host"], mme_realm=row["mme_realm"], purged=bool(row["purged"]),
-    )
+        imsi, bytes(k), bytes(opc), bytes(amf), int(sqn), None if op is None else bytes(op),
+        msisdn, int(ue_ambr_ul), int(ue_ambr_dl), _apn_profiles(apns), default_apn,
+        _plmn_list(allowed_visited_plmns), int(access_restriction_data),
+        bool(eps_subscription), imei, mme_host, mme_realm, bool(purged))
 
 
 def _subscriber_row(sub: Subscriber) -> tuple[object, ...]:
@@ -216,6 +216,9 @@ class HssStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        # records are read by position (`_row_to_record`): plain tuples, no sqlite3.Row
+        self._records = self._db.cursor()
+        self._records.row_factory = None
         self._group_depth = 0
         self._committing = threading.Lock()  # held while a COMMIT runs on a worker thread
         self.commits = 0  # COMMITs of `commit_group`
@@ -262,12 +265,12 @@ class HssStore:
 
     def get(self, imsi: str) -> SubscriberRecord | None:
         self._idle()
-        row = self._db.execute("SELECT * FROM subscribers WHERE imsi = ?", (imsi,)).fetchone()
+        row = self._records.execute(_SELECT_RECORD + " WHERE imsi = ?", (imsi,)).fetchone()
         return None if row is None else _row_to_record(row)
 
     def all(self) -> list[SubscriberRecord]:
         self._idle()
-        rows = self._db.execute("SELECT * FROM subscribers ORDER BY imsi").fetchall()
+        rows = self._records.execute(_SELECT_RECORD + " ORDER BY imsi").fetchall()
         return [_row_to_record(r) for r in rows]
 
     def count(self) -> int:
