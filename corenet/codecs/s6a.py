@@ -312,8 +312,7 @@ class SubscriptionData:
             access_restriction_data=avp(e, "Access-Restriction-Data"),
             ambr=None if ambr is None else Ambr.from_avps(ambr),
             default_context_identifier=avp(profile, "Context-Identifier"),
-            apn_configurations=tuple(
-                ApnConfiguration.from_avps(a) for a in avp_all(profile, "APN-Configuration")),
+            apn_configurations=_apn_configurations_read(profile),
             all_apn_configurations_included=avp(
                 profile, "All-APN-Configurations-Included-Indicator",
                 default=ALL_APN_CONFIGURATIONS_INCLUDED),
@@ -344,6 +343,34 @@ def _apn_configuration_profile(apns: tuple[ApnConfiguration, ...], default: int,
         _PROFILES.clear()
     _PROFILES[key] = (apns, group)
     return group
+
+
+def _hashable(entries: Iterable[Any]) -> tuple[Any, ...]:
+    """Grouped entries as nested tuples, to look them up by content."""
+    return tuple([(e[0], _hashable(e[1]), *e[2:]) if type(e[1]) is list else tuple(e)
+                  for e in entries])
+
+
+# APN-Configurations read from an APN-Configuration-Profile, by the profile's content
+_PROFILES_READ: dict[tuple[Any, ...], tuple[ApnConfiguration, ...]] = {}
+
+
+def _apn_configurations_read(profile: Iterable[Any]) -> tuple[ApnConfiguration, ...]:
+    """The APN-Configurations of an APN-Configuration-Profile (TS 29.272 §7.3.34), read once
+    per distinct profile: an MME receives the same profile for every subscriber of it, and
+    the configurations read from it are immutable, so one tuple serves them all."""
+    try:
+        key = _hashable(profile)
+    except TypeError:  # an unhashable value (not as decoded): read it as it is
+        return tuple(ApnConfiguration.from_avps(a) for a in avp_all(profile, "APN-Configuration"))
+    configs = _PROFILES_READ.get(key)
+    if configs is None:
+        configs = tuple(ApnConfiguration.from_avps(a)
+                        for a in avp_all(profile, "APN-Configuration"))
+        if len(_PROFILES_READ) >= 1024:
+            _PROFILES_READ.clear()
+        _PROFILES_READ[key] = configs
+    return configs
 
 
 class Result(NamedTuple):

@@ -188,6 +188,28 @@ def test_ula_subscription_data() -> None:
         default_context_identifier=1, apn_configurations=SUBSCRIPTION.apn_configurations)
 
 
+def test_one_profile_read_once_for_every_subscriber_of_it() -> None:
+    """An MME receives the same APN-Configuration-Profile (TS 29.272 §7.3.34) for every
+    subscriber of a profile: its APN-Configurations are read once and shared (they cannot
+    change), while each subscriber's own data is read from its ULA."""
+    other = s6a.SubscriptionData(msisdn="819099999999", ambr=s6a.Ambr(1, 2),
+                                 apn_configurations=SUBSCRIPTION.apn_configurations)
+    first, second = (s6a.subscription_data_of(_roundtrip(
+        s6a.ula(_ulr(), HSS_HOST, HSS_REALM, subscription_data=data))[1])
+        for data in (SUBSCRIPTION, other))
+    assert first is not None and second is not None
+    assert first.msisdn == "819012345678" and second.msisdn == "819099999999"
+    assert second.ambr == s6a.Ambr(1, 2)
+    assert first.apn_configurations == SUBSCRIPTION.apn_configurations
+    assert second.apn_configurations is first.apn_configurations
+    changed = s6a.SubscriptionData(apn_configurations=(
+        s6a.ApnConfiguration(1, "internet", qos_class_identifier=8),))
+    third = s6a.subscription_data_of(_roundtrip(
+        s6a.ula(_ulr(), HSS_HOST, HSS_REALM, subscription_data=changed))[1])
+    assert third is not None
+    assert [a.qos_class_identifier for a in third.apn_configurations] == [8]
+
+
 def test_msisdn_tbcd_digits_and_filler() -> None:
     """TS 29.329 §6.3.2 / TS 29.002 TBCD: the first digit in the low nibble, an odd count ends
     with the filler 0xF; reading stops at the filler and refuses other non-digits (5004)."""
