@@ -18,7 +18,9 @@ returned: still no vector leaves before its SQN is on disk, at a fraction of the
 `commit_group` does the same from the event loop without waiting on the disk there: the group's
 statements run on the loop, its COMMIT (the fsync) on a worker thread, and the caller gets the
 answers back only once COMMIT has returned. Meanwhile the loop receives the next requests, which
-form the next group; any other use of the store waits until that COMMIT is over.
+form the next group; any other use of the store waits until that COMMIT is over. A group of a
+single request (nothing else waiting) is committed on the loop: the hand-over to a thread
+would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -408,10 +410,15 @@ class HssStore:
         finally:
             self._group_depth = 0
 
-    async def commit_group(self, work: Callable[[], T]) -> T:
+    async def commit_group(self, work: Callable[[], T], *, on_thread: bool = True) -> T:
         """`work()` in one transaction (as `group()`), its COMMIT on a worker thread; returns
         what `work` returned once COMMIT has (module docstring). On any failure the whole
-        group is rolled back and the error raised: nothing of it may be handed out."""
+        group is rolled back and the error raised: nothing of it may be handed out.
+
+        `on_thread=False` commits on the loop: for a group of one request, when nothing else
+        was waiting to be served, a worker thread's hand-over costs more CPU than the loop
+        saves by going on while the disk works (requests arriving meanwhile wait in the
+        socket and form the next group, which is then larger)."""
         self._idle()
         self._db.execute("BEGIN IMMEDIATE")
         self._group_depth = 1
@@ -423,7 +430,7 @@ class HssStore:
         finally:
             self._group_depth = 0
         self._committing.acquire()  # released by the worker thread once COMMIT is over
-        if self.commit_on_thread:
+        if on_thread and self.commit_on_thread:
             done = asyncio.get_running_loop().run_in_executor(None, self._commit_and_release)
             await asyncio.shield(done)
         else:

@@ -254,3 +254,29 @@ def test_known_values_write_once_and_never_over_a_newer_row(tmp_path: Path) -> N
     assert s.register_mme(IMSI, MME_HOST, MME_REALM, known=stale) == (MME2_HOST, MME_REALM)
     rec = s.get(IMSI)
     assert rec is not None and rec.mme_host == MME_HOST and not rec.purged
+
+
+async def test_a_group_committed_on_the_loop_is_on_disk_as_well(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group of one request commits on the loop (no worker thread), still before its SQNs
+    are handed out; a larger group commits on a worker thread."""
+    import asyncio
+
+    path = tmp_path / "hss.db"
+    s = HssStore(str(path))
+    s.provision([subscriber(sqn=0)])
+    loop = asyncio.get_running_loop()
+    handed: list[object] = []
+    real = loop.run_in_executor
+
+    def counting(executor: object, fn: object, *args: object) -> object:
+        handed.append(fn)
+        return real(executor, fn, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "run_in_executor", counting)
+    alone = await s.commit_group(lambda: s.next_sqns(IMSI, 1), on_thread=False)
+    assert handed == [] and _on_disk(path) == alone[-1]
+    more = await s.commit_group(lambda: s.next_sqns(IMSI, 2))
+    assert len(handed) == 1 and _on_disk(path) == more[-1] > alone[-1]
+    assert s.commits == 2
+    s.close()
