@@ -147,6 +147,14 @@ ALL_APN_CONFIGURATIONS_INCLUDED, MODIFIED_ADDED_APN_CONFIGURATIONS_INCLUDED = 0,
 _NIBBLES_SWAPPED = bytes((octet & 0x0F) << 4 | octet >> 4 for octet in range(256))
 
 
+def _first_values(entries: Iterable[Any]) -> dict[str, Any]:
+    """The first value of each AVP name of a grouped value, in one pass (as `avp` reads)."""
+    first: dict[str, Any] = {}
+    for entry in entries:
+        first.setdefault(entry[0], entry[1])
+    return first
+
+
 def msisdn_to_tbcd(digits: str) -> bytes:
     """MSISDN AVP value: E.164 digits as a TBCD string (TS 29.329 §6.3.2, TS 29.002), the
     filler 0xF in the high nibble of the last octet of an odd number of digits."""
@@ -185,10 +193,9 @@ class EutranVector:
 
     @classmethod
     def from_avps(cls, entries: Iterable[Any]) -> EutranVector:
-        e = list(entries)
-        return cls(avp(e, "RAND", default=b""), avp(e, "XRES", default=b""),
-                   avp(e, "AUTN", default=b""), avp(e, "KASME", default=b""),
-                   avp(e, "Item-Number"))
+        e = _first_values(entries)
+        return cls(e.get("RAND", b""), e.get("XRES", b""), e.get("AUTN", b""),
+                   e.get("KASME", b""), e.get("Item-Number"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,23 +307,22 @@ class SubscriptionData:
 
     @classmethod
     def from_avps(cls, entries: Iterable[Any]) -> SubscriptionData:
-        e = list(entries)
-        msisdn = avp(e, "MSISDN")
-        ambr = avp(e, "AMBR")
-        profile = avp(e, "APN-Configuration-Profile", default=[])
+        e = _first_values(entries)
+        msisdn = e.get("MSISDN")
+        ambr = e.get("AMBR")
+        profile = e.get("APN-Configuration-Profile", [])
         return cls(
             msisdn=None if msisdn is None else tbcd_to_msisdn(msisdn),
-            subscriber_status=avp(e, "Subscriber-Status", default=SubscriberStatus.SERVICE_GRANTED),
-            network_access_mode=avp(e, "Network-Access-Mode",
-                                    default=NetworkAccessMode.ONLY_PACKET),
-            access_restriction_data=avp(e, "Access-Restriction-Data"),
+            subscriber_status=e.get("Subscriber-Status", SubscriberStatus.SERVICE_GRANTED),
+            network_access_mode=e.get("Network-Access-Mode", NetworkAccessMode.ONLY_PACKET),
+            access_restriction_data=e.get("Access-Restriction-Data"),
             ambr=None if ambr is None else Ambr.from_avps(ambr),
             default_context_identifier=avp(profile, "Context-Identifier"),
             apn_configurations=_apn_configurations_read(profile),
             all_apn_configurations_included=avp(
                 profile, "All-APN-Configurations-Included-Indicator",
                 default=ALL_APN_CONFIGURATIONS_INCLUDED),
-            subscribed_periodic_rau_tau_timer=avp(e, "Subscribed-Periodic-RAU-TAU-Timer"),
+            subscribed_periodic_rau_tau_timer=e.get("Subscribed-Periodic-RAU-TAU-Timer"),
         )
 
 
