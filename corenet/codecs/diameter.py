@@ -530,6 +530,29 @@ def _iter_entries(avps: Any) -> Iterator[tuple[str, Any, int | None]]:
             raise EncodeError(f"AVP entry must be (name, value[, flags]), got {entry!r}")
 
 
+class SharedGroup(list):  # type: ignore[type-arg]
+    """The value of a grouped AVP that many messages carry alike (a subscription profile's
+    APN-Configuration-Profile, TS 29.272 §7.3.34): its entries, read like any grouped value,
+    and its octets once written (`wire`, kept by the fast encoder), so each further message
+    copies them instead of writing the group again. It cannot be changed once built, which
+    keeps those octets its own."""
+
+    __slots__ = ("wire",)
+
+    def __init__(self, entries: Iterable[Any] = ()) -> None:
+        super().__init__(entries)
+        self.wire: bytes | None = None
+
+    def _frozen(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a SharedGroup is not changed once built; copy it with list()")
+
+    append = extend = insert = pop = remove = clear = sort = reverse = _frozen
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _frozen
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy and pickle rebuild it from its entries
+        return (SharedGroup, (list(self),))
+
+
 def _encode_value(elts: _Elements, adef: AvpDef, value: Any) -> bytes:
     typ = adef.type
     if typ is AvpType.GROUPED:

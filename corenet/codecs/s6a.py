@@ -20,6 +20,7 @@ from corenet.codecs.diameter import (
     S6A_APPLICATION_ID,
     VENDOR_3GPP,
     ResultCode,
+    SharedGroup,
     answer_message,
     avp,
     avp_all,
@@ -142,26 +143,37 @@ ALL_APN_CONFIGURATIONS_INCLUDED, MODIFIED_ADDED_APN_CONFIGURATIONS_INCLUDED = 0,
 # --------------------------------------------------------------------------------------------
 
 
+# each octet with its two nibbles swapped: TBCD puts the first digit in the low nibble
+_NIBBLES_SWAPPED = bytes((octet & 0x0F) << 4 | octet >> 4 for octet in range(256))
+
+
+def _first_values(entries: Iterable[Any]) -> dict[str, Any]:
+    """The first value of each AVP name of a grouped value, in one pass (as `avp` reads)."""
+    first: dict[str, Any] = {}
+    for entry in entries:
+        first.setdefault(entry[0], entry[1])
+    return first
+
+
 def msisdn_to_tbcd(digits: str) -> bytes:
-    """MSISDN AVP value: E.164 digits as a TBCD string (TS 29.329 §6.3.2, TS 29.002)."""
-    if not digits.isdigit():
+    """MSISDN AVP value: E.164 digits as a TBCD string (TS 29.329 §6.3.2, TS 29.002), the
+    filler 0xF in the high nibble of the last octet of an odd number of digits."""
+    if not digits.isascii() or not digits.isdigit():
         raise ValueError(f"MSISDN must be digits, got {digits!r}")
-    padded = digits + ("F" if len(digits) % 2 else "")
-    return bytes(int(padded[i + 1], 16) << 4 | int(padded[i], 16) for i in range(0, len(padded), 2))
+    padded = digits + "F" if len(digits) % 2 else digits
+    return bytes.fromhex(padded).translate(_NIBBLES_SWAPPED)
 
 
 def tbcd_to_msisdn(data: bytes) -> str:
     """Inverse of `msisdn_to_tbcd`; a filler 0xF ends the digits."""
-    out: list[str] = []
-    for octet in data:
-        for nibble in (octet & 0x0F, octet >> 4):
-            if nibble == 0x0F:
-                return "".join(out)
-            if nibble > 9:
-                raise DecodeError("diameter", int(ResultCode.DIAMETER_INVALID_AVP_VALUE),
-                                  f"MSISDN nibble {nibble:x} is not a digit")
-            out.append(str(nibble))
-    return "".join(out)
+    nibbles = bytes(data).translate(_NIBBLES_SWAPPED).hex()
+    end = nibbles.find("f")
+    digits = nibbles if end < 0 else nibbles[:end]
+    if digits and not digits.isdigit():
+        bad = next(c for c in digits if not c.isdigit())
+        raise DecodeError("diameter", int(ResultCode.DIAMETER_INVALID_AVP_VALUE),
+                          f"MSISDN nibble {bad} is not a digit")
+    return digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,10 +193,9 @@ class EutranVector:
 
     @classmethod
     def from_avps(cls, entries: Iterable[Any]) -> EutranVector:
-        e = list(entries)
-        return cls(avp(e, "RAND", default=b""), avp(e, "XRES", default=b""),
-                   avp(e, "AUTN", default=b""), avp(e, "KASME", default=b""),
-                   avp(e, "Item-Number"))
+        e = _first_values(entries)
+        return cls(e.get("RAND", b""), e.get("XRES", b""), e.get("AUTN", b""),
+                   e.get("KASME", b""), e.get("Item-Number"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,12 +298,8 @@ class SubscriptionData:
             default = self.default_context_identifier
             if default is None:
                 default = self.apn_configurations[0].context_identifier
-            avps.append(("APN-Configuration-Profile", [  # §7.3.34
-                ("Context-Identifier", default),
-                ("All-APN-Configurations-Included-Indicator",
-                 int(self.all_apn_configurations_included)),
-                *[("APN-Configuration", apn.to_avps()) for apn in self.apn_configurations],
-            ]))
+            avps.append(("APN-Configuration-Profile", _apn_configuration_profile(
+                self.apn_configurations, default, int(self.all_apn_configurations_included))))
         if self.subscribed_periodic_rau_tau_timer is not None:
             avps.append(("Subscribed-Periodic-RAU-TAU-Timer",
                          self.subscribed_periodic_rau_tau_timer))
@@ -300,25 +307,76 @@ class SubscriptionData:
 
     @classmethod
     def from_avps(cls, entries: Iterable[Any]) -> SubscriptionData:
-        e = list(entries)
-        msisdn = avp(e, "MSISDN")
-        ambr = avp(e, "AMBR")
-        profile = avp(e, "APN-Configuration-Profile", default=[])
+        e = _first_values(entries)
+        msisdn = e.get("MSISDN")
+        ambr = e.get("AMBR")
+        profile = e.get("APN-Configuration-Profile", [])
         return cls(
             msisdn=None if msisdn is None else tbcd_to_msisdn(msisdn),
-            subscriber_status=avp(e, "Subscriber-Status", default=SubscriberStatus.SERVICE_GRANTED),
-            network_access_mode=avp(e, "Network-Access-Mode",
-                                    default=NetworkAccessMode.ONLY_PACKET),
-            access_restriction_data=avp(e, "Access-Restriction-Data"),
+            subscriber_status=e.get("Subscriber-Status", SubscriberStatus.SERVICE_GRANTED),
+            network_access_mode=e.get("Network-Access-Mode", NetworkAccessMode.ONLY_PACKET),
+            access_restriction_data=e.get("Access-Restriction-Data"),
             ambr=None if ambr is None else Ambr.from_avps(ambr),
             default_context_identifier=avp(profile, "Context-Identifier"),
-            apn_configurations=tuple(
-                ApnConfiguration.from_avps(a) for a in avp_all(profile, "APN-Configuration")),
+            apn_configurations=_apn_configurations_read(profile),
             all_apn_configurations_included=avp(
                 profile, "All-APN-Configurations-Included-Indicator",
                 default=ALL_APN_CONFIGURATIONS_INCLUDED),
-            subscribed_periodic_rau_tau_timer=avp(e, "Subscribed-Periodic-RAU-TAU-Timer"),
+            subscribed_periodic_rau_tau_timer=e.get("Subscribed-Periodic-RAU-TAU-Timer"),
         )
+
+
+# APN-Configuration-Profiles by (APN-Configurations, default, indicator), with the
+# configurations they were made from (kept alive here: their id stays their own)
+_PROFILES: dict[tuple[int, int, int], tuple[tuple[ApnConfiguration, ...], SharedGroup]] = {}
+
+
+def _apn_configuration_profile(apns: tuple[ApnConfiguration, ...], default: int,
+                               included: int) -> SharedGroup:
+    """APN-Configuration-Profile, TS 29.272 §7.3.34: made once per tuple of configurations
+    (an HSS shares one tuple among the subscribers of a stored profile), so its octets are
+    written once (`SharedGroup`)."""
+    key = (id(apns), default, included)
+    hit = _PROFILES.get(key)
+    if hit is not None and hit[0] is apns:
+        return hit[1]
+    group = SharedGroup([
+        ("Context-Identifier", default),
+        ("All-APN-Configurations-Included-Indicator", included),
+        *[("APN-Configuration", apn.to_avps()) for apn in apns],
+    ])
+    if len(_PROFILES) >= 1024:
+        _PROFILES.clear()
+    _PROFILES[key] = (apns, group)
+    return group
+
+
+def _hashable(entries: Iterable[Any]) -> tuple[Any, ...]:
+    """Grouped entries as nested tuples, to look them up by content."""
+    return tuple([(e[0], _hashable(e[1]), *e[2:]) if type(e[1]) is list else tuple(e)
+                  for e in entries])
+
+
+# APN-Configurations read from an APN-Configuration-Profile, by the profile's content
+_PROFILES_READ: dict[tuple[Any, ...], tuple[ApnConfiguration, ...]] = {}
+
+
+def _apn_configurations_read(profile: Iterable[Any]) -> tuple[ApnConfiguration, ...]:
+    """The APN-Configurations of an APN-Configuration-Profile (TS 29.272 §7.3.34), read once
+    per distinct profile: an MME receives the same profile for every subscriber of it, and
+    the configurations read from it are immutable, so one tuple serves them all."""
+    try:
+        key = _hashable(profile)
+    except TypeError:  # an unhashable value (not as decoded): read it as it is
+        return tuple(ApnConfiguration.from_avps(a) for a in avp_all(profile, "APN-Configuration"))
+    configs = _PROFILES_READ.get(key)
+    if configs is None:
+        configs = tuple(ApnConfiguration.from_avps(a)
+                        for a in avp_all(profile, "APN-Configuration"))
+        if len(_PROFILES_READ) >= 1024:
+            _PROFILES_READ.clear()
+        _PROFILES_READ[key] = configs
+    return configs
 
 
 class Result(NamedTuple):
@@ -358,10 +416,10 @@ def _plmn_octets(plmn: Plmn) -> bytes:
     return plmn.to_bytes()
 
 
-def _vsai() -> tuple[Any, ...]:
-    """Vendor-Specific-Application-Id for S6a (TS 29.272 §7.1.8, RFC 6733 §6.11)."""
-    return ("Vendor-Specific-Application-Id",
-            [("Vendor-Id", VENDOR_3GPP), ("Auth-Application-Id", S6A_APPLICATION_ID)])
+# Vendor-Specific-Application-Id for S6a (TS 29.272 §7.1.8, RFC 6733 §6.11): the same entry,
+# written once, in every S6a message
+_VSAI: tuple[Any, ...] = ("Vendor-Specific-Application-Id", SharedGroup(
+    [("Vendor-Id", VENDOR_3GPP), ("Auth-Application-Id", S6A_APPLICATION_ID)]))
 
 
 def _supported_features(features: Iterable[tuple[int, int]]) -> Entries:
@@ -375,7 +433,7 @@ def _request_head(
     destination_realm: str, user_name: str,
 ) -> Entries:
     avps: Entries = [
-        ("Session-Id", session_id), _vsai(),
+        ("Session-Id", session_id), _VSAI,
         ("Auth-Session-State", AUTH_SESSION_STATE_NO_STATE_MAINTAINED),  # TS 29.272 §7.1.4
         ("Origin-Host", origin_host), ("Origin-Realm", origin_realm),
     ]
@@ -396,7 +454,7 @@ def _answer_head(
     else:
         code = ResultCode.DIAMETER_SUCCESS if result_code is None else result_code
         result = ("Result-Code", int(code))
-    avps: Entries = [("Session-Id", avp(request, "Session-Id", default="")), _vsai()]
+    avps: Entries = [("Session-Id", avp(request, "Session-Id", default="")), _VSAI]
     tail: Entries = [("Auth-Session-State", AUTH_SESSION_STATE_NO_STATE_MAINTAINED),
                      ("Origin-Host", origin_host), ("Origin-Realm", origin_realm)]
     return avps + [result] + tail  # TS 29.272 §7.2: result before Auth-Session-State

@@ -309,25 +309,37 @@ class PeerConfig:
 # RFC 6733 §6.1.9, §6.7.1-2: what relay and proxy agents add to a request on its way
 AGENT_AVPS = frozenset({"Route-Record", "Proxy-Info"})
 
-RequestKey = tuple[str, int, bytes]
+# A request's key: 16 octets of SHA-256 over its Origin-Host, End-to-End Identifier and content
+RequestKey = bytes
+_KEY_OCTETS = 16
 _AGENT_CODES = frozenset(dia.AVPS[name].code for name in AGENT_AVPS)  # IETF AVPs: V bit clear
 _AVP_WORDS = struct.Struct(">II")  # RFC 6733 §4.1: AVP Code; AVP Flags and AVP Length
 
 
 def request_key(msg: Message, raw: bytes | None = None) -> RequestKey:
     """Duplicate-detection key of a request: Origin-Host and End-to-End Identifier (RFC 6733
-    §3, §6.2, App. C), and a digest of what makes it this request (command code, application,
-    the AVPs other than those an agent may add). Another request that reuses the pair (a
-    sender breaking §3's uniqueness, or a forgery) is not a retransmission of the first and is
-    never given the first one's answer.
+    §3, §6.2, App. C), and what makes it this request (command code, application, the AVPs
+    other than those an agent may add). Another request that reuses the pair (a sender
+    breaking §3's uniqueness, or a forgery) is not a retransmission of the first and is never
+    given the first one's answer.
 
-    The digest is taken over the request's bytes (`raw`, as received; encoded from `msg`
+    One digest covers all of it: the Origin-Host as the FQDN it is (§4.3.1, case-insensitive),
+    the End-to-End Identifier, then the request's bytes (`raw`, as received; encoded from `msg`
     otherwise): the Command-Code and Application-ID of the §3 header, then every AVP of the
     message level but Route-Record and Proxy-Info (§6.1.9, §6.7.1-2). The command flags (the T
-    bit of a retransmission, §3) and the Hop-by-Hop Identifier (§6.1.3) are left out."""
+    bit of a retransmission, §3) and the Hop-by-Hop Identifier (§6.1.3) are left out. The key
+    is the first 16 octets of that SHA-256 digest: one small bytes object per remembered
+    request."""
     if raw is None:
         raw = dia.encode(msg)
-    digest = hashlib.sha256(raw[5:12])
+    host = _identity(dia.avp(msg, "Origin-Host")).encode("utf-8", "surrogatepass")
+    e2e = int(msg.fields.get("end_to_end", 0)) & 0xFFFFFFFF
+    digest = hashlib.sha256(len(host).to_bytes(2, "big") + host + e2e.to_bytes(4, "big")
+                            + raw[5:12])
+    if not any(entry[0] in AGENT_AVPS for entry in msg.fields.get("avps", ())):
+        # no agent on the way (the decoded top level names every AVP): all AVPs digested
+        digest.update(memoryview(raw)[dia.HEADER_LEN:])
+        return digest.digest()[:_KEY_OCTETS]
     pos = run = dia.HEADER_LEN
     end = len(raw)
     while pos + 8 <= end:
@@ -340,44 +352,66 @@ def request_key(msg: Message, raw: bytes | None = None) -> RequestKey:
             run = pos + ((length + 3) & ~3)
         pos += (length + 3) & ~3
     digest.update(raw[run:])
-    return (_identity(dia.avp(msg, "Origin-Host")), int(msg.fields.get("end_to_end", 0)),
-            digest.digest())
+    return digest.digest()[:_KEY_OCTETS]
+
+
+_MISSING = object()
 
 
 class AnswerCache:
-    """Answers by request key (Origin-Host, End-to-End-Id, content digest) for duplicate
-    detection (RFC 6733 §3, App. C).
+    """Answers by request key (Origin-Host, End-to-End-Id, content) for duplicate detection
+    (RFC 6733 §3, App. C).
 
     Shared by every connection of a node, so a retransmission on another connection (T flag,
     after failover) still gets the first answer. A key present with no answer is in progress.
     An answer is kept as the bytes that were sent (a duplicate gets them again with its own
     Hop-by-Hop Identifier), not as a decoded message.
+
+    Keys are kept in the order their requests arrived, so the times are kept per second of
+    arrival (the latest time of that second and how many keys came in it), not per key: a
+    key is forgotten once the last request of its second is older than the window.
     """
 
     def __init__(self, window_s: float = DUPLICATE_WINDOW_S, max_entries: int = 65536) -> None:
         self.window_s = window_s
         self.max_entries = max_entries
-        self._entries: OrderedDict[RequestKey, tuple[float, bytes | None]] = OrderedDict()
+        self._entries: OrderedDict[RequestKey, bytes | None] = OrderedDict()
+        # [second of arrival, latest arrival time in it, keys that arrived in it], oldest first
+        self._seconds: deque[list[Any]] = deque()
 
     def _prune(self, now: float) -> None:
-        while self._entries:
-            key, (stamp, _) = next(iter(self._entries.items()))
-            if now - stamp <= self.window_s and len(self._entries) <= self.max_entries:
+        entries, seconds = self._entries, self._seconds
+        while seconds:
+            oldest = seconds[0]
+            if now - oldest[1] <= self.window_s and len(entries) <= self.max_entries:
                 break
-            del self._entries[key]
+            entries.popitem(last=False)
+            oldest[2] -= 1
+            if not oldest[2]:
+                seconds.popleft()
 
     def seen(self, key: RequestKey, now: float) -> tuple[bool, bytes | None]:
         """(True, answer or None if still in progress) for a duplicate; (False, None) if new."""
         self._prune(now)
-        entry = self._entries.get(key)
-        return (False, None) if entry is None else (True, entry[1])
+        entry = self._entries.get(key, _MISSING)
+        return (False, None) if entry is _MISSING else (True, entry)  # type: ignore[return-value]
 
     def begin(self, key: RequestKey, now: float) -> None:
-        self._entries[key] = (now, None)
+        if key in self._entries:
+            self._entries[key] = None
+            return
+        self._entries[key] = None
+        second = int(now)
+        if self._seconds and self._seconds[-1][0] == second:
+            last = self._seconds[-1]
+            last[1] = max(last[1], now)
+            last[2] += 1
+        else:
+            self._seconds.append([second, now, 1])
 
     def complete(self, key: RequestKey, answer: bytes, now: float) -> None:
         if key in self._entries:
-            self._entries[key] = (self._entries[key][0], answer)
+            self._entries[key] = answer
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -510,6 +544,12 @@ class DiameterPeer:
         """Bytes from the connection; whole messages are delimited by their header (§3)."""
         if self.state is PeerState.CLOSED:
             return
+        if not self._buf and len(data) >= dia.HEADER_LEN and data[0] == dia.VERSION:
+            # one whole message, as a message transport hands them over (§3 Message Length)
+            length = int.from_bytes(data[1:4], "big")
+            if length == len(data) and length <= self.config.max_message and not length & 3:
+                self._receive_message(bytes(data), now)
+                return
         self._buf += data
         while len(self._buf) >= 4 and self.state is not PeerState.CLOSED:
             try:
@@ -539,7 +579,7 @@ class DiameterPeer:
         f = msg.fields
         hbh = self._next_hbh()
         e2e = f.get("end_to_end") or self._next_e2e()
-        msg = replace(msg, fields={**f, "hop_by_hop": hbh, "end_to_end": e2e})
+        msg = Message(msg.protocol, msg.name, msg.code, {**f, "hop_by_hop": hbh, "end_to_end": e2e})
         self._send(msg)
         deadline = now + (self.config.request_timeout_s if timeout is None else timeout)
         self._ids.add(hbh, _Pending(msg, deadline))
@@ -580,13 +620,11 @@ class DiameterPeer:
     def get_timer(self) -> float | None:
         if self.state is PeerState.CLOSED:
             return None
-        first = self._ids.earliest()
-        times = [] if first is None else [first]
-        if self._state_deadline is not None:
-            times.append(self._state_deadline)
-        if self._wd.deadline is not None:
-            times.append(self._wd.deadline)
-        return min(times) if times else None
+        at = self._ids.earliest()
+        for other in (self._state_deadline, self._wd.deadline):
+            if other is not None and (at is None or other < at):
+                at = other
+        return at
 
     def handle_timer(self, now: float) -> None:
         if self.state is PeerState.CLOSED:
@@ -946,7 +984,7 @@ def _identity(host: Any) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _casefolded(host: str) -> str:
-    """One string per peer identity: every request key of a peer shares it."""
+    """One string per peer identity, casefolded once."""
     return host.casefold()
 
 

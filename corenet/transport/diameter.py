@@ -44,6 +44,17 @@ def loop_clock() -> float:
     return asyncio.get_running_loop().time()
 
 
+def _bound(clock: Clock) -> Clock:
+    """`loop_clock` as the running loop's own `time` (one look-up less per reading); any
+    other clock as it is."""
+    if clock is loop_clock:
+        try:
+            return asyncio.get_running_loop().time
+        except RuntimeError:  # made outside a loop: read the loop's time when asked
+            return loop_clock
+    return clock
+
+
 def initiators(config: dp.PeerConfig, remote_host: str, seed_label: str | None,
                **peer: Any) -> Callable[[], dp.DiameterPeer]:
     """A new initiator machine for each connection to `remote_host` (RFC 6733 §5.6). In a
@@ -72,7 +83,7 @@ class DiameterLink:
         self.peer = peer
         self._on_event = on_event
         self._on_closed = on_closed
-        self._clock = clock
+        self._clock = _bound(clock)
         self._ppid = ppid
         self._timer = EarliestDeadline(self._fire)
         self.closed = asyncio.Event()

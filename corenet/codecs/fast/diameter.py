@@ -34,6 +34,7 @@ _IDENTITY = _T.DIAMETER_IDENTITY
 _ADDRESS = _T.ADDRESS
 _OCTETS = _T.OCTET_STRING
 _FIXED_LEN = ref._FIXED_LEN
+_SHARED = ref.SharedGroup
 # RFC 6733 §4.2: Integer32 and Enumerated (§4.3.1, an Integer32) are signed; Unsigned32, Time
 # (4 octets of NTP seconds, encoded like Unsigned32 here) and Unsigned64 are not.
 _SIGNED = frozenset({_T.INTEGER32, _T.ENUMERATED})
@@ -102,6 +103,8 @@ def _value(adef: ref.AvpDef, value: Any) -> bytes:
     if typ is _GROUPED:
         if isinstance(value, bytes | bytearray):
             return bytes(value)
+        if type(value) is _SHARED:
+            return value.wire or _shared_wire(value)
         return _avps(value)
     plan = _INTS.get(typ._value_)
     if plan is not None:
@@ -123,6 +126,12 @@ def _value(adef: ref.AvpDef, value: Any) -> bytes:
     if isinstance(value, bytes | bytearray):
         return bytes(value)
     raise _Decline
+
+
+def _shared_wire(group: ref.SharedGroup) -> bytes:
+    """The octets of a shared group's AVPs, written the first time it is encoded."""
+    group.wire = _avps(list(group))
+    return group.wire
 
 
 def _entries(avps: Any) -> Any:
@@ -233,7 +242,10 @@ def _avps(avps: Any) -> bytes:
             append(done)
             continue
         if kind == _K_GROUPED:
-            data = bytes(value) if isinstance(value, bytes | bytearray) else _avps(value)
+            if type(value) is _SHARED:
+                data = value.wire or _shared_wire(value)
+            else:
+                data = bytes(value) if isinstance(value, bytes | bytearray) else _avps(value)
         elif kind == _K_TEXT:
             if not isinstance(value, str):
                 raise _Decline
@@ -316,9 +328,31 @@ _VENDOR_WORD = struct.Struct(">I")
 
 
 # How a dictionary AVP is read, by its key (AVP Code, plus the Vendor-Id above 32 bits when
-# the V bit is set): name, kind, the flags of its dictionary entry, and for the integer types
-# the struct that reads the value.
-_DecodePlan = tuple[str, int, int, "struct.Struct | None", ref.AvpDef]
+# the V bit is set): name, kind, the flags of its dictionary entry, for the integer types the
+# struct that reads the value, and whether its content is kept (`_SHARED_GROUPS`).
+_DecodePlan = tuple[str, int, int, "struct.Struct | None", ref.AvpDef, bool]
+
+# Grouped AVPs whose content is a node's or a subscription profile's, not a subscriber's or a
+# session's: the same octets arrive again and again (every S6a message's
+# Vendor-Specific-Application-Id, the APN-Configuration-Profile of every subscriber of one
+# profile, TS 29.272 §7.3.34). Their decoded value is kept by content and copied out on a
+# repeat, so those octets are read once. Subscriber data (Subscription-Data with its MSISDN,
+# authentication vectors, Terminal-Information) is always read.
+_SHARED_GROUPS = frozenset({
+    "Vendor-Specific-Application-Id", "Experimental-Result", "Supported-Features",
+    "OC-Supported-Features", "Requested-EUTRAN-Authentication-Info",
+    "APN-Configuration-Profile", "APN-Configuration", "EPS-Subscribed-QoS-Profile",
+    "Allocation-Retention-Priority", "AMBR", "QoS-Information", "Default-EPS-Bearer-QoS",
+})
+# (name, octets, depth) -> the decoded entries (never handed out: `_copied`); emptied when full
+_GROUPED_SEEN: dict[tuple[str, bytes, int], list[tuple[Any, ...]]] = {}
+_GROUPED_SEEN_MAX = 1024
+
+
+def _copied(entries: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """A kept grouped value as a fresh list (its nested grouped values too): a reader may
+    change the value it was given without changing the next message's."""
+    return [(e[0], _copied(e[1]), *e[2:]) if type(e[1]) is list else e for e in entries]
 _INT_READERS = {(4, False): struct.Struct(">I"), (4, True): struct.Struct(">i"),
                 (8, False): struct.Struct(">Q"), (8, True): struct.Struct(">q")}
 
@@ -327,7 +361,8 @@ def _decode_plan(adef: ref.AvpDef) -> _DecodePlan:
     kind = _encode_plan(adef)[0]
     ints = _INTS.get(adef.type._value_)
     reader = None if ints is None else _INT_READERS[ints[0], ints[1]]
-    return (adef.name, kind, adef.flags, reader, adef)
+    return (adef.name, kind, adef.flags, reader, adef,
+            kind == _K_GROUPED and adef.name in _SHARED_GROUPS)
 
 
 def _plan_key(vendor: int | None, code: int) -> int:
@@ -386,6 +421,15 @@ def _decode_avps(data: bytes, start: int, end: int, strict: bool, depth: int) ->
                     value = _decode_avps(data, pos + hlen, pos + length, False, depth + 1)
                 except _Fault:
                     value = data[pos + hlen:pos + length]
+            elif plan[5] and strict:
+                memo_key = (plan[0], data[pos + hlen:pos + length], depth)
+                memo = _GROUPED_SEEN.get(memo_key)
+                if memo is None:
+                    memo = _decode_avps(data, pos + hlen, pos + length, True, depth + 1)
+                    if len(_GROUPED_SEEN) >= _GROUPED_SEEN_MAX:
+                        _GROUPED_SEEN.clear()
+                    _GROUPED_SEEN[memo_key] = memo
+                value = _copied(memo)
             else:
                 value = _decode_avps(data, pos + hlen, pos + length, strict, depth + 1)
         elif plan[1] == _K_OCTETS:

@@ -265,7 +265,7 @@ class S6aServer:
         milenage = Milenage(sub.k, sub.opc)
         sqn_ms = self._resync(info, milenage)
         try:
-            sqns = self.store.next_sqns(sub.imsi, n, resync_sqn_ms=sqn_ms)
+            sqns = self.store.next_sqns(sub.imsi, n, resync_sqn_ms=sqn_ms, known_sqn=sub.sqn)
         except SqnExhausted as exc:
             raise S6aError(Exp.DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE, str(exc),
                            experimental=True) from None
@@ -293,7 +293,7 @@ class S6aServer:
                            experimental=True)
         flags = UlrFlags(int(dia.avp(req, "ULR-Flags", default=0)) & 0x7F)
         host, realm = dia.avp(req, "Origin-Host"), dia.avp(req, "Origin-Realm")
-        old_host, old_realm = self.store.register_mme(sub.imsi, host, realm)
+        old_host, old_realm = self.store.register_mme(sub.imsi, host, realm, known=sub)
         actions: list[Action] = []
         if old_host is not None and old_host != host:
             # §5.2.1.1.3: cancel the location at the MME registered before

@@ -228,8 +228,10 @@ class HssService:
             self.air_count += sum(1 for _, msg in queued if msg.name == "AIR")
             requests = [msg for _, msg in queued]
             try:
+                # one request alone: nothing waits to be served, its COMMIT stays on the loop
                 results = await s6a.store.commit_group(
-                    functools.partial(self._handle_batch, requests, now))
+                    functools.partial(self._handle_batch, requests, now),
+                    on_thread=len(requests) > 1)
             except Exception as exc:  # the commit failed: no vector may leave (RFC 6733 §7.1.5)
                 log.exception("S6a group of %d requests failed", len(queued))
                 fault = S6aError(dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY, str(exc))

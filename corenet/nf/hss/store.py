@@ -18,7 +18,9 @@ returned: still no vector leaves before its SQN is on disk, at a fraction of the
 `commit_group` does the same from the event loop without waiting on the disk there: the group's
 statements run on the loop, its COMMIT (the fsync) on a worker thread, and the caller gets the
 answers back only once COMMIT has returned. Meanwhile the loop receives the next requests, which
-form the next group; any other use of the store waits until that COMMIT is over.
+form the next group; any other use of the store waits until that COMMIT is over. A group of a
+single request (nothing else waiting) is committed on the loop: the hand-over to a thread
+would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from corenet.config.subscribers import ApnProfile, Subscriber
 from corenet.crypto.milenage import opc_from_op
@@ -170,19 +172,19 @@ def _plmn_list(text: str) -> tuple[str, ...]:
     return tuple(json.loads(text))
 
 
-def _row_to_record(row: sqlite3.Row) -> SubscriberRecord:
+_SELECT_RECORD = f"SELECT {', '.join(_COLUMNS)} FROM subscribers"
+
+
+def _row_to_record(row: tuple[Any, ...]) -> SubscriberRecord:
+    """A record from the columns of `_SELECT_RECORD` (in `_COLUMNS` order), read by position."""
+    (imsi, k, op, opc, amf, sqn, msisdn, ue_ambr_ul, ue_ambr_dl, apns, default_apn,
+     allowed_visited_plmns, access_restriction_data, eps_subscription, imei, mme_host,
+     mme_realm, purged) = row
     return SubscriberRecord(
-        imsi=row["imsi"], k=bytes(row["k"]), opc=bytes(row["opc"]), amf=bytes(row["amf"]),
-        sqn=int(row["sqn"]), op=None if row["op"] is None else bytes(row["op"]),
-        msisdn=row["msisdn"], ue_ambr_ul=int(row["ue_ambr_ul"]),
-        ue_ambr_dl=int(row["ue_ambr_dl"]),
-        apns=_apn_profiles(row["apns"]),
-        default_apn=row["default_apn"],
-        allowed_visited_plmns=_plmn_list(row["allowed_visited_plmns"]),
-        access_restriction_data=int(row["access_restriction_data"]),
-        eps_subscription=bool(row["eps_subscription"]), imei=row["imei"],
-        mme_host=row["mme_host"], mme_realm=row["mme_realm"], purged=bool(row["purged"]),
-    )
+        imsi, bytes(k), bytes(opc), bytes(amf), int(sqn), None if op is None else bytes(op),
+        msisdn, int(ue_ambr_ul), int(ue_ambr_dl), _apn_profiles(apns), default_apn,
+        _plmn_list(allowed_visited_plmns), int(access_restriction_data),
+        bool(eps_subscription), imei, mme_host, mme_realm, bool(purged))
 
 
 def _subscriber_row(sub: Subscriber) -> tuple[object, ...]:
@@ -216,6 +218,9 @@ class HssStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        # records are read by position (`_row_to_record`): plain tuples, no sqlite3.Row
+        self._records = self._db.cursor()
+        self._records.row_factory = None
         self._group_depth = 0
         self._committing = threading.Lock()  # held while a COMMIT runs on a worker thread
         self.commits = 0  # COMMITs of `commit_group`
@@ -262,12 +267,12 @@ class HssStore:
 
     def get(self, imsi: str) -> SubscriberRecord | None:
         self._idle()
-        row = self._db.execute("SELECT * FROM subscribers WHERE imsi = ?", (imsi,)).fetchone()
+        row = self._records.execute(_SELECT_RECORD + " WHERE imsi = ?", (imsi,)).fetchone()
         return None if row is None else _row_to_record(row)
 
     def all(self) -> list[SubscriberRecord]:
         self._idle()
-        rows = self._db.execute("SELECT * FROM subscribers ORDER BY imsi").fetchall()
+        rows = self._records.execute(_SELECT_RECORD + " ORDER BY imsi").fetchall()
         return [_row_to_record(r) for r in rows]
 
     def count(self) -> int:
@@ -276,32 +281,69 @@ class HssStore:
 
     # -- AKA -------------------------------------------------------------------------------
 
-    def next_sqns(self, imsi: str, n: int, *, resync_sqn_ms: int | None = None) -> list[int]:
+    def next_sqns(self, imsi: str, n: int, *, resync_sqn_ms: int | None = None,
+                  known_sqn: int | None = None) -> list[int]:
         """Allocate `n` fresh SQNs and commit SQN_HE before returning them.
 
         With `resync_sqn_ms` (SQN_MS recovered from a verified AUTS), SQN_HE is first
         re-synchronised per TS 33.102 §6.3.5 in the same transaction. Raises KeyError for an
         unknown IMSI and SqnExhausted when SEQ would overflow.
+
+        `known_sqn`: SQN_HE as the caller read it (`get`). The new SQN_HE is then written by
+        one UPDATE that holds only if SQN_HE is still that value (one statement: atomic, no
+        savepoint, no second read); if it no longer is, SQN_HE is read again and the SQNs
+        follow it, as without `known_sqn`.
         """
+        if known_sqn is not None:
+            out, last = self._sqns_after(known_sqn, n, resync_sqn_ms)
+            if self._group_depth == 0:
+                self._idle()  # autocommit: the UPDATE is its own transaction
+            cur = self._db.execute("UPDATE subscribers SET sqn = ? WHERE imsi = ? AND sqn = ?",
+                                   (last, imsi, known_sqn))
+            if cur.rowcount == 1:
+                return out
         with self._transaction():
             row = self._db.execute("SELECT sqn FROM subscribers WHERE imsi = ?",
                                    (imsi,)).fetchone()
             if row is None:
                 raise KeyError(imsi)
-            sqn = int(row["sqn"])
-            if resync_sqn_ms is not None:
-                sqn = resynchronised_sqn(sqn, resync_sqn_ms, self.ind_bits, self.delta)
-            out = []
-            for _ in range(n):
-                sqn = next_sqn(sqn, self.ind_bits)
-                out.append(sqn)
-            self._db.execute("UPDATE subscribers SET sqn = ? WHERE imsi = ?", (sqn, imsi))
+            out, last = self._sqns_after(int(row["sqn"]), n, resync_sqn_ms)
+            self._db.execute("UPDATE subscribers SET sqn = ? WHERE imsi = ?", (last, imsi))
         return out
+
+    def _sqns_after(self, sqn: int, n: int, resync_sqn_ms: int | None) -> tuple[list[int], int]:
+        """The `n` SQNs that follow SQN_HE `sqn` (TS 33.102 C.1.1, C.3.2), re-synchronised
+        first to `resync_sqn_ms` when given (§6.3.5), and the SQN_HE to store."""
+        if resync_sqn_ms is not None:
+            sqn = resynchronised_sqn(sqn, resync_sqn_ms, self.ind_bits, self.delta)
+        out = []
+        for _ in range(n):
+            sqn = next_sqn(sqn, self.ind_bits)
+            out.append(sqn)
+        return out, sqn
 
     # -- location management ---------------------------------------------------------------
 
-    def register_mme(self, imsi: str, host: str, realm: str) -> tuple[str | None, str | None]:
-        """Store the serving MME (TS 29.272 §5.2.1.1.3), clear the purge flag; return the old one."""
+    def register_mme(self, imsi: str, host: str, realm: str, *,
+                     known: SubscriberRecord | None = None) -> tuple[str | None, str | None]:
+        """Store the serving MME (TS 29.272 §5.2.1.1.3), clear the purge flag; return the old one.
+
+        `known`: the subscriber as the caller read it (`get`). Inside a `group()` (one
+        transaction, so still the stored row) nothing is written when that MME is already
+        registered and not purged; otherwise one UPDATE holds only if the row still names
+        the MME read, and the row is read again if it does not.
+        """
+        if known is not None:
+            previous = known.mme_host, known.mme_realm
+            if self._group_depth and previous == (host, realm) and not known.purged:
+                return previous
+            if self._group_depth == 0:
+                self._idle()  # autocommit: the UPDATE is its own transaction
+            cur = self._db.execute(
+                "UPDATE subscribers SET mme_host = ?, mme_realm = ?, purged = 0 WHERE imsi = ?"
+                " AND mme_host IS ? AND mme_realm IS ?", (host, realm, imsi, *previous))
+            if cur.rowcount == 1:
+                return previous
         with self._transaction():
             row = self._db.execute("SELECT mme_host, mme_realm FROM subscribers WHERE imsi = ?",
                                    (imsi,)).fetchone()
@@ -368,10 +410,15 @@ class HssStore:
         finally:
             self._group_depth = 0
 
-    async def commit_group(self, work: Callable[[], T]) -> T:
+    async def commit_group(self, work: Callable[[], T], *, on_thread: bool = True) -> T:
         """`work()` in one transaction (as `group()`), its COMMIT on a worker thread; returns
         what `work` returned once COMMIT has (module docstring). On any failure the whole
-        group is rolled back and the error raised: nothing of it may be handed out."""
+        group is rolled back and the error raised: nothing of it may be handed out.
+
+        `on_thread=False` commits on the loop: for a group of one request, when nothing else
+        was waiting to be served, a worker thread's hand-over costs more CPU than the loop
+        saves by going on while the disk works (requests arriving meanwhile wait in the
+        socket and form the next group, which is then larger)."""
         self._idle()
         self._db.execute("BEGIN IMMEDIATE")
         self._group_depth = 1
@@ -383,7 +430,7 @@ class HssStore:
         finally:
             self._group_depth = 0
         self._committing.acquire()  # released by the worker thread once COMMIT is over
-        if self.commit_on_thread:
+        if on_thread and self.commit_on_thread:
             done = asyncio.get_running_loop().run_in_executor(None, self._commit_and_release)
             await asyncio.shield(done)
         else:

@@ -188,6 +188,46 @@ def test_ula_subscription_data() -> None:
         default_context_identifier=1, apn_configurations=SUBSCRIPTION.apn_configurations)
 
 
+def test_one_profile_read_once_for_every_subscriber_of_it() -> None:
+    """An MME receives the same APN-Configuration-Profile (TS 29.272 §7.3.34) for every
+    subscriber of a profile: its APN-Configurations are read once and shared (they cannot
+    change), while each subscriber's own data is read from its ULA."""
+    other = s6a.SubscriptionData(msisdn="819099999999", ambr=s6a.Ambr(1, 2),
+                                 apn_configurations=SUBSCRIPTION.apn_configurations)
+    first, second = (s6a.subscription_data_of(_roundtrip(
+        s6a.ula(_ulr(), HSS_HOST, HSS_REALM, subscription_data=data))[1])
+        for data in (SUBSCRIPTION, other))
+    assert first is not None and second is not None
+    assert first.msisdn == "819012345678" and second.msisdn == "819099999999"
+    assert second.ambr == s6a.Ambr(1, 2)
+    assert first.apn_configurations == SUBSCRIPTION.apn_configurations
+    assert second.apn_configurations is first.apn_configurations
+    changed = s6a.SubscriptionData(apn_configurations=(
+        s6a.ApnConfiguration(1, "internet", qos_class_identifier=8),))
+    third = s6a.subscription_data_of(_roundtrip(
+        s6a.ula(_ulr(), HSS_HOST, HSS_REALM, subscription_data=changed))[1])
+    assert third is not None
+    assert [a.qos_class_identifier for a in third.apn_configurations] == [8]
+
+
+def test_msisdn_tbcd_digits_and_filler() -> None:
+    """TS 29.329 §6.3.2 / TS 29.002 TBCD: the first digit in the low nibble, an odd count ends
+    with the filler 0xF; reading stops at the filler and refuses other non-digits (5004)."""
+    assert s6a.msisdn_to_tbcd("819010000001") == bytes.fromhex("180901000010")
+    assert s6a.msisdn_to_tbcd("12345") == bytes([0x21, 0x43, 0xF5])
+    assert s6a.tbcd_to_msisdn(bytes([0x21, 0x43, 0xF5])) == "12345"
+    assert s6a.tbcd_to_msisdn(bytes([0x21, 0xF3, 0x55])) == "123"  # the filler ends the digits
+    assert s6a.tbcd_to_msisdn(b"") == ""
+    for digits in ("0", "819010000001", "44" * 8):
+        assert s6a.tbcd_to_msisdn(s6a.msisdn_to_tbcd(digits)) == digits
+    with pytest.raises(DecodeError) as err:
+        s6a.tbcd_to_msisdn(bytes([0x21, 0x4C]))
+    assert err.value.cause == d.ResultCode.DIAMETER_INVALID_AVP_VALUE
+    for bad in ("", "12a", "\u0661\u0662"):  # E.164 digits are ASCII
+        with pytest.raises(ValueError):
+            s6a.msisdn_to_tbcd(bad)
+
+
 def test_cer_cea_fields() -> None:
     cer = _cer()
     _, cea = _roundtrip(d.cea(cer, HSS_HOST, HSS_REALM, ["192.0.2.2"],

@@ -503,8 +503,18 @@ def test_request_key_ignores_what_agents_add_but_not_content() -> None:
     other_imsi = replace(base, fields={**base.fields, "avps": [
         ("User-Name", "440100000000009") if a[0] == "User-Name" else a
         for a in base.fields["avps"]]})
-    assert dp.request_key(other_imsi)[:2] == dp.request_key(base)[:2]
-    assert dp.request_key(other_imsi) != dp.request_key(base)
+    assert dp.request_key(other_imsi) != dp.request_key(base)  # same pair, other content
+    other_host = replace(base, fields={**base.fields, "avps": [
+        ("Origin-Host", "mme9.example.org") if a[0] == "Origin-Host" else a
+        for a in base.fields["avps"]]})
+    assert dp.request_key(other_host) != dp.request_key(base)
+    other_e2e = replace(base, fields={**base.fields, "end_to_end": 13})
+    assert dp.request_key(other_e2e) != dp.request_key(base)
+    upper = replace(base, fields={**base.fields, "avps": [
+        ("Origin-Host", MME.upper()) if a[0] == "Origin-Host" else a
+        for a in base.fields["avps"]]})
+    # the Origin-Host compared as an FQDN (RFC 6733 §4.3.1); its octets are the content's too
+    assert dp.request_key(upper, dia.encode(base)) == dp.request_key(base)
 
 
 def test_request_key_of_the_received_bytes_leaves_out_hop_by_hop_t_bit_and_agent_avps() -> None:
@@ -519,7 +529,7 @@ def test_request_key_of_the_received_bytes_leaves_out_hop_by_hop_t_bit_and_agent
     relayed_raw = dia.encode(relayed)
     assert relayed_raw[4] & dia.FLAG_T and relayed_raw != raw
     assert dp.request_key(relayed, relayed_raw) == key
-    assert dp.request_key(relayed, relayed_raw)[0] is key[0]  # one string per peer, not per key
+    assert isinstance(key, bytes) and len(key) == 16  # one small object per remembered request
     other_code = bytearray(raw)
     other_code[8:12] = (0).to_bytes(4, "big")  # another Application-ID
     assert dp.request_key(dia.decode(raw), bytes(other_code)) != key
@@ -566,21 +576,70 @@ def test_the_answer_cache_gives_back_the_answer_it_was_given_and_keeps_octets() 
     ULR = _ulr()
 
     cache = dp.AnswerCache()
-    answers = []
-    for e2e in range(1, 501):
-        request = replace(ULR, fields={**ULR.fields, "end_to_end": e2e})
-        answers.append((dp.request_key(request),
-                        s6a.ula(request, "hss.example", "example", subscription_data=SUBSCRIPTION)))
+    requests = [replace(ULR, fields={**ULR.fields, "end_to_end": e2e}) for e2e in range(1, 501)]
+    answers = [s6a.ula(r, "hss.example", "example", subscription_data=SUBSCRIPTION)
+               for r in requests]
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    for key, answer in answers:
+    keys = [dp.request_key(r) for r in requests]  # kept by the cache: counted with it
+    for key, answer in zip(keys, answers, strict=True):
         cache.begin(key, 0.0)
         assert cache.seen(key, 0.0) == (True, None)  # in progress
         cache.complete(key, dia.encode(answer), 0.0)
     per_answer = (tracemalloc.get_traced_memory()[0] - before) / len(answers)
     tracemalloc.stop()
-    key, answer = answers[7]
+    key, answer = keys[7], answers[7]
     dup, cached = cache.seen(key, 10.0)
     assert dup and cached == dia.encode(answer)
     assert dia.decode(cached).fields["end_to_end"] == answer.fields["end_to_end"]
-    assert per_answer < 1024, per_answer  # octets and an entry; the AVP objects were ~5 KiB
+    size = len(dia.encode(answer))
+    # the octets, a 16-octet key and an entry: ~200 B besides the answer (a key tuple, its
+    # digest and a time per entry were ~370 B; the AVP objects ~5 KiB)
+    assert per_answer - size < 240, (per_answer, size)
+
+
+def test_answer_cache_forgets_after_the_window_and_beyond_its_size() -> None:
+    """RFC 6733 §3: End-to-End Identifiers stay unique for at least 4 minutes, so an answer
+    is kept that long (a little longer at most, its second's last arrival counting) and no
+    more; above its size the oldest answers go first."""
+    cache = dp.AnswerCache(window_s=240.0, max_entries=3)
+    for key, at in ((b"a", 0.1), (b"b", 0.5), (b"c", 1.2)):
+        cache.begin(key, at)
+        cache.complete(key, key * 4, at)
+    assert cache.seen(b"a", 240.4) == (True, b"aaaa")  # 240.4 - 0.5: within the window
+    assert cache.seen(b"a", 240.6) == (False, None)  # second 0 over: a and b forgotten
+    assert cache.seen(b"b", 240.6) == (False, None) and len(cache) == 1
+    assert cache.seen(b"c", 241.0) == (True, b"cccc")
+    for i in range(4):
+        cache.begin(bytes([i]), 241.0)
+    assert len(cache) == 5  # pruned on the next look-up
+    assert cache.seen(b"c", 241.5) == (False, None) and len(cache) == 3
+    assert cache.seen(bytes([0]), 241.5) == (False, None)  # the oldest of the four went too
+    assert cache.seen(bytes([1]), 241.5) == (True, None)  # in progress
+
+
+def test_whole_messages_joined_or_alone_and_one_too_long() -> None:
+    """RFC 6733 §3: the Message Length delimits messages, whether a read holds one whole
+    message, several, or a part; a whole message above the node's maximum is answered 5015
+    (§7.1.5) and the connection closes, as when it comes in parts."""
+    client, server = opened()
+    hbhs = [client.request(air_request(), 1.0) for _ in range(3)]
+    first, second, third = client.data_to_send()
+    server.receive(first + second, 1.0)  # two in one read
+    server.receive(third, 1.0)  # one whole message
+    got = of(dp.RequestReceived, events(server))
+    assert [e.message.fields["hop_by_hop"] for e in got] == hbhs
+    small = dp.DiameterPeer(dp.PeerConfig(HSS, REALM_H, allowed_peers=frozenset({MME}),
+                                          watchdog_s=TW, max_message=len(third) - 4),
+                            dp.Role.RESPONDER)
+    small.connection_made(0.0)
+    other = dp.DiameterPeer(dp.PeerConfig(MME, REALM_M, watchdog_s=TW), dp.Role.INITIATOR)
+    other.connection_made(0.0)
+    roundtrip(other, small)
+    assert small.state is dp.PeerState.OPEN
+    events(small)
+    small.receive(third, 2.0)
+    (answer,) = [dia.decode(d) for d in small.data_to_send()]
+    assert dia.avp(answer, "Result-Code") == dia.ResultCode.DIAMETER_INVALID_MESSAGE_LENGTH
+    assert answer.fields["hop_by_hop"] == hbhs[2]
+    assert small.state is dp.PeerState.CLOSED and not of(dp.RequestReceived, events(small))

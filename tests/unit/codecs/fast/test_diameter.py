@@ -155,3 +155,98 @@ def test_repeated_values_are_written_as_pycrate_writes_them_each_time() -> None:
     assert fd.encode(cea("hss.example.org", 2001, "127.0.0.256")) is None
     with pytest.raises(EncodeError):
         d.encode(cea("hss.example.org", -1))
+
+
+def test_profile_groups_read_once_and_handed_out_as_fresh_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The APN-Configuration-Profile of a ULA (TS 29.272 §7.3.34) is the same octets for every
+    subscriber of a profile: a repeat is not read again, yet each message gets its own lists
+    and decodes as the pycrate path decodes it."""
+    wire = d.encode_pycrate(DIAMETER_SAMPLES["ULA"])
+    fd._GROUPED_SEEN.clear()
+    reads: list[int] = []
+    real = fd._decode_avps
+
+    def counted(*args: object) -> object:
+        reads.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fd, "_decode_avps", counted)
+    first = fd.decode(wire)
+    first_reads = len(reads)
+    reads.clear()
+    assert first is not None
+    profile = d.avp(first, "Subscription-Data", "APN-Configuration-Profile")
+    profile.append(("Context-Identifier", 99))  # a reader changing what it was given
+    d.avp(profile, "APN-Configuration").clear()
+    second = fd.decode(wire)
+    assert second is not None and len(reads) < first_reads
+    assert repr(second) == repr(d.decode_pycrate(wire))
+    assert d.avp(second, "Subscription-Data", "APN-Configuration-Profile", "Context-Identifier") == 1
+    assert d.avp_all(second, "Subscription-Data", "APN-Configuration-Profile",
+                     "APN-Configuration", "Service-Selection") == ["internet", "ims"]
+
+
+def test_kept_groups_do_not_relax_the_strict_check() -> None:
+    """An unknown mandatory AVP inside a kept group is tolerated only by a non-strict decode
+    (RFC 6733 §4.1: 5001 otherwise), whichever decode came first."""
+    unknown = d.encode_pycrate(Message(d.PROTOCOL, "CMD-0-A", 0, {
+        "flags": {"request": False, "proxiable": False, "error": False, "retransmit": False},
+        "avps": [("AVP-9999", b"\x00\x00\x00\x01", d.AVP_M)]}))[d.HEADER_LEN:]
+    base = DIAMETER_SAMPLES["AIR"]
+    avps = [(a[0], [*a[1], unknown]) if a[0] == "Requested-EUTRAN-Authentication-Info" else a
+            for a in base.fields["avps"]]
+    msg = Message(d.PROTOCOL, "AIR", base.code, {**base.fields, "avps": avps})
+    wire = d.encode_pycrate(msg)
+    fd._GROUPED_SEEN.clear()
+    for _ in range(2):
+        assert fd.decode(wire, strict=False) is not None
+        assert fd.decode(wire) is None
+        with pytest.raises(DecodeError) as err:
+            d.decode(wire)
+        assert err.value.cause == d.ResultCode.DIAMETER_AVP_UNSUPPORTED
+
+
+def test_shared_group_written_once_as_pycrate_writes_it() -> None:
+    """A SharedGroup (an APN-Configuration-Profile many ULAs carry, TS 29.272 §7.3.34) is
+    written once; every message carrying it has the pycrate path's bytes, and the group
+    cannot be changed under its kept octets."""
+    from corenet.codecs import s6a
+
+    apns = (s6a.ApnConfiguration(1, "internet", ambr=s6a.Ambr(1000, 2000)),
+            s6a.ApnConfiguration(2, "ims", qos_class_identifier=5, priority_level=1))
+    first = s6a.SubscriptionData(msisdn="819010000001", apn_configurations=apns).to_avps()
+    second = s6a.SubscriptionData(msisdn="819010000002", apn_configurations=apns).to_avps()
+    group = d.avp(first, "APN-Configuration-Profile")
+    assert isinstance(group, d.SharedGroup) and group.wire is None
+    assert d.avp(second, "APN-Configuration-Profile") is group  # made once per profile
+    base = DIAMETER_SAMPLES["ULA"]
+    for data in (first, second):
+        avps = [("Subscription-Data", data) if a[0] == "Subscription-Data" else a
+                for a in base.fields["avps"]]
+        msg = Message(d.PROTOCOL, "ULA", base.code, {**base.fields, "avps": avps})
+        plain = Message(d.PROTOCOL, "ULA", base.code, {**base.fields, "avps": [
+            ("Subscription-Data", [(n, list(v)) if isinstance(v, d.SharedGroup) else (n, v)
+                                   for n, v in data]) if a[0] == "Subscription-Data" else a
+            for a in base.fields["avps"]]})
+        assert fd.encode(msg) == d.encode_pycrate(plain) == d.encode_pycrate(msg)
+        assert group.wire is not None
+        back = d.decode(fd.encode(msg) or b"")
+        assert d.avp_all(back, "Subscription-Data", "APN-Configuration-Profile",
+                         "APN-Configuration", "Service-Selection") == ["internet", "ims"]
+    with pytest.raises(TypeError):
+        group.append(("Context-Identifier", 3))
+
+
+def test_every_s6a_message_carries_one_vendor_specific_application_id() -> None:
+    """TS 29.272 §7.1.8: the S6a Vendor-Specific-Application-Id of every request and answer is
+    one shared entry, written once, and each message still has the pycrate path's bytes."""
+    air, ula = DIAMETER_SAMPLES["AIR"], DIAMETER_SAMPLES["ULA"]
+    vsai = d.avp(air, "Vendor-Specific-Application-Id")
+    assert isinstance(vsai, d.SharedGroup)
+    assert d.avp(ula, "Vendor-Specific-Application-Id") is vsai
+    for msg in (air, ula, air):
+        assert fd.encode(msg) == d.encode_pycrate(msg)
+    assert vsai.wire is not None
+    back = d.decode(fd.encode(air) or b"")
+    assert d.avp(back, "Vendor-Specific-Application-Id") == [
+        ("Vendor-Id", d.VENDOR_3GPP), ("Auth-Application-Id", d.S6A_APPLICATION_ID)]

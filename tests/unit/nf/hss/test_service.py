@@ -195,6 +195,30 @@ async def test_airs_of_one_read_share_one_group_commit(hss: HssService) -> None:
     await client.close()
 
 
+async def test_an_air_alone_is_committed_on_the_loop_before_its_aia(
+        hss: HssService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request that arrives alone commits its SQN on the loop, with no worker thread, and
+    its AIA leaves only after that COMMIT (TS 33.102 §6.3.3: no SQN handed out twice)."""
+    loop = asyncio.get_running_loop()
+    handed: list[object] = []
+    real = loop.run_in_executor
+    monkeypatch.setattr(loop, "run_in_executor",
+                        lambda executor, fn, *args: handed.append(fn) or real(executor, fn, *args))
+    host, port = hss.local
+    client = await DiameterClient.connect(host, port, peer_config())
+    await client.opened()
+    commits = hss.store.commits
+    client.peer.request(air(), loop.time())
+    client._pump()
+    aia = (await client.next(dp.AnswerReceived)).message
+    (vector,) = s6a.vectors_of(aia)
+    usim = Milenage(bytes.fromhex(K), bytes.fromhex(OPC))
+    sqn = int.from_bytes(check_autn(usim, vector.rand, vector.autn).sqn, "big")
+    assert hss.store.commits == commits + 1 and handed == []
+    assert hss.store.get(IMSI).sqn == sqn  # type: ignore[union-attr]
+    await client.close()
+
+
 async def test_request_missing_an_avp_is_answered_5005_once_by_the_peer_machine(
         hss: HssService) -> None:
     """RFC 6733 §7.1.5: the ABNF check of the Diameter peer answers; the S6a procedures, which

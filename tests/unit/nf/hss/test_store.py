@@ -218,3 +218,65 @@ async def test_commit_group_error_rolls_back_everything(tmp_path: Path) -> None:
     assert _on_disk(path) == 0 and s.commits == 0
     assert s.next_sqns(IMSI, 1)[0] > 0
     s.close()
+
+
+def test_known_values_write_once_and_never_over_a_newer_row(tmp_path: Path) -> None:
+    """With the row the caller read, an AIR's SQN_HE is one UPDATE and a ULR from the MME
+    already registered writes nothing (TS 29.272 §5.2.1.1.3); a row changed since it was read
+    is read again, so no SQN is issued twice (TS 33.102 §6.3.3) and the old MME is the
+    stored one."""
+    path = tmp_path / "hss.db"
+    s = HssStore(str(path))
+    s.provision([subscriber(sqn=0)])
+    statements: list[str] = []
+    with s.group():
+        s._db.set_trace_callback(statements.append)
+        rec = s.get(IMSI)
+        assert rec is not None
+        statements.clear()
+        issued = s.next_sqns(IMSI, 2, known_sqn=rec.sqn)
+        assert [q.split()[0] for q in statements] == ["UPDATE"]
+        assert s.register_mme(IMSI, MME_HOST, MME_REALM, known=rec) == (None, None)
+        rec = s.get(IMSI)
+        assert rec is not None
+        statements.clear()
+        assert s.register_mme(IMSI, MME_HOST, MME_REALM, known=rec) == (MME_HOST, MME_REALM)
+        assert statements == []  # the same MME, not purged: nothing to store
+        s._db.set_trace_callback(None)
+    assert _on_disk(path) == issued[-1]
+    stale = s.get(IMSI)
+    assert stale is not None
+    more = s.next_sqns(IMSI, 1)
+    s.register_mme(IMSI, MME2_HOST, MME_REALM)
+    s.set_purged(IMSI, True)
+    again = s.next_sqns(IMSI, 1, known_sqn=stale.sqn)  # SQN_HE moved on since `stale`
+    assert again[0] > more[0] > issued[-1] and _on_disk(path) == again[0]
+    assert s.register_mme(IMSI, MME_HOST, MME_REALM, known=stale) == (MME2_HOST, MME_REALM)
+    rec = s.get(IMSI)
+    assert rec is not None and rec.mme_host == MME_HOST and not rec.purged
+
+
+async def test_a_group_committed_on_the_loop_is_on_disk_as_well(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group of one request commits on the loop (no worker thread), still before its SQNs
+    are handed out; a larger group commits on a worker thread."""
+    import asyncio
+
+    path = tmp_path / "hss.db"
+    s = HssStore(str(path))
+    s.provision([subscriber(sqn=0)])
+    loop = asyncio.get_running_loop()
+    handed: list[object] = []
+    real = loop.run_in_executor
+
+    def counting(executor: object, fn: object, *args: object) -> object:
+        handed.append(fn)
+        return real(executor, fn, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "run_in_executor", counting)
+    alone = await s.commit_group(lambda: s.next_sqns(IMSI, 1), on_thread=False)
+    assert handed == [] and _on_disk(path) == alone[-1]
+    more = await s.commit_group(lambda: s.next_sqns(IMSI, 2))
+    assert len(handed) == 1 and _on_disk(path) == more[-1] > alone[-1]
+    assert s.commits == 2
+    s.close()
