@@ -19,7 +19,6 @@ from corenet.codecs import nas, s6a
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import EmergencyNumber, NetworkNameValue, Tai
 from corenet.core.errors import EncodeError
-from corenet.core.identifiers import home_plmn_of
 from corenet.crypto import kdf
 from corenet.nf.mme import (
     authentication,
@@ -134,7 +133,7 @@ def policy_decision(mme: MmePort, ue: UeContext, emergency: bool
         rule = mme.policy.imei_only_allowed(tac)
         return policy.decide(rule, emergency=emergency, has_imsi=False, own=False,
                              hss_down=False), rule
-    home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
+    home = mme.home_of(ue.imsi)
     own = home == mme.plmn
     rule = None if own else mme.policy.effective(home, tac)
     mvno = None if own else mvno_of(ue.imsi, mme.mvnos)

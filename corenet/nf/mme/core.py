@@ -17,6 +17,7 @@ from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import Guti
 from corenet.config.models import MmeConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
+from corenet.core.identifiers import home_plmn_of
 from corenet.core.plmn import Plmn
 from corenet.nf.mme import (
     dedicated_bearer,
@@ -67,6 +68,8 @@ S1_RELEASE_GUARD_S = 5.0
 NAS_GUARD = "NasGuard"
 # the NAS timers of TS 24.301 §10.2, handled by nas_path
 NAS_TIMERS = frozenset(nas_path.NAS_TIMER_CLAUSE)
+# IMSI prefixes (MCC+MNC and one digit) whose home network is remembered
+HOME_PREFIXES_KEPT = 4096
 
 
 class MmeCore:
@@ -81,6 +84,12 @@ class MmeCore:
         # MVNOs of the home MNOs; a full MVNO's own PLMN is a home network reached by S6a
         self.mvnos = tuple(Mvno.of(e) for e in cfg.roaming.mvnos)
         self._configured_homes += tuple(m.home_plmn for m in self.mvnos if m.home_plmn)
+        # the home networks known, made again when the policy's change (see home_plmns), and
+        # the home network of each IMSI prefix (TS 23.003 §2.2: its first six digits decide)
+        self._policy_homes: tuple[Plmn, ...] | None = None
+        self._home_plmns: tuple[Plmn, ...] = ()
+        self._known_plmns: tuple[Plmn, ...] = (self.plmn,)
+        self._home_of: dict[str, Plmn] = {}
         self.enbs: dict[int, EnbContext] = {}
         self.ues: dict[int, UeContext] = {}
         self.by_mtmsi: dict[int, int] = {}
@@ -166,7 +175,28 @@ class MmeCore:
     @property
     def home_plmns(self) -> tuple[Plmn, ...]:
         """The home PLMNs we know of: configured, and those the policy names."""
-        return tuple(dict.fromkeys((*self._configured_homes, *self.policy.home_plmns())))
+        self._refresh_homes()
+        return self._home_plmns
+
+    def _refresh_homes(self) -> None:
+        homes = self.policy.home_plmns()
+        if homes is not self._policy_homes:
+            self._policy_homes = homes
+            self._home_plmns = tuple(dict.fromkeys((*self._configured_homes, *homes)))
+            self._known_plmns = (self.plmn, *self._home_plmns)
+            self._home_of.clear()
+
+    def home_of(self, imsi: str) -> Plmn:
+        """The home PLMN of an IMSI (TS 23.003 §2.2): ours or a known home network whose
+        MCC+MNC prefixes it, else the MCC's MNC length; one look-up per IMSI prefix."""
+        self._refresh_homes()
+        prefix = imsi[:6]
+        home = self._home_of.get(prefix)
+        if home is None:
+            if len(self._home_of) >= HOME_PREFIXES_KEPT:
+                self._home_of.clear()
+            home = self._home_of[prefix] = home_plmn_of(imsi, self._known_plmns)
+        return home
 
     # ------------------------------------------------------------------ home HSS reachability
 

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 
 from corenet.codecs.base import Message
 from corenet.codecs.s6a import SubscriptionData, VplmnDynamicAddressAllowed
-from corenet.core.identifiers import home_plmn_of
 from corenet.core.plmn import Plmn
 from corenet.nf.mme import causes, esm, s1ap_build
 from corenet.nf.mme.context import Pdn, Step, UeContext, shared_address
@@ -34,7 +33,7 @@ def subscribed_pdn(mme: MmePort, ue: UeContext, sub: SubscriptionData) -> None:
     req = esm.pdn_request_of(session.pdn_request)
     session.pdn = esm.build_pdn(sub, req, cap, roamer)
     if roamer and ue.imsi is not None:
-        home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
+        home = mme.home_of(ue.imsi)
         allowed = esm.select_apn(sub, req.apn).vplmn_dynamic_address_allowed
         session.pdn.pgw_address = home_pgw(mme.cfg.home_pgws, home, allowed)
     mme.log("emm.location.updated", imsi=ue.imsi, roamer=roamer, apn=session.pdn.apn,
