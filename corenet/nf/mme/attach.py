@@ -33,7 +33,7 @@ from corenet.nf.mme import (
     security_mode,
     session,
 )
-from corenet.nf.mme.context import Step, UeContext, UeSecurity
+from corenet.nf.mme.context import NO_ENTRIES, Step, UeContext, UeSecurity
 from corenet.nf.mme.mvno import mvno_of, rule_for
 from corenet.nf.mme.port import MmePort
 from corenet.nf.mme.s6a_client import outcome
@@ -316,7 +316,7 @@ def on_ula(mme: MmePort, ue: UeContext, msg: Message) -> None:
     if sub is None:
         reject(mme, ue, causes.NETWORK_FAILURE)
         return
-    ue.session.subscription, ue.msisdn = sub, sub.msisdn
+    ue.session.subscription, ue.msisdn = session.subscription_profile(sub), sub.msisdn
     ue.session.location_updated = True
     if ue.emergency:
         _emergency_session(mme, ue)
@@ -423,6 +423,7 @@ def on_attach_complete(mme: MmePort, ue: UeContext, msg: Message) -> None:
     if container.get("name") != "ActivateDefaultEPSBearerContextAccept":
         mme.log("esm.default_bearer.not_accepted", imsi=ue.imsi, esm=container.get("name"))
     ue.step, ue.attach_complete = Step.ATTACHED, True
+    ue.session.pdn_request = NO_ENTRIES  # answered: the attach's PDN CONNECTIVITY REQUEST goes
     emm_sm.transition(ue, emm_sm.EmmEvent.ATTACH_COMPLETED)
     pdn = ue.session.pdn
     mme.log("emm.attach.accepted", imsi=ue.imsi, imei=ue.imei, mme_ue_id=ue.mme_ue_id,

@@ -7,6 +7,8 @@ Building blocks of the attach sequence (`attach.py`), which decides what follows
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping
 
 from corenet.codecs.base import Message
@@ -21,6 +23,23 @@ from corenet.nf.mme.s11_client import accepted, cause_of
 # TS 29.274 Table 8.4-1 -> TS 24.301 §9.9.4.4 for a refused Create Session
 _GTP_TO_ESM = {78: causes.ESM_MISSING_OR_UNKNOWN_APN, 83: causes.ESM_UNKNOWN_PDN_TYPE,
                84: causes.ESM_INSUFFICIENT_RESOURCES, 73: causes.ESM_INSUFFICIENT_RESOURCES}
+
+
+def subscription_profile(sub: SubscriptionData) -> SubscriptionData:
+    """The Subscription-Data (TS 29.272 §7.3.2) as a UE context keeps it: without its MSISDN
+    (the context's own `msisdn`), so that the UEs of one profile - its APN-Configurations and
+    AMBR - share one instance instead of holding a copy each."""
+    if sub.msisdn is not None:
+        sub = dataclasses.replace(sub, msisdn=None)
+    try:
+        return _shared_profile(sub)
+    except TypeError:  # a member that cannot be hashed: kept as it is
+        return sub
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared_profile(sub: SubscriptionData) -> SubscriptionData:
+    return sub
 
 
 def subscribed_pdn(mme: MmePort, ue: UeContext, sub: SubscriptionData) -> None:
