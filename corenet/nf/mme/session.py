@@ -8,8 +8,9 @@ Building blocks of the attach sequence (`attach.py`), which decides what follows
 from __future__ import annotations
 
 import dataclasses
-import functools
+import operator
 from collections.abc import Mapping
+from typing import Any
 
 from corenet.codecs.base import Message
 from corenet.codecs.s6a import SubscriptionData, VplmnDynamicAddressAllowed
@@ -29,17 +30,23 @@ def subscription_profile(sub: SubscriptionData) -> SubscriptionData:
     """The Subscription-Data (TS 29.272 §7.3.2) as a UE context keeps it: without its MSISDN
     (the context's own `msisdn`), so that the UEs of one profile - its APN-Configurations and
     AMBR - share one instance instead of holding a copy each."""
-    if sub.msisdn is not None:
-        sub = dataclasses.replace(sub, msisdn=None)
     try:
-        return _shared_profile(sub)
+        key = _PROFILE_OF(sub)
+        shared = _PROFILES.get(key)
     except TypeError:  # a member that cannot be hashed: kept as it is
         return sub
+    if shared is None:
+        if len(_PROFILES) >= PROFILES_KEPT:
+            _PROFILES.clear()
+        shared = _PROFILES[key] = dataclasses.replace(sub, msisdn=None)
+    return shared
 
 
-@functools.lru_cache(maxsize=1024)
-def _shared_profile(sub: SubscriptionData) -> SubscriptionData:
-    return sub
+# what makes a profile: every member of the Subscription-Data but the MSISDN
+_PROFILE_OF = operator.attrgetter(*(f.name for f in dataclasses.fields(SubscriptionData)
+                                    if f.name != "msisdn"))
+_PROFILES: dict[Any, SubscriptionData] = {}
+PROFILES_KEPT = 1024
 
 
 def subscribed_pdn(mme: MmePort, ue: UeContext, sub: SubscriptionData) -> None:
