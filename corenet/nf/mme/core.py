@@ -110,6 +110,9 @@ class MmeCore:
         # realm -> (since, reason, held by the link): home HSSs held unreachable
         self.s6a_down: dict[str, tuple[float, str, bool]] = {}
         self.s11_pending: dict[int, tuple[int, str]] = {}
+        # MME UE S1AP ID -> how many of those S6a and S11 transactions it started are open
+        # (idle_context without a scan of every transaction in flight)
+        self._open_of: dict[int, int] = {}
         self.s11_path = s11_path.S11Path()  # Echo and the S-GW's Recovery (s11_path.py)
         self.pws = pws.PwsState()  # warnings from the CBC (pws.py)
         self.now = 0.0
@@ -162,6 +165,7 @@ class MmeCore:
         """Send an S6a request (TS 29.272 §5.2); the Diameter peer machine guards it with its
         request timeout and reports S6aFailed."""
         sid = session_of(msg) or ""
+        self._opened(ue.mme_ue_id, self.s6a_pending, sid)
         self.s6a_pending[sid] = (ue.mme_ue_id, msg.name, realm)
         self.emit(SendS6a(msg, realm))
 
@@ -169,8 +173,30 @@ class MmeCore:
         """Send an S11 request; the GTPv2-C transaction layer guards it (T3-RESPONSE,
         N3-REQUESTS, TS 29.274 §7.6) and reports S11Failed."""
         seq = int(msg.fields["sequence"])
+        self._opened(ue.mme_ue_id, self.s11_pending, seq)
         self.s11_pending[seq] = (ue.mme_ue_id, msg.name)
         self.emit(SendS11(msg))
+
+    def _opened(self, owner: int, pending: dict[Any, tuple[Any, ...]], key: Any) -> None:
+        if key in pending:  # a key reused while its transaction is open: that one ends
+            self._take(pending, key)
+        self._open_of[owner] = self._open_of.get(owner, 0) + 1
+
+    def _take(self, pending: dict[Any, Any], key: Any) -> Any:
+        entry = pending.pop(key, None)
+        if entry is not None:
+            left = self._open_of.pop(entry[0], 0) - 1
+            if left > 0:
+                self._open_of[entry[0]] = left
+        return entry
+
+    def take_s6a(self, sid: str) -> tuple[int, str, str] | None:
+        """The S6a transaction of a Session-Id ends: (owner, command, realm), if open."""
+        return self._take(self.s6a_pending, sid)  # type: ignore[no-any-return]
+
+    def take_s11(self, seq: int) -> tuple[int, str] | None:
+        """The S11 transaction of a sequence number ends: (owner, request name), if open."""
+        return self._take(self.s11_pending, seq)  # type: ignore[no-any-return]
 
     @property
     def home_plmns(self) -> tuple[Plmn, ...]:
@@ -319,9 +345,7 @@ class MmeCore:
             return False
         if ue.nas_timer.name is not None or ue.step in (Step.DETACHING, Step.ATTACHED):
             return False
-        mine = ue.mme_ue_id
-        return (all(owner != mine for owner, _, _ in self.s6a_pending.values())
-                and all(owner != mine for owner, _ in self.s11_pending.values()))
+        return ue.mme_ue_id not in self._open_of
 
     def detach_from_enb(self, ue: UeContext) -> None:
         if ue.enb_assoc is not None and ue.enb_assoc in self.enbs:
@@ -396,7 +420,7 @@ class MmeCore:
         return True
 
     def _s6a_owner(self, sid: str) -> tuple[UeContext | None, str, str]:
-        ue_id, command, realm = self.s6a_pending.pop(sid, (None, "", ""))
+        ue_id, command, realm = self.take_s6a(sid) or (None, "", "")
         return (None if ue_id is None else self.ues.get(ue_id)), command, realm
 
     def _on_s6a_answer(self, msg: Message) -> None:
@@ -430,7 +454,7 @@ class MmeCore:
         if dedicated_bearer.on_s11_request(self, msg, peer):  # the S-GW's own requests
             return
         seq = int(msg.fields.get("sequence", -1)) if request_sequence is None else request_sequence
-        ue_id, name = self.s11_pending.pop(seq, (None, ""))
+        ue_id, name = self.take_s11(seq) or (None, "")
         if ue_id is None:
             self.log("s11.unexpected", message=msg.name, sequence=seq)
             return
@@ -442,7 +466,7 @@ class MmeCore:
     def _on_s11_failed(self, seq: int, reason: str) -> None:
         if s11_path.on_failed(self, seq, reason):
             return
-        ue_id, name = self.s11_pending.pop(seq, (None, ""))
+        ue_id, name = self.take_s11(seq) or (None, "")
         if ue_id is None:
             return
         ue = self.ues.get(ue_id)
