@@ -401,8 +401,8 @@ def attach_accept(mme: MmePort, ue: UeContext) -> None:
         tai_list(mme, ue), bearer_req, attach_result=1, t3412=mme.cfg.t3412_s, guti=guti,
         emergency_numbers=emergency_numbers(mme),
         eps_network_feature_support={"ims_vops": 1, "emc_bs": 1})
-    if sec.vector is not None and ue.authenticated:
-        kenb = kdf.kenb(sec.vector.kasme, sec.sec.ul_count.value)
+    if ue.authenticated and sec.sec.kasme:
+        kenb = kdf.kenb(sec.sec.kasme, sec.sec.ul_count.value)
     else:
         # TS 33.401 §15.2.2: without KASME the eNB is given an arbitrary KeNB and the UE
         # security capabilities of the null algorithms only, so AS runs EIA0/EEA0

@@ -241,7 +241,7 @@ class UeSecurity:
 
     ue_net_cap: bytes = b""  # UE network capability (TS 24.301 §9.9.3.34)
     ue_ksi: int = 7  # the KSI the UE announced (7: no key available)
-    vector: AuthVector | None = None
+    vector: AuthVector | None = None  # from the AIA until security mode control completes
     ksi: int = 0
     resync_done: bool = False  # TS 24.301 §5.4.2.6 d: one re-synchronisation per attach
     mac_failure_identity_done: bool = False  # §5.4.2.6 c: one identification per attach

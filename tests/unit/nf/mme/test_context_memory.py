@@ -16,8 +16,10 @@ def test_an_attached_ue_s_records_have_no_instance_dict() -> None:
     pdn = ue.session.pdn
     assert pdn is not None and ue.security.sec is not None and ue.plan is not None
     for record in (ue, ue.security, ue.session, ue.nas_timer, pdn, pdn.bearer,
-                   ue.security.vector, ue.security.sec, ue.security.sec.ul_count, ue.plan):
+                   ue.security.sec, ue.security.sec.ul_count, ue.plan):
         assert not hasattr(record, "__dict__"), type(record).__name__
+    # RAND, XRES and AUTN are gone once security mode control completed; KASME stays
+    assert ue.security.vector is None and ue.security.sec.kasme == sc.kasme
 
 
 def test_two_ues_in_one_cell_share_their_tai_ecgi_and_s_gw_address() -> None:
