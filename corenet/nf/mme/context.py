@@ -80,6 +80,36 @@ class IdPool:
         return len(self._used)
 
 
+class ImsiIndex:
+    """IMSI -> the MME UE S1AP IDs of the contexts that hold or claim it, in the order they
+    took it: the look-up of TS 23.401 §5.3.2.1 step 3 without a scan of every context. The one
+    holder an IMSI nearly always has is kept as its bare ID, not in a container of its own."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int | tuple[int, ...]] = {}
+
+    def holders(self, imsi: str) -> tuple[int, ...]:
+        ids = self._ids.get(imsi, ())
+        return (ids,) if isinstance(ids, int) else ids
+
+    def add(self, imsi: str, ue_id: int) -> None:
+        holders = self.holders(imsi)
+        if ue_id not in holders:
+            self._ids[imsi] = (*holders, ue_id) if holders else ue_id
+
+    def remove(self, imsi: str, ue_id: int) -> None:
+        rest = tuple(i for i in self.holders(imsi) if i != ue_id)
+        if len(rest) > 1:
+            self._ids[imsi] = rest
+        elif rest:
+            self._ids[imsi] = rest[0]
+        else:
+            self._ids.pop(imsi, None)
+
+    def as_dict(self) -> dict[str, tuple[int, ...]]:
+        return {imsi: self.holders(imsi) for imsi in self._ids}
+
+
 class EnbState(enum.Enum):
     """S1 interface instance state (TS 36.413 §8.7.3)."""
 

@@ -35,6 +35,7 @@ from corenet.nf.mme.context import (
     EnbContext,
     EnbState,
     IdPool,
+    ImsiIndex,
     Step,
     UeContext,
     location,
@@ -93,10 +94,8 @@ class MmeCore:
         self.enbs: dict[int, EnbContext] = {}
         self.ues: dict[int, UeContext] = {}
         self.by_mtmsi: dict[int, int] = {}
-        # IMSI -> the contexts that hold or claim it, in the order they took it: the look-up of
-        # TS 23.401 §5.3.2.1 step 3 without a scan of every context (kept by set_imsi, delete_ue);
-        # a tuple of MME UE S1AP IDs, nearly always one, not a container of its own per IMSI
-        self.by_imsi: dict[str, tuple[int, ...]] = {}
+        # IMSI -> the contexts that hold or claim it (TS 23.401 §5.3.2.1 step 3 look-up)
+        self.by_imsi = ImsiIndex()
         self.mme_ue_ids = IdPool(1, 0xFFFFFFFF)  # TS 36.413 §9.2.3.3: 32 bits
         # TS 23.003 §2.8 / TS 33.401 §7.2.1: M-TMSIs drawn at random so that one cannot be
         # guessed from another; a seeded run gives its own generator (reproducible captures)
@@ -262,7 +261,7 @@ class MmeCore:
     def ue_by_imsi(self, imsi: str) -> UeContext | None:
         """The context holding `imsi`; one that only claims it, or that is being released,
         is not found."""
-        for ue_id in self.by_imsi.get(imsi, ()):
+        for ue_id in self.by_imsi.holders(imsi):
             u = self.ues.get(ue_id)
             if u is not None and not u.imsi_claimed and u.step is not Step.RELEASING:
                 return u
@@ -271,21 +270,10 @@ class MmeCore:
     def set_imsi(self, ue: UeContext, imsi: str) -> None:
         """The context now holds (or claims) `imsi`: `by_imsi` follows."""
         if ue.imsi != imsi:
-            self._unindex_imsi(ue)
+            if ue.imsi is not None:
+                self.by_imsi.remove(ue.imsi, ue.mme_ue_id)
             ue.imsi = imsi
-        holders = self.by_imsi.get(imsi, ())
-        if ue.mme_ue_id not in holders:
-            self.by_imsi[imsi] = (*holders, ue.mme_ue_id)
-
-    def _unindex_imsi(self, ue: UeContext) -> None:
-        imsi = ue.imsi
-        holders = None if imsi is None else self.by_imsi.get(imsi)
-        if imsi is not None and holders is not None:
-            rest = tuple(i for i in holders if i != ue.mme_ue_id)
-            if rest:
-                self.by_imsi[imsi] = rest
-            else:
-                del self.by_imsi[imsi]
+        self.by_imsi.add(imsi, ue.mme_ue_id)
 
     # ------------------------------------------------------------------ UE contexts
 
@@ -371,7 +359,8 @@ class MmeCore:
         self.stop_timer(NAS_GUARD, ue.mme_ue_id)
         self.detach_from_enb(ue)
         self.forget_guti(ue)
-        self._unindex_imsi(ue)
+        if ue.imsi is not None:
+            self.by_imsi.remove(ue.imsi, ue.mme_ue_id)
         self.ues.pop(ue.mme_ue_id, None)
         self.mme_ue_ids.release(ue.mme_ue_id)
         self.log("mme.ue.deleted", mme_ue_id=ue.mme_ue_id, imsi=ue.imsi)
