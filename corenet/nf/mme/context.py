@@ -46,6 +46,9 @@ class _NoEntries(dict[Any, Any]):
 
     __setitem__ = setdefault = update = __ior__ = _refuse  # type: ignore[assignment]
 
+    def __reduce__(self) -> str:
+        return "NO_ENTRIES"  # copied or pickled, still the one shared instance
+
 
 NO_ENTRIES: dict[Any, Any] = _NoEntries()
 

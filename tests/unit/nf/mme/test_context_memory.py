@@ -3,6 +3,8 @@ per-instance dict, and the values every UE of one area or S-GW has in common hel
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from corenet.codecs import s6a
@@ -70,3 +72,5 @@ def test_an_attached_ue_holds_no_request_nor_maps_of_its_own_until_it_needs_them
         pdn.dedicated[6] = pdn.bearer
     pdn.add_dedicated(Bearer(ebi=6, linked_ebi=5))
     assert sorted(pdn.dedicated) == [6] and NO_ENTRIES == {}
+    # a copy of a context still starts from the one shared empty map
+    assert copy.deepcopy(ue.session).additional_pdns is NO_ENTRIES
