@@ -81,7 +81,8 @@ def call_back(fn: Callable[..., Awaitable[None] | None] | None, *args: Any) -> N
     except Exception:
         log.exception("callback %s failed", getattr(fn, "__qualname__", fn))
         return
-    if inspect.isawaitable(result):
+    # nearly every handler returns None: the awaitable check only for the others
+    if result is not None and inspect.isawaitable(result):
         task = asyncio.ensure_future(result)
         _background.add(task)
         task.add_done_callback(_task_done)

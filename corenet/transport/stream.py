@@ -97,7 +97,9 @@ class StreamConnection(asyncio.Protocol):
         if self._closed or self._transport is None:
             raise ConnectionError(f"connection {self._local} -> {self._remote} is closed")
         data = self._framer.encode(payload, ppid, stream)
-        tap_call(self._cb.tap, Direction.SENT, self._local, self._remote, payload, ppid, stream)
+        if self._cb.tap is not None:
+            tap_call(self._cb.tap, Direction.SENT, self._local, self._remote, payload, ppid,
+                     stream)
         if self._out is None:
             self._out = [data]
             self._loop.call_soon(self._flush)
@@ -135,12 +137,14 @@ class StreamConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._closed:
             return
-        for frame in self._framer.feed(data):
+        tap, on_message = self._cb.tap, self._cb.on_message
+        for payload, ppid, stream in self._framer.feed(data):
             if self._closed:
                 return
-            tap_call(self._cb.tap, Direction.RECEIVED, self._remote, self._local,
-                     frame.payload, frame.ppid, frame.stream)
-            call_back(self._cb.on_message, self, frame.payload, frame.ppid, frame.stream)
+            if tap is not None:
+                tap_call(tap, Direction.RECEIVED, self._remote, self._local, payload, ppid,
+                         stream)
+            call_back(on_message, self, payload, ppid, stream)
         exc = self._framer.error
         if exc is not None and not self._closed:
             log.warning("closing %s -> %s: %s", self._remote, self._local, exc)

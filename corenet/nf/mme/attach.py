@@ -19,7 +19,6 @@ from corenet.codecs import nas, s6a
 from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import EmergencyNumber, NetworkNameValue, Tai
 from corenet.core.errors import EncodeError
-from corenet.core.identifiers import home_plmn_of
 from corenet.crypto import kdf
 from corenet.nf.mme import (
     authentication,
@@ -34,7 +33,7 @@ from corenet.nf.mme import (
     security_mode,
     session,
 )
-from corenet.nf.mme.context import Step, UeContext, UeSecurity
+from corenet.nf.mme.context import NO_ENTRIES, Step, UeContext, UeSecurity
 from corenet.nf.mme.mvno import mvno_of, rule_for
 from corenet.nf.mme.port import MmePort
 from corenet.nf.mme.s6a_client import outcome
@@ -134,7 +133,7 @@ def policy_decision(mme: MmePort, ue: UeContext, emergency: bool
         rule = mme.policy.imei_only_allowed(tac)
         return policy.decide(rule, emergency=emergency, has_imsi=False, own=False,
                              hss_down=False), rule
-    home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
+    home = mme.home_of(ue.imsi)
     own = home == mme.plmn
     rule = None if own else mme.policy.effective(home, tac)
     mvno = None if own else mvno_of(ue.imsi, mme.mvnos)
@@ -317,7 +316,7 @@ def on_ula(mme: MmePort, ue: UeContext, msg: Message) -> None:
     if sub is None:
         reject(mme, ue, causes.NETWORK_FAILURE)
         return
-    ue.session.subscription, ue.msisdn = sub, sub.msisdn
+    ue.session.subscription, ue.msisdn = session.subscription_profile(sub), sub.msisdn
     ue.session.location_updated = True
     if ue.emergency:
         _emergency_session(mme, ue)
@@ -402,8 +401,8 @@ def attach_accept(mme: MmePort, ue: UeContext) -> None:
         tai_list(mme, ue), bearer_req, attach_result=1, t3412=mme.cfg.t3412_s, guti=guti,
         emergency_numbers=emergency_numbers(mme),
         eps_network_feature_support={"ims_vops": 1, "emc_bs": 1})
-    if sec.vector is not None and ue.authenticated:
-        kenb = kdf.kenb(sec.vector.kasme, sec.sec.ul_count.value)
+    if ue.authenticated and sec.sec.kasme:
+        kenb = kdf.kenb(sec.sec.kasme, sec.sec.ul_count.value)
     else:
         # TS 33.401 §15.2.2: without KASME the eNB is given an arbitrary KeNB and the UE
         # security capabilities of the null algorithms only, so AS runs EIA0/EEA0
@@ -424,6 +423,7 @@ def on_attach_complete(mme: MmePort, ue: UeContext, msg: Message) -> None:
     if container.get("name") != "ActivateDefaultEPSBearerContextAccept":
         mme.log("esm.default_bearer.not_accepted", imsi=ue.imsi, esm=container.get("name"))
     ue.step, ue.attach_complete = Step.ATTACHED, True
+    ue.session.pdn_request = NO_ENTRIES  # answered: the attach's PDN CONNECTIVITY REQUEST goes
     emm_sm.transition(ue, emm_sm.EmmEvent.ATTACH_COMPLETED)
     pdn = ue.session.pdn
     mme.log("emm.attach.accepted", imsi=ue.imsi, imei=ue.imei, mme_ue_id=ue.mme_ue_id,

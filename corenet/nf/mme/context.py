@@ -33,6 +33,30 @@ def shared_address(text: Any) -> Any:
     return sys.intern(text) if type(text) is str else text
 
 
+class _NoEntries(dict[Any, Any]):
+    """The empty map a UE context's nearly always empty maps start with, one instance shared by
+    every context (an empty dict of its own costs 64 bytes per context). It reads, pops a
+    missing key and clears like any empty dict, and refuses entries: its owner puts a dict of
+    its own in place first (`Pdn.add_dedicated`, `UeSession.add_pdn`)."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("the shared empty map takes no entries")
+
+    __setitem__ = setdefault = update = __ior__ = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> str:
+        return "NO_ENTRIES"  # copied or pickled, still the one shared instance
+
+
+NO_ENTRIES: dict[Any, Any] = _NoEntries()
+
+
+def _no_entries() -> dict[Any, Any]:
+    return NO_ENTRIES
+
+
 class IdPool:
     """Allocates integers in [low, high], round robin, skipping those in use."""
 
@@ -57,6 +81,36 @@ class IdPool:
 
     def in_use(self) -> int:
         return len(self._used)
+
+
+class ImsiIndex:
+    """IMSI -> the MME UE S1AP IDs of the contexts that hold or claim it, in the order they
+    took it: the look-up of TS 23.401 §5.3.2.1 step 3 without a scan of every context. The one
+    holder an IMSI nearly always has is kept as its bare ID, not in a container of its own."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int | tuple[int, ...]] = {}
+
+    def holders(self, imsi: str) -> tuple[int, ...]:
+        ids = self._ids.get(imsi, ())
+        return (ids,) if isinstance(ids, int) else ids
+
+    def add(self, imsi: str, ue_id: int) -> None:
+        holders = self.holders(imsi)
+        if ue_id not in holders:
+            self._ids[imsi] = (*holders, ue_id) if holders else ue_id
+
+    def remove(self, imsi: str, ue_id: int) -> None:
+        rest = tuple(i for i in self.holders(imsi) if i != ue_id)
+        if len(rest) > 1:
+            self._ids[imsi] = rest
+        elif rest:
+            self._ids[imsi] = rest[0]
+        else:
+            self._ids.pop(imsi, None)
+
+    def as_dict(self) -> dict[str, tuple[int, ...]]:
+        return {imsi: self.holders(imsi) for imsi in self._ids}
 
 
 class EnbState(enum.Enum):
@@ -152,7 +206,12 @@ class Pdn:
     pgw_address: str | None = None  # the home P-GW of a home-routed PDN (TS 23.401 §4.3.8.1)
     esm_cause: int | None = None  # TS 24.301 §6.5.1.3: why the PDN type was narrowed
     # its dedicated bearers, by EBI (TS 23.401 §5.4.1): kept while the UE is ECM-IDLE
-    dedicated: dict[int, Bearer] = field(default_factory=dict)
+    dedicated: dict[int, Bearer] = field(default_factory=_no_entries)
+
+    def add_dedicated(self, bearer: Bearer) -> None:
+        if self.dedicated is NO_ENTRIES:
+            self.dedicated = {}
+        self.dedicated[bearer.ebi] = bearer
 
     def bearers(self) -> list[Bearer]:
         """The EPS bearers of the PDN connection (TS 23.401 §4.7.2), its default bearer
@@ -215,7 +274,7 @@ class UeSecurity:
 
     ue_net_cap: bytes = b""  # UE network capability (TS 24.301 §9.9.3.34)
     ue_ksi: int = 7  # the KSI the UE announced (7: no key available)
-    vector: AuthVector | None = None
+    vector: AuthVector | None = None  # from the AIA until security mode control completes
     ksi: int = 0
     resync_done: bool = False  # TS 24.301 §5.4.2.6 d: one re-synchronisation per attach
     mac_failure_identity_done: bool = False  # §5.4.2.6 c: one identification per attach
@@ -227,17 +286,26 @@ class UeSecurity:
 class UeSession:
     """Subscription and PDN connection of the UE (TS 23.401 §5.7.2, EPS bearer contexts)."""
 
-    pdn_request: dict[str, Any] = field(default_factory=dict)  # PDN Connectivity Request
-    subscription: Any = None  # corenet.codecs.s6a.SubscriptionData
+    # the attach's PDN CONNECTIVITY REQUEST (decoded ESM container) until the attach completes
+    pdn_request: dict[str, Any] = field(default_factory=_no_entries)
+    # corenet.codecs.s6a.SubscriptionData without its MSISDN (`UeContext.msisdn`), shared by
+    # the UEs of one profile (session.subscription_profile)
+    subscription: Any = None
     ue_ambr_ul_bps: int = 0
     ue_ambr_dl_bps: int = 0
     pdn: Pdn | None = None
     session_created: bool = False  # the S-GW holds the PDN connection (TS 29.274 §7.2.1)
     location_updated: bool = False  # ULA received: the HSS holds us as serving MME
     # PDN connections the UE requested after the attach (TS 24.301 §6.5.1), by default EBI
-    additional_pdns: dict[int, Pdn] = field(default_factory=dict)
+    additional_pdns: dict[int, Pdn] = field(default_factory=_no_entries)
     esm_procedure: EsmProcedure | None = None
     bearer_procedure: BearerProcedure | None = None  # dedicated_bearer.py
+
+    def add_pdn(self, pdn: Pdn) -> None:
+        """A PDN connection the UE requested after the attach, by its default EBI."""
+        if self.additional_pdns is NO_ENTRIES:
+            self.additional_pdns = {}
+        self.additional_pdns[pdn.bearer.ebi] = pdn
 
 
 @dataclass(slots=True)

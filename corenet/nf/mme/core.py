@@ -17,6 +17,7 @@ from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import Guti
 from corenet.config.models import MmeConfig
 from corenet.core.actions import LogEvent, StartTimer, StopTimer, TimerExpired
+from corenet.core.identifiers import home_plmn_of
 from corenet.core.plmn import Plmn
 from corenet.nf.mme import (
     dedicated_bearer,
@@ -34,6 +35,7 @@ from corenet.nf.mme.context import (
     EnbContext,
     EnbState,
     IdPool,
+    ImsiIndex,
     Step,
     UeContext,
     location,
@@ -67,6 +69,8 @@ S1_RELEASE_GUARD_S = 5.0
 NAS_GUARD = "NasGuard"
 # the NAS timers of TS 24.301 §10.2, handled by nas_path
 NAS_TIMERS = frozenset(nas_path.NAS_TIMER_CLAUSE)
+# IMSI prefixes (MCC+MNC and one digit) whose home network is remembered
+HOME_PREFIXES_KEPT = 4096
 
 
 class MmeCore:
@@ -81,13 +85,17 @@ class MmeCore:
         # MVNOs of the home MNOs; a full MVNO's own PLMN is a home network reached by S6a
         self.mvnos = tuple(Mvno.of(e) for e in cfg.roaming.mvnos)
         self._configured_homes += tuple(m.home_plmn for m in self.mvnos if m.home_plmn)
+        # the home networks known, made again when the policy's change (see home_plmns), and
+        # the home network of each IMSI prefix (TS 23.003 §2.2: its first six digits decide)
+        self._policy_homes: tuple[Plmn, ...] | None = None
+        self._home_plmns: tuple[Plmn, ...] = ()
+        self._known_plmns: tuple[Plmn, ...] = (self.plmn,)
+        self._home_of: dict[str, Plmn] = {}
         self.enbs: dict[int, EnbContext] = {}
         self.ues: dict[int, UeContext] = {}
         self.by_mtmsi: dict[int, int] = {}
-        # IMSI -> the contexts that hold or claim it, in the order they took it: the look-up of
-        # TS 23.401 §5.3.2.1 step 3 without a scan of every context (kept by set_imsi, delete_ue);
-        # a tuple of MME UE S1AP IDs, nearly always one, not a container of its own per IMSI
-        self.by_imsi: dict[str, tuple[int, ...]] = {}
+        # IMSI -> the contexts that hold or claim it (TS 23.401 §5.3.2.1 step 3 look-up)
+        self.by_imsi = ImsiIndex()
         self.mme_ue_ids = IdPool(1, 0xFFFFFFFF)  # TS 36.413 §9.2.3.3: 32 bits
         # TS 23.003 §2.8 / TS 33.401 §7.2.1: M-TMSIs drawn at random so that one cannot be
         # guessed from another; a seeded run gives its own generator (reproducible captures)
@@ -101,6 +109,9 @@ class MmeCore:
         # realm -> (since, reason, held by the link): home HSSs held unreachable
         self.s6a_down: dict[str, tuple[float, str, bool]] = {}
         self.s11_pending: dict[int, tuple[int, str]] = {}
+        # MME UE S1AP ID -> how many of those S6a and S11 transactions it started are open
+        # (idle_context without a scan of every transaction in flight)
+        self._open_of: dict[int, int] = {}
         self.s11_path = s11_path.S11Path()  # Echo and the S-GW's Recovery (s11_path.py)
         self.pws = pws.PwsState()  # warnings from the CBC (pws.py)
         self.now = 0.0
@@ -153,6 +164,7 @@ class MmeCore:
         """Send an S6a request (TS 29.272 §5.2); the Diameter peer machine guards it with its
         request timeout and reports S6aFailed."""
         sid = session_of(msg) or ""
+        self._opened(ue.mme_ue_id, self.s6a_pending, sid)
         self.s6a_pending[sid] = (ue.mme_ue_id, msg.name, realm)
         self.emit(SendS6a(msg, realm))
 
@@ -160,13 +172,56 @@ class MmeCore:
         """Send an S11 request; the GTPv2-C transaction layer guards it (T3-RESPONSE,
         N3-REQUESTS, TS 29.274 §7.6) and reports S11Failed."""
         seq = int(msg.fields["sequence"])
+        self._opened(ue.mme_ue_id, self.s11_pending, seq)
         self.s11_pending[seq] = (ue.mme_ue_id, msg.name)
         self.emit(SendS11(msg))
+
+    def _opened(self, owner: int, pending: dict[Any, tuple[Any, ...]], key: Any) -> None:
+        if key in pending:  # a key reused while its transaction is open: that one ends
+            self._take(pending, key)
+        self._open_of[owner] = self._open_of.get(owner, 0) + 1
+
+    def _take(self, pending: dict[Any, Any], key: Any) -> Any:
+        entry = pending.pop(key, None)
+        if entry is not None:
+            left = self._open_of.pop(entry[0], 0) - 1
+            if left > 0:
+                self._open_of[entry[0]] = left
+        return entry
+
+    def take_s6a(self, sid: str) -> tuple[int, str, str] | None:
+        """The S6a transaction of a Session-Id ends: (owner, command, realm), if open."""
+        return self._take(self.s6a_pending, sid)  # type: ignore[no-any-return]
+
+    def take_s11(self, seq: int) -> tuple[int, str] | None:
+        """The S11 transaction of a sequence number ends: (owner, request name), if open."""
+        return self._take(self.s11_pending, seq)  # type: ignore[no-any-return]
 
     @property
     def home_plmns(self) -> tuple[Plmn, ...]:
         """The home PLMNs we know of: configured, and those the policy names."""
-        return tuple(dict.fromkeys((*self._configured_homes, *self.policy.home_plmns())))
+        self._refresh_homes()
+        return self._home_plmns
+
+    def _refresh_homes(self) -> None:
+        homes = self.policy.home_plmns()
+        if homes is not self._policy_homes:
+            self._policy_homes = homes
+            self._home_plmns = tuple(dict.fromkeys((*self._configured_homes, *homes)))
+            self._known_plmns = (self.plmn, *self._home_plmns)
+            self._home_of.clear()
+
+    def home_of(self, imsi: str) -> Plmn:
+        """The home PLMN of an IMSI (TS 23.003 §2.2): ours or a known home network whose
+        MCC+MNC prefixes it, else the MCC's MNC length; one look-up per IMSI prefix."""
+        self._refresh_homes()
+        prefix = imsi[:6]
+        home = self._home_of.get(prefix)
+        if home is None:
+            if len(self._home_of) >= HOME_PREFIXES_KEPT:
+                self._home_of.clear()
+            home = self._home_of[prefix] = home_plmn_of(imsi, self._known_plmns)
+        return home
 
     # ------------------------------------------------------------------ home HSS reachability
 
@@ -206,7 +261,7 @@ class MmeCore:
     def ue_by_imsi(self, imsi: str) -> UeContext | None:
         """The context holding `imsi`; one that only claims it, or that is being released,
         is not found."""
-        for ue_id in self.by_imsi.get(imsi, ()):
+        for ue_id in self.by_imsi.holders(imsi):
             u = self.ues.get(ue_id)
             if u is not None and not u.imsi_claimed and u.step is not Step.RELEASING:
                 return u
@@ -215,21 +270,10 @@ class MmeCore:
     def set_imsi(self, ue: UeContext, imsi: str) -> None:
         """The context now holds (or claims) `imsi`: `by_imsi` follows."""
         if ue.imsi != imsi:
-            self._unindex_imsi(ue)
+            if ue.imsi is not None:
+                self.by_imsi.remove(ue.imsi, ue.mme_ue_id)
             ue.imsi = imsi
-        holders = self.by_imsi.get(imsi, ())
-        if ue.mme_ue_id not in holders:
-            self.by_imsi[imsi] = (*holders, ue.mme_ue_id)
-
-    def _unindex_imsi(self, ue: UeContext) -> None:
-        imsi = ue.imsi
-        holders = None if imsi is None else self.by_imsi.get(imsi)
-        if imsi is not None and holders is not None:
-            rest = tuple(i for i in holders if i != ue.mme_ue_id)
-            if rest:
-                self.by_imsi[imsi] = rest
-            else:
-                del self.by_imsi[imsi]
+        self.by_imsi.add(imsi, ue.mme_ue_id)
 
     # ------------------------------------------------------------------ UE contexts
 
@@ -289,9 +333,7 @@ class MmeCore:
             return False
         if ue.nas_timer.name is not None or ue.step in (Step.DETACHING, Step.ATTACHED):
             return False
-        mine = ue.mme_ue_id
-        return (all(owner != mine for owner, _, _ in self.s6a_pending.values())
-                and all(owner != mine for owner, _ in self.s11_pending.values()))
+        return ue.mme_ue_id not in self._open_of
 
     def detach_from_enb(self, ue: UeContext) -> None:
         if ue.enb_assoc is not None and ue.enb_assoc in self.enbs:
@@ -317,7 +359,8 @@ class MmeCore:
         self.stop_timer(NAS_GUARD, ue.mme_ue_id)
         self.detach_from_enb(ue)
         self.forget_guti(ue)
-        self._unindex_imsi(ue)
+        if ue.imsi is not None:
+            self.by_imsi.remove(ue.imsi, ue.mme_ue_id)
         self.ues.pop(ue.mme_ue_id, None)
         self.mme_ue_ids.release(ue.mme_ue_id)
         self.log("mme.ue.deleted", mme_ue_id=ue.mme_ue_id, imsi=ue.imsi)
@@ -366,7 +409,7 @@ class MmeCore:
         return True
 
     def _s6a_owner(self, sid: str) -> tuple[UeContext | None, str, str]:
-        ue_id, command, realm = self.s6a_pending.pop(sid, (None, "", ""))
+        ue_id, command, realm = self.take_s6a(sid) or (None, "", "")
         return (None if ue_id is None else self.ues.get(ue_id)), command, realm
 
     def _on_s6a_answer(self, msg: Message) -> None:
@@ -400,7 +443,7 @@ class MmeCore:
         if dedicated_bearer.on_s11_request(self, msg, peer):  # the S-GW's own requests
             return
         seq = int(msg.fields.get("sequence", -1)) if request_sequence is None else request_sequence
-        ue_id, name = self.s11_pending.pop(seq, (None, ""))
+        ue_id, name = self.take_s11(seq) or (None, "")
         if ue_id is None:
             self.log("s11.unexpected", message=msg.name, sequence=seq)
             return
@@ -412,7 +455,7 @@ class MmeCore:
     def _on_s11_failed(self, seq: int, reason: str) -> None:
         if s11_path.on_failed(self, seq, reason):
             return
-        ue_id, name = self.s11_pending.pop(seq, (None, ""))
+        ue_id, name = self.take_s11(seq) or (None, "")
         if ue_id is None:
             return
         ue = self.ues.get(ue_id)

@@ -230,7 +230,7 @@ def _complete(mme: MmePort, ue: UeContext, proc: BearerProcedure) -> None:
     if not (proc.erab_done and proc.esm_done):
         return
     ue.session.bearer_procedure = None
-    proc.pdn.dedicated[proc.bearer.ebi] = proc.bearer
+    proc.pdn.add_dedicated(proc.bearer)
     mme.log("esm.bearer.activated", imsi=ue.imsi, ebi=proc.bearer.ebi, qci=proc.bearer.qci,
             linked_ebi=proc.pdn.bearer.ebi)
     mme.emit(SendS11(_respond(proc, gtpv2c.CAUSE_REQUEST_ACCEPTED), proc.sgw))

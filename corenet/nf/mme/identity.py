@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from corenet.codecs import nas
 from corenet.codecs.nas_ies import Guti
-from corenet.core.identifiers import home_plmn_of
 from corenet.nf.mme import emm_sm, nas_path, s1ap_build
 from corenet.nf.mme.context import Step, UeContext
 from corenet.nf.mme.port import MmePort
@@ -72,12 +71,12 @@ def take_over(mme: MmePort, ue: UeContext) -> None:
 
 def is_roamer(mme: MmePort, ue: UeContext) -> bool:
     """A UE whose IMSI belongs to another PLMN than the MME's (TS 23.122 §1.2)."""
-    return ue.imsi is not None and home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns)) != mme.plmn
+    return ue.imsi is not None and mme.home_of(ue.imsi) != mme.plmn
 
 
 def home_realm(mme: MmePort, imsi: str) -> str | None:
     """The home realm (TS 23.003 §19.2) of a UE we may serve, or None (PLMN not allowed)."""
-    home = home_plmn_of(imsi, (mme.plmn, *mme.home_plmns))
+    home = mme.home_of(imsi)
     if home != mme.plmn and home not in mme.home_plmns:
         return None
     return home.realm

@@ -202,7 +202,7 @@ def on_activate_default_accept(mme: MmePort, ue: UeContext, msg: Message) -> Non
     if proc is None:
         return
     ue.session.esm_procedure = None
-    ue.session.additional_pdns[proc.pdn.bearer.ebi] = proc.pdn
+    ue.session.add_pdn(proc.pdn)
     mme.log("esm.pdn.connected", imsi=ue.imsi, apn=proc.pdn.apn, ebi=proc.pdn.bearer.ebi,
             ipv4=proc.pdn.ipv4, emergency=proc.pdn.apn == mme.cfg.emergency.apn)
 

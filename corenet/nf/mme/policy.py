@@ -114,6 +114,23 @@ class Refusal:
 
 Decision = AttachPlan | Refusal
 
+# (home PLMN, TA) pairs whose configured rule is remembered
+RULES_KEPT = 4096
+
+# the plans `decide` gives, one shared instance each (a UE context holds its plan while it
+# attaches, not a copy of its own)
+OWN_SUBSCRIBER = AttachPlan(emergency=False, authenticate=True, reason="own subscriber")
+OWN_EMERGENCY = AttachPlan(emergency=True, authenticate=True, reason="own subscriber")
+ALL_UES_IMEI = AttachPlan(emergency=True, authenticate=False, reason="all UEs (IMEI)")
+FULL_ROAMING = AttachPlan(emergency=False, authenticate=True, reason="full roaming")
+UNAUTH_AKA_FIRST = AttachPlan(True, True, unauth_on_no_answer=True, unauth_on_failure=True,
+                              reason="authentication optional, tried first")
+UNAUTH_IMSI = AttachPlan(True, False, reason="IMSI required, authentication optional")
+AUTH_HSS_DOWN_FALLBACK = AttachPlan(True, False, reason="home HSS unreachable: fallback")
+AUTH_WITH_FALLBACK = AttachPlan(True, True, unauth_on_no_answer=True,
+                                reason="authenticated UEs only")
+AUTH_ONLY = AttachPlan(True, True, reason="authenticated UEs only")
+
 
 class RoamingPolicy:
     """The policy table, changeable at run time, plus the home networks reported failed."""
@@ -122,6 +139,11 @@ class RoamingPolicy:
         self.own = own
         self._policies: list[Policy] = list(policies)
         self.home_core_failed: set[Plmn] = set()
+        # the home PLMNs the table names, made again only when a rule is set: every attach
+        # asks for them (TS 23.003 §2.2, the home network of its IMSI)
+        self._homes: tuple[Plmn, ...] | None = None
+        # (home PLMN, TAC) -> the configured rule, forgotten when a rule is set
+        self._rules: dict[tuple[Plmn, int], Policy | None] = {}
 
     @classmethod
     def from_config(cls, cfg: MmeConfig) -> RoamingPolicy:
@@ -131,10 +153,16 @@ class RoamingPolicy:
         return list(self._policies)
 
     def home_plmns(self) -> tuple[Plmn, ...]:
-        return tuple(dict.fromkeys(p.home_plmn for p in self._policies))
+        """The home PLMNs of the rules, in the table's order; the same tuple until a rule
+        is set."""
+        if self._homes is None:
+            self._homes = tuple(dict.fromkeys(p.home_plmn for p in self._policies))
+        return self._homes
 
     def set(self, policy: Policy) -> Policy | None:
         """Add or replace the rule for (home PLMN, TAs); the rule it replaced, if any."""
+        self._homes = None
+        self._rules.clear()
         for i, old in enumerate(self._policies):
             if old.home_plmn == policy.home_plmn and old.tacs == policy.tacs:
                 self._policies[i] = policy
@@ -144,9 +172,15 @@ class RoamingPolicy:
 
     def lookup(self, home: Plmn, tac: int) -> Policy | None:
         """The configured rule: one naming the TA wins over one for every TA."""
+        key = (home, tac)
+        if key in self._rules:
+            return self._rules[key]
         rules = [p for p in self._policies if p.home_plmn == home and p.covers(tac)]
         rules.sort(key=lambda p: p.tacs is None)
-        return rules[0] if rules else None
+        if len(self._rules) >= RULES_KEPT:
+            self._rules.clear()
+        rule = self._rules[key] = rules[0] if rules else None
+        return rule
 
     def effective(self, home: Plmn, tac: int) -> Policy | None:
         """The rule in force: a failed home core switches to its `on_home_core_failed` mode."""
@@ -171,10 +205,10 @@ def decide(rule: Policy | None, *, emergency: bool, has_imsi: bool, own: bool,
     """Admission of an attach (TS 23.401 §4.3.12.1, §5.3.2.1; causes in the module table)."""
     if own:
         # the rescuer's own subscribers: normal service from their own HSS, whatever the policy
-        return AttachPlan(emergency=emergency, authenticate=True, reason="own subscriber")
+        return OWN_EMERGENCY if emergency else OWN_SUBSCRIBER
     if not has_imsi:
         if rule is not None and rule.mode is Mode.EMERGENCY_UNAUTH and rule.allow_imei_only:
-            return AttachPlan(emergency=True, authenticate=False, reason="all UEs (IMEI)")
+            return ALL_UES_IMEI
         return Refusal(IMEI_NOT_ACCEPTED, "IMSI required")
     if rule is None:
         return Refusal(causes.PLMN_NOT_ALLOWED, "no roaming agreement in force")
@@ -185,14 +219,12 @@ def decide(rule: Policy | None, *, emergency: bool, has_imsi: bool, own: bool,
     if not emergency:
         if rule.mode.emergency_only:
             return Refusal(causes.NO_SUITABLE_CELLS_IN_TA, f"{rule.mode.value}: emergency only")
-        return AttachPlan(emergency=False, authenticate=True, reason="full roaming")
+        return FULL_ROAMING
     if rule.mode is Mode.EMERGENCY_UNAUTH:
         if rule.try_aka_first and not hss_down:
-            return AttachPlan(True, True, unauth_on_no_answer=True, unauth_on_failure=True,
-                              reason="authentication optional, tried first")
-        return AttachPlan(True, False, reason="IMSI required, authentication optional")
+            return UNAUTH_AKA_FIRST
+        return UNAUTH_IMSI
     fallback = rule.mode is Mode.EMERGENCY_AUTH and rule.fallback_unauth_when_hss_down
     if fallback and hss_down:
-        return AttachPlan(True, False, reason="home HSS unreachable: fallback")
-    return AttachPlan(True, True, unauth_on_no_answer=fallback,
-                      reason="authenticated UEs only")
+        return AUTH_HSS_DOWN_FALLBACK
+    return AUTH_WITH_FALLBACK if fallback else AUTH_ONLY

@@ -82,7 +82,9 @@ def null_command(mme: MmePort, ue: UeContext) -> None:
 def completed(mme: MmePort, ue: UeContext, msg: Message) -> None:
     """TS 24.301 §5.4.3.4: the new context is taken into use; the IMEISV is recorded."""
     nas_path.stop_nas_timer(mme, ue)
-    ue.security.secured = True
+    # the vector's RAND, XRES and AUTN have served (TS 33.401 §6.1.1): the context keeps
+    # KASME in its NAS security context (§7.2.1), whence KeNB (A.3), and no more
+    ue.security.secured, ue.security.vector = True, None
     imeisv = msg.fields.get("imeisv")
     if isinstance(imeisv, dict) and imeisv.get("type") == "imeisv":
         ue.imeisv = str(imeisv["value"])

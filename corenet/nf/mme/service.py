@@ -384,8 +384,8 @@ class MmeService:
     def _send_s6a(self, action: SendS6a) -> None:
         """Realm-based routing (RFC 6733 §6.1.4) to the peer of the Destination-Realm."""
         link = self._links.get(action.realm)
-        sid = session_of(action.msg) or ""
         if link is None or not link.is_open:
+            sid = session_of(action.msg) or ""
             asyncio.get_running_loop().call_soon(
                 self._feed, S6aFailed(sid, f"no open peer for realm {action.realm}"))
             return

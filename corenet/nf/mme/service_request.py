@@ -127,8 +127,8 @@ def accept(mme: MmePort, ue: UeContext, ul_count: int) -> None:
     """INITIAL CONTEXT SETUP REQUEST with the E-RABs of every PDN connection and the KeNB of
     the SERVICE REQUEST's uplink NAS COUNT (TS 23.401 §5.3.4.1 step 4; TS 33.401 A.3)."""
     sec = ue.security
-    if sec.vector is not None and ue.authenticated:
-        kenb = kdf.kenb(sec.vector.kasme, ul_count)
+    if ue.authenticated and sec.sec is not None and sec.sec.kasme:
+        kenb = kdf.kenb(sec.sec.kasme, ul_count)
     else:
         kenb = UNAUTHENTICATED_KENB  # TS 33.401 §15.2.2
     s1ap_build.initial_context_setup(mme, ue, kenb, None)

@@ -7,11 +7,13 @@ Building blocks of the attach sequence (`attach.py`), which decides what follows
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 from collections.abc import Mapping
+from typing import Any
 
 from corenet.codecs.base import Message
 from corenet.codecs.s6a import SubscriptionData, VplmnDynamicAddressAllowed
-from corenet.core.identifiers import home_plmn_of
 from corenet.core.plmn import Plmn
 from corenet.nf.mme import causes, esm, s1ap_build
 from corenet.nf.mme.context import Pdn, Step, UeContext, shared_address
@@ -24,6 +26,29 @@ _GTP_TO_ESM = {78: causes.ESM_MISSING_OR_UNKNOWN_APN, 83: causes.ESM_UNKNOWN_PDN
                84: causes.ESM_INSUFFICIENT_RESOURCES, 73: causes.ESM_INSUFFICIENT_RESOURCES}
 
 
+def subscription_profile(sub: SubscriptionData) -> SubscriptionData:
+    """The Subscription-Data (TS 29.272 §7.3.2) as a UE context keeps it: without its MSISDN
+    (the context's own `msisdn`), so that the UEs of one profile - its APN-Configurations and
+    AMBR - share one instance instead of holding a copy each."""
+    try:
+        key = _PROFILE_OF(sub)
+        shared = _PROFILES.get(key)
+    except TypeError:  # a member that cannot be hashed: kept as it is
+        return sub
+    if shared is None:
+        if len(_PROFILES) >= PROFILES_KEPT:
+            _PROFILES.clear()
+        shared = _PROFILES[key] = dataclasses.replace(sub, msisdn=None)
+    return shared
+
+
+# what makes a profile: every member of the Subscription-Data but the MSISDN
+_PROFILE_OF = operator.attrgetter(*(f.name for f in dataclasses.fields(SubscriptionData)
+                                    if f.name != "msisdn"))
+_PROFILES: dict[Any, SubscriptionData] = {}
+PROFILES_KEPT = 1024
+
+
 def subscribed_pdn(mme: MmePort, ue: UeContext, sub: SubscriptionData) -> None:
     """The PDN connection the subscription allows (TS 23.401 §5.3.2.1 step 11), the UE-AMBR
     and APN-AMBR capped for roamers; raises `esm.EsmReject`."""
@@ -34,7 +59,7 @@ def subscribed_pdn(mme: MmePort, ue: UeContext, sub: SubscriptionData) -> None:
     req = esm.pdn_request_of(session.pdn_request)
     session.pdn = esm.build_pdn(sub, req, cap, roamer)
     if roamer and ue.imsi is not None:
-        home = home_plmn_of(ue.imsi, (mme.plmn, *mme.home_plmns))
+        home = mme.home_of(ue.imsi)
         allowed = esm.select_apn(sub, req.apn).vplmn_dynamic_address_allowed
         session.pdn.pgw_address = home_pgw(mme.cfg.home_pgws, home, allowed)
     mme.log("emm.location.updated", imsi=ue.imsi, roamer=roamer, apn=session.pdn.apn,

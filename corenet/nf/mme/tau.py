@@ -127,9 +127,9 @@ def accept(mme: MmePort, ue: UeContext, active: bool) -> None:
 def _kenb(ue: UeContext) -> bytes:
     """KeNB from KASME and the uplink NAS COUNT of the TAU request (TS 33.401 A.3, §7.2.8.1)."""
     sec = ue.security
-    if sec.vector is None or sec.sec is None or not ue.authenticated:
+    if sec.sec is None or not sec.sec.kasme or not ue.authenticated:
         return UNAUTHENTICATED_KENB  # TS 33.401 §15.2.2
-    return kdf.kenb(sec.vector.kasme, sec.sec.ul_count.value)
+    return kdf.kenb(sec.sec.kasme, sec.sec.ul_count.value)
 
 
 def on_tau_complete(mme: MmePort, ue: UeContext, _msg: Message) -> None:

@@ -14,6 +14,7 @@ from corenet.config.models import MmeConfig, RoamingPolicyEntry
 from corenet.crypto.nas_security import DOWNLINK, NasSecurityContext
 from corenet.nf.mme.context import EmmState, Step
 from corenet.nf.mme.events import S1apReceived
+from corenet.nf.mme.s6a_client import session_of
 
 from .scenario import (
     IMSI,
@@ -113,12 +114,34 @@ def test_guard_releases_a_context_running_no_procedure() -> None:
     assert sc.sent_s1() == [] and ("NasGuard", ue_id) in sc.timers
     # the S6a transaction ends without its answer reaching a procedure (a stale answer to
     # a request of an older attach): nothing runs any more for this context
-    sc.core.s6a_pending.clear()
+    for sid in list(sc.core.s6a_pending):
+        sc.core.take_s6a(sid)
     sc.expire("NasGuard", ue_id)
     (cmd,) = sc.sent_s1()
     assert cmd.name == "UEContextReleaseCommand"
     assert cmd.fields["UE-S1AP-IDs"][1]["mME-UE-S1AP-ID"] == ue_id
     assert "emm.context.unused" in sc.log_kinds()
+
+
+def test_guard_tells_apart_the_transactions_of_each_context() -> None:
+    sc = Scenario(cfg=MmeConfig(nas_guard_s=7.0))
+    sc.s1_setup()
+    sc.attach_request()
+    first, (air_first,) = sc.mme_ue_id, sc.sent_s6a()
+    sc.mme_ue_id, sc.enb_ue_id = None, sc.enb_ue_id + 1
+    sc.attach_request(imsi="440100000000002")
+    second = sc.mme_ue_id
+    assert first != second and sc.core.pending_count() == 2
+    # the first context's AIR ends without reaching its procedure; the second's stays open
+    assert sc.core.take_s6a(session_of(air_first)) == (
+        first, "AIR", "epc.mnc010.mcc440.3gppnetwork.org")
+    assert sc.core.take_s6a(session_of(air_first)) is None
+    sc.expire("NasGuard", second)
+    assert sc.sent_s1() == [] and ("NasGuard", second) in sc.timers
+    sc.expire("NasGuard", first)
+    (cmd,) = sc.sent_s1()
+    assert cmd.fields["UE-S1AP-IDs"][1]["mME-UE-S1AP-ID"] == first
+    assert sc.core.pending_count() == 1
 
 
 def test_guard_leaves_an_attached_ue_alone() -> None:
