@@ -42,6 +42,8 @@ from corenet.nf.sgw_pgw.pools import (
     Allocation,
     AllocationError,
     IpAddress,
+    address_int,
+    prefix_of,
 )
 from corenet.nf.sgw_pgw.store import SessionStore, allocation_of, allocation_record
 from corenet.protocols.gtpv2c_recovery import RecoveryWatch
@@ -195,11 +197,11 @@ class Session:
 
     @property
     def ue_ipv4(self) -> ipaddress.IPv4Address | None:
-        return self.allocation.ipv4
+        return self.allocation.ipv4_address
 
     @property
     def ue_ipv6_prefix(self) -> ipaddress.IPv6Network | None:
-        return self.allocation.ipv6_prefix
+        return self.allocation.ipv6_network
 
     def identity(self) -> tuple[str, str]:
         """The UE as Create Session names it: IMSI, or MEI for a UE without one. An IMSI the
@@ -273,8 +275,9 @@ class SgwPgwCore:
         self.store = store
         self.sessions: dict[int, Session] = {}
         self._by_identity: dict[tuple[tuple[str, str], int], int] = {}
-        self._by_ipv4: dict[ipaddress.IPv4Address, int] = {}
-        self._by_ipv6_prefix: dict[ipaddress.IPv6Network, int] = {}
+        # S11 TEID by UE address: the IPv4 address, the /64 prefix, as integers (pools.py)
+        self._by_ipv4: dict[int, int] = {}
+        self._by_ipv6_prefix: dict[int, int] = {}
         self._per_peer: dict[tuple[str, str], int] = {}
         self._control_teids = _TeidSpace()
         self._user_teids = _TeidSpace()
@@ -502,18 +505,18 @@ class SgwPgwCore:
 
     def session_by_ue_address(self, ip: str | IpAddress) -> Session | None:
         """The session holding this UE address (IPv6: any address of its /64 prefix)."""
-        try:
-            addr = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
-        except ValueError:
+        found = address_int(ip)
+        if found is None:
             return None
-        if isinstance(addr, ipaddress.IPv4Address):
+        version, addr = found
+        if version == 4:
             teid = self._by_ipv4.get(addr)
         else:
-            teid = self._by_ipv6_prefix.get(ipaddress.IPv6Network((addr, 64), strict=False))
+            teid = self._by_ipv6_prefix.get(prefix_of(addr))
         if teid is None:
             # a home-routed session holds an address of the home P-GW (TS 23.401 §4.3.8.1)
             return next((s for t in self._home_routed
-                         if (s := self.sessions[t]).allocation.holds(addr)), None)
+                         if (s := self.sessions[t]).allocation.holds(ip)), None)
         return self.sessions.get(teid)
 
     def session_by_imsi(self, imsi: str) -> list[Session]:
@@ -679,12 +682,12 @@ class SgwPgwCore:
             return self._reject(msg, mme, GtpReject(cause, f"home P-GW {_peer(pending.pgw)}"))
         created = {bc["ebi"]: bc for bc in response.fields.get("bearer_contexts_created", [])}
         paa = response.fields.get("paa") or {}
-        v4, v6 = paa.get("ipv4"), paa.get("ipv6")
+        v4 = None if paa.get("ipv4") is None else address_int(paa["ipv4"])
+        v6 = None if paa.get("ipv6") is None else address_int(paa["ipv6"])
         f = msg.fields
         allocation = Allocation(
             f["apn"], int(paa.get("pdn_type") or f.get("pdn_type") or g.PDN_IPV4),
-            None if v4 is None else ipaddress.IPv4Address(v4),
-            None if v6 is None else ipaddress.IPv6Network((v6, 64), strict=False))
+            None if v4 is None else v4[1], None if v6 is None else prefix_of(v6[1]))
         bearers = {ctx["ebi"]: Bearer(
             ebi=ctx["ebi"], qos=shared(ctx["bearer_qos"]),
             charging_id=int(created.get(ctx["ebi"], {}).get("charging_id") or 0),

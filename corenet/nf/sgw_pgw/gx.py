@@ -83,10 +83,9 @@ class GxClient:
         """CCR-I for a new PDN connection (`s`: an S/P-GW `Session`)."""
         if s.home_pgw is not None:
             return []  # the home P-GW is the PCEF of a home-routed session (TS 23.401 §4.3.8.1)
-        ipv4 = None if s.ue_ipv4 is None else str(s.ue_ipv4)
-        ipv6 = None if s.ue_ipv6_prefix is None else str(s.ue_ipv6_prefix)
-        address = ipv4 or ("" if s.ue_ipv6_prefix is None
-                           else str(s.ue_ipv6_prefix.network_address))
+        allocation = s.allocation
+        ipv4, ipv6 = allocation.ipv4_text, allocation.ipv6_prefix_text
+        address = ipv4 or ("" if ipv6 is None else ipv6.partition("/")[0])
         gx = _GxSession(self.ids.session_id(), s.s11_sgw_teid, address)
         self._forget(s.s11_sgw_teid)
         self.sessions[gx.teid] = gx

@@ -213,11 +213,11 @@ def allocation_record(a: Allocation) -> dict[str, Any]:
 
 
 def allocation_of(r: dict[str, Any]) -> Allocation:
+    v4, v6 = r.get("ipv4"), r.get("ipv6_prefix")
     return Allocation(
         apn=r["apn"], pdn_type=int(r["pdn_type"]),
-        ipv4=None if r.get("ipv4") is None else ipaddress.IPv4Address(r["ipv4"]),
-        ipv6_prefix=None if r.get("ipv6_prefix") is None
-        else ipaddress.IPv6Network(r["ipv6_prefix"]))
+        ipv4=None if v4 is None else int(ipaddress.IPv4Address(v4)),
+        ipv6_prefix=None if v6 is None else int(ipaddress.IPv6Network(v6).network_address))
 
 
 def _json_default(value: Any) -> Any:

@@ -14,6 +14,7 @@ from corenet.config.models import PcrfLink
 from corenet.nf.pcrf.core import PcrfCore, SendAnswer, SendRequest
 from corenet.nf.sgw_pgw.gx import AnswerGx, Enforce, GxClient, SendGx
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport, PccRuleStatus
+from corenet.nf.sgw_pgw.pools import PDN_IPV4, Allocation
 from corenet.protocols.diameter_ids import DiameterIds
 from tests.unit.nf.pcrf.helpers import (
     IMEISV,
@@ -33,7 +34,8 @@ UE = "127.147.0.2"
 def _session(*, uimsi: bool = False, teid: int = 7) -> Any:
     bearer = SimpleNamespace(qos={"qci": 5, "pl": 1})
     return SimpleNamespace(
-        home_pgw=None, ue_ipv4=ipaddress.IPv4Address(UE), ue_ipv6_prefix=None,
+        home_pgw=None,
+        allocation=Allocation("sos", PDN_IPV4, int(ipaddress.IPv4Address(UE)), None),
         s11_sgw_teid=teid, uimsi=uimsi, msisdn=MSISDN, imsi=IMSI, mei=IMEISV,
         ambr={"ul_kbps": 100, "dl_kbps": 200}, bearers={5: bearer}, default_ebi=5,
         uli=ULI, apn="sos")
