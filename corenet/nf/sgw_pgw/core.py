@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _encode_string
 from typing import Any
 
 from corenet.codecs import gtpv2c as g
@@ -45,7 +47,12 @@ from corenet.nf.sgw_pgw.pools import (
     address_int,
     prefix_of,
 )
-from corenet.nf.sgw_pgw.store import SessionStore, allocation_of, allocation_record
+from corenet.nf.sgw_pgw.store import (
+    SessionStore,
+    allocation_of,
+    allocation_record,
+    record_text,
+)
 from corenet.protocols.gtpv2c_recovery import RecoveryWatch
 
 Address = tuple[str, int]
@@ -957,7 +964,7 @@ class SgwPgwCore:
         """Committed before the response about `s` is handed out. A home-routed session is
         not kept: after a restart the home P-GW learns of it by our Recovery (TS 23.007 §18)."""
         if self.store is not None and s.home_pgw is None:
-            self.store.put(s.s11_sgw_teid, _record(s))
+            self.store.put(s.s11_sgw_teid, _record_json(s))
 
     def _restore(self, now: float) -> int:
         """Sessions of the store back in place, with their addresses and TEIDs taken again;
@@ -1058,10 +1065,18 @@ def shared(value: Any) -> Any:
     if known is None:
         if len(_shared) >= _SHARED_KEPT:
             _shared.clear()
+            _shared_json.clear()
         # a copy: the caller's dict (a decoded message's) may change, the shared one never
         known = _shared[key] = {k: dict(v) if isinstance(v, dict) else v
                                 for k, v in value.items()}
+        _shared_json[id(known)] = None  # its JSON text, made when a record first needs it
     return known
+
+
+# The JSON text of each value of `_shared`, by its id (None until first asked for). Only the
+# objects `_shared` holds have an entry, and both tables are cleared together: an id found
+# here is one of those live objects, never a recycled one.
+_shared_json: dict[int, str | None] = {}
 
 
 _same: dict[Any, Any] = {}
@@ -1089,6 +1104,73 @@ def _identity(imsi: str | None, mei: str | None, uimsi: bool) -> tuple[str, str]
     if imsi is None:
         return ("mei", mei or "")
     return ("uimsi", imsi) if uimsi else ("imsi", imsi)
+
+
+def _record_json(s: Session) -> str:
+    """`_record(s)` as the store's JSON text, written directly: the shared values' text is
+    made once (`_shared_json`) and the rest formatted in place, not walked by the encoder for
+    every Create Session and Modify Bearer. The restore reads it as any other record."""
+    a = s.allocation
+    bearers = ", ".join(
+        f'{{"ebi": {int(b.ebi)}, "qos": {_json(b.qos)}, "charging_id": {int(b.charging_id)}, '
+        f'"s1u_sgw_teid": {int(b.s1u_sgw_teid)}, "s5u_pgw_teid": {int(b.s5u_pgw_teid)}, '
+        f'"s1u_enb_fteid": {_fteid_json(b.s1u_enb_fteid)}, "tft": {_json(b.tft)}, '
+        f'"rules": {_json(b.rules)}}}' for b in s.bearers.values())
+    return (
+        f'{{"s11_sgw_teid": {int(s.s11_sgw_teid)}, "s5c_pgw_teid": {int(s.s5c_pgw_teid)}, '
+        f'"mme": [{_text(s.mme[0])}, {int(s.mme[1])}], "mme_fteid": {_fteid_json(s.mme_fteid)}, '
+        f'"apn": {_text(s.apn)}, "allocation": {{"apn": {_text(a.apn)}, '
+        f'"pdn_type": {int(a.pdn_type)}, "ipv4": {_text(a.ipv4_text)}, '
+        f'"ipv6_prefix": {_text(a.ipv6_prefix_text)}}}, "default_ebi": {int(s.default_ebi)}, '
+        f'"rat_type": {int(s.rat_type)}, "created_at": {_json(s.created_at)}, '
+        f'"imsi": {_text(s.imsi)}, "msisdn": {_text(s.msisdn)}, "mei": {_text(s.mei)}, '
+        f'"indication": {_json(s.indication)}, "uli": {_json(s.uli)}, '
+        f'"serving_network": {_text(s.serving_network)}, '
+        f'"selection_mode": {_json(s.selection_mode)}, "ambr": {_json(s.ambr)}, '
+        f'"pco": {_json(s.pco)}, "state": {_text(s.state.value)}, "bearers": [{bearers}]}}')
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _encode_string(value)
+
+
+_FTEID_KEYS = ("interface_type", "teid", "ipv4", "ipv6")  # an F-TEID as the codec gives it
+
+
+def _fteid_json(fteid: dict[str, Any] | None) -> str:
+    if fteid is None:
+        return "null"
+    if tuple(fteid) != _FTEID_KEYS:
+        return record_text(fteid)
+    return (f'{{"interface_type": {_json(fteid["interface_type"])}, '
+            f'"teid": {_json(fteid["teid"])}, "ipv4": {_json(fteid["ipv4"])}, '
+            f'"ipv6": {_json(fteid["ipv6"])}}}')
+
+
+def _json(value: Any) -> str:
+    """JSON text of one value of a record: a shared value's is made once."""
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)  # as the encoder writes it
+    if kind is bytes:
+        return f'{{"__bytes__": "{value.hex()}"}}'
+    if kind is list and not value:
+        return "[]"
+    if kind is str:
+        return _encode_string(value)  # type: ignore[no-any-return]
+    known = _shared_json.get(id(value), _NOT_SHARED)
+    if known is _NOT_SHARED:
+        return record_text(value)
+    if known is None:
+        known = _shared_json[id(value)] = record_text(value)
+    return known  # type: ignore[return-value]
+
+
+_NOT_SHARED = object()
 
 
 def _record(s: Session) -> dict[str, Any]:

@@ -93,8 +93,9 @@ class SessionStore:
 
     # -- changes ---------------------------------------------------------------------------
 
-    def put(self, teid: int, record: dict[str, Any]) -> None:
-        self._change(_PUT, (teid, _ENCODER.encode(record)))
+    def put(self, teid: int, record: dict[str, Any] | str) -> None:
+        """Store a session: its record, or the record's JSON text (`record_text`)."""
+        self._change(_PUT, (teid, record if isinstance(record, str) else record_text(record)))
 
     def delete(self, teid: int) -> None:
         self._change(_DELETE, (teid,))
@@ -231,6 +232,7 @@ def _json_default(value: Any) -> Any:
 # one encoder for every record (json.dumps with options builds a new one per call); records
 # are trees of plain values, so no circular-reference check
 _ENCODER = json.JSONEncoder(default=_json_default, check_circular=False)
+record_text = _ENCODER.encode
 
 
 def _json_hook(obj: dict[str, Any]) -> Any:

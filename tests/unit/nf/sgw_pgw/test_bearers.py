@@ -5,12 +5,15 @@ PCC rule installed -> Create Bearer Request -> Create Bearer Response -> PccRepo
 from __future__ import annotations
 
 import ipaddress
+import json
+from dataclasses import replace
 from typing import Any
 
 from corenet.codecs import gtpv2c as g
 from corenet.codecs import tft
 from corenet.codecs.base import Message
 from corenet.config.models import SgwPgwConfig
+from corenet.nf.sgw_pgw import core as core_module
 from corenet.nf.sgw_pgw.bearers import (
     GW_PCEF_MALFUNCTION,
     INCORRECT_FLOW_INFORMATION,
@@ -30,7 +33,7 @@ from corenet.nf.sgw_pgw.core import (
     SgwPgwCore,
 )
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport, PccRule, PccRuleStatus
-from corenet.nf.sgw_pgw.store import SessionStore
+from corenet.nf.sgw_pgw.store import SessionStore, _json_hook, record_text
 from tests.unit.nf.sgw_pgw.helpers import create_session, delete_session, modify_bearer, roundtrip
 
 MME = ("127.0.0.2", 2123)
@@ -232,3 +235,24 @@ def test_an_ebi_the_mme_gave_twice_is_refused() -> None:
                                    3.0))
     assert (report.status, report.failure_code) == (PccRuleStatus.INACTIVE, GW_PCEF_MALFUNCTION)
     assert s.bearers[5].rules == []
+
+
+def test_the_record_text_is_the_encoders_and_restores_the_same_session() -> None:
+    """The stored record is written as text directly (core._record_json); it is exactly what
+    the JSON encoder makes of the record, for a PDN connection with a dedicated bearer (TFT
+    octets, PCC rule), the eNB's F-TEIDs, a PCO, and for one whose values are not shared."""
+    core = SgwPgwCore(SgwPgwConfig(), store=SessionStore(":memory:"))
+    s = attached(core)
+    [req] = requests(install(core, s, voice()))
+    core.handle(S11Answer(create_bearer_response(req, s), MME, req), 3.0)
+    s.pco = b"\x80\x00\x0d\x00"
+    odd = replace(s, uli={"tai": {"plmn": "44020", "tac": 7}, "\"quoted\"": "é"},
+                  mme_fteid={"teid": 5, "ipv4": "127.0.0.2", "interface_type": 10},
+                  imsi=None, mei="35349006987331", created_at=0, selection_mode=None)
+    for session in (s, odd):
+        text = core_module._record_json(session)
+        assert text == record_text(core_module._record(session))
+        again = core_module._session_of(json.loads(text, object_hook=_json_hook))
+        assert core_module._record(again) == core_module._record(session)
+    assert s.bearers[6].tft is not None and s.bearers[6].rules == ["voice"]
+    assert s.bearers[5].s1u_enb_fteid is not None
