@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import json
 import logging
+import operator
 import sqlite3
 import threading
 from collections import deque
@@ -169,8 +171,9 @@ class SessionStore:
     def _commit(self, batch: list[Change]) -> None:
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            for sql, args in batch:
-                self._db.execute(sql, args)
+            # each run of changes of one kind in one call, in the order they were queued
+            for sql, changes in itertools.groupby(batch, key=operator.itemgetter(0)):
+                self._db.executemany(sql, [args for _, args in changes])
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:
