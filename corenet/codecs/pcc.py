@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import functools
 import ipaddress
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -83,10 +84,23 @@ def framed_ipv6_prefix(prefix: str) -> bytes:
 
 
 def ipv6_prefix_of(data: bytes) -> ipaddress.IPv6Network | None:
+    found = ipv6_prefix_value(data)
+    return None if found is None else ipaddress.IPv6Network(found)
+
+
+def ipv6_prefix_value(data: bytes) -> tuple[int, int] | None:
+    """Framed-IPv6-Prefix (RFC 3162 §2.3) as (prefix address as an integer, prefix length),
+    the bits beyond the length cleared; None if malformed."""
     if len(data) < 2 or data[1] > 128 or len(data) - 2 < (data[1] + 7) // 8:
         return None
-    raw = data[2:2 + (data[1] + 7) // 8].ljust(16, b"\0")
-    return ipaddress.IPv6Network((ipaddress.IPv6Address(raw), data[1]), strict=False)
+    length = data[1]
+    value = int.from_bytes(data[2:2 + (length + 7) // 8].ljust(16, b"\0"), "big")
+    return value >> (128 - length) << (128 - length), length
+
+
+def ipv6_text(value: int) -> str:
+    """RFC 5952 text of an IPv6 address held as an integer (as `ipaddress` writes it)."""
+    return socket.inet_ntop(socket.AF_INET6, value.to_bytes(16, "big"))
 
 
 @dataclass(frozen=True)
@@ -271,7 +285,7 @@ def ue_address_of(msg: Message | Iterable[Any]) -> str | None:
     Framed-IPv6-Prefix (TS 29.214 §4.4.1 session binding)."""
     raw = dia.avp(msg, "Framed-IP-Address")
     if isinstance(raw, bytes) and len(raw) == 4:
-        return str(ipaddress.IPv4Address(raw))
+        return socket.inet_ntop(socket.AF_INET, raw)
     prefix = dia.avp(msg, "Framed-IPv6-Prefix")
-    net = ipv6_prefix_of(prefix) if isinstance(prefix, bytes) else None
-    return None if net is None else str(net.network_address)
+    found = ipv6_prefix_value(prefix) if isinstance(prefix, bytes) else None
+    return None if found is None else ipv6_text(found[0])

@@ -33,7 +33,7 @@ the requests it causes (`SendRequest`: a Gx RAR to the P-GW, an Rx ASR to the P-
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -75,7 +75,7 @@ class GxSession:
     ids: codec.Identities
     apn: str
     ipv4: str | None
-    ipv6: ipaddress.IPv6Network | None
+    ipv6: int | None  # the /64 prefix (TS 23.401 §5.3.1.2.2) as an integer: no object per UE
     location: bytes | None
     rat_type: int | None
     emergency: bool
@@ -113,7 +113,7 @@ class PcrfCore:
         self.gx: dict[str, GxSession] = {}
         self.rx: dict[str, RxSession] = {}
         self._by_ipv4: dict[str, str] = {}
-        self._by_ipv6: dict[ipaddress.IPv6Network, str] = {}
+        self._by_ipv6: dict[int, str] = {}  # by /64 prefix
         # authenticated IMSI -> its non-emergency sessions (mostly one: a tuple, not a set)
         self._normal: dict[str, tuple[str, ...]] = {}
         self._serve: dict[tuple[int, str], Callable[[Message, float], list[Action]]] = {
@@ -150,13 +150,14 @@ class PcrfCore:
         """TS 29.214 §4.4.1 / TS 29.213 §5.1: the IP-CAN session holding this UE address
         (IPv6: any address of its prefix)."""
         try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
+            if ":" in address:
+                packed = socket.inet_pton(socket.AF_INET6, address)
+                sid = self._by_ipv6.get(_prefix64(int.from_bytes(packed, "big")))
+            else:
+                packed = socket.inet_pton(socket.AF_INET, address)
+                sid = self._by_ipv4.get(socket.inet_ntop(socket.AF_INET, packed))
+        except (OSError, TypeError):
             return None
-        if isinstance(ip, ipaddress.IPv4Address):
-            sid = self._by_ipv4.get(str(ip))
-        else:
-            sid = self._by_ipv6.get(ipaddress.IPv6Network((ip, 64), strict=False))
         return None if sid is None else self.gx.get(sid)
 
     # -- Gx ----------------------------------------------------------------------------------
@@ -179,9 +180,13 @@ class PcrfCore:
         """IP-CAN session establishment, TS 29.212 §4.5.1: the PCRF stores the session and
         authorizes its default bearer (TS 29.212 §4.5.1, Default-EPS-Bearer-QoS)."""
         sid = str(dia.avp(req, "Session-Id"))
-        address = codec.ue_address_of(req)
-        prefix_raw = dia.avp(req, "Framed-IPv6-Prefix")
-        ipv6 = codec.ipv6_prefix_of(prefix_raw) if isinstance(prefix_raw, bytes) else None
+        v4_raw, prefix_raw = dia.avp(req, "Framed-IP-Address"), dia.avp(req, "Framed-IPv6-Prefix")
+        ipv4 = (socket.inet_ntop(socket.AF_INET, v4_raw)
+                if isinstance(v4_raw, bytes) and len(v4_raw) == 4 else None)
+        ipv6 = codec.ipv6_prefix_value(prefix_raw) if isinstance(prefix_raw, bytes) else None
+        prefix = None if ipv6 is None else codec.ipv6_text(ipv6[0])
+        # TS 29.214 §4.4.1: bound by the IPv4 address, else by the IPv6 prefix
+        address = ipv4 or prefix
         if address is None:
             # TS 29.212 §4.5.1: the UE address is what AF sessions are bound by
             raise PcrfError(Rc.DIAMETER_MISSING_AVP, "no Framed-IP-Address or Framed-IPv6-Prefix",
@@ -193,9 +198,7 @@ class PcrfCore:
         ids = codec.identities_of(req)
         loc = dia.avp(req, "3GPP-User-Location-Info")
         gx = GxSession(sid, str(dia.avp(req, "Origin-Host")), str(dia.avp(req, "Origin-Realm")),
-                       ids, apn, address if ":" not in address else None,
-                       None if ipv6 is None else ipaddress.IPv6Network(
-                           (ipv6.network_address, 64), strict=False),
+                       ids, apn, ipv4, None if ipv6 is None else _prefix64(ipv6[0]),
                        loc if isinstance(loc, bytes) else None, dia.avp(req, "RAT-Type"),
                        apn.lower() in self.policy.emergency_apns)
         self.gx[sid] = gx
@@ -221,7 +224,8 @@ class PcrfCore:
         actions.insert(0, SendAnswer(codec.answer(req, self.me, Rc.DIAMETER_SUCCESS, avps)))
         actions.append(LogEvent("pcrf.gx.established", {
             "session": sid, "imsi": ids.imsi, "msisdn": ids.msisdn, "apn": apn,
-            "ue_ipv4": gx.ipv4, "ue_ipv6_prefix": None if ipv6 is None else str(ipv6),
+            "ue_ipv4": gx.ipv4,
+            "ue_ipv6_prefix": None if ipv6 is None else f"{prefix}/{ipv6[1]}",
             "emergency": gx.emergency, "pcef": gx.pcef_host}))
         return actions
 
@@ -311,7 +315,7 @@ class PcrfCore:
                            gx.sid, emergency)
             self.rx[sid] = rx
             gx.rx = (*gx.rx, sid)
-        address = gx.ipv4 or (str(gx.ipv6.network_address) if gx.ipv6 else "")
+        address = gx.ipv4 or (codec.ipv6_text(gx.ipv6) if gx.ipv6 is not None else "")
         arp = policy.Arp(self.policy.emergency_arp if emergency else self.policy.voice_arp,
                          True, not emergency)
         try:
@@ -401,6 +405,11 @@ class PcrfCore:
         if exc.failed_avp is not None:
             extra.append(("Failed-AVP", [exc.failed_avp]))
         return [SendAnswer(codec.answer(req, self.me, exc.code, extra)), event]
+
+
+def _prefix64(address: int) -> int:
+    """The /64 (TS 23.401 §5.3.1.2.2: one per PDN connection) holding an IPv6 address."""
+    return address >> 64 << 64
 
 
 def _rule_prefix(rx_sid: str) -> str:
