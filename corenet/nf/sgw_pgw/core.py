@@ -43,6 +43,7 @@ from corenet.nf.sgw_pgw.pools import (
     AddressPools,
     Allocation,
     AllocationError,
+    BitSet,
     IpAddress,
     address_int,
     prefix_of,
@@ -222,7 +223,7 @@ class _TeidSpace:
 
     def __init__(self) -> None:
         self._next = 1
-        self._used: set[int] = set()
+        self._used = BitSet()
 
     def take(self) -> int:
         while self._next in self._used or self._next == 0:

@@ -128,6 +128,55 @@ class Allocation:
         return self.ipv6_prefix is not None and prefix_of(value) == self.ipv6_prefix
 
 
+_CHUNK_SHIFT = 12  # 4,096 members per bitmap of BitSet: 512 octets
+
+
+class BitSet:
+    """A set of non-negative integers kept as bitmaps of 4,096 bits, each made when the first
+    member of its range arrives and dropped with the last one. Addresses and TEIDs are handed
+    out in order, so their members sit together: a bit or so each, where a `set` of ints
+    takes ~130 octets per member (a storm holds 100,000 PDN connections, with 4 TEIDs, an
+    IPv4 address and an IPv6 prefix each)."""
+
+    __slots__ = ("_chunks", "_counts", "_len")
+
+    def __init__(self) -> None:
+        self._chunks: dict[int, bytearray] = {}
+        self._counts: dict[int, int] = {}
+        self._len = 0
+
+    def __contains__(self, n: int) -> bool:
+        chunk = self._chunks.get(n >> _CHUNK_SHIFT)
+        return chunk is not None and bool(chunk[(n & 0xFFF) >> 3] & (1 << (n & 7)))
+
+    def __len__(self) -> int:
+        return self._len
+
+    def add(self, n: int) -> None:
+        key = n >> _CHUNK_SHIFT
+        chunk = self._chunks.get(key)
+        if chunk is None:
+            chunk = self._chunks[key] = bytearray(1 << (_CHUNK_SHIFT - 3))
+            self._counts[key] = 0
+        i, bit = (n & 0xFFF) >> 3, 1 << (n & 7)
+        if not chunk[i] & bit:
+            chunk[i] |= bit
+            self._counts[key] += 1
+            self._len += 1
+
+    def discard(self, n: int) -> None:
+        key = n >> _CHUNK_SHIFT
+        chunk = self._chunks.get(key)
+        i, bit = (n & 0xFFF) >> 3, 1 << (n & 7)
+        if chunk is None or not chunk[i] & bit:
+            return
+        chunk[i] &= ~bit & 0xFF
+        self._len -= 1
+        self._counts[key] -= 1
+        if not self._counts[key]:
+            del self._chunks[key], self._counts[key]
+
+
 class _Range:
     """Lowest-free-first allocation of the integers 0..size-1, released ones reused first."""
 
@@ -135,7 +184,7 @@ class _Range:
         self.size = size
         self._next = 0
         self._free: list[int] = []
-        self._used: set[int] = set()
+        self._used = BitSet()
 
     def take(self) -> int | None:
         if self._free:
@@ -163,7 +212,7 @@ class _Range:
 
     def give_back(self, index: int) -> None:
         if index in self._used:
-            self._used.remove(index)
+            self._used.discard(index)
             heapq.heappush(self._free, index)
 
     @property

@@ -20,6 +20,7 @@ from corenet.nf.sgw_pgw.pools import (
     AddressPools,
     Allocation,
     AllocationError,
+    BitSet,
     apn_network_identifier,
 )
 
@@ -208,3 +209,18 @@ def test_text_forms_are_those_of_ipaddress(ipv4: int, prefix64: int) -> None:
     assert a.holds(str(net.network_address + 0xBEEF)) and a.holds(a.ipv4_text or "")
     assert not a.holds(str(ipaddress.IPv6Address((prefix64 + 1) % 2**64 << 64)))
     assert not a.holds("not an address")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.one_of(st.integers(0, 9000),
+                                                   st.integers(0, 2**32 - 1))), max_size=60))
+def test_bitset_behaves_as_a_set_and_keeps_no_empty_bitmap(ops: list[tuple[bool, int]]) -> None:
+    """The members of address ranges and TEID spaces (`BitSet`) are those of a `set`."""
+    bits, model = BitSet(), set[int]()
+    for add, n in ops:
+        (bits.add if add else bits.discard)(n)
+        (model.add if add else model.discard)(n)
+        assert len(bits) == len(model) and (n in bits) == (n in model)
+    assert all(n in bits for n in model)
+    assert not any(n in bits for n in range(0, 9001) if n not in model)
+    assert len(bits._chunks) == len({n >> 12 for n in model})
