@@ -80,7 +80,12 @@ def framed_ip(address: str) -> bytes:
 
 def framed_ipv6_prefix(prefix: str) -> bytes:
     net = ipaddress.IPv6Network(prefix, strict=False)
-    return bytes([0, net.prefixlen]) + net.network_address.packed[:(net.prefixlen + 7) // 8]
+    return framed_ipv6_prefix_octets(int(net.network_address), net.prefixlen)
+
+
+def framed_ipv6_prefix_octets(prefix: int, length: int) -> bytes:
+    """RFC 3162 §2.3 of a prefix held as an integer: reserved, length, its first octets."""
+    return bytes((0, length)) + prefix.to_bytes(16, "big")[:(length + 7) // 8]
 
 
 def ipv6_prefix_of(data: bytes) -> ipaddress.IPv6Network | None:
@@ -277,6 +282,17 @@ def ue_address_avps(ipv4: str | None, ipv6_prefix: str | None) -> list[tuple[str
         out.append(("Framed-IP-Address", framed_ip(ipv4)))
     if ipv6_prefix:
         out.append(("Framed-IPv6-Prefix", framed_ipv6_prefix(ipv6_prefix)))
+    return out
+
+
+def ue_address_avps_of(ipv4: int | None, ipv6_prefix: int | None,
+                       length: int = 64) -> list[tuple[str, Any]]:
+    """`ue_address_avps` of addresses held as integers (the P-GW's pools), no text between."""
+    out: list[tuple[str, Any]] = []
+    if ipv4 is not None:
+        out.append(("Framed-IP-Address", ipv4.to_bytes(4, "big")))
+    if ipv6_prefix is not None:
+        out.append(("Framed-IPv6-Prefix", framed_ipv6_prefix_octets(ipv6_prefix, length)))
     return out
 
 
