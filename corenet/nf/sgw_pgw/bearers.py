@@ -29,7 +29,7 @@ send and the reports to give.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -54,6 +54,42 @@ EBI_RANGE = range(5, 16)  # TS 24.007 §11.2.3.1.5
 MAX_BEARERS = len(EBI_RANGE)
 
 
+_FTEID_KEYS = ("interface_type", "teid", "ipv4", "ipv6")  # an F-TEID as the codec gives it
+
+
+class Fteid(Mapping[str, Any]):
+    """A received F-TEID (TS 29.274 §8.22) kept with a PDN connection: the codec's dict in
+    four slots (~64 octets where the dict takes ~184, and a storm keeps the MME's and the
+    eNB's of 100,000 of them), read as that dict is."""
+
+    __slots__ = _FTEID_KEYS
+
+    def __init__(self, interface_type: int, teid: int, ipv4: str | None,
+                 ipv6: str | None) -> None:
+        self.interface_type, self.teid, self.ipv4, self.ipv6 = interface_type, teid, ipv4, ipv6
+
+    @classmethod
+    def of(cls, fteid: Mapping[str, Any]) -> Mapping[str, Any]:
+        """To keep: an F-TEID of the codec's four keys as an `Fteid`, anything else copied."""
+        if tuple(fteid) != _FTEID_KEYS:
+            return dict(fteid)
+        return cls(fteid["interface_type"], fteid["teid"], fteid["ipv4"], fteid["ipv6"])
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _FTEID_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_FTEID_KEYS)
+
+    def __len__(self) -> int:
+        return len(_FTEID_KEYS)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
 @dataclass(slots=True)
 class Bearer:
     """One EPS bearer (TS 23.401 §4.7.2); QoS as received in Create Session, or for a
@@ -64,9 +100,9 @@ class Bearer:
     charging_id: int
     s1u_sgw_teid: int
     s5u_pgw_teid: int
-    s1u_enb_fteid: dict[str, Any] | None = None
+    s1u_enb_fteid: Mapping[str, Any] | None = None
     tft: bytes | None = None
-    s5u_pgw_fteid: dict[str, Any] | None = None  # the home P-GW's, of a home-routed session
+    s5u_pgw_fteid: Mapping[str, Any] | None = None  # the home P-GW's, of a home-routed session
     rules: list[str] = field(default_factory=list)
 
 
@@ -208,7 +244,8 @@ class BearerBinding:
                     else RESOURCE_ALLOCATION_FAILURE)
             return [_inactive(pending.ue_address, names, code)]
         bearer.ebi = ebi
-        bearer.s1u_enb_fteid = ctx.get("s1u_enb_fteid")
+        enb = ctx.get("s1u_enb_fteid")
+        bearer.s1u_enb_fteid = None if enb is None else Fteid.of(enb)
         s.bearers[ebi] = bearer
         return [PccReport(pending.ue_address, tuple(names), PccRuleStatus.ACTIVE, ebi=ebi)]
 

@@ -37,7 +37,7 @@ from corenet.config.models import SgwPgwConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import CorenetError, DecodeError
 from corenet.nf.sgw_pgw import s8
-from corenet.nf.sgw_pgw.bearers import Bearer, BearerBinding
+from corenet.nf.sgw_pgw.bearers import _FTEID_KEYS, Bearer, BearerBinding, Fteid
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport
 from corenet.nf.sgw_pgw.pools import (
     AddressPools,
@@ -167,7 +167,7 @@ class Session:
     s11_sgw_teid: int
     s5c_pgw_teid: int
     mme: Address
-    mme_fteid: dict[str, Any]
+    mme_fteid: Mapping[str, Any]
     apn: str
     allocation: Allocation
     default_ebi: int
@@ -641,10 +641,10 @@ class SgwPgwCore:
             bearers[ctx["ebi"]] = Bearer(
                 ebi=ctx["ebi"], qos=shared(ctx["bearer_qos"]), charging_id=self._next_charging_id(),
                 s1u_sgw_teid=self._user_teids.take(), s5u_pgw_teid=self._user_teids.take(),
-                s1u_enb_fteid=ctx.get("s1u_enb_fteid"), tft=ctx.get("tft"))
+                s1u_enb_fteid=kept_fteid(ctx.get("s1u_enb_fteid")), tft=ctx.get("tft"))
         return Session(
             s11_sgw_teid=self._control_teids.take(), s5c_pgw_teid=self._control_teids.take(),
-            mme=same(peer), mme_fteid=dict(f["sender_fteid_c"]), apn=same(f["apn"]),
+            mme=same(peer), mme_fteid=Fteid.of(f["sender_fteid_c"]), apn=same(f["apn"]),
             allocation=allocation,
             default_ebi=contexts[0]["ebi"], bearers=bearers, rat_type=f["rat_type"],
             created_at=now, imsi=f.get("imsi"), msisdn=f.get("msisdn"), mei=f.get("mei"),
@@ -781,7 +781,7 @@ class SgwPgwCore:
         if f.get("sender_fteid_c") is not None:
             # §7.2.7: a new MME (relocation) gives its S11 F-TEID
             self._account(s, -1)
-            s.mme_fteid, s.mme = dict(f["sender_fteid_c"]), same(peer)
+            s.mme_fteid, s.mme = Fteid.of(f["sender_fteid_c"]), same(peer)
             self._account(s, +1)
             self._watch_path(peer, now)
         modified = [self._modify_one(s, ctx) for ctx in f.get("bearer_contexts_to_be_modified",
@@ -807,7 +807,7 @@ class SgwPgwCore:
             # §7.2.8: the bearer context names a bearer this PDN connection does not have
             return {"ebi": ctx["ebi"], "cause": g.CAUSE_CONTEXT_NOT_FOUND}
         if ctx.get("s1u_enb_fteid") is not None:
-            bearer.s1u_enb_fteid = dict(ctx["s1u_enb_fteid"])
+            bearer.s1u_enb_fteid = Fteid.of(ctx["s1u_enb_fteid"])
         return {"ebi": bearer.ebi, "cause": g.CAUSE_REQUEST_ACCEPTED,
                 "s1u_sgw_fteid": self._fteid(g.FTEID_S1U_SGW, bearer.s1u_sgw_teid,
                                              self.cfg.s1u_address),
@@ -1096,6 +1096,10 @@ def same(value: Any) -> Any:
     return known
 
 
+def kept_fteid(fteid: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return None if fteid is None else Fteid.of(fteid)
+
+
 def set_flags(indication: Mapping[str, bool] | None) -> dict[str, bool]:
     """The Indication flags that are set (TS 29.274 §8.12), shared."""
     return shared({k: True for k, on in (indication or {}).items() if on})  # type: ignore[no-any-return]
@@ -1135,14 +1139,11 @@ def _text(value: str | None) -> str:
     return "null" if value is None else _encode_string(value)
 
 
-_FTEID_KEYS = ("interface_type", "teid", "ipv4", "ipv6")  # an F-TEID as the codec gives it
-
-
-def _fteid_json(fteid: dict[str, Any] | None) -> str:
+def _fteid_json(fteid: Mapping[str, Any] | None) -> str:
     if fteid is None:
         return "null"
     if tuple(fteid) != _FTEID_KEYS:
-        return record_text(fteid)
+        return record_text(dict(fteid))
     return (f'{{"interface_type": {_json(fteid["interface_type"])}, '
             f'"teid": {_json(fteid["teid"])}, "ipv4": {_json(fteid["ipv4"])}, '
             f'"ipv6": {_json(fteid["ipv6"])}}}')
@@ -1177,14 +1178,15 @@ _NOT_SHARED = object()
 def _record(s: Session) -> dict[str, Any]:
     return {
         "s11_sgw_teid": s.s11_sgw_teid, "s5c_pgw_teid": s.s5c_pgw_teid, "mme": list(s.mme),
-        "mme_fteid": s.mme_fteid, "apn": s.apn, "allocation": allocation_record(s.allocation),
+        "mme_fteid": dict(s.mme_fteid), "apn": s.apn, "allocation": allocation_record(s.allocation),
         "default_ebi": s.default_ebi, "rat_type": s.rat_type, "created_at": s.created_at,
         "imsi": s.imsi, "msisdn": s.msisdn, "mei": s.mei, "indication": s.indication,
         "uli": s.uli, "serving_network": s.serving_network, "selection_mode": s.selection_mode,
         "ambr": s.ambr, "pco": s.pco, "state": s.state.value,
         "bearers": [{"ebi": b.ebi, "qos": b.qos, "charging_id": b.charging_id,
                      "s1u_sgw_teid": b.s1u_sgw_teid, "s5u_pgw_teid": b.s5u_pgw_teid,
-                     "s1u_enb_fteid": b.s1u_enb_fteid, "tft": b.tft, "rules": b.rules}
+                     "s1u_enb_fteid": None if b.s1u_enb_fteid is None else dict(b.s1u_enb_fteid),
+                     "tft": b.tft, "rules": b.rules}
                     for b in s.bearers.values()],
     }
 
@@ -1193,12 +1195,12 @@ def _session_of(r: dict[str, Any]) -> Session:
     bearers = {int(b["ebi"]): Bearer(
         ebi=int(b["ebi"]), qos=shared(b["qos"]), charging_id=int(b["charging_id"]),
         s1u_sgw_teid=int(b["s1u_sgw_teid"]), s5u_pgw_teid=int(b["s5u_pgw_teid"]),
-        s1u_enb_fteid=b.get("s1u_enb_fteid"), tft=b.get("tft"),
+        s1u_enb_fteid=kept_fteid(b.get("s1u_enb_fteid")), tft=b.get("tft"),
         rules=[str(n) for n in b.get("rules") or ()]) for b in r["bearers"]}
     host, port = r["mme"]
     return Session(
         s11_sgw_teid=int(r["s11_sgw_teid"]), s5c_pgw_teid=int(r["s5c_pgw_teid"]),
-        mme=(str(host), int(port)), mme_fteid=dict(r["mme_fteid"]), apn=r["apn"],
+        mme=(str(host), int(port)), mme_fteid=Fteid.of(r["mme_fteid"]), apn=r["apn"],
         allocation=allocation_of(r["allocation"]), default_ebi=int(r["default_ebi"]),
         bearers=bearers, rat_type=int(r["rat_type"]), created_at=float(r["created_at"]),
         imsi=r.get("imsi"), msisdn=r.get("msisdn"), mei=r.get("mei"),

@@ -9,6 +9,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from corenet.codecs import gtpv2c as g
 from corenet.codecs import tft
 from corenet.codecs.base import Message
@@ -22,6 +24,7 @@ from corenet.nf.sgw_pgw.bearers import (
     RESOURCE_ALLOCATION_FAILURE,
     UNKNOWN_RULE_NAME,
     UNSUCCESSFUL_QOS_VALIDATION,
+    Fteid,
 )
 from corenet.nf.sgw_pgw.core import (
     S11Answer,
@@ -256,3 +259,23 @@ def test_the_record_text_is_the_encoders_and_restores_the_same_session() -> None
         assert core_module._record(again) == core_module._record(session)
     assert s.bearers[6].tft is not None and s.bearers[6].rules == ["voice"]
     assert s.bearers[5].s1u_enb_fteid is not None
+
+
+def test_a_kept_fteid_reads_as_the_codecs_dict() -> None:
+    """The MME's and the eNB's F-TEIDs (TS 29.274 §8.22) are kept in slots (`Fteid`), read
+    as the decoded dict they came from; an F-TEID of other keys is kept as a dict."""
+    decoded = roundtrip(modify_bearer(9, 1, enb_teid=0xE7)).fields[
+        "bearer_contexts_to_be_modified"][0]["s1u_enb_fteid"]
+    kept = Fteid.of(decoded)
+    assert isinstance(kept, Fteid) and kept == decoded and dict(kept) == decoded
+    assert (kept["teid"], kept.get("ipv4"), kept.get("ipv6"), kept.get("nothing")) == (
+        0xE7, "127.0.1.1", None, None)
+    assert list(kept) == list(decoded) and len(kept) == 4 and "teid" in kept
+    with pytest.raises(KeyError):
+        kept["nothing"]
+    other = Fteid.of({"teid": 1, "interface_type": 0, "ipv4": "127.0.0.1"})
+    assert type(other) is dict and other["teid"] == 1
+    core = SgwPgwCore(SgwPgwConfig())
+    s = attached(core)
+    assert isinstance(s.mme_fteid, Fteid) and s.mme_teid == MME_TEID
+    assert isinstance(s.bearers[5].s1u_enb_fteid, Fteid)
