@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from corenet.codecs import gtpv2c as g
@@ -103,7 +103,8 @@ class Bearer:
     s1u_enb_fteid: Mapping[str, Any] | None = None
     tft: bytes | None = None
     s5u_pgw_fteid: Mapping[str, Any] | None = None  # the home P-GW's, of a home-routed session
-    rules: list[str] = field(default_factory=list)
+    # a tuple: a default bearer (most of them) holds no rule, and `()` is one shared object
+    rules: tuple[str, ...] = ()
 
 
 class PdnConnection(Protocol):
@@ -178,12 +179,12 @@ class BearerBinding:
             self._unbind(s, rule.name)
             existing = _bearer_for(s, rule)
             if existing is not None:
-                existing.rules.append(rule.name)
+                existing.rules = (*existing.rules, rule.name)
                 bound.setdefault(existing.ebi, []).append(rule.name)
                 continue
             creating = self._creating_for(s, rule)
             if creating is not None:
-                creating.bearer.rules.append(rule.name)
+                creating.bearer.rules = (*creating.bearer.rules, rule.name)
                 continue
             new.setdefault(_arp_key(rule), []).append(rule)
         for ebi, names in bound.items():
@@ -297,7 +298,7 @@ class BearerBinding:
                  sum(r.gbr_dl_bps for r in rules) // 1000))
         bearer = Bearer(ebi=0, qos=qos, charging_id=self._next_charging_id(),
                         s1u_sgw_teid=self._take_teid(), s5u_pgw_teid=self._take_teid(),
-                        tft=tft.encode(filters), rules=names)
+                        tft=tft.encode(filters), rules=tuple(names))
         self._creating[bearer.s1u_sgw_teid] = _Creating(s.s11_sgw_teid, bearer, ue_address)
         # TS 29.274 §7.2.3 / TS 23.401 §5.4.1 step 2-3: EBI 0 until the MME assigns one
         return [g.create_bearer_request(
@@ -321,7 +322,7 @@ class BearerBinding:
     def _unbind(self, s: PdnConnection, name: str) -> Bearer | None:
         for bearer in s.bearers.values():
             if name in bearer.rules:
-                bearer.rules.remove(name)
+                bearer.rules = tuple(n for n in bearer.rules if n != name)
                 return bearer
         return None
 

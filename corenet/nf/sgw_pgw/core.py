@@ -282,7 +282,8 @@ class SgwPgwCore:
         self.pools = AddressPools(cfg.pools)
         self.store = store
         self.sessions: dict[int, Session] = {}
-        self._by_identity: dict[tuple[tuple[str, str], int], int] = {}
+        # S11 TEID by (identity kind, identity, default EBI): one flat tuple per session
+        self._by_identity: dict[tuple[str, str, int], int] = {}
         # S11 TEID by UE address: the IPv4 address, the /64 prefix, as integers (pools.py)
         self._by_ipv4: dict[int, int] = {}
         self._by_ipv6_prefix: dict[int, int] = {}
@@ -627,7 +628,7 @@ class SgwPgwCore:
         IMSI, never the subscriber's authenticated one (`Session.identity`)."""
         uimsi = bool((f.get("indication") or {}).get("uimsi"))
         ident = _identity(f.get("imsi"), f.get("mei"), uimsi)
-        teid = self._by_identity.get((ident, ebi))
+        teid = self._by_identity.get((*ident, ebi))
         if teid is None:
             return []
         old = self._remove(teid)
@@ -929,7 +930,7 @@ class SgwPgwCore:
             self._save(s)
         self._account(s, +1)
         self.sessions[s.s11_sgw_teid] = s
-        self._by_identity[(s.identity(), s.default_ebi)] = s.s11_sgw_teid
+        self._by_identity[(*s.identity(), s.default_ebi)] = s.s11_sgw_teid
         if s.home_pgw is not None:
             self._home_routed.add(s.s11_sgw_teid)
             return  # the home P-GW's addresses, not of our pools
@@ -944,7 +945,7 @@ class SgwPgwCore:
         s = self.sessions.pop(teid)
         self.binding.forget(teid)
         self._account(s, -1)
-        self._by_identity.pop((s.identity(), s.default_ebi), None)
+        self._by_identity.pop((*s.identity(), s.default_ebi), None)
         self._home_routed.discard(teid)
         if s.home_pgw is None:
             if s.allocation.ipv4 is not None:
@@ -994,7 +995,7 @@ class SgwPgwCore:
         teids = [(self._control_teids, s.s11_sgw_teid), (self._control_teids, s.s5c_pgw_teid)]
         teids += [(self._user_teids, t) for b in s.bearers.values()
                   for t in (b.s1u_sgw_teid, b.s5u_pgw_teid)]
-        if (s.s11_sgw_teid in self.sessions or (s.identity(), s.default_ebi) in self._by_identity
+        if (s.s11_sgw_teid in self.sessions or (*s.identity(), s.default_ebi) in self._by_identity
                 or not self.pools.reserve(s.allocation)):
             return False
         taken: list[tuple[_TeidSpace, int]] = []
@@ -1160,7 +1161,7 @@ def _json(value: Any) -> str:
         return float.__repr__(value)  # as the encoder writes it
     if kind is bytes:
         return f'{{"__bytes__": "{value.hex()}"}}'
-    if kind is list and not value:
+    if (kind is tuple or kind is list) and not value:
         return "[]"
     if kind is str:
         return _encode_string(value)  # type: ignore[no-any-return]
@@ -1196,7 +1197,7 @@ def _session_of(r: dict[str, Any]) -> Session:
         ebi=int(b["ebi"]), qos=shared(b["qos"]), charging_id=int(b["charging_id"]),
         s1u_sgw_teid=int(b["s1u_sgw_teid"]), s5u_pgw_teid=int(b["s5u_pgw_teid"]),
         s1u_enb_fteid=kept_fteid(b.get("s1u_enb_fteid")), tft=b.get("tft"),
-        rules=[str(n) for n in b.get("rules") or ()]) for b in r["bearers"]}
+        rules=tuple(str(n) for n in b.get("rules") or ())) for b in r["bearers"]}
     host, port = r["mme"]
     return Session(
         s11_sgw_teid=int(r["s11_sgw_teid"]), s5c_pgw_teid=int(r["s5c_pgw_teid"]),

@@ -120,12 +120,12 @@ def test_accepted_create_bearer_response_reports_active_with_the_ebi() -> None:
     out = core.handle(S11Answer(create_bearer_response(req, s), MME, req), 3.0)
     assert reports(out) == [PccReport(str(s.ue_ipv4), ("voice",), PccRuleStatus.ACTIVE, ebi=6)]
     bearer = s.bearers[6]
-    assert bearer.qos["qci"] == 1 and bearer.rules == ["voice"]
+    assert bearer.qos["qci"] == 1 and bearer.rules == ("voice",)
     assert bearer.s1u_enb_fteid is not None and bearer.s1u_enb_fteid["teid"] == 0xE2
     # kept in the store: a restarted S/P-GW has the dedicated bearer with its rule
     assert core.store is not None
     again = SgwPgwCore(SgwPgwConfig(), store=core.store)
-    assert again.sessions[s.s11_sgw_teid].bearers[6].rules == ["voice"]
+    assert again.sessions[s.s11_sgw_teid].bearers[6].rules == ("voice",)
 
 
 def test_second_rule_with_same_qci_and_arp_joins_the_bearer() -> None:
@@ -237,7 +237,7 @@ def test_an_ebi_the_mme_gave_twice_is_refused() -> None:
     [report] = reports(core.handle(S11Answer(create_bearer_response(req, s, ebi=5), MME, req),
                                    3.0))
     assert (report.status, report.failure_code) == (PccRuleStatus.INACTIVE, GW_PCEF_MALFUNCTION)
-    assert s.bearers[5].rules == []
+    assert s.bearers[5].rules == ()
 
 
 def test_the_record_text_is_the_encoders_and_restores_the_same_session() -> None:
@@ -257,7 +257,7 @@ def test_the_record_text_is_the_encoders_and_restores_the_same_session() -> None
         assert text == record_text(core_module._record(session))
         again = core_module._session_of(json.loads(text, object_hook=_json_hook))
         assert core_module._record(again) == core_module._record(session)
-    assert s.bearers[6].tft is not None and s.bearers[6].rules == ["voice"]
+    assert s.bearers[6].tft is not None and s.bearers[6].rules == ("voice",)
     assert s.bearers[5].s1u_enb_fteid is not None
 
 
