@@ -309,7 +309,7 @@ class SgwPgwCore:
         self._paths: dict[str, _Path] = {}
         # after a start that lost the sessions: MMEs that may still hold some of them
         self.unconfirmed: set[str] = set()
-        self._pco_answers: dict[frozenset[int], bytes | None] = {}
+        self._pco_answers: dict[bytes | None, bytes | None] = {}  # by the UE's PCO
         self.restored = self._restore(now) if store is not None else 0
 
     # -- entry point ------------------------------------------------------------------------
@@ -1010,13 +1010,15 @@ class SgwPgwCore:
 
     def _pco_answer(self, request: bytes | None) -> bytes | None:
         """TS 24.008 §10.5.6.3 / TS 29.274 §8.13: P-CSCF and DNS addresses the UE asked for.
-        The answer depends on the containers asked for only: made once per distinct set."""
-        wanted = frozenset(_pco_container_ids(request))
-        if wanted not in self._pco_answers:
-            if len(self._pco_answers) >= 64:  # a peer's odd PCOs must not grow it
-                self._pco_answers.clear()
-            self._pco_answers[wanted] = self._make_pco_answer(wanted)
-        return self._pco_answers[wanted]
+        The answer depends on the containers asked for only: made once per distinct PCO (the
+        UEs of a population send the same few)."""
+        if request in self._pco_answers:
+            return self._pco_answers[request]
+        if len(self._pco_answers) >= 64:  # a peer's odd PCOs must not grow it
+            self._pco_answers.clear()
+        answer = self._pco_answers[request] = self._make_pco_answer(
+            frozenset(_pco_container_ids(request)))
+        return answer
 
     def _make_pco_answer(self, wanted: frozenset[int]) -> bytes | None:
         answers = {PCO_PCSCF_IPV4: (self.cfg.pcscf, 4), PCO_PCSCF_IPV6: (self.cfg.pcscf, 6),

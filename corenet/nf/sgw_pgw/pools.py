@@ -7,6 +7,7 @@ interface identifier the UE uses for its link-local address; IPv4v6 gets both.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import ipaddress
 import socket
@@ -359,6 +360,7 @@ class AddressPools:
         return pool is not None and pool.reserve(allocation)
 
 
+@functools.lru_cache(maxsize=256)
 def apn_network_identifier(apn: str) -> str:
     """TS 23.003 §9.1: the APN without its Operator Identifier; APNs are case-insensitive."""
     labels = apn.lower().split(".")
