@@ -54,7 +54,7 @@ EBI_RANGE = range(5, 16)  # TS 24.007 §11.2.3.1.5
 MAX_BEARERS = len(EBI_RANGE)
 
 
-_FTEID_KEYS = ("interface_type", "teid", "ipv4", "ipv6")  # an F-TEID as the codec gives it
+FTEID_KEYS = ("interface_type", "teid", "ipv4", "ipv6")  # an F-TEID as the codec gives it
 
 
 class Fteid(Mapping[str, Any]):
@@ -62,7 +62,7 @@ class Fteid(Mapping[str, Any]):
     four slots (~64 octets where the dict takes ~184, and a storm keeps the MME's and the
     eNB's of 100,000 of them), read as that dict is."""
 
-    __slots__ = _FTEID_KEYS
+    __slots__ = FTEID_KEYS
 
     def __init__(self, interface_type: int, teid: int, ipv4: str | None,
                  ipv6: str | None) -> None:
@@ -71,20 +71,20 @@ class Fteid(Mapping[str, Any]):
     @classmethod
     def of(cls, fteid: Mapping[str, Any]) -> Mapping[str, Any]:
         """To keep: an F-TEID of the codec's four keys as an `Fteid`, anything else copied."""
-        if tuple(fteid) != _FTEID_KEYS:
+        if tuple(fteid) != FTEID_KEYS:
             return dict(fteid)
         return cls(fteid["interface_type"], fteid["teid"], fteid["ipv4"], fteid["ipv6"])
 
     def __getitem__(self, key: str) -> Any:
-        if key not in _FTEID_KEYS:
+        if key not in FTEID_KEYS:
             raise KeyError(key)
         return getattr(self, key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_FTEID_KEYS)
+        return iter(FTEID_KEYS)
 
     def __len__(self) -> int:
-        return len(_FTEID_KEYS)
+        return len(FTEID_KEYS)
 
     def __repr__(self) -> str:
         return repr(dict(self))

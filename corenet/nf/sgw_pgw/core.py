@@ -37,7 +37,7 @@ from corenet.config.models import SgwPgwConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import CorenetError, DecodeError
 from corenet.nf.sgw_pgw import s8
-from corenet.nf.sgw_pgw.bearers import _FTEID_KEYS, Bearer, BearerBinding, Fteid
+from corenet.nf.sgw_pgw.bearers import FTEID_KEYS, Bearer, BearerBinding, Fteid
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport
 from corenet.nf.sgw_pgw.pools import (
     AddressPools,
@@ -1145,7 +1145,7 @@ def _text(value: str | None) -> str:
 def _fteid_json(fteid: Mapping[str, Any] | None) -> str:
     if fteid is None:
         return "null"
-    if tuple(fteid) != _FTEID_KEYS:
+    if tuple(fteid) != FTEID_KEYS:
         return record_text(dict(fteid))
     return (f'{{"interface_type": {_json(fteid["interface_type"])}, '
             f'"teid": {_json(fteid["teid"])}, "ipv4": {_json(fteid["ipv4"])}, '
