@@ -36,7 +36,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from corenet.codecs import diameter as dia
 from corenet.codecs import pcc as codec
@@ -53,6 +53,7 @@ Exp = codec.ExperimentalResult
 
 
 Action = SendAnswer | SendRequest | LogEvent
+_V = TypeVar("_V", str, bytes)
 
 
 class PcrfError(CorenetError):
@@ -197,9 +198,10 @@ class PcrfCore:
         apn = str(dia.avp(req, "Called-Station-Id", default=""))
         ids = codec.identities_of(req)
         loc = dia.avp(req, "3GPP-User-Location-Info")
-        gx = GxSession(sid, str(dia.avp(req, "Origin-Host")), str(dia.avp(req, "Origin-Realm")),
-                       ids, apn, ipv4, None if ipv6 is None else _prefix64(ipv6[0]),
-                       loc if isinstance(loc, bytes) else None, dia.avp(req, "RAT-Type"),
+        gx = GxSession(sid, _one(str(dia.avp(req, "Origin-Host"))),
+                       _one(str(dia.avp(req, "Origin-Realm"))), ids, _one(apn), ipv4,
+                       None if ipv6 is None else _prefix64(ipv6[0]),
+                       _one(loc) if isinstance(loc, bytes) else None, dia.avp(req, "RAT-Type"),
                        apn.lower() in self.policy.emergency_apns)
         self.gx[sid] = gx
         if not gx.emergency and ids.imsi and ids.msisdn:
@@ -405,6 +407,22 @@ class PcrfCore:
         if exc.failed_avp is not None:
             extra.append(("Failed-AVP", [exc.failed_avp]))
         return [SendAnswer(codec.answer(req, self.me, exc.code, extra)), event]
+
+
+_ONES: dict[str | bytes, str | bytes] = {}
+_ONES_KEPT = 4096
+
+
+def _one(value: _V) -> _V:
+    """One object per distinct value that many Gx sessions hold (the P-GW's Origin-Host and
+    Origin-Realm, the APN, the cell's location): each request brings its own copy. Bounded;
+    a value it forgot stays with the sessions holding it."""
+    known = _ONES.get(value)
+    if known is None:
+        if len(_ONES) >= _ONES_KEPT:
+            _ONES.clear()
+        known = _ONES[value] = value
+    return known  # type: ignore[return-value]
 
 
 def _prefix64(address: int) -> int:

@@ -232,3 +232,16 @@ def test_ipv6_prefix_binds_every_address_of_its_64_and_ends_with_the_session() -
     core.handle(ccr("pgw;1;6", pcc.CcRequestType.TERMINATION_REQUEST, 1), 0.0)
     assert core.session_by_ue_address("2001:db8:47:5::1") is None
     assert core.session_by_ue_address("2001:db8:45::7") is not None
+
+
+def test_gx_sessions_share_the_values_every_pgw_request_repeats() -> None:
+    """The P-GW's Origin-Host and Origin-Realm, the APN and the cell location come with every
+    CCR-I (TS 29.212 §4.5.1); the sessions hold one object of each, not one per request."""
+    core = _core()
+    core.handle(ccr_initial("pgw;1;1", apn="internet", ue="10.45.0.1"), 0.0)
+    core.handle(ccr_initial("pgw;1;2", apn="internet", ue="10.45.0.2"), 0.0)
+    a, b = core.gx["pgw;1;1"], core.gx["pgw;1;2"]
+    assert (a.pcef_host, a.pcef_realm, a.apn) == (PGW.host, PGW.realm, "internet")
+    assert a.pcef_host is b.pcef_host and a.pcef_realm is b.pcef_realm and a.apn is b.apn
+    assert a.location is not None and a.location is b.location
+    assert pcc.location_of(a.location) == pcc.Location("44020", 1, 0x10101)
