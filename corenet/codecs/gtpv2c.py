@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -189,6 +190,14 @@ def _ip_out(b: bytes) -> str:
 # each address is parsed once (a parse that fails raises each time, it is not kept).
 @functools.lru_cache(maxsize=4096)
 def _ip_text(b: bytes) -> str:
+    """The address as `ipaddress` writes it; inet_ntop where both write the same text (all
+    but IPv6 addresses with an embedded IPv4 address, which glibc writes dotted)."""
+    if len(b) == 4:
+        return socket.inet_ntop(socket.AF_INET, b)
+    if len(b) == 16:
+        text = socket.inet_ntop(socket.AF_INET6, b)
+        if "." not in text:
+            return text
     return str(ipaddress.ip_address(b))
 
 
@@ -196,9 +205,13 @@ def _ip_in(v: str) -> bytes:
     return _ip_packed(v) if isinstance(v, str) else ipaddress.ip_address(v).packed
 
 
-@functools.lru_cache(maxsize=4096)
 def _ip_packed(v: str) -> bytes:
-    return ipaddress.ip_address(v).packed
+    """The octets of an address in text; what inet_pton refuses (a scope ID, a mistake) goes
+    to `ipaddress`, which takes the one and rejects the other as before (ValueError)."""
+    try:
+        return socket.inet_pton(socket.AF_INET6 if ":" in v else socket.AF_INET, v)
+    except (OSError, ValueError):
+        return ipaddress.ip_address(v).packed
 
 
 def _cause_out(d: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import functools
 import ipaddress
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -79,14 +80,32 @@ def framed_ip(address: str) -> bytes:
 
 def framed_ipv6_prefix(prefix: str) -> bytes:
     net = ipaddress.IPv6Network(prefix, strict=False)
-    return bytes([0, net.prefixlen]) + net.network_address.packed[:(net.prefixlen + 7) // 8]
+    return framed_ipv6_prefix_octets(int(net.network_address), net.prefixlen)
+
+
+def framed_ipv6_prefix_octets(prefix: int, length: int) -> bytes:
+    """RFC 3162 §2.3 of a prefix held as an integer: reserved, length, its first octets."""
+    return bytes((0, length)) + prefix.to_bytes(16, "big")[:(length + 7) // 8]
 
 
 def ipv6_prefix_of(data: bytes) -> ipaddress.IPv6Network | None:
+    found = ipv6_prefix_value(data)
+    return None if found is None else ipaddress.IPv6Network(found)
+
+
+def ipv6_prefix_value(data: bytes) -> tuple[int, int] | None:
+    """Framed-IPv6-Prefix (RFC 3162 §2.3) as (prefix address as an integer, prefix length),
+    the bits beyond the length cleared; None if malformed."""
     if len(data) < 2 or data[1] > 128 or len(data) - 2 < (data[1] + 7) // 8:
         return None
-    raw = data[2:2 + (data[1] + 7) // 8].ljust(16, b"\0")
-    return ipaddress.IPv6Network((ipaddress.IPv6Address(raw), data[1]), strict=False)
+    length = data[1]
+    value = int.from_bytes(data[2:2 + (length + 7) // 8].ljust(16, b"\0"), "big")
+    return value >> (128 - length) << (128 - length), length
+
+
+def ipv6_text(value: int) -> str:
+    """RFC 5952 text of an IPv6 address held as an integer (as `ipaddress` writes it)."""
+    return socket.inet_ntop(socket.AF_INET6, value.to_bytes(16, "big"))
 
 
 @dataclass(frozen=True)
@@ -266,12 +285,23 @@ def ue_address_avps(ipv4: str | None, ipv6_prefix: str | None) -> list[tuple[str
     return out
 
 
+def ue_address_avps_of(ipv4: int | None, ipv6_prefix: int | None,
+                       length: int = 64) -> list[tuple[str, Any]]:
+    """`ue_address_avps` of addresses held as integers (the P-GW's pools), no text between."""
+    out: list[tuple[str, Any]] = []
+    if ipv4 is not None:
+        out.append(("Framed-IP-Address", ipv4.to_bytes(4, "big")))
+    if ipv6_prefix is not None:
+        out.append(("Framed-IPv6-Prefix", framed_ipv6_prefix_octets(ipv6_prefix, length)))
+    return out
+
+
 def ue_address_of(msg: Message | Iterable[Any]) -> str | None:
     """The UE address an AAR or CCR names: Framed-IP-Address, else the /64 of
     Framed-IPv6-Prefix (TS 29.214 §4.4.1 session binding)."""
     raw = dia.avp(msg, "Framed-IP-Address")
     if isinstance(raw, bytes) and len(raw) == 4:
-        return str(ipaddress.IPv4Address(raw))
+        return socket.inet_ntop(socket.AF_INET, raw)
     prefix = dia.avp(msg, "Framed-IPv6-Prefix")
-    net = ipv6_prefix_of(prefix) if isinstance(prefix, bytes) else None
-    return None if net is None else str(net.network_address)
+    found = ipv6_prefix_value(prefix) if isinstance(prefix, bytes) else None
+    return None if found is None else ipv6_text(found[0])

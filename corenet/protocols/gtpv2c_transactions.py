@@ -21,7 +21,7 @@ import itertools
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from corenet.codecs import gtpv2c
 from corenet.codecs.base import Message
@@ -38,6 +38,10 @@ VERSION_NOT_SUPPORTED_INDICATION = 3
 # §7.6 leaves T3-RESPONSE and N3-REQUESTS to the operator; these are common values.
 DEFAULT_T3_RESPONSE_S = 3.0
 DEFAULT_N3_REQUESTS = 3
+# Kept responses (§7.6) are swept at most once per this many seconds, all those due at once: a
+# response is then kept up to this much longer than its hold time, and a busy node wakes up
+# once per sweep instead of once per request it answered.
+CACHE_SWEEP_S = 1.0
 # §5.5.1 / §7.6: Sequence Numbers of initial messages are 24 bits; the most significant bit
 # marks a message triggered by a Command, which this layer does not originate.
 _SEQUENCE_SPACE = 0x800000
@@ -98,7 +102,7 @@ Event = (RequestReceived | ResponseReceived | RequestTimedOut | VersionNotSuppor
 # --- bookkeeping -------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Outgoing:
     request: Message
     data: bytes
@@ -109,7 +113,7 @@ class _Outgoing:
     t3_response_s: float | None = None  # this request's own T3-RESPONSE, if not the default
 
 
-@dataclass
+@dataclass(slots=True)
 class _Incoming:
     """A request received from (peer, sequence); `response` once answered (§7.6)."""
 
@@ -119,13 +123,12 @@ class _Incoming:
 
 
 class _Deadline(NamedTuple):
-    """A heap entry: ordered by `at`, then by `tie` (the order they were pushed), compared as
-    a plain tuple; `kind` and `key` are never compared."""
+    """A T3-RESPONSE heap entry: ordered by `at`, then by `tie` (the order they were pushed),
+    compared as a plain tuple; `sequence` is never compared."""
 
     at: float
     tie: int
-    kind: str
-    key: Any
+    sequence: int
 
 
 class GtpTransactions:
@@ -141,6 +144,9 @@ class GtpTransactions:
         self._outgoing: dict[int, _Outgoing] = {}
         self._incoming: dict[tuple[Address, int], _Incoming] = {}
         self._deadlines: list[_Deadline] = []
+        # (expiry, key) of each kept response, in expiry order: every one is kept for the
+        # same time, so the order they were received in is the order they expire in
+        self._kept: deque[tuple[float, tuple[Address, int]]] = deque()
         self._ties = itertools.count()
         self._events: deque[Event] = deque()
         self._datagrams: list[tuple[bytes, Address]] = []
@@ -166,20 +172,27 @@ class GtpTransactions:
         return out
 
     def get_timer(self) -> float | None:
-        """When `handle_timer` is next due (the earliest live deadline), or None."""
+        """When `handle_timer` is next due: the earliest live T3-RESPONSE, or the next sweep
+        of kept responses (CACHE_SWEEP_S after the oldest one's expiry), or None."""
         while self._deadlines and not self._live(self._deadlines[0]):
             heapq.heappop(self._deadlines)
-        return self._deadlines[0].at if self._deadlines else None
+        at = self._deadlines[0].at if self._deadlines else None
+        if self._kept:
+            sweep = self._kept[0][0] + CACHE_SWEEP_S
+            at = sweep if at is None or sweep < at else at
+        return at
 
     def handle_timer(self, now: float) -> None:
         while self._deadlines and self._deadlines[0].at <= now:
             due = heapq.heappop(self._deadlines)
-            if not self._live(due):
-                continue
-            if due.kind == "T3-RESPONSE":
-                self._t3_expired(due.key, now)
-            else:
-                del self._incoming[due.key]
+            if self._live(due):
+                self._t3_expired(due.sequence, now)
+        kept, incoming = self._kept, self._incoming
+        while kept and kept[0][0] <= now:
+            expires, key = kept.popleft()
+            entry = incoming.get(key)
+            if entry is not None and entry.expires == expires:
+                del incoming[key]
 
     # -- the entity's side --------------------------------------------------------------
 
@@ -194,7 +207,7 @@ class GtpTransactions:
         t3 = t3_response_s or self.t3_response_s
         out = _Outgoing(sent, data, peer, context, now + t3, t3_response_s=t3_response_s)
         self._outgoing[sequence] = out
-        self._push(out.deadline, "T3-RESPONSE", sequence)
+        self._push(out.deadline, sequence)
         self._datagrams.append((data, peer))
         return sent
 
@@ -205,7 +218,7 @@ class GtpTransactions:
         entry = self._incoming.get(key)
         if entry is None:
             entry = self._incoming[key] = _Incoming(now + self._hold_s())
-            self._push(entry.expires, "cache", key)
+            self._kept.append((entry.expires, key))
         entry.response = data
         self._datagrams.append((data, peer))
         return data
@@ -231,15 +244,12 @@ class GtpTransactions:
                 return sequence
         raise RuntimeError("no free GTPv2-C sequence number")
 
-    def _push(self, at: float, kind: str, key: Any) -> None:
-        heapq.heappush(self._deadlines, _Deadline(at, next(self._ties), kind, key))
+    def _push(self, at: float, sequence: int) -> None:
+        heapq.heappush(self._deadlines, _Deadline(at, next(self._ties), sequence))
 
     def _live(self, d: _Deadline) -> bool:
-        if d.kind == "T3-RESPONSE":
-            out = self._outgoing.get(d.key)
-            return out is not None and out.deadline == d.at
-        entry = self._incoming.get(d.key)
-        return entry is not None and entry.expires == d.at
+        out = self._outgoing.get(d.sequence)
+        return out is not None and out.deadline == d.at
 
     def _t3_expired(self, sequence: int, now: float) -> None:
         out = self._outgoing[sequence]
@@ -251,7 +261,7 @@ class GtpTransactions:
         out.attempts += 1
         out.deadline = now + (out.t3_response_s or self.t3_response_s)
         self.retransmissions += 1
-        self._push(out.deadline, "T3-RESPONSE", sequence)
+        self._push(out.deadline, sequence)
         self._datagrams.append((out.data, out.peer))
 
     def _on_message(self, msg: Message, peer: Address, now: float) -> None:
@@ -269,7 +279,7 @@ class GtpTransactions:
             self._duplicate(entry, peer, msg.name)
             return
         entry = self._incoming[key] = _Incoming(now + self._hold_s(), None, msg.code)
-        self._push(entry.expires, "cache", key)
+        self._kept.append((entry.expires, key))
         self._events.append(RequestReceived(msg, peer))
 
     def _duplicate(self, entry: _Incoming, peer: Address, name: str) -> None:
@@ -313,7 +323,7 @@ class GtpTransactions:
             self._duplicate(entry, peer, f"message type {message_type}")
             return
         entry = self._incoming[key] = _Incoming(now + self._hold_s(), None, message_type)
-        self._push(entry.expires, "cache", key)
+        self._kept.append((entry.expires, key))
         self._events.append(MalformedRequest(err, peer))
 
     def _log(self, kind: str, peer: Address, name: str | None, detail: str) -> None:

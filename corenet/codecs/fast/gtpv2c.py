@@ -602,13 +602,42 @@ def _dec_fteid(raw: bytes) -> dict[str, Any]:  # §8.22
             "ipv6": _ip(raw[5 + 4 * v4:]) if v6 else None}
 
 
+_MEMO_KEPT = 1024  # distinct values kept per IE type (a population sends a few)
+
+
+def _memo(dec: Callable[[bytes], Any], copy: Callable[[Any], Any]) -> Callable[[bytes], Any]:
+    """`dec` once per distinct value: the UEs of a population send the same cell, QoS, AMBR,
+    APN, indication flags, and their S/P-GW answers each with the same. Each call gets its own
+    `copy` of a mutable value; what `dec` declines is not kept (it declines again)."""
+    known: dict[bytes, Any] = {}
+
+    def memo(raw: bytes) -> Any:
+        value = known.get(raw)
+        if value is None:
+            value = dec(raw)
+            if len(known) >= _MEMO_KEPT:
+                known.clear()
+            known[raw] = value
+        return copy(value)
+    return memo
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _copy_uli(value: dict[str, Any]) -> dict[str, Any]:
+    return {name: dict(part) for name, part in value.items()}
+
+
 _DECODE_TYPE: dict[int, Callable[[bytes], Any]] = {
-    1: _dec_bcd, 2: _dec_cause, 3: _dec_int(1), 71: _dec_apn, 72: _dec_ambr,
-    73: _dec_int(1, 0x0F), 74: _ip, 75: _dec_bcd, 76: _dec_bcd, 77: _dec_indication,
-    78: _dec_pycrate_ie(_PCO), 79: _dec_paa, 80: _dec_qos, 82: _dec_int(1),
-    83: _dec_serving_network, 84: _dec_pycrate_ie(_TFT), 86: _dec_uli, 87: _dec_fteid,
+    1: _dec_bcd, 2: _dec_cause, 3: _dec_int(1), 71: _memo(_dec_apn, _same),
+    72: _memo(_dec_ambr, dict), 73: _dec_int(1, 0x0F), 74: _ip, 75: _dec_bcd, 76: _dec_bcd,
+    77: _memo(_dec_indication, dict), 78: _dec_pycrate_ie(_PCO), 79: _dec_paa,
+    80: _memo(_dec_qos, dict), 82: _dec_int(1), 83: _memo(_dec_serving_network, _same),
+    84: _dec_pycrate_ie(_TFT), 86: _memo(_dec_uli, _copy_uli), 87: _dec_fteid,
     94: _dec_int(4), 95: _dec_int(2), 99: _dec_int(1, 0x07), 100: _dec_int(1),
-    114: _dec_ue_time_zone, 127: _dec_int(1), 128: _dec_int(1, 0x03),
+    114: _memo(_dec_ue_time_zone, dict), 127: _dec_int(1), 128: _dec_int(1, 0x03),
 }
 
 

@@ -33,10 +33,10 @@ the requests it causes (`SendRequest`: a Gx RAR to the P-GW, an Rx ASR to the P-
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from corenet.codecs import diameter as dia
 from corenet.codecs import pcc as codec
@@ -53,6 +53,7 @@ Exp = codec.ExperimentalResult
 
 
 Action = SendAnswer | SendRequest | LogEvent
+_V = TypeVar("_V", str, bytes)
 
 
 class PcrfError(CorenetError):
@@ -75,7 +76,7 @@ class GxSession:
     ids: codec.Identities
     apn: str
     ipv4: str | None
-    ipv6: ipaddress.IPv6Network | None
+    ipv6: int | None  # the /64 prefix (TS 23.401 §5.3.1.2.2) as an integer: no object per UE
     location: bytes | None
     rat_type: int | None
     emergency: bool
@@ -113,7 +114,7 @@ class PcrfCore:
         self.gx: dict[str, GxSession] = {}
         self.rx: dict[str, RxSession] = {}
         self._by_ipv4: dict[str, str] = {}
-        self._by_ipv6: dict[ipaddress.IPv6Network, str] = {}
+        self._by_ipv6: dict[int, str] = {}  # by /64 prefix
         # authenticated IMSI -> its non-emergency sessions (mostly one: a tuple, not a set)
         self._normal: dict[str, tuple[str, ...]] = {}
         self._serve: dict[tuple[int, str], Callable[[Message, float], list[Action]]] = {
@@ -150,13 +151,14 @@ class PcrfCore:
         """TS 29.214 §4.4.1 / TS 29.213 §5.1: the IP-CAN session holding this UE address
         (IPv6: any address of its prefix)."""
         try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
+            if ":" in address:
+                packed = socket.inet_pton(socket.AF_INET6, address)
+                sid = self._by_ipv6.get(_prefix64(int.from_bytes(packed, "big")))
+            else:
+                packed = socket.inet_pton(socket.AF_INET, address)
+                sid = self._by_ipv4.get(socket.inet_ntop(socket.AF_INET, packed))
+        except (OSError, TypeError):
             return None
-        if isinstance(ip, ipaddress.IPv4Address):
-            sid = self._by_ipv4.get(str(ip))
-        else:
-            sid = self._by_ipv6.get(ipaddress.IPv6Network((ip, 64), strict=False))
         return None if sid is None else self.gx.get(sid)
 
     # -- Gx ----------------------------------------------------------------------------------
@@ -179,9 +181,13 @@ class PcrfCore:
         """IP-CAN session establishment, TS 29.212 §4.5.1: the PCRF stores the session and
         authorizes its default bearer (TS 29.212 §4.5.1, Default-EPS-Bearer-QoS)."""
         sid = str(dia.avp(req, "Session-Id"))
-        address = codec.ue_address_of(req)
-        prefix_raw = dia.avp(req, "Framed-IPv6-Prefix")
-        ipv6 = codec.ipv6_prefix_of(prefix_raw) if isinstance(prefix_raw, bytes) else None
+        v4_raw, prefix_raw = dia.avp(req, "Framed-IP-Address"), dia.avp(req, "Framed-IPv6-Prefix")
+        ipv4 = (socket.inet_ntop(socket.AF_INET, v4_raw)
+                if isinstance(v4_raw, bytes) and len(v4_raw) == 4 else None)
+        ipv6 = codec.ipv6_prefix_value(prefix_raw) if isinstance(prefix_raw, bytes) else None
+        prefix = None if ipv6 is None else codec.ipv6_text(ipv6[0])
+        # TS 29.214 §4.4.1: bound by the IPv4 address, else by the IPv6 prefix
+        address = ipv4 or prefix
         if address is None:
             # TS 29.212 §4.5.1: the UE address is what AF sessions are bound by
             raise PcrfError(Rc.DIAMETER_MISSING_AVP, "no Framed-IP-Address or Framed-IPv6-Prefix",
@@ -192,11 +198,10 @@ class PcrfCore:
         apn = str(dia.avp(req, "Called-Station-Id", default=""))
         ids = codec.identities_of(req)
         loc = dia.avp(req, "3GPP-User-Location-Info")
-        gx = GxSession(sid, str(dia.avp(req, "Origin-Host")), str(dia.avp(req, "Origin-Realm")),
-                       ids, apn, address if ":" not in address else None,
-                       None if ipv6 is None else ipaddress.IPv6Network(
-                           (ipv6.network_address, 64), strict=False),
-                       loc if isinstance(loc, bytes) else None, dia.avp(req, "RAT-Type"),
+        gx = GxSession(sid, _one(str(dia.avp(req, "Origin-Host"))),
+                       _one(str(dia.avp(req, "Origin-Realm"))), ids, _one(apn), ipv4,
+                       None if ipv6 is None else _prefix64(ipv6[0]),
+                       _one(loc) if isinstance(loc, bytes) else None, dia.avp(req, "RAT-Type"),
                        apn.lower() in self.policy.emergency_apns)
         self.gx[sid] = gx
         if not gx.emergency and ids.imsi and ids.msisdn:
@@ -221,7 +226,8 @@ class PcrfCore:
         actions.insert(0, SendAnswer(codec.answer(req, self.me, Rc.DIAMETER_SUCCESS, avps)))
         actions.append(LogEvent("pcrf.gx.established", {
             "session": sid, "imsi": ids.imsi, "msisdn": ids.msisdn, "apn": apn,
-            "ue_ipv4": gx.ipv4, "ue_ipv6_prefix": None if ipv6 is None else str(ipv6),
+            "ue_ipv4": gx.ipv4,
+            "ue_ipv6_prefix": None if ipv6 is None else f"{prefix}/{ipv6[1]}",
             "emergency": gx.emergency, "pcef": gx.pcef_host}))
         return actions
 
@@ -311,7 +317,7 @@ class PcrfCore:
                            gx.sid, emergency)
             self.rx[sid] = rx
             gx.rx = (*gx.rx, sid)
-        address = gx.ipv4 or (str(gx.ipv6.network_address) if gx.ipv6 else "")
+        address = gx.ipv4 or (codec.ipv6_text(gx.ipv6) if gx.ipv6 is not None else "")
         arp = policy.Arp(self.policy.emergency_arp if emergency else self.policy.voice_arp,
                          True, not emergency)
         try:
@@ -401,6 +407,27 @@ class PcrfCore:
         if exc.failed_avp is not None:
             extra.append(("Failed-AVP", [exc.failed_avp]))
         return [SendAnswer(codec.answer(req, self.me, exc.code, extra)), event]
+
+
+_ONES: dict[str | bytes, str | bytes] = {}
+_ONES_KEPT = 4096
+
+
+def _one(value: _V) -> _V:
+    """One object per distinct value that many Gx sessions hold (the P-GW's Origin-Host and
+    Origin-Realm, the APN, the cell's location): each request brings its own copy. Bounded;
+    a value it forgot stays with the sessions holding it."""
+    known = _ONES.get(value)
+    if known is None:
+        if len(_ONES) >= _ONES_KEPT:
+            _ONES.clear()
+        known = _ONES[value] = value
+    return known  # type: ignore[return-value]
+
+
+def _prefix64(address: int) -> int:
+    """The /64 (TS 23.401 §5.3.1.2.2: one per PDN connection) holding an IPv6 address."""
+    return address >> 64 << 64
 
 
 def _rule_prefix(rx_sid: str) -> str:

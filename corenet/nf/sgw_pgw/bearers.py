@@ -29,8 +29,8 @@ send and the reports to give.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from corenet.codecs import gtpv2c as g
@@ -54,6 +54,42 @@ EBI_RANGE = range(5, 16)  # TS 24.007 §11.2.3.1.5
 MAX_BEARERS = len(EBI_RANGE)
 
 
+FTEID_KEYS = ("interface_type", "teid", "ipv4", "ipv6")  # an F-TEID as the codec gives it
+
+
+class Fteid(Mapping[str, Any]):
+    """A received F-TEID (TS 29.274 §8.22) kept with a PDN connection: the codec's dict in
+    four slots (~64 octets where the dict takes ~184, and a storm keeps the MME's and the
+    eNB's of 100,000 of them), read as that dict is."""
+
+    __slots__ = FTEID_KEYS
+
+    def __init__(self, interface_type: int, teid: int, ipv4: str | None,
+                 ipv6: str | None) -> None:
+        self.interface_type, self.teid, self.ipv4, self.ipv6 = interface_type, teid, ipv4, ipv6
+
+    @classmethod
+    def of(cls, fteid: Mapping[str, Any]) -> Mapping[str, Any]:
+        """To keep: an F-TEID of the codec's four keys as an `Fteid`, anything else copied."""
+        if tuple(fteid) != FTEID_KEYS:
+            return dict(fteid)
+        return cls(fteid["interface_type"], fteid["teid"], fteid["ipv4"], fteid["ipv6"])
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in FTEID_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FTEID_KEYS)
+
+    def __len__(self) -> int:
+        return len(FTEID_KEYS)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
 @dataclass(slots=True)
 class Bearer:
     """One EPS bearer (TS 23.401 §4.7.2); QoS as received in Create Session, or for a
@@ -64,10 +100,11 @@ class Bearer:
     charging_id: int
     s1u_sgw_teid: int
     s5u_pgw_teid: int
-    s1u_enb_fteid: dict[str, Any] | None = None
+    s1u_enb_fteid: Mapping[str, Any] | None = None
     tft: bytes | None = None
-    s5u_pgw_fteid: dict[str, Any] | None = None  # the home P-GW's, of a home-routed session
-    rules: list[str] = field(default_factory=list)
+    s5u_pgw_fteid: Mapping[str, Any] | None = None  # the home P-GW's, of a home-routed session
+    # a tuple: a default bearer (most of them) holds no rule, and `()` is one shared object
+    rules: tuple[str, ...] = ()
 
 
 class PdnConnection(Protocol):
@@ -142,12 +179,12 @@ class BearerBinding:
             self._unbind(s, rule.name)
             existing = _bearer_for(s, rule)
             if existing is not None:
-                existing.rules.append(rule.name)
+                existing.rules = (*existing.rules, rule.name)
                 bound.setdefault(existing.ebi, []).append(rule.name)
                 continue
             creating = self._creating_for(s, rule)
             if creating is not None:
-                creating.bearer.rules.append(rule.name)
+                creating.bearer.rules = (*creating.bearer.rules, rule.name)
                 continue
             new.setdefault(_arp_key(rule), []).append(rule)
         for ebi, names in bound.items():
@@ -208,7 +245,8 @@ class BearerBinding:
                     else RESOURCE_ALLOCATION_FAILURE)
             return [_inactive(pending.ue_address, names, code)]
         bearer.ebi = ebi
-        bearer.s1u_enb_fteid = ctx.get("s1u_enb_fteid")
+        enb = ctx.get("s1u_enb_fteid")
+        bearer.s1u_enb_fteid = None if enb is None else Fteid.of(enb)
         s.bearers[ebi] = bearer
         return [PccReport(pending.ue_address, tuple(names), PccRuleStatus.ACTIVE, ebi=ebi)]
 
@@ -260,7 +298,7 @@ class BearerBinding:
                  sum(r.gbr_dl_bps for r in rules) // 1000))
         bearer = Bearer(ebi=0, qos=qos, charging_id=self._next_charging_id(),
                         s1u_sgw_teid=self._take_teid(), s5u_pgw_teid=self._take_teid(),
-                        tft=tft.encode(filters), rules=names)
+                        tft=tft.encode(filters), rules=tuple(names))
         self._creating[bearer.s1u_sgw_teid] = _Creating(s.s11_sgw_teid, bearer, ue_address)
         # TS 29.274 §7.2.3 / TS 23.401 §5.4.1 step 2-3: EBI 0 until the MME assigns one
         return [g.create_bearer_request(
@@ -284,7 +322,7 @@ class BearerBinding:
     def _unbind(self, s: PdnConnection, name: str) -> Bearer | None:
         for bearer in s.bearers.values():
             if name in bearer.rules:
-                bearer.rules.remove(name)
+                bearer.rules = tuple(n for n in bearer.rules if n != name)
                 return bearer
         return None
 

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _encode_string
 from typing import Any
 
 from corenet.codecs import gtpv2c as g
@@ -35,15 +37,23 @@ from corenet.config.models import SgwPgwConfig
 from corenet.core.actions import LogEvent
 from corenet.core.errors import CorenetError, DecodeError
 from corenet.nf.sgw_pgw import s8
-from corenet.nf.sgw_pgw.bearers import Bearer, BearerBinding
+from corenet.nf.sgw_pgw.bearers import FTEID_KEYS, Bearer, BearerBinding, Fteid
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport
 from corenet.nf.sgw_pgw.pools import (
     AddressPools,
     Allocation,
     AllocationError,
+    BitSet,
     IpAddress,
+    address_int,
+    prefix_of,
 )
-from corenet.nf.sgw_pgw.store import SessionStore, allocation_of, allocation_record
+from corenet.nf.sgw_pgw.store import (
+    SessionStore,
+    allocation_of,
+    allocation_record,
+    record_text,
+)
 from corenet.protocols.gtpv2c_recovery import RecoveryWatch
 
 Address = tuple[str, int]
@@ -157,7 +167,7 @@ class Session:
     s11_sgw_teid: int
     s5c_pgw_teid: int
     mme: Address
-    mme_fteid: dict[str, Any]
+    mme_fteid: Mapping[str, Any]
     apn: str
     allocation: Allocation
     default_ebi: int
@@ -195,11 +205,11 @@ class Session:
 
     @property
     def ue_ipv4(self) -> ipaddress.IPv4Address | None:
-        return self.allocation.ipv4
+        return self.allocation.ipv4_address
 
     @property
     def ue_ipv6_prefix(self) -> ipaddress.IPv6Network | None:
-        return self.allocation.ipv6_prefix
+        return self.allocation.ipv6_network
 
     def identity(self) -> tuple[str, str]:
         """The UE as Create Session names it: IMSI, or MEI for a UE without one. An IMSI the
@@ -213,7 +223,7 @@ class _TeidSpace:
 
     def __init__(self) -> None:
         self._next = 1
-        self._used: set[int] = set()
+        self._used = BitSet()
 
     def take(self) -> int:
         while self._next in self._used or self._next == 0:
@@ -272,9 +282,11 @@ class SgwPgwCore:
         self.pools = AddressPools(cfg.pools)
         self.store = store
         self.sessions: dict[int, Session] = {}
-        self._by_identity: dict[tuple[tuple[str, str], int], int] = {}
-        self._by_ipv4: dict[ipaddress.IPv4Address, int] = {}
-        self._by_ipv6_prefix: dict[ipaddress.IPv6Network, int] = {}
+        # S11 TEID by (identity kind, identity, default EBI): one flat tuple per session
+        self._by_identity: dict[tuple[str, str, int], int] = {}
+        # S11 TEID by UE address: the IPv4 address, the /64 prefix, as integers (pools.py)
+        self._by_ipv4: dict[int, int] = {}
+        self._by_ipv6_prefix: dict[int, int] = {}
         self._per_peer: dict[tuple[str, str], int] = {}
         self._control_teids = _TeidSpace()
         self._user_teids = _TeidSpace()
@@ -297,7 +309,7 @@ class SgwPgwCore:
         self._paths: dict[str, _Path] = {}
         # after a start that lost the sessions: MMEs that may still hold some of them
         self.unconfirmed: set[str] = set()
-        self._pco_answers: dict[frozenset[int], bytes | None] = {}
+        self._pco_answers: dict[bytes | None, bytes | None] = {}  # by the UE's PCO
         self.restored = self._restore(now) if store is not None else 0
 
     # -- entry point ------------------------------------------------------------------------
@@ -502,18 +514,18 @@ class SgwPgwCore:
 
     def session_by_ue_address(self, ip: str | IpAddress) -> Session | None:
         """The session holding this UE address (IPv6: any address of its /64 prefix)."""
-        try:
-            addr = ipaddress.ip_address(ip) if isinstance(ip, str) else ip
-        except ValueError:
+        found = address_int(ip)
+        if found is None:
             return None
-        if isinstance(addr, ipaddress.IPv4Address):
+        version, addr = found
+        if version == 4:
             teid = self._by_ipv4.get(addr)
         else:
-            teid = self._by_ipv6_prefix.get(ipaddress.IPv6Network((addr, 64), strict=False))
+            teid = self._by_ipv6_prefix.get(prefix_of(addr))
         if teid is None:
             # a home-routed session holds an address of the home P-GW (TS 23.401 §4.3.8.1)
             return next((s for t in self._home_routed
-                         if (s := self.sessions[t]).allocation.holds(addr)), None)
+                         if (s := self.sessions[t]).allocation.holds(ip)), None)
         return self.sessions.get(teid)
 
     def session_by_imsi(self, imsi: str) -> list[Session]:
@@ -616,7 +628,7 @@ class SgwPgwCore:
         IMSI, never the subscriber's authenticated one (`Session.identity`)."""
         uimsi = bool((f.get("indication") or {}).get("uimsi"))
         ident = _identity(f.get("imsi"), f.get("mei"), uimsi)
-        teid = self._by_identity.get((ident, ebi))
+        teid = self._by_identity.get((*ident, ebi))
         if teid is None:
             return []
         old = self._remove(teid)
@@ -630,10 +642,10 @@ class SgwPgwCore:
             bearers[ctx["ebi"]] = Bearer(
                 ebi=ctx["ebi"], qos=shared(ctx["bearer_qos"]), charging_id=self._next_charging_id(),
                 s1u_sgw_teid=self._user_teids.take(), s5u_pgw_teid=self._user_teids.take(),
-                s1u_enb_fteid=ctx.get("s1u_enb_fteid"), tft=ctx.get("tft"))
+                s1u_enb_fteid=kept_fteid(ctx.get("s1u_enb_fteid")), tft=ctx.get("tft"))
         return Session(
             s11_sgw_teid=self._control_teids.take(), s5c_pgw_teid=self._control_teids.take(),
-            mme=same(peer), mme_fteid=dict(f["sender_fteid_c"]), apn=same(f["apn"]),
+            mme=same(peer), mme_fteid=Fteid.of(f["sender_fteid_c"]), apn=same(f["apn"]),
             allocation=allocation,
             default_ebi=contexts[0]["ebi"], bearers=bearers, rat_type=f["rat_type"],
             created_at=now, imsi=f.get("imsi"), msisdn=f.get("msisdn"), mei=f.get("mei"),
@@ -679,12 +691,12 @@ class SgwPgwCore:
             return self._reject(msg, mme, GtpReject(cause, f"home P-GW {_peer(pending.pgw)}"))
         created = {bc["ebi"]: bc for bc in response.fields.get("bearer_contexts_created", [])}
         paa = response.fields.get("paa") or {}
-        v4, v6 = paa.get("ipv4"), paa.get("ipv6")
+        v4 = None if paa.get("ipv4") is None else address_int(paa["ipv4"])
+        v6 = None if paa.get("ipv6") is None else address_int(paa["ipv6"])
         f = msg.fields
         allocation = Allocation(
             f["apn"], int(paa.get("pdn_type") or f.get("pdn_type") or g.PDN_IPV4),
-            None if v4 is None else ipaddress.IPv4Address(v4),
-            None if v6 is None else ipaddress.IPv6Network((v6, 64), strict=False))
+            None if v4 is None else v4[1], None if v6 is None else prefix_of(v6[1]))
         bearers = {ctx["ebi"]: Bearer(
             ebi=ctx["ebi"], qos=shared(ctx["bearer_qos"]),
             charging_id=int(created.get(ctx["ebi"], {}).get("charging_id") or 0),
@@ -770,7 +782,7 @@ class SgwPgwCore:
         if f.get("sender_fteid_c") is not None:
             # §7.2.7: a new MME (relocation) gives its S11 F-TEID
             self._account(s, -1)
-            s.mme_fteid, s.mme = dict(f["sender_fteid_c"]), same(peer)
+            s.mme_fteid, s.mme = Fteid.of(f["sender_fteid_c"]), same(peer)
             self._account(s, +1)
             self._watch_path(peer, now)
         modified = [self._modify_one(s, ctx) for ctx in f.get("bearer_contexts_to_be_modified",
@@ -796,7 +808,7 @@ class SgwPgwCore:
             # §7.2.8: the bearer context names a bearer this PDN connection does not have
             return {"ebi": ctx["ebi"], "cause": g.CAUSE_CONTEXT_NOT_FOUND}
         if ctx.get("s1u_enb_fteid") is not None:
-            bearer.s1u_enb_fteid = dict(ctx["s1u_enb_fteid"])
+            bearer.s1u_enb_fteid = Fteid.of(ctx["s1u_enb_fteid"])
         return {"ebi": bearer.ebi, "cause": g.CAUSE_REQUEST_ACCEPTED,
                 "s1u_sgw_fteid": self._fteid(g.FTEID_S1U_SGW, bearer.s1u_sgw_teid,
                                              self.cfg.s1u_address),
@@ -918,7 +930,7 @@ class SgwPgwCore:
             self._save(s)
         self._account(s, +1)
         self.sessions[s.s11_sgw_teid] = s
-        self._by_identity[(s.identity(), s.default_ebi)] = s.s11_sgw_teid
+        self._by_identity[(*s.identity(), s.default_ebi)] = s.s11_sgw_teid
         if s.home_pgw is not None:
             self._home_routed.add(s.s11_sgw_teid)
             return  # the home P-GW's addresses, not of our pools
@@ -933,7 +945,7 @@ class SgwPgwCore:
         s = self.sessions.pop(teid)
         self.binding.forget(teid)
         self._account(s, -1)
-        self._by_identity.pop((s.identity(), s.default_ebi), None)
+        self._by_identity.pop((*s.identity(), s.default_ebi), None)
         self._home_routed.discard(teid)
         if s.home_pgw is None:
             if s.allocation.ipv4 is not None:
@@ -954,7 +966,7 @@ class SgwPgwCore:
         """Committed before the response about `s` is handed out. A home-routed session is
         not kept: after a restart the home P-GW learns of it by our Recovery (TS 23.007 §18)."""
         if self.store is not None and s.home_pgw is None:
-            self.store.put(s.s11_sgw_teid, _record(s))
+            self.store.put(s.s11_sgw_teid, _record_json(s))
 
     def _restore(self, now: float) -> int:
         """Sessions of the store back in place, with their addresses and TEIDs taken again;
@@ -983,7 +995,7 @@ class SgwPgwCore:
         teids = [(self._control_teids, s.s11_sgw_teid), (self._control_teids, s.s5c_pgw_teid)]
         teids += [(self._user_teids, t) for b in s.bearers.values()
                   for t in (b.s1u_sgw_teid, b.s5u_pgw_teid)]
-        if (s.s11_sgw_teid in self.sessions or (s.identity(), s.default_ebi) in self._by_identity
+        if (s.s11_sgw_teid in self.sessions or (*s.identity(), s.default_ebi) in self._by_identity
                 or not self.pools.reserve(s.allocation)):
             return False
         taken: list[tuple[_TeidSpace, int]] = []
@@ -998,13 +1010,15 @@ class SgwPgwCore:
 
     def _pco_answer(self, request: bytes | None) -> bytes | None:
         """TS 24.008 §10.5.6.3 / TS 29.274 §8.13: P-CSCF and DNS addresses the UE asked for.
-        The answer depends on the containers asked for only: made once per distinct set."""
-        wanted = frozenset(_pco_container_ids(request))
-        if wanted not in self._pco_answers:
-            if len(self._pco_answers) >= 64:  # a peer's odd PCOs must not grow it
-                self._pco_answers.clear()
-            self._pco_answers[wanted] = self._make_pco_answer(wanted)
-        return self._pco_answers[wanted]
+        The answer depends on the containers asked for only: made once per distinct PCO (the
+        UEs of a population send the same few)."""
+        if request in self._pco_answers:
+            return self._pco_answers[request]
+        if len(self._pco_answers) >= 64:  # a peer's odd PCOs must not grow it
+            self._pco_answers.clear()
+        answer = self._pco_answers[request] = self._make_pco_answer(
+            frozenset(_pco_container_ids(request)))
+        return answer
 
     def _make_pco_answer(self, wanted: frozenset[int]) -> bytes | None:
         answers = {PCO_PCSCF_IPV4: (self.cfg.pcscf, 4), PCO_PCSCF_IPV6: (self.cfg.pcscf, 6),
@@ -1055,10 +1069,18 @@ def shared(value: Any) -> Any:
     if known is None:
         if len(_shared) >= _SHARED_KEPT:
             _shared.clear()
+            _shared_json.clear()
         # a copy: the caller's dict (a decoded message's) may change, the shared one never
         known = _shared[key] = {k: dict(v) if isinstance(v, dict) else v
                                 for k, v in value.items()}
+        _shared_json[id(known)] = None  # its JSON text, made when a record first needs it
     return known
+
+
+# The JSON text of each value of `_shared`, by its id (None until first asked for). Only the
+# objects `_shared` holds have an entry, and both tables are cleared together: an id found
+# here is one of those live objects, never a recycled one.
+_shared_json: dict[int, str | None] = {}
 
 
 _same: dict[Any, Any] = {}
@@ -1077,6 +1099,10 @@ def same(value: Any) -> Any:
     return known
 
 
+def kept_fteid(fteid: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return None if fteid is None else Fteid.of(fteid)
+
+
 def set_flags(indication: Mapping[str, bool] | None) -> dict[str, bool]:
     """The Indication flags that are set (TS 29.274 §8.12), shared."""
     return shared({k: True for k, on in (indication or {}).items() if on})  # type: ignore[no-any-return]
@@ -1088,17 +1114,82 @@ def _identity(imsi: str | None, mei: str | None, uimsi: bool) -> tuple[str, str]
     return ("uimsi", imsi) if uimsi else ("imsi", imsi)
 
 
+def _record_json(s: Session) -> str:
+    """`_record(s)` as the store's JSON text, written directly: the shared values' text is
+    made once (`_shared_json`) and the rest formatted in place, not walked by the encoder for
+    every Create Session and Modify Bearer. The restore reads it as any other record."""
+    a = s.allocation
+    bearers = ", ".join(
+        f'{{"ebi": {int(b.ebi)}, "qos": {_json(b.qos)}, "charging_id": {int(b.charging_id)}, '
+        f'"s1u_sgw_teid": {int(b.s1u_sgw_teid)}, "s5u_pgw_teid": {int(b.s5u_pgw_teid)}, '
+        f'"s1u_enb_fteid": {_fteid_json(b.s1u_enb_fteid)}, "tft": {_json(b.tft)}, '
+        f'"rules": {_json(b.rules)}}}' for b in s.bearers.values())
+    return (
+        f'{{"s11_sgw_teid": {int(s.s11_sgw_teid)}, "s5c_pgw_teid": {int(s.s5c_pgw_teid)}, '
+        f'"mme": [{_text(s.mme[0])}, {int(s.mme[1])}], "mme_fteid": {_fteid_json(s.mme_fteid)}, '
+        f'"apn": {_text(s.apn)}, "allocation": {{"apn": {_text(a.apn)}, '
+        f'"pdn_type": {int(a.pdn_type)}, "ipv4": {_text(a.ipv4_text)}, '
+        f'"ipv6_prefix": {_text(a.ipv6_prefix_text)}}}, "default_ebi": {int(s.default_ebi)}, '
+        f'"rat_type": {int(s.rat_type)}, "created_at": {_json(s.created_at)}, '
+        f'"imsi": {_text(s.imsi)}, "msisdn": {_text(s.msisdn)}, "mei": {_text(s.mei)}, '
+        f'"indication": {_json(s.indication)}, "uli": {_json(s.uli)}, '
+        f'"serving_network": {_text(s.serving_network)}, '
+        f'"selection_mode": {_json(s.selection_mode)}, "ambr": {_json(s.ambr)}, '
+        f'"pco": {_json(s.pco)}, "state": {_text(s.state.value)}, "bearers": [{bearers}]}}')
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else _encode_string(value)
+
+
+def _fteid_json(fteid: Mapping[str, Any] | None) -> str:
+    if fteid is None:
+        return "null"
+    if tuple(fteid) != FTEID_KEYS:
+        return record_text(dict(fteid))
+    return (f'{{"interface_type": {_json(fteid["interface_type"])}, '
+            f'"teid": {_json(fteid["teid"])}, "ipv4": {_json(fteid["ipv4"])}, '
+            f'"ipv6": {_json(fteid["ipv6"])}}}')
+
+
+def _json(value: Any) -> str:
+    """JSON text of one value of a record: a shared value's is made once."""
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)  # as the encoder writes it
+    if kind is bytes:
+        return f'{{"__bytes__": "{value.hex()}"}}'
+    if (kind is tuple or kind is list) and not value:
+        return "[]"
+    if kind is str:
+        return _encode_string(value)  # type: ignore[no-any-return]
+    known = _shared_json.get(id(value), _NOT_SHARED)
+    if known is _NOT_SHARED:
+        return record_text(value)
+    if known is None:
+        known = _shared_json[id(value)] = record_text(value)
+    return known  # type: ignore[return-value]
+
+
+_NOT_SHARED = object()
+
+
 def _record(s: Session) -> dict[str, Any]:
     return {
         "s11_sgw_teid": s.s11_sgw_teid, "s5c_pgw_teid": s.s5c_pgw_teid, "mme": list(s.mme),
-        "mme_fteid": s.mme_fteid, "apn": s.apn, "allocation": allocation_record(s.allocation),
+        "mme_fteid": dict(s.mme_fteid), "apn": s.apn, "allocation": allocation_record(s.allocation),
         "default_ebi": s.default_ebi, "rat_type": s.rat_type, "created_at": s.created_at,
         "imsi": s.imsi, "msisdn": s.msisdn, "mei": s.mei, "indication": s.indication,
         "uli": s.uli, "serving_network": s.serving_network, "selection_mode": s.selection_mode,
         "ambr": s.ambr, "pco": s.pco, "state": s.state.value,
         "bearers": [{"ebi": b.ebi, "qos": b.qos, "charging_id": b.charging_id,
                      "s1u_sgw_teid": b.s1u_sgw_teid, "s5u_pgw_teid": b.s5u_pgw_teid,
-                     "s1u_enb_fteid": b.s1u_enb_fteid, "tft": b.tft, "rules": b.rules}
+                     "s1u_enb_fteid": None if b.s1u_enb_fteid is None else dict(b.s1u_enb_fteid),
+                     "tft": b.tft, "rules": b.rules}
                     for b in s.bearers.values()],
     }
 
@@ -1107,12 +1198,12 @@ def _session_of(r: dict[str, Any]) -> Session:
     bearers = {int(b["ebi"]): Bearer(
         ebi=int(b["ebi"]), qos=shared(b["qos"]), charging_id=int(b["charging_id"]),
         s1u_sgw_teid=int(b["s1u_sgw_teid"]), s5u_pgw_teid=int(b["s5u_pgw_teid"]),
-        s1u_enb_fteid=b.get("s1u_enb_fteid"), tft=b.get("tft"),
-        rules=[str(n) for n in b.get("rules") or ()]) for b in r["bearers"]}
+        s1u_enb_fteid=kept_fteid(b.get("s1u_enb_fteid")), tft=b.get("tft"),
+        rules=tuple(str(n) for n in b.get("rules") or ())) for b in r["bearers"]}
     host, port = r["mme"]
     return Session(
         s11_sgw_teid=int(r["s11_sgw_teid"]), s5c_pgw_teid=int(r["s5c_pgw_teid"]),
-        mme=(str(host), int(port)), mme_fteid=dict(r["mme_fteid"]), apn=r["apn"],
+        mme=(str(host), int(port)), mme_fteid=Fteid.of(r["mme_fteid"]), apn=r["apn"],
         allocation=allocation_of(r["allocation"]), default_ebi=int(r["default_ebi"]),
         bearers=bearers, rat_type=int(r["rat_type"]), created_at=float(r["created_at"]),
         imsi=r.get("imsi"), msisdn=r.get("msisdn"), mei=r.get("mei"),

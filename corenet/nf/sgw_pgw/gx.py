@@ -27,6 +27,7 @@ from corenet.codecs.base import Message
 from corenet.config.models import PcrfLink
 from corenet.core.actions import LogEvent
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport, PccRule, PccRuleStatus
+from corenet.nf.sgw_pgw.pools import IPV6_PREFIX_LENGTH, ipv6_text
 from corenet.protocols.diameter_ids import DiameterIds
 
 Rc = dia.ResultCode
@@ -83,10 +84,9 @@ class GxClient:
         """CCR-I for a new PDN connection (`s`: an S/P-GW `Session`)."""
         if s.home_pgw is not None:
             return []  # the home P-GW is the PCEF of a home-routed session (TS 23.401 §4.3.8.1)
-        ipv4 = None if s.ue_ipv4 is None else str(s.ue_ipv4)
-        ipv6 = None if s.ue_ipv6_prefix is None else str(s.ue_ipv6_prefix)
-        address = ipv4 or ("" if s.ue_ipv6_prefix is None
-                           else str(s.ue_ipv6_prefix.network_address))
+        allocation = s.allocation
+        address = allocation.ipv4_text or (
+            "" if allocation.ipv6_prefix is None else ipv6_text(allocation.ipv6_prefix))
         gx = _GxSession(self.ids.session_id(), s.s11_sgw_teid, address)
         self._forget(s.s11_sgw_teid)
         self.sessions[gx.teid] = gx
@@ -98,7 +98,8 @@ class GxClient:
         avps: list[tuple[str, Any]] = [
             *codec.subscription_ids(s.imsi, msisdn),
             ("Network-Request-Support", codec.NETWORK_REQUEST_SUPPORTED),
-            *codec.ue_address_avps(ipv4, ipv6),
+            *codec.ue_address_avps_of(allocation.ipv4, allocation.ipv6_prefix,
+                                      IPV6_PREFIX_LENGTH),
             ("IP-CAN-Type", codec.IP_CAN_TYPE_3GPP_EPS),
             ("RAT-Type", codec.RAT_TYPE_EUTRAN),
             *codec.user_equipment(s.mei)]

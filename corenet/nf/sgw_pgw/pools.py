@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import heapq
 import ipaddress
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,34 @@ IPV6_PREFIX_LENGTH = 64
 UE_INTERFACE_ID = 1
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_HOST_BITS = 128 - IPV6_PREFIX_LENGTH
+
+
+def ipv4_text(value: int) -> str:
+    """Dotted-quad text of an IPv4 address held as an integer."""
+    return socket.inet_ntop(socket.AF_INET, value.to_bytes(4, "big"))
+
+
+def ipv6_text(value: int) -> str:
+    """RFC 5952 text of an IPv6 address held as an integer (as `ipaddress` writes it)."""
+    return socket.inet_ntop(socket.AF_INET6, value.to_bytes(16, "big"))
+
+
+def address_int(ip: str | IpAddress) -> tuple[int, int] | None:
+    """(IP version, the address as an integer) of a UE address; None if it is not one."""
+    if not isinstance(ip, str):
+        return ip.version, int(ip)
+    try:
+        if ":" in ip:
+            return 6, int.from_bytes(socket.inet_pton(socket.AF_INET6, ip), "big")
+        return 4, int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
+    except OSError:
+        return None
+
+
+def prefix_of(address: int) -> int:
+    """The /64 prefix (TS 23.401 §5.3.1.2.2) holding an IPv6 address, as an integer."""
+    return address >> _HOST_BITS << _HOST_BITS
 
 
 class AllocationError(CorenetError):
@@ -41,46 +70,112 @@ class AllocationError(CorenetError):
         self.detail = detail
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Allocation:
-    """The addresses of one PDN connection (PAA, TS 29.274 §8.14)."""
+    """The addresses of one PDN connection (PAA, TS 29.274 §8.14). A storm holds 100,000 of
+    them: the IPv4 address and the /64 prefix (its first address) are integers, turned into
+    text or `ipaddress` objects only where a message, a record or a log needs them."""
 
     apn: str
     pdn_type: int
-    ipv4: ipaddress.IPv4Address | None
-    ipv6_prefix: ipaddress.IPv6Network | None
+    ipv4: int | None
+    ipv6_prefix: int | None
 
     @property
-    def ipv6(self) -> ipaddress.IPv6Address | None:
+    def ipv4_text(self) -> str | None:
+        return None if self.ipv4 is None else ipv4_text(self.ipv4)
+
+    @property
+    def ipv6_prefix_text(self) -> str | None:
+        """The prefix as "<address>/64"."""
+        if self.ipv6_prefix is None:
+            return None
+        return f"{ipv6_text(self.ipv6_prefix)}/{IPV6_PREFIX_LENGTH}"
+
+    @property
+    def ipv6_text(self) -> str | None:
         """The prefix with the UE interface identifier (TS 23.401 §5.3.1.2.2)."""
         if self.ipv6_prefix is None:
             return None
-        return self.ipv6_prefix.network_address + UE_INTERFACE_ID
+        return ipv6_text(self.ipv6_prefix + UE_INTERFACE_ID)
 
-    # The text forms are asked for by every message and record about the PDN connection
-    # (PAA, logs, the stored session): each is made once per allocation.
-    @functools.cached_property
-    def ipv4_text(self) -> str | None:
-        return None if self.ipv4 is None else str(self.ipv4)
+    @property
+    def ipv4_address(self) -> ipaddress.IPv4Address | None:
+        return None if self.ipv4 is None else ipaddress.IPv4Address(self.ipv4)
 
-    @functools.cached_property
-    def ipv6_prefix_text(self) -> str | None:
-        return None if self.ipv6_prefix is None else str(self.ipv6_prefix)
+    @property
+    def ipv6_network(self) -> ipaddress.IPv6Network | None:
+        if self.ipv6_prefix is None:
+            return None
+        return ipaddress.IPv6Network((self.ipv6_prefix, IPV6_PREFIX_LENGTH))
 
     def paa(self) -> dict[str, Any]:
         """The PAA value of the GTPv2 codec (TS 29.274 §8.14)."""
         return {
             "pdn_type": self.pdn_type,
             "ipv4": self.ipv4_text,
-            "ipv6": None if self.ipv6 is None else str(self.ipv6),
+            "ipv6": self.ipv6_text,
             "ipv6_prefix_length": None if self.ipv6_prefix is None else IPV6_PREFIX_LENGTH,
         }
 
-    def holds(self, ip: IpAddress) -> bool:
+    def holds(self, ip: str | IpAddress) -> bool:
         """True for the IPv4 address or any address of the /64 (the UE picks its IPv6 IID)."""
-        if isinstance(ip, ipaddress.IPv4Address):
-            return ip == self.ipv4
-        return self.ipv6_prefix is not None and ip in self.ipv6_prefix
+        found = address_int(ip)
+        if found is None:
+            return False
+        version, value = found
+        if version == 4:
+            return value == self.ipv4
+        return self.ipv6_prefix is not None and prefix_of(value) == self.ipv6_prefix
+
+
+_CHUNK_SHIFT = 12  # 4,096 members per bitmap of BitSet: 512 octets
+
+
+class BitSet:
+    """A set of non-negative integers kept as bitmaps of 4,096 bits, each made when the first
+    member of its range arrives and dropped with the last one. Addresses and TEIDs are handed
+    out in order, so their members sit together: a bit or so each, where a `set` of ints
+    takes ~130 octets per member (a storm holds 100,000 PDN connections, with 4 TEIDs, an
+    IPv4 address and an IPv6 prefix each)."""
+
+    __slots__ = ("_chunks", "_counts", "_len")
+
+    def __init__(self) -> None:
+        self._chunks: dict[int, bytearray] = {}
+        self._counts: dict[int, int] = {}
+        self._len = 0
+
+    def __contains__(self, n: int) -> bool:
+        chunk = self._chunks.get(n >> _CHUNK_SHIFT)
+        return chunk is not None and bool(chunk[(n & 0xFFF) >> 3] & (1 << (n & 7)))
+
+    def __len__(self) -> int:
+        return self._len
+
+    def add(self, n: int) -> None:
+        key = n >> _CHUNK_SHIFT
+        chunk = self._chunks.get(key)
+        if chunk is None:
+            chunk = self._chunks[key] = bytearray(1 << (_CHUNK_SHIFT - 3))
+            self._counts[key] = 0
+        i, bit = (n & 0xFFF) >> 3, 1 << (n & 7)
+        if not chunk[i] & bit:
+            chunk[i] |= bit
+            self._counts[key] += 1
+            self._len += 1
+
+    def discard(self, n: int) -> None:
+        key = n >> _CHUNK_SHIFT
+        chunk = self._chunks.get(key)
+        i, bit = (n & 0xFFF) >> 3, 1 << (n & 7)
+        if chunk is None or not chunk[i] & bit:
+            return
+        chunk[i] &= ~bit & 0xFF
+        self._len -= 1
+        self._counts[key] -= 1
+        if not self._counts[key]:
+            del self._chunks[key], self._counts[key]
 
 
 class _Range:
@@ -90,7 +185,7 @@ class _Range:
         self.size = size
         self._next = 0
         self._free: list[int] = []
-        self._used: set[int] = set()
+        self._used = BitSet()
 
     def take(self) -> int | None:
         if self._free:
@@ -118,7 +213,7 @@ class _Range:
 
     def give_back(self, index: int) -> None:
         if index in self._used:
-            self._used.remove(index)
+            self._used.discard(index)
             heapq.heappush(self._free, index)
 
     @property
@@ -145,6 +240,8 @@ class ApnAddressPool:
             int(self.ipv4.network_address) + (0 if self.ipv4.prefixlen >= 31 else 1))
         self._v6 = _Range(0 if self.ipv6 is None else
                           1 << (IPV6_PREFIX_LENGTH - self.ipv6.prefixlen))
+        self._v4_net = 0 if self.ipv4 is None else int(self.ipv4.network_address)
+        self._v6_net = 0 if self.ipv6 is None else int(self.ipv6.network_address)
 
     def supports(self, pdn_type: int) -> bool:
         if pdn_type == PDN_IPV4:
@@ -177,15 +274,13 @@ class ApnAddressPool:
         them is outside this pool or already taken (nothing is taken then)."""
         v4 = v6 = None
         if allocation.ipv4 is not None:
-            if self.ipv4 is None or allocation.ipv4 not in self.ipv4:
+            v4 = self._v4_index(allocation.ipv4)
+            if v4 is None:
                 return False
-            v4 = int(allocation.ipv4) - self._v4_first
         if allocation.ipv6_prefix is not None:
-            if self.ipv6 is None or not allocation.ipv6_prefix.subnet_of(self.ipv6):
+            v6 = self._v6_index(allocation.ipv6_prefix)
+            if v6 is None:
                 return False
-            offset = (int(allocation.ipv6_prefix.network_address)
-                      - int(self.ipv6.network_address))
-            v6 = offset >> (128 - IPV6_PREFIX_LENGTH)
         if v4 is not None and not self._v4.reserve(v4):
             return False
         if v6 is not None and not self._v6.reserve(v6):
@@ -194,6 +289,25 @@ class ApnAddressPool:
             return False
         return True
 
+    def _v4_index(self, address: int) -> int | None:
+        """The index of an address of this pool's IPv4 network (its network and broadcast
+        addresses too: `_Range.reserve` refuses what it never hands out)."""
+        if self.ipv4 is None:
+            return None
+        host_bits = 32 - self.ipv4.prefixlen
+        if address >> host_bits << host_bits != self._v4_net:
+            return None
+        return address - self._v4_first
+
+    def _v6_index(self, prefix: int) -> int | None:
+        """The index of a /64 prefix of this pool's IPv6 network."""
+        if self.ipv6 is None:
+            return None
+        host_bits = 128 - self.ipv6.prefixlen
+        if prefix != prefix_of(prefix) or prefix >> host_bits << host_bits != self._v6_net:
+            return None
+        return (prefix - self._v6_net) >> _HOST_BITS
+
     @property
     def capacity(self) -> int:
         """PDN connections this pool can serve (the smaller family bounds dual-stack ones)."""
@@ -201,27 +315,24 @@ class ApnAddressPool:
         return min(sizes) if sizes else 0
 
     def release(self, allocation: Allocation) -> None:
-        if allocation.ipv4 is not None and self.ipv4 is not None:
-            self._v4.give_back(int(allocation.ipv4) - self._v4_first)
-        if allocation.ipv6_prefix is not None and self.ipv6 is not None:
-            offset = int(allocation.ipv6_prefix.network_address) - int(self.ipv6.network_address)
-            self._v6.give_back(offset >> (128 - IPV6_PREFIX_LENGTH))
+        if allocation.ipv4 is not None and (v4 := self._v4_index(allocation.ipv4)) is not None:
+            self._v4.give_back(v4)
+        if (allocation.ipv6_prefix is not None
+                and (v6 := self._v6_index(allocation.ipv6_prefix)) is not None):
+            self._v6.give_back(v6)
 
     @property
     def in_use(self) -> tuple[int, int]:
         """(IPv4 addresses, IPv6 prefixes) allocated."""
         return self._v4.in_use, self._v6.in_use
 
-    def _take_v4(self) -> ipaddress.IPv4Address | None:
+    def _take_v4(self) -> int | None:
         index = self._v4.take()
-        return None if index is None else ipaddress.IPv4Address(self._v4_first + index)
+        return None if index is None else self._v4_first + index
 
-    def _take_v6(self) -> ipaddress.IPv6Network | None:
+    def _take_v6(self) -> int | None:
         index = self._v6.take()
-        if index is None or self.ipv6 is None:
-            return None
-        base = int(self.ipv6.network_address) + (index << (128 - IPV6_PREFIX_LENGTH))
-        return ipaddress.IPv6Network((base, IPV6_PREFIX_LENGTH))
+        return None if index is None else self._v6_net + (index << _HOST_BITS)
 
 
 class AddressPools:
@@ -249,6 +360,7 @@ class AddressPools:
         return pool is not None and pool.reserve(allocation)
 
 
+@functools.lru_cache(maxsize=256)
 def apn_network_identifier(apn: str) -> str:
     """TS 23.003 §9.1: the APN without its Operator Identifier; APNs are case-insensitive."""
     labels = apn.lower().split(".")

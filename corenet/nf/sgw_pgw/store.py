@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import json
 import logging
+import operator
 import sqlite3
 import threading
 from collections import deque
@@ -93,8 +95,9 @@ class SessionStore:
 
     # -- changes ---------------------------------------------------------------------------
 
-    def put(self, teid: int, record: dict[str, Any]) -> None:
-        self._change(_PUT, (teid, _ENCODER.encode(record)))
+    def put(self, teid: int, record: dict[str, Any] | str) -> None:
+        """Store a session: its record, or the record's JSON text (`record_text`)."""
+        self._change(_PUT, (teid, record if isinstance(record, str) else record_text(record)))
 
     def delete(self, teid: int) -> None:
         self._change(_DELETE, (teid,))
@@ -168,8 +171,9 @@ class SessionStore:
     def _commit(self, batch: list[Change]) -> None:
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            for sql, args in batch:
-                self._db.execute(sql, args)
+            # each run of changes of one kind in one call, in the order they were queued
+            for sql, changes in itertools.groupby(batch, key=operator.itemgetter(0)):
+                self._db.executemany(sql, [args for _, args in changes])
             self._db.execute("COMMIT")
         except BaseException:
             if self._db.in_transaction:
@@ -213,11 +217,11 @@ def allocation_record(a: Allocation) -> dict[str, Any]:
 
 
 def allocation_of(r: dict[str, Any]) -> Allocation:
+    v4, v6 = r.get("ipv4"), r.get("ipv6_prefix")
     return Allocation(
         apn=r["apn"], pdn_type=int(r["pdn_type"]),
-        ipv4=None if r.get("ipv4") is None else ipaddress.IPv4Address(r["ipv4"]),
-        ipv6_prefix=None if r.get("ipv6_prefix") is None
-        else ipaddress.IPv6Network(r["ipv6_prefix"]))
+        ipv4=None if v4 is None else int(ipaddress.IPv4Address(v4)),
+        ipv6_prefix=None if v6 is None else int(ipaddress.IPv6Network(v6).network_address))
 
 
 def _json_default(value: Any) -> Any:
@@ -231,6 +235,7 @@ def _json_default(value: Any) -> Any:
 # one encoder for every record (json.dumps with options builds a new one per call); records
 # are trees of plain values, so no circular-reference check
 _ENCODER = json.JSONEncoder(default=_json_default, check_circular=False)
+record_text = _ENCODER.encode
 
 
 def _json_hook(obj: dict[str, Any]) -> Any:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corenet.codecs import gtpv2c as g
 from corenet.codecs.base import Codec, Message
@@ -507,3 +510,24 @@ def test_ue_time_zone_coded_as_ts_24_008(quarters: int, dst: int, octets: bytes)
     for decoded in (g.decode(data), g.decode_pycrate(data)):
         assert decoded.fields["ue_time_zone"] == {"time_zone": quarters,
                                                   "daylight_saving_time": dst}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.binary(min_size=4, max_size=4), st.binary(min_size=16, max_size=16),
+                 st.binary(min_size=12, max_size=12).map(lambda b: bytes(10) + b"\xff\xff" + b[:4]),
+                 st.binary(min_size=4, max_size=4).map(lambda b: bytes(12) + b)))
+def test_ip_addresses_are_written_and_read_as_ipaddress_does(packed: bytes) -> None:
+    """F-TEID and PAA addresses (TS 29.274 §8.22, §8.14) go through inet_ntop / inet_pton;
+    their text and octets are those of `ipaddress`, IPv4-mapped and -compatible IPv6
+    addresses included (glibc writes those dotted, `ipaddress` in hex)."""
+    text = g._ip_text(packed)
+    assert text == str(ipaddress.ip_address(packed))
+    assert g._ip_packed(text) == packed == g._ip_packed(text.upper())
+
+
+def test_ip_text_that_inet_pton_refuses_is_still_judged_by_ipaddress() -> None:
+    assert g._ip_packed("fe80::1%eth0") == ipaddress.ip_address("fe80::1%eth0").packed
+    assert g._ip_packed("::ffff:1.2.3.4") == bytes(10) + b"\xff\xff\x01\x02\x03\x04"
+    for wrong in ("01.2.3.4", "1.2.3", "256.0.0.1", ":::", "1.2.3.4\x00", ""):
+        with pytest.raises(ValueError):
+            g._ip_packed(wrong)

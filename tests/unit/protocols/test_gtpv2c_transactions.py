@@ -5,6 +5,7 @@ from __future__ import annotations
 from corenet.codecs import gtpv2c as g
 from corenet.core.actions import LogEvent
 from corenet.protocols.gtpv2c_transactions import (
+    CACHE_SWEEP_S,
     GtpTransactions,
     MalformedRequest,
     RequestReceived,
@@ -192,12 +193,38 @@ def test_cached_response_expires_and_the_sequence_is_new_again() -> None:
     events(tx)
     tx.send_response(g.delete_session_response(7, teid=99), MME, 0.0)
     tx.data_to_send()
-    assert tx.get_timer() == 3.0
-    tx.handle_timer(3.0)
+    # kept 1.0 x (2 + 1) = 3.0 s, swept at the latest CACHE_SWEEP_S later
+    assert tx.get_timer() == 3.0 + CACHE_SWEEP_S
+    tx.handle_timer(3.0 + CACHE_SWEEP_S)
     assert tx.get_timer() is None
-    tx.receive(delete_request(7), MME, 4.0)
+    tx.receive(delete_request(7), MME, 4.5)
     assert isinstance(events(tx)[0], RequestReceived)
     assert tx.data_to_send() == []
+
+
+def test_kept_responses_due_within_a_sweep_go_in_one_wake_up() -> None:
+    """§7.6: each answer is kept for the retransmission window (N3 x T3); a node answering
+    many requests sweeps them once per CACHE_SWEEP_S, not one timer wake-up per request."""
+    tx = GtpTransactions(t3_response_s=1.0, n3_requests=2)
+    for seq in range(1, 101):
+        at = seq / 100
+        tx.receive(delete_request(seq), MME, at)
+        tx.send_response(g.delete_session_response(seq, teid=seq), MME, at)
+    events(tx)
+    tx.data_to_send()
+    wake_ups = 0
+    while (at := tx.get_timer()) is not None:
+        tx.handle_timer(at)
+        wake_ups += 1
+    assert wake_ups == 1 and at is None
+    # until the sweep, a retransmission still gets the kept answer
+    tx = GtpTransactions(t3_response_s=1.0, n3_requests=2)
+    tx.receive(delete_request(7), MME, 0.0)
+    tx.send_response(g.delete_session_response(7, teid=99), MME, 0.0)
+    tx.data_to_send()
+    tx.receive(delete_request(7), MME, 3.0 + CACHE_SWEEP_S / 2)
+    [(data, _)] = tx.data_to_send()
+    assert g.decode(data).fields["teid"] == 99
 
 
 def test_other_gtp_version_is_answered_with_version_not_supported() -> None:

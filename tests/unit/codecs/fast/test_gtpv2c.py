@@ -167,3 +167,33 @@ def test_bcd_digits_with_the_filler_only_in_the_last_high_nibble(raw: str,
     else:
         assert fg._dec_bcd(bytes.fromhex(raw)) == digits
         assert fg._bcd(digits) == bytes.fromhex(raw)
+
+
+def test_values_decoded_once_per_distinct_octets_are_each_callers_own() -> None:
+    """ULI, QoS, AMBR, indication flags, APN (TS 29.274 §8.21, §8.15, §8.7, §8.12, §8.6) are
+    decoded once per distinct value; every decode still gives a message of its own, equal to
+    the pycrate path's, that its receiver may change without changing the next one."""
+    data = g.encode(g.create_session_request(
+        1, imsi="440100123456789", uli=g.uli("44020", 1, "44020", 0x10101),
+        serving_network="44020", indication={"daf": True, "oi": True},
+        sender_fteid=(g.FTEID_S11_MME, 7, "127.0.0.2"), apn="internet", ambr=(300, 400),
+        ue_time_zone=g.ue_time_zone(36),
+        bearer_contexts=[{"ebi": 5, "bearer_qos": g.bearer_qos(qci=9, pl=8, pci=1, pvi=0)}]))
+    first = fg.decode(data)
+    assert first is not None
+    f = first.fields
+    assert f["uli"] and f["ambr"] and f["indication"]
+    f["uli"][next(iter(f["uli"]))]["plmn"] = "00101"
+    f["uli"]["extra"] = {}
+    f["ambr"]["ul_kbps"] = -1
+    f["indication"]["changed"] = True
+    f["ue_time_zone"]["time_zone"] = 99
+    f["bearer_contexts_to_be_created"][0]["bearer_qos"]["qci"] = 255
+    second = fg.decode(data)
+    assert second is not None and second.fields == g.decode_pycrate(data).fields
+    assert second.fields["uli"] is not f["uli"] and "extra" not in second.fields["uli"]
+    flags = second.fields["indication"]
+    assert "changed" not in flags and flags["daf"] and flags["oi"]
+    assert second.fields["ue_time_zone"]["time_zone"] == 36
+    assert second.fields["ambr"]["ul_kbps"] == 300 and second.fields["apn"] == "internet"
+    assert second.fields["bearer_contexts_to_be_created"][0]["bearer_qos"]["qci"] != 255

@@ -23,10 +23,11 @@ def roundtrip(msg: Message) -> Message:
 
 
 def ccr_initial(sid: str = "pgw;1;1", *, apn: str = "sos", msisdn: str | None = MSISDN,
-                imsi: str | None = IMSI, ue: str = UE) -> Message:
+                imsi: str | None = IMSI, ue: str | None = UE,
+                ipv6_prefix: str | None = None) -> Message:
     avps: list[tuple[str, Any]] = [
         ("CC-Request-Type", pcc.CcRequestType.INITIAL_REQUEST), ("CC-Request-Number", 0),
-        *pcc.subscription_ids(imsi, msisdn), *pcc.ue_address_avps(ue, None),
+        *pcc.subscription_ids(imsi, msisdn), *pcc.ue_address_avps(ue, ipv6_prefix),
         ("IP-CAN-Type", pcc.IP_CAN_TYPE_3GPP_EPS), ("RAT-Type", pcc.RAT_TYPE_EUTRAN),
         *pcc.user_equipment(IMEISV), pcc.default_bearer_qos(5, 9),
         ("3GPP-User-Location-Info", pcc.user_location(ULI)), ("Called-Station-Id", apn)]

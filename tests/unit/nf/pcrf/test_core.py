@@ -204,3 +204,44 @@ def test_sessions_bound_and_ended_one_by_one_keep_the_others() -> None:
                               ("Termination-Cause", 1)), 0.0)
     assert sorted(dia.avp(roundtrip(r.message), "Session-Id") for r in _requests(actions)) == [
         "pcscf;1;1", "pcscf;1;3", "pcscf;1;4"]
+
+
+def test_ipv6_prefix_binds_every_address_of_its_64_and_ends_with_the_session() -> None:
+    """TS 29.214 §4.4.1 / TS 29.213 §5.1: an IPv6 UE address binds to the IP-CAN session
+    whose Framed-IPv6-Prefix holds it (the UE picks its interface identifier in the /64,
+    TS 23.401 §5.3.1.2.2); a dual-stack session binds by either address."""
+    core = _core()
+    out = core.handle(ccr_initial("pgw;1;6", apn="ims", ue=None,
+                                  ipv6_prefix="2001:db8:47:5::/64"), 0.0)
+    assert dia.avp(_answer(out), "Result-Code") == 2001
+    [log] = [a for a in out if getattr(a, "kind", "") == "pcrf.gx.established"]
+    assert (log.data["ue_ipv4"], log.data["ue_ipv6_prefix"]) == (None, "2001:db8:47:5::/64")
+    for address in ("2001:db8:47:5::1", "2001:db8:47:5:abcd:1:2:3", "2001:DB8:47:5::"):
+        gx = core.session_by_ue_address(address)
+        assert gx is not None and gx.sid == "pgw;1;6"
+    for other in ("2001:db8:47:6::1", "2001:db8:47:4:ffff::", "127.147.0.2", "nonsense", ""):
+        assert core.session_by_ue_address(other) is None
+    by_v6 = ("Framed-IPv6-Prefix", pcc.framed_ipv6_prefix("2001:db8:47:5::9/128"))
+    aaa = _answer(core.handle(aar("pcscf;1;6", by_v6, ue=None, emergency=False), 0.0))
+    assert dia.avp(aaa, "Result-Code") == 2001
+    dual = core.handle(ccr_initial("pgw;1;7", apn="internet", ue="10.45.0.9",
+                                   ipv6_prefix="2001:db8:45::/64"), 0.0)
+    [log] = [a for a in dual if getattr(a, "kind", "") == "pcrf.gx.established"]
+    assert (log.data["ue_ipv4"], log.data["ue_ipv6_prefix"]) == ("10.45.0.9", "2001:db8:45::/64")
+    assert core.session_by_ue_address("10.45.0.9") is core.session_by_ue_address("2001:db8:45::7")
+    core.handle(ccr("pgw;1;6", pcc.CcRequestType.TERMINATION_REQUEST, 1), 0.0)
+    assert core.session_by_ue_address("2001:db8:47:5::1") is None
+    assert core.session_by_ue_address("2001:db8:45::7") is not None
+
+
+def test_gx_sessions_share_the_values_every_pgw_request_repeats() -> None:
+    """The P-GW's Origin-Host and Origin-Realm, the APN and the cell location come with every
+    CCR-I (TS 29.212 §4.5.1); the sessions hold one object of each, not one per request."""
+    core = _core()
+    core.handle(ccr_initial("pgw;1;1", apn="internet", ue="10.45.0.1"), 0.0)
+    core.handle(ccr_initial("pgw;1;2", apn="internet", ue="10.45.0.2"), 0.0)
+    a, b = core.gx["pgw;1;1"], core.gx["pgw;1;2"]
+    assert (a.pcef_host, a.pcef_realm, a.apn) == (PGW.host, PGW.realm, "internet")
+    assert a.pcef_host is b.pcef_host and a.pcef_realm is b.pcef_realm and a.apn is b.apn
+    assert a.location is not None and a.location is b.location
+    assert pcc.location_of(a.location) == pcc.Location("44020", 1, 0x10101)

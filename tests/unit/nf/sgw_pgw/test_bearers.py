@@ -5,12 +5,17 @@ PCC rule installed -> Create Bearer Request -> Create Bearer Response -> PccRepo
 from __future__ import annotations
 
 import ipaddress
+import json
+from dataclasses import replace
 from typing import Any
+
+import pytest
 
 from corenet.codecs import gtpv2c as g
 from corenet.codecs import tft
 from corenet.codecs.base import Message
 from corenet.config.models import SgwPgwConfig
+from corenet.nf.sgw_pgw import core as core_module
 from corenet.nf.sgw_pgw.bearers import (
     GW_PCEF_MALFUNCTION,
     INCORRECT_FLOW_INFORMATION,
@@ -19,6 +24,7 @@ from corenet.nf.sgw_pgw.bearers import (
     RESOURCE_ALLOCATION_FAILURE,
     UNKNOWN_RULE_NAME,
     UNSUCCESSFUL_QOS_VALIDATION,
+    Fteid,
 )
 from corenet.nf.sgw_pgw.core import (
     S11Answer,
@@ -30,7 +36,7 @@ from corenet.nf.sgw_pgw.core import (
     SgwPgwCore,
 )
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport, PccRule, PccRuleStatus
-from corenet.nf.sgw_pgw.store import SessionStore
+from corenet.nf.sgw_pgw.store import SessionStore, _json_hook, record_text
 from tests.unit.nf.sgw_pgw.helpers import create_session, delete_session, modify_bearer, roundtrip
 
 MME = ("127.0.0.2", 2123)
@@ -114,12 +120,12 @@ def test_accepted_create_bearer_response_reports_active_with_the_ebi() -> None:
     out = core.handle(S11Answer(create_bearer_response(req, s), MME, req), 3.0)
     assert reports(out) == [PccReport(str(s.ue_ipv4), ("voice",), PccRuleStatus.ACTIVE, ebi=6)]
     bearer = s.bearers[6]
-    assert bearer.qos["qci"] == 1 and bearer.rules == ["voice"]
+    assert bearer.qos["qci"] == 1 and bearer.rules == ("voice",)
     assert bearer.s1u_enb_fteid is not None and bearer.s1u_enb_fteid["teid"] == 0xE2
     # kept in the store: a restarted S/P-GW has the dedicated bearer with its rule
     assert core.store is not None
     again = SgwPgwCore(SgwPgwConfig(), store=core.store)
-    assert again.sessions[s.s11_sgw_teid].bearers[6].rules == ["voice"]
+    assert again.sessions[s.s11_sgw_teid].bearers[6].rules == ("voice",)
 
 
 def test_second_rule_with_same_qci_and_arp_joins_the_bearer() -> None:
@@ -231,4 +237,45 @@ def test_an_ebi_the_mme_gave_twice_is_refused() -> None:
     [report] = reports(core.handle(S11Answer(create_bearer_response(req, s, ebi=5), MME, req),
                                    3.0))
     assert (report.status, report.failure_code) == (PccRuleStatus.INACTIVE, GW_PCEF_MALFUNCTION)
-    assert s.bearers[5].rules == []
+    assert s.bearers[5].rules == ()
+
+
+def test_the_record_text_is_the_encoders_and_restores_the_same_session() -> None:
+    """The stored record is written as text directly (core._record_json); it is exactly what
+    the JSON encoder makes of the record, for a PDN connection with a dedicated bearer (TFT
+    octets, PCC rule), the eNB's F-TEIDs, a PCO, and for one whose values are not shared."""
+    core = SgwPgwCore(SgwPgwConfig(), store=SessionStore(":memory:"))
+    s = attached(core)
+    [req] = requests(install(core, s, voice()))
+    core.handle(S11Answer(create_bearer_response(req, s), MME, req), 3.0)
+    s.pco = b"\x80\x00\x0d\x00"
+    odd = replace(s, uli={"tai": {"plmn": "44020", "tac": 7}, "\"quoted\"": "é"},
+                  mme_fteid={"teid": 5, "ipv4": "127.0.0.2", "interface_type": 10},
+                  imsi=None, mei="35349006987331", created_at=0, selection_mode=None)
+    for session in (s, odd):
+        text = core_module._record_json(session)
+        assert text == record_text(core_module._record(session))
+        again = core_module._session_of(json.loads(text, object_hook=_json_hook))
+        assert core_module._record(again) == core_module._record(session)
+    assert s.bearers[6].tft is not None and s.bearers[6].rules == ("voice",)
+    assert s.bearers[5].s1u_enb_fteid is not None
+
+
+def test_a_kept_fteid_reads_as_the_codecs_dict() -> None:
+    """The MME's and the eNB's F-TEIDs (TS 29.274 §8.22) are kept in slots (`Fteid`), read
+    as the decoded dict they came from; an F-TEID of other keys is kept as a dict."""
+    decoded = roundtrip(modify_bearer(9, 1, enb_teid=0xE7)).fields[
+        "bearer_contexts_to_be_modified"][0]["s1u_enb_fteid"]
+    kept = Fteid.of(decoded)
+    assert isinstance(kept, Fteid) and kept == decoded and dict(kept) == decoded
+    assert (kept["teid"], kept.get("ipv4"), kept.get("ipv6"), kept.get("nothing")) == (
+        0xE7, "127.0.1.1", None, None)
+    assert list(kept) == list(decoded) and len(kept) == 4 and "teid" in kept
+    with pytest.raises(KeyError):
+        kept["nothing"]
+    other = Fteid.of({"teid": 1, "interface_type": 0, "ipv4": "127.0.0.1"})
+    assert type(other) is dict and other["teid"] == 1
+    core = SgwPgwCore(SgwPgwConfig())
+    s = attached(core)
+    assert isinstance(s.mme_fteid, Fteid) and s.mme_teid == MME_TEID
+    assert isinstance(s.bearers[5].s1u_enb_fteid, Fteid)

@@ -14,6 +14,7 @@ from corenet.config.models import PcrfLink
 from corenet.nf.pcrf.core import PcrfCore, SendAnswer, SendRequest
 from corenet.nf.sgw_pgw.gx import AnswerGx, Enforce, GxClient, SendGx
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport, PccRuleStatus
+from corenet.nf.sgw_pgw.pools import PDN_IPV4, PDN_IPV4V6, PDN_IPV6, Allocation
 from corenet.protocols.diameter_ids import DiameterIds
 from tests.unit.nf.pcrf.helpers import (
     IMEISV,
@@ -30,10 +31,12 @@ from tests.unit.nf.pcrf.helpers import (
 UE = "127.147.0.2"
 
 
-def _session(*, uimsi: bool = False, teid: int = 7) -> Any:
+def _session(*, uimsi: bool = False, teid: int = 7, allocation: Allocation | None = None) -> Any:
     bearer = SimpleNamespace(qos={"qci": 5, "pl": 1})
     return SimpleNamespace(
-        home_pgw=None, ue_ipv4=ipaddress.IPv4Address(UE), ue_ipv6_prefix=None,
+        home_pgw=None,
+        allocation=allocation or Allocation("sos", PDN_IPV4, int(ipaddress.IPv4Address(UE)),
+                                            None),
         s11_sgw_teid=teid, uimsi=uimsi, msisdn=MSISDN, imsi=IMSI, mei=IMEISV,
         ambr={"ul_kbps": 100, "dl_kbps": 200}, bearers={5: bearer}, default_ebi=5,
         uli=ULI, apn="sos")
@@ -62,6 +65,28 @@ def test_ccr_initial_names_subscriber_address_apn_and_cell() -> None:
         "44020", 1, 0x10101)
     assert dia.avp(msg, "QoS-Information", "APN-Aggregate-Max-Bitrate-DL") == 200_000
     assert dia.avp(msg, "Destination-Host") == PCRF.host
+
+
+def test_ccr_initial_of_a_dual_stack_pdn_names_both_addresses_and_binds_by_either() -> None:
+    """Framed-IP-Address (RFC 7155 §4.4.10.5.1) and Framed-IPv6-Prefix (RFC 3162 §2.3) made
+    from the pool's integers; the PCRF binds an AF session by either (TS 29.213 §5.1)."""
+    dual = Allocation("internet", PDN_IPV4V6, int(ipaddress.IPv4Address("10.45.0.9")),
+                      int(ipaddress.IPv6Address("2001:db8:45:3::")))
+    [ccr, log] = _client().session_created(_session(allocation=dual))
+    msg = roundtrip(ccr.message)
+    assert dia.avp(msg, "Framed-IP-Address") == bytes([10, 45, 0, 9])
+    prefix = dia.avp(msg, "Framed-IPv6-Prefix")
+    assert prefix == pcc.framed_ipv6_prefix("2001:db8:45:3::/64") == bytes.fromhex(
+        "004020010db800450003")
+    assert pcc.ipv6_prefix_of(prefix) == ipaddress.IPv6Network("2001:db8:45:3::/64")
+    assert log.data["ue"] == "10.45.0.9"
+    pcrf = PcrfCore(PCRF.host, PCRF.realm)
+    _to_pcrf(pcrf, [ccr])
+    gx = pcrf.session_by_ue_address("2001:db8:45:3:1:2:3:4")
+    assert gx is not None and gx is pcrf.session_by_ue_address("10.45.0.9")
+    v6_only = Allocation("ims", PDN_IPV6, None, int(ipaddress.IPv6Address("2001:db8:46::")))
+    [_, log] = _client().session_created(_session(allocation=v6_only))
+    assert log.data["ue"] == "2001:db8:46::"
 
 
 def test_unauthenticated_imsi_is_sent_without_msisdn() -> None:

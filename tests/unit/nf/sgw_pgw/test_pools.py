@@ -20,6 +20,7 @@ from corenet.nf.sgw_pgw.pools import (
     AddressPools,
     Allocation,
     AllocationError,
+    BitSet,
     apn_network_identifier,
 )
 
@@ -28,10 +29,18 @@ def pools(*cfgs: ApnPool) -> AddressPools:
     return AddressPools(list(cfgs))
 
 
+def v4(text: str) -> int:
+    return int(ipaddress.IPv4Address(text))
+
+
+def v6(text: str) -> int:
+    return int(ipaddress.IPv6Address(text))
+
+
 def test_ipv4_addresses_skip_network_address_and_come_in_order() -> None:
     p = pools(ApnPool(apn="sos", ipv4="10.47.0.0/16"))
     a, b = p.allocate("sos", PDN_IPV4), p.allocate("sos", PDN_IPV4)
-    assert (str(a.ipv4), str(b.ipv4)) == ("10.47.0.1", "10.47.0.2")
+    assert (a.ipv4_text, b.ipv4_text) == ("10.47.0.1", "10.47.0.2")
     assert a.ipv6_prefix is None and a.pdn_type == PDN_IPV4
     assert a.paa() == {"pdn_type": 1, "ipv4": "10.47.0.1", "ipv6": None,
                        "ipv6_prefix_length": None}
@@ -40,9 +49,9 @@ def test_ipv4_addresses_skip_network_address_and_come_in_order() -> None:
 def test_ipv6_gets_a_64_prefix_out_of_the_48() -> None:
     p = pools(ApnPool(apn="ims", ipv6="2001:db8:46::/48"))
     a, b = p.allocate("ims", PDN_IPV6), p.allocate("ims", PDN_IPV6)
-    assert a.ipv6_prefix == ipaddress.IPv6Network("2001:db8:46::/64")
-    assert b.ipv6_prefix == ipaddress.IPv6Network("2001:db8:46:1::/64")
-    assert str(a.ipv6) == "2001:db8:46::1"
+    assert a.ipv6_network == ipaddress.IPv6Network("2001:db8:46::/64")
+    assert b.ipv6_prefix == int(ipaddress.IPv6Address("2001:db8:46:1::"))
+    assert a.ipv6_text == "2001:db8:46::1"
     assert a.paa() == {"pdn_type": 2, "ipv4": None, "ipv6": "2001:db8:46::1",
                        "ipv6_prefix_length": 64}
     assert a.holds(ipaddress.ip_address("2001:db8:46::abcd:1"))
@@ -53,8 +62,8 @@ def test_ipv4v6_gets_both() -> None:
     p = pools(ApnPool(apn="internet", ipv4="10.45.0.0/16", ipv6="2001:db8:45::/48"))
     a = p.allocate("internet", PDN_IPV4V6)
     assert a.pdn_type == PDN_IPV4V6
-    assert str(a.ipv4) == "10.45.0.1"
-    assert str(a.ipv6_prefix) == "2001:db8:45::/64"
+    assert a.ipv4_text == "10.45.0.1"
+    assert a.ipv6_prefix_text == "2001:db8:45::/64"
 
 
 def test_ipv4v6_on_a_single_stack_apn_is_narrowed() -> None:
@@ -89,7 +98,7 @@ def test_apn_with_operator_identifier_and_case_matches() -> None:
 def test_ipv4_exhaustion_is_cause_84_and_release_allows_reuse() -> None:
     p = pools(ApnPool(apn="x", ipv4="10.0.0.0/30"))  # two host addresses
     a, b = p.allocate("x", PDN_IPV4), p.allocate("x", PDN_IPV4)
-    assert {str(a.ipv4), str(b.ipv4)} == {"10.0.0.1", "10.0.0.2"}
+    assert {a.ipv4_text, b.ipv4_text} == {"10.0.0.1", "10.0.0.2"}
     with pytest.raises(AllocationError) as exc:
         p.allocate("x", PDN_IPV4)
     assert exc.value.cause == CAUSE_ALL_DYNAMIC_ADDRESSES_OCCUPIED == 84
@@ -150,31 +159,68 @@ def test_allocations_stay_unique_and_inside_the_pool(ops: list[bool]) -> None:
         assert len({a.ipv4 for a in held}) == len(held)
         assert len({a.ipv6_prefix for a in held}) == len(held)
         for a in held:
-            assert a.ipv4 in net4 and a.ipv4 not in (net4.network_address,
-                                                     net4.broadcast_address)
-            assert a.ipv6_prefix is not None and a.ipv6_prefix.subnet_of(net6)
+            v4, v6 = a.ipv4_address, a.ipv6_network
+            assert v4 in net4 and v4 not in (net4.network_address, net4.broadcast_address)
+            assert v6 is not None and v6.subnet_of(net6)
 
 
 def test_reserved_allocations_are_never_handed_out_again() -> None:
     """A restored session's addresses (TS 23.007 §18) are taken back before any new one."""
     p = pools(ApnPool(apn="sos", ipv4="10.0.0.0/29", ipv6="2001:db8:47::/62"))
-    held = Allocation("sos", PDN_IPV4V6, ipaddress.IPv4Address("10.0.0.3"),
-                      ipaddress.IPv6Network("2001:db8:47:2::/64"))
+    held = Allocation("sos", PDN_IPV4V6, v4("10.0.0.3"), v6("2001:db8:47:2::"))
     assert p.reserve(held)
     assert not p.reserve(held)  # taken once only
     got = [p.allocate("sos", PDN_IPV4V6) for _ in range(3)]
-    assert [str(a.ipv4) for a in got] == ["10.0.0.1", "10.0.0.2", "10.0.0.4"]
-    assert [str(a.ipv6_prefix) for a in got] == [
+    assert [a.ipv4_text for a in got] == ["10.0.0.1", "10.0.0.2", "10.0.0.4"]
+    assert [a.ipv6_prefix_text for a in got] == [
         "2001:db8:47::/64", "2001:db8:47:1::/64", "2001:db8:47:3::/64"]
     p.release(got[0])
-    assert p.reserve(got[0]) and str(p.allocate("sos", PDN_IPV4).ipv4) == "10.0.0.5"
+    assert p.reserve(got[0]) and p.allocate("sos", PDN_IPV4).ipv4_text == "10.0.0.5"
 
 
 def test_reserve_refuses_addresses_outside_the_pool() -> None:
     p = pools(ApnPool(apn="sos", ipv4="10.0.0.0/29"))
-    assert not p.reserve(Allocation("sos", PDN_IPV4, ipaddress.IPv4Address("10.0.1.1"), None))
-    assert not p.reserve(Allocation("sos", PDN_IPV4, ipaddress.IPv4Address("10.0.0.0"), None))
-    assert not p.reserve(Allocation("ims", PDN_IPV4, ipaddress.IPv4Address("10.0.0.1"), None))
-    v6 = Allocation("sos", PDN_IPV6, None, ipaddress.IPv6Network("2001:db8::/64"))
-    assert not p.reserve(v6)
-    assert str(p.allocate("sos", PDN_IPV4).ipv4) == "10.0.0.1"
+    assert not p.reserve(Allocation("sos", PDN_IPV4, v4("10.0.1.1"), None))
+    assert not p.reserve(Allocation("sos", PDN_IPV4, v4("10.0.0.0"), None))
+    assert not p.reserve(Allocation("sos", PDN_IPV4, v4("10.0.0.7"), None))  # broadcast
+    assert not p.reserve(Allocation("ims", PDN_IPV4, v4("10.0.0.1"), None))
+    assert not p.reserve(Allocation("sos", PDN_IPV6, None, v6("2001:db8::")))
+    assert p.allocate("sos", PDN_IPV4).ipv4_text == "10.0.0.1"
+
+
+def test_reserve_refuses_a_prefix_that_is_not_a_64_of_the_pool() -> None:
+    p = pools(ApnPool(apn="ims", ipv6="2001:db8:46::/48"))
+    assert not p.reserve(Allocation("ims", PDN_IPV6, None, v6("2001:db8:46::1")))
+    assert not p.reserve(Allocation("ims", PDN_IPV6, None, v6("2001:db8:47::")))
+    assert p.reserve(Allocation("ims", PDN_IPV6, None, v6("2001:db8:46:5::")))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 2**64 - 1))
+def test_text_forms_are_those_of_ipaddress(ipv4: int, prefix64: int) -> None:
+    """Addresses are kept as integers; the text a message, record or log gets is the one
+    `ipaddress` writes (RFC 5952 for IPv6)."""
+    a = Allocation("x", PDN_IPV4V6, ipv4, prefix64 << 64)
+    assert a.ipv4_text == str(ipaddress.IPv4Address(ipv4))
+    net = ipaddress.IPv6Network((prefix64 << 64, 64))
+    assert a.ipv6_prefix_text == str(net)
+    assert a.ipv6_text == str(net.network_address + 1)
+    assert a.ipv4_address == ipaddress.IPv4Address(ipv4) and a.ipv6_network == net
+    assert a.holds(str(net.network_address + 0xBEEF)) and a.holds(a.ipv4_text or "")
+    assert not a.holds(str(ipaddress.IPv6Address((prefix64 + 1) % 2**64 << 64)))
+    assert not a.holds("not an address")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.one_of(st.integers(0, 9000),
+                                                   st.integers(0, 2**32 - 1))), max_size=60))
+def test_bitset_behaves_as_a_set_and_keeps_no_empty_bitmap(ops: list[tuple[bool, int]]) -> None:
+    """The members of address ranges and TEID spaces (`BitSet`) are those of a `set`."""
+    bits, model = BitSet(), set[int]()
+    for add, n in ops:
+        (bits.add if add else bits.discard)(n)
+        (model.add if add else model.discard)(n)
+        assert len(bits) == len(model) and (n in bits) == (n in model)
+    assert all(n in bits for n in model)
+    assert not any(n in bits for n in range(0, 9001) if n not in model)
+    assert len(bits._chunks) == len({n >> 12 for n in model})

@@ -112,3 +112,28 @@ async def test_each_create_session_answer_follows_the_commit_of_its_session(
         assert service.store is not None and 1 <= service.store.commits <= 20
     finally:
         await service.stop()
+
+
+def test_changes_of_one_batch_are_applied_in_the_order_they_were_queued(
+        tmp_path: Path) -> None:
+    """Runs of one kind of change go to SQLite together (executemany); a put, a delete and a
+    put again of one session still end as the last one left it."""
+    db = str(tmp_path / "sgw.db")
+    store = SessionStore(db, group_commit=True)
+    try:
+        for round_ in range(3):
+            for teid in range(1, 21):
+                store.put(teid, {"round": round_})
+            for teid in range(1, 21, 2):
+                store.delete(teid)
+        store.put(1, {"round": "last"})
+        store.put_peer("127.0.0.2", 7)
+        store.flush()
+    finally:
+        store.close()
+    rows = _rows(db)
+    assert rows == {1: '{"round": "last"}',
+                    **{teid: '{"round": 2}' for teid in range(2, 21, 2)}}
+    with sqlite3.connect(db) as other:
+        assert other.execute("SELECT ip, restart_counter FROM peers").fetchall() == [
+            ("127.0.0.2", 7)]
