@@ -93,3 +93,17 @@ def test_values_pycrate_refuses_are_declined() -> None:
     assert fast_nas.encode(bad) is None
     with pytest.raises(EncodeError):
         nas.encode(bad)
+
+
+def test_decode_plan_matches_type1_iei_by_its_half_octet_and_declines_a_repeated_ie() -> None:
+    """TS 24.007 §11.2.4: a type 1 optional IE is found by bits 5-8 of its octet; an optional
+    IE met twice is left to the reference (§7.6.3: it decides what is kept)."""
+    msg = NAS_SAMPLES["AttachRequest"]
+    data = nas.encode(Message("nas", msg.name, msg.code, {**msg.fields, "tmsi_status": 1}))
+    assert b"\x91" in data  # TMSI status: IEI 9 in bits 5-8, the value in bits 1-4
+    got = fast_nas.decode_plain(data, UPLINK)
+    assert got is not None and got.fields["tmsi_status"] == 1
+    assert got == nas.decode(data, direction=UPLINK)
+    assert fast_nas.decode_plain(data + b"\x90", UPLINK) is None  # TMSI status again
+    plan = fast_nas._dec_plan(nas.PD_EMM, msg.code, False)
+    assert plan is fast_nas._dec_plan(nas.PD_EMM, msg.code, False)  # compiled once
