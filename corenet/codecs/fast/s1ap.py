@@ -701,6 +701,8 @@ def _whole_value(obj: Any) -> tuple[WholeEnc, WholeDec] | None:
     comp = _compiled(obj)
     if comp is None:
         return None
+    if _flat(obj):
+        return _memoised(*_buffered(*comp))
     if ref._type_name(obj) in ref._SPECIAL:
         return _buffered(*comp)
     if obj.TYPE == TYPE_OCT_STR and obj._const_cont is None and obj._const_sz is None:
@@ -711,6 +713,63 @@ def _whole_value(obj: Any) -> tuple[WholeEnc, WholeDec] | None:
             and int(const.ub) - int(const.lb) + 1 > _64K):
         return _indefinite_whole(int(const.lb), int(const.ub))
     return _buffered(*comp)
+
+
+# The component types a flat value is made of: their Python values are immutable scalars.
+_SCALAR_ASN = frozenset({TYPE_INT, TYPE_ENUM, TYPE_BOOL, TYPE_NULL, TYPE_BIT_STR, TYPE_OCT_STR,
+                         TYPE_STR_PRINT})
+_SCALAR_PY = frozenset({str, int, bytes})
+_MEMO_MAX = 4096
+
+
+def _flat(obj: Any) -> bool:
+    """An ENUMERATED, or a SEQUENCE of scalar components: the values that repeat from one
+    message to the next (TAI §9.2.3.16, E-UTRAN CGI §9.2.1.38, RRC Establishment Cause
+    §9.2.1.3a, UE-AMBR §9.2.1.20, UE Security Capabilities §9.2.1.40)."""
+    if obj.TYPE == TYPE_ENUM:
+        return True
+    if obj.TYPE != TYPE_SEQ or ref._type_name(obj) in ref._SPECIAL:
+        return False
+    return all(obj._cont[name].TYPE in _SCALAR_ASN
+               for name in obj._root if name != "iE-Extensions")
+
+
+def _memoised(enc: WholeEnc, dec: WholeDec) -> tuple[WholeEnc, WholeDec]:
+    """A flat IE's coders, each result kept per distinct value (bounded: cleared when full).
+    A value is a key only when it is a str or a dict of str, int and bytes values (so 1 and
+    True, which pycrate may code differently, never share an entry); a decoded dict is given
+    as a copy, its values being immutable."""
+    encoded: dict[Any, bytes] = {}
+    decoded: dict[bytes, Any] = {}
+
+    def enc_memo(v: Any) -> bytes:
+        t = type(v)
+        if t is dict:
+            key: Any = tuple(v.items())
+            for x in v.values():
+                if type(x) not in _SCALAR_PY:
+                    return enc(v)
+        elif t is str:
+            key = v
+        else:
+            return enc(v)
+        got = encoded.get(key)
+        if got is None:
+            got = enc(v)
+            if len(encoded) >= _MEMO_MAX:
+                encoded.clear()
+            encoded[key] = got
+        return got
+
+    def dec_memo(data: bytes) -> Any:
+        got = decoded.get(data)
+        if got is None:
+            got = dec(data)
+            if len(decoded) >= _MEMO_MAX:
+                decoded.clear()
+            decoded[data] = got
+        return dict(got) if type(got) is dict else got
+    return enc_memo, dec_memo
 
 
 def _buffered(enc: Enc, dec: Dec) -> tuple[WholeEnc, WholeDec]:

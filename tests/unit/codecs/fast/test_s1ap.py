@@ -184,3 +184,35 @@ def test_an_s1ap_id_in_more_octets_than_needed_is_pycrate_s_to_judge() -> None:
     longer[3] += 1  # the content's length
     assert fs.decode(bytes(longer)) is None
     check_s1ap_decode(bytes(longer))
+
+
+def test_repeated_tai_and_ecgi_coded_once_and_given_as_copies() -> None:
+    """TS 36.413 §9.2.3.16 TAI and §9.2.1.38 E-UTRAN CGI repeat in every Uplink NAS Transport
+    of a cell: each distinct value is coded once; a receiver changing the decoded value does
+    not change the next message's."""
+    plmn = Plmn.parse("44020")
+    msgs = [s1ap.uplink_nas_transport(7, 100 + i, b"\x07\x43", tai_plmn=plmn, tac=1,
+                                      ecgi_plmn=plmn, cell_id=0x1234501) for i in range(3)]
+    datas = [fs.encode(m) for m in msgs]
+    assert datas == [s1ap.encode_pycrate(m) for m in msgs]
+    tai = fs._PLANS_BY_NAME["UplinkNASTransport"].by_id[67]  # id-TAI
+    enc, _ = tai.codec()  # type: ignore[misc]
+    assert enc({"pLMNidentity": "44020", "tAC": 1}) is enc({"pLMNidentity": "44020", "tAC": 1})
+    first = fs.decode(datas[0])
+    assert first is not None and first.fields["TAI"] == {"pLMNidentity": "44020", "tAC": 1}
+    first.fields["TAI"]["tAC"] = 99
+    again = fs.decode(datas[1])
+    assert again is not None and again.fields["TAI"] == {"pLMNidentity": "44020", "tAC": 1}
+    assert again.fields["EUTRAN-CGI"] == {"pLMNidentity": "44020", "cell-ID": 0x1234501}
+
+
+def test_a_boolean_never_takes_an_integer_value_coding() -> None:
+    """UE-AMBR (§9.2.1.20) is coded once per value; True, which the fast path does not take
+    for an INTEGER, does not reuse the coding of 1: it is still declined."""
+    ics = s1ap.initial_context_setup_request(
+        7, 100, 1, 1, [s1ap.ERabToBeSetup(5, 9, 15, "127.0.0.5", 1)], 0xC000, 0xC000,
+        bytes(32))
+    assert fs.encode(ics) == s1ap.encode_pycrate(ics)
+    ambr = {"uEaggregateMaximumBitRateDL": True, "uEaggregateMaximumBitRateUL": 1}
+    bad = Message("s1ap", ics.name, ics.code, {**ics.fields, "uEaggregateMaximumBitrate": ambr})
+    assert fs.encode(bad) is None
