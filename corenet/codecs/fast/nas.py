@@ -165,31 +165,147 @@ def _body(layout: _Layout, val: dict[str, Any]) -> bytes:
     return bytes(out)
 
 
+# Each message is compiled once into an encoding plan: the elements of pycrate's class in
+# order, each with the reference's IE conversion (the fast one where `REPLACES` has it).
+_HALF, _SPARE, _W3V, _W4LV, _W6LVE, _W1TV, _W2, _W3TV, _W4TLV, _W6TLVE = range(10)
+_KIND_OP = {"1V": _HALF, "spare": _SPARE, "3V": _W3V, "4LV": _W4LV, "6LVE": _W6LVE,
+            "1TV": _W1TV, "2": _W2, "3TV": _W3TV, "4TLV": _W4TLV, "6TLVE": _W6TLVE}
+
+
+class _EncPlan:
+    __slots__ = ("layout", "steps", "outside")
+
+    def __init__(self, spec: Any, layout: _Layout) -> None:
+        self.layout = layout
+        by_pyc = {ie.pyc: ie for ie in spec.ies}
+        steps = []
+        for e in layout.elements:
+            ie = by_pyc.get(e.name)
+            info = None if ie is None else (
+                ie.names[0], ie.names[1:], REPLACES.get(ie.to_wire, ie.to_wire), ie.mandatory,
+                ie.to_wire is ref.ies.gprs_timer_to_wire)
+            steps.append((_KIND_OP[e.kind], e.iei, e.size, info))
+        self.steps = tuple(steps)
+        # IEs of the reference's table that pycrate's class does not lay out: present, they
+        # are not ours to guess; mandatory, they are always missing
+        self.outside = tuple((ie.names[0], ie.mandatory, ie.to_wire is ref.ies.gprs_timer_to_wire)
+                             for ie in spec.ies if ie.pyc not in layout.names)
+
+    def body(self, fields: dict[str, Any]) -> bytes:
+        for name, required, timer in self.outside:
+            given = fields.get(name, _ABSENT)
+            if (given is not _ABSENT and (given is not None or timer)) or required:
+                raise _Decline
+        out = bytearray()
+        high: int | None = None  # a half octet waiting for its low half (TS 24.007 §11.2.1.1.4)
+        for op, iei, size, info in self.steps:
+            v: Any = _ABSENT
+            if info is not None:
+                first, more, conv, mandatory, gprs = info
+                v = fields.get(first, _ABSENT)
+                # None is absent, except for a GPRS timer where it codes "deactivated"
+                if v is _ABSENT or (v is None and not gprs):
+                    if mandatory:
+                        raise _Decline  # the reference's EncodeError
+                    v = _ABSENT
+                else:
+                    v = conv(v, *[fields.get(n) for n in more]) if more else conv(v)
+            if op <= _SPARE:
+                nibble = 0 if op == _SPARE else _half(v)
+                if high is None:
+                    high = nibble
+                else:
+                    out.append((high << 4) | nibble)
+                    high = None
+                continue
+            if high is not None:
+                raise _Decline
+            if v is _ABSENT:
+                if op <= _W6LVE:
+                    raise _Decline  # pycrate would write the IE's default
+                continue
+            if op == _W3V:
+                out += _octets(v, size)
+            elif op == _W4LV:
+                out += bytes((len(_octets(v)),)) + v
+            elif op == _W6LVE:
+                out += len(_octets(v, limit=0xFFFF)).to_bytes(2, "big") + v
+            elif op == _W1TV:
+                out.append((iei << 4) | _half(v))
+            elif op == _W2:
+                out.append(iei)
+            elif op == _W3TV:
+                out.append(iei)
+                out += _octets(v, size)
+            elif op == _W4TLV:
+                out += bytes((iei, len(_octets(v)))) + v
+            else:
+                out.append(iei)
+                out += len(_octets(v, limit=0xFFFF)).to_bytes(2, "big") + v
+        if high is not None:
+            raise _Decline
+        return bytes(out)
+
+
+_ENC_PLANS: dict[int, _EncPlan | None] = {}
+_ABSENT: Any = object()
+
+
+def _enc_plan(spec: Any) -> _EncPlan | None:
+    key = id(spec)  # the reference's specs live as long as the process
+    try:
+        return _ENC_PLANS[key]
+    except KeyError:
+        pass
+    layout = _layout(spec.mt if spec is ref._DETACH_MT else spec.mo)
+    plan = None if layout is None else _EncPlan(spec, layout)
+    _ENC_PLANS[key] = plan
+    return plan
+
+
 def encode(msg: Message) -> bytes | None:
     """The pycrate path's bytes for `msg`, or None to decline."""
     try:
         if msg.protocol != ref.PROTOCOL or msg.name == "ServiceRequest":
             return None
-        _spec, cls, val = ref.encode_values(msg, REPLACES)
-        layout = _layout(cls)
-        if layout is None:
+        fields = msg.fields
+        if "other_ies" in fields:
+            return _encode_values(msg)
+        plan = _enc_plan(ref._spec_for_encode(msg))
+        if plan is None:
             return None
-        header = val.pop("ESMHeader" if layout.esm else "EMMHeader")
-        # keys pycrate would set on elements other than IEs, or ignore: not ours to guess
-        if not layout.names.issuperset(val):
-            return None
-        body = _body(layout, val)
+        body = plan.body(fields)
+        layout = plan.layout
         if layout.esm:
-            ebi, pti = header["EPSBearerId"], header["PTI"]
+            ebi, pti = int(fields.get(ref.EBI, 0)), int(fields.get(ref.PTI, 0))
             if not (0 <= ebi <= 15 and 0 <= pti <= 255):
                 return None
             return bytes(((ebi << 4) | ref.PD_ESM, pti)) + layout.header + body
-        if header != {"SecHdr": ref.SHT_PLAIN}:
-            return None
         return layout.header + body
     except Exception:  # _Decline, or what the pycrate path rejects in its own words
         return None
 
+
+def _encode_values(msg: Message) -> bytes | None:
+    """`encode` of a message with IEs given raw (`other_ies`), through the reference's
+    value of the message."""
+    _spec, cls, val = ref.encode_values(msg, REPLACES)
+    layout = _layout(cls)
+    if layout is None:
+        return None
+    header = val.pop("ESMHeader" if layout.esm else "EMMHeader")
+    # keys pycrate would set on elements other than IEs, or ignore: not ours to guess
+    if not layout.names.issuperset(val):
+        return None
+    body = _body(layout, val)
+    if layout.esm:
+        ebi, pti = header["EPSBearerId"], header["PTI"]
+        if not (0 <= ebi <= 15 and 0 <= pti <= 255):
+            return None
+        return bytes(((ebi << 4) | ref.PD_ESM, pti)) + layout.header + body
+    if header != {"SecHdr": ref.SHT_PLAIN}:
+        return None
+    return layout.header + body
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,7 +523,5 @@ def _decode_plain(data: bytes, direction: int | None) -> Message:
     ref._check_conditional(plan.name, fields, {})
     return Message(ref.PROTOCOL, plan.name, plan.code, fields)
 
-
-_ABSENT = object()
 
 fast_path(ref.PROTOCOL).install(encode, decode_plain)
