@@ -180,11 +180,16 @@ class _EncPlan:
         by_pyc = {ie.pyc: ie for ie in spec.ies}
         steps = []
         for e in layout.elements:
+            op = _KIND_OP[e.kind]
             ie = by_pyc.get(e.name)
+            if ie is None and op > _W6LVE:
+                continue  # an optional IE no field maps to: never written
+            if ie is None and op != _SPARE:
+                raise _Decline  # a mandatory IE no field maps to: pycrate's default
             info = None if ie is None else (
                 ie.names[0], ie.names[1:], REPLACES.get(ie.to_wire, ie.to_wire), ie.mandatory,
                 ie.to_wire is ref.ies.gprs_timer_to_wire)
-            steps.append((_KIND_OP[e.kind], e.iei, e.size, info))
+            steps.append((op, e.iei, e.size, info))
         self.steps = tuple(steps)
         # IEs of the reference's table that pycrate's class does not lay out: present, they
         # are not ours to guess; mandatory, they are always missing
@@ -258,7 +263,10 @@ def _enc_plan(spec: Any) -> _EncPlan | None:
     except KeyError:
         pass
     layout = _layout(spec.mt if spec is ref._DETACH_MT else spec.mo)
-    plan = None if layout is None else _EncPlan(spec, layout)
+    try:
+        plan = None if layout is None else _EncPlan(spec, layout)
+    except _Decline:
+        plan = None
     _ENC_PLANS[key] = plan
     return plan
 
