@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import enum
 import functools
-import ipaddress
 import random
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -1510,12 +1510,16 @@ class Ue:
         return handler(self, msg)
 
 
+_LINK_LOCAL = b"\xfe\x80" + bytes(6)  # fe80::/64 (RFC 4291 §2.5.6)
+
+
 def _pdn_from(fields: dict[str, Any]) -> PdnConnection:
     """The default bearer from Activate Default EPS Bearer Context Request (§8.3.6)."""
     addr = fields.get("pdn_address") or {}
     iid = addr.get("ipv6_interface_identifier")
     # TS 23.401 §5.3.1.2.2: the IID forms the link-local address; the prefix comes by RA.
-    ipv6 = str(ipaddress.IPv6Address(b"\xfe\x80" + b"\x00" * 6 + bytes(iid))) if iid else None
+    # (inet_ntop gives the text of str(IPv6Address): RFC 5952, as fe80::/64 has no IPv4 form)
+    ipv6 = socket.inet_ntop(socket.AF_INET6, _LINK_LOCAL + bytes(iid)) if iid else None
     ambr = fields.get("apn_ambr")
     return PdnConnection(
         ebi=int(fields.get(nas.EBI, 0)), apn=str(fields.get(nas.APN, "")),

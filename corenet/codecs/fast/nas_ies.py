@@ -13,7 +13,7 @@ results: identical by construction, and the pycrate element work is done once pe
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -436,7 +436,13 @@ def pdn_address_to_wire(value: dict[str, Any]) -> bytes:
         v4 = value["ipv4"]
         if type(v4) is not str:
             raise Decline
-        addr += ipaddress.IPv4Address(v4).packed
+        try:
+            packed = socket.inet_pton(socket.AF_INET, v4)
+        except (OSError, ValueError):
+            raise Decline from None
+        if socket.inet_ntop(socket.AF_INET, packed) != v4:
+            raise Decline  # not the dotted decimal text the reference gives back
+        addr += packed
     return bytes((pdn_type,)) + addr
 
 
@@ -452,7 +458,7 @@ def pdn_address_from_wire(raw: bytes) -> dict[str, Any]:
         out["ipv6_interface_identifier"] = addr[:8]
         addr = addr[8:]
     if pdn_type in (1, 3):
-        out["ipv4"] = str(ipaddress.IPv4Address(addr))
+        out["ipv4"] = socket.inet_ntop(socket.AF_INET, addr)  # as str(IPv4Address)
     return out
 
 

@@ -161,3 +161,22 @@ def test_selection_reaches_the_fast_security_header() -> None:
     wire = nas.security_protected(2, b"\x01\x02\x03\x04", 7, b"\x07\x5d")
     assert wire == b"\x27\x01\x02\x03\x04\x07\x07\x5d"
     assert nas._parse_protected(wire + b"\x00") == (2, b"\x01\x02\x03\x04", 7, b"\x07\x5d\x00")
+
+
+@pytest.mark.parametrize("text", ["10.45.0.1", "0.0.0.0", "255.255.255.255", "01.2.3.4",
+                                  "1.2.3", "256.1.1.1", "1.2.3.4 ", "0x1.1.1.1", "1.2.3.4\x00"])
+def test_pdn_address_ipv4_text_as_the_reference_or_declined(text: str) -> None:
+    """TS 24.301 §9.9.4.9 PDN address: the IPv4 text the reference (ipaddress) takes is coded
+    alike; any other text is declined, for the reference to refuse in its own words."""
+    value = {"pdn_type": 1, "ipv4": text}
+    try:
+        expected: bytes | None = ies.pdn_address_to_wire(value)
+    except Exception:
+        expected = None
+    try:
+        got: bytes | None = fast.pdn_address_to_wire(value)
+    except fast.Decline:
+        got = None
+    assert got == expected
+    if expected is not None:
+        assert fast.pdn_address_from_wire(expected) == ies.pdn_address_from_wire(expected)
