@@ -300,6 +300,12 @@ def access_check(rng: random.Random, imsi: str, access_classes: tuple[int, ...],
         in_home_country=imsi[:3] == cell.plmn.mcc, in_hplmn=imsi.startswith(str(cell.plmn)))
 
 
+@functools.lru_cache(maxsize=256)
+def _shared_classes(classes: tuple[int, ...]) -> tuple[int, ...]:
+    """One tuple per distinct set of access classes, shared by the UEs holding it."""
+    return classes
+
+
 def access_class_of(imsi: str) -> int:
     """TS 22.011 §4.2: access classes 0-9 are allocated by the last digit of the IMSI."""
     return int(imsi[-1]) if imsi and imsi[-1].isdigit() else 0
@@ -414,7 +420,8 @@ class Ue:
         self.usim = usim
         self.timers = timers or UeTimers()
         self.rng = rng or random.Random(f"ue:{usim.imsi}")
-        self.access_classes = (access_class_of(usim.imsi), *special_access_classes)
+        self.access_classes = _shared_classes((access_class_of(usim.imsi),
+                                               *special_access_classes))
         # TS 24.301 §5.5.1.2.5: while T3346 runs no attach is started (except emergency)
         self.t3346_running = False
         self.device = device or default_profile()

@@ -34,12 +34,26 @@ class Decline(Exception):
 
 
 def _plmn_from(raw: bytes) -> Plmn:
-    """MCC digit 2 | MCC digit 1, MNC digit 3 | MCC digit 3, MNC digit 2 | MNC digit 1."""
+    """MCC digit 2 | MCC digit 1, MNC digit 3 | MCC digit 3, MNC digit 2 | MNC digit 1.
+
+    One (immutable) Plmn per distinct value, shared by the GUTIs and TAIs that carry it
+    (bounded: cleared when full)."""
+    key = bytes(raw[:3])
+    plmn = _PLMNS.get(key)
+    if plmn is not None:
+        return plmn
     mcc1, mcc2, mcc3 = raw[0] & 0x0F, raw[0] >> 4, raw[1] & 0x0F
     mnc3, mnc1, mnc2 = raw[1] >> 4, raw[2] & 0x0F, raw[2] >> 4
     if max(mcc1, mcc2, mcc3, mnc1, mnc2) > 9 or (mnc3 > 9 and mnc3 != 0xF):
         raise Decline
-    return Plmn(f"{mcc1}{mcc2}{mcc3}", f"{mnc1}{mnc2}" + ("" if mnc3 == 0xF else str(mnc3)))
+    plmn = Plmn(f"{mcc1}{mcc2}{mcc3}", f"{mnc1}{mnc2}" + ("" if mnc3 == 0xF else str(mnc3)))
+    if len(_PLMNS) >= 1024:
+        _PLMNS.clear()
+    _PLMNS[key] = plmn
+    return plmn
+
+
+_PLMNS: dict[bytes, Plmn] = {}
 
 
 def _plmn_bytes(plmn: Any) -> bytes:

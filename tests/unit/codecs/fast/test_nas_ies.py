@@ -180,3 +180,14 @@ def test_pdn_address_ipv4_text_as_the_reference_or_declined(text: str) -> None:
     assert got == expected
     if expected is not None:
         assert fast.pdn_address_from_wire(expected) == ies.pdn_address_from_wire(expected)
+
+
+def test_guti_plmns_shared_between_decoded_identities() -> None:
+    """TS 24.301 §9.9.3.12: two GUTIs of one PLMN decode to one (immutable) Plmn object, as
+    the reference's value would equal it."""
+    first = ies.eps_mobile_identity_to_wire(ies.guti_identity(
+        ies.Guti(Plmn("440", "20"), 0x8001, 1, 0xC0000001)))
+    second = first[:-1] + b"\x02"
+    a, b = fast.eps_mobile_identity_from_wire(first), fast.eps_mobile_identity_from_wire(second)
+    assert a == ies.eps_mobile_identity_from_wire(first)
+    assert a["value"].plmn is b["value"].plmn and a["value"] != b["value"]
