@@ -794,12 +794,11 @@ class Ue:
         self._attach_attempts = 0
         self._attach_pending = False
         self.registered_plmn = self.cell.plmn if self.cell else None
-        accept = nas.activate_default_eps_bearer_context_accept(ebi=ebi)
-        complete = nas.attach_complete(accept)
         out: list[UeAction] = [
             StopTimer("T3410", self.key),
-            self._uplink(complete),
-            LogEvent("emm.attach.accepted", {"imsi": self.key, "guti": self.result().guti,
+            self._uplink(_attach_complete(ebi)),
+            LogEvent("emm.attach.accepted", {"imsi": self.key,
+                                             "guti": guti_text(self.guti) if self.guti else None,
                                              "ipv4": self.pdn.ipv4, "apn": self.pdn.apn,
                                              "emergency": self.emergency,
                                              "authenticated": self.authenticated}),
@@ -1515,6 +1514,14 @@ class Ue:
         if handler is None:
             return [LogEvent("nas.unhandled", {"imsi": self.key, "message": msg.name})]
         return handler(self, msg)
+
+
+@functools.lru_cache(maxsize=16)
+def _attach_complete(ebi: int) -> bytes:
+    """ATTACH COMPLETE carrying ACTIVATE DEFAULT EPS BEARER CONTEXT ACCEPT (TS 24.301 §8.2.2,
+    §8.3.6): the same octets for every UE whose default bearer has this EPS bearer identity,
+    encoded once."""
+    return nas.attach_complete(nas.activate_default_eps_bearer_context_accept(ebi=ebi))
 
 
 _LINK_LOCAL = b"\xfe\x80" + bytes(6)  # fe80::/64 (RFC 4291 §2.5.6)

@@ -27,6 +27,7 @@ from sim_ue.ue import (
     ProcedureDone,
     SendNas,
     Ue,
+    _attach_complete,
     _pdn_from,
 )
 from sim_ue.usim import Usim
@@ -331,3 +332,15 @@ def test_link_local_address_from_the_interface_identifier(iid: bytes) -> None:
                                      "ipv6_interface_identifier": iid}})
     assert pdn.ipv6 == str(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + iid))
     assert pdn.ipv4 == "10.45.0.1"
+
+
+def test_attach_complete_built_once_per_default_bearer_identity() -> None:
+    """TS 24.301 §8.2.2 / §8.3.6: Attach Complete carries Activate Default EPS Bearer Context
+    Accept with the default bearer's EBI and nothing else: one encoding per EBI."""
+    data = _attach_complete(6)
+    assert _attach_complete(6) is data
+    msg = nas.decode(data, direction=UPLINK)
+    container = msg.fields[nas.ESM_CONTAINER]
+    assert msg.name == "AttachComplete"
+    assert container["name"] == "ActivateDefaultEPSBearerContextAccept"
+    assert container["fields"][nas.EBI] == 6
