@@ -126,8 +126,10 @@ class _R:
 
     def align(self) -> None:
         pad = -self.pos & 7
-        if pad and self.bits(pad):
-            raise _Decline  # padding bits are zero (§11.1); pycrate judges anything else
+        if pad:  # the rest of the octet at pos (pos < end: end is whole octets)
+            if self.data[self.pos >> 3] & ((1 << pad) - 1):
+                raise _Decline  # padding bits are zero (§11.1); pycrate judges anything else
+            self.pos += pad
 
     def octets(self, count: int) -> bytes:
         self.align()

@@ -216,3 +216,16 @@ def test_a_boolean_never_takes_an_integer_value_coding() -> None:
     ambr = {"uEaggregateMaximumBitRateDL": True, "uEaggregateMaximumBitRateUL": 1}
     bad = Message("s1ap", ics.name, ics.code, {**ics.fields, "uEaggregateMaximumBitrate": ambr})
     assert fs.encode(bad) is None
+
+
+def test_alignment_padding_must_be_zero() -> None:
+    """X.691 §11.1: the padding bits up to the next octet are zero; any other value is left
+    to pycrate (the fast reader declines)."""
+    r = fs._R(b"\x80\x07")
+    assert r.bits(1) == 1
+    r.align()
+    assert r.pos == 8 and r.bits(8) == 7
+    bad = fs._R(b"\x81\x00")
+    bad.bits(1)
+    with pytest.raises(fs._Decline):
+        bad.align()
