@@ -810,15 +810,38 @@ def _indefinite_whole(lb: int, ub: int) -> tuple[WholeEnc, WholeDec]:
     offset from lb in that many octets, filling the open type."""
     max_octets = ((ub - lb).bit_length() + 7) // 8
     shift = 8 - (max_octets - 1).bit_length()
+    # the S1AP IDs of a connection come back in each of its messages: each value coded once
+    # while it is in use (bounded: cleared when full)
+    encoded: dict[int, bytes] = {}
+    decoded: dict[bytes, int] = {}
 
     def enc(v: Any) -> bytes:
-        if not _is_int(v) or not lb <= v <= ub:
+        if type(v) is not int:
+            raise _Decline
+        got = encoded.get(v)
+        if got is not None:
+            return got
+        if not lb <= v <= ub:
             raise _Decline
         off = v - lb
         count = max(1, (off.bit_length() + 7) // 8)
-        return bytes(((count - 1) << shift,)) + off.to_bytes(count, "big")
+        got = bytes(((count - 1) << shift,)) + off.to_bytes(count, "big")
+        if len(encoded) >= _MEMO_MAX:
+            encoded.clear()
+        encoded[v] = got
+        return got
 
     def dec(data: bytes) -> Any:
+        got = decoded.get(data)
+        if got is not None:
+            return got
+        v = dec_value(data)
+        if len(decoded) >= _MEMO_MAX:
+            decoded.clear()
+        decoded[data] = v
+        return v
+
+    def dec_value(data: bytes) -> int:
         first = data[0]
         count = (first >> shift) + 1
         if first & ((1 << shift) - 1) or count > max_octets or len(data) != count + 1:

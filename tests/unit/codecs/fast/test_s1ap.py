@@ -229,3 +229,16 @@ def test_alignment_padding_must_be_zero() -> None:
     bad.bits(1)
     with pytest.raises(fs._Decline):
         bad.align()
+
+
+def test_s1ap_ids_coded_once_per_value_and_a_boolean_still_declined() -> None:
+    """TS 36.413 §9.2.3.3-4: the MME and eNB UE S1AP IDs of a connection recur in each of
+    its messages; coded once per value, with the same octets and values as pycrate, and
+    True is not taken for the ID 1."""
+    msgs = [s1ap.downlink_nas_transport(1, 1 + i % 2, b"\x07\x55") for i in range(4)]
+    datas = [fs.encode(m) for m in msgs]
+    assert datas == [s1ap.encode_pycrate(m) for m in msgs]
+    for m, d in zip(msgs, datas, strict=True):
+        assert s1ap.decode_pycrate(d) == fs.decode(d) == m
+    bad = Message("s1ap", msgs[0].name, msgs[0].code, {**msgs[0].fields, "MME-UE-S1AP-ID": True})
+    assert fs.encode(bad) is None
