@@ -73,18 +73,20 @@ def _digits_identity(type_code: int, digits: str) -> bytes:
     return bytes(out)
 
 
+# each octet after the first: digit 2k in bits 1-4, digit 2k+1 in bits 5-8 (hex, so that a
+# nibble above 9 shows as a letter)
+_DIGIT_PAIRS = [f"{b & 0x0F:x}{b >> 4:x}" for b in range(256)]
+
+
 def _identity_digits(raw: bytes) -> str:
-    nibbles = [raw[0] >> 4]
-    for octet in raw[1:]:
-        nibbles.append(octet & 0x0F)
-        nibbles.append(octet >> 4)
+    digits = f"{raw[0] >> 4:x}" + "".join(map(_DIGIT_PAIRS.__getitem__, raw[1:]))
     if not raw[0] & 0x08:
-        if nibbles[-1] != 0xF:
-            raise Decline
-        nibbles.pop()
-    if any(n > 9 for n in nibbles):
+        if digits[-1] != "f":
+            raise Decline  # an even number of digits ends with the filler 1111
+        digits = digits[:-1]
+    if not digits.isdigit():
         raise Decline
-    return "".join(map(str, nibbles))
+    return digits
 
 
 def _ascii_digits(value: Any, lengths: range) -> str:

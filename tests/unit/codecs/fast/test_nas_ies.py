@@ -191,3 +191,22 @@ def test_guti_plmns_shared_between_decoded_identities() -> None:
     a, b = fast.eps_mobile_identity_from_wire(first), fast.eps_mobile_identity_from_wire(second)
     assert a == ies.eps_mobile_identity_from_wire(first)
     assert a["value"].plmn is b["value"].plmn and a["value"] != b["value"]
+
+
+@pytest.mark.parametrize("raw", [b"\x49\x04\x01\x00\x00\x00\x00\x10",  # IMSI, 15 digits
+                                 b"\x33\x55\x66\x77\x88\x99\x00\x11\xf2",  # IMEISV, 16 digits
+                                 b"\x33\x55\x66\x77\x88\x99\x00\x11\x02",  # no filler
+                                 b"\x39\x5a\x66",  # a nibble above 9
+                                 b"\x31\x55\x66\x77\x88\x99\x00\x11\x2f"])  # filler mid-way
+def test_identity_digits_as_the_reference_or_declined(raw: bytes) -> None:
+    """TS 24.008 §10.5.1.4: digit 1 in bits 5-8 of the first octet, then two digits an
+    octet (bits 1-4 first), the filler 1111 after an even number of digits."""
+    try:
+        expected: Any = ies.mobile_identity_from_wire(raw)
+    except Exception:
+        expected = None
+    try:
+        got: Any = fast.mobile_identity_from_wire(raw)
+    except fast.Decline:
+        got = None
+    assert got == expected
