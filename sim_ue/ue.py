@@ -401,8 +401,7 @@ class Ue:
                  "_last_detach", "_new_kasme", "_pti", "_retry_timer", "_secure",
                  "_t3421_expiries", "access_classes", "apn", "authenticated", "cause", "cell",
                  "ctx", "dedicated", "device", "ecm", "eea", "eia", "emergency",
-                 "emergency_bearer_support", "emergency_numbers", "forbidden_plmns",
-                 "forbidden_tais_regional", "forbidden_tais_roaming", "guti", "imeisv",
+                 "emergency_bearer_support", "emergency_numbers", "_forbidden", "guti", "imeisv",
                  "last_visited_tai", "network_name", "network_short_name", "outcome", "pdn",
                  "pdn_type", "pdns", "reason", "registered_plmn", "rng", "state", "substate",
                  "t3346_running", "t3412_s", "tai_list", "timers", "usim", "usim_present",
@@ -443,7 +442,9 @@ class Ue:
         self.t3412_s: int | None = None
         self.last_visited_tai: Tai | None = None
         self.emergency_numbers: list[EmergencyNumber] = []
-        self.forbidden_plmns: list[Plmn] = []
+        # TS 23.122 §3.1: forbidden PLMNs, forbidden tracking areas for regional provision
+        # and for roaming: made on the first reject that fills one (rare: not kept per UE)
+        self._forbidden: tuple[list[Plmn], list[Tai], list[Tai]] | None = None
         self.network_name: str | None = None
         self.network_short_name: str | None = None
         self.pdn: PdnConnection | None = None
@@ -472,9 +473,6 @@ class Ue:
         self._last_detach: bytes | None = None
         self._pti = 0
         self._attach_type = ATTACH_EPS
-        # TS 23.122 §3.1: forbidden tracking areas for roaming / for regional provision.
-        self.forbidden_tais_roaming: list[Tai] = []
-        self.forbidden_tais_regional: list[Tai] = []
         # attached for emergency bearer services (TS 24.301 §5.5.1.2.4)
         self.emergency = False
         # EPS AKA ran and its KASME is in use (TS 33.401 §6.1) for the current registration
@@ -483,7 +481,7 @@ class Ue:
         self.reason = ""
         self._dialled: str | None = None
         # ESM procedures asked for in ECM-IDLE, started once the service request is done
-        self._after_service: list[RequestPdn | DisconnectPdn] = []
+        self._after_service: tuple[RequestPdn | DisconnectPdn, ...] = ()
         # the attach type to attach with once the network has released the connection
         # (after SERVICE REJECT #9 / #10, TS 24.301 §5.6.1.5)
         self._attach_after_release: int | None = None
@@ -498,6 +496,26 @@ class Ue:
         if self._warnings is None:
             self._warnings = WarningReceiver(self.device)
         return self._warnings
+
+    def _forbidden_lists(self) -> tuple[list[Plmn], list[Tai], list[Tai]]:
+        if self._forbidden is None:
+            self._forbidden = ([], [], [])
+        return self._forbidden
+
+    @property
+    def forbidden_plmns(self) -> list[Plmn]:
+        """TS 23.122 §3.1: the forbidden PLMNs list (#11, #14)."""
+        return self._forbidden_lists()[0]
+
+    @property
+    def forbidden_tais_regional(self) -> list[Tai]:
+        """TS 23.122 §3.1: forbidden tracking areas for regional provision of service (#12)."""
+        return self._forbidden_lists()[1]
+
+    @property
+    def forbidden_tais_roaming(self) -> list[Tai]:
+        """TS 23.122 §3.1: forbidden tracking areas for roaming (#13, #15)."""
+        return self._forbidden_lists()[2]
 
     @property
     def retry_timer(self) -> str | None:
@@ -523,10 +541,10 @@ class Ue:
         if isinstance(event, RequestPdn | DisconnectPdn):
             if self.state is EmmState.REGISTERED and self.ecm is EcmState.IDLE:
                 # TS 24.301 §5.6.1.1 b: ESM signalling pending in EMM-IDLE mode
-                self._after_service.append(event)
+                self._after_service += (event,)
                 return self._start_service_request()
             if self.state is EmmState.SERVICE_REQUEST_INITIATED:
-                self._after_service.append(event)
+                self._after_service += (event,)
                 return []
             return self._start_esm(event)
         if isinstance(event, ServiceRequest):
@@ -1386,7 +1404,7 @@ class Ue:
                                               "without_radio_bearer": [
                                                   e for e in known if e not in ebis]}),
             ProcedureDone("service", True, None, "user plane radio bearers set up")]
-        pending, self._after_service = self._after_service, []
+        pending, self._after_service = self._after_service, ()
         for event in pending:
             out += self._start_esm(event)
         return out
@@ -1435,7 +1453,7 @@ class Ue:
         return out + self._service_abandoned(why)
 
     def _service_abandoned(self, why: str) -> list[UeAction]:
-        pending, self._after_service = self._after_service, []
+        pending, self._after_service = self._after_service, ()
         return [ProcedureDone("pdn" if isinstance(e, RequestPdn) else "pdn-disconnect", False,
                               None, why) for e in pending]
 

@@ -344,3 +344,13 @@ def test_attach_complete_built_once_per_default_bearer_identity() -> None:
     assert msg.name == "AttachComplete"
     assert container["name"] == "ActivateDefaultEPSBearerContextAccept"
     assert container["fields"][nas.EBI] == 6
+
+
+def test_forbidden_lists_made_on_the_first_reject_that_fills_one() -> None:
+    """TS 23.122 §3.1: the forbidden PLMN and TA lists start empty; a UE that was never
+    rejected holds none of them (a storm holds one UE per subscriber)."""
+    ue = _ue()
+    assert ue._forbidden is None
+    assert ue.forbidden_plmns == [] and ue.forbidden_tais_roaming == []
+    ue.forbidden_plmns.append(RESCUER)
+    assert ue.forbidden_plmns == [RESCUER] and ue.forbidden_tais_regional == []
