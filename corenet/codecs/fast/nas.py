@@ -1,9 +1,9 @@
 """NAS EPS (TS 24.301) plain EMM and ESM messages: encoding without pycrate's element machinery.
 
-The reference codec (`corenet.codecs.nas.encode_values`) maps the fields to IE value parts; this
-module writes them in the TS 24.007 §11.2 formats, in the order of the TS 24.301 §8 message
-definitions as pycrate lays them out (its class for the message is read once, not built per
-call):
+The reference codec's IE table maps the fields to IE value parts (with its conversions, or the
+fast ones of `nas_ies.REPLACES`), as `corenet.codecs.nas.encode_values` does; this module writes
+them in the TS 24.007 §11.2 formats, in the order of the TS 24.301 §8 message definitions as
+pycrate lays them out (its class for the message is read once, not built per call):
 
     header     EMM: security header type || PD, message type (§9.1-§9.3.1, §9.8)
                ESM: EPS bearer identity || PD, PTI, message type (§9.3.2, §9.4)
@@ -120,51 +120,6 @@ def _octets(value: Any, size: int | None = None, limit: int = 0xFF) -> bytes:
     return value
 
 
-def _body(layout: _Layout, val: dict[str, Any]) -> bytes:
-    out = bytearray()
-    high: int | None = None  # a half octet waiting for its low half (TS 24.007 §11.2.1.1.4)
-    for e in layout.elements:
-        kind = e.kind
-        if kind in ("1V", "spare"):
-            nibble = 0 if kind == "spare" else _half(val[e.name])
-            if high is None:
-                high = nibble
-            else:
-                out.append((high << 4) | nibble)
-                high = None
-            continue
-        if high is not None:
-            raise _Decline
-        present = e.name in val
-        if kind in ("3V", "4LV", "6LVE"):
-            if not present:
-                raise _Decline  # pycrate would write the IE's default
-            v = val[e.name]
-            if kind == "3V":
-                out += _octets(v, e.size)
-            elif kind == "4LV":
-                out += bytes((len(_octets(v)),)) + v
-            else:
-                out += len(_octets(v, limit=0xFFFF)).to_bytes(2, "big") + v
-        elif present:
-            v = val[e.name]
-            if kind == "1TV":
-                out.append((e.iei << 4) | _half(v))
-            elif kind == "2":
-                out.append(e.iei)
-            elif kind == "3TV":
-                out.append(e.iei)
-                out += _octets(v, e.size)
-            elif kind == "4TLV":
-                out += bytes((e.iei, len(_octets(v)))) + v
-            else:
-                out.append(e.iei)
-                out += len(_octets(v, limit=0xFFFF)).to_bytes(2, "big") + v
-    if high is not None:
-        raise _Decline
-    return bytes(out)
-
-
 # Each message is compiled once into an encoding plan: the elements of pycrate's class in
 # order, each with the reference's IE conversion (the fast one where `REPLACES` has it).
 _HALF, _SPARE, _W3V, _W4LV, _W6LVE, _W1TV, _W2, _W3TV, _W4TLV, _W6TLVE = range(10)
@@ -173,37 +128,42 @@ _KIND_OP = {"1V": _HALF, "spare": _SPARE, "3V": _W3V, "4LV": _W4LV, "6LVE": _W6L
 
 
 class _EncPlan:
+    """`keep_all`: every element of the class, for a message whose `other_ies` may give the
+    value part of any of them; else only those the reference's fields map to."""
+
     __slots__ = ("layout", "steps", "outside")
 
-    def __init__(self, spec: Any, layout: _Layout) -> None:
+    def __init__(self, spec: Any, layout: _Layout, keep_all: bool) -> None:
         self.layout = layout
         by_pyc = {ie.pyc: ie for ie in spec.ies}
         steps = []
         for e in layout.elements:
             op = _KIND_OP[e.kind]
             ie = by_pyc.get(e.name)
-            if ie is None and op > _W6LVE:
+            if ie is None and op > _W6LVE and not keep_all:
                 continue  # an optional IE no field maps to: never written
-            if ie is None and op != _SPARE:
+            if ie is None and op != _SPARE and not keep_all:
                 raise _Decline  # a mandatory IE no field maps to: pycrate's default
             info = None if ie is None else (
                 ie.names[0], ie.names[1:], REPLACES.get(ie.to_wire, ie.to_wire), ie.mandatory,
                 ie.to_wire is ref.ies.gprs_timer_to_wire)
-            steps.append((op, e.iei, e.size, info))
+            steps.append((e.name, op, e.iei, e.size, info))
         self.steps = tuple(steps)
         # IEs of the reference's table that pycrate's class does not lay out: present, they
         # are not ours to guess; mandatory, they are always missing
         self.outside = tuple((ie.names[0], ie.mandatory, ie.to_wire is ref.ies.gprs_timer_to_wire)
                              for ie in spec.ies if ie.pyc not in layout.names)
 
-    def body(self, fields: dict[str, Any]) -> bytes:
+    def body(self, fields: dict[str, Any], other: dict[str, Any] | None = None) -> bytes:
+        """The message body from its fields; `other`: value parts by pycrate IE name, given
+        after the fields' (the reference's `other_ies`)."""
         for name, required, timer in self.outside:
             given = fields.get(name, _ABSENT)
             if (given is not _ABSENT and (given is not None or timer)) or required:
                 raise _Decline
         out = bytearray()
         high: int | None = None  # a half octet waiting for its low half (TS 24.007 §11.2.1.1.4)
-        for op, iei, size, info in self.steps:
+        for name, op, iei, size, info in self.steps:
             v: Any = _ABSENT
             if info is not None:
                 first, more, conv, mandatory, gprs = info
@@ -215,6 +175,8 @@ class _EncPlan:
                     v = _ABSENT
                 else:
                     v = conv(v, *[fields.get(n) for n in more]) if more else conv(v)
+            if other is not None and name in other:
+                v = other[name]
             if op <= _SPARE:
                 nibble = 0 if op == _SPARE else _half(v)
                 if high is None:
@@ -252,19 +214,19 @@ class _EncPlan:
         return bytes(out)
 
 
-_ENC_PLANS: dict[int, _EncPlan | None] = {}
+_ENC_PLANS: dict[tuple[int, bool], _EncPlan | None] = {}
 _ABSENT: Any = object()
 
 
-def _enc_plan(spec: Any) -> _EncPlan | None:
-    key = id(spec)  # the reference's specs live as long as the process
+def _enc_plan(spec: Any, keep_all: bool = False) -> _EncPlan | None:
+    key = (id(spec), keep_all)  # the reference's specs live as long as the process
     try:
         return _ENC_PLANS[key]
     except KeyError:
         pass
     layout = _layout(spec.mt if spec is ref._DETACH_MT else spec.mo)
     try:
-        plan = None if layout is None else _EncPlan(spec, layout)
+        plan = None if layout is None else _EncPlan(spec, layout, keep_all)
     except _Decline:
         plan = None
     _ENC_PLANS[key] = plan
@@ -277,13 +239,17 @@ def encode(msg: Message) -> bytes | None:
         if msg.protocol != ref.PROTOCOL or msg.name == "ServiceRequest":
             return None
         fields = msg.fields
-        if "other_ies" in fields:
-            return _encode_values(msg)
-        plan = _enc_plan(ref._spec_for_encode(msg))
+        other = fields.get("other_ies")
+        if other is not None and type(other) is not dict:
+            return None
+        plan = _enc_plan(ref._spec_for_encode(msg), other is not None)
         if plan is None:
             return None
-        body = plan.body(fields)
         layout = plan.layout
+        # raw value parts for elements other than IEs (the header...): not ours to guess
+        if other is not None and not layout.names.issuperset(other):
+            return None
+        body = plan.body(fields, other)
         if layout.esm:
             ebi, pti = int(fields.get(ref.EBI, 0)), int(fields.get(ref.PTI, 0))
             if not (0 <= ebi <= 15 and 0 <= pti <= 255):
@@ -293,27 +259,6 @@ def encode(msg: Message) -> bytes | None:
     except Exception:  # _Decline, or what the pycrate path rejects in its own words
         return None
 
-
-def _encode_values(msg: Message) -> bytes | None:
-    """`encode` of a message with IEs given raw (`other_ies`), through the reference's
-    value of the message."""
-    _spec, cls, val = ref.encode_values(msg, REPLACES)
-    layout = _layout(cls)
-    if layout is None:
-        return None
-    header = val.pop("ESMHeader" if layout.esm else "EMMHeader")
-    # keys pycrate would set on elements other than IEs, or ignore: not ours to guess
-    if not layout.names.issuperset(val):
-        return None
-    body = _body(layout, val)
-    if layout.esm:
-        ebi, pti = header["EPSBearerId"], header["PTI"]
-        if not (0 <= ebi <= 15 and 0 <= pti <= 255):
-            return None
-        return bytes(((ebi << 4) | ref.PD_ESM, pti)) + layout.header + body
-    if header != {"SecHdr": ref.SHT_PLAIN}:
-        return None
-    return layout.header + body
 
 
 # --------------------------------------------------------------------------------------------

@@ -724,6 +724,15 @@ _SCALAR_PY = frozenset({str, int, bytes})
 _MEMO_MAX = 4096
 
 
+def _kept(table: dict[Any, Any], key: Any, value: Any) -> Any:
+    """`value`, remembered under `key` in a table of at most _MEMO_MAX entries (cleared when
+    full)."""
+    if len(table) >= _MEMO_MAX:
+        table.clear()
+    table[key] = value
+    return value
+
+
 def _flat(obj: Any) -> bool:
     """An ENUMERATED, or a SEQUENCE of scalar components: the values that repeat from one
     message to the next (TAI §9.2.3.16, E-UTRAN CGI §9.2.1.38, RRC Establishment Cause
@@ -756,20 +765,12 @@ def _memoised(enc: WholeEnc, dec: WholeDec) -> tuple[WholeEnc, WholeDec]:
         else:
             return enc(v)
         got = encoded.get(key)
-        if got is None:
-            got = enc(v)
-            if len(encoded) >= _MEMO_MAX:
-                encoded.clear()
-            encoded[key] = got
-        return got
+        return _kept(encoded, key, enc(v)) if got is None else got
 
     def dec_memo(data: bytes) -> Any:
         got = decoded.get(data)
         if got is None:
-            got = dec(data)
-            if len(decoded) >= _MEMO_MAX:
-                decoded.clear()
-            decoded[data] = got
+            got = _kept(decoded, data, dec(data))
         return dict(got) if type(got) is dict else got
     return enc_memo, dec_memo
 
@@ -825,21 +826,11 @@ def _indefinite_whole(lb: int, ub: int) -> tuple[WholeEnc, WholeDec]:
             raise _Decline
         off = v - lb
         count = max(1, (off.bit_length() + 7) // 8)
-        got = bytes(((count - 1) << shift,)) + off.to_bytes(count, "big")
-        if len(encoded) >= _MEMO_MAX:
-            encoded.clear()
-        encoded[v] = got
-        return got
+        return _kept(encoded, v, bytes(((count - 1) << shift,)) + off.to_bytes(count, "big"))
 
     def dec(data: bytes) -> Any:
         got = decoded.get(data)
-        if got is not None:
-            return got
-        v = dec_value(data)
-        if len(decoded) >= _MEMO_MAX:
-            decoded.clear()
-        decoded[data] = v
-        return v
+        return _kept(decoded, data, dec_value(data)) if got is None else got
 
     def dec_value(data: bytes) -> int:
         first = data[0]
