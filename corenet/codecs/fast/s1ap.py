@@ -713,7 +713,10 @@ def _whole_value(obj: Any) -> tuple[WholeEnc, WholeDec] | None:
     if (obj.TYPE == TYPE_INT and obj._const_tab is None and const is not None
             and const.rdyn is not None and const.ext is None and len(const.root) == 1
             and int(const.ub) - int(const.lb) + 1 > _64K):
-        return _indefinite_whole(int(const.lb), int(const.ub))
+        key = (int(const.lb), int(const.ub))
+        if key not in _INDEFINITE:  # one pair of coders (and tables) per range
+            _INDEFINITE[key] = _indefinite_whole(*key)
+        return _INDEFINITE[key]
     return _buffered(*comp)
 
 
@@ -724,10 +727,10 @@ _SCALAR_PY = frozenset({str, int, bytes})
 _MEMO_MAX = 4096
 
 
-def _kept(table: dict[Any, Any], key: Any, value: Any) -> Any:
-    """`value`, remembered under `key` in a table of at most _MEMO_MAX entries (cleared when
-    full)."""
-    if len(table) >= _MEMO_MAX:
+def _kept(table: dict[Any, Any], key: Any, value: Any, most: int = 0) -> Any:
+    """`value`, remembered under `key` in a table of at most `most` (or _MEMO_MAX) entries,
+    cleared when full."""
+    if len(table) >= (most or _MEMO_MAX):
         table.clear()
     table[key] = value
     return value
@@ -805,6 +808,12 @@ def _octets_whole() -> tuple[WholeEnc, WholeDec]:
     return enc, dec
 
 
+_INDEFINITE: dict[tuple[int, int], tuple[WholeEnc, WholeDec]] = {}
+# the S1AP IDs of the connections in flight (a few messages each): a value is met again soon
+# or never
+_IDS_KEPT = 1024
+
+
 def _indefinite_whole(lb: int, ub: int) -> tuple[WholeEnc, WholeDec]:
     """A not extensible INTEGER (lb..ub) of a range above 64K (§11.5.7.4, §13.2.6): the
     number of octets less one in the top bits of the first octet, padding, then the
@@ -812,7 +821,7 @@ def _indefinite_whole(lb: int, ub: int) -> tuple[WholeEnc, WholeDec]:
     max_octets = ((ub - lb).bit_length() + 7) // 8
     shift = 8 - (max_octets - 1).bit_length()
     # the S1AP IDs of a connection come back in each of its messages: each value coded once
-    # while it is in use (bounded: cleared when full)
+    # while it is in use (bounded: cleared when full), in one table for every message
     encoded: dict[int, bytes] = {}
     decoded: dict[bytes, int] = {}
 
@@ -826,11 +835,12 @@ def _indefinite_whole(lb: int, ub: int) -> tuple[WholeEnc, WholeDec]:
             raise _Decline
         off = v - lb
         count = max(1, (off.bit_length() + 7) // 8)
-        return _kept(encoded, v, bytes(((count - 1) << shift,)) + off.to_bytes(count, "big"))
+        return _kept(encoded, v, bytes(((count - 1) << shift,)) + off.to_bytes(count, "big"),
+                     _IDS_KEPT)
 
     def dec(data: bytes) -> Any:
         got = decoded.get(data)
-        return _kept(decoded, data, dec_value(data)) if got is None else got
+        return _kept(decoded, data, dec_value(data), _IDS_KEPT) if got is None else got
 
     def dec_value(data: bytes) -> int:
         first = data[0]

@@ -242,3 +242,17 @@ def test_s1ap_ids_coded_once_per_value_and_a_boolean_still_declined() -> None:
         assert s1ap.decode_pycrate(d) == fs.decode(d) == m
     bad = Message("s1ap", msgs[0].name, msgs[0].code, {**msgs[0].fields, "MME-UE-S1AP-ID": True})
     assert fs.encode(bad) is None
+
+
+def test_s1ap_id_tables_one_per_range_and_bounded() -> None:
+    """The MME UE S1AP ID (0..2^32-1, §9.2.3.3) and eNB UE S1AP ID (0..2^24-1, §9.2.3.4)
+    have one pair of coders for every message, whose tables hold the IDs in flight only."""
+    coders = {id(ie.codec()[0]) for plan in fs._PLANS_BY_NAME.values()  # type: ignore[index]
+              for ie in plan.ies if ie.name in ("MME-UE-S1AP-ID", "eNB-UE-S1AP-ID")}
+    assert len(coders) == 2
+    enc, dec = fs._INDEFINITE[(0, 2**32 - 1)]
+    for v in range(fs._IDS_KEPT + 10):
+        assert dec(enc(v)) == v
+    cells = enc.__closure__  # type: ignore[attr-defined]
+    tables = [c.cell_contents for c in cells if isinstance(c.cell_contents, dict)]
+    assert tables and all(len(t) <= fs._IDS_KEPT for t in tables)
