@@ -14,6 +14,7 @@ weights.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -120,8 +121,10 @@ class DeviceProfile(BaseModel):
                 f"(released {self.released})")
 
 
+@functools.cache
 def default_profile() -> DeviceProfile:
-    """A capable 2026 device: what a population uses when no profile is given."""
+    """A capable 2026 device: what a population uses when no profile is given (one frozen
+    profile, shared by every UE given none)."""
     return DeviceProfile(name="generic-2026", os="other", os_version="1", vendor="generic",
                          model="generic", release_date=dt.date(2026, 4, 1),
                          emergency_only_roaming=True, auto_connect_roaming=True,

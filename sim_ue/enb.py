@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 from corenet.codecs import s1ap
 from corenet.codecs import sib2 as acb
@@ -164,25 +164,33 @@ EnbAction = SendS1ap | S1SetupDone | UeDone | StartTimer | StopTimer | LogEvent 
 class UeContext:
     """The eNB's record of one UE (TS 36.413 §8.3: UE-associated logical S1-connection).
     Of each E-RAB it keeps what an eNB keeps for S1-U (TS 36.413 §9.1.4.1): its ID and the
-    S-GW's transport address and GTP-TEID; the UE-AMBR is one shared value per distinct pair."""
+    S-GW's transport address and GTP-TEID; the UE-AMBR is one shared value per distinct pair.
+    The E-RABs and the NAS messages waiting for the MME UE S1AP ID are tuples, the empty one
+    shared: a storm holds one context per UE."""
 
     ue: Ue
     enb_ue_id: int
     connected: bool = False
     mme_ue_id: int | None = None
     ue_ambr: dict[str, int] | None = None
-    e_rabs: list[dict[str, Any]] = field(default_factory=list)
-    pending: list[SendNas] = field(default_factory=list)
+    e_rabs: tuple[ERab, ...] = ()
+    pending: tuple[SendNas, ...] = ()
 
 
-_E_RAB_KEPT = ("e-RAB-ID", "transportLayerAddress", "gTP-TEID")
+class ERab(NamedTuple):
+    """What the eNB keeps of an E-RAB (TS 36.413 §9.1.4.1): the NAS-PDU goes to the UE, the
+    QoS to the radio bearer."""
+
+    e_rab_id: int
+    transport_layer_address: Any  # the S-GW's S1-U address (§9.2.2.1)
+    gtp_teid: int | None  # the S-GW's GTP-TEID (§9.2.2.2)
+
+
 _UE_AMBRS: dict[tuple[int, int], dict[str, int]] = {}
 
 
-def _e_rab(item: dict[str, Any]) -> dict[str, Any]:
-    """What the eNB keeps of an E-RAB to be set up (the NAS-PDU goes to the UE, the QoS to
-    the radio bearer)."""
-    return {k: item[k] for k in _E_RAB_KEPT if k in item}
+def _e_rab(item: dict[str, Any]) -> ERab:
+    return ERab(int(item["e-RAB-ID"]), item.get("transportLayerAddress"), item.get("gTP-TEID"))
 
 
 def _ue_ambr(ul: int, dl: int) -> dict[str, int]:
@@ -299,7 +307,7 @@ class EnbCore:
         out: list[EnbAction] = [LogEvent("s1.closed", {"enb": self.cfg.name})]
         for ctx in self.ues.values():
             was_connected = ctx.connected
-            ctx.connected, ctx.mme_ue_id, ctx.pending = False, None, []
+            ctx.connected, ctx.mme_ue_id, ctx.pending = False, None, ()
             if was_connected:
                 out += self._ue_actions(ctx, ctx.ue.handle(ConnectionReleased(), now))
         return out
@@ -426,7 +434,7 @@ class EnbCore:
 
     def _learn_mme_id(self, ctx: UeContext, mme_ue_id: int) -> list[EnbAction]:
         ctx.mme_ue_id = mme_ue_id
-        pending, ctx.pending = ctx.pending, []
+        pending, ctx.pending = ctx.pending, ()
         out: list[EnbAction] = []
         for p in pending:
             out += self._send_nas(ctx, p)
@@ -443,7 +451,7 @@ class EnbCore:
         ctx.ue_ambr = _ue_ambr(int(ambr["uEaggregateMaximumBitRateUL"]),
                                int(ambr["uEaggregateMaximumBitRateDL"]))
         items = list(msg.fields["E-RABToBeSetupListCtxtSUReq"])
-        ctx.e_rabs = [_e_rab(item) for item in items]
+        ctx.e_rabs = tuple(_e_rab(item) for item in items)
         setup = []
         for item in items:
             setup.append((int(item["e-RAB-ID"]), self.cfg.address, self._teid()))
@@ -482,7 +490,7 @@ class EnbCore:
         if ctx is None:
             return self._unknown_ue(msg)
         items = list(msg.fields["E-RABToBeSetupListBearerSUReq"])
-        ctx.e_rabs += [_e_rab(item) for item in items]
+        ctx.e_rabs += tuple(_e_rab(item) for item in items)
         setup = [(int(item["e-RAB-ID"]), self.cfg.address, self._teid()) for item in items]
         resp = s1ap.e_rab_setup_response(int(msg.fields["MME-UE-S1AP-ID"]), ctx.enb_ue_id,
                                          setup)
@@ -502,7 +510,7 @@ class EnbCore:
         if ctx is None:
             return self._unknown_ue(msg)
         gone = [int(i["e-RAB-ID"]) for i in msg.fields["E-RABToBeReleasedList"]]
-        ctx.e_rabs = [e for e in ctx.e_rabs if int(e["e-RAB-ID"]) not in gone]
+        ctx.e_rabs = tuple(e for e in ctx.e_rabs if e.e_rab_id not in gone)
         resp = s1ap.e_rab_release_response(int(msg.fields["MME-UE-S1AP-ID"]), ctx.enb_ue_id,
                                            gone)
         out: list[EnbAction] = [SendS1ap(s1ap.encode(resp), STREAM_UE)]
@@ -528,7 +536,7 @@ class EnbCore:
             return self._unknown_ue(Message("s1ap", msg.name, msg.code,
                                             {"MME-UE-S1AP-ID": mme_id}))
         done = s1ap.ue_context_release_complete(mme_id, ctx.enb_ue_id)
-        ctx.connected, ctx.mme_ue_id, ctx.pending = False, None, []
+        ctx.connected, ctx.mme_ue_id, ctx.pending = False, None, ()
         out: list[EnbAction] = [
             StopTimer(USER_INACTIVITY, ctx.ue.key),
             SendS1ap(s1ap.encode(done), STREAM_UE),
@@ -559,7 +567,7 @@ class EnbCore:
                                          STREAM_COMMON)]
         for ctx in victims:
             if ctx.connected:
-                ctx.connected, ctx.mme_ue_id, ctx.pending = False, None, []
+                ctx.connected, ctx.mme_ue_id, ctx.pending = False, None, ()
                 out += self._ue_actions(ctx, ctx.ue.handle(ConnectionReleased(), now))
         return out + [LogEvent("s1ap.reset", {"enb": self.cfg.name, "released": len(victims)})]
 
@@ -596,7 +604,7 @@ class EnbCore:
                 cell_id=cell.cell_id, rrc_establishment_cause=a.rrc_cause, s_tmsi=a.s_tmsi)
             return [SendS1ap(s1ap.encode(msg), STREAM_UE), *self._active(ctx)]
         if ctx.mme_ue_id is None:
-            ctx.pending.append(a)  # sent once the MME has named the connection
+            ctx.pending += (a,)  # sent once the MME has named the connection
             return []
         msg = s1ap.uplink_nas_transport(ctx.mme_ue_id, ctx.enb_ue_id, a.pdu,
                                         tai_plmn=cell.plmn, tac=cell.tac, ecgi_plmn=self.plmn,
@@ -608,7 +616,7 @@ class EnbCore:
         if not ctx.connected:
             return []
         if ctx.mme_ue_id is None:
-            ctx.connected, ctx.pending = False, []
+            ctx.connected, ctx.pending = False, ()
             return []
         req = s1ap.ue_context_release_request(
             ctx.mme_ue_id, ctx.enb_ue_id, ("radioNetwork", "radio-connection-with-ue-lost"))

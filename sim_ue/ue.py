@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import enum
 import functools
-import ipaddress
 import random
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -300,6 +300,12 @@ def access_check(rng: random.Random, imsi: str, access_classes: tuple[int, ...],
         in_home_country=imsi[:3] == cell.plmn.mcc, in_hplmn=imsi.startswith(str(cell.plmn)))
 
 
+@functools.lru_cache(maxsize=256)
+def _shared_classes(classes: tuple[int, ...]) -> tuple[int, ...]:
+    """One tuple per distinct set of access classes, shared by the UEs holding it."""
+    return classes
+
+
 def access_class_of(imsi: str) -> int:
     """TS 22.011 §4.2: access classes 0-9 are allocated by the last digit of the IMSI."""
     return int(imsi[-1]) if imsi and imsi[-1].isdigit() else 0
@@ -395,8 +401,7 @@ class Ue:
                  "_last_detach", "_new_kasme", "_pti", "_retry_timer", "_secure",
                  "_t3421_expiries", "access_classes", "apn", "authenticated", "cause", "cell",
                  "ctx", "dedicated", "device", "ecm", "eea", "eia", "emergency",
-                 "emergency_bearer_support", "emergency_numbers", "forbidden_plmns",
-                 "forbidden_tais_regional", "forbidden_tais_roaming", "guti", "imeisv",
+                 "emergency_bearer_support", "emergency_numbers", "_forbidden", "guti", "imeisv",
                  "last_visited_tai", "network_name", "network_short_name", "outcome", "pdn",
                  "pdn_type", "pdns", "reason", "registered_plmn", "rng", "state", "substate",
                  "t3346_running", "t3412_s", "tai_list", "timers", "usim", "usim_present",
@@ -414,7 +419,8 @@ class Ue:
         self.usim = usim
         self.timers = timers or UeTimers()
         self.rng = rng or random.Random(f"ue:{usim.imsi}")
-        self.access_classes = (access_class_of(usim.imsi), *special_access_classes)
+        self.access_classes = _shared_classes((access_class_of(usim.imsi),
+                                               *special_access_classes))
         # TS 24.301 §5.5.1.2.5: while T3346 runs no attach is started (except emergency)
         self.t3346_running = False
         self.device = device or default_profile()
@@ -436,7 +442,9 @@ class Ue:
         self.t3412_s: int | None = None
         self.last_visited_tai: Tai | None = None
         self.emergency_numbers: list[EmergencyNumber] = []
-        self.forbidden_plmns: list[Plmn] = []
+        # TS 23.122 §3.1: forbidden PLMNs, forbidden tracking areas for regional provision
+        # and for roaming: made on the first reject that fills one (rare: not kept per UE)
+        self._forbidden: tuple[list[Plmn], list[Tai], list[Tai]] | None = None
         self.network_name: str | None = None
         self.network_short_name: str | None = None
         self.pdn: PdnConnection | None = None
@@ -465,9 +473,6 @@ class Ue:
         self._last_detach: bytes | None = None
         self._pti = 0
         self._attach_type = ATTACH_EPS
-        # TS 23.122 §3.1: forbidden tracking areas for roaming / for regional provision.
-        self.forbidden_tais_roaming: list[Tai] = []
-        self.forbidden_tais_regional: list[Tai] = []
         # attached for emergency bearer services (TS 24.301 §5.5.1.2.4)
         self.emergency = False
         # EPS AKA ran and its KASME is in use (TS 33.401 §6.1) for the current registration
@@ -476,7 +481,7 @@ class Ue:
         self.reason = ""
         self._dialled: str | None = None
         # ESM procedures asked for in ECM-IDLE, started once the service request is done
-        self._after_service: list[RequestPdn | DisconnectPdn] = []
+        self._after_service: tuple[RequestPdn | DisconnectPdn, ...] = ()
         # the attach type to attach with once the network has released the connection
         # (after SERVICE REJECT #9 / #10, TS 24.301 §5.6.1.5)
         self._attach_after_release: int | None = None
@@ -491,6 +496,26 @@ class Ue:
         if self._warnings is None:
             self._warnings = WarningReceiver(self.device)
         return self._warnings
+
+    def _forbidden_lists(self) -> tuple[list[Plmn], list[Tai], list[Tai]]:
+        if self._forbidden is None:
+            self._forbidden = ([], [], [])
+        return self._forbidden
+
+    @property
+    def forbidden_plmns(self) -> list[Plmn]:
+        """TS 23.122 §3.1: the forbidden PLMNs list (#11, #14)."""
+        return self._forbidden_lists()[0]
+
+    @property
+    def forbidden_tais_regional(self) -> list[Tai]:
+        """TS 23.122 §3.1: forbidden tracking areas for regional provision of service (#12)."""
+        return self._forbidden_lists()[1]
+
+    @property
+    def forbidden_tais_roaming(self) -> list[Tai]:
+        """TS 23.122 §3.1: forbidden tracking areas for roaming (#13, #15)."""
+        return self._forbidden_lists()[2]
 
     @property
     def retry_timer(self) -> str | None:
@@ -516,10 +541,10 @@ class Ue:
         if isinstance(event, RequestPdn | DisconnectPdn):
             if self.state is EmmState.REGISTERED and self.ecm is EcmState.IDLE:
                 # TS 24.301 §5.6.1.1 b: ESM signalling pending in EMM-IDLE mode
-                self._after_service.append(event)
+                self._after_service += (event,)
                 return self._start_service_request()
             if self.state is EmmState.SERVICE_REQUEST_INITIATED:
-                self._after_service.append(event)
+                self._after_service += (event,)
                 return []
             return self._start_esm(event)
         if isinstance(event, ServiceRequest):
@@ -787,12 +812,11 @@ class Ue:
         self._attach_attempts = 0
         self._attach_pending = False
         self.registered_plmn = self.cell.plmn if self.cell else None
-        accept = nas.activate_default_eps_bearer_context_accept(ebi=ebi)
-        complete = nas.attach_complete(accept)
         out: list[UeAction] = [
             StopTimer("T3410", self.key),
-            self._uplink(complete),
-            LogEvent("emm.attach.accepted", {"imsi": self.key, "guti": self.result().guti,
+            self._uplink(_attach_complete(ebi)),
+            LogEvent("emm.attach.accepted", {"imsi": self.key,
+                                             "guti": guti_text(self.guti) if self.guti else None,
                                              "ipv4": self.pdn.ipv4, "apn": self.pdn.apn,
                                              "emergency": self.emergency,
                                              "authenticated": self.authenticated}),
@@ -1380,7 +1404,7 @@ class Ue:
                                               "without_radio_bearer": [
                                                   e for e in known if e not in ebis]}),
             ProcedureDone("service", True, None, "user plane radio bearers set up")]
-        pending, self._after_service = self._after_service, []
+        pending, self._after_service = self._after_service, ()
         for event in pending:
             out += self._start_esm(event)
         return out
@@ -1429,7 +1453,7 @@ class Ue:
         return out + self._service_abandoned(why)
 
     def _service_abandoned(self, why: str) -> list[UeAction]:
-        pending, self._after_service = self._after_service, []
+        pending, self._after_service = self._after_service, ()
         return [ProcedureDone("pdn" if isinstance(e, RequestPdn) else "pdn-disconnect", False,
                               None, why) for e in pending]
 
@@ -1510,12 +1534,24 @@ class Ue:
         return handler(self, msg)
 
 
+@functools.lru_cache(maxsize=16)
+def _attach_complete(ebi: int) -> bytes:
+    """ATTACH COMPLETE carrying ACTIVATE DEFAULT EPS BEARER CONTEXT ACCEPT (TS 24.301 §8.2.2,
+    §8.3.6): the same octets for every UE whose default bearer has this EPS bearer identity,
+    encoded once."""
+    return nas.attach_complete(nas.activate_default_eps_bearer_context_accept(ebi=ebi))
+
+
+_LINK_LOCAL = b"\xfe\x80" + bytes(6)  # fe80::/64 (RFC 4291 §2.5.6)
+
+
 def _pdn_from(fields: dict[str, Any]) -> PdnConnection:
     """The default bearer from Activate Default EPS Bearer Context Request (§8.3.6)."""
     addr = fields.get("pdn_address") or {}
     iid = addr.get("ipv6_interface_identifier")
     # TS 23.401 §5.3.1.2.2: the IID forms the link-local address; the prefix comes by RA.
-    ipv6 = str(ipaddress.IPv6Address(b"\xfe\x80" + b"\x00" * 6 + bytes(iid))) if iid else None
+    # (inet_ntop gives the text of str(IPv6Address): RFC 5952, as fe80::/64 has no IPv4 form)
+    ipv6 = socket.inet_ntop(socket.AF_INET6, _LINK_LOCAL + bytes(iid)) if iid else None
     ambr = fields.get("apn_ambr")
     return PdnConnection(
         ebi=int(fields.get(nas.EBI, 0)), apn=str(fields.get(nas.APN, "")),

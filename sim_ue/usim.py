@@ -66,6 +66,8 @@ def sqn_array_at(sqn_ms: int, ind_bits: int = 5) -> SqnArray:
 class Usim:
     """One USIM: keys, identities and the Annex C.2 sequence number state."""
 
+    __slots__ = ("imsi", "msisdn", "imei", "_milenage", "sqn")  # one per simulated UE
+
     def __init__(self, imsi: str, k: bytes, opc: bytes, msisdn: str | None = None,
                  imei: str | None = None, sqn_array: SqnArray | None = None) -> None:
         self.imsi = imsi
@@ -85,6 +87,12 @@ class Usim:
     def authenticate(self, rand: bytes, autn: bytes) -> AuthResult:
         """TS 33.102 §6.3.3 in the order of TS 24.301 §5.4.2.6: MAC check (#20), the AMF
         separation bit for E-UTRAN (TS 33.401 §6.1.1, #26), SQN freshness (Annex C, #21)."""
+        try:
+            return self._authenticate(rand, autn)
+        finally:
+            self._milenage.forget_rand()  # its f1..f5 are done: not kept per UE
+
+    def _authenticate(self, rand: bytes, autn: bytes) -> AuthResult:
         if len(rand) != RAND_LEN or len(autn) != AUTN_LEN:
             return AuthFailure(CAUSE_MAC_FAILURE)
         chk = check_autn(self._milenage, rand, autn)

@@ -815,7 +815,10 @@ def _decode_protected(data: bytes, ctx: NasSecurityContext | None,
         if ok:
             raise
         return _protected_message(data, sht, mac, sqn, payload, mac_valid=False)
-    return Message(PROTOCOL, inner.name, inner.code, inner.fields | sec | {"mac_valid": ok})
+    fields = inner.fields  # the inner message is this decode's own: completed in place
+    fields.update(sec)
+    fields["mac_valid"] = ok
+    return inner
 
 
 # ---------------------------------------------------------------------------------------------

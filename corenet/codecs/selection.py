@@ -70,22 +70,22 @@ class FastPath:
         self.encode = encode
         self.decode = decode
 
+    # each codec call passes here: the choice is made inline, without a further call
     def encode_or(self, pycrate: Callable[..., T], *args: Any, **kw: Any) -> T:
         """The fast `encode` at the fast level unless it declines (None), else `pycrate`."""
-        return _first(self.encode, pycrate, args, kw)
+        if STATE.fast:
+            got = self.encode(*args, **kw)
+            if got is not None:
+                return got  # type: ignore[no-any-return]
+        return pycrate(*args, **kw)
 
     def decode_or(self, pycrate: Callable[..., T], *args: Any, **kw: Any) -> T:
         """The fast `decode` at the fast level unless it declines (None), else `pycrate`."""
-        return _first(self.decode, pycrate, args, kw)
-
-
-def _first(fast: Callable[..., Any], pycrate: Callable[..., T], args: tuple[Any, ...],
-           kw: dict[str, Any]) -> T:
-    if STATE.fast:
-        got = fast(*args, **kw)
-        if got is not None:
-            return got  # type: ignore[no-any-return]
-    return pycrate(*args, **kw)
+        if STATE.fast:
+            got = self.decode(*args, **kw)
+            if got is not None:
+                return got  # type: ignore[no-any-return]
+        return pycrate(*args, **kw)
 
 
 _FAST_PATHS: dict[str, FastPath] = {}

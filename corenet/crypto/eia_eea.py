@@ -92,7 +92,8 @@ _CMACS_MAX = 4096
 
 
 def _keyed_cmac(key: bytes) -> CMAC:
-    key = bytes(key)
+    if type(key) is not bytes:
+        key = bytes(key)
     keyed = _CMACS.get(key)
     if keyed is None:
         keyed = CMAC(algorithms.AES(key))
@@ -148,9 +149,14 @@ def eia2(
     M = COUNT || BEARER || DIRECTION || 0^26 || MESSAGE, Mlen = 64 + LENGTH.
     """
     _check_params(key, count, bearer, direction)
+    prefix = _block_prefix(count, bearer, direction)
+    if length_bits is None:  # whole octets: the message as it is
+        c = _keyed_cmac(key)
+        c.update(prefix)
+        c.update(message)
+        return c.finalize()[:MAC_LEN]
     n = _length(message, length_bits)
-    m = _block_prefix(count, bearer, direction) + _zero_tail(message, n)
-    return aes_cmac(key, m, 64 + n)[:MAC_LEN]
+    return aes_cmac(key, prefix + _zero_tail(message, n), 64 + n)[:MAC_LEN]
 
 
 def eea2(
@@ -176,7 +182,7 @@ def eea2(
     counters = b"".join(prefix + i.to_bytes(8, "big") for i in range((size + 15) // 16))
     stream = _keyed_ecb(key).update(counters)
     out = (int.from_bytes(plain, "big") ^ int.from_bytes(stream[:size], "big")).to_bytes(size, "big")
-    return _zero_tail(out, n)
+    return out if length_bits is None else _zero_tail(out, n)
 
 
 # One AES block encryptor per K_NASenc (as the CMACs above): the keystream blocks of CTR mode
@@ -186,7 +192,8 @@ _ECBS: dict[bytes, Any] = {}
 
 
 def _keyed_ecb(key: bytes) -> Any:
-    key = bytes(key)
+    if type(key) is not bytes:
+        key = bytes(key)
     keyed = _ECBS.get(key)
     if keyed is None:
         keyed = Cipher(algorithms.AES(key), modes.ECB()).encryptor()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 # TS 33.401 Annex A: FC values.
@@ -30,7 +29,7 @@ def kdf(key: bytes, fc: int, *params: bytes) -> bytes:
         if len(p) > 0xFFFF:
             raise ValueError(f"parameter of {len(p)} octets does not fit a 2-octet length")
         s += p + len(p).to_bytes(2, "big")
-    return hmac.new(key, bytes(s), hashlib.sha256).digest()
+    return hmac.digest(key, s, "sha256")  # one-shot, in OpenSSL
 
 
 def _octet(name: str, value: int) -> bytes:

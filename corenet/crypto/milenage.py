@@ -62,11 +62,17 @@ def opc_from_op(k: bytes, op: bytes) -> bytes:
 class Milenage:
     """The Milenage kernel for one subscriber key K and its OPc (TS 35.206 §4.1)."""
 
+    __slots__ = ("_enc", "_opc", "_last")  # one per simulated USIM
+
     def __init__(self, k: bytes, opc: bytes) -> None:
         _check_len("OPc", opc, 16)
         self._enc = _ecb(k).encryptor()
         self._opc = opc
         self._last: tuple[bytes, bytes] | None = None  # (RAND, TEMP) of the last RAND
+
+    def forget_rand(self) -> None:
+        """Drop the TEMP kept for the last RAND (once its f1..f5 are computed)."""
+        self._last = None
 
     def _e(self, block: bytes) -> bytes:
         return self._enc.update(block)
@@ -205,6 +211,8 @@ class SqnArray:
     SQN = SEQ || IND; IND (the `ind_bits` least significant bits) selects one of 2**ind_bits
     slots, each holding the highest SQN accepted with that index (C.2.2, initial value 0).
     """
+
+    __slots__ = ("ind_bits", "delta", "L", "_slots")  # one per simulated USIM
 
     def __init__(self, ind_bits: int = 5, delta: int = 2**28, L: int | None = None) -> None:
         if not 0 <= ind_bits < 48:

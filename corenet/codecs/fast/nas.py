@@ -1,9 +1,9 @@
 """NAS EPS (TS 24.301) plain EMM and ESM messages: encoding without pycrate's element machinery.
 
-The reference codec (`corenet.codecs.nas.encode_values`) maps the fields to IE value parts; this
-module writes them in the TS 24.007 §11.2 formats, in the order of the TS 24.301 §8 message
-definitions as pycrate lays them out (its class for the message is read once, not built per
-call):
+The reference codec's IE table maps the fields to IE value parts (with its conversions, or the
+fast ones of `nas_ies.REPLACES`), as `corenet.codecs.nas.encode_values` does; this module writes
+them in the TS 24.007 §11.2 formats, in the order of the TS 24.301 §8 message definitions as
+pycrate lays them out (its class for the message is read once, not built per call):
 
     header     EMM: security header type || PD, message type (§9.1-§9.3.1, §9.8)
                ESM: EPS bearer identity || PD, PTI, message type (§9.3.2, §9.4)
@@ -120,49 +120,117 @@ def _octets(value: Any, size: int | None = None, limit: int = 0xFF) -> bytes:
     return value
 
 
-def _body(layout: _Layout, val: dict[str, Any]) -> bytes:
-    out = bytearray()
-    high: int | None = None  # a half octet waiting for its low half (TS 24.007 §11.2.1.1.4)
-    for e in layout.elements:
-        kind = e.kind
-        if kind in ("1V", "spare"):
-            nibble = 0 if kind == "spare" else _half(val[e.name])
-            if high is None:
-                high = nibble
+# Each message is compiled once into an encoding plan: the elements of pycrate's class in
+# order, each with the reference's IE conversion (the fast one where `REPLACES` has it).
+_HALF, _SPARE, _W3V, _W4LV, _W6LVE, _W1TV, _W2, _W3TV, _W4TLV, _W6TLVE = range(10)
+_KIND_OP = {"1V": _HALF, "spare": _SPARE, "3V": _W3V, "4LV": _W4LV, "6LVE": _W6LVE,
+            "1TV": _W1TV, "2": _W2, "3TV": _W3TV, "4TLV": _W4TLV, "6TLVE": _W6TLVE}
+
+
+class _EncPlan:
+    """`keep_all`: every element of the class, for a message whose `other_ies` may give the
+    value part of any of them; else only those the reference's fields map to."""
+
+    __slots__ = ("layout", "steps", "outside")
+
+    def __init__(self, spec: Any, layout: _Layout, keep_all: bool) -> None:
+        self.layout = layout
+        by_pyc = {ie.pyc: ie for ie in spec.ies}
+        steps = []
+        for e in layout.elements:
+            op = _KIND_OP[e.kind]
+            ie = by_pyc.get(e.name)
+            if ie is None and op > _W6LVE and not keep_all:
+                continue  # an optional IE no field maps to: never written
+            if ie is None and op != _SPARE and not keep_all:
+                raise _Decline  # a mandatory IE no field maps to: pycrate's default
+            info = None if ie is None else (
+                ie.names[0], ie.names[1:], REPLACES.get(ie.to_wire, ie.to_wire), ie.mandatory,
+                ie.to_wire is ref.ies.gprs_timer_to_wire)
+            steps.append((e.name, op, e.iei, e.size, info))
+        self.steps = tuple(steps)
+        # IEs of the reference's table that pycrate's class does not lay out: present, they
+        # are not ours to guess; mandatory, they are always missing
+        self.outside = tuple((ie.names[0], ie.mandatory, ie.to_wire is ref.ies.gprs_timer_to_wire)
+                             for ie in spec.ies if ie.pyc not in layout.names)
+
+    def body(self, fields: dict[str, Any], other: dict[str, Any] | None = None) -> bytes:
+        """The message body from its fields; `other`: value parts by pycrate IE name, given
+        after the fields' (the reference's `other_ies`)."""
+        for name, required, timer in self.outside:
+            given = fields.get(name, _ABSENT)
+            if (given is not _ABSENT and (given is not None or timer)) or required:
+                raise _Decline
+        out = bytearray()
+        high: int | None = None  # a half octet waiting for its low half (TS 24.007 §11.2.1.1.4)
+        for name, op, iei, size, info in self.steps:
+            v: Any = _ABSENT
+            if info is not None:
+                first, more, conv, mandatory, gprs = info
+                v = fields.get(first, _ABSENT)
+                # None is absent, except for a GPRS timer where it codes "deactivated"
+                if v is _ABSENT or (v is None and not gprs):
+                    if mandatory:
+                        raise _Decline  # the reference's EncodeError
+                    v = _ABSENT
+                else:
+                    v = conv(v, *[fields.get(n) for n in more]) if more else conv(v)
+            if other is not None and name in other:
+                v = other[name]
+            if op <= _SPARE:
+                nibble = 0 if op == _SPARE else _half(v)
+                if high is None:
+                    high = nibble
+                else:
+                    out.append((high << 4) | nibble)
+                    high = None
+                continue
+            if high is not None:
+                raise _Decline
+            if v is _ABSENT:
+                if op <= _W6LVE:
+                    raise _Decline  # pycrate would write the IE's default
+                continue
+            if op == _W3V:
+                out += _octets(v, size)
+            elif op == _W4LV:
+                out += bytes((len(_octets(v)),)) + v
+            elif op == _W6LVE:
+                out += len(_octets(v, limit=0xFFFF)).to_bytes(2, "big") + v
+            elif op == _W1TV:
+                out.append((iei << 4) | _half(v))
+            elif op == _W2:
+                out.append(iei)
+            elif op == _W3TV:
+                out.append(iei)
+                out += _octets(v, size)
+            elif op == _W4TLV:
+                out += bytes((iei, len(_octets(v)))) + v
             else:
-                out.append((high << 4) | nibble)
-                high = None
-            continue
+                out.append(iei)
+                out += len(_octets(v, limit=0xFFFF)).to_bytes(2, "big") + v
         if high is not None:
             raise _Decline
-        present = e.name in val
-        if kind in ("3V", "4LV", "6LVE"):
-            if not present:
-                raise _Decline  # pycrate would write the IE's default
-            v = val[e.name]
-            if kind == "3V":
-                out += _octets(v, e.size)
-            elif kind == "4LV":
-                out += bytes((len(_octets(v)),)) + v
-            else:
-                out += len(_octets(v, limit=0xFFFF)).to_bytes(2, "big") + v
-        elif present:
-            v = val[e.name]
-            if kind == "1TV":
-                out.append((e.iei << 4) | _half(v))
-            elif kind == "2":
-                out.append(e.iei)
-            elif kind == "3TV":
-                out.append(e.iei)
-                out += _octets(v, e.size)
-            elif kind == "4TLV":
-                out += bytes((e.iei, len(_octets(v)))) + v
-            else:
-                out.append(e.iei)
-                out += len(_octets(v, limit=0xFFFF)).to_bytes(2, "big") + v
-    if high is not None:
-        raise _Decline
-    return bytes(out)
+        return bytes(out)
+
+
+_ENC_PLANS: dict[tuple[int, bool], _EncPlan | None] = {}
+_ABSENT: Any = object()
+
+
+def _enc_plan(spec: Any, keep_all: bool = False) -> _EncPlan | None:
+    key = (id(spec), keep_all)  # the reference's specs live as long as the process
+    try:
+        return _ENC_PLANS[key]
+    except KeyError:
+        pass
+    layout = _layout(spec.mt if spec is ref._DETACH_MT else spec.mo)
+    try:
+        plan = None if layout is None else _EncPlan(spec, layout, keep_all)
+    except _Decline:
+        plan = None
+    _ENC_PLANS[key] = plan
+    return plan
 
 
 def encode(msg: Message) -> bytes | None:
@@ -170,22 +238,23 @@ def encode(msg: Message) -> bytes | None:
     try:
         if msg.protocol != ref.PROTOCOL or msg.name == "ServiceRequest":
             return None
-        _spec, cls, val = ref.encode_values(msg, REPLACES)
-        layout = _layout(cls)
-        if layout is None:
+        fields = msg.fields
+        other = fields.get("other_ies")
+        if other is not None and type(other) is not dict:
             return None
-        header = val.pop("ESMHeader" if layout.esm else "EMMHeader")
-        # keys pycrate would set on elements other than IEs, or ignore: not ours to guess
-        if not layout.names.issuperset(val):
+        plan = _enc_plan(ref._spec_for_encode(msg), other is not None)
+        if plan is None:
             return None
-        body = _body(layout, val)
+        layout = plan.layout
+        # raw value parts for elements other than IEs (the header...): not ours to guess
+        if other is not None and not layout.names.issuperset(other):
+            return None
+        body = plan.body(fields, other)
         if layout.esm:
-            ebi, pti = header["EPSBearerId"], header["PTI"]
+            ebi, pti = int(fields.get(ref.EBI, 0)), int(fields.get(ref.PTI, 0))
             if not (0 <= ebi <= 15 and 0 <= pti <= 255):
                 return None
             return bytes(((ebi << 4) | ref.PD_ESM, pti)) + layout.header + body
-        if header != {"SecHdr": ref.SHT_PLAIN}:
-            return None
         return layout.header + body
     except Exception:  # _Decline, or what the pycrate path rejects in its own words
         return None
@@ -194,70 +263,167 @@ def encode(msg: Message) -> bytes | None:
 
 # --------------------------------------------------------------------------------------------
 # Decoding
+#
+# Each message (protocol discriminator, message type, direction) is compiled once into a plan:
+# its mandatory part as steps in order (two half octets read as one octet, TS 24.007
+# §11.2.1.1.4), its optional IEs as candidates per first octet (TS 24.007 §11.2.4: a type 1
+# IEI in bits 5-8, the others a whole octet), and the reference's IE conversions resolved.
 # --------------------------------------------------------------------------------------------
 
+_PAIR, _V, _LV, _LVE = 0, 1, 2, 3
+_TV1, _TV3, _TLV, _TLVE = 4, 5, 6, 7
+_OPTIONAL_OP = {"1TV": _TV1, "2": -1, "3TV": _TV3, "4TLV": _TLV, "6TLVE": _TLVE}
 
-def _read(layout: _Layout, data: bytes, pos: int) -> dict[str, Any]:
-    """Value parts by pycrate IE name, in the order pycrate's class lists them."""
-    found: dict[str, Any] = {}
-    high = True  # the next half octet is bits 5-8 of data[pos]
-    optional = []
-    for e in layout.elements:
-        kind = e.kind
-        if kind in ("1V", "spare"):
-            if pos >= len(data):
-                raise _Decline
-            nibble = data[pos] >> 4 if high else data[pos] & 0x0F
-            if not high:
+
+class _DecPlan:
+    __slots__ = ("spec", "name", "code", "esm", "steps", "cands", "convs", "mapped", "others")
+
+    def __init__(self, spec: Any, layout: _Layout, esm: bool) -> None:
+        self.spec = spec
+        self.name: str = spec.name
+        self.code: int = spec.code
+        self.esm = esm
+        steps: list[tuple[int, Any, Any]] = []
+        half: str | None = None  # the element in bits 5-8 waiting for bits 1-4
+        pending = False
+        optional: list[tuple[int, _Elt]] = []
+        for e in layout.elements:
+            name = None if e.kind == "spare" else e.name
+            if e.kind in ("1V", "spare"):
+                if pending:
+                    steps.append((_PAIR, half, name))
+                    pending = False
+                else:
+                    half, pending = name, True
+                continue
+            if pending:
+                raise _Decline  # a half octet alone before a whole one: pycrate decides
+            if e.kind == "3V":
+                if e.size is None:
+                    raise _Decline
+                steps.append((_V, e.name, e.size))
+            elif e.kind in ("4LV", "6LVE"):
+                steps.append((_LV if e.kind == "4LV" else _LVE, e.name, None))
+            else:
+                if e.kind == "3TV" and e.size is None:
+                    optional.append((-1, e))  # matched, then declined
+                else:
+                    optional.append((_OPTIONAL_OP[e.kind], e))
+        if pending:
+            raise _Decline
+        self.steps = tuple(steps)
+        # per first octet, the optional IEs it may start, in the class's order (the first one
+        # not yet seen is taken, as pycrate's Layer3 parser does)
+        self.cands: tuple[tuple[tuple[int, str, int], ...], ...] = tuple(
+            tuple((op, e.name, e.size or 0) for op, e in optional
+                  if (e.kind == "1TV" and e.iei == t8 >> 4) or e.iei == t8)
+            for t8 in range(256))
+        convs = []
+        for ie in spec.ies:
+            conv = REPLACES.get(ie.from_wire, ie.from_wire)
+            convs.append((ie.pyc, ie.names[0] if len(ie.names) == 1 else ie.names, conv))
+        self.convs = tuple(convs)
+        self.mapped = frozenset(ie.pyc for ie in spec.ies)
+        self.others = tuple(e.name for e in layout.elements
+                            if e.kind != "spare" and e.name not in self.mapped)
+
+    def read(self, data: bytes, pos: int) -> dict[str, Any]:
+        """Value parts by pycrate IE name."""
+        found: dict[str, Any] = {}
+        end = len(data)
+        for op, name, arg in self.steps:
+            if op == _PAIR:
+                if pos >= end:
+                    raise _Decline
+                octet = data[pos]
+                if name is not None:
+                    found[name] = octet >> 4
+                if arg is not None:
+                    found[arg] = octet & 0x0F
                 pos += 1
-            high = not high
-            if kind == "1V":
-                found[e.name] = nibble
-            continue
-        if not high:
-            raise _Decline
-        if kind == "3V":
-            if e.size is None or pos + e.size > len(data):
+            elif op == _V:
+                stop = pos + arg
+                if stop > end:
+                    raise _Decline
+                found[name] = data[pos:stop]
+                pos = stop
+            else:
+                if op == _LV:
+                    if pos >= end:
+                        raise _Decline
+                    start = pos + 1
+                    stop = start + data[pos]
+                else:
+                    start = pos + 2
+                    if start > end:
+                        raise _Decline
+                    stop = start + ((data[pos] << 8) | data[pos + 1])
+                if stop > end:
+                    raise _Decline
+                found[name] = data[start:stop]
+                pos = stop
+        cands = self.cands
+        while pos < end:
+            t8 = data[pos]
+            for cand in cands[t8]:
+                if cand[1] not in found:
+                    break
+            else:
+                raise _Decline  # unknown or repeated IEI (§7.6): pycrate decides
+            op, name, size = cand
+            if op == _TV1:
+                found[name] = t8 & 0x0F
+                pos += 1
+                continue
+            if op == _TV3:
+                start = pos + 1
+                stop = start + size
+            elif op == _TLV:
+                start = pos + 2
+                if start > end:
+                    raise _Decline
+                stop = start + data[pos + 1]
+            elif op == _TLVE:
+                start = pos + 3
+                if start > end:
+                    raise _Decline
+                stop = start + ((data[pos + 1] << 8) | data[pos + 2])
+            else:
+                raise _Decline  # type 2, or a type 3 of no fixed length
+            if stop > end:
                 raise _Decline
-            found[e.name] = data[pos:pos + e.size]
-            pos += e.size
-        elif kind in ("4LV", "6LVE"):
-            width = 1 if kind == "4LV" else 2
-            length = int.from_bytes(data[pos:pos + width], "big")
-            if pos + width + length > len(data):
-                raise _Decline
-            found[e.name] = data[pos + width:pos + width + length]
-            pos += width + length
-        else:
-            optional.append(e)
-    if not high:
-        raise _Decline
-    # TS 24.007 §11.2.4 / pycrate's Layer3: each optional IE matched by its IEI, at most once
-    while pos < len(data):
-        t8 = data[pos]
-        match = next((e for e in optional if (e.kind == "1TV" and e.iei == t8 >> 4) or e.iei == t8),
-                     None)
-        if match is None or match.kind == "2":
-            raise _Decline
-        optional.remove(match)
-        kind = match.kind
-        if kind == "1TV":
-            found[match.name] = t8 & 0x0F
-            pos += 1
-            continue
-        if kind == "3TV":
-            if match.size is None or pos + 1 + match.size > len(data):
-                raise _Decline
-            value, pos = data[pos + 1:pos + 1 + match.size], pos + 1 + match.size
-        else:
-            width = 1 if kind == "4TLV" else 2
-            length = int.from_bytes(data[pos + 1:pos + 1 + width], "big")
-            start = pos + 1 + width
-            if start > len(data) or start + length > len(data):
-                raise _Decline
-            value, pos = data[start:start + length], start + length
-        found[match.name] = value
-    return found
+            found[name] = data[start:stop]
+            pos = stop
+        return found
+
+
+_DEC_PLANS: dict[tuple[int, int, bool], _DecPlan | None] = {}
+
+
+def _dec_plan(pd: int, code: int, downlink: bool) -> _DecPlan | None:
+    key = (pd, code, downlink)
+    try:
+        return _DEC_PLANS[key]
+    except KeyError:
+        pass
+    plan = None
+    spec = ref._BY_CODE.get((pd, code))
+    if pd == ref.PD_EMM:
+        cls = (EMMTypeMTClasses if downlink else EMMTypeMOClasses).get(code)
+    else:
+        cls = ESMTypeClasses.get(code)
+    if spec is not None and cls is not None:
+        if spec.name == "DetachRequest" and downlink:
+            spec = ref._DETACH_MT  # §8.2.11.2: the UE terminated form
+        # §8.2.11.1: otherwise the UE originating form, which the reference also tries first
+        layout = _layout(cls)
+        if layout is not None:
+            try:
+                plan = _DecPlan(spec, layout, pd == ref.PD_ESM)
+            except _Decline:
+                plan = None
+    _DEC_PLANS[key] = plan
+    return plan
 
 
 def decode_plain(data: bytes, direction: int | None) -> Message | None:
@@ -269,46 +435,37 @@ def decode_plain(data: bytes, direction: int | None) -> Message | None:
 
 
 def _decode_plain(data: bytes, direction: int | None) -> Message:
-    pd = data[0] & 0x0F
+    first = data[0]
+    pd = first & 0x0F
     if pd == ref.PD_EMM:
-        if data[0] >> 4 != ref.SHT_PLAIN:
+        if first >> 4 != ref.SHT_PLAIN:
             raise _Decline
         code, start = data[1], 2
-        classes = EMMTypeMTClasses if direction == ref.DOWNLINK else EMMTypeMOClasses
     elif pd == ref.PD_ESM:
-        code, start, classes = data[2], 3, ESMTypeClasses
+        code, start = data[2], 3
     else:
         raise _Decline
-    spec = ref._BY_CODE.get((pd, code))
-    cls = classes.get(code)
-    if spec is None or cls is None:
+    plan = _dec_plan(pd, code, direction == ref.DOWNLINK)
+    if plan is None:
         raise _Decline
-    if spec.name == "DetachRequest" and direction == ref.DOWNLINK:
-        spec = ref._DETACH_MT  # §8.2.11.2: the UE terminated form
-    # §8.2.11.1: otherwise the UE originating form, which the reference also tries first
-    layout = _layout(cls)
-    if layout is None:
-        raise _Decline
-    found = _read(layout, data, start)
+    found = plan.read(data, start)
     fields: dict[str, Any] = {}
-    if pd == ref.PD_ESM:
-        fields[ref.EBI] = data[0] >> 4
+    if plan.esm:
+        fields[ref.EBI] = first >> 4
         fields[ref.PTI] = data[1]
-    mapped = set()
-    for ie in spec.ies:
-        mapped.add(ie.pyc)
-        if ie.pyc not in found:
+    for pyc, names, conv in plan.convs:
+        raw = found.get(pyc, _ABSENT)
+        if raw is _ABSENT:
             continue
         # an invalid value declines: the reference's §7.7 handling
-        value = REPLACES.get(ie.from_wire, ie.from_wire)(found[ie.pyc])
-        if len(ie.names) == 1:
-            fields[ie.names[0]] = value
+        if type(names) is str:
+            fields[names] = conv(raw)
         else:
-            fields.update(zip(ie.names, value, strict=True))
-    other = {e.name: found[e.name] for e in layout.elements  # in the class's order
-             if e.name in found and e.name not in mapped}
-    if other:
-        fields["other_ies"] = other
+            fields.update(zip(names, conv(raw), strict=True))
+    if not plan.mapped.issuperset(found):
+        other = {name: found[name] for name in plan.others if name in found}
+        if other:
+            fields["other_ies"] = other
     container = fields.get(ref.ESM_CONTAINER)
     if container is not None:
         if not container or container[0] & 0x0F != ref.PD_ESM:
@@ -316,8 +473,8 @@ def _decode_plain(data: bytes, direction: int | None) -> Message:
         inner = _decode_plain(container, direction)
         fields[ref.ESM_CONTAINER] = {"name": inner.name, "code": inner.code,
                                      "fields": inner.fields}
-    ref._check_conditional(spec.name, fields, {})
-    return Message(ref.PROTOCOL, spec.name, spec.code, fields)
+    ref._check_conditional(plan.name, fields, {})
+    return Message(ref.PROTOCOL, plan.name, plan.code, fields)
 
 
 fast_path(ref.PROTOCOL).install(encode, decode_plain)

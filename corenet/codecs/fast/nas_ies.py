@@ -13,7 +13,7 @@ results: identical by construction, and the pycrate element work is done once pe
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -34,12 +34,26 @@ class Decline(Exception):
 
 
 def _plmn_from(raw: bytes) -> Plmn:
-    """MCC digit 2 | MCC digit 1, MNC digit 3 | MCC digit 3, MNC digit 2 | MNC digit 1."""
+    """MCC digit 2 | MCC digit 1, MNC digit 3 | MCC digit 3, MNC digit 2 | MNC digit 1.
+
+    One (immutable) Plmn per distinct value, shared by the GUTIs and TAIs that carry it
+    (bounded: cleared when full)."""
+    key = bytes(raw[:3])
+    plmn = _PLMNS.get(key)
+    if plmn is not None:
+        return plmn
     mcc1, mcc2, mcc3 = raw[0] & 0x0F, raw[0] >> 4, raw[1] & 0x0F
     mnc3, mnc1, mnc2 = raw[1] >> 4, raw[2] & 0x0F, raw[2] >> 4
     if max(mcc1, mcc2, mcc3, mnc1, mnc2) > 9 or (mnc3 > 9 and mnc3 != 0xF):
         raise Decline
-    return Plmn(f"{mcc1}{mcc2}{mcc3}", f"{mnc1}{mnc2}" + ("" if mnc3 == 0xF else str(mnc3)))
+    plmn = Plmn(f"{mcc1}{mcc2}{mcc3}", f"{mnc1}{mnc2}" + ("" if mnc3 == 0xF else str(mnc3)))
+    if len(_PLMNS) >= 1024:
+        _PLMNS.clear()
+    _PLMNS[key] = plmn
+    return plmn
+
+
+_PLMNS: dict[bytes, Plmn] = {}
 
 
 def _plmn_bytes(plmn: Any) -> bytes:
@@ -59,18 +73,20 @@ def _digits_identity(type_code: int, digits: str) -> bytes:
     return bytes(out)
 
 
+# each octet after the first: digit 2k in bits 1-4, digit 2k+1 in bits 5-8 (hex, so that a
+# nibble above 9 shows as a letter)
+_DIGIT_PAIRS = [f"{b & 0x0F:x}{b >> 4:x}" for b in range(256)]
+
+
 def _identity_digits(raw: bytes) -> str:
-    nibbles = [raw[0] >> 4]
-    for octet in raw[1:]:
-        nibbles.append(octet & 0x0F)
-        nibbles.append(octet >> 4)
+    digits = f"{raw[0] >> 4:x}" + "".join(map(_DIGIT_PAIRS.__getitem__, raw[1:]))
     if not raw[0] & 0x08:
-        if nibbles[-1] != 0xF:
-            raise Decline
-        nibbles.pop()
-    if any(n > 9 for n in nibbles):
+        if digits[-1] != "f":
+            raise Decline  # an even number of digits ends with the filler 1111
+        digits = digits[:-1]
+    if not digits.isdigit():
         raise Decline
-    return "".join(map(str, nibbles))
+    return digits
 
 
 def _ascii_digits(value: Any, lengths: range) -> str:
@@ -436,7 +452,13 @@ def pdn_address_to_wire(value: dict[str, Any]) -> bytes:
         v4 = value["ipv4"]
         if type(v4) is not str:
             raise Decline
-        addr += ipaddress.IPv4Address(v4).packed
+        try:
+            packed = socket.inet_pton(socket.AF_INET, v4)
+        except (OSError, ValueError):
+            raise Decline from None
+        if socket.inet_ntop(socket.AF_INET, packed) != v4:
+            raise Decline  # not the dotted decimal text the reference gives back
+        addr += packed
     return bytes((pdn_type,)) + addr
 
 
@@ -452,7 +474,7 @@ def pdn_address_from_wire(raw: bytes) -> dict[str, Any]:
         out["ipv6_interface_identifier"] = addr[:8]
         addr = addr[8:]
     if pdn_type in (1, 3):
-        out["ipv4"] = str(ipaddress.IPv4Address(addr))
+        out["ipv4"] = socket.inet_ntop(socket.AF_INET, addr)  # as str(IPv4Address)
     return out
 
 

@@ -126,8 +126,10 @@ class _R:
 
     def align(self) -> None:
         pad = -self.pos & 7
-        if pad and self.bits(pad):
-            raise _Decline  # padding bits are zero (§11.1); pycrate judges anything else
+        if pad:  # the rest of the octet at pos (pos < end: end is whole octets)
+            if self.data[self.pos >> 3] & ((1 << pad) - 1):
+                raise _Decline  # padding bits are zero (§11.1); pycrate judges anything else
+            self.pos += pad
 
     def octets(self, count: int) -> bytes:
         self.align()
@@ -701,6 +703,8 @@ def _whole_value(obj: Any) -> tuple[WholeEnc, WholeDec] | None:
     comp = _compiled(obj)
     if comp is None:
         return None
+    if _flat(obj):
+        return _memoised(*_buffered(*comp))
     if ref._type_name(obj) in ref._SPECIAL:
         return _buffered(*comp)
     if obj.TYPE == TYPE_OCT_STR and obj._const_cont is None and obj._const_sz is None:
@@ -709,8 +713,69 @@ def _whole_value(obj: Any) -> tuple[WholeEnc, WholeDec] | None:
     if (obj.TYPE == TYPE_INT and obj._const_tab is None and const is not None
             and const.rdyn is not None and const.ext is None and len(const.root) == 1
             and int(const.ub) - int(const.lb) + 1 > _64K):
-        return _indefinite_whole(int(const.lb), int(const.ub))
+        key = (int(const.lb), int(const.ub))
+        if key not in _INDEFINITE:  # one pair of coders (and tables) per range
+            _INDEFINITE[key] = _indefinite_whole(*key)
+        return _INDEFINITE[key]
     return _buffered(*comp)
+
+
+# The component types a flat value is made of: their Python values are immutable scalars.
+_SCALAR_ASN = frozenset({TYPE_INT, TYPE_ENUM, TYPE_BOOL, TYPE_NULL, TYPE_BIT_STR, TYPE_OCT_STR,
+                         TYPE_STR_PRINT})
+_SCALAR_PY = frozenset({str, int, bytes})
+_MEMO_MAX = 4096
+
+
+def _kept(table: dict[Any, Any], key: Any, value: Any, most: int = 0) -> Any:
+    """`value`, remembered under `key` in a table of at most `most` (or _MEMO_MAX) entries,
+    cleared when full."""
+    if len(table) >= (most or _MEMO_MAX):
+        table.clear()
+    table[key] = value
+    return value
+
+
+def _flat(obj: Any) -> bool:
+    """An ENUMERATED, or a SEQUENCE of scalar components: the values that repeat from one
+    message to the next (TAI §9.2.3.16, E-UTRAN CGI §9.2.1.38, RRC Establishment Cause
+    §9.2.1.3a, UE-AMBR §9.2.1.20, UE Security Capabilities §9.2.1.40)."""
+    if obj.TYPE == TYPE_ENUM:
+        return True
+    if obj.TYPE != TYPE_SEQ or ref._type_name(obj) in ref._SPECIAL:
+        return False
+    return all(obj._cont[name].TYPE in _SCALAR_ASN
+               for name in obj._root if name != "iE-Extensions")
+
+
+def _memoised(enc: WholeEnc, dec: WholeDec) -> tuple[WholeEnc, WholeDec]:
+    """A flat IE's coders, each result kept per distinct value (bounded: cleared when full).
+    A value is a key only when it is a str or a dict of str, int and bytes values (so 1 and
+    True, which pycrate may code differently, never share an entry); a decoded dict is given
+    as a copy, its values being immutable."""
+    encoded: dict[Any, bytes] = {}
+    decoded: dict[bytes, Any] = {}
+
+    def enc_memo(v: Any) -> bytes:
+        t = type(v)
+        if t is dict:
+            key: Any = tuple(v.items())
+            for x in v.values():
+                if type(x) not in _SCALAR_PY:
+                    return enc(v)
+        elif t is str:
+            key = v
+        else:
+            return enc(v)
+        got = encoded.get(key)
+        return _kept(encoded, key, enc(v)) if got is None else got
+
+    def dec_memo(data: bytes) -> Any:
+        got = decoded.get(data)
+        if got is None:
+            got = _kept(decoded, data, dec(data))
+        return dict(got) if type(got) is dict else got
+    return enc_memo, dec_memo
 
 
 def _buffered(enc: Enc, dec: Dec) -> tuple[WholeEnc, WholeDec]:
@@ -743,21 +808,41 @@ def _octets_whole() -> tuple[WholeEnc, WholeDec]:
     return enc, dec
 
 
+_INDEFINITE: dict[tuple[int, int], tuple[WholeEnc, WholeDec]] = {}
+# the S1AP IDs of the connections in flight (a few messages each): a value is met again soon
+# or never
+_IDS_KEPT = 1024
+
+
 def _indefinite_whole(lb: int, ub: int) -> tuple[WholeEnc, WholeDec]:
     """A not extensible INTEGER (lb..ub) of a range above 64K (§11.5.7.4, §13.2.6): the
     number of octets less one in the top bits of the first octet, padding, then the
     offset from lb in that many octets, filling the open type."""
     max_octets = ((ub - lb).bit_length() + 7) // 8
     shift = 8 - (max_octets - 1).bit_length()
+    # the S1AP IDs of a connection come back in each of its messages: each value coded once
+    # while it is in use (bounded: cleared when full), in one table for every message
+    encoded: dict[int, bytes] = {}
+    decoded: dict[bytes, int] = {}
 
     def enc(v: Any) -> bytes:
-        if not _is_int(v) or not lb <= v <= ub:
+        if type(v) is not int:
+            raise _Decline
+        got = encoded.get(v)
+        if got is not None:
+            return got
+        if not lb <= v <= ub:
             raise _Decline
         off = v - lb
         count = max(1, (off.bit_length() + 7) // 8)
-        return bytes(((count - 1) << shift,)) + off.to_bytes(count, "big")
+        return _kept(encoded, v, bytes(((count - 1) << shift,)) + off.to_bytes(count, "big"),
+                     _IDS_KEPT)
 
     def dec(data: bytes) -> Any:
+        got = decoded.get(data)
+        return _kept(decoded, data, dec_value(data), _IDS_KEPT) if got is None else got
+
+    def dec_value(data: bytes) -> int:
         first = data[0]
         count = (first >> shift) + 1
         if first & ((1 << shift) - 1) or count > max_octets or len(data) != count + 1:

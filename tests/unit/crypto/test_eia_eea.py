@@ -250,3 +250,18 @@ def test_eea2_with_one_key_for_many_messages_matches_a_fresh_ctr_cipher_each_tim
         iv = count.to_bytes(4, "big") + bytes(((0x15 << 3) | (direction << 2), 0, 0, 0)) + bytes(8)
         enc = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor()
         assert eea2(key, count, 0x15, direction, data) == enc.update(data) + enc.finalize()
+
+
+@pytest.mark.parametrize("row", [r for r in EIA2 if r[4] % 8 == 0] + [r for r in EEA2 if r[4] % 8 == 0],
+                         ids=lambda r: f"{r[4]}-bits")
+def test_whole_octet_messages_without_a_length_as_the_test_sets(row: tuple) -> None:
+    """TS 33.401 Annex C: a NAS message is whole octets (LENGTH = 8 x its octets, the call of
+    `integrity` / `cipher`); the key may come as any bytes-like value."""
+    key, count, bearer, direction, n, data, out = row
+    key_b, data_b = bytes.fromhex(key), bytes.fromhex(data)[: n // 8]
+    if len(out) == 8:  # a MAC
+        assert eia2(bytearray(key_b), count, bearer, direction, data_b).hex() == out
+        assert integrity(2, key_b, count, bearer, direction, data_b).hex() == out
+    else:
+        assert eea2(bytearray(key_b), count, bearer, direction, data_b) == bytes.fromhex(out)
+        assert cipher(2, key_b, count, bearer, direction, data_b) == bytes.fromhex(out)

@@ -15,6 +15,7 @@ from sim_ue.enb import (
     STREAM_UE,
     EnbCore,
     EnbState,
+    ERab,
     S1apReceived,
     S1Connected,
     S1SetupDone,
@@ -199,9 +200,8 @@ def test_an_e_rab_keeps_its_id_and_s_gw_f_teid_and_ue_ambr_is_shared() -> None:
                                                  0xC000, 0xC000, b"\x11" * 32)
         core.handle(S1apReceived(s1ap.encode(req)), 0.0)
     first, second = core.ues[IMSI], core.ues["440100000000002"]
-    assert first.e_rabs == [{"e-RAB-ID": 5, "transportLayerAddress": "127.0.0.4",
-                             "gTP-TEID": 0xABCD + 7}]
-    assert second.e_rabs[0]["gTP-TEID"] == 0xABCD + 8
+    assert first.e_rabs == (ERab(5, "127.0.0.4", 0xABCD + 7),)
+    assert second.e_rabs[0].gtp_teid == 0xABCD + 8
     assert first.ue_ambr == {"uplink_bps": 200_000, "downlink_bps": 300_000}  # DL, UL given
     assert first.ue_ambr is second.ue_ambr
     assert not hasattr(first, "__dict__")

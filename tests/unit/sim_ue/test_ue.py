@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
+import pytest
 from pycrate_mobile.TS24301_IE import UENetCap
 
 from corenet.codecs import nas, pco, voice_domain
@@ -25,6 +27,8 @@ from sim_ue.ue import (
     ProcedureDone,
     SendNas,
     Ue,
+    _attach_complete,
+    _pdn_from,
 )
 from sim_ue.usim import Usim
 
@@ -316,3 +320,37 @@ def test_garbage_never_raises() -> None:
     for junk in (b"", b"\x07", b"\x07\x42\x01", b"\x27\x00\x00\x00\x00\x00\x07\x42", b"\xff" * 9):
         ue.handle(NasReceived(junk), 0.0)
     assert ue.state is EmmState.REGISTERED_INITIATED
+
+
+@pytest.mark.parametrize("iid", [bytes(range(8)), bytes(8), b"\x00\x00\x00\x01\x00\x00\x00\x00",
+                                 b"\x00\x01\x00\x00\x00\x00\x00\x01", b"\xff" * 8,
+                                 b"\x00\x00\x00\x00\x00\x00\x00\x01"])
+def test_link_local_address_from_the_interface_identifier(iid: bytes) -> None:
+    """TS 23.401 §5.3.1.2.2: the IPv6 interface identifier of the PDN address forms the
+    link-local address fe80::/64, written as RFC 5952 text (the text of ipaddress)."""
+    pdn = _pdn_from({"pdn_address": {"pdn_type": 3, "ipv4": "10.45.0.1",
+                                     "ipv6_interface_identifier": iid}})
+    assert pdn.ipv6 == str(ipaddress.IPv6Address(b"\xfe\x80" + bytes(6) + iid))
+    assert pdn.ipv4 == "10.45.0.1"
+
+
+def test_attach_complete_built_once_per_default_bearer_identity() -> None:
+    """TS 24.301 §8.2.2 / §8.3.6: Attach Complete carries Activate Default EPS Bearer Context
+    Accept with the default bearer's EBI and nothing else: one encoding per EBI."""
+    data = _attach_complete(6)
+    assert _attach_complete(6) is data
+    msg = nas.decode(data, direction=UPLINK)
+    container = msg.fields[nas.ESM_CONTAINER]
+    assert msg.name == "AttachComplete"
+    assert container["name"] == "ActivateDefaultEPSBearerContextAccept"
+    assert container["fields"][nas.EBI] == 6
+
+
+def test_forbidden_lists_made_on_the_first_reject_that_fills_one() -> None:
+    """TS 23.122 §3.1: the forbidden PLMN and TA lists start empty; a UE that was never
+    rejected holds none of them (a storm holds one UE per subscriber)."""
+    ue = _ue()
+    assert ue._forbidden is None
+    assert ue.forbidden_plmns == [] and ue.forbidden_tais_roaming == []
+    ue.forbidden_plmns.append(RESCUER)
+    assert ue.forbidden_plmns == [RESCUER] and ue.forbidden_tais_regional == []

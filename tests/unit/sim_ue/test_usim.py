@@ -86,3 +86,16 @@ def test_amf_separation_bit_zero_is_cause_26() -> None:
 
 def test_bad_lengths_are_mac_failure() -> None:
     assert _usim().authenticate(RAND[:8], b"\x00" * 16) == AuthFailure(CAUSE_MAC_FAILURE)
+
+
+def test_a_usim_keeps_nothing_of_an_authentication_but_its_sqn() -> None:
+    """TS 33.102 Annex C.2: after AUTN is checked only the accepted SQN stays on the card
+    (a storm holds one USIM per UE: no TEMP of the last RAND, no per-instance dict)."""
+    usim = _usim()
+    av = generate_vector(Milenage(K, OPC), RAND, int_to_sqn(32 + 1), AMF)
+    assert isinstance(usim.authenticate(RAND, av.autn), AuthSuccess)
+    assert usim._milenage._last is None
+    assert usim.sqn.highest() == 33
+    assert not hasattr(usim, "__dict__") and not hasattr(usim.sqn, "__dict__")
+    again = usim.authenticate(RAND, av.autn)  # the same vector: SQN not fresh (Annex C)
+    assert isinstance(again, AuthFailure) and again.cause == CAUSE_SYNCH_FAILURE

@@ -93,3 +93,31 @@ def test_values_pycrate_refuses_are_declined() -> None:
     assert fast_nas.encode(bad) is None
     with pytest.raises(EncodeError):
         nas.encode(bad)
+
+
+def test_decode_plan_matches_type1_iei_by_its_half_octet_and_declines_a_repeated_ie() -> None:
+    """TS 24.007 §11.2.4: a type 1 optional IE is found by bits 5-8 of its octet; an optional
+    IE met twice is left to the reference (§7.6.3: it decides what is kept)."""
+    msg = NAS_SAMPLES["AttachRequest"]
+    data = nas.encode(Message("nas", msg.name, msg.code, {**msg.fields, "tmsi_status": 1}))
+    assert b"\x91" in data  # TMSI status: IEI 9 in bits 5-8, the value in bits 1-4
+    got = fast_nas.decode_plain(data, UPLINK)
+    assert got is not None and got.fields["tmsi_status"] == 1
+    assert got == nas.decode(data, direction=UPLINK)
+    assert fast_nas.decode_plain(data + b"\x90", UPLINK) is None  # TMSI status again
+    plan = fast_nas._dec_plan(nas.PD_EMM, msg.code, False)
+    assert plan is fast_nas._dec_plan(nas.PD_EMM, msg.code, False)  # compiled once
+
+
+def test_encode_plan_compiled_once_per_message_and_identical_to_pycrate() -> None:
+    """TS 24.301 §8.2.2 / §8.3.6: Attach Complete carrying Activate Default EPS Bearer
+    Context Accept, written from the message's plan (elements in pycrate's class order)."""
+    accept = nas.activate_default_eps_bearer_context_accept(ebi=5)
+    msg = nas.decode(nas.attach_complete(accept), direction=UPLINK)
+    assert fast_nas.encode(msg) == nas.encode_pycrate(msg)
+    spec = nas._BY_NAME["AttachComplete"]
+    assert fast_nas._enc_plan(spec) is fast_nas._enc_plan(spec)
+    missing = Message("nas", msg.name, msg.code, {})
+    assert fast_nas.encode(missing) is None  # the mandatory ESM message container
+    with pytest.raises(EncodeError):
+        nas.encode(missing)

@@ -161,3 +161,52 @@ def test_selection_reaches_the_fast_security_header() -> None:
     wire = nas.security_protected(2, b"\x01\x02\x03\x04", 7, b"\x07\x5d")
     assert wire == b"\x27\x01\x02\x03\x04\x07\x07\x5d"
     assert nas._parse_protected(wire + b"\x00") == (2, b"\x01\x02\x03\x04", 7, b"\x07\x5d\x00")
+
+
+@pytest.mark.parametrize("text", ["10.45.0.1", "0.0.0.0", "255.255.255.255", "01.2.3.4",
+                                  "1.2.3", "256.1.1.1", "1.2.3.4 ", "0x1.1.1.1", "1.2.3.4\x00"])
+def test_pdn_address_ipv4_text_as_the_reference_or_declined(text: str) -> None:
+    """TS 24.301 §9.9.4.9 PDN address: the IPv4 text the reference (ipaddress) takes is coded
+    alike; any other text is declined, for the reference to refuse in its own words."""
+    value = {"pdn_type": 1, "ipv4": text}
+    try:
+        expected: bytes | None = ies.pdn_address_to_wire(value)
+    except Exception:
+        expected = None
+    try:
+        got: bytes | None = fast.pdn_address_to_wire(value)
+    except fast.Decline:
+        got = None
+    assert got == expected
+    if expected is not None:
+        assert fast.pdn_address_from_wire(expected) == ies.pdn_address_from_wire(expected)
+
+
+def test_guti_plmns_shared_between_decoded_identities() -> None:
+    """TS 24.301 §9.9.3.12: two GUTIs of one PLMN decode to one (immutable) Plmn object, as
+    the reference's value would equal it."""
+    first = ies.eps_mobile_identity_to_wire(ies.guti_identity(
+        ies.Guti(Plmn("440", "20"), 0x8001, 1, 0xC0000001)))
+    second = first[:-1] + b"\x02"
+    a, b = fast.eps_mobile_identity_from_wire(first), fast.eps_mobile_identity_from_wire(second)
+    assert a == ies.eps_mobile_identity_from_wire(first)
+    assert a["value"].plmn is b["value"].plmn and a["value"] != b["value"]
+
+
+@pytest.mark.parametrize("raw", [b"\x49\x04\x01\x00\x00\x00\x00\x10",  # IMSI, 15 digits
+                                 b"\x33\x55\x66\x77\x88\x99\x00\x11\xf2",  # IMEISV, 16 digits
+                                 b"\x33\x55\x66\x77\x88\x99\x00\x11\x02",  # no filler
+                                 b"\x39\x5a\x66",  # a nibble above 9
+                                 b"\x31\x55\x66\x77\x88\x99\x00\x11\x2f"])  # filler mid-way
+def test_identity_digits_as_the_reference_or_declined(raw: bytes) -> None:
+    """TS 24.008 §10.5.1.4: digit 1 in bits 5-8 of the first octet, then two digits an
+    octet (bits 1-4 first), the filler 1111 after an even number of digits."""
+    try:
+        expected: Any = ies.mobile_identity_from_wire(raw)
+    except Exception:
+        expected = None
+    try:
+        got: Any = fast.mobile_identity_from_wire(raw)
+    except fast.Decline:
+        got = None
+    assert got == expected

@@ -184,3 +184,75 @@ def test_an_s1ap_id_in_more_octets_than_needed_is_pycrate_s_to_judge() -> None:
     longer[3] += 1  # the content's length
     assert fs.decode(bytes(longer)) is None
     check_s1ap_decode(bytes(longer))
+
+
+def test_repeated_tai_and_ecgi_coded_once_and_given_as_copies() -> None:
+    """TS 36.413 §9.2.3.16 TAI and §9.2.1.38 E-UTRAN CGI repeat in every Uplink NAS Transport
+    of a cell: each distinct value is coded once; a receiver changing the decoded value does
+    not change the next message's."""
+    plmn = Plmn.parse("44020")
+    msgs = [s1ap.uplink_nas_transport(7, 100 + i, b"\x07\x43", tai_plmn=plmn, tac=1,
+                                      ecgi_plmn=plmn, cell_id=0x1234501) for i in range(3)]
+    datas = [fs.encode(m) for m in msgs]
+    assert datas == [s1ap.encode_pycrate(m) for m in msgs]
+    tai = fs._PLANS_BY_NAME["UplinkNASTransport"].by_id[67]  # id-TAI
+    enc, _ = tai.codec()  # type: ignore[misc]
+    assert enc({"pLMNidentity": "44020", "tAC": 1}) is enc({"pLMNidentity": "44020", "tAC": 1})
+    first = fs.decode(datas[0])
+    assert first is not None and first.fields["TAI"] == {"pLMNidentity": "44020", "tAC": 1}
+    first.fields["TAI"]["tAC"] = 99
+    again = fs.decode(datas[1])
+    assert again is not None and again.fields["TAI"] == {"pLMNidentity": "44020", "tAC": 1}
+    assert again.fields["EUTRAN-CGI"] == {"pLMNidentity": "44020", "cell-ID": 0x1234501}
+
+
+def test_a_boolean_never_takes_an_integer_value_coding() -> None:
+    """UE-AMBR (§9.2.1.20) is coded once per value; True, which the fast path does not take
+    for an INTEGER, does not reuse the coding of 1: it is still declined."""
+    ics = s1ap.initial_context_setup_request(
+        7, 100, 1, 1, [s1ap.ERabToBeSetup(5, 9, 15, "127.0.0.5", 1)], 0xC000, 0xC000,
+        bytes(32))
+    assert fs.encode(ics) == s1ap.encode_pycrate(ics)
+    ambr = {"uEaggregateMaximumBitRateDL": True, "uEaggregateMaximumBitRateUL": 1}
+    bad = Message("s1ap", ics.name, ics.code, {**ics.fields, "uEaggregateMaximumBitrate": ambr})
+    assert fs.encode(bad) is None
+
+
+def test_alignment_padding_must_be_zero() -> None:
+    """X.691 §11.1: the padding bits up to the next octet are zero; any other value is left
+    to pycrate (the fast reader declines)."""
+    r = fs._R(b"\x80\x07")
+    assert r.bits(1) == 1
+    r.align()
+    assert r.pos == 8 and r.bits(8) == 7
+    bad = fs._R(b"\x81\x00")
+    bad.bits(1)
+    with pytest.raises(fs._Decline):
+        bad.align()
+
+
+def test_s1ap_ids_coded_once_per_value_and_a_boolean_still_declined() -> None:
+    """TS 36.413 §9.2.3.3-4: the MME and eNB UE S1AP IDs of a connection recur in each of
+    its messages; coded once per value, with the same octets and values as pycrate, and
+    True is not taken for the ID 1."""
+    msgs = [s1ap.downlink_nas_transport(1, 1 + i % 2, b"\x07\x55") for i in range(4)]
+    datas = [fs.encode(m) for m in msgs]
+    assert datas == [s1ap.encode_pycrate(m) for m in msgs]
+    for m, d in zip(msgs, datas, strict=True):
+        assert s1ap.decode_pycrate(d) == fs.decode(d) == m
+    bad = Message("s1ap", msgs[0].name, msgs[0].code, {**msgs[0].fields, "MME-UE-S1AP-ID": True})
+    assert fs.encode(bad) is None
+
+
+def test_s1ap_id_tables_one_per_range_and_bounded() -> None:
+    """The MME UE S1AP ID (0..2^32-1, §9.2.3.3) and eNB UE S1AP ID (0..2^24-1, §9.2.3.4)
+    have one pair of coders for every message, whose tables hold the IDs in flight only."""
+    coders = {id(ie.codec()[0]) for plan in fs._PLANS_BY_NAME.values()  # type: ignore[index]
+              for ie in plan.ies if ie.name in ("MME-UE-S1AP-ID", "eNB-UE-S1AP-ID")}
+    assert len(coders) == 2
+    enc, dec = fs._INDEFINITE[(0, 2**32 - 1)]
+    for v in range(fs._IDS_KEPT + 10):
+        assert dec(enc(v)) == v
+    cells = enc.__closure__  # type: ignore[attr-defined]
+    tables = [c.cell_contents for c in cells if isinstance(c.cell_contents, dict)]
+    assert tables and all(len(t) <= fs._IDS_KEPT for t in tables)
