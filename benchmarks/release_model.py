@@ -1,7 +1,7 @@
 """The release controller alone, against a model population (a figure, not a test).
 
     .venv/bin/python benchmarks/release_model.py --ues 20000 --hss-capacity 600
-        [--barring-time 32] [--timer-scale 0.25] [--lag 0.05] [--latency 0.05] [--json]
+        [--barring-time 16] [--timer-scale 0.25] [--lag 0.05] [--latency 0.05] [--json]
 
 What `corenet storm --release auto` can reach when the emulator is not the bottleneck: the
 controller of `corenet/activation/release.py` decides every 0.1 s, as in a storm, and a model
@@ -89,7 +89,7 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ues", type=int, default=20000)
     ap.add_argument("--hss-capacity", type=float, default=600.0)
-    ap.add_argument("--barring-time", type=int, default=32)
+    ap.add_argument("--barring-time", type=int, default=16)
     ap.add_argument("--timer-scale", type=float, default=0.25)
     ap.add_argument("--lag", type=float, default=0.0, help="age of the counters, seconds")
     ap.add_argument("--latency", type=float, default=0.05,

@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--release", default="auto")
     ap.add_argument("--hss-capacity", type=float, default=600.0)
     ap.add_argument("--concurrency", type=int, default=400)
-    ap.add_argument("--barring-time", type=int, default=32)
+    ap.add_argument("--barring-time", type=int, default=16)
     ap.add_argument("--timer-scale", type=float, default=0.25)
     ap.add_argument("--processes", choices=["auto", "on", "off"], default="auto")
     ap.add_argument("--max-duration", type=float, default=None)

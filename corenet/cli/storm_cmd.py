@@ -29,8 +29,10 @@ from corenet.runtime import loop
 @click.option("--own-ues", type=click.IntRange(0), default=20, show_default=True,
               help="The rescuers' own subscribers attaching during the storm.")
 @click.option("--barring-time", type=click.Choice(["4", "8", "16", "32", "64", "128", "256",
-                                                   "512"]), default="32", show_default=True,
-              help="ac-BarringTime in seconds (TS 36.331 §6.3.1).")
+                                                   "512"]), default="16", show_default=True,
+              help="ac-BarringTime in seconds (TS 36.331 §6.3.1). A barred UE tries again "
+                   "0.7..1.3 x this later without signalling, so a shorter time lets the "
+                   "auto release meter the retries in finer steps.")
 @click.option("--timer-scale", type=click.FloatRange(min=0.001), default=0.25,
               show_default=True, help="Wall seconds per UE back-off timer second.")
 @click.option("--concurrency", type=click.IntRange(1), default=400, show_default=True)
