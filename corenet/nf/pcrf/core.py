@@ -47,6 +47,7 @@ from corenet.nf.hss.s6a import SendAnswer, SendRequest
 from corenet.nf.hss.s6a import avp_bytes as _avp_bytes
 from corenet.nf.pcrf import policy
 from corenet.nf.sgw_pgw.pcc import PccRuleStatus
+from corenet.nf.sgw_pgw.pools import prefix_of
 
 Rc = dia.ResultCode
 Exp = codec.ExperimentalResult
@@ -153,7 +154,7 @@ class PcrfCore:
         try:
             if ":" in address:
                 packed = socket.inet_pton(socket.AF_INET6, address)
-                sid = self._by_ipv6.get(_prefix64(int.from_bytes(packed, "big")))
+                sid = self._by_ipv6.get(prefix_of(int.from_bytes(packed, "big")))
             else:
                 packed = socket.inet_pton(socket.AF_INET, address)
                 sid = self._by_ipv4.get(socket.inet_ntop(socket.AF_INET, packed))
@@ -200,7 +201,7 @@ class PcrfCore:
         loc = dia.avp(req, "3GPP-User-Location-Info")
         gx = GxSession(sid, _one(str(dia.avp(req, "Origin-Host"))),
                        _one(str(dia.avp(req, "Origin-Realm"))), ids, _one(apn), ipv4,
-                       None if ipv6 is None else _prefix64(ipv6[0]),
+                       None if ipv6 is None else prefix_of(ipv6[0]),
                        _one(loc) if isinstance(loc, bytes) else None, dia.avp(req, "RAT-Type"),
                        apn.lower() in self.policy.emergency_apns)
         self.gx[sid] = gx
@@ -423,11 +424,6 @@ def _one(value: _V) -> _V:
             _ONES.clear()
         known = _ONES[value] = value
     return known  # type: ignore[return-value]
-
-
-def _prefix64(address: int) -> int:
-    """The /64 (TS 23.401 §5.3.1.2.2: one per PDN connection) holding an IPv6 address."""
-    return address >> 64 << 64
 
 
 def _rule_prefix(rx_sid: str) -> str:

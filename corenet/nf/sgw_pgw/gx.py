@@ -27,7 +27,7 @@ from corenet.codecs.base import Message
 from corenet.config.models import PcrfLink
 from corenet.core.actions import LogEvent
 from corenet.nf.sgw_pgw.pcc import PccInstall, PccRemove, PccReport, PccRule, PccRuleStatus
-from corenet.nf.sgw_pgw.pools import IPV6_PREFIX_LENGTH, ipv6_text
+from corenet.nf.sgw_pgw.pools import IPV6_PREFIX_LENGTH
 from corenet.protocols.diameter_ids import DiameterIds
 
 Rc = dia.ResultCode
@@ -86,7 +86,7 @@ class GxClient:
             return []  # the home P-GW is the PCEF of a home-routed session (TS 23.401 §4.3.8.1)
         allocation = s.allocation
         address = allocation.ipv4_text or (
-            "" if allocation.ipv6_prefix is None else ipv6_text(allocation.ipv6_prefix))
+            "" if allocation.ipv6_prefix is None else codec.ipv6_text(allocation.ipv6_prefix))
         gx = _GxSession(self.ids.session_id(), s.s11_sgw_teid, address)
         self._forget(s.s11_sgw_teid)
         self.sessions[gx.teid] = gx

@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
+from corenet.codecs.pcc import ipv6_text
 from corenet.config.models import ApnPool
 from corenet.core.errors import ConfigError, CorenetError
 
@@ -37,11 +38,6 @@ _HOST_BITS = 128 - IPV6_PREFIX_LENGTH
 def ipv4_text(value: int) -> str:
     """Dotted-quad text of an IPv4 address held as an integer."""
     return socket.inet_ntop(socket.AF_INET, value.to_bytes(4, "big"))
-
-
-def ipv6_text(value: int) -> str:
-    """RFC 5952 text of an IPv6 address held as an integer (as `ipaddress` writes it)."""
-    return socket.inet_ntop(socket.AF_INET6, value.to_bytes(16, "big"))
 
 
 def address_int(ip: str | IpAddress) -> tuple[int, int] | None:
