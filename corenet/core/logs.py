@@ -206,10 +206,21 @@ EVENT_LEVELS: dict[str, int] = {
 
 
 def event_level(kind: str) -> int:
-    level = EVENT_LEVELS.get(kind)
+    level = _LEVEL_OF.get(kind)
     if level is None:
-        level = LAST_SEGMENT_LEVELS.get(kind.rpartition(".")[2], logging.INFO)
+        level = EVENT_LEVELS.get(kind)
+        if level is None:
+            level = LAST_SEGMENT_LEVELS.get(kind.rpartition(".")[2], logging.INFO)
+        if len(_LEVEL_OF) >= LEVELS_KEPT:
+            _LEVEL_OF.clear()
+        _LEVEL_OF[kind] = level
     return level
+
+
+# the level of each kind seen: a node logs a few dozen kinds over and over (several an
+# attach), and kinds built from a peer's message names stay bounded by this many
+LEVELS_KEPT = 1024
+_LEVEL_OF: dict[str, int] = {}
 
 
 class _KeyValues:

@@ -38,6 +38,10 @@ class EarliestDeadline:
         self.at = at
         self._handle = asyncio.get_running_loop().call_later(max(0.0, at - now), self._run)
 
+    def armed_by(self, at: float) -> bool:
+        """A handle is armed to fire at `at` or earlier."""
+        return self._handle is not None and self.at <= at
+
     def _run(self) -> None:
         self._handle = None
         self._fire()
@@ -64,14 +68,26 @@ class TimerTable:
         self._timer = EarliestDeadline(self._fire)
 
     def apply(self, action: StartTimer | StopTimer) -> None:
-        ident = (action.name, action.key)
         if isinstance(action, StartTimer):
-            loop = asyncio.get_running_loop()
-            at = loop.time() + action.seconds
-            self._due[ident] = at
-            heapq.heappush(self._heap, (at, next(self._order), ident))
-            self._arm(loop.time())
-        elif self._due.pop(ident, None) is not None and len(self._heap) > 2 * len(self._due) + 64:
+            self.start(action.name, action.key, action.seconds)
+        else:
+            self.stop(action.name, action.key)
+
+    def start(self, name: str, key: Hashable, seconds: float) -> None:
+        """Arm (or re-arm) `name` for `key`. Every live deadline is at or after the loop
+        handle's, so a deadline behind it (a guard started while an earlier one runs) costs
+        one heap push and leaves the handle as it is."""
+        now = asyncio.get_running_loop().time()
+        at = now + seconds
+        ident = (name, key)
+        self._due[ident] = at
+        heapq.heappush(self._heap, (at, next(self._order), ident))
+        if not self._timer.armed_by(at):
+            self._arm(now)
+
+    def stop(self, name: str, key: Hashable) -> None:
+        if self._due.pop((name, key), None) is not None and \
+                len(self._heap) > 2 * len(self._due) + 64:
             self._sweep()
 
     def _sweep(self) -> None:

@@ -5,6 +5,9 @@ answers (decoded Diameter messages, or the failure to get one), S11 messages (de
 messages, or the transaction layer giving up) and `corenet.core.actions.TimerExpired`.
 Out: bytes for an eNB, Diameter requests for a realm, GTPv2-C requests for the S-GW, and the
 generic StartTimer / StopTimer / LogEvent of `corenet.core.actions`.
+
+The ones of every attach (S1AP in and out, S6a and S11 requests and answers) write their
+fields in their own `__init__`, as `corenet.core.actions` explains.
 """
 
 from __future__ import annotations
@@ -34,18 +37,25 @@ class S1Down:
     assoc: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class S1apReceived:
     assoc: int
     data: bytes
     stream: int = 0
 
+    def __init__(self, assoc: int, data: bytes, stream: int = 0) -> None:
+        d = self.__dict__  # frozen: written once, here (see corenet.core.actions)
+        d["assoc"], d["data"], d["stream"] = assoc, data, stream
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class S6aAnswer:
     """A Diameter answer to one of our S6a requests."""
 
     msg: Message
+
+    def __init__(self, msg: Message) -> None:
+        self.__dict__["msg"] = msg
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,7 @@ class S6aPeerUp:
     realm: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class S11Received:
     """A GTPv2-C message from the S-GW (a response, or a request such as Echo).
 
@@ -82,6 +92,11 @@ class S11Received:
     msg: Message
     sequence: int | None = None
     peer: tuple[str, int] | None = None
+
+    def __init__(self, msg: Message, sequence: int | None = None,
+                 peer: tuple[str, int] | None = None) -> None:
+        d = self.__dict__
+        d["msg"], d["sequence"], d["peer"] = msg, sequence, peer
 
 
 @dataclass(frozen=True)
@@ -123,11 +138,15 @@ Event = (S1Up | S1Down | S1apReceived | S6aAnswer | S6aFailed | S6aPeerDown | S6
          | S11Received | S11Malformed | S11Failed | TimerExpired | SbcUp | SbcDown | SbcapReceived)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SendS1ap:
     assoc: int
     data: bytes
     stream: int = STREAM_NON_UE
+
+    def __init__(self, assoc: int, data: bytes, stream: int = STREAM_NON_UE) -> None:
+        d = self.__dict__
+        d["assoc"], d["data"], d["stream"] = assoc, data, stream
 
 
 @dataclass(frozen=True)
@@ -137,21 +156,29 @@ class CloseS1:
     assoc: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SendS6a:
     """An S6a request for the peer serving `realm` (RFC 6733 §6.1.4)."""
 
     msg: Message
     realm: str
 
+    def __init__(self, msg: Message, realm: str) -> None:
+        d = self.__dict__
+        d["msg"], d["realm"] = msg, realm
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class SendS11:
     """A GTPv2-C message for the S-GW, or for `peer` (requests go through the transaction
     layer)."""
 
     msg: Message
     peer: tuple[str, int] | None = None
+
+    def __init__(self, msg: Message, peer: tuple[str, int] | None = None) -> None:
+        d = self.__dict__
+        d["msg"], d["peer"] = msg, peer
 
 
 @dataclass(frozen=True)

@@ -61,3 +61,21 @@ async def test_stopped_timers_are_swept_and_cancel_all_clears() -> None:
     table.cancel_all()
     await asyncio.sleep(0.05)
     assert fired == [] and table.pending() == 0
+
+
+async def test_start_and_stop_by_name_behind_an_armed_deadline() -> None:
+    """`start`/`stop` without action objects: a deadline behind the armed handle leaves the
+    handle alone, and still fires at its own time once the earlier timer is stopped."""
+    fired: list[tuple[str, object]] = []
+    table = TimerTable(lambda e: fired.append((e.name, e.key)))
+    with armed_handles() as armed:
+        table.start("T3460", 1, 0.01)
+        table.start("NasGuard", 1, 0.05)  # behind the armed deadline: no new handle
+        table.start("T3450", 2, 0.03)
+        assert len(armed) == 1
+        table.stop("T3460", 1)  # the armed handle fires early, finds nothing, re-arms
+        await asyncio.sleep(0.02)
+        assert fired == []
+        await asyncio.sleep(0.06)
+        assert fired == [("T3450", 2), ("NasGuard", 1)] and table.pending() == 0
+    table.cancel_all()
