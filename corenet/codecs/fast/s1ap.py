@@ -709,6 +709,10 @@ def _whole_value(obj: Any) -> tuple[WholeEnc, WholeDec] | None:
         return _buffered(*comp)
     if obj.TYPE == TYPE_OCT_STR and obj._const_cont is None and obj._const_sz is None:
         return _octets_whole()
+    if obj.TYPE == TYPE_SEQ_OF:
+        entry = ref._single_entry(obj._cont)
+        if entry is not None and (listed := _container_list(obj, entry, comp)) is not None:
+            return listed
     const = obj._const_val
     if (obj.TYPE == TYPE_INT and obj._const_tab is None and const is not None
             and const.rdyn is not None and const.ext is None and len(const.root) == 1
@@ -854,6 +858,249 @@ def _indefinite_whole(lb: int, ub: int) -> tuple[WholeEnc, WholeDec]:
             raise _Decline
         return v
     return enc, dec
+
+
+# --------------------------------------------------------------------------------------------
+# The E-RAB lists of Initial Context Setup (TS 36.413 §9.1.4.1, §9.1.4.3)
+#
+# A list of ProtocolIE-SingleContainer (§9.3.7) filling an open type is octet-aligned
+# throughout: the count in the first octet (SIZE (1..256), §20.6, §11.5.7.2), then each
+# item's id (16 aligned bits), criticality (2 bits and padding) and its value as an open type
+# (§11.2). So the list is written and read on octets, and the item value of the two lists of
+# every attach on octets too, in the one layout they nearly always have (no GBR QoS
+# Information, no extensions, an address of whole octets); any other item goes through the
+# bit buffers as before.
+# --------------------------------------------------------------------------------------------
+
+
+def _container_list(obj: Any, entry: dict[str, Any],
+                    comp: tuple[Enc, Dec]) -> tuple[WholeEnc, WholeDec] | None:
+    """A SEQUENCE (SIZE (lb..ub)) OF ProtocolIE-SingleContainer on octets; None for a list
+    whose count is not within one octet (`comp`, its coders on bits, do those)."""
+    size = _size(obj)
+    item = _compiled(entry["Value"])
+    if size is None or size[2] or size[1] - size[0] >= 256 or item is None:
+        return None
+    lb, ub, _ = size
+    special = _ITEM_CODERS.get(ref._type_name(entry["Value"]) or "")
+    item_enc, item_dec = (special(entry["Value"], *item) if special is not None
+                          else _buffered(*item))
+    width = (ub - lb).bit_length() if ub - lb < 255 else 8
+    head = bytes((entry["id"] >> 8, entry["id"] & 0xFF, _CRIT_INDEX[entry["criticality"]] << 6))
+
+    def enc(v: Any) -> bytes:
+        if type(v) is not list or not lb <= len(v) <= ub:
+            raise _Decline
+        parts = [bytes(((len(v) - lb) << (8 - width),))] if width else []
+        for item in v:
+            data = item_enc(item)
+            parts += (head, _length(len(data)), data)
+        return b"".join(parts)
+
+    def dec(data: bytes) -> Any:
+        end = len(data)
+        if width:
+            count = data[0] >> (8 - width)
+            if data[0] & ((1 << (8 - width)) - 1):
+                raise _Decline  # padding before the first aligned id (§11.1)
+            count += lb
+            pos = 1
+        else:
+            count, pos = lb, 0
+        out = []
+        for _ in range(count):
+            if data[pos:pos + 3] != head or end - pos < 4:
+                raise _Decline  # another id or criticality, or non-zero padding
+            size = data[pos + 3]
+            if size < 128:
+                pos += 4
+            elif size >> 6 == 2 and end - pos > 4:
+                size = ((size & 0x3F) << 8) | data[pos + 4]
+                pos += 5
+            else:
+                raise _Decline
+            if pos + size > end:
+                raise _Decline
+            out.append(item_dec(data[pos:pos + size]))
+            pos += size
+        if pos != end:
+            raise _Decline
+        return out
+    return enc, dec
+
+
+def _erab_to_be_setup_item(obj: Any, enc: Enc, dec: Dec) -> tuple[WholeEnc, WholeDec]:
+    """E-RAB To Be Setup Item Ctxt SU Req (§9.1.4.1) on octets:
+
+        octet 0   ext 0, nAS-PDU present, iE-Extensions 0, e-RAB-ID ext 0, e-RAB-ID (4 bits)
+        octet 1   E-RAB Level QoS Parameters: ext 0, gbrQosInformation 0, iE-Extensions 0,
+                  padding (qCI is an aligned octet, §11.5.7.2)
+        octet 2   QCI
+        octet 3   ARP: ext 0, iE-Extensions 0, priority level (4 bits), pre-emption
+                  capability, pre-emption vulnerability (§9.2.1.60)
+        octet 4-5 Transport Layer Address: ext 0, size - 1 (8 bits), padding (§9.2.2.1)
+        then      the address, the GTP-TEID (4 octets), the NAS-PDU's length and octets
+    """
+    whole_enc, whole_dec = _buffered(enc, dec)
+    qos_type = obj._cont["e-RABlevelQoSParameters"]
+    arp_type = qos_type._cont["allocationRetentionPriority"]
+    if (_shape(obj) != (_TO_BE_SETUP, ("nAS-PDU", "iE-Extensions"))
+            or _shape(qos_type) != (_QOS, ("gbrQosInformation", "iE-Extensions"))
+            or _shape(arp_type) != (_ARP, ("iE-Extensions",))
+            or tuple(arp_type._cont["pre-emptionCapability"]._root) != _CAPABILITIES
+            or tuple(arp_type._cont["pre-emptionVulnerability"]._root) != _VULNERABILITIES):
+        return whole_enc, whole_dec  # another version of the ASN.1: the bit buffers
+    addresses: dict[str, bytes] = {}
+
+    def enc_item(v: Any) -> bytes:
+        try:
+            qos = v["e-RABlevelQoSParameters"]
+            arp = qos["allocationRetentionPriority"]
+            erab, qci, teid, tla = v["e-RAB-ID"], qos["qCI"], v["gTP-TEID"], v[
+                "transportLayerAddress"]
+            prio, cap, vuln = arp["priorityLevel"], _CAPABILITY.get(
+                arp["pre-emptionCapability"]), _VULNERABILITY.get(arp["pre-emptionVulnerability"])
+        except (TypeError, KeyError):
+            return whole_enc(v)
+        nas = v.get("nAS-PDU")
+        if (len(v) != 4 + (nas is not None) or len(qos) != 2 or len(arp) != 3
+                or type(erab) is not int or type(qci) is not int or type(prio) is not int
+                or type(teid) is not int or type(tla) is not str
+                or cap is None or vuln is None or not 0 <= erab < 16 or not 0 <= qci < 256
+                or not 0 <= prio < 16 or not 0 <= teid < 1 << 32
+                or (nas is not None and (type(nas) is not bytes or len(nas) >= 16384))):
+            return whole_enc(v)
+        address = addresses.get(tla)
+        if address is None:
+            address = _kept(addresses, tla, _address_octets(tla))
+        head = bytes(((nas is not None) << 6 | erab, 0, qci, prio << 2 | cap << 1 | vuln))
+        if nas is None:
+            return b"".join((head, address, teid.to_bytes(4, "big")))
+        return b"".join((head, address, teid.to_bytes(4, "big"), _length(len(nas)), nas))
+
+    def dec_item(data: bytes) -> Any:
+        end = len(data)
+        if end < 11 or data[0] & 0xB0 or data[1] or data[3] & 0xC0:
+            return whole_dec(data)
+        got = _address(data, 4)
+        if got is None:
+            return whole_dec(data)
+        tla, pos = got
+        if pos + 4 > end:
+            return whole_dec(data)
+        arp = data[3]
+        out = {"e-RAB-ID": data[0] & 0x0F, "e-RABlevelQoSParameters": {
+                   "qCI": data[2], "allocationRetentionPriority": {
+                       "priorityLevel": arp >> 2, "pre-emptionCapability": _CAPABILITIES[
+                           arp >> 1 & 1], "pre-emptionVulnerability": _VULNERABILITIES[arp & 1]}},
+               "transportLayerAddress": tla,
+               "gTP-TEID": int.from_bytes(data[pos:pos + 4], "big")}
+        pos += 4
+        if data[0] & 0x40:
+            if pos >= end:
+                return whole_dec(data)
+            size = data[pos]
+            if size < 128:
+                pos += 1
+            elif size >> 6 == 2 and end - pos > 1:
+                size = ((size & 0x3F) << 8) | data[pos + 1]
+                pos += 2
+            else:
+                return whole_dec(data)
+            out["nAS-PDU"] = data[pos:pos + size]
+            pos += size
+        return out if pos == end else whole_dec(data)
+    return enc_item, dec_item
+
+
+def _erab_setup_item(obj: Any, enc: Enc, dec: Dec) -> tuple[WholeEnc, WholeDec]:
+    """E-RAB Setup Item Ctxt SU Res (§9.1.4.3) on octets:
+
+        octet 0   ext 0, iE-Extensions 0, e-RAB-ID ext 0, e-RAB-ID (4 bits), the Transport
+                  Layer Address's ext 0
+        octet 1   the address's size - 1 (§9.2.2.1)
+        then      the address, the GTP-TEID (4 octets)
+    """
+    whole_enc, whole_dec = _buffered(enc, dec)
+    if _shape(obj) != (_SETUP, ("iE-Extensions",)):
+        return whole_enc, whole_dec
+    addresses: dict[str, bytes] = {}
+
+    def enc_item(v: Any) -> bytes:
+        try:
+            erab, tla, teid = v["e-RAB-ID"], v["transportLayerAddress"], v["gTP-TEID"]
+        except (TypeError, KeyError):
+            return whole_enc(v)
+        if (len(v) != 3 or type(erab) is not int or type(tla) is not str
+                or type(teid) is not int or not 0 <= erab < 16 or not 0 <= teid < 1 << 32):
+            return whole_enc(v)
+        address = addresses.get(tla)
+        if address is None:
+            nbits, octets = _address_value(tla)
+            address = _kept(addresses, tla, bytes((nbits - 1,)) + octets)
+        return b"".join((bytes((erab << 1,)), address, teid.to_bytes(4, "big")))
+
+    def dec_item(data: bytes) -> Any:
+        end = len(data)
+        nbits = data[1] + 1 if end >= 7 else 0
+        stop = 2 + nbits // 8
+        if data[0] & 0xE1 or not nbits or nbits % 8 or nbits > 160 or stop + 4 != end:
+            return whole_dec(data)
+        return {"e-RAB-ID": data[0] >> 1, "transportLayerAddress": ref._tla_to_py(
+                    (int.from_bytes(data[2:stop], "big"), nbits)),
+                "gTP-TEID": int.from_bytes(data[stop:], "big")}
+    return enc_item, dec_item
+
+
+def _address_value(text: str) -> tuple[int, bytes]:
+    """A Transport Layer Address (§9.2.2.1, BIT STRING (SIZE (1..160, ...))) in the
+    reference's text form: its size in bits and its octets."""
+    val, nbits = ref._tla_text_to_asn(text)
+    if not 8 <= nbits <= 160 or nbits % 8:
+        raise _Decline
+    return nbits, val.to_bytes(nbits // 8, "big")
+
+
+def _address_octets(text: str) -> bytes:
+    """The address as two octets (ext 0, size - 1, padding) and its octets."""
+    nbits, octets = _address_value(text)
+    return bytes(((nbits - 1) >> 1, ((nbits - 1) & 1) << 7)) + octets
+
+
+def _shape(obj: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """A SEQUENCE's root components and its optional ones; None for one with an extension
+    group or no extension marker."""
+    if obj._ext is None or obj._ext or obj._ext_group:
+        return None
+    return tuple(obj._root), tuple(n for n in obj._root if n in obj._root_opt)
+
+
+def _address(data: bytes, pos: int) -> tuple[Any, int] | None:
+    """The Transport Layer Address written by `_address_octets` at `pos`, and the position
+    after it; None for any other form."""
+    first, second = data[pos], data[pos + 1]
+    nbits = ((first << 1) | (second >> 7)) + 1
+    if first & 0x80 or second & 0x7F or nbits % 8 or nbits > 160:
+        return None
+    stop = pos + 2 + nbits // 8
+    if stop > len(data):
+        return None
+    return ref._tla_to_py((int.from_bytes(data[pos + 2:stop], "big"), nbits)), stop
+
+
+_TO_BE_SETUP = ("e-RAB-ID", "e-RABlevelQoSParameters", "transportLayerAddress", "gTP-TEID",
+                "nAS-PDU", "iE-Extensions")
+_QOS = ("qCI", "allocationRetentionPriority", "gbrQosInformation", "iE-Extensions")
+_ARP = ("priorityLevel", "pre-emptionCapability", "pre-emptionVulnerability", "iE-Extensions")
+_SETUP = ("e-RAB-ID", "transportLayerAddress", "gTP-TEID", "iE-Extensions")
+_CAPABILITIES = ("shall-not-trigger-pre-emption", "may-trigger-pre-emption")
+_VULNERABILITIES = ("not-pre-emptable", "pre-emptable")
+_CAPABILITY = {name: i for i, name in enumerate(_CAPABILITIES)}
+_VULNERABILITY = {name: i for i, name in enumerate(_VULNERABILITIES)}
+_ITEM_CODERS: dict[str, Callable[[Any, Enc, Dec], tuple[WholeEnc, WholeDec]]] = {
+    "E-RABToBeSetupItemCtxtSUReq": _erab_to_be_setup_item,
+    "E-RABSetupItemCtxtSURes": _erab_setup_item,
+}
 
 
 class _MsgPlan:
