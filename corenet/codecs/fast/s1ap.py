@@ -1107,7 +1107,7 @@ class _MsgPlan:
     """A message of `FAST_MESSAGES`: its IEs in the IE set's order, by id, and the PDU's
     first three octets (CHOICE index, procedureCode, criticality)."""
 
-    __slots__ = ("spec", "ies", "by_id", "known", "required", "head")
+    __slots__ = ("spec", "ies", "by_id", "known", "required", "head", "layouts", "_by_head")
 
     def __init__(self, spec: Any) -> None:
         self.spec = spec
@@ -1119,6 +1119,39 @@ class _MsgPlan:
         # criticality's 2 bits then the padding before the open type's length (§11.2)
         self.head = bytes((_KIND_INDEX[spec.kind] << 5, spec.code,
                            _CRIT_INDEX[spec.criticality] << 6))
+        self.layouts: dict[tuple[str, ...], _Layout | None] = {}
+        self._by_head: dict[bytes, tuple[str, WholeDec | None]] | None = None
+
+    def by_head(self) -> dict[bytes, tuple[str, WholeDec | None]]:
+        """Each IE by its header octets (id, criticality and its padding, §9.3.7): its name
+        and its value decoder (None: no fast decoder), made on the first decode."""
+        if self._by_head is None:
+            self._by_head = {ie.head: (ie.name, None if (codec := ie.codec()) is None
+                                       else codec[1]) for ie in self.ies}
+        return self._by_head
+
+    def layout(self, names: tuple[str, ...]) -> _Layout | None:
+        """The container of a message with the IEs `names`: its first octets (§9.3.7
+        ProtocolIE-Container: extension bit, padding, SIZE) and, in the IE set's order, each
+        IE's name, header octets and value encoder; None when `names` is not a valid set of
+        IEs or an IE has no fast encoder. A builder gives its message's IEs in one order,
+        so a message type has one or a few layouts (bounded: cleared when full)."""
+        got = self.layouts.get(names, False)
+        if got is not False:
+            return got  # type: ignore[return-value]
+        present = frozenset(names)
+        layout: _Layout | None = None
+        if len(present) == len(names) and self.known >= present and self.required <= present:
+            ies = [(ie.name, ie.head, ie.codec()) for ie in self.ies if ie.name in present]
+            if all(codec is not None for _, _, codec in ies):
+                layout = (b"\x00" + len(names).to_bytes(2, "big"),
+                          tuple((name, head, codec[0]) for name, head, codec in ies
+                                if codec is not None))
+        return _kept(self.layouts, names, layout, _LAYOUTS_KEPT)  # type: ignore[no-any-return]
+
+
+_Layout = tuple[bytes, tuple[tuple[str, bytes, "WholeEnc"], ...]]
+_LAYOUTS_KEPT = 64
 
 
 _PLANS_BY_NAME: dict[str, _MsgPlan] = {}
@@ -1160,20 +1193,14 @@ def encode(msg: Message) -> bytes | None:
     if plan is None or msg.protocol != ref.PROTOCOL:
         return None
     fields = msg.fields
-    keys = fields.keys()
-    if not plan.known >= keys or not plan.required <= keys:
+    layout = plan.layout(tuple(fields))
+    if layout is None:
         return None
     try:
-        # the message SEQUENCE's extension bit and padding, ProtocolIE-Container SIZE
-        parts = [b"\x00" + len(keys).to_bytes(2, "big")]
-        for ie in plan.ies:
-            if ie.name not in fields:
-                continue
-            codec = ie.codec()
-            if codec is None:
-                return None
-            value = codec[0](fields[ie.name])
-            parts += (ie.head, _length(len(value)), value)
+        parts = [layout[0]]
+        for name, head, enc in layout[1]:
+            value = enc(fields[name])
+            parts += (head, _length(len(value)), value)
         content = b"".join(parts)
         return b"".join((plan.head, _length(len(content)), content))
     except _Decline:
@@ -1209,6 +1236,9 @@ def decode(data: bytes) -> Message | None:
         return None
 
 
+_NO_IE: tuple[str, WholeDec | None] = ("", None)
+
+
 def _decode_content(plan: _MsgPlan, data: bytes, pos: int) -> Message | None:
     """The message SEQUENCE from `pos` to the end of `data` (the PDU's open type)."""
     end = len(data)
@@ -1217,17 +1247,14 @@ def _decode_content(plan: _MsgPlan, data: bytes, pos: int) -> Message | None:
     count = (data[pos + 1] << 8) | data[pos + 2]
     pos += 3
     fields: dict[str, Any] = {}
-    by_id = plan.by_id
+    by_head = plan.by_head()
     for _ in range(count):
         if end - pos < 4:
             return None
-        ie = by_id.get((data[pos] << 8) | data[pos + 1])
-        crit = data[pos + 2]
-        if ie is None or ie.name in fields or crit != ie.head[2]:
-            return None  # unknown or repeated IE, other criticality or non-zero padding
-        codec = ie.codec()
-        if codec is None:
-            return None
+        # unknown IE, other criticality or non-zero padding: no entry
+        name, dec = by_head.get(data[pos:pos + 3], _NO_IE)
+        if dec is None or name in fields:
+            return None  # no such IE (or no fast decoder for it), or a repeated IE
         size = data[pos + 3]
         if size < 128:
             pos += 4
@@ -1239,7 +1266,7 @@ def _decode_content(plan: _MsgPlan, data: bytes, pos: int) -> Message | None:
         stop = pos + size
         if stop > end:
             return None
-        fields[ie.name] = codec[1](data[pos:stop])
+        fields[name] = dec(data[pos:stop])
         pos = stop
     if pos != end or not plan.required <= fields.keys():
         return None

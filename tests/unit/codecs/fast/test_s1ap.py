@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -325,3 +327,28 @@ def test_initial_context_setup_e_rabs_in_their_octets() -> None:
     wire = fs.encode(gbr)
     assert wire is not None and wire == s1ap.encode_pycrate(gbr)
     assert fs.decode(wire) == s1ap.decode_pycrate(wire)
+
+
+def test_message_layouts_follow_the_ie_set_order_and_are_bounded() -> None:
+    """TS 36.413 §9.3.7: the IEs go in the IE set's order whatever the order of the fields;
+    each order of names met is laid out once, in a bounded table; a name outside the IE set
+    or a missing mandatory IE is declined every time."""
+    msg = s1ap.uplink_nas_transport(7, 100, b"\x07\x43", tai_plmn=Plmn.parse("44020"), tac=1,
+                                    ecgi_plmn=Plmn.parse("44020"), cell_id=0x1234501)
+    plan = fs._PLANS_BY_NAME[msg.name]
+    plan.layouts.clear()
+    wire = s1ap.encode_pycrate(msg)
+    backwards = Message("s1ap", msg.name, msg.code, dict(reversed(msg.fields.items())))
+    assert fs.encode(msg) == fs.encode(backwards) == wire
+    assert len(plan.layouts) == 2
+    for _ in range(2):
+        assert fs.encode(Message("s1ap", msg.name, msg.code, {**msg.fields, "Cause": 1})) is None
+        partial = {k: v for k, v in msg.fields.items() if k != "NAS-PDU"}
+        assert fs.encode(Message("s1ap", msg.name, msg.code, partial)) is None
+    orders = list(itertools.permutations(msg.fields))
+    assert len(orders) > fs._LAYOUTS_KEPT
+    for order in orders:
+        fields = {k: msg.fields[k] for k in order}
+        assert fs.encode(Message("s1ap", msg.name, msg.code, fields)) == wire
+        assert 0 < len(plan.layouts) <= fs._LAYOUTS_KEPT
+    assert fs.encode(msg) == wire
