@@ -1193,12 +1193,25 @@ def encode(msg: Message) -> bytes | None:
     if plan is None or msg.protocol != ref.PROTOCOL:
         return None
     fields = msg.fields
-    layout = plan.layout(tuple(fields))
+    return _encode(plan, plan.layout(tuple(fields)), fields, _NOTHING_FIXED)
+
+
+_NOTHING_FIXED: dict[str, bytes] = {}
+
+
+def _encode(plan: _MsgPlan, layout: _Layout | None, fields: dict[str, Any],
+            fixed: dict[str, bytes]) -> bytes | None:
+    """The PDU of `plan`'s message laid out as `layout`: each IE from its value in `fields`,
+    or its octets (header, length, value) in `fixed`; None to decline."""
     if layout is None:
         return None
     try:
         parts = [layout[0]]
         for name, head, enc in layout[1]:
+            octets = fixed.get(name)
+            if octets is not None:
+                parts.append(octets)
+                continue
             value = enc(fields[name])
             parts += (head, _length(len(value)), value)
         content = b"".join(parts)
@@ -1207,6 +1220,44 @@ def encode(msg: Message) -> bytes | None:
         return None
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
         return None  # a value the reference's conversions refuse: its own words
+
+
+class _Template:
+    """Messages `name` whose IEs `fixed` have the same values in each: those IEs' octets
+    (header, length, value) made once, the others coded per message."""
+
+    __slots__ = ("_plan", "_names", "_octets")
+
+    def __init__(self, plan: _MsgPlan, octets: dict[str, bytes]) -> None:
+        self._plan = plan
+        self._names = tuple(octets)
+        self._octets = octets
+
+    def __call__(self, fields: dict[str, Any]) -> bytes | None:
+        """`encode`'s bytes for the message with `fields` and the fixed IEs, or None."""
+        plan = self._plan
+        return _encode(plan, plan.layout(tuple(fields) + self._names), fields, self._octets)
+
+
+def template(name: str, fixed: dict[str, Any]) -> _Template | None:
+    """An encoder of messages `name` whose IEs `fixed` are the same in each (a cell's TAI and
+    E-UTRAN CGI in its Initial UE Messages and Uplink NAS Transports, TS 36.413 §9.1.7.1,
+    §9.1.7.3), or None when one of them has no fast coding."""
+    plan = _PLANS_BY_NAME.get(name)
+    if plan is None:
+        return None
+    octets = {}
+    try:
+        for ie in plan.ies:
+            if ie.name in fixed:
+                codec = ie.codec()
+                if codec is None:
+                    return None
+                value = codec[0](fixed[ie.name])
+                octets[ie.name] = ie.head + _length(len(value)) + value
+    except (_Decline, ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        return None
+    return _Template(plan, octets) if len(octets) == len(fixed) else None
 
 
 def decode(data: bytes) -> Message | None:
@@ -1274,4 +1325,4 @@ def _decode_content(plan: _MsgPlan, data: bytes, pos: int) -> Message | None:
     return Message(ref.PROTOCOL, spec.name, spec.code, fields)
 
 
-fast_path(ref.PROTOCOL).install(encode, decode)
+fast_path(ref.PROTOCOL).install(encode, decode, template)

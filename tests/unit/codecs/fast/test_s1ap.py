@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.codecs.fast import s1ap as fs
-from corenet.core.errors import DecodeError
+from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
 from tests.unit.codecs.fast import parity
 from tests.unit.codecs.fast.parity import (
@@ -352,3 +352,38 @@ def test_message_layouts_follow_the_ie_set_order_and_are_bounded() -> None:
         assert fs.encode(Message("s1ap", msg.name, msg.code, fields)) == wire
         assert 0 < len(plan.layouts) <= fs._LAYOUTS_KEPT
     assert fs.encode(msg) == wire
+
+
+def _encoded_or_error(fn: object) -> object:
+    try:
+        return fn()  # type: ignore[operator]
+    except EncodeError as exc:
+        return ("EncodeError", type(exc))
+
+
+@settings(SETTINGS, max_examples=150)
+@given(mme_id=st.one_of(st.integers(0, 2**32 - 1), st.integers(-2, -1), st.just(2**32)),
+       enb_id=st.one_of(st.integers(0, 2**24 - 1), st.just(2**24)),
+       nas=st.one_of(st.binary(min_size=1, max_size=300), st.none()),
+       cause=st.sampled_from(["mo-Signalling", "emergency", "mo-Data", "no-such-cause"]),
+       s_tmsi=st.one_of(st.none(), st.tuples(st.integers(0, 255), st.integers(0, 2**32 - 1))),
+       tac=st.integers(0, 0xFFFF), cell_id=st.integers(0, 2**28 - 1),
+       level=st.sampled_from(["fast", "pycrate"]))
+def test_a_cells_messages_as_the_builders_encoded(
+        mme_id: int, enb_id: int, nas: bytes | None, cause: str,
+        s_tmsi: tuple[int, int] | None, tac: int, cell_id: int, level: str) -> None:
+    """TS 36.413 §9.1.7.1 / §9.1.7.3: the Initial UE Message and Uplink NAS Transport of a
+    cell, its TAI and E-UTRAN CGI coded once, are the octets of the builders' messages (or
+    their EncodeError), at either codec level."""
+    tai_plmn, ecgi_plmn = Plmn.parse("44020"), Plmn.parse("44010")
+    cell = s1ap.CellMessages(tai_plmn, tac, ecgi_plmn, cell_id)
+    with parity.codec_level(level):
+        for _ in range(2):  # the second time from the cell's coded IEs
+            assert _encoded_or_error(lambda: cell.uplink_nas_transport(
+                mme_id, enb_id, nas)) == _encoded_or_error(lambda: s1ap.encode_pycrate(
+                    s1ap.uplink_nas_transport(mme_id, enb_id, nas, tai_plmn, tac, ecgi_plmn,
+                                              cell_id)))
+            assert _encoded_or_error(lambda: cell.initial_ue_message(
+                enb_id, nas, cause, s_tmsi)) == _encoded_or_error(lambda: s1ap.encode_pycrate(
+                    s1ap.initial_ue_message(enb_id, nas, tai_plmn, tac, ecgi_plmn, cell_id,
+                                            cause, s_tmsi)))
