@@ -711,7 +711,7 @@ def _whole_value(obj: Any) -> tuple[WholeEnc, WholeDec] | None:
         return _octets_whole()
     if obj.TYPE == TYPE_SEQ_OF:
         entry = ref._single_entry(obj._cont)
-        if entry is not None and (listed := _container_list(obj, entry, comp)) is not None:
+        if entry is not None and (listed := _container_list(obj, entry)) is not None:
             return listed
     const = obj._const_val
     if (obj.TYPE == TYPE_INT and obj._const_tab is None and const is not None
@@ -873,42 +873,33 @@ def _indefinite_whole(lb: int, ub: int) -> tuple[WholeEnc, WholeDec]:
 # --------------------------------------------------------------------------------------------
 
 
-def _container_list(obj: Any, entry: dict[str, Any],
-                    comp: tuple[Enc, Dec]) -> tuple[WholeEnc, WholeDec] | None:
-    """A SEQUENCE (SIZE (lb..ub)) OF ProtocolIE-SingleContainer on octets; None for a list
-    whose count is not within one octet (`comp`, its coders on bits, do those)."""
+def _container_list(obj: Any, entry: dict[str, Any]) -> tuple[WholeEnc, WholeDec] | None:
+    """A SEQUENCE (SIZE (lb..lb + 255)) OF ProtocolIE-SingleContainer (the E-RAB lists' SIZE
+    (1..maxnoofE-RABs), 256) on octets, its count an aligned octet (§11.5.7.2); None for any
+    other SIZE (the bit buffers code those)."""
     size = _size(obj)
     item = _compiled(entry["Value"])
-    if size is None or size[2] or size[1] - size[0] >= 256 or item is None:
+    if size is None or size[2] or size[1] - size[0] != 255 or item is None:
         return None
     lb, ub, _ = size
     special = _ITEM_CODERS.get(ref._type_name(entry["Value"]) or "")
     item_enc, item_dec = (special(entry["Value"], *item) if special is not None
                           else _buffered(*item))
-    width = (ub - lb).bit_length() if ub - lb < 255 else 8
     head = bytes((entry["id"] >> 8, entry["id"] & 0xFF, _CRIT_INDEX[entry["criticality"]] << 6))
 
     def enc(v: Any) -> bytes:
         if type(v) is not list or not lb <= len(v) <= ub:
             raise _Decline
-        parts = [bytes(((len(v) - lb) << (8 - width),))] if width else []
+        parts = [bytes((len(v) - lb,))]
         for item in v:
             data = item_enc(item)
             parts += (head, _length(len(data)), data)
         return b"".join(parts)
 
     def dec(data: bytes) -> Any:
-        end = len(data)
-        if width:
-            count = data[0] >> (8 - width)
-            if data[0] & ((1 << (8 - width)) - 1):
-                raise _Decline  # padding before the first aligned id (§11.1)
-            count += lb
-            pos = 1
-        else:
-            count, pos = lb, 0
+        end, pos = len(data), 1
         out = []
-        for _ in range(count):
+        for _ in range(data[0] + lb):
             if data[pos:pos + 3] != head or end - pos < 4:
                 raise _Decline  # another id or criticality, or non-zero padding
             size = data[pos + 3]
