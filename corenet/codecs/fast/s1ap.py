@@ -902,18 +902,8 @@ def _container_list(obj: Any, entry: dict[str, Any]) -> tuple[WholeEnc, WholeDec
         for _ in range(data[0] + lb):
             if data[pos:pos + 3] != head or end - pos < 4:
                 raise _Decline  # another id or criticality, or non-zero padding
-            size = data[pos + 3]
-            if size < 128:
-                pos += 4
-            elif size >> 6 == 2 and end - pos > 4:
-                size = ((size & 0x3F) << 8) | data[pos + 4]
-                pos += 5
-            else:
-                raise _Decline
-            if pos + size > end:
-                raise _Decline
-            out.append(item_dec(data[pos:pos + size]))
-            pos += size
+            start, pos = _open_span(data, pos + 3, end)
+            out.append(item_dec(data[start:pos]))
         if pos != end:
             raise _Decline
         return out
@@ -1281,6 +1271,22 @@ def decode(data: bytes) -> Message | None:
 _NO_IE: tuple[str, WholeDec | None] = ("", None)
 
 
+def _open_span(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """Where the value of the open type (§11.2) whose length determinant (§11.9.3.6-7, below
+    16K) is at `pos` starts and stops, within `end`."""
+    size = data[pos]
+    if size < 128:
+        start = pos + 1
+    elif size >> 6 == 2 and end - pos > 1:
+        size = ((size & 0x3F) << 8) | data[pos + 1]
+        start = pos + 2
+    else:
+        raise _Decline
+    if start + size > end:
+        raise _Decline
+    return start, start + size
+
+
 def _decode_content(plan: _MsgPlan, data: bytes, pos: int) -> Message | None:
     """The message SEQUENCE from `pos` to the end of `data` (the PDU's open type)."""
     end = len(data)
@@ -1297,19 +1303,8 @@ def _decode_content(plan: _MsgPlan, data: bytes, pos: int) -> Message | None:
         name, dec = by_head.get(data[pos:pos + 3], _NO_IE)
         if dec is None or name in fields:
             return None  # no such IE (or no fast decoder for it), or a repeated IE
-        size = data[pos + 3]
-        if size < 128:
-            pos += 4
-        elif size >> 6 == 2 and end - pos > 4:
-            size = ((size & 0x3F) << 8) | data[pos + 4]
-            pos += 5
-        else:
-            return None
-        stop = pos + size
-        if stop > end:
-            return None
-        fields[name] = dec(data[pos:stop])
-        pos = stop
+        start, pos = _open_span(data, pos + 3, end)
+        fields[name] = dec(data[start:pos])
     if pos != end or not plan.required <= fields.keys():
         return None
     spec = plan.spec
