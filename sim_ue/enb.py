@@ -222,6 +222,7 @@ class EnbCore:
         self.barring: dict[Plmn, acb.BarringInfo] = {}
         self.sib2 = acb.sib2_with_barring(None)
         self.warnings = pws.EnbWarnings()  # ETWS / CMAS broadcast (sim_ue/pws.py)
+        self._cells_s1ap: dict[tuple[Plmn, int, int], s1ap.CellMessages] = {}
 
     # ------------------------------------------------------------------ system information
 
@@ -599,17 +600,27 @@ class EnbCore:
             # TS 36.413 §8.6.2.1: the first NAS message of a connection; TAI with the selected
             # PLMN, ECGI with the eNB's primary PLMN (TS 23.251 §4.2, network sharing).
             ctx.connected, ctx.mme_ue_id = True, None
-            msg = s1ap.initial_ue_message(
-                ctx.enb_ue_id, a.pdu, tai_plmn=cell.plmn, tac=cell.tac, ecgi_plmn=self.plmn,
-                cell_id=cell.cell_id, rrc_establishment_cause=a.rrc_cause, s_tmsi=a.s_tmsi)
-            return [SendS1ap(s1ap.encode(msg), STREAM_UE), *self._active(ctx)]
+            data = self._cell_messages(cell).initial_ue_message(
+                ctx.enb_ue_id, a.pdu, rrc_establishment_cause=a.rrc_cause, s_tmsi=a.s_tmsi)
+            return [SendS1ap(data, STREAM_UE), *self._active(ctx)]
         if ctx.mme_ue_id is None:
             ctx.pending += (a,)  # sent once the MME has named the connection
             return []
-        msg = s1ap.uplink_nas_transport(ctx.mme_ue_id, ctx.enb_ue_id, a.pdu,
-                                        tai_plmn=cell.plmn, tac=cell.tac, ecgi_plmn=self.plmn,
-                                        cell_id=cell.cell_id)
-        return [SendS1ap(s1ap.encode(msg), STREAM_UE), *self._active(ctx)]
+        data = self._cell_messages(cell).uplink_nas_transport(ctx.mme_ue_id, ctx.enb_ue_id,
+                                                              a.pdu)
+        return [SendS1ap(data, STREAM_UE), *self._active(ctx)]
+
+    def _cell_messages(self, cell: CellInfo) -> s1ap.CellMessages:
+        """The S1AP coder of the UE's cell: TAI of the selected PLMN, ECGI of the eNB's
+        primary PLMN (TS 23.251 §4.2), one per cell and PLMN the eNB's UEs select."""
+        key = (cell.plmn, cell.tac, cell.cell_id)
+        coder = self._cells_s1ap.get(key)
+        if coder is None:
+            if len(self._cells_s1ap) >= _CELL_CODERS_KEPT:
+                self._cells_s1ap.clear()
+            coder = self._cells_s1ap[key] = s1ap.CellMessages(cell.plmn, cell.tac, self.plmn,
+                                                              cell.cell_id)
+        return coder
 
     def _release_request(self, ctx: UeContext) -> list[EnbAction]:
         """The radio connection is gone: UE Context Release Request (§8.3.2)."""
@@ -622,6 +633,9 @@ class EnbCore:
             ctx.mme_ue_id, ctx.enb_ue_id, ("radioNetwork", "radio-connection-with-ue-lost"))
         return [SendS1ap(s1ap.encode(req), STREAM_UE)]
 
+
+# cells x the PLMNs they broadcast: a handful per eNB
+_CELL_CODERS_KEPT = 64
 
 _HANDLERS = {
     "S1SetupResponse": lambda enb, m, now: enb._on_setup_response(m),

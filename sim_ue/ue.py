@@ -677,16 +677,11 @@ class Ue:
         assert self.cell is not None  # set by _start_attach, never from peer input
         self._pti = self._pti % 254 + 1  # §6.3.1 / §9.4: PTI 1..254 assigned by the UE
         emergency = self._attach_type == ATTACH_EMERGENCY
-        esm = nas.pdn_connectivity_request(
-            pti=self._pti, request_type=REQUEST_EMERGENCY if emergency else REQUEST_INITIAL,
-            pdn_type=self.pdn_type,
+        esm = _pdn_connectivity_request(
+            self._pti, REQUEST_EMERGENCY if emergency else REQUEST_INITIAL, self.pdn_type,
             # §6.5.1.2: an APN is only sent once ciphering is on (ESM information transfer);
             # an emergency PDN connection carries none (the network's emergency APN applies).
-            esm_info_transfer=self.apn is not None and not emergency,
-            # TS 24.229 §9.2.1 b / TS 24.008 §10.5.6.3: ask for the P-CSCF IPv4 address (000CH)
-            # in the PDN connection's PCO; it needs no ciphering, so it goes here rather than
-            # in the ESM information response (§6.5.1.2).
-            pco=pco.request(pco.PCSCF_IPV4))
+            self.apn is not None and not emergency)
         ue_net_cap = nas.ue_network_capability(eea=self.eea, eia=self.advertised_eia)
         identity = self._attach_identity()
         ksi = self.ctx.ksi if (self.ctx and self.guti) else KSI_NONE
@@ -1540,6 +1535,18 @@ def _attach_complete(ebi: int) -> bytes:
     §8.3.6): the same octets for every UE whose default bearer has this EPS bearer identity,
     encoded once."""
     return nas.attach_complete(nas.activate_default_eps_bearer_context_accept(ebi=ebi))
+
+
+@functools.lru_cache(maxsize=1024)
+def _pdn_connectivity_request(pti: int, request_type: int, pdn_type: int,
+                              esm_info_transfer: bool) -> bytes:
+    """The PDN CONNECTIVITY REQUEST of an attach (TS 24.301 §6.5.1.2, §8.3.20): the same
+    octets for every UE with the same PTI, request type and PDN type, encoded once. Its PCO
+    asks for the P-CSCF IPv4 address (000CH, TS 24.229 §9.2.1 b, TS 24.008 §10.5.6.3): it
+    needs no ciphering, so it goes here rather than in the ESM information response."""
+    return nas.pdn_connectivity_request(pti=pti, request_type=request_type, pdn_type=pdn_type,
+                                        esm_info_transfer=esm_info_transfer,
+                                        pco=pco.request(pco.PCSCF_IPV4))
 
 
 _LINK_LOCAL = b"\xfe\x80" + bytes(6)  # fe80::/64 (RFC 4291 §2.5.6)

@@ -51,7 +51,7 @@ from pycrate_asn1rt.utils import (
 from pycrate_core.charpy import Charpy
 
 from corenet.codecs.base import Message
-from corenet.codecs.selection import fast_path
+from corenet.codecs.selection import STATE, fast_path
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
 
@@ -626,6 +626,45 @@ def uplink_nas_transport(
             "TAI": _tai(tai_plmn, tac),
         },
     )
+
+
+class CellMessages:
+    """The INITIAL UE MESSAGEs (§9.1.7.1) and UPLINK NAS TRANSPORTs (§9.1.7.3) of one cell,
+    encoded: each carries the cell's TAI and E-UTRAN CGI, so at the fast level these two IEs
+    are coded once for the cell and only the S1AP IDs, the NAS-PDU and the RRC establishment
+    cause per message. The octets are `encode`'s of the builders' messages (which the pycrate
+    level, and any message the fast level declines, still encode)."""
+
+    __slots__ = ("_cell", "_fixed", "_templates")
+
+    def __init__(self, tai_plmn: Plmn, tac: int, ecgi_plmn: Plmn, cell_id: int) -> None:
+        self._cell = (tai_plmn, tac, ecgi_plmn, cell_id)
+        self._fixed = {"TAI": _tai(tai_plmn, tac), "EUTRAN-CGI": _ecgi(ecgi_plmn, cell_id)}
+        self._templates: dict[str, Callable[[dict[str, Any]], bytes | None] | None] = {}
+
+    def initial_ue_message(self, enb_ue_id: int, nas_pdu: bytes,
+                           rrc_establishment_cause: str = "mo-Signalling",
+                           s_tmsi: tuple[int, int] | None = None) -> bytes:
+        fields: dict[str, Any] = {"eNB-UE-S1AP-ID": enb_ue_id, "NAS-PDU": nas_pdu,
+                                  "RRC-Establishment-Cause": rrc_establishment_cause}
+        if s_tmsi:
+            fields["S-TMSI"] = {"mMEC": s_tmsi[0], "m-TMSI": s_tmsi[1]}
+        return self._fast("InitialUEMessage", fields) or encode(initial_ue_message(
+            enb_ue_id, nas_pdu, *self._cell, rrc_establishment_cause, s_tmsi))
+
+    def uplink_nas_transport(self, mme_ue_id: int, enb_ue_id: int, nas_pdu: bytes) -> bytes:
+        fields = {"MME-UE-S1AP-ID": mme_ue_id, "eNB-UE-S1AP-ID": enb_ue_id, "NAS-PDU": nas_pdu}
+        return self._fast("UplinkNASTransport", fields) or encode(uplink_nas_transport(
+            mme_ue_id, enb_ue_id, nas_pdu, *self._cell))
+
+    def _fast(self, name: str, fields: dict[str, Any]) -> bytes | None:
+        if not STATE.fast:
+            return None
+        try:
+            encoder = self._templates[name]
+        except KeyError:
+            encoder = self._templates[name] = _fast.template(name, self._fixed)
+        return None if encoder is None else encoder(fields)
 
 
 @dataclass(frozen=True)

@@ -58,17 +58,24 @@ def _decline(*args: Any, **kwargs: Any) -> None:
 
 
 class FastPath:
-    """One protocol's fast `encode` and `decode`: return the pycrate path's result or None."""
+    """One protocol's fast `encode` and `decode`: return the pycrate path's result or None.
 
-    __slots__ = ("decode", "encode")
+    `template(name, fixed)`, where a protocol has one: an encoder of messages `name` whose
+    fields `fixed` are the same in each, coded once (it takes the other fields and returns
+    `encode`'s bytes or None), or None."""
+
+    __slots__ = ("decode", "encode", "template")
 
     def __init__(self) -> None:
         self.encode: Callable[..., Any] = _decline
         self.decode: Callable[..., Any] = _decline
+        self.template: Callable[..., Any] = _decline
 
-    def install(self, encode: Callable[..., Any], decode: Callable[..., Any]) -> None:
+    def install(self, encode: Callable[..., Any], decode: Callable[..., Any],
+                template: Callable[..., Any] = _decline) -> None:
         self.encode = encode
         self.decode = decode
+        self.template = template
 
     # each codec call passes here: the choice is made inline, without a further call
     def encode_or(self, pycrate: Callable[..., T], *args: Any, **kw: Any) -> T:

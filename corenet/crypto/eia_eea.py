@@ -50,7 +50,27 @@ def _zero_tail(data: bytes, length_bits: int) -> bytes:
 
 def _block_prefix(count: int, bearer: int, direction: int) -> bytes:
     """COUNT[0..31] || BEARER[0..4] || DIRECTION || 0^26 (TS 33.401 B.1.3, B.2.3)."""
-    return count.to_bytes(4, "big") + bytes([(bearer << 3) | (direction << 2), 0, 0, 0])
+    return _prefix(count, bearer, direction).to_bytes(8, "big")
+
+
+def _prefix(count: int, bearer: int, direction: int) -> int:
+    """The 64 bits of `_block_prefix` as an integer."""
+    return (count << 32) | (bearer << 27) | (direction << 26)
+
+
+def _ramp(blocks: int) -> tuple[int, int]:
+    """(R, I) with R = sum 2^(128 (n-1-i)) and I = sum i 2^(128 (n-1-i)), i = 0..n-1: the
+    counter blocks T1..Tn of 128-EEA2 (TS 33.401 B.1.3) are (PREFIX || 0^64) * R + I, one
+    integer of n blocks (i < 2^64: no carry from one block into the next)."""
+    rep = ramp = 0
+    for i in range(blocks):
+        rep = (rep << 128) | 1
+        ramp = (ramp << 128) | i
+    return rep, ramp
+
+
+# the NAS messages of a storm are a few blocks long; longer ones join their blocks
+_RAMPS = [_ramp(n) for n in range(33)]
 
 
 def _dbl(x: int) -> int:
@@ -149,7 +169,7 @@ def eia2(
     M = COUNT || BEARER || DIRECTION || 0^26 || MESSAGE, Mlen = 64 + LENGTH.
     """
     _check_params(key, count, bearer, direction)
-    prefix = _block_prefix(count, bearer, direction)
+    prefix = _prefix(count, bearer, direction).to_bytes(8, "big")
     if length_bits is None:  # whole octets: the message as it is
         c = _keyed_cmac(key)
         c.update(prefix)
@@ -177,11 +197,19 @@ def eea2(
     n = _length(data, length_bits)
     plain = data[: (n + 7) // 8]
     size = len(plain)
-    prefix = _block_prefix(count, bearer, direction)
+    if not size:
+        return b""
     # the counter blocks T1, T2, ... enciphered at once into the keystream, XORed in
-    counters = b"".join(prefix + i.to_bytes(8, "big") for i in range((size + 15) // 16))
-    stream = _keyed_ecb(key).update(counters)
-    out = (int.from_bytes(plain, "big") ^ int.from_bytes(stream[:size], "big")).to_bytes(size, "big")
+    blocks = (size + 15) // 16
+    if blocks < len(_RAMPS):
+        rep, ramp = _RAMPS[blocks]
+        counters = ((_prefix(count, bearer, direction) << 64) * rep + ramp).to_bytes(
+            16 * blocks, "big")
+    else:
+        prefix = _block_prefix(count, bearer, direction)
+        counters = b"".join(prefix + i.to_bytes(8, "big") for i in range(blocks))
+    stream = int.from_bytes(_keyed_ecb(key).update(counters), "big") >> (8 * (16 * blocks - size))
+    out = (int.from_bytes(plain, "big") ^ stream).to_bytes(size, "big")
     return out if length_bits is None else _zero_tail(out, n)
 
 

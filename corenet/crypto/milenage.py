@@ -22,7 +22,8 @@ AMF_RESYNC = b"\x00\x00"
 
 # TS 35.206 §4.1: rotation amounts r1..r5 (bits) and constants c1..c5 (128-bit).
 _R = (64, 0, 32, 64, 96)
-_C = tuple(n.to_bytes(16, "big") for n in (0, 1, 2, 4, 8))
+_C = (0, 1, 2, 4, 8)
+_MASK128 = (1 << 128) - 1
 
 
 class MacSFailure(Exception):
@@ -36,10 +37,9 @@ def _xor(a: bytes, b: bytes) -> bytes:
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
 
 
-def _rot(x: bytes, r_bits: int) -> bytes:
-    """Cyclic rotation towards the most significant bit (TS 35.206 §4.1); r is a byte multiple."""
-    n = r_bits // 8
-    return x[n:] + x[:n]
+def _rot(x: int, r_bits: int) -> int:
+    """Cyclic rotation of a 128-bit block towards the most significant bit (TS 35.206 §4.1)."""
+    return ((x << r_bits) | (x >> (128 - r_bits))) & _MASK128
 
 
 def _check_len(name: str, value: bytes, length: int) -> None:
@@ -60,30 +60,33 @@ def opc_from_op(k: bytes, op: bytes) -> bytes:
 
 
 class Milenage:
-    """The Milenage kernel for one subscriber key K and its OPc (TS 35.206 §4.1)."""
+    """The Milenage kernel for one subscriber key K and its OPc (TS 35.206 §4.1).
+
+    The 128-bit blocks are worked on as integers (XOR, rotation), bytes only in and out of
+    the block cipher."""
 
     __slots__ = ("_enc", "_opc", "_last")  # one per simulated USIM
 
     def __init__(self, k: bytes, opc: bytes) -> None:
         _check_len("OPc", opc, 16)
         self._enc = _ecb(k).encryptor()
-        self._opc = opc
-        self._last: tuple[bytes, bytes] | None = None  # (RAND, TEMP) of the last RAND
+        self._opc = int.from_bytes(opc, "big")
+        self._last: tuple[bytes, int] | None = None  # (RAND, TEMP) of the last RAND
 
     def forget_rand(self) -> None:
         """Drop the TEMP kept for the last RAND (once its f1..f5 are computed)."""
         self._last = None
 
-    def _e(self, block: bytes) -> bytes:
-        return self._enc.update(block)
+    def _e(self, block: int) -> int:
+        return int.from_bytes(self._enc.update(block.to_bytes(16, "big")), "big")
 
-    def _temp(self, rand: bytes) -> bytes:
+    def _temp(self, rand: bytes) -> int:
         """TEMP = E_K(RAND xor OPc): f1 and f2-f5 of one RAND share it (computed once)."""
         last = self._last
         if last is not None and last[0] == rand:
             return last[1]
         _check_len("RAND", rand, RAND_LEN)
-        temp = self._e(_xor(rand, self._opc))
+        temp = self._e(int.from_bytes(rand, "big") ^ self._opc)
         self._last = (bytes(rand), temp)
         return temp
 
@@ -91,14 +94,14 @@ class Milenage:
         """OUT1 = E_K(TEMP xor rot(IN1 xor OPc, r1) xor c1) xor OPc, IN1 = SQN||AMF||SQN||AMF."""
         _check_len("SQN", sqn, SQN_LEN)
         _check_len("AMF", amf, AMF_LEN)
-        in1 = (sqn + amf) * 2
-        block = _xor(_xor(self._temp(rand), _rot(_xor(in1, self._opc), _R[0])), _C[0])
-        return _xor(self._e(block), self._opc)
+        in1 = int.from_bytes((sqn + amf) * 2, "big")
+        block = self._temp(rand) ^ _rot(in1 ^ self._opc, _R[0]) ^ _C[0]
+        return (self._e(block) ^ self._opc).to_bytes(16, "big")
 
     def _out(self, rand: bytes, i: int) -> bytes:
         """OUTi = E_K(rot(TEMP xor OPc, ri) xor ci) xor OPc for i = 2..5."""
-        block = _xor(_rot(_xor(self._temp(rand), self._opc), _R[i - 1]), _C[i - 1])
-        return _xor(self._e(block), self._opc)
+        block = _rot(self._temp(rand) ^ self._opc, _R[i - 1]) ^ _C[i - 1]
+        return (self._e(block) ^ self._opc).to_bytes(16, "big")
 
     def f1(self, rand: bytes, sqn: bytes, amf: bytes) -> bytes:
         """MAC-A, the network authentication code (8 octets)."""

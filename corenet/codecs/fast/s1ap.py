@@ -709,6 +709,10 @@ def _whole_value(obj: Any) -> tuple[WholeEnc, WholeDec] | None:
         return _buffered(*comp)
     if obj.TYPE == TYPE_OCT_STR and obj._const_cont is None and obj._const_sz is None:
         return _octets_whole()
+    if obj.TYPE == TYPE_SEQ_OF:
+        entry = ref._single_entry(obj._cont)
+        if entry is not None and (listed := _container_list(obj, entry)) is not None:
+            return listed
     const = obj._const_val
     if (obj.TYPE == TYPE_INT and obj._const_tab is None and const is not None
             and const.rdyn is not None and const.ext is None and len(const.root) == 1
@@ -856,11 +860,235 @@ def _indefinite_whole(lb: int, ub: int) -> tuple[WholeEnc, WholeDec]:
     return enc, dec
 
 
+# --------------------------------------------------------------------------------------------
+# The E-RAB lists of Initial Context Setup (TS 36.413 §9.1.4.1, §9.1.4.3)
+#
+# A list of ProtocolIE-SingleContainer (§9.3.7) filling an open type is octet-aligned
+# throughout: the count in the first octet (SIZE (1..256), §20.6, §11.5.7.2), then each
+# item's id (16 aligned bits), criticality (2 bits and padding) and its value as an open type
+# (§11.2). So the list is written and read on octets, and the item value of the two lists of
+# every attach on octets too, in the one layout they nearly always have (no GBR QoS
+# Information, no extensions, an address of whole octets); any other item goes through the
+# bit buffers as before.
+# --------------------------------------------------------------------------------------------
+
+
+def _container_list(obj: Any, entry: dict[str, Any]) -> tuple[WholeEnc, WholeDec] | None:
+    """A SEQUENCE (SIZE (lb..lb + 255)) OF ProtocolIE-SingleContainer (the E-RAB lists' SIZE
+    (1..maxnoofE-RABs), 256) on octets, its count an aligned octet (§11.5.7.2); None for any
+    other SIZE (the bit buffers code those)."""
+    size = _size(obj)
+    item = _compiled(entry["Value"])
+    if size is None or size[2] or size[1] - size[0] != 255 or item is None:
+        return None
+    lb, ub, _ = size
+    special = _ITEM_CODERS.get(ref._type_name(entry["Value"]) or "")
+    item_enc, item_dec = (special(entry["Value"], *item) if special is not None
+                          else _buffered(*item))
+    head = bytes((entry["id"] >> 8, entry["id"] & 0xFF, _CRIT_INDEX[entry["criticality"]] << 6))
+
+    def enc(v: Any) -> bytes:
+        if type(v) is not list or not lb <= len(v) <= ub:
+            raise _Decline
+        parts = [bytes((len(v) - lb,))]
+        for item in v:
+            data = item_enc(item)
+            parts += (head, _length(len(data)), data)
+        return b"".join(parts)
+
+    def dec(data: bytes) -> Any:
+        end, pos = len(data), 1
+        out = []
+        for _ in range(data[0] + lb):
+            if data[pos:pos + 3] != head or end - pos < 4:
+                raise _Decline  # another id or criticality, or non-zero padding
+            start, pos = _open_span(data, pos + 3, end)
+            out.append(item_dec(data[start:pos]))
+        if pos != end:
+            raise _Decline
+        return out
+    return enc, dec
+
+
+def _erab_to_be_setup_item(obj: Any, enc: Enc, dec: Dec) -> tuple[WholeEnc, WholeDec]:
+    """E-RAB To Be Setup Item Ctxt SU Req (§9.1.4.1) on octets:
+
+        octet 0   ext 0, nAS-PDU present, iE-Extensions 0, e-RAB-ID ext 0, e-RAB-ID (4 bits)
+        octet 1   E-RAB Level QoS Parameters: ext 0, gbrQosInformation 0, iE-Extensions 0,
+                  padding (qCI is an aligned octet, §11.5.7.2)
+        octet 2   QCI
+        octet 3   ARP: ext 0, iE-Extensions 0, priority level (4 bits), pre-emption
+                  capability, pre-emption vulnerability (§9.2.1.60)
+        octet 4-5 Transport Layer Address: ext 0, size - 1 (8 bits), padding (§9.2.2.1)
+        then      the address, the GTP-TEID (4 octets), the NAS-PDU's length and octets
+    """
+    whole_enc, whole_dec = _buffered(enc, dec)
+    qos_type = obj._cont["e-RABlevelQoSParameters"]
+    arp_type = qos_type._cont["allocationRetentionPriority"]
+    if (_shape(obj) != (_TO_BE_SETUP, ("nAS-PDU", "iE-Extensions"))
+            or _shape(qos_type) != (_QOS, ("gbrQosInformation", "iE-Extensions"))
+            or _shape(arp_type) != (_ARP, ("iE-Extensions",))
+            or tuple(arp_type._cont["pre-emptionCapability"]._root) != _CAPABILITIES
+            or tuple(arp_type._cont["pre-emptionVulnerability"]._root) != _VULNERABILITIES):
+        return whole_enc, whole_dec  # another version of the ASN.1: the bit buffers
+    addresses: dict[str, bytes] = {}
+
+    def enc_item(v: Any) -> bytes:
+        try:
+            qos = v["e-RABlevelQoSParameters"]
+            arp = qos["allocationRetentionPriority"]
+            erab, qci, teid, tla = v["e-RAB-ID"], qos["qCI"], v["gTP-TEID"], v[
+                "transportLayerAddress"]
+            prio, cap, vuln = arp["priorityLevel"], _CAPABILITY.get(
+                arp["pre-emptionCapability"]), _VULNERABILITY.get(arp["pre-emptionVulnerability"])
+        except (TypeError, KeyError):
+            return whole_enc(v)
+        nas = v.get("nAS-PDU")
+        if (len(v) != 4 + (nas is not None) or len(qos) != 2 or len(arp) != 3
+                or type(erab) is not int or type(qci) is not int or type(prio) is not int
+                or type(teid) is not int or type(tla) is not str
+                or cap is None or vuln is None or not 0 <= erab < 16 or not 0 <= qci < 256
+                or not 0 <= prio < 16 or not 0 <= teid < 1 << 32
+                or (nas is not None and (type(nas) is not bytes or len(nas) >= 16384))):
+            return whole_enc(v)
+        address = addresses.get(tla)
+        if address is None:
+            address = _kept(addresses, tla, _address_octets(tla))
+        head = bytes(((nas is not None) << 6 | erab, 0, qci, prio << 2 | cap << 1 | vuln))
+        if nas is None:
+            return b"".join((head, address, teid.to_bytes(4, "big")))
+        return b"".join((head, address, teid.to_bytes(4, "big"), _length(len(nas)), nas))
+
+    def dec_item(data: bytes) -> Any:
+        end = len(data)
+        if end < 11 or data[0] & 0xB0 or data[1] or data[3] & 0xC0:
+            return whole_dec(data)
+        got = _address(data, 4)
+        if got is None:
+            return whole_dec(data)
+        tla, pos = got
+        if pos + 4 > end:
+            return whole_dec(data)
+        arp = data[3]
+        out = {"e-RAB-ID": data[0] & 0x0F, "e-RABlevelQoSParameters": {
+                   "qCI": data[2], "allocationRetentionPriority": {
+                       "priorityLevel": arp >> 2, "pre-emptionCapability": _CAPABILITIES[
+                           arp >> 1 & 1], "pre-emptionVulnerability": _VULNERABILITIES[arp & 1]}},
+               "transportLayerAddress": tla,
+               "gTP-TEID": int.from_bytes(data[pos:pos + 4], "big")}
+        pos += 4
+        if data[0] & 0x40:
+            if pos >= end:
+                return whole_dec(data)
+            size = data[pos]
+            if size < 128:
+                pos += 1
+            elif size >> 6 == 2 and end - pos > 1:
+                size = ((size & 0x3F) << 8) | data[pos + 1]
+                pos += 2
+            else:
+                return whole_dec(data)
+            out["nAS-PDU"] = data[pos:pos + size]
+            pos += size
+        return out if pos == end else whole_dec(data)
+    return enc_item, dec_item
+
+
+def _erab_setup_item(obj: Any, enc: Enc, dec: Dec) -> tuple[WholeEnc, WholeDec]:
+    """E-RAB Setup Item Ctxt SU Res (§9.1.4.3) on octets:
+
+        octet 0   ext 0, iE-Extensions 0, e-RAB-ID ext 0, e-RAB-ID (4 bits), the Transport
+                  Layer Address's ext 0
+        octet 1   the address's size - 1 (§9.2.2.1)
+        then      the address, the GTP-TEID (4 octets)
+    """
+    whole_enc, whole_dec = _buffered(enc, dec)
+    if _shape(obj) != (_SETUP, ("iE-Extensions",)):
+        return whole_enc, whole_dec
+    addresses: dict[str, bytes] = {}
+
+    def enc_item(v: Any) -> bytes:
+        try:
+            erab, tla, teid = v["e-RAB-ID"], v["transportLayerAddress"], v["gTP-TEID"]
+        except (TypeError, KeyError):
+            return whole_enc(v)
+        if (len(v) != 3 or type(erab) is not int or type(tla) is not str
+                or type(teid) is not int or not 0 <= erab < 16 or not 0 <= teid < 1 << 32):
+            return whole_enc(v)
+        address = addresses.get(tla)
+        if address is None:
+            nbits, octets = _address_value(tla)
+            address = _kept(addresses, tla, bytes((nbits - 1,)) + octets)
+        return b"".join((bytes((erab << 1,)), address, teid.to_bytes(4, "big")))
+
+    def dec_item(data: bytes) -> Any:
+        end = len(data)
+        nbits = data[1] + 1 if end >= 7 else 0
+        stop = 2 + nbits // 8
+        if data[0] & 0xE1 or not nbits or nbits % 8 or nbits > 160 or stop + 4 != end:
+            return whole_dec(data)
+        return {"e-RAB-ID": data[0] >> 1, "transportLayerAddress": ref._tla_to_py(
+                    (int.from_bytes(data[2:stop], "big"), nbits)),
+                "gTP-TEID": int.from_bytes(data[stop:], "big")}
+    return enc_item, dec_item
+
+
+def _address_value(text: str) -> tuple[int, bytes]:
+    """A Transport Layer Address (§9.2.2.1, BIT STRING (SIZE (1..160, ...))) in the
+    reference's text form: its size in bits and its octets."""
+    val, nbits = ref._tla_text_to_asn(text)
+    if not 8 <= nbits <= 160 or nbits % 8:
+        raise _Decline
+    return nbits, val.to_bytes(nbits // 8, "big")
+
+
+def _address_octets(text: str) -> bytes:
+    """The address as two octets (ext 0, size - 1, padding) and its octets."""
+    nbits, octets = _address_value(text)
+    return bytes(((nbits - 1) >> 1, ((nbits - 1) & 1) << 7)) + octets
+
+
+def _shape(obj: Any) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """A SEQUENCE's root components and its optional ones; None for one with an extension
+    group or no extension marker."""
+    if obj._ext is None or obj._ext or obj._ext_group:
+        return None
+    return tuple(obj._root), tuple(n for n in obj._root if n in obj._root_opt)
+
+
+def _address(data: bytes, pos: int) -> tuple[Any, int] | None:
+    """The Transport Layer Address written by `_address_octets` at `pos`, and the position
+    after it; None for any other form."""
+    first, second = data[pos], data[pos + 1]
+    nbits = ((first << 1) | (second >> 7)) + 1
+    if first & 0x80 or second & 0x7F or nbits % 8 or nbits > 160:
+        return None
+    stop = pos + 2 + nbits // 8
+    if stop > len(data):
+        return None
+    return ref._tla_to_py((int.from_bytes(data[pos + 2:stop], "big"), nbits)), stop
+
+
+_TO_BE_SETUP = ("e-RAB-ID", "e-RABlevelQoSParameters", "transportLayerAddress", "gTP-TEID",
+                "nAS-PDU", "iE-Extensions")
+_QOS = ("qCI", "allocationRetentionPriority", "gbrQosInformation", "iE-Extensions")
+_ARP = ("priorityLevel", "pre-emptionCapability", "pre-emptionVulnerability", "iE-Extensions")
+_SETUP = ("e-RAB-ID", "transportLayerAddress", "gTP-TEID", "iE-Extensions")
+_CAPABILITIES = ("shall-not-trigger-pre-emption", "may-trigger-pre-emption")
+_VULNERABILITIES = ("not-pre-emptable", "pre-emptable")
+_CAPABILITY = {name: i for i, name in enumerate(_CAPABILITIES)}
+_VULNERABILITY = {name: i for i, name in enumerate(_VULNERABILITIES)}
+_ITEM_CODERS: dict[str, Callable[[Any, Enc, Dec], tuple[WholeEnc, WholeDec]]] = {
+    "E-RABToBeSetupItemCtxtSUReq": _erab_to_be_setup_item,
+    "E-RABSetupItemCtxtSURes": _erab_setup_item,
+}
+
+
 class _MsgPlan:
     """A message of `FAST_MESSAGES`: its IEs in the IE set's order, by id, and the PDU's
     first three octets (CHOICE index, procedureCode, criticality)."""
 
-    __slots__ = ("spec", "ies", "by_id", "known", "required", "head")
+    __slots__ = ("spec", "ies", "by_id", "known", "required", "head", "layouts", "_by_head")
 
     def __init__(self, spec: Any) -> None:
         self.spec = spec
@@ -872,6 +1100,39 @@ class _MsgPlan:
         # criticality's 2 bits then the padding before the open type's length (§11.2)
         self.head = bytes((_KIND_INDEX[spec.kind] << 5, spec.code,
                            _CRIT_INDEX[spec.criticality] << 6))
+        self.layouts: dict[tuple[str, ...], _Layout | None] = {}
+        self._by_head: dict[bytes, tuple[str, WholeDec | None]] | None = None
+
+    def by_head(self) -> dict[bytes, tuple[str, WholeDec | None]]:
+        """Each IE by its header octets (id, criticality and its padding, §9.3.7): its name
+        and its value decoder (None: no fast decoder), made on the first decode."""
+        if self._by_head is None:
+            self._by_head = {ie.head: (ie.name, None if (codec := ie.codec()) is None
+                                       else codec[1]) for ie in self.ies}
+        return self._by_head
+
+    def layout(self, names: tuple[str, ...]) -> _Layout | None:
+        """The container of a message with the IEs `names`: its first octets (§9.3.7
+        ProtocolIE-Container: extension bit, padding, SIZE) and, in the IE set's order, each
+        IE's name, header octets and value encoder; None when `names` is not a valid set of
+        IEs or an IE has no fast encoder. A builder gives its message's IEs in one order,
+        so a message type has one or a few layouts (bounded: cleared when full)."""
+        got = self.layouts.get(names, False)
+        if got is not False:
+            return got  # type: ignore[return-value]
+        present = frozenset(names)
+        layout: _Layout | None = None
+        if len(present) == len(names) and self.known >= present and self.required <= present:
+            ies = [(ie.name, ie.head, ie.codec()) for ie in self.ies if ie.name in present]
+            if all(codec is not None for _, _, codec in ies):
+                layout = (b"\x00" + len(names).to_bytes(2, "big"),
+                          tuple((name, head, codec[0]) for name, head, codec in ies
+                                if codec is not None))
+        return _kept(self.layouts, names, layout, _LAYOUTS_KEPT)  # type: ignore[no-any-return]
+
+
+_Layout = tuple[bytes, tuple[tuple[str, bytes, "WholeEnc"], ...]]
+_LAYOUTS_KEPT = 64
 
 
 _PLANS_BY_NAME: dict[str, _MsgPlan] = {}
@@ -913,26 +1174,71 @@ def encode(msg: Message) -> bytes | None:
     if plan is None or msg.protocol != ref.PROTOCOL:
         return None
     fields = msg.fields
-    keys = fields.keys()
-    if not plan.known >= keys or not plan.required <= keys:
+    return _encode(plan, plan.layout(tuple(fields)), fields, _NOTHING_FIXED)
+
+
+_NOTHING_FIXED: dict[str, bytes] = {}
+
+
+def _encode(plan: _MsgPlan, layout: _Layout | None, fields: dict[str, Any],
+            fixed: dict[str, bytes]) -> bytes | None:
+    """The PDU of `plan`'s message laid out as `layout`: each IE from its value in `fields`,
+    or its octets (header, length, value) in `fixed`; None to decline."""
+    if layout is None:
         return None
     try:
-        # the message SEQUENCE's extension bit and padding, ProtocolIE-Container SIZE
-        parts = [b"\x00" + len(keys).to_bytes(2, "big")]
-        for ie in plan.ies:
-            if ie.name not in fields:
+        parts = [layout[0]]
+        for name, head, enc in layout[1]:
+            octets = fixed.get(name)
+            if octets is not None:
+                parts.append(octets)
                 continue
-            codec = ie.codec()
-            if codec is None:
-                return None
-            value = codec[0](fields[ie.name])
-            parts += (ie.head, _length(len(value)), value)
+            value = enc(fields[name])
+            parts += (head, _length(len(value)), value)
         content = b"".join(parts)
         return b"".join((plan.head, _length(len(content)), content))
     except _Decline:
         return None
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
         return None  # a value the reference's conversions refuse: its own words
+
+
+class _Template:
+    """Messages `name` whose IEs `fixed` have the same values in each: those IEs' octets
+    (header, length, value) made once, the others coded per message."""
+
+    __slots__ = ("_plan", "_names", "_octets")
+
+    def __init__(self, plan: _MsgPlan, octets: dict[str, bytes]) -> None:
+        self._plan = plan
+        self._names = tuple(octets)
+        self._octets = octets
+
+    def __call__(self, fields: dict[str, Any]) -> bytes | None:
+        """`encode`'s bytes for the message with `fields` and the fixed IEs, or None."""
+        plan = self._plan
+        return _encode(plan, plan.layout(tuple(fields) + self._names), fields, self._octets)
+
+
+def template(name: str, fixed: dict[str, Any]) -> _Template | None:
+    """An encoder of messages `name` whose IEs `fixed` are the same in each (a cell's TAI and
+    E-UTRAN CGI in its Initial UE Messages and Uplink NAS Transports, TS 36.413 §9.1.7.1,
+    §9.1.7.3), or None when one of them has no fast coding."""
+    plan = _PLANS_BY_NAME.get(name)
+    if plan is None:
+        return None
+    octets = {}
+    try:
+        for ie in plan.ies:
+            if ie.name in fixed:
+                codec = ie.codec()
+                if codec is None:
+                    return None
+                value = codec[0](fixed[ie.name])
+                octets[ie.name] = ie.head + _length(len(value)) + value
+    except (_Decline, ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        return None
+    return _Template(plan, octets) if len(octets) == len(fixed) else None
 
 
 def decode(data: bytes) -> Message | None:
@@ -962,6 +1268,25 @@ def decode(data: bytes) -> Message | None:
         return None
 
 
+_NO_IE: tuple[str, WholeDec | None] = ("", None)
+
+
+def _open_span(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """Where the value of the open type (§11.2) whose length determinant (§11.9.3.6-7, below
+    16K) is at `pos` starts and stops, within `end`."""
+    size = data[pos]
+    if size < 128:
+        start = pos + 1
+    elif size >> 6 == 2 and end - pos > 1:
+        size = ((size & 0x3F) << 8) | data[pos + 1]
+        start = pos + 2
+    else:
+        raise _Decline
+    if start + size > end:
+        raise _Decline
+    return start, start + size
+
+
 def _decode_content(plan: _MsgPlan, data: bytes, pos: int) -> Message | None:
     """The message SEQUENCE from `pos` to the end of `data` (the PDU's open type)."""
     end = len(data)
@@ -970,34 +1295,20 @@ def _decode_content(plan: _MsgPlan, data: bytes, pos: int) -> Message | None:
     count = (data[pos + 1] << 8) | data[pos + 2]
     pos += 3
     fields: dict[str, Any] = {}
-    by_id = plan.by_id
+    by_head = plan.by_head()
     for _ in range(count):
         if end - pos < 4:
             return None
-        ie = by_id.get((data[pos] << 8) | data[pos + 1])
-        crit = data[pos + 2]
-        if ie is None or ie.name in fields or crit != ie.head[2]:
-            return None  # unknown or repeated IE, other criticality or non-zero padding
-        codec = ie.codec()
-        if codec is None:
-            return None
-        size = data[pos + 3]
-        if size < 128:
-            pos += 4
-        elif size >> 6 == 2 and end - pos > 4:
-            size = ((size & 0x3F) << 8) | data[pos + 4]
-            pos += 5
-        else:
-            return None
-        stop = pos + size
-        if stop > end:
-            return None
-        fields[ie.name] = codec[1](data[pos:stop])
-        pos = stop
+        # unknown IE, other criticality or non-zero padding: no entry
+        name, dec = by_head.get(data[pos:pos + 3], _NO_IE)
+        if dec is None or name in fields:
+            return None  # no such IE (or no fast decoder for it), or a repeated IE
+        start, pos = _open_span(data, pos + 3, end)
+        fields[name] = dec(data[start:pos])
     if pos != end or not plan.required <= fields.keys():
         return None
     spec = plan.spec
     return Message(ref.PROTOCOL, spec.name, spec.code, fields)
 
 
-fast_path(ref.PROTOCOL).install(encode, decode)
+fast_path(ref.PROTOCOL).install(encode, decode, template)

@@ -238,14 +238,15 @@ def test_length_beyond_data_rejected() -> None:
 
 def test_eea2_with_one_key_for_many_messages_matches_a_fresh_ctr_cipher_each_time() -> None:
     """The block encryptor kept per key carries nothing from one message to the next: every
-    message, in any order and of any length (a partial last block included), gives what a
-    new AES-CTR cipher with T1 = COUNT || BEARER || DIRECTION || 0^26 || 0^64 gives
-    (TS 33.401 B.1.3)."""
+    message, in any order and of any length (a partial last block included; counter blocks
+    made as one integer up to 32 blocks, joined beyond), gives what a new AES-CTR cipher with
+    T1 = COUNT || BEARER || DIRECTION || 0^26 || 0^64 gives (TS 33.401 B.1.3)."""
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
     key = bytes.fromhex("d3c5d592327fb11c4035c6680af8c6d1")
     for count, direction, size in ((7, 1, 17), (0x398A59B4, 0, 33), (7, 1, 0), (8, 0, 16),
-                                   (0xFFFFFFFF, 1, 100), (7, 1, 17)):
+                                   (0xFFFFFFFF, 1, 100), (7, 1, 17), (5, 0, 511), (5, 0, 512),
+                                   (0xFFFFFFFF, 1, 513), (9, 0, 1500)):
         data = bytes((count + i) & 0xFF for i in range(size))
         iv = count.to_bytes(4, "big") + bytes(((0x15 << 3) | (direction << 2), 0, 0, 0)) + bytes(8)
         enc = Cipher(algorithms.AES(key), modes.CTR(iv)).encryptor()

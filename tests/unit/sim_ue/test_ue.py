@@ -28,6 +28,7 @@ from sim_ue.ue import (
     SendNas,
     Ue,
     _attach_complete,
+    _pdn_connectivity_request,
     _pdn_from,
 )
 from sim_ue.usim import Usim
@@ -344,6 +345,26 @@ def test_attach_complete_built_once_per_default_bearer_identity() -> None:
     assert msg.name == "AttachComplete"
     assert container["name"] == "ActivateDefaultEPSBearerContextAccept"
     assert container["fields"][nas.EBI] == 6
+
+
+def test_pdn_connectivity_request_of_an_attach_built_once_per_pti_and_type() -> None:
+    """TS 24.301 §6.5.1.2, §8.3.20: two UEs attaching with the same PTI, request type and
+    PDN type send the same PDN CONNECTIVITY REQUEST, encoded once: the builder's octets with
+    the PCO asking for the P-CSCF IPv4 address (TS 24.229 §9.2.1 b)."""
+    first, second = _ue(), Ue(Usim("440100000000002", K, OPC), eea=(2, 0), eia=(2,))
+    containers = []
+    for ue in (first, second):
+        msg = nas.decode(_one(ue.handle(Attach(CELL), 0.0)), None, UPLINK)
+        containers.append(msg.fields[nas.ESM_CONTAINER])
+    assert containers[0] == containers[1]
+    data = _pdn_connectivity_request(1, 1, 3, False)
+    assert _pdn_connectivity_request(1, 1, 3, False) is data
+    assert data == nas.pdn_connectivity_request(pti=1, request_type=1, pdn_type=3,
+                                                pco=pco.request(pco.PCSCF_IPV4))
+    esm = nas.decode(data, direction=UPLINK)
+    assert esm.fields[nas.PTI] == 1 and esm.fields["request_type"] == 1
+    assert pco.containers(esm.fields[nas.PCO]) == [(0x000C, b"")]
+    assert _pdn_connectivity_request(2, 4, 3, False) != data  # another PTI and an emergency
 
 
 def test_forbidden_lists_made_on_the_first_reject_that_fills_one() -> None:

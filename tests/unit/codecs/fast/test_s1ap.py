@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -9,8 +11,9 @@ from hypothesis import strategies as st
 from corenet.codecs import s1ap
 from corenet.codecs.base import Message
 from corenet.codecs.fast import s1ap as fs
-from corenet.core.errors import DecodeError
+from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
+from tests.unit.codecs.fast import parity
 from tests.unit.codecs.fast.parity import (
     S1AP_NAMES,
     S1AP_SAMPLES,
@@ -256,3 +259,131 @@ def test_s1ap_id_tables_one_per_range_and_bounded() -> None:
     cells = enc.__closure__  # type: ignore[attr-defined]
     tables = [c.cell_contents for c in cells if isinstance(c.cell_contents, dict)]
     assert tables and all(len(t) <= fs._IDS_KEPT for t in tables)
+
+
+_E_RAB_LISTS = [("InitialContextSetupRequest", "E-RABToBeSetupListCtxtSUReq"),
+                ("InitialContextSetupResponse", "E-RABSetupListCtxtSURes")]
+
+
+def _outcome(fn: object, arg: object) -> object:
+    """A coder's result, or "declined" for what makes the fast path decline (`fs.encode`,
+    `fs.decode`)."""
+    try:
+        return ("ok", fn(arg))  # type: ignore[operator]
+    except (fs._Decline, ValueError, TypeError, KeyError, IndexError, OverflowError):
+        return ("declined",)
+
+
+@pytest.mark.parametrize(("message", "ie_name"), _E_RAB_LISTS)
+@settings(SETTINGS, max_examples=150)
+@given(data=st.data())
+def test_e_rab_lists_on_octets_as_on_bits(message: str, ie_name: str,
+                                         data: st.DataObject) -> None:
+    """TS 36.413 §9.1.4.1 / §9.1.4.3: the E-RAB lists of Initial Context Setup, coded on
+    octets, give the bit buffers' octets and values (or decline alike) for any value, valid
+    or not, and for the octets of a valid list damaged."""
+    ie = next(i for i in fs._PLANS_BY_NAME[message].ies if i.name == ie_name)
+    octets_enc, octets_dec = ie.codec()  # type: ignore[misc]
+    bits_enc, bits_dec = fs._buffered(*fs._compiled(ie.asn))  # type: ignore[misc]
+    value = data.draw(parity.s1ap_value(ie.asn, valid=data.draw(st.booleans()), depth=1))
+    got = _outcome(octets_enc, value)
+    assert got == _outcome(bits_enc, value)
+    if got[0] != "ok":
+        return
+    wire = got[1]  # type: ignore[index]
+    assert _outcome(octets_dec, wire) == _outcome(bits_dec, wire) == ("ok", value)
+    damaged = data.draw(mutated_bytes(wire))
+    assert _outcome(octets_dec, damaged) == _outcome(bits_dec, damaged)
+
+
+def test_initial_context_setup_e_rabs_in_their_octets() -> None:
+    """The E-RAB To Be Setup item (§9.1.4.1) with its NAS-PDU and the E-RAB Setup item
+    (§9.1.4.3) of an attach, octet by octet as pycrate codes them; a GBR bearer's item
+    (§9.2.1.18) takes the bit buffers, with pycrate's octets too."""
+    req = s1ap.initial_context_setup_request(
+        7, 100, 1, 1, [s1ap.ERabToBeSetup(5, 9, 15, "127.0.0.5", 0x01020304,
+                                          nas_pdu=b"\x27\x01\x02")], 0xC000, 0xC000, bytes(32))
+    wire = fs.encode(req)
+    assert wire == s1ap.encode_pycrate(req)
+    # count 1; id 52, reject, 18 octets; NAS-PDU present, E-RAB 5; QCI 9; priority 15;
+    # 32-bit address; TEID; NAS-PDU
+    assert (bytes.fromhex("00003400124500093c0f807f0000050102030403270102")
+            in wire)  # type: ignore[operator]
+    got = fs.decode(wire)  # type: ignore[arg-type]
+    assert got is not None and got.fields == s1ap.decode_pycrate(wire).fields  # type: ignore[arg-type]
+    item = got.fields["E-RABToBeSetupListCtxtSUReq"][0]
+    assert item["transportLayerAddress"] == "127.0.0.5" and item["gTP-TEID"] == 0x01020304
+    assert item["e-RABlevelQoSParameters"]["allocationRetentionPriority"]["priorityLevel"] == 15
+    resp = s1ap.initial_context_setup_response(7, 100, [(5, "10.0.0.1", 0x0A0B0C0D)])
+    wire = fs.encode(resp)
+    assert wire == s1ap.encode_pycrate(resp)
+    assert bytes.fromhex("000032400a0a1f0a0000010a0b0c0d") in wire  # type: ignore[operator]
+    got = fs.decode(wire)  # type: ignore[arg-type]
+    assert got is not None and got.fields["E-RABSetupListCtxtSURes"] == [
+        {"e-RAB-ID": 5, "transportLayerAddress": "10.0.0.1", "gTP-TEID": 0x0A0B0C0D}]
+    gbr = s1ap.initial_context_setup_request(
+        7, 100, 1, 1, [s1ap.ERabToBeSetup(6, 1, 2, "::1", 9, gbr=(1, 2, 3, 4))], 0xC000,
+        0xC000, bytes(32))
+    wire = fs.encode(gbr)
+    assert wire is not None and wire == s1ap.encode_pycrate(gbr)
+    assert fs.decode(wire) == s1ap.decode_pycrate(wire)
+
+
+def test_message_layouts_follow_the_ie_set_order_and_are_bounded() -> None:
+    """TS 36.413 §9.3.7: the IEs go in the IE set's order whatever the order of the fields;
+    each order of names met is laid out once, in a bounded table; a name outside the IE set
+    or a missing mandatory IE is declined every time."""
+    msg = s1ap.uplink_nas_transport(7, 100, b"\x07\x43", tai_plmn=Plmn.parse("44020"), tac=1,
+                                    ecgi_plmn=Plmn.parse("44020"), cell_id=0x1234501)
+    plan = fs._PLANS_BY_NAME[msg.name]
+    plan.layouts.clear()
+    wire = s1ap.encode_pycrate(msg)
+    backwards = Message("s1ap", msg.name, msg.code, dict(reversed(msg.fields.items())))
+    assert fs.encode(msg) == fs.encode(backwards) == wire
+    assert len(plan.layouts) == 2
+    for _ in range(2):
+        assert fs.encode(Message("s1ap", msg.name, msg.code, {**msg.fields, "Cause": 1})) is None
+        partial = {k: v for k, v in msg.fields.items() if k != "NAS-PDU"}
+        assert fs.encode(Message("s1ap", msg.name, msg.code, partial)) is None
+    orders = list(itertools.permutations(msg.fields))
+    assert len(orders) > fs._LAYOUTS_KEPT
+    for order in orders:
+        fields = {k: msg.fields[k] for k in order}
+        assert fs.encode(Message("s1ap", msg.name, msg.code, fields)) == wire
+        assert 0 < len(plan.layouts) <= fs._LAYOUTS_KEPT
+    assert fs.encode(msg) == wire
+
+
+def _encoded_or_error(fn: object) -> object:
+    try:
+        return fn()  # type: ignore[operator]
+    except EncodeError as exc:
+        return ("EncodeError", type(exc))
+
+
+@settings(SETTINGS, max_examples=150)
+@given(mme_id=st.one_of(st.integers(0, 2**32 - 1), st.integers(-2, -1), st.just(2**32)),
+       enb_id=st.one_of(st.integers(0, 2**24 - 1), st.just(2**24)),
+       nas=st.one_of(st.binary(min_size=1, max_size=300), st.none()),
+       cause=st.sampled_from(["mo-Signalling", "emergency", "mo-Data", "no-such-cause"]),
+       s_tmsi=st.one_of(st.none(), st.tuples(st.integers(0, 255), st.integers(0, 2**32 - 1))),
+       tac=st.integers(0, 0xFFFF), cell_id=st.integers(0, 2**28 - 1),
+       level=st.sampled_from(["fast", "pycrate"]))
+def test_a_cells_messages_as_the_builders_encoded(
+        mme_id: int, enb_id: int, nas: bytes | None, cause: str,
+        s_tmsi: tuple[int, int] | None, tac: int, cell_id: int, level: str) -> None:
+    """TS 36.413 §9.1.7.1 / §9.1.7.3: the Initial UE Message and Uplink NAS Transport of a
+    cell, its TAI and E-UTRAN CGI coded once, are the octets of the builders' messages (or
+    their EncodeError), at either codec level."""
+    tai_plmn, ecgi_plmn = Plmn.parse("44020"), Plmn.parse("44010")
+    cell = s1ap.CellMessages(tai_plmn, tac, ecgi_plmn, cell_id)
+    with parity.codec_level(level):
+        for _ in range(2):  # the second time from the cell's coded IEs
+            assert _encoded_or_error(lambda: cell.uplink_nas_transport(
+                mme_id, enb_id, nas)) == _encoded_or_error(lambda: s1ap.encode_pycrate(
+                    s1ap.uplink_nas_transport(mme_id, enb_id, nas, tai_plmn, tac, ecgi_plmn,
+                                              cell_id)))
+            assert _encoded_or_error(lambda: cell.initial_ue_message(
+                enb_id, nas, cause, s_tmsi)) == _encoded_or_error(lambda: s1ap.encode_pycrate(
+                    s1ap.initial_ue_message(enb_id, nas, tai_plmn, tac, ecgi_plmn, cell_id,
+                                            cause, s_tmsi)))
