@@ -14,6 +14,11 @@ disk: no response leaves before the session it announces is durable, and an S/P-
 pays one fsync per batch instead of one per request. A ':memory:' store keeps nothing and
 applies each change at once, as does a store without group commit.
 
+A session's record is written whole when it is created or its context changes, and its access
+part alone (`put_access`: the session state and the eNB's S1-U F-TEIDs, the only things a Modify
+Bearer at attach or service request and a Release Access Bearers change, TS 23.401 §5.3.4.1,
+§5.3.5) as a small second column over it; `sessions()` hands that part back with the record.
+
 Also kept: the last restart counter of each MME (TS 29.274 §8.5), so that a restored session
 whose MME restarted meanwhile is recognised and released.
 """
@@ -40,14 +45,16 @@ log = logging.getLogger("corenet.sgw_pgw.store")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     teid INTEGER PRIMARY KEY,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    access TEXT
 );
 CREATE TABLE IF NOT EXISTS peers (
     ip TEXT PRIMARY KEY,
     restart_counter INTEGER NOT NULL
 );
 """
-_PUT = "INSERT OR REPLACE INTO sessions (teid, data) VALUES (?, ?)"
+_PUT = "INSERT OR REPLACE INTO sessions (teid, data, access) VALUES (?, ?, NULL)"
+_PUT_ACCESS = "UPDATE sessions SET access = ? WHERE teid = ?"
 _DELETE = "DELETE FROM sessions WHERE teid = ?"
 _PUT_PEER = "INSERT OR REPLACE INTO peers (ip, restart_counter) VALUES (?, ?)"
 
@@ -69,6 +76,9 @@ class SessionStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
+        if "access" not in columns:  # a database of a version that wrote whole records only
+            self._db.execute("ALTER TABLE sessions ADD COLUMN access TEXT")
         self._lock = threading.Lock()  # the connection: the writer's batch, or a reader
         self._cond = threading.Condition()
         self._queue: list[Change] = []
@@ -98,6 +108,11 @@ class SessionStore:
     def put(self, teid: int, record: dict[str, Any] | str) -> None:
         """Store a session: its record, or the record's JSON text (`record_text`)."""
         self._change(_PUT, (teid, record if isinstance(record, str) else record_text(record)))
+
+    def put_access(self, teid: int, text: str) -> None:
+        """Store the access part of a stored session (module docstring): JSON text, handed
+        back by `sessions()` as the record's "access"; the next `put` replaces it."""
+        self._change(_PUT_ACCESS, (text, teid))
 
     def delete(self, teid: int) -> None:
         self._change(_DELETE, (teid,))
@@ -185,9 +200,13 @@ class SessionStore:
     def sessions(self) -> Iterator[dict[str, Any]]:
         self.flush()
         with self._lock:
-            rows = self._db.execute("SELECT data FROM sessions ORDER BY teid").fetchall()
-        for (data,) in rows:
-            yield json.loads(data, object_hook=_json_hook)
+            rows = self._db.execute(
+                "SELECT data, access FROM sessions ORDER BY teid").fetchall()
+        for data, access in rows:
+            record = json.loads(data, object_hook=_json_hook)
+            if access is not None and isinstance(record, dict):
+                record["access"] = json.loads(access)
+            yield record
 
     def count(self) -> int:
         self.flush()
