@@ -18,6 +18,7 @@ pycrate IE element alone (a few hundred µs less than the whole message, and onl
 from __future__ import annotations
 
 import functools
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -354,29 +355,55 @@ _ONE_TYPE: dict[int, Callable[[Any], bytes]] = {
 }
 
 
+# §8.2: type, length, spare/instance
+_IE_HEADER = struct.Struct(">BHB").pack
+
+# how `_direct` writes one key of a message or grouped IE: type, instance, the value's writer
+# (None for a grouped IE), whether it repeats, the group's IEs
+_Entry = tuple[int, int, Callable[[Any], bytes] | None, bool, tuple[ref.IESpec, ...]]
+_PLANS: dict[int, tuple[tuple[ref.IESpec, ...], dict[str, _Entry], tuple[str, ...]]] = {}
+
+
+def _one_declined(v: Any) -> bytes:
+    raise _Decline
+
+
+def _plan(ies: tuple[ref.IESpec, ...]) -> tuple[dict[str, _Entry], tuple[str, ...]]:
+    """The writers of `ies` by key and its mandatory keys: made once per message or grouped
+    IE (a few fixed tuples, kept with them by identity, as `_mandatory`)."""
+    known = _PLANS.get(id(ies))
+    if known is None or known[0] is not ies:
+        by_key = {spec.key: (spec.type, spec.instance,
+                             None if spec.group else _ONE_TYPE.get(spec.type, _one_declined),
+                             spec.multiple, spec.group)
+                  for spec in ies if spec.key not in ref._HEADER_KEYS}
+        known = _PLANS[id(ies)] = (ies, by_key, _mandatory(ies))
+    return known[1], known[2]
+
+
 def _direct(ies: tuple[ref.IESpec, ...], fields: Any, message_level: bool = False) -> bytes:
     """§8.2 IEs of `fields`, in their order, as `_ies(ref._encode_ies(...))` gives them."""
-    by_key = ref._table_of(ies).by_key
+    by_key, mandatory = _plan(ies)
     out = []
     for key, value in fields.items():
-        if key in ref._HEADER_KEYS:
-            continue
-        spec = by_key.get(key)
-        if spec is None:
+        entry = by_key.get(key)
+        if entry is None:
+            if key in ref._HEADER_KEYS:
+                continue
             raise _Decline  # other_ies, unknown keys: the two-pass path
         if value is None:
             continue
-        typ, inst = spec.type, spec.instance
-        for v in (value if spec.multiple else (value,)):
-            body = _direct(spec.group, v) if spec.group else _ONE_TYPE[typ](v)
+        typ, inst, write, multiple, group = entry
+        for v in (value if multiple else (value,)):
+            body = write(v) if write is not None else _direct(group, v)
             if len(body) > 0xFFFF:
                 raise _Decline
-            out.append(bytes((typ, len(body) >> 8, len(body) & 0xFF, inst)))
+            out.append(_IE_HEADER(typ, len(body), inst))
             out.append(body)
-    rejected = message_level and ref._rejected(fields)
-    for spec in ies:
-        if spec.mandatory and fields.get(spec.key) in (None, []):
-            if not (rejected and spec.key != "cause"):
+    if mandatory:
+        rejected = message_level and ref._rejected(fields)
+        for key in mandatory:
+            if fields.get(key) in (None, []) and not (rejected and key != "cause"):
                 raise _Decline
     return b"".join(out)
 
@@ -388,12 +415,198 @@ def _body(spec: ref.MessageSpec, fields: Any) -> bytes:
         return _ies(ref._encode_ies(spec.ies, fields, spec.name, message_level=True))
 
 
+# --------------------------------------------------------------------------------------------
+# Templates (TS 29.274 §7.2.2, §7.2.8): the S/P-GW answers each attach with a Create Session
+# Response and a Modify Bearer Response that differ from the previous UE's only in the header's
+# TEID and Sequence Number, the TEIDs of the F-TEIDs, the UE's PDN address (§8.14) and the
+# charging ID (§8.29). Such a response is written as the octets the encoder gave for the first
+# one of its shape (every other value equal, the IEs in the same order), with those fields
+# written over them; a message of any other shape is encoded whole. Equal values give equal
+# octets: the template is only used for values equal to the ones it was made from.
+# --------------------------------------------------------------------------------------------
+
+_TEMPLATES_KEPT = 256  # shapes kept (one per cause, QoS, AMBR, PCO answer... of a population)
+# the writers of the variable values: a 32-bit or 24-bit unsigned integer, an IPv4 or IPv6
+# address in text
+_U32, _U24, _IPV4, _IPV6 = range(4)
+# a shape -> (octets, ((offset, writer), ...)), the writers in the order of the values
+_templates: dict[tuple[Any, ...], tuple[bytes, tuple[tuple[int, int], ...]]] = {}
+# where a variable value lies: the (type, instance) of its IE and of the IEs around it, its
+# offset in that IE's value, its writer
+_Locator = tuple[tuple[tuple[int, int], ...], int, int]
+# how a key of a templated message or of its bearer context is taken: kept as it is, an F-TEID
+# (§8.22: its TEID varies), a PDN address (§8.14: the addresses vary), bearer contexts (§8.28),
+# a charging ID (§8.29: varies)
+_KEEP, _FTEID, _PAA, _BEARERS, _CHARGING = range(5)
+_KINDS: dict[int, tuple[tuple[ref.IESpec, ...], dict[str, tuple[int, tuple[int, int],
+                                                              tuple[ref.IESpec, ...]]]]] = {}
+_KIND_OF_TYPE = {87: _FTEID, 79: _PAA, 94: _CHARGING}
+
+
+def _kinds(ies: tuple[ref.IESpec, ...]) -> dict[str, tuple[int, tuple[int, int],
+                                                         tuple[ref.IESpec, ...]]]:
+    known = _KINDS.get(id(ies))
+    if known is None or known[0] is not ies:
+        known = _KINDS[id(ies)] = (ies, {
+            spec.key: (_BEARERS if spec.group else _KIND_OF_TYPE.get(spec.type, _KEEP),
+                       (spec.type, spec.instance), spec.group) for spec in ies})
+    return known[1]
+
+
+def _shape(ies: tuple[ref.IESpec, ...], fields: Any, values: list[Any],
+           locators: list[_Locator] | None, outer: tuple[tuple[int, int], ...] = ()
+           ) -> tuple[Any, ...]:
+    """`fields` without its variable values, which go to `values` (and where they lie to
+    `locators`, when asked): every other value kept as it is, or as the tuple of a dict's
+    items (hashing the shape fails on anything deeper: no template)."""
+    kinds = _kinds(ies)
+    shape: list[Any] = []
+    for key, value in fields.items():
+        found = kinds.get(key)
+        if found is None:
+            if key in ref._HEADER_KEYS:  # the header's TEID and Sequence Number
+                shape.append(key)
+                continue
+            found = (_KEEP, (0, 0), ())
+        kind, tag, group = found
+        if value is None or kind == _KEEP:
+            shape.append(key)
+            shape.append(tuple(value.items()) if value.__class__ is dict else value)
+        elif kind == _FTEID:
+            if value.__class__ is not dict:
+                raise _Decline
+            values.append(value["teid"])
+            if locators is not None:
+                locators.append(((*outer, tag), 1, _U32))  # after the flags octet
+            shape.append(key)
+            shape.append((value.get("interface_type"), value.get("ipv4"), value.get("ipv6"),
+                          len(value)))
+        elif kind == _CHARGING:
+            values.append(value)
+            if locators is not None:
+                locators.append(((*outer, tag), 0, _U32))
+            shape.append(key)
+        elif kind == _PAA:
+            shape.append(key)
+            shape.append(_paa_shape(value, (*outer, tag), values, locators))
+        else:  # one bearer context; its F-TEIDs and charging ID vary
+            if value.__class__ is not list or len(value) != 1 or value[0].__class__ is not dict:
+                raise _Decline
+            shape.append(key)
+            shape.append(_shape(group, value[0], values, locators, (*outer, tag)))
+    return tuple(shape)
+
+
+def _paa_shape(v: Any, where: tuple[tuple[int, int], ...], values: list[Any],
+               locators: list[_Locator] | None) -> tuple[Any, ...]:
+    """§8.14, as `ref._paa_in` lays it out: prefix length and IPv6 address, then IPv4."""
+    if v.__class__ is not dict:
+        raise _Decline
+    pdn_type = v["pdn_type"]
+    if pdn_type == ref.PDN_IPV4:
+        values.append(v.get("ipv4") or "0.0.0.0")
+        if locators is not None:
+            locators.append((where, 1, _IPV4))
+        return (pdn_type,)
+    if pdn_type in (ref.PDN_IPV6, ref.PDN_IPV4V6):
+        values.append(v.get("ipv6") or "::")
+        if locators is not None:
+            locators.append((where, 2, _IPV6))
+        if pdn_type == ref.PDN_IPV4V6:
+            values.append(v.get("ipv4") or "0.0.0.0")
+            if locators is not None:
+                locators.append((where, 18, _IPV4))
+        return (pdn_type, v.get("ipv6_prefix_length") or 64)
+    return (pdn_type,)
+
+
+def _value_at(data: bytes, start: int, end: int, where: tuple[tuple[int, int], ...]) -> int:
+    """The offset of the value of the IE at `where` (§8.2 TLIV, nested in grouped IEs)."""
+    for typ, inst in where:
+        pos = start
+        while True:
+            if pos + 4 > end:
+                raise _Decline
+            length = int.from_bytes(data[pos + 1:pos + 3], "big")
+            if data[pos] == typ and data[pos + 3] & 0x0F == inst:
+                start, end = pos + 4, pos + 4 + length
+                break
+            pos += 4 + length
+    return start
+
+
+_PACK_U32 = struct.Struct(">I").pack_into
+
+
+def _from_template(spec: ref.MessageSpec, msg: Message) -> bytes | None:
+    fields = msg.fields
+    # §5.1: the header's TEID (octets 5-8) and Sequence Number (octets 9-11) vary
+    values: list[Any] = [fields.get("teid"), fields.get("sequence")]
+    try:
+        if values[0] is None or values[1] is None or fields.get(
+                "piggybacked") is not None or fields.get("message_priority") is not None:
+            raise _Decline
+        shape = (spec.code, _shape(spec.ies, fields, values, None))
+        known = _templates.get(shape)
+    except Exception:
+        return _encode(spec, msg)  # not of a templated shape: encoded whole
+    if known is None:
+        return _new_template(spec, msg, shape)
+    data, slots = known
+    out = bytearray(data)
+    try:
+        for (offset, writer), value in zip(slots, values, strict=True):
+            if writer == _U32:
+                if value.__class__ is not int or not 0 <= value <= 0xFFFFFFFF:
+                    raise _Decline
+                _PACK_U32(out, offset, value)
+            elif writer == _U24:
+                out[offset:offset + 3] = _u(value, 24).to_bytes(3, "big")
+            else:
+                packed = _one_ip(value)
+                if len(packed) != (4 if writer == _IPV4 else 16):
+                    raise _Decline
+                out[offset:offset + len(packed)] = packed
+    except Exception:
+        return _encode(spec, msg)  # a value it cannot write as it is: encoded whole
+    return bytes(out)
+
+
+def _new_template(spec: ref.MessageSpec, msg: Message, shape: tuple[Any, ...]) -> bytes | None:
+    """The message encoded whole; its octets kept as the template of its shape, with the
+    offset of each variable value."""
+    data = _encode(spec, msg)
+    if data is None:
+        return None
+    locators: list[_Locator] = [((), 4, _U32), ((), 8, _U24)]
+    try:
+        _shape(spec.ies, msg.fields, [], locators)
+        slots = tuple((_value_at(data, 12, len(data), where) + offset if where else offset,
+                       writer) for where, offset, writer in locators)
+    except _Decline:
+        return data
+    if len(_templates) >= _TEMPLATES_KEPT:
+        _templates.clear()
+    _templates[shape] = (data, slots)
+    return data
+
+
+# the responses of every attach (module docstring of corenet.nf.sgw_pgw.core)
+_TEMPLATED = frozenset({"CreateSessionResponse", "ModifyBearerResponse"})
+
+
 def encode(msg: Message) -> bytes | None:
     """The pycrate path's bytes for `msg`, or None to decline."""
+    spec = ref._BY_NAME.get(msg.name)
+    if spec is None or spec.code != msg.code or msg.protocol != ref.PROTOCOL:
+        return None
+    if msg.name in _TEMPLATED:
+        return _from_template(spec, msg)
+    return _encode(spec, msg)
+
+
+def _encode(spec: ref.MessageSpec, msg: Message) -> bytes | None:
     try:
-        spec = ref._BY_NAME.get(msg.name)
-        if spec is None or spec.code != msg.code or msg.protocol != ref.PROTOCOL:
-            return None
         fields = msg.fields
         body = _body(spec, fields)
         teid, prio = fields.get("teid"), fields.get("message_priority")
