@@ -633,12 +633,15 @@ def _encode(spec: ref.MessageSpec, msg: Message) -> bytes | None:
 # --------------------------------------------------------------------------------------------
 
 
+# each octet with its nibbles swapped: BCD digits (low nibble first) read as hex text
+_NIBBLES_SWAPPED = bytes(((octet & 0x0F) << 4) | (octet >> 4) for octet in range(256))
+
+
 def _dec_bcd(raw: bytes) -> str:  # §8.3, §8.10, §8.11
     if not raw:
         raise _Decline
-    text = raw.hex()
     # low nibble first; 0xF only as the filler of the last high nibble
-    digits = "".join(map(str.__add__, text[1::2], text[0::2]))
+    digits = raw.translate(_NIBBLES_SWAPPED).hex()
     if digits[-1] == "f":
         digits = digits[:-1]
     if not digits.isdigit():
@@ -854,34 +857,57 @@ _DECODE_TYPE: dict[int, Callable[[bytes], Any]] = {
 }
 
 
+# how `_decode_ies` reads an IE of a message or grouped IE, by its type and instance (type << 4
+# | instance): its key, the value's reader (None for a grouped IE), whether it repeats, the group
+_DecEntry = tuple[str, Callable[[bytes], Any] | None, bool, tuple[ref.IESpec, ...]]
+_DEC_PLANS: dict[int, tuple[tuple[ref.IESpec, ...], dict[int, _DecEntry], tuple[str, ...]]] = {}
+_IE_HEAD = struct.Struct(">BHB").unpack_from
+
+
+def _dec_declined(raw: bytes) -> Any:
+    raise _Decline
+
+
+def _dec_plan(ies: tuple[ref.IESpec, ...]) -> tuple[dict[int, _DecEntry], tuple[str, ...]]:
+    """The readers of `ies` and its mandatory keys, made once per message or grouped IE (kept
+    with the tuple by identity, as `_mandatory`)."""
+    known = _DEC_PLANS.get(id(ies))
+    if known is None or known[0] is not ies:
+        table = {(spec.type << 4) | spec.instance: (
+            spec.key, None if spec.group else _DECODE_TYPE.get(spec.type, _dec_declined),
+            spec.multiple, spec.group) for spec in ies}
+        known = _DEC_PLANS[id(ies)] = (ies, table, _mandatory(ies))
+    return known[1], known[2]
+
+
 def _decode_ies(data: bytes, ies: tuple[ref.IESpec, ...], message_level: bool) -> dict[str, Any]:
-    table = ref._table_of(ies)
+    table, mandatory = _dec_plan(ies)
     fields: dict[str, Any] = {}
     pos, end = 0, len(data)
     while pos < end:
         if end - pos < 4:
             raise _Decline
-        typ, length, inst = data[pos], int.from_bytes(data[pos + 1:pos + 3], "big"), data[pos + 3]
+        typ, length, inst = _IE_HEAD(data, pos)
         raw = data[pos + 4:pos + 4 + length]
         pos += 4 + length
-        spec = table.by_tag.get((typ, inst))
         # spare bits, unknown or repeated IEs, extended types: the reference (other_ies)
-        if len(raw) != length or inst > 0x0F or spec is None or (
-                not spec.multiple and spec.key in fields):
+        entry = None if len(raw) != length or inst > 0x0F else table.get((typ << 4) | inst)
+        if entry is None:
             raise _Decline
-        if spec.group:
-            value = _decode_ies(raw, spec.group, False)
+        key, read, multiple, group = entry
+        value = _decode_ies(raw, group, False) if read is None else read(raw)
+        if multiple:
+            fields.setdefault(key, []).append(value)
+        elif key in fields:
+            raise _Decline
         else:
-            value = _DECODE_TYPE[typ](raw)
-        if spec.multiple:
-            fields.setdefault(spec.key, []).append(value)
-        else:
-            fields[spec.key] = value
+            fields[key] = value
     # §7.7.5 mandatory IEs; a rejection response needs only its Cause (Table 8.4-1)
-    rejected = message_level and ref._rejected(fields)
-    for key in _mandatory(ies):
-        if key not in fields and not (rejected and key != "cause"):
-            raise _Decline
+    if mandatory:
+        rejected = message_level and ref._rejected(fields)
+        for key in mandatory:
+            if key not in fields and not (rejected and key != "cause"):
+                raise _Decline
     return fields
 
 
