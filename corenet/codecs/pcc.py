@@ -173,20 +173,34 @@ class Identities:
     imeisv: str | None = None
 
 
+_ABSENT = object()
+
+
 def identities_of(msg: Message) -> Identities:
+    return identities_in(msg.fields.get("avps", ()))
+
+
+def identities_in(entries: Iterable[Any]) -> Identities:
+    """The Subscription-Ids (IMSI, E.164) and the first User-Equipment-Info (IMEISV) of a
+    request's AVPs, read in one pass over them."""
     imsi = msisdn = None
-    for sub in dia.avp_all(msg, "Subscription-Id"):
-        kind = dia.avp(sub, "Subscription-Id-Type")
-        data = dia.avp(sub, "Subscription-Id-Data")
-        if not isinstance(data, str) or not data.isdigit():
-            continue
-        if kind == SubscriptionIdType.END_USER_IMSI:
-            imsi = data
-        elif kind == SubscriptionIdType.END_USER_E164:
-            msisdn = data
+    ue: Any = _ABSENT
+    for entry in entries:
+        name = entry[0]
+        if name == "Subscription-Id":
+            sub = entry[1]
+            kind = dia.avp(sub, "Subscription-Id-Type")
+            data = dia.avp(sub, "Subscription-Id-Data")
+            if not isinstance(data, str) or not data.isdigit():
+                continue
+            if kind == SubscriptionIdType.END_USER_IMSI:
+                imsi = data
+            elif kind == SubscriptionIdType.END_USER_E164:
+                msisdn = data
+        elif name == "User-Equipment-Info" and ue is _ABSENT:
+            ue = entry[1]
     imeisv = None
-    ue = dia.avp(msg, "User-Equipment-Info")
-    if ue is not None and dia.avp(ue, "User-Equipment-Info-Type") == IMEISV:
+    if ue is not _ABSENT and ue is not None and dia.avp(ue, "User-Equipment-Info-Type") == IMEISV:
         value = dia.avp(ue, "User-Equipment-Info-Value")
         if isinstance(value, bytes) and value.isdigit():
             imeisv = value.decode()
