@@ -55,8 +55,8 @@ def _bcd(digits: Any) -> bytes:
         raise _Decline
     if len(digits) % 2:
         digits += "f"
-    # each pair of digits swapped into one octet's hex text
-    return bytes.fromhex("".join(map(str.__add__, digits[1::2], digits[0::2])))
+    # the digits as hex text, each octet's nibbles then swapped (`_NIBBLES_SWAPPED`)
+    return bytes.fromhex(digits).translate(_NIBBLES_SWAPPED)
 
 
 def _ext_empty(v: Any) -> None:
@@ -353,6 +353,43 @@ _ONE_TYPE: dict[int, Callable[[Any], bytes]] = {
           else _ONE_KIND.get(kind) or _two_steps(typ))
     for typ, kind in ref._IE_KIND.items()
 }
+
+
+def _flat(v: Any) -> Any:
+    return tuple(v.items())
+
+
+def _nested(v: Any) -> Any:
+    return tuple((name, tuple(part.items())) for name, part in v.items())
+
+
+def _kept(write: Callable[[Any], bytes], key: Callable[[Any], Any]) -> Callable[[Any], bytes]:
+    """`write` once per distinct value: the UEs of a population send the same cell, QoS,
+    AMBR, indication flags and time zone, and their S/P-GW answers each with the same cause.
+    Values equal as Python values give equal octets (the ints, booleans and texts these are
+    made of); what `write` refuses is not kept (it refuses again), nor a value `key` cannot
+    make hashable (written each time). Bounded as the decoder's `_memo`."""
+    known: dict[Any, bytes] = {}
+
+    def enc(v: Any) -> bytes:
+        try:
+            k = key(v)
+            out = known.get(k)
+        except Exception:  # not of the usual form: the writer decides
+            return write(v)
+        if out is None:
+            out = write(v)
+            if len(known) >= _MEMO_KEPT:
+                known.clear()
+            known[k] = out
+        return out
+    return enc
+
+
+# §8.21 ULI, §8.12 Indication, §8.44 UE Time Zone, §8.15 Bearer QoS, §8.7 AMBR, §8.4 Cause
+_ONE_TYPE.update({86: _kept(_ONE_TYPE[86], _nested), 77: _kept(_ONE_TYPE[77], _flat),
+                  114: _kept(_ONE_TYPE[114], _flat), 80: _kept(_ONE_TYPE[80], _flat),
+                  72: _kept(_ONE_TYPE[72], _flat), 2: _kept(_ONE_TYPE[2], _flat)})
 
 
 # §8.2: type, length, spare/instance

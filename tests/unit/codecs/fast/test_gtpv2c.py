@@ -269,3 +269,36 @@ def test_a_response_of_a_known_shape_is_not_encoded_again(monkeypatch: pytest.Mo
     other = response(7, qci=5)
     assert fg.encode(other) == g.encode_pycrate(other)
     assert whole == ["CreateSessionResponse"] * 2 and len(fg._templates) == 2
+
+
+def test_repeated_values_are_written_once_and_refusals_are_not_kept() -> None:
+    """The ULI, QoS, AMBR, Indication, UE Time Zone and Cause a population repeats are written
+    once per distinct value (TS 29.274 §8.21, §8.15, §8.7, §8.12, §8.44, §8.4); a value the
+    writer refuses is refused every time, and an unhashable one is written each time."""
+    written: list[object] = []
+
+    def write(v: object) -> bytes:
+        written.append(v)
+        if v == {"bad": {"x": 1}}:
+            raise ValueError("refused")
+        return repr(v).encode()
+
+    enc = fg._kept(write, fg._nested)
+    cell = {"tai": {"plmn": "44020", "tac": 1}, "ecgi": {"plmn": "44020", "eci": 0x10101}}
+    assert enc(cell) == enc(dict(cell)) == repr(cell).encode()
+    assert enc({**cell, "tai": {"plmn": "44020", "tac": 2}}) != enc(cell)
+    assert len(written) == 2
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            enc({"bad": {"x": 1}})
+    assert len(written) == 4
+    odd = {"tai": [1]}  # a list inside: no key, written as it is
+    enc(odd), enc(odd)
+    assert len(written) == 6
+    # and the S11 messages carrying them are pycrate's octets, each UE's cell its own
+    sample = GTPV2C_SAMPLES["CreateSessionRequest"]
+    for eci in (0x10101, 0x10102, 0x10101):
+        msg = Message(sample.protocol, sample.name, sample.code, {
+            **sample.fields, "uli": {**cell, "ecgi": {"plmn": "44020", "eci": eci}}})
+        wire = check_gtpv2c_encode(msg)
+        assert wire is not None and g.decode(wire).fields["uli"]["ecgi"]["eci"] == eci
