@@ -6,9 +6,10 @@ its MMEs believe in and never hands out an address still in use. WAL with synchr
 the HSS store: each commit survives a killed process and an operating-system crash.
 
 Group commit (`group_commit=True`, as the service runs it): `put`/`delete` only queue the
-change; a writer thread of the store applies everything queued so far in one transaction, one
-COMMIT, one fsync, while the event loop goes on serving other requests (whose changes join the
-next commit). The GTPv2-C endpoint hands its
+change, and the changes of one burst of datagrams are handed to a writer thread of the store
+once the event loop has handled the burst; the writer applies everything handed to it so far in
+one transaction, one COMMIT, one fsync, while the event loop goes on serving other requests
+(whose changes join the next commit). The GTPv2-C endpoint hands its
 datagrams to `after_durable`, which releases them once every change queued before them is on
 disk: no response leaves before the session it announces is durable, and an S/P-GW under load
 pays one fsync per batch instead of one per request. A ':memory:' store keeps nothing and
@@ -81,8 +82,11 @@ class SessionStore:
             self._db.execute("ALTER TABLE sessions ADD COLUMN access TEXT")
         self._lock = threading.Lock()  # the connection: the writer's batch, or a reader
         self._cond = threading.Condition()
-        self._queue: list[Change] = []
+        self._queue: list[Change] = []  # changes not taken by the writer yet
         self._queued = 0  # changes queued so far
+        self._released = 0  # of which handed to the writer (at the end of a loop burst)
+        self._taken = 0  # of which taken by the writer
+        self._release_due = False  # a release is scheduled on the event loop
         self._durable = 0  # of which committed
         self.commits = 0  # COMMITs (fsyncs) made by the writer thread
         self._failed: BaseException | None = None
@@ -135,6 +139,8 @@ class SessionStore:
     def flush(self) -> None:
         """Block until every queued change is committed (reads and close see them all)."""
         with self._cond:
+            self._released = self._queued
+            self._cond.notify_all()
             while self._durable < self._queued and self._failed is None:
                 self._cond.wait()
 
@@ -146,17 +152,35 @@ class SessionStore:
         with self._cond:
             self._queue.append((sql, args))
             self._queued += 1
+            if self._release_due:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no event loop (a restore, a tool): to the writer at once
+                self._released = self._queued
+                self._cond.notify_all()
+                return
+            self._release_due = True
+        # the changes of one burst of datagrams go to the writer together, once the loop has
+        # handled them all: one commit for the burst, not one wake-up of the writer per change
+        loop.call_soon(self._release)
+
+    def _release(self) -> None:
+        with self._cond:
+            self._release_due = False
+            self._released = self._queued
             self._cond.notify_all()
 
     def _write_loop(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closing:
+                while self._released == self._taken and not self._closing:
                     self._cond.wait()
-                if not self._queue:
+                count = self._released - self._taken
+                if not count:
                     return
-                batch, self._queue = self._queue, []
-                upto = self._queued
+                batch, self._queue = self._queue[:count], self._queue[count:]
+                self._taken = upto = self._released
             try:
                 with self._lock:
                     self._commit(batch)

@@ -201,3 +201,24 @@ def test_a_database_without_the_access_column_is_read_and_given_one(tmp_path: Pa
         assert list(store.sessions()) == [{"teid": 7, "access": {"state": "idle", "enb": []}}]
     finally:
         store.close()
+
+
+async def test_the_changes_of_one_loop_burst_are_committed_together(tmp_path: Path) -> None:
+    """The changes made while the event loop handles one burst of datagrams go to the writer
+    once the burst is handled: one COMMIT (one fsync) for all of them, even when the loop
+    releases the interpreter between them (its socket calls), rather than a writer woken by
+    the first change committing it alone."""
+    import time
+
+    db = str(tmp_path / "sgw.db")
+    store = SessionStore(db, group_commit=True)
+    try:
+        for teid in range(1, 11):
+            store.put(teid, {"teid": teid})
+            time.sleep(0.002)  # the loop's other work meanwhile, the interpreter released
+        done = asyncio.Event()
+        store.after_durable(done.set)
+        await asyncio.wait_for(done.wait(), 10)
+        assert store.commits == 1 and sorted(_rows(db)) == list(range(1, 11))
+    finally:
+        store.close()
