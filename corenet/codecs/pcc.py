@@ -282,12 +282,30 @@ def qos_information(qci: int, arp_priority: int, *, preemption_capability: bool,
 
 
 def default_bearer_qos(qci: int, arp_priority: int) -> tuple[str, Any]:
-    """Default-EPS-Bearer-QoS (TS 29.212 §5.3.48)."""
-    return ("Default-EPS-Bearer-QoS", [
+    """Default-EPS-Bearer-QoS (TS 29.212 §5.3.48): one `SharedGroup` per QCI and ARP (the
+    sessions of a population share a few), written once by the encoder."""
+    return ("Default-EPS-Bearer-QoS", _default_bearer_qos(qci, arp_priority))
+
+
+@functools.lru_cache(maxsize=256)
+def _default_bearer_qos(qci: int, arp_priority: int) -> dia.SharedGroup:
+    return dia.SharedGroup([
         ("QoS-Class-Identifier", qci),
         ("Allocation-Retention-Priority", [("Priority-Level", arp_priority),
                                            ("Pre-emption-Capability", 1),
                                            ("Pre-emption-Vulnerability", 0)])])
+
+
+def apn_ambr(ul_bps: int, dl_bps: int) -> tuple[str, Any]:
+    """QoS-Information with the APN-AMBR alone (TS 29.212 §4.5.1, §5.3.16): one `SharedGroup`
+    per pair of rates (a population's sessions share a few)."""
+    return ("QoS-Information", _apn_ambr(ul_bps, dl_bps))
+
+
+@functools.lru_cache(maxsize=256)
+def _apn_ambr(ul_bps: int, dl_bps: int) -> dia.SharedGroup:
+    return dia.SharedGroup([("APN-Aggregate-Max-Bitrate-UL", ul_bps),
+                            ("APN-Aggregate-Max-Bitrate-DL", dl_bps)])
 
 
 def ue_address_avps(ipv4: str | None, ipv6_prefix: str | None) -> list[tuple[str, Any]]:

@@ -222,9 +222,14 @@ class PcrfCore:
             codec.default_bearer_qos(qci, arp)]
         ambr = first.get("QoS-Information")
         if ambr is not None:
-            avps.append(("QoS-Information", [
-                e for e in ambr if e[0] in ("APN-Aggregate-Max-Bitrate-UL",
-                                            "APN-Aggregate-Max-Bitrate-DL")]))
+            rates = [e for e in ambr if e[0] in ("APN-Aggregate-Max-Bitrate-UL",
+                                                 "APN-Aggregate-Max-Bitrate-DL")]
+            if [e[0] for e in rates] == ["APN-Aggregate-Max-Bitrate-UL",
+                                         "APN-Aggregate-Max-Bitrate-DL"] and all(
+                    type(e[1]) is int for e in rates):
+                avps.append(codec.apn_ambr(rates[0][1], rates[1][1]))  # shared, written once
+            else:
+                avps.append(("QoS-Information", rates))
         actions.insert(0, SendAnswer(codec.answer(req, self.me, Rc.DIAMETER_SUCCESS, avps)))
         actions.append(LogEvent("pcrf.gx.established", {
             "session": sid, "imsi": ids.imsi, "msisdn": ids.msisdn, "apn": apn,
