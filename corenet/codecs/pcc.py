@@ -173,20 +173,34 @@ class Identities:
     imeisv: str | None = None
 
 
+_ABSENT = object()
+
+
 def identities_of(msg: Message) -> Identities:
+    return identities_in(msg.fields.get("avps", ()))
+
+
+def identities_in(entries: Iterable[Any]) -> Identities:
+    """The Subscription-Ids (IMSI, E.164) and the first User-Equipment-Info (IMEISV) of a
+    request's AVPs, read in one pass over them."""
     imsi = msisdn = None
-    for sub in dia.avp_all(msg, "Subscription-Id"):
-        kind = dia.avp(sub, "Subscription-Id-Type")
-        data = dia.avp(sub, "Subscription-Id-Data")
-        if not isinstance(data, str) or not data.isdigit():
-            continue
-        if kind == SubscriptionIdType.END_USER_IMSI:
-            imsi = data
-        elif kind == SubscriptionIdType.END_USER_E164:
-            msisdn = data
+    ue: Any = _ABSENT
+    for entry in entries:
+        name = entry[0]
+        if name == "Subscription-Id":
+            sub = entry[1]
+            kind = dia.avp(sub, "Subscription-Id-Type")
+            data = dia.avp(sub, "Subscription-Id-Data")
+            if not isinstance(data, str) or not data.isdigit():
+                continue
+            if kind == SubscriptionIdType.END_USER_IMSI:
+                imsi = data
+            elif kind == SubscriptionIdType.END_USER_E164:
+                msisdn = data
+        elif name == "User-Equipment-Info" and ue is _ABSENT:
+            ue = entry[1]
     imeisv = None
-    ue = dia.avp(msg, "User-Equipment-Info")
-    if ue is not None and dia.avp(ue, "User-Equipment-Info-Type") == IMEISV:
+    if ue is not _ABSENT and ue is not None and dia.avp(ue, "User-Equipment-Info-Type") == IMEISV:
         value = dia.avp(ue, "User-Equipment-Info-Value")
         if isinstance(value, bytes) and value.isdigit():
             imeisv = value.decode()
@@ -268,12 +282,30 @@ def qos_information(qci: int, arp_priority: int, *, preemption_capability: bool,
 
 
 def default_bearer_qos(qci: int, arp_priority: int) -> tuple[str, Any]:
-    """Default-EPS-Bearer-QoS (TS 29.212 §5.3.48)."""
-    return ("Default-EPS-Bearer-QoS", [
+    """Default-EPS-Bearer-QoS (TS 29.212 §5.3.48): one `SharedGroup` per QCI and ARP (the
+    sessions of a population share a few), written once by the encoder."""
+    return ("Default-EPS-Bearer-QoS", _default_bearer_qos(qci, arp_priority))
+
+
+@functools.lru_cache(maxsize=256)
+def _default_bearer_qos(qci: int, arp_priority: int) -> dia.SharedGroup:
+    return dia.SharedGroup([
         ("QoS-Class-Identifier", qci),
         ("Allocation-Retention-Priority", [("Priority-Level", arp_priority),
                                            ("Pre-emption-Capability", 1),
                                            ("Pre-emption-Vulnerability", 0)])])
+
+
+def apn_ambr(ul_bps: int, dl_bps: int) -> tuple[str, Any]:
+    """QoS-Information with the APN-AMBR alone (TS 29.212 §4.5.1, §5.3.16): one `SharedGroup`
+    per pair of rates (a population's sessions share a few)."""
+    return ("QoS-Information", _apn_ambr(ul_bps, dl_bps))
+
+
+@functools.lru_cache(maxsize=256)
+def _apn_ambr(ul_bps: int, dl_bps: int) -> dia.SharedGroup:
+    return dia.SharedGroup([("APN-Aggregate-Max-Bitrate-UL", ul_bps),
+                            ("APN-Aggregate-Max-Bitrate-DL", dl_bps)])
 
 
 def ue_address_avps(ipv4: str | None, ipv6_prefix: str | None) -> list[tuple[str, Any]]:

@@ -18,6 +18,7 @@ pycrate IE element alone (a few hundred µs less than the whole message, and onl
 from __future__ import annotations
 
 import functools
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -54,8 +55,8 @@ def _bcd(digits: Any) -> bytes:
         raise _Decline
     if len(digits) % 2:
         digits += "f"
-    # each pair of digits swapped into one octet's hex text
-    return bytes.fromhex("".join(map(str.__add__, digits[1::2], digits[0::2])))
+    # the digits as hex text, each octet's nibbles then swapped (`_NIBBLES_SWAPPED`)
+    return bytes.fromhex(digits).translate(_NIBBLES_SWAPPED)
 
 
 def _ext_empty(v: Any) -> None:
@@ -354,29 +355,92 @@ _ONE_TYPE: dict[int, Callable[[Any], bytes]] = {
 }
 
 
+def _flat(v: Any) -> Any:
+    return tuple(v.items())
+
+
+def _nested(v: Any) -> Any:
+    return tuple((name, tuple(part.items())) for name, part in v.items())
+
+
+def _kept(write: Callable[[Any], bytes], key: Callable[[Any], Any]) -> Callable[[Any], bytes]:
+    """`write` once per distinct value: the UEs of a population send the same cell, QoS,
+    AMBR, indication flags and time zone, and their S/P-GW answers each with the same cause.
+    Values equal as Python values give equal octets (the ints, booleans and texts these are
+    made of); what `write` refuses is not kept (it refuses again), nor a value `key` cannot
+    make hashable (written each time). Bounded as the decoder's `_memo`."""
+    known: dict[Any, bytes] = {}
+
+    def enc(v: Any) -> bytes:
+        try:
+            k = key(v)
+            out = known.get(k)
+        except Exception:  # not of the usual form: the writer decides
+            return write(v)
+        if out is None:
+            out = write(v)
+            if len(known) >= _MEMO_KEPT:
+                known.clear()
+            known[k] = out
+        return out
+    return enc
+
+
+# §8.21 ULI, §8.12 Indication, §8.44 UE Time Zone, §8.15 Bearer QoS, §8.7 AMBR, §8.4 Cause
+_ONE_TYPE.update({86: _kept(_ONE_TYPE[86], _nested), 77: _kept(_ONE_TYPE[77], _flat),
+                  114: _kept(_ONE_TYPE[114], _flat), 80: _kept(_ONE_TYPE[80], _flat),
+                  72: _kept(_ONE_TYPE[72], _flat), 2: _kept(_ONE_TYPE[2], _flat)})
+
+
+# §8.2: type, length, spare/instance
+_IE_HEADER = struct.Struct(">BHB").pack
+
+# how `_direct` writes one key of a message or grouped IE: type, instance, the value's writer
+# (None for a grouped IE), whether it repeats, the group's IEs
+_Entry = tuple[int, int, Callable[[Any], bytes] | None, bool, tuple[ref.IESpec, ...]]
+_PLANS: dict[int, tuple[tuple[ref.IESpec, ...], dict[str, _Entry], tuple[str, ...]]] = {}
+
+
+def _one_declined(v: Any) -> bytes:
+    raise _Decline
+
+
+def _plan(ies: tuple[ref.IESpec, ...]) -> tuple[dict[str, _Entry], tuple[str, ...]]:
+    """The writers of `ies` by key and its mandatory keys: made once per message or grouped
+    IE (a few fixed tuples, kept with them by identity, as `_mandatory`)."""
+    known = _PLANS.get(id(ies))
+    if known is None or known[0] is not ies:
+        by_key = {spec.key: (spec.type, spec.instance,
+                             None if spec.group else _ONE_TYPE.get(spec.type, _one_declined),
+                             spec.multiple, spec.group)
+                  for spec in ies if spec.key not in ref._HEADER_KEYS}
+        known = _PLANS[id(ies)] = (ies, by_key, _mandatory(ies))
+    return known[1], known[2]
+
+
 def _direct(ies: tuple[ref.IESpec, ...], fields: Any, message_level: bool = False) -> bytes:
     """§8.2 IEs of `fields`, in their order, as `_ies(ref._encode_ies(...))` gives them."""
-    by_key = ref._table_of(ies).by_key
+    by_key, mandatory = _plan(ies)
     out = []
     for key, value in fields.items():
-        if key in ref._HEADER_KEYS:
-            continue
-        spec = by_key.get(key)
-        if spec is None:
+        entry = by_key.get(key)
+        if entry is None:
+            if key in ref._HEADER_KEYS:
+                continue
             raise _Decline  # other_ies, unknown keys: the two-pass path
         if value is None:
             continue
-        typ, inst = spec.type, spec.instance
-        for v in (value if spec.multiple else (value,)):
-            body = _direct(spec.group, v) if spec.group else _ONE_TYPE[typ](v)
+        typ, inst, write, multiple, group = entry
+        for v in (value if multiple else (value,)):
+            body = write(v) if write is not None else _direct(group, v)
             if len(body) > 0xFFFF:
                 raise _Decline
-            out.append(bytes((typ, len(body) >> 8, len(body) & 0xFF, inst)))
+            out.append(_IE_HEADER(typ, len(body), inst))
             out.append(body)
-    rejected = message_level and ref._rejected(fields)
-    for spec in ies:
-        if spec.mandatory and fields.get(spec.key) in (None, []):
-            if not (rejected and spec.key != "cause"):
+    if mandatory:
+        rejected = message_level and ref._rejected(fields)
+        for key in mandatory:
+            if fields.get(key) in (None, []) and not (rejected and key != "cause"):
                 raise _Decline
     return b"".join(out)
 
@@ -388,12 +452,198 @@ def _body(spec: ref.MessageSpec, fields: Any) -> bytes:
         return _ies(ref._encode_ies(spec.ies, fields, spec.name, message_level=True))
 
 
+# --------------------------------------------------------------------------------------------
+# Templates (TS 29.274 §7.2.2, §7.2.8): the S/P-GW answers each attach with a Create Session
+# Response and a Modify Bearer Response that differ from the previous UE's only in the header's
+# TEID and Sequence Number, the TEIDs of the F-TEIDs, the UE's PDN address (§8.14) and the
+# charging ID (§8.29). Such a response is written as the octets the encoder gave for the first
+# one of its shape (every other value equal, the IEs in the same order), with those fields
+# written over them; a message of any other shape is encoded whole. Equal values give equal
+# octets: the template is only used for values equal to the ones it was made from.
+# --------------------------------------------------------------------------------------------
+
+_TEMPLATES_KEPT = 256  # shapes kept (one per cause, QoS, AMBR, PCO answer... of a population)
+# the writers of the variable values: a 32-bit or 24-bit unsigned integer, an IPv4 or IPv6
+# address in text
+_U32, _U24, _IPV4, _IPV6 = range(4)
+# a shape -> (octets, ((offset, writer), ...)), the writers in the order of the values
+_templates: dict[tuple[Any, ...], tuple[bytes, tuple[tuple[int, int], ...]]] = {}
+# where a variable value lies: the (type, instance) of its IE and of the IEs around it, its
+# offset in that IE's value, its writer
+_Locator = tuple[tuple[tuple[int, int], ...], int, int]
+# how a key of a templated message or of its bearer context is taken: kept as it is, an F-TEID
+# (§8.22: its TEID varies), a PDN address (§8.14: the addresses vary), bearer contexts (§8.28),
+# a charging ID (§8.29: varies)
+_KEEP, _FTEID, _PAA, _BEARERS, _CHARGING = range(5)
+_KINDS: dict[int, tuple[tuple[ref.IESpec, ...], dict[str, tuple[int, tuple[int, int],
+                                                              tuple[ref.IESpec, ...]]]]] = {}
+_KIND_OF_TYPE = {87: _FTEID, 79: _PAA, 94: _CHARGING}
+
+
+def _kinds(ies: tuple[ref.IESpec, ...]) -> dict[str, tuple[int, tuple[int, int],
+                                                         tuple[ref.IESpec, ...]]]:
+    known = _KINDS.get(id(ies))
+    if known is None or known[0] is not ies:
+        known = _KINDS[id(ies)] = (ies, {
+            spec.key: (_BEARERS if spec.group else _KIND_OF_TYPE.get(spec.type, _KEEP),
+                       (spec.type, spec.instance), spec.group) for spec in ies})
+    return known[1]
+
+
+def _shape(ies: tuple[ref.IESpec, ...], fields: Any, values: list[Any],
+           locators: list[_Locator] | None, outer: tuple[tuple[int, int], ...] = ()
+           ) -> tuple[Any, ...]:
+    """`fields` without its variable values, which go to `values` (and where they lie to
+    `locators`, when asked): every other value kept as it is, or as the tuple of a dict's
+    items (hashing the shape fails on anything deeper: no template)."""
+    kinds = _kinds(ies)
+    shape: list[Any] = []
+    for key, value in fields.items():
+        found = kinds.get(key)
+        if found is None:
+            if key in ref._HEADER_KEYS:  # the header's TEID and Sequence Number
+                shape.append(key)
+                continue
+            found = (_KEEP, (0, 0), ())
+        kind, tag, group = found
+        if value is None or kind == _KEEP:
+            shape.append(key)
+            shape.append(tuple(value.items()) if value.__class__ is dict else value)
+        elif kind == _FTEID:
+            if value.__class__ is not dict:
+                raise _Decline
+            values.append(value["teid"])
+            if locators is not None:
+                locators.append(((*outer, tag), 1, _U32))  # after the flags octet
+            shape.append(key)
+            shape.append((value.get("interface_type"), value.get("ipv4"), value.get("ipv6"),
+                          len(value)))
+        elif kind == _CHARGING:
+            values.append(value)
+            if locators is not None:
+                locators.append(((*outer, tag), 0, _U32))
+            shape.append(key)
+        elif kind == _PAA:
+            shape.append(key)
+            shape.append(_paa_shape(value, (*outer, tag), values, locators))
+        else:  # one bearer context; its F-TEIDs and charging ID vary
+            if value.__class__ is not list or len(value) != 1 or value[0].__class__ is not dict:
+                raise _Decline
+            shape.append(key)
+            shape.append(_shape(group, value[0], values, locators, (*outer, tag)))
+    return tuple(shape)
+
+
+def _paa_shape(v: Any, where: tuple[tuple[int, int], ...], values: list[Any],
+               locators: list[_Locator] | None) -> tuple[Any, ...]:
+    """§8.14, as `ref._paa_in` lays it out: prefix length and IPv6 address, then IPv4."""
+    if v.__class__ is not dict:
+        raise _Decline
+    pdn_type = v["pdn_type"]
+    if pdn_type == ref.PDN_IPV4:
+        values.append(v.get("ipv4") or "0.0.0.0")
+        if locators is not None:
+            locators.append((where, 1, _IPV4))
+        return (pdn_type,)
+    if pdn_type in (ref.PDN_IPV6, ref.PDN_IPV4V6):
+        values.append(v.get("ipv6") or "::")
+        if locators is not None:
+            locators.append((where, 2, _IPV6))
+        if pdn_type == ref.PDN_IPV4V6:
+            values.append(v.get("ipv4") or "0.0.0.0")
+            if locators is not None:
+                locators.append((where, 18, _IPV4))
+        return (pdn_type, v.get("ipv6_prefix_length") or 64)
+    return (pdn_type,)
+
+
+def _value_at(data: bytes, start: int, end: int, where: tuple[tuple[int, int], ...]) -> int:
+    """The offset of the value of the IE at `where` (§8.2 TLIV, nested in grouped IEs)."""
+    for typ, inst in where:
+        pos = start
+        while True:
+            if pos + 4 > end:
+                raise _Decline
+            length = int.from_bytes(data[pos + 1:pos + 3], "big")
+            if data[pos] == typ and data[pos + 3] & 0x0F == inst:
+                start, end = pos + 4, pos + 4 + length
+                break
+            pos += 4 + length
+    return start
+
+
+_PACK_U32 = struct.Struct(">I").pack_into
+
+
+def _from_template(spec: ref.MessageSpec, msg: Message) -> bytes | None:
+    fields = msg.fields
+    # §5.1: the header's TEID (octets 5-8) and Sequence Number (octets 9-11) vary
+    values: list[Any] = [fields.get("teid"), fields.get("sequence")]
+    try:
+        if values[0] is None or values[1] is None or fields.get(
+                "piggybacked") is not None or fields.get("message_priority") is not None:
+            raise _Decline
+        shape = (spec.code, _shape(spec.ies, fields, values, None))
+        known = _templates.get(shape)
+    except Exception:
+        return _encode(spec, msg)  # not of a templated shape: encoded whole
+    if known is None:
+        return _new_template(spec, msg, shape)
+    data, slots = known
+    out = bytearray(data)
+    try:
+        for (offset, writer), value in zip(slots, values, strict=True):
+            if writer == _U32:
+                if value.__class__ is not int or not 0 <= value <= 0xFFFFFFFF:
+                    raise _Decline
+                _PACK_U32(out, offset, value)
+            elif writer == _U24:
+                out[offset:offset + 3] = _u(value, 24).to_bytes(3, "big")
+            else:
+                packed = _one_ip(value)
+                if len(packed) != (4 if writer == _IPV4 else 16):
+                    raise _Decline
+                out[offset:offset + len(packed)] = packed
+    except Exception:
+        return _encode(spec, msg)  # a value it cannot write as it is: encoded whole
+    return bytes(out)
+
+
+def _new_template(spec: ref.MessageSpec, msg: Message, shape: tuple[Any, ...]) -> bytes | None:
+    """The message encoded whole; its octets kept as the template of its shape, with the
+    offset of each variable value."""
+    data = _encode(spec, msg)
+    if data is None:
+        return None
+    locators: list[_Locator] = [((), 4, _U32), ((), 8, _U24)]
+    try:
+        _shape(spec.ies, msg.fields, [], locators)
+        slots = tuple((_value_at(data, 12, len(data), where) + offset if where else offset,
+                       writer) for where, offset, writer in locators)
+    except _Decline:
+        return data
+    if len(_templates) >= _TEMPLATES_KEPT:
+        _templates.clear()
+    _templates[shape] = (data, slots)
+    return data
+
+
+# the responses of every attach (module docstring of corenet.nf.sgw_pgw.core)
+_TEMPLATED = frozenset({"CreateSessionResponse", "ModifyBearerResponse"})
+
+
 def encode(msg: Message) -> bytes | None:
     """The pycrate path's bytes for `msg`, or None to decline."""
+    spec = ref._BY_NAME.get(msg.name)
+    if spec is None or spec.code != msg.code or msg.protocol != ref.PROTOCOL:
+        return None
+    if msg.name in _TEMPLATED:
+        return _from_template(spec, msg)
+    return _encode(spec, msg)
+
+
+def _encode(spec: ref.MessageSpec, msg: Message) -> bytes | None:
     try:
-        spec = ref._BY_NAME.get(msg.name)
-        if spec is None or spec.code != msg.code or msg.protocol != ref.PROTOCOL:
-            return None
         fields = msg.fields
         body = _body(spec, fields)
         teid, prio = fields.get("teid"), fields.get("message_priority")
@@ -420,12 +670,15 @@ def encode(msg: Message) -> bytes | None:
 # --------------------------------------------------------------------------------------------
 
 
+# each octet with its nibbles swapped: BCD digits (low nibble first) read as hex text
+_NIBBLES_SWAPPED = bytes(((octet & 0x0F) << 4) | (octet >> 4) for octet in range(256))
+
+
 def _dec_bcd(raw: bytes) -> str:  # §8.3, §8.10, §8.11
     if not raw:
         raise _Decline
-    text = raw.hex()
     # low nibble first; 0xF only as the filler of the last high nibble
-    digits = "".join(map(str.__add__, text[1::2], text[0::2]))
+    digits = raw.translate(_NIBBLES_SWAPPED).hex()
     if digits[-1] == "f":
         digits = digits[:-1]
     if not digits.isdigit():
@@ -641,34 +894,57 @@ _DECODE_TYPE: dict[int, Callable[[bytes], Any]] = {
 }
 
 
+# how `_decode_ies` reads an IE of a message or grouped IE, by its type and instance (type << 4
+# | instance): its key, the value's reader (None for a grouped IE), whether it repeats, the group
+_DecEntry = tuple[str, Callable[[bytes], Any] | None, bool, tuple[ref.IESpec, ...]]
+_DEC_PLANS: dict[int, tuple[tuple[ref.IESpec, ...], dict[int, _DecEntry], tuple[str, ...]]] = {}
+_IE_HEAD = struct.Struct(">BHB").unpack_from
+
+
+def _dec_declined(raw: bytes) -> Any:
+    raise _Decline
+
+
+def _dec_plan(ies: tuple[ref.IESpec, ...]) -> tuple[dict[int, _DecEntry], tuple[str, ...]]:
+    """The readers of `ies` and its mandatory keys, made once per message or grouped IE (kept
+    with the tuple by identity, as `_mandatory`)."""
+    known = _DEC_PLANS.get(id(ies))
+    if known is None or known[0] is not ies:
+        table = {(spec.type << 4) | spec.instance: (
+            spec.key, None if spec.group else _DECODE_TYPE.get(spec.type, _dec_declined),
+            spec.multiple, spec.group) for spec in ies}
+        known = _DEC_PLANS[id(ies)] = (ies, table, _mandatory(ies))
+    return known[1], known[2]
+
+
 def _decode_ies(data: bytes, ies: tuple[ref.IESpec, ...], message_level: bool) -> dict[str, Any]:
-    table = ref._table_of(ies)
+    table, mandatory = _dec_plan(ies)
     fields: dict[str, Any] = {}
     pos, end = 0, len(data)
     while pos < end:
         if end - pos < 4:
             raise _Decline
-        typ, length, inst = data[pos], int.from_bytes(data[pos + 1:pos + 3], "big"), data[pos + 3]
+        typ, length, inst = _IE_HEAD(data, pos)
         raw = data[pos + 4:pos + 4 + length]
         pos += 4 + length
-        spec = table.by_tag.get((typ, inst))
         # spare bits, unknown or repeated IEs, extended types: the reference (other_ies)
-        if len(raw) != length or inst > 0x0F or spec is None or (
-                not spec.multiple and spec.key in fields):
+        entry = None if len(raw) != length or inst > 0x0F else table.get((typ << 4) | inst)
+        if entry is None:
             raise _Decline
-        if spec.group:
-            value = _decode_ies(raw, spec.group, False)
+        key, read, multiple, group = entry
+        value = _decode_ies(raw, group, False) if read is None else read(raw)
+        if multiple:
+            fields.setdefault(key, []).append(value)
+        elif key in fields:
+            raise _Decline
         else:
-            value = _DECODE_TYPE[typ](raw)
-        if spec.multiple:
-            fields.setdefault(spec.key, []).append(value)
-        else:
-            fields[spec.key] = value
+            fields[key] = value
     # §7.7.5 mandatory IEs; a rejection response needs only its Cause (Table 8.4-1)
-    rejected = message_level and ref._rejected(fields)
-    for key in _mandatory(ies):
-        if key not in fields and not (rejected and key != "cause"):
-            raise _Decline
+    if mandatory:
+        rejected = message_level and ref._rejected(fields)
+        for key in mandatory:
+            if key not in fields and not (rejected and key != "cause"):
+                raise _Decline
     return fields
 
 

@@ -167,7 +167,7 @@ class PcrfCore:
     def _ccr(self, req: Message, now: float) -> list[Action]:
         kind = dia.avp(req, "CC-Request-Type")
         if kind == codec.CcRequestType.INITIAL_REQUEST:
-            return self._ccr_initial(req)
+            return self._ccr_initial(req, _first_values(req))
         gx = self._gx_session(req)
         if kind == codec.CcRequestType.TERMINATION_REQUEST:
             actions = self._end_gx(gx, "CCR-T")
@@ -178,11 +178,12 @@ class PcrfCore:
         raise PcrfError(Rc.DIAMETER_INVALID_AVP_VALUE, f"CC-Request-Type {kind}",
                         _avp_bytes("CC-Request-Type", int(kind or 0)))
 
-    def _ccr_initial(self, req: Message) -> list[Action]:
+    def _ccr_initial(self, req: Message, first: dict[str, Any]) -> list[Action]:
         """IP-CAN session establishment, TS 29.212 §4.5.1: the PCRF stores the session and
-        authorizes its default bearer (TS 29.212 §4.5.1, Default-EPS-Bearer-QoS)."""
-        sid = str(dia.avp(req, "Session-Id"))
-        v4_raw, prefix_raw = dia.avp(req, "Framed-IP-Address"), dia.avp(req, "Framed-IPv6-Prefix")
+        authorizes its default bearer (TS 29.212 §4.5.1, Default-EPS-Bearer-QoS). `first`:
+        the first value of each AVP of the request (`_first_values`)."""
+        sid = str(first.get("Session-Id"))
+        v4_raw, prefix_raw = first.get("Framed-IP-Address"), first.get("Framed-IPv6-Prefix")
         ipv4 = (socket.inet_ntop(socket.AF_INET, v4_raw)
                 if isinstance(v4_raw, bytes) and len(v4_raw) == 4 else None)
         ipv6 = codec.ipv6_prefix_value(prefix_raw) if isinstance(prefix_raw, bytes) else None
@@ -196,13 +197,13 @@ class PcrfCore:
         actions: list[Action] = []
         if sid in self.gx:  # a repeated CCR-I restarts the session
             actions += self._end_gx(self.gx[sid], "CCR-I again")
-        apn = str(dia.avp(req, "Called-Station-Id", default=""))
-        ids = codec.identities_of(req)
-        loc = dia.avp(req, "3GPP-User-Location-Info")
-        gx = GxSession(sid, _one(str(dia.avp(req, "Origin-Host"))),
-                       _one(str(dia.avp(req, "Origin-Realm"))), ids, _one(apn), ipv4,
+        apn = str(first.get("Called-Station-Id", ""))
+        ids = codec.identities_in(req.fields.get("avps", ()))
+        loc = first.get("3GPP-User-Location-Info")
+        gx = GxSession(sid, _one(str(first.get("Origin-Host"))),
+                       _one(str(first.get("Origin-Realm"))), ids, _one(apn), ipv4,
                        None if ipv6 is None else prefix_of(ipv6[0]),
-                       _one(loc) if isinstance(loc, bytes) else None, dia.avp(req, "RAT-Type"),
+                       _one(loc) if isinstance(loc, bytes) else None, first.get("RAT-Type"),
                        apn.lower() in self.policy.emergency_apns)
         self.gx[sid] = gx
         if not gx.emergency and ids.imsi and ids.msisdn:
@@ -211,7 +212,7 @@ class PcrfCore:
             self._by_ipv4[gx.ipv4] = sid
         if gx.ipv6 is not None:
             self._by_ipv6[gx.ipv6] = sid
-        requested = dia.avp(req, "Default-EPS-Bearer-QoS") or []
+        requested = first.get("Default-EPS-Bearer-QoS") or []
         qci = int(dia.avp(requested, "QoS-Class-Identifier", default=self.policy.default_qci))
         arp = self.policy.emergency_arp if gx.emergency else int(dia.avp(
             requested, "Allocation-Retention-Priority", "Priority-Level",
@@ -219,11 +220,16 @@ class PcrfCore:
         avps: list[tuple[str, Any]] = [
             ("Bearer-Control-Mode", codec.BEARER_CONTROL_MODE_UE_NW),
             codec.default_bearer_qos(qci, arp)]
-        ambr = dia.avp(req, "QoS-Information")
+        ambr = first.get("QoS-Information")
         if ambr is not None:
-            avps.append(("QoS-Information", [
-                e for e in ambr if e[0] in ("APN-Aggregate-Max-Bitrate-UL",
-                                            "APN-Aggregate-Max-Bitrate-DL")]))
+            rates = [e for e in ambr if e[0] in ("APN-Aggregate-Max-Bitrate-UL",
+                                                 "APN-Aggregate-Max-Bitrate-DL")]
+            if [e[0] for e in rates] == ["APN-Aggregate-Max-Bitrate-UL",
+                                         "APN-Aggregate-Max-Bitrate-DL"] and all(
+                    type(e[1]) is int for e in rates):
+                avps.append(codec.apn_ambr(rates[0][1], rates[1][1]))  # shared, written once
+            else:
+                avps.append(("QoS-Information", rates))
         actions.insert(0, SendAnswer(codec.answer(req, self.me, Rc.DIAMETER_SUCCESS, avps)))
         actions.append(LogEvent("pcrf.gx.established", {
             "session": sid, "imsi": ids.imsi, "msisdn": ids.msisdn, "apn": apn,
@@ -408,6 +414,16 @@ class PcrfCore:
         if exc.failed_avp is not None:
             extra.append(("Failed-AVP", [exc.failed_avp]))
         return [SendAnswer(codec.answer(req, self.me, exc.code, extra)), event]
+
+
+def _first_values(req: Message) -> dict[str, Any]:
+    """The first value of each AVP of `req` by name, as `dia.avp` reads them, in one pass
+    over its AVPs instead of one per AVP read."""
+    first: dict[str, Any] = {}
+    for entry in req.fields.get("avps", ()):
+        if entry[0] not in first:
+            first[entry[0]] = entry[1]
+    return first
 
 
 _ONES: dict[str | bytes, str | bytes] = {}

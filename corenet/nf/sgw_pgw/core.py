@@ -772,6 +772,8 @@ class SgwPgwCore:
         steps 23-24: the eNB's S1-U F-TEID after Initial Context Setup)."""
         s = self._session(msg)
         f = msg.fields
+        # only the access part changes (eNB F-TEIDs, state) unless the MME tells more
+        context = any(f.get(key) is not None for key in _CONTEXT_KEYS)
         for key in ("mei", "serving_network", "rat_type"):
             if f.get(key) is not None:
                 setattr(s, key, f[key])
@@ -795,7 +797,10 @@ class SgwPgwCore:
             cause = g.CAUSE_REQUEST_ACCEPTED
         if all(b.s1u_enb_fteid is not None for b in s.bearers.values()):
             s.state = SessionState.ACTIVE
-        self._save(s)
+        if context:
+            self._save(s)
+        else:
+            self._save_access(s)
         resp = g.modify_bearer_response(
             f["sequence"], teid=s.mme_teid, cause=cause, bearer_contexts=modified,
             recovery=self._recovery_for(peer))
@@ -859,7 +864,7 @@ class SgwPgwCore:
         for bearer in s.bearers.values():
             bearer.s1u_enb_fteid = None
         s.state = SessionState.IDLE
-        self._save(s)
+        self._save_access(s)
         resp = g.release_access_bearers_response(msg.fields["sequence"], teid=s.mme_teid,
                                                  recovery=self._recovery_for(peer))
         return [SendResponse(resp, peer),
@@ -967,6 +972,12 @@ class SgwPgwCore:
         not kept: after a restart the home P-GW learns of it by our Recovery (TS 23.007 §18)."""
         if self.store is not None and s.home_pgw is None:
             self.store.put(s.s11_sgw_teid, _record_json(s))
+
+    def _save_access(self, s: Session) -> None:
+        """`_save` when only the session's access part changed (store.py `put_access`): its
+        state and the eNB's S1-U F-TEIDs, not the whole record again."""
+        if self.store is not None and s.home_pgw is None:
+            self.store.put_access(s.s11_sgw_teid, _access_json(s))
 
     def _restore(self, now: float) -> int:
         """Sessions of the store back in place, with their addresses and TEIDs taken again;
@@ -1138,6 +1149,17 @@ def _record_json(s: Session) -> str:
         f'"pco": {_json(s.pco)}, "state": {_text(s.state.value)}, "bearers": [{bearers}]}}')
 
 
+# Modify Bearer IEs that change more of a session than its access part (TS 29.274 §7.2.7)
+_CONTEXT_KEYS = ("mei", "serving_network", "rat_type", "uli", "indication", "sender_fteid_c")
+
+
+def _access_json(s: Session) -> str:
+    """The access part of `s` (store.py `put_access`): its state and each bearer's eNB S1-U
+    F-TEID, which `_session_of` lays over the record."""
+    enb = ", ".join(f"[{int(b.ebi)}, {_fteid_json(b.s1u_enb_fteid)}]" for b in s.bearers.values())
+    return f'{{"state": {_text(s.state.value)}, "enb": [{enb}]}}'
+
+
 def _text(value: str | None) -> str:
     return "null" if value is None else _encode_string(value)
 
@@ -1195,6 +1217,12 @@ def _record(s: Session) -> dict[str, Any]:
 
 
 def _session_of(r: dict[str, Any]) -> Session:
+    access = r.get("access")
+    if access is not None:  # laid over the record it was written after (`_access_json`)
+        r = {**r, "state": access["state"]}
+        enb = {int(ebi): fteid for ebi, fteid in access["enb"]}
+        r["bearers"] = [{**b, "s1u_enb_fteid": enb.get(int(b["ebi"]), b.get("s1u_enb_fteid"))}
+                        for b in r["bearers"]]
     bearers = {int(b["ebi"]): Bearer(
         ebi=int(b["ebi"]), qos=shared(b["qos"]), charging_id=int(b["charging_id"]),
         s1u_sgw_teid=int(b["s1u_sgw_teid"]), s5u_pgw_teid=int(b["s5u_pgw_teid"]),

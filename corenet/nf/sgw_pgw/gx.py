@@ -104,9 +104,8 @@ class GxClient:
             ("RAT-Type", codec.RAT_TYPE_EUTRAN),
             *codec.user_equipment(s.mei)]
         if s.ambr:
-            avps.append(("QoS-Information", [
-                ("APN-Aggregate-Max-Bitrate-UL", int(s.ambr.get("ul_kbps", 0)) * KBPS),
-                ("APN-Aggregate-Max-Bitrate-DL", int(s.ambr.get("dl_kbps", 0)) * KBPS)]))
+            avps.append(codec.apn_ambr(int(s.ambr.get("ul_kbps", 0)) * KBPS,
+                                       int(s.ambr.get("dl_kbps", 0)) * KBPS))
         default = s.bearers.get(s.default_ebi)
         if default is not None and "qci" in default.qos:
             avps.append(codec.default_bearer_qos(int(default.qos["qci"]),

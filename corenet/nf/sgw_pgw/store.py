@@ -6,13 +6,19 @@ its MMEs believe in and never hands out an address still in use. WAL with synchr
 the HSS store: each commit survives a killed process and an operating-system crash.
 
 Group commit (`group_commit=True`, as the service runs it): `put`/`delete` only queue the
-change; a writer thread of the store applies everything queued so far in one transaction, one
-COMMIT, one fsync, while the event loop goes on serving other requests (whose changes join the
-next commit). The GTPv2-C endpoint hands its
+change, and the changes of one burst of datagrams are handed to a writer thread of the store
+once the event loop has handled the burst; the writer applies everything handed to it so far in
+one transaction, one COMMIT, one fsync, while the event loop goes on serving other requests
+(whose changes join the next commit). The GTPv2-C endpoint hands its
 datagrams to `after_durable`, which releases them once every change queued before them is on
 disk: no response leaves before the session it announces is durable, and an S/P-GW under load
 pays one fsync per batch instead of one per request. A ':memory:' store keeps nothing and
 applies each change at once, as does a store without group commit.
+
+A session's record is written whole when it is created or its context changes, and its access
+part alone (`put_access`: the session state and the eNB's S1-U F-TEIDs, the only things a Modify
+Bearer at attach or service request and a Release Access Bearers change, TS 23.401 §5.3.4.1,
+§5.3.5) as a small second column over it; `sessions()` hands that part back with the record.
 
 Also kept: the last restart counter of each MME (TS 29.274 §8.5), so that a restored session
 whose MME restarted meanwhile is recognised and released.
@@ -40,14 +46,16 @@ log = logging.getLogger("corenet.sgw_pgw.store")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     teid INTEGER PRIMARY KEY,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    access TEXT
 );
 CREATE TABLE IF NOT EXISTS peers (
     ip TEXT PRIMARY KEY,
     restart_counter INTEGER NOT NULL
 );
 """
-_PUT = "INSERT OR REPLACE INTO sessions (teid, data) VALUES (?, ?)"
+_PUT = "INSERT OR REPLACE INTO sessions (teid, data, access) VALUES (?, ?, NULL)"
+_PUT_ACCESS = "UPDATE sessions SET access = ? WHERE teid = ?"
 _DELETE = "DELETE FROM sessions WHERE teid = ?"
 _PUT_PEER = "INSERT OR REPLACE INTO peers (ip, restart_counter) VALUES (?, ?)"
 
@@ -69,10 +77,16 @@ class SessionStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(sessions)")}
+        if "access" not in columns:  # a database of a version that wrote whole records only
+            self._db.execute("ALTER TABLE sessions ADD COLUMN access TEXT")
         self._lock = threading.Lock()  # the connection: the writer's batch, or a reader
         self._cond = threading.Condition()
-        self._queue: list[Change] = []
+        self._queue: list[Change] = []  # changes not taken by the writer yet
         self._queued = 0  # changes queued so far
+        self._released = 0  # of which handed to the writer (at the end of a loop burst)
+        self._taken = 0  # of which taken by the writer
+        self._release_due = False  # a release is scheduled on the event loop
         self._durable = 0  # of which committed
         self.commits = 0  # COMMITs (fsyncs) made by the writer thread
         self._failed: BaseException | None = None
@@ -99,6 +113,11 @@ class SessionStore:
         """Store a session: its record, or the record's JSON text (`record_text`)."""
         self._change(_PUT, (teid, record if isinstance(record, str) else record_text(record)))
 
+    def put_access(self, teid: int, text: str) -> None:
+        """Store the access part of a stored session (module docstring): JSON text, handed
+        back by `sessions()` as the record's "access"; the next `put` replaces it."""
+        self._change(_PUT_ACCESS, (text, teid))
+
     def delete(self, teid: int) -> None:
         self._change(_DELETE, (teid,))
 
@@ -120,6 +139,8 @@ class SessionStore:
     def flush(self) -> None:
         """Block until every queued change is committed (reads and close see them all)."""
         with self._cond:
+            self._released = self._queued
+            self._cond.notify_all()
             while self._durable < self._queued and self._failed is None:
                 self._cond.wait()
 
@@ -131,17 +152,35 @@ class SessionStore:
         with self._cond:
             self._queue.append((sql, args))
             self._queued += 1
+            if self._release_due:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no event loop (a restore, a tool): to the writer at once
+                self._released = self._queued
+                self._cond.notify_all()
+                return
+            self._release_due = True
+        # the changes of one burst of datagrams go to the writer together, once the loop has
+        # handled them all: one commit for the burst, not one wake-up of the writer per change
+        loop.call_soon(self._release)
+
+    def _release(self) -> None:
+        with self._cond:
+            self._release_due = False
+            self._released = self._queued
             self._cond.notify_all()
 
     def _write_loop(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closing:
+                while self._released == self._taken and not self._closing:
                     self._cond.wait()
-                if not self._queue:
+                count = self._released - self._taken
+                if not count:
                     return
-                batch, self._queue = self._queue, []
-                upto = self._queued
+                batch, self._queue = self._queue[:count], self._queue[count:]
+                self._taken = upto = self._released
             try:
                 with self._lock:
                     self._commit(batch)
@@ -185,9 +224,13 @@ class SessionStore:
     def sessions(self) -> Iterator[dict[str, Any]]:
         self.flush()
         with self._lock:
-            rows = self._db.execute("SELECT data FROM sessions ORDER BY teid").fetchall()
-        for (data,) in rows:
-            yield json.loads(data, object_hook=_json_hook)
+            rows = self._db.execute(
+                "SELECT data, access FROM sessions ORDER BY teid").fetchall()
+        for data, access in rows:
+            record = json.loads(data, object_hook=_json_hook)
+            if access is not None and isinstance(record, dict):
+                record["access"] = json.loads(access)
+            yield record
 
     def count(self) -> int:
         self.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -197,3 +199,106 @@ def test_values_decoded_once_per_distinct_octets_are_each_callers_own() -> None:
     assert second.fields["ue_time_zone"]["time_zone"] == 36
     assert second.fields["ambr"]["ul_kbps"] == 300 and second.fields["apn"] == "internet"
     assert second.fields["bearer_contexts_to_be_created"][0]["bearer_qos"]["qci"] != 255
+
+
+_IPV4 = st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t)))
+_IPV6 = st.integers(0, (1 << 128) - 1).map(lambda n: str(ipaddress.IPv6Address(n)))
+
+
+@st.composite
+def _attach_response(draw: st.DrawFn) -> Message:
+    """A Create Session or Modify Bearer Response as the S/P-GW answers an attach
+    (TS 29.274 §7.2.2, §7.2.8): the values that differ from one UE to the next drawn at
+    random (some out of range), the others from a few."""
+    u32 = st.integers(0, (1 << 32) - 1) | st.just(1 << 32)
+    s1u = g.fteid(g.FTEID_S1U_SGW, draw(u32), "127.0.0.4")
+    bearer: dict[str, object] = {"ebi": draw(st.sampled_from([5, 6])), "cause": 16,
+                                 "s1u_sgw_fteid": s1u, "charging_id": draw(u32)}
+    recovery = draw(st.sampled_from([None, 3]))
+    sequence = draw(st.integers(0, (1 << 24) - 1) | st.just(1 << 24))
+    if draw(st.booleans()):
+        return g.modify_bearer_response(sequence, teid=draw(u32), bearer_contexts=[bearer],
+                                        recovery=recovery)
+    pdn_type = draw(st.sampled_from([g.PDN_IPV4, g.PDN_IPV6, g.PDN_IPV4V6]))
+    paa = {"pdn_type": pdn_type, "ipv4": draw(_IPV4 | st.just("1.2.3")),
+           "ipv6": draw(_IPV6), "ipv6_prefix_length": 64}
+    bearer["bearer_qos"] = g.bearer_qos(draw(st.sampled_from([5, 9])), 8)
+    return g.create_session_response(
+        sequence, teid=draw(u32), sender_fteid=(g.FTEID_S11S4_SGW, draw(u32), "127.0.0.4"),
+        pgw_fteid=(g.FTEID_S5S8C_PGW, draw(u32), "127.0.0.5"), paa=paa, apn_restriction=0,
+        ambr=(100000, 100000), pco=draw(st.sampled_from([None, bytes.fromhex("80000c047f000006")])),
+        bearer_contexts=[bearer], recovery=recovery)
+
+
+@settings(SETTINGS, max_examples=200)
+@given(msg=_attach_response())
+def test_attach_responses_from_templates_are_the_pycrate_octets(msg: Message) -> None:
+    """The S/P-GW's Create Session and Modify Bearer Responses are written from the octets of
+    the first one of their shape with their TEIDs, Sequence Number, PDN address and charging
+    ID written over (TS 29.274 §7.2.2, §7.2.8): the octets are pycrate's, and a value out of
+    range or an address of the wrong family is refused as pycrate refuses it."""
+    check_gtpv2c_encode(msg)
+
+
+def test_a_response_of_a_known_shape_is_not_encoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the first Create Session Response of a shape is encoded IE by IE; the next ones
+    (another UE: other TEIDs, address, charging ID) are its octets with those values written
+    over, and a response of another shape (another QoS) is encoded whole."""
+    def response(n: int, qci: int = 9) -> Message:
+        return g.create_session_response(
+            n, teid=n, sender_fteid=(g.FTEID_S11S4_SGW, n + 1, "127.0.0.4"),
+            pgw_fteid=(g.FTEID_S5S8C_PGW, n + 2, "127.0.0.5"),
+            paa={"pdn_type": g.PDN_IPV4V6, "ipv4": f"10.0.{n}.1", "ipv6": f"2001:db8:{n}::",
+                 "ipv6_prefix_length": 64},
+            ambr=(1000, 2000), bearer_contexts=[{
+                "ebi": 5, "cause": 16, "s1u_sgw_fteid": (g.FTEID_S1U_SGW, n + 3, "127.0.0.4"),
+                "bearer_qos": g.bearer_qos(qci, 8), "charging_id": n + 4}])
+
+    whole: list[str] = []
+    encode_whole = fg._encode
+    monkeypatch.setattr(fg, "_encode", lambda spec, msg: whole.append(msg.name) or
+                        encode_whole(spec, msg))
+    monkeypatch.setattr(fg, "_templates", {})
+    for n in range(1, 6):
+        msg = response(n)
+        assert fg.encode(msg) == g.encode_pycrate(msg)
+        decoded = g.decode(g.encode_pycrate(msg)).fields
+        assert decoded["paa"]["ipv4"] == f"10.0.{n}.1"
+        assert decoded["bearer_contexts_created"][0]["charging_id"] == n + 4
+    assert whole == ["CreateSessionResponse"]
+    other = response(7, qci=5)
+    assert fg.encode(other) == g.encode_pycrate(other)
+    assert whole == ["CreateSessionResponse"] * 2 and len(fg._templates) == 2
+
+
+def test_repeated_values_are_written_once_and_refusals_are_not_kept() -> None:
+    """The ULI, QoS, AMBR, Indication, UE Time Zone and Cause a population repeats are written
+    once per distinct value (TS 29.274 §8.21, §8.15, §8.7, §8.12, §8.44, §8.4); a value the
+    writer refuses is refused every time, and an unhashable one is written each time."""
+    written: list[object] = []
+
+    def write(v: object) -> bytes:
+        written.append(v)
+        if v == {"bad": {"x": 1}}:
+            raise ValueError("refused")
+        return repr(v).encode()
+
+    enc = fg._kept(write, fg._nested)
+    cell = {"tai": {"plmn": "44020", "tac": 1}, "ecgi": {"plmn": "44020", "eci": 0x10101}}
+    assert enc(cell) == enc(dict(cell)) == repr(cell).encode()
+    assert enc({**cell, "tai": {"plmn": "44020", "tac": 2}}) != enc(cell)
+    assert len(written) == 2
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            enc({"bad": {"x": 1}})
+    assert len(written) == 4
+    odd = {"tai": [1]}  # a list inside: no key, written as it is
+    enc(odd), enc(odd)
+    assert len(written) == 6
+    # and the S11 messages carrying them are pycrate's octets, each UE's cell its own
+    sample = GTPV2C_SAMPLES["CreateSessionRequest"]
+    for eci in (0x10101, 0x10102, 0x10101):
+        msg = Message(sample.protocol, sample.name, sample.code, {
+            **sample.fields, "uli": {**cell, "ecgi": {"plmn": "44020", "eci": eci}}})
+        wire = check_gtpv2c_encode(msg)
+        assert wire is not None and g.decode(wire).fields["uli"]["ecgi"]["eci"] == eci

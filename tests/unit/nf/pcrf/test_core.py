@@ -52,6 +52,40 @@ def test_ccr_initial_is_answered_with_the_default_bearer_qos() -> None:
     assert gx is not None and gx.ids == pcc.Identities(IMSI, MSISDN, IMEISV) and gx.emergency
 
 
+class _Counted(list):  # type: ignore[type-arg]
+    """A request's AVP list that counts the passes made over it."""
+
+    passes = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        _Counted.passes += 1
+        return super().__iter__()
+
+
+def test_ccr_initial_reads_its_avps_in_a_few_passes() -> None:
+    """TS 29.212 §4.5.1: the CCR-I's AVPs (Subscription-Ids, UE address, APN, QoS, cell...)
+    are read in one pass over its AVP list, not one pass per AVP read; the session and the
+    answer are the same."""
+    req = ccr_initial(apn="internet")
+    counted = Message(req.protocol, req.name, req.code,
+                      {**req.fields, "avps": _Counted(req.fields["avps"])})
+    _Counted.passes = 0
+    core = _core()
+    cca = _answer(core.handle(counted, 0.0, checked=True))
+    # the header AVPs read from the front (Session-Id, Auth-Application-Id, CC-Request-Type
+    # and -Number), then one pass for the rest and one for the identities: 25 passes before
+    assert _Counted.passes <= 8
+    assert dia.avp(cca, "Result-Code") == 2001
+    qos = dia.avp(cca, "Default-EPS-Bearer-QoS")
+    assert dia.avp(qos, "QoS-Class-Identifier") == 5
+    assert dia.avp(qos, "Allocation-Retention-Priority", "Priority-Level") == 9
+    gx = core.session_by_ue_address(UE)
+    assert gx is not None and gx.ids == pcc.Identities(IMSI, MSISDN, IMEISV)
+    assert (gx.apn, gx.pcef_host, gx.ipv4, gx.emergency) == ("internet", PGW.host, UE, False)
+    assert gx.location == pcc.user_location({"tai": {"plmn": "44020", "tac": 1},
+                                             "ecgi": {"plmn": "44020", "eci": 0x10101}})
+
+
 def test_aar_binds_by_ue_address_and_returns_the_identities() -> None:
     core = _core()
     core.handle(ccr_initial(), 0.0)
@@ -245,3 +279,27 @@ def test_gx_sessions_share_the_values_every_pgw_request_repeats() -> None:
     assert a.pcef_host is b.pcef_host and a.pcef_realm is b.pcef_realm and a.apn is b.apn
     assert a.location is not None and a.location is b.location
     assert pcc.location_of(a.location) == pcc.Location("44020", 1, 0x10101)
+
+
+def test_the_default_bearer_qos_and_apn_ambr_groups_are_shared_and_encode_as_pycrate() -> None:
+    """TS 29.212 §4.5.1: the CCA-I's Default-EPS-Bearer-QoS (§5.3.48) and APN-AMBR
+    (QoS-Information, §5.3.16), as the P-GW's CCR-I ones, are one shared group per value (the
+    sessions of a population carry a few), written once by the encoder; the octets are the
+    pycrate path's and read back as the values asked for."""
+    from corenet.codecs.fast import diameter as fd
+    from tests.unit.codecs.fast.parity import check_encode
+
+    req = ccr_initial(apn="internet")
+    req = Message(req.protocol, req.name, req.code, {**req.fields, "avps": [
+        *req.fields["avps"], pcc.apn_ambr(2_000_000, 5_000_000)]})
+    answers = [_answer(_core().handle(req, 0.0))] + [
+        next(a.message for a in _core().handle(req, 0.0) if isinstance(a, SendAnswer))
+        for _ in range(2)]
+    raw = answers[1:]
+    assert dia.avp(raw[0], "Default-EPS-Bearer-QoS") is dia.avp(raw[1], "Default-EPS-Bearer-QoS")
+    assert dia.avp(raw[0], "QoS-Information") is dia.avp(raw[1], "QoS-Information")
+    assert isinstance(dia.avp(raw[0], "QoS-Information"), dia.SharedGroup)
+    assert check_encode(dia, fd, raw[0]) is not None
+    cca = answers[0]
+    assert dia.avp(cca, "QoS-Information", "APN-Aggregate-Max-Bitrate-DL") == 5_000_000
+    assert dia.avp(cca, "Default-EPS-Bearer-QoS", "QoS-Class-Identifier") == 5

@@ -137,3 +137,88 @@ def test_changes_of_one_batch_are_applied_in_the_order_they_were_queued(
     with sqlite3.connect(db) as other:
         assert other.execute("SELECT ip, restart_counter FROM peers").fetchall() == [
             ("127.0.0.2", 7)]
+
+
+def _core(db: str) -> Any:
+    from corenet.config.models import SgwPgwConfig
+    from corenet.nf.sgw_pgw.core import SgwPgwCore
+    return SgwPgwCore(SgwPgwConfig(database=db), store=SessionStore(db), restart_counter=1)
+
+
+def test_modify_bearer_and_release_access_bearers_write_the_access_part_only(
+        tmp_path: Path) -> None:
+    """TS 23.401 §5.3.2.1 step 23 and §5.3.5: Modify Bearer (eNB S1-U F-TEID) and Release
+    Access Bearers change only the session's state and eNB F-TEIDs; the record written at
+    Create Session stays as it was, the access part is written over it, and a restart gets
+    the session as the last of them left it (TS 23.007 §18)."""
+    from corenet.nf.sgw_pgw.core import S11Request, SessionState
+    from tests.unit.nf.sgw_pgw.helpers import MME_IP, modify_bearer, roundtrip
+
+    db = str(tmp_path / "sgw.db")
+    mme = (MME_IP, 2123)
+    core = _core(db)
+    core.handle(S11Request(create_session(1), mme), 1.0)
+    (teid,) = core.sessions
+    created = _rows(db)[teid]
+    core.handle(S11Request(modify_bearer(2, teid, enb_teid=0xE7, enb_ip="127.0.1.9"), mme), 2.0)
+    assert _rows(db)[teid] == created
+    again = _core(db)
+    s = again.sessions[teid]
+    assert s.state is SessionState.ACTIVE
+    assert dict(s.bearers[5].s1u_enb_fteid or {}) == g.fteid(g.FTEID_S1U_ENB, 0xE7, "127.0.1.9")
+    again.store.close()  # type: ignore[union-attr]
+    release = roundtrip(g.release_access_bearers_request(3, teid=teid))
+    core.handle(S11Request(release, mme), 3.0)
+    assert _rows(db)[teid] == created
+    core.store.close()
+    restored = _core(db)
+    s = restored.sessions[teid]
+    assert s.state is SessionState.IDLE and s.bearers[5].s1u_enb_fteid is None
+    # a Modify Bearer that changes more (a new cell, TS 29.274 §7.2.7 ULI) writes it whole
+    moved = roundtrip(g.modify_bearer_request(
+        4, teid=teid, uli=("44020", 2, "44020", 0x101 << 8 | 2),
+        bearer_contexts=[{"ebi": 5, "s1u_enb_fteid": (g.FTEID_S1U_ENB, 0xE8, "127.0.1.9")}]))
+    restored.handle(S11Request(moved, mme), 4.0)
+    assert _rows(db)[teid] != created
+    restored.store.close()  # type: ignore[union-attr]
+    last = _core(db)
+    assert last.sessions[teid].uli == {"tai": {"plmn": "44020", "tac": 2},
+                                       "ecgi": {"plmn": "44020", "eci": 0x101 << 8 | 2}}
+    assert last.sessions[teid].bearers[5].s1u_enb_fteid["teid"] == 0xE8  # type: ignore[index]
+    last.store.close()  # type: ignore[union-attr]
+
+
+def test_a_database_without_the_access_column_is_read_and_given_one(tmp_path: Path) -> None:
+    """A store file written before the access part existed keeps its sessions."""
+    db = str(tmp_path / "sgw.db")
+    with sqlite3.connect(db) as old:
+        old.execute("CREATE TABLE sessions (teid INTEGER PRIMARY KEY, data TEXT NOT NULL)")
+        old.execute("INSERT INTO sessions VALUES (7, ?)", ('{"teid": 7}',))
+    store = SessionStore(db)
+    try:
+        assert list(store.sessions()) == [{"teid": 7}]
+        store.put_access(7, '{"state": "idle", "enb": []}')
+        assert list(store.sessions()) == [{"teid": 7, "access": {"state": "idle", "enb": []}}]
+    finally:
+        store.close()
+
+
+async def test_the_changes_of_one_loop_burst_are_committed_together(tmp_path: Path) -> None:
+    """The changes made while the event loop handles one burst of datagrams go to the writer
+    once the burst is handled: one COMMIT (one fsync) for all of them, even when the loop
+    releases the interpreter between them (its socket calls), rather than a writer woken by
+    the first change committing it alone."""
+    import time
+
+    db = str(tmp_path / "sgw.db")
+    store = SessionStore(db, group_commit=True)
+    try:
+        for teid in range(1, 11):
+            store.put(teid, {"teid": teid})
+            time.sleep(0.002)  # the loop's other work meanwhile, the interpreter released
+        done = asyncio.Event()
+        store.after_durable(done.set)
+        await asyncio.wait_for(done.wait(), 10)
+        assert store.commits == 1 and sorted(_rows(db)) == list(range(1, 11))
+    finally:
+        store.close()
