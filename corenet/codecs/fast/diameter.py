@@ -335,24 +335,21 @@ _DecodePlan = tuple[str, int, int, "struct.Struct | None", ref.AvpDef, bool]
 # Grouped AVPs whose content is a node's or a subscription profile's, not a subscriber's or a
 # session's: the same octets arrive again and again (every S6a message's
 # Vendor-Specific-Application-Id, the APN-Configuration-Profile of every subscriber of one
-# profile, TS 29.272 §7.3.34). Their decoded value is kept by content and copied out on a
-# repeat, so those octets are read once. Subscriber data (Subscription-Data with its MSISDN,
-# authentication vectors, Terminal-Information) is always read.
+# profile, TS 29.272 §7.3.34). Their decoded value is kept by content as a `SharedGroup` (a
+# grouped value that cannot be changed) and the same one is handed to every message carrying
+# those octets, so they are read once and never copied; a reader that wants to change one
+# makes a list of it. Subscriber data (Subscription-Data with its MSISDN, authentication
+# vectors, Terminal-Information) is always read.
 _SHARED_GROUPS = frozenset({
     "Vendor-Specific-Application-Id", "Experimental-Result", "Supported-Features",
     "OC-Supported-Features", "Requested-EUTRAN-Authentication-Info",
     "APN-Configuration-Profile", "APN-Configuration", "EPS-Subscribed-QoS-Profile",
     "Allocation-Retention-Priority", "AMBR", "QoS-Information", "Default-EPS-Bearer-QoS",
 })
-# (name, octets, depth) -> the decoded entries (never handed out: `_copied`); emptied when full
-_GROUPED_SEEN: dict[tuple[str, bytes, int], list[tuple[Any, ...]]] = {}
+# (name, octets, depth) -> the decoded value, handed out as it is; emptied when full
+_GROUPED_SEEN: dict[tuple[str, bytes, int], ref.SharedGroup] = {}
 _GROUPED_SEEN_MAX = 1024
 
-
-def _copied(entries: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """A kept grouped value as a fresh list (its nested grouped values too): a reader may
-    change the value it was given without changing the next message's."""
-    return [(e[0], _copied(e[1]), *e[2:]) if type(e[1]) is list else e for e in entries]
 _INT_READERS = {(4, False): struct.Struct(">I"), (4, True): struct.Struct(">i"),
                 (8, False): struct.Struct(">Q"), (8, True): struct.Struct(">q")}
 
@@ -423,13 +420,13 @@ def _decode_avps(data: bytes, start: int, end: int, strict: bool, depth: int) ->
                     value = data[pos + hlen:pos + length]
             elif plan[5] and strict:
                 memo_key = (plan[0], data[pos + hlen:pos + length], depth)
-                memo = _GROUPED_SEEN.get(memo_key)
-                if memo is None:
-                    memo = _decode_avps(data, pos + hlen, pos + length, True, depth + 1)
+                value = _GROUPED_SEEN.get(memo_key)
+                if value is None:
+                    value = _SHARED(_decode_avps(data, pos + hlen, pos + length, True,
+                                                 depth + 1))
                     if len(_GROUPED_SEEN) >= _GROUPED_SEEN_MAX:
                         _GROUPED_SEEN.clear()
-                    _GROUPED_SEEN[memo_key] = memo
-                value = _copied(memo)
+                    _GROUPED_SEEN[memo_key] = value
             else:
                 value = _decode_avps(data, pos + hlen, pos + length, strict, depth + 1)
         elif plan[1] == _K_OCTETS:

@@ -157,10 +157,10 @@ def test_repeated_values_are_written_as_pycrate_writes_them_each_time() -> None:
         d.encode(cea("hss.example.org", -1))
 
 
-def test_profile_groups_read_once_and_handed_out_as_fresh_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profile_groups_read_once_and_shared_by_every_message(monkeypatch: pytest.MonkeyPatch) -> None:
     """The APN-Configuration-Profile of a ULA (TS 29.272 §7.3.34) is the same octets for every
-    subscriber of a profile: a repeat is not read again, yet each message gets its own lists
-    and decodes as the pycrate path decodes it."""
+    subscriber of a profile: a repeat is not read again nor copied, every message gets the
+    same value, which cannot be changed, and each decodes as the pycrate path decodes it."""
     wire = d.encode_pycrate(DIAMETER_SAMPLES["ULA"])
     fd._GROUPED_SEEN.clear()
     reads: list[int] = []
@@ -176,14 +176,22 @@ def test_profile_groups_read_once_and_handed_out_as_fresh_lists(monkeypatch: pyt
     reads.clear()
     assert first is not None
     profile = d.avp(first, "Subscription-Data", "APN-Configuration-Profile")
-    profile.append(("Context-Identifier", 99))  # a reader changing what it was given
-    d.avp(profile, "APN-Configuration").clear()
+    assert type(profile) is d.SharedGroup
+    with pytest.raises(TypeError):
+        profile.append(("Context-Identifier", 99))  # a reader changing what it was given
+    with pytest.raises(TypeError):
+        d.avp(profile, "APN-Configuration").clear()
     second = fd.decode(wire)
     assert second is not None and len(reads) < first_reads
+    assert d.avp(second, "Subscription-Data", "APN-Configuration-Profile") is profile
+    assert second == d.decode_pycrate(wire)
     assert repr(second) == repr(d.decode_pycrate(wire))
     assert d.avp(second, "Subscription-Data", "APN-Configuration-Profile", "Context-Identifier") == 1
     assert d.avp_all(second, "Subscription-Data", "APN-Configuration-Profile",
                      "APN-Configuration", "Service-Selection") == ["internet", "ims"]
+    # written again as received, from the entries once, then from the octets kept
+    assert fd.encode(second) == d.encode_pycrate(second) == wire == fd.encode(second)
+    assert profile.wire is not None
 
 
 def test_kept_groups_do_not_relax_the_strict_check() -> None:
