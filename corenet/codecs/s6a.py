@@ -376,7 +376,7 @@ def _apn_configurations_read(profile: Iterable[Any]) -> tuple[ApnConfiguration, 
         hit = _GROUPS_READ.get(id(profile))
         if hit is not None and hit[0] is profile:
             return hit[1]
-        configs = _apn_configurations_read(list(profile))
+        configs = _apn_configurations(profile)
         if len(_GROUPS_READ) >= 1024:
             _GROUPS_READ.clear()
         _GROUPS_READ[id(profile)] = (profile, configs)
@@ -384,15 +384,18 @@ def _apn_configurations_read(profile: Iterable[Any]) -> tuple[ApnConfiguration, 
     try:
         key = _hashable(profile)
     except TypeError:  # an unhashable value (not as decoded): read it as it is
-        return tuple(ApnConfiguration.from_avps(a) for a in avp_all(profile, "APN-Configuration"))
-    configs = _PROFILES_READ.get(key)
-    if configs is None:
-        configs = tuple(ApnConfiguration.from_avps(a)
-                        for a in avp_all(profile, "APN-Configuration"))
+        return _apn_configurations(profile)
+    known = _PROFILES_READ.get(key)
+    if known is None:
+        known = _apn_configurations(profile)
         if len(_PROFILES_READ) >= 1024:
             _PROFILES_READ.clear()
-        _PROFILES_READ[key] = configs
-    return configs
+        _PROFILES_READ[key] = known
+    return known
+
+
+def _apn_configurations(profile: Iterable[Any]) -> tuple[ApnConfiguration, ...]:
+    return tuple(ApnConfiguration.from_avps(a) for a in avp_all(profile, "APN-Configuration"))
 
 
 class Result(NamedTuple):
