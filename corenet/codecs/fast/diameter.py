@@ -370,56 +370,70 @@ _DECODE_PLANS: dict[int, _DecodePlan] = {
     _plan_key(adef.vendor_id, adef.code): _decode_plan(adef) for adef in ref.AVPS.values()}
 
 
+# How the AVP behind one header is read, by the header's octets (AVP Code, flags and length,
+# and the Vendor-ID when the V bit is set, RFC 6733 §4.1): its name, kind, integer reader, AVP
+# Length, padded length, the flags octet when it differs from the dictionary's (else None),
+# and its decode plan. A node's AVPs come with the same headers again and again (the same
+# AVPs of the same lengths), so a header is looked up instead of read and checked anew.
+# Only headers of dictionary AVPs that pass the header checks are kept; bounded, emptied
+# when full.
+_Head = tuple[str, int, "struct.Struct | None", int, int, "int | None", _DecodePlan]
+_HEADS: dict[bytes, _Head] = {}
+_HEADS_MAX = 4096
+_K_FAILED = -1  # Failed-AVP (RFC 6733 §7.5): may hold the very fault it reports
+
+
+def _head(data: bytes, pos: int, hlen: int) -> _Head | None:
+    """The `_HEADS` entry of the header at `pos`; None for an AVP outside the dictionary;
+    _Fault for a header that fails the RFC 6733 §7.1.5 length checks."""
+    code, word = _AVP_WORDS.unpack_from(data, pos)
+    flags = word >> 24
+    length = word & _U24
+    vendor = _VENDOR_WORD.unpack_from(data, pos + 8)[0] if hlen == 12 else None
+    plan = _DECODE_PLANS.get(_plan_key(vendor, code))
+    if length < hlen:
+        raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
+    if plan is None:
+        return None
+    reader = plan[3]
+    if reader is not None and length - hlen != reader.size:
+        raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
+    kind = _K_FAILED if code == 279 and vendor is None else plan[1]
+    head = (plan[0], kind, reader, length, (length + 3) & ~3,
+            None if flags == plan[2] else flags, plan)
+    if len(_HEADS) >= _HEADS_MAX:
+        _HEADS.clear()
+    _HEADS[data[pos:pos + hlen]] = head
+    return head
+
+
 def _decode_avps(data: bytes, start: int, end: int, strict: bool, depth: int) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     append = out.append
     pos = start
-    plans = _DECODE_PLANS
-    unpack = _AVP_WORDS.unpack_from
+    heads = _HEADS
     while pos < end:
         if end - pos < 8:
             raise _Fault  # RFC 6733 §7.1.5 truncated AVP header
-        code, word = unpack(data, pos)
-        flags = word >> 24
-        length = word & _U24
-        vendor: int | None
-        if flags & _AVP_V:
-            if end - pos < 12:
-                raise _Fault
-            vendor = _VENDOR_WORD.unpack_from(data, pos + 8)[0]
-            hlen = 12
-            plan = plans.get((vendor + 1) << 32 | code)  # type: ignore[operator]
-        else:
-            hlen, vendor = 8, None
-            plan = plans.get(code)
-        padded = (length + 3) & ~3
-        if length < hlen or pos + padded > end:
-            raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
-        if plan is None:
-            if strict and flags & ref.AVP_M:
-                raise _Fault  # RFC 6733 §4.1: unsupported mandatory AVP (5001)
-            name = f"AVP-{code}" if vendor is None else f"AVP-{vendor}-{code}"
-            payload = data[pos + hlen:pos + length]
-            append((name, payload) if flags == (_AVP_V if vendor is not None else 0)
-                   else (name, payload, flags))
-            pos += padded
+        hlen = 12 if data[pos + 4] & _AVP_V else 8
+        if end - pos < hlen:
+            raise _Fault
+        head = heads.get(data[pos:pos + hlen]) or _head(data, pos, hlen)
+        if head is None:
+            pos = _unknown_avp(data, pos, end, hlen, strict, append)
             continue
-        reader = plan[3]
+        name, kind, reader, length, padded, flags, plan = head
+        if pos + padded > end:
+            raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
         if reader is not None:
-            if length - hlen != reader.size:
-                raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
             value: Any = reader.unpack_from(data, pos + hlen)[0]
-        elif plan[1] == _K_GROUPED:
+        elif kind == _K_OCTETS:
+            value = data[pos + hlen:pos + length]
+        elif kind == _K_GROUPED:
             if depth >= _MAX_DEPTH:
                 raise _Fault
-            if code == 279 and vendor is None:
-                # Failed-AVP may hold an AVP with the very fault it reports (RFC 6733 §7.1.5)
-                try:
-                    value = _decode_avps(data, pos + hlen, pos + length, False, depth + 1)
-                except _Fault:
-                    value = data[pos + hlen:pos + length]
-            elif plan[5] and strict:
-                memo_key = (plan[0], data[pos + hlen:pos + length], depth)
+            if plan[5] and strict:
+                memo_key = (name, data[pos + hlen:pos + length], depth)
                 value = _GROUPED_SEEN.get(memo_key)
                 if value is None:
                     value = _SHARED(_decode_avps(data, pos + hlen, pos + length, True,
@@ -429,19 +443,46 @@ def _decode_avps(data: bytes, start: int, end: int, strict: bool, depth: int) ->
                     _GROUPED_SEEN[memo_key] = value
             else:
                 value = _decode_avps(data, pos + hlen, pos + length, strict, depth + 1)
-        elif plan[1] == _K_OCTETS:
-            value = data[pos + hlen:pos + length]
-        elif plan[1] == _K_ADDRESS:
+        elif kind == _K_FAILED:
+            if depth >= _MAX_DEPTH:
+                raise _Fault
+            # Failed-AVP may hold an AVP with the very fault it reports (RFC 6733 §7.1.5)
+            try:
+                value = _decode_avps(data, pos + hlen, pos + length, False, depth + 1)
+            except _Fault:
+                value = data[pos + hlen:pos + length]
+        elif kind == _K_ADDRESS:
             value = _decode_value(plan[4], data[pos + hlen:pos + length], strict, depth)
         else:
             try:  # RFC 6733 §4.3.1: DiameterIdentity in ASCII; UTF8String, DiameterURI
                 value = data[pos + hlen:pos + length].decode(
-                    "ascii" if plan[1] == _K_IDENTITY else "utf-8")
+                    "ascii" if kind == _K_IDENTITY else "utf-8")
             except UnicodeDecodeError:
                 raise _Fault from None  # DIAMETER_INVALID_AVP_VALUE
-        append((plan[0], value) if flags == plan[2] else (plan[0], value, flags))
+        append((name, value) if flags is None else (name, value, flags))
         pos += padded
     return out
+
+
+def _unknown_avp(data: bytes, pos: int, end: int, hlen: int, strict: bool,
+                 append: Any) -> int:
+    """An AVP outside the dictionary (RFC 6733 §4.1): named by its code (and vendor), its
+    data kept raw; refused (5001) by a strict decode when the M bit is set. Returns the
+    position of the next AVP."""
+    code, word = _AVP_WORDS.unpack_from(data, pos)
+    flags = word >> 24
+    length = word & _U24
+    vendor = _VENDOR_WORD.unpack_from(data, pos + 8)[0] if hlen == 12 else None
+    padded = (length + 3) & ~3
+    if pos + padded > end:
+        raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
+    if strict and flags & ref.AVP_M:
+        raise _Fault  # RFC 6733 §4.1: unsupported mandatory AVP (5001)
+    name = f"AVP-{code}" if vendor is None else f"AVP-{vendor}-{code}"
+    payload = data[pos + hlen:pos + length]
+    append((name, payload) if flags == (_AVP_V if vendor is not None else 0)
+           else (name, payload, flags))
+    return pos + padded
 
 
 def _decode_value(adef: ref.AvpDef, payload: bytes, strict: bool, depth: int) -> Any:

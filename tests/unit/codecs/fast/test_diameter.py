@@ -258,3 +258,35 @@ def test_every_s6a_message_carries_one_vendor_specific_application_id() -> None:
     back = d.decode(fd.encode(air) or b"")
     assert d.avp(back, "Vendor-Specific-Application-Id") == [
         ("Vendor-Id", d.VENDOR_3GPP), ("Auth-Application-Id", d.S6A_APPLICATION_ID)]
+
+
+def test_avp_headers_read_once_yet_each_avp_checked_against_its_message() -> None:
+    """An AVP header seen before (RFC 6733 §4.1: code, flags, length, Vendor-ID) is looked up
+    rather than read again, but the AVP must still fit the message that carries it: the same
+    header in a message cut short is a length fault (§7.1.5), declined to the pycrate path,
+    which answers it with its Result-Code."""
+    wire = d.encode_pycrate(DIAMETER_SAMPLES["AIA"])
+    fd._HEADS.clear()
+    first = fd.decode(wire)
+    assert first is not None and fd._HEADS
+    kept = dict(fd._HEADS)
+    second = fd.decode(wire)
+    assert second == first == d.decode_pycrate(wire) and fd._HEADS == kept
+    # the last AVP cut short, the message length still matching the octets
+    cut = bytearray(wire[:-8])
+    cut[1:4] = len(cut).to_bytes(3, "big")
+    assert fd.decode(bytes(cut)) is None
+    with pytest.raises(DecodeError) as err:
+        d.decode(bytes(cut))
+    assert err.value.cause == d.ResultCode.DIAMETER_INVALID_AVP_LENGTH
+
+
+def test_avp_headers_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The headers kept are bounded: once full, the table starts again, and every message
+    still decodes as the pycrate path decodes it."""
+    monkeypatch.setattr(fd, "_HEADS_MAX", 4)
+    fd._HEADS.clear()
+    for name in ("AIR", "AIA", "ULR", "ULA"):
+        wire = d.encode_pycrate(DIAMETER_SAMPLES[name])
+        assert fd.decode(wire) == d.decode_pycrate(wire)
+        assert len(fd._HEADS) <= 4
