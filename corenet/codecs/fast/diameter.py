@@ -53,6 +53,7 @@ _UTF8, _URI = _T.UTF8_STRING, _T.DIAMETER_URI
 _U24 = (1 << 24) - 1
 _U32 = (1 << 32) - 1
 _PADS = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")
+_OCTET_TYPES = (bytes, bytearray)
 
 
 class _Decline(Exception):
@@ -101,7 +102,7 @@ def _avp(code: int, flags: int, vendor: int | None, data: bytes) -> bytes:
 def _value(adef: ref.AvpDef, value: Any) -> bytes:
     typ = adef.type
     if typ is _GROUPED:
-        if isinstance(value, bytes | bytearray):
+        if isinstance(value, _OCTET_TYPES):
             return bytes(value)
         if type(value) is _SHARED:
             return value.wire or _shared_wire(value)
@@ -123,7 +124,7 @@ def _value(adef: ref.AvpDef, value: Any) -> bytes:
     if typ is _ADDRESS and isinstance(value, str):
         ip = ipaddress.ip_address(value)
         return (b"\x00\x01" if ip.version == 4 else b"\x00\x02") + ip.packed  # IANA family
-    if isinstance(value, bytes | bytearray):
+    if isinstance(value, _OCTET_TYPES):
         return bytes(value)
     raise _Decline
 
@@ -241,11 +242,20 @@ def _avps(avps: Any) -> bytes:
                     _LEAVES[name, value] = done
             append(done)
             continue
-        if kind == _K_GROUPED:
+        if kind == _K_OCTETS:
+            if type(value) is bytes:
+                data = value
+            elif isinstance(value, _OCTET_TYPES):
+                data = bytes(value)
+            else:
+                raise _Decline
+        elif kind == _K_GROUPED:
             if type(value) is _SHARED:
                 data = value.wire or _shared_wire(value)
+            elif isinstance(value, _OCTET_TYPES):
+                data = bytes(value)
             else:
-                data = bytes(value) if isinstance(value, bytes | bytearray) else _avps(value)
+                data = _avps(value)
         elif kind == _K_TEXT:
             if not isinstance(value, str):
                 raise _Decline
@@ -260,8 +270,8 @@ def _avps(avps: Any) -> bytes:
                     _LEAVES[name, value] = done
             append(done)
             continue
-        elif isinstance(value, bytes | bytearray):
-            data = bytes(value)
+        elif isinstance(value, _OCTET_TYPES):
+            data = bytes(value)  # an Address given as its octets (RFC 6733 §4.3.1)
         else:
             raise _Decline
         length = plan[4] + len(data)
