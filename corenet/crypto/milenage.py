@@ -42,15 +42,6 @@ def _rot(x: bytes, r_bits: int) -> bytes:
     return x[n:] + x[:n]
 
 
-_MASK128 = (1 << 128) - 1
-_FOUR_BLOCKS = sum(1 << (128 * i) for i in range(4))  # OPc times this: OPc in each of 4 blocks
-
-
-def _rot128(x: int, r_bits: int) -> int:
-    """`_rot` of a 128-bit block held as an integer."""
-    return (x << r_bits | x >> (128 - r_bits)) & _MASK128
-
-
 def _check_len(name: str, value: bytes, length: int) -> None:
     if len(value) != length:
         raise ValueError(f"{name} must be {length} octets, got {len(value)}")
@@ -126,28 +117,6 @@ class Milenage:
         """AK* for re-synchronisation (6 octets) from OUT5."""
         return self._out(rand, 5)[:6]
 
-    def f12345(self, rand: bytes, sqn: bytes, amf: bytes) -> tuple[bytes, bytes, bytes, bytes,
-                                                                     bytes]:
-        """(MAC-A, RES, CK, IK, AK) of one RAND, as `f1` and `f2345` give them: the inputs
-        of OUT1..OUT4 (TS 35.206 §4.1) built as 128-bit integers from one TEMP and enciphered
-        in one call, E_K being applied to each 16-octet block on its own (ECB)."""
-        _check_len("SQN", sqn, SQN_LEN)
-        _check_len("AMF", amf, AMF_LEN)
-        opc = int.from_bytes(self._opc, "big")
-        temp = int.from_bytes(self._temp(rand), "big")
-        in1 = int.from_bytes((sqn + amf) * 2, "big") ^ opc
-        x = temp ^ opc
-        blocks = (
-            # OUT1: TEMP xor rot(IN1 xor OPc, r1) xor c1 (r1 = 64 bits, c1 = 0)
-            (temp ^ _rot128(in1, 64)) << 384
-            # OUT2..OUT4: rot(TEMP xor OPc, ri) xor ci (r2 = 0, c2 = 1; r3 = 32, c3 = 2;
-            # r4 = 64, c4 = 4)
-            | (x ^ 1) << 256 | (_rot128(x, 32) ^ 2) << 128 | (_rot128(x, 64) ^ 4))
-        out = (int.from_bytes(self._e(blocks.to_bytes(64, "big")), "big")
-               ^ opc * _FOUR_BLOCKS).to_bytes(64, "big")
-        # MAC-A = OUT1[0..63]; RES = OUT2[64..127], AK = OUT2[0..47]; CK = OUT3; IK = OUT4
-        return out[:8], out[24:32], out[32:48], out[48:], out[16:22]
-
 
 def sqn_to_int(b: bytes) -> int:
     _check_len("SQN", b, SQN_LEN)
@@ -186,7 +155,8 @@ class AuthVector:
 
 def generate_vector(m: Milenage, rand: bytes, sqn: bytes, amf: bytes) -> AuthVector:
     """AUTN = SQN xor AK || AMF || MAC-A (TS 33.102 §6.3.2)."""
-    mac_a, xres, ck, ik, ak = m.f12345(rand, sqn, amf)
+    mac_a = m.f1(rand, sqn, amf)
+    xres, ck, ik, ak = m.f2345(rand)
     autn = _xor(sqn, ak) + amf + mac_a
     return AuthVector(rand=rand, xres=xres, autn=autn, ck=ck, ik=ik, ak=ak, sqn=sqn)
 

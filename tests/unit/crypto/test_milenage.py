@@ -94,24 +94,6 @@ def test_f2345_f5star(row: tuple) -> None:
 
 
 @pytest.mark.parametrize("row", SETS, ids=IDS)
-def test_f12345_in_one_pass_gives_the_published_values(row: tuple) -> None:
-    k, rand, sqn, amf, opc, f1, res, ck, ik, ak = _h(
-        row[1], row[2], row[3], row[4], row[6], row[7], row[9], row[10], row[11], row[12]
-    )
-    assert Milenage(k, opc).f12345(rand, sqn, amf) == (f1, res, ck, ik, ak)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.binary(min_size=16, max_size=16), st.binary(min_size=16, max_size=16),
-       st.binary(min_size=16, max_size=16), st.binary(min_size=6, max_size=6),
-       st.binary(min_size=2, max_size=2))
-def test_f12345_equals_f1_and_f2345(k: bytes, opc: bytes, rand: bytes, sqn: bytes,
-                                    amf: bytes) -> None:
-    one, other = Milenage(k, opc), Milenage(k, opc)
-    assert one.f12345(rand, sqn, amf) == (other.f1(rand, sqn, amf), *other.f2345(rand))
-
-
-@pytest.mark.parametrize("row", SETS, ids=IDS)
 def test_vector_and_autn_check(row: tuple) -> None:
     k, rand, sqn, amf, opc, f1, res, ck, ik, ak = _h(
         row[1], row[2], row[3], row[4], row[6], row[7], row[9], row[10], row[11], row[12]
