@@ -353,7 +353,7 @@ def _apn_configuration_profile(apns: tuple[ApnConfiguration, ...], default: int,
 
 def _hashable(entries: Iterable[Any]) -> tuple[Any, ...]:
     """Grouped entries as nested tuples, to look them up by content."""
-    return tuple([(e[0], _hashable(e[1]), *e[2:]) if type(e[1]) is list else tuple(e)
+    return tuple([(e[0], _hashable(e[1]), *e[2:]) if isinstance(e[1], list) else tuple(e)
                   for e in entries])
 
 
@@ -361,22 +361,41 @@ def _hashable(entries: Iterable[Any]) -> tuple[Any, ...]:
 _PROFILES_READ: dict[tuple[Any, ...], tuple[ApnConfiguration, ...]] = {}
 
 
+# APN-Configurations read from a decoded APN-Configuration-Profile (a SharedGroup, one per
+# distinct content), by the group's identity, with the group (kept alive: its id stays its own)
+_GROUPS_READ: dict[int, tuple[SharedGroup, tuple[ApnConfiguration, ...]]] = {}
+
+
 def _apn_configurations_read(profile: Iterable[Any]) -> tuple[ApnConfiguration, ...]:
     """The APN-Configurations of an APN-Configuration-Profile (TS 29.272 §7.3.34), read once
     per distinct profile: an MME receives the same profile for every subscriber of it, and
-    the configurations read from it are immutable, so one tuple serves them all."""
+    the configurations read from it are immutable, so one tuple serves them all. The decoder
+    hands every message the same SharedGroup for the same octets: it is looked up by its
+    identity; any other value by its content."""
+    if type(profile) is SharedGroup:
+        hit = _GROUPS_READ.get(id(profile))
+        if hit is not None and hit[0] is profile:
+            return hit[1]
+        configs = _apn_configurations(profile)
+        if len(_GROUPS_READ) >= 1024:
+            _GROUPS_READ.clear()
+        _GROUPS_READ[id(profile)] = (profile, configs)
+        return configs
     try:
         key = _hashable(profile)
     except TypeError:  # an unhashable value (not as decoded): read it as it is
-        return tuple(ApnConfiguration.from_avps(a) for a in avp_all(profile, "APN-Configuration"))
-    configs = _PROFILES_READ.get(key)
-    if configs is None:
-        configs = tuple(ApnConfiguration.from_avps(a)
-                        for a in avp_all(profile, "APN-Configuration"))
+        return _apn_configurations(profile)
+    known = _PROFILES_READ.get(key)
+    if known is None:
+        known = _apn_configurations(profile)
         if len(_PROFILES_READ) >= 1024:
             _PROFILES_READ.clear()
-        _PROFILES_READ[key] = configs
-    return configs
+        _PROFILES_READ[key] = known
+    return known
+
+
+def _apn_configurations(profile: Iterable[Any]) -> tuple[ApnConfiguration, ...]:
+    return tuple(ApnConfiguration.from_avps(a) for a in avp_all(profile, "APN-Configuration"))
 
 
 class Result(NamedTuple):

@@ -316,7 +316,8 @@ _AGENT_CODES = frozenset(dia.AVPS[name].code for name in AGENT_AVPS)  # IETF AVP
 _AVP_WORDS = struct.Struct(">II")  # RFC 6733 §4.1: AVP Code; AVP Flags and AVP Length
 
 
-def request_key(msg: Message, raw: bytes | None = None) -> RequestKey:
+def request_key(msg: Message, raw: bytes | None = None, *,
+                origin: str | None = None) -> RequestKey:
     """Duplicate-detection key of a request: Origin-Host and End-to-End Identifier (RFC 6733
     §3, §6.2, App. C), and what makes it this request (command code, application, the AVPs
     other than those an agent may add). Another request that reuses the pair (a sender
@@ -329,14 +330,19 @@ def request_key(msg: Message, raw: bytes | None = None) -> RequestKey:
     message level but Route-Record and Proxy-Info (§6.1.9, §6.7.1-2). The command flags (the T
     bit of a retransmission, §3) and the Hop-by-Hop Identifier (§6.1.3) are left out. The key
     is the first 16 octets of that SHA-256 digest: one small bytes object per remembered
-    request."""
+    request. `origin`: the Origin-Host as `_identity` gives it, when the caller has it."""
     if raw is None:
         raw = dia.encode(msg)
-    host = _identity(dia.avp(msg, "Origin-Host")).encode("utf-8", "surrogatepass")
+    if origin is None:
+        origin = _identity(dia.avp(msg, "Origin-Host"))
+    host = origin.encode("utf-8", "surrogatepass")
     e2e = int(msg.fields.get("end_to_end", 0)) & 0xFFFFFFFF
     digest = hashlib.sha256(len(host).to_bytes(2, "big") + host + e2e.to_bytes(4, "big")
                             + raw[5:12])
-    if not any(entry[0] in AGENT_AVPS for entry in msg.fields.get("avps", ())):
+    for entry in msg.fields.get("avps", ()):
+        if entry[0] in AGENT_AVPS:
+            break
+    else:
         # no agent on the way (the decoded top level names every AVP): all AVPs digested
         digest.update(memoryview(raw)[dia.HEADER_LEN:])
         return digest.digest()[:_KEY_OCTETS]
@@ -574,7 +580,7 @@ class DiameterPeer:
 
     def request(self, msg: Message, now: float, timeout: float | None = None) -> int:
         """Send an application request; returns its Hop-by-Hop Identifier (RFC 6733 §6.1)."""
-        if not self.is_open:
+        if self.state is not PeerState.OPEN or self._wd.state is not WatchdogState.OKAY:
             raise PeerNotOpen(f"peer {self.peer_host} is {self.state.value}/{self._wd.state.value}")
         f = msg.fields
         hbh = self._next_hbh()
@@ -647,22 +653,23 @@ class DiameterPeer:
     def _receive_message(self, raw: bytes, now: float) -> None:
         try:
             msg = dia.decode(raw)
-            if msg.fields["flags"]["request"]:
+            is_request = msg.fields["flags"]["request"]
+            if is_request:
                 dia.check_mandatory(msg)
         except DecodeError as exc:
             self._malformed(raw, exc)
             return
-        if self.state in (PeerState.WAIT_CER, PeerState.WAIT_I_CEA):
+        if self.state is PeerState.WAIT_CER or self.state is PeerState.WAIT_I_CEA:
             self._capabilities_phase(msg, now)
             return
         self._watchdog_received(msg.name == "DWA", now)
-        if self._wd.state is WatchdogState.REOPEN and msg.name != "DWA" and not _is_request(msg):
+        if self._wd.state is WatchdogState.REOPEN and msg.name != "DWA" and not is_request:
             self._events.append(MessageDiscarded("reopen", f"{msg.name} before 3 DWAs"))
             return
         handler = _BASE_HANDLERS.get(msg.name)
         if handler is not None:
             handler(self, msg, now)
-        elif _is_request(msg):
+        elif is_request:
             self._application_request(msg, raw, now)
         else:
             self._application_answer(msg)
@@ -787,7 +794,8 @@ class DiameterPeer:
 
     def _application_request(self, msg: Message, raw: bytes, now: float) -> None:
         f = msg.fields
-        forged = self._not_from_peer(msg)
+        origin = _identity(dia.avp(msg, "Origin-Host"))
+        forged = None if origin == _identity(self.peer_host) else self._not_from_peer(msg)
         if forged is not None:
             # RFC 6733 §7.1.5 DIAMETER_UNABLE_TO_COMPLY: refused, never served nor cached
             code = int(dia.ResultCode.DIAMETER_UNABLE_TO_COMPLY)
@@ -795,7 +803,7 @@ class DiameterPeer:
                                               self.config.origin_realm, error_message=forged))
             self._events.append(ErrorAnswered(code, forged))
             return
-        key = request_key(msg, raw)
+        key = request_key(msg, raw, origin=origin)
         dup, cached = self._answers.seen(key, now)
         if dup:
             # RFC 6733 Appendix C: the duplicate gets the same answer, with its own Hop-by-Hop
@@ -890,6 +898,13 @@ class DiameterPeer:
 
     def _watchdog_received(self, is_dwa: bool, now: float) -> None:
         wd = self._wd
+        if wd.state is WatchdogState.OKAY:
+            # RFC 3539 §3.4.1 in OKAY: any message resets the timer (SetWatchdog), a DWA
+            # clears Pending; the state stays OKAY (WATCHDOG_TRANSITIONS), nothing else happens
+            if is_dwa:
+                wd.pending = False
+            self._set_watchdog(now)
+            return
         if wd.state is WatchdogState.INITIAL:
             return
         if is_dwa:

@@ -53,6 +53,7 @@ _UTF8, _URI = _T.UTF8_STRING, _T.DIAMETER_URI
 _U24 = (1 << 24) - 1
 _U32 = (1 << 32) - 1
 _PADS = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")
+_OCTET_TYPES = (bytes, bytearray)
 
 
 class _Decline(Exception):
@@ -101,7 +102,7 @@ def _avp(code: int, flags: int, vendor: int | None, data: bytes) -> bytes:
 def _value(adef: ref.AvpDef, value: Any) -> bytes:
     typ = adef.type
     if typ is _GROUPED:
-        if isinstance(value, bytes | bytearray):
+        if isinstance(value, _OCTET_TYPES):
             return bytes(value)
         if type(value) is _SHARED:
             return value.wire or _shared_wire(value)
@@ -123,7 +124,7 @@ def _value(adef: ref.AvpDef, value: Any) -> bytes:
     if typ is _ADDRESS and isinstance(value, str):
         ip = ipaddress.ip_address(value)
         return (b"\x00\x01" if ip.version == 4 else b"\x00\x02") + ip.packed  # IANA family
-    if isinstance(value, bytes | bytearray):
+    if isinstance(value, _OCTET_TYPES):
         return bytes(value)
     raise _Decline
 
@@ -241,11 +242,20 @@ def _avps(avps: Any) -> bytes:
                     _LEAVES[name, value] = done
             append(done)
             continue
-        if kind == _K_GROUPED:
+        if kind == _K_OCTETS:
+            if type(value) is bytes:
+                data = value
+            elif isinstance(value, _OCTET_TYPES):
+                data = bytes(value)
+            else:
+                raise _Decline
+        elif kind == _K_GROUPED:
             if type(value) is _SHARED:
                 data = value.wire or _shared_wire(value)
+            elif isinstance(value, _OCTET_TYPES):
+                data = bytes(value)
             else:
-                data = bytes(value) if isinstance(value, bytes | bytearray) else _avps(value)
+                data = _avps(value)
         elif kind == _K_TEXT:
             if not isinstance(value, str):
                 raise _Decline
@@ -260,8 +270,8 @@ def _avps(avps: Any) -> bytes:
                     _LEAVES[name, value] = done
             append(done)
             continue
-        elif isinstance(value, bytes | bytearray):
-            data = bytes(value)
+        elif isinstance(value, _OCTET_TYPES):
+            data = bytes(value)  # an Address given as its octets (RFC 6733 §4.3.1)
         else:
             raise _Decline
         length = plan[4] + len(data)
@@ -335,24 +345,21 @@ _DecodePlan = tuple[str, int, int, "struct.Struct | None", ref.AvpDef, bool]
 # Grouped AVPs whose content is a node's or a subscription profile's, not a subscriber's or a
 # session's: the same octets arrive again and again (every S6a message's
 # Vendor-Specific-Application-Id, the APN-Configuration-Profile of every subscriber of one
-# profile, TS 29.272 §7.3.34). Their decoded value is kept by content and copied out on a
-# repeat, so those octets are read once. Subscriber data (Subscription-Data with its MSISDN,
-# authentication vectors, Terminal-Information) is always read.
+# profile, TS 29.272 §7.3.34). Their decoded value is kept by content as a `SharedGroup` (a
+# grouped value that cannot be changed) and the same one is handed to every message carrying
+# those octets, so they are read once and never copied; a reader that wants to change one
+# makes a list of it. Subscriber data (Subscription-Data with its MSISDN, authentication
+# vectors, Terminal-Information) is always read.
 _SHARED_GROUPS = frozenset({
     "Vendor-Specific-Application-Id", "Experimental-Result", "Supported-Features",
     "OC-Supported-Features", "Requested-EUTRAN-Authentication-Info",
     "APN-Configuration-Profile", "APN-Configuration", "EPS-Subscribed-QoS-Profile",
     "Allocation-Retention-Priority", "AMBR", "QoS-Information", "Default-EPS-Bearer-QoS",
 })
-# (name, octets, depth) -> the decoded entries (never handed out: `_copied`); emptied when full
-_GROUPED_SEEN: dict[tuple[str, bytes, int], list[tuple[Any, ...]]] = {}
+# (name, octets, depth) -> the decoded value, handed out as it is; emptied when full
+_GROUPED_SEEN: dict[tuple[str, bytes, int], ref.SharedGroup] = {}
 _GROUPED_SEEN_MAX = 1024
 
-
-def _copied(entries: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """A kept grouped value as a fresh list (its nested grouped values too): a reader may
-    change the value it was given without changing the next message's."""
-    return [(e[0], _copied(e[1]), *e[2:]) if type(e[1]) is list else e for e in entries]
 _INT_READERS = {(4, False): struct.Struct(">I"), (4, True): struct.Struct(">i"),
                 (8, False): struct.Struct(">Q"), (8, True): struct.Struct(">q")}
 
@@ -373,78 +380,119 @@ _DECODE_PLANS: dict[int, _DecodePlan] = {
     _plan_key(adef.vendor_id, adef.code): _decode_plan(adef) for adef in ref.AVPS.values()}
 
 
+# How the AVP behind one header is read, by the header's octets (AVP Code, flags and length,
+# and the Vendor-ID when the V bit is set, RFC 6733 §4.1): its name, kind, integer reader, AVP
+# Length, padded length, the flags octet when it differs from the dictionary's (else None),
+# and its decode plan. A node's AVPs come with the same headers again and again (the same
+# AVPs of the same lengths), so a header is looked up instead of read and checked anew.
+# Only headers of dictionary AVPs that pass the header checks are kept; bounded, emptied
+# when full.
+_Head = tuple[str, int, "struct.Struct | None", int, int, "int | None", _DecodePlan]
+_HEADS: dict[bytes, _Head] = {}
+_HEADS_MAX = 4096
+_K_FAILED = -1  # Failed-AVP (RFC 6733 §7.5): may hold the very fault it reports
+
+
+def _head(data: bytes, pos: int, hlen: int) -> _Head | None:
+    """The `_HEADS` entry of the header at `pos`; None for an AVP outside the dictionary;
+    _Fault for a header that fails the RFC 6733 §7.1.5 length checks."""
+    code, word = _AVP_WORDS.unpack_from(data, pos)
+    flags = word >> 24
+    length = word & _U24
+    vendor = _VENDOR_WORD.unpack_from(data, pos + 8)[0] if hlen == 12 else None
+    plan = _DECODE_PLANS.get(_plan_key(vendor, code))
+    if length < hlen:
+        raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
+    if plan is None:
+        return None
+    reader = plan[3]
+    if reader is not None and length - hlen != reader.size:
+        raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
+    kind = _K_FAILED if code == 279 and vendor is None else plan[1]
+    head = (plan[0], kind, reader, length, (length + 3) & ~3,
+            None if flags == plan[2] else flags, plan)
+    if len(_HEADS) >= _HEADS_MAX:
+        _HEADS.clear()
+    _HEADS[data[pos:pos + hlen]] = head
+    return head
+
+
 def _decode_avps(data: bytes, start: int, end: int, strict: bool, depth: int) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     append = out.append
     pos = start
-    plans = _DECODE_PLANS
-    unpack = _AVP_WORDS.unpack_from
+    heads = _HEADS
     while pos < end:
         if end - pos < 8:
             raise _Fault  # RFC 6733 §7.1.5 truncated AVP header
-        code, word = unpack(data, pos)
-        flags = word >> 24
-        length = word & _U24
-        vendor: int | None
-        if flags & _AVP_V:
-            if end - pos < 12:
-                raise _Fault
-            vendor = _VENDOR_WORD.unpack_from(data, pos + 8)[0]
-            hlen = 12
-            plan = plans.get((vendor + 1) << 32 | code)  # type: ignore[operator]
-        else:
-            hlen, vendor = 8, None
-            plan = plans.get(code)
-        padded = (length + 3) & ~3
-        if length < hlen or pos + padded > end:
-            raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
-        if plan is None:
-            if strict and flags & ref.AVP_M:
-                raise _Fault  # RFC 6733 §4.1: unsupported mandatory AVP (5001)
-            name = f"AVP-{code}" if vendor is None else f"AVP-{vendor}-{code}"
-            payload = data[pos + hlen:pos + length]
-            append((name, payload) if flags == (_AVP_V if vendor is not None else 0)
-                   else (name, payload, flags))
-            pos += padded
+        hlen = 12 if data[pos + 4] & _AVP_V else 8
+        if end - pos < hlen:
+            raise _Fault
+        head = heads.get(data[pos:pos + hlen]) or _head(data, pos, hlen)
+        if head is None:
+            pos = _unknown_avp(data, pos, end, hlen, strict, append)
             continue
-        reader = plan[3]
+        name, kind, reader, length, padded, flags, plan = head
+        if pos + padded > end:
+            raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
         if reader is not None:
-            if length - hlen != reader.size:
-                raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
             value: Any = reader.unpack_from(data, pos + hlen)[0]
-        elif plan[1] == _K_GROUPED:
+        elif kind == _K_OCTETS:
+            value = data[pos + hlen:pos + length]
+        elif kind == _K_GROUPED:
             if depth >= _MAX_DEPTH:
                 raise _Fault
-            if code == 279 and vendor is None:
-                # Failed-AVP may hold an AVP with the very fault it reports (RFC 6733 §7.1.5)
-                try:
-                    value = _decode_avps(data, pos + hlen, pos + length, False, depth + 1)
-                except _Fault:
-                    value = data[pos + hlen:pos + length]
-            elif plan[5] and strict:
-                memo_key = (plan[0], data[pos + hlen:pos + length], depth)
-                memo = _GROUPED_SEEN.get(memo_key)
-                if memo is None:
-                    memo = _decode_avps(data, pos + hlen, pos + length, True, depth + 1)
+            if plan[5] and strict:
+                memo_key = (name, data[pos + hlen:pos + length], depth)
+                value = _GROUPED_SEEN.get(memo_key)
+                if value is None:
+                    value = _SHARED(_decode_avps(data, pos + hlen, pos + length, True,
+                                                 depth + 1))
                     if len(_GROUPED_SEEN) >= _GROUPED_SEEN_MAX:
                         _GROUPED_SEEN.clear()
-                    _GROUPED_SEEN[memo_key] = memo
-                value = _copied(memo)
+                    _GROUPED_SEEN[memo_key] = value
             else:
                 value = _decode_avps(data, pos + hlen, pos + length, strict, depth + 1)
-        elif plan[1] == _K_OCTETS:
-            value = data[pos + hlen:pos + length]
-        elif plan[1] == _K_ADDRESS:
+        elif kind == _K_FAILED:
+            if depth >= _MAX_DEPTH:
+                raise _Fault
+            # Failed-AVP may hold an AVP with the very fault it reports (RFC 6733 §7.1.5)
+            try:
+                value = _decode_avps(data, pos + hlen, pos + length, False, depth + 1)
+            except _Fault:
+                value = data[pos + hlen:pos + length]
+        elif kind == _K_ADDRESS:
             value = _decode_value(plan[4], data[pos + hlen:pos + length], strict, depth)
         else:
             try:  # RFC 6733 §4.3.1: DiameterIdentity in ASCII; UTF8String, DiameterURI
                 value = data[pos + hlen:pos + length].decode(
-                    "ascii" if plan[1] == _K_IDENTITY else "utf-8")
+                    "ascii" if kind == _K_IDENTITY else "utf-8")
             except UnicodeDecodeError:
                 raise _Fault from None  # DIAMETER_INVALID_AVP_VALUE
-        append((plan[0], value) if flags == plan[2] else (plan[0], value, flags))
+        append((name, value) if flags is None else (name, value, flags))
         pos += padded
     return out
+
+
+def _unknown_avp(data: bytes, pos: int, end: int, hlen: int, strict: bool,
+                 append: Any) -> int:
+    """An AVP outside the dictionary (RFC 6733 §4.1): named by its code (and vendor), its
+    data kept raw; refused (5001) by a strict decode when the M bit is set. Returns the
+    position of the next AVP."""
+    code, word = _AVP_WORDS.unpack_from(data, pos)
+    flags = word >> 24
+    length = word & _U24
+    vendor = _VENDOR_WORD.unpack_from(data, pos + 8)[0] if hlen == 12 else None
+    padded = (length + 3) & ~3
+    if pos + padded > end:
+        raise _Fault  # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH
+    if strict and flags & ref.AVP_M:
+        raise _Fault  # RFC 6733 §4.1: unsupported mandatory AVP (5001)
+    name = f"AVP-{code}" if vendor is None else f"AVP-{vendor}-{code}"
+    payload = data[pos + hlen:pos + length]
+    append((name, payload) if flags == (_AVP_V if vendor is not None else 0)
+           else (name, payload, flags))
+    return pos + padded
 
 
 def _decode_value(adef: ref.AvpDef, payload: bytes, strict: bool, depth: int) -> Any:

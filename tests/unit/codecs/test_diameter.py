@@ -202,6 +202,14 @@ def test_one_profile_read_once_for_every_subscriber_of_it() -> None:
     assert second.ambr == s6a.Ambr(1, 2)
     assert first.apn_configurations == SUBSCRIPTION.apn_configurations
     assert second.apn_configurations is first.apn_configurations
+    # the same profile as plain lists (the pycrate path's decode): found by its content
+    wire = d.encode(s6a.ula(_ulr(), HSS_HOST, HSS_REALM, subscription_data=other))
+    plain = s6a.subscription_data_of(d.decode_pycrate(wire))
+    assert type(d.avp(d.decode(wire), "Subscription-Data", "APN-Configuration-Profile")) is (
+        d.SharedGroup)
+    assert plain is not None and plain.apn_configurations == first.apn_configurations
+    again = s6a.subscription_data_of(d.decode_pycrate(wire))
+    assert again is not None and again.apn_configurations is plain.apn_configurations
     changed = s6a.SubscriptionData(apn_configurations=(
         s6a.ApnConfiguration(1, "internet", qos_class_identifier=8),))
     third = s6a.subscription_data_of(_roundtrip(

@@ -157,10 +157,10 @@ def test_repeated_values_are_written_as_pycrate_writes_them_each_time() -> None:
         d.encode(cea("hss.example.org", -1))
 
 
-def test_profile_groups_read_once_and_handed_out_as_fresh_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_profile_groups_read_once_and_shared_by_every_message(monkeypatch: pytest.MonkeyPatch) -> None:
     """The APN-Configuration-Profile of a ULA (TS 29.272 §7.3.34) is the same octets for every
-    subscriber of a profile: a repeat is not read again, yet each message gets its own lists
-    and decodes as the pycrate path decodes it."""
+    subscriber of a profile: a repeat is not read again nor copied, every message gets the
+    same value, which cannot be changed, and each decodes as the pycrate path decodes it."""
     wire = d.encode_pycrate(DIAMETER_SAMPLES["ULA"])
     fd._GROUPED_SEEN.clear()
     reads: list[int] = []
@@ -176,14 +176,22 @@ def test_profile_groups_read_once_and_handed_out_as_fresh_lists(monkeypatch: pyt
     reads.clear()
     assert first is not None
     profile = d.avp(first, "Subscription-Data", "APN-Configuration-Profile")
-    profile.append(("Context-Identifier", 99))  # a reader changing what it was given
-    d.avp(profile, "APN-Configuration").clear()
+    assert type(profile) is d.SharedGroup
+    with pytest.raises(TypeError):
+        profile.append(("Context-Identifier", 99))  # a reader changing what it was given
+    with pytest.raises(TypeError):
+        d.avp(profile, "APN-Configuration").clear()
     second = fd.decode(wire)
     assert second is not None and len(reads) < first_reads
+    assert d.avp(second, "Subscription-Data", "APN-Configuration-Profile") is profile
+    assert second == d.decode_pycrate(wire)
     assert repr(second) == repr(d.decode_pycrate(wire))
     assert d.avp(second, "Subscription-Data", "APN-Configuration-Profile", "Context-Identifier") == 1
     assert d.avp_all(second, "Subscription-Data", "APN-Configuration-Profile",
                      "APN-Configuration", "Service-Selection") == ["internet", "ims"]
+    # written again as received, from the entries once, then from the octets kept
+    assert fd.encode(second) == d.encode_pycrate(second) == wire == fd.encode(second)
+    assert profile.wire is not None
 
 
 def test_kept_groups_do_not_relax_the_strict_check() -> None:
@@ -250,3 +258,35 @@ def test_every_s6a_message_carries_one_vendor_specific_application_id() -> None:
     back = d.decode(fd.encode(air) or b"")
     assert d.avp(back, "Vendor-Specific-Application-Id") == [
         ("Vendor-Id", d.VENDOR_3GPP), ("Auth-Application-Id", d.S6A_APPLICATION_ID)]
+
+
+def test_avp_headers_read_once_yet_each_avp_checked_against_its_message() -> None:
+    """An AVP header seen before (RFC 6733 §4.1: code, flags, length, Vendor-ID) is looked up
+    rather than read again, but the AVP must still fit the message that carries it: the same
+    header in a message cut short is a length fault (§7.1.5), declined to the pycrate path,
+    which answers it with its Result-Code."""
+    wire = d.encode_pycrate(DIAMETER_SAMPLES["AIA"])
+    fd._HEADS.clear()
+    first = fd.decode(wire)
+    assert first is not None and fd._HEADS
+    kept = dict(fd._HEADS)
+    second = fd.decode(wire)
+    assert second == first == d.decode_pycrate(wire) and fd._HEADS == kept
+    # the last AVP cut short, the message length still matching the octets
+    cut = bytearray(wire[:-8])
+    cut[1:4] = len(cut).to_bytes(3, "big")
+    assert fd.decode(bytes(cut)) is None
+    with pytest.raises(DecodeError) as err:
+        d.decode(bytes(cut))
+    assert err.value.cause == d.ResultCode.DIAMETER_INVALID_AVP_LENGTH
+
+
+def test_avp_headers_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The headers kept are bounded: once full, the table starts again, and every message
+    still decodes as the pycrate path decodes it."""
+    monkeypatch.setattr(fd, "_HEADS_MAX", 4)
+    fd._HEADS.clear()
+    for name in ("AIR", "AIA", "ULR", "ULA"):
+        wire = d.encode_pycrate(DIAMETER_SAMPLES[name])
+        assert fd.decode(wire) == d.decode_pycrate(wire)
+        assert len(fd._HEADS) <= 4
