@@ -460,12 +460,16 @@ def _body(spec: ref.MessageSpec, fields: Any) -> bytes:
 # one of its shape (every other value equal, the IEs in the same order), with those fields
 # written over them; a message of any other shape is encoded whole. Equal values give equal
 # octets: the template is only used for values equal to the ones it was made from.
+# The MME's Create Session Request (§7.2.1) is written the same way: per UE its IMSI, MSISDN
+# and MEI (§8.3, §8.10, §8.11: BCD digits, their count part of the shape, so the IE lengths are
+# the template's), its S11 F-TEID's TEID and the Sequence Number vary; its cell (§8.21 ULI) is
+# part of the shape.
 # --------------------------------------------------------------------------------------------
 
 _TEMPLATES_KEPT = 256  # shapes kept (one per cause, QoS, AMBR, PCO answer... of a population)
 # the writers of the variable values: a 32-bit or 24-bit unsigned integer, an IPv4 or IPv6
-# address in text
-_U32, _U24, _IPV4, _IPV6 = range(4)
+# address in text, BCD digits
+_U32, _U24, _IPV4, _IPV6, _DIGITS = range(5)
 # a shape -> (octets, ((offset, writer), ...)), the writers in the order of the values
 _templates: dict[tuple[Any, ...], tuple[bytes, tuple[tuple[int, int], ...]]] = {}
 # where a variable value lies: the (type, instance) of its IE and of the IEs around it, its
@@ -473,11 +477,12 @@ _templates: dict[tuple[Any, ...], tuple[bytes, tuple[tuple[int, int], ...]]] = {
 _Locator = tuple[tuple[tuple[int, int], ...], int, int]
 # how a key of a templated message or of its bearer context is taken: kept as it is, an F-TEID
 # (§8.22: its TEID varies), a PDN address (§8.14: the addresses vary), bearer contexts (§8.28),
-# a charging ID (§8.29: varies)
-_KEEP, _FTEID, _PAA, _BEARERS, _CHARGING = range(5)
+# a charging ID (§8.29: varies), BCD digits (§8.3 IMSI, §8.10 MEI, §8.11 MSISDN: vary), a ULI
+# (§8.21: two levels of dicts, kept)
+_KEEP, _FTEID, _PAA, _BEARERS, _CHARGING, _BCD, _ULI = range(7)
 _KINDS: dict[int, tuple[tuple[ref.IESpec, ...], dict[str, tuple[int, tuple[int, int],
                                                               tuple[ref.IESpec, ...]]]]] = {}
-_KIND_OF_TYPE = {87: _FTEID, 79: _PAA, 94: _CHARGING}
+_KIND_OF_TYPE = {87: _FTEID, 79: _PAA, 94: _CHARGING, 1: _BCD, 75: _BCD, 76: _BCD, 86: _ULI}
 
 
 def _kinds(ies: tuple[ref.IESpec, ...]) -> dict[str, tuple[int, tuple[int, int],
@@ -518,6 +523,17 @@ def _shape(ies: tuple[ref.IESpec, ...], fields: Any, values: list[Any],
             shape.append(key)
             shape.append((value.get("interface_type"), value.get("ipv4"), value.get("ipv6"),
                           len(value)))
+        elif kind == _BCD:
+            if value.__class__ is not str:
+                raise _Decline
+            values.append(value)
+            if locators is not None:
+                locators.append(((*outer, tag), 0, _DIGITS))
+            shape.append(key)
+            shape.append(len(value))  # the IE's length (§8.3)
+        elif kind == _ULI:
+            shape.append(key)
+            shape.append(_nested(value))
         elif kind == _CHARGING:
             values.append(value)
             if locators is not None:
@@ -599,6 +615,9 @@ def _from_template(spec: ref.MessageSpec, msg: Message) -> bytes | None:
                 _PACK_U32(out, offset, value)
             elif writer == _U24:
                 out[offset:offset + 3] = _u(value, 24).to_bytes(3, "big")
+            elif writer == _DIGITS:  # as many digits as the template's (the shape)
+                packed = _bcd(value)
+                out[offset:offset + len(packed)] = packed
             else:
                 packed = _one_ip(value)
                 if len(packed) != (4 if writer == _IPV4 else 16):
@@ -628,8 +647,8 @@ def _new_template(spec: ref.MessageSpec, msg: Message, shape: tuple[Any, ...]) -
     return data
 
 
-# the responses of every attach (module docstring of corenet.nf.sgw_pgw.core)
-_TEMPLATED = frozenset({"CreateSessionResponse", "ModifyBearerResponse"})
+# the S11 messages of every attach (module docstring of corenet.nf.sgw_pgw.core)
+_TEMPLATED = frozenset({"CreateSessionRequest", "CreateSessionResponse", "ModifyBearerResponse"})
 
 
 def encode(msg: Message) -> bytes | None:

@@ -271,6 +271,74 @@ def test_a_response_of_a_known_shape_is_not_encoded_again(monkeypatch: pytest.Mo
     assert whole == ["CreateSessionResponse"] * 2 and len(fg._templates) == 2
 
 
+_DIGITS = st.text("0123456789", min_size=14, max_size=16) | st.sampled_from(["", "12a4", "١٢٣"])
+
+
+@st.composite
+def _attach_request(draw: st.DrawFn) -> Message:
+    """A Create Session Request as the MME sends it for an attach (TS 29.274 §7.2.1): IMSI,
+    MSISDN, MEI, the S11 F-TEID's TEID and the Sequence Number drawn per UE (some out of range,
+    some not digits), the cell, PDN type and indication from a few."""
+    u32 = st.integers(0, (1 << 32) - 1) | st.just(1 << 32)
+    pdn_type = draw(st.sampled_from([g.PDN_IPV4, g.PDN_IPV6, g.PDN_IPV4V6]))
+    paa: dict[str, object] = {"pdn_type": pdn_type}
+    if pdn_type != g.PDN_IPV6:
+        paa["ipv4"] = "0.0.0.0"
+    if pdn_type != g.PDN_IPV4:
+        paa |= {"ipv6": "::", "ipv6_prefix_length": 64}
+    return g.create_session_request(
+        draw(st.integers(0, (1 << 24) - 1) | st.just(1 << 24)), teid=draw(st.sampled_from([0, 9])),
+        imsi=draw(_DIGITS), msisdn=draw(_DIGITS | st.none()), mei=draw(_DIGITS | st.none()),
+        indication=draw(st.sampled_from([None, {"daf": True}, {"uimsi": True}])),
+        uli=g.uli("44020", draw(st.sampled_from([1, 2])), "44020", 0x10101),
+        serving_network="44020", sender_fteid=(g.FTEID_S11_MME, draw(u32), "127.0.0.2"),
+        pgw_fteid=(g.FTEID_S5S8C_PGW, 0, "127.0.0.5"), apn="internet", selection_mode=0,
+        pdn_type=pdn_type, paa=paa, apn_restriction=0, ambr=(100000, 100000),
+        pco=draw(st.sampled_from([None, bytes.fromhex("80000d00")])),
+        recovery=draw(st.sampled_from([None, 3])), ue_time_zone=g.ue_time_zone(36),
+        bearer_contexts=[{"ebi": 5, "bearer_qos": g.bearer_qos(9, 8, pci=1, pvi=0)}])
+
+
+@settings(SETTINGS, max_examples=200)
+@given(msg=_attach_request())
+def test_attach_requests_from_templates_are_the_pycrate_octets(msg: Message) -> None:
+    """The MME's Create Session Requests are written from the octets of the first one of their
+    shape with IMSI, MSISDN, MEI (as many digits as the template's), S11 TEID and Sequence
+    Number written over (TS 29.274 §7.2.1, §8.3, §8.10, §8.11): the octets are pycrate's, and
+    what pycrate refuses is refused."""
+    check_gtpv2c_encode(msg)
+
+
+def test_a_request_of_a_known_shape_is_not_encoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the first Create Session Request of a shape is encoded IE by IE; the next UEs'
+    (other IMSI, MSISDN, MEI, TEID, Sequence Number) are its octets with those written over;
+    another cell or another count of IMSI digits is another shape."""
+    def request(n: int, imsi: str, tac: int = 1) -> Message:
+        return g.create_session_request(
+            n, imsi=imsi, msisdn=f"8190{n:08d}", mei=f"35{n:014d}",
+            uli=g.uli("44020", tac, "44020", 0x10101), serving_network="44020",
+            sender_fteid=(g.FTEID_S11_MME, n + 1, "127.0.0.2"),
+            pgw_fteid=(g.FTEID_S5S8C_PGW, 0, "127.0.0.5"), apn="internet", pdn_type=g.PDN_IPV4,
+            paa={"pdn_type": g.PDN_IPV4, "ipv4": "0.0.0.0"}, ambr=(1000, 2000),
+            bearer_contexts=[{"ebi": 5, "bearer_qos": g.bearer_qos(9, 8)}])
+
+    whole: list[str] = []
+    encode_whole = fg._encode
+    monkeypatch.setattr(fg, "_encode", lambda spec, msg: whole.append(msg.name) or
+                        encode_whole(spec, msg))
+    monkeypatch.setattr(fg, "_templates", {})
+    for n in range(1, 6):
+        msg = request(n, f"44020990000000{n}")
+        assert fg.encode(msg) == g.encode_pycrate(msg)
+        decoded = g.decode(g.encode_pycrate(msg)).fields
+        assert decoded["imsi"] == f"44020990000000{n}" and decoded["mei"] == f"35{n:014d}"
+        assert decoded["sender_fteid_c"]["teid"] == n + 1 and decoded["sequence"] == n
+    assert whole == ["CreateSessionRequest"]
+    for other in (request(7, "4402099000007"), request(8, "440209900000008", tac=2)):
+        assert fg.encode(other) == g.encode_pycrate(other)
+    assert whole == ["CreateSessionRequest"] * 3 and len(fg._templates) == 3
+
+
 def test_repeated_values_are_written_once_and_refusals_are_not_kept() -> None:
     """The ULI, QoS, AMBR, Indication, UE Time Zone and Cause a population repeats are written
     once per distinct value (TS 29.274 §8.21, §8.15, §8.7, §8.12, §8.44, §8.4); a value the
