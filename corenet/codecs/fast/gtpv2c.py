@@ -998,10 +998,133 @@ def _decode(data: bytes) -> Message:
     return Message(ref.PROTOCOL, spec.name, spec.code, fields)
 
 
+# --------------------------------------------------------------------------------------------
+# Decode templates (TS 29.274 §7.2.1, §7.2.2): the Create Session Requests an S/P-GW receives
+# and the Create Session Responses an MME receives differ from one UE to the next only in the
+# header's TEID and Sequence Number and the values of a few IEs: IMSI, MEI, MSISDN (§8.3,
+# §8.10, §8.11), F-TEIDs (§8.22), PDN address (§8.14), charging ID (§8.29). A message whose every
+# other octet equals a decoded message's (same length, so the same IE headers and lengths: the
+# same IEs at the same places) decodes to that message's values with those IEs read anew by the
+# same readers: what `_decode` gives, refusals included. Anything else goes through `_decode`.
+# --------------------------------------------------------------------------------------------
+
+_DEC_TEMPLATED = frozenset({32, 33})  # Create Session Request, Response
+_VARYING_TYPES = frozenset({1, 75, 76, 87, 79, 94})
+_DEC_TEMPLATES_KEPT = 256  # (message type, length) keys, each with the last few templates
+_DEC_TEMPLATES_PER_KEY = 4
+# an IE of a template: key, repeated, how its value is made (_CONST: a copy of the template's;
+# _VAR: its reader on the message's octets; _GROUP: the group's IEs), then the value and its
+# copier, the value's (start, end) and reader, or the group's plan
+_CONST, _VAR, _GROUP = range(3)
+_DecStep = tuple[str, bool, int, Any, Any]
+# the template's plan, its constant octets as (start, end, octets) and the header's slots
+_DecTemplate = tuple[tuple[_DecStep, ...], tuple[tuple[int, int, bytes], ...], bool]
+_dec_templates: dict[tuple[int, int], list[_DecTemplate]] = {}
+
+
+def _copier(value: Any) -> Callable[[Any], Any]:
+    """How each message gets its own copy of a constant value (as `_memo` gives it)."""
+    if value is None or value.__class__ in (int, str, bytes, bool):
+        return _same
+    if value.__class__ is dict:
+        kinds = {v.__class__ for v in value.values()}
+        if kinds <= {int, str, bytes, bool, type(None)}:
+            return dict
+        if kinds == {dict} and all({w.__class__ for w in v.values()} <= {int, str, bool}
+                                   for v in value.values()):
+            return _copy_uli
+    raise _Decline
+
+
+def _dec_steps(data: bytes, pos: int, end: int, ies: tuple[ref.IESpec, ...],
+               varying: list[tuple[int, int]]) -> tuple[_DecStep, ...]:
+    """The plan of the IEs of data[pos:end], read as `_decode_ies` reads them (which has
+    accepted them); the value octets of the varying IEs go to `varying`."""
+    table, _ = _dec_plan(ies)
+    steps: list[_DecStep] = []
+    while pos < end:
+        typ, length, inst = _IE_HEAD(data, pos)
+        start, pos = pos + 4, pos + 4 + length
+        key, read, multiple, group = table[(typ << 4) | inst]
+        if read is None:
+            steps.append((key, multiple, _GROUP, _dec_steps(data, start, pos, group, varying), None))
+        elif typ in _VARYING_TYPES:
+            varying.append((start, pos))
+            steps.append((key, multiple, _VAR, (start, pos), read))
+        else:
+            value = read(data[start:pos])
+            steps.append((key, multiple, _CONST, value, _copier(value)))
+    return tuple(steps)
+
+
+def _new_dec_template(data: bytes) -> None:
+    """`data` (accepted by `_decode`, no piggybacked message) kept as a template."""
+    t_flag, hlen = bool(data[0] & 0x08), 12 if data[0] & 0x08 else 8
+    varying = [(4, 8)] if t_flag else []
+    varying.append((hlen - 4, hlen - 1))
+    try:
+        plan = _dec_steps(data, hlen, len(data), ref._BY_CODE[data[1]].ies, varying)
+    except Exception:  # a value of another form than the readers give: no template
+        return
+    constant, pos = [], 0
+    for start, end in varying:
+        if start > pos:
+            constant.append((pos, start, data[pos:start]))
+        pos = end
+    if pos < len(data):
+        constant.append((pos, len(data), data[pos:]))
+    if len(_dec_templates) >= _DEC_TEMPLATES_KEPT:
+        _dec_templates.clear()
+    kept = _dec_templates.setdefault((data[1], len(data)), [])
+    if len(kept) >= _DEC_TEMPLATES_PER_KEY:
+        del kept[0]
+    kept.append((plan, tuple(constant), t_flag))
+
+
+def _build(steps: tuple[_DecStep, ...], data: bytes) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key, multiple, how, a, b in steps:
+        if how == _CONST:
+            value = b(a)
+        elif how == _VAR:
+            value = b(data[a[0]:a[1]])
+        else:
+            value = _build(a, data)
+        if multiple:
+            fields.setdefault(key, []).append(value)
+        else:
+            fields[key] = value
+    return fields
+
+
+def _from_dec_template(data: bytes) -> Message:
+    for plan, constant, t_flag in _dec_templates.get((data[1], len(data)), ()):
+        for start, end, octets in constant:
+            if data[start:end] != octets:
+                break
+        else:
+            hlen = 12 if t_flag else 8
+            fields: dict[str, Any] = {
+                "teid": int.from_bytes(data[4:8], "big") if t_flag else None,
+                "sequence": int.from_bytes(data[hlen - 4:hlen - 1], "big")}
+            if data[0] & 0x04:
+                fields["message_priority"] = data[hlen - 1] >> 4
+            fields.update(_build(plan, data))
+            spec = ref._BY_CODE[data[1]]
+            return Message(ref.PROTOCOL, spec.name, spec.code, fields)
+    msg = _decode(data)
+    if "piggybacked" not in msg.fields:
+        _new_dec_template(data)
+    return msg
+
+
 def decode(data: bytes) -> Message | None:
     """The pycrate path's Message for `data`, or None to decline (every rejection included)."""
     try:
-        return _decode(bytes(data))
+        data = bytes(data)
+        if len(data) > 11 and data[1] in _DEC_TEMPLATED:
+            return _from_dec_template(data)
+        return _decode(data)
     except Exception:
         return None
 
