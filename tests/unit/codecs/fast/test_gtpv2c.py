@@ -240,6 +240,16 @@ def test_attach_responses_from_templates_are_the_pycrate_octets(msg: Message) ->
     check_gtpv2c_encode(msg)
 
 
+def _whole_encodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the messages encoded IE by IE from now on, no template kept yet."""
+    whole: list[str] = []
+    encode_whole = fg._encode
+    monkeypatch.setattr(fg, "_encode", lambda spec, msg: whole.append(msg.name) or
+                        encode_whole(spec, msg))
+    monkeypatch.setattr(fg, "_templates", {})
+    return whole
+
+
 def test_a_response_of_a_known_shape_is_not_encoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the first Create Session Response of a shape is encoded IE by IE; the next ones
     (another UE: other TEIDs, address, charging ID) are its octets with those values written
@@ -254,11 +264,7 @@ def test_a_response_of_a_known_shape_is_not_encoded_again(monkeypatch: pytest.Mo
                 "ebi": 5, "cause": 16, "s1u_sgw_fteid": (g.FTEID_S1U_SGW, n + 3, "127.0.0.4"),
                 "bearer_qos": g.bearer_qos(qci, 8), "charging_id": n + 4}])
 
-    whole: list[str] = []
-    encode_whole = fg._encode
-    monkeypatch.setattr(fg, "_encode", lambda spec, msg: whole.append(msg.name) or
-                        encode_whole(spec, msg))
-    monkeypatch.setattr(fg, "_templates", {})
+    whole = _whole_encodes(monkeypatch)
     for n in range(1, 6):
         msg = response(n)
         assert fg.encode(msg) == g.encode_pycrate(msg)
@@ -309,32 +315,30 @@ def test_attach_requests_from_templates_are_the_pycrate_octets(msg: Message) -> 
     check_gtpv2c_encode(msg)
 
 
+def _ue_request(n: int, imsi: str, tac: int = 1) -> Message:
+    """UE n's Create Session Request (TS 29.274 §7.2.1) from a cell of TAC `tac`."""
+    return g.create_session_request(
+        n, imsi=imsi, msisdn=f"8190{n:08d}", mei=f"35{n:014d}",
+        uli=g.uli("44020", tac, "44020", 0x10101), serving_network="44020",
+        sender_fteid=(g.FTEID_S11_MME, n + 1, "127.0.0.2"),
+        pgw_fteid=(g.FTEID_S5S8C_PGW, 0, "127.0.0.5"), apn="internet", pdn_type=g.PDN_IPV4,
+        paa={"pdn_type": g.PDN_IPV4, "ipv4": "0.0.0.0"}, ambr=(1000, 2000),
+        bearer_contexts=[{"ebi": 5, "bearer_qos": g.bearer_qos(9, 8)}])
+
+
 def test_a_request_of_a_known_shape_is_not_encoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the first Create Session Request of a shape is encoded IE by IE; the next UEs'
     (other IMSI, MSISDN, MEI, TEID, Sequence Number) are its octets with those written over;
     another cell or another count of IMSI digits is another shape."""
-    def request(n: int, imsi: str, tac: int = 1) -> Message:
-        return g.create_session_request(
-            n, imsi=imsi, msisdn=f"8190{n:08d}", mei=f"35{n:014d}",
-            uli=g.uli("44020", tac, "44020", 0x10101), serving_network="44020",
-            sender_fteid=(g.FTEID_S11_MME, n + 1, "127.0.0.2"),
-            pgw_fteid=(g.FTEID_S5S8C_PGW, 0, "127.0.0.5"), apn="internet", pdn_type=g.PDN_IPV4,
-            paa={"pdn_type": g.PDN_IPV4, "ipv4": "0.0.0.0"}, ambr=(1000, 2000),
-            bearer_contexts=[{"ebi": 5, "bearer_qos": g.bearer_qos(9, 8)}])
-
-    whole: list[str] = []
-    encode_whole = fg._encode
-    monkeypatch.setattr(fg, "_encode", lambda spec, msg: whole.append(msg.name) or
-                        encode_whole(spec, msg))
-    monkeypatch.setattr(fg, "_templates", {})
+    whole = _whole_encodes(monkeypatch)
     for n in range(1, 6):
-        msg = request(n, f"44020990000000{n}")
+        msg = _ue_request(n, f"44020990000000{n}")
         assert fg.encode(msg) == g.encode_pycrate(msg)
         decoded = g.decode(g.encode_pycrate(msg)).fields
         assert decoded["imsi"] == f"44020990000000{n}" and decoded["mei"] == f"35{n:014d}"
         assert decoded["sender_fteid_c"]["teid"] == n + 1 and decoded["sequence"] == n
     assert whole == ["CreateSessionRequest"]
-    for other in (request(7, "4402099000007"), request(8, "440209900000008", tac=2)):
+    for other in (_ue_request(7, "4402099000007"), _ue_request(8, "440209900000008", tac=2)):
         assert fg.encode(other) == g.encode_pycrate(other)
     assert whole == ["CreateSessionRequest"] * 3 and len(fg._templates) == 3
 
@@ -395,13 +399,7 @@ def test_decode_template_reads_each_ues_values_into_its_own_objects() -> None:
     """Two UEs' Create Session Requests of one shape: each decodes to its own IMSI, MEI,
     MSISDN, F-TEID and Sequence Number, and its own dicts (changing one changes no other)."""
     def request(n: int) -> bytes:
-        return g.encode_pycrate(g.create_session_request(
-            n, imsi=f"44020990000000{n}", msisdn=f"8190{n:08d}", mei=f"35{n:014d}",
-            uli=g.uli("44020", 1, "44020", 0x10101), serving_network="44020",
-            sender_fteid=(g.FTEID_S11_MME, n + 1, "127.0.0.2"), apn="internet",
-            pgw_fteid=(g.FTEID_S5S8C_PGW, 0, "127.0.0.5"), pdn_type=g.PDN_IPV4,
-            paa={"pdn_type": g.PDN_IPV4, "ipv4": "0.0.0.0"}, ambr=(1000, 2000),
-            bearer_contexts=[{"ebi": 5, "bearer_qos": g.bearer_qos(9, 8)}]))
+        return g.encode_pycrate(_ue_request(n, f"44020990000000{n}"))
 
     first, second = fg.decode(request(1)), fg.decode(request(2))
     assert first is not None and second is not None
