@@ -64,7 +64,7 @@ def on_attach_request(mme: MmePort, ue: UeContext, msg: Message) -> None:
     ue.session.pdn_request, ue.session.subscription = container, None
     ue.session.location_updated = False
     try:
-        esm.pdn_request_of(container)
+        esm.requested_pdn(ue.session)
     except esm.EsmReject as rej:
         reject(mme, ue, causes.ESM_FAILURE, esm_cause=int(container.get("error")
                                                           or rej.esm_cause))
@@ -265,7 +265,7 @@ def on_security_mode_complete(mme: MmePort, ue: UeContext, msg: Message) -> None
     then ESM information (step 6) or the location update (step 8)."""
     security_mode.completed(mme, ue, msg)
     identity.take_over(mme, ue)
-    req = esm.pdn_request_of(ue.session.pdn_request)
+    req = esm.requested_pdn(ue.session)
     if req.esm_info_transfer:
         # TS 24.301 §6.6.1.2: ask for the APN / PCO now that ciphering is on
         ue.step = Step.ESM_INFO
@@ -394,7 +394,7 @@ def attach_accept(mme: MmePort, ue: UeContext) -> None:
     of the last uplink NAS message); T3450 guards it (step 17)."""
     sec, pdn = ue.security, ue.session.pdn
     assert pdn is not None and sec.sec is not None
-    req = esm.pdn_request_of(ue.session.pdn_request)
+    req = esm.requested_pdn(ue.session)
     guti = mme.allocate_guti(ue)
     bearer_req = esm.activate_default_bearer_request(pdn, req.pti)
     plain = nas.attach_accept(
@@ -423,7 +423,7 @@ def on_attach_complete(mme: MmePort, ue: UeContext, msg: Message) -> None:
     if container.get("name") != "ActivateDefaultEPSBearerContextAccept":
         mme.log("esm.default_bearer.not_accepted", imsi=ue.imsi, esm=container.get("name"))
     ue.step, ue.attach_complete = Step.ATTACHED, True
-    ue.session.pdn_request = NO_ENTRIES  # answered: the attach's PDN CONNECTIVITY REQUEST goes
+    ue.session.pdn_request, ue.session.pdn_request_read = NO_ENTRIES, None  # answered
     emm_sm.transition(ue, emm_sm.EmmEvent.ATTACH_COMPLETED)
     pdn = ue.session.pdn
     mme.log("emm.attach.accepted", imsi=ue.imsi, imei=ue.imei, mme_ue_id=ue.mme_ue_id,

@@ -16,7 +16,7 @@ from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import Guti
 from corenet.config.models import MmeConfig
 from corenet.core.plmn import Plmn
-from corenet.nf.mme.context import EnbContext, UeContext
+from corenet.nf.mme.context import EnbContext, HomeNetwork, UeContext
 from corenet.nf.mme.events import Action
 from corenet.nf.mme.mvno import Mvno
 from corenet.nf.mme.overload import DoicThrottle
@@ -46,6 +46,8 @@ class MmePort(Protocol):
     def home_plmns(self) -> tuple[Plmn, ...]: ...
 
     def home_of(self, imsi: str) -> Plmn: ...
+
+    def home_network(self, imsi: str) -> HomeNetwork: ...
 
     def emit(self, action: Action) -> None: ...
 
