@@ -62,14 +62,15 @@ from corenet.codecs.nas_ies import (
     ue_network_capability,
     ue_security_capability,
 )
-from corenet.codecs.selection import SECURITY_PROTOCOL, fast_path
+from corenet.codecs.selection import SECURITY_PROTOCOL, STATE, fast_path
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 
 __all__ = [
     "DOWNLINK", "EmergencyNumber", "Guti", "NASCodec", "NetworkNameValue", "Tai", "UPLINK",
     "activate_default_eps_bearer_context_accept", "activate_default_eps_bearer_context_reject",
-    "activate_default_eps_bearer_context_request", "attach_accept", "attach_complete",
+    "AttachAccepts", "activate_default_eps_bearer_context_request", "attach_accept",
+    "attach_complete",
     "attach_reject", "attach_request", "authentication_failure", "authentication_reject",
     "authentication_request", "authentication_response", "build", "decode", "detach_accept",
     "detach_request", "detach_request_network", "emergency_number_list", "emm_information",
@@ -940,6 +941,35 @@ def attach_accept(tai_list: list[Tai], esm_container: Any, attach_result: int = 
         t3402_value=t3402, equivalent_plmns=equivalent_plmns,
         emergency_number_list=emergency_numbers,
         eps_network_feature_support=eps_network_feature_support))
+
+
+class AttachAccepts:
+    """ATTACH ACCEPTs (§8.2.1) that share their TAI list, T3412, emergency number list and
+    EPS network feature support, encoded: at the fast level the octets before the ESM
+    message container and after the GUTI are written once, and only the container and the
+    GUTI per message. The octets are `attach_accept`'s (which the pycrate level, and any
+    message the fast level declines, still encode)."""
+
+    __slots__ = ("_fixed", "_template")
+
+    def __init__(self, tai_list: list[Tai], t3412: int | None,
+                 emergency_numbers: list[EmergencyNumber] | None = None,
+                 eps_network_feature_support: dict[str, int] | None = None) -> None:
+        self._fixed = _put({"eps_attach_result": 1, "t3412_value": t3412, "tai_list": tai_list},
+                           emergency_number_list=emergency_numbers,
+                           eps_network_feature_support=eps_network_feature_support)
+        self._template: Any = None
+
+    def encode(self, esm_container: bytes, guti: Guti) -> bytes:
+        if STATE.fast:
+            if self._template is None:
+                self._template = _fast.template("AttachAccept", self._fixed) or False
+            if self._template:
+                got: bytes | None = self._template({ESM_CONTAINER: esm_container, "guti": guti})
+                if got is not None:
+                    return got
+        return build("AttachAccept", **self._fixed, **{ESM_CONTAINER: esm_container},
+                     guti=guti_identity(guti))
 
 
 # TS 24.301 §9.9.3.14 EPS update type (bits 1-3) and its "active" flag (bit 4)

@@ -17,10 +17,11 @@ from typing import Any
 
 from corenet.codecs import nas, s6a
 from corenet.codecs.base import Message
-from corenet.codecs.nas_ies import EmergencyNumber, NetworkNameValue, Tai
+from corenet.codecs.nas_ies import NetworkNameValue
 from corenet.core.errors import EncodeError
 from corenet.crypto import kdf
 from corenet.nf.mme import (
+    accept,
     authentication,
     causes,
     emm_sm,
@@ -373,21 +374,6 @@ def on_create_session_failed(mme: MmePort, ue: UeContext, reason: str) -> None:
 # ============================================================================ steps 17-23
 
 
-def emergency_numbers(mme: MmePort) -> list[EmergencyNumber]:
-    """The Emergency Number List (TS 24.008 §10.5.3.13) from MmeConfig.roaming."""
-    return [EmergencyNumber(e.digits, tuple(e.categories))
-            for e in mme.cfg.roaming.emergency_numbers]
-
-
-def tai_list(mme: MmePort, ue: UeContext) -> list[Tai]:
-    """The TAs the UE may move in without updating (TS 24.301 §5.5.1.2.4, §5.5.3.2.4): ours,
-    or only the current one for an emergency-only UE, so that it updates on every move and
-    the MME knows where an emergency call is (TS 23.401 §4.3.12)."""
-    if ue.emergency:
-        return [Tai(ue.tai[0], ue.tai[1])]
-    return [Tai(mme.plmn, tac) for tac in mme.cfg.tacs[:16]]
-
-
 def attach_accept(mme: MmePort, ue: UeContext) -> None:
     """ATTACH ACCEPT (TS 24.301 §5.5.1.2.4) with the ACTIVATE DEFAULT EPS BEARER CONTEXT
     REQUEST, in the INITIAL CONTEXT SETUP REQUEST with KeNB (TS 33.401 A.3, uplink NAS COUNT
@@ -397,10 +383,7 @@ def attach_accept(mme: MmePort, ue: UeContext) -> None:
     req = esm.requested_pdn(ue.session)
     guti = mme.allocate_guti(ue)
     bearer_req = esm.activate_default_bearer_request(pdn, req.pti)
-    plain = nas.attach_accept(
-        tai_list(mme, ue), bearer_req, attach_result=1, t3412=mme.cfg.t3412_s, guti=guti,
-        emergency_numbers=emergency_numbers(mme),
-        eps_network_feature_support={"ims_vops": 1, "emc_bs": 1})
+    plain = accept.attach_accept(mme, ue, bearer_req, guti)
     if ue.authenticated and sec.sec.kasme:
         kenb = kdf.kenb(sec.sec.kasme, sec.sec.ul_count.value)
     else:

@@ -95,6 +95,7 @@ class MmeCore:
         self.enbs: dict[int, EnbContext] = {}
         self.ues: dict[int, UeContext] = {}
         self.by_mtmsi: dict[int, int] = {}
+        self.attach_accepts: dict[Any, Any] = {}
         # IMSI -> the contexts that hold or claim it (TS 23.401 §5.3.2.1 step 3 look-up)
         self.by_imsi = ImsiIndex()
         self.mme_ue_ids = IdPool(1, 0xFFFFFFFF)  # TS 36.413 §9.2.3.3: 32 bits

@@ -38,6 +38,8 @@ class MmePort(Protocol):
     s11: S11Requests
     ues: dict[int, UeContext]
     by_mtmsi: dict[int, int]  # M-TMSI -> MME UE S1AP ID of the GUTIs we allocated
+    # the ATTACH ACCEPT encoders by TAI list (accept.attach_accept)
+    attach_accepts: dict[Any, Any]
     now: float
     # the clock whose time the network tells UEs (EMM INFORMATION, TS 24.301 §5.4.5)
     told_time: Callable[[], float] | None
