@@ -31,7 +31,6 @@ with cause None and extra {"discard": True}.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -709,6 +708,10 @@ def _generic(pyc: Any, pd: int, code: int, extra: dict[str, Any]) -> Message:
 # ---------------------------------------------------------------------------------------------
 
 
+# §9.3.1: the security header types of a ciphered message
+_CIPHERED = frozenset((SHT_INTEGRITY_CIPHERED, SHT_INTEGRITY_CIPHERED_NEW_CONTEXT))
+
+
 def _parse_protected(data: bytes) -> tuple[int, bytes, int, bytes]:
     """(security header type, MAC, SQN, NAS message) of a security protected message."""
     # §9.1: security header, 4-octet MAC, 1-octet SQN, then at least a 2-octet NAS message
@@ -736,16 +739,9 @@ def protect(plain: bytes, ctx: NasSecurityContext, direction: int,
     Types 3 and 4 are for a new EPS security context (§9.3.1): `ctx` is that new context."""
     if security_header_type not in (1, 2, 3, 4):
         raise EncodeError(f"security header type {security_header_type} is not 1..4")
-    nas_count = ctx.count_for(direction)
-    count = nas_count.value
-    sqn = count & 0xFF
-    payload = plain
-    if security_header_type in (SHT_INTEGRITY_CIPHERED, SHT_INTEGRITY_CIPHERED_NEW_CONTEXT):
-        payload = ctx.encrypt(direction, count, plain)
-    mac = ctx.mac(direction, count, bytes([sqn]) + payload)
-    out = security_protected(security_header_type, mac, sqn, payload)
-    nas_count.increment()
-    return out
+    sqn, mac, payload = ctx.seal(direction, security_header_type in _CIPHERED, plain)
+    return _fast_header.encode_or(_security_protected_pycrate, security_header_type, mac, sqn,
+                                  payload)
 
 
 def security_protected(security_header_type: int, mac: bytes, sqn: int, payload: bytes) -> bytes:
@@ -778,16 +774,7 @@ def unprotect(data: bytes, ctx: NasSecurityContext, direction: int) -> tuple[int
 def _unprotect(sht: int, mac: bytes, sqn: int, payload: bytes, ctx: NasSecurityContext,
                direction: int) -> tuple[bytes, bool]:
     """`unprotect` of a message whose header is parsed already."""
-    nas_count = ctx.count_for(direction)
-    count = nas_count.estimate(sqn)
-    expected = ctx.mac(direction, count, bytes([sqn]) + payload)
-    ok = hmac.compare_digest(expected, mac)
-    plain = payload
-    if sht in (SHT_INTEGRITY_CIPHERED, SHT_INTEGRITY_CIPHERED_NEW_CONTEXT):
-        plain = ctx.decrypt(direction, count, payload)
-    if ok:
-        ok = nas_count.accept(count)
-    return plain, ok
+    return ctx.open(direction, sht in _CIPHERED, mac, sqn, payload)
 
 
 def _protected_message(data: bytes, sht: int, mac: bytes, sqn: int, payload: bytes,
