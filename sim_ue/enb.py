@@ -266,12 +266,12 @@ class EnbCore:
     # ------------------------------------------------------------------ entry point
 
     def handle(self, event: EnbEvent, now: float) -> list[EnbAction]:
+        if type(event) is S1apReceived:  # the usual event first
+            return self._on_s1ap(event.data, now)
         if isinstance(event, S1Connected):
             return self._s1_setup()
         if isinstance(event, S1Closed):
             return self._on_s1_closed(now)
-        if isinstance(event, S1apReceived):
-            return self._on_s1ap(event.data, now)
         if isinstance(event, ToUe):
             target = self.ues.get(event.imsi)
             if target is None:
@@ -665,6 +665,11 @@ class S1SetupError(ConnectionError):
     """The MME refused S1 Setup (TS 36.413 §8.7.3.3) or the association failed."""
 
 
+def _no_answer(fut: asyncio.Future[ProcedureDone], procedure: str, timeout: float) -> None:
+    if not fut.done():
+        fut.set_result(ProcedureDone(procedure, False, None, f"no answer within {timeout:g} s"))
+
+
 class EnbService:
     """asyncio side of one eNB: the SCTP association, timers and procedure futures."""
 
@@ -765,14 +770,16 @@ class EnbService:
     async def run(self, imsi: str, event: UeEvent, procedure: str,
                   timeout: float) -> ProcedureDone:
         """Deliver `event` to the UE and wait for its `procedure` to end."""
-        fut: asyncio.Future[ProcedureDone] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[ProcedureDone] = loop.create_future()
         self._waiters[(imsi, procedure)] = fut
+        # the time limit is one timer that answers the waiter (no task of its own per UE)
+        limit = loop.call_later(timeout, _no_answer, fut, procedure, timeout)
         self._feed(ToUe(imsi, event))
         try:
-            return await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            return ProcedureDone(procedure, False, None, f"no answer within {timeout:g} s")
+            return await fut
         finally:
+            limit.cancel()
             self._waiters.pop((imsi, procedure), None)
 
     async def wait(self, imsi: str, procedure: str, timeout: float) -> ProcedureDone:

@@ -528,6 +528,8 @@ class Ue:
         return self.usim.imsi
 
     def handle(self, event: UeEvent, now: float) -> list[UeAction]:
+        if type(event) is NasReceived:  # the usual event first
+            return self._on_nas(event.pdu)
         if isinstance(event, Attach):
             barred = None if event.admitted else self._access_check(event.cell,
                                                                     event.attach_type)
@@ -551,8 +553,6 @@ class Ue:
             return self._start_service_request()
         if isinstance(event, RadioBearersSetUp):
             return self._on_radio_bearers(event.ebis)
-        if isinstance(event, NasReceived):
-            return self._on_nas(event.pdu)
         if isinstance(event, ConnectionReleased):
             self.ecm = EcmState.IDLE
             self._secure = False

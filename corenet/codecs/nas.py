@@ -31,7 +31,6 @@ with cause None and extra {"discard": True}.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -62,14 +61,15 @@ from corenet.codecs.nas_ies import (
     ue_network_capability,
     ue_security_capability,
 )
-from corenet.codecs.selection import SECURITY_PROTOCOL, fast_path
+from corenet.codecs.selection import SECURITY_PROTOCOL, STATE, fast_path
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.crypto.nas_security import DOWNLINK, UPLINK, NasSecurityContext
 
 __all__ = [
     "DOWNLINK", "EmergencyNumber", "Guti", "NASCodec", "NetworkNameValue", "Tai", "UPLINK",
     "activate_default_eps_bearer_context_accept", "activate_default_eps_bearer_context_reject",
-    "activate_default_eps_bearer_context_request", "attach_accept", "attach_complete",
+    "AttachAccepts", "activate_default_eps_bearer_context_request", "attach_accept",
+    "attach_complete",
     "attach_reject", "attach_request", "authentication_failure", "authentication_reject",
     "authentication_request", "authentication_response", "build", "decode", "detach_accept",
     "detach_request", "detach_request_network", "emergency_number_list", "emm_information",
@@ -708,6 +708,10 @@ def _generic(pyc: Any, pd: int, code: int, extra: dict[str, Any]) -> Message:
 # ---------------------------------------------------------------------------------------------
 
 
+# §9.3.1: the security header types of a ciphered message
+_CIPHERED = frozenset((SHT_INTEGRITY_CIPHERED, SHT_INTEGRITY_CIPHERED_NEW_CONTEXT))
+
+
 def _parse_protected(data: bytes) -> tuple[int, bytes, int, bytes]:
     """(security header type, MAC, SQN, NAS message) of a security protected message."""
     # §9.1: security header, 4-octet MAC, 1-octet SQN, then at least a 2-octet NAS message
@@ -735,16 +739,9 @@ def protect(plain: bytes, ctx: NasSecurityContext, direction: int,
     Types 3 and 4 are for a new EPS security context (§9.3.1): `ctx` is that new context."""
     if security_header_type not in (1, 2, 3, 4):
         raise EncodeError(f"security header type {security_header_type} is not 1..4")
-    nas_count = ctx.count_for(direction)
-    count = nas_count.value
-    sqn = count & 0xFF
-    payload = plain
-    if security_header_type in (SHT_INTEGRITY_CIPHERED, SHT_INTEGRITY_CIPHERED_NEW_CONTEXT):
-        payload = ctx.encrypt(direction, count, plain)
-    mac = ctx.mac(direction, count, bytes([sqn]) + payload)
-    out = security_protected(security_header_type, mac, sqn, payload)
-    nas_count.increment()
-    return out
+    sqn, mac, payload = ctx.seal(direction, security_header_type in _CIPHERED, plain)
+    return _fast_header.encode_or(_security_protected_pycrate, security_header_type, mac, sqn,
+                                  payload)
 
 
 def security_protected(security_header_type: int, mac: bytes, sqn: int, payload: bytes) -> bytes:
@@ -777,16 +774,7 @@ def unprotect(data: bytes, ctx: NasSecurityContext, direction: int) -> tuple[int
 def _unprotect(sht: int, mac: bytes, sqn: int, payload: bytes, ctx: NasSecurityContext,
                direction: int) -> tuple[bytes, bool]:
     """`unprotect` of a message whose header is parsed already."""
-    nas_count = ctx.count_for(direction)
-    count = nas_count.estimate(sqn)
-    expected = ctx.mac(direction, count, bytes([sqn]) + payload)
-    ok = hmac.compare_digest(expected, mac)
-    plain = payload
-    if sht in (SHT_INTEGRITY_CIPHERED, SHT_INTEGRITY_CIPHERED_NEW_CONTEXT):
-        plain = ctx.decrypt(direction, count, payload)
-    if ok:
-        ok = nas_count.accept(count)
-    return plain, ok
+    return ctx.open(direction, sht in _CIPHERED, mac, sqn, payload)
 
 
 def _protected_message(data: bytes, sht: int, mac: bytes, sqn: int, payload: bytes,
@@ -940,6 +928,35 @@ def attach_accept(tai_list: list[Tai], esm_container: Any, attach_result: int = 
         t3402_value=t3402, equivalent_plmns=equivalent_plmns,
         emergency_number_list=emergency_numbers,
         eps_network_feature_support=eps_network_feature_support))
+
+
+class AttachAccepts:
+    """ATTACH ACCEPTs (§8.2.1) that share their TAI list, T3412, emergency number list and
+    EPS network feature support, encoded: at the fast level the octets before the ESM
+    message container and after the GUTI are written once, and only the container and the
+    GUTI per message. The octets are `attach_accept`'s (which the pycrate level, and any
+    message the fast level declines, still encode)."""
+
+    __slots__ = ("_fixed", "_template")
+
+    def __init__(self, tai_list: list[Tai], t3412: int | None,
+                 emergency_numbers: list[EmergencyNumber] | None = None,
+                 eps_network_feature_support: dict[str, int] | None = None) -> None:
+        self._fixed = _put({"eps_attach_result": 1, "t3412_value": t3412, "tai_list": tai_list},
+                           emergency_number_list=emergency_numbers,
+                           eps_network_feature_support=eps_network_feature_support)
+        self._template: Any = None
+
+    def encode(self, esm_container: bytes, guti: Guti) -> bytes:
+        if STATE.fast:
+            if self._template is None:
+                self._template = _fast.template("AttachAccept", self._fixed) or False
+            if self._template:
+                got: bytes | None = self._template({ESM_CONTAINER: esm_container, "guti": guti})
+                if got is not None:
+                    return got
+        return build("AttachAccept", **self._fixed, **{ESM_CONTAINER: esm_container},
+                     guti=guti_identity(guti))
 
 
 # TS 24.301 §9.9.3.14 EPS update type (bits 1-3) and its "active" flag (bit 4)

@@ -7,6 +7,7 @@ The NAS codec builds the security protected message (TS 24.301 §9.1) with pycra
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 
 from corenet.crypto import eia_eea, kdf
@@ -108,6 +109,37 @@ class NasSecurityContext:
         k_nas_enc, k_nas_int = kdf.nas_keys(kasme, eea, eia)
         return cls(ksi=ksi, kasme=kasme, eia=eia, eea=eea, k_nas_int=k_nas_int,
                    k_nas_enc=k_nas_enc)
+
+    def seal(self, direction: int, ciphered: bool, plain: bytes) -> tuple[int, bytes, bytes]:
+        """Protect the next message sent in `direction`: (SQN, NAS-MAC, NAS message), the
+        message ciphered (TS 24.301 §4.4.5) or not, the MAC over SQN octet || message
+        (§4.4.3.3); then the direction's NAS COUNT is incremented (§4.4.3.1)."""
+        nas_count = self.ul_count if direction == UPLINK else self.dl_count
+        count = nas_count.value
+        payload = (eia_eea.cipher(self.eea, self.k_nas_enc, count, NAS_BEARER, direction, plain)
+                   if ciphered else plain)
+        sqn = count & 0xFF
+        mac = eia_eea.integrity(self.eia, self.k_nas_int, count, NAS_BEARER, direction,
+                                bytes((sqn,)) + payload)
+        nas_count.increment()
+        return sqn, mac, payload
+
+    def open(self, direction: int, ciphered: bool, mac: bytes, sqn: int,
+             payload: bytes) -> tuple[bytes, bool]:
+        """(plain NAS message, MAC valid and count newer) of a message received in
+        `direction`: the NAS COUNT estimated from its SQN (TS 24.301 §4.4.3.1), the MAC
+        checked (§4.4.3.3), the message deciphered (§4.4.5); a valid count is recorded as the
+        last one received, a replayed one refused (§4.4.3.2)."""
+        nas_count = self.ul_count if direction == UPLINK else self.dl_count
+        count = nas_count.estimate(sqn)
+        expected = eia_eea.integrity(self.eia, self.k_nas_int, count, NAS_BEARER, direction,
+                                     bytes((sqn,)) + payload)
+        ok = hmac.compare_digest(expected, mac)
+        plain = (eia_eea.cipher(self.eea, self.k_nas_enc, count, NAS_BEARER, direction, payload)
+                 if ciphered else payload)
+        if ok:
+            ok = nas_count.accept(count)
+        return plain, ok
 
     def count_for(self, direction: int) -> NasCount:
         return self.ul_count if direction == UPLINK else self.dl_count

@@ -28,13 +28,15 @@ reference decides.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from corenet.codecs import nas as ref
 from corenet.codecs.base import Message
-from corenet.codecs.fast.nas_ies import REPLACES
+from corenet.codecs.fast.nas_ies import REPLACES, Decline, eps_mobile_identity_to_wire
 from corenet.codecs.selection import fast_path
+from corenet.core.plmn import Plmn
 
 # isort: split
 from pycrate_mobile.NASLTE import EMMTypeMOClasses, EMMTypeMTClasses, ESMTypeClasses
@@ -477,4 +479,61 @@ def _decode_plain(data: bytes, direction: int | None) -> Message:
     return Message(ref.PROTOCOL, plan.name, plan.code, fields)
 
 
-fast_path(ref.PROTOCOL).install(encode, decode_plain)
+# --------------------------------------------------------------------------------------------
+# Templates
+# --------------------------------------------------------------------------------------------
+
+# TS 24.301 §8.2.1: the IEs of an ATTACH ACCEPT up to its TAI list (LV) are one octet each:
+# header, message type, EPS attach result with its spare half octet, T3412 value; the ESM
+# message container (LV-E) follows, then the GUTI, the first optional IE (IEI 0x50)
+_ACCEPT_TAI_LIST_AT = 4
+_GUTI_IEI = 0x50
+_PROBE_ESM = b"\x52\x01\xc1"
+_PROBE_GUTI = ref.Guti(Plmn("001", "01"), 1, 1, 1)
+
+
+class _AttachAcceptTemplate:
+    """ATTACH ACCEPTs that share all but their ESM message container and GUTI: the octets
+    before the container and after the GUTI kept from one message encoded in full."""
+
+    __slots__ = ("head", "tail")
+
+    def __init__(self, fixed: dict[str, Any]) -> None:
+        probe = encode(Message(ref.PROTOCOL, "AttachAccept", ref._BY_NAME["AttachAccept"].code, {
+            **fixed, ref.ESM_CONTAINER: _PROBE_ESM, "guti": ref.guti_identity(_PROBE_GUTI)}))
+        if probe is None:
+            raise _Decline
+        at = _ACCEPT_TAI_LIST_AT + 1 + probe[_ACCEPT_TAI_LIST_AT]
+        self.head = probe[:at]
+        self.tail = probe[at + len(self._middle(_PROBE_ESM, _PROBE_GUTI)):]
+        if self.encode({ref.ESM_CONTAINER: _PROBE_ESM, "guti": _PROBE_GUTI}) != probe:
+            raise _Decline
+
+    @staticmethod
+    def _middle(esm: bytes, guti: ref.Guti) -> bytes:
+        identity = eps_mobile_identity_to_wire({"type": "guti", "value": guti})
+        return b"".join((len(esm).to_bytes(2, "big"), esm,
+                         bytes((_GUTI_IEI, len(identity))), identity))
+
+    def encode(self, fields: dict[str, Any]) -> bytes | None:
+        esm, guti = fields[ref.ESM_CONTAINER], fields["guti"]
+        if type(esm) is not bytes or not 0 < len(esm) <= 0xFFFF or type(guti) is not ref.Guti:
+            return None
+        try:
+            return b"".join((self.head, self._middle(esm, guti), self.tail))
+        except Decline:
+            return None
+
+
+def template(name: str, fixed: dict[str, Any]) -> Callable[[dict[str, Any]], bytes | None] | None:
+    """An encoder of messages `name` whose fields `fixed` are the same in each (ATTACH ACCEPT:
+    all but the ESM message container and the GUTI), or None."""
+    if name != "AttachAccept" or {ref.ESM_CONTAINER, "guti"} & set(fixed):
+        return None
+    try:
+        return _AttachAcceptTemplate(fixed).encode
+    except Exception:  # _Decline, or a fixed field the reference rejects
+        return None
+
+
+fast_path(ref.PROTOCOL).install(encode, decode_plain, template)

@@ -17,10 +17,11 @@ from typing import Any
 
 from corenet.codecs import nas, s6a
 from corenet.codecs.base import Message
-from corenet.codecs.nas_ies import EmergencyNumber, NetworkNameValue, Tai
+from corenet.codecs.nas_ies import NetworkNameValue
 from corenet.core.errors import EncodeError
 from corenet.crypto import kdf
 from corenet.nf.mme import (
+    accept,
     authentication,
     causes,
     emm_sm,
@@ -64,7 +65,7 @@ def on_attach_request(mme: MmePort, ue: UeContext, msg: Message) -> None:
     ue.session.pdn_request, ue.session.subscription = container, None
     ue.session.location_updated = False
     try:
-        esm.pdn_request_of(container)
+        esm.requested_pdn(ue.session)
     except esm.EsmReject as rej:
         reject(mme, ue, causes.ESM_FAILURE, esm_cause=int(container.get("error")
                                                           or rej.esm_cause))
@@ -265,7 +266,7 @@ def on_security_mode_complete(mme: MmePort, ue: UeContext, msg: Message) -> None
     then ESM information (step 6) or the location update (step 8)."""
     security_mode.completed(mme, ue, msg)
     identity.take_over(mme, ue)
-    req = esm.pdn_request_of(ue.session.pdn_request)
+    req = esm.requested_pdn(ue.session)
     if req.esm_info_transfer:
         # TS 24.301 §6.6.1.2: ask for the APN / PCO now that ciphering is on
         ue.step = Step.ESM_INFO
@@ -373,34 +374,16 @@ def on_create_session_failed(mme: MmePort, ue: UeContext, reason: str) -> None:
 # ============================================================================ steps 17-23
 
 
-def emergency_numbers(mme: MmePort) -> list[EmergencyNumber]:
-    """The Emergency Number List (TS 24.008 §10.5.3.13) from MmeConfig.roaming."""
-    return [EmergencyNumber(e.digits, tuple(e.categories))
-            for e in mme.cfg.roaming.emergency_numbers]
-
-
-def tai_list(mme: MmePort, ue: UeContext) -> list[Tai]:
-    """The TAs the UE may move in without updating (TS 24.301 §5.5.1.2.4, §5.5.3.2.4): ours,
-    or only the current one for an emergency-only UE, so that it updates on every move and
-    the MME knows where an emergency call is (TS 23.401 §4.3.12)."""
-    if ue.emergency:
-        return [Tai(ue.tai[0], ue.tai[1])]
-    return [Tai(mme.plmn, tac) for tac in mme.cfg.tacs[:16]]
-
-
 def attach_accept(mme: MmePort, ue: UeContext) -> None:
     """ATTACH ACCEPT (TS 24.301 §5.5.1.2.4) with the ACTIVATE DEFAULT EPS BEARER CONTEXT
     REQUEST, in the INITIAL CONTEXT SETUP REQUEST with KeNB (TS 33.401 A.3, uplink NAS COUNT
     of the last uplink NAS message); T3450 guards it (step 17)."""
     sec, pdn = ue.security, ue.session.pdn
     assert pdn is not None and sec.sec is not None
-    req = esm.pdn_request_of(ue.session.pdn_request)
+    req = esm.requested_pdn(ue.session)
     guti = mme.allocate_guti(ue)
     bearer_req = esm.activate_default_bearer_request(pdn, req.pti)
-    plain = nas.attach_accept(
-        tai_list(mme, ue), bearer_req, attach_result=1, t3412=mme.cfg.t3412_s, guti=guti,
-        emergency_numbers=emergency_numbers(mme),
-        eps_network_feature_support={"ims_vops": 1, "emc_bs": 1})
+    plain = accept.attach_accept(mme, ue, bearer_req, guti)
     if ue.authenticated and sec.sec.kasme:
         kenb = kdf.kenb(sec.sec.kasme, sec.sec.ul_count.value)
     else:
@@ -423,7 +406,7 @@ def on_attach_complete(mme: MmePort, ue: UeContext, msg: Message) -> None:
     if container.get("name") != "ActivateDefaultEPSBearerContextAccept":
         mme.log("esm.default_bearer.not_accepted", imsi=ue.imsi, esm=container.get("name"))
     ue.step, ue.attach_complete = Step.ATTACHED, True
-    ue.session.pdn_request = NO_ENTRIES  # answered: the attach's PDN CONNECTIVITY REQUEST goes
+    ue.session.pdn_request, ue.session.pdn_request_read = NO_ENTRIES, None  # answered
     emm_sm.transition(ue, emm_sm.EmmEvent.ATTACH_COMPLETED)
     pdn = ue.session.pdn
     mme.log("emm.attach.accepted", imsi=ue.imsi, imei=ue.imei, mme_ue_id=ue.mme_ue_id,

@@ -11,7 +11,7 @@ import enum
 import functools
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from corenet.codecs.nas_ies import Guti
 from corenet.core.identifiers import home_plmn_of
@@ -31,6 +31,14 @@ def shared_address(text: Any) -> Any:
     """An IP address text as a UE context keeps it: one string per address, shared by every
     context it serves (an S-GW's, an eNB's), not a copy per UE."""
     return sys.intern(text) if type(text) is str else text
+
+
+class HomeNetwork(NamedTuple):
+    """The home network of an IMSI prefix as the MME serves it (TS 23.003 §2.2)."""
+
+    plmn: Plmn
+    realm: str | None  # its realm (TS 23.003 §19.2), None when its UEs are not served
+    roamer: bool  # another PLMN than the MME's (TS 23.122 §1.2)
 
 
 class _NoEntries(dict[Any, Any]):
@@ -288,6 +296,8 @@ class UeSession:
 
     # the attach's PDN CONNECTIVITY REQUEST (decoded ESM container) until the attach completes
     pdn_request: dict[str, Any] = field(default_factory=_no_entries)
+    # that container and what it asks for, read once (esm.requested_pdn), None once answered
+    pdn_request_read: tuple[dict[str, Any], Any] | None = None
     # corenet.codecs.s6a.SubscriptionData without its MSISDN (`UeContext.msisdn`), shared by
     # the UEs of one profile (session.subscription_profile)
     subscription: Any = None

@@ -34,6 +34,7 @@ from corenet.nf.mme.context import (
     EmmState,
     EnbContext,
     EnbState,
+    HomeNetwork,
     IdPool,
     ImsiIndex,
     Step,
@@ -90,10 +91,11 @@ class MmeCore:
         self._policy_homes: tuple[Plmn, ...] | None = None
         self._home_plmns: tuple[Plmn, ...] = ()
         self._known_plmns: tuple[Plmn, ...] = (self.plmn,)
-        self._home_of: dict[str, Plmn] = {}
+        self._home_of: dict[str, HomeNetwork] = {}
         self.enbs: dict[int, EnbContext] = {}
         self.ues: dict[int, UeContext] = {}
         self.by_mtmsi: dict[int, int] = {}
+        self.attach_accepts: dict[Any, Any] = {}
         # IMSI -> the contexts that hold or claim it (TS 23.401 §5.3.2.1 step 3 look-up)
         self.by_imsi = ImsiIndex()
         self.mme_ue_ids = IdPool(1, 0xFFFFFFFF)  # TS 36.413 §9.2.3.3: 32 bits
@@ -213,14 +215,24 @@ class MmeCore:
 
     def home_of(self, imsi: str) -> Plmn:
         """The home PLMN of an IMSI (TS 23.003 §2.2): ours or a known home network whose
-        MCC+MNC prefixes it, else the MCC's MNC length; one look-up per IMSI prefix."""
+        MCC+MNC prefixes it, else the MCC's MNC length."""
+        return self.home_network(imsi).plmn
+
+    def home_network(self, imsi: str) -> HomeNetwork:
+        """The home network of an IMSI, its realm when it is ours or a known home network
+        (else None: PLMN not allowed), and whether its UEs roam here; one look-up per IMSI
+        prefix, made again when the home networks change."""
         self._refresh_homes()
         prefix = imsi[:6]
         home = self._home_of.get(prefix)
         if home is None:
             if len(self._home_of) >= HOME_PREFIXES_KEPT:
                 self._home_of.clear()
-            home = self._home_of[prefix] = home_plmn_of(imsi, self._known_plmns)
+            plmn = home_plmn_of(imsi, self._known_plmns)
+            roamer = plmn != self.plmn
+            served = not roamer or plmn in self._home_plmns
+            home = self._home_of[prefix] = HomeNetwork(plmn, plmn.realm if served else None,
+                                                       roamer)
         return home
 
     # ------------------------------------------------------------------ home HSS reachability

@@ -12,7 +12,7 @@ from corenet.codecs import nas
 from corenet.codecs.s6a import ApnConfiguration, PdnType, SubscriptionData
 from corenet.config.models import AmbrCap, EmergencyConfig
 from corenet.nf.mme import causes
-from corenet.nf.mme.context import Bearer, Pdn
+from corenet.nf.mme.context import Bearer, Pdn, UeSession
 
 DEFAULT_EBI = 5  # TS 24.007 §11.2.3.1.5: the first EPS bearer identity value
 
@@ -53,6 +53,18 @@ def pdn_request_of(container: dict[str, Any]) -> PdnRequest:
         pti=int(f.get(nas.PTI, 0)), request_type=int(f.get("request_type", 1)),
         pdn_type=int(f.get("pdn_type", IPV4)), apn=f.get(nas.APN),
         pco=f.get(nas.PCO), esm_info_transfer=bool(f.get("esm_information_transfer_flag")))
+
+
+def requested_pdn(session: UeSession) -> PdnRequest:
+    """The attach's PDN CONNECTIVITY REQUEST (`UeSession.pdn_request`), read once per
+    container the session holds: the attach consults it at several steps (TS 23.401
+    §5.3.2.1 steps 6, 11, 12 and 17)."""
+    container = session.pdn_request
+    read = session.pdn_request_read
+    if read is None or read[0] is not container:
+        read = session.pdn_request_read = (container, pdn_request_of(container))
+    req: PdnRequest = read[1]
+    return req
 
 
 def _apn_matches(requested: str, subscribed: str) -> bool:

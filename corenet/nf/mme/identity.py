@@ -71,12 +71,9 @@ def take_over(mme: MmePort, ue: UeContext) -> None:
 
 def is_roamer(mme: MmePort, ue: UeContext) -> bool:
     """A UE whose IMSI belongs to another PLMN than the MME's (TS 23.122 §1.2)."""
-    return ue.imsi is not None and mme.home_of(ue.imsi) != mme.plmn
+    return ue.imsi is not None and mme.home_network(ue.imsi).roamer
 
 
 def home_realm(mme: MmePort, imsi: str) -> str | None:
     """The home realm (TS 23.003 §19.2) of a UE we may serve, or None (PLMN not allowed)."""
-    home = mme.home_of(imsi)
-    if home != mme.plmn and home not in mme.home_plmns:
-        return None
-    return home.realm
+    return mme.home_network(imsi).realm

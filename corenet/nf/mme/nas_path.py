@@ -52,10 +52,14 @@ def send_guarded(mme: MmePort, ue: UeContext, timer: str, plain: bytes,
     start_nas_timer(mme, ue, timer, plain, sht)
 
 
+# the `MmeConfig.timers` field of each NAS timer
+TIMER_FIELD = {"T3450": "t3450_s", "T3460": "t3460_s", "T3470": "t3470_s",
+               "T3489": "t3489_s", "T3485": "t3485_s", "T3495": "t3495_s"}
+
+
 def timer_seconds(mme: MmePort, name: str) -> float:
-    t = mme.cfg.timers
-    return {"T3450": t.t3450_s, "T3460": t.t3460_s, "T3470": t.t3470_s,
-            "T3489": t.t3489_s, "T3485": t.t3485_s, "T3495": t.t3495_s}[name]
+    seconds: float = getattr(mme.cfg.timers, TIMER_FIELD[name])
+    return seconds
 
 
 def start_nas_timer(mme: MmePort, ue: UeContext, name: str, plain: bytes, sht: int) -> None:

@@ -16,7 +16,7 @@ from corenet.codecs.base import Message
 from corenet.codecs.nas_ies import Guti
 from corenet.config.models import MmeConfig
 from corenet.core.plmn import Plmn
-from corenet.nf.mme.context import EnbContext, UeContext
+from corenet.nf.mme.context import EnbContext, HomeNetwork, UeContext
 from corenet.nf.mme.events import Action
 from corenet.nf.mme.mvno import Mvno
 from corenet.nf.mme.overload import DoicThrottle
@@ -38,6 +38,8 @@ class MmePort(Protocol):
     s11: S11Requests
     ues: dict[int, UeContext]
     by_mtmsi: dict[int, int]  # M-TMSI -> MME UE S1AP ID of the GUTIs we allocated
+    # the ATTACH ACCEPT encoders by TAI list (accept.attach_accept)
+    attach_accepts: dict[Any, Any]
     now: float
     # the clock whose time the network tells UEs (EMM INFORMATION, TS 24.301 §5.4.5)
     told_time: Callable[[], float] | None
@@ -46,6 +48,8 @@ class MmePort(Protocol):
     def home_plmns(self) -> tuple[Plmn, ...]: ...
 
     def home_of(self, imsi: str) -> Plmn: ...
+
+    def home_network(self, imsi: str) -> HomeNetwork: ...
 
     def emit(self, action: Action) -> None: ...
 

@@ -56,7 +56,7 @@ def subscribed_pdn(mme: MmePort, ue: UeContext, sub: SubscriptionData) -> None:
     cap = mme.cfg.roaming.ambr_cap
     session = ue.session
     session.ue_ambr_ul_bps, session.ue_ambr_dl_bps = esm.ue_ambr(sub, cap, roamer)
-    req = esm.pdn_request_of(session.pdn_request)
+    req = esm.requested_pdn(session)
     session.pdn = esm.build_pdn(sub, req, cap, roamer)
     if roamer and ue.imsi is not None:
         home = mme.home_of(ue.imsi)
@@ -89,7 +89,7 @@ def emergency_pdn(mme: MmePort, ue: UeContext) -> None:
     raises `esm.EsmReject`."""
     emergency = mme.cfg.emergency
     session = ue.session
-    req = esm.pdn_request_of(session.pdn_request)
+    req = esm.requested_pdn(session)
     session.pdn = esm.emergency_pdn(emergency, req)
     session.ue_ambr_ul_bps, session.ue_ambr_dl_bps = emergency.ambr.ul_bps, emergency.ambr.dl_bps
     mme.log("emm.emergency.pdn", imsi=ue.imsi, apn=session.pdn.apn, qci=session.pdn.bearer.qci,

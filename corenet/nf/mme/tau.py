@@ -28,12 +28,8 @@ from corenet.core.errors import DecodeError
 from corenet.crypto import kdf
 from corenet.crypto.nas_security import UPLINK
 from corenet.nf.mme import causes, nas_path, s1ap_build
-from corenet.nf.mme.attach import (
-    UNAUTHENTICATED_KENB,
-    emergency_numbers,
-    refusal_here,
-    tai_list,
-)
+from corenet.nf.mme.accept import NETWORK_FEATURES, emergency_numbers, tai_list
+from corenet.nf.mme.attach import UNAUTHENTICATED_KENB, refusal_here
 from corenet.nf.mme.context import EmmState, Step, UeContext
 from corenet.nf.mme.port import MmePort
 
@@ -112,7 +108,7 @@ def accept(mme: MmePort, ue: UeContext, active: bool) -> None:
     plain = nas.tracking_area_update_accept(
         TA_UPDATED, t3412=mme.cfg.t3412_s, guti=guti, tai_list=tai_list(mme, ue),
         emergency_numbers=emergency_numbers(mme),
-        eps_network_feature_support={"ims_vops": 1, "emc_bs": 1})
+        eps_network_feature_support=NETWORK_FEATURES)
     sht = nas_path.INTEGRITY_CIPHERED
     ue.tau_active = active
     if active and ue.session.pdn is not None:

@@ -134,3 +134,35 @@ def test_receiver_tracks_sender(start: int, steps: int) -> None:
         est = rx.estimate(tx.sqn)
         assert est == tx.value
         assert rx.accept(est)
+
+
+def test_seal_ciphers_then_macs_sqn_and_message_and_counts() -> None:
+    """TS 24.301 §4.4.5 then §4.4.3.3: the message ciphered with the direction's NAS COUNT,
+    the MAC over SQN || ciphered message; the count incremented afterwards (§4.4.3.1)."""
+    ctx = NasSecurityContext.from_kasme(1, KASME, eia=2, eea=2)
+    ctx.dl_count = NasCount(0x105)
+    plain = bytes.fromhex("0742" + "00" * 30)
+    sqn, mac, payload = ctx.seal(DOWNLINK, True, plain)
+    assert sqn == 0x05 and payload == eea2(K_NAS_ENC_EEA2, 0x105, 0, DOWNLINK, plain)
+    assert mac == eia2(K_NAS_INT_EIA2, 0x105, 0, DOWNLINK, b"\x05" + payload)
+    assert ctx.dl_count.value == 0x106 and ctx.ul_count.value == 0
+    sqn, mac, payload = ctx.seal(UPLINK, False, plain)  # integrity only, the uplink count
+    assert (sqn, payload) == (0, plain)
+    assert mac == eia2(K_NAS_INT_EIA2, 0, 0, UPLINK, b"\x00" + plain)
+    assert ctx.ul_count.value == 1
+
+
+def test_open_deciphers_checks_the_mac_and_refuses_a_replay() -> None:
+    """TS 24.301 §4.4.3.2: a message is accepted once; a wrong MAC is reported, not raised,
+    and leaves the receiver's count as it was."""
+    tx = NasSecurityContext.from_kasme(1, KASME, eia=2, eea=2)
+    rx = NasSecurityContext.from_kasme(1, KASME, eia=2, eea=2)
+    plain = bytes.fromhex("0743" + "11" * 12)
+    sqn, mac, payload = tx.seal(UPLINK, True, plain)
+    bad = bytes((mac[0] ^ 1,)) + mac[1:]
+    assert rx.open(UPLINK, True, bad, sqn, payload) == (plain, False)
+    assert rx.open(UPLINK, True, mac, sqn, payload) == (plain, True)
+    assert rx.ul_count.value == 0 and rx.open(UPLINK, True, mac, sqn, payload) == (plain, False)
+    sqn, mac, payload = tx.seal(UPLINK, False, plain)
+    assert rx.open(UPLINK, False, mac, sqn, payload) == (plain, True)
+    assert rx.ul_count.value == 1 and rx.dl_count.value == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from corenet.codecs import nas, s1ap
@@ -14,6 +15,7 @@ from corenet.core.plmn import Plmn
 from sim_ue.enb import (
     STREAM_UE,
     EnbCore,
+    EnbService,
     EnbState,
     ERab,
     S1apReceived,
@@ -24,7 +26,7 @@ from sim_ue.enb import (
     UeDone,
     cells_of,
 )
-from sim_ue.ue import Attach, EcmState, EmmSubstate, Ue
+from sim_ue.ue import Attach, EcmState, EmmSubstate, ProcedureDone, ServiceRequest, Ue
 from sim_ue.usim import Usim
 
 K = bytes.fromhex("465b5ce8b199b49faa5f0a2ee238a6bc")
@@ -205,3 +207,21 @@ def test_an_e_rab_keeps_its_id_and_s_gw_f_teid_and_ue_ambr_is_shared() -> None:
     assert first.ue_ambr == {"uplink_bps": 200_000, "downlink_bps": 300_000}  # DL, UL given
     assert first.ue_ambr is second.ue_ambr
     assert not hasattr(first, "__dict__")
+
+
+def test_a_procedure_without_outcome_ends_at_its_time_limit() -> None:
+    """EnbService.run: a UE procedure that does not end within its time limit is reported
+    failed, and its waiter is gone; one that ends is reported as it ended."""
+    async def main() -> tuple[ProcedureDone, ProcedureDone, int]:
+        service = EnbService(CFG, reconnect_s=None)
+        service.add_ue(Ue(Usim(IMSI, K, OPC)), 42)
+        late = await service.run(IMSI, ServiceRequest(), "never", 0.01)
+        loop = asyncio.get_running_loop()
+        done = ProcedureDone("attach", True, None)
+        loop.call_soon(service._carry_out, UeDone(IMSI, done))
+        ended = await service.run(IMSI, ServiceRequest(), "attach", 30.0)
+        return late, ended, len(service._waiters)
+
+    late, ended, waiting = asyncio.run(main())
+    assert (late.procedure, late.ok, late.reason) == ("never", False, "no answer within 0.01 s")
+    assert ended == ProcedureDone("attach", True, None) and waiting == 0

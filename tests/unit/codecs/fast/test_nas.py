@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -9,8 +11,11 @@ from hypothesis import strategies as st
 from corenet.codecs import nas
 from corenet.codecs.base import Message
 from corenet.codecs.fast import nas as fast_nas
+from corenet.codecs.selection import fast_path
 from corenet.core.errors import EncodeError
+from corenet.core.plmn import Plmn
 from corenet.crypto.nas_security import DOWNLINK, UPLINK
+from tests.unit.codecs.fast import parity
 from tests.unit.codecs.fast.parity import (
     NAS_SAMPLES,
     NAS_WIRE,
@@ -121,3 +126,60 @@ def test_encode_plan_compiled_once_per_message_and_identical_to_pycrate() -> Non
     assert fast_nas.encode(missing) is None  # the mandatory ESM message container
     with pytest.raises(EncodeError):
         nas.encode(missing)
+
+
+def _encoded_or_error(fn: Callable[[], bytes]) -> object:
+    try:
+        return fn()
+    except EncodeError as exc:
+        return ("EncodeError", type(exc))
+
+
+_PLMNS = st.sampled_from([Plmn("440", "20"), Plmn("440", "10"), Plmn("310", "410")])
+
+
+@settings(SETTINGS, max_examples=150)
+@given(tais=st.lists(st.builds(nas.Tai, _PLMNS, st.integers(0, 0xFFFF)), min_size=1,
+                     max_size=17),
+       t3412=st.sampled_from([None, 0, 54, 3240, 11160, 186000]),
+       numbers=st.sampled_from([None, [], [nas.EmergencyNumber("110", ("police",))],
+                                [nas.EmergencyNumber("110", ("police",)),
+                                 nas.EmergencyNumber("119", ("fire", "ambulance"))]]),
+       features=st.sampled_from([None, {"ims_vops": 1, "emc_bs": 1}, {"ims_vops": 0}]),
+       esm=st.binary(min_size=0, max_size=300),
+       guti=st.builds(nas.Guti, _PLMNS, st.integers(0, 0x10000), st.integers(0, 0x100),
+                      st.integers(0, 2**32)),
+       level=st.sampled_from(["fast", "pycrate"]))
+def test_attach_accepts_sharing_their_fixed_parts_as_the_builder_encoded(
+        tais: list[nas.Tai], t3412: int | None, numbers: list[nas.EmergencyNumber] | None,
+        features: dict[str, int] | None, esm: bytes, guti: nas.Guti, level: str) -> None:
+    """TS 24.301 §8.2.1: an ATTACH ACCEPT written from the octets kept before its ESM
+    message container and after its GUTI is the pycrate path's ATTACH ACCEPT (or its
+    EncodeError), at either codec level, for the first message and the next."""
+    with parity.codec_level("pycrate"):
+        expected = _encoded_or_error(lambda: nas.attach_accept(
+            tais, esm, t3412=t3412, guti=guti, emergency_numbers=numbers,
+            eps_network_feature_support=features))
+    accepts = nas.AttachAccepts(tais, t3412, numbers, features)
+    with parity.codec_level(level):
+        for _ in range(2):
+            assert _encoded_or_error(lambda: accepts.encode(esm, guti)) == expected
+
+
+def test_attach_accepts_written_from_their_template_at_the_fast_level() -> None:
+    """The usual ATTACH ACCEPT (TS 24.301 §8.2.1) is on the template: the fast path's
+    template for its fixed fields exists and writes the reference's octets."""
+    tais = [nas.Tai(Plmn("440", "20"), 1), nas.Tai(Plmn("440", "20"), 2)]
+    numbers = [nas.EmergencyNumber("110", ("police",))]
+    features = {"ims_vops": 1, "emc_bs": 1}
+    fixed = {"eps_attach_result": 1, "t3412_value": 3240, "tai_list": tais,
+             "emergency_number_list": numbers, "eps_network_feature_support": features}
+    encoder = fast_path(nas.PROTOCOL).template("AttachAccept", fixed)
+    assert encoder is not None
+    esm = nas.activate_default_eps_bearer_context_request(5, 1, 9, "internet", "10.45.0.2")
+    guti = nas.Guti(Plmn("440", "20"), 0x8001, 1, 0xC0000001)
+    got = encoder({nas.ESM_CONTAINER: esm, "guti": guti})
+    assert got == nas.encode_pycrate(nas.decode(got, direction=DOWNLINK))
+    decoded = nas.decode(got, direction=DOWNLINK)
+    assert decoded.fields["guti"]["value"] == guti and decoded.fields["tai_list"] == tais
+    assert decoded.fields[nas.ESM_CONTAINER]["fields"][nas.APN] == "internet"
