@@ -185,13 +185,16 @@ class Scenario:
 
     pdn_type = 1  # TS 24.301 §9.9.4.10 PDN type the UE asks for: 1 IPv4, 3 IPv4v6
 
-    def attach_request(self, imsi: str = IMSI, **kw: Any) -> list[Action]:
-        esm_req = nas.pdn_connectivity_request(pti=1, pdn_type=self.pdn_type)
+    def attach_request(self, imsi: str = IMSI, pti: int = 1, esm_info_transfer: bool = False,
+                       **kw: Any) -> list[Action]:
+        esm_req = nas.pdn_connectivity_request(pti=pti, pdn_type=self.pdn_type,
+                                               esm_info_transfer=esm_info_transfer)
         return self.uplink(nas.attach_request(imsi=imsi, esm_container=esm_req, **kw))
 
-    def authenticate(self) -> Message:
-        """Up to the Authentication Request; returns it (decoded)."""
-        self.attach_request()
+    def authenticate(self, **attach: Any) -> Message:
+        """Up to the Authentication Request (`attach`: attach_request's arguments); returns it
+        (decoded)."""
+        self.attach_request(**attach)
         (air,) = self.sent_s6a()
         self.answer_air(air)
         (auth,) = self.received()
@@ -207,8 +210,8 @@ class Scenario:
         self.ksi = auth.fields[nas.KSI]
         return nas.authentication_response(check.res)
 
-    def security_mode(self) -> Message:
-        auth = self.authenticate()
+    def security_mode(self, **attach: Any) -> Message:
+        auth = self.authenticate(**attach)
         self.uplink(self.ue_response(auth))
         (pdu,) = self.downlink_nas()
         head = nas.decode(pdu)  # integrity only: readable without the keys

@@ -7,24 +7,15 @@ from __future__ import annotations
 from corenet.codecs import nas
 from corenet.config.models import MmeConfig
 from corenet.core.plmn import Plmn
-from corenet.crypto.nas_security import NasSecurityContext
 from corenet.nf.mme import esm, nas_path
 
-from .scenario import IMSI, MME_PLMN, Scenario
+from .scenario import MME_PLMN, Scenario
 
 
 def test_apn_given_in_the_esm_information_response_is_the_one_requested() -> None:
     sc = Scenario()
     sc.s1_setup()
-    esm_req = nas.pdn_connectivity_request(pti=3, esm_info_transfer=True)
-    sc.uplink(nas.attach_request(imsi=IMSI, esm_container=esm_req))
-    (air,) = sc.sent_s6a()
-    sc.answer_air(air)
-    (auth,) = sc.received()
-    sc.uplink(sc.ue_response(auth))
-    (smc,) = sc.downlink_nas()
-    algs = nas.decode(smc).fields["selected_nas_security_algorithms"]
-    sc.ue_sec = NasSecurityContext.from_kasme(sc.ksi, sc.kasme, algs["eia"], algs["eea"])
+    sc.security_mode(pti=3, esm_info_transfer=True)
     ue = sc.core.ues[sc.mme_ue_id or 0]
     first = esm.requested_pdn(ue.session)
     assert (first.pti, first.apn, first.esm_info_transfer) == (3, None, True)
