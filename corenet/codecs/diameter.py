@@ -981,6 +981,15 @@ def _first(entries: Iterable[Any], path: tuple[str, ...], depth: int) -> Any:
     return _ABSENT
 
 
+def first_values(container: Message | Iterable[Any]) -> dict[str, Any]:
+    """The first value of each AVP name (what `avp` reads for that name), in one pass over the
+    entries: for a reader that asks for many of them."""
+    first: dict[str, Any] = {}
+    for entry in _entries_of(container):
+        first.setdefault(entry[0], entry[1])
+    return first
+
+
 def avps_dict(container: Message | Iterable[Any]) -> dict[str, Any]:
     """Nested dict: a name seen once maps to its value, a repeated name to a list of values."""
     out: dict[str, Any] = {}

@@ -740,8 +740,7 @@ def protect(plain: bytes, ctx: NasSecurityContext, direction: int,
     if security_header_type not in (1, 2, 3, 4):
         raise EncodeError(f"security header type {security_header_type} is not 1..4")
     sqn, mac, payload = ctx.seal(direction, security_header_type in _CIPHERED, plain)
-    return _fast_header.encode_or(_security_protected_pycrate, security_header_type, mac, sqn,
-                                  payload)
+    return security_protected(security_header_type, mac, sqn, payload)
 
 
 def security_protected(security_header_type: int, mac: bytes, sqn: int, payload: bytes) -> bytes:

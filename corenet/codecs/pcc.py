@@ -173,9 +173,6 @@ class Identities:
     imeisv: str | None = None
 
 
-_ABSENT = object()
-
-
 def identities_of(msg: Message) -> Identities:
     return identities_in(msg.fields.get("avps", ()))
 
@@ -184,7 +181,7 @@ def identities_in(entries: Iterable[Any]) -> Identities:
     """The Subscription-Ids (IMSI, E.164) and the first User-Equipment-Info (IMEISV) of a
     request's AVPs, read in one pass over them."""
     imsi = msisdn = None
-    ue: Any = _ABSENT
+    ue: Any = None  # the first User-Equipment-Info's value (a decoded group, never None)
     for entry in entries:
         name = entry[0]
         if name == "Subscription-Id":
@@ -197,10 +194,10 @@ def identities_in(entries: Iterable[Any]) -> Identities:
                 imsi = data
             elif kind == SubscriptionIdType.END_USER_E164:
                 msisdn = data
-        elif name == "User-Equipment-Info" and ue is _ABSENT:
+        elif name == "User-Equipment-Info" and ue is None:
             ue = entry[1]
     imeisv = None
-    if ue is not _ABSENT and ue is not None and dia.avp(ue, "User-Equipment-Info-Type") == IMEISV:
+    if ue is not None and dia.avp(ue, "User-Equipment-Info-Type") == IMEISV:
         value = dia.avp(ue, "User-Equipment-Info-Value")
         if isinstance(value, bytes) and value.isdigit():
             imeisv = value.decode()

@@ -24,6 +24,7 @@ from corenet.codecs.diameter import (
     answer_message,
     avp,
     avp_all,
+    first_values,
     request_message,
 )
 from corenet.core.errors import DecodeError
@@ -147,14 +148,6 @@ ALL_APN_CONFIGURATIONS_INCLUDED, MODIFIED_ADDED_APN_CONFIGURATIONS_INCLUDED = 0,
 _NIBBLES_SWAPPED = bytes((octet & 0x0F) << 4 | octet >> 4 for octet in range(256))
 
 
-def _first_values(entries: Iterable[Any]) -> dict[str, Any]:
-    """The first value of each AVP name of a grouped value, in one pass (as `avp` reads)."""
-    first: dict[str, Any] = {}
-    for entry in entries:
-        first.setdefault(entry[0], entry[1])
-    return first
-
-
 def msisdn_to_tbcd(digits: str) -> bytes:
     """MSISDN AVP value: E.164 digits as a TBCD string (TS 29.329 §6.3.2, TS 29.002), the
     filler 0xF in the high nibble of the last octet of an odd number of digits."""
@@ -193,7 +186,7 @@ class EutranVector:
 
     @classmethod
     def from_avps(cls, entries: Iterable[Any]) -> EutranVector:
-        e = _first_values(entries)
+        e = first_values(entries)
         return cls(e.get("RAND", b""), e.get("XRES", b""), e.get("AUTN", b""),
                    e.get("KASME", b""), e.get("Item-Number"))
 
@@ -307,7 +300,7 @@ class SubscriptionData:
 
     @classmethod
     def from_avps(cls, entries: Iterable[Any]) -> SubscriptionData:
-        e = _first_values(entries)
+        e = first_values(entries)
         msisdn = e.get("MSISDN")
         ambr = e.get("AMBR")
         profile = e.get("APN-Configuration-Profile", [])

@@ -580,7 +580,7 @@ class DiameterPeer:
 
     def request(self, msg: Message, now: float, timeout: float | None = None) -> int:
         """Send an application request; returns its Hop-by-Hop Identifier (RFC 6733 §6.1)."""
-        if self.state is not PeerState.OPEN or self._wd.state is not WatchdogState.OKAY:
+        if not self.is_open:
             raise PeerNotOpen(f"peer {self.peer_host} is {self.state.value}/{self._wd.state.value}")
         f = msg.fields
         hbh = self._next_hbh()

@@ -167,7 +167,7 @@ class PcrfCore:
     def _ccr(self, req: Message, now: float) -> list[Action]:
         kind = dia.avp(req, "CC-Request-Type")
         if kind == codec.CcRequestType.INITIAL_REQUEST:
-            return self._ccr_initial(req, _first_values(req))
+            return self._ccr_initial(req, dia.first_values(req))
         gx = self._gx_session(req)
         if kind == codec.CcRequestType.TERMINATION_REQUEST:
             actions = self._end_gx(gx, "CCR-T")
@@ -181,7 +181,7 @@ class PcrfCore:
     def _ccr_initial(self, req: Message, first: dict[str, Any]) -> list[Action]:
         """IP-CAN session establishment, TS 29.212 §4.5.1: the PCRF stores the session and
         authorizes its default bearer (TS 29.212 §4.5.1, Default-EPS-Bearer-QoS). `first`:
-        the first value of each AVP of the request (`_first_values`)."""
+        the first value of each AVP of the request (`dia.first_values`)."""
         sid = str(first.get("Session-Id"))
         v4_raw, prefix_raw = first.get("Framed-IP-Address"), first.get("Framed-IPv6-Prefix")
         ipv4 = (socket.inet_ntop(socket.AF_INET, v4_raw)
@@ -414,16 +414,6 @@ class PcrfCore:
         if exc.failed_avp is not None:
             extra.append(("Failed-AVP", [exc.failed_avp]))
         return [SendAnswer(codec.answer(req, self.me, exc.code, extra)), event]
-
-
-def _first_values(req: Message) -> dict[str, Any]:
-    """The first value of each AVP of `req` by name, as `dia.avp` reads them, in one pass
-    over its AVPs instead of one per AVP read."""
-    first: dict[str, Any] = {}
-    for entry in req.fields.get("avps", ()):
-        if entry[0] not in first:
-            first[entry[0]] = entry[1]
-    return first
 
 
 _ONES: dict[str | bytes, str | bytes] = {}
