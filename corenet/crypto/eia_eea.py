@@ -169,7 +169,7 @@ def eia2(
     M = COUNT || BEARER || DIRECTION || 0^26 || MESSAGE, Mlen = 64 + LENGTH.
     """
     _check_params(key, count, bearer, direction)
-    prefix = _prefix(count, bearer, direction).to_bytes(8, "big")
+    prefix = _block_prefix(count, bearer, direction)
     if length_bits is None:  # whole octets: the message as it is
         c = _keyed_cmac(key)
         c.update(prefix)

@@ -799,14 +799,8 @@ def _octets_whole() -> tuple[WholeEnc, WholeDec]:
         return _length(len(v)) + v
 
     def dec(data: bytes) -> Any:
-        size = data[0]
-        if size < 128:
-            start = 1
-        elif size >> 6 == 2 and len(data) > 1:
-            size, start = ((size & 0x3F) << 8) | data[1], 2
-        else:
-            raise _Decline
-        if start + size != len(data):
+        start, stop = _open_span(data, 0, len(data))
+        if stop != len(data):
             raise _Decline
         return data[start:]
     return enc, dec
@@ -980,16 +974,11 @@ def _erab_to_be_setup_item(obj: Any, enc: Enc, dec: Dec) -> tuple[WholeEnc, Whol
         if data[0] & 0x40:
             if pos >= end:
                 return whole_dec(data)
-            size = data[pos]
-            if size < 128:
-                pos += 1
-            elif size >> 6 == 2 and end - pos > 1:
-                size = ((size & 0x3F) << 8) | data[pos + 1]
-                pos += 2
-            else:
+            try:  # an OCTET STRING's length determinant, as an open type's (§11.9.3.6-7)
+                start, pos = _open_span(data, pos, end)
+            except _Decline:
                 return whole_dec(data)
-            out["nAS-PDU"] = data[pos:pos + size]
-            pos += size
+            out["nAS-PDU"] = data[start:pos]
         return out if pos == end else whole_dec(data)
     return enc_item, dec_item
 
@@ -1252,14 +1241,8 @@ def decode(data: bytes) -> Message | None:
         plan = _PLANS_BY_HEAD.get((first, data[1]))
         if plan is None or data[2] != plan.head[2]:
             return None
-        size = data[3]
-        if size < 128:
-            start = 4
-        elif size >> 6 == 2:
-            size, start = ((size & 0x3F) << 8) | data[4], 5
-        else:
-            return None
-        if start + size != len(data):
+        start, stop = _open_span(data, 3, len(data))
+        if stop != len(data):
             return None
         return _decode_content(plan, data, start)
     except _Decline:
