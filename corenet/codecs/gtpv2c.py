@@ -48,12 +48,15 @@ IEs that may repeat (bearer contexts, "ebis") are lists. The value of each IE ty
                            "ipv6": str | None}   (interface types: `FTEID_*` constants)
   Bearer Context (8.28)   dict keyed like a message, with its own names per message
 
-  "other_ies"  list of {"type": int, "instance": int, "data": bytes}: IEs this codec does not
-               interpret or that were invalid and not mandatory; kept verbatim (§7.7.8, §7.7.9).
+  "other_ies"  list of {"type": int, "instance": int, "data": bytes, "index": int}: IEs this
+               codec does not interpret or that were invalid, repeated or not mandatory, kept
+               verbatim (§7.7.8, §7.7.9); "index" is the IE's place in its list as received.
 
-Encoding writes IEs in the order of the fields dict, and decoding fills the dict in wire order, so
-decode then encode gives back the same bytes (octets beyond an IE's defined fields and spare bits
-are not kept; §8.2 lets a receiver ignore them).
+Encoding writes IEs in the order of the fields dict, and decoding fills the dict in wire order;
+an `other_ies` entry with an "index" goes back to that place in its list (one without goes where
+the "other_ies" key sits), so decode then encode gives back the same bytes and a repeated IE
+stays behind the one that counts (octets beyond an IE's defined fields and spare bits are not
+kept; §8.2 lets a receiver ignore them).
 
 Errors: `decode` raises only `DecodeError("gtpv2", cause, detail, message_type=, sequence=, teid=,
 ...)` with the cause of §7.7: 67 Invalid length, 65 Invalid Message Format, 70 Mandatory IE
@@ -693,11 +696,14 @@ def _encode_ies(ies: tuple[IESpec, ...], fields: Mapping[str, Any], where: str,
                 message_level: bool = False) -> list[Any]:
     table = _table_of(ies)
     out: list[Any] = []
+    placed: list[Any] = []
     for key, value in fields.items():
         if key in _HEADER_KEYS:
             continue
         if key == _OTHER:
-            out.extend(_ie_val(o["type"], o["instance"], bytes(o["data"])) for o in value)
+            placed = [o for o in value if o.get("index") is not None]
+            out.extend(_ie_val(o["type"], o["instance"], bytes(o["data"]))
+                       for o in value if o.get("index") is None)
             continue
         spec = table.by_key.get(key)
         if spec is None:
@@ -707,6 +713,8 @@ def _encode_ies(ies: tuple[IESpec, ...], fields: Mapping[str, Any], where: str,
         values = value if spec.multiple else (value,)
         for v in values:
             out.append(_ie_val(spec.type, spec.instance, _encode_value(spec, v)))
+    for o in sorted(placed, key=lambda o: int(o["index"])):
+        out.insert(int(o["index"]), _ie_val(o["type"], o["instance"], bytes(o["data"])))
     rejected = message_level and _rejected(fields)
     for spec in ies:
         if spec.mandatory and fields.get(spec.key) in (None, []):
@@ -872,14 +880,15 @@ def _decode_ies(seq: Any, raws: list[tuple[int, int, bytes]], ies: tuple[IESpec,
     fields: dict[str, Any] = {}
     if seq.get_num() != len(raws):
         _unparsed(seq, raws, table, hdr, group)
-    for ie, (typ, inst, raw) in zip(seq, raws, strict=True):
+    for index, (ie, (typ, inst, raw)) in enumerate(zip(seq, raws, strict=True)):
         spec = table.by_tag.get((typ, inst))
         value: Any = None
         if spec is not None and (spec.multiple or spec.key not in fields):
             value = _decode_value(ie, raw, spec, hdr, group)
         if value is None:
             # §7.7.8-§7.7.12: unknown, unexpected, repeated or invalid optional IEs are ignored
-            fields.setdefault(_OTHER, []).append({"type": typ, "instance": inst, "data": raw})
+            fields.setdefault(_OTHER, []).append(
+                {"type": typ, "instance": inst, "data": raw, "index": index})
         elif spec is not None and spec.multiple:
             fields.setdefault(spec.key, []).append(value)
         elif spec is not None:

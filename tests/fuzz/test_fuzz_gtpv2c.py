@@ -78,6 +78,17 @@ def test_byte_mutations(seed: bytes, edits: list[tuple[int, int]]) -> None:
     _stable(bytes(data))
 
 
+def test_a_second_mei_is_not_reencoded_before_the_first() -> None:
+    # found by test_byte_mutations: an IE turned into a second MEI went back in front of the
+    # real one on re-encode, so the message decoded again with another MEI (§7.7.8)
+    data = bytearray(SEEDS[1])
+    data[1366 % len(data)], data[1844 % len(data)] = 1, 75
+    msg = g.decode(bytes(data))
+    assert msg.fields["mei"] == "3534900698733190"
+    assert 75 in [o["type"] for o in msg.fields["other_ies"]]
+    _stable(bytes(data))
+
+
 @FUZZ
 @given(st.sampled_from(SEEDS), st.integers(0, 400), st.binary(max_size=16))
 def test_truncations_and_insertions(seed: bytes, cut: int, insert: bytes) -> None:

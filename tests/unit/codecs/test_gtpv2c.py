@@ -328,7 +328,41 @@ def test_unknown_ies_are_kept_verbatim() -> None:
                            {"type": 200, "instance": 3, "data": b"\x01\x02\x03"}]
     data = g.encode(Message("gtpv2", msg.name, msg.code, fields))
     out = g.decode(data)
+    # entries without an index go where the key sits: here behind every IE of the CSR
+    known = sum(len(v) if isinstance(v, list) else 1 for k, v in msg.fields.items()
+                if k not in ("teid", "sequence"))
+    assert out.fields["other_ies"] == [{**o, "index": known + i}
+                                       for i, o in enumerate(fields["other_ies"])]
+    assert g.encode(out) == data
+
+
+def test_a_repeated_ie_stays_behind_the_one_that_counts() -> None:
+    # §7.7.8: of two MEIs the first counts; re-encoding must not put the second one first
+    msg = _csr()
+    data = bytearray(g.encode(msg))
+    pos = data.index(bytes([75, 0, 8, 0])) + 12  # right behind the real MEI
+    data[pos:pos] = bytes([75, 0, 1, 0, 0x01])
+    data[24:24] = bytes([126, 0, 2, 0, 0x08, 0x68])  # an unknown IE behind the IMSI, before both
+    data[2:4] = (len(data) - 4).to_bytes(2, "big")
+    out = g.decode(bytes(data))
+    assert out.fields["mei"] == "3534900698733190"
+    assert [(o["type"], o["data"], o["index"]) for o in out.fields["other_ies"]] == [
+        (126, b"\x08\x68", 1), (75, b"\x01", 4)]
+    again = g.encode(out)
+    assert again == bytes(data)
+    assert g.decode(again).fields["mei"] == "3534900698733190"
+
+
+def test_unknown_ies_go_back_to_their_places() -> None:
+    msg = _csr()
+    fields = dict(msg.fields)
+    fields["other_ies"] = [{"type": 126, "instance": 0, "data": b"\x08\x68", "index": 0},
+                           {"type": 200, "instance": 3, "data": b"\x01\x02\x03", "index": 3}]
+    data = g.encode(Message("gtpv2", msg.name, msg.code, fields))
+    assert data[12] == 126  # first IE behind the header
+    out = g.decode(data)
     assert out.fields["other_ies"] == fields["other_ies"]
+    assert out.fields["imsi"] == IMSI and out.fields["mei"] == "3534900698733190"
     assert g.encode(out) == data
 
 
@@ -449,8 +483,9 @@ def test_incorrect_optional_ie_is_kept_aside() -> None:
     data[pos + 4] = 2  # PAA says IPv6 but carries 4 octets: ignored per §7.7.8
     out = g.decode(bytes(data))
     assert "paa" not in out.fields
-    assert out.fields["other_ies"] == [{"type": 79, "instance": 0,
-                                        "data": b"\x02\x00\x00\x00\x00"}]
+    [other] = out.fields["other_ies"]
+    assert other == {"type": 79, "instance": 0, "data": b"\x02\x00\x00\x00\x00",
+                     "index": other["index"]}
     assert g.encode(out) == bytes(data)
 
 
