@@ -16,7 +16,9 @@ the MME each in a `corenet run <nf>` process of its own, and the UEs with their 
 shards (`sim_ue.runner.Shard`, as `sim-ue attach --shard I/P` runs them), all on the
 127.<net>.0.0/16 block. `processes` in the figures counts the processes that do the work
 (4 network functions + P shards, or 1). `peak_rss_mib` is their summed peak resident set,
-`cpu_s` their summed CPU time: cpu_s / wall_s above 1 means more than one core was busy.
+`cpu_s` their summed CPU time from the first attach to the last, read while every UE is still
+attached (the S1 teardown after it is not counted, in either layout): cpu_s / wall_s above 1
+means more than one core was busy.
 `runq_s` is the time their threads were ready to run but waited for a core (Linux schedstat
 run delay): on a shared machine a process can be neither busy nor idle but queued, and the
 latency then comes from the other work on the host, not from the emulator.
@@ -235,8 +237,9 @@ def _vm_hwm_mib(pid: int) -> float:
 
 
 async def worker(cfg_path: str, shard_text: str, ues: int, concurrency: int, start_at: float,
-                 codec: str, rate: float | None = None) -> dict[str, Any]:
-    """One shard: its UEs attach once every shard is up (at `start_at`, wall clock)."""
+                 codec: str, rate: float | None = None) -> None:
+    """One shard: its UEs attach once every shard is up (at `start_at`, wall clock); prints its
+    figures as one JSON line, then detaches once a line arrives on stdin."""
     from corenet.codecs import selection
     from corenet.config import loader
     from corenet.config.subscribers import load_subscribers
@@ -255,9 +258,12 @@ async def worker(cfg_path: str, shard_text: str, ues: int, concurrency: int, sta
         pop.paced(rate, time.perf_counter())
         results = await pop.attach()
         t1, cpu, runq = time.time(), _cpu_s() - cpu0, _runq_s(os.getpid()) - runq0
-    return {"start": t0, "end": t1, "attached": sum(r.attached for r in results),
-            "latencies": pop.latencies, "peak_rss_mib": _peak_rss_mib(), "cpu_s": cpu,
-            "runq_s": runq}
+        # the figures go out while every UE is still attached: the parent reads the network
+        # functions' CPU now, before the S1 teardown (Release Access Bearers per UE) begins
+        print(json.dumps({"start": t0, "end": t1, "attached": sum(r.attached for r in results),
+                          "latencies": pop.latencies, "peak_rss_mib": _peak_rss_mib(),
+                          "cpu_s": cpu, "runq_s": runq}), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
 
 
 def run_processes(ues: int, concurrency: int, codec: str, processes: int,
@@ -286,14 +292,18 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
                            "--codec", codec,
                            *(["--rate", str(rate / processes)] if rate else [])],
                           profile, f"sim-ue-{i}"),
-                stdout=subprocess.PIPE) for i in range(processes)]
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE) for i in range(processes)]
             time.sleep(max(0.0, start_at - time.time()))
             cpu0 = {nf: _proc_cpu_s(p.pid) for nf, p in nfs.items()}
             runq0 = {nf: _runq_s(p.pid) for nf, p in nfs.items()}
-            shards = [json.loads(w.communicate()[0]) for w in workers]
+            # every shard's figures come while its UEs are attached: the network functions'
+            # CPU counts the attaches, not the teardown that follows
+            shards = [json.loads(w.stdout.readline()) for w in workers]
             nf_rss = sum(_vm_hwm_mib(p.pid) for p in nfs.values())
             by_nf = {nf: round(_proc_cpu_s(p.pid) - cpu0[nf], 2) for nf, p in nfs.items()}
             runq_nf = {nf: round(_runq_s(p.pid) - runq0[nf], 1) for nf, p in nfs.items()}
+            for w in workers:
+                w.communicate(b"\n")
         finally:
             for proc in nfs.values():
                 proc.terminate()
@@ -336,9 +346,8 @@ def main() -> None:
     ap.add_argument("--start-at", type=float, default=0.0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        out = loop.run(worker(args.config, args.worker, args.ues, args.concurrency,
-                              args.start_at, args.codec, args.rate))
-        print(json.dumps(out))
+        loop.run(worker(args.config, args.worker, args.ues, args.concurrency,
+                        args.start_at, args.codec, args.rate))
         return
     codecs = ("fast", "pycrate") if args.codec == "both" else (args.codec,)
     runs = [_measure(args, codec, args.profile and _profile_dir(args.profile, codec, codecs))
