@@ -1190,11 +1190,14 @@ def _text(value: str | None) -> str:
 def _fteid_json(fteid: Mapping[str, Any] | None) -> str:
     if fteid is None:
         return "null"
-    if tuple(fteid) != FTEID_KEYS:
+    if fteid.__class__ is Fteid:  # as kept (bearers.py): its four slots read directly
+        kind, teid, ipv4, ipv6 = fteid.interface_type, fteid.teid, fteid.ipv4, fteid.ipv6
+    elif tuple(fteid) == FTEID_KEYS:
+        kind, teid, ipv4, ipv6 = (fteid[key] for key in FTEID_KEYS)
+    else:
         return record_text(dict(fteid))
-    return (f'{{"interface_type": {_json(fteid["interface_type"])}, '
-            f'"teid": {_json(fteid["teid"])}, "ipv4": {_json(fteid["ipv4"])}, '
-            f'"ipv6": {_json(fteid["ipv6"])}}}')
+    return (f'{{"interface_type": {_json(kind)}, "teid": {_json(teid)}, '
+            f'"ipv4": {_json(ipv4)}, "ipv6": {_json(ipv6)}}}')
 
 
 def _json(value: Any) -> str:
