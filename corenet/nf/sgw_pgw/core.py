@@ -288,6 +288,7 @@ class SgwPgwCore:
         self._by_ipv4: dict[int, int] = {}
         self._by_ipv6_prefix: dict[int, int] = {}
         self._per_peer: dict[tuple[str, str], int] = {}
+        self._per_peer_ip: dict[str, int] = {}  # the same counts per MME, all APNs together
         self._control_teids = _TeidSpace()
         self._user_teids = _TeidSpace()
         self._charging_id = 0
@@ -409,20 +410,29 @@ class SgwPgwCore:
         return None if limit >= capacity else limit
 
     def _account(self, s: Session, delta: int) -> None:
-        key = (s.mme[0], s.allocation.apn)
+        ip = s.mme[0]
+        key = (ip, s.allocation.apn)
         count = self._per_peer.get(key, 0) + delta
         if count > 0:
             self._per_peer[key] = count
         else:
             self._per_peer.pop(key, None)
+        count = self._per_peer_ip.get(ip, 0) + delta
+        if count > 0:
+            self._per_peer_ip[ip] = count
+        else:
+            self._per_peer_ip.pop(ip, None)
 
     # -- path management (TS 29.274 §7.1.1, TS 23.007 §18 and §20) -------------------------
 
     def get_timer(self) -> float | None:
         """When the next Echo Request is due, or None."""
-        due = [p.next_echo for ip, p in self._paths.items()
-               if not p.echo_outstanding and self._holds(ip)]
-        return min(due) if due else None
+        due: float | None = None
+        for ip, p in self._paths.items():
+            if (not p.echo_outstanding and (due is None or p.next_echo < due)
+                    and self._holds(ip)):
+                due = p.next_echo
+        return due
 
     def handle_timer(self, now: float) -> list[Action]:
         """Echo Request to each MME holding sessions whose period elapsed (§7.1.1)."""
@@ -438,7 +448,7 @@ class SgwPgwCore:
         return out
 
     def _holds(self, ip: str) -> bool:
-        return ip in self.unconfirmed or any(peer_ip == ip for peer_ip, _ in self._per_peer)
+        return ip in self.unconfirmed or ip in self._per_peer_ip
 
     def announce_restart(self, now: float) -> None:
         """After a start that lost the sessions: an Echo Request with our new Recovery to
@@ -1072,6 +1082,13 @@ def shared(value: Any) -> Any:
     if not value:
         return value
     try:
+        # most often the value is the one last shared with the same keys (every UE of a
+        # population sends the same QoS, AMBR, flags, and the same cell's ULI for a while):
+        # one comparison instead of a key of its items
+        names = tuple(value)
+        recent = _recent.get(names)
+        if recent is not None and recent == value:
+            return recent
         key = tuple((k, tuple(v.items()) if isinstance(v, dict) else v)
                     for k, v in value.items())
         known = _shared.get(key)
@@ -1081,11 +1098,17 @@ def shared(value: Any) -> Any:
         if len(_shared) >= _SHARED_KEPT:
             _shared.clear()
             _shared_json.clear()
+            _recent.clear()
         # a copy: the caller's dict (a decoded message's) may change, the shared one never
         known = _shared[key] = {k: dict(v) if isinstance(v, dict) else v
                                 for k, v in value.items()}
         _shared_json[id(known)] = None  # its JSON text, made when a record first needs it
+    _recent[names] = known
     return known
+
+
+# the value of `_shared` last handed out, by its keys (at most one per key set of `_shared`)
+_recent: dict[tuple[Any, ...], Any] = {}
 
 
 # The JSON text of each value of `_shared`, by its id (None until first asked for). Only the
@@ -1167,11 +1190,14 @@ def _text(value: str | None) -> str:
 def _fteid_json(fteid: Mapping[str, Any] | None) -> str:
     if fteid is None:
         return "null"
-    if tuple(fteid) != FTEID_KEYS:
+    if fteid.__class__ is Fteid:  # as kept (bearers.py): its four slots read directly
+        kind, teid, ipv4, ipv6 = fteid.interface_type, fteid.teid, fteid.ipv4, fteid.ipv6
+    elif tuple(fteid) == FTEID_KEYS:
+        kind, teid, ipv4, ipv6 = (fteid[key] for key in FTEID_KEYS)
+    else:
         return record_text(dict(fteid))
-    return (f'{{"interface_type": {_json(fteid["interface_type"])}, '
-            f'"teid": {_json(fteid["teid"])}, "ipv4": {_json(fteid["ipv4"])}, '
-            f'"ipv6": {_json(fteid["ipv6"])}}}')
+    return (f'{{"interface_type": {_json(kind)}, "teid": {_json(teid)}, '
+            f'"ipv4": {_json(ipv4)}, "ipv6": {_json(ipv6)}}}')
 
 
 def _json(value: Any) -> str:

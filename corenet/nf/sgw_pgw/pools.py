@@ -66,6 +66,22 @@ class AllocationError(CorenetError):
         self.detail = detail
 
 
+# The text of the addresses of the last PDN connections, by their integers: a Create Session
+# Response, the session's record, Gx and the log of each of its requests all write them, within
+# moments. Bounded (an address forgotten is written anew), and kept out of `Allocation`, whose
+# 100,000 instances of a storm hold integers only.
+_TEXTS_KEPT = 4096
+_IPV4_TEXTS: dict[int, str] = {}
+_IPV6_PREFIX_TEXTS: dict[int, str] = {}
+
+
+def _keep_text(texts: dict[int, str], address: int, text: str) -> str:
+    if len(texts) >= _TEXTS_KEPT:
+        texts.clear()
+    texts[address] = text
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class Allocation:
     """The addresses of one PDN connection (PAA, TS 29.274 §8.14). A storm holds 100,000 of
@@ -79,14 +95,25 @@ class Allocation:
 
     @property
     def ipv4_text(self) -> str | None:
-        return None if self.ipv4 is None else ipv4_text(self.ipv4)
+        address = self.ipv4
+        if address is None:
+            return None
+        text = _IPV4_TEXTS.get(address)
+        if text is None:
+            text = _keep_text(_IPV4_TEXTS, address, ipv4_text(address))
+        return text
 
     @property
     def ipv6_prefix_text(self) -> str | None:
         """The prefix as "<address>/64"."""
-        if self.ipv6_prefix is None:
+        prefix = self.ipv6_prefix
+        if prefix is None:
             return None
-        return f"{ipv6_text(self.ipv6_prefix)}/{IPV6_PREFIX_LENGTH}"
+        text = _IPV6_PREFIX_TEXTS.get(prefix)
+        if text is None:
+            text = _keep_text(_IPV6_PREFIX_TEXTS, prefix,
+                              f"{ipv6_text(prefix)}/{IPV6_PREFIX_LENGTH}")
+        return text
 
     @property
     def ipv6_text(self) -> str | None:

@@ -252,7 +252,8 @@ def test_the_record_text_is_the_encoders_and_restores_the_same_session() -> None
     odd = replace(s, uli={"tai": {"plmn": "44020", "tac": 7}, "\"quoted\"": "é"},
                   mme_fteid={"teid": 5, "ipv4": "127.0.0.2", "interface_type": 10},
                   imsi=None, mei="35349006987331", created_at=0, selection_mode=None)
-    for session in (s, odd):
+    as_dict = replace(s, mme_fteid=dict(s.mme_fteid))  # the codec's four keys, not slots
+    for session in (s, odd, as_dict):
         text = core_module._record_json(session)
         assert text == record_text(core_module._record(session))
         again = core_module._session_of(json.loads(text, object_hook=_json_hook))

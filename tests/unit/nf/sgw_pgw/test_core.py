@@ -24,6 +24,7 @@ from tests.unit.nf.sgw_pgw.helpers import (
     IMSI,
     MEI,
     MSISDN,
+    QOS,
     cause_of,
     create_session,
     delete_session,
@@ -433,3 +434,24 @@ def test_a_shared_value_does_not_follow_later_changes_of_the_message_it_came_fro
     msg.fields["uli"]["tai"]["tac"] = 99
     s = core.sessions[teid]
     assert s.bearers[5].qos["qci"] == 5 and s.uli is not None and s.uli["tai"]["tac"] == 1
+
+
+def test_sessions_from_cells_in_turn_keep_their_own_cells_uli_and_qos() -> None:
+    """The value last shared with the same keys is handed out only when equal: UEs of two
+    cells in turn, and two QoS, each session keeps what its request said (TS 29.274 §8.21,
+    §8.15), one object per distinct value."""
+    core = make_core()
+    sessions = []
+    for i, (tac, qci) in enumerate([(1, 5), (2, 5), (1, 9), (2, 9)]):
+        msg = create_session(imsi=f"44010000000001{i}", mme_teid=0x40 + i,
+                             qos={**QOS, "qci": qci})
+        uli = g.uli("44020", tac, "44020", 0x101 << 8 | tac)
+        msg = replace(msg, fields={**msg.fields, "uli": uli})
+        sessions.append(core.sessions[int(ask(core, msg).fields["sender_fteid_c"]["teid"])])
+    a, b, c, d = sessions
+    assert [s.uli["tai"]["tac"] for s in sessions if s.uli] == [1, 2, 1, 2]
+    assert [s.uli["ecgi"]["eci"] for s in sessions if s.uli] == [0x10101, 0x10102] * 2
+    assert a.uli is c.uli and b.uli is d.uli and a.uli is not b.uli
+    assert [s.bearers[5].qos["qci"] for s in sessions] == [5, 5, 9, 9]
+    assert a.bearers[5].qos is b.bearers[5].qos and c.bearers[5].qos is d.bearers[5].qos
+    assert a.bearers[5].qos is not c.bearers[5].qos

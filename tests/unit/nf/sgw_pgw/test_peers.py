@@ -55,6 +55,11 @@ def ipv4(actions: list[Any]) -> str:
     return str(response(actions).fields["paa"]["ipv4"])
 
 
+def _teid(actions: list[Any]) -> int:
+    """The S/P-GW's S11 TEID of the session a Create Session Response announces."""
+    return int(response(actions).fields["sender_fteid_c"]["teid"])
+
+
 # --- peers ----------------------------------------------------------------------------------
 
 
@@ -150,6 +155,20 @@ def test_answered_echo_keeps_the_sessions_and_rearms() -> None:
     answer = roundtrip(g.echo_response(9, 1))
     assert core.handle(S11Answer(answer, MME, echo.message), 61.5) == []
     assert len(core.sessions) == 1 and core.get_timer() == 121.5
+
+
+def test_echo_is_due_while_the_mme_holds_a_session_on_any_apn() -> None:
+    """TS 29.274 §7.1.1: an MME is echoed while it holds PDN connections here, whatever
+    their APNs; once its last one is deleted, no Echo Request is due."""
+    core = make_core(echo_interval_s=60.0)
+    sos = _teid(handle(core, create_session(imsi="440100000000001", apn="sos")))
+    web = _teid(handle(core, create_session(seq=2, imsi="440100000000002",
+                                            apn="internet", mme_teid=0x200)))
+    assert core.get_timer() == 61.0
+    handle(core, delete_session(3, sos))
+    assert core.get_timer() == 61.0
+    handle(core, delete_session(4, web))
+    assert core.sessions == {} and core.get_timer() is None and core.handle_timer(61.0) == []
 
 
 def test_changed_mme_recovery_releases_its_sessions() -> None:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from corenet.config.models import ApnPool
 from corenet.core.errors import ConfigError
+from corenet.nf.sgw_pgw import pools as pools_module
 from corenet.nf.sgw_pgw.pools import (
     CAUSE_ALL_DYNAMIC_ADDRESSES_OCCUPIED,
     CAUSE_MISSING_OR_UNKNOWN_APN,
@@ -209,6 +210,19 @@ def test_text_forms_are_those_of_ipaddress(ipv4: int, prefix64: int) -> None:
     assert a.holds(str(net.network_address + 0xBEEF)) and a.holds(a.ipv4_text or "")
     assert not a.holds(str(ipaddress.IPv6Address((prefix64 + 1) % 2**64 << 64)))
     assert not a.holds("not an address")
+
+
+def test_address_texts_are_kept_for_the_last_connections_only() -> None:
+    """The text of an address is made once for the messages, record and logs of its PDN
+    connection, from a bounded table: more connections than it keeps still get their own
+    addresses' text."""
+    base = v4("10.0.0.0")
+    for n in range(2 * pools_module._TEXTS_KEPT + 3):
+        a = Allocation("x", PDN_IPV4V6, base + n, v6("2001:db8::") + (n << 64))
+        assert a.ipv4_text == str(ipaddress.IPv4Address(base + n)) == a.ipv4_text
+        assert a.ipv6_prefix_text == str(ipaddress.IPv6Network((a.ipv6_prefix, 64)))
+    assert 0 < len(pools_module._IPV4_TEXTS) <= pools_module._TEXTS_KEPT
+    assert 0 < len(pools_module._IPV6_PREFIX_TEXTS) <= pools_module._TEXTS_KEPT
 
 
 @settings(max_examples=200, deadline=None)
