@@ -223,6 +223,7 @@ class EnbCore:
         self.sib2 = acb.sib2_with_barring(None)
         self.warnings = pws.EnbWarnings()  # ETWS / CMAS broadcast (sim_ue/pws.py)
         self._cells_s1ap: dict[tuple[Plmn, int, int], s1ap.CellMessages] = {}
+        self._last_cell: tuple[CellInfo, s1ap.CellMessages] | None = None
 
     # ------------------------------------------------------------------ system information
 
@@ -316,13 +317,17 @@ class EnbCore:
     def _with_sib2(self, event: UeEvent) -> UeEvent:
         """The UE reads the SIB2 its cell broadcasts now (TS 36.331 §5.2.2.4)."""
         if isinstance(event, Attach):
-            return replace(event, cell=self.system_information(event.cell))
+            cell = self.system_information(event.cell)
+            return event if cell is event.cell else replace(event, cell=cell)
         return event
 
     def system_information(self, cell: CellInfo) -> CellInfo:
-        """`cell` with the SIB2 broadcast now and the selected PLMN's index in SIB1."""
+        """`cell` with the SIB2 broadcast now and the selected PLMN's index in SIB1 (`cell`
+        itself when it already has them: a population's UEs share their cells' values)."""
         index = next((c.plmns.index(cell.plmn) + 1 for c in self.cells
                       if c.eci == cell.cell_id and cell.plmn in c.plmns), cell.plmn_index)
+        if cell.sib2 is self.sib2 and cell.plmn_index == index:
+            return cell
         return replace(cell, sib2=self.sib2, plmn_index=index)
 
     def _on_timer(self, event: TimerExpired, now: float) -> list[EnbAction]:
@@ -577,14 +582,14 @@ class EnbCore:
     def _ue_actions(self, ctx: UeContext, actions: list[UeAction]) -> list[EnbAction]:
         out: list[EnbAction] = []
         for a in actions:
-            if isinstance(a, SendNas):
+            if type(a) is SendNas:  # exact type tests: the UE's actions have no subclasses
                 out += self._send_nas(ctx, a)
-            elif isinstance(a, ReleaseConnection):
-                out += self._release_request(ctx)
-            elif isinstance(a, ProcedureDone):
+            elif type(a) is ProcedureDone:
                 out.append(UeDone(ctx.ue.key, a))
+            elif type(a) is ReleaseConnection:
+                out += self._release_request(ctx)
             else:
-                out.append(a)
+                out.append(a)  # type: ignore[arg-type]  # a timer or log: the eNB carries it out
         return out
 
     def _send_nas(self, ctx: UeContext, a: SendNas) -> list[EnbAction]:
@@ -612,7 +617,12 @@ class EnbCore:
 
     def _cell_messages(self, cell: CellInfo) -> s1ap.CellMessages:
         """The S1AP coder of the UE's cell: TAI of the selected PLMN, ECGI of the eNB's
-        primary PLMN (TS 23.251 §4.2), one per cell and PLMN the eNB's UEs select."""
+        primary PLMN (TS 23.251 §4.2), one per cell and PLMN the eNB's UEs select. The UEs of
+        a population camp on the same few (immutable) CellInfo objects: the last one's coder
+        is found without hashing its PLMN."""
+        last = self._last_cell
+        if last is not None and last[0] is cell:
+            return last[1]
         key = (cell.plmn, cell.tac, cell.cell_id)
         coder = self._cells_s1ap.get(key)
         if coder is None:
@@ -620,6 +630,7 @@ class EnbCore:
                 self._cells_s1ap.clear()
             coder = self._cells_s1ap[key] = s1ap.CellMessages(cell.plmn, cell.tac, self.plmn,
                                                               cell.cell_id)
+        self._last_cell = (cell, coder)
         return coder
 
     def _release_request(self, ctx: UeContext) -> list[EnbAction]:
@@ -843,25 +854,27 @@ class EnbService:
             self._carry_out(action)
 
     def _carry_out(self, action: EnbAction) -> None:
-        if isinstance(action, SendS1ap):
-            if self._conn is not None and not self._conn.closed:
-                self._conn.send(action.data, PPID_S1AP, action.stream)
-        elif isinstance(action, StartTimer):
+        # exact type tests, the usual actions first (the action types have no subclasses)
+        if type(action) is SendS1ap:
+            conn = self._conn
+            if conn is not None and not conn.closed:
+                conn.send(action.data, PPID_S1AP, action.stream)
+        elif type(action) is StartTimer:
             scale = self.timer_scale if action.name in SCALED_TIMERS else 1.0
-            self._timers.apply(replace(action, seconds=action.seconds * scale))
-        elif isinstance(action, StopTimer):
-            self._timers.apply(action)
-        elif isinstance(action, LogEvent):
+            self._timers.start(action.name, action.key, action.seconds * scale)
+        elif type(action) is StopTimer:
+            self._timers.stop(action.name, action.key)
+        elif type(action) is LogEvent:
             if self.keep_log:
                 self.log.append(action)
-        elif isinstance(action, S1SetupDone):
-            if self._setup is not None and not self._setup.done():
-                self._setup.set_result(action)
-        elif isinstance(action, UeDone):
+        elif type(action) is UeDone:
             fut = self._waiters.get((action.imsi, action.done.procedure))
             if fut is not None and not fut.done():
                 fut.set_result(action.done)
-        elif isinstance(action, pws.OnAir):
+        elif type(action) is S1SetupDone:
+            if self._setup is not None and not self._setup.done():
+                self._setup.set_result(action)
+        elif type(action) is pws.OnAir:
             if self._air is not None:
                 self._air(action)
 

@@ -56,6 +56,7 @@ from sim_ue.selection import (
     return_home_plan,
     select_automatic,
     select_manual,
+    suitable_cells,
 )
 from sim_ue.ue import (
     ACCESS_BARRED,
@@ -84,6 +85,7 @@ DEFAULT_NETWORK_NAME = "JPN-ROAM X"
 SHARD_ENB_STRIDE = 0x1000  # Global eNB IDs of shard I: the configured ones + I x this
 # GSMA IR.92 §4.3: the well-known APN of IMS signalling
 IMS_APN = "ims"
+_CAMPED_KEPT = 1024  # (eNB, PLMN) pairs whose cells `Population._camped` keeps
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,8 @@ class Population:
         # cell as broadcast (with the SIB2 it carries)
         self._matching: dict[int, tuple[Plmn | None, list[Any]]] = {}
         self._on_air: dict[tuple[int, int], CellInfo] = {}
+        # each eNB's cells of a PLMN as broadcast, for the attaches (`_camped`)
+        self._camped_cells: dict[tuple[int, Plmn], tuple[list[Any], bytes, list[CellInfo]]] = {}
         self.profile = self._profile()
         self.pcscf = pcscf
         self.pcscf_explicit = pcscf_explicit
@@ -344,6 +348,24 @@ class Population:
             cached = self._on_air[key] = core.system_information(cells[key[1]].camp(plmn))
         return cached
 
+    def _camped(self, member: _Member, plmn: Plmn) -> CellInfo | None:
+        """`camp`'s cell for `member` with the SIB2 it broadcasts now (TS 36.331 §5.2.2.4):
+        one CellInfo per eNB, PLMN and cell, shared by the UEs camped there (made anew when
+        the eNB changes its SIB2 or its cells)."""
+        core = member.enb.core
+        key = (id(core), plmn)
+        cached = self._camped_cells.get(key)
+        if cached is None or cached[0] is not core.cells or cached[1] is not core.sib2:
+            cells = [core.system_information(c.camp(plmn))
+                     for c in suitable_cells(core.cells, plmn)]
+            if not cells:
+                return None
+            if len(self._camped_cells) >= _CAMPED_KEPT:
+                self._camped_cells.clear()
+            cached = self._camped_cells[key] = (core.cells, core.sib2, cells)
+        cells = cached[2]
+        return cells[(member.index // len(self.enbs)) % len(cells)]
+
     def _cell(self, member: _Member) -> CellInfo | None:
         """The cell `member` camps on for its attach (PLMN selection, TS 23.122 §4.4)."""
         plmn = self._select(member)
@@ -403,7 +425,7 @@ class Population:
         return (member.profile.hplmn, *member.profile.ehplmns)
 
     async def _attach_one(self, member: _Member, plmn: Plmn | None) -> None:
-        cell = camp(member.enb.core.cells, plmn, member.index // len(self.enbs)) if plmn else None
+        cell = self._camped(member, plmn) if plmn else None
         if cell is None:
             member.reason = member.reason or "no suitable cell"
             member.ue.outcome = "no-service"

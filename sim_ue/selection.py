@@ -87,9 +87,14 @@ def plmn_by_name(available: Sequence[Plmn], profile: SelectionProfile, name: str
     return None
 
 
+def suitable_cells(cells: Iterable[Cell], plmn: Plmn) -> list[Cell]:
+    """The cells that broadcast the selected PLMN (TS 36.304 §5.2.3)."""
+    return [c for c in cells if plmn in c.plmns]
+
+
 def camp(cells: Iterable[Cell], plmn: Plmn, index: int = 0) -> CellInfo | None:
     """A suitable cell of the selected PLMN (TS 36.304 §5.2.3); `index` spreads UEs."""
-    matching = [c for c in cells if plmn in c.plmns]
+    matching = suitable_cells(cells, plmn)
     if not matching:
         return None
     return matching[index % len(matching)].camp(plmn)

@@ -405,7 +405,7 @@ class Ue:
                  "last_visited_tai", "network_name", "network_short_name", "outcome", "pdn",
                  "pdn_type", "pdns", "reason", "registered_plmn", "rng", "state", "substate",
                  "t3346_running", "t3412_s", "tai_list", "timers", "usim", "usim_present",
-                 "_warnings")
+                 "_warnings", "key", "advertised_eia")
 
     def __init__(self, usim: Usim, *, eea: tuple[int, ...] = (2, 0), eia: tuple[int, ...] = (2,),
                  apn: str | None = None, pdn_type: int = PDN_TYPE_IPV4V6,
@@ -417,6 +417,7 @@ class Ue:
         `special_access_classes`: AC 11-15 held on the USIM (TS 22.011 §4.2); `timers`:
         T3410 / T3411 / T3402 (the values of TS 24.301 Table 10.2.2 by default)."""
         self.usim = usim
+        self.key: str = usim.imsi  # the key of this UE's timers and of its eNB context
         self.timers = timers or UeTimers()
         self.rng = rng or random.Random(f"ue:{usim.imsi}")
         self.access_classes = _shared_classes((access_class_of(usim.imsi),
@@ -429,6 +430,10 @@ class Ue:
         self.usim_present = self.device.usim
         self.eea = tuple(eea)
         self.eia = tuple(eia)
+        # the EIA bits of the UE network capability: the configured algorithms and EIA0,
+        # which every UE implements for unauthenticated emergency bearer services (TS 33.401
+        # §5.1.4.2, TS 24.301 §5.5.1.2.2) and accepts only for them (§5.4.3.3)
+        self.advertised_eia = _advertised_eia(self.eia)
         self.apn = apn
         self.pdn_type = pdn_type
         self.imeisv = imeisv or _default_imeisv(usim)
@@ -521,11 +526,6 @@ class Ue:
     def retry_timer(self) -> str | None:
         """T3411 or T3402 while the UE waits in EMM-DEREGISTERED.ATTEMPTING-TO-ATTACH."""
         return self._retry_timer
-
-    @property
-    def key(self) -> str:
-        """Timer key of this UE's timers."""
-        return self.usim.imsi
 
     def handle(self, event: UeEvent, now: float) -> list[UeAction]:
         if type(event) is NasReceived:  # the usual event first
@@ -635,13 +635,6 @@ class Ue:
     @staticmethod
     def _barring_info(cell: CellInfo) -> acb.BarringInfo | None:
         return barring_info(cell)
-
-    @property
-    def advertised_eia(self) -> tuple[int, ...]:
-        """The EIA bits of the UE network capability: the configured algorithms and EIA0,
-        which every UE implements for unauthenticated emergency bearer services (TS 33.401
-        §5.1.4.2, TS 24.301 §5.5.1.2.2) and accepts only for them (§5.4.3.3)."""
-        return tuple(sorted({0, *self.eia}))
 
     def _start_attach(self, cell: CellInfo, attach_type: int) -> list[UeAction]:
         """Attach procedure for EPS services: TS 24.301 §5.5.1.2.2 (initiation)."""
@@ -1527,6 +1520,12 @@ class Ue:
         if handler is None:
             return [LogEvent("nas.unhandled", {"imsi": self.key, "message": msg.name})]
         return handler(self, msg)
+
+
+@functools.lru_cache(maxsize=64)
+def _advertised_eia(eia: tuple[int, ...]) -> tuple[int, ...]:
+    """`eia` and EIA0, in order: one shared tuple per configuration."""
+    return tuple(sorted({0, *eia}))
 
 
 @functools.lru_cache(maxsize=16)

@@ -1077,7 +1077,8 @@ class _MsgPlan:
     """A message of `FAST_MESSAGES`: its IEs in the IE set's order, by id, and the PDU's
     first three octets (CHOICE index, procedureCode, criticality)."""
 
-    __slots__ = ("spec", "ies", "by_id", "known", "required", "head", "layouts", "_by_head")
+    __slots__ = ("spec", "ies", "by_id", "known", "required", "head", "layouts", "_by_head",
+                 "dec_templates")
 
     def __init__(self, spec: Any) -> None:
         self.spec = spec
@@ -1091,6 +1092,8 @@ class _MsgPlan:
                            _CRIT_INDEX[spec.criticality] << 6))
         self.layouts: dict[tuple[str, ...], _Layout | None] = {}
         self._by_head: dict[bytes, tuple[str, WholeDec | None]] | None = None
+        # the message's decode templates (`_DEC_TEMPLATED`), None: decoded IE by IE
+        self.dec_templates: list[_DecTemplate] | None = None
 
     def by_head(self) -> dict[bytes, tuple[str, WholeDec | None]]:
         """Each IE by its header octets (id, criticality and its padding, §9.3.7): its name
@@ -1244,7 +1247,17 @@ def decode(data: bytes) -> Message | None:
         start, stop = _open_span(data, 3, len(data))
         if stop != len(data):
             return None
-        return _decode_content(plan, data, start)
+        kept = plan.dec_templates
+        if kept is None:
+            return _decode_content(plan, data, start)
+        for template in kept:
+            msg = _from_dec_template(plan, template, data, start)
+            if msg is not None:
+                return msg
+        msg = _decode_content(plan, data, start)
+        if msg is not None:
+            _new_dec_template(plan, kept, data, start, msg.fields)
+        return msg
     except _Decline:
         return None
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, ref._Semantic):
@@ -1292,6 +1305,132 @@ def _decode_content(plan: _MsgPlan, data: bytes, pos: int) -> Message | None:
         return None
     spec = plan.spec
     return Message(ref.PROTOCOL, spec.name, spec.code, fields)
+
+
+# --------------------------------------------------------------------------------------------
+# Decode templates (TS 36.413 §9.1.7.1-3, §9.1.4.1, §9.1.4.3, §9.1.10): the UE-associated
+# messages of an attach differ from one UE to the next only in a few IEs' values: the S1AP IDs
+# (§9.2.3.3-4), the NAS-PDU (§9.2.3.5), the E-RAB lists' TEIDs, addresses and NAS-PDUs
+# (§9.2.1.1-2), the Security Key (§9.2.1.41), the S-TMSI (§9.2.3.6) and the UE Radio Capability
+# (§9.2.1.27). A message whose every other octet equals those of one decoded before (the same
+# IEs in the same order, the same criticalities, values and lengths) decodes to that one's
+# values with those IEs read anew by the same readers: what `_decode_content` gives,
+# refusals included. Anything else goes through `_decode_content`.
+# --------------------------------------------------------------------------------------------
+
+_DEC_TEMPLATED = frozenset({
+    "DownlinkNASTransport", "InitialContextSetupRequest", "UplinkNASTransport",
+    "InitialUEMessage", "InitialContextSetupResponse", "UECapabilityInfoIndication",
+})
+_VARYING_IES = frozenset({
+    "MME-UE-S1AP-ID", "eNB-UE-S1AP-ID", "NAS-PDU", "E-RABToBeSetupListCtxtSUReq",
+    "E-RABSetupListCtxtSURes", "SecurityKey", "S-TMSI", "UERadioCapability",
+})
+_DEC_TEMPLATES_KEPT = 4  # per message type: a population's few cells, PLMNs and UE kinds
+# one step of a template: the constant octets (the IEs of constant value, then the header of
+# the varying IE), how many they are, the constant IEs' (name, value, copier), then the
+# varying IE's name and value reader (None after the last varying IE)
+_DecStep = tuple[bytes, int, tuple[tuple[str, Any, Any], ...], str | None, WholeDec | None]
+_DecTemplate = tuple[_DecStep, ...]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _deep_copy(value: Any) -> Any:
+    """A copy of a decoded value (dicts, lists and CHOICE tuples over immutable scalars)."""
+    t = type(value)
+    if t is dict:
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if t is list:
+        return [_deep_copy(v) for v in value]
+    if t is tuple:
+        return tuple(_deep_copy(v) for v in value)
+    return value
+
+
+def _copier(value: Any) -> Callable[[Any], Any]:
+    """How each message gets its own copy of a constant value (as the decoders give it)."""
+    t = type(value)
+    if t in (int, str, bytes, bool) or value is None:
+        return _same
+    if t is dict and all(type(v) in (int, str, bytes, bool) for v in value.values()):
+        return dict
+    if t in (dict, list, tuple):
+        return _deep_copy
+    raise _Decline  # a value of another form: no template
+
+
+def _new_dec_template(plan: _MsgPlan, kept: list[_DecTemplate], data: bytes, pos: int,
+                      fields: dict[str, Any]) -> None:
+    """The message data[pos:] (accepted by `_decode_content` with `fields`) kept as a
+    template of `plan`'s messages, the oldest of a full list dropped."""
+    by_head = plan.by_head()
+    end, pos = len(data), pos + 3  # the container's extension bit, padding and count
+    steps: list[_DecStep] = []
+    run = pos - 3
+    consts: list[tuple[str, Any, Any]] = []
+    try:
+        while pos < end:
+            name, dec = by_head[data[pos:pos + 3]]
+            start, stop = _open_span(data, pos + 3, end)
+            if name in _VARYING_IES:
+                steps.append((data[run:pos + 3], pos + 3 - run, tuple(consts), name, dec))
+                run, consts = stop, []
+            else:
+                copy = _copier(fields[name])  # the template's own: the caller has the message's
+                consts.append((name, copy(fields[name]), copy))
+            pos = stop
+    except (_Decline, KeyError):
+        return  # a value of another form than the decoders give
+    if not steps:
+        return  # nothing varies: the decoders' own memos serve it
+    steps.append((data[run:end], end - run, tuple(consts), None, None))
+    if len(kept) >= _DEC_TEMPLATES_KEPT:
+        del kept[0]
+    kept.append(tuple(steps))
+
+
+def _from_dec_template(plan: _MsgPlan, template: _DecTemplate, data: bytes,
+                       pos: int) -> Message | None:
+    """The message data[pos:] read by `template`, or None when an octet outside its varying
+    values differs (or a varying value is refused: `_decode_content` judges it)."""
+    end = len(data)
+    fields: dict[str, Any] = {}
+    try:
+        for octets, count, consts, name, dec in template:
+            if not data.startswith(octets, pos):
+                return None
+            pos += count
+            for const_name, value, copy in consts:
+                fields[const_name] = copy(value)
+            if dec is None:
+                break
+            # the open type's length determinant (§11.9.3.6-7, below 16K)
+            size = data[pos]
+            if size < 128:
+                start = pos + 1
+            elif size >> 6 == 2:
+                size = ((size & 0x3F) << 8) | data[pos + 1]
+                start = pos + 2
+            else:
+                return None
+            pos = start + size
+            if pos > end:
+                return None
+            fields[name] = dec(data[start:pos])  # type: ignore[index]
+    except (_Decline, ValueError, TypeError, KeyError, IndexError, OverflowError, ref._Semantic):
+        return None  # `_decode_content` gives the answer
+    if pos != end:
+        return None
+    spec = plan.spec
+    return Message(ref.PROTOCOL, spec.name, spec.code, fields)
+
+
+for _plan in _PLANS_BY_NAME.values():
+    if _plan.spec.name in _DEC_TEMPLATED:
+        _plan.dec_templates = []
 
 
 fast_path(ref.PROTOCOL).install(encode, decode, template)

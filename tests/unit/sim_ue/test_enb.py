@@ -225,3 +225,43 @@ def test_a_procedure_without_outcome_ends_at_its_time_limit() -> None:
     late, ended, waiting = asyncio.run(main())
     assert (late.procedure, late.ok, late.reason) == ("never", False, "no answer within 0.01 s")
     assert ended == ProcedureDone("attach", True, None) and waiting == 0
+
+
+def test_ues_of_one_cell_share_its_values_and_another_cell_gets_its_own() -> None:
+    """The UEs camped on one cell read the SIB2 it broadcasts (TS 36.331 §5.2.2.4): a cell
+    that already carries it and its PLMN index is given as it is; after a SIB2 change it is
+    given anew. Each UE's Uplink NAS Transport carries its own cell's E-UTRAN CGI (TS 36.413
+    §9.1.7.3), however the UEs alternate between cells."""
+    core, ue = _core_with_ue()
+    other = Ue(Usim("440100000000002", K, OPC))
+    core.add_ue(other, 43)
+    first, second = (core.system_information(c.camp(RESCUER)) for c in core.cells)
+    assert core.system_information(first) is first
+    core.set_barring(RESCUER, 0.5)
+    changed = core.system_information(first)
+    assert changed is not first and changed.sib2 == core.sib2 and changed.cell_id == 0x10101
+    core.set_barring(RESCUER, None)  # no barring: both UEs get through
+    core.handle(ToUe(IMSI, Attach(first)), 0.0)
+    core.handle(ToUe("440100000000002", Attach(second)), 0.0)
+    cells = []
+    for _ in range(2):
+        for mme_id, enb_id in ((7, 42), (8, 43)):
+            dl = s1ap.downlink_nas_transport(mme_id, enb_id, nas.identity_request(1))
+            (up,) = _sent(core.handle(S1apReceived(s1ap.encode(dl)), 0.0))
+            cells.append(up.fields["EUTRAN-CGI"]["cell-ID"])
+    assert cells == [0x10101, 0x10102] * 2
+
+
+def test_a_ues_back_off_timers_run_on_the_accelerated_clock() -> None:
+    """`timer_scale`: T3346, T3411 and T3402 (TS 24.301 §5.5.1.2.5-6) run that many wall
+    seconds per second; a supervision timer (T3410) keeps its value."""
+    async def main() -> dict[tuple[str, object], float]:
+        service = EnbService(CFG, reconnect_s=None, timer_scale=0.01)
+        now = asyncio.get_running_loop().time()
+        service._carry_out(StartTimer("T3346", IMSI, 100.0))
+        service._carry_out(StartTimer("T3410", IMSI, 15.0))
+        due = {ident: round(at - now, 1) for ident, at in service._timers._due.items()}
+        service._timers.cancel_all()
+        return due
+
+    assert asyncio.run(main()) == {("T3346", IMSI): 1.0, ("T3410", IMSI): 15.0}

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 
+from corenet.config.models import Cell as CellCfg
 from corenet.config.models import EnbConfig, Endpoint
 from corenet.config.subscribers import SubscriberEntry
+from corenet.core.plmn import Plmn
 from corenet.pcap import PcapTap, PcapWriter
 from corenet.pcap.reader import parse_packets
-from sim_ue.runner import Population, attach_population
+from sim_ue.runner import Population, _Member, attach_population
+from sim_ue.selection import camp
 from tests.unit.sim_ue.core_s1 import CoreS1Server
 from tests.unit.sim_ue.memnet import OPC, K
 
@@ -89,3 +92,28 @@ async def test_airplane_mode_toggle_reattaches_on_rescuer_when_home_is_off_air()
             assert "DetachRequest" in mme.seen
     finally:
         mme.close()
+
+
+def test_the_ues_of_a_cell_share_it_as_broadcast_now() -> None:
+    """The UEs attaching through one eNB are spread over its cells as `camp` spreads them
+    (TS 36.304 §5.2.3), each cell with the SIB2 it broadcasts now (TS 36.331 §5.2.2.4): one
+    CellInfo per cell, shared by its UEs, made anew after a SIB2 change or new cells."""
+    plmn = Plmn.parse("44020")
+    enbs = [EnbConfig(name=f"enb{i}", global_enb_id=0x101 + i, tac=1, plmn="44020",
+                      cells=[CellCfg(cell_id=c) for c in (1, 2, 3)], address="127.0.1.1",
+                      mme=Endpoint(host="127.0.0.1", port=9)) for i in range(2)]
+    pop = Population(_subs(12), enbs, seed=1)
+    members = [_Member(i, pop.enbs[i % 2], pop) for i in range(12)]
+    for change in (None, "barring", "cells"):
+        if change == "barring":
+            pop.enbs[0].set_barring(plmn, 0.5)
+        elif change == "cells":
+            pop.enbs[0].set_broadcast_plmns(["44020", "44030"])
+        cells = [pop._camped(m, plmn) for m in members]
+        for m, cell in zip(members, cells, strict=True):
+            core = m.enb.core
+            expected = core.system_information(
+                camp(core.cells, plmn, m.index // 2))  # type: ignore[arg-type]
+            assert cell == expected and cell is not None and cell.sib2 is core.sib2
+            assert cell is pop._camped(m, plmn)  # shared, not made per UE
+        assert len({id(c) for c in cells}) == 6  # 2 eNBs x 3 cells
