@@ -80,6 +80,7 @@ def _uint(value: Any, limit: int) -> int:
 _AVP_HEADER = struct.Struct(">II")
 _AVP_HEADER_V = struct.Struct(">III")
 _HEADER = struct.Struct(">IIIII")  # RFC 6733 §3 as five 32-bit words
+_IDS = struct.Struct(">II")  # RFC 6733 §3 Hop-by-Hop and End-to-End Identifiers
 
 
 def _avp(code: int, flags: int, vendor: int | None, data: bytes) -> bytes:
@@ -600,8 +601,10 @@ _DEC_TEMPLATES_PER_KEY = 4
 _Patch = tuple[int, str, "int | None", int, int, int, Any]
 _Level = tuple[tuple[tuple[Any, ...], ...], tuple[_Patch, ...]]
 # the level of the message's AVPs, the constant octets as (start, end, octets), the
-# Message's name and code, the command flags and the Application-ID
-_DecTemplate = tuple[_Level, tuple[tuple[int, int, bytes], ...], str, int, dict[str, Any], int]
+# Message's name and code, the command flags, the Application-ID, and whether its messages
+# pass the ABNF check (`_new_dec_template`)
+_DecTemplate = tuple[_Level, tuple[tuple[int, int, bytes], ...], str, int, dict[str, Any], int,
+                     bool]
 _dec_templates: dict[tuple[bytes, int], list[_DecTemplate]] = {}
 
 
@@ -634,14 +637,22 @@ def _dec_level(data: bytes, pos: int, end: int, avps: list[tuple[Any, ...]],
     return tuple(avps), tuple(patches)
 
 
-def _new_dec_template(data: bytes, msg: Message) -> None:
-    """`data`, which `_decode` read as `msg`, kept as a template."""
+def _new_dec_template(data: bytes, msg: Message) -> bool:
+    """`data`, which `_decode` read as `msg`, kept as a template; whether `msg` is an answer
+    or a request that passes the ABNF check (`ref.check_mandatory`), as every message the
+    template gives will (the same AVP names in the same groups)."""
     varying = [(12, 20)]  # RFC 6733 §3 Hop-by-Hop and End-to-End Identifiers
     f = msg.fields
     try:
         level = _dec_level(data, _HEADER_LEN, len(data), f["avps"], varying)
     except Exception:
-        return
+        return False
+    checked = True
+    if f["flags"]["request"]:
+        try:
+            ref.check_mandatory(msg)
+        except Exception:  # DIAMETER_MISSING_AVP: raised for each message by its reader
+            checked = False
     constant, pos = [], 0
     for start, end in varying:
         if start > pos:
@@ -654,7 +665,9 @@ def _new_dec_template(data: bytes, msg: Message) -> None:
     kept = _dec_templates.setdefault((data[4:8], len(data)), [])
     if len(kept) >= _DEC_TEMPLATES_PER_KEY:
         del kept[0]
-    kept.append((level, tuple(constant), msg.name, msg.code, f["flags"], f["application_id"]))
+    kept.append((level, tuple(constant), msg.name, msg.code, f["flags"], f["application_id"],
+                 checked))
+    return checked
 
 
 def _build(level: _Level, data: bytes) -> list[tuple[Any, ...]]:
@@ -677,8 +690,9 @@ def _build(level: _Level, data: bytes) -> list[tuple[Any, ...]]:
     return out
 
 
-def _from_dec_template(data: bytes) -> Message:
-    for level, constant, name, code, hflags, app_id in _dec_templates.get(
+def _from_dec_template(data: bytes) -> tuple[Message, bool]:
+    """The message of `data`, and whether it needs no ABNF check (`decode_checked`)."""
+    for level, constant, name, code, hflags, app_id, checked in _dec_templates.get(
             (data[4:8], len(data)), ()):
         for start, end, octets in constant:
             if data[start:end] != octets:
@@ -691,13 +705,9 @@ def _from_dec_template(data: bytes) -> Message:
             hop_by_hop, end_to_end = _IDS.unpack_from(data, 12)
             return Message(ref.PROTOCOL, name, code, {
                 "flags": dict(hflags), "application_id": app_id, "hop_by_hop": hop_by_hop,
-                "end_to_end": end_to_end, "avps": avps})
+                "end_to_end": end_to_end, "avps": avps}), checked
     msg = _decode(data, True)
-    _new_dec_template(data, msg)
-    return msg
-
-
-_IDS = struct.Struct(">II")
+    return msg, _new_dec_template(data, msg)
 
 
 def decode(data: bytes, *, strict: bool = True) -> Message | None:
@@ -705,10 +715,24 @@ def decode(data: bytes, *, strict: bool = True) -> Message | None:
     try:
         data = bytes(data)
         if strict and data[5:8] in _DEC_TEMPLATED and len(data) > _HEADER_LEN:
-            return _from_dec_template(data)
+            return _from_dec_template(data)[0]
         return _decode(data, strict)
     except Exception:  # _Fault: pycrate answers it with its Result-Code
         return None
 
 
+def decode_checked(data: bytes) -> tuple[Message, bool] | None:
+    """`decode` (strict), and whether the message needs no ABNF check on receipt (an answer,
+    or a request read from a template whose request passed it: `ref.decode_checked`); None
+    to decline."""
+    try:
+        data = bytes(data)
+        if data[5:8] in _DEC_TEMPLATED and len(data) > _HEADER_LEN:
+            return _from_dec_template(data)
+        return _decode(data, True), False
+    except Exception:  # _Fault: pycrate answers it with its Result-Code
+        return None
+
+
 fast_path(ref.PROTOCOL).install(encode, decode)
+ref.install_checked_decode(decode_checked)

@@ -383,6 +383,10 @@ def test_decode_template_every_octet_changed_decodes_as_the_decoder(
                 assert calls == [], (i, delta)
             elif i not in varying:
                 assert calls == [data], (i, delta)
+            checked = fd.decode_checked(data)
+            assert (checked and checked[0]) == whole, (i, delta)
+            if checked is not None and checked[1] and checked[0].fields["flags"]["request"]:
+                d.check_mandatory(checked[0])  # the template's ABNF check holds for it
 
 
 @pytest.mark.parametrize("name", TEMPLATED)
@@ -446,3 +450,41 @@ def test_decode_templates_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
             fd.decode(bytes(other))
         assert len(fd._dec_templates) <= 2
         assert all(len(kept) <= fd._DEC_TEMPLATES_PER_KEY for kept in fd._dec_templates.values())
+
+
+@pytest.mark.parametrize("name", ["AIR", "ULR", "CCR"])
+def test_a_template_s_abnf_check_answers_for_its_requests(name: str) -> None:
+    """A request read from a decode template that passed the ABNF check is not checked again
+    (the same AVP names in the same groups); one that failed it fails again for each message,
+    with DIAMETER_MISSING_AVP (RFC 6733 §7.1.5) and the missing AVP as the Failed-AVP."""
+    sample = DIAMETER_SAMPLES[name]
+    wire = d.encode_pycrate(sample)
+    fd._dec_templates.clear()
+    assert fd.decode_checked(wire) == (d.decode_pycrate(wire), True)  # made the template
+    assert fd.decode_checked(wire) == (d.decode_pycrate(wire), True)  # read from it
+    assert d.decode_checked(wire) == d.decode_pycrate(wire)
+    missing = d.MANDATORY[name][-1]
+    lacking = Message(sample.protocol, sample.name, sample.code, {
+        **sample.fields, "avps": [e for e in sample.fields["avps"] if e[0] != missing]})
+    bad = d.encode_pycrate(lacking)
+    for _ in range(2):
+        assert fd.decode_checked(bad) == (d.decode_pycrate(bad), False)
+        with pytest.raises(DecodeError) as err:
+            d.decode_checked(bad)
+        assert err.value.cause == d.ResultCode.DIAMETER_MISSING_AVP
+        assert err.value.extra.get("failed_avp") is not None
+    assert len(fd._dec_templates[(bad[4:8], len(bad))]) == 1
+
+
+def test_answers_and_the_pycrate_level_are_checked_as_before(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer is never ABNF-checked on receipt; at the pycrate level every request is."""
+    wire = d.encode_pycrate(DIAMETER_SAMPLES["AIA"])
+    assert d.decode_checked(wire) == d.decode_pycrate(wire)
+    checks: list[str] = []
+    real = d.check_mandatory
+    monkeypatch.setattr(d, "check_mandatory", lambda m: checks.append(m.name) or real(m))
+    air = d.encode_pycrate(DIAMETER_SAMPLES["AIR"])
+    with codec_level("pycrate"):
+        assert d.decode_checked(air) == d.decode_pycrate(air)
+    assert checks == ["AIR"]
