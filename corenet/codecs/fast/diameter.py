@@ -653,20 +653,16 @@ def _new_dec_template(data: bytes, msg: Message) -> bool:
             ref.check_mandatory(msg)
         except Exception:  # DIAMETER_MISSING_AVP: raised for each message by its reader
             checked = False
-    constant, pos = [], 0
-    for start, end in varying:
-        if start > pos:
-            constant.append((pos, start, data[pos:start]))
-        pos = end
-    if pos < len(data):
-        constant.append((pos, len(data), data[pos:]))
+    # the octets between the varying spans (in order, apart): 0..s1, e1..s2, ..., en..end
+    edges = [0, *(edge for span in varying for edge in span), len(data)]
+    constant = tuple((start, end, data[start:end])
+                     for start, end in zip(edges[::2], edges[1::2], strict=True) if end > start)
     if len(_dec_templates) >= _DEC_TEMPLATES_KEPT:
         _dec_templates.clear()
     kept = _dec_templates.setdefault((data[4:8], len(data)), [])
     if len(kept) >= _DEC_TEMPLATES_PER_KEY:
-        del kept[0]
-    kept.append((level, tuple(constant), msg.name, msg.code, f["flags"], f["application_id"],
-                 checked))
+        kept.pop(0)  # the oldest
+    kept.append((level, constant, msg.name, msg.code, f["flags"], f["application_id"], checked))
     return checked
 
 
