@@ -595,6 +595,9 @@ _VARYING = frozenset({
 })
 _DEC_TEMPLATES_KEPT = 256  # (command flags and code, length) keys, each with the last few
 _DEC_TEMPLATES_PER_KEY = 4
+# the longest message kept as a template (an S6a or Gx message of one UE is well under it): at
+# most 256 x 4 of them are kept
+_DEC_TEMPLATE_MAX_LEN = 4096
 # one AVP list of a template: its entries as decoded (the constant ones handed out as they
 # are: tuples of immutable values, or a SharedGroup), and what is made anew per message:
 # (index, name, flags, value start, value end, how, reader or AVP definition or sub-list)
@@ -710,7 +713,7 @@ def decode(data: bytes, *, strict: bool = True) -> Message | None:
     """The pycrate path's Message for `data`, or None to decline (every rejection included)."""
     try:
         data = bytes(data)
-        if strict and data[5:8] in _DEC_TEMPLATED and len(data) > _HEADER_LEN:
+        if strict and data[5:8] in _DEC_TEMPLATED and _HEADER_LEN < len(data) <= _DEC_TEMPLATE_MAX_LEN:
             return _from_dec_template(data)[0]
         return _decode(data, strict)
     except Exception:  # _Fault: pycrate answers it with its Result-Code
@@ -723,7 +726,7 @@ def decode_checked(data: bytes) -> tuple[Message, bool] | None:
     to decline."""
     try:
         data = bytes(data)
-        if data[5:8] in _DEC_TEMPLATED and len(data) > _HEADER_LEN:
+        if data[5:8] in _DEC_TEMPLATED and _HEADER_LEN < len(data) <= _DEC_TEMPLATE_MAX_LEN:
             return _from_dec_template(data)
         return _decode(data, True), False
     except Exception:  # _Fault: pycrate answers it with its Result-Code

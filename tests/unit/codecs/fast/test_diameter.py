@@ -488,3 +488,18 @@ def test_answers_and_the_pycrate_level_are_checked_as_before(
     with codec_level("pycrate"):
         assert d.decode_checked(air) == d.decode_pycrate(air)
     assert checks == ["AIR"]
+
+
+def test_a_long_message_is_never_kept_as_a_template() -> None:
+    """Only messages of a UE's size are kept: a ULA padded past the bound with an unknown
+    optional AVP decodes as the pycrate path decodes it, whole, and leaves no template."""
+    sample = DIAMETER_SAMPLES["ULA"]
+    long = Message(sample.protocol, sample.name, sample.code, {
+        **sample.fields, "avps": [*sample.fields["avps"], ("AVP-99999", bytes(4096))]})
+    wire = d.encode_pycrate(long)
+    assert len(wire) > fd._DEC_TEMPLATE_MAX_LEN
+    fd._dec_templates.clear()
+    for _ in range(2):
+        assert fd.decode(wire) == d.decode_pycrate(wire)
+        assert fd.decode_checked(wire) == (d.decode_pycrate(wire), False)
+    assert fd._dec_templates == {}
