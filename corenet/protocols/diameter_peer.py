@@ -652,16 +652,14 @@ class DiameterPeer:
 
     def _receive_message(self, raw: bytes, now: float) -> None:
         try:
-            msg = dia.decode(raw)
-            is_request = msg.fields["flags"]["request"]
-            if is_request:
-                dia.check_mandatory(msg)
+            msg = dia.decode_checked(raw)  # a request's ABNF too (RFC 6733 §7.1.5)
         except DecodeError as exc:
             self._malformed(raw, exc)
             return
         if self.state is PeerState.WAIT_CER or self.state is PeerState.WAIT_I_CEA:
             self._capabilities_phase(msg, now)
             return
+        is_request = msg.fields["flags"]["request"]
         self._watchdog_received(msg.name == "DWA", now)
         if self._wd.state is WatchdogState.REOPEN and msg.name != "DWA" and not is_request:
             self._events.append(MessageDiscarded("reopen", f"{msg.name} before 3 DWAs"))

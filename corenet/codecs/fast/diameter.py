@@ -80,6 +80,7 @@ def _uint(value: Any, limit: int) -> int:
 _AVP_HEADER = struct.Struct(">II")
 _AVP_HEADER_V = struct.Struct(">III")
 _HEADER = struct.Struct(">IIIII")  # RFC 6733 §3 as five 32-bit words
+_IDS = struct.Struct(">II")  # RFC 6733 §3 Hop-by-Hop and End-to-End Identifiers
 
 
 def _avp(code: int, flags: int, vendor: int | None, data: bytes) -> bytes:
@@ -536,27 +537,23 @@ def _decode_value(adef: ref.AvpDef, payload: bytes, strict: bool, depth: int) ->
     return payload
 
 
-def decode(data: bytes, *, strict: bool = True) -> Message | None:
-    """The pycrate path's Message for `data`, or None to decline (every rejection included)."""
-    try:
-        data = bytes(data)
-        n = len(data)
-        if n < _HEADER_LEN:
-            return None
-        word0, word1, app_id, hop_by_hop, end_to_end = _HEADER.unpack_from(data)
-        length = word0 & _U24
-        if word0 >> 24 != ref.VERSION or length != n or length % 4:
-            return None
-        flags = word1 >> 24
-        code = word1 & _U24
-        request = bool(flags & ref.FLAG_R)
-        cmd = _CMD_BY_CODE.get(code)
-        # RFC 6733 §3: no E bit in a request; PXY as the command ABNF says (§7.1.3)
-        if request and (flags & ref.FLAG_E or (cmd is not None and bool(flags & ref.FLAG_P) != cmd.proxiable)):
-            return None
-        avps = _decode_avps(data, _HEADER_LEN, n, strict, 0)
-    except Exception:  # _Fault: pycrate answers it with its Result-Code
-        return None
+def _decode(data: bytes, strict: bool) -> Message:
+    """The pycrate path's Message for `data`; _Fault (or another exception) for any refusal."""
+    n = len(data)
+    if n < _HEADER_LEN:
+        raise _Fault
+    word0, word1, app_id, hop_by_hop, end_to_end = _HEADER.unpack_from(data)
+    length = word0 & _U24
+    if word0 >> 24 != ref.VERSION or length != n or length % 4:
+        raise _Fault
+    flags = word1 >> 24
+    code = word1 & _U24
+    request = bool(flags & ref.FLAG_R)
+    cmd = _CMD_BY_CODE.get(code)
+    # RFC 6733 §3: no E bit in a request; PXY as the command ABNF says (§7.1.3)
+    if request and (flags & ref.FLAG_E or (cmd is not None and bool(flags & ref.FLAG_P) != cmd.proxiable)):
+        raise _Fault
+    avps = _decode_avps(data, _HEADER_LEN, n, strict, 0)
     hflags: dict[str, Any] = {
         "request": request,
         "proxiable": bool(flags & ref.FLAG_P),
@@ -578,4 +575,163 @@ def decode(data: bytes, *, strict: bool = True) -> Message | None:
     })
 
 
+# --------------------------------------------------------------------------------------------
+# Decode templates: the AIR, ULR (TS 29.272 §7.2.3, §7.2.5) and CCR-I (TS 29.212 §5.6.2) a node
+# receives, and their answers, differ from one UE to the next only in the Hop-by-Hop and
+# End-to-End Identifiers (RFC 6733 §3) and the values of a few AVPs: the Session-Id (§8.8),
+# the IMSI (User-Name, Subscription-Id-Data), the MSISDN, the authentication vector (RAND,
+# XRES, AUTN, KASME, TS 29.272 §7.3.19-7.3.25), the terminal's identity and the UE's address
+# and cell. A message whose every other octet equals a decoded message's (same length, so the
+# same AVP headers and padding: the same AVPs at the same places) decodes to that message's
+# values with those AVPs read anew by the same readers: what `_decode` gives. Anything else
+# (and any value those readers refuse) goes through `_decode`.
+# --------------------------------------------------------------------------------------------
+
+_DEC_TEMPLATED = frozenset(code.to_bytes(3, "big") for code in (316, 318, 272))
+_VARYING = frozenset({
+    "Session-Id", "User-Name", "RAND", "XRES", "AUTN", "KASME", "MSISDN",
+    "Subscription-Id-Data", "Framed-IP-Address", "Framed-IPv6-Prefix",
+    "User-Equipment-Info-Value", "3GPP-User-Location-Info", "IMEI", "Software-Version",
+})
+_DEC_TEMPLATES_KEPT = 256  # (command flags and code, length) keys, each with the last few
+_DEC_TEMPLATES_PER_KEY = 4
+# the longest message kept as a template (an S6a or Gx message of one UE is well under it): at
+# most 256 x 4 of them are kept
+_DEC_TEMPLATE_MAX_LEN = 4096
+# one AVP list of a template: its entries as decoded (the constant ones handed out as they
+# are: tuples of immutable values, or a SharedGroup), and what is made anew per message:
+# (index, name, flags, value start, value end, how, reader or AVP definition or sub-list)
+_Patch = tuple[int, str, "int | None", int, int, int, Any]
+_Level = tuple[tuple[tuple[Any, ...], ...], tuple[_Patch, ...]]
+# the level of the message's AVPs, the constant octets as (start, end, octets), the
+# Message's name and code, the command flags, the Application-ID, and whether its messages
+# pass the ABNF check (`_new_dec_template`)
+_DecTemplate = tuple[_Level, tuple[tuple[int, int, bytes], ...], str, int, dict[str, Any], int,
+                     bool]
+_dec_templates: dict[tuple[bytes, int], list[_DecTemplate]] = {}
+
+
+def _dec_level(data: bytes, pos: int, end: int, avps: list[tuple[Any, ...]],
+               varying: list[tuple[int, int]]) -> _Level:
+    """The template of the AVPs of data[pos:end], which `_decode_avps` read as `avps`; the
+    value octets of the varying AVPs go to `varying`."""
+    patches: list[_Patch] = []
+    index = 0
+    while pos < end:
+        hlen = 12 if data[pos + 4] & _AVP_V else 8
+        head = _HEADS.get(data[pos:pos + hlen]) or _head(data, pos, hlen)
+        if head is None or head[1] == _K_FAILED:
+            raise _Decline  # an AVP outside the dictionary, a Failed-AVP: no template
+        name, kind, reader, length, padded, flags, plan = head
+        start, stop = pos + hlen, pos + length
+        value = avps[index][1]
+        if kind == _K_GROUPED:
+            if type(value) is not _SHARED:  # a list of its own for each message
+                patches.append((index, name, flags, start, stop, _K_GROUPED,
+                                _dec_level(data, start, stop, value, varying)))
+        elif name in _VARYING:
+            varying.append((start, stop))
+            patches.append((index, name, flags, start, stop, kind,
+                            plan[4] if kind == _K_ADDRESS else reader))
+        index += 1
+        pos += padded
+    if index != len(avps):
+        raise _Decline
+    return tuple(avps), tuple(patches)
+
+
+def _new_dec_template(data: bytes, msg: Message) -> bool:
+    """`data`, which `_decode` read as `msg`, kept as a template; whether `msg` is an answer
+    or a request that passes the ABNF check (`ref.check_mandatory`), as every message the
+    template gives will (the same AVP names in the same groups)."""
+    varying = [(12, 20)]  # RFC 6733 §3 Hop-by-Hop and End-to-End Identifiers
+    f = msg.fields
+    try:
+        level = _dec_level(data, _HEADER_LEN, len(data), f["avps"], varying)
+    except Exception:
+        return False
+    checked = True
+    if f["flags"]["request"]:
+        try:
+            ref.check_mandatory(msg)
+        except Exception:  # DIAMETER_MISSING_AVP: raised for each message by its reader
+            checked = False
+    # the octets between the varying spans (in order, apart): 0..s1, e1..s2, ..., en..end
+    edges = [0, *(edge for span in varying for edge in span), len(data)]
+    constant = tuple((start, end, data[start:end])
+                     for start, end in zip(edges[::2], edges[1::2], strict=True) if end > start)
+    if len(_dec_templates) >= _DEC_TEMPLATES_KEPT:
+        _dec_templates.clear()
+    kept = _dec_templates.setdefault((data[4:8], len(data)), [])
+    if len(kept) >= _DEC_TEMPLATES_PER_KEY:
+        kept.pop(0)  # the oldest
+    kept.append((level, constant, msg.name, msg.code, f["flags"], f["application_id"], checked))
+    return checked
+
+
+def _build(level: _Level, data: bytes) -> list[tuple[Any, ...]]:
+    """The AVPs of a template's list for `data`: its constant entries, its varying values read
+    as `_decode_avps` reads them, its groups made anew."""
+    entries, patches = level
+    out = list(entries)
+    for index, name, flags, start, stop, kind, how in patches:
+        if kind == _K_GROUPED:
+            value: Any = _build(how, data)
+        elif kind == _K_OCTETS:
+            value = data[start:stop]
+        elif kind == _K_ADDRESS:
+            value = _decode_value(how, data[start:stop], True, 0)
+        elif how is not None:
+            value = how.unpack_from(data, start)[0]
+        else:  # RFC 6733 §4.3.1: DiameterIdentity in ASCII; UTF8String, DiameterURI
+            value = data[start:stop].decode("ascii" if kind == _K_IDENTITY else "utf-8")
+        out[index] = (name, value) if flags is None else (name, value, flags)
+    return out
+
+
+def _from_dec_template(data: bytes) -> tuple[Message, bool]:
+    """The message of `data`, and whether it needs no ABNF check (`decode_checked`)."""
+    for level, constant, name, code, hflags, app_id, checked in _dec_templates.get(
+            (data[4:8], len(data)), ()):
+        for start, end, octets in constant:
+            if data[start:end] != octets:
+                break
+        else:
+            try:
+                avps = _build(level, data)
+            except Exception:  # a value its reader refuses: as `_decode` answers it
+                break
+            hop_by_hop, end_to_end = _IDS.unpack_from(data, 12)
+            return Message(ref.PROTOCOL, name, code, {
+                "flags": dict(hflags), "application_id": app_id, "hop_by_hop": hop_by_hop,
+                "end_to_end": end_to_end, "avps": avps}), checked
+    msg = _decode(data, True)
+    return msg, _new_dec_template(data, msg)
+
+
+def decode(data: bytes, *, strict: bool = True) -> Message | None:
+    """The pycrate path's Message for `data`, or None to decline (every rejection included)."""
+    try:
+        data = bytes(data)
+        if strict and data[5:8] in _DEC_TEMPLATED and _HEADER_LEN < len(data) <= _DEC_TEMPLATE_MAX_LEN:
+            return _from_dec_template(data)[0]
+        return _decode(data, strict)
+    except Exception:  # _Fault: pycrate answers it with its Result-Code
+        return None
+
+
+def decode_checked(data: bytes) -> tuple[Message, bool] | None:
+    """`decode` (strict), and whether the message needs no ABNF check on receipt (an answer,
+    or a request read from a template whose request passed it: `ref.decode_checked`); None
+    to decline."""
+    try:
+        data = bytes(data)
+        if data[5:8] in _DEC_TEMPLATED and _HEADER_LEN < len(data) <= _DEC_TEMPLATE_MAX_LEN:
+            return _from_dec_template(data)
+        return _decode(data, True), False
+    except Exception:  # _Fault: pycrate answers it with its Result-Code
+        return None
+
+
 fast_path(ref.PROTOCOL).install(encode, decode)
+ref.install_checked_decode(decode_checked)

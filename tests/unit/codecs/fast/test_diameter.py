@@ -163,6 +163,7 @@ def test_profile_groups_read_once_and_shared_by_every_message(monkeypatch: pytes
     same value, which cannot be changed, and each decodes as the pycrate path decodes it."""
     wire = d.encode_pycrate(DIAMETER_SAMPLES["ULA"])
     fd._GROUPED_SEEN.clear()
+    fd._dec_templates.clear()  # read whole, not from a decode template
     reads: list[int] = []
     real = fd._decode_avps
 
@@ -267,6 +268,7 @@ def test_avp_headers_read_once_yet_each_avp_checked_against_its_message() -> Non
     which answers it with its Result-Code."""
     wire = d.encode_pycrate(DIAMETER_SAMPLES["AIA"])
     fd._HEADS.clear()
+    fd._dec_templates.clear()  # read whole, not from a decode template
     first = fd.decode(wire)
     assert first is not None and fd._HEADS
     kept = dict(fd._HEADS)
@@ -290,3 +292,214 @@ def test_avp_headers_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         wire = d.encode_pycrate(DIAMETER_SAMPLES[name])
         assert fd.decode(wire) == d.decode_pycrate(wire)
         assert len(fd._HEADS) <= 4
+
+
+# --------------------------------------------------------------------------------------------
+# Decode templates: the AIR, ULR, CCR and their answers
+# --------------------------------------------------------------------------------------------
+
+TEMPLATED = ("AIR", "AIA", "ULR", "ULA", "CCR", "CCA")
+
+
+def _decoded_whole(data: bytes) -> Message | None:
+    try:
+        return fd._decode(data, True)
+    except Exception:
+        return None
+
+
+def _varying_octets(wire: bytes) -> list[int]:
+    """The offsets outside the constant octets of the template `wire` was kept as."""
+    for template in fd._dec_templates[(wire[4:8], len(wire))]:
+        constant = template[1]
+        if all(wire[a:b] == octets for a, b, octets in constant):
+            kept = {i for a, b, _o in constant for i in range(a, b)}
+            return [i for i in range(len(wire)) if i not in kept]
+    raise AssertionError("no template")
+
+
+def _whole_decodes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    calls: list[bytes] = []
+    whole = fd._decode
+
+    def counted(data: bytes, strict: bool) -> Message:
+        calls.append(data)
+        return whole(data, strict)
+
+    monkeypatch.setattr(fd, "_decode", counted)
+    return calls
+
+
+@pytest.mark.parametrize("name", TEMPLATED)
+def test_decode_template_varies_only_the_per_ue_values(name: str) -> None:
+    """A template's varying octets are the Hop-by-Hop and End-to-End Identifiers (RFC 6733 §3)
+    and the values of the per-UE AVPs, nothing of an AVP header or padding."""
+    wire = d.encode_pycrate(DIAMETER_SAMPLES[name])
+    fd._dec_templates.clear()
+    assert fd.decode(wire) == d.decode_pycrate(wire)
+    varying = _varying_octets(wire)
+    assert set(range(12, 20)) <= set(varying)
+    msg = d.decode_pycrate(wire)
+    values = {repr(v) for _n, v, *_f in _leaves(msg.fields["avps"]) if _n in fd._VARYING}
+    assert values, "no per-UE value in the sample"
+    assert len(varying) == 8 + sum(len(v) for n, v, *_f in _leaves(msg.fields["avps"])
+                                   if n in fd._VARYING
+                                   for v in [v.encode() if isinstance(v, str) else v])
+
+
+def _leaves(entries: list) -> list:
+    out = []
+    for entry in entries:
+        if isinstance(entry[1], list):
+            if not isinstance(entry[1], d.SharedGroup):
+                out += _leaves(entry[1])
+        else:
+            out.append(entry)
+    return out
+
+
+@pytest.mark.parametrize("name", TEMPLATED)
+def test_decode_template_every_octet_changed_decodes_as_the_decoder(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each octet of a templated message changed in turn (to two other values): the message
+    decodes to exactly what the whole decoder gives for it, a refusal included, and a change
+    in a per-UE value is read from the template without the whole decoder."""
+    wire = d.encode_pycrate(DIAMETER_SAMPLES[name])
+    fd._dec_templates.clear()
+    assert fd.decode(wire) is not None
+    varying = set(_varying_octets(wire))
+    calls = _whole_decodes(monkeypatch)
+    for i in range(len(wire)):
+        for delta in (1, 0x80):
+            other = bytearray(wire)
+            other[i] ^= delta
+            data = bytes(other)
+            whole = _decoded_whole(data)
+            calls.clear()
+            del fd._dec_templates[(wire[4:8], len(wire))][1:]  # the first template only
+            got = fd.decode(data)
+            assert got == whole and repr(got) == repr(whole), (i, delta)
+            if i in varying and got is not None:
+                assert calls == [], (i, delta)
+            elif i not in varying:
+                assert calls == [data], (i, delta)
+            checked = fd.decode_checked(data)
+            assert (checked and checked[0]) == whole, (i, delta)
+            if checked is not None and checked[1] and checked[0].fields["flags"]["request"]:
+                d.check_mandatory(checked[0])  # the template's ABNF check holds for it
+
+
+@pytest.mark.parametrize("name", TEMPLATED)
+@settings(SETTINGS, max_examples=40)
+@given(data=st.data())
+def test_decode_templates_give_what_the_decoder_gives(name: str, data: st.DataObject) -> None:
+    """Any values in a template's varying octets, then any one octet changed anywhere: the
+    fast decoder gives what the whole decoder gives, and accepts and refuses as pycrate does."""
+    wire = d.encode_pycrate(DIAMETER_SAMPLES[name])
+    assert fd.decode(wire) is not None
+    other = bytearray(wire)
+    for i in _varying_octets(wire):
+        other[i] = data.draw(st.integers(0, 255))
+    assert fd.decode(bytes(other)) == _decoded_whole(bytes(other))
+    check_diameter_decode(bytes(other))
+    i = data.draw(st.integers(0, len(other) - 1))
+    other[i] = data.draw(st.integers(0, 255).filter(lambda x: x != other[i]))
+    assert fd.decode(bytes(other)) == _decoded_whole(bytes(other))
+    check_diameter_decode(bytes(other))
+
+
+def test_decode_template_reads_each_ues_values_into_its_own_lists() -> None:
+    """Two UEs' ULAs of one shape: each decodes to its own Session-Id, identifiers and MSISDN,
+    in lists of its own (changing one changes no other); the profile group is shared."""
+    sample = DIAMETER_SAMPLES["ULA"]
+    wires = []
+    for n in (1, 2):
+        avps = [(e[0], f"hss.example;1;{n}") if e[0] == "Session-Id" else e
+                for e in sample.fields["avps"]]
+        data = [(e[0], [(g[0], bytes([0x81, 0x90, n])) if g[0] == "MSISDN" else g
+                        for g in e[1]]) if e[0] == "Subscription-Data" else e for e in avps]
+        msg = Message(sample.protocol, sample.name, sample.code,
+                      {**sample.fields, "avps": data, "hop_by_hop": n, "end_to_end": 10 + n})
+        wires.append(d.encode_pycrate(msg))
+    fd._dec_templates.clear()
+    first, second = (fd.decode(w) for w in wires)
+    assert first is not None and second is not None
+    assert len(fd._dec_templates[(wires[0][4:8], len(wires[0]))]) == 1
+    assert first == d.decode_pycrate(wires[0]) and second == d.decode_pycrate(wires[1])
+    assert (second.fields["hop_by_hop"], second.fields["end_to_end"]) == (2, 12)
+    assert d.avp(second, "Session-Id") == "hss.example;1;2"
+    assert d.avp(second, "Subscription-Data", "MSISDN") == bytes([0x81, 0x90, 2])
+    assert d.avp(first, "Subscription-Data", "MSISDN") == bytes([0x81, 0x90, 1])
+    first.fields["avps"].append(("Origin-State-Id", 1))
+    d.avp(first, "Subscription-Data").append(("Subscriber-Status", 1))
+    first.fields["flags"]["retransmit"] = True
+    assert second == d.decode_pycrate(wires[1])
+    assert (d.avp(first, "Subscription-Data", "APN-Configuration-Profile")
+            is d.avp(second, "Subscription-Data", "APN-Configuration-Profile"))
+
+
+def test_decode_templates_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most a few templates per (command, length) and a bounded number of keys."""
+    monkeypatch.setattr(fd, "_DEC_TEMPLATES_KEPT", 2)
+    fd._dec_templates.clear()
+    for name in TEMPLATED:
+        wire = d.encode_pycrate(DIAMETER_SAMPLES[name])
+        for n in range(6):  # another Origin-State... an octet outside the varying ones
+            other = bytearray(wire)
+            other[-1] ^= n
+            fd.decode(bytes(other))
+        assert len(fd._dec_templates) <= 2
+        assert all(len(kept) <= fd._DEC_TEMPLATES_PER_KEY for kept in fd._dec_templates.values())
+
+
+@pytest.mark.parametrize("name", ["AIR", "ULR", "CCR"])
+def test_a_template_s_abnf_check_answers_for_its_requests(name: str) -> None:
+    """A request read from a decode template that passed the ABNF check is not checked again
+    (the same AVP names in the same groups); one that failed it fails again for each message,
+    with DIAMETER_MISSING_AVP (RFC 6733 §7.1.5) and the missing AVP as the Failed-AVP."""
+    sample = DIAMETER_SAMPLES[name]
+    wire = d.encode_pycrate(sample)
+    fd._dec_templates.clear()
+    assert fd.decode_checked(wire) == (d.decode_pycrate(wire), True)  # made the template
+    assert fd.decode_checked(wire) == (d.decode_pycrate(wire), True)  # read from it
+    assert d.decode_checked(wire) == d.decode_pycrate(wire)
+    missing = d.MANDATORY[name][-1]
+    lacking = Message(sample.protocol, sample.name, sample.code, {
+        **sample.fields, "avps": [e for e in sample.fields["avps"] if e[0] != missing]})
+    bad = d.encode_pycrate(lacking)
+    for _ in range(2):
+        assert fd.decode_checked(bad) == (d.decode_pycrate(bad), False)
+        with pytest.raises(DecodeError) as err:
+            d.decode_checked(bad)
+        assert err.value.cause == d.ResultCode.DIAMETER_MISSING_AVP
+        assert err.value.extra.get("failed_avp") is not None
+    assert len(fd._dec_templates[(bad[4:8], len(bad))]) == 1
+
+
+def test_answers_and_the_pycrate_level_are_checked_as_before(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer is never ABNF-checked on receipt; at the pycrate level every request is."""
+    wire = d.encode_pycrate(DIAMETER_SAMPLES["AIA"])
+    assert d.decode_checked(wire) == d.decode_pycrate(wire)
+    checks: list[str] = []
+    real = d.check_mandatory
+    monkeypatch.setattr(d, "check_mandatory", lambda m: checks.append(m.name) or real(m))
+    air = d.encode_pycrate(DIAMETER_SAMPLES["AIR"])
+    with codec_level("pycrate"):
+        assert d.decode_checked(air) == d.decode_pycrate(air)
+    assert checks == ["AIR"]
+
+
+def test_a_long_message_is_never_kept_as_a_template() -> None:
+    """Only messages of a UE's size are kept: a ULA padded past the bound with an unknown
+    optional AVP decodes as the pycrate path decodes it, whole, and leaves no template."""
+    sample = DIAMETER_SAMPLES["ULA"]
+    long = Message(sample.protocol, sample.name, sample.code, {
+        **sample.fields, "avps": [*sample.fields["avps"], ("AVP-99999", bytes(4096))]})
+    wire = d.encode_pycrate(long)
+    assert len(wire) > fd._DEC_TEMPLATE_MAX_LEN
+    fd._dec_templates.clear()
+    for _ in range(2):
+        assert fd.decode(wire) == d.decode_pycrate(wire)
+        assert fd.decode_checked(wire) == (d.decode_pycrate(wire), False)
+    assert fd._dec_templates == {}
