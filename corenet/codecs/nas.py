@@ -1030,9 +1030,22 @@ def attach_reject(emm_cause: int, esm_container: Any = None, t3346: int | None =
 
 
 def authentication_request(ksi: int, rand: bytes, autn: bytes) -> bytes:
-    """§8.2.7."""
+    """§8.2.7; at the fast level written after the header of a template (`FastPath.template`,
+    checked there against a message encoded in full)."""
+    global _AUTH_REQUESTS
+    if STATE.fast:
+        if _AUTH_REQUESTS is None:
+            _AUTH_REQUESTS = _fast.template("AuthenticationRequest", {}) or False
+        if _AUTH_REQUESTS:
+            got: bytes | None = _AUTH_REQUESTS({KSI: ksi, "authentication_parameter_rand": rand,
+                                                "authentication_parameter_autn": autn})
+            if got is not None:
+                return got
     return build("AuthenticationRequest", nas_key_set_identifier=ksi,
                  authentication_parameter_rand=rand, authentication_parameter_autn=autn)
+
+
+_AUTH_REQUESTS: Any = None  # the fast level's encoder, False when it declined
 
 
 def authentication_response(res: bytes) -> bytes:

@@ -571,18 +571,52 @@ class _DefaultBearerTemplate:
                          bytes((len(address),)), address, self.tail))
 
 
+# TS 24.301 §8.2.7: an AUTHENTICATION REQUEST is the EMM header, the NAS key set identifier
+# (bits 1-4, spare half octet above), RAND (V, 16 octets), then AUTN (LV, 16 octets)
+_AUTN_LEN = 16
+_PROBE_KSI, _PROBE_RAND, _PROBE_AUTN = 5, bytes(range(16)), bytes(range(16, 32))
+
+
+class _AuthenticationRequestTemplate:
+    """AUTHENTICATION REQUESTs: the header kept from one message encoded in full, the KSI,
+    RAND and AUTN written after it."""
+
+    __slots__ = ("head",)
+
+    def __init__(self, fixed: dict[str, Any]) -> None:
+        probe_fields = {ref.KSI: _PROBE_KSI, _RAND: _PROBE_RAND, _AUTN: _PROBE_AUTN}
+        probe = encode(Message(ref.PROTOCOL, _AUTH_REQUEST, ref._BY_NAME[_AUTH_REQUEST].code,
+                               {**fixed, **probe_fields}))
+        if probe is None:
+            raise _Decline
+        self.head = probe[:2]
+        if self.encode(probe_fields) != probe:
+            raise _Decline
+
+    def encode(self, fields: dict[str, Any]) -> bytes | None:
+        ksi, rand, autn = fields[ref.KSI], fields[_RAND], fields[_AUTN]
+        if (type(ksi) is not int or not 0 <= ksi <= 15 or type(rand) is not bytes
+                or len(rand) != 16 or type(autn) is not bytes or len(autn) != _AUTN_LEN):
+            return None
+        return b"".join((self.head, bytes((ksi,)), rand, bytes((_AUTN_LEN,)), autn))
+
+
+_AUTH_REQUEST = "AuthenticationRequest"
+_RAND, _AUTN = "authentication_parameter_rand", "authentication_parameter_autn"
 _DEFAULT_BEARER = "ActivateDefaultEPSBearerContextRequest"
 # per message name: the fields each message gives itself, and the template class
 _TEMPLATES: dict[str, tuple[frozenset[str], Callable[[dict[str, Any]], Any]]] = {
     "AttachAccept": (frozenset({ref.ESM_CONTAINER, "guti"}), _AttachAcceptTemplate),
     _DEFAULT_BEARER: (frozenset({ref.EBI, ref.PTI, "pdn_address"}), _DefaultBearerTemplate),
+    _AUTH_REQUEST: (frozenset({ref.KSI, _RAND, _AUTN}), _AuthenticationRequestTemplate),
 }
 
 
 def template(name: str, fixed: dict[str, Any]) -> Callable[[dict[str, Any]], bytes | None] | None:
     """An encoder of messages `name` whose fields `fixed` are the same in each (ATTACH ACCEPT:
     all but the ESM message container and the GUTI; ACTIVATE DEFAULT EPS BEARER CONTEXT
-    REQUEST: all but the EPS bearer identity, PTI and PDN address), or None."""
+    REQUEST: all but the EPS bearer identity, PTI and PDN address; AUTHENTICATION REQUEST:
+    none, its KSI, RAND and AUTN written after its header), or None."""
     kind = _TEMPLATES.get(name)
     if kind is None or kind[0] & set(fixed):
         return None

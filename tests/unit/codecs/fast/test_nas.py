@@ -252,3 +252,36 @@ def test_default_bearer_templates_are_bounded() -> None:
         for i in range(nas.DEFAULT_BEARERS_KEPT + 3):
             nas.activate_default_eps_bearer_context_request(5, 1, 9, f"apn{i}", "10.45.0.2")
     assert len(nas._DEFAULT_BEARERS) == 3
+
+
+@settings(SETTINGS, max_examples=100)
+@given(ksi=st.sampled_from([0, 1, 6, 7, 15, 16, -1]),
+       rand=st.one_of(st.binary(min_size=16, max_size=16), st.binary(max_size=17)),
+       autn=st.one_of(st.binary(min_size=16, max_size=16), st.binary(max_size=17)),
+       level=st.sampled_from(["fast", "pycrate"]))
+def test_authentication_requests_from_their_template_as_the_builder_encoded(
+        ksi: int, rand: bytes, autn: bytes, level: str) -> None:
+    """TS 24.301 §8.2.7: an AUTHENTICATION REQUEST written after its template's header is
+    the pycrate path's message (or its EncodeError), at either codec level, for the first
+    message and the next."""
+    with parity.codec_level("pycrate"):
+        expected = _encoded_or_error(lambda: nas.authentication_request(ksi, rand, autn))
+    nas._AUTH_REQUESTS = None
+    with parity.codec_level(level):
+        for _ in range(2):
+            got = _encoded_or_error(lambda: nas.authentication_request(ksi, rand, autn))
+            assert got == expected
+
+
+def test_authentication_requests_written_from_their_template_at_the_fast_level() -> None:
+    """The AUTHENTICATION REQUEST (TS 24.301 §8.2.7) is on the template at the fast level,
+    and its KSI, RAND and AUTN decode to the values given."""
+    nas._AUTH_REQUESTS = None
+    rand, autn = bytes(range(100, 116)), bytes(range(200, 216))
+    with parity.codec_level("fast"):
+        got = nas.authentication_request(6, rand, autn)
+    assert nas._AUTH_REQUESTS
+    assert got == nas.encode_pycrate(nas.decode(got, direction=DOWNLINK))
+    fields = nas.decode(got, direction=DOWNLINK).fields
+    assert (fields[nas.KSI], fields["authentication_parameter_rand"],
+            fields["authentication_parameter_autn"]) == (6, rand, autn)
