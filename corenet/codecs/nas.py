@@ -1030,9 +1030,22 @@ def attach_reject(emm_cause: int, esm_container: Any = None, t3346: int | None =
 
 
 def authentication_request(ksi: int, rand: bytes, autn: bytes) -> bytes:
-    """§8.2.7."""
+    """§8.2.7; at the fast level written after the header of a template (`FastPath.template`,
+    checked there against a message encoded in full)."""
+    global _AUTH_REQUESTS
+    if STATE.fast:
+        if _AUTH_REQUESTS is None:
+            _AUTH_REQUESTS = _fast.template("AuthenticationRequest", {}) or False
+        if _AUTH_REQUESTS:
+            got: bytes | None = _AUTH_REQUESTS({KSI: ksi, "authentication_parameter_rand": rand,
+                                                "authentication_parameter_autn": autn})
+            if got is not None:
+                return got
     return build("AuthenticationRequest", nas_key_set_identifier=ksi,
                  authentication_parameter_rand=rand, authentication_parameter_autn=autn)
+
+
+_AUTH_REQUESTS: Any = None  # the fast level's encoder, False when it declined
 
 
 def authentication_response(res: bytes) -> bytes:
@@ -1166,9 +1179,35 @@ def activate_default_eps_bearer_context_request(
         pdn = {"pdn_type": 2, "ipv6_interface_identifier": ipv6_interface_identifier}
     else:
         pdn = {"pdn_type": 1, "ipv4": ipv4 or "0.0.0.0"}
+    if STATE.fast:
+        key = (qci, apn, None if apn_ambr is None else tuple(apn_ambr.items()), esm_cause, pco)
+        encoder: Any
+        try:
+            encoder = _DEFAULT_BEARERS.get(key)
+        except TypeError:  # a value that is no key: encoded in full below
+            encoder = False
+        if encoder is None:
+            if len(_DEFAULT_BEARERS) >= DEFAULT_BEARERS_KEPT:
+                _DEFAULT_BEARERS.clear()
+            encoder = _DEFAULT_BEARERS[key] = _fast.template(
+                "ActivateDefaultEPSBearerContextRequest", _put(
+                    {"eps_qos": {"qci": qci}, APN: apn}, apn_ambr=apn_ambr,
+                    esm_cause=esm_cause, protocol_configuration_options=pco)) or False
+        if encoder:
+            got: bytes | None = encoder({EBI: ebi, PTI: pti, "pdn_address": pdn})
+            if got is not None:
+                return got
     fields = {EBI: ebi, PTI: pti, "eps_qos": {"qci": qci}, APN: apn, "pdn_address": pdn}
     return build("ActivateDefaultEPSBearerContextRequest", **_put(
         fields, apn_ambr=apn_ambr, esm_cause=esm_cause, protocol_configuration_options=pco))
+
+
+# The default bearer requests of the PDN connections that share their QoS, APN, APN-AMBR, ESM
+# cause and PCO (nearly all of a network's: one per APN) are written around their PDN address
+# at the fast level (`FastPath.template`, checked there against a message encoded in full);
+# False: the fast level declined that kind. Bounded: cleared when full.
+_DEFAULT_BEARERS: dict[tuple[Any, ...], Any] = {}
+DEFAULT_BEARERS_KEPT = 256
 
 
 def activate_default_eps_bearer_context_accept(ebi: int, pti: int = 0,

@@ -169,14 +169,25 @@ def eia2(
     M = COUNT || BEARER || DIRECTION || 0^26 || MESSAGE, Mlen = 64 + LENGTH.
     """
     _check_params(key, count, bearer, direction)
-    prefix = _block_prefix(count, bearer, direction)
     if length_bits is None:  # whole octets: the message as it is
-        c = _keyed_cmac(key)
-        c.update(prefix)
-        c.update(message)
-        return c.finalize()[:MAC_LEN]
+        return _eia2_octets(key, _prefix(count, bearer, direction), message)
     n = _length(message, length_bits)
+    prefix = _block_prefix(count, bearer, direction)
     return aes_cmac(key, prefix + _zero_tail(message, n), 64 + n)[:MAC_LEN]
+
+
+def _eia2_octets(key: bytes, prefix: int, message: bytes) -> bytes:
+    c = _keyed_cmac(key)
+    c.update(prefix.to_bytes(8, "big"))
+    c.update(message)
+    return c.finalize()[:MAC_LEN]
+
+
+def nas_eia2(key: bytes, count: int, direction: int, message: bytes) -> bytes:
+    """128-EIA2 of a NAS message (TS 33.401 §8.1.1: BEARER 0) for a NAS security context,
+    whose KEY (K_NASint, 16 octets from A.7), COUNT (a 24-bit NAS COUNT) and DIRECTION (0
+    or 1) are valid by construction: `eia2` without its parameter checks."""
+    return _eia2_octets(key, (count << 32) | (direction << 26), message)
 
 
 def eea2(
@@ -195,7 +206,18 @@ def eea2(
     """
     _check_params(key, count, bearer, direction)
     n = _length(data, length_bits)
-    plain = data[: (n + 7) // 8]
+    out = _ctr(key, _prefix(count, bearer, direction), data[: (n + 7) // 8])
+    return out if length_bits is None else _zero_tail(out, n)
+
+
+def nas_eea2(key: bytes, count: int, direction: int, data: bytes) -> bytes:
+    """128-EEA2 of a NAS message (TS 33.401 §8.2: BEARER 0) for a NAS security context, as
+    `nas_eia2` (K_NASenc): `eea2` without its parameter checks."""
+    return _ctr(key, (count << 32) | (direction << 26), data)
+
+
+def _ctr(key: bytes, prefix: int, plain: bytes) -> bytes:
+    """`plain` XOR the keystream AES(KEY, T1) || AES(KEY, T2) ..., T1 = PREFIX || 0^64."""
     size = len(plain)
     if not size:
         return b""
@@ -203,14 +225,12 @@ def eea2(
     blocks = (size + 15) // 16
     if blocks < len(_RAMPS):
         rep, ramp = _RAMPS[blocks]
-        counters = ((_prefix(count, bearer, direction) << 64) * rep + ramp).to_bytes(
-            16 * blocks, "big")
+        counters = ((prefix << 64) * rep + ramp).to_bytes(16 * blocks, "big")
     else:
-        prefix = _block_prefix(count, bearer, direction)
-        counters = b"".join(prefix + i.to_bytes(8, "big") for i in range(blocks))
+        head = prefix.to_bytes(8, "big")
+        counters = b"".join(head + i.to_bytes(8, "big") for i in range(blocks))
     stream = int.from_bytes(_keyed_ecb(key).update(counters), "big") >> (8 * (16 * blocks - size))
-    out = (int.from_bytes(plain, "big") ^ stream).to_bytes(size, "big")
-    return out if length_bits is None else _zero_tail(out, n)
+    return (int.from_bytes(plain, "big") ^ stream).to_bytes(size, "big")
 
 
 # One AES block encryptor per K_NASenc (as the CMACs above): the keystream blocks of CTR mode

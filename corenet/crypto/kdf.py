@@ -56,8 +56,17 @@ def alg_key(key: bytes, alg_type: int, alg_id: int) -> bytes:
 
 
 def nas_keys(kasme: bytes, eea: int, eia: int) -> tuple[bytes, bytes]:
-    """(K_NASenc, K_NASint) from KASME (TS 33.401 A.7)."""
-    return alg_key(kasme, NAS_ENC_ALG, eea), alg_key(kasme, NAS_INT_ALG, eia)
+    """(K_NASenc, K_NASint) from KASME (TS 33.401 A.7): `alg_key`'s S strings written
+    whole, one HMAC each (once per attach)."""
+    enc, integ = _octet("algorithm id", eea), _octet("algorithm id", eia)
+    return (hmac.digest(kasme, _NAS_ENC_S + enc + _ONE_OCTET, "sha256")[16:],
+            hmac.digest(kasme, _NAS_INT_S + integ + _ONE_OCTET, "sha256")[16:])
+
+
+# A.7: S = FC || P0 (algorithm type distinguisher) || L0 = 1 || P1 (algorithm id) || L1 = 1
+_ONE_OCTET = b"\x00\x01"
+_NAS_ENC_S = bytes((FC_ALG_KEY, NAS_ENC_ALG)) + _ONE_OCTET
+_NAS_INT_S = bytes((FC_ALG_KEY, NAS_INT_ALG)) + _ONE_OCTET
 
 
 def as_key(kenb: bytes, alg_type: int, alg_id: int) -> bytes:
@@ -71,7 +80,9 @@ def kenb(kasme: bytes, ul_count: int) -> bytes:
     """KeNB from KASME, P0 = uplink NAS COUNT on 4 octets (TS 33.401 A.3)."""
     if not 0 <= ul_count < 1 << 32:
         raise ValueError(f"uplink NAS COUNT is 32 bits, got {ul_count}")
-    return kdf(kasme, FC_KENB, ul_count.to_bytes(4, "big"))
+    # S = FC || P0 || L0 = 4, written whole (once per attach and service request)
+    return hmac.digest(kasme, ((FC_KENB << 48) | (ul_count << 16) | 4).to_bytes(7, "big"),
+                       "sha256")
 
 
 def nh(kasme: bytes, sync_input: bytes) -> bytes:

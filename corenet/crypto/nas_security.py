@@ -17,6 +17,7 @@ UPLINK = 0
 DOWNLINK = 1
 # TS 33.401 §8.1.1 (integrity) and §8.2 (ciphering): for NAS, BEARER is the constant 0.
 NAS_BEARER = 0
+_DIRECTIONS = (UPLINK, DOWNLINK)
 
 _COUNT_MAX = (1 << 24) - 1
 
@@ -116,11 +117,9 @@ class NasSecurityContext:
         (§4.4.3.3); then the direction's NAS COUNT is incremented (§4.4.3.1)."""
         nas_count = self.ul_count if direction == UPLINK else self.dl_count
         count = nas_count.value
-        payload = (eia_eea.cipher(self.eea, self.k_nas_enc, count, NAS_BEARER, direction, plain)
-                   if ciphered else plain)
+        payload = self._cipher(count, direction, plain) if ciphered else plain
         sqn = count & 0xFF
-        mac = eia_eea.integrity(self.eia, self.k_nas_int, count, NAS_BEARER, direction,
-                                bytes((sqn,)) + payload)
+        mac = self._integrity(count, direction, bytes((sqn,)) + payload)
         nas_count.increment()
         return sqn, mac, payload
 
@@ -132,14 +131,24 @@ class NasSecurityContext:
         last one received, a replayed one refused (§4.4.3.2)."""
         nas_count = self.ul_count if direction == UPLINK else self.dl_count
         count = nas_count.estimate(sqn)
-        expected = eia_eea.integrity(self.eia, self.k_nas_int, count, NAS_BEARER, direction,
-                                     bytes((sqn,)) + payload)
-        ok = hmac.compare_digest(expected, mac)
-        plain = (eia_eea.cipher(self.eea, self.k_nas_enc, count, NAS_BEARER, direction, payload)
-                 if ciphered else payload)
+        ok = hmac.compare_digest(self._integrity(count, direction, bytes((sqn,)) + payload), mac)
+        plain = self._cipher(count, direction, payload) if ciphered else payload
         if ok:
             ok = nas_count.accept(count)
         return plain, ok
+
+    # seal and open pass a NAS COUNT of 24 bits (NasCount): with DIRECTION UPLINK or DOWNLINK
+    # and a 128-bit key, 128-EIA2 and 128-EEA2, the algorithms of nearly every context, are
+    # called without their parameter checks
+    def _integrity(self, count: int, direction: int, data: bytes) -> bytes:
+        if self.eia == 2 and direction in _DIRECTIONS and len(self.k_nas_int) == 16:
+            return eia_eea.nas_eia2(self.k_nas_int, count, direction, data)
+        return eia_eea.integrity(self.eia, self.k_nas_int, count, NAS_BEARER, direction, data)
+
+    def _cipher(self, count: int, direction: int, data: bytes) -> bytes:
+        if self.eea == 2 and direction in _DIRECTIONS and len(self.k_nas_enc) == 16:
+            return eia_eea.nas_eea2(self.k_nas_enc, count, direction, data)
+        return eia_eea.cipher(self.eea, self.k_nas_enc, count, NAS_BEARER, direction, data)
 
     def count_for(self, direction: int) -> NasCount:
         return self.ul_count if direction == UPLINK else self.dl_count

@@ -34,7 +34,12 @@ from typing import Any
 
 from corenet.codecs import nas as ref
 from corenet.codecs.base import Message
-from corenet.codecs.fast.nas_ies import REPLACES, Decline, eps_mobile_identity_to_wire
+from corenet.codecs.fast.nas_ies import (
+    REPLACES,
+    Decline,
+    eps_mobile_identity_to_wire,
+    pdn_address_to_wire,
+)
 from corenet.codecs.selection import fast_path
 from corenet.core.plmn import Plmn
 
@@ -525,15 +530,101 @@ class _AttachAcceptTemplate:
             return None
 
 
+# TS 24.301 §8.3.6: an ACTIVATE DEFAULT EPS BEARER CONTEXT REQUEST is the ESM header (EPS
+# bearer identity || PD, PTI, message type), then EPS QoS, access point name and PDN address,
+# each LV, then its optional IEs
+_ESM_HEADER_LEN = 3
+_PROBE_PDN_ADDRESS = {"pdn_type": 1, "ipv4": "0.0.0.0"}
+
+
+class _DefaultBearerTemplate:
+    """ACTIVATE DEFAULT EPS BEARER CONTEXT REQUESTs that share all but their EPS bearer
+    identity, PTI and PDN address: the QoS and APN before the address and the optional IEs
+    after it kept from one message encoded in full."""
+
+    __slots__ = ("type", "head", "tail")
+
+    def __init__(self, fixed: dict[str, Any]) -> None:
+        probe = encode(Message(ref.PROTOCOL, _DEFAULT_BEARER, ref._BY_NAME[_DEFAULT_BEARER].code, {
+            **fixed, ref.EBI: 5, ref.PTI: 1, "pdn_address": _PROBE_PDN_ADDRESS}))
+        if probe is None:
+            raise _Decline
+        self.type = probe[2]
+        at = _ESM_HEADER_LEN
+        at += 1 + probe[at]  # EPS QoS
+        at += 1 + probe[at]  # access point name
+        self.head = probe[_ESM_HEADER_LEN:at]
+        self.tail = probe[at + 1 + probe[at]:]
+        if self.encode({ref.EBI: 5, ref.PTI: 1, "pdn_address": _PROBE_PDN_ADDRESS}) != probe:
+            raise _Decline
+
+    def encode(self, fields: dict[str, Any]) -> bytes | None:
+        ebi, pti = fields[ref.EBI], fields[ref.PTI]
+        if type(ebi) is not int or type(pti) is not int or not (0 <= ebi <= 15
+                                                                and 0 <= pti <= 255):
+            return None
+        try:
+            address = pdn_address_to_wire(fields["pdn_address"])
+        except Exception:  # Decline, or a value pdn_address_to_wire cannot read
+            return None
+        return b"".join((bytes(((ebi << 4) | ref.PD_ESM, pti, self.type)), self.head,
+                         bytes((len(address),)), address, self.tail))
+
+
+# TS 24.301 §8.2.7: an AUTHENTICATION REQUEST is the EMM header, the NAS key set identifier
+# (bits 1-4, spare half octet above), RAND (V, 16 octets), then AUTN (LV, 16 octets)
+_AUTN_LEN = 16
+_PROBE_KSI, _PROBE_RAND, _PROBE_AUTN = 5, bytes(range(16)), bytes(range(16, 32))
+
+
+class _AuthenticationRequestTemplate:
+    """AUTHENTICATION REQUESTs: the header kept from one message encoded in full, the KSI,
+    RAND and AUTN written after it."""
+
+    __slots__ = ("head",)
+
+    def __init__(self, fixed: dict[str, Any]) -> None:
+        probe_fields = {ref.KSI: _PROBE_KSI, _RAND: _PROBE_RAND, _AUTN: _PROBE_AUTN}
+        probe = encode(Message(ref.PROTOCOL, _AUTH_REQUEST, ref._BY_NAME[_AUTH_REQUEST].code,
+                               {**fixed, **probe_fields}))
+        if probe is None:
+            raise _Decline
+        self.head = probe[:2]
+        if self.encode(probe_fields) != probe:
+            raise _Decline
+
+    def encode(self, fields: dict[str, Any]) -> bytes | None:
+        ksi, rand, autn = fields[ref.KSI], fields[_RAND], fields[_AUTN]
+        if (type(ksi) is not int or not 0 <= ksi <= 15 or type(rand) is not bytes
+                or len(rand) != 16 or type(autn) is not bytes or len(autn) != _AUTN_LEN):
+            return None
+        return b"".join((self.head, bytes((ksi,)), rand, bytes((_AUTN_LEN,)), autn))
+
+
+_AUTH_REQUEST = "AuthenticationRequest"
+_RAND, _AUTN = "authentication_parameter_rand", "authentication_parameter_autn"
+_DEFAULT_BEARER = "ActivateDefaultEPSBearerContextRequest"
+# per message name: the fields each message gives itself, and the template class
+_TEMPLATES: dict[str, tuple[frozenset[str], Callable[[dict[str, Any]], Any]]] = {
+    "AttachAccept": (frozenset({ref.ESM_CONTAINER, "guti"}), _AttachAcceptTemplate),
+    _DEFAULT_BEARER: (frozenset({ref.EBI, ref.PTI, "pdn_address"}), _DefaultBearerTemplate),
+    _AUTH_REQUEST: (frozenset({ref.KSI, _RAND, _AUTN}), _AuthenticationRequestTemplate),
+}
+
+
 def template(name: str, fixed: dict[str, Any]) -> Callable[[dict[str, Any]], bytes | None] | None:
     """An encoder of messages `name` whose fields `fixed` are the same in each (ATTACH ACCEPT:
-    all but the ESM message container and the GUTI), or None."""
-    if name != "AttachAccept" or {ref.ESM_CONTAINER, "guti"} & set(fixed):
+    all but the ESM message container and the GUTI; ACTIVATE DEFAULT EPS BEARER CONTEXT
+    REQUEST: all but the EPS bearer identity, PTI and PDN address; AUTHENTICATION REQUEST:
+    none, its KSI, RAND and AUTN written after its header), or None."""
+    kind = _TEMPLATES.get(name)
+    if kind is None or kind[0] & set(fixed):
         return None
     try:
-        return _AttachAcceptTemplate(fixed).encode
+        encoder: Callable[[dict[str, Any]], bytes | None] = kind[1](fixed).encode
     except Exception:  # _Decline, or a fixed field the reference rejects
         return None
+    return encoder
 
 
 fast_path(ref.PROTOCOL).install(encode, decode_plain, template)

@@ -63,14 +63,15 @@ def _plmn_bytes(plmn: Any) -> bytes:
 
 
 def _digits_identity(type_code: int, digits: str) -> bytes:
-    """Identity digit 1 | odd/even | type, then digit pairs, filler 1111 when even."""
-    nibbles = [int(c) for c in digits]
-    odd = len(nibbles) % 2
-    out = bytearray(((nibbles[0] << 4) | (odd << 3) | type_code,))
-    rest = nibbles[1:] + ([] if odd else [0xF])
-    for i in range(0, len(rest), 2):
-        out.append((rest[i + 1] << 4) | rest[i])
-    return bytes(out)
+    """Identity digit 1 | odd/even | type, then digit pairs, filler 1111 when even; `digits`
+    ASCII digits (`_ascii_digits`)."""
+    odd = len(digits) % 2
+    # each pair read as hex puts its first digit in bits 5-8: swapped into bits 1-4
+    rest = bytes.fromhex(digits[1:] if odd else digits[1:] + "f").translate(_NIBBLES_SWAPPED)
+    return bytes((((ord(digits[0]) - 0x30) << 4) | (odd << 3) | type_code,)) + rest
+
+
+_NIBBLES_SWAPPED = bytes(((b & 0x0F) << 4) | (b >> 4) for b in range(256))
 
 
 # each octet after the first: digit 2k in bits 1-4, digit 2k+1 in bits 5-8 (hex, so that a

@@ -5,6 +5,7 @@ built from the subscription (TS 23.401 §5.3.2.1 steps 11-17), with the roaming 
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +156,15 @@ def narrow_pdn_type(pdn: Pdn, gtp_cause: int | None, paa: dict[str, Any] | None)
     pdn.esm_cause = _NARROWED_ESM_CAUSE.get((gtp_cause or 0, granted))
 
 
+def _ipv6_octets(text: str) -> bytes:
+    """The 16 octets of an IPv6 address (RFC 4291 §2.2 text): inet_pton reads every form the
+    GTPv2-C codec writes; `ipaddress` the others (a scope) or says why the text is wrong."""
+    try:
+        return socket.inet_pton(socket.AF_INET6, text)
+    except (OSError, TypeError, ValueError):
+        return ipaddress.IPv6Address(text).packed
+
+
 def apply_paa(pdn: Pdn, paa: dict[str, Any] | None) -> None:
     """The UE's addresses from the PAA (TS 29.274 §8.14): IPv4 and the IPv6 interface
     identifier the UE uses with the allocated prefix (TS 23.401 §5.3.1.2.2)."""
@@ -163,7 +173,7 @@ def apply_paa(pdn: Pdn, paa: dict[str, Any] | None) -> None:
     if paa.get("ipv4") and paa["ipv4"] != "0.0.0.0":
         pdn.ipv4 = paa["ipv4"]
     if paa.get("ipv6"):
-        pdn.ipv6_iid = ipaddress.IPv6Address(paa["ipv6"]).packed[8:] or None
+        pdn.ipv6_iid = _ipv6_octets(paa["ipv6"])[8:] or None
         if pdn.ipv6_iid == bytes(8):
             pdn.ipv6_iid = (1).to_bytes(8, "big")
 

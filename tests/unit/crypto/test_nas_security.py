@@ -166,3 +166,36 @@ def test_open_deciphers_checks_the_mac_and_refuses_a_replay() -> None:
     sqn, mac, payload = tx.seal(UPLINK, False, plain)
     assert rx.open(UPLINK, False, mac, sqn, payload) == (plain, True)
     assert rx.ul_count.value == 1 and rx.dl_count.value == 0
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(count=st.integers(0, (1 << 24) - 2), direction=st.sampled_from([UPLINK, DOWNLINK]),
+       plain=st.binary(max_size=600), ciphered=st.booleans())
+def test_seal_and_open_give_the_checked_algorithms_output(
+        count: int, direction: int, plain: bytes, ciphered: bool) -> None:
+    """The context's own 128-EIA2/128-EEA2 calls (no parameter checks, TS 33.401 §8.1.1,
+    §8.2: BEARER 0) give what the checked `eia2`/`eea2` give, for any 24-bit NAS COUNT,
+    either direction, and messages of no block up to past the 32 blocks kept ramped."""
+    tx = NasSecurityContext.from_kasme(1, KASME, eia=2, eea=2)
+    tx.dl_count = NasCount(count) if direction == DOWNLINK else tx.dl_count
+    tx.ul_count = NasCount(count) if direction == UPLINK else tx.ul_count
+    sqn, mac, payload = tx.seal(direction, ciphered, plain)
+    expected = eea2(K_NAS_ENC_EEA2, count, NAS_BEARER, direction, plain) if ciphered else plain
+    assert payload == expected
+    assert mac == eia2(K_NAS_INT_EIA2, count, NAS_BEARER, direction, bytes((sqn,)) + payload)
+    rx = NasSecurityContext.from_kasme(1, KASME, eia=2, eea=2)
+    rx.count_for(direction)._value = count & ~0xFF
+    assert rx.open(direction, ciphered, mac, sqn, payload) == (plain, True)
+
+
+def test_a_key_of_the_wrong_length_is_refused_not_used() -> None:
+    """TS 33.401 B.1.1 / B.2.1: KEY is 128 bits. A context given a 256-bit key does not run
+    AES-256 on the messages: the checked algorithms refuse it."""
+    ctx = NasSecurityContext(ksi=1, kasme=KASME, eia=2, eea=2, k_nas_int=KASME,
+                             k_nas_enc=K_NAS_ENC_EEA2)
+    with pytest.raises(ValueError, match="KEY is 16 octets"):
+        ctx.seal(DOWNLINK, False, b"\x07\x5d")
+    ctx = NasSecurityContext(ksi=1, kasme=KASME, eia=2, eea=2, k_nas_int=K_NAS_INT_EIA2,
+                             k_nas_enc=KASME)
+    with pytest.raises(ValueError, match="KEY is 16 octets"):
+        ctx.seal(DOWNLINK, True, b"\x07\x5d")

@@ -183,3 +183,105 @@ def test_attach_accepts_written_from_their_template_at_the_fast_level() -> None:
     decoded = nas.decode(got, direction=DOWNLINK)
     assert decoded.fields["guti"]["value"] == guti and decoded.fields["tai_list"] == tais
     assert decoded.fields[nas.ESM_CONTAINER]["fields"][nas.APN] == "internet"
+
+
+_IPV4 = st.sampled_from(["10.45.0.2", "0.0.0.0", "192.168.200.17", "10.045.0.2", "no address"])
+_IID = st.one_of(st.none(), st.binary(min_size=8, max_size=8), st.binary(min_size=7, max_size=7))
+
+
+@settings(SETTINGS, max_examples=150)
+@given(ebi=st.sampled_from([5, 6, 15, 16]), pti=st.sampled_from([0, 1, 254, 255, 256]),
+       qci=st.sampled_from([1, 5, 9, 256]), apn=st.sampled_from(["internet", "ims", "sos",
+                                                                "a.b.c", "x" * 70, ""]),
+       ipv4=st.one_of(st.none(), _IPV4), iid=_IID,
+       ambr=st.sampled_from([None, {"downlink": 300, "uplink": 300},
+                             {"downlink": 100_000, "uplink": 50_000},
+                             {"downlink": 5_000_000, "uplink": 8640}]),
+       esm_cause=st.sampled_from([None, 50, 51, 52]),
+       pco=st.sampled_from([None, b"", b"\x80\x00\x0d\x00", b"\x80" * 300]),
+       level=st.sampled_from(["fast", "pycrate"]))
+def test_default_bearer_requests_sharing_their_fixed_parts_as_the_builder_encoded(
+        ebi: int, pti: int, qci: int, apn: str, ipv4: str | None, iid: bytes | None,
+        ambr: dict[str, int] | None, esm_cause: int | None, pco: bytes | None,
+        level: str) -> None:
+    """TS 24.301 §8.3.6: an ACTIVATE DEFAULT EPS BEARER CONTEXT REQUEST written around its
+    EPS bearer identity, PTI and PDN address from the octets kept for its QoS, APN, APN-AMBR,
+    ESM cause and PCO is the pycrate path's message (or its EncodeError), at either codec
+    level, for the first message of its kind and the next."""
+
+    def build() -> bytes:
+        return nas.activate_default_eps_bearer_context_request(
+            ebi, pti, qci, apn, ipv4=ipv4, ipv6_interface_identifier=iid, apn_ambr=ambr,
+            esm_cause=esm_cause, pco=pco)
+
+    with parity.codec_level("pycrate"):
+        expected = _encoded_or_error(build)
+    nas._DEFAULT_BEARERS.clear()
+    with parity.codec_level(level):
+        for _ in range(2):
+            assert _encoded_or_error(build) == expected
+
+
+def test_default_bearer_requests_written_from_their_template_at_the_fast_level() -> None:
+    """The usual default bearer request (TS 24.301 §8.3.6) is on the template: one encoder
+    is kept for its QoS, APN and APN-AMBR, and each UE's message, with its own EBI, PTI and
+    PDN address, decodes to those values."""
+    nas._DEFAULT_BEARERS.clear()
+    ambr = {"downlink": 100_000, "uplink": 50_000}
+    with parity.codec_level("fast"):
+        first = nas.activate_default_eps_bearer_context_request(
+            5, 1, 9, "internet", "10.45.0.2", apn_ambr=ambr)
+        second = nas.activate_default_eps_bearer_context_request(
+            6, 7, 9, "internet", "10.45.0.3", bytes(range(8)), apn_ambr=ambr)
+    (encoder,) = nas._DEFAULT_BEARERS.values()
+    assert encoder
+    for got in (first, second):
+        assert got == nas.encode_pycrate(nas.decode(got, direction=DOWNLINK))
+    fields = nas.decode(second, direction=DOWNLINK).fields
+    assert (fields[nas.EBI], fields[nas.PTI], fields[nas.APN]) == (6, 7, "internet")
+    assert fields["pdn_address"] == {"pdn_type": 3, "ipv4": "10.45.0.3",
+                                     "ipv6_interface_identifier": bytes(range(8))}
+    assert fields["apn_ambr"] == nas.decode(first, direction=DOWNLINK).fields["apn_ambr"]
+
+
+def test_default_bearer_templates_are_bounded() -> None:
+    """One template per kind of PDN connection, cleared when `DEFAULT_BEARERS_KEPT` kinds
+    are kept: a network of many APNs does not grow the table without end."""
+    nas._DEFAULT_BEARERS.clear()
+    with parity.codec_level("fast"):
+        for i in range(nas.DEFAULT_BEARERS_KEPT + 3):
+            nas.activate_default_eps_bearer_context_request(5, 1, 9, f"apn{i}", "10.45.0.2")
+    assert len(nas._DEFAULT_BEARERS) == 3
+
+
+@settings(SETTINGS, max_examples=100)
+@given(ksi=st.sampled_from([0, 1, 6, 7, 15, 16, -1]),
+       rand=st.one_of(st.binary(min_size=16, max_size=16), st.binary(max_size=17)),
+       autn=st.one_of(st.binary(min_size=16, max_size=16), st.binary(max_size=17)),
+       level=st.sampled_from(["fast", "pycrate"]))
+def test_authentication_requests_from_their_template_as_the_builder_encoded(
+        ksi: int, rand: bytes, autn: bytes, level: str) -> None:
+    """TS 24.301 §8.2.7: an AUTHENTICATION REQUEST written after its template's header is
+    the pycrate path's message (or its EncodeError), at either codec level, for the first
+    message and the next."""
+    with parity.codec_level("pycrate"):
+        expected = _encoded_or_error(lambda: nas.authentication_request(ksi, rand, autn))
+    nas._AUTH_REQUESTS = None
+    with parity.codec_level(level):
+        for _ in range(2):
+            got = _encoded_or_error(lambda: nas.authentication_request(ksi, rand, autn))
+            assert got == expected
+
+
+def test_authentication_requests_written_from_their_template_at_the_fast_level() -> None:
+    """The AUTHENTICATION REQUEST (TS 24.301 §8.2.7) is on the template at the fast level,
+    and its KSI, RAND and AUTN decode to the values given."""
+    nas._AUTH_REQUESTS = None
+    rand, autn = bytes(range(100, 116)), bytes(range(200, 216))
+    with parity.codec_level("fast"):
+        got = nas.authentication_request(6, rand, autn)
+    assert nas._AUTH_REQUESTS
+    assert got == nas.encode_pycrate(nas.decode(got, direction=DOWNLINK))
+    fields = nas.decode(got, direction=DOWNLINK).fields
+    assert (fields[nas.KSI], fields["authentication_parameter_rand"],
+            fields["authentication_parameter_autn"]) == (6, rand, autn)

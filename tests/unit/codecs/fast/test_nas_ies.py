@@ -210,3 +210,20 @@ def test_identity_digits_as_the_reference_or_declined(raw: bytes) -> None:
     except fast.Decline:
         got = None
     assert got == expected
+
+
+@pytest.mark.parametrize("length", range(6, 18))
+def test_digit_identities_of_every_length_as_the_reference(length: int) -> None:
+    """TS 24.008 §10.5.1.4 / TS 24.301 §9.9.3.12: digit 1 with the odd/even flag and the
+    type, then the digits two to an octet (the first in bits 1-4), the filler 1111 after an
+    even count: the fast conversions write the reference's octets for IMSI, IMEI and IMEISV
+    of every length they take, and decline the others as the reference rejects them."""
+    digits = "".join(str((7 * i + length) % 10) for i in range(length))
+    for kind in ("imsi", "imei", "imeisv"):
+        _same(ies.mobile_identity_to_wire, {"type": kind, "value": digits})
+    for kind in ("imsi", "imei"):
+        _same(ies.eps_mobile_identity_to_wire, {"type": kind, "value": digits})
+    if length <= 15:  # an IMSI (TS 23.003 §2.2): on the fast path
+        imsi = {"type": "imsi", "value": digits}
+        assert fast.REPLACES[ies.mobile_identity_to_wire](imsi) \
+            == ies.mobile_identity_to_wire(imsi)

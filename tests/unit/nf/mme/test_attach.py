@@ -203,3 +203,23 @@ def test_stale_timer_is_ignored() -> None:
     sc = Scenario()
     sc.s1_setup()
     assert sc.feed(TimerExpired("T3460", 12345)) == []
+
+
+def test_ipv4v6_grant_gives_the_ue_its_ipv6_interface_identifier() -> None:
+    """TS 23.401 §5.3.1.2.2: the UE builds its IPv6 address from the interface identifier
+    the network gives in the PDN address (TS 24.301 §9.9.4.9), the low 64 bits of the PAA's
+    IPv6 address (TS 29.274 §8.14), whatever text form the address is written in; an all-zero
+    identifier is not one the UE may use, so the MME gives 1."""
+    for text, iid in (("2001:db8:0:1::5", (5).to_bytes(8, "big")),
+                      ("2001:0db8:0000:0001:0a0b:0c0d:0e0f:1011", bytes.fromhex("0a0b0c0d0e0f1011")),
+                      ("2001:db8:0:1::", (1).to_bytes(8, "big")),
+                      ("::ffff:10.45.0.9", bytes.fromhex("0000ffff0a2d0009"))):
+        sc = Scenario()
+        sc.pdn_type = 3
+        sc.s1_setup()
+        csr = sc.attach_until_create_session()
+        sc.answer_create_session(csr, paa={"pdn_type": 3, "ipv4": "10.45.0.7", "ipv6": text,
+                                           "ipv6_prefix_length": 64})
+        (accept,) = sc.received()
+        address = accept.fields["esm_message_container"]["fields"]["pdn_address"]
+        assert address == {"pdn_type": 3, "ipv4": "10.45.0.7", "ipv6_interface_identifier": iid}
