@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from corenet.core.plmn import Plmn
+from corenet.transport.base import BindError
 
 
 class Hex(click.ParamType):
@@ -83,4 +84,16 @@ def run_command(group: click.Group, prog_name: str, argv: list[str] | None = Non
     except click.ClickException as exc:
         click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
+    except BindError as exc:
+        words = (sys.argv[1:] if argv is None else argv)[:1]
+        cannot_listen(" ".join([prog_name, *(w for w in words if not w.startswith("-"))]), exc)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def cannot_listen(prog: str, exc: BindError) -> NoReturn:
+    """A busy address (or not this host's): one line naming the configuration fields that
+    give it, exit status 1."""
+    fields = ", ".join(exc.fields) or "its address"
+    click.echo(f"{prog}: cannot listen on {exc} (set {fields} in the configuration "
+               "to a free address)", err=True)
+    sys.exit(1)

@@ -13,6 +13,7 @@ from typing import Any
 import click
 from pydantic import BaseModel
 
+from corenet.cli.args import cannot_listen
 from corenet.cli.ctl_cmd import EndpointType
 from corenet.config.loader import load
 from corenet.config.models import CorenetConfig, Endpoint
@@ -93,10 +94,8 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
     try:
         event_loop.run(_serve(runtime))  # uvloop when installed
     except BindError as exc:
-        fields = ", ".join(endpoint_fields(cfg, exc.host, exc.port)) or "its address"
-        click.echo(f"corenet run: cannot listen on {exc} (set {fields} in the configuration "
-                   "to a free address)", err=True)
-        sys.exit(1)
+        exc.fields = exc.fields or tuple(endpoint_fields(cfg, exc.host, exc.port))
+        cannot_listen("corenet run", exc)
     finally:
         if stop_metrics is not None:
             stop_metrics()

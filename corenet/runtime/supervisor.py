@@ -20,7 +20,8 @@ from corenet.core.logs import NETWORK_FUNCTION
 from corenet.pcap.decipher import DecipheringTap
 from corenet.pcap.tap import PcapTap
 from corenet.pcap.writer import PcapWriter, live_writer
-from corenet.transport.base import Direction
+from corenet.runtime.addresses import listeners
+from corenet.transport.base import BindError, Direction
 
 log = logging.getLogger("corenet.runtime")
 
@@ -334,6 +335,11 @@ class Runtime:
             try:
                 svc = build_service(name, self.cfg, self.tap(), self.seed, self.services, emit)
                 await svc.start()
+            except BindError as exc:
+                exc.fields = tuple(dict.fromkeys(
+                    lst.field for lst in listeners(self.cfg, [name])
+                    if (lst.host, lst.port) == (exc.host, exc.port)))
+                raise
             finally:
                 NETWORK_FUNCTION.reset(token)
             self.services[name] = svc

@@ -27,6 +27,8 @@ class BindError(OSError):
     def __init__(self, host: str, port: int, cause: OSError) -> None:
         super().__init__(cause.errno, cause.strerror or str(cause))
         self.host, self.port = host, port
+        # the configuration fields that name this address, once a runtime knows them
+        self.fields: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}: {self.strerror}"
