@@ -1407,18 +1407,7 @@ def _from_dec_template(plan: _MsgPlan, template: _DecTemplate, data: bytes,
                 fields[const_name] = copy(value)
             if dec is None:
                 break
-            # the open type's length determinant (§11.9.3.6-7, below 16K)
-            size = data[pos]
-            if size < 128:
-                start = pos + 1
-            elif size >> 6 == 2:
-                size = ((size & 0x3F) << 8) | data[pos + 1]
-                start = pos + 2
-            else:
-                return None
-            pos = start + size
-            if pos > end:
-                return None
+            start, pos = _open_span(data, pos, end)
             fields[name] = dec(data[start:pos])  # type: ignore[index]
     except (_Decline, ValueError, TypeError, KeyError, IndexError, OverflowError, ref._Semantic):
         return None  # `_decode_content` gives the answer
