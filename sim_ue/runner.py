@@ -259,11 +259,9 @@ class Population:
         self._id_base = [rng.randrange(1, 1 << 16) for _ in self.enbs]
         self.members: list[_Member] = []
         self._draws = random.Random(f"acb:{seed}")  # a lazy population's barring draws
-        # first accesses under manual selection: the PLMN and its cells per eNB, and each
-        # cell as broadcast (with the SIB2 it carries)
-        self._matching: dict[int, tuple[Plmn | None, list[Any]]] = {}
-        self._on_air: dict[tuple[int, int], CellInfo] = {}
-        # each eNB's cells of a PLMN as broadcast, for the attaches (`_camped`)
+        # first accesses under manual selection: the PLMN selected per eNB
+        self._manual_plmn: dict[int, Plmn | None] = {}
+        # each eNB's cells of a PLMN as broadcast, for first accesses and attaches (`_camped`)
         self._camped_cells: dict[tuple[int, Plmn], tuple[list[Any], bytes, list[CellInfo]]] = {}
         self.profile = self._profile()
         self.pcscf = pcscf
@@ -328,25 +326,20 @@ class Population:
 
     def _broadcast_cell(self, member: _Member) -> CellInfo | None:
         """The cell `member` camps on with the SIB2 it broadcasts now. Manual selection
-        depends only on the eNB's cells: the cell is computed once per (eNB, cell) and SIB2."""
+        depends only on the eNB's cells: the PLMN is selected once per eNB, and its cells as
+        broadcast are `_camped`'s."""
         if self.mode is not SelectionMode.MANUAL:
             cell = self._cell(member)
             return None if cell is None else member.enb.core.system_information(cell)
-        core = member.enb.core
-        matching = self._matching.get(id(core))
-        if matching is None:
-            plmn = self._select_manual(member)
-            cells = [c for c in core.cells if plmn in c.plmns] if plmn else []
-            matching = self._matching[id(core)] = (plmn, cells)
-        plmn, cells = matching
-        if plmn is None or not cells:
+        key = id(member.enb.core)
+        if key in self._manual_plmn:
+            plmn = self._manual_plmn[key]
+        else:
+            plmn = self._manual_plmn[key] = self._select_manual(member)
+        cell = self._camped(member, plmn) if plmn else None
+        if cell is None:
             member.reason = member.reason or "no suitable cell"
-            return None
-        key = (id(core), (member.index // len(self.enbs)) % len(cells))
-        cached = self._on_air.get(key)
-        if cached is None or cached.sib2 is not core.sib2:
-            cached = self._on_air[key] = core.system_information(cells[key[1]].camp(plmn))
-        return cached
+        return cell
 
     def _camped(self, member: _Member, plmn: Plmn) -> CellInfo | None:
         """`camp`'s cell for `member` with the SIB2 it broadcasts now (TS 36.331 §5.2.2.4):

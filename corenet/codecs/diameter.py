@@ -42,13 +42,13 @@ from __future__ import annotations  # noqa: I001  (corenet.codecs._pycrate befor
 
 import enum
 import ipaddress
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import corenet.codecs._pycrate  # noqa: F401
 from corenet.codecs.base import Message
-from corenet.codecs.selection import STATE, fast_path
+from corenet.codecs.selection import fast_path
 from corenet.core.errors import DecodeError, EncodeError
 from pycrate_core.elt import Element
 from pycrate_diameter.Diameter import (
@@ -877,18 +877,11 @@ def decode(data: bytes, *, strict: bool = True) -> Message:
     return _fast.decode_or(decode_pycrate, data, strict=strict)
 
 
-def _no_checked_decode(data: bytes) -> tuple[Message, bool] | None:
-    return None
-
-
-# the fast path's `decode` that also tells whether the message needs no ABNF check
+# the fast path's decode that also tells whether the message needs no ABNF check
 # (`check_mandatory`): an answer, or a request known to pass it; None to decline. Installed by
-# corenet.codecs.fast.diameter
-_fast_checked: list[Callable[[bytes], tuple[Message, bool] | None]] = [_no_checked_decode]
-
-
-def install_checked_decode(decoder: Callable[[bytes], tuple[Message, bool] | None]) -> None:
-    _fast_checked[0] = decoder
+# corenet.codecs.fast.diameter, as the NAS security header's fast path is (its own protocol key)
+CHECKED_DECODE = "diameter-checked-decode"
+_fast_checked = fast_path(CHECKED_DECODE)
 
 
 def decode_checked(data: bytes) -> Message:
@@ -896,11 +889,14 @@ def decode_checked(data: bytes) -> Message:
     DIAMETER_MISSING_AVP): what a Diameter node does with each message it receives. A request
     the fast path reads from a decode template has the AVPs of the template's, in the same
     groups, so the template's check answers for it."""
-    got = _fast_checked[0](data) if STATE.fast else None
-    msg, checked = got if got is not None else (decode_pycrate(data), False)
+    msg, checked = _fast_checked.decode_or(_unchecked_pycrate, data)
     if not checked and msg.fields["flags"]["request"]:
         check_mandatory(msg)
     return msg
+
+
+def _unchecked_pycrate(data: bytes) -> tuple[Message, bool]:
+    return decode_pycrate(data), False
 
 
 def decode_pycrate(data: bytes, *, strict: bool = True) -> Message:

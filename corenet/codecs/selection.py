@@ -71,7 +71,7 @@ class FastPath:
         self.decode: Callable[..., Any] = _decline
         self.template: Callable[..., Any] = _decline
 
-    def install(self, encode: Callable[..., Any], decode: Callable[..., Any],
+    def install(self, encode: Callable[..., Any] = _decline, decode: Callable[..., Any] = _decline,
                 template: Callable[..., Any] = _decline) -> None:
         self.encode = encode
         self.decode = decode

@@ -711,11 +711,11 @@ def _from_dec_template(data: bytes) -> tuple[Message, bool]:
 
 def decode(data: bytes, *, strict: bool = True) -> Message | None:
     """The pycrate path's Message for `data`, or None to decline (every rejection included)."""
+    if strict:
+        got = decode_checked(data)
+        return None if got is None else got[0]
     try:
-        data = bytes(data)
-        if strict and data[5:8] in _DEC_TEMPLATED and _HEADER_LEN < len(data) <= _DEC_TEMPLATE_MAX_LEN:
-            return _from_dec_template(data)[0]
-        return _decode(data, strict)
+        return _decode(bytes(data), False)
     except Exception:  # _Fault: pycrate answers it with its Result-Code
         return None
 
@@ -734,4 +734,4 @@ def decode_checked(data: bytes) -> tuple[Message, bool] | None:
 
 
 fast_path(ref.PROTOCOL).install(encode, decode)
-ref.install_checked_decode(decode_checked)
+fast_path(ref.CHECKED_DECODE).install(decode=decode_checked)

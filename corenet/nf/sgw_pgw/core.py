@@ -411,17 +411,8 @@ class SgwPgwCore:
 
     def _account(self, s: Session, delta: int) -> None:
         ip = s.mme[0]
-        key = (ip, s.allocation.apn)
-        count = self._per_peer.get(key, 0) + delta
-        if count > 0:
-            self._per_peer[key] = count
-        else:
-            self._per_peer.pop(key, None)
-        count = self._per_peer_ip.get(ip, 0) + delta
-        if count > 0:
-            self._per_peer_ip[ip] = count
-        else:
-            self._per_peer_ip.pop(ip, None)
+        _count(self._per_peer, (ip, s.allocation.apn), delta)
+        _count(self._per_peer_ip, ip, delta)
 
     # -- path management (TS 29.274 §7.1.1, TS 23.007 §18 and §20) -------------------------
 
@@ -1073,6 +1064,15 @@ def _pco_container_ids(pco: bytes | None) -> set[int]:
 
 _SHARED_KEPT = 4096
 _shared: dict[Any, Any] = {}
+
+
+def _count(counts: dict[Any, int], key: Any, delta: int) -> None:
+    """counts[key] += delta, the key dropped at zero."""
+    count = counts.get(key, 0) + delta
+    if count > 0:
+        counts[key] = count
+    else:
+        counts.pop(key, None)
 
 
 def shared(value: Any) -> Any:
