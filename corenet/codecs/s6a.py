@@ -20,6 +20,7 @@ from corenet.codecs.diameter import (
     S6A_APPLICATION_ID,
     VENDOR_3GPP,
     ResultCode,
+    ShapedAvps,
     SharedGroup,
     answer_message,
     avp,
@@ -279,24 +280,37 @@ class SubscriptionData:
 
     def to_avps(self) -> Entries:
         """Members in the §7.3.2 ABNF order."""
+        return self.shaped()[0]
+
+    def shaped(self) -> tuple[Entries, tuple[Any, ...], int | None]:
+        """`to_avps`, a key that fixes every octet of them but the MSISDN's (its length
+        included), and the MSISDN's place among them (None: no MSISDN)."""
         avps: Entries = [("Subscriber-Status", int(self.subscriber_status))]
+        msisdn = None
         if self.msisdn is not None:
+            msisdn = len(avps)
             avps.append(("MSISDN", msisdn_to_tbcd(self.msisdn)))
         avps.append(("Network-Access-Mode", int(self.network_access_mode)))
         if self.access_restriction_data is not None:
             avps.append(("Access-Restriction-Data", self.access_restriction_data))
         if self.ambr is not None:
             avps.append(("AMBR", self.ambr.to_avps()))
+        profile = None
         if self.apn_configurations:
             default = self.default_context_identifier
             if default is None:
                 default = self.apn_configurations[0].context_identifier
-            avps.append(("APN-Configuration-Profile", _apn_configuration_profile(
-                self.apn_configurations, default, int(self.all_apn_configurations_included))))
+            group = _apn_configuration_profile(
+                self.apn_configurations, default, int(self.all_apn_configurations_included))
+            profile = _Same(group)
+            avps.append(("APN-Configuration-Profile", group))
         if self.subscribed_periodic_rau_tau_timer is not None:
             avps.append(("Subscribed-Periodic-RAU-TAU-Timer",
                          self.subscribed_periodic_rau_tau_timer))
-        return avps
+        key = (int(self.subscriber_status), None if msisdn is None else len(avps[msisdn][1]),
+               int(self.network_access_mode), self.access_restriction_data, self.ambr,
+               profile, self.subscribed_periodic_rau_tau_timer)
+        return avps, key, msisdn
 
     @classmethod
     def from_avps(cls, entries: Iterable[Any]) -> SubscriptionData:
@@ -317,6 +331,23 @@ class SubscriptionData:
                 default=ALL_APN_CONFIGURATIONS_INCLUDED),
             subscribed_periodic_rau_tau_timer=e.get("Subscribed-Periodic-RAU-TAU-Timer"),
         )
+
+
+class _Same:
+    """A key part that is one object (a `SharedGroup`, which cannot be changed): equal only to
+    itself, and holding it, so its id stays its own while a key holds it."""
+
+    __slots__ = ("obj", "_hash")
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+        self._hash = id(obj)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _Same and other.obj is self.obj
 
 
 # APN-Configuration-Profiles by (APN-Configurations, default, indicator), with the
@@ -477,20 +508,34 @@ def air(
     user_name: str, visited_plmn: Plmn, *, hop_by_hop: int, end_to_end: int,
     num_vectors: int = 1, immediate_response_preferred: bool = False,
     resync_info: bytes | None = None, destination_host: str | None = None,
-    supported_features: Iterable[tuple[int, int]] = (),
+    supported_features: Iterable[tuple[int, int]] = (), extra: Iterable[tuple[Any, ...]] = (),
 ) -> Message:
-    """Authentication-Information-Request, TS 29.272 §7.2.5 (§5.2.3.1)."""
+    """Authentication-Information-Request, TS 29.272 §7.2.5 (§5.2.3.1).
+
+    `extra`: further AVPs at the end (RFC 7683 §5.1.1 OC-Supported-Features)."""
     avps = _request_head(session_id, origin_host, origin_realm, destination_host,
                          destination_realm, user_name)
-    avps += _supported_features(supported_features)
+    user = len(avps) - 1
+    features = tuple(supported_features)
+    avps += _supported_features(features)
     req_info: Entries = [("Number-Of-Requested-Vectors", num_vectors)]  # §7.3.11
     if immediate_response_preferred:
         req_info.append(("Immediate-Response-Preferred", 1))
     if resync_info is not None:
         req_info.append(("Re-Synchronization-Info", resync_info))  # RAND || AUTS, §7.3.15
     avps.append(("Requested-EUTRAN-Authentication-Info", req_info))
-    avps.append(("Visited-PLMN-Id", _plmn_octets(visited_plmn)))  # §7.3.9
-    return request_message("AIR", avps, hop_by_hop, end_to_end)
+    plmn = _plmn_octets(visited_plmn)
+    avps.append(("Visited-PLMN-Id", plmn))  # §7.3.9
+    extras = list(extra)
+    avps += extras
+    if resync_info is not None:
+        return request_message("AIR", avps, hop_by_hop, end_to_end)
+    # every AVP but the Session-Id and the User-Name follows from these
+    key = ("AIR", origin_host, origin_realm, destination_host, destination_realm,
+           len(session_id), len(user_name), features, num_vectors, immediate_response_preferred,
+           plmn, _hashable(extras) if extras else ())
+    return request_message("AIR", ShapedAvps(avps, key, ((0,), (user,))), hop_by_hop,
+                           end_to_end)
 
 
 def aia(
@@ -500,10 +545,20 @@ def aia(
     """Authentication-Information-Answer, TS 29.272 §7.2.6 (§5.2.3.1.3)."""
     avps = _answer_head(request, origin_host, origin_realm, result_code, experimental_result)
     vecs = list(vectors)
+    varying: list[tuple[int, ...]] = [(0,)]
+    shape: list[Any] = []
     if vecs:
+        info = len(avps)
         avps.append(("Authentication-Info",
                      [("E-UTRAN-Vector", v.to_avps()) for v in vecs]))
-    return answer_message(request, avps)
+        for number, v in enumerate(vecs):
+            first = 0 if v.item_number is None else 1
+            varying += [(info, number, first + field) for field in range(4)]
+            shape.append((v.item_number, len(v.rand), len(v.xres), len(v.autn), len(v.kasme)))
+    # every AVP but the Session-Id and the vectors' RAND, XRES, AUTN, KASME follows from these
+    key = ("AIA", origin_host, origin_realm, result_code, experimental_result,
+           len(avps[0][1]), tuple(shape))
+    return answer_message(request, ShapedAvps(avps, key, tuple(varying)))
 
 
 def ulr(
@@ -517,17 +572,29 @@ def ulr(
     """Update-Location-Request, TS 29.272 §7.2.3 (§5.2.1.1)."""
     avps = _request_head(session_id, origin_host, origin_realm, destination_host,
                          destination_realm, user_name)
-    avps += _supported_features(supported_features)
+    varying: list[tuple[int, ...]] = [(0,), (len(avps) - 1,)]
+    features = tuple(supported_features)
+    avps += _supported_features(features)
     if imei is not None or software_version is not None:
         term: Entries = [] if imei is None else [("IMEI", imei)]  # §7.3.3
         if software_version is not None:
             term.append(("Software-Version", software_version))
+        varying += [(len(avps), index) for index in range(len(term))]
         avps.append(("Terminal-Information", term))
-    avps += [("RAT-Type", rat_type), ("ULR-Flags", int(ulr_flags))]
+    flags = int(ulr_flags)
+    avps += [("RAT-Type", rat_type), ("ULR-Flags", flags)]
     if ue_srvcc_capability is not None:
         avps.append(("UE-SRVCC-Capability", int(ue_srvcc_capability)))
-    avps.append(("Visited-PLMN-Id", _plmn_octets(visited_plmn)))
-    return request_message("ULR", avps, hop_by_hop, end_to_end)
+    plmn = _plmn_octets(visited_plmn)
+    avps.append(("Visited-PLMN-Id", plmn))
+    # every AVP but the Session-Id, User-Name, IMEI and Software-Version follows from these
+    key = ("ULR", origin_host, origin_realm, destination_host, destination_realm,
+           len(session_id), len(user_name), features,
+           None if imei is None else len(imei),
+           None if software_version is None else len(software_version), rat_type, flags,
+           ue_srvcc_capability, plmn)
+    return request_message("ULR", ShapedAvps(avps, key, tuple(varying)), hop_by_hop,
+                           end_to_end)
 
 
 def ula(
@@ -545,9 +612,17 @@ def ula(
         ula_flags = UlaFlags.SEPARATION_INDICATION
     if ula_flags is not None:
         avps.append(("ULA-Flags", int(ula_flags)))
+    varying: tuple[tuple[int, ...], ...] = ((0,),)
+    data_key = None
     if subscription_data is not None:
-        avps.append(("Subscription-Data", subscription_data.to_avps()))
-    return answer_message(request, avps)
+        data, data_key, msisdn = subscription_data.shaped()
+        if msisdn is not None:
+            varying += ((len(avps), msisdn),)
+        avps.append(("Subscription-Data", data))
+    # every AVP but the Session-Id and the MSISDN follows from these
+    key = ("ULA", origin_host, origin_realm, result_code, experimental_result,
+           None if ula_flags is None else int(ula_flags), len(avps[0][1]), data_key)
+    return answer_message(request, ShapedAvps(avps, key, varying))
 
 
 def pur(

@@ -305,6 +305,111 @@ _LEAVES: dict[tuple[str, Any], bytes] = {}
 _LEAVES_MAX = 4096
 
 
+# --------------------------------------------------------------------------------------------
+# Encode templates: the AIR, ULR (TS 29.272 §7.2.3, §7.2.5) an MME sends and the AIA, ULA
+# (§7.2.4, §7.2.6) an HSS sends differ from one UE to the next only in the values of a few AVPs
+# (Session-Id, User-Name, the vector's RAND/XRES/AUTN/KASME, the MSISDN, ...), which their
+# builder names, with a key (`ref.ShapedAvps`) that fixes everything else and those values'
+# lengths. The AVPs of the first message of a key are written by `_avps`; those octets are kept
+# with the places of the varying values, and each further message of the key is those octets
+# with its own values written in (as `_avps` writes them: same lengths, same padding).
+# --------------------------------------------------------------------------------------------
+
+_SHAPED_AVPS = ref.ShapedAvps
+# key -> (octets between the varying values, with a None for each; (place in that list, path,
+# how the value is written, its length) per varying value), or None: no template of that key
+_Shape = tuple[tuple[Any, ...], tuple[tuple[int, tuple[int, ...], _EncodePlan, int], ...]]
+_SHAPES: dict[Any, _Shape | None] = {}
+_SHAPES_MAX = 256
+
+
+def _value_octets(plan: _EncodePlan, value: Any) -> bytes:
+    """A varying value's octets, as `_avps` writes them."""
+    kind = plan[0]
+    if kind == _K_OCTETS:
+        if type(value) is bytes:
+            return value
+        if isinstance(value, _OCTET_TYPES):
+            return bytes(value)
+    elif kind == _K_TEXT:
+        if isinstance(value, str):
+            return value.encode("utf-8")
+    elif kind == _K_IDENTITY:
+        if isinstance(value, str):
+            return value.encode("ascii")
+    elif kind == _K_INT and type(value) is int and plan[8] <= value <= plan[9]:
+        return value.to_bytes(plan[6], "big", signed=plan[7])
+    raise _Decline
+
+
+def _shaped(avps: ref.ShapedAvps) -> bytes | None:
+    """The AVPs' octets from their shape's template, or None (no template: `_avps`)."""
+    try:
+        shape = _SHAPES[avps.key]
+    except KeyError:
+        return _new_shape(avps)
+    if shape is None:
+        return None
+    parts, slots = shape
+    out = list(parts)
+    for place, path, plan, size in slots:
+        value: Any = avps
+        for index in path:
+            value = value[index][1]
+        data = _value_octets(plan, value)
+        if len(data) != size:
+            return None
+        out[place] = data
+    return b"".join(out)
+
+
+def _new_shape(avps: ref.ShapedAvps) -> bytes | None:
+    """The AVPs' octets by `_avps`, kept as the template of their key with the places of the
+    varying values (found as `_avps` lays the AVPs out: each one's octets after the ones
+    before it, a group's value after its header)."""
+    body = _avps(list(avps))
+    if len(_SHAPES) >= _SHAPES_MAX:
+        _SHAPES.clear()
+    spans: list[tuple[int, int, tuple[int, ...], _EncodePlan]] = []
+    try:
+        for path in avps.varying:
+            level: Any = avps
+            start = 0
+            plan = None
+            for index in path:
+                start += sum(len(_avps([entry])) for entry in level[:index])
+                entry = level[index]
+                if type(entry) is not tuple or len(entry) != 2:
+                    raise _Decline  # flags of its own
+                plan = _ENCODE_PLANS[entry[0]]
+                start += plan[4]
+                level = entry[1]
+            if plan is None:
+                raise _Decline
+            data = _value_octets(plan, level)
+            if body[start:start + len(data)] != data:
+                raise _Decline
+            spans.append((start, start + len(data), path, plan))
+    except Exception:
+        _SHAPES[avps.key] = None
+        return body
+    spans.sort()
+    parts: list[Any] = []
+    slots = []
+    pos = 0
+    for start, end, path, plan in spans:
+        if start < pos:  # overlapping paths
+            _SHAPES[avps.key] = None
+            return body
+        parts.append(body[pos:start])
+        slots.append((len(parts), path, plan, end - start))
+        parts.append(None)
+        pos = end
+    parts.append(body[pos:])
+    _SHAPES[avps.key] = (tuple(parts), tuple(slots))
+    return body
+
+
 def encode(msg: Message) -> bytes | None:
     """The pycrate path's bytes for `msg`, or None to decline."""
     try:
@@ -315,7 +420,11 @@ def encode(msg: Message) -> bytes | None:
             return None
         f = msg.fields
         app_id = f.get("application_id", known[0].application_id if known else 0)
-        body = _avps(f.get("avps", ()))
+        avps = f.get("avps", ())
+        if type(avps) is _SHAPED_AVPS:
+            body = (avps.key is not None and _shaped(avps)) or _avps(list(avps))
+        else:
+            body = _avps(avps)
         flags = ref._header_flags(msg)
         length = _HEADER_LEN + len(body)
         if length > _U24:

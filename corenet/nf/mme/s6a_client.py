@@ -55,12 +55,12 @@ class S6aRequests:
     def air(self, imsi: str, realm: str, resync_info: bytes | None = None) -> Message:
         """AIR for one E-UTRAN vector; resync_info = RAND || AUTS (TS 29.272 §7.3.15)."""
         sid, hbh, e2e = self._ids()
-        msg = s6a.air(sid, self._cfg.origin_host, self._cfg.origin_realm, realm, imsi,
-                      self._visited, hop_by_hop=hbh, end_to_end=e2e, num_vectors=1,
-                      immediate_response_preferred=True, resync_info=resync_info)
-        if self._cfg.doic:  # RFC 7683 §5.1.1; TS 29.272 §7.2.5 [ OC-Supported-Features ]
-            msg.fields["avps"].append(supported_features_avp())
-        return msg
+        # RFC 7683 §5.1.1; TS 29.272 §7.2.5 [ OC-Supported-Features ]
+        extra = (supported_features_avp(),) if self._cfg.doic else ()
+        return s6a.air(sid, self._cfg.origin_host, self._cfg.origin_realm, realm, imsi,
+                       self._visited, hop_by_hop=hbh, end_to_end=e2e, num_vectors=1,
+                       immediate_response_preferred=True, resync_info=resync_info,
+                       extra=extra)
 
     def ulr(self, imsi: str, realm: str, imeisv: str | None, initial_attach: bool) -> Message:
         """ULR (TS 29.272 §5.2.1.1.2); ULR-Flags per §7.3.7: S6a/S6d indicator set (MME),
