@@ -556,15 +556,16 @@ class SharedGroup(list):  # type: ignore[type-arg]
 class ShapedAvps(list):  # type: ignore[type-arg]
     """The AVPs of a message a builder made, with the shape it names: every message whose
     AVPs carry an equal `key` has the same octets but for the values at `varying` (paths of
-    indices through the nested lists, the last one naming the AVP whose value varies), whose
-    lengths the key includes. So the fast encoder writes such a message from the octets of
+    indices through the nested lists, the last one naming the AVP whose value varies, whose
+    lengths the key includes; or the names of those AVPs, wherever they are outside a
+    `SharedGroup`). So the fast encoder writes such a message from the octets of
     the first one of its shape (a template), patching those values in. Read like any list;
     changing it drops the key (its shape is then unknown), and a copy is a plain list."""
 
     __slots__ = ("key", "varying")
 
-    def __init__(self, entries: Iterable[Any], key: Any, varying: tuple[tuple[int, ...], ...]
-                 ) -> None:
+    def __init__(self, entries: Iterable[Any], key: Any,
+                 varying: tuple[tuple[int, ...], ...] | frozenset[str]) -> None:
         super().__init__(entries)
         self.key: Any = key
         self.varying = varying

@@ -235,8 +235,13 @@ def _head(sid: str, app: int, me: Origin) -> list[tuple[str, Any]]:
 
 
 def request(name: str, sid: str, me: Origin, dest_realm: str, avps: Iterable[tuple[str, Any]],
-            *, dest_host: str | None = None, application_id: int | None = None) -> Message:
-    """A Gx or Rx request; Hop-by-Hop and End-to-End are set by the peer that sends it."""
+            *, dest_host: str | None = None, application_id: int | None = None,
+            shape: Any = None, varying: frozenset[str] = frozenset()) -> Message:
+    """A Gx or Rx request; Hop-by-Hop and End-to-End are set by the peer that sends it.
+
+    `shape`: a key that fixes every octet of `avps` but the values of the AVPs named in
+    `varying` (their lengths included), so messages of one shape are encoded from a template
+    (`dia.ShapedAvps`); None: no shape."""
     cmd, _ = dia._CMD_BY_NAME[name]
     app = cmd.application_id if application_id is None else application_id
     head = _head(sid, app, me)
@@ -246,22 +251,40 @@ def request(name: str, sid: str, me: Origin, dest_realm: str, avps: Iterable[tup
         head.append(("Destination-Realm", dest_realm))
         if dest_host:
             head.append(("Destination-Host", dest_host))
-    msg = dia.request_message(name, [*head, *avps], 0, 0)
+    entries = [*head, *avps]
+    if shape is not None:
+        key = (name, len(sid), app, me.host, me.realm, dest_realm, dest_host, shape)
+        entries = dia.ShapedAvps(entries, key, varying | _SESSION)
+    msg = dia.request_message(name, entries, 0, 0)
     msg.fields["application_id"] = app
     return msg
 
 
-def answer(req: Message, me: Origin, code: int, avps: Iterable[tuple[str, Any]] = ()) -> Message:
-    """The answer to `req` with its result (Session-Id first, RFC 6733 §8.8)."""
+_SESSION = frozenset({"Session-Id"})
+
+
+def answer(req: Message, me: Origin, code: int, avps: Iterable[tuple[str, Any]] = (), *,
+           shape: Any = None) -> Message:
+    """The answer to `req` with its result (Session-Id first, RFC 6733 §8.8).
+
+    `shape`: a key that fixes every octet of `avps` (`request`); None: no shape."""
     sid = dia.avp(req, "Session-Id")
     head: list[tuple[str, Any]] = [] if not isinstance(sid, str) else [("Session-Id", sid)]
+    app = None
     if req.name in ("CCR", "AAR"):  # TS 29.212 §5.6.3, TS 29.214 §5.6.2
-        head.append(("Auth-Application-Id", req.fields.get("application_id", 0)))
+        app = req.fields.get("application_id", 0)
+        head.append(("Auth-Application-Id", app))
     head += [("Origin-Host", me.host), ("Origin-Realm", me.realm), *result_avps(code)]
+    cc = None
     if req.name == "CCR":
-        head += [("CC-Request-Type", dia.avp(req, "CC-Request-Type", default=0)),
-                 ("CC-Request-Number", dia.avp(req, "CC-Request-Number", default=0))]
-    return dia.answer_message(req, [*head, *avps])
+        cc = (dia.avp(req, "CC-Request-Type", default=0),
+              dia.avp(req, "CC-Request-Number", default=0))
+        head += [("CC-Request-Type", cc[0]), ("CC-Request-Number", cc[1])]
+    entries = [*head, *avps]
+    if shape is not None and type(sid) is str:
+        key = (req.name, len(sid), app, me.host, me.realm, code, cc, shape)
+        entries = dia.ShapedAvps(entries, key, ((0,),))
+    return dia.answer_message(req, entries)
 
 
 def qos_information(qci: int, arp_priority: int, *, preemption_capability: bool,

@@ -306,9 +306,10 @@ _LEAVES_MAX = 4096
 
 
 # --------------------------------------------------------------------------------------------
-# Encode templates: the AIR, ULR (TS 29.272 §7.2.3, §7.2.5) an MME sends and the AIA, ULA
-# (§7.2.4, §7.2.6) an HSS sends differ from one UE to the next only in the values of a few AVPs
-# (Session-Id, User-Name, the vector's RAND/XRES/AUTN/KASME, the MSISDN, ...), which their
+# Encode templates: the AIR, ULR (TS 29.272 §7.2.3, §7.2.5) an MME sends, the AIA, ULA
+# (§7.2.4, §7.2.6) an HSS sends, a P-GW's CCR-I and a PCRF's CCA-I (TS 29.212 §5.6.2-5.6.3)
+# differ from one UE to the next only in the values of a few AVPs (Session-Id, User-Name, the
+# vector's RAND/XRES/AUTN/KASME, the MSISDN, the UE's addresses and cell, ...), which their
 # builder names, with a key (`ref.ShapedAvps`) that fixes everything else and those values'
 # lengths. The AVPs of the first message of a key are written by `_avps`; those octets are kept
 # with the places of the varying values, and each further message of the key is those octets
@@ -363,6 +364,20 @@ def _shaped(avps: ref.ShapedAvps) -> bytes | None:
     return b"".join(out)
 
 
+def _paths_named(level: Any, names: frozenset[str], path: tuple[int, ...]
+                 ) -> list[tuple[int, ...]]:
+    """The paths of the AVPs named `names`, outside the `SharedGroup`s."""
+    out = []
+    for index, entry in enumerate(level):
+        if type(entry) is not tuple:
+            raise _Decline
+        if entry[0] in names:
+            out.append((*path, index))
+        elif type(entry[1]) is list:
+            out += _paths_named(entry[1], names, (*path, index))
+    return out
+
+
 def _new_shape(avps: ref.ShapedAvps) -> bytes | None:
     """The AVPs' octets by `_avps`, kept as the template of their key with the places of the
     varying values (found as `_avps` lays the AVPs out: each one's octets after the ones
@@ -372,7 +387,9 @@ def _new_shape(avps: ref.ShapedAvps) -> bytes | None:
         _SHAPES.clear()
     spans: list[tuple[int, int, tuple[int, ...], _EncodePlan]] = []
     try:
-        for path in avps.varying:
+        varying = avps.varying
+        paths = _paths_named(avps, varying, ()) if isinstance(varying, frozenset) else varying
+        for path in paths:
             level: Any = avps
             start = 0
             plan = None

@@ -220,6 +220,8 @@ class PcrfCore:
         avps: list[tuple[str, Any]] = [
             ("Bearer-Control-Mode", codec.BEARER_CONTROL_MODE_UE_NW),
             codec.default_bearer_qos(qci, arp)]
+        # every octet of these AVPs follows from the shape (encoded from a template)
+        shape: Any = (qci, arp, None)
         ambr = first.get("QoS-Information")
         if ambr is not None:
             rates = [e for e in ambr if e[0] in ("APN-Aggregate-Max-Bitrate-UL",
@@ -228,9 +230,12 @@ class PcrfCore:
                                          "APN-Aggregate-Max-Bitrate-DL"] and all(
                     type(e[1]) is int for e in rates):
                 avps.append(codec.apn_ambr(rates[0][1], rates[1][1]))  # shared, written once
+                shape = (qci, arp, rates[0][1], rates[1][1])
             else:
                 avps.append(("QoS-Information", rates))
-        actions.insert(0, SendAnswer(codec.answer(req, self.me, Rc.DIAMETER_SUCCESS, avps)))
+                shape = None
+        actions.insert(0, SendAnswer(codec.answer(req, self.me, Rc.DIAMETER_SUCCESS, avps,
+                                                  shape=shape)))
         actions.append(LogEvent("pcrf.gx.established", {
             "session": sid, "imsi": ids.imsi, "msisdn": ids.msisdn, "apn": apn,
             "ue_ipv4": gx.ipv4,

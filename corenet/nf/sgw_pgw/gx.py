@@ -62,6 +62,12 @@ class _GxSession:
     number: int = 0  # CC-Request-Number of the last CCR (RFC 4006 §8.2)
 
 
+# The AVPs of a CCR-I that differ from one UE to the next (TS 29.212 §5.6.2): the IMSI and
+# MSISDN, the UE's addresses, its IMEISV and cell
+_CCR_I_VARYING = frozenset({"Subscription-Id-Data", "Framed-IP-Address", "Framed-IPv6-Prefix",
+                            "User-Equipment-Info-Value", "3GPP-User-Location-Info"})
+
+
 class GxClient:
     """Gx sessions of one P-GW, by the S11 TEID of their PDN connection."""
 
@@ -75,10 +81,12 @@ class GxClient:
         self._by_address: dict[str, _GxSession] = {}
 
     def _ccr(self, gx: _GxSession, kind: codec.CcRequestType,
-             avps: list[tuple[str, Any]]) -> SendGx:
+             avps: list[tuple[str, Any]], shape: Any = None) -> SendGx:
         return SendGx(codec.request("CCR", gx.sid, self.me, self.link.realm, [
             ("CC-Request-Type", kind), ("CC-Request-Number", gx.number), *avps],
-            dest_host=self.link.host))
+            dest_host=self.link.host,
+            shape=None if shape is None else (int(kind), gx.number, shape),
+            varying=_CCR_I_VARYING))
 
     def session_created(self, s: Any) -> list[GxAction]:
         """CCR-I for a new PDN connection (`s`: an S/P-GW `Session`)."""
@@ -103,18 +111,24 @@ class GxClient:
             ("IP-CAN-Type", codec.IP_CAN_TYPE_3GPP_EPS),
             ("RAT-Type", codec.RAT_TYPE_EUTRAN),
             *codec.user_equipment(s.mei)]
+        ambr = qos = None
         if s.ambr:
-            avps.append(codec.apn_ambr(int(s.ambr.get("ul_kbps", 0)) * KBPS,
-                                       int(s.ambr.get("dl_kbps", 0)) * KBPS))
+            ambr = (int(s.ambr.get("ul_kbps", 0)) * KBPS, int(s.ambr.get("dl_kbps", 0)) * KBPS)
+            avps.append(codec.apn_ambr(*ambr))
         default = s.bearers.get(s.default_ebi)
         if default is not None and "qci" in default.qos:
-            avps.append(codec.default_bearer_qos(int(default.qos["qci"]),
-                                                 int(default.qos.get("pl", 15))))
+            qos = (int(default.qos["qci"]), int(default.qos.get("pl", 15)))
+            avps.append(codec.default_bearer_qos(*qos))
         location = codec.user_location(s.uli)
         if location is not None:
             avps.append(("3GPP-User-Location-Info", location))
         avps += [("AN-GW-Address", self.an_gw_address), ("Called-Station-Id", s.apn)]
-        return [self._ccr(gx, codec.CcRequestType.INITIAL_REQUEST, avps),
+        # every AVP but the per-UE values (_CCR_I_VARYING) follows from these
+        shape = (len(s.imsi) if s.imsi else None, len(msisdn) if msisdn else None,
+                 allocation.ipv4 is None, allocation.ipv6_prefix is None,
+                 len(s.mei) if s.mei else None, ambr, qos,
+                 None if location is None else len(location), self.an_gw_address, s.apn)
+        return [self._ccr(gx, codec.CcRequestType.INITIAL_REQUEST, avps, shape),
                 LogEvent("pgw.gx.ccr_initial", {"session": gx.sid, "imsi": s.imsi,
                                                 "apn": s.apn, "ue": address})]
 

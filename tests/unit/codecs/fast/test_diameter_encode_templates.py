@@ -195,3 +195,68 @@ def test_a_copy_is_a_plain_list() -> None:
     for other in (copy.deepcopy(msg.fields["avps"]),
                   pickle.loads(pickle.dumps(msg.fields["avps"]))):
         assert type(other) is list and other == msg.fields["avps"]
+
+
+# -- Gx: CCR-I (TS 29.212 §5.6.2) from the P-GW, CCA-I (§5.6.3) from the PCRF ----------------
+
+def _gx_session(imsi: str, msisdn: str | None, mei: str | None, ipv4: int | None,
+                prefix: int | None, eci: int, teid: int) -> Any:
+    from types import SimpleNamespace
+
+    from corenet.nf.sgw_pgw.pools import Allocation
+
+    bearer = SimpleNamespace(qos={"qci": 5, "pl": 1})
+    return SimpleNamespace(
+        home_pgw=None, allocation=Allocation("sos", 3, ipv4, prefix), s11_sgw_teid=teid,
+        uimsi=False, msisdn=msisdn, imsi=imsi, mei=mei,
+        ambr={"ul_kbps": 100, "dl_kbps": 200}, bearers={5: bearer}, default_ebi=5,
+        uli={"tai": {"plmn": "44020", "tac": 1}, "ecgi": {"plmn": "44020", "eci": eci}},
+        apn="sos")
+
+
+def _gx_pair() -> tuple[Any, Any]:
+    import random
+
+    from corenet.config.models import PcrfLink
+    from corenet.nf.pcrf.core import PcrfCore
+    from corenet.nf.sgw_pgw.gx import GxClient
+    from corenet.protocols.diameter_ids import DiameterIds
+    from tests.unit.nf.pcrf.helpers import PCRF
+
+    link = PcrfLink(origin_host="pgw.epc.mnc020.mcc440.3gppnetwork.org")
+    gx = GxClient(link, DiameterIds(link.origin_host, 0.0, random.Random(1)), "127.0.0.4")
+    return gx, PcrfCore(PCRF.host, PCRF.realm)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(imsi=digits, msisdn=st.none() | digits,
+       mei=st.none() | st.text("0123456789", min_size=16, max_size=16),
+       ipv4=st.none() | st.integers(1, 2**32 - 1), prefix=st.none() | st.integers(1, 2**64 - 1),
+       eci=st.integers(0, 2**28 - 1))
+def test_ccr_initial_and_its_cca_from_their_templates_are_byte_identical(
+        imsi: str, msisdn: str | None, mei: str | None, ipv4: int | None, prefix: int | None,
+        eci: int) -> None:
+    """The IMSI, MSISDN, IMEISV, UE addresses and cell of a CCR-I, and the Session-Id of
+    both, vary per UE; each message of a shape is its template with those values."""
+    from corenet.nf.pcrf.core import SendAnswer
+    from corenet.nf.sgw_pgw.gx import SendGx
+
+    if ipv4 is None and prefix is None:
+        ipv4 = 1
+    gx, pcrf = _gx_pair()
+    for n, (i, m) in enumerate((("0" * len(imsi), msisdn and "9" * len(msisdn)), (imsi, msisdn))):
+        session = _gx_session(i, m, mei, ipv4 if n else 7, prefix if n else 5, eci if n else 0,
+                              n + 1)
+        [ccr] = [a.message for a in gx.session_created(session) if isinstance(a, SendGx)]
+        ccr = Message(ccr.protocol, ccr.name, ccr.code,
+                      {**ccr.fields, "hop_by_hop": n, "end_to_end": n})
+        wire = _check(ccr)
+        [cca] = [a.message for a in pcrf.handle(d.decode(wire), 0.0)
+                 if isinstance(a, SendAnswer)]
+        _check(cca)
+    assert ccr.fields["avps"].key in fd._SHAPES and cca.fields["avps"].key in fd._SHAPES
+    from corenet.codecs import pcc
+
+    msg = d.decode(d.encode(ccr))
+    assert pcc.identities_of(msg) == pcc.Identities(imsi, msisdn, mei)
+    assert d.avp(msg, "3GPP-User-Location-Info")[-4:] == eci.to_bytes(4, "big")
