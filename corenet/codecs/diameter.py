@@ -555,12 +555,12 @@ class SharedGroup(list):  # type: ignore[type-arg]
 
 class ShapedAvps(list):  # type: ignore[type-arg]
     """The AVPs of a message a builder made, with the shape it names: every message whose
-    AVPs carry an equal `key` has the same octets but for the values at `varying` (paths of
-    indices through the nested lists, the last one naming the AVP whose value varies, whose
-    lengths the key includes; or the names of those AVPs, wherever they are outside a
-    `SharedGroup`). So the fast encoder writes such a message from the octets of
-    the first one of its shape (a template), patching those values in. Read like any list;
-    changing it drops the key (its shape is then unknown), and a copy is a plain list."""
+    AVPs carry an equal `key` has the same octets but for the values of the AVPs `varying`
+    names (as paths of indices through the nested lists, or as AVP names found anywhere
+    outside a `SharedGroup`), whose lengths the key includes. So the fast encoder writes such
+    a message from the octets of the first one of its shape (a template), patching those
+    values in. Read like any list; changing it drops the key (its shape is then unknown), and
+    a copy is a plain list."""
 
     __slots__ = ("key", "varying")
 
@@ -570,31 +570,22 @@ class ShapedAvps(list):  # type: ignore[type-arg]
         self.key: Any = key
         self.varying = varying
 
-    def _changed(name: str) -> Any:  # type: ignore[misc]  # noqa: N805  (a method factory)
-        method = getattr(list, name)
-
-        def changed(self: ShapedAvps, *args: Any, **kwargs: Any) -> Any:
-            self.key = None
-            return method(self, *args, **kwargs)
-        changed.__name__ = name
-        return changed
-
-    append = _changed("append")
-    extend = _changed("extend")
-    insert = _changed("insert")
-    pop = _changed("pop")
-    remove = _changed("remove")
-    clear = _changed("clear")
-    sort = _changed("sort")
-    reverse = _changed("reverse")
-    __setitem__ = _changed("__setitem__")
-    __delitem__ = _changed("__delitem__")
-    __iadd__ = _changed("__iadd__")
-    __imul__ = _changed("__imul__")
-    del _changed
-
     def __reduce__(self) -> tuple[Any, ...]:  # copy and pickle give a plain list
         return (list, (list(self),))
+
+
+def _dropping_key(method: Any) -> Any:
+    def changed(self: ShapedAvps, *args: Any, **kwargs: Any) -> Any:
+        self.key = None
+        return method(self, *args, **kwargs)
+    changed.__name__ = method.__name__
+    return changed
+
+
+for _name in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+              "__setitem__", "__delitem__", "__iadd__", "__imul__"):
+    setattr(ShapedAvps, _name, _dropping_key(getattr(list, _name)))
+del _name
 
 
 def _encode_value(elts: _Elements, adef: AvpDef, value: Any) -> bytes:
