@@ -31,7 +31,6 @@ from sim_ue.ue import (
     Attach,
     CellInfo,
     ConnectionReleased,
-    NasReceived,
     ProcedureDone,
     RadioBearersSetUp,
     ReleaseConnection,
@@ -268,7 +267,7 @@ class EnbCore:
 
     def handle(self, event: EnbEvent, now: float) -> list[EnbAction]:
         if type(event) is S1apReceived:  # the usual event first
-            return self._on_s1ap(event.data, now)
+            return self.receive_s1ap(event.data, now)
         if isinstance(event, S1Connected):
             return self._s1_setup()
         if isinstance(event, S1Closed):
@@ -380,7 +379,9 @@ class EnbCore:
 
     # ------------------------------------------------------------------ S1AP in
 
-    def _on_s1ap(self, data: bytes, now: float) -> list[EnbAction]:
+    def receive_s1ap(self, data: bytes, now: float) -> list[EnbAction]:
+        """`handle(S1apReceived(data), now)`, the event of nearly every call, without the
+        event object."""
         try:
             msg = s1ap.decode(data)
         except DecodeError as err:
@@ -435,13 +436,18 @@ class EnbCore:
         ctx = self._ue_ctx(msg.fields)
         if ctx is None:
             return self._unknown_ue(msg)
-        out = self._learn_mme_id(ctx, int(msg.fields["MME-UE-S1AP-ID"])) + self._active(ctx)
-        return out + self._ue_actions(ctx, ctx.ue.handle(NasReceived(msg.fields["NAS-PDU"]), now))
+        out = self._learn_mme_id(ctx, int(msg.fields["MME-UE-S1AP-ID"]))
+        if self.cfg.inactivity_release_s is not None:
+            out += self._active(ctx)
+        out += self._ue_actions(ctx, ctx.ue.receive_nas(msg.fields["NAS-PDU"]))
+        return out
 
     def _learn_mme_id(self, ctx: UeContext, mme_ue_id: int) -> list[EnbAction]:
         ctx.mme_ue_id = mme_ue_id
-        pending, ctx.pending = ctx.pending, ()
         out: list[EnbAction] = []
+        if not ctx.pending:
+            return out
+        pending, ctx.pending = ctx.pending, ()
         for p in pending:
             out += self._send_nas(ctx, p)
         return out
@@ -473,7 +479,7 @@ class EnbCore:
             out += self._capability_info(ctx, mme_ue_id)
         for item in items:
             if item.get("nAS-PDU"):
-                out += self._ue_actions(ctx, ctx.ue.handle(NasReceived(item["nAS-PDU"]), now))
+                out += self._ue_actions(ctx, ctx.ue.receive_nas(item["nAS-PDU"]))
         # TS 36.331 §5.3.5: the RRC connection reconfiguration sets up the data radio bearers;
         # the UE's NAS learns they are there (TS 24.301 §5.6.1.4)
         bearers = RadioBearersSetUp(tuple(i for i, _, _ in setup))
@@ -506,7 +512,7 @@ class EnbCore:
                                           "e_rabs": [i for i, _, _ in setup]})]
         for item in items:
             if item.get("nAS-PDU"):
-                out += self._ue_actions(ctx, ctx.ue.handle(NasReceived(item["nAS-PDU"]), now))
+                out += self._ue_actions(ctx, ctx.ue.receive_nas(item["nAS-PDU"]))
         return out
 
     def _on_erab_release(self, msg: Message, now: float) -> list[EnbAction]:
@@ -521,7 +527,7 @@ class EnbCore:
                                            gone)
         out: list[EnbAction] = [SendS1ap(s1ap.encode(resp), STREAM_UE)]
         if msg.fields.get("NAS-PDU"):
-            out += self._ue_actions(ctx, ctx.ue.handle(NasReceived(msg.fields["NAS-PDU"]), now))
+            out += self._ue_actions(ctx, ctx.ue.receive_nas(msg.fields["NAS-PDU"]))
         return out
 
     def _teid(self) -> int:
@@ -830,7 +836,7 @@ class EnbService:
     # ------------------------------------------------------------------ plumbing
 
     def _on_message(self, conn: Any, payload: bytes, ppid: int, stream: int) -> None:
-        self._feed(S1apReceived(payload))
+        self._carry_out_all(self.core.receive_s1ap(payload, asyncio.get_running_loop().time()))
 
     def _on_close(self, conn: Any) -> None:
         if conn is not self._conn and self._conn is not None:
@@ -849,17 +855,20 @@ class EnbService:
         self._feed(expired)
 
     def _feed(self, event: EnbEvent) -> None:
-        loop = asyncio.get_running_loop()
-        for action in self.core.handle(event, loop.time()):
-            self._carry_out(action)
+        self._carry_out_all(self.core.handle(event, asyncio.get_running_loop().time()))
+
+    def _carry_out_all(self, actions: list[EnbAction]) -> None:
+        conn = self._conn
+        for action in actions:
+            # exact type tests (the action types have no subclasses): the usual one here
+            if type(action) is SendS1ap:
+                if conn is not None and not conn.closed:
+                    conn.send(action.data, PPID_S1AP, action.stream)
+            else:
+                self._carry_out(action)
 
     def _carry_out(self, action: EnbAction) -> None:
-        # exact type tests, the usual actions first (the action types have no subclasses)
-        if type(action) is SendS1ap:
-            conn = self._conn
-            if conn is not None and not conn.closed:
-                conn.send(action.data, PPID_S1AP, action.stream)
-        elif type(action) is StartTimer:
+        if type(action) is StartTimer:
             scale = self.timer_scale if action.name in SCALED_TIMERS else 1.0
             self._timers.start(action.name, action.key, action.seconds * scale)
         elif type(action) is StopTimer:

@@ -529,7 +529,7 @@ class Ue:
 
     def handle(self, event: UeEvent, now: float) -> list[UeAction]:
         if type(event) is NasReceived:  # the usual event first
-            return self._on_nas(event.pdu)
+            return self.receive_nas(event.pdu)
         if isinstance(event, Attach):
             barred = None if event.admitted else self._access_check(event.cell,
                                                                     event.attach_type)
@@ -1475,7 +1475,9 @@ class Ue:
         return [self._uplink(nas.emm_status(cause)),
                 LogEvent("emm.status.sent", {"imsi": self.key, "cause": cause})]
 
-    def _on_nas(self, pdu: bytes) -> list[UeAction]:
+    def receive_nas(self, pdu: bytes) -> list[UeAction]:
+        """`handle(NasReceived(pdu), now)`, the event of nearly every call, without the
+        event object."""
         try:
             msg, raw_smc = self._decode(pdu)
         except DecodeError as exc:

@@ -81,10 +81,21 @@ def call_back(fn: Callable[..., Awaitable[None] | None] | None, *args: Any) -> N
     try:
         result = fn(*args)
     except Exception:
-        log.exception("callback %s failed", getattr(fn, "__qualname__", fn))
+        callback_failed(fn)
         return
     # nearly every handler returns None: the awaitable check only for the others
-    if result is not None and inspect.isawaitable(result):
+    if result is not None:
+        schedule(result)
+
+
+def callback_failed(fn: Any) -> None:
+    """Log the exception an application callback raised (the transport carries on)."""
+    log.exception("callback %s failed", getattr(fn, "__qualname__", fn))
+
+
+def schedule(result: object) -> None:
+    """A callback's result that is awaitable runs as a background task."""
+    if inspect.isawaitable(result):
         task = asyncio.ensure_future(result)
         _background.add(task)
         task.add_done_callback(_task_done)

@@ -27,6 +27,7 @@ from corenet.transport.stream import (
 )
 
 HEADER = struct.Struct("!IIH")
+HEADER_SIZE = HEADER.size
 DEFAULT_MAX_MESSAGE = 1 << 20
 # RFC 9260 §3.3.10.9 "No User Data" error cause: a DATA chunk must carry user data.
 CAUSE_NO_USER_DATA = 9
@@ -36,16 +37,17 @@ def encode_frame(payload: bytes, ppid: int, stream: int) -> bytes:
     """One fallback frame; rejects what SCTP could not carry (empty data, stream > 16 bits)."""
     if not payload:
         raise EncodeError("SCTP user messages carry at least one octet (RFC 9260 §3.3.1)")
-    if not 0 <= ppid <= 0xFFFFFFFF or not 0 <= stream <= 0xFFFF:
-        raise EncodeError(f"PPID {ppid} or stream {stream} out of range")
-    return HEADER.pack(len(payload), ppid, stream) + payload
+    try:
+        return HEADER.pack(len(payload), ppid, stream) + payload
+    except struct.error:  # PPID beyond 32 bits or stream beyond 16 (or negative)
+        raise EncodeError(f"PPID {ppid} or stream {stream} out of range") from None
 
 
 class FallbackFramer:
     """Sans-I/O reader of the fallback framing (one per connection)."""
 
     def __init__(self, max_message: int = DEFAULT_MAX_MESSAGE) -> None:
-        self._buf = bytearray()
+        self._buf = bytearray()  # the start of a frame that has not fully arrived
         self._max = max_message
         self.error: DecodeError | None = None
 
@@ -55,39 +57,37 @@ class FallbackFramer:
         return encode_frame(payload, ppid, stream)
 
     def feed(self, data: bytes) -> list[Frame]:
-        """Whole frames completed by `data`; on a bad header, sets `error` and stops."""
+        """Whole frames completed by `data`; on a bad header, sets `error` and stops.
+
+        A read usually carries whole frames (the peer writes a pass's messages together):
+        they are cut from `data` itself in one pass; only a frame cut short waits in the
+        buffer for the next read."""
         if self.error is not None:
             return []
-        self._buf += data
+        buf = self._buf
+        if buf:
+            buf += data
+            data = bytes(buf)
+            buf.clear()
         frames: list[Frame] = []
-        try:
-            self._take(frames)
-        except DecodeError as exc:
-            self.error = exc
-            self._buf.clear()
+        pos, end, limit, unpack = 0, len(data), self._max, HEADER.unpack_from
+        while end - pos >= HEADER_SIZE:
+            length, ppid, stream = unpack(data, pos)
+            if length == 0 or length > limit:
+                self.error = (
+                    DecodeError("sctp", CAUSE_NO_USER_DATA, "fallback frame with no user data")
+                    if length == 0 else
+                    DecodeError("sctp", None, f"fallback frame length {length} exceeds {limit}"))
+                return frames
+            start = pos + HEADER_SIZE
+            pos = start + length
+            if pos > end:
+                pos = start - HEADER_SIZE
+                break
+            frames.append(Frame(data[start:pos], ppid, stream))
+        if pos < end:
+            buf += data[pos:] if pos else data
         return frames
-
-    def _take(self, frames: list[Frame]) -> None:
-        """The whole frames at the buffer's start, removed from it at once (a read carries
-        many frames when the peer writes a pass's messages together)."""
-        buf, pos = self._buf, 0
-        try:
-            while len(buf) - pos >= HEADER.size:
-                length, ppid, stream = HEADER.unpack_from(buf, pos)
-                if length == 0:
-                    raise DecodeError("sctp", CAUSE_NO_USER_DATA,
-                                      "fallback frame with no user data")
-                if length > self._max:
-                    raise DecodeError(
-                        "sctp", None, f"fallback frame length {length} exceeds {self._max}"
-                    )
-                start = pos + HEADER.size
-                if len(buf) < start + length:
-                    break
-                frames.append(Frame(bytes(buf[start:start + length]), ppid, stream))
-                pos = start + length
-        finally:
-            del buf[:pos]
 
 
 async def open_fallback_server(

@@ -27,7 +27,9 @@ from corenet.transport.base import (
     OnMessage,
     Tap,
     call_back,
+    callback_failed,
     log,
+    schedule,
     sockname,
     tap_call,
 )
@@ -71,6 +73,11 @@ class StreamConnection(asyncio.Protocol):
     def __init__(self, framer: Framer, callbacks: Callbacks) -> None:
         self._framer = framer
         self._cb = callbacks
+        # looked up once: every message sent or received uses them
+        self._encode = framer.encode
+        self._feed = framer.feed
+        self._tap = callbacks.tap
+        self._on_message = callbacks.on_message
         self._transport: asyncio.Transport | None = None
         self._local: Address = ("", 0)
         self._remote: Address = ("", 0)
@@ -96,15 +103,15 @@ class StreamConnection(asyncio.Protocol):
     def send(self, payload: bytes, ppid: int = 0, stream: int = 0) -> None:
         if self._closed or self._transport is None:
             raise ConnectionError(f"connection {self._local} -> {self._remote} is closed")
-        data = self._framer.encode(payload, ppid, stream)
-        if self._cb.tap is not None:
-            tap_call(self._cb.tap, Direction.SENT, self._local, self._remote, payload, ppid,
-                     stream)
-        if self._out is None:
+        data = self._encode(payload, ppid, stream)
+        if self._tap is not None:
+            tap_call(self._tap, Direction.SENT, self._local, self._remote, payload, ppid, stream)
+        out = self._out
+        if out is None:
             self._out = [data]
             self._loop.call_soon(self._flush)
         else:
-            self._out.append(data)
+            out.append(data)
 
     def _flush(self) -> None:
         out, self._out = self._out, None
@@ -137,14 +144,21 @@ class StreamConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._closed:
             return
-        tap, on_message = self._cb.tap, self._cb.on_message
-        for payload, ppid, stream in self._framer.feed(data):
+        tap, on_message = self._tap, self._on_message
+        for payload, ppid, stream in self._feed(data):
             if self._closed:
                 return
             if tap is not None:
                 tap_call(tap, Direction.RECEIVED, self._remote, self._local, payload, ppid,
                          stream)
-            call_back(on_message, self, payload, ppid, stream)
+            # call_back's work, without a call of its own per message
+            try:
+                result = on_message(self, payload, ppid, stream)
+            except Exception:
+                callback_failed(on_message)
+                continue
+            if result is not None:
+                schedule(result)
         exc = self._framer.error
         if exc is not None and not self._closed:
             log.warning("closing %s -> %s: %s", self._remote, self._local, exc)

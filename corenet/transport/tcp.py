@@ -13,6 +13,7 @@ the contexts, and `certificate_names` reads the identities a verified peer certi
 from __future__ import annotations
 
 import ssl
+import struct
 from typing import Any
 
 from corenet.core.errors import DecodeError, EncodeError
@@ -31,6 +32,8 @@ HEADER_LENGTH = 20
 DEFAULT_MAX_MESSAGE = 1 << 20  # Message Length can reach 2**24 - 1; we accept up to 1 MiB
 DIAMETER_UNSUPPORTED_VERSION = 5011  # RFC 6733 §7.1.5
 DIAMETER_INVALID_MESSAGE_LENGTH = 5015  # RFC 6733 §7.1.5
+_VERSION_LENGTH = struct.Struct("!I")
+_VERSION_1 = DIAMETER_VERSION << 24
 
 
 def message_length(header: bytes | bytearray) -> int:
@@ -48,44 +51,59 @@ class DiameterFramer:
 
     def encode(self, payload: bytes, ppid: int = 0, stream: int = 0) -> bytes:
         """The message goes out unchanged; its own header must delimit it."""
-        if len(payload) < HEADER_LENGTH or payload[0] != DIAMETER_VERSION:
+        n = len(payload)
+        # Version 1 and a Message Length of the whole message (24 bits), read as one word
+        if (HEADER_LENGTH <= n < 1 << 24
+                and _VERSION_LENGTH.unpack_from(payload)[0] == _VERSION_1 | n):
+            return payload
+        if n < HEADER_LENGTH or payload[0] != DIAMETER_VERSION:
             raise EncodeError("not a Diameter message (RFC 6733 §3 header)")
-        if message_length(payload) != len(payload):
+        if message_length(payload) != n:
             raise EncodeError(
-                f"Diameter Message Length {message_length(payload)} != {len(payload)} octets"
+                f"Diameter Message Length {message_length(payload)} != {n} octets"
             )
         return payload
 
     def feed(self, data: bytes) -> list[Frame]:
-        """Whole frames completed by `data`; on a bad header, sets `error` and stops."""
+        """Whole frames completed by `data`; on a bad header, sets `error` and stops.
+
+        The messages a read carries whole are cut from `data` itself in one pass; only a
+        message cut short waits in the buffer for the next read."""
         if self.error is not None:
             return []
-        self._buf += data
+        buf = self._buf
+        if buf:
+            buf += data
+            data = bytes(buf)
+            buf.clear()
         frames: list[Frame] = []
-        try:
-            self._take(frames)
-        except DecodeError as exc:
-            self.error = exc
-            self._buf.clear()
+        pos, end, limit = 0, len(data), self._max
+        while end - pos >= 4:
+            # RFC 6733 §3: Version (1 octet) then Message Length (3 octets)
+            word = _VERSION_LENGTH.unpack_from(data, pos)[0]
+            length = word & 0xFFFFFF
+            if word >> 24 != DIAMETER_VERSION or not HEADER_LENGTH <= length <= limit:
+                self.error = _header_error(data[pos:pos + HEADER_LENGTH], limit)
+                return frames
+            if end - pos < length:
+                break
+            frames.append(Frame(data[pos:pos + length]))
+            pos += length
+        if pos < end:
+            buf += data[pos:] if pos else data
         return frames
 
-    def _take(self, frames: list[Frame]) -> None:
-        while len(self._buf) >= 4:
-            # the header as far as it arrived: enough for the peer machine to answer (§7.1.5)
-            header = bytes(self._buf[:HEADER_LENGTH])
-            if self._buf[0] != DIAMETER_VERSION:
-                raise DecodeError("diameter", DIAMETER_UNSUPPORTED_VERSION,
-                                  f"Diameter version {self._buf[0]} (RFC 6733 §3 requires 1)",
-                                  header=header)
-            length = message_length(self._buf)
-            if not HEADER_LENGTH <= length <= self._max:
-                raise DecodeError("diameter", DIAMETER_INVALID_MESSAGE_LENGTH,
-                                  f"Diameter Message Length {length} outside "
-                                  f"{HEADER_LENGTH}..{self._max}", header=header)
-            if len(self._buf) < length:
-                break
-            frames.append(Frame(bytes(self._buf[:length])))
-            del self._buf[:length]
+
+def _header_error(header: bytes, limit: int) -> DecodeError:
+    """The header (as far as it arrived) that cannot delimit the stream: enough for the peer
+    machine to answer (RFC 6733 §7.1.5)."""
+    if header[0] != DIAMETER_VERSION:
+        return DecodeError("diameter", DIAMETER_UNSUPPORTED_VERSION,
+                           f"Diameter version {header[0]} (RFC 6733 §3 requires 1)",
+                           header=header)
+    return DecodeError("diameter", DIAMETER_INVALID_MESSAGE_LENGTH,
+                       f"Diameter Message Length {message_length(header)} outside "
+                       f"{HEADER_LENGTH}..{limit}", header=header)
 
 
 async def open_diameter_tcp_server(

@@ -114,6 +114,23 @@ def test_downlink_nas_relayed_and_answered_uplink() -> None:
     assert all(a.stream == STREAM_UE for a in out if isinstance(a, SendS1ap))
 
 
+def test_receive_s1ap_is_handle_of_s1ap_received() -> None:
+    """The eNB's direct entry for a received S1AP PDU (its transport's path) and the UE's for
+    a NAS PDU act as handle() with the event: the same actions, the same UE state."""
+    dl = s1ap.encode(s1ap.downlink_nas_transport(7, 42, nas.identity_request(1)))
+    results = []
+    for direct in (False, True):
+        core, ue = _core_with_ue()
+        core.handle(ToUe(IMSI, Attach(core.cells[0].camp(RESCUER))), 0.0)
+        out = core.receive_s1ap(dl, 0.0) if direct else core.handle(S1apReceived(dl), 0.0)
+        results.append(([(m.name, m.fields) for m in _sent(out)], ue.state, ue.ecm))
+        assert core.ues[IMSI].mme_ue_id == 7
+    assert results[0] == results[1]
+    (up,) = results[1][0]
+    assert up[0] == "UplinkNASTransport"
+    assert nas.decode(up[1]["NAS-PDU"], None, nas.UPLINK).name == "IdentityResponse"
+
+
 def test_initial_context_setup_with_radio_capability_needs_no_indication() -> None:
     core, _ = _core_with_ue()
     core.handle(ToUe(IMSI, Attach(core.cells[0].camp(RESCUER))), 0.0)

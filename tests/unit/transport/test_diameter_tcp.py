@@ -49,6 +49,7 @@ def test_framer_any_split(cuts: list[int]) -> None:
     for a, b in zip(points, points[1:], strict=False):
         out += [f.payload for f in framer.feed(data[a:b])]
     assert out == _messages()
+    assert all(type(p) is bytes for p in out)
 
 
 @pytest.mark.parametrize(("header", "cause"), [
@@ -72,6 +73,9 @@ def test_encode_checks_header_length() -> None:
         framer.encode(msg + b"\x00\x00\x00\x00")
     with pytest.raises(EncodeError):
         framer.encode(b"\x02" + msg[1:])
+    # a Message Length that is the true length modulo 2**24 does not delimit the message
+    with pytest.raises(EncodeError):
+        framer.encode(b"\x01\x00\x00\x14" + bytes((1 << 24) + 16))
 
 
 async def test_partial_reads_over_loopback() -> None:

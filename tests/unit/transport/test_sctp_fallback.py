@@ -9,13 +9,20 @@ import struct
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from corenet.core.errors import DecodeError, EncodeError
 from corenet.pcap import PcapTap, PcapWriter
 from corenet.pcap.reader import parse_packets
 from corenet.transport import Direction, open_sctp_client, open_sctp_server
 from corenet.transport import sctp as sctp_mod
-from corenet.transport.fallback import HEADER, FallbackFramer, encode_frame
+from corenet.transport.fallback import (
+    CAUSE_NO_USER_DATA,
+    HEADER,
+    FallbackFramer,
+    encode_frame,
+)
 
 WAIT = 5.0
 
@@ -153,6 +160,30 @@ def test_framer_takes_a_pass_of_frames_at_once_and_keeps_the_tail() -> None:
     assert [(f.payload, f.ppid, f.stream) for f in got] == frames_in
     assert framer.feed(tail[7:]) == [(b"tail", 18, 0)]
     assert framer.feed(b"") == [] and framer.error is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=80), max_size=8), st.booleans())
+def test_framer_any_split_gives_the_frames_and_the_fault_of_one_read(cuts: list[int],
+                                                                    bad: bool) -> None:
+    """However the reads cut the stream (frames whole in a read, cut across reads, a read
+    ending in the middle of a header), the same frames, as bytes, and the same fault."""
+    frames_in = [(b"abc", 18, 1), (bytes(range(40)), 46, 2), (b"z", 18, 0)]
+    data = b"".join(encode_frame(*f) for f in frames_in)
+    if bad:
+        data += HEADER.pack(0, 18, 0) + encode_frame(b"after", 18, 0)
+    points = sorted({min(c, len(data)) for c in cuts} | {0, len(data)})
+    whole = FallbackFramer()
+    expected = whole.feed(data)
+    framer = FallbackFramer()
+    got = []
+    for a, b in zip(points, points[1:], strict=False):
+        got += framer.feed(data[a:b])
+    assert got == expected == frames_in
+    assert all(type(f.payload) is bytes for f in got)
+    assert (framer.error is None) == (whole.error is None) == (not bad)
+    if bad:
+        assert framer.error is not None and framer.error.cause == CAUSE_NO_USER_DATA
 
 
 def test_framer_limits() -> None:
