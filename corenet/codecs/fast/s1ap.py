@@ -1414,6 +1414,8 @@ def _from_dec_template(plan: _MsgPlan, template: _DecTemplate, data: bytes,
                        pos: int) -> Message | None:
     """The message data[pos:] read by `template`, or None when an octet outside its varying
     values differs (or a varying value is refused: `_decode_content` judges it)."""
+    if not data.endswith(template[-1][0]):
+        return None  # the octets after the last varying value (a cell's TAI and CGI) differ
     end = len(data)
     fields: dict[str, Any] = {}
     try:
@@ -1425,7 +1427,14 @@ def _from_dec_template(plan: _MsgPlan, template: _DecTemplate, data: bytes,
                 fields[const_name] = copy(value)
             if dec is None:
                 break
-            start, pos = _open_span(data, pos, end)
+            size = data[pos]
+            if size < 128:  # §11.9.3.6: the one-octet length of nearly every value
+                start = pos + 1
+                pos = start + size
+                if pos > end:
+                    return None
+            else:
+                start, pos = _open_span(data, pos, end)
             fields[name] = dec(data[start:pos])  # type: ignore[index]
     except (_Decline, ValueError, TypeError, KeyError, IndexError, OverflowError, ref._Semantic):
         return None  # `_decode_content` gives the answer

@@ -483,6 +483,56 @@ def _attach_message(name: str, n: int) -> Message:
     return s1ap.ue_capability_info_indication(n * 977, n * 3 + 1, nas * 3)
 
 
+def test_another_cells_decode_template_refused_before_reading_values(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """TS 36.413 §9.1.7.3: the Uplink NAS Transports of two cells differ in the TAI and
+    E-UTRAN CGI after the varying values; a message of the second cell is refused by the first
+    cell's template on those octets, before its S1AP IDs and NAS-PDU are read, and decodes from
+    its own cell's template as the pycrate path decodes it."""
+    plan = fs._PLANS_BY_NAME["UplinkNASTransport"]
+    monkeypatch.setattr(plan, "dec_templates", [])
+    plmn = Plmn.parse("44020")
+
+    def uplink(n: int, cell_id: int) -> bytes:
+        return s1ap.encode_pycrate(s1ap.uplink_nas_transport(
+            n * 977, n * 3 + 1, bytes((0x27, n)), plmn, 1, plmn, cell_id))
+    for cell_id in (0x1234501, 0x1234502):
+        fs.decode(uplink(1, cell_id))
+    assert len(plan.dec_templates) == 2  # type: ignore[arg-type]
+    reads: list[str] = []
+
+    def counted(name: str, dec: fs.WholeDec) -> fs.WholeDec:
+        return lambda data: reads.append(name) or dec(data)
+    plan.dec_templates = [tuple(  # type: ignore[assignment]
+        (octets, count, consts, name, None if dec is None else counted(name, dec))
+        for octets, count, consts, name, dec in template)
+        for template in plan.dec_templates]  # type: ignore[union-attr]
+    wire = uplink(2, 0x1234502)
+    got = fs.decode(wire)
+    assert got == s1ap.decode_pycrate(wire) and got.fields["EUTRAN-CGI"]["cell-ID"] == 0x1234502
+    assert reads == ["MME-UE-S1AP-ID", "eNB-UE-S1AP-ID", "NAS-PDU"]
+
+
+@pytest.mark.parametrize("size", [1, 127, 128, 300, 16000])
+def test_decode_template_reads_one_and_two_octet_lengths(
+        size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """X.691 §11.9.3.6-7: a varying value of any length (one length octet below 128, two from
+    128) read through a template as the pycrate path reads it; the same message cut short
+    by one octet is refused as pycrate refuses it."""
+    plan = fs._PLANS_BY_NAME["DownlinkNASTransport"]
+    monkeypatch.setattr(plan, "dec_templates", [])
+    fs.decode(s1ap.encode_pycrate(s1ap.downlink_nas_transport(1, 2, b"\x27")))
+    nas = (bytes(range(256)) * 64)[:size]
+    wire = s1ap.encode_pycrate(s1ap.downlink_nas_transport(977, 3, nas))
+    whole = fs._decode_content
+    monkeypatch.setattr(fs, "_decode_content", lambda *a: pytest.fail("not from the template"))
+    assert fs.decode(wire) == s1ap.decode_pycrate(wire)
+    monkeypatch.setattr(fs, "_decode_content", whole)
+    assert fs.decode(wire[:-1]) is None
+    with pytest.raises(DecodeError):
+        s1ap.decode(wire[:-1])
+
+
 def _decoded_whole(data: bytes) -> object:
     """What the fast decoder gives IE by IE (`_decode_content`), or "declined"."""
     try:
