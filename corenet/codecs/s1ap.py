@@ -750,6 +750,100 @@ def initial_context_setup_request(
     )
 
 
+class MmeMessages:
+    """The DOWNLINK NAS TRANSPORTs (§9.1.7.2) and INITIAL CONTEXT SETUP REQUESTs (§9.1.4.1) of
+    an MME, encoded. The UE-AMBR (§9.2.1.20), UE Security Capabilities (§9.2.1.40) and
+    Handover Restriction List (§9.2.1.22) of a context setup are those of many UEs (a
+    subscription's AMBR, a UE kind's algorithms, the serving PLMN's list), so at the fast level
+    the three IEs are coded once per distinct triple (a bounded few) and only the S1AP IDs, the
+    E-RABs, the KeNB and the UE Radio Capability per message. The octets are `encode`'s of the
+    builders' messages (which the pycrate level, and any message the fast level declines,
+    still encode)."""
+
+    __slots__ = ("_downlink", "_setups")
+    _SETUPS_KEPT = 16
+
+    def __init__(self) -> None:
+        self._downlink: Callable[[dict[str, Any]], bytes | None] | None | bool = False
+        self._setups: dict[Any, Callable[[dict[str, Any]], bytes | None] | None] = {}
+
+    def downlink_nas_transport(self, mme_ue_id: int, enb_ue_id: int, nas_pdu: bytes) -> bytes:
+        if STATE.fast:
+            coder = self._downlink
+            if coder is False:
+                coder = self._downlink = _fast.template("DownlinkNASTransport", {})
+            if callable(coder):
+                data = coder({"MME-UE-S1AP-ID": mme_ue_id, "eNB-UE-S1AP-ID": enb_ue_id,
+                              "NAS-PDU": nas_pdu})
+                if data is not None:
+                    return data
+        return encode(downlink_nas_transport(mme_ue_id, enb_ue_id, nas_pdu))
+
+    def initial_context_setup_request(
+        self, mme_ue_id: int, enb_ue_id: int, ue_ambr_dl: int, ue_ambr_ul: int,
+        e_rabs: Sequence[ERabToBeSetup], encryption_algorithms: int,
+        integrity_protection_algorithms: int, security_key: bytes,
+        handover_restriction_list: dict[str, Any] | None = None,
+        ue_radio_capability: bytes | None = None,
+    ) -> bytes:
+        """`initial_context_setup_request`'s message, encoded."""
+        if STATE.fast:
+            coder = self._setup_coder(ue_ambr_dl, ue_ambr_ul, encryption_algorithms,
+                                      integrity_protection_algorithms, handover_restriction_list)
+            if coder is not None:
+                fields: dict[str, Any] = {
+                    "MME-UE-S1AP-ID": mme_ue_id, "eNB-UE-S1AP-ID": enb_ue_id,
+                    "E-RABToBeSetupListCtxtSUReq": [e.to_field() for e in e_rabs],
+                    "SecurityKey": security_key}
+                if ue_radio_capability is not None:
+                    fields["UERadioCapability"] = ue_radio_capability
+                data = coder(fields)
+                if data is not None:
+                    return data
+        return encode(initial_context_setup_request(
+            mme_ue_id, enb_ue_id, ue_ambr_dl, ue_ambr_ul, e_rabs, encryption_algorithms,
+            integrity_protection_algorithms, security_key, handover_restriction_list,
+            ue_radio_capability))
+
+    def _setup_coder(self, ambr_dl: int, ambr_ul: int, encryption: int, integrity: int,
+                     hrl: dict[str, Any] | None) -> Callable[[dict[str, Any]], bytes | None] | None:
+        """The template of the context setups with these shared IEs; None: no fast coding."""
+        if not type(ambr_dl) is type(ambr_ul) is type(encryption) is type(integrity) is int:
+            return None  # a value of another form: the builder's message judges it
+        try:
+            key = (ambr_dl, ambr_ul, encryption, integrity, _frozen(hrl))
+        except TypeError:
+            return None
+        try:
+            return self._setups[key]
+        except KeyError:
+            pass
+        fixed: dict[str, Any] = {
+            "uEaggregateMaximumBitrate": {"uEaggregateMaximumBitRateDL": ambr_dl,
+                                          "uEaggregateMaximumBitRateUL": ambr_ul},
+            "UESecurityCapabilities": {"encryptionAlgorithms": encryption,
+                                       "integrityProtectionAlgorithms": integrity}}
+        if hrl is not None:
+            fixed["HandoverRestrictionList"] = hrl
+        if len(self._setups) >= self._SETUPS_KEPT:
+            self._setups.clear()
+        coder = self._setups[key] = _fast.template("InitialContextSetupRequest", fixed)
+        return coder
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable image of a value made of dicts, lists, str, bytes and int (each scalar with
+    its type, so 1 and True differ); TypeError for any other form."""
+    t = type(value)
+    if t is dict:
+        return (dict, *[(k, _frozen(v)) for k, v in value.items()])
+    if t is list:
+        return (list, *[_frozen(v) for v in value])
+    if t is int or t is str or t is bytes or value is None:
+        return (t, value)
+    raise TypeError(t)
+
+
 def handover_restriction_list(
     serving_plmn: Plmn | str,
     equivalent_plmns: Sequence[Plmn | str] = (),

@@ -706,7 +706,12 @@ def _whole_value(obj: Any) -> tuple[WholeEnc, WholeDec] | None:
     if _flat(obj):
         return _memoised(*_buffered(*comp))
     if ref._type_name(obj) in ref._SPECIAL:
-        return _buffered(*comp)
+        whole = _buffered(*comp)
+        size = ref._fixed_size(obj) if obj.TYPE == TYPE_BIT_STR else None
+        if (size is not None and size > 16 and not size % 8 and obj._const_sz.ext is None
+                and ref._SPECIAL[ref._type_name(obj) or ""][0] is ref._bits_to_bytes):
+            return _key_whole(size // 8, *whole)
+        return whole
     if obj.TYPE == TYPE_OCT_STR and obj._const_cont is None and obj._const_sz is None:
         return _octets_whole()
     if obj.TYPE == TYPE_SEQ_OF:
@@ -788,6 +793,19 @@ def _buffered(enc: Enc, dec: Dec) -> tuple[WholeEnc, WholeDec]:
         enc(w, v)
         return w.complete()
     return enc_whole, lambda data: _open_value(dec, data)
+
+
+def _key_whole(count: int, enc: WholeEnc, dec: WholeDec) -> tuple[WholeEnc, WholeDec]:
+    """A BIT STRING of a fixed size of `count` whole octets above 16 bits, not extensible,
+    whose Python form is its octets (the Security Key, TS 36.413 §9.2.1.41, 256 bits): aligned
+    and without a length (X.691 §16.10), so its octets are the open type's; any other value
+    through the bit buffers."""
+    def enc_octets(v: Any) -> bytes:
+        return v if type(v) is bytes and len(v) == count else enc(v)
+
+    def dec_octets(data: bytes) -> Any:
+        return data if len(data) == count else dec(data)
+    return enc_octets, dec_octets
 
 
 def _octets_whole() -> tuple[WholeEnc, WholeDec]:
@@ -1396,6 +1414,8 @@ def _from_dec_template(plan: _MsgPlan, template: _DecTemplate, data: bytes,
                        pos: int) -> Message | None:
     """The message data[pos:] read by `template`, or None when an octet outside its varying
     values differs (or a varying value is refused: `_decode_content` judges it)."""
+    if not data.endswith(template[-1][0]):
+        return None  # the octets after the last varying value (a cell's TAI and CGI) differ
     end = len(data)
     fields: dict[str, Any] = {}
     try:
@@ -1407,7 +1427,14 @@ def _from_dec_template(plan: _MsgPlan, template: _DecTemplate, data: bytes,
                 fields[const_name] = copy(value)
             if dec is None:
                 break
-            start, pos = _open_span(data, pos, end)
+            size = data[pos]
+            if size < 128:  # §11.9.3.6: the one-octet length of nearly every value
+                start = pos + 1
+                pos = start + size
+                if pos > end:
+                    return None
+            else:
+                start, pos = _open_span(data, pos, end)
             fields[name] = dec(data[start:pos])  # type: ignore[index]
     except (_Decline, ValueError, TypeError, KeyError, IndexError, OverflowError, ref._Semantic):
         return None  # `_decode_content` gives the answer

@@ -30,6 +30,10 @@ NAS_UNSPECIFIED = ("nas", "unspecified")
 OVERLOAD = ("misc", "control-processing-overload")
 
 
+# the UE-associated messages sent most, coded from templates of their shared IEs
+_MESSAGES = s1ap.MmeMessages()
+
+
 def send(mme: MmePort, assoc: int, msg: Message, stream: int = STREAM_NON_UE) -> None:
     mme.emit(SendS1ap(assoc, s1ap.encode(msg), stream))
 
@@ -81,8 +85,8 @@ def downlink_nas(mme: MmePort, ue: UeContext, nas_pdu: bytes) -> None:
     """DOWNLINK NAS TRANSPORT (TS 36.413 §8.6.2.2)."""
     if ue.enb_assoc is None or ue.enb_ue_id is None:
         return
-    send(mme, ue.enb_assoc,
-         s1ap.downlink_nas_transport(ue.mme_ue_id, ue.enb_ue_id, nas_pdu), STREAM_UE)
+    mme.emit(SendS1ap(ue.enb_assoc, _MESSAGES.downlink_nas_transport(
+        ue.mme_ue_id, ue.enb_ue_id, nas_pdu), STREAM_UE))
 
 
 def erab_to_be_setup(bearer: Bearer, nas_pdu: bytes | None) -> s1ap.ERabToBeSetup:
@@ -131,10 +135,10 @@ def initial_context_setup(mme: MmePort, ue: UeContext, kenb: bytes,
     if ue.unauthenticated_emergency:
         # TS 33.401 §15.2.2: only the null algorithms (no bit set) for a UE without KASME
         enc, integ = 0, 0
-    send(mme, ue.enb_assoc, s1ap.initial_context_setup_request(
+    mme.emit(SendS1ap(ue.enb_assoc, _MESSAGES.initial_context_setup_request(
         ue.mme_ue_id, ue.enb_ue_id, ue.session.ue_ambr_dl_bps, ue.session.ue_ambr_ul_bps,
         erabs, enc, integ, kenb, handover_restrictions(mme, ue),
-        ue.ue_radio_capability), STREAM_UE)
+        ue.ue_radio_capability), STREAM_UE))
 
 
 def handover_restrictions(mme: MmePort, ue: UeContext) -> dict[str, Any]:

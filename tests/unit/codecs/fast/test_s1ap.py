@@ -389,6 +389,76 @@ def test_a_cells_messages_as_the_builders_encoded(
                                             cause, s_tmsi)))
 
 
+@settings(SETTINGS, max_examples=150)
+@given(mme_id=st.one_of(st.integers(0, 2**32 - 1), st.just(2**32)),
+       enb_id=st.integers(0, 2**24 - 1),
+       nas=st.one_of(st.binary(min_size=1, max_size=300), st.none()),
+       ambr=st.tuples(st.integers(0, 10**10), st.one_of(st.integers(0, 10**10), st.just(True))),
+       algorithms=st.tuples(st.sampled_from([0, 0xE000, 0xC000, 0x10000]),
+                            st.sampled_from([0, 0xE000, 0x4000])),
+       key=st.one_of(st.binary(min_size=32, max_size=32), st.binary(max_size=31),
+                     st.tuples(st.integers(0, 2**256 - 1), st.just(256))),
+       erabs=st.lists(st.tuples(st.integers(0, 15), st.integers(1, 9), st.integers(0, 2**32 - 1),
+                                st.sampled_from(["127.0.0.5", "10.1.2.3", "2001:db8::1"])),
+                      min_size=1, max_size=3),
+       hrl=st.sampled_from([None, ("44020", []), ("44020", ["44010"]),
+                            ("44010", ["44020", "44051"])]),
+       radio=st.one_of(st.none(), st.binary(max_size=400)),
+       level=st.sampled_from(["fast", "pycrate"]))
+def test_an_mmes_messages_as_the_builders_encoded(
+        mme_id: int, enb_id: int, nas: bytes | None, ambr: tuple[int, int],
+        algorithms: tuple[int, int], key: bytes, erabs: list[tuple[int, int, int, str]],
+        hrl: tuple[str, list[str]] | None, radio: bytes | None, level: str) -> None:
+    """TS 36.413 §9.1.7.2 / §9.1.4.1: the Downlink NAS Transports and Initial Context Setup
+    Requests of an MME, the UE-AMBR, UE Security Capabilities and Handover Restriction List
+    coded once per distinct triple, are the octets of the builders' messages (or their
+    EncodeError), at either codec level."""
+    mme = s1ap.MmeMessages()
+    restriction = None if hrl is None else s1ap.handover_restriction_list(*hrl)
+    e_rabs = [s1ap.ERabToBeSetup(e, q, 15, a, teid, nas if i == 0 else None)
+              for i, (e, q, teid, a) in enumerate(erabs)]
+    args = (mme_id, enb_id, *ambr, e_rabs, *algorithms, key, restriction, radio)
+    with parity.codec_level(level):
+        for _ in range(2):  # the second time from the triple's coded IEs
+            assert _encoded_or_error(lambda: mme.downlink_nas_transport(
+                mme_id, enb_id, nas)) == _encoded_or_error(lambda: s1ap.encode_pycrate(
+                    s1ap.downlink_nas_transport(mme_id, enb_id, nas)))  # type: ignore[arg-type]
+            assert _encoded_or_error(lambda: mme.initial_context_setup_request(
+                *args)) == _encoded_or_error(lambda: s1ap.encode_pycrate(
+                    s1ap.initial_context_setup_request(*args)))  # type: ignore[arg-type]
+
+
+def test_an_mmes_context_setup_templates_per_triple_and_bounded() -> None:
+    """A template per distinct UE-AMBR, algorithms and restriction list (1 and True kept
+    apart), at most `_SETUPS_KEPT`."""
+    mme = s1ap.MmeMessages()
+    erab = [s1ap.ERabToBeSetup(5, 9, 15, "127.0.0.5", 7, b"\x27")]
+    for ul in (1, True, 1):
+        got = mme.initial_context_setup_request(1, 2, 1, ul, erab, 0, 0, bytes(32))
+        assert got == s1ap.encode_pycrate(s1ap.initial_context_setup_request(
+            1, 2, 1, ul, erab, 0, 0, bytes(32)))
+    assert len(mme._setups) == 1  # True is not an int: the builder's message
+    for dl in range(2 * s1ap.MmeMessages._SETUPS_KEPT):
+        mme.initial_context_setup_request(1, 2, dl, 1, erab, 0, 0, bytes(32))
+        assert len(mme._setups) <= s1ap.MmeMessages._SETUPS_KEPT
+
+
+def test_security_key_on_octets_as_on_bits() -> None:
+    """TS 36.413 §9.2.1.41: the 256-bit KeNB is its 32 octets in the open type (X.691 §16.10,
+    aligned, no length); another form goes through the bit buffers as before."""
+    plan = fs._PLANS_BY_NAME["InitialContextSetupRequest"]
+    enc, dec = next(ie.codec() for ie in plan.ies if ie.name == "SecurityKey")  # type: ignore[misc]
+    key = bytes(range(32))
+    assert enc(key) == key and dec(key) == key
+    assert enc((int.from_bytes(key, "big"), 256)) == key
+    for bad in (key[:31], (1, 255)):
+        with pytest.raises(fs._Decline):
+            enc(bad)
+    for short in (key[:31], key + b"\x00"):
+        with pytest.raises(fs._Decline):
+            dec(short)
+
+
 def _attach_message(name: str, n: int) -> Message:
     """UE n's message `name` of an attach (TS 36.413 §9.1.7.1-3, §9.1.4.1, §9.1.4.3,
     §9.1.10): its own S1AP IDs, NAS-PDU, TEIDs, addresses, Security Key and capability."""
@@ -411,6 +481,56 @@ def _attach_message(name: str, n: int) -> Message:
         return s1ap.initial_context_setup_response(n * 977, n * 3 + 1,
                                                    [(5, f"127.1.0.{n % 250 + 1}", n * 13)])
     return s1ap.ue_capability_info_indication(n * 977, n * 3 + 1, nas * 3)
+
+
+def test_another_cells_decode_template_refused_before_reading_values(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """TS 36.413 §9.1.7.3: the Uplink NAS Transports of two cells differ in the TAI and
+    E-UTRAN CGI after the varying values; a message of the second cell is refused by the first
+    cell's template on those octets, before its S1AP IDs and NAS-PDU are read, and decodes from
+    its own cell's template as the pycrate path decodes it."""
+    plan = fs._PLANS_BY_NAME["UplinkNASTransport"]
+    monkeypatch.setattr(plan, "dec_templates", [])
+    plmn = Plmn.parse("44020")
+
+    def uplink(n: int, cell_id: int) -> bytes:
+        return s1ap.encode_pycrate(s1ap.uplink_nas_transport(
+            n * 977, n * 3 + 1, bytes((0x27, n)), plmn, 1, plmn, cell_id))
+    for cell_id in (0x1234501, 0x1234502):
+        fs.decode(uplink(1, cell_id))
+    assert len(plan.dec_templates) == 2  # type: ignore[arg-type]
+    reads: list[str] = []
+
+    def counted(name: str, dec: fs.WholeDec) -> fs.WholeDec:
+        return lambda data: reads.append(name) or dec(data)
+    plan.dec_templates = [tuple(  # type: ignore[assignment]
+        (octets, count, consts, name, None if dec is None else counted(name, dec))
+        for octets, count, consts, name, dec in template)
+        for template in plan.dec_templates]  # type: ignore[union-attr]
+    wire = uplink(2, 0x1234502)
+    got = fs.decode(wire)
+    assert got == s1ap.decode_pycrate(wire) and got.fields["EUTRAN-CGI"]["cell-ID"] == 0x1234502
+    assert reads == ["MME-UE-S1AP-ID", "eNB-UE-S1AP-ID", "NAS-PDU"]
+
+
+@pytest.mark.parametrize("size", [1, 127, 128, 300, 16000])
+def test_decode_template_reads_one_and_two_octet_lengths(
+        size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """X.691 §11.9.3.6-7: a varying value of any length (one length octet below 128, two from
+    128) read through a template as the pycrate path reads it; the same message cut short
+    by one octet is refused as pycrate refuses it."""
+    plan = fs._PLANS_BY_NAME["DownlinkNASTransport"]
+    monkeypatch.setattr(plan, "dec_templates", [])
+    fs.decode(s1ap.encode_pycrate(s1ap.downlink_nas_transport(1, 2, b"\x27")))
+    nas = (bytes(range(256)) * 64)[:size]
+    wire = s1ap.encode_pycrate(s1ap.downlink_nas_transport(977, 3, nas))
+    whole = fs._decode_content
+    monkeypatch.setattr(fs, "_decode_content", lambda *a: pytest.fail("not from the template"))
+    assert fs.decode(wire) == s1ap.decode_pycrate(wire)
+    monkeypatch.setattr(fs, "_decode_content", whole)
+    assert fs.decode(wire[:-1]) is None
+    with pytest.raises(DecodeError):
+        s1ap.decode(wire[:-1])
 
 
 def _decoded_whole(data: bytes) -> object:
