@@ -28,6 +28,7 @@ reference decides.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -772,6 +773,73 @@ class _AuthenticationRequestTemplate:
         return b"".join((self.head, bytes((ksi,)), rand, bytes((_AUTN_LEN,)), autn))
 
 
+# type 3 V, type 4 LV / TLV, type 6 LV-E / TLV-E (TS 24.007 §11.2.1.1): the octets of the
+# length indicator before the value part, the longest value part
+_LENGTHS = {"3V": (0, 0xFF), "3TV": (0, 0xFF), "4LV": (1, 0xFF), "4TLV": (1, 0xFF),
+            "6LVE": (2, 0xFFFF), "6TLVE": (2, 0xFFFF)}
+
+
+class _SpliceTemplate:
+    """Messages that share all their fields but a few, each of them the value part of one IE
+    of type 3, 4 or 6 (the UE's identity, RES, IMEISV, the ESM message container): the octets
+    around those IEs kept from one message encoded in full (`probe`, the values it is encoded
+    with), each varying value part converted as the full encoder converts it and written with
+    its length indicator."""
+
+    __slots__ = ("head", "parts")
+
+    def __init__(self, name: str, probe: dict[str, Any], fixed: dict[str, Any]) -> None:
+        spec = ref._BY_NAME[name]
+        whole = encode(Message(ref.PROTOCOL, name, spec.code, {**fixed, **probe}))
+        plan = _dec_plan(spec.pd, spec.code, False)
+        if whole is None or plan is None or plan.esm or "other_ies" in fixed:
+            raise _Decline
+        spans: dict[str, tuple[int, int]] = {}
+        plan.read(whole, 2, spans)
+        layout = _layout(spec.mo)
+        kinds = {} if layout is None else {e.name: (e.kind, e.size) for e in layout.elements}
+        varying = []
+        for ie in spec.ies:
+            if ie.names[0] in probe:
+                kind, size = kinds[ie.pyc]
+                if len(ie.names) > 1 or ie.pyc not in spans or kind not in _LENGTHS:
+                    raise _Decline
+                start, stop = spans[ie.pyc]
+                varying.append((start - _LENGTHS[kind][0], stop, ie.names[0],
+                                REPLACES.get(ie.to_wire, ie.to_wire), kind, size))
+        varying.sort()
+        at = varying[0][0]
+        self.head = whole[:at]
+        parts = []
+        for i, (_, stop, field, conv, kind, size) in enumerate(varying):
+            upto = varying[i + 1][0] if i + 1 < len(varying) else len(whole)
+            parts.append((field, conv, _LENGTHS[kind][0], size, _LENGTHS[kind][1],
+                          whole[stop:upto]))
+        self.parts = tuple(parts)
+        if self.encode(probe) != whole:
+            raise _Decline
+
+    def encode(self, fields: dict[str, Any]) -> bytes | None:
+        out = [self.head]
+        try:
+            for field, conv, length, size, limit, after in self.parts:
+                value = fields[field]
+                if value is None:
+                    return None  # absent: not this template's shape
+                wire = _octets(conv(value), size, limit)
+                if length:
+                    out.append(len(wire).to_bytes(length, "big"))
+                out.append(wire)
+                out.append(after)
+        except Exception:  # as the full encoder: declined, and the reference decides
+            return None
+        return b"".join(out)
+
+
+def _splice(name: str, probe: dict[str, Any]) -> tuple[frozenset[str], Callable[..., Any]]:
+    return frozenset(probe), functools.partial(_SpliceTemplate, name, probe)
+
+
 _AUTH_REQUEST = "AuthenticationRequest"
 _RAND, _AUTN = "authentication_parameter_rand", "authentication_parameter_autn"
 _DEFAULT_BEARER = "ActivateDefaultEPSBearerContextRequest"
@@ -780,6 +848,14 @@ _TEMPLATES: dict[str, tuple[frozenset[str], Callable[[dict[str, Any]], Any]]] = 
     "AttachAccept": (frozenset({ref.ESM_CONTAINER, "guti"}), _AttachAcceptTemplate),
     _DEFAULT_BEARER: (frozenset({ref.EBI, ref.PTI, "pdn_address"}), _DefaultBearerTemplate),
     _AUTH_REQUEST: (frozenset({ref.KSI, _RAND, _AUTN}), _AuthenticationRequestTemplate),
+    # the UE's messages of an attach (§8.2.4, §8.2.8, §8.2.21)
+    "AttachRequest": _splice("AttachRequest", {
+        "eps_mobile_identity": ref.imsi_identity("001010000000001"),
+        ref.ESM_CONTAINER: _PROBE_ESM}),
+    "AuthenticationResponse": _splice("AuthenticationResponse", {
+        "authentication_response_parameter": bytes(8)}),
+    "SecurityModeComplete": _splice("SecurityModeComplete", {
+        "imeisv": ref.imeisv_identity("3500000000000000")}),
 }
 
 
@@ -787,7 +863,9 @@ def template(name: str, fixed: dict[str, Any]) -> Callable[[dict[str, Any]], byt
     """An encoder of messages `name` whose fields `fixed` are the same in each (ATTACH ACCEPT:
     all but the ESM message container and the GUTI; ACTIVATE DEFAULT EPS BEARER CONTEXT
     REQUEST: all but the EPS bearer identity, PTI and PDN address; AUTHENTICATION REQUEST:
-    none, its KSI, RAND and AUTN written after its header), or None."""
+    none, its KSI, RAND and AUTN written after its header; ATTACH REQUEST: all but the EPS
+    mobile identity and the ESM message container; AUTHENTICATION RESPONSE: none but the RES;
+    SECURITY MODE COMPLETE: none but the IMEISV), or None."""
     kind = _TEMPLATES.get(name)
     if kind is None or kind[0] & set(fixed):
         return None
