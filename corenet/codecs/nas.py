@@ -900,16 +900,50 @@ def attach_request(attach_type: int = 1, ksi: int = 7, imsi: str | None = None,
                    ms_net_cap: bytes | None = None, ms_classmark_2: bytes | None = None,
                    voice_domain_preference: bytes | None = None) -> bytes:
     """§8.2.4; attach_type 1 = EPS attach, 2 = combined, 6 = EPS emergency attach (§9.9.3.11)."""
-    fields = {
-        "eps_attach_type": attach_type, KSI: ksi,
-        "eps_mobile_identity": _identity(imsi, guti, imei),
-        "ue_network_capability": ue_net_cap if ue_net_cap is not None else ue_network_capability(),
-        ESM_CONTAINER: esm_container,
-    }
-    return build("AttachRequest", **_put(
-        fields, last_visited_registered_tai=last_visited_tai, drx_parameter=drx,
+    fixed = _put(
+        {"eps_attach_type": attach_type, KSI: ksi, "ue_network_capability":
+         ue_net_cap if ue_net_cap is not None else ue_network_capability()},
+        last_visited_registered_tai=last_visited_tai, drx_parameter=drx,
         ms_network_capability=ms_net_cap, mobile_station_classmark_2=ms_classmark_2,
-        voice_domain_preference_and_ues_usage_setting=voice_domain_preference))
+        voice_domain_preference_and_ues_usage_setting=voice_domain_preference)
+    varying = {"eps_mobile_identity": _identity(imsi, guti, imei), ESM_CONTAINER: esm_container}
+    got = _ATTACH_REQUESTS.encode(fixed, varying)
+    return got if got is not None else build("AttachRequest", **fixed, **varying)
+
+
+class _Shapes:
+    """Messages `name` encoded, at the fast level, by the template (`FastPath.template`,
+    checked there against a message encoded in full) of the fields they share: a device's
+    capabilities, the cell's TAI... False: the fast level declined that kind. Bounded:
+    cleared when full."""
+
+    __slots__ = ("name", "_encoders")
+    KEPT = 256
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._encoders: dict[tuple[Any, ...], Any] = {}
+
+    def encode(self, fixed: dict[str, Any], varying: dict[str, Any]) -> bytes | None:
+        """The message's bytes, or None: encode it in full."""
+        if not STATE.fast:
+            return None
+        key = tuple(fixed.items())
+        encoder: Any
+        try:
+            encoder = self._encoders.get(key)
+        except TypeError:  # a value that is no key: encoded in full
+            return None
+        if encoder is None:
+            if len(self._encoders) >= self.KEPT:
+                self._encoders.clear()
+            encoder = self._encoders[key] = _fast.template(self.name, fixed) or False
+        return encoder(varying) if encoder else None
+
+
+_ATTACH_REQUESTS = _Shapes("AttachRequest")
+_AUTHENTICATION_RESPONSES = _Shapes("AuthenticationResponse")
+_SECURITY_MODE_COMPLETES = _Shapes("SecurityModeComplete")
 
 
 def attach_accept(tai_list: list[Tai], esm_container: Any, attach_result: int = 1,
@@ -1050,7 +1084,9 @@ _AUTH_REQUESTS: Any = None  # the fast level's encoder, False when it declined
 
 def authentication_response(res: bytes) -> bytes:
     """§8.2.8."""
-    return build("AuthenticationResponse", authentication_response_parameter=res)
+    varying = {"authentication_response_parameter": res}
+    got = _AUTHENTICATION_RESPONSES.encode({}, varying)
+    return got if got is not None else build("AuthenticationResponse", **varying)
 
 
 def authentication_failure(emm_cause: int, auts: bytes | None = None) -> bytes:
@@ -1077,8 +1113,9 @@ def security_mode_command(eea: int, eia: int, ksi: int, ue_sec_cap: bytes,
 
 def security_mode_complete(imeisv: str | None = None) -> bytes:
     """§8.2.21."""
-    return build("SecurityModeComplete",
-                 **_put({}, imeisv=imeisv_identity(imeisv) if imeisv else None))
+    varying = _put({}, imeisv=imeisv_identity(imeisv) if imeisv else None)
+    got = _SECURITY_MODE_COMPLETES.encode({}, varying) if varying else None
+    return got if got is not None else build("SecurityModeComplete", **varying)
 
 
 def security_mode_reject(emm_cause: int) -> bytes:

@@ -28,6 +28,7 @@ reference decides.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -283,7 +284,8 @@ _OPTIONAL_OP = {"1TV": _TV1, "2": -1, "3TV": _TV3, "4TLV": _TLV, "6TLVE": _TLVE}
 
 
 class _DecPlan:
-    __slots__ = ("spec", "name", "code", "esm", "steps", "cands", "convs", "mapped", "others")
+    __slots__ = ("spec", "name", "code", "esm", "steps", "cands", "convs", "mapped", "others",
+                 "varying", "templates")
 
     def __init__(self, spec: Any, layout: _Layout, esm: bool) -> None:
         self.spec = spec
@@ -333,9 +335,17 @@ class _DecPlan:
         self.mapped = frozenset(ie.pyc for ie in spec.ies)
         self.others = tuple(e.name for e in layout.elements
                             if e.kind != "spare" and e.name not in self.mapped)
+        # decode templates (`_DecTemplate`) for the messages of an attach: the IEs, by pycrate
+        # name, whose value parts differ from one UE's message to the next
+        varying = _VARYING.get(spec.name)
+        self.varying = None if varying is None else frozenset(
+            ie.pyc for ie in spec.ies if ie.names[0] in varying)
+        self.templates: list[_DecTemplate] = []
 
-    def read(self, data: bytes, pos: int) -> dict[str, Any]:
-        """Value parts by pycrate IE name."""
+    def read(self, data: bytes, pos: int,
+             spans: dict[str, tuple[int, int]] | None = None) -> dict[str, Any]:
+        """Value parts by pycrate IE name; `spans`, when given, receives where each value part
+        of more than a half octet lies in `data`."""
         found: dict[str, Any] = {}
         end = len(data)
         for op, name, arg in self.steps:
@@ -353,6 +363,8 @@ class _DecPlan:
                 if stop > end:
                     raise _Decline
                 found[name] = data[pos:stop]
+                if spans is not None:
+                    spans[name] = (pos, stop)
                 pos = stop
             else:
                 if op == _LV:
@@ -368,6 +380,8 @@ class _DecPlan:
                 if stop > end:
                     raise _Decline
                 found[name] = data[start:stop]
+                if spans is not None:
+                    spans[name] = (start, stop)
                 pos = stop
         cands = self.cands
         while pos < end:
@@ -400,6 +414,8 @@ class _DecPlan:
             if stop > end:
                 raise _Decline
             found[name] = data[start:stop]
+            if spans is not None:
+                spans[name] = (start, stop)
             pos = stop
         return found
 
@@ -436,12 +452,14 @@ def _dec_plan(pd: int, code: int, downlink: bool) -> _DecPlan | None:
 def decode_plain(data: bytes, direction: int | None) -> Message | None:
     """The reference's Message for a plain EMM or ESM message, or None to decline."""
     try:
-        return _decode_plain(bytes(data), direction)
+        plan, fields = _decode_plain(bytes(data), direction)
     except Exception:
         return None
+    return Message(ref.PROTOCOL, plan.name, plan.code, fields)
 
 
-def _decode_plain(data: bytes, direction: int | None) -> Message:
+def _decode_plain(data: bytes, direction: int | None) -> tuple[_DecPlan, dict[str, Any]]:
+    """The message's plan and its Message's fields."""
     first = data[0]
     pd = first & 0x0F
     if pd == ref.PD_EMM:
@@ -455,10 +473,24 @@ def _decode_plain(data: bytes, direction: int | None) -> Message:
     plan = _dec_plan(pd, code, direction == ref.DOWNLINK)
     if plan is None:
         raise _Decline
-    found = plan.read(data, start)
+    for template in plan.templates:
+        got = template.decode(data, direction)
+        if got is not None:
+            return plan, got
+    if plan.varying is None:
+        return plan, _decode_read(plan, data, start, direction, None)
+    spans: dict[str, tuple[int, int]] = {}
+    fields = _decode_read(plan, data, start, direction, spans)
+    _learn(plan, data, spans, fields)
+    return plan, fields
+
+
+def _decode_read(plan: _DecPlan, data: bytes, start: int, direction: int | None,
+                 spans: dict[str, tuple[int, int]] | None) -> dict[str, Any]:
+    found = plan.read(data, start, spans)
     fields: dict[str, Any] = {}
     if plan.esm:
-        fields[ref.EBI] = first >> 4
+        fields[ref.EBI] = data[0] >> 4
         fields[ref.PTI] = data[1]
     for pyc, names, conv in plan.convs:
         raw = found.get(pyc, _ABSENT)
@@ -475,13 +507,153 @@ def _decode_plain(data: bytes, direction: int | None) -> Message:
             fields["other_ies"] = other
     container = fields.get(ref.ESM_CONTAINER)
     if container is not None:
-        if not container or container[0] & 0x0F != ref.PD_ESM:
-            raise _Decline
-        inner = _decode_plain(container, direction)
-        fields[ref.ESM_CONTAINER] = {"name": inner.name, "code": inner.code,
-                                     "fields": inner.fields}
+        fields[ref.ESM_CONTAINER] = _esm_container(container, direction)
     ref._check_conditional(plan.name, fields, {})
-    return Message(ref.PROTOCOL, plan.name, plan.code, fields)
+    return fields
+
+
+def _esm_container(raw: bytes, direction: int | None) -> dict[str, Any]:
+    """The ESM message container's message (§9.9.3.15), decoded in turn."""
+    if not raw or raw[0] & 0x0F != ref.PD_ESM:
+        raise _Decline
+    plan, fields = _decode_plain(raw, direction)
+    return {"name": plan.name, "code": plan.code, "fields": fields}
+
+
+# --------------------------------------------------------------------------------------------
+# Decode templates
+#
+# The messages of an attach differ from one UE to the next in a few value parts only (identity,
+# RAND/AUTN, RES, GUTI, PDN address, time, the ESM message container; the EPS bearer identity and PTI
+# of an ESM header, §9.3.2, §9.4). A message decoded in full leaves a template: its octets
+# outside those value parts, and its Message. A message of the same length whose every octet
+# outside them equals the template's has the same IEs at the same places (all the length
+# octets and IEIs are among the octets compared, TS 24.007 §11.2): its Message is the
+# template's with the varying value parts converted as the full decode converts them. Any
+# other message, or a varying value the conversion refuses, goes the full way.
+# --------------------------------------------------------------------------------------------
+
+_PCO = ref.PCO
+_VARYING: dict[str, frozenset[str]] = {
+    "AttachRequest": frozenset({"eps_mobile_identity", ref.ESM_CONTAINER}),
+    "AuthenticationRequest": frozenset({"authentication_parameter_rand", "authentication_parameter_autn"}),
+    "AuthenticationResponse": frozenset({"authentication_response_parameter"}),
+    "SecurityModeCommand": frozenset(),
+    "SecurityModeComplete": frozenset({"imeisv"}),
+    "AttachAccept": frozenset({"guti", ref.ESM_CONTAINER}),
+    "AttachComplete": frozenset({ref.ESM_CONTAINER}),
+    "PDNConnectivityRequest": frozenset({_PCO}),
+    "ActivateDefaultEPSBearerContextRequest": frozenset({"pdn_address", _PCO}),
+    "ActivateDefaultEPSBearerContextAccept": frozenset({_PCO}),
+    # §8.2.13: the time of the attach
+    "EMMInformation": frozenset({"universal_time_and_local_time_zone"}),
+}
+# per message type and direction: a few shapes (KSI, cell, device profile...), the oldest
+# replaced by a new one
+_TEMPLATES_PER_MESSAGE = 4
+
+
+def _shared(value: Any) -> bool:
+    """Whether a decoded value can be handed to every message: nothing in it can change."""
+    kind = type(value)
+    if kind in (int, str, bytes, bool) or value is None:
+        return True
+    if kind is tuple:
+        return all(_shared(v) for v in value)
+    params = getattr(kind, "__dataclass_params__", None)
+    return bool(params is not None and params.frozen and all(
+        _shared(getattr(value, f)) for f in kind.__dataclass_fields__))
+
+
+def _copyable(value: Any) -> bool:
+    if type(value) is dict:
+        return all(_copyable(v) for v in value.values())
+    if type(value) is list:
+        return all(_copyable(v) for v in value)
+    return _shared(value)
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a decoded dict or list (of `_copyable` values) for one message."""
+    if type(value) is dict:
+        return {k: _fresh(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_fresh(v) for v in value]
+    return value
+
+
+def _copier(value: Any) -> Callable[[Any], Any]:
+    """How each message gets its own copy of a decoded dict or list (TAI list, QoS...)."""
+    if not _copyable(value):
+        raise _Decline
+    parts = value.values() if type(value) is dict else value
+    if all(_shared(v) for v in parts):
+        return type(value).copy  # type: ignore[no-any-return]
+    return _fresh
+
+
+class _DecTemplate:
+    __slots__ = ("size", "fixed", "varying", "fields", "copied", "name", "esm")
+
+    def __init__(self, plan: _DecPlan, data: bytes, spans: dict[str, tuple[int, int]],
+                 fields: dict[str, Any]) -> None:
+        varying = sorted((*spans[pyc], names, conv) for pyc, names, conv in plan.convs
+                         if pyc in spans and pyc in plan.varying)  # type: ignore[operator]
+        fixed = []
+        at = 2 if plan.esm else 0  # ESM: the EPS bearer identity || PD and the PTI vary
+        for start, stop, _, _ in varying:
+            fixed.append((at, start, data[at:start]))
+            at = stop
+        fixed.append((at, len(data), data[at:]))
+        self.size = len(data)
+        self.fixed = tuple(run for run in fixed if run[0] < run[1])
+        self.varying = tuple(varying)
+        names = {n for _, _, ns, _ in varying for n in ((ns,) if type(ns) is str else ns)}
+        self.copied = tuple((k, _copier(v)) for k, v in fields.items()
+                            if k not in names and not _shared(v))
+        # in the full decode's order, the varying ones overwritten; apart from the Message
+        # of `data`, which its receiver may change
+        self.fields = {k: _fresh(v) for k, v in fields.items()}
+        self.name, self.esm = plan.name, plan.esm
+
+    def decode(self, data: bytes, direction: int | None) -> dict[str, Any] | None:
+        """`_decode_read`'s fields for `data`, or None when `data` is not of this shape."""
+        if len(data) != self.size:
+            return None
+        for start, stop, octets in self.fixed:
+            if data[start:stop] != octets:
+                return None
+        fields = self.fields.copy()
+        for name, copy in self.copied:
+            fields[name] = copy(fields[name])
+        if self.esm:
+            fields[ref.EBI] = data[0] >> 4
+            fields[ref.PTI] = data[1]
+        try:
+            for start, stop, names, conv in self.varying:
+                value = conv(data[start:stop])
+                if names == ref.ESM_CONTAINER:
+                    fields[names] = _esm_container(value, direction)
+                elif type(names) is str:
+                    fields[names] = value
+                else:
+                    fields.update(zip(names, value, strict=True))
+            ref._check_conditional(self.name, fields, {})
+        except Exception:  # as the full decode: declined, and the reference decides
+            return None
+        return fields
+
+
+def _learn(plan: _DecPlan, data: bytes, spans: dict[str, tuple[int, int]],
+           fields: dict[str, Any]) -> None:
+    try:
+        template = _DecTemplate(plan, data, spans, fields)
+    except _Decline:
+        return
+    templates = plan.templates
+    if len(templates) >= _TEMPLATES_PER_MESSAGE:
+        del templates[0]
+    templates.append(template)
 
 
 # --------------------------------------------------------------------------------------------
@@ -601,6 +773,73 @@ class _AuthenticationRequestTemplate:
         return b"".join((self.head, bytes((ksi,)), rand, bytes((_AUTN_LEN,)), autn))
 
 
+# type 3 V, type 4 LV / TLV, type 6 LV-E / TLV-E (TS 24.007 §11.2.1.1): the octets of the
+# length indicator before the value part, the longest value part
+_LENGTHS = {"3V": (0, 0xFF), "3TV": (0, 0xFF), "4LV": (1, 0xFF), "4TLV": (1, 0xFF),
+            "6LVE": (2, 0xFFFF), "6TLVE": (2, 0xFFFF)}
+
+
+class _SpliceTemplate:
+    """Messages that share all their fields but a few, each of them the value part of one IE
+    of type 3, 4 or 6 (the UE's identity, RES, IMEISV, the ESM message container): the octets
+    around those IEs kept from one message encoded in full (`probe`, the values it is encoded
+    with), each varying value part converted as the full encoder converts it and written with
+    its length indicator."""
+
+    __slots__ = ("head", "parts")
+
+    def __init__(self, name: str, probe: dict[str, Any], fixed: dict[str, Any]) -> None:
+        spec = ref._BY_NAME[name]
+        whole = encode(Message(ref.PROTOCOL, name, spec.code, {**fixed, **probe}))
+        plan = _dec_plan(spec.pd, spec.code, False)
+        if whole is None or plan is None or plan.esm or "other_ies" in fixed:
+            raise _Decline
+        spans: dict[str, tuple[int, int]] = {}
+        plan.read(whole, 2, spans)
+        layout = _layout(spec.mo)
+        kinds = {} if layout is None else {e.name: (e.kind, e.size) for e in layout.elements}
+        varying = []
+        for ie in spec.ies:
+            if ie.names[0] in probe:
+                kind, size = kinds[ie.pyc]
+                if len(ie.names) > 1 or ie.pyc not in spans or kind not in _LENGTHS:
+                    raise _Decline
+                start, stop = spans[ie.pyc]
+                varying.append((start - _LENGTHS[kind][0], stop, ie.names[0],
+                                REPLACES.get(ie.to_wire, ie.to_wire), kind, size))
+        varying.sort()
+        at = varying[0][0]
+        self.head = whole[:at]
+        parts = []
+        for i, (_, stop, field, conv, kind, size) in enumerate(varying):
+            upto = varying[i + 1][0] if i + 1 < len(varying) else len(whole)
+            parts.append((field, conv, _LENGTHS[kind][0], size, _LENGTHS[kind][1],
+                          whole[stop:upto]))
+        self.parts = tuple(parts)
+        if self.encode(probe) != whole:
+            raise _Decline
+
+    def encode(self, fields: dict[str, Any]) -> bytes | None:
+        out = [self.head]
+        try:
+            for field, conv, length, size, limit, after in self.parts:
+                value = fields[field]
+                if value is None:
+                    return None  # absent: not this template's shape
+                wire = _octets(conv(value), size, limit)
+                if length:
+                    out.append(len(wire).to_bytes(length, "big"))
+                out.append(wire)
+                out.append(after)
+        except Exception:  # as the full encoder: declined, and the reference decides
+            return None
+        return b"".join(out)
+
+
+def _splice(name: str, probe: dict[str, Any]) -> tuple[frozenset[str], Callable[..., Any]]:
+    return frozenset(probe), functools.partial(_SpliceTemplate, name, probe)
+
+
 _AUTH_REQUEST = "AuthenticationRequest"
 _RAND, _AUTN = "authentication_parameter_rand", "authentication_parameter_autn"
 _DEFAULT_BEARER = "ActivateDefaultEPSBearerContextRequest"
@@ -609,6 +848,14 @@ _TEMPLATES: dict[str, tuple[frozenset[str], Callable[[dict[str, Any]], Any]]] = 
     "AttachAccept": (frozenset({ref.ESM_CONTAINER, "guti"}), _AttachAcceptTemplate),
     _DEFAULT_BEARER: (frozenset({ref.EBI, ref.PTI, "pdn_address"}), _DefaultBearerTemplate),
     _AUTH_REQUEST: (frozenset({ref.KSI, _RAND, _AUTN}), _AuthenticationRequestTemplate),
+    # the UE's messages of an attach (§8.2.4, §8.2.8, §8.2.21)
+    "AttachRequest": _splice("AttachRequest", {
+        "eps_mobile_identity": ref.imsi_identity("001010000000001"),
+        ref.ESM_CONTAINER: _PROBE_ESM}),
+    "AuthenticationResponse": _splice("AuthenticationResponse", {
+        "authentication_response_parameter": bytes(8)}),
+    "SecurityModeComplete": _splice("SecurityModeComplete", {
+        "imeisv": ref.imeisv_identity("3500000000000000")}),
 }
 
 
@@ -616,7 +863,9 @@ def template(name: str, fixed: dict[str, Any]) -> Callable[[dict[str, Any]], byt
     """An encoder of messages `name` whose fields `fixed` are the same in each (ATTACH ACCEPT:
     all but the ESM message container and the GUTI; ACTIVATE DEFAULT EPS BEARER CONTEXT
     REQUEST: all but the EPS bearer identity, PTI and PDN address; AUTHENTICATION REQUEST:
-    none, its KSI, RAND and AUTN written after its header), or None."""
+    none, its KSI, RAND and AUTN written after its header; ATTACH REQUEST: all but the EPS
+    mobile identity and the ESM message container; AUTHENTICATION RESPONSE: none but the RES;
+    SECURITY MODE COMPLETE: none but the IMEISV), or None."""
     kind = _TEMPLATES.get(name)
     if kind is None or kind[0] & set(fixed):
         return None
