@@ -1063,16 +1063,18 @@ def _decode(data: bytes) -> Message:
 
 
 # --------------------------------------------------------------------------------------------
-# Decode templates (TS 29.274 §7.2.1, §7.2.2): the Create Session Requests an S/P-GW receives
-# and the Create Session Responses an MME receives differ from one UE to the next only in the
-# header's TEID and Sequence Number and the values of a few IEs: IMSI, MEI, MSISDN (§8.3,
-# §8.10, §8.11), F-TEIDs (§8.22), PDN address (§8.14), charging ID (§8.29). A message whose every
+# Decode templates (TS 29.274 §7.2.1, §7.2.2, §7.2.7, §7.2.8, §7.2.21, §7.2.22): the Create
+# Session, Modify Bearer and Release Access Bearers Requests an S/P-GW receives and the
+# responses an MME receives differ from one UE to the next only in the header's TEID and
+# Sequence Number and the values of a few IEs: IMSI, MEI, MSISDN (§8.3, §8.10, §8.11), F-TEIDs
+# (§8.22), PDN address (§8.14), charging ID (§8.29). A message whose every
 # other octet equals a decoded message's (same length, so the same IE headers and lengths: the
 # same IEs at the same places) decodes to that message's values with those IEs read anew by the
 # same readers: what `_decode` gives, refusals included. Anything else goes through `_decode`.
 # --------------------------------------------------------------------------------------------
 
-_DEC_TEMPLATED = frozenset({32, 33})  # Create Session Request, Response
+# Create Session, Modify Bearer, Release Access Bearers Request and Response
+_DEC_TEMPLATED = frozenset({32, 33, 34, 35, 170, 171})
 _VARYING_TYPES = frozenset({1, 75, 76, 87, 79, 94})
 _DEC_TEMPLATES_KEPT = 256  # (message type, length) keys, each with the last few templates
 _DEC_TEMPLATES_PER_KEY = 4
