@@ -517,7 +517,7 @@ def _new_plan(ies: tuple[ref.IESpec, ...], fields: Any, values: list[Any],
         kind, tag, group = kinds.get(key) or (_KEEP, (0, 0), ())
         where = (*outer, tag)
         if value is None or kind == _KEEP:
-            if key not in ("teid", "sequence"):  # the header's: always written
+            if outer or key not in ("teid", "sequence"):  # the header's: always written
                 kept.append(key)
             continue
         if kind == _FTEID:
