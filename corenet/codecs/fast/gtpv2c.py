@@ -17,7 +17,9 @@ pycrate IE element alone (a few hundred µs less than the whole message, and onl
 
 from __future__ import annotations
 
+import copy
 import functools
+import operator
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -453,36 +455,43 @@ def _body(spec: ref.MessageSpec, fields: Any) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# Templates (TS 29.274 §7.2.2, §7.2.8): the S/P-GW answers each attach with a Create Session
-# Response and a Modify Bearer Response that differ from the previous UE's only in the header's
-# TEID and Sequence Number, the TEIDs of the F-TEIDs, the UE's PDN address (§8.14) and the
-# charging ID (§8.29). Such a response is written as the octets the encoder gave for the first
-# one of its shape (every other value equal, the IEs in the same order), with those fields
-# written over them; a message of any other shape is encoded whole. Equal values give equal
-# octets: the template is only used for values equal to the ones it was made from.
-# The MME's Create Session Request (§7.2.1) is written the same way: per UE its IMSI, MSISDN
-# and MEI (§8.3, §8.10, §8.11: BCD digits, their count part of the shape, so the IE lengths are
-# the template's), its S11 F-TEID's TEID and the Sequence Number vary; its cell (§8.21 ULI) is
-# part of the shape.
+# Templates (TS 29.274 §7.2.1, §7.2.2, §7.2.7, §7.2.8): the MME's Create Session and Modify
+# Bearer Requests and the S/P-GW's responses differ from the previous UE's only in the header's
+# TEID and Sequence Number, the F-TEIDs' TEIDs and addresses (§8.22), the UE's PDN address
+# (§8.14), the charging ID (§8.29), the IMSI, MSISDN and MEI (§8.3, §8.11, §8.10: BCD digits,
+# their count part of the shape, so the IE lengths are the template's) and the cell (§8.21 ULI,
+# as long as the template's). Such a message is written as the octets the encoder gave for the
+# first one of its shape (the same keys in the same order, every other value equal) with those
+# values written over them; a message of any other shape is encoded whole. The shape is
+# compared as Python values in one comparison (equal values give equal octets), the varying
+# values are taken by the message's plan, made once from the template's message.
 # --------------------------------------------------------------------------------------------
 
-_TEMPLATES_KEPT = 256  # shapes kept (one per cause, QoS, AMBR, PCO answer... of a population)
+_TEMPLATES_KEPT = 256  # (message type, keys) kept
+_TEMPLATES_PER_KEY = 16  # shapes kept per key (cause, QoS, AMBR, APN, PCO... of a population)
 # the writers of the variable values: a 32-bit or 24-bit unsigned integer, an IPv4 or IPv6
-# address in text, BCD digits
-_U32, _U24, _IPV4, _IPV6, _DIGITS = range(5)
-# a shape -> (octets, ((offset, writer), ...)), the writers in the order of the values
-_templates: dict[tuple[Any, ...], tuple[bytes, tuple[tuple[int, int], ...]]] = {}
+# address in text, BCD digits, a ULI (§8.21) as long as the template's
+_U32, _U24, _IPV4, _IPV6, _DIGITS, _ULI_OCTETS = range(6)
 # where a variable value lies: the (type, instance) of its IE and of the IEs around it, its
 # offset in that IE's value, its writer
 _Locator = tuple[tuple[tuple[int, int], ...], int, int]
-# how a key of a templated message or of its bearer context is taken: kept as it is, an F-TEID
-# (§8.22: its TEID varies), a PDN address (§8.14: the addresses vary), bearer contexts (§8.28),
-# a charging ID (§8.29: varies), BCD digits (§8.3 IMSI, §8.10 MEI, §8.11 MSISDN: vary), a ULI
-# (§8.21: two levels of dicts, kept)
+# how a key of a templated message or of its bearer context is taken: kept as it is (compared),
+# an F-TEID (§8.22: its TEID and addresses vary), a PDN address (§8.14: the addresses vary),
+# bearer contexts (§8.28), a charging ID (§8.29: varies), BCD digits (§8.3 IMSI, §8.10 MEI,
+# §8.11 MSISDN: vary), a ULI (§8.21: varies)
 _KEEP, _FTEID, _PAA, _BEARERS, _CHARGING, _BCD, _ULI = range(7)
 _KINDS: dict[int, tuple[tuple[ref.IESpec, ...], dict[str, tuple[int, tuple[int, int],
                                                               tuple[ref.IESpec, ...]]]]] = {}
 _KIND_OF_TYPE = {87: _FTEID, 79: _PAA, 94: _CHARGING, 1: _BCD, 75: _BCD, 76: _BCD, 86: _ULI}
+# a message's or bearer context's plan: its keys in order, the getter of its kept values (None
+# without any) and the template's, then each varying key with its kind and what it must equal
+# (an F-TEID's length, interface type and address families; a BCD value's length; a PDN
+# address's `_paa_shape`; a bearer context's plan)
+_Plan = tuple[tuple[str, ...], Callable[[Any], Any] | None, Any, tuple[tuple[str, int, Any], ...]]
+# a template: its plan, its octets, each variable value's (offset, writer) and the
+# template's own values (a value equal to the template's is not written again)
+_Template = tuple[_Plan, bytes, tuple[tuple[int, int], ...], tuple[Any, ...]]
+_templates: dict[tuple[int, tuple[str, ...]], list[_Template]] = {}
 
 
 def _kinds(ies: tuple[ref.IESpec, ...]) -> dict[str, tuple[int, tuple[int, int],
@@ -495,59 +504,94 @@ def _kinds(ies: tuple[ref.IESpec, ...]) -> dict[str, tuple[int, tuple[int, int],
     return known[1]
 
 
-def _shape(ies: tuple[ref.IESpec, ...], fields: Any, values: list[Any],
-           locators: list[_Locator] | None, outer: tuple[tuple[int, int], ...] = ()
-           ) -> tuple[Any, ...]:
-    """`fields` without its variable values, which go to `values` (and where they lie to
-    `locators`, when asked): every other value kept as it is, or as the tuple of a dict's
-    items (hashing the shape fails on anything deeper: no template)."""
+def _new_plan(ies: tuple[ref.IESpec, ...], fields: Any, values: list[Any],
+              locators: list[_Locator], outer: tuple[tuple[int, int], ...] = ()) -> _Plan:
+    """The plan of `fields` (a dict), its variable values to `values` and where they lie to
+    `locators`, in the order `_taken` takes them."""
+    if fields.__class__ is not dict:
+        raise _Decline
     kinds = _kinds(ies)
-    shape: list[Any] = []
+    kept: list[str] = []
+    steps: list[tuple[str, int, Any]] = []
     for key, value in fields.items():
-        found = kinds.get(key)
-        if found is None:
-            if key in ref._HEADER_KEYS:  # the header's TEID and Sequence Number
-                shape.append(key)
-                continue
-            found = (_KEEP, (0, 0), ())
-        kind, tag, group = found
+        kind, tag, group = kinds.get(key) or (_KEEP, (0, 0), ())
+        where = (*outer, tag)
         if value is None or kind == _KEEP:
-            shape.append(key)
-            shape.append(tuple(value.items()) if value.__class__ is dict else value)
-        elif kind == _FTEID:
+            if outer or key not in ("teid", "sequence"):  # the header's: always written
+                kept.append(key)
+            continue
+        if kind == _FTEID:
             if value.__class__ is not dict:
                 raise _Decline
+            v4, v6 = value.get("ipv4"), value.get("ipv6")
+            steps.append((key, kind, (len(value), value.get("interface_type"), v4 is None,
+                                      v6 is None)))
             values.append(value["teid"])
-            if locators is not None:
-                locators.append(((*outer, tag), 1, _U32))  # after the flags octet
-            shape.append(key)
-            shape.append((value.get("interface_type"), value.get("ipv4"), value.get("ipv6"),
-                          len(value)))
+            locators.append((where, 1, _U32))  # after the flags octet
+            if v4 is not None:
+                values.append(v4)
+                locators.append((where, 5, _IPV4))
+            if v6 is not None:
+                values.append(v6)
+                locators.append((where, 5 if v4 is None else 9, _IPV6))
         elif kind == _BCD:
             if value.__class__ is not str:
                 raise _Decline
+            steps.append((key, kind, len(value)))  # the IE's length (§8.3)
             values.append(value)
-            if locators is not None:
-                locators.append(((*outer, tag), 0, _DIGITS))
-            shape.append(key)
-            shape.append(len(value))  # the IE's length (§8.3)
-        elif kind == _ULI:
-            shape.append(key)
-            shape.append(_nested(value))
-        elif kind == _CHARGING:
+            locators.append((where, 0, _DIGITS))
+        elif kind == _ULI or kind == _CHARGING:
+            steps.append((key, kind, None))
             values.append(value)
-            if locators is not None:
-                locators.append(((*outer, tag), 0, _U32))
-            shape.append(key)
+            locators.append((where, 0, _ULI_OCTETS if kind == _ULI else _U32))
         elif kind == _PAA:
-            shape.append(key)
-            shape.append(_paa_shape(value, (*outer, tag), values, locators))
-        else:  # one bearer context; its F-TEIDs and charging ID vary
-            if value.__class__ is not list or len(value) != 1 or value[0].__class__ is not dict:
+            steps.append((key, kind, _paa_shape(value, where, values, locators)))
+        else:  # one bearer context
+            if value.__class__ is not list or len(value) != 1:
                 raise _Decline
-            shape.append(key)
-            shape.append(_shape(group, value[0], values, locators, (*outer, tag)))
-    return tuple(shape)
+            steps.append((key, kind, _new_plan(group, value[0], values, locators, where)))
+    getter = operator.itemgetter(*kept) if kept else None
+    # a copy: the message's own values may change once it is sent
+    own = None if getter is None else copy.deepcopy(getter(fields))
+    return tuple(fields), getter, own, tuple(steps)
+
+
+def _taken(plan: _Plan, fields: Any, values: list[Any]) -> bool:
+    """Whether `fields` has the shape of `plan`'s (its keys already compared); its variable
+    values to `values`."""
+    _keys, getter, kept, steps = plan
+    if getter is not None and getter(fields) != kept:
+        return False
+    for key, kind, expected in steps:
+        value = fields[key]
+        if kind == _FTEID:
+            if value.__class__ is not dict:
+                return False
+            v4, v6 = value.get("ipv4"), value.get("ipv6")
+            if (len(value), value.get("interface_type"), v4 is None, v6 is None) != expected:
+                return False
+            values.append(value["teid"])
+            if v4 is not None:
+                values.append(v4)
+            if v6 is not None:
+                values.append(v6)
+        elif kind == _BCD:
+            if value.__class__ is not str or len(value) != expected:
+                return False
+            values.append(value)
+        elif kind == _ULI or kind == _CHARGING:
+            values.append(value)
+        elif kind == _PAA:
+            if _paa_shape(value, (), values, None) != expected:
+                return False
+        else:
+            if value.__class__ is not list or len(value) != 1:
+                return False
+            context = value[0]
+            if context.__class__ is not dict or tuple(context) != expected[0] or not _taken(
+                    expected, context, values):
+                return False
+    return True
 
 
 def _paa_shape(v: Any, where: tuple[tuple[int, int], ...], values: list[Any],
@@ -589,26 +633,31 @@ def _value_at(data: bytes, start: int, end: int, where: tuple[tuple[int, int], .
 
 
 _PACK_U32 = struct.Struct(">I").pack_into
+_WRITE_ULI = _ONE_TYPE[86]
 
 
 def _from_template(spec: ref.MessageSpec, msg: Message) -> bytes | None:
     fields = msg.fields
-    # §5.1: the header's TEID (octets 5-8) and Sequence Number (octets 9-11) vary
-    values: list[Any] = [fields.get("teid"), fields.get("sequence")]
     try:
-        if values[0] is None or values[1] is None or fields.get(
-                "piggybacked") is not None or fields.get("message_priority") is not None:
-            raise _Decline
-        shape = (spec.code, _shape(spec.ies, fields, values, None))
-        known = _templates.get(shape)
+        kept = _templates.get((spec.code, tuple(fields)))
+        if kept is None:
+            return _new_template(spec, msg)
+        # §5.1: the header's TEID (octets 5-8) and Sequence Number (octets 9-11) vary
+        values: list[Any] = [fields["teid"], fields["sequence"]]
+        for template in kept:
+            if _taken(template[0], fields, values):
+                break
+            del values[2:]
+        else:
+            return _new_template(spec, msg)
     except Exception:
         return _encode(spec, msg)  # not of a templated shape: encoded whole
-    if known is None:
-        return _new_template(spec, msg, shape)
-    data, slots = known
+    _plan, data, slots, own = template
     out = bytearray(data)
     try:
-        for (offset, writer), value in zip(slots, values, strict=True):
+        for (offset, writer), value, was in zip(slots, values, own, strict=True):
+            if value == was and value.__class__ is was.__class__:
+                continue
             if writer == _U32:
                 if value.__class__ is not int or not 0 <= value <= 0xFFFFFFFF:
                     raise _Decline
@@ -617,6 +666,11 @@ def _from_template(spec: ref.MessageSpec, msg: Message) -> bytes | None:
                 out[offset:offset + 3] = _u(value, 24).to_bytes(3, "big")
             elif writer == _DIGITS:  # as many digits as the template's (the shape)
                 packed = _bcd(value)
+                out[offset:offset + len(packed)] = packed
+            elif writer == _ULI_OCTETS:
+                packed = _WRITE_ULI(value)
+                if len(packed) != len(_WRITE_ULI(was)):
+                    raise _Decline
                 out[offset:offset + len(packed)] = packed
             else:
                 packed = _one_ip(value)
@@ -628,27 +682,37 @@ def _from_template(spec: ref.MessageSpec, msg: Message) -> bytes | None:
     return bytes(out)
 
 
-def _new_template(spec: ref.MessageSpec, msg: Message, shape: tuple[Any, ...]) -> bytes | None:
+def _new_template(spec: ref.MessageSpec, msg: Message) -> bytes | None:
     """The message encoded whole; its octets kept as the template of its shape, with the
     offset of each variable value."""
     data = _encode(spec, msg)
-    if data is None:
-        return None
+    fields = msg.fields
+    if (data is None or fields.get("teid") is None or fields.get("sequence") is None
+            or fields.get("piggybacked") is not None
+            or fields.get("message_priority") is not None):
+        return data
+    values: list[Any] = [fields["teid"], fields["sequence"]]
     locators: list[_Locator] = [((), 4, _U32), ((), 8, _U24)]
     try:
-        _shape(spec.ies, msg.fields, [], locators)
+        plan = _new_plan(spec.ies, fields, values, locators)
         slots = tuple((_value_at(data, 12, len(data), where) + offset if where else offset,
                        writer) for where, offset, writer in locators)
-    except _Decline:
+        # the template's own values, as the message will no longer hold them
+        own = tuple(copy.deepcopy(values))
+    except Exception:
         return data
     if len(_templates) >= _TEMPLATES_KEPT:
         _templates.clear()
-    _templates[shape] = (data, slots)
+    kept = _templates.setdefault((spec.code, plan[0]), [])
+    if len(kept) >= _TEMPLATES_PER_KEY:
+        del kept[0]
+    kept.append((plan, data, slots, own))
     return data
 
 
 # the S11 messages of every attach (module docstring of corenet.nf.sgw_pgw.core)
-_TEMPLATED = frozenset({"CreateSessionRequest", "CreateSessionResponse", "ModifyBearerResponse"})
+_TEMPLATED = frozenset({"CreateSessionRequest", "CreateSessionResponse", "ModifyBearerRequest",
+                        "ModifyBearerResponse"})
 
 
 def encode(msg: Message) -> bytes | None:
@@ -999,16 +1063,18 @@ def _decode(data: bytes) -> Message:
 
 
 # --------------------------------------------------------------------------------------------
-# Decode templates (TS 29.274 §7.2.1, §7.2.2): the Create Session Requests an S/P-GW receives
-# and the Create Session Responses an MME receives differ from one UE to the next only in the
-# header's TEID and Sequence Number and the values of a few IEs: IMSI, MEI, MSISDN (§8.3,
-# §8.10, §8.11), F-TEIDs (§8.22), PDN address (§8.14), charging ID (§8.29). A message whose every
+# Decode templates (TS 29.274 §7.2.1, §7.2.2, §7.2.7, §7.2.8, §7.2.21, §7.2.22): the Create
+# Session, Modify Bearer and Release Access Bearers Requests an S/P-GW receives and the
+# responses an MME receives differ from one UE to the next only in the header's TEID and
+# Sequence Number and the values of a few IEs: IMSI, MEI, MSISDN (§8.3, §8.10, §8.11), F-TEIDs
+# (§8.22), PDN address (§8.14), charging ID (§8.29). A message whose every
 # other octet equals a decoded message's (same length, so the same IE headers and lengths: the
 # same IEs at the same places) decodes to that message's values with those IEs read anew by the
 # same readers: what `_decode` gives, refusals included. Anything else goes through `_decode`.
 # --------------------------------------------------------------------------------------------
 
-_DEC_TEMPLATED = frozenset({32, 33})  # Create Session Request, Response
+# Create Session, Modify Bearer, Release Access Bearers Request and Response
+_DEC_TEMPLATED = frozenset({32, 33, 34, 35, 170, 171})
 _VARYING_TYPES = frozenset({1, 75, 76, 87, 79, 94})
 _DEC_TEMPLATES_KEPT = 256  # (message type, length) keys, each with the last few templates
 _DEC_TEMPLATES_PER_KEY = 4

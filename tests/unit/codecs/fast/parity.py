@@ -91,6 +91,15 @@ def check_diameter_decode(data: bytes, strict: bool = True) -> Message | None:
     return got
 
 
+def octets_changed(wire: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """`wire` with each octet in turn changed to two other values: (offset, xor, message)."""
+    for i in range(len(wire)):
+        for delta in (1, 0x80):
+            other = bytearray(wire)
+            other[i] ^= delta
+            yield i, delta, bytes(other)
+
+
 def check_gtpv2c_encode(msg: Message) -> bytes | None:
     return check_encode(g, fg, msg)
 

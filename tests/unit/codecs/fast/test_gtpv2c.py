@@ -18,6 +18,7 @@ from tests.unit.codecs.fast.parity import (
     check_gtpv2c_encode,
     gtpv2c_message,
     mutated_bytes,
+    octets_changed,
 )
 
 NAMES = sorted(GTPV2C_SAMPLES)
@@ -235,9 +236,17 @@ def _attach_response(draw: st.DrawFn) -> Message:
 def test_attach_responses_from_templates_are_the_pycrate_octets(msg: Message) -> None:
     """The S/P-GW's Create Session and Modify Bearer Responses are written from the octets of
     the first one of their shape with their TEIDs, Sequence Number, PDN address and charging
-    ID written over (TS 29.274 §7.2.2, §7.2.8): the octets are pycrate's, and a value out of
-    range or an address of the wrong family is refused as pycrate refuses it."""
-    check_gtpv2c_encode(msg)
+    ID written over (TS 29.274 §7.2.2, §7.2.8): the octets are pycrate's and the whole
+    encoder's, and a value out of range or an address of the wrong family is refused as
+    pycrate refuses it."""
+    _check_template_encode(msg)
+
+
+def _check_template_encode(msg: Message) -> None:
+    """The template's octets are pycrate's and those of the encoder of the whole message."""
+    got = check_gtpv2c_encode(msg)
+    if got is not None:
+        assert got == fg._encode(g._BY_NAME[msg.name], msg)
 
 
 def _whole_encodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -274,10 +283,16 @@ def test_a_response_of_a_known_shape_is_not_encoded_again(monkeypatch: pytest.Mo
     assert whole == ["CreateSessionResponse"]
     other = response(7, qci=5)
     assert fg.encode(other) == g.encode_pycrate(other)
-    assert whole == ["CreateSessionResponse"] * 2 and len(fg._templates) == 2
+    assert whole == ["CreateSessionResponse"] * 2 and _kept_templates() == 2
+
+
+def _kept_templates() -> int:
+    return sum(len(kept) for kept in fg._templates.values())
 
 
 _DIGITS = st.text("0123456789", min_size=14, max_size=16) | st.sampled_from(["", "12a4", "١٢٣"])
+# the MME's S11 address: mostly one, sometimes another of either family or none
+_S11_MME = st.sampled_from(["127.0.0.2", "127.0.0.2", "10.9.8.7", "2001:db8::2"]) | _IPV4 | st.none()
 
 
 @st.composite
@@ -296,8 +311,9 @@ def _attach_request(draw: st.DrawFn) -> Message:
         draw(st.integers(0, (1 << 24) - 1) | st.just(1 << 24)), teid=draw(st.sampled_from([0, 9])),
         imsi=draw(_DIGITS), msisdn=draw(_DIGITS | st.none()), mei=draw(_DIGITS | st.none()),
         indication=draw(st.sampled_from([None, {"daf": True}, {"uimsi": True}])),
-        uli=g.uli("44020", draw(st.sampled_from([1, 2])), "44020", 0x10101),
-        serving_network="44020", sender_fteid=(g.FTEID_S11_MME, draw(u32), "127.0.0.2"),
+        uli=g.uli("44020", draw(st.sampled_from([1, 2])), draw(st.sampled_from(["44020", "001010"])),
+                  draw(st.integers(0, (1 << 28) - 1) | st.just(1 << 28))),
+        serving_network="44020", sender_fteid=(g.FTEID_S11_MME, draw(u32), draw(_S11_MME)),
         pgw_fteid=(g.FTEID_S5S8C_PGW, 0, "127.0.0.5"), apn="internet", selection_mode=0,
         pdn_type=pdn_type, paa=paa, apn_restriction=0, ambr=(100000, 100000),
         pco=draw(st.sampled_from([None, bytes.fromhex("80000d00")])),
@@ -310,9 +326,33 @@ def _attach_request(draw: st.DrawFn) -> Message:
 def test_attach_requests_from_templates_are_the_pycrate_octets(msg: Message) -> None:
     """The MME's Create Session Requests are written from the octets of the first one of their
     shape with IMSI, MSISDN, MEI (as many digits as the template's), S11 TEID and Sequence
-    Number written over (TS 29.274 §7.2.1, §8.3, §8.10, §8.11): the octets are pycrate's, and
-    what pycrate refuses is refused."""
-    check_gtpv2c_encode(msg)
+    Number written over (TS 29.274 §7.2.1, §8.3, §8.10, §8.11), and the cell (§8.21) and the
+    F-TEID addresses (§8.22) when they differ from the template's: the octets are pycrate's and
+    the whole encoder's, and what pycrate refuses is refused."""
+    _check_template_encode(msg)
+
+
+@st.composite
+def _modify_bearer_request(draw: st.DrawFn) -> Message:
+    """A Modify Bearer Request as the MME sends it once the eNB answered (TS 29.274 §7.2.7):
+    the S-GW's TEID, the eNB's S1-U TEID and address (§8.22) drawn per UE."""
+    u32 = st.integers(0, (1 << 32) - 1) | st.just(1 << 32)
+    address = draw(st.sampled_from(["127.0.1.1", "127.0.1.2", "2001:db8::1"]) | _IPV4 | _IPV6)
+    v6 = ":" in address and draw(st.booleans())
+    enb = g.fteid(g.FTEID_S1U_ENB, draw(u32), None if v6 else address,
+                  address if v6 else draw(st.sampled_from([None, "2001:db8::9"])))
+    return g.modify_bearer_request(
+        draw(st.integers(0, (1 << 24) - 1) | st.just(1 << 24)), teid=draw(u32),
+        bearer_contexts=[{"ebi": draw(st.sampled_from([5, 6])), "s1u_enb_fteid": enb}])
+
+
+@settings(SETTINGS, max_examples=200)
+@given(msg=_modify_bearer_request())
+def test_modify_bearer_requests_from_templates_are_the_pycrate_octets(msg: Message) -> None:
+    """The MME's Modify Bearer Requests are written from the octets of the first one of their
+    shape with the S-GW's TEID, the Sequence Number and the eNB's S1-U F-TEID (§8.22: TEID and
+    address) written over (TS 29.274 §7.2.7): pycrate's octets, pycrate's refusals."""
+    _check_template_encode(msg)
 
 
 def _ue_request(n: int, imsi: str, tac: int = 1) -> Message:
@@ -328,8 +368,8 @@ def _ue_request(n: int, imsi: str, tac: int = 1) -> Message:
 
 def test_a_request_of_a_known_shape_is_not_encoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the first Create Session Request of a shape is encoded IE by IE; the next UEs'
-    (other IMSI, MSISDN, MEI, TEID, Sequence Number) are its octets with those written over;
-    another cell or another count of IMSI digits is another shape."""
+    (other IMSI, MSISDN, MEI, TEID, Sequence Number, cell) are its octets with those written
+    over; another count of IMSI digits is another shape."""
     whole = _whole_encodes(monkeypatch)
     for n in range(1, 6):
         msg = _ue_request(n, f"44020990000000{n}")
@@ -338,9 +378,13 @@ def test_a_request_of_a_known_shape_is_not_encoded_again(monkeypatch: pytest.Mon
         assert decoded["imsi"] == f"44020990000000{n}" and decoded["mei"] == f"35{n:014d}"
         assert decoded["sender_fteid_c"]["teid"] == n + 1 and decoded["sequence"] == n
     assert whole == ["CreateSessionRequest"]
-    for other in (_ue_request(7, "4402099000007"), _ue_request(8, "440209900000008", tac=2)):
-        assert fg.encode(other) == g.encode_pycrate(other)
-    assert whole == ["CreateSessionRequest"] * 3 and len(fg._templates) == 3
+    cell = _ue_request(8, "440209900000008", tac=2)
+    assert fg.encode(cell) == g.encode_pycrate(cell)
+    assert g.decode(fg.encode(cell)).fields["uli"]["tai"]["tac"] == 2
+    assert whole == ["CreateSessionRequest"]
+    other = _ue_request(7, "4402099000007")
+    assert fg.encode(other) == g.encode_pycrate(other)
+    assert whole == ["CreateSessionRequest"] * 2 and _kept_templates() == 2
 
 
 def _decoded_whole(data: bytes) -> dict[str, object] | None:
@@ -359,14 +403,27 @@ def _varying_octets(wire: bytes) -> list[int]:
     raise AssertionError("no template")
 
 
-@settings(SETTINGS, max_examples=150)
-@given(msg=_attach_request() | _attach_response().filter(lambda m: m.code == 33), data=st.data())
+@st.composite
+def _release_access_bearers(draw: st.DrawFn) -> Message:
+    """A Release Access Bearers Request or Response of an S1 release (TS 29.274 §7.2.21,
+    §7.2.22): the TEID and Sequence Number drawn per UE."""
+    sequence, teid = draw(st.integers(0, (1 << 24) - 1)), draw(st.integers(0, (1 << 32) - 1))
+    if draw(st.booleans()):
+        return g.release_access_bearers_request(sequence, teid=teid)
+    return g.release_access_bearers_response(sequence, teid=teid,
+                                             recovery=draw(st.sampled_from([None, 3])))
+
+
+@settings(SETTINGS, max_examples=250)
+@given(msg=_attach_request() | _attach_response() | _modify_bearer_request()
+       | _release_access_bearers(), data=st.data())
 def test_decode_templates_give_what_the_decoder_gives(msg: Message, data: st.DataObject) -> None:
-    """A Create Session Request or Response whose octets outside the IMSI, MEI, MSISDN,
-    F-TEID, PDN address and charging ID values and the header's TEID and Sequence Number equal
-    a decoded one's decodes from that one's values, those IEs read anew (TS 29.274 §7.2.1,
-    §7.2.2); with any octet changed anywhere it decodes to what the whole decoder gives, and
-    is refused as that refuses it (and as pycrate)."""
+    """A Create Session, Modify Bearer or Release Access Bearers Request or Response whose
+    octets outside the IMSI, MEI, MSISDN, F-TEID, PDN address and charging ID values and the
+    header's TEID and Sequence Number equal a decoded one's decodes from that one's values,
+    those IEs read anew (TS 29.274 §7.2.1, §7.2.2, §7.2.7, §7.2.8, §7.2.21, §7.2.22); with any
+    octet changed anywhere it decodes to what the whole decoder gives, and is refused as that
+    refuses it (and as pycrate)."""
     try:
         wire = g.encode_pycrate(msg)
     except Exception:
@@ -393,6 +450,53 @@ def test_decode_templates_give_what_the_decoder_gives(msg: Message, data: st.Dat
     got = fg.decode(bytes(damaged))
     assert (got and got.fields) == _decoded_whole(bytes(damaged))
     check_gtpv2c_decode(bytes(damaged))
+
+
+def _attach_messages() -> list[Message]:
+    """One of each templated message as an attach and an S1 release send them."""
+    bearer = {"ebi": 5, "cause": 16, "s1u_sgw_fteid": (g.FTEID_S1U_SGW, 7, "127.0.0.4"),
+              "charging_id": 9}
+    return [
+        _ue_request(1, "440209900000001"),
+        g.create_session_response(
+            2, teid=3, sender_fteid=(g.FTEID_S11S4_SGW, 4, "127.0.0.4"),
+            pgw_fteid=(g.FTEID_S5S8C_PGW, 5, "127.0.0.5"),
+            paa={"pdn_type": g.PDN_IPV4V6, "ipv4": "10.0.0.1", "ipv6": "2001:db8:1::",
+                 "ipv6_prefix_length": 64}, ambr=(1000, 2000),
+            bearer_contexts=[{**bearer, "bearer_qos": g.bearer_qos(9, 8)}], recovery=3),
+        g.modify_bearer_request(6, teid=7, bearer_contexts=[
+            {"ebi": 5, "s1u_enb_fteid": (g.FTEID_S1U_ENB, 8, "127.0.1.1")}]),
+        g.modify_bearer_response(8, teid=9, bearer_contexts=[bearer]),
+        g.release_access_bearers_request(10, teid=11),
+        g.release_access_bearers_response(12, teid=13, recovery=3),
+    ]
+
+
+@pytest.mark.parametrize("msg", _attach_messages(), ids=lambda m: m.name)
+def test_decode_template_every_octet_changed_decodes_as_the_decoder(
+        msg: Message, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each octet of a templated message changed in turn (to two other values): the message
+    decodes to exactly what the whole decoder gives for it, a refusal included, and a change
+    in a per-UE value (TEID, Sequence Number, F-TEID, PDN address, charging ID, IMSI, MEI,
+    MSISDN) is read from the template without the whole decoder (TS 29.274 §7.2)."""
+    wire = g.encode_pycrate(msg)
+    fg._dec_templates.clear()
+    assert fg.decode(wire) is not None
+    varying = set(_varying_octets(wire))
+    calls: list[bytes] = []
+    whole = fg._decode
+    monkeypatch.setattr(fg, "_decode", lambda b: calls.append(b) or whole(b))
+    for i, delta, data in octets_changed(wire):
+        expected = _decoded_whole(data)
+        calls.clear()
+        del fg._dec_templates[(wire[1], len(wire))][1:]  # the first template only
+        got = fg.decode(data)
+        assert (got and got.fields) == expected, (i, delta)
+        assert got is None or repr(got) == repr(g.decode_pycrate(data)), (i, delta)
+        if i in varying and got is not None:
+            assert calls == [], (i, delta)
+        elif i not in varying:
+            assert calls == [data], (i, delta)
 
 
 def test_decode_template_reads_each_ues_values_into_its_own_objects() -> None:
@@ -448,3 +552,22 @@ def test_repeated_values_are_written_once_and_refusals_are_not_kept() -> None:
             **sample.fields, "uli": {**cell, "ecgi": {"plmn": "44020", "eci": eci}}})
         wire = check_gtpv2c_encode(msg)
         assert wire is not None and g.decode(wire).fields["uli"]["ecgi"]["eci"] == eci
+
+
+def test_a_template_keeps_its_own_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template compares the next messages with a copy of its message's values: changing
+    that message's dicts once it is encoded changes nothing in the next ones' octets."""
+    whole = _whole_encodes(monkeypatch)
+    first = _ue_request(1, "440209900000001")
+    fg.encode(first)
+    first.fields["ambr"]["ul_kbps"] = 1
+    first.fields["uli"]["tai"]["tac"] = 3
+    first.fields["bearer_contexts_to_be_created"][0]["bearer_qos"]["qci"] = 1
+    second = _ue_request(2, "440209900000002")
+    assert fg.encode(second) == g.encode_pycrate(second)
+    assert whole == ["CreateSessionRequest"]
+    changed = _ue_request(3, "440209900000003")
+    changed.fields["ambr"]["ul_kbps"] = 1
+    assert fg.encode(changed) == g.encode_pycrate(changed)
+    assert g.decode(fg.encode(changed)).fields["ambr"]["ul_kbps"] == 1
+    assert whole == ["CreateSessionRequest"] * 2
