@@ -52,6 +52,7 @@ _INTS: dict[str, tuple[int, bool, int, int]] = {
 _UTF8, _URI = _T.UTF8_STRING, _T.DIAMETER_URI
 _U24 = (1 << 24) - 1
 _U32 = (1 << 32) - 1
+_VERSION_WORD = ref.VERSION << 24
 _PADS = (b"", b"\x00\x00\x00", b"\x00\x00", b"\x00")
 _OCTET_TYPES = (bytes, bytearray)
 
@@ -427,30 +428,55 @@ def _new_shape(avps: ref.ShapedAvps) -> bytes | None:
     return body
 
 
+# RFC 6733 §3: a message's command flags and Command-Code (its header's second word) and the
+# Application-ID it gets when its fields name none, by (command name, Command-Code, its flags
+# field's items): a node sends the same few (its requests, its answers, their error answers),
+# so `ref._header_flags` and the checks of the name against the code run once per such key.
+# None: the name's command has another code (the pycrate path takes the message). Bounded.
+_CMD_HEADS: dict[tuple[Any, ...], tuple[int, int] | None] = {}
+_CMD_HEADS_MAX = 256
+
+
+def _cmd_head(msg: Message, key: tuple[Any, ...]) -> tuple[int, int] | None:
+    known = _CMD_BY_NAME.get(msg.name)
+    if known is not None and known[0].code != msg.code:
+        head = None
+    else:
+        head = (ref._header_flags(msg) << 24 | _uint(msg.code, _U24),
+                known[0].application_id if known else 0)
+    if len(_CMD_HEADS) >= _CMD_HEADS_MAX:
+        _CMD_HEADS.clear()
+    _CMD_HEADS[key] = head
+    return head
+
+
 def encode(msg: Message) -> bytes | None:
     """The pycrate path's bytes for `msg`, or None to decline."""
     try:
         if msg.protocol != ref.PROTOCOL:
             return None
-        known = _CMD_BY_NAME.get(msg.name)
-        if known is not None and known[0].code != msg.code:
-            return None
         f = msg.fields
-        app_id = f.get("application_id", known[0].application_id if known else 0)
+        flags = f.get("flags")
+        key = (msg.name, msg.code, None if flags is None else tuple(flags.items()))
+        try:
+            head = _CMD_HEADS[key]
+        except KeyError:
+            head = _cmd_head(msg, key)
+        if head is None:
+            return None
         avps = f.get("avps", ())
         if type(avps) is _SHAPED_AVPS:
             body = (avps.key is not None and _shaped(avps)) or _avps(list(avps))
         else:
             body = _avps(avps)
-        flags = ref._header_flags(msg)
         length = _HEADER_LEN + len(body)
         if length > _U24:
             return None
         # RFC 6733 §3: Version and Message Length, command flags and Command-Code, then the
-        # Application-ID, Hop-by-Hop and End-to-End Identifiers
-        return _HEADER.pack(
-            ref.VERSION << 24 | length, flags << 24 | _uint(msg.code, _U24), _uint(app_id, _U32),
-            _uint(f.get("hop_by_hop", 0), _U32), _uint(f.get("end_to_end", 0), _U32)) + body
+        # Application-ID, Hop-by-Hop and End-to-End Identifiers (the struct refuses a value
+        # outside 32 bits, or not an integer, as `_uint` does)
+        return _HEADER.pack(_VERSION_WORD | length, head[0], f.get("application_id", head[1]),
+                            f.get("hop_by_hop", 0), f.get("end_to_end", 0)) + body
     except Exception:  # _Decline, or a value the pycrate path rejects in its own words
         return None
 

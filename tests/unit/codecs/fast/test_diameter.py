@@ -111,6 +111,53 @@ def test_values_pycrate_refuses_are_declined() -> None:
             d.encode(msg)
 
 
+_HEADER_CASES = [
+    ({}, None),
+    ({"hop_by_hop": 0, "end_to_end": (1 << 32) - 1}, None),
+    ({"application_id": 16777251}, None),
+    ({"application_id": 0, "hop_by_hop": 7}, {"request": True, "proxiable": True,
+                                              "error": False, "retransmit": True}),
+    ({}, {"request": True, "proxiable": False, "error": True, "retransmit": False,
+          "reserved": 5}),
+    ({}, {"request": 1, "proxiable": 1, "error": 0, "retransmit": 0, "reserved": 0x13}),
+    ({}, {"retransmit": True, "request": True}),
+    ({"hop_by_hop": 1 << 32}, None),
+    ({"end_to_end": -1}, None),
+    ({"application_id": 1.0}, None),
+    ({"hop_by_hop": True}, None),
+    ({}, {"request": False}),
+]
+
+
+@pytest.mark.parametrize("name", ["AIR", "AIA", "CCR", "DWR"])
+def test_header_words_kept_per_command_and_flags_give_the_pycrate_header(name: str) -> None:
+    """RFC 6733 §3: the command flags and Command-Code word kept per (command, code, flags) and
+    the identifiers packed as they are: each variation of one command's header, and each one
+    again after the others (a kept word), gives the pycrate path's bytes, or declines where
+    it refuses (an identifier outside 32 bits, not an integer, an R bit against the name)."""
+    base = DIAMETER_SAMPLES[name]
+    got: list[tuple[bytes | None, bytes | None]] = []
+    for _ in range(2):
+        for fields, flags in _HEADER_CASES:
+            changed = {**base.fields, **fields}
+            if flags is not None:
+                changed["flags"] = flags
+            msg = Message("diameter", name, base.code, changed)
+            try:
+                ref = d.encode_pycrate(msg)
+            except EncodeError:
+                ref = None
+            fast = fd.encode(msg)
+            assert fast == ref
+            got.append((fast, ref))
+    assert got[:len(_HEADER_CASES)] == got[len(_HEADER_CASES):]
+    assert got[0][0] is not None and got[1][0] is not None  # on the fast path
+    # the name of a command of another code: the pycrate path's answer, before and after
+    for _ in range(2):
+        other = Message("diameter", name, base.code + 1, dict(base.fields))
+        assert fd.encode(other) is None
+
+
 def test_level_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     """`pycrate` never calls the fast path; `fast` (the default) does."""
     assert selection.DEFAULT is selection.CodecLevel.FAST
