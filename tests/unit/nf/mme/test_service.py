@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import typing
 
 from corenet.codecs import nas, s1ap
 from corenet.config.models import Endpoint, MmeConfig
+from corenet.nf.mme.events import Action
 from corenet.nf.mme.service import MmeService
 from corenet.transport import open_sctp_client
 
@@ -102,3 +104,11 @@ async def test_associations_beyond_the_limit_are_closed() -> None:
     finally:
         first.close()
         await mme.stop()
+
+
+def test_every_action_of_the_core_has_what_carries_it_out() -> None:
+    """The service carries out an action by its class (one look-up, no chain of isinstance):
+    every kind the core may return (events.Action) is in that table."""
+    mme = MmeService(_config())
+    assert set(mme._appliers) == set(typing.get_args(Action))
+
