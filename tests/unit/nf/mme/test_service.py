@@ -9,6 +9,7 @@ import typing
 
 from corenet.codecs import nas, s1ap
 from corenet.config.models import Endpoint, MmeConfig
+from corenet.nf.mme.context import BearerStep, EmmState, EnbState, EsmStep, Step
 from corenet.nf.mme.events import Action
 from corenet.nf.mme.service import MmeService
 from corenet.transport import open_sctp_client
@@ -112,3 +113,11 @@ def test_every_action_of_the_core_has_what_carries_it_out() -> None:
     mme = MmeService(_config())
     assert set(mme._appliers) == set(typing.get_args(Action))
 
+
+def test_states_of_the_procedure_tables_hash_by_identity() -> None:
+    """(step, message) keys are looked up on every message: a state hashes as the object it
+    is (members are singletons), not through the Python call of enum.Enum.__hash__."""
+    for states in (EnbState, EmmState, Step, EsmStep, BearerStep):
+        assert states.__hash__ is object.__hash__
+        table = {(s, "AttachComplete"): s.value for s in states}
+        assert all(table[(s, "AttachComplete")] == s.value for s in states)
