@@ -245,10 +245,11 @@ def _text(value: Any) -> str:
 def log_event(logger: logging.Logger, event: LogEvent) -> None:
     """Log a network function's event at its level (`event_level`), its fields as key=value in
     the text and as `record.fields` for `JsonFormatter`."""
-    level = event_level(event.kind)
+    kind = event.kind
+    level = _LEVEL_OF.get(kind) or event_level(kind)  # a kind seen before: one look-up
     if logger.isEnabledFor(level):
-        logger.log(level, "%s %s", event.kind, _KeyValues(event.data),
-                   extra={"event": event.kind, "fields": event.data})
+        logger.log(level, "%s %s", kind, _KeyValues(event.data),
+                   extra={"event": kind, "fields": event.data})
 
 
 # The network function on whose behalf the code runs: set by the runtime while it starts one,

@@ -25,31 +25,39 @@ class EarliestDeadline:
         self._fire = fire
         self._handle: asyncio.TimerHandle | None = None
         self.at = 0.0  # the armed deadline, on the owner's clock
+        # the loop of the armed handle (None when none is armed): while a handle is pending
+        # the owner runs in that loop, and reads its time without asking asyncio for the
+        # running loop, which costs a getpid() system call per ask
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def arm(self, at: float | None, now: float) -> None:
         """Fire at `at` (on the owner's clock, `now` its present), or never when None."""
         if at is None:
             self.cancel()
             return
-        if self._handle is not None:
+        loop = self.loop
+        if self._handle is not None and loop is not None:
             if self.at <= at:
                 return
             self._handle.cancel()
+        else:
+            loop = asyncio.get_running_loop()
         self.at = at
-        self._handle = asyncio.get_running_loop().call_later(max(0.0, at - now), self._run)
+        self.loop = loop
+        self._handle = loop.call_later(max(0.0, at - now), self._run)
 
     def armed_by(self, at: float) -> bool:
         """A handle is armed to fire at `at` or earlier."""
         return self._handle is not None and self.at <= at
 
     def _run(self) -> None:
-        self._handle = None
+        self._handle = self.loop = None
         self._fire()
 
     def cancel(self) -> None:
         if self._handle is not None:
             self._handle.cancel()
-            self._handle = None
+            self._handle = self.loop = None
 
 
 class TimerTable:
@@ -77,12 +85,13 @@ class TimerTable:
         """Arm (or re-arm) `name` for `key`. Every live deadline is at or after the loop
         handle's, so a deadline behind it (a guard started while an earlier one runs) costs
         one heap push and leaves the handle as it is."""
-        now = asyncio.get_running_loop().time()
+        timer = self._timer
+        now = (timer.loop or asyncio.get_running_loop()).time()
         at = now + seconds
         ident = (name, key)
         self._due[ident] = at
         heapq.heappush(self._heap, (at, next(self._order), ident))
-        if not self._timer.armed_by(at):
+        if timer.loop is None or timer.at > at:  # no handle armed by `at`
             self._arm(now)
 
     def stop(self, name: str, key: Hashable) -> None:
@@ -102,7 +111,8 @@ class TimerTable:
         self._timer.arm(heap[0][0] if heap else None, now)
 
     def _fire(self) -> None:
-        now = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         heap, due = self._heap, self._due
         # the loop runs a handle within its clock resolution of the time asked: what was due
         # at that time is due now
@@ -117,7 +127,7 @@ class TimerTable:
             except Exception:
                 # one owner's fault on its timer must not keep the other timers from firing
                 log.exception("timer %s %r failed", ident[0], ident[1])
-        self._arm(asyncio.get_running_loop().time())
+        self._arm(loop.time())
 
     def pending(self) -> int:
         return len(self._due)

@@ -154,6 +154,25 @@ def test_event_levels_mean_something(kind: str, level: int) -> None:
     assert event_level(kind) == level
 
 
+def test_a_kind_seen_before_takes_its_level_without_deciding_it_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each event of a kind already logged costs one look-up of its level: `event_level`
+    decides a kind once, and the line keeps the level decided then."""
+    import corenet.core.logs as logs
+
+    decided: list[str] = []
+
+    def counted(kind: str) -> int:
+        decided.append(kind)
+        return event_level(kind)
+
+    monkeypatch.setattr(logs, "event_level", counted)
+    event = LogEvent("emm.kind_seen_once.rejected", {"imsi": "440100000000001"})
+    lines = _format(lambda log: [log_event(log, event) for _ in range(3)], JsonFormatter())
+    assert decided == ["emm.kind_seen_once.rejected"]
+    assert [json.loads(line)["level"] for line in lines] == ["WARNING"] * 3
+
+
 def _format(record_of: Callable[[logging.Logger], None], formatter: logging.Formatter,
             level: int = logging.DEBUG, name: str = "corenet.mme") -> list[str]:
     stream = io.StringIO()

@@ -121,7 +121,15 @@ class ImsiIndex:
         return {imsi: self.holders(imsi) for imsi in self._ids}
 
 
-class EnbState(enum.Enum):
+class _State(enum.Enum):
+    """States hashed by identity: members are singletons, equal only to themselves, so
+    `object.__hash__` agrees with their equality, without the Python call of
+    `enum.Enum.__hash__` on each look-up of a (step, message) key of a procedure table."""
+
+    __hash__ = object.__hash__
+
+
+class EnbState(_State):
     """S1 interface instance state (TS 36.413 §8.7.3)."""
 
     CONNECTED = "connected"  # association up, no S1 Setup yet
@@ -151,7 +159,7 @@ class EnbContext:
             del self.by_enb_ue_id[enb_ue_id]
 
 
-class EmmState(enum.Enum):
+class EmmState(_State):
     """EMM states of the network side (TS 24.301 §5.1.3.4)."""
 
     DEREGISTERED = "EMM-DEREGISTERED"
@@ -160,7 +168,7 @@ class EmmState(enum.Enum):
     DEREGISTERED_INITIATED = "EMM-DEREGISTERED-INITIATED"
 
 
-class Step(enum.Enum):
+class Step(_State):
     """Where the UE is in the attach (TS 23.401 §5.3.2.1 Figure 5.3.2.1-1) or detach."""
 
     IDENTIFICATION = "identification"  # Identity Request sent, T3470 (step 4)
@@ -227,7 +235,7 @@ class Pdn:
         return [self.bearer, *self.dedicated.values()]
 
 
-class EsmStep(enum.Enum):
+class EsmStep(_State):
     """Where a UE-requested PDN connectivity or PDN disconnect is (TS 24.301 §6.5.1, §6.5.2)."""
 
     CREATING = "creating"  # Create Session Request sent (TS 23.401 §5.10.2 step 3)
@@ -245,7 +253,7 @@ class EsmProcedure:
     step: EsmStep
 
 
-class BearerStep(enum.Enum):
+class BearerStep(_State):
     """Where a network-initiated dedicated bearer procedure is (TS 23.401 §5.4.1, §5.4.4.1)."""
 
     ACTIVATING = "activating"  # E-RAB Setup with the dedicated bearer's activation, T3485

@@ -25,7 +25,6 @@ from corenet.nf.mme.control import ControlApi, SetNetworkName
 from corenet.nf.mme.control import MmeControlAction as ControlAction
 from corenet.nf.mme.core import MmeCore
 from corenet.nf.mme.events import (
-    Action,
     CloseS1,
     Event,
     S1apReceived,
@@ -116,6 +115,11 @@ class MmeService:
         self._control_server: ControlServer | None = None
         self._inject = hss_injector(registry.hss_for)
         self.sbc = SbcLinks(self._feed, _tap_of(tap, "sctp"), cfg.sctp)  # TS 29.168 (pws.py)
+        # what carries out each kind of action the core returns (events.Action), by class
+        self._appliers: dict[type, Callable[[Any], None]] = {
+            SendS1ap: self._send_s1ap, SendS6a: self._send_s6a, SendS11: self._send_s11,
+            CloseS1: self._close_s1, SendSbcap: self.sbc.send, LogEvent: self._emit,
+            StartTimer: self._timers.apply, StopTimer: self._timers.apply}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -256,6 +260,7 @@ class MmeService:
             # a fault of ours on one event must not stop the node serving the others
             log.exception("MME failed on %s", type(event).__name__)
             return
+        apply = self._appliers
         for action in actions:
             # the kinds an attach makes, most frequent first, by exact class (~25 an attach)
             if type(action) is LogEvent:
@@ -265,30 +270,20 @@ class MmeService:
             elif type(action) is StopTimer:
                 self._timers.stop(action.name, action.key)
             else:
-                self._apply(action)
+                apply[type(action)](action)
 
-    def _apply(self, action: Action) -> None:
-        if isinstance(action, SendS1ap):
-            conn = self._assocs.get(action.assoc)
-            if conn is not None and not conn.closed:
-                try:
-                    conn.send(action.data, PPID_S1AP, action.stream)
-                except ConnectionError:
-                    log.warning("S1AP association %d closed while sending", action.assoc)
-        elif isinstance(action, CloseS1):
-            conn = self._assocs.get(action.assoc)
-            if conn is not None and not conn.closed:
-                conn.close()
-        elif isinstance(action, SendSbcap):
-            self.sbc.send(action)
-        elif isinstance(action, SendS6a):
-            self._send_s6a(action)
-        elif isinstance(action, SendS11):
-            self._send_s11(action)
-        elif isinstance(action, StartTimer | StopTimer):
-            self._timers.apply(action)
-        elif isinstance(action, LogEvent):
-            self._emit(action)
+    def _send_s1ap(self, action: SendS1ap) -> None:
+        conn = self._assocs.get(action.assoc)
+        if conn is not None and not conn.closed:
+            try:
+                conn.send(action.data, PPID_S1AP, action.stream)
+            except ConnectionError:
+                log.warning("S1AP association %d closed while sending", action.assoc)
+
+    def _close_s1(self, action: CloseS1) -> None:
+        conn = self._assocs.get(action.assoc)
+        if conn is not None and not conn.closed:
+            conn.close()
 
     def _on_timer(self, event: TimerExpired) -> None:
         self._feed(event)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from corenet.core import timers
 from corenet.core.actions import StartTimer, StopTimer, TimerExpired
 from corenet.core.timers import TimerTable
 
@@ -78,4 +81,31 @@ async def test_start_and_stop_by_name_behind_an_armed_deadline() -> None:
         assert fired == []
         await asyncio.sleep(0.06)
         assert fired == [("T3450", 2), ("NasGuard", 1)] and table.pending() == 0
+    table.cancel_all()
+
+
+async def test_timers_started_behind_an_armed_handle_read_its_loop_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a handle is armed, `start` reads the time of that handle's loop instead of
+    asking asyncio for the running loop (a getpid() system call per ask); the deadlines
+    are the same, and they fire in order."""
+    fired: list[object] = []
+    table = TimerTable(lambda e: fired.append(e.key))
+    table.start("T3460", 0, 0.01)  # arms the handle
+    asked: list[int] = []
+    running = asyncio.get_running_loop
+
+    def counted() -> asyncio.AbstractEventLoop:
+        asked.append(1)
+        return running()
+
+    monkeypatch.setattr(timers.asyncio, "get_running_loop", counted)
+    before = running().time()
+    for key in range(1, 50):
+        table.start("T3450", key, 0.02 + key / 10_000)
+    assert asked == []
+    assert all(before + 0.02 <= at <= running().time() + 0.03
+               for (_, key), at in table._due.items() if key)
+    await asyncio.sleep(0.06)
+    assert fired == list(range(50)) and table.pending() == 0
     table.cancel_all()

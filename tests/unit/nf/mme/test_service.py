@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import typing
 
 from corenet.codecs import nas, s1ap
 from corenet.config.models import Endpoint, MmeConfig
+from corenet.nf.mme.context import BearerStep, EmmState, EnbState, EsmStep, Step
+from corenet.nf.mme.events import Action
 from corenet.nf.mme.service import MmeService
 from corenet.transport import open_sctp_client
 
@@ -102,3 +105,19 @@ async def test_associations_beyond_the_limit_are_closed() -> None:
     finally:
         first.close()
         await mme.stop()
+
+
+def test_every_action_of_the_core_has_what_carries_it_out() -> None:
+    """The service carries out an action by its class (one look-up, no chain of isinstance):
+    every kind the core may return (events.Action) is in that table."""
+    mme = MmeService(_config())
+    assert set(mme._appliers) == set(typing.get_args(Action))
+
+
+def test_states_of_the_procedure_tables_hash_by_identity() -> None:
+    """(step, message) keys are looked up on every message: a state hashes as the object it
+    is (members are singletons), not through the Python call of enum.Enum.__hash__."""
+    for states in (EnbState, EmmState, Step, EsmStep, BearerStep):
+        assert states.__hash__ is object.__hash__
+        table = {(s, "AttachComplete"): s.value for s in states}
+        assert all(table[(s, "AttachComplete")] == s.value for s in states)
