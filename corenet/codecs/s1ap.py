@@ -667,6 +667,142 @@ class CellMessages:
         return None if encoder is None else encoder(fields)
 
 
+class EnbMessages:
+    """The INITIAL CONTEXT SETUP RESPONSEs (§9.1.4.3) and UE CAPABILITY INFO INDICATIONs
+    (§9.1.10) of an eNB, encoded. Each is the same message from UE to UE but for its S1AP IDs
+    (§9.2.3.3-4) and the eNB GTP-TEIDs of its E-RABs (§9.2.2.2), so at the fast level each
+    shape (the E-RAB IDs and S1-U addresses, the UE Radio Capability, the number of octets of
+    each S1AP ID) is encoded in full once and further messages of that shape are its octets
+    with those values written over (a bounded few shapes). The octets are `encode`'s of the
+    builders' messages (which the pycrate level, and any value the fast level declines, still
+    encode)."""
+
+    __slots__ = ("_responses", "_indications")
+    _SHAPES_KEPT = 16
+
+    def __init__(self) -> None:
+        self._responses: dict[Any, _Slots | None] = {}
+        self._indications: dict[Any, _Slots | None] = {}
+
+    def initial_context_setup_response(self, mme_ue_id: int, enb_ue_id: int,
+                                       e_rabs: Sequence[tuple[int, str | bytes, int]]) -> bytes:
+        """`initial_context_setup_response`'s message (no failed E-RABs), encoded."""
+        mme_size, enb_size = _id_size(mme_ue_id, _MME_ID_OCTETS), _id_size(enb_ue_id, _ENB_ID_OCTETS)
+        if STATE.fast and mme_size and enb_size and all(_is_teid(t) for _, _, t in e_rabs):
+            key = (mme_size, enb_size, *[(i, type(i), a) for i, a, _ in e_rabs])
+            try:
+                slots = self._responses[key]
+            except KeyError:
+                slots = _bounded(self._responses, self._SHAPES_KEPT)[key] = _Slots.made(
+                    lambda v: encode(initial_context_setup_response(
+                        v[0], v[1], [(i, a, v[2 + n]) for n, (i, a, _) in enumerate(e_rabs)])),
+                    [mme_ue_id, enb_ue_id, *[t for _, _, t in e_rabs]],
+                    [mme_size, enb_size, *[4] * len(e_rabs)])
+            except TypeError:
+                slots = None  # an unhashable address: the builder's message judges it
+            if slots is not None:
+                return slots.write((mme_ue_id, enb_ue_id, *[t for _, _, t in e_rabs]))
+        return encode(initial_context_setup_response(mme_ue_id, enb_ue_id, e_rabs))
+
+    def ue_capability_info_indication(self, mme_ue_id: int, enb_ue_id: int,
+                                      ue_radio_capability: bytes) -> bytes:
+        """`ue_capability_info_indication`'s message, encoded."""
+        mme_size, enb_size = _id_size(mme_ue_id, _MME_ID_OCTETS), _id_size(enb_ue_id, _ENB_ID_OCTETS)
+        if STATE.fast and mme_size and enb_size and type(ue_radio_capability) is bytes:
+            key = (mme_size, enb_size, ue_radio_capability)
+            try:
+                slots = self._indications[key]
+            except KeyError:
+                slots = _bounded(self._indications, self._SHAPES_KEPT)[key] = _Slots.made(
+                    lambda v: encode(ue_capability_info_indication(v[0], v[1],
+                                                                   ue_radio_capability)),
+                    [mme_ue_id, enb_ue_id], [mme_size, enb_size])
+            if slots is not None:
+                return slots.write((mme_ue_id, enb_ue_id))
+        return encode(ue_capability_info_indication(mme_ue_id, enb_ue_id, ue_radio_capability))
+
+
+# §9.2.3.3 MME UE S1AP ID INTEGER (0..2^32-1), §9.2.3.4 eNB UE S1AP ID INTEGER (0..2^24-1):
+# X.691 §10.5.7.4, the octets of the value after a length of 1..4 / 1..3 octets
+_MME_ID_OCTETS, _ENB_ID_OCTETS = 4, 3
+
+
+def _id_size(value: Any, most: int) -> int:
+    """How many octets ALIGNED PER gives the S1AP ID `value` (X.691 §10.5.7.4, at least one),
+    0 when it is not an int of at most `most` octets."""
+    if type(value) is not int or value < 0:
+        return 0
+    size = (value.bit_length() + 7) >> 3 or 1
+    return size if size <= most else 0
+
+
+def _is_teid(value: Any) -> bool:
+    """A GTP-TEID (§9.2.2.2) given as the int of its four octets."""
+    return type(value) is int and 0 <= value <= 0xFFFFFFFF
+
+
+def _bounded(kept: dict[Any, Any], most: int) -> dict[Any, Any]:
+    """`kept`, emptied when it holds `most` entries."""
+    if len(kept) >= most:
+        kept.clear()
+    return kept
+
+
+class _Slots:
+    """The octets of one message with places ("slots") for unsigned ints of fixed octet
+    counts, found by encoding the message again with each slot's value changed alone: the
+    octets that differ (all of the slot's, one run, and no other) are its place."""
+
+    __slots__ = ("_pieces", "_sizes")
+
+    def __init__(self, pieces: list[bytes], sizes: tuple[int, ...]) -> None:
+        self._pieces = pieces  # the octets before, between and after the slots
+        self._sizes = sizes
+
+    @classmethod
+    def made(cls, encoded: Callable[[list[int]], bytes], values: list[int],
+             sizes: list[int]) -> _Slots | None:
+        """The slots of `encoded(values)` for the values of `sizes` octets each, or None
+        when the encoding does not hold them as such (or raises: the builder judges)."""
+        try:
+            whole = encoded(values)
+            places = []
+            for n, size in enumerate(sizes):
+                other = list(values)
+                # every octet changed, none made zero: the same number of octets
+                other[n] = int.from_bytes(bytes(o % 255 + 1 for o in
+                                                values[n].to_bytes(size, "big")), "big")
+                changed = encoded(other)
+                if len(changed) != len(whole):
+                    return None
+                diff = [i for i in range(len(whole)) if whole[i] != changed[i]]
+                if len(diff) != size or diff[-1] - diff[0] != size - 1:
+                    return None
+                places.append(diff[0])
+        except (EncodeError, ValueError, TypeError, OverflowError):
+            return None
+        order = sorted(range(len(sizes)), key=places.__getitem__)
+        if order != list(range(len(sizes))):
+            return None
+        pieces, at = [], 0
+        for place, size in zip(places, sizes, strict=True):
+            if place < at:
+                return None
+            pieces.append(whole[at:place])
+            at = place + size
+        pieces.append(whole[at:])
+        return cls(pieces, tuple(sizes))
+
+    def write(self, values: tuple[int, ...]) -> bytes:
+        """The message with `values` in its slots (each of its slot's octet count)."""
+        pieces = self._pieces
+        parts = [pieces[0]]
+        for n, size in enumerate(self._sizes):
+            parts.append(values[n].to_bytes(size, "big"))
+            parts.append(pieces[n + 1])
+        return b"".join(parts)
+
+
 @dataclass(frozen=True)
 class ERabToBeSetup:
     """One E-RAB To Be Setup Item (§9.1.4.1): QoS per §9.2.1.15, ARP per §9.2.1.60.
