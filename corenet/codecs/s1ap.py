@@ -681,27 +681,29 @@ class EnbMessages:
     _SHAPES_KEPT = 16
 
     def __init__(self) -> None:
-        self._responses: dict[Any, _Slots | None] = {}
-        self._indications: dict[Any, _Slots | None] = {}
+        self._responses: dict[Any, _Slots] = {}
+        self._indications: dict[Any, _Slots] = {}
 
     def initial_context_setup_response(self, mme_ue_id: int, enb_ue_id: int,
                                        e_rabs: Sequence[tuple[int, str | bytes, int]]) -> bytes:
         """`initial_context_setup_response`'s message (no failed E-RABs), encoded."""
         mme_size, enb_size = _id_size(mme_ue_id, _MME_ID_OCTETS), _id_size(enb_ue_id, _ENB_ID_OCTETS)
-        if STATE.fast and mme_size and enb_size and all(_is_teid(t) for _, _, t in e_rabs):
+        if STATE.fast and mme_size and enb_size:
+            teids = [t for _, _, t in e_rabs]
             key = (mme_size, enb_size, *[(i, type(i), a) for i, a, _ in e_rabs])
             try:
-                slots = self._responses[key]
-            except KeyError:
-                slots = _bounded(self._responses, self._SHAPES_KEPT)[key] = _Slots.made(
-                    lambda v: encode(initial_context_setup_response(
-                        v[0], v[1], [(i, a, v[2 + n]) for n, (i, a, _) in enumerate(e_rabs)])),
-                    [mme_ue_id, enb_ue_id, *[t for _, _, t in e_rabs]],
-                    [mme_size, enb_size, *[4] * len(e_rabs)])
-            except TypeError:
-                slots = None  # an unhashable address: the builder's message judges it
-            if slots is not None:
-                return slots.write((mme_ue_id, enb_ue_id, *[t for _, _, t in e_rabs]))
+                slots = self._responses.get(key)
+            except TypeError:  # an unhashable address: the builder's message judges it
+                return encode(initial_context_setup_response(mme_ue_id, enb_ue_id, e_rabs))
+            if slots is None:
+                slots = _Slots.made(lambda v: encode(initial_context_setup_response(
+                    v[0], v[1], [(i, a, v[2 + n]) for n, (i, a, _) in enumerate(e_rabs)])),
+                    [mme_ue_id, enb_ue_id, *teids], [mme_size, enb_size, *[4] * len(teids)])
+                if slots is not None:
+                    _bounded(self._responses, self._SHAPES_KEPT)[key] = slots
+            data = None if slots is None else slots.write((mme_ue_id, enb_ue_id, *teids))
+            if data is not None:
+                return data
         return encode(initial_context_setup_response(mme_ue_id, enb_ue_id, e_rabs))
 
     def ue_capability_info_indication(self, mme_ue_id: int, enb_ue_id: int,
@@ -710,15 +712,15 @@ class EnbMessages:
         mme_size, enb_size = _id_size(mme_ue_id, _MME_ID_OCTETS), _id_size(enb_ue_id, _ENB_ID_OCTETS)
         if STATE.fast and mme_size and enb_size and type(ue_radio_capability) is bytes:
             key = (mme_size, enb_size, ue_radio_capability)
-            try:
-                slots = self._indications[key]
-            except KeyError:
-                slots = _bounded(self._indications, self._SHAPES_KEPT)[key] = _Slots.made(
-                    lambda v: encode(ue_capability_info_indication(v[0], v[1],
-                                                                   ue_radio_capability)),
-                    [mme_ue_id, enb_ue_id], [mme_size, enb_size])
-            if slots is not None:
-                return slots.write((mme_ue_id, enb_ue_id))
+            slots = self._indications.get(key)
+            if slots is None:
+                slots = _Slots.made(lambda v: encode(ue_capability_info_indication(
+                    v[0], v[1], ue_radio_capability)), [mme_ue_id, enb_ue_id], [mme_size, enb_size])
+                if slots is not None:
+                    _bounded(self._indications, self._SHAPES_KEPT)[key] = slots
+            data = None if slots is None else slots.write((mme_ue_id, enb_ue_id))
+            if data is not None:
+                return data
         return encode(ue_capability_info_indication(mme_ue_id, enb_ue_id, ue_radio_capability))
 
 
@@ -736,11 +738,6 @@ def _id_size(value: Any, most: int) -> int:
     return size if size <= most else 0
 
 
-def _is_teid(value: Any) -> bool:
-    """A GTP-TEID (§9.2.2.2) given as the int of its four octets."""
-    return type(value) is int and 0 <= value <= 0xFFFFFFFF
-
-
 def _bounded(kept: dict[Any, Any], most: int) -> dict[Any, Any]:
     """`kept`, emptied when it holds `most` entries."""
     if len(kept) >= most:
@@ -753,17 +750,19 @@ class _Slots:
     counts, found by encoding the message again with each slot's value changed alone: the
     octets that differ (all of the slot's, one run, and no other) are its place."""
 
-    __slots__ = ("_pieces", "_sizes")
+    __slots__ = ("_whole", "_places")
 
-    def __init__(self, pieces: list[bytes], sizes: tuple[int, ...]) -> None:
-        self._pieces = pieces  # the octets before, between and after the slots
-        self._sizes = sizes
+    def __init__(self, whole: bytes, places: tuple[tuple[int, int], ...]) -> None:
+        self._whole = whole
+        self._places = places  # (offset, octets) of each slot, in order, apart
 
     @classmethod
     def made(cls, encoded: Callable[[list[int]], bytes], values: list[int],
              sizes: list[int]) -> _Slots | None:
         """The slots of `encoded(values)` for the values of `sizes` octets each, or None
         when the encoding does not hold them as such (or raises: the builder judges)."""
+        if any(type(v) is not int for v in values):
+            return None
         try:
             whole = encoded(values)
             places = []
@@ -781,26 +780,25 @@ class _Slots:
                 places.append(diff[0])
         except (EncodeError, ValueError, TypeError, OverflowError):
             return None
-        order = sorted(range(len(sizes)), key=places.__getitem__)
-        if order != list(range(len(sizes))):
-            return None
-        pieces, at = [], 0
+        at = 0  # the slots in the order of the values, apart
         for place, size in zip(places, sizes, strict=True):
             if place < at:
                 return None
-            pieces.append(whole[at:place])
             at = place + size
-        pieces.append(whole[at:])
-        return cls(pieces, tuple(sizes))
+        return cls(whole, tuple(zip(places, sizes, strict=True)))
 
-    def write(self, values: tuple[int, ...]) -> bytes:
-        """The message with `values` in its slots (each of its slot's octet count)."""
-        pieces = self._pieces
-        parts = [pieces[0]]
-        for n, size in enumerate(self._sizes):
-            parts.append(values[n].to_bytes(size, "big"))
-            parts.append(pieces[n + 1])
-        return b"".join(parts)
+    def write(self, values: Sequence[int]) -> bytes | None:
+        """The message with `values` in its slots, or None when one is not an int of its
+        slot's octet count."""
+        buf = bytearray(self._whole)
+        try:
+            for (place, size), value in zip(self._places, values, strict=True):
+                if type(value) is not int:
+                    return None
+                buf[place:place + size] = value.to_bytes(size, "big")
+        except OverflowError:
+            return None  # negative, or more octets than the shape's
+        return bytes(buf)
 
 
 @dataclass(frozen=True)
