@@ -223,6 +223,7 @@ class EnbCore:
         self.warnings = pws.EnbWarnings()  # ETWS / CMAS broadcast (sim_ue/pws.py)
         self._cells_s1ap: dict[tuple[Plmn, int, int], s1ap.CellMessages] = {}
         self._last_cell: tuple[CellInfo, s1ap.CellMessages] | None = None
+        self._messages = s1ap.EnbMessages()
 
     # ------------------------------------------------------------------ system information
 
@@ -468,8 +469,8 @@ class EnbCore:
         for item in items:
             setup.append((int(item["e-RAB-ID"]), self.cfg.address, self._teid()))
         mme_ue_id = int(msg.fields["MME-UE-S1AP-ID"])
-        resp = s1ap.initial_context_setup_response(mme_ue_id, ctx.enb_ue_id, setup)
-        out += [SendS1ap(s1ap.encode(resp), STREAM_UE),
+        resp = self._messages.initial_context_setup_response(mme_ue_id, ctx.enb_ue_id, setup)
+        out += [SendS1ap(resp, STREAM_UE),
                 LogEvent("s1ap.initial_context_setup", {
                     "enb": self.cfg.name, "imsi": ctx.ue.key, "ue_ambr": ctx.ue_ambr,
                     "e_rabs": [i for i, _, _ in setup],
@@ -489,9 +490,9 @@ class EnbCore:
         """No UE Radio Capability from the MME: the eNB asks the UE (TS 36.331 §5.6.3 UE
         capability transfer) and reports the answer to the MME in UE CAPABILITY INFO
         INDICATION (TS 36.413 §8.9.2)."""
-        info = s1ap.ue_capability_info_indication(mme_ue_id, ctx.enb_ue_id,
-                                                  ue_radio_capability())
-        return [SendS1ap(s1ap.encode(info), STREAM_UE),
+        info = self._messages.ue_capability_info_indication(mme_ue_id, ctx.enb_ue_id,
+                                                            ue_radio_capability())
+        return [SendS1ap(info, STREAM_UE),
                 LogEvent("s1ap.ue_capability_info", {"enb": self.cfg.name,
                                                      "imsi": ctx.ue.key})]
 

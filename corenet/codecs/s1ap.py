@@ -667,6 +667,140 @@ class CellMessages:
         return None if encoder is None else encoder(fields)
 
 
+class EnbMessages:
+    """The INITIAL CONTEXT SETUP RESPONSEs (§9.1.4.3) and UE CAPABILITY INFO INDICATIONs
+    (§9.1.10) of an eNB, encoded. Each is the same message from UE to UE but for its S1AP IDs
+    (§9.2.3.3-4) and the eNB GTP-TEIDs of its E-RABs (§9.2.2.2), so at the fast level each
+    shape (the E-RAB IDs and S1-U addresses, the UE Radio Capability, the number of octets of
+    each S1AP ID) is encoded in full once and further messages of that shape are its octets
+    with those values written over (a bounded few shapes). The octets are `encode`'s of the
+    builders' messages (which the pycrate level, and any value the fast level declines, still
+    encode)."""
+
+    __slots__ = ("_responses", "_indications")
+    _SHAPES_KEPT = 16
+
+    def __init__(self) -> None:
+        self._responses: dict[Any, _Slots] = {}
+        self._indications: dict[Any, _Slots] = {}
+
+    def initial_context_setup_response(self, mme_ue_id: int, enb_ue_id: int,
+                                       e_rabs: Sequence[tuple[int, str | bytes, int]]) -> bytes:
+        """`initial_context_setup_response`'s message (no failed E-RABs), encoded."""
+        mme_size, enb_size = _id_size(mme_ue_id, _MME_ID_OCTETS), _id_size(enb_ue_id, _ENB_ID_OCTETS)
+        if STATE.fast and mme_size and enb_size:
+            teids = [t for _, _, t in e_rabs]
+            key = (mme_size, enb_size, *[(i, type(i), a) for i, a, _ in e_rabs])
+            try:
+                slots = self._responses.get(key)
+            except TypeError:  # an unhashable address: the builder's message judges it
+                return encode(initial_context_setup_response(mme_ue_id, enb_ue_id, e_rabs))
+            if slots is None:
+                slots = _Slots.made(lambda v: encode(initial_context_setup_response(
+                    v[0], v[1], [(i, a, v[2 + n]) for n, (i, a, _) in enumerate(e_rabs)])),
+                    [mme_ue_id, enb_ue_id, *teids], [mme_size, enb_size, *[4] * len(teids)])
+                if slots is not None:
+                    _bounded(self._responses, self._SHAPES_KEPT)[key] = slots
+            data = None if slots is None else slots.write((mme_ue_id, enb_ue_id, *teids))
+            if data is not None:
+                return data
+        return encode(initial_context_setup_response(mme_ue_id, enb_ue_id, e_rabs))
+
+    def ue_capability_info_indication(self, mme_ue_id: int, enb_ue_id: int,
+                                      ue_radio_capability: bytes) -> bytes:
+        """`ue_capability_info_indication`'s message, encoded."""
+        mme_size, enb_size = _id_size(mme_ue_id, _MME_ID_OCTETS), _id_size(enb_ue_id, _ENB_ID_OCTETS)
+        if STATE.fast and mme_size and enb_size and type(ue_radio_capability) is bytes:
+            key = (mme_size, enb_size, ue_radio_capability)
+            slots = self._indications.get(key)
+            if slots is None:
+                slots = _Slots.made(lambda v: encode(ue_capability_info_indication(
+                    v[0], v[1], ue_radio_capability)), [mme_ue_id, enb_ue_id], [mme_size, enb_size])
+                if slots is not None:
+                    _bounded(self._indications, self._SHAPES_KEPT)[key] = slots
+            data = None if slots is None else slots.write((mme_ue_id, enb_ue_id))
+            if data is not None:
+                return data
+        return encode(ue_capability_info_indication(mme_ue_id, enb_ue_id, ue_radio_capability))
+
+
+# §9.2.3.3 MME UE S1AP ID INTEGER (0..2^32-1), §9.2.3.4 eNB UE S1AP ID INTEGER (0..2^24-1):
+# X.691 §10.5.7.4, the octets of the value after a length of 1..4 / 1..3 octets
+_MME_ID_OCTETS, _ENB_ID_OCTETS = 4, 3
+
+
+def _id_size(value: Any, most: int) -> int:
+    """How many octets ALIGNED PER gives the S1AP ID `value` (X.691 §10.5.7.4, at least one),
+    0 when it is not an int of at most `most` octets."""
+    if type(value) is not int or value < 0:
+        return 0
+    size = (value.bit_length() + 7) >> 3 or 1
+    return size if size <= most else 0
+
+
+def _bounded(kept: dict[Any, Any], most: int) -> dict[Any, Any]:
+    """`kept`, emptied when it holds `most` entries."""
+    if len(kept) >= most:
+        kept.clear()
+    return kept
+
+
+class _Slots:
+    """The octets of one message with places ("slots") for unsigned ints of fixed octet
+    counts, found by encoding the message again with each slot's value changed alone: the
+    octets that differ (all of the slot's, one run, and no other) are its place."""
+
+    __slots__ = ("_whole", "_places")
+
+    def __init__(self, whole: bytes, places: tuple[tuple[int, int], ...]) -> None:
+        self._whole = whole
+        self._places = places  # (offset, octets) of each slot, in order, apart
+
+    @classmethod
+    def made(cls, encoded: Callable[[list[int]], bytes], values: list[int],
+             sizes: list[int]) -> _Slots | None:
+        """The slots of `encoded(values)` for the values of `sizes` octets each, or None
+        when the encoding does not hold them as such (or raises: the builder judges)."""
+        if any(type(v) is not int for v in values):
+            return None
+        try:
+            whole = encoded(values)
+            places = []
+            for n, size in enumerate(sizes):
+                other = list(values)
+                # every octet changed, none made zero: the same number of octets
+                other[n] = int.from_bytes(bytes(o % 255 + 1 for o in
+                                                values[n].to_bytes(size, "big")), "big")
+                changed = encoded(other)
+                if len(changed) != len(whole):
+                    return None
+                diff = [i for i in range(len(whole)) if whole[i] != changed[i]]
+                if len(diff) != size or diff[-1] - diff[0] != size - 1:
+                    return None
+                places.append(diff[0])
+        except (EncodeError, ValueError, TypeError, OverflowError):
+            return None
+        at = 0  # the slots in the order of the values, apart
+        for place, size in zip(places, sizes, strict=True):
+            if place < at:
+                return None
+            at = place + size
+        return cls(whole, tuple(zip(places, sizes, strict=True)))
+
+    def write(self, values: Sequence[int]) -> bytes | None:
+        """The message with `values` in its slots, or None when one is not an int of its
+        slot's octet count."""
+        buf = bytearray(self._whole)
+        try:
+            for (place, size), value in zip(self._places, values, strict=True):
+                if type(value) is not int:
+                    return None
+                buf[place:place + size] = value.to_bytes(size, "big")
+        except OverflowError:
+            return None  # negative, or more octets than the shape's
+        return bytes(buf)
+
+
 @dataclass(frozen=True)
 class ERabToBeSetup:
     """One E-RAB To Be Setup Item (§9.1.4.1): QoS per §9.2.1.15, ARP per §9.2.1.60.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import pytest
@@ -441,6 +442,69 @@ def test_an_mmes_context_setup_templates_per_triple_and_bounded() -> None:
     for dl in range(2 * s1ap.MmeMessages._SETUPS_KEPT):
         mme.initial_context_setup_request(1, 2, dl, 1, erab, 0, 0, bytes(32))
         assert len(mme._setups) <= s1ap.MmeMessages._SETUPS_KEPT
+
+
+_S1AP_ID = st.one_of(st.integers(0, 2**8 - 1), st.integers(2**8, 2**16 - 1),
+                    st.integers(2**16, 2**24 - 1), st.integers(2**24, 2**32 - 1))
+
+
+@settings(SETTINGS, max_examples=100)
+@given(shape=st.lists(st.tuples(st.one_of(st.integers(0, 15), st.just(16), st.just(True)),
+                                st.sampled_from(["127.0.0.5", "10.1.2.3", "2001:db8::1",
+                                                 bytes(4)])),
+                      min_size=0, max_size=3),
+       ues=st.lists(st.tuples(st.one_of(_S1AP_ID, st.just(2**32), st.just(-1), st.just(True)),
+                              st.one_of(_S1AP_ID, st.just(-1)),
+                              st.lists(st.one_of(st.integers(0, 2**32 - 1), st.sampled_from([2**32, -1, True])),
+                                       min_size=3, max_size=3)),
+                    min_size=1, max_size=4),
+       radio=st.one_of(st.binary(max_size=300), st.just(b"")),
+       level=st.sampled_from(["fast", "pycrate"]))
+def test_an_enbs_messages_as_the_builders_encoded(
+        shape: list[tuple[int, object]], ues: list[tuple[int, int, list[int]]], radio: bytes,
+        level: str) -> None:
+    """TS 36.413 §9.1.4.3 / §9.1.10: the Initial Context Setup Responses and UE Capability
+    Info Indications of an eNB, written over a shape's octets with each UE's S1AP IDs and
+    GTP-TEIDs, are the octets of the builders' messages by pycrate and by the whole fast
+    encoder (or their EncodeError), at either codec level."""
+    enb = s1ap.EnbMessages()
+    for mme_id, enb_id, teids in ues:
+        e_rabs = [(i, a, t) for (i, a), t in zip(shape, teids, strict=False)]
+        response = s1ap.initial_context_setup_response(mme_id, enb_id, e_rabs)  # type: ignore[arg-type]
+        indication = s1ap.ue_capability_info_indication(mme_id, enb_id, radio)
+        with parity.codec_level(level):
+            got = _encoded_or_error(functools.partial(
+                enb.initial_context_setup_response, mme_id, enb_id, e_rabs))
+            info = _encoded_or_error(functools.partial(
+                enb.ue_capability_info_indication, mme_id, enb_id, radio))
+        assert got == _encoded_or_error(functools.partial(s1ap.encode_pycrate, response))
+        assert info == _encoded_or_error(functools.partial(s1ap.encode_pycrate, indication))
+        with parity.codec_level("fast"):
+            assert got == _encoded_or_error(functools.partial(s1ap.encode, response))
+            assert info == _encoded_or_error(functools.partial(s1ap.encode, indication))
+
+
+def test_an_enbs_messages_from_one_template_per_shape_and_bounded() -> None:
+    """One encoding per shape (E-RABs, capability, octets of each S1AP ID), the UEs of a
+    shape written over its octets; at most `_SHAPES_KEPT` shapes."""
+    enb = s1ap.EnbMessages()
+    with parity.codec_level("fast"):
+        for n in range(300, 340):
+            got = enb.initial_context_setup_response(n * 977, n, [(5, "127.0.0.5", n * 13)])
+            decoded = s1ap.decode(got)
+            assert decoded.fields["MME-UE-S1AP-ID"] == n * 977
+            assert decoded.fields["eNB-UE-S1AP-ID"] == n
+            assert decoded.fields["E-RABSetupListCtxtSURes"][0]["gTP-TEID"] == n * 13
+            info = s1ap.decode(enb.ue_capability_info_indication(n * 977, n, b"\x01\x02"))
+            assert (info.fields["MME-UE-S1AP-ID"], info.fields["eNB-UE-S1AP-ID"],
+                    info.fields["UERadioCapability"]) == (n * 977, n, b"\x01\x02")
+        assert list(enb._responses) == [(3, 2, (5, int, "127.0.0.5"))]
+        assert list(enb._indications) == [(3, 2, b"\x01\x02")]
+        for n in range(2 * s1ap.EnbMessages._SHAPES_KEPT):
+            enb.initial_context_setup_response(1, 2, [(5, f"127.0.0.{n}", 7)])
+            enb.ue_capability_info_indication(1, 2, bytes([n]))
+            assert len(enb._responses) <= s1ap.EnbMessages._SHAPES_KEPT
+            assert len(enb._indications) <= s1ap.EnbMessages._SHAPES_KEPT
 
 
 def test_security_key_on_octets_as_on_bits() -> None:
