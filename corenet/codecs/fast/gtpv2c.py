@@ -488,9 +488,10 @@ _KIND_OF_TYPE = {87: _FTEID, 79: _PAA, 94: _CHARGING, 1: _BCD, 75: _BCD, 76: _BC
 # (an F-TEID's length, interface type and address families; a BCD value's length; a PDN
 # address's `_paa_shape`; a bearer context's plan)
 _Plan = tuple[tuple[str, ...], Callable[[Any], Any] | None, Any, tuple[tuple[str, int, Any], ...]]
-# a template: its plan, its octets, each variable value's (offset, writer) and the
-# template's own values (a value equal to the template's is not written again)
-_Template = tuple[_Plan, bytes, tuple[tuple[int, int], ...], tuple[Any, ...]]
+# a template: its plan, its octets, each variable value's (offset, writer, the length of the
+# template's own octets for a ULI, else 0) and the template's own values (a value equal to the
+# template's is not written again)
+_Template = tuple[_Plan, bytes, tuple[tuple[int, int, int], ...], tuple[Any, ...]]
 _templates: dict[tuple[int, tuple[str, ...]], list[_Template]] = {}
 
 
@@ -655,7 +656,7 @@ def _from_template(spec: ref.MessageSpec, msg: Message) -> bytes | None:
     _plan, data, slots, own = template
     out = bytearray(data)
     try:
-        for (offset, writer), value, was in zip(slots, values, own, strict=True):
+        for (offset, writer, size), value, was in zip(slots, values, own, strict=True):
             if value == was and value.__class__ is was.__class__:
                 continue
             if writer == _U32:
@@ -669,7 +670,7 @@ def _from_template(spec: ref.MessageSpec, msg: Message) -> bytes | None:
                 out[offset:offset + len(packed)] = packed
             elif writer == _ULI_OCTETS:
                 packed = _WRITE_ULI(value)
-                if len(packed) != len(_WRITE_ULI(was)):
+                if len(packed) != size:
                     raise _Decline
                 out[offset:offset + len(packed)] = packed
             else:
@@ -696,7 +697,8 @@ def _new_template(spec: ref.MessageSpec, msg: Message) -> bytes | None:
     try:
         plan = _new_plan(spec.ies, fields, values, locators)
         slots = tuple((_value_at(data, 12, len(data), where) + offset if where else offset,
-                       writer) for where, offset, writer in locators)
+                       writer, len(_WRITE_ULI(value)) if writer == _ULI_OCTETS else 0)
+                      for (where, offset, writer), value in zip(locators, values, strict=True))
         # the template's own values, as the message will no longer hold them
         own = tuple(copy.deepcopy(values))
     except Exception:
