@@ -2,12 +2,17 @@
 attaches/s, p50/p99 attach latency, peak RSS.
 
     .venv/bin/python benchmarks/attach.py --ues 1000 [--concurrency 64] [--pcap PATH]
-        [--codec fast|pycrate|both] [--processes P] [--rate R] [--net 201] [--json]
+        [--codec fast|pycrate|both] [--processes P [--nf-processes 1|4]] [--rate R] [--net 201]
+        [--json]
 
 Closed loop by default: `--concurrency` attaches at a time, as fast as the emulator goes (the
 peak rate). `--rate R` is open loop: attach k starts at k / R seconds whatever the others do,
 and its latency counts from then, so the p99 at half the peak rate is the latency a network at
 that load gives (`rate` in the figures).
+
+`--nf-processes 1` (with `--processes P`) runs the four network functions together in one
+`corenet run hss pcrf sgw-pgw mme` process instead of one each: the network on one core, the UEs
+on the other.
 
 `--processes 0` (the default) runs everything in this one process, on the 127.<net>.0.0/16
 block too. `--processes P` (P >= 1)
@@ -268,22 +273,24 @@ async def worker(cfg_path: str, shard_text: str, ues: int, concurrency: int, sta
 
 def run_processes(ues: int, concurrency: int, codec: str, processes: int,
                   net: int, profile: str | None = None,
-                  rate: float | None = None) -> dict[str, Any]:
+                  rate: float | None = None, nf_processes: int = 4) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         cfg_path = _config(tmp, ues, codec, net, _enbs(ues))
         cfg = CorenetConfig.model_validate(yaml.safe_load(cfg_path.read_text()))
         nfs: dict[str, subprocess.Popen[bytes]] = {}
         try:
-            for nf in NFS:
-                nfs[nf] = subprocess.Popen(
-                    _profiled([str(BIN / "corenet"), "run", nf, "--config", str(cfg_path),
-                               "--pcap", "", "--log-level", "warning"], profile, nf),
-                    stdout=subprocess.DEVNULL, stderr=(tmp / f"{nf}.log").open("w"))
-                ready = {"hss": cfg.hss.listen, "pcrf": cfg.pcrf.listen,
-                         "mme": cfg.mme.s1ap}.get(nf)
-                if ready is not None:
-                    asyncio.run(wait_port(ready.host, ready.port, timeout=60.0))
+            for group in [NFS] if nf_processes == 1 else [(nf,) for nf in NFS]:
+                name = "+".join(group)
+                nfs[name] = subprocess.Popen(
+                    _profiled([str(BIN / "corenet"), "run", *group, "--config", str(cfg_path),
+                               "--pcap", "", "--log-level", "warning"], profile, name),
+                    stdout=subprocess.DEVNULL, stderr=(tmp / f"{name}.log").open("w"))
+                for nf in group:
+                    ready = {"hss": cfg.hss.listen, "pcrf": cfg.pcrf.listen,
+                             "mme": cfg.mme.s1ap}.get(nf)
+                    if ready is not None:
+                        asyncio.run(wait_port(ready.host, ready.port, timeout=60.0))
             start_at = time.time() + 3.0 + 0.5 * processes  # every shard imported and set up
             workers = [subprocess.Popen(
                 _profiled([__file__, "--worker", f"{i}/{processes}", "--config",
@@ -316,7 +323,7 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
     latencies = [v for s in shards for v in s["latencies"]]
     rss = nf_rss + sum(s["peak_rss_mib"] for s in shards)
     figures = _figures(ues, sum(s["attached"] for s in shards), wall, latencies, rss, codec,
-                       len(NFS) + processes, sum(by_nf.values()) + sum(s["cpu_s"] for s in shards),
+                       len(nfs) + processes, sum(by_nf.values()) + sum(s["cpu_s"] for s in shards),
                        sum(runq_nf.values()) + sum(s["runq_s"] for s in shards))
     by_nf.update({f"sim-ue {i}/{processes}": round(s["cpu_s"], 2) for i, s in enumerate(shards)})
     runq_nf.update({f"sim-ue {i}/{processes}": round(s["runq_s"], 1)
@@ -334,6 +341,9 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=0,
                     help="UE shard processes, network functions in processes of their own "
                          "(0: everything in this process)")
+    ap.add_argument("--nf-processes", type=int, choices=[1, 4], default=4,
+                    help="with --processes: the HSS, the PCRF, the S/P-GW and the MME each in a "
+                         "process of its own (4) or together in one (1)")
     ap.add_argument("--net", type=int, default=201, help="the 127.<net>.0.0/16 block to bind")
     ap.add_argument("--rate", type=float, default=None,
                     help="open loop: start this many attaches per second (over all shards), "
@@ -382,7 +392,7 @@ def _measure(args: argparse.Namespace, codec: str, profile: str | None) -> dict[
     """One run of the benchmark with `codec`, cProfiles in `profile` when given."""
     if args.processes > 0:
         return {**run_processes(args.ues, args.concurrency, codec, args.processes, args.net,
-                                profile, args.rate), "rate": args.rate}
+                                profile, args.rate, args.nf_processes), "rate": args.rate}
     from corenet.codecs import selection
 
     selection.set_codec(codec)

@@ -1,5 +1,6 @@
-"""`corenet run [hss|mvno-hss|dra|home-pgw|sgw-pgw|psap|ims|mme|cbc] --config FILE [--check]`: network
-functions as servers (`dra`: the configuration's Diameter relay agents)."""
+"""`corenet run [NF ...] --config FILE [--check]`: network functions as servers, in one process
+(NF: hss, mvno-hss, dra, home-pgw, pcrf, sgw-pgw, psap, ims, mme, cbc; none named: all but the
+CBC; `dra`: the configuration's Diameter relay agents)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def check_config(cfg: CorenetConfig, names: tuple[str, ...]) -> None:
 
 
 @click.command("run")
-@click.argument("nf", required=False, type=click.Choice(NETWORK_FUNCTIONS + OPTIONAL_FUNCTIONS))
+@click.argument("nfs", nargs=-1, type=click.Choice(NETWORK_FUNCTIONS + OPTIONAL_FUNCTIONS))
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="YAML configuration (default: embedded defaults)")
 @click.option("--check", is_flag=True, help="validate the configuration and exit")
@@ -52,10 +53,10 @@ def check_config(cfg: CorenetConfig, names: tuple[str, ...]) -> None:
               help="json: one object per line with time, level, nf, event and its fields")
 @click.option("--metrics", "metrics_at", default=None, type=EndpointType(), metavar="HOST:PORT",
               help="serve Prometheus metrics at http://HOST:PORT/metrics")
-def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | None,
+def run(nfs: tuple[str, ...], config_path: str | None, check: bool, pcap_path: str | None,
         log_level: str, log_format: str, metrics_at: tuple[str, int] | None) -> None:
-    """Run one network function (or all of them) until interrupted."""
-    names = (nf,) if nf else NETWORK_FUNCTIONS
+    """Run network functions in this process (all of them when none is named) until interrupted."""
+    names = run_order(nfs)
     try:
         cfg = load_config(config_path)
         check_config(cfg, names)
@@ -100,6 +101,15 @@ def run(nf: str | None, config_path: str | None, check: bool, pcap_path: str | N
         if stop_metrics is not None:
             stop_metrics()
         repeats.flush()
+
+
+def run_order(nfs: tuple[str, ...]) -> tuple[str, ...]:
+    """The functions named, each once, in the order they start (a function's servers are up
+    before those that connect to them); none named: every network function."""
+    if not nfs:
+        return NETWORK_FUNCTIONS
+    order = NETWORK_FUNCTIONS + OPTIONAL_FUNCTIONS
+    return tuple(sorted(set(nfs), key=order.index))
 
 
 def endpoint_fields(model: BaseModel, host: str, port: int, prefix: str = "") -> list[str]:

@@ -54,6 +54,48 @@ async def test_corenet_run_serves_sim_ue_attach_over_the_cli(tmp_path: Path) -> 
     assert tshark.count(pcap, "s1ap.procedureCode == 22 && lte-rrc.bandEUTRA == 1") == 6
 
 
+async def test_named_functions_share_one_process_and_serve_attaches(tmp_path: Path) -> None:
+    """`corenet run mme sgw-pgw pcrf hss`: those four in one process, started servers first
+    whatever the order named; the P-GW opens its Gx session at the PCRF beside it (TS 29.212
+    §4.5.1) and the functions not named are not started."""
+    subs_file = tmp_path / "subscribers.yaml"
+    subs_file.write_text(yaml.safe_dump({"subscribers": [
+        {"imsi": "440100000000301", "count": 3, "msisdn": "819020000301", "k": K, "opc": OPC}]}))
+    cfg = config(tmp_path)
+    data = cfg.model_dump(mode="json")
+    data["hss"]["subscribers_file"] = str(subs_file)
+    cfg_file = tmp_path / "corenet.yaml"
+    cfg_file.write_text(yaml.safe_dump(data))
+    pcap = tmp_path / "network.pcapng"
+    check = await _run(str(BIN / "corenet"), "run", "mme", "sgw-pgw", "pcrf", "hss", "mme",
+                       "--config", str(cfg_file), "--check")
+    assert json.loads(check)["network_functions"] == ["hss", "pcrf", "sgw-pgw", "mme"]
+    server = subprocess.Popen([str(BIN / "corenet"), "run", "mme", "sgw-pgw", "pcrf", "hss",
+                               "--config", str(cfg_file), "--pcap", str(pcap)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        await wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
+        from corenet.runtime.healthcheck import not_listening
+
+        assert not_listening(cfg, "psap") and not_listening(cfg, "ims")
+        out = await _run(str(BIN / "sim-ue"), "attach", "--mme",
+                         f"{cfg.mme.s1ap.host}:{cfg.mme.s1ap.port}", "--subscribers",
+                         str(subs_file), "--ues", "3", "--enbs", "1", "--sctp", "fallback",
+                         "--json", "--detach")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    assert server.returncode == 0, server.stderr.read() if server.stderr else ""
+    report = json.loads(out)
+    ues = report["ues"] if isinstance(report, dict) else report
+    assert len(ues) == 3 and all(u["attached"] for u in ues)
+    assert tshark.count(pcap, "diameter.cmd.code == 316 && diameter.Result-Code == 2001") == 3
+    assert tshark.count(pcap, "diameter.cmd.code == 272 && diameter.CC-Request-Type == 1 "
+                              "&& diameter.flags.request == 1") == 3
+    assert tshark.count(pcap, "gtpv2.message_type == 33 && gtpv2.cause == 16") == 3
+    assert tshark.count(pcap, "_ws.malformed") == 0
+
+
 # every function as its own `corenet run`, servers before their clients
 ALONE = ("hss", "pcrf", "sgw-pgw", "psap", "ims", "mme")
 # the PSAP's record per roaming mode (TS 23.167 §6.2.1): who calls, and whether it is verified
