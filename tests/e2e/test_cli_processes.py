@@ -11,20 +11,28 @@ from pathlib import Path
 
 import yaml
 
+from corenet.config.models import CorenetConfig
 from tests import tshark
 from tests.cli_helpers import BIN
 from tests.e2e.network import OPC, K, config, wait_port
 
 
-async def test_corenet_run_serves_sim_ue_attach_over_the_cli(tmp_path: Path) -> None:
+def _network(tmp_path: Path, imsi: str, count: int) -> tuple[CorenetConfig, Path, Path]:
+    """A network on free addresses whose HSS holds `count` subscribers from `imsi` on: its
+    configuration, the configuration's file and the subscribers' file."""
     subs_file = tmp_path / "subscribers.yaml"
     subs_file.write_text(yaml.safe_dump({"subscribers": [
-        {"imsi": "440100000000101", "count": 6, "msisdn": "819020000101", "k": K, "opc": OPC}]}))
+        {"imsi": imsi, "count": count, "msisdn": "8190200" + imsi[-5:], "k": K, "opc": OPC}]}))
     cfg = config(tmp_path)
     data = cfg.model_dump(mode="json")
     data["hss"]["subscribers_file"] = str(subs_file)
     cfg_file = tmp_path / "corenet.yaml"
     cfg_file.write_text(yaml.safe_dump(data))
+    return cfg, cfg_file, subs_file
+
+
+async def test_corenet_run_serves_sim_ue_attach_over_the_cli(tmp_path: Path) -> None:
+    cfg, cfg_file, subs_file = _network(tmp_path, "440100000000101", 6)
     pcap = tmp_path / "served.pcapng"
     server = subprocess.Popen([str(BIN / "corenet"), "run", "--config", str(cfg_file), "--pcap", str(pcap)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -58,14 +66,7 @@ async def test_named_functions_share_one_process_and_serve_attaches(tmp_path: Pa
     """`corenet run mme sgw-pgw pcrf hss`: those four in one process, started servers first
     whatever the order named; the P-GW opens its Gx session at the PCRF beside it (TS 29.212
     §4.5.1) and the functions not named are not started."""
-    subs_file = tmp_path / "subscribers.yaml"
-    subs_file.write_text(yaml.safe_dump({"subscribers": [
-        {"imsi": "440100000000301", "count": 3, "msisdn": "819020000301", "k": K, "opc": OPC}]}))
-    cfg = config(tmp_path)
-    data = cfg.model_dump(mode="json")
-    data["hss"]["subscribers_file"] = str(subs_file)
-    cfg_file = tmp_path / "corenet.yaml"
-    cfg_file.write_text(yaml.safe_dump(data))
+    cfg, cfg_file, subs_file = _network(tmp_path, "440100000000301", 3)
     pcap = tmp_path / "network.pcapng"
     check = await _run(str(BIN / "corenet"), "run", "mme", "sgw-pgw", "pcrf", "hss", "mme",
                        "--config", str(cfg_file), "--check")
@@ -104,7 +105,6 @@ RECORDS = {"full": ("msisdn", True), "emergency-auth": ("msisdn", True),
 
 
 async def _until_listening(cfg_data: dict[str, object], nf: str) -> None:
-    from corenet.config.models import CorenetConfig
     from corenet.runtime.healthcheck import not_listening
 
     cfg = CorenetConfig.model_validate(cfg_data)
