@@ -91,7 +91,7 @@ def run(nfs: tuple[str, ...], config_path: str | None, check: bool, pcap_path: s
         observers += (metrics.tap,)
         on_event = metrics.on_event
     runtime = Runtime(cfg, names=names, pcap_path=pcap_path if pcap_path is not None else cfg.pcap,
-                      observers=observers, on_event=on_event)
+                      observers=observers, on_event=on_event, pcrf_elsewhere=True)
     try:
         event_loop.run(_serve(runtime))  # uvloop when installed
     except BindError as exc:

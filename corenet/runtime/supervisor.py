@@ -78,8 +78,8 @@ def wired(name: str, cfg: CorenetConfig, started: dict[str, Any]) -> CorenetConf
 def pcrf_links(cfg: CorenetConfig, names: tuple[str, ...]) -> CorenetConfig:
     """`cfg` for the functions `names` run in one process. Several functions run together
     without the PCRF (a storm, a drill) have none: the P-GW without Gx (its static policy),
-    the P-CSCF reading the S/P-GW's sessions. A function run alone keeps its links to a PCRF
-    of another process."""
+    the P-CSCF reading the S/P-GW's sessions. A function run alone, or any run of `corenet run`
+    (`Runtime.pcrf_elsewhere`), keeps its links to a PCRF of another process."""
     if len(names) <= 1 or "pcrf" in names:
         return cfg
     ims = cfg.ims.model_copy(update={"pcscf": cfg.ims.pcscf.model_copy(update={"pcrf": None})})
@@ -270,6 +270,11 @@ class Runtime:
 
     deciphered: PcapWriter | None = None
 
+    # The functions keep their links to the configuration's PCRF even when it is not among
+    # them (`corenet run sgw-pgw mme` beside a `corenet run pcrf`); a storm or a drill, run
+    # without a PCRF, has them dropped (`pcrf_links`).
+    pcrf_elsewhere: bool = False
+
     # The configuration's simulated eNBs and UEs run in this process too (demo, drills, tests):
     # their eNB addresses and the UE address pools (IMS user agents) are then local peers.
     sim_ue_in_process: bool = False
@@ -323,7 +328,8 @@ class Runtime:
 
     async def start(self) -> None:
         set_codec(self.cfg.codec)  # process-wide: every function of this process encodes alike
-        self.cfg = pcrf_links(self.cfg, self.names)
+        if not self.pcrf_elsewhere:
+            self.cfg = pcrf_links(self.cfg, self.names)
         if self.pcap_path:
             Path(self.pcap_path).parent.mkdir(parents=True, exist_ok=True)
             self.writer = self._capture(self.pcap_path)

@@ -97,6 +97,45 @@ async def test_named_functions_share_one_process_and_serve_attaches(tmp_path: Pa
     assert tshark.count(pcap, "_ws.malformed") == 0
 
 
+async def test_two_groups_of_functions_keep_gx_between_their_processes(tmp_path: Path) -> None:
+    """`corenet run hss pcrf` and `corenet run sgw-pgw mme`: the P-GW, without a PCRF beside
+    it, opens each Gx session at the PCRF of the other process (TS 29.212 §4.5.1)."""
+    cfg, cfg_file, subs_file = _network(tmp_path, "440100000000401", 2)
+    assert cfg.pcrf is not None
+
+    def start(*group: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([str(BIN / "corenet"), "run", *group, "--config", str(cfg_file),
+                                 "--pcap", str(tmp_path / f"{group[0]}.pcapng")],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    procs = [start("hss", "pcrf")]
+    try:
+        await wait_port(cfg.pcrf.listen.host, cfg.pcrf.listen.port)  # started after the HSS
+        procs.append(start("sgw-pgw", "mme"))
+        await wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
+        out = await _run(str(BIN / "sim-ue"), "attach", "--mme",
+                         f"{cfg.mme.s1ap.host}:{cfg.mme.s1ap.port}", "--subscribers",
+                         str(subs_file), "--ues", "2", "--enbs", "1", "--sctp", "fallback",
+                         "--json", "--detach")
+    finally:
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGTERM)
+        for proc in reversed(procs):
+            proc.wait(timeout=30)
+    assert all(p.returncode == 0 for p in procs), [p.stderr.read()[-2000:] for p in procs
+                                                   if p.stderr and p.returncode]
+    report = json.loads(out)
+    ues = report["ues"] if isinstance(report, dict) else report
+    assert len(ues) == 2 and all(u["attached"] for u in ues)
+    # the PCRF's process records both directions of its Gx link: two CCR-I, two CCA-I 2001
+    home = tmp_path / "hss.pcapng"
+    assert tshark.count(home, "diameter.cmd.code == 272 && diameter.CC-Request-Type == 1 "
+                              "&& diameter.flags.request == 1") == 2
+    assert tshark.count(home, "diameter.cmd.code == 272 && diameter.flags.request == 0 "
+                              "&& diameter.Result-Code == 2001") >= 2
+    assert tshark.count(home, "_ws.malformed") == 0
+
+
 # every function as its own `corenet run`, servers before their clients
 ALONE = ("hss", "pcrf", "sgw-pgw", "psap", "ims", "mme")
 # the PSAP's record per roaming mode (TS 23.167 §6.2.1): who calls, and whether it is verified
