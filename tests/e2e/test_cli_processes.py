@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -31,6 +32,36 @@ def _network(tmp_path: Path, imsi: str, count: int) -> tuple[CorenetConfig, Path
     return cfg, cfg_file, subs_file
 
 
+async def _run(*args: str, timeout: float = 120) -> str:
+    proc = await asyncio.create_subprocess_exec(*args, stdout=subprocess.PIPE,
+                                                stderr=subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode == 0, (args, err.decode()[-2000:])
+    return out.decode()
+
+
+def _stop(procs: list[subprocess.Popen[str]]) -> list[str]:
+    """SIGTERM to each process, the last started first: the end of the stderr of those that
+    did not then exit 0."""
+    for proc in reversed(procs):
+        proc.send_signal(signal.SIGTERM)
+    for proc in reversed(procs):
+        proc.wait(timeout=30)
+    return [p.stderr.read()[-2000:] for p in procs if p.stderr and p.returncode]
+
+
+async def _attach(cfg: CorenetConfig, subs_file: Path, ues: int,
+                  enbs: int) -> list[dict[str, Any]]:
+    """`sim-ue attach --mme` of `ues` subscribers through `enbs` eNBs, then detach: each UE's
+    report."""
+    out = await _run(str(BIN / "sim-ue"), "attach", "--mme",
+                     f"{cfg.mme.s1ap.host}:{cfg.mme.s1ap.port}", "--subscribers", str(subs_file),
+                     "--ues", str(ues), "--enbs", str(enbs), "--sctp", "fallback", "--json",
+                     "--detach")
+    report = json.loads(out)
+    return report["ues"] if isinstance(report, dict) else report  # type: ignore[no-any-return]
+
+
 async def test_corenet_run_serves_sim_ue_attach_over_the_cli(tmp_path: Path) -> None:
     cfg, cfg_file, subs_file = _network(tmp_path, "440100000000101", 6)
     pcap = tmp_path / "served.pcapng"
@@ -38,18 +69,11 @@ async def test_corenet_run_serves_sim_ue_attach_over_the_cli(tmp_path: Path) -> 
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         await wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
-        proc = await asyncio.create_subprocess_exec(
-            str(BIN / "sim-ue"), "attach", "--mme", f"{cfg.mme.s1ap.host}:{cfg.mme.s1ap.port}",
-            "--subscribers", str(subs_file), "--ues", "6", "--enbs", "2", "--sctp", "fallback",
-            "--json", "--detach", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        out, err = await asyncio.wait_for(proc.communicate(), 120)
-        assert proc.returncode == 0, err.decode()
+        ues = await _attach(cfg, subs_file, 6, 2)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     assert server.returncode == 0, server.stderr.read() if server.stderr else ""
-    report = json.loads(out)
-    ues = report["ues"] if isinstance(report, dict) else report
     assert len(ues) == 6 and all(u["attached"] for u in ues)
     assert {u["network_name"] for u in ues} == {"JPN-ROAM X"}
     # the served capture records both directions of the MME's and the HSS's links
@@ -79,16 +103,11 @@ async def test_named_functions_share_one_process_and_serve_attaches(tmp_path: Pa
         from corenet.runtime.healthcheck import not_listening
 
         assert not_listening(cfg, "psap") and not_listening(cfg, "ims")
-        out = await _run(str(BIN / "sim-ue"), "attach", "--mme",
-                         f"{cfg.mme.s1ap.host}:{cfg.mme.s1ap.port}", "--subscribers",
-                         str(subs_file), "--ues", "3", "--enbs", "1", "--sctp", "fallback",
-                         "--json", "--detach")
+        ues = await _attach(cfg, subs_file, 3, 1)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     assert server.returncode == 0, server.stderr.read() if server.stderr else ""
-    report = json.loads(out)
-    ues = report["ues"] if isinstance(report, dict) else report
     assert len(ues) == 3 and all(u["attached"] for u in ues)
     assert tshark.count(pcap, "diameter.cmd.code == 316 && diameter.Result-Code == 2001") == 3
     assert tshark.count(pcap, "diameter.cmd.code == 272 && diameter.CC-Request-Type == 1 "
@@ -113,19 +132,10 @@ async def test_two_groups_of_functions_keep_gx_between_their_processes(tmp_path:
         await wait_port(cfg.pcrf.listen.host, cfg.pcrf.listen.port)  # started after the HSS
         procs.append(start("sgw-pgw", "mme"))
         await wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
-        out = await _run(str(BIN / "sim-ue"), "attach", "--mme",
-                         f"{cfg.mme.s1ap.host}:{cfg.mme.s1ap.port}", "--subscribers",
-                         str(subs_file), "--ues", "2", "--enbs", "1", "--sctp", "fallback",
-                         "--json", "--detach")
+        ues = await _attach(cfg, subs_file, 2, 1)
     finally:
-        for proc in reversed(procs):
-            proc.send_signal(signal.SIGTERM)
-        for proc in reversed(procs):
-            proc.wait(timeout=30)
-    assert all(p.returncode == 0 for p in procs), [p.stderr.read()[-2000:] for p in procs
-                                                   if p.stderr and p.returncode]
-    report = json.loads(out)
-    ues = report["ues"] if isinstance(report, dict) else report
+        failed = _stop(procs)
+    assert not failed, failed
     assert len(ues) == 2 and all(u["attached"] for u in ues)
     # the PCRF's process records both directions of its Gx link: two CCR-I, two CCA-I 2001
     home = tmp_path / "hss.pcapng"
@@ -152,14 +162,6 @@ async def _until_listening(cfg_data: dict[str, object], nf: str) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{nf} does not listen")
-
-
-async def _run(*args: str, timeout: float = 120) -> str:
-    proc = await asyncio.create_subprocess_exec(*args, stdout=subprocess.PIPE,
-                                                stderr=subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    assert proc.returncode == 0, (args, err.decode()[-2000:])
-    return out.decode()
 
 
 async def test_each_function_in_its_own_process_reaches_the_psap_in_every_mode(
@@ -200,12 +202,8 @@ async def test_each_function_in_its_own_process_reaches_the_psap_in_every_mode(
         records = json.loads(await _run(str(BIN / "corenet"), "psap", "calls", "--db",
                                         data["psap"]["database"], "--json"))
     finally:
-        for proc in reversed(procs):
-            proc.send_signal(signal.SIGTERM)
-        for proc in reversed(procs):
-            proc.wait(timeout=30)
-    assert all(p.returncode == 0 for p in procs), [p.stderr.read()[-2000:] for p in procs
-                                                   if p.stderr and p.returncode]
+        failed = _stop(procs)
+    assert not failed, failed
     got = {r["identity"]: (r["identity_type"], bool(r["verified"]), r["mode"]) for r in records}
     for i, (mode, (kind, verified)) in enumerate(RECORDS.items(), 1):
         identity = f"81902000020{i}" if kind == "msisdn" else imsis[mode]
