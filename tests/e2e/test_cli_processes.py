@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from corenet.config.models import CorenetConfig
+from corenet.runtime.healthcheck import not_listening
 from tests import tshark
 from tests.cli_helpers import BIN
 from tests.e2e.network import OPC, K, config, wait_port
@@ -71,9 +72,8 @@ async def test_corenet_run_serves_sim_ue_attach_over_the_cli(tmp_path: Path) -> 
         await wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
         ues = await _attach(cfg, subs_file, 6, 2)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    assert server.returncode == 0, server.stderr.read() if server.stderr else ""
+        failed = _stop([server])
+    assert not failed, failed
     assert len(ues) == 6 and all(u["attached"] for u in ues)
     assert {u["network_name"] for u in ues} == {"JPN-ROAM X"}
     # the served capture records both directions of the MME's and the HSS's links
@@ -100,14 +100,11 @@ async def test_named_functions_share_one_process_and_serve_attaches(tmp_path: Pa
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         await wait_port(cfg.mme.s1ap.host, cfg.mme.s1ap.port)
-        from corenet.runtime.healthcheck import not_listening
-
         assert not_listening(cfg, "psap") and not_listening(cfg, "ims")
         ues = await _attach(cfg, subs_file, 3, 1)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    assert server.returncode == 0, server.stderr.read() if server.stderr else ""
+        failed = _stop([server])
+    assert not failed, failed
     assert len(ues) == 3 and all(u["attached"] for u in ues)
     assert tshark.count(pcap, "diameter.cmd.code == 316 && diameter.Result-Code == 2001") == 3
     assert tshark.count(pcap, "diameter.cmd.code == 272 && diameter.CC-Request-Type == 1 "
@@ -154,8 +151,6 @@ RECORDS = {"full": ("msisdn", True), "emergency-auth": ("msisdn", True),
 
 
 async def _until_listening(cfg_data: dict[str, object], nf: str) -> None:
-    from corenet.runtime.healthcheck import not_listening
-
     cfg = CorenetConfig.model_validate(cfg_data)
     for _ in range(300):
         if not not_listening(cfg, nf):
