@@ -2,7 +2,7 @@
 attaches/s, p50/p99 attach latency, peak RSS.
 
     .venv/bin/python benchmarks/attach.py --ues 1000 [--concurrency 64] [--pcap PATH]
-        [--codec fast|pycrate|both] [--processes P [--nf-processes 1|4]] [--rate R] [--net 201]
+        [--codec fast|pycrate|both] [--processes P [--nf-processes 1|2|4]] [--rate R] [--net 201]
         [--json]
 
 Closed loop by default: `--concurrency` attaches at a time, as fast as the emulator goes (the
@@ -12,7 +12,9 @@ that load gives (`rate` in the figures).
 
 `--nf-processes 1` (with `--processes P`) runs the four network functions together in one
 `corenet run hss pcrf sgw-pgw mme` process instead of one each: the network on one core, the UEs
-on the other.
+on the other. `--nf-processes 2` runs them as `corenet run hss pcrf` and `corenet run sgw-pgw
+mme` (the Diameter servers in one process, the MME and its S/P-GW in the other): with one UE
+shard, three processes on two cores, the layout with the highest rate.
 
 `--processes 0` (the default) runs everything in this one process, on the 127.<net>.0.0/16
 block too. `--processes P` (P >= 1)
@@ -69,6 +71,8 @@ from tests.e2e.network import wait_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 NFS = ("hss", "pcrf", "sgw-pgw", "mme")  # the P-GW opens its Gx session per PDN connection
+# `--nf-processes`: the `corenet run` processes the network functions run in
+NF_GROUPS = {1: [NFS], 2: [("hss", "pcrf"), ("sgw-pgw", "mme")], 4: [(nf,) for nf in NFS]}
 
 
 class TimedPopulation(Population):
@@ -280,7 +284,7 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
         cfg = CorenetConfig.model_validate(yaml.safe_load(cfg_path.read_text()))
         nfs: dict[str, subprocess.Popen[bytes]] = {}
         try:
-            for group in [NFS] if nf_processes == 1 else [(nf,) for nf in NFS]:
+            for group in NF_GROUPS[nf_processes]:
                 name = "+".join(group)
                 nfs[name] = subprocess.Popen(
                     _profiled([str(BIN / "corenet"), "run", *group, "--config", str(cfg_path),
@@ -341,9 +345,10 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=0,
                     help="UE shard processes, network functions in processes of their own "
                          "(0: everything in this process)")
-    ap.add_argument("--nf-processes", type=int, choices=[1, 4], default=4,
+    ap.add_argument("--nf-processes", type=int, choices=sorted(NF_GROUPS), default=4,
                     help="with --processes: the HSS, the PCRF, the S/P-GW and the MME each in a "
-                         "process of its own (4) or together in one (1)")
+                         "process of its own (4), as HSS+PCRF and S/P-GW+MME (2), or together "
+                         "in one (1)")
     ap.add_argument("--net", type=int, default=201, help="the 127.<net>.0.0/16 block to bind")
     ap.add_argument("--rate", type=float, default=None,
                     help="open loop: start this many attaches per second (over all shards), "
