@@ -14,7 +14,7 @@ that load gives (`rate` in the figures).
 `corenet run hss pcrf sgw-pgw mme` process instead of one each: the network on one core, the UEs
 on the other. `--nf-processes 2` runs them as `corenet run hss pcrf` and `corenet run sgw-pgw
 mme` (the Diameter servers in one process, the MME and its S/P-GW in the other): with one UE
-shard, three processes on two cores, the layout with the highest rate.
+shard, three processes: on a 2-core host, the layout with the highest rate.
 
 `--processes 0` (the default) runs everything in this one process, on the 127.<net>.0.0/16
 block too. `--processes P` (P >= 1)
