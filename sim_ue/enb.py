@@ -25,6 +25,7 @@ from corenet.core.errors import DecodeError, EncodeError
 from corenet.core.plmn import Plmn
 from corenet.core.timers import TimerTable
 from corenet.transport import Tap, open_sctp_client
+from corenet.transport.base import Clock, loop_clock
 from corenet.transport.sctp import Mode
 from sim_ue import pws
 from sim_ue.ue import (
@@ -719,10 +720,12 @@ class EnbService:
         self._setup: asyncio.Future[S1SetupDone] | None = None
         self._waiters: dict[tuple[str, str], asyncio.Future[ProcedureDone]] = {}
         self.log: list[LogEvent] = log if log is not None else []
+        self._clock: Clock = loop_clock
 
     async def start(self) -> None:
         """Open the association from the eNB's address and run S1 Setup."""
         loop = asyncio.get_running_loop()
+        self._clock = loop.time
         self._stopping = False
         self._setup = loop.create_future()
         self._conn = await self._open()
@@ -837,7 +840,7 @@ class EnbService:
     # ------------------------------------------------------------------ plumbing
 
     def _on_message(self, conn: Any, payload: bytes, ppid: int, stream: int) -> None:
-        self._carry_out_all(self.core.receive_s1ap(payload, asyncio.get_running_loop().time()))
+        self._carry_out_all(self.core.receive_s1ap(payload, self._clock()))
 
     def _on_close(self, conn: Any) -> None:
         if conn is not self._conn and self._conn is not None:
@@ -856,7 +859,7 @@ class EnbService:
         self._feed(expired)
 
     def _feed(self, event: EnbEvent) -> None:
-        self._carry_out_all(self.core.handle(event, asyncio.get_running_loop().time()))
+        self._carry_out_all(self.core.handle(event, self._clock()))
 
     def _carry_out_all(self, actions: list[EnbAction]) -> None:
         conn = self._conn

@@ -19,6 +19,23 @@ from corenet.core.errors import DecodeError
 log = logging.getLogger("corenet.transport")
 
 Address = tuple[str, int]
+Clock = Callable[[], float]
+
+
+def loop_clock() -> float:
+    """The running event loop's time: the clock protocol layers read by default."""
+    return asyncio.get_running_loop().time()
+
+
+def bound_clock(clock: Clock) -> Clock:
+    """`loop_clock` as the running loop's own `time` (one look-up less per reading); any
+    other clock, or `loop_clock` outside a loop, as it is."""
+    if clock is loop_clock:
+        try:
+            return asyncio.get_running_loop().time
+        except RuntimeError:  # made outside a loop: read the loop's time when asked
+            return loop_clock
+    return clock
 
 
 class BindError(OSError):

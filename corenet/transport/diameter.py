@@ -27,7 +27,7 @@ from corenet.codecs.base import Message
 from corenet.core.errors import DecodeError
 from corenet.core.timers import EarliestDeadline
 from corenet.protocols import diameter_peer as dp
-from corenet.transport.base import Address, MessageTransport, Tap
+from corenet.transport.base import Address, Clock, MessageTransport, Tap, bound_clock, loop_clock
 from corenet.transport.sctp import open_sctp_server
 from corenet.transport.tcp import open_diameter_tcp_client, open_diameter_tcp_server
 
@@ -36,23 +36,7 @@ log = logging.getLogger("corenet.diameter")
 DIAMETER_PPID = 46  # IANA SCTP payload protocol identifier for Diameter (RFC 6733 §2.1)
 RECONNECT_S = 2.0  # RFC 6733 §2.1: a lost connection to a peer is re-established (Tc timer)
 
-Clock = Callable[[], float]
 OnPeerEvent = Callable[["DiameterLink", dp.PeerEvent], None]
-
-
-def loop_clock() -> float:
-    return asyncio.get_running_loop().time()
-
-
-def _bound(clock: Clock) -> Clock:
-    """`loop_clock` as the running loop's own `time` (one look-up less per reading); any
-    other clock as it is."""
-    if clock is loop_clock:
-        try:
-            return asyncio.get_running_loop().time
-        except RuntimeError:  # made outside a loop: read the loop's time when asked
-            return loop_clock
-    return clock
 
 
 def initiators(config: dp.PeerConfig, remote_host: str, seed_label: str | None,
@@ -83,7 +67,7 @@ class DiameterLink:
         self.peer = peer
         self._on_event = on_event
         self._on_closed = on_closed
-        self._clock = _bound(clock)
+        self._clock = bound_clock(clock)
         self._ppid = ppid
         self._timer = EarliestDeadline(self._fire)
         self.closed = asyncio.Event()

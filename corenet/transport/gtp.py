@@ -10,27 +10,21 @@ management, TS 29.274 §7.1.1 Echo) can share the same timer through `owner_time
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Hashable
 
 from corenet.codecs.base import Message
 from corenet.core.timers import EarliestDeadline
 from corenet.protocols import gtpv2c_transactions as gt
-from corenet.transport.base import Address, Tap
+from corenet.transport.base import Address, Clock, Tap, bound_clock, loop_clock
 from corenet.transport.udp import UdpEndpoint, open_udp_endpoint
 
 log = logging.getLogger("corenet.gtp")
 
-Clock = Callable[[], float]
 OnGtpEvent = Callable[[gt.Event, float], None]
 # a datagram screened before the transaction layer: True when the owner dealt with it
 Screen = Callable[[bytes, Address, float], bool]
 Hold = Callable[[Callable[[], None]], None]
-
-
-def loop_clock() -> float:
-    return asyncio.get_running_loop().time()
 
 
 class OwnerTimer:
@@ -54,6 +48,7 @@ class GtpEndpoint:
         self.transactions = transactions
         self._hold = hold
         self._on_event = on_event
+        self._given_clock = clock
         self._clock = clock
         self._screen = screen
         self._owner_timer = owner_timer
@@ -71,6 +66,7 @@ class GtpEndpoint:
         return self._udp is not None and not self._udp.closed
 
     async def open(self, host: str, port: int, *, tap: Tap | None = None) -> None:
+        self._clock = bound_clock(self._given_clock)  # the loop it is opened in
         self._udp = await open_udp_endpoint(host, port, self._on_datagram, tap=tap)
 
     def close(self) -> None:

@@ -36,8 +36,8 @@ from corenet.nf.hss.s6a import Action, S6aError, S6aServer, SendAnswer, SendRequ
 from corenet.nf.hss.store import HssStore
 from corenet.protocols import diameter_peer as dp
 from corenet.transport import Address, Tap
-from corenet.transport.base import MessageTransport
-from corenet.transport.diameter import DiameterLink, DiameterListener, loop_clock
+from corenet.transport.base import MessageTransport, loop_clock
+from corenet.transport.diameter import DiameterLink, DiameterListener
 from corenet.transport.tcp import certificate_names, server_tls_context
 
 log = logging.getLogger("corenet.hss")

@@ -21,8 +21,8 @@ from corenet.nf.pcrf.core import Action, PcrfCore, PcrfPolicy, SendAnswer, SendR
 from corenet.protocols import diameter_peer as dp
 from corenet.protocols.diameter_ids import start_ids
 from corenet.transport import Address
-from corenet.transport.base import MessageTransport
-from corenet.transport.diameter import DiameterLink, DiameterListener, loop_clock
+from corenet.transport.base import MessageTransport, loop_clock
+from corenet.transport.diameter import DiameterLink, DiameterListener
 
 log = logging.getLogger("corenet.pcrf")
 
