@@ -283,6 +283,8 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
         cfg_path = _config(tmp, ues, codec, net, _enbs(ues))
         cfg = CorenetConfig.model_validate(yaml.safe_load(cfg_path.read_text()))
         nfs: dict[str, subprocess.Popen[bytes]] = {}
+        # the listening addresses whose functions serve the next group
+        listens = {"hss": cfg.hss.listen, "pcrf": cfg.pcrf.listen, "mme": cfg.mme.s1ap}
         try:
             for group in NF_GROUPS[nf_processes]:
                 name = "+".join(group)
@@ -290,11 +292,8 @@ def run_processes(ues: int, concurrency: int, codec: str, processes: int,
                     _profiled([str(BIN / "corenet"), "run", *group, "--config", str(cfg_path),
                                "--pcap", "", "--log-level", "warning"], profile, name),
                     stdout=subprocess.DEVNULL, stderr=(tmp / f"{name}.log").open("w"))
-                for nf in group:
-                    ready = {"hss": cfg.hss.listen, "pcrf": cfg.pcrf.listen,
-                             "mme": cfg.mme.s1ap}.get(nf)
-                    if ready is not None:
-                        asyncio.run(wait_port(ready.host, ready.port, timeout=60.0))
+                for ready in (listens[nf] for nf in group if nf in listens):
+                    asyncio.run(wait_port(ready.host, ready.port, timeout=60.0))
             start_at = time.time() + 3.0 + 0.5 * processes  # every shard imported and set up
             workers = [subprocess.Popen(
                 _profiled([__file__, "--worker", f"{i}/{processes}", "--config",
